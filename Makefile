@@ -1,0 +1,40 @@
+# Every target creates/uses its own virtualenv in .venv; nothing else is needed.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+# Real agent CLIs (pinned) for the contract tests; see scripts/install-agent-clis.sh.
+AGENT_CLI_DIR ?= $(CURDIR)/.cache/agent-clis
+export AGENT_CLI_DIR
+
+.PHONY: venv lint test test-fast demo bench agent-clis clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+
+agent-clis:
+	bash scripts/install-agent-clis.sh "$(AGENT_CLI_DIR)"
+
+test: lint agent-clis
+	$(BIN)/pytest
+
+test-fast: $(STAMP)
+	$(BIN)/pytest -m "not real_cli and not slow"
+
+demo: $(STAMP)
+	$(BIN)/aio demo
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,222 @@
+"""The backend protocol: what every agent adapter builds and what it returns.
+
+A backend turns an ``AgentRequest`` into an ``Invocation`` (argv, stdin, env, cwd) and
+turns the CLI's output stream into one normalised ``AgentResult``. It never spawns
+processes itself; ``agents.runner`` does that, so every backend gets the same process
+hygiene (own process group, TERM-then-KILL, Ctrl-C handling).
+
+Normalised usage semantics (``ModelUsage``), identical for every backend:
+
+- ``input``: input tokens billed at the plain input rate, i.e. **excluding** cache reads
+  and cache writes (Anthropic's ``input_tokens``; Gemini ``prompt - cached``;
+  Codex ``input_tokens - cached_input_tokens``).
+- ``cache_read``: input tokens served from cache.
+- ``cache_write_5m`` / ``cache_write_1h``: cache-creation tokens by TTL (Anthropic only).
+- ``output``: **all** billed output tokens, reasoning/thoughts included
+  (Gemini ``candidates + thoughts``; Codex ``output_tokens``).
+- ``reasoning``: the part of ``output`` that was reasoning (informational; never added again).
+
+Invariants: token counts are non-negative ints; ``AgentResult.outcome`` is one of
+``OUTCOMES``; ``session_id`` is what the CLI printed (never guessed), or ``None``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+Outcome = Literal[
+    "success",
+    "max_turns",
+    "budget",
+    "api_error",
+    "auth",
+    "rate_limit",
+    "timeout",
+    "interrupted",
+    "session_lost",
+    "crash",
+]
+OUTCOMES: tuple[str, ...] = (
+    "success",
+    "max_turns",
+    "budget",
+    "api_error",
+    "auth",
+    "rate_limit",
+    "timeout",
+    "interrupted",
+    "session_lost",
+    "crash",
+)
+
+
+@dataclass
+class ModelUsage:
+    """Tokens one model consumed in one agent call (see module docstring for semantics)."""
+
+    input: int = 0
+    output: int = 0
+    cache_read: int = 0
+    cache_write_5m: int = 0
+    cache_write_1h: int = 0
+    reasoning: int = 0
+    requests: int = 0
+    reported_cost: float | None = None
+
+    @property
+    def cache_write(self) -> int:
+        return self.cache_write_5m + self.cache_write_1h
+
+    def add(self, other: ModelUsage) -> None:
+        self.input += other.input
+        self.output += other.output
+        self.cache_read += other.cache_read
+        self.cache_write_5m += other.cache_write_5m
+        self.cache_write_1h += other.cache_write_1h
+        self.reasoning += other.reasoning
+        self.requests += other.requests
+        if other.reported_cost is not None:
+            self.reported_cost = (self.reported_cost or 0.0) + other.reported_cost
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "input": self.input,
+            "output": self.output,
+            "cache_read": self.cache_read,
+            "cache_write_5m": self.cache_write_5m,
+            "cache_write_1h": self.cache_write_1h,
+            "reasoning": self.reasoning,
+            "requests": self.requests,
+            "reported_cost": self.reported_cost,
+        }
+
+
+@dataclass
+class TodoEvent:
+    """One todo/task tool call the agent made (TodoWrite, TaskCreate, write_todos, todo_list)."""
+
+    tool: str
+    items: list[dict[str, Any]]
+    replaces: bool = True  # True when ``items`` is the whole list (TodoWrite, write_todos)
+
+
+@dataclass
+class Permission:
+    """What the agent may do without asking, for one phase of the workflow."""
+
+    mode: str | None = None  # e.g. "acceptEdits", "plan", "default"
+    allowed_tools: list[str] = field(default_factory=list)
+
+
+@dataclass
+class AgentRequest:
+    """One call to an agent.
+
+    ``resume_id`` is the backend session id to resume (``None`` starts a new session);
+    ``new_session_id`` is an id we minted for a new session where the CLI accepts one.
+    ``state`` is backend-private data carried between calls of one session (e.g. Codex's
+    last cumulative usage); the caller stores ``AgentResult.state`` and passes it back.
+    """
+
+    prompt: str
+    cwd: Path
+    resume_id: str | None = None
+    new_session_id: str | None = None
+    model: str | None = None
+    max_turns: int | None = None
+    max_budget_usd: float | None = None
+    permission: Permission = field(default_factory=Permission)
+    timeout: float | None = None
+    extra_args: Sequence[str] = ()
+    state: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Invocation:
+    """A fully built process launch: no shell is ever involved."""
+
+    argv: list[str]
+    cwd: Path
+    stdin: bytes | None = None  # the prompt travels here, never on argv
+    env: dict[str, str] = field(default_factory=dict)  # overrides on top of os.environ
+    unset_env: tuple[str, ...] = ()  # variables removed from the child's environment
+
+
+@dataclass
+class Progress:
+    """A live snapshot for the spinner line; every field is a running total."""
+
+    turns: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost: float | None = None
+    tool: str | None = None
+
+
+@dataclass
+class AgentResult:
+    """The normalised outcome of one agent call."""
+
+    agent: str
+    outcome: Outcome
+    text: str = ""
+    session_id: str | None = None
+    model: str | None = None
+    usage: dict[str, ModelUsage] = field(default_factory=dict)
+    reported_cost: float | None = None
+    turns: int = 0
+    duration_ms: int = 0
+    error: str | None = None
+    exit_code: int | None = None
+    todos: list[TodoEvent] = field(default_factory=list)
+    tools_used: list[str] = field(default_factory=list)
+    raw_events: list[dict[str, Any]] = field(default_factory=list)
+    cli_version: str | None = None
+    state: dict[str, Any] = field(default_factory=dict)
+    session_in_use: bool = False  # "already in use": the caller should resume instead
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "success"
+
+    def total_usage(self) -> ModelUsage:
+        total = ModelUsage()
+        for usage in self.usage.values():
+            total.add(usage)
+        return total
+
+
+@dataclass
+class ProcessExit:
+    """How the child process ended, as observed by the runner."""
+
+    exit_code: int | None
+    stderr: str
+    duration_ms: int
+    timed_out: bool = False
+    interrupted: bool = False
+
+
+class StreamParser(Protocol):
+    """Consumes stdout line by line as it arrives, then produces the result."""
+
+    def feed(self, line: str) -> Progress | None:
+        """Take one stdout line (without newline); return a progress snapshot if it changed."""
+
+    def finish(self, exit: ProcessExit) -> AgentResult:
+        """Build the normalised result once the process has ended."""
+
+
+class Backend(Protocol):
+    """An agent CLI adapter. ``key`` equals the binary name (``claude``, ``gemini`` …)."""
+
+    key: str
+
+    def build(self, request: AgentRequest, executable: str) -> Invocation:
+        """The launch for ``request``; ``executable`` is the resolved binary."""
+
+    def parser(self, request: AgentRequest) -> StreamParser:
+        """A fresh parser for one call."""
