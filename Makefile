@@ -13,6 +13,9 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test]'
+	@# Byte-compile our sources now: with PYTHONDONTWRITEBYTECODE set, every start-up
+	@# would otherwise recompile them (aio --version must stay fast).
+	$(BIN)/python -m compileall -q src >/dev/null
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -1,0 +1,175 @@
+"""Session-store benchmarks (issue: foundation).
+
+Targets (medians, this 2-core machine):
+- ``aio session list --json`` and ``aio session stats --json`` over 10,000 sessions ≤ 0.5 s
+  (store built with 10,000 sessions × 20 interactions through ``aio session import``);
+- recording interaction #10,000 of a session costs ≤ 1.5× recording #1;
+- 16 concurrent writer processes: ≥ 300 interactions/s in total, 0 lost;
+- ``aio --version`` ≤ 150 ms.
+
+Usage: ``python benchmarks/bench_store.py [--sessions N] [--runs R] [--keep DIR]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ai_orchestrator.store import SessionStore
+from common import aio_bin, median, time_call, time_command, write_result
+
+MODELS = ["claude-sonnet-4-5", "claude-opus-4-1", "gemini-2.5-pro", "gpt-5-codex"]
+COMMANDS = ["plan", "implement", "review"]
+
+
+def build_export(sessions: int, per_session: int) -> list[dict[str, object]]:
+    objects = []
+    for s in range(sessions):
+        feature = f"feature-{s // 3:05d}"
+        name = f"{COMMANDS[s % 3]}-{feature}"
+        interactions = []
+        for i in range(per_session):
+            day = 1 + (s + i) % 28
+            interactions.append(
+                {
+                    "id": f"bench-{s}-{i}",
+                    "timestamp": f"2026-10-{day:02d}T{i % 24:02d}:00:00Z",
+                    "agent": "claude",
+                    "model": MODELS[(s + i) % 4],
+                    "task_id": f"T{1 + i % 3}.{1 + i % 5}",
+                    "prompt": f"Implement task {i} of {feature}: " + "details " * 20,
+                    "tokens": {
+                        "input": 1000 + i,
+                        "output": 200 + i,
+                        "cache_read": 5000,
+                        "cache_write": 300,
+                    },
+                    "cost": 0.01 + i / 1000,
+                    "duration_ms": 1000 + i,
+                    "outcome": "success",
+                }
+            )
+        objects.append({"session_name": name, "interactions": interactions})
+    return objects
+
+
+def bench_list_stats(root: Path, sessions: int, runs: int) -> dict[str, object]:
+    env = {**os.environ, "SESSION_DIR": str(root)}
+    if not (root.exists() and len(os.listdir(root)) >= sessions):
+        export = Path(tempfile.mkdtemp()) / "export.json"
+        export.write_text(json.dumps(build_export(sessions, 20)))
+        start = time.perf_counter()
+        subprocess.run([*aio_bin(), "session", "import", str(export)], env=env, check=True)
+        print(f"import of {sessions} sessions x 20: {time.perf_counter() - start:.1f}s")
+    time_command([*aio_bin(), "session", "list", "--json"], env, 1)  # warm the page cache
+    listing = time_command([*aio_bin(), "session", "list", "--json"], env, runs)
+    stats = time_command([*aio_bin(), "session", "stats", "--json"], env, runs)
+    return {
+        "sessions": sessions,
+        "list_json_median_s": round(median(listing), 4),
+        "list_json_samples_s": [round(x, 4) for x in listing],
+        "stats_json_median_s": round(median(stats), 4),
+        "stats_json_samples_s": [round(x, 4) for x in stats],
+    }
+
+
+def bench_record_growth(root: Path, runs: int) -> dict[str, object]:
+    store = SessionStore(root / "growth")
+    record = {
+        "agent": "claude",
+        "model": "claude-sonnet-4-5",
+        "prompt": "x" * 200,
+        "tokens": {"input": 10, "output": 5},
+        "cost": 0.001,
+    }
+    first = time_call(lambda: store.record("run-growth", record), 1)[0]
+    early = time_call(lambda: store.record("run-growth", record), runs)
+    for _ in range(10_000 - 1 - runs - runs):
+        store.record("run-growth", record)
+    late = time_call(lambda: store.record("run-growth", record), runs)
+    count = store.load("run-growth").summary["interaction_count"]
+    ratio = median(late) / median(early)
+    return {
+        "first_record_s": round(first, 6),
+        "median_record_near_1_s": round(median(early), 6),
+        "median_record_near_10000_s": round(median(late), 6),
+        "interactions_in_session": count,
+        "ratio_late_over_early": round(ratio, 3),
+    }
+
+
+WRITER = r"""
+import sys
+from ai_orchestrator.store import SessionStore
+store = SessionStore(sys.argv[1])
+for i in range(int(sys.argv[2])):
+    store.record("implement-concurrent", {"agent": "claude", "model": "m", "prompt": "p",
+        "tokens": {"input": 1, "output": 1}, "cost": 0.001, "task_id": sys.argv[3]})
+"""
+
+
+def bench_concurrent(root: Path, writers: int, per_writer: int) -> dict[str, object]:
+    store_root = root / "concurrent"
+    # Start every process first, then release them together: we time the writing,
+    # not sixteen interpreter start-ups.
+    gate = store_root.parent / "gate"
+    gate.unlink(missing_ok=True)
+    code = "import os,sys,time\nwhile not os.path.exists(sys.argv[4]): time.sleep(0.001)\n" + WRITER
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(store_root), str(per_writer), f"w{w}", str(gate)]
+        )
+        for w in range(writers)
+    ]
+    time.sleep(1.5)
+    start = time.perf_counter()
+    gate.write_text("go")
+    for proc in procs:
+        proc.wait()
+    elapsed = time.perf_counter() - start
+    view = SessionStore(store_root).load("implement-concurrent")
+    expected = writers * per_writer
+    recorded = view.summary["interaction_count"]
+    return {
+        "writers": writers,
+        "interactions_expected": expected,
+        "interactions_recorded": recorded,
+        "lost": expected - recorded,
+        "elapsed_s": round(elapsed, 3),
+        "interactions_per_s": round(expected / elapsed, 1),
+    }
+
+
+def bench_version(runs: int) -> dict[str, object]:
+    samples = time_command([*aio_bin(), "--version"], os.environ, runs)
+    return {"median_s": round(median(samples), 4), "samples_s": [round(x, 4) for x in samples]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sessions", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--keep", type=Path, help="reuse/keep the 10k-session store here")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="aio-bench-"))
+    big = args.keep or work / "big"
+    results = {
+        "aio_version": bench_version(args.runs * 3),
+        "list_stats": bench_list_stats(big, args.sessions, args.runs),
+        "record_growth": bench_record_growth(work, 200),
+        "concurrent_writers": bench_concurrent(work, 16, 150),
+    }
+    path = write_result("store", results)
+    print(json.dumps(results, indent=2))
+    print(f"written to {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,547 @@
+"""Price one model's token usage with genai-prices' offline, bundled price data.
+
+Contract
+--------
+``price_usage(agent, model, usage, *, requests=None, at=None) -> PriceResult``
+
+- ``usage`` is a ``ModelUsage`` in the normalised form of ``agents.base``: ``input`` excludes
+  cache reads and writes, ``cache_write_5m`` / ``cache_write_1h`` are split by TTL, ``output``
+  includes reasoning (``reasoning`` is informational and is never billed a second time).
+- Never a silent $0: a model genai-prices does not know, a model without token prices, or a
+  missing genai-prices gives ``priced=False, source="unpriced", cost=0.0`` and a ``note``
+  saying why. Otherwise ``priced=True, source="computed"`` (``"reported"`` is the caller's).
+- ``agent`` picks the provider: claude→anthropic, gemini→google, codex→openai. For
+  ``scripted`` (and unknown agents) the provider is inferred from the model name.
+- The arithmetic is genai-prices' own ``calc_price`` (Decimal); the float is taken once, at
+  the end. ``at`` is the request time (historic prices); ``None`` means now.
+
+Conversion to genai-prices' ``Usage`` (proved against its Anthropic extractor in the tests):
+genai-prices uses the "total prompt" convention, where ``input_tokens`` is the whole prompt
+and the cache counts are subsets of it. So ``input_tokens = input + cache_read +
+cache_write_5m + cache_write_1h``, ``cache_write_tokens = cache_write_5m + cache_write_1h``,
+``cache_write_1h_tokens = cache_write_1h``. genai-prices bills 1h writes at
+``cache_write_1h_mtok`` (2x input for Anthropic) and the other writes at ``cache_write_mtok``
+(1.25x). Reasoning is not passed: it is already inside ``output``.
+
+Missing cache prices: genai-prices bills a bucket with no price at its parent's rate (cache
+read or write at the input rate, a 1h write at the generic write rate). For Anthropic models
+we derive the missing rate from Anthropic's published multipliers instead (read 0.1x, 5m write
+1.25x, 1h write 2x input). Both cases are noted when such tokens occur.
+
+Long-context tiers are cliffs: when one request's prompt (cache included) is above the
+threshold, all its tokens take the tier rates. With ``requests`` (per-request usages) each
+request is priced on its own; if ``usage`` holds more tokens than the requests add up to, the
+excess is priced as one more block and noted. Without ``requests`` the aggregate is priced:
+as one request when ``usage.requests <= 1``, else with the tier chosen by the mean prompt per
+request (pricing a 40-request session as one 4M-token prompt would double its cost); both
+are noted when a tier could apply.
+
+``PriceResult.rates`` are the per-million rates applied to each of our buckets (``input``,
+``output``, ``cache_read``, ``cache_write_5m``, ``cache_write_1h``; cache keys only where the
+model prices them or tokens were billed there). ``cache_write_5m`` is genai-prices'
+``cache_write_mtok``, so it also prices other providers' untimed cache writes. If requests
+fell in different tiers, the base tier rates are shown and the note says so. ``savings`` is
+what cache reads saved against the same tokens sent uncached: ``cache_read x (input_rate -
+cache_read_rate) / 1e6`` per request at that request's tier; cache-write premiums are not
+subtracted.
+
+Aliases: ``sonnet`` / ``opus`` / ``haiku`` map to the newest ``claude-<family>-<major>[-<minor>]``
+model in the genai-prices data (found at run time; with 0.2.3 that is claude-sonnet-5-5,
+claude-opus-5-5 and claude-haiku-5-5). A CLI resolves an alias with its own table, so prefer
+the model id the CLI reports. ``scripted-<model>`` (the demo backend) is priced as ``<model>``
+when that is known, and noted.
+
+``compare_reported`` gives the signed relative difference to a CLI-reported cost; more than
+``REPORTED_TOLERANCE`` (1%) is a mismatch.
+
+Import cost: this module never imports genai-prices at import time (the first price or alias
+lookup does: about 0.2-0.3 s for its import and bundled data). ``ModelUsage`` is imported for
+type checking only, so accounting does not depend on the agents layer at run time; any object
+with its token attributes will do.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from functools import cache
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from genai_prices.types import ModelPrice, PriceCalculation
+
+    from ai_orchestrator.agents.base import ModelUsage
+
+AGENT_PROVIDERS: dict[str, str] = {"claude": "anthropic", "gemini": "google", "codex": "openai"}
+SCRIPTED_PREFIX = "scripted-"
+ALIASES: tuple[str, ...] = ("sonnet", "opus", "haiku")
+REPORTED_TOLERANCE = 0.01
+RATE_KEYS: tuple[str, ...] = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h")
+
+_PRICE_KEYS = {
+    "input": "input_mtok",
+    "output": "output_mtok",
+    "cache_read": "cache_read_mtok",
+    "cache_write_5m": "cache_write_mtok",
+    "cache_write_1h": "cache_write_1h_mtok",
+}
+_ANTHROPIC_MULTIPLIERS = {
+    "cache_read": Decimal("0.1"),
+    "cache_write_5m": Decimal("1.25"),
+    "cache_write_1h": Decimal("2"),
+}
+_MTOK = Decimal(1_000_000)
+_CONSISTENCY = Decimal("1e-9")
+
+
+@dataclass(frozen=True)
+class PriceResult:
+    """The cost of one model's usage (see the module docstring for every field's meaning)."""
+
+    cost: float
+    priced: bool
+    source: str  # "computed" | "unpriced"
+    model_ref: str | None = None
+    provider: str | None = None
+    rates: dict[str, float] = field(default_factory=dict)
+    savings: float = 0.0
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class RateTier:
+    """Rates that apply to a whole request whose prompt is above ``above`` tokens."""
+
+    above: int
+    rates: dict[str, float]
+
+
+@dataclass(frozen=True)
+class RateCard:
+    """What ``aio prices MODEL`` shows: base rates, long-context tiers and the data source."""
+
+    query: str
+    model: str  # the name looked up, after normalisation
+    priced: bool
+    model_ref: str | None
+    model_name: str | None
+    provider: str | None
+    rates: dict[str, float]
+    tiers: tuple[RateTier, ...]
+    context_window: int | None
+    data_version: str
+    data_date: str | None  # genai-prices does not date its bundled data; set on auto-update
+    note: str | None
+
+
+class _Tokens(NamedTuple):  # NamedTuple: ~6x cheaper to define than a dataclass
+    input: int = 0
+    output: int = 0
+    cache_read: int = 0
+    cache_write_5m: int = 0
+    cache_write_1h: int = 0
+
+    @classmethod
+    def of(cls, usage: ModelUsage) -> _Tokens:
+        return cls(
+            usage.input, usage.output, usage.cache_read, usage.cache_write_5m, usage.cache_write_1h
+        )
+
+    @property
+    def prompt(self) -> int:
+        return self.input + self.cache_read + self.cache_write_5m + self.cache_write_1h
+
+    def get(self, key: str) -> int:
+        value: int = getattr(self, key)
+        return value
+
+    def plus(self, other: _Tokens) -> _Tokens:
+        return _Tokens(*(self.get(k) + other.get(k) for k in RATE_KEYS))
+
+    def minus(self, other: _Tokens) -> _Tokens:
+        return _Tokens(*(max(0, self.get(k) - other.get(k)) for k in RATE_KEYS))
+
+    def exceeds(self, other: _Tokens) -> bool:
+        return any(self.get(k) > other.get(k) for k in RATE_KEYS)
+
+    def is_zero(self) -> bool:
+        return not any(self.get(k) for k in RATE_KEYS)
+
+
+class _Rates(NamedTuple):
+    final: dict[str, Decimal]  # what we bill
+    used: dict[str, Decimal]  # what genai-prices bills (parent-rate fallbacks)
+    known: frozenset[str]  # buckets with a price in the data
+    derived: frozenset[str]  # buckets derived from Anthropic's multipliers
+
+
+class _Block(NamedTuple):
+    cost: Decimal
+    savings: Decimal
+    rates: _Rates
+    tier: int | None
+    consistent: bool
+
+
+# --- names -----------------------------------------------------------------------------
+
+_BRACKET_SUFFIX = re.compile(r"(?:\[[^\]]*\])+$")
+_COLON_PREFIX = re.compile(
+    r"^(?:anthropic|openai|google(?:-gla|-vertex)?|gemini|vertex(?:_ai)?|bedrock|azure|openrouter):"
+)
+_BEDROCK_PREFIX = re.compile(r"^(?:[a-z]{2,6}(?:-[a-z]+)?\.)?(?:anthropic|openai|google)\.")
+_BEDROCK_VERSION = re.compile(r"-v\d+(?::\d+)?$")
+_VERTEX_DATE = re.compile(r"@(\d{8})$")
+
+
+def normalize_model(name: str) -> str:
+    """The model id genai-prices should match: lower case, no ``[1m]``-style suffix, no
+    provider prefix (``anthropic/``, ``models/``, ``openai:``, Bedrock ``us.anthropic.`` and
+    ``-v1:0``), Vertex ``@20250929`` as ``-20250929``, and ``sonnet``/``opus``/``haiku`` mapped
+    to the newest such Claude model in the data. ``scripted-`` is kept (see ``price_usage``)."""
+    n = _BRACKET_SUFFIX.sub("", name.strip().lower())
+    n = n.rsplit("/", 1)[-1]
+    n = _COLON_PREFIX.sub("", n)
+    n = _BEDROCK_PREFIX.sub("", n)
+    if n.startswith("claude"):
+        n = _BEDROCK_VERSION.sub("", n)
+        n = _VERTEX_DATE.sub(r"-\1", n).split("@", 1)[0]
+    if n in ALIASES:
+        n = _alias_target(n) or n
+    return n
+
+
+@cache
+def _alias_target(family: str) -> str | None:
+    try:
+        from genai_prices.data_snapshot import get_snapshot
+    except ImportError:
+        return None
+    pattern = re.compile(rf"^claude-{re.escape(family)}-(\d+)(?:-(\d+))?$")
+    best: tuple[tuple[int, int], str] | None = None
+    for provider in get_snapshot().providers:
+        if provider.id != "anthropic":
+            continue
+        for model in provider.models:
+            match = pattern.match(model.id)
+            if match is None or model.deprecated:
+                continue
+            version = (int(match.group(1)), int(match.group(2) or 0))
+            if best is None or version > best[0]:
+                best = (version, model.id)
+    return best[1] if best else None
+
+
+def _infer_provider(name: str) -> str | None:
+    if name.startswith("claude"):
+        return "anthropic"
+    if name.startswith(("gemini", "gemma")):
+        return "google"
+    if name.startswith(("gpt-", "chatgpt", "codex", "o1", "o3", "o4")):
+        return "openai"
+    return None  # let genai-prices match the name against every provider
+
+
+def _resolve(agent: str | None, model: str) -> tuple[str, str | None, list[str]]:
+    raw = model.strip()
+    scripted = raw.lower().startswith(SCRIPTED_PREFIX)
+    name = normalize_model(raw[len(SCRIPTED_PREFIX) :] if scripted else raw)
+    notes: list[str] = []
+    if scripted or agent == "scripted":
+        notes.append(f"scripted demo model: notional cost, priced as {name}")
+    provider = AGENT_PROVIDERS.get(agent or "")
+    if provider is None or scripted:
+        provider = _infer_provider(name)
+    return name, provider, notes
+
+
+# --- genai-prices access (lazy) ------------------------------------------------------------
+
+
+def _data_version() -> str:
+    try:
+        import genai_prices
+    except ImportError:
+        return "genai-prices (not installed)"
+    return f"genai-prices {genai_prices.__version__}"
+
+
+def _lookup(
+    name: str, provider_id: str | None, at: datetime | None
+) -> tuple[PriceCalculation | None, str | None]:
+    """The matched model (as a zero-usage calculation), or ``None`` and the reason."""
+    try:
+        import genai_prices
+    except ImportError:
+        return None, "genai-prices is not installed"
+    try:
+        calc = genai_prices.calc_price(
+            genai_prices.Usage(), name, provider_id=provider_id, genai_request_timestamp=at
+        )
+    except LookupError:
+        where = f" for provider {provider_id}" if provider_id else ""
+        return None, f"model {name!r} is not in the {_data_version()} data{where}"
+    price = calc.model_price
+    if price.input_mtok is None or price.output_mtok is None:
+        return None, f"{_data_version()} has no token prices for {calc.model.id!r}"
+    return calc, None
+
+
+def _at_tier(price: object, prompt: int | Decimal) -> Decimal | None:
+    from genai_prices.types import TieredPrices
+
+    if isinstance(price, TieredPrices):
+        for tier in reversed(price.tiers):  # sorted ascending by genai-prices
+            if prompt > tier.start:
+                return tier.price
+        return price.base
+    return price if isinstance(price, Decimal) else None
+
+
+def _thresholds(price: ModelPrice) -> list[int]:
+    from genai_prices.types import TieredPrices
+
+    starts: set[int] = set()
+    for key in _PRICE_KEYS.values():
+        value = getattr(price, key)
+        if isinstance(value, TieredPrices):
+            starts.update(tier.start for tier in value.tiers)
+    return sorted(starts)
+
+
+def _rates(price: ModelPrice, prompt: int | Decimal, anthropic: bool) -> _Rates:
+    raw = {key: _at_tier(getattr(price, pk), prompt) for key, pk in _PRICE_KEYS.items()}
+    inp = raw["input"] if raw["input"] is not None else Decimal(0)
+    out = raw["output"] if raw["output"] is not None else Decimal(0)
+    write = raw["cache_write_5m"]
+    used = {
+        "input": inp,
+        "output": out,
+        "cache_read": raw["cache_read"] if raw["cache_read"] is not None else inp,
+        "cache_write_5m": write if write is not None else inp,
+        "cache_write_1h": raw["cache_write_1h"]
+        if raw["cache_write_1h"] is not None
+        else (write if write is not None else inp),
+    }
+    final = dict(used)
+    derived: set[str] = set()
+    if anthropic:
+        for key, multiplier in _ANTHROPIC_MULTIPLIERS.items():
+            if raw[key] is None:
+                final[key] = inp * multiplier
+                derived.add(key)
+    known = frozenset(key for key, value in raw.items() if value is not None)
+    return _Rates(final, used, known, frozenset(derived))
+
+
+def _price_block(zero: PriceCalculation, tokens: _Tokens, n: int, at: datetime | None) -> _Block:
+    """Price ``tokens`` as ``n`` equal requests (n > 1 only matters for tiered models)."""
+    from genai_prices import Usage
+
+    values = {key: tokens.get(key) for key in RATE_KEYS}
+    prompt: int | Decimal = tokens.prompt
+    scale = Decimal(1)
+    shares: dict[str, int | Decimal] = dict(values)
+    if n > 1 and _thresholds(zero.model_price):
+        shares = {key: Decimal(value) / n for key, value in values.items()}
+        prompt = Decimal(tokens.prompt) / n
+        scale = Decimal(n)
+    usage = Usage(
+        input_tokens=shares["input"]
+        + shares["cache_read"]
+        + shares["cache_write_5m"]
+        + shares["cache_write_1h"],
+        cache_read_tokens=shares["cache_read"],
+        cache_write_tokens=shares["cache_write_5m"] + shares["cache_write_1h"],
+        cache_write_5m_tokens=shares["cache_write_5m"],
+        cache_write_1h_tokens=shares["cache_write_1h"],
+        output_tokens=shares["output"],
+    )
+    calc = zero.model.calc_price(usage, zero.provider, genai_request_timestamp=at)
+    rates = _rates(calc.model_price, prompt, zero.provider.id == "anthropic")
+    adjust = sum(
+        (values[k] * (rates.final[k] - rates.used[k]) for k in RATE_KEYS), start=Decimal(0)
+    )
+    cost = calc.total_price * scale + adjust / _MTOK
+    expected = sum((values[k] * rates.final[k] for k in RATE_KEYS), start=Decimal(0)) / _MTOK
+    savings = tokens.cache_read * (rates.final["input"] - rates.final["cache_read"]) / _MTOK
+    crossed = [t for t in _thresholds(calc.model_price) if prompt > t]
+    return _Block(
+        cost=cost,
+        savings=savings,
+        rates=rates,
+        tier=crossed[-1] if crossed else None,
+        consistent=abs(cost - expected) <= _CONSISTENCY,
+    )
+
+
+# --- public API ----------------------------------------------------------------------------
+
+
+def _unpriced(provider: str | None, notes: list[str]) -> PriceResult:
+    return PriceResult(
+        cost=0.0, priced=False, source="unpriced", provider=provider, note="; ".join(notes)
+    )
+
+
+def price_usage(
+    agent: str,
+    model: str,
+    usage: ModelUsage,
+    *,
+    requests: list[ModelUsage] | None = None,
+    at: datetime | None = None,
+) -> PriceResult:
+    """Price one model's usage in one agent call (contract in the module docstring)."""
+    name, provider_id, notes = _resolve(agent, model)
+    zero, reason = _lookup(name, provider_id, at)
+    if zero is None:
+        return _unpriced(provider_id, [*notes, reason or "unpriced"])
+
+    total = _Tokens.of(usage)
+    blocks: list[tuple[_Tokens, int]]
+    billed = total  # every token priced, for the fallback notes
+    if requests:
+        per_request = [_Tokens.of(r) for r in requests]
+        summed = _Tokens()
+        for tokens in per_request:
+            summed = summed.plus(tokens)
+        blocks = [(tokens, 1) for tokens in per_request]
+        excess = total.minus(summed)
+        if not excess.is_zero():
+            blocks.append((excess, max(usage.requests - len(requests), 1)))
+            notes.append(
+                f"aggregate usage exceeds the {len(requests)} requests by {excess.prompt} "
+                f"prompt and {excess.output} output tokens; the excess was priced as one block"
+            )
+        if summed.exceeds(total) and not total.is_zero():
+            notes.append("per-request usage exceeds the aggregate; per-request figures used")
+        billed = summed.plus(excess)
+    else:
+        blocks = [(total, max(usage.requests, 1))]
+
+    try:
+        priced = [_price_block(zero, tokens, n, at) for tokens, n in blocks]
+    except ValueError as exc:  # genai-prices rejected the usage (e.g. negative counts)
+        return _unpriced(provider_id, [*notes, f"genai-prices rejected the usage: {exc}"])
+
+    cost = sum((b.cost for b in priced), start=Decimal(0))
+    savings = sum((b.savings for b in priced), start=Decimal(0))
+    tiers = {b.tier for b in priced}
+    rates = priced[0].rates
+    if len(tiers) > 1:
+        anthropic = zero.provider.id == "anthropic"
+        rates = _rates(zero.model_price, 0, anthropic)
+    thresholds = _thresholds(zero.model_price)
+    if thresholds:
+        notes.extend(_tier_notes(priced, blocks, bool(requests), thresholds[0]))
+
+    keys = [
+        k
+        for k in RATE_KEYS
+        if k in ("input", "output") or k in rates.known or k in rates.derived or billed.get(k)
+    ]
+    for key in keys:
+        if billed.get(key) and key in rates.derived:
+            notes.append(f"no {key} price in the data: derived from Anthropic's multiplier")
+        elif billed.get(key) and key not in rates.known and key not in ("input", "output"):
+            notes.append(f"no {key} price in the data: billed at the parent rate (genai-prices)")
+    if not all(b.consistent for b in priced):
+        notes.append("genai-prices' total differs from rate x tokens (other priced units?)")
+
+    return PriceResult(
+        cost=float(cost),
+        priced=True,
+        source="computed",
+        model_ref=zero.model.id,
+        provider=zero.provider.id,
+        rates={k: float(rates.final[k]) for k in keys},
+        savings=float(savings),
+        note="; ".join(notes) or None,
+    )
+
+
+def _tier_notes(
+    priced: list[_Block], blocks: list[tuple[_Tokens, int]], per_request: bool, lowest: int
+) -> list[str]:
+    crossed = [b.tier for b in priced if b.tier is not None]
+    tier = f"long-context tier (prompt > {max(crossed)})" if crossed else "base tier"
+    if per_request:
+        return [f"{tier} applied to {len(crossed)} of {len(priced)} requests"] if crossed else []
+    tokens, n = blocks[0]
+    if n > 1 and tokens.prompt > lowest:
+        mean = tokens.prompt // n
+        return [
+            f"no per-request usage: {tier} chosen from the mean prompt ({mean}) of {n} requests"
+        ]
+    if crossed:
+        return [f"no per-request usage: {tier} applied to the aggregate ({tokens.prompt} tokens)"]
+    return []
+
+
+def rates_for(agent: str | None, model: str, *, at: datetime | None = None) -> RateCard:
+    """Per-million rates, long-context tiers, matched model and data version for ``model``."""
+    name, provider_id, notes = _resolve(agent, model)
+    zero, reason = _lookup(name, provider_id, at)
+    if zero is None:
+        return RateCard(
+            query=model,
+            model=name,
+            priced=False,
+            model_ref=None,
+            model_name=None,
+            provider=provider_id,
+            rates={},
+            tiers=(),
+            context_window=None,
+            data_version=_data_version(),
+            data_date=None,
+            note="; ".join([*notes, reason or ""]),
+        )
+    price = zero.model_price
+    anthropic = zero.provider.id == "anthropic"
+    base = _rates(price, 0, anthropic)
+    keys = [k for k in RATE_KEYS if k in base.known or k in base.derived]
+    if base.derived:
+        notes.append("derived from Anthropic's multipliers: " + ", ".join(sorted(base.derived)))
+    tiers = tuple(
+        RateTier(above=t, rates={k: float(_rates(price, t + 1, anthropic).final[k]) for k in keys})
+        for t in _thresholds(price)
+    )
+    from genai_prices.data_snapshot import get_snapshot
+
+    snapshot = get_snapshot()
+    return RateCard(
+        query=model,
+        model=name,
+        priced=True,
+        model_ref=zero.model.id,
+        model_name=zero.model.name,
+        provider=zero.provider.id,
+        rates={k: float(base.final[k]) for k in keys},
+        tiers=tiers,
+        context_window=zero.model.context_window,
+        data_version=_data_version(),
+        data_date=snapshot.timestamp.isoformat() if snapshot.from_auto_update else None,
+        note="; ".join(notes) or None,
+    )
+
+
+def compare_reported(computed: float, reported: float | None) -> float | None:
+    """Signed relative difference ``(computed - reported) / |reported|``; ``None`` when nothing
+    was reported, ``inf`` when only the computed cost is non-zero. A magnitude above
+    ``REPORTED_TOLERANCE`` is a mismatch worth flagging."""
+    if reported is None:
+        return None
+    if reported == 0:
+        return 0.0 if computed == 0 else math.copysign(math.inf, computed)
+    return (computed - reported) / abs(reported)
+
+
+def is_mismatch(computed: float, reported: float | None) -> bool:
+    """True when a reported cost exists and differs from ``computed`` by more than 1%."""
+    diff = compare_reported(computed, reported)
+    return diff is not None and abs(diff) > REPORTED_TOLERANCE

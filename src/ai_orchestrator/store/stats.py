@@ -1,0 +1,133 @@
+"""Aggregations over session rows: listing order, totals and breakdowns.
+
+Totals, the active count and the top sessions come from the rows' numeric columns
+(served by the summary index without parsing any file). Breakdowns by model read the
+per-model buckets of each summary; by day or task they read the logs through
+``records_of``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ai_orchestrator import SCHEMA_VERSION
+from ai_orchestrator.errors import InvalidInput
+from ai_orchestrator.store.index import SessionRow
+from ai_orchestrator.store.records import TOKEN_KEYS, group_buckets
+from ai_orchestrator.store.timeutil import format_iso
+
+SORT_KEYS = ("name", "date", "tokens", "cost")
+GROUP_KEYS = ("model", "command", "feature", "day", "task")
+TOP_N = 5
+BILLED_TOKEN_KEYS = ("input", "output", "cache_read", "cache_write")
+
+
+def total_tokens(tokens: Mapping[str, int]) -> int:
+    """Input + output + cache read + cache write (reasoning is already inside output)."""
+    return sum(int(tokens.get(k, 0)) for k in BILLED_TOKEN_KEYS)
+
+
+def active_cutoff(days: float, now: datetime) -> str:
+    """Stored timestamps are normalised ISO strings, so they compare as text."""
+    return format_iso(now - timedelta(days=days))
+
+
+def sort_rows(rows: list[SessionRow], key: str) -> list[SessionRow]:
+    """``name`` A→Z; ``date`` newest first; ``tokens`` and ``cost`` largest first."""
+    if key not in SORT_KEYS:
+        raise InvalidInput(f"unknown sort key {key!r}: use one of {', '.join(SORT_KEYS)}")
+    if key == "name":
+        return sorted(rows, key=lambda r: r.name)
+    if key == "date":
+        return sorted(rows, key=lambda r: (r.last_activity or "", r.name), reverse=True)
+    if key == "tokens":
+        return sorted(rows, key=lambda r: (-total_tokens(r.tokens), r.name))
+    return sorted(rows, key=lambda r: (-r.cost, r.name))
+
+
+def _empty_group() -> dict[str, Any]:
+    return {"sessions": 0, "interactions": 0, "tokens": dict.fromkeys(TOKEN_KEYS, 0), "cost": 0.0}
+
+
+def _add(group: dict[str, Any], interactions: int, tokens: Mapping[str, int], cost: float) -> None:
+    group["sessions"] += 1
+    group["interactions"] += interactions
+    for key in TOKEN_KEYS:
+        group["tokens"][key] += int(tokens.get(key, 0))
+    group["cost"] = round(group["cost"] + cost, 10)
+
+
+def breakdown(
+    rows: Iterable[SessionRow],
+    by: str,
+    records_of: Callable[[str], list[dict[str, Any]]] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Totals grouped by model, command or feature (from summaries), or by day or task
+    (from the logs, read through ``records_of``)."""
+    if by not in GROUP_KEYS:
+        raise InvalidInput(f"unknown grouping {by!r}: use one of {', '.join(GROUP_KEYS)}")
+    groups: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        if by in ("command", "feature"):
+            key = row.command if by == "command" else row.feature_id
+            _add(groups.setdefault(key, _empty_group()), row.interactions, row.tokens, row.cost)
+            continue
+        if by == "model":
+            buckets = row.summary.get("by_model", {})
+        else:
+            if records_of is None:
+                raise ValueError(f"grouping by {by} needs the interaction logs")
+            buckets = group_buckets(records_of(row.name), by)
+        for key, bucket in buckets.items():
+            label = f"{row.feature_id}/{key}" if by == "task" else key
+            _add(
+                groups.setdefault(label, _empty_group()),
+                int(bucket["interactions"]),
+                bucket["tokens"],
+                float(bucket["cost"]),
+            )
+    return dict(sorted(groups.items()))
+
+
+def compute_stats(
+    rows: list[SessionRow],
+    *,
+    active_days: float = 30,
+    by: str | None = None,
+    records_of: Callable[[str], list[dict[str, Any]]] | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Store-wide totals, the active count and the top sessions by interactions."""
+    now = now or datetime.now(UTC)
+    tokens = dict.fromkeys(TOKEN_KEYS, 0)
+    for row in rows:
+        for key in TOKEN_KEYS:
+            tokens[key] += row.tokens[key]
+    total_input = tokens["input"] + tokens["cache_read"] + tokens["cache_write"]
+    cutoff = active_cutoff(active_days, now)
+    top = sorted(rows, key=lambda r: (-r.interactions, r.name))
+    result: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "total_sessions": len(rows),
+        "active_sessions": sum(1 for r in rows if (r.last_activity or "") > cutoff),
+        "active_days": active_days,
+        "interactions": sum(r.interactions for r in rows),
+        "failed_interactions": sum(r.failed for r in rows),
+        "unpriced_interactions": sum(r.unpriced for r in rows),
+        "tokens": {**tokens, "total": total_tokens(tokens)},
+        "cost": round(sum(r.cost for r in rows), 10),
+        "cache_savings": round(sum(r.savings for r in rows), 10),
+        "cache_read_share": round(tokens["cache_read"] / total_input, 4) if total_input else 0.0,
+        "sessions_with_problems": sum(1 for r in rows if r.problems),
+        "most_active": [
+            {"session_name": r.name, "interactions": r.interactions}
+            for r in top[:TOP_N]
+            if r.interactions > 0
+        ],
+    }
+    if by:
+        result["by"] = by
+        result["groups"] = breakdown(rows, by, records_of)
+    return result

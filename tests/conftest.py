@@ -1,0 +1,49 @@
+"""Test-wide isolation: no test ever touches the real home or the real agent configs.
+
+The autouse fixture points HOME, SESSION_DIR, the agents' config directories and the
+XDG directories at a per-test temporary directory, and removes variables that would
+change behaviour (USE_SESSIONS, AI_MODEL, AIO_* overrides, nested-Claude markers).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+_REMOVED_PREFIXES = ("AIO_", "CLAUDE_", "CLAUDECODE", "GEMINI_", "CODEX_", "OPENAI_", "ANTHROPIC_")
+_REMOVED = ("USE_SESSIONS", "AI_MODEL", "TODO_FILE", "FAKE_AGENT_SCENARIO", "FAKE_AGENT_LOG")
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    home = tmp_path / "home"
+    home.mkdir()
+    for name in list(os.environ):
+        if name.startswith(_REMOVED_PREFIXES) or name in _REMOVED:
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("SESSION_DIR", str(home / ".ai-sessions"))
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(home / ".claude"))
+    monkeypatch.setenv("CODEX_HOME", str(home / ".codex"))
+    monkeypatch.setenv("GEMINI_CLI_HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
+    monkeypatch.setenv("AIO_SCRIPTED_HOME", str(home / ".aio-scripted"))
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("AIO_FSYNC", "0")  # durability is not under test; speed is welcome
+    if "AGENT_CLI_DIR" not in os.environ:
+        monkeypatch.setenv(
+            "AGENT_CLI_DIR", str(Path(__file__).resolve().parents[1] / ".cache" / "agent-clis")
+        )
+    monkeypatch.chdir(tmp_path)
+    yield home
+
+
+@pytest.fixture
+def session_dir(isolated_home: Path) -> Path:
+    return isolated_home / ".ai-sessions"

@@ -1,0 +1,75 @@
+"""Each REAL CLI against an error that arrives *inside* an HTTP-200 stream.
+
+Pinned behaviour (verified on this machine, retries configured off):
+- Claude 2.1.330 retries the request once *without streaming* (``stream: false``) even with
+  ``CLAUDE_CODE_MAX_RETRIES=0``; the aborted stream's ``message_start`` usage is still added.
+- Gemini 0.61.0 ignores the ``{"error"}`` chunk, exits 0 and reports the partial text plus
+  ``error.type == "INVALID_STREAM"`` in its JSON.
+- Codex 0.169.0 (``stream_max_retries=0``) fails the turn: exit 1,
+  ``stream disconnected before completion: <message>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.fakeapi import FakeAPIServer
+from tests.fakeapi.clis import MODELS, OfflineCli
+from tests.fakeapi.procs import CliResult, run_cli
+
+pytestmark = pytest.mark.real_cli
+
+
+def _run(cli: OfflineCli, args: list[str], cwd: Path) -> CliResult:
+    result = run_cli([*cli.argv, *args], cli.env, cwd, stdin="hi", timeout=90)
+    assert not result.timed_out and result.leftover == [], result.describe()
+    return result
+
+
+def test_claude_falls_back_to_non_streaming(fake_api: FakeAPIServer, cli_workdir: Path,
+                                            offline_cli_factory: Callable[[str], OfflineCli]
+                                            ) -> None:
+    aborted = {"input_tokens": 100, "output_tokens": 7}
+    final = {"input_tokens": 40, "output_tokens": 9}
+    fake_api.script([{"error": {"status": 529, "in_stream": True, "usage": aborted}},
+                     {"text": "recovered", "usage": final}])
+    result = _run(offline_cli_factory("claude"),
+                  ["-p", "--output-format", "json", "--model", MODELS["claude"]], cli_workdir)
+    assert result.returncode == 0, result.describe()
+    out = result.json()
+    assert out["result"] == "recovered" and out["is_error"] is False
+    main = fake_api.main_requests("anthropic")
+    assert [r.body["stream"] for r in main] == [True, False]
+    # message_start of the aborted stream (output_tokens is 1 there) is counted too.
+    assert out["usage"]["input_tokens"] == 140
+    assert out["usage"]["output_tokens"] == 1 + 9
+
+
+def test_gemini_reports_invalid_stream(fake_api: FakeAPIServer, cli_workdir: Path,
+                                       offline_cli_factory: Callable[[str], OfflineCli]
+                                       ) -> None:
+    fake_api.script([{"error": {"status": 500, "in_stream": True}}])
+    result = _run(offline_cli_factory("gemini"), ["-o", "json", "-m", MODELS["gemini"]],
+                  cli_workdir)
+    assert result.returncode == 0, result.describe()
+    out = result.json()
+    assert out["response"] == "partial "
+    assert out["error"] == {"type": "INVALID_STREAM",
+                            "message": "Model stream ended without a finish reason."}
+    assert len(fake_api.main_requests("gemini")) == 1
+
+
+def test_codex_fails_turn_on_response_failed(fake_api: FakeAPIServer, cli_workdir: Path,
+                                             offline_cli_factory: Callable[[str], OfflineCli]
+                                             ) -> None:
+    fake_api.script([{"error": {"status": 500, "in_stream": True, "message": "boom-stream"}}])
+    result = _run(offline_cli_factory("codex"), ["exec", "--json", "--skip-git-repo-check"],
+                  cli_workdir)
+    assert result.returncode == 1, result.describe()
+    last = result.jsonl()[-1]
+    assert last == {"type": "turn.failed", "error": {
+        "message": "stream disconnected before completion: boom-stream"}}
+    assert len(fake_api.main_requests("openai")) == 1

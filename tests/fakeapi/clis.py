@@ -1,0 +1,167 @@
+"""Locate the pinned real agent CLIs and build a fully offline invocation for each.
+
+- ``find_cli(name)``: ``$AGENT_CLI_DIR/<name>/node_modules/.bin/<name>`` (default dir:
+  ``<repo>/.cache/agent-clis``, as ``make agent-clis`` installs), or None.
+- ``require_cli(name)``: for tests. Skips LOUDLY only when ``npm`` is not on PATH; if npm
+  exists but the CLI is missing, FAILS telling you to run ``make agent-clis``.
+- ``offline_cli(name, api_url, home, ...)`` -> ``OfflineCli(argv, env)``: ``argv`` is just
+  ``[executable]`` (callers add flags); ``env`` is a complete, minimal environment (``env -i``
+  style: nothing inherited except what is passed) that points the CLI at the fake API, with
+  retries off and no telemetry. Config files the CLI needs are written under ``home``
+  (Gemini ``~/.gemini/settings.json``, Codex ``$CODEX_HOME/config.toml``); ``inherit``
+  may forward ``CLAUDE_CONFIG_DIR``, ``CODEX_HOME``, ``GEMINI_CLI_HOME`` and ``XDG_*``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import NamedTuple
+
+CLI_NAMES = ("claude", "gemini", "codex")
+PINNED_VERSIONS = {"claude": "2.1.330", "gemini": "0.61.0", "codex": "0.169.0"}
+# Models the offline setups are known to work with (Claude: TaskCreate etc. exist for sonnet).
+MODELS = {"claude": "claude-sonnet-4-6", "gemini": "gemini-2.5-flash", "codex": "gpt-5.5"}
+API_KEY = "sk-test"
+# Env vars a caller (e.g. the repo's autouse conftest) may want forwarded to the CLI.
+FORWARDED = ("CLAUDE_CONFIG_DIR", "CODEX_HOME", "GEMINI_CLI_HOME", "XDG_CONFIG_HOME",
+             "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME")
+
+_REPO = Path(__file__).resolve().parents[2]
+
+
+class OfflineCli(NamedTuple):
+    """How to run one CLI offline: unpack as ``argv, env = offline_cli(...)``."""
+
+    argv: list[str]
+    env: dict[str, str]
+
+
+def agent_cli_dir() -> Path:
+    """Where ``make agent-clis`` installs the CLIs."""
+    return Path(os.environ.get("AGENT_CLI_DIR") or _REPO / ".cache" / "agent-clis")
+
+
+def find_cli(name: str) -> Path | None:
+    """Path of the installed CLI executable, or None."""
+    exe = agent_cli_dir() / name / "node_modules" / ".bin" / name
+    return exe if exe.is_file() and os.access(exe, os.X_OK) else None
+
+
+def require_cli(name: str) -> Path:
+    """The CLI path; pytest-skip loudly if npm is absent, pytest-fail if just not installed."""
+    import pytest
+
+    exe = find_cli(name)
+    if exe is not None:
+        return exe
+    if shutil.which("npm") is None:
+        pytest.skip(f"!!! REAL-CLI TEST SKIPPED: npm is not on PATH, so the real {name} CLI "
+                    f"cannot be installed. Install Node.js/npm and run `make agent-clis`. !!!")
+    pytest.fail(f"real {name} CLI not found under {agent_cli_dir()} although npm is "
+                f"available: run `make agent-clis` (AGENT_CLI_DIR={agent_cli_dir()})")
+
+
+def _base_env(exe: Path, home: Path, inherit: Mapping[str, str] | None) -> dict[str, str]:
+    node = shutil.which("node")
+    path = [str(exe.parent)] + ([str(Path(node).parent)] if node else [])
+    path += ["/usr/local/bin", "/usr/bin", "/bin"]
+    tmp = home / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    env = {"PATH": os.pathsep.join(dict.fromkeys(path)), "HOME": str(home),
+           "TMPDIR": str(tmp), "LANG": "C.UTF-8", "USER": "test", "SHELL": "/bin/bash"}
+    for key in FORWARDED:
+        if inherit and inherit.get(key):
+            env[key] = inherit[key]
+    return env
+
+
+def claude_env(api_url: str, exe: Path, home: Path,
+               inherit: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Env for Claude Code: base URL, test key, no nonessential traffic, no retries."""
+    return {**_base_env(exe, home, inherit),
+            "ANTHROPIC_BASE_URL": api_url, "ANTHROPIC_API_KEY": API_KEY,
+            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "CLAUDE_CODE_MAX_RETRIES": "0",
+            "DISABLE_AUTOUPDATER": "1"}
+
+
+def gemini_env(api_url: str, exe: Path, home: Path,
+               inherit: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Env for Gemini CLI; writes ``$GEMINI_CLI_HOME|home/.gemini/settings.json`` (merged):
+    gemini-api-key auth, no usage statistics/telemetry/auto-update, ``maxAttempts: 1`` and
+    ``model.name`` (so no model-router side call even without ``-m``)."""
+    env = _base_env(exe, home, inherit)
+    settings_path = Path(env.get("GEMINI_CLI_HOME") or home) / ".gemini" / "settings.json"
+    settings_path.parent.mkdir(parents=True, exist_ok=True)
+    settings = json.loads(settings_path.read_text()) if settings_path.exists() else {}
+    settings.update({
+        "security": {"auth": {"selectedType": "gemini-api-key"}},
+        "privacy": {"usageStatisticsEnabled": False},
+        "general": {"enableAutoUpdate": False, "enableAutoUpdateNotification": False,
+                    "maxAttempts": 1},
+        "telemetry": {"enabled": False},
+        "model": {"name": MODELS["gemini"]},
+    })
+    settings_path.write_text(json.dumps(settings, indent=2))
+    return {**env,
+            "GOOGLE_GEMINI_BASE_URL": api_url, "GEMINI_API_KEY": "test-key",
+            "GEMINI_CLI_TRUST_WORKSPACE": "true", "GEMINI_CLI_NO_RELAUNCH": "true",
+            "TERM": "xterm-256color", "COLORTERM": "truecolor"}
+
+
+CODEX_CONFIG = """\
+model = "{model}"
+model_provider = "fake"
+check_for_update_on_startup = false
+
+[analytics]
+enabled = false
+
+[otel]
+exporter = "none"
+metrics_exporter = "none"
+
+[features]
+plugins = false
+remote_plugin = false
+apps = false
+unbounded_connection_retries = false
+
+[model_providers.fake]
+name = "Fake"
+base_url = "{api_url}/v1"
+env_key = "FAKE_OPENAI_KEY"
+wire_api = "responses"
+request_max_retries = 0
+stream_max_retries = 0
+"""
+
+
+def codex_env(api_url: str, exe: Path, home: Path,
+              inherit: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Env for Codex; writes ``$CODEX_HOME/config.toml`` (CODEX_HOME defaults to home/.codex)."""
+    env = _base_env(exe, home, inherit)
+    codex_home = Path(env.get("CODEX_HOME") or home / ".codex")
+    codex_home.mkdir(parents=True, exist_ok=True)
+    (codex_home / "config.toml").write_text(
+        CODEX_CONFIG.format(model=MODELS["codex"], api_url=api_url))
+    return {**env, "CODEX_HOME": str(codex_home), "FAKE_OPENAI_KEY": API_KEY}
+
+
+_ENV_BUILDERS = {"claude": claude_env, "gemini": gemini_env, "codex": codex_env}
+
+
+def offline_cli(name: str, api_url: str, home: Path, *, exe: Path | None = None,
+                inherit: Mapping[str, str] | None = None) -> OfflineCli:
+    """``(argv, env)`` to run CLI ``name`` offline against the fake at ``api_url``.
+
+    ``inherit``: an environment (e.g. ``os.environ``) whose ``FORWARDED`` keys are copied.
+    """
+    exe = exe or find_cli(name)
+    if exe is None:
+        raise FileNotFoundError(f"{name} CLI not installed under {agent_cli_dir()}")
+    home.mkdir(parents=True, exist_ok=True)
+    return OfflineCli([str(exe)], _ENV_BUILDERS[name](api_url, exe, home, inherit))

@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ai_orchestrator.errors import InvalidInput
+from ai_orchestrator.store import SessionStore
+from ai_orchestrator.store.names import (
+    is_session_name,
+    parse_session_name,
+    validate_feature_id,
+)
+
+FEATURE_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$")
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["a", "a1", "payment-gateway", "x" * 64, "1-2-3", "a--b"],
+)
+def test_valid_feature_ids(value: str) -> None:
+    assert validate_feature_id(value) == value
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["", "-a", "a-", "A", "a_b", "a.b", "a/b", "..", ".", "x" * 65, "é", "a b", "a\n", "a\x00"],
+)
+def test_invalid_feature_ids_say_what_is_allowed(value: str) -> None:
+    with pytest.raises(InvalidInput) as info:
+        validate_feature_id(value)
+    assert "lowercase letters" in str(info.value)
+    assert info.value.exit_code == 2
+
+
+def test_session_name_splits_at_first_hyphen() -> None:
+    name = parse_session_name("implement-auth-service")
+    assert (name.command, name.feature_id) == ("implement", "auth-service")
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["implement", "implement-", "-auth", "Implement-auth", "impl_ement-auth", "../x-y", "x-../y"],
+)
+def test_invalid_session_names(value: str) -> None:
+    with pytest.raises(InvalidInput, match="<command>-<feature-id>"):
+        parse_session_name(value)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(min_size=0, max_size=80))
+def test_any_accepted_name_is_a_plain_component_inside_the_store(raw: str) -> None:
+    store = SessionStore("/tmp/aio-store-for-names")
+    try:
+        path = store.path_of(raw)
+    except InvalidInput:
+        return
+    # Accepted: must be exactly one safe path component below the root.
+    assert path.parent == store.root
+    assert path.name == raw
+    assert os.path.normpath(path) == str(path)
+    command, _, feature = raw.partition("-")
+    assert FEATURE_RE.match(feature)
+    assert command.isascii() and command.isalnum() and command.islower()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(alphabet="abcAB-_./\\é 0\x00", min_size=1, max_size=12),
+    st.text(alphabet="abcAB-_./\\é 0\x00", min_size=1, max_size=12),
+)
+def test_two_different_names_never_share_a_directory(a: str, b: str) -> None:
+    store = SessionStore("/tmp/aio-store-for-names")
+    if a == b or not (is_session_name(a) and is_session_name(b)):
+        return
+    pa, pb = store.path_of(a), store.path_of(b)
+    assert pa != pb
+    assert str(pa).casefold() != str(pb).casefold()
+
+
+def test_hostile_names_never_create_anything_outside(tmp_path: Path) -> None:
+    sandbox = tmp_path / "sandbox"
+    sandbox.mkdir()
+    root = sandbox / "store"
+    store = SessionStore(root)
+    for hostile in ["../escape-x", "run-../../etc", "run-x/../../y", "/abs-x", "run-.", "run-.."]:
+        with pytest.raises(InvalidInput):
+            store.record(hostile, {"cost": 0})
+    leftovers = [p for p in sandbox.rglob("*") if p != root]
+    assert leftovers == []
