@@ -19,6 +19,27 @@ from ai_orchestrator.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, A
 # name -> (module, attribute, one-line help shown in `aio --help`)
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "session": ("ai_orchestrator.cli.session", "session", "Manage stored agent sessions."),
+    "prices": ("ai_orchestrator.cli.prices", "prices", "Show the rates used to price a model."),
+    "todo": ("ai_orchestrator.cli.todo", "todo", "Session todos: estimated vs actual cost."),
+    "run": ("ai_orchestrator.cli.run", "run_cmd", "Run one agent call in a named session."),
+    "doctor": ("ai_orchestrator.cli.doctor", "doctor_cmd", "Check installed agent CLIs."),
+    # workflow (issue 4)
+    "init": ("ai_orchestrator.cli.workflow", "init_cmd", "Create a feature in .aio/."),
+    "plan": ("ai_orchestrator.cli.workflow", "plan_cmd", "Plan a feature (session plan-F)."),
+    "tasks": ("ai_orchestrator.cli.workflow", "tasks_cmd", "List a feature's tasks."),
+    "next": ("ai_orchestrator.cli.workflow", "next_cmd", "Show the next ready task."),
+    "implement": (
+        "ai_orchestrator.cli.workflow",
+        "implement_cmd",
+        "Implement a task test-first (session implement-F).",
+    ),
+    "review": ("ai_orchestrator.cli.workflow", "review_cmd", "Review code (session review-F)."),
+    "verify": ("ai_orchestrator.cli.workflow", "verify_cmd", "Run the tests in a fresh context."),
+    "status": ("ai_orchestrator.cli.features", "status_cmd", "Feature progress, tokens, cost."),
+    "features": ("ai_orchestrator.cli.features", "features_cmd", "List all features."),
+    "history": ("ai_orchestrator.cli.features", "history_cmd", "A feature's command history."),
+    "switch": ("ai_orchestrator.cli.features", "switch_cmd", "Set the current feature."),
+    "demo": ("ai_orchestrator.cli.demo", "demo_cmd", "Offline scripted end-to-end demo."),
 }
 
 

@@ -87,7 +87,10 @@ def _interaction_table(records: Sequence[Mapping[str, Any]]) -> Any:
 
 
 def print_show(
-    view: SessionView, recent: Sequence[Mapping[str, Any]], holder: Holder | None
+    view: SessionView,
+    recent: Sequence[Mapping[str, Any]],
+    holder: Holder | None,
+    accounting: Mapping[str, Any] | None = None,
 ) -> None:
     console = output.out()
     s = view.summary
@@ -111,8 +114,20 @@ def print_show(
         f"  Total: {output.count(total_tokens(t))}",
         f"Cost: {output.money(s['cost'])}"
         + (f" ({s['unpriced_interactions']} unpriced)" if s["unpriced_interactions"] else ""),
-        f"Cache savings: {output.money(s.get('savings', 0.0))}",
+        f"Cache savings: {output.money(s.get('savings', 0.0))}"
+        + (
+            f" ({accounting['cache_read_share']:.0%} of input served from cache)"
+            if accounting
+            else ""
+        ),
     ]
+    # Calls whose computed cost disagrees with the CLI's own figure by more than 1%.
+    for m in (accounting or {}).get("cost_mismatches", []):
+        relative = f"{m['relative']:+.1%}" if m["relative"] is not None else "reported $0"
+        lines.append(
+            f"Cost mismatch: {m['id']}: computed {output.money(m['computed'])}, "
+            f"CLI reported {output.money(m['reported'])} ({relative})"
+        )
     for line in lines:
         console.print(line, markup=False)
     if s.get("by_model"):

@@ -112,21 +112,26 @@ def list_cmd(active: bool, days: float, sort_key: str, as_json: bool) -> None:
 @json_option
 def show_cmd(name: str, last: int, as_json: bool) -> None:
     """Show one session: summary, token breakdown, cost, recent interactions, lock holder."""
+    from ai_orchestrator.accounting.savings import session_accounting
+
     store = _store()
     view = store.load(name)
     log = store.read_log(name)
     recent = log.records[-last:] if last else []
     holder = store.holder(name)
+    accounting = session_accounting(view.summary, log.records)
     if as_json:
         data = view.to_dict()
         data["busy"] = holder is not None
         data["holder"] = holder.to_dict() if holder else None
+        data["cache_read_share"] = accounting["cache_read_share"]
+        data["cost_mismatches"] = accounting["cost_mismatches"]
         data["recent_interactions"] = recent
         output.emit_json(data)
         return
     for problem in view.problems:
         output.warn(f"{view.name}: {problem}")
-    print_show(view, recent, holder)
+    print_show(view, recent, holder, accounting)
 
 
 @session.command("stats")

@@ -244,7 +244,7 @@ def _status_for(outcome: str) -> str:
 def _models_of(record: Mapping[str, Any]) -> list[tuple[str, dict[str, int], float]]:
     """(model, tokens, cost) per model used in the call; one entry when not broken down."""
     per_model = record.get("usage_by_model")
-    if isinstance(per_model, Mapping) and per_model:
+    if isinstance(per_model, Mapping):  # an empty breakdown: a call that used no model
         parts = []
         for model, usage in per_model.items():
             if not isinstance(usage, Mapping):
@@ -259,8 +259,7 @@ def _models_of(record: Mapping[str, Any]) -> list[tuple[str, dict[str, int], flo
                 "reasoning": int(usage.get("reasoning", 0) or 0),
             }
             parts.append((str(model), tokens, float(usage.get("cost", 0.0) or 0.0)))
-        if parts:
-            return parts
+        return parts
     return [(record.get("model") or "unknown", record["tokens"], float(record["cost"]))]
 
 

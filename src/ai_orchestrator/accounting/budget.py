@@ -1,0 +1,49 @@
+"""Spending limits: refuse an agent call once a budget is used up.
+
+Contract:
+
+- ``check_budget(spent, budget, subject=...)`` returns what remains and raises
+  ``errors.BudgetExceeded`` (exit code 3) when ``spent >= budget``. Reaching the limit
+  exactly counts as exceeded: the next call would spend more than the budget allows, and
+  the point of a budget is that no call starts once it is used up. The message names the
+  subject, the spend and the budget, and says that no agent call was made.
+- ``budget=None`` means "no limit": nothing is raised and ``remaining`` is ``None``.
+- ``remaining(spent, budget)`` is ``max(0, budget - spent)`` (never negative, so it can be
+  handed straight to a CLI's ``--max-budget-usd``).
+- A negative, NaN or infinite budget or spend is refused with ``InvalidInput`` (exit 2):
+  it is a configuration error, and treating it as "unlimited" or "exhausted" would hide it.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ai_orchestrator.errors import BudgetExceeded, InvalidInput
+
+
+def _amount(value: float, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidInput(f"{what} must be a number of USD, got {value!r}")
+    number = float(value)
+    if not math.isfinite(number) or number < 0:
+        raise InvalidInput(f"{what} must be a non-negative number of USD, got {value!r}")
+    return number
+
+
+def remaining(spent: float, budget: float | None) -> float | None:
+    """USD left of ``budget`` after ``spent`` (0 when overrun); ``None`` without a budget."""
+    spent = _amount(spent, "spent")
+    if budget is None:
+        return None
+    return max(0.0, _amount(budget, "budget") - spent)
+
+
+def check_budget(spent: float, budget: float | None, *, subject: str = "this run") -> float | None:
+    """Raise ``BudgetExceeded`` if ``spent`` has reached ``budget``; else return what remains."""
+    left = remaining(spent, budget)
+    if budget is not None and spent >= budget:
+        raise BudgetExceeded(
+            f"{subject} has spent ${spent:.4f} of its ${float(budget):.4f} budget; "
+            "no agent call was made"
+        )
+    return left

@@ -1,0 +1,7 @@
+"""Agent adapters: one module per CLI backend, the protocol, the registry and the runner.
+
+``base`` defines the protocol (``Backend``, ``AgentRequest``, ``AgentResult``);
+``registry.get_backend(key)`` returns an adapter for ``claude``, ``gemini``, ``codex`` or the
+offline ``scripted`` agent; ``runner.run`` launches an ``Invocation`` and feeds its output to the
+adapter's parser. Nothing is imported here, so ``import ai_orchestrator.agents`` stays cheap.
+"""

@@ -1,0 +1,130 @@
+"""Small helpers shared by the backend adapters (private to ``ai_orchestrator.agents``).
+
+Invariants: every helper is pure and total — a malformed JSON value never raises, it maps to
+a neutral value (0, ``None``, ``{}``), because CLI output formats change weekly and an unknown
+or broken field must never make a run unreadable. Only ``flag_value`` raises (on our own
+inputs, before anything is launched).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from ai_orchestrator.agents.base import ModelUsage, Outcome, Progress
+from ai_orchestrator.errors import InvalidInput
+
+TOKEN_FIELDS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h", "reasoning")
+
+_AUTH = re.compile(
+    r"\b401\b|\b403\b|invalid.api.key|api key not valid|not logged in|/login|authenticat"
+    r"|unauthori[sz]ed|oauth token|permission_denied|invalid auth",
+    re.IGNORECASE,
+)
+_RATE = re.compile(
+    r"\b429\b|rate.?limit|hit your limit|usage limit|too many requests|resource_exhausted"
+    r"|quota",
+    re.IGNORECASE,
+)
+
+
+def flag_value(value: str, what: str) -> str:
+    """``value`` if it is safe as an argv token after a flag (it can never read as a flag)."""
+    if not value or value.startswith("-") or any(c in value for c in "\n\r\x00"):
+        raise InvalidInput(f"invalid {what}: {value!r}")
+    return value
+
+
+def load_event(line: str) -> dict[str, Any] | None:
+    """The JSON object on ``line``, or ``None`` for anything else (noise, arrays, garbage)."""
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return None
+    return event if isinstance(event, dict) else None
+
+
+def as_int(value: Any) -> int:
+    """A non-negative int from a JSON value; anything else counts as 0."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0
+    return max(0, int(value))
+
+
+def as_float(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def as_str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def classify_error_text(text: str, status: int | None = None) -> Outcome | None:
+    """``auth`` / ``rate_limit`` from an HTTP status or error prose, else ``None``."""
+    if status in (401, 403):
+        return "auth"
+    if status == 429:
+        return "rate_limit"
+    if _AUTH.search(text):
+        return "auth"
+    if _RATE.search(text):
+        return "rate_limit"
+    return None
+
+
+def stderr_tail(text: str, limit: int = 600, noise: tuple[str, ...] = ()) -> str:
+    """The last few meaningful stderr lines (lines starting with ``noise`` are skipped)."""
+    lines = [ln for ln in (text or "").strip().splitlines() if ln.strip()]
+    lines = [ln for ln in lines if not ln.strip().startswith(noise)] if noise else lines
+    return "\n".join(lines[-5:])[-limit:]
+
+
+def usage_from_dict(data: dict[str, Any]) -> ModelUsage:
+    """Inverse of ``ModelUsage.to_dict`` (tolerant of missing keys)."""
+    usage = ModelUsage(reported_cost=as_float(data.get("reported_cost")))
+    for field in (*TOKEN_FIELDS, "requests"):
+        setattr(usage, field, as_int(data.get(field)))
+    return usage
+
+
+def subtract(total: ModelUsage, part: ModelUsage) -> None:
+    """``total -= part`` for the token counters (used when a dedupe copy is replaced)."""
+    for field in (*TOKEN_FIELDS, "requests"):
+        setattr(total, field, getattr(total, field) - getattr(part, field))
+
+
+def prompt_side(usage: ModelUsage) -> int:
+    """All prompt tokens: plain input + cache read + cache write."""
+    return usage.input + usage.cache_read + usage.cache_write
+
+
+def total_of(usage: dict[str, ModelUsage]) -> ModelUsage:
+    total = ModelUsage()
+    for part in usage.values():
+        total.add(part)
+    return total
+
+
+def parse_version(text: str | None) -> tuple[int, ...] | None:
+    match = re.search(r"(\d+)\.(\d+)\.(\d+)", text or "")
+    return tuple(int(g) for g in match.groups()) if match else None
+
+
+class ProgressTracker:
+    """Returns a snapshot only when it differs from the previous one (spinner updates)."""
+
+    def __init__(self) -> None:
+        self._last = Progress()
+
+    def update(self, progress: Progress) -> Progress | None:
+        if progress == self._last:
+            return None
+        self._last = progress
+        return progress

@@ -1,0 +1,394 @@
+"""Claude Code adapter: ``claude -p --output-format stream-json --verbose``.
+
+Launch contract (``ClaudeBackend.build``)
+    ``[exe, -p, --output-format, stream-json, --verbose]`` then ``--resume=<id>`` (resume) or
+    ``--session-id=<uuid>`` (new session with the id we minted), ``--model``, ``--max-turns``,
+    ``--max-budget-usd``, ``--permission-mode``, ``--allowedTools a,b`` and finally
+    ``request.extra_args``. Ids are single ``--flag=value`` tokens (what the Agent SDK does) so an
+    id can never be read as a flag; other values starting with ``-`` are refused
+    (``InvalidInput``). The prompt travels on stdin only. ``--dangerously-skip-permissions`` is
+    never added (refused as root; ``acceptEdits`` + ``--allowedTools`` is the headless way).
+    Environment: the nesting markers in ``NESTING_ENV`` are removed, because an inherited
+    ``CLAUDECODE``/``CLAUDE_CODE_CHILD_SESSION`` makes the child believe it is nested and skip
+    writing its transcript (claude-code#80654), which would make the session unresumable.
+    ``CLAUDE_CODE_ENTRYPOINT`` is removed and *not* re-set: in ``-p`` mode the CLI then picks its
+    own default (observed as ``sdk-cli``), and we do not pretend to be the SDK.
+    ``CLAUDE_CONFIG_DIR``/``ANTHROPIC_*`` and other configuration variables pass through.
+
+Parse contract (``ClaudeStreamParser``)
+    - Every stdout line is kept in ``raw_events``; non-JSON lines as ``{"type":"noise"}``.
+    - Session id: the newest one printed (init, then result) wins; never guessed.
+    - Assistant usage is deduplicated by ``(message.id, request_id)`` keeping the copy with the
+      largest ``output_tokens`` (stream lines repeat one usage per content block and the early
+      copies carry placeholder output counts).
+    - Per-model totals prefer ``result.modelUsage`` (includes subagents); the merge, the
+      5m/1h split rule and the resumed-totals correction are in ``claude_usage``. The keys are
+      the CLI's raw model strings (``[1m]`` suffixes kept: pricing strips them).
+      ``state = {"claude_session_totals": {model: usage}, "claude_session_cost": x}`` carries
+      the session's cumulative totals so a result that restored them can be turned back
+      into this call's delta.
+    - Reported cost: ``modelUsage[m].costUSD`` per model, ``total_cost_usd`` overall.
+    - Assistant messages with model ``<synthetic>`` (the CLI's stand-in for an API error) are
+      no API request: they add no usage, turns or model.
+    - Todos: ``TodoWrite`` → replacing ``TodoEvent`` (items ``content/status/activeForm``);
+      ``TaskCreate``/``TaskUpdate`` → non-replacing events with ``{id?, content, status}``
+      (a created task's id is filled in from its tool result when it shows one). An event is
+      recorded only when its tool result arrives without ``is_error``: newer models refuse
+      these tools ("No such tool available"), and a refused call must not change the list.
+    - Outcome: the result line decides, the exit code only breaks ties. ``success`` +
+      ``is_error`` is an API failure (auth / rate_limit / api_error by status and prose);
+      ``error_max_turns`` → max_turns; ``error_max_budget_usd`` → budget; "No conversation
+      found" → session_lost; other ``error_*`` subtypes → crash. No result line: timeout /
+      interrupted when the runner says so, else session_lost / auth / rate_limit by stderr,
+      else crash. "is already in use" on stderr sets ``session_in_use`` (outcome crash) so
+      the caller retries with ``--resume``.
+    - ``Progress.input_tokens`` counts all prompt tokens (plain + cache read + cache write),
+      so the spinner shows the context actually processed; cost appears with the result.
+    - ``AgentResult.duration_ms`` is the runner's wall clock (the CLI's own excludes start-up).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+from ai_orchestrator.agents._common import (
+    ProgressTracker,
+    as_dict,
+    as_float,
+    as_int,
+    as_str,
+    classify_error_text,
+    flag_value,
+    load_event,
+    prompt_side,
+    stderr_tail,
+    subtract,
+    total_of,
+    usage_from_dict,
+)
+from ai_orchestrator.agents.base import (
+    AgentRequest,
+    AgentResult,
+    Invocation,
+    ModelUsage,
+    Outcome,
+    ProcessExit,
+    Progress,
+    TodoEvent,
+)
+from ai_orchestrator.agents.claude_usage import (
+    anthropic_usage,
+    base_model,
+    merge_usage,
+    restored_baseline,
+    subtract_baseline,
+)
+from ai_orchestrator.errors import InvalidInput
+
+NESTING_ENV: tuple[str, ...] = (
+    "CLAUDECODE",
+    "CLAUDE_CODE_ENTRYPOINT",
+    "CLAUDE_CODE_CHILD_SESSION",
+    "CLAUDE_CODE_SSE_PORT",
+    "CLAUDE_CODE_SESSION_ID",
+)
+
+
+class ClaudeBackend:
+    """Backend for the ``claude`` CLI (see module docstring)."""
+
+    key = "claude"
+
+    def build(self, request: AgentRequest, executable: str) -> Invocation:
+        argv = [executable, "-p", "--output-format", "stream-json", "--verbose"]
+        if request.resume_id:
+            # --session-id together with --resume is rejected without --fork-session.
+            argv.append(f"--resume={flag_value(request.resume_id, 'resume id')}")
+        elif request.new_session_id:
+            argv.append(f"--session-id={flag_value(request.new_session_id, 'session id')}")
+        if request.model:
+            argv += ["--model", flag_value(request.model, "model")]
+        if request.max_turns is not None:
+            if request.max_turns < 1:
+                raise InvalidInput(f"max_turns must be >= 1, got {request.max_turns}")
+            argv += ["--max-turns", str(int(request.max_turns))]
+        if request.max_budget_usd is not None:
+            if request.max_budget_usd <= 0:
+                raise InvalidInput(f"max_budget_usd must be > 0, got {request.max_budget_usd}")
+            # Plain decimal notation, never rounded to 0 and never in exponent form.
+            argv += ["--max-budget-usd", format(Decimal(repr(request.max_budget_usd)), "f")]
+        perm = request.permission
+        if perm.mode:
+            argv += ["--permission-mode", flag_value(perm.mode, "permission mode")]
+        if perm.allowed_tools:
+            tools = [flag_value(t.strip(), "allowed tool") for t in perm.allowed_tools]
+            argv += ["--allowedTools", ",".join(tools)]
+        argv += list(request.extra_args)
+        return Invocation(
+            argv=argv,
+            cwd=request.cwd,
+            stdin=request.prompt.encode("utf-8"),
+            unset_env=NESTING_ENV,
+        )
+
+    def parser(self, request: AgentRequest) -> ClaudeStreamParser:
+        return ClaudeStreamParser(request)
+
+
+class ClaudeStreamParser:
+    """Incremental parser for one ``claude`` stream-json run."""
+
+    def __init__(self, request: AgentRequest) -> None:
+        self._request = request
+        self._raw: list[dict[str, Any]] = []
+        self._session_id: str | None = None
+        self._model: str | None = None
+        self._version: str | None = None
+        # (message.id, request_id) -> (model, usage, top_level); max output copy kept.
+        self._messages: dict[tuple[str, str], tuple[str, ModelUsage, bool]] = {}
+        self._texts: dict[tuple[str, str], list[str]] = {}
+        self._last_top: tuple[str, str] | None = None
+        self._result: dict[str, Any] | None = None
+        self._todos: list[TodoEvent] = []
+        self._tools_used: list[str] = []
+        self._open_tools: dict[str, str] = {}
+        self._pending_todos: dict[str, TodoEvent] = {}  # tool_use id -> event awaiting result
+        self._tool: str | None = None
+        self._running = ModelUsage()  # sum over the deduplicated messages, kept incrementally
+        self._top_turns = 0
+        self._progress = ProgressTracker()
+
+    # -- streaming ---------------------------------------------------------------------------
+    def feed(self, line: str) -> Progress | None:
+        if not line.strip():
+            return None
+        event = load_event(line)
+        if event is None:
+            self._raw.append({"type": "noise", "line": line})  # banners etc.: kept, never fatal
+            return None
+        self._raw.append(event)
+        self._session_id = as_str(event.get("session_id")) or self._session_id  # newest wins
+        kind = event.get("type")
+        if kind == "system" and event.get("subtype") == "init":
+            self._model = as_str(event.get("model"))
+            self._version = as_str(event.get("claude_code_version"))
+        elif kind == "assistant":
+            self._on_assistant(event)
+        elif kind == "user":
+            self._on_user(event)
+        elif kind == "result":
+            self._result = event  # in --input-format stream-json mode the last one wins
+        return self._snapshot()
+
+    def _on_assistant(self, event: dict[str, Any]) -> None:
+        message = as_dict(event.get("message"))
+        msg_id = message.get("id")
+        request_id = event.get("request_id") or event.get("requestId") or ""
+        key = (str(msg_id), str(request_id)) if msg_id else (f"line:{len(self._raw)}", "")
+        model = as_str(message.get("model")) or self._model or "unknown"
+        top = event.get("parent_tool_use_id") is None
+        usage = anthropic_usage(as_dict(message.get("usage")))
+        usage.requests = 1
+        known = self._messages.get(key)
+        if model == "<synthetic>":
+            pass  # the CLI's own stand-in message (API error text): no request, no tokens
+        elif known is None or usage.output >= known[1].output:
+            if known is not None:
+                subtract(self._running, known[1])
+            elif top:
+                self._top_turns += 1
+            self._running.add(usage)
+            self._messages[key] = (model, usage, top)
+        if top:
+            self._last_top = key
+        for block in message.get("content") or []:
+            if not isinstance(block, dict):
+                continue
+            if block.get("type") == "text" and isinstance(block.get("text"), str):
+                self._texts.setdefault(key, []).append(block["text"])
+            elif block.get("type") == "tool_use":
+                self._on_tool_use(block)
+
+    def _on_tool_use(self, block: dict[str, Any]) -> None:
+        name = str(block.get("name") or "?")
+        tool_id = str(block.get("id") or "")
+        tool_input = as_dict(block.get("input"))
+        self._tool = name
+        self._open_tools[tool_id] = name
+        if name not in self._tools_used:
+            self._tools_used.append(name)
+        event: TodoEvent | None = None
+        if name == "TodoWrite" and isinstance(tool_input.get("todos"), list):
+            items = [
+                {k: t.get(k) for k in ("content", "status", "activeForm") if k in t}
+                for t in tool_input["todos"]
+                if isinstance(t, dict)
+            ]
+            event = TodoEvent(tool=name, items=items, replaces=True)
+        elif name == "TaskCreate":
+            content = tool_input.get("subject") or tool_input.get("description")
+            item = {"content": content, "status": tool_input.get("status") or "pending"}
+            event = TodoEvent(tool=name, items=[item], replaces=False)
+        elif name == "TaskUpdate":
+            task_id = tool_input.get("taskId")
+            item = {
+                "id": None if task_id is None else str(task_id),
+                "content": tool_input.get("subject"),
+                "status": tool_input.get("status"),
+            }
+            event = TodoEvent(tool=name, items=[item], replaces=False)
+        if event is not None:
+            # Recorded only once its tool result says it worked: a refused or unknown todo
+            # tool (disabled on newer models) must not change the list.
+            self._pending_todos[tool_id] = event
+
+    def _on_user(self, event: dict[str, Any]) -> None:
+        content = as_dict(event.get("message")).get("content")
+        for block in content if isinstance(content, list) else []:
+            if not isinstance(block, dict) or block.get("type") != "tool_result":
+                continue
+            tool_id = str(block.get("tool_use_id") or "")
+            self._open_tools.pop(tool_id, None)
+            todo = self._pending_todos.pop(tool_id, None)
+            if todo is None or block.get("is_error") is True:
+                continue
+            if todo.tool == "TaskCreate":  # the new task's id comes with the result
+                found = as_dict(as_dict(event.get("tool_use_result")).get("task")).get("id")
+                if found is None:
+                    match = re.search(r"Task #(\w+)", json.dumps(block.get("content")))
+                    found = match.group(1) if match else None
+                if found is not None:
+                    todo.items[0]["id"] = str(found)
+            self._todos.append(todo)
+        self._tool = next(reversed(self._open_tools.values()), None)
+
+    def _snapshot(self) -> Progress | None:
+        progress = Progress(
+            turns=self._top_turns,
+            input_tokens=prompt_side(self._running),
+            output_tokens=self._running.output,
+            tool=self._tool,
+        )
+        if self._result is not None:
+            final = total_of(merge_usage(self._line_usage(), self._result, self._model)[0])
+            progress = replace(
+                progress,
+                turns=as_int(self._result.get("num_turns")) or progress.turns,
+                input_tokens=prompt_side(final),
+                output_tokens=final.output,
+                cost=self._total_cost(),
+                tool=None,
+            )
+        return self._progress.update(progress)
+
+    def _line_usage(self) -> dict[str, ModelUsage]:
+        out: dict[str, ModelUsage] = {}
+        for model, usage, _ in self._messages.values():
+            out.setdefault(model, ModelUsage()).add(usage)
+        return out
+
+    def _total_cost(self) -> float | None:
+        for name in ("total_cost_usd", "total_cost", "cost_usd"):  # legacy names before 1.0.22
+            cost = as_float((self._result or {}).get(name))
+            if cost is not None:
+                return cost
+        return None
+
+    # -- result ------------------------------------------------------------------------------
+    def finish(self, exit: ProcessExit) -> AgentResult:
+        lines = self._line_usage()
+        usage, source = merge_usage(lines, self._result, self._model)
+        reported = self._total_cost()
+        if source == "delta":  # total_cost_usd may include restored totals; the delta does not
+            costs = [u.reported_cost for u in usage.values() if u.reported_cost is not None]
+            reported = sum(costs) if costs else reported
+        resumed = bool(self._request.resume_id)
+        state_in = self._request.state
+        carried = as_dict(state_in.get("claude_session_totals")) if resumed else {}
+        prior = {str(m): usage_from_dict(as_dict(d)) for m, d in carried.items()}
+        prior_cost = as_float(state_in.get("claude_session_cost")) if resumed else None
+        if source == "model_usage" and restored_baseline(usage, lines, prior, self._version):
+            subtract_baseline(usage, prior)
+            if reported is not None and prior_cost is not None:
+                reported = max(0.0, reported - prior_cost)
+        totals = dict(prior)  # cumulative per-session totals for the next call's check
+        for name, u in usage.items():
+            totals[name] = usage_from_dict(totals.get(name, ModelUsage()).to_dict())
+            totals[name].add(u)
+        state: dict[str, Any] = {
+            "claude_session_totals": {m: u.to_dict() for m, u in totals.items()},
+            "claude_session_cost": None if reported is None else reported + (prior_cost or 0.0),
+        }
+        outcome, error, in_use = self._classify(exit)
+        result = self._result or {}
+        text = as_str(result.get("result"))
+        if text is None:
+            text = "".join(self._texts.get(self._last_top, [])) if self._last_top else ""
+        model = self._model  # what init said; modelUsage keys may add a "[1m]" suffix
+        if usage and (model is None or all(base_model(m) != model for m in usage)):
+            model = max(usage, key=lambda m: prompt_side(usage[m]) + usage[m].output)
+        return AgentResult(
+            agent="claude",
+            outcome=outcome,
+            text=text,
+            session_id=self._session_id,
+            model=model,
+            usage=usage,
+            reported_cost=reported,
+            turns=as_int(result.get("num_turns")) or self._top_turns,
+            duration_ms=exit.duration_ms,
+            error=error,
+            exit_code=exit.exit_code,
+            todos=self._todos,
+            tools_used=self._tools_used,
+            raw_events=self._raw,
+            cli_version=self._version,
+            state=state,
+            session_in_use=in_use,
+        )
+
+    def _classify(self, exit: ProcessExit) -> tuple[Outcome, str | None, bool]:
+        stderr = exit.stderr or ""
+        in_use = "is already in use" in stderr
+        lost = "No conversation found" in stderr
+        result = self._result
+        if result is None:
+            message = stderr_tail(stderr) or f"no result line (exit code {exit.exit_code})"
+            if exit.timed_out:
+                return "timeout", message, in_use
+            if exit.interrupted or exit.exit_code in (130, 143, -2, -15):
+                return "interrupted", message, in_use
+            if lost:
+                return "session_lost", message, in_use
+            return classify_error_text(stderr) or "crash", message, in_use
+        subtype = str(result.get("subtype") or "")
+        reason = str(result.get("terminal_reason") or "")
+        is_error = result.get("is_error") is True
+        errors = [str(e) for e in result.get("errors") or [] if e]
+        message = "; ".join(errors) or as_str(result.get("result")) or subtype or "error"
+        if subtype == "success" and not is_error:
+            return "success", None, in_use  # a non-zero exit after a good result is ignored
+        if subtype == "error_max_turns" or reason == "max_turns":
+            return "max_turns", message, in_use
+        if subtype == "error_max_budget_usd" or reason == "budget_exhausted":
+            return "budget", message, in_use
+        if lost or "No conversation found" in message:
+            return "session_lost", message, in_use
+        if exit.interrupted:
+            return "interrupted", message, in_use
+        if exit.timed_out:
+            return "timeout", message, in_use
+        status = result.get("api_error_status")
+        status = status if isinstance(status, int) and not isinstance(status, bool) else None
+        special = classify_error_text(message, status)
+        if special is not None:
+            return special, message, in_use
+        if subtype == "success" or reason == "api_error" or status is not None:
+            return "api_error", message, in_use  # subtype "success" + is_error = API failure
+        if not is_error and not subtype.startswith("error"):
+            return "success", None, in_use  # an unknown, non-error subtype
+        return "crash", message, in_use

@@ -1,0 +1,329 @@
+"""OpenAI Codex adapter: ``codex exec --json`` with the prompt on stdin (``-``).
+
+Launch contract (``CodexBackend.build``)
+    New: ``[exe, exec, --json, --skip-git-repo-check, --sandbox S, -m M, *extra_args, -]``.
+    Resume: the same flags (Codex keeps only the conversation, so every flag is passed
+    again), then ``resume <thread_id> -``; flags go before ``resume`` because they are the
+    ``exec`` command's. ``-`` makes Codex read the prompt from stdin. Codex cannot take an id
+    for a new thread, so ``new_session_id`` is unused; the id is ``thread.started.thread_id``.
+    ``--skip-git-repo-check``: exec refuses to run outside a git repository otherwise, and a
+    workflow may run in any directory. Sandbox from ``Permission.mode`` (Claude's vocabulary):
+    ``None``/``acceptEdits`` → ``workspace-write`` (the agent must edit files in the cwd
+    headlessly; exec's own default is read-only, where writes fail silently),
+    ``plan``/``default``/``dontAsk`` → ``read-only``, ``bypassPermissions`` →
+    ``danger-full-access``; a Codex sandbox name is accepted as is. When ``extra_args``
+    already choose a sandbox (``-s``, ``--sandbox``, ``--full-auto``, ``--dangerously-…``) or a
+    model (``-m``, ``--model``), ours is left out: clap rejects a repeated option, and an
+    explicit per-backend override is the user's decision. ``allowed_tools``, ``max_turns`` and
+    ``max_budget_usd`` have no Codex equivalent and are not passed.
+
+Parse contract (``CodexStreamParser``)
+    - ``thread.started.thread_id`` is the session id (newest wins); text is the last
+      ``agent_message``; ``command_execution``/``file_change``/``mcp_tool_call``/``web_search``
+      items are tools; ``todo_list`` items become replacing ``TodoEvent``s (``{content,
+      status}``), recorded whenever the list changes.
+    - ``turn.completed.usage`` is cumulative for the thread (across resumes). ``request.state``
+      carries ``{"thread_id", "cumulative_usage": {input_tokens, cached_input_tokens,
+      output_tokens, reasoning_output_tokens, ...}}`` from the previous call; each snapshot
+      adds ``snapshot - previous`` to this call's usage, and a decrease of any counter means
+      the CLI reset it, so the snapshot is taken whole. A new thread starts from zero.
+      ``result.state`` holds the new cumulative snapshot (unchanged when no turn completed, so
+      a failed turn's tokens are counted with the next completed snapshot).
+    - Normalised: ``input = Δinput_tokens - Δcached_input_tokens`` (input includes cached),
+      ``cache_read = Δcached``, ``output = Δoutput_tokens`` (includes reasoning), ``reasoning =
+      Δreasoning_output_tokens``. ``cache_write_input_tokens`` (newer builds) is kept in the
+      state but not billed separately: OpenAI does not price cache writes. Codex reports no
+      cost and no request count.
+    - Model: the stream never names it. ``request.model``, else ``-m``/``--model``/``-c
+      model=…`` in ``extra_args``, else ``model`` (or the active profile's) in
+      ``$CODEX_HOME/config.toml`` (default ``~/.codex``), else ``"unknown"`` — never a guess
+      such as ``gpt-5``, so an unknown model stays unpriced.
+    - Outcome: ``turn.failed`` → api_error (auth / rate_limit by message); ``turn.completed`` →
+      success even with exit 1 (seen after background TLS errors); top-level ``error`` events
+      ("Reconnecting... 1/5") are transient and never decide alone. Without a terminal
+      event: timeout / interrupted from the runner, "no rollout found for thread id" on
+      stderr → session_lost, else auth / rate_limit by the last error text, else crash.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ai_orchestrator.agents._common import (
+    ProgressTracker,
+    as_dict,
+    as_int,
+    as_str,
+    classify_error_text,
+    flag_value,
+    load_event,
+    prompt_side,
+    stderr_tail,
+)
+from ai_orchestrator.agents.base import (
+    AgentRequest,
+    AgentResult,
+    Invocation,
+    ModelUsage,
+    Outcome,
+    ProcessExit,
+    Progress,
+    TodoEvent,
+)
+from ai_orchestrator.errors import InvalidInput
+
+SANDBOXES = ("read-only", "workspace-write", "danger-full-access")
+_SANDBOX_FOR_MODE = {
+    "acceptEdits": "workspace-write",
+    "plan": "read-only",
+    "default": "read-only",
+    "dontAsk": "read-only",
+    "bypassPermissions": "danger-full-access",
+}
+_SANDBOX_FLAGS = ("-s", "--sandbox", "--full-auto", "--dangerously-bypass-approvals-and-sandbox")
+_STDERR_NOISE = ("Reading prompt from stdin", "Reading additional input from stdin", "WARNING:")
+_USAGE_KEYS = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens")
+
+
+def _has_flag(args: Sequence[str], names: Sequence[str]) -> bool:
+    return any(a in names or any(a.startswith(n + "=") for n in names) for a in args)
+
+
+def _todo_status(item: dict[str, Any]) -> str:
+    return "completed" if item.get("completed") else "pending"
+
+
+def sandbox_for(mode: str | None) -> str:
+    if mode is None:
+        return "workspace-write"
+    if mode in SANDBOXES:
+        return mode
+    if mode in _SANDBOX_FOR_MODE:
+        return _SANDBOX_FOR_MODE[mode]
+    raise InvalidInput(f"no Codex sandbox for permission mode {mode!r}")
+
+
+def model_from_args(args: Sequence[str]) -> str | None:
+    """The model chosen by ``-m X``, ``--model[=]X`` or ``-c model=X`` in ``args``."""
+    found: str | None = None
+    for i, arg in enumerate(args):
+        nxt = args[i + 1] if i + 1 < len(args) else None
+        if arg in ("-m", "--model") and nxt:
+            found = nxt
+        elif arg.startswith("--model="):
+            found = arg.split("=", 1)[1]
+        elif arg in ("-c", "--config") and nxt and nxt.replace(" ", "").startswith("model="):
+            found = nxt.split("=", 1)[1].strip().strip("\"'")
+    return found or None
+
+
+def profile_from_args(args: Sequence[str]) -> str | None:
+    for i, arg in enumerate(args):
+        if arg in ("-p", "--profile") and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith("--profile="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def model_from_config(profile: str | None) -> str | None:
+    """``model`` from ``$CODEX_HOME/config.toml`` (profile first); ``None`` when unreadable."""
+    home = Path(os.environ.get("CODEX_HOME") or Path.home() / ".codex")
+    try:
+        config = tomllib.loads((home / "config.toml").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    profile = profile or as_str(config.get("profile"))
+    if profile:
+        chosen = as_str(as_dict(as_dict(config.get("profiles")).get(profile)).get("model"))
+        if chosen:
+            return chosen
+    return as_str(config.get("model"))
+
+
+class CodexBackend:
+    """Backend for the ``codex`` CLI (see module docstring)."""
+
+    key = "codex"
+
+    def build(self, request: AgentRequest, executable: str) -> Invocation:
+        extra = list(request.extra_args)
+        argv = [executable, "exec", "--json", "--skip-git-repo-check"]
+        if not _has_flag(extra, _SANDBOX_FLAGS):
+            argv += ["--sandbox", sandbox_for(request.permission.mode)]
+        if request.model and not _has_flag(extra, ("-m", "--model")):
+            argv += ["-m", flag_value(request.model, "model")]
+        argv += extra
+        if request.resume_id:
+            argv += ["resume", flag_value(request.resume_id, "resume id")]
+        argv.append("-")
+        return Invocation(argv=argv, cwd=request.cwd, stdin=request.prompt.encode("utf-8"))
+
+    def parser(self, request: AgentRequest) -> CodexStreamParser:
+        return CodexStreamParser(request)
+
+
+class CodexStreamParser:
+    """Incremental parser for one ``codex exec --json`` run."""
+
+    def __init__(self, request: AgentRequest) -> None:
+        self._request = request
+        self._raw: list[dict[str, Any]] = []
+        self._thread_id: str | None = None
+        self._text = ""
+        self._completed = 0
+        self._terminal: str | None = None  # "completed" | "failed", the last terminal event
+        self._failure: str | None = None
+        self._errors: list[str] = []
+        self._cumulative: dict[str, int] | None = None  # last snapshot seen (or the baseline)
+        self._delta = {key: 0 for key in _USAGE_KEYS}
+        self._todos: list[TodoEvent] = []
+        self._tools_used: list[str] = []
+        self._open: dict[str, str] = {}
+        self._progress = ProgressTracker()
+
+    def feed(self, line: str) -> Progress | None:
+        if not line.strip():
+            return None
+        event = load_event(line)
+        if event is None:
+            self._raw.append({"type": "noise", "line": line})
+            return None
+        self._raw.append(event)
+        kind = event.get("type")
+        if kind == "thread.started":
+            self._thread_id = as_str(event.get("thread_id")) or self._thread_id
+        elif kind in ("item.started", "item.updated", "item.completed"):
+            self._on_item(str(kind), as_dict(event.get("item")))
+        elif kind == "turn.completed":
+            self._terminal = "completed"
+            self._completed += 1
+            self._on_usage(as_dict(event.get("usage")))
+        elif kind == "turn.failed":
+            self._terminal = "failed"
+            self._failure = as_str(as_dict(event.get("error")).get("message")) or "turn failed"
+        elif kind == "error":
+            self._errors.append(str(event.get("message") or ""))  # often transient
+        return self._snapshot()
+
+    def _on_item(self, kind: str, item: dict[str, Any]) -> None:
+        item_type = str(item.get("type") or "")
+        item_id = str(item.get("id") or "")
+        if item_type == "agent_message" and kind == "item.completed":
+            self._text = str(item.get("text") or "")
+        elif item_type in ("command_execution", "file_change", "mcp_tool_call", "web_search"):
+            name = item_type
+            if item_type == "mcp_tool_call":
+                name = f"mcp:{item.get('server')}/{item.get('tool')}"
+            if name not in self._tools_used:
+                self._tools_used.append(name)
+            if kind == "item.completed":
+                self._open.pop(item_id, None)
+            else:
+                self._open[item_id] = name
+        elif item_type == "todo_list" and isinstance(item.get("items"), list):
+            items = [
+                {"content": t.get("text"), "status": _todo_status(t)}
+                for t in item["items"]
+                if isinstance(t, dict)
+            ]
+            if not self._todos or self._todos[-1].items != items:
+                self._todos.append(TodoEvent(tool="todo_list", items=items, replaces=True))
+        elif item_type == "error" and kind == "item.completed":
+            self._errors.append(str(item.get("message") or ""))
+
+    def _baseline(self) -> dict[str, int]:
+        state = self._request.state
+        same_thread = state.get("thread_id") in (None, self._thread_id)
+        if not self._request.resume_id or not same_thread:
+            return {}
+        raw = as_dict(state.get("cumulative_usage"))
+        return {str(k): as_int(v) for k, v in raw.items()}
+
+    def _on_usage(self, usage: dict[str, Any]) -> None:
+        snapshot = {str(k): as_int(v) for k, v in usage.items() if isinstance(v, int | float)}
+        previous = self._baseline() if self._cumulative is None else self._cumulative
+        reset = any(snapshot.get(k, 0) < v for k, v in previous.items() if k in snapshot)
+        for key in _USAGE_KEYS:
+            before = 0 if reset else previous.get(key, 0)
+            self._delta[key] += max(0, snapshot.get(key, 0) - before)
+        self._cumulative = snapshot
+
+    def _usage(self) -> ModelUsage:
+        d = self._delta
+        return ModelUsage(
+            input=max(0, d["input_tokens"] - d["cached_input_tokens"]),
+            output=d["output_tokens"],
+            cache_read=d["cached_input_tokens"],
+            reasoning=d["reasoning_output_tokens"],
+        )
+
+    def _snapshot(self) -> Progress | None:
+        usage = self._usage()
+        tool = next(reversed(self._open.values()), None)
+        return self._progress.update(
+            Progress(
+                turns=self._completed,
+                input_tokens=prompt_side(usage),
+                output_tokens=usage.output,
+                tool=tool,
+            )
+        )
+
+    def _model(self) -> str | None:
+        extra = list(self._request.extra_args)
+        return (
+            self._request.model
+            or model_from_args(extra)
+            or model_from_config(profile_from_args(extra))
+        )
+
+    def finish(self, exit: ProcessExit) -> AgentResult:
+        model = self._model()
+        usage = {model or "unknown": self._usage()} if self._completed else {}
+        # Nothing completed: the old snapshot is still the right baseline for the next call.
+        cumulative = self._baseline() if self._cumulative is None else self._cumulative
+        thread_id = self._thread_id or as_str(self._request.state.get("thread_id"))
+        state: dict[str, Any] = {"thread_id": thread_id, "cumulative_usage": cumulative}
+        outcome, error = self._classify(exit)
+        return AgentResult(
+            agent="codex",
+            outcome=outcome,
+            text=self._text,
+            session_id=self._thread_id,
+            model=model,
+            usage=usage,
+            turns=self._completed,
+            duration_ms=exit.duration_ms,
+            error=error,
+            exit_code=exit.exit_code,
+            todos=self._todos,
+            tools_used=self._tools_used,
+            raw_events=self._raw,
+            state=state,
+        )
+
+    def _classify(self, exit: ProcessExit) -> tuple[Outcome, str | None]:
+        stderr = exit.stderr or ""
+        if self._terminal == "completed":
+            return "success", None
+        if self._terminal == "failed":
+            message = self._failure or "turn failed"
+            return classify_error_text(message) or "api_error", message
+        last_error = next((e for e in reversed(self._errors) if e), "")
+        message = (
+            last_error
+            or stderr_tail(stderr, noise=_STDERR_NOISE)
+            or f"no turn result (exit {exit.exit_code})"
+        )
+        if exit.timed_out:
+            return "timeout", message
+        if exit.interrupted or exit.exit_code in (130, 143, -2, -15):
+            return "interrupted", message
+        if "no rollout found" in stderr:
+            return "session_lost", stderr_tail(stderr, noise=_STDERR_NOISE)
+        return classify_error_text(f"{last_error}\n{stderr}") or "crash", message

@@ -1,0 +1,104 @@
+"""``aio doctor``: which agent CLIs are installed, at which versions — checked once.
+
+Versions come from ``<binary> --version`` and are cached by (binary path, size, mtime) in
+``$XDG_CACHE_HOME/ai-orchestrator/doctor.json`` (default ``~/.cache/…``), so repeated
+checks cost nothing and an upgraded binary is noticed. Agent calls never run a preflight
+(the earlier shell version spawned ``claude --help`` before every call).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from ai_orchestrator.agents import registry
+from ai_orchestrator.agents.errors import AgentNotFound
+from ai_orchestrator.store.fsutil import atomic_write
+
+TESTED_VERSIONS = {"claude": "2.1.330", "gemini": "0.61.0", "codex": "0.169.0"}
+
+
+@dataclass
+class AgentCheck:
+    agent: str
+    installed: bool
+    path: str | None
+    version: str | None
+    tested_version: str | None
+    problem: str | None = None
+
+
+def cache_file() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "ai-orchestrator" / "doctor.json"
+
+
+def _load_cache() -> dict[str, dict[str, str]]:
+    try:
+        data = json.loads(cache_file().read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _save_cache(cache: dict[str, dict[str, str]]) -> None:
+    path = cache_file()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, json.dumps(cache, indent=1).encode())
+    except OSError:
+        pass  # a cache we cannot write is only slower next time
+
+
+def _version_of(path: str, timeout: float) -> tuple[str | None, str | None]:
+    try:
+        proc = subprocess.run(
+            [path, "--version"],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return None, f"'{path} --version' failed: {exc}"
+    text = (proc.stdout or proc.stderr).strip().splitlines()
+    if proc.returncode != 0 or not text:
+        return None, f"'{path} --version' exited {proc.returncode}"
+    return text[0].strip(), None
+
+
+def check_agents(timeout: float = 20.0) -> list[AgentCheck]:
+    cache = _load_cache()
+    checks = []
+    changed = False
+    for key in registry.KNOWN_KEYS:
+        if key == "scripted":
+            checks.append(AgentCheck(key, True, None, "built in (offline demo)", None))
+            continue
+        try:
+            path = registry.resolve_executable(key)
+        except AgentNotFound as exc:
+            checks.append(AgentCheck(key, False, None, None, TESTED_VERSIONS.get(key), str(exc)))
+            continue
+        st = os.stat(path)
+        stamp = f"{st.st_size}:{st.st_mtime_ns}"
+        hit = cache.get(path)
+        if hit and hit.get("stamp") == stamp:
+            version, problem = hit.get("version"), hit.get("problem")
+        else:
+            version, problem = _version_of(path, timeout)
+            cache[path] = {"stamp": stamp, "version": version or "", "problem": problem or ""}
+            changed = True
+        checks.append(
+            AgentCheck(key, True, path, version or None, TESTED_VERSIONS.get(key), problem or None)
+        )
+    if changed:
+        _save_cache(cache)
+    return checks
+
+
+def as_dicts(checks: list[AgentCheck]) -> list[dict[str, object]]:
+    return [asdict(c) for c in checks]

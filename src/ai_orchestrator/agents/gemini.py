@@ -1,0 +1,340 @@
+"""Gemini CLI adapter: ``gemini -o stream-json`` with the prompt on stdin.
+
+Launch contract (``GeminiBackend.build``)
+    ``[exe, -o, stream-json]`` then ``--resume <id>`` (resume; the CLI keeps the id) or
+    ``--session-id <uuid>`` (new session with our id), ``-m <model>``, ``--approval-mode``,
+    ``--allowed-tools a,b`` and ``request.extra_args``. No ``-p``: when stdin is not a TTY the
+    CLI runs one-shot and reads the prompt from stdin (``-p`` would need the prompt as its
+    value, i.e. on argv). Permission mapping (``Permission.mode`` uses Claude's vocabulary):
+    ``acceptEdits`` → ``auto_edit`` (edit tools auto-approved, shell still needs an explicit
+    allow), ``plan`` → ``plan``, ``default``/``dontAsk`` → ``default``, ``bypassPermissions`` →
+    ``yolo``; ``None`` leaves the user's configuration alone. Allowed tools given with Claude
+    names are translated (``Bash`` → ``run_shell_command``, ``Edit`` → ``replace``, ``Write`` →
+    ``write_file``); other names pass through as Gemini tool names. Gemini has no flag for a
+    turn or budget limit (``model.maxSessionTurns`` is a setting), so those request fields are
+    not passed; workspace trust is never bypassed (exit 55 is reported as a crash with the
+    CLI's message).
+
+Why stream-json and not ``-o json``
+    stream-json gives live progress, tool calls and ``write_todos`` todo lists; ``-o json``
+    prints one document at the end. Its only gap is that ``result.stats`` leaves out thought
+    tokens. Per model ``total_tokens = prompt + candidates + thoughts + tool_prompt``, so we
+    recover ``thoughts = total - prompt - candidates`` (clamped at 0) whenever no explicit
+    ``thoughts`` field is present. That is exact while ``tool_prompt`` is 0, which it is for the
+    CLI's function calling (``toolUsePromptTokenCount`` only counts server-side tool prompts;
+    ``tool: 0`` in every observed run); if a future stream reports ``thoughts``/``tool``
+    explicitly they are used as given (``tool`` counts as input, billed at the input rate).
+
+Normalised usage per model (``stats.models``, utility models included)
+    ``input = prompt - cached`` (``prompt`` includes cached), ``cache_read = cached``,
+    ``output = candidates + thoughts``, ``reasoning = thoughts``. ``-o json``-shaped entries
+    (``tokens{prompt, candidates, cached, thoughts, tool}``) are accepted too.
+    ``requests`` comes from ``api.totalRequests`` when present, else (single model only) the
+    number of model turns we counted. Gemini reports no cost.
+
+Outcome
+    ``result.status`` first, then the exit code: 0 success; 1 api_error (or auth / rate_limit
+    by message) when a result or ``[ERROR]`` document reports it, crash when nothing does;
+    41 auth; 42 input errors — "already exists" sets ``session_in_use`` (crash),
+    "Invalid session identifier" / "No previous sessions found" → session_lost, else crash;
+    44/52/54/55 crash; 53 max_turns (also a "Maximum session turns" error event with a
+    success result); 130 interrupted; HTTP status mod 256 (144-255 ↔ 400-511): 401/403 → auth,
+    429 → rate_limit, others api_error. A ``[ERROR] {json}`` document on stderr (json-mode
+    errors, pretty-printed) is parsed for its message, code and session id.
+    Text is all assistant message content in order (what ``-o json`` reports as ``response``).
+    A ``write_todos`` call becomes a replacing ``TodoEvent`` (``{content, status}``) once its
+    ``tool_result`` reports success (the tool is not offered in every approval mode).
+    All-zero model entries (error results) are dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from ai_orchestrator.agents._common import (
+    ProgressTracker,
+    as_dict,
+    as_int,
+    as_str,
+    classify_error_text,
+    flag_value,
+    load_event,
+    prompt_side,
+    stderr_tail,
+    total_of,
+)
+from ai_orchestrator.agents.base import (
+    AgentRequest,
+    AgentResult,
+    Invocation,
+    ModelUsage,
+    Outcome,
+    ProcessExit,
+    Progress,
+    TodoEvent,
+)
+
+APPROVAL_MODES = {
+    "acceptEdits": "auto_edit",
+    "plan": "plan",
+    "default": "default",
+    "dontAsk": "default",
+    "bypassPermissions": "yolo",
+}
+# Informational stderr lines that would otherwise crowd out the error message.
+_STDERR_NOISE = ("Loaded cached credentials", "YOLO mode is enabled", "Ripgrep is not available")
+_TOOL_NAMES = {"Bash": "run_shell_command", "Edit": "replace", "Write": "write_file"}
+_SIMPLE_EXITS: dict[int, Outcome] = {
+    41: "auth",
+    44: "crash",
+    52: "crash",
+    53: "max_turns",
+    54: "crash",
+    55: "crash",
+    130: "interrupted",
+}
+
+
+def _gemini_tool(name: str) -> str:
+    base = re.sub(r"\(.*\)$", "", name.strip())  # "Bash(git diff:*)" → "Bash"
+    return _TOOL_NAMES.get(base, name.strip())
+
+
+def http_status_from_exit(code: int | None) -> int | None:
+    """The HTTP status behind an exit code of ``status % 256`` (400-511 ↔ 144-255)."""
+    if code is not None and 144 <= code <= 255:
+        return code + 256
+    return None
+
+
+def stderr_error(stderr: str) -> dict[str, Any]:
+    """The last ``{..., "error": {...}}`` JSON document printed on stderr (may be multi-line)."""
+    decoder = json.JSONDecoder()
+    found: dict[str, Any] = {}
+    for match in re.finditer(r"(?m)(?:^|\[ERROR\] )\{", stderr or ""):
+        start = match.end() - 1
+        try:
+            doc, _ = decoder.raw_decode(stderr, start)
+        except ValueError:
+            continue
+        if isinstance(doc, dict) and isinstance(doc.get("error"), dict):
+            found = doc
+    return found
+
+
+def usage_from_stats(entry: dict[str, Any]) -> ModelUsage:
+    """One ``stats.models.<m>`` entry (stream-json or json shape) → ``ModelUsage``."""
+    tokens = as_dict(entry.get("tokens"))
+    if tokens:  # -o json shape
+        prompt, cached = as_int(tokens.get("prompt")), as_int(tokens.get("cached"))
+        candidates, total = as_int(tokens.get("candidates")), as_int(tokens.get("total"))
+        raw_thoughts, tool = tokens.get("thoughts"), as_int(tokens.get("tool"))
+    else:  # stream-json shape
+        prompt, cached = as_int(entry.get("input_tokens")), as_int(entry.get("cached"))
+        candidates, total = as_int(entry.get("output_tokens")), as_int(entry.get("total_tokens"))
+        raw_thoughts, tool = entry.get("thoughts"), as_int(entry.get("tool"))
+    if raw_thoughts is None:
+        thoughts, tool = max(0, total - prompt - candidates), 0  # see module docstring
+    else:
+        thoughts = as_int(raw_thoughts)
+    return ModelUsage(
+        input=max(0, prompt - cached) + tool,
+        output=candidates + thoughts,
+        cache_read=min(cached, prompt) if prompt else cached,
+        reasoning=thoughts,
+        requests=as_int(as_dict(entry.get("api")).get("totalRequests")),
+    )
+
+
+class GeminiBackend:
+    """Backend for the ``gemini`` CLI (see module docstring)."""
+
+    key = "gemini"
+
+    def build(self, request: AgentRequest, executable: str) -> Invocation:
+        argv = [executable, "-o", "stream-json"]
+        if request.resume_id:
+            argv += ["--resume", flag_value(request.resume_id, "resume id")]
+        elif request.new_session_id:
+            argv += ["--session-id", flag_value(request.new_session_id, "session id")]
+        if request.model:
+            argv += ["-m", flag_value(request.model, "model")]
+        mode = request.permission.mode
+        if mode:
+            argv += ["--approval-mode", APPROVAL_MODES.get(mode) or flag_value(mode, "mode")]
+        if request.permission.allowed_tools:
+            tools = [_gemini_tool(flag_value(t, "tool")) for t in request.permission.allowed_tools]
+            argv += ["--allowed-tools", ",".join(dict.fromkeys(tools))]
+        argv += list(request.extra_args)
+        return Invocation(argv=argv, cwd=request.cwd, stdin=request.prompt.encode("utf-8"))
+
+    def parser(self, request: AgentRequest) -> GeminiStreamParser:
+        return GeminiStreamParser(request)
+
+
+class GeminiStreamParser:
+    """Incremental parser for one ``gemini -o stream-json`` run."""
+
+    def __init__(self, request: AgentRequest) -> None:
+        self._request = request
+        self._raw: list[dict[str, Any]] = []
+        self._session_id: str | None = None
+        self._model: str | None = None
+        self._text: list[str] = []
+        self._result: dict[str, Any] | None = None
+        self._warnings: list[str] = []
+        self._todos: list[TodoEvent] = []
+        self._tools_used: list[str] = []
+        self._open_tools: dict[str, str] = {}
+        self._pending_todos: dict[str, TodoEvent] = {}  # tool id -> event awaiting its result
+        self._tool: str | None = None
+        self._turns = 0
+        self._in_turn = False  # False after a tool result: the next model output is a new turn
+        self._progress = ProgressTracker()
+
+    def feed(self, line: str) -> Progress | None:
+        if not line.strip():
+            return None
+        event = load_event(line)
+        if event is None:
+            self._raw.append({"type": "noise", "line": line})
+            return None
+        self._raw.append(event)
+        self._session_id = as_str(event.get("session_id")) or self._session_id
+        kind = event.get("type")
+        if kind == "init":
+            self._model = as_str(event.get("model"))
+        elif kind == "message" and event.get("role") == "assistant":
+            self._start_turn()
+            if isinstance(event.get("content"), str):
+                self._text.append(event["content"])
+        elif kind == "tool_use":
+            self._start_turn()
+            self._on_tool_use(event)
+        elif kind == "tool_result":
+            tool_id = str(event.get("tool_id") or "")
+            self._open_tools.pop(tool_id, None)
+            todo = self._pending_todos.pop(tool_id, None)
+            if todo is not None and event.get("status") == "success":
+                self._todos.append(todo)  # a failed write_todos (not offered) changes nothing
+            self._tool = next(reversed(self._open_tools.values()), None)
+            self._in_turn = False
+        elif kind == "error":
+            self._warnings.append(str(event.get("message") or ""))
+        elif kind == "result":
+            self._result = event
+        return self._snapshot()
+
+    def _start_turn(self) -> None:
+        if not self._in_turn:
+            self._turns += 1
+            self._in_turn = True
+
+    def _on_tool_use(self, event: dict[str, Any]) -> None:
+        name = str(event.get("tool_name") or "?")
+        tool_id = str(event.get("tool_id") or "")
+        self._open_tools[tool_id] = name
+        self._tool = name
+        if name not in self._tools_used:
+            self._tools_used.append(name)
+        todos = as_dict(event.get("parameters")).get("todos")
+        if name == "write_todos" and isinstance(todos, list):
+            items = [
+                {"content": t.get("description", t.get("content")), "status": t.get("status")}
+                for t in todos
+                if isinstance(t, dict)
+            ]
+            self._pending_todos[tool_id] = TodoEvent(tool=name, items=items, replaces=True)
+
+    def _usage(self) -> dict[str, ModelUsage]:
+        stats = as_dict((self._result or {}).get("stats"))
+        models = as_dict(stats.get("models"))
+        usage = {str(m): usage_from_stats(as_dict(e)) for m, e in models.items()}
+        if "models" not in stats and ("input_tokens" in stats or "total_tokens" in stats):
+            usage = {self._model or "unknown": usage_from_stats(stats)}  # no per-model split
+        usage = {m: u for m, u in usage.items() if prompt_side(u) + u.output}  # drop all-zero
+        if len(usage) == 1:
+            only = next(iter(usage.values()))
+            only.requests = only.requests or self._turns
+        return usage
+
+    def _snapshot(self) -> Progress | None:
+        total = total_of(self._usage())
+        return self._progress.update(
+            Progress(
+                turns=self._turns,
+                input_tokens=prompt_side(total),
+                output_tokens=total.output,
+                tool=self._tool,
+            )
+        )
+
+    def finish(self, exit: ProcessExit) -> AgentResult:
+        usage = self._usage()
+        err_doc = stderr_error(exit.stderr)
+        self._session_id = self._session_id or as_str(err_doc.get("session_id"))
+        outcome, error, in_use = self._classify(exit, err_doc)
+        model = self._model
+        if usage and (model is None or model not in usage):
+            model = max(usage, key=lambda m: prompt_side(usage[m]) + usage[m].output)
+        return AgentResult(
+            agent="gemini",
+            outcome=outcome,
+            text="".join(self._text),
+            session_id=self._session_id,
+            model=model,
+            usage=usage,
+            turns=self._turns,
+            duration_ms=exit.duration_ms,
+            error=error,
+            exit_code=exit.exit_code,
+            todos=self._todos,
+            tools_used=self._tools_used,
+            raw_events=self._raw,
+            session_in_use=in_use,
+        )
+
+    def _classify(
+        self, exit: ProcessExit, err_doc: dict[str, Any]
+    ) -> tuple[Outcome, str | None, bool]:
+        code = exit.exit_code
+        stderr = exit.stderr or ""
+        result = self._result or {}
+        turn_limit = any("maximum session turns" in w.lower() for w in self._warnings)
+        if result.get("status") == "success":
+            if code == 53 or turn_limit:
+                return "max_turns", "Maximum session turns exceeded", False
+            return "success", None, False
+        res_err = as_dict(result.get("error"))
+        doc_err = as_dict(err_doc.get("error"))
+        message = (
+            as_str(res_err.get("message"))
+            or as_str(doc_err.get("message"))
+            or stderr_tail(stderr, noise=_STDERR_NOISE)
+            or f"no result event (exit code {code})"
+        )
+        if exit.timed_out:
+            return "timeout", message, False
+        if exit.interrupted:
+            return "interrupted", message, False
+        doc_code = doc_err.get("code")
+        if code in (None, 0, 1) and isinstance(doc_code, int) and not isinstance(doc_code, bool):
+            code = doc_code if doc_code < 256 else doc_code % 256  # e.g. "code": 500
+        if code == 42:
+            if "already exists" in stderr or "already exists" in message:
+                return "crash", message, True
+            lost = ("Invalid session identifier", "No previous sessions found")
+            if any(s in stderr or s in message for s in lost):
+                return "session_lost", message, False
+            return "crash", message, False
+        if code is not None and code in _SIMPLE_EXITS:
+            return _SIMPLE_EXITS[code], message, False
+        status = http_status_from_exit(code)
+        if status is not None:
+            return classify_error_text(message, status) or "api_error", message, False
+        if not result and not err_doc and code in (None, 0, 1):
+            # No terminal event at all: API failures always print one, so this is a crash.
+            return classify_error_text(message) or "crash", message, False
+        return classify_error_text(message) or "api_error", message, False

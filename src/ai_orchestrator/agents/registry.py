@@ -1,0 +1,77 @@
+"""Backend registry: key → adapter, executable and per-backend extra arguments.
+
+Keys equal the binary names: ``claude``, ``gemini``, ``codex``, plus ``scripted`` (the
+offline demo agent, run with the current Python interpreter). Overrides per backend:
+
+- ``AIO_AGENT_<KEY>_EXECUTABLE``: the binary to run (a path, or a name looked up on PATH).
+- ``AIO_AGENT_<KEY>_EXTRA_ARGS``: extra argv, split like a POSIX shell (``shlex``) but never
+  run through one; the caller appends them to ``AgentRequest.extra_args``.
+
+Invariants: an unknown key raises ``InvalidInput`` naming the known keys; a missing or
+non-executable binary raises ``AgentNotFound`` naming the key, what was looked for and the
+override variable, before anything is launched. Backends are imported lazily so importing
+the registry stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import shlex
+import shutil
+import sys
+
+from ai_orchestrator.agents.base import Backend
+from ai_orchestrator.agents.errors import AgentNotFound
+from ai_orchestrator.errors import InvalidInput
+
+_BACKENDS: dict[str, tuple[str, str]] = {
+    "claude": ("ai_orchestrator.agents.claude", "ClaudeBackend"),
+    "gemini": ("ai_orchestrator.agents.gemini", "GeminiBackend"),
+    "codex": ("ai_orchestrator.agents.codex", "CodexBackend"),
+    "scripted": ("ai_orchestrator.agents.scripted", "ScriptedBackend"),
+}
+KNOWN_KEYS: tuple[str, ...] = tuple(_BACKENDS)
+
+
+def _check_key(key: str) -> str:
+    if key not in _BACKENDS:
+        known = ", ".join(KNOWN_KEYS)
+        raise InvalidInput(f"unknown agent {key!r}; known agents: {known}")
+    return key
+
+
+def _env_name(key: str, suffix: str) -> str:
+    return f"AIO_AGENT_{key.upper()}_{suffix}"
+
+
+def get_backend(key: str) -> Backend:
+    """A fresh adapter for ``key``."""
+    module_name, class_name = _BACKENDS[_check_key(key)]
+    backend: Backend = getattr(importlib.import_module(module_name), class_name)()
+    return backend
+
+
+def resolve_executable(key: str) -> str:
+    """The absolute path of the binary for ``key`` (see the module docstring)."""
+    var = _env_name(_check_key(key), "EXECUTABLE")
+    wanted = os.environ.get(var, "").strip()
+    if not wanted and key == "scripted":
+        return sys.executable
+    wanted = wanted or key
+    found = shutil.which(wanted)
+    if found is None:
+        where = "is not executable" if os.sep in wanted else "was not found on PATH"
+        raise AgentNotFound(
+            f"agent {key!r}: {wanted!r} {where}; install it or set {var} to its path"
+        )
+    return os.path.abspath(found)
+
+
+def extra_args(key: str) -> list[str]:
+    """Extra argv for ``key`` from ``AIO_AGENT_<KEY>_EXTRA_ARGS`` (empty when unset)."""
+    var = _env_name(_check_key(key), "EXTRA_ARGS")
+    try:
+        return shlex.split(os.environ.get(var, ""))
+    except ValueError as exc:  # unbalanced quotes
+        raise InvalidInput(f"{var} cannot be parsed: {exc}") from exc

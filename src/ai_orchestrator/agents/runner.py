@@ -1,0 +1,443 @@
+"""The process runner: start one agent CLI, stream its stdout into a parser, never orphan.
+
+Contract
+    ``run(invocation, parser, timeout=…, on_progress=…, kill_grace=…)`` starts
+    ``invocation.argv`` (never through a shell) in ``invocation.cwd``, in a new session and
+    therefore a new process group, with the environment ``os.environ`` + ``invocation.env``
+    minus ``invocation.unset_env``. ``invocation.stdin`` is written to the child's stdin,
+    which is then closed; ``None`` means stdin is ``/dev/null``. Every stdout line is passed to
+    ``parser.feed`` as soon as it arrives, and every progress snapshot the parser returns is
+    passed to ``on_progress``. The run always ends with ``parser.finish(ProcessExit(…))`` and
+    returns its result: a timeout or an interrupt is reported in ``ProcessExit`` (``timed_out``
+    / ``interrupted``), not raised. Only a failed launch raises (``AgentNotFound`` when the
+    executable is missing or not executable, ``AgentLaunchError`` otherwise); then no parser
+    method has been called.
+
+Invariants
+    - No process of the child's group survives ``run``, whether it returns or raises. After the
+      direct child exits (normally, on timeout or on interrupt) the whole group gets SIGTERM,
+      then SIGKILL once it is empty of live processes or ``kill_grace`` seconds have passed.
+      The child is reaped only after that, so its pid (= the group id) cannot be reused by an
+      unrelated process while we still signal the group.
+    - ``run`` never blocks forever on a pipe: a process that escaped the group (``setsid``) and
+      keeps stdout or stderr open is given ``DRAIN_TIMEOUT`` seconds after the group is dead,
+      then the pipes are closed on our side.
+    - Lines are split on ``\\n`` at the byte level (so a multi-byte character is never cut),
+      one trailing ``\\r`` is removed, and each line is decoded as UTF-8 with
+      ``errors="replace"``. A final line without a newline is fed too. Lines of any length work
+      (they are accumulated, not read with a fixed limit).
+    - stderr is kept separately; only its last ``STDERR_TAIL`` bytes are kept.
+    - ``ProcessExit.exit_code`` is the child's exit status, or ``128 + N`` when signal ``N``
+      ended it (the shell convention: SIGTERM → 143, SIGKILL → 137). ``None`` only if the child
+      could not be reaped even after SIGKILL.
+    - A timeout is only reported if the child was still running at the deadline.
+
+Signals (Ctrl-C, SIGTERM, SIGHUP to *our* process)
+    When ``run`` is called from the main thread it temporarily installs handlers for SIGINT,
+    SIGTERM and SIGHUP (restored before it returns; a signal the caller set to ``SIG_IGN``
+    stays ignored). A handler only records the signal and wakes the loop, so it can never
+    interrupt the cleanup half-way. Any of them is treated like Ctrl-C: TERM to the group,
+    ``kill_grace``, KILL, then ``parser.finish`` with ``interrupted=True``; a second signal
+    skips the rest of the grace period. ``run`` does not re-raise: the caller records the
+    interaction and should then exit promptly (130), since the user asked it to stop.
+    ``ProcessExit`` has no field for *which* signal it was. A ``KeyboardInterrupt`` that still
+    reaches the loop (e.g. raised by ``on_progress``) is handled the same way. Any other
+    exception escaping the loop (a parser bug, a test timeout) SIGKILLs the group at once,
+    reaps the child and propagates. From other threads no handler can be installed; the
+    caller's main thread then owns Ctrl-C.
+
+Design
+    One thread, one ``selectors`` loop over non-blocking pipes (stdin write end, stdout,
+    stderr, a signal wake-up pipe) with a short tick to poll for the child's exit. Compared
+    with reader/writer threads this means no thread can hang on a pipe held open by a
+    grandchild, a child that never reads its stdin cannot block us, the parser is only ever
+    called from the caller's thread, and Ctrl-C lands in exactly one place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import selectors
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+from typing import IO, Any
+
+from ai_orchestrator.agents.base import (
+    AgentResult,
+    Invocation,
+    ProcessExit,
+    Progress,
+    StreamParser,
+)
+from ai_orchestrator.agents.errors import AgentLaunchError, AgentNotFound
+
+__all__ = ["DRAIN_TIMEOUT", "STDERR_TAIL", "child_env", "run"]
+
+STDERR_TAIL = 64 * 1024  # bytes of stderr kept (the tail: errors come last)
+DRAIN_TIMEOUT = 2.0  # seconds to wait for pipes after the group is dead (escaped holders)
+REAP_TIMEOUT = 10.0  # seconds to wait for the child after SIGKILL before giving up on it
+_TICK = 0.05  # poll interval for the child's exit status
+_CHUNK = 64 * 1024
+_MAX_CHUNKS_PER_WAKE = 16  # bound one read burst so a flood cannot starve the deadline checks
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+_Handler = Callable[[int, FrameType | None], Any] | int | signal.Handlers
+
+
+def child_env(invocation: Invocation) -> dict[str, str]:
+    """The child's environment: ours, plus ``invocation.env``, minus ``invocation.unset_env``."""
+    env = dict(os.environ)
+    env.update(invocation.env)
+    for name in invocation.unset_env:
+        env.pop(name, None)
+    return env
+
+
+def run(
+    invocation: Invocation,
+    parser: StreamParser,
+    *,
+    timeout: float | None,
+    on_progress: Callable[[Progress], None] | None = None,
+    kill_grace: float = 3.0,
+) -> AgentResult:
+    """Run ``invocation`` to completion and return ``parser.finish(...)`` (see module docstring)."""
+    env = child_env(invocation)
+    stop = _StopSignals()
+    try:
+        stop.install()
+        started = time.monotonic()
+        proc = _launch(invocation, env)
+        supervisor: _Supervisor | None = None
+        try:
+            supervisor = _Supervisor(proc, invocation.stdin, parser, on_progress, stop)
+            outcome = supervisor.run(started, timeout, max(0.0, kill_grace))
+        except BaseException:
+            if proc.returncode is None:  # once reaped, the pid (= group id) may be reused
+                _signal_group(proc.pid, signal.SIGKILL)
+                _reap(proc)
+            if supervisor is not None:
+                supervisor.close()
+            for stream in (proc.stdin, proc.stdout, proc.stderr):
+                if stream is not None:
+                    _close_quietly(stream)
+            raise
+    finally:
+        stop.restore()
+    return parser.finish(outcome)
+
+
+def _launch(invocation: Invocation, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    if not invocation.argv:
+        raise AgentLaunchError("cannot start agent: empty command line")
+    exe = invocation.argv[0]
+    cwd = Path(invocation.cwd)
+    if not cwd.is_dir():
+        raise AgentLaunchError(f"cannot start agent {exe!r}: working directory {cwd} not found")
+    try:
+        return subprocess.Popen(
+            list(invocation.argv),
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL if invocation.stdin is None else subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            bufsize=0,
+            start_new_session=True,  # own session => own process group, no terminal signals
+            close_fds=True,
+        )
+    except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
+        raise AgentNotFound(
+            f"agent executable {exe!r} not found or not executable ({exc.strerror})"
+        ) from exc
+    except OSError as exc:
+        if exc.errno == errno.ENOEXEC:
+            raise AgentNotFound(f"agent executable {exe!r} is not a runnable program") from exc
+        raise AgentLaunchError(f"cannot start agent {exe!r}: {exc.strerror or exc}") from exc
+
+
+class _StopSignals:
+    """Turns SIGINT/SIGTERM/SIGHUP into a counter plus a wake-up byte while installed."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._previous: dict[int, _Handler] = {}
+        self.wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self.wake_r, False)
+        os.set_blocking(self._wake_w, False)
+
+    def install(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return  # only the main thread may set handlers; it also gets the signals
+        for sig in _STOP_SIGNALS:
+            previous = signal.getsignal(sig)
+            if previous is None or previous == signal.SIG_IGN:
+                continue  # not restorable, or deliberately ignored by the caller (nohup)
+            signal.signal(sig, self._handle)
+            self._previous[sig] = previous
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.note()
+
+    def note(self) -> None:
+        self.count += 1
+        with contextlib.suppress(OSError):  # a full pipe means the loop is awake anyway
+            os.write(self._wake_w, b"\0")
+
+    def drain_wakeups(self) -> None:
+        try:
+            while os.read(self.wake_r, 4096):
+                pass
+        except OSError:
+            pass
+
+    def restore(self) -> None:
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
+        self._previous.clear()
+        for fd in (self.wake_r, self._wake_w):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+class _Supervisor:
+    """Pumps the pipes and walks the child through run → TERM → KILL → drain → reap."""
+
+    def __init__(
+        self,
+        proc: subprocess.Popen[bytes],
+        stdin_data: bytes | None,
+        parser: StreamParser,
+        on_progress: Callable[[Progress], None] | None,
+        stop: _StopSignals,
+    ) -> None:
+        self.proc = proc
+        self.parser = parser
+        self.on_progress = on_progress
+        self.stop = stop
+        self.selector = selectors.DefaultSelector()
+        self.closed = False
+        self.out_buf = bytearray()
+        self.err_tail = bytearray()
+        self.stdin_view = memoryview(stdin_data or b"")
+        self.readers: dict[int, IO[bytes]] = {}
+        self.stdin_file: IO[bytes] | None = proc.stdin
+        self.selector.register(stop.wake_r, selectors.EVENT_READ, "wake")
+        for name, stream in (("out", proc.stdout), ("err", proc.stderr)):
+            assert stream is not None
+            os.set_blocking(stream.fileno(), False)
+            self.readers[stream.fileno()] = stream
+            self.selector.register(stream.fileno(), selectors.EVENT_READ, name)
+        if self.stdin_file is not None:
+            if self.stdin_view.nbytes:
+                os.set_blocking(self.stdin_file.fileno(), False)
+                self.selector.register(self.stdin_file.fileno(), selectors.EVENT_WRITE, "in")
+            else:
+                self.close_stdin()
+
+    # -- the state machine -------------------------------------------------------------
+
+    def run(self, started: float, timeout: float | None, kill_grace: float) -> ProcessExit:
+        pgid = self.proc.pid
+        deadline = None if timeout is None else started + timeout
+        exited = timed_out = interrupted = killed = False
+        term_at: float | None = None  # when the group got SIGTERM
+        give_up_at: float | None = None  # when we stop waiting for pipes / an unkillable child
+        while True:
+            try:
+                now = time.monotonic()
+                if not exited and self._child_exited():
+                    exited = True
+                    self.close_stdin()
+                if self.stop.count and not timed_out:
+                    interrupted = True
+                expired = deadline is not None and now >= deadline
+                if expired and not (exited or interrupted or timed_out):
+                    timed_out = True
+                if term_at is None and (exited or interrupted or timed_out):
+                    _signal_group(pgid, signal.SIGTERM)
+                    term_at = now
+                if term_at is not None and not killed:
+                    grace_over = now >= term_at + kill_grace or self.stop.count >= 2
+                    if grace_over or (exited and not self._group_busy(pgid)):
+                        _signal_group(pgid, signal.SIGKILL)
+                        killed = True
+                        give_up_at = now + REAP_TIMEOUT
+                if killed and exited:
+                    if self.pipes_done():
+                        break
+                    # Only a process that left the group can still hold our pipes now.
+                    give_up_at = min(give_up_at or now, now + DRAIN_TIMEOUT)
+                if give_up_at is not None and now >= give_up_at:
+                    break  # pipes held from outside the group, or a child stuck in the kernel
+                self._pump(_TICK)
+            except KeyboardInterrupt:
+                self.stop.note()  # handled like a signal: the next pass starts the cleanup
+        returncode = _reap(self.proc)
+        self._flush_stdout_tail()
+        self.close()
+        return ProcessExit(
+            exit_code=returncode,
+            stderr=self.err_tail.decode("utf-8", errors="replace"),
+            duration_ms=int((time.monotonic() - started) * 1000),
+            timed_out=timed_out,
+            interrupted=interrupted,
+        )
+
+    def _child_exited(self) -> bool:
+        """True once the child has exited, *without* reaping it (keeps the pgid reserved)."""
+        if hasattr(os, "waitid"):
+            try:
+                flags = os.WEXITED | os.WNOHANG | os.WNOWAIT
+                return os.waitid(os.P_PID, self.proc.pid, flags) is not None
+            except ChildProcessError:
+                return True  # already reaped elsewhere
+        return self.proc.poll() is not None
+
+    def _group_busy(self, pgid: int) -> bool:
+        members = _group_has_live_members(pgid)
+        if members is None:  # no /proc: a member holding our pipes is all we can see
+            return not self.pipes_done()
+        return members
+
+    # -- pipes ---------------------------------------------------------------------------
+
+    def pipes_done(self) -> bool:
+        return not self.readers
+
+    def _pump(self, wait: float) -> None:
+        for key, _mask in self.selector.select(wait):
+            tag = key.data
+            if tag == "wake":
+                self.stop.drain_wakeups()
+            elif tag == "in":
+                self._write_stdin()
+            else:
+                self._read(int(key.fd), tag)
+
+    def _write_stdin(self) -> None:
+        assert self.stdin_file is not None
+        try:
+            while self.stdin_view.nbytes:
+                written = os.write(self.stdin_file.fileno(), self.stdin_view[:_CHUNK])
+                self.stdin_view = self.stdin_view[written:]
+        except BlockingIOError:
+            return  # the pipe is full; the selector tells us when it drains
+        except OSError:
+            pass  # EPIPE: the child closed stdin or exited; the prompt is moot now
+        self.close_stdin()
+
+    def close_stdin(self) -> None:
+        if self.stdin_file is None:
+            return
+        with contextlib.suppress(KeyError, ValueError):
+            self.selector.unregister(self.stdin_file.fileno())
+        _close_quietly(self.stdin_file)  # EPIPE on close is fine: nobody is reading
+        self.stdin_file = None
+
+    def _read(self, fd: int, tag: str) -> None:
+        for _ in range(_MAX_CHUNKS_PER_WAKE):
+            try:
+                data = os.read(fd, _CHUNK)
+            except BlockingIOError:
+                return
+            except OSError:
+                data = b""
+            if not data:
+                self._close_reader(fd)
+                if tag == "out":
+                    self._flush_stdout_tail()
+                return
+            if tag == "out":
+                self._on_stdout(data)
+            else:
+                self.err_tail += data
+                if len(self.err_tail) > STDERR_TAIL:
+                    del self.err_tail[: len(self.err_tail) - STDERR_TAIL]
+
+    def _on_stdout(self, data: bytes) -> None:
+        search = len(self.out_buf)  # only new bytes can hold a new newline: linear in size
+        self.out_buf += data
+        start = 0
+        while (newline := self.out_buf.find(b"\n", search)) >= 0:
+            self._emit(bytes(self.out_buf[start:newline]))
+            start = search = newline + 1
+        if start:
+            del self.out_buf[:start]
+
+    def _flush_stdout_tail(self) -> None:
+        if self.out_buf:
+            line = bytes(self.out_buf)
+            self.out_buf.clear()
+            self._emit(line)
+
+    def _emit(self, raw: bytes) -> None:
+        if raw.endswith(b"\r"):
+            raw = raw[:-1]
+        progress = self.parser.feed(raw.decode("utf-8", errors="replace"))
+        if progress is not None and self.on_progress is not None:
+            self.on_progress(progress)
+
+    def _close_reader(self, fd: int) -> None:
+        stream = self.readers.pop(fd, None)
+        with contextlib.suppress(KeyError, ValueError):
+            self.selector.unregister(fd)
+        if stream is not None:
+            stream.close()
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.close_stdin()
+        for fd in list(self.readers):
+            self._close_reader(fd)
+        self.selector.close()
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    # ProcessLookupError: the group is gone; PermissionError: macOS says so for zombie-only groups.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def _close_quietly(stream: IO[bytes]) -> None:
+    with contextlib.suppress(OSError):
+        stream.close()
+
+
+def _reap(proc: subprocess.Popen[bytes]) -> int | None:
+    """Wait for the child (bounded) and return its status with signals as ``128 + N``."""
+    try:
+        code = proc.wait(timeout=REAP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return None
+    return 128 - code if code < 0 else code
+
+
+def _group_has_live_members(pgid: int) -> bool | None:
+    """Whether a non-zombie process is in group ``pgid``; ``None`` when /proc is unavailable."""
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return None
+    for name in entries:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue  # exited while we looked
+        # "pid (comm) state ppid pgrp …"; comm may contain spaces and parentheses.
+        fields = stat.rpartition(b")")[2].split()
+        if len(fields) > 2 and fields[2] == str(pgid).encode() and fields[0] not in (b"Z", b"X"):
+            return True
+    return False

@@ -1,0 +1,48 @@
+"""``aio doctor``: installed agent CLIs, their versions, and the session store's health."""
+
+from __future__ import annotations
+
+import click
+
+from ai_orchestrator.cli import output
+
+
+@click.command("doctor")
+@click.option("--json", "as_json", is_flag=True, help="Write JSON to stdout.")
+def doctor_cmd(as_json: bool) -> int:
+    """Check which agent CLIs are installed (versions cached by binary) and the store."""
+    from ai_orchestrator.agents.doctor import as_dicts, check_agents
+    from ai_orchestrator.store import SessionStore
+
+    checks = check_agents()
+    store = SessionStore()
+    try:
+        exists = store.check_root()
+        store_state = "ok" if exists else "not created yet"
+    except Exception as exc:  # report, don't crash: this is a diagnostic command
+        store_state = f"unusable: {exc}"
+    if as_json:
+        output.emit_json(
+            {
+                "agents": as_dicts(checks),
+                "session_dir": str(store.root),
+                "session_store": store_state,
+            }
+        )
+    else:
+        from rich.table import Table
+
+        table = Table(title="Agent CLIs", title_justify="left")
+        for column in ("Agent", "Installed", "Version", "Tested with", "Path / problem"):
+            table.add_column(column)
+        for c in checks:
+            table.add_row(
+                c.agent,
+                "yes" if c.installed else "no",
+                c.version or "-",
+                c.tested_version or "-",
+                c.problem or c.path or "",
+            )
+        output.out().print(table)
+        output.out().print(f"Session store: {store.root} ({store_state})")
+    return 0 if store_state.startswith(("ok", "not")) else 1

@@ -1,0 +1,203 @@
+"""Feature overview commands: ``aio status | history | switch | features``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from ai_orchestrator.cli import output
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Write JSON to stdout.")
+
+
+def _tokens(tokens: dict[str, int]) -> str:
+    return (
+        f"{tokens.get('input', 0):,} in / {tokens.get('output', 0):,} out / "
+        f"{tokens.get('cache_read', 0):,} cache read"
+    )
+
+
+def print_status(s: dict[str, Any]) -> None:
+    con = output.out()
+    t = s["tasks"]
+    con.print(f"[bold cyan]Feature:[/bold cyan] {s['feature_id']}  ({s['status']})")
+    if s["description"]:
+        con.print(f"Description: {s['description']}")
+    con.print(
+        f"Active task: {s['active_task'] or 'none'} · next: {s['next_task'] or '-'}"
+        f" · model: {s['model'] or '-'}"
+    )
+    con.print(f"Health: {s['health']} · last activity: {s['last_activity'] or 'never'}")
+    con.print(
+        f"Tasks: {t['completed']}/{t['total']} completed ({t['progress_percent']}%) · "
+        f"{t['in_progress']} in progress · {t['failed']} failed · {t['pending']} pending"
+    )
+    if s["sessions"]:
+        from rich.table import Table
+
+        table = Table(title="Sessions by phase", title_justify="left")
+        for column in ("Phase", "Session", "Calls", "Tokens", "Cost", "Saved", "Last used"):
+            table.add_column(column)
+        for phase, row in sorted(s["sessions"].items()):
+            table.add_row(
+                phase,
+                row["session"],
+                str(row["interactions"]),
+                _tokens(row["tokens"]),
+                output.money(row["cost"]),
+                output.money(row["savings"]),
+                row["last_activity"] or "-",
+            )
+        con.print(table)
+    totals = s["totals"]
+    con.print(
+        f"Total: {totals['interactions']} agent call(s) · {_tokens(totals['tokens'])} · "
+        f"{output.money(totals['cost'])} · saved {output.money(totals['savings'])}"
+    )
+    c = s["commands"]
+    by = ", ".join(f"{k} {v}" for k, v in sorted(c["by_command"].items()))
+    con.print(f"Commands: {c['total']} ({by or 'none'}) · failures: {c['failures']}")
+    for event in s["recent"]:
+        con.print(
+            f"  {event['timestamp']} - {event['command']}"
+            f"{' ' + event['task_id'] if event['task_id'] else ''} ({event['status']})"
+        )
+
+
+@click.command("status")
+@click.argument("feature", required=False)
+@click.option("--all", "show_all", is_flag=True, help="Every feature (the default without one).")
+@json_option
+def status_cmd(feature: str | None, show_all: bool, as_json: bool) -> None:
+    """Progress, tasks, tokens, cost and savings per phase; all features when none given."""
+    from ai_orchestrator.workflow.status import all_features, feature_status
+    from ai_orchestrator.workflow.workspace import Workspace
+
+    ws = Workspace.find()
+    if feature and not show_all:
+        status = feature_status(ws, ws.resolve_feature(feature))
+        if as_json:
+            output.emit_json(status)
+        else:
+            print_status(status)
+        return
+    features = all_features(ws)
+    if as_json:
+        output.emit_json({"schema_version": 1, "current": ws.current(), "features": features})
+        return
+    if not features:
+        output.info("No features yet (aio init FEATURE).")
+    for index, status in enumerate(features):
+        if index:
+            output.out().print()
+        print_status(status)
+
+
+@click.command("features")
+@json_option
+def features_cmd(as_json: bool) -> None:
+    """All features with progress, cost and last activity."""
+    from ai_orchestrator.workflow.status import all_features
+    from ai_orchestrator.workflow.workspace import Workspace
+
+    ws = Workspace.find()
+    features = all_features(ws)
+    if as_json:
+        output.emit_json(
+            {
+                "schema_version": 1,
+                "current": ws.current(),
+                "features": [
+                    {
+                        k: f[k]
+                        for k in (
+                            "feature_id",
+                            "description",
+                            "status",
+                            "current",
+                            "last_activity",
+                            "next_task",
+                        )
+                    }
+                    | {"tasks": f["tasks"], "cost": f["totals"]["cost"]}
+                    for f in features
+                ],
+            }
+        )
+        return
+    from rich.table import Table
+
+    table = Table(title="Features", title_justify="left")
+    for column in ("", "Feature", "Status", "Progress", "Next", "Cost", "Last activity"):
+        table.add_column(column)
+    for f in features:
+        t = f["tasks"]
+        table.add_row(
+            "*" if f["current"] else "",
+            f["feature_id"],
+            str(f["status"]),
+            f"{t['completed']}/{t['total']} ({t['progress_percent']}%)",
+            f["next_task"] or "-",
+            output.money(f["totals"]["cost"]),
+            f["last_activity"] or "-",
+        )
+    output.out().print(table)
+
+
+@click.command("history")
+@click.argument("feature", required=False)
+@click.option("--limit", type=click.IntRange(min=0), default=None, help="Only the last N events.")
+@click.option("--command", "command", default=None, help="Only events of this command.")
+@json_option
+def history_cmd(feature: str | None, limit: int | None, command: str | None, as_json: bool) -> None:
+    """The command history of FEATURE (history.jsonl)."""
+    from ai_orchestrator.workflow.history import filter_events, read_events
+    from ai_orchestrator.workflow.workspace import Workspace
+
+    ws = Workspace.find()
+    feature_id = ws.resolve_feature(feature)
+    events, bad = read_events(ws.feature(feature_id).history_file)
+    if bad:
+        output.warn(f"{bad} unreadable line(s) in history.jsonl were skipped")
+    events = filter_events(events, command=command, limit=limit)
+    if as_json:
+        output.emit_json({"schema_version": 1, "feature_id": feature_id, "events": events})
+        return
+    from rich.table import Table
+
+    table = Table(title=f"History of {feature_id}", title_justify="left")
+    for column in ("Time", "Command", "Task", "Agent", "Model", "Status", "Duration", "Error"):
+        table.add_column(column, overflow="fold")
+    for e in events:
+        table.add_row(
+            str(e.get("timestamp")),
+            str(e.get("command")),
+            e.get("task_id") or "-",
+            e.get("agent") or "-",
+            e.get("model") or "-",
+            str(e.get("status")),
+            f"{int(e.get('duration_ms') or 0) / 1000:.1f}s",
+            (e.get("error") or "")[:80],
+        )
+    output.out().print(table)
+
+
+@click.command("switch")
+@click.argument("feature", required=False)
+@click.option("--list", "list_only", is_flag=True, help="Show the features and the current one.")
+def switch_cmd(feature: str | None, list_only: bool) -> None:
+    """Make FEATURE the default for commands that omit it (stored in .aio/current)."""
+    from ai_orchestrator.errors import InvalidInput
+    from ai_orchestrator.workflow.workspace import Workspace
+
+    ws = Workspace.find()
+    if list_only or not feature:
+        if not list_only and not feature:
+            raise InvalidInput("expected FEATURE (or --list)")
+        current = ws.current()
+        for name in ws.feature_ids():
+            click.echo(f"{'*' if name == current else ' '} {name}")
+        return
+    ws.set_current(feature)
+    output.info(f"Current feature: {feature}")

@@ -1,0 +1,211 @@
+"""Agent calls of one workflow command in one session, with typed failures.
+
+A ``Conversation`` wraps ``agents.session_run.run_in_session`` for the calls one command
+makes in one session (``plan-<f>``, ``implement-<f>``, ``review-<f>``; ``verify-<f>`` with
+sessions off). Contract:
+
+- ``--new-session`` replaces the stored conversation on the **first** call only; every later
+  call of the command resumes the conversation that call started.
+- With sessions off (``USE_SESSIONS=false`` or ``--no-session``) every call is a fresh
+  conversation (still recorded); ``followup`` then repeats the original prompt before the
+  correction, because the agent has no memory of it.
+- Every call is recorded by ``run_in_session``; ``steps`` keeps a small summary of each call
+  (step, action, outcome, model, tokens, cost, duration) for the history event.
+- A call that does not succeed raises: ``session_lost`` → ``SessionLost`` (telling the user
+  to rerun with ``--new-session``), ``timeout`` → ``AgentTimeout`` (124), ``interrupted`` →
+  ``Interrupted`` (130), ``budget`` → ``BudgetExceeded`` (3), anything else →
+  ``AgentFailed`` (1). ``BudgetExceeded`` before the call comes from ``run_in_session``.
+- Messages for people go through ``Hooks`` (the library never prints).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ai_orchestrator.agents.base import AgentResult, Permission, Progress
+from ai_orchestrator.agents.session_run import RunOptions, SessionRun, run_in_session
+from ai_orchestrator.errors import AgentTimeout, AioError, BudgetExceeded, Interrupted
+from ai_orchestrator.store import SessionStore
+
+ProgressHook = Callable[[Progress], None]
+
+ACTION_MESSAGES = {
+    "started": "started a new agent conversation",
+    "resumed": "resumed the agent conversation",
+    "replaced": "replaced the stored agent conversation (--new-session)",
+    "fresh": "fresh conversation (sessions disabled)",
+}
+
+
+class AgentFailed(AioError):
+    """The agent call ended with an error outcome."""
+
+    def __init__(self, message: str, outcome: str) -> None:
+        super().__init__(message)
+        self.outcome = outcome
+
+
+class SessionLost(AioError):
+    """The agent CLI no longer has the stored conversation."""
+
+
+def _no_progress(label: str) -> AbstractContextManager[ProgressHook | None]:
+    return nullcontext(None)
+
+
+def _ignore(message: str) -> None:
+    return None
+
+
+@dataclass
+class Hooks:
+    """How the library talks to people: info/warn lines and a progress display per call."""
+
+    info: Callable[[str], None] = _ignore
+    warn: Callable[[str], None] = _ignore
+    progress: Callable[[str], AbstractContextManager[ProgressHook | None]] = _no_progress
+
+
+def sessions_enabled() -> bool:
+    value = os.environ.get("USE_SESSIONS", "true").strip().lower()
+    return value not in ("0", "false", "no", "off")
+
+
+@dataclass
+class CallSettings:
+    """Everything about how to call the agent, resolved from flags and config."""
+
+    agent: str
+    model: str | None = None
+    use_session: bool = True
+    new_session: bool = False
+    timeout: float | None = None
+    max_turns: int | None = None
+    budget_usd: float | None = None
+    permission: Permission = field(default_factory=Permission)
+    extra_args: list[str] = field(default_factory=list)
+    lock_timeout: float = 30.0
+
+
+class Conversation:
+    """The calls one command makes in session ``name`` (see the module docstring)."""
+
+    def __init__(
+        self,
+        store: SessionStore,
+        name: str,
+        settings: CallSettings,
+        *,
+        cwd: Path,
+        hooks: Hooks,
+        task_id: str | None = None,
+    ) -> None:
+        self.store = store
+        self.name = name
+        self.settings = settings
+        self.cwd = cwd
+        self.hooks = hooks
+        self.task_id = task_id
+        self.steps: list[dict[str, Any]] = []
+        self.first_prompt: str | None = None
+        self._replaced = False
+
+    @property
+    def cost(self) -> float:
+        return float(sum(s["cost"] for s in self.steps))
+
+    def tokens(self) -> dict[str, int]:
+        total: dict[str, int] = {}
+        for step in self.steps:
+            for key, value in step["tokens"].items():
+                total[key] = total.get(key, 0) + int(value or 0)
+        return total
+
+    def followup(self, correction: str, step: str) -> AgentResult:
+        """A follow-up in the same conversation (the original prompt repeated when fresh)."""
+        prompt = correction
+        if not self.settings.use_session and self.first_prompt:
+            prompt = f"{self.first_prompt}\n\n---\n\n{correction}"
+        return self.ask(prompt, step, remember=False)
+
+    def ask(self, prompt: str, step: str, *, remember: bool = True) -> AgentResult:
+        s = self.settings
+        if remember:
+            self.first_prompt = prompt
+        options = RunOptions(
+            agent=s.agent,
+            cwd=self.cwd,
+            model=s.model,
+            use_session=s.use_session,
+            new_session=s.new_session and not self._replaced,
+            timeout=s.timeout,
+            max_turns=s.max_turns,
+            budget_usd=s.budget_usd,
+            permission=s.permission,
+            task_id=self.task_id,
+            extra_args=list(s.extra_args),
+            lock_timeout=s.lock_timeout,
+        )
+        label = f"{s.agent} · {self.name} · {step}"
+
+        def started(action: str) -> None:
+            self.hooks.info(f"{self.name} [{step}]: {ACTION_MESSAGES.get(action, action)}")
+
+        with self.hooks.progress(label) as on_progress:
+            run = run_in_session(
+                self.store, self.name, prompt, options, on_progress=on_progress, on_start=started
+            )
+        self._replaced = True
+        self._note(step, run)
+        return self._check(run)
+
+    def _note(self, step: str, run: SessionRun) -> None:
+        record = run.record
+        self.steps.append(
+            {
+                "step": step,
+                "session_action": run.action,
+                "outcome": run.result.outcome,
+                "model": record.get("model"),
+                "tokens": dict(record.get("tokens") or {}),
+                "cost": float(record.get("cost") or 0.0),
+                "duration_ms": run.result.duration_ms,
+            }
+        )
+        tokens = record.get("tokens") or {}
+        self.hooks.info(
+            f"{self.name} [{step}]: {run.result.outcome} · "
+            f"{int(tokens.get('input', 0)):,} in / {int(tokens.get('output', 0)):,} out / "
+            f"{int(tokens.get('cache_read', 0)):,} cache read · "
+            f"${float(record.get('cost') or 0):.4f}"
+            f" · {run.result.duration_ms / 1000:.1f}s"
+        )
+        if run.over_budget:
+            self.hooks.warn(f"this call took the feature over its ${run.budget_usd:.2f} budget")
+
+    def _check(self, run: SessionRun) -> AgentResult:
+        result = run.result
+        if result.ok:
+            return result
+        detail = result.error or "no detail"
+        if result.outcome == "session_lost":
+            raise SessionLost(
+                f"the agent no longer has the conversation stored in session {self.name} "
+                f"({run.record.get('agent_session_id')}); rerun with --new-session to start "
+                "a new one (the old context is gone)"
+            )
+        if result.outcome == "timeout":
+            raise AgentTimeout(f"{result.agent} timed out in session {self.name}: {detail}")
+        if result.outcome == "interrupted":
+            raise Interrupted(f"interrupted: the {result.agent} run in {self.name} was stopped")
+        if result.outcome == "budget":
+            raise BudgetExceeded(f"{result.agent} stopped at the budget limit: {detail}")
+        raise AgentFailed(
+            f"{result.agent} failed in session {self.name} ({result.outcome}): {detail}",
+            result.outcome,
+        )

@@ -1,0 +1,133 @@
+"""Features: ``aio init``, ``feature.yaml`` and ``plan.yaml`` persistence.
+
+``feature.yaml``: ``schema_version, id, description, status, active_task, model_in_use,
+created_at, updated_at``. The feature ``status`` is derived from the plan whenever the plan
+is saved: ``new`` (no plan) → ``planned`` → ``in_progress`` → ``completed`` (every task
+completed); ``failed`` when the last task run failed.
+
+Invariants: ``init_feature`` creates the feature directory with an exclusive ``mkdir``, so two
+concurrent inits of one id cannot both succeed (the loser gets ``AioError`` "already
+exists", exit 1); ``config.toml`` is written only if absent. All files are replaced
+atomically. Callers that modify a feature's plan hold the feature lock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ai_orchestrator.errors import AioError, NotFound, StoreError
+from ai_orchestrator.store.fsutil import atomic_write
+from ai_orchestrator.store.names import validate_feature_id
+from ai_orchestrator.store.timeutil import now_iso
+from ai_orchestrator.workflow.config import config_template
+from ai_orchestrator.workflow.plan import Plan, plan_from_data
+from ai_orchestrator.workflow.workspace import (
+    PUBLIC_FILE_MODE,
+    FeaturePaths,
+    Workspace,
+    read_yaml,
+    write_yaml,
+)
+
+DEFAULT_DESCRIPTION = ""
+
+
+@dataclass
+class InitResult:
+    feature_id: str
+    paths: FeaturePaths
+    config_written: bool
+    workspace: Workspace
+
+
+def init_feature(ws: Workspace, feature_id: str, description: str | None) -> InitResult:
+    """Create feature ``feature_id`` (and the workspace on first use)."""
+    validate_feature_id(feature_id)
+    ws.features_dir.mkdir(parents=True, exist_ok=True)
+    config_written = False
+    if not ws.config_file.exists():
+        try:
+            with open(ws.config_file, "x", encoding="utf-8") as handle:
+                handle.write(config_template(ws.project_root))
+            config_written = True
+        except FileExistsError:
+            pass
+    paths = ws.feature(feature_id)
+    try:
+        paths.root.mkdir()
+    except FileExistsError:
+        raise AioError(f"feature {feature_id!r} already exists in {ws.dir}") from None
+    paths.artifacts.mkdir()
+    now = now_iso()
+    save_feature(
+        paths,
+        {
+            "schema_version": 1,
+            "id": feature_id,
+            "description": (description or DEFAULT_DESCRIPTION).strip(),
+            "status": "new",
+            "active_task": None,
+            "model_in_use": None,
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
+    paths.history_file.touch()
+    return InitResult(feature_id, paths, config_written, ws)
+
+
+def load_feature(paths: FeaturePaths) -> dict[str, Any]:
+    data = read_yaml(paths.feature_file)
+    if not isinstance(data, dict):
+        raise StoreError(f"{paths.feature_file} is not a mapping")
+    return data
+
+
+def save_feature(paths: FeaturePaths, data: dict[str, Any]) -> None:
+    write_yaml(paths.feature_file, data)
+
+
+def update_feature(paths: FeaturePaths, **changes: Any) -> dict[str, Any]:
+    data = load_feature(paths)
+    data.update(changes)
+    data["updated_at"] = now_iso()
+    save_feature(paths, data)
+    return data
+
+
+def load_plan(paths: FeaturePaths, *, required: bool = True) -> Plan | None:
+    if not paths.plan_file.is_file():
+        if required:
+            feature = paths.root.name
+            raise NotFound(
+                f'feature {feature!r} has no plan yet (run `aio plan {feature} "PROMPT"`)'
+            )
+        return None
+    try:
+        return plan_from_data(read_yaml(paths.plan_file))
+    except ValueError as exc:
+        raise StoreError(f"{paths.plan_file} is not a valid plan: {exc}") from exc
+
+
+def derived_status(plan: Plan | None) -> str:
+    if plan is None or not plan.tasks():
+        return "new"
+    counts = plan.counts()
+    if counts["completed"] == counts["total"]:
+        return "completed"
+    if counts["completed"] or counts["in_progress"] or counts["failed"]:
+        return "in_progress"
+    return "planned"
+
+
+def save_plan(paths: FeaturePaths, plan: Plan) -> None:
+    plan.meta["updated_at"] = now_iso()
+    write_yaml(paths.plan_file, plan.to_dict())
+    update_feature(paths, status=derived_status(plan))
+
+
+def write_artifact(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, data, mode=PUBLIC_FILE_MODE)

@@ -1,0 +1,297 @@
+"""``aio implement``: one task, test first, with red and green checked by running the tests.
+
+Preconditions (checked under the feature lock, before any agent call): a plan exists; the
+task exists (``InvalidInput``, exit 2, listing the ids); it is not completed and its
+dependencies are completed (``--force`` overrides both, with a warning); a test command is
+configured unless ``--no-tests``.
+
+Modes (all in session ``implement-<feature>``, resumed across tasks):
+
+- **atdd** (default): the agent writes the task's acceptance tests → ``aio`` runs the test
+  command and requires **red** (one corrective follow-up if the tests pass or none ran, then
+  ``TestsNotRed``) → the agent implements → ``aio`` requires **green**, giving up to
+  ``fix_rounds`` follow-ups with the tail of the failing output, then ``TestsFailed``.
+  Once red was confirmed for a task, a marker ``artifacts/<task>/.tests_written`` makes a
+  rerun skip straight to the implementation.
+- **tdd**: as atdd (unit tests), then a refactor step after which the tests must be green
+  again (same fix rounds).
+- **no-tests**: one implement call, no test runs, with a warning.
+
+Task state: ``pending|failed`` → ``in_progress`` (saved before the first call) →
+``completed``; any failure → ``failed`` with ``failure_reason``. **Ctrl-C** (the runner
+stops the agent and reports ``interrupted``; a test run is killed with its process group)
+leaves the task ``failed`` with reason ``interrupted`` — a consistent, visible state that a
+plain rerun picks up — and raises ``Interrupted`` (exit 130). Agent timeout → 124, budget →
+3, other agent errors → 1; every case is recorded in the session store (by
+``run_in_session``) and in ``history.jsonl`` (by ``Recorder``), and both locks are released.
+Every test run's log (and JUnit XML for pytest) is kept as ``artifacts/<task>/<step>-<n>``.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from ai_orchestrator.errors import AioError, Interrupted, InvalidInput
+from ai_orchestrator.store.timeutil import now_iso
+from ai_orchestrator.workflow import prompts
+from ai_orchestrator.workflow.agentcall import Conversation
+from ai_orchestrator.workflow.features import load_feature, load_plan, save_plan, update_feature
+from ai_orchestrator.workflow.plan import Plan, Task
+from ai_orchestrator.workflow.runctx import FeatureContext, Recorder, call_settings
+from ai_orchestrator.workflow.testrun import TestRun, run_tests
+
+Mode = Literal["atdd", "tdd", "no-tests"]
+MARKER = ".tests_written"
+
+
+class TestsNotRed(AioError):
+    """The tests written for a task did not fail before the implementation existed."""
+
+    __test__ = False
+
+
+class TestsFailed(AioError):
+    """The tests did not pass after the implementation and every fix round."""
+
+    __test__ = False
+
+
+class DependencyNotMet(AioError):
+    """A dependency of the task is not completed (``--force`` overrides)."""
+
+
+@dataclass
+class ImplementOptions:
+    mode: Mode = "atdd"
+    agent: str | None = None
+    model: str | None = None
+    max_turns: int | None = None
+    fix_rounds: int | None = None
+    force: bool = False
+    max_cost: float | None = None
+    no_session: bool = False
+    new_session: bool = False
+
+
+@dataclass
+class ImplementOutcome:
+    task: Task
+    mode: Mode
+    test_runs: list[TestRun] = field(default_factory=list)
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    cost: float = 0.0
+
+
+def command_text(command: str | list[str]) -> str:
+    return command if isinstance(command, str) else shlex.join(command)
+
+
+def default_tools(command: str | list[str] | None) -> list[str]:
+    """Claude's allowed tools for the implement phase: running the test command."""
+    return [f"Bash({command_text(command)}:*)"] if command else []
+
+
+class _Loop:
+    """The red/green/refactor steps of one task (state for numbering and bookkeeping)."""
+
+    def __init__(self, ctx: FeatureContext, conv: Conversation, task: Task, rounds: int) -> None:
+        self.ctx = ctx
+        self.conv = conv
+        self.task = task
+        self.rounds = rounds
+        self.command = ctx.config.test_command or ""
+        self.text = command_text(self.command)
+        self.dir = ctx.paths.artifacts / task.id
+        self.runs: list[TestRun] = []
+
+    def _label(self, step: str) -> str:
+        numbers = [0]
+        if self.dir.is_dir():
+            pattern = re.compile(rf"^{re.escape(step)}-(\d+)\.log$")
+            numbers += [int(m.group(1)) for p in self.dir.iterdir() if (m := pattern.match(p.name))]
+        return f"{step}-{max(numbers) + 1}"
+
+    def run(self, step: str) -> TestRun:
+        label = self._label(step)
+        self.ctx.hooks.info(f"[{self.task.id}] running the tests ({step}): {self.text}")
+        result = run_tests(
+            self.command,
+            cwd=self.ctx.ws.project_root,
+            label=label,
+            artifacts=self.dir,
+            timeout=self.ctx.config.test_timeout,
+        )
+        self.runs.append(result)
+        if result.green:
+            verdict = "GREEN"
+        elif result.red:
+            verdict = "RED (as required)" if step == "red" else "FAILING"
+        else:
+            verdict = "NOT RUN"
+        self.ctx.hooks.info(
+            f"[{self.task.id}] {step}: {verdict} — {result.summary()} "
+            f"(log: {self._rel(result.log_path)})"
+        )
+        return result
+
+    def _rel(self, path: str | None) -> str:
+        if not path:
+            return "-"
+        try:
+            return str(Path(path).relative_to(self.ctx.ws.project_root))
+        except ValueError:
+            return path
+
+    def write_tests(self, context: str, tdd: bool) -> None:
+        self.ctx.hooks.info(f"=== RED: writing {'unit' if tdd else 'acceptance'} tests first ===")
+        self.conv.ask(prompts.tests_prompt(context, self.text, tdd=tdd), "tests")
+        red = self.run("red")
+        if not red.red:
+            self.conv.followup(prompts.tests_pass_correction(red.summary(), self.text), "tests-fix")
+            red = self.run("red")
+            if not red.red:
+                raise TestsNotRed(
+                    f"task {self.task.id}: the tests did not fail before the implementation "
+                    f"({red.summary()}); see {self._rel(red.log_path)}"
+                )
+        (self.dir / MARKER).write_text("red confirmed\n", encoding="utf-8")
+
+    def make_green(self, step: str) -> TestRun:
+        result = self.run(step)
+        for round_no in range(1, self.rounds + 1):
+            if result.green:
+                return result
+            self.conv.followup(
+                prompts.fix_prompt(self.text, result.summary(), result.tail, round_no, self.rounds),
+                f"fix-{round_no}",
+            )
+            result = self.run(step)
+        if not result.green:
+            raise TestsFailed(
+                f"task {self.task.id}: tests still failing after {self.rounds} fix round(s): "
+                f"{result.summary()}; see {self._rel(result.log_path)}"
+            )
+        return result
+
+
+def _set_status(plan: Plan, task_id: str, status: str, reason: str | None = None) -> Task:
+    task = plan.task(task_id)
+    assert task is not None
+    task.status = status
+    task.failure_reason = reason
+    if status == "in_progress":
+        task.started_at = now_iso()
+        task.completed_at = None
+    elif status == "completed":
+        task.completed_at = now_iso()
+    return task
+
+
+def _check_task(ctx: FeatureContext, plan: Plan, task_id: str, opts: ImplementOptions) -> Task:
+    task = plan.task(task_id)
+    if task is None:
+        known = ", ".join(t.id for t in plan.tasks()) or "none"
+        raise InvalidInput(f"unknown task {task_id!r} in feature {ctx.feature_id}; tasks: {known}")
+    if task.status == "completed" and not opts.force:
+        raise AioError(f"task {task_id} is already completed (use --force to run it again)")
+    unmet = plan.unmet_dependencies(task)
+    if unmet and not opts.force:
+        raise DependencyNotMet(
+            f"task {task_id} depends on {', '.join(unmet)}, not completed yet "
+            "(implement those first, or use --force)"
+        )
+    if unmet:
+        ctx.hooks.warn(f"--force: ignoring unmet dependencies {', '.join(unmet)}")
+    if opts.mode != "no-tests" and not ctx.config.test_command:
+        raise InvalidInput("no test_command in .aio/config.toml: set one, or run with --no-tests")
+    return task
+
+
+def run_implement(ctx: FeatureContext, task_id: str, opts: ImplementOptions) -> ImplementOutcome:
+    """Implement ``task_id`` of ``ctx.feature_id`` (see the module docstring)."""
+    name = ctx.session_name("implement")
+    arguments = {k: v for k, v in vars(opts).items() if v not in (None, False)}
+    with (
+        Recorder(ctx.paths, "implement", arguments) as rec,
+        ctx.ws.lock_feature(ctx.feature_id, timeout=ctx.config.lock_timeout),
+    ):
+        rec.task_id, rec.session = task_id, name
+        plan = load_plan(ctx.paths)
+        assert plan is not None
+        task = _check_task(ctx, plan, task_id, opts)
+        settings = call_settings(
+            ctx,
+            "implement",
+            agent=opts.agent,
+            model=opts.model,
+            no_session=opts.no_session,
+            new_session=opts.new_session,
+            max_turns=opts.max_turns,
+            max_cost=opts.max_cost,
+            default_tools=default_tools(ctx.config.test_command),
+        )
+        rec.agent, rec.model = settings.agent, settings.model
+        feature = load_feature(ctx.paths)
+        _set_status(plan, task_id, "in_progress")
+        save_plan(ctx.paths, plan)
+        update_feature(
+            ctx.paths, active_task=task_id, model_in_use=settings.model or settings.agent
+        )
+        conv = Conversation(
+            ctx.store, name, settings, cwd=ctx.ws.project_root, hooks=ctx.hooks, task_id=task_id
+        )
+        rounds = ctx.config.fix_rounds if opts.fix_rounds is None else opts.fix_rounds
+        loop = _Loop(ctx, conv, task, rounds)
+        outcome = ImplementOutcome(task, opts.mode)
+        try:
+            _run_mode(ctx, loop, plan, task, opts.mode, str(feature.get("description") or ""))
+        except BaseException as exc:
+            interrupted = isinstance(exc, Interrupted | KeyboardInterrupt)
+            reason = "interrupted" if interrupted else (str(exc) or type(exc).__name__)
+            _set_status(plan, task_id, "failed", reason)
+            save_plan(ctx.paths, plan)
+            if isinstance(exc, KeyboardInterrupt):
+                raise Interrupted(f"interrupted: task {task_id} marked failed") from exc
+            raise
+        finally:
+            outcome.test_runs, outcome.steps, outcome.cost = loop.runs, conv.steps, conv.cost
+            rec.details.update(
+                mode=opts.mode,
+                steps=conv.steps,
+                cost=conv.cost,
+                test_runs=[r.to_dict() for r in loop.runs],
+            )
+        _set_status(plan, task_id, "completed")
+        save_plan(ctx.paths, plan)
+        update_feature(ctx.paths, active_task=None)
+        ctx.hooks.info(f"Task {task_id} completed successfully")
+        return outcome
+
+
+def _run_mode(
+    ctx: FeatureContext, loop: _Loop, plan: Plan, task: Task, mode: Mode, description: str
+) -> None:
+    context = prompts.task_context(plan, task, description)
+    if mode == "no-tests":
+        ctx.hooks.warn("skipping test-first enforcement (--no-tests): no tests will be run")
+        loop.conv.ask(prompts.implement_only_prompt(context), "implement")
+        return
+    if (loop.dir / MARKER).is_file():
+        ctx.hooks.info(
+            f"[{task.id}] tests already written (red confirmed earlier); "
+            "going straight to the implementation"
+        )
+        loop.conv.ask(f"{context}\n\n{prompts.implement_prompt(loop.text)}", "implement")
+    else:
+        loop.write_tests(context, tdd=mode == "tdd")
+        ctx.hooks.info("=== GREEN: implementing ===")
+        loop.conv.followup(prompts.implement_prompt(loop.text), "implement")
+    loop.make_green("green")
+    if mode == "tdd":
+        ctx.hooks.info("=== REFACTOR ===")
+        loop.conv.followup(prompts.refactor_prompt(loop.text), "refactor")
+        loop.make_green("refactor")

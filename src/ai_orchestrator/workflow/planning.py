@@ -1,0 +1,219 @@
+"""``aio plan``: ask a planner agent for a JSON plan in session ``plan-<feature>``.
+
+Planner order: ``--agent`` alone when given; otherwise the plan phase's ``agent`` then its
+``fallback`` entries (``agent`` or ``agent:model``). ``agent = "auto"`` means gemini when its
+CLI can be resolved, then claude with opus (``--model`` overrides the model of the first
+planner only). A planner that cannot be launched or fails (any outcome except interrupted,
+budget or session_lost, which stop at once) is retried ``--retry`` times, then the next
+planner is tried, and the fallback is announced through ``hooks.warn``.
+
+The answer is parsed (``jsontext.extract_json``) and validated (``plan.validate``); an
+invalid answer gets exactly ONE corrective follow-up in the same conversation listing the
+problems, and if that answer is invalid too the command fails (``InvalidPlan``, exit 1)
+without touching ``plan.yaml``. A valid plan keeps the status of every task id that still
+exists (``plan.merge_statuses``) and is saved atomically under the feature lock.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass, field
+from typing import Any
+
+from ai_orchestrator.agents import registry
+from ai_orchestrator.agents.errors import AgentLaunchError
+from ai_orchestrator.errors import AgentTimeout, AioError
+from ai_orchestrator.store.timeutil import now_iso
+from ai_orchestrator.workflow import prompts
+from ai_orchestrator.workflow.agentcall import AgentFailed, Conversation
+from ai_orchestrator.workflow.features import load_feature, load_plan, save_plan, update_feature
+from ai_orchestrator.workflow.jsontext import extract_json
+from ai_orchestrator.workflow.plan import Plan, merge_statuses, plan_from_data, validate
+from ai_orchestrator.workflow.runctx import FeatureContext, Recorder, call_settings
+
+CONTEXT_BUDGET = 150_000  # characters of repository context for --full-context
+
+
+class InvalidPlan(AioError):
+    """The planner's answer was not a usable plan, even after one correction."""
+
+
+@dataclass
+class PlanOutcome:
+    plan: Plan
+    agent: str
+    model: str | None
+    kept_statuses: list[str]
+    steps: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _installed(agent: str) -> bool:
+    try:
+        registry.resolve_executable(agent)
+    except AioError:
+        return False
+    return True
+
+
+def planner_candidates(
+    ctx: FeatureContext, agent: str | None, model: str | None
+) -> list[tuple[str, str | None]]:
+    phase = ctx.config.phase("plan")
+    if agent:
+        return [(agent, call_settings(ctx, "plan", agent=agent, model=model).model)]
+    entries: list[tuple[str, str | None]] = []
+    if phase.agent == "auto":
+        if _installed("gemini"):
+            entries += [("gemini", model), ("claude", "opus")]
+        else:
+            entries.append(("claude", model or "opus"))
+    else:
+        entries.append((phase.agent, call_settings(ctx, "plan", model=model).model))
+    for spec in phase.fallback:
+        name, _, fallback_model = spec.partition(":")
+        entries.append((name.strip(), fallback_model.strip() or None))
+    result: list[tuple[str, str | None]] = []
+    for entry in entries:
+        if entry not in result:
+            result.append(entry)
+    return result
+
+
+def repository_context(ctx: FeatureContext) -> str:
+    """Tracked files (git ls-files) and the content of small text files, within a budget."""
+    root = ctx.ws.project_root
+    try:
+        listing = subprocess.run(
+            ["git", "ls-files"], cwd=root, capture_output=True, text=True, timeout=30
+        ).stdout.split("\n")
+    except (OSError, subprocess.SubprocessError):
+        listing = []
+    files = [f for f in listing if f and not f.startswith(".aio/")]
+    if not files:
+        files = sorted(
+            str(p.relative_to(root))
+            for p in root.rglob("*")
+            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
+        )[:2000]
+    parts = ["Files:\n" + "\n".join(files[:2000])]
+    used = len(parts[0])
+    for rel in files:
+        path = root / rel
+        try:
+            if path.stat().st_size > 40_000:
+                continue
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        block = f"=== {rel} ===\n{text}"
+        if used + len(block) > CONTEXT_BUDGET:
+            break
+        parts.append(block)
+        used += len(block)
+    return "\n\n".join(parts)
+
+
+def parse_plan_answer(text: str, default_agent: str | None) -> tuple[Plan | None, list[str]]:
+    try:
+        data = extract_json(text, want=lambda v: isinstance(v, dict | list))
+        plan = plan_from_data(data, default_agent)
+    except ValueError as exc:
+        return None, [str(exc)]
+    problems = validate(plan)
+    return (plan, []) if not problems else (None, problems)
+
+
+def _ask_planner(conv: Conversation, prompt: str, default_agent: str | None) -> Plan:
+    answer = conv.ask(prompt, "plan")
+    plan, problems = parse_plan_answer(answer.text, default_agent)
+    if plan is not None:
+        return plan
+    conv.hooks.warn("the plan is not usable (" + "; ".join(problems) + "); asking once more")
+    answer = conv.followup(prompts.plan_correction(problems), "plan-fix")
+    plan, problems = parse_plan_answer(answer.text, default_agent)
+    if plan is None:
+        raise InvalidPlan("the planner's answer is not a valid plan: " + "; ".join(problems))
+    return plan
+
+
+def run_plan(
+    ctx: FeatureContext,
+    request: str,
+    *,
+    agent: str | None = None,
+    model: str | None = None,
+    full_context: bool = False,
+    retry: int = 0,
+    no_session: bool = False,
+    new_session: bool = False,
+) -> PlanOutcome:
+    """Create or refine the plan of ``ctx.feature_id`` (see the module docstring)."""
+    name = ctx.session_name("plan")
+    arguments = {
+        "prompt": request,
+        "agent": agent,
+        "model": model,
+        "full_context": full_context,
+        "retry": retry,
+    }
+    with (
+        Recorder(ctx.paths, "plan", arguments) as rec,
+        ctx.ws.lock_feature(ctx.feature_id, timeout=ctx.config.lock_timeout),
+    ):
+        rec.session = name
+        feature = load_feature(ctx.paths)
+        previous = load_plan(ctx.paths, required=False)
+        context = repository_context(ctx) if full_context else None
+        prompt = prompts.plan_prompt(
+            ctx.feature_id,
+            str(feature.get("description") or ""),
+            request,
+            active_task=feature.get("active_task"),
+            previous=previous,
+            context=context,
+        )
+        implement_agent = ctx.config.phase("implement").agent
+        candidates = planner_candidates(ctx, agent, model)
+        steps: list[dict[str, Any]] = []
+        last_error: AioError | None = None
+        for index, (planner, planner_model) in enumerate(candidates):
+            settings = call_settings(
+                ctx, "plan", agent=planner, no_session=no_session, new_session=new_session
+            )
+            settings.model = planner_model
+            rec.agent, rec.model = planner, planner_model
+            conv = Conversation(ctx.store, name, settings, cwd=ctx.ws.project_root, hooks=ctx.hooks)
+            label = f"{planner} ({planner_model})" if planner_model else planner
+            ctx.hooks.info(f"Creating plan with {label}...")
+            for attempt in range(retry + 1):
+                if attempt:
+                    ctx.hooks.info(f"Retrying {planner} (attempt {attempt + 1}/{retry + 1})...")
+                try:
+                    plan = _ask_planner(conv, prompt, implement_agent)
+                except (AgentFailed, AgentTimeout, AgentLaunchError) as exc:
+                    last_error = exc
+                    continue
+                finally:
+                    steps.extend(conv.steps)
+                    conv.steps = []
+                    rec.details["steps"] = steps
+                kept = merge_statuses(plan, previous)
+                plan.meta = {
+                    "feature": ctx.feature_id,
+                    "description": feature.get("description") or "",
+                    "request": request,
+                    "planner": {"agent": planner, "model": planner_model},
+                    "created_at": (previous.meta.get("created_at") if previous else None)
+                    or now_iso(),
+                }
+                save_plan(ctx.paths, plan)
+                update_feature(ctx.paths, model_in_use=planner_model or planner)
+                rec.details.update(tasks=len(plan.tasks()), kept_statuses=kept)
+                return PlanOutcome(plan, planner, planner_model, kept, steps)
+            if index + 1 < len(candidates):
+                nxt, nxt_model = candidates[index + 1]
+                ctx.hooks.warn(
+                    f"{planner} unavailable ({last_error}); falling back to "
+                    f"{nxt}{f' ({nxt_model})' if nxt_model else ''}..."
+                )
+        raise AioError(f"all planners failed to produce a plan; last error: {last_error}")

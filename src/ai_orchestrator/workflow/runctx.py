@@ -1,0 +1,140 @@
+"""What every workflow command needs: workspace + config + feature, call settings, history.
+
+- ``open_feature`` finds the workspace, loads the config and resolves the feature (the
+  current one when omitted).
+- ``call_settings`` turns a phase's config plus command-line flags into ``CallSettings``:
+  agent ``--agent`` > phase config; model per ``config.resolve_model``; sessions on unless
+  ``USE_SESSIONS`` is false or ``--no-session``; budget ``--max-cost`` > per-feature budget >
+  default budget; permission mode/tools/extra argv from the phase config.
+- ``Recorder`` is a context manager that appends exactly one history event when the command
+  ends, whatever happens; the status follows the exception (``BudgetExceeded`` →
+  ``budget_exceeded``, ``AgentTimeout`` → ``timeout``, ``Interrupted``/``KeyboardInterrupt``
+  → ``interrupted``, other ``AioError`` → ``failed``, anything else → ``error``) unless the
+  command set ``status`` itself (e.g. verify: tests failed). Exceptions are never swallowed.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+from ai_orchestrator.agents.base import Permission
+from ai_orchestrator.errors import AgentTimeout, AioError, BudgetExceeded, Interrupted
+from ai_orchestrator.store import SessionStore
+from ai_orchestrator.workflow.agentcall import CallSettings, Hooks, sessions_enabled
+from ai_orchestrator.workflow.config import Config, load_config, resolve_model
+from ai_orchestrator.workflow.history import append_event, make_event
+from ai_orchestrator.workflow.workspace import FeaturePaths, Workspace
+
+
+@dataclass
+class FeatureContext:
+    ws: Workspace
+    config: Config
+    feature_id: str
+    paths: FeaturePaths
+    hooks: Hooks = field(default_factory=Hooks)
+    store: SessionStore = field(default_factory=SessionStore)
+
+    def session_name(self, command: str) -> str:
+        return f"{command}-{self.feature_id}"
+
+
+def open_feature(feature_id: str | None, hooks: Hooks | None = None) -> FeatureContext:
+    ws = Workspace.find()
+    config = load_config(ws.config_file)
+    resolved = ws.resolve_feature(feature_id)
+    return FeatureContext(ws, config, resolved, ws.existing_feature(resolved), hooks or Hooks())
+
+
+def call_settings(
+    ctx: FeatureContext,
+    phase_name: str,
+    *,
+    agent: str | None = None,
+    model: str | None = None,
+    no_session: bool = False,
+    new_session: bool = False,
+    max_turns: int | None = None,
+    max_cost: float | None = None,
+    default_tools: list[str] | None = None,
+) -> CallSettings:
+    phase = ctx.config.phase(phase_name)
+    chosen = agent or phase.agent
+    if chosen == "auto":
+        chosen = "claude"
+    same_agent = chosen == phase.agent
+    tools = list(phase.allowed_tools) if phase.allowed_tools else list(default_tools or [])
+    return CallSettings(
+        agent=chosen,
+        model=resolve_model(chosen, model, phase),
+        use_session=sessions_enabled() and not no_session,
+        new_session=new_session,
+        timeout=phase.timeout,
+        max_turns=max_turns or phase.max_turns,
+        budget_usd=max_cost or ctx.config.budget_for(ctx.feature_id),
+        permission=Permission(mode=phase.permission_mode, allowed_tools=tools),
+        extra_args=list(phase.extra_args) if same_agent else [],
+        lock_timeout=ctx.config.lock_timeout,
+    )
+
+
+def status_of(exc: BaseException | None) -> str:
+    if exc is None:
+        return "success"
+    if isinstance(exc, BudgetExceeded):
+        return "budget_exceeded"
+    if isinstance(exc, AgentTimeout):
+        return "timeout"
+    if isinstance(exc, Interrupted | KeyboardInterrupt):
+        return "interrupted"
+    if isinstance(exc, AioError):
+        return "failed"
+    return "error"
+
+
+class Recorder:
+    """Appends one history event for a command when the ``with`` block ends."""
+
+    def __init__(self, paths: FeaturePaths, command: str, arguments: dict[str, Any]) -> None:
+        self.paths = paths
+        self.command = command
+        self.arguments = arguments
+        self.started = time.monotonic()
+        self.agent: str | None = None
+        self.model: str | None = None
+        self.task_id: str | None = None
+        self.session: str | None = None
+        self.status: str | None = None
+        self.error: str | None = None
+        self.details: dict[str, Any] = {}
+        self.event: dict[str, Any] | None = None
+
+    def __enter__(self) -> Recorder:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        status = status_of(exc) if exc is not None else (self.status or "success")
+        error = self.error
+        if exc is not None:
+            error = str(exc) or type(exc).__name__
+        self.event = make_event(
+            self.command,
+            arguments=self.arguments,
+            status=status,
+            duration_ms=int((time.monotonic() - self.started) * 1000),
+            agent=self.agent,
+            model=self.model,
+            task_id=self.task_id,
+            session=self.session,
+            error=error,
+            details=self.details,
+        )
+        append_event(self.paths.history_file, self.event)

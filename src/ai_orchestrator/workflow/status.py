@@ -1,0 +1,139 @@
+"""``aio status`` / ``aio features``: a feature's progress, spend and activity as plain data.
+
+Sources: ``feature.yaml`` (description, status, active task), ``plan.yaml`` (task counts),
+``history.jsonl`` (command counts, failures, durations, recent events) and the session
+store (per phase — ``plan``, ``implement``, ``review``, ``verify`` sessions of the feature —
+interactions, tokens, cost, savings, last use). ``last_activity`` is the newest of the
+feature's ``updated_at``, its last history event and its sessions' last use; ``health`` is
+``active`` (< 1 h), ``idle`` (< 24 h) or ``stale``. Pure reads: nothing is locked or written.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from ai_orchestrator.store import SessionStore
+from ai_orchestrator.store.index import SummaryIndex
+from ai_orchestrator.store.timeutil import format_iso, parse_iso
+from ai_orchestrator.workflow.features import load_feature, load_plan
+from ai_orchestrator.workflow.history import read_events
+from ai_orchestrator.workflow.workspace import Workspace
+
+TOKEN_KEYS = ("input", "output", "cache_read", "cache_write")
+
+
+def session_rows(store: SessionStore) -> dict[str, list[Any]]:
+    """Session rows of the store grouped by feature id (empty when there is no store)."""
+    try:
+        rows, _errors = SummaryIndex(store).rows()
+    except Exception:  # a missing or unusable store must not break a status read
+        return {}
+    grouped: dict[str, list[Any]] = {}
+    for row in rows:
+        grouped.setdefault(row.feature_id, []).append(row)
+    return grouped
+
+
+def _health(last: datetime | None, now: datetime) -> str:
+    if last is None:
+        return "unknown"
+    idle = (now - last).total_seconds()
+    return "active" if idle < 3600 else "idle" if idle < 86400 else "stale"
+
+
+def feature_status(
+    ws: Workspace,
+    feature_id: str,
+    rows: dict[str, list[Any]] | None = None,
+    *,
+    recent: int = 5,
+) -> dict[str, Any]:
+    paths = ws.existing_feature(feature_id)
+    feature = load_feature(paths)
+    plan = load_plan(paths, required=False)
+    counts = (
+        plan.counts()
+        if plan
+        else {"total": 0, "pending": 0, "in_progress": 0, "completed": 0, "failed": 0}
+    )
+    events, bad_lines = read_events(paths.history_file)
+    rows = session_rows(SessionStore()) if rows is None else rows
+    phases: dict[str, dict[str, Any]] = {}
+    tokens = dict.fromkeys(TOKEN_KEYS, 0)
+    interactions, cost, savings = 0, 0.0, 0.0
+    moments = [parse_iso(feature.get("updated_at"))]
+    for row in rows.get(feature_id, []):
+        phases[row.command] = {
+            "session": row.name,
+            "interactions": row.interactions,
+            "failed": row.failed,
+            "tokens": {k: row.tokens.get(k, 0) for k in TOKEN_KEYS},
+            "cost": round(row.cost, 6),
+            "savings": round(row.savings, 6),
+            "last_activity": row.last_activity,
+        }
+        interactions += row.interactions
+        for key in TOKEN_KEYS:
+            tokens[key] += row.tokens.get(key, 0)
+        cost += row.cost
+        savings += row.savings
+        moments.append(parse_iso(row.last_activity))
+    if events:
+        moments.append(parse_iso(events[-1].get("timestamp")))
+    known = [m for m in moments if m is not None]
+    last = max(known) if known else None
+    by_command: dict[str, int] = {}
+    for event in events:
+        name = str(event.get("command"))
+        by_command[name] = by_command.get(name, 0) + 1
+    durations = [int(e.get("duration_ms") or 0) for e in events]
+    total = counts["total"]
+    return {
+        "schema_version": 1,
+        "feature_id": feature_id,
+        "description": feature.get("description") or "",
+        "status": feature.get("status"),
+        "active_task": feature.get("active_task"),
+        "model": feature.get("model_in_use"),
+        "created_at": feature.get("created_at"),
+        "last_activity": format_iso(last) if last else None,
+        "health": _health(last, datetime.now(UTC)),
+        "tasks": {
+            **counts,
+            "progress_percent": round(100 * counts["completed"] / total) if total else 0,
+        },
+        "next_task": (nt.id if plan and (nt := plan.next_task()) else None),
+        "sessions": phases,
+        "totals": {
+            "interactions": interactions,
+            "tokens": tokens,
+            "cost": round(cost, 6),
+            "savings": round(savings, 6),
+        },
+        "commands": {
+            "total": len(events),
+            "by_command": by_command,
+            "failures": sum(1 for e in events if e.get("status") != "success"),
+            "unreadable_lines": bad_lines,
+        },
+        "performance": {
+            "total_duration_ms": sum(durations),
+            "avg_duration_ms": round(sum(durations) / len(durations)) if durations else 0,
+        },
+        "recent": [
+            {k: e.get(k) for k in ("timestamp", "command", "task_id", "status", "duration_ms")}
+            for e in events[-recent:]
+        ],
+    }
+
+
+def all_features(ws: Workspace) -> list[dict[str, Any]]:
+    rows = session_rows(SessionStore())
+    current = ws.current()
+    result = []
+    for feature_id in ws.feature_ids():
+        status = feature_status(ws, feature_id, rows, recent=1)
+        status["current"] = feature_id == current
+        result.append(status)
+    return result

@@ -1,0 +1,277 @@
+"""Run the project's test command ourselves and read the result.
+
+``run_tests`` runs the configured command in the project root, output (stdout+stderr)
+to a log file, in its own process group (timeout and Ctrl-C kill the whole group: TERM, a
+grace period, KILL; ``KeyboardInterrupt`` is re-raised after the cleanup).
+
+How the command is run (documented in config.toml too):
+
+- a list is an argv, run without a shell;
+- a string is split with ``shlex`` and run without a shell, unless it contains shell syntax
+  (``| & ; < > $ ` * ? ( ) { } ~`` or a newline); then it runs as ``/bin/sh -c STRING``;
+- ``python`` as the program falls back to ``python3`` when only that is on PATH;
+- for pytest (``pytest …`` or ``… -m pytest …``, no shell) ``--junitxml=<artifact>.xml`` is
+  appended so the counts come from JUnit XML. Otherwise the counts come from the runner's
+  summary line (pytest, unittest, go test -v, cargo test, jest/vitest), else only the exit
+  status is known (``source = "exit_code"``).
+
+Verdicts: **red** = the run failed (non-zero exit) and it was not "no tests collected"
+(pytest exit 5, or zero tests counted) nor a timeout; **green** = exit 0 and (when counts
+are known) at least one test ran. Collection errors (e.g. ``ImportError`` because the code
+does not exist yet) count as red: that is what ATDD's first step looks like.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+SHELL_CHARS = set("|&;<>$`*?(){}~\n")
+TAIL_CHARS = 4000
+KILL_GRACE = 3.0
+
+
+@dataclass
+class TestRun:
+    label: str
+    command: list[str]
+    shell: bool
+    exit_code: int | None
+    passed: int = 0
+    failed: int = 0
+    errors: int = 0
+    skipped: int = 0
+    total: int = 0
+    duration_ms: int = 0
+    source: str = "exit_code"  # junit | summary | exit_code
+    timed_out: bool = False
+    log_path: str | None = None
+    xml_path: str | None = None
+    tail: str = ""
+
+    __test__ = False  # not a pytest test class
+
+    @property
+    def counts_known(self) -> bool:
+        return self.source != "exit_code"
+
+    @property
+    def no_tests(self) -> bool:
+        nothing_counted = self.counts_known and self.total == 0 and not self.errors
+        return self.exit_code == 5 or nothing_counted
+
+    @property
+    def broken(self) -> bool:
+        """The command could not run at all (not found / not executable)."""
+        return self.exit_code in (126, 127) and not self.counts_known
+
+    @property
+    def green(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out and not self.no_tests
+
+    @property
+    def red(self) -> bool:
+        failed = self.exit_code not in (0, None) and not self.broken
+        return failed and not self.timed_out and not self.no_tests
+
+    def summary(self) -> str:
+        if self.timed_out:
+            return "timed out"
+        if self.broken:
+            return f"the test command could not run (exit code {self.exit_code})"
+        if self.no_tests:
+            return "no tests ran"
+        if not self.counts_known:
+            return f"exit code {self.exit_code}"
+        parts = [f"{self.passed} passed", f"{self.failed} failed"]
+        if self.errors:
+            parts.append(f"{self.errors} errors")
+        if self.skipped:
+            parts.append(f"{self.skipped} skipped")
+        return ", ".join(parts) + f" in {self.duration_ms / 1000:.1f}s"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("tail")
+        data.update(green=self.green, red=self.red, no_tests=self.no_tests)
+        return data
+
+
+def is_pytest(argv: list[str]) -> bool:
+    if not argv:
+        return False
+    if os.path.basename(argv[0]).startswith(("pytest", "py.test")):
+        return True
+    return any(a == "-m" and b == "pytest" for a, b in itertools.pairwise(argv))
+
+
+def build_command(command: str | list[str], junit: Path | None) -> tuple[list[str], bool, bool]:
+    """``(argv, uses_shell, writes_junit)`` for ``command`` (see the module docstring)."""
+    if isinstance(command, str):
+        if SHELL_CHARS & set(command):
+            return ["/bin/sh", "-c", command], True, False
+        argv = shlex.split(command)
+    else:
+        argv = list(command)
+    if argv and argv[0] == "python" and shutil.which("python") is None and shutil.which("python3"):
+        argv[0] = "python3"
+    if junit is not None and is_pytest(argv):
+        return [*argv, f"--junitxml={junit}"], False, True
+    return argv, False, False
+
+
+def parse_junit(path: Path) -> dict[str, int] | None:
+    try:
+        root = ElementTree.parse(path).getroot()
+    except (OSError, ElementTree.ParseError):
+        return None
+    suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
+    if root.tag not in ("testsuite", "testsuites"):
+        return None
+    totals = {"total": 0, "failed": 0, "errors": 0, "skipped": 0}
+    for suite in suites:
+        totals["total"] += int(suite.get("tests", 0) or 0)
+        totals["failed"] += int(suite.get("failures", 0) or 0)
+        totals["errors"] += int(suite.get("errors", 0) or 0)
+        totals["skipped"] += int(suite.get("skipped", 0) or 0)
+    totals["total"] = max(totals["total"], totals["failed"] + totals["errors"] + totals["skipped"])
+    totals["passed"] = max(
+        0, totals["total"] - totals["failed"] - totals["errors"] - totals["skipped"]
+    )
+    return totals
+
+
+_PYTEST_PART = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed)")
+_PYTEST_LINE = re.compile(r"^=+ .*\b(passed|failed|errors?|skipped|no tests ran)\b.* =+$", re.M)
+_CARGO = re.compile(r"test result: \w+\. (\d+) passed; (\d+) failed; (\d+) ignored")
+_JEST = re.compile(r"^Tests:\s+(.*\d+ total)", re.M)
+_UNITTEST_RAN = re.compile(r"^Ran (\d+) tests? in", re.M)
+_UNITTEST_END = re.compile(r"^(OK|FAILED)(?: \((.*)\))?\s*$", re.M)
+
+
+def parse_summary(text: str) -> dict[str, int] | None:
+    """Counts from the runner's own summary line(s), or None when none is recognised."""
+    counts = {"passed": 0, "failed": 0, "errors": 0, "skipped": 0}
+    lines = _PYTEST_LINE.findall(text)
+    if lines:
+        last = [m for m in _PYTEST_LINE.finditer(text)][-1].group(0)
+        for number, kind in _PYTEST_PART.findall(last):
+            key = {"error": "errors", "xfailed": "skipped", "xpassed": "passed"}.get(kind, kind)
+            counts[key] += int(number)
+    elif (ran := _UNITTEST_RAN.findall(text)) and (end := _UNITTEST_END.findall(text)):
+        total = int(ran[-1])
+        details = dict((k.strip(), int(v)) for k, v in re.findall(r"(\w+)=(\d+)", end[-1][1] or ""))
+        counts["failed"] = details.get("failures", 0)
+        counts["errors"] = details.get("errors", 0)
+        counts["skipped"] = details.get("skipped", 0)
+        counts["passed"] = total - counts["failed"] - counts["errors"] - counts["skipped"]
+    elif cargo := _CARGO.findall(text):
+        for passed, failed, ignored in cargo:
+            counts["passed"] += int(passed)
+            counts["failed"] += int(failed)
+            counts["skipped"] += int(ignored)
+    elif jest := _JEST.findall(text):
+        for number, kind in re.findall(r"(\d+) (failed|skipped|passed|todo)", jest[-1]):
+            counts["skipped" if kind == "todo" else kind] += int(number)
+    elif re.search(r"^--- (PASS|FAIL|SKIP):", text, re.M):
+        counts["passed"] = len(re.findall(r"^\s*--- PASS:", text, re.M))
+        counts["failed"] = len(re.findall(r"^\s*--- FAIL:", text, re.M))
+        counts["skipped"] = len(re.findall(r"^\s*--- SKIP:", text, re.M))
+    else:
+        return None
+    counts["total"] = sum(counts[k] for k in ("passed", "failed", "errors", "skipped"))
+    return counts
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    for sig, wait in ((signal.SIGTERM, KILL_GRACE), (signal.SIGKILL, 5.0)):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, sig)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=wait)
+            return
+
+
+def run_tests(
+    command: str | list[str],
+    *,
+    cwd: Path,
+    label: str,
+    artifacts: Path,
+    timeout: float | None,
+) -> TestRun:
+    """Run the tests once; log to ``artifacts/<label>.log`` (+ ``.xml`` for pytest)."""
+    artifacts.mkdir(parents=True, exist_ok=True)
+    log_path = artifacts / f"{label}.log"
+    xml_path = artifacts / f"{label}.xml"
+    xml_path.unlink(missing_ok=True)
+    argv, shell, junit = build_command(command, xml_path)
+    started = time.monotonic()
+    timed_out = False
+    with open(log_path, "wb") as log:
+        log.write(f"$ {shlex.join(argv)}\n".encode())
+        log.flush()
+        try:
+            proc = subprocess.Popen(
+                argv,
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            log.write(f"cannot run the test command: {exc}\n".encode())
+            return TestRun(
+                label,
+                argv,
+                shell,
+                127,
+                log_path=str(log_path),
+                tail=f"cannot run the test command {argv[0]!r}: {exc.strerror}",
+            )
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _kill_group(proc)
+        except BaseException:
+            _kill_group(proc)
+            raise
+        finally:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)  # strays left by the runner
+    duration_ms = int((time.monotonic() - started) * 1000)
+    text = log_path.read_text(encoding="utf-8", errors="replace")
+    run = TestRun(
+        label,
+        argv,
+        shell,
+        proc.returncode,
+        duration_ms=duration_ms,
+        timed_out=timed_out,
+        log_path=str(log_path),
+        tail=text[-TAIL_CHARS:],
+    )
+    counts = parse_junit(xml_path) if junit else None
+    if counts is not None:
+        run.source, run.xml_path = "junit", str(xml_path)
+    else:
+        counts = parse_summary(text)
+        if counts is not None:
+            run.source = "summary"
+    if counts is not None:
+        for key in ("passed", "failed", "errors", "skipped", "total"):
+            setattr(run, key, counts[key])
+    return run

@@ -1,0 +1,1 @@
+"""Fake agent CLIs (claude, gemini, codex) for unit and CLI tests; see README.md."""

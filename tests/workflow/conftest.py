@@ -1,0 +1,124 @@
+"""Fixtures for workflow tests: a temporary git project driven by the scripted agent.
+
+``project`` creates a small Python project (the demo's ``calc``), points
+``AIO_PROJECT_DIR`` at it, and returns a ``Project`` whose ``scenario(steps)`` writes a
+scripted-agent scenario and a config.toml routing every phase to it, with the test command
+``sys.executable -m pytest`` so red and green are real pytest runs in this venv.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from ai_orchestrator.workflow.demo import create_project
+from tests.helpers import Result, aio
+
+FEATURE = "calc"
+TEST_COMMAND = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+
+
+def plan_answer(tasks: list[dict[str, Any]] | None = None, prose: bool = True) -> str:
+    tasks = tasks or [
+        {
+            "id": "T1.1",
+            "title": "Add",
+            "description": "calc.add",
+            "acceptance_criteria": ["add(2, 3) == 5"],
+            "test_requirements": ["tests/test_add.py"],
+            "dependencies": [],
+        },
+        {
+            "id": "T1.2",
+            "title": "Divide",
+            "description": "calc.divide",
+            "acceptance_criteria": ["divide(6, 3) == 2"],
+            "test_requirements": ["test_divide"],
+            "dependencies": ["T1.1"],
+        },
+    ]
+    body = json.dumps({"phases": [{"id": 1, "name": "Basics", "tasks": tasks}]}, indent=1)
+    return f"Here is the plan:\n```json\n{body}\n```\nDone." if prose else body
+
+
+ADD_TEST = {
+    "write": "tests/test_add.py",
+    "content": "from calc.ops import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n",
+}
+ADD_IMPL = {"write": "calc/ops.py", "content": "def add(a, b):\n    return a + b\n"}
+ADD_BROKEN = {"write": "calc/ops.py", "content": "def add(a, b):\n    return a - b\n"}
+
+
+@dataclass
+class Project:
+    root: Path
+    scenario_file: Path
+
+    def scenario(
+        self, steps: list[dict[str, Any]], implement: dict[str, Any] | None = None, **config: Any
+    ) -> None:
+        self.scenario_file.write_text(yaml.safe_dump({"steps": steps}), encoding="utf-8")
+        extra = json.dumps(["--scenario", str(self.scenario_file)])
+        lines = [f"test_command = {json.dumps(TEST_COMMAND)}"]
+        lines += [f"{k} = {json.dumps(v)}" for k, v in config.items()]
+        for phase in ("plan", "implement", "review", "verify"):
+            lines += [
+                f"[phases.{phase}]",
+                'agent = "scripted"',
+                "fallback = []",
+                f"extra_args = {extra}",
+            ]
+            if phase == "implement":
+                lines += [f"{k} = {json.dumps(v)}" for k, v in (implement or {}).items()]
+        (self.root / ".aio").mkdir(exist_ok=True)
+        (self.root / ".aio" / "config.toml").write_text("\n".join(lines) + "\n", "utf-8")
+
+    @property
+    def feature_dir(self) -> Path:
+        return self.root / ".aio" / "features" / FEATURE
+
+    def plan(self) -> dict[str, Any]:
+        data: dict[str, Any] = yaml.safe_load((self.feature_dir / "plan.yaml").read_text())
+        return data
+
+    def task(self, task_id: str) -> dict[str, Any]:
+        for phase in self.plan()["phases"]:
+            for task in phase["tasks"]:
+                if task["id"] == task_id:
+                    return dict(task)
+        raise KeyError(task_id)
+
+    def history(self) -> list[dict[str, Any]]:
+        lines = (self.feature_dir / "history.jsonl").read_text().splitlines()
+        return [json.loads(line) for line in lines if line.strip()]
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
+    root = tmp_path / "proj"
+    create_project(root)
+    monkeypatch.setenv("AIO_PROJECT_DIR", str(root))
+    return Project(root, tmp_path / "scenario.yaml")
+
+
+def run(*args: str, timeout: float = 120) -> Result:
+    return aio(*args, timeout=timeout)
+
+
+def init_and_plan(
+    project: Project,
+    steps: list[dict[str, Any]],
+    implement: dict[str, Any] | None = None,
+    **config: Any,
+) -> None:
+    """Init the feature and plan it with the default two-task answer (first step)."""
+    project.scenario([{"answer": plan_answer()}, *steps], implement, **config)
+    assert run("init", FEATURE, "A calculator").code == 0
+    result = run("plan", FEATURE, "plan it")
+    assert result.code == 0, result.err

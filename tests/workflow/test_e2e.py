@@ -1,0 +1,160 @@
+"""End-to-end CLI runs of the whole workflow with the scripted agent and real pytest runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+
+from ai_orchestrator.workflow.demo import demo_test_command, scenario_path, write_demo_config
+from tests.workflow.conftest import (
+    ADD_IMPL,
+    ADD_TEST,
+    FEATURE,
+    Project,
+    init_and_plan,
+    plan_answer,
+    run,
+)
+
+REQUIRED_EVENT_KEYS = {
+    "timestamp",
+    "command",
+    "arguments",
+    "agent",
+    "model",
+    "status",
+    "duration_ms",
+    "task_id",
+    "session",
+    "error",
+}
+
+
+def test_demo_scenario_full_workflow(project: Project) -> None:
+    """init → plan → tasks/next → implement ×2 (one fix round) → verify --ci → status."""
+    assert run("init", FEATURE, "A tiny calculator").code == 0
+    write_demo_config(project.root / ".aio" / "config.toml", demo_test_command())
+
+    planned = run("plan", FEATURE, "Build it", "--json")
+    assert planned.code == 0, planned.err
+    assert [t["id"] for t in planned.json()["phases"][0]["tasks"]] == ["T1.1", "T1.2"]
+    assert "plan-calc: started a new agent conversation" in planned.err.replace(" [plan]", "")
+
+    nxt = run("next", "--json")  # current feature set by init
+    assert nxt.json()["task"]["id"] == "T1.1"
+
+    blocked = run("implement", FEATURE, "--task", "T1.2")
+    assert blocked.code == 1 and "T1.1" in blocked.err and "--force" in blocked.err
+
+    first = run("implement", FEATURE, "--task", "T1.1", "--json")
+    assert first.code == 0, first.err
+    runs = first.json()["test_runs"]
+    assert [(r["label"], r["red"], r["green"]) for r in runs] == [
+        ("red-1", True, False),
+        ("green-1", False, True),
+    ]
+    assert runs[1]["source"] == "junit" and runs[1]["passed"] == 2
+    assert "started a new agent conversation" in first.err
+
+    second = run("implement", FEATURE, "--task", "T1.2", "--json")
+    assert second.code == 0, second.err
+    assert "resumed the agent conversation" in second.err
+    assert [r["label"] for r in second.json()["test_runs"]] == ["red-1", "green-1", "green-2"]
+    assert [s["step"] for s in second.json()["steps"]] == ["tests", "implement", "fix-1"]
+    assert {s["session_action"] for s in second.json()["steps"]} == {"resumed"}
+
+    artifacts = project.feature_dir / "artifacts"
+    for name in ("T1.1/red-1.log", "T1.1/red-1.xml", "T1.2/green-1.log", "T1.2/green-2.xml"):
+        assert (artifacts / name).is_file(), name
+
+    tasks = run("tasks", "--json").json()
+    assert tasks["counts"]["completed"] == 2 and tasks["next_task"] is None
+
+    verified = run("verify", FEATURE, "--ci", "--json")
+    assert verified.code == 0, verified.err
+    assert verified.json()["tests"]["passed"] == 4
+    suite = ElementTree.parse(artifacts / "test-results.xml").getroot()
+    assert suite.tag == "testsuites"
+
+    status = run("status", FEATURE, "--json").json()
+    assert status["tasks"]["progress_percent"] == 100
+    assert status["sessions"]["implement"]["interactions"] == 5
+    assert status["sessions"]["plan"]["interactions"] == 1
+    assert status["totals"]["tokens"]["cache_read"] > 0
+
+    features = run("features", "--json").json()["features"]
+    assert features[0]["feature_id"] == FEATURE and features[0]["current"]
+
+    history = project.history()
+    assert [e["command"] for e in history] == [
+        "init",
+        "plan",
+        "implement",
+        "implement",
+        "implement",
+        "verify",
+    ]
+    assert [e["status"] for e in history] == [
+        "success",
+        "success",
+        "failed",
+        "success",
+        "success",
+        "success",
+    ]
+    for event in history:
+        assert set(event) >= REQUIRED_EVENT_KEYS
+        assert isinstance(event["duration_ms"], int)
+    assert history[3]["task_id"] == "T1.1" and history[3]["session"] == "implement-calc"
+    limited = run("history", "--limit", "1", "--command", "implement", "--json").json()
+    assert [e["task_id"] for e in limited["events"]] == ["T1.2"]
+
+
+def test_demo_command_runs_offline(tmp_path: Path) -> None:
+    target = tmp_path / "demo"
+    result = run("demo", "--dir", str(target), timeout=300)
+    assert result.code == 0, result.err
+    assert "SCRIPTED" in result.out and "SCRIPTED" in result.err
+    assert "temporary SESSION_DIR" not in result.err  # the test fixture sets SESSION_DIR
+    assert (target / "calc" / "basic.py").is_file()
+    assert "implement-calc-basics" in result.out
+    assert scenario_path().is_file()
+
+
+def test_replan_keeps_statuses_and_resumes(project: Project) -> None:
+    new_tasks = [
+        {"id": "T1.1", "title": "Add (renamed)", "dependencies": []},
+        {"id": "T1.3", "title": "Multiply", "dependencies": ["T1.1"]},
+    ]
+    init_and_plan(
+        project,
+        [
+            {"edits": [ADD_TEST]},
+            {"edits": [ADD_IMPL]},
+            {"answer": plan_answer(new_tasks, prose=False)},
+        ],
+    )
+    assert run("implement", "--task", "T1.1").code == 0
+    replanned = run("plan", "add multiply", "--json")
+    assert replanned.code == 0, replanned.err
+    assert "resumed the agent conversation" in replanned.err
+    assert project.task("T1.1")["status"] == "completed"
+    assert project.task("T1.1")["title"] == "Add (renamed)"
+    assert project.task("T1.3")["status"] == "pending"
+    assert "T1.2" not in json.dumps(project.plan()["phases"])
+
+
+def test_sessions_off_and_new_session(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    init_and_plan(
+        project, [{"edits": [ADD_TEST]}, {"edits": [ADD_IMPL]}, {"answer": plan_answer()}]
+    )
+    monkeypatch.setenv("USE_SESSIONS", "false")
+    result = run("implement", "--task", "T1.1")
+    assert result.code == 0, result.err
+    assert result.err.count("fresh conversation (sessions disabled)") == 2
+    monkeypatch.delenv("USE_SESSIONS")
+    replaced = run("plan", "again", "--new-session")
+    assert replaced.code == 0 and "replaced the stored agent conversation" in replaced.err
