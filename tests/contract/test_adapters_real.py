@@ -1,0 +1,218 @@
+"""Contract tests: our adapters drive the REAL agent CLIs (pinned, from npm) offline.
+
+Each CLI talks to the fake model API on 127.0.0.1 (``tests.fakeapi``). Through
+``run_in_session`` — the same path ``aio run`` and the workflow use — we check that a new
+session is resumed with the same id and the server receives the earlier turns, that the
+recorded tokens equal exactly what the server sent, that a tool-use turn writes a real file,
+that HTTP 500/529 become classified errors, and that a timeout leaves no process behind.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ai_orchestrator.agents.base import Permission
+from ai_orchestrator.agents.session_run import RunOptions, run_in_session
+from ai_orchestrator.store import SessionStore
+from tests.contract.raw_drivers import ClaudeDriver, CodexDriver, GeminiDriver, RawDriver
+from tests.fakeapi import FakeAPIServer
+from tests.fakeapi.clis import MODELS, OfflineCli
+
+pytestmark = pytest.mark.real_cli
+
+DRIVERS: dict[str, RawDriver] = {
+    "claude": ClaudeDriver(),
+    "gemini": GeminiDriver(),
+    "codex": CodexDriver(),
+}
+
+
+def expected_tokens(name: str, sent: dict[str, Any]) -> dict[str, int]:
+    """Our normalised tokens for one request whose native usage was ``sent``."""
+    if name == "claude":
+        return {
+            "input": sent["input_tokens"],
+            "output": sent["output_tokens"],
+            "cache_read": sent["cache_read_input_tokens"],
+            "cache_write": sent["cache_creation_input_tokens"],
+            "reasoning": 0,
+        }
+    if name == "gemini":
+        return {
+            "input": sent["promptTokenCount"] - sent["cachedContentTokenCount"],
+            "output": sent["candidatesTokenCount"] + sent["thoughtsTokenCount"],
+            "cache_read": sent["cachedContentTokenCount"],
+            "cache_write": 0,
+            "reasoning": sent["thoughtsTokenCount"],
+        }
+    cached = sent["input_tokens_details"]["cached_tokens"]
+    return {
+        "input": sent["input_tokens"] - cached,
+        "output": sent["output_tokens"],
+        "cache_read": cached,
+        "cache_write": 0,
+        "reasoning": sent["output_tokens_details"]["reasoning_tokens"],
+    }
+
+
+@pytest.fixture
+def agent_env(
+    monkeypatch: pytest.MonkeyPatch, offline_cli_factory: Callable[[str], OfflineCli]
+) -> Callable[[str], None]:
+    """Make ``name`` resolve to the real CLI with its offline environment."""
+
+    def use(name: str) -> None:
+        cli = offline_cli_factory(name)
+        for key, value in cli.env.items():
+            if key not in ("SESSION_DIR",):
+                monkeypatch.setenv(key, value)
+        monkeypatch.setenv(f"AIO_AGENT_{name.upper()}_EXECUTABLE", cli.argv[0])
+
+    return use
+
+
+def options(name: str, cwd: Path, **extra: Any) -> RunOptions:
+    return RunOptions(agent=name, cwd=cwd, model=MODELS[name], **extra)
+
+
+@pytest.mark.parametrize("name", ["claude", "gemini", "codex"])
+def test_new_session_resumes_with_same_id_and_exact_tokens(
+    name: str,
+    agent_env: Callable[[str], None],
+    fake_api: FakeAPIServer,
+    cli_workdir: Path,
+    session_dir: Path,
+) -> None:
+    agent_env(name)
+    driver = DRIVERS[name]
+    first_usage, second_usage = driver.sent_usage(1), driver.sent_usage(2)
+    fake_api.script(
+        [
+            {"text": "First answer from the fake.", "usage": first_usage},
+            {"text": "Second answer, with context.", "usage": second_usage},
+        ]
+    )
+    store = SessionStore()
+    one = run_in_session(
+        store, "implement-contract", "first prompt alpha", options(name, cli_workdir)
+    )
+    assert one.result.ok, (one.result.error, one.result.raw_events[-3:])
+    assert one.action == "started"
+    assert one.result.text.strip() == "First answer from the fake."
+    two = run_in_session(
+        store, "implement-contract", "second prompt beta", options(name, cli_workdir)
+    )
+    assert two.result.ok, two.result.error
+    assert two.action == "resumed"
+    assert two.result.session_id == one.result.session_id
+    assert one.record["agent_session_id"] == two.record["agent_session_id"]
+
+    # The resumed process sent the earlier turn to the server.
+    mains = fake_api.main_requests(driver.api)
+    history = driver.history(mains[-1].body)
+    texts = " ".join(text for _role, text in history)
+    assert "first prompt alpha" in texts and "First answer from the fake." in texts
+    assert "second prompt beta" in texts
+
+    # Tokens recorded per call equal exactly what the server sent for that call.
+    assert one.record["tokens"] == expected_tokens(name, first_usage)
+    assert two.record["tokens"] == expected_tokens(name, second_usage)
+    summary = store.load("implement-contract").summary
+    assert summary["tokens"]["cache_read"] == (
+        expected_tokens(name, first_usage)["cache_read"]
+        + expected_tokens(name, second_usage)["cache_read"]
+    )
+    if name == "claude":
+        per_model = one.record["usage_by_model"]
+        [model] = list(per_model)
+        assert (
+            per_model[model]["cache_write_5m"]
+            == first_usage["cache_creation"]["ephemeral_5m_input_tokens"]
+        )
+        assert (
+            per_model[model]["cache_write_1h"]
+            == first_usage["cache_creation"]["ephemeral_1h_input_tokens"]
+        )
+        assert one.record["reported_cost"] is not None
+
+
+@pytest.mark.parametrize("name", ["claude", "gemini", "codex"])
+def test_tool_use_turn_writes_a_real_file(
+    name: str,
+    agent_env: Callable[[str], None],
+    fake_api: FakeAPIServer,
+    cli_workdir: Path,
+    session_dir: Path,
+) -> None:
+    agent_env(name)
+    driver = DRIVERS[name]
+    target = cli_workdir / "hello.txt"
+    fake_api.script([driver.write_turn(target, "hello from the agent\n"), {"text": "Done."}])
+    run = run_in_session(
+        SessionStore(),
+        "implement-tools",
+        "create hello.txt",
+        options(name, cli_workdir, permission=Permission(mode="acceptEdits")),
+    )
+    assert run.result.ok, run.result.error
+    assert target.read_text() == "hello from the agent\n"
+    assert run.result.tools_used
+
+
+@pytest.mark.parametrize("name", ["claude", "gemini", "codex"])
+@pytest.mark.parametrize("status", [500, 529])
+def test_http_errors_become_classified_errors(
+    name: str,
+    status: int,
+    agent_env: Callable[[str], None],
+    fake_api: FakeAPIServer,
+    cli_workdir: Path,
+    session_dir: Path,
+) -> None:
+    agent_env(name)
+    fake_api.script([{"error": {"status": status}}] * 4)
+    run = run_in_session(SessionStore(), "run-errors", "hi", options(name, cli_workdir))
+    assert not run.result.ok
+    assert run.result.outcome in ("api_error", "rate_limit"), (run.result.outcome, run.result.error)
+    assert run.record["outcome"] == f"error:{run.result.outcome}"
+    assert SessionStore().load("run-errors").summary["failed_interactions"] == 1
+
+
+def _processes_in(cwd: Path) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if os.readlink(f"/proc/{entry}/cwd") != str(cwd):
+                continue
+            with open(f"/proc/{entry}/stat") as handle:
+                state = handle.read().rpartition(")")[2].split()[0]
+        except OSError:
+            continue
+        if state not in ("Z", "X"):
+            found.append(int(entry))
+    return found
+
+
+@pytest.mark.parametrize("name", ["claude", "gemini", "codex"])
+def test_timeout_leaves_no_process_behind(
+    name: str,
+    agent_env: Callable[[str], None],
+    fake_api: FakeAPIServer,
+    cli_workdir: Path,
+    session_dir: Path,
+) -> None:
+    agent_env(name)
+    fake_api.script([{"hang": True}])
+    run = run_in_session(
+        SessionStore(), "run-timeout", "hi", options(name, cli_workdir, timeout=4.0)
+    )
+    assert run.result.outcome == "timeout"
+    assert run.record["outcome"] == "timeout"
+    assert _processes_in(cli_workdir) == []
