@@ -28,7 +28,7 @@ agent-clis:
 	bash scripts/install-agent-clis.sh "$(AGENT_CLI_DIR)"
 
 test: lint agent-clis
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 test-fast: $(STAMP)
 	$(BIN)/pytest -m "not real_cli and not slow"
