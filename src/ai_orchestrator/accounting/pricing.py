@@ -70,8 +70,12 @@ from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING, NamedTuple
 
+from ai_orchestrator.accounting import price_cards
+from ai_orchestrator.accounting.price_cards import Card
+from ai_orchestrator.accounting.price_cards import Rates as _Rates
+
 if TYPE_CHECKING:
-    from genai_prices.types import ModelPrice, PriceCalculation
+    from genai_prices.types import ModelInfo, ModelPrice, PriceCalculation
 
     from ai_orchestrator.agents.base import ModelUsage
 
@@ -79,7 +83,7 @@ AGENT_PROVIDERS: dict[str, str] = {"claude": "anthropic", "gemini": "google", "c
 SCRIPTED_PREFIX = "scripted-"
 ALIASES: tuple[str, ...] = ("sonnet", "opus", "haiku")
 REPORTED_TOLERANCE = 0.01
-RATE_KEYS: tuple[str, ...] = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h")
+RATE_KEYS: tuple[str, ...] = price_cards.RATE_KEYS
 
 _PRICE_KEYS = {
     "input": "input_mtok",
@@ -95,6 +99,8 @@ _ANTHROPIC_MULTIPLIERS = {
 }
 _MTOK = Decimal(1_000_000)
 _CONSISTENCY = Decimal("1e-9")
+_SHARE = Decimal("1e-12")  # a token share; 1e9 tokens stay within 28 digits
+_NOT_INSTALLED = "genai-prices is not installed"
 
 
 @dataclass(frozen=True)
@@ -169,13 +175,6 @@ class _Tokens(NamedTuple):  # NamedTuple: ~6x cheaper to define than a dataclass
 
     def is_zero(self) -> bool:
         return not any(self.get(k) for k in RATE_KEYS)
-
-
-class _Rates(NamedTuple):
-    final: dict[str, Decimal]  # what we bill
-    used: dict[str, Decimal]  # what genai-prices bills (parent-rate fallbacks)
-    known: frozenset[str]  # buckets with a price in the data
-    derived: frozenset[str]  # buckets derived from Anthropic's multipliers
 
 
 class _Block(NamedTuple):
@@ -272,11 +271,12 @@ def _data_version() -> str:
 def _lookup(
     name: str, provider_id: str | None, at: datetime | None
 ) -> tuple[PriceCalculation | None, str | None]:
-    """The matched model (as a zero-usage calculation), or ``None`` and the reason."""
+    """The matched model as a zero-usage calculation and ``None``; else the reason it is unpriced
+    (with the calculation if a model matched but has no token prices)."""
     try:
         import genai_prices
     except ImportError:
-        return None, "genai-prices is not installed"
+        return None, _NOT_INSTALLED
     try:
         calc = genai_prices.calc_price(
             genai_prices.Usage(), name, provider_id=provider_id, genai_request_timestamp=at
@@ -286,7 +286,7 @@ def _lookup(
         return None, f"model {name!r} is not in the {_data_version()} data{where}"
     price = calc.model_price
     if price.input_mtok is None or price.output_mtok is None:
-        return None, f"{_data_version()} has no token prices for {calc.model.id!r}"
+        return calc, f"{_data_version()} has no token prices for {calc.model.id!r}"
     return calc, None
 
 
@@ -346,7 +346,9 @@ def _price_block(zero: PriceCalculation, tokens: _Tokens, n: int, at: datetime |
     scale = Decimal(1)
     shares: dict[str, int | Decimal] = dict(values)
     if n > 1 and _thresholds(zero.model_price):
-        shares = {key: Decimal(value) / n for key, value in values.items()}
+        # Quantized so that genai-prices' sums of these shares are exact: unrounded thirds
+        # can make cache_read + cache_write exceed input by one ulp, which it rejects.
+        shares = {key: (Decimal(value) / n).quantize(_SHARE) for key, value in values.items()}
         prompt = Decimal(tokens.prompt) / n
         scale = Decimal(n)
     usage = Usage(
@@ -378,6 +380,120 @@ def _price_block(zero: PriceCalculation, tokens: _Tokens, n: int, at: datetime |
     )
 
 
+# --- rate cards: the genai-prices facts price_usage needs, cached on disk -----------------------
+
+
+def _daily(model: ModelInfo) -> bool:
+    """True when the model's current prices cannot change within a UTC day."""
+    from genai_prices.types import StartDateConstraint
+
+    if not isinstance(model.prices, list):
+        return True
+    return all(
+        c.constraint is None or isinstance(c.constraint, StartDateConstraint) for c in model.prices
+    )
+
+
+def _is_linear(
+    zero: PriceCalculation, thresholds: tuple[int, ...], levels: tuple[_Rates, ...]
+) -> bool:
+    """True when genai-prices' total is sum(tokens x used rate) / 1e6 at every tier level.
+
+    genai-prices' total is affine in our five token counts within a level (the tier is picked
+    by the prompt), so six affinely independent probes per level pin it down: a per-request
+    fee, or any unit our usage incurs besides the five token prices, makes a probe differ."""
+    from genai_prices import Usage
+
+    bounds = (0, *thresholds)
+    for level, rates in enumerate(levels):
+        low = bounds[level]
+        high = thresholds[level] if level < len(thresholds) else low + 1_000_000
+        if high - low < 2:
+            return False  # no room for two distinct prompts in this level
+        prompt = low + max(1, min(100_000, (high - low) // 2))
+        step = max(1, min(1000, high - prompt))
+        probes = [
+            _Tokens(input=prompt),
+            _Tokens(input=prompt + step),
+            _Tokens(input=prompt, output=1000),
+            _Tokens(cache_read=prompt),
+            _Tokens(cache_write_5m=prompt),
+            _Tokens(cache_write_1h=prompt),
+        ]
+        for tokens in probes:
+            usage = Usage(
+                input_tokens=tokens.prompt,
+                cache_read_tokens=tokens.cache_read,
+                cache_write_tokens=tokens.cache_write_5m + tokens.cache_write_1h,
+                cache_write_5m_tokens=tokens.cache_write_5m,
+                cache_write_1h_tokens=tokens.cache_write_1h,
+                output_tokens=tokens.output,
+            )
+            try:
+                total = zero.model.calc_price(usage, zero.provider).total_price
+            except ValueError:
+                return False
+            expected = sum((tokens.get(k) * rates.used[k] for k in RATE_KEYS), start=Decimal(0))
+            if abs(total - expected / _MTOK) > _CONSISTENCY:
+                return False
+    return True
+
+
+def _make_card(
+    notes: list[str], provider_id: str | None, zero: PriceCalculation | None, reason: str | None
+) -> Card:
+    """The card of a model looked up for current prices (``_lookup(..., at=None)``)."""
+    if zero is None or reason is not None:
+        daily = zero is None or _daily(zero.model)
+        return Card(
+            tuple(notes), provider_id, reason or "unpriced", None, None, False, (), (), True, daily
+        )
+    price = zero.model_price
+    anthropic = zero.provider.id == "anthropic"
+    thresholds = tuple(_thresholds(price))
+    levels = tuple(_rates(price, p, anthropic) for p in (0, *(t + 1 for t in thresholds)))
+    return Card(
+        notes=tuple(notes),
+        lookup_provider=provider_id,
+        reason=None,
+        model_ref=zero.model.id,
+        provider=zero.provider.id,
+        anthropic=anthropic,
+        thresholds=thresholds,
+        levels=levels,
+        exact=_is_linear(zero, thresholds, levels),
+        daily=_daily(zero.model),
+    )
+
+
+def _plain_counts(usage: ModelUsage, requests: list[ModelUsage] | None) -> bool:
+    """True when every token count is a non-negative int (what genai-prices never rejects)."""
+    for item in (usage, *(requests or ())):
+        for key in RATE_KEYS:
+            value = getattr(item, key)
+            if type(value) is not int or value < 0:
+                return False
+    return True
+
+
+def _card_block(card: Card, tokens: _Tokens, n: int) -> _Block:
+    """``_price_block`` from a card: the rate x tokens sum it checks genai-prices against."""
+    prompt: int | Decimal = tokens.prompt
+    if n > 1 and card.thresholds:
+        prompt = Decimal(tokens.prompt) / n
+    level = sum(1 for t in card.thresholds if prompt > t)
+    rates = card.levels[level]
+    cost = sum((tokens.get(k) * rates.final[k] for k in RATE_KEYS), start=Decimal(0)) / _MTOK
+    savings = tokens.cache_read * (rates.final["input"] - rates.final["cache_read"]) / _MTOK
+    return _Block(
+        cost=cost,
+        savings=savings,
+        rates=rates,
+        tier=card.thresholds[level - 1] if level else None,
+        consistent=True,
+    )
+
+
 # --- public API ----------------------------------------------------------------------------
 
 
@@ -387,57 +503,48 @@ def _unpriced(provider: str | None, notes: list[str]) -> PriceResult:
     )
 
 
-def price_usage(
-    agent: str,
-    model: str,
-    usage: ModelUsage,
-    *,
-    requests: list[ModelUsage] | None = None,
-    at: datetime | None = None,
-) -> PriceResult:
-    """Price one model's usage in one agent call (contract in the module docstring)."""
-    name, provider_id, notes = _resolve(agent, model)
-    zero, reason = _lookup(name, provider_id, at)
-    if zero is None:
-        return _unpriced(provider_id, [*notes, reason or "unpriced"])
-
+def _plan(
+    usage: ModelUsage, requests: list[ModelUsage] | None, notes: list[str]
+) -> tuple[list[tuple[_Tokens, int]], _Tokens]:
+    """The blocks to price as (tokens, requests) and every token billed; notes the excess."""
     total = _Tokens.of(usage)
-    blocks: list[tuple[_Tokens, int]]
-    billed = total  # every token priced, for the fallback notes
-    if requests:
-        per_request = [_Tokens.of(r) for r in requests]
-        summed = _Tokens()
-        for tokens in per_request:
-            summed = summed.plus(tokens)
-        blocks = [(tokens, 1) for tokens in per_request]
-        excess = total.minus(summed)
-        if not excess.is_zero():
-            blocks.append((excess, max(usage.requests - len(requests), 1)))
-            notes.append(
-                f"aggregate usage exceeds the {len(requests)} requests by {excess.prompt} "
-                f"prompt and {excess.output} output tokens; the excess was priced as one block"
-            )
-        if summed.exceeds(total) and not total.is_zero():
-            notes.append("per-request usage exceeds the aggregate; per-request figures used")
-        billed = summed.plus(excess)
-    else:
-        blocks = [(total, max(usage.requests, 1))]
+    if not requests:
+        return [(total, max(usage.requests, 1))], total
+    per_request = [_Tokens.of(r) for r in requests]
+    summed = _Tokens()
+    for tokens in per_request:
+        summed = summed.plus(tokens)
+    blocks = [(tokens, 1) for tokens in per_request]
+    excess = total.minus(summed)
+    if not excess.is_zero():
+        blocks.append((excess, max(usage.requests - len(requests), 1)))
+        notes.append(
+            f"aggregate usage exceeds the {len(requests)} requests by {excess.prompt} "
+            f"prompt and {excess.output} output tokens; the excess was priced as one block"
+        )
+    if summed.exceeds(total) and not total.is_zero():
+        notes.append("per-request usage exceeds the aggregate; per-request figures used")
+    return blocks, summed.plus(excess)
 
-    try:
-        priced = [_price_block(zero, tokens, n, at) for tokens, n in blocks]
-    except ValueError as exc:  # genai-prices rejected the usage (e.g. negative counts)
-        return _unpriced(provider_id, [*notes, f"genai-prices rejected the usage: {exc}"])
 
+def _result(
+    priced: list[_Block],
+    blocks: list[tuple[_Tokens, int]],
+    billed: _Tokens,
+    *,
+    per_request: bool,
+    base: _Rates,
+    thresholds: tuple[int, ...] | list[int],
+    model_ref: str,
+    provider: str,
+    notes: list[str],
+) -> PriceResult:
+    """Sum the priced blocks; pick the rates shown and write the notes."""
     cost = sum((b.cost for b in priced), start=Decimal(0))
     savings = sum((b.savings for b in priced), start=Decimal(0))
-    tiers = {b.tier for b in priced}
-    rates = priced[0].rates
-    if len(tiers) > 1:
-        anthropic = zero.provider.id == "anthropic"
-        rates = _rates(zero.model_price, 0, anthropic)
-    thresholds = _thresholds(zero.model_price)
+    rates = priced[0].rates if len({b.tier for b in priced}) == 1 else base
     if thresholds:
-        notes.extend(_tier_notes(priced, blocks, bool(requests), thresholds[0]))
+        notes.extend(_tier_notes(priced, blocks, per_request, thresholds[0]))
 
     keys = [
         k
@@ -456,11 +563,72 @@ def price_usage(
         cost=float(cost),
         priced=True,
         source="computed",
-        model_ref=zero.model.id,
-        provider=zero.provider.id,
+        model_ref=model_ref,
+        provider=provider,
         rates={k: float(rates.final[k]) for k in keys},
         savings=float(savings),
         note="; ".join(notes) or None,
+    )
+
+
+def _price_with_card(
+    card: Card, usage: ModelUsage, requests: list[ModelUsage] | None
+) -> PriceResult:
+    notes = list(card.notes)
+    if card.reason is not None or card.model_ref is None or card.provider is None:
+        return _unpriced(card.lookup_provider, [*notes, card.reason or "unpriced"])
+    blocks, billed = _plan(usage, requests, notes)
+    return _result(
+        [_card_block(card, tokens, n) for tokens, n in blocks],
+        blocks,
+        billed,
+        per_request=bool(requests),
+        base=card.levels[0],
+        thresholds=card.thresholds,
+        model_ref=card.model_ref,
+        provider=card.provider,
+        notes=notes,
+    )
+
+
+def price_usage(
+    agent: str,
+    model: str,
+    usage: ModelUsage,
+    *,
+    requests: list[ModelUsage] | None = None,
+    at: datetime | None = None,
+) -> PriceResult:
+    """Price one model's usage in one agent call (contract in the module docstring)."""
+    current = at is None and not price_cards.custom_snapshot_active()
+    card = price_cards.load(agent, model) if current else None
+    if card is not None and card.usable and _plain_counts(usage, requests):
+        return _price_with_card(card, usage, requests)
+
+    day = price_cards.today()  # before the lookup: see price_cards.store
+    name, provider_id, notes = _resolve(agent, model)
+    zero, reason = _lookup(name, provider_id, at)
+    if current and card is None and reason != _NOT_INSTALLED:
+        price_cards.store(agent, model, _make_card(notes, provider_id, zero, reason), day)
+    if zero is None or reason is not None:
+        return _unpriced(provider_id, [*notes, reason or "unpriced"])
+
+    blocks, billed = _plan(usage, requests, notes)
+    try:
+        priced = [_price_block(zero, tokens, n, at) for tokens, n in blocks]
+    except ValueError as exc:  # genai-prices rejected the usage (e.g. negative counts)
+        return _unpriced(provider_id, [*notes, f"genai-prices rejected the usage: {exc}"])
+    anthropic = zero.provider.id == "anthropic"
+    return _result(
+        priced,
+        blocks,
+        billed,
+        per_request=bool(requests),
+        base=_rates(zero.model_price, 0, anthropic),
+        thresholds=_thresholds(zero.model_price),
+        model_ref=zero.model.id,
+        provider=zero.provider.id,
+        notes=notes,
     )
 
 
@@ -486,7 +654,7 @@ def rates_for(agent: str | None, model: str, *, at: datetime | None = None) -> R
     """Per-million rates, long-context tiers, matched model and data version for ``model``."""
     name, provider_id, notes = _resolve(agent, model)
     zero, reason = _lookup(name, provider_id, at)
-    if zero is None:
+    if zero is None or reason is not None:
         return RateCard(
             query=model,
             model=name,

@@ -100,6 +100,7 @@ def demo_cmd(directory: Path | None) -> int:
     _section("ai-session stats")
     run_cli(session, ["stats"], "ai-session")
 
+    output.info("Costs above are notional: scripted models are priced as their namesakes.")
     _section("Done")
     output.out().print(f"The demo project is in {project}")
     output.out().print(f"Try: cd {project} && SESSION_DIR={os.environ['SESSION_DIR']} aio status")

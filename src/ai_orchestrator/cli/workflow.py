@@ -40,17 +40,12 @@ def _check_session_flags(no_session: bool, new_session: bool) -> None:
 def init_cmd(feature: str, description: str, no_switch: bool) -> None:
     """Create FEATURE in the project's .aio/ workspace (and the workspace on first use)."""
     from ai_orchestrator.workflow.features import init_feature
-    from ai_orchestrator.workflow.history import append_event, make_event
     from ai_orchestrator.workflow.workspace import Workspace
 
     ws = Workspace.find(for_init=True)
     result = init_feature(ws, feature, description)
     if not no_switch:
         ws.set_current(feature)
-    append_event(
-        result.paths.history_file,
-        make_event("init", arguments={"description": description}, status="success", duration_ms=0),
-    )
     if result.config_written:
         output.info(f"Wrote {ws.config_file} (commented defaults; review the test command)")
     output.info(f"Feature initialized: {feature}")
@@ -86,10 +81,13 @@ def plan_cmd(
     """[FEATURE] PROMPT: create or refine the plan in session plan-FEATURE."""
     from ai_orchestrator.workflow.planning import run_plan
     from ai_orchestrator.workflow.runctx import open_feature
+    from ai_orchestrator.workflow.workspace import Workspace
 
     if len(args) > 2:
         raise InvalidInput("expected [FEATURE] PROMPT (quote the prompt)")
     feature, prompt = (args[0], args[1]) if len(args) == 2 else (None, args[0])
+    if feature is None and prompt in Workspace.find().feature_ids():
+        raise InvalidInput(f'planning prompt required: aio plan {prompt} "PROMPT"')
     if not prompt.strip():
         raise InvalidInput("the planning prompt is empty")
     _check_session_flags(no_session, new_session)

@@ -113,6 +113,8 @@ def _phase(name: str, raw: object, base: PhaseConfig) -> PhaseConfig:
             if not isinstance(value, str):
                 raise _type_error(prefix + key, "a string", value)
             setattr(phase, key, value.strip() or None)
+    if phase.agent != base.agent and "model" not in raw:
+        phase.model = None  # the default model belongs to the default agent
     for key in ("fallback", "allowed_tools", "extra_args"):
         values = _str_list(raw, key, prefix)
         if values is not None:

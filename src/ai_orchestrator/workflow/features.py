@@ -22,6 +22,7 @@ from ai_orchestrator.store.fsutil import atomic_write
 from ai_orchestrator.store.names import validate_feature_id
 from ai_orchestrator.store.timeutil import now_iso
 from ai_orchestrator.workflow.config import config_template
+from ai_orchestrator.workflow.history import append_event, make_event
 from ai_orchestrator.workflow.plan import Plan, plan_from_data
 from ai_orchestrator.workflow.workspace import (
     PUBLIC_FILE_MODE,
@@ -75,6 +76,12 @@ def init_feature(ws: Workspace, feature_id: str, description: str | None) -> Ini
         },
     )
     paths.history_file.touch()
+    append_event(
+        paths.history_file,
+        make_event(
+            "init", arguments={"description": description or ""}, status="success", duration_ms=0
+        ),
+    )
     return InitResult(feature_id, paths, config_written, ws)
 
 
