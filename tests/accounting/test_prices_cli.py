@@ -78,3 +78,8 @@ def test_unknown_model_is_unpriced_exit_1() -> None:
 def test_listed_in_help() -> None:
     out = aio("--help").out
     assert "prices" in out and "todo" in out
+
+
+def test_empty_model_is_a_usage_error() -> None:
+    result = aio("prices", " ")
+    assert result.code == 2 and "MODEL is empty" in result.err

@@ -395,3 +395,44 @@ def test_todo_cli_json(session_dir: Path, sample: list[dict[str, Any]]) -> None:
     bad = aio("todo", "report", "--since", "last week")
     assert bad.code == 2 and "--since" in bad.err
     assert aio("todo", "list", "--feature", "Bad_Feature").code == 2
+
+
+def test_unpriced_call_is_unknown_cost_not_zero(session_dir: Path) -> None:
+    """A call whose model has no price must not count as a $0 call: its actual cost is
+    null, it is counted as unpriced, and it stays out of the totals and the accuracy."""
+    priced = todos.start("implement-auth", None, "T1.1", 0.2, "claude", "m")
+    todos.end(priced, "implement-auth", 0.4, 100, "completed")
+    unknown = todos.start("implement-auth", None, "T1.2", 0.2, "claude", "mystery")
+    todos.end(unknown, "implement-auth", 0.0, 100, "completed", unpriced=True)
+    failed = todos.start("implement-auth", None, "T1.3", 0.2, "claude", "mystery")
+    todos.error(failed, "implement-auth", "boom", actual_cost=0.0, unpriced=True)
+
+    records = lines_of(todos.todo_file())
+    ends = {r["id"]: r for r in records if r["type"] != "start"}
+    assert ends[unknown]["actual_cost"] is None and ends[unknown]["unpriced"] is True
+    assert ends[failed]["actual_cost"] is None and ends[failed]["unpriced"] is True
+    assert ends[priced]["unpriced"] is False
+
+    listed = {t["id"]: t for t in todos.list_todos()}
+    assert listed[unknown]["actual_cost"] is None and listed[unknown]["unpriced"]
+    report = todos.report()
+    assert report["unpriced"] == 2
+    assert report["total_actual_cost"] == pytest.approx(0.4)
+    # only the priced completed call is an accuracy sample: |0.4 - 0.2| / 0.4
+    assert report["estimate_accuracy"]["todos"] == 1
+    assert report["estimate_accuracy"]["mape"] == pytest.approx(0.5)
+    assert report["top_features"][0]["unpriced"] == 2
+
+    human = aio("todo", "report")
+    assert "Unpriced: 2 todos" in human.out and "2 unpriced" in human.out
+    assert "unpriced" in aio("todo", "list").out
+
+
+def test_todo_file_that_is_a_directory_is_a_usage_error(
+    session_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TODO_FILE", str(tmp_path))
+    result = aio("todo", "report")
+    assert result.code == 2, result.err
+    assert "TODO_FILE" in result.err and "directory" in result.err
+    assert "Traceback" not in result.err and len(result.err.strip().splitlines()) == 1

@@ -10,9 +10,13 @@ event log of JSON lines, one per call of ``start`` / ``end`` / ``error``::
      "agent":…,"model":…,"content":"🤖 AI Session: …","status":"in_progress",
      "priority":"medium","estimated_cost":0.2,"estimate_basis":"feature"}
     {"type":"end","id":…,"timestamp":…,"session_name":…,"status":"completed",
-     "actual_cost":0.31,"tokens":{…}|null,"total_tokens":1500,"summary":…}
+     "actual_cost":0.31,"unpriced":false,"tokens":{…}|null,"total_tokens":1500,"summary":…}
     {"type":"error","id":…,"timestamp":…,"session_name":…,"status":"failed",
-     "error":…,"content":"❌ Session error: …","actual_cost":…|null}
+     "error":…,"content":"❌ Session error: …","actual_cost":…|null,"unpriced":false}
+
+``actual_cost`` is ``null`` with ``unpriced: true`` when the call's model has no price:
+an unknown cost is never reported as $0 (``report`` counts such todos in ``unpriced`` and
+leaves them out of the totals and the estimate accuracy).
 
 The current state of a todo is the fold of its records in file order (``fold``): start
 sets the description, end and error set the outcome; a later record wins.
@@ -84,10 +88,13 @@ def todo_file(env: Mapping[str, str] | None = None) -> Path:
     """Where the todos live: ``$TODO_FILE``, else ``$SESSION_DIR/todos.jsonl``."""
     env = os.environ if env is None else env
     raw = env.get(TODO_FILE_ENV, "").strip()
-    if raw:
-        path = Path(raw).expanduser()
-        return path if path.is_absolute() else Path.cwd() / path
-    return SessionStore().root / DEFAULT_NAME
+    if not raw:
+        return SessionStore().root / DEFAULT_NAME
+    path = Path(raw).expanduser()
+    path = path if path.is_absolute() else Path.cwd() / path
+    if path.is_dir():
+        raise InvalidInput(f"{TODO_FILE_ENV}={raw} is a directory; it must name a file")
+    return path
 
 
 def _lock_path(path: Path) -> Path:
@@ -270,9 +277,13 @@ def end(
     status: str = "completed",
     summary: str | None = None,
     *,
+    unpriced: bool = False,
     path: Path | None = None,
 ) -> None:
-    """Record how the call of ``todo_id`` ended (``status``: completed or failed)."""
+    """Record how the call of ``todo_id`` ended (``status``: completed or failed).
+
+    ``unpriced``: the call's model has no price, so its cost is unknown — recorded as
+    ``actual_cost: null, unpriced: true`` whatever ``actual_cost`` says, never as $0."""
     if status not in END_STATUSES:
         raise InvalidInput(f"todo status must be one of {', '.join(END_STATUSES)}, got {status!r}")
     kinds, total = _tokens(tokens)
@@ -284,7 +295,8 @@ def end(
             "timestamp": now_iso(),
             "session_name": session_name,
             "status": status,
-            "actual_cost": _money(actual_cost, "actual_cost"),
+            "actual_cost": None if unpriced else _money(actual_cost, "actual_cost"),
+            "unpriced": unpriced,
             "tokens": kinds,
             "total_tokens": total,
             "summary": summary,
@@ -300,10 +312,12 @@ def error(
     *,
     actual_cost: float | None = None,
     tokens: int | Mapping[str, int] | None = None,
+    unpriced: bool = False,
     path: Path | None = None,
 ) -> None:
     """Record that the call of ``todo_id`` failed with ``message``. A failed call can still
-    have cost money: pass ``actual_cost``/``tokens`` when they are known."""
+    have cost money: pass ``actual_cost``/``tokens`` when they are known (``unpriced`` as
+    in ``end``)."""
     kinds, total = _tokens(tokens)
     message = str(message) or "Unknown error"
     append_record(
@@ -317,7 +331,8 @@ def error(
             "priority": "high",
             "error": message,
             "content": f"❌ Session error: {session_name} - {message}",
-            "actual_cost": _money(actual_cost, "actual_cost"),
+            "actual_cost": None if unpriced else _money(actual_cost, "actual_cost"),
+            "unpriced": unpriced,
             "tokens": kinds,
             "total_tokens": total if tokens is not None else None,
         },
@@ -353,6 +368,7 @@ def _blank(todo_id: str) -> dict[str, Any]:
         "total_tokens": None,
         "summary": None,
         "error": None,
+        "unpriced": False,
         "first_seen": None,
     }
 
@@ -385,6 +401,8 @@ def fold(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
         cost = _number(record.get("actual_cost"))
         if cost is not None:
             todo["actual_cost"] = cost
+        if record.get("unpriced") is True:
+            todo["unpriced"], todo["actual_cost"] = True, None
         if record.get("total_tokens") is not None:
             todo["tokens"] = record.get("tokens")
             todo["total_tokens"] = record.get("total_tokens")
@@ -482,9 +500,17 @@ def report(
         by_status[todo["status"]] = by_status.get(todo["status"], 0) + 1
         key = todo["feature_id"] or "(unknown)"
         entry = features.setdefault(
-            key, {"feature_id": key, "todos": 0, "actual_cost": 0.0, "estimated_cost": 0.0}
+            key,
+            {
+                "feature_id": key,
+                "todos": 0,
+                "actual_cost": 0.0,
+                "estimated_cost": 0.0,
+                "unpriced": 0,
+            },
         )
         entry["todos"] += 1
+        entry["unpriced"] += bool(todo["unpriced"])
         entry["actual_cost"] = round(entry["actual_cost"] + (todo["actual_cost"] or 0.0), 10)
         entry["estimated_cost"] = round(
             entry["estimated_cost"] + (todo["estimated_cost"] or 0.0), 10
@@ -501,6 +527,7 @@ def report(
         "in_progress": by_status.get("in_progress", 0),
         "by_status": dict(sorted(by_status.items())),
         "total_actual_cost": round(sum(t["actual_cost"] or 0.0 for t in todos), 10),
+        "unpriced": sum(1 for t in todos if t["unpriced"]),
         "total_estimated_cost": round(sum(t["estimated_cost"] or 0.0 for t in todos), 10),
         "estimate_accuracy": _accuracy(todos),
         "top_features": top[:TOP_FEATURES],

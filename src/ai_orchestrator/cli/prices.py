@@ -16,6 +16,7 @@ import click
 from ai_orchestrator.accounting.pricing import RateCard, rates_for
 from ai_orchestrator.agents.registry import KNOWN_KEYS
 from ai_orchestrator.cli import output
+from ai_orchestrator.errors import InvalidInput
 
 RATE_LABELS = {
     "input": "Input",
@@ -46,6 +47,8 @@ def _rate(value: float | None) -> str:
 @click.pass_context
 def prices(ctx: click.Context, model: str, agent: str | None, as_json: bool) -> None:
     """Show the rates used to price MODEL (USD per million tokens)."""
+    if not model.strip():
+        raise InvalidInput("MODEL is empty: give a model name, e.g. aio prices claude-sonnet-4-5")
     card = rates_for(agent, model)
     if as_json:
         data = dataclasses.asdict(card)

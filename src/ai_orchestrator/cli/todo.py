@@ -84,6 +84,10 @@ def _print_report(data: Mapping[str, Any], since: str | None, until: str | None)
         f"Total cost: {output.money(data['total_actual_cost'])}"
         f" (estimated {output.money(data['total_estimated_cost'])})",
     ]
+    if data["unpriced"]:
+        lines.append(
+            f"Unpriced: {data['unpriced']} todos (model without a price; not in the total)"
+        )
     if accuracy["todos"]:
         parts = []
         if accuracy["mape"] is not None:
@@ -96,7 +100,8 @@ def _print_report(data: Mapping[str, Any], since: str | None, until: str | None)
     if data["top_features"]:
         lines.append("Top features:")
         lines.extend(
-            f"  - {f['feature_id']}: {output.money(f['actual_cost'])} ({f['todos']} todos)"
+            f"  - {f['feature_id']}: {output.money(f['actual_cost'])} ({f['todos']} todos"
+            + (f", {f['unpriced']} unpriced)" if f["unpriced"] else ")")
             for f in data["top_features"]
         )
     for line in lines:
@@ -124,7 +129,7 @@ def _print_list(
                 t["task_id"] or "-",
                 t["status"],
                 output.money(t["estimated_cost"]),
-                output.money(t["actual_cost"]),
+                output.money(t["actual_cost"], unpriced=t["unpriced"]),
                 output.count(t["total_tokens"]) if t["total_tokens"] is not None else "-",
             )
         console.print(table)
