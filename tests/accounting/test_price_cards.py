@@ -26,7 +26,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ai_orchestrator.accounting import price_cards, pricing
-from ai_orchestrator.accounting.pricing import PriceResult, normalize_model, price_usage
+from ai_orchestrator.accounting.model_names import normalize_model
+from ai_orchestrator.accounting.pricing import PriceResult, price_usage
 from ai_orchestrator.agents.base import ModelUsage
 
 MODELS: list[tuple[str, str]] = [
@@ -68,7 +69,7 @@ def card_only() -> Iterator[None]:
     def refuse(*args: object, **kwargs: object) -> Any:
         raise AssertionError("the fast path used genai-prices")
 
-    with patch.object(pricing, "_resolve", refuse), patch.object(pricing, "_lookup", refuse):
+    with patch.object(pricing, "resolve", refuse), patch.object(pricing, "lookup_model", refuse):
         yield
 
 
@@ -230,13 +231,13 @@ def test_time_of_day_prices_always_use_genai_prices() -> None:
     card = price_cards.load("opencode", "deepseek-reasoner")
     assert card is not None and card.reason is None and not card.daily and not card.usable
     calls: list[object] = []
-    real = pricing._lookup
+    real = pricing.lookup_model
 
     def spy(*args: Any) -> Any:
         calls.append(args)
         return real(*args)
 
-    with patch.object(pricing, "_lookup", spy):
+    with patch.object(pricing, "lookup_model", spy):
         again = price_usage("opencode", "deepseek-reasoner", u)
     assert calls and again == first
 
@@ -301,7 +302,7 @@ def test_a_lookup_across_midnight_is_filed_under_the_day_that_ended(
     during the lookup, the card must not be filed as valid for the new day (whose dated
     prices the lookup may not have seen)."""
     clock = ["2099-12-30"]
-    real_lookup = pricing._lookup
+    real_lookup = pricing.lookup_model
 
     def lookup_across_midnight(*args: Any) -> Any:
         found = real_lookup(*args)
@@ -309,7 +310,7 @@ def test_a_lookup_across_midnight_is_filed_under_the_day_that_ended(
         return found
 
     monkeypatch.setattr(price_cards, "today", lambda: clock[0])
-    monkeypatch.setattr(pricing, "_lookup", lookup_across_midnight)
+    monkeypatch.setattr(pricing, "lookup_model", lookup_across_midnight)
     price_usage("gemini", "gemini-2.5-flash", usage(inp=10))
     assert cache_json()["date"] == "2099-12-30"
     assert price_cards.load("gemini", "gemini-2.5-flash") is None  # now 2099-12-31
@@ -435,8 +436,8 @@ def test_unwritable_cache_is_only_slower(monkeypatch: pytest.MonkeyPatch, tmp_pa
 
 
 def prime_card_of(agent: str, model: str) -> price_cards.Card:
-    name, provider, notes = pricing._resolve(agent, model)
-    zero, reason = pricing._lookup(name, provider, None)
+    name, provider, notes = pricing.resolve(agent, model)
+    zero, reason = pricing.lookup_model(name, provider, None)
     return pricing._make_card(notes, provider, zero, reason)
 
 

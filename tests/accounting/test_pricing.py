@@ -16,14 +16,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ai_orchestrator.accounting.model_names import normalize_model
 from ai_orchestrator.accounting.pricing import (
     REPORTED_TOLERANCE,
     compare_reported,
     is_mismatch,
-    normalize_model,
     price_usage,
-    rates_for,
 )
+from ai_orchestrator.accounting.rate_report import rates_for
 from ai_orchestrator.agents.base import ModelUsage
 
 TOL = 1e-6
@@ -446,9 +446,10 @@ def test_compare_reported() -> None:
 
 def test_importing_pricing_does_not_import_genai_prices() -> None:
     code = (
-        "import sys, ai_orchestrator.accounting.pricing\n"
+        "import sys, ai_orchestrator.accounting.pricing, ai_orchestrator.accounting.rate_report\n"
         "assert 'genai_prices' not in sys.modules, 'eager import'\n"
-        "ai_orchestrator.accounting.pricing.normalize_model('claude-opus-4-8[1m]')\n"
+        "from ai_orchestrator.accounting.model_names import normalize_model\n"
+        "normalize_model('claude-opus-4-8[1m]')\n"
         "assert 'genai_prices' not in sys.modules, 'normalize imported it'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

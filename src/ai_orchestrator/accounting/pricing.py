@@ -45,11 +45,8 @@ what cache reads saved against the same tokens sent uncached: ``cache_read x (in
 cache_read_rate) / 1e6`` per request at that request's tier; cache-write premiums are not
 subtracted.
 
-Aliases: ``sonnet`` / ``opus`` / ``haiku`` map to the newest ``claude-<family>-<major>[-<minor>]``
-model in the genai-prices data (found at run time; with 0.2.3 that is claude-sonnet-5-5,
-claude-opus-5-5 and claude-haiku-5-5). A CLI resolves an alias with its own table, so prefer
-the model id the CLI reports. ``scripted-<model>`` (the demo backend) is priced as ``<model>``
-when that is known, and noted.
+Model names are resolved by ``accounting.model_names`` (aliases, provider prefixes, the
+scripted demo models); ``accounting.rate_report`` describes the rates for ``aio prices``.
 
 ``compare_reported`` gives the signed relative difference to a CLI-reported cost; more than
 ``REPORTED_TOLERANCE`` (1%) is a mismatch.
@@ -63,14 +60,13 @@ with its token attributes will do.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from functools import cache
 from typing import TYPE_CHECKING, NamedTuple
 
 from ai_orchestrator.accounting import price_cards
+from ai_orchestrator.accounting.model_names import resolve
 from ai_orchestrator.accounting.price_cards import Card
 from ai_orchestrator.accounting.price_cards import Rates as _Rates
 
@@ -79,9 +75,6 @@ if TYPE_CHECKING:
 
     from ai_orchestrator.agents.base import ModelUsage
 
-AGENT_PROVIDERS: dict[str, str] = {"claude": "anthropic", "gemini": "google", "codex": "openai"}
-SCRIPTED_PREFIX = "scripted-"
-ALIASES: tuple[str, ...] = ("sonnet", "opus", "haiku")
 REPORTED_TOLERANCE = 0.01
 RATE_KEYS: tuple[str, ...] = price_cards.RATE_KEYS
 
@@ -115,32 +108,6 @@ class PriceResult:
     rates: dict[str, float] = field(default_factory=dict)
     savings: float = 0.0
     note: str | None = None
-
-
-@dataclass(frozen=True)
-class RateTier:
-    """Rates that apply to a whole request whose prompt is above ``above`` tokens."""
-
-    above: int
-    rates: dict[str, float]
-
-
-@dataclass(frozen=True)
-class RateCard:
-    """What ``aio prices MODEL`` shows: base rates, long-context tiers and the data source."""
-
-    query: str
-    model: str  # the name looked up, after normalisation
-    priced: bool
-    model_ref: str | None
-    model_name: str | None
-    provider: str | None
-    rates: dict[str, float]
-    tiers: tuple[RateTier, ...]
-    context_window: int | None
-    data_version: str
-    data_date: str | None  # genai-prices does not date its bundled data; set on auto-update
-    note: str | None
 
 
 class _Tokens(NamedTuple):  # NamedTuple: ~6x cheaper to define than a dataclass
@@ -185,82 +152,10 @@ class _Block(NamedTuple):
     consistent: bool
 
 
-# --- names -----------------------------------------------------------------------------
-
-_BRACKET_SUFFIX = re.compile(r"(?:\[[^\]]*\])+$")
-_COLON_PREFIX = re.compile(
-    r"^(?:anthropic|openai|google(?:-gla|-vertex)?|gemini|vertex(?:_ai)?|bedrock|azure|openrouter):"
-)
-_BEDROCK_PREFIX = re.compile(r"^(?:[a-z]{2,6}(?:-[a-z]+)?\.)?(?:anthropic|openai|google)\.")
-_BEDROCK_VERSION = re.compile(r"-v\d+(?::\d+)?$")
-_VERTEX_DATE = re.compile(r"@(\d{8})$")
-
-
-def normalize_model(name: str) -> str:
-    """The model id genai-prices should match: lower case, no ``[1m]``-style suffix, no
-    provider prefix (``anthropic/``, ``models/``, ``openai:``, Bedrock ``us.anthropic.`` and
-    ``-v1:0``), Vertex ``@20250929`` as ``-20250929``, and ``sonnet``/``opus``/``haiku`` mapped
-    to the newest such Claude model in the data. ``scripted-`` is kept (see ``price_usage``)."""
-    n = _BRACKET_SUFFIX.sub("", name.strip().lower())
-    n = n.rsplit("/", 1)[-1]
-    n = _COLON_PREFIX.sub("", n)
-    n = _BEDROCK_PREFIX.sub("", n)
-    if n.startswith("claude"):
-        n = _BEDROCK_VERSION.sub("", n)
-        n = _VERTEX_DATE.sub(r"-\1", n).split("@", 1)[0]
-    if n in ALIASES:
-        n = _alias_target(n) or n
-    return n
-
-
-@cache
-def _alias_target(family: str) -> str | None:
-    try:
-        from genai_prices.data_snapshot import get_snapshot
-    except ImportError:
-        return None
-    pattern = re.compile(rf"^claude-{re.escape(family)}-(\d+)(?:-(\d+))?$")
-    best: tuple[tuple[int, int], str] | None = None
-    for provider in get_snapshot().providers:
-        if provider.id != "anthropic":
-            continue
-        for model in provider.models:
-            match = pattern.match(model.id)
-            if match is None or model.deprecated:
-                continue
-            version = (int(match.group(1)), int(match.group(2) or 0))
-            if best is None or version > best[0]:
-                best = (version, model.id)
-    return best[1] if best else None
-
-
-def _infer_provider(name: str) -> str | None:
-    if name.startswith("claude"):
-        return "anthropic"
-    if name.startswith(("gemini", "gemma")):
-        return "google"
-    if name.startswith(("gpt-", "chatgpt", "codex", "o1", "o3", "o4")):
-        return "openai"
-    return None  # let genai-prices match the name against every provider
-
-
-def _resolve(agent: str | None, model: str) -> tuple[str, str | None, list[str]]:
-    raw = model.strip()
-    scripted = raw.lower().startswith(SCRIPTED_PREFIX)
-    name = normalize_model(raw[len(SCRIPTED_PREFIX) :] if scripted else raw)
-    notes: list[str] = []
-    if scripted or agent == "scripted":
-        notes.append(f"scripted demo model: notional cost, priced as {name}")
-    provider = AGENT_PROVIDERS.get(agent or "")
-    if provider is None or scripted:
-        provider = _infer_provider(name)
-    return name, provider, notes
-
-
 # --- genai-prices access (lazy) ------------------------------------------------------------
 
 
-def _data_version() -> str:
+def data_version() -> str:
     try:
         import genai_prices
     except ImportError:
@@ -268,7 +163,7 @@ def _data_version() -> str:
     return f"genai-prices {genai_prices.__version__}"
 
 
-def _lookup(
+def lookup_model(
     name: str, provider_id: str | None, at: datetime | None
 ) -> tuple[PriceCalculation | None, str | None]:
     """The matched model as a zero-usage calculation and ``None``; else the reason it is unpriced
@@ -283,10 +178,10 @@ def _lookup(
         )
     except LookupError:
         where = f" for provider {provider_id}" if provider_id else ""
-        return None, f"model {name!r} is not in the {_data_version()} data{where}"
+        return None, f"model {name!r} is not in the {data_version()} data{where}"
     price = calc.model_price
     if price.input_mtok is None or price.output_mtok is None:
-        return calc, f"{_data_version()} has no token prices for {calc.model.id!r}"
+        return calc, f"{data_version()} has no token prices for {calc.model.id!r}"
     return calc, None
 
 
@@ -301,7 +196,7 @@ def _at_tier(price: object, prompt: int | Decimal) -> Decimal | None:
     return price if isinstance(price, Decimal) else None
 
 
-def _thresholds(price: ModelPrice) -> list[int]:
+def tier_thresholds(price: ModelPrice) -> list[int]:
     from genai_prices.types import TieredPrices
 
     starts: set[int] = set()
@@ -312,7 +207,7 @@ def _thresholds(price: ModelPrice) -> list[int]:
     return sorted(starts)
 
 
-def _rates(price: ModelPrice, prompt: int | Decimal, anthropic: bool) -> _Rates:
+def rates_at(price: ModelPrice, prompt: int | Decimal, anthropic: bool) -> _Rates:
     raw = {key: _at_tier(getattr(price, pk), prompt) for key, pk in _PRICE_KEYS.items()}
     inp = raw["input"] if raw["input"] is not None else Decimal(0)
     out = raw["output"] if raw["output"] is not None else Decimal(0)
@@ -345,7 +240,7 @@ def _price_block(zero: PriceCalculation, tokens: _Tokens, n: int, at: datetime |
     prompt: int | Decimal = tokens.prompt
     scale = Decimal(1)
     shares: dict[str, int | Decimal] = dict(values)
-    if n > 1 and _thresholds(zero.model_price):
+    if n > 1 and tier_thresholds(zero.model_price):
         # Quantized so that genai-prices' sums of these shares are exact: unrounded thirds
         # can make cache_read + cache_write exceed input by one ulp, which it rejects.
         shares = {key: (Decimal(value) / n).quantize(_SHARE) for key, value in values.items()}
@@ -363,14 +258,14 @@ def _price_block(zero: PriceCalculation, tokens: _Tokens, n: int, at: datetime |
         output_tokens=shares["output"],
     )
     calc = zero.model.calc_price(usage, zero.provider, genai_request_timestamp=at)
-    rates = _rates(calc.model_price, prompt, zero.provider.id == "anthropic")
+    rates = rates_at(calc.model_price, prompt, zero.provider.id == "anthropic")
     adjust = sum(
         (values[k] * (rates.final[k] - rates.used[k]) for k in RATE_KEYS), start=Decimal(0)
     )
     cost = calc.total_price * scale + adjust / _MTOK
     expected = sum((values[k] * rates.final[k] for k in RATE_KEYS), start=Decimal(0)) / _MTOK
     savings = tokens.cache_read * (rates.final["input"] - rates.final["cache_read"]) / _MTOK
-    crossed = [t for t in _thresholds(calc.model_price) if prompt > t]
+    crossed = [t for t in tier_thresholds(calc.model_price) if prompt > t]
     return _Block(
         cost=cost,
         savings=savings,
@@ -442,7 +337,7 @@ def _is_linear(
 def _make_card(
     notes: list[str], provider_id: str | None, zero: PriceCalculation | None, reason: str | None
 ) -> Card:
-    """The card of a model looked up for current prices (``_lookup(..., at=None)``)."""
+    """The card of a model looked up for current prices (``lookup_model(..., at=None)``)."""
     if zero is None or reason is not None:
         daily = zero is None or _daily(zero.model)
         return Card(
@@ -450,8 +345,8 @@ def _make_card(
         )
     price = zero.model_price
     anthropic = zero.provider.id == "anthropic"
-    thresholds = tuple(_thresholds(price))
-    levels = tuple(_rates(price, p, anthropic) for p in (0, *(t + 1 for t in thresholds)))
+    thresholds = tuple(tier_thresholds(price))
+    levels = tuple(rates_at(price, p, anthropic) for p in (0, *(t + 1 for t in thresholds)))
     return Card(
         notes=tuple(notes),
         lookup_provider=provider_id,
@@ -606,8 +501,8 @@ def price_usage(
         return _price_with_card(card, usage, requests)
 
     day = price_cards.today()  # before the lookup: see price_cards.store
-    name, provider_id, notes = _resolve(agent, model)
-    zero, reason = _lookup(name, provider_id, at)
+    name, provider_id, notes = resolve(agent, model)
+    zero, reason = lookup_model(name, provider_id, at)
     if current and card is None and reason != _NOT_INSTALLED:
         price_cards.store(agent, model, _make_card(notes, provider_id, zero, reason), day)
     if zero is None or reason is not None:
@@ -624,8 +519,8 @@ def price_usage(
         blocks,
         billed,
         per_request=bool(requests),
-        base=_rates(zero.model_price, 0, anthropic),
-        thresholds=_thresholds(zero.model_price),
+        base=rates_at(zero.model_price, 0, anthropic),
+        thresholds=tier_thresholds(zero.model_price),
         model_ref=zero.model.id,
         provider=zero.provider.id,
         notes=notes,
@@ -648,54 +543,6 @@ def _tier_notes(
     if crossed:
         return [f"no per-request usage: {tier} applied to the aggregate ({tokens.prompt} tokens)"]
     return []
-
-
-def rates_for(agent: str | None, model: str, *, at: datetime | None = None) -> RateCard:
-    """Per-million rates, long-context tiers, matched model and data version for ``model``."""
-    name, provider_id, notes = _resolve(agent, model)
-    zero, reason = _lookup(name, provider_id, at)
-    if zero is None or reason is not None:
-        return RateCard(
-            query=model,
-            model=name,
-            priced=False,
-            model_ref=None,
-            model_name=None,
-            provider=provider_id,
-            rates={},
-            tiers=(),
-            context_window=None,
-            data_version=_data_version(),
-            data_date=None,
-            note="; ".join([*notes, reason or ""]),
-        )
-    price = zero.model_price
-    anthropic = zero.provider.id == "anthropic"
-    base = _rates(price, 0, anthropic)
-    keys = [k for k in RATE_KEYS if k in base.known or k in base.derived]
-    if base.derived:
-        notes.append("derived from Anthropic's multipliers: " + ", ".join(sorted(base.derived)))
-    tiers = tuple(
-        RateTier(above=t, rates={k: float(_rates(price, t + 1, anthropic).final[k]) for k in keys})
-        for t in _thresholds(price)
-    )
-    from genai_prices.data_snapshot import get_snapshot
-
-    snapshot = get_snapshot()
-    return RateCard(
-        query=model,
-        model=name,
-        priced=True,
-        model_ref=zero.model.id,
-        model_name=zero.model.name,
-        provider=zero.provider.id,
-        rates={k: float(base.final[k]) for k in keys},
-        tiers=tiers,
-        context_window=zero.model.context_window,
-        data_version=_data_version(),
-        data_date=snapshot.timestamp.isoformat() if snapshot.from_auto_update else None,
-        note="; ".join(notes) or None,
-    )
 
 
 def compare_reported(computed: float, reported: float | None) -> float | None:

@@ -2,7 +2,7 @@
 
 Shows the per-million-token rates (input, output, cache read, 5-minute and 1-hour cache
 writes), long-context tiers, the matched model id, the provider and the price data
-version, all from ``accounting.pricing.rates_for``. A model the price data does not know
+version, all from ``accounting.rate_report.rates_for``. A model the price data does not know
 is reported as "unpriced" (with the reason) and the command exits 1 — also under
 ``--json``, which then still writes the document.
 """
@@ -13,7 +13,7 @@ import dataclasses
 
 import click
 
-from ai_orchestrator.accounting.pricing import RateCard, rates_for
+from ai_orchestrator.accounting.rate_report import RateCard, rates_for
 from ai_orchestrator.agents.registry import KNOWN_KEYS
 from ai_orchestrator.cli import output
 from ai_orchestrator.errors import InvalidInput
