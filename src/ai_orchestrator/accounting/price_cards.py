@@ -25,7 +25,8 @@ Contract
 - ``data_stamp()`` does not import genai-prices: it locates the package with
   ``importlib.util.find_spec``, and joins the package path, the version in the name of its
   ``.dist-info`` directory, the size and mtime of its data and pricing modules, and the size
-  and mtime of ``pricing.py``, ``model_names.py`` and this module (so an edited price rule invalidates cards).
+  and mtime of ``pricing.py``, ``model_names.py`` and this module (so an edited price rule
+  invalidates cards).
   ``None`` (genai-prices not installed) disables the cache.
 - ``store`` re-reads the file, adds the card (at most ``MAX_CARDS``, oldest dropped) and
   replaces the file with ``fsutil.atomic_write``. A cache that cannot be written only makes
