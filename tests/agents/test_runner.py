@@ -8,6 +8,7 @@ milliseconds).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -428,30 +429,117 @@ def test_term_ignoring_leftover_is_killed_after_the_grace(tmp_path: Path) -> Non
     assert_all_dead(int(parser.value("grandchild")), pgid=int(parser.value("pid")))
 
 
-def test_process_that_left_the_group_cannot_hang_the_runner(tmp_path: Path) -> None:
-    # A grandchild in its own session is out of reach of killpg; the runner must still
-    # return (pipes are abandoned after DRAIN_TIMEOUT). We clean it up ourselves.
+def _gone(pid: int) -> bool:
+    """Neither running nor a zombie: it died and somebody reaped it."""
+    return not os.path.exists(f"/proc/{pid}")
+
+
+def _kill_quietly(*pids: int) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+ESCAPED_SHELL = """
+def escaped_shell(seconds):
+    # What Gemini CLI does for run_shell_command: a detached shell (own session and group)
+    # whose command is a grandchild of the shell.
+    proc = subprocess.Popen(
+        ["bash", "-c", f"sleep {seconds}; true"], start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    time.sleep(0.3)
+    sleeper = open(f"/proc/{proc.pid}/task/{proc.pid}/children").read().split()
+    return proc.pid, int(sleeper[0])
+"""
+
+
+@pytest.mark.parametrize("term_exits", [False, True], ids=["agent-hangs", "agent-exits-on-term"])
+def test_timeout_kills_descendants_that_left_the_group(tmp_path: Path, term_exits: bool) -> None:
+    # gap 1: a detached tool shell survived a timeout because only the agent's group was
+    # signalled. When the agent exits on TERM, the shell is re-parented (to us, the
+    # subreaper) before the KILL step: it must still be found and killed.
+    on_term = "sys.exit(0)" if term_exits else "None"
+    argv = child(
+        tmp_path,
+        "import subprocess\n",
+        ESCAPED_SHELL,
+        f"""
+        signal.signal(signal.SIGTERM, lambda *a: {on_term})
+        shell, sleeper = escaped_shell(327)
+        print(f"pid={{os.getpid()}}", flush=True)
+        print(f"shell={{shell}}", flush=True)
+        print(f"sleeper={{sleeper}}", flush=True)
+        while True:
+            time.sleep(1)
+        """,
+    )
+    parser = LineParser()
+    started = time.monotonic()
+    try:
+        run(invocation(argv, tmp_path), parser, timeout=3, kill_grace=2)
+        shell, sleeper = int(parser.value("shell")), int(parser.value("sleeper"))
+        assert time.monotonic() - started < 60
+        assert parser.exit is not None and parser.exit.timed_out
+        assert os.getpgid(0) != shell  # the shell really was in another group
+        assert_all_dead(shell, sleeper, pgid=int(parser.value("pid")))
+        assert _gone(shell), "the re-parented shell was killed but never reaped"
+    finally:
+        for line in parser.lines:
+            if line.startswith(("shell=", "sleeper=")):
+                _kill_quietly(int(line.split("=")[1]))
+
+
+def test_double_forked_daemon_is_killed_when_the_agent_exits(tmp_path: Path) -> None:
+    # The classic daemon: fork, setsid, fork again, the middle process exits. The daemon is
+    # re-parented at once (to us, the subreaper) and holds our stdout. The agent then exits
+    # normally: the runner must kill and reap the daemon instead of waiting or leaking it.
     argv = child(
         tmp_path,
         """
-        pid = os.fork()
-        if pid == 0:
+        r, w = os.pipe()
+        middle = os.fork()
+        if middle == 0:
             os.setsid()
-            time.sleep(120)
+            daemon = os.fork()
+            if daemon == 0:
+                os.close(r)
+                os.write(w, str(os.getpid()).encode())
+                os.close(w)
+                time.sleep(120)
+                os._exit(0)
             os._exit(0)
-        print(f"escaped={pid}", flush=True)
+        os.close(w)
+        daemon = int(os.read(r, 64))
+        os.waitpid(middle, 0)
+        print(f"daemon={daemon}", flush=True)
         """,
     )
     parser = LineParser()
     started = time.monotonic()
     try:
         run(invocation(argv, tmp_path), parser, timeout=300, kill_grace=1)
-        assert time.monotonic() - started < 60
+        daemon = int(parser.value("daemon"))
+        assert time.monotonic() - started < 30, "the runner waited for the daemon's pipes"
         assert parser.exit is not None and parser.exit.exit_code == 0
+        limit = time.monotonic() + 10
+        while time.monotonic() < limit and not _gone(daemon):
+            time.sleep(0.05)
+        assert _gone(daemon), "the daemon survived (or stayed an unreaped zombie)"
     finally:
         for line in parser.lines:
-            if line.startswith("escaped="):
-                os.kill(int(line.split("=")[1]), signal.SIGKILL)
+            if line.startswith("daemon="):
+                _kill_quietly(int(line.split("=")[1]))
+
+
+def test_a_process_signalled_by_nobody_reports_its_signal(tmp_path: Path) -> None:
+    argv = child(tmp_path, "os.kill(os.getpid(), signal.SIGTERM)\ntime.sleep(30)\n")
+    parser = LineParser()
+    run(invocation(argv, tmp_path), parser, timeout=60)
+    assert parser.exit is not None
+    assert parser.exit.signal == signal.SIGTERM and parser.exit.exit_code == 143
+    assert not parser.exit.interrupted and not parser.exit.timed_out
+    assert parser.exit.killed_by() == signal.SIGTERM
 
 
 def test_parser_exception_kills_the_group_and_propagates(tmp_path: Path) -> None:

@@ -197,7 +197,16 @@ class ProcessExit:
     stderr: str
     duration_ms: int
     timed_out: bool = False
-    interrupted: bool = False
+    interrupted: bool = False  # only when *we* stopped it (Ctrl-C, SIGTERM/SIGHUP to aio)
+    signal: int | None = None  # the signal that ended the child, if one did
+
+    def killed_by(self) -> int | None:
+        """The signal that ended the child: ``signal``, else a ``128 + N`` exit code (a wrapper
+        shell reports its child's death that way; 129-159, so never an ordinary status)."""
+        if self.signal is not None:
+            return self.signal
+        code = self.exit_code
+        return code - 128 if code is not None and 128 < code < 160 else None
 
 
 class StreamParser(Protocol):

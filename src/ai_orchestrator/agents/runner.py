@@ -14,22 +14,28 @@ Contract
     method has been called.
 
 Invariants
-    - No process of the child's group survives ``run``, whether it returns or raises. After the
-      direct child exits (normally, on timeout or on interrupt) the whole group gets SIGTERM,
-      then SIGKILL once it is empty of live processes or ``kill_grace`` seconds have passed.
-      The child is reaped only after that, so its pid (= the group id) cannot be reused by an
-      unrelated process while we still signal the group.
-    - ``run`` never blocks forever on a pipe: a process that escaped the group (``setsid``) and
-      keeps stdout or stderr open is given ``DRAIN_TIMEOUT`` seconds after the group is dead,
-      then the pipes are closed on our side.
+    - No process the child started survives ``run``, whether it returns or raises — neither in
+      the child's group nor one that left it (``setsid``: Gemini runs its shell tools that way)
+      nor one re-parented after its parent died. We become a child subreaper (Linux) and track
+      the child's whole process tree (``agents.proctree``), scanning it once per
+      ``TRACK_INTERVAL`` while the child runs and again at every shutdown step. After the
+      direct child exits (normally, on timeout or on interrupt) the group and every tracked
+      process (and its group) get SIGTERM, then SIGKILL once none of them is alive or
+      ``kill_grace`` seconds have passed. The child is reaped only after that, so its pid
+      (= the group id) cannot be reused by an unrelated process while we still signal the
+      group; re-parented descendants are reaped too. Without ``/proc`` only the group is
+      covered.
+    - ``run`` never blocks forever on a pipe: a process beyond our reach (it escaped before we
+      saw it, on a system without ``/proc``) that keeps stdout or stderr open is given
+      ``DRAIN_TIMEOUT`` seconds after the group is dead, then the pipes are closed on our side.
     - Lines are split on ``\\n`` at the byte level (so a multi-byte character is never cut),
       one trailing ``\\r`` is removed, and each line is decoded as UTF-8 with
       ``errors="replace"``. A final line without a newline is fed too. Lines of any length work
       (they are accumulated, not read with a fixed limit).
     - stderr is kept separately; only its last ``STDERR_TAIL`` bytes are kept.
     - ``ProcessExit.exit_code`` is the child's exit status, or ``128 + N`` when signal ``N``
-      ended it (the shell convention: SIGTERM → 143, SIGKILL → 137). ``None`` only if the child
-      could not be reaped even after SIGKILL.
+      ended it (the shell convention: SIGTERM → 143, SIGKILL → 137; ``ProcessExit.signal`` is
+      then ``N``). ``None`` only if the child could not be reaped even after SIGKILL.
     - A timeout is only reported if the child was still running at the deadline.
 
 Signals (Ctrl-C, SIGTERM, SIGHUP to *our* process)
@@ -69,6 +75,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Any
 
+from ai_orchestrator.agents import proctree
 from ai_orchestrator.agents.base import (
     AgentResult,
     Invocation,
@@ -83,6 +90,7 @@ __all__ = ["DRAIN_TIMEOUT", "STDERR_TAIL", "child_env", "run"]
 STDERR_TAIL = 64 * 1024  # bytes of stderr kept (the tail: errors come last)
 DRAIN_TIMEOUT = 2.0  # seconds to wait for pipes after the group is dead (escaped holders)
 REAP_TIMEOUT = 10.0  # seconds to wait for the child after SIGKILL before giving up on it
+TRACK_INTERVAL = 1.0  # seconds between scans of the child's process tree while it runs
 _TICK = 0.05  # poll interval for the child's exit status
 _CHUNK = 64 * 1024
 _MAX_CHUNKS_PER_WAKE = 16  # bound one read burst so a flood cannot starve the deadline checks
@@ -111,18 +119,23 @@ def run(
     """Run ``invocation`` to completion and return ``parser.finish(...)`` (see module docstring)."""
     env = child_env(invocation)
     stop = _StopSignals()
+    proctree.enable_subreaper()  # orphans of the agent's tree come to us, not to init
+    tracker = proctree.Tracker(proctree.own_children())
     try:
         stop.install()
         started = time.monotonic()
         proc = _launch(invocation, env)
+        tracker.attach(proc.pid)
         supervisor: _Supervisor | None = None
         try:
-            supervisor = _Supervisor(proc, invocation.stdin, parser, on_progress, stop)
+            supervisor = _Supervisor(proc, invocation.stdin, parser, on_progress, stop, tracker)
             outcome = supervisor.run(started, timeout, max(0.0, kill_grace))
         except BaseException:
             if proc.returncode is None:  # once reaped, the pid (= group id) may be reused
                 _signal_group(proc.pid, signal.SIGKILL)
+                tracker.signal(signal.SIGKILL)
                 _reap(proc)
+                tracker.reap()
             if supervisor is not None:
                 supervisor.close()
             for stream in (proc.stdin, proc.stdout, proc.stderr):
@@ -217,8 +230,10 @@ class _Supervisor:
         parser: StreamParser,
         on_progress: Callable[[Progress], None] | None,
         stop: _StopSignals,
+        tracker: proctree.Tracker,
     ) -> None:
         self.proc = proc
+        self.tracker = tracker
         self.parser = parser
         self.on_progress = on_progress
         self.stop = stop
@@ -250,6 +265,7 @@ class _Supervisor:
         exited = timed_out = interrupted = killed = False
         term_at: float | None = None  # when the group got SIGTERM
         give_up_at: float | None = None  # when we stop waiting for pipes / an unkillable child
+        track_at = started + TRACK_INTERVAL  # an instant call never pays for a scan
         while True:
             try:
                 now = time.monotonic()
@@ -261,17 +277,24 @@ class _Supervisor:
                 expired = deadline is not None and now >= deadline
                 if expired and not (exited or interrupted or timed_out):
                     timed_out = True
+                if term_at is None and now >= track_at:
+                    self.tracker.refresh()  # remember descendants before they can escape
+                    track_at = now + TRACK_INTERVAL
                 if term_at is None and (exited or interrupted or timed_out):
                     _signal_group(pgid, signal.SIGTERM)
+                    self.tracker.signal(signal.SIGTERM)
                     term_at = now
                 if term_at is not None and not killed:
                     grace_over = now >= term_at + kill_grace or self.stop.count >= 2
                     if grace_over or (exited and not self._group_busy(pgid)):
                         _signal_group(pgid, signal.SIGKILL)
+                        self.tracker.signal(signal.SIGKILL)
                         killed = True
                         give_up_at = now + REAP_TIMEOUT
                 if killed and exited:
-                    if self.pipes_done():
+                    # A descendant forked while we signalled: it gets its KILL now.
+                    stragglers = self.tracker.signal(signal.SIGKILL)
+                    if self.pipes_done() and not stragglers:
                         break
                     # Only a process that left the group can still hold our pipes now.
                     give_up_at = min(give_up_at or now, now + DRAIN_TIMEOUT)
@@ -281,14 +304,17 @@ class _Supervisor:
             except KeyboardInterrupt:
                 self.stop.note()  # handled like a signal: the next pass starts the cleanup
         returncode = _reap(self.proc)
+        self.tracker.reap()
         self._flush_stdout_tail()
         self.close()
+        raw = self.proc.returncode
         return ProcessExit(
             exit_code=returncode,
             stderr=self.err_tail.decode("utf-8", errors="replace"),
             duration_ms=int((time.monotonic() - started) * 1000),
             timed_out=timed_out,
             interrupted=interrupted,
+            signal=-raw if raw is not None and raw < 0 else None,
         )
 
     def _child_exited(self) -> bool:
@@ -302,7 +328,7 @@ class _Supervisor:
         return self.proc.poll() is not None
 
     def _group_busy(self, pgid: int) -> bool:
-        members = _group_has_live_members(pgid)
+        members = self.tracker.busy(pgid)
         if members is None:  # no /proc: a member holding our pipes is all we can see
             return not self.pipes_done()
         return members
@@ -420,24 +446,3 @@ def _reap(proc: subprocess.Popen[bytes]) -> int | None:
     except subprocess.TimeoutExpired:
         return None
     return 128 - code if code < 0 else code
-
-
-def _group_has_live_members(pgid: int) -> bool | None:
-    """Whether a non-zombie process is in group ``pgid``; ``None`` when /proc is unavailable."""
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return None
-    for name in entries:
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as fh:
-                stat = fh.read()
-        except OSError:
-            continue  # exited while we looked
-        # "pid (comm) state ppid pgrp …"; comm may contain spaces and parentheses.
-        fields = stat.rpartition(b")")[2].split()
-        if len(fields) > 2 and fields[2] == str(pgid).encode() and fields[0] not in (b"Z", b"X"):
-            return True
-    return False

@@ -1,0 +1,232 @@
+"""Find and stop every process an agent started, even the ones that left its process group.
+
+Why this exists
+    Signalling the agent's process group is not enough: Gemini CLI starts ``run_shell_command``
+    tools *detached* (``setsid``: a new session and group), Claude's background shells and any
+    ``nohup``/double-fork do the same. Such a process survives ``killpg`` on the agent's group
+    and, once the agent dies, is re-parented away from it. This module tracks the agent's
+    whole process *tree* instead.
+
+Contract
+    - ``enable_subreaper()`` makes this process a child subreaper (Linux
+      ``prctl(PR_SET_CHILD_SUBREAPER)``, via ctypes, once per process): orphaned descendants
+      are re-parented to us instead of to init, so they stay findable and we can reap them.
+      It returns ``False`` (and changes nothing) where that is unavailable.
+    - ``Tracker(child_pid)`` remembers every process it has ever seen below the child: the
+      child's descendants by parent pid, plus our *own* new children other than the agent
+      (re-parented orphans, since we are the subreaper) and their descendants. ``baseline``
+      (our children before the agent was launched) are never treated as the agent's.
+    - ``signal(sig)`` sends ``sig`` to each live tracked process and to its process group, except
+      a group of our own session (a tracked process can never be in it: the agent runs in a
+      new session; the check is a guard). Identity is (pid, start time): a pid reused by an
+      unrelated process is never signalled.
+    - ``alive()`` is whether a tracked process is still running (zombies do not count).
+    - ``reap()`` collects the exit status of tracked processes that are our zombies (never
+      the agent itself: the runner reaps it, keeping its pid reserved until then).
+    - Every function returns a neutral value without ``/proc`` (``snapshot()`` → ``None``);
+      then only the process-group handling of the runner applies.
+
+Cost: one ``/proc`` scan per call of ``refresh``/``signal``/``alive`` (a few milliseconds with
+hundreds of processes); the runner calls them at most once per second while the agent runs
+and a few times during the shutdown.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal as _signal
+import sys
+from dataclasses import dataclass
+
+__all__ = ["ProcInfo", "Tracker", "enable_subreaper", "own_children", "snapshot"]
+
+_PR_SET_CHILD_SUBREAPER = 36
+_subreaper: bool | None = None
+
+
+def enable_subreaper() -> bool:
+    """Become a child subreaper (Linux only; idempotent). ``True`` when it is in effect."""
+    global _subreaper
+    if _subreaper is None:
+        _subreaper = False
+        if sys.platform.startswith("linux"):
+            try:
+                import ctypes  # lazily: only a run that launches an agent pays for it
+
+                libc = ctypes.CDLL(None, use_errno=True)
+                _subreaper = libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+            except (OSError, AttributeError):
+                _subreaper = False
+    return _subreaper
+
+
+@dataclass(frozen=True)
+class ProcInfo:
+    """One process as ``/proc/<pid>/stat`` shows it."""
+
+    pid: int
+    ppid: int
+    pgid: int
+    sid: int
+    state: str
+    start: int  # start time in clock ticks since boot: (pid, start) identifies a process
+
+    @property
+    def live(self) -> bool:
+        return self.state not in ("Z", "X")
+
+
+def _read_stat(pid: int) -> ProcInfo | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read()
+    except OSError:
+        return None  # exited while we looked
+    # "pid (comm) state ppid pgrp session … starttime(22nd)"; comm may contain ") ".
+    fields = stat.rpartition(b")")[2].split()
+    try:
+        return ProcInfo(
+            pid=pid,
+            ppid=int(fields[1]),
+            pgid=int(fields[2]),
+            sid=int(fields[3]),
+            state=fields[0].decode("ascii", "replace"),
+            start=int(fields[19]),
+        )
+    except (IndexError, ValueError):
+        return None
+
+
+def snapshot() -> dict[int, ProcInfo] | None:
+    """Every process visible in ``/proc``; ``None`` when there is no ``/proc``."""
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return None
+    table: dict[int, ProcInfo] = {}
+    for name in names:
+        if name.isdigit():
+            info = _read_stat(int(name))
+            if info is not None:
+                table[info.pid] = info
+    return table
+
+
+def own_children() -> set[int]:
+    """Pids whose parent is this process (cheap ``/proc/self/task/*/children`` when present)."""
+    found: set[int] = set()
+    try:
+        tasks = os.listdir("/proc/self/task")
+        for tid in tasks:
+            with open(f"/proc/self/task/{tid}/children", "rb") as fh:
+                found.update(int(pid) for pid in fh.read().split())
+        return found
+    except (OSError, ValueError):
+        pass  # kernel without CONFIG_PROC_CHILDREN: scan instead
+    me = os.getpid()
+    return {p.pid for p in (snapshot() or {}).values() if p.ppid == me}
+
+
+class Tracker:
+    """The agent's process tree, remembered across re-parenting (see the module docstring)."""
+
+    def __init__(self, baseline: set[int]) -> None:
+        self.baseline = set(baseline)
+        self.child: int | None = None
+        self._child_start: int | None = None
+        self.known: dict[int, int] = {}  # pid -> start time, every process seen below the child
+        self._me = os.getpid()
+        self._my_sid = os.getsid(0)
+        self._my_pgid = os.getpgid(0)
+
+    def attach(self, child_pid: int) -> None:
+        self.child = child_pid
+        info = _read_stat(child_pid)
+        self._child_start = info.start if info else None
+
+    def refresh(self) -> dict[int, ProcInfo] | None:
+        """Scan ``/proc`` and add every current descendant to ``known``; returns the scan."""
+        table = snapshot()
+        if table is None or self.child is None:
+            return table
+        roots = {self.child}
+        roots |= {pid for pid, start in self.known.items() if self._same(table, pid, start)}
+        for info in table.values():  # orphans re-parented to us (we are the subreaper)
+            if (
+                info.ppid == self._me
+                and info.pid not in self.baseline
+                and info.pid != self.child
+                and (self._child_start is None or info.start >= self._child_start)
+            ):
+                roots.add(info.pid)
+        children: dict[int, list[int]] = {}
+        for info in table.values():
+            children.setdefault(info.ppid, []).append(info.pid)
+        stack = list(roots)  # every root is verified: the child, (pid, start) matches, orphans
+        while stack:
+            pid = stack.pop()
+            found = table.get(pid)
+            if found is None:
+                continue
+            if pid != self.child:
+                self.known[pid] = found.start  # below a verified root: ours, even a reused pid
+            stack.extend(children.get(pid, ()))
+        return table
+
+    @staticmethod
+    def _same(table: dict[int, ProcInfo], pid: int, start: int) -> bool:
+        info = table.get(pid)
+        return info is not None and info.start == start
+
+    def _live(self, table: dict[int, ProcInfo]) -> list[ProcInfo]:
+        found = []
+        for pid, start in self.known.items():
+            info = table.get(pid)
+            if info is not None and info.start == start and info.live:
+                found.append(info)
+        return found
+
+    def alive(self) -> bool:
+        table = self.refresh()
+        return bool(table and self._live(table))
+
+    def busy(self, pgid: int) -> bool | None:
+        """Whether group ``pgid`` or a tracked process still runs; ``None`` without ``/proc``."""
+        table = self.refresh()
+        if table is None:
+            return None
+        if any(p.pgid == pgid and p.live for p in table.values()):
+            return True
+        return bool(self._live(table))
+
+    def signal(self, sig: _signal.Signals) -> int:
+        """Send ``sig`` to every live tracked process and its group; returns how many."""
+        table = self.refresh()
+        if not table:
+            return 0
+        live = self._live(table)
+        groups = set()
+        for info in live:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(info.pid, sig)
+            if info.pgid > 1 and info.pgid != self._my_pgid and info.sid != self._my_sid:
+                groups.add(info.pgid)
+        for pgid in groups:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pgid, sig)
+        return len(live)
+
+    def reap(self) -> None:
+        """Collect tracked processes that ended as our children (zombies of the subreaper)."""
+        table = snapshot() or {}
+        for pid, start in list(self.known.items()):
+            info = table.get(pid)
+            if info is None or info.start != start:
+                del self.known[pid]  # gone (reaped by its own parent): nothing to collect
+                continue
+            if info.ppid != self._me or info.live:
+                continue
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
+            del self.known[pid]
