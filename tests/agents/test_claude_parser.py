@@ -539,7 +539,8 @@ def test_crash_without_result_line() -> None:
 def test_no_result_timeout_and_interrupt() -> None:
     assert parse([init()], exit_code=143, timed_out=True).outcome == "timeout"
     assert parse([init()], exit_code=143, interrupted=True).outcome == "interrupted"
-    assert parse([init()], exit_code=130).outcome == "interrupted"
+    # 130 without our Ctrl-C: somebody else's SIGINT, not an interrupt of ours (gap 3)
+    assert parse([init()], exit_code=130).outcome == "crash"
     assert parse([], exit_code=None).outcome == "crash"
 
 

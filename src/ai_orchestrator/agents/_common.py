@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import re
+import signal as _signal
 from typing import Any
 
-from ai_orchestrator.agents.base import ModelUsage, Outcome, Progress
+from ai_orchestrator.agents.base import ModelUsage, Outcome, ProcessExit, Progress
 from ai_orchestrator.errors import InvalidInput
 
 TOKEN_FIELDS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h", "reasoning")
@@ -77,6 +78,25 @@ def classify_error_text(text: str, status: int | None = None) -> Outcome | None:
     if _RATE.search(text):
         return "rate_limit"
     return None
+
+
+def stopped_by_us(exit: ProcessExit, timeout: float | None) -> tuple[Outcome, str] | None:
+    """``timeout`` / ``interrupted`` with a plain message when *we* stopped the agent, else
+    ``None``. Only the runner's flags count: a signal from anybody else is not a Ctrl-C."""
+    if exit.timed_out:
+        return "timeout", f"timed out after {timeout:g} s" if timeout else "timed out"
+    if exit.interrupted:
+        return "interrupted", "interrupted (Ctrl-C or a stop signal to aio)"
+    return None
+
+
+def killed_message(sig: int, detail: str = "") -> str:
+    """``killed by signal 15 (SIGTERM)``, plus the agent's last words when it left any."""
+    try:
+        name = f" ({_signal.Signals(sig).name})"
+    except ValueError:
+        name = ""
+    return f"killed by signal {sig}{name}" + (f": {detail}" if detail else "")
 
 
 def stderr_tail(text: str, limit: int = 600, noise: tuple[str, ...] = ()) -> str:

@@ -38,10 +38,11 @@ Parse contract (``ClaudeStreamParser``)
     - Outcome: the result line decides, the exit code only breaks ties. ``success`` +
       ``is_error`` is an API failure (auth / rate_limit / api_error by status and prose);
       ``error_max_turns`` → max_turns; ``error_max_budget_usd`` → budget; "No conversation
-      found" → session_lost; other ``error_*`` subtypes → crash. No result line: timeout /
-      interrupted when the runner says so, else session_lost / auth / rate_limit by stderr,
-      else crash. "is already in use" on stderr sets ``session_in_use`` (outcome crash) so
-      the caller retries with ``--resume``.
+      found" → session_lost; other ``error_*`` subtypes → crash. No result line: timeout
+      ("timed out after N s") / interrupted only when the runner says *we* stopped it, else
+      session_lost by stderr, else crash "killed by signal N" when a signal ended it, else
+      auth / rate_limit by stderr, else crash. "is already in use" on stderr sets
+      ``session_in_use`` (outcome crash) so the caller retries with ``--resume``.
     - ``Progress.input_tokens`` counts all prompt tokens (plain + cache read + cache write),
       so the spinner shows the context actually processed; cost appears with the result.
     - ``AgentResult.duration_ms`` is the runner's wall clock (the CLI's own excludes start-up).
@@ -63,9 +64,11 @@ from ai_orchestrator.agents._common import (
     as_str,
     classify_error_text,
     flag_value,
+    killed_message,
     load_event,
     prompt_side,
     stderr_tail,
+    stopped_by_us,
     subtract,
     total_of,
     usage_from_dict,
@@ -357,13 +360,16 @@ class ClaudeStreamParser:
         lost = "No conversation found" in stderr
         result = self._result
         if result is None:
-            message = stderr_tail(stderr) or f"no result line (exit code {exit.exit_code})"
-            if exit.timed_out:
-                return "timeout", message, in_use
-            if exit.interrupted or exit.exit_code in (130, 143, -2, -15):
-                return "interrupted", message, in_use
+            stopped = stopped_by_us(exit, self._request.timeout)
+            if stopped is not None:
+                return stopped[0], stopped[1], in_use
+            tail = stderr_tail(stderr)
+            message = tail or f"no result line (exit code {exit.exit_code})"
             if lost:
                 return "session_lost", message, in_use
+            sig = exit.killed_by()
+            if sig is not None:  # a signal nobody here sent (OOM killer, a user's kill …)
+                return "crash", killed_message(sig, tail), in_use
             return classify_error_text(stderr) or "crash", message, in_use
         subtype = str(result.get("subtype") or "")
         reason = str(result.get("terminal_reason") or "")
@@ -378,10 +384,9 @@ class ClaudeStreamParser:
             return "budget", message, in_use
         if lost or "No conversation found" in message:
             return "session_lost", message, in_use
-        if exit.interrupted:
-            return "interrupted", message, in_use
-        if exit.timed_out:
-            return "timeout", message, in_use
+        stopped = stopped_by_us(exit, self._request.timeout)
+        if stopped is not None:
+            return stopped[0], f"{stopped[1]} ({message})", in_use
         status = result.get("api_error_status")
         status = status if isinstance(status, int) and not isinstance(status, bool) else None
         special = classify_error_text(message, status)

@@ -41,8 +41,9 @@ Parse contract (``CodexStreamParser``)
     - Outcome: ``turn.failed`` → api_error (auth / rate_limit by message); ``turn.completed`` →
       success even with exit 1 (seen after background TLS errors); top-level ``error`` events
       ("Reconnecting... 1/5") are transient and never decide alone. Without a terminal
-      event: timeout / interrupted from the runner, "no rollout found for thread id" on
-      stderr → session_lost, else auth / rate_limit by the last error text, else crash.
+      event: timeout ("timed out after N s") / interrupted only when the runner says *we*
+      stopped it, "no rollout found for thread id" on stderr → session_lost, a signal → crash
+      "killed by signal N", else auth / rate_limit by the last error text, else crash.
 """
 
 from __future__ import annotations
@@ -60,9 +61,11 @@ from ai_orchestrator.agents._common import (
     as_str,
     classify_error_text,
     flag_value,
+    killed_message,
     load_event,
     prompt_side,
     stderr_tail,
+    stopped_by_us,
 )
 from ai_orchestrator.agents.base import (
     AgentRequest,
@@ -314,16 +317,15 @@ class CodexStreamParser:
         if self._terminal == "failed":
             message = self._failure or "turn failed"
             return classify_error_text(message) or "api_error", message
+        stopped = stopped_by_us(exit, self._request.timeout)
+        if stopped is not None:
+            return stopped
         last_error = next((e for e in reversed(self._errors) if e), "")
-        message = (
-            last_error
-            or stderr_tail(stderr, noise=_STDERR_NOISE)
-            or f"no turn result (exit {exit.exit_code})"
-        )
-        if exit.timed_out:
-            return "timeout", message
-        if exit.interrupted or exit.exit_code in (130, 143, -2, -15):
-            return "interrupted", message
+        tail = stderr_tail(stderr, noise=_STDERR_NOISE)
+        message = last_error or tail or f"no turn result (exit {exit.exit_code})"
         if "no rollout found" in stderr:
-            return "session_lost", stderr_tail(stderr, noise=_STDERR_NOISE)
+            return "session_lost", tail
+        sig = exit.killed_by()
+        if sig is not None:  # a signal nobody here sent
+            return "crash", killed_message(sig, last_error or tail)
         return classify_error_text(f"{last_error}\n{stderr}") or "crash", message

@@ -38,10 +38,15 @@ Outcome
     41 auth; 42 input errors — "already exists" sets ``session_in_use`` (crash),
     "Invalid session identifier" / "No previous sessions found" → session_lost, else crash;
     44/52/54/55 crash; 53 max_turns (also a "Maximum session turns" error event with a
-    success result); 130 interrupted; HTTP status mod 256 (144-255 ↔ 400-511): 401/403 → auth,
-    429 → rate_limit, others api_error. A ``[ERROR] {json}`` document on stderr (json-mode
-    errors, pretty-printed) is parsed for its message, code and session id.
-    Text is all assistant message content in order (what ``-o json`` reports as ``response``).
+    success result); HTTP status mod 256 (144-255 ↔ 400-511): 401/403 → auth, 429 →
+    rate_limit, others api_error. ``timeout`` ("timed out after N s") and ``interrupted`` only
+    when the runner says *we* stopped it; killed by a signal (or 129-143 without any result)
+    → crash "killed by signal N"; 130 (Gemini's own cancellation) without our Ctrl-C → crash.
+    A ``[ERROR] {json}`` document on stderr (json-mode errors, pretty-printed) is parsed for its
+    message, code and session id.
+    Text is the assistant content of the last model turn that had any (its delta chunks
+    joined), i.e. the answer after the last tool result — consistent with Claude and Codex;
+    ``-o json``'s ``response`` would glue every turn's narration together without separator.
     A ``write_todos`` call becomes a replacing ``TodoEvent`` (``{content, status}``) once its
     ``tool_result`` reports success (the tool is not offered in every approval mode).
     All-zero model entries (error results) are dropped.
@@ -60,9 +65,11 @@ from ai_orchestrator.agents._common import (
     as_str,
     classify_error_text,
     flag_value,
+    killed_message,
     load_event,
     prompt_side,
     stderr_tail,
+    stopped_by_us,
     total_of,
 )
 from ai_orchestrator.agents.base import (
@@ -84,7 +91,12 @@ APPROVAL_MODES = {
     "bypassPermissions": "yolo",
 }
 # Informational stderr lines that would otherwise crowd out the error message.
-_STDERR_NOISE = ("Loaded cached credentials", "YOLO mode is enabled", "Ripgrep is not available")
+_STDERR_NOISE = (
+    "Loaded cached credentials",
+    "YOLO mode is enabled",
+    "Ripgrep is not available",
+    "Warning: --allowed-tools",  # deprecation notice whenever --allowed-tools is given
+)
 _TOOL_NAMES = {"Bash": "run_shell_command", "Edit": "replace", "Write": "write_file"}
 _SIMPLE_EXITS: dict[int, Outcome] = {
     41: "auth",
@@ -93,7 +105,6 @@ _SIMPLE_EXITS: dict[int, Outcome] = {
     53: "max_turns",
     54: "crash",
     55: "crash",
-    130: "interrupted",
 }
 
 
@@ -182,7 +193,7 @@ class GeminiStreamParser:
         self._raw: list[dict[str, Any]] = []
         self._session_id: str | None = None
         self._model: str | None = None
-        self._text: list[str] = []
+        self._turn_texts: list[list[str]] = []  # assistant text per model turn
         self._result: dict[str, Any] | None = None
         self._warnings: list[str] = []
         self._todos: list[TodoEvent] = []
@@ -209,7 +220,7 @@ class GeminiStreamParser:
         elif kind == "message" and event.get("role") == "assistant":
             self._start_turn()
             if isinstance(event.get("content"), str):
-                self._text.append(event["content"])
+                self._turn_texts[-1].append(event["content"])
         elif kind == "tool_use":
             self._start_turn()
             self._on_tool_use(event)
@@ -231,6 +242,16 @@ class GeminiStreamParser:
         if not self._in_turn:
             self._turns += 1
             self._in_turn = True
+            self._turn_texts.append([])
+
+    def _final_text(self) -> str:
+        """The last model turn that said something: like Claude's ``result`` and Codex's last
+        ``agent_message``, the answer is not the narration before each tool call."""
+        for chunks in reversed(self._turn_texts):
+            text = "".join(chunks)  # delta chunks of one turn
+            if text.strip():
+                return text
+        return ""
 
     def _on_tool_use(self, event: dict[str, Any]) -> None:
         name = str(event.get("tool_name") or "?")
@@ -282,7 +303,7 @@ class GeminiStreamParser:
         return AgentResult(
             agent="gemini",
             outcome=outcome,
-            text="".join(self._text),
+            text=self._final_text(),
             session_id=self._session_id,
             model=model,
             usage=usage,
@@ -309,16 +330,23 @@ class GeminiStreamParser:
             return "success", None, False
         res_err = as_dict(result.get("error"))
         doc_err = as_dict(err_doc.get("error"))
+        stopped = stopped_by_us(exit, self._request.timeout)
+        if stopped is not None:
+            return stopped[0], stopped[1], False
+        tail = stderr_tail(stderr, noise=_STDERR_NOISE)
         message = (
             as_str(res_err.get("message"))
             or as_str(doc_err.get("message"))
-            or stderr_tail(stderr, noise=_STDERR_NOISE)
+            or tail
             or f"no result event (exit code {code})"
         )
-        if exit.timed_out:
-            return "timeout", message, False
-        if exit.interrupted:
-            return "interrupted", message, False
+        sig = exit.signal
+        if sig is None and code is not None and 128 < code < 144 and code != 130:
+            sig = code - 128  # 144-255 are HTTP statuses mod 256, not signals
+        if sig is not None and not result and not err_doc:
+            return "crash", killed_message(sig, tail), False
+        if code == 130:  # FatalCancellationError: cancelled, but not by us
+            return "crash", f"the agent cancelled the run (exit 130): {message}", False
         doc_code = doc_err.get("code")
         if code in (None, 0, 1) and isinstance(doc_code, int) and not isinstance(doc_code, bool):
             code = doc_code if doc_code < 256 else doc_code % 256  # e.g. "code": 500
