@@ -113,7 +113,11 @@ def test_parse_summary_runners() -> None:
 def test_build_command_shell_and_junit(tmp_path: Path) -> None:
     xml = tmp_path / "r.xml"
     argv, shell, junit = build_command("python3 -m pytest -q", xml)
-    assert not shell and junit and argv[-1] == f"--junitxml={xml}"
+    assert (
+        not shell
+        and junit
+        and argv[-2:] == [f"--junitxml={xml}", "--continue-on-collection-errors"]
+    )
     argv, shell, junit = build_command("npm test && echo done", xml)
     assert shell and not junit and argv[:2] == ["/bin/sh", "-c"]
     argv, shell, junit = build_command(["go", "test", "./..."], xml)
@@ -144,11 +148,27 @@ def test_config_parsing_and_errors(tmp_path: Path) -> None:
 
 def test_detect_test_command(tmp_path: Path) -> None:
     assert detect_test_command(tmp_path) is None
+    (tmp_path / "tests").mkdir()  # every ecosystem has tests/: the last fallback only
+    assert detect_test_command(tmp_path) == "python -m pytest"
+    (tmp_path / "Cargo.toml").write_text("[package]\n")
+    assert detect_test_command(tmp_path) == "cargo test"
     (tmp_path / "go.mod").write_text("module x\n")
     assert detect_test_command(tmp_path) == "go test ./..."
-    (tmp_path / "package.json").write_text("{}")
+    (tmp_path / "package.json").write_text('{"scripts": {"test": "jest"}}')
     assert detect_test_command(tmp_path) == "npm test"
-    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    assert detect_test_command(tmp_path) == "npm test"  # package.json wins over plain pyproject
+    (tmp_path / "pyproject.toml").write_text("[tool.pytest.ini_options]\n")
+    assert detect_test_command(tmp_path) == "python -m pytest"  # explicit pytest config
+
+
+def test_detect_test_command_package_json_without_test_script(tmp_path: Path) -> None:
+    (tmp_path / "package.json").write_text('{"scripts": {"build": "tsc"}}')
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "go.mod").write_text("module x\n")
+    assert detect_test_command(tmp_path) == "go test ./..."
+    (tmp_path / "go.mod").unlink()
+    (tmp_path / "setup.py").write_text("")
     assert detect_test_command(tmp_path) == "python -m pytest"
 
 

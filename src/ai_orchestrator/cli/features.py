@@ -11,11 +11,37 @@ from ai_orchestrator.cli import output
 json_option = click.option("--json", "as_json", is_flag=True, help="Write JSON to stdout.")
 
 
+STATUS_MARKS = {"completed": "✓", "in_progress": "▶", "pending": "○", "failed": "✗"}
+
+
 def _tokens(tokens: dict[str, int]) -> str:
     return (
         f"{tokens.get('input', 0):,} in / {tokens.get('output', 0):,} out / "
-        f"{tokens.get('cache_read', 0):,} cache read"
+        f"{tokens.get('cache_read', 0):,} cache read / {tokens.get('cache_write', 0):,} cache write"
     )
+
+
+def _cost(cost: float, unpriced: int) -> str:
+    """The cost, marked when some calls could not be priced (their cost is unknown)."""
+    text = output.money(cost)
+    return f"{text} + {unpriced} unpriced" if unpriced else text
+
+
+def _print_agent_todos(todos: dict[str, Any]) -> None:
+    con = output.out()
+    for problem in todos.get("problems") or []:
+        output.warn(problem)
+    if not todos.get("task"):
+        return
+    others = len(todos["by_task"]) - 1
+    more = f" (lists of {others} other task(s): aio todo list --feature …)" if others > 0 else ""
+    con.print(f"Agent todo list — task {todos['task']}:{more}", markup=False)
+    if not todos["items"]:
+        con.print("  (empty)", markup=False)
+    for item in todos["items"]:
+        status = str(item.get("status") or "pending")
+        content = item.get("content") or item.get("subject") or "(no description)"
+        con.print(f"  {STATUS_MARKS.get(status, '·')} {content} [{status}]", markup=False)
 
 
 def print_status(s: dict[str, Any]) -> None:
@@ -37,7 +63,8 @@ def print_status(s: dict[str, Any]) -> None:
         from rich.table import Table
 
         table = Table(title="Sessions by phase", title_justify="left")
-        for column in ("Phase", "Session", "Calls", "Tokens", "Cost", "Saved", "Last used"):
+        columns = ("Phase", "Session", "Calls", "Tokens", "Cache", "Cost", "Saved", "Last used")
+        for column in columns:
             table.add_column(column)
         for phase, row in sorted(s["sessions"].items()):
             table.add_row(
@@ -45,7 +72,8 @@ def print_status(s: dict[str, Any]) -> None:
                 row["session"],
                 str(row["interactions"]),
                 _tokens(row["tokens"]),
-                output.money(row["cost"]),
+                f"{row['cache_read_share']:.0%}",
+                _cost(row["cost"], row["unpriced"]),
                 output.money(row["savings"]),
                 row["last_activity"] or "-",
             )
@@ -53,8 +81,16 @@ def print_status(s: dict[str, Any]) -> None:
     totals = s["totals"]
     con.print(
         f"Total: {totals['interactions']} agent call(s) · {_tokens(totals['tokens'])} · "
-        f"{output.money(totals['cost'])} · saved {output.money(totals['savings'])}"
+        f"{totals['cache_read_share']:.0%} of input from cache · "
+        f"{_cost(totals['cost'], totals['unpriced'])} · saved {output.money(totals['savings'])}"
     )
+    if totals["unpriced"]:
+        con.print(
+            f"Unpriced: {totals['unpriced']} call(s) used a model the price table does not "
+            "know; their cost is not included (aio session show NAME)",
+            markup=False,
+        )
+    _print_agent_todos(s["agent_todos"])
     c = s["commands"]
     by = ", ".join(f"{k} {v}" for k, v in sorted(c["by_command"].items()))
     con.print(f"Commands: {c['total']} ({by or 'none'}) · failures: {c['failures']}")
@@ -186,18 +222,23 @@ def history_cmd(feature: str | None, limit: int | None, command: str | None, as_
 @click.command("switch")
 @click.argument("feature", required=False)
 @click.option("--list", "list_only", is_flag=True, help="Show the features and the current one.")
-def switch_cmd(feature: str | None, list_only: bool) -> None:
+@json_option
+def switch_cmd(feature: str | None, list_only: bool, as_json: bool) -> None:
     """Make FEATURE the default for commands that omit it (stored in .aio/current)."""
     from ai_orchestrator.errors import InvalidInput
     from ai_orchestrator.workflow.workspace import Workspace
 
+    if list_only and feature:
+        raise InvalidInput("give FEATURE or --list, not both")
+    if not list_only and not feature:
+        raise InvalidInput("expected FEATURE (or --list)")
     ws = Workspace.find()
-    if list_only or not feature:
-        if not list_only and not feature:
-            raise InvalidInput("expected FEATURE (or --list)")
-        current = ws.current()
+    if feature:
+        ws.set_current(feature)
+        output.info(f"Current feature: {feature}")
+    current = ws.current()
+    if as_json:
+        output.emit_json({"schema_version": 1, "current": current, "features": ws.feature_ids()})
+    elif list_only:
         for name in ws.feature_ids():
             click.echo(f"{'*' if name == current else ' '} {name}")
-        return
-    ws.set_current(feature)
-    output.info(f"Current feature: {feature}")

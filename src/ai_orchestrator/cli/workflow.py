@@ -22,6 +22,14 @@ session_options = [
 ]
 
 
+max_cost_option = click.option(
+    "--max-cost",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Budget in USD for the feature (exit 3 when reached; default: config).",
+)
+
+
 def with_session_options(func: Any) -> Any:
     for option in reversed(session_options):
         func = option(func)
@@ -66,6 +74,7 @@ def init_cmd(feature: str, description: str, no_switch: bool) -> None:
     show_default=True,
     help="Retries per planner before falling back.",
 )
+@max_cost_option
 @with_session_options
 @json_option
 def plan_cmd(
@@ -74,6 +83,7 @@ def plan_cmd(
     model: str | None,
     full_context: bool,
     retry: int,
+    max_cost: float | None,
     no_session: bool,
     new_session: bool,
     as_json: bool,
@@ -101,6 +111,7 @@ def plan_cmd(
         retry=retry,
         no_session=no_session,
         new_session=new_session,
+        max_cost=max_cost,
     )
     if outcome.kept_statuses:
         output.info(f"Kept the status of {len(outcome.kept_statuses)} existing task(s)")
@@ -161,9 +172,9 @@ def next_cmd(feature: str | None, as_json: bool) -> int:
 @click.command("implement")
 @click.argument("feature", required=False)
 @click.option("--task", "task_id", required=True, help="Task id, e.g. T1.1.")
-@click.option("--tdd", "mode", flag_value="tdd", help="Red → green → refactor.")
-@click.option("--no-tests", "mode", flag_value="no-tests", help="Implement only (not recommended).")
-@click.option("--atdd", "mode", flag_value="atdd", default=True, hidden=True)
+@click.option("--tdd", is_flag=True, help="Red → green → refactor.")
+@click.option("--no-tests", is_flag=True, help="Implement only (not recommended).")
+@click.option("--atdd", is_flag=True, hidden=True, help="Acceptance tests first (the default).")
 @click.option("--agent", "-a", default=None, help="Agent (default: config, claude).")
 @click.option("--model", "-m", default=None, help="Model (default: $AI_MODEL, else config).")
 @click.option("--max-turns", type=click.IntRange(min=1), default=None)
@@ -174,18 +185,15 @@ def next_cmd(feature: str | None, as_json: bool) -> int:
     help="Follow-ups with failing output (default: config, 2).",
 )
 @click.option("--force", is_flag=True, help="Ignore unmet dependencies / rerun a completed task.")
-@click.option(
-    "--max-cost",
-    type=click.FloatRange(min=0, min_open=True),
-    default=None,
-    help="Budget in USD for the feature (exit 3 when reached).",
-)
+@max_cost_option
 @with_session_options
 @json_option
 def implement_cmd(
     feature: str | None,
     task_id: str,
-    mode: str,
+    tdd: bool,
+    no_tests: bool,
+    atdd: bool,
     agent: str | None,
     model: str | None,
     max_turns: int | None,
@@ -200,10 +208,13 @@ def implement_cmd(
     from ai_orchestrator.workflow.implement import ImplementOptions, Mode, run_implement
     from ai_orchestrator.workflow.runctx import open_feature
 
+    chosen = [name for name, flag in (("atdd", atdd), ("tdd", tdd), ("no-tests", no_tests)) if flag]
+    if len(chosen) > 1:
+        raise InvalidInput(" and ".join(f"--{m}" for m in chosen) + " cannot be combined")
     _check_session_flags(no_session, new_session)
     ctx = open_feature(feature, hooks(live=not as_json))
     opts = ImplementOptions(
-        mode=cast(Mode, mode or "atdd"),
+        mode=cast(Mode, chosen[0] if chosen else "atdd"),
         agent=agent,
         model=model,
         max_turns=max_turns,
@@ -238,8 +249,9 @@ def implement_cmd(
 @click.option(
     "--focus", type=click.Choice(["security", "performance", "scalability"]), default=None
 )
-@click.option("--agent", "-a", default=None)
-@click.option("--model", "-m", default=None)
+@click.option("--agent", "-a", default=None, help="Reviewer agent (default: config, claude).")
+@click.option("--model", "-m", default=None, help="Model (default: $AI_MODEL, else config).")
+@max_cost_option
 @with_session_options
 @json_option
 def review_cmd(
@@ -248,6 +260,7 @@ def review_cmd(
     focus: str | None,
     agent: str | None,
     model: str | None,
+    max_cost: float | None,
     no_session: bool,
     new_session: bool,
     as_json: bool,
@@ -272,6 +285,7 @@ def review_cmd(
         model=model,
         no_session=no_session,
         new_session=new_session,
+        max_cost=max_cost,
     )
     if as_json:
         output.emit_json(
@@ -313,7 +327,13 @@ def review_cmd(
     help="Also let a fresh agent check the acceptance criteria against the diff.",
 )
 @click.option("--agent-name", default=None, help="Agent for --agent (default: config).")
-@click.option("--model", "-m", default=None)
+@click.option("--model", "-m", default=None, help="Model for --agent.")
+@click.option(
+    "--max-cost",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Budget in USD for the feature, for --agent (exit 3 when reached).",
+)
 @json_option
 def verify_cmd(
     feature: str | None,
@@ -321,14 +341,21 @@ def verify_cmd(
     with_agent: bool,
     agent_name: str | None,
     model: str | None,
+    max_cost: float | None,
     as_json: bool,
 ) -> int:
     """Run the tests in a fresh context (never a resumed session) and report."""
-    from ai_orchestrator.workflow.runctx import open_feature
+    from ai_orchestrator.workflow.runctx import check_agent, open_feature
     from ai_orchestrator.workflow.verify import run_verify
 
+    for flag, value in (("--agent-name", agent_name), ("--model", model), ("--max-cost", max_cost)):
+        if value is not None and not with_agent:
+            raise InvalidInput(f"{flag} only applies to the agent check: add --agent")
+    check_agent(agent_name, "--agent-name")
     ctx = open_feature(feature, hooks(live=not as_json))
-    outcome = run_verify(ctx, ci=ci, with_agent=with_agent, agent=agent_name, model=model)
+    outcome = run_verify(
+        ctx, ci=ci, with_agent=with_agent, agent=agent_name, model=model, max_cost=max_cost
+    )
     run = outcome.run
     if as_json:
         output.emit_json(

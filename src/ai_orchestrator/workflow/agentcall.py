@@ -6,6 +6,12 @@ sessions off). Contract:
 
 - ``--new-session`` replaces the stored conversation on the **first** call only; every later
   call of the command resumes the conversation that call started.
+- **Never resume another project's conversation.** Session names (``implement-<feature>``)
+  live in one global ``SESSION_DIR``, and a resumed conversation runs in the directory it was
+  created in. So before the first call, when the stored conversation (same agent) was made
+  in a different directory than this project's root, ``SessionElsewhere`` (exit 1) refuses
+  and says how to proceed (``--new-session`` here, or another feature id) — the agent is
+  never started in the other repository.
 - With sessions off (``USE_SESSIONS=false`` or ``--no-session``) every call is a fresh
   conversation (still recorded); ``followup`` then repeats the original prompt before the
   correction, because the agent has no memory of it.
@@ -54,6 +60,10 @@ class SessionLost(AioError):
     """The agent CLI no longer has the stored conversation."""
 
 
+class SessionElsewhere(AioError):
+    """The stored conversation belongs to another project directory."""
+
+
 def _no_progress(label: str) -> AbstractContextManager[ProgressHook | None]:
     return nullcontext(None)
 
@@ -90,6 +100,7 @@ class CallSettings:
     permission: Permission = field(default_factory=Permission)
     extra_args: list[str] = field(default_factory=list)
     lock_timeout: float = 30.0
+    estimate_usd: float | None = None  # configured default for the session-todo estimate
 
 
 class Conversation:
@@ -114,6 +125,7 @@ class Conversation:
         self.steps: list[dict[str, Any]] = []
         self.first_prompt: str | None = None
         self._replaced = False
+        self._location_checked = False
 
     @property
     def cost(self) -> float:
@@ -133,8 +145,30 @@ class Conversation:
             prompt = f"{self.first_prompt}\n\n---\n\n{correction}"
         return self.ask(prompt, step, remember=False)
 
+    def check_location(self) -> None:
+        """``SessionElsewhere`` if this call would resume a conversation of another project."""
+        s = self.settings
+        if self._location_checked or not s.use_session or (s.new_session and not self._replaced):
+            return
+        self._location_checked = True
+        if not self.store.exists(self.name):
+            return
+        summary = self.store.load(self.name).summary
+        stored_cwd = summary.get("agent_cwd")
+        if summary.get("agent") != s.agent or not summary.get("agent_session_id"):
+            return  # nothing of this agent to resume: the call starts a new conversation
+        if not stored_cwd or Path(stored_cwd).resolve() == self.cwd.resolve():
+            return
+        raise SessionElsewhere(
+            f"session {self.name} holds a {s.agent} conversation started in {stored_cwd}, "
+            f"not in this project ({self.cwd}); refusing to resume it here. Use --new-session "
+            "to start a new conversation for this project (replacing the stored one), or use "
+            "another feature id"
+        )
+
     def ask(self, prompt: str, step: str, *, remember: bool = True) -> AgentResult:
         s = self.settings
+        self.check_location()
         if remember:
             self.first_prompt = prompt
         options = RunOptions(
@@ -150,6 +184,7 @@ class Conversation:
             task_id=self.task_id,
             extra_args=list(s.extra_args),
             lock_timeout=s.lock_timeout,
+            estimate_usd=s.estimate_usd,
         )
         label = f"{s.agent} · {self.name} · {step}"
 

@@ -6,6 +6,7 @@ Keys (all optional; the defaults below apply to anything missing)::
     test_timeout = 1800                 # seconds for one test run
     fix_rounds = 2                      # follow-ups with the failure output before giving up
     budget_usd = 0                      # default budget per feature in USD (0 = none)
+    default_estimate_usd = 0            # session-todo cost estimate when history has none
     lock_timeout = 30                   # seconds a second command waits for the feature lock
     [budgets]                           # per-feature budgets, e.g. my-feature = 25.0
     [phases.<plan|implement|review|verify>]
@@ -14,10 +15,11 @@ Keys (all optional; the defaults below apply to anything missing)::
 
 Invariants: ``load_config`` never fails on a missing file (defaults) and raises
 ``InvalidInput`` (exit 2) for a file that does not parse or has a value of the wrong type,
-naming the key. Model precedence for a call: ``--model`` > ``$AI_MODEL`` (only for claude,
-or for any agent when the value is not a Claude alias) > the phase's ``model`` > the
+naming the key. Model precedence for a call (``pick_model``): ``--model`` > ``$AI_MODEL``
+(for claude always; for another agent only when the value is not a Claude model name) > the
+configured model (the phase's ``model``, or the model of a ``fallback`` entry) > the
 backend's own default. ``plan.agent = "auto"`` means gemini when its CLI is installed,
-otherwise claude with opus.
+otherwise claude with opus (``opus`` being the configured model there).
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ class Config:
     test_timeout: float = 1800.0
     fix_rounds: int = 2
     budget_usd: float | None = None
+    default_estimate_usd: float | None = None
     budgets: dict[str, float] = field(default_factory=dict)
     lock_timeout: float = 30.0
     phases: dict[str, PhaseConfig] = field(
@@ -148,6 +151,7 @@ def parse_config(data: dict[str, Any]) -> Config:
     if rounds is not None:
         config.fix_rounds = int(rounds)
     config.budget_usd = _number(data, "budget_usd") or None
+    config.default_estimate_usd = _number(data, "default_estimate_usd") or None
     budgets = data.get("budgets") or {}
     if not isinstance(budgets, dict):
         raise _type_error("budgets", "a table of feature = USD", budgets)
@@ -176,8 +180,8 @@ def load_config(path: Path) -> Config:
     return parse_config(data)
 
 
-def resolve_model(agent: str, explicit: str | None, phase: PhaseConfig) -> str | None:
-    """The model for a call (precedence in the module docstring)."""
+def pick_model(agent: str, explicit: str | None, configured: str | None) -> str | None:
+    """The model for a call of ``agent`` (precedence in the module docstring)."""
     if explicit:
         return explicit
     env = os.environ.get("AI_MODEL", "").strip()
@@ -185,24 +189,59 @@ def resolve_model(agent: str, explicit: str | None, phase: PhaseConfig) -> str |
         is_claude_model = env in CLAUDE_ALIASES or env.startswith("claude")
         if agent == "claude" or not is_claude_model:
             return env
-    return phase.model if phase.agent == agent else None
+    return configured
+
+
+def resolve_model(agent: str, explicit: str | None, phase: PhaseConfig) -> str | None:
+    """The model for a call of ``agent`` in ``phase`` (the phase's model is its agent's)."""
+    return pick_model(agent, explicit, phase.model if phase.agent == agent else None)
+
+
+def _has_test_script(package_json: Path) -> bool:
+    import json
+
+    try:
+        data = json.loads(package_json.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return True  # unreadable: `npm test` is still the best guess for a Node project
+    scripts = data.get("scripts") if isinstance(data, dict) else None
+    return isinstance(scripts, dict) and bool(scripts.get("test"))
+
+
+def _pytest_configured(root: Path) -> bool:
+    """An explicit pytest configuration (stronger evidence than any other marker)."""
+    if (root / "pytest.ini").is_file() or (root / "conftest.py").is_file():
+        return True
+    for name, marker in (("pyproject.toml", "[tool.pytest"), ("setup.cfg", "[tool:pytest]")):
+        try:
+            if marker in (root / name).read_text(encoding="utf-8", errors="replace"):
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def detect_test_command(root: Path) -> str | None:
-    """A sensible default test command for the project at ``root``."""
-    if (
-        (root / "pyproject.toml").is_file()
-        or (root / "pytest.ini").is_file()
-        or (root / "setup.py").is_file()
-        or (root / "tests").is_dir()
-    ):
-        return "python -m pytest"
-    if (root / "package.json").is_file():
+    """A sensible default test command for the project at ``root``.
+
+    Order: an explicit pytest configuration; ``package.json`` with a ``test`` script;
+    ``go.mod``; ``Cargo.toml``; other Python markers (``pyproject.toml``, ``setup.py``,
+    ``setup.cfg``, ``tox.ini``); and only as the last fallback a ``tests/`` directory —
+    which every ecosystem has, so it says nothing about the runner on its own.
+    """
+    python = "python -m pytest"
+    if _pytest_configured(root):
+        return python
+    if (root / "package.json").is_file() and _has_test_script(root / "package.json"):
         return "npm test"
     if (root / "go.mod").is_file():
         return "go test ./..."
     if (root / "Cargo.toml").is_file():
         return "cargo test"
+    if any((root / n).is_file() for n in ("pyproject.toml", "setup.py", "setup.cfg", "tox.ini")):
+        return python
+    if (root / "tests").is_dir():
+        return python
     return None
 
 
@@ -228,6 +267,7 @@ def config_template(root: Path) -> str:
 test_timeout = 1800      # seconds per test run
 fix_rounds = 2           # follow-ups with the failing output before a task fails
 budget_usd = 0           # default budget per feature in USD (0 = no budget)
+default_estimate_usd = 0 # session-todo cost estimate when no earlier call of the phase exists
 lock_timeout = 30        # seconds a second command on one feature waits for the lock
 
 [budgets]                # per-feature budgets (USD)

@@ -7,22 +7,28 @@ completed); ``failed`` when the last task run failed.
 
 Invariants: ``init_feature`` creates the feature directory with an exclusive ``mkdir``, so two
 concurrent inits of one id cannot both succeed (the loser gets ``AioError`` "already
-exists", exit 1); ``config.toml`` is written only if absent. All files are replaced
-atomically. Callers that modify a feature's plan hold the feature lock.
+exists", exit 1); ``config.toml`` is written only if absent, and atomically
+(``write_new_file``: complete temp file, then ``link`` into place, which never replaces an
+existing file — so a crash or a concurrent init leaves no config, the whole config, or the
+other init's config, never a partial one). All other files are replaced atomically. Callers
+that modify a feature's plan hold the feature lock.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ai_orchestrator.errors import AioError, NotFound, StoreError
-from ai_orchestrator.store.fsutil import atomic_write
+from ai_orchestrator.store.fsutil import atomic_write, fsync_dir, fsync_fd, unique_suffix, write_all
 from ai_orchestrator.store.names import validate_feature_id
 from ai_orchestrator.store.timeutil import now_iso
 from ai_orchestrator.workflow.config import config_template
-from ai_orchestrator.workflow.history import append_event, make_event
+from ai_orchestrator.workflow.history import append_event, elapsed_ms, make_event
 from ai_orchestrator.workflow.plan import Plan, plan_from_data
 from ai_orchestrator.workflow.workspace import (
     PUBLIC_FILE_MODE,
@@ -43,18 +49,42 @@ class InitResult:
     workspace: Workspace
 
 
+def write_new_file(path: Path, data: bytes, mode: int = PUBLIC_FILE_MODE) -> bool:
+    """Create ``path`` with ``data`` atomically unless it exists; True when written.
+
+    The data goes to a temp file first (fsynced), which is then hard-linked to ``path``;
+    ``link`` fails when ``path`` exists, so an existing file is never replaced and no
+    reader ever sees a partial file. The temp file is always removed.
+    """
+    tmp = path.with_name(f".{path.name}.tmp-{unique_suffix()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
+    try:
+        try:
+            write_all(fd, data)
+            fsync_fd(fd)
+        finally:
+            os.close(fd)
+        os.chmod(tmp, mode)  # not subject to the umask, like the atomic_write files
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+        fsync_dir(path.parent)
+        return True
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
 def init_feature(ws: Workspace, feature_id: str, description: str | None) -> InitResult:
     """Create feature ``feature_id`` (and the workspace on first use)."""
+    started = time.monotonic()
     validate_feature_id(feature_id)
     ws.features_dir.mkdir(parents=True, exist_ok=True)
     config_written = False
     if not ws.config_file.exists():
-        try:
-            with open(ws.config_file, "x", encoding="utf-8") as handle:
-                handle.write(config_template(ws.project_root))
-            config_written = True
-        except FileExistsError:
-            pass
+        template = config_template(ws.project_root).encode("utf-8")
+        config_written = write_new_file(ws.config_file, template)
     paths = ws.feature(feature_id)
     try:
         paths.root.mkdir()
@@ -79,7 +109,10 @@ def init_feature(ws: Workspace, feature_id: str, description: str | None) -> Ini
     append_event(
         paths.history_file,
         make_event(
-            "init", arguments={"description": description or ""}, status="success", duration_ms=0
+            "init",
+            arguments={"description": description or ""},
+            status="success",
+            duration_ms=elapsed_ms(started),
         ),
     )
     return InitResult(feature_id, paths, config_written, ws)

@@ -9,7 +9,8 @@ appends exactly one event when it ends — success, failure, timeout and Ctrl-C 
      "details": {...}}
 
 ``status`` is one of ``success | failed | timeout | interrupted | budget_exceeded | error``;
-``duration_ms`` is wall-clock milliseconds. Each event is one line written with a single
+``duration_ms`` is wall-clock milliseconds, rounded up (``elapsed_ms``: never 0 for a
+command that ran). Each event is one line written with a single
 ``write`` on an ``O_APPEND`` descriptor (then fsync), so concurrent writers never interleave
 and a crash can at worst leave a torn last line; readers skip (and count) unparseable lines.
 """
@@ -17,7 +18,9 @@ and a crash can at worst leave a torn last line; readers skip (and count) unpars
 from __future__ import annotations
 
 import json
+import math
 import os
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -26,6 +29,11 @@ from ai_orchestrator.store.fsutil import fsync_fd, write_all
 from ai_orchestrator.store.timeutil import now_iso
 
 STATUSES = ("success", "failed", "timeout", "interrupted", "budget_exceeded", "error")
+
+
+def elapsed_ms(started: float) -> int:
+    """Milliseconds since ``started`` (``time.monotonic()``), rounded up, at least 1."""
+    return max(1, math.ceil((time.monotonic() - started) * 1000))
 
 
 def make_event(

@@ -3,28 +3,37 @@
 Preconditions (checked under the feature lock, before any agent call): a plan exists; the
 task exists (``InvalidInput``, exit 2, listing the ids); it is not completed and its
 dependencies are completed (``--force`` overrides both, with a warning); a test command is
-configured unless ``--no-tests``.
+configured unless ``--no-tests``; the stored conversation is not another project's
+(``agentcall.SessionElsewhere``).
+
+Agent: ``--agent``, else the task's ``agent`` from the plan when that agent is known and its
+CLI is installed (otherwise a warning says so and the config is used), else the implement
+phase's ``agent``.
 
 Modes (all in session ``implement-<feature>``, resumed across tasks):
 
 - **atdd** (default): the agent writes the task's acceptance tests → ``aio`` runs the test
-  command and requires **red** (one corrective follow-up if the tests pass or none ran, then
-  ``TestsNotRed``) → the agent implements → ``aio`` requires **green**, giving up to
-  ``fix_rounds`` follow-ups with the tail of the failing output, then ``TestsFailed``.
-  Once red was confirmed for a task, a marker ``artifacts/<task>/.tests_written`` makes a
-  rerun skip straight to the implementation.
-- **tdd**: as atdd (unit tests), then a refactor step after which the tests must be green
-  again (same fix rounds).
+  command and requires **red on the task's own tests** (``workflow.tasktests``: the test
+  files the agent added or changed, and with JUnit XML at least one failing test in them;
+  one corrective follow-up, then ``TestsNotRed``) → the agent implements → ``aio`` requires
+  **green**: the task's tests are still there and pass, and no test fails that did not
+  already fail at red (without JUnit: the whole run passes), giving up to ``fix_rounds``
+  follow-ups with the reason and the tail of the output, then ``TestsFailed``. Once red was
+  confirmed, ``artifacts/<task>/task-tests.json`` records the task's test files and
+  failing ids, so a rerun skips straight to the implementation.
+- **tdd**: as atdd (unit tests), then a refactor step after which the same green check
+  must hold again (same fix rounds).
 - **no-tests**: one implement call, no test runs, with a warning.
 
 Task state: ``pending|failed`` → ``in_progress`` (saved before the first call) →
-``completed``; any failure → ``failed`` with ``failure_reason``. **Ctrl-C** (the runner
-stops the agent and reports ``interrupted``; a test run is killed with its process group)
-leaves the task ``failed`` with reason ``interrupted`` — a consistent, visible state that a
-plain rerun picks up — and raises ``Interrupted`` (exit 130). Agent timeout → 124, budget →
-3, other agent errors → 1; every case is recorded in the session store (by
-``run_in_session``) and in ``history.jsonl`` (by ``Recorder``), and both locks are released.
-Every test run's log (and JUnit XML for pytest) is kept as ``artifacts/<task>/<step>-<n>``.
+``completed``; any failure → ``failed`` with ``failure_reason``, and the feature's
+``active_task`` is cleared either way. **Ctrl-C** (the runner stops the agent and reports
+``interrupted``; a test run is killed with its process group) leaves the task ``failed``
+with reason ``interrupted`` — a consistent, visible state that a plain rerun picks up — and
+raises ``Interrupted`` (exit 130). Agent timeout → 124, budget → 3, other agent errors → 1;
+every case is recorded in the session store (by ``run_in_session``) and in
+``history.jsonl`` (by ``Recorder``), and both locks are released. Every test run's log (and
+JUnit XML for pytest) is kept as ``artifacts/<task>/<step>-<n>``.
 """
 
 from __future__ import annotations
@@ -39,13 +48,29 @@ from ai_orchestrator.errors import AioError, Interrupted, InvalidInput
 from ai_orchestrator.store.timeutil import now_iso
 from ai_orchestrator.workflow import prompts
 from ai_orchestrator.workflow.agentcall import Conversation
+from ai_orchestrator.workflow.config import resolve_model
 from ai_orchestrator.workflow.features import load_feature, load_plan, save_plan, update_feature
 from ai_orchestrator.workflow.plan import Plan, Task
-from ai_orchestrator.workflow.runctx import FeatureContext, Recorder, call_settings
+from ai_orchestrator.workflow.runctx import (
+    FeatureContext,
+    Recorder,
+    call_settings,
+    check_agent,
+    check_budget,
+)
+from ai_orchestrator.workflow.tasktests import (
+    TaskTests,
+    Verdict,
+    changed_files,
+    green_verdict,
+    red_verdict,
+    snapshot,
+    task_test_files,
+)
 from ai_orchestrator.workflow.testrun import TestRun, run_tests
 
 Mode = Literal["atdd", "tdd", "no-tests"]
-MARKER = ".tests_written"
+MODES: tuple[str, ...] = ("atdd", "tdd", "no-tests")
 
 
 class TestsNotRed(AioError):
@@ -107,6 +132,7 @@ class _Loop:
         self.text = command_text(self.command)
         self.dir = ctx.paths.artifacts / task.id
         self.runs: list[TestRun] = []
+        self.tests: TaskTests | None = TaskTests.load(self.dir)
 
     def _label(self, step: str) -> str:
         numbers = [0]
@@ -126,17 +152,19 @@ class _Loop:
             timeout=self.ctx.config.test_timeout,
         )
         self.runs.append(result)
-        if result.green:
-            verdict = "GREEN"
-        elif result.red:
-            verdict = "RED (as required)" if step == "red" else "FAILING"
+        return result
+
+    def _report(self, step: str, result: TestRun, verdict: Verdict) -> None:
+        if step == "red":
+            text = "RED (as required)" if verdict.ok else f"NOT RED: {verdict.reason}"
         else:
-            verdict = "NOT RUN"
+            text = "GREEN" if verdict.ok else f"NOT GREEN: {verdict.reason}"
         self.ctx.hooks.info(
-            f"[{self.task.id}] {step}: {verdict} — {result.summary()} "
+            f"[{self.task.id}] {step}: {text} — {result.summary()} "
             f"(log: {self._rel(result.log_path)})"
         )
-        return result
+        if verdict.note:
+            self.ctx.hooks.warn(f"[{self.task.id}] {step}: {verdict.note}")
 
     def _rel(self, path: str | None) -> str:
         if not path:
@@ -146,34 +174,50 @@ class _Loop:
         except ValueError:
             return path
 
+    def _red(self, before: dict[str, tuple[int, int]]) -> tuple[bool, str, TestRun, TaskTests]:
+        root = self.ctx.ws.project_root
+        files = task_test_files(changed_files(before, snapshot(root)))
+        result = self.run("red")
+        verdict, tests = red_verdict(result, files, root)
+        self._report("red", result, verdict)
+        return verdict.ok, verdict.reason, result, tests
+
     def write_tests(self, context: str, tdd: bool) -> None:
         self.ctx.hooks.info(f"=== RED: writing {'unit' if tdd else 'acceptance'} tests first ===")
+        before = snapshot(self.ctx.ws.project_root)
         self.conv.ask(prompts.tests_prompt(context, self.text, tdd=tdd), "tests")
-        red = self.run("red")
-        if not red.red:
-            self.conv.followup(prompts.tests_pass_correction(red.summary(), self.text), "tests-fix")
-            red = self.run("red")
-            if not red.red:
+        ok, reason, result, tests = self._red(before)
+        if not ok:
+            correction = prompts.tests_pass_correction(reason, result.summary(), self.text)
+            self.conv.followup(correction, "tests-fix")
+            ok, reason, result, tests = self._red(before)
+            if not ok:
                 raise TestsNotRed(
-                    f"task {self.task.id}: the tests did not fail before the implementation "
-                    f"({red.summary()}); see {self._rel(red.log_path)}"
+                    f"task {self.task.id}: the task's tests did not fail before the "
+                    f"implementation ({reason}); see {self._rel(result.log_path)}"
                 )
-        (self.dir / MARKER).write_text("red confirmed\n", encoding="utf-8")
+        tests.save(self.dir)
+        self.tests = tests
 
     def make_green(self, step: str) -> TestRun:
+        root = self.ctx.ws.project_root
         result = self.run(step)
+        verdict = green_verdict(result, self.tests, root)
+        self._report(step, result, verdict)
         for round_no in range(1, self.rounds + 1):
-            if result.green:
+            if verdict.ok:
                 return result
             self.conv.followup(
-                prompts.fix_prompt(self.text, result.summary(), result.tail, round_no, self.rounds),
+                prompts.fix_prompt(self.text, verdict.reason, result.tail, round_no, self.rounds),
                 f"fix-{round_no}",
             )
             result = self.run(step)
-        if not result.green:
+            verdict = green_verdict(result, self.tests, root)
+            self._report(step, result, verdict)
+        if not verdict.ok:
             raise TestsFailed(
-                f"task {self.task.id}: tests still failing after {self.rounds} fix round(s): "
-                f"{result.summary()}; see {self._rel(result.log_path)}"
+                f"task {self.task.id}: not green after {self.rounds} fix round(s): "
+                f"{verdict.reason}; see {self._rel(result.log_path)}"
             )
         return result
 
@@ -211,65 +255,113 @@ def _check_task(ctx: FeatureContext, plan: Plan, task_id: str, opts: ImplementOp
     return task
 
 
+def choose_agent(ctx: FeatureContext, task: Task, requested: str | None) -> str | None:
+    """``--agent``, else the task's agent when known and installed, else None (config)."""
+    if requested:
+        return requested
+    configured = ctx.config.phase("implement").agent
+    wanted = task.agent
+    if not wanted or wanted == configured:
+        return None
+    from ai_orchestrator.agents import registry
+
+    if wanted not in registry.KNOWN_KEYS:
+        ctx.hooks.warn(
+            f"task {task.id} names agent {wanted!r}, which aio does not know; "
+            f"using the configured agent {configured}"
+        )
+        return None
+    try:
+        registry.resolve_executable(wanted)
+    except AioError:
+        ctx.hooks.warn(
+            f"task {task.id} is assigned to {wanted}, which is not installed; "
+            f"using the configured agent {configured}"
+        )
+        return None
+    ctx.hooks.info(f"task {task.id} is assigned to {wanted} in the plan")
+    return wanted
+
+
+def _arguments(opts: ImplementOptions) -> dict[str, Any]:
+    # 0 (e.g. --fix-rounds 0) is a real value; only "not given" (None) and unset flags go.
+    return {k: v for k, v in vars(opts).items() if v is not None and v is not False}
+
+
 def run_implement(ctx: FeatureContext, task_id: str, opts: ImplementOptions) -> ImplementOutcome:
     """Implement ``task_id`` of ``ctx.feature_id`` (see the module docstring)."""
+    if opts.mode not in MODES:
+        raise InvalidInput(f"unknown mode {opts.mode!r}; use one of {', '.join(MODES)}")
+    check_agent(opts.agent)
     name = ctx.session_name("implement")
-    arguments = {k: v for k, v in vars(opts).items() if v not in (None, False)}
-    with (
-        Recorder(ctx.paths, "implement", arguments) as rec,
-        ctx.ws.lock_feature(ctx.feature_id, timeout=ctx.config.lock_timeout),
-    ):
+    phase = ctx.config.phase("implement")
+    with Recorder(ctx.paths, "implement", _arguments(opts)) as rec:
+        # Filled before the lock, so an event of a command that found the feature busy
+        # still says what was attempted; refined below once the task is known.
         rec.task_id, rec.session = task_id, name
-        plan = load_plan(ctx.paths)
-        assert plan is not None
-        task = _check_task(ctx, plan, task_id, opts)
-        settings = call_settings(
-            ctx,
-            "implement",
-            agent=opts.agent,
-            model=opts.model,
-            no_session=opts.no_session,
-            new_session=opts.new_session,
-            max_turns=opts.max_turns,
-            max_cost=opts.max_cost,
-            default_tools=default_tools(ctx.config.test_command),
-        )
-        rec.agent, rec.model = settings.agent, settings.model
-        feature = load_feature(ctx.paths)
-        _set_status(plan, task_id, "in_progress")
-        save_plan(ctx.paths, plan)
-        update_feature(
-            ctx.paths, active_task=task_id, model_in_use=settings.model or settings.agent
-        )
-        conv = Conversation(
-            ctx.store, name, settings, cwd=ctx.ws.project_root, hooks=ctx.hooks, task_id=task_id
-        )
-        rounds = ctx.config.fix_rounds if opts.fix_rounds is None else opts.fix_rounds
-        loop = _Loop(ctx, conv, task, rounds)
-        outcome = ImplementOutcome(task, opts.mode)
-        try:
-            _run_mode(ctx, loop, plan, task, opts.mode, str(feature.get("description") or ""))
-        except BaseException as exc:
-            interrupted = isinstance(exc, Interrupted | KeyboardInterrupt)
-            reason = "interrupted" if interrupted else (str(exc) or type(exc).__name__)
-            _set_status(plan, task_id, "failed", reason)
-            save_plan(ctx.paths, plan)
-            if isinstance(exc, KeyboardInterrupt):
-                raise Interrupted(f"interrupted: task {task_id} marked failed") from exc
-            raise
-        finally:
-            outcome.test_runs, outcome.steps, outcome.cost = loop.runs, conv.steps, conv.cost
-            rec.details.update(
-                mode=opts.mode,
-                steps=conv.steps,
-                cost=conv.cost,
-                test_runs=[r.to_dict() for r in loop.runs],
-            )
-        _set_status(plan, task_id, "completed")
+        rec.agent = opts.agent or phase.agent
+        rec.model = resolve_model(rec.agent, opts.model, phase)
+        with ctx.ws.lock_feature(ctx.feature_id, timeout=ctx.config.lock_timeout):
+            outcome = _implement_locked(ctx, task_id, opts, rec)
+    return outcome
+
+
+def _implement_locked(
+    ctx: FeatureContext, task_id: str, opts: ImplementOptions, rec: Recorder
+) -> ImplementOutcome:
+    plan = load_plan(ctx.paths)
+    assert plan is not None
+    task = _check_task(ctx, plan, task_id, opts)
+    settings = call_settings(
+        ctx,
+        "implement",
+        agent=choose_agent(ctx, task, opts.agent),
+        model=opts.model,
+        no_session=opts.no_session,
+        new_session=opts.new_session,
+        max_turns=opts.max_turns,
+        max_cost=opts.max_cost,
+        default_tools=default_tools(ctx.config.test_command),
+    )
+    rec.agent, rec.model = settings.agent, settings.model
+    name = ctx.session_name("implement")
+    conv = Conversation(
+        ctx.store, name, settings, cwd=ctx.ws.project_root, hooks=ctx.hooks, task_id=task_id
+    )
+    conv.check_location()  # before the task is touched: refusing must change nothing
+    check_budget(ctx, settings, f"task {task_id} was not started")
+    feature = load_feature(ctx.paths)
+    _set_status(plan, task_id, "in_progress")
+    save_plan(ctx.paths, plan)
+    update_feature(ctx.paths, active_task=task_id, model_in_use=settings.model or settings.agent)
+    rounds = ctx.config.fix_rounds if opts.fix_rounds is None else opts.fix_rounds
+    loop = _Loop(ctx, conv, task, rounds)
+    outcome = ImplementOutcome(task, opts.mode)
+    try:
+        _run_mode(ctx, loop, plan, task, opts.mode, str(feature.get("description") or ""))
+    except BaseException as exc:
+        interrupted = isinstance(exc, Interrupted | KeyboardInterrupt)
+        reason = "interrupted" if interrupted else (str(exc) or type(exc).__name__)
+        _set_status(plan, task_id, "failed", reason)
         save_plan(ctx.paths, plan)
         update_feature(ctx.paths, active_task=None)
-        ctx.hooks.info(f"Task {task_id} completed successfully")
-        return outcome
+        if isinstance(exc, KeyboardInterrupt):
+            raise Interrupted(f"interrupted: task {task_id} marked failed") from exc
+        raise
+    finally:
+        outcome.test_runs, outcome.steps, outcome.cost = loop.runs, conv.steps, conv.cost
+        rec.details.update(
+            mode=opts.mode,
+            steps=conv.steps,
+            cost=conv.cost,
+            test_runs=[r.to_dict() for r in loop.runs],
+            task_tests=loop.tests.to_dict() if loop.tests else None,
+        )
+    _set_status(plan, task_id, "completed")
+    save_plan(ctx.paths, plan)
+    update_feature(ctx.paths, active_task=None)
+    ctx.hooks.info(f"Task {task_id} completed successfully")
+    return outcome
 
 
 def _run_mode(
@@ -280,10 +372,10 @@ def _run_mode(
         ctx.hooks.warn("skipping test-first enforcement (--no-tests): no tests will be run")
         loop.conv.ask(prompts.implement_only_prompt(context), "implement")
         return
-    if (loop.dir / MARKER).is_file():
+    if loop.tests is not None:
         ctx.hooks.info(
-            f"[{task.id}] tests already written (red confirmed earlier); "
-            "going straight to the implementation"
+            f"[{task.id}] tests already written (red confirmed earlier: "
+            f"{', '.join(loop.tests.files)}); going straight to the implementation"
         )
         loop.conv.ask(f"{context}\n\n{prompts.implement_prompt(loop.text)}", "implement")
     else:

@@ -1,11 +1,16 @@
 """``aio plan``: ask a planner agent for a JSON plan in session ``plan-<feature>``.
 
-Planner order: ``--agent`` alone when given; otherwise the plan phase's ``agent`` then its
-``fallback`` entries (``agent`` or ``agent:model``). ``agent = "auto"`` means gemini when its
-CLI can be resolved, then claude with opus (``--model`` overrides the model of the first
-planner only). A planner that cannot be launched or fails (any outcome except interrupted,
-budget or session_lost, which stop at once) is retried ``--retry`` times, then the next
-planner is tried, and the fallback is announced through ``hooks.warn``.
+Planner order: ``--agent`` alone when given (an unknown name is ``InvalidInput``, exit 2,
+before anything runs); otherwise the plan phase's ``agent`` then its ``fallback`` entries
+(``agent`` or ``agent:model``). ``agent = "auto"`` means gemini when its CLI can be
+resolved, then claude with opus. Each planner's model follows ``config.pick_model``:
+``--model`` (first planner only) > ``$AI_MODEL`` (when it applies to that agent) > the
+configured model (phase ``model``, the ``:model`` of a fallback entry, opus for auto's
+claude) > the CLI's default. A planner that cannot be launched or fails (any outcome except
+interrupted, budget or session_lost, which stop at once) is retried ``--retry`` times, then
+the next planner is tried, and the fallback is announced through ``hooks.warn``.
+``--max-cost`` (else the feature's configured budget) is checked before every call: at the
+budget the command stops with ``BudgetExceeded`` (exit 3) and no agent process starts.
 
 The answer is parsed (``jsontext.extract_json``) and validated (``plan.validate``); an
 invalid answer gets exactly ONE corrective follow-up in the same conversation listing the
@@ -26,10 +31,11 @@ from ai_orchestrator.errors import AgentTimeout, AioError
 from ai_orchestrator.store.timeutil import now_iso
 from ai_orchestrator.workflow import prompts
 from ai_orchestrator.workflow.agentcall import AgentFailed, Conversation
+from ai_orchestrator.workflow.config import pick_model, resolve_model
 from ai_orchestrator.workflow.features import load_feature, load_plan, save_plan, update_feature
 from ai_orchestrator.workflow.jsontext import extract_json
 from ai_orchestrator.workflow.plan import Plan, merge_statuses, plan_from_data, validate
-from ai_orchestrator.workflow.runctx import FeatureContext, Recorder, call_settings
+from ai_orchestrator.workflow.runctx import FeatureContext, Recorder, call_settings, check_agent
 
 CONTEXT_BUDGET = 150_000  # characters of repository context for --full-context
 
@@ -58,20 +64,23 @@ def _installed(agent: str) -> bool:
 def planner_candidates(
     ctx: FeatureContext, agent: str | None, model: str | None
 ) -> list[tuple[str, str | None]]:
+    """``[(agent, model)]`` in the order they are tried (see the module docstring)."""
     phase = ctx.config.phase("plan")
     if agent:
-        return [(agent, call_settings(ctx, "plan", agent=agent, model=model).model)]
+        return [(agent, resolve_model(agent, model, phase))]
     entries: list[tuple[str, str | None]] = []
     if phase.agent == "auto":
         if _installed("gemini"):
-            entries += [("gemini", model), ("claude", "opus")]
+            entries.append(("gemini", pick_model("gemini", model, phase.model)))
+            entries.append(("claude", pick_model("claude", None, "opus")))
         else:
-            entries.append(("claude", model or "opus"))
+            entries.append(("claude", pick_model("claude", model, phase.model or "opus")))
     else:
-        entries.append((phase.agent, call_settings(ctx, "plan", model=model).model))
+        entries.append((phase.agent, resolve_model(phase.agent, model, phase)))
     for spec in phase.fallback:
         name, _, fallback_model = spec.partition(":")
-        entries.append((name.strip(), fallback_model.strip() or None))
+        name = name.strip()
+        entries.append((name, pick_model(name, None, fallback_model.strip() or None)))
     result: list[tuple[str, str | None]] = []
     for entry in entries:
         if entry not in result:
@@ -136,6 +145,17 @@ def _ask_planner(conv: Conversation, prompt: str, default_agent: str | None) -> 
     return plan
 
 
+@dataclass
+class PlanOptions:
+    agent: str | None = None
+    model: str | None = None
+    full_context: bool = False
+    retry: int = 0
+    no_session: bool = False
+    new_session: bool = False
+    max_cost: float | None = None
+
+
 def run_plan(
     ctx: FeatureContext,
     request: str,
@@ -146,74 +166,94 @@ def run_plan(
     retry: int = 0,
     no_session: bool = False,
     new_session: bool = False,
+    max_cost: float | None = None,
 ) -> PlanOutcome:
     """Create or refine the plan of ``ctx.feature_id`` (see the module docstring)."""
-    name = ctx.session_name("plan")
-    arguments = {
+    opts = PlanOptions(agent, model, full_context, retry, no_session, new_session, max_cost)
+    check_agent(agent)
+    arguments: dict[str, Any] = {
         "prompt": request,
         "agent": agent,
         "model": model,
         "full_context": full_context,
         "retry": retry,
     }
-    with (
-        Recorder(ctx.paths, "plan", arguments) as rec,
-        ctx.ws.lock_feature(ctx.feature_id, timeout=ctx.config.lock_timeout),
-    ):
-        rec.session = name
-        feature = load_feature(ctx.paths)
-        previous = load_plan(ctx.paths, required=False)
-        context = repository_context(ctx) if full_context else None
-        prompt = prompts.plan_prompt(
-            ctx.feature_id,
-            str(feature.get("description") or ""),
-            request,
-            active_task=feature.get("active_task"),
-            previous=previous,
-            context=context,
-        )
-        implement_agent = ctx.config.phase("implement").agent
+    extra = {"no_session": no_session, "new_session": new_session, "max_cost": max_cost}
+    arguments.update({k: v for k, v in extra.items() if v is not None and v is not False})
+    with Recorder(ctx.paths, "plan", arguments) as rec:
         candidates = planner_candidates(ctx, agent, model)
-        steps: list[dict[str, Any]] = []
-        last_error: AioError | None = None
-        for index, (planner, planner_model) in enumerate(candidates):
-            settings = call_settings(
-                ctx, "plan", agent=planner, no_session=no_session, new_session=new_session
+        rec.session = ctx.session_name("plan")
+        rec.agent, rec.model = candidates[0]
+        with ctx.ws.lock_feature(ctx.feature_id, timeout=ctx.config.lock_timeout):
+            outcome = _plan_locked(ctx, request, candidates, rec, opts)
+    return outcome
+
+
+def _plan_locked(
+    ctx: FeatureContext,
+    request: str,
+    candidates: list[tuple[str, str | None]],
+    rec: Recorder,
+    opts: PlanOptions,
+) -> PlanOutcome:
+    name = ctx.session_name("plan")
+    feature = load_feature(ctx.paths)
+    previous = load_plan(ctx.paths, required=False)
+    context = repository_context(ctx) if opts.full_context else None
+    prompt = prompts.plan_prompt(
+        ctx.feature_id,
+        str(feature.get("description") or ""),
+        request,
+        active_task=feature.get("active_task"),
+        previous=previous,
+        context=context,
+    )
+    implement_agent = ctx.config.phase("implement").agent
+    steps: list[dict[str, Any]] = []
+    last_error: AioError | None = None
+    for index, (planner, planner_model) in enumerate(candidates):
+        settings = call_settings(
+            ctx,
+            "plan",
+            agent=planner,
+            no_session=opts.no_session,
+            new_session=opts.new_session,
+            max_cost=opts.max_cost,
+        )
+        settings.model = planner_model  # resolved per planner by planner_candidates
+        rec.agent, rec.model = planner, planner_model
+        conv = Conversation(ctx.store, name, settings, cwd=ctx.ws.project_root, hooks=ctx.hooks)
+        conv.check_location()
+        label = f"{planner} ({planner_model})" if planner_model else planner
+        ctx.hooks.info(f"Creating plan with {label}...")
+        for attempt in range(opts.retry + 1):
+            if attempt:
+                ctx.hooks.info(f"Retrying {planner} (attempt {attempt + 1}/{opts.retry + 1})...")
+            try:
+                plan = _ask_planner(conv, prompt, implement_agent)
+            except (AgentFailed, AgentTimeout, AgentLaunchError) as exc:
+                last_error = exc
+                continue
+            finally:
+                steps.extend(conv.steps)
+                conv.steps = []
+                rec.details["steps"] = steps
+            kept = merge_statuses(plan, previous)
+            plan.meta = {
+                "feature": ctx.feature_id,
+                "description": feature.get("description") or "",
+                "request": request,
+                "planner": {"agent": planner, "model": planner_model},
+                "created_at": (previous.meta.get("created_at") if previous else None) or now_iso(),
+            }
+            save_plan(ctx.paths, plan)
+            update_feature(ctx.paths, model_in_use=planner_model or planner)
+            rec.details.update(tasks=len(plan.tasks()), kept_statuses=kept)
+            return PlanOutcome(plan, planner, planner_model, kept, steps)
+        if index + 1 < len(candidates):
+            nxt, nxt_model = candidates[index + 1]
+            ctx.hooks.warn(
+                f"{planner} unavailable ({last_error}); falling back to "
+                f"{nxt}{f' ({nxt_model})' if nxt_model else ''}..."
             )
-            settings.model = planner_model
-            rec.agent, rec.model = planner, planner_model
-            conv = Conversation(ctx.store, name, settings, cwd=ctx.ws.project_root, hooks=ctx.hooks)
-            label = f"{planner} ({planner_model})" if planner_model else planner
-            ctx.hooks.info(f"Creating plan with {label}...")
-            for attempt in range(retry + 1):
-                if attempt:
-                    ctx.hooks.info(f"Retrying {planner} (attempt {attempt + 1}/{retry + 1})...")
-                try:
-                    plan = _ask_planner(conv, prompt, implement_agent)
-                except (AgentFailed, AgentTimeout, AgentLaunchError) as exc:
-                    last_error = exc
-                    continue
-                finally:
-                    steps.extend(conv.steps)
-                    conv.steps = []
-                    rec.details["steps"] = steps
-                kept = merge_statuses(plan, previous)
-                plan.meta = {
-                    "feature": ctx.feature_id,
-                    "description": feature.get("description") or "",
-                    "request": request,
-                    "planner": {"agent": planner, "model": planner_model},
-                    "created_at": (previous.meta.get("created_at") if previous else None)
-                    or now_iso(),
-                }
-                save_plan(ctx.paths, plan)
-                update_feature(ctx.paths, model_in_use=planner_model or planner)
-                rec.details.update(tasks=len(plan.tasks()), kept_statuses=kept)
-                return PlanOutcome(plan, planner, planner_model, kept, steps)
-            if index + 1 < len(candidates):
-                nxt, nxt_model = candidates[index + 1]
-                ctx.hooks.warn(
-                    f"{planner} unavailable ({last_error}); falling back to "
-                    f"{nxt}{f' ({nxt_model})' if nxt_model else ''}..."
-                )
-        raise AioError(f"all planners failed to produce a plan; last error: {last_error}")
+    raise AioError(f"all planners failed to produce a plan; last error: {last_error}")

@@ -94,11 +94,12 @@ def tests_prompt(context: str, test_command: str, *, tdd: bool) -> str:
     )
 
 
-def tests_pass_correction(summary: str, test_command: str) -> str:
+def tests_pass_correction(reason: str, summary: str, test_command: str) -> str:
     return (
-        f"`{test_command}` reports {summary} — your tests pass (or none ran) before the "
-        "implementation exists, so they do not test the task. Change the tests so that they "
-        "exercise the new behaviour and FAIL until it is implemented. Do not implement it yet."
+        f"`{test_command}` reports {summary}, and this is not the required red: {reason}. "
+        "The tests you write for this task must exist as test files, exercise the new "
+        "behaviour and FAIL until it is implemented (failures of other, existing tests do not "
+        "count). Write or change the task's tests accordingly. Do not implement it yet."
     )
 
 
@@ -118,11 +119,12 @@ def implement_only_prompt(context: str) -> str:
     )
 
 
-def fix_prompt(test_command: str, summary: str, tail: str, round_no: int, rounds: int) -> str:
+def fix_prompt(test_command: str, reason: str, tail: str, round_no: int, rounds: int) -> str:
     return (
-        f"`{test_command}` still fails ({summary}); fix round {round_no} of {rounds}. "
-        "Fix the implementation (not the tests, unless a test is plainly wrong) so that every "
-        f"test passes. The end of the output:\n```\n{tail}\n```"
+        f"`{test_command}` is not green yet: {reason}; fix round {round_no} of {rounds}. "
+        "Fix the implementation (not the tests, unless a test is plainly wrong; never delete "
+        "or skip the task's tests) so that every test passes. The end of the output:\n"
+        f"```\n{tail}\n```"
     )
 
 

@@ -14,21 +14,27 @@ seed's ``major/minor/suggestion`` are mapped); an unusable answer gets ONE corre
 follow-up, then ``InvalidReview`` (exit 1). The review is saved as
 ``artifacts/review-<YYYYmmdd-HHMMSS>.json``; the caller exits 1 when a critical finding
 exists.
+
+The review holds the feature lock for its whole run (like plan and implement), so it never
+reads a change that an ``implement`` is in the middle of writing. ``--agent`` is validated
+and ``--max-cost`` (else the feature's budget) checked before any agent process starts
+(``BudgetExceeded``, exit 3).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ai_orchestrator.errors import AioError, NotFound
+from ai_orchestrator.errors import AioError, InvalidInput, NotFound
 from ai_orchestrator.store.timeutil import now_iso
-from ai_orchestrator.workflow.agentcall import Conversation
+from ai_orchestrator.workflow.agentcall import CallSettings, Conversation
 from ai_orchestrator.workflow.features import load_feature, load_plan, write_artifact
 from ai_orchestrator.workflow.jsontext import extract_json
-from ai_orchestrator.workflow.runctx import FeatureContext, Recorder, call_settings
+from ai_orchestrator.workflow.runctx import FeatureContext, Recorder, call_settings, check_agent
 from ai_orchestrator.workflow.verify import git_diff
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
@@ -198,73 +204,89 @@ def run_review(
     model: str | None = None,
     no_session: bool = False,
     new_session: bool = False,
+    max_cost: float | None = None,
 ) -> ReviewOutcome:
-    arguments = {"files": files, "architecture": architecture, "focus": focus}
+    check_agent(agent)
+    if focus is not None and focus not in FOCUS:
+        raise InvalidInput(f"--focus must be one of {', '.join(FOCUS)}")
+    arguments: dict[str, Any] = {"files": files, "architecture": architecture, "focus": focus}
+    extra = {"agent": agent, "model": model, "max_cost": max_cost}
+    extra |= {"no_session": no_session, "new_session": new_session}
+    arguments.update({k: v for k, v in extra.items() if v is not None and v is not False})
     with Recorder(ctx.paths, "review", arguments) as rec:
-        material, names = _material(ctx, files, architecture)
-        prompt = review_prompt(ctx, material, names or files, architecture, focus)
         settings = call_settings(
-            ctx, "review", agent=agent, model=model, no_session=no_session, new_session=new_session
+            ctx,
+            "review",
+            agent=agent,
+            model=model,
+            no_session=no_session,
+            new_session=new_session,
+            max_cost=max_cost,
         )
-        rec.agent, rec.model, rec.session = (
-            settings.agent,
-            settings.model,
-            ctx.session_name("review"),
-        )
-        conv = Conversation(
-            ctx.store,
-            ctx.session_name("review"),
-            settings,
-            cwd=ctx.ws.project_root,
-            hooks=ctx.hooks,
-        )
-        try:
-            review, problems = _parse(conv.ask(prompt, "review").text)
-            if review is None or problems:
-                ctx.hooks.warn(
-                    "the review is not usable (" + "; ".join(problems) + "); asking once more"
-                )
-                review, problems = _parse(
-                    conv.followup(
-                        "Your review could not be used:\n"
-                        + "\n".join(f"- {p}" for p in problems)
-                        + "\nAnswer again with ONLY the JSON object of the requested shape.",
-                        "review-fix",
-                    ).text
-                )
-                if review is None or problems:
-                    raise InvalidReview("the review answer is not usable: " + "; ".join(problems))
-        finally:
-            rec.details["steps"] = conv.steps
-        counts = {s: 0 for s in SEVERITIES}
-        for finding in review["findings"]:
-            counts[finding["severity"]] += 1
-        stamp = now_iso().replace("-", "").replace(":", "")[:15]
-        artifact = ctx.paths.artifacts / f"review-{stamp}.json"
-        if artifact.exists():
-            artifact = artifact.with_name(
-                f"review-{stamp}-{len(list(artifact.parent.iterdir()))}.json"
-            )
-        import json
+        rec.agent, rec.model = settings.agent, settings.model
+        rec.session = ctx.session_name("review")
+        with ctx.ws.lock_feature(ctx.feature_id, timeout=ctx.config.lock_timeout):
+            outcome = _review_locked(ctx, files, architecture, focus, settings, rec)
+    return outcome
 
-        doc = {
-            "schema_version": 1,
-            "feature": ctx.feature_id,
-            "created_at": now_iso(),
-            "agent": settings.agent,
-            "model": settings.model,
-            "architecture": architecture,
-            "focus": focus,
-            "files": names or files,
-            "counts": counts,
-            **review,
-        }
-        write_artifact(artifact, (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode())
-        rec.details.update(counts=counts, artifact=str(artifact.relative_to(ctx.ws.project_root)))
-        outcome = ReviewOutcome(review["summary"], review["findings"], artifact, counts)
-        if outcome.critical:
-            rec.status, rec.error = "failed", f"{outcome.critical} critical finding(s)"
-        return outcome
+
+def _review_locked(
+    ctx: FeatureContext,
+    files: list[str],
+    architecture: bool,
+    focus: str | None,
+    settings: CallSettings,
+    rec: Recorder,
+) -> ReviewOutcome:
+    conv = Conversation(
+        ctx.store, ctx.session_name("review"), settings, cwd=ctx.ws.project_root, hooks=ctx.hooks
+    )
+    conv.check_location()
+    material, names = _material(ctx, files, architecture)
+    prompt = review_prompt(ctx, material, names or files, architecture, focus)
+    try:
+        review, problems = _parse(conv.ask(prompt, "review").text)
+        if review is None or problems:
+            ctx.hooks.warn(
+                "the review is not usable (" + "; ".join(problems) + "); asking once more"
+            )
+            review, problems = _parse(
+                conv.followup(
+                    "Your review could not be used:\n"
+                    + "\n".join(f"- {p}" for p in problems)
+                    + "\nAnswer again with ONLY the JSON object of the requested shape.",
+                    "review-fix",
+                ).text
+            )
+            if review is None or problems:
+                raise InvalidReview("the review answer is not usable: " + "; ".join(problems))
+    finally:
+        rec.details["steps"] = conv.steps
+    counts = {s: 0 for s in SEVERITIES}
+    for finding in review["findings"]:
+        counts[finding["severity"]] += 1
+    stamp = now_iso().replace("-", "").replace(":", "")[:15]
+    artifact = ctx.paths.artifacts / f"review-{stamp}.json"
+    if artifact.exists():
+        artifact = artifact.with_name(f"review-{stamp}-{len(list(artifact.parent.iterdir()))}.json")
+    doc = {
+        "schema_version": 1,
+        "feature": ctx.feature_id,
+        "created_at": now_iso(),
+        "agent": settings.agent,
+        "model": settings.model,
+        "architecture": architecture,
+        "focus": focus,
+        "files": names or files,
+        "counts": counts,
+        **review,
+    }
+    write_artifact(artifact, (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode())
+    rec.details.update(counts=counts, artifact=str(artifact.relative_to(ctx.ws.project_root)))
+    outcome = ReviewOutcome(review["summary"], review["findings"], artifact, counts)
+    if outcome.critical:
+        rec.status, rec.error = "failed", f"{outcome.critical} critical finding(s)"
+    return outcome
 
 
 def _parse(text: str) -> tuple[dict[str, Any] | None, list[str]]:

@@ -5,12 +5,18 @@
 - ``call_settings`` turns a phase's config plus command-line flags into ``CallSettings``:
   agent ``--agent`` > phase config; model per ``config.resolve_model``; sessions on unless
   ``USE_SESSIONS`` is false or ``--no-session``; budget ``--max-cost`` > per-feature budget >
-  default budget; permission mode/tools/extra argv from the phase config.
+  default budget; the session-todo estimate default from ``default_estimate_usd``;
+  permission mode/tools/extra argv from the phase config.
+- ``check_agent`` validates an agent name (``InvalidInput``, exit 2) so commands can refuse
+  a bad ``--agent`` before doing any work.
 - ``Recorder`` is a context manager that appends exactly one history event when the command
   ends, whatever happens; the status follows the exception (``BudgetExceeded`` →
   ``budget_exceeded``, ``AgentTimeout`` → ``timeout``, ``Interrupted``/``KeyboardInterrupt``
   → ``interrupted``, other ``AioError`` → ``failed``, anything else → ``error``) unless the
   command set ``status`` itself (e.g. verify: tests failed). Exceptions are never swallowed.
+  Commands fill ``agent``/``model``/``task_id``/``session`` *before* taking the feature lock,
+  so even a "busy" event says what was attempted; a model left unset is taken from the last
+  agent call that reported one (``details.steps``).
 """
 
 from __future__ import annotations
@@ -21,11 +27,17 @@ from types import TracebackType
 from typing import Any
 
 from ai_orchestrator.agents.base import Permission
-from ai_orchestrator.errors import AgentTimeout, AioError, BudgetExceeded, Interrupted
+from ai_orchestrator.errors import (
+    AgentTimeout,
+    AioError,
+    BudgetExceeded,
+    Interrupted,
+    InvalidInput,
+)
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.workflow.agentcall import CallSettings, Hooks, sessions_enabled
 from ai_orchestrator.workflow.config import Config, load_config, resolve_model
-from ai_orchestrator.workflow.history import append_event, make_event
+from ai_orchestrator.workflow.history import append_event, elapsed_ms, make_event
 from ai_orchestrator.workflow.workspace import FeaturePaths, Workspace
 
 
@@ -75,10 +87,40 @@ def call_settings(
         timeout=phase.timeout,
         max_turns=max_turns or phase.max_turns,
         budget_usd=max_cost or ctx.config.budget_for(ctx.feature_id),
+        estimate_usd=ctx.config.default_estimate_usd,
         permission=Permission(mode=phase.permission_mode, allowed_tools=tools),
         extra_args=list(phase.extra_args) if same_agent else [],
         lock_timeout=ctx.config.lock_timeout,
     )
+
+
+def check_agent(agent: str | None, what: str = "--agent") -> None:
+    """``InvalidInput`` (exit 2) unless ``agent`` is None or a known agent name."""
+    if agent is None:
+        return
+    from ai_orchestrator.agents.registry import KNOWN_KEYS
+
+    if agent not in KNOWN_KEYS:
+        known = ", ".join(KNOWN_KEYS)
+        raise InvalidInput(f"{what}: unknown agent {agent!r}; known agents: {known}")
+
+
+def check_budget(ctx: FeatureContext, settings: CallSettings, nothing_done: str) -> None:
+    """``BudgetExceeded`` (exit 3) when the feature's spend has reached ``settings.budget_usd``.
+
+    ``run_in_session`` checks this before every call anyway; commands call it earlier so a
+    refusal happens before they change or run anything (``nothing_done`` says what).
+    """
+    if settings.budget_usd is None:
+        return
+    from ai_orchestrator.accounting import budget
+    from ai_orchestrator.agents.session_run import feature_spend
+
+    spent = feature_spend(ctx.store, ctx.feature_id)
+    try:
+        budget.check_budget(spent, settings.budget_usd, subject=f"feature {ctx.feature_id}")
+    except BudgetExceeded as exc:
+        raise BudgetExceeded(f"{exc} ({nothing_done})") from None
 
 
 def status_of(exc: BaseException | None) -> str:
@@ -125,11 +167,16 @@ class Recorder:
         error = self.error
         if exc is not None:
             error = str(exc) or type(exc).__name__
+        if self.model is None:
+            # No model was chosen (the backend's default): the one the agent reported.
+            steps = self.details.get("steps") or []
+            reported = [s.get("model") for s in steps if isinstance(s, dict) and s.get("model")]
+            self.model = reported[-1] if reported else None
         self.event = make_event(
             self.command,
             arguments=self.arguments,
             status=status,
-            duration_ms=int((time.monotonic() - self.started) * 1000),
+            duration_ms=elapsed_ms(self.started),
             agent=self.agent,
             model=self.model,
             task_id=self.task_id,

@@ -3,9 +3,15 @@
 Sources: ``feature.yaml`` (description, status, active task), ``plan.yaml`` (task counts),
 ``history.jsonl`` (command counts, failures, durations, recent events) and the session
 store (per phase — ``plan``, ``implement``, ``review``, ``verify`` sessions of the feature —
-interactions, tokens, cost, savings, last use). ``last_activity`` is the newest of the
-feature's ``updated_at``, its last history event and its sessions' last use; ``health`` is
-``active`` (< 1 h), ``idle`` (< 24 h) or ``stale``. Pure reads: nothing is locked or written.
+interactions, tokens incl. cache writes, cost, savings, the number of **unpriced** calls
+(a model the price table does not know: their cost is not a silent $0, it is unknown) and
+the share of input served from cache, ``accounting.savings.cache_read_share``), and the
+agent's own todo lists (``accounting.agent_todos``: the TodoWrite / write_todos / todo_list
+calls, folded per task). ``agent_todos.task`` is the list shown by default: the active
+task's, else the one of the newest history event with a task that has a list, else the
+newest task that has one. ``last_activity`` is the newest of the feature's ``updated_at``,
+its last history event and its sessions' last use; ``health`` is ``active`` (< 1 h),
+``idle`` (< 24 h) or ``stale``. Pure reads: nothing is locked or written.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from ai_orchestrator.accounting.savings import cache_read_share
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.index import SummaryIndex
 from ai_orchestrator.store.timeutil import format_iso, parse_iso
@@ -33,6 +40,29 @@ def session_rows(store: SessionStore) -> dict[str, list[Any]]:
     for row in rows:
         grouped.setdefault(row.feature_id, []).append(row)
     return grouped
+
+
+def agent_todo_lists(
+    store: SessionStore, feature_id: str, active_task: str | None, events: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """``{task, items, by_task, problems}``: the agent's todo lists (see the docstring)."""
+    from ai_orchestrator.accounting.agent_todos import agent_todos_by_task
+
+    problems: list[str] = []
+    try:
+        by_task = agent_todos_by_task(store, feature_id, problems=problems)
+    except Exception as exc:  # an unusable store must not break a status read
+        return {"task": None, "items": [], "by_task": {}, "problems": [str(exc)]}
+    shown = active_task if active_task in by_task else None
+    if shown is None:
+        recent = [e.get("task_id") for e in reversed(events) if e.get("task_id") in by_task]
+        shown = str(recent[0]) if recent else (next(reversed(by_task)) if by_task else None)
+    return {
+        "task": shown,
+        "items": by_task.get(shown, []) if shown else [],
+        "by_task": by_task,
+        "problems": problems,
+    }
 
 
 def _health(last: datetime | None, now: datetime) -> str:
@@ -58,10 +88,11 @@ def feature_status(
         else {"total": 0, "pending": 0, "in_progress": 0, "completed": 0, "failed": 0}
     )
     events, bad_lines = read_events(paths.history_file)
-    rows = session_rows(SessionStore()) if rows is None else rows
+    store = SessionStore()
+    rows = session_rows(store) if rows is None else rows
     phases: dict[str, dict[str, Any]] = {}
     tokens = dict.fromkeys(TOKEN_KEYS, 0)
-    interactions, cost, savings = 0, 0.0, 0.0
+    interactions, cost, savings, unpriced = 0, 0.0, 0.0, 0
     moments = [parse_iso(feature.get("updated_at"))]
     for row in rows.get(feature_id, []):
         phases[row.command] = {
@@ -69,11 +100,14 @@ def feature_status(
             "interactions": row.interactions,
             "failed": row.failed,
             "tokens": {k: row.tokens.get(k, 0) for k in TOKEN_KEYS},
+            "cache_read_share": cache_read_share(row.tokens),
             "cost": round(row.cost, 6),
             "savings": round(row.savings, 6),
+            "unpriced": row.unpriced,
             "last_activity": row.last_activity,
         }
         interactions += row.interactions
+        unpriced += row.unpriced
         for key in TOKEN_KEYS:
             tokens[key] += row.tokens.get(key, 0)
         cost += row.cost
@@ -108,9 +142,12 @@ def feature_status(
         "totals": {
             "interactions": interactions,
             "tokens": tokens,
+            "cache_read_share": cache_read_share(tokens),
             "cost": round(cost, 6),
             "savings": round(savings, 6),
+            "unpriced": unpriced,
         },
+        "agent_todos": agent_todo_lists(store, feature_id, feature.get("active_task"), events),
         "commands": {
             "total": len(events),
             "by_command": by_command,

@@ -10,12 +10,18 @@ How the command is run (documented in config.toml too):
 - a string is split with ``shlex`` and run without a shell, unless it contains shell syntax
   (``| & ; < > $ ` * ? ( ) { } ~`` or a newline); then it runs as ``/bin/sh -c STRING``;
 - ``python`` as the program falls back to ``python3`` when only that is on PATH;
-- for pytest (``pytest …`` or ``… -m pytest …``, no shell) ``--junitxml=<artifact>.xml`` is
-  appended so the counts come from JUnit XML. Otherwise the counts come from the runner's
-  summary line (pytest, unittest, go test -v, cargo test, jest/vitest), else only the exit
-  status is known (``source = "exit_code"``).
+- for pytest (``pytest …`` or ``… -m pytest …``, no shell) ``--junitxml=<artifact>.xml`` and
+  ``--continue-on-collection-errors`` are appended: the counts and per-test results come
+  from JUnit XML, and a test file that cannot be imported (the usual red of a new test)
+  does not stop the other tests from running, so every run gives a complete picture.
+  Otherwise the counts come from the runner's summary line (pytest, unittest, go test -v,
+  cargo test, jest/vitest), else only the exit status is known (``source = "exit_code"``).
 
-Verdicts: **red** = the run failed (non-zero exit) and it was not "no tests collected"
+With JUnit XML, ``TestRun.cases`` also lists every test case (``TestCase``: id, classname,
+name, file, outcome ``passed|failed|error|skipped``) so ``workflow.tasktests`` can judge the
+task's own tests rather than the whole suite. Without it ``cases`` is empty.
+
+Suite verdicts: **red** = the run failed (non-zero exit) and it was not "no tests collected"
 (pytest exit 5, or zero tests counted) nor a timeout; **green** = exit 0 and (when counts
 are known) at least one test ran. Collection errors (e.g. ``ImportError`` because the code
 does not exist yet) count as red: that is what ATDD's first step looks like.
@@ -32,7 +38,7 @@ import shutil
 import signal
 import subprocess
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -40,6 +46,30 @@ from xml.etree import ElementTree
 SHELL_CHARS = set("|&;<>$`*?(){}~\n")
 TAIL_CHARS = 4000
 KILL_GRACE = 3.0
+
+
+CASE_OUTCOMES = ("passed", "failed", "error", "skipped")
+MAX_FAILING_IDS = 20  # ids kept in ``to_dict`` (history, --json); the XML has all of them
+
+
+@dataclass(frozen=True)
+class TestCase:
+    """One test case from JUnit XML; ``id`` is ``classname::name`` (or ``name`` alone)."""
+
+    classname: str
+    name: str
+    outcome: str
+    file: str | None = None
+
+    __test__ = False
+
+    @property
+    def id(self) -> str:
+        return f"{self.classname}::{self.name}" if self.classname else self.name
+
+    @property
+    def failing(self) -> bool:
+        return self.outcome in ("failed", "error")
 
 
 @dataclass
@@ -59,6 +89,7 @@ class TestRun:
     log_path: str | None = None
     xml_path: str | None = None
     tail: str = ""
+    cases: list[TestCase] = field(default_factory=list)
 
     __test__ = False  # not a pytest test class
 
@@ -101,10 +132,19 @@ class TestRun:
             parts.append(f"{self.skipped} skipped")
         return ", ".join(parts) + f" in {self.duration_ms / 1000:.1f}s"
 
+    def failing_ids(self) -> list[str]:
+        return [c.id for c in self.cases if c.failing]
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("tail")
-        data.update(green=self.green, red=self.red, no_tests=self.no_tests)
+        data.pop("cases")
+        data.update(
+            green=self.green,
+            red=self.red,
+            no_tests=self.no_tests,
+            failing_ids=self.failing_ids()[:MAX_FAILING_IDS],
+        )
         return data
 
 
@@ -127,7 +167,7 @@ def build_command(command: str | list[str], junit: Path | None) -> tuple[list[st
     if argv and argv[0] == "python" and shutil.which("python") is None and shutil.which("python3"):
         argv[0] = "python3"
     if junit is not None and is_pytest(argv):
-        return [*argv, f"--junitxml={junit}"], False, True
+        return [*argv, f"--junitxml={junit}", "--continue-on-collection-errors"], False, True
     return argv, False, False
 
 
@@ -150,6 +190,30 @@ def parse_junit(path: Path) -> dict[str, int] | None:
         0, totals["total"] - totals["failed"] - totals["errors"] - totals["skipped"]
     )
     return totals
+
+
+def parse_junit_cases(path: Path) -> list[TestCase]:
+    """Every ``<testcase>`` of a JUnit XML file (empty when it cannot be read)."""
+    try:
+        root = ElementTree.parse(path).getroot()
+    except (OSError, ElementTree.ParseError):
+        return []
+    cases = []
+    for case in root.iter("testcase"):
+        outcome = "passed"
+        for child, kind in (("error", "error"), ("failure", "failed"), ("skipped", "skipped")):
+            if case.find(child) is not None:
+                outcome = kind
+                break
+        cases.append(
+            TestCase(
+                classname=case.get("classname") or "",
+                name=case.get("name") or "",
+                outcome=outcome,
+                file=case.get("file") or None,
+            )
+        )
+    return cases
 
 
 _PYTEST_PART = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed)")
@@ -267,6 +331,7 @@ def run_tests(
     counts = parse_junit(xml_path) if junit else None
     if counts is not None:
         run.source, run.xml_path = "junit", str(xml_path)
+        run.cases = parse_junit_cases(xml_path)
     else:
         counts = parse_summary(text)
         if counts is not None:

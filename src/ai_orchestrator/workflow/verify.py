@@ -11,6 +11,11 @@
   "criteria": [{"task", "criterion", "met", "evidence"}]}`` (one corrective follow-up).
 - ``ok`` is true only when the tests are green and (when asked) the agent's verdict is pass.
   The history event's status is ``success`` or ``failed`` accordingly.
+- Verify holds the feature lock for its whole run, so its test run never sees the half-made
+  change of an ``implement`` in progress (a second command waits ``lock_timeout``, then
+  ``SessionBusy``). Bad input (``--agent-name`` unknown) is refused before the tests run;
+  with the agent check, the budget (``max_cost``, else the feature's) is checked before the
+  tests run too, so a command that would stop at exit 3 does not run the suite first.
 """
 
 from __future__ import annotations
@@ -23,10 +28,16 @@ from typing import Any
 from xml.etree import ElementTree
 
 from ai_orchestrator.errors import InvalidInput
-from ai_orchestrator.workflow.agentcall import Conversation
+from ai_orchestrator.workflow.agentcall import CallSettings, Conversation
 from ai_orchestrator.workflow.features import load_feature, load_plan, write_artifact
 from ai_orchestrator.workflow.jsontext import extract_json
-from ai_orchestrator.workflow.runctx import FeatureContext, Recorder, call_settings
+from ai_orchestrator.workflow.runctx import (
+    FeatureContext,
+    Recorder,
+    call_settings,
+    check_agent,
+    check_budget,
+)
 from ai_orchestrator.workflow.testrun import TestRun, run_tests
 
 DIFF_BUDGET = 120_000
@@ -105,8 +116,21 @@ def _valid_check(value: Any) -> list[str]:
     return problems
 
 
+def _settings(
+    ctx: FeatureContext, agent: str | None, model: str | None, max_cost: float | None
+) -> CallSettings:
+    return call_settings(
+        ctx, "verify", agent=agent, model=model, no_session=True, max_cost=max_cost
+    )
+
+
 def agent_check(
-    ctx: FeatureContext, run: TestRun, agent: str | None, model: str | None, rec: Recorder
+    ctx: FeatureContext,
+    run: TestRun,
+    agent: str | None,
+    model: str | None,
+    rec: Recorder,
+    max_cost: float | None = None,
 ) -> dict[str, Any]:
     plan = load_plan(ctx.paths)
     assert plan is not None
@@ -126,7 +150,7 @@ def agent_check(
         'with ONLY one JSON object: {"verdict": "pass" | "fail", "criteria": [{"task": "T1.1", '
         '"criterion": "...", "met": true, "evidence": "file:line or reason"}]}'
     )
-    settings = call_settings(ctx, "verify", agent=agent, model=model, no_session=True)
+    settings = _settings(ctx, agent, model, max_cost)
     rec.agent, rec.model, rec.session = settings.agent, settings.model, ctx.session_name("verify")
     conv = Conversation(
         ctx.store, ctx.session_name("verify"), settings, cwd=ctx.ws.project_root, hooks=ctx.hooks
@@ -158,31 +182,51 @@ def run_verify(
     with_agent: bool = False,
     agent: str | None = None,
     model: str | None = None,
+    max_cost: float | None = None,
 ) -> VerifyOutcome:
+    check_agent(agent, "--agent-name")
     command = ctx.config.test_command
     if not command:
         raise InvalidInput("no test_command in .aio/config.toml: set one to verify")
-    arguments = {"ci": ci, "agent": with_agent}
+    arguments: dict[str, Any] = {"ci": ci, "agent": with_agent}
+    extra = {"agent_name": agent, "model": model, "max_cost": max_cost}
+    arguments.update({k: v for k, v in extra.items() if v is not None})
     with Recorder(ctx.paths, "verify", arguments) as rec:
-        directory = ctx.paths.artifacts / "verify"
-        ctx.hooks.info("Running the tests in a fresh context...")
-        run = run_tests(
-            command,
-            cwd=ctx.ws.project_root,
-            label=_next_label(directory),
-            artifacts=directory,
-            timeout=ctx.config.test_timeout,
-        )
-        outcome = VerifyOutcome(run, run.green)
-        if ci:
-            outcome.ci_path = ctx.paths.artifacts / "test-results.xml"
-            write_ci_xml(run, outcome.ci_path, ctx.feature_id)
-        rec.details["tests"] = run.to_dict()
         if with_agent:
-            outcome.agent_check = agent_check(ctx, run, agent, model, rec)
-            rec.details["agent_verdict"] = outcome.agent_check.get("verdict")
-            outcome.ok = outcome.ok and outcome.agent_check.get("verdict") == "pass"
+            settings = _settings(ctx, agent, model, max_cost)
+            rec.agent, rec.model = settings.agent, settings.model
+            rec.session = ctx.session_name("verify")
+        with ctx.ws.lock_feature(ctx.feature_id, timeout=ctx.config.lock_timeout):
+            if with_agent:
+                check_budget(ctx, settings, "no tests were run")
+            outcome = _verify_locked(ctx, command, ci, rec)
+            if with_agent:
+                outcome.agent_check = agent_check(ctx, outcome.run, agent, model, rec, max_cost)
+                rec.details["agent_verdict"] = outcome.agent_check.get("verdict")
+                outcome.ok = outcome.ok and outcome.agent_check.get("verdict") == "pass"
         rec.status = "success" if outcome.ok else "failed"
         if not outcome.ok:
-            rec.error = f"verification failed: {run.summary()}"
-        return outcome
+            rec.error = f"verification failed: {outcome.run.summary()}"
+            if outcome.run.green and outcome.agent_check is not None:
+                rec.error = "verification failed: the agent's verdict is fail"
+    return outcome
+
+
+def _verify_locked(
+    ctx: FeatureContext, command: str | list[str], ci: bool, rec: Recorder
+) -> VerifyOutcome:
+    directory = ctx.paths.artifacts / "verify"
+    ctx.hooks.info("Running the tests in a fresh context...")
+    run = run_tests(
+        command,
+        cwd=ctx.ws.project_root,
+        label=_next_label(directory),
+        artifacts=directory,
+        timeout=ctx.config.test_timeout,
+    )
+    outcome = VerifyOutcome(run, run.green)
+    if ci:
+        outcome.ci_path = ctx.paths.artifacts / "test-results.xml"
+        write_ci_xml(run, outcome.ci_path, ctx.feature_id)
+    rec.details["tests"] = run.to_dict()
+    return outcome
