@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.fakes.harness import FakeAgents
+from tests.fakes.harness import FakeAgents, pid_alive
+from tests.fakes.harness import aio_run as run_aio
 
 from ai_orchestrator.agents.session_run import RunOptions, run_in_session
 from ai_orchestrator.errors import SessionBusy
@@ -23,46 +24,12 @@ SONNET = "claude-sonnet-4-5-20250929"
 HAIKU = "claude-haiku-4-5-20251001"
 
 
-@pytest.fixture
-def fakes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeAgents:
-    agents = FakeAgents(tmp_path / "fakes")
-    for key, value in agents.env.items():
-        monkeypatch.setenv(key, value)
-    for agent in ("claude", "gemini", "codex"):
-        monkeypatch.setenv(f"AIO_AGENT_{agent.upper()}_EXECUTABLE", agents.executable(agent))
-    return agents
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    path = tmp_path / "project"
-    path.mkdir()
-    subprocess.run(["git", "init", "-q", str(path)], check=True)
-    return path
-
-
 def aio_run(project: Path, *args: str, stdin: str | None = None, timeout: float = 60) -> Any:
-    return subprocess.run(
-        [sys.executable, "-m", "ai_orchestrator", "run", *args],
-        cwd=project,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    return run_aio(project, *args, stdin=stdin, timeout=timeout)
 
 
 def records(name: str) -> list[dict[str, Any]]:
     return SessionStore().read_log(name).records
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            state = handle.read().rpartition(")")[2].split()[0]
-    except OSError:
-        return False
-    return state not in ("Z", "X")
 
 
 def test_new_then_resumed_session_keeps_id_and_exact_usage(

@@ -10,7 +10,9 @@ Driven by ``FAKE_AGENT_SCENARIO`` (see README.md); stdlib only. What it reproduc
   ``--skip-trust`` or ``GEMINI_CLI_TRUST_WORKSPACE=true`` (scenario ``require_trust: false``
   turns the check off).
 - Sessions in ``$HOME/.gemini/tmp/<project slug>/chats/session-<ts>-<id8>.jsonl`` scoped to
-  the cwd (``projects.json`` maps cwd → slug). ``-r <uuid|latest|N>`` keeps the id and appends;
+  the cwd (``projects.json`` maps cwd → slug). Only sessions with a model reply can be
+  resumed (a failed first call leaves an unresumable one whose id still "already exists",
+  as 0.61.0 does). ``-r <uuid|latest|N>`` keeps the id and appends;
   ``--session-id`` starts a session with that id (existing → exit 42); ``-r`` with
   ``--session-id`` → exit 42; unknown id → exit 42 with stdout empty in every format;
   ``--list-sessions`` prints the text list.
@@ -250,8 +252,17 @@ class Store:
                 found.append((records[0], path))
         return sorted(found, key=lambda item: (item[0].get("startTime", ""), item[1].name))
 
+    def resumable(self) -> list[tuple[dict[str, Any], Path]]:
+        """Sessions with at least one model reply: 0.61.0 does not resume the others (a first
+        call that failed leaves a file whose id exists but cannot be resumed)."""
+        return [
+            (header, path)
+            for header, path in self.sessions()
+            if any(r.get("type") == "gemini" for r in read_jsonl(path))
+        ]
+
     def find(self, ref: str) -> tuple[dict[str, Any], Path] | None:
-        sessions = self.sessions()
+        sessions = self.resumable()
         if not sessions:
             return None
         if ref == "latest":
@@ -307,7 +318,7 @@ class Gemini:
         if resume:
             found = self.store.find(resume)
             if found is None:
-                if not self.store.sessions():
+                if not self.store.resumable():
                     raise Fail(42, "No previous sessions found for this project.")
                 raise Fail(
                     42,

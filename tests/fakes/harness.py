@@ -137,3 +137,32 @@ def json_lines(text: str) -> list[dict[str, Any]]:
         if isinstance(obj, dict):
             found.append(obj)
     return found
+
+
+def aio_run(
+    cwd: Path,
+    *args: str,
+    stdin: str | None = None,
+    timeout: float = 60,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """``aio run ARGS`` as a real process in ``cwd`` (the test's environment + ``env``)."""
+    return subprocess.run(
+        [sys.executable, "-m", "ai_orchestrator", "run", *args],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=None if env is None else {**os.environ, **env},
+    )
+
+
+def pid_alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie counts as dead)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            state = handle.read().rpartition(")")[2].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")

@@ -147,13 +147,17 @@ class Invocation:
 
 @dataclass
 class Progress:
-    """A live snapshot for the spinner line; every field is a running total."""
+    """A live snapshot for the spinner line; every field is a running total.
+
+    ``usage`` is the running per-model usage when the stream shows it (the caller prices it
+    for "cost so far"); ``cost`` is set only when the CLI itself reported a total."""
 
     turns: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
     cost: float | None = None
     tool: str | None = None
+    usage: dict[str, ModelUsage] = field(default_factory=dict)
 
 
 @dataclass
@@ -166,6 +170,11 @@ class AgentResult:
     session_id: str | None = None
     model: str | None = None
     usage: dict[str, ModelUsage] = field(default_factory=dict)
+    # Per model (keys as in ``usage``), one entry per API request where the stream shows
+    # each request's usage (Claude); empty otherwise. Pricing applies long-context tiers
+    # per request with it; the entries may add up to less than ``usage`` (then the rest
+    # is priced as one block).
+    requests: dict[str, list[ModelUsage]] = field(default_factory=dict)
     reported_cost: float | None = None
     turns: int = 0
     duration_ms: int = 0

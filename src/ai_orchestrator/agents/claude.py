@@ -7,7 +7,9 @@ Launch contract (``ClaudeBackend.build``)
     ``request.extra_args``. Ids are single ``--flag=value`` tokens (what the Agent SDK does) so an
     id can never be read as a flag; other values starting with ``-`` are refused
     (``InvalidInput``). The prompt travels on stdin only. ``--dangerously-skip-permissions`` is
-    never added (refused as root; ``acceptEdits`` + ``--allowedTools`` is the headless way).
+    never added. As root the CLI refuses ``bypassPermissions`` (and the skip flag) after it
+    started, so ``build`` refuses them first (``InvalidInput``, exit 2) unless ``IS_SANDBOX=1``
+    is set (the CLI's own opt-in); ``acceptEdits`` + ``--allowedTools`` is the headless way.
     Environment: the nesting markers in ``NESTING_ENV`` are removed, because an inherited
     ``CLAUDECODE``/``CLAUDE_CODE_CHILD_SESSION`` makes the child believe it is nested and skip
     writing its transcript (claude-code#80654), which would make the session unresumable.
@@ -27,6 +29,8 @@ Parse contract (``ClaudeStreamParser``)
       ``state = {"claude_session_totals": {model: usage}, "claude_session_cost": x}`` carries
       the session's cumulative totals so a result that restored them can be turned back
       into this call's delta.
+    - ``requests``: per ``usage`` key, every deduplicated API message of that model (subagent
+      messages included), so pricing applies long-context tiers per request.
     - Reported cost: ``modelUsage[m].costUSD`` per model, ``total_cost_usd`` overall.
     - Assistant messages with model ``<synthetic>`` (the CLI's stand-in for an API error) are
       no API request: they add no usage, turns or model.
@@ -44,14 +48,18 @@ Parse contract (``ClaudeStreamParser``)
       auth / rate_limit by stderr, else crash. "is already in use" on stderr sets
       ``session_in_use`` (outcome crash) so the caller retries with ``--resume``.
     - ``Progress.input_tokens`` counts all prompt tokens (plain + cache read + cache write),
-      so the spinner shows the context actually processed; cost appears with the result.
+      so the spinner shows the context actually processed; ``Progress.usage`` is the running
+      per-model usage (the caller prices it); ``Progress.cost`` is the CLI's own total, which
+      appears with the result.
     - ``AgentResult.duration_ms`` is the runner's wall clock (the CLI's own excludes start-up).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+from collections.abc import Sequence
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
@@ -101,6 +109,29 @@ NESTING_ENV: tuple[str, ...] = (
 )
 
 
+_BYPASS_FLAGS = ("--dangerously-skip-permissions", "--allow-dangerously-skip-permissions")
+
+
+def _refuse_bypass_as_root(mode: str | None, extra: Sequence[str]) -> None:
+    """Claude Code exits 1 with "cannot be used with root/sudo privileges" for these."""
+    wanted = mode == "bypassPermissions" or any(
+        a in _BYPASS_FLAGS or a == "--permission-mode=bypassPermissions" for a in extra
+    )
+    wanted |= any(
+        a == "--permission-mode" and i + 1 < len(extra) and extra[i + 1] == "bypassPermissions"
+        for i, a in enumerate(extra)
+    )
+    if not wanted or not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return
+    if os.environ.get("IS_SANDBOX") == "1":
+        return  # the CLI's opt-in for containers and sandboxes
+    raise InvalidInput(
+        "Claude Code refuses bypassPermissions as root; use --permission-mode acceptEdits "
+        "with --allowed-tools (e.g. Bash,Edit,Write), or set IS_SANDBOX=1 if this really is "
+        "a sandbox"
+    )
+
+
 class ClaudeBackend:
     """Backend for the ``claude`` CLI (see module docstring)."""
 
@@ -125,6 +156,7 @@ class ClaudeBackend:
             # Plain decimal notation, never rounded to 0 and never in exponent form.
             argv += ["--max-budget-usd", format(Decimal(repr(request.max_budget_usd)), "f")]
         perm = request.permission
+        _refuse_bypass_as_root(perm.mode, request.extra_args)
         if perm.mode:
             argv += ["--permission-mode", flag_value(perm.mode, "permission mode")]
         if perm.allowed_tools:
@@ -161,7 +193,8 @@ class ClaudeStreamParser:
         self._open_tools: dict[str, str] = {}
         self._pending_todos: dict[str, TodoEvent] = {}  # tool_use id -> event awaiting result
         self._tool: str | None = None
-        self._running = ModelUsage()  # sum over the deduplicated messages, kept incrementally
+        # Per model, the sum over the deduplicated messages, kept incrementally.
+        self._running: dict[str, ModelUsage] = {}
         self._top_turns = 0
         self._progress = ProgressTracker()
 
@@ -201,10 +234,10 @@ class ClaudeStreamParser:
             pass  # the CLI's own stand-in message (API error text): no request, no tokens
         elif known is None or usage.output >= known[1].output:
             if known is not None:
-                subtract(self._running, known[1])
+                subtract(self._running[known[0]], known[1])
             elif top:
                 self._top_turns += 1
-            self._running.add(usage)
+            self._running.setdefault(model, ModelUsage()).add(usage)
             self._messages[key] = (model, usage, top)
         if top:
             self._last_top = key
@@ -270,14 +303,18 @@ class ClaudeStreamParser:
         self._tool = next(reversed(self._open_tools.values()), None)
 
     def _snapshot(self) -> Progress | None:
+        running = self._line_usage()
+        total = total_of(running)
         progress = Progress(
             turns=self._top_turns,
-            input_tokens=prompt_side(self._running),
-            output_tokens=self._running.output,
+            input_tokens=prompt_side(total),
+            output_tokens=total.output,
             tool=self._tool,
+            usage=running,
         )
         if self._result is not None:
-            final = total_of(merge_usage(self._line_usage(), self._result, self._model)[0])
+            merged = merge_usage(running, self._result, self._model)[0]
+            final = total_of(merged)
             progress = replace(
                 progress,
                 turns=as_int(self._result.get("num_turns")) or progress.turns,
@@ -285,13 +322,22 @@ class ClaudeStreamParser:
                 output_tokens=final.output,
                 cost=self._total_cost(),
                 tool=None,
+                usage=merged,
             )
         return self._progress.update(progress)
 
     def _line_usage(self) -> dict[str, ModelUsage]:
-        out: dict[str, ModelUsage] = {}
-        for model, usage, _ in self._messages.values():
-            out.setdefault(model, ModelUsage()).add(usage)
+        """A copy of the running per-model sums (callers may keep or change it)."""
+        return {m: usage_from_dict(u.to_dict()) for m, u in self._running.items() if u.requests}
+
+    def _requests(self, usage: dict[str, ModelUsage]) -> dict[str, list[ModelUsage]]:
+        """Each deduplicated API request's usage, under the ``usage`` key of its model."""
+        out: dict[str, list[ModelUsage]] = {}
+        for key in usage:
+            wanted = base_model(key)
+            found = [u for m, u, _ in self._messages.values() if base_model(m) == wanted]
+            if found:
+                out[key] = [usage_from_dict(u.to_dict()) for u in found]
         return out
 
     def _total_cost(self) -> float | None:
@@ -341,6 +387,7 @@ class ClaudeStreamParser:
             session_id=self._session_id,
             model=model,
             usage=usage,
+            requests=self._requests(usage),
             reported_cost=reported,
             turns=as_int(result.get("num_turns")) or self._top_turns,
             duration_ms=exit.duration_ms,

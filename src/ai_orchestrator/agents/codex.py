@@ -187,6 +187,7 @@ class CodexStreamParser:
         self._todos: list[TodoEvent] = []
         self._tools_used: list[str] = []
         self._open: dict[str, str] = {}
+        self._model_cache: str | None = None
         self._progress = ProgressTracker()
 
     def feed(self, line: str) -> Progress | None:
@@ -266,7 +267,7 @@ class CodexStreamParser:
         )
 
     def _snapshot(self) -> Progress | None:
-        usage = self._usage()
+        usage = self._usage()  # known at each turn.completed
         tool = next(reversed(self._open.values()), None)
         return self._progress.update(
             Progress(
@@ -274,6 +275,7 @@ class CodexStreamParser:
                 input_tokens=prompt_side(usage),
                 output_tokens=usage.output,
                 tool=tool,
+                usage={self._model_name(): usage} if self._completed else {},
             )
         )
 
@@ -284,6 +286,11 @@ class CodexStreamParser:
             or model_from_args(extra)
             or model_from_config(profile_from_args(extra))
         )
+
+    def _model_name(self) -> str:
+        if self._model_cache is None:  # config.toml is read once per call, not per line
+            self._model_cache = self._model() or "unknown"
+        return self._model_cache
 
     def finish(self, exit: ProcessExit) -> AgentResult:
         model = self._model()

@@ -4,12 +4,18 @@ Versions come from ``<binary> --version`` and are cached by (binary path, size, 
 ``$XDG_CACHE_HOME/ai-orchestrator/doctor.json`` (default ``~/.cache/…``), so repeated
 checks cost nothing and an upgraded binary is noticed. Agent calls never run a preflight
 (the earlier shell version spawned ``claude --help`` before every call).
+
+``installed_version(path)`` is what an agent call records as ``cli_version`` when the stream
+does not say (Gemini, Codex): the doctor cache entry if it is still valid, else the
+``version`` of the npm package the binary belongs to (a file read). It never starts a
+process, and gives ``None`` when neither is known.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -68,6 +74,41 @@ def _version_of(path: str, timeout: float) -> tuple[str | None, str | None]:
     if proc.returncode != 0 or not text:
         return None, f"'{path} --version' exited {proc.returncode}"
     return text[0].strip(), None
+
+
+def _stamp(path: str) -> str | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return f"{st.st_size}:{st.st_mtime_ns}"
+
+
+def _short(version: str | None) -> str | None:
+    """``codex-cli 0.169.0`` → ``0.169.0`` (what Claude's own stream reports)."""
+    match = re.search(r"\d+\.\d+\.\d+\S*", version or "")
+    return match.group(0) if match else None
+
+
+def _package_version(path: str) -> str | None:
+    """The ``version`` of the npm package whose ``bin`` ``path`` is (resolved symlinks)."""
+    here = Path(os.path.realpath(path)).parent
+    for folder in (here, *list(here.parents)[:4]):
+        try:
+            data = json.loads((folder / "package.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and isinstance(data.get("version"), str) and data.get("bin"):
+            return _short(data["version"])
+    return None
+
+
+def installed_version(path: str) -> str | None:
+    """The version of the agent binary ``path`` without running it (see module docstring)."""
+    hit = _load_cache().get(path)
+    if isinstance(hit, dict) and hit.get("stamp") == _stamp(path) and hit.get("version"):
+        return _short(hit["version"])
+    return _package_version(path)
 
 
 def check_agents(timeout: float = 20.0) -> list[AgentCheck]:

@@ -282,13 +282,15 @@ class GeminiStreamParser:
         return usage
 
     def _snapshot(self) -> Progress | None:
-        total = total_of(self._usage())
+        usage = self._usage()  # the stream shows usage only with the result
+        total = total_of(usage)
         return self._progress.update(
             Progress(
                 turns=self._turns,
                 input_tokens=prompt_side(total),
                 output_tokens=total.output,
                 tool=self._tool,
+                usage=usage,
             )
         )
 

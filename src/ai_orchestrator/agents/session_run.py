@@ -2,53 +2,93 @@
 
 ``run_in_session`` is what ``aio run`` and every workflow phase use. Contract:
 
+- **Nothing is created for a call that cannot start**: the agent key, executable, extra
+  arguments, budget and every value the backend puts on argv (``Backend.build``: model,
+  permission mode, root + bypassPermissions …) are checked before the run lock is taken, so
+  a refused call leaves no session directory, no todo and no interaction.
 - The session's **run lock** is held for the whole call, so two runs never resume the same
   agent conversation at once (the second waits ``lock_timeout`` seconds, then
   ``SessionBusy`` names the holder). Recording uses the short write lock as usual.
 - **Resume**: with sessions on, the call resumes the agent conversation stored in the
   session (same agent) from the working directory it was created in (Claude and Gemini
-  only find a conversation from its own cwd). Otherwise a new conversation is started —
-  with an id we mint where the CLI accepts one. ``new_session=True`` replaces a stored
-  conversation explicitly; ``use_session=False`` runs a fresh conversation every time.
-  The action taken is reported (``started`` / ``resumed`` / ``replaced`` / ``fresh``).
+  only find a conversation from its own cwd; when that differs from ``options.cwd`` a notice
+  says where it runs). Otherwise a new conversation is started — with an id we mint where
+  the CLI accepts one. ``new_session=True`` replaces a stored conversation explicitly;
+  ``use_session=False`` runs a fresh conversation every time. The action taken is reported
+  (``started`` / ``resumed`` / ``replaced`` / ``fresh``).
 - A conversation the CLI cannot find is **never** silently replaced: the call is recorded
   with outcome ``error:session_lost`` and the stored id is kept, so the user decides
-  (``--new-session``). "Already in use" for an id we minted switches to resume once.
-- **Every call is recorded** — success, failure, timeout and Ctrl-C alike — with exact
-  tokens per model, cost (computed from the price table; the CLI's own figure kept as
-  ``reported_cost``), savings from cache reads, duration and outcome. The interaction is
-  recorded before this function returns or re-raises.
-- **Budget**: with ``budget_usd`` the feature's spend so far is checked before anything
-  starts (``BudgetExceeded``, exit 3, no process launched); Claude gets
-  ``--max-budget-usd`` set to what remains; an overrun is reported on the result.
+  (``--new-session``). One exception, announced: a conversation that never completed a
+  call (``agent_state.conversation_confirmed`` is false: its first call failed, and Gemini
+  saves nothing then) and that the CLI does not know is started anew with a new id, since
+  there is no context to lose; the record notes the dropped id. A conversation is
+  confirmed once a call in it succeeds or the CLI accepts a resume of it; records from
+  before this flag existed count as confirmed. "Already in use" for an id we minted
+  switches to resume once.
+- **Every call that started is recorded** — success, failure, timeout and Ctrl-C alike —
+  with exact tokens per model, cost (computed from the price table with per-request usage
+  where the stream has it; the CLI's own figure kept as ``reported_cost``), savings, duration,
+  outcome and the CLI version (from the stream, else from ``aio doctor``'s cache). A launch
+  that fails after the lock (e.g. a non-executable agent) is recorded as ``error:crash`` and
+  re-raised. Every session todo started here ends with an ``end`` or ``error`` record, even
+  when an exception escapes.
+- **Budget**: with ``budget_usd`` the feature's spend is checked before anything starts and
+  again once the run lock is held (a run that waited for the lock sees the spend of the run
+  it waited for): at or over budget → ``BudgetExceeded`` (exit 3), no process launched.
+  Calls that could not be priced count as $0 and are announced. Claude gets
+  ``--max-budget-usd`` with what remains, rounded down to whole micro-dollars. The record
+  carries ``budget_usd``, ``spent_before`` and ``over_budget``.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from ai_orchestrator.accounting import todos
+from ai_orchestrator.accounting.budget import check_budget
 from ai_orchestrator.agents import registry, runner
 from ai_orchestrator.agents.base import (
     AgentRequest,
     AgentResult,
     Backend,
-    ModelUsage,
+    Invocation,
     Permission,
     Progress,
 )
-from ai_orchestrator.errors import BudgetExceeded
+from ai_orchestrator.agents.errors import AgentLaunchError
+from ai_orchestrator.agents.recording import (
+    BudgetCheck,
+    build_record,
+    feature_spend,
+    feature_spend_detail,
+    live_cost,
+    max_budget_flag,
+    outcome_label,
+    price_result,
+)
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.locks import current_command
 from ai_orchestrator.store.names import parse_session_name
-from ai_orchestrator.store.records import preview
+
+__all__ = [
+    "Notice",
+    "RunOptions",
+    "SessionRun",
+    "feature_spend",
+    "outcome_label",
+    "price_result",
+    "run_in_session",
+]
 
 SessionAction = Literal["started", "resumed", "replaced", "fresh"]
 RESUMABLE_FROM_OWN_CWD = ("claude", "gemini", "scripted")
+CONFIRMED = "conversation_confirmed"  # agent_state key (see the module docstring)
+LIVE_COST_INTERVAL = 0.5  # seconds between re-pricings of the running usage
 
 
 @dataclass
@@ -71,6 +111,14 @@ class RunOptions:
     estimate_usd: float | None = None  # configured default cost estimate for session todos
 
 
+@dataclass(frozen=True)
+class Notice:
+    """Something the user should know about this call (shown on stderr by the CLI)."""
+
+    text: str
+    warning: bool = False
+
+
 @dataclass
 class SessionRun:
     """What happened: the normalised result, the stored record and the session action."""
@@ -80,124 +128,95 @@ class SessionRun:
     action: SessionAction
     spent_before: float = 0.0
     budget_usd: float | None = None
+    cwd: Path | None = None  # where the agent ran (the stored cwd when resuming)
+    notices: list[Notice] = field(default_factory=list)
 
     @property
     def over_budget(self) -> bool:
-        if self.budget_usd is None:
-            return False
-        return self.spent_before + float(self.record["cost"]) > self.budget_usd + 1e-12
+        return bool(self.record.get("over_budget"))
 
 
-def outcome_label(result: AgentResult) -> str:
-    """The stored outcome: ``success``, ``timeout``, ``interrupted`` or ``error:<class>``."""
-    if result.outcome in ("success", "timeout", "interrupted"):
-        return result.outcome
-    return f"error:{result.outcome}"
+@dataclass
+class _Plan:
+    resume_id: str | None
+    action: SessionAction
+    cwd: Path
+    state: dict[str, Any]
 
 
-def feature_spend(store: SessionStore, feature_id: str) -> float:
-    """Total recorded cost of every session of ``feature_id``."""
-    from ai_orchestrator.store.index import SummaryIndex
-
-    rows, _errors = SummaryIndex(store).rows()
-    return sum(r.cost for r in rows if r.feature_id == feature_id)
-
-
-def price_result(agent: str, result: AgentResult) -> dict[str, Any]:
-    """Cost fields of an interaction from the result's per-model usage."""
-    from ai_orchestrator.accounting.pricing import price_usage
-
-    per_model: dict[str, Any] = {}
-    computed = savings = 0.0
-    all_priced = True
-    for model, usage in result.usage.items():
-        price = price_usage(agent, model, usage)
-        all_priced &= price.priced
-        computed += price.cost
-        savings += price.savings
-        per_model[model] = {
-            **usage.to_dict(),
-            "cache_write": usage.cache_write,
-            "cost": price.cost,
-            "priced": price.priced,
-            "model_ref": price.model_ref,
-            "note": price.note,
-        }
-    reported = result.reported_cost
-    if all_priced:
-        cost, source = computed, "computed"
-    elif reported is not None:
-        cost, source = reported, "reported"
-    else:
-        cost, source = computed, "unpriced"
-    return {
-        "usage_by_model": per_model,
-        "cost": round(cost, 10),
-        "cost_source": source,
-        "reported_cost": reported,
-        "savings": round(savings, 10),
-    }
-
-
-def _tokens(total: ModelUsage) -> dict[str, int]:
-    return {
-        "input": total.input,
-        "output": total.output,
-        "cache_read": total.cache_read,
-        "cache_write": total.cache_write,
-        "reasoning": total.reasoning,
-    }
-
-
-def build_record(
-    prompt: str,
-    result: AgentResult,
-    options: RunOptions,
-    cwd: Path,
-    session_id: str | None,
-    action: SessionAction,
-) -> dict[str, Any]:
-    record: dict[str, Any] = {
-        "task_id": options.task_id,
-        "agent": result.agent,
-        "agent_session_id": session_id,
-        "cwd": str(cwd),
-        "model": result.model or options.model,
-        "prompt": prompt,
-        "prompt_preview": preview(prompt),
-        "response_preview": preview(result.text or result.error or "", 200),
-        "tokens": _tokens(result.total_usage()),
-        "duration_ms": result.duration_ms,
-        "outcome": outcome_label(result),
-        "exit_code": result.exit_code,
-        "error": result.error,
-        "turns": result.turns,
-        "session_action": action,
-        "cli_version": result.cli_version,
-        "tools_used": result.tools_used,
-        "todos": [{"tool": t.tool, "items": t.items, "replaces": t.replaces} for t in result.todos],
-        "agent_state": result.state,
-    }
-    record.update(price_result(result.agent, result))
-    if options.keep_raw_events:
-        record["raw_events"] = result.raw_events
-    return record
-
-
-def _plan_session(
-    summary: Mapping[str, Any] | None, options: RunOptions
-) -> tuple[str | None, SessionAction, Path, Mapping[str, Any]]:
-    """(resume id, action, cwd, backend state) for this call."""
+def _plan_session(summary: Mapping[str, Any] | None, options: RunOptions) -> _Plan:
+    """What this call does with the stored conversation."""
     stored = summary if summary and summary.get("agent") == options.agent else None
     previous = stored.get("agent_session_id") if stored else None
     if not options.use_session:
-        return None, "fresh", options.cwd, {}
-    if previous and not options.new_session:
+        return _Plan(None, "fresh", options.cwd, {})
+    if previous and stored and not options.new_session:
         cwd = options.cwd
-        if options.agent in RESUMABLE_FROM_OWN_CWD and stored and stored.get("agent_cwd"):
+        if options.agent in RESUMABLE_FROM_OWN_CWD and stored.get("agent_cwd"):
             cwd = Path(stored["agent_cwd"])
-        return previous, "resumed", cwd, dict(stored.get("agent_state") or {}) if stored else {}
-    return None, ("replaced" if previous else "started"), options.cwd, {}
+        return _Plan(previous, "resumed", cwd, dict(stored.get("agent_state") or {}))
+    return _Plan(None, "replaced" if previous else "started", options.cwd, {})
+
+
+def _request(
+    prompt: str, plan: _Plan, options: RunOptions, remaining: float | None
+) -> AgentRequest:
+    extra = [*registry.extra_args(options.agent), *options.extra_args]
+    return AgentRequest(
+        prompt=prompt,
+        cwd=plan.cwd,
+        resume_id=plan.resume_id,
+        new_session_id=None if plan.resume_id else str(uuid.uuid4()),
+        model=options.model,
+        max_turns=options.max_turns,
+        max_budget_usd=remaining,
+        permission=options.permission,
+        timeout=options.timeout,
+        extra_args=extra,
+        state=plan.state,
+    )
+
+
+class _Budget:
+    """The feature budget: checked before the lock and again under it."""
+
+    def __init__(self, store: SessionStore, feature_id: str, budget: float | None) -> None:
+        self.store, self.feature_id, self.budget = store, feature_id, budget
+        self.check: BudgetCheck | None = None
+
+    def remaining(self) -> float | None:
+        """What the next call may spend (rounded for argv); ``BudgetExceeded`` when used up."""
+        if self.budget is None:
+            return None
+        spent, unpriced = feature_spend_detail(self.store, self.feature_id)
+        subject = f"feature {self.feature_id}"
+        left = check_budget(spent, self.budget, subject=subject)
+        flag = max_budget_flag(left or 0.0)
+        if flag is None:  # less than a micro-dollar left: nothing a CLI could be given
+            check_budget(self.budget, self.budget, subject=subject)
+        self.check = BudgetCheck(self.budget, spent, unpriced)
+        return flag
+
+
+class _LiveCost:
+    """Adds "cost so far" to progress snapshots: re-priced at most every LIVE_COST_INTERVAL."""
+
+    def __init__(self, agent: str, forward: Callable[[Progress], None]) -> None:
+        self.agent, self.forward = agent, forward
+        self.cost: float | None = None
+        self.priced_at = float("-inf")
+
+    def __call__(self, progress: Progress) -> None:
+        if progress.cost is None and progress.usage:
+            now = time.monotonic()
+            if now - self.priced_at >= LIVE_COST_INTERVAL:
+                self.priced_at = now
+                try:
+                    self.cost = live_cost(self.agent, progress.usage)
+                except Exception:  # a display nicety must never break the call
+                    self.cost = None
+            progress = replace(progress, cost=self.cost)
+        self.forward(progress)
 
 
 def run_in_session(
@@ -208,44 +227,41 @@ def run_in_session(
     *,
     on_progress: Callable[[Progress], None] | None = None,
     on_start: Callable[[SessionAction], None] | None = None,
+    on_notice: Callable[[Notice], None] | None = None,
 ) -> SessionRun:
     """Run ``prompt`` in session ``name`` (see the module docstring for the contract)."""
     session = parse_session_name(name)
-    backend = registry.get_backend(options.agent)
-    executable = registry.resolve_executable(options.agent)
-    extra = [*registry.extra_args(options.agent), *options.extra_args]
-
-    spent = 0.0
-    remaining: float | None = None
-    if options.budget_usd is not None:
-        spent = feature_spend(store, session.feature_id)
-        if spent >= options.budget_usd:
-            raise BudgetExceeded(
-                f"feature {session.feature_id} has spent ${spent:.4f} of its "
-                f"${options.budget_usd:.4f} budget; no agent call was made"
-            )
-        remaining = options.budget_usd - spent
+    call = _Call(
+        store=store,
+        name=name,
+        prompt=prompt,
+        options=options,
+        backend=registry.get_backend(options.agent),
+        executable=registry.resolve_executable(options.agent),
+        on_progress=None if on_progress is None else _LiveCost(options.agent, on_progress),
+        on_notice=on_notice,
+    )
+    budget = _Budget(store, session.feature_id, options.budget_usd)
+    # Everything that can refuse the call, before anything exists: a bad --model used to
+    # leave a session directory and an in-progress todo behind.
+    call.build(call.request(call.plan(), budget.remaining()))
 
     lock = store.run_lock(name, timeout=options.lock_timeout, command=current_command())
     try:
-        summary = store.load(name).summary if store.exists(name) else None
-        resume_id, action, cwd, state = _plan_session(summary, options)
-        minted = None if resume_id else str(uuid.uuid4())
-        request = AgentRequest(
-            prompt=prompt,
-            cwd=cwd,
-            resume_id=resume_id,
-            new_session_id=minted,
-            model=options.model,
-            max_turns=options.max_turns,
-            max_budget_usd=remaining,
-            permission=options.permission,
-            timeout=options.timeout,
-            extra_args=extra,
-            state=state,
-        )
+        remaining = budget.remaining()  # again: the run we waited for may have spent it
+        plan = call.plan()
+        request = call.request(plan, remaining)
+        invocation = call.build(request)
+        if budget.check is not None and budget.check.unpriced_before:
+            call.notify(
+                f"{budget.check.unpriced_before} earlier call(s) of feature "
+                f"{session.feature_id} could not be priced and count as $0 toward its budget",
+                warning=True,
+            )
+        if plan.action == "resumed" and plan.cwd.resolve() != options.cwd.resolve():
+            call.notify(f"(running in {plan.cwd}, where this conversation was started)")
         if on_start is not None:
-            on_start(action)
+            on_start(plan.action)
         todo_id = todos.start(
             name,
             None,
@@ -256,55 +272,179 @@ def run_in_session(
             default_estimate=options.estimate_usd,
             store=store,
         )
-        result = _execute(backend, executable, request, options, on_progress)
-        if result.session_in_use and minted and not resume_id:
+        try:
+            run = call.run_and_record(plan, request, invocation, budget.check)
+        except BaseException as exc:  # whatever escapes, the todo must not stay in progress
+            todos.error(todo_id, name, _describe(exc))
+            raise
+        _close_todo(todo_id, name, run)
+    finally:
+        lock.release()
+    run.notices = call.notices
+    return run
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted before the call was recorded"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def _close_todo(todo_id: str, name: str, run: SessionRun) -> None:
+    stored = run.record
+    unpriced = stored.get("cost_source") == "unpriced"
+    if run.result.ok:
+        todos.end(
+            todo_id,
+            name,
+            stored["cost"],
+            stored["tokens"],
+            "completed",
+            stored["response_preview"],
+            unpriced=unpriced,
+        )
+    else:
+        todos.error(
+            todo_id,
+            name,
+            f"{run.result.outcome}: {run.result.error or 'no detail'}",
+            actual_cost=stored["cost"],
+            tokens=stored["tokens"],
+            unpriced=unpriced,
+        )
+
+
+@dataclass
+class _Call:
+    """One ``run_in_session`` call: what it runs, and the steps that need all of it."""
+
+    store: SessionStore
+    name: str
+    prompt: str
+    options: RunOptions
+    backend: Backend
+    executable: str
+    on_progress: Callable[[Progress], None] | None
+    on_notice: Callable[[Notice], None] | None
+    notices: list[Notice] = field(default_factory=list)
+
+    def notify(self, text: str, warning: bool = False) -> None:
+        notice = Notice(text, warning)
+        self.notices.append(notice)
+        if self.on_notice is not None:
+            self.on_notice(notice)
+
+    def plan(self) -> _Plan:
+        summary = self.store.load(self.name).summary if self.store.exists(self.name) else None
+        return _plan_session(summary, self.options)
+
+    def request(self, plan: _Plan, remaining: float | None) -> AgentRequest:
+        return _request(self.prompt, plan, self.options, remaining)
+
+    def build(self, request: AgentRequest) -> Invocation:
+        return self.backend.build(request, self.executable)
+
+    def execute(self, request: AgentRequest, invocation: Invocation | None = None) -> AgentResult:
+        return runner.run(
+            invocation or self.build(request),
+            self.backend.parser(request),
+            timeout=self.options.timeout,
+            on_progress=self.on_progress,
+        )
+
+    def run_and_record(
+        self,
+        plan: _Plan,
+        request: AgentRequest,
+        invocation: Invocation,
+        budget: BudgetCheck | None,
+    ) -> SessionRun:
+        options = self.options
+        action = plan.action
+        note: str | None = None
+        minted = request.new_session_id
+        try:
+            result = self.execute(request, invocation)
+        except AgentLaunchError as exc:
+            failed = AgentResult(agent=options.agent, outcome="crash", error=str(exc))
+            self.record(failed, request, request.resume_id, action, dict(request.state), budget)
+            raise
+        if result.session_in_use and minted and not request.resume_id:
             # The CLI already has a conversation with the id we minted (a previous run
             # died after creating it): continue that conversation instead.
             request.resume_id, request.new_session_id = minted, None
             action = "resumed"
-            result = _execute(backend, executable, request, options, on_progress)
+            result = self.execute(request)
+        elif (
+            result.outcome == "session_lost"
+            and action == "resumed"
+            and plan.state.get(CONFIRMED, True) is False
+        ):
+            note = (
+                f"conversation {request.resume_id} never completed a call and "
+                f"{options.agent} has no record of it; started a new conversation instead"
+            )
+            self.notify(note, warning=True)
+            request.resume_id, request.new_session_id = None, str(uuid.uuid4())
+            request.state, request.cwd, action = {}, options.cwd, "started"
+            result = self.execute(request)
         # The newest id the CLI printed wins. Without one, a resumed conversation keeps its
-        # id (even when lost: the user decides), and a new one that never reported an id
-        # is not stored, so the next call starts cleanly instead of "resuming" nothing.
-        # A lost conversation keeps its stored id whatever the error output carried (the
-        # CLI may print a throwaway id there), so the loss stays visible until the user
-        # decides with --new-session.
+        # id (even when lost: the user decides), and a new one that never reported an id is
+        # not stored. A lost conversation keeps its stored id whatever the error output
+        # carried (the CLI may print a throwaway id there).
         if result.outcome == "session_lost" and request.resume_id:
             session_id: str | None = request.resume_id
         else:
             session_id = result.session_id or request.resume_id
-        record = build_record(prompt, result, options, cwd, session_id, action)
-        stored = store.record(name, record)
-        if result.ok:
-            todos.end(
-                todo_id,
-                name,
-                stored["cost"],
-                stored["tokens"],
-                "completed",
-                stored["response_preview"],
-            )
-        else:
-            todos.error(
-                todo_id,
-                name,
-                f"{result.outcome}: {result.error or 'no detail'}",
-                actual_cost=stored["cost"],
-                tokens=stored["tokens"],
-            )
-    finally:
-        lock.release()
-    return SessionRun(result, stored, action, spent, options.budget_usd)
+        if result.cli_version is None:
+            from ai_orchestrator.agents.doctor import installed_version
+
+            result.cli_version = installed_version(self.executable)
+        state = _state_after(result, request, action, session_id)
+        stored = self.record(result, request, session_id, action, state, budget, note)
+        if budget is not None and result.usage and stored.get("cost_source") == "unpriced":
+            self.notify("this call could not be priced: it counts as $0 toward the budget", True)
+        run = SessionRun(result, stored, action, cwd=request.cwd)
+        if budget is not None:
+            run.spent_before, run.budget_usd = budget.spent_before, budget.budget_usd
+        return run
+
+    def record(
+        self,
+        result: AgentResult,
+        request: AgentRequest,
+        session_id: str | None,
+        action: SessionAction,
+        state: dict[str, Any] | None,
+        budget: BudgetCheck | None,
+        note: str | None = None,
+    ) -> dict[str, Any]:
+        record = build_record(
+            self.prompt,
+            result,
+            task_id=self.options.task_id,
+            model=self.options.model,
+            cwd=request.cwd,
+            session_id=session_id,
+            action=action,
+            state=state,
+            keep_raw_events=self.options.keep_raw_events,
+            budget=budget,
+            note=note,
+        )
+        return self.store.record(self.name, record)
 
 
-def _execute(
-    backend: Backend,
-    executable: str,
-    request: AgentRequest,
-    options: RunOptions,
-    on_progress: Callable[[Progress], None] | None,
-) -> AgentResult:
-    invocation = backend.build(request, executable)
-    return runner.run(
-        invocation, backend.parser(request), timeout=options.timeout, on_progress=on_progress
-    )
+def _state_after(
+    result: AgentResult, request: AgentRequest, action: str, session_id: str | None
+) -> dict[str, Any] | None:
+    """The backend state to store, with whether the conversation is known to exist."""
+    if session_id is None:
+        return None  # no conversation to attach it to (keeps a replaced one's state intact)
+    if result.outcome == "session_lost":
+        return dict(request.state)  # nothing changed in a conversation the CLI lacks
+    state = dict(result.state)
+    before = request.state.get(CONFIRMED, True) if action == "resumed" else False
+    # A resume the CLI accepted proves the conversation exists; so does any success.
+    state[CONFIRMED] = bool(before) or result.ok or action == "resumed"
+    return state

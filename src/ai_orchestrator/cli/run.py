@@ -64,7 +64,11 @@ def result_json(run: Any) -> dict[str, Any]:
         "todos": record["todos"],
         "tools_used": result.tools_used,
         "cli_version": result.cli_version,
+        "cwd": record.get("cwd"),
+        "budget_usd": record.get("budget_usd"),
+        "spent_before": record.get("spent_before"),
         "over_budget": run.over_budget,
+        "notices": [n.text for n in run.notices],
     }
 
 
@@ -149,7 +153,7 @@ def run_cmd(
 ) -> int:
     """Run PROMPT in SESSION (default: run-<directory>); PROMPT '-' reads stdin."""
     from ai_orchestrator.agents.base import Permission
-    from ai_orchestrator.agents.session_run import RunOptions, run_in_session
+    from ai_orchestrator.agents.session_run import Notice, RunOptions, run_in_session
     from ai_orchestrator.store import SessionStore
     from ai_orchestrator.store.names import parse_session_name
 
@@ -179,20 +183,24 @@ def run_cmd(
     show_progress = output.stdout_is_terminal() and not as_json
     from ai_orchestrator.cli.progress import ProgressLine
 
+    def notice(item: Notice) -> None:
+        (output.warn if item.warning else output.info)(f"{name}: {item.text}")
+
     with ProgressLine(enabled=show_progress, label=f"{agent} · {name}") as progress:
         run = run_in_session(
             SessionStore(),
             name,
             prompt,
             options,
-            on_progress=progress.update,
+            on_progress=progress.update if show_progress else None,
             on_start=lambda action: output.info(f"{name}: {ACTION_MESSAGES[action]}"),
+            on_notice=notice,
         )
     result = run.result
     if as_json:
         output.emit_json(result_json(run))
-    elif result.text:
-        click.echo(result.text)
+    elif result.ok and result.text:
+        click.echo(result.text)  # stdout is the answer; a failure's text is its error
     record = run.record
     cost = output.money(record["cost"], unpriced=record["cost_source"] == "unpriced")
     output.info(
@@ -201,7 +209,10 @@ def run_cmd(
         f" · {cost} · {result.duration_ms / 1000:.1f}s"
     )
     if run.over_budget:
-        output.warn(f"this call took the feature over its ${max_cost:.4f} budget")
+        output.warn(
+            f"this call took the feature over its ${run.budget_usd:.4f} budget "
+            f"(spent ${run.spent_before + record['cost']:.4f})"
+        )
     if result.outcome == "session_lost":
         output.warn(
             f"the agent no longer has conversation {record['agent_session_id']}; "

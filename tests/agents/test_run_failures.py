@@ -1,0 +1,234 @@
+"""``aio run`` / ``run_in_session`` when things go wrong: refused calls, failed first calls,
+signals nobody sent, failures on stdout, the resume directory (audit gaps 2, 3, 4, 6, 8,
+9, 11)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from tests.fakes.harness import FakeAgents, aio_run
+
+from ai_orchestrator.accounting import todos
+from ai_orchestrator.agents.base import AgentRequest, Permission
+from ai_orchestrator.agents.claude import ClaudeBackend
+from ai_orchestrator.agents.errors import AgentNotFound
+from ai_orchestrator.agents.session_run import RunOptions, run_in_session
+from ai_orchestrator.errors import InvalidInput
+from ai_orchestrator.store import SessionStore
+
+if TYPE_CHECKING:
+    from ai_orchestrator.agents.session_run import Notice
+
+
+def records(name: str) -> list[dict[str, Any]]:
+    return SessionStore().read_log(name).records
+
+
+def open_todos() -> list[dict[str, Any]]:
+    return [t for t in todos.list_todos(None, None) if t["status"] in ("in_progress", "pending")]
+
+
+# -- gap 4: a call that cannot start leaves nothing behind ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("agent", "flags"),
+    [
+        ("claude", ["--model", "-x"]),
+        ("gemini", ["--model", "-x"]),
+        ("codex", ["--permission-mode", "nonsense"]),
+        ("claude", ["--allowed-tools", "-rf"]),
+    ],
+)
+def test_refused_values_create_no_session_no_todo_and_say_nothing_started(
+    fakes: FakeAgents, project: Path, agent: str, flags: list[str]
+) -> None:
+    result = aio_run(project, "run-x", "hi", "--agent", agent, *flags)
+    assert result.returncode == 2, result.stderr
+    assert "started a new agent conversation" not in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    assert not SessionStore().exists("run-x")
+    assert todos.list_todos(None, None) == []
+    assert fakes.invocations() == []
+
+
+def test_a_non_runnable_agent_is_recorded_and_its_todo_closed(
+    fakes: FakeAgents, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    garbage = tmp_path / "not-a-program"
+    garbage.write_bytes(b"\x7fELF\x00garbage")  # executable bit, but exec() says ENOEXEC
+    garbage.chmod(0o755)
+    monkeypatch.setenv("AIO_AGENT_CLAUDE_EXECUTABLE", str(garbage))
+    with pytest.raises(AgentNotFound, match="not a runnable program"):
+        run_in_session(SessionStore(), "run-x", "hi", RunOptions(agent="claude", cwd=project))
+    [record] = records("run-x")
+    assert record["outcome"] == "error:crash" and "not a runnable program" in record["error"]
+    assert record["tokens"]["input"] == 0 and record["cost"] == 0
+    [todo] = todos.list_todos(None, None)
+    assert todo["status"] == "failed"
+    result = aio_run(project, "run-y", "hi", env={"AIO_AGENT_CLAUDE_EXECUTABLE": str(garbage)})
+    assert result.returncode == 1 and "not a runnable program" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert open_todos() == []
+
+
+def test_an_exception_while_recording_still_closes_the_todo(
+    fakes: FakeAgents, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self: SessionStore, name: str, record: dict[str, Any]) -> dict[str, Any]:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(SessionStore, "record", broken)
+    with pytest.raises(OSError, match="No space left"):
+        run_in_session(SessionStore(), "run-x", "hi", RunOptions(agent="claude", cwd=project))
+    [todo] = todos.list_todos(None, None)
+    assert todo["status"] == "failed" and "No space left" in str(todo.get("error"))
+
+
+# -- gap 6: bypassPermissions as root is refused before launch -----------------------------------
+
+
+def test_bypass_permissions_as_root_is_refused_before_launch(
+    fakes: FakeAgents, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    monkeypatch.delenv("IS_SANDBOX", raising=False)
+    request = AgentRequest(prompt="x", cwd=project, permission=Permission("bypassPermissions"))
+    with pytest.raises(InvalidInput, match="acceptEdits") as info:
+        ClaudeBackend().build(request, "claude")
+    assert info.value.exit_code == 2 and "IS_SANDBOX=1" in str(info.value)
+    sneaky = AgentRequest(prompt="x", cwd=project, extra_args=["--dangerously-skip-permissions"])
+    with pytest.raises(InvalidInput):
+        ClaudeBackend().build(sneaky, "claude")
+    monkeypatch.setenv("IS_SANDBOX", "1")  # the CLI's own opt-in
+    assert "bypassPermissions" in ClaudeBackend().build(request, "claude").argv
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    monkeypatch.delenv("IS_SANDBOX")
+    assert "bypassPermissions" in ClaudeBackend().build(request, "claude").argv
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
+def test_cli_refuses_bypass_as_root_with_exit_2(fakes: FakeAgents, project: Path) -> None:
+    result = aio_run(project, "run-x", "hi", "--permission-mode", "bypassPermissions")
+    assert result.returncode == 2, result.stderr
+    assert "acceptEdits" in result.stderr and fakes.invocations() == []
+    assert not SessionStore().exists("run-x")
+
+
+# -- gap 2: a first call that never saved a conversation ---------------------------------------
+
+
+def test_failed_first_gemini_call_does_not_break_the_session(
+    fakes: FakeAgents, project: Path
+) -> None:
+    fakes.scenario([{"failure": "api_error"}, {"text": "second"}, {"text": "third"}])
+    first = aio_run(project, "run-x", "hi", "--agent", "gemini")
+    assert first.returncode == 1
+    dead_id = records("run-x")[0]["agent_session_id"]
+    assert dead_id  # the CLI printed it; it just never saved a resumable conversation
+    second = aio_run(project, "run-x", "again", "--agent", "gemini", "--json")
+    assert second.returncode == 0, second.stderr
+    data = json.loads(second.stdout)
+    assert data["text"] == "second" and data["session_action"] == "started"
+    assert data["agent_session_id"] != dead_id
+    assert f"conversation {dead_id} never completed a call" in second.stderr
+    assert records("run-x")[1]["session_note"].startswith(f"conversation {dead_id}")
+    third = aio_run(project, "run-x", "more", "--agent", "gemini", "--json")
+    assert json.loads(third.stdout)["session_action"] == "resumed"
+    assert json.loads(third.stdout)["agent_session_id"] == data["agent_session_id"]
+    argvs = [c["argv"] for c in fakes.invocations("gemini")]
+    assert argvs[1][argvs[1].index("--resume") + 1] == dead_id  # it did try to resume first
+
+
+def test_failed_first_claude_call_resumes_the_saved_conversation(
+    fakes: FakeAgents, project: Path
+) -> None:
+    # Claude saves the conversation before the API call fails: it must be resumed, not dropped.
+    fakes.scenario([{"failure": "api_error"}, {"text": "second"}])
+    assert aio_run(project, "run-x", "hi").returncode == 1
+    sid = records("run-x")[0]["agent_session_id"]
+    second = aio_run(project, "run-x", "again", "--json")
+    assert second.returncode == 0, second.stderr
+    data = json.loads(second.stdout)
+    assert data["session_action"] == "resumed" and data["agent_session_id"] == sid
+    assert "never completed" not in second.stderr
+
+
+def test_a_confirmed_conversation_that_is_lost_is_still_reported(
+    fakes: FakeAgents, project: Path
+) -> None:
+    fakes.scenario([{"text": "one"}, {"text": "two"}])
+    assert aio_run(project, "run-x", "hi", "--agent", "gemini").returncode == 0
+    for chat in (fakes.home / ".gemini").rglob("session-*.jsonl"):
+        chat.unlink()  # Gemini's history was cleaned up
+    lost = aio_run(project, "run-x", "again", "--agent", "gemini")
+    assert lost.returncode == 1 and "--new-session" in lost.stderr
+    assert records("run-x")[-1]["outcome"] == "error:session_lost"
+    assert len(fakes.invocations("gemini")) == 2  # no silent fresh start
+
+
+# -- gaps 3, 8, 9: what the user sees for a failure ---------------------------------------------
+
+
+@pytest.mark.parametrize("agent", ["claude", "gemini", "codex"])
+def test_a_signal_nobody_sent_is_a_crash_not_an_interrupt(
+    fakes: FakeAgents, project: Path, agent: str
+) -> None:
+    fakes.scenario([{"failure": "sigterm"}])
+    result = aio_run(project, "run-x", "hi", "--agent", agent)
+    assert result.returncode == 1, result.stderr  # not 130: nobody pressed Ctrl-C
+    [record] = records("run-x")
+    assert record["outcome"] == "error:crash"
+    assert record["error"].startswith("killed by signal 15 (SIGTERM)")
+
+
+@pytest.mark.parametrize("agent", ["claude", "gemini", "codex"])
+def test_a_failed_call_prints_nothing_on_stdout(
+    fakes: FakeAgents, project: Path, agent: str
+) -> None:
+    fakes.scenario([{"failure": "api_error"}])
+    result = aio_run(project, "run-x", "hi", "--agent", agent)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "agent error (api_error)" in result.stderr
+
+
+@pytest.mark.parametrize("agent", ["claude", "gemini", "codex"])
+def test_timeout_message_says_timed_out(fakes: FakeAgents, project: Path, agent: str) -> None:
+    fakes.scenario([{"failure": "hang"}])
+    result = aio_run(project, "run-x", "hi", "--agent", agent, "--timeout", "2")
+    assert result.returncode == 124
+    assert records("run-x")[0]["error"] == "timed out after 2 s"
+    assert "timed out after 2 s" in result.stderr
+
+
+# -- gap 11: where a resumed conversation runs ---------------------------------------------------
+
+
+def test_resume_in_the_stored_directory_is_announced(
+    fakes: FakeAgents, project: Path, tmp_path: Path
+) -> None:
+    fakes.scenario([{"text": "one"}, {"text": "two"}, {"text": "three"}])
+    assert aio_run(project, "run-x", "hi").returncode == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    moved = aio_run(elsewhere, "run-x", "again", "--json")
+    assert f"(running in {project}, where this conversation was started)" in moved.stderr
+    assert json.loads(moved.stdout)["cwd"] == str(project)
+    same = aio_run(project, "run-x", "more")
+    assert "running in" not in same.stderr
+    notices: list[Notice] = []
+    run_in_session(
+        SessionStore(),
+        "run-x",
+        "lib",
+        RunOptions(agent="claude", cwd=elsewhere),
+        on_notice=notices.append,
+    )
+    assert [n.text for n in notices] == [
+        f"(running in {project}, where this conversation was started)"
+    ]
