@@ -52,14 +52,46 @@ def test_invalid_session_names(value: str) -> None:
         parse_session_name(value)
 
 
-@settings(max_examples=400, deadline=None)
-@given(st.text(min_size=0, max_size=80))
-def test_any_accepted_name_is_a_plain_component_inside_the_store(raw: str) -> None:
-    store = SessionStore("/tmp/aio-store-for-names")
-    try:
-        path = store.path_of(raw)
-    except InvalidInput:
-        return
+LOWER = "abcdefghijklmnopqrstuvwxyz"
+DIGITS = "0123456789"
+commands = st.builds(
+    lambda first, rest: first + rest,
+    st.sampled_from(LOWER),
+    st.text(alphabet=LOWER + DIGITS, max_size=31),
+)
+feature_ids = st.from_regex(FEATURE_RE, fullmatch=True)
+valid_names = st.builds(lambda c, f: f"{c}-{f}", commands, feature_ids)
+# What an attacker (or a typo) adds to a good name.
+HOSTILE = ["/", "..", ".", "\\", "\x00", "\n", " ", "é", "A", "_", "-", "~", "%2e", "\u212a"]
+mutations = st.lists(
+    st.tuples(
+        st.sampled_from(["insert", "replace", "prefix", "suffix", "cut"]),
+        st.sampled_from(HOSTILE),
+        st.integers(min_value=0, max_value=200),
+    ),
+    min_size=1,
+    max_size=3,
+)
+
+
+def mutate(name: str, steps: list[tuple[str, str, int]]) -> str:
+    for kind, piece, at in steps:
+        at = at % (len(name) + 1)
+        if kind == "insert":
+            name = name[:at] + piece + name[at:]
+        elif kind == "replace":
+            name = name[:at] + piece + name[at + 1 :]
+        elif kind == "prefix":
+            name = piece + name
+        elif kind == "suffix":
+            name = name + piece
+        else:
+            name = name[:at]
+    return name
+
+
+def assert_plain_component(store: SessionStore, raw: str) -> None:
+    path = store.path_of(raw)
     # Accepted: must be exactly one safe path component below the root.
     assert path.parent == store.root
     assert path.name == raw
@@ -69,14 +101,30 @@ def test_any_accepted_name_is_a_plain_component_inside_the_store(raw: str) -> No
     assert command.isascii() and command.isalnum() and command.islower()
 
 
-@settings(max_examples=300, deadline=None)
-@given(
-    st.text(alphabet="abcAB-_./\\é 0\x00", min_size=1, max_size=12),
-    st.text(alphabet="abcAB-_./\\é 0\x00", min_size=1, max_size=12),
-)
-def test_two_different_names_never_share_a_directory(a: str, b: str) -> None:
+@settings(max_examples=400, deadline=None)
+@given(valid_names, mutations)
+def test_any_accepted_name_is_a_plain_component_inside_the_store(
+    name: str, steps: list[tuple[str, str, int]]
+) -> None:
     store = SessionStore("/tmp/aio-store-for-names")
-    if a == b or not (is_session_name(a) and is_session_name(b)):
+    assert_plain_component(store, name)  # every example checks an accepted name...
+    hostile = mutate(name, steps)
+    try:
+        store.path_of(hostile)
+    except InvalidInput:
+        return
+    assert_plain_component(store, hostile)  # ...and its mutation, if still accepted
+
+
+@settings(max_examples=300, deadline=None)
+@given(valid_names, valid_names, st.sampled_from(["same", "upper", "other"]))
+def test_two_different_names_never_share_a_directory(a: str, b: str, how: str) -> None:
+    store = SessionStore("/tmp/aio-store-for-names")
+    if how == "same":
+        b = a
+    elif how == "upper":
+        b = a.upper()  # only differs in case: must be refused, not aliased
+    if a == b or not is_session_name(b):
         return
     pa, pb = store.path_of(a), store.path_of(b)
     assert pa != pb

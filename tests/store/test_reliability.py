@@ -16,8 +16,8 @@ import pytest
 
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.names import parse_session_name
-from ai_orchestrator.store.records import group_buckets
 from ai_orchestrator.store.session_store import LOG, METADATA, parse_log
+from ai_orchestrator.store.summary import group_buckets
 
 WRITER = r"""
 import sys

@@ -66,6 +66,7 @@ def test_export_import_roundtrip_is_idempotent(session_dir: Path, tmp_path: Path
     other = SessionStore(tmp_path / "other")
     first = apply_import(other, plan_import(json.dumps(exported)))
     assert first.to_dict() == {
+        "schema_version": 1,
         "sessions": 2,
         "sessions_created": 2,
         "interactions_added": 3,
@@ -152,7 +153,7 @@ def test_legacy_store_is_readable_then_migrated_in_place(session_dir: Path) -> N
     assert any("migrate" in p for p in view.problems)
 
     report = migrate_store(store)
-    assert report.migrated == ["implement-payment-gateway"]
+    assert report.to_dict()["migrated"] == ["implement-payment-gateway"]
     path = session_dir / "implement-payment-gateway"
     assert json.loads((path / "metadata.legacy.json").read_text()) == LEGACY_METADATA
     assert len((path / LOG).read_text().splitlines()) == 2

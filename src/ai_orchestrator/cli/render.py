@@ -15,6 +15,16 @@ from ai_orchestrator.store.stats import total_tokens
 from ai_orchestrator.store.timeutil import parse_iso
 
 
+def _cost(cost: float, unpriced: int, calls: int) -> str:
+    """A cost that says when it is incomplete: "unpriced" if no call of it could be
+    priced, "$x + N unpriced" if some could not."""
+    if unpriced and unpriced >= calls:
+        return "unpriced"
+    if unpriced:
+        return f"{output.money(cost)} + {unpriced} unpriced"
+    return output.money(cost)
+
+
 def _age_style(moment: datetime | None, now: datetime) -> str:
     if moment is None:
         return "red"
@@ -132,7 +142,8 @@ def print_show(
         console.print(line, markup=False)
     if s.get("by_model"):
         models = ", ".join(
-            f"{m}: {b['interactions']} calls, {output.money(b['cost'])}"
+            f"{m}: {b['interactions']} calls, "
+            + _cost(b["cost"], b.get("unpriced", 0), b["interactions"])
             for m, b in s["by_model"].items()
         )
         console.print(f"By model: {models}", markup=False)
@@ -174,6 +185,8 @@ def print_stats(stats: Mapping[str, Any], root: Path) -> None:
     ]
     for line in lines:
         console.print(line, markup=False)
+    for item in stats.get("unreadable", []):
+        console.print(f"Unreadable: {item['session_name']}: {item['error']}", markup=False)
     if stats["most_active"]:
         console.print("Most active sessions:")
         for item in stats["most_active"]:
@@ -183,7 +196,8 @@ def print_stats(stats: Mapping[str, Any], root: Path) -> None:
 
         table = Table(title=f"By {stats['by']}", title_justify="left")
         table.add_column(stats["by"].capitalize())
-        for column in ("Sessions", "Calls", "Input", "Output", "Cache read", "Cache write", "Cost"):
+        columns = ("Sessions", "Calls", "Input", "Output", "Cache read", "Cache write", "Cost")
+        for column in (*columns, "Savings"):
             table.add_column(column, justify="right")
         for key, g in stats["groups"].items():
             gt = g["tokens"]
@@ -195,6 +209,7 @@ def print_stats(stats: Mapping[str, Any], root: Path) -> None:
                 output.count(gt["output"]),
                 output.count(gt["cache_read"]),
                 output.count(gt["cache_write"]),
-                output.money(g["cost"]),
+                _cost(g["cost"], g.get("unpriced_interactions", 0), g["interactions"]),
+                output.money(g.get("savings", 0.0)),
             )
         console.print(table)

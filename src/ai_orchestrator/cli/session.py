@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import sys
 from datetime import UTC, datetime
@@ -10,19 +11,21 @@ from typing import Any
 
 import click
 
+from ai_orchestrator import SCHEMA_VERSION
 from ai_orchestrator.cli import output
 from ai_orchestrator.cli.render import (
     print_list,
     print_show,
     print_stats,
 )
-from ai_orchestrator.errors import InvalidInput, NotFound, SessionBusy
+from ai_orchestrator.errors import AioError, InvalidInput, NotFound, SessionBusy, StoreError
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.index import SessionRow, SummaryIndex
 from ai_orchestrator.store.stats import (
     GROUP_KEYS,
     SORT_KEYS,
     active_cutoff,
+    check_days,
     compute_stats,
     sort_rows,
 )
@@ -36,10 +39,32 @@ from ai_orchestrator.store.transfer import (
     write_json_export,
 )
 
+
+class Days(click.ParamType[float, Any]):
+    """A number of days: finite, within a century (``nan``, ``inf``, ``1e10`` are refused)."""
+
+    name = "days"
+
+    def __init__(self, *, allow_zero: bool = False) -> None:
+        self.allow_zero = allow_zero
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        try:
+            days = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number of days", param, ctx)
+        try:
+            return check_days(days, "the value", allow_zero=self.allow_zero)
+        except InvalidInput as exc:
+            self.fail(str(exc), param, ctx)
+
+
 json_option = click.option("--json", "as_json", is_flag=True, help="Write JSON to stdout.")
 days_option = click.option(
     "--days",
-    type=click.FloatRange(min=0, min_open=True),
+    type=Days(),
     default=30,
     show_default=True,
     help="Window for 'active': used within this many days.",
@@ -50,11 +75,26 @@ def _store() -> SessionStore:
     return SessionStore()
 
 
-def _rows(store: SessionStore) -> list[SessionRow]:
+def _rows(store: SessionStore) -> tuple[list[SessionRow], list[dict[str, str]]]:
+    """All readable rows, and ``{session_name, error}`` for each unreadable session."""
     rows, errors = SummaryIndex(store).rows()
     for name, problem in errors:
         output.warn(f"{name}: skipped: {problem}")
-    return rows
+    return rows, [{"session_name": name, "error": problem} for name, problem in errors]
+
+
+def _confirm(question: str) -> bool:
+    """Ask on stderr. Off a terminal an answer is read from stdin; no answer (EOF) is
+    "no", so a script without ``--yes`` deletes nothing (exit 0) instead of hanging."""
+    if sys.stdin.isatty():
+        return click.confirm(question, err=True)  # Ctrl-C: Abort, exit 130
+    click.echo(f"{question} [y/N]: ", err=True, nl=False)
+    answer = sys.stdin.readline()
+    if not answer:
+        click.echo("", err=True)
+        output.info("No answer on stdin (use --yes to skip the question).")
+        return False
+    return answer.strip().lower() in ("y", "yes")
 
 
 def _warn_problems(rows: list[SessionRow]) -> None:
@@ -76,7 +116,7 @@ def session() -> None:
 def list_cmd(active: bool, days: float, sort_key: str, as_json: bool) -> None:
     """List sessions with their age, tokens and cost."""
     store = _store()
-    rows = _rows(store)
+    rows, unreadable = _rows(store)
     now = datetime.now(UTC)
     cutoff = active_cutoff(days, now)
     active_rows = [r for r in rows if (r.last_activity or "") > cutoff]
@@ -91,6 +131,7 @@ def list_cmd(active: bool, days: float, sort_key: str, as_json: bool) -> None:
                 "total_sessions": len(rows),
                 "active_sessions": active_count,
                 "active_days": days,
+                "unreadable": unreadable,
             },
             ensure_ascii=False,
         )
@@ -101,7 +142,7 @@ def list_cmd(active: bool, days: float, sort_key: str, as_json: bool) -> None:
         return
     _warn_problems(shown)
     if not rows:
-        output.info(f"No sessions found in {store.root}.")
+        output.info(f"No {'readable ' if unreadable else ''}sessions found in {store.root}.")
         return
     print_list(shown, store.root, len(rows), active_count, days, now)
 
@@ -142,10 +183,15 @@ def show_cmd(name: str, last: int, as_json: bool) -> None:
 def stats_cmd(name: str | None, by: str | None, days: float, as_json: bool) -> None:
     """Totals across sessions: tokens (incl. cache), cost, activity, top sessions."""
     store = _store()
-    rows = [SessionRow.from_view(store.load(name))] if name else _rows(store)
+    unreadable: list[dict[str, str]] = []
+    if name:
+        rows = [SessionRow.from_view(store.load(name))]
+    else:
+        rows, unreadable = _rows(store)
     stats = compute_stats(
         rows, active_days=days, by=by, records_of=lambda n: store.read_log(n).records
     )
+    stats["unreadable"] = unreadable
     if name:
         stats["session_name"] = name
     if as_json:
@@ -159,7 +205,7 @@ def stats_cmd(name: str | None, by: str | None, days: float, as_json: bool) -> N
 @click.option(
     "--older-than",
     "older_than",
-    type=click.FloatRange(min=0),
+    type=Days(allow_zero=True),
     required=True,
     help="Remove sessions last used at least this many days ago.",
 )
@@ -167,21 +213,28 @@ def stats_cmd(name: str | None, by: str | None, days: float, as_json: bool) -> N
 @click.option("--yes", "-y", "--force", "yes", is_flag=True, help="Do not ask for confirmation.")
 @json_option
 def clean_cmd(older_than: float, dry_run: bool, yes: bool, as_json: bool) -> None:
-    """Remove sessions not used for DAYS days (never one that is in use)."""
+    """Remove sessions not used for DAYS days (never one that is in use).
+
+    Without --yes it asks; with stdin not a terminal and no answer on it, nothing is
+    removed.
+    """
     store = _store()
     now = datetime.now(UTC)
     candidates = []
-    for row in _rows(store):
+    rows, unreadable = _rows(store)
+    for row in rows:
         moment = parse_iso(row.last_activity)
         if moment is None or (now - moment).total_seconds() >= older_than * 86400:
             candidates.append(row)
     candidates.sort(key=lambda r: r.name)
     report: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
         "older_than_days": older_than,
         "dry_run": dry_run,
         "candidates": [r.name for r in candidates],
         "removed": [],
         "skipped": [],
+        "unreadable": unreadable,
     }
     if not as_json:
         output.info(f"Sessions last used {older_than:g}+ days ago: {len(candidates)}")
@@ -189,33 +242,46 @@ def clean_cmd(older_than: float, dry_run: bool, yes: bool, as_json: bool) -> Non
             output.info(
                 f"  - {row.name} (last used {output.age(parse_iso(row.last_activity), now)})"
             )
-    if not candidates or dry_run:
+    if dry_run:
         if as_json:
             output.emit_json(report)
-        elif dry_run and candidates:
+        elif candidates:
             output.info(f"Would remove: {len(candidates)} session(s) (dry run, nothing removed)")
         return
-    if not yes and not click.confirm(f"Remove {len(candidates)} session(s)?", err=True):
+    if candidates and not yes and not _confirm(f"Remove {len(candidates)} session(s)?"):
         output.info("Cancelled: nothing removed.")
         if as_json:
             output.emit_json(report)
         return
     for row in candidates:
         try:
-            store.delete(row.name)
-        except (SessionBusy, NotFound) as exc:
-            report["skipped"].append({"session_name": row.name, "reason": str(exc)})
+            deleted = store.delete(row.name, idle_days=older_than, now=now)
+        except (SessionBusy, NotFound, StoreError) as exc:
+            reason = str(exc)
+        else:
+            reason = "" if deleted else f"used within the last {older_than:g} days"
+        if reason:
+            report["skipped"].append({"session_name": row.name, "reason": reason})
             if not as_json:
-                output.warn(f"kept {row.name}: {exc}")
+                output.warn(f"kept {row.name}: {reason}")
             continue
         report["removed"].append(row.name)
         if not as_json:
             click.echo(f"removed {row.name}")
-    store.purge_trash()
+    # Leftovers of crashed writes and deletions go too (never anything recorded).
+    report["trash_removed"] = store.purge_trash()
+    report["temp_files_removed"] = sum(_tidy(store, row.name) for row in rows)
     if as_json:
         output.emit_json(report)
     else:
         output.info(f"Removed: {len(report['removed'])} session(s)")
+
+
+def _tidy(store: SessionStore, name: str) -> int:
+    try:
+        return store.tidy(name)
+    except (NotFound, StoreError, OSError):
+        return 0  # deleted just now, or unreadable (already reported)
 
 
 @session.command("export")
@@ -223,29 +289,65 @@ def clean_cmd(older_than: float, dry_run: bool, yes: bool, as_json: bool) -> Non
 @click.option("--active", is_flag=True, help="Only sessions used within --days days.")
 @days_option
 @click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
-def export_cmd(target: str | None, active: bool, days: float, fmt: str) -> None:
-    """Export sessions with all interactions (JSON array, or CSV rows)."""
+@click.option(
+    "--skip-unreadable",
+    is_flag=True,
+    help="Export the readable sessions and exit 0 even if some cannot be read.",
+)
+def export_cmd(
+    target: str | None, active: bool, days: float, fmt: str, skip_unreadable: bool
+) -> None:
+    """Export sessions with all interactions (JSON array, or CSV rows).
+
+    A session that cannot be read is named on stderr and makes the exit code 1 (the
+    output still holds every readable session) unless --skip-unreadable is given.
+    """
     store = _store()
-    objects = iter_export(store, active_days=days if active else None)
+    store.check_root()  # an unusable SESSION_DIR fails before any output is written
+    unreadable: list[tuple[str, str]] = []
+    objects = iter_export(store, active_days=days if active else None, unreadable=unreadable)
     writer = write_csv_export if fmt == "csv" else write_json_export
     if target is None and not output.stdout_is_terminal():
         target = "-"
     if target == "-":
         writer(objects, sys.stdout)
         sys.stdout.flush()
-        return
-    if target is None:
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        target = f"sessions-export-{stamp}.{fmt}"
-    path = Path(target)
-    import io
+    else:
+        if target is None:
+            stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+            target = f"sessions-export-{stamp}.{fmt}"
+        import io
 
+        buffer = io.StringIO()
+        count = writer(objects, buffer)
+        _write_export(Path(target), buffer.getvalue().encode("utf-8"))
+        output.info(f"Exported {count} session(s) to {target}")
+    for name, problem in unreadable:
+        output.warn(f"{name}: not exported: {problem}")
+    if unreadable and not skip_unreadable:
+        raise StoreError(
+            f"export incomplete: {len(unreadable)} session(s) could not be read "
+            "(--skip-unreadable accepts that)"
+        )
+
+
+_PATH_ERRORS = (errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EACCES, errno.EPERM)
+
+
+def _write_export(path: Path, data: bytes) -> None:
+    """Write the export privately (0600: prompts are private), all or nothing."""
     from ai_orchestrator.store.fsutil import atomic_write
 
-    buffer = io.StringIO()
-    count = writer(objects, buffer)
-    atomic_write(path, buffer.getvalue().encode("utf-8"))  # 0600: prompts are private
-    output.info(f"Exported {count} session(s) to {path}")
+    if path.is_dir():
+        raise InvalidInput(f"cannot write the export to {path}: it is a directory")
+    try:
+        atomic_write(path, data)
+    except AioError:
+        raise
+    except OSError as exc:
+        # Name the target the user gave, not our temp file next to it.
+        error = InvalidInput if exc.errno in (*_PATH_ERRORS, errno.ENAMETOOLONG) else StoreError
+        raise error(f"cannot write the export to {path}: {exc.strerror or exc}") from None
 
 
 @session.command("import")
@@ -279,8 +381,15 @@ def migrate_cmd(as_json: bool) -> None:
     if as_json:
         output.emit_json(report.to_dict())
         return
-    for name in report.migrated:
-        click.echo(f"migrated {name} (backup: {name}/metadata.legacy.json)")
+    for item in report.migrated:
+        name = item["session_name"]
+        line = (
+            f"migrated {name}: {item['interactions']} interaction(s) "
+            f"(backup: {name}/metadata.legacy.json)"
+        )
+        if item["unusable"]:
+            line += f"; {item['unusable']} unusable, kept in {name}/interactions.corrupt.jsonl"
+        click.echo(line)
     for name, reason in report.skipped:
         output.warn(f"skipped {name}: {reason}")
     output.info(
@@ -295,28 +404,30 @@ def record_cmd(name: str) -> None:
     raw = sys.stdin.read()
     try:
         interaction = json.loads(raw)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise InvalidInput(f"stdin is not valid JSON: {exc}") from None
     store = _store()
     if isinstance(interaction, dict) and "id" in interaction:
         added = store.record_unique(name, [interaction])
-        output.emit_json({"id": interaction["id"], "added": bool(added)})
-        return
-    stored = store.record(name, interaction)
-    output.emit_json({"id": stored["id"], "added": True})
+        result = {"id": interaction["id"], "added": bool(added)}
+    else:
+        result = {"id": store.record(name, interaction)["id"], "added": True}
+    output.emit_json({"schema_version": SCHEMA_VERSION, **result})
 
 
 @session.command("delete")
 @click.argument("name")
 @click.option("--yes", "-y", "--force", "yes", is_flag=True, help="Do not ask for confirmation.")
 def delete_cmd(name: str, yes: bool) -> None:
-    """Delete one session (refused while it is in use)."""
+    """Delete one session (refused while it is in use).
+
+    Without --yes it asks; with stdin not a terminal and no answer on it, nothing is
+    deleted.
+    """
     store = _store()
     view = store.load(name, repair=False)
     count = view.summary["interaction_count"]
-    if not yes and not click.confirm(
-        f"Delete session {view.name} ({count} interactions)?", err=True
-    ):
+    if not yes and not _confirm(f"Delete session {view.name} ({count} interactions)?"):
         output.info("Cancelled: nothing deleted.")
         return
     store.delete(name)
@@ -332,16 +443,26 @@ def repair_cmd(name: str, as_json: bool) -> None:
     if as_json:
         output.emit_json(report)
         return
+    kept = f"; original metadata kept as {report['kept_copy']}" if report["kept_copy"] else ""
     output.info(
         f"{report['session_name']}: {report['interactions']} interaction(s); summary was "
-        f"{report['summary_was']}; {report['quarantined_lines']} line(s) moved to "
-        f"interactions.corrupt.jsonl; {report['modes_fixed']} mode(s) fixed"
+        f"{report['summary_was']}{kept}; {report['quarantined_lines']} line(s) moved to "
+        f"interactions.corrupt.jsonl; {report['modes_fixed']} mode(s) fixed; "
+        f"{report['temp_files_removed'] + report['trash_removed']} leftover(s) removed"
     )
 
 
 @session.command("path")
 @click.argument("name", required=False)
-def path_cmd(name: str | None) -> None:
+@json_option
+def path_cmd(name: str | None, as_json: bool) -> None:
     """Print SESSION_DIR, or the directory of session NAME."""
     store = _store()
-    click.echo(str(store.path_of(name) if name else store.root))
+    path = store.path_of(name) if name else store.root
+    if as_json:
+        data: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "session_dir": str(store.root)}
+        if name:
+            data.update(session_name=name, path=str(path), exists=store.exists(name))
+        output.emit_json(data)
+        return
+    click.echo(str(path))

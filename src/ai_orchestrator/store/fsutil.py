@@ -66,8 +66,8 @@ def resolve_store_root(raw: str | os.PathLike[str]) -> Path:
         path = Path.cwd() / path
     try:
         st = os.lstat(path)
-    except FileNotFoundError:
-        return path
+    except (FileNotFoundError, NotADirectoryError):
+        return path  # created (or refused, with a clear message) when first used
     if stat.S_ISLNK(st.st_mode):
         target = path.resolve()
         try:
@@ -90,6 +90,24 @@ def tighten_fd(fd: int, mode: int = FILE_MODE) -> None:
     st = os.fstat(fd)
     if stat.S_IMODE(st.st_mode) & ~mode:
         os.fchmod(fd, mode)
+
+
+def tighten_path(path: Path, mode: int = FILE_MODE) -> bool:
+    """Tighten a regular file's permissions to ``mode``; False if absent or already so.
+
+    Symlinks and other odd entries are left alone: opening them is refused elsewhere.
+    """
+    try:
+        st = os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    if not stat.S_ISREG(st.st_mode) or not stat.S_IMODE(st.st_mode) & ~mode:
+        return False
+    try:
+        os.chmod(path, stat.S_IMODE(st.st_mode) & mode)
+    except PermissionError:
+        return False  # not ours to change; reading it is judged elsewhere
+    return True
 
 
 def open_nofollow(path: Path, flags: int, mode: int = FILE_MODE) -> int:

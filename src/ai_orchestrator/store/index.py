@@ -29,13 +29,14 @@ from functools import cached_property
 from stat import S_ISREG
 from typing import Any
 
-from ai_orchestrator.store.fsutil import FILE_MODE
+from ai_orchestrator.store.fsutil import tighten_path
 from ai_orchestrator.store.records import TOKEN_KEYS
 from ai_orchestrator.store.session_store import LOG, METADATA, SessionStore, SessionView
 
 INDEX_FILE = "index.sqlite"
 _UID = os.geteuid()
-_INDEX_VERSION = 1
+_INDEX_VERSION = 2  # 2: per-model buckets carry savings and unpriced counts
+_INT64 = 2**63
 _COLUMNS = (
     "name",
     "sig",
@@ -114,6 +115,11 @@ class SessionRow:
             self.doc,
         )
 
+    def fits_sqlite(self) -> bool:
+        """SQLite integers are 64-bit; a row beyond that is served uncached."""
+        numbers = (self.interactions, self.failed, self.unpriced, *self.tokens.values())
+        return all(-_INT64 <= n < _INT64 for n in numbers)
+
     @classmethod
     def from_db(cls, row: tuple[Any, ...]) -> SessionRow:
         (name, _sig, last, command, feature, inter, failed, unpriced, *rest) = row
@@ -168,11 +174,13 @@ class SummaryIndex:
 
     def _connect(self) -> sqlite3.Connection | None:
         try:
-            new = not self.path.exists()
+            if os.path.islink(self.path):
+                return None  # never follow a planted link; rows come from the files
             conn = sqlite3.connect(self.path, timeout=0.5, isolation_level=None)
-            if new:
-                with contextlib.suppress(OSError):
-                    os.chmod(self.path, FILE_MODE)
+            # SQLite creates the file with the umask's mode; the index holds prompts'
+            # previews, so it is private like everything else (also if it was loose).
+            with contextlib.suppress(OSError):
+                tighten_path(self.path)
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version != _INDEX_VERSION:
                 conn.execute("DROP TABLE IF EXISTS sessions")
@@ -219,7 +227,7 @@ class SummaryIndex:
             row = SessionRow.from_view(view)
             rows.append(row)
             fresh_sig = _signature(f"{root}/{name}")  # load may have repaired files
-            if fresh_sig is not None and not view.problems:
+            if fresh_sig is not None and not view.problems and row.fits_sqlite():
                 stale.append(row.values(fresh_sig))
         if conn is not None:
             self._save(conn, stale, set(cached) - set(names))
@@ -236,6 +244,6 @@ class SummaryIndex:
             conn.executemany(f"INSERT OR REPLACE INTO sessions VALUES ({placeholders})", stale)
             conn.executemany("DELETE FROM sessions WHERE name = ?", [(n,) for n in gone])
             conn.execute("COMMIT")
-        except sqlite3.Error:
+        except (sqlite3.Error, OverflowError):
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")  # busy or read-only: the cache just stays stale

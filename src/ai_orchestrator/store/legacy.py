@@ -1,4 +1,4 @@
-"""Reading what the earlier shell version (``ai-session.sh``) wrote.
+"""Reading and converting what the earlier shell version (``ai-session.sh``) wrote.
 
 That version kept every interaction inside ``metadata.json``::
 
@@ -6,20 +6,57 @@ That version kept every interaction inside ``metadata.json``::
      "interactions": [{"timestamp", "model", "prompt_preview",
                        "tokens": {"input", "output"}, "cost", "duration_ms"}]}
 
-``legacy_records`` converts those interactions to our stored shape. Missing fields get
-defaults; a cost written by ``bc`` as a string such as ``".000048"`` is accepted. Each
-converted record gets an id derived from its content, so converting or importing the
-same data twice yields the same ids (and therefore adds nothing the second time).
+Without jq it wrote only the five top-level keys (no ``interactions``); ``bc`` wrote
+costs below 1 without the leading zero (``"cost": .000048``), which strict JSON parsers
+refuse. Both are recognised as the shell version's (``parse_legacy_metadata``): an object
+without ``schema_version`` that has ``interactions`` or ``session_id``.
+
+``legacy_records`` converts the interactions to our stored shape. Missing fields get
+defaults; a cost written as a string such as ``".000048"`` is accepted. Each converted
+record gets an id derived from its content and its occurrence (``content_ids``), so two
+identical calls both survive and converting the same data twice yields the same ids.
+
+``migrate_locked`` converts one session in place (the caller holds its write lock):
+1. keep the original as ``metadata.legacy.json`` (never overwritten once written);
+2. unusable interactions go to ``interactions.corrupt.jsonl`` (kept, reported);
+3. the log becomes the converted records followed by whatever it already held (records
+   already present by id are not added twice);
+4. the summary is rebuilt from the log, keeping ``created_at`` and ``session_id``.
+Each step is an atomic replacement or an idempotent append, so a rerun after a crash
+converges to the same result and nothing is lost.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ai_orchestrator.errors import InvalidInput
+from ai_orchestrator.store.fsutil import (
+    atomic_write,
+    fsync_fd,
+    open_nofollow,
+    read_bytes,
+    write_all,
+)
+from ai_orchestrator.store.logfile import (
+    LEGACY_BACKUP,
+    LOG,
+    METADATA,
+    QUARANTINE,
+    parse_log,
+    write_summary,
+)
 from ai_orchestrator.store.names import SessionName
-from ai_orchestrator.store.records import content_id, normalize_interaction
+from ai_orchestrator.store.records import content_ids, normalize_interaction, serialize
+from ai_orchestrator.store.summary import build_summary
+
+_BC_NUMBER = re.compile(rb'("(?:total_)?cost"\s*:\s*)(-?)\.(\d)')
 
 
 def _number(value: object) -> object:
@@ -31,20 +68,45 @@ def _number(value: object) -> object:
     return value
 
 
+def is_legacy_metadata(obj: object) -> bool:
+    return (
+        isinstance(obj, dict)
+        and "schema_version" not in obj
+        and (isinstance(obj.get("interactions"), list) or "session_id" in obj)
+    )
+
+
+def parse_legacy_metadata(data: bytes, parsed: object = None) -> dict[str, Any] | None:
+    """The shell version's metadata object in ``data``, or ``None`` if it is not one.
+
+    ``parsed`` is ``json.loads(data)`` if the caller already has it (``None`` if that
+    failed); costs written by ``bc`` (``.000048``) are accepted.
+    """
+    if parsed is None:
+        try:
+            parsed = json.loads(_BC_NUMBER.sub(rb"\g<1>\g<2>0.\g<3>", data))
+        except (ValueError, RecursionError):
+            return None
+    return parsed if is_legacy_metadata(parsed) and isinstance(parsed, dict) else None
+
+
 def is_legacy_interaction(item: Mapping[str, Any]) -> bool:
     """True for the shell version's record shape (no id, no schema_version)."""
     return "schema_version" not in item and "id" not in item
 
 
 def convert_legacy_interaction(
-    item: Mapping[str, Any], session: SessionName, agent_session_id: str | None
+    item: Mapping[str, Any],
+    session: SessionName,
+    agent_session_id: str | None,
+    record_id: str,
 ) -> dict[str, Any]:
     """One shell-version interaction in our shape; raises ``InvalidInput`` if unusable."""
     tokens = item.get("tokens") or {}
     if not isinstance(tokens, Mapping):
         raise InvalidInput("legacy interaction 'tokens' must be an object")
     record: dict[str, Any] = {
-        "id": content_id(item),
+        "id": record_id,
         "timestamp": item.get("timestamp"),
         "agent": "claude",
         "agent_session_id": agent_session_id or None,
@@ -63,19 +125,90 @@ def convert_legacy_interaction(
     return normalize_interaction(record, session)
 
 
+def legacy_session_id(metadata: Mapping[str, Any]) -> str | None:
+    sid = metadata.get("session_id")
+    return sid if isinstance(sid, str) and sid else None
+
+
 def legacy_records(
     metadata: Mapping[str, Any], session: SessionName
-) -> tuple[list[dict[str, Any]], int]:
-    """Converted interactions of a shell-version metadata object and how many were unusable."""
-    sid = metadata.get("session_id")
-    agent_session_id = sid if isinstance(sid, str) else None
-    records, bad = [], 0
-    for item in metadata.get("interactions") or []:
-        if not isinstance(item, Mapping):
-            bad += 1
-            continue
+) -> tuple[list[dict[str, Any]], list[object]]:
+    """Converted interactions of a shell-version metadata object, and the unusable ones."""
+    agent_session_id = legacy_session_id(metadata)
+    items = metadata.get("interactions") or []
+    if not isinstance(items, list):
+        return [], [items]
+    usable = [item for item in items if isinstance(item, Mapping)]
+    bad: list[object] = [item for item in items if not isinstance(item, Mapping)]
+    records = []
+    for item, record_id in zip(usable, content_ids(usable), strict=True):
         try:
-            records.append(convert_legacy_interaction(item, session, agent_session_id))
+            records.append(convert_legacy_interaction(item, session, agent_session_id, record_id))
         except InvalidInput:
-            bad += 1
+            bad.append(item)
     return records, bad
+
+
+def legacy_base(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """Conversation fields of a shell-version session (it only ever ran claude)."""
+    sid = legacy_session_id(metadata)
+    return {"agent": "claude", "agent_session_id": sid} if sid else {}
+
+
+def legacy_created(metadata: Mapping[str, Any]) -> str | None:
+    created = metadata.get("created_at")
+    return created if isinstance(created, str) else None
+
+
+@dataclass
+class Migrated:
+    converted: int
+    unusable: int
+    summary: dict[str, Any]
+
+
+def _quarantine(path: Path, items: list[object]) -> None:
+    """Append unusable items to the quarantine file unless already there (reruns)."""
+    target = path / QUARANTINE
+    present = set((read_bytes(target) or b"").splitlines())
+    lines = [json.dumps(item, ensure_ascii=False, default=str).encode("utf-8") for item in items]
+    fresh = [line for line in lines if line not in present]
+    if not fresh:
+        return
+    fd = open_nofollow(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    try:
+        write_all(fd, b"".join(line + b"\n" for line in fresh))
+        fsync_fd(fd)
+    finally:
+        os.close(fd)
+
+
+def migrate_locked(path: Path, session: SessionName) -> Migrated | None:
+    """Convert the shell-version session at ``path`` in place (write lock held by the
+    caller); ``None`` if its ``metadata.json`` is not the shell version's."""
+    data = read_bytes(path / METADATA)
+    legacy = None if data is None else parse_legacy_metadata(data)
+    if data is None or legacy is None:
+        return None
+    backup = path / LEGACY_BACKUP
+    if not backup.exists():
+        atomic_write(backup, data)
+    records, bad = legacy_records(legacy, session)
+    if bad:
+        _quarantine(path, bad)
+    log = read_bytes(path / LOG) or b""
+    known = {r["id"] for r in parse_log(log, session).records}
+    new = [r for r in records if r["id"] not in known]
+    if new:
+        # Legacy calls are older than anything in the log: they go first. Existing lines
+        # are kept byte for byte (a torn tail becomes a terminated, unreadable line).
+        if log and not log.endswith(b"\n"):
+            log += b"\n"
+        log = b"".join(serialize(r) for r in new) + log
+        atomic_write(path / LOG, log)
+    parsed = parse_log(log, session)
+    summary = build_summary(session, parsed.records, legacy_created(legacy), legacy_base(legacy))
+    summary["log_size"] = len(log)
+    summary["corrupt_lines"] = len(parsed.corrupt_lines)
+    write_summary(path, summary)
+    return Migrated(len(records), len(bad), summary)

@@ -1,20 +1,23 @@
-"""Interaction records and the session summary derived from them.
+"""Interaction records: validation, ids and the stored line.
 
 An *interaction* is one agent call, stored as one JSON line in ``interactions.jsonl``.
 ``normalize_interaction`` turns caller input (ours, or the earlier shell version's
 shape with ``tokens{input,output}``) into the stored shape, filling defaults and
 refusing wrong types with ``InvalidInput`` naming the field. Unknown fields are kept.
 
-The *summary* (``metadata.json``) is a pure fold over the log: ``empty_summary`` then
-``apply_interaction`` for each record, in order. Appending uses the same step, so a
-summary rebuilt from the log always equals one maintained incrementally; that is what
-lets the store repair a stale or corrupt summary without losing anything.
+Invariant: a record that ``normalize_interaction`` accepts can be folded into a summary
+(``summary.apply_interaction``), serialised and indexed — every field the fold reads is
+type-checked here, integers are at most 2**53 (exact in JSON doubles, and sums of many
+stay inside SQLite's 64-bit integers) and money at most $1e9 (sums stay finite). So a
+poisoned record is refused before anything is written, and a line that fails here when
+read back is counted as unreadable instead of breaking the session.
 
 Stored interaction fields: ``schema_version, id, timestamp, session_name, command,
 feature_id, task_id, agent, agent_session_id, cwd, model, prompt, prompt_preview,
 response_preview, tokens{input, output, cache_read, cache_write, reasoning}, cost,
 cost_source, reported_cost, duration_ms, outcome, exit_code`` plus optional
-``usage_by_model``, ``savings``, ``agent_state``, ``todos``, ``raw_events``.
+``usage_by_model``, ``savings``, ``session_action``, ``agent_state``, ``todos``,
+``raw_events``.
 """
 
 from __future__ import annotations
@@ -23,18 +26,23 @@ import hashlib
 import json
 import math
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ai_orchestrator import SCHEMA_VERSION
 from ai_orchestrator.errors import InvalidInput
 from ai_orchestrator.store.names import SessionName
-from ai_orchestrator.store.redact import redact
-from ai_orchestrator.store.timeutil import day_of, format_iso, now_iso, parse_iso
+from ai_orchestrator.store.redact import redact_value
+from ai_orchestrator.store.timeutil import format_iso, now_iso, parse_iso
 
 TOKEN_KEYS = ("input", "output", "cache_read", "cache_write", "reasoning")
+USAGE_INT_KEYS = (*TOKEN_KEYS, "cache_write_5m", "cache_write_1h", "requests")
+USAGE_MONEY_KEYS = ("cost", "reported_cost", "savings")
 COST_SOURCES = ("reported", "computed", "unpriced")
 PREVIEW_CHARS = 100
+MAX_INT = 2**53
+MAX_USD = 1e9
 
 
 def preview(text: str, limit: int = PREVIEW_CHARS) -> str:
@@ -51,24 +59,31 @@ def _fail(field: str, expected: str, value: object) -> InvalidInput:
 
 
 def _int(value: object, field: str) -> int:
+    expected = "a non-negative integer (at most 2**53)"
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _fail(field, "a non-negative integer", value)
-    if isinstance(value, float):
-        if not math.isfinite(value) or value != int(value):
-            raise _fail(field, "a non-negative integer", value)
-        value = int(value)
-    if value < 0:
-        raise _fail(field, "a non-negative integer", value)
-    return value
+        raise _fail(field, expected, value)
+    if isinstance(value, float) and (not math.isfinite(value) or value != int(value)):
+        raise _fail(field, expected, value)
+    if not 0 <= value <= MAX_INT:
+        raise _fail(field, expected, value)
+    return int(value)
 
 
 def _money(value: object, field: str) -> float:
+    expected = "a non-negative number of USD (at most 1e9)"
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _fail(field, "a non-negative number (USD)", value)
+        raise _fail(field, expected, value)
+    if isinstance(value, int) and value > MAX_USD:
+        raise _fail(field, expected, value)
     number = float(value)
-    if not math.isfinite(number) or number < 0:
-        raise _fail(field, "a non-negative number (USD)", value)
+    if not math.isfinite(number) or not 0 <= number <= MAX_USD:
+        raise _fail(field, expected, value)
     return number
+
+
+def _opt_money(record: Mapping[str, Any], field: str, name: str | None = None) -> float | None:
+    value = record.get(field)
+    return None if value is None else _money(value, name or field)
 
 
 def _opt_str(record: Mapping[str, Any], field: str) -> str | None:
@@ -96,10 +111,53 @@ def _tokens(value: object) -> dict[str, int]:
     return out
 
 
+def _usage_by_model(value: object) -> dict[str, dict[str, Any]] | None:
+    """Per-model usage: numbers the fold adds up must be valid, other keys are kept."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise _fail("usage_by_model", "an object keyed by model", value)
+    out: dict[str, dict[str, Any]] = {}
+    for model, usage in value.items():
+        if not isinstance(model, str) or not model:
+            raise _fail("usage_by_model", "an object keyed by model name", model)
+        where = f"usage_by_model.{model}"
+        if not isinstance(usage, Mapping):
+            raise _fail(where, "an object of token counts", usage)
+        clean = dict(usage)
+        for key in USAGE_INT_KEYS:
+            if usage.get(key) is not None:
+                clean[key] = _int(usage[key], f"{where}.{key}")
+        for key in USAGE_MONEY_KEYS:
+            if usage.get(key) is not None:
+                clean[key] = _money(usage[key], f"{where}.{key}")
+        priced = usage.get("priced")
+        if priced is not None and not isinstance(priced, bool):
+            raise _fail(f"{where}.priced", "true or false", priced)
+        out[model] = clean
+    return out
+
+
 def content_id(record: Mapping[str, Any]) -> str:
     """A stable id derived from a record's content (for imports of id-less records)."""
     canonical = json.dumps(record, sort_keys=True, separators=(",", ":"), default=str)
     return "c-" + hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+def content_ids(items: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Ids for the id-less records of one session, in order.
+
+    The first record with a given content gets ``content_id``; the n-th identical one
+    gets ``<content_id>-<n>``. So two identical calls both survive, and converting or
+    importing the same list again yields the same ids (and therefore adds nothing).
+    """
+    seen: Counter[str] = Counter()
+    ids = []
+    for item in items:
+        cid = content_id(item)
+        seen[cid] += 1
+        ids.append(cid if seen[cid] == 1 else f"{cid}-{seen[cid]}")
+    return ids
 
 
 def normalize_interaction(raw: object, session: SessionName) -> dict[str, Any]:
@@ -138,8 +196,7 @@ def normalize_interaction(raw: object, session: SessionName) -> dict[str, Any]:
     response_preview = _opt_str(record, "response_preview") or ""
 
     cost = _money(record.get("cost", 0.0), "cost")
-    reported = record.get("reported_cost")
-    reported_cost = None if reported is None else _money(reported, "reported_cost")
+    reported_cost = _opt_money(record, "reported_cost")
     cost_source = record.get("cost_source")
     if cost_source is None:
         cost_source = "reported" if reported_cost is not None else "computed"
@@ -150,12 +207,13 @@ def normalize_interaction(raw: object, session: SessionName) -> dict[str, Any]:
     if not isinstance(outcome, str) or not outcome:
         raise _fail("outcome", "a string such as success or error:<class>", outcome)
     exit_code = record.get("exit_code")
-    if exit_code is not None and (isinstance(exit_code, bool) or not isinstance(exit_code, int)):
+    if exit_code is not None and (
+        isinstance(exit_code, bool) or not isinstance(exit_code, int) or abs(exit_code) > MAX_INT
+    ):
         raise _fail("exit_code", "an integer", exit_code)
-
-    usage_by_model = record.get("usage_by_model")
-    if usage_by_model is not None and not isinstance(usage_by_model, Mapping):
-        raise _fail("usage_by_model", "an object keyed by model", usage_by_model)
+    state = record.get("agent_state")
+    if state is not None and not isinstance(state, Mapping):
+        raise _fail("agent_state", "an object", state)
 
     record.update(
         {
@@ -181,186 +239,32 @@ def normalize_interaction(raw: object, session: SessionName) -> dict[str, Any]:
             "exit_code": exit_code,
         }
     )
+    for field in ("cwd", "session_action"):
+        if field in record:
+            record[field] = _opt_str(record, field)
+    if "savings" in record:
+        record["savings"] = _opt_money(record, "savings")
+    if "usage_by_model" in record:
+        record["usage_by_model"] = _usage_by_model(record["usage_by_model"])
     return record
+
+
+def stored_form(record: Mapping[str, Any]) -> tuple[dict[str, Any], bytes]:
+    """The record as stored (secrets redacted) and its JSON line (with newline).
+
+    The summary is folded from the redacted record, so a summary rebuilt from the log
+    equals the one maintained while appending. Raises ``InvalidInput`` for content JSON
+    cannot hold (NaN or Infinity in a field we do not validate, nesting too deep),
+    before anything is written.
+    """
+    try:
+        redacted: dict[str, Any] = redact_value(record)
+        line = json.dumps(redacted, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise InvalidInput(f"interaction cannot be stored as JSON: {exc}") from None
+    return redacted, (line + "\n").encode("utf-8")
 
 
 def serialize(record: Mapping[str, Any]) -> bytes:
     """One redacted JSON line (with trailing newline) for ``interactions.jsonl``."""
-    line = json.dumps(record, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return (redact(line) + "\n").encode("utf-8")
-
-
-# ---------------------------------------------------------------------------- summary
-
-
-def _bucket() -> dict[str, Any]:
-    return {"interactions": 0, "tokens": {k: 0 for k in TOKEN_KEYS}, "cost": 0.0}
-
-
-def _add_to_bucket(bucket: dict[str, Any], tokens: Mapping[str, int], cost: float) -> None:
-    bucket["interactions"] += 1
-    for key in TOKEN_KEYS:
-        bucket["tokens"][key] += int(tokens.get(key, 0))
-    bucket["cost"] = round(bucket["cost"] + cost, 10)
-
-
-def empty_summary(session: SessionName, created_at: str | None = None) -> dict[str, Any]:
-    moment = parse_iso(created_at)
-    created_at = format_iso(moment) if moment else None
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "session_name": session.name,
-        "command": session.command,
-        "feature_id": session.feature_id,
-        "agent": None,
-        "agent_session_id": None,
-        "agent_cwd": None,
-        "agent_state": {},
-        "model": None,
-        "status": "new",
-        "last_outcome": None,
-        "created_at": created_at or now_iso(),
-        "last_used": None,
-        "interaction_count": 0,
-        "tokens": {k: 0 for k in TOKEN_KEYS},
-        "cost": 0.0,
-        "savings": 0.0,
-        "unpriced_interactions": 0,
-        "failed_interactions": 0,
-        "by_model": {},
-        "log_size": 0,
-        "corrupt_lines": 0,
-    }
-
-
-def _status_for(outcome: str) -> str:
-    if outcome == "success":
-        return "active"
-    if outcome.endswith("session_lost"):
-        return "lost"
-    return "failed"
-
-
-def _models_of(record: Mapping[str, Any]) -> list[tuple[str, dict[str, int], float]]:
-    """(model, tokens, cost) per model used in the call; one entry when not broken down."""
-    per_model = record.get("usage_by_model")
-    if isinstance(per_model, Mapping):  # an empty breakdown: a call that used no model
-        parts = []
-        for model, usage in per_model.items():
-            if not isinstance(usage, Mapping):
-                continue
-            tokens = {
-                "input": int(usage.get("input", 0) or 0),
-                "output": int(usage.get("output", 0) or 0),
-                "cache_read": int(usage.get("cache_read", 0) or 0),
-                "cache_write": int(usage.get("cache_write", 0) or 0)
-                or int(usage.get("cache_write_5m", 0) or 0)
-                + int(usage.get("cache_write_1h", 0) or 0),
-                "reasoning": int(usage.get("reasoning", 0) or 0),
-            }
-            parts.append((str(model), tokens, float(usage.get("cost", 0.0) or 0.0)))
-        return parts
-    return [(record.get("model") or "unknown", record["tokens"], float(record["cost"]))]
-
-
-def apply_interaction(summary: dict[str, Any], record: Mapping[str, Any]) -> None:
-    """Fold one stored interaction into ``summary`` (in place)."""
-    summary["interaction_count"] += 1
-    for key in TOKEN_KEYS:
-        summary["tokens"][key] += int(record["tokens"].get(key, 0))
-    summary["cost"] = round(summary["cost"] + float(record["cost"]), 10)
-    savings = record.get("savings")
-    if isinstance(savings, int | float) and not isinstance(savings, bool):
-        summary["savings"] = round(summary["savings"] + float(savings), 10)
-    if record.get("cost_source") == "unpriced":
-        summary["unpriced_interactions"] += 1
-    outcome = str(record.get("outcome", "success"))
-    if outcome != "success":
-        summary["failed_interactions"] += 1
-    for field in ("agent", "model"):
-        if record.get(field):
-            summary[field] = record[field]
-    if record.get("agent_session_id"):
-        summary["agent_session_id"] = record["agent_session_id"]
-    if record.get("cwd"):
-        summary["agent_cwd"] = record["cwd"]
-    state = record.get("agent_state")
-    if isinstance(state, Mapping):
-        summary["agent_state"] = dict(state)
-    summary["status"] = _status_for(outcome)
-    summary["last_outcome"] = outcome
-    timestamp = record["timestamp"]
-    if summary["last_used"] is None or timestamp > summary["last_used"]:
-        summary["last_used"] = timestamp
-    if timestamp < summary["created_at"]:
-        summary["created_at"] = timestamp
-
-    for model, tokens, cost in _models_of(record):
-        _add_to_bucket(summary["by_model"].setdefault(model, _bucket()), tokens, cost)
-
-
-def group_buckets(records: Iterable[Mapping[str, Any]], by: str) -> dict[str, dict[str, Any]]:
-    """Per-``day`` (UTC) or per-``task`` buckets of interactions, tokens and cost.
-
-    These are computed from the log on demand rather than kept in the summary, so the
-    summary stays small (``list``/``stats`` read 10,000 of them in well under a second).
-    """
-    buckets: dict[str, dict[str, Any]] = {}
-    for record in records:
-        if by == "day":
-            key = day_of(record["timestamp"]) or "unknown"
-        elif by == "task":
-            key = str(record.get("task_id") or "(no task)")
-        else:
-            raise ValueError(f"cannot group interactions by {by!r}")
-        _add_to_bucket(buckets.setdefault(key, _bucket()), record["tokens"], record["cost"])
-    return buckets
-
-
-def build_summary(
-    session: SessionName, records: Iterable[Mapping[str, Any]], created_at: str | None = None
-) -> dict[str, Any]:
-    summary = empty_summary(session, created_at)
-    for record in records:
-        apply_interaction(summary, record)
-    return summary
-
-
-_SUMMARY_TYPES: dict[str, type | tuple[type, ...]] = {
-    "schema_version": int,
-    "session_name": str,
-    "command": str,
-    "feature_id": str,
-    "status": str,
-    "created_at": str,
-    "interaction_count": int,
-    "tokens": dict,
-    "cost": (int, float),
-    "savings": (int, float),
-    "unpriced_interactions": int,
-    "failed_interactions": int,
-    "by_model": dict,
-    "log_size": int,
-    "corrupt_lines": int,
-    "agent_state": dict,
-}
-
-
-def summary_problem(summary: object, session: SessionName) -> str | None:
-    """Why ``summary`` cannot be trusted, or ``None`` if it is well-formed."""
-    if not isinstance(summary, dict):
-        return f"metadata.json holds a {type(summary).__name__}, not an object"
-    if isinstance(summary.get("interactions"), list):
-        return "metadata.json is in the earlier shell version's format (run: aio session migrate)"
-    for key, kind in _SUMMARY_TYPES.items():
-        value = summary.get(key)
-        if not isinstance(value, kind) or isinstance(value, bool):
-            return f"metadata.json field '{key}' is missing or has the wrong type"
-    if summary["session_name"] != session.name:
-        return f"metadata.json names session {summary['session_name']!r}"
-    tokens = summary["tokens"]
-    if any(not isinstance(tokens.get(k), int) for k in TOKEN_KEYS):
-        return "metadata.json field 'tokens' has the wrong shape"
-    if summary["last_used"] is not None and not isinstance(summary["last_used"], str):
-        return "metadata.json field 'last_used' has the wrong type"
-    return None
+    return stored_form(record)[1]

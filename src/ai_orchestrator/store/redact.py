@@ -1,58 +1,128 @@
-"""Redaction of secrets from text before it is stored.
+"""Redaction of secrets before anything is stored.
 
-Applied to every interaction line before it reaches disk (prompt, previews, raw
-events alike), so a key pasted into a prompt never lands in the store. Patterns cover
-Anthropic, OpenAI, Google and GitHub keys/tokens, AWS access key ids and secret
-assignments, ``Authorization:`` headers and ``*_API_KEY=`` / ``*_TOKEN=`` /
-``*_SECRET=`` / ``*_PASSWORD=`` assignments.
+``redact_value`` walks a record (dicts, lists, strings) and redacts every string value
+*before* it is serialised, so the patterns see the text as written — a key after a real
+newline, inside quotes, in YAML or in a JSON snippet pasted into a prompt — rather than
+its JSON-escaped form. A string stored under a secret-looking key
+(``{"Authorization": "Bearer …"}``, ``{"OPENAI_API_KEY": "…"}``) is replaced whole.
+
+``redact`` works on one piece of text. Covered: Anthropic, OpenAI, Google (API keys and
+OAuth tokens), GitHub tokens, AWS access key ids and secret keys, JWTs, PEM private keys,
+``Authorization:``/``x-api-key:`` headers, and assignments to names such as
+``*_API_KEY``, ``*_TOKEN``, ``*_SECRET``, ``*_PASSWORD`` (any case, ``=`` or ``:``, value
+quoted or not). Token patterns only start at a token boundary, so ``desk-ant-…`` is not
+taken for a key.
 
 The replacement keeps a short, non-secret hint of what was removed
-(``[REDACTED:anthropic-key]``). Patterns never match ``"`` or ``\\``, so redacting a
-serialised JSON line keeps it valid JSON.
+(``[REDACTED:anthropic-key]``). Invariant: what is replaced never contains ``"`` or
+``\\``, so ``redact`` applied to an already serialised JSON line keeps it valid JSON.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
-_TOKEN = r"[A-Za-z0-9_\-]"
-_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("anthropic-key", re.compile(rf"sk-ant-{_TOKEN}{{16,}}")),
-    ("openai-key", re.compile(rf"sk-(?:proj-|svcacct-|admin-)?{_TOKEN}{{20,}}")),
-    ("google-key", re.compile(r"AIza[0-9A-Za-z_\-]{35}")),
-    ("github-token", re.compile(r"gh[pousr]_[A-Za-z0-9]{30,}")),
-    ("github-token", re.compile(r"github_pat_[A-Za-z0-9_]{22,}")),
-    ("aws-key-id", re.compile(r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b")),
-    (
-        "aws-secret",
-        re.compile(
-            r"(?i)(aws_secret_access_key|aws_session_token)(\s*[=:]\s*)['\"]?[A-Za-z0-9/+=]{16,}"
-        ),
-    ),
-    (
-        "authorization",
-        re.compile(
-            r"(?i)\b((?:proxy-)?authorization)(\s*:\s*)(?:(?:bearer|basic|token)\s+)?[^\s\"\\]+"
-        ),
-    ),
+# Where a token may start: not after a letter or digit, or right after a JSON escape
+# such as ``\n`` (text that is itself serialised JSON, e.g. pasted into a prompt).
+_START = r"(?:(?<![A-Za-z0-9])|(?<=\\[nrt]))"
+_TOKENS: list[tuple[str, str]] = [
+    ("anthropic-key", r"sk-ant-[A-Za-z0-9_\-]{16,}"),
+    ("openai-key", r"sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}"),
+    ("google-key", r"AIza[0-9A-Za-z_\-]{35}"),
+    ("google-oauth", r"ya29\.[0-9A-Za-z_\-]{20,}"),
+    ("google-oauth", r"1//0[0-9A-Za-z_\-]{30,}"),
+    ("github-token", r"gh[pousr]_[A-Za-z0-9]{30,}"),
+    ("github-token", r"github_pat_[A-Za-z0-9_]{22,}"),
+    ("aws-key-id", r"(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}(?![A-Za-z0-9])"),
+    ("jwt", r"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"),
+]
+_TOKEN_RE = re.compile(
+    "|".join(f"(?P<t{i}>{_START}{pattern})" for i, (_, pattern) in enumerate(_TOKENS))
+)
+_PEM_RE = re.compile(
+    r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----.*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|\Z)",
+    re.DOTALL,
+)
+
+# Names whose value is a secret, with the hint used for each group.
+_NAMES: list[tuple[str, str]] = [
+    ("authorization", r"(?:proxy-)?authorization"),
+    ("api-key", r"x-api-key|x-goog-api-key|api-key|x-auth-token"),
+    ("aws-secret", r"aws_secret_access_key|aws_session_token"),
     (
         "secret-assignment",
-        re.compile(
-            r"\b([A-Za-z0-9_]*(?:API_KEY|APIKEY|_TOKEN|_SECRET|_PASSWORD|SECRET_KEY))"
-            r"(\s*=\s*)(?!\[REDACTED)['\"]?[^\s\"'\\]+"
-        ),
+        r"[a-z0-9_]*(?:api_?key|_token|_secret|_password|_passwd|secret_?key|access_?key|_pat)"
+        r"|(?:access|refresh|auth|id|bearer|session|api)_?token|client_?secret|private_?key"
+        r"|password|passwd",
     ),
 ]
+_NAME_GROUPS = "|".join(f"(?P<n{i}>{pattern})" for i, (_, pattern) in enumerate(_NAMES))
+_KEY_RE = re.compile(f"(?:{_NAME_GROUPS})", re.IGNORECASE)
+_ASSIGNMENT_RE = re.compile(
+    r"(?P<keep>(?:(?<![A-Za-z0-9_\-])|(?<=\\[nrt]))"
+    rf"(?:{_NAME_GROUPS})"
+    r"(?:\\?[\"'])?[ \t]*[:=][ \t]*(?P<q>\\?[\"'])?"
+    r"(?:(?:bearer|basic|token|digest|negotiate)[ \t]+)?)"
+    # never a placeholder such as $OPENAI_API_KEY, nor what was already redacted
+    r"(?!\[REDACTED|\$)"
+    r"(?(q)[^\"'\\\n]+|[^\s\"'\\,;}\]]+)",
+    re.IGNORECASE,
+)
+_MIN_SECRET_TEXT = 8  # nothing shorter can hold a recognisable secret
+
+
+def _kind_of(match: re.Match[str], prefix: str, kinds: list[tuple[str, str]]) -> str:
+    for i, (kind, _) in enumerate(kinds):
+        if match.group(f"{prefix}{i}") is not None:
+            return kind
+    return "secret"
+
+
+def _token(match: re.Match[str]) -> str:
+    return f"[REDACTED:{_kind_of(match, 't', _TOKENS)}]"
+
+
+def _assignment(match: re.Match[str]) -> str:
+    return f"{match.group('keep')}[REDACTED:{_kind_of(match, 'n', _NAMES)}]"
 
 
 def redact(text: str) -> str:
     """``text`` with every recognised secret replaced by ``[REDACTED:<kind>]``."""
-    if not text:
+    if len(text) < _MIN_SECRET_TEXT:
         return text
-    for kind, pattern in _PATTERNS:
-        if pattern.groups >= 2:
-            # keep the name and separator (``OPENAI_API_KEY=``), replace only the value
-            text = pattern.sub(rf"\g<1>\g<2>[REDACTED:{kind}]", text)
-        else:
-            text = pattern.sub(f"[REDACTED:{kind}]", text)
-    return text
+    if "PRIVATE KEY-----" in text:
+        text = _PEM_RE.sub("[REDACTED:private-key]", text)
+    text = _TOKEN_RE.sub(_token, text)
+    return _ASSIGNMENT_RE.sub(_assignment, text)
+
+
+def secret_key_kind(key: str) -> str | None:
+    """The hint for a mapping key whose (string) value is a secret, else ``None``."""
+    match = _KEY_RE.fullmatch(key)
+    return _kind_of(match, "n", _NAMES) if match else None
+
+
+def redact_value(value: Any, key: str | None = None) -> Any:
+    """A copy of ``value`` (JSON-like data) with secrets in every string redacted.
+
+    ``key`` is the mapping key ``value`` is stored under: a non-empty string under a
+    secret-looking key is replaced whole (placeholders such as ``$VAR`` are kept).
+    """
+    if isinstance(value, str):
+        if key is not None and value and not value.startswith(("$", "[REDACTED")):
+            kind = secret_key_kind(key)
+            if kind is not None:
+                return f"[REDACTED:{kind}]"
+        return redact(value)
+    if isinstance(value, Mapping):
+        return {
+            (redact(k) if isinstance(k, str) else k): redact_value(
+                v, k if isinstance(k, str) else None
+            )
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [redact_value(item) for item in value]
+    return value

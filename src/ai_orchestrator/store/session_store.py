@@ -17,26 +17,36 @@ Invariants and how they are kept:
   written and fsynced before the summary. ``metadata.json.log_size`` is the log size the
   summary accounts for: if it differs from the real size (a crash between the two
   writes, an external edit), the summary is rebuilt from the log by the same fold.
+- **Nothing written that cannot be read back.** A record is validated, redacted,
+  serialised and folded into the (freshly read) summary, and the new summary encoded,
+  before a byte is appended; any failure refuses the record with ``InvalidInput``.
+- **Nothing overwritten without a copy.** A ``metadata.json`` written by the earlier
+  shell version is migrated in place (backup ``metadata.legacy.json``) before anything
+  is recorded into it, and reads leave it alone; any other ``metadata.json`` that is not
+  a well-formed summary is copied to ``metadata.corrupt-<time>.json`` before it is
+  replaced by one rebuilt from the log.
 - **Torn lines.** A crash mid-append can leave a last line without newline. Readers
-  ignore it and report it; the next append first terminates it, so it can never fuse
-  with a new record. Unparseable lines are never deleted, only skipped and reported.
+  ignore it and report it (until ``repair``); the next append first terminates it, so it
+  can never fuse with a new record. Unparseable lines are never deleted, only skipped
+  and reported (``repair`` moves them to ``interactions.corrupt.jsonl``).
 - **Deletion races.** Deleting renames the directory away under both locks; a writer
-  that was waiting for the lock notices its lock file is gone and starts over.
+  that was waiting for the lock notices its lock file is gone and starts over. ``delete``
+  with ``idle_days`` re-checks the last use under the locks, so ``clean`` never removes
+  a session that was used after it was listed.
 """
 
 from __future__ import annotations
 
-import json
+import errno
 import os
 import shutil
-import stat
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ai_orchestrator.errors import InvalidInput, NotFound, SessionBusy, StoreError, UnsafeStore
+from ai_orchestrator.errors import InvalidInput, NotFound, SessionBusy, StoreError
 from ai_orchestrator.store import locks
 from ai_orchestrator.store.fsutil import (
     atomic_write,
@@ -45,21 +55,45 @@ from ai_orchestrator.store.fsutil import (
     open_nofollow,
     read_bytes,
     resolve_store_root,
+    tighten_path,
     unique_suffix,
     write_all,
 )
-from ai_orchestrator.store.names import SessionName, is_session_name, parse_session_name
-from ai_orchestrator.store.records import (
-    apply_interaction,
-    build_summary,
-    normalize_interaction,
-    serialize,
-    summary_problem,
+from ai_orchestrator.store.legacy import (
+    legacy_base,
+    legacy_created,
+    legacy_records,
+    migrate_locked,
 )
-from ai_orchestrator.store.timeutil import format_iso, now_iso
+from ai_orchestrator.store.logfile import (
+    LOG,
+    METADATA,
+    LogRead,
+    SummaryRead,
+    keep_foreign_copy,
+    log_problems,
+    parse_log,
+    read_summary,
+    same_file_kept,
+    summary_bytes,
+    write_summary,
+)
+from ai_orchestrator.store.names import SessionName, is_session_name, parse_session_name
+from ai_orchestrator.store.records import normalize_interaction, stored_form
+from ai_orchestrator.store.summary import apply_interaction, build_summary, last_activity
+from ai_orchestrator.store.timeutil import format_iso, now_iso, parse_iso
 
-METADATA = "metadata.json"
-LOG = "interactions.jsonl"
+__all__ = [
+    "LOG",
+    "METADATA",
+    "LogRead",
+    "SessionStore",
+    "SessionView",
+    "default_store_root",
+    "parse_log",
+    "write_summary",
+]
+
 DEFAULT_RUN_LOCK_TIMEOUT = 30.0
 
 
@@ -67,29 +101,6 @@ def default_store_root(env: Mapping[str, str] | None = None) -> Path:
     env = os.environ if env is None else env
     raw = env.get("SESSION_DIR") or os.path.join(os.path.expanduser("~"), ".ai-sessions")
     return Path(raw)
-
-
-@dataclass
-class LogRead:
-    """The parsed content of an interactions log."""
-
-    records: list[dict[str, Any]]
-    size: int
-    corrupt_lines: list[int] = field(default_factory=list)  # 1-based line numbers
-    torn_tail: int = 0  # bytes of an unterminated last line
-
-    def problems(self) -> list[str]:
-        out = []
-        if self.corrupt_lines:
-            shown = ", ".join(str(n) for n in self.corrupt_lines[:5])
-            more = "…" if len(self.corrupt_lines) > 5 else ""
-            out.append(
-                f"{len(self.corrupt_lines)} unreadable line(s) in {LOG} skipped "
-                f"(line {shown}{more})"
-            )
-        if self.torn_tail:
-            out.append(f"torn last line in {LOG} ({self.torn_tail} bytes) ignored")
-        return out
 
 
 @dataclass
@@ -109,30 +120,8 @@ class SessionView:
         return data
 
 
-def write_summary(session_path: Path, summary: Mapping[str, Any]) -> None:
-    """Atomically replace ``metadata.json`` of the session at ``session_path``."""
-    # Compact on purpose: list/stats parse 10,000 of these per call.
-    data = json.dumps(summary, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    atomic_write(session_path / METADATA, (data + "\n").encode("utf-8"))
-
-
-def parse_log(data: bytes, session: SessionName) -> LogRead:
-    """Parse ``interactions.jsonl`` content, skipping (and reporting) bad lines."""
-    result = LogRead(records=[], size=len(data))
-    lines = data.split(b"\n")
-    tail = lines.pop()  # b"" when the file ends with a newline
-    if tail.strip():
-        result.torn_tail = len(tail)
-    for number, raw in enumerate(lines, start=1):
-        if not raw.strip():
-            continue
-        try:
-            record = normalize_interaction(json.loads(raw), session)
-        except (ValueError, InvalidInput):
-            result.corrupt_lines.append(number)
-            continue
-        result.records.append(record)
-    return result
+def _store_error(what: str, path: Path, exc: OSError) -> StoreError:
+    return StoreError(f"cannot use {what} {path}: {exc.strerror or exc}")
 
 
 class SessionStore:
@@ -144,7 +133,22 @@ class SessionStore:
     # ------------------------------------------------------------------ paths
 
     def ensure_root(self) -> None:
-        ensure_private_dir(self.root, what="session store")
+        """Create the store (and missing parents, like ``mkdir -p``) or validate it."""
+        try:
+            if not os.path.lexists(self.root):
+                os.makedirs(self.root.parent, mode=0o700, exist_ok=True)
+            ensure_private_dir(self.root, what="session store")
+        except FileExistsError:
+            # makedirs met a parent that exists but is not a directory
+            raise StoreError(
+                f"cannot use session store {self.root}: a parent is not a directory"
+            ) from None
+        except (FileNotFoundError, NotADirectoryError, PermissionError) as exc:
+            raise _store_error("session store", self.root, exc) from None
+        except OSError as exc:
+            if exc.errno in (errno.EROFS, errno.ENOSPC, errno.ENAMETOOLONG):
+                raise _store_error("session store", self.root, exc) from None
+            raise
 
     def check_root(self) -> bool:
         """Validate the root if it exists (tightening its mode); False when absent."""
@@ -152,6 +156,8 @@ class SessionStore:
             ensure_private_dir(self.root, create=False, what="session store")
         except FileNotFoundError:
             return False
+        except (NotADirectoryError, PermissionError) as exc:
+            raise _store_error("session store", self.root, exc) from None
         return True
 
     def path_of(self, name: str | SessionName) -> Path:
@@ -166,6 +172,8 @@ class SessionStore:
             ensure_private_dir(path, create=False, what="session directory")
         except FileNotFoundError:
             raise NotFound(f"session not found: {session.name}") from None
+        except PermissionError as exc:
+            raise _store_error("session directory", path, exc) from None
         return path
 
     def exists(self, name: str) -> bool:
@@ -189,20 +197,6 @@ class SessionStore:
         ensure_private_dir(path, what="session directory")
         return path
 
-    @staticmethod
-    def _read_summary(path: Path, session: SessionName) -> tuple[dict[str, Any] | None, str | None]:
-        data = read_bytes(path / METADATA)
-        if data is None:
-            return None, f"{METADATA} is missing"
-        try:
-            summary = json.loads(data)
-        except ValueError:
-            return None, f"{METADATA} is not valid JSON"
-        problem = summary_problem(summary, session)
-        if problem:
-            return None, problem
-        return summary, None
-
     def _lock_session(self, session: SessionName) -> tuple[Path, locks.HeldLock]:
         """Create the session if needed and take its write lock (retrying across deletes)."""
         while True:
@@ -212,18 +206,34 @@ class SessionStore:
                 return path, lock
             lock.release()  # the session was deleted while we waited: start over
 
-    def _recover(self, path: Path, session: SessionName, log_fd: int) -> tuple[dict[str, Any], int]:
-        """Summary and corrupt-line count consistent with the log (under the write lock)."""
+    def _recover(
+        self, path: Path, session: SessionName, log_fd: int, current: SummaryRead
+    ) -> tuple[dict[str, Any], int]:
+        """Summary consistent with the log (under the write lock) and the log size."""
         size = os.fstat(log_fd).st_size
-        summary, _ = self._read_summary(path, session)
-        if summary is not None and summary["log_size"] == size:
+        summary = current.summary
+        if summary is not None and not current.outdated and summary["log_size"] == size:
             return summary, size
-        data = os.pread(log_fd, size, 0) if size else b""
-        parsed = parse_log(data, session)
-        created = summary["created_at"] if summary else self._fallback_created(path)
-        rebuilt = build_summary(session, parsed.records, created)
-        rebuilt["corrupt_lines"] = len(parsed.corrupt_lines)
+        if current.foreign:
+            self._keep_copy(path, current)
+        parsed = parse_log(os.pread(log_fd, size, 0) if size else b"", session)
+        rebuilt = self._rebuilt(session, path, current, parsed)
         return rebuilt, size
+
+    def _rebuilt(
+        self, session: SessionName, path: Path, current: SummaryRead, parsed: LogRead
+    ) -> dict[str, Any]:
+        created = current.created_at or self._fallback_created(path)
+        rebuilt = build_summary(session, parsed.records, created, current.base)
+        rebuilt["log_size"] = parsed.size
+        rebuilt["corrupt_lines"] = len(parsed.corrupt_lines)
+        rebuilt["torn_tail"] = parsed.torn_tail
+        return rebuilt
+
+    @staticmethod
+    def _keep_copy(path: Path, current: SummaryRead) -> None:
+        if current.data is not None and not same_file_kept(path, current.data):
+            keep_foreign_copy(path, current.data)
 
     @staticmethod
     def _fallback_created(path: Path) -> str:
@@ -234,44 +244,78 @@ class SessionStore:
         return format_iso(moment)
 
     def _append(
-        self, session: SessionName, records: list[dict[str, Any]], *, dedupe: bool
+        self,
+        session: SessionName,
+        records: list[dict[str, Any]],
+        *,
+        dedupe: bool,
+        created_at: str | None = None,
     ) -> list[dict[str, Any]]:
         path, lock = self._lock_session(session)
         try:
+            current = read_summary(path, session)
+            if current.legacy is not None:
+                # Recording into a shell-version session converts it first (with its
+                # backup); rebuilding from our empty log would drop its history.
+                migrate_locked(path, session)
+                current = read_summary(path, session)
             fd = open_nofollow(path / LOG, os.O_RDWR | os.O_APPEND | os.O_CREAT)
             try:
-                summary, size = self._recover(path, session, fd)
-                if dedupe:
-                    known = self._ids_in_log(path, session)
-                    fresh = []
-                    for record in records:
-                        if record["id"] not in known:
-                            known.add(record["id"])
-                            fresh.append(record)
-                    records = fresh
-                if not records:
-                    if summary.get("log_size") != size or not (path / METADATA).exists():
-                        summary["log_size"] = size
-                        self._write_summary(path, summary)
-                    return []
-                payload = b"".join(serialize(r) for r in records)
-                if size and os.pread(fd, 1, size - 1) != b"\n":
-                    payload = b"\n" + payload  # isolate a torn tail; never fuse with it
-                    summary["corrupt_lines"] += 1
-                write_all(fd, payload)
-                fsync_fd(fd)
-                for record in records:
-                    apply_interaction(summary, record)
-                summary["log_size"] = size + len(payload)
-                self._write_summary(path, summary)
+                return self._append_locked(path, session, fd, current, records, dedupe, created_at)
             finally:
                 os.close(fd)
         finally:
             lock.release()
-        return records
+
+    def _append_locked(
+        self,
+        path: Path,
+        session: SessionName,
+        fd: int,
+        current: SummaryRead,
+        records: list[dict[str, Any]],
+        dedupe: bool,
+        created_at: str | None,
+    ) -> list[dict[str, Any]]:
+        summary, size = self._recover(path, session, fd, current)
+        changed = summary is not current.summary or current.missing
+        if created_at is not None and created_at < summary["created_at"]:
+            summary["created_at"] = created_at  # an import restores the original creation
+            changed = True
+        if dedupe:
+            known = self._ids_in_log(path, session)
+            fresh = []
+            for record in records:
+                if record["id"] not in known:
+                    known.add(record["id"])
+                    fresh.append(record)
+            records = fresh
+        if not records:
+            if changed:
+                self._write_summary(path, summary)
+            return []
+        stored = [stored_form(r) for r in records]
+        payload = b"".join(line for _, line in stored)
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            payload = b"\n" + payload  # isolate a torn tail; never fuse with it
+            summary["corrupt_lines"] += 1
+        summary["torn_tail"] = 0
+        # Fold and encode before writing: a record that cannot be summarised must not
+        # reach the log. ``summary`` was just read from disk, so a failure discards it.
+        try:
+            for record, _ in stored:
+                apply_interaction(summary, record)
+            summary["log_size"] = size + len(payload)
+            encoded = summary_bytes(summary)
+        except (ValueError, TypeError, KeyError, OverflowError) as exc:
+            raise InvalidInput(f"interaction cannot be recorded: {exc}") from None
+        write_all(fd, payload)
+        fsync_fd(fd)
+        atomic_write(path / METADATA, encoded)
+        return [record for record, _ in stored]
 
     @staticmethod
-    def _write_summary(path: Path, summary: Mapping[str, Any]) -> None:
+    def _write_summary(path: Path, summary: dict[str, Any]) -> None:
         write_summary(path, summary)
 
     def _ids_in_log(self, path: Path, session: SessionName) -> set[str]:
@@ -291,14 +335,23 @@ class SessionStore:
         stored = self._append(session, [record], dedupe=False)
         return stored[0]
 
-    def record_unique(self, name: str, interactions: Iterable[Mapping[str, Any]]) -> int:
+    def record_unique(
+        self,
+        name: str,
+        interactions: Iterable[Mapping[str, Any]],
+        *,
+        created_at: str | None = None,
+    ) -> int:
         """Append the interactions whose ids the session does not have yet; return how many.
 
         Reads the whole log to check ids, so it is for imports, not for the hot path.
+        ``created_at`` (an import's original creation time) is kept if it is earlier.
         """
         session = parse_session_name(name)
         records = [normalize_interaction(i, session) for i in interactions]
-        return len(self._append(session, records, dedupe=True))
+        moment = parse_iso(created_at)
+        created = format_iso(moment) if moment else None
+        return len(self._append(session, records, dedupe=True, created_at=created))
 
     # ------------------------------------------------------------------ reading
 
@@ -309,60 +362,43 @@ class SessionStore:
         ``repair``, written back if the write lock is free); problems are reported."""
         session = name if isinstance(name, SessionName) else parse_session_name(name)
         path = self._existing_dir(session, root_checked=_root_checked)
-        summary, problem = self._read_summary(path, session)
+        current = read_summary(path, session)
         try:
-            log_stat = os.lstat(path / LOG)
+            size = os.lstat(path / LOG).st_size
         except FileNotFoundError:
             size = 0
-        else:
-            size = log_stat.st_size
-            if log_stat.st_mode & 0o077:
-                os.chmod(path / LOG, 0o600)
-        if summary is not None and summary["log_size"] == size:
-            problems = []
-            if summary["corrupt_lines"]:
-                problems.append(f"{summary['corrupt_lines']} unreadable line(s) in {LOG} skipped")
+        # A store written by the shell version (or by hand) may have loose modes.
+        for entry in (LOG, locks.WRITE_LOCK, locks.RUN_LOCK):
+            tighten_path(path / entry)
+        summary = current.summary
+        if summary is not None and not current.outdated and summary["log_size"] == size:
+            problems = log_problems(summary["corrupt_lines"], summary.get("torn_tail", 0))
             return SessionView(session.name, path, summary, problems)
-        return self._rebuild_view(session, path, summary, problem, repair=repair)
+        return self._rebuild_view(session, path, current, repair=repair)
 
     def _rebuild_view(
-        self,
-        session: SessionName,
-        path: Path,
-        summary: dict[str, Any] | None,
-        problem: str | None,
-        *,
-        repair: bool,
+        self, session: SessionName, path: Path, current: SummaryRead, *, repair: bool
     ) -> SessionView:
-        legacy = self._legacy_view(session, path)
-        if legacy is not None:
-            return legacy
+        if current.legacy is not None:
+            return self._legacy_view(session, path, current.legacy)
         parsed = parse_log(read_bytes(path / LOG) or b"", session)
-        created = summary["created_at"] if summary else self._fallback_created(path)
-        rebuilt = build_summary(session, parsed.records, created)
-        rebuilt["log_size"] = parsed.size
-        rebuilt["corrupt_lines"] = len(parsed.corrupt_lines)
+        rebuilt = self._rebuilt(session, path, current, parsed)
         problems = []
-        never_written = problem == f"{METADATA} is missing" and parsed.size == 0
-        if problem and not never_written:
-            problems.append(f"{problem}; summary rebuilt from {LOG}")
-        elif summary is not None:
+        never_written = current.missing and parsed.size == 0
+        if current.summary is None and not never_written:
+            kept = " (original kept as metadata.corrupt-*.json)" if current.foreign else ""
+            problems.append(f"{current.problem}; summary rebuilt from {LOG}{kept}")
+        elif current.summary is not None and not current.outdated:
             problems.append(f"summary was out of date; rebuilt from {LOG}")
         problems.extend(parsed.problems())
-        legacy_unbacked = (
-            bool(problem and "earlier shell version" in problem)
-            and not (path / "metadata.legacy.json").exists()
-        )
-        if repair and not legacy_unbacked:
-            self._try_write_repaired(session, path, rebuilt)
+        if repair:
+            self._try_write_repaired(path, rebuilt, current)
         return SessionView(session.name, path, rebuilt, problems)
 
-    def _try_write_repaired(
-        self, session: SessionName, path: Path, summary: dict[str, Any]
-    ) -> None:
+    def _try_write_repaired(self, path: Path, summary: dict[str, Any], seen: SummaryRead) -> None:
         try:
             lock = locks.acquire(path / locks.WRITE_LOCK, timeout=0)
-        except (SessionBusy, OSError):
+        except (SessionBusy, OSError, StoreError):
             return  # someone is writing; they will reconcile it themselves
         try:
             if not lock.still_linked():
@@ -371,35 +407,33 @@ class SessionStore:
                 size = os.lstat(path / LOG).st_size
             except FileNotFoundError:
                 size = 0
-            if size == summary["log_size"]:
+            # Only replace exactly what was read: a file that changed meanwhile is
+            # someone else's newer write (or edit) and is left to them.
+            if size == summary["log_size"] and read_bytes(path / METADATA) == seen.data:
+                if seen.foreign:
+                    self._keep_copy(path, seen)
                 self._write_summary(path, summary)
-        except OSError:
+        except (OSError, StoreError):
             pass  # a read-only store still reads fine
         finally:
             lock.release()
 
-    def _legacy_view(self, session: SessionName, path: Path) -> SessionView | None:
-        """A session written by the earlier shell version (interactions inside metadata)."""
-        data = read_bytes(path / METADATA)
-        try:
-            log_has_data = os.lstat(path / LOG).st_size > 0
-        except FileNotFoundError:
-            log_has_data = False
-        if data is None or log_has_data:
-            return None
-        try:
-            legacy = json.loads(data)
-        except ValueError:
-            return None
-        if not isinstance(legacy, dict) or not isinstance(legacy.get("interactions"), list):
-            return None
-        from ai_orchestrator.store.legacy import legacy_records
-
+    def _legacy_records(
+        self, path: Path, session: SessionName, legacy: Mapping[str, Any]
+    ) -> tuple[list[dict[str, Any]], int]:
+        """What migrating would keep: converted legacy calls, then the log's records."""
         records, bad = legacy_records(legacy, session)
-        created = legacy.get("created_at") if isinstance(legacy.get("created_at"), str) else None
-        summary = build_summary(session, records, created or self._fallback_created(path))
-        if isinstance(legacy.get("session_id"), str) and legacy["session_id"]:
-            summary["agent_session_id"] = legacy["session_id"]
+        known = {r["id"] for r in records}
+        logged = parse_log(read_bytes(path / LOG) or b"", session).records
+        return records + [r for r in logged if r["id"] not in known], len(bad)
+
+    def _legacy_view(
+        self, session: SessionName, path: Path, legacy: Mapping[str, Any]
+    ) -> SessionView:
+        """A session written by the earlier shell version (interactions inside metadata)."""
+        records, bad = self._legacy_records(path, session, legacy)
+        created = legacy_created(legacy) or self._fallback_created(path)
+        summary = build_summary(session, records, created, legacy_base(legacy))
         problems = ["written by the earlier shell version (run: aio session migrate)"]
         if bad:
             problems.append(f"{bad} unreadable legacy interaction(s) skipped")
@@ -408,12 +442,9 @@ class SessionStore:
     def read_log(self, name: str) -> LogRead:
         session = parse_session_name(name)
         path = self._existing_dir(session)
-        legacy = self._legacy_view(session, path)
-        if legacy is not None:
-            from ai_orchestrator.store.legacy import legacy_records
-
-            data = json.loads(read_bytes(path / METADATA) or b"{}")
-            records, _ = legacy_records(data, session)
+        current = read_summary(path, session)
+        if current.legacy is not None:
+            records, _ = self._legacy_records(path, session, current.legacy)
             return LogRead(records=records, size=0)
         return parse_log(read_bytes(path / LOG) or b"", session)
 
@@ -453,8 +484,14 @@ class SessionStore:
 
     # ------------------------------------------------------------------ deleting
 
-    def delete(self, name: str) -> None:
-        """Delete a session; refuses (``SessionBusy``) while any of its locks is held."""
+    def delete(
+        self, name: str, *, idle_days: float | None = None, now: datetime | None = None
+    ) -> bool:
+        """Delete a session; refuses (``SessionBusy``) while any of its locks is held.
+
+        With ``idle_days``, the session is deleted only if it was last used at least that
+        long ago, checked under both locks; returns False (nothing deleted) otherwise.
+        """
         session = parse_session_name(name)
         path = self._existing_dir(session)
         run = locks.acquire(path / locks.RUN_LOCK, timeout=0, what=f"session {session.name}")
@@ -463,6 +500,13 @@ class SessionStore:
                 path / locks.WRITE_LOCK, timeout=0, what=f"session {session.name}"
             )
             try:
+                if idle_days is not None:
+                    summary = self.load(session, repair=False).summary
+                    moment = parse_iso(last_activity(summary))
+                    if moment is not None and (now or datetime.now(UTC)) - moment < timedelta(
+                        days=idle_days
+                    ):
+                        return False
                 trash = self.root / f".trash-{session.name}-{unique_suffix()}"
                 os.rename(path, trash)
             finally:
@@ -470,6 +514,7 @@ class SessionStore:
         finally:
             run.release()
         shutil.rmtree(trash, ignore_errors=True)
+        return True
 
     def purge_trash(self) -> int:
         """Remove leftovers of deletions interrupted by a crash."""
@@ -483,58 +528,53 @@ class SessionStore:
                     removed += 1
         return removed
 
+    def tidy(self, name: str) -> int:
+        """Remove stale temp files of an interrupted write in one session (under its
+        write lock, so no write is in flight); 0 if the session is busy."""
+        from ai_orchestrator.store.maintenance import purge_temp_files, temp_files
+
+        session = parse_session_name(name)
+        path = self._existing_dir(session)
+        if not temp_files(path):
+            return 0  # the common case: no lock taken
+        try:
+            lock = locks.acquire(path / locks.WRITE_LOCK, timeout=0)
+        except SessionBusy:
+            return 0
+        with lock:
+            return purge_temp_files(path)
+
     # ------------------------------------------------------------------ repair
 
     def repair(self, name: str) -> dict[str, Any]:
-        """Rebuild the summary from the log under the write lock; move unreadable lines
-        to ``interactions.corrupt.jsonl`` (kept, never deleted) and fix modes."""
+        """Rebuild the summary from the log under the write lock (migrating a shell-version
+        session first); move unreadable lines to ``interactions.corrupt.jsonl`` (kept,
+        never deleted); fix modes; remove stale temp files and deletion leftovers."""
+        from ai_orchestrator.store.maintenance import repair_locked
+
         session = parse_session_name(name)
         path = self._existing_dir(session)
-        lock = locks.acquire(path / locks.WRITE_LOCK, timeout=None)
-        try:
-            data = read_bytes(path / LOG) or b""
-            parsed = parse_log(data, session)
-            moved = 0
-            if parsed.corrupt_lines or parsed.torn_tail:
-                lines = data.split(b"\n")
-                bad = [lines[n - 1] for n in parsed.corrupt_lines]
-                if parsed.torn_tail:
-                    bad.append(lines[-1])
-                quarantine = path / "interactions.corrupt.jsonl"
-                fd = open_nofollow(quarantine, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
-                try:
-                    write_all(fd, b"".join(line + b"\n" for line in bad))
-                    fsync_fd(fd)
-                finally:
-                    os.close(fd)
-                moved = len(bad)
-                atomic_write(path / LOG, b"".join(serialize(r) for r in parsed.records))
-            old, problem = self._read_summary(path, session)
-            created = old["created_at"] if old else self._fallback_created(path)
-            summary = build_summary(session, parsed.records, created)
-            summary["log_size"] = os.lstat(path / LOG).st_size if (path / LOG).exists() else 0
-            self._write_summary(path, summary)
-            fixed_modes = self._fix_modes(path)
-        finally:
-            lock.release()
+        with locks.locked(path / locks.WRITE_LOCK, timeout=None):
+            report = repair_locked(self, path, session)
+        report["trash_removed"] = self.purge_trash()
+        from ai_orchestrator.store.maintenance import tighten_index
+
+        report["modes_fixed"] += tighten_index(self.root)
+        return report
+
+    def migrate(self, name: str) -> dict[str, Any] | None:
+        """Convert a shell-version session in place; ``None`` if it was already current."""
+        session = parse_session_name(name)
+        path = self._existing_dir(session)
+        with locks.locked(path / locks.WRITE_LOCK, timeout=None):
+            migrated = migrate_locked(path, session)
+            if migrated is None:
+                return None
+            from ai_orchestrator.store.maintenance import fix_modes
+
+            fix_modes(path)  # the shell version left .lock at 0644
         return {
             "session_name": session.name,
-            "interactions": len(parsed.records),
-            "quarantined_lines": moved,
-            "summary_was": problem or "consistent",
-            "modes_fixed": fixed_modes,
+            "interactions": migrated.converted,
+            "unusable": migrated.unusable,
         }
-
-    @staticmethod
-    def _fix_modes(path: Path) -> int:
-        fixed = 0
-        with os.scandir(path) as entries:
-            for entry in entries:
-                st = entry.stat(follow_symlinks=False)
-                if stat.S_ISLNK(st.st_mode):
-                    raise UnsafeStore(f"refusing {entry.path}: it is a symbolic link")
-                wanted = 0o700 if stat.S_ISDIR(st.st_mode) else 0o600
-                if stat.S_IMODE(st.st_mode) & ~wanted:
-                    os.chmod(entry.path, stat.S_IMODE(st.st_mode) & wanted)
-                    fixed += 1
-        return fixed

@@ -8,6 +8,7 @@ per-model buckets of each summary; by day or task they read the logs through
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,13 +16,27 @@ from typing import Any
 from ai_orchestrator import SCHEMA_VERSION
 from ai_orchestrator.errors import InvalidInput
 from ai_orchestrator.store.index import SessionRow
-from ai_orchestrator.store.records import TOKEN_KEYS, group_buckets
+from ai_orchestrator.store.records import TOKEN_KEYS
+from ai_orchestrator.store.summary import group_buckets
 from ai_orchestrator.store.timeutil import format_iso
 
 SORT_KEYS = ("name", "date", "tokens", "cost")
 GROUP_KEYS = ("model", "command", "feature", "day", "task")
 TOP_N = 5
 BILLED_TOKEN_KEYS = ("input", "output", "cache_read", "cache_write")
+MAX_DAYS = 36500.0  # a century: any longer window is a typo, and dates overflow
+
+
+def check_days(days: float, what: str = "days", *, allow_zero: bool = False) -> float:
+    """``days`` if it is a usable window (finite, above 0 — or 0 if allowed — and at most
+    a century), else ``InvalidInput`` saying what is allowed."""
+    low_ok = days >= 0 if allow_zero else days > 0
+    if not (math.isfinite(days) and low_ok and days <= MAX_DAYS):
+        lower = "0" if allow_zero else "more than 0"
+        raise InvalidInput(
+            f"{what} must be a number of days from {lower} up to {MAX_DAYS:g}, got {days:g}"
+        )
+    return days
 
 
 def total_tokens(tokens: Mapping[str, int]) -> int:
@@ -31,7 +46,7 @@ def total_tokens(tokens: Mapping[str, int]) -> int:
 
 def active_cutoff(days: float, now: datetime) -> str:
     """Stored timestamps are normalised ISO strings, so they compare as text."""
-    return format_iso(now - timedelta(days=days))
+    return format_iso(now - timedelta(days=check_days(days)))
 
 
 def sort_rows(rows: list[SessionRow], key: str) -> list[SessionRow]:
@@ -48,15 +63,25 @@ def sort_rows(rows: list[SessionRow], key: str) -> list[SessionRow]:
 
 
 def _empty_group() -> dict[str, Any]:
-    return {"sessions": 0, "interactions": 0, "tokens": dict.fromkeys(TOKEN_KEYS, 0), "cost": 0.0}
+    return {
+        "sessions": 0,
+        "interactions": 0,
+        "tokens": dict.fromkeys(TOKEN_KEYS, 0),
+        "cost": 0.0,
+        "savings": 0.0,
+        "unpriced_interactions": 0,
+    }
 
 
-def _add(group: dict[str, Any], interactions: int, tokens: Mapping[str, int], cost: float) -> None:
+def _add(group: dict[str, Any], interactions: int, bucket: Mapping[str, Any]) -> None:
+    """Add a session's share: ``bucket`` has tokens, cost, savings and unpriced."""
     group["sessions"] += 1
     group["interactions"] += interactions
     for key in TOKEN_KEYS:
-        group["tokens"][key] += int(tokens.get(key, 0))
-    group["cost"] = round(group["cost"] + cost, 10)
+        group["tokens"][key] += int(bucket["tokens"].get(key, 0))
+    group["cost"] = round(group["cost"] + float(bucket["cost"]), 10)
+    group["savings"] = round(group["savings"] + float(bucket.get("savings") or 0.0), 10)
+    group["unpriced_interactions"] += int(bucket.get("unpriced") or 0)
 
 
 def breakdown(
@@ -72,7 +97,13 @@ def breakdown(
     for row in rows:
         if by in ("command", "feature"):
             key = row.command if by == "command" else row.feature_id
-            _add(groups.setdefault(key, _empty_group()), row.interactions, row.tokens, row.cost)
+            whole = {
+                "tokens": row.tokens,
+                "cost": row.cost,
+                "savings": row.savings,
+                "unpriced": row.unpriced,
+            }
+            _add(groups.setdefault(key, _empty_group()), row.interactions, whole)
             continue
         if by == "model":
             buckets = row.summary.get("by_model", {})
@@ -82,12 +113,7 @@ def breakdown(
             buckets = group_buckets(records_of(row.name), by)
         for key, bucket in buckets.items():
             label = f"{row.feature_id}/{key}" if by == "task" else key
-            _add(
-                groups.setdefault(label, _empty_group()),
-                int(bucket["interactions"]),
-                bucket["tokens"],
-                float(bucket["cost"]),
-            )
+            _add(groups.setdefault(label, _empty_group()), int(bucket["interactions"]), bucket)
     return dict(sorted(groups.items()))
 
 
@@ -100,6 +126,7 @@ def compute_stats(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Store-wide totals, the active count and the top sessions by interactions."""
+    check_days(active_days)
     now = now or datetime.now(UTC)
     tokens = dict.fromkeys(TOKEN_KEYS, 0)
     for row in rows:

@@ -9,12 +9,15 @@ Import accepts that format, a single session object, and the earlier shell versi
 export (sessions whose interactions have ``timestamp, model, prompt_preview,
 tokens{input,output}, cost, duration_ms``). The whole input is validated before the
 store is touched: one bad session or record refuses the import (``InvalidInput``).
-Records are deduplicated by id (id-less records get an id derived from their content),
-so importing the same file twice adds nothing.
+Records are deduplicated by id (id-less records get an id derived from their content
+and occurrence), so importing the same file twice adds nothing. A session's
+``created_at`` is restored (the earlier of the store's and the file's), so an exported
+session without interactions comes back as it was.
 
 ``migrate_store`` converts sessions written by the shell version (interactions inside
-``metadata.json``) in place, keeping ``metadata.legacy.json`` as a backup. Each step is
-an atomic file replacement, and a rerun after a crash converges to the same result.
+``metadata.json``) in place, keeping ``metadata.legacy.json`` as a backup (see
+``legacy.migrate_locked``); interactions it cannot convert are kept in
+``interactions.corrupt.jsonl`` and counted in the report.
 """
 
 from __future__ import annotations
@@ -30,24 +33,19 @@ from pathlib import Path
 from typing import IO, Any
 
 from ai_orchestrator import SCHEMA_VERSION
-from ai_orchestrator.errors import InvalidInput
-from ai_orchestrator.store import locks
-from ai_orchestrator.store.fsutil import atomic_write, read_bytes
+from ai_orchestrator.errors import AioError, InvalidInput
+from ai_orchestrator.store.fsutil import read_bytes
 from ai_orchestrator.store.legacy import (
     convert_legacy_interaction,
     is_legacy_interaction,
-    legacy_records,
+    parse_legacy_metadata,
 )
-from ai_orchestrator.store.names import SessionName, is_session_name, parse_session_name
-from ai_orchestrator.store.records import build_summary, normalize_interaction, serialize
-from ai_orchestrator.store.session_store import (
-    LOG,
-    METADATA,
-    SessionStore,
-    SessionView,
-    write_summary,
-)
-from ai_orchestrator.store.timeutil import parse_iso
+from ai_orchestrator.store.logfile import METADATA
+from ai_orchestrator.store.names import is_session_name, parse_session_name
+from ai_orchestrator.store.records import content_ids, normalize_interaction
+from ai_orchestrator.store.session_store import SessionStore, SessionView
+from ai_orchestrator.store.summary import last_activity as last_used_at
+from ai_orchestrator.store.timeutil import format_iso, parse_iso
 
 _LOCAL_FIELDS = ("log_size", "corrupt_lines", "path")
 CSV_COLUMNS = (
@@ -73,7 +71,7 @@ CSV_COLUMNS = (
 
 
 def last_activity(summary: Mapping[str, Any]) -> datetime | None:
-    return parse_iso(summary.get("last_used")) or parse_iso(summary.get("created_at"))
+    return parse_iso(last_used_at(summary))
 
 
 def is_active(summary: Mapping[str, Any], days: float, now: datetime | None = None) -> bool:
@@ -94,15 +92,30 @@ def _export_object(store: SessionStore, view: SessionView) -> dict[str, Any]:
 
 
 def iter_export(
-    store: SessionStore, *, active_days: float | None = None
+    store: SessionStore,
+    *,
+    active_days: float | None = None,
+    unreadable: list[tuple[str, str]] | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Session objects in name order (only those used within ``active_days`` if given)."""
+    """Session objects in name order (only those used within ``active_days`` if given).
+
+    A session that cannot be read is not exported; ``(name, error)`` is appended to
+    ``unreadable`` so the caller can say so (an export must never shrink silently).
+    """
     for item in store.iter_views():
         if not isinstance(item, SessionView):
+            if unreadable is not None:
+                unreadable.append(item)
             continue
         if active_days is not None and not is_active(item.summary, active_days):
             continue
-        yield _export_object(store, item)
+        try:
+            obj = _export_object(store, item)
+        except (AioError, OSError, ValueError) as exc:
+            if unreadable is not None:
+                unreadable.append((item.name, str(exc)))
+            continue
+        yield obj
 
 
 def write_json_export(objects: Iterator[dict[str, Any]], out: IO[str]) -> int:
@@ -138,6 +151,7 @@ class ImportPlan:
     """Validated import content: records per session, ready to append."""
 
     sessions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    created_at: dict[str, str] = field(default_factory=dict)  # earliest known, per session
 
 
 @dataclass
@@ -149,6 +163,7 @@ class ImportReport:
 
     def to_dict(self) -> dict[str, int]:
         return {
+            "schema_version": SCHEMA_VERSION,
             "sessions": self.sessions,
             "sessions_created": self.created,
             "interactions_added": self.added,
@@ -172,14 +187,22 @@ def _session_records(obj: Mapping[str, Any], index: int) -> tuple[str, list[dict
         raise InvalidInput(f"{where} ({name}): 'interactions' must be an array")
     sid = obj.get("agent_session_id", obj.get("session_id"))
     agent_session_id = sid if isinstance(sid, str) and sid else None
-    records = []
     for number, item in enumerate(raw, start=1):
         if not isinstance(item, Mapping):
             raise InvalidInput(f"{where} ({name}), interaction #{number}: not a JSON object")
+    # Records without an id get one from their content and occurrence: importing the
+    # same file twice adds nothing, and two identical calls are still two.
+    derived = iter(content_ids([item for item in raw if item.get("id") is None]))
+    records = []
+    for number, item in enumerate(raw, start=1):
         try:
             if is_legacy_interaction(item):
-                records.append(convert_legacy_interaction(item, session, agent_session_id))
+                records.append(
+                    convert_legacy_interaction(item, session, agent_session_id, next(derived))
+                )
             else:
+                if item.get("id") is None:
+                    item = {**item, "id": next(derived)}
                 records.append(normalize_interaction(item, session))
         except InvalidInput as exc:
             raise InvalidInput(f"{where} ({name}), interaction #{number}: {exc}") from None
@@ -190,7 +213,7 @@ def plan_import(data: bytes | str) -> ImportPlan:
     """Parse and validate an export; raises ``InvalidInput`` without side effects."""
     try:
         parsed = json.loads(data)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise InvalidInput(f"import file is not valid JSON: {exc}") from None
     if isinstance(parsed, Mapping):
         parsed = [parsed]
@@ -202,6 +225,10 @@ def plan_import(data: bytes | str) -> ImportPlan:
             raise InvalidInput(f"session #{index + 1}: not a JSON object")
         name, records = _session_records(obj, index)
         plan.sessions.setdefault(name, []).extend(records)
+        created = parse_iso(obj.get("created_at"))
+        if created is not None:
+            stamp = format_iso(created)
+            plan.created_at[name] = min(stamp, plan.created_at.get(name, stamp))
     return plan
 
 
@@ -209,7 +236,7 @@ def apply_import(store: SessionStore, plan: ImportPlan) -> ImportReport:
     report = ImportReport(sessions=len(plan.sessions))
     for name, records in plan.sessions.items():
         existed = store.exists(name)
-        added = store.record_unique(name, records)
+        added = store.record_unique(name, records, created_at=plan.created_at.get(name))
         report.created += 0 if existed else 1
         report.added += added
         report.skipped += len(records) - added
@@ -221,53 +248,29 @@ def apply_import(store: SessionStore, plan: ImportPlan) -> ImportReport:
 
 @dataclass
 class MigrationReport:
-    migrated: list[str] = field(default_factory=list)
+    migrated: list[dict[str, Any]] = field(default_factory=list)
     already_current: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "migrated": self.migrated,
+            "schema_version": SCHEMA_VERSION,
+            "migrated": [m["session_name"] for m in self.migrated],
+            "sessions": self.migrated,
+            "unusable_interactions": sum(m["unusable"] for m in self.migrated),
             "already_current": self.already_current,
             "skipped": [{"name": n, "reason": r} for n, r in self.skipped],
         }
 
 
-def _legacy_metadata(path: Path) -> dict[str, Any] | None:
-    data = read_bytes(path)
-    if data is None:
-        return None
-    try:
-        obj = json.loads(data)
-    except ValueError:
-        return None
-    if isinstance(obj, dict) and isinstance(obj.get("interactions"), list):
-        return obj
-    return None
-
-
-def migrate_session(store: SessionStore, session: SessionName) -> bool:
-    """Convert one shell-version session in place; False if it was already current."""
-    path = store.path_of(session)
-    with locks.locked(path / locks.WRITE_LOCK, timeout=None):
-        legacy = _legacy_metadata(path / METADATA)
-        if legacy is None:
-            return False
-        backup = path / "metadata.legacy.json"
-        if not backup.exists():
-            atomic_write(backup, read_bytes(path / METADATA) or b"")
-        records, _bad = legacy_records(legacy, session)
-        log = b"".join(serialize(r) for r in records)
-        atomic_write(path / LOG, log)
-        created = legacy.get("created_at") if isinstance(legacy.get("created_at"), str) else None
-        summary = build_summary(session, records, created)
-        summary["log_size"] = len(log)
-        write_summary(path, summary)
-    store.repair(session.name)  # tightens modes (the shell version left .lock at 0644)
-    return True
+def _is_legacy_dir(path: Path) -> bool:
+    data = read_bytes(path / METADATA)
+    return data is not None and parse_legacy_metadata(data) is not None
 
 
 def migrate_store(store: SessionStore) -> MigrationReport:
+    """Convert every shell-version session in place (backups kept); report each one,
+    with how many of its interactions could not be converted (kept, not dropped)."""
     report = MigrationReport()
     if not store.check_root():
         return report
@@ -277,13 +280,18 @@ def migrate_store(store: SessionStore) -> MigrationReport:
         if name.startswith("."):
             continue
         if not is_session_name(name):
-            if _legacy_metadata(store.root / name / METADATA) is not None:
+            if _is_legacy_dir(store.root / name):
                 report.skipped.append(
                     (name, "not a valid session name (<command>-<feature-id>); rename it first")
                 )
             continue
-        if migrate_session(store, parse_session_name(name)):
-            report.migrated.append(name)
+        try:
+            migrated = store.migrate(name)
+        except (AioError, OSError) as exc:
+            report.skipped.append((name, str(exc)))
+            continue
+        if migrated is not None:
+            report.migrated.append(migrated)
         else:
             report.already_current += 1
     return report

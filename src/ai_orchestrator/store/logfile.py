@@ -1,0 +1,173 @@
+"""Reading and writing the two files of a session: the log and its summary.
+
+- ``parse_log`` reads ``interactions.jsonl``: a line that is not a valid interaction
+  (bad JSON, wrong types, numbers out of range, nesting too deep) is skipped and counted,
+  never fatal; an unterminated last line (a torn append) is reported separately.
+- ``read_summary`` reads ``metadata.json`` and says whether it can be trusted, whether it
+  was written by the earlier shell version (``legacy``), or whether it is *foreign*: not
+  parseable, or not one of our summaries. ``keep_foreign_copy`` preserves such a file as
+  ``metadata.corrupt-<time>.json`` before the store replaces it, so nothing a user or an
+  older tool wrote is ever overwritten without a copy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ai_orchestrator.errors import InvalidInput
+from ai_orchestrator.store.fsutil import atomic_write, read_bytes, unique_suffix
+from ai_orchestrator.store.names import SessionName
+from ai_orchestrator.store.records import normalize_interaction
+from ai_orchestrator.store.summary import carried, summary_outdated, summary_problem
+from ai_orchestrator.store.timeutil import format_iso, parse_iso
+
+METADATA = "metadata.json"
+LOG = "interactions.jsonl"
+QUARANTINE = "interactions.corrupt.jsonl"
+LEGACY_BACKUP = "metadata.legacy.json"
+_CREATED_RE = re.compile(rb'"created_at"\s*:\s*"([^"\\]{1,64})"')
+
+
+@dataclass
+class LogRead:
+    """The parsed content of an interactions log."""
+
+    records: list[dict[str, Any]]
+    size: int
+    corrupt_lines: list[int] = field(default_factory=list)  # 1-based line numbers
+    torn_tail: int = 0  # bytes of an unterminated last line
+
+    def problems(self) -> list[str]:
+        return log_problems(len(self.corrupt_lines), self.torn_tail, self.corrupt_lines)
+
+
+def log_problems(corrupt: int, torn_tail: int, lines: list[int] | None = None) -> list[str]:
+    out = []
+    if corrupt:
+        where = ""
+        if lines:
+            shown = ", ".join(str(n) for n in lines[:5])
+            where = f" (line {shown}{'…' if len(lines) > 5 else ''})"
+        out.append(f"{corrupt} unreadable line(s) in {LOG} skipped{where}")
+    if torn_tail:
+        out.append(f"torn last line in {LOG} ({torn_tail} bytes) ignored (run: aio session repair)")
+    return out
+
+
+def parse_log(data: bytes, session: SessionName) -> LogRead:
+    """Parse ``interactions.jsonl`` content, skipping (and reporting) bad lines."""
+    result = LogRead(records=[], size=len(data))
+    lines = data.split(b"\n")
+    tail = lines.pop()  # b"" when the file ends with a newline
+    if tail.strip():
+        result.torn_tail = len(tail)
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            record = normalize_interaction(json.loads(raw), session)
+        except (ValueError, InvalidInput, RecursionError):
+            result.corrupt_lines.append(number)
+            continue
+        result.records.append(record)
+    return result
+
+
+def write_summary(session_path: Path, summary: dict[str, Any]) -> None:
+    """Atomically replace ``metadata.json`` of the session at ``session_path``."""
+    atomic_write(session_path / METADATA, summary_bytes(summary))
+
+
+def summary_bytes(summary: dict[str, Any]) -> bytes:
+    """The file content for ``summary``; raises ``ValueError`` for non-finite numbers."""
+    # Compact on purpose: list/stats parse 10,000 of these per call.
+    data = json.dumps(summary, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return (data + "\n").encode("utf-8")
+
+
+@dataclass
+class SummaryRead:
+    """What ``metadata.json`` holds and how far it can be trusted."""
+
+    summary: dict[str, Any] | None  # a well-formed summary of ours, else None
+    problem: str | None = None  # why ``summary`` is None (when the file exists)
+    data: bytes | None = None  # the raw content (None: no file)
+    legacy: dict[str, Any] | None = None  # the shell version's object, if it is one
+    outdated: bool = False  # ours, well-formed, but older: rebuild quietly
+    created_at: str | None = None  # salvaged creation time, even from a damaged file
+    base: dict[str, Any] = field(default_factory=dict)  # conversation fields to carry
+
+    @property
+    def missing(self) -> bool:
+        return self.data is None
+
+    @property
+    def foreign(self) -> bool:
+        """The file exists but is neither a well-formed summary of ours nor the shell
+        version's: keep a copy before replacing it."""
+        return self.data is not None and self.summary is None and self.legacy is None
+
+
+def read_summary(path: Path, session: SessionName) -> SummaryRead:
+    """Read and classify ``metadata.json`` of the session directory ``path``."""
+    from ai_orchestrator.store.legacy import parse_legacy_metadata
+
+    data = read_bytes(path / METADATA)
+    if data is None:
+        return SummaryRead(None, f"{METADATA} is missing")
+    result = SummaryRead(None, data=data, created_at=_salvage_created(data))
+    try:
+        obj = json.loads(data)
+    except (ValueError, RecursionError):
+        obj = None
+        result.problem = f"{METADATA} is not valid JSON"
+    if obj is not None:
+        result.problem = summary_problem(obj, session)
+    legacy = parse_legacy_metadata(data, obj)
+    if legacy is not None:
+        result.legacy = legacy
+        result.problem = (
+            f"{METADATA} is in the earlier shell version's format (run: aio session migrate)"
+        )
+        return result
+    if result.problem is None and isinstance(obj, dict):
+        result.summary = obj
+        result.base = carried(obj)
+        result.outdated = summary_outdated(obj)
+        result.created_at = obj["created_at"]
+    return result
+
+
+def _salvage_created(data: bytes) -> str | None:
+    match = _CREATED_RE.search(data)
+    if match is None:
+        return None
+    moment = parse_iso(match.group(1).decode("utf-8", "replace"))
+    return format_iso(moment) if moment else None
+
+
+def keep_foreign_copy(path: Path, data: bytes) -> Path:
+    """Save ``data`` (a ``metadata.json`` we are about to replace) next to it, 0600."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = path / f"metadata.corrupt-{stamp}-{unique_suffix()}.json"
+    atomic_write(target, data)
+    return target
+
+
+def same_file_kept(path: Path, data: bytes) -> bool:
+    """True if ``data`` is already saved as one of the session's kept copies."""
+    try:
+        names = os.listdir(path)
+    except OSError:
+        return False
+    return any(
+        (name.startswith("metadata.corrupt-") or name == LEGACY_BACKUP)
+        and read_bytes(path / name) == data
+        for name in names
+    )

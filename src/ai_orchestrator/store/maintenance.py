@@ -1,0 +1,154 @@
+"""Repair and tidying of one session (``aio session repair``, ``clean``).
+
+Everything here runs with the session's write lock held by the caller, so no append or
+summary rewrite is in flight: a temp file found then is the leftover of a crash, and the
+log can be rewritten. Nothing a user might need is deleted — unreadable log lines move to
+``interactions.corrupt.jsonl``, a damaged or foreign ``metadata.json`` is kept as
+``metadata.corrupt-<time>.json``, and a shell-version one as ``metadata.legacy.json``.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ai_orchestrator import SCHEMA_VERSION
+from ai_orchestrator.errors import UnsafeStore
+from ai_orchestrator.store.fsutil import (
+    atomic_write,
+    fsync_fd,
+    open_nofollow,
+    read_bytes,
+    tighten_path,
+    write_all,
+)
+from ai_orchestrator.store.legacy import migrate_locked
+from ai_orchestrator.store.logfile import (
+    LEGACY_BACKUP,
+    LOG,
+    METADATA,
+    QUARANTINE,
+    SummaryRead,
+    keep_foreign_copy,
+    parse_log,
+    read_summary,
+    same_file_kept,
+    write_summary,
+)
+from ai_orchestrator.store.names import SessionName
+from ai_orchestrator.store.records import serialize
+from ai_orchestrator.store.summary import build_summary
+
+if TYPE_CHECKING:
+    from ai_orchestrator.store.session_store import SessionStore
+
+# Files the store replaces with atomic_write inside a session directory.
+_TEMP_TARGETS = (METADATA, LOG, LEGACY_BACKUP)
+
+
+def _is_temp(name: str) -> bool:
+    if not name.startswith(".") or ".tmp-" not in name:
+        return False
+    target = name[1 : name.index(".tmp-")]
+    return target in _TEMP_TARGETS or target.startswith("metadata.corrupt-")
+
+
+def temp_files(path: Path) -> list[str]:
+    """Names of ``.<file>.tmp-*`` entries of the store's atomic writes in ``path``."""
+    with os.scandir(path) as entries:
+        return [entry.name for entry in entries if _is_temp(entry.name)]
+
+
+def purge_temp_files(path: Path) -> int:
+    """Remove temp files left by interrupted atomic writes (write lock held: none of
+    them belongs to a write in flight)."""
+    names = temp_files(path)
+    for name in names:
+        os.unlink(path / name)
+    return len(names)
+
+
+def fix_modes(path: Path) -> int:
+    """Tighten every entry of a session directory to 0700/0600; refuse symlinks."""
+    fixed = 0
+    with os.scandir(path) as entries:
+        for entry in entries:
+            st = entry.stat(follow_symlinks=False)
+            if stat.S_ISLNK(st.st_mode):
+                raise UnsafeStore(f"refusing {entry.path}: it is a symbolic link")
+            wanted = 0o700 if stat.S_ISDIR(st.st_mode) else 0o600
+            if stat.S_IMODE(st.st_mode) & ~wanted:
+                os.chmod(entry.path, stat.S_IMODE(st.st_mode) & wanted)
+                fixed += 1
+    return fixed
+
+
+def tighten_index(root: Path) -> int:
+    """Tighten the summary index and its SQLite side files to 0600."""
+    from ai_orchestrator.store.index import INDEX_FILE
+
+    return sum(
+        tighten_path(root / f"{INDEX_FILE}{suffix}") for suffix in ("", "-journal", "-wal", "-shm")
+    )
+
+
+def _quarantine_lines(path: Path, lines: list[bytes]) -> None:
+    fd = open_nofollow(path / QUARANTINE, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    try:
+        write_all(fd, b"".join(line + b"\n" for line in lines))
+        fsync_fd(fd)
+    finally:
+        os.close(fd)
+
+
+def _summary_was(current: SummaryRead, log_size: int, migrated: bool) -> str:
+    if migrated:
+        return f"in the earlier shell version's format (migrated; original kept as {LEGACY_BACKUP})"
+    if current.summary is None:
+        return current.problem or "missing"
+    if current.outdated:
+        return "in an older format (rebuilt)"
+    if current.summary["log_size"] != log_size:
+        return "out of date (rebuilt)"
+    return "consistent"
+
+
+def repair_locked(store: SessionStore, path: Path, session: SessionName) -> dict[str, Any]:
+    """The work of ``SessionStore.repair`` (write lock held)."""
+    current = read_summary(path, session)
+    migrated = migrate_locked(path, session) if current.legacy is not None else None
+    if migrated is not None:
+        current = read_summary(path, session)
+    data = read_bytes(path / LOG) or b""
+    parsed = parse_log(data, session)
+    summary_was = _summary_was(current, len(data), migrated is not None)
+    moved = 0
+    if parsed.corrupt_lines or parsed.torn_tail:
+        lines = data.split(b"\n")
+        bad = [lines[n - 1] for n in parsed.corrupt_lines]
+        if parsed.torn_tail:
+            bad.append(lines[-1])
+        _quarantine_lines(path, bad)  # first, so a crash before the rewrite loses nothing
+        moved = len(bad)
+        data = b"".join(serialize(r) for r in parsed.records)
+        atomic_write(path / LOG, data)
+    kept = None
+    if current.foreign and current.data is not None and not same_file_kept(path, current.data):
+        kept = keep_foreign_copy(path, current.data).name
+    created = current.created_at or store._fallback_created(path)
+    summary = build_summary(session, parsed.records, created, current.base)
+    summary["log_size"] = len(data) if (path / LOG).exists() else 0
+    write_summary(path, summary)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "session_name": session.name,
+        "interactions": len(parsed.records),
+        "quarantined_lines": moved,
+        "summary_was": summary_was,
+        "kept_copy": kept,
+        "migrated": migrated is not None,
+        "modes_fixed": fix_modes(path),
+        "temp_files_removed": purge_temp_files(path),
+    }

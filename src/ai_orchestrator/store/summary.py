@@ -1,0 +1,305 @@
+"""The session summary (``metadata.json``): a fold over the interactions log.
+
+``empty_summary`` then ``apply_interaction`` for each record, in order. Appending uses
+the same step, so a summary rebuilt from the log always equals one maintained
+incrementally; that is what lets the store repair a stale or corrupt summary without
+losing anything. Only ``created_at`` and the conversation fields of a session that has
+none in its log (a migrated shell-version session) are not derived from the log; a
+rebuild carries them over from the previous summary (``carried``).
+
+Per-model buckets (``by_model``) and breakdowns (``group_buckets``) hold interactions,
+tokens, cost, savings and how many calls could not be priced (``unpriced``), so an
+unpriced model never shows as $0 without saying so.
+
+One-off calls (``session_action == "fresh"``, e.g. ``aio run --no-session``) never replace
+the stored conversation (agent session id, working directory, backend state), so the
+next normal run resumes the conversation it had before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ai_orchestrator import SCHEMA_VERSION
+from ai_orchestrator.store.names import SessionName
+from ai_orchestrator.store.records import TOKEN_KEYS
+from ai_orchestrator.store.timeutil import day_of, format_iso, now_iso, parse_iso
+
+CONVERSATION_FIELDS = ("agent", "agent_session_id", "agent_cwd", "agent_state", "model")
+BUCKET_KEYS = ("interactions", "tokens", "cost", "savings", "unpriced")
+
+
+def _bucket() -> dict[str, Any]:
+    return {
+        "interactions": 0,
+        "tokens": {k: 0 for k in TOKEN_KEYS},
+        "cost": 0.0,
+        "savings": 0.0,
+        "unpriced": 0,
+    }
+
+
+def _add_to_bucket(
+    bucket: dict[str, Any],
+    tokens: Mapping[str, int],
+    cost: float,
+    savings: float = 0.0,
+    unpriced: bool = False,
+) -> None:
+    bucket["interactions"] += 1
+    for key in TOKEN_KEYS:
+        bucket["tokens"][key] += int(tokens.get(key, 0))
+    bucket["cost"] = round(bucket["cost"] + cost, 10)
+    bucket["savings"] = round(bucket["savings"] + savings, 10)
+    bucket["unpriced"] += 1 if unpriced else 0
+
+
+def empty_summary(
+    session: SessionName, created_at: str | None = None, base: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    moment = parse_iso(created_at)
+    created_at = format_iso(moment) if moment else None
+    summary: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "session_name": session.name,
+        "command": session.command,
+        "feature_id": session.feature_id,
+        "agent": None,
+        "agent_session_id": None,
+        "agent_cwd": None,
+        "agent_state": {},
+        "model": None,
+        "status": "new",
+        "last_outcome": None,
+        "created_at": created_at or now_iso(),
+        "last_used": None,
+        "interaction_count": 0,
+        "tokens": {k: 0 for k in TOKEN_KEYS},
+        "cost": 0.0,
+        "savings": 0.0,
+        "unpriced_interactions": 0,
+        "failed_interactions": 0,
+        "by_model": {},
+        "log_size": 0,
+        "corrupt_lines": 0,
+        "torn_tail": 0,
+    }
+    summary.update(carried(base or {}))
+    return summary
+
+
+def carried(previous: Mapping[str, Any]) -> dict[str, Any]:
+    """The conversation fields of ``previous`` worth keeping across a rebuild."""
+    out: dict[str, Any] = {}
+    for field in CONVERSATION_FIELDS:
+        value = previous.get(field)
+        if field == "agent_state":
+            if isinstance(value, Mapping) and value:
+                out[field] = dict(value)
+        elif isinstance(value, str) and value:
+            out[field] = value
+    return out
+
+
+def _status_for(outcome: str) -> str:
+    if outcome == "success":
+        return "active"
+    if outcome.endswith("session_lost"):
+        return "lost"
+    return "failed"
+
+
+def _usage_tokens(usage: Mapping[str, Any]) -> dict[str, int]:
+    return {
+        "input": int(usage.get("input") or 0),
+        "output": int(usage.get("output") or 0),
+        "cache_read": int(usage.get("cache_read") or 0),
+        "cache_write": int(usage.get("cache_write") or 0)
+        or int(usage.get("cache_write_5m") or 0) + int(usage.get("cache_write_1h") or 0),
+        "reasoning": int(usage.get("reasoning") or 0),
+    }
+
+
+def _shares(total: float, weights: list[int]) -> list[float]:
+    """``total`` split in proportion to ``weights`` (equally when they are all zero)."""
+    whole = sum(weights)
+    if whole <= 0:
+        return [total / len(weights)] * len(weights)
+    return [total * w / whole for w in weights]
+
+
+def _models_of(record: Mapping[str, Any]) -> list[tuple[str, dict[str, int], float, float, bool]]:
+    """(model, tokens, cost, savings, unpriced) per model used in the call."""
+    savings = float(record.get("savings") or 0.0)
+    per_model = record.get("usage_by_model")
+    if not isinstance(per_model, Mapping):
+        model = str(record.get("model") or "unknown")
+        unpriced = record.get("cost_source") == "unpriced"
+        return [(model, record["tokens"], float(record["cost"]), savings, unpriced)]
+    # An empty breakdown is a call that used no model: nothing to attribute.
+    models, tokens, costs, model_savings, priced = [], [], [], [], []
+    for model, usage in per_model.items():
+        models.append(str(model))
+        tokens.append(_usage_tokens(usage))
+        known = usage.get("priced") is not False
+        cost = float(usage.get("cost") or 0.0)
+        if not known and usage.get("reported_cost") is not None:
+            cost, known = float(usage["reported_cost"]), True  # the CLI's own per-model figure
+        costs.append(cost)
+        priced.append(known)
+        model_savings.append(usage.get("savings"))
+    unknown = [i for i, known in enumerate(priced) if not known]
+    if unknown and record.get("cost_source") == "reported":
+        # The call's cost is the CLI's reported total: what the priced models do not
+        # account for is what the unpriced ones cost.
+        known_cost = sum(c for c, p in zip(costs, priced, strict=True) if p)
+        rest = max(0.0, float(record["cost"]) - known_cost)
+        weights = [sum(tokens[i][k] for k in ("input", "output", "cache_read")) for i in unknown]
+        for i, share in zip(unknown, _shares(rest, weights), strict=True):
+            costs[i], priced[i] = round(share, 10), True
+    if all(s is None for s in model_savings) and models:
+        # Older records keep savings per call only; cache reads earn them.
+        split = _shares(savings, [t["cache_read"] for t in tokens])
+    else:
+        split = [float(s or 0.0) for s in model_savings]
+    return [
+        (models[i], tokens[i], costs[i], round(split[i], 10), not priced[i])
+        for i in range(len(models))
+    ]
+
+
+def apply_interaction(summary: dict[str, Any], record: Mapping[str, Any]) -> None:
+    """Fold one stored interaction into ``summary`` (in place)."""
+    summary["interaction_count"] += 1
+    for key in TOKEN_KEYS:
+        summary["tokens"][key] += int(record["tokens"].get(key, 0))
+    summary["cost"] = round(summary["cost"] + float(record["cost"]), 10)
+    savings = record.get("savings")
+    if isinstance(savings, int | float) and not isinstance(savings, bool):
+        summary["savings"] = round(summary["savings"] + float(savings), 10)
+    if record.get("cost_source") == "unpriced":
+        summary["unpriced_interactions"] += 1
+    outcome = str(record.get("outcome", "success"))
+    if outcome != "success":
+        summary["failed_interactions"] += 1
+    fresh = record.get("session_action") == "fresh"
+    if record.get("model"):
+        summary["model"] = record["model"]
+    # A one-off call must not make the session look like another agent's conversation.
+    if record.get("agent") and not (fresh and summary.get("agent_session_id")):
+        summary["agent"] = record["agent"]
+    if not fresh:
+        if record.get("agent_session_id"):
+            summary["agent_session_id"] = record["agent_session_id"]
+        if record.get("cwd"):
+            summary["agent_cwd"] = record["cwd"]
+        state = record.get("agent_state")
+        if isinstance(state, Mapping):
+            summary["agent_state"] = dict(state)
+    summary["status"] = _status_for(outcome)
+    summary["last_outcome"] = outcome
+    timestamp = record["timestamp"]
+    if summary["last_used"] is None or timestamp > summary["last_used"]:
+        summary["last_used"] = timestamp
+    if timestamp < summary["created_at"]:
+        summary["created_at"] = timestamp
+
+    for model, tokens, cost, model_savings, unpriced in _models_of(record):
+        bucket = summary["by_model"].setdefault(model, _bucket())
+        _add_to_bucket(bucket, tokens, cost, model_savings, unpriced)
+
+
+def group_buckets(records: Iterable[Mapping[str, Any]], by: str) -> dict[str, dict[str, Any]]:
+    """Per-``day`` (UTC) or per-``task`` buckets of interactions, tokens, cost and savings.
+
+    These are computed from the log on demand rather than kept in the summary, so the
+    summary stays small (``list``/``stats`` read 10,000 of them in well under a second).
+    """
+    buckets: dict[str, dict[str, Any]] = {}
+    for record in records:
+        if by == "day":
+            key = day_of(record["timestamp"]) or "unknown"
+        elif by == "task":
+            key = str(record.get("task_id") or "(no task)")
+        else:
+            raise ValueError(f"cannot group interactions by {by!r}")
+        _add_to_bucket(
+            buckets.setdefault(key, _bucket()),
+            record["tokens"],
+            record["cost"],
+            float(record.get("savings") or 0.0),
+            record.get("cost_source") == "unpriced",
+        )
+    return buckets
+
+
+def build_summary(
+    session: SessionName,
+    records: Iterable[Mapping[str, Any]],
+    created_at: str | None = None,
+    base: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    summary = empty_summary(session, created_at, base)
+    for record in records:
+        apply_interaction(summary, record)
+    return summary
+
+
+def last_activity(summary: Mapping[str, Any]) -> str | None:
+    """When the session was last used (or created, if never), as a stored timestamp."""
+    value = summary.get("last_used") or summary.get("created_at")
+    return value if isinstance(value, str) else None
+
+
+_SUMMARY_TYPES: dict[str, type | tuple[type, ...]] = {
+    "schema_version": int,
+    "session_name": str,
+    "command": str,
+    "feature_id": str,
+    "status": str,
+    "created_at": str,
+    "interaction_count": int,
+    "tokens": dict,
+    "cost": (int, float),
+    "savings": (int, float),
+    "unpriced_interactions": int,
+    "failed_interactions": int,
+    "by_model": dict,
+    "log_size": int,
+    "corrupt_lines": int,
+    "agent_state": dict,
+}
+
+
+def summary_problem(summary: object, session: SessionName) -> str | None:
+    """Why ``summary`` cannot be trusted, or ``None`` if it is well-formed."""
+    if not isinstance(summary, dict):
+        return f"metadata.json holds a {type(summary).__name__}, not an object"
+    if "schema_version" not in summary and (
+        isinstance(summary.get("interactions"), list) or "session_id" in summary
+    ):
+        return "metadata.json is in the earlier shell version's format (run: aio session migrate)"
+    for key, kind in _SUMMARY_TYPES.items():
+        value = summary.get(key)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            return f"metadata.json field '{key}' is missing or has the wrong type"
+    if summary["session_name"] != session.name:
+        return f"metadata.json names session {summary['session_name']!r}"
+    tokens = summary["tokens"]
+    if any(not isinstance(tokens.get(k), int) for k in TOKEN_KEYS):
+        return "metadata.json field 'tokens' has the wrong shape"
+    if summary["last_used"] is not None and not isinstance(summary["last_used"], str):
+        return "metadata.json field 'last_used' has the wrong type"
+    if not isinstance(summary.get("torn_tail", 0), int):
+        return "metadata.json field 'torn_tail' has the wrong type"
+    return None
+
+
+def summary_outdated(summary: Mapping[str, Any]) -> bool:
+    """True for a well-formed summary written before per-model unpriced counts and
+    savings existed: it is rebuilt from the log quietly (nothing is wrong with it)."""
+    return any(
+        not isinstance(bucket, Mapping) or any(k not in bucket for k in BUCKET_KEYS)
+        for bucket in summary["by_model"].values()
+    )
