@@ -51,6 +51,9 @@ CASES = [
     ("opaque-token-9", "curl -H 'Authorization: token opaque-token-9' https://api"),
     ("dXNlcjpwYXNz", "Proxy-Authorization: Basic dXNlcjpwYXNz"),
     ("pass w0rd", 'password = "pass w0rd"'),
+    ("hunter2secret", "GET /\nX-Trace: 1\nDB_PASSWORD=hunter2secret"),
+    ("opaque-token-9", "GET /\nAuthorization: opaque-token-9"),
+    ("hunter2secret", "mysql --password=hunter2secret"),
 ]
 
 

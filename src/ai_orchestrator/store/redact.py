@@ -24,23 +24,23 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-# Where a token may start: not after a letter or digit, or right after a JSON escape
-# such as ``\n`` (text that is itself serialised JSON, e.g. pasted into a prompt).
-_START = r"(?:(?<![A-Za-z0-9])|(?<=\\[nrt]))"
-_TOKENS: list[tuple[str, str]] = [
-    ("anthropic-key", r"sk-ant-[A-Za-z0-9_\-]{16,}"),
-    ("openai-key", r"sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}"),
-    ("google-key", r"AIza[0-9A-Za-z_\-]{35}"),
-    ("google-oauth", r"ya29\.[0-9A-Za-z_\-]{20,}"),
-    ("google-oauth", r"1//0[0-9A-Za-z_\-]{30,}"),
-    ("github-token", r"gh[pousr]_[A-Za-z0-9]{30,}"),
-    ("github-token", r"github_pat_[A-Za-z0-9_]{22,}"),
-    ("aws-key-id", r"(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}(?![A-Za-z0-9])"),
-    ("jwt", r"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"),
+_WORD = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+_NAME_CHARS = _WORD | {"_", "-"}
+# (kind, literal start, pattern): every pattern starts with its literal.
+_TOKENS: list[tuple[str, str, str]] = [
+    ("anthropic-key", "sk-ant-", r"sk-ant-[A-Za-z0-9_\-]{16,}"),
+    ("openai-key", "sk-", r"sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}"),
+    ("google-key", "AIza", r"AIza[0-9A-Za-z_\-]{35}"),
+    ("google-oauth", "ya29.", r"ya29\.[0-9A-Za-z_\-]{20,}"),
+    ("google-oauth", "1//0", r"1//0[0-9A-Za-z_\-]{30,}"),
+    ("github-token", "gh", r"gh[pousr]_[A-Za-z0-9]{30,}"),
+    ("github-token", "github_pat_", r"github_pat_[A-Za-z0-9_]{22,}"),
+    ("jwt", "eyJ", r"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"),
+    ("aws-key-id", "", r"(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}(?![A-Za-z0-9])"),
 ]
-_TOKEN_RE = re.compile(
-    "|".join(f"(?P<t{i}>{_START}{pattern})" for i, (_, pattern) in enumerate(_TOKENS))
-)
+# No groups and every alternative starts with a literal, so the engine skips quickly
+# over text that cannot start a token; the boundary is checked in ``_token``.
+_TOKEN_RE = re.compile("|".join(pattern for _, _, pattern in _TOKENS))
 _PEM_RE = re.compile(
     r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----.*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|\Z)",
     re.DOTALL,
@@ -58,12 +58,15 @@ _NAMES: list[tuple[str, str]] = [
         r"|password|passwd",
     ),
 ]
-_NAME_GROUPS = "|".join(f"(?P<n{i}>{pattern})" for i, (_, pattern) in enumerate(_NAMES))
-_KEY_RE = re.compile(f"(?:{_NAME_GROUPS})", re.IGNORECASE)
+_KEY_RE = re.compile(
+    "|".join(f"(?P<n{i}>{pattern})" for i, (_, pattern) in enumerate(_NAMES)), re.IGNORECASE
+)
+# An assignment is found by the *end* of its name (every secret name ends with one of
+# these words), then the whole name is read backwards and checked in ``_assignment``.
 _ASSIGNMENT_RE = re.compile(
-    r"(?P<keep>(?:(?<![A-Za-z0-9_\-])|(?<=\\[nrt]))"
-    rf"(?:{_NAME_GROUPS})"
-    r"(?:\\?[\"'])?[ \t]*[:=][ \t]*(?P<q>\\?[\"'])?"
+    # (no group before the separator: a leading literal alternation scans fast)
+    r"(?:key|token|secret|passw(?:or)?d|_pat|authorization)"
+    r"(?P<sep>(?:\\?[\"'])?[ \t]*[:=][ \t]*(?P<q>\\?[\"'])?"
     r"(?:(?:bearer|basic|token|digest|negotiate)[ \t]+)?)"
     # never a placeholder such as $OPENAI_API_KEY, nor what was already redacted
     r"(?!\[REDACTED|\$)"
@@ -71,6 +74,7 @@ _ASSIGNMENT_RE = re.compile(
     re.IGNORECASE,
 )
 _MIN_SECRET_TEXT = 8  # nothing shorter can hold a recognisable secret
+_KEYWORDS = ("key", "token", "secret", "passw", "_pat", "authorization")
 
 
 def _kind_of(match: re.Match[str], prefix: str, kinds: list[tuple[str, str]]) -> str:
@@ -80,12 +84,36 @@ def _kind_of(match: re.Match[str], prefix: str, kinds: list[tuple[str, str]]) ->
     return "secret"
 
 
+def _at_boundary(text: str, start: int) -> bool:
+    """True if a token may start at ``start``: not inside a word (``desk-ant-…``), but
+    right after a JSON escape such as ``\\n`` (text that is itself serialised JSON)."""
+    if start == 0 or text[start - 1] not in _WORD:
+        return True
+    return start >= 2 and text[start - 2] == "\\" and text[start - 1] in "nrt"
+
+
 def _token(match: re.Match[str]) -> str:
-    return f"[REDACTED:{_kind_of(match, 't', _TOKENS)}]"
+    found = match.group(0)
+    if not _at_boundary(match.string, match.start()):
+        return found
+    kind = next(kind for kind, prefix, _ in _TOKENS if found.startswith(prefix))
+    return f"[REDACTED:{kind}]"
 
 
 def _assignment(match: re.Match[str]) -> str:
-    return f"{match.group('keep')}[REDACTED:{_kind_of(match, 'n', _NAMES)}]"
+    text, end = match.string, match.start()
+    start = end
+    while start > 0 and text[start - 1] in _NAME_CHARS:
+        start -= 1
+    keyword = text[end : match.start("sep")]
+    name = (text[start:end] + keyword).lstrip("-")  # ``--password=…`` counts
+    if start >= 1 and text[start - 1] == "\\" and name[:1] in ("n", "r", "t"):
+        name = name[1:]  # the ``n`` of an escaped newline is not part of the name
+    named = _KEY_RE.fullmatch(name)
+    if named is None:
+        return match.group(0)
+    keep = text[end : match.end("sep")]
+    return f"{keep}[REDACTED:{_kind_of(named, 'n', _NAMES)}]"
 
 
 def redact(text: str) -> str:
@@ -95,7 +123,35 @@ def redact(text: str) -> str:
     if "PRIVATE KEY-----" in text:
         text = _PEM_RE.sub("[REDACTED:private-key]", text)
     text = _TOKEN_RE.sub(_token, text)
-    return _ASSIGNMENT_RE.sub(_assignment, text)
+    if "=" in text or ":" in text:
+        text = _assignments(text)
+    return text
+
+
+def _assignments(text: str) -> str:
+    """Redact assignment values. The regex is tried only where a keyword occurs (found
+    with ``str.find``, far faster than letting the regex engine scan every position)."""
+    lowered = text.lower()
+    if len(lowered) != len(text):  # a few non-ASCII letters change length when lowered
+        return _ASSIGNMENT_RE.sub(_assignment, text)
+    hits = []
+    for word in _KEYWORDS:
+        at = lowered.find(word)
+        while at >= 0:
+            hits.append(at)
+            at = lowered.find(word, at + 1)
+    if not hits:
+        return text
+    pieces, done = [], 0
+    for at in sorted(hits):
+        if at < done:
+            continue
+        match = _ASSIGNMENT_RE.match(text, at)
+        if match is None:
+            continue
+        pieces += [text[done:at], _assignment(match)]
+        done = match.end()
+    return "".join([*pieces, text[done:]]) if pieces else text
 
 
 def secret_key_kind(key: str) -> str | None:
