@@ -30,7 +30,10 @@ Parse contract (``ClaudeStreamParser``)
       the session's cumulative totals so a result that restored them can be turned back
       into this call's delta.
     - ``requests``: per ``usage`` key, every deduplicated API message of that model (subagent
-      messages included), so pricing applies long-context tiers per request.
+      messages included when the stream shows them), so pricing applies long-context tiers
+      per request. Stream lines may carry placeholder output counts: a model's only request
+      takes the whole difference to its total, several take their final counts from the
+      CLI's transcript file (``claude_transcript``, read only then).
     - Reported cost: ``modelUsage[m].costUSD`` per model, ``total_cost_usd`` overall.
     - Assistant messages with model ``<synthetic>`` (the CLI's stand-in for an API error) are
       no API request: they add no usage, turns or model.
@@ -91,6 +94,7 @@ from ai_orchestrator.agents.base import (
     Progress,
     TodoEvent,
 )
+from ai_orchestrator.agents.claude_transcript import final_outputs
 from ai_orchestrator.agents.claude_usage import (
     anthropic_usage,
     base_model,
@@ -331,13 +335,32 @@ class ClaudeStreamParser:
         return {m: usage_from_dict(u.to_dict()) for m, u in self._running.items() if u.requests}
 
     def _requests(self, usage: dict[str, ModelUsage]) -> dict[str, list[ModelUsage]]:
-        """Each deduplicated API request's usage, under the ``usage`` key of its model."""
+        """Each deduplicated API request's usage, under the ``usage`` key of its model, with
+        the final output counts where the stream showed placeholders (see
+        ``claude_transcript``): one request of a model takes the whole shortfall, several
+        take their transcript counts."""
         out: dict[str, list[ModelUsage]] = {}
-        for key in usage:
+        finals: dict[str, int] | None = None
+        for key, total in usage.items():
             wanted = base_model(key)
-            found = [u for m, u, _ in self._messages.values() if base_model(m) == wanted]
-            if found:
-                out[key] = [usage_from_dict(u.to_dict()) for u in found]
+            found = [
+                (msg_id, usage_from_dict(u.to_dict()))
+                for (msg_id, _request), (m, u, _) in self._messages.items()
+                if base_model(m) == wanted
+            ]
+            if not found:
+                continue
+            missing = total.output - sum(u.output for _, u in found)
+            if missing > 0 and len(found) == 1:
+                found[0][1].output += missing
+            elif missing > 0:
+                if finals is None:
+                    finals = final_outputs(self._session_id, self._request.cwd)
+                for msg_id, u in found:
+                    better = min(max(0, finals.get(msg_id, 0) - u.output), missing)
+                    u.output += better
+                    missing -= better
+            out[key] = [u for _, u in found]
         return out
 
     def _total_cost(self) -> float | None:

@@ -1,0 +1,73 @@
+"""Final per-message output counts from Claude Code's own transcript file.
+
+Why: in ``stream-json`` the CLI prints each assistant message when its content block is
+complete, before the API's ``message_delta`` has the final ``output_tokens``; the line then
+carries a placeholder (often ``1``). The per-model totals in the result line are exact, so a
+call's *total* is right either way, but pricing long-context tiers per request needs each
+request's own output count. The transcript the CLI writes for the session holds the final
+usage of every message (real-cli-harness.md §1).
+
+Contract: ``final_outputs(session_id, cwd)`` → ``{message id: output_tokens}`` read from
+``$CLAUDE_CONFIG_DIR`` (default ``~/.claude``) ``/projects/<cwd with every non-alphanumeric
+character as "-">/<session_id>.jsonl``, else from the first
+``projects/*/<session_id>.jsonl`` (long paths are shortened by the CLI). Best effort: a
+missing, unreadable or malformed file gives ``{}``, never an exception; the largest count
+seen for a message id wins (the CLI rewrites a message as it grows). Files larger than
+``MAX_BYTES`` are not read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+MAX_BYTES = 64 * 1024 * 1024
+
+
+def _config_dir() -> Path:
+    configured = os.environ.get("CLAUDE_CONFIG_DIR")
+    return Path(configured) if configured else Path.home() / ".claude"
+
+
+def transcript_path(session_id: str, cwd: Path) -> Path | None:
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", session_id):
+        return None  # never let an id build a path elsewhere
+    projects = _config_dir() / "projects"
+    direct = projects / re.sub(r"[^A-Za-z0-9]", "-", str(cwd)) / f"{session_id}.jsonl"
+    if direct.is_file():
+        return direct
+    try:
+        return next(iter(sorted(projects.glob(f"*/{session_id}.jsonl"))), None)
+    except OSError:
+        return None
+
+
+def final_outputs(session_id: str | None, cwd: Path) -> dict[str, int]:
+    """``{message id: final output_tokens}`` for the session (see the module docstring)."""
+    path = transcript_path(session_id, cwd) if session_id else None
+    if path is None:
+        return {}
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            return {}
+        lines = path.read_bytes().splitlines()
+    except OSError:
+        return {}
+    found: dict[str, int] = {}
+    for raw in lines:
+        if b'"assistant"' not in raw:
+            continue  # cheap filter: most lines are user/tool records
+        try:
+            entry = json.loads(raw)
+        except ValueError:
+            continue
+        message = entry.get("message") if isinstance(entry, dict) else None
+        if not isinstance(message, dict) or not isinstance(message.get("id"), str):
+            continue
+        usage = message.get("usage")
+        output = usage.get("output_tokens") if isinstance(usage, dict) else None
+        if isinstance(output, int) and not isinstance(output, bool) and output >= 0:
+            found[message["id"]] = max(output, found.get(message["id"], 0))
+    return found
