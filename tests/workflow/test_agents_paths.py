@@ -93,3 +93,13 @@ def test_lost_session_tells_user_to_use_new_session(
     assert "--new-session" in lost.err
     fresh = run("plan", "again", "--new-session")
     assert fresh.code == 0, fresh.err
+
+
+def test_unusable_verifier_answer_is_a_failure_not_bad_input(project: Project) -> None:
+    init_and_plan(
+        project, [{"edits": [ADD_TEST]}, {"edits": [ADD_IMPL]}, {"answer": "?"}, {"answer": "??"}]
+    )
+    assert run("implement", "--task", "T1.1").code == 0
+    result = run("verify", "--agent")
+    assert result.code == 1, result.err  # the agent's fault, not the user's input (was 2)
+    assert "verifier's answer is not usable" in result.err

@@ -208,10 +208,6 @@ def test_task_agent_from_the_plan_is_used(project: Project, fakes: FakeAgents) -
             {"agent": "claude", "text": "no tests"},
         ]
     )
-    config = project.root / ".aio" / "config.toml"
-    config.write_text(
-        config.read_text() + '[phases.implement]\npermission_mode = "bypassPermissions"\n'
-    )
     assert run("init", FEATURE).code == 0
     assert run("plan", FEATURE, "plan it").code == 0
     result = run("implement", FEATURE, "--task", "T1.1")

@@ -21,7 +21,8 @@ sessions off). Contract:
   to rerun with ``--new-session``), ``timeout`` → ``AgentTimeout`` (124), ``interrupted`` →
   ``Interrupted`` (130), ``budget`` → ``BudgetExceeded`` (3), anything else →
   ``AgentFailed`` (1). ``BudgetExceeded`` before the call comes from ``run_in_session``.
-- Messages for people go through ``Hooks`` (the library never prints).
+- Messages for people go through ``Hooks`` (the library never prints), including the
+  notices ``run_in_session`` emits (warnings through ``warn``).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from ai_orchestrator.agents.base import AgentResult, Permission, Progress
-from ai_orchestrator.agents.session_run import RunOptions, SessionRun, run_in_session
+from ai_orchestrator.agents.session_run import Notice, RunOptions, SessionRun, run_in_session
 from ai_orchestrator.errors import AgentTimeout, AioError, BudgetExceeded, Interrupted
 from ai_orchestrator.store import SessionStore
 
@@ -191,9 +192,18 @@ class Conversation:
         def started(action: str) -> None:
             self.hooks.info(f"{self.name} [{step}]: {ACTION_MESSAGES.get(action, action)}")
 
+        def notice(note: Notice) -> None:
+            (self.hooks.warn if note.warning else self.hooks.info)(f"{self.name}: {note.text}")
+
         with self.hooks.progress(label) as on_progress:
             run = run_in_session(
-                self.store, self.name, prompt, options, on_progress=on_progress, on_start=started
+                self.store,
+                self.name,
+                prompt,
+                options,
+                on_progress=on_progress,
+                on_start=started,
+                on_notice=notice,
             )
         self._replaced = True
         self._note(step, run)

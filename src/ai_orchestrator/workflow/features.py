@@ -2,8 +2,9 @@
 
 ``feature.yaml``: ``schema_version, id, description, status, active_task, model_in_use,
 created_at, updated_at``. The feature ``status`` is derived from the plan whenever the plan
-is saved: ``new`` (no plan) → ``planned`` → ``in_progress`` → ``completed`` (every task
-completed); ``failed`` when the last task run failed.
+is saved: ``new`` (no plan, or no tasks) → ``planned`` (no task started) → ``in_progress``
+(some task completed, in progress or failed) → ``completed`` (every task completed).
+``active_task`` is the task an ``implement`` is working on right now (None otherwise).
 
 Invariants: ``init_feature`` creates the feature directory with an exclusive ``mkdir``, so two
 concurrent inits of one id cannot both succeed (the loser gets ``AioError`` "already

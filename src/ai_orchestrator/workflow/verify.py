@@ -8,7 +8,8 @@
 - ``agent_check=True`` asks an agent — **never** a resumed conversation: session
   ``verify-<feature>`` with ``use_session=False`` — to judge every task's acceptance criteria
   against ``git diff HEAD`` (+ untracked files), answering JSON ``{"verdict": "pass"|"fail",
-  "criteria": [{"task", "criterion", "met", "evidence"}]}`` (one corrective follow-up).
+  "criteria": [{"task", "criterion", "met", "evidence"}]}`` (one corrective follow-up, then
+  ``InvalidVerdict``, exit 1).
 - ``ok`` is true only when the tests are green and (when asked) the agent's verdict is pass.
   The history event's status is ``success`` or ``failed`` accordingly.
 - Verify holds the feature lock for its whole run, so its test run never sees the half-made
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
-from ai_orchestrator.errors import InvalidInput
+from ai_orchestrator.errors import AioError, InvalidInput
 from ai_orchestrator.workflow.agentcall import CallSettings, Conversation
 from ai_orchestrator.workflow.features import load_feature, load_plan, write_artifact
 from ai_orchestrator.workflow.jsontext import extract_json
@@ -41,6 +42,10 @@ from ai_orchestrator.workflow.runctx import (
 from ai_orchestrator.workflow.testrun import TestRun, run_tests
 
 DIFF_BUDGET = 120_000
+
+
+class InvalidVerdict(AioError):
+    """The verifier agent's answer was not usable, even after one correction (exit 1)."""
 
 
 @dataclass
@@ -168,7 +173,7 @@ def agent_check(
             try:
                 value = extract_json(answer.text, want=lambda v: not _valid_check(v))
             except ValueError as again:
-                raise InvalidInput(f"the verifier's answer is not usable: {again}") from again
+                raise InvalidVerdict(f"the verifier's answer is not usable: {again}") from again
     finally:
         rec.details["steps"] = conv.steps
     result: dict[str, Any] = value
