@@ -27,6 +27,7 @@ from ai_orchestrator.store.stats import (
     active_cutoff,
     check_days,
     compute_stats,
+    days_rule,
     sort_rows,
 )
 from ai_orchestrator.store.timeutil import parse_iso
@@ -52,13 +53,9 @@ class Days(click.ParamType[float, Any]):
         self, value: Any, param: click.Parameter | None, ctx: click.Context | None
     ) -> float:
         try:
-            days = float(value)
-        except (TypeError, ValueError):
-            self.fail(f"{value!r} is not a number of days", param, ctx)
-        try:
-            return check_days(days, "the value", allow_zero=self.allow_zero)
-        except InvalidInput as exc:
-            self.fail(str(exc), param, ctx)
+            return check_days(float(value), allow_zero=self.allow_zero)
+        except (TypeError, ValueError, InvalidInput):
+            self.fail(f"{value!r} is not {days_rule(self.allow_zero)}", param, ctx)
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Write JSON to stdout.")

@@ -27,15 +27,16 @@ BILLED_TOKEN_KEYS = ("input", "output", "cache_read", "cache_write")
 MAX_DAYS = 36500.0  # a century: any longer window is a typo, and dates overflow
 
 
+def days_rule(allow_zero: bool = False) -> str:
+    return f"a number of days {'from 0' if allow_zero else 'above 0'} up to {MAX_DAYS:g}"
+
+
 def check_days(days: float, what: str = "days", *, allow_zero: bool = False) -> float:
     """``days`` if it is a usable window (finite, above 0 — or 0 if allowed — and at most
     a century), else ``InvalidInput`` saying what is allowed."""
     low_ok = days >= 0 if allow_zero else days > 0
     if not (math.isfinite(days) and low_ok and days <= MAX_DAYS):
-        lower = "0" if allow_zero else "more than 0"
-        raise InvalidInput(
-            f"{what} must be a number of days from {lower} up to {MAX_DAYS:g}, got {days:g}"
-        )
+        raise InvalidInput(f"{what} must be {days_rule(allow_zero)}, got {days:g}")
     return days
 
 
