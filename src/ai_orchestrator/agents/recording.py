@@ -93,6 +93,7 @@ def price_result(agent: str, result: AgentResult) -> dict[str, Any]:
             **usage.to_dict(),
             "cache_write": usage.cache_write,
             "cost": price.cost,
+            "savings": round(price.savings, 10),  # lets by-model totals carry savings
             "priced": price.priced,
             "model_ref": price.model_ref,
             "note": price.note,
