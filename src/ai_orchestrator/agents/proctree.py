@@ -26,8 +26,10 @@ Contract
     - Every function returns a neutral value without ``/proc`` (``snapshot()`` → ``None``);
       then only the process-group handling of the runner applies.
 
-Cost: one ``/proc`` scan per call of ``refresh``/``signal``/``alive`` (a few milliseconds with
-hundreds of processes); the runner calls them at most once per second while the agent runs
+Cost: with the subreaper on and the kernel's ``/proc/<pid>/task/<tid>/children`` files,
+``refresh``/``signal``/``alive``/``busy`` read only the agent's tree (about 0.1 ms for an agent
+that left nothing); otherwise each scans all of ``/proc`` (milliseconds with hundreds of
+processes). The runner calls them at most once per ``TRACK_INTERVAL`` while the agent runs
 and a few times during the shutdown.
 """
 
@@ -113,17 +115,38 @@ def snapshot() -> dict[int, ProcInfo] | None:
     return table
 
 
-def own_children() -> set[int]:
-    """Pids whose parent is this process (cheap ``/proc/self/task/*/children`` when present)."""
-    found: set[int] = set()
+_children_files: bool | None = None
+_ORPHAN, _BELOW = -1, -2  # trust markers in Tracker._walk_tree (start times are >= 0)
+
+
+def _has_children_files() -> bool:
+    """Whether the kernel has ``/proc/<pid>/task/<tid>/children`` (CONFIG_PROC_CHILDREN)."""
+    global _children_files
+    if _children_files is None:
+        _children_files = os.path.exists(f"/proc/self/task/{os.getpid()}/children")
+    return _children_files
+
+
+def _children(pid: int) -> list[int]:
+    """Direct children of ``pid`` from its threads' ``children`` files ([] when it is gone)."""
+    found: list[int] = []
     try:
-        tasks = os.listdir("/proc/self/task")
-        for tid in tasks:
-            with open(f"/proc/self/task/{tid}/children", "rb") as fh:
-                found.update(int(pid) for pid in fh.read().split())
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
         return found
-    except (OSError, ValueError):
-        pass  # kernel without CONFIG_PROC_CHILDREN: scan instead
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children", "rb") as fh:
+                found.extend(int(child) for child in fh.read().split())
+        except (OSError, ValueError):
+            continue  # the thread ended while we looked
+    return found
+
+
+def own_children() -> set[int]:
+    """Pids whose parent is this process (cheap ``children`` files when the kernel has them)."""
+    if _has_children_files():
+        return set(_children(os.getpid()))
     me = os.getpid()
     return {p.pid for p in (snapshot() or {}).values() if p.ppid == me}
 
@@ -146,7 +169,11 @@ class Tracker:
         self._child_start = info.start if info else None
 
     def refresh(self) -> dict[int, ProcInfo] | None:
-        """Scan ``/proc`` and add every current descendant to ``known``; returns the scan."""
+        """Find every current descendant and add it to ``known``; returns the processes seen
+        (the whole tree at least). With the subreaper on and ``children`` files, only the
+        tree is read (cheap); otherwise all of ``/proc`` is scanned."""
+        if self.child is not None and _subreaper and _has_children_files():
+            return self._walk_tree()
         table = snapshot()
         if table is None or self.child is None:
             return table
@@ -172,6 +199,37 @@ class Tracker:
             if pid != self.child:
                 self.known[pid] = found.start  # below a verified root: ours, even a reused pid
             stack.extend(children.get(pid, ()))
+        return table
+
+    def _walk_tree(self) -> dict[int, ProcInfo]:
+        """``refresh`` by following ``children`` files from the roots. Complete because, as
+        the subreaper, we inherit every orphan of the tree: nothing below the child can be
+        re-parented out of reach of ``_children(self._me)``."""
+        assert self.child is not None
+        table: dict[int, ProcInfo] = {}
+        # (pid, how to trust it): a start time it must have, _ORPHAN (a new child of ours:
+        # trusted unless it predates the agent) or _BELOW (a child of a trusted process).
+        stack: list[tuple[int, int]] = [(self.child, self._child_start or _BELOW)]
+        stack += list(self.known.items())
+        stack += [(pid, _ORPHAN) for pid in _children(self._me) if pid not in self.baseline]
+        while stack:
+            pid, trust = stack.pop()
+            if pid in table:
+                continue
+            info = _read_stat(pid)
+            if info is None:
+                continue
+            if trust == _ORPHAN:
+                if pid == self.child or (
+                    self._child_start is not None and info.start < self._child_start
+                ):
+                    continue
+            elif trust != _BELOW and info.start != trust:
+                continue  # the pid was reused by an unrelated process
+            table[pid] = info
+            if pid != self.child:
+                self.known[pid] = info.start
+            stack.extend((kid, _BELOW) for kid in _children(pid))
         return table
 
     @staticmethod
@@ -219,7 +277,9 @@ class Tracker:
 
     def reap(self) -> None:
         """Collect tracked processes that ended as our children (zombies of the subreaper)."""
-        table = snapshot() or {}
+        if not self.known:
+            return  # the usual case: the agent left nothing behind, nothing to read
+        table = self.refresh() or {}
         for pid, start in list(self.known.items()):
             info = table.get(pid)
             if info is None or info.start != start:
