@@ -454,8 +454,20 @@ def escaped_shell(seconds):
 """
 
 
+@pytest.fixture(params=["tree-walk", "full-scan"])
+def proc_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways of finding descendants: the kernel's children files, or scanning /proc."""
+    from ai_orchestrator.agents import proctree
+
+    if request.param == "full-scan":
+        monkeypatch.setattr(proctree, "_children_files", False)
+    return str(request.param)
+
+
 @pytest.mark.parametrize("term_exits", [False, True], ids=["agent-hangs", "agent-exits-on-term"])
-def test_timeout_kills_descendants_that_left_the_group(tmp_path: Path, term_exits: bool) -> None:
+def test_timeout_kills_descendants_that_left_the_group(
+    tmp_path: Path, term_exits: bool, proc_mode: str
+) -> None:
     # gap 1: a detached tool shell survived a timeout because only the agent's group was
     # signalled. When the agent exits on TERM, the shell is re-parented (to us, the
     # subreaper) before the KILL step: it must still be found and killed.
@@ -490,7 +502,9 @@ def test_timeout_kills_descendants_that_left_the_group(tmp_path: Path, term_exit
                 _kill_quietly(int(line.split("=")[1]))
 
 
-def test_double_forked_daemon_is_killed_when_the_agent_exits(tmp_path: Path) -> None:
+def test_double_forked_daemon_is_killed_when_the_agent_exits(
+    tmp_path: Path, proc_mode: str
+) -> None:
     # The classic daemon: fork, setsid, fork again, the middle process exits. The daemon is
     # re-parented at once (to us, the subreaper) and holds our stdout. The agent then exits
     # normally: the runner must kill and reap the daemon instead of waiting or leaking it.
