@@ -177,7 +177,12 @@ def next_cmd(feature: str | None, as_json: bool) -> int:
 @click.option("--atdd", is_flag=True, hidden=True, help="Acceptance tests first (the default).")
 @click.option("--agent", "-a", default=None, help="Agent (default: config, claude).")
 @click.option("--model", "-m", default=None, help="Model (default: $AI_MODEL, else config).")
-@click.option("--max-turns", type=click.IntRange(min=1), default=None)
+@click.option(
+    "--max-turns",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Limit on agent turns per call (default: config; claude only).",
+)
 @click.option(
     "--fix-rounds",
     type=click.IntRange(min=0),
