@@ -7,6 +7,9 @@ The fake agent is ``benchmarks/instant_claude.py``: a minimal stand-in that prin
 Claude Code stream (init + result with usage) and exits. ``aio run`` resumes the session
 each time, prices the usage (model ``claude-sonnet-4-5``) and records the interaction.
 
+The same loop also times ``python -c "import click"`` with aio's interpreter: the floor any
+click-based ``aio`` command pays (interpreter start-up + click) before aio's own code runs.
+
 Usage: ``python benchmarks/bench_run.py [--runs N]``
 """
 
@@ -60,16 +63,19 @@ def main() -> None:
     # Warm up: first call creates the session (and the price cache), then interleave.
     timed(aio_argv, env, work, b"")
     timed(fake_argv, env, work, b"hello")
-    alone, wrapped = [], []
+    floor_argv = [sys.executable, "-c", "import click"]
+    alone, wrapped, floor = [], [], []
     for _ in range(args.runs):
         alone.append(timed(fake_argv, env, work, b"hello"))
         wrapped.append(timed(aio_argv, env, work, b""))
+        floor.append(timed(floor_argv, env, work, b""))
     overhead = median(wrapped) - median(alone)
     result = {
         "runs": args.runs,
         "agent_alone_median_ms": round(median(alone) * 1000, 1),
         "aio_run_median_ms": round(median(wrapped) * 1000, 1),
         "overhead_median_ms": round(overhead * 1000, 1),
+        "python_and_click_median_ms": round(median(floor) * 1000, 1),
         "paired_overhead_median_ms": round(
             median([w - a for w, a in zip(wrapped, alone, strict=True)]) * 1000, 1
         ),

@@ -141,3 +141,15 @@ def test_hostile_names_never_create_anything_outside(tmp_path: Path) -> None:
             store.record(hostile, {"cost": 0})
     leftovers = [p for p in sandbox.rglob("*") if p != root]
     assert leftovers == []
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(valid_names, st.builds(mutate, valid_names, mutations), st.text(max_size=80)))
+def test_is_session_name_agrees_with_parse_session_name(value: str) -> None:
+    """The listing's one-regex check accepts exactly what parsing accepts."""
+    try:
+        parse_session_name(value)
+    except InvalidInput:
+        assert not is_session_name(value)
+    else:
+        assert is_session_name(value)

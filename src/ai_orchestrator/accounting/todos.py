@@ -46,8 +46,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import statistics
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -204,7 +202,7 @@ def _tokens(value: int | Mapping[str, int] | None) -> tuple[dict[str, int] | Non
 
 def new_todo_id() -> str:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return f"todo-{stamp}-{uuid.uuid4().hex[:12]}"
+    return f"todo-{stamp}-{os.urandom(6).hex()}"
 
 
 def _content(name: str, feature_id: str, task_id: str | None, estimate: float) -> str:
@@ -468,6 +466,8 @@ def _accuracy(todos: list[dict[str, Any]]) -> dict[str, Any]:
     percentage is undefined). ``actual_to_estimate``: total actual / total estimate
     (above 1 means the estimates were too low).
     """
+    from statistics import fmean  # lazily: ~5 ms to import, and only reports need it
+
     pairs = [
         (t["actual_cost"], t["estimated_cost"])
         for t in todos
@@ -479,7 +479,7 @@ def _accuracy(todos: list[dict[str, Any]]) -> dict[str, Any]:
     total_est = sum(est for _, est in pairs)
     return {
         "todos": len(pairs),
-        "mape": round(statistics.fmean(errors), 6) if errors else None,
+        "mape": round(fmean(errors), 6) if errors else None,
         "mape_todos": len(errors),
         "actual_to_estimate": (
             round(sum(actual for actual, _ in pairs) / total_est, 6) if total_est > 0 else None
@@ -565,10 +565,12 @@ def estimate_cost(
     caller's configured value); ``constant``: the built-in guess, only when all else is
     missing.
     """
+    from statistics import median  # lazily: ~5 ms to import
+
     own = make_session_name(command, validate_feature_id(feature_id)).name
     costs = _phase_costs(store, [own] if store.exists(own) else [])
     if costs:
-        return round(statistics.median(costs), 10), "feature"
+        return round(median(costs), 10), "feature"
     from ai_orchestrator.store.index import SummaryIndex
 
     rows, _errors = SummaryIndex(store).rows()
@@ -581,7 +583,7 @@ def estimate_cost(
     others = [r.name for r in candidates[:20]]
     costs = _phase_costs(store, others)
     if costs:
-        return round(statistics.median(costs), 10), "all_features"
+        return round(median(costs), 10), "all_features"
     configured = _money(default, "default estimate")
     if configured is not None:
         return configured, "config"

@@ -43,7 +43,6 @@
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -158,6 +157,13 @@ def _plan_session(summary: Mapping[str, Any] | None, options: RunOptions) -> _Pl
     return _Plan(None, "replaced" if previous else "started", options.cwd, {})
 
 
+def _new_id() -> str:
+    """A new conversation id (we mint it so that it is known before the CLI runs)."""
+    import uuid  # lazily: a resumed call (the common case) never needs it
+
+    return str(uuid.uuid4())
+
+
 def _request(
     prompt: str, plan: _Plan, options: RunOptions, remaining: float | None
 ) -> AgentRequest:
@@ -166,7 +172,7 @@ def _request(
         prompt=prompt,
         cwd=plan.cwd,
         resume_id=plan.resume_id,
-        new_session_id=None if plan.resume_id else str(uuid.uuid4()),
+        new_session_id=None if plan.resume_id else _new_id(),
         model=options.model,
         max_turns=options.max_turns,
         max_budget_usd=remaining,
@@ -385,7 +391,7 @@ class _Call:
                 f"{options.agent} has no record of it; started a new conversation instead"
             )
             self.notify(note, warning=True)
-            request.resume_id, request.new_session_id = None, str(uuid.uuid4())
+            request.resume_id, request.new_session_id = None, _new_id()
             request.state, request.cwd, action = {}, options.cwd, "started"
             result = self.execute(request)
         # The newest id the CLI printed wins. Without one, a resumed conversation keeps its

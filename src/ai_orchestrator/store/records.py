@@ -22,10 +22,9 @@ cost_source, reported_cost, duration_ms, outcome, exit_code`` plus optional
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
-import uuid
+import os
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -140,6 +139,8 @@ def _usage_by_model(value: object) -> dict[str, dict[str, Any]] | None:
 
 def content_id(record: Mapping[str, Any]) -> str:
     """A stable id derived from a record's content (for imports of id-less records)."""
+    import hashlib  # lazily: only imports of id-less records need it
+
     canonical = json.dumps(record, sort_keys=True, separators=(",", ":"), default=str)
     return "c-" + hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
@@ -174,7 +175,7 @@ def normalize_interaction(raw: object, session: SessionName) -> dict[str, Any]:
             )
     record_id = record.get("id")
     if record_id is None:
-        record_id = uuid.uuid4().hex
+        record_id = os.urandom(16).hex()  # 128 random bits, like uuid4().hex
     elif not isinstance(record_id, str) or not 1 <= len(record_id) <= 128:
         raise _fail("id", "a string of 1-128 characters", record_id)
 

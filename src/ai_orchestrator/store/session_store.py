@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -513,6 +512,8 @@ class SessionStore:
                 write.release()
         finally:
             run.release()
+        import shutil  # lazily: only deletions need it
+
         shutil.rmtree(trash, ignore_errors=True)
         return True
 
@@ -520,6 +521,8 @@ class SessionStore:
         """Remove leftovers of deletions interrupted by a crash."""
         if not self.check_root():
             return 0
+        import shutil  # lazily: only deletions need it
+
         removed = 0
         with os.scandir(self.root) as entries:
             for entry in entries:
