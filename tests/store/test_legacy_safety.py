@@ -242,3 +242,33 @@ def test_shell_store_files_are_never_modified_by_reads(session_dir: Path) -> Non
     after = {p.name: p.read_bytes() for p in path.iterdir()}
     assert after == before
     assert os.path.exists(path / ".lock")
+
+
+def test_migrating_keeps_reporting_a_torn_last_line(session_dir: Path) -> None:
+    """A log already holding the legacy calls plus a torn tail: migration adds nothing,
+    and the torn line is still reported afterwards (until repair)."""
+    write_legacy_store(session_dir)
+    store = SessionStore()
+    migrate_store(store)
+    path = session_path(session_dir)
+    with open(path / LOG, "ab") as handle:
+        handle.write(b'{"id": "half-writ')
+    (path / METADATA).write_text(json.dumps(LEGACY_METADATA))  # as if never migrated
+    assert store.migrate(NAME) is not None
+    problems = store.load(NAME).problems
+    assert any("torn last line" in p for p in problems), problems
+    assert store.repair(NAME)["quarantined_lines"] == 1
+    assert store.load(NAME).problems == []
+
+
+def test_migration_keeps_the_creation_time_reads_showed(session_dir: Path) -> None:
+    """A shell session without created_at or calls: reads date it by its directory, and
+    migrating must not re-date it to now."""
+    path = write_metadata(session_dir, json.dumps({"session_id": "abc"}))
+    (path / ".lock").write_text("")  # the shell version's lock file
+    old = 1_700_000_000
+    os.utime(path, (old, old))
+    before = SessionStore().load(NAME).summary["created_at"]
+    assert before.startswith("2023-11-14")
+    migrate_store(SessionStore())
+    assert SessionStore().load(NAME).summary["created_at"] == before

@@ -30,7 +30,7 @@ from ai_orchestrator.store.stats import (
     days_rule,
     sort_rows,
 )
-from ai_orchestrator.store.timeutil import parse_iso
+from ai_orchestrator.store.timeutil import parse_iso, within_days
 from ai_orchestrator.store.transfer import (
     apply_import,
     iter_export,
@@ -123,7 +123,7 @@ def list_cmd(active: bool, days: float, sort_key: str, as_json: bool) -> None:
     if as_json:
         header = json.dumps(
             {
-                "schema_version": 1,
+                "schema_version": SCHEMA_VERSION,
                 "session_dir": str(store.root),
                 "total_sessions": len(rows),
                 "active_sessions": active_count,
@@ -217,13 +217,11 @@ def clean_cmd(older_than: float, dry_run: bool, yes: bool, as_json: bool) -> Non
     """
     store = _store()
     now = datetime.now(UTC)
-    candidates = []
     rows, unreadable = _rows(store)
-    for row in rows:
-        moment = parse_iso(row.last_activity)
-        if moment is None or (now - moment).total_seconds() >= older_than * 86400:
-            candidates.append(row)
-    candidates.sort(key=lambda r: r.name)
+    candidates = sorted(
+        (r for r in rows if not within_days(r.last_activity, older_than, now)),
+        key=lambda r: r.name,
+    )
     report: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "older_than_days": older_than,

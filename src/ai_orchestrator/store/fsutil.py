@@ -160,12 +160,8 @@ def atomic_write(path: Path, data: bytes, *, mode: int = FILE_MODE) -> None:
     tmp = path.with_name(f".{path.name}.tmp-{unique_suffix()}")
     fd = open_nofollow(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-        if _fsync_enabled():
-            os.fsync(fd)
+        write_all(fd, data)
+        fsync_fd(fd)
     except BaseException:
         os.close(fd)
         with contextlib.suppress(OSError):

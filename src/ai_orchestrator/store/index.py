@@ -32,6 +32,7 @@ from typing import Any
 from ai_orchestrator.store.fsutil import tighten_path
 from ai_orchestrator.store.records import TOKEN_KEYS
 from ai_orchestrator.store.session_store import LOG, METADATA, SessionStore, SessionView
+from ai_orchestrator.store.summary import last_activity
 
 INDEX_FILE = "index.sqlite"
 _UID = os.geteuid()
@@ -86,7 +87,7 @@ class SessionRow:
         return cls(
             name=view.name,
             doc=json.dumps(view.to_dict(), ensure_ascii=False),
-            last_activity=s.get("last_used") or s.get("created_at"),
+            last_activity=last_activity(s),
             command=s["command"],
             feature_id=s["feature_id"],
             interactions=int(s["interaction_count"]),

@@ -21,7 +21,8 @@ identical calls both survive and converting the same data twice yields the same 
 2. unusable interactions go to ``interactions.corrupt.jsonl`` (kept, reported);
 3. the log becomes the converted records followed by whatever it already held (records
    already present by id are not added twice);
-4. the summary is rebuilt from the log, keeping ``created_at`` and ``session_id``.
+4. the summary is rebuilt from the log, keeping ``created_at`` (else the date reads
+   showed: the directory's) and ``session_id``.
 Each step is an atomic replacement or an idempotent append, so a rerun after a crash
 converges to the same result and nothing is lost.
 """
@@ -29,7 +30,6 @@ converges to the same result and nothing is lost.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -37,24 +37,20 @@ from pathlib import Path
 from typing import Any
 
 from ai_orchestrator.errors import InvalidInput
-from ai_orchestrator.store.fsutil import (
-    atomic_write,
-    fsync_fd,
-    open_nofollow,
-    read_bytes,
-    write_all,
-)
+from ai_orchestrator.store.fsutil import atomic_write, read_bytes
 from ai_orchestrator.store.logfile import (
     LEGACY_BACKUP,
     LOG,
     METADATA,
     QUARANTINE,
+    fallback_created,
     parse_log,
+    quarantine,
+    summary_of_log,
     write_summary,
 )
 from ai_orchestrator.store.names import SessionName
 from ai_orchestrator.store.records import content_ids, normalize_interaction, serialize
-from ai_orchestrator.store.summary import build_summary
 
 _BC_NUMBER = re.compile(rb'("(?:total_)?cost"\s*:\s*)(-?)\.(\d)')
 
@@ -169,18 +165,11 @@ class Migrated:
 
 def _quarantine(path: Path, items: list[object]) -> None:
     """Append unusable items to the quarantine file unless already there (reruns)."""
-    target = path / QUARANTINE
-    present = set((read_bytes(target) or b"").splitlines())
+    present = set((read_bytes(path / QUARANTINE) or b"").splitlines())
     lines = [json.dumps(item, ensure_ascii=False, default=str).encode("utf-8") for item in items]
     fresh = [line for line in lines if line not in present]
-    if not fresh:
-        return
-    fd = open_nofollow(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
-    try:
-        write_all(fd, b"".join(line + b"\n" for line in fresh))
-        fsync_fd(fd)
-    finally:
-        os.close(fd)
+    if fresh:
+        quarantine(path, fresh)
 
 
 def migrate_locked(path: Path, session: SessionName) -> Migrated | None:
@@ -190,6 +179,7 @@ def migrate_locked(path: Path, session: SessionName) -> Migrated | None:
     legacy = None if data is None else parse_legacy_metadata(data)
     if data is None or legacy is None:
         return None
+    created = legacy_created(legacy) or fallback_created(path)  # before writing changes it
     backup = path / LEGACY_BACKUP
     if not backup.exists():
         atomic_write(backup, data)
@@ -206,9 +196,6 @@ def migrate_locked(path: Path, session: SessionName) -> Migrated | None:
             log += b"\n"
         log = b"".join(serialize(r) for r in new) + log
         atomic_write(path / LOG, log)
-    parsed = parse_log(log, session)
-    summary = build_summary(session, parsed.records, legacy_created(legacy), legacy_base(legacy))
-    summary["log_size"] = len(log)
-    summary["corrupt_lines"] = len(parsed.corrupt_lines)
+    summary = summary_of_log(path, session, parse_log(log, session), created, legacy_base(legacy))
     write_summary(path, summary)
     return Migrated(len(records), len(bad), summary)

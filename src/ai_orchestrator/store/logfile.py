@@ -3,11 +3,15 @@
 - ``parse_log`` reads ``interactions.jsonl``: a line that is not a valid interaction
   (bad JSON, wrong types, numbers out of range, nesting too deep) is skipped and counted,
   never fatal; an unterminated last line (a torn append) is reported separately.
+- ``summary_of_log`` is the one way a summary is rebuilt from a parsed log (the fold,
+  plus the log's size and its unreadable and torn lines), whoever rebuilds it: a read,
+  an append, a migration or a repair.
 - ``read_summary`` reads ``metadata.json`` and says whether it can be trusted, whether it
   was written by the earlier shell version (``legacy``), or whether it is *foreign*: not
   parseable, or not one of our summaries. ``keep_foreign_copy`` preserves such a file as
-  ``metadata.corrupt-<time>.json`` before the store replaces it, so nothing a user or an
-  older tool wrote is ever overwritten without a copy.
+  ``metadata.corrupt-<time>.json`` (once) before the store replaces it, so nothing a user
+  or an older tool wrote is ever overwritten without a copy.
+- ``quarantine`` appends lines moved out of the log to ``interactions.corrupt.jsonl``.
 """
 
 from __future__ import annotations
@@ -15,17 +19,30 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ai_orchestrator.errors import InvalidInput
-from ai_orchestrator.store.fsutil import atomic_write, read_bytes, unique_suffix
+from ai_orchestrator.store.fsutil import (
+    atomic_write,
+    fsync_fd,
+    open_nofollow,
+    read_bytes,
+    unique_suffix,
+    write_all,
+)
 from ai_orchestrator.store.names import SessionName
 from ai_orchestrator.store.records import normalize_interaction
-from ai_orchestrator.store.summary import carried, summary_outdated, summary_problem
-from ai_orchestrator.store.timeutil import format_iso, parse_iso
+from ai_orchestrator.store.summary import (
+    build_summary,
+    carried,
+    summary_outdated,
+    summary_problem,
+)
+from ai_orchestrator.store.timeutil import format_iso, now_iso, parse_iso
 
 METADATA = "metadata.json"
 LOG = "interactions.jsonl"
@@ -77,6 +94,45 @@ def parse_log(data: bytes, session: SessionName) -> LogRead:
             continue
         result.records.append(record)
     return result
+
+
+def summary_of_log(
+    path: Path,
+    session: SessionName,
+    parsed: LogRead,
+    created_at: str | None,
+    base: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The summary of the session at ``path`` whose log parsed as ``parsed``.
+
+    ``created_at`` and ``base`` (conversation fields) come from the previous summary;
+    without a creation time the directory's is used, so every rebuild dates a session
+    the same way.
+    """
+    summary = build_summary(session, parsed.records, created_at or fallback_created(path), base)
+    summary["log_size"] = parsed.size
+    summary["corrupt_lines"] = len(parsed.corrupt_lines)
+    summary["torn_tail"] = parsed.torn_tail
+    return summary
+
+
+def fallback_created(path: Path) -> str:
+    """The creation time of a session that recorded none: its directory's mtime."""
+    try:
+        moment = datetime.fromtimestamp(os.lstat(path).st_mtime, UTC)
+    except OSError:
+        return now_iso()
+    return format_iso(moment)
+
+
+def quarantine(path: Path, lines: list[bytes]) -> None:
+    """Append ``lines`` to the session's ``interactions.corrupt.jsonl`` (durably)."""
+    fd = open_nofollow(path / QUARANTINE, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    try:
+        write_all(fd, b"".join(line + b"\n" for line in lines))
+        fsync_fd(fd)
+    finally:
+        os.close(fd)
 
 
 def write_summary(session_path: Path, summary: dict[str, Any]) -> None:
@@ -152,15 +208,18 @@ def _salvage_created(data: bytes) -> str | None:
     return format_iso(moment) if moment else None
 
 
-def keep_foreign_copy(path: Path, data: bytes) -> Path:
-    """Save ``data`` (a ``metadata.json`` we are about to replace) next to it, 0600."""
+def keep_foreign_copy(path: Path, read: SummaryRead) -> str | None:
+    """Save a foreign ``metadata.json`` (``read``, about to be replaced) next to it, 0600,
+    unless the same content is kept already; the copy's name, or ``None``."""
+    if not read.foreign or read.data is None or _already_kept(path, read.data):
+        return None
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     target = path / f"metadata.corrupt-{stamp}-{unique_suffix()}.json"
-    atomic_write(target, data)
-    return target
+    atomic_write(target, read.data)
+    return target.name
 
 
-def same_file_kept(path: Path, data: bytes) -> bool:
+def _already_kept(path: Path, data: bytes) -> bool:
     """True if ``data`` is already saved as one of the session's kept copies."""
     try:
         names = os.listdir(path)

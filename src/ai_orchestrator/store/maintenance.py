@@ -12,37 +12,27 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ai_orchestrator import SCHEMA_VERSION
 from ai_orchestrator.errors import UnsafeStore
-from ai_orchestrator.store.fsutil import (
-    atomic_write,
-    fsync_fd,
-    open_nofollow,
-    read_bytes,
-    tighten_path,
-    write_all,
-)
+from ai_orchestrator.store.fsutil import atomic_write, read_bytes, tighten_path
 from ai_orchestrator.store.legacy import migrate_locked
 from ai_orchestrator.store.logfile import (
     LEGACY_BACKUP,
     LOG,
     METADATA,
-    QUARANTINE,
+    LogRead,
     SummaryRead,
     keep_foreign_copy,
     parse_log,
+    quarantine,
     read_summary,
-    same_file_kept,
+    summary_of_log,
     write_summary,
 )
 from ai_orchestrator.store.names import SessionName
 from ai_orchestrator.store.records import serialize
-from ai_orchestrator.store.summary import build_summary
-
-if TYPE_CHECKING:
-    from ai_orchestrator.store.session_store import SessionStore
 
 # Files the store replaces with atomic_write inside a session directory.
 _TEMP_TARGETS = (METADATA, LOG, LEGACY_BACKUP)
@@ -94,15 +84,6 @@ def tighten_index(root: Path) -> int:
     )
 
 
-def _quarantine_lines(path: Path, lines: list[bytes]) -> None:
-    fd = open_nofollow(path / QUARANTINE, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
-    try:
-        write_all(fd, b"".join(line + b"\n" for line in lines))
-        fsync_fd(fd)
-    finally:
-        os.close(fd)
-
-
 def _summary_was(current: SummaryRead, log_size: int, migrated: bool) -> str:
     if migrated:
         return f"in the earlier shell version's format (migrated; original kept as {LEGACY_BACKUP})"
@@ -115,7 +96,7 @@ def _summary_was(current: SummaryRead, log_size: int, migrated: bool) -> str:
     return "consistent"
 
 
-def repair_locked(store: SessionStore, path: Path, session: SessionName) -> dict[str, Any]:
+def repair_locked(path: Path, session: SessionName) -> dict[str, Any]:
     """The work of ``SessionStore.repair`` (write lock held)."""
     current = read_summary(path, session)
     migrated = migrate_locked(path, session) if current.legacy is not None else None
@@ -130,17 +111,13 @@ def repair_locked(store: SessionStore, path: Path, session: SessionName) -> dict
         bad = [lines[n - 1] for n in parsed.corrupt_lines]
         if parsed.torn_tail:
             bad.append(lines[-1])
-        _quarantine_lines(path, bad)  # first, so a crash before the rewrite loses nothing
+        quarantine(path, bad)  # first, so a crash before the rewrite loses nothing
         moved = len(bad)
         data = b"".join(serialize(r) for r in parsed.records)
         atomic_write(path / LOG, data)
-    kept = None
-    if current.foreign and current.data is not None and not same_file_kept(path, current.data):
-        kept = keep_foreign_copy(path, current.data).name
-    created = current.created_at or store._fallback_created(path)
-    summary = build_summary(session, parsed.records, created, current.base)
-    summary["log_size"] = len(data) if (path / LOG).exists() else 0
-    write_summary(path, summary)
+        parsed = LogRead(parsed.records, len(data))  # what the log holds now
+    kept = keep_foreign_copy(path, current)
+    write_summary(path, summary_of_log(path, session, parsed, current.created_at, current.base))
     return {
         "schema_version": SCHEMA_VERSION,
         "session_name": session.name,

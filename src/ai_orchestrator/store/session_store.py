@@ -41,7 +41,7 @@ import errno
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -69,18 +69,19 @@ from ai_orchestrator.store.logfile import (
     METADATA,
     LogRead,
     SummaryRead,
+    fallback_created,
     keep_foreign_copy,
     log_problems,
     parse_log,
     read_summary,
-    same_file_kept,
     summary_bytes,
+    summary_of_log,
     write_summary,
 )
 from ai_orchestrator.store.names import SessionName, is_session_name, parse_session_name
 from ai_orchestrator.store.records import normalize_interaction, stored_form
 from ai_orchestrator.store.summary import apply_interaction, build_summary, last_activity
-from ai_orchestrator.store.timeutil import format_iso, now_iso, parse_iso
+from ai_orchestrator.store.timeutil import format_iso, parse_iso, within_days
 
 __all__ = [
     "LOG",
@@ -213,34 +214,9 @@ class SessionStore:
         summary = current.summary
         if summary is not None and not current.outdated and summary["log_size"] == size:
             return summary, size
-        if current.foreign:
-            self._keep_copy(path, current)
+        keep_foreign_copy(path, current)
         parsed = parse_log(os.pread(log_fd, size, 0) if size else b"", session)
-        rebuilt = self._rebuilt(session, path, current, parsed)
-        return rebuilt, size
-
-    def _rebuilt(
-        self, session: SessionName, path: Path, current: SummaryRead, parsed: LogRead
-    ) -> dict[str, Any]:
-        created = current.created_at or self._fallback_created(path)
-        rebuilt = build_summary(session, parsed.records, created, current.base)
-        rebuilt["log_size"] = parsed.size
-        rebuilt["corrupt_lines"] = len(parsed.corrupt_lines)
-        rebuilt["torn_tail"] = parsed.torn_tail
-        return rebuilt
-
-    @staticmethod
-    def _keep_copy(path: Path, current: SummaryRead) -> None:
-        if current.data is not None and not same_file_kept(path, current.data):
-            keep_foreign_copy(path, current.data)
-
-    @staticmethod
-    def _fallback_created(path: Path) -> str:
-        try:
-            moment = datetime.fromtimestamp(os.lstat(path).st_mtime, UTC)
-        except OSError:
-            return now_iso()
-        return format_iso(moment)
+        return summary_of_log(path, session, parsed, current.created_at, current.base), size
 
     def _append(
         self,
@@ -291,7 +267,7 @@ class SessionStore:
             records = fresh
         if not records:
             if changed:
-                self._write_summary(path, summary)
+                write_summary(path, summary)
             return []
         stored = [stored_form(r) for r in records]
         payload = b"".join(line for _, line in stored)
@@ -312,10 +288,6 @@ class SessionStore:
         fsync_fd(fd)
         atomic_write(path / METADATA, encoded)
         return [record for record, _ in stored]
-
-    @staticmethod
-    def _write_summary(path: Path, summary: dict[str, Any]) -> None:
-        write_summary(path, summary)
 
     def _ids_in_log(self, path: Path, session: SessionName) -> set[str]:
         data = read_bytes(path / LOG) or b""
@@ -381,7 +353,7 @@ class SessionStore:
         if current.legacy is not None:
             return self._legacy_view(session, path, current.legacy)
         parsed = parse_log(read_bytes(path / LOG) or b"", session)
-        rebuilt = self._rebuilt(session, path, current, parsed)
+        rebuilt = summary_of_log(path, session, parsed, current.created_at, current.base)
         problems = []
         never_written = current.missing and parsed.size == 0
         if current.summary is None and not never_written:
@@ -409,9 +381,8 @@ class SessionStore:
             # Only replace exactly what was read: a file that changed meanwhile is
             # someone else's newer write (or edit) and is left to them.
             if size == summary["log_size"] and read_bytes(path / METADATA) == seen.data:
-                if seen.foreign:
-                    self._keep_copy(path, seen)
-                self._write_summary(path, summary)
+                keep_foreign_copy(path, seen)
+                write_summary(path, summary)
         except (OSError, StoreError):
             pass  # a read-only store still reads fine
         finally:
@@ -431,7 +402,7 @@ class SessionStore:
     ) -> SessionView:
         """A session written by the earlier shell version (interactions inside metadata)."""
         records, bad = self._legacy_records(path, session, legacy)
-        created = legacy_created(legacy) or self._fallback_created(path)
+        created = legacy_created(legacy) or fallback_created(path)
         summary = build_summary(session, records, created, legacy_base(legacy))
         problems = ["written by the earlier shell version (run: aio session migrate)"]
         if bad:
@@ -501,10 +472,7 @@ class SessionStore:
             try:
                 if idle_days is not None:
                     summary = self.load(session, repair=False).summary
-                    moment = parse_iso(last_activity(summary))
-                    if moment is not None and (now or datetime.now(UTC)) - moment < timedelta(
-                        days=idle_days
-                    ):
+                    if within_days(last_activity(summary), idle_days, now):
                         return False
                 trash = self.root / f".trash-{session.name}-{unique_suffix()}"
                 os.rename(path, trash)
@@ -553,15 +521,13 @@ class SessionStore:
         """Rebuild the summary from the log under the write lock (migrating a shell-version
         session first); move unreadable lines to ``interactions.corrupt.jsonl`` (kept,
         never deleted); fix modes; remove stale temp files and deletion leftovers."""
-        from ai_orchestrator.store.maintenance import repair_locked
+        from ai_orchestrator.store.maintenance import repair_locked, tighten_index
 
         session = parse_session_name(name)
         path = self._existing_dir(session)
         with locks.locked(path / locks.WRITE_LOCK, timeout=None):
-            report = repair_locked(self, path, session)
+            report = repair_locked(path, session)
         report["trash_removed"] = self.purge_trash()
-        from ai_orchestrator.store.maintenance import tighten_index
-
         report["modes_fixed"] += tighten_index(self.root)
         return report
 

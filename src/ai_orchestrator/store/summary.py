@@ -276,10 +276,6 @@ def summary_problem(summary: object, session: SessionName) -> str | None:
     """Why ``summary`` cannot be trusted, or ``None`` if it is well-formed."""
     if not isinstance(summary, dict):
         return f"metadata.json holds a {type(summary).__name__}, not an object"
-    if "schema_version" not in summary and (
-        isinstance(summary.get("interactions"), list) or "session_id" in summary
-    ):
-        return "metadata.json is in the earlier shell version's format (run: aio session migrate)"
     for key, kind in _SUMMARY_TYPES.items():
         value = summary.get(key)
         if not isinstance(value, kind) or isinstance(value, bool):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 
 def now_iso() -> str:
@@ -31,6 +31,16 @@ def parse_iso(value: object) -> datetime | None:
         # OverflowError: a valid date whose UTC equivalent falls outside years 1-9999
         # (0001-01-01T00:00:00+01:00); no use as a timestamp either.
         return None
+
+
+def within_days(value: object, days: float, now: datetime | None = None) -> bool:
+    """True if ``value`` is a timestamp less than ``days`` days before ``now``.
+
+    The one test of "used recently": ``export --active`` keeps, and ``clean`` (when it
+    lists and again under the session's locks) spares, exactly these sessions.
+    """
+    moment = parse_iso(value)
+    return moment is not None and (now or datetime.now(UTC)) - moment < timedelta(days=days)
 
 
 def day_of(value: object) -> str | None:

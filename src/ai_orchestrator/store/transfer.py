@@ -28,7 +28,6 @@ import json
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -44,8 +43,8 @@ from ai_orchestrator.store.logfile import METADATA
 from ai_orchestrator.store.names import is_session_name, parse_session_name
 from ai_orchestrator.store.records import content_ids, normalize_interaction
 from ai_orchestrator.store.session_store import SessionStore, SessionView
-from ai_orchestrator.store.summary import last_activity as last_used_at
-from ai_orchestrator.store.timeutil import format_iso, parse_iso
+from ai_orchestrator.store.summary import last_activity
+from ai_orchestrator.store.timeutil import format_iso, parse_iso, within_days
 
 _LOCAL_FIELDS = ("log_size", "corrupt_lines", "path")
 CSV_COLUMNS = (
@@ -68,19 +67,6 @@ CSV_COLUMNS = (
     "duration_ms",
     "prompt_preview",
 )
-
-
-def last_activity(summary: Mapping[str, Any]) -> datetime | None:
-    return parse_iso(last_used_at(summary))
-
-
-def is_active(summary: Mapping[str, Any], days: float, now: datetime | None = None) -> bool:
-    """Used within the last ``days`` days."""
-    moment = last_activity(summary)
-    if moment is None:
-        return False
-    now = now or datetime.now(UTC)
-    return now - moment < timedelta(days=days)
 
 
 def _export_object(store: SessionStore, view: SessionView) -> dict[str, Any]:
@@ -107,7 +93,7 @@ def iter_export(
             if unreadable is not None:
                 unreadable.append(item)
             continue
-        if active_days is not None and not is_active(item.summary, active_days):
+        if active_days is not None and not within_days(last_activity(item.summary), active_days):
             continue
         try:
             obj = _export_object(store, item)
