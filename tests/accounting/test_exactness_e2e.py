@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from tests.fakes.harness import FakeAgents
 
 from ai_orchestrator.agents.session_run import RunOptions, run_in_session
@@ -29,16 +28,6 @@ def cost(rates: dict[str, float], u: dict[str, int]) -> float:
         + u.get("cache_write_5m", 0) * rates.get("w5m", 0.0)
         + u.get("cache_write_1h", 0) * rates.get("w1h", 0.0)
     ) / 1_000_000
-
-
-@pytest.fixture
-def fakes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeAgents:
-    agents = FakeAgents(tmp_path / "fakes")
-    for key, value in agents.env.items():
-        monkeypatch.setenv(key, value)
-    for agent in ("claude", "gemini", "codex"):
-        monkeypatch.setenv(f"AIO_AGENT_{agent.upper()}_EXECUTABLE", agents.executable(agent))
-    return agents
 
 
 def test_claude_two_models_with_cache_reads_and_writes(fakes: FakeAgents, tmp_path: Path) -> None:

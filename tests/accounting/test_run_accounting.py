@@ -27,16 +27,6 @@ LONG = {"input": 6.0, "output": 22.5, "cache_read": 0.60}
 
 
 @pytest.fixture
-def fakes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeAgents:
-    agents = FakeAgents(tmp_path / "fakes")
-    for key, value in agents.env.items():
-        monkeypatch.setenv(key, value)
-    for agent in ("claude", "gemini", "codex"):
-        monkeypatch.setenv(f"AIO_AGENT_{agent.upper()}_EXECUTABLE", agents.executable(agent))
-    return agents
-
-
-@pytest.fixture
 def work(tmp_path: Path) -> Path:
     path = tmp_path / "work"
     path.mkdir()

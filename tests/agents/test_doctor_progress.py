@@ -13,16 +13,6 @@ import pytest
 from tests.fakes.harness import FakeAgents
 
 
-@pytest.fixture
-def fakes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeAgents:
-    agents = FakeAgents(tmp_path / "fakes")
-    for key, value in agents.env.items():
-        monkeypatch.setenv(key, value)
-    for agent in ("claude", "gemini", "codex"):
-        monkeypatch.setenv(f"AIO_AGENT_{agent.upper()}_EXECUTABLE", agents.executable(agent))
-    return agents
-
-
 def doctor() -> dict[str, object]:
     result = subprocess.run(
         [sys.executable, "-m", "ai_orchestrator", "doctor", "--json"],

@@ -13,19 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.fakes.harness import FakeAgents, pid_alive
-from tests.fakes.harness import aio_run as run_aio
+from tests.fakes.harness import FakeAgents, aio_run, pid_alive
 
+from ai_orchestrator.agents import session_run
 from ai_orchestrator.agents.session_run import RunOptions, run_in_session
 from ai_orchestrator.errors import SessionBusy
 from ai_orchestrator.store import SessionStore
 
 SONNET = "claude-sonnet-4-5-20250929"
 HAIKU = "claude-haiku-4-5-20251001"
-
-
-def aio_run(project: Path, *args: str, stdin: str | None = None, timeout: float = 60) -> Any:
-    return run_aio(project, *args, stdin=stdin, timeout=timeout)
 
 
 def records(name: str) -> list[dict[str, Any]]:
@@ -128,7 +124,7 @@ def test_already_in_use_switches_to_resume(
         stdin="hi",
     )
     assert made.returncode == 0, made.stderr
-    monkeypatch.setattr("ai_orchestrator.agents.session_run.uuid.uuid4", lambda: fixed)
+    monkeypatch.setattr(session_run, "_new_id", lambda: str(fixed))
     run = run_in_session(SessionStore(), "run-x", "go on", RunOptions(agent="claude", cwd=project))
     assert run.result.ok and run.result.text == "continued"
     assert run.action == "resumed" and run.record["agent_session_id"] == str(fixed)
