@@ -221,7 +221,7 @@ def red_verdict(run: TestRun, files: list[str], root: Path) -> tuple[Verdict, Ta
         return Verdict(False, f"the tests did not fail ({run.summary()})"), tests
     mine = [c for c in run.cases if case_file(c, files) is not None]
     tests.red_ids = [c.id for c in mine if c.failing]
-    others = [c.id for c in run.cases if c.failing and c.id not in tests.red_ids]
+    others = [i for i in run.failing_ids() if i not in tests.red_ids]
     tests.preexisting = others
     if tests.red_ids:
         note = f"{len(others)} other failing test(s), not the task's: {_short(others)}"
@@ -252,7 +252,7 @@ def green_verdict(run: TestRun, tests: TaskTests | None, root: Path) -> Verdict:
         if not run.green:
             return Verdict(False, f"the tests fail ({run.summary()})")
         return Verdict(True)
-    failing = [c.id for c in run.cases if c.failing]
+    failing = run.failing_ids()
     new = [i for i in failing if i not in tests.preexisting]
     if new:
         return Verdict(False, f"the tests fail ({run.summary()}): {_short(new)}")

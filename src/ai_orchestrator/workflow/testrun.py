@@ -171,14 +171,15 @@ def build_command(command: str | list[str], junit: Path | None) -> tuple[list[st
     return argv, False, False
 
 
-def parse_junit(path: Path) -> dict[str, int] | None:
+def parse_junit(path: Path) -> tuple[dict[str, int], list[TestCase]] | None:
+    """The counts and every ``<testcase>`` of a JUnit XML file (None when unreadable)."""
     try:
         root = ElementTree.parse(path).getroot()
     except (OSError, ElementTree.ParseError):
         return None
-    suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
     if root.tag not in ("testsuite", "testsuites"):
         return None
+    suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
     totals = {"total": 0, "failed": 0, "errors": 0, "skipped": 0}
     for suite in suites:
         totals["total"] += int(suite.get("tests", 0) or 0)
@@ -189,31 +190,21 @@ def parse_junit(path: Path) -> dict[str, int] | None:
     totals["passed"] = max(
         0, totals["total"] - totals["failed"] - totals["errors"] - totals["skipped"]
     )
-    return totals
+    return totals, [_junit_case(case) for case in root.iter("testcase")]
 
 
-def parse_junit_cases(path: Path) -> list[TestCase]:
-    """Every ``<testcase>`` of a JUnit XML file (empty when it cannot be read)."""
-    try:
-        root = ElementTree.parse(path).getroot()
-    except (OSError, ElementTree.ParseError):
-        return []
-    cases = []
-    for case in root.iter("testcase"):
-        outcome = "passed"
-        for child, kind in (("error", "error"), ("failure", "failed"), ("skipped", "skipped")):
-            if case.find(child) is not None:
-                outcome = kind
-                break
-        cases.append(
-            TestCase(
-                classname=case.get("classname") or "",
-                name=case.get("name") or "",
-                outcome=outcome,
-                file=case.get("file") or None,
-            )
-        )
-    return cases
+def _junit_case(case: ElementTree.Element) -> TestCase:
+    outcome = "passed"
+    for child, kind in (("error", "error"), ("failure", "failed"), ("skipped", "skipped")):
+        if case.find(child) is not None:
+            outcome = kind
+            break
+    return TestCase(
+        classname=case.get("classname") or "",
+        name=case.get("name") or "",
+        outcome=outcome,
+        file=case.get("file") or None,
+    )
 
 
 _PYTEST_PART = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed)")
@@ -328,10 +319,11 @@ def run_tests(
         log_path=str(log_path),
         tail=text[-TAIL_CHARS:],
     )
-    counts = parse_junit(xml_path) if junit else None
-    if counts is not None:
+    parsed = parse_junit(xml_path) if junit else None
+    counts: dict[str, int] | None = None
+    if parsed is not None:
+        counts, run.cases = parsed
         run.source, run.xml_path = "junit", str(xml_path)
-        run.cases = parse_junit_cases(xml_path)
     else:
         counts = parse_summary(text)
         if counts is not None:
