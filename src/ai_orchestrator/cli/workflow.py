@@ -7,7 +7,8 @@ JSON document; messages and progress always go to stderr.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 import click
 
@@ -15,6 +16,7 @@ from ai_orchestrator.cli import output
 from ai_orchestrator.cli.wf_render import hooks, plan_json, print_plan
 from ai_orchestrator.errors import EXIT_FAILURE, InvalidInput
 
+_F = TypeVar("_F", bound=Callable[..., Any])
 json_option = click.option("--json", "as_json", is_flag=True, help="Write JSON to stdout.")
 session_options = [
     click.option("--no-session", is_flag=True, help="Fresh conversation per call (recorded)."),
@@ -22,12 +24,12 @@ session_options = [
 ]
 
 
-max_cost_option = click.option(
-    "--max-cost",
-    type=click.FloatRange(min=0, min_open=True),
-    default=None,
-    help="Budget in USD for the feature (exit 3 when reached; default: config).",
-)
+def max_cost_option(
+    help: str = "Budget in USD for the feature (exit 3 when reached; default: config).",
+) -> Callable[[_F], _F]:
+    return click.option(
+        "--max-cost", type=click.FloatRange(min=0, min_open=True), default=None, help=help
+    )
 
 
 def with_session_options(func: Any) -> Any:
@@ -74,7 +76,7 @@ def init_cmd(feature: str, description: str, no_switch: bool) -> None:
     show_default=True,
     help="Retries per planner before falling back.",
 )
-@max_cost_option
+@max_cost_option()
 @with_session_options
 @json_option
 def plan_cmd(
@@ -190,7 +192,7 @@ def next_cmd(feature: str | None, as_json: bool) -> int:
     help="Follow-ups with failing output (default: config, 2).",
 )
 @click.option("--force", is_flag=True, help="Ignore unmet dependencies / rerun a completed task.")
-@max_cost_option
+@max_cost_option()
 @with_session_options
 @json_option
 def implement_cmd(
@@ -256,7 +258,7 @@ def implement_cmd(
 )
 @click.option("--agent", "-a", default=None, help="Reviewer agent (default: config, claude).")
 @click.option("--model", "-m", default=None, help="Model (default: $AI_MODEL, else config).")
-@max_cost_option
+@max_cost_option()
 @with_session_options
 @json_option
 def review_cmd(
@@ -333,12 +335,7 @@ def review_cmd(
 )
 @click.option("--agent-name", default=None, help="Agent for --agent (default: config).")
 @click.option("--model", "-m", default=None, help="Model for --agent.")
-@click.option(
-    "--max-cost",
-    type=click.FloatRange(min=0, min_open=True),
-    default=None,
-    help="Budget in USD for the feature, for --agent (exit 3 when reached).",
-)
+@max_cost_option("Budget in USD for the feature, for --agent (exit 3 when reached).")
 @json_option
 def verify_cmd(
     feature: str | None,
@@ -350,13 +347,12 @@ def verify_cmd(
     as_json: bool,
 ) -> int:
     """Run the tests in a fresh context (never a resumed session) and report."""
-    from ai_orchestrator.workflow.runctx import check_agent, open_feature
+    from ai_orchestrator.workflow.runctx import open_feature
     from ai_orchestrator.workflow.verify import run_verify
 
     for flag, value in (("--agent-name", agent_name), ("--model", model), ("--max-cost", max_cost)):
         if value is not None and not with_agent:
             raise InvalidInput(f"{flag} only applies to the agent check: add --agent")
-    check_agent(agent_name, "--agent-name")
     ctx = open_feature(feature, hooks(live=not as_json))
     outcome = run_verify(
         ctx, ci=ci, with_agent=with_agent, agent=agent_name, model=model, max_cost=max_cost

@@ -132,13 +132,6 @@ class Conversation:
     def cost(self) -> float:
         return float(sum(s["cost"] for s in self.steps))
 
-    def tokens(self) -> dict[str, int]:
-        total: dict[str, int] = {}
-        for step in self.steps:
-            for key, value in step["tokens"].items():
-                total[key] = total.get(key, 0) + int(value or 0)
-        return total
-
     def followup(self, correction: str, step: str) -> AgentResult:
         """A follow-up in the same conversation (the original prompt repeated when fresh)."""
         prompt = correction

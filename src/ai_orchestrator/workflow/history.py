@@ -8,7 +8,8 @@ appends exactly one event when it ends — success, failure, timeout and Ctrl-C 
      "duration_ms": 1234, "task_id": "T1.1", "session": "implement-f", "error": null,
      "details": {...}}
 
-``status`` is one of ``success | failed | timeout | interrupted | budget_exceeded | error``;
+``arguments`` holds the options given (``given_options``); ``status`` is one of
+``success | failed | timeout | interrupted | budget_exceeded | error``;
 ``duration_ms`` is wall-clock milliseconds, rounded up (``elapsed_ms``: never 0 for a
 command that ran). Each event is one line written with a single
 ``write`` on an ``O_APPEND`` descriptor (then fsync), so concurrent writers never interleave
@@ -34,6 +35,12 @@ STATUSES = ("success", "failed", "timeout", "interrupted", "budget_exceeded", "e
 def elapsed_ms(started: float) -> int:
     """Milliseconds since ``started`` (``time.monotonic()``), rounded up, at least 1."""
     return max(1, math.ceil((time.monotonic() - started) * 1000))
+
+
+def given_options(**values: Any) -> dict[str, Any]:
+    """The ``arguments`` of an event: the options given. Unset (None) and off (False) ones
+    are left out; ``0`` and empty lists are values and kept."""
+    return {k: v for k, v in values.items() if v is not None and v is not False}
 
 
 def make_event(

@@ -50,10 +50,12 @@ from ai_orchestrator.workflow import prompts
 from ai_orchestrator.workflow.agentcall import Conversation
 from ai_orchestrator.workflow.config import resolve_model
 from ai_orchestrator.workflow.features import load_feature, load_plan, save_plan, update_feature
+from ai_orchestrator.workflow.history import given_options
 from ai_orchestrator.workflow.plan import Plan, Task
 from ai_orchestrator.workflow.runctx import (
     FeatureContext,
     Recorder,
+    agent_installed,
     call_settings,
     check_agent,
     check_budget,
@@ -263,17 +265,15 @@ def choose_agent(ctx: FeatureContext, task: Task, requested: str | None) -> str 
     wanted = task.agent
     if not wanted or wanted == configured:
         return None
-    from ai_orchestrator.agents import registry
+    from ai_orchestrator.agents.registry import KNOWN_KEYS
 
-    if wanted not in registry.KNOWN_KEYS:
+    if wanted not in KNOWN_KEYS:
         ctx.hooks.warn(
             f"task {task.id} names agent {wanted!r}, which aio does not know; "
             f"using the configured agent {configured}"
         )
         return None
-    try:
-        registry.resolve_executable(wanted)
-    except AioError:
+    if not agent_installed(wanted):
         ctx.hooks.warn(
             f"task {task.id} is assigned to {wanted}, which is not installed; "
             f"using the configured agent {configured}"
@@ -283,22 +283,16 @@ def choose_agent(ctx: FeatureContext, task: Task, requested: str | None) -> str 
     return wanted
 
 
-def _arguments(opts: ImplementOptions) -> dict[str, Any]:
-    # 0 (e.g. --fix-rounds 0) is a real value; only "not given" (None) and unset flags go.
-    return {k: v for k, v in vars(opts).items() if v is not None and v is not False}
-
-
 def run_implement(ctx: FeatureContext, task_id: str, opts: ImplementOptions) -> ImplementOutcome:
     """Implement ``task_id`` of ``ctx.feature_id`` (see the module docstring)."""
     if opts.mode not in MODES:
         raise InvalidInput(f"unknown mode {opts.mode!r}; use one of {', '.join(MODES)}")
     check_agent(opts.agent)
-    name = ctx.session_name("implement")
     phase = ctx.config.phase("implement")
-    with Recorder(ctx.paths, "implement", _arguments(opts)) as rec:
+    with Recorder(ctx.paths, "implement", given_options(**vars(opts))) as rec:
         # Filled before the lock, so an event of a command that found the feature busy
         # still says what was attempted; refined below once the task is known.
-        rec.task_id, rec.session = task_id, name
+        rec.task_id, rec.session = task_id, ctx.session_name("implement")
         rec.agent = opts.agent or phase.agent
         rec.model = resolve_model(rec.agent, opts.model, phase)
         with ctx.ws.lock_feature(ctx.feature_id, timeout=ctx.config.lock_timeout):
@@ -324,9 +318,13 @@ def _implement_locked(
         default_tools=default_tools(ctx.config.test_command),
     )
     rec.agent, rec.model = settings.agent, settings.model
-    name = ctx.session_name("implement")
     conv = Conversation(
-        ctx.store, name, settings, cwd=ctx.ws.project_root, hooks=ctx.hooks, task_id=task_id
+        ctx.store,
+        ctx.session_name("implement"),
+        settings,
+        cwd=ctx.ws.project_root,
+        hooks=ctx.hooks,
+        task_id=task_id,
     )
     conv.check_location()  # before the task is touched: refusing must change nothing
     check_budget(ctx, settings, f"task {task_id} was not started")

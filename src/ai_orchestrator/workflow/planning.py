@@ -25,7 +25,6 @@ import subprocess
 from dataclasses import dataclass, field
 from typing import Any
 
-from ai_orchestrator.agents import registry
 from ai_orchestrator.agents.errors import AgentLaunchError
 from ai_orchestrator.errors import AgentTimeout, AioError
 from ai_orchestrator.store.timeutil import now_iso
@@ -33,9 +32,16 @@ from ai_orchestrator.workflow import prompts
 from ai_orchestrator.workflow.agentcall import AgentFailed, Conversation
 from ai_orchestrator.workflow.config import pick_model, resolve_model
 from ai_orchestrator.workflow.features import load_feature, load_plan, save_plan, update_feature
+from ai_orchestrator.workflow.history import given_options
 from ai_orchestrator.workflow.jsontext import extract_json
 from ai_orchestrator.workflow.plan import Plan, merge_statuses, plan_from_data, validate
-from ai_orchestrator.workflow.runctx import FeatureContext, Recorder, call_settings, check_agent
+from ai_orchestrator.workflow.runctx import (
+    FeatureContext,
+    Recorder,
+    agent_installed,
+    call_settings,
+    check_agent,
+)
 
 CONTEXT_BUDGET = 150_000  # characters of repository context for --full-context
 
@@ -53,14 +59,6 @@ class PlanOutcome:
     steps: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _installed(agent: str) -> bool:
-    try:
-        registry.resolve_executable(agent)
-    except AioError:
-        return False
-    return True
-
-
 def planner_candidates(
     ctx: FeatureContext, agent: str | None, model: str | None
 ) -> list[tuple[str, str | None]]:
@@ -70,7 +68,7 @@ def planner_candidates(
         return [(agent, resolve_model(agent, model, phase))]
     entries: list[tuple[str, str | None]] = []
     if phase.agent == "auto":
-        if _installed("gemini"):
+        if agent_installed("gemini"):
             entries.append(("gemini", pick_model("gemini", model, phase.model)))
             entries.append(("claude", pick_model("claude", None, "opus")))
         else:
@@ -171,15 +169,7 @@ def run_plan(
     """Create or refine the plan of ``ctx.feature_id`` (see the module docstring)."""
     opts = PlanOptions(agent, model, full_context, retry, no_session, new_session, max_cost)
     check_agent(agent)
-    arguments: dict[str, Any] = {
-        "prompt": request,
-        "agent": agent,
-        "model": model,
-        "full_context": full_context,
-        "retry": retry,
-    }
-    extra = {"no_session": no_session, "new_session": new_session, "max_cost": max_cost}
-    arguments.update({k: v for k, v in extra.items() if v is not None and v is not False})
+    arguments = given_options(prompt=request, **vars(opts))
     with Recorder(ctx.paths, "plan", arguments) as rec:
         candidates = planner_candidates(ctx, agent, model)
         rec.session = ctx.session_name("plan")

@@ -33,6 +33,7 @@ from ai_orchestrator.errors import AioError, InvalidInput, NotFound
 from ai_orchestrator.store.timeutil import now_iso
 from ai_orchestrator.workflow.agentcall import CallSettings, Conversation
 from ai_orchestrator.workflow.features import load_feature, load_plan, write_artifact
+from ai_orchestrator.workflow.history import given_options
 from ai_orchestrator.workflow.jsontext import extract_json
 from ai_orchestrator.workflow.runctx import FeatureContext, Recorder, call_settings, check_agent
 from ai_orchestrator.workflow.verify import git_diff
@@ -209,10 +210,16 @@ def run_review(
     check_agent(agent)
     if focus is not None and focus not in FOCUS:
         raise InvalidInput(f"--focus must be one of {', '.join(FOCUS)}")
-    arguments: dict[str, Any] = {"files": files, "architecture": architecture, "focus": focus}
-    extra = {"agent": agent, "model": model, "max_cost": max_cost}
-    extra |= {"no_session": no_session, "new_session": new_session}
-    arguments.update({k: v for k, v in extra.items() if v is not None and v is not False})
+    arguments = given_options(
+        files=files,
+        architecture=architecture,
+        focus=focus,
+        agent=agent,
+        model=model,
+        max_cost=max_cost,
+        no_session=no_session,
+        new_session=new_session,
+    )
     with Recorder(ctx.paths, "review", arguments) as rec:
         settings = call_settings(
             ctx,

@@ -8,7 +8,7 @@
   default budget; the session-todo estimate default from ``default_estimate_usd``;
   permission mode/tools/extra argv from the phase config.
 - ``check_agent`` validates an agent name (``InvalidInput``, exit 2) so commands can refuse
-  a bad ``--agent`` before doing any work.
+  a bad ``--agent`` before doing any work; ``agent_installed`` says whether its CLI exists.
 - ``Recorder`` is a context manager that appends exactly one history event when the command
   ends, whatever happens; the status follows the exception (``BudgetExceeded`` →
   ``budget_exceeded``, ``AgentTimeout`` → ``timeout``, ``Interrupted``/``KeyboardInterrupt``
@@ -103,6 +103,17 @@ def check_agent(agent: str | None, what: str = "--agent") -> None:
     if agent not in KNOWN_KEYS:
         known = ", ".join(KNOWN_KEYS)
         raise InvalidInput(f"{what}: unknown agent {agent!r}; known agents: {known}")
+
+
+def agent_installed(agent: str) -> bool:
+    """Whether the CLI of ``agent`` can be found (as the call would resolve it)."""
+    from ai_orchestrator.agents import registry
+
+    try:
+        registry.resolve_executable(agent)
+    except AioError:
+        return False
+    return True
 
 
 def check_budget(ctx: FeatureContext, settings: CallSettings, nothing_done: str) -> None:

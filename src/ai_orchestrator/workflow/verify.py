@@ -31,6 +31,7 @@ from xml.etree import ElementTree
 from ai_orchestrator.errors import AioError, InvalidInput
 from ai_orchestrator.workflow.agentcall import CallSettings, Conversation
 from ai_orchestrator.workflow.features import load_feature, load_plan, write_artifact
+from ai_orchestrator.workflow.history import given_options
 from ai_orchestrator.workflow.jsontext import extract_json
 from ai_orchestrator.workflow.runctx import (
     FeatureContext,
@@ -121,21 +122,8 @@ def _valid_check(value: Any) -> list[str]:
     return problems
 
 
-def _settings(
-    ctx: FeatureContext, agent: str | None, model: str | None, max_cost: float | None
-) -> CallSettings:
-    return call_settings(
-        ctx, "verify", agent=agent, model=model, no_session=True, max_cost=max_cost
-    )
-
-
 def agent_check(
-    ctx: FeatureContext,
-    run: TestRun,
-    agent: str | None,
-    model: str | None,
-    rec: Recorder,
-    max_cost: float | None = None,
+    ctx: FeatureContext, run: TestRun, settings: CallSettings, rec: Recorder
 ) -> dict[str, Any]:
     plan = load_plan(ctx.paths)
     assert plan is not None
@@ -155,8 +143,6 @@ def agent_check(
         'with ONLY one JSON object: {"verdict": "pass" | "fail", "criteria": [{"task": "T1.1", '
         '"criterion": "...", "met": true, "evidence": "file:line or reason"}]}'
     )
-    settings = _settings(ctx, agent, model, max_cost)
-    rec.agent, rec.model, rec.session = settings.agent, settings.model, ctx.session_name("verify")
     conv = Conversation(
         ctx.store, ctx.session_name("verify"), settings, cwd=ctx.ws.project_root, hooks=ctx.hooks
     )
@@ -193,20 +179,24 @@ def run_verify(
     command = ctx.config.test_command
     if not command:
         raise InvalidInput("no test_command in .aio/config.toml: set one to verify")
-    arguments: dict[str, Any] = {"ci": ci, "agent": with_agent}
-    extra = {"agent_name": agent, "model": model, "max_cost": max_cost}
-    arguments.update({k: v for k, v in extra.items() if v is not None})
+    arguments = given_options(
+        ci=ci, agent=with_agent, agent_name=agent, model=model, max_cost=max_cost
+    )
     with Recorder(ctx.paths, "verify", arguments) as rec:
+        settings: CallSettings | None = None
         if with_agent:
-            settings = _settings(ctx, agent, model, max_cost)
+            # sessions off: the verifier never resumes a conversation
+            settings = call_settings(
+                ctx, "verify", agent=agent, model=model, no_session=True, max_cost=max_cost
+            )
             rec.agent, rec.model = settings.agent, settings.model
             rec.session = ctx.session_name("verify")
         with ctx.ws.lock_feature(ctx.feature_id, timeout=ctx.config.lock_timeout):
-            if with_agent:
+            if settings is not None:
                 check_budget(ctx, settings, "no tests were run")
             outcome = _verify_locked(ctx, command, ci, rec)
-            if with_agent:
-                outcome.agent_check = agent_check(ctx, outcome.run, agent, model, rec, max_cost)
+            if settings is not None:
+                outcome.agent_check = agent_check(ctx, outcome.run, settings, rec)
                 rec.details["agent_verdict"] = outcome.agent_check.get("verdict")
                 outcome.ok = outcome.ok and outcome.agent_check.get("verdict") == "pass"
         rec.status = "success" if outcome.ok else "failed"
