@@ -11,9 +11,6 @@ from ai_orchestrator.cli import output
 json_option = click.option("--json", "as_json", is_flag=True, help="Write JSON to stdout.")
 
 
-STATUS_MARKS = {"completed": "✓", "in_progress": "▶", "pending": "○", "failed": "✗"}
-
-
 def _tokens(tokens: dict[str, int]) -> str:
     return (
         f"{tokens.get('input', 0):,} in / {tokens.get('output', 0):,} out / "
@@ -28,20 +25,15 @@ def _cost(cost: float, unpriced: int) -> str:
 
 
 def _print_agent_todos(todos: dict[str, Any]) -> None:
-    con = output.out()
+    from ai_orchestrator.cli.todo import print_agent_todo_list
+
     for problem in todos.get("problems") or []:
         output.warn(problem)
     if not todos.get("task"):
         return
     others = len(todos["by_task"]) - 1
     more = f" (lists of {others} other task(s): aio todo list --feature …)" if others > 0 else ""
-    con.print(f"Agent todo list — task {todos['task']}:{more}", markup=False)
-    if not todos["items"]:
-        con.print("  (empty)", markup=False)
-    for item in todos["items"]:
-        status = str(item.get("status") or "pending")
-        content = item.get("content") or item.get("subject") or "(no description)"
-        con.print(f"  {STATUS_MARKS.get(status, '·')} {content} [{status}]", markup=False)
+    print_agent_todo_list(todos["task"], todos["items"], more)
 
 
 def print_status(s: dict[str, Any]) -> None:

@@ -141,12 +141,18 @@ def _print_list(
         output.info("No agent todo lists recorded for this feature.")
         return
     for task, task_items in agent_todos.items():
-        console.print(f"Agent todo list — task {task}:", markup=False)
-        if not task_items:
-            console.print("  (empty)", markup=False)
-        for item in task_items:
-            status = str(item.get("status") or "pending")
-            mark = STATUS_MARKS.get(status, "·")
-            ident = f"#{item['id']} " if item.get("id") else ""
-            content = item.get("content") or "(no description)"
-            console.print(f"  {mark} {ident}{content} [{status}]", markup=False)
+        print_agent_todo_list(task, task_items)
+
+
+def print_agent_todo_list(task: str, items: Sequence[Mapping[str, Any]], note: str = "") -> None:
+    """One task's agent todo list (``aio todo list`` and ``aio status``)."""
+    console = output.out()
+    console.print(f"Agent todo list — task {task}:{note}", markup=False)
+    if not items:
+        console.print("  (empty)", markup=False)
+    for item in items:
+        status = str(item.get("status") or "pending")
+        mark = STATUS_MARKS.get(status, "·")
+        ident = f"#{item['id']} " if item.get("id") else ""
+        content = item.get("content") or "(no description)"
+        console.print(f"  {mark} {ident}{content} [{status}]", markup=False)
