@@ -4,12 +4,20 @@
 ``AIO_PROJECT_DIR`` at it, and returns a ``Project`` whose ``scenario(steps)`` writes a
 scripted-agent scenario and a config.toml routing every phase to it, with the test command
 ``sys.executable -m pytest`` so red and green are real pytest runs in this venv.
+
+Shared helpers: ``run`` (aio to completion), ``start_aio`` (aio in the background, for
+Ctrl-C and lock races), ``wait_for``, ``interactions`` (a session's recorded calls) and
+``EVENT_KEYS`` (the keys every history event has).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +30,19 @@ from tests.helpers import Result, aio
 
 FEATURE = "calc"
 TEST_COMMAND = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+AIO = "from ai_orchestrator.cli.main import main; main()"
+EVENT_KEYS = (
+    "timestamp",
+    "command",
+    "arguments",
+    "agent",
+    "model",
+    "status",
+    "duration_ms",
+    "task_id",
+    "session",
+    "error",
+)
 
 
 def plan_answer(tasks: list[dict[str, Any]] | None = None, prose: bool = True) -> str:
@@ -109,6 +130,33 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
 
 def run(*args: str, timeout: float = 120) -> Result:
     return aio(*args, timeout=timeout)
+
+
+def start_aio(*args: str) -> subprocess.Popen[str]:
+    """``aio ARGS`` running in the background (the caller waits for it or kills it)."""
+    return subprocess.Popen(
+        [sys.executable, "-c", AIO, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+def interactions(name: str) -> list[dict[str, Any]]:
+    """The calls recorded in session ``name`` (none when the session does not exist)."""
+    path = Path(os.environ["SESSION_DIR"]) / name / "interactions.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def init_and_plan(

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 import yaml
@@ -16,6 +14,7 @@ from tests.workflow.conftest import (
     TEST_COMMAND,
     Project,
     init_and_plan,
+    interactions,
     plan_answer,
     run,
 )
@@ -36,9 +35,8 @@ def test_planner_falls_back_when_the_first_cannot_run(
     result = run("plan", "plan it", "--full-context")
     assert result.code == 0, result.err
     assert "codex unavailable" in result.err and "falling back to scripted" in result.err
-    prompt = json.loads(
-        (Path(os.environ["SESSION_DIR"]) / "plan-calc" / "interactions.jsonl").read_text()
-    )["prompt"]
+    [call] = interactions("plan-calc")
+    prompt = call["prompt"]
     assert "Repository context:" in prompt and "pyproject.toml" in prompt
     assert project.plan()["planner"] == {"agent": "scripted", "model": None}
     assert project.history()[-1]["agent"] == "scripted"
@@ -75,8 +73,7 @@ def test_verify_with_agent_check(project: Project) -> None:
     doc = result.json()
     assert doc["tests"]["passed"] == 1 and doc["agent_check"]["verdict"] == "fail"
     assert "fresh conversation" in result.err
-    calls = (Path(os.environ["SESSION_DIR"]) / "verify-calc" / "interactions.jsonl").read_text()
-    record = json.loads(calls.splitlines()[-1])
+    record = interactions("verify-calc")[-1]
     assert record["session_action"] == "fresh"
     assert "calc/ops.py" in record["prompt"]  # the new file is part of the diff shown
 

@@ -12,25 +12,13 @@ from ai_orchestrator.workflow.demo import demo_test_command, scenario_path, writ
 from tests.workflow.conftest import (
     ADD_IMPL,
     ADD_TEST,
+    EVENT_KEYS,
     FEATURE,
     Project,
     init_and_plan,
     plan_answer,
     run,
 )
-
-REQUIRED_EVENT_KEYS = {
-    "timestamp",
-    "command",
-    "arguments",
-    "agent",
-    "model",
-    "status",
-    "duration_ms",
-    "task_id",
-    "session",
-    "error",
-}
 
 
 def test_demo_scenario_full_workflow(project: Project) -> None:
@@ -106,7 +94,7 @@ def test_demo_scenario_full_workflow(project: Project) -> None:
         "success",
     ]
     for event in history:
-        assert set(event) >= REQUIRED_EVENT_KEYS
+        assert set(event) >= set(EVENT_KEYS)
         assert isinstance(event["duration_ms"], int)
     assert history[3]["task_id"] == "T1.1" and history[3]["session"] == "implement-calc"
     limited = run("history", "--limit", "1", "--command", "implement", "--json").json()

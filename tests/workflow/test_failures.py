@@ -5,11 +5,8 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
-from typing import Any
 
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.locks import read_holder
@@ -20,16 +17,12 @@ from tests.workflow.conftest import (
     FEATURE,
     Project,
     init_and_plan,
+    interactions,
     plan_answer,
     run,
+    start_aio,
+    wait_for,
 )
-
-AIO = "from ai_orchestrator.cli.main import main; main()"
-
-
-def interactions(name: str) -> list[dict[str, Any]]:
-    path = Path(os.environ["SESSION_DIR"]) / name / "interactions.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def test_invalid_plan_gets_one_correction_then_fails(project: Project) -> None:
@@ -150,15 +143,6 @@ def test_budget_and_timeout_exit_codes(project: Project) -> None:
     assert project.history()[-1]["status"] == "timeout"
 
 
-def _wait_for(predicate: Any, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
-
-
 def _cursor_at(step: int) -> bool:
     cursors = Path(os.environ["AIO_SCRIPTED_HOME"]) / "cursors"
     return (
@@ -183,14 +167,9 @@ def _agent_processes(marker: str) -> list[int]:
 
 def test_ctrl_c_during_implement(project: Project) -> None:
     init_and_plan(project, [{"edits": [ADD_TEST], "delay": 60}])
-    proc = subprocess.Popen(
-        [sys.executable, "-c", AIO, "implement", FEATURE, "--task", "T1.1"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_aio("implement", FEATURE, "--task", "T1.1")
     try:
-        _wait_for(lambda: _cursor_at(2) and _agent_processes(str(project.scenario_file)))
+        wait_for(lambda: _cursor_at(2) and _agent_processes(str(project.scenario_file)))
         proc.send_signal(signal.SIGINT)
         _out, err = proc.communicate(timeout=30)
     finally:
@@ -209,14 +188,9 @@ def test_two_implements_on_one_feature(project: Project) -> None:
     init_and_plan(
         project, [{"edits": [ADD_TEST], "delay": 4}, {"edits": [ADD_IMPL]}], lock_timeout=1
     )
-    first = subprocess.Popen(
-        [sys.executable, "-c", AIO, "implement", "--task", "T1.1"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    first = start_aio("implement", "--task", "T1.1")
     try:
-        _wait_for(lambda: read_holder(project.feature_dir / ".lock") is not None)
+        wait_for(lambda: read_holder(project.feature_dir / ".lock") is not None)
         second = run("implement", "--task", "T1.1")
         _out, err = first.communicate(timeout=120)
     finally:
@@ -301,14 +275,9 @@ def test_ctrl_c_during_a_test_run(project: Project) -> None:
         "content": "import time\n\n\ndef test_slow():\n    time.sleep(120)\n",
     }
     init_and_plan(project, [{"edits": [slow]}])
-    proc = subprocess.Popen(
-        [sys.executable, "-c", AIO, "implement", FEATURE, "--task", "T1.1"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_aio("implement", FEATURE, "--task", "T1.1")
     try:
-        _wait_for(lambda: _pytest_processes(project.root))
+        wait_for(lambda: _pytest_processes(project.root))
         time.sleep(1.0)  # let pytest reach the sleeping test
         assert proc.poll() is None
         proc.send_signal(signal.SIGINT)

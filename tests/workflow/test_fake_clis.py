@@ -10,8 +10,6 @@ tasks; one api_error mid-task leaves everything consistent and a rerun finishes 
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +17,14 @@ import pytest
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.locks import read_holder
 from tests.fakes.harness import FakeAgents
-from tests.workflow.conftest import FEATURE, TEST_COMMAND, Project, plan_answer, run
+from tests.workflow.conftest import (
+    FEATURE,
+    TEST_COMMAND,
+    Project,
+    interactions,
+    plan_answer,
+    run,
+)
 
 ADD_TEST = "from calc.ops import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
 ADD_IMPL = "def add(a, b):\n    return a + b\n"
@@ -48,11 +53,6 @@ def fakes(project: Project, monkeypatch: pytest.MonkeyPatch) -> FakeAgents:
         '[phases.plan]\nagent = "auto"\nfallback = ["claude:opus"]\n'
     )
     return agents
-
-
-def interactions(name: str) -> list[dict[str, Any]]:
-    path = Path(os.environ["SESSION_DIR"]) / name / "interactions.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def flag(argv: list[str], name: str) -> str | None:

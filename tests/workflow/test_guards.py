@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 
@@ -18,33 +18,16 @@ from ai_orchestrator.workflow.features import write_new_file
 from tests.workflow.conftest import (
     ADD_IMPL,
     ADD_TEST,
+    EVENT_KEYS,
     FEATURE,
     Project,
     init_and_plan,
+    interactions,
     plan_answer,
     run,
+    start_aio,
+    wait_for,
 )
-
-AIO = "from ai_orchestrator.cli.main import main; main()"
-EVENT_KEYS = (
-    "timestamp",
-    "command",
-    "arguments",
-    "agent",
-    "model",
-    "status",
-    "duration_ms",
-    "task_id",
-    "session",
-    "error",
-)
-
-
-def interactions(name: str) -> list[dict[str, Any]]:
-    path = Path(os.environ["SESSION_DIR"]) / name / "interactions.jsonl"
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def todos() -> list[dict[str, Any]]:
@@ -119,6 +102,8 @@ def test_history_event_shape(project: Project) -> None:
     assert init["command"] == "init"
     assert plan["agent"] == "scripted" and plan["model"] == "scripted-sonnet"  # reported
     assert plan["session"] == "plan-calc"
+    assert plan["arguments"] == {"prompt": "plan it", "retry": 0}  # unset options omitted
+    assert verify_busy["arguments"] == {} and review_busy["arguments"] == {"files": []}
     assert implement_busy["status"] == "failed" and "busy" in implement_busy["error"]
     assert (implement_busy["task_id"], implement_busy["session"], implement_busy["agent"]) == (
         "T1.1",
@@ -134,18 +119,9 @@ def test_history_event_shape(project: Project) -> None:
 
 def test_verify_waits_for_a_running_implement(project: Project) -> None:
     init_and_plan(project, [{"edits": [ADD_TEST], "delay": 3}, {"edits": [ADD_IMPL]}])
-    first = subprocess.Popen(
-        [sys.executable, "-c", AIO, "implement", FEATURE, "--task", "T1.1"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    first = start_aio("implement", FEATURE, "--task", "T1.1")
     try:
-        lock = project.feature_dir / ".lock"
-        for _ in range(400):
-            if locks.read_holder(lock) is not None:
-                break
-            subprocess.run(["sleep", "0.05"], check=True)
+        wait_for(lambda: locks.read_holder(project.feature_dir / ".lock") is not None)
         verified = run("verify", FEATURE, "--json")  # waits (lock_timeout 30) for implement
         _out, err = first.communicate(timeout=120)
     finally:
@@ -297,3 +273,46 @@ def test_init_keeps_an_existing_config(project: Project) -> None:
     assert result.code == 0 and "Wrote" not in result.err
     assert (project.root / ".aio" / "config.toml").read_text() == "fix_rounds = 5\n"
     assert project.history()[0]["duration_ms"] > 0
+
+
+# -- docs/workflow.md's exit-code table and `verify --ci` without JUnit ------------------------
+
+
+def test_documented_refusals(project: Project, tmp_path: Path) -> None:
+    init_and_plan(project, [])
+    unknown = run("switch", "nosuch")
+    assert unknown.code == 1 and "does not exist" in unknown.err
+    assert (project.root / ".aio" / "current").read_text().strip() == FEATURE
+
+    missing = run("review", "no/such/file.py")
+    assert missing.code == 1 and "file not found: no/such/file.py" in missing.err
+    assert interactions("review-calc") == []  # refused before any agent call
+    assert project.history()[-1]["status"] == "failed"
+
+    busy_dir = tmp_path / "not-empty"
+    busy_dir.mkdir()
+    (busy_dir / "keep.txt").write_text("mine\n")
+    demo = run("demo", "--dir", str(busy_dir))
+    assert demo.code == 2 and "not empty" in demo.err
+    assert [p.name for p in busy_dir.iterdir()] == ["keep.txt"]
+
+
+def test_verify_ci_without_junit_synthesises_the_xml(project: Project) -> None:
+    init_and_plan(project, [])
+    (project.root / "tests" / "__init__.py").write_text("")
+    (project.root / "tests" / "test_u.py").write_text(
+        "import unittest\n\n\nclass U(unittest.TestCase):\n"
+        "    def test_ok(self):\n        pass\n\n    def test_bad(self):\n        self.fail()\n"
+    )
+    command = [sys.executable, "-m", "unittest", "discover", "-s", "tests", "-t", "."]
+    config = project.root / ".aio" / "config.toml"
+    lines = config.read_text().splitlines()
+    lines[0] = f"test_command = {json.dumps(command)}"
+    config.write_text("\n".join(lines) + "\n")
+    result = run("verify", "--ci", "--json")
+    assert result.code == 1
+    assert result.json()["tests"]["source"] == "summary"
+    root = ElementTree.parse(project.feature_dir / "artifacts" / "test-results.xml").getroot()
+    [suite] = root.findall("testsuite")
+    assert root.tag == "testsuites" and suite.get("name") == FEATURE
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("2", "1", "0")

@@ -8,10 +8,8 @@ agent and still "GREEN", and the same through a runner without JUnit XML (the fa
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
-from typing import Any
 
 from ai_orchestrator.workflow.tasktests import (
     TaskTests,
@@ -30,6 +28,7 @@ from tests.workflow.conftest import (
     FEATURE,
     Project,
     init_and_plan,
+    interactions,
     run,
 )
 
@@ -40,11 +39,6 @@ SKIPPED_ADD_TEST = {
     "write": "tests/test_add.py",
     "content": "import pytest\n\n\n@pytest.mark.skip\ndef test_add():\n    pass\n",
 }
-
-
-def interactions(name: str) -> list[dict[str, Any]]:
-    path = Path(os.environ["SESSION_DIR"]) / name / "interactions.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def test_preexisting_failure_is_not_red(project: Project) -> None:
