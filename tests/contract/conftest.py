@@ -12,6 +12,8 @@ Public fixtures (all function-scoped):
 - ``offline_cli_factory`` -> ``(name) -> OfflineCli(argv, env)``: requires the CLI (loud skip
   without npm, failure if not installed), writes its offline config, returns argv + env.
 - ``claude_cli`` / ``gemini_cli`` / ``codex_cli`` -> ``OfflineCli`` for that CLI.
+- ``agent_env`` -> ``(name) -> None``: makes agent ``name`` resolve, for ``run_in_session`` in
+  this test, to the real CLI with its offline environment (``SESSION_DIR`` stays the test's).
 """
 
 from __future__ import annotations
@@ -83,3 +85,17 @@ def gemini_cli(offline_cli_factory: Callable[[str], OfflineCli]) -> OfflineCli:
 @pytest.fixture
 def codex_cli(offline_cli_factory: Callable[[str], OfflineCli]) -> OfflineCli:
     return offline_cli_factory("codex")
+
+
+@pytest.fixture
+def agent_env(
+    monkeypatch: pytest.MonkeyPatch, offline_cli_factory: Callable[[str], OfflineCli]
+) -> Callable[[str], None]:
+    def use(name: str) -> None:
+        cli = offline_cli_factory(name)
+        for key, value in cli.env.items():
+            if key != "SESSION_DIR":
+                monkeypatch.setenv(key, value)
+        monkeypatch.setenv(f"AIO_AGENT_{name.upper()}_EXECUTABLE", cli.argv[0])
+
+    return use

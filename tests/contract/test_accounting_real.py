@@ -21,7 +21,7 @@ from ai_orchestrator.agents.base import Permission
 from ai_orchestrator.agents.session_run import RunOptions, run_in_session
 from ai_orchestrator.store import SessionStore
 from tests.fakeapi import FakeAPIServer
-from tests.fakeapi.clis import MODELS, OfflineCli
+from tests.fakeapi.clis import MODELS
 
 pytestmark = pytest.mark.real_cli
 
@@ -34,20 +34,6 @@ GPT_5 = {"input": 1.25, "output": 10.0, "cache_read": 0.125}
 
 SONNET = "claude-sonnet-4-5"
 HAIKU = "claude-haiku-4-5-20251001"
-
-
-@pytest.fixture
-def agent_env(
-    monkeypatch: pytest.MonkeyPatch, offline_cli_factory: Callable[[str], OfflineCli]
-) -> Callable[[str], None]:
-    def use(name: str) -> None:
-        cli = offline_cli_factory(name)
-        for key, value in cli.env.items():
-            if key != "SESSION_DIR":
-                monkeypatch.setenv(key, value)
-        monkeypatch.setenv(f"AIO_AGENT_{name.upper()}_EXECUTABLE", cli.argv[0])
-
-    return use
 
 
 def anthropic(i: int, o: int, read: int, w5m: int, w1h: int) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from ai_orchestrator.agents.session_run import RunOptions, run_in_session
 from ai_orchestrator.store import SessionStore
 from tests.contract.raw_drivers import ClaudeDriver, CodexDriver, GeminiDriver, RawDriver
 from tests.fakeapi import FakeAPIServer
-from tests.fakeapi.clis import MODELS, OfflineCli
+from tests.fakeapi.clis import MODELS
 
 pytestmark = pytest.mark.real_cli
 
@@ -58,22 +58,6 @@ def expected_tokens(name: str, sent: dict[str, Any]) -> dict[str, int]:
         "cache_write": 0,
         "reasoning": sent["output_tokens_details"]["reasoning_tokens"],
     }
-
-
-@pytest.fixture
-def agent_env(
-    monkeypatch: pytest.MonkeyPatch, offline_cli_factory: Callable[[str], OfflineCli]
-) -> Callable[[str], None]:
-    """Make ``name`` resolve to the real CLI with its offline environment."""
-
-    def use(name: str) -> None:
-        cli = offline_cli_factory(name)
-        for key, value in cli.env.items():
-            if key not in ("SESSION_DIR",):
-                monkeypatch.setenv(key, value)
-        monkeypatch.setenv(f"AIO_AGENT_{name.upper()}_EXECUTABLE", cli.argv[0])
-
-    return use
 
 
 def options(name: str, cwd: Path, **extra: Any) -> RunOptions:

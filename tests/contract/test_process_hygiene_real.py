@@ -22,7 +22,7 @@ from ai_orchestrator.agents.base import Permission
 from ai_orchestrator.agents.session_run import RunOptions, run_in_session
 from ai_orchestrator.store import SessionStore
 from tests.fakeapi import FakeAPIServer
-from tests.fakeapi.clis import MODELS, OfflineCli
+from tests.fakeapi.clis import MODELS
 
 pytestmark = pytest.mark.real_cli
 
@@ -60,20 +60,6 @@ CASES: dict[str, tuple[str, Callable[[str], dict[str, Any]], Permission]] = {
         Permission(mode="bypassPermissions"),  # no sandbox: the command really runs
     ),
 }
-
-
-@pytest.fixture
-def agent_env(
-    monkeypatch: pytest.MonkeyPatch, offline_cli_factory: Callable[[str], OfflineCli]
-) -> Callable[[str], None]:
-    def use(name: str) -> None:
-        cli = offline_cli_factory(name)
-        for key, value in cli.env.items():
-            if key != "SESSION_DIR":
-                monkeypatch.setenv(key, value)
-        monkeypatch.setenv(f"AIO_AGENT_{name.upper()}_EXECUTABLE", cli.argv[0])
-
-    return use
 
 
 def _live_matching(needle: bytes) -> set[int]:
