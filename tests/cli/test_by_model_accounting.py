@@ -3,8 +3,6 @@ savings of each model and say "unpriced" for a model without a price, never $0."
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,25 +16,9 @@ SONNET = "claude-sonnet-4-5-20250929"
 HAIKU = "claude-haiku-4-5-20251001"
 
 
-@pytest.fixture
-def fakes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeAgents:
-    agents = FakeAgents(tmp_path / "fakes")
-    for key, value in agents.env.items():
-        monkeypatch.setenv(key, value)
-    for agent in ("claude", "codex"):
-        monkeypatch.setenv(f"AIO_AGENT_{agent.upper()}_EXECUTABLE", agents.executable(agent))
-    return agents
-
-
 def run(tmp_path: Path, *args: str) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "ai_orchestrator", "run", *args],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert proc.returncode == 0, proc.stderr
+    result = aio("run", *args, cwd=tmp_path)
+    assert result.code == 0, result.err
 
 
 def test_each_models_savings_are_its_own(fakes: FakeAgents, tmp_path: Path) -> None:

@@ -3,36 +3,16 @@ normal runs does not replace the stored conversation; the next normal run resume
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
-
-import pytest
 
 from tests.fakes.harness import FakeAgents
 from tests.helpers import aio
 
 
-@pytest.fixture
-def fakes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeAgents:
-    agents = FakeAgents(tmp_path / "fakes")
-    for key, value in agents.env.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("AIO_AGENT_CLAUDE_EXECUTABLE", agents.executable("claude"))
-    return agents
-
-
 def run(project: Path, *args: str) -> dict[str, object]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "ai_orchestrator", "run", "run-x", *args, "--json"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert proc.returncode == 0, proc.stderr
-    data: dict[str, object] = json.loads(proc.stdout)
+    result = aio("run", "run-x", *args, "--json", cwd=project)
+    assert result.code == 0, result.err
+    data: dict[str, object] = result.json()
     return data
 
 

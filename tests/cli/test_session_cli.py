@@ -14,7 +14,7 @@ import pytest
 
 from ai_orchestrator import __version__
 from ai_orchestrator.store import SessionStore
-from tests.helpers import aio, interaction
+from tests.helpers import aio, interaction, write_legacy_store
 
 
 def ago(days: float) -> str:
@@ -299,8 +299,6 @@ def test_corrupt_session_does_not_break_list_or_stats(
 
 
 def test_migrate_command(session_dir: Path) -> None:
-    from tests.store.test_transfer import write_legacy_store
-
     write_legacy_store(session_dir)
     listed = aio("session", "list", "--json").json()["sessions"]
     assert listed[0]["interaction_count"] == 2

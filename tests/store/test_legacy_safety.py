@@ -13,8 +13,7 @@ import pytest
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.session_store import LOG, METADATA
 from ai_orchestrator.store.transfer import apply_import, export_text, migrate_store, plan_import
-from tests.helpers import aio, interaction
-from tests.store.test_transfer import LEGACY_METADATA, write_legacy_store
+from tests.helpers import LEGACY_METADATA, aio, interaction, write_legacy_store
 
 NAME = "implement-payment-gateway"
 # The shell version without jq: five keys, no interactions.

@@ -16,42 +16,7 @@ from ai_orchestrator.store.transfer import (
     migrate_store,
     plan_import,
 )
-from tests.helpers import interaction
-
-LEGACY_METADATA = {
-    "created_at": "2026-10-01T10:00:00Z",
-    "last_used": "2026-10-02T11:00:00Z",
-    "session_id": "9b1f3c2e-5d4a-4e8b-9a61-2f0c7d3e1a55",
-    "command": "claude",
-    "session_name": "implement-payment-gateway",
-    "interactions": [
-        {
-            "timestamp": "2026-10-01T10:00:00Z",
-            "model": "claude-3-sonnet",
-            "prompt_preview": "Task: T1.1...",
-            "tokens": {"input": 150, "output": 50},
-            "cost": 0.0012,
-            "duration_ms": 3000,
-        },
-        {
-            "timestamp": "2026-10-02T11:00:00Z",
-            "model": "claude-3-opus",
-            "prompt_preview": "Task: T1.2",
-            "tokens": {"input": 1, "output": 3},
-            "cost": 0.000048,
-            "duration_ms": 1200,
-        },
-    ],
-}
-
-
-def write_legacy_store(root: Path) -> None:
-    session = root / "implement-payment-gateway"
-    session.mkdir(parents=True)
-    os.chmod(root, 0o755)
-    (session / METADATA).write_text(json.dumps(LEGACY_METADATA))
-    (session / ".lock").write_text("")
-    os.chmod(session / ".lock", 0o644)
+from tests.helpers import LEGACY_METADATA, interaction, write_legacy_store
 
 
 def test_export_import_roundtrip_is_idempotent(session_dir: Path, tmp_path: Path) -> None:
