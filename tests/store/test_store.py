@@ -254,3 +254,42 @@ def test_names_ignore_foreign_entries(session_dir: Path) -> None:
     (session_dir / "Not_A_Session").mkdir()
     (session_dir / ".trash-run-y-1").mkdir()
     assert store.names() == ["run-x"]
+
+
+def _blocked_on(lock: Path) -> bool:
+    """True once some process waits in flock(2) for ``lock`` (Linux /proc/locks)."""
+    st = os.stat(lock)
+    inode = f":{st.st_ino} "
+    with open("/proc/locks") as handle:
+        return any("->" in line and inode in line for line in handle)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/locks"), reason="needs /proc/locks")
+def test_a_writer_waiting_through_a_delete_records_into_a_new_session(
+    session_dir: Path,
+) -> None:
+    """Deleting renames the directory away under the write lock; a writer that was waiting
+    for that lock must not append into the renamed (soon removed) directory."""
+    import threading
+    import time
+
+    from ai_orchestrator.store import locks
+
+    store = SessionStore()
+    store.record("run-x", interaction(cost=1.0))
+    path = session_dir / "run-x"
+    held = locks.acquire(path / locks.WRITE_LOCK, timeout=None)
+    writer = threading.Thread(target=store.record, args=("run-x", interaction(cost=2.0)))
+    writer.start()
+    deadline = time.monotonic() + 10
+    while not _blocked_on(path / locks.WRITE_LOCK):
+        assert time.monotonic() < deadline, "the writer never waited for the lock"
+        time.sleep(0.01)
+    trash = session_dir / ".trash-run-x"
+    os.rename(path, trash)  # what delete does while it holds the locks
+    held.release()
+    writer.join(10)
+    assert not writer.is_alive()
+    assert store.load("run-x").summary["cost"] == 2.0  # started over in a new directory
+    assert SessionStore(session_dir).names() == ["run-x"]
+    assert len((trash / LOG).read_text().splitlines()) == 1  # nothing went to the trash
