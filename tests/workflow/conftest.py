@@ -17,7 +17,8 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -132,14 +133,21 @@ def run(*args: str, timeout: float = 120) -> Result:
     return aio(*args, timeout=timeout)
 
 
-def start_aio(*args: str) -> subprocess.Popen[str]:
-    """``aio ARGS`` running in the background (the caller waits for it or kills it)."""
-    return subprocess.Popen(
+@contextmanager
+def start_aio(*args: str) -> Iterator[subprocess.Popen[str]]:
+    """``aio ARGS`` running in the background; killed on leaving the block if still running."""
+    proc = subprocess.Popen(
         [sys.executable, "-c", AIO, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
 
 
 def wait_for(predicate: Callable[[], object], timeout: float = 30) -> None:

@@ -152,31 +152,38 @@ def _cursor_at(step: int) -> bool:
     )
 
 
-def _agent_processes(marker: str) -> list[int]:
+def _processes(*markers: str, cwd: Path | None = None) -> list[int]:
+    """Pids whose command line holds every marker (and whose cwd is ``cwd``, if given)."""
     pids = []
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if b"scripted_agent" in cmdline and marker.encode() in cmdline:
-                pids.append(int(entry.name))
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            here = os.readlink(entry / "cwd") if cwd else None
+        except OSError:
+            continue
+        if all(m.encode() in cmdline for m in markers) and (cwd is None or here == str(cwd)):
+            pids.append(int(entry.name))
     return pids
+
+
+def _agent_processes(project: Project) -> list[int]:
+    return _processes("scripted_agent", str(project.scenario_file))
+
+
+def _pytest_processes(root: Path) -> list[int]:
+    return _processes("pytest", "--junitxml", cwd=root)
 
 
 def test_ctrl_c_during_implement(project: Project) -> None:
     init_and_plan(project, [{"edits": [ADD_TEST], "delay": 60}])
-    proc = start_aio("implement", FEATURE, "--task", "T1.1")
-    try:
-        wait_for(lambda: _cursor_at(2) and _agent_processes(str(project.scenario_file)))
+    with start_aio("implement", FEATURE, "--task", "T1.1") as proc:
+        wait_for(lambda: _cursor_at(2) and _agent_processes(project))
         proc.send_signal(signal.SIGINT)
         _out, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
     assert proc.returncode == 130, err
-    assert _agent_processes(str(project.scenario_file)) == []
+    assert _agent_processes(project) == []
     task = project.task("T1.1")
     assert task["status"] == "failed" and task["failure_reason"] == "interrupted"
     assert project.history()[-1]["status"] == "interrupted"
@@ -188,14 +195,10 @@ def test_two_implements_on_one_feature(project: Project) -> None:
     init_and_plan(
         project, [{"edits": [ADD_TEST], "delay": 4}, {"edits": [ADD_IMPL]}], lock_timeout=1
     )
-    first = start_aio("implement", "--task", "T1.1")
-    try:
+    with start_aio("implement", "--task", "T1.1") as first:
         wait_for(lambda: read_holder(project.feature_dir / ".lock") is not None)
         second = run("implement", "--task", "T1.1")
         _out, err = first.communicate(timeout=120)
-    finally:
-        if first.poll() is None:
-            first.kill()
     assert second.code == 1
     assert "feature calc is busy" in second.err and f"pid {first.pid}" in second.err
     assert first.returncode == 0, err
@@ -254,37 +257,18 @@ def test_verify_reports_failures(project: Project) -> None:
     assert project.history()[-1]["status"] == "failed"
 
 
-def _pytest_processes(root: Path) -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-            cwd = os.readlink(entry / "cwd")
-        except OSError:
-            continue
-        if b"pytest" in cmdline and b"--junitxml" in cmdline and cwd == str(root):
-            pids.append(int(entry.name))
-    return pids
-
-
 def test_ctrl_c_during_a_test_run(project: Project) -> None:
     slow = {
         "write": "tests/test_slow.py",
         "content": "import time\n\n\ndef test_slow():\n    time.sleep(120)\n",
     }
     init_and_plan(project, [{"edits": [slow]}])
-    proc = start_aio("implement", FEATURE, "--task", "T1.1")
-    try:
+    with start_aio("implement", FEATURE, "--task", "T1.1") as proc:
         wait_for(lambda: _pytest_processes(project.root))
         time.sleep(1.0)  # let pytest reach the sleeping test
         assert proc.poll() is None
         proc.send_signal(signal.SIGINT)
         _out, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
     assert proc.returncode == 130, err
     assert _pytest_processes(project.root) == []  # the test run was killed with its group
     task = project.task("T1.1")

@@ -119,14 +119,10 @@ def test_history_event_shape(project: Project) -> None:
 
 def test_verify_waits_for_a_running_implement(project: Project) -> None:
     init_and_plan(project, [{"edits": [ADD_TEST], "delay": 3}, {"edits": [ADD_IMPL]}])
-    first = start_aio("implement", FEATURE, "--task", "T1.1")
-    try:
+    with start_aio("implement", FEATURE, "--task", "T1.1") as first:
         wait_for(lambda: locks.read_holder(project.feature_dir / ".lock") is not None)
         verified = run("verify", FEATURE, "--json")  # waits (lock_timeout 30) for implement
         _out, err = first.communicate(timeout=120)
-    finally:
-        if first.poll() is None:
-            first.kill()
     assert first.returncode == 0, err
     assert verified.code == 0, verified.err
     assert verified.json()["tests"]["passed"] == 1  # it saw the finished task, not the middle
