@@ -293,3 +293,25 @@ def test_a_writer_waiting_through_a_delete_records_into_a_new_session(
     assert store.load("run-x").summary["cost"] == 2.0  # started over in a new directory
     assert SessionStore(session_dir).names() == ["run-x"]
     assert len((trash / LOG).read_text().splitlines()) == 1  # nothing went to the trash
+
+
+def test_recording_and_reading_do_not_import_the_shell_version_converter(
+    session_dir: Path,
+) -> None:
+    """Every ``aio run`` records; the converter is for shell-version sessions only."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from ai_orchestrator.store import SessionStore\n"
+        "s = SessionStore()\n"
+        "s.record('run-x', {'cost': 1})\n"
+        "s.record('run-x', {'cost': 2})\n"
+        "assert s.load('run-x').summary['cost'] == 3\n"
+        "print('ai_orchestrator.store.legacy' in sys.modules)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert proc.stdout.strip() == "False"

@@ -172,8 +172,6 @@ class SummaryRead:
 
 def read_summary(path: Path, session: SessionName) -> SummaryRead:
     """Read and classify ``metadata.json`` of the session directory ``path``."""
-    from ai_orchestrator.store.legacy import parse_legacy_metadata
-
     data = read_bytes(path / METADATA)
     if data is None:
         return SummaryRead(None, f"{METADATA} is missing")
@@ -185,14 +183,18 @@ def read_summary(path: Path, session: SessionName) -> SummaryRead:
         result.problem = f"{METADATA} is not valid JSON"
     if obj is not None:
         result.problem = summary_problem(obj, session)
-    legacy = parse_legacy_metadata(data, obj)
-    if legacy is not None:
-        result.legacy = legacy
-        result.problem = (
-            f"{METADATA} is in the earlier shell version's format (run: aio session migrate)"
-        )
+    if result.problem is not None:
+        # Only now: a summary of ours is never the shell version's, and the common path
+        # (every record of ``aio run``) should not import the converter.
+        from ai_orchestrator.store.legacy import parse_legacy_metadata
+
+        result.legacy = parse_legacy_metadata(data, obj)
+        if result.legacy is not None:
+            result.problem = (
+                f"{METADATA} is in the earlier shell version's format (run: aio session migrate)"
+            )
         return result
-    if result.problem is None and isinstance(obj, dict):
+    if isinstance(obj, dict):
         result.summary = obj
         result.base = carried(obj)
         result.outdated = summary_outdated(obj)

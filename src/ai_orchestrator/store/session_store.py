@@ -58,12 +58,6 @@ from ai_orchestrator.store.fsutil import (
     unique_suffix,
     write_all,
 )
-from ai_orchestrator.store.legacy import (
-    legacy_base,
-    legacy_created,
-    legacy_records,
-    migrate_locked,
-)
 from ai_orchestrator.store.logfile import (
     LOG,
     METADATA,
@@ -232,6 +226,8 @@ class SessionStore:
             if current.legacy is not None:
                 # Recording into a shell-version session converts it first (with its
                 # backup); rebuilding from our empty log would drop its history.
+                from ai_orchestrator.store.legacy import migrate_locked
+
                 migrate_locked(path, session)
                 current = read_summary(path, session)
             fd = open_nofollow(path / LOG, os.O_RDWR | os.O_APPEND | os.O_CREAT)
@@ -392,6 +388,8 @@ class SessionStore:
         self, path: Path, session: SessionName, legacy: Mapping[str, Any]
     ) -> tuple[list[dict[str, Any]], int]:
         """What migrating would keep: converted legacy calls, then the log's records."""
+        from ai_orchestrator.store.legacy import legacy_records
+
         records, bad = legacy_records(legacy, session)
         known = {r["id"] for r in records}
         logged = parse_log(read_bytes(path / LOG) or b"", session).records
@@ -401,6 +399,8 @@ class SessionStore:
         self, session: SessionName, path: Path, legacy: Mapping[str, Any]
     ) -> SessionView:
         """A session written by the earlier shell version (interactions inside metadata)."""
+        from ai_orchestrator.store.legacy import legacy_base, legacy_created
+
         records, bad = self._legacy_records(path, session, legacy)
         created = legacy_created(legacy) or fallback_created(path)
         summary = build_summary(session, records, created, legacy_base(legacy))
@@ -533,6 +533,8 @@ class SessionStore:
 
     def migrate(self, name: str) -> dict[str, Any] | None:
         """Convert a shell-version session in place; ``None`` if it was already current."""
+        from ai_orchestrator.store.legacy import migrate_locked
+
         session = parse_session_name(name)
         path = self._existing_dir(session)
         with locks.locked(path / locks.WRITE_LOCK, timeout=None):
