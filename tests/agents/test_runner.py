@@ -22,10 +22,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from tests.fakes.harness import pid_alive as alive
 
 from ai_orchestrator.agents.base import AgentResult, Invocation, ProcessExit, Progress
 from ai_orchestrator.agents.errors import AgentLaunchError, AgentNotFound
-from ai_orchestrator.agents.runner import STDERR_TAIL, run
+from ai_orchestrator.agents.runner import DRAIN_TIMEOUT, STDERR_TAIL, run
 from ai_orchestrator.errors import AioError
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX process groups")
@@ -78,16 +79,6 @@ def invocation(
     unset_env: tuple[str, ...] = (),
 ) -> Invocation:
     return Invocation(argv=argv, cwd=tmp_path, stdin=stdin, env=env or {}, unset_env=unset_env)
-
-
-def alive(pid: int) -> bool:
-    """True if ``pid`` runs and is not a zombie (PID 1 here may never reap orphans)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            state = fh.read().rpartition(b")")[2].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return state not in (b"Z", b"X")
 
 
 def group_members(pgid: int) -> list[int]:
@@ -502,33 +493,35 @@ def test_timeout_kills_descendants_that_left_the_group(
                 _kill_quietly(int(line.split("=")[1]))
 
 
+# The classic daemon: fork, setsid, fork again, the middle process exits; the daemon keeps the
+# agent's stdout open for 120 s.
+DAEMON = """
+r, w = os.pipe()
+middle = os.fork()
+if middle == 0:
+    os.setsid()
+    daemon = os.fork()
+    if daemon == 0:
+        os.close(r)
+        os.write(w, str(os.getpid()).encode())
+        os.close(w)
+        time.sleep(120)
+        os._exit(0)
+    os._exit(0)
+os.close(w)
+daemon = int(os.read(r, 64))
+os.waitpid(middle, 0)
+print(f"daemon={daemon}", flush=True)
+"""
+
+
 def test_double_forked_daemon_is_killed_when_the_agent_exits(
     tmp_path: Path, proc_mode: str
 ) -> None:
     # The classic daemon: fork, setsid, fork again, the middle process exits. The daemon is
     # re-parented at once (to us, the subreaper) and holds our stdout. The agent then exits
     # normally: the runner must kill and reap the daemon instead of waiting or leaking it.
-    argv = child(
-        tmp_path,
-        """
-        r, w = os.pipe()
-        middle = os.fork()
-        if middle == 0:
-            os.setsid()
-            daemon = os.fork()
-            if daemon == 0:
-                os.close(r)
-                os.write(w, str(os.getpid()).encode())
-                os.close(w)
-                time.sleep(120)
-                os._exit(0)
-            os._exit(0)
-        os.close(w)
-        daemon = int(os.read(r, 64))
-        os.waitpid(middle, 0)
-        print(f"daemon={daemon}", flush=True)
-        """,
-    )
+    argv = child(tmp_path, DAEMON)
     parser = LineParser()
     started = time.monotonic()
     try:
@@ -544,6 +537,35 @@ def test_double_forked_daemon_is_killed_when_the_agent_exits(
         for line in parser.lines:
             if line.startswith("daemon="):
                 _kill_quietly(int(line.split("=")[1]))
+
+
+def test_a_pipe_holder_beyond_our_reach_cannot_hang_the_runner(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without /proc (or for a process that escaped before we saw it) the tracker knows
+    # nothing: the daemon survives, but the runner must still return, abandoning the pipes
+    # DRAIN_TIMEOUT seconds after the group is dead instead of waiting for the daemon.
+    from ai_orchestrator.agents import proctree
+
+    monkeypatch.setattr(proctree, "_children_files", False)
+    monkeypatch.setattr(proctree, "snapshot", lambda: None)
+    argv = child(tmp_path, DAEMON)
+    parser = LineParser()
+    started = time.monotonic()
+    try:
+        run(invocation(argv, tmp_path), parser, timeout=300, kill_grace=1)
+        daemon = int(parser.value("daemon"))
+        took = time.monotonic() - started
+        assert took < 1 + DRAIN_TIMEOUT + 4, f"the runner waited {took:.1f} s for the pipes"
+        assert parser.exit is not None and parser.exit.exit_code == 0
+        assert alive(daemon), "the tracker was not out of the game: this test proves nothing"
+    finally:
+        for line in parser.lines:
+            if line.startswith("daemon="):
+                pid = int(line.split("=")[1])
+                _kill_quietly(pid)
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(pid, 0)  # re-parented to us (the subreaper): reap it
 
 
 def test_a_process_signalled_by_nobody_reports_its_signal(tmp_path: Path) -> None:

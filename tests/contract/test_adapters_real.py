@@ -22,6 +22,7 @@ from ai_orchestrator.store import SessionStore
 from tests.contract.raw_drivers import ClaudeDriver, CodexDriver, GeminiDriver, RawDriver
 from tests.fakeapi import FakeAPIServer
 from tests.fakeapi.clis import MODELS
+from tests.fakes.harness import pid_alive
 
 pytestmark = pytest.mark.real_cli
 
@@ -218,11 +219,9 @@ def _processes_in(cwd: Path) -> list[int]:
         try:
             if os.readlink(f"/proc/{entry}/cwd") != str(cwd):
                 continue
-            with open(f"/proc/{entry}/stat") as handle:
-                state = handle.read().rpartition(")")[2].split()[0]
         except OSError:
             continue
-        if state not in ("Z", "X"):
+        if pid_alive(int(entry)):
             found.append(int(entry))
     return found
 

@@ -23,6 +23,7 @@ from ai_orchestrator.agents.session_run import RunOptions, run_in_session
 from ai_orchestrator.store import SessionStore
 from tests.fakeapi import FakeAPIServer
 from tests.fakeapi.clis import MODELS
+from tests.fakes.harness import pid_alive
 
 pytestmark = pytest.mark.real_cli
 
@@ -70,11 +71,9 @@ def _live_matching(needle: bytes) -> set[int]:
         try:
             with open(f"/proc/{entry}/cmdline", "rb") as fh:
                 cmdline = fh.read().replace(b"\0", b" ")
-            with open(f"/proc/{entry}/stat", "rb") as fh:
-                state = fh.read().rpartition(b")")[2].split()[0]
         except OSError:
             continue
-        if needle in cmdline and state not in (b"Z", b"X"):
+        if needle in cmdline and pid_alive(int(entry)):
             found.add(int(entry))
     return found
 

@@ -20,7 +20,7 @@ import pytest
 
 from ai_orchestrator.agents.base import AgentResult, Invocation, ProcessExit, Progress
 from ai_orchestrator.agents.runner import run
-from tests.fakes.harness import BIN_DIR, FakeAgents, json_lines
+from tests.fakes.harness import BIN_DIR, FakeAgents, json_lines, pid_alive
 
 CLAUDE_STREAM = ("-p", "--output-format", "stream-json", "--verbose")
 SONNET = "claude-sonnet-4-5-20250929"
@@ -651,14 +651,6 @@ class _Lines:
         return AgentResult(agent="fake", outcome="success")
 
 
-def _dead(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_bytes().rpartition(b")")[2].split()[0]
-    except FileNotFoundError:
-        return True
-    return state in (b"Z", b"X")
-
-
 @pytest.mark.skipif(sys.platform != "linux", reason="uses /proc")
 def test_runner_kills_a_hanging_fake_and_its_background_child(
     fakes: FakeAgents, project: Path
@@ -680,6 +672,6 @@ def test_runner_kills_a_hanging_fake_and_its_background_child(
     [call] = fakes.invocations("claude")
     assert call["stdin"] == "hang please" and "exit_code" not in call
     deadline = time.monotonic() + 10
-    while not (_dead(call["pid"]) and all(_dead(p) for p in call["background_pids"])):
+    while pid_alive(call["pid"]) or any(pid_alive(p) for p in call["background_pids"]):
         assert time.monotonic() < deadline, "a fake process survived the runner"
         time.sleep(0.05)
