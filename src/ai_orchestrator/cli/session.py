@@ -18,7 +18,7 @@ from ai_orchestrator.cli.render import (
     print_show,
     print_stats,
 )
-from ai_orchestrator.errors import AioError, InvalidInput, NotFound, SessionBusy, StoreError
+from ai_orchestrator.errors import InvalidInput, NotFound, SessionBusy, StoreError
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.index import SessionRow, SummaryIndex
 from ai_orchestrator.store.stats import (
@@ -326,7 +326,15 @@ def export_cmd(
         )
 
 
-_PATH_ERRORS = (errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EACCES, errno.EPERM)
+# The user's path is unusable (exit 2); anything else is the system failing (exit 1).
+_PATH_ERRORS = (
+    errno.ENOENT,
+    errno.ENOTDIR,
+    errno.EISDIR,
+    errno.EACCES,
+    errno.EPERM,
+    errno.ENAMETOOLONG,
+)
 
 
 def _write_export(path: Path, data: bytes) -> None:
@@ -337,11 +345,9 @@ def _write_export(path: Path, data: bytes) -> None:
         raise InvalidInput(f"cannot write the export to {path}: it is a directory")
     try:
         atomic_write(path, data)
-    except AioError:
-        raise
     except OSError as exc:
         # Name the target the user gave, not our temp file next to it.
-        error = InvalidInput if exc.errno in (*_PATH_ERRORS, errno.ENAMETOOLONG) else StoreError
+        error = InvalidInput if exc.errno in _PATH_ERRORS else StoreError
         raise error(f"cannot write the export to {path}: {exc.strerror or exc}") from None
 
 

@@ -127,14 +127,12 @@ def compute_stats(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Store-wide totals, the active count and the top sessions by interactions."""
-    check_days(active_days)
-    now = now or datetime.now(UTC)
+    cutoff = active_cutoff(active_days, now or datetime.now(UTC))  # validates active_days
     tokens = dict.fromkeys(TOKEN_KEYS, 0)
     for row in rows:
         for key in TOKEN_KEYS:
             tokens[key] += row.tokens[key]
     total_input = tokens["input"] + tokens["cache_read"] + tokens["cache_write"]
-    cutoff = active_cutoff(active_days, now)
     top = sorted(rows, key=lambda r: (-r.interactions, r.name))
     result: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
