@@ -124,14 +124,13 @@ def check_agents(timeout: float = 20.0) -> list[AgentCheck]:
         except AgentNotFound as exc:
             checks.append(AgentCheck(key, False, None, None, TESTED_VERSIONS.get(key), str(exc)))
             continue
-        st = os.stat(path)
-        stamp = f"{st.st_size}:{st.st_mtime_ns}"
+        stamp = _stamp(path)
         hit = cache.get(path)
-        if hit and hit.get("stamp") == stamp:
+        if hit and stamp is not None and hit.get("stamp") == stamp:
             version, problem = hit.get("version"), hit.get("problem")
         else:
             version, problem = _version_of(path, timeout)
-            cache[path] = {"stamp": stamp, "version": version or "", "problem": problem or ""}
+            cache[path] = {"stamp": stamp or "", "version": version or "", "problem": problem or ""}
             changed = True
         checks.append(
             AgentCheck(key, True, path, version or None, TESTED_VERSIONS.get(key), problem or None)

@@ -12,7 +12,8 @@ Contract
       ``prctl(PR_SET_CHILD_SUBREAPER)``, via ctypes, once per process): orphaned descendants
       are re-parented to us instead of to init, so they stay findable and we can reap them.
       It returns ``False`` (and changes nothing) where that is unavailable.
-    - ``Tracker(child_pid)`` remembers every process it has ever seen below the child: the
+    - ``Tracker(baseline)``, once ``attach(child_pid)`` is called, remembers every process it
+      has ever seen below the child (at each ``refresh()``, which ``signal``/``busy`` call): the
       child's descendants by parent pid, plus our *own* new children other than the agent
       (re-parented orphans, since we are the subreaper) and their descendants. ``baseline``
       (our children before the agent was launched) are never treated as the agent's.
@@ -20,14 +21,15 @@ Contract
       a group of our own session (a tracked process can never be in it: the agent runs in a
       new session; the check is a guard). Identity is (pid, start time): a pid reused by an
       unrelated process is never signalled.
-    - ``alive()`` is whether a tracked process is still running (zombies do not count).
+    - ``busy(pgid)`` is whether group ``pgid`` or a tracked process is still running (zombies
+      do not count); ``None`` without ``/proc``.
     - ``reap()`` collects the exit status of tracked processes that are our zombies (never
       the agent itself: the runner reaps it, keeping its pid reserved until then).
     - Every function returns a neutral value without ``/proc`` (``snapshot()`` → ``None``);
       then only the process-group handling of the runner applies.
 
 Cost: with the subreaper on and the kernel's ``/proc/<pid>/task/<tid>/children`` files,
-``refresh``/``signal``/``alive``/``busy`` read only the agent's tree (about 0.1 ms for an agent
+``refresh``/``signal``/``busy`` read only the agent's tree (about 0.1 ms for an agent
 that left nothing); otherwise each scans all of ``/proc`` (milliseconds with hundreds of
 processes). The runner calls them at most once per ``TRACK_INTERVAL`` while the agent runs
 and a few times during the shutdown.
@@ -244,10 +246,6 @@ class Tracker:
             if info is not None and info.start == start and info.live:
                 found.append(info)
         return found
-
-    def alive(self) -> bool:
-        table = self.refresh()
-        return bool(table and self._live(table))
 
     def busy(self, pgid: int) -> bool | None:
         """Whether group ``pgid`` or a tracked process still runs; ``None`` without ``/proc``."""
