@@ -100,3 +100,6 @@ def test_unusable_verifier_answer_is_a_failure_not_bad_input(project: Project) -
     result = run("verify", "--agent")
     assert result.code == 1, result.err  # the agent's fault, not the user's input (was 2)
     assert "verifier's answer is not usable" in result.err
+    assert "the verdict is not usable" in result.err and "asking once more" in result.err
+    steps = project.history()[-1]["details"]["steps"]
+    assert [s["step"] for s in steps] == ["verify", "verify-fix"]  # exactly one correction

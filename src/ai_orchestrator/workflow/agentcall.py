@@ -15,6 +15,9 @@ sessions off). Contract:
 - With sessions off (``USE_SESSIONS=false`` or ``--no-session``) every call is a fresh
   conversation (still recorded); ``followup`` then repeats the original prompt before the
   correction, because the agent has no memory of it.
+- ``ask_usable`` is the one place of "exactly ONE corrective follow-up": an answer that
+  ``parse`` finds unusable gets one follow-up (step ``<step>-fix``) listing the problems,
+  and a second unusable answer raises the caller's error (plan, review, verify).
 - Every call is recorded by ``run_in_session``; ``steps`` keeps a small summary of each call
   (step, action, outcome, model, tokens, cost, duration) for the history event.
 - A call that does not succeed raises: ``session_lost`` → ``SessionLost`` (telling the user
@@ -32,7 +35,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ai_orchestrator.agents.base import AgentResult, Permission, Progress
 from ai_orchestrator.agents.session_run import Notice, RunOptions, SessionRun, run_in_session
@@ -40,6 +43,7 @@ from ai_orchestrator.errors import AgentTimeout, AioError, BudgetExceeded, Inter
 from ai_orchestrator.store import SessionStore
 
 ProgressHook = Callable[[Progress], None]
+T = TypeVar("T")
 
 ACTION_MESSAGES = {
     "started": "started a new agent conversation",
@@ -138,6 +142,27 @@ class Conversation:
         if not self.settings.use_session and self.first_prompt:
             prompt = f"{self.first_prompt}\n\n---\n\n{correction}"
         return self.ask(prompt, step, remember=False)
+
+    def ask_usable(
+        self,
+        prompt: str,
+        step: str,
+        parse: Callable[[str], tuple[T | None, list[str]]],
+        *,
+        correction: Callable[[list[str]], str],
+        what: str,
+        error: Callable[[str], AioError],
+    ) -> T:
+        """Ask, then at most one correction (see the module docstring); ``parse`` returns
+        ``(value, problems)`` and the answer is usable when value is set and no problem."""
+        value, problems = parse(self.ask(prompt, step).text)
+        if value is not None and not problems:
+            return value
+        self.hooks.warn(f"the {what} is not usable ({'; '.join(problems)}); asking once more")
+        value, problems = parse(self.followup(correction(problems), f"{step}-fix").text)
+        if value is None or problems:
+            raise error("; ".join(problems))
+        return value
 
     def check_location(self) -> None:
         """``SessionElsewhere`` if this call would resume a conversation of another project."""

@@ -131,16 +131,14 @@ def parse_plan_answer(text: str, default_agent: str | None) -> tuple[Plan | None
 
 
 def _ask_planner(conv: Conversation, prompt: str, default_agent: str | None) -> Plan:
-    answer = conv.ask(prompt, "plan")
-    plan, problems = parse_plan_answer(answer.text, default_agent)
-    if plan is not None:
-        return plan
-    conv.hooks.warn("the plan is not usable (" + "; ".join(problems) + "); asking once more")
-    answer = conv.followup(prompts.plan_correction(problems), "plan-fix")
-    plan, problems = parse_plan_answer(answer.text, default_agent)
-    if plan is None:
-        raise InvalidPlan("the planner's answer is not a valid plan: " + "; ".join(problems))
-    return plan
+    return conv.ask_usable(
+        prompt,
+        "plan",
+        lambda text: parse_plan_answer(text, default_agent),
+        correction=prompts.plan_correction,
+        what="plan",
+        error=lambda why: InvalidPlan(f"the planner's answer is not a valid plan: {why}"),
+    )
 
 
 @dataclass

@@ -252,21 +252,18 @@ def _review_locked(
     material, names = _material(ctx, files, architecture)
     prompt = review_prompt(ctx, material, names or files, architecture, focus)
     try:
-        review, problems = _parse(conv.ask(prompt, "review").text)
-        if review is None or problems:
-            ctx.hooks.warn(
-                "the review is not usable (" + "; ".join(problems) + "); asking once more"
-            )
-            review, problems = _parse(
-                conv.followup(
-                    "Your review could not be used:\n"
-                    + "\n".join(f"- {p}" for p in problems)
-                    + "\nAnswer again with ONLY the JSON object of the requested shape.",
-                    "review-fix",
-                ).text
-            )
-            if review is None or problems:
-                raise InvalidReview("the review answer is not usable: " + "; ".join(problems))
+        review = conv.ask_usable(
+            prompt,
+            "review",
+            _parse,
+            correction=lambda problems: (
+                "Your review could not be used:\n"
+                + "\n".join(f"- {p}" for p in problems)
+                + "\nAnswer again with ONLY the JSON object of the requested shape."
+            ),
+            what="review",
+            error=lambda why: InvalidReview(f"the review answer is not usable: {why}"),
+        )
     finally:
         rec.details["steps"] = conv.steps
     counts = {s: 0 for s in SEVERITIES}

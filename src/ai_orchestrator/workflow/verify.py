@@ -147,23 +147,28 @@ def agent_check(
         ctx.store, ctx.session_name("verify"), settings, cwd=ctx.ws.project_root, hooks=ctx.hooks
     )
     try:
-        answer = conv.ask(prompt, "verify")
-        try:
-            value = extract_json(answer.text, want=lambda v: not _valid_check(v))
-        except ValueError as exc:
-            answer = conv.followup(
-                f"Your answer could not be used ({exc}). Answer again with ONLY the JSON object "
-                'of the requested shape ("verdict" pass|fail and a "criteria" list).',
-                "verify-fix",
-            )
-            try:
-                value = extract_json(answer.text, want=lambda v: not _valid_check(v))
-            except ValueError as again:
-                raise InvalidVerdict(f"the verifier's answer is not usable: {again}") from again
+        return conv.ask_usable(
+            prompt,
+            "verify",
+            _parse_verdict,
+            correction=lambda problems: (
+                f"Your answer could not be used ({'; '.join(problems)}). Answer again with ONLY "
+                'the JSON object of the requested shape ("verdict" pass|fail and a "criteria" '
+                "list)."
+            ),
+            what="verdict",
+            error=lambda why: InvalidVerdict(f"the verifier's answer is not usable: {why}"),
+        )
     finally:
         rec.details["steps"] = conv.steps
-    result: dict[str, Any] = value
-    return result
+
+
+def _parse_verdict(text: str) -> tuple[dict[str, Any] | None, list[str]]:
+    try:
+        value = extract_json(text, want=lambda v: not _valid_check(v))
+    except ValueError as exc:
+        return None, [str(exc)]
+    return value, []
 
 
 def run_verify(
