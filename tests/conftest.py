@@ -3,7 +3,6 @@
 The autouse fixture points HOME, SESSION_DIR, the agents' config directories and the
 XDG directories at a per-test temporary directory, and removes variables that would
 change behaviour (USE_SESSIONS, AI_MODEL, AIO_* overrides, nested-Claude markers).
-``fakes`` puts the fake agent CLIs in place for tests that run ``aio run``.
 """
 
 from __future__ import annotations
@@ -13,8 +12,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from tests.fakes.harness import AGENTS, FakeAgents
 
 _REMOVED_PREFIXES = ("AIO_", "CLAUDE_", "CLAUDECODE", "GEMINI_", "CODEX_", "OPENAI_", "ANTHROPIC_")
 _REMOVED = ("USE_SESSIONS", "AI_MODEL", "TODO_FILE", "FAKE_AGENT_SCENARIO", "FAKE_AGENT_LOG")
@@ -50,14 +47,3 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
 @pytest.fixture
 def session_dir(isolated_home: Path) -> Path:
     return isolated_home / ".ai-sessions"
-
-
-@pytest.fixture
-def fakes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeAgents:
-    """The fake claude/gemini/codex on PATH and as every ``AIO_AGENT_<KEY>_EXECUTABLE``."""
-    agents = FakeAgents(tmp_path / "fakes")
-    for key, value in agents.env.items():
-        monkeypatch.setenv(key, value)
-    for agent in AGENTS:
-        monkeypatch.setenv(f"AIO_AGENT_{agent.upper()}_EXECUTABLE", agents.executable(agent))
-    return agents

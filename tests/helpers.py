@@ -22,13 +22,7 @@ class Result:
         return json.loads(self.out)
 
 
-def aio(
-    *args: str,
-    input: str | None = None,
-    timeout: float = 60,
-    prog: str = "aio",
-    cwd: Path | None = None,
-) -> Result:
+def aio(*args: str, input: str | None = None, timeout: float = 60, prog: str = "aio") -> Result:
     """Run ``aio`` (or ``ai-session`` with prog="ai-session") as a real process."""
     if prog == "ai-session":
         code = "from ai_orchestrator.cli.main import session_main; session_main()"
@@ -40,7 +34,6 @@ def aio(
         capture_output=True,
         text=True,
         timeout=timeout,
-        cwd=cwd,
     )
     return Result(proc.returncode, proc.stdout, proc.stderr)
 

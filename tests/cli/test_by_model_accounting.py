@@ -9,7 +9,7 @@ import pytest
 
 from ai_orchestrator.accounting.pricing import price_usage
 from ai_orchestrator.agents.base import ModelUsage
-from tests.fakes.harness import FakeAgents
+from tests.fakes.harness import FakeAgents, aio_run
 from tests.helpers import aio
 
 SONNET = "claude-sonnet-4-5-20250929"
@@ -17,8 +17,8 @@ HAIKU = "claude-haiku-4-5-20251001"
 
 
 def run(tmp_path: Path, *args: str) -> None:
-    result = aio("run", *args, cwd=tmp_path)
-    assert result.code == 0, result.err
+    proc = aio_run(tmp_path, *args)
+    assert proc.returncode == 0, proc.stderr
 
 
 def test_each_models_savings_are_its_own(fakes: FakeAgents, tmp_path: Path) -> None:

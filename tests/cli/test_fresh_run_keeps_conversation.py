@@ -3,22 +3,21 @@ normal runs does not replace the stored conversation; the next normal run resume
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from tests.fakes.harness import FakeAgents
+from tests.fakes.harness import FakeAgents, aio_run
 from tests.helpers import aio
 
 
 def run(project: Path, *args: str) -> dict[str, object]:
-    result = aio("run", "run-x", *args, "--json", cwd=project)
-    assert result.code == 0, result.err
-    data: dict[str, object] = result.json()
+    proc = aio_run(project, "run-x", *args, "--json")
+    assert proc.returncode == 0, proc.stderr
+    data: dict[str, object] = json.loads(proc.stdout)
     return data
 
 
-def test_no_session_run_leaves_the_stored_conversation(fakes: FakeAgents, tmp_path: Path) -> None:
-    project = tmp_path / "project"
-    project.mkdir()
+def test_no_session_run_leaves_the_stored_conversation(fakes: FakeAgents, project: Path) -> None:
     fakes.scenario([{"text": "a"}, {"text": "b"}, {"text": "c"}])
     first = run(project, "first")
     assert first["session_action"] == "started"
