@@ -23,7 +23,8 @@ def test_remaining_and_check() -> None:
     assert check_budget(99.0, None) is None  # no budget, no limit
 
 
-@pytest.mark.parametrize("spent", [1.0, 1.0000001, 7.5])
+# 0.9999995: less than a micro-dollar left, which no CLI limit (--max-budget-usd) can express
+@pytest.mark.parametrize("spent", [1.0, 1.0000001, 7.5, 0.9999995])
 def test_reaching_the_budget_is_exceeded(spent: float) -> None:
     with pytest.raises(BudgetExceeded) as info:
         check_budget(spent, 1.0, subject="feature auth")

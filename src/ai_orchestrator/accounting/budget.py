@@ -3,10 +3,13 @@
 Contract:
 
 - ``check_budget(spent, budget, subject=...)`` returns what remains and raises
-  ``errors.BudgetExceeded`` (exit code 3) when ``spent >= budget``. Reaching the limit
-  exactly counts as exceeded: the next call would spend more than the budget allows, and
-  the point of a budget is that no call starts once it is used up. The message names the
-  subject, the spend and the budget, and says that no agent call was made.
+  ``errors.BudgetExceeded`` (exit code 3) when ``spent >= budget`` or less than
+  ``MIN_CALL_USD`` ($0.000001) remains. Reaching the limit exactly counts as exceeded: the
+  next call would spend more than the budget allows, and the point of a budget is that no
+  call starts once it is used up. Less than a micro-dollar counts as used up because a CLI's
+  spending limit (Claude's ``--max-budget-usd``) is given in whole micro-dollars, so no call
+  could be held to it. The message names the subject, the spend and the budget, and says
+  that no agent call was made.
 - ``budget=None`` means "no limit": nothing is raised and ``remaining`` is ``None``.
 - ``remaining(spent, budget)`` is ``max(0, budget - spent)`` (never negative, so it can be
   handed straight to a CLI's ``--max-budget-usd``).
@@ -19,6 +22,8 @@ from __future__ import annotations
 import math
 
 from ai_orchestrator.errors import BudgetExceeded, InvalidInput
+
+MIN_CALL_USD = 1e-6  # the smallest limit a CLI can be given (whole micro-dollars)
 
 
 def _amount(value: float, what: str) -> float:
@@ -39,9 +44,10 @@ def remaining(spent: float, budget: float | None) -> float | None:
 
 
 def check_budget(spent: float, budget: float | None, *, subject: str = "this run") -> float | None:
-    """Raise ``BudgetExceeded`` if ``spent`` has reached ``budget``; else return what remains."""
+    """Raise ``BudgetExceeded`` if ``spent`` has reached ``budget`` (or less than
+    ``MIN_CALL_USD`` remains); else return what remains."""
     left = remaining(spent, budget)
-    if budget is not None and spent >= budget:
+    if budget is not None and left is not None and left < MIN_CALL_USD:
         raise BudgetExceeded(
             f"{subject} has spent ${spent:.4f} of its ${float(budget):.4f} budget; "
             "no agent call was made"

@@ -34,10 +34,11 @@
   when an exception escapes.
 - **Budget**: with ``budget_usd`` the feature's spend is checked before anything starts and
   again once the run lock is held (a run that waited for the lock sees the spend of the run
-  it waited for): at or over budget → ``BudgetExceeded`` (exit 3), no process launched.
-  Calls that could not be priced count as $0 and are announced. Claude gets
-  ``--max-budget-usd`` with what remains, rounded down to whole micro-dollars. The record
-  carries ``budget_usd``, ``spent_before`` and ``over_budget``.
+  it waited for): at or over budget (or less than $0.000001 left) → ``BudgetExceeded``
+  (exit 3), no process launched. Calls that could not be priced count as $0 and are
+  announced. Claude gets ``--max-budget-usd`` with what remains, rounded down to whole
+  micro-dollars. The record carries ``budget_usd``, ``spent_before`` and ``over_budget``
+  (``SessionRun`` reads them from there).
 """
 
 from __future__ import annotations
@@ -125,10 +126,18 @@ class SessionRun:
     result: AgentResult
     record: dict[str, Any]
     action: SessionAction
-    spent_before: float = 0.0
-    budget_usd: float | None = None
     cwd: Path | None = None  # where the agent ran (the stored cwd when resuming)
     notices: list[Notice] = field(default_factory=list)
+
+    # The budget state is the record's (``recording.build_record``): one source of truth.
+    @property
+    def budget_usd(self) -> float | None:
+        value = self.record.get("budget_usd")
+        return None if value is None else float(value)
+
+    @property
+    def spent_before(self) -> float:
+        return float(self.record.get("spent_before") or 0.0)
 
     @property
     def over_budget(self) -> bool:
@@ -195,13 +204,9 @@ class _Budget:
         if self.budget is None:
             return None
         spent, unpriced = feature_spend_detail(self.store, self.feature_id)
-        subject = f"feature {self.feature_id}"
-        left = check_budget(spent, self.budget, subject=subject)
-        flag = max_budget_flag(left or 0.0)
-        if flag is None:  # less than a micro-dollar left: nothing a CLI could be given
-            check_budget(self.budget, self.budget, subject=subject)
+        left = check_budget(spent, self.budget, subject=f"feature {self.feature_id}")
         self.check = BudgetCheck(self.budget, spent, unpriced)
-        return flag
+        return max_budget_flag(left or 0.0)  # at least MIN_CALL_USD is left here
 
 
 class _LiveCost:
@@ -410,10 +415,7 @@ class _Call:
         stored = self.record(result, request, session_id, action, state, budget, note)
         if budget is not None and result.usage and stored.get("cost_source") == "unpriced":
             self.notify("this call could not be priced: it counts as $0 toward the budget", True)
-        run = SessionRun(result, stored, action, cwd=request.cwd)
-        if budget is not None:
-            run.spent_before, run.budget_usd = budget.spent_before, budget.budget_usd
-        return run
+        return SessionRun(result, stored, action, cwd=request.cwd)
 
     def record(
         self,
