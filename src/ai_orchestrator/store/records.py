@@ -80,9 +80,9 @@ def _money(value: object, field: str) -> float:
     return number
 
 
-def _opt_money(record: Mapping[str, Any], field: str, name: str | None = None) -> float | None:
+def _opt_money(record: Mapping[str, Any], field: str) -> float | None:
     value = record.get(field)
-    return None if value is None else _money(value, name or field)
+    return None if value is None else _money(value, field)
 
 
 def _opt_str(record: Mapping[str, Any], field: str) -> str | None:
