@@ -91,7 +91,7 @@ def plan_cmd(
     as_json: bool,
 ) -> None:
     """[FEATURE] PROMPT: create or refine the plan in session plan-FEATURE."""
-    from ai_orchestrator.workflow.planning import run_plan
+    from ai_orchestrator.workflow.planning import PlanOptions, run_plan
     from ai_orchestrator.workflow.runctx import open_feature
     from ai_orchestrator.workflow.workspace import Workspace
 
@@ -104,9 +104,7 @@ def plan_cmd(
         raise InvalidInput("the planning prompt is empty")
     _check_session_flags(no_session, new_session)
     ctx = open_feature(feature, hooks(live=not as_json))
-    outcome = run_plan(
-        ctx,
-        prompt,
+    opts = PlanOptions(
         agent=agent,
         model=model,
         full_context=full_context,
@@ -115,6 +113,7 @@ def plan_cmd(
         new_session=new_session,
         max_cost=max_cost,
     )
+    outcome = run_plan(ctx, prompt, opts)
     if outcome.kept_statuses:
         output.info(f"Kept the status of {len(outcome.kept_statuses)} existing task(s)")
     output.info(f"Plan saved to: {ctx.paths.plan_file}")

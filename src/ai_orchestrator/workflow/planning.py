@@ -152,24 +152,13 @@ class PlanOptions:
     max_cost: float | None = None
 
 
-def run_plan(
-    ctx: FeatureContext,
-    request: str,
-    *,
-    agent: str | None = None,
-    model: str | None = None,
-    full_context: bool = False,
-    retry: int = 0,
-    no_session: bool = False,
-    new_session: bool = False,
-    max_cost: float | None = None,
-) -> PlanOutcome:
+def run_plan(ctx: FeatureContext, request: str, opts: PlanOptions | None = None) -> PlanOutcome:
     """Create or refine the plan of ``ctx.feature_id`` (see the module docstring)."""
-    opts = PlanOptions(agent, model, full_context, retry, no_session, new_session, max_cost)
-    check_agent(agent)
+    opts = opts or PlanOptions()
+    check_agent(opts.agent)
     arguments = given_options(prompt=request, **vars(opts))
     with Recorder(ctx.paths, "plan", arguments) as rec:
-        candidates = planner_candidates(ctx, agent, model)
+        candidates = planner_candidates(ctx, opts.agent, opts.model)
         rec.session = ctx.session_name("plan")
         rec.agent, rec.model = candidates[0]
         with ctx.ws.lock_feature(ctx.feature_id, timeout=ctx.config.lock_timeout):
