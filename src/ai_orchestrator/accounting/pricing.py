@@ -60,6 +60,7 @@ with its token attributes will do.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -71,6 +72,7 @@ from ai_orchestrator.accounting.price_cards import Card
 from ai_orchestrator.accounting.price_cards import Rates as _Rates
 
 if TYPE_CHECKING:
+    from genai_prices import Usage
     from genai_prices.types import ModelInfo, ModelPrice, PriceCalculation
 
     from ai_orchestrator.agents.base import ModelUsage
@@ -150,6 +152,33 @@ class _Block(NamedTuple):
     rates: _Rates
     tier: int | None
     consistent: bool
+
+
+def _at_rates(tokens: _Tokens, rates: Mapping[str, Decimal]) -> Decimal:
+    """USD for ``tokens`` at per-million ``rates``: the rate x tokens sum."""
+    return sum((tokens.get(k) * rates[k] for k in RATE_KEYS), start=Decimal(0)) / _MTOK
+
+
+def _savings(tokens: _Tokens, rates: _Rates) -> Decimal:
+    """What the cache reads saved against the same tokens sent uncached."""
+    return tokens.cache_read * (rates.final["input"] - rates.final["cache_read"]) / _MTOK
+
+
+def _genai_usage(shares: Mapping[str, int | Decimal]) -> Usage:
+    """Our buckets in genai-prices' "total prompt" convention (see the module docstring)."""
+    from genai_prices import Usage
+
+    return Usage(
+        input_tokens=shares["input"]
+        + shares["cache_read"]
+        + shares["cache_write_5m"]
+        + shares["cache_write_1h"],
+        cache_read_tokens=shares["cache_read"],
+        cache_write_tokens=shares["cache_write_5m"] + shares["cache_write_1h"],
+        cache_write_5m_tokens=shares["cache_write_5m"],
+        cache_write_1h_tokens=shares["cache_write_1h"],
+        output_tokens=shares["output"],
+    )
 
 
 # --- genai-prices access (lazy) ------------------------------------------------------------
@@ -234,8 +263,6 @@ def rates_at(price: ModelPrice, prompt: int | Decimal, anthropic: bool) -> _Rate
 
 def _price_block(zero: PriceCalculation, tokens: _Tokens, n: int, at: datetime | None) -> _Block:
     """Price ``tokens`` as ``n`` equal requests (n > 1 only matters for tiered models)."""
-    from genai_prices import Usage
-
     values = {key: tokens.get(key) for key in RATE_KEYS}
     prompt: int | Decimal = tokens.prompt
     scale = Decimal(1)
@@ -246,32 +273,19 @@ def _price_block(zero: PriceCalculation, tokens: _Tokens, n: int, at: datetime |
         shares = {key: (Decimal(value) / n).quantize(_SHARE) for key, value in values.items()}
         prompt = Decimal(tokens.prompt) / n
         scale = Decimal(n)
-    usage = Usage(
-        input_tokens=shares["input"]
-        + shares["cache_read"]
-        + shares["cache_write_5m"]
-        + shares["cache_write_1h"],
-        cache_read_tokens=shares["cache_read"],
-        cache_write_tokens=shares["cache_write_5m"] + shares["cache_write_1h"],
-        cache_write_5m_tokens=shares["cache_write_5m"],
-        cache_write_1h_tokens=shares["cache_write_1h"],
-        output_tokens=shares["output"],
-    )
-    calc = zero.model.calc_price(usage, zero.provider, genai_request_timestamp=at)
+    calc = zero.model.calc_price(_genai_usage(shares), zero.provider, genai_request_timestamp=at)
     rates = rates_at(calc.model_price, prompt, zero.provider.id == "anthropic")
     adjust = sum(
         (values[k] * (rates.final[k] - rates.used[k]) for k in RATE_KEYS), start=Decimal(0)
     )
     cost = calc.total_price * scale + adjust / _MTOK
-    expected = sum((values[k] * rates.final[k] for k in RATE_KEYS), start=Decimal(0)) / _MTOK
-    savings = tokens.cache_read * (rates.final["input"] - rates.final["cache_read"]) / _MTOK
     crossed = [t for t in tier_thresholds(calc.model_price) if prompt > t]
     return _Block(
         cost=cost,
-        savings=savings,
+        savings=_savings(tokens, rates),
         rates=rates,
         tier=crossed[-1] if crossed else None,
-        consistent=abs(cost - expected) <= _CONSISTENCY,
+        consistent=abs(cost - _at_rates(tokens, rates.final)) <= _CONSISTENCY,
     )
 
 
@@ -297,8 +311,6 @@ def _is_linear(
     genai-prices' total is affine in our five token counts within a level (the tier is picked
     by the prompt), so six affinely independent probes per level pin it down: a per-request
     fee, or any unit our usage incurs besides the five token prices, makes a probe differ."""
-    from genai_prices import Usage
-
     bounds = (0, *thresholds)
     for level, rates in enumerate(levels):
         low = bounds[level]
@@ -316,20 +328,12 @@ def _is_linear(
             _Tokens(cache_write_1h=prompt),
         ]
         for tokens in probes:
-            usage = Usage(
-                input_tokens=tokens.prompt,
-                cache_read_tokens=tokens.cache_read,
-                cache_write_tokens=tokens.cache_write_5m + tokens.cache_write_1h,
-                cache_write_5m_tokens=tokens.cache_write_5m,
-                cache_write_1h_tokens=tokens.cache_write_1h,
-                output_tokens=tokens.output,
-            )
             try:
+                usage = _genai_usage(tokens._asdict())
                 total = zero.model.calc_price(usage, zero.provider).total_price
             except ValueError:
                 return False
-            expected = sum((tokens.get(k) * rates.used[k] for k in RATE_KEYS), start=Decimal(0))
-            if abs(total - expected / _MTOK) > _CONSISTENCY:
+            if abs(total - _at_rates(tokens, rates.used)) > _CONSISTENCY:
                 return False
     return True
 
@@ -378,11 +382,9 @@ def _card_block(card: Card, tokens: _Tokens, n: int) -> _Block:
         prompt = Decimal(tokens.prompt) / n
     level = sum(1 for t in card.thresholds if prompt > t)
     rates = card.levels[level]
-    cost = sum((tokens.get(k) * rates.final[k] for k in RATE_KEYS), start=Decimal(0)) / _MTOK
-    savings = tokens.cache_read * (rates.final["input"] - rates.final["cache_read"]) / _MTOK
     return _Block(
-        cost=cost,
-        savings=savings,
+        cost=_at_rates(tokens, rates.final),
+        savings=_savings(tokens, rates),
         rates=rates,
         tier=card.thresholds[level - 1] if level else None,
         consistent=True,
