@@ -27,6 +27,7 @@ def test_export_import_roundtrip_is_idempotent(session_dir: Path, tmp_path: Path
     exported = json.loads(export_text(store))
     assert [s["session_name"] for s in exported] == ["implement-a", "plan-a"]
     assert sum(i["cost"] for s in exported for i in s["interactions"]) == pytest.approx(1.5)
+    assert not {"log_size", "corrupt_lines", "torn_tail", "path"} & set(exported[0])
 
     other = SessionStore(tmp_path / "other")
     first = apply_import(other, plan_import(json.dumps(exported)))

@@ -46,7 +46,8 @@ from ai_orchestrator.store.session_store import SessionStore, SessionView
 from ai_orchestrator.store.summary import last_activity
 from ai_orchestrator.store.timeutil import format_iso, parse_iso, within_days
 
-_LOCAL_FIELDS = ("log_size", "corrupt_lines", "path")
+# State of this machine's files, not of the session: never exported.
+_LOCAL_FIELDS = ("log_size", "corrupt_lines", "torn_tail")
 CSV_COLUMNS = (
     "session_name",
     "command",
