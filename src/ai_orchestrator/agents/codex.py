@@ -51,6 +51,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -187,7 +188,6 @@ class CodexStreamParser:
         self._todos: list[TodoEvent] = []
         self._tools_used: list[str] = []
         self._open: dict[str, str] = {}
-        self._model_cache: str | None = None
         self._progress = ProgressTracker()
 
     def feed(self, line: str) -> Progress | None:
@@ -275,11 +275,13 @@ class CodexStreamParser:
                 input_tokens=prompt_side(usage),
                 output_tokens=usage.output,
                 tool=tool,
-                usage={self._model_name(): usage} if self._completed else {},
+                usage={self._model or "unknown": usage} if self._completed else {},
             )
         )
 
+    @cached_property
     def _model(self) -> str | None:
+        """The model of this call; cached: config.toml is read once per call, not per line."""
         extra = list(self._request.extra_args)
         return (
             self._request.model
@@ -287,13 +289,8 @@ class CodexStreamParser:
             or model_from_config(profile_from_args(extra))
         )
 
-    def _model_name(self) -> str:
-        if self._model_cache is None:  # config.toml is read once per call, not per line
-            self._model_cache = self._model() or "unknown"
-        return self._model_cache
-
     def finish(self, exit: ProcessExit) -> AgentResult:
-        model = self._model()
+        model = self._model
         usage = {model or "unknown": self._usage()} if self._completed else {}
         # Nothing completed: the old snapshot is still the right baseline for the next call.
         cumulative = self._baseline() if self._cumulative is None else self._cumulative
