@@ -68,8 +68,6 @@ from ai_orchestrator.agents.recording import (
     feature_spend_detail,
     live_cost,
     max_budget_flag,
-    outcome_label,
-    price_result,
 )
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.locks import current_command
@@ -79,9 +77,7 @@ __all__ = [
     "Notice",
     "RunOptions",
     "SessionRun",
-    "feature_spend",
-    "outcome_label",
-    "price_result",
+    "feature_spend",  # re-exported: the workflow's budget pre-check uses it
     "run_in_session",
 ]
 
