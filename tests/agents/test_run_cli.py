@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.fakes.harness import FakeAgents, aio_run, pid_alive
 
 from ai_orchestrator.agents import session_run
 from ai_orchestrator.agents.session_run import RunOptions, run_in_session
 from ai_orchestrator.errors import SessionBusy
 from ai_orchestrator.store import SessionStore
+from tests.fakes.harness import FakeAgents, aio_run, pid_alive
 
 SONNET = "claude-sonnet-4-5-20250929"
 HAIKU = "claude-haiku-4-5-20251001"

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from tests.fakes.harness import FakeAgents, aio_run
 
 from ai_orchestrator.accounting import todos
 from ai_orchestrator.agents.base import AgentRequest, Permission
@@ -19,6 +18,7 @@ from ai_orchestrator.agents.errors import AgentNotFound
 from ai_orchestrator.agents.session_run import RunOptions, run_in_session
 from ai_orchestrator.errors import InvalidInput
 from ai_orchestrator.store import SessionStore
+from tests.fakes.harness import FakeAgents, aio_run
 
 if TYPE_CHECKING:
     from ai_orchestrator.agents.session_run import Notice
