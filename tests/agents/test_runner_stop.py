@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -211,28 +212,38 @@ print(f"daemon={daemon}", flush=True)
 """
 
 
+@contextlib.contextmanager
+def daemon_run(tmp_path: Path) -> Iterator[tuple[int, float, LineParser]]:
+    """Run the ``DAEMON`` agent (kill grace 1 s); yields (daemon pid, seconds ``run`` took,
+    parser). Afterwards the daemon is killed and, if it is our child (we are the subreaper
+    and the runner left it), reaped."""
+    parser = LineParser()
+    started = time.monotonic()
+    try:
+        run(invocation(child(tmp_path, DAEMON), tmp_path), parser, timeout=300, kill_grace=1)
+        yield int(parser.value("daemon")), time.monotonic() - started, parser
+    finally:
+        for line in parser.lines:
+            if line.startswith("daemon="):
+                pid = int(line.split("=")[1])
+                _kill_quietly(pid)
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(pid, 0)
+
+
 def test_double_forked_daemon_is_killed_when_the_agent_exits(
     tmp_path: Path, proc_mode: str
 ) -> None:
     # The classic daemon: fork, setsid, fork again, the middle process exits. The daemon is
     # re-parented at once (to us, the subreaper) and holds our stdout. The agent then exits
     # normally: the runner must kill and reap the daemon instead of waiting or leaking it.
-    argv = child(tmp_path, DAEMON)
-    parser = LineParser()
-    started = time.monotonic()
-    try:
-        run(invocation(argv, tmp_path), parser, timeout=300, kill_grace=1)
-        daemon = int(parser.value("daemon"))
-        assert time.monotonic() - started < 30, "the runner waited for the daemon's pipes"
+    with daemon_run(tmp_path) as (daemon, took, parser):
+        assert took < 30, "the runner waited for the daemon's pipes"
         assert parser.exit is not None and parser.exit.exit_code == 0
         limit = time.monotonic() + 10
         while time.monotonic() < limit and not _gone(daemon):
             time.sleep(0.05)
         assert _gone(daemon), "the daemon survived (or stayed an unreaped zombie)"
-    finally:
-        for line in parser.lines:
-            if line.startswith("daemon="):
-                _kill_quietly(int(line.split("=")[1]))
 
 
 def test_a_pipe_holder_beyond_our_reach_cannot_hang_the_runner(
@@ -245,23 +256,10 @@ def test_a_pipe_holder_beyond_our_reach_cannot_hang_the_runner(
 
     monkeypatch.setattr(proctree, "_children_files", False)
     monkeypatch.setattr(proctree, "snapshot", lambda: None)
-    argv = child(tmp_path, DAEMON)
-    parser = LineParser()
-    started = time.monotonic()
-    try:
-        run(invocation(argv, tmp_path), parser, timeout=300, kill_grace=1)
-        daemon = int(parser.value("daemon"))
-        took = time.monotonic() - started
+    with daemon_run(tmp_path) as (daemon, took, parser):
         assert took < 1 + DRAIN_TIMEOUT + 4, f"the runner waited {took:.1f} s for the pipes"
         assert parser.exit is not None and parser.exit.exit_code == 0
         assert alive(daemon), "the tracker was not out of the game: this test proves nothing"
-    finally:
-        for line in parser.lines:
-            if line.startswith("daemon="):
-                pid = int(line.split("=")[1])
-                _kill_quietly(pid)
-                with contextlib.suppress(ChildProcessError):
-                    os.waitpid(pid, 0)  # re-parented to us (the subreaper): reap it
 
 
 def test_a_process_signalled_by_nobody_reports_its_signal(tmp_path: Path) -> None:
