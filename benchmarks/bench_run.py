@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -44,42 +45,45 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=31)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="aio-bench-run-"))
-    fake = HERE / "instant_claude.py"
-    env = {
-        **os.environ,
-        "SESSION_DIR": str(work / "sessions"),
-        "XDG_CACHE_HOME": str(work / "cache"),
-        "AIO_AGENT_CLAUDE_EXECUTABLE": str(fake),
-    }
-    fake_argv = [
-        str(fake),
-        "-p",
-        "--output-format",
-        "stream-json",
-        "--verbose",
-        "--resume=11111111-1111-4111-8111-111111111111",
-    ]
-    aio_argv = [*aio_bin(), "run", "run-bench", "hello"]
-    # Warm up: first call creates the session (and the price cache), then interleave.
-    timed(aio_argv, env, work, b"")
-    timed(fake_argv, env, work, b"hello")
-    floor_argv = [sys.executable, "-c", "import click"]
-    alone, wrapped, floor = [], [], []
-    for _ in range(args.runs):
-        alone.append(timed(fake_argv, env, work, b"hello"))
-        wrapped.append(timed(aio_argv, env, work, b""))
-        floor.append(timed(floor_argv, env, work, b""))
-    overhead = median(wrapped) - median(alone)
-    result = {
-        "runs": args.runs,
-        "agent_alone_median_ms": round(median(alone) * 1000, 1),
-        "aio_run_median_ms": round(median(wrapped) * 1000, 1),
-        "overhead_median_ms": round(overhead * 1000, 1),
-        "python_and_click_median_ms": round(median(floor) * 1000, 1),
-        "paired_overhead_median_ms": round(
-            median([w - a for w, a in zip(wrapped, alone, strict=True)]) * 1000, 1
-        ),
-    }
+    try:
+        fake = HERE / "instant_claude.py"
+        env = {
+            **os.environ,
+            "SESSION_DIR": str(work / "sessions"),
+            "XDG_CACHE_HOME": str(work / "cache"),
+            "AIO_AGENT_CLAUDE_EXECUTABLE": str(fake),
+        }
+        fake_argv = [
+            str(fake),
+            "-p",
+            "--output-format",
+            "stream-json",
+            "--verbose",
+            "--resume=11111111-1111-4111-8111-111111111111",
+        ]
+        aio_argv = [*aio_bin(), "run", "run-bench", "hello"]
+        # Warm up: first call creates the session (and the price cache), then interleave.
+        timed(aio_argv, env, work, b"")
+        timed(fake_argv, env, work, b"hello")
+        floor_argv = [sys.executable, "-c", "import click"]
+        alone, wrapped, floor = [], [], []
+        for _ in range(args.runs):
+            alone.append(timed(fake_argv, env, work, b"hello"))
+            wrapped.append(timed(aio_argv, env, work, b""))
+            floor.append(timed(floor_argv, env, work, b""))
+        overhead = median(wrapped) - median(alone)
+        result = {
+            "runs": args.runs,
+            "agent_alone_median_ms": round(median(alone) * 1000, 1),
+            "aio_run_median_ms": round(median(wrapped) * 1000, 1),
+            "overhead_median_ms": round(overhead * 1000, 1),
+            "python_and_click_median_ms": round(median(floor) * 1000, 1),
+            "paired_overhead_median_ms": round(
+                median([w - a for w, a in zip(wrapped, alone, strict=True)]) * 1000, 1
+            ),
+        }
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     path = write_result("run_overhead", result)
     print(json.dumps(result, indent=2))
     print(f"written to {path}")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -160,12 +161,15 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="aio-bench-"))
     big = args.keep or work / "big"
-    results = {
-        "aio_version": bench_version(args.runs * 3),
-        "list_stats": bench_list_stats(big, args.sessions, args.runs),
-        "record_growth": bench_record_growth(work, 200),
-        "concurrent_writers": bench_concurrent(work, 16, 150),
-    }
+    try:
+        results = {
+            "aio_version": bench_version(args.runs * 3),
+            "list_stats": bench_list_stats(big, args.sessions, args.runs),
+            "record_growth": bench_record_growth(work, 200),
+            "concurrent_writers": bench_concurrent(work, 16, 150),
+        }
+    finally:
+        shutil.rmtree(work, ignore_errors=True)  # a --keep store lives elsewhere
     path = write_result("store", results)
     print(json.dumps(results, indent=2))
     print(f"written to {path}")

@@ -1,11 +1,13 @@
-"""Run every benchmark, then write ``benchmarks/RESULTS.md`` from their JSON results.
+"""Run every benchmark several times, then write ``benchmarks/RESULTS.md`` from the results.
 
-Each benchmark script writes ``benchmarks/results/<name>.json`` (ignored by git); this script
-runs them in turn and renders the figures, the targets and whether each is met into
-``RESULTS.md`` together with the command that reproduces them. ``--render-only`` re-renders
-from the JSON files already there.
+Each benchmark script writes ``benchmarks/results/<name>.json`` (ignored by git). This script
+runs them ``--repeat`` times in turn (the 10,000-session store is built once and reused),
+keeps each run as ``<name>-run<i>.json``, and renders into ``RESULTS.md`` the median over the
+runs of every figure (each run's figure is itself a median of many samples), the per-run
+figures, the targets and whether each is met, with the command that reproduces them.
+``--render-only`` re-renders from the JSON files already there.
 
-Usage: ``python benchmarks/run_all.py [--render-only] [--sessions N]``
+Usage: ``python benchmarks/run_all.py [--repeat N] [--render-only] [--sessions N]``
 """
 
 from __future__ import annotations
@@ -13,8 +15,11 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import shutil
+import statistics
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -27,30 +32,56 @@ def _run(script: str, *args: str) -> None:
     subprocess.run([sys.executable, str(HERE / script), *args], check=True)
 
 
-def _load(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((RESULTS_DIR / f"{name}.json").read_text())
-    return data
+def _runs(name: str) -> list[dict[str, Any]]:
+    """Every kept run of benchmark ``name``, oldest first."""
+    paths = sorted(
+        RESULTS_DIR.glob(f"{name}-run*.json"), key=lambda p: int(p.stem.rsplit("run")[-1])
+    )
+    return [json.loads(p.read_text()) for p in paths]
 
 
-def _row(what: str, measured: str, target: str, met: bool) -> str:
-    return f"| {what} | {measured} | {target} | {'yes' if met else '**no**'} |"
+def _median_of(runs: list[Any]) -> Any:
+    """The runs merged: numbers become their median over the runs, mappings are merged key by
+    key, anything else (samples, labels) is the first run's."""
+    first = runs[0]
+    if isinstance(first, dict):
+        return {k: _median_of([r[k] for r in runs]) for k in first}
+    if all(isinstance(r, int | float) and not isinstance(r, bool) for r in runs):
+        return statistics.median(runs)
+    return first
+
+
+def _per_run(runs: list[dict[str, Any]], *keys: str, scale: float = 1.0, fmt: str = ".0f") -> str:
+    values = []
+    for run in runs:
+        value: Any = run
+        for key in keys:
+            value = value[key]
+        values.append(format(value * scale, fmt))
+    return ", ".join(values)
+
+
+def _row(what: str, measured: str, runs: str, target: str, met: bool) -> str:
+    return f"| {what} | {measured} | {runs} | {target} | {'yes' if met else '**no**'} |"
 
 
 def render() -> str:
-    store = _load("store")
-    run = _load("run_overhead")
+    store_runs, run_runs = _runs("store"), _runs("run_overhead")
+    store, run = _median_of(store_runs), _median_of(run_runs)
     listing, growth = store["list_stats"], store["record_growth"]
     conc, version = store["concurrent_writers"], store["aio_version"]
     rows = [
         _row(
             f"`aio session list --json`, {listing['sessions']:,} sessions × 20 interactions",
             f"{listing['list_json_median_s'] * 1000:.0f} ms",
+            _per_run(store_runs, "list_stats", "list_json_median_s", scale=1000),
             "≤ 500 ms",
             listing["list_json_median_s"] <= 0.5,
         ),
         _row(
             f"`aio session stats --json`, {listing['sessions']:,} sessions × 20 interactions",
             f"{listing['stats_json_median_s'] * 1000:.0f} ms",
+            _per_run(store_runs, "list_stats", "stats_json_median_s", scale=1000),
             "≤ 500 ms",
             listing["stats_json_median_s"] <= 0.5,
         ),
@@ -59,6 +90,7 @@ def render() -> str:
             f"{growth['ratio_late_over_early']:.2f}× "
             f"({growth['median_record_near_10000_s'] * 1e3:.2f} ms vs "
             f"{growth['median_record_near_1_s'] * 1e3:.2f} ms)",
+            _per_run(store_runs, "record_growth", "ratio_late_over_early", fmt=".2f"),
             "≤ 1.5×",
             growth["ratio_late_over_early"] <= 1.5,
         ),
@@ -66,12 +98,14 @@ def render() -> str:
             f"{conc['writers']} concurrent writer processes, one session",
             f"{conc['interactions_per_s']:,.0f} interactions/s, {conc['lost']} lost "
             f"({conc['interactions_recorded']:,}/{conc['interactions_expected']:,})",
+            _per_run(store_runs, "concurrent_writers", "interactions_per_s"),
             "≥ 300/s, 0 lost",
             conc["interactions_per_s"] >= 300 and conc["lost"] == 0,
         ),
         _row(
             "`aio --version`",
             f"{version['median_s'] * 1000:.0f} ms",
+            _per_run(store_runs, "aio_version", "median_s", scale=1000),
             "≤ 150 ms",
             version["median_s"] <= 0.15,
         ),
@@ -82,6 +116,7 @@ def render() -> str:
             f"agent alone {run['agent_alone_median_ms']:.0f} ms; paired median "
             f"{run['paired_overhead_median_ms']:.0f} ms; of which Python start-up + `import "
             f"click` alone: {run['python_and_click_median_ms']:.0f} ms)",
+            _per_run(run_runs, "overhead_median_ms"),
             "≤ 50 ms",
             run["overhead_median_ms"] <= 50,
         ),
@@ -97,12 +132,23 @@ def render() -> str:
             "```",
             "",
             f"Measured {store['when']} on {platform.machine()}, {store['cpus']} CPUs, "
-            f"Python {store['python']} (a shared, noisy machine: every figure is a median of "
-            f"several runs; the `aio run` overhead compares two medians taken in the same run).",
+            f"Python {store['python']}. This is a shared, noisy machine: each figure is the "
+            f"median over {len(store_runs)} runs of the benchmark (the per-run figures are "
+            "listed), and each run's figure is itself a median of many samples; the `aio run` "
+            "overhead compares two medians taken in the same run.",
             "",
-            "| What | Measured (median) | Target | Met |",
-            "|---|---|---|---|",
+            "| What | Measured (median of runs) | Per run | Target | Met |",
+            "|---|---|---|---|---|",
             *rows,
+            "",
+            "The `aio run` target is not met, and cannot be with a click-based CLI on this "
+            "machine: starting the interpreter and importing click alone, timed in the same "
+            f"loop, takes {run['python_and_click_median_ms']:.0f} ms, more than the whole 50 ms. "
+            "The rest is "
+            "aio's own imports (store, agent adapter, pricing from the cached rate card, session "
+            "todos) and its work for the call: the run lock, the process-tree tracking, pricing, "
+            "recording the interaction and its two todo records, each with an fsync. "
+            "`python -X importtime -m ai_orchestrator run …` shows where it goes.",
             "",
             "Method:",
             "",
@@ -125,11 +171,23 @@ def render() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--render-only", action="store_true")
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--sessions", default="10000")
     args = parser.parse_args()
     if not args.render_only:
-        _run("bench_store.py", "--sessions", args.sessions)
-        _run("bench_run.py")
+        for old in RESULTS_DIR.glob("*-run*.json"):
+            old.unlink()
+        work = Path(tempfile.mkdtemp(prefix="aio-bench-all-"))
+        try:
+            for i in range(1, args.repeat + 1):
+                _run("bench_store.py", "--sessions", args.sessions, "--keep", str(work / "big"))
+                shutil.copy(RESULTS_DIR / "store.json", RESULTS_DIR / f"store-run{i}.json")
+                _run("bench_run.py")
+                shutil.copy(
+                    RESULTS_DIR / "run_overhead.json", RESULTS_DIR / f"run_overhead-run{i}.json"
+                )
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
     (HERE / "RESULTS.md").write_text(render())
     print(f"written {HERE / 'RESULTS.md'}")
 
