@@ -36,7 +36,7 @@ test-fast: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/aio demo
 
-bench: $(STAMP)
+bench: $(STAMP) agent-clis
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
