@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -106,7 +107,9 @@ def test_demo_command_runs_offline(tmp_path: Path) -> None:
     result = run("demo", "--dir", str(target), timeout=300)
     assert result.code == 0, result.err
     assert "SCRIPTED" in result.out and "SCRIPTED" in result.err
-    assert "temporary SESSION_DIR" not in result.err  # the test fixture sets SESSION_DIR
+    assert "Not using your SESSION_DIR" in result.err  # the test fixture sets one
+    assert not any(Path(os.environ["SESSION_DIR"]).glob("*-calc-basics"))  # its own store
+    assert (target / ".aio" / "demo" / "sessions" / "implement-calc-basics").is_dir()
     assert (target / "calc" / "basic.py").is_file()
     assert "implement-calc-basics" in result.out
     assert scenario_path().is_file()
