@@ -113,7 +113,11 @@ def test_demo_after_plain_install_twice_with_session_dir_exported(
     (users_store / "my-session").mkdir(parents=True)
     (users_store / "my-session" / "interactions.jsonl").write_text('{"mine": true}\n')
     before = _snapshot(users_store)
-    env |= {"SESSION_DIR": str(users_store), "TMPDIR": str(tmp_path)}
+    env |= {
+        "SESSION_DIR": str(users_store),
+        "TODO_FILE": str(users_store / "todos.jsonl"),
+        "TMPDIR": str(tmp_path),
+    }
 
     lines = []
     for _ in range(2):

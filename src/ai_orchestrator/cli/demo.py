@@ -4,11 +4,11 @@ SCRIPTED agent.
 init → plan → implement T1.1 and T1.2 (red → green with real test runs; T1.2 needs one fix
 round) → verify --ci → status → ``ai-session list`` / ``stats``. The demo keeps its own
 session store and scripted-agent state inside the project (``demo.DemoState``) — an exported
-``SESSION_DIR`` is ignored (said on stderr), so a demo never writes its notional costs into
-the user's store and runs the same any number of times. ``--session-dir`` records into
-another store instead; the demo's conversations there are then replaced (``--new-session``),
-since the store may hold those of an earlier demo. The project is left in place; its path,
-the store and a pasteable ``aio status`` line are printed at the end.
+``SESSION_DIR`` (and ``TODO_FILE``) is ignored (said on stderr), so a demo never writes its
+notional costs into the user's store and runs the same any number of times. ``--session-dir``
+records into another store instead; the demo's conversations there are then replaced
+(``--new-session``), since the store may hold those of an earlier demo. The project is left
+in place; its path, the store and a pasteable ``aio status`` line are printed at the end.
 """
 
 from __future__ import annotations
@@ -71,6 +71,8 @@ def demo_cmd(directory: Path | None, session_dir: Path | None) -> int:
             "store (--session-dir to record into another)"
         )
     os.environ["SESSION_DIR"] = str(state.sessions)
+    if state.own_store:
+        os.environ.pop("TODO_FILE", None)  # the session todos go with the demo's own store
     os.environ["AIO_SCRIPTED_HOME"] = str(state.scripted)
     os.environ["AIO_PROJECT_DIR"] = str(project)
     os.environ.pop("AI_MODEL", None)
