@@ -1,9 +1,14 @@
-"""``aio demo [--dir DIR]``: the whole workflow offline, with the SCRIPTED agent.
+"""``aio demo [--dir DIR] [--session-dir STORE]``: the whole workflow offline, with the
+SCRIPTED agent.
 
 init → plan → implement T1.1 and T1.2 (red → green with real test runs; T1.2 needs one fix
-round) → verify --ci → status → ``ai-session list`` / ``stats``. Uses a temporary
-``SESSION_DIR`` unless the user set one (said on stderr), a private scripted-agent home, and
-leaves the project directory in place (its path is printed).
+round) → verify --ci → status → ``ai-session list`` / ``stats``. The demo keeps its own
+session store and scripted-agent state inside the project (``demo.DemoState``) — an exported
+``SESSION_DIR`` (and ``TODO_FILE``) is ignored (said on stderr), so a demo never writes its
+notional costs into the user's store and runs the same any number of times. ``--session-dir``
+records into another store instead; the demo's conversations there are then replaced
+(``--new-session``), since the store may hold those of an earlier demo. The project is left
+in place; its path, the store and a pasteable ``aio status`` line are printed at the end.
 """
 
 from __future__ import annotations
@@ -35,14 +40,21 @@ def _section(title: str) -> None:
     default=None,
     help="Where to create the demo project (default: a temp dir).",
 )
-def demo_cmd(directory: Path | None) -> int:
+@click.option(
+    "--session-dir",
+    "session_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Record into this session store instead of the demo's own (DIR/.aio/demo/sessions).",
+)
+def demo_cmd(directory: Path | None, session_dir: Path | None) -> int:
     """Run the whole workflow offline with the scripted agent on a small Python project."""
     from ai_orchestrator.cli.main import run as run_cli
     from ai_orchestrator.cli.session import session
     from ai_orchestrator.workflow import demo
     from ai_orchestrator.workflow.features import init_feature
     from ai_orchestrator.workflow.implement import ImplementOptions, run_implement
-    from ai_orchestrator.workflow.planning import run_plan
+    from ai_orchestrator.workflow.planning import PlanOptions, run_plan
     from ai_orchestrator.workflow.runctx import open_feature
     from ai_orchestrator.workflow.verify import run_verify
     from ai_orchestrator.workflow.workspace import Workspace
@@ -50,21 +62,23 @@ def demo_cmd(directory: Path | None) -> int:
     output.info(BANNER)
     output.out().print(f"[bold yellow]{BANNER}[/bold yellow]")
     project = (directory or Path(tempfile.mkdtemp(prefix="aio-demo-"))).resolve()
-    if os.environ.get("SESSION_DIR"):
-        output.info(f"Using your SESSION_DIR: {os.environ['SESSION_DIR']}")
-    else:
-        os.environ["SESSION_DIR"] = tempfile.mkdtemp(prefix="aio-demo-sessions-")
+    command, is_git = demo.create_project(project)
+    state = demo.DemoState.inside(project, session_dir)
+    state.create()
+    if state.own_store and os.environ.get("SESSION_DIR"):
         output.info(
-            f"Using a temporary SESSION_DIR: {os.environ['SESSION_DIR']} "
-            "(set SESSION_DIR to keep the demo's sessions elsewhere)"
+            f"Not using your SESSION_DIR ({os.environ['SESSION_DIR']}): the demo keeps its own "
+            "store (--session-dir to record into another)"
         )
-    os.environ["AIO_SCRIPTED_HOME"] = tempfile.mkdtemp(prefix="aio-demo-agent-")
+    os.environ["SESSION_DIR"] = str(state.sessions)
+    if state.own_store:
+        os.environ.pop("TODO_FILE", None)  # the session todos go with the demo's own store
+    os.environ["AIO_SCRIPTED_HOME"] = str(state.scripted)
     os.environ["AIO_PROJECT_DIR"] = str(project)
     os.environ.pop("AI_MODEL", None)
-
-    command, is_git = demo.create_project(project)
     os.chdir(project)
     output.info(f"Demo project: {project}{' (git repository)' if is_git else ''}")
+    output.info(f"Session store: {state.sessions}")
 
     _section(f"aio init {demo.FEATURE}")
     ws = Workspace.find(for_init=True)
@@ -75,12 +89,15 @@ def demo_cmd(directory: Path | None) -> int:
 
     ctx = open_feature(demo.FEATURE, hooks())
     _section(f'aio plan {demo.FEATURE} "{demo.PLAN_PROMPT}"   [scripted]')
-    outcome = run_plan(ctx, demo.PLAN_PROMPT)
+    # In another store, an earlier demo's conversations of this feature may exist.
+    replace = not state.own_store
+    outcome = run_plan(ctx, demo.PLAN_PROMPT, PlanOptions(new_session=replace))
     print_plan(outcome.plan, f"Plan for {demo.FEATURE} (scripted)")
 
     for task_id in demo.TASKS:
         _section(f"aio implement {demo.FEATURE} --task {task_id}   [scripted]")
-        result = run_implement(ctx, task_id, ImplementOptions())
+        options = ImplementOptions(new_session=replace and task_id == demo.TASKS[0])
+        result = run_implement(ctx, task_id, options)
         for test_run in result.test_runs:
             verdict = "green" if test_run.green else "red" if test_run.red else "not run"
             if test_run.label.startswith("red") and test_run.red:
@@ -102,6 +119,14 @@ def demo_cmd(directory: Path | None) -> int:
 
     output.info("Costs above are notional: scripted models are priced as their namesakes.")
     _section("Done")
-    output.out().print(f"The demo project is in {project}")
-    output.out().print(f"Try: cd {project} && SESSION_DIR={os.environ['SESSION_DIR']} aio status")
+    con = output.out()
+    con.print(f"The demo project:     {project}", markup=False, highlight=False)
+    con.print(f"Its session store:    {state.sessions}", markup=False, highlight=False)
+    con.print(f"Scripted agent state: {state.scripted}", markup=False, highlight=False)
+    con.print(
+        f"Try: {state.status_command(project, demo.aio_command())}",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
     return 0 if verified.ok else 1

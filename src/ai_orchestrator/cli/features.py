@@ -93,6 +93,11 @@ def print_status(s: dict[str, Any]) -> None:
         )
 
 
+def _warn_unreadable(unreadable: list[dict[str, str]]) -> None:
+    for item in unreadable:
+        output.warn(f"feature {item['feature_id']} skipped: {item['error']}")
+
+
 @click.command("status")
 @click.argument("feature", required=False)
 @click.option("--all", "show_all", is_flag=True, help="Every feature (the default without one).")
@@ -110,9 +115,17 @@ def status_cmd(feature: str | None, show_all: bool, as_json: bool) -> None:
         else:
             print_status(status)
         return
-    features = all_features(ws)
+    features, unreadable = all_features(ws)
+    _warn_unreadable(unreadable)
     if as_json:
-        output.emit_json({"schema_version": 1, "current": ws.current(), "features": features})
+        output.emit_json(
+            {
+                "schema_version": 1,
+                "current": ws.current(),
+                "features": features,
+                "unreadable": unreadable,
+            }
+        )
         return
     if not features:
         output.info("No features yet (aio init FEATURE).")
@@ -130,12 +143,14 @@ def features_cmd(as_json: bool) -> None:
     from ai_orchestrator.workflow.workspace import Workspace
 
     ws = Workspace.find()
-    features = all_features(ws)
+    features, unreadable = all_features(ws)
+    _warn_unreadable(unreadable)
     if as_json:
         output.emit_json(
             {
                 "schema_version": 1,
                 "current": ws.current(),
+                "unreadable": unreadable,
                 "features": [
                     {
                         k: f[k]

@@ -1,21 +1,30 @@
 """The offline demo project: a tiny ``calc`` package driven by the ``scripted`` agent.
 
 ``create_project(directory)`` writes a small Python project (``pyproject.toml`` with pytest
-configured, an empty ``calc`` package, a README), makes it a git repository with one commit
-when git is available, and returns the test command: ``[sys.executable, -m, pytest, -q]`` when
-pytest is importable in this interpreter, otherwise ``[sys.executable, -m, unittest,
-discover, -s, tests, -t, .]`` (the scenario's tests are plain ``unittest`` cases, so both
-work). ``write_demo_config`` points every phase at the scripted agent with the packaged
-scenario (``demo_scenario.yaml``). Nothing here calls a network or a real agent.
+configured, an empty ``calc`` package, a ``tests`` package, a README), makes it a git
+repository with one commit when git is available, and returns the test command:
+``[sys.executable, -m, pytest, -q]`` when pytest is importable in this interpreter, otherwise
+``[sys.executable, -m, unittest, discover, -s, tests, -t, .]`` (the scenario's tests are
+plain ``unittest`` cases and ``tests/__init__.py`` makes the directory importable, so both
+work after a plain ``pip install`` without the test extras). ``write_demo_config`` points
+every phase at the scripted agent with the packaged scenario (``demo_scenario.yaml``).
+
+``DemoState.inside(project)`` is where the demo keeps its own state: the session store
+(``.aio/demo/sessions``) and the scripted agent's home (``.aio/demo/scripted``), both under
+the project's ``.aio/`` (which never counts as a change of the agent's and is git-ignored),
+so a demo never reads or writes the user's store and two demos never share a conversation
+or a scenario cursor. Nothing here calls a network or a real agent.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import shlex
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from ai_orchestrator.errors import InvalidInput
@@ -82,7 +91,11 @@ def create_project(directory: Path) -> tuple[list[str], bool]:
     (directory / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
     (directory / "README.md").write_text(README, encoding="utf-8")
     (directory / "calc" / "__init__.py").write_text('"""A tiny calculator."""\n', "utf-8")
-    (directory / ".gitignore").write_text("__pycache__/\n.pytest_cache/\n", encoding="utf-8")
+    # unittest discovery with ``-t .`` needs ``tests`` to be an importable package.
+    (directory / "tests" / "__init__.py").write_text("", encoding="utf-8")
+    (directory / ".gitignore").write_text(
+        "__pycache__/\n.pytest_cache/\n.aio/demo/\n", encoding="utf-8"
+    )
     is_git = False
     if shutil.which("git"):
         try:
@@ -93,6 +106,42 @@ def create_project(directory: Path) -> tuple[list[str], bool]:
         except (OSError, subprocess.SubprocessError):
             is_git = False
     return demo_test_command(), is_git
+
+
+@dataclass(frozen=True)
+class DemoState:
+    """Where one demo run keeps its session store and the scripted agent's state."""
+
+    sessions: Path
+    scripted: Path
+    own_store: bool
+
+    @classmethod
+    def inside(cls, project: Path, session_dir: Path | None = None) -> DemoState:
+        """The demo's own state under ``project/.aio/demo``; ``session_dir`` replaces its
+        session store with another one (the scripted state stays the demo's own)."""
+        base = project / ".aio" / "demo"
+        sessions = session_dir.expanduser().resolve() if session_dir else base / "sessions"
+        return cls(sessions, base / "scripted", own_store=session_dir is None)
+
+    def create(self) -> None:
+        for directory in (self.sessions, self.scripted):
+            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    def status_command(self, project: Path, aio: str) -> str:
+        """A shell line that shows the demo feature's status from any directory."""
+        q = shlex.quote
+        return f"cd {q(str(project))} && SESSION_DIR={q(str(self.sessions))} {aio} status"
+
+
+def aio_command() -> str:
+    """How to run this installation's ``aio`` from a shell: ``aio`` when that is the one on
+    PATH, else ``<this python> -m ai_orchestrator`` (e.g. ``make demo`` runs ``.venv/bin/aio``
+    without it being on PATH)."""
+    found = shutil.which("aio")
+    if found and Path(found).parent.resolve() == Path(sys.executable).parent.resolve():
+        return "aio"
+    return f"{shlex.quote(sys.executable)} -m ai_orchestrator"
 
 
 def _toml_list(values: list[str]) -> str:

@@ -303,32 +303,33 @@ def run_implement(ctx: FeatureContext, task_id: str, opts: ImplementOptions) -> 
 def _implement_locked(
     ctx: FeatureContext, task_id: str, opts: ImplementOptions, rec: Recorder
 ) -> ImplementOutcome:
-    plan = load_plan(ctx.paths)
-    assert plan is not None
-    task = _check_task(ctx, plan, task_id, opts)
-    settings = call_settings(
-        ctx,
-        "implement",
-        agent=choose_agent(ctx, task, opts.agent),
-        model=opts.model,
-        no_session=opts.no_session,
-        new_session=opts.new_session,
-        max_turns=opts.max_turns,
-        max_cost=opts.max_cost,
-        default_tools=default_tools(ctx.config.test_command),
-    )
-    rec.agent, rec.model = settings.agent, settings.model
-    conv = Conversation(
-        ctx.store,
-        ctx.session_name("implement"),
-        settings,
-        cwd=ctx.ws.project_root,
-        hooks=ctx.hooks,
-        task_id=task_id,
-    )
-    conv.check_location()  # before the task is touched: refusing must change nothing
-    check_budget(ctx, settings, f"task {task_id} was not started")
-    feature = load_feature(ctx.paths)
+    with rec.refusals():  # before the task is touched: refusing must change nothing
+        plan = load_plan(ctx.paths)
+        assert plan is not None
+        task = _check_task(ctx, plan, task_id, opts)
+        settings = call_settings(
+            ctx,
+            "implement",
+            agent=choose_agent(ctx, task, opts.agent),
+            model=opts.model,
+            no_session=opts.no_session,
+            new_session=opts.new_session,
+            max_turns=opts.max_turns,
+            max_cost=opts.max_cost,
+            default_tools=default_tools(ctx.config.test_command),
+        )
+        rec.agent, rec.model = settings.agent, settings.model
+        conv = Conversation(
+            ctx.store,
+            ctx.session_name("implement"),
+            settings,
+            cwd=ctx.ws.project_root,
+            hooks=ctx.hooks,
+            task_id=task_id,
+        )
+        conv.check_location()
+        check_budget(ctx, settings, f"task {task_id} was not started")
+        feature = load_feature(ctx.paths)
     _set_status(plan, task_id, "in_progress")
     save_plan(ctx.paths, plan)
     update_feature(ctx.paths, active_task=task_id, model_in_use=settings.model or settings.agent)

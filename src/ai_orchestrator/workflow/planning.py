@@ -29,7 +29,7 @@ from ai_orchestrator.agents.errors import AgentLaunchError
 from ai_orchestrator.errors import AgentTimeout, AioError
 from ai_orchestrator.store.timeutil import now_iso
 from ai_orchestrator.workflow import prompts
-from ai_orchestrator.workflow.agentcall import AgentFailed, Conversation
+from ai_orchestrator.workflow.agentcall import AgentFailed, CallSettings, Conversation
 from ai_orchestrator.workflow.config import pick_model, resolve_model
 from ai_orchestrator.workflow.features import load_feature, load_plan, save_plan, update_feature
 from ai_orchestrator.workflow.history import given_options
@@ -41,6 +41,7 @@ from ai_orchestrator.workflow.runctx import (
     agent_installed,
     call_settings,
     check_agent,
+    check_budget,
 )
 
 CONTEXT_BUDGET = 150_000  # characters of repository context for --full-context
@@ -166,6 +167,21 @@ def run_plan(ctx: FeatureContext, request: str, opts: PlanOptions | None = None)
     return outcome
 
 
+def _planner_settings(
+    ctx: FeatureContext, opts: PlanOptions, planner: str, planner_model: str | None
+) -> CallSettings:
+    settings = call_settings(
+        ctx,
+        "plan",
+        agent=planner,
+        no_session=opts.no_session,
+        new_session=opts.new_session,
+        max_cost=opts.max_cost,
+    )
+    settings.model = planner_model  # resolved per planner by planner_candidates
+    return settings
+
+
 def _plan_locked(
     ctx: FeatureContext,
     request: str,
@@ -174,8 +190,14 @@ def _plan_locked(
     opts: PlanOptions,
 ) -> PlanOutcome:
     name = ctx.session_name("plan")
-    feature = load_feature(ctx.paths)
-    previous = load_plan(ctx.paths, required=False)
+    with rec.refusals():
+        feature = load_feature(ctx.paths)
+        previous = load_plan(ctx.paths, required=False)
+        first = _planner_settings(ctx, opts, *candidates[0])
+        Conversation(
+            ctx.store, name, first, cwd=ctx.ws.project_root, hooks=ctx.hooks
+        ).check_location()
+        check_budget(ctx, first, "no plan was made")
     context = repository_context(ctx) if opts.full_context else None
     prompt = prompts.plan_prompt(
         ctx.feature_id,
@@ -189,15 +211,7 @@ def _plan_locked(
     steps: list[dict[str, Any]] = []
     last_error: AioError | None = None
     for index, (planner, planner_model) in enumerate(candidates):
-        settings = call_settings(
-            ctx,
-            "plan",
-            agent=planner,
-            no_session=opts.no_session,
-            new_session=opts.new_session,
-            max_cost=opts.max_cost,
-        )
-        settings.model = planner_model  # resolved per planner by planner_candidates
+        settings = _planner_settings(ctx, opts, planner, planner_model)
         rec.agent, rec.model = planner, planner_model
         conv = Conversation(ctx.store, name, settings, cwd=ctx.ws.project_root, hooks=ctx.hooks)
         conv.check_location()

@@ -35,7 +35,13 @@ from ai_orchestrator.workflow.agentcall import CallSettings, Conversation
 from ai_orchestrator.workflow.features import load_feature, load_plan, write_artifact
 from ai_orchestrator.workflow.history import given_options
 from ai_orchestrator.workflow.jsontext import extract_json
-from ai_orchestrator.workflow.runctx import FeatureContext, Recorder, call_settings, check_agent
+from ai_orchestrator.workflow.runctx import (
+    FeatureContext,
+    Recorder,
+    call_settings,
+    check_agent,
+    check_budget,
+)
 from ai_orchestrator.workflow.verify import git_diff
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
@@ -248,8 +254,10 @@ def _review_locked(
     conv = Conversation(
         ctx.store, ctx.session_name("review"), settings, cwd=ctx.ws.project_root, hooks=ctx.hooks
     )
-    conv.check_location()
-    material, names = _material(ctx, files, architecture)
+    with rec.refusals():
+        conv.check_location()
+        check_budget(ctx, settings, "nothing was reviewed")
+        material, names = _material(ctx, files, architecture)
     prompt = review_prompt(ctx, material, names or files, architecture, focus)
     try:
         review = conv.ask_usable(

@@ -8,12 +8,18 @@
   default budget; the session-todo estimate default from ``default_estimate_usd``;
   permission mode/tools/extra argv from the phase config.
 - ``check_agent`` validates an agent name (``InvalidInput``, exit 2) so commands can refuse
-  a bad ``--agent`` before doing any work; ``agent_installed`` says whether its CLI exists.
+  a bad ``--agent`` before doing any work; ``agent_installed`` says whether its CLI exists,
+  ``check_installed`` refuses when it does not.
 - ``Recorder`` is a context manager that appends exactly one history event when the command
-  ends, whatever happens; the status follows the exception (``BudgetExceeded`` →
-  ``budget_exceeded``, ``AgentTimeout`` → ``timeout``, ``Interrupted``/``KeyboardInterrupt``
-  → ``interrupted``, other ``AioError`` → ``failed``, anything else → ``error``) unless the
-  command set ``status`` itself (e.g. verify: tests failed). Exceptions are never swallowed.
+  ends, whatever happens — unless the command was **refused**: an ``AioError`` raised inside
+  ``rec.refusals()`` (the checks a command makes before it changes or runs anything: unknown
+  task, unmet dependency, no plan, a conversation of another project, the budget, an agent
+  that is not installed, a file to review that does not exist) writes no event, like bad
+  input refused before the ``Recorder`` is entered. Otherwise the status follows the
+  exception (``BudgetExceeded`` → ``budget_exceeded``, ``AgentTimeout`` → ``timeout``,
+  ``Interrupted``/``KeyboardInterrupt`` → ``interrupted``, other ``AioError`` → ``failed``,
+  anything else → ``error``) unless the command set ``status`` itself (e.g. verify: tests
+  failed). Exceptions are never swallowed. A busy feature is not a refusal: its event is kept.
   Commands fill ``agent``/``model``/``task_id``/``session`` *before* taking the feature lock,
   so even a "busy" event says what was attempted; a model left unset is taken from the last
   agent call that reported one (``details.steps``).
@@ -22,6 +28,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -107,13 +115,23 @@ def check_agent(agent: str | None, what: str = "--agent") -> None:
 
 def agent_installed(agent: str) -> bool:
     """Whether the CLI of ``agent`` can be found (as the call would resolve it)."""
-    from ai_orchestrator.agents import registry
-
     try:
-        registry.resolve_executable(agent)
+        check_installed(agent, "")
     except AioError:
         return False
     return True
+
+
+def check_installed(agent: str, nothing_done: str) -> None:
+    """``AgentNotFound`` (exit 1) when the CLI of ``agent`` cannot be found, so a command
+    can refuse before it runs anything (``nothing_done`` says what)."""
+    from ai_orchestrator.agents import registry
+    from ai_orchestrator.agents.errors import AgentNotFound
+
+    try:
+        registry.resolve_executable(agent)
+    except AgentNotFound as exc:
+        raise AgentNotFound(f"{exc} ({nothing_done})") from None
 
 
 def check_budget(ctx: FeatureContext, settings: CallSettings, nothing_done: str) -> None:
@@ -164,9 +182,20 @@ class Recorder:
         self.error: str | None = None
         self.details: dict[str, Any] = {}
         self.event: dict[str, Any] | None = None
+        self.refused = False
 
     def __enter__(self) -> Recorder:
         return self
+
+    @contextmanager
+    def refusals(self) -> Iterator[None]:
+        """Checks made before the command changes or runs anything: an ``AioError`` raised
+        inside refuses the command, and a refused command writes no history event."""
+        try:
+            yield
+        except AioError:
+            self.refused = True
+            raise
 
     def __exit__(
         self,
@@ -174,6 +203,8 @@ class Recorder:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if self.refused and isinstance(exc, AioError):
+            return
         status = status_of(exc) if exc is not None else (self.status or "success")
         error = self.error
         if exc is not None:

@@ -11,7 +11,8 @@ calls, folded per task). ``agent_todos.task`` is the list shown by default: the 
 task's, else the one of the newest history event with a task that has a list, else the
 newest task that has one. ``last_activity`` is the newest of the feature's ``updated_at``,
 its last history event and its sessions' last use; ``health`` is ``active`` (< 1 h),
-``idle`` (< 24 h) or ``stale``. Pure reads: nothing is locked or written.
+``idle`` (< 24 h) or ``stale``. ``all_features`` skips (and names) a feature whose files
+cannot be read. Pure reads: nothing is locked or written.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ai_orchestrator.accounting.savings import cache_read_share
+from ai_orchestrator.errors import AioError
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.index import SummaryIndex
 from ai_orchestrator.store.timeutil import format_iso, parse_iso
@@ -165,12 +167,20 @@ def feature_status(
     }
 
 
-def all_features(ws: Workspace) -> list[dict[str, Any]]:
+def all_features(ws: Workspace) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    """Every readable feature's status, and ``{feature_id, error}`` for each feature whose
+    files cannot be read (a corrupt ``feature.yaml`` or ``plan.yaml``): one broken feature is
+    named and skipped, never fatal for the others."""
     rows = session_rows(SessionStore())
     current = ws.current()
     result = []
+    unreadable = []
     for feature_id in ws.feature_ids():
-        status = feature_status(ws, feature_id, rows, recent=1)
+        try:
+            status = feature_status(ws, feature_id, rows, recent=1)
+        except AioError as exc:
+            unreadable.append({"feature_id": feature_id, "error": str(exc)})
+            continue
         status["current"] = feature_id == current
         result.append(status)
-    return result
+    return result, unreadable

@@ -15,8 +15,9 @@
 - Verify holds the feature lock for its whole run, so its test run never sees the half-made
   change of an ``implement`` in progress (a second command waits ``lock_timeout``, then
   ``SessionBusy``). Bad input (``--agent-name`` unknown) is refused before the tests run;
-  with the agent check, the budget (``max_cost``, else the feature's) is checked before the
-  tests run too, so a command that would stop at exit 3 does not run the suite first.
+  with the agent check, the agent's CLI must be installed and the budget (``max_cost``, else
+  the feature's) not reached before the tests run too, so a command that would stop there
+  does not run the suite first (a refusal: no history event).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from ai_orchestrator.workflow.runctx import (
     call_settings,
     check_agent,
     check_budget,
+    check_installed,
 )
 from ai_orchestrator.workflow.testrun import TestRun, run_tests
 
@@ -198,7 +200,9 @@ def run_verify(
             rec.session = ctx.session_name("verify")
         with ctx.ws.lock_feature(ctx.feature_id, timeout=ctx.config.lock_timeout):
             if settings is not None:
-                check_budget(ctx, settings, "no tests were run")
+                with rec.refusals():
+                    check_installed(settings.agent, "no tests were run")
+                    check_budget(ctx, settings, "no tests were run")
             outcome = _verify_locked(ctx, command, ci, rec)
             if settings is not None:
                 outcome.agent_check = agent_check(ctx, outcome.run, settings, rec)

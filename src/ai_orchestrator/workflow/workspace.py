@@ -66,14 +66,28 @@ def write_yaml(path: Path, data: Any) -> None:
 
 
 def read_yaml(path: Path) -> Any:
+    """The parsed file; ``NotFound`` when missing, ``StoreError`` (a one-line message) when it
+    cannot be read, is not UTF-8 or is not YAML."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise NotFound(f"{path} does not exist") from None
+    except OSError as exc:
+        raise StoreError(f"{path} cannot be read: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise StoreError(f"{path} is not UTF-8 text (byte {exc.start})") from exc
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise StoreError(f"{path} is not valid YAML: {exc}") from exc
+        raise StoreError(f"{path} is not valid YAML: {_yaml_problem(exc)}") from exc
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None)
+    if problem and mark is not None:
+        return f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
+    return " ".join(str(exc).split())
 
 
 @dataclass(frozen=True)
