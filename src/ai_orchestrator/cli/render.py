@@ -70,6 +70,25 @@ def print_list(
         output.out().print("* includes unpriced interactions (model not in the price table)")
 
 
+def print_strays(strays: Sequence[Mapping[str, Any]]) -> None:
+    """Shell-version sessions ``list`` cannot show as sessions (their names are invalid)."""
+    if not strays:
+        return
+    console = output.out()
+    console.print(
+        f"Not migrated: {len(strays)} shell-version session(s) whose names are not "
+        "<command>-<feature-id> (run: aio session migrate, or --rename OLD=NEW):",
+        markup=False,
+    )
+    for item in strays:
+        console.print(
+            f"  {item['legacy_name']} -> {item['migrates_to']}: "
+            f"{output.count(item['interactions'])} interaction(s), "
+            f"{output.money(item['cost'])}, last used {item['last_used'] or 'never'}",
+            markup=False,
+        )
+
+
 def _interaction_table(records: Sequence[Mapping[str, Any]]) -> Any:
     from rich.table import Table
 

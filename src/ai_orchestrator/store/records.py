@@ -39,6 +39,19 @@ TOKEN_KEYS = ("input", "output", "cache_read", "cache_write", "reasoning")
 USAGE_INT_KEYS = (*TOKEN_KEYS, "cache_write_5m", "cache_write_1h", "requests")
 USAGE_MONEY_KEYS = ("cost", "reported_cost", "savings")
 COST_SOURCES = ("reported", "computed", "unpriced")
+# Every top-level field aio writes into an interaction (the stored fields above, what
+# ``aio run`` adds, and the markers of converted shell-version calls). An import uses it to
+# tell a record of ours without ``id`` from one that fits no known shape.
+INTERACTION_FIELDS = frozenset(
+    {
+        "schema_version", "id", "timestamp", "session_name", "command", "feature_id",
+        "task_id", "agent", "agent_session_id", "cwd", "model", "prompt", "prompt_preview",
+        "response_preview", "tokens", "cost", "cost_source", "reported_cost", "duration_ms",
+        "outcome", "exit_code", "usage_by_model", "savings", "session_action", "agent_state",
+        "todos", "raw_events", "error", "turns", "cli_version", "tools_used", "session_note",
+        "budget_usd", "spent_before", "over_budget", "imported_from", "legacy_name",
+    }
+)  # fmt: skip
 PREVIEW_CHARS = 100
 MAX_INT = 2**53
 MAX_USD = 1e9

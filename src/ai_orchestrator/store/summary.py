@@ -3,9 +3,10 @@
 ``empty_summary`` then ``apply_interaction`` for each record, in order. Appending uses
 the same step, so a summary rebuilt from the log always equals one maintained
 incrementally; that is what lets the store repair a stale or corrupt summary without
-losing anything. Only ``created_at`` and the conversation fields of a session that has
-none in its log (a migrated shell-version session) are not derived from the log; a
-rebuild carries them over from the previous summary (``carried``).
+losing anything. Only ``created_at``, the conversation fields of a session that has
+none in its log (a migrated shell-version session) and ``legacy_name`` (the shell-version
+name a session was carried over from) are not derived from the log alone; a rebuild
+carries them over from the previous summary (``carried``).
 
 Per-model buckets (``by_model``) and breakdowns (``group_buckets``) hold interactions,
 tokens, cost, savings and how many calls could not be priced (``unpriced``), so an
@@ -27,6 +28,9 @@ from ai_orchestrator.store.records import TOKEN_KEYS
 from ai_orchestrator.store.timeutil import day_of, format_iso, now_iso, parse_iso
 
 CONVERSATION_FIELDS = ("agent", "agent_session_id", "agent_cwd", "agent_state", "model")
+# Carried across rebuilds too: the shell-version name a migrated or imported session had
+# before it was given a valid one (also on each of its converted records).
+CARRIED_FIELDS = (*CONVERSATION_FIELDS, "legacy_name")
 BUCKET_KEYS = ("interactions", "tokens", "cost", "savings", "unpriced")
 
 
@@ -90,9 +94,9 @@ def empty_summary(
 
 
 def carried(previous: Mapping[str, Any]) -> dict[str, Any]:
-    """The conversation fields of ``previous`` worth keeping across a rebuild."""
+    """The fields of ``previous`` worth keeping across a rebuild (``CARRIED_FIELDS``)."""
     out: dict[str, Any] = {}
-    for field in CONVERSATION_FIELDS:
+    for field in CARRIED_FIELDS:
         value = previous.get(field)
         if field == "agent_state":
             if isinstance(value, Mapping) and value:
@@ -184,6 +188,8 @@ def apply_interaction(summary: dict[str, Any], record: Mapping[str, Any]) -> Non
     if outcome != "success":
         summary["failed_interactions"] += 1
     fresh = record.get("session_action") == "fresh"
+    if isinstance(record.get("legacy_name"), str) and record["legacy_name"]:
+        summary["legacy_name"] = record["legacy_name"]
     if record.get("model"):
         summary["model"] = record["model"]
     # A one-off call must not make the session look like another agent's conversation.
