@@ -427,16 +427,32 @@ def migrate_cmd(renames: tuple[str, ...], as_json: bool) -> None:
     )
 
 
+def priced_interaction(name: str, interaction: dict[str, Any]) -> dict[str, Any]:
+    """``interaction`` (which has no cost) validated and priced like ``aio run`` prices."""
+    from ai_orchestrator.agents.recording import price_interaction
+    from ai_orchestrator.store.names import parse_session_name
+    from ai_orchestrator.store.records import normalize_interaction
+
+    checked = normalize_interaction(interaction, parse_session_name(name))
+    return {**interaction, **price_interaction(checked)}
+
+
 @session.command("record")
 @click.argument("name")
 def record_cmd(name: str) -> None:
-    """Append one interaction read as JSON from stdin (plumbing for scripts and hooks)."""
+    """Append one interaction read as JSON from stdin (plumbing for scripts and hooks).
+
+    Without a cost it is priced from its model and tokens like ``aio run`` (``unpriced``
+    when the model has no price; the agent's ``reported_cost`` then, if given).
+    """
     raw = sys.stdin.read()
     try:
         interaction = json.loads(raw)
     except (ValueError, RecursionError) as exc:
         raise InvalidInput(f"stdin is not valid JSON: {exc}") from None
     store = _store()
+    if isinstance(interaction, dict) and interaction.get("cost") is None:
+        interaction = priced_interaction(name, interaction)
     if isinstance(interaction, dict) and "id" in interaction:
         added = store.record_unique(name, [interaction])
         result = {"id": interaction["id"], "added": bool(added)}

@@ -209,9 +209,16 @@ def normalize_interaction(raw: object, session: SessionName) -> dict[str, Any]:
         prompt_preview = preview(prompt or "")
     response_preview = _opt_str(record, "response_preview") or ""
 
-    cost = _money(record.get("cost", 0.0), "cost")
     reported_cost = _opt_money(record, "reported_cost")
     cost_source = record.get("cost_source")
+    if record.get("cost") is None:
+        # No cost: the agent's own figure if there is one, else unpriced (never a $0
+        # that claims to be computed). ``aio session record`` prices such records first.
+        cost = reported_cost or 0.0
+        if cost_source is None:
+            cost_source = "reported" if reported_cost is not None else "unpriced"
+    else:
+        cost = _money(record["cost"], "cost")
     if cost_source is None:
         cost_source = "reported" if reported_cost is not None else "computed"
     if cost_source not in COST_SOURCES:
