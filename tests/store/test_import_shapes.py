@@ -300,3 +300,13 @@ def test_migrate_keeps_records_that_fit_no_shape_instead_of_half_converting(
     assert [r.get("task_id") for r in records] == [None, None, "T9.9"]
     assert records[2]["agent"] == "gemini"
     assert os.path.exists(path / "metadata.legacy.json")
+
+
+def test_import_then_migrate_of_the_same_session_adds_nothing_twice(session_dir: Path) -> None:
+    apply_import(SessionStore(), plan_import(json.dumps([shell_session("my_session")])))
+    write_stray(session_dir)
+    report = migrate_store(SessionStore())
+    target = legacy_session_name("my_session").name
+    assert [m["session_name"] for m in report.migrated] == [target]
+    assert SessionStore().load(target).summary["interaction_count"] == 2
+    assert not (session_dir / "my_session").exists()
