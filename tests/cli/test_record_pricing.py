@@ -128,3 +128,17 @@ def test_reported_share_of_a_mixed_call_is_only_the_unpriced_models(session_dir:
     # Rebuilt from the log, the summary says the same (it is a fold).
     (session_dir / "run-m" / "metadata.json").unlink()
     assert SessionStore().load("run-m").summary["cost_reported"] == pytest.approx(1.0 - computed)
+
+
+def test_per_model_figures_the_caller_gave_are_kept() -> None:
+    priced = price_interaction(
+        {
+            "agent": "gemini",
+            "usage_by_model": {
+                "gemini-mystery": {"input": 10, "reported_cost": 0.3, "source": "the CLI"}
+            },
+        }
+    )
+    usage = priced["usage_by_model"]["gemini-mystery"]
+    assert usage["reported_cost"] == 0.3 and usage["source"] == "the CLI"
+    assert usage["priced"] is False

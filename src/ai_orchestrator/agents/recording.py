@@ -125,7 +125,11 @@ def _usage_of(tokens: Mapping[str, Any], requests: int = 1) -> ModelUsage:
         return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
     untimed = count("cache_write") - count("cache_write_5m") - count("cache_write_1h")
+    reported = tokens.get("reported_cost")
     return ModelUsage(
+        reported_cost=float(reported)
+        if isinstance(reported, int | float) and not isinstance(reported, bool)
+        else None,
         input=count("input"),
         output=count("output"),
         cache_read=count("cache_read"),
@@ -157,7 +161,15 @@ def price_interaction(record: Mapping[str, Any]) -> dict[str, Any]:
             "cost_source": "reported" if reported is not None else "unpriced",
         }
     result = AgentResult(agent=agent, outcome="success", usage=usage, reported_cost=reported)
-    return price_result(agent, result)
+    priced = price_result(agent, result)
+    if isinstance(per_model, Mapping):  # keep whatever else the caller said per model
+        for model, given in per_model.items():
+            if isinstance(given, Mapping) and str(model) in priced["usage_by_model"]:
+                priced["usage_by_model"][str(model)] = {
+                    **given,
+                    **priced["usage_by_model"][str(model)],
+                }
+    return priced
 
 
 def live_cost(agent: str, usage: dict[str, ModelUsage]) -> float | None:
