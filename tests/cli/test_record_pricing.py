@@ -100,6 +100,8 @@ def test_a_cost_only_the_agent_reported_says_so_everywhere(session_dir: Path) ->
     assert "reported by codex" in total
     row = next(line for line in stats.out.splitlines() if "mystery-9" in line)
     assert "$0.4200 reported by codex" in row
+    listed = aio("session", "list").out
+    assert "$0.4311^" in listed and "^ includes costs reported by codex" in listed
     data = aio("session", "stats", "--json").json()
     assert data["cost_reported"] == pytest.approx(0.42)
     assert data["cost_reported_by"] == ["codex"]

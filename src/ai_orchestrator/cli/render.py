@@ -75,13 +75,20 @@ def print_list(
             output.count(row.interactions),
             f"{output.count(tokens['input'])}/{output.count(tokens['output'])}",
             f"{output.count(tokens['cache_read'])}/{output.count(tokens['cache_write'])}",
-            output.money(row.cost) + ("*" if row.unpriced else ""),
+            output.money(row.cost) + ("*" if row.unpriced else "") + ("^" if row.reported else ""),
             s["status"] + (" !" if row.problems else ""),
         )
     output.out().print(table)
     output.out().print(f"Total sessions: {total} (Active: {active}, used within {days:g} days)")
     if any(r.unpriced for r in rows):
         output.out().print("* includes unpriced interactions (model not in the price table)")
+    reporters = sorted({a for r in rows for a in r.reported_by})
+    if reporters:
+        output.out().print(
+            f"^ includes costs reported by {', '.join(reporters)} (not computed: model not "
+            "in the price table)",
+            markup=False,
+        )
 
 
 def print_strays(strays: Sequence[Mapping[str, Any]]) -> None:
