@@ -4,6 +4,8 @@ An *interaction* is one agent call, stored as one JSON line in ``interactions.js
 ``normalize_interaction`` turns caller input (ours, or the earlier shell version's
 shape with ``tokens{input,output}``) into the stored shape, filling defaults and
 refusing wrong types with ``InvalidInput`` naming the field. Unknown fields are kept.
+A record without ``cost`` is ``unpriced`` (or ``reported`` with its ``reported_cost``),
+never a computed $0; callers that can price (``aio session record``) do so first.
 
 Invariant: a record that ``normalize_interaction`` accepts can be folded into a summary
 (``summary.apply_interaction``), serialised and indexed — every field the fold reads is
