@@ -37,6 +37,7 @@ def test_export_import_roundtrip_is_idempotent(session_dir: Path, tmp_path: Path
         "sessions_created": 2,
         "interactions_added": 3,
         "interactions_already_present": 0,
+        "renamed": [],
     }
     second = apply_import(other, plan_import(json.dumps(exported)))
     assert second.added == 0 and second.skipped == 3

@@ -6,6 +6,8 @@ Contract
       (``AgentResult.requests``) so long-context tiers apply per request, not to the mean.
       ``cost_source`` is ``computed`` when every model was priced, else ``reported`` when the
       CLI reported a cost, else ``unpriced`` (never a silent $0).
+    - ``price_interaction(record)`` prices a recorded interaction that came without a cost
+      (``aio session record``) through the same ``price_result``.
     - ``build_record(...)`` is the interaction as ``SessionStore.record`` takes it; with a
       ``BudgetCheck`` it also carries ``budget_usd``, ``spent_before`` and ``over_budget``, so
       an overrun is on record, not only on stderr.
@@ -20,6 +22,7 @@ Pure functions except ``feature_spend*`` (which read the summary index).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
@@ -112,6 +115,61 @@ def price_result(agent: str, result: AgentResult) -> dict[str, Any]:
         "reported_cost": reported,
         "savings": round(savings, 10),
     }
+
+
+def _usage_of(tokens: Mapping[str, Any], requests: int = 1) -> ModelUsage:
+    """A stored token breakdown as ``ModelUsage`` (an untimed cache write is a 5m one)."""
+
+    def count(key: str) -> int:
+        value = tokens.get(key)
+        return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+    untimed = count("cache_write") - count("cache_write_5m") - count("cache_write_1h")
+    reported = tokens.get("reported_cost")
+    return ModelUsage(
+        reported_cost=float(reported)
+        if isinstance(reported, int | float) and not isinstance(reported, bool)
+        else None,
+        input=count("input"),
+        output=count("output"),
+        cache_read=count("cache_read"),
+        cache_write_5m=count("cache_write_5m") + max(0, untimed),
+        cache_write_1h=count("cache_write_1h"),
+        reasoning=count("reasoning"),
+        requests=count("requests") or requests,
+    )
+
+
+def price_interaction(record: Mapping[str, Any]) -> dict[str, Any]:
+    """Cost fields for a validated interaction that came without a ``cost`` (``aio session
+    record``), priced exactly like ``aio run`` (``price_result``) from its per-model usage
+    (``usage_by_model``) or else its ``model`` and ``tokens``. Without a model it is
+    ``reported`` (its ``reported_cost``) or ``unpriced``: never a computed $0."""
+    given = record.get("agent")
+    agent = given if isinstance(given, str) else ""
+    per_model = record.get("usage_by_model")
+    if isinstance(per_model, Mapping) and per_model:
+        usage = {str(m): _usage_of(u) for m, u in per_model.items() if isinstance(u, Mapping)}
+    elif isinstance(record.get("model"), str) and record["model"]:
+        usage = {record["model"]: _usage_of(record.get("tokens") or {})}
+    else:
+        usage = {}
+    reported = record.get("reported_cost")
+    if not usage:
+        return {
+            "cost": reported if reported is not None else 0.0,
+            "cost_source": "reported" if reported is not None else "unpriced",
+        }
+    result = AgentResult(agent=agent, outcome="success", usage=usage, reported_cost=reported)
+    priced = price_result(agent, result)
+    if isinstance(per_model, Mapping):  # keep whatever else the caller said per model
+        for model, given in per_model.items():
+            if isinstance(given, Mapping) and str(model) in priced["usage_by_model"]:
+                priced["usage_by_model"][str(model)] = {
+                    **given,
+                    **priced["usage_by_model"][str(model)],
+                }
+    return priced
 
 
 def live_cost(agent: str, usage: dict[str, ModelUsage]) -> float | None:

@@ -15,14 +15,28 @@ from ai_orchestrator.store.stats import total_tokens
 from ai_orchestrator.store.timeutil import parse_iso
 
 
-def _cost(cost: float, unpriced: int, calls: int) -> str:
+def _reported(cost: float, reported: float, agents: Sequence[str]) -> str:
+    """A cost of which ``reported`` is only the agents' own figure, never shown plain:
+    "$x reported by A" when all of it is, "$x incl. $y reported by A" when part is."""
+    if reported <= 0:
+        return output.money(cost)
+    by = f"reported by {', '.join(agents) or 'the agent'}"
+    if reported >= cost - 1e-12:
+        return f"{output.money(cost)} {by}"
+    return f"{output.money(cost)} incl. {output.money(reported)} {by}"
+
+
+def _cost(cost: float, unpriced: int, calls: int, bucket: Mapping[str, Any] | None = None) -> str:
     """A cost that says when it is incomplete: "unpriced" if no call of it could be
-    priced, "$x + N unpriced" if some could not."""
+    priced, "$x + N unpriced" if some could not; and which part only the agent reported
+    (``bucket``'s ``cost_reported`` and ``cost_reported_by``)."""
     if unpriced and unpriced >= calls:
         return "unpriced"
-    if unpriced:
-        return f"{output.money(cost)} + {unpriced} unpriced"
-    return output.money(cost)
+    bucket = bucket or {}
+    text = _reported(
+        cost, float(bucket.get("cost_reported") or 0.0), bucket.get("cost_reported_by") or []
+    )
+    return f"{text} + {unpriced} unpriced" if unpriced else text
 
 
 def _age_style(moment: datetime | None, now: datetime) -> str:
@@ -61,13 +75,39 @@ def print_list(
             output.count(row.interactions),
             f"{output.count(tokens['input'])}/{output.count(tokens['output'])}",
             f"{output.count(tokens['cache_read'])}/{output.count(tokens['cache_write'])}",
-            output.money(row.cost) + ("*" if row.unpriced else ""),
+            output.money(row.cost) + ("*" if row.unpriced else "") + ("^" if row.reported else ""),
             s["status"] + (" !" if row.problems else ""),
         )
     output.out().print(table)
     output.out().print(f"Total sessions: {total} (Active: {active}, used within {days:g} days)")
     if any(r.unpriced for r in rows):
         output.out().print("* includes unpriced interactions (model not in the price table)")
+    reporters = sorted({a for r in rows for a in r.reported_by})
+    if reporters:
+        output.out().print(
+            f"^ includes costs reported by {', '.join(reporters)} (not computed: model not "
+            "in the price table)",
+            markup=False,
+        )
+
+
+def print_strays(strays: Sequence[Mapping[str, Any]]) -> None:
+    """Shell-version sessions ``list`` cannot show as sessions (their names are invalid)."""
+    if not strays:
+        return
+    console = output.out()
+    console.print(
+        f"Not migrated: {len(strays)} shell-version session(s) whose names are not "
+        "<command>-<feature-id> (run: aio session migrate, or --rename OLD=NEW):",
+        markup=False,
+    )
+    for item in strays:
+        console.print(
+            f"  {item['legacy_name']} -> {item['migrates_to']}: "
+            f"{output.count(item['interactions'])} interaction(s), "
+            f"{output.money(item['cost'])}, last used {item['last_used'] or 'never'}",
+            markup=False,
+        )
 
 
 def _interaction_table(records: Sequence[Mapping[str, Any]]) -> Any:
@@ -89,7 +129,11 @@ def _interaction_table(records: Sequence[Mapping[str, Any]]) -> Any:
             r["outcome"],
             f"{output.count(t['input'])}/{output.count(t['output'])}",
             f"{output.count(t['cache_read'])}/{output.count(t['cache_write'])}",
-            output.money(r["cost"], unpriced=r.get("cost_source") == "unpriced"),
+            (
+                f"{output.money(r['cost'])} reported by {r.get('agent') or 'the agent'}"
+                if r.get("cost_source") == "reported"
+                else output.money(r["cost"], unpriced=r.get("cost_source") == "unpriced")
+            ),
             f"{r['duration_ms'] / 1000:.1f}s",
             r.get("prompt_preview") or "",
         )
@@ -122,8 +166,10 @@ def print_show(
         f"  Cache read: {output.count(t['cache_read'])}",
         f"  Cache write: {output.count(t['cache_write'])}",
         f"  Total: {output.count(total_tokens(t))}",
-        f"Cost: {output.money(s['cost'])}"
-        + (f" ({s['unpriced_interactions']} unpriced)" if s["unpriced_interactions"] else ""),
+        f"Cost: {_cost(s['cost'], 0, s['interaction_count'], s)}"
+        + (f" ({s['unpriced_interactions']} unpriced)" if s["unpriced_interactions"] else "")
+        if s["unpriced_interactions"] < s["interaction_count"] or not s["interaction_count"]
+        else "Cost: unpriced",
         f"Cache savings: {output.money(s.get('savings', 0.0))}"
         + (
             f" ({accounting['cache_read_share']:.0%} of input served from cache)"
@@ -143,7 +189,7 @@ def print_show(
     if s.get("by_model"):
         models = ", ".join(
             f"{m}: {b['interactions']} calls, "
-            + _cost(b["cost"], b.get("unpriced", 0), b["interactions"])
+            + _cost(b["cost"], b.get("unpriced", 0), b["interactions"], b)
             for m, b in s["by_model"].items()
         )
         console.print(f"By model: {models}", markup=False)
@@ -174,7 +220,7 @@ def print_stats(stats: Mapping[str, Any], root: Path) -> None:
         f"  Cache read: {output.count(t['cache_read'])}",
         f"  Cache write: {output.count(t['cache_write'])}",
         f"  Total: {output.count(t['total'])}",
-        f"Total cost: {output.money(stats['cost'])}"
+        f"Total cost: {_cost(stats['cost'], 0, stats['interactions'], stats)}"
         + (
             f" ({stats['unpriced_interactions']} unpriced interactions not included)"
             if stats["unpriced_interactions"]
@@ -209,7 +255,7 @@ def print_stats(stats: Mapping[str, Any], root: Path) -> None:
                 output.count(gt["output"]),
                 output.count(gt["cache_read"]),
                 output.count(gt["cache_write"]),
-                _cost(g["cost"], g.get("unpriced_interactions", 0), g["interactions"]),
+                _cost(g["cost"], g.get("unpriced_interactions", 0), g["interactions"], g),
                 output.money(g.get("savings", 0.0)),
             )
         console.print(table)

@@ -17,6 +17,7 @@ from ai_orchestrator.cli.render import (
     print_list,
     print_show,
     print_stats,
+    print_strays,
 )
 from ai_orchestrator.errors import InvalidInput, NotFound, SessionBusy, StoreError
 from ai_orchestrator.store import SessionStore
@@ -34,7 +35,9 @@ from ai_orchestrator.store.timeutil import parse_iso, within_days
 from ai_orchestrator.store.transfer import (
     apply_import,
     iter_export,
+    legacy_strays,
     migrate_store,
+    parse_renames,
     plan_import,
     write_csv_export,
     write_json_export,
@@ -114,6 +117,7 @@ def list_cmd(active: bool, days: float, sort_key: str, as_json: bool) -> None:
     """List sessions with their age, tokens and cost."""
     store = _store()
     rows, unreadable = _rows(store)
+    strays = legacy_strays(store)
     now = datetime.now(UTC)
     cutoff = active_cutoff(days, now)
     active_rows = [r for r in rows if (r.last_activity or "") > cutoff]
@@ -129,6 +133,7 @@ def list_cmd(active: bool, days: float, sort_key: str, as_json: bool) -> None:
                 "active_sessions": active_count,
                 "active_days": days,
                 "unreadable": unreadable,
+                "not_migrated": strays,
             },
             ensure_ascii=False,
         )
@@ -140,8 +145,9 @@ def list_cmd(active: bool, days: float, sort_key: str, as_json: bool) -> None:
     _warn_problems(shown)
     if not rows:
         output.info(f"No {'readable ' if unreadable else ''}sessions found in {store.root}.")
-        return
-    print_list(shown, store.root, len(rows), active_count, days, now)
+    else:
+        print_list(shown, store.root, len(rows), active_count, days, now)
+    print_strays(strays)
 
 
 @session.command("show")
@@ -351,11 +357,27 @@ def _write_export(path: Path, data: bytes) -> None:
         raise error(f"cannot write the export to {path}: {exc.strerror or exc}") from None
 
 
+rename_option = click.option(
+    "--rename",
+    "renames",
+    multiple=True,
+    metavar="OLD=NEW",
+    help="Store session OLD as NEW (repeatable); for shell-version names that are not valid.",
+)
+
+
 @session.command("import")
 @click.argument("source")
+@rename_option
 @json_option
-def import_cmd(source: str, as_json: bool) -> None:
-    """Import an export (ours or the earlier shell version's); duplicates are skipped."""
+def import_cmd(source: str, renames: tuple[str, ...], as_json: bool) -> None:
+    """Import an export (ours or the earlier shell version's); duplicates are skipped.
+
+    A shell-version session whose name is not <command>-<feature-id> is imported as
+    legacy-<slug>-<hash> (its original name kept as legacy_name) unless --rename says
+    otherwise.
+    """
+    mapping = parse_renames(renames)
     if source == "-":
         data = sys.stdin.buffer.read()
     else:
@@ -363,11 +385,13 @@ def import_cmd(source: str, as_json: bool) -> None:
             data = Path(source).read_bytes()
         except OSError as exc:
             raise InvalidInput(f"cannot read {source}: {exc.strerror}") from None
-    plan = plan_import(data)
+    plan = plan_import(data, mapping)
     report = apply_import(_store(), plan)
     if as_json:
         output.emit_json(report.to_dict())
         return
+    for old, new in report.renamed.items():
+        output.info(f"imported {old} as {new}")
     output.info(
         f"Imported {report.added} interaction(s) into {report.sessions} session(s) "
         f"({report.created} new); {report.skipped} already present"
@@ -375,19 +399,24 @@ def import_cmd(source: str, as_json: bool) -> None:
 
 
 @session.command("migrate")
+@rename_option
 @json_option
-def migrate_cmd(as_json: bool) -> None:
-    """Convert a store written by the earlier shell version, in place (with backups)."""
-    report = migrate_store(_store())
+def migrate_cmd(renames: tuple[str, ...], as_json: bool) -> None:
+    """Convert a store written by the earlier shell version, in place (with backups).
+
+    A session whose name is not <command>-<feature-id> is carried over as
+    legacy-<slug>-<hash> (original name kept as legacy_name) unless --rename says
+    otherwise.
+    """
+    report = migrate_store(_store(), parse_renames(renames))
     if as_json:
         output.emit_json(report.to_dict())
         return
     for item in report.migrated:
         name = item["session_name"]
-        line = (
-            f"migrated {name}: {item['interactions']} interaction(s) "
-            f"(backup: {name}/metadata.legacy.json)"
-        )
+        source = f"{item['legacy_name']} as {name}" if "legacy_name" in item else name
+        backup = item.get("backup", "metadata.legacy.json")
+        line = f"migrated {source}: {item['interactions']} interaction(s) (backup: {name}/{backup})"
         if item["unusable"]:
             line += f"; {item['unusable']} unusable, kept in {name}/interactions.corrupt.jsonl"
         click.echo(line)
@@ -398,16 +427,32 @@ def migrate_cmd(as_json: bool) -> None:
     )
 
 
+def priced_interaction(name: str, interaction: dict[str, Any]) -> dict[str, Any]:
+    """``interaction`` (which has no cost) validated and priced like ``aio run`` prices."""
+    from ai_orchestrator.agents.recording import price_interaction
+    from ai_orchestrator.store.names import parse_session_name
+    from ai_orchestrator.store.records import normalize_interaction
+
+    checked = normalize_interaction(interaction, parse_session_name(name))
+    return {**interaction, **price_interaction(checked)}
+
+
 @session.command("record")
 @click.argument("name")
 def record_cmd(name: str) -> None:
-    """Append one interaction read as JSON from stdin (plumbing for scripts and hooks)."""
+    """Append one interaction read as JSON from stdin (plumbing for scripts and hooks).
+
+    Without a cost it is priced from its model and tokens like ``aio run`` (``unpriced``
+    when the model has no price; the agent's ``reported_cost`` then, if given).
+    """
     raw = sys.stdin.read()
     try:
         interaction = json.loads(raw)
     except (ValueError, RecursionError) as exc:
         raise InvalidInput(f"stdin is not valid JSON: {exc}") from None
     store = _store()
+    if isinstance(interaction, dict) and interaction.get("cost") is None:
+        interaction = priced_interaction(name, interaction)
     if isinstance(interaction, dict) and "id" in interaction:
         added = store.record_unique(name, [interaction])
         result = {"id": interaction["id"], "added": bool(added)}

@@ -36,7 +36,7 @@ from ai_orchestrator.store.summary import last_activity
 
 INDEX_FILE = "index.sqlite"
 _UID = os.geteuid()
-_INDEX_VERSION = 2  # 2: per-model buckets carry savings and unpriced counts
+_INDEX_VERSION = 3  # 2: per-model savings and unpriced counts; 3: reported-only cost
 _INT64 = 2**63
 _COLUMNS = (
     "name",
@@ -54,6 +54,8 @@ _COLUMNS = (
     "tok_reasoning",
     "cost",
     "savings",
+    "reported",
+    "reported_by",
     "problems",
     "doc",
 )
@@ -75,6 +77,8 @@ class SessionRow:
     cost: float
     savings: float
     problems: list[str] = field(default_factory=list)
+    reported: float = 0.0  # the part of ``cost`` that is only the agents' own figure
+    reported_by: list[str] = field(default_factory=list)
 
     @cached_property
     def summary(self) -> dict[str, Any]:
@@ -97,6 +101,8 @@ class SessionRow:
             cost=float(s["cost"]),
             savings=float(s.get("savings", 0.0)),
             problems=list(view.problems),
+            reported=float(s.get("cost_reported") or 0.0),
+            reported_by=[str(a) for a in s.get("cost_reported_by") or []],
         )
 
     def values(self, sig: str) -> tuple[object, ...]:
@@ -112,6 +118,8 @@ class SessionRow:
             *(self.tokens[k] for k in TOKEN_KEYS),
             self.cost,
             self.savings,
+            self.reported,
+            json.dumps(self.reported_by),
             json.dumps(self.problems),
             self.doc,
         )
@@ -125,7 +133,7 @@ class SessionRow:
     def from_db(cls, row: tuple[Any, ...]) -> SessionRow:
         (name, _sig, last, command, feature, inter, failed, unpriced, *rest) = row
         tokens = dict(zip(TOKEN_KEYS, rest[:5], strict=True))
-        cost, savings, problems, doc = rest[5:]
+        cost, savings, reported, reported_by, problems, doc = rest[5:]
         return cls(
             name=name,
             doc=doc,
@@ -139,6 +147,8 @@ class SessionRow:
             cost=cost,
             savings=savings,
             problems=json.loads(problems) if problems != "[]" else [],
+            reported=reported,
+            reported_by=json.loads(reported_by) if reported_by != "[]" else [],
         )
 
 

@@ -11,6 +11,25 @@ costs below 1 without the leading zero (``"cost": .000048``), which strict JSON 
 refuse. Both are recognised as the shell version's (``parse_legacy_metadata``): an object
 without ``schema_version`` that has ``interactions`` or ``session_id``.
 
+**Which record is which** (``interaction_shape``), for imports and migration alike. A record
+is *ours* if it has ``id`` or ``schema_version``; else it is the *shell version's* if every
+field is one the shell wrote (``SHELL_INTERACTION_KEYS``, ``tokens`` with only ``input`` and
+``output``); else it is ours (id-less) if every field is one aio writes
+(``records.INTERACTION_FIELDS``); anything else fits neither and is refused, naming the
+unknown fields. So a record is never converted as the shell's while dropping fields, and a
+record of ours keeps every field (including ``session_name``, which must then name the
+session it is imported into).
+
+**Names** (``legacy_session_name``). The shell sanitised any ``--session-name`` into
+``[A-Za-z0-9._-]{1,100}`` (``is_shell_name``), so many of its sessions are not
+``<command>-<feature-id>``. Such a session is carried over as
+``legacy-<slug>-<hash>``: ``slug`` is the name lowercased with every run of other
+characters replaced by one hyphen (trimmed, at most 55 characters), ``hash`` the first 8 hex
+digits of the SHA-256 of the exact original name. The mapping depends on the name alone (a
+re-import or re-run lands in the same session) and two different names never share a
+target (the hash); the original is kept as ``legacy_name`` in the summary and on every
+converted record.
+
 ``legacy_records`` converts the interactions to our stored shape. Missing fields get
 defaults; a cost written as a string such as ``".000048"`` is accepted. Each converted
 record gets an id derived from its content and its occurrence (``content_ids``), so two
@@ -49,10 +68,23 @@ from ai_orchestrator.store.logfile import (
     summary_of_log,
     write_summary,
 )
-from ai_orchestrator.store.names import SessionName
-from ai_orchestrator.store.records import content_ids, normalize_interaction, serialize
+from ai_orchestrator.store.names import SessionName, is_session_name, session_name
+from ai_orchestrator.store.records import (
+    INTERACTION_FIELDS,
+    content_ids,
+    normalize_interaction,
+    serialize,
+)
 
 _BC_NUMBER = re.compile(rb'("(?:total_)?cost"\s*:\s*)(-?)\.(\d)')
+SHELL_INTERACTION_KEYS = frozenset(
+    {"timestamp", "model", "prompt_preview", "tokens", "cost", "duration_ms"}
+)
+SHELL_TOKEN_KEYS = frozenset({"input", "output"})
+SHELL_NAME_RULE = "1-100 characters from A-Z, a-z, 0-9, '.', '_' and '-'"
+_SHELL_NAME = re.compile(r"\A[A-Za-z0-9._-]{1,100}\Z")
+LEGACY_COMMAND = "legacy"
+_SLUG_CHARS = 55  # 55 + "-" + 8 hex digits = the 64 characters a feature id may have
 
 
 def _number(value: object) -> object:
@@ -86,9 +118,40 @@ def parse_legacy_metadata(data: bytes, parsed: object = None) -> dict[str, Any] 
     return parsed if is_legacy_metadata(parsed) and isinstance(parsed, dict) else None
 
 
-def is_legacy_interaction(item: Mapping[str, Any]) -> bool:
-    """True for the shell version's record shape (no id, no schema_version)."""
-    return "schema_version" not in item and "id" not in item
+def interaction_shape(item: Mapping[str, Any]) -> str:
+    """``"ours"`` or ``"shell"`` (see the module docstring); ``InvalidInput`` for a record
+    that fits neither, naming the fields no known shape has."""
+    if "id" in item or "schema_version" in item:
+        return "ours"
+    keys = set(item)
+    tokens = item.get("tokens")
+    shell_tokens = tokens is None or (
+        isinstance(tokens, Mapping) and set(tokens) <= SHELL_TOKEN_KEYS
+    )
+    if keys <= SHELL_INTERACTION_KEYS and shell_tokens:
+        return "shell"
+    unknown = sorted(str(k) for k in keys - INTERACTION_FIELDS)
+    if not unknown:
+        return "ours"
+    shown = ", ".join(repr(k) for k in unknown[:5]) + (", ..." if len(unknown) > 5 else "")
+    raise InvalidInput(
+        f"record fits neither aio's interaction format nor the shell version's "
+        f"({', '.join(sorted(SHELL_INTERACTION_KEYS))}): unknown field(s) {shown}"
+    )
+
+
+def is_shell_name(name: object) -> bool:
+    """A name the shell version's sanitiser could have produced."""
+    return isinstance(name, str) and _SHELL_NAME.match(name) is not None
+
+
+def legacy_session_name(original: str) -> SessionName:
+    """The valid name a shell-version session called ``original`` is carried over as."""
+    import hashlib  # lazily: only conversions need it
+
+    digest = hashlib.sha256(original.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    slug = re.sub(r"[^a-z0-9]+", "-", original.lower()).strip("-")[:_SLUG_CHARS].strip("-")
+    return session_name(LEGACY_COMMAND, f"{slug}-{digest}" if slug else digest)
 
 
 def convert_legacy_interaction(
@@ -96,6 +159,7 @@ def convert_legacy_interaction(
     session: SessionName,
     agent_session_id: str | None,
     record_id: str,
+    legacy_name: str | None = None,
 ) -> dict[str, Any]:
     """One shell-version interaction in our shape; raises ``InvalidInput`` if unusable."""
     tokens = item.get("tokens") or {}
@@ -118,6 +182,39 @@ def convert_legacy_interaction(
         "outcome": "success",
         "imported_from": "ai-session.sh",
     }
+    if legacy_name is not None:
+        record["legacy_name"] = legacy_name
+    return normalize_interaction(record, session)
+
+
+def carried_name(renamed_from: str | None) -> str | None:
+    """The ``legacy_name`` to keep for a session renamed from ``renamed_from``: only a
+    name that is not valid here (a shell-version one) is worth remembering."""
+    return renamed_from if renamed_from and not is_session_name(renamed_from) else None
+
+
+def convert_record(
+    item: Mapping[str, Any],
+    session: SessionName,
+    agent_session_id: str | None,
+    derived_id: str,
+    renamed_from: str | None = None,
+) -> dict[str, Any]:
+    """Any importable record (ours or the shell's, ``interaction_shape``) in our stored
+    shape for ``session``; ``derived_id`` is used when the record has no id. A session
+    carried over from the name ``renamed_from`` accepts records naming that session.
+    ``InvalidInput`` otherwise (also for a record naming any other session)."""
+    legacy_name = carried_name(renamed_from)
+    if interaction_shape(item) == "shell":
+        return convert_legacy_interaction(item, session, agent_session_id, derived_id, legacy_name)
+    record = dict(item)
+    if record.get("id") is None:
+        record["id"] = derived_id
+    if renamed_from is not None and record.get("session_name") == renamed_from:
+        for bound in ("session_name", "command", "feature_id"):
+            record.pop(bound, None)  # they name the session it is carried over from
+    if legacy_name is not None:
+        record.setdefault("legacy_name", legacy_name)
     return normalize_interaction(record, session)
 
 
@@ -127,9 +224,10 @@ def legacy_session_id(metadata: Mapping[str, Any]) -> str | None:
 
 
 def legacy_records(
-    metadata: Mapping[str, Any], session: SessionName
+    metadata: Mapping[str, Any], session: SessionName, renamed_from: str | None = None
 ) -> tuple[list[dict[str, Any]], list[object]]:
-    """Converted interactions of a shell-version metadata object, and the unusable ones."""
+    """Converted interactions of a shell-version metadata object, and the unusable ones
+    (records that fit no known shape among them: kept aside, never half-converted)."""
     agent_session_id = legacy_session_id(metadata)
     items = metadata.get("interactions") or []
     if not isinstance(items, list):
@@ -139,16 +237,19 @@ def legacy_records(
     records = []
     for item, record_id in zip(usable, content_ids(usable), strict=True):
         try:
-            records.append(convert_legacy_interaction(item, session, agent_session_id, record_id))
+            records.append(convert_record(item, session, agent_session_id, record_id, renamed_from))
         except InvalidInput:
             bad.append(item)
     return records, bad
 
 
-def legacy_base(metadata: Mapping[str, Any]) -> dict[str, Any]:
-    """Conversation fields of a shell-version session (it only ever ran claude)."""
+def legacy_base(metadata: Mapping[str, Any], legacy_name: str | None = None) -> dict[str, Any]:
+    """Carried fields of a shell-version session (it only ever ran claude)."""
     sid = legacy_session_id(metadata)
-    return {"agent": "claude", "agent_session_id": sid} if sid else {}
+    base: dict[str, Any] = {"agent": "claude", "agent_session_id": sid} if sid else {}
+    if legacy_name is not None:
+        base["legacy_name"] = legacy_name
+    return base
 
 
 def legacy_created(metadata: Mapping[str, Any]) -> str | None:
@@ -163,7 +264,7 @@ class Migrated:
     summary: dict[str, Any]
 
 
-def _quarantine(path: Path, items: list[object]) -> None:
+def quarantine_unusable(path: Path, items: list[object]) -> None:
     """Append unusable items to the quarantine file unless already there (reruns)."""
     present = set((read_bytes(path / QUARANTINE) or b"").splitlines())
     lines = [json.dumps(item, ensure_ascii=False, default=str).encode("utf-8") for item in items]
@@ -185,7 +286,7 @@ def migrate_locked(path: Path, session: SessionName) -> Migrated | None:
         atomic_write(backup, data)
     records, bad = legacy_records(legacy, session)
     if bad:
-        _quarantine(path, bad)
+        quarantine_unusable(path, bad)
     log = read_bytes(path / LOG) or b""
     known = {r["id"] for r in parse_log(log, session).records}
     new = [r for r in records if r["id"] not in known]

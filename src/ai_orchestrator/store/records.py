@@ -4,6 +4,8 @@ An *interaction* is one agent call, stored as one JSON line in ``interactions.js
 ``normalize_interaction`` turns caller input (ours, or the earlier shell version's
 shape with ``tokens{input,output}``) into the stored shape, filling defaults and
 refusing wrong types with ``InvalidInput`` naming the field. Unknown fields are kept.
+A record without ``cost`` is ``unpriced`` (or ``reported`` with its ``reported_cost``),
+never a computed $0; callers that can price (``aio session record``) do so first.
 
 Invariant: a record that ``normalize_interaction`` accepts can be folded into a summary
 (``summary.apply_interaction``), serialised and indexed — every field the fold reads is
@@ -39,6 +41,19 @@ TOKEN_KEYS = ("input", "output", "cache_read", "cache_write", "reasoning")
 USAGE_INT_KEYS = (*TOKEN_KEYS, "cache_write_5m", "cache_write_1h", "requests")
 USAGE_MONEY_KEYS = ("cost", "reported_cost", "savings")
 COST_SOURCES = ("reported", "computed", "unpriced")
+# Every top-level field aio writes into an interaction (the stored fields above, what
+# ``aio run`` adds, and the markers of converted shell-version calls). An import uses it to
+# tell a record of ours without ``id`` from one that fits no known shape.
+INTERACTION_FIELDS = frozenset(
+    {
+        "schema_version", "id", "timestamp", "session_name", "command", "feature_id",
+        "task_id", "agent", "agent_session_id", "cwd", "model", "prompt", "prompt_preview",
+        "response_preview", "tokens", "cost", "cost_source", "reported_cost", "duration_ms",
+        "outcome", "exit_code", "usage_by_model", "savings", "session_action", "agent_state",
+        "todos", "raw_events", "error", "turns", "cli_version", "tools_used", "session_note",
+        "budget_usd", "spent_before", "over_budget", "imported_from", "legacy_name",
+    }
+)  # fmt: skip
 PREVIEW_CHARS = 100
 MAX_INT = 2**53
 MAX_USD = 1e9
@@ -196,9 +211,16 @@ def normalize_interaction(raw: object, session: SessionName) -> dict[str, Any]:
         prompt_preview = preview(prompt or "")
     response_preview = _opt_str(record, "response_preview") or ""
 
-    cost = _money(record.get("cost", 0.0), "cost")
     reported_cost = _opt_money(record, "reported_cost")
     cost_source = record.get("cost_source")
+    if record.get("cost") is None:
+        # No cost: the agent's own figure if there is one, else unpriced (never a $0
+        # that claims to be computed). ``aio session record`` prices such records first.
+        cost = reported_cost or 0.0
+        if cost_source is None:
+            cost_source = "reported" if reported_cost is not None else "unpriced"
+    else:
+        cost = _money(record["cost"], "cost")
     if cost_source is None:
         cost_source = "reported" if reported_cost is not None else "computed"
     if cost_source not in COST_SOURCES:

@@ -74,7 +74,12 @@ from ai_orchestrator.store.logfile import (
 )
 from ai_orchestrator.store.names import SessionName, is_session_name, parse_session_name
 from ai_orchestrator.store.records import normalize_interaction, stored_form
-from ai_orchestrator.store.summary import apply_interaction, build_summary, last_activity
+from ai_orchestrator.store.summary import (
+    apply_interaction,
+    build_summary,
+    carried,
+    last_activity,
+)
 from ai_orchestrator.store.timeutil import format_iso, parse_iso, within_days
 
 __all__ = [
@@ -219,6 +224,7 @@ class SessionStore:
         *,
         dedupe: bool,
         created_at: str | None = None,
+        base: Mapping[str, Any] | None = None,
     ) -> list[dict[str, Any]]:
         path, lock = self._lock_session(session)
         try:
@@ -232,7 +238,9 @@ class SessionStore:
                 current = read_summary(path, session)
             fd = open_nofollow(path / LOG, os.O_RDWR | os.O_APPEND | os.O_CREAT)
             try:
-                return self._append_locked(path, session, fd, current, records, dedupe, created_at)
+                return self._append_locked(
+                    path, session, fd, current, records, dedupe, created_at, base
+                )
             finally:
                 os.close(fd)
         finally:
@@ -247,12 +255,17 @@ class SessionStore:
         records: list[dict[str, Any]],
         dedupe: bool,
         created_at: str | None,
+        base: Mapping[str, Any] | None = None,
     ) -> list[dict[str, Any]]:
         summary, size = self._recover(path, session, fd, current)
         changed = summary is not current.summary or current.missing
         if created_at is not None and created_at < summary["created_at"]:
             summary["created_at"] = created_at  # an import restores the original creation
             changed = True
+        for key, value in carried(base or {}).items():
+            if not summary.get(key):  # an import's carried fields, where the session has none
+                summary[key] = value
+                changed = True
         if dedupe:
             known = self._ids_in_log(path, session)
             fresh = []
@@ -308,17 +321,19 @@ class SessionStore:
         interactions: Iterable[Mapping[str, Any]],
         *,
         created_at: str | None = None,
+        base: Mapping[str, Any] | None = None,
     ) -> int:
         """Append the interactions whose ids the session does not have yet; return how many.
 
         Reads the whole log to check ids, so it is for imports, not for the hot path.
-        ``created_at`` (an import's original creation time) is kept if it is earlier.
+        ``created_at`` (an import's original creation time) is kept if it is earlier;
+        ``base`` gives carried fields (``summary.carried``) the session does not have yet.
         """
         session = parse_session_name(name)
         records = [normalize_interaction(i, session) for i in interactions]
         moment = parse_iso(created_at)
         created = format_iso(moment) if moment else None
-        return len(self._append(session, records, dedupe=True, created_at=created))
+        return len(self._append(session, records, dedupe=True, created_at=created, base=base))
 
     # ------------------------------------------------------------------ reading
 

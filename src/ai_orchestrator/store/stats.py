@@ -17,7 +17,7 @@ from ai_orchestrator import SCHEMA_VERSION
 from ai_orchestrator.errors import InvalidInput
 from ai_orchestrator.store.index import SessionRow
 from ai_orchestrator.store.records import TOKEN_KEYS
-from ai_orchestrator.store.summary import group_buckets
+from ai_orchestrator.store.summary import add_reported, group_buckets
 from ai_orchestrator.store.timeutil import format_iso
 
 SORT_KEYS = ("name", "date", "tokens", "cost")
@@ -71,11 +71,14 @@ def _empty_group() -> dict[str, Any]:
         "cost": 0.0,
         "savings": 0.0,
         "unpriced_interactions": 0,
+        "cost_reported": 0.0,
+        "cost_reported_by": [],
     }
 
 
 def _add(group: dict[str, Any], interactions: int, bucket: Mapping[str, Any]) -> None:
-    """Add a session's share: ``bucket`` has tokens, cost, savings and unpriced."""
+    """Add a session's share: ``bucket`` has tokens, cost, savings, unpriced and the
+    reported-only cost (``cost_reported``, ``cost_reported_by``)."""
     group["sessions"] += 1
     group["interactions"] += interactions
     for key in TOKEN_KEYS:
@@ -83,6 +86,9 @@ def _add(group: dict[str, Any], interactions: int, bucket: Mapping[str, Any]) ->
     group["cost"] = round(group["cost"] + float(bucket["cost"]), 10)
     group["savings"] = round(group["savings"] + float(bucket.get("savings") or 0.0), 10)
     group["unpriced_interactions"] += int(bucket.get("unpriced") or 0)
+    add_reported(
+        group, float(bucket.get("cost_reported") or 0.0), bucket.get("cost_reported_by") or [None]
+    )
 
 
 def breakdown(
@@ -103,6 +109,8 @@ def breakdown(
                 "cost": row.cost,
                 "savings": row.savings,
                 "unpriced": row.unpriced,
+                "cost_reported": row.reported,
+                "cost_reported_by": row.reported_by,
             }
             _add(groups.setdefault(key, _empty_group()), row.interactions, whole)
             continue
@@ -142,6 +150,8 @@ def compute_stats(
         "interactions": sum(r.interactions for r in rows),
         "failed_interactions": sum(r.failed for r in rows),
         "unpriced_interactions": sum(r.unpriced for r in rows),
+        "cost_reported": round(sum(r.reported for r in rows), 10),
+        "cost_reported_by": sorted({a for r in rows for a in r.reported_by}),
         "tokens": {**tokens, "total": total_tokens(tokens)},
         "cost": round(sum(r.cost for r in rows), 10),
         "cache_savings": round(sum(r.savings for r in rows), 10),

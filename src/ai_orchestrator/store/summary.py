@@ -3,13 +3,16 @@
 ``empty_summary`` then ``apply_interaction`` for each record, in order. Appending uses
 the same step, so a summary rebuilt from the log always equals one maintained
 incrementally; that is what lets the store repair a stale or corrupt summary without
-losing anything. Only ``created_at`` and the conversation fields of a session that has
-none in its log (a migrated shell-version session) are not derived from the log; a
-rebuild carries them over from the previous summary (``carried``).
+losing anything. Only ``created_at``, the conversation fields of a session that has
+none in its log (a migrated shell-version session) and ``legacy_name`` (the shell-version
+name a session was carried over from) are not derived from the log alone; a rebuild
+carries them over from the previous summary (``carried``).
 
 Per-model buckets (``by_model``) and breakdowns (``group_buckets``) hold interactions,
-tokens, cost, savings and how many calls could not be priced (``unpriced``), so an
-unpriced model never shows as $0 without saying so.
+tokens, cost, savings, how many calls could not be priced (``unpriced``) and how much of
+the cost is only the agent's own figure (``cost_reported``, by ``cost_reported_by``; also
+summed in the summary), so an unpriced model never shows as $0 and a reported cost never
+as a computed one without saying so.
 
 One-off calls (``session_action == "fresh"``, e.g. ``aio run --no-session``) never replace
 the stored conversation (agent session id, working directory, backend state), so the
@@ -27,7 +30,18 @@ from ai_orchestrator.store.records import TOKEN_KEYS
 from ai_orchestrator.store.timeutil import day_of, format_iso, now_iso, parse_iso
 
 CONVERSATION_FIELDS = ("agent", "agent_session_id", "agent_cwd", "agent_state", "model")
-BUCKET_KEYS = ("interactions", "tokens", "cost", "savings", "unpriced")
+# Carried across rebuilds too: the shell-version name a migrated or imported session had
+# before it was given a valid one (also on each of its converted records).
+CARRIED_FIELDS = (*CONVERSATION_FIELDS, "legacy_name")
+BUCKET_KEYS = (
+    "interactions",
+    "tokens",
+    "cost",
+    "savings",
+    "unpriced",
+    "cost_reported",
+    "cost_reported_by",
+)
 
 
 def _bucket() -> dict[str, Any]:
@@ -37,7 +51,18 @@ def _bucket() -> dict[str, Any]:
         "cost": 0.0,
         "savings": 0.0,
         "unpriced": 0,
+        "cost_reported": 0.0,
+        "cost_reported_by": [],
     }
+
+
+def add_reported(target: dict[str, Any], amount: float, agents: Iterable[str | None]) -> None:
+    """Count ``amount`` of ``target``'s cost as only reported by ``agents`` (not computed)."""
+    if amount <= 0:
+        return
+    target["cost_reported"] = round(float(target.get("cost_reported") or 0.0) + amount, 10)
+    known = set(target.get("cost_reported_by") or [])
+    target["cost_reported_by"] = sorted(known | {agent or "the agent" for agent in agents})
 
 
 def _add_to_bucket(
@@ -46,6 +71,8 @@ def _add_to_bucket(
     cost: float,
     savings: float = 0.0,
     unpriced: bool = False,
+    reported: float = 0.0,
+    agent: str | None = None,
 ) -> None:
     bucket["interactions"] += 1
     for key in TOKEN_KEYS:
@@ -53,6 +80,7 @@ def _add_to_bucket(
     bucket["cost"] = round(bucket["cost"] + cost, 10)
     bucket["savings"] = round(bucket["savings"] + savings, 10)
     bucket["unpriced"] += 1 if unpriced else 0
+    add_reported(bucket, reported, [agent])
 
 
 def empty_summary(
@@ -79,6 +107,8 @@ def empty_summary(
         "cost": 0.0,
         "savings": 0.0,
         "unpriced_interactions": 0,
+        "cost_reported": 0.0,
+        "cost_reported_by": [],
         "failed_interactions": 0,
         "by_model": {},
         "log_size": 0,
@@ -90,9 +120,9 @@ def empty_summary(
 
 
 def carried(previous: Mapping[str, Any]) -> dict[str, Any]:
-    """The conversation fields of ``previous`` worth keeping across a rebuild."""
+    """The fields of ``previous`` worth keeping across a rebuild (``CARRIED_FIELDS``)."""
     out: dict[str, Any] = {}
-    for field in CONVERSATION_FIELDS:
+    for field in CARRIED_FIELDS:
         value = previous.get(field)
         if field == "agent_state":
             if isinstance(value, Mapping) and value:
@@ -129,22 +159,28 @@ def _shares(total: float, weights: list[int]) -> list[float]:
     return [total * w / whole for w in weights]
 
 
-def _models_of(record: Mapping[str, Any]) -> list[tuple[str, dict[str, int], float, float, bool]]:
-    """(model, tokens, cost, savings, unpriced) per model used in the call."""
+ModelShare = tuple[str, dict[str, int], float, float, bool, bool]
+
+
+def _models_of(record: Mapping[str, Any]) -> list[ModelShare]:
+    """(model, tokens, cost, savings, unpriced, reported) per model used in the call;
+    ``reported``: that cost is the agent's own figure, we could not compute it."""
     savings = float(record.get("savings") or 0.0)
     per_model = record.get("usage_by_model")
     if not isinstance(per_model, Mapping):
         model = str(record.get("model") or "unknown")
         unpriced = record.get("cost_source") == "unpriced"
-        return [(model, record["tokens"], float(record["cost"]), savings, unpriced)]
+        reported = record.get("cost_source") == "reported"
+        return [(model, record["tokens"], float(record["cost"]), savings, unpriced, reported)]
     # An empty breakdown is a call that used no model: nothing to attribute.
-    models, tokens, costs, model_savings, priced = [], [], [], [], []
+    models, tokens, costs, model_savings, priced, reported_by_cli = [], [], [], [], [], []
     for model, usage in per_model.items():
         models.append(str(model))
         tokens.append(_usage_tokens(usage))
         known = usage.get("priced") is not False
         cost = float(usage.get("cost") or 0.0)
-        if not known and usage.get("reported_cost") is not None:
+        reported_by_cli.append(not known and usage.get("reported_cost") is not None)
+        if reported_by_cli[-1]:
             cost, known = float(usage["reported_cost"]), True  # the CLI's own per-model figure
         costs.append(cost)
         priced.append(known)
@@ -157,16 +193,26 @@ def _models_of(record: Mapping[str, Any]) -> list[tuple[str, dict[str, int], flo
         rest = max(0.0, float(record["cost"]) - known_cost)
         weights = [sum(tokens[i][k] for k in ("input", "output", "cache_read")) for i in unknown]
         for i, share in zip(unknown, _shares(rest, weights), strict=True):
-            costs[i], priced[i] = round(share, 10), True
+            costs[i], priced[i], reported_by_cli[i] = round(share, 10), True, True
     if all(s is None for s in model_savings) and models:
         # Older records keep savings per call only; cache reads earn them.
         split = _shares(savings, [t["cache_read"] for t in tokens])
     else:
         split = [float(s or 0.0) for s in model_savings]
     return [
-        (models[i], tokens[i], costs[i], round(split[i], 10), not priced[i])
+        (models[i], tokens[i], costs[i], round(split[i], 10), not priced[i], reported_by_cli[i])
         for i in range(len(models))
     ]
+
+
+def reported_part(record: Mapping[str, Any], shares: list[ModelShare] | None = None) -> float:
+    """How much of the call's cost is the agent's own figure that we could not compute."""
+    if record.get("cost_source") != "reported":
+        return 0.0
+    shares = _models_of(record) if shares is None else shares
+    if not shares:
+        return float(record["cost"])
+    return sum(share[2] for share in shares if share[5])
 
 
 def apply_interaction(summary: dict[str, Any], record: Mapping[str, Any]) -> None:
@@ -184,6 +230,8 @@ def apply_interaction(summary: dict[str, Any], record: Mapping[str, Any]) -> Non
     if outcome != "success":
         summary["failed_interactions"] += 1
     fresh = record.get("session_action") == "fresh"
+    if isinstance(record.get("legacy_name"), str) and record["legacy_name"]:
+        summary["legacy_name"] = record["legacy_name"]
     if record.get("model"):
         summary["model"] = record["model"]
     # A one-off call must not make the session look like another agent's conversation.
@@ -205,9 +253,14 @@ def apply_interaction(summary: dict[str, Any], record: Mapping[str, Any]) -> Non
     if timestamp < summary["created_at"]:
         summary["created_at"] = timestamp
 
-    for model, tokens, cost, model_savings, unpriced in _models_of(record):
+    shares = _models_of(record)
+    agent = record.get("agent") if isinstance(record.get("agent"), str) else None
+    add_reported(summary, reported_part(record, shares), [agent])
+    for model, tokens, cost, model_savings, unpriced, reported in shares:
         bucket = summary["by_model"].setdefault(model, _bucket())
-        _add_to_bucket(bucket, tokens, cost, model_savings, unpriced)
+        _add_to_bucket(
+            bucket, tokens, cost, model_savings, unpriced, cost if reported else 0.0, agent
+        )
 
 
 def group_buckets(records: Iterable[Mapping[str, Any]], by: str) -> dict[str, dict[str, Any]]:
@@ -230,6 +283,8 @@ def group_buckets(records: Iterable[Mapping[str, Any]], by: str) -> dict[str, di
             record["cost"],
             float(record.get("savings") or 0.0),
             record.get("cost_source") == "unpriced",
+            reported_part(record),
+            record.get("agent") if isinstance(record.get("agent"), str) else None,
         )
     return buckets
 

@@ -7,7 +7,11 @@ export is one row per interaction (for spreadsheets; not importable).
 
 Import accepts that format, a single session object, and the earlier shell version's
 export (sessions whose interactions have ``timestamp, model, prompt_preview,
-tokens{input,output}, cost, duration_ms``). The whole input is validated before the
+tokens{input,output}, cost, duration_ms``). Which record is which is decided by its shape
+alone (``legacy.interaction_shape``): nothing known is dropped, a record that fits no shape
+or names another session is refused. A shell-version session (no ``schema_version``) whose
+name is not valid here is imported as ``legacy.legacy_session_name(name)`` (or as given by
+``--rename OLD=NEW``), keeping ``legacy_name``. The whole input is validated before the
 store is touched: one bad session or record refuses the import (``InvalidInput``).
 Records are deduplicated by id (id-less records get an id derived from their content
 and occurrence), so importing the same file twice adds nothing. A session's
@@ -17,7 +21,9 @@ session without interactions comes back as it was.
 ``migrate_store`` converts sessions written by the shell version (interactions inside
 ``metadata.json``) in place, keeping ``metadata.legacy.json`` as a backup (see
 ``legacy.migrate_locked``); interactions it cannot convert are kept in
-``interactions.corrupt.jsonl`` and counted in the report.
+``interactions.corrupt.jsonl`` and counted in the report. A shell-version directory whose
+name is not valid is carried over to its mapped (or ``--rename``d) name: copied with its
+backup, then removed (``_adopt``). ``legacy_strays`` lists such directories for ``list``.
 """
 
 from __future__ import annotations
@@ -26,24 +32,34 @@ import csv
 import io
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from ai_orchestrator import SCHEMA_VERSION
-from ai_orchestrator.errors import AioError, InvalidInput
-from ai_orchestrator.store.fsutil import read_bytes
+from ai_orchestrator.errors import AioError, InvalidInput, SessionBusy
+from ai_orchestrator.store import locks
+from ai_orchestrator.store.fsutil import atomic_write, read_bytes, unique_suffix
 from ai_orchestrator.store.legacy import (
-    convert_legacy_interaction,
-    is_legacy_interaction,
+    SHELL_NAME_RULE,
+    carried_name,
+    convert_record,
+    interaction_shape,
+    is_shell_name,
+    legacy_base,
+    legacy_created,
+    legacy_records,
+    legacy_session_name,
     parse_legacy_metadata,
+    quarantine_unusable,
 )
-from ai_orchestrator.store.logfile import METADATA
-from ai_orchestrator.store.names import is_session_name, parse_session_name
-from ai_orchestrator.store.records import content_ids, normalize_interaction
+from ai_orchestrator.store.logfile import LEGACY_BACKUP, METADATA, fallback_created
+from ai_orchestrator.store.maintenance import fix_modes
+from ai_orchestrator.store.names import SessionName, is_session_name, parse_session_name
+from ai_orchestrator.store.records import content_ids
 from ai_orchestrator.store.session_store import SessionStore, SessionView
-from ai_orchestrator.store.summary import last_activity
+from ai_orchestrator.store.summary import build_summary, last_activity
 from ai_orchestrator.store.timeutil import format_iso, parse_iso, within_days
 
 # State of this machine's files, not of the session: never exported.
@@ -139,6 +155,9 @@ class ImportPlan:
 
     sessions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     created_at: dict[str, str] = field(default_factory=dict)  # earliest known, per session
+    renamed: dict[str, str] = field(default_factory=dict)  # target -> name in the file
+    explicit: dict[str, bool] = field(default_factory=dict)  # target came from --rename
+    base: dict[str, dict[str, Any]] = field(default_factory=dict)  # carried fields
 
 
 @dataclass
@@ -147,26 +166,70 @@ class ImportReport:
     created: int = 0
     added: int = 0
     skipped: int = 0
+    renamed: dict[str, str] = field(default_factory=dict)  # name in the file -> stored as
 
-    def to_dict(self) -> dict[str, int]:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "schema_version": SCHEMA_VERSION,
             "sessions": self.sessions,
             "sessions_created": self.created,
             "interactions_added": self.added,
             "interactions_already_present": self.skipped,
+            "renamed": [{"legacy_name": k, "session_name": v} for k, v in self.renamed.items()],
         }
 
 
-def _session_records(obj: Mapping[str, Any], index: int) -> tuple[str, list[dict[str, Any]]]:
-    name = obj.get("session_name")
-    where = f"session #{index + 1}"
+def parse_renames(pairs: Iterable[str]) -> dict[str, str]:
+    """``OLD=NEW`` pairs as a mapping; ``InvalidInput`` for a malformed pair, an invalid
+    NEW or an OLD given twice."""
+    renames: dict[str, str] = {}
+    for pair in pairs:
+        old, sep, new = pair.partition("=")
+        if not sep or not old:
+            raise InvalidInput(f"--rename {pair!r}: use OLD=NEW")
+        try:
+            parse_session_name(new)
+        except InvalidInput as exc:
+            raise InvalidInput(f"--rename {pair!r}: {exc}") from None
+        if old in renames and renames[old] != new:
+            raise InvalidInput(f"--rename: {old!r} is renamed twice")
+        renames[old] = new
+    return renames
+
+
+def target_name(
+    name: object, shell: bool, renames: Mapping[str, str], where: str
+) -> tuple[SessionName, str | None]:
+    """Where a session called ``name`` goes, and ``name`` if that is another name.
+
+    An explicit rename wins; a valid name stays; a shell-version session (``shell``) with
+    a name its sanitiser could produce gets ``legacy_session_name``; anything else is
+    ``InvalidInput``.
+    """
     if not isinstance(name, str):
         raise InvalidInput(f"{where}: 'session_name' is missing or not a string")
+    if name in renames:
+        return parse_session_name(renames[name]), name
+    if is_session_name(name):
+        return parse_session_name(name), None
+    if shell and is_shell_name(name):
+        return legacy_session_name(name), name
+    rule = f" (a shell-version name is {SHELL_NAME_RULE})" if shell else ""
     try:
-        session = parse_session_name(name)
+        parse_session_name(name)
     except InvalidInput as exc:
-        raise InvalidInput(f"{where}: {exc}") from None
+        raise InvalidInput(f"{where}: {exc}{rule}; or give --rename OLD=NEW") from None
+    raise AssertionError("unreachable: is_session_name and parse_session_name disagree")
+
+
+def _session_records(
+    obj: Mapping[str, Any], index: int, renames: Mapping[str, str]
+) -> tuple[SessionName, str | None, list[dict[str, Any]]]:
+    where = f"session #{index + 1}"
+    # Our exports carry schema_version on every session object; the shell's never did.
+    shell = "schema_version" not in obj
+    session, renamed_from = target_name(obj.get("session_name"), shell, renames, where)
+    name = obj.get("session_name")
     raw = obj.get("interactions", [])
     if raw is None:
         raw = []
@@ -182,22 +245,25 @@ def _session_records(obj: Mapping[str, Any], index: int) -> tuple[str, list[dict
     derived = iter(content_ids([item for item in raw if item.get("id") is None]))
     records = []
     for number, item in enumerate(raw, start=1):
+        record_id = next(derived) if item.get("id") is None else ""
         try:
-            if is_legacy_interaction(item):
-                records.append(
-                    convert_legacy_interaction(item, session, agent_session_id, next(derived))
+            if not shell and interaction_shape(item) == "shell":
+                raise InvalidInput(
+                    "a session with schema_version holds aio's records, not the shell "
+                    "version's (give them an id, or drop the session's schema_version)"
                 )
-            else:
-                if item.get("id") is None:
-                    item = {**item, "id": next(derived)}
-                records.append(normalize_interaction(item, session))
+            records.append(convert_record(item, session, agent_session_id, record_id, renamed_from))
         except InvalidInput as exc:
             raise InvalidInput(f"{where} ({name}), interaction #{number}: {exc}") from None
-    return session.name, records
+    return session, renamed_from, records
 
 
-def plan_import(data: bytes | str) -> ImportPlan:
-    """Parse and validate an export; raises ``InvalidInput`` without side effects."""
+def plan_import(data: bytes | str, renames: Mapping[str, str] | None = None) -> ImportPlan:
+    """Parse and validate an export; raises ``InvalidInput`` without side effects.
+
+    ``renames`` maps session names in the file to the names to import them as.
+    """
+    renames = renames or {}
     try:
         parsed = json.loads(data)
     except (ValueError, RecursionError) as exc:
@@ -207,26 +273,60 @@ def plan_import(data: bytes | str) -> ImportPlan:
     if not isinstance(parsed, list):
         raise InvalidInput("import file must hold a JSON array of session objects")
     plan = ImportPlan()
+    used: set[str] = set()
     for index, obj in enumerate(parsed):
         if not isinstance(obj, Mapping):
             raise InvalidInput(f"session #{index + 1}: not a JSON object")
-        name, records = _session_records(obj, index)
+        session, renamed_from, records = _session_records(obj, index, renames)
+        name = session.name
         plan.sessions.setdefault(name, []).extend(records)
+        legacy_name = carried_name(renamed_from)
+        if renamed_from is not None:
+            used.add(renamed_from)
+            plan.renamed[name] = renamed_from
+            plan.explicit[name] = renamed_from in renames
+        if legacy_name is not None and "schema_version" not in obj:
+            plan.base[name] = legacy_base(obj, legacy_name)
+        elif legacy_name is not None:
+            plan.base[name] = {"legacy_name": legacy_name}
         created = parse_iso(obj.get("created_at"))
         if created is not None:
             stamp = format_iso(created)
             plan.created_at[name] = min(stamp, plan.created_at.get(name, stamp))
+    unused = sorted(set(renames) - used)
+    if unused:
+        raise InvalidInput(f"--rename: no session named {', '.join(map(repr, unused))} in the file")
     return plan
 
 
+def check_targets(store: SessionStore, plan: ImportPlan) -> None:
+    """Refuse (``InvalidInput``, nothing written) to put a renamed shell-version session
+    into an existing session that holds something else: an automatic name is taken only
+    by the same shell-version session (a re-import), an explicit ``--rename`` anywhere."""
+    for name, original in plan.renamed.items():
+        if plan.explicit.get(name) or not store.exists(name):
+            continue
+        holder = store.load(name, repair=False).summary.get("legacy_name")
+        if holder != original:
+            raise InvalidInput(
+                f"shell-version session {original!r} would be imported as {name}, which "
+                "already holds another session: give --rename OLD=NEW"
+            )
+
+
 def apply_import(store: SessionStore, plan: ImportPlan) -> ImportReport:
+    check_targets(store, plan)
     report = ImportReport(sessions=len(plan.sessions))
     for name, records in plan.sessions.items():
         existed = store.exists(name)
-        added = store.record_unique(name, records, created_at=plan.created_at.get(name))
+        added = store.record_unique(
+            name, records, created_at=plan.created_at.get(name), base=plan.base.get(name)
+        )
         report.created += 0 if existed else 1
         report.added += added
         report.skipped += len(records) - added
+        if name in plan.renamed:
+            report.renamed[plan.renamed[name]] = name
     return report
 
 
@@ -250,28 +350,134 @@ class MigrationReport:
         }
 
 
-def _is_legacy_dir(path: Path) -> bool:
-    data = read_bytes(path / METADATA)
-    return data is not None and parse_legacy_metadata(data) is not None
+def _legacy_metadata(path: Path) -> tuple[bytes, dict[str, Any]] | None:
+    """The shell version's ``metadata.json`` in ``path`` (raw and parsed), else ``None``."""
+    try:
+        data = read_bytes(path / METADATA)
+    except (AioError, OSError):
+        return None
+    legacy = None if data is None else parse_legacy_metadata(data)
+    return None if data is None or legacy is None else (data, legacy)
 
 
-def migrate_store(store: SessionStore) -> MigrationReport:
-    """Convert every shell-version session in place (backups kept); report each one,
-    with how many of its interactions could not be converted (kept, not dropped)."""
+def _stray_names(store: SessionStore) -> list[str]:
+    """Directories of the store whose names are not valid session names (sorted)."""
+    with os.scandir(store.root) as entries:
+        return sorted(
+            e.name
+            for e in entries
+            if not e.name.startswith(".")
+            and not is_session_name(e.name)
+            and e.is_dir(follow_symlinks=False)
+        )
+
+
+def legacy_strays(store: SessionStore) -> list[dict[str, Any]]:
+    """Shell-version sessions whose names are not ``<command>-<feature-id>``: what
+    ``list`` cannot show as sessions, with the reason and what ``migrate`` makes of them."""
+    if not store.check_root():
+        return []
+    strays = []
+    for name in _stray_names(store):
+        found = _legacy_metadata(store.root / name)
+        if found is None:
+            continue
+        target = legacy_session_name(name)
+        records, bad = legacy_records(found[1], target, name)
+        summary = build_summary(target, records, legacy_created(found[1]))
+        strays.append(
+            {
+                "legacy_name": name,
+                "reason": "shell-version session whose name is not <command>-<feature-id>",
+                "migrates_to": target.name,
+                "interactions": summary["interaction_count"],
+                "unusable_interactions": len(bad),
+                "cost": summary["cost"],
+                "last_used": summary["last_used"],
+            }
+        )
+    return strays
+
+
+def _adopt(
+    store: SessionStore, name: str, target: SessionName, explicit: bool
+) -> dict[str, Any] | str:
+    """Carry the shell-version session in directory ``name`` over into ``target``;
+    the report, or why not (a string; nothing changed then).
+
+    Copy first, remove last: the records go in with ids from their content (a rerun after
+    a crash adds nothing twice), the original ``metadata.json`` is kept byte for byte as
+    the target's ``metadata.legacy.json``, and only then is the old directory removed.
+    """
+    source = store.root / name
+    found = _legacy_metadata(source)
+    if found is None:
+        return "its metadata.json is no longer the shell version's"
+    data, legacy = found
+    if store.exists(target.name) and not explicit:
+        holder = store.load(target.name, repair=False).summary.get("legacy_name")
+        if holder != name:
+            return f"{target.name} already holds another session: give --rename {name}=NEW"
+    try:
+        source_lock = locks.acquire(
+            source / locks.WRITE_LOCK, timeout=0, what=f"shell-version session {name}"
+        )
+    except SessionBusy as exc:
+        return str(exc)
+    with source_lock:
+        records, bad = legacy_records(legacy, target, name)
+        created = legacy_created(legacy) or fallback_created(source)
+        store.record_unique(
+            target.name, records, created_at=created, base=legacy_base(legacy, name)
+        )
+        path = store.path_of(target)
+        backup = path / LEGACY_BACKUP
+        if backup.exists() and read_bytes(backup) != data:
+            backup = path / f"metadata.legacy.{name}.json"  # an explicit merge of two
+        if not backup.exists():
+            atomic_write(backup, data)
+        if bad:
+            quarantine_unusable(path, bad)
+        fix_modes(path)
+        trash = store.root / f".trash-legacy-{unique_suffix()}"
+        os.rename(source, trash)
+    import shutil  # lazily: only carrying a session over needs it
+
+    shutil.rmtree(trash, ignore_errors=True)
+    return {
+        "session_name": target.name,
+        "legacy_name": name,
+        "interactions": len(records),
+        "unusable": len(bad),
+        "backup": backup.name,
+    }
+
+
+def migrate_store(store: SessionStore, renames: Mapping[str, str] | None = None) -> MigrationReport:
+    """Convert every shell-version session (backups kept); report each one, with how many
+    of its interactions could not be converted (kept, not dropped).
+
+    A session whose name is valid is converted in place; one whose name is not is carried
+    over to ``renames[name]`` or else ``legacy_session_name(name)`` (see ``_adopt``).
+    ``InvalidInput`` (nothing changed) for a rename of a directory that is not such a
+    session.
+    """
+    renames = renames or {}
     report = MigrationReport()
     if not store.check_root():
+        if renames:
+            raise InvalidInput(f"--rename: no session store at {store.root}")
         return report
-    with os.scandir(store.root) as entries:
-        names = sorted(e.name for e in entries if e.is_dir(follow_symlinks=False))
-    for name in names:
-        if name.startswith("."):
-            continue
-        if not is_session_name(name):
-            if _is_legacy_dir(store.root / name):
-                report.skipped.append(
-                    (name, "not a valid session name (<command>-<feature-id>); rename it first")
-                )
-            continue
+    strays = {
+        n: legacy_session_name(n) for n in _stray_names(store) if _legacy_metadata(store.root / n)
+    }
+    unknown = sorted(set(renames) - set(strays))
+    if unknown:
+        raise InvalidInput(
+            "--rename: no shell-version session with an invalid name called "
+            + ", ".join(map(repr, unknown))
+        )
+    for name in store.names():
         try:
             migrated = store.migrate(name)
         except (AioError, OSError) as exc:
@@ -281,6 +487,16 @@ def migrate_store(store: SessionStore) -> MigrationReport:
             report.migrated.append(migrated)
         else:
             report.already_current += 1
+    for name, automatic in strays.items():
+        target = parse_session_name(renames[name]) if name in renames else automatic
+        try:
+            adopted = _adopt(store, name, target, explicit=name in renames)
+        except (AioError, OSError) as exc:
+            adopted = str(exc)
+        if isinstance(adopted, str):
+            report.skipped.append((name, adopted))
+        else:
+            report.migrated.append(adopted)
     return report
 
 
