@@ -38,7 +38,8 @@ from ai_orchestrator.store.timeutil import format_iso, now_iso, parse_iso
 TOKEN_KEYS = ("input", "output", "cache_read", "cache_write", "reasoning")
 USAGE_INT_KEYS = (*TOKEN_KEYS, "cache_write_5m", "cache_write_1h", "requests")
 USAGE_MONEY_KEYS = ("cost", "reported_cost", "savings")
-COST_SOURCES = ("reported", "computed", "unpriced")
+# "transcript": tokens read back from the agent's own files (a call aio lost), priced
+COST_SOURCES = ("reported", "computed", "unpriced", "transcript")
 PREVIEW_CHARS = 100
 MAX_INT = 2**53
 MAX_USD = 1e9
