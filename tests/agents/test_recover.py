@@ -213,3 +213,28 @@ def test_without_an_agent_file_the_call_is_recorded_with_usage_unknown(
     assert killed_todo["status"] == "failed" and killed_todo["unpriced"] is True
     unpriced = 1 + (following["cost_source"] == "unpriced")
     assert SessionStore().load(name).summary["unpriced_interactions"] == unpriced
+
+
+def test_an_unusable_marker_is_kept_aside_and_never_blocks_the_session(
+    fakes: FakeAgents, project: Path
+) -> None:
+    name = "implement-oddmarker"
+    store = SessionStore()
+    fakes.scenario([{"text": "one"}, {"text": "two"}])
+    assert aio_run(project, name, "first").returncode == 0
+    directory = store.path_of(name)
+    odd = {
+        "record_id": "r1",
+        "todo_id": "todo-x",
+        "agent": "claude",
+        "cwd": str(project),
+        "started_at": "2026-01-01T00:00:00.000Z",
+        "task_id": {"not": "a string"},  # cannot be stored as an interaction
+    }
+    for content in (b"{not json", json.dumps(odd).encode()):
+        (directory / PENDING).write_bytes(content)
+        after = aio_run(project, name, "again")
+        assert after.returncode == 0, after.stderr
+        assert not (directory / PENDING).exists()
+    assert len(list(directory.glob("pending-call.corrupt-*.json"))) == 2
+    assert "interrupted" not in [r["outcome"] for r in _records(name)]

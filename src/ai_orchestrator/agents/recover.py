@@ -28,7 +28,8 @@ backend state the call started from: the Codex usage baseline) and the redacted 
 3. Only then the marker is removed.
 
 ``recover_session(store, name)`` is the same under a run lock it takes itself (``repair``);
-``SessionBusy`` while a run holds the session.
+``SessionBusy`` while a run holds the session. A marker that cannot be turned into a valid
+record (edited by hand) is set aside (``pending-call.corrupt-*.json``), never blocking.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from ai_orchestrator.accounting import todos
 from ai_orchestrator.agents.agent_files import FileUsage, read_back
 from ai_orchestrator.agents.base import AgentRequest, AgentResult
 from ai_orchestrator.agents.recording import build_record
+from ai_orchestrator.errors import InvalidInput
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.pending import read_pending, remove_pending, set_aside_pending
 from ai_orchestrator.store.redact import redact
@@ -110,8 +112,11 @@ def recover_pending(store: SessionStore, name: str) -> Recovered | None:
     stored = next((r for r in store.read_log(name).records if r["id"] == record_id), None)
     added = stored is None
     if stored is None:
-        record = _interrupted_record(marker)
-        store.record_unique(name, [record])
+        try:
+            store.record_unique(name, [_interrupted_record(marker)])
+        except InvalidInput:  # a marker edited into nonsense must not block the session
+            set_aside_pending(directory)
+            return None
         stored = next(r for r in store.read_log(name).records if r["id"] == record_id)
     _close_todo(marker["todo_id"], name, stored)
     remove_pending(directory)

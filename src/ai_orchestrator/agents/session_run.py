@@ -32,6 +32,13 @@
   that fails after the lock (e.g. a non-executable agent) is recorded as ``error:crash`` and
   re-raised. Every session todo started here ends with an ``end`` or ``error`` record, even
   when an exception escapes.
+- **A call whose aio died is recorded on the next use**: right after the run lock is taken,
+  before this call is planned, a pending-call marker left by a killed run is turned into an
+  ``interrupted`` record (``recover``), so its spend counts toward the budget and its state
+  (the Codex usage baseline, the conversation) is what this call continues from. Every
+  launch (re)writes this call's marker first; it goes once the record is stored and the
+  todo closed, and stays when an exception escapes (recovery is idempotent: the record
+  carries the marker's id).
 - **Budget**: with ``budget_usd`` the feature's spend is checked before anything starts and
   again once the run lock is held (a run that waited for the lock sees the spend of the run
   it waited for): at or over budget (or less than $0.000001 left) → ``BudgetExceeded``

@@ -445,7 +445,10 @@ def repair_cmd(name: str, as_json: bool) -> None:
 
     store = _store()
     report = store.repair(name)
-    recovered = recover_session(store, name)
+    try:
+        recovered = recover_session(store, name)
+    except SessionBusy:  # the run holding it recorded any cut-off call when it started
+        recovered = None
     report["recovered_call"] = None if recovered is None else recovered.record["id"]
     if as_json:
         output.emit_json(report)

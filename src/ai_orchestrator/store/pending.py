@@ -6,9 +6,12 @@ launched and removes it once the call's interaction is stored (see
 ``agents.recover`` for what it holds and how a marker left by a killed aio is turned into an
 ``interrupted`` interaction). This module only keeps the file:
 
-- ``write_pending`` replaces the marker atomically (temp file + fsync + rename) under the
-  session's write lock, so ``repair``/``tidy`` never remove its temp file mid-write; a crash
-  leaves the old marker or the new one, never half of one.
+- ``write_pending`` replaces the marker atomically (temp file + rename) under the session's
+  write lock, so ``repair``/``tidy`` never remove its temp file mid-write; a killed process
+  leaves the old marker or the new one, never half of one. No fsync: the marker guards
+  against aio being killed (the page cache survives that), and two fsyncs per call would
+  cost ~15 ms on every run; after a power loss an empty or missing marker only means that
+  call is not recovered (an empty one is set aside like any unusable marker).
 - ``read_pending`` returns the marker, ``None`` when there is none. A marker that is not a
   JSON object (a hand edit, a bad disk) is set aside (``set_aside_pending``: moved to
   ``pending-call.corrupt-<suffix>.json``, kept, never deleted) and reported as ``None``.
@@ -26,15 +29,27 @@ from pathlib import Path
 from typing import Any
 
 from ai_orchestrator.store import locks
-from ai_orchestrator.store.fsutil import atomic_write, fsync_dir, read_bytes, unique_suffix
+from ai_orchestrator.store.fsutil import open_nofollow, read_bytes, unique_suffix, write_all
 
 PENDING = "pending-call.json"
 
 
 def write_pending(session_dir: Path, marker: dict[str, Any]) -> None:
     data = json.dumps(marker, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    path = session_dir / PENDING
+    tmp = path.with_name(f".{PENDING}.tmp-{unique_suffix()}")
     with locks.locked(session_dir / locks.WRITE_LOCK, timeout=None):
-        atomic_write(session_dir / PENDING, data)
+        fd = open_nofollow(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+        try:
+            write_all(fd, data)
+        finally:
+            os.close(fd)
+        try:
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
 
 
 def read_pending(session_dir: Path) -> dict[str, Any] | None:
@@ -62,4 +77,3 @@ def set_aside_pending(session_dir: Path) -> None:
 def remove_pending(session_dir: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(session_dir / PENDING)
-        fsync_dir(session_dir)
