@@ -132,6 +132,39 @@ def _kill_tree(aio: subprocess.Popen[bytes]) -> None:
     assert not any(pid_alive(p) for p in tree), "the agent tree survived SIGKILL"
 
 
+def _kill_during_call(
+    fake_api: FakeAPIServer,
+    api: str,
+    name: str,
+    agent: str,
+    cwd: Path,
+    flags: list[str],
+    turns: list[dict[str, Any]],
+) -> list[Any]:
+    """``aio run`` with ``turns`` scripted, the last one hanging; SIGKILL aio and the agent
+    tree once the hanging request arrived. Returns the call's main requests, and checks the
+    server answered nothing but the scripted turns before the hang."""
+    fake_api.script(turns)
+    main_before, all_before = len(fake_api.main_requests(api)), len(fake_api.requests)
+    aio = subprocess.Popen(
+        [sys.executable, "-m", "ai_orchestrator", "run", name, "run the command",
+         "--agent", agent, "--model", MODELS[agent], *flags],
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        fake_api.wait_for_requests(main_before + len(turns), timeout=90)  # the hanging one
+        time.sleep(1.0)  # let the CLI write what it has (it would have, before any kill)
+    finally:
+        _kill_tree(aio)
+    killed = fake_api.main_requests(api)[main_before:]
+    answered = [r for r in fake_api.requests[all_before:] if r.status is not None]
+    assert answered == killed[:-1] and killed[-1].status is None, "served more than scripted"
+    return killed
+
+
 def _call(name: str, case: dict[str, Any], agent: str, cwd: Path, prompt: str) -> Any:
     return run_in_session(
         SessionStore(),
@@ -157,26 +190,11 @@ def test_killed_call_is_recorded_once_with_what_the_api_served(
     first = _call(name, case, agent, cli_workdir, "first call")
     assert first.result.ok, (first.result.outcome, first.result.error)
 
-    fake_api.script([{"tool_use": case["tool"], "usage": case["usage"]}, {"hang": True}])
-    served_before = len(fake_api.main_requests(case["api"]))
-    all_before = len(fake_api.requests)
-    aio = subprocess.Popen(
-        [sys.executable, "-m", "ai_orchestrator", "run", name, "run the command",
-         "--agent", agent, "--model", MODELS[agent], *case["flags"]],
-        cwd=cli_workdir,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
+    killed = _kill_during_call(
+        fake_api, case["api"], name, agent, cli_workdir, case["flags"],
+        [{"tool_use": case["tool"], "usage": case["usage"]}, {"hang": True}],
     )
-    try:
-        fake_api.wait_for_requests(served_before + 2, timeout=90)  # the hanging one arrived
-        time.sleep(1.0)  # let the CLI write what it has (it would have, before any kill)
-    finally:
-        _kill_tree(aio)
-    killed = fake_api.main_requests(case["api"])[served_before:]
-    answered = [r for r in fake_api.requests[all_before:] if r.status is not None]
-    assert answered == killed[:1], "the killed call was served more than the tool-use turn"
-    assert len(killed) == 2 and killed[0].status == 200 and killed[1].status is None
+    assert len(killed) == 2
 
     fake_api.script([{"text": "third", "usage": case["third"]}])
     third = _call(name, case, agent, cli_workdir, "third call")
@@ -191,3 +209,46 @@ def test_killed_call_is_recorded_once_with_what_the_api_served(
     assert (records[2]["tokens"]["input"], records[2]["tokens"]["output"]) == case["third_tokens"]
     assert third.record["session_action"] == "resumed"
     assert third.record["agent_session_id"] == first.record["agent_session_id"]
+
+
+SONNET = "claude-sonnet-4-5"
+HAIKU = "claude-haiku-4-5-20251001"
+
+
+def test_claude_killed_call_with_a_subagent_records_both_models(
+    agent_env: Callable[[str], None],
+    fake_api: FakeAPIServer,
+    cli_workdir: Path,
+    session_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The subagent's requests live in the transcript's subagents/ files, not the main one.
+    agent_env("claude")
+    monkeypatch.setenv("ANTHROPIC_DEFAULT_HAIKU_MODEL", HAIKU)
+    task = {"description": "count files", "prompt": "count the files",
+            "subagent_type": "general-purpose", "model": "haiku", "run_in_background": False}
+    main = {"input_tokens": 900, "output_tokens": 120, "cache_read_input_tokens": 2000,
+            "cache_creation_input_tokens": 300}
+    sub = {"input_tokens": 400, "output_tokens": 40, "cache_read_input_tokens": 600,
+           "cache_creation_input_tokens": 0}
+    name = "implement-killed-subagent"
+    killed = _kill_during_call(
+        fake_api, "anthropic", name, "claude", cli_workdir, ["--model", SONNET],
+        [{"tool_use": {"name": "Task", "input": task}, "usage": main},
+         {"text": "three files", "usage": sub},
+         {"hang": True}],
+    )
+    assert [r.body["model"] for r in killed] == [SONNET, HAIKU, SONNET]
+    fake_api.script([{"text": "after"}])
+    after = run_in_session(SessionStore(), name, "after",
+                           RunOptions(agent="claude", cwd=cli_workdir, model=SONNET))
+    assert after.result.ok, after.result.error
+    interrupted = SessionStore().read_log(name).records[0]
+    assert interrupted["outcome"] == "interrupted"
+    per_model = interrupted["usage_by_model"]
+    assert set(per_model) == {SONNET, HAIKU}
+    for model, sent in ((SONNET, main), (HAIKU, sub)):
+        got = per_model[model]
+        assert (got["input"], got["output"], got["cache_read"], got["cache_write"]) == (
+            sent["input_tokens"], sent["output_tokens"], sent["cache_read_input_tokens"],
+            sent["cache_creation_input_tokens"]), model
