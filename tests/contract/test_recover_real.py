@@ -1,7 +1,7 @@
 """Contract tests: a REAL agent CLI call whose aio was SIGKILLed is recorded exactly once.
 
-For Claude Code, Gemini CLI and Codex: a first call succeeds; a second call (resuming the
-same conversation) gets a tool-use answer from the fake API with known usage, and its next
+For Claude Code, Gemini CLI and Codex: a call (resuming a conversation a first call started,
+or starting one) gets a tool-use answer from the fake API with known usage, and its next
 request is left hanging; aio and the whole agent tree are SIGKILLed while it hangs (the
 lifetime watchdog does the tree on another branch). The next call on the session must record
 the killed call as ``interrupted`` with exactly the tokens the fake API served it — not the
@@ -175,9 +175,11 @@ def _call(name: str, case: dict[str, Any], agent: str, cwd: Path, prompt: str) -
     )
 
 
+@pytest.mark.parametrize("resumed", [True, False], ids=["resumed", "new"])
 @pytest.mark.parametrize("agent", list(CASES))
 def test_killed_call_is_recorded_once_with_what_the_api_served(
     agent: str,
+    resumed: bool,
     agent_env: Callable[[str], None],
     fake_api: FakeAPIServer,
     cli_workdir: Path,
@@ -186,9 +188,12 @@ def test_killed_call_is_recorded_once_with_what_the_api_served(
     case = CASES[agent]
     agent_env(agent)
     name = f"implement-killed-{agent}"
-    fake_api.script([{"text": "first", "usage": case["first"]}])
-    first = _call(name, case, agent, cli_workdir, "first call")
-    assert first.result.ok, (first.result.outcome, first.result.error)
+    first = None
+    if resumed:  # else the killed call starts the conversation (Codex: a thread named
+        # only in its stream)
+        fake_api.script([{"text": "first", "usage": case["first"]}])
+        first = _call(name, case, agent, cli_workdir, "first call")
+        assert first.result.ok, (first.result.outcome, first.result.error)
 
     killed = _kill_during_call(
         fake_api, case["api"], name, agent, cli_workdir, case["flags"],
@@ -200,15 +205,19 @@ def test_killed_call_is_recorded_once_with_what_the_api_served(
     third = _call(name, case, agent, cli_workdir, "third call")
     assert third.result.ok, (third.result.outcome, third.result.error)
     records = SessionStore().read_log(name).records
-    assert [r["outcome"] for r in records] == ["success", "interrupted", "success"]
-    interrupted = records[1]
+    outcomes = ["interrupted", "success"]
+    assert [r["outcome"] for r in records] == (["success", *outcomes] if resumed else outcomes)
+    interrupted = records[-2]
     assert interrupted["tokens"] == case["tokens"], interrupted.get("usage_source")
     assert interrupted["cost_source"] == "transcript"
     assert interrupted["cost"] > 0
     # The next call records only its own usage (Codex: diffed from the recovered total).
-    assert (records[2]["tokens"]["input"], records[2]["tokens"]["output"]) == case["third_tokens"]
+    assert (records[-1]["tokens"]["input"], records[-1]["tokens"]["output"]) == case["third_tokens"]
+    # The next call continues the conversation the killed call was in.
     assert third.record["session_action"] == "resumed"
-    assert third.record["agent_session_id"] == first.record["agent_session_id"]
+    assert third.record["agent_session_id"] == interrupted["agent_session_id"]
+    if first is not None:
+        assert interrupted["agent_session_id"] == first.record["agent_session_id"]
 
 
 SONNET = "claude-sonnet-4-5"
