@@ -24,7 +24,7 @@ from ai_orchestrator.agents.base import AgentResult, ModelUsage
 from ai_orchestrator.agents.recording import price_result
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.pending import PENDING
-from tests.fakes.harness import FakeAgents, aio_run, pid_alive
+from tests.fakes.harness import FakeAgents, aio_run, descendants, pid_alive
 
 SONNET = "claude-sonnet-4-5-20250929"
 KILLED_USAGE = {"input": 1200, "output": 340, "cache_read": 5000, "cache_write_5m": 700}
@@ -51,11 +51,12 @@ def _wait(predicate: Any, what: str, timeout: float = 30.0) -> None:
 
 def _kill_everything(aio: subprocess.Popen[str], fakes: FakeAgents, agent: str) -> None:
     """SIGKILL aio, then the agent's process group (the watchdog's job on another branch)."""
+    tree = descendants(aio.pid)
     aio.kill()
     aio.communicate(timeout=10)
-    for call in fakes.invocations(agent):
-        pid = call.get("pid")
-        if isinstance(pid, int) and pid_alive(pid):
+    logged = [call.get("pid") for call in fakes.invocations(agent)]
+    for pid in {*tree, *(p for p in logged if isinstance(p, int))}:
+        if pid_alive(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(os.getpgid(pid), signal.SIGKILL)
             _wait(lambda pid=pid: not pid_alive(pid), f"fake {agent} {pid} to die")
@@ -77,8 +78,10 @@ def _kill_claude_mid_call(fakes: FakeAgents, project: Path, name: str) -> None:
         ]
     )
     aio = _spawn(project, name, "do the work", "--model", SONNET)
-    _wait(lambda: _claude_wrote_usage(fakes), "the fake claude to write its transcript")
-    _kill_everything(aio, fakes, "claude")
+    try:
+        _wait(lambda: _claude_wrote_usage(fakes), "the fake claude to write its transcript")
+    finally:
+        _kill_everything(aio, fakes, "claude")
 
 
 def _records(name: str) -> list[dict[str, Any]]:
@@ -199,8 +202,10 @@ def test_without_an_agent_file_the_call_is_recorded_with_usage_unknown(
         except (OSError, ValueError):
             return False
 
-    _wait(thread_noted, "the marker to note the codex thread")
-    _kill_everything(aio, fakes, "codex")
+    try:
+        _wait(thread_noted, "the marker to note the codex thread")
+    finally:
+        _kill_everything(aio, fakes, "codex")
 
     after = aio_run(project, name, "again", "--agent", "codex")
     assert after.returncode == 0, after.stderr

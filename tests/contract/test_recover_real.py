@@ -27,7 +27,7 @@ from ai_orchestrator.agents.session_run import RunOptions, run_in_session
 from ai_orchestrator.store import SessionStore
 from tests.fakeapi import FakeAPIServer
 from tests.fakeapi.clis import MODELS
-from tests.fakes.harness import pid_alive
+from tests.fakes.harness import descendants, pid_alive
 
 pytestmark = pytest.mark.real_cli
 
@@ -91,27 +91,8 @@ CASES: dict[str, dict[str, Any]] = {
 }
 
 
-def _descendants(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as fh:
-                ppid = int(fh.read().rpartition(")")[2].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        children.setdefault(ppid, []).append(int(entry))
-    found, todo = [], [root]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
 def _kill_tree(aio: subprocess.Popen[bytes]) -> None:
-    tree = _descendants(aio.pid)
+    tree = descendants(aio.pid)
     aio.kill()
     aio.wait(timeout=10)
     groups = set()

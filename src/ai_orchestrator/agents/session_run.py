@@ -448,7 +448,7 @@ class _Call:
             # The CLI already has a conversation with the id we minted (a previous run
             # died after creating it): continue that conversation instead.
             request.resume_id, request.new_session_id = minted, None
-            action = "resumed"
+            action = self.action = "resumed"
             result = self.execute(request)
         elif (
             result.outcome == "session_lost"
@@ -462,6 +462,7 @@ class _Call:
             self.notify(note, warning=True)
             request.resume_id, request.new_session_id = None, _new_id()
             request.state, request.cwd, action = {}, options.cwd, "started"
+            self.action = action
             result = self.execute(request)
         # The newest id the CLI printed wins. Without one, a resumed conversation keeps its
         # id (even when lost: the user decides), and a new one that never reported an id is
