@@ -158,6 +158,9 @@ class Progress:
     cost: float | None = None
     tool: str | None = None
     usage: dict[str, ModelUsage] = field(default_factory=dict)
+    # The conversation id as soon as the stream names one, where it cannot be known before
+    # launch (a new Codex thread): the caller notes it for recovering a killed call.
+    session_id: str | None = None
 
 
 @dataclass

@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -149,6 +149,42 @@ def model_from_config(profile: str | None) -> str | None:
     return as_str(config.get("model"))
 
 
+def cumulative_snapshot(usage: dict[str, Any]) -> dict[str, int]:
+    """A thread's cumulative usage counters (``turn.completed.usage``, rollout token_count)."""
+    return {str(k): as_int(v) for k, v in usage.items() if isinstance(v, int | float)}
+
+
+def usage_delta(snapshot: dict[str, int], previous: dict[str, int]) -> dict[str, int]:
+    """What ``snapshot`` adds to ``previous``; a decrease of any counter means the CLI reset
+    it, so the snapshot is taken whole."""
+    reset = any(snapshot.get(k, 0) < v for k, v in previous.items() if k in snapshot)
+    return {
+        key: max(0, snapshot.get(key, 0) - (0 if reset else previous.get(key, 0)))
+        for key in _USAGE_KEYS
+    }
+
+
+def usage_baseline(
+    state: Mapping[str, Any], resume_id: str | None, thread_id: str | None
+) -> dict[str, int]:
+    """The thread's cumulative usage before this call: the stored snapshot when resuming the
+    same thread, else zero (a new thread starts from nothing)."""
+    if not resume_id or state.get("thread_id") not in (None, thread_id):
+        return {}
+    raw = as_dict(state.get("cumulative_usage"))
+    return {str(k): as_int(v) for k, v in raw.items()}
+
+
+def normalised_usage(delta: dict[str, int]) -> ModelUsage:
+    """Codex counters → ``ModelUsage`` (``input_tokens`` includes the cached ones)."""
+    return ModelUsage(
+        input=max(0, delta.get("input_tokens", 0) - delta.get("cached_input_tokens", 0)),
+        output=delta.get("output_tokens", 0),
+        cache_read=delta.get("cached_input_tokens", 0),
+        reasoning=delta.get("reasoning_output_tokens", 0),
+    )
+
+
 class CodexBackend:
     """Backend for the ``codex`` CLI (see module docstring)."""
 
@@ -241,30 +277,17 @@ class CodexStreamParser:
             self._errors.append(str(item.get("message") or ""))
 
     def _baseline(self) -> dict[str, int]:
-        state = self._request.state
-        same_thread = state.get("thread_id") in (None, self._thread_id)
-        if not self._request.resume_id or not same_thread:
-            return {}
-        raw = as_dict(state.get("cumulative_usage"))
-        return {str(k): as_int(v) for k, v in raw.items()}
+        return usage_baseline(self._request.state, self._request.resume_id, self._thread_id)
 
     def _on_usage(self, usage: dict[str, Any]) -> None:
-        snapshot = {str(k): as_int(v) for k, v in usage.items() if isinstance(v, int | float)}
+        snapshot = cumulative_snapshot(usage)
         previous = self._baseline() if self._cumulative is None else self._cumulative
-        reset = any(snapshot.get(k, 0) < v for k, v in previous.items() if k in snapshot)
-        for key in _USAGE_KEYS:
-            before = 0 if reset else previous.get(key, 0)
-            self._delta[key] += max(0, snapshot.get(key, 0) - before)
+        for key, value in usage_delta(snapshot, previous).items():
+            self._delta[key] += value
         self._cumulative = snapshot
 
     def _usage(self) -> ModelUsage:
-        d = self._delta
-        return ModelUsage(
-            input=max(0, d["input_tokens"] - d["cached_input_tokens"]),
-            output=d["output_tokens"],
-            cache_read=d["cached_input_tokens"],
-            reasoning=d["reasoning_output_tokens"],
-        )
+        return normalised_usage(self._delta)
 
     def _snapshot(self) -> Progress | None:
         usage = self._usage()  # known at each turn.completed
@@ -276,6 +299,7 @@ class CodexStreamParser:
                 output_tokens=usage.output,
                 tool=tool,
                 usage={self._model or "unknown": usage} if self._completed else {},
+                session_id=self._thread_id,
             )
         )
 

@@ -32,6 +32,13 @@
   that fails after the lock (e.g. a non-executable agent) is recorded as ``error:crash`` and
   re-raised. Every session todo started here ends with an ``end`` or ``error`` record, even
   when an exception escapes.
+- **A call whose aio died is recorded on the next use**: right after the run lock is taken,
+  before this call is planned, a pending-call marker left by a killed run is turned into an
+  ``interrupted`` record (``recover``), so its spend counts toward the budget and its state
+  (the Codex usage baseline, the conversation) is what this call continues from. Every
+  launch (re)writes this call's marker first; it goes once the record is stored and the
+  todo closed, and stays when an exception escapes (recovery is idempotent: the record
+  carries the marker's id).
 - **Budget**: with ``budget_usd`` the feature's spend is checked before anything starts and
   again once the run lock is held (a run that waited for the lock sees the spend of the run
   it waited for): at or over budget (or less than $0.000001 left) → ``BudgetExceeded``
@@ -43,9 +50,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -69,9 +78,11 @@ from ai_orchestrator.agents.recording import (
     live_cost,
     max_budget_flag,
 )
+from ai_orchestrator.agents.recover import CONFIRMED, pending_marker, recover_pending
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.locks import current_command
 from ai_orchestrator.store.names import parse_session_name
+from ai_orchestrator.store.pending import remove_pending, write_pending
 
 __all__ = [
     "Notice",
@@ -83,7 +94,6 @@ __all__ = [
 
 SessionAction = Literal["started", "resumed", "replaced", "fresh"]
 RESUMABLE_FROM_OWN_CWD = ("claude", "gemini", "scripted")
-CONFIRMED = "conversation_confirmed"  # agent_state key (see the module docstring)
 LIVE_COST_INTERVAL = 0.5  # seconds between re-pricings of the running usage
 
 
@@ -255,6 +265,11 @@ def run_in_session(
 
     lock = store.run_lock(name, timeout=options.lock_timeout, command=current_command())
     try:
+        # A call whose aio died is recorded first: its spend counts toward the budget and
+        # its state (the Codex usage baseline, the conversation) is what this call resumes.
+        recovered = recover_pending(store, name)
+        if recovered is not None and recovered.added:
+            call.notify(_recovered_notice(recovered.record), warning=True)
         remaining = budget.remaining()  # again: the run we waited for may have spent it
         plan = call.plan()
         request = call.request(plan, remaining)
@@ -279,16 +294,30 @@ def run_in_session(
             default_estimate=options.estimate_usd,
             store=store,
         )
+        call.todo_id, call.action = todo_id, plan.action
         try:
             run = call.run_and_record(plan, request, invocation, budget.check)
         except BaseException as exc:  # whatever escapes, the todo must not stay in progress
             todos.error(todo_id, name, _describe(exc))
-            raise
+            raise  # the marker stays: the next use of the session records what is missing
         _close_todo(todo_id, name, run)
+        remove_pending(store.path_of(name))
     finally:
         lock.release()
     run.notices = call.notices
     return run
+
+
+def _recovered_notice(record: dict[str, Any]) -> str:
+    if record.get("usage_unknown"):
+        how = "its usage is unknown (no session file of the agent was found)"
+    else:
+        tokens = sum(int(v) for k, v in record["tokens"].items() if k != "reasoning")
+        how = f"{tokens} tokens read back from the agent's own files"
+    return (
+        f"an earlier call in this session was cut off (aio ended during it); recorded it as "
+        f"interrupted: {how}"
+    )
 
 
 def _describe(exc: BaseException) -> str:
@@ -334,6 +363,12 @@ class _Call:
     on_progress: Callable[[Progress], None] | None
     on_notice: Callable[[Notice], None] | None
     notices: list[Notice] = field(default_factory=list)
+    # The pending-call marker (``recover``): this call's record id, todo and start.
+    record_id: str = field(default_factory=lambda: _new_id().replace("-", ""))
+    todo_id: str | None = None
+    action: str = "started"
+    started_at: datetime | None = None
+    marked_session: str | None = None
 
     def notify(self, text: str, warning: bool = False) -> None:
         notice = Notice(text, warning)
@@ -352,12 +387,45 @@ class _Call:
         return self.backend.build(request, self.executable)
 
     def execute(self, request: AgentRequest, invocation: Invocation | None = None) -> AgentResult:
+        invocation = invocation or self.build(request)
+        minted = request.new_session_id
+        # An id we minted names the conversation only if the CLI was given it (not Codex).
+        self.mark(request, minted if minted and any(minted in a for a in invocation.argv) else None)
         return runner.run(
-            invocation or self.build(request),
+            invocation,
             self.backend.parser(request),
             timeout=self.options.timeout,
-            on_progress=self.on_progress,
+            on_progress=lambda progress: self.progressed(request, progress),
         )
+
+    def mark(self, request: AgentRequest, session_id: str | None) -> None:
+        """(Re)write the pending-call marker for the launch of ``request`` in a conversation
+        known as ``session_id`` (else the resumed one)."""
+        if self.todo_id is None:
+            return  # not a call of run_in_session
+        if self.started_at is None:
+            self.started_at = datetime.now(UTC)
+        marker = pending_marker(
+            record_id=self.record_id,
+            todo_id=self.todo_id,
+            request=request,
+            agent=self.options.agent,
+            started_at=self.started_at,
+            task_id=self.options.task_id,
+            action=self.action,
+            session_id=session_id,
+        )
+        self.marked_session = marker["session_id"]
+        write_pending(self.store.path_of(self.name), marker)
+
+    def progressed(self, request: AgentRequest, progress: Progress) -> None:
+        if progress.session_id and progress.session_id != self.marked_session:
+            # A new Codex thread names itself only in the stream. If the marker cannot be
+            # rewritten it keeps what it had: recovery then finds less, never more.
+            with contextlib.suppress(OSError):
+                self.mark(request, progress.session_id)
+        if self.on_progress is not None:
+            self.on_progress(progress)
 
     def run_and_record(
         self,
@@ -380,7 +448,7 @@ class _Call:
             # The CLI already has a conversation with the id we minted (a previous run
             # died after creating it): continue that conversation instead.
             request.resume_id, request.new_session_id = minted, None
-            action = "resumed"
+            action = self.action = "resumed"
             result = self.execute(request)
         elif (
             result.outcome == "session_lost"
@@ -394,6 +462,7 @@ class _Call:
             self.notify(note, warning=True)
             request.resume_id, request.new_session_id = None, _new_id()
             request.state, request.cwd, action = {}, options.cwd, "started"
+            self.action = action
             result = self.execute(request)
         # The newest id the CLI printed wins. Without one, a resumed conversation keeps its
         # id (even when lost: the user decides), and a new one that never reported an id is
@@ -436,6 +505,7 @@ class _Call:
             budget=budget,
             note=note,
         )
+        record["id"] = self.record_id  # the marker's id: recovery never adds it twice
         return self.store.record(self.name, record)
 
 

@@ -484,11 +484,23 @@ def delete_cmd(name: str, yes: bool) -> None:
 @click.argument("name")
 @json_option
 def repair_cmd(name: str, as_json: bool) -> None:
-    """Rebuild a session's summary from its log; quarantine unreadable lines; fix modes."""
-    report = _store().repair(name)
+    """Rebuild a session's summary from its log; quarantine unreadable lines; fix modes;
+    record a call whose aio died (usage read back from the agent's own files)."""
+    from ai_orchestrator.agents.recover import recover_session
+
+    store = _store()
+    report = store.repair(name)
+    try:
+        recovered = recover_session(store, name)
+    except SessionBusy:  # the run holding it recorded any cut-off call when it started
+        recovered = None
+    report["recovered_call"] = None if recovered is None else recovered.record["id"]
     if as_json:
         output.emit_json(report)
         return
+    if recovered is not None:
+        state = "recorded now" if recovered.added else "it had been recorded already"
+        output.info(f"{name}: an interrupted call was pending ({state}); its todo is closed")
     kept = f"; original metadata kept as {report['kept_copy']}" if report["kept_copy"] else ""
     output.info(
         f"{report['session_name']}: {report['interactions']} interaction(s); summary was "

@@ -40,7 +40,8 @@ from ai_orchestrator.store.timeutil import format_iso, now_iso, parse_iso
 TOKEN_KEYS = ("input", "output", "cache_read", "cache_write", "reasoning")
 USAGE_INT_KEYS = (*TOKEN_KEYS, "cache_write_5m", "cache_write_1h", "requests")
 USAGE_MONEY_KEYS = ("cost", "reported_cost", "savings")
-COST_SOURCES = ("reported", "computed", "unpriced")
+# "transcript": tokens read back from the agent's own files (a call aio lost), priced
+COST_SOURCES = ("reported", "computed", "unpriced", "transcript")
 # Every top-level field aio writes into an interaction (the stored fields above, what
 # ``aio run`` adds, and the markers of converted shell-version calls). An import uses it to
 # tell a record of ours without ``id`` from one that fits no known shape.
@@ -52,6 +53,7 @@ INTERACTION_FIELDS = frozenset(
         "outcome", "exit_code", "usage_by_model", "savings", "session_action", "agent_state",
         "todos", "raw_events", "error", "turns", "cli_version", "tools_used", "session_note",
         "budget_usd", "spent_before", "over_budget", "imported_from", "legacy_name",
+        "usage_source", "usage_unknown",
     }
 )  # fmt: skip
 PREVIEW_CHARS = 100

@@ -1,0 +1,79 @@
+"""The pending-call marker: what an agent call in flight will need to be recovered.
+
+``pending-call.json`` (0600) in a session directory says "a call started here and its record
+is not stored yet". The caller writes it under the session's run lock before the agent is
+launched and removes it once the call's interaction is stored (see
+``agents.recover`` for what it holds and how a marker left by a killed aio is turned into an
+``interrupted`` interaction). This module only keeps the file:
+
+- ``write_pending`` replaces the marker atomically (temp file + rename) under the session's
+  write lock, so ``repair``/``tidy`` never remove its temp file mid-write; a killed process
+  leaves the old marker or the new one, never half of one. No fsync: the marker guards
+  against aio being killed (the page cache survives that), and two fsyncs per call would
+  cost ~15 ms on every run; after a power loss an empty or missing marker only means that
+  call is not recovered (an empty one is set aside like any unusable marker).
+- ``read_pending`` returns the marker, ``None`` when there is none. A marker that is not a
+  JSON object (a hand edit, a bad disk) is set aside (``set_aside_pending``: moved to
+  ``pending-call.corrupt-<suffix>.json``, kept, never deleted) and reported as ``None``.
+- ``remove_pending`` is idempotent.
+
+The store never interprets the content (it does not know the agents).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from ai_orchestrator.store import locks
+from ai_orchestrator.store.fsutil import open_nofollow, read_bytes, unique_suffix, write_all
+
+PENDING = "pending-call.json"
+
+
+def write_pending(session_dir: Path, marker: dict[str, Any]) -> None:
+    data = json.dumps(marker, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    path = session_dir / PENDING
+    tmp = path.with_name(f".{PENDING}.tmp-{unique_suffix()}")
+    with locks.locked(session_dir / locks.WRITE_LOCK, timeout=None):
+        fd = open_nofollow(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+        try:
+            write_all(fd, data)
+        finally:
+            os.close(fd)
+        try:
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+
+def read_pending(session_dir: Path) -> dict[str, Any] | None:
+    path = session_dir / PENDING
+    data = read_bytes(path)
+    if data is None:
+        return None
+    try:
+        marker = json.loads(data)
+    except ValueError:
+        marker = None
+    if isinstance(marker, dict):
+        return marker
+    set_aside_pending(session_dir)
+    return None
+
+
+def set_aside_pending(session_dir: Path) -> None:
+    """Keep an unusable marker as ``pending-call.corrupt-<suffix>.json``."""
+    with contextlib.suppress(OSError):
+        aside = session_dir / f"pending-call.corrupt-{unique_suffix()}.json"
+        os.replace(session_dir / PENDING, aside)
+
+
+def remove_pending(session_dir: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(session_dir / PENDING)
