@@ -181,7 +181,7 @@ def stats_cmd(name: str | None, by: str | None, days: float, as_json: bool) -> N
     """Totals across sessions: tokens (incl. cache), cost, activity, top sessions."""
     store = _store()
     unreadable: list[dict[str, str]] = []
-    if name:
+    if name is not None:
         rows = [SessionRow.from_view(store.load(name))]
     else:
         rows, unreadable = _rows(store)
@@ -189,7 +189,7 @@ def stats_cmd(name: str | None, by: str | None, days: float, as_json: bool) -> N
         rows, active_days=days, by=by, records_of=lambda n: store.read_log(n).records
     )
     stats["unreadable"] = unreadable
-    if name:
+    if name is not None:
         stats["session_name"] = name
     if as_json:
         output.emit_json(stats)
@@ -402,6 +402,9 @@ def migrate_cmd(as_json: bool) -> None:
 @click.argument("name")
 def record_cmd(name: str) -> None:
     """Append one interaction read as JSON from stdin (plumbing for scripts and hooks)."""
+    from ai_orchestrator.store.names import parse_session_name
+
+    parse_session_name(name)  # a bad name is refused before stdin is read
     raw = sys.stdin.read()
     try:
         interaction = json.loads(raw)
@@ -444,6 +447,8 @@ def repair_cmd(name: str, as_json: bool) -> None:
     if as_json:
         output.emit_json(report)
         return
+    for problem in report["cannot_fix"]:
+        output.warn(f"{report['session_name']}: not fixed: {problem}")
     kept = f"; original metadata kept as {report['kept_copy']}" if report["kept_copy"] else ""
     output.info(
         f"{report['session_name']}: {report['interactions']} interaction(s); summary was "
@@ -459,10 +464,10 @@ def repair_cmd(name: str, as_json: bool) -> None:
 def path_cmd(name: str | None, as_json: bool) -> None:
     """Print SESSION_DIR, or the directory of session NAME."""
     store = _store()
-    path = store.path_of(name) if name else store.root
+    path = store.path_of(name) if name is not None else store.root
     if as_json:
         data: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "session_dir": str(store.root)}
-        if name:
+        if name is not None:
             data.update(session_name=name, path=str(path), exists=store.exists(name))
         output.emit_json(data)
         return
