@@ -34,7 +34,7 @@ _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 
-_ACCESS = "check its owner and mode (ls -l) and run aio as the store's owner"
+_ACCESS = "check its owner and mode with ls -l; run aio as the owner of the store"
 _FULL = "free some space and retry"
 # errno -> (cause, what to do): the causes a user can act on, each in their words.
 _CAUSES: dict[int, tuple[str, str]] = {
@@ -324,12 +324,16 @@ def append_durably(fd: int, data: bytes, path: Path) -> int:
 
 
 def truncate_back(fd: int, size: int) -> bool:
-    """Cut ``fd`` back to ``size`` bytes (undo an append); False if that failed too."""
+    """Cut ``fd`` back to ``size`` bytes (undo an append); False if that failed too.
+
+    Once ``ftruncate`` succeeded every reader sees the old content; the fsync after it
+    is best effort (after a failed fsync, e.g. EIO, it may fail again)."""
     try:
         os.ftruncate(fd, size)
-        fsync_fd(fd)
     except OSError:
         return False
+    with contextlib.suppress(OSError):
+        fsync_fd(fd)
     return True
 
 
