@@ -74,6 +74,15 @@ def tmpfs(path: Path, size: str) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(path)], check=False)
 
 
+@contextlib.contextmanager
+def store_on_tmpfs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: str) -> Iterator[Path]:
+    """A tmpfs of ``size`` with ``SESSION_DIR`` at ``store`` in it and one recorded call."""
+    with tmpfs(tmp_path / "mnt", size) as mount:
+        monkeypatch.setenv("SESSION_DIR", str(mount / "store"))
+        assert record(NAME, "call-1").code == 0
+        yield mount
+
+
 def fill(mount: Path) -> None:
     """Use up every free block of ``mount``."""
     fd = os.open(mount / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
@@ -91,11 +100,8 @@ def fill(mount: Path) -> None:
 def test_full_disk_refuses_the_record_leaves_the_store_as_before_and_a_retry_stores_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with tmpfs(tmp_path / "mnt", "512k") as mount:
-        root = mount / "store"
-        monkeypatch.setenv("SESSION_DIR", str(root))
-        assert record(NAME, "call-1").code == 0
-        session = root / NAME
+    with store_on_tmpfs(tmp_path, monkeypatch, "512k") as mount:
+        session = mount / "store" / NAME
         fill(mount)
         before = snapshot(session)
 
@@ -128,10 +134,8 @@ def test_full_disk_refuses_the_record_leaves_the_store_as_before_and_a_retry_sto
 def test_read_only_store_reads_and_says_truthfully_that_nothing_changed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with tmpfs(tmp_path / "mnt", "4m") as mount:
+    with store_on_tmpfs(tmp_path, monkeypatch, "4m") as mount:
         root = mount / "store"
-        monkeypatch.setenv("SESSION_DIR", str(root))
-        assert record(NAME, "call-1").code == 0
         assert record("plan-foreign", "call-1").code == 0
         foreign = root / "plan-foreign" / "metadata.json"
         foreign.write_bytes(b"{not json")

@@ -18,7 +18,7 @@ from ai_orchestrator.cli.render import (
     print_show,
     print_stats,
 )
-from ai_orchestrator.errors import InvalidInput, NotFound, SessionBusy, StoreError
+from ai_orchestrator.errors import InvalidInput, NotFound, SessionBusy, StoreError, StoreFileError
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.index import SessionRow, SummaryIndex
 from ai_orchestrator.store.stats import (
@@ -364,7 +364,15 @@ def import_cmd(source: str, as_json: bool) -> None:
         except OSError as exc:
             raise InvalidInput(f"cannot read {source}: {exc.strerror}") from None
     plan = plan_import(data)
-    report = apply_import(_store(), plan)
+    try:
+        report = apply_import(_store(), plan)
+    except StoreFileError as exc:
+        raise exc.with_outcome(
+            f"{exc.outcome or 'nothing was recorded in that session'}; sessions before it in "
+            "the file may be imported already (importing the file again adds only what is "
+            "missing)",
+            replace=True,
+        ) from None
     if as_json:
         output.emit_json(report.to_dict())
         return

@@ -248,7 +248,7 @@ class SessionStore:
         try:
             path, lock = self._lock_session(session)
         except StoreFileError as exc:
-            raise exc.with_outcome("nothing was recorded") from None
+            raise exc.with_outcome(f"nothing was recorded in {session.name}") from None
         try:
             current = read_summary(path, session)
             if current.legacy is not None:
@@ -264,7 +264,7 @@ class SessionStore:
             finally:
                 os.close(fd)
         except StoreFileError as exc:
-            raise exc.with_outcome("nothing was recorded") from None
+            raise exc.with_outcome(f"nothing was recorded in {session.name}") from None
         finally:
             lock.release()
 
