@@ -155,6 +155,7 @@ def test_read_only_store_reads_and_says_truthfully_that_nothing_changed(
 
             repaired = aio("session", "repair", "plan-foreign")
             assert repaired.code == 1 and one_line(repaired.err) and "read-only" in repaired.err
+            assert "nothing was changed in plan-foreign" in repaired.err
 
             assert aio("session", "export", "-o", "-").code == 0
             assert aio("session", "stats", "--json").json()["interactions"] == 2

@@ -156,7 +156,11 @@ def show_cmd(name: str, last: int, as_json: bool) -> None:
     view = store.load(name)
     log = store.read_log(name)
     recent = log.records[-last:] if last else []
-    holder = store.holder(name)
+    try:
+        holder = store.holder(name)
+    except StoreFileError as exc:  # e.g. a FIFO as .lock: still show what is readable
+        holder = None
+        view.problems.append(f"who holds the session is unknown: {exc}")
     accounting = session_accounting(view.summary, log.records)
     if as_json:
         data = view.to_dict()

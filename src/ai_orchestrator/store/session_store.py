@@ -45,7 +45,6 @@ Invariants and how they are kept:
 
 from __future__ import annotations
 
-import errno
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -136,10 +135,6 @@ def _fate(saved: str | None) -> str:
     return f" (original kept as {saved})" if saved else ""
 
 
-def _store_error(what: str, path: Path, exc: OSError) -> StoreError:
-    return StoreError(f"cannot use {what} {path}: {exc.strerror or exc}")
-
-
 class SessionStore:
     """Access to the session store rooted at ``root`` (default: ``$SESSION_DIR``)."""
 
@@ -159,12 +154,8 @@ class SessionStore:
             raise StoreError(
                 f"cannot use session store {self.root}: a parent is not a directory"
             ) from None
-        except (FileNotFoundError, NotADirectoryError, PermissionError) as exc:
-            raise _store_error("session store", self.root, exc) from None
         except OSError as exc:
-            if exc.errno in (errno.EROFS, errno.ENOSPC, errno.ENAMETOOLONG):
-                raise _store_error("session store", self.root, exc) from None
-            raise
+            raise file_error(self.root, exc, action="use session store") from None
 
     def check_root(self) -> bool:
         """Validate the root if it exists (tightening its mode); False when absent."""
@@ -172,8 +163,8 @@ class SessionStore:
             ensure_private_dir(self.root, create=False, what="session store")
         except FileNotFoundError:
             return False
-        except (NotADirectoryError, PermissionError) as exc:
-            raise _store_error("session store", self.root, exc) from None
+        except OSError as exc:
+            raise file_error(self.root, exc, action="use session store") from None
         return True
 
     def path_of(self, name: str | SessionName) -> Path:
@@ -188,8 +179,8 @@ class SessionStore:
             ensure_private_dir(path, create=False, what="session directory")
         except FileNotFoundError:
             raise NotFound(f"session not found: {session.name}") from None
-        except PermissionError as exc:
-            raise _store_error("session directory", path, exc) from None
+        except OSError as exc:
+            raise file_error(path, exc, action="use session directory") from None
         return path
 
     def exists(self, name: str) -> bool:
@@ -583,8 +574,19 @@ class SessionStore:
                 f"cannot repair {session.name}: {'; '.join(blocking)}; repair cannot fix "
                 "this, nothing was changed"
             )
-        with locks.locked(path / locks.WRITE_LOCK, timeout=None):
-            report = repair_locked(path, session)
+        try:
+            lock = locks.acquire(path / locks.WRITE_LOCK, timeout=None)
+        except StoreFileError as exc:
+            raise exc.with_outcome(f"nothing was changed in {session.name}") from None
+        with lock:
+            try:
+                report = repair_locked(path, session)
+            except StoreFileError as exc:
+                raise exc.with_outcome(
+                    "repair stopped part-way; each step it finished is complete on its own "
+                    "(lines are copied aside before the log is rewritten): run it again "
+                    "once this is fixed"
+                ) from None
         report["cannot_fix"] = sorted(odd.values())
         report["trash_removed"] = self.purge_trash()
         report["modes_fixed"] += tighten_index(self.root)
