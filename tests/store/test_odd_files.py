@@ -193,3 +193,23 @@ def test_a_fifo_todo_file_is_named_and_the_sessions_still_work(
     todos = run("todo", "list", "--json")
     assert todos.code == 1 and "todos.jsonl" in todos.err and "FIFO" in todos.err
     assert run("session", "list", "--json").code == 0
+
+
+def test_a_fifo_price_card_cache_is_ignored_not_waited_on(isolated_home: Path) -> None:
+    import threading
+
+    from ai_orchestrator.accounting import price_cards
+
+    cache = Path(price_cards.cache_file())
+    cache.parent.mkdir(parents=True)
+    os.mkfifo(cache, 0o600)
+    found: list[object] = []
+    reader = threading.Thread(
+        target=lambda: found.append(price_cards.load("claude", "claude-sonnet-4-5")), daemon=True
+    )
+    reader.start()
+    reader.join(TIMEOUT)
+    if reader.is_alive():  # unblock the stuck reader before failing
+        with open(os.open(cache, os.O_WRONLY | os.O_NONBLOCK), "wb"):
+            pass
+    assert found == [None]

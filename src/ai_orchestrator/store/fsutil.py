@@ -250,7 +250,7 @@ def fsync_dir(path: Path) -> None:
     if not _fsync_enabled():
         return
     with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY | _CLOEXEC)
+        fd = os.open(path, os.O_RDONLY | _CLOEXEC | getattr(os, "O_DIRECTORY", 0))
         try:
             os.fsync(fd)
         finally:
