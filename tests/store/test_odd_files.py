@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import stat
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,11 @@ def make_odd(path: Path, kind: str) -> None:
         sock = socket.socket(socket.AF_UNIX)
         sock.bind(str(path))
         sock.close()
+    elif kind == "device":  # /dev/null's numbers: reads would return nothing, silently
+        try:
+            os.mknod(path, stat.S_IFCHR | 0o600, os.makedev(1, 3))
+        except PermissionError:
+            pytest.skip("creating a device node needs root")
 
 
 @pytest.fixture
@@ -54,7 +60,7 @@ def run(*args: str) -> Result:
     return result
 
 
-@pytest.mark.parametrize("kind", ["fifo", "directory", "socket"])
+@pytest.mark.parametrize("kind", ["fifo", "directory", "socket", "device"])
 @pytest.mark.parametrize("entry", ["interactions.jsonl", "metadata.json"])
 def test_an_odd_log_or_summary_is_reported_and_the_others_still_work(
     store: SessionStore, session_dir: Path, entry: str, kind: str
