@@ -12,9 +12,10 @@ Invariants:
 - Nothing is opened in a way that can block: ``open_nofollow`` opens non-blocking and
   refuses anything that is not a regular file (FIFO, socket, device, directory) before
   a byte is read or written.
-- Every ``OSError`` on a store file leaves here as a ``StoreFileError`` (``file_error``):
-  one line naming the file, the cause and what to do. ``FileNotFoundError`` alone stays
-  as it is, because callers treat a missing file as a normal state.
+- An ``OSError`` in ``open_nofollow``, ``read_bytes``, ``atomic_write``,
+  ``append_durably`` or ``ensure_private_dir`` leaves as a ``StoreFileError``
+  (``file_error``): one line naming the file, the cause and what to do.
+  ``FileNotFoundError`` alone stays as it is: callers treat a missing file as normal.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ _CAUSES: dict[int, tuple[str, str]] = {
     errno.ENAMETOOLONG: ("the path is too long", "use a shorter SESSION_DIR"),
     errno.EIO: (
         "input/output error",
-        "the disk may be failing: check it (dmesg) and copy the store elsewhere",
+        "the disk may be failing: check it with dmesg and copy the store elsewhere",
     ),
     errno.ENOTDIR: ("a part of the path is not a directory", "move that file out of the way"),
 }
@@ -84,10 +85,10 @@ def file_error(
 
 def not_regular_error(path: Path, mode: int, *, action: str = "open") -> StoreFileError:
     """Refusal of a non-regular file where the store expects a regular one."""
-    kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+    kind = next((name for test, name in _KINDS if test(mode)), "of an unknown kind")
     return StoreFileError(
         f"cannot {action} {path}: it is {kind}, not a regular file (aio will not open it; "
-        "move it out of the session directory)",
+        "move it out of the way)",
         errno.EISDIR if stat.S_ISDIR(mode) else None,
         str(path),
     )
