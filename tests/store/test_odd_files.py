@@ -37,8 +37,13 @@ def make_odd(path: Path, kind: str) -> None:
         path.mkdir(0o700)
     elif kind == "socket":
         sock = socket.socket(socket.AF_UNIX)
-        sock.bind(str(path))
-        sock.close()
+        here = os.getcwd()
+        os.chdir(path.parent)  # a relative name: AF_UNIX paths are limited to 108 bytes
+        try:
+            sock.bind(path.name)
+        finally:
+            os.chdir(here)
+            sock.close()
     elif kind == "device":  # /dev/null's numbers: reads would return nothing, silently
         try:
             os.mknod(path, stat.S_IFCHR | 0o600, os.makedev(1, 3))
