@@ -388,3 +388,26 @@ def test_the_lock_holder_line_is_not_needed_to_record(
     monkeypatch.setattr(os, "pwrite", full)
     store.record_unique(NAME, [interaction(id="call-2")])
     assert logged_ids(session_dir / NAME) == ["call-1", "call-2"]
+
+
+def test_the_todo_log_append_is_all_or_nothing_too(
+    session_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ai_orchestrator.accounting import todos
+
+    todos.append_record({"type": "start", "id": "todo-1"})
+    log = todos.todo_file()
+    before = log.read_bytes()
+    real_write = os.write
+
+    def half_then_full(fd: int, data: Any) -> int:
+        if len(data) > 1:
+            return real_write(fd, bytes(data)[: len(data) // 2])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "write", half_then_full)
+        with pytest.raises(StoreFileError) as failure:
+            todos.append_record({"type": "start", "id": "todo-2"})
+    assert str(log) in str(failure.value) and "nothing was recorded" in str(failure.value)
+    assert log.read_bytes() == before
