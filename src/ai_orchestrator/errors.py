@@ -43,6 +43,33 @@ class StoreError(AioError):
     """The store cannot be used safely (unsafe directory, unreadable files)."""
 
 
+class StoreFileError(StoreError, OSError):
+    """An operating-system error on a file of the store, as one line a user can act on.
+
+    Carries ``errno`` and ``filename`` like the ``OSError`` it replaces (so existing
+    ``except OSError`` handlers still apply); ``str()`` names the file, the cause and
+    what to do, then ``outcome``: what happened to the data (e.g. "nothing was
+    recorded"). Built by ``ai_orchestrator.store.fsutil.file_error``.
+    """
+
+    def __init__(self, message: str, errno_: int | None, path: str, outcome: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.errno = errno_
+        self.filename = path
+        self.outcome = outcome
+
+    def with_outcome(self, outcome: str, *, replace: bool = False) -> StoreFileError:
+        """This error with ``outcome`` stated, unless it states one already (``replace``
+        overrides it: a later step changed what happened to the data)."""
+        if self.outcome and not replace:
+            return self
+        return StoreFileError(self.message, self.errno, self.filename, outcome)
+
+    def __str__(self) -> str:
+        return f"{self.message}; {self.outcome}" if self.outcome else self.message
+
+
 class UnsafeStore(StoreError):
     """SESSION_DIR (or a directory in it) is a symlink or owned by another user."""
 

@@ -39,6 +39,7 @@ Contract
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -282,10 +283,13 @@ def decode_card(value: object) -> Card | None:
 
 def _read(path: str) -> bytes | None:
     try:
-        fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _CLOEXEC)
+        # Non-blocking, then regular files only: a FIFO here must not hang a call.
+        fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _CLOEXEC | getattr(os, "O_NONBLOCK", 0))
     except OSError:
         return None
     try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
         chunks = []
         while chunk := os.read(fd, 1 << 16):
             chunks.append(chunk)

@@ -57,11 +57,10 @@ from ai_orchestrator.errors import InvalidInput, NotFound, StoreError
 from ai_orchestrator.store import SessionStore, locks
 from ai_orchestrator.store.fsutil import (
     DIR_MODE,
+    append_durably,
     ensure_private_dir,
-    fsync_fd,
     open_nofollow,
     read_bytes,
-    write_all,
 )
 from ai_orchestrator.store.names import parse_session_name, validate_feature_id
 from ai_orchestrator.store.names import session_name as make_session_name
@@ -125,8 +124,7 @@ def append_record(record: Mapping[str, Any], *, path: Path | None = None) -> Non
             size = os.fstat(fd).st_size
             if size and os.pread(fd, 1, size - 1) != b"\n":
                 payload = b"\n" + payload  # end a crashed writer's torn line first
-            write_all(fd, payload)
-            fsync_fd(fd)
+            append_durably(fd, payload, target)  # all or nothing: exit 0 means stored
         finally:
             os.close(fd)
 

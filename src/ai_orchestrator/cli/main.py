@@ -107,6 +107,14 @@ def run(command: click.Command, argv: list[str] | None, prog_name: str) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except OSError as exc:
+        # The library names its files (StoreFileError, above); this is the net for any
+        # other file the system refused: still one line with the cause, never a trace.
+        if os.environ.get("AIO_DEBUG"):
+            raise
+        from ai_orchestrator.store.fsutil import file_error
+
+        return _fail(str(file_error(exc.filename, exc)), EXIT_FAILURE)
     except Exception as exc:
         if os.environ.get("AIO_DEBUG"):
             raise

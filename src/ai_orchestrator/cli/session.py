@@ -19,7 +19,7 @@ from ai_orchestrator.cli.render import (
     print_stats,
     print_strays,
 )
-from ai_orchestrator.errors import InvalidInput, NotFound, SessionBusy, StoreError
+from ai_orchestrator.errors import InvalidInput, NotFound, SessionBusy, StoreError, StoreFileError
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.index import SessionRow, SummaryIndex
 from ai_orchestrator.store.stats import (
@@ -162,7 +162,11 @@ def show_cmd(name: str, last: int, as_json: bool) -> None:
     view = store.load(name)
     log = store.read_log(name)
     recent = log.records[-last:] if last else []
-    holder = store.holder(name)
+    try:
+        holder = store.holder(name)
+    except StoreFileError as exc:  # e.g. a FIFO as .lock: still show what is readable
+        holder = None
+        view.problems.append(f"who holds the session is unknown: {exc}")
     accounting = session_accounting(view.summary, log.records)
     if as_json:
         data = view.to_dict()
@@ -187,7 +191,7 @@ def stats_cmd(name: str | None, by: str | None, days: float, as_json: bool) -> N
     """Totals across sessions: tokens (incl. cache), cost, activity, top sessions."""
     store = _store()
     unreadable: list[dict[str, str]] = []
-    if name:
+    if name is not None:
         rows = [SessionRow.from_view(store.load(name))]
     else:
         rows, unreadable = _rows(store)
@@ -195,7 +199,7 @@ def stats_cmd(name: str | None, by: str | None, days: float, as_json: bool) -> N
         rows, active_days=days, by=by, records_of=lambda n: store.read_log(n).records
     )
     stats["unreadable"] = unreadable
-    if name:
+    if name is not None:
         stats["session_name"] = name
     if as_json:
         output.emit_json(stats)
@@ -386,7 +390,15 @@ def import_cmd(source: str, renames: tuple[str, ...], as_json: bool) -> None:
         except OSError as exc:
             raise InvalidInput(f"cannot read {source}: {exc.strerror}") from None
     plan = plan_import(data, mapping)
-    report = apply_import(_store(), plan)
+    try:
+        report = apply_import(_store(), plan)
+    except StoreFileError as exc:
+        raise exc.with_outcome(
+            f"{exc.outcome or 'nothing was recorded in that session'}; sessions before it in "
+            "the file may be imported already (importing the file again adds only what is "
+            "missing)",
+            replace=True,
+        ) from None
     if as_json:
         output.emit_json(report.to_dict())
         return
@@ -445,6 +457,9 @@ def record_cmd(name: str) -> None:
     Without a cost it is priced from its model and tokens like ``aio run`` (``unpriced``
     when the model has no price; the agent's ``reported_cost`` then, if given).
     """
+    from ai_orchestrator.store.names import parse_session_name
+
+    parse_session_name(name)  # a bad name is refused before stdin is read
     raw = sys.stdin.read()
     try:
         interaction = json.loads(raw)
@@ -498,6 +513,8 @@ def repair_cmd(name: str, as_json: bool) -> None:
     if as_json:
         output.emit_json(report)
         return
+    for problem in report["cannot_fix"]:
+        output.warn(f"{report['session_name']}: not fixed: {problem}")
     if recovered is not None:
         state = "recorded now" if recovered.added else "it had been recorded already"
         output.info(f"{name}: an interrupted call was pending ({state}); its todo is closed")
@@ -516,10 +533,10 @@ def repair_cmd(name: str, as_json: bool) -> None:
 def path_cmd(name: str | None, as_json: bool) -> None:
     """Print SESSION_DIR, or the directory of session NAME."""
     store = _store()
-    path = store.path_of(name) if name else store.root
+    path = store.path_of(name) if name is not None else store.root
     if as_json:
         data: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "session_dir": str(store.root)}
-        if name:
+        if name is not None:
             data.update(session_name=name, path=str(path), exists=store.exists(name))
         output.emit_json(data)
         return

@@ -176,6 +176,22 @@ def _signature(session_path: str) -> str | None:
     return "|".join(parts)
 
 
+def _plain_files(index_path: str) -> bool:
+    """True if the index and its SQLite side files are regular files or absent: SQLite
+    opens them blocking and follows links, so anything else means rows come from the
+    session files instead."""
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        try:
+            st = os.lstat(index_path + suffix)
+        except FileNotFoundError:
+            continue
+        except OSError:
+            return False
+        if not S_ISREG(st.st_mode):
+            return False
+    return True
+
+
 class SummaryIndex:
     """Rows for every session in ``store``, served from the cache where it is fresh."""
 
@@ -185,8 +201,8 @@ class SummaryIndex:
 
     def _connect(self) -> sqlite3.Connection | None:
         try:
-            if os.path.islink(self.path):
-                return None  # never follow a planted link; rows come from the files
+            if not _plain_files(str(self.path)):
+                return None  # never follow a planted link or block on a FIFO
             conn = sqlite3.connect(self.path, timeout=0.5, isolation_level=None)
             # SQLite creates the file with the umask's mode; the index holds prompts'
             # previews, so it is private like everything else (also if it was loose).

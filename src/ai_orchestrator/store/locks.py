@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ai_orchestrator.errors import SessionBusy
-from ai_orchestrator.store.fsutil import open_nofollow
+from ai_orchestrator.store.fsutil import file_error, open_nofollow
 from ai_orchestrator.store.redact import redact
 
 WRITE_LOCK = ".lock"
@@ -185,8 +185,13 @@ def acquire(
                 delay = min(delay * 2, 0.25)
                 if _try_flock(fd, fcntl.LOCK_EX):
                     break
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, _holder_line(command), 0)
+        # Diagnostics only: a full or read-only disk must not fail the locked work.
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, _holder_line(command), 0)
+    except OSError as exc:
+        os.close(fd)
+        raise file_error(lock_path, exc, action="lock") from None
     except BaseException:
         os.close(fd)
         raise

@@ -27,12 +27,11 @@ from typing import Any
 
 from ai_orchestrator.errors import InvalidInput
 from ai_orchestrator.store.fsutil import (
+    append_durably,
     atomic_write,
-    fsync_fd,
     open_nofollow,
     read_bytes,
     unique_suffix,
-    write_all,
 )
 from ai_orchestrator.store.names import SessionName
 from ai_orchestrator.store.records import normalize_interaction
@@ -129,8 +128,7 @@ def quarantine(path: Path, lines: list[bytes]) -> None:
     """Append ``lines`` to the session's ``interactions.corrupt.jsonl`` (durably)."""
     fd = open_nofollow(path / QUARANTINE, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
     try:
-        write_all(fd, b"".join(line + b"\n" for line in lines))
-        fsync_fd(fd)
+        append_durably(fd, b"".join(line + b"\n" for line in lines), path / QUARANTINE)
     finally:
         os.close(fd)
 

@@ -16,12 +16,20 @@ from typing import Any
 
 from ai_orchestrator import SCHEMA_VERSION
 from ai_orchestrator.errors import UnsafeStore
-from ai_orchestrator.store.fsutil import atomic_write, read_bytes, tighten_path
+from ai_orchestrator.store import locks
+from ai_orchestrator.store.fsutil import (
+    atomic_write,
+    file_error,
+    not_regular_error,
+    read_bytes,
+    tighten_path,
+)
 from ai_orchestrator.store.legacy import migrate_locked
 from ai_orchestrator.store.logfile import (
     LEGACY_BACKUP,
     LOG,
     METADATA,
+    QUARANTINE,
     LogRead,
     SummaryRead,
     keep_foreign_copy,
@@ -46,9 +54,14 @@ def _is_temp(name: str) -> bool:
 
 
 def temp_files(path: Path) -> list[str]:
-    """Names of ``.<file>.tmp-*`` entries of the store's atomic writes in ``path``."""
+    """Names of ``.<file>.tmp-*`` entries of the store's atomic writes in ``path`` (a
+    directory of that name is not one of ours: it is left alone, see ``odd_entries``)."""
     with os.scandir(path) as entries:
-        return [entry.name for entry in entries if _is_temp(entry.name)]
+        return [
+            entry.name
+            for entry in entries
+            if _is_temp(entry.name) and not entry.is_dir(follow_symlinks=False)
+        ]
 
 
 def purge_temp_files(path: Path) -> int:
@@ -56,8 +69,33 @@ def purge_temp_files(path: Path) -> int:
     them belongs to a write in flight)."""
     names = temp_files(path)
     for name in names:
-        os.unlink(path / name)
+        try:
+            os.unlink(path / name)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise file_error(path / name, exc, action="remove leftover") from None
     return len(names)
+
+
+# The entries of a session directory that must be regular files when present.
+_REGULAR = (METADATA, LOG, QUARANTINE, LEGACY_BACKUP, locks.WRITE_LOCK, locks.RUN_LOCK)
+
+
+def odd_entries(path: Path) -> dict[str, str]:
+    """What repair cannot fix, by entry name: a file of the session that is not a regular
+    file (FIFO, socket, device, directory) and a leftover temp directory. Repair never
+    removes them: they are not ours, and what they hold is unknown."""
+    found = {}
+    with os.scandir(path) as entries:
+        for entry in entries:
+            expected = entry.name in _REGULAR or _is_temp(entry.name)
+            if not expected or entry.is_symlink():
+                continue
+            mode = entry.stat(follow_symlinks=False).st_mode
+            if not stat.S_ISREG(mode):
+                found[entry.name] = str(not_regular_error(Path(entry.path), mode, action="use"))
+    return found
 
 
 def fix_modes(path: Path) -> int:

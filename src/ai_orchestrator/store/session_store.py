@@ -25,6 +25,14 @@ Invariants and how they are kept:
   is recorded into it, and reads leave it alone; any other ``metadata.json`` that is not
   a well-formed summary is copied to ``metadata.corrupt-<time>.json`` before it is
   replaced by one rebuilt from the log.
+- **Honest acknowledgement.** ``record`` returns only once the line and the summary
+  are both durable. If either write fails, the log is truncated back to its size
+  before the append, so a refused record is not stored (and the error says so); the
+  rare case where even that fails is stated in the error, and a retry with the same
+  id is stored at most once (``record_unique``).
+- **Odd files never hang or crash a listing.** A FIFO, socket, device or directory
+  where a file is expected is refused when opened (``fsutil.open_nofollow``); that
+  session is reported unreadable with the reason and the others are served.
 - **Torn lines.** A crash mid-append can leave a last line without newline. Readers
   ignore it and report it (until ``repair``); the next append first terminates it, so it
   can never fuse with a new record. Unparseable lines are never deleted, only skipped
@@ -37,7 +45,6 @@ Invariants and how they are kept:
 
 from __future__ import annotations
 
-import errno
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -45,18 +52,25 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ai_orchestrator.errors import InvalidInput, NotFound, SessionBusy, StoreError
+from ai_orchestrator.errors import (
+    InvalidInput,
+    NotFound,
+    SessionBusy,
+    StoreError,
+    StoreFileError,
+)
 from ai_orchestrator.store import locks
 from ai_orchestrator.store.fsutil import (
+    append_durably,
     atomic_write,
     ensure_private_dir,
-    fsync_fd,
+    file_error,
     open_nofollow,
     read_bytes,
     resolve_store_root,
     tighten_path,
+    truncate_back,
     unique_suffix,
-    write_all,
 )
 from ai_orchestrator.store.logfile import (
     LOG,
@@ -119,8 +133,11 @@ class SessionView:
         return data
 
 
-def _store_error(what: str, path: Path, exc: OSError) -> StoreError:
-    return StoreError(f"cannot use {what} {path}: {exc.strerror or exc}")
+def _fate(saved: str | None) -> str:
+    """What happened to a damaged ``metadata.json`` (see ``_try_write_repaired``)."""
+    if saved is None:
+        return f" (not saved: {METADATA} left as it is)"
+    return f" (original kept as {saved})" if saved else ""
 
 
 class SessionStore:
@@ -142,12 +159,8 @@ class SessionStore:
             raise StoreError(
                 f"cannot use session store {self.root}: a parent is not a directory"
             ) from None
-        except (FileNotFoundError, NotADirectoryError, PermissionError) as exc:
-            raise _store_error("session store", self.root, exc) from None
         except OSError as exc:
-            if exc.errno in (errno.EROFS, errno.ENOSPC, errno.ENAMETOOLONG):
-                raise _store_error("session store", self.root, exc) from None
-            raise
+            raise file_error(self.root, exc, action="use session store") from None
 
     def check_root(self) -> bool:
         """Validate the root if it exists (tightening its mode); False when absent."""
@@ -155,8 +168,8 @@ class SessionStore:
             ensure_private_dir(self.root, create=False, what="session store")
         except FileNotFoundError:
             return False
-        except (NotADirectoryError, PermissionError) as exc:
-            raise _store_error("session store", self.root, exc) from None
+        except OSError as exc:
+            raise file_error(self.root, exc, action="use session store") from None
         return True
 
     def path_of(self, name: str | SessionName) -> Path:
@@ -171,8 +184,8 @@ class SessionStore:
             ensure_private_dir(path, create=False, what="session directory")
         except FileNotFoundError:
             raise NotFound(f"session not found: {session.name}") from None
-        except PermissionError as exc:
-            raise _store_error("session directory", path, exc) from None
+        except OSError as exc:
+            raise file_error(path, exc, action="use session directory") from None
         return path
 
     def exists(self, name: str) -> bool:
@@ -185,8 +198,11 @@ class SessionStore:
         """Names of all session directories (sorted); other entries are ignored."""
         if not self.check_root():
             return []
-        with os.scandir(self.root) as entries:
-            return sorted(e.name for e in entries if is_session_name(e.name))
+        try:
+            with os.scandir(self.root) as entries:
+                return sorted(e.name for e in entries if is_session_name(e.name))
+        except OSError as exc:
+            raise file_error(self.root, exc, action="list session store") from None
 
     # ------------------------------------------------------------------ writing
 
@@ -226,7 +242,10 @@ class SessionStore:
         created_at: str | None = None,
         base: Mapping[str, Any] | None = None,
     ) -> list[dict[str, Any]]:
-        path, lock = self._lock_session(session)
+        try:
+            path, lock = self._lock_session(session)
+        except StoreFileError as exc:
+            raise exc.with_outcome(f"nothing was recorded in {session.name}") from None
         try:
             current = read_summary(path, session)
             if current.legacy is not None:
@@ -243,6 +262,8 @@ class SessionStore:
                 )
             finally:
                 os.close(fd)
+        except StoreFileError as exc:
+            raise exc.with_outcome(f"nothing was recorded in {session.name}") from None
         finally:
             lock.release()
 
@@ -293,9 +314,25 @@ class SessionStore:
             encoded = summary_bytes(summary)
         except (ValueError, TypeError, KeyError, OverflowError) as exc:
             raise InvalidInput(f"interaction cannot be recorded: {exc}") from None
-        write_all(fd, payload)
-        fsync_fd(fd)
-        atomic_write(path / METADATA, encoded)
+        # Acknowledge only what is durable: if the summary cannot be written, the line
+        # appended just before is cut off again, so the failed record is not stored.
+        append_durably(fd, payload, path / LOG)
+        try:
+            atomic_write(path / METADATA, encoded)
+        except BaseException as exc:
+            undone = truncate_back(fd, size)
+            if isinstance(exc, OSError):
+                ids = ", ".join(record["id"] for record, _ in stored)
+                outcome = (
+                    f"nothing was recorded ({LOG} and {METADATA} are as before)"
+                    if undone
+                    else f"the record may still be in {LOG} and counted on the next read "
+                    f"(id {ids}: retrying with this id stores it at most once)"
+                )
+                raise file_error(path / METADATA, exc, action="write").with_outcome(
+                    outcome, replace=True
+                ) from None
+            raise
         return [record for record, _ in stored]
 
     def _ids_in_log(self, path: Path, session: SessionName) -> set[str]:
@@ -367,24 +404,27 @@ class SessionStore:
         rebuilt = summary_of_log(path, session, parsed, current.created_at, current.base)
         problems = []
         never_written = current.missing and parsed.size == 0
+        # Write back first, so the problem line says what really happened to the file.
+        saved = self._try_write_repaired(path, rebuilt, current) if repair else None
         if current.summary is None and not never_written:
-            kept = " (original kept as metadata.corrupt-*.json)" if current.foreign else ""
-            problems.append(f"{current.problem}; summary rebuilt from {LOG}{kept}")
+            problems.append(f"{current.problem}; summary rebuilt from {LOG}{_fate(saved)}")
         elif current.summary is not None and not current.outdated:
             problems.append(f"summary was out of date; rebuilt from {LOG}")
         problems.extend(parsed.problems())
-        if repair:
-            self._try_write_repaired(path, rebuilt, current)
         return SessionView(session.name, path, rebuilt, problems)
 
-    def _try_write_repaired(self, path: Path, summary: dict[str, Any], seen: SummaryRead) -> None:
+    def _try_write_repaired(
+        self, path: Path, summary: dict[str, Any], seen: SummaryRead
+    ) -> str | None:
+        """Write the rebuilt summary back if nobody else is writing; ``""`` if written,
+        the name of the kept copy of a foreign file, or ``None`` if nothing was changed."""
         try:
             lock = locks.acquire(path / locks.WRITE_LOCK, timeout=0)
         except (SessionBusy, OSError, StoreError):
-            return  # someone is writing; they will reconcile it themselves
+            return None  # someone is writing; they will reconcile it themselves
         try:
             if not lock.still_linked():
-                return
+                return None
             try:
                 size = os.lstat(path / LOG).st_size
             except FileNotFoundError:
@@ -392,12 +432,14 @@ class SessionStore:
             # Only replace exactly what was read: a file that changed meanwhile is
             # someone else's newer write (or edit) and is left to them.
             if size == summary["log_size"] and read_bytes(path / METADATA) == seen.data:
-                keep_foreign_copy(path, seen)
+                kept = keep_foreign_copy(path, seen)
                 write_summary(path, summary)
+                return kept or ("metadata.corrupt-*.json" if seen.foreign else "")
         except (OSError, StoreError):
             pass  # a read-only store still reads fine
         finally:
             lock.release()
+        return None
 
     def _legacy_records(
         self, path: Path, session: SessionName, legacy: Mapping[str, Any]
@@ -536,12 +578,31 @@ class SessionStore:
         """Rebuild the summary from the log under the write lock (migrating a shell-version
         session first); move unreadable lines to ``interactions.corrupt.jsonl`` (kept,
         never deleted); fix modes; remove stale temp files and deletion leftovers."""
-        from ai_orchestrator.store.maintenance import repair_locked, tighten_index
+        from ai_orchestrator.store.maintenance import odd_entries, repair_locked, tighten_index
 
         session = parse_session_name(name)
         path = self._existing_dir(session)
-        with locks.locked(path / locks.WRITE_LOCK, timeout=None):
-            report = repair_locked(path, session)
+        odd = odd_entries(path)
+        blocking = [odd[n] for n in (METADATA, LOG, locks.WRITE_LOCK) if n in odd]
+        if blocking:
+            raise StoreError(
+                f"cannot repair {session.name}: {'; '.join(blocking)}; repair cannot fix "
+                "this, nothing was changed"
+            )
+        try:
+            lock = locks.acquire(path / locks.WRITE_LOCK, timeout=None)
+        except StoreFileError as exc:
+            raise exc.with_outcome(f"nothing was changed in {session.name}") from None
+        with lock:
+            try:
+                report = repair_locked(path, session)
+            except StoreFileError as exc:
+                raise exc.with_outcome(
+                    "repair stopped part-way; each step it finished is complete on its own "
+                    "(lines are copied aside before the log is rewritten): run it again "
+                    "once this is fixed"
+                ) from None
+        report["cannot_fix"] = sorted(odd.values())
         report["trash_removed"] = self.purge_trash()
         report["modes_fixed"] += tighten_index(self.root)
         return report
