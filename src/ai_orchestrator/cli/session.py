@@ -509,6 +509,10 @@ def repair_cmd(name: str, as_json: bool) -> None:
         recovered = recover_session(store, name)
     except SessionBusy:  # the run holding it recorded any cut-off call when it started
         recovered = None
+    except StoreFileError as exc:  # e.g. an odd .run.lock: repair names it, recovery waits
+        recovered = None
+        if not any(str(exc.filename) in problem for problem in report["cannot_fix"]):
+            report["cannot_fix"].append(str(exc))
     report["recovered_call"] = None if recovered is None else recovered.record["id"]
     if as_json:
         output.emit_json(report)
