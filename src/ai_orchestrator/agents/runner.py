@@ -68,9 +68,10 @@ import os
 import selectors
 import signal
 import subprocess
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import IO, Any
@@ -95,6 +96,8 @@ _TICK = 0.05  # poll interval for the child's exit status
 _CHUNK = 64 * 1024
 _MAX_CHUNKS_PER_WAKE = 16  # bound one read burst so a flood cannot starve the deadline checks
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+WATCHDOG = str(Path(__file__).with_name("watchdog.py"))
+USE_WATCHDOG = os.name == "posix"  # tests that need the runner alone switch it off
 
 _Handler = Callable[[int, FrameType | None], Any] | int | signal.Handlers
 
@@ -115,16 +118,18 @@ def run(
     timeout: float | None,
     on_progress: Callable[[Progress], None] | None = None,
     kill_grace: float = 3.0,
+    hold_fds: Sequence[int] = (),
 ) -> AgentResult:
     """Run ``invocation`` to completion and return ``parser.finish(...)`` (see module docstring)."""
     env = child_env(invocation)
+    lifeline: int | None = None
     stop = _StopSignals()
     proctree.enable_subreaper()  # orphans of the agent's tree come to us, not to init
     tracker = proctree.Tracker(proctree.own_children())
     try:
         stop.install()
         started = time.monotonic()
-        proc = _launch(invocation, env)
+        proc, lifeline = _launch(invocation, env, hold_fds, max(0.0, kill_grace))
         tracker.attach(proc.pid)
         supervisor: _Supervisor | None = None
         try:
@@ -144,36 +149,80 @@ def run(
             raise
     finally:
         stop.restore()
+        if lifeline is not None:  # the watchdog is reaped by now: nothing left to guard
+            os.close(lifeline)
     return parser.finish(outcome)
 
 
-def _launch(invocation: Invocation, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def _launch(
+    invocation: Invocation, env: dict[str, str], hold_fds: Sequence[int], grace: float
+) -> tuple[subprocess.Popen[bytes], int | None]:
+    """Start the agent (under its watchdog where there is one); returns the process we
+    supervise and the write end of the watchdog's lifeline (``None`` without a watchdog)."""
     if not invocation.argv:
         raise AgentLaunchError("cannot start agent: empty command line")
     exe = invocation.argv[0]
     cwd = Path(invocation.cwd)
     if not cwd.is_dir():
         raise AgentLaunchError(f"cannot start agent {exe!r}: working directory {cwd} not found")
+    if not (USE_WATCHDOG and sys.executable):
+        try:
+            return _popen(list(invocation.argv), cwd, env, invocation.stdin is None, ()), None
+        except OSError as exc:
+            raise _launch_error(exe, exc) from exc
+    lifeline_r, lifeline_w = os.pipe()
+    ready_r, ready_w = os.pipe()
+    holds = ",".join(str(fd) for fd in hold_fds)
+    argv = [sys.executable, "-I", "-S", WATCHDOG, str(lifeline_r), str(ready_w), repr(grace)]
+    argv += [holds, "--", *invocation.argv]
     try:
-        return subprocess.Popen(
-            list(invocation.argv),
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL if invocation.stdin is None else subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            bufsize=0,
-            start_new_session=True,  # own session => own process group, no terminal signals
-            close_fds=True,
-        )
-    except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
-        raise AgentNotFound(
-            f"agent executable {exe!r} not found or not executable ({exc.strerror})"
-        ) from exc
+        proc = _popen(argv, cwd, env, invocation.stdin is None, (lifeline_r, ready_w, *hold_fds))
     except OSError as exc:
-        if exc.errno == errno.ENOEXEC:
-            raise AgentNotFound(f"agent executable {exe!r} is not a runnable program") from exc
+        os.close(lifeline_w)
         raise AgentLaunchError(f"cannot start agent {exe!r}: {exc.strerror or exc}") from exc
+    finally:
+        os.close(lifeline_r)
+        os.close(ready_w)
+    with open(ready_r, "rb") as ready:  # EOF once the watchdog exec'd the agent (or failed)
+        reply = ready.read()
+    if reply == b"ok":
+        return proc, lifeline_w
+    os.close(lifeline_w)
+    for stream in (proc.stdin, proc.stdout, proc.stderr):
+        if stream is not None:
+            _close_quietly(stream)
+    status = _reap(proc)
+    if reply[:1] == b"E" and reply[1:].isdigit() and int(reply[1:]):
+        code = int(reply[1:])
+        raise _launch_error(exe, OSError(code, os.strerror(code)))
+    raise AgentLaunchError(f"cannot start agent {exe!r}: its watchdog failed (exit code {status})")
+
+
+def _popen(
+    argv: list[str], cwd: Path, env: dict[str, str], no_stdin: bool, pass_fds: Sequence[int]
+) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        argv,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL if no_stdin else subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        bufsize=0,
+        start_new_session=True,  # own session => own process group, no terminal signals
+        close_fds=True,
+        pass_fds=tuple(pass_fds),
+    )
+
+
+def _launch_error(exe: str, exc: OSError) -> AgentLaunchError:
+    if exc.errno in (errno.ENOENT, errno.EACCES, errno.EPERM, errno.ENOTDIR):
+        return AgentNotFound(
+            f"agent executable {exe!r} not found or not executable ({exc.strerror})"
+        )
+    if exc.errno == errno.ENOEXEC:
+        return AgentNotFound(f"agent executable {exe!r} is not a runnable program")
+    return AgentLaunchError(f"cannot start agent {exe!r}: {exc.strerror or exc}")
 
 
 class _StopSignals:

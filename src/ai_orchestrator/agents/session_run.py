@@ -8,7 +8,9 @@
   a refused call leaves no session directory, no todo and no interaction.
 - The session's **run lock** is held for the whole call, so two runs never resume the same
   agent conversation at once (the second waits ``lock_timeout`` seconds, then
-  ``SessionBusy`` names the holder). Recording uses the short write lock as usual.
+  ``SessionBusy`` names the holder). Recording uses the short write lock as usual. The
+  agent's watchdog (``agents.watchdog``) shares the lock's open file description: if aio
+  dies mid-call, the lock stays held until the agent's whole process tree is gone.
 - **Resume**: with sessions on, the call resumes the agent conversation stored in the
   session (same agent) from the working directory it was created in (Claude and Gemini
   only find a conversation from its own cwd; when that differs from ``options.cwd`` a notice
@@ -254,6 +256,7 @@ def run_in_session(
     call.build(call.request(call.plan(), budget.remaining()))
 
     lock = store.run_lock(name, timeout=options.lock_timeout, command=current_command())
+    call.hold_fds = (lock.fd,)  # the agent's watchdog keeps the lock while the agent lives
     try:
         remaining = budget.remaining()  # again: the run we waited for may have spent it
         plan = call.plan()
@@ -334,6 +337,7 @@ class _Call:
     on_progress: Callable[[Progress], None] | None
     on_notice: Callable[[Notice], None] | None
     notices: list[Notice] = field(default_factory=list)
+    hold_fds: tuple[int, ...] = ()  # kept open by the agent's watchdog (runner.run)
 
     def notify(self, text: str, warning: bool = False) -> None:
         notice = Notice(text, warning)
@@ -357,6 +361,7 @@ class _Call:
             self.backend.parser(request),
             timeout=self.options.timeout,
             on_progress=self.on_progress,
+            hold_fds=self.hold_fds,
         )
 
     def run_and_record(
