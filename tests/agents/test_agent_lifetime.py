@@ -99,8 +99,8 @@ def test_nothing_of_the_agent_outlives_aio_and_the_lock_outlives_the_agent(
         killed_at = time.monotonic()
         # At once, before the tree is gone: a second run on the same session.
         second = _start_aio(project, {"AIO_AGENT_CLAUDE_EXECUTABLE": fakes.executable("claude")})
-        out, err = second.communicate(timeout=60)
-        first_out, first_err = first.communicate(timeout=30)
+        _, err = second.communicate(timeout=60)
+        _, first_err = first.communicate(timeout=30)
         assert _wait_for(lambda: not any(pid_alive(p) for p in tree.values()), 5.0), (
             f"a process of the agent's tree outlived aio by "
             f"{time.monotonic() - killed_at:.1f} s: {tree}"
