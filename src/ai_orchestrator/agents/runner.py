@@ -76,7 +76,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Any
 
-from ai_orchestrator.agents import proctree
+from ai_orchestrator.agents import proctree, watchdog
 from ai_orchestrator.agents.base import (
     AgentResult,
     Invocation,
@@ -96,7 +96,7 @@ _TICK = 0.05  # poll interval for the child's exit status
 _CHUNK = 64 * 1024
 _MAX_CHUNKS_PER_WAKE = 16  # bound one read burst so a flood cannot starve the deadline checks
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-WATCHDOG = str(Path(__file__).with_name("watchdog.py"))
+_PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])  # where ``ai_orchestrator`` lives
 USE_WATCHDOG = os.name == "posix"  # tests that need the runner alone switch it off
 
 _Handler = Callable[[int, FrameType | None], Any] | int | signal.Handlers
@@ -173,8 +173,8 @@ def _launch(
     lifeline_r, lifeline_w = os.pipe()
     ready_r, ready_w = os.pipe()
     holds = ",".join(str(fd) for fd in hold_fds)
-    argv = [sys.executable, "-I", "-S", WATCHDOG, str(lifeline_r), str(ready_w), repr(grace)]
-    argv += [holds, "--", *invocation.argv]
+    argv = [sys.executable, "-I", "-S", "-c", watchdog.BOOTSTRAP, _PACKAGE_PARENT]
+    argv += [str(lifeline_r), str(ready_w), repr(grace), holds, "--", *invocation.argv]
     try:
         proc = _popen(argv, cwd, env, invocation.stdin is None, (lifeline_r, ready_w, *hold_fds))
     except OSError as exc:
@@ -294,6 +294,12 @@ class _Supervisor:
         self.readers: dict[int, IO[bytes]] = {}
         self.stdin_file: IO[bytes] | None = proc.stdin
         self.selector.register(stop.wake_r, selectors.EVENT_READ, "wake")
+        # The child's exit wakes the loop (pidfd, Linux): the watchdog exits just after the
+        # agent closed our pipes, and waiting for the next tick would add it to every call.
+        self.exit_fd: int | None = None
+        with contextlib.suppress(AttributeError, OSError):
+            self.exit_fd = os.pidfd_open(proc.pid)
+            self.selector.register(self.exit_fd, selectors.EVENT_READ, "exit")
         for name, stream in (("out", proc.stdout), ("err", proc.stderr)):
             assert stream is not None
             os.set_blocking(stream.fileno(), False)
@@ -321,6 +327,7 @@ class _Supervisor:
                 if not exited and self._child_exited():
                     exited = True
                     self.close_stdin()
+                    self._forget_exit_fd()  # readable for good now
                 if self.stop.count and not timed_out:
                     interrupted = True
                 expired = deadline is not None and now >= deadline
@@ -376,6 +383,13 @@ class _Supervisor:
                 return True  # already reaped elsewhere
         return self.proc.poll() is not None
 
+    def _forget_exit_fd(self) -> None:
+        if self.exit_fd is not None:
+            with contextlib.suppress(KeyError, ValueError):
+                self.selector.unregister(self.exit_fd)
+            os.close(self.exit_fd)
+            self.exit_fd = None
+
     def _group_busy(self, pgid: int) -> bool:
         members = self.tracker.busy(pgid)
         if members is None:  # no /proc: a member holding our pipes is all we can see
@@ -394,6 +408,8 @@ class _Supervisor:
                 self.stop.drain_wakeups()
             elif tag == "in":
                 self._write_stdin()
+            elif tag == "exit":
+                pass  # the loop's next pass sees the exit
             else:
                 self._read(int(key.fd), tag)
 
@@ -472,6 +488,7 @@ class _Supervisor:
             return
         self.closed = True
         self.close_stdin()
+        self._forget_exit_fd()
         for fd in list(self.readers):
             self._close_reader(fd)
         self.selector.close()

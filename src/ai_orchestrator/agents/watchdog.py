@@ -10,8 +10,8 @@ Why
     the lock. So the runner starts this watchdog, which lives exactly as long as the agent's
     whole process tree and holds the lock for that long.
 
-Contract (``python -I -S watchdog.py LIFELINE READY GRACE HOLD -- ARGV…``, started by
-``runner.run`` in a new session, with the agent's cwd, environment and stdio)
+Contract (``main([LIFELINE, READY, GRACE, HOLD, "--", *ARGV])``, run by ``runner.run`` with
+``BOOTSTRAP`` in a new session, with the agent's cwd, environment and stdio)
     - It makes itself a child subreaper (Linux), so every orphan of the agent's tree —
       detached tool shells, double-forked daemons — is re-parented to it and stays findable.
     - It keeps the file descriptors listed in ``HOLD`` (comma-separated) open for its whole
@@ -35,20 +35,36 @@ Contract (``python -I -S watchdog.py LIFELINE READY GRACE HOLD -- ARGV…``, sta
     - Without a subreaper (not Linux) it stops its own process group instead (the agent's,
       unless the agent moved out of it).
 
-Start-up cost matters (every agent call pays it): the module is run as a file with ``-I -S``
-and imports only ``os``, ``select``, ``signal``, ``sys``, ``time`` and ``ctypes`` at start;
-``agents.proctree`` (the tree walk) is imported only when there is a tree to stop.
+Start-up cost matters (every agent call pays it): the runner starts it as
+``python -I -S -c BOOTSTRAP`` (no site, no environment; the module comes from its cached
+bytecode), and it imports only ``os``, ``select``, ``sys``, ``time``, ``ctypes`` and
+CPython's ``_signal`` at start (``signal`` would pull in ``enum``); ``agents.proctree`` (the
+tree walk) is imported only when there is a tree to stop.
 """
 
 from __future__ import annotations
 
 import os
 import select
-import signal
 import sys
 import time
 
-__all__ = ["become_subreaper", "main"]
+TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: importing typing costs ~10 ms
+if TYPE_CHECKING:
+    import signal
+else:
+    try:  # the C module itself: ``signal`` would import ``enum`` (a third of our start-up)
+        import _signal as signal
+    except ImportError:  # pragma: no cover - not CPython
+        import signal
+
+__all__ = ["BOOTSTRAP", "become_subreaper", "main"]
+
+# ``python -I -S -c BOOTSTRAP PACKAGE_PARENT ARGS…``: only our own package becomes importable.
+BOOTSTRAP = (
+    "import sys; sys.path.insert(0, sys.argv[1]); "
+    "from ai_orchestrator.agents.watchdog import main; main(sys.argv[2:])"
+)
 
 _PR_SET_CHILD_SUBREAPER = 36
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -114,14 +130,18 @@ class _Watch:
             if pid == self.agent:
                 self.status = status
 
-    def signal_tree(self, sig: signal.Signals) -> None:
+    def signal_tree(self, sig: int) -> None:
         """Send ``sig`` to every descendant and to each of their process groups but ours."""
         if not self.subreaper:
             if sig != signal.SIGKILL:  # KILL on our own group would end us before reaping
                 os.killpg(0, sig)
             return
-        from ai_orchestrator.agents import proctree
-
+        try:
+            from ai_orchestrator.agents import proctree
+        except ImportError:  # the package changed under us: stop our group at least
+            self.subreaper = False
+            self.signal_tree(sig)
+            return
         own_group = os.getpgid(0)
         for info in proctree.descendants(os.getpid()) or ():
             try:
@@ -184,6 +204,7 @@ def _exec_agent(argv: list[str], err_w: int) -> None:
 
 
 def main(args: list[str]) -> None:
+    """Run the watchdog (see the module docstring); never returns."""
     lifeline, ready, grace_text, hold_text, dashes, *argv = args
     if dashes != "--" or not argv:
         raise SystemExit("usage: watchdog.py LIFELINE READY GRACE HOLD -- ARGV...")
@@ -226,8 +247,3 @@ def main(args: list[str]) -> None:
     watch.stop_tree(started + grace)
     watch.end_like_the_agent()
 
-
-if __name__ == "__main__":
-    # Run as a file with -I -S: only our own package must be importable (for the tree walk).
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
-    main(sys.argv[1:])
