@@ -156,3 +156,31 @@ def test_the_watchdog_ends_exactly_as_the_agent_did(
     assert parser.exit is not None
     assert (parser.exit.exit_code, parser.exit.signal) == (code, sig)
     assert not list(tmp_path.glob("core*")), "the re-raised signal dumped a core"
+
+
+def _has_open(pid: int, suffix: str) -> bool:
+    try:
+        return any(
+            os.readlink(f"/proc/{pid}/fd/{fd}").endswith(suffix)
+            for fd in os.listdir(f"/proc/{pid}/fd")
+        )
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=str)
+def test_sigterm_and_sighup_outside_the_agent_call_stop_aio_like_ctrl_c(
+    sig: signal.Signals, fakes: FakeAgents, project: Path
+) -> None:
+    # aio waits for the run lock (held here): no agent runs, the runner's handlers are not
+    # installed. SIGTERM and SIGHUP must end as Ctrl-C (SIGINT) does: exit 130 with click's
+    # one line, not death by the signal.
+    store = SessionStore()
+    with store.run_lock("run-life", timeout=5):
+        waiting = _start_aio(project, {})
+        assert _wait_for(lambda: _has_open(waiting.pid, "/run-life/.run.lock"), 30)
+        waiting.send_signal(sig)
+        _, err = waiting.communicate(timeout=30)
+    assert waiting.returncode == 130, err
+    assert err.strip().splitlines()[-1] == "aio: aborted"
+    assert fakes.records() == [], "an agent was started"

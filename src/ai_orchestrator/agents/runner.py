@@ -1,10 +1,15 @@
 """The process runner: start one agent CLI, stream its stdout into a parser, never orphan.
 
 Contract
-    ``run(invocation, parser, timeout=…, on_progress=…, kill_grace=…)`` starts
+    ``run(invocation, parser, timeout=…, on_progress=…, kill_grace=…, hold_fds=…)`` starts
     ``invocation.argv`` (never through a shell) in ``invocation.cwd``, in a new session and
     therefore a new process group, with the environment ``os.environ`` + ``invocation.env``
-    minus ``invocation.unset_env``. ``invocation.stdin`` is written to the child's stdin,
+    minus ``invocation.unset_env``. On POSIX the agent runs under its watchdog
+    (``agents.watchdog``), the process we start and supervise: it execs the agent in the
+    same group, mirrors its exit status exactly, keeps ``hold_fds`` open (the session's run
+    lock) until the agent's whole tree is gone and kills that tree if we die (SIGKILL
+    included): no agent outlives aio, and no lock is freed while an agent still writes.
+    ``invocation.stdin`` is written to the child's stdin,
     which is then closed; ``None`` means stdin is ``/dev/null``. Every stdout line is passed to
     ``parser.feed`` as soon as it arrives, and every progress snapshot the parser returns is
     passed to ``on_progress``. The run always ends with ``parser.finish(ProcessExit(…))`` and
@@ -14,11 +19,13 @@ Contract
     method has been called.
 
 Invariants
-    - No process the child started survives ``run``, whether it returns or raises — neither in
+    - No process the child started survives ``run``, whether it returns or raises, nor our
+      own death (the watchdog's lifeline, see above) — neither in
       the child's group nor one that left it (``setsid``: Gemini runs its shell tools that way)
       nor one re-parented after its parent died. We become a child subreaper (Linux) and track
       the child's whole process tree (``agents.proctree``), scanning it once per
-      ``TRACK_INTERVAL`` while the child runs and again at every shutdown step. After the
+      ``TRACK_INTERVAL`` while the child runs and again at every shutdown step. (The
+      watchdog is a subreaper too, so while it lives orphans go to it, below the child.) After the
       direct child exits (normally, on timeout or on interrupt) the group and every tracked
       process (and its group) get SIGTERM, then SIGKILL once none of them is alive or
       ``kill_grace`` seconds have passed. The child is reaped only after that, so its pid

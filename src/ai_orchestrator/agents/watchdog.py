@@ -86,8 +86,7 @@ def become_subreaper() -> bool:
 
 
 class _Watch:
-    def __init__(self, grace: float, subreaper: bool) -> None:
-        self.grace = grace
+    def __init__(self, subreaper: bool) -> None:
         self.subreaper = subreaper
         self.agent = 0
         self.status: int | None = None  # the agent's wait status once reaped
@@ -207,23 +206,36 @@ def main(args: list[str]) -> None:
     """Run the watchdog (see the module docstring); never returns."""
     lifeline, ready, grace_text, hold_text, dashes, *argv = args
     if dashes != "--" or not argv:
-        raise SystemExit("usage: watchdog.py LIFELINE READY GRACE HOLD -- ARGV...")
+        raise SystemExit("usage: watchdog LIFELINE READY GRACE HOLD -- ARGV...")
     lifeline_fd, ready_fd, grace = int(lifeline), int(ready), float(grace_text)
     for fd in (lifeline_fd, ready_fd, *(int(f) for f in hold_text.split(",") if f)):
         os.set_inheritable(fd, False)  # held by us only, never by the agent
-    watch = _Watch(grace, become_subreaper())
+    watch = _Watch(become_subreaper())
     err_r, err_w = os.pipe()
     pid = os.fork()
     if pid == 0:
         _exec_agent(argv, err_w)
     watch.agent = pid
+    try:
+        _supervise(watch, err_r, err_w, ready_fd, lifeline_fd, grace)
+    except BaseException:  # a bug here must not orphan the agent: stop our group, us included
+        os.killpg(0, signal.SIGKILL)
+        raise
+
+
+def _supervise(
+    watch: _Watch, err_r: int, err_w: int, ready_fd: int, lifeline_fd: int, grace: float
+) -> None:
     os.close(err_w)
     failure = os.read(err_r, 64)  # EOF: the exec succeeded (the pipe is close-on-exec)
     os.close(err_r)
-    os.write(ready_fd, failure or b"ok")
-    os.close(ready_fd)
+    try:
+        os.write(ready_fd, failure or b"ok")
+        os.close(ready_fd)
+    except OSError:
+        pass  # aio died while launching: the lifeline says so below
     if failure:
-        os.waitpid(pid, 0)
+        os.waitpid(watch.agent, 0)
         os._exit(127)
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
@@ -246,4 +258,3 @@ def main(args: list[str]) -> None:
     started = now if aio_gone or watch.stop_at is None else min(now, watch.stop_at)
     watch.stop_tree(started + grace)
     watch.end_like_the_agent()
-
