@@ -252,10 +252,11 @@ def test_a_pipe_holder_beyond_our_reach_cannot_hang_the_runner(
     # Without /proc (or for a process that escaped before we saw it) the tracker knows
     # nothing: the daemon survives, but the runner must still return, abandoning the pipes
     # DRAIN_TIMEOUT seconds after the group is dead instead of waiting for the daemon.
-    from ai_orchestrator.agents import proctree
+    from ai_orchestrator.agents import proctree, runner
 
     monkeypatch.setattr(proctree, "_children_files", False)
     monkeypatch.setattr(proctree, "snapshot", lambda: None)
+    monkeypatch.setattr(runner, "USE_WATCHDOG", False)  # the watchdog would kill the daemon
     with daemon_run(tmp_path) as (daemon, took, parser):
         assert took < 1 + DRAIN_TIMEOUT + 4, f"the runner waited {took:.1f} s for the pipes"
         assert parser.exit is not None and parser.exit.exit_code == 0
@@ -328,8 +329,12 @@ def test_ctrl_c_stops_the_group_and_returns_an_interrupted_result(tmp_path: Path
 
 
 def test_keyboard_interrupt_raised_in_a_callback_is_handled_the_same_way(tmp_path: Path) -> None:
+    raised: list[Progress] = []
+
     def on_progress(progress: Progress) -> None:
-        raise KeyboardInterrupt
+        if not raised:  # once: a second interrupt would skip the grace (KILL, not TERM)
+            raised.append(progress)
+            raise KeyboardInterrupt
 
     argv = child(tmp_path, 'print(f"pid={os.getpid()}", flush=True)\nprint("p")\ntime.sleep(120)')
     parser = LineParser()

@@ -18,8 +18,10 @@ Contract
       (re-parented orphans, since we are the subreaper) and their descendants. ``baseline``
       (our children before the agent was launched) are never treated as the agent's.
     - ``signal(sig)`` sends ``sig`` to each live tracked process and to its process group, except
-      a group of our own session (a tracked process can never be in it: the agent runs in a
-      new session; the check is a guard). Identity is (pid, start time): a pid reused by an
+      members of the child's own group for any signal but SIGKILL (the runner signals that
+      group itself; each gets a catchable signal once) and a group of our own session (a
+      tracked process can never be in it: the agent runs in a new session; the check is a
+      guard). Identity is (pid, start time): a pid reused by an
       unrelated process is never signalled.
     - ``busy(pgid)`` is whether group ``pgid`` or a tracked process is still running (zombies
       do not count); ``None`` without ``/proc``.
@@ -40,12 +42,17 @@ from __future__ import annotations
 import contextlib
 import os
 import signal as _signal
-import sys
 from dataclasses import dataclass
 
-__all__ = ["ProcInfo", "Tracker", "enable_subreaper", "own_children", "snapshot"]
+__all__ = [
+    "ProcInfo",
+    "Tracker",
+    "descendants",
+    "enable_subreaper",
+    "own_children",
+    "snapshot",
+]
 
-_PR_SET_CHILD_SUBREAPER = 36
 _subreaper: bool | None = None
 
 
@@ -53,15 +60,9 @@ def enable_subreaper() -> bool:
     """Become a child subreaper (Linux only; idempotent). ``True`` when it is in effect."""
     global _subreaper
     if _subreaper is None:
-        _subreaper = False
-        if sys.platform.startswith("linux"):
-            try:
-                import ctypes  # lazily: only a run that launches an agent pays for it
+        from ai_orchestrator.agents.watchdog import become_subreaper
 
-                libc = ctypes.CDLL(None, use_errno=True)
-                _subreaper = libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
-            except (OSError, AttributeError):
-                _subreaper = False
+        _subreaper = become_subreaper()
     return _subreaper
 
 
@@ -142,6 +143,32 @@ def _children(pid: int) -> list[int]:
                 found.extend(int(child) for child in fh.read().split())
         except (OSError, ValueError):
             continue  # the thread ended while we looked
+    return found
+
+
+def descendants(pid: int) -> list[ProcInfo] | None:
+    """Every live or zombie process below ``pid`` right now (``None`` without ``/proc``).
+    Complete for a subreaper's own tree: no orphan of it can be re-parented elsewhere."""
+    if _has_children_files():
+        found: list[ProcInfo] = []
+        stack = _children(pid)
+        while stack:
+            info = _read_stat(stack.pop())
+            if info is not None:
+                found.append(info)
+                stack.extend(_children(info.pid))
+        return found
+    table = snapshot()
+    if table is None:
+        return None
+    below: dict[int, list[ProcInfo]] = {}
+    for info in table.values():
+        below.setdefault(info.ppid, []).append(info)
+    found, pids = [], [pid]
+    while pids:
+        for info in below.get(pids.pop(), ()):
+            found.append(info)
+            pids.append(info.pid)
     return found
 
 
@@ -264,6 +291,9 @@ class Tracker:
         live = self._live(table)
         groups = set()
         for info in live:
+            if info.pgid == self.child and sig != _signal.SIGKILL:
+                continue  # the runner signals the child's group: a second TERM could cut
+                # short a TERM handler that is still cleaning up
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(info.pid, sig)
             if info.pgid > 1 and info.pgid != self._my_pgid and info.sid != self._my_sid:

@@ -1,10 +1,15 @@
 """The process runner: start one agent CLI, stream its stdout into a parser, never orphan.
 
 Contract
-    ``run(invocation, parser, timeout=…, on_progress=…, kill_grace=…)`` starts
+    ``run(invocation, parser, timeout=…, on_progress=…, kill_grace=…, hold_fds=…)`` starts
     ``invocation.argv`` (never through a shell) in ``invocation.cwd``, in a new session and
     therefore a new process group, with the environment ``os.environ`` + ``invocation.env``
-    minus ``invocation.unset_env``. ``invocation.stdin`` is written to the child's stdin,
+    minus ``invocation.unset_env``. On POSIX the agent runs under its watchdog
+    (``agents.watchdog``), the process we start and supervise: it execs the agent in the
+    same group, mirrors its exit status exactly, keeps ``hold_fds`` open (the session's run
+    lock) until the agent's whole tree is gone and kills that tree if we die (SIGKILL
+    included): no agent outlives aio, and no lock is freed while an agent still writes.
+    ``invocation.stdin`` is written to the child's stdin,
     which is then closed; ``None`` means stdin is ``/dev/null``. Every stdout line is passed to
     ``parser.feed`` as soon as it arrives, and every progress snapshot the parser returns is
     passed to ``on_progress``. The run always ends with ``parser.finish(ProcessExit(…))`` and
@@ -14,11 +19,13 @@ Contract
     method has been called.
 
 Invariants
-    - No process the child started survives ``run``, whether it returns or raises — neither in
+    - No process the child started survives ``run``, whether it returns or raises, nor our
+      own death (the watchdog's lifeline, see above) — neither in
       the child's group nor one that left it (``setsid``: Gemini runs its shell tools that way)
       nor one re-parented after its parent died. We become a child subreaper (Linux) and track
       the child's whole process tree (``agents.proctree``), scanning it once per
-      ``TRACK_INTERVAL`` while the child runs and again at every shutdown step. After the
+      ``TRACK_INTERVAL`` while the child runs and again at every shutdown step. (The
+      watchdog is a subreaper too, so while it lives orphans go to it, below the child.) After the
       direct child exits (normally, on timeout or on interrupt) the group and every tracked
       process (and its group) get SIGTERM, then SIGKILL once none of them is alive or
       ``kill_grace`` seconds have passed. The child is reaped only after that, so its pid
@@ -68,14 +75,15 @@ import os
 import selectors
 import signal
 import subprocess
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import IO, Any
 
-from ai_orchestrator.agents import proctree
+from ai_orchestrator.agents import proctree, watchdog
 from ai_orchestrator.agents.base import (
     AgentResult,
     Invocation,
@@ -95,6 +103,8 @@ _TICK = 0.05  # poll interval for the child's exit status
 _CHUNK = 64 * 1024
 _MAX_CHUNKS_PER_WAKE = 16  # bound one read burst so a flood cannot starve the deadline checks
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+_PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])  # where ``ai_orchestrator`` lives
+USE_WATCHDOG = os.name == "posix"  # tests that need the runner alone switch it off
 
 _Handler = Callable[[int, FrameType | None], Any] | int | signal.Handlers
 
@@ -115,16 +125,18 @@ def run(
     timeout: float | None,
     on_progress: Callable[[Progress], None] | None = None,
     kill_grace: float = 3.0,
+    hold_fds: Sequence[int] = (),
 ) -> AgentResult:
     """Run ``invocation`` to completion and return ``parser.finish(...)`` (see module docstring)."""
     env = child_env(invocation)
+    lifeline: int | None = None
     stop = _StopSignals()
     proctree.enable_subreaper()  # orphans of the agent's tree come to us, not to init
     tracker = proctree.Tracker(proctree.own_children())
     try:
         stop.install()
         started = time.monotonic()
-        proc = _launch(invocation, env)
+        proc, lifeline = _launch(invocation, env, hold_fds, max(0.0, kill_grace))
         tracker.attach(proc.pid)
         supervisor: _Supervisor | None = None
         try:
@@ -144,36 +156,80 @@ def run(
             raise
     finally:
         stop.restore()
+        if lifeline is not None:  # the watchdog is reaped by now: nothing left to guard
+            os.close(lifeline)
     return parser.finish(outcome)
 
 
-def _launch(invocation: Invocation, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def _launch(
+    invocation: Invocation, env: dict[str, str], hold_fds: Sequence[int], grace: float
+) -> tuple[subprocess.Popen[bytes], int | None]:
+    """Start the agent (under its watchdog where there is one); returns the process we
+    supervise and the write end of the watchdog's lifeline (``None`` without a watchdog)."""
     if not invocation.argv:
         raise AgentLaunchError("cannot start agent: empty command line")
     exe = invocation.argv[0]
     cwd = Path(invocation.cwd)
     if not cwd.is_dir():
         raise AgentLaunchError(f"cannot start agent {exe!r}: working directory {cwd} not found")
+    if not (USE_WATCHDOG and sys.executable):
+        try:
+            return _popen(list(invocation.argv), cwd, env, invocation.stdin is None, ()), None
+        except OSError as exc:
+            raise _launch_error(exe, exc) from exc
+    lifeline_r, lifeline_w = os.pipe()
+    ready_r, ready_w = os.pipe()
+    holds = ",".join(str(fd) for fd in hold_fds)
+    argv = [sys.executable, "-I", "-S", "-c", watchdog.BOOTSTRAP, _PACKAGE_PARENT]
+    argv += [str(lifeline_r), str(ready_w), repr(grace), holds, "--", *invocation.argv]
     try:
-        return subprocess.Popen(
-            list(invocation.argv),
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL if invocation.stdin is None else subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            bufsize=0,
-            start_new_session=True,  # own session => own process group, no terminal signals
-            close_fds=True,
-        )
-    except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
-        raise AgentNotFound(
-            f"agent executable {exe!r} not found or not executable ({exc.strerror})"
-        ) from exc
+        proc = _popen(argv, cwd, env, invocation.stdin is None, (lifeline_r, ready_w, *hold_fds))
     except OSError as exc:
-        if exc.errno == errno.ENOEXEC:
-            raise AgentNotFound(f"agent executable {exe!r} is not a runnable program") from exc
+        os.close(lifeline_w)
         raise AgentLaunchError(f"cannot start agent {exe!r}: {exc.strerror or exc}") from exc
+    finally:
+        os.close(lifeline_r)
+        os.close(ready_w)
+    with open(ready_r, "rb") as ready:  # EOF once the watchdog exec'd the agent (or failed)
+        reply = ready.read()
+    if reply == b"ok":
+        return proc, lifeline_w
+    os.close(lifeline_w)
+    for stream in (proc.stdin, proc.stdout, proc.stderr):
+        if stream is not None:
+            _close_quietly(stream)
+    status = _reap(proc)
+    if reply[:1] == b"E" and reply[1:].isdigit() and int(reply[1:]):
+        code = int(reply[1:])
+        raise _launch_error(exe, OSError(code, os.strerror(code)))
+    raise AgentLaunchError(f"cannot start agent {exe!r}: its watchdog failed (exit code {status})")
+
+
+def _popen(
+    argv: list[str], cwd: Path, env: dict[str, str], no_stdin: bool, pass_fds: Sequence[int]
+) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        argv,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL if no_stdin else subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        bufsize=0,
+        start_new_session=True,  # own session => own process group, no terminal signals
+        close_fds=True,
+        pass_fds=tuple(pass_fds),
+    )
+
+
+def _launch_error(exe: str, exc: OSError) -> AgentLaunchError:
+    if exc.errno in (errno.ENOENT, errno.EACCES, errno.EPERM, errno.ENOTDIR):
+        return AgentNotFound(
+            f"agent executable {exe!r} not found or not executable ({exc.strerror})"
+        )
+    if exc.errno == errno.ENOEXEC:
+        return AgentNotFound(f"agent executable {exe!r} is not a runnable program")
+    return AgentLaunchError(f"cannot start agent {exe!r}: {exc.strerror or exc}")
 
 
 class _StopSignals:
@@ -245,6 +301,12 @@ class _Supervisor:
         self.readers: dict[int, IO[bytes]] = {}
         self.stdin_file: IO[bytes] | None = proc.stdin
         self.selector.register(stop.wake_r, selectors.EVENT_READ, "wake")
+        # The child's exit wakes the loop (pidfd, Linux): the watchdog exits just after the
+        # agent closed our pipes, and waiting for the next tick would add it to every call.
+        self.exit_fd: int | None = None
+        with contextlib.suppress(AttributeError, OSError):
+            self.exit_fd = os.pidfd_open(proc.pid)
+            self.selector.register(self.exit_fd, selectors.EVENT_READ, "exit")
         for name, stream in (("out", proc.stdout), ("err", proc.stderr)):
             assert stream is not None
             os.set_blocking(stream.fileno(), False)
@@ -272,6 +334,7 @@ class _Supervisor:
                 if not exited and self._child_exited():
                     exited = True
                     self.close_stdin()
+                    self._forget_exit_fd()  # readable for good now
                 if self.stop.count and not timed_out:
                     interrupted = True
                 expired = deadline is not None and now >= deadline
@@ -327,6 +390,13 @@ class _Supervisor:
                 return True  # already reaped elsewhere
         return self.proc.poll() is not None
 
+    def _forget_exit_fd(self) -> None:
+        if self.exit_fd is not None:
+            with contextlib.suppress(KeyError, ValueError):
+                self.selector.unregister(self.exit_fd)
+            os.close(self.exit_fd)
+            self.exit_fd = None
+
     def _group_busy(self, pgid: int) -> bool:
         members = self.tracker.busy(pgid)
         if members is None:  # no /proc: a member holding our pipes is all we can see
@@ -345,6 +415,8 @@ class _Supervisor:
                 self.stop.drain_wakeups()
             elif tag == "in":
                 self._write_stdin()
+            elif tag == "exit":
+                pass  # the loop's next pass sees the exit
             else:
                 self._read(int(key.fd), tag)
 
@@ -423,6 +495,7 @@ class _Supervisor:
             return
         self.closed = True
         self.close_stdin()
+        self._forget_exit_fd()
         for fd in list(self.readers):
             self._close_reader(fd)
         self.selector.close()

@@ -8,7 +8,9 @@
   a refused call leaves no session directory, no todo and no interaction.
 - The session's **run lock** is held for the whole call, so two runs never resume the same
   agent conversation at once (the second waits ``lock_timeout`` seconds, then
-  ``SessionBusy`` names the holder). Recording uses the short write lock as usual.
+  ``SessionBusy`` names the holder). Recording uses the short write lock as usual. The
+  agent's watchdog (``agents.watchdog``) shares the lock's open file description: if aio
+  dies mid-call, the lock stays held until the agent's whole process tree is gone.
 - **Resume**: with sessions on, the call resumes the agent conversation stored in the
   session (same agent) from the working directory it was created in (Claude and Gemini
   only find a conversation from its own cwd; when that differs from ``options.cwd`` a notice
@@ -264,6 +266,7 @@ def run_in_session(
     call.build(call.request(call.plan(), budget.remaining()))
 
     lock = store.run_lock(name, timeout=options.lock_timeout, command=current_command())
+    call.hold_fds = (lock.fd,)  # the agent's watchdog keeps the lock while the agent lives
     try:
         # A call whose aio died is recorded first: its spend counts toward the budget and
         # its state (the Codex usage baseline, the conversation) is what this call resumes.
@@ -369,6 +372,7 @@ class _Call:
     action: str = "started"
     started_at: datetime | None = None
     marked_session: str | None = None
+    hold_fds: tuple[int, ...] = ()  # kept open by the agent's watchdog (runner.run)
 
     def notify(self, text: str, warning: bool = False) -> None:
         notice = Notice(text, warning)
@@ -396,6 +400,7 @@ class _Call:
             self.backend.parser(request),
             timeout=self.options.timeout,
             on_progress=lambda progress: self.progressed(request, progress),
+            hold_fds=self.hold_fds,
         )
 
     def mark(self, request: AgentRequest, session_id: str | None) -> None:

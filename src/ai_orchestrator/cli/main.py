@@ -125,7 +125,19 @@ def run(command: click.Command, argv: list[str] | None, prog_name: str) -> int:
     return result if isinstance(result, int) else 0
 
 
+def stop_signals_interrupt() -> None:
+    """SIGTERM and SIGHUP (a closed terminal) stop aio exactly like Ctrl-C: they raise
+    ``KeyboardInterrupt`` (the agent runner turns all three into its clean stop while an agent
+    runs). A signal already ignored (``nohup``) stays ignored."""
+    import signal
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(sig) == signal.SIG_DFL:
+            signal.signal(sig, signal.default_int_handler)
+
+
 def main(argv: list[str] | None = None) -> None:
+    stop_signals_interrupt()
     sys.exit(run(cli, argv, "aio"))
 
 
@@ -133,4 +145,5 @@ def session_main(argv: list[str] | None = None) -> None:
     """``ai-session`` is exactly ``aio session``."""
     from ai_orchestrator.cli.session import session
 
+    stop_signals_interrupt()
     sys.exit(run(session, argv, "ai-session"))
