@@ -171,6 +171,33 @@ def test_a_confirmed_conversation_that_is_lost_is_still_reported(
     assert len(fakes.invocations("gemini")) == 2  # no silent fresh start
 
 
+# -- issue 9: a failed Codex call never resets the thread's usage baseline -----------------------
+
+
+def test_codex_failures_between_good_calls_record_exactly_what_was_served(
+    fakes: FakeAgents, project: Path
+) -> None:
+    served = [
+        {"gpt-5.5": {"input": 100, "output": 20, "cache_read": 50}},
+        {"gpt-5.5": {"input": 200, "output": 40, "cache_read": 10}},
+    ]
+    fakes.scenario(
+        [
+            {"usage": served[0]},
+            {"failure": {"kind": "crash", "before_start": True, "message": "bad config"}},
+            {"failure": "api_error"},  # fails after thread.started
+            {"usage": served[1]},
+        ]
+    )
+    store = SessionStore()
+    options = RunOptions(agent="codex", cwd=project, model="gpt-5.5")
+    outcomes = [run_in_session(store, "run-x", "hi", options).result.outcome for _ in range(4)]
+    assert outcomes == ["success", "crash", "api_error", "success"]
+    tokens = store.load("run-x").summary["tokens"]
+    assert (tokens["input"], tokens["output"], tokens["cache_read"]) == (300, 60, 60)
+    assert [r["tokens"]["input"] for r in records("run-x")] == [100, 0, 0, 200]
+
+
 # -- gaps 3, 8, 9: what the user sees for a failure ---------------------------------------------
 
 

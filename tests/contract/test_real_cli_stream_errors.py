@@ -1,4 +1,5 @@
-"""Each REAL CLI against an error that arrives *inside* an HTTP-200 stream.
+"""Each REAL CLI against an error that arrives *inside* an HTTP-200 stream, and what our
+adapters make of such failures (and of a Codex call that dies before ``thread.started``).
 
 Pinned behaviour (verified on this machine, retries configured off):
 - Claude 2.1.330 retries the request once *without streaming* (``stream: false``) even with
@@ -16,6 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from ai_orchestrator.agents.session_run import RunOptions, run_in_session
+from ai_orchestrator.store import SessionStore
+from tests.contract.raw_drivers import CodexDriver
 from tests.fakeapi import FakeAPIServer
 from tests.fakeapi.clis import MODELS, OfflineCli
 from tests.fakeapi.procs import CliResult, run_cli
@@ -73,3 +77,31 @@ def test_codex_fails_turn_on_response_failed(fake_api: FakeAPIServer, cli_workdi
     assert last == {"type": "turn.failed", "error": {
         "message": "stream disconnected before completion: boom-stream"}}
     assert len(fake_api.main_requests("openai")) == 1
+
+
+def test_codex_dying_before_thread_started_keeps_the_usage_baseline(
+    agent_env: Callable[[str], None], fake_api: FakeAPIServer, cli_workdir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Good call, a call the real codex refuses at startup (a config error: no
+    ``thread.started``), good call: the recorded totals are exactly what the server sent."""
+    agent_env("codex")
+    driver = CodexDriver()
+    sent = [driver.sent_usage(1), driver.sent_usage(2)]
+    fake_api.script([{"text": "one", "usage": sent[0]}, {"text": "two", "usage": sent[1]}])
+    store = SessionStore()
+    options = RunOptions(agent="codex", cwd=cli_workdir, model=MODELS["codex"])
+    assert run_in_session(store, "run-codex", "first", options).result.ok
+    monkeypatch.setenv("AIO_AGENT_CODEX_EXTRA_ARGS", "-c sandbox_mode=bogus")
+    died = run_in_session(store, "run-codex", "second", options).result
+    assert died.outcome == "crash" and "sandbox_mode" in (died.error or ""), died.error
+    assert not any(e.get("type") == "thread.started" for e in died.raw_events)
+    monkeypatch.delenv("AIO_AGENT_CODEX_EXTRA_ARGS")
+    third = run_in_session(store, "run-codex", "third", options)
+    assert third.result.ok and third.action == "resumed", third.result.error
+    assert len(fake_api.main_requests("openai")) == 2
+    tokens = store.load("run-codex").summary["tokens"]
+    cached = sum(u["input_tokens_details"]["cached_tokens"] for u in sent)
+    assert tokens["input"] == sum(u["input_tokens"] for u in sent) - cached
+    assert tokens["cache_read"] == cached
+    assert tokens["output"] == sum(u["output_tokens"] for u in sent)

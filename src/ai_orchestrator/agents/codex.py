@@ -28,7 +28,8 @@ Parse contract (``CodexStreamParser``)
       adds ``snapshot - previous`` to this call's usage, and a decrease of any counter means
       the CLI reset it, so the snapshot is taken whole. A new thread starts from zero.
       ``result.state`` holds the new cumulative snapshot (unchanged when no turn completed, so
-      a failed turn's tokens are counted with the next completed snapshot).
+      a failed turn's tokens are counted with the next completed snapshot). A call that
+      fails before ``thread.started`` keeps the resumed thread's snapshot too.
     - Normalised: ``input = Δinput_tokens - Δcached_input_tokens`` (input includes cached),
       ``cache_read = Δcached``, ``output = Δoutput_tokens`` (includes reasoning), ``reasoning =
       Δreasoning_output_tokens``. ``cache_write_input_tokens`` (newer builds) is kept in the
@@ -241,9 +242,15 @@ class CodexStreamParser:
             self._errors.append(str(item.get("message") or ""))
 
     def _baseline(self) -> dict[str, int]:
+        """The stored snapshot of the resumed thread; ``{}`` for a new or another thread.
+        Before ``thread.started`` (a call that died early) the thread is still the resumed
+        one: forgetting its snapshot would count the whole thread again next time."""
         state = self._request.state
-        same_thread = state.get("thread_id") in (None, self._thread_id)
-        if not self._request.resume_id or not same_thread:
+        other_thread = self._thread_id is not None and state.get("thread_id") not in (
+            None,
+            self._thread_id,
+        )
+        if not self._request.resume_id or other_thread:
             return {}
         raw = as_dict(state.get("cumulative_usage"))
         return {str(k): as_int(v) for k, v in raw.items()}
