@@ -105,3 +105,30 @@ def test_codex_dying_before_thread_started_keeps_the_usage_baseline(
     assert tokens["input"] == sum(u["input_tokens"] for u in sent) - cached
     assert tokens["cache_read"] == cached
     assert tokens["output"] == sum(u["output_tokens"] for u in sent)
+
+
+@pytest.mark.parametrize(
+    ("error", "outcome", "message"),
+    [
+        ({"status": 500, "in_stream": True}, "api_error",
+         "Model stream ended without a finish reason."),
+        ({"in_stream": True, "drop": True}, "api_error",
+         "Model stream ended without a finish reason."),
+        ({"status": 429, "message": "Resource has been exhausted (e.g. check quota)."},
+         "rate_limit", "[API Error: Resource has been exhausted (e.g. check quota).] Please wait"),
+    ],
+    ids=["in-stream-error", "dropped-stream", "quota-429"],
+)
+def test_gemini_failures_carry_the_streams_own_message_on_one_line(
+    agent_env: Callable[[str], None], fake_api: FakeAPIServer, cli_workdir: Path,
+    error: dict[str, object], outcome: str, message: str,
+) -> None:
+    agent_env("gemini")
+    fake_api.script([{"error": error}])
+    options = RunOptions(agent="gemini", cwd=cli_workdir, model=MODELS["gemini"])
+    run = run_in_session(SessionStore(), "run-gemini", "hi", options)
+    assert run.result.outcome == outcome, (run.result.outcome, run.result.error)
+    assert (run.result.error or "").startswith(message), run.result.error
+    assert "\n" not in (run.result.error or "")
+    assert run.record["error"] == run.result.error
+    assert len(fake_api.main_requests("gemini")) == 1

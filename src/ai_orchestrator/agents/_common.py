@@ -99,6 +99,11 @@ def killed_message(sig: int, detail: str = "") -> str:
     return f"killed by signal {sig}{name}" + (f": {detail}" if detail else "")
 
 
+def one_line(text: str) -> str:
+    """``text`` with its lines joined by spaces: an error message is one line on stderr."""
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
 def stderr_tail(text: str, limit: int = 600, noise: tuple[str, ...] = ()) -> str:
     """The last few meaningful stderr lines (lines starting with ``noise`` are skipped)."""
     lines = [ln for ln in (text or "").strip().splitlines() if ln.strip()]

@@ -43,7 +43,10 @@ Outcome
     when the runner says *we* stopped it; killed by a signal (or 129-143 without any result)
     → crash "killed by signal N"; 130 (Gemini's own cancellation) without our Ctrl-C → crash.
     A ``[ERROR] {json}`` document on stderr (json-mode errors, pretty-printed) is parsed for its
-    message, code and session id.
+    message, code and session id. The error message is, first found: the result's
+    ``error.message``, the stream's last ``error`` event (an error inside the HTTP stream or a
+    dropped stream: ``status: "error"`` with exit 0 and the reason only there), the stderr
+    document's, the stderr tail; always one line (the 429 message has two).
     Text is the assistant content of the last model turn that had any (its delta chunks
     joined), i.e. the answer after the last tool result — consistent with Claude and Codex;
     ``-o json``'s ``response`` would glue every turn's narration together without separator.
@@ -67,6 +70,7 @@ from ai_orchestrator.agents._common import (
     flag_value,
     killed_message,
     load_event,
+    one_line,
     prompt_side,
     stderr_tail,
     stopped_by_us,
@@ -336,8 +340,10 @@ class GeminiStreamParser:
         if stopped is not None:
             return stopped[0], stopped[1], False
         tail = stderr_tail(stderr, noise=_STDERR_NOISE)
-        message = (
+        stream_error = next((w for w in reversed(self._warnings) if w.strip()), "")
+        message = one_line(
             as_str(res_err.get("message"))
+            or stream_error
             or as_str(doc_err.get("message"))
             or tail
             or f"no result event (exit code {code})"
@@ -364,7 +370,7 @@ class GeminiStreamParser:
         status = http_status_from_exit(code)
         if status is not None:
             return classify_error_text(message, status) or "api_error", message, False
-        if not result and not err_doc and code in (None, 0, 1):
+        if not result and not err_doc and not stream_error and code in (None, 0, 1):
             # No terminal event at all: API failures always print one, so this is a crash.
             return classify_error_text(message) or "crash", message, False
         return classify_error_text(message) or "api_error", message, False
