@@ -65,6 +65,7 @@ from ai_orchestrator.agents._common import (
     flag_value,
     killed_message,
     load_event,
+    permission_mode,
     prompt_side,
     stderr_tail,
     stopped_by_us,
@@ -78,8 +79,8 @@ from ai_orchestrator.agents.base import (
     ProcessExit,
     Progress,
     TodoEvent,
+    check_model,
 )
-from ai_orchestrator.errors import InvalidInput
 
 SANDBOXES = ("read-only", "workspace-write", "danger-full-access")
 _SANDBOX_FOR_MODE = {
@@ -89,6 +90,7 @@ _SANDBOX_FOR_MODE = {
     "dontAsk": "read-only",
     "bypassPermissions": "danger-full-access",
 }
+MODES = (*_SANDBOX_FOR_MODE, *SANDBOXES)  # ours (mapped) or a Codex sandbox name
 _SANDBOX_FLAGS = ("-s", "--sandbox", "--full-auto", "--dangerously-bypass-approvals-and-sandbox")
 _STDERR_NOISE = ("Reading prompt from stdin", "Reading additional input from stdin", "WARNING:")
 _USAGE_KEYS = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens")
@@ -105,11 +107,8 @@ def _todo_status(item: dict[str, Any]) -> str:
 def sandbox_for(mode: str | None) -> str:
     if mode is None:
         return "workspace-write"
-    if mode in SANDBOXES:
-        return mode
-    if mode in _SANDBOX_FOR_MODE:
-        return _SANDBOX_FOR_MODE[mode]
-    raise InvalidInput(f"no Codex sandbox for permission mode {mode!r}")
+    mode = permission_mode(mode, "codex", MODES)
+    return _SANDBOX_FOR_MODE.get(mode, mode)
 
 
 def model_from_args(args: Sequence[str]) -> str | None:
@@ -161,7 +160,7 @@ class CodexBackend:
         if not _has_flag(extra, _SANDBOX_FLAGS):
             argv += ["--sandbox", sandbox_for(request.permission.mode)]
         if request.model and not _has_flag(extra, ("-m", "--model")):
-            argv += ["-m", flag_value(request.model, "model")]
+            argv += ["-m", check_model(request.model)]
         argv += extra
         if request.resume_id:
             argv += ["resume", flag_value(request.resume_id, "resume id")]

@@ -71,12 +71,14 @@ from ai_orchestrator.agents._common import (
     killed_message,
     load_event,
     one_line,
+    permission_mode,
     prompt_side,
     stderr_tail,
     stopped_by_us,
     total_of,
 )
 from ai_orchestrator.agents.base import (
+    PERMISSION_MODES,
     AgentRequest,
     AgentResult,
     Invocation,
@@ -85,6 +87,7 @@ from ai_orchestrator.agents.base import (
     ProcessExit,
     Progress,
     TodoEvent,
+    check_model,
 )
 
 APPROVAL_MODES = {
@@ -94,6 +97,8 @@ APPROVAL_MODES = {
     "dontAsk": "default",
     "bypassPermissions": "yolo",
 }
+# Ours (mapped above) or the CLI's own approval modes; anything else is refused before launch.
+MODES = (*PERMISSION_MODES, "auto_edit", "yolo")
 # Informational stderr lines that would otherwise crowd out the error message.
 _STDERR_NOISE = (
     "Loaded cached credentials",
@@ -175,10 +180,11 @@ class GeminiBackend:
         elif request.new_session_id:
             argv += ["--session-id", flag_value(request.new_session_id, "session id")]
         if request.model:
-            argv += ["-m", flag_value(request.model, "model")]
+            argv += ["-m", check_model(request.model)]
         mode = request.permission.mode
         if mode:
-            argv += ["--approval-mode", APPROVAL_MODES.get(mode) or flag_value(mode, "mode")]
+            native = APPROVAL_MODES.get(permission_mode(mode, "gemini", MODES), mode)
+            argv += ["--approval-mode", native]
         if request.permission.allowed_tools:
             tools = [_gemini_tool(flag_value(t, "tool")) for t in request.permission.allowed_tools]
             argv += ["--allowed-tools", ",".join(dict.fromkeys(tools))]

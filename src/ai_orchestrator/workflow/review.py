@@ -35,7 +35,13 @@ from ai_orchestrator.workflow.agentcall import CallSettings, Conversation
 from ai_orchestrator.workflow.features import load_feature, load_plan, write_artifact
 from ai_orchestrator.workflow.history import given_options
 from ai_orchestrator.workflow.jsontext import extract_json
-from ai_orchestrator.workflow.runctx import FeatureContext, Recorder, call_settings, check_agent
+from ai_orchestrator.workflow.runctx import (
+    FeatureContext,
+    Recorder,
+    call_settings,
+    check_agent,
+    check_model,
+)
 from ai_orchestrator.workflow.verify import git_diff
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
@@ -208,6 +214,7 @@ def run_review(
     max_cost: float | None = None,
 ) -> ReviewOutcome:
     check_agent(agent)
+    check_model(model)
     if focus is not None and focus not in FOCUS:
         raise InvalidInput(f"--focus must be one of {', '.join(FOCUS)}")
     arguments = given_options(

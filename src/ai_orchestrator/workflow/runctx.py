@@ -7,8 +7,9 @@
   ``USE_SESSIONS`` is false or ``--no-session``; budget ``--max-cost`` > per-feature budget >
   default budget; the session-todo estimate default from ``default_estimate_usd``;
   permission mode/tools/extra argv from the phase config.
-- ``check_agent`` validates an agent name (``InvalidInput``, exit 2) so commands can refuse
-  a bad ``--agent`` before doing any work; ``agent_installed`` says whether its CLI exists.
+- ``check_agent`` validates an agent name and ``check_model`` a model's syntax
+  (``InvalidInput``, exit 2) so commands can refuse a bad ``--agent`` / ``--model`` before
+  doing any work; ``agent_installed`` says whether its CLI exists.
 - ``Recorder`` is a context manager that appends exactly one history event when the command
   ends, whatever happens; the status follows the exception (``BudgetExceeded`` →
   ``budget_exceeded``, ``AgentTimeout`` → ``timeout``, ``Interrupted``/``KeyboardInterrupt``
@@ -26,7 +27,9 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
+from ai_orchestrator.agents import base
 from ai_orchestrator.agents.base import Permission
+from ai_orchestrator.agents.calls import sessions_enabled
 from ai_orchestrator.errors import (
     AgentTimeout,
     AioError,
@@ -35,7 +38,7 @@ from ai_orchestrator.errors import (
     InvalidInput,
 )
 from ai_orchestrator.store import SessionStore
-from ai_orchestrator.workflow.agentcall import CallSettings, Hooks, sessions_enabled
+from ai_orchestrator.workflow.agentcall import CallSettings, Hooks
 from ai_orchestrator.workflow.config import Config, load_config, resolve_model
 from ai_orchestrator.workflow.history import append_event, elapsed_ms, make_event
 from ai_orchestrator.workflow.workspace import FeaturePaths, Workspace
@@ -103,6 +106,13 @@ def check_agent(agent: str | None, what: str = "--agent") -> None:
     if agent not in KNOWN_KEYS:
         known = ", ".join(KNOWN_KEYS)
         raise InvalidInput(f"{what}: unknown agent {agent!r}; known agents: {known}")
+
+
+def check_model(model: str | None) -> None:
+    """``InvalidInput`` (exit 2) unless ``model`` is None or a model alias or id (the syntax
+    every backend checks again before launch), so a bad ``--model`` is refused up front."""
+    if model is not None:
+        base.check_model(model)
 
 
 def agent_installed(agent: str) -> bool:
