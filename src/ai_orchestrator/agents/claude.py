@@ -6,7 +6,8 @@ Launch contract (``ClaudeBackend.build``)
     ``--max-budget-usd``, ``--permission-mode``, ``--allowedTools a,b`` and finally
     ``request.extra_args``. Ids are single ``--flag=value`` tokens (what the Agent SDK does) so an
     id can never be read as a flag; other values starting with ``-`` are refused
-    (``InvalidInput``). The prompt travels on stdin only. ``--dangerously-skip-permissions`` is
+    (``InvalidInput``), and so are a model failing ``base.check_model`` and a permission mode
+    outside ``MODES``. The prompt travels on stdin only. ``--dangerously-skip-permissions`` is
     never added. As root the CLI refuses ``bypassPermissions`` (and the skip flag) after it
     started, so ``build`` refuses them first (``InvalidInput``, exit 2) unless ``IS_SANDBOX=1``
     is set (the CLI's own opt-in); ``acceptEdits`` + ``--allowedTools`` is the headless way.

@@ -11,7 +11,8 @@ Launch contract (``CodexBackend.build``)
     ``None``/``acceptEdits`` → ``workspace-write`` (the agent must edit files in the cwd
     headlessly; exec's own default is read-only, where writes fail silently),
     ``plan``/``default``/``dontAsk`` → ``read-only``, ``bypassPermissions`` →
-    ``danger-full-access``; a Codex sandbox name is accepted as is. When ``extra_args``
+    ``danger-full-access``; a Codex sandbox name is accepted as is, anything else is refused
+    (``InvalidInput``). ``request.model`` must pass ``base.check_model``. When ``extra_args``
     already choose a sandbox (``-s``, ``--sandbox``, ``--full-auto``, ``--dangerously-…``) or a
     model (``-m``, ``--model``), ours is left out: clap rejects a repeated option, and an
     explicit per-backend override is the user's decision. ``allowed_tools``, ``max_turns`` and
@@ -245,10 +246,8 @@ class CodexStreamParser:
         Before ``thread.started`` (a call that died early) the thread is still the resumed
         one: forgetting its snapshot would count the whole thread again next time."""
         state = self._request.state
-        other_thread = self._thread_id is not None and state.get("thread_id") not in (
-            None,
-            self._thread_id,
-        )
+        stored = state.get("thread_id")
+        other_thread = self._thread_id is not None and stored not in (None, self._thread_id)
         if not self._request.resume_id or other_thread:
             return {}
         raw = as_dict(state.get("cumulative_usage"))

@@ -8,12 +8,13 @@ Launch contract (``GeminiBackend.build``)
     value, i.e. on argv). Permission mapping (``Permission.mode`` uses Claude's vocabulary):
     ``acceptEdits`` → ``auto_edit`` (edit tools auto-approved, shell still needs an explicit
     allow), ``plan`` → ``plan``, ``default``/``dontAsk`` → ``default``, ``bypassPermissions`` →
-    ``yolo``; ``None`` leaves the user's configuration alone. Allowed tools given with Claude
-    names are translated (``Bash`` → ``run_shell_command``, ``Edit`` → ``replace``, ``Write`` →
-    ``write_file``); other names pass through as Gemini tool names. Gemini has no flag for a
-    turn or budget limit (``model.maxSessionTurns`` is a setting), so those request fields are
-    not passed; workspace trust is never bypassed (exit 55 is reported as a crash with the
-    CLI's message).
+    ``yolo``; Gemini's own ``auto_edit``/``yolo`` pass as is and anything else is refused
+    (``InvalidInput``); ``None`` leaves the user's configuration alone. Allowed tools given
+    with Claude names are translated (``Bash`` → ``run_shell_command``, ``Edit`` →
+    ``replace``, ``Write`` → ``write_file``); other names pass through as Gemini tool names.
+    Gemini has no flag for a turn or budget limit (``model.maxSessionTurns`` is a setting), so
+    those request fields are not passed; workspace trust is never bypassed (exit 55 is
+    reported as a crash with the CLI's message).
 
 Why stream-json and not ``-o json``
     stream-json gives live progress, tool calls and ``write_todos`` todo lists; ``-o json``
