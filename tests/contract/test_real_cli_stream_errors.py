@@ -23,6 +23,7 @@ from tests.contract.raw_drivers import CodexDriver
 from tests.fakeapi import FakeAPIServer
 from tests.fakeapi.clis import MODELS, OfflineCli
 from tests.fakeapi.procs import CliResult, run_cli
+from tests.fakes.harness import aio_run
 
 pytestmark = pytest.mark.real_cli
 
@@ -132,3 +133,18 @@ def test_gemini_failures_carry_the_streams_own_message_on_one_line(
     assert "\n" not in (run.result.error or "")
     assert run.record["error"] == run.result.error
     assert len(fake_api.main_requests("gemini")) == 1
+
+
+def test_aio_run_ends_a_real_gemini_quota_error_with_one_error_line(
+    agent_env: Callable[[str], None], fake_api: FakeAPIServer, cli_workdir: Path,
+) -> None:
+    agent_env("gemini")
+    fake_api.script([{"error": {"status": 429, "message": "Resource has been exhausted."}}])
+    result = aio_run(cli_workdir, "run-g", "hi", "--agent", "gemini", "--model", MODELS["gemini"])
+    assert result.returncode == 1, result.stderr
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith(
+        "aio: error: gemini failed in session run-g (rate_limit): "
+        "[API Error: Resource has been exhausted.] Please wait and try again later."
+    ), result.stderr
+    assert result.stderr.count("aio: error:") == 1 and "warning: agent error" not in result.stderr
