@@ -185,6 +185,27 @@ def test_a_bad_model_is_refused_before_any_session_or_history(project: Project) 
     assert project.task("T1.1")["status"] == "pending"
 
 
+def test_a_bad_configured_mode_or_ai_model_leaves_the_task_untouched(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    init_and_plan(project, [])
+    todo_lines = todo_count()
+    project.scenario([{"edits": [ADD_TEST]}], implement={"permission_mode": "yolo"})
+    refused = run("implement", FEATURE, "--task", "T1.1")
+    assert refused.code == 2, refused.err
+    assert refused.err == (
+        "aio: error: invalid permission mode 'yolo' for scripted; use one of default, "
+        "acceptEdits, plan, dontAsk, bypassPermissions\n"
+    )
+    project.scenario([{"edits": [ADD_TEST]}])
+    monkeypatch.setenv("AI_MODEL", "bad model")
+    refused = run("implement", FEATURE, "--task", "T1.1")
+    assert refused.code == 2 and "invalid model 'bad model'" in refused.err, refused.err
+    assert project.task("T1.1")["status"] == "pending"
+    assert not (Path(os.environ["SESSION_DIR"]) / "implement-calc").exists()
+    assert todo_count() == todo_lines
+
+
 def test_switch_list_json(project: Project) -> None:
     init_and_plan(project, [])
     assert run("init", "other", "--no-switch").code == 0

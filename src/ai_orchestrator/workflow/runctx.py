@@ -6,7 +6,8 @@
   agent ``--agent`` > phase config; model per ``config.resolve_model``; sessions on unless
   ``USE_SESSIONS`` is false or ``--no-session``; budget ``--max-cost`` > per-feature budget >
   default budget; the session-todo estimate default from ``default_estimate_usd``;
-  permission mode/tools/extra argv from the phase config.
+  permission mode/tools/extra argv from the phase config. Values the agent's backend would
+  refuse (model, permission mode, extra argv) raise ``InvalidInput`` here, before any work.
 - ``check_agent`` validates an agent name and ``check_model`` a model's syntax
   (``InvalidInput``, exit 2) so commands can refuse a bad ``--agent`` / ``--model`` before
   doing any work; ``agent_installed`` says whether its CLI exists.
@@ -82,7 +83,7 @@ def call_settings(
         chosen = "claude"
     same_agent = chosen == phase.agent
     tools = list(phase.allowed_tools) if phase.allowed_tools else list(default_tools or [])
-    return CallSettings(
+    settings = CallSettings(
         agent=chosen,
         model=resolve_model(chosen, model, phase),
         use_session=sessions_enabled() and not no_session,
@@ -95,6 +96,11 @@ def call_settings(
         extra_args=list(phase.extra_args) if same_agent else [],
         lock_timeout=ctx.config.lock_timeout,
     )
+    from ai_orchestrator.agents import registry
+
+    # The configured permission mode, $AI_MODEL …: refused before the command changes anything.
+    registry.check_values(chosen, settings.model, settings.permission, settings.extra_args)
+    return settings
 
 
 def check_agent(agent: str | None, what: str = "--agent") -> None:
