@@ -209,6 +209,31 @@ def test_failed_turn_keeps_the_previous_snapshot() -> None:
     assert res.state == {"thread_id": TID, "cumulative_usage": state["cumulative_usage"]}
 
 
+@pytest.mark.parametrize(
+    ("lines", "exit_code", "signalled"),
+    [
+        ([], 1, None),  # a config error: nothing on stdout at all
+        (["not json at all"], None, 9),  # killed by a signal before thread.started
+        ([ev("error", message="Reconnecting... 1/5")], 1, None),
+    ],
+)
+def test_a_call_that_dies_before_thread_started_keeps_the_baseline(
+    lines: list[str], exit_code: int | None, signalled: int | None
+) -> None:
+    state = {"thread_id": TID, "cumulative_usage": usage(300, 100, 60, 10)}
+    parser = CodexBackend().parser(request(model="m", resume_id=TID, state=state))
+    for line in lines:
+        parser.feed(line)
+    died = parser.finish(ProcessExit(exit_code, "Error loading config.toml", 50, signal=signalled))
+    assert died.outcome != "success" and died.usage == {}
+    assert died.state == {"thread_id": TID, "cumulative_usage": state["cumulative_usage"]}
+    # The next call adds only what the server sent since the last good call.
+    resumed = request(model="m", resume_id=TID, state=died.state)
+    after = parse(turn(usage(450, 150, 90, 15)), resumed)
+    u = after.usage["m"]
+    assert (u.input, u.cache_read, u.output, u.reasoning) == (100, 50, 30, 5)
+
+
 # -- outcomes -----------------------------------------------------------------------------------
 
 

@@ -255,6 +255,41 @@ def test_stream_json_http_error_result() -> None:
     assert res.outcome == "rate_limit"
 
 
+ZERO_STATS = {"total_tokens": 0, "input_tokens": 0, "output_tokens": 0, "cached": 0, "input": 0}
+BROKEN_STREAM = "Model stream ended without a finish reason."
+
+
+@pytest.mark.parametrize("with_result", [True, False])
+def test_an_error_inside_the_stream_reports_the_streams_own_message(with_result: bool) -> None:
+    """0.61.0 after an ``{"error"}`` chunk or a dropped stream: exit 0, the reason only in an
+    ``error`` event, then (usually) ``status: "error"`` without an ``error`` field."""
+    lines = [
+        init(),
+        ev("message", role="assistant", content="partial ", delta=True),
+        ev("error", severity="error", message=BROKEN_STREAM),
+    ]
+    if with_result:
+        lines.append(ev("result", status="error", stats={**ZERO_STATS, "models": {}}))
+    stderr = "[STARTUP] Phase 'cleanup_ops' was started but never ended. Skipping metrics.\n"
+    res = parse(lines, exit_code=0, stderr=stderr)
+    assert res.outcome == "api_error"
+    assert res.error == BROKEN_STREAM
+    assert res.usage == {}
+
+
+def test_the_quota_message_is_one_line() -> None:
+    message = (
+        "[API Error: Resource has been exhausted (e.g. check quota).]\n"
+        "Please wait and try again later. To increase your limits, request a quota increase"
+    )
+    res = parse([init(), result_error(message)], exit_code=173)
+    assert res.outcome == "rate_limit"
+    assert res.error == (
+        "[API Error: Resource has been exhausted (e.g. check quota).] Please wait and try "
+        "again later. To increase your limits, request a quota increase"
+    )
+
+
 @pytest.mark.parametrize(
     ("code", "stderr", "expected", "in_use"),
     [

@@ -153,23 +153,24 @@ def test_no_session_runs_fresh_conversations(fakes: FakeAgents, project: Path) -
 
 
 @pytest.mark.parametrize(
-    "failure, outcome",
+    "failure, outcome, code",
     [
-        ("api_error", "error:api_error"),
-        ("auth", "error:auth"),
-        ("rate_limit", "error:rate_limit"),
-        ("max_turns", "error:max_turns"),
-        ("budget", "error:budget"),
-        ("crash", "error:crash"),
+        ("api_error", "error:api_error", 1),
+        ("auth", "error:auth", 1),
+        ("rate_limit", "error:rate_limit", 1),
+        ("max_turns", "error:max_turns", 1),
+        ("budget", "error:budget", 3),  # README "Exit codes": budget is 3, as in the workflow
+        ("crash", "error:crash", 1),
     ],
 )
 def test_claude_failures_are_classified_and_recorded(
-    fakes: FakeAgents, project: Path, failure: str, outcome: str
+    fakes: FakeAgents, project: Path, failure: str, outcome: str, code: int
 ) -> None:
     fakes.scenario([{"text": "never", "failure": failure}])
     result = aio_run(project, "run-x", "hi")
-    assert result.returncode == 1
+    assert result.returncode == code, result.stderr
     assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1].startswith("aio: error: claude ")
     [record] = records("run-x")
     assert record["outcome"] == outcome
 

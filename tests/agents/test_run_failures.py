@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from ai_orchestrator.accounting import todos
+from ai_orchestrator.agents import registry
 from ai_orchestrator.agents.base import AgentRequest, Permission
 from ai_orchestrator.agents.claude import ClaudeBackend
 from ai_orchestrator.agents.errors import AgentNotFound
@@ -42,6 +43,16 @@ def open_todos() -> list[dict[str, Any]]:
         ("gemini", ["--model", "-x"]),
         ("codex", ["--permission-mode", "nonsense"]),
         ("claude", ["--allowed-tools", "-rf"]),
+        # README: a model is an alias or an id; permission modes per agent (issue 9)
+        ("claude", ["--model", "claude sonnet"]),
+        ("gemini", ["--model", "gemini-2.5-pro;rm"]),
+        ("codex", ["--model", "gpt-5'"]),
+        ("scripted", ["--model", "$(model)"]),
+        ("claude", ["--permission-mode", "yolo"]),  # Gemini's word, not Claude's
+        ("gemini", ["--permission-mode", "read-only"]),  # a Codex sandbox, not Gemini's
+        ("gemini", ["--permission-mode", "nonsense"]),
+        ("codex", ["--permission-mode", "auto_edit"]),
+        ("scripted", ["--permission-mode", "nonsense"]),
     ],
 )
 def test_refused_values_create_no_session_no_todo_and_say_nothing_started(
@@ -49,11 +60,88 @@ def test_refused_values_create_no_session_no_todo_and_say_nothing_started(
 ) -> None:
     result = aio_run(project, "run-x", "hi", "--agent", agent, *flags)
     assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("aio: error: invalid")
     assert "started a new agent conversation" not in result.stderr
     assert "Traceback" not in result.stderr and result.stdout == ""
     assert not SessionStore().exists("run-x")
     assert todos.list_todos(None, None) == []
     assert fakes.invocations() == []
+
+
+ACCEPTED_MODES = {
+    "claude": {"default", "acceptEdits", "plan", "dontAsk", "bypassPermissions", "auto", "manual"},
+    "gemini": {"default", "acceptEdits", "plan", "dontAsk", "bypassPermissions", "auto_edit",
+               "yolo"},
+    "codex": {"default", "acceptEdits", "plan", "dontAsk", "bypassPermissions", "read-only",
+              "workspace-write", "danger-full-access"},
+    "scripted": {"default", "acceptEdits", "plan", "dontAsk", "bypassPermissions"},
+}
+EVERY_MODE = sorted(set().union(*ACCEPTED_MODES.values()) | {"", "Plan", "nonsense", "-y"})
+
+
+@pytest.mark.parametrize("agent", sorted(ACCEPTED_MODES))
+def test_each_backend_accepts_exactly_its_permission_modes(
+    agent: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IS_SANDBOX", "1")  # bypassPermissions as root is another refusal
+    backend = registry.get_backend(agent)
+    for mode in EVERY_MODE:
+        request = AgentRequest(prompt="x", cwd=Path("/tmp"), permission=Permission(mode or None))
+        if not mode or mode in ACCEPTED_MODES[agent]:
+            backend.build(request, agent)
+        else:
+            with pytest.raises(InvalidInput, match=f"invalid permission mode '{mode}' for"):
+                backend.build(request, agent)
+
+
+@pytest.mark.parametrize(
+    ("model", "valid"),
+    [
+        ("sonnet", True), ("opus[1m]", True), ("claude-opus-4-1@20250805", True),
+        ("gemini-2.5-pro", True), ("openai/gpt-oss:20b", True), ("gpt-5.1-codex+x", True),
+        ("us.anthropic.claude-sonnet-4-5-20250929-v1:0", True), ("", False), ("-m", False),
+        (".hidden", False), ("gpt 5", False), ("a\nb", False), ("a;b", False), ("é", False),
+        ("x" * 201, False),
+    ],
+)
+def test_model_syntax_is_the_same_for_every_backend(model: str, valid: bool) -> None:
+    for agent in sorted(ACCEPTED_MODES):
+        request = AgentRequest(prompt="x", cwd=Path("/tmp"), model=model or None)
+        backend = registry.get_backend(agent)
+        if valid or not model:  # no model at all is the agent's default
+            assert (model in backend.build(request, agent).argv) is bool(model)
+        else:
+            with pytest.raises(InvalidInput, match="invalid model"):
+                backend.build(request, agent)
+
+
+def test_a_bad_ai_model_is_refused_like_a_bad_flag(fakes: FakeAgents, project: Path) -> None:
+    result = aio_run(project, "run-x", "hi", env={"AI_MODEL": "sonnet 4"})
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == (
+        "aio: error: invalid model 'sonnet 4': a model alias or id is letters, digits and "
+        ". _ - : / @ + [ ], starting with a letter or digit\n"
+    )
+    assert not SessionStore().exists("run-x") and fakes.invocations() == []
+
+
+@pytest.mark.parametrize(
+    ("agent", "mode", "model"),
+    [
+        ("claude", "dontAsk", "us.anthropic.claude-sonnet-4-5-20250929-v1:0"),
+        ("gemini", "yolo", "gemini-2.5-pro"),
+        ("codex", "read-only", "openai/gpt-oss:20b"),
+    ],
+)
+def test_each_agents_own_values_still_pass(
+    fakes: FakeAgents, project: Path, agent: str, mode: str, model: str
+) -> None:
+    result = aio_run(
+        project, "run-x", "hi", "--agent", agent, "--permission-mode", mode, "--model", model
+    )
+    assert result.returncode == 0, result.stderr
+    [call] = fakes.invocations(agent)
+    assert model in call["argv"] and mode in call["argv"]
 
 
 def test_a_non_runnable_agent_is_recorded_and_its_todo_closed(
@@ -171,6 +259,33 @@ def test_a_confirmed_conversation_that_is_lost_is_still_reported(
     assert len(fakes.invocations("gemini")) == 2  # no silent fresh start
 
 
+# -- issue 9: a failed Codex call never resets the thread's usage baseline -----------------------
+
+
+def test_codex_failures_between_good_calls_record_exactly_what_was_served(
+    fakes: FakeAgents, project: Path
+) -> None:
+    served = [
+        {"gpt-5.5": {"input": 100, "output": 20, "cache_read": 50}},
+        {"gpt-5.5": {"input": 200, "output": 40, "cache_read": 10}},
+    ]
+    fakes.scenario(
+        [
+            {"usage": served[0]},
+            {"failure": {"kind": "crash", "before_start": True, "message": "bad config"}},
+            {"failure": "api_error"},  # fails after thread.started
+            {"usage": served[1]},
+        ]
+    )
+    store = SessionStore()
+    options = RunOptions(agent="codex", cwd=project, model="gpt-5.5")
+    outcomes = [run_in_session(store, "run-x", "hi", options).result.outcome for _ in range(4)]
+    assert outcomes == ["success", "crash", "api_error", "success"]
+    tokens = store.load("run-x").summary["tokens"]
+    assert (tokens["input"], tokens["output"], tokens["cache_read"]) == (300, 60, 60)
+    assert [r["tokens"]["input"] for r in records("run-x")] == [100, 0, 0, 200]
+
+
 # -- gaps 3, 8, 9: what the user sees for a failure ---------------------------------------------
 
 
@@ -186,15 +301,57 @@ def test_a_signal_nobody_sent_is_a_crash_not_an_interrupt(
     assert record["error"].startswith("killed by signal 15 (SIGTERM)")
 
 
+def error_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("aio: error: ")]
+
+
 @pytest.mark.parametrize("agent", ["claude", "gemini", "codex"])
-def test_a_failed_call_prints_nothing_on_stdout(
-    fakes: FakeAgents, project: Path, agent: str
+@pytest.mark.parametrize(
+    ("failure", "code"),
+    [("api_error", 1), ("rate_limit", 1), ("crash", 1), ("budget", 3), ("hang", 124)],
+)
+def test_every_failure_ends_with_one_error_line_and_its_exit_code(
+    fakes: FakeAgents, project: Path, agent: str, failure: str, code: int
 ) -> None:
-    fakes.scenario([{"failure": "api_error"}])
-    result = aio_run(project, "run-x", "hi", "--agent", agent)
-    assert result.returncode == 1
+    if failure == "budget" and agent != "claude":
+        pytest.skip("only Claude stops itself at a budget")
+    fakes.scenario([{"failure": {"kind": failure, "message": "first line\nsecond line"}}])
+    result = aio_run(project, "run-x", "hi", "--agent", agent, "--timeout", "3")
+    assert result.returncode == code, result.stderr
     assert result.stdout == ""
-    assert "agent error (api_error)" in result.stderr
+    [line] = error_lines(result.stderr)
+    assert result.stderr.splitlines()[-1] == line  # the last line, and the only one
+    assert line.startswith(f"aio: error: {agent} ")
+    assert "warning: agent error" not in result.stderr
+    if failure in ("api_error", "rate_limit", "crash"):  # the agent's two-line words: one line
+        assert "first line" in line and "second line" in line, line
+
+
+def test_gemini_stream_failures_name_the_streams_message(
+    fakes: FakeAgents, project: Path
+) -> None:
+    fakes.scenario([{"failure": "stream_error"}, {"failure": "rate_limit"}])
+    broken = aio_run(project, "run-x", "hi", "--agent", "gemini")
+    assert broken.returncode == 1, broken.stderr
+    assert error_lines(broken.stderr) == [
+        "aio: error: gemini failed in session run-x (api_error): "
+        "Model stream ended without a finish reason."
+    ]
+    quota = aio_run(project, "run-y", "hi", "--agent", "gemini")
+    assert quota.returncode == 1, quota.stderr
+    [line] = error_lines(quota.stderr)
+    assert "(rate_limit): [API Error: Resource has been exhausted" in line
+    assert line.endswith("switch to another /auth method")
+    assert records("run-y")[0]["error"].count("\n") == 0
+
+
+def test_a_lost_conversation_ends_with_one_error_line(fakes: FakeAgents, project: Path) -> None:
+    fakes.scenario([{"text": "one"}, {"failure": "session_not_found"}])
+    assert aio_run(project, "run-x", "hi", "--agent", "codex").returncode == 0
+    lost = aio_run(project, "run-x", "again", "--agent", "codex")
+    assert lost.returncode == 1, lost.stderr
+    [line] = error_lines(lost.stderr)
+    assert lost.stderr.splitlines()[-1] == line and "--new-session" in line
 
 
 @pytest.mark.parametrize("agent", ["claude", "gemini", "codex"])

@@ -49,10 +49,13 @@ def error_body(status: int, turn_error: dict[str, Any]) -> dict[str, Any]:
 
 def error_reply(turn_error: dict[str, Any], stream: bool, model: str) -> Reply:
     """HTTP error reply, or (``in_stream`` and streaming) a 200 stream: a text chunk
-    ``"partial "`` then an ``{"error": ...}`` object (the stream has no finishReason)."""
+    ``"partial "`` then an ``{"error": ...}`` object (the stream has no finishReason); with
+    ``drop`` the connection closes right after the text chunk (a dropped stream)."""
     status = int(turn_error.get("status", 500))
     if turn_error.get("in_stream") and stream:
         first = _chunk([{"text": "partial "}], model, None, None)
+        if turn_error.get("drop"):
+            return Reply.sse([data_event(first)])
         return Reply.sse([data_event(first), data_event(error_body(status, turn_error))])
     return Reply.json(error_body(status, turn_error), status=status)
 

@@ -18,7 +18,8 @@ A turn is a plain dict (so it can also be POSTed as JSON to ``/__script``). Keys
 - ``error``: ``{"status": 529, "type"?: ..., "message"?: ..., "in_stream"?: bool,
   "usage"?: {...}}``. ``in_stream`` (streaming requests only): HTTP 200, a partial stream,
   then the API's in-stream error (Anthropic ``event: error`` after ``message_start`` carrying
-  ``usage``; Gemini an ``{"error"}`` chunk; OpenAI ``response.failed``).
+  ``usage``; Gemini an ``{"error"}`` chunk, or with ``"drop": true`` nothing more: the
+  connection closes mid-stream; OpenAI ``response.failed``).
 - ``hang``: ``True`` - accept the request and never answer (until the server stops).
 - ``delay``: seconds to sleep before answering.
 """

@@ -337,6 +337,8 @@ class Codex:
     def run_turn(self, turn: dict[str, Any]) -> int:
         failure = failure_of(turn) or {}
         kind = failure.get("kind")
+        if kind in ("crash", "sigterm", "hang") and failure.get("before_start"):
+            die(kind, AGENT, failure)  # e.g. a config error: not even thread.started
         self.event({"type": "thread.started", "thread_id": self.thread_id})
         self.event({"type": "turn.started"})
         if turn.get("delay"):

@@ -91,6 +91,10 @@ KIND_CODES = {
     "untrusted": 55,
     "cancelled": 130,
 }
+QUOTA_ADVICE = (
+    "Please wait and try again later. To increase your limits, request a quota increase "
+    "through AI Studio, or switch to another /auth method"
+)
 KIND_MESSAGES = {
     41: "Authentication failed: API key not valid. Please pass a valid API key.",
     53: "Reached max session turns for this session. Increase the number of turns by "
@@ -422,10 +426,20 @@ class Gemini:
             text = failure.get("message", default_text)
             api = json.dumps({"error": {"code": status, "message": text, "status": status_name}})
             if self.format == "stream-json":
-                self.fatal(status, f"[API Error: {api}]", "unknown")
+                # 0.61.0 prints a quota error's text plus advice on a second line.
+                detail = f"{text}]\n{QUOTA_ADVICE}" if status == 429 else f"{api}]"
+                self.fatal(status, f"[API Error: {detail}", "unknown")
                 return int(failure.get("exit_code", status % 256))
             self.fatal(status, api)
             return int(failure.get("exit_code", status % 256))
+
+        if kind == "stream_error":  # the HTTP stream broke: 0.61.0 says so only in the stream
+            partial = {"type": "message", "role": "assistant", "content": "partial "}
+            self.event({**partial, "delta": True})
+            message = failure.get("message", "Model stream ended without a finish reason.")
+            self.event({"type": "error", "severity": "error", "message": message})
+            self.event({"type": "result", "status": "error", "stats": self.stream_stats([])})
+            return int(failure.get("exit_code", 0))
 
         calls = self.run_tools(turn)
         text = str(turn.get("text", "OK"))

@@ -160,6 +160,53 @@ def test_bad_input_is_refused_before_work(project: Project) -> None:
     assert not (project.feature_dir / "artifacts" / "verify").exists()
 
 
+def todo_count() -> int:
+    path = Path(os.environ["SESSION_DIR"]) / "todos.jsonl"
+    return len(path.read_text().splitlines()) if path.exists() else 0
+
+
+def test_a_bad_model_is_refused_before_any_session_or_history(project: Project) -> None:
+    init_and_plan(project, [])
+    events, plan_calls = len(project.history()), len(interactions("plan-calc"))
+    todo_lines = todo_count()
+    for args in (
+        ("implement", FEATURE, "--task", "T1.1", "--model", "claude sonnet"),
+        ("plan", FEATURE, "again", "--model", "gemini;2"),
+        ("review", FEATURE, "--model", "opus'"),
+        ("verify", FEATURE, "--agent", "--model", "$(x)"),
+    ):
+        result = run(*args)
+        assert result.code == 2, (args, result.err)
+        assert result.err.startswith("aio: error: invalid model ") and result.err.count("\n") == 1
+    assert len(project.history()) == events
+    assert len(interactions("plan-calc")) == plan_calls
+    for session in ("implement-calc", "review-calc", "verify-calc"):
+        assert not (Path(os.environ["SESSION_DIR"]) / session).exists()
+    assert todo_count() == todo_lines
+    assert project.task("T1.1")["status"] == "pending"
+
+
+def test_a_bad_configured_mode_or_ai_model_leaves_the_task_untouched(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    init_and_plan(project, [])
+    todo_lines = todo_count()
+    project.scenario([{"edits": [ADD_TEST]}], implement={"permission_mode": "yolo"})
+    refused = run("implement", FEATURE, "--task", "T1.1")
+    assert refused.code == 2, refused.err
+    assert refused.err == (
+        "aio: error: invalid permission mode 'yolo' for scripted; use one of default, "
+        "acceptEdits, plan, dontAsk, bypassPermissions\n"
+    )
+    project.scenario([{"edits": [ADD_TEST]}])
+    monkeypatch.setenv("AI_MODEL", "bad model")
+    refused = run("implement", FEATURE, "--task", "T1.1")
+    assert refused.code == 2 and "invalid model 'bad model'" in refused.err, refused.err
+    assert project.task("T1.1")["status"] == "pending"
+    assert not (Path(os.environ["SESSION_DIR"]) / "implement-calc").exists()
+    assert todo_count() == todo_lines
+
+
 def test_switch_list_json(project: Project) -> None:
     init_and_plan(project, [])
     assert run("init", "other", "--no-switch").code == 0

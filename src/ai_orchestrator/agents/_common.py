@@ -2,8 +2,8 @@
 
 Invariants: every helper is pure and total — a malformed JSON value never raises, it maps to
 a neutral value (0, ``None``, ``{}``), because CLI output formats change weekly and an unknown
-or broken field must never make a run unreadable. Only ``flag_value`` raises (on our own
-inputs, before anything is launched).
+or broken field must never make a run unreadable. Only ``flag_value`` and ``permission_mode``
+raise (on our own inputs, before anything is launched).
 """
 
 from __future__ import annotations
@@ -28,6 +28,15 @@ _RATE = re.compile(
     r"|quota",
     re.IGNORECASE,
 )
+
+
+def permission_mode(mode: str, agent: str, accepted: tuple[str, ...]) -> str:
+    """``mode`` if agent ``agent`` accepts it (one of ``accepted``); ``InvalidInput``."""
+    if mode not in accepted:
+        raise InvalidInput(
+            f"invalid permission mode {mode!r} for {agent}; use one of {', '.join(accepted)}"
+        )
+    return mode
 
 
 def flag_value(value: str, what: str) -> str:
@@ -97,6 +106,11 @@ def killed_message(sig: int, detail: str = "") -> str:
     except ValueError:
         name = ""
     return f"killed by signal {sig}{name}" + (f": {detail}" if detail else "")
+
+
+def one_line(text: str) -> str:
+    """``text`` with its lines joined by spaces: an error message is one line on stderr."""
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
 def stderr_tail(text: str, limit: int = 600, noise: tuple[str, ...] = ()) -> str:

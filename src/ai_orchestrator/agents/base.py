@@ -22,10 +22,13 @@ Invariants: token counts are non-negative ints; ``AgentResult.outcome`` is one o
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
+
+from ai_orchestrator.errors import InvalidInput
 
 Outcome = Literal[
     "success",
@@ -101,6 +104,22 @@ class TodoEvent:
     tool: str
     items: list[dict[str, Any]]
     replaces: bool = True  # True when ``items`` is the whole list (TodoWrite, write_todos)
+
+
+# ``Permission.mode``'s vocabulary (Claude Code's); every backend maps these five, and may
+# accept a few values of its own CLI (each adapter's ``MODES``).
+PERMISSION_MODES = ("default", "acceptEdits", "plan", "dontAsk", "bypassPermissions")
+# A model alias or id (README "Models"): sonnet, opus[1m], claude-sonnet-4-5-20250929,
+# gemini-2.5-pro, gpt-5-codex, openai/gpt-oss:20b, us.anthropic.claude-…-v1:0, …@20250805.
+_MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+\[\]-]{0,199}")
+MODEL_SYNTAX = "letters, digits and . _ - : / @ + [ ], starting with a letter or digit"
+
+
+def check_model(value: str) -> str:
+    """``value`` if it is a model alias or id (``MODEL_SYNTAX``), else ``InvalidInput``."""
+    if not _MODEL.fullmatch(value):
+        raise InvalidInput(f"invalid model {value!r}: a model alias or id is {MODEL_SYNTAX}")
+    return value
 
 
 @dataclass

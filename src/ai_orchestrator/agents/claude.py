@@ -6,7 +6,8 @@ Launch contract (``ClaudeBackend.build``)
     ``--max-budget-usd``, ``--permission-mode``, ``--allowedTools a,b`` and finally
     ``request.extra_args``. Ids are single ``--flag=value`` tokens (what the Agent SDK does) so an
     id can never be read as a flag; other values starting with ``-`` are refused
-    (``InvalidInput``). The prompt travels on stdin only. ``--dangerously-skip-permissions`` is
+    (``InvalidInput``), and so are a model failing ``base.check_model`` and a permission mode
+    outside ``MODES``. The prompt travels on stdin only. ``--dangerously-skip-permissions`` is
     never added. As root the CLI refuses ``bypassPermissions`` (and the skip flag) after it
     started, so ``build`` refuses them first (``InvalidInput``, exit 2) unless ``IS_SANDBOX=1``
     is set (the CLI's own opt-in); ``acceptEdits`` + ``--allowedTools`` is the headless way.
@@ -77,6 +78,7 @@ from ai_orchestrator.agents._common import (
     flag_value,
     killed_message,
     load_event,
+    permission_mode,
     prompt_side,
     stderr_tail,
     stopped_by_us,
@@ -85,6 +87,7 @@ from ai_orchestrator.agents._common import (
     usage_from_dict,
 )
 from ai_orchestrator.agents.base import (
+    PERMISSION_MODES,
     AgentRequest,
     AgentResult,
     Invocation,
@@ -93,6 +96,7 @@ from ai_orchestrator.agents.base import (
     ProcessExit,
     Progress,
     TodoEvent,
+    check_model,
 )
 from ai_orchestrator.agents.claude_transcript import final_outputs
 from ai_orchestrator.agents.claude_usage import (
@@ -113,6 +117,8 @@ NESTING_ENV: tuple[str, ...] = (
 )
 
 
+# What the pinned CLI accepts: ours, plus 2.1's "auto" (a classifier approves) and "manual".
+MODES = (*PERMISSION_MODES, "auto", "manual")
 _BYPASS_FLAGS = ("--dangerously-skip-permissions", "--allow-dangerously-skip-permissions")
 
 
@@ -149,7 +155,7 @@ class ClaudeBackend:
         elif request.new_session_id:
             argv.append(f"--session-id={flag_value(request.new_session_id, 'session id')}")
         if request.model:
-            argv += ["--model", flag_value(request.model, "model")]
+            argv += ["--model", check_model(request.model)]
         if request.max_turns is not None:
             if request.max_turns < 1:
                 raise InvalidInput(f"max_turns must be >= 1, got {request.max_turns}")
@@ -162,7 +168,7 @@ class ClaudeBackend:
         perm = request.permission
         _refuse_bypass_as_root(perm.mode, request.extra_args)
         if perm.mode:
-            argv += ["--permission-mode", flag_value(perm.mode, "permission mode")]
+            argv += ["--permission-mode", permission_mode(perm.mode, "claude", MODES)]
         if perm.allowed_tools:
             tools = [flag_value(t.strip(), "allowed tool") for t in perm.allowed_tools]
             argv += ["--allowedTools", ",".join(tools)]

@@ -11,7 +11,8 @@ Launch contract (``CodexBackend.build``)
     ``None``/``acceptEdits`` → ``workspace-write`` (the agent must edit files in the cwd
     headlessly; exec's own default is read-only, where writes fail silently),
     ``plan``/``default``/``dontAsk`` → ``read-only``, ``bypassPermissions`` →
-    ``danger-full-access``; a Codex sandbox name is accepted as is. When ``extra_args``
+    ``danger-full-access``; a Codex sandbox name is accepted as is, anything else is refused
+    (``InvalidInput``). ``request.model`` must pass ``base.check_model``. When ``extra_args``
     already choose a sandbox (``-s``, ``--sandbox``, ``--full-auto``, ``--dangerously-…``) or a
     model (``-m``, ``--model``), ours is left out: clap rejects a repeated option, and an
     explicit per-backend override is the user's decision. ``allowed_tools``, ``max_turns`` and
@@ -28,7 +29,8 @@ Parse contract (``CodexStreamParser``)
       adds ``snapshot - previous`` to this call's usage, and a decrease of any counter means
       the CLI reset it, so the snapshot is taken whole. A new thread starts from zero.
       ``result.state`` holds the new cumulative snapshot (unchanged when no turn completed, so
-      a failed turn's tokens are counted with the next completed snapshot).
+      a failed turn's tokens are counted with the next completed snapshot). A call that
+      fails before ``thread.started`` keeps the resumed thread's snapshot too.
     - Normalised: ``input = Δinput_tokens - Δcached_input_tokens`` (input includes cached),
       ``cache_read = Δcached``, ``output = Δoutput_tokens`` (includes reasoning), ``reasoning =
       Δreasoning_output_tokens``. ``cache_write_input_tokens`` (newer builds) is kept in the
@@ -64,6 +66,7 @@ from ai_orchestrator.agents._common import (
     flag_value,
     killed_message,
     load_event,
+    permission_mode,
     prompt_side,
     stderr_tail,
     stopped_by_us,
@@ -77,8 +80,8 @@ from ai_orchestrator.agents.base import (
     ProcessExit,
     Progress,
     TodoEvent,
+    check_model,
 )
-from ai_orchestrator.errors import InvalidInput
 
 SANDBOXES = ("read-only", "workspace-write", "danger-full-access")
 _SANDBOX_FOR_MODE = {
@@ -88,6 +91,7 @@ _SANDBOX_FOR_MODE = {
     "dontAsk": "read-only",
     "bypassPermissions": "danger-full-access",
 }
+MODES = (*_SANDBOX_FOR_MODE, *SANDBOXES)  # ours (mapped) or a Codex sandbox name
 _SANDBOX_FLAGS = ("-s", "--sandbox", "--full-auto", "--dangerously-bypass-approvals-and-sandbox")
 _STDERR_NOISE = ("Reading prompt from stdin", "Reading additional input from stdin", "WARNING:")
 _USAGE_KEYS = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens")
@@ -104,11 +108,8 @@ def _todo_status(item: dict[str, Any]) -> str:
 def sandbox_for(mode: str | None) -> str:
     if mode is None:
         return "workspace-write"
-    if mode in SANDBOXES:
-        return mode
-    if mode in _SANDBOX_FOR_MODE:
-        return _SANDBOX_FOR_MODE[mode]
-    raise InvalidInput(f"no Codex sandbox for permission mode {mode!r}")
+    mode = permission_mode(mode, "codex", MODES)
+    return _SANDBOX_FOR_MODE.get(mode, mode)
 
 
 def model_from_args(args: Sequence[str]) -> str | None:
@@ -168,8 +169,12 @@ def usage_baseline(
     state: Mapping[str, Any], resume_id: str | None, thread_id: str | None
 ) -> dict[str, int]:
     """The thread's cumulative usage before this call: the stored snapshot when resuming the
-    same thread, else zero (a new thread starts from nothing)."""
-    if not resume_id or state.get("thread_id") not in (None, thread_id):
+    same thread, else zero (a new thread starts from nothing). Before ``thread.started``
+    (``thread_id`` None: a call that died early) the thread is still the resumed one:
+    forgetting its snapshot would count the whole thread again next time."""
+    stored = state.get("thread_id")
+    other_thread = thread_id is not None and stored not in (None, thread_id)
+    if not resume_id or other_thread:
         return {}
     raw = as_dict(state.get("cumulative_usage"))
     return {str(k): as_int(v) for k, v in raw.items()}
@@ -196,7 +201,7 @@ class CodexBackend:
         if not _has_flag(extra, _SANDBOX_FLAGS):
             argv += ["--sandbox", sandbox_for(request.permission.mode)]
         if request.model and not _has_flag(extra, ("-m", "--model")):
-            argv += ["-m", flag_value(request.model, "model")]
+            argv += ["-m", check_model(request.model)]
         argv += extra
         if request.resume_id:
             argv += ["resume", flag_value(request.resume_id, "resume id")]

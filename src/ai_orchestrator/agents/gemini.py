@@ -8,12 +8,13 @@ Launch contract (``GeminiBackend.build``)
     value, i.e. on argv). Permission mapping (``Permission.mode`` uses Claude's vocabulary):
     ``acceptEdits`` → ``auto_edit`` (edit tools auto-approved, shell still needs an explicit
     allow), ``plan`` → ``plan``, ``default``/``dontAsk`` → ``default``, ``bypassPermissions`` →
-    ``yolo``; ``None`` leaves the user's configuration alone. Allowed tools given with Claude
-    names are translated (``Bash`` → ``run_shell_command``, ``Edit`` → ``replace``, ``Write`` →
-    ``write_file``); other names pass through as Gemini tool names. Gemini has no flag for a
-    turn or budget limit (``model.maxSessionTurns`` is a setting), so those request fields are
-    not passed; workspace trust is never bypassed (exit 55 is reported as a crash with the
-    CLI's message).
+    ``yolo``; Gemini's own ``auto_edit``/``yolo`` pass as is and anything else is refused
+    (``InvalidInput``); ``None`` leaves the user's configuration alone. Allowed tools given
+    with Claude names are translated (``Bash`` → ``run_shell_command``, ``Edit`` →
+    ``replace``, ``Write`` → ``write_file``); other names pass through as Gemini tool names.
+    Gemini has no flag for a turn or budget limit (``model.maxSessionTurns`` is a setting), so
+    those request fields are not passed; workspace trust is never bypassed (exit 55 is
+    reported as a crash with the CLI's message).
 
 Why stream-json and not ``-o json``
     stream-json gives live progress, tool calls and ``write_todos`` todo lists; ``-o json``
@@ -43,7 +44,10 @@ Outcome
     when the runner says *we* stopped it; killed by a signal (or 129-143 without any result)
     → crash "killed by signal N"; 130 (Gemini's own cancellation) without our Ctrl-C → crash.
     A ``[ERROR] {json}`` document on stderr (json-mode errors, pretty-printed) is parsed for its
-    message, code and session id.
+    message, code and session id. The error message is, first found: the result's
+    ``error.message``, the stream's last ``error`` event (an error inside the HTTP stream or a
+    dropped stream: ``status: "error"`` with exit 0 and the reason only there), the stderr
+    document's, the stderr tail; always one line (the 429 message has two).
     Text is the assistant content of the last model turn that had any (its delta chunks
     joined), i.e. the answer after the last tool result — consistent with Claude and Codex;
     ``-o json``'s ``response`` would glue every turn's narration together without separator.
@@ -67,12 +71,15 @@ from ai_orchestrator.agents._common import (
     flag_value,
     killed_message,
     load_event,
+    one_line,
+    permission_mode,
     prompt_side,
     stderr_tail,
     stopped_by_us,
     total_of,
 )
 from ai_orchestrator.agents.base import (
+    PERMISSION_MODES,
     AgentRequest,
     AgentResult,
     Invocation,
@@ -81,6 +88,7 @@ from ai_orchestrator.agents.base import (
     ProcessExit,
     Progress,
     TodoEvent,
+    check_model,
 )
 
 APPROVAL_MODES = {
@@ -90,6 +98,8 @@ APPROVAL_MODES = {
     "dontAsk": "default",
     "bypassPermissions": "yolo",
 }
+# Ours (mapped above) or the CLI's own approval modes; anything else is refused before launch.
+MODES = (*PERMISSION_MODES, "auto_edit", "yolo")
 # Informational stderr lines that would otherwise crowd out the error message.
 _STDERR_NOISE = (
     "Loaded cached credentials",
@@ -171,10 +181,11 @@ class GeminiBackend:
         elif request.new_session_id:
             argv += ["--session-id", flag_value(request.new_session_id, "session id")]
         if request.model:
-            argv += ["-m", flag_value(request.model, "model")]
+            argv += ["-m", check_model(request.model)]
         mode = request.permission.mode
         if mode:
-            argv += ["--approval-mode", APPROVAL_MODES.get(mode) or flag_value(mode, "mode")]
+            native = APPROVAL_MODES.get(permission_mode(mode, "gemini", MODES), mode)
+            argv += ["--approval-mode", native]
         if request.permission.allowed_tools:
             tools = [_gemini_tool(flag_value(t, "tool")) for t in request.permission.allowed_tools]
             argv += ["--allowed-tools", ",".join(dict.fromkeys(tools))]
@@ -336,8 +347,10 @@ class GeminiStreamParser:
         if stopped is not None:
             return stopped[0], stopped[1], False
         tail = stderr_tail(stderr, noise=_STDERR_NOISE)
-        message = (
+        stream_error = next((w for w in reversed(self._warnings) if w.strip()), "")
+        message = one_line(
             as_str(res_err.get("message"))
+            or stream_error
             or as_str(doc_err.get("message"))
             or tail
             or f"no result event (exit code {code})"
@@ -364,7 +377,7 @@ class GeminiStreamParser:
         status = http_status_from_exit(code)
         if status is not None:
             return classify_error_text(message, status) or "api_error", message, False
-        if not result and not err_doc and code in (None, 0, 1):
+        if not result and not err_doc and not stream_error and code in (None, 0, 1):
             # No terminal event at all: API failures always print one, so this is a crash.
             return classify_error_text(message) or "crash", message, False
         return classify_error_text(message) or "api_error", message, False

@@ -30,12 +30,14 @@ from ai_orchestrator.agents._common import (
     as_str,
     flag_value,
     load_event,
+    permission_mode,
     prompt_side,
     stderr_tail,
     total_of,
 )
 from ai_orchestrator.agents.base import (
     OUTCOMES,
+    PERMISSION_MODES,
     AgentRequest,
     AgentResult,
     Invocation,
@@ -44,6 +46,7 @@ from ai_orchestrator.agents.base import (
     ProcessExit,
     Progress,
     TodoEvent,
+    check_model,
 )
 
 AGENT_MODULE = "ai_orchestrator.agents.scripted_agent"
@@ -67,7 +70,9 @@ class ScriptedBackend:
         elif request.new_session_id:
             argv += ["--session-id", flag_value(request.new_session_id, "session id")]
         if request.model:
-            argv += ["--model", flag_value(request.model, "model")]
+            argv += ["--model", check_model(request.model)]
+        if request.permission.mode:  # not passed (nothing is executed), but checked alike
+            permission_mode(request.permission.mode, "scripted", PERMISSION_MODES)
         argv += list(request.extra_args)
         existing = os.environ.get("PYTHONPATH")
         pythonpath = _package_root() + (os.pathsep + existing if existing else "")

@@ -12,22 +12,13 @@ from typing import Any
 import click
 
 from ai_orchestrator.cli import output
-from ai_orchestrator.errors import (
-    EXIT_FAILURE,
-    EXIT_INTERRUPTED,
-    EXIT_TIMEOUT,
-    InvalidInput,
-)
+from ai_orchestrator.errors import InvalidInput
 
 
 def default_session_name(cwd: Path) -> str:
     """``run-<directory name>``, squeezed into the feature-id alphabet."""
     slug = re.sub(r"[^a-z0-9]+", "-", cwd.name.lower()).strip("-")[:64].strip("-")
     return f"run-{slug or 'default'}"
-
-
-def sessions_enabled() -> bool:
-    return os.environ.get("USE_SESSIONS", "true").strip().lower() not in ("0", "false", "no", "off")
 
 
 def read_prompt(value: str) -> str:
@@ -70,24 +61,6 @@ def result_json(run: Any) -> dict[str, Any]:
         "over_budget": run.over_budget,
         "notices": [n.text for n in run.notices],
     }
-
-
-ACTION_MESSAGES = {
-    "started": "started a new agent conversation",
-    "resumed": "resumed the agent conversation",
-    "replaced": "replaced the stored agent conversation (--new-session)",
-    "fresh": "fresh conversation (sessions disabled)",
-}
-
-
-def exit_code_for(outcome: str) -> int:
-    if outcome == "success":
-        return 0
-    if outcome == "timeout":
-        return EXIT_TIMEOUT
-    if outcome == "interrupted":
-        return EXIT_INTERRUPTED
-    return EXIT_FAILURE
 
 
 @click.command("run")
@@ -153,6 +126,7 @@ def run_cmd(
 ) -> int:
     """Run PROMPT in SESSION (default: run-<directory>); PROMPT '-' reads stdin."""
     from ai_orchestrator.agents.base import Permission
+    from ai_orchestrator.agents.calls import ACTION_MESSAGES, outcome_error, sessions_enabled
     from ai_orchestrator.agents.session_run import Notice, RunOptions, run_in_session
     from ai_orchestrator.store import SessionStore
     from ai_orchestrator.store.names import parse_session_name
@@ -213,11 +187,7 @@ def run_cmd(
             f"this call took the feature over its ${run.budget_usd:.4f} budget "
             f"(spent ${run.spent_before + record['cost']:.4f})"
         )
-    if result.outcome == "session_lost":
-        output.warn(
-            f"the agent no longer has conversation {record['agent_session_id']}; "
-            "rerun with --new-session to start a new one (the old context is gone)"
-        )
-    elif not result.ok and result.error:
-        output.warn(f"agent error ({result.outcome}): {result.error}")
-    return exit_code_for(result.outcome)
+    error = outcome_error(result, name, record["agent_session_id"])
+    if error is not None:
+        raise error  # the last line: `aio: error: …` and the outcome's exit code (cli.main)
+    return 0

@@ -20,17 +20,18 @@ sessions off). Contract:
   and a second unusable answer raises the caller's error (plan, review, verify).
 - Every call is recorded by ``run_in_session``; ``steps`` keeps a small summary of each call
   (step, action, outcome, model, tokens, cost, duration) for the history event.
-- A call that does not succeed raises: ``session_lost`` → ``SessionLost`` (telling the user
-  to rerun with ``--new-session``), ``timeout`` → ``AgentTimeout`` (124), ``interrupted`` →
-  ``Interrupted`` (130), ``budget`` → ``BudgetExceeded`` (3), anything else →
-  ``AgentFailed`` (1). ``BudgetExceeded`` before the call comes from ``run_in_session``.
+- A call that does not succeed raises the error ``agents.calls.outcome_error`` maps its
+  outcome to (the table ``aio run`` uses too): ``session_lost`` → ``SessionLost`` (telling
+  the user to rerun with ``--new-session``), ``timeout`` → ``AgentTimeout`` (124),
+  ``interrupted`` → ``Interrupted`` (130), ``budget`` → ``BudgetExceeded`` (3), anything
+  else → ``AgentFailed`` (1). ``BudgetExceeded`` before the call comes from
+  ``run_in_session``.
 - Messages for people go through ``Hooks`` (the library never prints), including the
   notices ``run_in_session`` emits (warnings through ``warn``).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -38,31 +39,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ai_orchestrator.agents.base import AgentResult, Permission, Progress
+from ai_orchestrator.agents.calls import ACTION_MESSAGES, outcome_error
 from ai_orchestrator.agents.session_run import Notice, RunOptions, SessionRun, run_in_session
-from ai_orchestrator.errors import AgentTimeout, AioError, BudgetExceeded, Interrupted
+from ai_orchestrator.errors import AioError
 from ai_orchestrator.store import SessionStore
 
 ProgressHook = Callable[[Progress], None]
 T = TypeVar("T")
-
-ACTION_MESSAGES = {
-    "started": "started a new agent conversation",
-    "resumed": "resumed the agent conversation",
-    "replaced": "replaced the stored agent conversation (--new-session)",
-    "fresh": "fresh conversation (sessions disabled)",
-}
-
-
-class AgentFailed(AioError):
-    """The agent call ended with an error outcome."""
-
-    def __init__(self, message: str, outcome: str) -> None:
-        super().__init__(message)
-        self.outcome = outcome
-
-
-class SessionLost(AioError):
-    """The agent CLI no longer has the stored conversation."""
 
 
 class SessionElsewhere(AioError):
@@ -84,11 +67,6 @@ class Hooks:
     info: Callable[[str], None] = _ignore
     warn: Callable[[str], None] = _ignore
     progress: Callable[[str], AbstractContextManager[ProgressHook | None]] = _no_progress
-
-
-def sessions_enabled() -> bool:
-    value = os.environ.get("USE_SESSIONS", "true").strip().lower()
-    return value not in ("0", "false", "no", "off")
 
 
 @dataclass
@@ -252,23 +230,7 @@ class Conversation:
             self.hooks.warn(f"this call took the feature over its ${run.budget_usd:.2f} budget")
 
     def _check(self, run: SessionRun) -> AgentResult:
-        result = run.result
-        if result.ok:
-            return result
-        detail = result.error or "no detail"
-        if result.outcome == "session_lost":
-            raise SessionLost(
-                f"the agent no longer has the conversation stored in session {self.name} "
-                f"({run.record.get('agent_session_id')}); rerun with --new-session to start "
-                "a new one (the old context is gone)"
-            )
-        if result.outcome == "timeout":
-            raise AgentTimeout(f"{result.agent} timed out in session {self.name}: {detail}")
-        if result.outcome == "interrupted":
-            raise Interrupted(f"interrupted: the {result.agent} run in {self.name} was stopped")
-        if result.outcome == "budget":
-            raise BudgetExceeded(f"{result.agent} stopped at the budget limit: {detail}")
-        raise AgentFailed(
-            f"{result.agent} failed in session {self.name} ({result.outcome}): {detail}",
-            result.outcome,
-        )
+        error = outcome_error(run.result, self.name, run.record.get("agent_session_id"))
+        if error is not None:
+            raise error
+        return run.result

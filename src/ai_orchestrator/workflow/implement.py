@@ -59,6 +59,7 @@ from ai_orchestrator.workflow.runctx import (
     call_settings,
     check_agent,
     check_budget,
+    check_model,
 )
 from ai_orchestrator.workflow.tasktests import (
     TaskTests,
@@ -288,6 +289,7 @@ def run_implement(ctx: FeatureContext, task_id: str, opts: ImplementOptions) -> 
     if opts.mode not in MODES:
         raise InvalidInput(f"unknown mode {opts.mode!r}; use one of {', '.join(MODES)}")
     check_agent(opts.agent)
+    check_model(opts.model)
     phase = ctx.config.phase("implement")
     with Recorder(ctx.paths, "implement", given_options(**vars(opts))) as rec:
         # Filled before the lock, so an event of a command that found the feature busy

@@ -25,11 +25,12 @@ import subprocess
 from dataclasses import dataclass, field
 from typing import Any
 
+from ai_orchestrator.agents.calls import AgentFailed
 from ai_orchestrator.agents.errors import AgentLaunchError
 from ai_orchestrator.errors import AgentTimeout, AioError
 from ai_orchestrator.store.timeutil import now_iso
 from ai_orchestrator.workflow import prompts
-from ai_orchestrator.workflow.agentcall import AgentFailed, CallSettings, Conversation
+from ai_orchestrator.workflow.agentcall import CallSettings, Conversation
 from ai_orchestrator.workflow.config import pick_model, resolve_model
 from ai_orchestrator.workflow.features import load_feature, load_plan, save_plan, update_feature
 from ai_orchestrator.workflow.history import given_options
@@ -42,6 +43,7 @@ from ai_orchestrator.workflow.runctx import (
     call_settings,
     check_agent,
     check_budget,
+    check_model,
 )
 
 CONTEXT_BUDGET = 150_000  # characters of repository context for --full-context
@@ -157,6 +159,7 @@ def run_plan(ctx: FeatureContext, request: str, opts: PlanOptions | None = None)
     """Create or refine the plan of ``ctx.feature_id`` (see the module docstring)."""
     opts = opts or PlanOptions()
     check_agent(opts.agent)
+    check_model(opts.model)
     arguments = given_options(prompt=request, **vars(opts))
     with Recorder(ctx.paths, "plan", arguments) as rec:
         candidates = planner_candidates(ctx, opts.agent, opts.model)

@@ -41,6 +41,7 @@ from ai_orchestrator.workflow.runctx import (
     call_settings,
     check_agent,
     check_budget,
+    check_model,
 )
 from ai_orchestrator.workflow.verify import git_diff
 
@@ -214,6 +215,7 @@ def run_review(
     max_cost: float | None = None,
 ) -> ReviewOutcome:
     check_agent(agent)
+    check_model(model)
     if focus is not None and focus not in FOCUS:
         raise InvalidInput(f"--focus must be one of {', '.join(FOCUS)}")
     arguments = given_options(

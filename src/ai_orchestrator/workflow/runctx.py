@@ -6,10 +6,12 @@
   agent ``--agent`` > phase config; model per ``config.resolve_model``; sessions on unless
   ``USE_SESSIONS`` is false or ``--no-session``; budget ``--max-cost`` > per-feature budget >
   default budget; the session-todo estimate default from ``default_estimate_usd``;
-  permission mode/tools/extra argv from the phase config.
-- ``check_agent`` validates an agent name (``InvalidInput``, exit 2) so commands can refuse
-  a bad ``--agent`` before doing any work; ``agent_installed`` says whether its CLI exists,
-  ``check_installed`` refuses when it does not.
+  permission mode/tools/extra argv from the phase config. Values the agent's backend would
+  refuse (model, permission mode, extra argv) raise ``InvalidInput`` here, before any work.
+- ``check_agent`` validates an agent name and ``check_model`` a model's syntax
+  (``InvalidInput``, exit 2) so commands can refuse a bad ``--agent`` / ``--model`` before
+  doing any work; ``agent_installed`` says whether its CLI exists, ``check_installed``
+  refuses when it does not.
 - ``Recorder`` is a context manager that appends exactly one history event when the command
   ends, whatever happens — unless the command was **refused**: an ``AioError`` raised inside
   ``rec.refusals()`` (the checks a command makes before it changes or runs anything: unknown
@@ -34,7 +36,9 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
+from ai_orchestrator.agents import base
 from ai_orchestrator.agents.base import Permission
+from ai_orchestrator.agents.calls import sessions_enabled
 from ai_orchestrator.errors import (
     AgentTimeout,
     AioError,
@@ -43,7 +47,7 @@ from ai_orchestrator.errors import (
     InvalidInput,
 )
 from ai_orchestrator.store import SessionStore
-from ai_orchestrator.workflow.agentcall import CallSettings, Hooks, sessions_enabled
+from ai_orchestrator.workflow.agentcall import CallSettings, Hooks
 from ai_orchestrator.workflow.config import Config, load_config, resolve_model
 from ai_orchestrator.workflow.history import append_event, elapsed_ms, make_event
 from ai_orchestrator.workflow.workspace import FeaturePaths, Workspace
@@ -87,7 +91,7 @@ def call_settings(
         chosen = "claude"
     same_agent = chosen == phase.agent
     tools = list(phase.allowed_tools) if phase.allowed_tools else list(default_tools or [])
-    return CallSettings(
+    settings = CallSettings(
         agent=chosen,
         model=resolve_model(chosen, model, phase),
         use_session=sessions_enabled() and not no_session,
@@ -100,6 +104,11 @@ def call_settings(
         extra_args=list(phase.extra_args) if same_agent else [],
         lock_timeout=ctx.config.lock_timeout,
     )
+    from ai_orchestrator.agents import registry
+
+    # The configured permission mode, $AI_MODEL …: refused before the command changes anything.
+    registry.check_values(chosen, settings.model, settings.permission, settings.extra_args)
+    return settings
 
 
 def check_agent(agent: str | None, what: str = "--agent") -> None:
@@ -111,6 +120,13 @@ def check_agent(agent: str | None, what: str = "--agent") -> None:
     if agent not in KNOWN_KEYS:
         known = ", ".join(KNOWN_KEYS)
         raise InvalidInput(f"{what}: unknown agent {agent!r}; known agents: {known}")
+
+
+def check_model(model: str | None) -> None:
+    """``InvalidInput`` (exit 2) unless ``model`` is None or a model alias or id (the syntax
+    every backend checks again before launch), so a bad ``--model`` is refused up front."""
+    if model is not None:
+        base.check_model(model)
 
 
 def agent_installed(agent: str) -> bool:

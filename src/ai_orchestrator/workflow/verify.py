@@ -41,6 +41,7 @@ from ai_orchestrator.workflow.runctx import (
     check_agent,
     check_budget,
     check_installed,
+    check_model,
 )
 from ai_orchestrator.workflow.testrun import TestRun, run_tests
 
@@ -183,6 +184,7 @@ def run_verify(
     max_cost: float | None = None,
 ) -> VerifyOutcome:
     check_agent(agent, "--agent-name")
+    check_model(model)
     command = ctx.config.test_command
     if not command:
         raise InvalidInput("no test_command in .aio/config.toml: set one to verify")
