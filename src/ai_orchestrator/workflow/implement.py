@@ -20,7 +20,12 @@ Modes (all in session ``implement-<feature>``, resumed across tasks):
   already fail at red (without JUnit: the whole run passes), giving up to ``fix_rounds``
   follow-ups with the reason and the tail of the output, then ``TestsFailed``. Once red was
   confirmed, ``artifacts/<task>/task-tests.json`` records the task's test files and
-  failing ids, so a rerun skips straight to the implementation.
+  failing ids, so a rerun skips straight to the implementation. A red run whose tests never
+  ran (``workflow.evidence``: runner not started, crashed, nothing collected, collection
+  error outside the task's tests, no readable result) stops at once with
+  ``TestRunnerError`` (exit 1, one line naming the cause and ``test_command``): no
+  corrective follow-up, no implement call. At green only a runner that did not start stops
+  at once; other causes go through the fix rounds like any other failure.
 - **tdd**: as atdd (unit tests), then a refactor step after which the same green check
   must hold again (same fix rounds).
 - **no-tests**: one implement call, no test runs, with a warning.
@@ -49,6 +54,7 @@ from ai_orchestrator.store.timeutil import now_iso
 from ai_orchestrator.workflow import prompts
 from ai_orchestrator.workflow.agentcall import Conversation
 from ai_orchestrator.workflow.config import resolve_model
+from ai_orchestrator.workflow.evidence import FIX
 from ai_orchestrator.workflow.features import load_feature, load_plan, save_plan, update_feature
 from ai_orchestrator.workflow.history import given_options
 from ai_orchestrator.workflow.plan import Plan, Task
@@ -83,6 +89,12 @@ class TestsNotRed(AioError):
 
 class TestsFailed(AioError):
     """The tests did not pass after the implementation and every fix round."""
+
+    __test__ = False
+
+
+class TestRunnerError(AioError):
+    """The test command gave no evidence (the tests never ran); editing tests cannot fix it."""
 
     __test__ = False
 
@@ -153,6 +165,7 @@ class _Loop:
             artifacts=self.dir,
             timeout=self.ctx.config.test_timeout,
         )
+        result.own_files = self.tests.files if self.tests is not None else None
         self.runs.append(result)
         return result
 
@@ -168,6 +181,23 @@ class _Loop:
         if verdict.note:
             self.ctx.hooks.warn(f"[{self.task.id}] {step}: {verdict.note}")
 
+    def _stop_without_evidence(self, step: str, result: TestRun, verdict: Verdict) -> None:
+        """Raise ``TestRunnerError`` when the runner, not the code, kept the tests from running.
+
+        At red every runner fault stops (before any further agent call); at green only a
+        runner that did not start does — anything else may be the agent's doing and gets the
+        fix rounds.
+        """
+        evidence = verdict.evidence
+        if evidence is None or not evidence.runner_fault:
+            return
+        if step != "red" and evidence.cause != "not_started":
+            return
+        raise TestRunnerError(
+            f"task {self.task.id}: the tests never ran, so {step} cannot be judged — "
+            f"{evidence.detail}; {FIX} (now: {self.text}); log: {self._rel(result.log_path)}"
+        )
+
     def _rel(self, path: str | None) -> str:
         if not path:
             return "-"
@@ -180,8 +210,10 @@ class _Loop:
         root = self.ctx.ws.project_root
         files = task_test_files(changed_files(before, snapshot(root)))
         result = self.run("red")
+        result.own_files = files
         verdict, tests = red_verdict(result, files, root)
         self._report("red", result, verdict)
+        self._stop_without_evidence("red", result, verdict)
         return verdict.ok, verdict.reason, result, tests
 
     def write_tests(self, context: str, tdd: bool) -> None:
@@ -206,6 +238,7 @@ class _Loop:
         result = self.run(step)
         verdict = green_verdict(result, self.tests, root)
         self._report(step, result, verdict)
+        self._stop_without_evidence(step, result, verdict)
         for round_no in range(1, self.rounds + 1):
             if verdict.ok:
                 return result
@@ -216,6 +249,7 @@ class _Loop:
             result = self.run(step)
             verdict = green_verdict(result, self.tests, root)
             self._report(step, result, verdict)
+            self._stop_without_evidence(step, result, verdict)
         if not verdict.ok:
             raise TestsFailed(
                 f"task {self.task.id}: not green after {self.rounds} fix round(s): "
