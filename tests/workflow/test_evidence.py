@@ -2,7 +2,8 @@
 
 Each runner case below used to be reported as ``RED (as required)`` (any non-zero exit was
 red) and aio went on to spend the implement call and every fix round on tests that never
-ran. Now each stops right after the red run: no implement prompt reaches the agent and no
+ran. Now each stops before the implement call — a runner that cannot even start before any
+agent call, the others right after the red run: no implement prompt reaches the agent and no
 interaction is recorded for it; one ``aio: error:`` line names the cause and the fix.
 """
 
@@ -55,7 +56,14 @@ def _error_lines(err: str) -> list[str]:
 # (name, test command, what the project holds besides the task's tests, words of the cause)
 CASES: list[tuple[str, str | list[str], dict[str, str], str]] = [
     ("module not found", NO_PYTEST, {}, "has no module 'pytest'"),
-    ("command not found", ["no-such-test-runner-xyz", "-q"], {}, "not found (exit code 127)"),
+    ("command not found", ["no-such-test-runner-xyz", "-q"], {}, "command not found"),
+    (
+        "module not found under a shell",
+        f"{PY} -S -m pytest -q 2>&1",
+        {},
+        "has no module 'pytest'",
+    ),
+    ("command not found under a shell", "no-such-test-runner-xyz -q 2>&1", {}, "exit code 127"),
     (
         "collection error outside the task's tests",
         f"{PY} -m pytest -q -p no:cacheprovider 2>&1",  # a shell: no JUnit, no continue flag
@@ -103,16 +111,22 @@ def test_a_runner_that_never_ran_the_tests_is_not_red(
     assert result.code == 1, (name, result.err)
     assert "RED (as required)" not in result.err
     [error] = _error_lines(result.err)  # exactly one line: the cause and the fix
-    assert cause in error and FIX in error and "the tests never ran" in error, error
+    assert cause in error and FIX in error, error
     assert "Traceback" not in result.err
     calls = interactions("implement-calc")
-    assert len(calls) == 1  # the tests call only: no correction, no implement call
-    assert "Step 1 (RED)" in calls[0]["prompt"]
-    assert all("Step 2 (GREEN)" not in c["prompt"] for c in calls)
+    assert all("Step 2 (GREEN)" not in c["prompt"] for c in calls)  # no implement prompt
     assert not (project.root / "calc" / "ops.py").exists()
+    event = project.history()[-1]
+    if not isinstance(command, str) and "not found" in name:
+        # the program or module is missing: refused before any agent call, task untouched
+        assert "was not started: the test command cannot run" in error
+        assert calls == [] and event["details"].get("test_runs") in (None, [])
+        assert project.task("T1.1")["status"] == "pending"
+        return
+    assert "the tests never ran, so red cannot be judged" in error
+    assert len(calls) == 1 and "Step 1 (RED)" in calls[0]["prompt"]  # no correction either
     task = project.task("T1.1")
     assert task["status"] == "failed" and FIX in task["failure_reason"]
-    event = project.history()[-1]
     [red] = event["details"]["test_runs"]
     assert red["red"] is False and red["evidence"]["cause"] != "ran"
     assert [s["step"] for s in event["details"]["steps"]] == ["tests"]

@@ -4,7 +4,9 @@ Preconditions (checked under the feature lock, before any agent call): a plan ex
 task exists (``InvalidInput``, exit 2, listing the ids); it is not completed and its
 dependencies are completed (``--force`` overrides both, with a warning); a test command is
 configured unless ``--no-tests``; the stored conversation is not another project's
-(``agentcall.SessionElsewhere``).
+(``agentcall.SessionElsewhere``); the budget allows a call; the test command can start
+(``testcheck.cannot_start``: its program exists, ``python -m X`` has X — else
+``TestRunnerError``, exit 1, the task untouched).
 
 Agent: ``--agent``, else the task's ``agent`` from the plan when that agent is known and its
 CLI is installed (otherwise a warning says so and the config is used), else the implement
@@ -291,6 +293,19 @@ def _check_task(ctx: FeatureContext, plan: Plan, task_id: str, opts: ImplementOp
     return task
 
 
+def _check_runner_starts(ctx: FeatureContext, task_id: str) -> None:
+    """Refuse (before any agent call, the task untouched) a test command that cannot start."""
+    from ai_orchestrator.workflow.testcheck import cannot_start
+
+    command = ctx.config.test_command or ""
+    problem = cannot_start(command, ctx.ws.project_root)
+    if problem:
+        raise TestRunnerError(
+            f"task {task_id} was not started: the test command cannot run — {problem}; "
+            f"{FIX} (now: {command_text(command)})"
+        )
+
+
 def choose_agent(ctx: FeatureContext, task: Task, requested: str | None) -> str | None:
     """``--agent``, else the task's agent when known and installed, else None (config)."""
     if requested:
@@ -362,6 +377,8 @@ def _implement_locked(
     )
     conv.check_location()  # before the task is touched: refusing must change nothing
     check_budget(ctx, settings, f"task {task_id} was not started")
+    if opts.mode != "no-tests":
+        _check_runner_starts(ctx, task_id)
     feature = load_feature(ctx.paths)
     _set_status(plan, task_id, "in_progress")
     save_plan(ctx.paths, plan)

@@ -6,8 +6,9 @@
 - ``ok`` — the runner started and its dry run worked: pytest ``--collect-only -q`` (with
   the number of tests collected; none yet is fine for a new project), ``go test -run '^$'``
   (compiles, runs nothing), ``cargo test --no-run``.
-- ``failed`` — the program is not found or not executable, ``python -m X`` has no module X,
-  or the dry run failed; ``detail`` is the cause in one line (the ``workflow.evidence``
+- ``failed`` — the program is not found or not executable, ``python -m X`` has no module X
+  (``cannot_start``, also asked by ``aio implement`` before any agent call), or the dry run
+  failed; ``detail`` is the cause in one line (the ``workflow.evidence``
   wording for a runner that did not start, the first collection error, …).
 - ``unchecked`` — no dry run is known for this runner (``npm test``, ``make test``,
   ``python -m unittest``, a shell command …): the program was found, nothing more is said.
@@ -24,6 +25,7 @@ import os
 import re
 import shlex
 import shutil
+import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,10 +108,40 @@ def _program_found(program: str, root: Path) -> bool:
     return shutil.which(program) is not None
 
 
-def _module(argv: list[str]) -> str | None:
-    for flag, value in itertools.pairwise(argv):
+def _python_module(argv: list[str]) -> tuple[list[str], str] | None:
+    """``(interpreter with its options, X)`` for ``python… [options] -m X …``, else None."""
+    if not re.fullmatch(r"python[\d.]*", os.path.basename(argv[0])):
+        return None
+    for index, (flag, value) in enumerate(itertools.pairwise(argv)):
         if flag == "-m":
-            return value
+            return argv[:index], value
+    return None
+
+
+def cannot_start(command: str | list[str], root: Path) -> str | None:
+    """Why ``command`` cannot even start (program not found, ``python -m X`` without X), or
+    None. Cheap (no test is collected): ``aio implement`` asks it before any agent call."""
+    argv, shell, _ = build_command(command, None)
+    if shell or not argv:
+        return None
+    if not _program_found(argv[0], root):
+        return f"{argv[0]}: command not found"
+    found = _python_module(argv)
+    if found is None:
+        return None
+    interpreter, module = found
+    try:
+        proc = subprocess.run(
+            [*interpreter, "-c", _FIND_SPEC, module],
+            cwd=root,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=CHECK_TIMEOUT,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None  # not known to be broken: the test run will tell
+    if proc.returncode == 3:
+        return f"{argv[0]} has no module {module!r} (not installed for this interpreter)"
     return None
 
 
@@ -122,17 +154,14 @@ def check_test_command(
         return CommandCheck(command, "unchecked", "runs through /bin/sh; aio cannot dry-run it")
     if not argv:
         return CommandCheck(command, "failed", "the test command is empty")
-    if not _program_found(argv[0], root):
-        return CommandCheck(command, "failed", f"{argv[0]}: command not found")
+    problem = cannot_start(command, root)
+    if problem:
+        return CommandCheck(command, "failed", problem)
     dry = _dry_run_argv(argv)
-    module = _module(argv)
-    if dry is None and module is not None:
-        # an interpreter running a module: that the module exists is all that can be checked
-        dry = [argv[0], "-c", _FIND_SPEC, module]
     if dry is None:
-        return CommandCheck(
-            command, "unchecked", f"{argv[0]} found; no dry run is known for this runner"
-        )
+        found = _python_module(argv)
+        what = f"{argv[0]} has module {found[1]!r}" if found else f"{argv[0]} found"
+        return CommandCheck(command, "unchecked", f"{what}; no dry run is known for this runner")
     with tempfile.TemporaryDirectory(prefix="aio-check-") as tmp:
         run = run_tests(dry, cwd=root, label="check", artifacts=Path(tmp), timeout=timeout)
         text = Path(tmp, "check.log").read_text(encoding="utf-8", errors="replace")
@@ -141,16 +170,6 @@ def check_test_command(
     evidence = run.evidence()
     if evidence.cause in ("not_started", "crashed", "collection_error"):
         return CommandCheck(command, "failed", evidence.detail)
-    if dry[1:2] == ["-c"]:
-        if run.exit_code == 0:
-            return CommandCheck(
-                command,
-                "unchecked",
-                f"{argv[0]} has module {module!r}; no dry run is known for it",
-            )
-        return CommandCheck(
-            command, "failed", f"{argv[0]} has no module {module!r} (not installed)"
-        )
     if run.pytest:
         if run.collection_errors:
             return CommandCheck(
