@@ -149,10 +149,10 @@ def _collection_problem(run: TestRun, own_files: list[str] | None) -> Evidence |
     error = _first(_ERROR_LINE, run.tail[marker:]) if marker >= 0 else ""
     more = f" (+{len(outside) - 3} more)" if len(outside) > 3 else ""
     where = ", ".join(outside[:3]) + more
+    whose = "test module(s) outside the task's tests" if own_files else "test module(s)"
     return Evidence(
         "collection_error",
-        f"test module(s) outside the task's tests could not be collected: {where}"
-        + (f" ({error})" if error else ""),
+        f"{whose} could not be collected: {where}" + (f" ({error})" if error else ""),
     )
 
 
