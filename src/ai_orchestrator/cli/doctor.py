@@ -1,10 +1,18 @@
-"""``aio doctor``: installed agent CLIs, their versions, and the session store's health."""
+"""``aio doctor``: installed agent CLIs, their versions, the session store's health, and
+whether the project's test command can run (``workflow.testcheck``: a dry run where the
+runner has one; reported, never a reason for a non-zero exit)."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ai_orchestrator.cli import output
+
+if TYPE_CHECKING:
+    from ai_orchestrator.workflow.testcheck import CommandCheck
 
 
 @click.command("doctor")
@@ -15,6 +23,7 @@ def doctor_cmd(as_json: bool) -> int:
     from ai_orchestrator.store import SessionStore
 
     checks = check_agents()
+    tests = _check_tests()
     store = SessionStore()
     try:
         exists = store.check_root()
@@ -27,6 +36,7 @@ def doctor_cmd(as_json: bool) -> int:
                 "agents": as_dicts(checks),
                 "session_dir": str(store.root),
                 "session_store": store_state,
+                "test_command": tests.to_dict(),
             }
         )
     else:
@@ -45,4 +55,13 @@ def doctor_cmd(as_json: bool) -> int:
             )
         output.out().print(table)
         output.out().print(f"Session store: {store.root} ({store_state})")
+        output.out().print(tests.line(), markup=False, highlight=False)
     return 0 if store_state.startswith(("ok", "not")) else 1
+
+
+def _check_tests() -> CommandCheck:
+    """The project's (or, outside one, the current directory's) test command, dry-run."""
+    from ai_orchestrator.workflow.testcheck import check_project
+    from ai_orchestrator.workflow.workspace import find_project_root
+
+    return check_project(find_project_root() or Path.cwd())

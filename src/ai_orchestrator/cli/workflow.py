@@ -8,6 +8,7 @@ JSON document; messages and progress always go to stderr.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import click
@@ -59,7 +60,19 @@ def init_cmd(feature: str, description: str, no_switch: bool) -> None:
     if result.config_written:
         output.info(f"Wrote {ws.config_file} (commented defaults; review the test command)")
     output.info(f"Feature initialized: {feature}")
+    _report_test_command(ws.project_root)
     click.echo(str(result.paths.root))
+
+
+def _report_test_command(root: Path) -> None:
+    """Say whether the test command can run (a dry run); never fails ``aio init``."""
+    from ai_orchestrator.workflow.testcheck import check_project
+
+    check = check_project(root)
+    if check.status == "failed":
+        output.warn(check.line())
+    else:
+        output.info(check.line())
 
 
 @click.command("plan")
@@ -374,7 +387,8 @@ def verify_cmd(
         click.echo(f"Failed:   {run.failed + run.errors}")
         click.echo(f"Skipped:  {run.skipped}")
         click.echo(f"Duration: {run.duration_ms / 1000:.2f}s")
-        click.echo(f"Result:   {'PASS' if outcome.ok else 'FAIL'} ({run.summary()})")
+        result = "PASS" if outcome.ok else "FAIL" if run.evidence().ran else "COULD NOT RUN"
+        click.echo(f"Result:   {result} ({run.summary()})")
         if outcome.agent_check is not None:
             click.echo(f"Agent verdict: {outcome.agent_check.get('verdict')}")
             for item in outcome.agent_check.get("criteria") or []:
@@ -383,5 +397,9 @@ def verify_cmd(
                     click.echo(f"  [{mark}] {item.get('task', '')} {item.get('criterion', '')}")
         if outcome.ci_path:
             output.info(f"Test results written to: {outcome.ci_path}")
+        if not run.evidence().ran:
+            from ai_orchestrator.workflow.evidence import FIX
+
+            output.warn(f"the tests could not run: {FIX}")
         output.info(f"Log: {run.log_path}")
     return 0 if outcome.ok else EXIT_FAILURE

@@ -4,7 +4,9 @@ Preconditions (checked under the feature lock, before any agent call): a plan ex
 task exists (``InvalidInput``, exit 2, listing the ids); it is not completed and its
 dependencies are completed (``--force`` overrides both, with a warning); a test command is
 configured unless ``--no-tests``; the stored conversation is not another project's
-(``agentcall.SessionElsewhere``).
+(``agentcall.SessionElsewhere``); the budget allows a call; the test command can start
+(``testcheck.cannot_start``: its program exists, ``python -m X`` has X — else
+``TestRunnerError``, exit 1, the task untouched).
 
 Agent: ``--agent``, else the task's ``agent`` from the plan when that agent is known and its
 CLI is installed (otherwise a warning says so and the config is used), else the implement
@@ -20,7 +22,12 @@ Modes (all in session ``implement-<feature>``, resumed across tasks):
   already fail at red (without JUnit: the whole run passes), giving up to ``fix_rounds``
   follow-ups with the reason and the tail of the output, then ``TestsFailed``. Once red was
   confirmed, ``artifacts/<task>/task-tests.json`` records the task's test files and
-  failing ids, so a rerun skips straight to the implementation.
+  failing ids, so a rerun skips straight to the implementation. A red run whose tests never
+  ran (``workflow.evidence``: runner not started, crashed, nothing collected, collection
+  error outside the task's tests, no readable result) stops at once with
+  ``TestRunnerError`` (exit 1, one line naming the cause and ``test_command``): no
+  corrective follow-up, no implement call. At green only a runner that did not start stops
+  at once; other causes go through the fix rounds like any other failure.
 - **tdd**: as atdd (unit tests), then a refactor step after which the same green check
   must hold again (same fix rounds).
 - **no-tests**: one implement call, no test runs, with a warning.
@@ -49,6 +56,7 @@ from ai_orchestrator.store.timeutil import now_iso
 from ai_orchestrator.workflow import prompts
 from ai_orchestrator.workflow.agentcall import Conversation
 from ai_orchestrator.workflow.config import resolve_model
+from ai_orchestrator.workflow.evidence import FIX
 from ai_orchestrator.workflow.features import load_feature, load_plan, save_plan, update_feature
 from ai_orchestrator.workflow.history import given_options
 from ai_orchestrator.workflow.plan import Plan, Task
@@ -84,6 +92,12 @@ class TestsNotRed(AioError):
 
 class TestsFailed(AioError):
     """The tests did not pass after the implementation and every fix round."""
+
+    __test__ = False
+
+
+class TestRunnerError(AioError):
+    """The test command gave no evidence (the tests never ran); editing tests cannot fix it."""
 
     __test__ = False
 
@@ -154,6 +168,7 @@ class _Loop:
             artifacts=self.dir,
             timeout=self.ctx.config.test_timeout,
         )
+        result.own_files = self.tests.files if self.tests is not None else None
         self.runs.append(result)
         return result
 
@@ -169,6 +184,23 @@ class _Loop:
         if verdict.note:
             self.ctx.hooks.warn(f"[{self.task.id}] {step}: {verdict.note}")
 
+    def _stop_without_evidence(self, step: str, result: TestRun, verdict: Verdict) -> None:
+        """Raise ``TestRunnerError`` when the runner, not the code, kept the tests from running.
+
+        At red every runner fault stops (before any further agent call); at green only a
+        runner that did not start does — anything else may be the agent's doing and gets the
+        fix rounds.
+        """
+        evidence = verdict.evidence
+        if evidence is None or not evidence.runner_fault:
+            return
+        if step != "red" and evidence.cause != "not_started":
+            return
+        raise TestRunnerError(
+            f"task {self.task.id}: the tests never ran, so {step} cannot be judged — "
+            f"{evidence.detail}; {FIX} (now: {self.text}); log: {self._rel(result.log_path)}"
+        )
+
     def _rel(self, path: str | None) -> str:
         if not path:
             return "-"
@@ -181,8 +213,10 @@ class _Loop:
         root = self.ctx.ws.project_root
         files = task_test_files(changed_files(before, snapshot(root)))
         result = self.run("red")
+        result.own_files = files
         verdict, tests = red_verdict(result, files, root)
         self._report("red", result, verdict)
+        self._stop_without_evidence("red", result, verdict)
         return verdict.ok, verdict.reason, result, tests
 
     def write_tests(self, context: str, tdd: bool) -> None:
@@ -207,6 +241,7 @@ class _Loop:
         result = self.run(step)
         verdict = green_verdict(result, self.tests, root)
         self._report(step, result, verdict)
+        self._stop_without_evidence(step, result, verdict)
         for round_no in range(1, self.rounds + 1):
             if verdict.ok:
                 return result
@@ -217,6 +252,7 @@ class _Loop:
             result = self.run(step)
             verdict = green_verdict(result, self.tests, root)
             self._report(step, result, verdict)
+            self._stop_without_evidence(step, result, verdict)
         if not verdict.ok:
             raise TestsFailed(
                 f"task {self.task.id}: not green after {self.rounds} fix round(s): "
@@ -256,6 +292,19 @@ def _check_task(ctx: FeatureContext, plan: Plan, task_id: str, opts: ImplementOp
     if opts.mode != "no-tests" and not ctx.config.test_command:
         raise InvalidInput("no test_command in .aio/config.toml: set one, or run with --no-tests")
     return task
+
+
+def _check_runner_starts(ctx: FeatureContext, task_id: str) -> None:
+    """Refuse (before any agent call, the task untouched) a test command that cannot start."""
+    from ai_orchestrator.workflow.testcheck import cannot_start
+
+    command = ctx.config.test_command or ""
+    problem = cannot_start(command, ctx.ws.project_root)
+    if problem:
+        raise TestRunnerError(
+            f"task {task_id} was not started: the test command cannot run — {problem}; "
+            f"{FIX} (now: {command_text(command)})"
+        )
 
 
 def choose_agent(ctx: FeatureContext, task: Task, requested: str | None) -> str | None:
@@ -331,6 +380,8 @@ def _implement_locked(
         )
         conv.check_location()
         check_budget(ctx, settings, f"task {task_id} was not started")
+        if opts.mode != "no-tests":
+            _check_runner_starts(ctx, task_id)
         feature = load_feature(ctx.paths)
     _set_status(plan, task_id, "in_progress")
     save_plan(ctx.paths, plan)

@@ -12,13 +12,18 @@ still gets "green". So the verdicts look at the tests *of the task*:
   ``*_test.go``, ``*.test.ts``, ``*.spec.js``, ``*Test.java``, anything under ``tests/``,
   ``test/``, ``__tests__/`` or ``spec/`` …); when none does, every changed file (the agent
   was asked to write only tests in that step). ``.aio/`` and caches never count.
+- **Evidence first** (``workflow.evidence``): a run whose tests never ran — runner not
+  started, crashed, nothing collected, a collection error outside the task's files that kept
+  the task's tests from running, no readable result, timeout — is neither red nor green;
+  the verdict carries that ``Evidence`` so the caller can stop instead of asking the agent.
 - **Red with per-test results** (JUnit XML; ``aio`` writes it for pytest): at least one
   test case *of the task files* fails or errors (a collection error of a new test file,
   e.g. the ``ImportError`` of code that does not exist yet, counts). Those failing ids are
   recorded; failures elsewhere do not count for red and are recorded as *pre-existing*.
-- **Red without per-test results** (other runners; the fallback): the command fails (see
-  ``TestRun.red``) and at least one task test file was written. A pre-existing failure
-  cannot be told apart here; that is the documented limit of the fallback.
+- **Red without per-test results** (other runners; the fallback): tests ran (a summary
+  line aio reads) and the command failed, and at least one task test file was written. A
+  pre-existing failure cannot be told apart here; that is the documented limit of the
+  fallback.
 - **Green with per-test results** (and after refactor): tests ran and nothing timed out;
   every task test file still exists; every test id recorded at red is present and passed
   (skipped is not passed); for a file whose collection failed at red, at least one of its
@@ -27,7 +32,7 @@ still gets "green". So the verdicts look at the tests *of the task*:
   Pre-existing failures are reported, not blamed on the task. A deleted or missing task
   test is a failure whose reason names it.
 - **Green without per-test results** (the fallback): the whole run is green
-  (``TestRun.green``: exit 0, tests ran) and every task test file still exists.
+  (exit 0 and tests ran) and every task test file still exists.
 
 ``TaskTests`` is saved as ``artifacts/<task>/task-tests.json`` once red is confirmed; a
 rerun of the task skips the test-writing step and judges green against it.
@@ -43,7 +48,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from ai_orchestrator.workflow.evidence import Evidence, case_file, is_file_level
 from ai_orchestrator.workflow.testrun import TestCase, TestRun
+
+__all__ = ["TaskTests", "Verdict", "case_file", "green_verdict", "red_verdict", "snapshot"]
 
 TASK_TESTS_FILE = "task-tests.json"
 MAX_FILES = 200_000  # a walk of a huge tree stops here (git is used when available)
@@ -133,30 +141,6 @@ def task_test_files(changed: list[str]) -> list[str]:
     return tests or list(changed)
 
 
-def _module_names(rel: str) -> list[str]:
-    """Dotted module names under which a runner may report ``rel`` (full path first)."""
-    path = PurePosixPath(rel)
-    parts = [*path.parts[:-1], path.stem]
-    return [".".join(parts[i:]) for i in range(len(parts))]
-
-
-def case_file(case: TestCase, files: list[str]) -> str | None:
-    """The task file ``case`` belongs to, or None (pytest ids, or the ``file`` attribute)."""
-    for rel in files:
-        if case.file and (case.file == rel or case.file.endswith("/" + rel)):
-            return rel
-        for module in _module_names(rel):
-            if case.classname == module or case.classname.startswith(module + "."):
-                return rel
-            if not case.classname and case.name == module:  # collection error of the file
-                return rel
-    return None
-
-
-def is_file_level(case_id: str) -> bool:
-    return "::" not in case_id
-
-
 @dataclass
 class TaskTests:
     """What red established for a task (saved as ``task-tests.json``)."""
@@ -196,6 +180,7 @@ class Verdict:
     ok: bool
     reason: str = ""  # why not (empty when ok)
     note: str = ""  # something worth saying even when ok (pre-existing failures)
+    evidence: Evidence | None = None  # set when not ok because the tests never ran
 
 
 def _short(ids: list[str], limit: int = 5) -> str:
@@ -206,17 +191,16 @@ def _short(ids: list[str], limit: int = 5) -> str:
 def red_verdict(run: TestRun, files: list[str], root: Path) -> tuple[Verdict, TaskTests]:
     """Is ``run`` a red for the task whose test files are ``files``? (see the docstring)"""
     tests = TaskTests(files=list(files), source=run.source)
-    if run.timed_out:
-        return Verdict(False, "the test run timed out"), tests
-    if run.broken:
-        return Verdict(False, run.summary()), tests
     if not files:
         return Verdict(False, "no test file was added or changed"), tests
     missing = [f for f in files if not (root / f).exists()]
     if missing:
         return Verdict(False, f"the test files were removed again: {_short(missing)}"), tests
+    evidence = run.evidence(files)
+    if not evidence.ran:
+        return Verdict(False, evidence.detail, evidence=evidence), tests
     if not run.cases:
-        if run.red:
+        if run.exit_code != 0:
             return Verdict(True), tests
         return Verdict(False, f"the tests did not fail ({run.summary()})"), tests
     mine = [c for c in run.cases if case_file(c, files) is not None]
@@ -242,14 +226,15 @@ def red_verdict(run: TestRun, files: list[str], root: Path) -> tuple[Verdict, Ta
 
 def green_verdict(run: TestRun, tests: TaskTests | None, root: Path) -> Verdict:
     """Is ``run`` a green that still includes the task's tests? (see the docstring)"""
-    if run.timed_out:
-        return Verdict(False, "the test run timed out")
     if tests is not None:
         missing = [f for f in tests.files if not (root / f).exists()]
         if missing:
             return Verdict(False, f"task test file(s) deleted or missing: {_short(missing)}")
+    evidence = run.evidence(tests.files if tests is not None else None)
+    if not evidence.ran:
+        return Verdict(False, evidence.detail, evidence=evidence)
     if tests is None or tests.source != "junit" or not run.cases:
-        if not run.green:
+        if run.exit_code != 0:
             return Verdict(False, f"the tests fail ({run.summary()})")
         return Verdict(True)
     failing = run.failing_ids()

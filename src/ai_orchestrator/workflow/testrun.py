@@ -21,10 +21,16 @@ With JUnit XML, ``TestRun.cases`` also lists every test case (``TestCase``: id, 
 name, file, outcome ``passed|failed|error|skipped``) so ``workflow.tasktests`` can judge the
 task's own tests rather than the whole suite. Without it ``cases`` is empty.
 
-Suite verdicts: **red** = the run failed (non-zero exit) and it was not "no tests collected"
-(pytest exit 5, or zero tests counted) nor a timeout; **green** = exit 0 and (when counts
-are known) at least one test ran. Collection errors (e.g. ``ImportError`` because the code
-does not exist yet) count as red: that is what ATDD's first step looks like.
+``TestRun.pytest`` says the runner is pytest (from the command, or pytest's own output under
+a shell), so its exit codes 2–5 can be read; ``collection_errors`` lists the paths of every
+"ERROR collecting <path>" in the output.
+
+Suite verdicts need evidence (``workflow.evidence``: tests ran and their result is readable;
+exit status alone never is): **red** = evidence and a non-zero exit; **green** = evidence
+and exit 0. ``evidence(own_files)`` gives the cause when a run is not evidence (runner not
+started, crashed, collection error outside ``own_files``, nothing collected, no readable
+result, timeout). A collection error of a new test file (e.g. ``ImportError`` because the
+code does not exist yet) is red: that is what ATDD's first step looks like.
 """
 
 from __future__ import annotations
@@ -42,6 +48,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
+
+from ai_orchestrator.workflow.evidence import Evidence, classify
 
 SHELL_CHARS = set("|&;<>$`*?(){}~\n")
 TAIL_CHARS = 4000
@@ -90,6 +98,9 @@ class TestRun:
     xml_path: str | None = None
     tail: str = ""
     cases: list[TestCase] = field(default_factory=list)
+    pytest: bool = False
+    collection_errors: list[str] = field(default_factory=list)
+    own_files: list[str] | None = None  # the task's test files, once judged for a task
 
     __test__ = False  # not a pytest test class
 
@@ -97,34 +108,29 @@ class TestRun:
     def counts_known(self) -> bool:
         return self.source != "exit_code"
 
-    @property
-    def no_tests(self) -> bool:
-        nothing_counted = self.counts_known and self.total == 0 and not self.errors
-        return self.exit_code == 5 or nothing_counted
+    def evidence(self, own_files: list[str] | None = None) -> Evidence:
+        """Did tests run? ``own_files``: the task's test files (default ``self.own_files``)."""
+        return classify(self, self.own_files if own_files is None else own_files)
 
     @property
-    def broken(self) -> bool:
-        """The command could not run at all (not found / not executable)."""
-        return self.exit_code in (126, 127) and not self.counts_known
+    def no_tests(self) -> bool:
+        return self.evidence().cause == "no_tests"
 
     @property
     def green(self) -> bool:
-        return self.exit_code == 0 and not self.timed_out and not self.no_tests
+        return self.exit_code == 0 and self.evidence().ran
 
     @property
     def red(self) -> bool:
-        failed = self.exit_code not in (0, None) and not self.broken
-        return failed and not self.timed_out and not self.no_tests
+        return self.exit_code not in (0, None) and self.evidence().ran
 
     def summary(self) -> str:
         if self.timed_out:
             return "timed out"
-        if self.broken:
-            return f"the test command could not run (exit code {self.exit_code})"
-        if self.no_tests:
-            return "no tests ran"
-        if not self.counts_known:
-            return f"exit code {self.exit_code}"
+        evidence = self.evidence()
+        # a collection error may be the task's own red (``evidence(own_files)``): keep counts
+        if not evidence.ran and not (self.counts_known and evidence.cause == "collection_error"):
+            return evidence.detail
         parts = [f"{self.passed} passed", f"{self.failed} failed"]
         if self.errors:
             parts.append(f"{self.errors} errors")
@@ -143,6 +149,7 @@ class TestRun:
             green=self.green,
             red=self.red,
             no_tests=self.no_tests,
+            evidence=self.evidence().to_dict(),
             failing_ids=self.failing_ids()[:MAX_FAILING_IDS],
         )
         return data
@@ -208,9 +215,17 @@ def _junit_case(case: ElementTree.Element) -> TestCase:
 
 
 _PYTEST_PART = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed)")
-_PYTEST_LINE = re.compile(r"^=+ .*\b(passed|failed|errors?|skipped|no tests ran)\b.* =+$", re.M)
+_PYTEST_LINE = re.compile(
+    r"^(?:=+ .*\b(?:passed|failed|errors?|skipped|no tests ran)\b.* =+"
+    r"|(?:\d+ \w+, )*\d+ \w+ in [\d.]+s\b.*|no tests ran in [\d.]+s\b.*)$",  # -q: no rules
+    re.M,
+)
+_PYTEST_OUTPUT = re.compile(r"^(=+ test session starts =+|ERROR collecting \S+)", re.M)
+_COLLECTING = re.compile(r"ERROR collecting (\S+)")
 _CARGO = re.compile(r"test result: \w+\. (\d+) passed; (\d+) failed; (\d+) ignored")
 _JEST = re.compile(r"^Tests:\s+(.*\d+ total)", re.M)
+_GO_OK = re.compile(r"^ok\s+\S+\s+(?:[\d.]+s|\(cached\))(?!.*\[no tests to run\])", re.M)
+_MOCHA = re.compile(r"^\s*(\d+) (passing|failing|pending)\b", re.M)
 _UNITTEST_RAN = re.compile(r"^Ran (\d+) tests? in", re.M)
 _UNITTEST_END = re.compile(r"^(OK|FAILED)(?: \((.*)\))?\s*$", re.M)
 
@@ -218,8 +233,7 @@ _UNITTEST_END = re.compile(r"^(OK|FAILED)(?: \((.*)\))?\s*$", re.M)
 def parse_summary(text: str) -> dict[str, int] | None:
     """Counts from the runner's own summary line(s), or None when none is recognised."""
     counts = {"passed": 0, "failed": 0, "errors": 0, "skipped": 0}
-    lines = _PYTEST_LINE.findall(text)
-    if lines:
+    if _PYTEST_LINE.search(text):
         last = [m for m in _PYTEST_LINE.finditer(text)][-1].group(0)
         for number, kind in _PYTEST_PART.findall(last):
             key = {"error": "errors", "xfailed": "skipped", "xpassed": "passed"}.get(kind, kind)
@@ -243,6 +257,12 @@ def parse_summary(text: str) -> dict[str, int] | None:
         counts["passed"] = len(re.findall(r"^\s*--- PASS:", text, re.M))
         counts["failed"] = len(re.findall(r"^\s*--- FAIL:", text, re.M))
         counts["skipped"] = len(re.findall(r"^\s*--- SKIP:", text, re.M))
+    elif packages := _GO_OK.findall(text):
+        counts["passed"] = len(packages)  # go test without -v: passing packages, not tests
+    elif (mocha := _MOCHA.findall(text)) and any(kind == "passing" for _, kind in mocha):
+        for number, kind in mocha:
+            key = {"passing": "passed", "failing": "failed", "pending": "skipped"}[kind]
+            counts[key] += int(number)
     else:
         return None
     counts["total"] = sum(counts[k] for k in ("passed", "failed", "errors", "skipped"))
@@ -292,7 +312,7 @@ def run_tests(
                 label,
                 argv,
                 shell,
-                127,
+                126 if isinstance(exc, PermissionError) else 127,
                 log_path=str(log_path),
                 tail=f"cannot run the test command {argv[0]!r}: {exc.strerror}",
             )
@@ -308,7 +328,7 @@ def run_tests(
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)  # strays left by the runner
     duration_ms = int((time.monotonic() - started) * 1000)
-    text = log_path.read_text(encoding="utf-8", errors="replace")
+    text = log_path.read_text(encoding="utf-8", errors="replace").partition("\n")[2]  # no "$ …"
     run = TestRun(
         label,
         argv,
@@ -318,6 +338,9 @@ def run_tests(
         timed_out=timed_out,
         log_path=str(log_path),
         tail=text[-TAIL_CHARS:],
+        pytest=junit or is_pytest(argv) or _PYTEST_OUTPUT.search(text) is not None
+        or (shell and re.search(r"\bpy\.?test\b", argv[-1]) is not None),
+        collection_errors=list(dict.fromkeys(_COLLECTING.findall(text))),
     )
     parsed = parse_junit(xml_path) if junit else None
     counts: dict[str, int] | None = None

@@ -11,7 +11,10 @@
   "criteria": [{"task", "criterion", "met", "evidence"}]}`` (one corrective follow-up, then
   ``InvalidVerdict``, exit 1).
 - ``ok`` is true only when the tests are green and (when asked) the agent's verdict is pass.
-  The history event's status is ``success`` or ``failed`` accordingly.
+  The history event's status is ``success`` or ``failed`` accordingly. A run whose tests
+  never ran (``workflow.evidence``: runner not started, crashed, nothing collected, only
+  collection errors, no readable result) is neither passed nor failed: ``ok`` is false and
+  the error says the tests could not run, naming the cause and ``test_command``.
 - Verify holds the feature lock for its whole run, so its test run never sees the half-made
   change of an ``implement`` in progress (a second command waits ``lock_timeout``, then
   ``SessionBusy``). Bad input (``--agent-name`` unknown) is refused before the tests run;
@@ -31,6 +34,7 @@ from xml.etree import ElementTree
 
 from ai_orchestrator.errors import AioError, InvalidInput
 from ai_orchestrator.workflow.agentcall import CallSettings, Conversation
+from ai_orchestrator.workflow.evidence import FIX
 from ai_orchestrator.workflow.features import load_feature, load_plan, write_artifact
 from ai_orchestrator.workflow.history import given_options
 from ai_orchestrator.workflow.jsontext import extract_json
@@ -211,7 +215,10 @@ def run_verify(
                 rec.details["agent_verdict"] = outcome.agent_check.get("verdict")
                 outcome.ok = outcome.ok and outcome.agent_check.get("verdict") == "pass"
         rec.status = "success" if outcome.ok else "failed"
-        if not outcome.ok:
+        evidence = outcome.run.evidence()
+        if not evidence.ran:
+            rec.error = f"the tests could not run: {evidence.detail}; {FIX}"
+        elif not outcome.ok:
             rec.error = f"verification failed: {outcome.run.summary()}"
             if outcome.run.green and outcome.agent_check is not None:
                 rec.error = "verification failed: the agent's verdict is fail"
