@@ -125,5 +125,7 @@ def test_verify_agent_not_installed_refuses_before_the_tests(
     assert not (project.feature_dir / "artifacts" / "verify").exists()
     assert len(project.history()) == events
 
-    assert run("verify", FEATURE).code == 0  # without the agent check the suite runs
+    plain = run("verify", FEATURE)  # without the agent check the test command runs
     assert marker.exists()
+    # It runs no test, so the evidence rules make it COULD NOT RUN, never a pass.
+    assert plain.code == 1 and "COULD NOT RUN" in plain.out, plain.out + plain.err
