@@ -31,10 +31,23 @@ from typing import Any
 
 from ai_orchestrator import SCHEMA_VERSION
 from ai_orchestrator.errors import InvalidInput
-from ai_orchestrator.store.names import SessionName
+from ai_orchestrator.store.names import SessionName, validate_id
 from ai_orchestrator.store.redact import redact_value
 from ai_orchestrator.store.timeutil import format_iso, now_iso, parse_iso
 
+# Never redacted (validated instead: ids by ``names.validate_id``, names by
+# ``names.parse_session_name``, the timestamp by ``parse_iso``), so a secret-looking id
+# keeps its identity and an import stays idempotent.
+IDENTITY_FIELDS = (
+    "schema_version",
+    "id",
+    "timestamp",
+    "session_name",
+    "command",
+    "feature_id",
+    "task_id",
+    "agent_session_id",
+)
 TOKEN_KEYS = ("input", "output", "cache_read", "cache_write", "reasoning")
 USAGE_INT_KEYS = (*TOKEN_KEYS, "cache_write_5m", "cache_write_1h", "requests")
 USAGE_MONEY_KEYS = ("cost", "reported_cost", "savings")
@@ -92,6 +105,11 @@ def _opt_str(record: Mapping[str, Any], field: str) -> str | None:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise _fail(field, "a string", value)
     return str(value)
+
+
+def _opt_id(record: Mapping[str, Any], field: str) -> str | None:
+    value = _opt_str(record, field)
+    return None if value is None else validate_id(value, f"interaction field '{field}'")
 
 
 def _tokens(value: object) -> dict[str, int]:
@@ -176,8 +194,8 @@ def normalize_interaction(raw: object, session: SessionName) -> dict[str, Any]:
     record_id = record.get("id")
     if record_id is None:
         record_id = os.urandom(16).hex()  # 128 random bits, like uuid4().hex
-    elif not isinstance(record_id, str) or not 1 <= len(record_id) <= 128:
-        raise _fail("id", "a string of 1-128 characters", record_id)
+    else:
+        validate_id(record_id, "interaction field 'id'")
 
     timestamp = record.get("timestamp")
     if timestamp is None:
@@ -224,9 +242,9 @@ def normalize_interaction(raw: object, session: SessionName) -> dict[str, Any]:
             "session_name": session.name,
             "command": session.command,
             "feature_id": session.feature_id,
-            "task_id": _opt_str(record, "task_id"),
+            "task_id": _opt_id(record, "task_id"),
             "agent": _opt_str(record, "agent"),
-            "agent_session_id": _opt_str(record, "agent_session_id"),
+            "agent_session_id": _opt_id(record, "agent_session_id"),
             "model": _opt_str(record, "model"),
             "prompt": prompt if prompt is not None else None,
             "prompt_preview": prompt_preview,
@@ -254,12 +272,18 @@ def stored_form(record: Mapping[str, Any]) -> tuple[dict[str, Any], bytes]:
     """The record as stored (secrets redacted) and its JSON line (with newline).
 
     The summary is folded from the redacted record, so a summary rebuilt from the log
-    equals the one maintained while appending. Raises ``InvalidInput`` for content JSON
+    equals the one maintained while appending. ``IDENTITY_FIELDS`` are stored as given
+    (validated, never redacted); a preview derived from the prompt is derived again from
+    the redacted prompt. Raises ``InvalidInput`` for content JSON
     cannot hold (NaN or Infinity in a field we do not validate, nesting too deep),
     before anything is written.
     """
     try:
-        redacted: dict[str, Any] = redact_value(record)
+        redacted: dict[str, Any] = redact_value(record, keep=IDENTITY_FIELDS)
+        prompt = record.get("prompt")
+        if isinstance(prompt, str) and record.get("prompt_preview") == preview(prompt):
+            # a preview cut from the prompt could end in half a secret no rule recognises
+            redacted["prompt_preview"] = preview(redacted["prompt"])
         line = json.dumps(redacted, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     except (ValueError, TypeError, RecursionError) as exc:
         raise InvalidInput(f"interaction cannot be stored as JSON: {exc}") from None

@@ -178,15 +178,15 @@ _BY_MARKER = [
     if not starts
     for marker in (("Q~",) if kind == "azure-ad-client-secret" else (":AA",))
 ]
-_SEGMENT_RE = re.compile(r"[A-Za-z0-9]{2}")
+_SEGMENT_RE = re.compile(r"[A-Za-z0-9]+")
 # A line break between two token characters: the token may continue on the next line.
 _RUN_SET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.~+/=:")
 _RUN_START_RE = re.compile(f"[{_RUN_CHARS}]+")
 
 _PRIVATE_BLOCK_RE = re.compile(
-    r"-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----.*?"
-    r"(?:-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----|\Z)",
-    re.DOTALL,
+    # (a block never holds ``"``: in serialised JSON a cut-off block ends with its string)
+    r"-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----[^\"]*?"
+    r"(?:-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----|(?=\")|\Z)",
 )
 _URL_CREDENTIALS_RE = re.compile(r"://([^\s/?#@:\"'<>\\]*):([^\s/?#@\"'<>\\]+)@")
 _CURL_USER_RE = re.compile(
@@ -218,11 +218,12 @@ _AFTER_NAME = frozenset(("=", ":", '"', "'", " ", "\t", "\\"))
 _NAME_TAIL_RE = re.compile(r"[A-Za-z0-9_.\-]*")
 # After a name: an optional closing quote, then ``=``, ``:``, ``:=`` or ``=>``.
 _SEP_RE = re.compile(r"(\\?[\"'])?[ \t]*(:=|=>|[:=])[ \t]*")
+_MAPPING_ENTRY_RE = re.compile(r"(?:- |[\w.\-\"']+:(?:\s|$))")
 _BLOCK_RE = re.compile(r"[|>][+-]?[0-9]?")
 _FLAG_SEP_RE = re.compile(r"[ \t]+(?=[^\s-])")
 _SCHEME_RE = re.compile(r"(?:bearer|basic|token|digest|negotiate|bot)[ \t]+", re.IGNORECASE)
 _CAMEL_RE = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
-_UNQUOTED_VALUE_RE = re.compile(r"[^\s\"'\\,;}\]&<>|`]+")
+_UNQUOTED_VALUE_RE = re.compile(r"[^\s\"'\\,;})\]&<>|`]+")
 _TOKEN_LIKE_RE = re.compile(r"[A-Za-z0-9_\-+/=.~%:]{8,}")
 _CODE_VALUE_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:[.(\[]|$)")
 
@@ -371,7 +372,7 @@ def _run_tokens(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
         at = segment.start()
         if at < done or (at > start and text[at - 1] in _WORD):
             continue
-        for kind, pattern in _BY_START.get(segment.group(0), ()):
+        for kind, pattern in _BY_START.get(text[at : at + 2], ()):
             match = pattern.match(text, at, end)
             if match is not None:
                 spans.append((at, match.end(), kind))
@@ -398,7 +399,7 @@ def _token_spans(text: str) -> list[tuple[int, int, str]]:
 def _continuation(text: str, end: int) -> int | None:
     """Where the next line starts if a line break (real, ``\\``-continued or
     JSON-escaped) sits at ``end`` and the next line starts with a token character."""
-    for brk in ("\n", "\r\n", "\\\n", "\\n", "\\r\\n"):
+    for brk in ("\n", "\r\n", "\\\n", "\\n", "\\r\\n", "\\\\\\n"):
         if text.startswith(brk, end):
             after = end + len(brk)
             return after if after < len(text) and text[after] in _RUN_SET else None
@@ -482,6 +483,8 @@ def _next_line_value(text: str, after_sep: int, name_start: int) -> tuple[int, i
         elif len(line) - len(body) <= indent:
             break
         else:
+            if not block and _MAPPING_ENTRY_RE.match(body):
+                return None  # ``secrets:`` holding a mapping: its entries are judged alone
             if first is None:
                 first = pos + len(line) - len(body)
             last = pos + len(line.rstrip(" \t\r"))
@@ -602,6 +605,14 @@ def redact(text: str) -> str:
     return _apply(text, spans) if spans else text
 
 
+def redact_bytes(data: bytes) -> bytes:
+    """``redact`` for file contents: UTF-8 text (undecodable bytes pass through as they
+    are, so a log with binary noise is still redacted and otherwise unchanged)."""
+    text = data.decode("utf-8", errors="surrogateescape")
+    cleaned = redact(text)
+    return data if cleaned == text else cleaned.encode("utf-8", errors="surrogateescape")
+
+
 def secret_key_kind(key: str) -> str | None:
     """The hint for a mapping key whose (string) value is a secret, else ``None`` (weak
     names such as a bare ``key`` or ``session`` count only with a token-like value: see
@@ -610,13 +621,16 @@ def secret_key_kind(key: str) -> str | None:
     return found[0] if found else None
 
 
-def redact_value(value: Any, key: str | None = None, *, keep: Collection[str] = ()) -> Any:
+def redact_value(
+    value: Any, key: str | None = None, *, keep: Collection[str] = (), nested: bool = False
+) -> Any:
     """A copy of ``value`` (JSON-like data) with secrets in every string redacted.
 
     ``key`` is the mapping key ``value`` is stored under: a non-empty string under a
     secret-looking key is replaced whole (placeholders such as ``$VAR`` are kept).
-    ``keep``: keys of the top-level mapping whose values are left as they are (ids,
-    names and timestamps, validated by the caller instead).
+    ``keep``: keys whose values are left as they are — ids, names and timestamps, which
+    the caller validates instead. They are kept in the top-level mapping only, or at
+    every level with ``nested`` (a plan's task ids and dependencies).
     """
     if isinstance(value, str):
         if key is not None and value and not _placeholder(value):
@@ -625,14 +639,17 @@ def redact_value(value: Any, key: str | None = None, *, keep: Collection[str] = 
                 return _mask(found[0])
         return redact(value)
     if isinstance(value, Mapping):
-        return {
-            (redact(k) if isinstance(k, str) and k not in keep else k): (
-                v
-                if isinstance(k, str) and k in keep
-                else redact_value(v, k if isinstance(k, str) else None)
-            )
-            for k, v in value.items()
-        }
+        inner = keep if nested else ()
+        out = {}
+        for k, v in value.items():
+            if isinstance(k, str) and k in keep:
+                out[k] = v
+            elif isinstance(k, str):
+                out[redact(k)] = redact_value(v, k, keep=inner, nested=nested)
+            else:
+                out[k] = redact_value(v, keep=inner, nested=nested)
+        return out
     if isinstance(value, list | tuple):
-        return [redact_value(item) for item in value]
+        inner = keep if nested else ()
+        return [redact_value(item, keep=inner, nested=nested) for item in value]
     return value

@@ -258,6 +258,20 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
             return
 
 
+def _redact_file(path: Path) -> None:
+    """Redact secrets the tests printed (their output is written by the child directly)."""
+    from ai_orchestrator.store.fsutil import atomic_write
+    from ai_orchestrator.store.redact import redact_bytes
+
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return
+    cleaned = redact_bytes(data)
+    if cleaned != data:
+        atomic_write(path, cleaned, mode=0o644)
+
+
 def run_tests(
     command: str | list[str],
     *,
@@ -308,6 +322,8 @@ def run_tests(
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)  # strays left by the runner
     duration_ms = int((time.monotonic() - started) * 1000)
+    _redact_file(log_path)
+    _redact_file(xml_path)
     text = log_path.read_text(encoding="utf-8", errors="replace")
     run = TestRun(
         label,
