@@ -66,7 +66,11 @@ def provider_cases() -> list[Case]:
         ("gitlab-deploy", "gldt-", rand(URLSAFE, 20)),
         ("slack-bot", "xoxb-", f"{rand(HEX[:10], 12)}-{rand(HEX[:10], 13)}-{rand(ALNUM, 24)}"),
         ("slack-user", "xoxp-", f"{rand(HEX[:10], 12)}-{rand(HEX[:10], 13)}-{rand(ALNUM, 32)}"),
-        ("slack-app", "xapp-1-", f"A{rand(ALNUM.upper(), 10)}-{rand(HEX[:10], 13)}-{rand(HEX, 64)}"),
+        (
+            "slack-app",
+            "xapp-1-",
+            f"A{rand(ALNUM.upper(), 10)}-{rand(HEX[:10], 13)}-{rand(HEX, 64)}",
+        ),
         (
             "slack-webhook",
             "https://hooks.slack.com/services/",
@@ -123,8 +127,14 @@ def structural_cases() -> list[Case]:
         cases.append((shape, value, make(value)))
 
     body = rand(B64, 64)
-    for header in ("RSA PRIVATE KEY", "PRIVATE KEY", "EC PRIVATE KEY", "OPENSSH PRIVATE KEY",
-                   "ENCRYPTED PRIVATE KEY", "PGP PRIVATE KEY BLOCK"):
+    for header in (
+        "RSA PRIVATE KEY",
+        "PRIVATE KEY",
+        "EC PRIVATE KEY",
+        "OPENSSH PRIVATE KEY",
+        "ENCRYPTED PRIVATE KEY",
+        "PGP PRIVATE KEY BLOCK",
+    ):
         lines = "\n".join(rand(B64, 64) for _ in range(3))
         cases.append(
             (
@@ -157,7 +167,7 @@ def structural_cases() -> list[Case]:
     add("export MYSQL_PWD", lambda p: f"export MYSQL_PWD={p}")
     add("PGPASSWORD=", lambda p: f"PGPASSWORD={p} psql -h db")
     add("APP_SECRET quoted", lambda p: f"APP_SECRET='{p}'")
-    add("SLACK_TOKEN", lambda p: f"SLACK_TOKEN=\"{p}\"")
+    add("SLACK_TOKEN", lambda p: f'SLACK_TOKEN="{p}"')
     add("STRIPE_KEY", lambda p: f"STRIPE_KEY={p}")
     add("AWS_CREDENTIALS", lambda p: f"AWS_CREDENTIALS={p}")
     add("SESSION_SECRET", lambda p: f"SESSION_SECRET={p}")
@@ -167,7 +177,7 @@ def structural_cases() -> list[Case]:
     add(".env block", lambda p: f"# .env\nDEBUG=1\nAPI_KEY={p}\nPORT=80")
     # YAML
     add("yaml password", lambda p: f"db:\n  user: app\n  password: {p}\n  port: 5432")
-    add("yaml quoted", lambda p: f"db:\n  db_password: \"{p}\"")
+    add("yaml quoted", lambda p: f'db:\n  db_password: "{p}"')
     add("yaml next line", lambda p: f"db:\n  password:\n    {p}\n  port: 5432")
     add("yaml block", lambda p: f"secrets:\n  client_secret: |\n    {p}\n  other: 1")
     add("yaml list item", lambda p: f"users:\n  - name: a\n    password: {p}")
@@ -185,14 +195,17 @@ def structural_cases() -> list[Case]:
     add("odbc pwd", lambda p: f"Driver={{PostgreSQL}};Uid=app;Pwd={p};")
     add(
         "azure AccountKey",
-        lambda p: f"DefaultEndpointsProtocol=https;AccountName=acct;AccountKey={p};"
-        "EndpointSuffix=core.windows.net",
+        lambda p: (
+            f"DefaultEndpointsProtocol=https;AccountName=acct;AccountKey={p};"
+            "EndpointSuffix=core.windows.net"
+        ),
         rand(B64, 86) + "==",
     )
     add(
         "azure SharedAccessKey",
-        lambda p: f"Endpoint=sb://x.servicebus.windows.net/;SharedAccessKeyName=root;"
-        f"SharedAccessKey={p}",
+        lambda p: (
+            f"Endpoint=sb://x.servicebus.windows.net/;SharedAccessKeyName=root;SharedAccessKey={p}"
+        ),
         rand(B64, 43) + "=",
     )
     add(
