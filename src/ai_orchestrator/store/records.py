@@ -109,7 +109,9 @@ def _opt_str(record: Mapping[str, Any], field: str) -> str | None:
 
 def _opt_id(record: Mapping[str, Any], field: str) -> str | None:
     value = _opt_str(record, field)
-    return None if value is None else validate_id(value, f"interaction field '{field}'")
+    if not value:
+        return None  # an empty optional id means none
+    return validate_id(value, f"interaction field '{field}'")
 
 
 def _tokens(value: object) -> dict[str, int]:
