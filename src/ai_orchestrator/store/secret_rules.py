@@ -118,13 +118,14 @@ _PRIVATE_BLOCK_RE = re.compile(
     r"(?:-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----|(?=\")|\Z)",
 )
 _URL_CREDENTIALS_RE = re.compile(r"://([^\s/?#@:\"'<>\\]*):([^\s/?#@\"'<>\\]+)@")
+# Command lines. Each pattern starts with its command word (a literal, which the regex
+# engine skips to quickly); the word boundary before it is checked in ``_command_spans``.
 _CURL_USER_RE = re.compile(
-    r"\bcurl\b[^\n]*?\s(?:-u|--user|-U|--proxy-user)(?:=|[ \t]+)?(['\"]?)[^\s:'\"\\]*:([^\s'\"\\]+)"
+    r"curl\b[^\n]*?\s(?:-u|--user|-U|--proxy-user)(?:=|[ \t]+)?(['\"]?)[^\s:'\"\\]*:([^\s'\"\\]+)"
 )
-_PASSWORD_FLAG_RE = re.compile(
-    r"\b(?:mysql|mysqldump|mysqladmin|mariadb|mariadb-dump)\b[^\n]*?\s-p([^\s'\"\\]+)"
-    r"|\bsshpass\b[^\n]*?\s-p[ \t]*([^\s'\"\\]+)"
-)
+_PASSWORD_FLAG_RES = [
+    re.compile(command + r"[a-z\-]*\b[^\n]*?\s-p([^\s'\"\\]+)") for command in ("mysql", "mariadb")
+] + [re.compile(r"sshpass\b[^\n]*?\s-p[ \t]*([^\s'\"\\]+)")]
 
 # ----------------------------------------------------------------- named values
 
@@ -357,20 +358,27 @@ def _split_token_spans(text: str, run_start: int, run_end: int) -> list[tuple[in
     return spans
 
 
-def _structural_spans(text: str, lowered: str) -> list[tuple[int, int, str]]:
+def _command_spans(
+    text: str, pattern: re.Pattern[str], group: int, kind: str
+) -> list[tuple[int, int, str]]:
+    return [
+        (m.start(group), m.end(group), kind)
+        for m in pattern.finditer(text)
+        if m.start() == 0 or text[m.start() - 1] not in _NAME_CHARS
+    ]
+
+
+def _structural_spans(text: str) -> list[tuple[int, int, str]]:
     spans: list[tuple[int, int, str]] = []
     if "://" in text:
         spans += [
             (m.start(2), m.end(2), "url-password") for m in _URL_CREDENTIALS_RE.finditer(text)
         ]
-    if "curl" in lowered and (
-        " -u" in text or "--user" in text or " -U" in text or "--proxy-user" in text
-    ):
-        spans += [(m.start(2), m.end(2), "curl-user") for m in _CURL_USER_RE.finditer(text)]
-    if " -p" in text and ("mysql" in lowered or "mariadb" in lowered or "sshpass" in lowered):
-        for m in _PASSWORD_FLAG_RE.finditer(text):
-            group = 1 if m.group(1) is not None else 2
-            spans.append((m.start(group), m.end(group), "password"))
+    if "curl" in text and (" -u" in text or "--user" in text or " -U" in text):
+        spans += _command_spans(text, _CURL_USER_RE, 2, "curl-user")
+    if " -p" in text:
+        for pattern in _PASSWORD_FLAG_RES:
+            spans += _command_spans(text, pattern, 1, "password")
     return spans
 
 
@@ -528,7 +536,7 @@ def redact(text: str) -> str:
     if len(lowered) != len(text):  # a few non-ASCII letters change length when lowered
         lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
     spans = _token_spans(text)
-    spans += _structural_spans(text, lowered)
+    spans += _structural_spans(text)
     if "=" in text or ":" in text or " -" in text:
         spans += _named_spans(text, lowered)
     return _apply(text, spans) if spans else text
