@@ -93,7 +93,9 @@ _TOKENS: list[tuple[str, str, str]] = [
 # Characters a token is made of. Tokens are only looked for inside runs of these (one
 # cheap regex over the text), which is what keeps 1 MB under the time budget.
 _RUN_CHARS = r"A-Za-z0-9_\-.~+/=:"
-_RUN_RE = re.compile(f"[{_RUN_CHARS}]{{20,}}+")
+# A run starts after a character outside the class: trying only there (instead of at
+# every position inside a long identifier) is what makes this pass cheap.
+_RUN_RE = re.compile(f"[^{_RUN_CHARS}]([{_RUN_CHARS}]{{20,}}+)")
 _TOKEN_RE = re.compile("|".join(f"(?P<t{i}>{p})" for i, (_, _, p) in enumerate(_TOKENS)))
 # Two leading characters -> the rules that can start with them; rules without a literal
 # start are tried on a run only when their marker occurs in it.
@@ -316,8 +318,10 @@ def _run_tokens(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
 
 def _token_spans(text: str) -> list[tuple[int, int, str]]:
     spans = []
-    for run in _RUN_RE.finditer(text):
-        start, end = run.span()
+    first = _RUN_START_RE.match(text)
+    runs = [first.span()] if first is not None and first.end() >= 20 else []
+    runs += [run.span(1) for run in _RUN_RE.finditer(text)]
+    for start, end in runs:
         if start > 0 and text[start - 1] == "\\" and text[start] in "nrt":
             start += 1  # ``\n`` in serialised JSON: the token starts after the escape
         spans += _run_tokens(text, start, end)
