@@ -113,12 +113,14 @@ def render() -> str:
         ),
         _row(
             f"redacting a 1 MB prompt ({redaction['planted_secrets']} planted secrets, all "
-            "removed), rules compiled",
-            f"{redaction['median_s'] * 1000:.0f} ms (first call in a new process, import and "
-            f"compile included: {redaction['cold_median_s'] * 1000:.0f} ms)",
-            _per_run(redact_runs, "median_s", scale=1000),
+            "removed), rules compiled: CPU time of the call",
+            f"{redaction['cpu_median_s'] * 1000:.0f} ms CPU (wall "
+            f"{redaction['median_s'] * 1000:.0f} ms at load average "
+            f"{redaction['load_average_1m']:.1f}; first call in a new process, import and "
+            f"compile included: {redaction['cold_median_s'] * 1000:.0f} ms wall)",
+            _per_run(redact_runs, "cpu_median_s", scale=1000),
             "≤ 50 ms",
-            redaction["median_s"] <= 0.05,
+            redaction["cpu_median_s"] <= 0.05,
         ),
         _row(
             "`aio run` overhead over the instant fake agent alone (difference of medians, "
@@ -173,7 +175,8 @@ def render() -> str:
             "  session's count is checked afterwards.",
             f"- `bench_redact.py`: `redact` on 1 MB of this repository's source and docs with "
             f"{redaction['planted_secrets']} secrets planted (the run fails if one survives); "
-            f"median of {len(redaction['samples_s'])} calls in one process, and of "
+            f"median of {len(redaction['samples_s'])} calls in one process (CPU time: on this "
+            "shared machine the wall time also counts other processes' turns), and of "
             f"{len(redaction['cold_samples_s'])} fresh processes for the first call.",
             f"- `bench_run.py`: {run['runs']} interleaved pairs of (fake agent alone, `aio run`",
             "  resuming a session with the same fake agent); `aio run` also prices the usage and",

@@ -109,7 +109,30 @@ _BY_MARKER = [
     if not starts
     for marker in (("Q~",) if kind == "azure-ad-client-secret" else (":AA",))
 ]
-_SEGMENT_RE = re.compile(r"[A-Za-z0-9]+")
+# The known starts at a word boundary, as a trie so the engine rejects most positions on
+# their first character.
+
+
+def _trie_pattern(words: list[str]) -> str:
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+
+    def build(node: dict[str, Any]) -> str:
+        alternatives = [re.escape(char) + build(child) for char, child in sorted(node.items())]
+        if not alternatives:
+            return ""
+        return alternatives[0] if len(alternatives) == 1 else f"(?:{'|'.join(alternatives)})"
+
+    return build(trie)
+
+
+_START_RE = re.compile(
+    # at a word boundary, or right after a JSON escape such as ``\\n`` (serialised text)
+    r"(?:(?<![A-Za-z0-9])|(?<=\\[nrt]))" + _trie_pattern(sorted(_BY_START))
+)
 # A line break between two token characters: the token may continue on the next line.
 _RUN_SET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.~+/=:")
 _RUN_START_RE = re.compile(f"[{_RUN_CHARS}]+")
@@ -137,7 +160,7 @@ def _split(words: str) -> list[str]:
 
 
 # Every secret name contains one of these (lowercased); they are found with str.find.
-_KEYWORDS = tuple(_split("pass pwd secret token key cred auth cookie sess sig pat sid"))
+_KEYWORDS = tuple(_split("pass pwd secret token key cred auth cookie sess sig pat"))
 _NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.")
 # A keyword, the rest of the name, then a separator: the candidates for a named value.
 # (Literal-first patterns on the lowered text: the regex engine skips to each keyword.)
@@ -241,7 +264,7 @@ def _classify(name: str) -> tuple[str, str] | None:
         return "cookie", _WEAK
     if "auth" in words or (flat.endswith("auth") and flat != "oauth"):
         return "auth", _WEAK
-    if "session" in words or flat.endswith(("sessid", "sessionid")) or flat == "sid":
+    if "session" in words or flat.endswith(("sessid", "sessionid")):
         return "session", _WEAK
     if last in ("sig", "signature"):
         return "signature", _WEAK
@@ -296,31 +319,43 @@ def _token_kind(match: re.Match[str]) -> str:
 
 def _run_tokens(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
     """Provider tokens inside the run ``text[start:end]``. A token starts at a word
-    boundary, so only the starts of the run's alphanumeric segments are tried, each
-    against the few rules that can start with its two characters."""
+    boundary with one of the known two-character starts (``_START_RE`` finds those), and
+    is then matched against the few rules that can start with them."""
     spans = []
     done = start
-    for segment in _SEGMENT_RE.finditer(text, start, end):
-        at = segment.start()
-        if at < done or (at > start and text[at - 1] in _WORD):
+    for head in _START_RE.finditer(text, start, end):
+        at = head.start()
+        if at < done:
             continue
-        for kind, pattern in _BY_START.get(text[at : at + 2], ()):
+        for kind, pattern in _BY_START[head.group(0)]:
             match = pattern.match(text, at, end)
             if match is not None:
                 spans.append((at, match.end(), kind))
                 done = match.end()
                 break
+    return spans
+
+
+def _marker_tokens(text: str) -> list[tuple[int, int, str]]:
+    """Tokens without a literal start (Azure AD client secrets, Telegram bot tokens),
+    looked for only where their marker occurs."""
+    spans = []
     for marker, kind, pattern in _BY_MARKER:
-        if text.find(marker, start, end) >= 0:
-            spans += [(m.start(), m.end(), kind) for m in pattern.finditer(text, start, end)]
+        at = text.find(marker)
+        while at >= 0:
+            line_start = max(0, at - 64)
+            spans += [
+                (m.start(), m.end(), kind) for m in pattern.finditer(text, line_start, at + 64)
+            ]
+            at = text.find(marker, at + 1)
     return spans
 
 
 def _token_spans(text: str) -> list[tuple[int, int, str]]:
-    spans = []
     first = _RUN_START_RE.match(text)
     runs = [first.span()] if first is not None and first.end() >= 20 else []
     runs += [run.span(1) for run in _RUN_RE.finditer(text)]
+    spans = _marker_tokens(text)
     for start, end in runs:
         if start > 0 and text[start - 1] == "\\" and text[start] in "nrt":
             start += 1  # ``\n`` in serialised JSON: the token starts after the escape
