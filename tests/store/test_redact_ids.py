@@ -144,3 +144,23 @@ def test_workspace_files_are_redacted_but_ids_kept(tmp_path: Path) -> None:
     data = artifact.read_bytes()
     assert KEY.encode() not in data and data.endswith(b"\xff")
     assert json.loads(data[:-1])["comment"] == "found [REDACTED:openai-key]"
+
+
+def test_logs_written_before_the_id_rule_stay_readable(session_dir: Path) -> None:
+    """Lines stored by earlier versions (a redacted id, an id with a space) are read back,
+    not counted as corrupt: the rule applies to what is written from now on."""
+    store = SessionStore()
+    store.record("run-x", interaction(id="new-1"))
+    log = session_dir / "run-x" / "interactions.jsonl"
+    [line] = log.read_text().splitlines()
+    old = json.loads(line)
+    extra = [
+        {**old, "id": "[REDACTED:anthropic-key]", "agent_session_id": "[REDACTED:jwt]"},
+        {**old, "id": "old id 2", "task_id": "T 1"},
+    ]
+    with log.open("a") as handle:
+        handle.writelines(json.dumps(record) + "\n" for record in extra)
+    read = store.read_log("run-x")
+    assert [r["id"] for r in read.records] == ["new-1", "[REDACTED:anthropic-key]", "old id 2"]
+    assert read.corrupt_lines == []
+    assert aio("session", "show", "run-x", "--json").json()["interaction_count"] == 3

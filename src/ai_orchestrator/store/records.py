@@ -107,10 +107,10 @@ def _opt_str(record: Mapping[str, Any], field: str) -> str | None:
     return str(value)
 
 
-def _opt_id(record: Mapping[str, Any], field: str) -> str | None:
+def _opt_id(record: Mapping[str, Any], field: str, stored: bool) -> str | None:
     value = _opt_str(record, field)
-    if not value:
-        return None  # an empty optional id means none
+    if not value or stored:
+        return value or None  # an empty optional id means none
     return validate_id(value, f"interaction field '{field}'")
 
 
@@ -181,8 +181,14 @@ def content_ids(items: Iterable[Mapping[str, Any]]) -> list[str]:
     return ids
 
 
-def normalize_interaction(raw: object, session: SessionName) -> dict[str, Any]:
-    """Validate and complete one interaction for ``session``; raises ``InvalidInput``."""
+def normalize_interaction(
+    raw: object, session: SessionName, *, stored: bool = False
+) -> dict[str, Any]:
+    """Validate and complete one interaction for ``session``; raises ``InvalidInput``.
+
+    Ids must follow ``names.validate_id``. ``stored``: the record is read back from a log,
+    where lines written before that rule (any 1-128 character id) stay readable.
+    """
     if not isinstance(raw, Mapping):
         raise InvalidInput(f"an interaction must be a JSON object, got {type(raw).__name__}")
     record: dict[str, Any] = dict(raw)
@@ -196,8 +202,10 @@ def normalize_interaction(raw: object, session: SessionName) -> dict[str, Any]:
     record_id = record.get("id")
     if record_id is None:
         record_id = os.urandom(16).hex()  # 128 random bits, like uuid4().hex
-    else:
+    elif not stored:
         validate_id(record_id, "interaction field 'id'")
+    elif not isinstance(record_id, str) or not 1 <= len(record_id) <= 128:
+        raise _fail("id", "a string of 1-128 characters", record_id)
 
     timestamp = record.get("timestamp")
     if timestamp is None:
@@ -244,9 +252,9 @@ def normalize_interaction(raw: object, session: SessionName) -> dict[str, Any]:
             "session_name": session.name,
             "command": session.command,
             "feature_id": session.feature_id,
-            "task_id": _opt_id(record, "task_id"),
+            "task_id": _opt_id(record, "task_id", stored),
             "agent": _opt_str(record, "agent"),
-            "agent_session_id": _opt_id(record, "agent_session_id"),
+            "agent_session_id": _opt_id(record, "agent_session_id", stored),
             "model": _opt_str(record, "model"),
             "prompt": prompt if prompt is not None else None,
             "prompt_preview": prompt_preview,
