@@ -164,3 +164,27 @@ def test_logs_written_before_the_id_rule_stay_readable(session_dir: Path) -> Non
     assert [r["id"] for r in read.records] == ["new-1", "[REDACTED:anthropic-key]", "old id 2"]
     assert read.corrupt_lines == []
     assert aio("session", "show", "run-x", "--json").json()["interaction_count"] == 3
+
+
+def test_an_agent_session_id_breaking_the_rule_never_loses_the_call(session_dir: Path) -> None:
+    """The agent's session id comes from its output, after the call: one that breaks the
+    id rule is kept as text (agent_session_ref, redacted like any text) and the call is
+    recorded."""
+    from ai_orchestrator.agents.base import AgentResult
+    from ai_orchestrator.agents.recording import build_record
+
+    result = AgentResult(agent="claude", outcome="success", text="done")
+    record = build_record(
+        f"use {KEY}",
+        result,
+        task_id="T1.1",
+        model="sonnet",
+        cwd=session_dir,
+        session_id="odd id/with spaces",
+        action="fresh",
+        state=None,
+    )
+    stored = SessionStore().record("run-x", record)
+    assert stored["agent_session_id"] is None
+    assert stored["agent_session_ref"] == "odd id/with spaces"
+    assert KEY not in json.dumps(stored)

@@ -76,10 +76,14 @@ def validate_feature_id(value: str) -> str:
     return value
 
 
+def is_valid_id(value: object) -> bool:
+    return isinstance(value, str) and _ID_RE.match(value) is not None
+
+
 def validate_id(value: object, what: str = "id") -> str:
     """Return ``value`` if it is a valid id (see ``ID_PATTERN``), else raise ``InvalidInput``
     naming ``what`` (``interaction field 'id'``, ``todo id``, …)."""
-    if not isinstance(value, str) or not _ID_RE.match(value):
+    if not isinstance(value, str) or not is_valid_id(value):
         raise InvalidInput(f"invalid {what} {_shown(value)}: use {ID_RULE}")
     return value
 

@@ -32,7 +32,7 @@ from typing import Any
 from ai_orchestrator import SCHEMA_VERSION
 from ai_orchestrator.errors import InvalidInput
 from ai_orchestrator.store.names import SessionName, validate_id
-from ai_orchestrator.store.redact import redact_value
+from ai_orchestrator.store.redact import redact, redact_value
 from ai_orchestrator.store.timeutil import format_iso, now_iso, parse_iso
 
 # Never redacted (validated instead: ids by ``names.validate_id``, names by
@@ -58,9 +58,14 @@ MAX_USD = 1e9
 
 
 def preview(text: str, limit: int = PREVIEW_CHARS) -> str:
-    """First ``limit`` characters, with ``...`` when cut (the seed's prompt_preview)."""
+    """First ``limit`` characters, with ``...`` when cut (the seed's prompt_preview).
+
+    A cut text is redacted *before* it is cut: cut first, it could end in a piece of a
+    secret too short for any rule to recognise."""
     flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[:limit] + "..."
+    if len(flat) <= limit:
+        return flat
+    return redact(flat[: limit + 1024])[:limit] + "..."
 
 
 def _fail(field: str, expected: str, value: object) -> InvalidInput:
@@ -283,17 +288,12 @@ def stored_form(record: Mapping[str, Any]) -> tuple[dict[str, Any], bytes]:
 
     The summary is folded from the redacted record, so a summary rebuilt from the log
     equals the one maintained while appending. ``IDENTITY_FIELDS`` are stored as given
-    (validated, never redacted); a preview derived from the prompt is derived again from
-    the redacted prompt. Raises ``InvalidInput`` for content JSON
+    (validated, never redacted). Raises ``InvalidInput`` for content JSON
     cannot hold (NaN or Infinity in a field we do not validate, nesting too deep),
     before anything is written.
     """
     try:
         redacted: dict[str, Any] = redact_value(record, keep=IDENTITY_FIELDS)
-        prompt = record.get("prompt")
-        if isinstance(prompt, str) and record.get("prompt_preview") == preview(prompt):
-            # a preview cut from the prompt could end in half a secret no rule recognises
-            redacted["prompt_preview"] = preview(redacted["prompt"])
         line = json.dumps(redacted, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     except (ValueError, TypeError, RecursionError) as exc:
         raise InvalidInput(f"interaction cannot be stored as JSON: {exc}") from None
