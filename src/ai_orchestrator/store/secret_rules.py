@@ -133,7 +133,7 @@ _START_RE = re.compile(
     # at a word boundary, or right after a JSON escape such as ``\\n`` (serialised text)
     r"(?:(?<![A-Za-z0-9])|(?<=\\[nrt]))" + _trie_pattern(sorted(_BY_START))
 )
-# A line break between two token characters: the token may continue on the next line.
+# The run characters as a set (a token continues on the next line if it starts with one).
 _RUN_SET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.~+/=:")
 _RUN_START_RE = re.compile(f"[{_RUN_CHARS}]+")
 
@@ -159,7 +159,7 @@ def _split(words: str) -> list[str]:
     return words.split()
 
 
-# Every secret name contains one of these (lowercased); they are found with str.find.
+# Every secret name contains one of these (lowercased).
 _KEYWORDS = tuple(_split("pass pwd secret token key cred auth cookie sess sig pat"))
 _NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.")
 # A keyword, the rest of the name, then a separator: the candidates for a named value.
