@@ -231,6 +231,7 @@ def structural_cases() -> list[Case]:
     # a secret broken across a line
     key = rand(URLSAFE, 93) + "AA"
     cases.append(("split anthropic", key, f"key: sk-ant-api03-{key[:30]}\n{key[30:]}\nend"))
+    cases.append(("split short first piece", key, f"sk-ant-api03-{key[:4]}\n{key[4:]}\nend"))
     ghp = rand(ALNUM, 36)
     cases.append(("split github", ghp, f"token ghp_{ghp[:20]}\n{ghp[20:]} is it"))
     cases.append(("split shell", ghp, f"echo ghp_{ghp[:25]}\\\n{ghp[25:]}"))

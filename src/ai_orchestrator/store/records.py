@@ -60,12 +60,11 @@ MAX_USD = 1e9
 def preview(text: str, limit: int = PREVIEW_CHARS) -> str:
     """First ``limit`` characters, with ``...`` when cut (the seed's prompt_preview).
 
-    A cut text is redacted *before* it is cut: cut first, it could end in a piece of a
-    secret too short for any rule to recognise."""
-    flat = " ".join(text.split())
-    if len(flat) <= limit:
-        return flat
-    return redact(flat[: limit + 1024])[:limit] + "..."
+    The head of the text is redacted as written, *before* it is flattened and cut: cut
+    first, it could end in a piece of a secret too short for any rule to recognise, and
+    flattened first, a YAML value on the next line would no longer look like one."""
+    flat = " ".join(redact(text[: limit + 4096]).split())
+    return flat if len(flat) <= limit else flat[:limit] + "..."
 
 
 def _fail(field: str, expected: str, value: object) -> InvalidInput:

@@ -95,7 +95,11 @@ _TOKENS: list[tuple[str, str, str]] = [
 _RUN_CHARS = r"A-Za-z0-9_\-.~+/=:"
 # A run starts after a character outside the class: trying only there (instead of at
 # every position inside a long identifier) is what makes this pass cheap.
-_RUN_RE = re.compile(f"[^{_RUN_CHARS}]([{_RUN_CHARS}]{{20,}}+)")
+# A shorter run that ends a line may be the first piece of a token broken across lines.
+_RUN_RE = re.compile(
+    f"[^{_RUN_CHARS}]([{_RUN_CHARS}]{{20,}}+"
+    f"|[{_RUN_CHARS}]{{6,19}}+(?=(?:\\\\?\r?\n|\\\\[rn])[{_RUN_CHARS}]))"
+)
 _TOKEN_RE = re.compile("|".join(f"(?P<t{i}>{p})" for i, (_, _, p) in enumerate(_TOKENS)))
 # Two leading characters -> the rules that can start with them; rules without a literal
 # start are tried on a run only when their marker occurs in it.
@@ -353,13 +357,16 @@ def _marker_tokens(text: str) -> list[tuple[int, int, str]]:
 
 def _token_spans(text: str) -> list[tuple[int, int, str]]:
     first = _RUN_START_RE.match(text)
-    runs = [first.span()] if first is not None and first.end() >= 20 else []
+    runs = [first.span()] if first is not None and first.end() >= 6 else []
     runs += [run.span(1) for run in _RUN_RE.finditer(text)]
     spans = _marker_tokens(text)
     for start, end in runs:
         if start > 0 and text[start - 1] == "\\" and text[start] in "nrt":
             start += 1  # ``\n`` in serialised JSON: the token starts after the escape
-        spans += _run_tokens(text, start, end)
+        if end - start >= 20:
+            spans += _run_tokens(text, start, end)
+        elif _START_RE.search(text, start, end) is None:
+            continue  # a short piece at a line end that holds no token start
         if text.startswith(("\n", "\r", "\\"), end):
             spans += _split_token_spans(text, start, end)
     return spans
