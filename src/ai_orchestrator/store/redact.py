@@ -17,9 +17,9 @@ collapse two records into one.
 
 What is recognised (the classes, each with tests in tests/store/test_redact*.py):
 
-1. **Provider tokens by prefix/shape** (``secret_rules._TOKENS``): Anthropic, OpenAI, Google (API key,
-   OAuth access/refresh tokens, ``GOCSPX-`` client secrets), GitHub, GitLab, Slack tokens
-   and webhooks, Stripe, SendGrid, Hugging Face, npm, PyPI, AWS (key ids, Bedrock),
+1. **Provider tokens by prefix/shape** (``secret_rules._TOKENS``): Anthropic, OpenAI, Google
+   (API key, OAuth access/refresh tokens, ``GOCSPX-`` client secrets), GitHub, GitLab, Slack
+   tokens and webhooks, Stripe, SendGrid, Hugging Face, npm, PyPI, AWS (key ids, Bedrock),
    Azure AD client secrets, DigitalOcean, Databricks, Shopify, Twilio, Vault, Doppler,
    Linear, Notion, Postman, Pulumi, Perplexity, Groq, xAI, Replicate, Sentry, age,
    Atlassian, Grafana, 1Password, Brevo, Heroku, PlanetScale, RubyGems, Square, Facebook,
