@@ -113,8 +113,10 @@ def _opt_str(record: Mapping[str, Any], field: str) -> str | None:
 
 def _opt_id(record: Mapping[str, Any], field: str, stored: bool) -> str | None:
     value = _opt_str(record, field)
-    if not value or stored:
-        return value or None  # an empty optional id means none
+    if stored:
+        return value  # read back as written, whatever rule applied then
+    if not value:
+        return None  # an empty optional id means none
     return validate_id(value, f"interaction field '{field}'")
 
 
