@@ -173,6 +173,7 @@ _HIT_RES = [
 ]
 # A long option followed by a separate value; its name is checked by ``_classify``.
 _FLAG_HIT_RE = re.compile(r"--[a-z][a-z0-9\-]{0,40}+(?=[ \t]+[^\s\-])")
+_STRING_PREFIXES = frozenset("fbrFBRuU")
 _AFTER_NAME = frozenset(("=", ":", '"', "'", " ", "\t", "\\"))
 _NAME_TAIL_RE = re.compile(r"[A-Za-z0-9_.\-]*")
 # After a name: an optional closing quote, then ``=``, ``:``, ``:=`` or ``=>``.
@@ -517,6 +518,10 @@ def _named_spans(text: str, lowered: str) -> list[tuple[int, int, str]]:
         # ``name = value`` with spaces is code or INI; ``NAME=value`` shell or .env
         spaced = not is_flag and sep.start(2) > name_end and text[sep.start(2) - 1] in " \t"
         quote = None
+        if text[value_start : value_start + 1] in _STRING_PREFIXES and text[
+            value_start + 1 : value_start + 2
+        ] in ('"', "'"):
+            value_start += 1  # a Python f/b/r string: the value is what is quoted
         if text.startswith(('\\"', "\\'"), value_start):
             quote, value_start = text[value_start : value_start + 2], value_start + 2
         elif text[value_start : value_start + 1] in ('"', "'"):
