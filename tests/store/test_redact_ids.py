@@ -188,3 +188,24 @@ def test_an_agent_session_id_breaking_the_rule_never_loses_the_call(session_dir:
     assert stored["agent_session_id"] is None
     assert stored["agent_session_ref"] == "odd id/with spaces"
     assert KEY not in json.dumps(stored)
+
+
+def test_test_run_logs_are_redacted(tmp_path: Path) -> None:
+    """Test output is written by the test runner itself; the log (and the tail shown to
+    the agent and the user) is redacted as soon as the run ends."""
+    import sys
+
+    from ai_orchestrator.workflow.testrun import run_tests
+
+    script = tmp_path / "leaky.py"
+    script.write_text(f"print('connecting with OPENAI_API_KEY={KEY}')\n")
+    run = run_tests(
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        label="green-1",
+        artifacts=tmp_path / "artifacts",
+        timeout=60,
+    )
+    log = (tmp_path / "artifacts" / "green-1.log").read_text()
+    assert "OPENAI_API_KEY=[REDACTED:" in log and KEY not in log
+    assert KEY not in run.tail
