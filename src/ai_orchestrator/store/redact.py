@@ -27,7 +27,7 @@ What is recognised (the classes, each with tests in tests/store/test_redact*.py)
    gitleaks' rule set (see "Choice of rules"). A token must start at a word boundary
    (``desk-ant-…`` is not a key). A token broken across a line break (``\\n``, ``\\r\\n``,
    shell ``\\``-newline or a JSON-escaped ``\\n``) is found on the joined text and both
-   pieces are redacted.
+   pieces are redacted, when one of the pieces has at least 20 characters.
 2. **Private key blocks**: PEM (``-----BEGIN … PRIVATE KEY-----``), OpenSSH and PGP
    (``PRIVATE KEY BLOCK``), up to the matching END line (or the end of the text when cut).
 3. **Credentials in URLs**: ``scheme://user:password@host`` (https, postgres, mysql,

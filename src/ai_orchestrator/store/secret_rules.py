@@ -95,11 +95,7 @@ _TOKENS: list[tuple[str, str, str]] = [
 _RUN_CHARS = r"A-Za-z0-9_\-.~+/=:"
 # A run starts after a character outside the class: trying only there (instead of at
 # every position inside a long identifier) is what makes this pass cheap.
-# A shorter run that ends a line may be the first piece of a token broken across lines.
-_RUN_RE = re.compile(
-    f"[^{_RUN_CHARS}]([{_RUN_CHARS}]{{20,}}+"
-    f"|[{_RUN_CHARS}]{{6,19}}+(?=(?:\\\\?\r?\n|\\\\[rn])[{_RUN_CHARS}]))"
-)
+_RUN_RE = re.compile(f"[^{_RUN_CHARS}]([{_RUN_CHARS}]{{20,}}+)")
 _TOKEN_RE = re.compile("|".join(f"(?P<t{i}>{p})" for i, (_, _, p) in enumerate(_TOKENS)))
 # Two leading characters -> the rules that can start with them; rules without a literal
 # start are tried on a run only when their marker occurs in it.
@@ -358,19 +354,39 @@ def _marker_tokens(text: str) -> list[tuple[int, int, str]]:
 
 def _token_spans(text: str) -> list[tuple[int, int, str]]:
     first = _RUN_START_RE.match(text)
-    runs = [first.span()] if first is not None and first.end() >= 6 else []
+    runs = [first.span()] if first is not None and first.end() >= 20 else []
     runs += [run.span(1) for run in _RUN_RE.finditer(text)]
     spans = _marker_tokens(text)
     for start, end in runs:
         if start > 0 and text[start - 1] == "\\" and text[start] in "nrt":
             start += 1  # ``\n`` in serialised JSON: the token starts after the escape
-        if end - start >= 20:
-            spans += _run_tokens(text, start, end)
-        elif _START_RE.search(text, start, end) is None:
-            continue  # a short piece at a line end that holds no token start
+        spans += _run_tokens(text, start, end)
         if text.startswith(("\n", "\r", "\\"), end):
             spans += _split_token_spans(text, start, end)
+        before = _piece_before(text, start)
+        if before is not None:  # a short first piece on the line above
+            spans += _split_token_spans(text, *before)
     return spans
+
+
+def _piece_before(text: str, start: int) -> tuple[int, int] | None:
+    """The run of fewer than 20 characters that ends right before a line break ending at
+    ``start`` (real, ``\\``-continued or JSON-escaped), or ``None``."""
+    if start >= 1 and text[start - 1] == "\n":
+        brk = start - 1
+        brk -= brk >= 1 and text[brk - 1] == "\r"
+        brk -= brk >= 1 and text[brk - 1] == "\\"
+    elif start >= 2 and text[start - 2 : start] == "\\n":
+        brk = start - 2
+        brk -= 2 * (brk >= 2 and text[brk - 2 : brk] == "\\r")
+    else:
+        return None
+    piece = brk
+    while piece > 0 and brk - piece < 20 and text[piece - 1] in _RUN_SET:
+        piece -= 1
+    if piece == brk or brk - piece >= 20:
+        return None  # nothing there, or a long piece (found from its own run)
+    return piece, brk
 
 
 def _continuation(text: str, end: int) -> int | None:
