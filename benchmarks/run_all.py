@@ -68,6 +68,8 @@ def _row(what: str, measured: str, runs: str, target: str, met: bool) -> str:
 def render() -> str:
     store_runs, run_runs = _runs("store"), _runs("run_overhead")
     store, run = _median_of(store_runs), _median_of(run_runs)
+    redact_runs = _runs("redact")
+    redaction = _median_of(redact_runs)
     listing, growth = store["list_stats"], store["record_growth"]
     conc, version = store["concurrent_writers"], store["aio_version"]
     rows = [
@@ -108,6 +110,17 @@ def render() -> str:
             _per_run(store_runs, "aio_version", "median_s", scale=1000),
             "≤ 150 ms",
             version["median_s"] <= 0.15,
+        ),
+        _row(
+            f"redacting a 1 MB prompt ({redaction['planted_secrets']} planted secrets, all "
+            "removed), rules compiled: CPU time of the call",
+            f"{redaction['cpu_median_s'] * 1000:.0f} ms CPU (wall "
+            f"{redaction['median_s'] * 1000:.0f} ms at load average "
+            f"{redaction['load_average_1m']:.1f}; first call in a new process, import and "
+            f"compile included: {redaction['cold_median_s'] * 1000:.0f} ms wall)",
+            _per_run(redact_runs, "cpu_median_s", scale=1000),
+            "≤ 50 ms",
+            redaction["cpu_median_s"] <= 0.05,
         ),
         _row(
             "`aio run` overhead over the instant fake agent alone (difference of medians, "
@@ -162,6 +175,11 @@ def render() -> str:
             "  first and released together; each appends "
             f"{conc['interactions_expected'] // conc['writers']} interactions, and the",
             "  session's count is checked afterwards.",
+            f"- `bench_redact.py`: `redact` on 1 MB of this repository's source and docs with "
+            f"{redaction['planted_secrets']} secrets planted (the run fails if one survives); "
+            f"median of {len(redaction['samples_s'])} calls in one process (CPU time: on this "
+            "shared machine the wall time also counts other processes' turns), and of "
+            f"{len(redaction['cold_samples_s'])} fresh processes for the first call.",
             f"- `bench_run.py`: {run['runs']} interleaved pairs of (fake agent alone, `aio run`",
             "  resuming a session with the same fake agent); `aio run` also prices the usage and",
             "  records the interaction. Then the real `claude -p` (from `make agent-clis`) is",
@@ -187,6 +205,8 @@ def main() -> None:
                 _run("bench_store.py", "--sessions", args.sessions, "--keep", str(work / "big"))
                 shutil.copy(RESULTS_DIR / "store.json", RESULTS_DIR / f"store-run{i}.json")
                 _run("bench_run.py")
+                _run("bench_redact.py")
+                shutil.copy(RESULTS_DIR / "redact.json", RESULTS_DIR / f"redact-run{i}.json")
                 shutil.copy(
                     RESULTS_DIR / "run_overhead.json", RESULTS_DIR / f"run_overhead-run{i}.json"
                 )

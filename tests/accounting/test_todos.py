@@ -76,7 +76,7 @@ def test_symlinked_todo_file_is_refused(tmp_path: Path, monkeypatch: pytest.Monk
 
 
 def test_awkward_text_stays_one_valid_line_and_secrets_are_redacted(session_dir: Path) -> None:
-    todo_id = todos.start("implement-auth", None, 'T"1', 0.2, "claude", None)
+    todo_id = todos.start("implement-auth", None, "T1", 0.2, "claude", None)
     message = (
         'quote " backslash \\ newline\n tab\t ESC\x1b[31m key sk-ant-api03-abcdefghijklmnopqrstu'
     )
@@ -86,6 +86,24 @@ def test_awkward_text_stays_one_valid_line_and_secrets_are_redacted(session_dir:
     assert records[1]["error"].startswith('quote " backslash \\ newline\n tab\t ESC\x1b[31m key ')
     assert "sk-ant-" not in (session_dir / "todos.jsonl").read_text()
     assert records[1]["content"].startswith("❌ Session error: implement-auth - quote")
+
+
+@pytest.mark.parametrize("bad", ['T"1', "T 1", "a/b", "", "x\ny", "-x"])
+def test_unsafe_task_and_todo_ids_are_refused(session_dir: Path, bad: str) -> None:
+    """Ids are never redacted, so they are held to a safe character set (exit 2)."""
+    with pytest.raises(InvalidInput):
+        todos.start("implement-auth", None, bad or " ", 0.2, "claude", None)
+    with pytest.raises(InvalidInput):
+        todos.end(bad, "implement-auth", 0.1)
+    assert not (session_dir / "todos.jsonl").exists()
+
+
+def test_secret_looking_ids_are_kept_so_start_and_end_meet(session_dir: Path) -> None:
+    task = "sk-ant-api03-abcdefghijklmnopqrstuvwx"
+    todo_id = todos.start("implement-auth", None, task, 0.2, "claude", None)
+    todos.end(todo_id, "implement-auth", 0.1)
+    [todo] = todos.list_todos()
+    assert todo["task_id"] == task and todo["status"] == "completed"
 
 
 def test_ids_are_unique_even_within_one_second(session_dir: Path) -> None:

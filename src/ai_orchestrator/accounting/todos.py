@@ -24,7 +24,8 @@ sets the description, end and error set the outcome; a later record wins.
 Invariants:
 
 - **Valid JSONL.** Each record is one ``json.dumps`` line (so quotes, newlines and
-  control characters in messages are escaped), secrets redacted (``store.redact``).
+  control characters in messages are escaped), secrets redacted (``store.redact``) —
+  except ids, names and timestamps, which are validated instead.
 - **Never a torn or merged line.** Every append happens under an exclusive flock on the
   sidecar ``.<name>.lock`` (``store.locks``) and is written with ``O_APPEND``; if a
   crashed writer left an unterminated last line, the next append first ends it with a
@@ -62,9 +63,9 @@ from ai_orchestrator.store.fsutil import (
     open_nofollow,
     read_bytes,
 )
-from ai_orchestrator.store.names import parse_session_name, validate_feature_id
+from ai_orchestrator.store.names import parse_session_name, validate_feature_id, validate_id
 from ai_orchestrator.store.names import session_name as make_session_name
-from ai_orchestrator.store.redact import redact
+from ai_orchestrator.store.redact import redact_value
 from ai_orchestrator.store.timeutil import format_iso, now_iso, parse_iso
 
 TODO_FILE_ENV = "TODO_FILE"
@@ -108,9 +109,23 @@ def _prepare_dir(path: Path) -> None:
         os.makedirs(path.parent, DIR_MODE, exist_ok=True)
 
 
+# Never redacted: validated instead (ids by ``names.validate_id``, the session name by
+# ``parse_session_name``), so a todo's start and end records always meet.
+_IDENTITY_FIELDS = (
+    "schema_version",
+    "type",
+    "id",
+    "timestamp",
+    "session_name",
+    "feature_id",
+    "task_id",
+)
+
+
 def _serialize(record: Mapping[str, Any]) -> bytes:
-    line = json.dumps(record, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return (redact(line) + "\n").encode("utf-8")
+    clean = redact_value(record, keep=_IDENTITY_FIELDS)
+    line = json.dumps(clean, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return (line + "\n").encode("utf-8")
 
 
 def append_record(record: Mapping[str, Any], *, path: Path | None = None) -> None:
@@ -251,7 +266,7 @@ def start(
             "timestamp": now_iso(),
             "session_name": session.name,
             "feature_id": session.feature_id,
-            "task_id": task_id,
+            "task_id": None if task_id is None else validate_id(task_id, "task id"),
             "agent": agent,
             "model": model,
             "content": _content(session.name, session.feature_id, task_id, estimate),
@@ -337,9 +352,7 @@ def error(
 
 
 def _todo_id(value: str) -> str:
-    if not isinstance(value, str) or not value.strip() or "\n" in value:
-        raise InvalidInput(f"invalid todo id {value!r}: pass the id that start() returned")
-    return value.strip()
+    return validate_id(value.strip() if isinstance(value, str) else value, "todo id")
 
 
 # --------------------------------------------------------------------------- reading

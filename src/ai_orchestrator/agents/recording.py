@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ai_orchestrator.agents.base import AgentResult, ModelUsage
+from ai_orchestrator.store.names import is_valid_id
 from ai_orchestrator.store.records import preview
 
 if TYPE_CHECKING:
@@ -213,7 +214,9 @@ def build_record(
     record: dict[str, Any] = {
         "task_id": task_id,
         "agent": result.agent,
-        "agent_session_id": session_id,
+        # an id the agent printed that breaks the id rule must not lose the call:
+        # it is kept (redacted like any text) under agent_session_ref instead
+        "agent_session_id": session_id if session_id is None or is_valid_id(session_id) else None,
         "cwd": str(cwd),
         "model": result.model or model,
         "prompt": prompt,
@@ -231,6 +234,8 @@ def build_record(
         "todos": [{"tool": t.tool, "items": t.items, "replaces": t.replaces} for t in result.todos],
         "agent_state": state,
     }
+    if session_id is not None and not is_valid_id(session_id):
+        record["agent_session_ref"] = session_id
     if note:
         record["session_note"] = note
     record.update(price_result(result.agent, result))

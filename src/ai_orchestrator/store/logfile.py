@@ -87,7 +87,7 @@ def parse_log(data: bytes, session: SessionName) -> LogRead:
         if not raw.strip():
             continue
         try:
-            record = normalize_interaction(json.loads(raw), session)
+            record = normalize_interaction(json.loads(raw), session, stored=True)
         except (ValueError, InvalidInput, RecursionError):
             result.corrupt_lines.append(number)
             continue

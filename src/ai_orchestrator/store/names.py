@@ -8,6 +8,12 @@ Rules (enforced here and nowhere else):
   ``^[a-z][a-z0-9]{0,31}$`` (no hyphen), so a name splits unambiguously at its first
   hyphen: ``implement-auth-service`` is command ``implement``, feature ``auth-service``.
 
+- An *id* (record id, agent session id, todo id, task id) is 1–128 ASCII letters, digits
+  and ``. _ : + -``, starting with a letter or digit (``ID_PATTERN``). Ids, names and
+  timestamps are never redacted (two secret-looking ids must stay two ids, or an import
+  would no longer recognise what it already holds); this rule keeps them free of
+  anything but identifier characters instead.
+
 Because the allowed alphabet has no ``/``, no ``.``, no uppercase and no non-ASCII, a
 valid name is always a single, plain path component, can never address anything outside
 ``SESSION_DIR`` and maps to a directory that no other valid name maps to (even on a
@@ -28,6 +34,10 @@ _FEATURE_RE = re.compile(rf"\A{FEATURE_ID_PATTERN}\Z")
 _COMMAND_RE = re.compile(rf"\A{COMMAND_PATTERN}\Z")
 # The command has no hyphen, so this is exactly parse_session_name's split-and-check.
 _SESSION_RE = re.compile(rf"\A{COMMAND_PATTERN}-{FEATURE_ID_PATTERN}\Z")
+
+ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._:+\-]{0,127}"
+_ID_RE = re.compile(rf"\A{ID_PATTERN}\Z")
+ID_RULE = "1-128 characters: ASCII letters, digits and . _ : + -, starting with a letter or digit"
 
 FEATURE_RULE = (
     "1-64 characters: lowercase letters a-z, digits 0-9 and hyphens, "
@@ -63,6 +73,18 @@ def validate_feature_id(value: str) -> str:
     """Return ``value`` if it is a valid feature id, else raise ``InvalidInput``."""
     if not isinstance(value, str) or not _FEATURE_RE.match(value):
         raise InvalidInput(f"invalid feature id {_shown(value)}: use {FEATURE_RULE}")
+    return value
+
+
+def is_valid_id(value: object) -> bool:
+    return isinstance(value, str) and _ID_RE.match(value) is not None
+
+
+def validate_id(value: object, what: str = "id") -> str:
+    """Return ``value`` if it is a valid id (see ``ID_PATTERN``), else raise ``InvalidInput``
+    naming ``what`` (``interaction field 'id'``, ``todo id``, …)."""
+    if not isinstance(value, str) or not is_valid_id(value):
+        raise InvalidInput(f"invalid {what} {_shown(value)}: use {ID_RULE}")
     return value
 
 

@@ -33,10 +33,23 @@ from typing import Any
 
 from ai_orchestrator import SCHEMA_VERSION
 from ai_orchestrator.errors import InvalidInput
-from ai_orchestrator.store.names import SessionName
-from ai_orchestrator.store.redact import redact_value
+from ai_orchestrator.store.names import SessionName, validate_id
+from ai_orchestrator.store.redact import redact, redact_value
 from ai_orchestrator.store.timeutil import format_iso, now_iso, parse_iso
 
+# Never redacted (validated instead: ids by ``names.validate_id``, names by
+# ``names.parse_session_name``, the timestamp by ``parse_iso``), so a secret-looking id
+# keeps its identity and an import stays idempotent.
+IDENTITY_FIELDS = (
+    "schema_version",
+    "id",
+    "timestamp",
+    "session_name",
+    "command",
+    "feature_id",
+    "task_id",
+    "agent_session_id",
+)
 TOKEN_KEYS = ("input", "output", "cache_read", "cache_write", "reasoning")
 USAGE_INT_KEYS = (*TOKEN_KEYS, "cache_write_5m", "cache_write_1h", "requests")
 USAGE_MONEY_KEYS = ("cost", "reported_cost", "savings")
@@ -62,8 +75,12 @@ MAX_USD = 1e9
 
 
 def preview(text: str, limit: int = PREVIEW_CHARS) -> str:
-    """First ``limit`` characters, with ``...`` when cut (the seed's prompt_preview)."""
-    flat = " ".join(text.split())
+    """First ``limit`` characters, with ``...`` when cut (the seed's prompt_preview).
+
+    The head of the text is redacted as written, *before* it is flattened and cut: cut
+    first, it could end in a piece of a secret too short for any rule to recognise, and
+    flattened first, a YAML value on the next line would no longer look like one."""
+    flat = " ".join(redact(text[: limit + 4096]).split())
     return flat if len(flat) <= limit else flat[:limit] + "..."
 
 
@@ -109,6 +126,15 @@ def _opt_str(record: Mapping[str, Any], field: str) -> str | None:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise _fail(field, "a string", value)
     return str(value)
+
+
+def _opt_id(record: Mapping[str, Any], field: str, stored: bool) -> str | None:
+    value = _opt_str(record, field)
+    if stored:
+        return value  # read back as written, whatever rule applied then
+    if not value:
+        return None  # an empty optional id means none
+    return validate_id(value, f"interaction field '{field}'")
 
 
 def _tokens(value: object) -> dict[str, int]:
@@ -178,8 +204,14 @@ def content_ids(items: Iterable[Mapping[str, Any]]) -> list[str]:
     return ids
 
 
-def normalize_interaction(raw: object, session: SessionName) -> dict[str, Any]:
-    """Validate and complete one interaction for ``session``; raises ``InvalidInput``."""
+def normalize_interaction(
+    raw: object, session: SessionName, *, stored: bool = False
+) -> dict[str, Any]:
+    """Validate and complete one interaction for ``session``; raises ``InvalidInput``.
+
+    Ids must follow ``names.validate_id``. ``stored``: the record is read back from a log,
+    where lines written before that rule (any 1-128 character id) stay readable.
+    """
     if not isinstance(raw, Mapping):
         raise InvalidInput(f"an interaction must be a JSON object, got {type(raw).__name__}")
     record: dict[str, Any] = dict(raw)
@@ -193,6 +225,8 @@ def normalize_interaction(raw: object, session: SessionName) -> dict[str, Any]:
     record_id = record.get("id")
     if record_id is None:
         record_id = os.urandom(16).hex()  # 128 random bits, like uuid4().hex
+    elif not stored:
+        validate_id(record_id, "interaction field 'id'")
     elif not isinstance(record_id, str) or not 1 <= len(record_id) <= 128:
         raise _fail("id", "a string of 1-128 characters", record_id)
 
@@ -248,9 +282,9 @@ def normalize_interaction(raw: object, session: SessionName) -> dict[str, Any]:
             "session_name": session.name,
             "command": session.command,
             "feature_id": session.feature_id,
-            "task_id": _opt_str(record, "task_id"),
+            "task_id": _opt_id(record, "task_id", stored),
             "agent": _opt_str(record, "agent"),
-            "agent_session_id": _opt_str(record, "agent_session_id"),
+            "agent_session_id": _opt_id(record, "agent_session_id", stored),
             "model": _opt_str(record, "model"),
             "prompt": prompt if prompt is not None else None,
             "prompt_preview": prompt_preview,
@@ -278,12 +312,13 @@ def stored_form(record: Mapping[str, Any]) -> tuple[dict[str, Any], bytes]:
     """The record as stored (secrets redacted) and its JSON line (with newline).
 
     The summary is folded from the redacted record, so a summary rebuilt from the log
-    equals the one maintained while appending. Raises ``InvalidInput`` for content JSON
+    equals the one maintained while appending. ``IDENTITY_FIELDS`` are stored as given
+    (validated, never redacted). Raises ``InvalidInput`` for content JSON
     cannot hold (NaN or Infinity in a field we do not validate, nesting too deep),
     before anything is written.
     """
     try:
-        redacted: dict[str, Any] = redact_value(record)
+        redacted: dict[str, Any] = redact_value(record, keep=IDENTITY_FIELDS)
         line = json.dumps(redacted, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     except (ValueError, TypeError, RecursionError) as exc:
         raise InvalidInput(f"interaction cannot be stored as JSON: {exc}") from None

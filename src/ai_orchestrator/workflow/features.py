@@ -27,6 +27,7 @@ from typing import Any
 from ai_orchestrator.errors import AioError, NotFound, StoreError
 from ai_orchestrator.store.fsutil import atomic_write, fsync_dir, fsync_fd, unique_suffix, write_all
 from ai_orchestrator.store.names import validate_feature_id
+from ai_orchestrator.store.redact import redact_bytes
 from ai_orchestrator.store.timeutil import now_iso
 from ai_orchestrator.workflow.config import config_template
 from ai_orchestrator.workflow.history import append_event, elapsed_ms, make_event
@@ -170,5 +171,6 @@ def save_plan(paths: FeaturePaths, plan: Plan) -> None:
 
 
 def write_artifact(path: Path, data: bytes) -> None:
+    """Write an artifact (review, test results) atomically, secrets redacted."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, data, mode=PUBLIC_FILE_MODE)
+    atomic_write(path, redact_bytes(data), mode=PUBLIC_FILE_MODE)

@@ -14,6 +14,7 @@ appends exactly one event when it ends — success, failure, timeout and Ctrl-C 
 command that ran). Each event is one line written with a single
 ``write`` on an ``O_APPEND`` descriptor (then fsync), so concurrent writers never interleave
 and a crash can at worst leave a torn last line; readers skip (and count) unparseable lines.
+Secrets in ``arguments``, ``error`` and ``details`` are redacted (``store.redact``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ai_orchestrator.store.fsutil import fsync_fd, write_all
+from ai_orchestrator.store.redact import redact_value
 from ai_orchestrator.store.timeutil import now_iso
 
 STATUSES = ("success", "failed", "timeout", "interrupted", "budget_exceeded", "error")
@@ -74,8 +76,24 @@ def make_event(
     }
 
 
+# Never redacted: the event's identity and outcome (ids and names are validated upstream).
+_IDENTITY_FIELDS = (
+    "schema_version",
+    "timestamp",
+    "command",
+    "agent",
+    "model",
+    "status",
+    "duration_ms",
+    "task_id",
+    "session",
+)
+
+
 def append_event(path: Path, event: Mapping[str, Any]) -> None:
-    line = (json.dumps(event, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+    """Append ``event`` (secrets in its arguments, error and details redacted)."""
+    clean = redact_value(json.loads(json.dumps(event, default=str)), keep=_IDENTITY_FIELDS)
+    line = (json.dumps(clean, ensure_ascii=False) + "\n").encode("utf-8")
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
     try:
         # Terminate a torn last line left by a crash so it cannot fuse with this event.

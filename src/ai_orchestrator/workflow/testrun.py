@@ -278,6 +278,20 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
             return
 
 
+def _redact_file(path: Path) -> None:
+    """Redact secrets the tests printed (their output is written by the child directly)."""
+    from ai_orchestrator.store.fsutil import atomic_write
+    from ai_orchestrator.store.redact import redact_bytes
+
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return
+    cleaned = redact_bytes(data)
+    if cleaned != data:
+        atomic_write(path, cleaned, mode=0o644)
+
+
 def run_tests(
     command: str | list[str],
     *,
@@ -354,4 +368,8 @@ def run_tests(
     if counts is not None:
         for key in ("passed", "failed", "errors", "skipped", "total"):
             setattr(run, key, counts[key])
+    # Read first, then redact what stays on disk: a rule must never change what the
+    # evidence (test ids, counts) is judged on.
+    _redact_file(log_path)
+    _redact_file(xml_path)
     return run

@@ -19,6 +19,8 @@ Contract and invariants:
   the cwd. Other commands raise ``NotFound`` when no ``.aio/`` exists there.
 - **Atomic writes**: every YAML/JSON file is replaced with temp file + rename
   (``store.fsutil.atomic_write``), so a crash leaves the old or the new file, never a mix.
+- **No secrets**: YAML files, ``history.jsonl`` and artifacts are redacted
+  (``store.redact``) as they are written; ids, names and timestamps are kept.
 - **Feature lock**: mutating commands on one feature (plan, implement) hold
   ``features/<id>/.lock`` (flock) for their whole run. A second command waits up to
   ``lock_timeout`` seconds, then ``SessionBusy`` (exit 1) names the holder (pid, command,
@@ -39,6 +41,7 @@ from ai_orchestrator.errors import InvalidInput, NotFound, StoreError
 from ai_orchestrator.store import locks
 from ai_orchestrator.store.fsutil import atomic_write
 from ai_orchestrator.store.names import validate_feature_id
+from ai_orchestrator.store.redact import redact_value
 
 AIO_DIR = ".aio"
 PUBLIC_FILE_MODE = 0o644  # the workspace is meant to be reviewed and possibly committed
@@ -61,8 +64,29 @@ def dump_yaml(data: Any) -> bytes:
     return text.encode("utf-8")
 
 
+# Ids, names, states and timestamps of features and plans: never redacted (a redacted
+# task id or dependency would break the plan).
+_IDENTITY_FIELDS = (
+    "schema_version",
+    "id",
+    "feature",
+    "status",
+    "active_task",
+    "dependencies",
+    "agent",
+    "model_in_use",
+    "planner",
+    "created_at",
+    "updated_at",
+    "started_at",
+    "completed_at",
+)
+
+
 def write_yaml(path: Path, data: Any) -> None:
-    atomic_write(path, dump_yaml(data), mode=PUBLIC_FILE_MODE)
+    """Replace ``path`` with ``data`` as YAML, secrets in its texts redacted."""
+    clean = redact_value(data, keep=_IDENTITY_FIELDS, nested=True)
+    atomic_write(path, dump_yaml(clean), mode=PUBLIC_FILE_MODE)
 
 
 def read_yaml(path: Path) -> Any:

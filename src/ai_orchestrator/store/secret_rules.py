@@ -1,0 +1,645 @@
+"""The secret-detection rules and passes behind ``store.redact`` (see its docstring for
+the contract, the classes covered and the choice of rules).
+
+Imported on first use by ``store.redact``: compiling the rules takes tens of
+milliseconds, which commands that never redact (``aio --version``, the statusline) must
+not pay.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping
+from functools import lru_cache
+from typing import Any
+
+_WORD = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+
+# ----------------------------------------------------------------- provider tokens
+# (kind, the two characters a match starts with, pattern). Shapes after gitleaks'
+# config/gitleaks.toml (rule ids in the comments).
+_TOKENS: list[tuple[str, str, str]] = [
+    ("anthropic-key", "sk", r"sk-ant-[A-Za-z0-9_\-]{16,}"),  # anthropic-api-key, -admin-api-key
+    (
+        "openai-key",
+        "sk",
+        r"sk-(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_\-]{20,}",
+    ),  # openai-api-key
+    (
+        "stripe-key",
+        "sk rk pk",
+        r"(?:sk|rk|pk)_(?:live|test|prod)_[A-Za-z0-9]{10,}",
+    ),  # stripe-access-token
+    ("stripe-webhook-secret", "wh", r"whsec_[A-Za-z0-9+/=]{20,}"),
+    ("google-api-key", "AI", r"AIza[0-9A-Za-z_\-]{35}"),  # gcp-api-key
+    ("google-oauth", "ya 1/", r"ya29\.[0-9A-Za-z_\-]{20,}|1//0[0-9A-Za-z_\-]{30,}"),
+    ("google-oauth-client-secret", "GO", r"GOCSPX-[0-9A-Za-z_\-]{20,}"),
+    ("github-token", "gh gi", r"gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,}"),
+    (
+        "gitlab-token",
+        "gl GR",  # gitlab-pat, -ptt, -rrt, -runner-…, -deploy-token, -feed-token, …
+        r"gl(?:pat|dt|rt|ptt|cbt|ft|imt|oas|soat|agent|ffct)-[A-Za-z0-9_\-]{20,}"
+        r"|GR1348941[A-Za-z0-9_\-]{20,}",
+    ),
+    ("slack-token", "xo xa", r"xox[abposre]-[A-Za-z0-9\-]{10,}|xapp-\d-[A-Za-z0-9\-]{10,}"),
+    (
+        "slack-webhook",
+        "ho",
+        r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/_\-]{20,}",
+    ),
+    ("sendgrid-key", "SG", r"SG\.[A-Za-z0-9_\-]{16,}\.[A-Za-z0-9_\-]{16,}"),
+    ("huggingface-token", "hf ap", r"hf_[A-Za-z0-9]{30,}|api_org_[A-Za-z0-9]{30,}"),
+    ("npm-token", "np", r"npm_[A-Za-z0-9]{36,}"),
+    ("pypi-token", "py", r"pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_\-]{50,}"),
+    (
+        "aws-key-id",
+        "AK AS AB AC A3",
+        r"(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[0-9A-Z]{16}(?![A-Za-z0-9])",
+    ),
+    ("aws-bedrock-key", "AB", r"ABSK[A-Za-z0-9+/]{100,}=*"),
+    ("azure-ad-client-secret", "", r"[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.\-]{31,34}"),
+    ("digitalocean-token", "do", r"do[opr]_v1_[a-f0-9]{64}"),
+    ("databricks-token", "da", r"dapi[a-f0-9]{32}(?:-\d)?"),
+    ("shopify-token", "sh", r"shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}"),
+    ("twilio-key", "SK", r"SK[0-9a-fA-F]{32}(?![A-Za-z0-9])"),
+    ("vault-token", "hv", r"hv[sb]\.[A-Za-z0-9_\-]{24,}"),
+    ("doppler-token", "dp", r"dp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9]{40,}"),
+    ("linear-key", "li", r"lin_api_[A-Za-z0-9]{40}"),
+    ("notion-token", "nt se", r"ntn_[0-9]{11}[A-Za-z0-9]{32,}|secret_[A-Za-z0-9]{43}"),
+    ("postman-key", "PM", r"PMAK-[a-fA-F0-9]{24}-[a-fA-F0-9]{34}"),
+    ("pulumi-token", "pu", r"pul-[a-f0-9]{40}"),
+    ("perplexity-key", "pp", r"pplx-[A-Za-z0-9]{40,}"),
+    ("groq-key", "gs", r"gsk_[A-Za-z0-9]{40,}"),
+    ("xai-key", "xa", r"xai-[A-Za-z0-9]{40,}"),
+    ("replicate-token", "r8", r"r8_[A-Za-z0-9]{37}"),
+    ("sentry-token", "sn", r"sntry[us]_[A-Za-z0-9+/=_]{40,}"),
+    ("age-secret-key", "AG", r"AGE-SECRET-KEY-1[0-9A-Z]{58}"),
+    ("atlassian-token", "AT", r"ATATT3[A-Za-z0-9_\-=]{100,}"),
+    ("grafana-token", "gl", r"gl(?:c|sa)_[A-Za-z0-9+/=_]{32,}"),
+    ("1password-token", "op", r"ops_eyJ[A-Za-z0-9+/=]{100,}"),
+    ("brevo-key", "xk", r"xkeysib-[a-f0-9]{64}-[A-Za-z0-9]{16}"),
+    ("heroku-key", "HR", r"HRKU-[A-Za-z0-9_\-]{60}"),
+    ("planetscale-token", "ps", r"pscale_(?:tkn|pw|oauth)_[A-Za-z0-9=._\-]{32,64}"),
+    ("rubygems-key", "ru", r"rubygems_[a-f0-9]{48}"),
+    ("square-token", "sq EA", r"sq0(?:atp|csp)-[A-Za-z0-9_\-]{22,}|EAAA[A-Za-z0-9_\-+=]{60}"),
+    ("facebook-token", "EA", r"EAA[MC][A-Za-z0-9]{100,}"),
+    ("mailgun-key", "ke", r"key-[0-9a-f]{32}(?![A-Za-z0-9])"),
+    ("telegram-bot-token", "", r"[0-9]{8,10}:AA[A-Za-z0-9_\-]{33}"),
+    ("dynatrace-token", "dt", r"dt0c01\.[A-Za-z0-9]{24}\.[A-Za-z0-9]{64}"),
+    ("newrelic-key", "NR", r"NRAK-[A-Z0-9]{27}|NRII-[A-Za-z0-9_\-]{32}"),
+    ("cloudflare-origin-ca-key", "v1", r"v1\.0-[a-f0-9]{24}-[a-f0-9]{146}"),
+    ("jwt", "ey", r"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"),
+]
+# Characters a token is made of. Tokens are only looked for inside runs of these (one
+# cheap regex over the text), which is what keeps 1 MB under the time budget.
+_RUN_CHARS = r"A-Za-z0-9_\-.~+/=:"
+# A run starts after a character outside the class: trying only there (instead of at
+# every position inside a long identifier) is what makes this pass cheap.
+_RUN_RE = re.compile(f"[^{_RUN_CHARS}]([{_RUN_CHARS}]{{20,}}+)")
+_TOKEN_RE = re.compile("|".join(f"(?P<t{i}>{p})" for i, (_, _, p) in enumerate(_TOKENS)))
+# Two leading characters -> the rules that can start with them; rules without a literal
+# start are tried on a run only when their marker occurs in it.
+_BY_START: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
+for _kind, _starts, _pattern in _TOKENS:
+    for _start in _starts.split():
+        _BY_START.setdefault(_start, []).append((_kind, re.compile(_pattern)))
+_BY_MARKER = [
+    (marker, kind, re.compile(pattern))
+    for kind, starts, pattern in _TOKENS
+    if not starts
+    for marker in (("Q~",) if kind == "azure-ad-client-secret" else (":AA",))
+]
+# The known starts at a word boundary, as a trie so the engine rejects most positions on
+# their first character.
+
+
+def _trie_pattern(words: list[str]) -> str:
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+
+    def build(node: dict[str, Any]) -> str:
+        alternatives = [re.escape(char) + build(child) for char, child in sorted(node.items())]
+        if not alternatives:
+            return ""
+        return alternatives[0] if len(alternatives) == 1 else f"(?:{'|'.join(alternatives)})"
+
+    return build(trie)
+
+
+_START_RE = re.compile(
+    # at a word boundary, or right after a JSON escape such as ``\\n`` (serialised text)
+    r"(?:(?<![A-Za-z0-9])|(?<=\\[nrt]))" + _trie_pattern(sorted(_BY_START))
+)
+# The run characters as a set (a token continues on the next line if it starts with one).
+_RUN_SET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.~+/=:")
+_RUN_START_RE = re.compile(f"[{_RUN_CHARS}]+")
+
+_PRIVATE_BLOCK_RE = re.compile(
+    # (a block never holds ``"``: in serialised JSON a cut-off block ends with its string)
+    r"-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----[^\"]*?"
+    r"(?:-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----|(?=\")|\Z)",
+)
+_URL_CREDENTIALS_RE = re.compile(r"://([^\s/?#@:\"'<>\\]*):([^\s/?#@\"'<>\\]+)@")
+# Command lines. Each pattern starts with its command word (a literal, which the regex
+# engine skips to quickly); the word boundary before it is checked in ``_command_spans``.
+_CURL_USER_RE = re.compile(
+    r"curl\b[^\n]*?\s(?:-u|--user|-U|--proxy-user)(?:=|[ \t]+)?(['\"]?)[^\s:'\"\\]*:([^\s'\"\\]+)"
+)
+_PASSWORD_FLAG_RES = [
+    re.compile(command + r"[a-z\-]*\b[^\n]*?\s-p([^\s'\"\\]+)") for command in ("mysql", "mariadb")
+] + [re.compile(r"sshpass\b[^\n]*?\s-p[ \t]*([^\s'\"\\]+)")]
+
+# ----------------------------------------------------------------- named values
+
+
+def _split(words: str) -> list[str]:
+    return words.split()
+
+
+# Every secret name contains one of these (lowercased).
+_KEYWORDS = tuple(_split("pass pwd secret token key cred auth cookie sess sig pat"))
+_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.")
+# A keyword, the rest of the name, then a separator: the candidates for a named value.
+# (Literal-first patterns on the lowered text: the regex engine skips to each keyword.)
+_HIT_RES = [
+    re.compile(word + r"[a-z0-9_.\-]*+(?=(?:\\?[\"'])?[ \t]*(?::=|=>|[:=]))") for word in _KEYWORDS
+]
+# A long option followed by a separate value; its name is checked by ``_classify``.
+_FLAG_HIT_RE = re.compile(r"--[a-z][a-z0-9\-]{0,40}+(?=[ \t]+[^\s\-])")
+_STRING_PREFIXES = frozenset("fbrFBRuU")
+_AFTER_NAME = frozenset(("=", ":", '"', "'", " ", "\t", "\\"))
+_NAME_TAIL_RE = re.compile(r"[A-Za-z0-9_.\-]*")
+# After a name: an optional closing quote, then ``=``, ``:``, ``:=`` or ``=>``.
+_SEP_RE = re.compile(r"(\\?[\"'])?[ \t]*(:=|=>|[:=])[ \t]*")
+_MAPPING_ENTRY_RE = re.compile(r"(?:- |[\w.\-\"']+:(?:\s|$))")
+_BLOCK_RE = re.compile(r"[|>][+-]?[0-9]?")
+_FLAG_SEP_RE = re.compile(r"[ \t]+(?=[^\s-])")
+_SCHEME_RE = re.compile(r"(?:bearer|basic|token|digest|negotiate|bot)[ \t]+", re.IGNORECASE)
+_CAMEL_RE = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+_UNQUOTED_VALUE_RE = re.compile(r"[^\s\"'\\,;})\]&<>|`]+")
+_TOKEN_LIKE_RE = re.compile(r"[A-Za-z0-9_\-+/=.~%:]{8,}")
+_CODE_VALUE_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:[.(\[]|$)")
+
+_PASSWORD_WORDS = frozenset({"pass", "passwd", "password", "passphrase", "pwd", "pw", "passw"})
+_NOT_PASSWORD = frozenset(_split("bypass compass passenger passage passive passthrough passport"))
+# ``<qualifier>key`` written as one word (``APIKEY``, ``accountkey``) that is a secret.
+_SECRET_KEY_QUALIFIERS = tuple(
+    _split(
+        "api access secret private account sharedaccess signing master encryption client auth "
+        "license app service session x-api"
+    )
+)
+# A name ending in one of these words describes a secret, it does not hold one.
+_NOT_SECRET_TAILS = frozenset(
+    _split(
+        "id ids name names type types count counts url uri endpoint file files path paths dir "
+        "len length size limit limits max min usage budget estimate format kind field fields "
+        "header env var prefix hint expiry expires expiration ttl timeout at version index "
+        "mode method provider label stats total rate model policy algorithm scheme manager "
+        "store action actions state status required enabled disabled strength reset rules "
+        "help prompt dialog form input column table"
+    )
+)
+# ``<qualifier>_key`` names that are not secrets.
+_NOT_SECRET_KEYS = frozenset(
+    _split(
+        "primary foreign sort partition cache row composite unique lookup map dict hot public "
+        "pub idempotency dedup dedupe object bucket translation i18n message react list event "
+        "field group shard routing hash index join natural sequence schema shortcut press ssh "
+        "gpg pgp host"
+    )
+)
+_PLACEHOLDERS = frozenset(
+    _split(
+        "null none true false nil undefined yes no on off required optional string str "
+        "redacted bytes int bool float dict list any object"
+    )
+)
+_MASK_CHARS = frozenset("*xX.#-_•")
+_STRONG, _WEAK, _HEADER = "strong", "weak", "header"
+
+
+def _words(name: str) -> list[str]:
+    words: list[str] = []
+    for part in re.split(r"[_.\-]+", name):
+        words.extend(w.lower() for w in _CAMEL_RE.findall(part))
+    return words
+
+
+@lru_cache(maxsize=4096)
+def _classify(name: str) -> tuple[str, str] | None:
+    """``(kind, strength)`` when ``name`` names a secret, else ``None``."""
+    words = _words(name)
+    if not words:
+        return None
+    flat, last = "".join(words), words[-1]
+    if flat in ("authorization", "proxyauthorization"):
+        return "authorization", _HEADER
+    if flat in ("cookie", "setcookie"):
+        return "cookie", _HEADER
+    if (len(words) > 1 and last in _NOT_SECRET_TAILS) or flat in _NOT_PASSWORD:
+        return None
+    if (
+        any(w in _PASSWORD_WORDS for w in words)
+        or "password" in flat
+        or "passwd" in flat
+        or flat.endswith(("pass", "pwd"))
+    ):
+        return "password", _STRONG
+    if "secret" in flat:
+        return "secret", _STRONG
+    if "credential" in flat or last in ("creds", "cred"):
+        return "credential", _STRONG
+    if "token" in words or flat.endswith("token") or last == "pat":
+        return "token", _STRONG
+    if last == "key" and len(words) > 1:
+        return None if words[-2] in _NOT_SECRET_KEYS else ("api-key", _STRONG)
+    if flat == "key":
+        return "key", _WEAK
+    if flat.endswith("key") and flat[:-3].endswith(_SECRET_KEY_QUALIFIERS):
+        return "api-key", _STRONG
+    if "cookie" in flat:
+        return "cookie", _WEAK
+    if "auth" in words or (flat.endswith("auth") and flat != "oauth"):
+        return "auth", _WEAK
+    if "session" in words or flat.endswith(("sessid", "sessionid")):
+        return "session", _WEAK
+    if last in ("sig", "signature"):
+        return "signature", _WEAK
+    return None
+
+
+def _placeholder(value: str) -> bool:
+    stripped = value.strip()
+    return (
+        not stripped
+        or stripped.startswith(("$", "%(", "{{", "<", "[REDACTED", "process.env", "os.environ"))
+        or stripped.lower() in _PLACEHOLDERS
+        or (len(stripped) > 1 and set(stripped) <= _MASK_CHARS)  # ***, xxxx, ....
+    )
+
+
+def _token_like(value: str) -> bool:
+    if _TOKEN_LIKE_RE.fullmatch(value) is None:
+        return False
+    return len(value) >= 20 or any(c.isdigit() for c in value)
+
+
+def _looks_like_code(value: str, separator: str, spaced: bool) -> bool:
+    """An unquoted value that is an expression (``next_token(s)``, ``Optional[str]``,
+    ``self.key``), not a literal secret."""
+    if _CODE_VALUE_RE.match(value) is None:
+        return False
+    if separator == "=" and spaced:
+        return any(c in value for c in "_.([")
+    return any(c in value for c in "([")
+
+
+def _mask(kind: str) -> str:
+    return f"[REDACTED:{kind}]"
+
+
+# ----------------------------------------------------------------- the passes
+
+
+def _at_boundary(text: str, start: int) -> bool:
+    """True if a token may start at ``start``: not inside a word (``desk-ant-…``), but
+    right after a JSON escape such as ``\\n`` (text that is itself serialised JSON)."""
+    if start == 0 or text[start - 1] not in _WORD:
+        return True
+    return start >= 2 and text[start - 2] == "\\" and text[start - 1] in "nrt"
+
+
+def _token_kind(match: re.Match[str]) -> str:
+    group = match.lastgroup or "t0"
+    return _TOKENS[int(group[1:])][0]
+
+
+def _run_tokens(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
+    """Provider tokens inside the run ``text[start:end]``. A token starts at a word
+    boundary with one of the known two-character starts (``_START_RE`` finds those), and
+    is then matched against the few rules that can start with them."""
+    spans = []
+    done = start
+    for head in _START_RE.finditer(text, start, end):
+        at = head.start()
+        if at < done:
+            continue
+        for kind, pattern in _BY_START[head.group(0)]:
+            match = pattern.match(text, at, end)
+            if match is not None:
+                spans.append((at, match.end(), kind))
+                done = match.end()
+                break
+    return spans
+
+
+def _marker_tokens(text: str) -> list[tuple[int, int, str]]:
+    """Tokens without a literal start (Azure AD client secrets, Telegram bot tokens),
+    looked for only where their marker occurs."""
+    spans = []
+    for marker, kind, pattern in _BY_MARKER:
+        at = text.find(marker)
+        while at >= 0:
+            line_start = max(0, at - 64)
+            spans += [
+                (m.start(), m.end(), kind) for m in pattern.finditer(text, line_start, at + 64)
+            ]
+            at = text.find(marker, at + 1)
+    return spans
+
+
+def _token_spans(text: str) -> list[tuple[int, int, str]]:
+    first = _RUN_START_RE.match(text)
+    runs = [first.span()] if first is not None and first.end() >= 20 else []
+    runs += [run.span(1) for run in _RUN_RE.finditer(text)]
+    spans = _marker_tokens(text)
+    for start, end in runs:
+        if start > 0 and text[start - 1] == "\\" and text[start] in "nrt":
+            start += 1  # ``\n`` in serialised JSON: the token starts after the escape
+        spans += _run_tokens(text, start, end)
+        if text.startswith(("\n", "\r", "\\"), end):
+            spans += _split_token_spans(text, start, end)
+        before = _piece_before(text, start)
+        if before is not None:  # a short first piece on the line above
+            spans += _split_token_spans(text, *before)
+    return spans
+
+
+def _piece_before(text: str, start: int) -> tuple[int, int] | None:
+    """The run of fewer than 20 characters that ends right before a line break ending at
+    ``start`` (real, ``\\``-continued or JSON-escaped), or ``None``."""
+    if start >= 1 and text[start - 1] == "\n":
+        brk = start - 1
+        brk -= brk >= 1 and text[brk - 1] == "\r"
+        brk -= brk >= 1 and text[brk - 1] == "\\"
+    elif start >= 2 and text[start - 2 : start] == "\\n":
+        brk = start - 2
+        brk -= 2 * (brk >= 2 and text[brk - 2 : brk] == "\\r")
+    else:
+        return None
+    piece = brk
+    while piece > 0 and brk - piece < 20 and text[piece - 1] in _RUN_SET:
+        piece -= 1
+    if piece == brk or brk - piece >= 20:
+        return None  # nothing there, or a long piece (found from its own run)
+    return piece, brk
+
+
+def _continuation(text: str, end: int) -> int | None:
+    """Where the next line starts if a line break (real, ``\\``-continued or
+    JSON-escaped) sits at ``end`` and the next line starts with a token character."""
+    for brk in ("\n", "\r\n", "\\\n", "\\n", "\\r\\n", "\\\\\\n"):
+        if text.startswith(brk, end):
+            after = end + len(brk)
+            return after if after < len(text) and text[after] in _RUN_SET else None
+    return None
+
+
+def _split_token_spans(text: str, run_start: int, run_end: int) -> list[tuple[int, int, str]]:
+    """A token broken across a line break: join the run before the break with the run
+    after it and look again; the span reported covers both pieces."""
+    after = _continuation(text, run_end)
+    if after is None:
+        return []
+    tail = _RUN_START_RE.match(text, after, min(len(text), after + 400))
+    if tail is None:
+        return []
+    head = text[run_start:run_end]
+    joined = head + tail.group(0)
+    spans = []
+    for match in _TOKEN_RE.finditer(joined, max(0, len(head) - 400)):
+        if match.start() < len(head) < match.end() and _at_boundary(
+            text, run_start + match.start()
+        ):
+            spans.append(
+                (run_start + match.start(), after + match.end() - len(head), _token_kind(match))
+            )
+    return spans
+
+
+def _command_spans(
+    text: str, pattern: re.Pattern[str], group: int, kind: str
+) -> list[tuple[int, int, str]]:
+    return [
+        (m.start(group), m.end(group), kind)
+        for m in pattern.finditer(text)
+        if m.start() == 0 or text[m.start() - 1] not in _NAME_CHARS
+    ]
+
+
+def _structural_spans(text: str) -> list[tuple[int, int, str]]:
+    spans: list[tuple[int, int, str]] = []
+    if "://" in text:
+        spans += [
+            (m.start(2), m.end(2), "url-password") for m in _URL_CREDENTIALS_RE.finditer(text)
+        ]
+    if "curl" in text and (" -u" in text or "--user" in text or " -U" in text):
+        spans += _command_spans(text, _CURL_USER_RE, 2, "curl-user")
+    if " -p" in text:
+        for pattern in _PASSWORD_FLAG_RES:
+            spans += _command_spans(text, pattern, 1, "password")
+    return spans
+
+
+def _line_end(text: str, start: int, quote: str | None) -> int:
+    """End of a header value: the closing quote, the end of the line, or a ``"`` or ``\\``
+    (in serialised JSON, the end of the string or an escape), whichever comes first."""
+    end = min(len(text), start + 8192)  # a header line is never longer
+    for stop in ("\n", "\r", "\\", '"', quote or ""):
+        if stop:
+            at = text.find(stop, start, end)
+            if 0 <= at < end:
+                end = at
+    return end
+
+
+def _next_line_value(text: str, after_sep: int, name_start: int) -> tuple[int, int] | None:
+    """A YAML value on the line(s) after ``name:`` (plain, or a ``|``/``>`` block): the
+    span of the more-indented line (or block) that follows, or ``None``."""
+    newline = text.find("\n", after_sep)
+    if newline < 0:
+        return None
+    head = text[after_sep:newline].strip(" \t\r")
+    block = _BLOCK_RE.fullmatch(head) is not None
+    if head and not block:
+        return None
+    line_start = text.rfind("\n", 0, name_start) + 1
+    prefix = text[line_start:name_start]
+    indent = len(prefix) - len(prefix.lstrip(" \t-"))  # ``- password:`` in a list
+    first = last = None
+    pos = newline + 1
+    while pos < len(text):
+        eol = text.find("\n", pos)
+        eol = len(text) if eol < 0 else eol
+        line = text[pos:eol]
+        body = line.lstrip(" \t")
+        if not body.strip():
+            if first is not None:
+                break
+        elif len(line) - len(body) <= indent:
+            break
+        else:
+            if not block and _MAPPING_ENTRY_RE.match(body):
+                return None  # ``secrets:`` holding a mapping: its entries are judged alone
+            if first is None:
+                first = pos + len(line) - len(body)
+            last = pos + len(line.rstrip(" \t\r"))
+            if not block:
+                break
+        pos = eol + 1
+    return (first, last) if first is not None and last is not None else None
+
+
+def _named_spans(text: str, lowered: str) -> list[tuple[int, int, str]]:
+    """Values of secret-named assignments, flags and headers."""
+    hits = [m.start() for hit in _HIT_RES for m in hit.finditer(lowered)]
+    if "--" in text:
+        hits += [m.start() + 2 for m in _FLAG_HIT_RE.finditer(lowered) if _classify(m.group(0))]
+    hits.sort()
+    spans: list[tuple[int, int, str]] = []
+    done = -1
+    for at in hits:
+        if at < done:
+            continue
+        tail = _NAME_TAIL_RE.match(text, at)
+        name_end = tail.end() if tail else at
+        if text[name_end : name_end + 1] not in _AFTER_NAME:
+            done = name_end  # ``session.record(``, ``tokens)``: not an assignment
+            continue
+        start = at
+        while start > 0 and text[start - 1] in _NAME_CHARS:
+            start -= 1
+        if start >= 1 and text[start - 1] == "\\" and text[start : start + 1] in ("n", "r", "t"):
+            start += 1  # the ``n`` of an escaped ``\n`` is not part of the name
+        raw_name = text[start:name_end]
+        name = raw_name.strip(".-")
+        found = _classify(name) if name else None
+        if found is None:
+            done = name_end
+            continue
+        kind, strength = found
+        sep = _SEP_RE.match(text, name_end)
+        if sep is not None and text.startswith("::", sep.start(2)):
+            done = name_end  # ``tests/test_auth.py::test_x``, ``auth::Token``: a path
+            continue
+        is_flag = raw_name.startswith("-") and (sep is None or sep.group(2) != "=")
+        if is_flag:
+            sep = _FLAG_SEP_RE.match(text, name_end) or sep
+        if sep is None:
+            done = name_end
+            continue
+        value_start = sep.end()
+        separator = "" if is_flag else sep.group(2)
+        # ``name = value`` with spaces is code or INI; ``NAME=value`` shell or .env
+        spaced = not is_flag and sep.start(2) > name_end and text[sep.start(2) - 1] in " \t"
+        quote = None
+        if text[value_start : value_start + 1] in _STRING_PREFIXES and text[
+            value_start + 1 : value_start + 2
+        ] in ('"', "'"):
+            value_start += 1  # a Python f/b/r string: the value is what is quoted
+        if text.startswith(('\\"', "\\'"), value_start):
+            quote, value_start = text[value_start : value_start + 2], value_start + 2
+        elif text[value_start : value_start + 1] in ('"', "'"):
+            quote, value_start = text[value_start], value_start + 1
+        scheme = _SCHEME_RE.match(text, value_start)
+        if scheme is not None and kind in ("authorization", "token", "auth", "api-key", "password"):
+            value_start = scheme.end()
+        if (strength == _HEADER and separator == ":") or (kind == "authorization" and quote):
+            value_end = _line_end(text, value_start, quote)
+        elif quote is not None:
+            value_end = text.find(quote, value_start, value_start + 8192)
+            newline = text.find("\n", value_start, value_start + 8192)
+            if value_end < 0 or 0 <= newline < value_end:
+                value_end = newline if newline >= 0 else len(text)
+        else:
+            match = _UNQUOTED_VALUE_RE.match(text, value_start)
+            if match is None:
+                if separator == ":" and strength != _WEAK:
+                    span = _next_line_value(text, value_start, start)
+                    if span is not None:
+                        spans.append((*span, kind))
+                        done = span[1]
+                        continue
+                done = value_start
+                continue
+            value_end = match.end()
+            if _looks_like_code(match.group(0), separator, spaced):
+                done = value_end
+                continue
+        value = text[value_start:value_end].strip()
+        if not value or _placeholder(value) or (strength == _WEAK and not _token_like(value)):
+            done = max(value_start, name_end)
+            continue
+        spans.append((value_start, value_start + len(text[value_start:value_end].rstrip()), kind))
+        done = value_end
+    return spans
+
+
+def _apply(text: str, spans: list[tuple[int, int, str]]) -> str:
+    """Replace ``spans`` (overlapping ones are merged; the earliest kind is shown)."""
+    spans.sort()
+    pieces, done = [], 0
+    for start, end, kind in spans:
+        if end <= done:
+            continue
+        if start >= done:
+            pieces += [text[done:start], _mask(kind)]
+        done = end
+    pieces.append(text[done:])
+    return "".join(pieces)
+
+
+_MIN_SECRET_TEXT = 8  # nothing shorter can hold a recognisable secret
+
+
+def redact(text: str) -> str:
+    """``store.redact.redact``."""
+    if len(text) < _MIN_SECRET_TEXT:
+        return text
+    if "PRIVATE KEY" in text:
+        text = _PRIVATE_BLOCK_RE.sub(_mask("private-key"), text)
+    lowered = text.lower()
+    if len(lowered) != len(text):  # a few non-ASCII letters change length when lowered
+        lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+    spans = _token_spans(text)
+    spans += _structural_spans(text)
+    if "=" in text or ":" in text or " -" in text:
+        spans += _named_spans(text, lowered)
+    return _apply(text, spans) if spans else text
+
+
+def secret_key_kind(key: str) -> str | None:
+    """``store.redact.secret_key_kind``."""
+    found = _classify(key.strip(".-"))
+    return found[0] if found else None
+
+
+def redact_value(
+    value: Any, key: str | None = None, *, keep: Collection[str] = (), nested: bool = False
+) -> Any:
+    """``store.redact.redact_value``."""
+    if isinstance(value, str):
+        if key is not None and value and not _placeholder(value):
+            found = _classify(key.strip(".-"))
+            if found is not None and (found[1] != _WEAK or _token_like(value)):
+                return _mask(found[0])
+        return redact(value)
+    if isinstance(value, Mapping):
+        inner = keep if nested else ()
+        out = {}
+        for k, v in value.items():
+            if isinstance(k, str) and k in keep:
+                out[k] = v
+            elif isinstance(k, str):
+                out[redact(k)] = redact_value(v, k, keep=inner, nested=nested)
+            else:
+                out[k] = redact_value(v, keep=inner, nested=nested)
+        return out
+    if isinstance(value, list | tuple):
+        inner = keep if nested else ()
+        return [redact_value(item, keep=inner, nested=nested) for item in value]
+    return value
