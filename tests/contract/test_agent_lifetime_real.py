@@ -128,10 +128,17 @@ def test_stopping_aio_mid_call_kills_the_cli_and_keeps_the_conversation(
     assert code == 0 and "ANSWER-THREE" in out, err
     if sig == signal.SIGKILL:
         assert second_code == -signal.SIGKILL
+        assert "cut off" in err, err  # the third run recorded the killed call first
     else:  # the clean stop of Ctrl-C: recorded as interrupted, exit 130
         assert second_code == 130, second_err
-        outcomes = [r["outcome"] for r in SessionStore().read_log("run-life").records]
-        assert outcomes == ["success", "interrupted", "success"]
+    # Either way the killed call is recorded exactly once (SIGKILL: recovered by the third
+    # run from the CLI's own files), before the third call, and with what the server served
+    # for it: nothing, since its reply never came.
+    records = SessionStore().read_log("run-life").records
+    assert [r["outcome"] for r in records] == ["success", "interrupted", "success"], records
+    killed = records[1]
+    assert killed["tokens"]["input"] == 0 and killed["tokens"]["output"] == 0, killed
+    assert not (SessionStore().path_of("run-life") / "pending-call.json").exists()
 
     last = [r for r in fake_api.main_requests() if "PROMPT-THREE" in str(r.body)]
     assert last, "the third run never reached the server"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import sys
 from typing import Any
 
@@ -129,8 +130,6 @@ def stop_signals_interrupt() -> None:
     """SIGTERM and SIGHUP (a closed terminal) stop aio exactly like Ctrl-C: they raise
     ``KeyboardInterrupt`` (the agent runner turns all three into its clean stop while an agent
     runs). A signal already ignored (``nohup``) stays ignored."""
-    import signal
-
     for sig in (signal.SIGTERM, signal.SIGHUP):
         if signal.getsignal(sig) == signal.SIG_DFL:
             signal.signal(sig, signal.default_int_handler)

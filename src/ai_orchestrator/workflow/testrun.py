@@ -278,6 +278,14 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
             return
 
 
+def _redacted_tail(text: str) -> str:
+    """The last ``TAIL_CHARS`` of ``text`` with its secrets redacted (the whole text is
+    redacted first, so a secret cut in two by the tail's start is still found)."""
+    from ai_orchestrator.store.redact import redact
+
+    return redact(text)[-TAIL_CHARS:]
+
+
 def _redact_file(path: Path) -> None:
     """Redact secrets the tests printed (their output is written by the child directly)."""
     from ai_orchestrator.store.fsutil import atomic_write
@@ -368,8 +376,9 @@ def run_tests(
     if counts is not None:
         for key in ("passed", "failed", "errors", "skipped", "total"):
             setattr(run, key, counts[key])
-    # Read first, then redact what stays on disk: a rule must never change what the
-    # evidence (test ids, counts) is judged on.
+    # Judged first, then redacted (the files on disk and the tail shown and kept in the
+    # history): a rule must never change what the evidence (test ids, counts) is read from.
     _redact_file(log_path)
     _redact_file(xml_path)
+    run.tail = _redacted_tail(text)
     return run
