@@ -129,3 +129,26 @@ def test_verify_agent_not_installed_refuses_before_the_tests(
     assert marker.exists()
     # It runs no test, so the evidence rules make it COULD NOT RUN, never a pass.
     assert plain.code == 1 and "COULD NOT RUN" in plain.out, plain.out + plain.err
+
+
+def test_a_bad_configured_model_is_a_refusal_for_every_phase(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A model from the config or ``AI_MODEL`` that the backend would refuse stops plan,
+    implement, review and ``verify --agent`` before they start: exit 2, no history event."""
+    project.scenario([{"answer": plan_answer(), "usage": PRICED}])
+    assert run("init", FEATURE).code == 0 and run("plan", FEATURE, "plan it").code == 0
+    history = project.feature_dir / "history.jsonl"
+    before = history.read_bytes()
+    monkeypatch.setenv("AI_MODEL", "bad model; rm -rf /")
+    for args in (
+        ("plan", FEATURE, "again"),
+        ("implement", FEATURE, "--task", "T1.1"),
+        ("review", FEATURE),
+        ("verify", FEATURE, "--agent"),
+    ):
+        result = run(*args)
+        assert result.code == 2, (args, result.err)
+        assert "model" in _one_line_error(result.err), result.err
+    assert history.read_bytes() == before
+    assert project.task("T1.1")["status"] == "pending"

@@ -162,7 +162,8 @@ def run_plan(ctx: FeatureContext, request: str, opts: PlanOptions | None = None)
     check_model(opts.model)
     arguments = given_options(prompt=request, **vars(opts))
     with Recorder(ctx.paths, "plan", arguments) as rec:
-        candidates = planner_candidates(ctx, opts.agent, opts.model)
+        with rec.refusals():  # a bad model in the config or AI_MODEL: nothing was started
+            candidates = planner_candidates(ctx, opts.agent, opts.model)
         rec.session = ctx.session_name("plan")
         rec.agent, rec.model = candidates[0]
         with ctx.ws.lock_feature(ctx.feature_id, timeout=ctx.config.lock_timeout):

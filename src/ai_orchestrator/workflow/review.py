@@ -229,15 +229,16 @@ def run_review(
         new_session=new_session,
     )
     with Recorder(ctx.paths, "review", arguments) as rec:
-        settings = call_settings(
-            ctx,
-            "review",
-            agent=agent,
-            model=model,
-            no_session=no_session,
-            new_session=new_session,
-            max_cost=max_cost,
-        )
+        with rec.refusals():  # a value the backend would refuse (config, AI_MODEL)
+            settings = call_settings(
+                ctx,
+                "review",
+                agent=agent,
+                model=model,
+                no_session=no_session,
+                new_session=new_session,
+                max_cost=max_cost,
+            )
         rec.agent, rec.model = settings.agent, settings.model
         rec.session = ctx.session_name("review")
         with ctx.ws.lock_feature(ctx.feature_id, timeout=ctx.config.lock_timeout):

@@ -199,9 +199,10 @@ def run_verify(
         settings: CallSettings | None = None
         if with_agent:
             # sessions off: the verifier never resumes a conversation
-            settings = call_settings(
-                ctx, "verify", agent=agent, model=model, no_session=True, max_cost=max_cost
-            )
+            with rec.refusals():  # a value the backend would refuse (config, AI_MODEL)
+                settings = call_settings(
+                    ctx, "verify", agent=agent, model=model, no_session=True, max_cost=max_cost
+                )
             rec.agent, rec.model = settings.agent, settings.model
             rec.session = ctx.session_name("verify")
         with ctx.ws.lock_feature(ctx.feature_id, timeout=ctx.config.lock_timeout):
