@@ -164,6 +164,34 @@ def test_repair_records_the_killed_call(fakes: FakeAgents, project: Path) -> Non
     assert [r["outcome"] for r in _records(name)] == ["interrupted", "success"]
 
 
+def test_repair_says_when_a_run_still_holds_the_cut_off_call(
+    fakes: FakeAgents, project: Path
+) -> None:
+    """While the run lock is held (a live run, or the watchdog of an agent aio left behind),
+    repair cannot check the pending call: it says so instead of a silent "consistent"."""
+    name = "plan-held"
+    _kill_claude_mid_call(fakes, project, name)
+    store = SessionStore()
+    lock = store.run_lock(name, timeout=5, command="test")
+    try:
+        repaired = subprocess.run(
+            [sys.executable, "-m", "ai_orchestrator", "session", "repair", name],
+            capture_output=True, text=True, timeout=60,
+        )
+        as_json = subprocess.run(
+            [sys.executable, "-m", "ai_orchestrator", "session", "repair", name, "--json"],
+            capture_output=True, text=True, timeout=60,
+        )
+    finally:
+        lock.release()
+    assert repaired.returncode == 0, repaired.stderr
+    assert "a call in flight was not checked" in repaired.stderr
+    assert "run repair again once it is free" in repaired.stderr
+    report = json.loads(as_json.stdout)
+    assert report["recovered_call"] is None and "not checked" in report["recovery_skipped"]
+    assert _records(name) == [] and (store.path_of(name) / PENDING).exists()
+
+
 def test_killed_after_its_record_was_stored_adds_nothing(fakes: FakeAgents, project: Path) -> None:
     name = "implement-stored"
     fakes.scenario([{"text": "done", "usage": {SONNET: {"input": 50, "output": 7}}}, {}])

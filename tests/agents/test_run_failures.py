@@ -53,6 +53,8 @@ def open_todos() -> list[dict[str, Any]]:
         ("gemini", ["--permission-mode", "nonsense"]),
         ("codex", ["--permission-mode", "auto_edit"]),
         ("scripted", ["--permission-mode", "nonsense"]),
+        ("claude", ["--model", ""]),  # empty would silently mean the CLI's default
+        ("gemini", ["--permission-mode", ""]),
     ],
 )
 def test_refused_values_create_no_session_no_todo_and_say_nothing_started(

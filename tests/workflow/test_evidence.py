@@ -19,6 +19,7 @@ from ai_orchestrator.workflow.evidence import classify
 from ai_orchestrator.workflow.testcheck import check_test_command
 from ai_orchestrator.workflow.testrun import TestCase, TestRun, parse_summary, run_tests
 from tests.workflow.conftest import (
+    ADD_BROKEN,
     ADD_IMPL,
     ADD_TEST,
     FEATURE,
@@ -143,6 +144,32 @@ def test_a_genuine_red_through_a_shell_still_proceeds(project: Project) -> None:
     assert red["red"] and red["source"] == "summary" and red["evidence"]["cause"] == "ran"
     assert green["green"] and green["passed"] == 1
     assert [s["step"] for s in result.json()["steps"]] == ["tests", "implement"]
+
+
+@pytest.mark.parametrize("shell_tail", ["| tee out.txt", "; echo done", "&& echo ok"])
+def test_counts_from_the_summary_beat_a_shell_exit_status(
+    project: Project, shell_tail: str
+) -> None:
+    """A pipe or a trailing command hides or keeps pytest's exit status; red and green are
+    judged on the summary pytest printed, so all three shells give the same red → green."""
+    init_and_plan(project, [{"edits": [ADD_TEST]}, {"edits": [ADD_IMPL]}])
+    set_test_command(project, f"{PY} -m pytest -q -p no:cacheprovider 2>&1 {shell_tail}")
+    result = run("implement", FEATURE, "--task", "T1.1", "--json")
+    assert result.code == 0, result.err
+    red, green = result.json()["test_runs"]
+    assert red["red"] and red["errors"] + red["failed"] > 0, red
+    assert green["green"] and green["passed"] == 1
+
+
+def test_failures_behind_a_pipe_are_never_green(project: Project) -> None:
+    """``pytest | tee`` exits 0 even when tests fail: the failures pytest printed decide."""
+    init_and_plan(project, [{"edits": [ADD_TEST]}, {"edits": [ADD_BROKEN]}])
+    set_test_command(project, f"{PY} -m pytest -q -p no:cacheprovider 2>&1 | tee out.txt")
+    result = run("implement", FEATURE, "--task", "T1.1", "--fix-rounds", "0")
+    assert result.code == 1, result.err
+    assert "RED (as required)" in result.err, result.err
+    assert "NOT GREEN: the tests fail (0 passed, 1 failed" in result.err, result.err
+    assert project.task("T1.1")["status"] != "completed"
 
 
 def test_a_failing_task_test_next_to_a_broken_module_is_red(project: Project) -> None:

@@ -125,7 +125,7 @@ def run_cmd(
     as_json: bool,
 ) -> int:
     """Run PROMPT in SESSION (default: run-<directory>); PROMPT '-' reads stdin."""
-    from ai_orchestrator.agents.base import Permission
+    from ai_orchestrator.agents.base import Permission, check_model
     from ai_orchestrator.agents.calls import ACTION_MESSAGES, outcome_error, sessions_enabled
     from ai_orchestrator.agents.session_run import Notice, RunOptions, run_in_session
     from ai_orchestrator.store import SessionStore
@@ -139,6 +139,10 @@ def run_cmd(
     prompt = read_prompt(args[-1])
     if no_session and new_session:
         raise InvalidInput("--no-session and --new-session cannot be combined")
+    if model is not None:
+        check_model(model)  # '' too: it would silently mean "the CLI's default"
+    if permission_mode is not None and not permission_mode.strip():
+        raise InvalidInput("invalid permission mode '': leave it out for the agent's default")
     options = RunOptions(
         agent=agent,
         cwd=workdir,

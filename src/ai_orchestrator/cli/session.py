@@ -502,21 +502,28 @@ def repair_cmd(name: str, as_json: bool) -> None:
     """Rebuild a session's summary from its log; quarantine unreadable lines; fix modes;
     record a call whose aio died (usage read back from the agent's own files)."""
     from ai_orchestrator.agents.recover import recover_session
+    from ai_orchestrator.store.pending import PENDING
 
     store = _store()
     report = store.repair(name)
+    skipped: str | None = None
     try:
         recovered = recover_session(store, name)
-    except SessionBusy:  # the run holding it recorded any cut-off call when it started
+    except SessionBusy as exc:  # a run (or a dying agent's watchdog) still holds it
         recovered = None
+        if (store.path_of(name) / PENDING).exists():
+            skipped = f"a call in flight was not checked: {exc}; run repair again once it is free"
     except StoreFileError as exc:  # e.g. an odd .run.lock: repair names it, recovery waits
         recovered = None
         if not any(str(exc.filename) in problem for problem in report["cannot_fix"]):
             report["cannot_fix"].append(str(exc))
     report["recovered_call"] = None if recovered is None else recovered.record["id"]
+    report["recovery_skipped"] = skipped
     if as_json:
         output.emit_json(report)
         return
+    if skipped is not None:
+        output.warn(f"{name}: {skipped}")
     for problem in report["cannot_fix"]:
         output.warn(f"{report['session_name']}: not fixed: {problem}")
     if recovered is not None:

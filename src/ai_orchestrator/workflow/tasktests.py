@@ -200,7 +200,7 @@ def red_verdict(run: TestRun, files: list[str], root: Path) -> tuple[Verdict, Ta
     if not evidence.ran:
         return Verdict(False, evidence.detail, evidence=evidence), tests
     if not run.cases:
-        if run.exit_code != 0:
+        if run.fails:
             return Verdict(True), tests
         return Verdict(False, f"the tests did not fail ({run.summary()})"), tests
     mine = [c for c in run.cases if case_file(c, files) is not None]
@@ -234,7 +234,7 @@ def green_verdict(run: TestRun, tests: TaskTests | None, root: Path) -> Verdict:
     if not evidence.ran:
         return Verdict(False, evidence.detail, evidence=evidence)
     if tests is None or tests.source != "junit" or not run.cases:
-        if run.exit_code != 0:
+        if run.fails:
             return Verdict(False, f"the tests fail ({run.summary()})")
         return Verdict(True)
     failing = run.failing_ids()

@@ -117,12 +117,21 @@ class TestRun:
         return self.evidence().cause == "no_tests"
 
     @property
+    def fails(self) -> bool:
+        """Whether tests failed: the counts the runner reported when it reported any (a
+        shell command can hide pytest's exit status — ``pytest | tee log`` exits 0 with
+        failures — or keep it: ``pytest && echo``), else the exit status."""
+        if self.counts_known:
+            return self.failed + self.errors > 0
+        return self.exit_code not in (0, None)
+
+    @property
     def green(self) -> bool:
-        return self.exit_code == 0 and self.evidence().ran
+        return not self.fails and self.exit_code is not None and self.evidence().ran
 
     @property
     def red(self) -> bool:
-        return self.exit_code not in (0, None) and self.evidence().ran
+        return self.fails and self.evidence().ran
 
     def summary(self) -> str:
         if self.timed_out:
