@@ -157,6 +157,9 @@ def structural_cases() -> list[Case]:
     add("mysql -p", lambda p: f"mysql -h db -u root -p{p} app < dump.sql")
     add("mysqldump -p", lambda p: f"mysqldump -uroot -p{p} --all-databases")
     add("sshpass -p", lambda p: f"sshpass -p {p} ssh deploy@host")
+    add("sshpass -p single-quoted", lambda p: f"sshpass -p '{p}!' ssh deploy@host")
+    add("mysql -p quoted", lambda p: f"mysql -u root -p'{p}&x' app")
+    add("docker login -p", lambda p: f"docker login -u bob -p {p} registry.example.com")
     add("--password value", lambda p: f"psql --password {p} -h db")
     add("--password=value", lambda p: f"tool login --password={p}")
     add("--token value", lambda p: f"gh auth login --token {p}")
@@ -273,6 +276,7 @@ LOOK_ALIKES = [
     "FAILED tests/test_auth.py::test_password_reset - AssertionError: assert 1 == 2",
     "tests/test_tokens.py::TestSecrets::test_session_token_expiry PASSED",
     "let t = auth::Token::new(); use crate::secret::Key;",
+    "password_validators = [MinimumLengthValidator]\nauth_backends = (ModelBackend,)",
 ]
 
 
@@ -340,3 +344,20 @@ def test_no_secret_of_the_corpus_reaches_disk_or_export(session_dir: Path) -> No
     stored = {r["id"]: r for r in store.read_log("run-corpus").records}
     for index, text in enumerate(LOOK_ALIKES):
         assert stored[f"look{index}"]["prompt"] == text
+
+
+@pytest.mark.parametrize(
+    "token, kind",
+    [
+        ("ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8", "github-token"),
+        ("glpat-x1Y2z3W4v5U6t7S8r9Q0", "gitlab-token"),
+        ("sk_live_51Hq2aBcDeFgHiJkLmNoPqRs", "stripe-key"),
+    ],
+)
+@pytest.mark.parametrize("brk", ["\n", "\r\n", "\\n"])
+def test_a_token_ending_a_line_never_takes_the_next_line_with_it(
+    token: str, kind: str, brk: str
+) -> None:
+    """A complete token is not a split one: the word on the next line is text to keep."""
+    text = f"found {token}{brk}rotate it now{brk}summary: ok"
+    assert redact(text) == f"found [REDACTED:{kind}]{brk}rotate it now{brk}summary: ok"

@@ -148,9 +148,15 @@ _URL_CREDENTIALS_RE = re.compile(r"://([^\s/?#@:\"'<>\\]*):([^\s/?#@\"'<>\\]+)@"
 _CURL_USER_RE = re.compile(
     r"curl\b[^\n]*?\s(?:-u|--user|-U|--proxy-user)(?:=|[ \t]+)?(['\"]?)[^\s:'\"\\]*:([^\s'\"\\]+)"
 )
+# A password given to ``-p``: quoted (each quote its own group) or bare. Every group of these
+# patterns is the password: the one that matched is redacted.
+_FLAG_VALUE = r"""(?:'([^'\n\\]{1,256})'|"([^"\n\\]{1,256})"|([^\s'"\\]+))"""
 _PASSWORD_FLAG_RES = [
-    re.compile(command + r"[a-z\-]*\b[^\n]*?\s-p([^\s'\"\\]+)") for command in ("mysql", "mariadb")
-] + [re.compile(r"sshpass\b[^\n]*?\s-p[ \t]*([^\s'\"\\]+)")]
+    re.compile(command + r"[a-z\-]*\b[^\n]*?\s-p" + _FLAG_VALUE) for command in ("mysql", "mariadb")
+] + [
+    re.compile(r"sshpass\b[^\n]*?\s-p[ \t]*" + _FLAG_VALUE),
+    re.compile(r"(?:docker|podman|nerdctl|buildah)\s+login\b[^\n]*?\s-p[ \t]+" + _FLAG_VALUE),
+]
 
 # ----------------------------------------------------------------- named values
 
@@ -290,11 +296,20 @@ def _token_like(value: str) -> bool:
 
 def _looks_like_code(value: str, separator: str, spaced: bool) -> bool:
     """An unquoted value that is an expression (``next_token(s)``, ``Optional[str]``,
-    ``self.key``), not a literal secret."""
+    ``self.key``, ``[Validator, …]`` with spaces around ``=``), not a literal secret."""
+    if spaced and separator == "=" and value[:1] in "[{(":
+        return True  # a list, dict or tuple literal in code
     if _CODE_VALUE_RE.match(value) is None:
         return False
     if separator == "=" and spaced:
-        return any(c in value for c in "_.([")
+        if any(c in value for c in ".(["):
+            return True
+        # ``name = other_name`` is code when the words are words (``get_secret``,
+        # ``DEFAULT_TOKEN``); a mixed-case run with digits (``PGnVYO79z2_ROZ``) is a value.
+        return "_" in value and all(
+            not part or part.islower() or part.isupper() or part.isdigit()
+            for part in value.split("_")
+        )
     return any(c in value for c in "([")
 
 
@@ -412,6 +427,8 @@ def _split_token_spans(text: str, run_start: int, run_end: int) -> list[tuple[in
     joined = head + tail.group(0)
     spans = []
     for match in _TOKEN_RE.finditer(joined, max(0, len(head) - 400)):
+        if len(tail.group(0)) < 20 and _TOKEN_RE.match(head, match.start()) is not None:
+            continue  # complete before the break, and a word after it: text, not its tail
         if match.start() < len(head) < match.end() and _at_boundary(
             text, run_start + match.start()
         ):
@@ -441,7 +458,13 @@ def _structural_spans(text: str) -> list[tuple[int, int, str]]:
         spans += _command_spans(text, _CURL_USER_RE, 2, "curl-user")
     if " -p" in text:
         for pattern in _PASSWORD_FLAG_RES:
-            spans += _command_spans(text, pattern, 1, "password")
+            spans += [
+                (m.start(g), m.end(g), "password")
+                for m in pattern.finditer(text)
+                if m.start() == 0 or text[m.start() - 1] not in _NAME_CHARS
+                for g in range(1, pattern.groups + 1)
+                if m.group(g) is not None
+            ]
     return spans
 
 
