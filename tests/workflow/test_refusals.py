@@ -152,3 +152,26 @@ def test_a_bad_configured_model_is_a_refusal_for_every_phase(
         assert "model" in _one_line_error(result.err), result.err
     assert history.read_bytes() == before
     assert project.task("T1.1")["status"] == "pending"
+
+
+def test_an_empty_feature_is_invalid_never_the_current_one(project: Project) -> None:
+    """``''`` is not "FEATURE omitted": every command refuses it (exit 2) and writes nothing."""
+    project.scenario([{"answer": plan_answer(), "usage": PRICED}])
+    assert run("init", FEATURE).code == 0 and run("plan", FEATURE, "plan it").code == 0
+    history = project.feature_dir / "history.jsonl"
+    before = history.read_bytes()
+    for args in (
+        ("plan", "", "again"),
+        ("tasks", ""),
+        ("next", ""),
+        ("implement", "", "--task", "T1.1"),
+        ("review", ""),
+        ("verify", ""),
+        ("status", ""),
+        ("history", ""),
+    ):
+        result = run(*args)
+        assert result.code == 2, (args, result.err)
+        assert "''" in _one_line_error(result.err), (args, result.err)
+    assert history.read_bytes() == before
+    assert interactions("plan-calc") and len(interactions("plan-calc")) == 1

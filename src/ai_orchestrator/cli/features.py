@@ -108,7 +108,7 @@ def status_cmd(feature: str | None, show_all: bool, as_json: bool) -> None:
     from ai_orchestrator.workflow.workspace import Workspace
 
     ws = Workspace.find()
-    if feature and not show_all:
+    if feature is not None and not show_all:  # '' is refused, never "all features"
         status = feature_status(ws, ws.resolve_feature(feature))
         if as_json:
             output.emit_json(status)

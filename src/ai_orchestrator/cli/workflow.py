@@ -291,6 +291,8 @@ def review_cmd(
 
     _check_session_flags(no_session, new_session)
     files = list(args)
+    if "" in files:
+        raise InvalidInput("invalid FEATURE or FILE '': leave it out or name one")
     feature = None
     if files and files[0] in Workspace.find().feature_ids():
         feature = files.pop(0)

@@ -204,7 +204,10 @@ class Workspace:
         atomic_write(self.current_file, f"{feature_id}\n".encode(), mode=PUBLIC_FILE_MODE)
 
     def resolve_feature(self, feature_id: str | None) -> str:
-        """``feature_id``, or the current feature when omitted (``InvalidInput`` if none)."""
+        """``feature_id``, or the current feature when omitted (``InvalidInput`` if none).
+        An empty ``feature_id`` is invalid (exit 2), never "omitted"."""
+        if feature_id == "":
+            raise InvalidInput("invalid feature '': give a feature id or leave FEATURE out")
         if feature_id:
             self.existing_feature(feature_id)
             return feature_id
