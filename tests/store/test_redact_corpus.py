@@ -238,6 +238,14 @@ def structural_cases() -> list[Case]:
     ghp = rand(ALNUM, 36)
     cases.append(("split github", ghp, f"token ghp_{ghp[:20]}\n{ghp[20:]} is it"))
     cases.append(("split shell", ghp, f"echo ghp_{ghp[:25]}\\\n{ghp[25:]}"))
+    cases.append(("split indented", ghp, f"token:\n  ghp_{ghp[:18]}\n    {ghp[18:]} end"))
+    # shapes a QA pass found stored in clear (no name, or a command's own syntax)
+    add("bare Bearer", lambda p: f"then send Bearer {p} with it", rand(URLSAFE, 32))
+    add("netrc", lambda p: f"machine api.example.com login bob password {p}")
+    hook = rand(URLSAFE, 68)
+    cases.append(
+        ("discord webhook", hook, f"post to https://discord.com/api/webhooks/123456789012345678/{hook}")
+    )
     return cases
 
 
@@ -277,6 +285,7 @@ LOOK_ALIKES = [
     "tests/test_tokens.py::TestSecrets::test_session_token_expiry PASSED",
     "let t = auth::Token::new(); use crate::secret::Key;",
     "password_validators = [MinimumLengthValidator]\nauth_backends = (ModelBackend,)",
+    "the bearer of bad news; machine learning password policy",
 ]
 
 

@@ -47,6 +47,11 @@ _TOKENS: list[tuple[str, str, str]] = [
         "ho",
         r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/_\-]{20,}",
     ),
+    (
+        "discord-webhook",
+        "di",
+        r"discord(?:app)?\.com/api/webhooks/[0-9]{17,20}/[A-Za-z0-9_\-]{60,}",
+    ),
     ("sendgrid-key", "SG", r"SG\.[A-Za-z0-9_\-]{16,}\.[A-Za-z0-9_\-]{16,}"),
     ("huggingface-token", "hf ap", r"hf_[A-Za-z0-9]{30,}|api_org_[A-Za-z0-9]{30,}"),
     ("npm-token", "np", r"npm_[A-Za-z0-9]{36,}"),
@@ -151,6 +156,12 @@ _CURL_USER_RE = re.compile(
 # A password given to ``-p``: quoted (each quote its own group) or bare. Every group of these
 # patterns is the password: the one that matched is redacted.
 _FLAG_VALUE = r"""(?:'([^'\n\\]{1,256})'|"([^"\n\\]{1,256})"|([^\s'"\\]+))"""
+# ``Bearer <token>`` without a header name before it (a header is a named value).
+_BEARER_RE = re.compile(r"\b[Bb]earer[ \t]+([A-Za-z0-9\-._~+/]{20,}=*)")
+# A .netrc entry: ``machine HOST login USER password SECRET``.
+_NETRC_RE = re.compile(
+    r"\bmachine[ \t]+\S+[ \t]+login[ \t]+\S+[ \t]+password[ \t]+([^\s\"\\]+)"
+)
 _PASSWORD_FLAG_RES = [
     re.compile(command + r"[a-z\-]*\b[^\n]*?\s-p" + _FLAG_VALUE) for command in ("mysql", "mariadb")
 ] + [
@@ -405,11 +416,15 @@ def _piece_before(text: str, start: int) -> tuple[int, int] | None:
 
 
 def _continuation(text: str, end: int) -> int | None:
-    """Where the next line starts if a line break (real, ``\\``-continued or
-    JSON-escaped) sits at ``end`` and the next line starts with a token character."""
+    """Where the next line's text starts if a line break (real, ``\\``-continued or
+    JSON-escaped) sits at ``end`` and the next line, after its indentation (a key wrapped
+    inside an indented block), starts with a token character."""
     for brk in ("\n", "\r\n", "\\\n", "\\n", "\\r\\n", "\\\\\\n"):
         if text.startswith(brk, end):
             after = end + len(brk)
+            limit = min(len(text), after + 16)
+            while after < limit and text[after] in " \t":
+                after += 1
             return after if after < len(text) and text[after] in _RUN_SET else None
     return None
 
@@ -456,6 +471,10 @@ def _structural_spans(text: str) -> list[tuple[int, int, str]]:
         ]
     if "curl" in text and (" -u" in text or "--user" in text or " -U" in text):
         spans += _command_spans(text, _CURL_USER_RE, 2, "curl-user")
+    if "earer" in text:
+        spans += [(m.start(1), m.end(1), "bearer-token") for m in _BEARER_RE.finditer(text)]
+    if "machine" in text and "password" in text:
+        spans += [(m.start(1), m.end(1), "password") for m in _NETRC_RE.finditer(text)]
     if " -p" in text:
         for pattern in _PASSWORD_FLAG_RES:
             spans += [
