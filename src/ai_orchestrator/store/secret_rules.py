@@ -101,6 +101,7 @@ _RUN_CHARS = r"A-Za-z0-9_\-.~+/=:"
 # A run starts after a character outside the class: trying only there (instead of at
 # every position inside a long identifier) is what makes this pass cheap.
 _RUN_RE = re.compile(f"[^{_RUN_CHARS}]([{_RUN_CHARS}]{{20,}}+)")
+_LAST_SEGMENT_RE = re.compile(r"[^=:/]*$")  # the part of a run after its last = : or /
 _TOKEN_RE = re.compile("|".join(f"(?P<t{i}>{p})" for i, (_, _, p) in enumerate(_TOKENS)))
 # Two leading characters -> the rules that can start with them; rules without a literal
 # start are tried on a run only when their marker occurs in it.
@@ -157,10 +158,12 @@ _CURL_USER_RE = re.compile(
 # patterns is the password: the one that matched is redacted.
 _FLAG_VALUE = r"""(?:'([^'\n\\]{1,256})'|"([^"\n\\]{1,256})"|([^\s'"\\]+))"""
 # ``Bearer <token>`` without a header name before it (a header is a named value).
-_BEARER_RE = re.compile(r"\b[Bb]earer[ \t]+([A-Za-z0-9\-._~+/]{20,}=*)")
+# Literal-first (``\b`` or a class in front would make ``re`` try every position of the
+# text): the ``B``/``b`` and the word boundary before it are checked on each match.
+_BEARER_RE = re.compile(r"earer[ \t]+([A-Za-z0-9\-._~+/]{20,}=*)")
 # A .netrc entry: ``machine HOST login USER password SECRET``.
 _NETRC_RE = re.compile(
-    r"\bmachine[ \t]+\S+[ \t]+login[ \t]+\S+[ \t]+password[ \t]+([^\s\"\\]+)"
+    r"machine[ \t]+\S+[ \t]+login[ \t]+\S+[ \t]+password[ \t]+([^\s\"\\]+)"
 )
 _PASSWORD_FLAG_RES = [
     re.compile(command + r"[a-z\-]*\b[^\n]*?\s-p" + _FLAG_VALUE) for command in ("mysql", "mariadb")
@@ -439,6 +442,12 @@ def _split_token_spans(text: str, run_start: int, run_end: int) -> list[tuple[in
     if tail is None:
         return []
     head = text[run_start:run_end]
+    indented = text[after - 1] in " \t"
+    segment = _LAST_SEGMENT_RE.search(head)
+    if indented and (segment is None or segment.group(0)[:2] not in _BY_START):
+        # An indented next line is the usual layout of code: join only a head whose last
+        # segment starts like a token (the combined rule set is the costly part).
+        return []
     joined = head + tail.group(0)
     spans = []
     for match in _TOKEN_RE.finditer(joined, max(0, len(head) - 400)):
@@ -463,6 +472,10 @@ def _command_spans(
     ]
 
 
+def _word_start(text: str, at: int) -> bool:
+    return at == 0 or not (text[at - 1].isalnum() or text[at - 1] == "_")
+
+
 def _structural_spans(text: str) -> list[tuple[int, int, str]]:
     spans: list[tuple[int, int, str]] = []
     if "://" in text:
@@ -472,9 +485,17 @@ def _structural_spans(text: str) -> list[tuple[int, int, str]]:
     if "curl" in text and (" -u" in text or "--user" in text or " -U" in text):
         spans += _command_spans(text, _CURL_USER_RE, 2, "curl-user")
     if "earer" in text:
-        spans += [(m.start(1), m.end(1), "bearer-token") for m in _BEARER_RE.finditer(text)]
+        spans += [
+            (m.start(1), m.end(1), "bearer-token")
+            for m in _BEARER_RE.finditer(text)
+            if m.start() >= 1 and text[m.start() - 1] in "Bb" and _word_start(text, m.start() - 1)
+        ]
     if "machine" in text and "password" in text:
-        spans += [(m.start(1), m.end(1), "password") for m in _NETRC_RE.finditer(text)]
+        spans += [
+            (m.start(1), m.end(1), "password")
+            for m in _NETRC_RE.finditer(text)
+            if _word_start(text, m.start())
+        ]
     if " -p" in text:
         for pattern in _PASSWORD_FLAG_RES:
             spans += [
