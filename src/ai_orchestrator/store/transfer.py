@@ -28,6 +28,7 @@ backup, then removed (``_adopt``). ``legacy_strays`` lists such directories for 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -230,6 +231,14 @@ def _session_records(
     shell = "schema_version" not in obj
     session, renamed_from = target_name(obj.get("session_name"), shell, renames, where)
     name = obj.get("session_name")
+    # The shell's "command" was the agent CLI; an object with feature_id is ours anyway.
+    if (not shell or "feature_id" in obj) and isinstance(name, str) and is_session_name(name):
+        named = parse_session_name(name)  # the name in the file, before any --rename
+        for key, value in (("command", named.command), ("feature_id", named.feature_id)):
+            if key in obj and obj[key] != value:
+                raise InvalidInput(
+                    f"{where} ({name}): {key} {obj[key]!r} contradicts its session_name"
+                )
     raw = obj.get("interactions", [])
     if raw is None:
         raw = []
@@ -424,23 +433,32 @@ def _adopt(
         )
     except SessionBusy as exc:
         return str(exc)
+    fresh = not store.exists(target.name)
     with source_lock:
         records, bad = legacy_records(legacy, target, name)
         created = legacy_created(legacy) or fallback_created(source)
-        store.record_unique(
-            target.name, records, created_at=created, base=legacy_base(legacy, name)
-        )
-        path = store.path_of(target)
-        backup = path / LEGACY_BACKUP
-        if backup.exists() and read_bytes(backup) != data:
-            backup = path / f"metadata.legacy.{name}.json"  # an explicit merge of two
-        if not backup.exists():
-            atomic_write(backup, data)
-        if bad:
-            quarantine_unusable(path, bad)
-        fix_modes(path)
-        trash = store.root / f".trash-legacy-{unique_suffix()}"
-        os.rename(source, trash)
+        try:
+            store.record_unique(
+                target.name, records, created_at=created, base=legacy_base(legacy, name)
+            )
+            path = store.path_of(target)
+            backup = path / LEGACY_BACKUP
+            if backup.exists() and read_bytes(backup) != data:
+                backup = path / f"metadata.legacy.{name}.json"  # an explicit merge of two
+            if not backup.exists():
+                atomic_write(backup, data)
+            if bad:
+                quarantine_unusable(path, bad)
+            fix_modes(path)
+            trash = store.root / f".trash-legacy-{unique_suffix()}"
+            os.rename(source, trash)
+        except BaseException:
+            if fresh:
+                # Undo a half-done copy (the source is intact): a rerun starts afresh
+                # instead of finding a target it cannot tell from another session.
+                with contextlib.suppress(AioError, OSError):
+                    store.delete(target.name)
+            raise
     import shutil  # lazily: only carrying a session over needs it
 
     shutil.rmtree(trash, ignore_errors=True)
