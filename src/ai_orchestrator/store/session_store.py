@@ -29,7 +29,9 @@ Invariants and how they are kept:
   are both durable. If either write fails, the log is truncated back to its size
   before the append, so a refused record is not stored (and the error says so); the
   rare case where even that fails is stated in the error, and a retry with the same
-  id is stored at most once (``record_unique``).
+  id is stored at most once (``record_unique``). A session directory that the failed
+  write had just created is removed again (``_discard_if_empty``): no empty session
+  is left to be listed as new.
 - **Odd files never hang or crash a listing.** A FIFO, socket, device or directory
   where a file is expected is refused when opened (``fsutil.open_nofollow``); that
   session is reported unreadable with the reason and the others are served.

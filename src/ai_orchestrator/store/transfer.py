@@ -9,8 +9,9 @@ Import accepts that format, a single session object, and the earlier shell versi
 export (sessions whose interactions have ``timestamp, model, prompt_preview,
 tokens{input,output}, cost, duration_ms``). Which record is which is decided by its shape
 alone (``legacy.interaction_shape``): nothing known is dropped, a record that fits no shape
-or names another session is refused. A shell-version session (no ``schema_version``) whose
-name is not valid here is imported as ``legacy.legacy_session_name(name)`` (or as given by
+or names another session is refused, as is a session object (ours) whose ``command`` or
+``feature_id`` contradicts its ``session_name``. A shell-version session (no
+``schema_version``) whose name is not valid here is imported as ``legacy.legacy_session_name(name)`` (or as given by
 ``--rename OLD=NEW``), keeping ``legacy_name``. The whole input is validated before the
 store is touched: one bad session or record refuses the import (``InvalidInput``).
 Records are deduplicated by id (id-less records get an id derived from their content
@@ -23,7 +24,8 @@ session without interactions comes back as it was.
 ``legacy.migrate_locked``); interactions it cannot convert are kept in
 ``interactions.corrupt.jsonl`` and counted in the report. A shell-version directory whose
 name is not valid is carried over to its mapped (or ``--rename``d) name: copied with its
-backup, then removed (``_adopt``). ``legacy_strays`` lists such directories for ``list``.
+backup, then removed (``_adopt``; a carry-over that fails part-way removes the target it
+created, so a rerun completes it). ``legacy_strays`` lists such directories for ``list``.
 """
 
 from __future__ import annotations
