@@ -11,8 +11,9 @@ tokens{input,output}, cost, duration_ms``). Which record is which is decided by 
 alone (``legacy.interaction_shape``): nothing known is dropped, a record that fits no shape
 or names another session is refused, as is a session object (ours) whose ``command`` or
 ``feature_id`` contradicts its ``session_name``. A shell-version session (no
-``schema_version``) whose name is not valid here is imported as ``legacy.legacy_session_name(name)`` (or as given by
-``--rename OLD=NEW``), keeping ``legacy_name``. The whole input is validated before the
+``schema_version``) whose name is not valid here is imported as
+``legacy.legacy_session_name(name)`` (or as given by ``--rename OLD=NEW``), keeping
+``legacy_name``. The whole input is validated before the
 store is touched: one bad session or record refuses the import (``InvalidInput``).
 Records are deduplicated by id (id-less records get an id derived from their content
 and occurrence), so importing the same file twice adds nothing. A session's
