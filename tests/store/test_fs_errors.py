@@ -412,3 +412,95 @@ def test_the_todo_log_append_is_all_or_nothing_too(
             todos.append_record({"type": "start", "id": "todo-2"})
     assert str(log) in str(failure.value) and "nothing was recorded" in str(failure.value)
     assert log.read_bytes() == before
+
+
+# ------------------------------------------------------------------ full disk: no empty sessions
+
+
+def shell_store(root: Path, sessions: int = 8, calls: int = 40) -> list[str]:
+    """Shell-version sessions ``my_sess<n>`` (names that are not ``<command>-<feature>``)
+    holding ``calls`` interactions each inside ``metadata.json``, as the shell wrote them."""
+    from tests.helpers import LEGACY_METADATA
+
+    names = []
+    for n in range(sessions):
+        name = f"my_sess{n}"
+        items = [
+            dict(LEGACY_METADATA["interactions"][0], prompt_preview=f"Task: T{n}.{i} " + "x" * 80)
+            for i in range(calls)
+        ]
+        (root / name).mkdir(parents=True)
+        metadata = dict(LEGACY_METADATA, session_name=name, interactions=items)
+        (root / name / "metadata.json").write_text(json.dumps(metadata))
+        names.append(name)
+    return names
+
+
+def listed() -> list[dict[str, Any]]:
+    result = aio("session", "list", "--json")
+    assert result.code == 0, result.err
+    sessions: list[dict[str, Any]] = result.json()["sessions"]
+    return sessions
+
+
+def test_migrate_on_a_full_disk_fails_leaves_no_empty_targets_and_a_rerun_completes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with tmpfs(tmp_path / "mnt", "300k") as mount:
+        root = mount / "store"
+        monkeypatch.setenv("SESSION_DIR", str(root))
+        names = shell_store(root)
+
+        first = aio("session", "migrate")
+        assert "no space left" in first.err, (first.code, first.err)
+        assert first.code == 1, first.err  # was 0 although sessions were skipped
+        assert "Traceback" not in first.err and "internal error" not in first.err
+        skipped = [line for line in first.err.splitlines() if line.startswith("warning: skipped")]
+        assert skipped and all(len(line) < 1000 for line in skipped)
+        # Every session listed is complete: none is an empty leftover of a failed copy.
+        for row in listed():
+            assert row["interaction_count"] == 40, row
+        left = [n for n in names if (root / n).exists()]
+        assert left, "the disk was meant to fill up part-way"
+
+        _mount("-o", "remount,size=2m", str(mount))  # free space
+        again = aio("session", "migrate", "--json")
+        assert again.code == 0, again.err
+        assert again.json()["skipped"] == []
+        rows = listed()
+        assert sorted(r.get("legacy_name") for r in rows) == sorted(names)
+        assert all(r["interaction_count"] == 40 for r in rows)
+        assert not any((root / n).exists() for n in names)
+
+
+def test_a_failed_first_record_or_import_leaves_no_empty_session(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with store_on_tmpfs(tmp_path, monkeypatch, "512k") as mount:
+        root = mount / "store"
+        fill(mount)
+        failed = record("plan-new", "call-1")
+        assert failed.code == 1 and "no space left" in failed.err, failed.err
+        assert not (root / "plan-new").exists()
+
+        source = tmp_path / "export.json"
+        source.write_text(
+            json.dumps(
+                [
+                    {
+                        "schema_version": 1,
+                        "session_name": "review-new",
+                        "interactions": [interaction(id="call-9")],
+                    }
+                ]
+            )
+        )
+        imported = aio("session", "import", str(source))
+        assert imported.code == 1 and "no space left" in imported.err, imported.err
+        assert not (root / "review-new").exists()
+        assert [r["session_name"] for r in listed()] == [NAME]
+
+        (mount / "filler").unlink()
+        assert record("plan-new", "call-1").code == 0
+        assert aio("session", "import", str(source)).code == 0
+        assert sorted(r["session_name"] for r in listed()) == [NAME, "plan-new", "review-new"]

@@ -118,6 +118,40 @@ def test_a_record_naming_another_session_is_refused_store_untouched(
     assert snapshot(session_dir) == before
 
 
+@pytest.mark.parametrize(
+    "contradiction",
+    [
+        {"schema_version": 1, "command": "plan"},
+        {"schema_version": 1, "feature_id": "other"},
+        {"command": "plan", "feature_id": "new"},
+        {"feature_id": "other"},
+    ],
+)
+def test_a_session_object_contradicting_its_own_name_is_refused_store_untouched(
+    session_dir: Path, contradiction: dict[str, object]
+) -> None:
+    SessionStore().record("run-keep", {"cost": 1})
+    before = snapshot(session_dir)
+    good = {
+        "schema_version": 1,
+        "session_name": "run-fine",
+        "command": "run",
+        "feature_id": "fine",
+        "interactions": [{"id": "a", "cost": 1}],
+    }
+    bad = {"session_name": "run-new", "interactions": [{"id": "b", "cost": 1}], **contradiction}
+    result = aio("session", "import", "-", input=json.dumps([good, bad]))
+    assert result.code == 2, result.err
+    assert "contradicts its session_name" in result.err and "run-new" in result.err
+    assert len(result.err.splitlines()) == 1
+    assert snapshot(session_dir) == before
+
+
+def test_a_shell_session_object_keeps_its_agent_cli_as_command(session_dir: Path) -> None:
+    plan = plan_import(json.dumps([shell_session("implement-payment-gateway")]))
+    assert list(plan.sessions) == ["implement-payment-gateway"]  # "command": "claude" is fine
+
+
 def test_shell_shaped_record_in_a_session_of_ours_is_refused(session_dir: Path) -> None:
     payload = json.dumps(
         [{"schema_version": 1, "session_name": "run-x", "interactions": [SHELL_CALL]}]

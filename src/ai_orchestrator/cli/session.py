@@ -423,6 +423,7 @@ def migrate_cmd(renames: tuple[str, ...], as_json: bool) -> None:
     report = migrate_store(_store(), parse_renames(renames))
     if as_json:
         output.emit_json(report.to_dict())
+        _fail_if_skipped(report.skipped)
         return
     for item in report.migrated:
         name = item["session_name"]
@@ -437,6 +438,16 @@ def migrate_cmd(renames: tuple[str, ...], as_json: bool) -> None:
     output.info(
         f"Migrated {len(report.migrated)} session(s); {report.already_current} already current"
     )
+    _fail_if_skipped(report.skipped)
+
+
+def _fail_if_skipped(skipped: list[tuple[str, str]]) -> None:
+    """A session that could not be migrated makes the exit code 1 (a rerun completes it)."""
+    if skipped:
+        raise StoreError(
+            f"migration incomplete: {len(skipped)} session(s) skipped "
+            f"({', '.join(n for n, _ in skipped)}); fix the cause and run migrate again"
+        )
 
 
 def priced_interaction(name: str, interaction: dict[str, Any]) -> dict[str, Any]:

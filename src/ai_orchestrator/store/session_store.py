@@ -29,7 +29,9 @@ Invariants and how they are kept:
   are both durable. If either write fails, the log is truncated back to its size
   before the append, so a refused record is not stored (and the error says so); the
   rare case where even that fails is stated in the error, and a retry with the same
-  id is stored at most once (``record_unique``).
+  id is stored at most once (``record_unique``). A session directory that the failed
+  write had just created is removed again (``_discard_if_empty``): no empty session
+  is left to be listed as new.
 - **Odd files never hang or crash a listing.** A FIFO, socket, device or directory
   where a file is expected is refused when opened (``fsutil.open_nofollow``); that
   session is reported unreadable with the reason and the others are served.
@@ -53,6 +55,7 @@ from pathlib import Path
 from typing import Any
 
 from ai_orchestrator.errors import (
+    AioError,
     InvalidInput,
     NotFound,
     SessionBusy,
@@ -242,6 +245,7 @@ class SessionStore:
         created_at: str | None = None,
         base: Mapping[str, Any] | None = None,
     ) -> list[dict[str, Any]]:
+        created = not os.path.lexists(self.root / session.name)
         try:
             path, lock = self._lock_session(session)
         except StoreFileError as exc:
@@ -262,10 +266,42 @@ class SessionStore:
                 )
             finally:
                 os.close(fd)
-        except StoreFileError as exc:
-            raise exc.with_outcome(f"nothing was recorded in {session.name}") from None
+        except BaseException as exc:
+            if created:
+                self._discard_if_empty(session, path, lock)
+            if isinstance(exc, StoreFileError):
+                raise exc.with_outcome(f"nothing was recorded in {session.name}") from None
+            raise
         finally:
             lock.release()
+
+    def _discard_if_empty(self, session: SessionName, path: Path, lock: locks.HeldLock) -> None:
+        """Remove the session directory a failed write has just created (write lock held),
+        so it is not listed as a new, empty session: only while it holds no log bytes and
+        no summary, and no run holds it. Best effort: the original error is what counts."""
+        try:
+            if os.path.lexists(path / METADATA) or os.path.getsize(path / LOG) > 0:
+                return
+        except FileNotFoundError:
+            pass
+        except OSError:
+            return
+        try:
+            run = locks.acquire(path / locks.RUN_LOCK, timeout=0, what=f"session {session.name}")
+        except (AioError, OSError):
+            return
+        try:
+            if not lock.still_linked():
+                return
+            trash = self.root / f".trash-{session.name}-{unique_suffix()}"
+            os.rename(path, trash)
+        except OSError:
+            return
+        finally:
+            run.release()
+        import shutil  # lazily: only a failed first write needs it
+
+        shutil.rmtree(trash, ignore_errors=True)
 
     def _append_locked(
         self,

@@ -9,9 +9,11 @@ Import accepts that format, a single session object, and the earlier shell versi
 export (sessions whose interactions have ``timestamp, model, prompt_preview,
 tokens{input,output}, cost, duration_ms``). Which record is which is decided by its shape
 alone (``legacy.interaction_shape``): nothing known is dropped, a record that fits no shape
-or names another session is refused. A shell-version session (no ``schema_version``) whose
-name is not valid here is imported as ``legacy.legacy_session_name(name)`` (or as given by
-``--rename OLD=NEW``), keeping ``legacy_name``. The whole input is validated before the
+or names another session is refused, as is a session object (ours) whose ``command`` or
+``feature_id`` contradicts its ``session_name``. A shell-version session (no
+``schema_version``) whose name is not valid here is imported as
+``legacy.legacy_session_name(name)`` (or as given by ``--rename OLD=NEW``), keeping
+``legacy_name``. The whole input is validated before the
 store is touched: one bad session or record refuses the import (``InvalidInput``).
 Records are deduplicated by id (id-less records get an id derived from their content
 and occurrence), so importing the same file twice adds nothing. A session's
@@ -23,11 +25,13 @@ session without interactions comes back as it was.
 ``legacy.migrate_locked``); interactions it cannot convert are kept in
 ``interactions.corrupt.jsonl`` and counted in the report. A shell-version directory whose
 name is not valid is carried over to its mapped (or ``--rename``d) name: copied with its
-backup, then removed (``_adopt``). ``legacy_strays`` lists such directories for ``list``.
+backup, then removed (``_adopt``; a carry-over that fails part-way removes the target it
+created, so a rerun completes it). ``legacy_strays`` lists such directories for ``list``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -230,6 +234,14 @@ def _session_records(
     shell = "schema_version" not in obj
     session, renamed_from = target_name(obj.get("session_name"), shell, renames, where)
     name = obj.get("session_name")
+    # The shell's "command" was the agent CLI; an object with feature_id is ours anyway.
+    if (not shell or "feature_id" in obj) and isinstance(name, str) and is_session_name(name):
+        named = parse_session_name(name)  # the name in the file, before any --rename
+        for key, value in (("command", named.command), ("feature_id", named.feature_id)):
+            if key in obj and obj[key] != value:
+                raise InvalidInput(
+                    f"{where} ({name}): {key} {obj[key]!r} contradicts its session_name"
+                )
     raw = obj.get("interactions", [])
     if raw is None:
         raw = []
@@ -424,23 +436,32 @@ def _adopt(
         )
     except SessionBusy as exc:
         return str(exc)
+    fresh = not store.exists(target.name)
     with source_lock:
         records, bad = legacy_records(legacy, target, name)
         created = legacy_created(legacy) or fallback_created(source)
-        store.record_unique(
-            target.name, records, created_at=created, base=legacy_base(legacy, name)
-        )
-        path = store.path_of(target)
-        backup = path / LEGACY_BACKUP
-        if backup.exists() and read_bytes(backup) != data:
-            backup = path / f"metadata.legacy.{name}.json"  # an explicit merge of two
-        if not backup.exists():
-            atomic_write(backup, data)
-        if bad:
-            quarantine_unusable(path, bad)
-        fix_modes(path)
-        trash = store.root / f".trash-legacy-{unique_suffix()}"
-        os.rename(source, trash)
+        try:
+            store.record_unique(
+                target.name, records, created_at=created, base=legacy_base(legacy, name)
+            )
+            path = store.path_of(target)
+            backup = path / LEGACY_BACKUP
+            if backup.exists() and read_bytes(backup) != data:
+                backup = path / f"metadata.legacy.{name}.json"  # an explicit merge of two
+            if not backup.exists():
+                atomic_write(backup, data)
+            if bad:
+                quarantine_unusable(path, bad)
+            fix_modes(path)
+            trash = store.root / f".trash-legacy-{unique_suffix()}"
+            os.rename(source, trash)
+        except BaseException:
+            if fresh:
+                # Undo a half-done copy (the source is intact): a rerun starts afresh
+                # instead of finding a target it cannot tell from another session.
+                with contextlib.suppress(AioError, OSError):
+                    store.delete(target.name)
+            raise
     import shutil  # lazily: only carrying a session over needs it
 
     shutil.rmtree(trash, ignore_errors=True)
