@@ -344,3 +344,67 @@ def test_import_then_migrate_of_the_same_session_adds_nothing_twice(session_dir:
     assert [m["session_name"] for m in report.migrated] == [target]
     assert SessionStore().load(target).summary["interaction_count"] == 2
     assert not (session_dir / "my_session").exists()
+
+
+# A dot-directory the shell's sanitiser allowed, and the root its --session-name . wrote to.
+DOT_STRAYS = {".notes": "legacy-notes-18c5a204", ".": "legacy-cdb4ee2a"}
+
+
+def write_dot_strays(root: Path) -> None:
+    write_stray(root, ".notes")
+    root.mkdir(parents=True, exist_ok=True)
+    (root / METADATA).write_text(json.dumps(shell_session(".")))
+    (root / ".lock").write_text("")
+    # aio's own dot-entries are never sessions, whatever they hold.
+    for own in (".trash-plan-x-123-ab", ".metadata.json.tmp-1-ab"):
+        write_stray(root, own)
+
+
+def test_dot_named_and_root_shell_sessions_map_as_import_does(session_dir: Path) -> None:
+    plan = plan_import(json.dumps([shell_session(n) for n in DOT_STRAYS]))
+    assert plan.renamed == {v: k for k, v in DOT_STRAYS.items()}
+    assert {n: legacy_session_name(n).name for n in DOT_STRAYS} == DOT_STRAYS
+
+
+def test_list_shows_dot_named_and_root_shell_sessions(session_dir: Path) -> None:
+    write_dot_strays(session_dir)
+    listed = aio("session", "list", "--json")
+    assert listed.code == 0, listed.err
+    strays = {s["legacy_name"]: s for s in listed.json()["not_migrated"]}
+    assert {n: s["migrates_to"] for n, s in strays.items()} == DOT_STRAYS
+    assert all(s["interactions"] == 2 for s in strays.values())
+    assert "root" in strays["."]["reason"]
+    text = aio("session", "list")
+    assert ".notes" in text.out and "legacy-cdb4ee2a" in text.out
+
+
+def test_migrate_carries_dot_named_and_root_shell_sessions_over(session_dir: Path) -> None:
+    write_dot_strays(session_dir)
+    root_original = (session_dir / METADATA).read_bytes()
+    result = aio("session", "migrate", "--json")
+    assert result.code == 0, result.err
+    assert sorted(result.json()["migrated"]) == sorted(DOT_STRAYS.values())
+    assert result.json()["skipped"] == []
+    assert not (session_dir / ".notes").exists()
+    assert not (session_dir / METADATA).exists() and not (session_dir / ".lock").exists()
+    assert session_dir.is_dir() and (session_dir / ".trash-plan-x-123-ab").is_dir()
+    target = session_dir / DOT_STRAYS["."]
+    assert (target / "metadata.legacy.json").read_bytes() == root_original
+    for original, name in DOT_STRAYS.items():
+        summary = SessionStore().load(name).summary
+        assert summary["interaction_count"] == 2 and summary["legacy_name"] == original
+    assert legacy_strays(SessionStore()) == []
+    again = aio("session", "migrate", "--json").json()
+    assert again["migrated"] == [] and again["already_current"] == 2
+
+
+def test_migrate_rename_of_a_dot_named_and_the_root_session(session_dir: Path) -> None:
+    write_dot_strays(session_dir)
+    result = aio(
+        "session", "migrate", "--rename", ".notes=plan-notes", "--rename", ".=plan-root", "--json"
+    )
+    assert result.code == 0, result.err
+    assert sorted(result.json()["migrated"]) == ["plan-notes", "plan-root"]
+    assert SessionStore().load("plan-notes").summary["interaction_count"] == 2
+    own = aio("session", "migrate", "--rename", ".trash-plan-x-123-ab=plan-t")
+    assert own.code == 2 and "no shell-version session" in own.err

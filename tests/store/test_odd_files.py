@@ -224,3 +224,40 @@ def test_a_fifo_price_card_cache_is_ignored_not_waited_on(isolated_home: Path) -
         with open(os.open(cache, os.O_WRONLY | os.O_NONBLOCK), "wb"):
             pass
     assert found == [None]
+
+
+@pytest.mark.parametrize("kind", ["fifo", "socket"])
+@pytest.mark.parametrize("entry", [".lock", ".run.lock", "pending-call.json"])
+def test_an_odd_lock_or_pending_marker_is_named_by_list_and_stats(
+    store: SessionStore, session_dir: Path, entry: str, kind: str
+) -> None:
+    aio("session", "list", "--json", timeout=TIMEOUT)  # cache the rows first: still named
+    make_odd(session_dir / BAD / entry, kind)
+    odd = str(session_dir / BAD / entry)
+
+    listing = run("session", "list", "--json")
+    assert listing.code == 0 and len(listing.json()["sessions"]) == 3  # its files read fine
+    [named] = listing.json()["unreadable"]
+    assert named["session_name"] == BAD and odd in named["error"]
+    assert "not a regular file" in named["error"]
+    stats = run("session", "stats", "--json")
+    assert stats.json()["interactions"] == 3
+    assert [(u["session_name"], odd in u["error"]) for u in stats.json()["unreadable"]] == [
+        (BAD, True)
+    ]
+    for args in (("session", "list"), ("session", "stats")):
+        plain = run(*args)
+        assert plain.code == 0 and odd in plain.err + plain.out
+
+
+@pytest.mark.parametrize("entry", [".run.lock", "pending-call.json"])
+def test_repair_leaves_an_odd_file_untouched_mode_included(
+    store: SessionStore, session_dir: Path, entry: str
+) -> None:
+    odd = session_dir / BAD / entry
+    make_odd(odd, "fifo")
+    os.chmod(odd, 0o644)
+    repaired = run("session", "repair", BAD, "--json")
+    assert repaired.code == 0, repaired.err
+    assert repaired.json()["modes_fixed"] == 0
+    assert stat.S_ISFIFO(os.lstat(odd).st_mode) and stat.S_IMODE(os.lstat(odd).st_mode) == 0o644

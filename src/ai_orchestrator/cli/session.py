@@ -76,11 +76,14 @@ def _store() -> SessionStore:
 
 
 def _rows(store: SessionStore) -> tuple[list[SessionRow], list[dict[str, str]]]:
-    """All readable rows, and ``{session_name, error}`` for each unreadable session."""
+    """All readable rows, and ``{session_name, error}`` for each unreadable session and
+    each odd file that makes record, clean and repair refuse a listed one (``refused``)."""
     rows, errors = SummaryIndex(store).rows()
     for name, problem in errors:
         output.warn(f"{name}: skipped: {problem}")
-    return rows, [{"session_name": name, "error": problem} for name, problem in errors]
+    unreadable = [{"session_name": name, "error": problem} for name, problem in errors]
+    unreadable += [{"session_name": r.name, "error": odd} for r in rows for odd in r.refused]
+    return rows, unreadable
 
 
 def _confirm(question: str) -> bool:

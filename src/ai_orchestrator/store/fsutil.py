@@ -94,6 +94,18 @@ def not_regular_error(path: Path, mode: int, *, action: str = "open") -> StoreFi
     )
 
 
+def odd_file(path: Path) -> str | None:
+    """Why ``path`` cannot be used if it exists and is neither a regular file nor a
+    symlink (refused elsewhere), from one ``lstat``; ``None`` otherwise. Never opens it."""
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode) or stat.S_ISLNK(mode):
+        return None
+    return str(not_regular_error(path, mode, action="use"))
+
+
 def _action(flags: int) -> str:
     return "read" if flags & (os.O_WRONLY | os.O_RDWR) == 0 else "write"
 

@@ -79,6 +79,7 @@ class SessionRow:
     problems: list[str] = field(default_factory=list)
     reported: float = 0.0  # the part of ``cost`` that is only the agents' own figure
     reported_by: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # SessionView.refused (never cached)
 
     @cached_property
     def summary(self) -> dict[str, Any]:
@@ -103,6 +104,7 @@ class SessionRow:
             problems=list(view.problems),
             reported=float(s.get("cost_reported") or 0.0),
             reported_by=[str(a) for a in s.get("cost_reported_by") or []],
+            refused=list(view.refused),
         )
 
     def values(self, sig: str) -> tuple[object, ...]:
@@ -155,11 +157,15 @@ class SessionRow:
 def _signature(session_path: str) -> str | None:
     """Stat signature of a session's files, or ``None`` if it must be loaded the slow way.
 
-    Two ``lstat`` calls per session (they dominate a warm listing of 10,000 sessions):
+    Three ``lstat`` calls per session (they dominate a warm listing of 10,000 sessions):
     the summary is always replaced by rename (new inode) and the log only grows, so
-    (inode, size, mtime) of both catch every write, including hand edits in place.
+    (inode, size, mtime) of both catch every write, including hand edits in place; the
+    directory's mtime catches an entry replaced (e.g. a lock by a FIFO, see ``load``).
     """
-    parts = []
+    try:
+        parts = [str(os.lstat(session_path).st_mtime_ns)]
+    except OSError:
+        return None
     for name in (METADATA, LOG):
         try:
             st = os.lstat(f"{session_path}/{name}")

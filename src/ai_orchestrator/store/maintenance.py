@@ -99,13 +99,18 @@ def odd_entries(path: Path) -> dict[str, str]:
 
 
 def fix_modes(path: Path) -> int:
-    """Tighten every entry of a session directory to 0700/0600; refuse symlinks."""
+    """Tighten every entry of a session directory to 0700/0600; refuse symlinks. An odd
+    entry (FIFO, socket, device, or a directory where a file belongs: ``odd_entries``) is
+    left untouched, mode included: repair reports it and changes nothing about it."""
     fixed = 0
     with os.scandir(path) as entries:
         for entry in entries:
             st = entry.stat(follow_symlinks=False)
             if stat.S_ISLNK(st.st_mode):
                 raise UnsafeStore(f"refusing {entry.path}: it is a symbolic link")
+            expected_file = entry.name in _REGULAR or _is_temp(entry.name)
+            if not (stat.S_ISREG(st.st_mode) or (stat.S_ISDIR(st.st_mode) and not expected_file)):
+                continue
             wanted = 0o700 if stat.S_ISDIR(st.st_mode) else 0o600
             if stat.S_IMODE(st.st_mode) & ~wanted:
                 os.chmod(entry.path, stat.S_IMODE(st.st_mode) & wanted)

@@ -34,7 +34,9 @@ Invariants and how they are kept:
   is left to be listed as new.
 - **Odd files never hang or crash a listing.** A FIFO, socket, device or directory
   where a file is expected is refused when opened (``fsutil.open_nofollow``); that
-  session is reported unreadable with the reason and the others are served.
+  session is reported unreadable with the reason and the others are served. One as a
+  lock or ``pending-call.json`` (never opened by a read) leaves the session readable but
+  is named in its ``refused`` and ``problems``: writing to it is refused.
 - **Torn lines.** A crash mid-append can leave a last line without newline. Readers
   ignore it and report it (until ``repair``); the next append first terminates it, so it
   can never fuse with a new record. Unparseable lines are never deleted, only skipped
@@ -68,6 +70,7 @@ from ai_orchestrator.store.fsutil import (
     atomic_write,
     ensure_private_dir,
     file_error,
+    odd_file,
     open_nofollow,
     read_bytes,
     resolve_store_root,
@@ -90,6 +93,7 @@ from ai_orchestrator.store.logfile import (
     write_summary,
 )
 from ai_orchestrator.store.names import SessionName, is_session_name, parse_session_name
+from ai_orchestrator.store.pending import PENDING
 from ai_orchestrator.store.records import normalize_interaction, stored_form
 from ai_orchestrator.store.summary import (
     apply_interaction,
@@ -128,6 +132,9 @@ class SessionView:
     summary: dict[str, Any]
     problems: list[str] = field(default_factory=list)
     legacy: bool = False
+    # Odd (non-regular) lock or pending-call files: the session reads fine, but record,
+    # clean and repair refuse it; also in ``problems``.
+    refused: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         data = dict(self.summary)
@@ -428,8 +435,15 @@ class SessionStore:
         summary = current.summary
         if summary is not None and not current.outdated and summary["log_size"] == size:
             problems = log_problems(summary["corrupt_lines"], summary.get("torn_tail", 0))
-            return SessionView(session.name, path, summary, problems)
-        return self._rebuild_view(session, path, current, repair=repair)
+            view = SessionView(session.name, path, summary, problems)
+        else:
+            view = self._rebuild_view(session, path, current, repair=repair)
+        for entry in (locks.WRITE_LOCK, locks.RUN_LOCK, PENDING):
+            odd = odd_file(path / entry)
+            if odd is not None:
+                view.refused.append(odd)
+                view.problems.append(odd)
+        return view
 
     def _rebuild_view(
         self, session: SessionName, path: Path, current: SummaryRead, *, repair: bool

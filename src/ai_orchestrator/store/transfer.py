@@ -24,9 +24,11 @@ session without interactions comes back as it was.
 ``metadata.json``) in place, keeping ``metadata.legacy.json`` as a backup (see
 ``legacy.migrate_locked``); interactions it cannot convert are kept in
 ``interactions.corrupt.jsonl`` and counted in the report. A shell-version directory whose
-name is not valid is carried over to its mapped (or ``--rename``d) name: copied with its
-backup, then removed (``_adopt``; a carry-over that fails part-way removes the target it
-created, so a rerun completes it). ``legacy_strays`` lists such directories for ``list``.
+name is not valid (including a dot-directory such as ``.notes``, and the store's root,
+where the shell's ``--session-name .`` wrote, named ``.``) is carried over to its mapped (or
+``--rename``d) name: copied with its backup, then removed (``_adopt``; at the root only the
+shell's ``metadata.json`` and ``.lock``; a carry-over that fails part-way removes the target
+it created, so a rerun completes it). ``legacy_strays`` lists such sessions for ``list``.
 """
 
 from __future__ import annotations
@@ -372,16 +374,29 @@ def _legacy_metadata(path: Path) -> tuple[bytes, dict[str, Any]] | None:
     return None if data is None or legacy is None else (data, legacy)
 
 
+# The shell version's ``--session-name .`` wrote its metadata.json at the store's root.
+ROOT_SESSION = "."
+
+
+def _may_be_stray(name: str) -> bool:
+    """Not a valid session name; a dot-name only if the shell's sanitiser allowed it and
+    it is not aio's own (``.trash-*`` deletion leftovers, ``.*.tmp-*`` atomic writes)."""
+    if is_session_name(name):
+        return False
+    if name.startswith("."):
+        return is_shell_name(name) and not name.startswith(".trash-") and ".tmp-" not in name
+    return True
+
+
 def _stray_names(store: SessionStore) -> list[str]:
-    """Directories of the store whose names are not valid session names (sorted)."""
+    """Candidates for shell-version sessions with names that are not valid session names
+    (sorted): directories of the store (``_may_be_stray``) and ``ROOT_SESSION`` (the root
+    itself). The caller keeps only those holding a shell-format ``metadata.json``."""
     with os.scandir(store.root) as entries:
-        return sorted(
-            e.name
-            for e in entries
-            if not e.name.startswith(".")
-            and not is_session_name(e.name)
-            and e.is_dir(follow_symlinks=False)
-        )
+        names = [
+            e.name for e in entries if _may_be_stray(e.name) and e.is_dir(follow_symlinks=False)
+        ]
+    return sorted([ROOT_SESSION, *names])
 
 
 def legacy_strays(store: SessionStore) -> list[dict[str, Any]]:
@@ -400,7 +415,9 @@ def legacy_strays(store: SessionStore) -> list[dict[str, Any]]:
         strays.append(
             {
                 "legacy_name": name,
-                "reason": "shell-version session whose name is not <command>-<feature-id>",
+                "reason": "shell-version session written at the store's root (--session-name .)"
+                if name == ROOT_SESSION
+                else "shell-version session whose name is not <command>-<feature-id>",
                 "migrates_to": target.name,
                 "interactions": summary["interaction_count"],
                 "unusable_interactions": len(bad),
@@ -453,8 +470,15 @@ def _adopt(
             if bad:
                 quarantine_unusable(path, bad)
             fix_modes(path)
-            trash = store.root / f".trash-legacy-{unique_suffix()}"
-            os.rename(source, trash)
+            if name == ROOT_SESSION:
+                # Never move the store itself: only the shell's files of that session go.
+                os.unlink(source / METADATA)
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(source / locks.WRITE_LOCK)
+                trash = None
+            else:
+                trash = store.root / f".trash-legacy-{unique_suffix()}"
+                os.rename(source, trash)
         except BaseException:
             if fresh:
                 # Undo a half-done copy (the source is intact): a rerun starts afresh
@@ -462,9 +486,10 @@ def _adopt(
                 with contextlib.suppress(AioError, OSError):
                     store.delete(target.name)
             raise
-    import shutil  # lazily: only carrying a session over needs it
+    if trash is not None:
+        import shutil  # lazily: only carrying a session over needs it
 
-    shutil.rmtree(trash, ignore_errors=True)
+        shutil.rmtree(trash, ignore_errors=True)
     return {
         "session_name": target.name,
         "legacy_name": name,
