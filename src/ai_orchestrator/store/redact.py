@@ -17,7 +17,7 @@ collapse two records into one.
 
 What is recognised (the classes, each with tests in tests/store/test_redact*.py):
 
-1. **Provider tokens by prefix/shape** (``secret_rules._TOKENS``): Anthropic, OpenAI, Google
+1. **Provider tokens by prefix/shape** (``secret_tokens._TOKENS``): Anthropic, OpenAI, Google
    (API key, OAuth access/refresh tokens, ``GOCSPX-`` client secrets), GitHub, GitLab, Slack
    tokens and webhooks, Stripe, SendGrid, Hugging Face, npm, PyPI, AWS (key ids, Bedrock),
    Azure AD client secrets, DigitalOcean, Databricks, Shopify, Twilio, Vault, Doppler,
@@ -58,7 +58,8 @@ Cost: one pass of a character-class regex finds the runs of token characters; on
 starts of their segments are matched, each against the few provider shapes that can
 start with its two characters. Named values are found by literal-first patterns on the
 lowered text. ``benchmarks/bench_redact.py`` measures a 1 MB prompt (target ≤ 50 ms).
-The rules live in ``store.secret_rules``, imported on the first call that needs them.
+The rules live in ``store.secret_rules`` (provider token shapes in ``store.secret_tokens``),
+imported on the first call that needs them.
 
 Choice of rules
 ---------------
