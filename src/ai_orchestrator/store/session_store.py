@@ -76,7 +76,6 @@ from ai_orchestrator.store.fsutil import (
     resolve_store_root,
     tighten_path,
     truncate_back,
-    unique_suffix,
 )
 from ai_orchestrator.store.logfile import (
     LOG,
@@ -99,9 +98,8 @@ from ai_orchestrator.store.summary import (
     apply_interaction,
     build_summary,
     carried,
-    last_activity,
 )
-from ai_orchestrator.store.timeutil import format_iso, parse_iso, within_days
+from ai_orchestrator.store.timeutil import format_iso, parse_iso
 
 __all__ = [
     "LOG",
@@ -297,18 +295,17 @@ class SessionStore:
             run = locks.acquire(path / locks.RUN_LOCK, timeout=0, what=f"session {session.name}")
         except (AioError, OSError):
             return
+        from ai_orchestrator.store.lifecycle import empty_trash, to_trash
+
         try:
             if not lock.still_linked():
                 return
-            trash = self.root / f".trash-{session.name}-{unique_suffix()}"
-            os.rename(path, trash)
+            trash = to_trash(self.root, path, session.name)
         except OSError:
             return
         finally:
             run.release()
-        import shutil  # lazily: only a failed first write needs it
-
-        shutil.rmtree(trash, ignore_errors=True)
+        empty_trash(trash)
 
     def _append_locked(
         self,
@@ -559,7 +556,7 @@ class SessionStore:
             path / locks.WRITE_LOCK
         )
 
-    # ------------------------------------------------------------------ deleting
+    # ------------------------------------------------------ removal and repair (``lifecycle``)
 
     def delete(
         self, name: str, *, idle_days: float | None = None, now: datetime | None = None
@@ -569,109 +566,33 @@ class SessionStore:
         With ``idle_days``, the session is deleted only if it was last used at least that
         long ago, checked under both locks; returns False (nothing deleted) otherwise.
         """
-        session = parse_session_name(name)
-        path = self._existing_dir(session)
-        run = locks.acquire(path / locks.RUN_LOCK, timeout=0, what=f"session {session.name}")
-        try:
-            write = locks.acquire(
-                path / locks.WRITE_LOCK, timeout=0, what=f"session {session.name}"
-            )
-            try:
-                if idle_days is not None:
-                    summary = self.load(session, repair=False).summary
-                    if within_days(last_activity(summary), idle_days, now):
-                        return False
-                trash = self.root / f".trash-{session.name}-{unique_suffix()}"
-                os.rename(path, trash)
-            finally:
-                write.release()
-        finally:
-            run.release()
-        import shutil  # lazily: only deletions need it
+        from ai_orchestrator.store.lifecycle import delete_session
 
-        shutil.rmtree(trash, ignore_errors=True)
-        return True
+        return delete_session(self, name, idle_days=idle_days, now=now)
 
     def purge_trash(self) -> int:
         """Remove leftovers of deletions interrupted by a crash."""
-        if not self.check_root():
-            return 0
-        import shutil  # lazily: only deletions need it
+        from ai_orchestrator.store.lifecycle import purge_trash
 
-        removed = 0
-        with os.scandir(self.root) as entries:
-            for entry in entries:
-                if entry.name.startswith(".trash-") and entry.is_dir(follow_symlinks=False):
-                    shutil.rmtree(entry.path, ignore_errors=True)
-                    removed += 1
-        return removed
+        return purge_trash(self.root) if self.check_root() else 0
 
     def tidy(self, name: str) -> int:
         """Remove stale temp files of an interrupted write in one session (under its
         write lock, so no write is in flight); 0 if the session is busy."""
-        from ai_orchestrator.store.maintenance import purge_temp_files, temp_files
+        from ai_orchestrator.store.lifecycle import tidy_session
 
-        session = parse_session_name(name)
-        path = self._existing_dir(session)
-        if not temp_files(path):
-            return 0  # the common case: no lock taken
-        try:
-            lock = locks.acquire(path / locks.WRITE_LOCK, timeout=0)
-        except SessionBusy:
-            return 0
-        with lock:
-            return purge_temp_files(path)
-
-    # ------------------------------------------------------------------ repair
+        return tidy_session(self._existing_dir(parse_session_name(name)))
 
     def repair(self, name: str) -> dict[str, Any]:
         """Rebuild the summary from the log under the write lock (migrating a shell-version
         session first); move unreadable lines to ``interactions.corrupt.jsonl`` (kept,
         never deleted); fix modes; remove stale temp files and deletion leftovers."""
-        from ai_orchestrator.store.maintenance import odd_entries, repair_locked, tighten_index
+        from ai_orchestrator.store.lifecycle import repair_session
 
-        session = parse_session_name(name)
-        path = self._existing_dir(session)
-        odd = odd_entries(path)
-        blocking = [odd[n] for n in (METADATA, LOG, locks.WRITE_LOCK) if n in odd]
-        if blocking:
-            raise StoreError(
-                f"cannot repair {session.name}: {'; '.join(blocking)}; repair cannot fix "
-                "this, nothing was changed"
-            )
-        try:
-            lock = locks.acquire(path / locks.WRITE_LOCK, timeout=None)
-        except StoreFileError as exc:
-            raise exc.with_outcome(f"nothing was changed in {session.name}") from None
-        with lock:
-            try:
-                report = repair_locked(path, session)
-            except StoreFileError as exc:
-                raise exc.with_outcome(
-                    "repair stopped part-way; each step it finished is complete on its own "
-                    "(lines are copied aside before the log is rewritten): run it again "
-                    "once this is fixed"
-                ) from None
-        report["cannot_fix"] = sorted(odd.values())
-        report["trash_removed"] = self.purge_trash()
-        report["modes_fixed"] += tighten_index(self.root)
-        return report
+        return repair_session(self, name)
 
     def migrate(self, name: str) -> dict[str, Any] | None:
         """Convert a shell-version session in place; ``None`` if it was already current."""
-        from ai_orchestrator.store.legacy import migrate_locked
+        from ai_orchestrator.store.lifecycle import migrate_session
 
-        session = parse_session_name(name)
-        path = self._existing_dir(session)
-        with locks.locked(path / locks.WRITE_LOCK, timeout=None):
-            migrated = migrate_locked(path, session)
-            if migrated is None:
-                return None
-            from ai_orchestrator.store.maintenance import fix_modes
-
-            fix_modes(path)  # the shell version left .lock at 0644
-        return {
-            "session_name": session.name,
-            "interactions": migrated.converted,
-            "unusable": migrated.unusable,
-        }
+        return migrate_session(self, name)

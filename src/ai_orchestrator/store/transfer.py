@@ -46,7 +46,7 @@ from typing import IO, Any
 from ai_orchestrator import SCHEMA_VERSION
 from ai_orchestrator.errors import AioError, InvalidInput, SessionBusy
 from ai_orchestrator.store import locks
-from ai_orchestrator.store.fsutil import atomic_write, read_bytes, unique_suffix
+from ai_orchestrator.store.fsutil import atomic_write, read_bytes
 from ai_orchestrator.store.legacy import (
     SHELL_NAME_RULE,
     carried_name,
@@ -60,6 +60,7 @@ from ai_orchestrator.store.legacy import (
     parse_legacy_metadata,
     quarantine_unusable,
 )
+from ai_orchestrator.store.lifecycle import TRASH_PREFIX, empty_trash, to_trash
 from ai_orchestrator.store.logfile import LEGACY_BACKUP, METADATA, fallback_created
 from ai_orchestrator.store.maintenance import fix_modes
 from ai_orchestrator.store.names import SessionName, is_session_name, parse_session_name
@@ -384,7 +385,7 @@ def _may_be_stray(name: str) -> bool:
     if is_session_name(name):
         return False
     if name.startswith("."):
-        return is_shell_name(name) and not name.startswith(".trash-") and ".tmp-" not in name
+        return is_shell_name(name) and not name.startswith(TRASH_PREFIX) and ".tmp-" not in name
     return True
 
 
@@ -477,8 +478,7 @@ def _adopt(
                     os.unlink(source / locks.WRITE_LOCK)
                 trash = None
             else:
-                trash = store.root / f".trash-legacy-{unique_suffix()}"
-                os.rename(source, trash)
+                trash = to_trash(store.root, source, "legacy")
         except BaseException:
             if fresh:
                 # Undo a half-done copy (the source is intact): a rerun starts afresh
@@ -487,9 +487,7 @@ def _adopt(
                     store.delete(target.name)
             raise
     if trash is not None:
-        import shutil  # lazily: only carrying a session over needs it
-
-        shutil.rmtree(trash, ignore_errors=True)
+        empty_trash(trash)
     return {
         "session_name": target.name,
         "legacy_name": name,
