@@ -112,14 +112,8 @@ def _prepare_dir(path: Path) -> None:
 # Never redacted: validated instead (ids by ``names.validate_id``, the session name by
 # ``parse_session_name``), so a todo's start and end records always meet.
 _IDENTITY_FIELDS = (
-    "schema_version",
-    "type",
-    "id",
-    "timestamp",
-    "session_name",
-    "feature_id",
-    "task_id",
-)
+    "schema_version", "type", "id", "timestamp", "session_name", "feature_id", "task_id"
+)  # fmt: skip
 
 
 def _serialize(record: Mapping[str, Any]) -> bytes:
