@@ -76,7 +76,7 @@ COLD = """
 import sys, time
 sys.path.insert(0, {bench!r})
 from bench_redact import build_prompt
-from ai_orchestrator.store.redact import redact
+from ai_orchestrator.infra.redact import redact
 prompt, _ = build_prompt()
 start = time.perf_counter()
 redact(prompt)  # imports and compiles the rules, then redacts
@@ -89,7 +89,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--cold", type=int, default=5)
     args = parser.parse_args()
-    from ai_orchestrator.store.redact import redact
+    from ai_orchestrator.infra.redact import redact
 
     prompt, planted = build_prompt()
     cleaned = redact(prompt)  # warm-up, and the correctness check

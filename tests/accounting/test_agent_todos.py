@@ -15,8 +15,8 @@ from ai_orchestrator.accounting.agent_todos import (
     current_agent_todos,
     fold_events,
 )
-from ai_orchestrator.agents.session_run import RunOptions, run_in_session
-from ai_orchestrator.errors import InvalidInput
+from ai_orchestrator.calls.session_call import RunOptions, run_in_session
+from ai_orchestrator.core.errors import InvalidInput
 from ai_orchestrator.store import SessionStore
 
 

@@ -10,8 +10,8 @@ import pytest
 from tests.helpers import aio
 
 from ai_orchestrator.accounting.budget import check_budget, remaining
-from ai_orchestrator.agents.session_run import RunOptions, feature_spend, run_in_session
-from ai_orchestrator.errors import EXIT_BUDGET, BudgetExceeded, InvalidInput
+from ai_orchestrator.calls.session_call import RunOptions, feature_spend, run_in_session
+from ai_orchestrator.core.errors import EXIT_BUDGET, BudgetExceeded, InvalidInput
 from ai_orchestrator.store import SessionStore
 
 

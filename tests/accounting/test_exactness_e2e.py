@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tests.fakes.harness import FakeAgents
 
-from ai_orchestrator.agents.session_run import RunOptions, run_in_session
+from ai_orchestrator.calls.session_call import RunOptions, run_in_session
 from ai_orchestrator.store import SessionStore
 
 TOL = 1e-6

@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from ai_orchestrator.accounting import price_cards, pricing
 from ai_orchestrator.accounting.model_names import normalize_model
 from ai_orchestrator.accounting.pricing import PriceResult, price_usage
-from ai_orchestrator.agents.base import ModelUsage
+from ai_orchestrator.core.usage import ModelUsage
 
 MODELS: list[tuple[str, str]] = [
     ("claude", "claude-sonnet-4-5"),  # long-context tier above 200k
@@ -511,7 +511,7 @@ _PROCESS = """
 import dataclasses, json, sys, time
 t0 = time.perf_counter()
 from ai_orchestrator.accounting.pricing import price_usage
-from ai_orchestrator.agents.base import ModelUsage
+from ai_orchestrator.core.usage import ModelUsage
 t1 = time.perf_counter()
 u = ModelUsage(input=1200, output=800, cache_read=240_000, cache_write_5m=3000, requests=1)
 result = price_usage(sys.argv[1], sys.argv[2], u)

@@ -24,7 +24,7 @@ from ai_orchestrator.accounting.pricing import (
     price_usage,
 )
 from ai_orchestrator.accounting.rate_report import rates_for
-from ai_orchestrator.agents.base import ModelUsage
+from ai_orchestrator.core.usage import ModelUsage
 
 TOL = 1e-6
 

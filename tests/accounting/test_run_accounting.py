@@ -14,10 +14,11 @@ from tests.fakes.harness import FakeAgents
 from tests.helpers import aio, interaction
 
 from ai_orchestrator.accounting import todos
-from ai_orchestrator.agents.base import AgentResult, ModelUsage, Progress
-from ai_orchestrator.agents.recording import max_budget_flag, price_result
-from ai_orchestrator.agents.session_run import Notice, RunOptions, run_in_session
-from ai_orchestrator.errors import BudgetExceeded
+from ai_orchestrator.agents.base import AgentResult, Progress
+from ai_orchestrator.calls.recording import max_budget_flag, price_result
+from ai_orchestrator.calls.session_call import Notice, RunOptions, run_in_session
+from ai_orchestrator.core.errors import BudgetExceeded
+from ai_orchestrator.core.usage import ModelUsage
 from ai_orchestrator.store import SessionStore
 
 SONNET = "claude-sonnet-4-5-20250929"
@@ -120,7 +121,7 @@ def test_less_than_a_micro_dollar_left_refuses_the_call(fakes: FakeAgents, work:
 def test_nonsense_budget_is_refused_before_anything(
     fakes: FakeAgents, work: Path, budget: float
 ) -> None:
-    from ai_orchestrator.errors import InvalidInput
+    from ai_orchestrator.core.errors import InvalidInput
 
     with pytest.raises(InvalidInput):
         run_in_session(

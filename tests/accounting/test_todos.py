@@ -18,8 +18,9 @@ import pytest
 from tests.helpers import aio, interaction
 
 from ai_orchestrator.accounting import todos
-from ai_orchestrator.errors import InvalidInput
-from ai_orchestrator.store import SessionStore, locks
+from ai_orchestrator.core.errors import InvalidInput
+from ai_orchestrator.infra import locks
+from ai_orchestrator.store import SessionStore
 
 
 def lines_of(path: Path) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from ai_orchestrator.agents.base import AgentRequest, AgentResult, Permission, ProcessExit
 from ai_orchestrator.agents.claude import NESTING_ENV, ClaudeBackend
-from ai_orchestrator.errors import InvalidInput
+from ai_orchestrator.core.errors import InvalidInput
 
 SID = "9b1f3c2e-5d4a-4e8b-9a61-2f0c7d3e1a55"
 SONNET = "claude-sonnet-4-5-20250929"

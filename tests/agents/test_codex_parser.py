@@ -11,7 +11,7 @@ import pytest
 
 from ai_orchestrator.agents.base import AgentRequest, AgentResult, Permission, ProcessExit
 from ai_orchestrator.agents.codex import CodexBackend, model_from_args
-from ai_orchestrator.errors import InvalidInput
+from ai_orchestrator.core.errors import InvalidInput
 
 TID = "0199a213-81c0-7800-8aa1-bbab2a035a53"
 

@@ -10,7 +10,7 @@ import pytest
 
 from ai_orchestrator.agents.base import AgentRequest, AgentResult, Permission, ProcessExit
 from ai_orchestrator.agents.gemini import GeminiBackend, http_status_from_exit, usage_from_stats
-from ai_orchestrator.errors import InvalidInput
+from ai_orchestrator.core.errors import InvalidInput
 
 SID = "3f1c8a5e-2b7d-4e90-a1c4-6d2f0b9e7a13"
 TS = "2026-08-20T09:14:03.101Z"

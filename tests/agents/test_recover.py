@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from ai_orchestrator.accounting import todos
-from ai_orchestrator.agents.base import AgentResult, ModelUsage
-from ai_orchestrator.agents.recording import price_result
+from ai_orchestrator.agents.base import AgentResult
+from ai_orchestrator.calls.recording import price_result
+from ai_orchestrator.core.usage import ModelUsage
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.pending import PENDING
 from tests.fakes.harness import FakeAgents, aio_run, descendants, pid_alive
@@ -197,7 +198,7 @@ def test_killed_after_its_record_was_stored_adds_nothing(fakes: FakeAgents, proj
     fakes.scenario([{"text": "done", "usage": {SONNET: {"input": 50, "output": 7}}}, {}])
     # aio dies right after storing the record, before it closes the todo and drops the marker.
     die_after_record = (
-        "import os, sys; import ai_orchestrator.agents.session_run as s;"
+        "import os, sys; import ai_orchestrator.calls.session_call as s;"
         "s._close_todo = lambda *a: os.kill(os.getpid(), 9);"
         "from ai_orchestrator.cli.main import main; sys.argv[0] = 'aio'; main()"
     )

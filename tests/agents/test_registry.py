@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from ai_orchestrator.agents import registry
-from ai_orchestrator.agents.errors import AgentNotFound
-from ai_orchestrator.errors import InvalidInput
+from ai_orchestrator.core.errors import AgentNotFound, InvalidInput
 
 
 def make_exe(path: Path) -> Path:

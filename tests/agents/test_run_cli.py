@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from ai_orchestrator.agents import session_run
-from ai_orchestrator.agents.session_run import RunOptions, run_in_session
-from ai_orchestrator.errors import SessionBusy
+from ai_orchestrator.calls import session_call
+from ai_orchestrator.calls.session_call import RunOptions, run_in_session
+from ai_orchestrator.core.errors import SessionBusy
 from ai_orchestrator.store import SessionStore
 from tests.fakes.harness import FakeAgents, aio_run, pid_alive
 
@@ -124,7 +124,7 @@ def test_already_in_use_switches_to_resume(
         stdin="hi",
     )
     assert made.returncode == 0, made.stderr
-    monkeypatch.setattr(session_run, "_new_id", lambda: str(fixed))
+    monkeypatch.setattr(session_call, "_new_id", lambda: str(fixed))
     run = run_in_session(SessionStore(), "run-x", "go on", RunOptions(agent="claude", cwd=project))
     assert run.result.ok and run.result.text == "continued"
     assert run.action == "resumed" and run.record["agent_session_id"] == str(fixed)

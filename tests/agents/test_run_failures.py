@@ -15,14 +15,13 @@ from ai_orchestrator.accounting import todos
 from ai_orchestrator.agents import registry
 from ai_orchestrator.agents.base import AgentRequest, Permission
 from ai_orchestrator.agents.claude import ClaudeBackend
-from ai_orchestrator.agents.errors import AgentNotFound
-from ai_orchestrator.agents.session_run import RunOptions, run_in_session
-from ai_orchestrator.errors import InvalidInput
+from ai_orchestrator.calls.session_call import RunOptions, run_in_session
+from ai_orchestrator.core.errors import AgentNotFound, InvalidInput
 from ai_orchestrator.store import SessionStore
 from tests.fakes.harness import FakeAgents, aio_run
 
 if TYPE_CHECKING:
-    from ai_orchestrator.agents.session_run import Notice
+    from ai_orchestrator.calls.session_call import Notice
 
 
 def records(name: str) -> list[dict[str, Any]]:

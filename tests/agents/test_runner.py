@@ -17,9 +17,8 @@ from pathlib import Path
 import pytest
 
 from ai_orchestrator.agents.base import Invocation, Progress
-from ai_orchestrator.agents.errors import AgentLaunchError, AgentNotFound
 from ai_orchestrator.agents.runner import STDERR_TAIL, run
-from ai_orchestrator.errors import AioError
+from ai_orchestrator.core.errors import AgentLaunchError, AgentNotFound, AioError
 from tests.agents.runner_kit import LineParser, child, invocation
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX process groups")

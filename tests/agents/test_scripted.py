@@ -87,7 +87,7 @@ def test_argv_prompt_on_stdin_and_pythonpath() -> None:
     assert inv.argv == [
         "/usr/bin/python3",
         "-m",
-        "ai_orchestrator.agents.scripted_agent",
+        "ai_orchestrator.agents.scripted_cli",
         "--session-id",
         "abc",
         "--model",

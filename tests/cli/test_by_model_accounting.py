@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ai_orchestrator.accounting.pricing import price_usage
-from ai_orchestrator.agents.base import ModelUsage
+from ai_orchestrator.core.usage import ModelUsage
 from tests.fakes.harness import FakeAgents, aio_run
 from tests.helpers import aio
 

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from ai_orchestrator.agents.base import AgentResult, ModelUsage
-from ai_orchestrator.agents.recording import price_interaction, price_result
+from ai_orchestrator.agents.base import AgentResult
+from ai_orchestrator.calls.recording import price_interaction, price_result
+from ai_orchestrator.core.usage import ModelUsage
 from ai_orchestrator.store import SessionStore
 from tests.helpers import aio
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from ai_orchestrator.agents.base import Permission
-from ai_orchestrator.agents.session_run import RunOptions, run_in_session
+from ai_orchestrator.calls.session_call import RunOptions, run_in_session
 from ai_orchestrator.store import SessionStore
 from tests.contract.raw_drivers import ClaudeDriver, CodexDriver, GeminiDriver, RawDriver
 from tests.fakeapi import FakeAPIServer

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from ai_orchestrator.agents.base import Permission
-from ai_orchestrator.agents.session_run import RunOptions, run_in_session
+from ai_orchestrator.calls.session_call import RunOptions, run_in_session
 from ai_orchestrator.store import SessionStore
 from tests.fakeapi import FakeAPIServer
 from tests.fakeapi.clis import MODELS

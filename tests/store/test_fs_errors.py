@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from ai_orchestrator.errors import StoreFileError
+from ai_orchestrator.core.errors import StoreFileError
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store import session_store as session_store_module
 from tests.helpers import Result, aio, interaction
@@ -248,7 +248,7 @@ def test_too_many_open_files_never_acknowledges_what_was_not_stored(session_dir:
         "import resource, sys\n"
         "from ai_orchestrator.cli.main import main\n"
         "import ai_orchestrator.cli.session, ai_orchestrator.store.index\n"
-        "import ai_orchestrator.store.secret_rules  # imported lazily by redaction\n"
+        "import ai_orchestrator.infra.secret_rules  # imported lazily by redaction\n"
         "limit = int(sys.argv.pop(1))\n"
         "resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))\n"
         "main()\n"

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from ai_orchestrator.errors import InvalidInput
-from ai_orchestrator.store import SessionStore, locks
+from ai_orchestrator.core.errors import InvalidInput
+from ai_orchestrator.core.names import is_session_name
+from ai_orchestrator.infra import locks
+from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.legacy import interaction_shape, legacy_session_name
-from ai_orchestrator.store.names import is_session_name
 from ai_orchestrator.store.session_store import LOG, METADATA
 from ai_orchestrator.store.transfer import (
     apply_import,

@@ -8,13 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ai_orchestrator.errors import InvalidInput
-from ai_orchestrator.store import SessionStore
-from ai_orchestrator.store.names import (
+from ai_orchestrator.core.errors import InvalidInput
+from ai_orchestrator.core.names import (
     is_session_name,
     parse_session_name,
     validate_feature_id,
 )
+from ai_orchestrator.store import SessionStore
 
 FEATURE_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$")
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from ai_orchestrator.errors import InvalidInput
+from ai_orchestrator.core.errors import InvalidInput
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.index import SummaryIndex
 from ai_orchestrator.store.session_store import LOG, METADATA

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from ai_orchestrator.infra.redact import redact, redact_value
 from ai_orchestrator.store import SessionStore
-from ai_orchestrator.store.redact import redact, redact_value
 from tests.helpers import interaction
 
 ANTHROPIC = "sk-ant-api03-Xq7vR2mN8pL4kJ9hG6fD3sA1zC5bV0nM-QwErTyUiOp"

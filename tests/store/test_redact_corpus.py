@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from ai_orchestrator.infra.redact import redact, redact_value
 from ai_orchestrator.store import SessionStore
-from ai_orchestrator.store.redact import redact, redact_value
 from ai_orchestrator.store.transfer import export_text
 from tests.helpers import interaction
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from ai_orchestrator.store import SessionStore
-from ai_orchestrator.workflow.features import write_artifact
-from ai_orchestrator.workflow.history import append_event, make_event, read_events
-from ai_orchestrator.workflow.workspace import read_yaml, write_yaml
+from ai_orchestrator.workflow.model.feature import write_artifact
+from ai_orchestrator.workflow.project.history import append_event, make_event, read_events
+from ai_orchestrator.workflow.project.workspace import read_yaml, write_yaml
 from tests.helpers import aio, interaction
 
 SECRET_IDS = [
@@ -171,7 +171,7 @@ def test_an_agent_session_id_breaking_the_rule_never_loses_the_call(session_dir:
     id rule is kept as text (agent_session_ref, redacted like any text) and the call is
     recorded."""
     from ai_orchestrator.agents.base import AgentResult
-    from ai_orchestrator.agents.recording import build_record
+    from ai_orchestrator.calls.recording import build_record
 
     result = AgentResult(agent="claude", outcome="success", text="done")
     record = build_record(
@@ -195,7 +195,7 @@ def test_test_run_logs_are_redacted(tmp_path: Path) -> None:
     the agent and the user) is redacted as soon as the run ends."""
     import sys
 
-    from ai_orchestrator.workflow.testrun import run_tests
+    from ai_orchestrator.workflow.project.testrun import run_tests
 
     script = tmp_path / "leaky.py"
     script.write_text(f"print('connecting with OPENAI_API_KEY={KEY}')\n")

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from ai_orchestrator.core.names import parse_session_name
 from ai_orchestrator.store import SessionStore
-from ai_orchestrator.store.names import parse_session_name
 from ai_orchestrator.store.session_store import LOG, METADATA, parse_log
 from ai_orchestrator.store.summary import group_buckets
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ai_orchestrator.errors import InvalidInput, NotFound, SessionBusy, UnsafeStore
+from ai_orchestrator.core.errors import InvalidInput, NotFound, SessionBusy, UnsafeStore
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.session_store import LOG, METADATA
 from tests.helpers import interaction
@@ -273,7 +273,7 @@ def test_a_writer_waiting_through_a_delete_records_into_a_new_session(
     import threading
     import time
 
-    from ai_orchestrator.store import locks
+    from ai_orchestrator.infra import locks
 
     store = SessionStore()
     store.record("run-x", interaction(cost=1.0))

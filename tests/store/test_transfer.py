@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ai_orchestrator.errors import InvalidInput
+from ai_orchestrator.core.errors import InvalidInput
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.session_store import LOG, METADATA
 from ai_orchestrator.store.transfer import (

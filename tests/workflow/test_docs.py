@@ -6,8 +6,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from ai_orchestrator.workflow.config import Config, PhaseConfig
-from ai_orchestrator.workflow.history import STATUSES
+from ai_orchestrator.workflow.project.config import Config, PhaseConfig
+from ai_orchestrator.workflow.project.history import STATUSES
 
 ROOT = Path(__file__).resolve().parents[2]
 

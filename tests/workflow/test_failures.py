@@ -8,8 +8,8 @@ import signal
 import time
 from pathlib import Path
 
+from ai_orchestrator.infra.locks import read_holder
 from ai_orchestrator.store import SessionStore
-from ai_orchestrator.store.locks import read_holder
 from tests.workflow.conftest import (
     ADD_BROKEN,
     ADD_IMPL,
@@ -170,7 +170,7 @@ def _processes(*markers: str, cwd: Path | None = None) -> list[int]:
 
 
 def _agent_processes(project: Project) -> list[int]:
-    return _processes("scripted_agent", str(project.scenario_file))
+    return _processes("scripted_cli", str(project.scenario_file))
 
 
 def _pytest_processes(root: Path) -> list[int]:

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from ai_orchestrator.infra.locks import read_holder
 from ai_orchestrator.store import SessionStore
-from ai_orchestrator.store.locks import read_holder
 from tests.fakes.harness import FakeAgents
 from tests.workflow.conftest import (
     FEATURE,

@@ -12,9 +12,9 @@ from xml.etree import ElementTree
 
 import pytest
 
-from ai_orchestrator.store import locks
+from ai_orchestrator.infra import locks
 from ai_orchestrator.workflow.demo import create_project
-from ai_orchestrator.workflow.features import write_new_file
+from ai_orchestrator.workflow.model.feature import write_new_file
 from tests.workflow.conftest import (
     ADD_IMPL,
     ADD_TEST,

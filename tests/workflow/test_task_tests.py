@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from ai_orchestrator.workflow.tasktests import (
+from ai_orchestrator.workflow.project.tasktests import (
     TaskTests,
     case_file,
     changed_files,
@@ -21,7 +21,7 @@ from ai_orchestrator.workflow.tasktests import (
     snapshot,
     task_test_files,
 )
-from ai_orchestrator.workflow.testrun import TestCase, TestRun
+from ai_orchestrator.workflow.project.testrun import TestCase, TestRun
 from tests.workflow.conftest import (
     ADD_IMPL,
     ADD_TEST,

@@ -23,9 +23,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ai_orchestrator.errors import NotFound, StoreError
+from ai_orchestrator.core.errors import NotFound, StoreError
+from ai_orchestrator.core.names import parse_session_name, validate_feature_id
 from ai_orchestrator.store import SessionStore
-from ai_orchestrator.store.names import parse_session_name, validate_feature_id
 
 MERGING_TOOLS = ("TaskCreate", "TaskUpdate")
 NO_TASK = "(no task)"  # the same label ``aio session stats --by task`` uses

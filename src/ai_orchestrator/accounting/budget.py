@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 
-from ai_orchestrator.errors import BudgetExceeded, InvalidInput
+from ai_orchestrator.core.errors import BudgetExceeded, InvalidInput
 
 MIN_CALL_USD = 1e-6  # the smallest limit a CLI can be given (whole micro-dollars)
 

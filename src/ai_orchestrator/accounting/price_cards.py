@@ -338,8 +338,8 @@ def store(agent: str, model: str, card: Card, date: str) -> bool:
     import json
     from pathlib import Path
 
-    from ai_orchestrator.errors import AioError
-    from ai_orchestrator.store.fsutil import DIR_MODE, atomic_write
+    from ai_orchestrator.core.errors import AioError
+    from ai_orchestrator.infra.fsutil import DIR_MODE, atomic_write
 
     path = cache_file()
     if path in _unwritable:

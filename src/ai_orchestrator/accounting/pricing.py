@@ -52,9 +52,8 @@ scripted demo models); ``accounting.rate_report`` describes the rates for ``aio 
 ``REPORTED_TOLERANCE`` (1%) is a mismatch.
 
 Import cost: this module never imports genai-prices at import time (the first price or alias
-lookup does: about 0.2-0.3 s for its import and bundled data). ``ModelUsage`` is imported for
-type checking only, so accounting does not depend on the agents layer at run time; any object
-with its token attributes will do.
+lookup does: about 0.2-0.3 s for its import and bundled data). ``ModelUsage`` comes from
+``core.usage``, imported for type checking only; any object with its token attributes will do.
 """
 
 from __future__ import annotations
@@ -75,7 +74,7 @@ if TYPE_CHECKING:
     from genai_prices import Usage
     from genai_prices.types import ModelInfo, ModelPrice, PriceCalculation
 
-    from ai_orchestrator.agents.base import ModelUsage
+    from ai_orchestrator.core.usage import ModelUsage
 
 REPORTED_TOLERANCE = 0.01
 RATE_KEYS: tuple[str, ...] = price_cards.RATE_KEYS

@@ -24,10 +24,10 @@ sets the description, end and error set the outcome; a later record wins.
 Invariants:
 
 - **Valid JSONL.** Each record is one ``json.dumps`` line (so quotes, newlines and
-  control characters in messages are escaped), secrets redacted (``store.redact``) —
+  control characters in messages are escaped), secrets redacted (``infra.redact``) —
   except ids, names and timestamps, which are validated instead.
 - **Never a torn or merged line.** Every append happens under an exclusive flock on the
-  sidecar ``.<name>.lock`` (``store.locks``) and is written with ``O_APPEND``; if a
+  sidecar ``.<name>.lock`` (``infra.locks``) and is written with ``O_APPEND``; if a
   crashed writer left an unterminated last line, the next append first ends it with a
   newline, so the two never fuse. Readers skip (and count) unreadable lines.
 - **Private.** The file and its lock are 0600 (tightened if looser), opened without
@@ -54,19 +54,20 @@ from pathlib import Path
 from typing import Any
 
 from ai_orchestrator import SCHEMA_VERSION
-from ai_orchestrator.errors import InvalidInput, NotFound, StoreError
-from ai_orchestrator.store import SessionStore, locks
-from ai_orchestrator.store.fsutil import (
+from ai_orchestrator.core.errors import InvalidInput, NotFound, StoreError
+from ai_orchestrator.core.names import parse_session_name, validate_feature_id, validate_id
+from ai_orchestrator.core.names import session_name as make_session_name
+from ai_orchestrator.infra import locks
+from ai_orchestrator.infra.fsutil import (
     DIR_MODE,
     append_durably,
     ensure_private_dir,
     open_nofollow,
     read_bytes,
 )
-from ai_orchestrator.store.names import parse_session_name, validate_feature_id, validate_id
-from ai_orchestrator.store.names import session_name as make_session_name
-from ai_orchestrator.store.redact import redact_value
-from ai_orchestrator.store.timeutil import format_iso, now_iso, parse_iso
+from ai_orchestrator.infra.redact import redact_value
+from ai_orchestrator.infra.timeutil import format_iso, now_iso, parse_iso
+from ai_orchestrator.store import SessionStore
 
 TODO_FILE_ENV = "TODO_FILE"
 DEFAULT_NAME = "todos.jsonl"

@@ -13,8 +13,9 @@ import re
 import signal as _signal
 from typing import Any
 
-from ai_orchestrator.agents.base import ModelUsage, Outcome, ProcessExit, Progress
-from ai_orchestrator.errors import InvalidInput
+from ai_orchestrator.agents.base import ProcessExit, Progress
+from ai_orchestrator.core.errors import InvalidInput
+from ai_orchestrator.core.usage import ModelUsage, Outcome
 
 TOKEN_FIELDS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h", "reasoning")
 

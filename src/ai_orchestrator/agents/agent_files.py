@@ -38,7 +38,6 @@ from pathlib import Path
 from typing import Any
 
 from ai_orchestrator.agents._common import as_dict, as_int, as_str
-from ai_orchestrator.agents.base import ModelUsage
 from ai_orchestrator.agents.claude_transcript import transcript_path
 from ai_orchestrator.agents.claude_usage import anthropic_usage
 from ai_orchestrator.agents.codex import (
@@ -48,7 +47,8 @@ from ai_orchestrator.agents.codex import (
     usage_delta,
 )
 from ai_orchestrator.agents.gemini import usage_from_stats
-from ai_orchestrator.store.timeutil import parse_iso
+from ai_orchestrator.core.usage import ModelUsage
+from ai_orchestrator.infra.timeutil import parse_iso
 
 MAX_BYTES = 64 * 1024 * 1024
 _SAFE_ID = re.compile(r"[A-Za-z0-9_-]+")

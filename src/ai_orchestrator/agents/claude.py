@@ -91,8 +91,6 @@ from ai_orchestrator.agents.base import (
     AgentRequest,
     AgentResult,
     Invocation,
-    ModelUsage,
-    Outcome,
     ProcessExit,
     Progress,
     TodoEvent,
@@ -106,7 +104,8 @@ from ai_orchestrator.agents.claude_usage import (
     restored_baseline,
     subtract_baseline,
 )
-from ai_orchestrator.errors import InvalidInput
+from ai_orchestrator.core.errors import InvalidInput
+from ai_orchestrator.core.usage import ModelUsage, Outcome
 
 NESTING_ENV: tuple[str, ...] = (
     "CLAUDECODE",

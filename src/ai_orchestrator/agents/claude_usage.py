@@ -42,7 +42,7 @@ from ai_orchestrator.agents._common import (
     parse_version,
     prompt_side,
 )
-from ai_orchestrator.agents.base import ModelUsage
+from ai_orchestrator.core.usage import ModelUsage
 
 Source = Literal["delta", "model_usage", "usage", "lines"]
 RESTORE_VERSION = (2, 1, 277)

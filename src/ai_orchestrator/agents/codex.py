@@ -75,13 +75,12 @@ from ai_orchestrator.agents.base import (
     AgentRequest,
     AgentResult,
     Invocation,
-    ModelUsage,
-    Outcome,
     ProcessExit,
     Progress,
     TodoEvent,
     check_model,
 )
+from ai_orchestrator.core.usage import ModelUsage, Outcome
 
 SANDBOXES = ("read-only", "workspace-write", "danger-full-access")
 _SANDBOX_FOR_MODE = {

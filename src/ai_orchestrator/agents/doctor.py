@@ -21,8 +21,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ai_orchestrator.agents import registry
-from ai_orchestrator.agents.errors import AgentNotFound
-from ai_orchestrator.store.fsutil import atomic_write
+from ai_orchestrator.core.errors import AgentNotFound
+from ai_orchestrator.infra.fsutil import atomic_write
 
 TESTED_VERSIONS = {"claude": "2.1.330", "gemini": "0.61.0", "codex": "0.169.0"}
 

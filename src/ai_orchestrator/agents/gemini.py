@@ -83,13 +83,12 @@ from ai_orchestrator.agents.base import (
     AgentRequest,
     AgentResult,
     Invocation,
-    ModelUsage,
-    Outcome,
     ProcessExit,
     Progress,
     TodoEvent,
     check_model,
 )
+from ai_orchestrator.core.usage import ModelUsage, Outcome
 
 APPROVAL_MODES = {
     "acceptEdits": "auto_edit",

@@ -27,8 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ai_orchestrator.agents.base import AgentRequest, Backend, Permission
-from ai_orchestrator.agents.errors import AgentNotFound
-from ai_orchestrator.errors import InvalidInput
+from ai_orchestrator.core.errors import AgentNotFound, InvalidInput
 
 _BACKENDS: dict[str, tuple[str, str]] = {
     "claude": ("ai_orchestrator.agents.claude", "ClaudeBackend"),

@@ -91,7 +91,7 @@ from ai_orchestrator.agents.base import (
     Progress,
     StreamParser,
 )
-from ai_orchestrator.agents.errors import AgentLaunchError, AgentNotFound
+from ai_orchestrator.core.errors import AgentLaunchError, AgentNotFound
 
 __all__ = ["DRAIN_TIMEOUT", "STDERR_TAIL", "child_env", "run"]
 

@@ -1,12 +1,12 @@
 """The offline ``scripted`` backend: the demo and test agent, driven through the same protocol.
 
-``build`` launches ``[python, -m, ai_orchestrator.agents.scripted_agent, --session-id ID |
+``build`` launches ``[python, -m, ai_orchestrator.agents.scripted_cli, --session-id ID |
 --resume ID, --model M, *extra_args]`` with the prompt on stdin, in ``request.cwd``. The
 interpreter is the resolved executable (the registry resolves ``scripted`` to
 ``sys.executable`` unless ``AIO_AGENT_SCRIPTED_EXECUTABLE`` says otherwise). The scenario comes
 from ``extra_args`` (``--scenario PATH``) or ``$AIO_SCRIPTED_SCENARIO``; ``PYTHONPATH`` is
 prefixed with this package's root so a source checkout works without installation. The
-event format and the scenario format are documented in ``scripted_agent``.
+event format and the scenario format are documented in ``scripted_cli``.
 
 The parser mirrors the real adapters: the newest ``session_id`` wins, non-JSON lines are kept
 as noise, the ``result`` event decides the outcome (its ``outcome`` field, one of
@@ -36,20 +36,18 @@ from ai_orchestrator.agents._common import (
     total_of,
 )
 from ai_orchestrator.agents.base import (
-    OUTCOMES,
     PERMISSION_MODES,
     AgentRequest,
     AgentResult,
     Invocation,
-    ModelUsage,
-    Outcome,
     ProcessExit,
     Progress,
     TodoEvent,
     check_model,
 )
+from ai_orchestrator.core.usage import OUTCOMES, ModelUsage, Outcome
 
-AGENT_MODULE = "ai_orchestrator.agents.scripted_agent"
+AGENT_MODULE = "ai_orchestrator.agents.scripted_cli"
 
 
 def _package_root() -> str:

@@ -20,7 +20,7 @@ from pathlib import Path
 import click
 
 from ai_orchestrator.cli import output
-from ai_orchestrator.cli.wf_render import hooks, print_plan
+from ai_orchestrator.cli.render_workflow import hooks, print_plan
 
 BANNER = "SCRIPTED DEMO — an offline scripted agent replays a fixed scenario; no real AI is called"
 
@@ -52,12 +52,12 @@ def demo_cmd(directory: Path | None, session_dir: Path | None) -> int:
     from ai_orchestrator.cli.main import run as run_cli
     from ai_orchestrator.cli.session import session
     from ai_orchestrator.workflow import demo
-    from ai_orchestrator.workflow.features import init_feature
-    from ai_orchestrator.workflow.implement import ImplementOptions, run_implement
-    from ai_orchestrator.workflow.planning import PlanOptions, run_plan
+    from ai_orchestrator.workflow.model.feature import init_feature
+    from ai_orchestrator.workflow.phases.implement import ImplementOptions, run_implement
+    from ai_orchestrator.workflow.phases.plan import PlanOptions, run_plan
+    from ai_orchestrator.workflow.phases.verify import run_verify
+    from ai_orchestrator.workflow.project.workspace import Workspace
     from ai_orchestrator.workflow.runctx import open_feature
-    from ai_orchestrator.workflow.verify import run_verify
-    from ai_orchestrator.workflow.workspace import Workspace
 
     output.info(BANNER)
     output.out().print(f"[bold yellow]{BANNER}[/bold yellow]")

@@ -1,5 +1,5 @@
 """``aio doctor``: installed agent CLIs, their versions, the session store's health, and
-whether the project's test command can run (``workflow.testcheck``: a dry run where the
+whether the project's test command can run (``workflow.project.testcheck``: a dry run where the
 runner has one; reported, never a reason for a non-zero exit)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import click
 from ai_orchestrator.cli import output
 
 if TYPE_CHECKING:
-    from ai_orchestrator.workflow.testcheck import CommandCheck
+    from ai_orchestrator.workflow.project.testcheck import CommandCheck
 
 
 @click.command("doctor")
@@ -61,7 +61,7 @@ def doctor_cmd(as_json: bool) -> int:
 
 def _check_tests() -> CommandCheck:
     """The project's (or, outside one, the current directory's) test command, dry-run."""
-    from ai_orchestrator.workflow.testcheck import check_project
-    from ai_orchestrator.workflow.workspace import find_project_root
+    from ai_orchestrator.workflow.project.testcheck import check_project
+    from ai_orchestrator.workflow.project.workspace import find_project_root
 
     return check_project(find_project_root() or Path.cwd())

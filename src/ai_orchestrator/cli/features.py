@@ -104,8 +104,8 @@ def _warn_unreadable(unreadable: list[dict[str, str]]) -> None:
 @json_option
 def status_cmd(feature: str | None, show_all: bool, as_json: bool) -> None:
     """Progress, tasks, tokens, cost and savings per phase; all features when none given."""
+    from ai_orchestrator.workflow.project.workspace import Workspace
     from ai_orchestrator.workflow.status import all_features, feature_status
-    from ai_orchestrator.workflow.workspace import Workspace
 
     ws = Workspace.find()
     if feature is not None and not show_all:  # '' is refused, never "all features"
@@ -139,8 +139,8 @@ def status_cmd(feature: str | None, show_all: bool, as_json: bool) -> None:
 @json_option
 def features_cmd(as_json: bool) -> None:
     """All features with progress, cost and last activity."""
+    from ai_orchestrator.workflow.project.workspace import Workspace
     from ai_orchestrator.workflow.status import all_features
-    from ai_orchestrator.workflow.workspace import Workspace
 
     ws = Workspace.find()
     features, unreadable = all_features(ws)
@@ -195,8 +195,8 @@ def features_cmd(as_json: bool) -> None:
 @json_option
 def history_cmd(feature: str | None, limit: int | None, command: str | None, as_json: bool) -> None:
     """The command history of FEATURE (history.jsonl)."""
-    from ai_orchestrator.workflow.history import filter_events, read_events
-    from ai_orchestrator.workflow.workspace import Workspace
+    from ai_orchestrator.workflow.project.history import filter_events, read_events
+    from ai_orchestrator.workflow.project.workspace import Workspace
 
     ws = Workspace.find()
     feature_id = ws.resolve_feature(feature)
@@ -232,8 +232,8 @@ def history_cmd(feature: str | None, limit: int | None, command: str | None, as_
 @json_option
 def switch_cmd(feature: str | None, list_only: bool, as_json: bool) -> None:
     """Make FEATURE the default for commands that omit it (stored in .aio/current)."""
-    from ai_orchestrator.errors import InvalidInput
-    from ai_orchestrator.workflow.workspace import Workspace
+    from ai_orchestrator.core.errors import InvalidInput
+    from ai_orchestrator.workflow.project.workspace import Workspace
 
     if list_only and feature:
         raise InvalidInput("give FEATURE or --list, not both")

@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from ai_orchestrator import __version__
-from ai_orchestrator.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, AioError
+from ai_orchestrator.core.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, AioError
 
 # name -> (module, attribute, one-line help shown in `aio --help`)
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -113,7 +113,7 @@ def run(command: click.Command, argv: list[str] | None, prog_name: str) -> int:
         # other file the system refused: still one line with the cause, never a trace.
         if os.environ.get("AIO_DEBUG"):
             raise
-        from ai_orchestrator.store.fsutil import file_error
+        from ai_orchestrator.infra.fsutil import file_error
 
         return _fail(str(file_error(exc.filename, exc)), EXIT_FAILURE)
     except Exception as exc:

@@ -16,7 +16,7 @@ import click
 from ai_orchestrator.accounting.rate_report import RateCard, rates_for
 from ai_orchestrator.agents.registry import KNOWN_KEYS
 from ai_orchestrator.cli import output
-from ai_orchestrator.errors import InvalidInput
+from ai_orchestrator.core.errors import InvalidInput
 
 RATE_LABELS = {
     "input": "Input",

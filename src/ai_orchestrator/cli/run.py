@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from ai_orchestrator.cli import output
-from ai_orchestrator.errors import InvalidInput
+from ai_orchestrator.core.errors import InvalidInput
 
 
 def default_session_name(cwd: Path) -> str:
@@ -126,10 +126,10 @@ def run_cmd(
 ) -> int:
     """Run PROMPT in SESSION (default: run-<directory>); PROMPT '-' reads stdin."""
     from ai_orchestrator.agents.base import Permission, check_model
-    from ai_orchestrator.agents.calls import ACTION_MESSAGES, outcome_error, sessions_enabled
-    from ai_orchestrator.agents.session_run import Notice, RunOptions, run_in_session
+    from ai_orchestrator.calls.outcomes import ACTION_MESSAGES, outcome_error, sessions_enabled
+    from ai_orchestrator.calls.session_call import Notice, RunOptions, run_in_session
+    from ai_orchestrator.core.names import parse_session_name
     from ai_orchestrator.store import SessionStore
-    from ai_orchestrator.store.names import parse_session_name
 
     if len(args) > 2:
         raise InvalidInput("expected [SESSION] PROMPT (quote the prompt)")

@@ -13,13 +13,20 @@ import click
 
 from ai_orchestrator import SCHEMA_VERSION
 from ai_orchestrator.cli import output
-from ai_orchestrator.cli.render import (
+from ai_orchestrator.cli.render_sessions import (
     print_list,
     print_show,
     print_stats,
     print_strays,
 )
-from ai_orchestrator.errors import InvalidInput, NotFound, SessionBusy, StoreError, StoreFileError
+from ai_orchestrator.core.errors import (
+    InvalidInput,
+    NotFound,
+    SessionBusy,
+    StoreError,
+    StoreFileError,
+)
+from ai_orchestrator.infra.timeutil import parse_iso, within_days
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.index import SessionRow, SummaryIndex
 from ai_orchestrator.store.stats import (
@@ -31,7 +38,6 @@ from ai_orchestrator.store.stats import (
     days_rule,
     sort_rows,
 )
-from ai_orchestrator.store.timeutil import parse_iso, within_days
 from ai_orchestrator.store.transfer import (
     apply_import,
     iter_export,
@@ -352,7 +358,7 @@ _PATH_ERRORS = (
 
 def _write_export(path: Path, data: bytes) -> None:
     """Write the export privately (0600: prompts are private), all or nothing."""
-    from ai_orchestrator.store.fsutil import atomic_write
+    from ai_orchestrator.infra.fsutil import atomic_write
 
     if path.is_dir():
         raise InvalidInput(f"cannot write the export to {path}: it is a directory")
@@ -455,8 +461,8 @@ def _fail_if_skipped(skipped: list[tuple[str, str]]) -> None:
 
 def priced_interaction(name: str, interaction: dict[str, Any]) -> dict[str, Any]:
     """``interaction`` (which has no cost) validated and priced like ``aio run`` prices."""
-    from ai_orchestrator.agents.recording import price_interaction
-    from ai_orchestrator.store.names import parse_session_name
+    from ai_orchestrator.calls.recording import price_interaction
+    from ai_orchestrator.core.names import parse_session_name
     from ai_orchestrator.store.records import normalize_interaction
 
     checked = normalize_interaction(interaction, parse_session_name(name))
@@ -471,7 +477,7 @@ def record_cmd(name: str) -> None:
     Without a cost it is priced from its model and tokens like ``aio run`` (``unpriced``
     when the model has no price; the agent's ``reported_cost`` then, if given).
     """
-    from ai_orchestrator.store.names import parse_session_name
+    from ai_orchestrator.core.names import parse_session_name
 
     parse_session_name(name)  # a bad name is refused before stdin is read
     raw = sys.stdin.read()
@@ -515,7 +521,7 @@ def delete_cmd(name: str, yes: bool) -> None:
 def repair_cmd(name: str, as_json: bool) -> None:
     """Rebuild a session's summary from its log; quarantine unreadable lines; fix modes;
     record a call whose aio died (usage read back from the agent's own files)."""
-    from ai_orchestrator.agents.recover import recover_session
+    from ai_orchestrator.calls.recover import recover_session
     from ai_orchestrator.store.pending import PENDING
 
     store = _store()

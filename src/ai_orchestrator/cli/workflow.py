@@ -14,8 +14,8 @@ from typing import Any, TypeVar, cast
 import click
 
 from ai_orchestrator.cli import output
-from ai_orchestrator.cli.wf_render import hooks, plan_json, print_plan
-from ai_orchestrator.errors import EXIT_FAILURE, InvalidInput
+from ai_orchestrator.cli.render_workflow import hooks, plan_json, print_plan
+from ai_orchestrator.core.errors import EXIT_FAILURE, InvalidInput
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 json_option = click.option("--json", "as_json", is_flag=True, help="Write JSON to stdout.")
@@ -50,8 +50,8 @@ def _check_session_flags(no_session: bool, new_session: bool) -> None:
 @click.option("--no-switch", is_flag=True, help="Do not make FEATURE the current feature.")
 def init_cmd(feature: str, description: str, no_switch: bool) -> None:
     """Create FEATURE in the project's .aio/ workspace (and the workspace on first use)."""
-    from ai_orchestrator.workflow.features import init_feature
-    from ai_orchestrator.workflow.workspace import Workspace
+    from ai_orchestrator.workflow.model.feature import init_feature
+    from ai_orchestrator.workflow.project.workspace import Workspace
 
     ws = Workspace.find(for_init=True)
     result = init_feature(ws, feature, description)
@@ -66,7 +66,7 @@ def init_cmd(feature: str, description: str, no_switch: bool) -> None:
 
 def _report_test_command(root: Path) -> None:
     """Say whether the test command can run (a dry run); never fails ``aio init``."""
-    from ai_orchestrator.workflow.testcheck import check_project
+    from ai_orchestrator.workflow.project.testcheck import check_project
 
     check = check_project(root)
     if check.status == "failed":
@@ -104,9 +104,9 @@ def plan_cmd(
     as_json: bool,
 ) -> None:
     """[FEATURE] PROMPT: create or refine the plan in session plan-FEATURE."""
-    from ai_orchestrator.workflow.planning import PlanOptions, run_plan
+    from ai_orchestrator.workflow.phases.plan import PlanOptions, run_plan
+    from ai_orchestrator.workflow.project.workspace import Workspace
     from ai_orchestrator.workflow.runctx import open_feature
-    from ai_orchestrator.workflow.workspace import Workspace
 
     if len(args) > 2:
         raise InvalidInput("expected [FEATURE] PROMPT (quote the prompt)")
@@ -141,7 +141,7 @@ def plan_cmd(
 @json_option
 def tasks_cmd(feature: str | None, as_json: bool) -> None:
     """List the tasks of FEATURE's plan with their status."""
-    from ai_orchestrator.workflow.features import load_plan
+    from ai_orchestrator.workflow.model.feature import load_plan
     from ai_orchestrator.workflow.runctx import open_feature
 
     ctx = open_feature(feature)
@@ -158,7 +158,7 @@ def tasks_cmd(feature: str | None, as_json: bool) -> None:
 @json_option
 def next_cmd(feature: str | None, as_json: bool) -> int:
     """The next ready task of FEATURE (all its dependencies completed)."""
-    from ai_orchestrator.workflow.features import load_plan
+    from ai_orchestrator.workflow.model.feature import load_plan
     from ai_orchestrator.workflow.runctx import open_feature
 
     ctx = open_feature(feature)
@@ -224,7 +224,7 @@ def implement_cmd(
     as_json: bool,
 ) -> None:
     """Implement one task test-first in session implement-FEATURE."""
-    from ai_orchestrator.workflow.implement import ImplementOptions, Mode, run_implement
+    from ai_orchestrator.workflow.phases.implement import ImplementOptions, Mode, run_implement
     from ai_orchestrator.workflow.runctx import open_feature
 
     chosen = [name for name, flag in (("atdd", atdd), ("tdd", tdd), ("no-tests", no_tests)) if flag]
@@ -285,9 +285,9 @@ def review_cmd(
     as_json: bool,
 ) -> int:
     """[FEATURE] [FILES…]: review files (default: the uncommitted change) in review-FEATURE."""
-    from ai_orchestrator.workflow.review import run_review
+    from ai_orchestrator.workflow.phases.review import run_review
+    from ai_orchestrator.workflow.project.workspace import Workspace
     from ai_orchestrator.workflow.runctx import open_feature
-    from ai_orchestrator.workflow.workspace import Workspace
 
     _check_session_flags(no_session, new_session)
     files = list(args)
@@ -361,8 +361,8 @@ def verify_cmd(
     as_json: bool,
 ) -> int:
     """Run the tests in a fresh context (never a resumed session) and report."""
+    from ai_orchestrator.workflow.phases.verify import run_verify
     from ai_orchestrator.workflow.runctx import open_feature
-    from ai_orchestrator.workflow.verify import run_verify
 
     for flag, value in (("--agent-name", agent_name), ("--model", model), ("--max-cost", max_cost)):
         if value is not None and not with_agent:
@@ -400,7 +400,7 @@ def verify_cmd(
         if outcome.ci_path:
             output.info(f"Test results written to: {outcome.ci_path}")
         if not run.evidence().ran:
-            from ai_orchestrator.workflow.evidence import FIX
+            from ai_orchestrator.workflow.project.evidence import FIX
 
             output.warn(f"the tests could not run: {FIX}")
         output.info(f"Log: {run.log_path}")

@@ -55,8 +55,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ai_orchestrator.errors import InvalidInput
-from ai_orchestrator.store.fsutil import atomic_write, read_bytes
+from ai_orchestrator.core.errors import InvalidInput
+from ai_orchestrator.core.names import SessionName, is_session_name, session_name
+from ai_orchestrator.infra.fsutil import atomic_write, read_bytes
 from ai_orchestrator.store.logfile import (
     LEGACY_BACKUP,
     LOG,
@@ -68,7 +69,6 @@ from ai_orchestrator.store.logfile import (
     summary_of_log,
     write_summary,
 )
-from ai_orchestrator.store.names import SessionName, is_session_name, session_name
 from ai_orchestrator.store.records import (
     INTERACTION_FIELDS,
     content_ids,

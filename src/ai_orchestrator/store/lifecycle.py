@@ -18,13 +18,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ai_orchestrator.errors import SessionBusy, StoreError, StoreFileError
-from ai_orchestrator.store import locks
-from ai_orchestrator.store.fsutil import unique_suffix
+from ai_orchestrator.core.errors import SessionBusy, StoreError, StoreFileError
+from ai_orchestrator.core.names import parse_session_name
+from ai_orchestrator.infra import locks
+from ai_orchestrator.infra.fsutil import unique_suffix
+from ai_orchestrator.infra.timeutil import within_days
 from ai_orchestrator.store.logfile import LOG, METADATA
-from ai_orchestrator.store.names import parse_session_name
 from ai_orchestrator.store.summary import last_activity
-from ai_orchestrator.store.timeutil import within_days
 
 if TYPE_CHECKING:
     from ai_orchestrator.store.session_store import SessionStore

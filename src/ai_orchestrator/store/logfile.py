@@ -25,15 +25,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ai_orchestrator.errors import InvalidInput
-from ai_orchestrator.store.fsutil import (
+from ai_orchestrator.core.errors import InvalidInput
+from ai_orchestrator.core.names import SessionName
+from ai_orchestrator.infra.fsutil import (
     append_durably,
     atomic_write,
     open_nofollow,
     read_bytes,
     unique_suffix,
 )
-from ai_orchestrator.store.names import SessionName
+from ai_orchestrator.infra.timeutil import format_iso, now_iso, parse_iso
 from ai_orchestrator.store.records import normalize_interaction
 from ai_orchestrator.store.summary import (
     build_summary,
@@ -41,7 +42,6 @@ from ai_orchestrator.store.summary import (
     summary_outdated,
     summary_problem,
 )
-from ai_orchestrator.store.timeutil import format_iso, now_iso, parse_iso
 
 METADATA = "metadata.json"
 LOG = "interactions.jsonl"

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from ai_orchestrator import SCHEMA_VERSION
-from ai_orchestrator.errors import UnsafeStore
-from ai_orchestrator.store import locks
-from ai_orchestrator.store.fsutil import (
+from ai_orchestrator.core.errors import UnsafeStore
+from ai_orchestrator.core.names import SessionName
+from ai_orchestrator.infra import locks
+from ai_orchestrator.infra.fsutil import (
     atomic_write,
     file_error,
     not_regular_error,
@@ -39,7 +40,6 @@ from ai_orchestrator.store.logfile import (
     summary_of_log,
     write_summary,
 )
-from ai_orchestrator.store.names import SessionName
 from ai_orchestrator.store.records import serialize
 
 # Files the store replaces with atomic_write inside a session directory.

@@ -3,7 +3,7 @@
 ``pending-call.json`` (0600) in a session directory says "a call started here and its record
 is not stored yet". The caller writes it under the session's run lock before the agent is
 launched and removes it once the call's interaction is stored (see
-``agents.recover`` for what it holds and how a marker left by a killed aio is turned into an
+``calls.recover`` for what it holds and how a marker left by a killed aio is turned into an
 ``interrupted`` interaction). This module only keeps the file:
 
 - ``write_pending`` replaces the marker atomically (temp file + rename) under the session's
@@ -28,8 +28,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ai_orchestrator.store import locks
-from ai_orchestrator.store.fsutil import open_nofollow, read_bytes, unique_suffix, write_all
+from ai_orchestrator.infra import locks
+from ai_orchestrator.infra.fsutil import open_nofollow, read_bytes, unique_suffix, write_all
 
 PENDING = "pending-call.json"
 

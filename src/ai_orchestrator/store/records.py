@@ -32,10 +32,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ai_orchestrator import SCHEMA_VERSION
-from ai_orchestrator.errors import InvalidInput
-from ai_orchestrator.store.names import SessionName, validate_id
-from ai_orchestrator.store.redact import redact, redact_value
-from ai_orchestrator.store.timeutil import format_iso, now_iso, parse_iso
+from ai_orchestrator.core.errors import InvalidInput
+from ai_orchestrator.core.names import SessionName, validate_id
+from ai_orchestrator.infra.redact import redact, redact_value
+from ai_orchestrator.infra.timeutil import format_iso, now_iso, parse_iso
 
 # Never redacted (validated instead: ids by ``names.validate_id``, names by
 # ``names.parse_session_name``, the timestamp by ``parse_iso``), so a secret-looking id

@@ -56,7 +56,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ai_orchestrator.errors import (
+from ai_orchestrator.core.errors import (
     AioError,
     InvalidInput,
     NotFound,
@@ -64,8 +64,9 @@ from ai_orchestrator.errors import (
     StoreError,
     StoreFileError,
 )
-from ai_orchestrator.store import locks
-from ai_orchestrator.store.fsutil import (
+from ai_orchestrator.core.names import SessionName, is_session_name, parse_session_name
+from ai_orchestrator.infra import locks
+from ai_orchestrator.infra.fsutil import (
     append_durably,
     atomic_write,
     ensure_private_dir,
@@ -77,6 +78,7 @@ from ai_orchestrator.store.fsutil import (
     tighten_path,
     truncate_back,
 )
+from ai_orchestrator.infra.timeutil import format_iso, parse_iso
 from ai_orchestrator.store.logfile import (
     LOG,
     METADATA,
@@ -91,7 +93,6 @@ from ai_orchestrator.store.logfile import (
     summary_of_log,
     write_summary,
 )
-from ai_orchestrator.store.names import SessionName, is_session_name, parse_session_name
 from ai_orchestrator.store.pending import PENDING
 from ai_orchestrator.store.records import normalize_interaction, stored_form
 from ai_orchestrator.store.summary import (
@@ -99,7 +100,6 @@ from ai_orchestrator.store.summary import (
     build_summary,
     carried,
 )
-from ai_orchestrator.store.timeutil import format_iso, parse_iso
 
 __all__ = [
     "LOG",

@@ -14,11 +14,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ai_orchestrator import SCHEMA_VERSION
-from ai_orchestrator.errors import InvalidInput
+from ai_orchestrator.core.errors import InvalidInput
+from ai_orchestrator.infra.timeutil import format_iso
 from ai_orchestrator.store.index import SessionRow
 from ai_orchestrator.store.records import TOKEN_KEYS
 from ai_orchestrator.store.summary import add_reported, group_buckets
-from ai_orchestrator.store.timeutil import format_iso
 
 SORT_KEYS = ("name", "date", "tokens", "cost")
 GROUP_KEYS = ("model", "command", "feature", "day", "task")

@@ -25,9 +25,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ai_orchestrator import SCHEMA_VERSION
-from ai_orchestrator.store.names import SessionName
+from ai_orchestrator.core.names import SessionName
+from ai_orchestrator.infra.timeutil import day_of, format_iso, now_iso, parse_iso
 from ai_orchestrator.store.records import TOKEN_KEYS
-from ai_orchestrator.store.timeutil import day_of, format_iso, now_iso, parse_iso
 
 CONVERSATION_FIELDS = ("agent", "agent_session_id", "agent_cwd", "agent_state", "model")
 # Carried across rebuilds too: the shell-version name a migrated or imported session had

@@ -44,9 +44,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from ai_orchestrator import SCHEMA_VERSION
-from ai_orchestrator.errors import AioError, InvalidInput, SessionBusy
-from ai_orchestrator.store import locks
-from ai_orchestrator.store.fsutil import atomic_write, read_bytes
+from ai_orchestrator.core.errors import AioError, InvalidInput, SessionBusy
+from ai_orchestrator.core.names import SessionName, is_session_name, parse_session_name
+from ai_orchestrator.infra import locks
+from ai_orchestrator.infra.fsutil import atomic_write, read_bytes
+from ai_orchestrator.infra.timeutil import format_iso, parse_iso, within_days
 from ai_orchestrator.store.legacy import (
     SHELL_NAME_RULE,
     carried_name,
@@ -63,11 +65,9 @@ from ai_orchestrator.store.legacy import (
 from ai_orchestrator.store.lifecycle import TRASH_PREFIX, empty_trash, to_trash
 from ai_orchestrator.store.logfile import LEGACY_BACKUP, METADATA, fallback_created
 from ai_orchestrator.store.maintenance import fix_modes
-from ai_orchestrator.store.names import SessionName, is_session_name, parse_session_name
 from ai_orchestrator.store.records import content_ids
 from ai_orchestrator.store.session_store import SessionStore, SessionView
 from ai_orchestrator.store.summary import build_summary, last_activity
-from ai_orchestrator.store.timeutil import format_iso, parse_iso, within_days
 
 # State of this machine's files, not of the session: never exported.
 _LOCAL_FIELDS = ("log_size", "corrupt_lines", "torn_tail")

@@ -27,7 +27,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ai_orchestrator.errors import InvalidInput
+from ai_orchestrator.core.errors import InvalidInput
 
 FEATURE = "calc-basics"
 DESCRIPTION = "A tiny calculator: add, subtract and safe division"

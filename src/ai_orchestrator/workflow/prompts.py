@@ -8,7 +8,7 @@ that ``aio`` will run itself, and that ``aio`` (not the agent's claim) decides r
 
 from __future__ import annotations
 
-from ai_orchestrator.workflow.plan import JSON_SHAPE, Plan, Task
+from ai_orchestrator.workflow.model.plan import JSON_SHAPE, Plan, Task
 
 
 def _bullets(items: list[str], empty: str = "(none given)") -> str:

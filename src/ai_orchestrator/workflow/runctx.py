@@ -38,8 +38,9 @@ from typing import Any
 
 from ai_orchestrator.agents import base
 from ai_orchestrator.agents.base import Permission
-from ai_orchestrator.agents.calls import sessions_enabled
-from ai_orchestrator.errors import (
+from ai_orchestrator.calls.conversation import CallSettings, Hooks
+from ai_orchestrator.calls.outcomes import sessions_enabled
+from ai_orchestrator.core.errors import (
     AgentTimeout,
     AioError,
     BudgetExceeded,
@@ -47,10 +48,9 @@ from ai_orchestrator.errors import (
     InvalidInput,
 )
 from ai_orchestrator.store import SessionStore
-from ai_orchestrator.workflow.agentcall import CallSettings, Hooks
-from ai_orchestrator.workflow.config import Config, load_config, resolve_model
-from ai_orchestrator.workflow.history import append_event, elapsed_ms, make_event
-from ai_orchestrator.workflow.workspace import FeaturePaths, Workspace
+from ai_orchestrator.workflow.project.config import Config, load_config, resolve_model
+from ai_orchestrator.workflow.project.history import append_event, elapsed_ms, make_event
+from ai_orchestrator.workflow.project.workspace import FeaturePaths, Workspace
 
 
 @dataclass
@@ -142,7 +142,7 @@ def check_installed(agent: str, nothing_done: str) -> None:
     """``AgentNotFound`` (exit 1) when the CLI of ``agent`` cannot be found, so a command
     can refuse before it runs anything (``nothing_done`` says what)."""
     from ai_orchestrator.agents import registry
-    from ai_orchestrator.agents.errors import AgentNotFound
+    from ai_orchestrator.core.errors import AgentNotFound
 
     try:
         registry.resolve_executable(agent)
@@ -159,7 +159,7 @@ def check_budget(ctx: FeatureContext, settings: CallSettings, nothing_done: str)
     if settings.budget_usd is None:
         return
     from ai_orchestrator.accounting import budget
-    from ai_orchestrator.agents.session_run import feature_spend
+    from ai_orchestrator.calls.session_call import feature_spend
 
     spent = feature_spend(ctx.store, ctx.feature_id)
     try:

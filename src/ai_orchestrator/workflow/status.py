@@ -21,13 +21,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ai_orchestrator.accounting.savings import cache_read_share
-from ai_orchestrator.errors import AioError
+from ai_orchestrator.core.errors import AioError
+from ai_orchestrator.infra.timeutil import format_iso, parse_iso
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.index import SummaryIndex
-from ai_orchestrator.store.timeutil import format_iso, parse_iso
-from ai_orchestrator.workflow.features import load_feature, load_plan
-from ai_orchestrator.workflow.history import read_events
-from ai_orchestrator.workflow.workspace import Workspace
+from ai_orchestrator.workflow.model.feature import load_feature, load_plan
+from ai_orchestrator.workflow.project.history import read_events
+from ai_orchestrator.workflow.project.workspace import Workspace
 
 TOKEN_KEYS = ("input", "output", "cache_read", "cache_write")
 

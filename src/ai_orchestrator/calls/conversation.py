@@ -1,0 +1,236 @@
+"""Agent calls of one workflow command in one session, with typed failures.
+
+A ``Conversation`` wraps ``calls.session_call.run_in_session`` for the calls one command
+makes in one session (``plan-<f>``, ``implement-<f>``, ``review-<f>``; ``verify-<f>`` with
+sessions off). Contract:
+
+- ``--new-session`` replaces the stored conversation on the **first** call only; every later
+  call of the command resumes the conversation that call started.
+- **Never resume another project's conversation.** Session names (``implement-<feature>``)
+  live in one global ``SESSION_DIR``, and a resumed conversation runs in the directory it was
+  created in. So before the first call, when the stored conversation (same agent) was made
+  in a different directory than this project's root, ``SessionElsewhere`` (exit 1) refuses
+  and says how to proceed (``--new-session`` here, or another feature id) — the agent is
+  never started in the other repository.
+- With sessions off (``USE_SESSIONS=false`` or ``--no-session``) every call is a fresh
+  conversation (still recorded); ``followup`` then repeats the original prompt before the
+  correction, because the agent has no memory of it.
+- ``ask_usable`` is the one place of "exactly ONE corrective follow-up": an answer that
+  ``parse`` finds unusable gets one follow-up (step ``<step>-fix``) listing the problems,
+  and a second unusable answer raises the caller's error (plan, review, verify).
+- Every call is recorded by ``run_in_session``; ``steps`` keeps a small summary of each call
+  (step, action, outcome, model, tokens, cost, duration) for the history event.
+- A call that does not succeed raises the error ``calls.outcomes.outcome_error`` maps its
+  outcome to (the table ``aio run`` uses too): ``session_lost`` → ``SessionLost`` (telling
+  the user to rerun with ``--new-session``), ``timeout`` → ``AgentTimeout`` (124),
+  ``interrupted`` → ``Interrupted`` (130), ``budget`` → ``BudgetExceeded`` (3), anything
+  else → ``AgentFailed`` (1). ``BudgetExceeded`` before the call comes from
+  ``run_in_session``.
+- Messages for people go through ``Hooks`` (the library never prints), including the
+  notices ``run_in_session`` emits (warnings through ``warn``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ai_orchestrator.agents.base import AgentResult, Permission, Progress
+from ai_orchestrator.calls.outcomes import ACTION_MESSAGES, outcome_error
+from ai_orchestrator.calls.session_call import Notice, RunOptions, SessionRun, run_in_session
+from ai_orchestrator.core.errors import AioError
+from ai_orchestrator.store import SessionStore
+
+ProgressHook = Callable[[Progress], None]
+T = TypeVar("T")
+
+
+class SessionElsewhere(AioError):
+    """The stored conversation belongs to another project directory."""
+
+
+def _no_progress(label: str) -> AbstractContextManager[ProgressHook | None]:
+    return nullcontext(None)
+
+
+def _ignore(message: str) -> None:
+    return None
+
+
+@dataclass
+class Hooks:
+    """How the library talks to people: info/warn lines and a progress display per call."""
+
+    info: Callable[[str], None] = _ignore
+    warn: Callable[[str], None] = _ignore
+    progress: Callable[[str], AbstractContextManager[ProgressHook | None]] = _no_progress
+
+
+@dataclass
+class CallSettings:
+    """Everything about how to call the agent, resolved from flags and config."""
+
+    agent: str
+    model: str | None = None
+    use_session: bool = True
+    new_session: bool = False
+    timeout: float | None = None
+    max_turns: int | None = None
+    budget_usd: float | None = None
+    permission: Permission = field(default_factory=Permission)
+    extra_args: list[str] = field(default_factory=list)
+    lock_timeout: float = 30.0
+    estimate_usd: float | None = None  # configured default for the session-todo estimate
+
+
+class Conversation:
+    """The calls one command makes in session ``name`` (see the module docstring)."""
+
+    def __init__(
+        self,
+        store: SessionStore,
+        name: str,
+        settings: CallSettings,
+        *,
+        cwd: Path,
+        hooks: Hooks,
+        task_id: str | None = None,
+    ) -> None:
+        self.store = store
+        self.name = name
+        self.settings = settings
+        self.cwd = cwd
+        self.hooks = hooks
+        self.task_id = task_id
+        self.steps: list[dict[str, Any]] = []
+        self.first_prompt: str | None = None
+        self._replaced = False
+        self._location_checked = False
+
+    @property
+    def cost(self) -> float:
+        return float(sum(s["cost"] for s in self.steps))
+
+    def followup(self, correction: str, step: str) -> AgentResult:
+        """A follow-up in the same conversation (the original prompt repeated when fresh)."""
+        prompt = correction
+        if not self.settings.use_session and self.first_prompt:
+            prompt = f"{self.first_prompt}\n\n---\n\n{correction}"
+        return self.ask(prompt, step, remember=False)
+
+    def ask_usable(
+        self,
+        prompt: str,
+        step: str,
+        parse: Callable[[str], tuple[T | None, list[str]]],
+        *,
+        correction: Callable[[list[str]], str],
+        what: str,
+        error: Callable[[str], AioError],
+    ) -> T:
+        """Ask, then at most one correction (see the module docstring); ``parse`` returns
+        ``(value, problems)`` and the answer is usable when value is set and no problem."""
+        value, problems = parse(self.ask(prompt, step).text)
+        if value is not None and not problems:
+            return value
+        self.hooks.warn(f"the {what} is not usable ({'; '.join(problems)}); asking once more")
+        value, problems = parse(self.followup(correction(problems), f"{step}-fix").text)
+        if value is None or problems:
+            raise error("; ".join(problems))
+        return value
+
+    def check_location(self) -> None:
+        """``SessionElsewhere`` if this call would resume a conversation of another project."""
+        s = self.settings
+        if self._location_checked or not s.use_session or (s.new_session and not self._replaced):
+            return
+        self._location_checked = True
+        if not self.store.exists(self.name):
+            return
+        summary = self.store.load(self.name).summary
+        stored_cwd = summary.get("agent_cwd")
+        if summary.get("agent") != s.agent or not summary.get("agent_session_id"):
+            return  # nothing of this agent to resume: the call starts a new conversation
+        if not stored_cwd or Path(stored_cwd).resolve() == self.cwd.resolve():
+            return
+        raise SessionElsewhere(
+            f"session {self.name} holds a {s.agent} conversation started in {stored_cwd}, "
+            f"not in this project ({self.cwd}); refusing to resume it here. Use --new-session "
+            "to start a new conversation for this project (replacing the stored one), or use "
+            "another feature id"
+        )
+
+    def ask(self, prompt: str, step: str, *, remember: bool = True) -> AgentResult:
+        s = self.settings
+        self.check_location()
+        if remember:
+            self.first_prompt = prompt
+        options = RunOptions(
+            agent=s.agent,
+            cwd=self.cwd,
+            model=s.model,
+            use_session=s.use_session,
+            new_session=s.new_session and not self._replaced,
+            timeout=s.timeout,
+            max_turns=s.max_turns,
+            budget_usd=s.budget_usd,
+            permission=s.permission,
+            task_id=self.task_id,
+            extra_args=list(s.extra_args),
+            lock_timeout=s.lock_timeout,
+            estimate_usd=s.estimate_usd,
+        )
+        label = f"{s.agent} · {self.name} · {step}"
+
+        def started(action: str) -> None:
+            self.hooks.info(f"{self.name} [{step}]: {ACTION_MESSAGES.get(action, action)}")
+
+        def notice(note: Notice) -> None:
+            (self.hooks.warn if note.warning else self.hooks.info)(f"{self.name}: {note.text}")
+
+        with self.hooks.progress(label) as on_progress:
+            run = run_in_session(
+                self.store,
+                self.name,
+                prompt,
+                options,
+                on_progress=on_progress,
+                on_start=started,
+                on_notice=notice,
+            )
+        self._replaced = True
+        self._note(step, run)
+        return self._check(run)
+
+    def _note(self, step: str, run: SessionRun) -> None:
+        record = run.record
+        self.steps.append(
+            {
+                "step": step,
+                "session_action": run.action,
+                "outcome": run.result.outcome,
+                "model": record.get("model"),
+                "tokens": dict(record.get("tokens") or {}),
+                "cost": float(record.get("cost") or 0.0),
+                "duration_ms": run.result.duration_ms,
+            }
+        )
+        tokens = record.get("tokens") or {}
+        self.hooks.info(
+            f"{self.name} [{step}]: {run.result.outcome} · "
+            f"{int(tokens.get('input', 0)):,} in / {int(tokens.get('output', 0)):,} out / "
+            f"{int(tokens.get('cache_read', 0)):,} cache read · "
+            f"${float(record.get('cost') or 0):.4f}"
+            f" · {run.result.duration_ms / 1000:.1f}s"
+        )
+        if run.over_budget:
+            self.hooks.warn(f"this call took the feature over its ${run.budget_usd:.2f} budget")
+
+    def _check(self, run: SessionRun) -> AgentResult:
+        error = outcome_error(run.result, self.name, run.record.get("agent_session_id"))
+        if error is not None:
+            raise error
+        return run.result

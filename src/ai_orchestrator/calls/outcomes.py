@@ -1,0 +1,77 @@
+"""What an agent call means to its caller, shared by ``aio run`` and the workflow commands.
+
+- ``sessions_enabled``: whether ``USE_SESSIONS`` allows resuming stored conversations.
+- ``ACTION_MESSAGES``: the words for what a call did with the stored conversation.
+- ``outcome_error``: the one table from a failed call's outcome to the typed error that ends
+  the command, and so (``AioError.exit_code``, mapped in ``cli.main``) to its exit code:
+  ``timeout`` → ``AgentTimeout`` (124), ``interrupted`` → ``Interrupted`` (130), ``budget``
+  → ``BudgetExceeded`` (3), ``session_lost`` → ``SessionLost`` (1), any other failure →
+  ``AgentFailed`` (1); ``None`` for a success. Messages are one line (an agent's error text
+  may span several) and name the agent, the session and the outcome.
+
+Invariant: no other module maps outcomes to errors or exit codes.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from ai_orchestrator.agents._common import one_line
+from ai_orchestrator.core.errors import (
+    AgentTimeout,
+    AioError,
+    BudgetExceeded,
+    Interrupted,
+)
+
+if TYPE_CHECKING:
+    from ai_orchestrator.agents.base import AgentResult
+
+ACTION_MESSAGES = {
+    "started": "started a new agent conversation",
+    "resumed": "resumed the agent conversation",
+    "replaced": "replaced the stored agent conversation (--new-session)",
+    "fresh": "fresh conversation (sessions disabled)",
+}
+
+
+def sessions_enabled() -> bool:
+    """False when ``USE_SESSIONS`` is ``0``/``false``/``no``/``off`` (any case)."""
+    value = os.environ.get("USE_SESSIONS", "true").strip().lower()
+    return value not in ("0", "false", "no", "off")
+
+
+class AgentFailed(AioError):
+    """The agent call ended with an error outcome."""
+
+    def __init__(self, message: str, outcome: str) -> None:
+        super().__init__(message)
+        self.outcome = outcome
+
+
+class SessionLost(AioError):
+    """The agent CLI no longer has the stored conversation."""
+
+
+def outcome_error(
+    result: AgentResult, session: str, stored_id: str | None = None
+) -> AioError | None:
+    """The error that ends a command whose call in ``session`` produced ``result``."""
+    if result.ok:
+        return None
+    agent, outcome = result.agent, result.outcome
+    detail = one_line(result.error or "") or "no detail"
+    if outcome == "session_lost":
+        return SessionLost(
+            f"the agent no longer has the conversation stored in session {session} "
+            f"({stored_id}); rerun with --new-session to start a new one (the old context "
+            "is gone)"
+        )
+    if outcome == "timeout":
+        return AgentTimeout(f"{agent} timed out in session {session}: {detail}")
+    if outcome == "interrupted":
+        return Interrupted(f"interrupted: the {agent} run in {session} was stopped")
+    if outcome == "budget":
+        return BudgetExceeded(f"{agent} stopped at the budget limit in {session}: {detail}")
+    return AgentFailed(f"{agent} failed in session {session} ({outcome}): {detail}", outcome)

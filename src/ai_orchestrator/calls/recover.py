@@ -1,0 +1,206 @@
+"""Recovering a call whose aio died: nothing spent goes unrecorded, nothing twice.
+
+``session_call`` writes a pending-call marker (``store.pending``) under the session's run
+lock before it launches the agent, and removes it once the call's interaction is stored and
+its todo closed. A marker still there when the run lock is next taken (the next ``aio run``
+or workflow phase, or ``aio session repair``) means that aio died during the call. When a
+later aio holds the run lock, the earlier agent is gone (the lock outlives the agent), so its
+files are complete.
+
+The marker (``pending_marker``) holds: ``record_id`` (the id the call's record gets, so the
+two can never both be stored), ``todo_id``, ``agent``, ``session_id`` (resumed or minted id;
+for a new Codex thread it is filled in as soon as the stream names the thread),
+``resume_id``, ``cwd``, ``started_at``, ``model``, ``task_id``, ``action``, ``state`` (the
+backend state the call started from: the Codex usage baseline) and the redacted ``prompt``.
+
+``recover_pending(store, name)`` (caller holds the run lock) is crash-safe and idempotent:
+
+1. The record with ``record_id`` already in the log (the call finished) → nothing added.
+   Otherwise the call is recorded with outcome ``interrupted``: its usage read back from the
+   agent's own files (``agent_files.read_back``: only what this call added), priced by the
+   same path as every call (``recording.build_record``), ``cost_source: transcript`` and
+   ``usage_source`` naming the file kind and path — or, with no file, zero tokens,
+   ``cost_source: unpriced``, ``usage_unknown: true`` (never a silent $0). It is stored with
+   ``record_unique`` (a repeat after a crash adds nothing). When the file was found the
+   record carries the conversation id and the backend state after the call (the next Codex
+   call diffs from the recovered cumulative usage).
+2. The call's todo, if still in progress, is closed (from the stored record).
+3. Only then the marker is removed.
+
+``recover_session(store, name)`` is the same under a run lock it takes itself (``repair``);
+``SessionBusy`` while a run holds the session. A marker that cannot be turned into a valid
+record (edited by hand) is set aside (``pending-call.corrupt-*.json``), never blocking.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ai_orchestrator import SCHEMA_VERSION
+from ai_orchestrator.accounting import todos
+from ai_orchestrator.agents.agent_files import FileUsage, read_back
+from ai_orchestrator.agents.base import AgentRequest, AgentResult
+from ai_orchestrator.calls.recording import build_record
+from ai_orchestrator.core.errors import InvalidInput
+from ai_orchestrator.infra.redact import redact
+from ai_orchestrator.infra.timeutil import format_iso, parse_iso
+from ai_orchestrator.store import SessionStore
+from ai_orchestrator.store.pending import read_pending, remove_pending, set_aside_pending
+
+CONFIRMED = "conversation_confirmed"  # agent_state key: the conversation is known to exist
+_REQUIRED = ("record_id", "todo_id", "agent", "cwd", "started_at")
+
+
+@dataclass
+class Recovered:
+    """What recovery did for one marker."""
+
+    record: dict[str, Any]
+    added: bool  # False: the call had been recorded already
+
+
+def pending_marker(
+    *,
+    record_id: str,
+    todo_id: str,
+    request: AgentRequest,
+    agent: str,
+    started_at: datetime,
+    task_id: str | None,
+    action: str,
+    session_id: str | None = None,
+) -> dict[str, Any]:
+    """The marker for a call about to launch ``request``."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "record_id": record_id,
+        "todo_id": todo_id,
+        "agent": agent,
+        "session_id": session_id or request.resume_id,
+        "resume_id": request.resume_id,
+        "cwd": str(request.cwd),
+        "started_at": format_iso(started_at),
+        "model": request.model,
+        "task_id": task_id,
+        "action": action,
+        "state": dict(request.state),
+        "prompt": redact(request.prompt),
+    }
+
+
+def _valid(marker: dict[str, Any]) -> bool:
+    return all(isinstance(marker.get(k), str) and marker[k] for k in _REQUIRED) and (
+        parse_iso(marker["started_at"]) is not None
+    )
+
+
+def recover_pending(store: SessionStore, name: str) -> Recovered | None:
+    """Record the call a marker in ``name`` stands for (see the module docstring)."""
+    if not store.exists(name):
+        return None
+    directory = store.path_of(name)
+    marker = read_pending(directory)
+    if marker is None:
+        return None
+    if not _valid(marker):
+        set_aside_pending(directory)
+        return None
+    record_id = marker["record_id"]
+    stored = next((r for r in store.read_log(name).records if r["id"] == record_id), None)
+    added = stored is None
+    if stored is None:
+        try:
+            store.record_unique(name, [_interrupted_record(marker)])
+        except InvalidInput:  # a marker edited into nonsense must not block the session
+            set_aside_pending(directory)
+            return None
+        stored = next(r for r in store.read_log(name).records if r["id"] == record_id)
+    _close_todo(marker["todo_id"], name, stored)
+    remove_pending(directory)
+    return Recovered(stored, added)
+
+
+def recover_session(store: SessionStore, name: str) -> Recovered | None:
+    """``recover_pending`` under the session's run lock (refused while a run holds it)."""
+    from ai_orchestrator.infra.locks import current_command
+
+    if not store.exists(name):
+        return None
+    lock = store.run_lock(name, timeout=0, command=current_command())
+    try:
+        return recover_pending(store, name)
+    finally:
+        lock.release()
+
+
+def _interrupted_record(marker: dict[str, Any]) -> dict[str, Any]:
+    agent, cwd = marker["agent"], Path(marker["cwd"])
+    started = parse_iso(marker["started_at"])
+    assert started is not None  # checked by _valid
+    raw_state = marker.get("state")
+    state: dict[str, Any] = raw_state if isinstance(raw_state, dict) else {}
+    session_id = marker.get("session_id") if isinstance(marker.get("session_id"), str) else None
+    resume_id = marker.get("resume_id") if isinstance(marker.get("resume_id"), str) else None
+    found = read_back(agent, session_id, cwd, started, state, resume_id)
+    result = AgentResult(
+        agent=agent,
+        outcome="interrupted",
+        session_id=session_id,
+        model=_main_model(found) or marker.get("model"),
+        error=_explain(agent, found),
+    )
+    if found is not None:
+        result.usage, result.requests = found.usage, found.requests
+        if found.last_at is not None:
+            result.duration_ms = max(0, int((found.last_at - started).total_seconds() * 1000))
+    new_state = {**state, **found.state, CONFIRMED: True} if found is not None else None
+    record = build_record(
+        str(marker.get("prompt") or ""),
+        result,
+        task_id=marker.get("task_id"),
+        model=marker.get("model"),
+        cwd=cwd,
+        session_id=session_id if found is not None else resume_id,
+        action=str(marker.get("action") or "resumed"),
+        state=new_state,
+        keep_raw_events=False,
+    )
+    record["id"] = marker["record_id"]
+    record["timestamp"] = marker["started_at"]
+    if found is None:
+        record.update(cost_source="unpriced", usage_source=None, usage_unknown=True)
+    else:
+        if record["cost_source"] == "computed":
+            record["cost_source"] = "transcript"
+        record["usage_source"] = {"kind": found.kind, "path": str(found.path)}
+    return record
+
+
+def _main_model(found: FileUsage | None) -> str | None:
+    if found is None or not found.usage:
+        return None
+    return max(found.usage, key=lambda m: found.usage[m].input + found.usage[m].output)
+
+
+def _explain(agent: str, found: FileUsage | None) -> str:
+    prefix = "aio ended during this call (killed?)"
+    if found is None:
+        return f"{prefix}; no {agent} session file found for it, so its usage is unknown"
+    return f"{prefix}; usage read back from the {found.kind} {found.path}"
+
+
+def _close_todo(todo_id: str, name: str, record: dict[str, Any]) -> None:
+    """Close the call's todo unless something already did."""
+    mine = [r for r in todos.read_records().records if r["id"] == todo_id]
+    if mine and todos.fold(mine)[0]["status"] != "in_progress":
+        return
+    unpriced = record.get("cost_source") == "unpriced"
+    if record.get("outcome") == "success":
+        todos.end(todo_id, name, record["cost"], record["tokens"], "completed",
+                  record.get("response_preview"), unpriced=unpriced)
+        return
+    todos.error(todo_id, name, f"{record.get('outcome')}: {record.get('error') or 'no detail'}",
+                actual_cost=record["cost"], tokens=record["tokens"], unpriced=unpriced)

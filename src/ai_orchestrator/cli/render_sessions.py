@@ -1,0 +1,261 @@
+"""Human-readable rendering of sessions and statistics (rich tables on stdout)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ai_orchestrator.cli import output
+from ai_orchestrator.infra.locks import Holder
+from ai_orchestrator.infra.timeutil import parse_iso
+from ai_orchestrator.store import SessionView
+from ai_orchestrator.store.index import SessionRow
+from ai_orchestrator.store.stats import total_tokens
+
+
+def _reported(cost: float, reported: float, agents: Sequence[str]) -> str:
+    """A cost of which ``reported`` is only the agents' own figure, never shown plain:
+    "$x reported by A" when all of it is, "$x incl. $y reported by A" when part is."""
+    if reported <= 0:
+        return output.money(cost)
+    by = f"reported by {', '.join(agents) or 'the agent'}"
+    if reported >= cost - 1e-12:
+        return f"{output.money(cost)} {by}"
+    return f"{output.money(cost)} incl. {output.money(reported)} {by}"
+
+
+def _cost(cost: float, unpriced: int, calls: int, bucket: Mapping[str, Any] | None = None) -> str:
+    """A cost that says when it is incomplete: "unpriced" if no call of it could be
+    priced, "$x + N unpriced" if some could not; and which part only the agent reported
+    (``bucket``'s ``cost_reported`` and ``cost_reported_by``)."""
+    if unpriced and unpriced >= calls:
+        return "unpriced"
+    bucket = bucket or {}
+    text = _reported(
+        cost, float(bucket.get("cost_reported") or 0.0), bucket.get("cost_reported_by") or []
+    )
+    return f"{text} + {unpriced} unpriced" if unpriced else text
+
+
+def _age_style(moment: datetime | None, now: datetime) -> str:
+    if moment is None:
+        return "red"
+    days = (now - moment).total_seconds() / 86400
+    return "green" if days < 7 else "yellow" if days < 30 else "red"
+
+
+def print_list(
+    rows: Sequence[SessionRow],
+    root: Path,
+    total: int,
+    active: int,
+    days: float,
+    now: datetime,
+) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"AI sessions in {root}", title_justify="left")
+    for column in ("", "Session", "Last used", "Agent", "Model", "Calls"):
+        table.add_column(column)
+    for column in ("Tokens in/out", "Cache read/write", "Cost"):
+        table.add_column(column, justify="right")
+    table.add_column("Status")
+    for row in rows:
+        s = row.summary
+        moment = parse_iso(row.last_activity)
+        tokens = row.tokens
+        table.add_row(
+            f"[{_age_style(moment, now)}]●[/]",
+            row.name,
+            output.age(moment, now),
+            s.get("agent") or "-",
+            s.get("model") or "-",
+            output.count(row.interactions),
+            f"{output.count(tokens['input'])}/{output.count(tokens['output'])}",
+            f"{output.count(tokens['cache_read'])}/{output.count(tokens['cache_write'])}",
+            output.money(row.cost) + ("*" if row.unpriced else "") + ("^" if row.reported else ""),
+            s["status"] + (" !" if row.problems else ""),
+        )
+    output.out().print(table)
+    output.out().print(f"Total sessions: {total} (Active: {active}, used within {days:g} days)")
+    if any(r.unpriced for r in rows):
+        output.out().print("* includes unpriced interactions (model not in the price table)")
+    reporters = sorted({a for r in rows for a in r.reported_by})
+    if reporters:
+        output.out().print(
+            f"^ includes costs reported by {', '.join(reporters)} (not computed: model not "
+            "in the price table)",
+            markup=False,
+        )
+
+
+def print_strays(strays: Sequence[Mapping[str, Any]]) -> None:
+    """Shell-version sessions ``list`` cannot show as sessions (their names are invalid)."""
+    if not strays:
+        return
+    console = output.out()
+    console.print(
+        f"Not migrated: {len(strays)} shell-version session(s) whose names are not "
+        "<command>-<feature-id> (run: aio session migrate, or --rename OLD=NEW):",
+        markup=False,
+    )
+    for item in strays:
+        console.print(
+            f"  {item['legacy_name']} -> {item['migrates_to']}: "
+            f"{output.count(item['interactions'])} interaction(s), "
+            f"{output.money(item['cost'])}, last used {item['last_used'] or 'never'}",
+            markup=False,
+        )
+
+
+def _interaction_table(records: Sequence[Mapping[str, Any]]) -> Any:
+    from rich.table import Table
+
+    table = Table(title="Recent interactions (newest last)", title_justify="left")
+    for column in ("When", "Task", "Agent/model", "Outcome"):
+        table.add_column(column)
+    for column in ("In/out", "Cache r/w", "Cost", "Time"):
+        table.add_column(column, justify="right")
+    table.add_column("Prompt")
+    for r in records:
+        t = r["tokens"]
+        when = parse_iso(r["timestamp"])
+        table.add_row(
+            when.strftime("%Y-%m-%d %H:%M:%S") if when else str(r["timestamp"]),
+            r.get("task_id") or "-",
+            f"{r.get('agent') or '-'}/{r.get('model') or '-'}",
+            r["outcome"],
+            f"{output.count(t['input'])}/{output.count(t['output'])}",
+            f"{output.count(t['cache_read'])}/{output.count(t['cache_write'])}",
+            (
+                f"{output.money(r['cost'])} reported by {r.get('agent') or 'the agent'}"
+                if r.get("cost_source") == "reported"
+                else output.money(r["cost"], unpriced=r.get("cost_source") == "unpriced")
+            ),
+            f"{r['duration_ms'] / 1000:.1f}s",
+            r.get("prompt_preview") or "",
+        )
+    return table
+
+
+def print_show(
+    view: SessionView,
+    recent: Sequence[Mapping[str, Any]],
+    holder: Holder | None,
+    accounting: Mapping[str, Any] | None = None,
+) -> None:
+    console = output.out()
+    s = view.summary
+    t = s["tokens"]
+    lines = [
+        f"Session: {view.name}",
+        f"Path: {view.path}",
+        f"Command: {s['command']}    Feature: {s['feature_id']}",
+        f"Agent: {s.get('agent') or '-'}    Model: {s.get('model') or '-'}",
+        f"Agent session ID: {s.get('agent_session_id') or '-'}",
+        f"Working directory: {s.get('agent_cwd') or '-'}",
+        f"Status: {s['status']}    Last outcome: {s.get('last_outcome') or '-'}",
+        f"Created: {s['created_at']}    Last used: {s.get('last_used') or 'never'}",
+        f"In use: {'yes, by ' + holder.describe() if holder else 'no'}",
+        f"Interactions: {s['interaction_count']} ({s['failed_interactions']} failed)",
+        "Tokens:",
+        f"  Input: {output.count(t['input'])}",
+        f"  Output: {output.count(t['output'])}",
+        f"  Cache read: {output.count(t['cache_read'])}",
+        f"  Cache write: {output.count(t['cache_write'])}",
+        f"  Total: {output.count(total_tokens(t))}",
+        f"Cost: {_cost(s['cost'], 0, s['interaction_count'], s)}"
+        + (f" ({s['unpriced_interactions']} unpriced)" if s["unpriced_interactions"] else "")
+        if s["unpriced_interactions"] < s["interaction_count"] or not s["interaction_count"]
+        else "Cost: unpriced",
+        f"Cache savings: {output.money(s.get('savings', 0.0))}"
+        + (
+            f" ({accounting['cache_read_share']:.0%} of input served from cache)"
+            if accounting
+            else ""
+        ),
+    ]
+    # Calls whose computed cost disagrees with the CLI's own figure by more than 1%.
+    for m in (accounting or {}).get("cost_mismatches", []):
+        relative = f"{m['relative']:+.1%}" if m["relative"] is not None else "reported $0"
+        lines.append(
+            f"Cost mismatch: {m['id']}: computed {output.money(m['computed'])}, "
+            f"CLI reported {output.money(m['reported'])} ({relative})"
+        )
+    for line in lines:
+        console.print(line, markup=False)
+    if s.get("by_model"):
+        models = ", ".join(
+            f"{m}: {b['interactions']} calls, "
+            + _cost(b["cost"], b.get("unpriced", 0), b["interactions"], b)
+            for m, b in s["by_model"].items()
+        )
+        console.print(f"By model: {models}", markup=False)
+    if recent:
+        console.print(_interaction_table(recent))
+    else:
+        console.print("No interactions recorded yet.")
+
+
+def print_stats(stats: Mapping[str, Any], root: Path) -> None:
+    console = output.out()
+    t = stats["tokens"]
+    title = (
+        f"Statistics for {stats['session_name']}"
+        if "session_name" in stats
+        else "AI session statistics"
+    )
+    lines = [
+        title,
+        f"Directory: {root}",
+        f"Total sessions: {stats['total_sessions']}",
+        f"Active sessions: {stats['active_sessions']} (used within {stats['active_days']:g} days)",
+        f"Total interactions: {output.count(stats['interactions'])}"
+        f" ({stats['failed_interactions']} failed)",
+        "Total tokens:",
+        f"  Input: {output.count(t['input'])}",
+        f"  Output: {output.count(t['output'])}",
+        f"  Cache read: {output.count(t['cache_read'])}",
+        f"  Cache write: {output.count(t['cache_write'])}",
+        f"  Total: {output.count(t['total'])}",
+        f"Total cost: {_cost(stats['cost'], 0, stats['interactions'], stats)}"
+        + (
+            f" ({stats['unpriced_interactions']} unpriced interactions not included)"
+            if stats["unpriced_interactions"]
+            else ""
+        ),
+        f"Cache savings: {output.money(stats['cache_savings'])}"
+        f" ({stats['cache_read_share']:.0%} of input served from cache)",
+    ]
+    for line in lines:
+        console.print(line, markup=False)
+    for item in stats.get("unreadable", []):
+        console.print(f"Unreadable: {item['session_name']}: {item['error']}", markup=False)
+    if stats["most_active"]:
+        console.print("Most active sessions:")
+        for item in stats["most_active"]:
+            console.print(f"  - {item['session_name']} ({item['interactions']} interactions)")
+    if "groups" in stats:
+        from rich.table import Table
+
+        table = Table(title=f"By {stats['by']}", title_justify="left")
+        table.add_column(stats["by"].capitalize())
+        columns = ("Sessions", "Calls", "Input", "Output", "Cache read", "Cache write", "Cost")
+        for column in (*columns, "Savings"):
+            table.add_column(column, justify="right")
+        for key, g in stats["groups"].items():
+            gt = g["tokens"]
+            table.add_row(
+                key,
+                output.count(g["sessions"]),
+                output.count(g["interactions"]),
+                output.count(gt["input"]),
+                output.count(gt["output"]),
+                output.count(gt["cache_read"]),
+                output.count(gt["cache_write"]),
+                _cost(g["cost"], g.get("unpriced_interactions", 0), g["interactions"], g),
+                output.money(g.get("savings", 0.0)),
+            )
+        console.print(table)

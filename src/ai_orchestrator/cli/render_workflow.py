@@ -1,0 +1,73 @@
+"""Rendering and glue shared by the workflow commands (tables on stdout, hooks to stderr)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any
+
+from ai_orchestrator.agents.base import Progress
+from ai_orchestrator.calls.conversation import Hooks
+from ai_orchestrator.cli import output
+from ai_orchestrator.workflow.model.plan import Plan
+
+STATUS_STYLE = {
+    "completed": "green",
+    "in_progress": "yellow",
+    "failed": "red",
+    "pending": "dim",
+}
+
+
+def hooks(*, live: bool = True) -> Hooks:
+    """Hooks that print to stderr and show a live progress line on a terminal."""
+
+    def progress(label: str) -> AbstractContextManager[Callable[[Progress], None] | None]:
+        @contextmanager
+        def manager() -> Iterator[Callable[[Progress], None] | None]:
+            from ai_orchestrator.cli.progress import ProgressLine
+
+            enabled = live and output.stdout_is_terminal()
+            with ProgressLine(enabled=enabled, label=label) as line:
+                yield line.update if enabled else None
+
+        return manager()
+
+    return Hooks(info=output.info, warn=output.warn, progress=progress)
+
+
+def plan_json(plan: Plan, feature_id: str) -> dict[str, Any]:
+    nxt = plan.next_task()
+    return {
+        "schema_version": 1,
+        "feature_id": feature_id,
+        "counts": plan.counts(),
+        "next_task": nxt.id if nxt else None,
+        "phases": [p.to_dict() for p in plan.phases],
+    }
+
+
+def print_plan(plan: Plan, title: str) -> None:
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for column in ("Task", "Title", "Status", "Depends on", "Agent"):
+        table.add_column(column, overflow="fold")
+    for phase in plan.phases:
+        table.add_row(
+            f"[bold]Phase {phase.number}[/bold]", f"[bold]{phase.name}[/bold]", "", "", ""
+        )
+        for task in phase.tasks:
+            style = STATUS_STYLE.get(task.status, "")
+            status = f"[{style}]{task.status}[/{style}]" if style else task.status
+            if task.failure_reason:
+                status += f" ({task.failure_reason[:60]})"
+            table.add_row(
+                task.id, task.title, status, ", ".join(task.dependencies) or "-", task.agent or "-"
+            )
+    output.out().print(table)
+    counts = plan.counts()
+    output.out().print(
+        f"{counts['completed']}/{counts['total']} completed · {counts['in_progress']} in progress"
+        f" · {counts['failed']} failed · {counts['pending']} pending"
+    )

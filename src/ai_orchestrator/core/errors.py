@@ -1,0 +1,103 @@
+"""Typed errors of the library and the exit code each one maps to.
+
+The library raises these; only ``ai_orchestrator.cli`` turns them into a one-line
+message on stderr and a process exit code (see ``exit_code``). Exit codes:
+
+====  =====================================================
+0     ok
+1     failure (domain error, tests failed, not found, busy)
+2     usage / invalid input
+3     budget exceeded
+124   agent timed out
+130   interrupted (Ctrl-C)
+====  =====================================================
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_BUDGET = 3
+EXIT_TIMEOUT = 124
+EXIT_INTERRUPTED = 130
+
+
+class AioError(Exception):
+    """Base of every error the library raises on purpose."""
+
+    exit_code = EXIT_FAILURE
+
+
+class InvalidInput(AioError):
+    """The caller gave a value that is not allowed (bad name, bad JSON, bad option)."""
+
+    exit_code = EXIT_USAGE
+
+
+class NotFound(AioError):
+    """A named thing (session, feature, task) does not exist."""
+
+
+class StoreError(AioError):
+    """The store cannot be used safely (unsafe directory, unreadable files)."""
+
+
+class StoreFileError(StoreError, OSError):
+    """An operating-system error on a file of the store, as one line a user can act on.
+
+    Carries ``errno`` and ``filename`` like the ``OSError`` it replaces (so existing
+    ``except OSError`` handlers still apply); ``str()`` names the file, the cause and
+    what to do, then ``outcome``: what happened to the data (e.g. "nothing was
+    recorded"). Built by ``ai_orchestrator.infra.fsutil.file_error``.
+    """
+
+    def __init__(self, message: str, errno_: int | None, path: str, outcome: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.errno = errno_
+        self.filename = path
+        self.outcome = outcome
+
+    def with_outcome(self, outcome: str, *, replace: bool = False) -> StoreFileError:
+        """This error with ``outcome`` stated, unless it states one already (``replace``
+        overrides it: a later step changed what happened to the data)."""
+        if self.outcome and not replace:
+            return self
+        return StoreFileError(self.message, self.errno, self.filename, outcome)
+
+    def __str__(self) -> str:
+        return f"{self.message}; {self.outcome}" if self.outcome else self.message
+
+
+class UnsafeStore(StoreError):
+    """SESSION_DIR (or a directory in it) is a symlink or owned by another user."""
+
+
+class SessionBusy(AioError):
+    """Another live process holds the session's run lock."""
+
+
+class BudgetExceeded(AioError):
+    """A spending limit has been reached; no agent call was made."""
+
+    exit_code = EXIT_BUDGET
+
+
+class AgentTimeout(AioError):
+    """The agent did not finish within its wall-clock limit."""
+
+    exit_code = EXIT_TIMEOUT
+
+
+class Interrupted(AioError):
+    """The user pressed Ctrl-C; the run was stopped and recorded."""
+
+    exit_code = EXIT_INTERRUPTED
+
+class AgentLaunchError(AioError):
+    """The agent process could not be started (bad working directory, OS refused the exec)."""
+
+
+class AgentNotFound(AgentLaunchError):
+    """The agent executable does not exist, is not on PATH, or is not executable."""

@@ -1,0 +1,132 @@
+"""Redaction of secrets before anything is written from prompts or agent output.
+
+Applied to every file aio writes from prompts and agent output: the session store
+(``records.stored_form``), the todo log (``accounting.todos``), lock holder records, and
+the ``.aio/`` workspace (``history.jsonl``, ``feature.yaml``/``plan.yaml``, artifacts).
+
+Contract
+--------
+``redact(text)`` returns ``text`` with every recognised secret replaced by
+``[REDACTED:<kind>]`` (the kind is a short, non-secret hint). ``redact_value(value)``
+does the same for every string of JSON-like data, *before* it is serialised (so the
+rules see the text as written), replaces a string stored under a secret-looking key
+whole (``{"Authorization": "Bearer …"}``), and leaves the values of the keys in ``keep``
+untouched — ids, names and timestamps are never redacted (callers validate them to a
+safe character set instead, see ``names.validate_id``), so a secret-looking id can never
+collapse two records into one.
+
+What is recognised (the classes, each with tests in tests/store/test_redact*.py):
+
+1. **Provider tokens by prefix/shape** (``secret_tokens._TOKENS``): Anthropic, OpenAI, Google
+   (API key, OAuth access/refresh tokens, ``GOCSPX-`` client secrets), GitHub, GitLab, Slack
+   tokens and webhooks, Stripe, SendGrid, Hugging Face, npm, PyPI, AWS (key ids, Bedrock),
+   Azure AD client secrets, DigitalOcean, Databricks, Shopify, Twilio, Vault, Doppler,
+   Linear, Notion, Postman, Pulumi, Perplexity, Groq, xAI, Replicate, Sentry, age,
+   Atlassian, Grafana, 1Password, Brevo, Heroku, PlanetScale, RubyGems, Square, Facebook,
+   Mailgun, Telegram, Dynatrace, New Relic, Cloudflare, and JWTs. The shapes follow
+   gitleaks' rule set (see "Choice of rules"). A token must start at a word boundary
+   (``desk-ant-…`` is not a key). A token broken across a line break (``\\n``, ``\\r\\n``,
+   shell ``\\``-newline or a JSON-escaped ``\\n``) is found on the joined text and both
+   pieces are redacted, when one of the pieces has at least 20 characters.
+2. **Private key blocks**: PEM (``-----BEGIN … PRIVATE KEY-----``), OpenSSH and PGP
+   (``PRIVATE KEY BLOCK``), up to the matching END line (or the end of the text when cut).
+3. **Credentials in URLs**: ``scheme://user:password@host`` (https, postgres, mysql,
+   mongodb+srv, redis, amqp, …) keeps the user and redacts the password.
+4. **Named values** (``name = value``): names containing PASS/PASSWD/PASSWORD/PWD,
+   SECRET, TOKEN, KEY, CREDENTIAL, AUTH, COOKIE, SESSION, SIG/SIGNATURE, PAT (any case,
+   snake/kebab/camel/dotted) in shell and ``.env`` assignments, YAML (also with the value
+   on the next line or a ``|``/``>`` block), JSON, TOML/INI, URL query strings,
+   connection strings (``Password=…;``, ``AccountKey=…;``), CLI flags
+   (``--password x``, ``--token=x``), and headers: ``Authorization``,
+   ``Proxy-Authorization``, ``Cookie``/``Set-Cookie`` (the rest of the line),
+   ``X-Api-Key`` and friends. ``curl -u user:pass``, ``mysql -pPASS`` and
+   ``sshpass -p PASS`` are recognised by command.
+
+Look-alikes are kept: git SHAs, UUIDs, hashes (no rule matches bare hex), ordinary code
+(``def tokenize(text)``, ``token = next_token(s)``, ``max_tokens: 4096``,
+``session_name: implement-x``, ``primary_key = …``), placeholders (``$VAR``, ``${VAR}``,
+``<token>``, ``***``) and prose. Names that only *describe* a secret (``token_count``,
+``password_hash_algorithm``, ``key_id``, ``session_name`` — see ``_NOT_SECRET_TAILS``)
+are not secret names; weak names (a bare ``key``, ``auth``, ``session``, ``sig``,
+``cookie`` names inside code) need a token-like value (no spaces, 8+ characters with a
+digit, or 20+ characters) before their value is redacted.
+
+Invariant: what is inserted never contains ``"`` or ``\\``, so ``redact`` applied to an
+already serialised JSON line keeps it valid JSON.
+
+Cost: one pass of a character-class regex finds the runs of token characters; only the
+starts of their segments are matched, each against the few provider shapes that can
+start with its two characters. Named values are found by literal-first patterns on the
+lowered text. ``benchmarks/bench_redact.py`` measures a 1 MB prompt (target ≤ 50 ms).
+The rules live in ``infra.secret_rules`` (provider token shapes in ``infra.secret_tokens``),
+imported on the first call that needs them.
+
+Choice of rules
+---------------
+Evaluated: Yelp's detect-secrets (Apache-2.0, last release 1.5.0 in May 2024, 27
+line-based plugins, pulls in ``requests``; no Anthropic, Hugging Face or ``GOCSPX-``
+rules, and its high-entropy plugins flag hashes and SHAs, which must survive here),
+gitleaks' rule set (MIT, 222 rules in one TOML file, maintained — a release every few
+weeks), secrets-patterns-db (1,600 unreviewed regexes, many overlapping and slow) and
+GitGuardian's ggshield (needs their API). gitleaks' rules have the best coverage and
+upkeep, but executing them as written does not fit: they are RE2 (25 of 221 regexes do
+not compile in Python's ``re``), rely on an Aho-Corasick keyword prefilter (pure Python:
+120-270 ms per MB for the keyword scan alone, against a 50 ms budget), and half of them
+are context rules (``twitter … = value``) that the named-value class above covers more
+broadly. Run through google-re2 (a native dependency) all 221 scan 1 MB in ~6 ms once
+warm, but building the DFA costs 0.5-0.75 s in every new process — every
+``aio session record`` would pay it. So the provider shapes in ``_TOKENS`` are taken from
+gitleaks v8.30 where it has them (rule ids in the comments; MIT, Copyright (c) 2019
+Zachary Rice), the rest from the providers' documented formats, and the structural
+classes are ours. Keeping ``_TOKENS`` in step with gitleaks' ``config/gitleaks.toml`` is
+the maintenance task; the corpus test fails for any shape that stops being redacted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+_MIN_SECRET_TEXT = 8  # nothing shorter can hold a recognisable secret
+
+
+def redact(text: str) -> str:
+    """``text`` with every recognised secret replaced by ``[REDACTED:<kind>]``."""
+    if len(text) < _MIN_SECRET_TEXT:
+        return text
+    from ai_orchestrator.infra import secret_rules
+
+    return secret_rules.redact(text)
+
+
+def redact_bytes(data: bytes) -> bytes:
+    """``redact`` for file contents: UTF-8 text (undecodable bytes pass through as they
+    are, so a log with binary noise is still redacted and otherwise unchanged)."""
+    text = data.decode("utf-8", errors="surrogateescape")
+    cleaned = redact(text)
+    return data if cleaned == text else cleaned.encode("utf-8", errors="surrogateescape")
+
+
+def secret_key_kind(key: str) -> str | None:
+    """The hint for a mapping key whose (string) value is a secret, else ``None`` (weak
+    names such as a bare ``key`` or ``session`` count only with a token-like value: see
+    ``redact_value``)."""
+    from ai_orchestrator.infra import secret_rules
+
+    return secret_rules.secret_key_kind(key)
+
+
+def redact_value(
+    value: Any, key: str | None = None, *, keep: Collection[str] = (), nested: bool = False
+) -> Any:
+    """A copy of ``value`` (JSON-like data) with secrets in every string redacted.
+
+    ``key`` is the mapping key ``value`` is stored under: a non-empty string under a
+    secret-looking key is replaced whole (placeholders such as ``$VAR`` are kept).
+    ``keep``: keys whose values are left as they are — ids, names and timestamps, which
+    the caller validates instead. They are kept in the top-level mapping only, or at
+    every level with ``nested`` (a plan's task ids and dependencies).
+    """
+    from ai_orchestrator.infra import secret_rules
+
+    return secret_rules.redact_value(value, key, keep=keep, nested=nested)

@@ -1,0 +1,452 @@
+"""The secret-detection rules and passes behind ``infra.redact`` (see its docstring for
+the contract, the classes covered and the choice of rules).
+
+Imported on first use by ``infra.redact``: compiling the rules takes tens of
+milliseconds, which commands that never redact (``aio --version``, the statusline) must
+not pay.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping
+from functools import lru_cache
+from typing import Any
+
+from ai_orchestrator.infra.secret_tokens import token_spans
+
+_PRIVATE_BLOCK_RE = re.compile(
+    # (a block never holds ``"``: in serialised JSON a cut-off block ends with its string)
+    r"-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----[^\"]*?"
+    r"(?:-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----|(?=\")|\Z)",
+)
+_URL_CREDENTIALS_RE = re.compile(r"://([^\s/?#@:\"'<>\\]*):([^\s/?#@\"'<>\\]+)@")
+# Command lines. Each pattern starts with its command word (a literal, which the regex
+# engine skips to quickly); the word boundary before it is checked in ``_command_spans``.
+_CURL_USER_RE = re.compile(
+    r"curl\b[^\n]*?\s(?:-u|--user|-U|--proxy-user)(?:=|[ \t]+)?(['\"]?)[^\s:'\"\\]*:([^\s'\"\\]+)"
+)
+# A password given to ``-p``: quoted (each quote its own group) or bare. Every group of these
+# patterns is the password: the one that matched is redacted.
+_FLAG_VALUE = r"""(?:'([^'\n\\]{1,256})'|"([^"\n\\]{1,256})"|([^\s'"\\]+))"""
+# ``Bearer <token>`` without a header name before it (a header is a named value).
+# Literal-first (``\b`` or a class in front would make ``re`` try every position of the
+# text): the ``B``/``b`` and the word boundary before it are checked on each match.
+_BEARER_RE = re.compile(r"earer[ \t]+([A-Za-z0-9\-._~+/]{20,}=*)")
+# A .netrc entry: ``machine HOST login USER password SECRET``.
+_NETRC_RE = re.compile(
+    r"machine[ \t]+\S+[ \t]+login[ \t]+\S+[ \t]+password[ \t]+([^\s\"\\]+)"
+)
+_PASSWORD_FLAG_RES = [
+    re.compile(command + r"[a-z\-]*\b[^\n]*?\s-p" + _FLAG_VALUE) for command in ("mysql", "mariadb")
+] + [
+    re.compile(r"sshpass\b[^\n]*?\s-p[ \t]*" + _FLAG_VALUE),
+    re.compile(r"(?:docker|podman|nerdctl|buildah)\s+login\b[^\n]*?\s-p[ \t]+" + _FLAG_VALUE),
+]
+
+# ----------------------------------------------------------------- named values
+
+
+def _split(words: str) -> list[str]:
+    return words.split()
+
+
+# Every secret name contains one of these (lowercased).
+_KEYWORDS = tuple(_split("pass pwd secret token key cred auth cookie sess sig pat"))
+_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.")
+# A keyword, the rest of the name, then a separator: the candidates for a named value.
+# (Literal-first patterns on the lowered text: the regex engine skips to each keyword.)
+_HIT_RES = [
+    re.compile(word + r"[a-z0-9_.\-]*+(?=(?:\\?[\"'])?[ \t]*(?::=|=>|[:=]))") for word in _KEYWORDS
+]
+# A long option followed by a separate value; its name is checked by ``_classify``.
+_FLAG_HIT_RE = re.compile(r"--[a-z][a-z0-9\-]{0,40}+(?=[ \t]+[^\s\-])")
+_STRING_PREFIXES = frozenset("fbrFBRuU")
+_AFTER_NAME = frozenset(("=", ":", '"', "'", " ", "\t", "\\"))
+_NAME_TAIL_RE = re.compile(r"[A-Za-z0-9_.\-]*")
+# After a name: an optional closing quote, then ``=``, ``:``, ``:=`` or ``=>``.
+_SEP_RE = re.compile(r"(\\?[\"'])?[ \t]*(:=|=>|[:=])[ \t]*")
+_MAPPING_ENTRY_RE = re.compile(r"(?:- |[\w.\-\"']+:(?:\s|$))")
+_BLOCK_RE = re.compile(r"[|>][+-]?[0-9]?")
+_FLAG_SEP_RE = re.compile(r"[ \t]+(?=[^\s-])")
+_SCHEME_RE = re.compile(r"(?:bearer|basic|token|digest|negotiate|bot)[ \t]+", re.IGNORECASE)
+_CAMEL_RE = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+_UNQUOTED_VALUE_RE = re.compile(r"[^\s\"'\\,;})\]&<>|`]+")
+_TOKEN_LIKE_RE = re.compile(r"[A-Za-z0-9_\-+/=.~%:]{8,}")
+_CODE_VALUE_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:[.(\[]|$)")
+
+_PASSWORD_WORDS = frozenset({"pass", "passwd", "password", "passphrase", "pwd", "pw", "passw"})
+_NOT_PASSWORD = frozenset(_split("bypass compass passenger passage passive passthrough passport"))
+# ``<qualifier>key`` written as one word (``APIKEY``, ``accountkey``) that is a secret.
+_SECRET_KEY_QUALIFIERS = tuple(
+    _split(
+        "api access secret private account sharedaccess signing master encryption client auth "
+        "license app service session x-api"
+    )
+)
+# A name ending in one of these words describes a secret, it does not hold one.
+_NOT_SECRET_TAILS = frozenset(
+    _split(
+        "id ids name names type types count counts url uri endpoint file files path paths dir "
+        "len length size limit limits max min usage budget estimate format kind field fields "
+        "header env var prefix hint expiry expires expiration ttl timeout at version index "
+        "mode method provider label stats total rate model policy algorithm scheme manager "
+        "store action actions state status required enabled disabled strength reset rules "
+        "help prompt dialog form input column table"
+    )
+)
+# ``<qualifier>_key`` names that are not secrets.
+_NOT_SECRET_KEYS = frozenset(
+    _split(
+        "primary foreign sort partition cache row composite unique lookup map dict hot public "
+        "pub idempotency dedup dedupe object bucket translation i18n message react list event "
+        "field group shard routing hash index join natural sequence schema shortcut press ssh "
+        "gpg pgp host"
+    )
+)
+_PLACEHOLDERS = frozenset(
+    _split(
+        "null none true false nil undefined yes no on off required optional string str "
+        "redacted bytes int bool float dict list any object"
+    )
+)
+_MASK_CHARS = frozenset("*xX.#-_•")
+_STRONG, _WEAK, _HEADER = "strong", "weak", "header"
+
+
+def _words(name: str) -> list[str]:
+    words: list[str] = []
+    for part in re.split(r"[_.\-]+", name):
+        words.extend(w.lower() for w in _CAMEL_RE.findall(part))
+    return words
+
+
+@lru_cache(maxsize=4096)
+def _classify(name: str) -> tuple[str, str] | None:
+    """``(kind, strength)`` when ``name`` names a secret, else ``None``."""
+    words = _words(name)
+    if not words:
+        return None
+    flat, last = "".join(words), words[-1]
+    if flat in ("authorization", "proxyauthorization"):
+        return "authorization", _HEADER
+    if flat in ("cookie", "setcookie"):
+        return "cookie", _HEADER
+    if (len(words) > 1 and last in _NOT_SECRET_TAILS) or flat in _NOT_PASSWORD:
+        return None
+    if (
+        any(w in _PASSWORD_WORDS for w in words)
+        or "password" in flat
+        or "passwd" in flat
+        or flat.endswith(("pass", "pwd"))
+    ):
+        return "password", _STRONG
+    if "secret" in flat:
+        return "secret", _STRONG
+    if "credential" in flat or last in ("creds", "cred"):
+        return "credential", _STRONG
+    if "token" in words or flat.endswith("token") or last == "pat":
+        return "token", _STRONG
+    if last == "key" and len(words) > 1:
+        return None if words[-2] in _NOT_SECRET_KEYS else ("api-key", _STRONG)
+    if flat == "key":
+        return "key", _WEAK
+    if flat.endswith("key") and flat[:-3].endswith(_SECRET_KEY_QUALIFIERS):
+        return "api-key", _STRONG
+    if "cookie" in flat:
+        return "cookie", _WEAK
+    if "auth" in words or (flat.endswith("auth") and flat != "oauth"):
+        return "auth", _WEAK
+    if "session" in words or flat.endswith(("sessid", "sessionid")):
+        return "session", _WEAK
+    if last in ("sig", "signature"):
+        return "signature", _WEAK
+    return None
+
+
+def _placeholder(value: str) -> bool:
+    stripped = value.strip()
+    return (
+        not stripped
+        or stripped.startswith(("$", "%(", "{{", "<", "[REDACTED", "process.env", "os.environ"))
+        or stripped.lower() in _PLACEHOLDERS
+        or (len(stripped) > 1 and set(stripped) <= _MASK_CHARS)  # ***, xxxx, ....
+    )
+
+
+def _token_like(value: str) -> bool:
+    if _TOKEN_LIKE_RE.fullmatch(value) is None:
+        return False
+    return len(value) >= 20 or any(c.isdigit() for c in value)
+
+
+def _looks_like_code(value: str, separator: str, spaced: bool) -> bool:
+    """An unquoted value that is an expression (``next_token(s)``, ``Optional[str]``,
+    ``self.key``, ``[Validator, …]`` with spaces around ``=``), not a literal secret."""
+    if spaced and separator == "=" and value[:1] in "[{(":
+        return True  # a list, dict or tuple literal in code
+    if _CODE_VALUE_RE.match(value) is None:
+        return False
+    if separator == "=" and spaced:
+        if any(c in value for c in ".(["):
+            return True
+        # ``name = other_name`` is code when the words are words (``get_secret``,
+        # ``DEFAULT_TOKEN``); a mixed-case run with digits (``PGnVYO79z2_ROZ``) is a value.
+        return "_" in value and all(
+            not part or part.islower() or part.isupper() or part.isdigit()
+            for part in value.split("_")
+        )
+    return any(c in value for c in "([")
+
+
+def _mask(kind: str) -> str:
+    return f"[REDACTED:{kind}]"
+
+
+# ----------------------------------------------------------------- the passes
+
+
+def _command_spans(
+    text: str, pattern: re.Pattern[str], group: int, kind: str
+) -> list[tuple[int, int, str]]:
+    return [
+        (m.start(group), m.end(group), kind)
+        for m in pattern.finditer(text)
+        if m.start() == 0 or text[m.start() - 1] not in _NAME_CHARS
+    ]
+
+
+def _word_start(text: str, at: int) -> bool:
+    return at == 0 or not (text[at - 1].isalnum() or text[at - 1] == "_")
+
+
+def _structural_spans(text: str) -> list[tuple[int, int, str]]:
+    spans: list[tuple[int, int, str]] = []
+    if "://" in text:
+        spans += [
+            (m.start(2), m.end(2), "url-password") for m in _URL_CREDENTIALS_RE.finditer(text)
+        ]
+    if "curl" in text and (" -u" in text or "--user" in text or " -U" in text):
+        spans += _command_spans(text, _CURL_USER_RE, 2, "curl-user")
+    if "earer" in text:
+        spans += [
+            (m.start(1), m.end(1), "bearer-token")
+            for m in _BEARER_RE.finditer(text)
+            if m.start() >= 1 and text[m.start() - 1] in "Bb" and _word_start(text, m.start() - 1)
+        ]
+    if "machine" in text and "password" in text:
+        spans += [
+            (m.start(1), m.end(1), "password")
+            for m in _NETRC_RE.finditer(text)
+            if _word_start(text, m.start())
+        ]
+    if " -p" in text:
+        for pattern in _PASSWORD_FLAG_RES:
+            spans += [
+                (m.start(g), m.end(g), "password")
+                for m in pattern.finditer(text)
+                if m.start() == 0 or text[m.start() - 1] not in _NAME_CHARS
+                for g in range(1, pattern.groups + 1)
+                if m.group(g) is not None
+            ]
+    return spans
+
+
+def _line_end(text: str, start: int, quote: str | None) -> int:
+    """End of a header value: the closing quote, the end of the line, or a ``"`` or ``\\``
+    (in serialised JSON, the end of the string or an escape), whichever comes first."""
+    end = min(len(text), start + 8192)  # a header line is never longer
+    for stop in ("\n", "\r", "\\", '"', quote or ""):
+        if stop:
+            at = text.find(stop, start, end)
+            if 0 <= at < end:
+                end = at
+    return end
+
+
+def _next_line_value(text: str, after_sep: int, name_start: int) -> tuple[int, int] | None:
+    """A YAML value on the line(s) after ``name:`` (plain, or a ``|``/``>`` block): the
+    span of the more-indented line (or block) that follows, or ``None``."""
+    newline = text.find("\n", after_sep)
+    if newline < 0:
+        return None
+    head = text[after_sep:newline].strip(" \t\r")
+    block = _BLOCK_RE.fullmatch(head) is not None
+    if head and not block:
+        return None
+    line_start = text.rfind("\n", 0, name_start) + 1
+    prefix = text[line_start:name_start]
+    indent = len(prefix) - len(prefix.lstrip(" \t-"))  # ``- password:`` in a list
+    first = last = None
+    pos = newline + 1
+    while pos < len(text):
+        eol = text.find("\n", pos)
+        eol = len(text) if eol < 0 else eol
+        line = text[pos:eol]
+        body = line.lstrip(" \t")
+        if not body.strip():
+            if first is not None:
+                break
+        elif len(line) - len(body) <= indent:
+            break
+        else:
+            if not block and _MAPPING_ENTRY_RE.match(body):
+                return None  # ``secrets:`` holding a mapping: its entries are judged alone
+            if first is None:
+                first = pos + len(line) - len(body)
+            last = pos + len(line.rstrip(" \t\r"))
+            if not block:
+                break
+        pos = eol + 1
+    return (first, last) if first is not None and last is not None else None
+
+
+def _named_spans(text: str, lowered: str) -> list[tuple[int, int, str]]:
+    """Values of secret-named assignments, flags and headers."""
+    hits = [m.start() for hit in _HIT_RES for m in hit.finditer(lowered)]
+    if "--" in text:
+        hits += [m.start() + 2 for m in _FLAG_HIT_RE.finditer(lowered) if _classify(m.group(0))]
+    hits.sort()
+    spans: list[tuple[int, int, str]] = []
+    done = -1
+    for at in hits:
+        if at < done:
+            continue
+        tail = _NAME_TAIL_RE.match(text, at)
+        name_end = tail.end() if tail else at
+        if text[name_end : name_end + 1] not in _AFTER_NAME:
+            done = name_end  # ``session.record(``, ``tokens)``: not an assignment
+            continue
+        start = at
+        while start > 0 and text[start - 1] in _NAME_CHARS:
+            start -= 1
+        if start >= 1 and text[start - 1] == "\\" and text[start : start + 1] in ("n", "r", "t"):
+            start += 1  # the ``n`` of an escaped ``\n`` is not part of the name
+        raw_name = text[start:name_end]
+        name = raw_name.strip(".-")
+        found = _classify(name) if name else None
+        if found is None:
+            done = name_end
+            continue
+        kind, strength = found
+        sep = _SEP_RE.match(text, name_end)
+        if sep is not None and text.startswith("::", sep.start(2)):
+            done = name_end  # ``tests/test_auth.py::test_x``, ``auth::Token``: a path
+            continue
+        is_flag = raw_name.startswith("-") and (sep is None or sep.group(2) != "=")
+        if is_flag:
+            sep = _FLAG_SEP_RE.match(text, name_end) or sep
+        if sep is None:
+            done = name_end
+            continue
+        value_start = sep.end()
+        separator = "" if is_flag else sep.group(2)
+        # ``name = value`` with spaces is code or INI; ``NAME=value`` shell or .env
+        spaced = not is_flag and sep.start(2) > name_end and text[sep.start(2) - 1] in " \t"
+        quote = None
+        if text[value_start : value_start + 1] in _STRING_PREFIXES and text[
+            value_start + 1 : value_start + 2
+        ] in ('"', "'"):
+            value_start += 1  # a Python f/b/r string: the value is what is quoted
+        if text.startswith(('\\"', "\\'"), value_start):
+            quote, value_start = text[value_start : value_start + 2], value_start + 2
+        elif text[value_start : value_start + 1] in ('"', "'"):
+            quote, value_start = text[value_start], value_start + 1
+        scheme = _SCHEME_RE.match(text, value_start)
+        if scheme is not None and kind in ("authorization", "token", "auth", "api-key", "password"):
+            value_start = scheme.end()
+        if (strength == _HEADER and separator == ":") or (kind == "authorization" and quote):
+            value_end = _line_end(text, value_start, quote)
+        elif quote is not None:
+            value_end = text.find(quote, value_start, value_start + 8192)
+            newline = text.find("\n", value_start, value_start + 8192)
+            if value_end < 0 or 0 <= newline < value_end:
+                value_end = newline if newline >= 0 else len(text)
+        else:
+            match = _UNQUOTED_VALUE_RE.match(text, value_start)
+            if match is None:
+                if separator == ":" and strength != _WEAK:
+                    span = _next_line_value(text, value_start, start)
+                    if span is not None:
+                        spans.append((*span, kind))
+                        done = span[1]
+                        continue
+                done = value_start
+                continue
+            value_end = match.end()
+            if _looks_like_code(match.group(0), separator, spaced):
+                done = value_end
+                continue
+        value = text[value_start:value_end].strip()
+        if not value or _placeholder(value) or (strength == _WEAK and not _token_like(value)):
+            done = max(value_start, name_end)
+            continue
+        spans.append((value_start, value_start + len(text[value_start:value_end].rstrip()), kind))
+        done = value_end
+    return spans
+
+
+def _apply(text: str, spans: list[tuple[int, int, str]]) -> str:
+    """Replace ``spans`` (overlapping ones are merged; the earliest kind is shown)."""
+    spans.sort()
+    pieces, done = [], 0
+    for start, end, kind in spans:
+        if end <= done:
+            continue
+        if start >= done:
+            pieces += [text[done:start], _mask(kind)]
+        done = end
+    pieces.append(text[done:])
+    return "".join(pieces)
+
+
+_MIN_SECRET_TEXT = 8  # nothing shorter can hold a recognisable secret
+
+
+def redact(text: str) -> str:
+    """``infra.redact.redact``."""
+    if len(text) < _MIN_SECRET_TEXT:
+        return text
+    if "PRIVATE KEY" in text:
+        text = _PRIVATE_BLOCK_RE.sub(_mask("private-key"), text)
+    lowered = text.lower()
+    if len(lowered) != len(text):  # a few non-ASCII letters change length when lowered
+        lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+    spans = token_spans(text)
+    spans += _structural_spans(text)
+    if "=" in text or ":" in text or " -" in text:
+        spans += _named_spans(text, lowered)
+    return _apply(text, spans) if spans else text
+
+
+def secret_key_kind(key: str) -> str | None:
+    """``infra.redact.secret_key_kind``."""
+    found = _classify(key.strip(".-"))
+    return found[0] if found else None
+
+
+def redact_value(
+    value: Any, key: str | None = None, *, keep: Collection[str] = (), nested: bool = False
+) -> Any:
+    """``infra.redact.redact_value``."""
+    if isinstance(value, str):
+        if key is not None and value and not _placeholder(value):
+            found = _classify(key.strip(".-"))
+            if found is not None and (found[1] != _WEAK or _token_like(value)):
+                return _mask(found[0])
+        return redact(value)
+    if isinstance(value, Mapping):
+        inner = keep if nested else ()
+        out = {}
+        for k, v in value.items():
+            if isinstance(k, str) and k in keep:
+                out[k] = v
+            elif isinstance(k, str):
+                out[redact(k)] = redact_value(v, k, keep=inner, nested=nested)
+            else:
+                out[k] = redact_value(v, keep=inner, nested=nested)
+        return out
+    if isinstance(value, list | tuple):
+        inner = keep if nested else ()
+        return [redact_value(item, keep=inner, nested=nested) for item in value]
+    return value

@@ -1,0 +1,278 @@
+"""Provider tokens recognised by their shape: the rule table and the pass that finds them.
+
+Part of the rules behind ``infra.redact`` (``infra.secret_rules`` holds the other classes
+and puts the passes together). ``token_spans(text)`` returns ``(start, end, kind)`` for
+every provider token in ``text`` — also one broken across a line break (real,
+``\\``-continued, JSON-escaped or onto an indented line) when one of its pieces has at
+least 20 characters; the span then covers both pieces. ``at_boundary`` is the word-start
+test the other passes share.
+
+Cost: one cheap regex finds the runs of token characters; only the starts of their
+segments are matched, each against the few shapes that can start with its two
+characters (``_BY_START``), so the whole table is never run over the text.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+__all__ = ["at_boundary", "token_spans"]
+
+_WORD = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+
+# ----------------------------------------------------------------- provider tokens
+# (kind, the two characters a match starts with, pattern). Shapes after gitleaks'
+# config/gitleaks.toml (rule ids in the comments).
+_TOKENS: list[tuple[str, str, str]] = [
+    ("anthropic-key", "sk", r"sk-ant-[A-Za-z0-9_\-]{16,}"),  # anthropic-api-key, -admin-api-key
+    (
+        "openai-key",
+        "sk",
+        r"sk-(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_\-]{20,}",
+    ),  # openai-api-key
+    (
+        "stripe-key",
+        "sk rk pk",
+        r"(?:sk|rk|pk)_(?:live|test|prod)_[A-Za-z0-9]{10,}",
+    ),  # stripe-access-token
+    ("stripe-webhook-secret", "wh", r"whsec_[A-Za-z0-9+/=]{20,}"),
+    ("google-api-key", "AI", r"AIza[0-9A-Za-z_\-]{35}"),  # gcp-api-key
+    ("google-oauth", "ya 1/", r"ya29\.[0-9A-Za-z_\-]{20,}|1//0[0-9A-Za-z_\-]{30,}"),
+    ("google-oauth-client-secret", "GO", r"GOCSPX-[0-9A-Za-z_\-]{20,}"),
+    ("github-token", "gh gi", r"gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,}"),
+    (
+        "gitlab-token",
+        "gl GR",  # gitlab-pat, -ptt, -rrt, -runner-…, -deploy-token, -feed-token, …
+        r"gl(?:pat|dt|rt|ptt|cbt|ft|imt|oas|soat|agent|ffct)-[A-Za-z0-9_\-]{20,}"
+        r"|GR1348941[A-Za-z0-9_\-]{20,}",
+    ),
+    ("slack-token", "xo xa", r"xox[abposre]-[A-Za-z0-9\-]{10,}|xapp-\d-[A-Za-z0-9\-]{10,}"),
+    (
+        "slack-webhook",
+        "ho",
+        r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/_\-]{20,}",
+    ),
+    (
+        "discord-webhook",
+        "di",
+        r"discord(?:app)?\.com/api/webhooks/[0-9]{17,20}/[A-Za-z0-9_\-]{60,}",
+    ),
+    ("sendgrid-key", "SG", r"SG\.[A-Za-z0-9_\-]{16,}\.[A-Za-z0-9_\-]{16,}"),
+    ("huggingface-token", "hf ap", r"hf_[A-Za-z0-9]{30,}|api_org_[A-Za-z0-9]{30,}"),
+    ("npm-token", "np", r"npm_[A-Za-z0-9]{36,}"),
+    ("pypi-token", "py", r"pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_\-]{50,}"),
+    (
+        "aws-key-id",
+        "AK AS AB AC A3",
+        r"(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[0-9A-Z]{16}(?![A-Za-z0-9])",
+    ),
+    ("aws-bedrock-key", "AB", r"ABSK[A-Za-z0-9+/]{100,}=*"),
+    ("azure-ad-client-secret", "", r"[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.\-]{31,34}"),
+    ("digitalocean-token", "do", r"do[opr]_v1_[a-f0-9]{64}"),
+    ("databricks-token", "da", r"dapi[a-f0-9]{32}(?:-\d)?"),
+    ("shopify-token", "sh", r"shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}"),
+    ("twilio-key", "SK", r"SK[0-9a-fA-F]{32}(?![A-Za-z0-9])"),
+    ("vault-token", "hv", r"hv[sb]\.[A-Za-z0-9_\-]{24,}"),
+    ("doppler-token", "dp", r"dp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9]{40,}"),
+    ("linear-key", "li", r"lin_api_[A-Za-z0-9]{40}"),
+    ("notion-token", "nt se", r"ntn_[0-9]{11}[A-Za-z0-9]{32,}|secret_[A-Za-z0-9]{43}"),
+    ("postman-key", "PM", r"PMAK-[a-fA-F0-9]{24}-[a-fA-F0-9]{34}"),
+    ("pulumi-token", "pu", r"pul-[a-f0-9]{40}"),
+    ("perplexity-key", "pp", r"pplx-[A-Za-z0-9]{40,}"),
+    ("groq-key", "gs", r"gsk_[A-Za-z0-9]{40,}"),
+    ("xai-key", "xa", r"xai-[A-Za-z0-9]{40,}"),
+    ("replicate-token", "r8", r"r8_[A-Za-z0-9]{37}"),
+    ("sentry-token", "sn", r"sntry[us]_[A-Za-z0-9+/=_]{40,}"),
+    ("age-secret-key", "AG", r"AGE-SECRET-KEY-1[0-9A-Z]{58}"),
+    ("atlassian-token", "AT", r"ATATT3[A-Za-z0-9_\-=]{100,}"),
+    ("grafana-token", "gl", r"gl(?:c|sa)_[A-Za-z0-9+/=_]{32,}"),
+    ("1password-token", "op", r"ops_eyJ[A-Za-z0-9+/=]{100,}"),
+    ("brevo-key", "xk", r"xkeysib-[a-f0-9]{64}-[A-Za-z0-9]{16}"),
+    ("heroku-key", "HR", r"HRKU-[A-Za-z0-9_\-]{60}"),
+    ("planetscale-token", "ps", r"pscale_(?:tkn|pw|oauth)_[A-Za-z0-9=._\-]{32,64}"),
+    ("rubygems-key", "ru", r"rubygems_[a-f0-9]{48}"),
+    ("square-token", "sq EA", r"sq0(?:atp|csp)-[A-Za-z0-9_\-]{22,}|EAAA[A-Za-z0-9_\-+=]{60}"),
+    ("facebook-token", "EA", r"EAA[MC][A-Za-z0-9]{100,}"),
+    ("mailgun-key", "ke", r"key-[0-9a-f]{32}(?![A-Za-z0-9])"),
+    ("telegram-bot-token", "", r"[0-9]{8,10}:AA[A-Za-z0-9_\-]{33}"),
+    ("dynatrace-token", "dt", r"dt0c01\.[A-Za-z0-9]{24}\.[A-Za-z0-9]{64}"),
+    ("newrelic-key", "NR", r"NRAK-[A-Z0-9]{27}|NRII-[A-Za-z0-9_\-]{32}"),
+    ("cloudflare-origin-ca-key", "v1", r"v1\.0-[a-f0-9]{24}-[a-f0-9]{146}"),
+    ("jwt", "ey", r"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"),
+]
+# Characters a token is made of. Tokens are only looked for inside runs of these (one
+# cheap regex over the text), which is what keeps 1 MB under the time budget.
+_RUN_CHARS = r"A-Za-z0-9_\-.~+/=:"
+# A run starts after a character outside the class: trying only there (instead of at
+# every position inside a long identifier) is what makes this pass cheap.
+_RUN_RE = re.compile(f"[^{_RUN_CHARS}]([{_RUN_CHARS}]{{20,}}+)")
+_LAST_SEGMENT_RE = re.compile(r"[^=:/]*$")  # the part of a run after its last = : or /
+_TOKEN_RE = re.compile("|".join(f"(?P<t{i}>{p})" for i, (_, _, p) in enumerate(_TOKENS)))
+# Two leading characters -> the rules that can start with them; rules without a literal
+# start are tried on a run only when their marker occurs in it.
+_BY_START: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
+for _kind, _starts, _pattern in _TOKENS:
+    for _start in _starts.split():
+        _BY_START.setdefault(_start, []).append((_kind, re.compile(_pattern)))
+_BY_MARKER = [
+    (marker, kind, re.compile(pattern))
+    for kind, starts, pattern in _TOKENS
+    if not starts
+    for marker in (("Q~",) if kind == "azure-ad-client-secret" else (":AA",))
+]
+# The known starts at a word boundary, as a trie so the engine rejects most positions on
+# their first character.
+
+
+def _trie_pattern(words: list[str]) -> str:
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+
+    def build(node: dict[str, Any]) -> str:
+        alternatives = [re.escape(char) + build(child) for char, child in sorted(node.items())]
+        if not alternatives:
+            return ""
+        return alternatives[0] if len(alternatives) == 1 else f"(?:{'|'.join(alternatives)})"
+
+    return build(trie)
+
+
+_START_RE = re.compile(
+    # at a word boundary, or right after a JSON escape such as ``\\n`` (serialised text)
+    r"(?:(?<![A-Za-z0-9])|(?<=\\[nrt]))" + _trie_pattern(sorted(_BY_START))
+)
+# The run characters as a set (a token continues on the next line if it starts with one).
+_RUN_SET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.~+/=:")
+_RUN_START_RE = re.compile(f"[{_RUN_CHARS}]+")
+
+
+def at_boundary(text: str, start: int) -> bool:
+    """True if a token may start at ``start``: not inside a word (``desk-ant-…``), but
+    right after a JSON escape such as ``\\n`` (text that is itself serialised JSON)."""
+    if start == 0 or text[start - 1] not in _WORD:
+        return True
+    return start >= 2 and text[start - 2] == "\\" and text[start - 1] in "nrt"
+
+
+def _token_kind(match: re.Match[str]) -> str:
+    group = match.lastgroup or "t0"
+    return _TOKENS[int(group[1:])][0]
+
+
+def _run_tokens(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
+    """Provider tokens inside the run ``text[start:end]``. A token starts at a word
+    boundary with one of the known two-character starts (``_START_RE`` finds those), and
+    is then matched against the few rules that can start with them."""
+    spans = []
+    done = start
+    for head in _START_RE.finditer(text, start, end):
+        at = head.start()
+        if at < done:
+            continue
+        for kind, pattern in _BY_START[head.group(0)]:
+            match = pattern.match(text, at, end)
+            if match is not None:
+                spans.append((at, match.end(), kind))
+                done = match.end()
+                break
+    return spans
+
+
+def _marker_tokens(text: str) -> list[tuple[int, int, str]]:
+    """Tokens without a literal start (Azure AD client secrets, Telegram bot tokens),
+    looked for only where their marker occurs."""
+    spans = []
+    for marker, kind, pattern in _BY_MARKER:
+        at = text.find(marker)
+        while at >= 0:
+            line_start = max(0, at - 64)
+            spans += [
+                (m.start(), m.end(), kind) for m in pattern.finditer(text, line_start, at + 64)
+            ]
+            at = text.find(marker, at + 1)
+    return spans
+
+
+def token_spans(text: str) -> list[tuple[int, int, str]]:
+    first = _RUN_START_RE.match(text)
+    runs = [first.span()] if first is not None and first.end() >= 20 else []
+    runs += [run.span(1) for run in _RUN_RE.finditer(text)]
+    spans = _marker_tokens(text)
+    for start, end in runs:
+        if start > 0 and text[start - 1] == "\\" and text[start] in "nrt":
+            start += 1  # ``\n`` in serialised JSON: the token starts after the escape
+        spans += _run_tokens(text, start, end)
+        if text.startswith(("\n", "\r", "\\"), end):
+            spans += _split_token_spans(text, start, end)
+        before = _piece_before(text, start)
+        if before is not None:  # a short first piece on the line above
+            spans += _split_token_spans(text, *before)
+    return spans
+
+
+def _piece_before(text: str, start: int) -> tuple[int, int] | None:
+    """The run of fewer than 20 characters that ends right before a line break ending at
+    ``start`` (real, ``\\``-continued or JSON-escaped), or ``None``."""
+    if start >= 1 and text[start - 1] == "\n":
+        brk = start - 1
+        brk -= brk >= 1 and text[brk - 1] == "\r"
+        brk -= brk >= 1 and text[brk - 1] == "\\"
+    elif start >= 2 and text[start - 2 : start] == "\\n":
+        brk = start - 2
+        brk -= 2 * (brk >= 2 and text[brk - 2 : brk] == "\\r")
+    else:
+        return None
+    piece = brk
+    while piece > 0 and brk - piece < 20 and text[piece - 1] in _RUN_SET:
+        piece -= 1
+    if piece == brk or brk - piece >= 20:
+        return None  # nothing there, or a long piece (found from its own run)
+    return piece, brk
+
+
+def _continuation(text: str, end: int) -> int | None:
+    """Where the next line's text starts if a line break (real, ``\\``-continued or
+    JSON-escaped) sits at ``end`` and the next line, after its indentation (a key wrapped
+    inside an indented block), starts with a token character."""
+    for brk in ("\n", "\r\n", "\\\n", "\\n", "\\r\\n", "\\\\\\n"):
+        if text.startswith(brk, end):
+            after = end + len(brk)
+            limit = min(len(text), after + 16)
+            while after < limit and text[after] in " \t":
+                after += 1
+            return after if after < len(text) and text[after] in _RUN_SET else None
+    return None
+
+
+def _split_token_spans(text: str, run_start: int, run_end: int) -> list[tuple[int, int, str]]:
+    """A token broken across a line break: join the run before the break with the run
+    after it and look again; the span reported covers both pieces."""
+    after = _continuation(text, run_end)
+    if after is None:
+        return []
+    tail = _RUN_START_RE.match(text, after, min(len(text), after + 400))
+    if tail is None:
+        return []
+    head = text[run_start:run_end]
+    indented = text[after - 1] in " \t"
+    segment = _LAST_SEGMENT_RE.search(head)
+    if indented and (segment is None or segment.group(0)[:2] not in _BY_START):
+        # An indented next line is the usual layout of code: join only a head whose last
+        # segment starts like a token (the combined rule set is the costly part).
+        return []
+    joined = head + tail.group(0)
+    spans = []
+    for match in _TOKEN_RE.finditer(joined, max(0, len(head) - 400)):
+        if len(tail.group(0)) < 20 and _TOKEN_RE.match(head, match.start()) is not None:
+            continue  # complete before the break, and a word after it: text, not its tail
+        if match.start() < len(head) < match.end() and at_boundary(
+            text, run_start + match.start()
+        ):
+            spans.append(
+                (run_start + match.start(), after + match.end() - len(head), _token_kind(match))
+            )
+    return spans

@@ -1,0 +1,446 @@
+"""``aio implement``: one task, test first, with red and green checked by running the tests.
+
+Preconditions (checked under the feature lock, before any agent call): a plan exists; the
+task exists (``InvalidInput``, exit 2, listing the ids); it is not completed and its
+dependencies are completed (``--force`` overrides both, with a warning); a test command is
+configured unless ``--no-tests``; the stored conversation is not another project's
+(``SessionElsewhere``); the budget allows a call; the test command can start
+(``testcheck.cannot_start``: its program exists, ``python -m X`` has X — else
+``TestRunnerError``, exit 1, the task untouched).
+
+Agent: ``--agent``, else the task's ``agent`` from the plan when that agent is known and its
+CLI is installed (otherwise a warning says so and the config is used), else the implement
+phase's ``agent``.
+
+Modes (all in session ``implement-<feature>``, resumed across tasks):
+
+- **atdd** (default): the agent writes the task's acceptance tests → ``aio`` runs the test
+  command and requires **red on the task's own tests** (``workflow.project.tasktests``: the test
+  files the agent added or changed, and with JUnit XML at least one failing test in them;
+  one corrective follow-up, then ``TestsNotRed``) → the agent implements → ``aio`` requires
+  **green**: the task's tests are still there and pass, and no test fails that did not
+  already fail at red (without JUnit: the whole run passes), giving up to ``fix_rounds``
+  follow-ups with the reason and the tail of the output, then ``TestsFailed``. Once red was
+  confirmed, ``artifacts/<task>/task-tests.json`` records the task's test files and
+  failing ids, so a rerun skips straight to the implementation. A red run whose tests never
+  ran (``workflow.project.evidence``: runner not started, crashed, nothing collected, collection
+  error outside the task's tests, no readable result) stops at once with
+  ``TestRunnerError`` (exit 1, one line naming the cause and ``test_command``): no
+  corrective follow-up, no implement call. At green only a runner that did not start stops
+  at once; other causes go through the fix rounds like any other failure.
+- **tdd**: as atdd (unit tests), then a refactor step after which the same green check
+  must hold again (same fix rounds).
+- **no-tests**: one implement call, no test runs, with a warning.
+
+Task state: ``pending|failed`` → ``in_progress`` (saved before the first call) →
+``completed``; any failure → ``failed`` with ``failure_reason``, and the feature's
+``active_task`` is cleared either way. **Ctrl-C** (the runner stops the agent and reports
+``interrupted``; a test run is killed with its process group) leaves the task ``failed``
+with reason ``interrupted`` — a consistent, visible state that a plain rerun picks up — and
+raises ``Interrupted`` (exit 130). Agent timeout → 124, budget → 3, other agent errors → 1;
+every case is recorded in the session store (by ``run_in_session``) and in
+``history.jsonl`` (by ``Recorder``), and both locks are released. Every test run's log (and
+JUnit XML for pytest) is kept as ``artifacts/<task>/<step>-<n>``.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from ai_orchestrator.calls.conversation import Conversation
+from ai_orchestrator.core.errors import AioError, Interrupted, InvalidInput
+from ai_orchestrator.infra.timeutil import now_iso
+from ai_orchestrator.workflow import prompts
+from ai_orchestrator.workflow.model.feature import (
+    load_feature,
+    load_plan,
+    save_plan,
+    update_feature,
+)
+from ai_orchestrator.workflow.model.plan import Plan, Task
+from ai_orchestrator.workflow.project.config import resolve_model
+from ai_orchestrator.workflow.project.evidence import FIX
+from ai_orchestrator.workflow.project.history import given_options
+from ai_orchestrator.workflow.project.tasktests import (
+    TaskTests,
+    Verdict,
+    changed_files,
+    green_verdict,
+    red_verdict,
+    snapshot,
+    task_test_files,
+)
+from ai_orchestrator.workflow.project.testrun import TestRun, run_tests
+from ai_orchestrator.workflow.runctx import (
+    FeatureContext,
+    Recorder,
+    agent_installed,
+    call_settings,
+    check_agent,
+    check_budget,
+    check_model,
+)
+
+Mode = Literal["atdd", "tdd", "no-tests"]
+MODES: tuple[str, ...] = ("atdd", "tdd", "no-tests")
+
+
+class TestsNotRed(AioError):
+    """The tests written for a task did not fail before the implementation existed."""
+
+    __test__ = False
+
+
+class TestsFailed(AioError):
+    """The tests did not pass after the implementation and every fix round."""
+
+    __test__ = False
+
+
+class TestRunnerError(AioError):
+    """The test command gave no evidence (the tests never ran); editing tests cannot fix it."""
+
+    __test__ = False
+
+
+class DependencyNotMet(AioError):
+    """A dependency of the task is not completed (``--force`` overrides)."""
+
+
+@dataclass
+class ImplementOptions:
+    mode: Mode = "atdd"
+    agent: str | None = None
+    model: str | None = None
+    max_turns: int | None = None
+    fix_rounds: int | None = None
+    force: bool = False
+    max_cost: float | None = None
+    no_session: bool = False
+    new_session: bool = False
+
+
+@dataclass
+class ImplementOutcome:
+    task: Task
+    mode: Mode
+    test_runs: list[TestRun] = field(default_factory=list)
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    cost: float = 0.0
+
+
+def command_text(command: str | list[str]) -> str:
+    return command if isinstance(command, str) else shlex.join(command)
+
+
+def default_tools(command: str | list[str] | None) -> list[str]:
+    """Claude's allowed tools for the implement phase: running the test command."""
+    return [f"Bash({command_text(command)}:*)"] if command else []
+
+
+class _Loop:
+    """The red/green/refactor steps of one task (state for numbering and bookkeeping)."""
+
+    def __init__(self, ctx: FeatureContext, conv: Conversation, task: Task, rounds: int) -> None:
+        self.ctx = ctx
+        self.conv = conv
+        self.task = task
+        self.rounds = rounds
+        self.command = ctx.config.test_command or ""
+        self.text = command_text(self.command)
+        self.dir = ctx.paths.artifacts / task.id
+        self.runs: list[TestRun] = []
+        self.tests: TaskTests | None = TaskTests.load(self.dir)
+
+    def _label(self, step: str) -> str:
+        numbers = [0]
+        if self.dir.is_dir():
+            pattern = re.compile(rf"^{re.escape(step)}-(\d+)\.log$")
+            numbers += [int(m.group(1)) for p in self.dir.iterdir() if (m := pattern.match(p.name))]
+        return f"{step}-{max(numbers) + 1}"
+
+    def run(self, step: str) -> TestRun:
+        label = self._label(step)
+        self.ctx.hooks.info(f"[{self.task.id}] running the tests ({step}): {self.text}")
+        result = run_tests(
+            self.command,
+            cwd=self.ctx.ws.project_root,
+            label=label,
+            artifacts=self.dir,
+            timeout=self.ctx.config.test_timeout,
+        )
+        result.own_files = self.tests.files if self.tests is not None else None
+        self.runs.append(result)
+        return result
+
+    def _report(self, step: str, result: TestRun, verdict: Verdict) -> None:
+        if step == "red":
+            text = "RED (as required)" if verdict.ok else f"NOT RED: {verdict.reason}"
+        else:
+            text = "GREEN" if verdict.ok else f"NOT GREEN: {verdict.reason}"
+        self.ctx.hooks.info(
+            f"[{self.task.id}] {step}: {text} — {result.summary()} "
+            f"(log: {self._rel(result.log_path)})"
+        )
+        if verdict.note:
+            self.ctx.hooks.warn(f"[{self.task.id}] {step}: {verdict.note}")
+
+    def _stop_without_evidence(self, step: str, result: TestRun, verdict: Verdict) -> None:
+        """Raise ``TestRunnerError`` when the runner, not the code, kept the tests from running.
+
+        At red every runner fault stops (before any further agent call); at green only a
+        runner that did not start does — anything else may be the agent's doing and gets the
+        fix rounds.
+        """
+        evidence = verdict.evidence
+        if evidence is None or not evidence.runner_fault:
+            return
+        if step != "red" and evidence.cause != "not_started":
+            return
+        raise TestRunnerError(
+            f"task {self.task.id}: the tests never ran, so {step} cannot be judged — "
+            f"{evidence.detail}; {FIX} (now: {self.text}); log: {self._rel(result.log_path)}"
+        )
+
+    def _rel(self, path: str | None) -> str:
+        if not path:
+            return "-"
+        try:
+            return str(Path(path).relative_to(self.ctx.ws.project_root))
+        except ValueError:
+            return path
+
+    def _red(self, before: dict[str, tuple[int, int]]) -> tuple[bool, str, TestRun, TaskTests]:
+        root = self.ctx.ws.project_root
+        files = task_test_files(changed_files(before, snapshot(root)))
+        result = self.run("red")
+        result.own_files = files
+        verdict, tests = red_verdict(result, files, root)
+        self._report("red", result, verdict)
+        self._stop_without_evidence("red", result, verdict)
+        return verdict.ok, verdict.reason, result, tests
+
+    def write_tests(self, context: str, tdd: bool) -> None:
+        self.ctx.hooks.info(f"=== RED: writing {'unit' if tdd else 'acceptance'} tests first ===")
+        before = snapshot(self.ctx.ws.project_root)
+        self.conv.ask(prompts.tests_prompt(context, self.text, tdd=tdd), "tests")
+        ok, reason, result, tests = self._red(before)
+        if not ok:
+            correction = prompts.tests_pass_correction(reason, result.summary(), self.text)
+            self.conv.followup(correction, "tests-fix")
+            ok, reason, result, tests = self._red(before)
+            if not ok:
+                raise TestsNotRed(
+                    f"task {self.task.id}: the task's tests did not fail before the "
+                    f"implementation ({reason}); see {self._rel(result.log_path)}"
+                )
+        tests.save(self.dir)
+        self.tests = tests
+
+    def make_green(self, step: str) -> TestRun:
+        root = self.ctx.ws.project_root
+        result = self.run(step)
+        verdict = green_verdict(result, self.tests, root)
+        self._report(step, result, verdict)
+        self._stop_without_evidence(step, result, verdict)
+        for round_no in range(1, self.rounds + 1):
+            if verdict.ok:
+                return result
+            self.conv.followup(
+                prompts.fix_prompt(self.text, verdict.reason, result.tail, round_no, self.rounds),
+                f"fix-{round_no}",
+            )
+            result = self.run(step)
+            verdict = green_verdict(result, self.tests, root)
+            self._report(step, result, verdict)
+            self._stop_without_evidence(step, result, verdict)
+        if not verdict.ok:
+            raise TestsFailed(
+                f"task {self.task.id}: not green after {self.rounds} fix round(s): "
+                f"{verdict.reason}; see {self._rel(result.log_path)}"
+            )
+        return result
+
+
+def _set_status(plan: Plan, task_id: str, status: str, reason: str | None = None) -> Task:
+    task = plan.task(task_id)
+    assert task is not None
+    task.status = status
+    task.failure_reason = reason
+    if status == "in_progress":
+        task.started_at = now_iso()
+        task.completed_at = None
+    elif status == "completed":
+        task.completed_at = now_iso()
+    return task
+
+
+def _check_task(ctx: FeatureContext, plan: Plan, task_id: str, opts: ImplementOptions) -> Task:
+    task = plan.task(task_id)
+    if task is None:
+        known = ", ".join(t.id for t in plan.tasks()) or "none"
+        raise InvalidInput(f"unknown task {task_id!r} in feature {ctx.feature_id}; tasks: {known}")
+    if task.status == "completed" and not opts.force:
+        raise AioError(f"task {task_id} is already completed (use --force to run it again)")
+    unmet = plan.unmet_dependencies(task)
+    if unmet and not opts.force:
+        raise DependencyNotMet(
+            f"task {task_id} depends on {', '.join(unmet)}, not completed yet "
+            "(implement those first, or use --force)"
+        )
+    if unmet:
+        ctx.hooks.warn(f"--force: ignoring unmet dependencies {', '.join(unmet)}")
+    if opts.mode != "no-tests" and not ctx.config.test_command:
+        raise InvalidInput("no test_command in .aio/config.toml: set one, or run with --no-tests")
+    return task
+
+
+def _check_runner_starts(ctx: FeatureContext, task_id: str) -> None:
+    """Refuse (before any agent call, the task untouched) a test command that cannot start."""
+    from ai_orchestrator.workflow.project.testcheck import cannot_start
+
+    command = ctx.config.test_command or ""
+    problem = cannot_start(command, ctx.ws.project_root)
+    if problem:
+        raise TestRunnerError(
+            f"task {task_id} was not started: the test command cannot run — {problem}; "
+            f"{FIX} (now: {command_text(command)})"
+        )
+
+
+def choose_agent(ctx: FeatureContext, task: Task, requested: str | None) -> str | None:
+    """``--agent``, else the task's agent when known and installed, else None (config)."""
+    if requested:
+        return requested
+    configured = ctx.config.phase("implement").agent
+    wanted = task.agent
+    if not wanted or wanted == configured:
+        return None
+    from ai_orchestrator.agents.registry import KNOWN_KEYS
+
+    if wanted not in KNOWN_KEYS:
+        ctx.hooks.warn(
+            f"task {task.id} names agent {wanted!r}, which aio does not know; "
+            f"using the configured agent {configured}"
+        )
+        return None
+    if not agent_installed(wanted):
+        ctx.hooks.warn(
+            f"task {task.id} is assigned to {wanted}, which is not installed; "
+            f"using the configured agent {configured}"
+        )
+        return None
+    ctx.hooks.info(f"task {task.id} is assigned to {wanted} in the plan")
+    return wanted
+
+
+def run_implement(ctx: FeatureContext, task_id: str, opts: ImplementOptions) -> ImplementOutcome:
+    """Implement ``task_id`` of ``ctx.feature_id`` (see the module docstring)."""
+    if opts.mode not in MODES:
+        raise InvalidInput(f"unknown mode {opts.mode!r}; use one of {', '.join(MODES)}")
+    check_agent(opts.agent)
+    check_model(opts.model)
+    phase = ctx.config.phase("implement")
+    with Recorder(ctx.paths, "implement", given_options(**vars(opts))) as rec:
+        # Filled before the lock, so an event of a command that found the feature busy
+        # still says what was attempted; refined below once the task is known.
+        rec.task_id, rec.session = task_id, ctx.session_name("implement")
+        rec.agent = opts.agent or phase.agent
+        rec.model = resolve_model(rec.agent, opts.model, phase)
+        with ctx.ws.lock_feature(ctx.feature_id, timeout=ctx.config.lock_timeout):
+            outcome = _implement_locked(ctx, task_id, opts, rec)
+    return outcome
+
+
+def _implement_locked(
+    ctx: FeatureContext, task_id: str, opts: ImplementOptions, rec: Recorder
+) -> ImplementOutcome:
+    with rec.refusals():  # before the task is touched: refusing must change nothing
+        plan = load_plan(ctx.paths)
+        assert plan is not None
+        task = _check_task(ctx, plan, task_id, opts)
+        settings = call_settings(
+            ctx,
+            "implement",
+            agent=choose_agent(ctx, task, opts.agent),
+            model=opts.model,
+            no_session=opts.no_session,
+            new_session=opts.new_session,
+            max_turns=opts.max_turns,
+            max_cost=opts.max_cost,
+            default_tools=default_tools(ctx.config.test_command),
+        )
+        rec.agent, rec.model = settings.agent, settings.model
+        conv = Conversation(
+            ctx.store,
+            ctx.session_name("implement"),
+            settings,
+            cwd=ctx.ws.project_root,
+            hooks=ctx.hooks,
+            task_id=task_id,
+        )
+        conv.check_location()
+        check_budget(ctx, settings, f"task {task_id} was not started")
+        if opts.mode != "no-tests":
+            _check_runner_starts(ctx, task_id)
+        feature = load_feature(ctx.paths)
+    _set_status(plan, task_id, "in_progress")
+    save_plan(ctx.paths, plan)
+    update_feature(ctx.paths, active_task=task_id, model_in_use=settings.model or settings.agent)
+    rounds = ctx.config.fix_rounds if opts.fix_rounds is None else opts.fix_rounds
+    loop = _Loop(ctx, conv, task, rounds)
+    outcome = ImplementOutcome(task, opts.mode)
+    try:
+        _run_mode(ctx, loop, plan, task, opts.mode, str(feature.get("description") or ""))
+    except BaseException as exc:
+        interrupted = isinstance(exc, Interrupted | KeyboardInterrupt)
+        reason = "interrupted" if interrupted else (str(exc) or type(exc).__name__)
+        _set_status(plan, task_id, "failed", reason)
+        save_plan(ctx.paths, plan)
+        update_feature(ctx.paths, active_task=None)
+        if isinstance(exc, KeyboardInterrupt):
+            raise Interrupted(f"interrupted: task {task_id} marked failed") from exc
+        raise
+    finally:
+        outcome.test_runs, outcome.steps, outcome.cost = loop.runs, conv.steps, conv.cost
+        rec.details.update(
+            mode=opts.mode,
+            steps=conv.steps,
+            cost=conv.cost,
+            test_runs=[r.to_dict() for r in loop.runs],
+            task_tests=loop.tests.to_dict() if loop.tests else None,
+        )
+    _set_status(plan, task_id, "completed")
+    save_plan(ctx.paths, plan)
+    update_feature(ctx.paths, active_task=None)
+    ctx.hooks.info(f"Task {task_id} completed successfully")
+    return outcome
+
+
+def _run_mode(
+    ctx: FeatureContext, loop: _Loop, plan: Plan, task: Task, mode: Mode, description: str
+) -> None:
+    context = prompts.task_context(plan, task, description)
+    if mode == "no-tests":
+        ctx.hooks.warn("skipping test-first enforcement (--no-tests): no tests will be run")
+        loop.conv.ask(prompts.implement_only_prompt(context), "implement")
+        return
+    if loop.tests is not None:
+        ctx.hooks.info(
+            f"[{task.id}] tests already written (red confirmed earlier: "
+            f"{', '.join(loop.tests.files)}); going straight to the implementation"
+        )
+        loop.conv.ask(f"{context}\n\n{prompts.implement_prompt(loop.text)}", "implement")
+    else:
+        loop.write_tests(context, tdd=mode == "tdd")
+        ctx.hooks.info("=== GREEN: implementing ===")
+        loop.conv.followup(prompts.implement_prompt(loop.text), "implement")
+    loop.make_green("green")
+    if mode == "tdd":
+        ctx.hooks.info("=== REFACTOR ===")
+        loop.conv.followup(prompts.refactor_prompt(loop.text), "refactor")
+        loop.make_green("refactor")

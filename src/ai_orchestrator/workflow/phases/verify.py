@@ -1,0 +1,246 @@
+"""``aio verify``: run the tests ourselves in a fresh context; optionally a fresh agent check.
+
+- The test command runs as in ``testrun`` (JUnit XML for pytest), logged to
+  ``artifacts/verify/verify-<n>.log``; the result is passed/failed/errors/skipped/duration.
+- ``ci=True`` writes ``artifacts/test-results.xml``: the runner's own JUnit XML when there is
+  one, otherwise a synthesised ``<testsuites><testsuite name tests failures errors skipped
+  time/></testsuites>`` from the counts.
+- ``agent_check=True`` asks an agent — **never** a resumed conversation: session
+  ``verify-<feature>`` with ``use_session=False`` — to judge every task's acceptance criteria
+  against ``git diff HEAD`` (+ untracked files), answering JSON ``{"verdict": "pass"|"fail",
+  "criteria": [{"task", "criterion", "met", "evidence"}]}`` (one corrective follow-up, then
+  ``InvalidVerdict``, exit 1).
+- ``ok`` is true only when the tests are green and (when asked) the agent's verdict is pass.
+  The history event's status is ``success`` or ``failed`` accordingly. A run whose tests
+  never ran (``workflow.project.evidence``: runner not started, crashed, nothing collected, only
+  collection errors, no readable result) is neither passed nor failed: ``ok`` is false and
+  the error says the tests could not run, naming the cause and ``test_command``.
+- Verify holds the feature lock for its whole run, so its test run never sees the half-made
+  change of an ``implement`` in progress (a second command waits ``lock_timeout``, then
+  ``SessionBusy``). Bad input (``--agent-name`` unknown) is refused before the tests run;
+  with the agent check, the agent's CLI must be installed and the budget (``max_cost``, else
+  the feature's) not reached before the tests run too, so a command that would stop there
+  does not run the suite first (a refusal: no history event).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+from ai_orchestrator.calls.conversation import CallSettings, Conversation
+from ai_orchestrator.core.errors import AioError, InvalidInput
+from ai_orchestrator.workflow.jsontext import extract_json
+from ai_orchestrator.workflow.model.feature import load_feature, load_plan, write_artifact
+from ai_orchestrator.workflow.project.evidence import FIX
+from ai_orchestrator.workflow.project.history import given_options
+from ai_orchestrator.workflow.project.testrun import TestRun, run_tests
+from ai_orchestrator.workflow.runctx import (
+    FeatureContext,
+    Recorder,
+    call_settings,
+    check_agent,
+    check_budget,
+    check_installed,
+    check_model,
+)
+
+DIFF_BUDGET = 120_000
+
+
+class InvalidVerdict(AioError):
+    """The verifier agent's answer was not usable, even after one correction (exit 1)."""
+
+
+@dataclass
+class VerifyOutcome:
+    run: TestRun
+    ok: bool
+    ci_path: Path | None = None
+    agent_check: dict[str, Any] | None = None
+
+
+def _next_label(directory: Path) -> str:
+    numbers = [0]
+    if directory.is_dir():
+        numbers += [
+            int(m.group(1))
+            for p in directory.iterdir()
+            if (m := re.match(r"^verify-(\d+)\.log$", p.name))
+        ]
+    return f"verify-{max(numbers) + 1}"
+
+
+def write_ci_xml(run: TestRun, target: Path, suite: str) -> None:
+    if run.xml_path and Path(run.xml_path).is_file():
+        write_artifact(target, Path(run.xml_path).read_bytes())
+        return
+    root = ElementTree.Element("testsuites")
+    ElementTree.SubElement(
+        root,
+        "testsuite",
+        name=suite,
+        tests=str(run.total),
+        failures=str(run.failed),
+        errors=str(run.errors + (0 if run.counts_known or run.green else 1)),
+        skipped=str(run.skipped),
+        time=f"{run.duration_ms / 1000:.3f}",
+    )
+    write_artifact(target, ElementTree.tostring(root, encoding="utf-8", xml_declaration=True))
+
+
+def git_diff(root: Path) -> str:
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(
+                ["git", *args], cwd=root, capture_output=True, text=True, timeout=60
+            ).stdout
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    diff = git("diff", "HEAD") or git("diff")
+    untracked = [
+        f
+        for f in git("ls-files", "--others", "--exclude-standard").splitlines()
+        if f and not f.startswith(".aio/")
+    ]
+    parts = [diff]
+    for rel in untracked:
+        try:
+            parts.append(f"=== new file {rel} ===\n{(root / rel).read_text(encoding='utf-8')}")
+        except (OSError, UnicodeDecodeError):
+            parts.append(f"=== new file {rel} (binary or unreadable) ===")
+    text = "\n".join(p for p in parts if p)
+    return text[:DIFF_BUDGET] + ("\n[diff truncated]" if len(text) > DIFF_BUDGET else "")
+
+
+def _valid_check(value: Any) -> list[str]:
+    if not isinstance(value, dict):
+        return ["the answer is not a JSON object"]
+    problems = []
+    if value.get("verdict") not in ("pass", "fail"):
+        problems.append('"verdict" must be "pass" or "fail"')
+    if not isinstance(value.get("criteria"), list):
+        problems.append('"criteria" must be a list')
+    return problems
+
+
+def agent_check(
+    ctx: FeatureContext, run: TestRun, settings: CallSettings, rec: Recorder
+) -> dict[str, Any]:
+    plan = load_plan(ctx.paths)
+    assert plan is not None
+    feature = load_feature(ctx.paths)
+    criteria = "\n".join(
+        f"- {t.id} {t.title} [{t.status}]: " + "; ".join(t.acceptance_criteria)
+        for t in plan.tasks()
+    )
+    prompt = (
+        f"You are an independent verifier with no prior context for feature "
+        f"`{ctx.feature_id}`: {feature.get('description') or ''}\n\n"
+        f"Acceptance criteria per task:\n{criteria}\n\n"
+        f"The test run by aio: {run.summary()}.\n\n"
+        "The change (git diff against HEAD, plus new files):\n"
+        f"```\n{git_diff(ctx.ws.project_root)}\n```\n\n"
+        "Check every acceptance criterion against the change. Do not modify files. Answer "
+        'with ONLY one JSON object: {"verdict": "pass" | "fail", "criteria": [{"task": "T1.1", '
+        '"criterion": "...", "met": true, "evidence": "file:line or reason"}]}'
+    )
+    conv = Conversation(
+        ctx.store, ctx.session_name("verify"), settings, cwd=ctx.ws.project_root, hooks=ctx.hooks
+    )
+    try:
+        return conv.ask_usable(
+            prompt,
+            "verify",
+            _parse_verdict,
+            correction=lambda problems: (
+                f"Your answer could not be used ({'; '.join(problems)}). Answer again with ONLY "
+                'the JSON object of the requested shape ("verdict" pass|fail and a "criteria" '
+                "list)."
+            ),
+            what="verdict",
+            error=lambda why: InvalidVerdict(f"the verifier's answer is not usable: {why}"),
+        )
+    finally:
+        rec.details["steps"] = conv.steps
+
+
+def _parse_verdict(text: str) -> tuple[dict[str, Any] | None, list[str]]:
+    try:
+        value = extract_json(text, want=lambda v: not _valid_check(v))
+    except ValueError as exc:
+        return None, [str(exc)]
+    return value, []
+
+
+def run_verify(
+    ctx: FeatureContext,
+    *,
+    ci: bool = False,
+    with_agent: bool = False,
+    agent: str | None = None,
+    model: str | None = None,
+    max_cost: float | None = None,
+) -> VerifyOutcome:
+    check_agent(agent, "--agent-name")
+    check_model(model)
+    command = ctx.config.test_command
+    if not command:
+        raise InvalidInput("no test_command in .aio/config.toml: set one to verify")
+    arguments = given_options(
+        ci=ci, agent=with_agent, agent_name=agent, model=model, max_cost=max_cost
+    )
+    with Recorder(ctx.paths, "verify", arguments) as rec:
+        settings: CallSettings | None = None
+        if with_agent:
+            # sessions off: the verifier never resumes a conversation
+            with rec.refusals():  # a value the backend would refuse (config, AI_MODEL)
+                settings = call_settings(
+                    ctx, "verify", agent=agent, model=model, no_session=True, max_cost=max_cost
+                )
+            rec.agent, rec.model = settings.agent, settings.model
+            rec.session = ctx.session_name("verify")
+        with ctx.ws.lock_feature(ctx.feature_id, timeout=ctx.config.lock_timeout):
+            if settings is not None:
+                with rec.refusals():
+                    check_installed(settings.agent, "no tests were run")
+                    check_budget(ctx, settings, "no tests were run")
+            outcome = _verify_locked(ctx, command, ci, rec)
+            if settings is not None:
+                outcome.agent_check = agent_check(ctx, outcome.run, settings, rec)
+                rec.details["agent_verdict"] = outcome.agent_check.get("verdict")
+                outcome.ok = outcome.ok and outcome.agent_check.get("verdict") == "pass"
+        rec.status = "success" if outcome.ok else "failed"
+        evidence = outcome.run.evidence()
+        if not evidence.ran:
+            rec.error = f"the tests could not run: {evidence.detail}; {FIX}"
+        elif not outcome.ok:
+            rec.error = f"verification failed: {outcome.run.summary()}"
+            if outcome.run.green and outcome.agent_check is not None:
+                rec.error = "verification failed: the agent's verdict is fail"
+    return outcome
+
+
+def _verify_locked(
+    ctx: FeatureContext, command: str | list[str], ci: bool, rec: Recorder
+) -> VerifyOutcome:
+    directory = ctx.paths.artifacts / "verify"
+    ctx.hooks.info("Running the tests in a fresh context...")
+    run = run_tests(
+        command,
+        cwd=ctx.ws.project_root,
+        label=_next_label(directory),
+        artifacts=directory,
+        timeout=ctx.config.test_timeout,
+    )
+    outcome = VerifyOutcome(run, run.green)
+    if ci:
+        outcome.ci_path = ctx.paths.artifacts / "test-results.xml"
+        write_ci_xml(run, outcome.ci_path, ctx.feature_id)
+    rec.details["tests"] = run.to_dict()
+    return outcome

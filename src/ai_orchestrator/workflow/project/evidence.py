@@ -1,0 +1,209 @@
+"""Test run evidence: did the tests actually run, and when not, why not.
+
+Red needs the task's own tests to have run and failed, green needs them to have run and
+passed, and ``aio verify`` calls a run "passed" or "failed" only when tests ran. All three ask
+``classify(run, own_files)``, which gives one ``Evidence`` with one cause:
+
+- ``ran`` — tests ran and their result is readable (JUnit XML or a recognised summary line).
+- ``timed_out`` — killed at ``test_timeout`` (possibly the tests' own fault: a test that hangs).
+- ``not_started`` — the runner did not start: command not found or not executable (exit
+  127/126, or it could not be launched), ``python -m X`` without module X ("No module named
+  X", e.g. pytest not installed), pytest refusing its command line (exit 4, usage error).
+- ``crashed`` — killed by a signal, pytest's internal error (exit 3), or pytest interrupted
+  (exit 2) with no collection error to explain it.
+- ``collection_error`` — a conftest could not be imported (pytest exit 4), or a test module
+  *outside the task's tests* could not be collected ("ERROR collecting <path>", e.g. a
+  ``ModuleNotFoundError``) and none of the task's tests ran. A collection error *in* the
+  task's test files is the usual first red of ATDD (the code under test does not exist yet):
+  those tests ran and failed. Without ``own_files`` (verify) collection errors stop the
+  evidence only when no other test ran.
+- ``no_tests`` — nothing collected (pytest exit 5, "no tests ran", zero tests counted).
+- ``no_result`` — no result aio can read: no JUnit XML and no summary line it recognises
+  (e.g. the command printed nothing and exited 1). Exit status alone is never evidence.
+
+Every cause but ``ran`` and ``timed_out`` is the runner's, not the tests' (``runner_fault``):
+no agent can fix it by editing tests or code, so ``aio implement`` stops before the
+implement call and names ``test_command`` in ``.aio/config.toml`` as the fix.
+
+``case_file`` maps a JUnit test case to the task file it belongs to (pytest ids, or the
+``file`` attribute); ``tasktests`` uses it too.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import shlex
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from ai_orchestrator.workflow.project.testrun import TestCase, TestRun
+
+Cause = Literal[
+    "ran", "timed_out", "not_started", "crashed", "collection_error", "no_tests", "no_result"
+]
+FIX = "fix test_command in .aio/config.toml"
+
+_CONFTEST = re.compile(r"ImportError while loading conftest '([^']+)'")
+_ERROR_LINE = re.compile(r"^E\s+(\S.*)$", re.M)
+_USAGE_LINE = re.compile(r"^\S.*: error: (.+)$", re.M)
+_NO_MODULE = re.compile(r"No module named '?([\w.]+)'?")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Whether a test run is evidence (``cause == "ran"``) and, when not, why (``detail``)."""
+
+    cause: Cause
+    detail: str = ""
+
+    @property
+    def ran(self) -> bool:
+        return self.cause == "ran"
+
+    @property
+    def runner_fault(self) -> bool:
+        """The test command, not the tests, is at fault: editing tests or code cannot help."""
+        return self.cause not in ("ran", "timed_out")
+
+    def to_dict(self) -> dict[str, str]:
+        return {"cause": self.cause, "detail": self.detail}
+
+
+def _module_names(rel: str) -> list[str]:
+    """Dotted module names under which a runner may report ``rel`` (full path first)."""
+    path = PurePosixPath(rel)
+    parts = [*path.parts[:-1], path.stem]
+    return [".".join(parts[i:]) for i in range(len(parts))]
+
+
+def case_file(case: TestCase, files: list[str]) -> str | None:
+    """The task file ``case`` belongs to, or None (pytest ids, or the ``file`` attribute)."""
+    for rel in files:
+        if case.file and (case.file == rel or case.file.endswith("/" + rel)):
+            return rel
+        for module in _module_names(rel):
+            if case.classname == module or case.classname.startswith(module + "."):
+                return rel
+            if not case.classname and case.name == module:  # collection error of the file
+                return rel
+    return None
+
+
+def is_file_level(case_id: str) -> bool:
+    """A JUnit case standing for a whole file (pytest's collection error of that file)."""
+    return "::" not in case_id
+
+
+def _same_file(reported: str, rel: str) -> bool:
+    """``reported`` (relative to the runner's rootdir) and ``rel`` (to the project) match."""
+    return reported == rel or reported.endswith("/" + rel) or rel.endswith("/" + reported)
+
+
+def _first(pattern: re.Pattern[str], text: str) -> str:
+    found = pattern.search(text)
+    return found.group(1).strip() if found else ""
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1][:200] if lines else ""
+
+
+def _missing_runner_module(run: TestRun) -> str | None:
+    """``X`` when the command is ``… -m X …`` and the output says there is no module X."""
+    argv = run.command
+    if run.shell:
+        try:
+            argv = shlex.split(run.command[-1])
+        except ValueError:
+            return None
+    wanted = {b for a, b in itertools.pairwise(argv) if a == "-m"}
+    if run.counts_known or not wanted:
+        return None
+    for found in _NO_MODULE.finditer(run.tail):
+        if found.group(1) in wanted:
+            return found.group(1)
+    return None
+
+
+def _collection_problem(run: TestRun, own_files: list[str] | None) -> Evidence | None:
+    own = own_files or []
+    outside = [p for p in run.collection_errors if not any(_same_file(p, f) for f in own)]
+    if not outside:
+        return None
+    if run.cases:
+        if own_files is not None:
+            others_ran = any(case_file(c, own) for c in run.cases)
+        else:
+            others_ran = any(not is_file_level(c.id) for c in run.cases)
+    else:
+        # a summary only: the task's tests cannot be told apart, so only a run where
+        # something besides the collection errors ran (verify) is still evidence
+        others_ran = own_files is None and run.total > run.errors
+    if others_ran:
+        return None
+    marker = run.tail.find(f"ERROR collecting {outside[0]}")
+    error = _first(_ERROR_LINE, run.tail[marker:]) if marker >= 0 else ""
+    more = f" (+{len(outside) - 3} more)" if len(outside) > 3 else ""
+    where = ", ".join(outside[:3]) + more
+    whose = "test module(s) outside the task's tests" if own_files else "test module(s)"
+    return Evidence(
+        "collection_error",
+        f"{whose} could not be collected: {where}" + (f" ({error})" if error else ""),
+    )
+
+
+def classify(run: TestRun, own_files: list[str] | None = None) -> Evidence:
+    """The evidence ``run`` gives (see the module docstring); ``own_files``: the task's tests."""
+    code = run.exit_code
+    if run.timed_out:
+        return Evidence("timed_out", "the test run timed out")
+    program = PurePosixPath(run.command[0]).name if run.command else "the test command"
+    if code in (126, 127) and not run.counts_known:
+        what = "not found" if code == 127 else "not executable"
+        return Evidence(
+            "not_started", f"the test runner did not start: {program} {what} (exit code {code})"
+        )
+    module = _missing_runner_module(run)
+    if module:
+        return Evidence(
+            "not_started",
+            f"the test runner did not start: {program} has no module {module!r} "
+            f"(not installed for this interpreter)",
+        )
+    if code is not None and code < 0:
+        return Evidence("crashed", f"the test runner was killed by signal {-code}")
+    if run.pytest and code == 4:
+        conftest = _first(_CONFTEST, run.tail)
+        if conftest:
+            error = _first(_ERROR_LINE, run.tail)
+            return Evidence(
+                "collection_error",
+                f"conftest {conftest} cannot be imported" + (f" ({error})" if error else ""),
+            )
+        usage = _first(_USAGE_LINE, run.tail) or _last_line(run.tail)
+        return Evidence(
+            "not_started", f"pytest refused its command line (exit code 4, usage error: {usage})"
+        )
+    if run.pytest and code == 3:
+        return Evidence("crashed", "pytest stopped with an internal error (exit code 3)")
+    if run.pytest and code == 5:
+        return Evidence("no_tests", "no tests ran: the runner collected nothing (exit code 5)")
+    problem = _collection_problem(run, own_files)
+    if problem is not None:
+        return problem
+    if run.pytest and code == 2 and not run.collection_errors:
+        return Evidence("crashed", "pytest was interrupted (exit code 2) before any result")
+    if not run.counts_known:
+        shown = _last_line(run.tail)
+        said = f"last line: {shown!r}" if shown else "no output"
+        return Evidence(
+            "no_result",
+            f"the test command reported no result aio can read (exit code {code}, {said})",
+        )
+    if run.total == 0 and not run.errors:
+        return Evidence("no_tests", "no tests ran: the runner collected nothing")
+    return Evidence("ran")

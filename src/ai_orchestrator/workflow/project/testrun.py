@@ -1,0 +1,393 @@
+"""Run the project's test command ourselves and read the result.
+
+``run_tests`` runs the configured command in the project root, output (stdout+stderr)
+to a log file, in its own process group (timeout and Ctrl-C kill the whole group: TERM, a
+grace period, KILL; ``KeyboardInterrupt`` is re-raised after the cleanup).
+
+How the command is run (documented in config.toml too):
+
+- a list is an argv, run without a shell;
+- a string is split with ``shlex`` and run without a shell, unless it contains shell syntax
+  (``| & ; < > $ ` * ? ( ) { } ~`` or a newline); then it runs as ``/bin/sh -c STRING``;
+- ``python`` as the program falls back to ``python3`` when only that is on PATH;
+- for pytest (``pytest …`` or ``… -m pytest …``, no shell) ``--junitxml=<artifact>.xml`` and
+  ``--continue-on-collection-errors`` are appended: the counts and per-test results come
+  from JUnit XML, and a test file that cannot be imported (the usual red of a new test)
+  does not stop the other tests from running, so every run gives a complete picture.
+  Otherwise the counts come from the runner's summary line (pytest, unittest, go test -v,
+  cargo test, jest/vitest), else only the exit status is known (``source = "exit_code"``).
+
+With JUnit XML, ``TestRun.cases`` also lists every test case (``TestCase``: id, classname,
+name, file, outcome ``passed|failed|error|skipped``) so ``workflow.project.tasktests`` can judge the
+task's own tests rather than the whole suite. Without it ``cases`` is empty.
+
+``TestRun.pytest`` says the runner is pytest (from the command, or pytest's own output under
+a shell), so its exit codes 2–5 can be read; ``collection_errors`` lists the paths of every
+"ERROR collecting <path>" in the output.
+
+Suite verdicts need evidence (``workflow.project.evidence``: tests ran and their result is readable;
+exit status alone never is): **red** = evidence and a non-zero exit; **green** = evidence
+and exit 0. ``evidence(own_files)`` gives the cause when a run is not evidence (runner not
+started, crashed, collection error outside ``own_files``, nothing collected, no readable
+result, timeout). A collection error of a new test file (e.g. ``ImportError`` because the
+code does not exist yet) is red: that is what ATDD's first step looks like.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+from ai_orchestrator.workflow.project.evidence import Evidence, classify
+
+SHELL_CHARS = set("|&;<>$`*?(){}~\n")
+TAIL_CHARS = 4000
+KILL_GRACE = 3.0
+
+
+CASE_OUTCOMES = ("passed", "failed", "error", "skipped")
+MAX_FAILING_IDS = 20  # ids kept in ``to_dict`` (history, --json); the XML has all of them
+
+
+@dataclass(frozen=True)
+class TestCase:
+    """One test case from JUnit XML; ``id`` is ``classname::name`` (or ``name`` alone)."""
+
+    classname: str
+    name: str
+    outcome: str
+    file: str | None = None
+
+    __test__ = False
+
+    @property
+    def id(self) -> str:
+        return f"{self.classname}::{self.name}" if self.classname else self.name
+
+    @property
+    def failing(self) -> bool:
+        return self.outcome in ("failed", "error")
+
+
+@dataclass
+class TestRun:
+    label: str
+    command: list[str]
+    shell: bool
+    exit_code: int | None
+    passed: int = 0
+    failed: int = 0
+    errors: int = 0
+    skipped: int = 0
+    total: int = 0
+    duration_ms: int = 0
+    source: str = "exit_code"  # junit | summary | exit_code
+    timed_out: bool = False
+    log_path: str | None = None
+    xml_path: str | None = None
+    tail: str = ""
+    cases: list[TestCase] = field(default_factory=list)
+    pytest: bool = False
+    collection_errors: list[str] = field(default_factory=list)
+    own_files: list[str] | None = None  # the task's test files, once judged for a task
+
+    __test__ = False  # not a pytest test class
+
+    @property
+    def counts_known(self) -> bool:
+        return self.source != "exit_code"
+
+    def evidence(self, own_files: list[str] | None = None) -> Evidence:
+        """Did tests run? ``own_files``: the task's test files (default ``self.own_files``)."""
+        return classify(self, self.own_files if own_files is None else own_files)
+
+    @property
+    def no_tests(self) -> bool:
+        return self.evidence().cause == "no_tests"
+
+    @property
+    def fails(self) -> bool:
+        """Whether tests failed: the counts the runner reported when it reported any (a
+        shell command can hide pytest's exit status — ``pytest | tee log`` exits 0 with
+        failures — or keep it: ``pytest && echo``), else the exit status."""
+        if self.counts_known:
+            return self.failed + self.errors > 0
+        return self.exit_code not in (0, None)
+
+    @property
+    def green(self) -> bool:
+        return not self.fails and self.exit_code is not None and self.evidence().ran
+
+    @property
+    def red(self) -> bool:
+        return self.fails and self.evidence().ran
+
+    def summary(self) -> str:
+        if self.timed_out:
+            return "timed out"
+        evidence = self.evidence()
+        # a collection error may be the task's own red (``evidence(own_files)``): keep counts
+        if not evidence.ran and not (self.counts_known and evidence.cause == "collection_error"):
+            return evidence.detail
+        parts = [f"{self.passed} passed", f"{self.failed} failed"]
+        if self.errors:
+            parts.append(f"{self.errors} errors")
+        if self.skipped:
+            parts.append(f"{self.skipped} skipped")
+        return ", ".join(parts) + f" in {self.duration_ms / 1000:.1f}s"
+
+    def failing_ids(self) -> list[str]:
+        return [c.id for c in self.cases if c.failing]
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("tail")
+        data.pop("cases")
+        data.update(
+            green=self.green,
+            red=self.red,
+            no_tests=self.no_tests,
+            evidence=self.evidence().to_dict(),
+            failing_ids=self.failing_ids()[:MAX_FAILING_IDS],
+        )
+        return data
+
+
+def is_pytest(argv: list[str]) -> bool:
+    if not argv:
+        return False
+    if os.path.basename(argv[0]).startswith(("pytest", "py.test")):
+        return True
+    return any(a == "-m" and b == "pytest" for a, b in itertools.pairwise(argv))
+
+
+def build_command(command: str | list[str], junit: Path | None) -> tuple[list[str], bool, bool]:
+    """``(argv, uses_shell, writes_junit)`` for ``command`` (see the module docstring)."""
+    if isinstance(command, str):
+        if SHELL_CHARS & set(command):
+            return ["/bin/sh", "-c", command], True, False
+        argv = shlex.split(command)
+    else:
+        argv = list(command)
+    if argv and argv[0] == "python" and shutil.which("python") is None and shutil.which("python3"):
+        argv[0] = "python3"
+    if junit is not None and is_pytest(argv):
+        return [*argv, f"--junitxml={junit}", "--continue-on-collection-errors"], False, True
+    return argv, False, False
+
+
+def parse_junit(path: Path) -> tuple[dict[str, int], list[TestCase]] | None:
+    """The counts and every ``<testcase>`` of a JUnit XML file (None when unreadable)."""
+    try:
+        root = ElementTree.parse(path).getroot()
+    except (OSError, ElementTree.ParseError):
+        return None
+    if root.tag not in ("testsuite", "testsuites"):
+        return None
+    suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
+    totals = {"total": 0, "failed": 0, "errors": 0, "skipped": 0}
+    for suite in suites:
+        totals["total"] += int(suite.get("tests", 0) or 0)
+        totals["failed"] += int(suite.get("failures", 0) or 0)
+        totals["errors"] += int(suite.get("errors", 0) or 0)
+        totals["skipped"] += int(suite.get("skipped", 0) or 0)
+    totals["total"] = max(totals["total"], totals["failed"] + totals["errors"] + totals["skipped"])
+    totals["passed"] = max(
+        0, totals["total"] - totals["failed"] - totals["errors"] - totals["skipped"]
+    )
+    return totals, [_junit_case(case) for case in root.iter("testcase")]
+
+
+def _junit_case(case: ElementTree.Element) -> TestCase:
+    outcome = "passed"
+    for child, kind in (("error", "error"), ("failure", "failed"), ("skipped", "skipped")):
+        if case.find(child) is not None:
+            outcome = kind
+            break
+    return TestCase(
+        classname=case.get("classname") or "",
+        name=case.get("name") or "",
+        outcome=outcome,
+        file=case.get("file") or None,
+    )
+
+
+_PYTEST_PART = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed)")
+_PYTEST_LINE = re.compile(
+    r"^(?:=+ .*\b(?:passed|failed|errors?|skipped|no tests ran)\b.* =+"
+    r"|(?:\d+ \w+, )*\d+ \w+ in [\d.]+s\b.*|no tests ran in [\d.]+s\b.*)$",  # -q: no rules
+    re.M,
+)
+_PYTEST_OUTPUT = re.compile(r"^(=+ test session starts =+|ERROR collecting \S+)", re.M)
+_COLLECTING = re.compile(r"ERROR collecting (\S+)")
+_CARGO = re.compile(r"test result: \w+\. (\d+) passed; (\d+) failed; (\d+) ignored")
+_JEST = re.compile(r"^Tests:\s+(.*\d+ total)", re.M)
+_GO_OK = re.compile(r"^ok\s+\S+\s+(?:[\d.]+s|\(cached\))(?!.*\[no tests to run\])", re.M)
+_MOCHA = re.compile(r"^\s*(\d+) (passing|failing|pending)\b", re.M)
+_UNITTEST_RAN = re.compile(r"^Ran (\d+) tests? in", re.M)
+_UNITTEST_END = re.compile(r"^(OK|FAILED)(?: \((.*)\))?\s*$", re.M)
+
+
+def parse_summary(text: str) -> dict[str, int] | None:
+    """Counts from the runner's own summary line(s), or None when none is recognised."""
+    counts = {"passed": 0, "failed": 0, "errors": 0, "skipped": 0}
+    if _PYTEST_LINE.search(text):
+        last = [m for m in _PYTEST_LINE.finditer(text)][-1].group(0)
+        for number, kind in _PYTEST_PART.findall(last):
+            key = {"error": "errors", "xfailed": "skipped", "xpassed": "passed"}.get(kind, kind)
+            counts[key] += int(number)
+    elif (ran := _UNITTEST_RAN.findall(text)) and (end := _UNITTEST_END.findall(text)):
+        total = int(ran[-1])
+        details = dict((k.strip(), int(v)) for k, v in re.findall(r"(\w+)=(\d+)", end[-1][1] or ""))
+        counts["failed"] = details.get("failures", 0)
+        counts["errors"] = details.get("errors", 0)
+        counts["skipped"] = details.get("skipped", 0)
+        counts["passed"] = total - counts["failed"] - counts["errors"] - counts["skipped"]
+    elif cargo := _CARGO.findall(text):
+        for passed, failed, ignored in cargo:
+            counts["passed"] += int(passed)
+            counts["failed"] += int(failed)
+            counts["skipped"] += int(ignored)
+    elif jest := _JEST.findall(text):
+        for number, kind in re.findall(r"(\d+) (failed|skipped|passed|todo)", jest[-1]):
+            counts["skipped" if kind == "todo" else kind] += int(number)
+    elif re.search(r"^--- (PASS|FAIL|SKIP):", text, re.M):
+        counts["passed"] = len(re.findall(r"^\s*--- PASS:", text, re.M))
+        counts["failed"] = len(re.findall(r"^\s*--- FAIL:", text, re.M))
+        counts["skipped"] = len(re.findall(r"^\s*--- SKIP:", text, re.M))
+    elif packages := _GO_OK.findall(text):
+        counts["passed"] = len(packages)  # go test without -v: passing packages, not tests
+    elif (mocha := _MOCHA.findall(text)) and any(kind == "passing" for _, kind in mocha):
+        for number, kind in mocha:
+            key = {"passing": "passed", "failing": "failed", "pending": "skipped"}[kind]
+            counts[key] += int(number)
+    else:
+        return None
+    counts["total"] = sum(counts[k] for k in ("passed", "failed", "errors", "skipped"))
+    return counts
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    for sig, wait in ((signal.SIGTERM, KILL_GRACE), (signal.SIGKILL, 5.0)):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, sig)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=wait)
+            return
+
+
+def _redacted_tail(text: str) -> str:
+    """The last ``TAIL_CHARS`` of ``text`` with its secrets redacted (the whole text is
+    redacted first, so a secret cut in two by the tail's start is still found)."""
+    from ai_orchestrator.infra.redact import redact
+
+    return redact(text)[-TAIL_CHARS:]
+
+
+def _redact_file(path: Path) -> None:
+    """Redact secrets the tests printed (their output is written by the child directly)."""
+    from ai_orchestrator.infra.fsutil import atomic_write
+    from ai_orchestrator.infra.redact import redact_bytes
+
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return
+    cleaned = redact_bytes(data)
+    if cleaned != data:
+        atomic_write(path, cleaned, mode=0o644)
+
+
+def run_tests(
+    command: str | list[str],
+    *,
+    cwd: Path,
+    label: str,
+    artifacts: Path,
+    timeout: float | None,
+) -> TestRun:
+    """Run the tests once; log to ``artifacts/<label>.log`` (+ ``.xml`` for pytest)."""
+    artifacts.mkdir(parents=True, exist_ok=True)
+    log_path = artifacts / f"{label}.log"
+    xml_path = artifacts / f"{label}.xml"
+    xml_path.unlink(missing_ok=True)
+    argv, shell, junit = build_command(command, xml_path)
+    started = time.monotonic()
+    timed_out = False
+    with open(log_path, "wb") as log:
+        log.write(f"$ {shlex.join(argv)}\n".encode())
+        log.flush()
+        try:
+            proc = subprocess.Popen(
+                argv,
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            log.write(f"cannot run the test command: {exc}\n".encode())
+            return TestRun(
+                label,
+                argv,
+                shell,
+                126 if isinstance(exc, PermissionError) else 127,
+                log_path=str(log_path),
+                tail=f"cannot run the test command {argv[0]!r}: {exc.strerror}",
+            )
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _kill_group(proc)
+        except BaseException:
+            _kill_group(proc)
+            raise
+        finally:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)  # strays left by the runner
+    duration_ms = int((time.monotonic() - started) * 1000)
+    text = log_path.read_text(encoding="utf-8", errors="replace").partition("\n")[2]  # no "$ …"
+    run = TestRun(
+        label,
+        argv,
+        shell,
+        proc.returncode,
+        duration_ms=duration_ms,
+        timed_out=timed_out,
+        log_path=str(log_path),
+        tail=text[-TAIL_CHARS:],
+        pytest=junit or is_pytest(argv) or _PYTEST_OUTPUT.search(text) is not None
+        or (shell and re.search(r"\bpy\.?test\b", argv[-1]) is not None),
+        collection_errors=list(dict.fromkeys(_COLLECTING.findall(text))),
+    )
+    parsed = parse_junit(xml_path) if junit else None
+    counts: dict[str, int] | None = None
+    if parsed is not None:
+        counts, run.cases = parsed
+        run.source, run.xml_path = "junit", str(xml_path)
+    else:
+        counts = parse_summary(text)
+        if counts is not None:
+            run.source = "summary"
+    if counts is not None:
+        for key in ("passed", "failed", "errors", "skipped", "total"):
+            setattr(run, key, counts[key])
+    # Judged first, then redacted (the files on disk and the tail shown and kept in the
+    # history): a rule must never change what the evidence (test ids, counts) is read from.
+    _redact_file(log_path)
+    _redact_file(xml_path)
+    run.tail = _redacted_tail(text)
+    return run
