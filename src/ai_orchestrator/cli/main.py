@@ -35,7 +35,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Implement a task test-first (session implement-F).",
     ),
     "review": ("ai_orchestrator.cli.workflow", "review_cmd", "Review code (session review-F)."),
-    "verify": ("ai_orchestrator.cli.workflow", "verify_cmd", "Run the tests in a fresh context."),
+    "verify": ("ai_orchestrator.cli.verify", "verify_cmd", "Run the tests in a fresh context."),
     "status": ("ai_orchestrator.cli.features", "status_cmd", "Feature progress, tokens, cost."),
     "features": ("ai_orchestrator.cli.features", "features_cmd", "List all features."),
     "history": ("ai_orchestrator.cli.features", "history_cmd", "A feature's command history."),

@@ -1,4 +1,5 @@
-"""Workflow commands: ``aio init | plan | tasks | next | implement | review | verify``.
+"""Workflow commands: ``aio init | plan | tasks | next | implement | review``
+(``verify`` is ``cli.verify``).
 
 Parsing and rendering only; the logic is in ``ai_orchestrator.workflow``. FEATURE may be
 omitted when a current feature is set (``aio switch``). Under ``--json`` stdout carries one
@@ -337,71 +338,3 @@ def review_cmd(
         return EXIT_FAILURE
     return 0
 
-
-@click.command("verify")
-@click.argument("feature", required=False)
-@click.option("--ci", is_flag=True, help="Write artifacts/test-results.xml (JUnit).")
-@click.option(
-    "--agent",
-    "with_agent",
-    is_flag=True,
-    help="Also let a fresh agent check the acceptance criteria against the diff.",
-)
-@click.option("--agent-name", default=None, help="Agent for --agent (default: config).")
-@click.option("--model", "-m", default=None, help="Model for --agent.")
-@max_cost_option("Budget in USD for the feature, for --agent (exit 3 when reached).")
-@json_option
-def verify_cmd(
-    feature: str | None,
-    ci: bool,
-    with_agent: bool,
-    agent_name: str | None,
-    model: str | None,
-    max_cost: float | None,
-    as_json: bool,
-) -> int:
-    """Run the tests in a fresh context (never a resumed session) and report."""
-    from ai_orchestrator.workflow.phases.verify import run_verify
-    from ai_orchestrator.workflow.runctx import open_feature
-
-    for flag, value in (("--agent-name", agent_name), ("--model", model), ("--max-cost", max_cost)):
-        if value is not None and not with_agent:
-            raise InvalidInput(f"{flag} only applies to the agent check: add --agent")
-    ctx = open_feature(feature, hooks(live=not as_json))
-    outcome = run_verify(
-        ctx, ci=ci, with_agent=with_agent, agent=agent_name, model=model, max_cost=max_cost
-    )
-    run = outcome.run
-    if as_json:
-        output.emit_json(
-            {
-                "schema_version": 1,
-                "feature_id": ctx.feature_id,
-                "ok": outcome.ok,
-                "tests": run.to_dict(),
-                "ci_xml": str(outcome.ci_path or "") or None,
-                "agent_check": outcome.agent_check,
-            }
-        )
-    else:
-        click.echo(f"Tests:    {run.total} total")
-        click.echo(f"Passed:   {run.passed}")
-        click.echo(f"Failed:   {run.failed + run.errors}")
-        click.echo(f"Skipped:  {run.skipped}")
-        click.echo(f"Duration: {run.duration_ms / 1000:.2f}s")
-        result = "PASS" if outcome.ok else "FAIL" if run.evidence().ran else "COULD NOT RUN"
-        click.echo(f"Result:   {result} ({run.summary()})")
-        if outcome.agent_check is not None:
-            click.echo(f"Agent verdict: {outcome.agent_check.get('verdict')}")
-            for item in outcome.agent_check.get("criteria") or []:
-                if isinstance(item, dict):
-                    mark = "ok " if item.get("met") else "NOT"
-                    click.echo(f"  [{mark}] {item.get('task', '')} {item.get('criterion', '')}")
-        if outcome.ci_path:
-            output.info(f"Test results written to: {outcome.ci_path}")
-        if not run.evidence().ran:
-            from ai_orchestrator.workflow.project.evidence import FIX
-
-            output.warn(f"the tests could not run: {FIX}")
-        output.info(f"Log: {run.log_path}")
-    return 0 if outcome.ok else EXIT_FAILURE

@@ -15,6 +15,12 @@
   never ran (``workflow.project.evidence``: runner not started, crashed, nothing collected, only
   collection errors, no readable result) is neither passed nor failed: ``ok`` is false and
   the error says the tests could not run, naming the cause and ``test_command``.
+- ``selection`` (``workflow.project.testselect.Selection``: ``--unit/--integration/
+  --acceptance``, ``--filter/--exclude``, ``--parallel``, ``--coverage``) changes only this
+  run's argv; an option that cannot be honoured is refused before the lock is taken (exit 2,
+  or 1 when coverage.py is missing), with no history event. The coverage figure
+  (``coverage``: ``{"tool", "percent", "report"}``; ``percent`` None when no figure could be
+  read) and the selection's notes go into the outcome and the history event's details.
 - Verify holds the feature lock for its whole run, so its test run never sees the half-made
   change of an ``implement`` in progress (a second command waits ``lock_timeout``, then
   ``SessionBusy``). Bad input (``--agent-name`` unknown) is refused before the tests run;
@@ -25,9 +31,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -39,6 +47,12 @@ from ai_orchestrator.workflow.model.feature import load_feature, load_plan, writ
 from ai_orchestrator.workflow.project.evidence import FIX
 from ai_orchestrator.workflow.project.history import given_options
 from ai_orchestrator.workflow.project.testrun import TestRun, run_tests
+from ai_orchestrator.workflow.project.testselect import (
+    PlannedRun,
+    Selection,
+    coverage_from_output,
+    plan_selection,
+)
 from ai_orchestrator.workflow.runctx import (
     FeatureContext,
     Recorder,
@@ -62,6 +76,9 @@ class VerifyOutcome:
     ok: bool
     ci_path: Path | None = None
     agent_check: dict[str, Any] | None = None
+    coverage: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
+    selected: list[str] = field(default_factory=list)  # the selection's options, e.g. --unit
 
 
 def _next_label(directory: Path) -> str:
@@ -186,15 +203,18 @@ def run_verify(
     agent: str | None = None,
     model: str | None = None,
     max_cost: float | None = None,
+    selection: Selection | None = None,
 ) -> VerifyOutcome:
     check_agent(agent, "--agent-name")
     check_model(model)
     command = ctx.config.test_command
     if not command:
         raise InvalidInput("no test_command in .aio/config.toml: set one to verify")
+    selection = selection or Selection()
+    planned = plan_run(ctx, command, selection)
     arguments = given_options(
         ci=ci, agent=with_agent, agent_name=agent, model=model, max_cost=max_cost
-    )
+    ) | selection.to_dict()
     with Recorder(ctx.paths, "verify", arguments) as rec:
         settings: CallSettings | None = None
         if with_agent:
@@ -210,7 +230,8 @@ def run_verify(
                 with rec.refusals():
                     check_installed(settings.agent, "no tests were run")
                     check_budget(ctx, settings, "no tests were run")
-            outcome = _verify_locked(ctx, command, ci, rec)
+            outcome = _verify_locked(ctx, planned, ci, rec)
+            outcome.selected = selection.flags()
             if settings is not None:
                 outcome.agent_check = agent_check(ctx, outcome.run, settings, rec)
                 rec.details["agent_verdict"] = outcome.agent_check.get("verdict")
@@ -218,7 +239,7 @@ def run_verify(
         rec.status = "success" if outcome.ok else "failed"
         evidence = outcome.run.evidence()
         if not evidence.ran:
-            rec.error = f"the tests could not run: {evidence.detail}; {FIX}"
+            rec.error = f"the tests could not run: {evidence.detail}; {cannot_run_fix(outcome)}"
         elif not outcome.ok:
             rec.error = f"verification failed: {outcome.run.summary()}"
             if outcome.run.green and outcome.agent_check is not None:
@@ -226,21 +247,86 @@ def run_verify(
     return outcome
 
 
+def cannot_run_fix(outcome: VerifyOutcome) -> str:
+    """What to change when the run is not evidence: a selection that matched no test is the
+    selection's fault, not ``test_command``'s."""
+    if outcome.selected and outcome.run.evidence().cause == "no_tests":
+        return "no test matches the selection (" + ", ".join(outcome.selected) + ")"
+    return FIX
+
+
+def plan_run(ctx: FeatureContext, command: str | list[str], selection: Selection) -> PlannedRun:
+    """The run ``selection`` asks for (``InvalidInput``/``NotFound`` before anything runs)."""
+    from ai_orchestrator.workflow.project.testcheck import has_module
+
+    root = ctx.ws.project_root
+    return plan_selection(
+        command,
+        ctx.config.tests,
+        selection,
+        root,
+        lambda python, module: has_module([python], module, root) is True,
+        ctx.paths.artifacts / "verify" / ".coverage",
+    )
+
+
 def _verify_locked(
-    ctx: FeatureContext, command: str | list[str], ci: bool, rec: Recorder
+    ctx: FeatureContext, planned: PlannedRun, ci: bool, rec: Recorder
 ) -> VerifyOutcome:
     directory = ctx.paths.artifacts / "verify"
     ctx.hooks.info("Running the tests in a fresh context...")
+    for note in planned.notes:
+        ctx.hooks.info(note)
+    label = _next_label(directory)
+    env = dict(planned.env)
+    if "COVERAGE_FILE" in env:
+        env["COVERAGE_FILE"] = str(directory / f"{label}.coverage")
     run = run_tests(
-        command,
+        planned.command,
         cwd=ctx.ws.project_root,
-        label=_next_label(directory),
+        label=label,
         artifacts=directory,
         timeout=ctx.config.test_timeout,
+        env=env,
     )
-    outcome = VerifyOutcome(run, run.green)
+    outcome = VerifyOutcome(run, run.green, notes=list(planned.notes))
+    if planned.coverage_tool:
+        outcome.coverage = _coverage(ctx, planned, run, env, directory / f"{label}.coverage.json")
+        rec.details["coverage"] = outcome.coverage
     if ci:
         outcome.ci_path = ctx.paths.artifacts / "test-results.xml"
         write_ci_xml(run, outcome.ci_path, ctx.feature_id)
     rec.details["tests"] = run.to_dict()
+    if planned.notes:
+        rec.details["notes"] = planned.notes
     return outcome
+
+
+def _coverage(
+    ctx: FeatureContext, planned: PlannedRun, run: TestRun, env: dict[str, str], report: Path
+) -> dict[str, Any]:
+    """The coverage figure of ``run``: coverage.py's JSON report, or the configured tool's
+    output read with ``tests.coverage_regex`` (``percent`` None when there is none)."""
+    result: dict[str, Any] = {"tool": planned.coverage_tool, "percent": None, "report": None}
+    if planned.coverage_tool == "configured":
+        text = Path(run.log_path).read_text("utf-8", "replace") if run.log_path else run.tail
+        result["percent"] = coverage_from_output(text, planned.coverage_regex)
+        return result
+    assert planned.python is not None
+    if not Path(env["COVERAGE_FILE"]).is_file():
+        return result  # nothing was measured (the runner did not start)
+    try:
+        subprocess.run(
+            [planned.python, "-m", "coverage", "json", "-q", "-o", str(report)],
+            cwd=ctx.ws.project_root,
+            env={**os.environ, **env},
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=300,
+        )
+        data = json.loads(report.read_text(encoding="utf-8"))
+        result["percent"] = round(float(data["totals"]["percent_covered"]), 2)
+        result["report"] = str(report)
+    except (OSError, ValueError, KeyError, TypeError, subprocess.SubprocessError):
+        pass  # no readable report: the figure stays unknown, never a made-up 0
+    return result

@@ -8,6 +8,7 @@ Keys (all optional; the defaults below apply to anything missing)::
     budget_usd = 0                      # default budget per feature in USD (0 = none)
     default_estimate_usd = 0            # session-todo cost estimate when history has none
     lock_timeout = 30                   # seconds a second command waits for the feature lock
+    [tests]                             # verify's test selection (``workflow.project.testselect``)
     [budgets]                           # per-feature budgets, e.g. my-feature = 25.0
     [phases.<plan|implement|review|verify>]
     agent, model, fallback = ["claude:opus"], permission_mode, allowed_tools = [...],
@@ -25,12 +26,20 @@ otherwise claude with opus (``opus`` being the configured model there).
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ai_orchestrator.core.errors import InvalidInput
+from ai_orchestrator.workflow.project.testselect import (
+    TestsConfig,
+    command_value,
+    parse_tests_config,
+)
+from ai_orchestrator.workflow.project.testselect import str_list as _str_list
+from ai_orchestrator.workflow.project.testselect import type_error as _type_error
 
 PHASES = ("plan", "implement", "review", "verify")
 CLAUDE_ALIASES = ("sonnet", "opus", "haiku")
@@ -71,6 +80,7 @@ class Config:
     default_estimate_usd: float | None = None
     budgets: dict[str, float] = field(default_factory=dict)
     lock_timeout: float = 30.0
+    tests: TestsConfig = field(default_factory=TestsConfig)
     phases: dict[str, PhaseConfig] = field(
         default_factory=lambda: {k: PhaseConfig(**vars(v)) for k, v in DEFAULT_PHASES.items()}
     )
@@ -83,10 +93,6 @@ class Config:
         return self.phases[name]
 
 
-def _type_error(key: str, expected: str, value: object) -> InvalidInput:
-    return InvalidInput(f".aio/config.toml: {key} must be {expected}, got {value!r}")
-
-
 def _number(data: dict[str, Any], key: str, prefix: str = "") -> float | None:
     value = data.get(key)
     if value is None:
@@ -94,15 +100,6 @@ def _number(data: dict[str, Any], key: str, prefix: str = "") -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
         raise _type_error(prefix + key, "a non-negative number", value)
     return float(value)
-
-
-def _str_list(data: dict[str, Any], key: str, prefix: str) -> list[str] | None:
-    value = data.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise _type_error(prefix + key, "a list of strings", value)
-    return list(value)
 
 
 def _phase(name: str, raw: object, base: PhaseConfig) -> PhaseConfig:
@@ -135,14 +132,7 @@ def _phase(name: str, raw: object, base: PhaseConfig) -> PhaseConfig:
 
 def parse_config(data: dict[str, Any]) -> Config:
     config = Config()
-    command = data.get("test_command")
-    if command is not None:
-        if isinstance(command, str):
-            config.test_command = command.strip() or None
-        elif isinstance(command, list) and command and all(isinstance(c, str) for c in command):
-            config.test_command = list(command)
-        else:
-            raise _type_error("test_command", "a string or a non-empty list of strings", command)
+    config.test_command = command_value(data.get("test_command"), "test_command")
     for key in ("test_timeout", "lock_timeout"):
         value = _number(data, key)
         if value is not None:
@@ -158,6 +148,7 @@ def parse_config(data: dict[str, Any]) -> Config:
     for feature in budgets:
         amount = _number(budgets, feature, "budgets.")
         config.budgets[str(feature)] = amount or 0.0
+    config.tests = parse_tests_config(data.get("tests"))
     phases = data.get("phases") or {}
     if not isinstance(phases, dict):
         raise _type_error("phases", "a table", phases)
@@ -221,13 +212,46 @@ def _pytest_configured(root: Path) -> bool:
     return False
 
 
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def _ruby_command(root: Path) -> str:
+    """``bundle exec rspec`` for an RSpec project (a ``spec/`` directory or rspec in the
+    Gemfile), else ``bundle exec rake test`` (minitest's convention)."""
+    if (root / "spec").is_dir() or re.search(r"\brspec\b", _read(root / "Gemfile")):
+        return "bundle exec rspec"
+    return "bundle exec rake test"
+
+
+def _requirements_command(root: Path) -> str:
+    """pytest when the requirements name it (or there is a ``tests/``), else unittest."""
+    text = "".join(_read(p) for p in sorted(root.glob("requirements*.txt")))
+    if re.search(r"^\s*pytest\b", text, re.M | re.I) or (root / "tests").is_dir():
+        return "python -m pytest"
+    return "python -m unittest discover"
+
+
+def _has_make_test(root: Path) -> bool:
+    for name in ("GNUmakefile", "makefile", "Makefile"):
+        if re.search(r"^test\s*:", _read(root / name), re.M):
+            return True
+    return False
+
+
 def detect_test_command(root: Path) -> str | None:
     """A sensible default test command for the project at ``root``.
 
     Order: an explicit pytest configuration; ``package.json`` with a ``test`` script;
-    ``go.mod``; ``Cargo.toml``; other Python markers (``pyproject.toml``, ``setup.py``,
-    ``setup.cfg``, ``tox.ini``); and only as the last fallback a ``tests/`` directory —
-    which every ecosystem has, so it says nothing about the runner on its own.
+    ``go.mod``; ``Cargo.toml``; ``Gemfile`` (``bundle exec rspec`` with ``spec/`` or rspec
+    in the Gemfile, else ``bundle exec rake test``); other Python markers (``pyproject.toml``,
+    ``setup.py``, ``setup.cfg``, ``tox.ini``); ``requirements*.txt`` (pytest when listed or
+    with a ``tests/``, else ``python -m unittest discover``); a Makefile ``test`` target
+    (``make test``); and only as the last fallback a ``tests/`` directory — which every
+    ecosystem has, so it says nothing about the runner on its own.
     """
     python = "python -m pytest"
     if _pytest_configured(root):
@@ -238,8 +262,14 @@ def detect_test_command(root: Path) -> str | None:
         return "go test ./..."
     if (root / "Cargo.toml").is_file():
         return "cargo test"
+    if (root / "Gemfile").is_file():
+        return _ruby_command(root)
     if any((root / n).is_file() for n in ("pyproject.toml", "setup.py", "setup.cfg", "tox.ini")):
         return python
+    if any(root.glob("requirements*.txt")):
+        return _requirements_command(root)
+    if _has_make_test(root):
+        return "make test"
     if (root / "tests").is_dir():
         return python
     return None

@@ -130,6 +130,14 @@ def cannot_start(command: str | list[str], root: Path) -> str | None:
     if found is None:
         return None
     interpreter, module = found
+    if has_module(interpreter, module, root) is False:
+        return f"{argv[0]} has no module {module!r} (not installed for this interpreter)"
+    return None
+
+
+def has_module(interpreter: list[str], module: str, root: Path) -> bool | None:
+    """Whether ``interpreter`` (argv, e.g. ``["python3"]``) can import ``module``; None when
+    the question could not be asked (the interpreter did not run)."""
     try:
         proc = subprocess.run(
             [*interpreter, "-c", _FIND_SPEC, module],
@@ -140,9 +148,7 @@ def cannot_start(command: str | list[str], root: Path) -> str | None:
         )
     except (OSError, subprocess.SubprocessError):
         return None  # not known to be broken: the test run will tell
-    if proc.returncode == 3:
-        return f"{argv[0]} has no module {module!r} (not installed for this interpreter)"
-    return None
+    return {0: True, 3: False}.get(proc.returncode)
 
 
 def check_test_command(

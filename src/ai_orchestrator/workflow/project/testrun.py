@@ -316,8 +316,10 @@ def run_tests(
     label: str,
     artifacts: Path,
     timeout: float | None,
+    env: dict[str, str] | None = None,
 ) -> TestRun:
-    """Run the tests once; log to ``artifacts/<label>.log`` (+ ``.xml`` for pytest)."""
+    """Run the tests once; log to ``artifacts/<label>.log`` (+ ``.xml`` for pytest).
+    ``env``: variables added to aio's environment for this run (e.g. ``COVERAGE_FILE``)."""
     artifacts.mkdir(parents=True, exist_ok=True)
     log_path = artifacts / f"{label}.log"
     xml_path = artifacts / f"{label}.xml"
@@ -336,6 +338,7 @@ def run_tests(
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                env={**os.environ, **env} if env else None,
             )
         except OSError as exc:
             log.write(f"cannot run the test command: {exc}\n".encode())
