@@ -37,7 +37,12 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "review": ("ai_orchestrator.cli.workflow", "review_cmd", "Review code (session review-F)."),
     "verify": ("ai_orchestrator.cli.verify", "verify_cmd", "Run the tests in a fresh context."),
     "status": ("ai_orchestrator.cli.features", "status_cmd", "Feature progress, tokens, cost."),
-    "features": ("ai_orchestrator.cli.features", "features_cmd", "List all features."),
+    "features": (
+        "ai_orchestrator.cli.housekeeping",
+        "features_group",
+        "List all features; `features clean` removes or archives them.",
+    ),
+    "task": ("ai_orchestrator.cli.housekeeping", "task_group", "Set a task's status by hand."),
     "history": ("ai_orchestrator.cli.features", "history_cmd", "A feature's command history."),
     "switch": ("ai_orchestrator.cli.features", "switch_cmd", "Set the current feature."),
     "demo": ("ai_orchestrator.cli.demo", "demo_cmd", "Offline scripted end-to-end demo."),
