@@ -5,6 +5,8 @@ Layout (relative to the project root)::
     .aio/
       config.toml                  written once, commented (see ``workflow.project.config``)
       current                      the default feature for commands that omit it
+      history.jsonl                workspace events (``aio features clean``)
+      archive/<stamp>/features/<id>/  archived features (``workflow.model.housekeeping``)
       features/<feature-id>/
         feature.yaml               description, status, active task, timestamps
         plan.yaml                  phases → tasks (see ``workflow.model.plan``)
