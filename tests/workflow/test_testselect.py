@@ -51,7 +51,7 @@ def test_go_cargo_and_npm_translations(tmp_path: Path) -> None:
     ]
     (tmp_path / "package.json").write_text(json.dumps({"scripts": {"test": "node --test"}}))
     assert argv("npm test", Selection(filter="adds"), tmp_path) == [
-        *("npm", "test", "--", "--test-name-pattern=adds"),
+        *("npm", "test", "--", "--test-name-pattern=^.*adds"),
     ]
 
 

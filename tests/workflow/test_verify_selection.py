@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -102,6 +103,15 @@ def test_a_selection_matching_nothing_is_never_green(proj: Path) -> None:
     assert "-m" in event["details"]["tests"]["command"]
 
 
+def test_a_filter_the_runner_refuses_is_blamed_not_the_test_command(proj: Path) -> None:
+    result = verify("--filter", "add and (")
+    assert result.code == 1
+    assert "COULD NOT RUN" in result.out
+    assert "the test runner refused the selection (--filter add and ()" in result.err
+    assert "fix test_command" not in result.err
+    assert history(proj)[-1]["status"] == "failed"
+
+
 def test_configured_kind_paths_and_marker(proj: Path) -> None:
     _write(
         proj,
@@ -184,6 +194,31 @@ def test_filter_for_an_unknown_runner_is_refused_and_configurable(proj: Path) ->
     result = verify("--filter", "abc", "--json")
     assert result.code == 0, result.err
     assert "['--name', 'abc']" in Path(result.json()["tests"]["log_path"]).read_text()
+
+
+@pytest.mark.skipif(shutil.which("npm") is None, reason="needs node and npm")
+def test_node_test_runner_filter_and_exclude(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "node"
+    (root / ".git").mkdir(parents=True)
+    _write(root, "package.json", json.dumps({"name": "x", "scripts": {"test": "node --test"}}))
+    _write(
+        root,
+        "test/add.test.js",
+        "const test = require('node:test');\nconst assert = require('node:assert');\n"
+        "test('adds small', () => assert.strictEqual(1 + 2, 3));\n"
+        "test('adds slow', () => assert.strictEqual(2 + 2, 4));\n"
+        "test('other', () => {});\n",
+    )
+    monkeypatch.setenv("AIO_PROJECT_DIR", str(root))
+    monkeypatch.setenv("NPM_CONFIG_UPDATE_NOTIFIER", "false")  # no registry look-up
+    assert aio("init", FEATURE).code == 0
+    assert 'test_command = "npm test"' in (root / ".aio" / "config.toml").read_text()
+    result = verify("--filter", "adds", "--exclude", "slow", "--json")
+    assert result.code == 0, result.err
+    tests = result.json()["tests"]
+    assert (tests["passed"], tests["skipped"], tests["source"]) == (1, 2, "summary")
 
 
 def test_discover_only_lists_ids_and_runs_nothing(proj: Path) -> None:

@@ -250,8 +250,12 @@ def run_verify(
 def cannot_run_fix(outcome: VerifyOutcome) -> str:
     """What to change when the run is not evidence: a selection that matched no test is the
     selection's fault, not ``test_command``'s."""
-    if outcome.selected and outcome.run.evidence().cause == "no_tests":
-        return "no test matches the selection (" + ", ".join(outcome.selected) + ")"
+    evidence = outcome.run.evidence()
+    shown = ", ".join(outcome.selected)
+    if outcome.selected and evidence.cause == "no_tests":
+        return f"no test matches the selection ({shown})"
+    if outcome.selected and "refused its command line" in evidence.detail:
+        return f"the test runner refused the selection ({shown}): check it"
     return FIX
 
 

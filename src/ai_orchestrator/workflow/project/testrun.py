@@ -15,7 +15,8 @@ How the command is run (documented in config.toml too):
   from JUnit XML, and a test file that cannot be imported (the usual red of a new test)
   does not stop the other tests from running, so every run gives a complete picture.
   Otherwise the counts come from the runner's summary line (pytest, unittest, go test -v,
-  cargo test, jest/vitest), else only the exit status is known (``source = "exit_code"``).
+  cargo test, jest/vitest, node --test's TAP summary), else only the exit status is known
+  (``source = "exit_code"``).
 
 With JUnit XML, ``TestRun.cases`` also lists every test case (``TestCase``: id, classname,
 name, file, outcome ``passed|failed|error|skipped``) so ``workflow.project.tasktests`` can judge the
@@ -235,6 +236,7 @@ _CARGO = re.compile(r"test result: \w+\. (\d+) passed; (\d+) failed; (\d+) ignor
 _JEST = re.compile(r"^Tests:\s+(.*\d+ total)", re.M)
 _GO_OK = re.compile(r"^ok\s+\S+\s+(?:[\d.]+s|\(cached\))(?!.*\[no tests to run\])", re.M)
 _MOCHA = re.compile(r"^\s*(\d+) (passing|failing|pending)\b", re.M)
+_TAP_TOTALS = re.compile(r"^# (tests|pass|fail|cancelled|skipped|todo) (\d+)\s*$", re.M)
 _UNITTEST_RAN = re.compile(r"^Ran (\d+) tests? in", re.M)
 _UNITTEST_END = re.compile(r"^(OK|FAILED)(?: \((.*)\))?\s*$", re.M)
 
@@ -262,6 +264,12 @@ def parse_summary(text: str) -> dict[str, int] | None:
     elif jest := _JEST.findall(text):
         for number, kind in re.findall(r"(\d+) (failed|skipped|passed|todo)", jest[-1]):
             counts["skipped" if kind == "todo" else kind] += int(number)
+    elif (tap := dict(_TAP_TOTALS.findall(text))) and "tests" in tap and "pass" in tap:
+        # node --test's TAP summary (``# tests 3``, ``# pass 1``, ``# skipped 2`` …)
+        counts["passed"] = int(tap["pass"])
+        counts["failed"] = int(tap.get("fail", 0))
+        counts["errors"] = int(tap.get("cancelled", 0))
+        counts["skipped"] = int(tap.get("skipped", 0)) + int(tap.get("todo", 0))
     elif re.search(r"^--- (PASS|FAIL|SKIP):", text, re.M):
         counts["passed"] = len(re.findall(r"^\s*--- PASS:", text, re.M))
         counts["failed"] = len(re.findall(r"^\s*--- FAIL:", text, re.M))

@@ -29,8 +29,9 @@ Defaults per runner (``runner_of``):
 - **go**: unit → ``-short``, integration/acceptance → ``-tags <kind>``; ``-run P``, ``-skip E``.
 - **cargo**: unit → ``--lib``, integration → ``--test '*'``; ``cargo test P -- --skip E``.
 - **npm** (the ``test`` script of ``package.json``): after ``--``: kind paths; jest/vitest
-  ``-t`` (a regular expression, the exclusion as a negative look-ahead), ``node --test``
-  ``--test-name-pattern`` / ``--test-skip-pattern``, mocha ``--grep`` (no exclusion).
+  ``-t``, ``node --test`` ``--test-name-pattern`` (one regular expression, the exclusion
+  as a negative look-ahead: ``--test-skip-pattern`` needs Node 22), mocha ``--grep`` (no
+  exclusion).
 - **rspec**: kind paths (``spec/<kind>``), ``-e P``.
 - anything else: only what ``[tests]`` configures; an option with no known translation is
   refused (``InvalidInput``, exit 2) naming the key to set — never silently ignored. A
@@ -43,6 +44,7 @@ degrades to a serial run with a note saying so.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -229,13 +231,19 @@ def npm_flavour(root: Path) -> str:
     return "node" if re.search(r"\bnode\b.*--test\b", script) else "other"
 
 
+def _module_flag(argv: list[str], module: str) -> int | None:
+    """The index of ``-m`` in ``… -m MODULE …``, or None."""
+    pairs = itertools.pairwise(argv)
+    return next((i for i, (a, b) in enumerate(pairs) if a == "-m" and b == module), None)
+
+
 def python_of(argv: list[str]) -> str | None:
     """The interpreter that runs pytest for ``argv``: ``python -m pytest`` → that python;
     a ``pytest`` executable → its shebang's interpreter (or a sibling ``python``)."""
     import shutil
 
     program = argv[0]
-    if "-m" in argv[1:3]:
+    if _module_flag(argv, "pytest") is not None:
         return shutil.which(program) or program
     found = shutil.which(program)
     if not found:
@@ -319,12 +327,10 @@ def _name_args(
         )
     if runner == "cargo":
         return ([pattern] if pattern else []), [], (["--skip", exclude] if exclude else [])
-    if flavour == "jest":
+    if flavour in ("jest", "node"):  # one JS regular expression: the exclusion a look-ahead
         guard = f"(?!.*(?:{exclude}))" if exclude else ""
-        return [], ["-t", f"^{guard}.*{pattern or ''}"], []
-    if flavour == "node":
-        names = [f"--test-name-pattern={pattern}"] if pattern else []
-        return [], names + ([f"--test-skip-pattern={exclude}"] if exclude else []), []
+        regex = f"^{guard}.*{pattern or ''}"
+        return [], (["-t", regex] if flavour == "jest" else [f"--test-name-pattern={regex}"]), []
     if flavour in ("mocha", "rspec") and not exclude:
         return [], ["--grep" if flavour == "mocha" else "-e", pattern or ""], []
     option, key = ("--exclude", "exclude_args") if exclude else ("--filter", "filter_args")
@@ -409,7 +415,8 @@ def plan_selection(
                 f"--coverage: coverage.py is not installed for {python or argv[0]} "
                 "(install it in the project's environment: pip install coverage)"
             )
-        rest = new[3:] if "-m" in new[1:3] else new[1:]
+        at = _module_flag(new, "pytest")
+        rest = new[at + 2 :] if at is not None else new[1:]
         new = [python, "-m", "coverage", "run", "-m", "pytest", *rest]
         planned.env["COVERAGE_FILE"] = str(coverage_file)
         planned.coverage_tool, planned.python = "coverage.py", python
