@@ -126,3 +126,32 @@ def test_init_writes_the_detected_command(tmp_path: Path, monkeypatch: pytest.Mo
     assert result.code == 0, result.err
     config = tomllib.loads((tmp_path / ".aio" / "config.toml").read_text())
     assert config["test_command"] == "bundle exec rspec"
+
+
+def test_watch_sees_added_removed_and_modified_files_only_outside_ignored_dirs(
+    tmp_path: Path,
+) -> None:
+    from ai_orchestrator.workflow.phases.watch import snapshot, wait_for_change
+
+    (tmp_path / "a.py").write_text("1")
+    (tmp_path / "gone.py").write_text("x")
+    before = snapshot(tmp_path)
+    edits = iter(
+        [
+            lambda: (tmp_path / ".aio" / "x.log").write_text("run"),  # aio's own logs
+            lambda: (tmp_path / "__pycache__" / "a.pyc").write_text("c"),
+            lambda: ((tmp_path / "a.py").write_text("22"), (tmp_path / "gone.py").unlink()),
+        ]
+    )
+    (tmp_path / ".aio").mkdir()
+    (tmp_path / "__pycache__").mkdir()
+    calls: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        calls.append(seconds)
+        next(edits)()
+
+    paths, after = wait_for_change(tmp_path, before, interval=0.01, sleep=sleep)
+    assert paths == ["a.py", "gone.py"]
+    assert len(calls) == 3
+    assert "gone.py" not in after
