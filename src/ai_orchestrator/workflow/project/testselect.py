@@ -10,7 +10,7 @@
     filter_args = ["-k", "{pattern}"]     # how --filter / --exclude reach the runner
     exclude_args = ["-k", "not {pattern}"]
     parallel_args = ["-n", "auto"]        # how --parallel does
-    coverage_command = "go test -cover ./..."   # --coverage for runners other than pytest
+    coverage_command = "go test -cover ./..."   # --coverage with the project's own tool
     coverage_regex = 'total:\\s+\\(statements\\)\\s+([\\d.]+)%'  # the figure in its output
 
 ``plan_selection(command, config, selection, root, python_has)`` answers a ``PlannedRun``:
@@ -378,23 +378,7 @@ def plan_selection(
         planned.notes.append("--parallel ignored: coverage.py measures one process (serial run)")
         parallel = False
     if parallel:
-        if config.parallel_args is not None:
-            tail += config.parallel_args
-        elif runner == "pytest":
-            if python and python_has(python, "xdist"):
-                tail += ["-n", "auto"]
-            else:
-                planned.notes.append(
-                    "--parallel: pytest-xdist is not installed for "
-                    f"{python or argv[0]}; the tests ran one at a time"
-                )
-        elif runner in ("go", "cargo") or (runner == "npm" and flavour in ("jest", "node")):
-            planned.notes.append(f"--parallel: {runner} runs tests in parallel already")
-        else:
-            planned.notes.append(
-                "--parallel: no parallel option known for this runner; the tests ran as "
-                "usual (set tests.parallel_args in .aio/config.toml)"
-            )
+        tail += _parallel_args(runner, flavour, config, python, python_has, planned.notes)
     new = _assemble(runner, argv, head, tail, after)
     if selection.coverage:
         if config.coverage_command is not None:
@@ -422,6 +406,34 @@ def plan_selection(
         planned.coverage_tool, planned.python = "coverage.py", python
     planned.command = new
     return planned
+
+
+def _parallel_args(
+    runner: str,
+    flavour: str,
+    config: TestsConfig,
+    python: str | None,
+    python_has: Callable[[str, str], bool],
+    notes: list[str],
+) -> list[str]:
+    """The options for ``--parallel``; a note instead when the runner cannot take any."""
+    if config.parallel_args is not None:
+        return list(config.parallel_args)
+    if runner == "pytest":
+        if python and python_has(python, "xdist"):
+            return ["-n", "auto"]
+        notes.append(
+            f"--parallel: pytest-xdist is not installed for {python or 'pytest'}; "
+            "the tests ran one at a time"
+        )
+    elif runner in ("go", "cargo") or flavour in ("jest", "node"):
+        notes.append(f"--parallel: {runner} runs tests in parallel already")
+    else:
+        notes.append(
+            "--parallel: no parallel option known for this runner; the tests ran as usual "
+            "(set tests.parallel_args in .aio/config.toml)"
+        )
+    return []
 
 
 def _assemble(
