@@ -303,6 +303,14 @@ lock_timeout = 30        # seconds a second command on one feature waits for the
 [budgets]                # per-feature budgets (USD)
 # my-feature = 25.0
 
+# `aio verify --unit/--integration/--acceptance/--filter/--parallel/--coverage`: the defaults
+# suit pytest, go, cargo, npm and rspec; set these for another runner (docs/workflow.md).
+# [tests.unit]
+# paths = ["tests/unit"]  # or marker = "unit" (pytest -m), or args = [...]
+# [tests]
+# filter_args = ["--grep", "{{pattern}}"]
+# coverage_command = "make coverage"   # its output must show the figure (coverage_regex)
+
 # Agent per phase. agent: claude | gemini | codex | scripted ("auto" for plan: gemini when
 # installed, else claude with opus). model: alias or full id ($AI_MODEL overrides it for
 # claude). permission_mode: acceptEdits | default | plan | bypassPermissions (mapped to
