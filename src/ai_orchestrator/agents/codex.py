@@ -51,7 +51,6 @@ Parse contract (``CodexStreamParser``)
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
@@ -138,6 +137,8 @@ def model_from_config(profile: str | None) -> str | None:
     """``model`` from ``$CODEX_HOME/config.toml`` (profile first); ``None`` when unreadable."""
     home = Path(os.environ.get("CODEX_HOME") or Path.home() / ".codex")
     try:
+        import tomllib  # only when a Codex home is read: ~3 ms we need not pay on every start
+
         config = tomllib.loads((home / "config.toml").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None

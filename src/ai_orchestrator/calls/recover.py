@@ -37,11 +37,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ai_orchestrator import SCHEMA_VERSION
 from ai_orchestrator.accounting import todos
-from ai_orchestrator.agents.agent_files import FileUsage, read_back
 from ai_orchestrator.agents.base import AgentRequest, AgentResult
 from ai_orchestrator.calls.recording import build_record
 from ai_orchestrator.core.errors import InvalidInput
@@ -49,6 +48,9 @@ from ai_orchestrator.infra.redact import redact
 from ai_orchestrator.infra.timeutil import format_iso, parse_iso
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.pending import read_pending, remove_pending, set_aside_pending
+
+if TYPE_CHECKING:
+    from ai_orchestrator.agents.agent_files import FileUsage
 
 CONFIRMED = "conversation_confirmed"  # agent_state key: the conversation is known to exist
 _REQUIRED = ("record_id", "todo_id", "agent", "cwd", "started_at")
@@ -144,6 +146,10 @@ def _interrupted_record(marker: dict[str, Any]) -> dict[str, Any]:
     state: dict[str, Any] = raw_state if isinstance(raw_state, dict) else {}
     session_id = marker.get("session_id") if isinstance(marker.get("session_id"), str) else None
     resume_id = marker.get("resume_id") if isinstance(marker.get("resume_id"), str) else None
+    # Only a killed call needs the agents' file readers (all three CLIs' formats): every
+    # other run checks for a marker and moves on without paying for their imports.
+    from ai_orchestrator.agents.agent_files import read_back
+
     found = read_back(agent, session_id, cwd, started, state, resume_id)
     result = AgentResult(
         agent=agent,
