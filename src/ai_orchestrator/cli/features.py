@@ -83,6 +83,15 @@ def print_status(s: dict[str, Any]) -> None:
             markup=False,
         )
     _print_agent_todos(s["agent_todos"])
+    for e in s.get("escalations") or []:
+        source = f"{e.get('agent') or '-'} ({e.get('model') or 'default'})"
+        target = f"{e.get('to_agent')} ({e.get('to_model') or 'default'})"
+        task = f" {e['task_id']}" if e.get("task_id") else ""
+        con.print(
+            f"Escalated{task}: {e.get('session')} {source} → {target} by {e.get('method')} "
+            f"at {e.get('at')} ({e.get('status')}): {e.get('reason')}",
+            markup=False,
+        )
     c = s["commands"]
     by = ", ".join(f"{k} {v}" for k, v in sorted(c["by_command"].items()))
     con.print(f"Commands: {c['total']} ({by or 'none'}) · failures: {c['failures']}")

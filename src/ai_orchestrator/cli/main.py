@@ -36,6 +36,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     ),
     "review": ("ai_orchestrator.cli.workflow", "review_cmd", "Review code (session review-F)."),
     "verify": ("ai_orchestrator.cli.workflow", "verify_cmd", "Run the tests in a fresh context."),
+    "escalate": (
+        "ai_orchestrator.cli.escalate",
+        "escalate_cmd",
+        "Hand a conversation to a stronger model or another agent.",
+    ),
     "status": ("ai_orchestrator.cli.features", "status_cmd", "Feature progress, tokens, cost."),
     "features": ("ai_orchestrator.cli.features", "features_cmd", "List all features."),
     "history": ("ai_orchestrator.cli.features", "history_cmd", "A feature's command history."),

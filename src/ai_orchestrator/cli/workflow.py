@@ -204,6 +204,11 @@ def next_cmd(feature: str | None, as_json: bool) -> int:
     help="Follow-ups with failing output (default: config, 2).",
 )
 @click.option("--force", is_flag=True, help="Ignore unmet dependencies / rerun a completed task.")
+@click.option(
+    "--escalate-to",
+    default=None,
+    help="When the fix rounds run out, hand over to this agent or model and go on.",
+)
 @max_cost_option()
 @with_session_options
 @json_option
@@ -218,6 +223,7 @@ def implement_cmd(
     max_turns: int | None,
     fix_rounds: int | None,
     force: bool,
+    escalate_to: str | None,
     max_cost: float | None,
     no_session: bool,
     new_session: bool,
@@ -242,6 +248,7 @@ def implement_cmd(
         max_cost=max_cost,
         no_session=no_session,
         new_session=new_session,
+        escalate_to=escalate_to,
     )
     outcome = run_implement(ctx, task_id, opts)
     summary = {
@@ -252,6 +259,7 @@ def implement_cmd(
         "cost": round(outcome.cost, 6),
         "steps": outcome.steps,
         "test_runs": [r.to_dict() for r in outcome.test_runs],
+        "escalated_from": outcome.escalation,
     }
     if as_json:
         output.emit_json(summary)
