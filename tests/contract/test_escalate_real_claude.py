@@ -61,7 +61,9 @@ def _transcript(root: Path, session_id: str) -> Path:
 
 def test_escalate_forks_the_real_claude_conversation(
     project: Path,  # noqa: F811
-    fake_api: FakeAPIServer, claude_cli: OfflineCli, tmp_path: Path
+    fake_api: FakeAPIServer,
+    claude_cli: OfflineCli,
+    tmp_path: Path,
 ) -> None:
     calc = project / "calc.py"
     test = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
