@@ -165,3 +165,54 @@ def test_escalating_to_what_already_runs_is_refused(project: Project) -> None:
     init_and_plan(project, [])
     result = run("escalate", FEATURE, "--phase", "plan", "--to", "scripted")
     assert result.code == 2 and "already a scripted" in result.err
+
+
+def test_a_failed_summary_falls_back_to_aios_context(project: Project) -> None:
+    init_and_plan(
+        project,
+        [
+            {"answer": "tests written", "edits": [ADD_TEST]},
+            {"answer": "implemented", "edits": [ADD_BROKEN]},
+            {"outcome": "api_error", "error": "overloaded"},  # the hand-over call fails
+            {"answer": "done", "edits": [ADD_IMPL]},
+        ],
+    )
+    assert run("implement", FEATURE, "--task", "T1.1", "--fix-rounds", "0").code == 1
+    result = run("escalate", FEATURE, "--to", "bigger-model", "--task", "T1.1", "--json")
+    assert result.code == 0, result.err
+    assert "hand-over summary failed" in result.err
+    assert result.json()["escalated_from"]["method"] == "context"
+    calls = interactions(f"implement-{FEATURE}")
+    assert calls[-2]["outcome"].startswith("error")  # the failed hand-over is recorded
+    assert "Recent aio commands of this feature" in calls[-1]["prompt"]
+    assert "not green after 0 fix round" in calls[-1]["prompt"]  # the failure, from history
+
+
+def test_a_failing_new_conversation_loses_nothing(project: Project) -> None:
+    init_and_plan(
+        project,
+        [
+            {"answer": "tests written", "edits": [ADD_TEST]},
+            {"answer": "implemented", "edits": [ADD_BROKEN]},
+            {"answer": SUMMARY},
+            {"outcome": "api_error", "error": "overloaded"},  # the new conversation fails
+        ],
+    )
+    assert run("implement", FEATURE, "--task", "T1.1", "--fix-rounds", "0").code == 1
+    old_id = interactions(f"implement-{FEATURE}")[0]["agent_session_id"]
+    result = run("escalate", FEATURE, "--to", "bigger-model", "--task", "T1.1")
+    assert result.code == 1 and "overloaded" in result.err
+    assert project.task("T1.1")["status"] == "failed"
+    calls = interactions(f"implement-{FEATURE}")
+    assert calls[-1]["outcome"].startswith("error")
+    assert calls[-1]["escalated_from"]["agent_session_id"] == old_id
+    [event] = [e for e in project.history() if e["command"] == "escalate"]
+    assert event["status"] == "failed"
+    assert event["details"]["escalation"]["agent_session_id"] == old_id
+    assert [s["step"] for s in event["details"]["steps"]] == ["handoff", "implement"]
+
+
+def test_escalate_to_with_no_tests_is_refused(project: Project) -> None:
+    init_and_plan(project, [])
+    result = run("implement", FEATURE, "--task", "T1.1", "--no-tests", "--escalate-to", "x")
+    assert result.code == 2 and "--no-tests" in result.err

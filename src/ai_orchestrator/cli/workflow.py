@@ -237,6 +237,8 @@ def implement_cmd(
     if len(chosen) > 1:
         raise InvalidInput(" and ".join(f"--{m}" for m in chosen) + " cannot be combined")
     _check_session_flags(no_session, new_session)
+    if escalate_to is not None and no_tests:
+        raise InvalidInput("--escalate-to acts when the fix rounds run out: not with --no-tests")
     ctx = open_feature(feature, hooks(live=not as_json))
     opts = ImplementOptions(
         mode=cast(Mode, chosen[0] if chosen else "atdd"),
