@@ -46,6 +46,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "history": ("ai_orchestrator.cli.features", "history_cmd", "A feature's command history."),
     "switch": ("ai_orchestrator.cli.features", "switch_cmd", "Set the current feature."),
     "demo": ("ai_orchestrator.cli.demo", "demo_cmd", "Offline scripted end-to-end demo."),
+    "install": ("ai_orchestrator.cli.install", "install_group", "Install Claude Code commands."),
+    "uninstall": ("ai_orchestrator.cli.install", "uninstall_group", "Remove what aio installed."),
 }
 
 
