@@ -280,6 +280,13 @@ def implement_cmd(
 )
 @click.option("--agent", "-a", default=None, help="Reviewer agent (default: config, claude).")
 @click.option("--model", "-m", default=None, help="Model (default: $AI_MODEL, else config).")
+@click.option(
+    "--compare",
+    nargs=2,
+    default=None,
+    metavar="A B",
+    help="With --architecture: two reviewers (agent, model or agent:model), side by side.",
+)
 @max_cost_option()
 @with_session_options
 @json_option
@@ -289,6 +296,7 @@ def review_cmd(
     focus: str | None,
     agent: str | None,
     model: str | None,
+    compare: tuple[str, str] | None,
     max_cost: float | None,
     no_session: bool,
     new_session: bool,
@@ -306,6 +314,19 @@ def review_cmd(
     feature = None
     if files and files[0] in Workspace.find().feature_ids():
         feature = files.pop(0)
+    if compare is not None:
+        from ai_orchestrator.cli.render_compare import review_compare
+
+        flags: dict[str, object] = {"FILES": files, "--agent": agent, "--model": model}
+        flags.update({"--no-session": no_session, "--new-session": new_session})
+        given = [name for name, value in flags.items() if value]
+        if not architecture or given:
+            raise InvalidInput(
+                "--compare A B goes with --architecture"
+                + (f", not with {', '.join(given)}" if given else "")
+            )
+        ctx = open_feature(feature, hooks(live=not as_json))
+        return review_compare(ctx, compare, focus, max_cost, as_json)
     ctx = open_feature(feature, hooks(live=not as_json))
     outcome = run_review(
         ctx,
