@@ -130,6 +130,7 @@ def test_escalate_to_another_agent_goes_by_summary(project: Project, fakes: Fake
         fakes,
         {"agent": "claude", "text": "HANDOVER: add subtracts; make it add."},
         {"agent": "gemini", "text": "Fixed.", "edits": [edit("calc/ops.py", ADD_IMPL)]},
+        {"agent": "claude", "text": "T1.2 done."},
     )
     assert run("implement", FEATURE, "--task", "T1.1", "--fix-rounds", "0").code == 1
     result = run("escalate", FEATURE, "--to", "gemini", "--task", "T1.1", "--json")
@@ -142,3 +143,7 @@ def test_escalate_to_another_agent_goes_by_summary(project: Project, fakes: Fake
     assert "HANDOVER: add subtracts" in gemini["stdin"]
     record = interactions(f"implement-{FEATURE}")[-1]
     assert record["agent"] == "gemini" and record["escalated_from"]["agent"] == "claude"
+    # The next task with the configured claude is told how to keep the gemini conversation.
+    later = run("implement", FEATURE, "--task", "T1.2", "--no-tests")
+    assert later.code == 0, later.err
+    assert "holds a gemini" in later.err and "use --agent gemini to continue it" in later.err

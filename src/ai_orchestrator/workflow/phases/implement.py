@@ -427,6 +427,7 @@ def _implement_locked(
         if not opts.escalate_now:
             conv.check_location()
             check_budget(ctx, settings, f"task {task_id} was not started")
+            _note_escalated_conversation(ctx, settings.agent, settings.use_session)
         if opts.mode != "no-tests":
             _check_runner_starts(ctx, task_id)
         feature = load_feature(ctx.paths)
@@ -475,6 +476,19 @@ def _implement_locked(
     update_feature(ctx.paths, active_task=None)
     ctx.hooks.info(f"Task {task_id} completed successfully")
     return outcome
+
+
+def _note_escalated_conversation(ctx: FeatureContext, agent: str, use_session: bool) -> None:
+    """Warn when the stored conversation was escalated to another agent: this call starts a
+    new conversation of ``agent`` in its place (``--agent`` keeps the escalated one)."""
+    from ai_orchestrator.workflow.phases.escalate import stored_source
+
+    source = stored_source(ctx, "implement")
+    if use_session and source.agent_session_id and source.agent not in (None, agent):
+        ctx.hooks.warn(
+            f"{source.session} holds a {source.label()} conversation; this call starts a new "
+            f"{agent} conversation in its place (use --agent {source.agent} to continue it)"
+        )
 
 
 def _escalation_target(ctx: FeatureContext, opts: ImplementOptions) -> Target | None:
