@@ -81,6 +81,15 @@ def _infer_provider(name: str) -> str | None:
     return None  # let genai-prices match the name against every provider
 
 
+def agent_for_model(model: str) -> str | None:
+    """The agent CLI that runs ``model`` (claude for ``sonnet``/``opus``/``haiku`` and
+    ``claude-*``, gemini for ``gemini-*``, codex for ``gpt-*``/``o3``/…), else None."""
+    name = _BRACKET_SUFFIX.sub("", model.strip().lower()).rsplit("/", 1)[-1]
+    name = _BEDROCK_PREFIX.sub("", _COLON_PREFIX.sub("", name))
+    provider = "anthropic" if name in ALIASES else _infer_provider(name)
+    return next((a for a, p in AGENT_PROVIDERS.items() if p == provider), None)
+
+
 def resolve(agent: str | None, model: str) -> tuple[str, str | None, list[str]]:
     """``(name to look up, provider id or None, notes)`` for ``model`` run by ``agent``."""
     raw = model.strip()

@@ -71,6 +71,9 @@ class AgentRequest:
 
     ``resume_id`` is the backend session id to resume (``None`` starts a new session);
     ``new_session_id`` is an id we minted for a new session where the CLI accepts one.
+    ``fork`` (with ``resume_id``, only for backends ``registry.can_fork`` names) continues a
+    **copy** of that conversation as a new one (``new_session_id`` when given); the source
+    conversation is left as it was.
     ``state`` is backend-private data carried between calls of one session (e.g. Codex's
     last cumulative usage); the caller stores ``AgentResult.state`` and passes it back.
     """
@@ -86,6 +89,7 @@ class AgentRequest:
     timeout: float | None = None
     extra_args: Sequence[str] = ()
     state: Mapping[str, Any] = field(default_factory=dict)
+    fork: bool = False
 
 
 @dataclass

@@ -151,6 +151,10 @@ class ClaudeBackend:
         if request.resume_id:
             # --session-id together with --resume is rejected without --fork-session.
             argv.append(f"--resume={flag_value(request.resume_id, 'resume id')}")
+            if request.fork:
+                argv.append("--fork-session")
+                if request.new_session_id:
+                    argv.append(f"--session-id={flag_value(request.new_session_id, 'session id')}")
         elif request.new_session_id:
             argv.append(f"--session-id={flag_value(request.new_session_id, 'session id')}")
         if request.model:

@@ -36,6 +36,14 @@ _BACKENDS: dict[str, tuple[str, str]] = {
     "scripted": ("ai_orchestrator.agents.scripted", "ScriptedBackend"),
 }
 KNOWN_KEYS: tuple[str, ...] = tuple(_BACKENDS)
+# Backends whose CLI can copy a stored conversation into a new one (``AgentRequest.fork``):
+# Claude Code's ``--resume ID --fork-session``. The others can only resume in place.
+_FORKING: frozenset[str] = frozenset({"claude"})
+
+
+def can_fork(key: str) -> bool:
+    """Whether backend ``key`` can fork a conversation (``AgentRequest.fork``)."""
+    return _check_key(key) in _FORKING
 
 
 def _check_key(key: str) -> str:

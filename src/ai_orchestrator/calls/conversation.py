@@ -5,7 +5,9 @@ makes in one session (``plan-<f>``, ``implement-<f>``, ``review-<f>``; ``verify-
 sessions off). Contract:
 
 - ``--new-session`` replaces the stored conversation on the **first** call only; every later
-  call of the command resumes the conversation that call started.
+  call of the command resumes the conversation that call started. ``fork`` (a fork of the
+  stored conversation) and ``escalated_from`` (the lineage stored on the record) apply to
+  the first call only too: that call starts the conversation the later ones resume.
 - **Never resume another project's conversation.** Session names (``implement-<feature>``)
   live in one global ``SESSION_DIR``, and a resumed conversation runs in the directory it was
   created in. So before the first call, when the stored conversation (same agent) was made
@@ -98,8 +100,12 @@ class Conversation:
         cwd: Path,
         hooks: Hooks,
         task_id: str | None = None,
+        fork: bool = False,
+        escalated_from: dict[str, Any] | None = None,
     ) -> None:
         self.store = store
+        self.fork = fork
+        self.escalated_from = escalated_from
         self.name = name
         self.settings = settings
         self.cwd = cwd
@@ -182,6 +188,8 @@ class Conversation:
             extra_args=list(s.extra_args),
             lock_timeout=s.lock_timeout,
             estimate_usd=s.estimate_usd,
+            fork=self.fork and not self._replaced,
+            escalated_from=None if self._replaced else self.escalated_from,
         )
         label = f"{s.agent} · {self.name} · {step}"
 

@@ -32,6 +32,7 @@ ACTION_MESSAGES = {
     "started": "started a new agent conversation",
     "resumed": "resumed the agent conversation",
     "replaced": "replaced the stored agent conversation (--new-session)",
+    "forked": "forked the stored agent conversation into a new one",
     "fresh": "fresh conversation (sessions disabled)",
 }
 

@@ -16,8 +16,13 @@
   only find a conversation from its own cwd; when that differs from ``options.cwd`` a notice
   says where it runs). Otherwise a new conversation is started — with an id we mint where
   the CLI accepts one. ``new_session=True`` replaces a stored conversation explicitly;
-  ``use_session=False`` runs a fresh conversation every time. The action taken is reported
-  (``started`` / ``resumed`` / ``replaced`` / ``fresh``).
+  ``use_session=False`` runs a fresh conversation every time. ``fork=True`` (backends that
+  ``registry.can_fork``; others get ``InvalidInput`` before anything starts) continues a
+  copy of the stored conversation under an id we mint, which becomes the session's
+  conversation; the source conversation stays untouched in the agent's store. The action
+  taken is reported (``started`` / ``resumed`` / ``replaced`` / ``forked`` / ``fresh``).
+- ``escalated_from`` (optional) is stored on the call's record as is: where the
+  conversation this call starts came from and why (``workflow.phases.escalate``).
 - A conversation the CLI cannot find is **never** silently replaced: the call is recorded
   with outcome ``error:session_lost`` and the stored id is kept, so the user decides
   (``--new-session``). One exception, announced: a conversation that never completed a
@@ -80,7 +85,7 @@ from ai_orchestrator.calls.recording import (
     max_budget_flag,
 )
 from ai_orchestrator.calls.recover import CONFIRMED, pending_marker, recover_pending
-from ai_orchestrator.core.errors import AgentLaunchError
+from ai_orchestrator.core.errors import AgentLaunchError, InvalidInput
 from ai_orchestrator.core.names import parse_session_name
 from ai_orchestrator.infra.locks import current_command
 from ai_orchestrator.store import SessionStore
@@ -94,7 +99,7 @@ __all__ = [
     "run_in_session",
 ]
 
-SessionAction = Literal["started", "resumed", "replaced", "fresh"]
+SessionAction = Literal["started", "resumed", "replaced", "forked", "fresh"]
 RESUMABLE_FROM_OWN_CWD = ("claude", "gemini", "scripted")
 LIVE_COST_INTERVAL = 0.5  # seconds between re-pricings of the running usage
 
@@ -117,6 +122,8 @@ class RunOptions:
     lock_timeout: float = 30.0
     keep_raw_events: bool = True
     estimate_usd: float | None = None  # configured default cost estimate for session todos
+    fork: bool = False  # continue a copy of the stored conversation (see the docstring)
+    escalated_from: dict[str, Any] | None = None  # lineage stored on the record
 
 
 @dataclass(frozen=True)
@@ -170,7 +177,8 @@ def _plan_session(summary: Mapping[str, Any] | None, options: RunOptions) -> _Pl
         cwd = options.cwd
         if options.agent in RESUMABLE_FROM_OWN_CWD and stored.get("agent_cwd"):
             cwd = Path(stored["agent_cwd"])
-        return _Plan(previous, "resumed", cwd, dict(stored.get("agent_state") or {}))
+        action: SessionAction = "forked" if options.fork else "resumed"
+        return _Plan(previous, action, cwd, dict(stored.get("agent_state") or {}))
     return _Plan(None, "replaced" if previous else "started", options.cwd, {})
 
 
@@ -189,7 +197,8 @@ def _request(
         prompt=prompt,
         cwd=plan.cwd,
         resume_id=plan.resume_id,
-        new_session_id=None if plan.resume_id else _new_id(),
+        # A fork names its copy with an id we mint, like a new conversation.
+        new_session_id=None if plan.resume_id and plan.action != "forked" else _new_id(),
         model=options.model,
         max_turns=options.max_turns,
         max_budget_usd=remaining,
@@ -197,6 +206,7 @@ def _request(
         timeout=options.timeout,
         extra_args=extra,
         state=plan.state,
+        fork=plan.action == "forked",
     )
 
 
@@ -250,6 +260,8 @@ def run_in_session(
 ) -> SessionRun:
     """Run ``prompt`` in session ``name`` (see the module docstring for the contract)."""
     session = parse_session_name(name)
+    if options.fork and not registry.can_fork(options.agent):
+        raise InvalidInput(f"agent {options.agent!r} cannot fork a conversation")
     call = _Call(
         store=store,
         name=name,
@@ -511,6 +523,8 @@ class _Call:
             note=note,
         )
         record["id"] = self.record_id  # the marker's id: recovery never adds it twice
+        if self.options.escalated_from is not None:
+            record["escalated_from"] = dict(self.options.escalated_from)
         return self.store.record(self.name, record)
 
 

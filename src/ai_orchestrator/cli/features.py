@@ -83,6 +83,15 @@ def print_status(s: dict[str, Any]) -> None:
             markup=False,
         )
     _print_agent_todos(s["agent_todos"])
+    for e in s.get("escalations") or []:
+        source = f"{e.get('agent') or '-'} ({e.get('model') or 'default'})"
+        target = f"{e.get('to_agent')} ({e.get('to_model') or 'default'})"
+        task = f" {e['task_id']}" if e.get("task_id") else ""
+        con.print(
+            f"Escalated{task}: {e.get('session')} {source} → {target} by {e.get('method')} "
+            f"at {e.get('at')} ({e.get('status')}): {e.get('reason')}",
+            markup=False,
+        )
     c = s["commands"]
     by = ", ".join(f"{k} {v}" for k, v in sorted(c["by_command"].items()))
     con.print(f"Commands: {c['total']} ({by or 'none'}) · failures: {c['failures']}")
@@ -192,20 +201,46 @@ def features_cmd(as_json: bool) -> None:
 @click.argument("feature", required=False)
 @click.option("--limit", type=click.IntRange(min=0), default=None, help="Only the last N events.")
 @click.option("--command", "command", default=None, help="Only events of this command.")
+@click.option("--model", "model", default=None, help="Only events and calls of models matching M.")
+@click.option("--stats", is_flag=True, help="Also calls, tokens, cost, outcomes by phase/model.")
 @json_option
-def history_cmd(feature: str | None, limit: int | None, command: str | None, as_json: bool) -> None:
+def history_cmd(
+    feature: str | None,
+    limit: int | None,
+    command: str | None,
+    model: str | None,
+    stats: bool,
+    as_json: bool,
+) -> None:
     """The command history of FEATURE (history.jsonl)."""
+    from ai_orchestrator.workflow.history_stats import call_stats, events_for_model
     from ai_orchestrator.workflow.project.history import filter_events, read_events
     from ai_orchestrator.workflow.project.workspace import Workspace
 
+    if model is not None and not model.strip():
+        from ai_orchestrator.core.errors import InvalidInput
+
+        raise InvalidInput("--model: name a model (or part of one, e.g. opus)")
     ws = Workspace.find()
     feature_id = ws.resolve_feature(feature)
     events, bad = read_events(ws.feature(feature_id).history_file)
     if bad:
         output.warn(f"{bad} unreadable line(s) in history.jsonl were skipped")
+    if model is not None:
+        events = events_for_model(events, model)
     events = filter_events(events, command=command, limit=limit)
+    figures = None
+    if stats:
+        from ai_orchestrator.store import SessionStore
+
+        figures = call_stats(SessionStore(), feature_id, model)
+        for problem in figures["problems"]:
+            output.warn(problem)
     if as_json:
-        output.emit_json({"schema_version": 1, "feature_id": feature_id, "events": events})
+        document: dict[str, Any] = {"schema_version": 1, "feature_id": feature_id, "events": events}
+        if figures is not None:
+            document["stats"] = figures
+        output.emit_json(document)
         return
     from rich.table import Table
 
@@ -222,6 +257,27 @@ def history_cmd(feature: str | None, limit: int | None, command: str | None, as_
             str(e.get("status")),
             f"{int(e.get('duration_ms') or 0) / 1000:.1f}s",
             (e.get("error") or "")[:80],
+        )
+    output.out().print(table)
+    if figures is not None:
+        _print_call_stats(feature_id, figures)
+
+
+def _print_call_stats(feature_id: str, figures: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"Agent calls of {feature_id} by phase and model", title_justify="left")
+    for column in ("Phase", "Model", "Calls", "Tokens", "Cost", "Outcomes"):
+        table.add_column(column, overflow="fold")
+    for row in [*figures["rows"], figures["totals"]]:
+        outcomes = ", ".join(f"{k} {v}" for k, v in sorted(row["outcomes"].items()))
+        table.add_row(
+            "total" if row is figures["totals"] else row["phase"],
+            "" if row is figures["totals"] else row["model"] or "-",
+            str(row["calls"]),
+            _tokens(row["tokens"]),
+            _cost(row["cost"], row["unpriced"]),
+            outcomes or "-",
         )
     output.out().print(table)
 

@@ -36,6 +36,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     ),
     "review": ("ai_orchestrator.cli.workflow", "review_cmd", "Review code (session review-F)."),
     "verify": ("ai_orchestrator.cli.verify", "verify_cmd", "Run the tests in a fresh context."),
+    "escalate": (
+        "ai_orchestrator.cli.escalate",
+        "escalate_cmd",
+        "Hand a conversation to a stronger model or another agent.",
+    ),
     "status": ("ai_orchestrator.cli.features", "status_cmd", "Feature progress, tokens, cost."),
     "features": (
         "ai_orchestrator.cli.housekeeping",
@@ -46,6 +51,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "history": ("ai_orchestrator.cli.features", "history_cmd", "A feature's command history."),
     "switch": ("ai_orchestrator.cli.features", "switch_cmd", "Set the current feature."),
     "demo": ("ai_orchestrator.cli.demo", "demo_cmd", "Offline scripted end-to-end demo."),
+    "install": ("ai_orchestrator.cli.install", "install_group", "Install Claude Code commands."),
+    "uninstall": ("ai_orchestrator.cli.install", "uninstall_group", "Remove what aio installed."),
 }
 
 

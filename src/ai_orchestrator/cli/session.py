@@ -19,6 +19,7 @@ from ai_orchestrator.cli.render_sessions import (
     print_stats,
     print_strays,
 )
+from ai_orchestrator.cli.session_help import help_cmd
 from ai_orchestrator.core.errors import (
     InvalidInput,
     NotFound,
@@ -115,6 +116,9 @@ def _warn_problems(rows: list[SessionRow]) -> None:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def session() -> None:
     """Manage stored agent sessions (SESSION_DIR, default ~/.ai-sessions)."""
+
+
+session.add_command(help_cmd)
 
 
 @session.command("list")

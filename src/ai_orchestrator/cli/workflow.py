@@ -205,6 +205,11 @@ def next_cmd(feature: str | None, as_json: bool) -> int:
     help="Follow-ups with failing output (default: config, 2).",
 )
 @click.option("--force", is_flag=True, help="Ignore unmet dependencies / rerun a completed task.")
+@click.option(
+    "--escalate-to",
+    default=None,
+    help="When the fix rounds run out, hand over to this agent or model and go on.",
+)
 @max_cost_option()
 @with_session_options
 @json_option
@@ -219,6 +224,7 @@ def implement_cmd(
     max_turns: int | None,
     fix_rounds: int | None,
     force: bool,
+    escalate_to: str | None,
     max_cost: float | None,
     no_session: bool,
     new_session: bool,
@@ -232,6 +238,8 @@ def implement_cmd(
     if len(chosen) > 1:
         raise InvalidInput(" and ".join(f"--{m}" for m in chosen) + " cannot be combined")
     _check_session_flags(no_session, new_session)
+    if escalate_to is not None and no_tests:
+        raise InvalidInput("--escalate-to acts when the fix rounds run out: not with --no-tests")
     ctx = open_feature(feature, hooks(live=not as_json))
     opts = ImplementOptions(
         mode=cast(Mode, chosen[0] if chosen else "atdd"),
@@ -243,6 +251,7 @@ def implement_cmd(
         max_cost=max_cost,
         no_session=no_session,
         new_session=new_session,
+        escalate_to=escalate_to,
     )
     outcome = run_implement(ctx, task_id, opts)
     summary = {
@@ -253,6 +262,7 @@ def implement_cmd(
         "cost": round(outcome.cost, 6),
         "steps": outcome.steps,
         "test_runs": [r.to_dict() for r in outcome.test_runs],
+        "escalated_from": outcome.escalation,
     }
     if as_json:
         output.emit_json(summary)
@@ -271,6 +281,13 @@ def implement_cmd(
 )
 @click.option("--agent", "-a", default=None, help="Reviewer agent (default: config, claude).")
 @click.option("--model", "-m", default=None, help="Model (default: $AI_MODEL, else config).")
+@click.option(
+    "--compare",
+    nargs=2,
+    default=None,
+    metavar="A B",
+    help="With --architecture: two reviewers (agent, model or agent:model), side by side.",
+)
 @max_cost_option()
 @with_session_options
 @json_option
@@ -280,6 +297,7 @@ def review_cmd(
     focus: str | None,
     agent: str | None,
     model: str | None,
+    compare: tuple[str, str] | None,
     max_cost: float | None,
     no_session: bool,
     new_session: bool,
@@ -297,6 +315,19 @@ def review_cmd(
     feature = None
     if files and files[0] in Workspace.find().feature_ids():
         feature = files.pop(0)
+    if compare is not None:
+        from ai_orchestrator.cli.render_compare import review_compare
+
+        flags: dict[str, object] = {"FILES": files, "--agent": agent, "--model": model}
+        flags.update({"--no-session": no_session, "--new-session": new_session})
+        given = [name for name, value in flags.items() if value]
+        if not architecture or given:
+            raise InvalidInput(
+                "--compare A B goes with --architecture"
+                + (f", not with {', '.join(given)}" if given else "")
+            )
+        ctx = open_feature(feature, hooks(live=not as_json))
+        return review_compare(ctx, compare, focus, max_cost, as_json)
     ctx = open_feature(feature, hooks(live=not as_json))
     outcome = run_review(
         ctx,

@@ -66,7 +66,7 @@ INTERACTION_FIELDS = frozenset(
         "outcome", "exit_code", "usage_by_model", "savings", "session_action", "agent_state",
         "todos", "raw_events", "error", "turns", "cli_version", "tools_used", "session_note",
         "budget_usd", "spent_before", "over_budget", "imported_from", "legacy_name",
-        "usage_source", "usage_unknown",
+        "usage_source", "usage_unknown", "escalated_from",
     }
 )  # fmt: skip
 PREVIEW_CHARS = 100

@@ -10,7 +10,9 @@ agent's own todo lists (``accounting.agent_todos``: the TodoWrite / write_todos 
 calls, folded per task). ``agent_todos.task`` is the list shown by default: the active
 task's, else the one of the newest history event with a task that has a list, else the
 newest task that has one. ``last_activity`` is the newest of the feature's ``updated_at``,
-its last history event and its sessions' last use; ``health`` is ``active`` (< 1 h),
+its last history event and its sessions' last use; ``escalations`` lists the hand-overs of
+a conversation to another model or agent (``details.escalation`` of history events, oldest
+first, with the event's task and status); ``health`` is ``active`` (< 1 h),
 ``idle`` (< 24 h) or ``stale``. ``all_features`` skips (and names) a feature whose files
 cannot be read. Pure reads: nothing is locked or written.
 """
@@ -160,11 +162,25 @@ def feature_status(
             "total_duration_ms": sum(durations),
             "avg_duration_ms": round(sum(durations) / len(durations)) if durations else 0,
         },
+        "escalations": escalations(events),
         "recent": [
             {k: e.get(k) for k in ("timestamp", "command", "task_id", "status", "duration_ms")}
             for e in events[-recent:]
         ],
     }
+
+
+def escalations(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The lineage of every escalation in ``events`` (see the module docstring)."""
+    found = []
+    for event in events:
+        details = event.get("details")
+        lineage = details.get("escalation") if isinstance(details, dict) else None
+        if isinstance(lineage, dict):
+            found.append(
+                {**lineage, "task_id": event.get("task_id"), "status": event.get("status")}
+            )
+    return found
 
 
 def all_features(ws: Workspace) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:

@@ -32,6 +32,14 @@ Modes (all in session ``implement-<feature>``, resumed across tasks):
   must hold again (same fix rounds).
 - **no-tests**: one implement call, no test runs, with a warning.
 
+Escalation (``workflow.phases.escalate``): with ``escalate_to`` (``--escalate-to M``), when
+the fix rounds run out the conversation is handed to M (a fork, or a new conversation primed
+with a summary the current one writes), which gets the failing output and a fresh set of
+fix rounds; ``TestsFailed`` only when those run out too. ``escalate_now`` (``aio escalate
+--task``) hands over before the task's first call and then continues the task as usual
+(straight to the implementation when its red was confirmed earlier); the history event is
+then ``escalate``. Either way ``details.escalation`` of the event holds the lineage.
+
 Task state: ``pending|failed`` → ``in_progress`` (saved before the first call) →
 ``completed``; any failure → ``failed`` with ``failure_reason``, and the feature's
 ``active_task`` is cleared either way. **Ctrl-C** (the runner stops the agent and reports
@@ -47,6 +55,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -62,6 +71,7 @@ from ai_orchestrator.workflow.model.feature import (
     update_feature,
 )
 from ai_orchestrator.workflow.model.plan import Plan, Task
+from ai_orchestrator.workflow.phases.escalate import Target
 from ai_orchestrator.workflow.project.config import resolve_model
 from ai_orchestrator.workflow.project.evidence import FIX
 from ai_orchestrator.workflow.project.history import given_options
@@ -122,6 +132,9 @@ class ImplementOptions:
     max_cost: float | None = None
     no_session: bool = False
     new_session: bool = False
+    escalate_to: str | None = None  # agent or model to hand over to (see the docstring)
+    escalate_now: bool = False  # hand over before the first call (``aio escalate --task``)
+    escalate_reason: str | None = None
 
 
 @dataclass
@@ -131,6 +144,7 @@ class ImplementOutcome:
     test_runs: list[TestRun] = field(default_factory=list)
     steps: list[dict[str, Any]] = field(default_factory=list)
     cost: float = 0.0
+    escalation: dict[str, Any] | None = None  # the lineage when the task was escalated
 
 
 def command_text(command: str | list[str]) -> str:
@@ -155,6 +169,12 @@ class _Loop:
         self.dir = ctx.paths.artifacts / task.id
         self.runs: list[TestRun] = []
         self.tests: TaskTests | None = TaskTests.load(self.dir)
+        self.context = ""  # the task's context (set by _run_mode), for an escalated conversation
+        # Called once when the fix rounds run out: hands the work over (replacing ``conv``)
+        # and returns the preface for the new conversation; None: no escalation.
+        self.escalate: Callable[[_Loop, str], str] | None = None
+        self.earlier_steps: list[dict[str, Any]] = []  # of conversations handed over
+        self.escalated_from: dict[str, Any] | None = None
 
     def _label(self, step: str) -> str:
         numbers = [0]
@@ -241,23 +261,38 @@ class _Loop:
         tests.save(self.dir)
         self.tests = tests
 
-    def make_green(self, step: str) -> TestRun:
-        root = self.ctx.ws.project_root
+    def _check_green(self, step: str) -> tuple[TestRun, Verdict]:
         result = self.run(step)
-        verdict = green_verdict(result, self.tests, root)
+        verdict = green_verdict(result, self.tests, self.ctx.ws.project_root)
         self._report(step, result, verdict)
         self._stop_without_evidence(step, result, verdict)
+        return result, verdict
+
+    def _fix_rounds(self, step: str, result: TestRun, verdict: Verdict) -> tuple[TestRun, Verdict]:
         for round_no in range(1, self.rounds + 1):
             if verdict.ok:
-                return result
+                break
             self.conv.followup(
                 prompts.fix_prompt(self.text, verdict.reason, result.tail, round_no, self.rounds),
                 f"fix-{round_no}",
             )
-            result = self.run(step)
-            verdict = green_verdict(result, self.tests, root)
-            self._report(step, result, verdict)
-            self._stop_without_evidence(step, result, verdict)
+            result, verdict = self._check_green(step)
+        return result, verdict
+
+    def make_green(self, step: str) -> TestRun:
+        result, verdict = self._fix_rounds(step, *self._check_green(step))
+        if not verdict.ok and self.escalate is not None:
+            escalate, self.escalate = self.escalate, None
+            self.ctx.hooks.warn(
+                f"[{self.task.id}] not green after {self.rounds} fix round(s): escalating"
+            )
+            preface = escalate(self, verdict.reason)
+            fix = (
+                f"`{self.text}` is not green: {verdict.reason}. Make every test pass (never "
+                f"delete or skip the task's tests). The end of the output:\n```\n{result.tail}\n```"
+            )
+            self.conv.ask(f"{preface}\n\n{self.context}\n\n{fix}", "escalated-fix")
+            result, verdict = self._fix_rounds(step, *self._check_green(step))
         if not verdict.ok:
             raise TestsFailed(
                 f"task {self.task.id}: not green after {self.rounds} fix round(s): "
@@ -345,7 +380,8 @@ def run_implement(ctx: FeatureContext, task_id: str, opts: ImplementOptions) -> 
     check_agent(opts.agent)
     check_model(opts.model)
     phase = ctx.config.phase("implement")
-    with Recorder(ctx.paths, "implement", given_options(**vars(opts))) as rec:
+    command = "escalate" if opts.escalate_now else "implement"
+    with Recorder(ctx.paths, command, given_options(**vars(opts))) as rec:
         # Filled before the lock, so an event of a command that found the feature busy
         # still says what was attempted; refined below once the task is known.
         rec.task_id, rec.session = task_id, ctx.session_name("implement")
@@ -375,6 +411,11 @@ def _implement_locked(
             default_tools=default_tools(ctx.config.test_command),
         )
         rec.agent, rec.model = settings.agent, settings.model
+        target = _escalation_target(ctx, opts)
+        if target is not None and opts.escalate_now:
+            probe = call_settings(ctx, "implement", agent=target.agent, model=target.model)
+            check_budget(ctx, probe, f"task {task_id} was not escalated")
+            rec.agent, rec.model = target.agent, target.model
         conv = Conversation(
             ctx.store,
             ctx.session_name("implement"),
@@ -383,8 +424,10 @@ def _implement_locked(
             hooks=ctx.hooks,
             task_id=task_id,
         )
-        conv.check_location()
-        check_budget(ctx, settings, f"task {task_id} was not started")
+        if not opts.escalate_now:
+            conv.check_location()
+            check_budget(ctx, settings, f"task {task_id} was not started")
+            _note_escalated_conversation(ctx, settings.agent, settings.use_session)
         if opts.mode != "no-tests":
             _check_runner_starts(ctx, task_id)
         feature = load_feature(ctx.paths)
@@ -394,8 +437,20 @@ def _implement_locked(
     rounds = ctx.config.fix_rounds if opts.fix_rounds is None else opts.fix_rounds
     loop = _Loop(ctx, conv, task, rounds)
     outcome = ImplementOutcome(task, opts.mode)
+    settings_options: dict[str, Any] = {
+        "max_turns": opts.max_turns,
+        "max_cost": opts.max_cost,
+        "default_tools": default_tools(ctx.config.test_command),
+    }
     try:
-        _run_mode(ctx, loop, plan, task, opts.mode, str(feature.get("description") or ""))
+        preface = ""
+        if target is not None and opts.escalate_now:
+            preface = _hand_over(ctx, loop, target, opts.escalate_reason or "", settings_options)
+            outcome.escalation = rec.details["escalation"] = loop.escalated_from
+        elif target is not None:
+            loop.escalate = _on_exhausted(ctx, target, settings_options, rec, outcome)
+        description = str(feature.get("description") or "")
+        _run_mode(ctx, loop, plan, task, opts.mode, description, preface)
     except BaseException as exc:
         interrupted = isinstance(exc, Interrupted | KeyboardInterrupt)
         reason = "interrupted" if interrupted else (str(exc) or type(exc).__name__)
@@ -406,11 +461,13 @@ def _implement_locked(
             raise Interrupted(f"interrupted: task {task_id} marked failed") from exc
         raise
     finally:
-        outcome.test_runs, outcome.steps, outcome.cost = loop.runs, conv.steps, conv.cost
+        steps = [*loop.earlier_steps, *loop.conv.steps]
+        outcome.test_runs, outcome.steps = loop.runs, steps
+        outcome.cost = float(sum(s["cost"] for s in steps))
         rec.details.update(
             mode=opts.mode,
-            steps=conv.steps,
-            cost=conv.cost,
+            steps=steps,
+            cost=outcome.cost,
             test_runs=[r.to_dict() for r in loop.runs],
             task_tests=loop.tests.to_dict() if loop.tests else None,
         )
@@ -421,10 +478,77 @@ def _implement_locked(
     return outcome
 
 
+def _note_escalated_conversation(ctx: FeatureContext, agent: str, use_session: bool) -> None:
+    """Warn when the stored conversation was escalated to another agent: this call starts a
+    new conversation of ``agent`` in its place (``--agent`` keeps the escalated one)."""
+    from ai_orchestrator.workflow.phases.escalate import stored_source
+
+    source = stored_source(ctx, "implement")
+    if use_session and source.agent_session_id and source.agent not in (None, agent):
+        ctx.hooks.warn(
+            f"{source.session} holds a {source.label()} conversation; this call starts a new "
+            f"{agent} conversation in its place (use --agent {source.agent} to continue it)"
+        )
+
+
+def _escalation_target(ctx: FeatureContext, opts: ImplementOptions) -> Target | None:
+    """The target of ``escalate_to`` (checked before the task is touched), else None."""
+    if opts.escalate_to is None:
+        return None
+    from ai_orchestrator.workflow.phases.escalate import resolve_target, stored_source
+
+    return resolve_target(ctx, "implement", opts.escalate_to, stored_source(ctx, "implement"))
+
+
+def _hand_over(
+    ctx: FeatureContext, loop: _Loop, target: Target, reason: str, options: dict[str, Any]
+) -> str:
+    """Hand ``loop``'s work to ``target`` (replacing ``loop.conv``); returns the preface."""
+    from ai_orchestrator.workflow.phases.escalate import hand_over
+
+    handover = hand_over(
+        ctx,
+        "implement",
+        target,
+        reason,
+        source_conversation=loop.conv,
+        task_id=loop.task.id,
+        settings_options=options,
+    )
+    loop.earlier_steps += [*loop.conv.steps, *handover.summary_steps]
+    loop.conv = handover.conversation
+    loop.escalated_from = handover.lineage
+    return handover.preface
+
+
+def _on_exhausted(
+    ctx: FeatureContext,
+    target: Target,
+    options: dict[str, Any],
+    rec: Recorder,
+    outcome: ImplementOutcome,
+) -> Callable[[_Loop, str], str]:
+    def escalate(loop: _Loop, reason: str) -> str:
+        why = f"not green after {loop.rounds} fix round(s): {reason}"
+        preface = _hand_over(ctx, loop, target, why, options)
+        outcome.escalation = rec.details["escalation"] = loop.escalated_from
+        return preface
+
+    return escalate
+
+
 def _run_mode(
-    ctx: FeatureContext, loop: _Loop, plan: Plan, task: Task, mode: Mode, description: str
+    ctx: FeatureContext,
+    loop: _Loop,
+    plan: Plan,
+    task: Task,
+    mode: Mode,
+    description: str,
+    preface: str = "",
 ) -> None:
-    context = prompts.task_context(plan, task, description)
+    loop.context = prompts.task_context(plan, task, description)
+    # An escalated conversation starts with the hand-over, then the task as usual.
+    context = f"{preface}\n\n{loop.context}" if preface else loop.context
     if mode == "no-tests":
         ctx.hooks.warn("skipping test-first enforcement (--no-tests): no tests will be run")
         loop.conv.ask(prompts.implement_only_prompt(context), "implement")

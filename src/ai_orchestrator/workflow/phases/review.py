@@ -263,23 +263,10 @@ def _review_locked(
         material, names = _material(ctx, files, architecture)
     prompt = review_prompt(ctx, material, names or files, architecture, focus)
     try:
-        review = conv.ask_usable(
-            prompt,
-            "review",
-            _parse,
-            correction=lambda problems: (
-                "Your review could not be used:\n"
-                + "\n".join(f"- {p}" for p in problems)
-                + "\nAnswer again with ONLY the JSON object of the requested shape."
-            ),
-            what="review",
-            error=lambda why: InvalidReview(f"the review answer is not usable: {why}"),
-        )
+        review = ask_review(conv, prompt)
     finally:
         rec.details["steps"] = conv.steps
-    counts = {s: 0 for s in SEVERITIES}
-    for finding in review["findings"]:
-        counts[finding["severity"]] += 1
+    counts = severity_counts(review["findings"])
     stamp = now_iso().replace("-", "").replace(":", "")[:15]
     artifact = ctx.paths.artifacts / f"review-{stamp}.json"
     if artifact.exists():
@@ -302,6 +289,30 @@ def _review_locked(
     if outcome.critical:
         rec.status, rec.error = "failed", f"{outcome.critical} critical finding(s)"
     return outcome
+
+
+def ask_review(conv: Conversation, prompt: str, step: str = "review") -> dict[str, Any]:
+    """``{summary, findings}`` of the answer, after at most one correction (else
+    ``InvalidReview``)."""
+    return conv.ask_usable(
+        prompt,
+        step,
+        _parse,
+        correction=lambda problems: (
+            "Your review could not be used:\n"
+            + "\n".join(f"- {p}" for p in problems)
+            + "\nAnswer again with ONLY the JSON object of the requested shape."
+        ),
+        what="review",
+        error=lambda why: InvalidReview(f"the review answer is not usable: {why}"),
+    )
+
+
+def severity_counts(findings: list[dict[str, Any]]) -> dict[str, int]:
+    counts = dict.fromkeys(SEVERITIES, 0)
+    for finding in findings:
+        counts[finding["severity"]] += 1
+    return counts
 
 
 def _parse(text: str) -> tuple[dict[str, Any] | None, list[str]]:
