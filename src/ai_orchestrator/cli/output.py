@@ -42,11 +42,13 @@ def emit_json(obj: Any, *, compact: bool = False) -> None:
 
 
 def info(message: str) -> None:
-    click.echo(message, err=True)
+    # sys.stderr, looked up now: while a live line shows, rich swaps it for a proxy that
+    # prints above the line (click's cached stderr would write into the line).
+    click.echo(message, file=sys.stderr)
 
 
 def warn(message: str) -> None:
-    click.echo(f"warning: {message}", err=True)
+    click.echo(f"warning: {message}", file=sys.stderr)
 
 
 def stdout_is_terminal() -> bool:

@@ -55,9 +55,10 @@ def frame_at(elapsed: float) -> str:
 
 def fit(parts: list[tuple[int, str]], width: int, sep: str = " · ") -> str:
     """Join ``(priority, text)`` parts into at most ``width`` characters: parts with the
-    highest priority number go first, then the result is cut with an ellipsis."""
+    highest priority number go first (priority 0 parts stay), then the result is cut with
+    an ellipsis."""
     kept = list(parts)
-    while len(kept) > 1 and len(sep.join(t for _, t in kept)) > width:
+    while len(sep.join(t for _, t in kept)) > width and any(p for p, _ in kept):
         kept.remove(max(kept, key=lambda p: p[0]))
     text = sep.join(t for _, t in kept)
     if len(text) > width:
@@ -90,7 +91,7 @@ def waiting_text(label: str, holder: str, waited: float, width: int) -> str:
     parts = [
         (0, label),
         (0, f"waiting {seconds_text(waited)} for the session"),
-        (1, f"held by {holder}"),
+        (0, f"held by {holder}"),  # cut, never dropped: the pid comes first
     ]
     return f"{frame_at(waited)} " + fit(parts, max(1, width - 2))
 
@@ -114,7 +115,7 @@ class ProgressLine:
             line = waiting_text(self.label, holder, now - since, width - 1)
         else:
             line = progress_text(self.label, now - self.started, self.state, width - 1)
-        return Text(line, no_wrap=True, overflow="ellipsis", end="")
+        return Text(line, no_wrap=True, overflow="ellipsis")
 
     def update(self, progress: Progress) -> None:
         self.state = progress
