@@ -77,32 +77,62 @@ def cli() -> None:
     """aio — drive AI coding agents through a feature workflow with persistent sessions."""
 
 
-def _fail(message: str, code: int) -> int:
-    click.echo(f"aio: error: {message}", err=True)
-    return code
+def wants_json(argv: list[str]) -> bool:
+    """``--json`` among the options (not after ``--``, where it would be an argument)."""
+    return "--json" in (argv[: argv.index("--")] if "--" in argv else argv)
+
+
+def one_line(text: str) -> str:
+    return " ".join(part.strip() for part in text.splitlines() if part.strip())
+
+
+class Failure:
+    """Says a failure the one documented way: ``<prog>: error: <message>`` on stderr, and
+    under ``--json`` also ``{"error", "exit_code"}`` on stdout unless the command already
+    wrote its JSON document there (one document per run)."""
+
+    def __init__(self, prog_name: str, as_json: bool) -> None:
+        self.prog_name, self.as_json = prog_name, as_json
+
+    def __call__(self, message: str, code: int, *, label: str | None = "error") -> int:
+        from ai_orchestrator.cli import output
+
+        text = one_line(message)
+        said = f"{label}: {text}" if label else text
+        click.echo(f"{self.prog_name}: {said}", file=sys.stderr)
+        if self.as_json and not output.json_emitted():
+            output.emit_json({"error": text, "exit_code": code})
+        return code
+
+
+def usage_message(exc: click.UsageError) -> str:
+    """click's usage error as one sentence with the way to the command's help."""
+    message = one_line(exc.format_message()).rstrip(".")
+    message = message[:1].lower() + message[1:]
+    if exc.ctx is not None:
+        message += f" (see '{exc.ctx.command_path} --help')"
+    return message
 
 
 def run(command: click.Command, argv: list[str] | None, prog_name: str) -> int:
     """Invoke ``command`` and turn every outcome into an exit code (never a traceback
     for bad input; unexpected errors are one line unless ``AIO_DEBUG`` is set)."""
+    args = sys.argv[1:] if argv is None else argv
+    fail = Failure(prog_name, wants_json(args))
     try:
-        result = command.main(args=argv, prog_name=prog_name, standalone_mode=False)
+        result = command.main(args=args, prog_name=prog_name, standalone_mode=False)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.UsageError as exc:
-        exc.show()
-        return EXIT_USAGE
+        return fail(usage_message(exc), EXIT_USAGE)
     except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
+        return fail(exc.format_message(), exc.exit_code)
     except click.exceptions.Abort:
-        click.echo("aio: aborted", err=True)
-        return EXIT_INTERRUPTED
+        return fail("aborted", EXIT_INTERRUPTED, label=None)
     except AioError as exc:
-        return _fail(str(exc), exc.exit_code)
+        return fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
-        click.echo("aio: interrupted", err=True)
-        return EXIT_INTERRUPTED
+        return fail("interrupted", EXIT_INTERRUPTED, label=None)
     except BrokenPipeError:
         # The reader went away (e.g. `aio session export | head`); not an error of ours.
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -115,11 +145,11 @@ def run(command: click.Command, argv: list[str] | None, prog_name: str) -> int:
             raise
         from ai_orchestrator.infra.fsutil import file_error
 
-        return _fail(str(file_error(exc.filename, exc)), EXIT_FAILURE)
+        return fail(str(file_error(exc.filename, exc)), EXIT_FAILURE)
     except Exception as exc:
         if os.environ.get("AIO_DEBUG"):
             raise
-        return _fail(
+        return fail(
             f"internal error: {type(exc).__name__}: {exc} (set AIO_DEBUG=1 for a traceback)",
             EXIT_FAILURE,
         )

@@ -34,11 +34,19 @@ def err() -> Console:
     return Console(stderr=True, highlight=False)
 
 
+_emitted: list[bool] = []  # a JSON document went to stdout (at most one per run)
+
+
 def emit_json(obj: Any, *, compact: bool = False) -> None:
     # indent forces json's pure-Python encoder; large listings use the C one.
     text = json.dumps(obj, ensure_ascii=False, default=str, indent=None if compact else 2)
+    _emitted.append(True)
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
+
+
+def json_emitted() -> bool:
+    return bool(_emitted)
 
 
 def info(message: str) -> None:
