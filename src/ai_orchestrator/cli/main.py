@@ -41,7 +41,25 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "history": ("ai_orchestrator.cli.features", "history_cmd", "A feature's command history."),
     "switch": ("ai_orchestrator.cli.features", "switch_cmd", "Set the current feature."),
     "demo": ("ai_orchestrator.cli.demo", "demo_cmd", "Offline scripted end-to-end demo."),
+    "config": ("ai_orchestrator.cli.setup", "config_group", "Check .aio/config.toml."),
+    "completion": (
+        "ai_orchestrator.cli.setup",
+        "completion_cmd",
+        "Print the shell completion script (bash, zsh, fish).",
+    ),
 }
+
+# `aio --help` in the order of the work: a feature's workflow, then sessions and single
+# calls, then what it cost, then setting up.
+SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "Workflow",
+        ("init", "plan", "tasks", "next", "implement", "review", "verify", "status", "switch"),
+    ),
+    ("Sessions and single calls", ("run", "session")),
+    ("Usage and reports", ("features", "history", "todo", "prices")),
+    ("Setup", ("doctor", "config", "completion", "demo")),
+)
 
 
 class LazyGroup(click.Group):
@@ -52,21 +70,32 @@ class LazyGroup(click.Group):
         self.lazy = lazy
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(set(super().list_commands(ctx)) | set(self.lazy))
+        ordered = [name for _, names in SECTIONS for name in names]
+        rest = sorted((set(super().list_commands(ctx)) | set(self.lazy)) - set(ordered))
+        return ordered + rest
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.lazy:
             module, attr, _ = self.lazy[cmd_name]
             command = getattr(importlib.import_module(module), attr)
             assert isinstance(command, click.Command)
+            from ai_orchestrator.cli.examples import add_examples
+
+            add_examples(command, cmd_name)
             return command
         return super().get_command(ctx, cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, self.lazy[name][2]) for name in self.list_commands(ctx) if name in self.lazy]
-        if rows:
-            with formatter.section("Commands"):
+        listed = set()
+        for title, names in SECTIONS:
+            rows = [(name, self.lazy[name][2]) for name in names if name in self.lazy]
+            listed |= set(names)
+            with formatter.section(title):
                 formatter.write_dl(rows)
+        rest = [(n, self.lazy[n][2]) for n in self.list_commands(ctx) if n not in listed]
+        if rest:
+            with formatter.section("Other"):
+                formatter.write_dl(rest)
 
 
 @click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
@@ -74,7 +103,17 @@ class LazyGroup(click.Group):
     __version__, "-V", "--version", prog_name="aio", message="%(prog)s %(version)s"
 )
 def cli() -> None:
-    """aio — drive AI coding agents through a feature workflow with persistent sessions."""
+    """aio — drive AI coding agents through a feature workflow with persistent sessions.
+
+    \b
+    Examples:
+      aio init auth-service "Login with sessions"
+      aio plan "Design the login flow"
+      aio implement --task T1.1
+      aio review && aio verify
+      aio run "explain this repository"
+      aio session list
+    """
 
 
 def wants_json(argv: list[str]) -> bool:
@@ -172,7 +211,9 @@ def main(argv: list[str] | None = None) -> None:
 
 def session_main(argv: list[str] | None = None) -> None:
     """``ai-session`` is exactly ``aio session``."""
+    from ai_orchestrator.cli.examples import add_examples
     from ai_orchestrator.cli.session import session
 
+    add_examples(session, "session", prog="ai-session")
     stop_signals_interrupt()
     sys.exit(run(session, argv, "ai-session"))

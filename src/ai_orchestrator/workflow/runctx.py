@@ -69,8 +69,11 @@ class FeatureContext:
 def open_feature(feature_id: str | None, hooks: Hooks | None = None) -> FeatureContext:
     ws = Workspace.find()
     config = load_config(ws.config_file)
+    hooks = hooks or Hooks()
+    for key in config.unknown_keys:
+        hooks.warn(f".aio/config.toml: unknown key {key!r} is ignored (see `aio config check`)")
     resolved = ws.resolve_feature(feature_id)
-    return FeatureContext(ws, config, resolved, ws.existing_feature(resolved), hooks or Hooks())
+    return FeatureContext(ws, config, resolved, ws.existing_feature(resolved), hooks)
 
 
 def call_settings(

@@ -80,6 +80,10 @@ def planner_candidates(
             entries.append(("claude", pick_model("claude", None, "opus")))
         else:
             entries.append(("claude", pick_model("claude", model, phase.model or "opus")))
+            ctx.hooks.info(
+                "Planning with Claude: the plan phase's agent is \"auto\", which prefers "
+                "Gemini, and the gemini CLI is not installed (`aio doctor` shows the agents)"
+            )
     else:
         entries.append((phase.agent, resolve_model(phase.agent, model, phase)))
     for spec in phase.fallback:

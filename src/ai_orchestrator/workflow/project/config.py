@@ -15,11 +15,13 @@ Keys (all optional; the defaults below apply to anything missing)::
 
 Invariants: ``load_config`` never fails on a missing file (defaults) and raises
 ``InvalidInput`` (exit 2) for a file that does not parse or has a value of the wrong type,
-naming the key. Model precedence for a call (``pick_model``): ``--model`` > ``$AI_MODEL``
-(for claude always; for another agent only when the value is not a Claude model name) > the
-configured model (the phase's ``model``, or the model of a ``fallback`` entry) > the
-backend's own default. ``plan.agent = "auto"`` means gemini when its CLI is installed,
-otherwise claude with opus (``opus`` being the configured model there).
+naming the key; keys it does not know are listed in ``Config.unknown_keys`` (ignored; the
+commands warn, ``configcheck`` reports every problem at once). Model precedence for a call
+(``pick_model``): ``--model`` > ``$AI_MODEL`` (for claude always; for another agent only when
+the value is not a Claude model name) > the configured model (the phase's ``model``, or the
+model of a ``fallback`` entry) > the backend's own default. ``plan.agent = "auto"`` means
+gemini when its CLI is installed, otherwise claude with opus (``opus`` being the configured
+model there).
 """
 
 from __future__ import annotations
@@ -33,6 +35,14 @@ from typing import Any
 from ai_orchestrator.core.errors import InvalidInput
 
 PHASES = ("plan", "implement", "review", "verify")
+TOP_KEYS = (
+    "test_command", "test_timeout", "fix_rounds", "budget_usd", "default_estimate_usd",
+    "lock_timeout", "budgets", "phases",
+)
+PHASE_KEYS = (
+    "agent", "model", "fallback", "permission_mode", "allowed_tools", "extra_args", "timeout",
+    "max_turns",
+)
 CLAUDE_ALIASES = ("sonnet", "opus", "haiku")
 
 
@@ -74,6 +84,7 @@ class Config:
     phases: dict[str, PhaseConfig] = field(
         default_factory=lambda: {k: PhaseConfig(**vars(v)) for k, v in DEFAULT_PHASES.items()}
     )
+    unknown_keys: list[str] = field(default_factory=list)  # ignored (a typo?), said on load
 
     def budget_for(self, feature_id: str) -> float | None:
         value = self.budgets.get(feature_id, self.budget_usd)
@@ -133,8 +144,18 @@ def _phase(name: str, raw: object, base: PhaseConfig) -> PhaseConfig:
     return phase
 
 
+def unknown_keys(data: dict[str, Any]) -> list[str]:
+    """Dotted names of the keys this version does not know (they are ignored)."""
+    found = [key for key in data if key not in TOP_KEYS]
+    phases = data.get("phases")
+    for name, raw in phases.items() if isinstance(phases, dict) else ():
+        if name in PHASES and isinstance(raw, dict):
+            found += [f"phases.{name}.{key}" for key in raw if key not in PHASE_KEYS]
+    return found
+
+
 def parse_config(data: dict[str, Any]) -> Config:
-    config = Config()
+    config = Config(unknown_keys=unknown_keys(data))
     command = data.get("test_command")
     if command is not None:
         if isinstance(command, str):
