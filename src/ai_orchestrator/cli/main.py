@@ -211,6 +211,10 @@ def main(argv: list[str] | None = None) -> None:
 
 def session_main(argv: list[str] | None = None) -> None:
     """``ai-session`` is exactly ``aio session``."""
+    args = sys.argv[1:] if argv is None else argv
+    if args in (["--version"], ["-V"]):  # as fast as `aio --version`: no session module
+        click.echo(f"ai-session {__version__}")
+        sys.exit(0)
     from ai_orchestrator.cli.examples import add_examples
     from ai_orchestrator.cli.session import session
 
