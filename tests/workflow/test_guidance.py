@@ -105,3 +105,29 @@ def test_plan_says_why_it_chose_claude(
     assert result.code == 0, result.err
     assert "Planning with Claude: the plan phase's agent is \"auto\", which prefers Gemini, " \
         "and the gemini CLI is not installed" in result.err
+
+
+def test_a_second_command_says_who_holds_the_feature(project: Project) -> None:
+    import os
+    import threading
+
+    from ai_orchestrator.workflow.project.workspace import Workspace
+
+    project.scenario([{"answer": plan_answer()}, {"answer": plan_answer()}])
+    assert run("init", FEATURE).code == 0
+    lock = Workspace(project.root).lock_feature(FEATURE, timeout=0)
+    release = threading.Timer(1.5, lock.release)
+    release.start()
+    try:
+        result = run("plan", FEATURE, "plan it")
+    finally:
+        release.join()
+        lock.release()
+    assert result.code == 0, result.err
+    lines = result.err.splitlines()
+    waiting = [line for line in lines if line.startswith(f"{FEATURE}: waiting for the feature")]
+    assert len(waiting) == 1 and f"held by pid {os.getpid()} on " in waiting[0], result.err
+    assert any(
+        line.startswith(f"{FEATURE}: waited ") and line.endswith("s for the feature")
+        for line in lines
+    ), result.err

@@ -61,7 +61,7 @@ def _ignore(message: str) -> None:
     return None
 
 
-def _no_wait(name: str) -> WaitReport | None:
+def _no_wait(name: str, what: str = "the session") -> WaitReport | None:
     return None
 
 
@@ -72,8 +72,9 @@ class Hooks:
     info: Callable[[str], None] = _ignore
     warn: Callable[[str], None] = _ignore
     progress: Callable[[str], AbstractContextManager[ProgressHook | None]] = _no_progress
-    # A reporter for a wait on session ``name`` (called inside ``progress``'s block).
-    lock_wait: Callable[[str], WaitReport | None] = _no_wait
+    # A reporter for a wait for ``name`` (a session inside ``progress``'s block, or a
+    # feature with what="the feature"), for ``locks.acquire``.
+    lock_wait: Callable[[str, str], WaitReport | None] = _no_wait
 
 
 @dataclass
@@ -207,7 +208,7 @@ class Conversation:
                 on_progress=on_progress,
                 on_start=started,
                 on_notice=notice,
-                on_wait=self.hooks.lock_wait(self.name),
+                on_wait=self.hooks.lock_wait(self.name, "the session"),
             )
         self._replaced = True
         self._note(step, run)

@@ -87,10 +87,12 @@ def progress_text(label: str, elapsed: float, state: Progress, width: int) -> st
     return f"{frame_at(elapsed)} " + fit(parts, max(1, width - 2))
 
 
-def waiting_text(label: str, holder: str, waited: float, width: int) -> str:
+def waiting_text(
+    label: str, holder: str, waited: float, width: int, what: str = "the session"
+) -> str:
     parts = [
         (0, label),
-        (0, f"waiting {seconds_text(waited)} for the session"),
+        (0, f"waiting {seconds_text(waited)} for {what}"),
         (0, f"held by {holder}"),  # cut, never dropped: the pid comes first
     ]
     return f"{frame_at(waited)} " + fit(parts, max(1, width - 2))
@@ -102,7 +104,8 @@ class ProgressLine:
         self.label = label
         self.state = Progress()
         self.started = time.monotonic()
-        self.waiting: tuple[str, float] | None = None  # (holder, monotonic start of the wait)
+        # (holder, monotonic start of the wait, what is waited for)
+        self.waiting: tuple[str, float, str] | None = None
         self._live: Any = None
 
     def _render(self) -> Any:
@@ -111,8 +114,8 @@ class ProgressLine:
         width = self._live.console.width if self._live is not None else 80
         now = time.monotonic()
         if self.waiting is not None:
-            holder, since = self.waiting
-            line = waiting_text(self.label, holder, now - since, width - 1)
+            holder, since, what = self.waiting
+            line = waiting_text(self.label, holder, now - since, width - 1, what)
         else:
             line = progress_text(self.label, now - self.started, self.state, width - 1)
         return Text(line, no_wrap=True, overflow="ellipsis")
@@ -120,33 +123,35 @@ class ProgressLine:
     def update(self, progress: Progress) -> None:
         self.state = progress
 
-    def wait(self, holder: str | None) -> None:
-        """Show the lock wait (``holder`` is who holds the session) or end it (``None``);
+    def wait(self, holder: str | None, what: str = "the session") -> None:
+        """Show the lock wait (``holder`` is who holds ``what``) or end it (``None``);
         the call's clock starts again when the wait ends."""
         if holder is None:
             self.waiting = None
             self.started = time.monotonic()
-        elif self.waiting is None:
-            self.waiting = (holder, time.monotonic())
         else:
-            self.waiting = (holder, self.waiting[1])
+            since = self.waiting[1] if self.waiting is not None else time.monotonic()
+            self.waiting = (holder, since, what)
 
-    def wait_reporter(self, name: str, info: Callable[[str], None]) -> WaitReport:
-        """A ``locks.acquire`` ``on_wait`` for session ``name``: the live line shows the
-        holder and the time waited (off a terminal one line says who holds the session);
-        once the lock is taken one line says how long the wait was."""
+    def wait_reporter(
+        self, name: str, info: Callable[[str], None], what: str = "the session"
+    ) -> WaitReport:
+        """A ``locks.acquire`` ``on_wait`` for ``name`` (a session, or a feature with
+        ``what="the feature"``): the live line shows the holder and the time waited (off
+        a terminal one line says who holds it); once the lock is taken one line says how
+        long the wait was."""
         told = False
 
         def report(holder: Holder | None, waited: float) -> None:
             nonlocal told
             if holder is None:
                 self.wait(None)
-                info(f"{name}: waited {seconds_text(waited)} for the session")
+                info(f"{name}: waited {seconds_text(waited)} for {what}")
                 return
             if not told and not self.enabled:
-                info(f"{name}: waiting for the session: held by {holder.describe()}")
+                info(f"{name}: waiting for {what}: held by {holder.describe()}")
             told = True
-            self.wait(holder.describe())
+            self.wait(holder.describe(), what)
 
         return report
 

@@ -40,9 +40,9 @@ def hooks(*, live: bool = True) -> Hooks:
 
         return manager()
 
-    def lock_wait(name: str) -> WaitReport:
+    def lock_wait(name: str, what: str = "the session") -> WaitReport:
         line = active[-1] if active else ProgressLine(enabled=False, label=name)
-        return line.wait_reporter(name, output.info)
+        return line.wait_reporter(name, output.info, what)
 
     return Hooks(info=output.info, warn=output.warn, progress=progress, lock_wait=lock_wait)
 

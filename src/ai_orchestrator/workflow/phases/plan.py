@@ -174,7 +174,7 @@ def run_plan(ctx: FeatureContext, request: str, opts: PlanOptions | None = None)
             candidates = planner_candidates(ctx, opts.agent, opts.model)
         rec.session = ctx.session_name("plan")
         rec.agent, rec.model = candidates[0]
-        with ctx.ws.lock_feature(ctx.feature_id, timeout=ctx.config.lock_timeout):
+        with ctx.lock():
             outcome = _plan_locked(ctx, request, candidates, rec, opts)
     return outcome
 
