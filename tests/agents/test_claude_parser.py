@@ -635,11 +635,15 @@ def test_progress_snapshots() -> None:
     first = parser.feed(assistant("msg_A", [tool_use("Bash", "toolu_1", {"command": "ls"})]))
     assert first is not None
     assert (first.turns, first.tool, first.cost) == (1, "Bash", None)
-    assert first.input_tokens == 4 + 8400 + 1200
+    # the recorded usage's words: plain input apart from cache reads and writes
+    tokens = (first.input_tokens, first.cache_read_tokens, first.cache_write_tokens)
+    assert tokens == (4, 8400, 1200)
+    assert first.tool_running
     # the same message again, unchanged: no new snapshot
     assert parser.feed(assistant("msg_A", [tool_use("Bash", "toolu_1", {"command": "ls"})])) is None
     after_tool = parser.feed(tool_result("toolu_1"))
-    assert after_tool is not None and after_tool.tool is None
+    # the last tool stays on show, no longer running
+    assert after_tool is not None and (after_tool.tool, after_tool.tool_running) == ("Bash", False)
     final = parser.feed(result())
     assert final is not None
     assert (final.turns, final.output_tokens, final.cost) == (3, 776, pytest.approx(0.1928845))

@@ -84,3 +84,45 @@ def test_missing_or_oversized_files_give_nothing(
     path = write(projects / "-w" / f"{SID}.jsonl", assistant("msg_1", 5))
     monkeypatch.setattr(claude_transcript, "MAX_BYTES", path.stat().st_size - 1)
     assert final_outputs(SID, Path("/w")) == {}
+
+
+# -- TranscriptTail: the live reader ------------------------------------------------------------
+
+
+def test_tail_reads_only_what_was_appended_and_waits_for_whole_lines(projects: Path) -> None:
+    cwd = Path("/work/live")
+    path = projects / re.sub(r"[^A-Za-z0-9]", "-", str(cwd)) / f"{SID}.jsonl"
+    tail = claude_transcript.TranscriptTail(SID, cwd)
+    found: dict[str, int] = {}
+    assert tail.read_new(found) is False and found == {}  # no file yet: nothing, no error
+    write(path, assistant("msg_1", 1))
+    assert tail.read_new(found) is True and found == {"msg_1": 1}
+    line = json.dumps(assistant("msg_1", 56))
+    with path.open("a") as handle:
+        handle.write(line[:20])  # the CLI is still writing this line
+    assert tail.read_new(found) is False and found == {"msg_1": 1}
+    with path.open("a") as handle:
+        handle.write(line[20:] + "\n" + json.dumps(assistant("msg_2", 7)) + "\n")
+    assert tail.read_new(found) is True and found == {"msg_1": 56, "msg_2": 7}
+    assert tail.read_new(found) is False  # nothing new
+    # a smaller count never lowers a known one; junk lines are skipped
+    with path.open("a") as handle:
+        handle.write("not json\n" + json.dumps(assistant("msg_2", 3)) + "\n")
+    assert tail.read_new(found) is False and found["msg_2"] == 7
+
+
+def test_tail_starts_again_when_the_file_is_replaced(projects: Path) -> None:
+    cwd = Path("/work/live")
+    path = projects / re.sub(r"[^A-Za-z0-9]", "-", str(cwd)) / f"{SID}.jsonl"
+    write(path, assistant("msg_1", 5), assistant("msg_2", 6))
+    tail = claude_transcript.TranscriptTail(SID, cwd)
+    found: dict[str, int] = {}
+    assert tail.read_new(found)
+    replacement = path.with_suffix(".new")
+    write(replacement, assistant("msg_3", 9))
+    replacement.replace(path)  # a new inode, shorter than what was read
+    assert tail.read_new(found) and found["msg_3"] == 9
+    path.unlink()
+    assert tail.read_new(found) is False  # gone: no error, found again later
+    write(path, assistant("msg_4", 1))
+    assert tail.read_new(found) and found["msg_4"] == 1

@@ -351,8 +351,9 @@ def test_progress_shows_running_command() -> None:
     running = snaps[3]
     assert running is not None and running.tool == "command_execution"
     final = snaps[-1]
-    assert final is not None and final.tool is None
-    assert (final.turns, final.input_tokens, final.output_tokens) == (1, 100, 5)
+    assert final is not None and (final.tool, final.tool_running) == ("command_execution", False)
+    tokens = (final.input_tokens, final.cache_read_tokens, final.output_tokens)
+    assert (final.turns, *tokens) == (1, 80, 20, 5)
 
 
 def test_model_from_extra_args_and_config(tmp_path: Path) -> None:

@@ -232,9 +232,10 @@ def test_progress_reports_tool_and_final_tokens() -> None:
     snap = parser.feed(ev("tool_use", tool_name="read_file", tool_id="r1", parameters={}))
     assert snap is not None and snap.tool == "read_file" and snap.turns == 1
     snap = parser.feed(ev("tool_result", tool_id="r1", status="success"))
-    assert snap is not None and snap.tool is None
+    assert snap is not None and (snap.tool, snap.tool_running) == ("read_file", False)
     snap = parser.feed(result_ok())
-    assert snap is not None and snap.input_tokens == 120 and snap.output_tokens == 25
+    assert snap is not None
+    assert (snap.input_tokens, snap.cache_read_tokens, snap.output_tokens) == (80, 40, 25)
 
 
 # -- outcomes and exit codes ---------------------------------------------------------------------

@@ -86,7 +86,10 @@ def test_session_dir_below_a_regular_file_is_one_line_error(tmp_path: Path) -> N
         )
         assert proc.returncode == 1, (args, proc.stderr)
         assert one_line_error(proc.stderr) and "not a directory" in proc.stderr.lower()
-        assert proc.stdout == ""
+        if "--json" in args:  # the error as a JSON object too (issue 12)
+            assert json.loads(proc.stdout)["exit_code"] == 1
+        else:
+            assert proc.stdout == ""
         assert "internal error" not in proc.stderr
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 import signal as _signal
-from typing import Any
+from typing import Any, TypedDict
 
 from ai_orchestrator.agents.base import ProcessExit, Progress
 from ai_orchestrator.core.errors import InvalidInput
@@ -133,6 +133,23 @@ def subtract(total: ModelUsage, part: ModelUsage) -> None:
     """``total -= part`` for the token counters (used when a dedupe copy is replaced)."""
     for field in (*TOKEN_FIELDS, "requests"):
         setattr(total, field, getattr(total, field) - getattr(part, field))
+
+
+class ProgressTokens(TypedDict):
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+
+
+def progress_tokens(usage: ModelUsage) -> ProgressTokens:
+    """The ``Progress`` token fields of ``usage`` (same meaning as the recorded totals)."""
+    return {
+        "input_tokens": usage.input,
+        "output_tokens": usage.output,
+        "cache_read_tokens": usage.cache_read,
+        "cache_write_tokens": usage.cache_write,
+    }
 
 
 def prompt_side(usage: ModelUsage) -> int:

@@ -107,14 +107,20 @@ class Invocation:
 class Progress:
     """A live snapshot for the spinner line; every field is a running total.
 
+    The token fields mean what ``ModelUsage`` means (``input`` excludes cache reads and
+    writes), so the live line and the recorded totals of the finished call agree.
     ``usage`` is the running per-model usage when the stream shows it (the caller prices it
-    for "cost so far"); ``cost`` is set only when the CLI itself reported a total."""
+    for "cost so far"); ``cost`` is set only when the CLI itself reported a total. ``tool``
+    is the tool in use, else the last one used."""
 
     turns: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
     cost: float | None = None
     tool: str | None = None
+    tool_running: bool = False  # ``tool`` is open right now (else it is the last one used)
     usage: dict[str, ModelUsage] = field(default_factory=dict)
     # The conversation id as soon as the stream names one, where it cannot be known before
     # launch (a new Codex thread): the caller notes it for recovering a killed call.

@@ -51,10 +51,13 @@ Parse contract (``ClaudeStreamParser``)
       session_lost by stderr, else crash "killed by signal N" when a signal ended it, else
       auth / rate_limit by stderr, else crash. "is already in use" on stderr sets
       ``session_in_use`` (outcome crash) so the caller retries with ``--resume``.
-    - ``Progress.input_tokens`` counts all prompt tokens (plain + cache read + cache write),
-      so the spinner shows the context actually processed; ``Progress.usage`` is the running
-      per-model usage (the caller prices it); ``Progress.cost`` is the CLI's own total, which
-      appears with the result.
+    - ``Progress`` token fields mean what the recorded usage means (plain input, cache read,
+      cache write, output). Stream lines carry placeholder output counts (``message_start``'s
+      1), so ``tick()`` reads the final count of each finished message from the transcript
+      as the CLI writes it (``TranscriptTail``; display only, the accounting never uses it);
+      ``Progress.usage`` is the running per-model usage (the caller prices it);
+      ``Progress.cost`` is the CLI's own total, which appears with the result;
+      ``Progress.tool`` is the open tool, else the last one used.
     - ``AgentResult.duration_ms`` is the runner's wall clock (the CLI's own excludes start-up).
 """
 
@@ -79,6 +82,7 @@ from ai_orchestrator.agents._common import (
     killed_message,
     load_event,
     permission_mode,
+    progress_tokens,
     prompt_side,
     stderr_tail,
     stopped_by_us,
@@ -96,7 +100,7 @@ from ai_orchestrator.agents.base import (
     TodoEvent,
     check_model,
 )
-from ai_orchestrator.agents.claude_transcript import final_outputs
+from ai_orchestrator.agents.claude_transcript import TranscriptTail, final_outputs
 from ai_orchestrator.agents.claude_usage import (
     anthropic_usage,
     base_model,
@@ -210,6 +214,8 @@ class ClaudeStreamParser:
         self._running: dict[str, ModelUsage] = {}
         self._top_turns = 0
         self._progress = ProgressTracker()
+        self._tail: TranscriptTail | None = None
+        self._finals: dict[str, int] = {}  # message id -> final output count (display only)
 
     # -- streaming ---------------------------------------------------------------------------
     def feed(self, line: str) -> Progress | None:
@@ -313,28 +319,45 @@ class ClaudeStreamParser:
                 if found is not None:
                     todo.items[0]["id"] = str(found)
             self._todos.append(todo)
-        self._tool = next(reversed(self._open_tools.values()), None)
+        self._tool = next(reversed(self._open_tools.values()), self._tool)
+
+    def tick(self) -> Progress | None:
+        """Called by the runner between lines: picks up final output counts of finished
+        messages from the transcript (a no-op once the result line arrived)."""
+        if self._result is not None or not self._messages or self._session_id is None:
+            return None
+        if self._tail is None:
+            self._tail = TranscriptTail(self._session_id, self._request.cwd)
+        if not self._tail.read_new(self._finals):
+            return None
+        return self._snapshot()
+
+    def _live_usage(self) -> dict[str, ModelUsage]:
+        """The running usage with the transcript's final output counts where known."""
+        running = self._line_usage()
+        for (msg_id, _), (model, usage, _top) in self._messages.items():
+            better = self._finals.get(msg_id, 0) - usage.output
+            if better > 0 and model in running:
+                running[model].output += better
+        return running
 
     def _snapshot(self) -> Progress | None:
-        running = self._line_usage()
-        total = total_of(running)
+        running = self._live_usage()
         progress = Progress(
             turns=self._top_turns,
-            input_tokens=prompt_side(total),
-            output_tokens=total.output,
+            **progress_tokens(total_of(running)),
             tool=self._tool,
+            tool_running=bool(self._open_tools),
             usage=running,
         )
         if self._result is not None:
-            merged = merge_usage(running, self._result, self._model)[0]
-            final = total_of(merged)
+            merged = merge_usage(self._line_usage(), self._result, self._model)[0]
             progress = replace(
                 progress,
                 turns=as_int(self._result.get("num_turns")) or progress.turns,
-                input_tokens=prompt_side(final),
-                output_tokens=final.output,
+                **progress_tokens(total_of(merged)),
                 cost=self._total_cost(),
-                tool=None,
+                tool_running=False,
                 usage=merged,
             )
         return self._progress.update(progress)

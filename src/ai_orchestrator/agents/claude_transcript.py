@@ -14,6 +14,10 @@ character as "-">/<session_id>.jsonl``, else from the first
 missing, unreadable or malformed file gives ``{}``, never an exception; the largest count
 seen for a message id wins (the CLI rewrites a message as it grows). Files larger than
 ``MAX_BYTES`` are not read.
+
+``TranscriptTail`` reads the same file incrementally while the call runs (only the bytes
+appended since the last read, at most ``TAIL_CHUNK`` per read) for the live progress line;
+same best-effort rules, and a file that shrank or was replaced is read again from the start.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import re
 from pathlib import Path
 
 MAX_BYTES = 64 * 1024 * 1024
+TAIL_CHUNK = 4 * 1024 * 1024
 
 
 def _config_dir() -> Path:
@@ -56,6 +61,13 @@ def final_outputs(session_id: str | None, cwd: Path) -> dict[str, int]:
     except OSError:
         return {}
     found: dict[str, int] = {}
+    _collect(lines, found)
+    return found
+
+
+def _collect(lines: list[bytes], found: dict[str, int]) -> bool:
+    """Add each assistant line's output count to ``found``; True if anything grew."""
+    grew = False
     for raw in lines:
         if b'"assistant"' not in raw:
             continue  # cheap filter: most lines are user/tool records
@@ -68,6 +80,44 @@ def final_outputs(session_id: str | None, cwd: Path) -> dict[str, int]:
             continue
         usage = message.get("usage")
         output = usage.get("output_tokens") if isinstance(usage, dict) else None
-        if isinstance(output, int) and not isinstance(output, bool) and output >= 0:
-            found[message["id"]] = max(output, found.get(message["id"], 0))
-    return found
+        if not isinstance(output, int) or isinstance(output, bool):
+            continue
+        if output > found.get(message["id"], 0):
+            found[message["id"]] = output
+            grew = True
+    return grew
+
+
+class TranscriptTail:
+    """Incremental reader of one session's transcript (see the module docstring)."""
+
+    def __init__(self, session_id: str, cwd: Path) -> None:
+        self.session_id, self.cwd = session_id, cwd
+        self.path: Path | None = None
+        self.offset = 0
+        self.inode: int | None = None
+        self.partial = b""
+
+    def read_new(self, found: dict[str, int]) -> bool:
+        """Merge the final output counts appended since the last call into ``found``;
+        True if any count grew. Never raises for a missing or unreadable file."""
+        if self.path is None:
+            self.path = transcript_path(self.session_id, self.cwd)
+            if self.path is None:
+                return False
+        try:
+            with self.path.open("rb") as handle:
+                st = os.fstat(handle.fileno())
+                if st.st_ino != self.inode or st.st_size < self.offset:
+                    self.inode, self.offset, self.partial = st.st_ino, 0, b""
+                handle.seek(self.offset)
+                data = handle.read(TAIL_CHUNK)
+        except OSError:
+            self.path = None  # look again next time (the CLI may create or move it)
+            return False
+        self.offset += len(data)
+        lines = (self.partial + data).split(b"\n")
+        self.partial = lines.pop()
+        if len(self.partial) > TAIL_CHUNK:
+            self.partial = b""  # a line too long to be a usage record: skip it
+        return _collect(lines, found)

@@ -66,7 +66,7 @@ from ai_orchestrator.agents._common import (
     killed_message,
     load_event,
     permission_mode,
-    prompt_side,
+    progress_tokens,
     stderr_tail,
     stopped_by_us,
 )
@@ -229,6 +229,7 @@ class CodexStreamParser:
         self._todos: list[TodoEvent] = []
         self._tools_used: list[str] = []
         self._open: dict[str, str] = {}
+        self._last_tool: str | None = None
         self._progress = ProgressTracker()
 
     def feed(self, line: str) -> Progress | None:
@@ -270,6 +271,7 @@ class CodexStreamParser:
                 self._open.pop(item_id, None)
             else:
                 self._open[item_id] = name
+                self._last_tool = name
         elif item_type == "todo_list" and isinstance(item.get("items"), list):
             items = [
                 {"content": t.get("text"), "status": _todo_status(t)}
@@ -296,13 +298,13 @@ class CodexStreamParser:
 
     def _snapshot(self) -> Progress | None:
         usage = self._usage()  # known at each turn.completed
-        tool = next(reversed(self._open.values()), None)
+        tool = next(reversed(self._open.values()), self._last_tool)
         return self._progress.update(
             Progress(
                 turns=self._completed,
-                input_tokens=prompt_side(usage),
-                output_tokens=usage.output,
+                **progress_tokens(usage),
                 tool=tool,
+                tool_running=bool(self._open),
                 usage={self._model or "unknown": usage} if self._completed else {},
                 session_id=self._thread_id,
             )

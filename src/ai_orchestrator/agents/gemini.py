@@ -73,6 +73,7 @@ from ai_orchestrator.agents._common import (
     load_event,
     one_line,
     permission_mode,
+    progress_tokens,
     prompt_side,
     stderr_tail,
     stopped_by_us,
@@ -240,7 +241,7 @@ class GeminiStreamParser:
             todo = self._pending_todos.pop(tool_id, None)
             if todo is not None and event.get("status") == "success":
                 self._todos.append(todo)  # a failed write_todos (not offered) changes nothing
-            self._tool = next(reversed(self._open_tools.values()), None)
+            self._tool = next(reversed(self._open_tools.values()), self._tool)
             self._in_turn = False
         elif kind == "error":
             self._warnings.append(str(event.get("message") or ""))
@@ -297,9 +298,9 @@ class GeminiStreamParser:
         return self._progress.update(
             Progress(
                 turns=self._turns,
-                input_tokens=prompt_side(total),
-                output_tokens=total.output,
+                **progress_tokens(total),
                 tool=self._tool,
+                tool_running=bool(self._open_tools),
                 usage=usage,
             )
         )

@@ -12,11 +12,12 @@ Contract
     ``invocation.stdin`` is written to the child's stdin,
     which is then closed; ``None`` means stdin is ``/dev/null``. Every stdout line is passed to
     ``parser.feed`` as soon as it arrives, and every progress snapshot the parser returns is
-    passed to ``on_progress``. The run always ends with ``parser.finish(ProcessExit(…))`` and
-    returns its result: a timeout or an interrupt is reported in ``ProcessExit`` (``timed_out``
-    / ``interrupted``), not raised. Only a failed launch raises (``AgentNotFound`` when the
-    executable is missing or not executable, ``AgentLaunchError`` otherwise); then no parser
-    method has been called.
+    passed to ``on_progress`` (so is a snapshot from the parser's optional ``tick()``, called
+    every ``PROGRESS_INTERVAL`` while ``on_progress`` is set). The run always ends with
+    ``parser.finish(ProcessExit(…))`` and returns its result: a timeout or an interrupt is
+    reported in ``ProcessExit`` (``timed_out`` / ``interrupted``), not raised. Only a failed
+    launch raises (``AgentNotFound`` when the executable is missing or not executable,
+    ``AgentLaunchError`` otherwise); then no parser method has been called.
 
 Invariants
     - No process the child started survives ``run``, whether it returns or raises, nor our
@@ -99,6 +100,7 @@ STDERR_TAIL = 64 * 1024  # bytes of stderr kept (the tail: errors come last)
 DRAIN_TIMEOUT = 2.0  # seconds to wait for pipes after the group is dead (escaped holders)
 REAP_TIMEOUT = 10.0  # seconds to wait for the child after SIGKILL before giving up on it
 TRACK_INTERVAL = 1.0  # seconds between scans of the child's process tree while it runs
+PROGRESS_INTERVAL = 0.5  # seconds between calls of a parser's optional ``tick()``
 _TICK = 0.05  # poll interval for the child's exit status
 _CHUNK = 64 * 1024
 _MAX_CHUNKS_PER_WAKE = 16  # bound one read burst so a flood cannot starve the deadline checks
@@ -328,6 +330,7 @@ class _Supervisor:
         term_at: float | None = None  # when the group got SIGTERM
         give_up_at: float | None = None  # when we stop waiting for pipes / an unkillable child
         track_at = started + TRACK_INTERVAL  # an instant call never pays for a scan
+        tick_at = started + PROGRESS_INTERVAL
         while True:
             try:
                 now = time.monotonic()
@@ -343,6 +346,9 @@ class _Supervisor:
                 if term_at is None and now >= track_at:
                     self.tracker.refresh()  # remember descendants before they can escape
                     track_at = now + TRACK_INTERVAL
+                if term_at is None and now >= tick_at:
+                    self._tick()
+                    tick_at = now + PROGRESS_INTERVAL
                 if term_at is None and (exited or interrupted or timed_out):
                     _signal_group(pgid, signal.SIGTERM)
                     self.tracker.signal(signal.SIGTERM)
@@ -481,6 +487,16 @@ class _Supervisor:
             raw = raw[:-1]
         progress = self.parser.feed(raw.decode("utf-8", errors="replace"))
         if progress is not None and self.on_progress is not None:
+            self.on_progress(progress)
+
+    def _tick(self) -> None:
+        """A parser's optional ``tick()`` (news that arrives off stdout, e.g. Claude's
+        transcript), only while someone watches the progress."""
+        tick = getattr(self.parser, "tick", None)
+        if tick is None or self.on_progress is None:
+            return
+        progress = tick()
+        if progress is not None:
             self.on_progress(progress)
 
     def _close_reader(self, fd: int) -> None:

@@ -10,8 +10,9 @@ event format and the scenario format are documented in ``scripted_cli``.
 
 The parser mirrors the real adapters: the newest ``session_id`` wins, non-JSON lines are kept
 as noise, the ``result`` event decides the outcome (its ``outcome`` field, one of
-``OUTCOMES``), no result is a failure (timeout / interrupted from the runner, else
-session_lost / session_in_use / crash from stderr, with the same messages Claude Code uses).
+``OUTCOMES``), no result is a failure (timeout / interrupted from the runner, in words;
+interrupted also when SIGINT/SIGTERM from elsewhere ended it, else session_lost /
+session_in_use / crash from stderr, with the same messages Claude Code uses).
 Usage is per model (``cache_write`` counts as 5m writes); the scripted agent reports no cost,
 so ``reported_cost`` stays ``None``.
 """
@@ -19,6 +20,7 @@ so ``reported_cost`` stays ``None``.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any, cast
@@ -29,10 +31,12 @@ from ai_orchestrator.agents._common import (
     as_int,
     as_str,
     flag_value,
+    killed_message,
     load_event,
     permission_mode,
-    prompt_side,
+    progress_tokens,
     stderr_tail,
+    stopped_by_us,
     total_of,
 )
 from ai_orchestrator.agents.base import (
@@ -123,7 +127,6 @@ class ScriptedStreamParser:
             self._text = str(event.get("text") or "")
         elif kind == "result":
             self._result = event
-            self._tool = None
         return self._snapshot()
 
     def _usage(self) -> dict[str, ModelUsage]:
@@ -144,8 +147,7 @@ class ScriptedStreamParser:
         return self._progress.update(
             Progress(
                 turns=as_int((self._result or {}).get("turns")),
-                input_tokens=prompt_side(total),
-                output_tokens=total.output,
+                **progress_tokens(total),
                 tool=self._tool,
             )
         )
@@ -181,11 +183,13 @@ class ScriptedStreamParser:
             if outcome in OUTCOMES:
                 return cast(Outcome, outcome), message or f"scripted {outcome}", in_use
             return "crash", f"unknown scripted outcome {outcome!r}", in_use
+        stopped = stopped_by_us(exit, self._request.timeout)
+        if stopped is not None:
+            return stopped[0], stopped[1], in_use
         message = stderr_tail(stderr) or f"no result (exit code {exit.exit_code})"
-        if exit.timed_out:
-            return "timeout", message, in_use
-        if exit.interrupted or exit.exit_code in (130, 143, -2, -15):
-            return "interrupted", message, in_use
+        sig = exit.killed_by()
+        if sig in (signal.SIGINT, signal.SIGTERM):
+            return "interrupted", killed_message(sig, stderr_tail(stderr)), in_use
         if "No conversation found" in stderr:
             return "session_lost", message, in_use
         return "crash", message, in_use

@@ -44,6 +44,7 @@ from ai_orchestrator.agents.base import AgentResult, Permission, Progress
 from ai_orchestrator.calls.outcomes import ACTION_MESSAGES, outcome_error
 from ai_orchestrator.calls.session_call import Notice, RunOptions, SessionRun, run_in_session
 from ai_orchestrator.core.errors import AioError
+from ai_orchestrator.infra.locks import WaitReport
 from ai_orchestrator.store import SessionStore
 
 ProgressHook = Callable[[Progress], None]
@@ -62,6 +63,10 @@ def _ignore(message: str) -> None:
     return None
 
 
+def _no_wait(name: str, what: str = "the session") -> WaitReport | None:
+    return None
+
+
 @dataclass
 class Hooks:
     """How the library talks to people: info/warn lines and a progress display per call."""
@@ -69,6 +74,9 @@ class Hooks:
     info: Callable[[str], None] = _ignore
     warn: Callable[[str], None] = _ignore
     progress: Callable[[str], AbstractContextManager[ProgressHook | None]] = _no_progress
+    # A reporter for a wait for ``name`` (a session inside ``progress``'s block, or a
+    # feature with what="the feature"), for ``locks.acquire``.
+    lock_wait: Callable[[str, str], WaitReport | None] = _no_wait
 
 
 @dataclass
@@ -208,6 +216,7 @@ class Conversation:
                 on_progress=on_progress,
                 on_start=started,
                 on_notice=notice,
+                on_wait=self.hooks.lock_wait(self.name, "the session"),
             )
         self._replaced = True
         self._note(step, run)

@@ -87,7 +87,7 @@ from ai_orchestrator.calls.recording import (
 from ai_orchestrator.calls.recover import CONFIRMED, pending_marker, recover_pending
 from ai_orchestrator.core.errors import AgentLaunchError, InvalidInput
 from ai_orchestrator.core.names import parse_session_name
-from ai_orchestrator.infra.locks import current_command
+from ai_orchestrator.infra.locks import WaitReport, current_command
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.pending import remove_pending, write_pending
 
@@ -257,8 +257,10 @@ def run_in_session(
     on_progress: Callable[[Progress], None] | None = None,
     on_start: Callable[[SessionAction], None] | None = None,
     on_notice: Callable[[Notice], None] | None = None,
+    on_wait: WaitReport | None = None,
 ) -> SessionRun:
-    """Run ``prompt`` in session ``name`` (see the module docstring for the contract)."""
+    """Run ``prompt`` in session ``name`` (see the module docstring for the contract);
+    ``on_wait`` hears about a wait for another run of the session (``locks.acquire``)."""
     session = parse_session_name(name)
     if options.fork and not registry.can_fork(options.agent):
         raise InvalidInput(f"agent {options.agent!r} cannot fork a conversation")
@@ -277,7 +279,9 @@ def run_in_session(
     # leave a session directory and an in-progress todo behind.
     call.build(call.request(call.plan(), budget.remaining()))
 
-    lock = store.run_lock(name, timeout=options.lock_timeout, command=current_command())
+    lock = store.run_lock(
+        name, timeout=options.lock_timeout, command=current_command(), on_wait=on_wait
+    )
     call.hold_fds = (lock.fd,)  # the agent's watchdog keeps the lock while the agent lives
     try:
         # A call whose aio died is recorded first: its spend counts toward the budget and

@@ -53,7 +53,28 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "demo": ("ai_orchestrator.cli.demo", "demo_cmd", "Offline scripted end-to-end demo."),
     "install": ("ai_orchestrator.cli.install", "install_group", "Install Claude Code commands."),
     "uninstall": ("ai_orchestrator.cli.install", "uninstall_group", "Remove what aio installed."),
+    "config": ("ai_orchestrator.cli.setup", "config_group", "Check .aio/config.toml."),
+    "completion": (
+        "ai_orchestrator.cli.setup",
+        "completion_cmd",
+        "Print the shell completion script (bash, zsh, fish).",
+    ),
 }
+
+# `aio --help` in the order of the work: a feature's workflow, then sessions and single
+# calls, then what it cost, then setting up.
+SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "Workflow",
+        (
+            "init", "plan", "tasks", "next", "implement", "escalate", "review", "verify",
+            "status", "switch", "task",
+        ),
+    ),
+    ("Sessions and single calls", ("run", "session")),
+    ("Usage and reports", ("features", "history", "todo", "prices")),
+    ("Setup", ("doctor", "config", "completion", "install", "uninstall", "demo")),
+)
 
 
 class LazyGroup(click.Group):
@@ -64,21 +85,32 @@ class LazyGroup(click.Group):
         self.lazy = lazy
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(set(super().list_commands(ctx)) | set(self.lazy))
+        ordered = [name for _, names in SECTIONS for name in names]
+        rest = sorted((set(super().list_commands(ctx)) | set(self.lazy)) - set(ordered))
+        return ordered + rest
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.lazy:
             module, attr, _ = self.lazy[cmd_name]
             command = getattr(importlib.import_module(module), attr)
             assert isinstance(command, click.Command)
+            from ai_orchestrator.cli.examples import add_examples
+
+            add_examples(command, cmd_name)
             return command
         return super().get_command(ctx, cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, self.lazy[name][2]) for name in self.list_commands(ctx) if name in self.lazy]
-        if rows:
-            with formatter.section("Commands"):
+        listed = set()
+        for title, names in SECTIONS:
+            rows = [(name, self.lazy[name][2]) for name in names if name in self.lazy]
+            listed |= set(names)
+            with formatter.section(title):
                 formatter.write_dl(rows)
+        rest = [(n, self.lazy[n][2]) for n in self.list_commands(ctx) if n not in listed]
+        if rest:
+            with formatter.section("Other"):
+                formatter.write_dl(rest)
 
 
 @click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
@@ -86,35 +118,75 @@ class LazyGroup(click.Group):
     __version__, "-V", "--version", prog_name="aio", message="%(prog)s %(version)s"
 )
 def cli() -> None:
-    """aio — drive AI coding agents through a feature workflow with persistent sessions."""
+    """aio — drive AI coding agents through a feature workflow with persistent sessions.
+
+    \b
+    Examples:
+      aio init auth-service "Login with sessions"
+      aio plan "Design the login flow"
+      aio implement --task T1.1
+      aio review && aio verify
+      aio run "explain this repository"
+      aio session list
+    """
 
 
-def _fail(message: str, code: int) -> int:
-    click.echo(f"aio: error: {message}", err=True)
-    return code
+def wants_json(argv: list[str]) -> bool:
+    """``--json`` among the options (not after ``--``, where it would be an argument)."""
+    return "--json" in (argv[: argv.index("--")] if "--" in argv else argv)
+
+
+def one_line(text: str) -> str:
+    return " ".join(part.strip() for part in text.splitlines() if part.strip())
+
+
+class Failure:
+    """Says a failure the one documented way: ``<prog>: error: <message>`` on stderr, and
+    under ``--json`` also ``{"error", "exit_code"}`` on stdout unless the command already
+    wrote its JSON document there (one document per run)."""
+
+    def __init__(self, prog_name: str, as_json: bool) -> None:
+        self.prog_name, self.as_json = prog_name, as_json
+
+    def __call__(self, message: str, code: int, *, label: str | None = "error") -> int:
+        from ai_orchestrator.cli import output
+
+        text = one_line(message)
+        said = f"{label}: {text}" if label else text
+        click.echo(f"{self.prog_name}: {said}", file=sys.stderr)
+        if self.as_json and not output.json_emitted():
+            output.emit_json({"error": text, "exit_code": code})
+        return code
+
+
+def usage_message(exc: click.UsageError) -> str:
+    """click's usage error as one sentence with the way to the command's help."""
+    message = one_line(exc.format_message()).rstrip(".")
+    message = message[:1].lower() + message[1:]
+    if exc.ctx is not None:
+        message += f" (see '{exc.ctx.command_path} --help')"
+    return message
 
 
 def run(command: click.Command, argv: list[str] | None, prog_name: str) -> int:
     """Invoke ``command`` and turn every outcome into an exit code (never a traceback
     for bad input; unexpected errors are one line unless ``AIO_DEBUG`` is set)."""
+    args = sys.argv[1:] if argv is None else argv
+    fail = Failure(prog_name, wants_json(args))
     try:
-        result = command.main(args=argv, prog_name=prog_name, standalone_mode=False)
+        result = command.main(args=args, prog_name=prog_name, standalone_mode=False)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.UsageError as exc:
-        exc.show()
-        return EXIT_USAGE
+        return fail(usage_message(exc), EXIT_USAGE)
     except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
+        return fail(exc.format_message(), exc.exit_code)
     except click.exceptions.Abort:
-        click.echo("aio: aborted", err=True)
-        return EXIT_INTERRUPTED
+        return fail("aborted", EXIT_INTERRUPTED, label=None)
     except AioError as exc:
-        return _fail(str(exc), exc.exit_code)
+        return fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
-        click.echo("aio: interrupted", err=True)
-        return EXIT_INTERRUPTED
+        return fail("interrupted", EXIT_INTERRUPTED, label=None)
     except BrokenPipeError:
         # The reader went away (e.g. `aio session export | head`); not an error of ours.
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -127,11 +199,11 @@ def run(command: click.Command, argv: list[str] | None, prog_name: str) -> int:
             raise
         from ai_orchestrator.infra.fsutil import file_error
 
-        return _fail(str(file_error(exc.filename, exc)), EXIT_FAILURE)
+        return fail(str(file_error(exc.filename, exc)), EXIT_FAILURE)
     except Exception as exc:
         if os.environ.get("AIO_DEBUG"):
             raise
-        return _fail(
+        return fail(
             f"internal error: {type(exc).__name__}: {exc} (set AIO_DEBUG=1 for a traceback)",
             EXIT_FAILURE,
         )
@@ -154,7 +226,13 @@ def main(argv: list[str] | None = None) -> None:
 
 def session_main(argv: list[str] | None = None) -> None:
     """``ai-session`` is exactly ``aio session``."""
+    args = sys.argv[1:] if argv is None else argv
+    if args in (["--version"], ["-V"]):  # as fast as `aio --version`: no session module
+        click.echo(f"ai-session {__version__}")
+        sys.exit(0)
+    from ai_orchestrator.cli.examples import add_examples
     from ai_orchestrator.cli.session import session
 
+    add_examples(session, "session", prog="ai-session")
     stop_signals_interrupt()
     sys.exit(run(session, argv, "ai-session"))

@@ -34,19 +34,29 @@ def err() -> Console:
     return Console(stderr=True, highlight=False)
 
 
+_emitted: list[bool] = []  # a JSON document went to stdout (at most one per run)
+
+
 def emit_json(obj: Any, *, compact: bool = False) -> None:
     # indent forces json's pure-Python encoder; large listings use the C one.
     text = json.dumps(obj, ensure_ascii=False, default=str, indent=None if compact else 2)
+    _emitted.append(True)
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
 
 
+def json_emitted() -> bool:
+    return bool(_emitted)
+
+
 def info(message: str) -> None:
-    click.echo(message, err=True)
+    # sys.stderr, looked up now: while a live line shows, rich swaps it for a proxy that
+    # prints above the line (click's cached stderr would write into the line).
+    click.echo(message, file=sys.stderr)
 
 
 def warn(message: str) -> None:
-    click.echo(f"warning: {message}", err=True)
+    click.echo(f"warning: {message}", file=sys.stderr)
 
 
 def stdout_is_terminal() -> bool:

@@ -1,17 +1,101 @@
-"""A live one-line progress display on stderr for long agent calls.
+"""A live one-line progress display on stderr for long agent calls, and for lock waits.
 
-Shows elapsed time, turns, tokens, cost so far and the tool in use, refreshed a few times a
-second. Disabled (a no-op) when ``enabled`` is false: the caller passes false when stdout is
-not a terminal or under ``--json``, so pipes and scripts never see control sequences.
+Shows an animated spinner, elapsed time, turns, tokens, cost so far and the current (or
+last) tool, refreshed a few times a second. While the call waits for a busy session it
+shows who holds it and for how long. Disabled (a no-op) when ``enabled`` is false: the
+caller passes false when stdout is not a terminal or under ``--json``, so pipes and scripts
+never see control sequences.
+
+Invariants: the line is exactly one terminal row at any width (parts are dropped, least
+useful first, then the rest is cut with an ellipsis); the token words mean what they mean
+in the per-call summary line (``tokens_text``): ``in`` is plain input, cache reads and
+writes are counted apart.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
 from ai_orchestrator.agents.base import Progress
+from ai_orchestrator.infra.locks import Holder, WaitReport
+
+# rich's "dots" spinner, driven by our own clock so every refresh advances it.
+FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+FRAME_SECONDS = 0.08
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def tokens_text(
+    input_tokens: int, output_tokens: int, cache_read: int, cache_write: int
+) -> str:
+    """The one wording of token counts, shared by the live line and the summary line."""
+    return (
+        f"{input_tokens:,} in / {output_tokens:,} out / {cache_read:,} cache read"
+        f" / {cache_write:,} cache write"
+    )
+
+
+def seconds_text(seconds: float) -> str:
+    """``4.2s`` under a minute, ``2m05s`` above."""
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes}m{rest:02d}s"
+
+
+def frame_at(elapsed: float) -> str:
+    return FRAMES[int(elapsed / FRAME_SECONDS) % len(FRAMES)]
+
+
+def fit(parts: list[tuple[int, str]], width: int, sep: str = " · ") -> str:
+    """Join ``(priority, text)`` parts into at most ``width`` characters: parts with the
+    highest priority number go first (priority 0 parts stay), then the result is cut with
+    an ellipsis."""
+    kept = list(parts)
+    while len(sep.join(t for _, t in kept)) > width and any(p for p, _ in kept):
+        kept.remove(max(kept, key=lambda p: p[0]))
+    text = sep.join(t for _, t in kept)
+    if len(text) > width:
+        text = text[: max(0, width - 1)] + "…"
+    return text
+
+
+def progress_text(label: str, elapsed: float, state: Progress, width: int) -> str:
+    """The whole line (spinner frame included) for ``state``, ``width`` columns at most."""
+    parts: list[tuple[int, str]] = [(0, label), (0, seconds_text(elapsed))]
+    if state.turns:
+        parts.append((3, plural(state.turns, "turn")))
+    has_tokens = state.input_tokens or state.output_tokens or state.cache_read_tokens
+    if has_tokens or state.cache_write_tokens:
+        parts.append((1, f"{state.input_tokens:,} in / {state.output_tokens:,} out"))
+        cache = state.cache_read_tokens + state.cache_write_tokens
+        if cache:
+            parts.append(
+                (5, f"{state.cache_read_tokens:,} cache read / {state.cache_write_tokens:,} "
+                    "cache write")
+            )
+    if state.cost is not None:
+        parts.append((2, f"${state.cost:.4f}"))
+    if state.tool:
+        parts.append((2, f"{'tool' if state.tool_running else 'last tool'}: {state.tool}"))
+    return f"{frame_at(elapsed)} " + fit(parts, max(1, width - 2))
+
+
+def waiting_text(
+    label: str, holder: str, waited: float, width: int, what: str = "the session"
+) -> str:
+    parts = [
+        (0, label),
+        (0, f"waiting {seconds_text(waited)} for {what}"),
+        (0, f"held by {holder}"),  # cut, never dropped: the pid comes first
+    ]
+    return f"{frame_at(waited)} " + fit(parts, max(1, width - 2))
 
 
 class ProgressLine:
@@ -20,25 +104,56 @@ class ProgressLine:
         self.label = label
         self.state = Progress()
         self.started = time.monotonic()
+        # (holder, monotonic start of the wait, what is waited for)
+        self.waiting: tuple[str, float, str] | None = None
         self._live: Any = None
 
     def _render(self) -> Any:
-        from rich.spinner import Spinner
+        from rich.text import Text
 
-        s = self.state
-        parts = [f"{self.label}", f"{time.monotonic() - self.started:5.1f}s"]
-        if s.turns:
-            parts.append(f"{s.turns} turn{'s' if s.turns != 1 else ''}")
-        if s.input_tokens or s.output_tokens:
-            parts.append(f"{s.input_tokens:,} in / {s.output_tokens:,} out")
-        if s.cost is not None:
-            parts.append(f"${s.cost:.4f}")
-        if s.tool:
-            parts.append(f"tool: {s.tool}")
-        return Spinner("dots", text=" · ".join(parts))
+        width = self._live.console.width if self._live is not None else 80
+        now = time.monotonic()
+        if self.waiting is not None:
+            holder, since, what = self.waiting
+            line = waiting_text(self.label, holder, now - since, width - 1, what)
+        else:
+            line = progress_text(self.label, now - self.started, self.state, width - 1)
+        return Text(line, no_wrap=True, overflow="ellipsis")
 
     def update(self, progress: Progress) -> None:
         self.state = progress
+
+    def wait(self, holder: str | None, what: str = "the session") -> None:
+        """Show the lock wait (``holder`` is who holds ``what``) or end it (``None``);
+        the call's clock starts again when the wait ends."""
+        if holder is None:
+            self.waiting = None
+            self.started = time.monotonic()
+        else:
+            since = self.waiting[1] if self.waiting is not None else time.monotonic()
+            self.waiting = (holder, since, what)
+
+    def wait_reporter(
+        self, name: str, info: Callable[[str], None], what: str = "the session"
+    ) -> WaitReport:
+        """A ``locks.acquire`` ``on_wait`` for ``name`` (a session, or a feature with
+        ``what="the feature"``): the live line shows the holder and the time waited (off
+        a terminal one line says who holds it); once the lock is taken one line says how
+        long the wait was."""
+        told = False
+
+        def report(holder: Holder | None, waited: float) -> None:
+            nonlocal told
+            if holder is None:
+                self.wait(None)
+                info(f"{name}: waited {seconds_text(waited)} for {what}")
+                return
+            if not told and not self.enabled:
+                info(f"{name}: waiting for {what}: held by {holder.describe()}")
+            told = True
+            self.wait(holder.describe(), what)
+
+        return report
 
     def __enter__(self) -> ProgressLine:
         if self.enabled:
@@ -47,7 +162,11 @@ class ProgressLine:
             from ai_orchestrator.cli.output import err
 
             self._live = Live(
-                get_renderable=self._render, console=err(), refresh_per_second=8, transient=True
+                get_renderable=self._render,
+                console=err(),
+                refresh_per_second=12,
+                transient=True,
+                vertical_overflow="crop",
             )
             self._live.start()
         return self

@@ -9,6 +9,7 @@ from typing import Any
 from ai_orchestrator.agents.base import Progress
 from ai_orchestrator.calls.conversation import Hooks
 from ai_orchestrator.cli import output
+from ai_orchestrator.infra.locks import WaitReport
 from ai_orchestrator.workflow.model.plan import Plan
 
 STATUS_STYLE = {
@@ -22,18 +23,28 @@ STATUS_STYLE = {
 def hooks(*, live: bool = True) -> Hooks:
     """Hooks that print to stderr and show a live progress line on a terminal."""
 
+    from ai_orchestrator.cli.progress import ProgressLine
+
+    active: list[ProgressLine] = []
+
     def progress(label: str) -> AbstractContextManager[Callable[[Progress], None] | None]:
         @contextmanager
         def manager() -> Iterator[Callable[[Progress], None] | None]:
-            from ai_orchestrator.cli.progress import ProgressLine
-
             enabled = live and output.stdout_is_terminal()
             with ProgressLine(enabled=enabled, label=label) as line:
-                yield line.update if enabled else None
+                active.append(line)
+                try:
+                    yield line.update if enabled else None
+                finally:
+                    active.remove(line)
 
         return manager()
 
-    return Hooks(info=output.info, warn=output.warn, progress=progress)
+    def lock_wait(name: str, what: str = "the session") -> WaitReport:
+        line = active[-1] if active else ProgressLine(enabled=False, label=name)
+        return line.wait_reporter(name, output.info, what)
+
+    return Hooks(info=output.info, warn=output.warn, progress=progress, lock_wait=lock_wait)
 
 
 def plan_json(plan: Plan, feature_id: str) -> dict[str, Any]:

@@ -159,7 +159,7 @@ def run_cmd(
         task_id=task_id,
     )
     show_progress = output.stdout_is_terminal() and not as_json
-    from ai_orchestrator.cli.progress import ProgressLine
+    from ai_orchestrator.cli.progress import ProgressLine, seconds_text, tokens_text
 
     def notice(item: Notice) -> None:
         (output.warn if item.warning else output.info)(f"{name}: {item.text}")
@@ -173,6 +173,7 @@ def run_cmd(
             on_progress=progress.update if show_progress else None,
             on_start=lambda action: output.info(f"{name}: {ACTION_MESSAGES[action]}"),
             on_notice=notice,
+            on_wait=progress.wait_reporter(name, output.info),
         )
     result = run.result
     if as_json:
@@ -181,10 +182,12 @@ def run_cmd(
         click.echo(result.text)  # stdout is the answer; a failure's text is its error
     record = run.record
     cost = output.money(record["cost"], unpriced=record["cost_source"] == "unpriced")
+    tokens = record["tokens"]
+    counts = tokens_text(
+        tokens["input"], tokens["output"], tokens["cache_read"], tokens["cache_write"]
+    )
     output.info(
-        f"{name}: {result.outcome} · {record['tokens']['input']:,} in / "
-        f"{record['tokens']['output']:,} out / {record['tokens']['cache_read']:,} cache read"
-        f" · {cost} · {result.duration_ms / 1000:.1f}s"
+        f"{name}: {result.outcome} · {counts} · {cost} · {seconds_text(result.duration_ms / 1000)}"
     )
     if run.over_budget:
         output.warn(

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from ai_orchestrator import SCHEMA_VERSION
+from ai_orchestrator import SCHEMA_VERSION, __version__
 from ai_orchestrator.cli import output
 from ai_orchestrator.cli.render_sessions import (
     print_list,
@@ -114,6 +114,7 @@ def _warn_problems(rows: list[SessionRow]) -> None:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", message="%(prog)s %(version)s")
 def session() -> None:
     """Manage stored agent sessions (SESSION_DIR, default ~/.ai-sessions)."""
 

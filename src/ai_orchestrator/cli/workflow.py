@@ -62,6 +62,7 @@ def init_cmd(feature: str, description: str, no_switch: bool) -> None:
         output.info(f"Wrote {ws.config_file} (commented defaults; review the test command)")
     output.info(f"Feature initialized: {feature}")
     _report_test_command(ws.project_root)
+    output.info(f'Next: aio plan {feature} "PROMPT"')
     click.echo(str(result.paths.root))
 
 
@@ -105,6 +106,7 @@ def plan_cmd(
     as_json: bool,
 ) -> None:
     """[FEATURE] PROMPT: create or refine the plan in session plan-FEATURE."""
+    from ai_orchestrator.workflow.hints import next_step
     from ai_orchestrator.workflow.phases.plan import PlanOptions, run_plan
     from ai_orchestrator.workflow.project.workspace import Workspace
     from ai_orchestrator.workflow.runctx import open_feature
@@ -135,6 +137,7 @@ def plan_cmd(
         output.emit_json(plan_json(outcome.plan, ctx.feature_id))
     else:
         print_plan(outcome.plan, f"Plan for {ctx.feature_id}")
+        output.info(next_step(ctx.feature_id, outcome.plan, ctx.config))
 
 
 @click.command("tasks")
@@ -159,6 +162,7 @@ def tasks_cmd(feature: str | None, as_json: bool) -> None:
 @json_option
 def next_cmd(feature: str | None, as_json: bool) -> int:
     """The next ready task of FEATURE (all its dependencies completed)."""
+    from ai_orchestrator.workflow.hints import next_step
     from ai_orchestrator.workflow.model.feature import load_plan
     from ai_orchestrator.workflow.runctx import open_feature
 
@@ -180,7 +184,7 @@ def next_cmd(feature: str | None, as_json: bool) -> int:
         output.info("All tasks are completed." if done else "No task is ready (blocked).")
     else:
         click.echo(f"{task.id}  {task.title}  [{task.status}]")
-        output.info(f"Run: aio implement {ctx.feature_id} --task {task.id}")
+        output.info(next_step(ctx.feature_id, plan, ctx.config))
     return 0
 
 

@@ -25,7 +25,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +36,10 @@ from ai_orchestrator.infra.redact import redact
 
 WRITE_LOCK = ".lock"
 RUN_LOCK = ".run.lock"
+WAIT_REPORT_INTERVAL = 0.5  # seconds between ``on_wait`` reports while waiting
+
+# ``on_wait(holder, waited_seconds)``: the holder while waiting, ``None`` once acquired.
+WaitReport = Callable[["Holder | None", float], None]
 
 
 @dataclass(frozen=True)
@@ -160,30 +164,40 @@ def acquire(
     timeout: float | None,
     command: str | None = None,
     what: str = "session",
+    on_wait: WaitReport | None = None,
 ) -> HeldLock:
     """Take the exclusive lock at ``lock_path``.
 
     ``timeout=None`` blocks until the lock is free; otherwise poll with backoff for at
-    most ``timeout`` seconds and raise ``SessionBusy`` naming the holder.
+    most ``timeout`` seconds and raise ``SessionBusy`` naming the holder (``timeout=0``:
+    "is busy", without a wait that never happened). When the lock is not free at once,
+    ``on_wait`` hears the holder and the time waited when the wait starts and every
+    ``WAIT_REPORT_INTERVAL``, then ``(None, waited)`` once the lock is taken.
     """
     fd = open_nofollow(lock_path, os.O_RDWR | os.O_CREAT)
     try:
         if timeout is None:
             fcntl.flock(fd, fcntl.LOCK_EX)
         elif not _try_flock(fd, fcntl.LOCK_EX):
-            deadline = time.monotonic() + timeout
+            began = time.monotonic()
+            deadline = began + timeout
             delay = 0.005
+            reported = float("-inf")
             while True:
-                remaining = deadline - time.monotonic()
+                now = time.monotonic()
+                remaining = deadline - now
                 if remaining <= 0:
                     holder = _parse_holder(os.pread(fd, 4096, 0))
-                    raise SessionBusy(
-                        f"{what} is busy: held by {holder.describe()}; "
-                        f"gave up after waiting {timeout:g}s"
-                    )
+                    waited = f"; gave up after waiting {timeout:g}s" if timeout > 0 else ""
+                    raise SessionBusy(f"{what} is busy: held by {holder.describe()}{waited}")
+                if on_wait is not None and now - reported >= WAIT_REPORT_INTERVAL:
+                    reported = now
+                    on_wait(_parse_holder(os.pread(fd, 4096, 0)), now - began)
                 time.sleep(min(delay, remaining))
                 delay = min(delay * 2, 0.25)
                 if _try_flock(fd, fcntl.LOCK_EX):
+                    if on_wait is not None:
+                        on_wait(None, time.monotonic() - began)
                     break
         # Diagnostics only: a full or read-only disk must not fail the locked work.
         with contextlib.suppress(OSError):

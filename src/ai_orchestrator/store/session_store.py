@@ -533,17 +533,16 @@ class SessionStore:
     # ------------------------------------------------------------------ locks
 
     def run_lock(
-        self, name: str, *, timeout: float = DEFAULT_RUN_LOCK_TIMEOUT, command: str | None = None
+        self, name: str, *, timeout: float = DEFAULT_RUN_LOCK_TIMEOUT, command: str | None = None,
+        on_wait: locks.WaitReport | None = None,
     ) -> locks.HeldLock:
         """Hold ``name`` for a whole agent run (creating the session if needed)."""
         session = parse_session_name(name)
         while True:
             path = self._ensure_session_dir(session)
+            what = f"session {session.name}"
             lock = locks.acquire(
-                path / locks.RUN_LOCK,
-                timeout=timeout,
-                command=command,
-                what=f"session {session.name}",
+                path / locks.RUN_LOCK, timeout=timeout, command=command, what=what, on_wait=on_wait
             )
             if lock.still_linked():
                 return lock

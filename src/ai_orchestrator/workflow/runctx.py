@@ -47,6 +47,7 @@ from ai_orchestrator.core.errors import (
     Interrupted,
     InvalidInput,
 )
+from ai_orchestrator.infra.locks import HeldLock
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.workflow.project.config import Config, load_config, resolve_model
 from ai_orchestrator.workflow.project.history import append_event, elapsed_ms, make_event
@@ -65,12 +66,23 @@ class FeatureContext:
     def session_name(self, command: str) -> str:
         return f"{command}-{self.feature_id}"
 
+    def lock(self) -> HeldLock:
+        """The feature's lock for a changing command; a wait for it is reported."""
+        return self.ws.lock_feature(
+            self.feature_id,
+            timeout=self.config.lock_timeout,
+            on_wait=self.hooks.lock_wait(self.feature_id, "the feature"),
+        )
+
 
 def open_feature(feature_id: str | None, hooks: Hooks | None = None) -> FeatureContext:
     ws = Workspace.find()
     config = load_config(ws.config_file)
+    hooks = hooks or Hooks()
+    for key in config.unknown_keys:
+        hooks.warn(f".aio/config.toml: unknown key {key!r} is ignored (see `aio config check`)")
     resolved = ws.resolve_feature(feature_id)
-    return FeatureContext(ws, config, resolved, ws.existing_feature(resolved), hooks or Hooks())
+    return FeatureContext(ws, config, resolved, ws.existing_feature(resolved), hooks)
 
 
 def call_settings(

@@ -387,7 +387,7 @@ def run_implement(ctx: FeatureContext, task_id: str, opts: ImplementOptions) -> 
         rec.task_id, rec.session = task_id, ctx.session_name("implement")
         rec.agent = opts.agent or phase.agent
         rec.model = resolve_model(rec.agent, opts.model, phase)
-        with ctx.ws.lock_feature(ctx.feature_id, timeout=ctx.config.lock_timeout):
+        with ctx.lock():
             outcome = _implement_locked(ctx, task_id, opts, rec)
     return outcome
 

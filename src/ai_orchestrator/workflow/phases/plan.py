@@ -80,6 +80,10 @@ def planner_candidates(
             entries.append(("claude", pick_model("claude", None, "opus")))
         else:
             entries.append(("claude", pick_model("claude", model, phase.model or "opus")))
+            ctx.hooks.info(
+                "Planning with Claude: the plan phase's agent is \"auto\", which prefers "
+                "Gemini, and the gemini CLI is not installed (`aio doctor` shows the agents)"
+            )
     else:
         entries.append((phase.agent, resolve_model(phase.agent, model, phase)))
     for spec in phase.fallback:
@@ -170,7 +174,7 @@ def run_plan(ctx: FeatureContext, request: str, opts: PlanOptions | None = None)
             candidates = planner_candidates(ctx, opts.agent, opts.model)
         rec.session = ctx.session_name("plan")
         rec.agent, rec.model = candidates[0]
-        with ctx.ws.lock_feature(ctx.feature_id, timeout=ctx.config.lock_timeout):
+        with ctx.lock():
             outcome = _plan_locked(ctx, request, candidates, rec, opts)
     return outcome
 

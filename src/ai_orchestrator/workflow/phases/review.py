@@ -241,7 +241,7 @@ def run_review(
             )
         rec.agent, rec.model = settings.agent, settings.model
         rec.session = ctx.session_name("review")
-        with ctx.ws.lock_feature(ctx.feature_id, timeout=ctx.config.lock_timeout):
+        with ctx.lock():
             outcome = _review_locked(ctx, files, architecture, focus, settings, rec)
     return outcome
 

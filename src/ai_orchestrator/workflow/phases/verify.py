@@ -225,7 +225,7 @@ def run_verify(
                 )
             rec.agent, rec.model = settings.agent, settings.model
             rec.session = ctx.session_name("verify")
-        with ctx.ws.lock_feature(ctx.feature_id, timeout=ctx.config.lock_timeout):
+        with ctx.lock():
             if settings is not None:
                 with rec.refusals():
                     check_installed(settings.agent, "no tests were run")

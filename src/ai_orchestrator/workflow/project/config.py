@@ -16,11 +16,13 @@ Keys (all optional; the defaults below apply to anything missing)::
 
 Invariants: ``load_config`` never fails on a missing file (defaults) and raises
 ``InvalidInput`` (exit 2) for a file that does not parse or has a value of the wrong type,
-naming the key. Model precedence for a call (``pick_model``): ``--model`` > ``$AI_MODEL``
-(for claude always; for another agent only when the value is not a Claude model name) > the
-configured model (the phase's ``model``, or the model of a ``fallback`` entry) > the
-backend's own default. ``plan.agent = "auto"`` means gemini when its CLI is installed,
-otherwise claude with opus (``opus`` being the configured model there).
+naming the key; keys it does not know are listed in ``Config.unknown_keys`` (ignored; the
+commands warn, ``configcheck`` reports every problem at once). Model precedence for a call
+(``pick_model``): ``--model`` > ``$AI_MODEL`` (for claude always; for another agent only when
+the value is not a Claude model name) > the configured model (the phase's ``model``, or the
+model of a ``fallback`` entry) > the backend's own default. ``plan.agent = "auto"`` means
+gemini when its CLI is installed, otherwise claude with opus (``opus`` being the configured
+model there).
 """
 
 from __future__ import annotations
@@ -42,6 +44,14 @@ from ai_orchestrator.workflow.project.testselect import str_list as _str_list
 from ai_orchestrator.workflow.project.testselect import type_error as _type_error
 
 PHASES = ("plan", "implement", "review", "verify")
+TOP_KEYS = (
+    "test_command", "test_timeout", "fix_rounds", "budget_usd", "default_estimate_usd",
+    "lock_timeout", "budgets", "phases", "tests",
+)
+PHASE_KEYS = (
+    "agent", "model", "fallback", "permission_mode", "allowed_tools", "extra_args", "timeout",
+    "max_turns",
+)
 CLAUDE_ALIASES = ("sonnet", "opus", "haiku")
 
 
@@ -84,6 +94,7 @@ class Config:
     phases: dict[str, PhaseConfig] = field(
         default_factory=lambda: {k: PhaseConfig(**vars(v)) for k, v in DEFAULT_PHASES.items()}
     )
+    unknown_keys: list[str] = field(default_factory=list)  # ignored (a typo?), said on load
 
     def budget_for(self, feature_id: str) -> float | None:
         value = self.budgets.get(feature_id, self.budget_usd)
@@ -130,8 +141,18 @@ def _phase(name: str, raw: object, base: PhaseConfig) -> PhaseConfig:
     return phase
 
 
+def unknown_keys(data: dict[str, Any]) -> list[str]:
+    """Dotted names of the keys this version does not know (they are ignored)."""
+    found = [key for key in data if key not in TOP_KEYS]
+    phases = data.get("phases")
+    for name, raw in phases.items() if isinstance(phases, dict) else ():
+        if name in PHASES and isinstance(raw, dict):
+            found += [f"phases.{name}.{key}" for key in raw if key not in PHASE_KEYS]
+    return found
+
+
 def parse_config(data: dict[str, Any]) -> Config:
-    config = Config()
+    config = Config(unknown_keys=unknown_keys(data))
     config.test_command = command_value(data.get("test_command"), "test_command")
     for key in ("test_timeout", "lock_timeout"):
         value = _number(data, key)

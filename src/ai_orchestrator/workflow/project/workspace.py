@@ -221,6 +221,10 @@ class Workspace:
 
     # -- locking -------------------------------------------------------------------------
 
-    def lock_feature(self, feature_id: str, *, timeout: float) -> locks.HeldLock:
+    def lock_feature(
+        self, feature_id: str, *, timeout: float, on_wait: locks.WaitReport | None = None
+    ) -> locks.HeldLock:
         paths = self.existing_feature(feature_id)
-        return locks.acquire(paths.lock_file, timeout=timeout, what=f"feature {feature_id}")
+        return locks.acquire(
+            paths.lock_file, timeout=timeout, what=f"feature {feature_id}", on_wait=on_wait
+        )

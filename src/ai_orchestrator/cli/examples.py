@@ -1,0 +1,77 @@
+"""Examples shown at the end of each command's ``--help`` (click epilogs), kept in one place.
+
+``add_examples(command, path, prog)`` sets the epilog of ``command`` (and of a group's
+subcommands) from ``EXAMPLES`` unless the command has its own; examples are written
+relative to the command's parent, so ``ai-session list`` and ``aio session list`` each
+show the name they were invoked by.
+"""
+
+from __future__ import annotations
+
+import click
+
+EXAMPLES: dict[str, tuple[str, ...]] = {
+    "init": ('init auth-service "Login with sessions and tokens"',),
+    "plan": (
+        'plan "Design the login flow"',
+        'plan auth-service "Re-plan: add password reset" --agent claude --model opus',
+    ),
+    "tasks": ("tasks", "tasks auth-service"),
+    "next": ("next",),
+    "implement": (
+        "implement --task T1.1",
+        "implement --task T1.2 --model sonnet --max-cost 2",
+    ),
+    "review": ("review", "review auth-service --agent claude"),
+    "verify": ("verify",),
+    "status": ("status", "status auth-service --json"),
+    "switch": ("switch auth-service",),
+    "features": ("features",),
+    "history": ("history", "history auth-service --json"),
+    "run": (
+        'run "explain this repository"',
+        'run implement-auth "add a logout endpoint" --agent claude --model sonnet',
+        "git diff | aio run review-auth -   # the prompt from stdin",
+    ),
+    "session list": ("list", "list --active --days 7 --sort cost", "list --json"),
+    "session show": ("show implement-auth", "show implement-auth --last 20 --json"),
+    "session stats": ("stats --by model", "stats --session implement-auth --by day"),
+    "session clean": ("clean --older-than 90 --dry-run", "clean --older-than 90 --yes"),
+    "session export": ("export --output all.json", "export | jq '[.[].interactions[].cost] | add'"),
+    "session import": ("import all.json", "import old.json --rename old_name=plan-old"),
+    "session migrate": ("migrate", "migrate --rename my_notes=plan-notes"),
+    "session delete": ("delete plan-old --yes",),
+    "session repair": ("repair implement-auth",),
+    "session path": ("path", "path implement-auth"),
+    "todo report": ("report --since 2026-01-01",),
+    "todo list": ("list --feature auth-service --status in_progress",),
+    "prices": ("prices sonnet", "prices gemini-2.5-pro --agent gemini --json"),
+    "doctor": ("doctor", "doctor --json"),
+    "config check": ("check", "check --json"),
+    "completion": (
+        "completion bash > ~/.local/share/bash-completion/completions/aio",
+        "completion zsh > ~/.zfunc/_aio",
+        "completion fish > ~/.config/fish/completions/aio.fish",
+    ),
+    "demo": ("demo",),
+}
+
+
+def _epilog(prefix: str, examples: tuple[str, ...]) -> str:
+    # "\b" keeps click from re-wrapping the lines.
+    lines = [f"  {ex if ex.startswith(('git ', 'aio ')) else f'{prefix} {ex}'}" for ex in examples]
+    return "\b\nExamples:\n" + "\n".join(lines)
+
+
+def add_examples(command: click.Command, path: str, prog: str | None = None) -> None:
+    """Set the examples of ``command`` at ``path`` (e.g. ``"session"``) and below it."""
+    parent = prog or " ".join(["aio", *path.split()[:-1]])
+    examples = EXAMPLES.get(path)
+    if examples and not command.epilog:
+        command.epilog = _epilog(parent, examples)
+    if isinstance(command, click.Group):
+        inner = prog or f"aio {path}"
+        for name, sub in command.commands.items():
+            sub_examples = EXAMPLES.get(f"{path} {name}")
+            if sub_examples and not sub.epilog:
+                sub.epilog = _epilog(inner, sub_examples)

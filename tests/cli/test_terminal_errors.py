@@ -1,0 +1,142 @@
+"""Errors, waits and interrupts as a person (or a script) meets them, through the real CLI.
+
+Every usage error is one line on stderr prefixed with the program actually invoked; under
+``--json`` a failure also leaves one JSON object (``error``, ``exit_code``) on stdout; a
+second run on a busy session says who holds it and how long it waited; a busy ``delete``
+does not pretend it waited; an interrupted call says so in words.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from ai_orchestrator import __version__
+from ai_orchestrator.store import SessionStore
+from tests.helpers import aio, interaction
+
+AIO = "from ai_orchestrator.cli.main import main; main()"
+
+
+@pytest.mark.parametrize(
+    ("prog", "args", "said"),
+    [
+        ("aio", ["run"], "missing argument 'ARGS...' (see 'aio run --help')"),
+        ("aio", ["bogus"], "no such command 'bogus' (see 'aio --help')"),
+        ("aio", ["run", "--max-turns", "0", "x"], "invalid value for '--max-turns'"),
+        ("ai-session", ["list", "--bogus"], "no such option '--bogus' (see 'ai-session list"),
+        ("ai-session", ["show", "Bad Name"], "invalid session name"),
+    ],
+)
+def test_a_usage_error_is_one_line_named_after_the_program(
+    prog: str, args: list[str], said: str
+) -> None:
+    result = aio(*args, prog=prog)
+    assert result.code == 2
+    assert result.out == ""
+    assert result.err.count("\n") == 1, result.err
+    assert result.err.startswith(f"{prog}: error: ") and said in result.err, result.err
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["list", "--bogus", "--json"], 2),
+        (["show", "Bad Name", "--json"], 2),
+        (["show", "plan-never-made", "--json"], 1),
+    ],
+)
+def test_under_json_a_failure_also_writes_a_json_error(args: list[str], code: int) -> None:
+    result = aio(*args, prog="ai-session")
+    assert result.code == code
+    document = json.loads(result.out)
+    assert document["exit_code"] == code
+    assert document["error"] and document["error"] in result.err
+
+
+def test_a_failed_run_under_json_writes_one_document(tmp_path: Path) -> None:
+    scenario = tmp_path / "s.json"
+    scenario.write_text(json.dumps([{"outcome": "api_error", "error": "the API said no"}]))
+    env = {**os.environ, "AIO_SCRIPTED_SCENARIO": str(scenario)}
+    done = subprocess.run(
+        [sys.executable, "-c", AIO, "run", "--agent", "scripted", "run-x", "hi", "--json"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60,
+    )
+    assert done.returncode == 1, done.stderr
+    document = json.loads(done.stdout)  # exactly one document: a second would not parse
+    assert document["outcome"] == "api_error"
+    assert done.stderr.splitlines()[-1].startswith("aio: error: ")
+
+
+def test_ai_session_has_a_version() -> None:
+    result = aio("--version", prog="ai-session")
+    assert (result.code, result.out) == (0, f"ai-session {__version__}\n")
+
+
+def test_deleting_a_busy_session_does_not_claim_a_wait() -> None:
+    store = SessionStore()
+    store.record("plan-busy", interaction())
+    with store.run_lock("plan-busy", command="the holder"):
+        result = aio("delete", "plan-busy", "--yes", prog="ai-session")
+    assert result.code == 1
+    assert f"session plan-busy is busy: held by pid {os.getpid()}" in result.err
+    assert "waiting" not in result.err and "gave up" not in result.err
+
+
+def scripted_run(
+    tmp_path: Path, name: str, steps: list[dict[str, object]]
+) -> subprocess.Popen[str]:
+    scenario = tmp_path / f"{name}.json"
+    scenario.write_text(json.dumps(steps))
+    env = {**os.environ, "AIO_SCRIPTED_SCENARIO": str(scenario)}
+    return subprocess.Popen(
+        [sys.executable, "-c", AIO, "run", "--agent", "scripted", name, "hi"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path,
+    )
+
+
+def test_a_second_run_says_who_it_waits_for_and_how_long(tmp_path: Path) -> None:
+    lock = SessionStore().run_lock("run-wait", command="the first run")
+    release = threading.Timer(1.5, lock.release)
+    release.start()
+    try:
+        proc = scripted_run(tmp_path, "run-wait", [{"answer": "ok"}])
+        _, err = proc.communicate(timeout=60)
+    finally:
+        release.join()
+        lock.release()
+    assert proc.returncode == 0, err
+    lines = err.splitlines()
+    assert (
+        f"run-wait: waiting for the session: held by pid {os.getpid()} on "
+        in lines[0]
+    ), err
+    assert "(the first run)" in lines[0]
+    waited = re.fullmatch(r"run-wait: waited (\d+\.\d)s for the session", lines[1])
+    assert waited and 0.2 <= float(waited.group(1)) <= 2.5, err  # 1.5 s less aio's start-up
+
+
+def test_an_interrupted_run_says_interrupted(tmp_path: Path) -> None:
+    proc = scripted_run(tmp_path, "run-stop", [{"answer": "slow", "delay": 30}])
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and SessionStore().holder("run-stop") is None:
+        time.sleep(0.05)
+    time.sleep(0.5)  # the agent is running
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "run-stop: interrupted · " in err, err
+    assert "exit code" not in err, err
+    assert err.splitlines()[-1].startswith("aio: error: interrupted"), err
+    record = SessionStore().read_log("run-stop").records[-1]  # what show/history print later
+    assert record["outcome"] == "interrupted"
+    assert record["error"].startswith("interrupted (Ctrl-C"), record["error"]

@@ -1,0 +1,108 @@
+"""Help and completion as a person uses them: ``aio --help`` in workflow order, examples in
+every command's help that really parse, and completion scripts that work in a real bash."""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+
+from ai_orchestrator.cli.examples import EXAMPLES
+from ai_orchestrator.cli.main import COMMANDS, cli
+from tests.helpers import aio
+
+
+def test_help_lists_the_commands_in_workflow_order() -> None:
+    result = aio("--help")
+    assert result.code == 0
+    text = result.out
+    sections = ["Workflow:", "Sessions and single calls:", "Usage and reports:", "Setup:"]
+    positions = [text.index(title) for title in sections]
+    assert positions == sorted(positions)
+    order = [text.index(f"\n  {name} ") for name in ("init", "plan", "implement", "review")]
+    assert order == sorted(order) and order[-1] < text.index("\n  verify ")
+    for name in COMMANDS:  # every command is listed, once
+        assert text.count(f"\n  {name} ") == 1, name
+    assert "Examples:" in text
+
+
+def command_at(path: str) -> click.Command:
+    command: click.Command = cli
+    ctx = click.Context(cli)
+    for part in path.split():
+        assert isinstance(command, click.Group)
+        found = command.get_command(ctx, part)
+        assert found is not None, path
+        command = found
+    return command
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES))
+def test_every_example_is_shown_and_parses(path: str, tmp_path: Path) -> None:
+    command = command_at(path)
+    help_text = aio(*path.split(), "--help").out
+    assert "Examples:" in help_text
+    for example in EXAMPLES[path]:
+        assert example.split("   #")[0].strip() in help_text
+        line = example.split("  #")[0]
+        line = line.rsplit("| ", 1)[-1] if line.startswith("git ") else line.split(" | ")[0]
+        words = shlex.split(line.split(">")[0])
+        if words[0] == "aio":
+            words = words[1:]
+        words = words[len(path.split()) - 1 :] if " " in path else words[1:]
+        (tmp_path / "all.json").write_text("[]")
+        (tmp_path / "old.json").write_text("[]")
+        with command.make_context(path, words, resilient_parsing=False) as ctx:
+            assert ctx.command is command
+
+
+def test_ai_session_help_shows_its_own_name() -> None:
+    result = aio("list", "--help", prog="ai-session")
+    assert "  ai-session list --active" in result.out
+    assert "aio session" not in result.out
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [("aio imp", "implement"), ("aio run --ag", "--agent"), ("ai-session li", "list")],
+)
+def test_bash_completion_completes(line: str, expected: str, tmp_path: Path) -> None:
+    script = aio("completion", "bash")
+    assert script.code == 0
+    assert "_AIO_COMPLETE" in script.out and "_AI_SESSION_COMPLETE" in script.out
+    (tmp_path / "completion.bash").write_text(script.out)
+    words = line.split()
+    function = "_ai_session_completion" if words[0] == "ai-session" else "_aio_completion"
+    bin_dir = Path(sys.executable).parent
+    probe = (
+        f"source {tmp_path / 'completion.bash'}; COMP_WORDS=({line}); "
+        f"COMP_CWORD={len(words) - 1}; {function} {words[0]}; printf '%s\\n' \"${{COMPREPLY[@]}}\""
+    )
+    done = subprocess.run(
+        ["bash", "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
+    assert expected in done.stdout.split(), (done.stdout, done.stderr)
+
+
+@pytest.mark.parametrize("shell", ["zsh", "fish"])
+def test_completion_scripts_for_zsh_and_fish(shell: str) -> None:
+    result = aio("completion", shell)
+    assert result.code == 0
+    assert f"_AIO_COMPLETE={shell}_complete" in result.out
+    assert f"_AI_SESSION_COMPLETE={shell}_complete" in result.out
+
+
+def test_completion_refuses_an_unknown_shell() -> None:
+    result = aio("completion", "tcsh")
+    assert result.code == 2 and result.err.startswith("aio: error: invalid value for ")
+    assert "'tcsh' is not one of 'bash', 'zsh', 'fish'" in result.err
