@@ -22,12 +22,28 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "implement --task T1.1",
         "implement --task T1.2 --model sonnet --max-cost 2",
     ),
-    "review": ("review", "review auth-service --agent claude"),
-    "verify": ("verify",),
+    "escalate": (
+        "escalate --to opus --task T1.2",
+        'escalate auth-service --to gemini --phase plan --reason "second opinion"',
+    ),
+    "review": (
+        "review",
+        "review auth-service --agent claude",
+        "review --architecture --compare claude:opus gemini",
+    ),
+    "verify": (
+        "verify",
+        "verify --unit --coverage",
+        'verify --filter "login and not slow" --parallel',
+        "verify --discover-only",
+        "verify --watch",
+    ),
     "status": ("status", "status auth-service --json"),
     "switch": ("switch auth-service",),
     "features": ("features",),
-    "history": ("history", "history auth-service --json"),
+    "features clean": ("clean --completed --archive", "clean --stale 30 --empty --dry-run"),
+    "task set": ("set T1.2 --status pending", "set auth-service T1.3 --status completed"),
+    "history": ("history", "history auth-service --json", "history --model opus --stats"),
     "run": (
         'run "explain this repository"',
         'run implement-auth "add a logout endpoint" --agent claude --model sonnet',
@@ -53,6 +69,8 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "completion zsh > ~/.zfunc/_aio",
         "completion fish > ~/.config/fish/completions/aio.fish",
     ),
+    "install claude-commands": ("claude-commands", "claude-commands --scope project"),
+    "uninstall claude-commands": ("claude-commands", "claude-commands --scope project"),
     "demo": ("demo",),
 }
 
