@@ -63,7 +63,7 @@ from ai_orchestrator.workflow.model.feature import (
 )
 from ai_orchestrator.workflow.model.plan import Plan, Task
 from ai_orchestrator.workflow.project.config import resolve_model
-from ai_orchestrator.workflow.project.evidence import FIX
+from ai_orchestrator.workflow.project.evidence import FIX, TestRun
 from ai_orchestrator.workflow.project.history import given_options
 from ai_orchestrator.workflow.project.tasktests import (
     TaskTests,
@@ -74,7 +74,7 @@ from ai_orchestrator.workflow.project.tasktests import (
     snapshot,
     task_test_files,
 )
-from ai_orchestrator.workflow.project.testrun import TestRun, run_tests
+from ai_orchestrator.workflow.project.testrun import run_tests
 from ai_orchestrator.workflow.runctx import (
     FeatureContext,
     Recorder,
