@@ -316,3 +316,30 @@ def test_checker_catches_ui_size_and_docstring(tmp_path: Path) -> None:
     assert missing_docstrings(modules) == [
         "ai_orchestrator.store.bare: no module docstring (state its contract and invariants)"
     ]
+
+
+def _figures(root: Path) -> None:
+    """Print lines per room, the largest modules and the number of problems per rule."""
+    modules = {
+        ".".join(p.relative_to(root.parent).with_suffix("").parts).removesuffix(".__init__"): p
+        for p in sorted(root.rglob("*.py"))
+    }
+    size = {
+        name: len(path.read_text(encoding="utf-8").splitlines()) for name, path in modules.items()
+    }
+    rooms: dict[str, int] = {}
+    for name, lines in size.items():
+        room = room_of(name) or "(root)"
+        rooms[room] = rooms.get(room, 0) + lines
+    print(f"{len(modules)} modules, {sum(size.values())} lines")
+    print("lines per room: " + ", ".join(f"{r} {n}" for r, n in sorted(rooms.items())))
+    largest = sorted(size.items(), key=lambda item: -item[1])[:5]
+    print("largest: " + ", ".join(f"{n.removeprefix(PACKAGE + '.')} {c}" for n, c in largest))
+    for rule, check in RULES.items():
+        print(f"{rule}: {len(check(modules))} problem(s)")
+
+
+if __name__ == "__main__":  # python tests/test_architecture.py [path/to/src/ai_orchestrator]
+    import sys
+
+    _figures(Path(sys.argv[1]).resolve() if len(sys.argv) > 1 else SRC)
