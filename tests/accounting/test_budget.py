@@ -10,7 +10,8 @@ import pytest
 from tests.helpers import aio
 
 from ai_orchestrator.accounting.budget import check_budget, remaining
-from ai_orchestrator.calls.session_call import RunOptions, feature_spend, run_in_session
+from ai_orchestrator.accounting.spend import feature_spend
+from ai_orchestrator.calls.session_call import RunOptions, run_in_session
 from ai_orchestrator.core.errors import EXIT_BUDGET, BudgetExceeded, InvalidInput
 from ai_orchestrator.store import SessionStore
 
@@ -88,7 +89,7 @@ def test_feature_at_budget_refuses_before_any_process(
     spent = spend_once(tmp_path)
     assert starts(fake_agent) == 1  # the wrapper does log real starts
     store = SessionStore()
-    assert feature_spend(store, "demo") == pytest.approx(spent)
+    assert feature_spend(store, "demo").cost == pytest.approx(spent)
     # another session of the same feature: the budget is the feature's, not the session's
     options = RunOptions("scripted", tmp_path / "work", budget_usd=spent)
     with pytest.raises(BudgetExceeded) as info:

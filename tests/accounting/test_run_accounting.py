@@ -13,13 +13,12 @@ import pytest
 from tests.fakes.harness import FakeAgents
 from tests.helpers import aio, interaction
 
-from ai_orchestrator.accounting import todos
 from ai_orchestrator.agents.base import AgentResult, Progress
 from ai_orchestrator.calls.recording import max_budget_flag, price_result
 from ai_orchestrator.calls.session_call import Notice, RunOptions, run_in_session
 from ai_orchestrator.core.errors import BudgetExceeded
 from ai_orchestrator.core.usage import ModelUsage
-from ai_orchestrator.store import SessionStore
+from ai_orchestrator.store import SessionStore, todo_log
 
 SONNET = "claude-sonnet-4-5-20250929"
 # USD per million tokens, published by Anthropic for Claude Sonnet 4.5 (base / > 200k prompt).
@@ -68,7 +67,7 @@ def test_budget_is_rechecked_after_waiting_for_the_run_lock(fakes: FakeAgents, w
     assert "ran" not in outcome, "the second run used the spend from before the lock"
     assert outcome["refused"].exit_code == 3 and "$1.1000" in str(outcome["refused"])
     assert fakes.invocations() == []  # no agent process started
-    assert [t["status"] for t in todos.list_todos(None, None)] == []
+    assert [t["status"] for t in todo_log.list_todos(None, None)] == []
 
 
 def test_overrun_is_recorded_in_the_interaction(fakes: FakeAgents, work: Path) -> None:

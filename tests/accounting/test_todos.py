@@ -20,7 +20,7 @@ from tests.helpers import aio, interaction
 from ai_orchestrator.accounting import todos
 from ai_orchestrator.core.errors import InvalidInput
 from ai_orchestrator.infra import locks
-from ai_orchestrator.store import SessionStore
+from ai_orchestrator.store import SessionStore, todo_log
 
 
 def lines_of(path: Path) -> list[dict[str, Any]]:
@@ -36,7 +36,7 @@ def lines_of(path: Path) -> list[dict[str, Any]]:
 def test_default_location_is_private_inside_the_session_store(session_dir: Path) -> None:
     todo_id = todos.start("implement-auth", "auth", "T1", 0.2, "claude", "sonnet")
     path = session_dir / "todos.jsonl"
-    assert todos.todo_file() == path
+    assert todo_log.todo_file() == path
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(session_dir.stat().st_mode) == 0o700
     [record] = lines_of(path)
@@ -59,7 +59,7 @@ def test_todo_file_override_and_loose_mode_tightened(
     target.write_bytes(b"")
     os.chmod(target, 0o644)
     todos.start("plan-x", None, None, 0.5, "gemini", None)
-    assert todos.todo_file() == target
+    assert todo_log.todo_file() == target
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     assert len(lines_of(target)) == 1
     assert not (Path(os.environ["SESSION_DIR"]) / "todos.jsonl").exists()
@@ -81,7 +81,7 @@ def test_awkward_text_stays_one_valid_line_and_secrets_are_redacted(session_dir:
     message = (
         'quote " backslash \\ newline\n tab\t ESC\x1b[31m key sk-ant-api03-abcdefghijklmnopqrstu'
     )
-    todos.error(todo_id, "implement-auth", message)
+    todo_log.error(todo_id, "implement-auth", message)
     records = lines_of(session_dir / "todos.jsonl")
     assert len(records) == 2
     assert records[1]["error"].startswith('quote " backslash \\ newline\n tab\t ESC\x1b[31m key ')
@@ -95,15 +95,15 @@ def test_unsafe_task_and_todo_ids_are_refused(session_dir: Path, bad: str) -> No
     with pytest.raises(InvalidInput):
         todos.start("implement-auth", None, bad or " ", 0.2, "claude", None)
     with pytest.raises(InvalidInput):
-        todos.end(bad, "implement-auth", 0.1)
+        todo_log.end(bad, "implement-auth", 0.1)
     assert not (session_dir / "todos.jsonl").exists()
 
 
 def test_secret_looking_ids_are_kept_so_start_and_end_meet(session_dir: Path) -> None:
     task = "sk-ant-api03-abcdefghijklmnopqrstuvwx"
     todo_id = todos.start("implement-auth", None, task, 0.2, "claude", None)
-    todos.end(todo_id, "implement-auth", 0.1)
-    [todo] = todos.list_todos()
+    todo_log.end(todo_id, "implement-auth", 0.1)
+    [todo] = todo_log.list_todos()
     assert todo["task_id"] == task and todo["status"] == "completed"
 
 
@@ -117,11 +117,11 @@ def test_torn_last_line_is_isolated_not_fused(session_dir: Path) -> None:
     path = session_dir / "todos.jsonl"
     with open(path, "ab") as handle:
         handle.write(b'{"type":"end","id":"' + first.encode())  # a writer died mid-line
-    todos.end(first, "plan-x", 0.4, 10)
+    todo_log.end(first, "plan-x", 0.4, 10)
     raw = path.read_bytes().decode().splitlines()
     assert len(raw) == 3 and raw[1].endswith(first)  # the torn fragment kept on its own line
     assert json.loads(raw[2])["type"] == "end"
-    [todo] = todos.list_todos()
+    [todo] = todo_log.list_todos()
     assert todo["status"] == "completed" and todo["actual_cost"] == 0.4
     assert todos.report()["unreadable_lines"] == 1
 
@@ -153,13 +153,14 @@ WRITER = textwrap.dedent(
     """
     import sys, time
     from ai_orchestrator.accounting import todos
+    from ai_orchestrator.store import todo_log
     worker, start_at = int(sys.argv[1]), float(sys.argv[2])
     while time.time() < start_at:
         time.sleep(0.001)
     for i in range(25):
         tid = todos.start(f"implement-f{worker}", None, f"T{i}", 0.1, "claude", None)
         # a long summary makes each write large, so interleaving would show
-        todos.end(tid, f"implement-f{worker}", 0.01 * (i + 1), i, "completed", "x" * 20000)
+        todo_log.end(tid, f"implement-f{worker}", 0.01 * (i + 1), i, "completed", "x" * 20000)
         print(tid, flush=True)
     """
 )
@@ -202,9 +203,9 @@ def test_concurrent_writers_keep_every_record_on_its_own_line(session_dir: Path)
         lambda: todos.start("plan-x", "other", None, 0.1, None, None),
         lambda: todos.start("plan-x", None, None, -1, None, None),
         lambda: todos.start("plan-x", None, None, float("nan"), None, None),
-        lambda: todos.end("todo-1", "plan-x", 0.1, 5, "done"),
-        lambda: todos.end("", "plan-x", 0.1, 5),
-        lambda: todos.end("todo-1", "plan-x", 0.1, -5),
+        lambda: todo_log.end("todo-1", "plan-x", 0.1, 5, "done"),
+        lambda: todo_log.end("", "plan-x", 0.1, 5),
+        lambda: todo_log.end("todo-1", "plan-x", 0.1, -5),
     ],
 )
 def test_bad_input_is_refused_and_nothing_written(session_dir: Path, call: Any) -> None:
@@ -220,23 +221,25 @@ def test_fold_start_end_error_and_filters(session_dir: Path) -> None:
     a = todos.start("implement-auth", None, "T1", 0.2, "claude", "sonnet")
     b = todos.start("plan-auth", None, None, 0.5, "gemini", None)
     c = todos.start("plan-billing", None, None, 0.5, "gemini", None)
-    todos.end(a, "implement-auth", 0.25, {"input": 10, "output": 5, "cache_read": 100}, "completed")
-    todos.error(b, "plan-auth", "rate limited", actual_cost=0.05)
-    listed = todos.list_todos()
+    todo_log.end(
+        a, "implement-auth", 0.25, {"input": 10, "output": 5, "cache_read": 100}, "completed"
+    )
+    todo_log.error(b, "plan-auth", "rate limited", actual_cost=0.05)
+    listed = todo_log.list_todos()
     assert [t["id"] for t in listed] == [a, b, c]
     by_id = {t["id"]: t for t in listed}
     assert by_id[a]["status"] == "completed" and by_id[a]["total_tokens"] == 115
     assert by_id[b]["status"] == "failed" and by_id[b]["error"] == "rate limited"
     assert by_id[b]["actual_cost"] == 0.05
     assert by_id[c]["status"] == "in_progress" and by_id[c]["actual_cost"] is None
-    assert [t["id"] for t in todos.list_todos(feature="auth")] == [a, b]
-    assert [t["id"] for t in todos.list_todos(status="failed")] == [b]
-    assert [t["id"] for t in todos.list_todos(feature="auth", status="in_progress")] == []
+    assert [t["id"] for t in todo_log.list_todos(feature="auth")] == [a, b]
+    assert [t["id"] for t in todo_log.list_todos(status="failed")] == [b]
+    assert [t["id"] for t in todo_log.list_todos(feature="auth", status="in_progress")] == []
 
 
 def test_end_without_a_start_is_kept_and_attributed_by_session(session_dir: Path) -> None:
-    todos.end("todo-lost", "review-auth", 0.3, 7)
-    [todo] = todos.list_todos(feature="auth")
+    todo_log.end("todo-lost", "review-auth", 0.3, 7)
+    [todo] = todo_log.list_todos(feature="auth")
     assert todo["status"] == "completed" and todo["estimated_cost"] is None
 
 
@@ -387,7 +390,7 @@ def test_estimate_uses_other_features_then_own(session_dir: Path) -> None:
     assert todos.estimate_cost(store, "implement", "auth", 0.33) == (2.0, "feature")
     # start() estimates when no estimate is given, and records the basis
     tid = todos.start("implement-auth", None, "T1", None, "claude", None)
-    [todo] = [t for t in todos.list_todos() if t["id"] == tid]
+    [todo] = [t for t in todo_log.list_todos() if t["id"] == tid]
     assert (todo["estimated_cost"], todo["estimate_basis"]) == (2.0, "feature")
 
 
@@ -420,19 +423,19 @@ def test_unpriced_call_is_unknown_cost_not_zero(session_dir: Path) -> None:
     """A call whose model has no price must not count as a $0 call: its actual cost is
     null, it is counted as unpriced, and it stays out of the totals and the accuracy."""
     priced = todos.start("implement-auth", None, "T1.1", 0.2, "claude", "m")
-    todos.end(priced, "implement-auth", 0.4, 100, "completed")
+    todo_log.end(priced, "implement-auth", 0.4, 100, "completed")
     unknown = todos.start("implement-auth", None, "T1.2", 0.2, "claude", "mystery")
-    todos.end(unknown, "implement-auth", 0.0, 100, "completed", unpriced=True)
+    todo_log.end(unknown, "implement-auth", 0.0, 100, "completed", unpriced=True)
     failed = todos.start("implement-auth", None, "T1.3", 0.2, "claude", "mystery")
-    todos.error(failed, "implement-auth", "boom", actual_cost=0.0, unpriced=True)
+    todo_log.error(failed, "implement-auth", "boom", actual_cost=0.0, unpriced=True)
 
-    records = lines_of(todos.todo_file())
+    records = lines_of(todo_log.todo_file())
     ends = {r["id"]: r for r in records if r["type"] != "start"}
     assert ends[unknown]["actual_cost"] is None and ends[unknown]["unpriced"] is True
     assert ends[failed]["actual_cost"] is None and ends[failed]["unpriced"] is True
     assert ends[priced]["unpriced"] is False
 
-    listed = {t["id"]: t for t in todos.list_todos()}
+    listed = {t["id"]: t for t in todo_log.list_todos()}
     assert listed[unknown]["actual_cost"] is None and listed[unknown]["unpriced"]
     report = todos.report()
     assert report["unpriced"] == 2

@@ -19,11 +19,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ai_orchestrator.accounting import todos
 from ai_orchestrator.agents.base import AgentResult
 from ai_orchestrator.calls.recording import price_result
 from ai_orchestrator.core.usage import ModelUsage
-from ai_orchestrator.store import SessionStore
+from ai_orchestrator.store import SessionStore, todo_log
 from ai_orchestrator.store.pending import PENDING
 from tests.fakes.harness import FakeAgents, aio_run, descendants, pid_alive
 
@@ -90,7 +89,7 @@ def _records(name: str) -> list[dict[str, Any]]:
 
 
 def _todos_of(name: str) -> list[dict[str, Any]]:
-    return [t for t in todos.list_todos() if t["session_name"] == name]
+    return [t for t in todo_log.list_todos() if t["session_name"] == name]
 
 
 def _expected_cost() -> float:

@@ -11,13 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ai_orchestrator.accounting import todos
 from ai_orchestrator.agents import registry
 from ai_orchestrator.agents.base import AgentRequest, Permission
 from ai_orchestrator.agents.claude import ClaudeBackend
 from ai_orchestrator.calls.session_call import RunOptions, run_in_session
 from ai_orchestrator.core.errors import AgentNotFound, InvalidInput
-from ai_orchestrator.store import SessionStore
+from ai_orchestrator.store import SessionStore, todo_log
 from tests.fakes.harness import FakeAgents, aio_run
 
 if TYPE_CHECKING:
@@ -29,7 +28,7 @@ def records(name: str) -> list[dict[str, Any]]:
 
 
 def open_todos() -> list[dict[str, Any]]:
-    return [t for t in todos.list_todos(None, None) if t["status"] in ("in_progress", "pending")]
+    return [t for t in todo_log.list_todos(None, None) if t["status"] in ("in_progress", "pending")]
 
 
 # -- gap 4: a call that cannot start leaves nothing behind ---------------------------------------
@@ -65,7 +64,7 @@ def test_refused_values_create_no_session_no_todo_and_say_nothing_started(
     assert "started a new agent conversation" not in result.stderr
     assert "Traceback" not in result.stderr and result.stdout == ""
     assert not SessionStore().exists("run-x")
-    assert todos.list_todos(None, None) == []
+    assert todo_log.list_todos(None, None) == []
     assert fakes.invocations() == []
 
 
@@ -157,7 +156,7 @@ def test_a_non_runnable_agent_is_recorded_and_its_todo_closed(
     [record] = records("run-x")
     assert record["outcome"] == "error:crash" and "not a runnable program" in record["error"]
     assert record["tokens"]["input"] == 0 and record["cost"] == 0
-    [todo] = todos.list_todos(None, None)
+    [todo] = todo_log.list_todos(None, None)
     assert todo["status"] == "failed"
     result = aio_run(project, "run-y", "hi", env={"AIO_AGENT_CLAUDE_EXECUTABLE": str(garbage)})
     assert result.returncode == 1 and "not a runnable program" in result.stderr
@@ -174,7 +173,7 @@ def test_an_exception_while_recording_still_closes_the_todo(
     monkeypatch.setattr(SessionStore, "record", broken)
     with pytest.raises(OSError, match="No space left"):
         run_in_session(SessionStore(), "run-x", "hi", RunOptions(agent="claude", cwd=project))
-    [todo] = todos.list_todos(None, None)
+    [todo] = todo_log.list_todos(None, None)
     assert todo["status"] == "failed" and "No space left" in str(todo.get("error"))
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from ai_orchestrator.store import SessionStore
+from ai_orchestrator.store.lifecycle import delete_session
 from tests.helpers import aio, interaction
 
 
@@ -246,10 +247,10 @@ def test_delete_rechecks_last_use_under_the_locks(session_dir: Path) -> None:
     listed_at = datetime.now(UTC)
     # Between listing (the session looked 40 days old) and deleting, it is used again.
     store.record("run-old", interaction())
-    assert store.delete("run-old", idle_days=30, now=listed_at) is False
+    assert delete_session(store, "run-old", idle_days=30, now=listed_at) is False
     assert store.load("run-old").summary["interaction_count"] == 2
     store.record("run-older", interaction(timestamp=old))
-    assert store.delete("run-older", idle_days=30) is True
+    assert delete_session(store, "run-older", idle_days=30) is True
     assert not (session_dir / "run-older").exists()
 
 

@@ -394,10 +394,10 @@ def test_the_lock_holder_line_is_not_needed_to_record(
 def test_the_todo_log_append_is_all_or_nothing_too(
     session_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ai_orchestrator.accounting import todos
+    from ai_orchestrator.store import todo_log
 
-    todos.append_record({"type": "start", "id": "todo-1"})
-    log = todos.todo_file()
+    todo_log.append_record({"type": "start", "id": "todo-1"})
+    log = todo_log.todo_file()
     before = log.read_bytes()
     real_write = os.write
 
@@ -409,7 +409,7 @@ def test_the_todo_log_append_is_all_or_nothing_too(
     with monkeypatch.context() as patch:
         patch.setattr(os, "write", half_then_full)
         with pytest.raises(StoreFileError) as failure:
-            todos.append_record({"type": "start", "id": "todo-2"})
+            todo_log.append_record({"type": "start", "id": "todo-2"})
     assert str(log) in str(failure.value) and "nothing was recorded" in str(failure.value)
     assert log.read_bytes() == before
 

@@ -10,6 +10,7 @@ import pytest
 
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.index import INDEX_FILE, SessionRow, SummaryIndex
+from ai_orchestrator.store.lifecycle import delete_session
 from ai_orchestrator.store.session_store import LOG, METADATA
 from tests.helpers import interaction
 
@@ -78,7 +79,7 @@ def test_deleted_sessions_leave_the_index(session_dir: Path) -> None:
     store.record("plan-a", interaction())
     store.record("plan-b", interaction())
     rows_by_name(store)
-    store.delete("plan-a")
+    delete_session(store, "plan-a")
     assert set(rows_by_name(store)) == {"plan-b"}
     assert cached_names(session_dir) == {"plan-b"}
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from ai_orchestrator.store import SessionStore
+from ai_orchestrator.store.lifecycle import migrate_session, repair_session
 from ai_orchestrator.store.session_store import LOG, METADATA
 from ai_orchestrator.store.transfer import apply_import, export_text, migrate_store, plan_import
 from tests.helpers import LEGACY_METADATA, aio, interaction, write_legacy_store
@@ -167,7 +168,7 @@ def test_record_and_repair_also_keep_a_copy(session_dir: Path) -> None:
     (path / METADATA).write_bytes(b"garbage one")
     store.record(NAME, interaction())
     (path / METADATA).write_bytes(b"garbage two")
-    report = store.repair(NAME)
+    report = repair_session(store, NAME)
     assert report["kept_copy"] is not None
     assert sorted(kept_copies(path)) == [b"garbage one", b"garbage two"]
     assert store.load(NAME).summary["interaction_count"] == 2
@@ -253,10 +254,10 @@ def test_migrating_keeps_reporting_a_torn_last_line(session_dir: Path) -> None:
     with open(path / LOG, "ab") as handle:
         handle.write(b'{"id": "half-writ')
     (path / METADATA).write_text(json.dumps(LEGACY_METADATA))  # as if never migrated
-    assert store.migrate(NAME) is not None
+    assert migrate_session(store, NAME) is not None
     problems = store.load(NAME).problems
     assert any("torn last line" in p for p in problems), problems
-    assert store.repair(NAME)["quarantined_lines"] == 1
+    assert repair_session(store, NAME)["quarantined_lines"] == 1
     assert store.load(NAME).problems == []
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from ai_orchestrator.core.errors import InvalidInput, NotFound, SessionBusy, UnsafeStore
 from ai_orchestrator.store import SessionStore
+from ai_orchestrator.store.lifecycle import delete_session, repair_session
 from ai_orchestrator.store.session_store import LOG, METADATA
 from tests.helpers import interaction
 
@@ -153,7 +154,7 @@ def test_corrupt_and_wrong_type_lines_are_skipped_not_deleted(session_dir: Path)
     view = store.load("run-x")
     assert view.summary["interaction_count"] == 2
     assert view.summary["corrupt_lines"] == 3
-    report = store.repair("run-x")
+    report = repair_session(store, "run-x")
     assert report["quarantined_lines"] == 3
     quarantine = (session_dir / "run-x" / "interactions.corrupt.jsonl").read_bytes()
     assert b"garbage" in quarantine and b"[1,2,3]" in quarantine
@@ -227,11 +228,11 @@ def test_run_lock_excludes_second_holder_and_names_it(session_dir: Path) -> None
         # Recording is still possible while the run lock is held (separate lock).
         store.record("implement-x", interaction())
         with pytest.raises(SessionBusy):
-            store.delete("implement-x")
+            delete_session(store, "implement-x")
     finally:
         lock.release()
     assert store.holder("implement-x") is None
-    store.delete("implement-x")
+    delete_session(store, "implement-x")
     assert not (session_dir / "implement-x").exists()
 
 
@@ -240,9 +241,9 @@ def test_delete_and_missing(session_dir: Path) -> None:
     with pytest.raises(NotFound):
         store.load("run-missing")
     with pytest.raises(NotFound):
-        store.delete("run-missing")
+        delete_session(store, "run-missing")
     store.record("run-x", interaction())
-    store.delete("run-x")
+    delete_session(store, "run-x")
     assert store.names() == []
     assert [p.name for p in session_dir.iterdir()] == []
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from ai_orchestrator.workflow.project.evidence import classify
+from ai_orchestrator.workflow.project.evidence import TestCase, TestRun, classify
 from ai_orchestrator.workflow.project.testcheck import check_test_command
-from ai_orchestrator.workflow.project.testrun import TestCase, TestRun, parse_summary, run_tests
+from ai_orchestrator.workflow.project.testrun import parse_summary, run_tests
 from tests.workflow.conftest import (
     ADD_BROKEN,
     ADD_IMPL,

@@ -11,6 +11,7 @@ import json
 import sys
 from pathlib import Path
 
+from ai_orchestrator.workflow.project.evidence import TestCase, TestRun
 from ai_orchestrator.workflow.project.tasktests import (
     TaskTests,
     case_file,
@@ -21,7 +22,6 @@ from ai_orchestrator.workflow.project.tasktests import (
     snapshot,
     task_test_files,
 )
-from ai_orchestrator.workflow.project.testrun import TestCase, TestRun
 from tests.workflow.conftest import (
     ADD_IMPL,
     ADD_TEST,

@@ -19,28 +19,18 @@ Contract:
 
 from __future__ import annotations
 
-import math
-
-from ai_orchestrator.core.errors import BudgetExceeded, InvalidInput
+from ai_orchestrator.core.errors import BudgetExceeded
+from ai_orchestrator.core.money import check_usd
 
 MIN_CALL_USD = 1e-6  # the smallest limit a CLI can be given (whole micro-dollars)
 
 
-def _amount(value: float, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidInput(f"{what} must be a number of USD, got {value!r}")
-    number = float(value)
-    if not math.isfinite(number) or number < 0:
-        raise InvalidInput(f"{what} must be a non-negative number of USD, got {value!r}")
-    return number
-
-
 def remaining(spent: float, budget: float | None) -> float | None:
     """USD left of ``budget`` after ``spent`` (0 when overrun); ``None`` without a budget."""
-    spent = _amount(spent, "spent")
+    spent = check_usd(spent, "spent")
     if budget is None:
         return None
-    return max(0.0, _amount(budget, "budget") - spent)
+    return max(0.0, check_usd(budget, "budget") - spent)
 
 
 def check_budget(spent: float, budget: float | None, *, subject: str = "this run") -> float | None:

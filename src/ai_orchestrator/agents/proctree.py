@@ -44,6 +44,8 @@ import os
 import signal as _signal
 from dataclasses import dataclass
 
+from ai_orchestrator.agents.subreaper import become_subreaper
+
 __all__ = [
     "ProcInfo",
     "Tracker",
@@ -60,8 +62,6 @@ def enable_subreaper() -> bool:
     """Become a child subreaper (Linux only; idempotent). ``True`` when it is in effect."""
     global _subreaper
     if _subreaper is None:
-        from ai_orchestrator.agents.watchdog import become_subreaper
-
         _subreaper = become_subreaper()
     return _subreaper
 

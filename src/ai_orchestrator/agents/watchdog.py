@@ -37,17 +37,18 @@ Contract (``main([LIFELINE, READY, GRACE, HOLD, "--", *ARGV])``, run by ``runner
 
 Start-up cost matters (every agent call pays it): the runner starts it as
 ``python -I -S -c BOOTSTRAP`` (no site, no environment; the module comes from its cached
-bytecode), and it imports only ``os``, ``select``, ``sys``, ``time``, ``ctypes`` and
-CPython's ``_signal`` at start (``signal`` would pull in ``enum``); ``agents.proctree`` (the
-tree walk) is imported only when there is a tree to stop.
+bytecode), and it imports only ``os``, ``select``, ``sys``, ``time``, ``ctypes``,
+CPython's ``_signal`` and ``agents.subreaper`` at start (``signal`` would pull in ``enum``);
+``agents.proctree`` (the tree walk) is imported only when there is a tree to stop.
 """
 
 from __future__ import annotations
 
 import os
 import select
-import sys
 import time
+
+from ai_orchestrator.agents.subreaper import become_subreaper
 
 TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: importing typing costs ~10 ms
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ else:
     except ImportError:  # pragma: no cover - not CPython
         import signal
 
-__all__ = ["BOOTSTRAP", "become_subreaper", "main"]
+__all__ = ["BOOTSTRAP", "main"]
 
 # ``python -I -S -c BOOTSTRAP PACKAGE_PARENT ARGS…``: only our own package becomes importable.
 BOOTSTRAP = (
@@ -66,23 +67,9 @@ BOOTSTRAP = (
     "from ai_orchestrator.agents.watchdog import main; main(sys.argv[2:])"
 )
 
-_PR_SET_CHILD_SUBREAPER = 36
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 KILL_TIMEOUT = 10.0  # seconds to keep killing and reaping after SIGKILL before giving up
 _TICK = 0.05
-
-
-def become_subreaper() -> bool:
-    """Make this process a child subreaper (Linux ``prctl``); ``True`` when in effect."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        return bool(libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
-    except (OSError, AttributeError):
-        return False
 
 
 class _Watch:

@@ -11,13 +11,11 @@ Contract
     - ``build_record(...)`` is the interaction as ``SessionStore.record`` takes it; with a
       ``BudgetCheck`` it also carries ``budget_usd``, ``spent_before`` and ``over_budget``, so
       an overrun is on record, not only on stderr.
-    - ``feature_spend(store, feature_id)`` is the recorded cost of every session of a feature
-      (``feature_spend_detail`` also counts unpriced calls, which add $0 to it).
     - ``max_budget_flag(remaining)`` is what remains rounded *down* to whole micro-dollars (no
       float noise such as 0.09500000000000001 on a CLI's argv, never above the remainder);
       ``None`` when less than $0.000001 remains.
 
-Pure functions except ``feature_spend*`` (which read the summary index).
+Pure functions (a feature's spend so far is ``accounting.spend``).
 """
 
 from __future__ import annotations
@@ -34,7 +32,7 @@ from ai_orchestrator.core.usage import ModelUsage
 from ai_orchestrator.store.records import preview
 
 if TYPE_CHECKING:
-    from ai_orchestrator.store import SessionStore
+    pass
 
 OVERRUN_EPSILON = 1e-12  # float sums of recorded costs: equal is not over
 
@@ -56,20 +54,6 @@ def outcome_label(result: AgentResult) -> str:
     if result.outcome in ("success", "timeout", "interrupted"):
         return result.outcome
     return f"error:{result.outcome}"
-
-
-def feature_spend_detail(store: SessionStore, feature_id: str) -> tuple[float, int]:
-    """(recorded cost, number of unpriced calls) over every session of ``feature_id``."""
-    from ai_orchestrator.store.index import SummaryIndex
-
-    rows, _errors = SummaryIndex(store).rows()
-    mine = [r for r in rows if r.feature_id == feature_id]
-    return sum(r.cost for r in mine), sum(r.unpriced for r in mine)
-
-
-def feature_spend(store: SessionStore, feature_id: str) -> float:
-    """Total recorded cost of every session of ``feature_id``."""
-    return feature_spend_detail(store, feature_id)[0]
 
 
 def max_budget_flag(remaining: float) -> float | None:

@@ -40,13 +40,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ai_orchestrator import SCHEMA_VERSION
-from ai_orchestrator.accounting import todos
 from ai_orchestrator.agents.base import AgentRequest, AgentResult
 from ai_orchestrator.calls.recording import build_record
 from ai_orchestrator.core.errors import InvalidInput
 from ai_orchestrator.infra.redact import redact
 from ai_orchestrator.infra.timeutil import format_iso, parse_iso
-from ai_orchestrator.store import SessionStore
+from ai_orchestrator.store import SessionStore, todo_log
 from ai_orchestrator.store.pending import read_pending, remove_pending, set_aside_pending
 
 if TYPE_CHECKING:
@@ -200,13 +199,26 @@ def _explain(agent: str, found: FileUsage | None) -> str:
 
 def _close_todo(todo_id: str, name: str, record: dict[str, Any]) -> None:
     """Close the call's todo unless something already did."""
-    mine = [r for r in todos.read_records().records if r["id"] == todo_id]
-    if mine and todos.fold(mine)[0]["status"] != "in_progress":
+    mine = [r for r in todo_log.read_records().records if r["id"] == todo_id]
+    if mine and todo_log.fold(mine)[0]["status"] != "in_progress":
         return
     unpriced = record.get("cost_source") == "unpriced"
     if record.get("outcome") == "success":
-        todos.end(todo_id, name, record["cost"], record["tokens"], "completed",
-                  record.get("response_preview"), unpriced=unpriced)
+        todo_log.end(
+            todo_id,
+            name,
+            record["cost"],
+            record["tokens"],
+            "completed",
+            record.get("response_preview"),
+            unpriced=unpriced,
+        )
         return
-    todos.error(todo_id, name, f"{record.get('outcome')}: {record.get('error') or 'no detail'}",
-                actual_cost=record["cost"], tokens=record["tokens"], unpriced=unpriced)
+    todo_log.error(
+        todo_id,
+        name,
+        f"{record.get('outcome')}: {record.get('error') or 'no detail'}",
+        actual_cost=record["cost"],
+        tokens=record["tokens"],
+        unpriced=unpriced,
+    )

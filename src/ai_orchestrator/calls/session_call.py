@@ -67,6 +67,7 @@ from typing import Any, Literal
 
 from ai_orchestrator.accounting import todos
 from ai_orchestrator.accounting.budget import check_budget
+from ai_orchestrator.accounting.spend import feature_spend
 from ai_orchestrator.agents import registry, runner
 from ai_orchestrator.agents.base import (
     AgentRequest,
@@ -79,8 +80,6 @@ from ai_orchestrator.agents.base import (
 from ai_orchestrator.calls.recording import (
     BudgetCheck,
     build_record,
-    feature_spend,
-    feature_spend_detail,
     live_cost,
     max_budget_flag,
 )
@@ -88,14 +87,13 @@ from ai_orchestrator.calls.recover import CONFIRMED, pending_marker, recover_pen
 from ai_orchestrator.core.errors import AgentLaunchError, InvalidInput
 from ai_orchestrator.core.names import parse_session_name
 from ai_orchestrator.infra.locks import WaitReport, current_command
-from ai_orchestrator.store import SessionStore
+from ai_orchestrator.store import SessionStore, todo_log
 from ai_orchestrator.store.pending import remove_pending, write_pending
 
 __all__ = [
     "Notice",
     "RunOptions",
     "SessionRun",
-    "feature_spend",  # re-exported: the workflow's budget pre-check uses it
     "run_in_session",
 ]
 
@@ -221,9 +219,9 @@ class _Budget:
         """What the next call may spend (rounded for argv); ``BudgetExceeded`` when used up."""
         if self.budget is None:
             return None
-        spent, unpriced = feature_spend_detail(self.store, self.feature_id)
-        left = check_budget(spent, self.budget, subject=f"feature {self.feature_id}")
-        self.check = BudgetCheck(self.budget, spent, unpriced)
+        spend = feature_spend(self.store, self.feature_id)
+        left = check_budget(spend.cost, self.budget, subject=f"feature {self.feature_id}")
+        self.check = BudgetCheck(self.budget, spend.cost, spend.unpriced)
         return max_budget_flag(left or 0.0)  # at least MIN_CALL_USD is left here
 
 
@@ -317,7 +315,7 @@ def run_in_session(
         try:
             run = call.run_and_record(plan, request, invocation, budget.check)
         except BaseException as exc:  # whatever escapes, the todo must not stay in progress
-            todos.error(todo_id, name, _describe(exc))
+            todo_log.error(todo_id, name, _describe(exc))
             raise  # the marker stays: the next use of the session records what is missing
         _close_todo(todo_id, name, run)
         remove_pending(store.path_of(name))
@@ -349,7 +347,7 @@ def _close_todo(todo_id: str, name: str, run: SessionRun) -> None:
     stored = run.record
     unpriced = stored.get("cost_source") == "unpriced"
     if run.result.ok:
-        todos.end(
+        todo_log.end(
             todo_id,
             name,
             stored["cost"],
@@ -359,7 +357,7 @@ def _close_todo(todo_id: str, name: str, run: SessionRun) -> None:
             unpriced=unpriced,
         )
     else:
-        todos.error(
+        todo_log.error(
             todo_id,
             name,
             f"{run.result.outcome}: {run.result.error or 'no detail'}",

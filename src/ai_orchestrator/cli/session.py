@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from ai_orchestrator import SCHEMA_VERSION, __version__
+from ai_orchestrator.calls.given_record import record_given
 from ai_orchestrator.cli import output
 from ai_orchestrator.cli.render_sessions import (
     print_list,
@@ -22,14 +23,13 @@ from ai_orchestrator.cli.render_sessions import (
 from ai_orchestrator.cli.session_help import help_cmd
 from ai_orchestrator.core.errors import (
     InvalidInput,
-    NotFound,
-    SessionBusy,
     StoreError,
     StoreFileError,
 )
-from ai_orchestrator.infra.timeutil import parse_iso, within_days
+from ai_orchestrator.infra.timeutil import parse_iso
 from ai_orchestrator.store import SessionStore
-from ai_orchestrator.store.index import SessionRow, SummaryIndex
+from ai_orchestrator.store.index import SessionRow, SummaryIndex, unreadable_entries
+from ai_orchestrator.store.lifecycle import clean, delete_session, plan_clean
 from ai_orchestrator.store.stats import (
     GROUP_KEYS,
     SORT_KEYS,
@@ -86,11 +86,13 @@ def _rows(store: SessionStore) -> tuple[list[SessionRow], list[dict[str, str]]]:
     """All readable rows, and ``{session_name, error}`` for each unreadable session and
     each odd file that makes record, clean and repair refuse a listed one (``refused``)."""
     rows, errors = SummaryIndex(store).rows()
+    _warn_unreadable(errors)
+    return rows, unreadable_entries(rows, errors)
+
+
+def _warn_unreadable(errors: list[tuple[str, str]]) -> None:
     for name, problem in errors:
         output.warn(f"{name}: skipped: {problem}")
-    unreadable = [{"session_name": name, "error": problem} for name, problem in errors]
-    unreadable += [{"session_name": r.name, "error": odd} for r in rows for odd in r.refused]
-    return rows, unreadable
 
 
 def _confirm(question: str) -> bool:
@@ -240,67 +242,40 @@ def clean_cmd(older_than: float, dry_run: bool, yes: bool, as_json: bool) -> Non
     removed.
     """
     store = _store()
-    now = datetime.now(UTC)
-    rows, unreadable = _rows(store)
-    candidates = sorted(
-        (r for r in rows if not within_days(r.last_activity, older_than, now)),
-        key=lambda r: r.name,
-    )
-    report: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
-        "older_than_days": older_than,
-        "dry_run": dry_run,
-        "candidates": [r.name for r in candidates],
-        "removed": [],
-        "skipped": [],
-        "unreadable": unreadable,
-    }
+    plan = plan_clean(store, older_than)
+    _warn_unreadable(plan.errors)
     if not as_json:
-        output.info(f"Sessions last used {older_than:g}+ days ago: {len(candidates)}")
-        for row in candidates:
+        output.info(f"Sessions last used {older_than:g}+ days ago: {len(plan.candidates)}")
+        for row in plan.candidates:
             output.info(
-                f"  - {row.name} (last used {output.age(parse_iso(row.last_activity), now)})"
+                f"  - {row.name} (last used {output.age(parse_iso(row.last_activity), plan.now)})"
             )
     if dry_run:
         if as_json:
-            output.emit_json(report)
-        elif candidates:
-            output.info(f"Would remove: {len(candidates)} session(s) (dry run, nothing removed)")
+            output.emit_json(plan.report(dry_run=True).to_dict())
+        elif plan.candidates:
+            output.info(
+                f"Would remove: {len(plan.candidates)} session(s) (dry run, nothing removed)"
+            )
         return
-    if candidates and not yes and not _confirm(f"Remove {len(candidates)} session(s)?"):
+    count = len(plan.candidates)
+    if count and not yes and not _confirm(f"Remove {count} session(s)?"):
         output.info("Cancelled: nothing removed.")
         if as_json:
-            output.emit_json(report)
+            output.emit_json(plan.report(dry_run=False).to_dict())
         return
-    for row in candidates:
-        try:
-            deleted = store.delete(row.name, idle_days=older_than, now=now)
-        except (SessionBusy, NotFound, StoreError) as exc:
-            reason = str(exc)
-        else:
-            reason = "" if deleted else f"used within the last {older_than:g} days"
-        if reason:
-            report["skipped"].append({"session_name": row.name, "reason": reason})
-            if not as_json:
-                output.warn(f"kept {row.name}: {reason}")
-            continue
-        report["removed"].append(row.name)
-        if not as_json:
-            click.echo(f"removed {row.name}")
-    # Leftovers of crashed writes and deletions go too (never anything recorded).
-    report["trash_removed"] = store.purge_trash()
-    report["temp_files_removed"] = sum(_tidy(store, row.name) for row in rows)
+    report = clean(store, plan, progress=None if as_json else _print_cleaned)
     if as_json:
-        output.emit_json(report)
+        output.emit_json(report.to_dict())
     else:
-        output.info(f"Removed: {len(report['removed'])} session(s)")
+        output.info(f"Removed: {len(report.removed)} session(s)")
 
 
-def _tidy(store: SessionStore, name: str) -> int:
-    try:
-        return store.tidy(name)
-    except (NotFound, StoreError, OSError):
-        return 0  # deleted just now, or unreadable (already reported)
+def _print_cleaned(name: str, reason: str) -> None:
+    if reason:
+        output.warn(f"kept {name}: {reason}")
+    else:
+        click.echo(f"removed {name}")
 
 
 @session.command("export")
@@ -464,16 +439,6 @@ def _fail_if_skipped(skipped: list[tuple[str, str]]) -> None:
         )
 
 
-def priced_interaction(name: str, interaction: dict[str, Any]) -> dict[str, Any]:
-    """``interaction`` (which has no cost) validated and priced like ``aio run`` prices."""
-    from ai_orchestrator.calls.recording import price_interaction
-    from ai_orchestrator.core.names import parse_session_name
-    from ai_orchestrator.store.records import normalize_interaction
-
-    checked = normalize_interaction(interaction, parse_session_name(name))
-    return {**interaction, **price_interaction(checked)}
-
-
 @session.command("record")
 @click.argument("name")
 def record_cmd(name: str) -> None:
@@ -490,15 +455,8 @@ def record_cmd(name: str) -> None:
         interaction = json.loads(raw)
     except (ValueError, RecursionError) as exc:
         raise InvalidInput(f"stdin is not valid JSON: {exc}") from None
-    store = _store()
-    if isinstance(interaction, dict) and interaction.get("cost") is None:
-        interaction = priced_interaction(name, interaction)
-    if isinstance(interaction, dict) and "id" in interaction:
-        added = store.record_unique(name, [interaction])
-        result = {"id": interaction["id"], "added": bool(added)}
-    else:
-        result = {"id": store.record(name, interaction)["id"], "added": True}
-    output.emit_json({"schema_version": SCHEMA_VERSION, **result})
+    stored = record_given(_store(), name, interaction)
+    output.emit_json({"schema_version": SCHEMA_VERSION, "id": stored.id, "added": stored.added})
 
 
 @session.command("delete")
@@ -516,7 +474,7 @@ def delete_cmd(name: str, yes: bool) -> None:
     if not yes and not _confirm(f"Delete session {view.name} ({count} interactions)?"):
         output.info("Cancelled: nothing deleted.")
         return
-    store.delete(name)
+    delete_session(store, name)
     output.info(f"Deleted {view.name}")
 
 
@@ -526,24 +484,11 @@ def delete_cmd(name: str, yes: bool) -> None:
 def repair_cmd(name: str, as_json: bool) -> None:
     """Rebuild a session's summary from its log; quarantine unreadable lines; fix modes;
     record a call whose aio died (usage read back from the agent's own files)."""
-    from ai_orchestrator.calls.recover import recover_session
-    from ai_orchestrator.store.pending import PENDING
+    from ai_orchestrator.calls.repair import repair
 
-    store = _store()
-    report = store.repair(name)
-    skipped: str | None = None
-    try:
-        recovered = recover_session(store, name)
-    except SessionBusy as exc:  # a run (or a dying agent's watchdog) still holds it
-        recovered = None
-        if (store.path_of(name) / PENDING).exists():
-            skipped = f"a call in flight was not checked: {exc}; run repair again once it is free"
-    except StoreFileError as exc:  # e.g. an odd .run.lock: repair names it, recovery waits
-        recovered = None
-        if not any(str(exc.filename) in problem for problem in report["cannot_fix"]):
-            report["cannot_fix"].append(str(exc))
-    report["recovered_call"] = None if recovered is None else recovered.record["id"]
-    report["recovery_skipped"] = skipped
+    repaired = repair(_store(), name)
+    report, recovered = repaired.report, repaired.recovered
+    skipped = report["recovery_skipped"]
     if as_json:
         output.emit_json(report)
         return

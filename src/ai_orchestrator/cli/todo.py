@@ -14,6 +14,7 @@ import click
 
 from ai_orchestrator.accounting import todos as session_todos
 from ai_orchestrator.cli import output
+from ai_orchestrator.store import todo_log
 
 STATUS_MARKS = {"completed": "✓", "in_progress": "▶", "pending": "○", "failed": "✗"}
 
@@ -41,7 +42,7 @@ def report_cmd(since: str | None, until: str | None, as_json: bool) -> None:
 
 @todo.command("list")
 @click.option("--feature", help="Only this feature's todos, plus the agent's todo list per task.")
-@click.option("--status", type=click.Choice(session_todos.STATUSES), help="Only this status.")
+@click.option("--status", type=click.Choice(todo_log.STATUSES), help="Only this status.")
 @click.option("--json", "as_json", is_flag=True, help="Write JSON to stdout.")
 def list_cmd(feature: str | None, status: str | None, as_json: bool) -> None:
     """List session todos (oldest first)."""
@@ -52,14 +53,14 @@ def list_cmd(feature: str | None, status: str | None, as_json: bool) -> None:
         from ai_orchestrator.store import SessionStore
 
         agent_todos = agent_todos_by_task(SessionStore(), feature, problems=problems)
-    items = session_todos.list_todos(feature, status)
+    items = todo_log.list_todos(feature, status)
     for problem in problems:
         output.warn(problem)
     if as_json:
         output.emit_json(
             {
                 "schema_version": 1,
-                "todo_file": str(session_todos.todo_file()),
+                "todo_file": str(todo_log.todo_file()),
                 "feature": feature,
                 "status": status,
                 "todos": items,

@@ -1,7 +1,7 @@
 """Redaction of secrets before anything is written from prompts or agent output.
 
 Applied to every file aio writes from prompts and agent output: the session store
-(``records.stored_form``), the todo log (``accounting.todos``), lock holder records, and
+(``records.stored_form``), the todo log (``store.todo_log``), lock holder records, and
 the ``.aio/`` workspace (``history.jsonl``, ``feature.yaml``/``plan.yaml``, artifacts).
 
 Contract

@@ -280,3 +280,13 @@ class SummaryIndex:
         except (sqlite3.Error, OverflowError):
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")  # busy or read-only: the cache just stays stale
+
+
+def unreadable_entries(
+    rows: Iterable[SessionRow], errors: Iterable[tuple[str, str]]
+) -> list[dict[str, str]]:
+    """``{session_name, error}`` for each session ``SummaryIndex.rows`` could not read, then
+    for each odd file that makes record, clean and repair refuse a listed one (``refused``)."""
+    unreadable = [{"session_name": name, "error": problem} for name, problem in errors]
+    unreadable += [{"session_name": r.name, "error": odd} for r in rows for odd in r.refused]
+    return unreadable

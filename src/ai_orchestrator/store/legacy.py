@@ -58,6 +58,7 @@ from typing import Any
 from ai_orchestrator.core.errors import InvalidInput
 from ai_orchestrator.core.names import SessionName, is_session_name, session_name
 from ai_orchestrator.infra.fsutil import atomic_write, read_bytes
+from ai_orchestrator.store.legacy_format import parse_legacy_metadata
 from ai_orchestrator.store.logfile import (
     LEGACY_BACKUP,
     LOG,
@@ -76,7 +77,6 @@ from ai_orchestrator.store.records import (
     serialize,
 )
 
-_BC_NUMBER = re.compile(rb'("(?:total_)?cost"\s*:\s*)(-?)\.(\d)')
 SHELL_INTERACTION_KEYS = frozenset(
     {"timestamp", "model", "prompt_preview", "tokens", "cost", "duration_ms"}
 )
@@ -94,28 +94,6 @@ def _number(value: object) -> object:
         except ValueError:
             return value
     return value
-
-
-def is_legacy_metadata(obj: object) -> bool:
-    return (
-        isinstance(obj, dict)
-        and "schema_version" not in obj
-        and (isinstance(obj.get("interactions"), list) or "session_id" in obj)
-    )
-
-
-def parse_legacy_metadata(data: bytes, parsed: object = None) -> dict[str, Any] | None:
-    """The shell version's metadata object in ``data``, or ``None`` if it is not one.
-
-    ``parsed`` is ``json.loads(data)`` if the caller already has it (``None`` if that
-    failed); costs written by ``bc`` (``.000048``) are accepted.
-    """
-    if parsed is None:
-        try:
-            parsed = json.loads(_BC_NUMBER.sub(rb"\g<1>\g<2>0.\g<3>", data))
-        except (ValueError, RecursionError):
-            return None
-    return parsed if is_legacy_metadata(parsed) and isinstance(parsed, dict) else None
 
 
 def interaction_shape(item: Mapping[str, Any]) -> str:

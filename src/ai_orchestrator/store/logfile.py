@@ -35,6 +35,7 @@ from ai_orchestrator.infra.fsutil import (
     unique_suffix,
 )
 from ai_orchestrator.infra.timeutil import format_iso, now_iso, parse_iso
+from ai_orchestrator.store.legacy_format import parse_legacy_metadata
 from ai_orchestrator.store.records import normalize_interaction
 from ai_orchestrator.store.summary import (
     build_summary,
@@ -182,10 +183,7 @@ def read_summary(path: Path, session: SessionName) -> SummaryRead:
     if obj is not None:
         result.problem = summary_problem(obj, session)
     if result.problem is not None:
-        # Only now: a summary of ours is never the shell version's, and the common path
-        # (every record of ``aio run``) should not import the converter.
-        from ai_orchestrator.store.legacy import parse_legacy_metadata
-
+        # Only now: a summary of ours is never the shell version's.
         result.legacy = parse_legacy_metadata(data, obj)
         if result.legacy is not None:
             result.problem = (

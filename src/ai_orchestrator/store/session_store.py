@@ -45,6 +45,9 @@ Invariants and how they are kept:
   that was waiting for the lock notices its lock file is gone and starts over. ``delete``
   with ``idle_days`` re-checks the last use under the locks, so ``clean`` never removes
   a session that was used after it was listed.
+
+Removing, repairing, migrating and cleaning whole sessions are functions of ``lifecycle``
+that take a ``SessionStore``; this module only reads, records and locks.
 """
 
 from __future__ import annotations
@@ -52,7 +55,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +102,7 @@ from ai_orchestrator.store.summary import (
     build_summary,
     carried,
 )
+from ai_orchestrator.store.trash import empty_trash, to_trash
 
 __all__ = [
     "LOG",
@@ -295,8 +298,6 @@ class SessionStore:
             run = locks.acquire(path / locks.RUN_LOCK, timeout=0, what=f"session {session.name}")
         except (AioError, OSError):
             return
-        from ai_orchestrator.store.lifecycle import empty_trash, to_trash
-
         try:
             if not lock.still_linked():
                 return
@@ -554,44 +555,3 @@ class SessionStore:
         return locks.read_holder(path / locks.RUN_LOCK) or locks.read_holder(
             path / locks.WRITE_LOCK
         )
-
-    # ------------------------------------------------------ removal and repair (``lifecycle``)
-
-    def delete(
-        self, name: str, *, idle_days: float | None = None, now: datetime | None = None
-    ) -> bool:
-        """Delete a session; refuses (``SessionBusy``) while any of its locks is held.
-
-        With ``idle_days``, the session is deleted only if it was last used at least that
-        long ago, checked under both locks; returns False (nothing deleted) otherwise.
-        """
-        from ai_orchestrator.store.lifecycle import delete_session
-
-        return delete_session(self, name, idle_days=idle_days, now=now)
-
-    def purge_trash(self) -> int:
-        """Remove leftovers of deletions interrupted by a crash."""
-        from ai_orchestrator.store.lifecycle import purge_trash
-
-        return purge_trash(self.root) if self.check_root() else 0
-
-    def tidy(self, name: str) -> int:
-        """Remove stale temp files of an interrupted write in one session (under its
-        write lock, so no write is in flight); 0 if the session is busy."""
-        from ai_orchestrator.store.lifecycle import tidy_session
-
-        return tidy_session(self._existing_dir(parse_session_name(name)))
-
-    def repair(self, name: str) -> dict[str, Any]:
-        """Rebuild the summary from the log under the write lock (migrating a shell-version
-        session first); move unreadable lines to ``interactions.corrupt.jsonl`` (kept,
-        never deleted); fix modes; remove stale temp files and deletion leftovers."""
-        from ai_orchestrator.store.lifecycle import repair_session
-
-        return repair_session(self, name)
-
-    def migrate(self, name: str) -> dict[str, Any] | None:
-        """Convert a shell-version session in place; ``None`` if it was already current."""
-        from ai_orchestrator.store.lifecycle import migrate_session
-
-        return migrate_session(self, name)

@@ -59,15 +59,16 @@ from ai_orchestrator.store.legacy import (
     legacy_created,
     legacy_records,
     legacy_session_name,
-    parse_legacy_metadata,
     quarantine_unusable,
 )
-from ai_orchestrator.store.lifecycle import TRASH_PREFIX, empty_trash, to_trash
+from ai_orchestrator.store.legacy_format import parse_legacy_metadata
+from ai_orchestrator.store.lifecycle import delete_session, migrate_session
 from ai_orchestrator.store.logfile import LEGACY_BACKUP, METADATA, fallback_created
 from ai_orchestrator.store.maintenance import fix_modes
 from ai_orchestrator.store.records import content_ids
 from ai_orchestrator.store.session_store import SessionStore, SessionView
 from ai_orchestrator.store.summary import build_summary, last_activity
+from ai_orchestrator.store.trash import TRASH_PREFIX, empty_trash, to_trash
 
 # State of this machine's files, not of the session: never exported.
 _LOCAL_FIELDS = ("log_size", "corrupt_lines", "torn_tail")
@@ -484,7 +485,7 @@ def _adopt(
                 # Undo a half-done copy (the source is intact): a rerun starts afresh
                 # instead of finding a target it cannot tell from another session.
                 with contextlib.suppress(AioError, OSError):
-                    store.delete(target.name)
+                    delete_session(store, target.name)
             raise
     if trash is not None:
         empty_trash(trash)
@@ -523,7 +524,7 @@ def migrate_store(store: SessionStore, renames: Mapping[str, str] | None = None)
         )
     for name in store.names():
         try:
-            migrated = store.migrate(name)
+            migrated = migrate_session(store, name)
         except (AioError, OSError) as exc:
             report.skipped.append((name, str(exc)))
             continue

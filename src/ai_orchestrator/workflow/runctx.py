@@ -171,9 +171,9 @@ def check_budget(ctx: FeatureContext, settings: CallSettings, nothing_done: str)
     if settings.budget_usd is None:
         return
     from ai_orchestrator.accounting import budget
-    from ai_orchestrator.calls.session_call import feature_spend
+    from ai_orchestrator.accounting.spend import feature_spend
 
-    spent = feature_spend(ctx.store, ctx.feature_id)
+    spent = feature_spend(ctx.store, ctx.feature_id).cost
     try:
         budget.check_budget(spent, settings.budget_usd, subject=f"feature {ctx.feature_id}")
     except BudgetExceeded as exc:

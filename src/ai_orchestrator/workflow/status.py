@@ -23,15 +23,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ai_orchestrator.accounting.savings import cache_read_share
+from ai_orchestrator.accounting.spend import FeatureSpend
 from ai_orchestrator.core.errors import AioError
 from ai_orchestrator.infra.timeutil import format_iso, parse_iso
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.index import SummaryIndex
+from ai_orchestrator.store.stats import BILLED_TOKEN_KEYS
 from ai_orchestrator.workflow.model.feature import load_feature, load_plan
 from ai_orchestrator.workflow.project.history import read_events
 from ai_orchestrator.workflow.project.workspace import Workspace
-
-TOKEN_KEYS = ("input", "output", "cache_read", "cache_write")
 
 
 def session_rows(store: SessionStore) -> dict[str, list[Any]]:
@@ -95,27 +95,20 @@ def feature_status(
     store = SessionStore()
     rows = session_rows(store) if rows is None else rows
     phases: dict[str, dict[str, Any]] = {}
-    tokens = dict.fromkeys(TOKEN_KEYS, 0)
-    interactions, cost, savings, unpriced = 0, 0.0, 0.0, 0
+    spend = FeatureSpend.of(rows.get(feature_id, []))
     moments = [parse_iso(feature.get("updated_at"))]
     for row in rows.get(feature_id, []):
         phases[row.command] = {
             "session": row.name,
             "interactions": row.interactions,
             "failed": row.failed,
-            "tokens": {k: row.tokens.get(k, 0) for k in TOKEN_KEYS},
+            "tokens": {k: row.tokens.get(k, 0) for k in BILLED_TOKEN_KEYS},
             "cache_read_share": cache_read_share(row.tokens),
             "cost": round(row.cost, 6),
             "savings": round(row.savings, 6),
             "unpriced": row.unpriced,
             "last_activity": row.last_activity,
         }
-        interactions += row.interactions
-        unpriced += row.unpriced
-        for key in TOKEN_KEYS:
-            tokens[key] += row.tokens.get(key, 0)
-        cost += row.cost
-        savings += row.savings
         moments.append(parse_iso(row.last_activity))
     if events:
         moments.append(parse_iso(events[-1].get("timestamp")))
@@ -144,12 +137,12 @@ def feature_status(
         "next_task": (nt.id if plan and (nt := plan.next_task()) else None),
         "sessions": phases,
         "totals": {
-            "interactions": interactions,
-            "tokens": tokens,
-            "cache_read_share": cache_read_share(tokens),
-            "cost": round(cost, 6),
-            "savings": round(savings, 6),
-            "unpriced": unpriced,
+            "interactions": spend.interactions,
+            "tokens": dict(spend.tokens),
+            "cache_read_share": cache_read_share(spend.tokens),
+            "cost": round(spend.cost, 6),
+            "savings": round(spend.savings, 6),
+            "unpriced": spend.unpriced,
         },
         "agent_todos": agent_todo_lists(store, feature_id, feature.get("active_task"), events),
         "commands": {

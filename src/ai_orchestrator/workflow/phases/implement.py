@@ -71,9 +71,9 @@ from ai_orchestrator.workflow.model.feature import (
     update_feature,
 )
 from ai_orchestrator.workflow.model.plan import Plan, Task
-from ai_orchestrator.workflow.phases.escalate import Target
+from ai_orchestrator.workflow.phases.handover import Target
 from ai_orchestrator.workflow.project.config import resolve_model
-from ai_orchestrator.workflow.project.evidence import FIX
+from ai_orchestrator.workflow.project.evidence import FIX, TestRun
 from ai_orchestrator.workflow.project.history import given_options
 from ai_orchestrator.workflow.project.tasktests import (
     TaskTests,
@@ -84,7 +84,7 @@ from ai_orchestrator.workflow.project.tasktests import (
     snapshot,
     task_test_files,
 )
-from ai_orchestrator.workflow.project.testrun import TestRun, run_tests
+from ai_orchestrator.workflow.project.testrun import run_tests
 from ai_orchestrator.workflow.runctx import (
     FeatureContext,
     Recorder,
@@ -481,7 +481,7 @@ def _implement_locked(
 def _note_escalated_conversation(ctx: FeatureContext, agent: str, use_session: bool) -> None:
     """Warn when the stored conversation was escalated to another agent: this call starts a
     new conversation of ``agent`` in its place (``--agent`` keeps the escalated one)."""
-    from ai_orchestrator.workflow.phases.escalate import stored_source
+    from ai_orchestrator.workflow.phases.handover import stored_source
 
     source = stored_source(ctx, "implement")
     if use_session and source.agent_session_id and source.agent not in (None, agent):
@@ -495,7 +495,7 @@ def _escalation_target(ctx: FeatureContext, opts: ImplementOptions) -> Target | 
     """The target of ``escalate_to`` (checked before the task is touched), else None."""
     if opts.escalate_to is None:
         return None
-    from ai_orchestrator.workflow.phases.escalate import resolve_target, stored_source
+    from ai_orchestrator.workflow.phases.handover import resolve_target, stored_source
 
     return resolve_target(ctx, "implement", opts.escalate_to, stored_source(ctx, "implement"))
 
@@ -504,7 +504,7 @@ def _hand_over(
     ctx: FeatureContext, loop: _Loop, target: Target, reason: str, options: dict[str, Any]
 ) -> str:
     """Hand ``loop``'s work to ``target`` (replacing ``loop.conv``); returns the preface."""
-    from ai_orchestrator.workflow.phases.escalate import hand_over
+    from ai_orchestrator.workflow.phases.handover import hand_over
 
     handover = hand_over(
         ctx,

@@ -86,7 +86,7 @@ def parse_reviewer(ctx: FeatureContext, spec: str) -> tuple[str, str | None]:
     """``(agent, model)`` of a reviewer spec (see the module docstring)."""
     from ai_orchestrator.agents.base import check_model
     from ai_orchestrator.agents.registry import KNOWN_KEYS
-    from ai_orchestrator.workflow.phases.escalate import agent_of
+    from ai_orchestrator.workflow.phases.handover import agent_of
 
     name, sep, model = spec.strip().partition(":")
     if sep and name in KNOWN_KEYS:

@@ -44,9 +44,9 @@ from ai_orchestrator.calls.conversation import CallSettings, Conversation
 from ai_orchestrator.core.errors import AioError, InvalidInput
 from ai_orchestrator.workflow.jsontext import extract_json
 from ai_orchestrator.workflow.model.feature import load_feature, load_plan, write_artifact
-from ai_orchestrator.workflow.project.evidence import FIX
+from ai_orchestrator.workflow.project.evidence import FIX, TestRun
 from ai_orchestrator.workflow.project.history import given_options
-from ai_orchestrator.workflow.project.testrun import TestRun, run_tests
+from ai_orchestrator.workflow.project.testrun import run_tests
 from ai_orchestrator.workflow.project.testselect import (
     PlannedRun,
     Selection,

@@ -1,4 +1,8 @@
-"""Test run evidence: did the tests actually run, and when not, why not.
+"""Test run results and their evidence: did the tests actually run, and when not, why not.
+
+``TestRun`` (with its ``TestCase`` list) is the result record of one run of the project's
+tests — ``testrun`` runs the command and fills it in; its verdicts (``green``, ``red``,
+``summary``) ask ``classify`` here, which is why record and classification live together.
 
 Red needs the task's own tests to have run and failed, green needs them to have run and
 passed, and ``aio verify`` calls a run "passed" or "failed" only when tests ran. All three ask
@@ -34,12 +38,9 @@ from __future__ import annotations
 import itertools
 import re
 import shlex
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, Literal
-
-if TYPE_CHECKING:
-    from ai_orchestrator.workflow.project.testrun import TestCase, TestRun
+from typing import Any, Literal
 
 Cause = Literal[
     "ran", "timed_out", "not_started", "crashed", "collection_error", "no_tests", "no_result"
@@ -207,3 +208,110 @@ def classify(run: TestRun, own_files: list[str] | None = None) -> Evidence:
     if run.total == 0 and not run.errors:
         return Evidence("no_tests", "no tests ran: the runner collected nothing")
     return Evidence("ran")
+
+
+MAX_FAILING_IDS = 20  # ids kept in ``to_dict`` (history, --json); the XML has all of them
+
+
+@dataclass(frozen=True)
+class TestCase:
+    """One test case from JUnit XML; ``id`` is ``classname::name`` (or ``name`` alone)."""
+
+    classname: str
+    name: str
+    outcome: str
+    file: str | None = None
+
+    __test__ = False
+
+    @property
+    def id(self) -> str:
+        return f"{self.classname}::{self.name}" if self.classname else self.name
+
+    @property
+    def failing(self) -> bool:
+        return self.outcome in ("failed", "error")
+
+
+@dataclass
+class TestRun:
+    label: str
+    command: list[str]
+    shell: bool
+    exit_code: int | None
+    passed: int = 0
+    failed: int = 0
+    errors: int = 0
+    skipped: int = 0
+    total: int = 0
+    duration_ms: int = 0
+    source: str = "exit_code"  # junit | summary | exit_code
+    timed_out: bool = False
+    log_path: str | None = None
+    xml_path: str | None = None
+    tail: str = ""
+    cases: list[TestCase] = field(default_factory=list)
+    pytest: bool = False
+    collection_errors: list[str] = field(default_factory=list)
+    own_files: list[str] | None = None  # the task's test files, once judged for a task
+
+    __test__ = False  # not a pytest test class
+
+    @property
+    def counts_known(self) -> bool:
+        return self.source != "exit_code"
+
+    def evidence(self, own_files: list[str] | None = None) -> Evidence:
+        """Did tests run? ``own_files``: the task's test files (default ``self.own_files``)."""
+        return classify(self, self.own_files if own_files is None else own_files)
+
+    @property
+    def no_tests(self) -> bool:
+        return self.evidence().cause == "no_tests"
+
+    @property
+    def fails(self) -> bool:
+        """Whether tests failed: the counts the runner reported when it reported any (a
+        shell command can hide pytest's exit status — ``pytest | tee log`` exits 0 with
+        failures — or keep it: ``pytest && echo``), else the exit status."""
+        if self.counts_known:
+            return self.failed + self.errors > 0
+        return self.exit_code not in (0, None)
+
+    @property
+    def green(self) -> bool:
+        return not self.fails and self.exit_code is not None and self.evidence().ran
+
+    @property
+    def red(self) -> bool:
+        return self.fails and self.evidence().ran
+
+    def summary(self) -> str:
+        if self.timed_out:
+            return "timed out"
+        evidence = self.evidence()
+        # a collection error may be the task's own red (``evidence(own_files)``): keep counts
+        if not evidence.ran and not (self.counts_known and evidence.cause == "collection_error"):
+            return evidence.detail
+        parts = [f"{self.passed} passed", f"{self.failed} failed"]
+        if self.errors:
+            parts.append(f"{self.errors} errors")
+        if self.skipped:
+            parts.append(f"{self.skipped} skipped")
+        return ", ".join(parts) + f" in {self.duration_ms / 1000:.1f}s"
+
+    def failing_ids(self) -> list[str]:
+        return [c.id for c in self.cases if c.failing]
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("tail")
+        data.pop("cases")
+        data.update(
+            green=self.green,
+            red=self.red,
+            no_tests=self.no_tests,
+            evidence=self.evidence().to_dict(),
+            failing_ids=self.failing_ids()[:MAX_FAILING_IDS],
+        )
+        return data

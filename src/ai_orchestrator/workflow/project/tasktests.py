@@ -48,8 +48,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ai_orchestrator.workflow.project.evidence import Evidence, case_file, is_file_level
-from ai_orchestrator.workflow.project.testrun import TestCase, TestRun
+from ai_orchestrator.workflow.project.evidence import (
+    Evidence,
+    TestCase,
+    TestRun,
+    case_file,
+    is_file_level,
+)
 
 __all__ = ["TaskTests", "Verdict", "case_file", "green_verdict", "red_verdict", "snapshot"]
 

@@ -18,9 +18,11 @@ How the command is run (documented in config.toml too):
   cargo test, jest/vitest, node --test's TAP summary), else only the exit status is known
   (``source = "exit_code"``).
 
-With JUnit XML, ``TestRun.cases`` also lists every test case (``TestCase``: id, classname,
-name, file, outcome ``passed|failed|error|skipped``) so ``workflow.project.tasktests`` can judge the
-task's own tests rather than the whole suite. Without it ``cases`` is empty.
+The result is a ``TestRun`` (``workflow.project.evidence``, with the verdicts that need the
+evidence). With JUnit XML, ``TestRun.cases`` also lists every test case (``TestCase``: id,
+classname, name, file, outcome ``passed|failed|error|skipped``) so
+``workflow.project.tasktests`` can judge the task's own tests rather than the whole suite.
+Without it ``cases`` is empty.
 
 ``TestRun.pytest`` says the runner is pytest (from the command, or pytest's own output under
 a shell), so its exit codes 2–5 can be read; ``collection_errors`` lists the paths of every
@@ -45,12 +47,10 @@ import shutil
 import signal
 import subprocess
 import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 from xml.etree import ElementTree
 
-from ai_orchestrator.workflow.project.evidence import Evidence, classify
+from ai_orchestrator.workflow.project.evidence import TestCase, TestRun
 
 SHELL_CHARS = set("|&;<>$`*?(){}~\n")
 TAIL_CHARS = 4000
@@ -58,111 +58,6 @@ KILL_GRACE = 3.0
 
 
 CASE_OUTCOMES = ("passed", "failed", "error", "skipped")
-MAX_FAILING_IDS = 20  # ids kept in ``to_dict`` (history, --json); the XML has all of them
-
-
-@dataclass(frozen=True)
-class TestCase:
-    """One test case from JUnit XML; ``id`` is ``classname::name`` (or ``name`` alone)."""
-
-    classname: str
-    name: str
-    outcome: str
-    file: str | None = None
-
-    __test__ = False
-
-    @property
-    def id(self) -> str:
-        return f"{self.classname}::{self.name}" if self.classname else self.name
-
-    @property
-    def failing(self) -> bool:
-        return self.outcome in ("failed", "error")
-
-
-@dataclass
-class TestRun:
-    label: str
-    command: list[str]
-    shell: bool
-    exit_code: int | None
-    passed: int = 0
-    failed: int = 0
-    errors: int = 0
-    skipped: int = 0
-    total: int = 0
-    duration_ms: int = 0
-    source: str = "exit_code"  # junit | summary | exit_code
-    timed_out: bool = False
-    log_path: str | None = None
-    xml_path: str | None = None
-    tail: str = ""
-    cases: list[TestCase] = field(default_factory=list)
-    pytest: bool = False
-    collection_errors: list[str] = field(default_factory=list)
-    own_files: list[str] | None = None  # the task's test files, once judged for a task
-
-    __test__ = False  # not a pytest test class
-
-    @property
-    def counts_known(self) -> bool:
-        return self.source != "exit_code"
-
-    def evidence(self, own_files: list[str] | None = None) -> Evidence:
-        """Did tests run? ``own_files``: the task's test files (default ``self.own_files``)."""
-        return classify(self, self.own_files if own_files is None else own_files)
-
-    @property
-    def no_tests(self) -> bool:
-        return self.evidence().cause == "no_tests"
-
-    @property
-    def fails(self) -> bool:
-        """Whether tests failed: the counts the runner reported when it reported any (a
-        shell command can hide pytest's exit status — ``pytest | tee log`` exits 0 with
-        failures — or keep it: ``pytest && echo``), else the exit status."""
-        if self.counts_known:
-            return self.failed + self.errors > 0
-        return self.exit_code not in (0, None)
-
-    @property
-    def green(self) -> bool:
-        return not self.fails and self.exit_code is not None and self.evidence().ran
-
-    @property
-    def red(self) -> bool:
-        return self.fails and self.evidence().ran
-
-    def summary(self) -> str:
-        if self.timed_out:
-            return "timed out"
-        evidence = self.evidence()
-        # a collection error may be the task's own red (``evidence(own_files)``): keep counts
-        if not evidence.ran and not (self.counts_known and evidence.cause == "collection_error"):
-            return evidence.detail
-        parts = [f"{self.passed} passed", f"{self.failed} failed"]
-        if self.errors:
-            parts.append(f"{self.errors} errors")
-        if self.skipped:
-            parts.append(f"{self.skipped} skipped")
-        return ", ".join(parts) + f" in {self.duration_ms / 1000:.1f}s"
-
-    def failing_ids(self) -> list[str]:
-        return [c.id for c in self.cases if c.failing]
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data.pop("tail")
-        data.pop("cases")
-        data.update(
-            green=self.green,
-            red=self.red,
-            no_tests=self.no_tests,
-            evidence=self.evidence().to_dict(),
-            failing_ids=self.failing_ids()[:MAX_FAILING_IDS],
-        )
-        return data
 
 
 def is_pytest(argv: list[str]) -> bool:
@@ -380,7 +275,9 @@ def run_tests(
         timed_out=timed_out,
         log_path=str(log_path),
         tail=text[-TAIL_CHARS:],
-        pytest=junit or is_pytest(argv) or _PYTEST_OUTPUT.search(text) is not None
+        pytest=junit
+        or is_pytest(argv)
+        or _PYTEST_OUTPUT.search(text) is not None
         or (shell and re.search(r"\bpy\.?test\b", argv[-1]) is not None),
         collection_errors=list(dict.fromkeys(_COLLECTING.findall(text))),
     )

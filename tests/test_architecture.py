@@ -1,0 +1,345 @@
+"""The architecture rules, enforced by parsing ``src/`` with ``ast`` (no import is executed).
+
+Rules (docs/architecture.md explains them):
+
+(a) direction: a module may import from its own room and from the rooms listed for it in
+    ``ALLOWED`` (the root package, holding ``__version__`` and ``SCHEMA_VERSION``, is open to all);
+(b) no import cycle between the modules of one package (module- and function-level imports,
+    and imports through a package ``__init__`` re-export, all count);
+(c) no click/rich import outside ``cli/``;
+(d) every module is at most ``MAX_LINES`` lines;
+(e) every module has a docstring.
+
+Each failure message names the offending module and the import (or figure) that breaks the rule.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+PACKAGE = "ai_orchestrator"
+SRC = Path(__file__).resolve().parent.parent / "src" / PACKAGE
+MAX_LINES = 600
+
+_BELOW_CALLS = {"core", "infra", "store", "accounting", "agents"}
+ALLOWED: dict[str, set[str]] = {
+    "core": set(),
+    "infra": {"core"},
+    "store": {"core", "infra"},
+    "accounting": {"core", "infra", "store"},
+    "agents": {"core", "infra"},
+    "calls": _BELOW_CALLS,
+    "workflow": _BELOW_CALLS | {"calls"},
+    "cli": _BELOW_CALLS | {"calls", "workflow", "cli"},
+}
+"""Room -> the other rooms it may import from. ``cli`` may import anything."""
+
+UI_LIBRARIES = ("click", "rich")
+
+
+@dataclass(frozen=True)
+class Import:
+    """One import statement found in a module: the module imported and its line."""
+
+    importer: str
+    target: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.importer} (line {self.line}) imports {self.target}"
+
+
+def module_name(path: Path) -> str:
+    """The dotted module name of a file under ``src/``."""
+    parts = list(path.relative_to(SRC.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def all_modules(root: Path = SRC) -> dict[str, Path]:
+    """Every module of the package, by dotted name."""
+    return {module_name(p): p for p in sorted(root.rglob("*.py"))}
+
+
+def _resolve_relative(importer: str, is_package: bool, level: int, module: str | None) -> str:
+    base = importer.split(".")
+    if not is_package:
+        base = base[:-1]
+    if level > 1:
+        base = base[: -(level - 1)]
+    return ".".join([*base, module] if module else base)
+
+
+def imports_of(name: str, path: Path, known: set[str]) -> Iterator[Import]:
+    """Every import in a module, at any depth (function-level imports count too).
+
+    ``from pkg import mod`` yields ``pkg.mod`` when that is a module of the package, else ``pkg``.
+    """
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    is_package = path.name == "__init__.py"
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield Import(name, alias.name, node.lineno)
+        elif isinstance(node, ast.ImportFrom):
+            base = (
+                _resolve_relative(name, is_package, node.level, node.module)
+                if node.level
+                else (node.module or "")
+            )
+            for alias in node.names:
+                candidate = f"{base}.{alias.name}"
+                yield Import(name, candidate if candidate in known else base, node.lineno)
+
+
+ENTRY_POINTS = {f"{PACKAGE}.__main__"}
+"""Root-level modules that start the program: like ``cli``, they may import anything."""
+
+
+def room_of(module: str) -> str | None:
+    """The room (first sub-package) of a package module; None for the root package itself."""
+    parts = module.split(".")
+    if parts[0] != PACKAGE or len(parts) < 2:
+        return None
+    if module in ENTRY_POINTS:
+        return "cli"
+    return parts[1]
+
+
+def _package_of(module: str, known: dict[str, Path]) -> str:
+    if known[module].name == "__init__.py":
+        return module
+    return module.rsplit(".", 1)[0]
+
+
+def internal_graph(modules: dict[str, Path]) -> dict[str, list[Import]]:
+    """Module -> its imports of other package modules (an import of a package counts
+    as an import of its ``__init__``)."""
+    known = set(modules)
+    graph: dict[str, list[Import]] = {}
+    for name, path in modules.items():
+        found = imports_of(name, path, known)
+        graph[name] = [imp for imp in found if imp.target in known and imp.target != name]
+    return graph
+
+
+def direction_violations(modules: dict[str, Path]) -> list[str]:
+    """Imports that go from a room to a room not in its ``ALLOWED`` set."""
+    problems = []
+    for name, imps in internal_graph(modules).items():
+        room = room_of(name)
+        if room is None or room == "cli":
+            continue
+        allowed = ALLOWED.get(room)
+        if allowed is None:
+            problems.append(f"{name}: room {room!r} has no entry in ALLOWED (add it on purpose)")
+            continue
+        for imp in imps:
+            target_room = room_of(imp.target)
+            if target_room is None or target_room == room or target_room in allowed:
+                continue
+            problems.append(f"{imp}: room {room!r} may not import from {target_room!r}")
+    return problems
+
+
+def package_cycles(modules: dict[str, Path]) -> list[str]:
+    """Import cycles among the modules of one package, each shown as a chain of imports."""
+    graph = internal_graph(modules)
+    problems: list[str] = []
+    seen_cycles: set[frozenset[str]] = set()
+    for package in sorted({_package_of(m, modules) for m in modules}):
+        members = {m for m in modules if _package_of(m, modules) == package or m == package}
+        edges = {
+            m: [imp for imp in graph[m] if imp.target in members and imp.target != m]
+            for m in members
+        }
+        for cycle in _cycles(edges):
+            key = frozenset(imp.importer for imp in cycle)
+            if key in seen_cycles:
+                continue
+            seen_cycles.add(key)
+            problems.append(f"import cycle in {package}: " + "; ".join(str(imp) for imp in cycle))
+    return problems
+
+
+def _cycles(edges: dict[str, list[Import]]) -> Iterator[list[Import]]:
+    """One cycle per back edge found by a depth-first search."""
+    state: dict[str, int] = {}
+    stack: list[Import] = []
+
+    def visit(node: str) -> Iterator[list[Import]]:
+        state[node] = 1
+        for imp in edges[node]:
+            if state.get(imp.target) == 1:
+                start = next(
+                    (i for i, e in enumerate(stack) if e.importer == imp.target), len(stack)
+                )
+                yield [*stack[start:], imp]
+            elif imp.target not in state:
+                stack.append(imp)
+                yield from visit(imp.target)
+                stack.pop()
+        state[node] = 2
+
+    for node in sorted(edges):
+        if node not in state:
+            yield from visit(node)
+
+
+def ui_imports(modules: dict[str, Path]) -> list[str]:
+    """click/rich imports outside ``cli/``."""
+    known = set(modules)
+    problems = []
+    for name, path in modules.items():
+        if room_of(name) == "cli":
+            continue
+        for imp in imports_of(name, path, known):
+            if imp.target.split(".")[0] in UI_LIBRARIES:
+                problems.append(f"{imp}: click/rich belong in cli/ only")
+    return problems
+
+
+def oversized(modules: dict[str, Path]) -> list[str]:
+    """Modules over ``MAX_LINES`` lines."""
+    problems = []
+    for name, path in modules.items():
+        lines = len(path.read_text(encoding="utf-8").splitlines())
+        if lines > MAX_LINES:
+            problems.append(f"{name}: {lines} lines (at most {MAX_LINES}; split along a seam)")
+    return problems
+
+
+def missing_docstrings(modules: dict[str, Path]) -> list[str]:
+    """Modules without a module docstring."""
+    problems = []
+    for name, path in modules.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        if not ast.get_docstring(tree):
+            problems.append(f"{name}: no module docstring (state its contract and invariants)")
+    return problems
+
+
+RULES = {
+    "direction": direction_violations,
+    "no cycle inside a package": package_cycles,
+    "click/rich only in cli": ui_imports,
+    "module size": oversized,
+    "module docstring": missing_docstrings,
+}
+
+
+@pytest.mark.parametrize("rule", sorted(RULES))
+def test_architecture_rule(rule: str) -> None:
+    problems = RULES[rule](all_modules())
+    assert not problems, f"architecture rule {rule!r} broken:\n" + "\n".join(problems)
+
+
+def test_every_room_is_in_the_table() -> None:
+    rooms = {p.name for p in SRC.iterdir() if (p / "__init__.py").is_file()}
+    assert rooms == set(ALLOWED), f"rooms without a direction entry: {rooms ^ set(ALLOWED)}"
+
+
+# The checker itself must catch what it claims to: each rule is run on a small fake package.
+
+
+def _fake_package(tmp_path: Path, files: dict[str, str]) -> dict[str, Path]:
+    root = tmp_path / PACKAGE
+    for rel, text in {"__init__.py": '"""root."""\n', **files}.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not (path.parent / "__init__.py").exists() and path.name != "__init__.py":
+            (path.parent / "__init__.py").write_text('"""pkg."""\n', encoding="utf-8")
+        path.write_text(text, encoding="utf-8")
+    return {_fake_name(p, tmp_path): p for p in sorted(root.rglob("*.py"))}
+
+
+def _fake_name(path: Path, tmp_path: Path) -> str:
+    parts = list(path.relative_to(tmp_path).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def test_checker_catches_an_upward_import(tmp_path: Path) -> None:
+    modules = _fake_package(
+        tmp_path,
+        {
+            "store/a.py": '"""a."""\ndef f():\n    from ai_orchestrator.calls import b\n',
+            "calls/b.py": '"""b."""\n',
+            "store/ok.py": '"""ok."""\nfrom ai_orchestrator import SCHEMA_VERSION\n'
+            "from ai_orchestrator.core import e\n",
+            "core/e.py": '"""e."""\n',
+        },
+    )
+    problems = direction_violations(modules)
+    assert problems == [
+        "ai_orchestrator.store.a (line 3) imports ai_orchestrator.calls.b: "
+        "room 'store' may not import from 'calls'"
+    ]
+
+
+def test_checker_catches_a_cycle_through_a_package_init(tmp_path: Path) -> None:
+    modules = _fake_package(
+        tmp_path,
+        {
+            "store/__init__.py": '"""s."""\nfrom ai_orchestrator.store.a import X\n',
+            "store/a.py": '"""a."""\nfrom .b import Y\nX = 1\n',
+            "store/b.py": '"""b."""\ndef g():\n    from ai_orchestrator.store import X\n',
+        },
+    )
+    problems = package_cycles(modules)
+    assert len(problems) == 1
+    assert "ai_orchestrator.store.b (line 3) imports ai_orchestrator.store" in problems[0]
+
+
+def test_checker_catches_ui_size_and_docstring(tmp_path: Path) -> None:
+    modules = _fake_package(
+        tmp_path,
+        {
+            "store/ui.py": '"""ui."""\nimport rich.console\n',
+            "cli/ok.py": '"""ok."""\nimport click\n',
+            "store/big.py": '"""big."""\n' + "x = 1\n" * MAX_LINES,
+            "store/bare.py": "x = 1\n",
+        },
+    )
+    assert ui_imports(modules) == [
+        "ai_orchestrator.store.ui (line 2) imports rich.console: click/rich belong in cli/ only"
+    ]
+    big = f"ai_orchestrator.store.big: {MAX_LINES + 1} lines"
+    assert oversized(modules) == [f"{big} (at most {MAX_LINES}; split along a seam)"]
+    assert missing_docstrings(modules) == [
+        "ai_orchestrator.store.bare: no module docstring (state its contract and invariants)"
+    ]
+
+
+def _figures(root: Path) -> None:
+    """Print lines per room, the largest modules and the number of problems per rule."""
+    modules = {
+        ".".join(p.relative_to(root.parent).with_suffix("").parts).removesuffix(".__init__"): p
+        for p in sorted(root.rglob("*.py"))
+    }
+    size = {
+        name: len(path.read_text(encoding="utf-8").splitlines()) for name, path in modules.items()
+    }
+    rooms: dict[str, int] = {}
+    for name, lines in size.items():
+        room = room_of(name) or "(root)"
+        rooms[room] = rooms.get(room, 0) + lines
+    print(f"{len(modules)} modules, {sum(size.values())} lines")
+    print("lines per room: " + ", ".join(f"{r} {n}" for r, n in sorted(rooms.items())))
+    largest = sorted(size.items(), key=lambda item: -item[1])[:5]
+    print("largest: " + ", ".join(f"{n.removeprefix(PACKAGE + '.')} {c}" for n, c in largest))
+    for rule, check in RULES.items():
+        print(f"{rule}: {len(check(modules))} problem(s)")
+
+
+if __name__ == "__main__":  # python tests/test_architecture.py [path/to/src/ai_orchestrator]
+    import sys
+
+    _figures(Path(sys.argv[1]).resolve() if len(sys.argv) > 1 else SRC)
