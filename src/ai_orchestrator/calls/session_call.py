@@ -54,7 +54,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -68,9 +68,9 @@ from ai_orchestrator.agents.base import (
     AgentResult,
     Backend,
     Invocation,
-    Permission,
     Progress,
 )
+from ai_orchestrator.calls.options import CallOptions, agent_request
 from ai_orchestrator.calls.recording import (
     BudgetCheck,
     build_record,
@@ -87,8 +87,8 @@ from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.pending import remove_pending, write_pending
 
 __all__ = [
+    "CallOptions",
     "Notice",
-    "RunOptions",
     "SessionRun",
     "feature_spend",  # re-exported: the workflow's budget pre-check uses it
     "run_in_session",
@@ -97,26 +97,6 @@ __all__ = [
 SessionAction = Literal["started", "resumed", "replaced", "fresh"]
 RESUMABLE_FROM_OWN_CWD = ("claude", "gemini", "scripted")
 LIVE_COST_INTERVAL = 0.5  # seconds between re-pricings of the running usage
-
-
-@dataclass
-class RunOptions:
-    """How to run one call; ``cwd`` is the project directory the agent works in."""
-
-    agent: str
-    cwd: Path
-    model: str | None = None
-    use_session: bool = True
-    new_session: bool = False
-    timeout: float | None = None
-    max_turns: int | None = None
-    budget_usd: float | None = None
-    permission: Permission = field(default_factory=Permission)
-    task_id: str | None = None
-    extra_args: Sequence[str] = ()
-    lock_timeout: float = 30.0
-    keep_raw_events: bool = True
-    estimate_usd: float | None = None  # configured default cost estimate for session todos
 
 
 @dataclass(frozen=True)
@@ -160,7 +140,7 @@ class _Plan:
     state: dict[str, Any]
 
 
-def _plan_session(summary: Mapping[str, Any] | None, options: RunOptions) -> _Plan:
+def _plan_session(summary: Mapping[str, Any] | None, options: CallOptions) -> _Plan:
     """What this call does with the stored conversation."""
     stored = summary if summary and summary.get("agent") == options.agent else None
     previous = stored.get("agent_session_id") if stored else None
@@ -182,20 +162,15 @@ def _new_id() -> str:
 
 
 def _request(
-    prompt: str, plan: _Plan, options: RunOptions, remaining: float | None
+    prompt: str, plan: _Plan, options: CallOptions, remaining: float | None
 ) -> AgentRequest:
-    extra = [*registry.extra_args(options.agent), *options.extra_args]
-    return AgentRequest(
-        prompt=prompt,
+    return agent_request(
+        options,
+        prompt,
         cwd=plan.cwd,
         resume_id=plan.resume_id,
         new_session_id=None if plan.resume_id else _new_id(),
-        model=options.model,
-        max_turns=options.max_turns,
         max_budget_usd=remaining,
-        permission=options.permission,
-        timeout=options.timeout,
-        extra_args=extra,
         state=plan.state,
     )
 
@@ -242,7 +217,7 @@ def run_in_session(
     store: SessionStore,
     name: str,
     prompt: str,
-    options: RunOptions,
+    options: CallOptions,
     *,
     on_progress: Callable[[Progress], None] | None = None,
     on_start: Callable[[SessionAction], None] | None = None,
@@ -360,7 +335,7 @@ class _Call:
     store: SessionStore
     name: str
     prompt: str
-    options: RunOptions
+    options: CallOptions
     backend: Backend
     executable: str
     on_progress: Callable[[Progress], None] | None

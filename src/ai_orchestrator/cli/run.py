@@ -126,8 +126,9 @@ def run_cmd(
 ) -> int:
     """Run PROMPT in SESSION (default: run-<directory>); PROMPT '-' reads stdin."""
     from ai_orchestrator.agents.base import Permission, check_model
+    from ai_orchestrator.calls.options import CallOptions
     from ai_orchestrator.calls.outcomes import ACTION_MESSAGES, outcome_error, sessions_enabled
-    from ai_orchestrator.calls.session_call import Notice, RunOptions, run_in_session
+    from ai_orchestrator.calls.session_call import Notice, run_in_session
     from ai_orchestrator.core.names import parse_session_name
     from ai_orchestrator.store import SessionStore
 
@@ -143,7 +144,7 @@ def run_cmd(
         check_model(model)  # '' too: it would silently mean "the CLI's default"
     if permission_mode is not None and not permission_mode.strip():
         raise InvalidInput("invalid permission mode '': leave it out for the agent's default")
-    options = RunOptions(
+    options = CallOptions(
         agent=agent,
         cwd=workdir,
         model=model,
