@@ -183,11 +183,15 @@ class Conversation:
             }
         )
         tokens = record.get("tokens") or {}
-        self.hooks.info(
-            f"{self.name} [{step}]: {run.result.outcome} · "
-            f"{int(tokens.get('input', 0)):,} in / {int(tokens.get('output', 0)):,} out / "
+        usage = (
+            "usage unknown"
+            if record.get("usage_unknown")
+            else f"{int(tokens.get('input', 0)):,} in / {int(tokens.get('output', 0)):,} out / "
             f"{int(tokens.get('cache_read', 0)):,} cache read · "
             f"${float(record.get('cost') or 0):.4f}"
+        )
+        self.hooks.info(
+            f"{self.name} [{step}]: {run.result.outcome} · {usage}"
             f" · {run.result.duration_ms / 1000:.1f}s"
         )
         if run.over_budget:

@@ -422,7 +422,9 @@ class _Call:
             result = self.execute(request, invocation)
         except AgentLaunchError as exc:
             failed = AgentResult(agent=options.agent, outcome="crash", error=str(exc))
-            self.record(failed, request, request.resume_id, action, dict(request.state), budget)
+            kept = dict(request.state)
+            # Nothing ran, so nothing was spent: its zero usage is known, not unknown.
+            self.record(failed, request, request.resume_id, action, kept, budget, known=True)
             raise
         if result.session_in_use and minted and not request.resume_id:
             # The CLI already has a conversation with the id we minted (a previous run
@@ -458,7 +460,10 @@ class _Call:
             result.cli_version = installed_version(self.executable)
         state = _state_after(result, request, action, session_id)
         stored = self.record(result, request, session_id, action, state, budget, note)
-        if budget is not None and result.usage and stored.get("cost_source") == "unpriced":
+        if stored.get("usage_unknown"):
+            counts = "; it counts as $0 toward the budget" if budget is not None else ""
+            self.notify(f"{options.agent} reported no usage: tokens and cost unknown{counts}", True)
+        elif budget is not None and stored.get("cost_source") == "unpriced":
             self.notify("this call could not be priced: it counts as $0 toward the budget", True)
         return SessionRun(result, stored, action, cwd=request.cwd)
 
@@ -471,6 +476,7 @@ class _Call:
         state: dict[str, Any] | None,
         budget: BudgetCheck | None,
         note: str | None = None,
+        known: bool = False,
     ) -> dict[str, Any]:
         record = build_record(
             self.prompt,
@@ -484,6 +490,7 @@ class _Call:
             keep_raw_events=self.options.keep_raw_events,
             budget=budget,
             note=note,
+            usage_known=known,
         )
         record["id"] = self.record_id  # the marker's id: recovery never adds it twice
         return self.store.record(self.name, record)

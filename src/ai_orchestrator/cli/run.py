@@ -29,8 +29,11 @@ def read_prompt(value: str) -> str:
 
 
 def result_json(run: Any) -> dict[str, Any]:
+    """The ``--json`` document; ``exit_code`` is the agent process's own exit status. A call
+    whose agent reported no usage has ``usage_unknown: true`` and null ``tokens``/``cost``."""
     result = run.result
     record = run.record
+    unknown = bool(record.get("usage_unknown"))
     return {
         "schema_version": 1,
         "session_name": record["session_name"],
@@ -46,9 +49,10 @@ def result_json(run: Any) -> dict[str, Any]:
         "exit_code": result.exit_code,
         "turns": result.turns,
         "duration_ms": result.duration_ms,
-        "tokens": record["tokens"],
+        "tokens": None if unknown else record["tokens"],
+        "usage_unknown": unknown,
         "usage_by_model": record["usage_by_model"],
-        "cost": record["cost"],
+        "cost": None if unknown else record["cost"],
         "cost_source": record["cost_source"],
         "reported_cost": record["reported_cost"],
         "savings": record["savings"],
@@ -182,11 +186,13 @@ def run_cmd(
         click.echo(result.text)  # stdout is the answer; a failure's text is its error
     record = run.record
     cost = output.money(record["cost"], unpriced=record["cost_source"] == "unpriced")
-    output.info(
-        f"{name}: {result.outcome} · {record['tokens']['input']:,} in / "
-        f"{record['tokens']['output']:,} out / {record['tokens']['cache_read']:,} cache read"
-        f" · {cost} · {result.duration_ms / 1000:.1f}s"
+    usage = (
+        "usage unknown"
+        if record.get("usage_unknown")
+        else f"{record['tokens']['input']:,} in / {record['tokens']['output']:,} out / "
+        f"{record['tokens']['cache_read']:,} cache read · {cost}"
     )
+    output.info(f"{name}: {result.outcome} · {usage} · {result.duration_ms / 1000:.1f}s")
     if run.over_budget:
         output.warn(
             f"this call took the feature over its ${run.budget_usd:.4f} budget "
