@@ -81,3 +81,91 @@ def test_launch_failure_is_known_zero_not_unknown(
     assert result.returncode == 1
     [record] = records("run-x")  # nothing ran: nothing was spent, and that is known
     assert record["outcome"] == "error:crash" and not record.get("usage_unknown")
+
+
+def one_line_refusal(result: Any, *needles: str) -> None:
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("aio: error:"), result.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+def resumed_ids(fakes: FakeAgents) -> list[str | None]:
+    """The id each claude invocation resumed (None: it started a new conversation)."""
+    found: list[str | None] = []
+    for call in fakes.invocations("claude"):
+        given = [a.split("=", 1)[1] for a in call["argv"] if a.startswith("--resume=")]
+        found.append(given[0] if given else None)
+    return found
+
+
+def test_continue_with_nothing_stored_is_refused(fakes: FakeAgents, project: Path) -> None:
+    result = aio_run(project, "run-x", "hi", "--continue")
+    one_line_refusal(result, "--continue", "no agent conversation to continue")
+    assert fakes.invocations("claude") == []
+    assert not SessionStore().exists("run-x")  # nothing created for a refused call
+
+
+def test_resume_an_earlier_conversation_then_continue_it(
+    fakes: FakeAgents, project: Path
+) -> None:
+    assert aio_run(project, "run-x", "one").returncode == 0
+    assert aio_run(project, "run-x", "two", "--new-session").returncode == 0
+    first, second = (r["agent_session_id"] for r in records("run-x"))
+    assert first != second
+
+    back = aio_run(project, "run-x", "three", "--resume", first, "--json")
+    assert back.returncode == 0, back.stderr
+    assert json.loads(back.stdout)["agent_session_id"] == first
+    assert SessionStore().load("run-x").summary["agent_session_id"] == first
+
+    again = aio_run(project, "run-x", "four", "--continue", env={"USE_SESSIONS": "false"})
+    assert again.returncode == 0, again.stderr  # explicit: resumes even with sessions off
+    assert resumed_ids(fakes) == [None, None, first, first]
+    assert [r["session_action"] for r in records("run-x")] == [
+        "started",
+        "replaced",
+        "resumed",
+        "resumed",
+    ]
+
+
+def test_resume_an_id_the_session_never_had_is_refused(
+    fakes: FakeAgents, project: Path
+) -> None:
+    assert aio_run(project, "run-x", "one").returncode == 0
+    assert aio_run(project, "run-other", "one").returncode == 0
+    theirs = records("run-other")[0]["agent_session_id"]
+    mine = records("run-x")[0]["agent_session_id"]
+    for wanted in (theirs, "0b8a9c1e-0000-4000-8000-000000000000"):
+        result = aio_run(project, "run-x", "hi", "--resume", wanted)
+        one_line_refusal(result, f"--resume {wanted}", "not a conversation of session run-x", mine)
+    assert len(fakes.invocations("claude")) == 2  # no agent was started for a refusal
+    assert len(records("run-x")) == 1
+
+
+def test_explicit_resume_of_another_agents_conversation_is_refused(
+    fakes: FakeAgents, project: Path
+) -> None:
+    assert aio_run(project, "run-x", "one").returncode == 0
+    result = aio_run(project, "run-x", "hi", "--continue", "--agent", "gemini")
+    one_line_refusal(result, "claude conversation, not gemini", "--agent claude")
+    assert fakes.invocations("gemini") == []
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--continue", "--new-session"],
+        ["--continue", "--no-session"],
+        ["--resume", "abc", "--continue"],
+        ["--resume", "abc", "--new-session"],
+    ],
+)
+def test_conflicting_conversation_flags(fakes: FakeAgents, project: Path, flags: list[str]) -> None:
+    one_line_refusal(aio_run(project, "run-x", "hi", *flags), "cannot be combined")
+
+
+def test_resume_id_must_be_an_id(fakes: FakeAgents, project: Path) -> None:
+    one_line_refusal(aio_run(project, "run-x", "hi", "--resume", "../etc"), "--resume")

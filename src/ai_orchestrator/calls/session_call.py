@@ -18,6 +18,14 @@
   the CLI accepts one. ``new_session=True`` replaces a stored conversation explicitly;
   ``use_session=False`` runs a fresh conversation every time. The action taken is reported
   (``started`` / ``resumed`` / ``replaced`` / ``fresh``).
+- **Explicit resume** (``aio run --continue`` / ``--resume ID``, ``CallOptions.must_continue``
+  / ``resume_id``): ``--continue`` resumes the conversation stored in the session,
+  ``--resume ID`` any conversation the session's records name (the one the store holds, or
+  an earlier one a ``--new-session`` replaced), from the directory and with the backend
+  state of its last record; it then becomes the stored one. Checked against the store
+  before anything is created: no conversation to continue, an id the session never
+  recorded, or one of another agent → ``UnknownConversation`` (exit 2). Never replaced
+  silently, not even a conversation that never completed a call.
 - A conversation the CLI cannot find is **never** silently replaced: the call is recorded
   with outcome ``error:session_lost`` and the stored id is kept, so the user decides
   (``--new-session``). One exception, announced: a conversation that never completed a
@@ -80,7 +88,7 @@ from ai_orchestrator.calls.recording import (
     max_budget_flag,
 )
 from ai_orchestrator.calls.recover import CONFIRMED, pending_marker, recover_pending
-from ai_orchestrator.core.errors import AgentLaunchError
+from ai_orchestrator.core.errors import AgentLaunchError, UnknownConversation
 from ai_orchestrator.core.names import parse_session_name
 from ai_orchestrator.infra.locks import current_command
 from ai_orchestrator.store import SessionStore
@@ -140,8 +148,15 @@ class _Plan:
     state: dict[str, Any]
 
 
-def _plan_session(summary: Mapping[str, Any] | None, options: CallOptions) -> _Plan:
-    """What this call does with the stored conversation."""
+def _plan_session(
+    summary: Mapping[str, Any] | None,
+    options: CallOptions,
+    history: Callable[[], list[dict[str, Any]]],
+) -> _Plan:
+    """What this call does with the stored conversation (``history``: the session's
+    records, read only for ``--resume``)."""
+    if options.resume_id is not None or options.must_continue:
+        return _explicit_plan(summary, options, history)
     stored = summary if summary and summary.get("agent") == options.agent else None
     previous = stored.get("agent_session_id") if stored else None
     if not options.use_session:
@@ -152,6 +167,45 @@ def _plan_session(summary: Mapping[str, Any] | None, options: CallOptions) -> _P
             cwd = Path(stored["agent_cwd"])
         return _Plan(previous, "resumed", cwd, dict(stored.get("agent_state") or {}))
     return _Plan(None, "replaced" if previous else "started", options.cwd, {})
+
+
+def _explicit_plan(
+    summary: Mapping[str, Any] | None,
+    options: CallOptions,
+    history: Callable[[], list[dict[str, Any]]],
+) -> _Plan:
+    """``--continue`` / ``--resume ID``: that conversation of the session, or
+    ``UnknownConversation`` (exit 2) before anything is created."""
+    name = summary.get("session_name") if summary else None
+    where = f"session {name}" if name else "this session"
+    stored_id = summary.get("agent_session_id") if summary else None
+    stored_agent = summary.get("agent") if summary else None
+    wanted = options.resume_id or stored_id
+    if not wanted:
+        raise UnknownConversation(f"--continue: {where} has no agent conversation to continue")
+    if wanted == stored_id and summary is not None:
+        agent, cwd, state = stored_agent, summary.get("agent_cwd"), summary.get("agent_state")
+    else:
+        records = history()
+        mine = [r for r in records if r.get("agent_session_id") == wanted]
+        if not mine:
+            known = {str(r.get("agent_session_id")) for r in records} - {"None"}
+            listed = ", ".join(sorted(known)) or "none"
+            raise UnknownConversation(
+                f"--resume {wanted}: not a conversation of {where} (its conversations: {listed})"
+            )
+        last = mine[-1]
+        agent, cwd, state = last.get("agent"), last.get("cwd"), last.get("agent_state")
+    if agent != options.agent:
+        flag = "--continue" if options.must_continue else f"--resume {wanted}"
+        raise UnknownConversation(
+            f"{flag}: the conversation in {where} is a {agent} conversation, not "
+            f"{options.agent}; add --agent {agent}"
+        )
+    run_in = options.cwd
+    if options.agent in RESUMABLE_FROM_OWN_CWD and cwd:
+        run_in = Path(cwd)
+    return _Plan(wanted, "resumed", run_in, dict(state or {}))
 
 
 def _new_id() -> str:
@@ -356,8 +410,13 @@ class _Call:
             self.on_notice(notice)
 
     def plan(self) -> _Plan:
-        summary = self.store.load(self.name).summary if self.store.exists(self.name) else None
-        return _plan_session(summary, self.options)
+        exists = self.store.exists(self.name)
+        summary = self.store.load(self.name).summary if exists else None
+        return _plan_session(
+            summary,
+            self.options,
+            lambda: self.store.read_log(self.name).records if exists else [],
+        )
 
     def request(self, plan: _Plan, remaining: float | None) -> AgentRequest:
         return _request(self.prompt, plan, self.options, remaining)
@@ -436,6 +495,7 @@ class _Call:
             result.outcome == "session_lost"
             and action == "resumed"
             and plan.state.get(CONFIRMED, True) is False
+            and not (options.resume_id or options.must_continue)  # explicit: never replaced
         ):
             note = (
                 f"conversation {request.resume_id} never completed a call and "

@@ -67,6 +67,18 @@ def result_json(run: Any) -> dict[str, Any]:
     }
 
 
+def _conversation_flags(
+    no_session: bool, new_session: bool, must_continue: bool, resume_id: str | None
+) -> list[tuple[str, bool]]:
+    """The flags that each decide which conversation the call uses: at most one is given."""
+    return [
+        ("--no-session", no_session),
+        ("--new-session", new_session),
+        ("--continue", must_continue),
+        ("--resume", resume_id is not None),
+    ]
+
+
 @click.command("run")
 @click.argument("args", nargs=-1, required=True)
 @click.option(
@@ -84,6 +96,19 @@ def result_json(run: Any) -> dict[str, Any]:
 )
 @click.option(
     "--new-session", is_flag=True, help="Start a new agent conversation, replacing the stored one."
+)
+@click.option(
+    "--continue",
+    "must_continue",
+    is_flag=True,
+    help="Resume the conversation stored in SESSION; refuse (exit 2) when there is none.",
+)
+@click.option(
+    "--resume",
+    "resume_id",
+    metavar="AGENT_SESSION_ID",
+    default=None,
+    help="Resume this conversation of SESSION (one its records name); exit 2 if it is not.",
 )
 @click.option(
     "--no-session",
@@ -118,6 +143,8 @@ def run_cmd(
     agent: str,
     model: str | None,
     new_session: bool,
+    must_continue: bool,
+    resume_id: str | None,
     no_session: bool,
     timeout: float | None,
     max_turns: int | None,
@@ -133,7 +160,7 @@ def run_cmd(
     from ai_orchestrator.calls.options import CallOptions
     from ai_orchestrator.calls.outcomes import ACTION_MESSAGES, outcome_error, sessions_enabled
     from ai_orchestrator.calls.session_call import Notice, run_in_session
-    from ai_orchestrator.core.names import parse_session_name
+    from ai_orchestrator.core.names import parse_session_name, validate_id
     from ai_orchestrator.store import SessionStore
 
     if len(args) > 2:
@@ -142,8 +169,12 @@ def run_cmd(
     name = args[0] if len(args) == 2 else default_session_name(workdir)
     parse_session_name(name)
     prompt = read_prompt(args[-1])
-    if no_session and new_session:
-        raise InvalidInput("--no-session and --new-session cannot be combined")
+    flags = _conversation_flags(no_session, new_session, must_continue, resume_id)
+    chosen = [flag for flag, given in flags if given]
+    if len(chosen) > 1:
+        raise InvalidInput(f"{' and '.join(chosen)} cannot be combined")
+    if resume_id is not None:
+        validate_id(resume_id, "--resume")
     if model is not None:
         check_model(model)  # '' too: it would silently mean "the CLI's default"
     if permission_mode is not None and not permission_mode.strip():
@@ -152,8 +183,11 @@ def run_cmd(
         agent=agent,
         cwd=workdir,
         model=model,
-        use_session=sessions_enabled() and not no_session,
+        # --continue / --resume are explicit: they resume even with USE_SESSIONS=false
+        use_session=(sessions_enabled() and not no_session) or must_continue or bool(resume_id),
         new_session=new_session,
+        resume_id=resume_id,
+        must_continue=must_continue,
         timeout=timeout,
         max_turns=max_turns,
         budget_usd=max_cost,
