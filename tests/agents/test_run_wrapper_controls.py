@@ -169,3 +169,36 @@ def test_conflicting_conversation_flags(fakes: FakeAgents, project: Path, flags:
 
 def test_resume_id_must_be_an_id(fakes: FakeAgents, project: Path) -> None:
     one_line_refusal(aio_run(project, "run-x", "hi", "--resume", "../etc"), "--resume")
+
+
+def test_debug_trace_shows_argv_and_env_names_never_secret_values(
+    fakes: FakeAgents, project: Path
+) -> None:
+    api_key = "sk-ant-api03-" + "Zx9" * 30  # a well-formed Anthropic key
+    token = "plain-looking-value-4711"  # no known format: hidden because of its name
+    env = {
+        "AIO_DEBUG": "1",
+        "ANTHROPIC_API_KEY": api_key,
+        "MY_SERVICE_TOKEN": token,
+        "CLAUDECODE": "1",  # aio removes it for the agent
+        "AIO_AGENT_CLAUDE_EXTRA_ARGS": f"--append-system-prompt {token}",
+    }
+    result = aio_run(project, "run-x", "the prompt text", env=env)
+    assert result.returncode == 0, result.stderr
+    [line] = [x for x in result.stderr.splitlines() if x.startswith("aio: debug: launch: ")]
+    assert " -p " in line and "--append-system-prompt" in line
+    assert "[REDACTED:$MY_SERVICE_TOKEN]" in line
+    assert "env removed: CLAUDECODE" in line
+    passed = line.split("env passed through: ", 1)[1].split(", ")
+    assert "ANTHROPIC_API_KEY" in passed and "MY_SERVICE_TOKEN" in passed
+    assert api_key not in result.stderr and api_key[:20] not in result.stderr
+    assert token not in result.stderr
+    assert "the prompt text" not in line  # the prompt goes on stdin, not in the trace
+    # the agent did get what the trace names
+    [call] = fakes.invocations("claude")
+    assert token in call["argv"] and "CLAUDECODE" not in call["env"]
+
+
+def test_no_trace_without_debug(fakes: FakeAgents, project: Path) -> None:
+    result = aio_run(project, "run-x", "hi")
+    assert result.returncode == 0 and "aio: debug:" not in result.stderr

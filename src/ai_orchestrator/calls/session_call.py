@@ -88,6 +88,7 @@ from ai_orchestrator.calls.recording import (
     max_budget_flag,
 )
 from ai_orchestrator.calls.recover import CONFIRMED, pending_marker, recover_pending
+from ai_orchestrator.calls.trace import log_launch
 from ai_orchestrator.core.errors import AgentLaunchError, UnknownConversation
 from ai_orchestrator.core.names import parse_session_name
 from ai_orchestrator.infra.locks import current_command
@@ -429,6 +430,7 @@ class _Call:
         minted = request.new_session_id
         # An id we minted names the conversation only if the CLI was given it (not Codex).
         self.mark(request, minted if minted and any(minted in a for a in invocation.argv) else None)
+        log_launch(invocation)  # AIO_DEBUG=1: argv and env names, never a secret
         return runner.run(
             invocation,
             self.backend.parser(request),

@@ -82,9 +82,22 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+def _show_debug_log() -> None:
+    """``AIO_DEBUG``: the library's debug log (e.g. each agent launch) on stderr."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("aio: debug: %(message)s"))
+    logger = logging.getLogger("ai_orchestrator")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+
+
 def run(command: click.Command, argv: list[str] | None, prog_name: str) -> int:
     """Invoke ``command`` and turn every outcome into an exit code (never a traceback
     for bad input; unexpected errors are one line unless ``AIO_DEBUG`` is set)."""
+    if os.environ.get("AIO_DEBUG"):
+        _show_debug_log()
     try:
         result = command.main(args=argv, prog_name=prog_name, standalone_mode=False)
     except click.exceptions.Exit as exc:
