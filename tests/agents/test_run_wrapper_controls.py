@@ -202,3 +202,15 @@ def test_debug_trace_shows_argv_and_env_names_never_secret_values(
 def test_no_trace_without_debug(fakes: FakeAgents, project: Path) -> None:
     result = aio_run(project, "run-x", "hi")
     assert result.returncode == 0 and "aio: debug:" not in result.stderr
+
+
+def test_a_record_without_exit_code_or_usage_unknown_still_loads(session_dir: Path) -> None:
+    from tests.helpers import interaction
+
+    older = interaction()  # what earlier versions wrote: neither field
+    older.pop("exit_code", None)
+    SessionStore().record("run-old", older)
+    [record] = records("run-old")
+    assert record["exit_code"] is None and "usage_unknown" not in record
+    shown = aio("session", "show", "run-old")
+    assert shown.code == 0 and "unknown" not in shown.out
