@@ -102,7 +102,7 @@ def resumed_ids(fakes: FakeAgents) -> list[str | None]:
 
 def test_continue_with_nothing_stored_is_refused(fakes: FakeAgents, project: Path) -> None:
     result = aio_run(project, "run-x", "hi", "--continue")
-    one_line_refusal(result, "--continue", "no agent conversation to continue")
+    one_line_refusal(result, "--continue: session run-x has no agent conversation to continue")
     assert fakes.invocations("claude") == []
     assert not SessionStore().exists("run-x")  # nothing created for a refused call
 

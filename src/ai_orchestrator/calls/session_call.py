@@ -153,11 +153,12 @@ def _plan_session(
     summary: Mapping[str, Any] | None,
     options: CallOptions,
     history: Callable[[], list[dict[str, Any]]],
+    name: str,
 ) -> _Plan:
     """What this call does with the stored conversation (``history``: the session's
     records, read only for ``--resume``)."""
     if options.resume_id is not None or options.must_continue:
-        return _explicit_plan(summary, options, history)
+        return _explicit_plan(summary, options, history, name)
     stored = summary if summary and summary.get("agent") == options.agent else None
     previous = stored.get("agent_session_id") if stored else None
     if not options.use_session:
@@ -174,11 +175,11 @@ def _explicit_plan(
     summary: Mapping[str, Any] | None,
     options: CallOptions,
     history: Callable[[], list[dict[str, Any]]],
+    name: str,
 ) -> _Plan:
-    """``--continue`` / ``--resume ID``: that conversation of the session, or
+    """``--continue`` / ``--resume ID``: that conversation of session ``name``, or
     ``UnknownConversation`` (exit 2) before anything is created."""
-    name = summary.get("session_name") if summary else None
-    where = f"session {name}" if name else "this session"
+    where = f"session {name}"
     stored_id = summary.get("agent_session_id") if summary else None
     stored_agent = summary.get("agent") if summary else None
     wanted = options.resume_id or stored_id
@@ -417,6 +418,7 @@ class _Call:
             summary,
             self.options,
             lambda: self.store.read_log(self.name).records if exists else [],
+            self.name,
         )
 
     def request(self, plan: _Plan, remaining: float | None) -> AgentRequest:
