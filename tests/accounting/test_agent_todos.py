@@ -15,7 +15,7 @@ from ai_orchestrator.accounting.agent_todos import (
     current_agent_todos,
     fold_events,
 )
-from ai_orchestrator.calls.session_call import RunOptions, run_in_session
+from ai_orchestrator.calls.session_call import CallOptions, run_in_session
 from ai_orchestrator.core.errors import InvalidInput
 from ai_orchestrator.store import SessionStore
 
@@ -196,7 +196,7 @@ def test_scripted_run_then_todo_list_shows_the_agents_list(
     work = tmp_path / "work"
     work.mkdir()
     store = SessionStore()
-    options = RunOptions(
+    options = CallOptions(
         agent="scripted", cwd=work, task_id="T1", extra_args=["--scenario", str(scenario)]
     )
     for prompt in ("plan it", "do it"):

@@ -3,6 +3,7 @@ agent process starts (library and CLI, exit code 3)."""
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from tests.helpers import aio
 
 from ai_orchestrator.accounting.budget import check_budget, remaining
 from ai_orchestrator.accounting.spend import feature_spend
-from ai_orchestrator.calls.session_call import RunOptions, run_in_session
+from ai_orchestrator.calls.session_call import CallOptions, run_in_session
 from ai_orchestrator.core.errors import EXIT_BUDGET, BudgetExceeded, InvalidInput
 from ai_orchestrator.store import SessionStore
 
@@ -76,7 +77,7 @@ def spend_once(tmp_path: Path) -> float:
     """One real call in plan-demo; returns its cost (the feature's whole spend)."""
     work = tmp_path / "work"
     work.mkdir(exist_ok=True)
-    run = run_in_session(SessionStore(), "plan-demo", "plan it", RunOptions("scripted", work))
+    run = run_in_session(SessionStore(), "plan-demo", "plan it", CallOptions("scripted", work))
     assert run.result.ok
     cost = float(run.record["cost"])
     assert cost > 0
@@ -91,7 +92,7 @@ def test_feature_at_budget_refuses_before_any_process(
     store = SessionStore()
     assert feature_spend(store, "demo").cost == pytest.approx(spent)
     # another session of the same feature: the budget is the feature's, not the session's
-    options = RunOptions("scripted", tmp_path / "work", budget_usd=spent)
+    options = CallOptions("scripted", tmp_path / "work", budget_usd=spent)
     with pytest.raises(BudgetExceeded) as info:
         run_in_session(store, "implement-demo", "build it", options)
     assert info.value.exit_code == 3
@@ -101,7 +102,7 @@ def test_feature_at_budget_refuses_before_any_process(
         store.load("implement-demo").summary["interaction_count"] == 0
     )
     # a budget with room left still runs
-    options.budget_usd = spent * 3
+    options = dataclasses.replace(options, budget_usd=spent * 3)
     assert run_in_session(store, "implement-demo", "build it", options).result.ok
     assert starts(fake_agent) == 2
 

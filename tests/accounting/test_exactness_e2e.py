@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tests.fakes.harness import FakeAgents
 
-from ai_orchestrator.calls.session_call import RunOptions, run_in_session
+from ai_orchestrator.calls.session_call import CallOptions, run_in_session
 from ai_orchestrator.store import SessionStore
 
 TOL = 1e-6
@@ -47,7 +47,7 @@ def test_claude_two_models_with_cache_reads_and_writes(fakes: FakeAgents, tmp_pa
             }
         ]
     )
-    run = run_in_session(SessionStore(), "implement-x", "go", RunOptions("claude", tmp_path))
+    run = run_in_session(SessionStore(), "implement-x", "go", CallOptions("claude", tmp_path))
     record = run.record
     per_model = record["usage_by_model"]
     assert set(per_model) == {"claude-sonnet-4-5-20250929", "claude-haiku-4-5-20251001"}
@@ -80,7 +80,7 @@ def test_gemini_prompt_includes_cached_and_thoughts_are_output(
     sent = {"input": 30_000, "output": 2_000, "cache_read": 50_000, "reasoning": 800}
     fakes.scenario([{"text": "ok", "usage": {"gemini-2.5-flash": sent}}])
     run = run_in_session(
-        SessionStore(), "plan-x", "go", RunOptions("gemini", tmp_path, model="gemini-2.5-flash")
+        SessionStore(), "plan-x", "go", CallOptions("gemini", tmp_path, model="gemini-2.5-flash")
     )
     assert run.result.ok, run.result.error
     assert run.record["tokens"] == {
@@ -106,7 +106,7 @@ def test_codex_input_includes_cached_and_usage_is_a_delta(
     )
     store = SessionStore()
     # Codex prints no model name: it comes from our argv (or the user's config.toml).
-    opts = RunOptions("codex", tmp_path, model="gpt-5-codex")
+    opts = CallOptions("codex", tmp_path, model="gpt-5-codex")
     one = run_in_session(store, "implement-x", "go", opts)
     two = run_in_session(store, "implement-x", "more", opts)
     assert abs(one.record["cost"] - cost(GPT_5, first)) <= TOL
@@ -117,7 +117,7 @@ def test_codex_input_includes_cached_and_usage_is_a_delta(
 def test_unknown_model_is_unpriced_never_a_silent_zero(fakes: FakeAgents, tmp_path: Path) -> None:
     fakes.scenario([{"text": "ok", "usage": {"mystery-model-9": {"input": 10, "output": 5}}}])
     run = run_in_session(
-        SessionStore(), "run-x", "go", RunOptions("codex", tmp_path, model="mystery-model-9")
+        SessionStore(), "run-x", "go", CallOptions("codex", tmp_path, model="mystery-model-9")
     )
     assert run.record["cost_source"] == "unpriced"
     assert run.record["usage_by_model"]["mystery-model-9"]["priced"] is False

@@ -15,7 +15,7 @@ from tests.helpers import aio, interaction
 
 from ai_orchestrator.agents.base import AgentResult, Progress
 from ai_orchestrator.calls.recording import max_budget_flag, price_result
-from ai_orchestrator.calls.session_call import Notice, RunOptions, run_in_session
+from ai_orchestrator.calls.session_call import CallOptions, Notice, run_in_session
 from ai_orchestrator.core.errors import BudgetExceeded
 from ai_orchestrator.core.usage import ModelUsage
 from ai_orchestrator.store import SessionStore, todo_log
@@ -52,7 +52,7 @@ def test_budget_is_rechecked_after_waiting_for_the_run_lock(fakes: FakeAgents, w
                 SessionStore(),
                 "implement-auth",
                 "more",
-                RunOptions(agent="claude", cwd=work, budget_usd=1.0, lock_timeout=30),
+                CallOptions(agent="claude", cwd=work, budget_usd=1.0, lock_timeout=30),
             )
             outcome["ran"] = True
         except BudgetExceeded as exc:
@@ -77,7 +77,7 @@ def test_overrun_is_recorded_in_the_interaction(fakes: FakeAgents, work: Path) -
         SessionStore(),
         "implement-auth",
         "go",
-        RunOptions(agent="claude", cwd=work, budget_usd=1.0),
+        CallOptions(agent="claude", cwd=work, budget_usd=1.0),
     )
     record = run.record
     assert record["budget_usd"] == 1.0 and record["spent_before"] == 0.5
@@ -85,7 +85,7 @@ def test_overrun_is_recorded_in_the_interaction(fakes: FakeAgents, work: Path) -
     stored = SessionStore().read_log("implement-auth").records[-1]
     assert stored["over_budget"] is True and stored["spent_before"] == 0.5
     within = run_in_session(
-        SessionStore(), "plan-other", "go", RunOptions(agent="claude", cwd=work, budget_usd=50)
+        SessionStore(), "plan-other", "go", CallOptions(agent="claude", cwd=work, budget_usd=50)
     )
     assert within.record["over_budget"] is False
 
@@ -95,7 +95,10 @@ def test_claude_gets_the_remainder_rounded_down_to_micro_dollars(
 ) -> None:
     seed_spend("implement-auth", 0.005)  # 0.1 - 0.005 = 0.09500000000000001 in floats
     run_in_session(
-        SessionStore(), "implement-auth", "go", RunOptions(agent="claude", cwd=work, budget_usd=0.1)
+        SessionStore(),
+        "implement-auth",
+        "go",
+        CallOptions(agent="claude", cwd=work, budget_usd=0.1),
     )
     [call] = fakes.invocations("claude")
     argv = call["argv"]
@@ -111,7 +114,7 @@ def test_less_than_a_micro_dollar_left_refuses_the_call(fakes: FakeAgents, work:
             SessionStore(),
             "implement-auth",
             "go",
-            RunOptions(agent="claude", cwd=work, budget_usd=1.0),
+            CallOptions(agent="claude", cwd=work, budget_usd=1.0),
         )
     assert fakes.invocations() == []
 
@@ -124,7 +127,7 @@ def test_nonsense_budget_is_refused_before_anything(
 
     with pytest.raises(InvalidInput):
         run_in_session(
-            SessionStore(), "run-x", "go", RunOptions(agent="claude", cwd=work, budget_usd=budget)
+            SessionStore(), "run-x", "go", CallOptions(agent="claude", cwd=work, budget_usd=budget)
         )
     assert not SessionStore().exists("run-x") and fakes.invocations() == []
 
@@ -140,7 +143,7 @@ def test_unpriced_calls_in_the_budget_are_announced(fakes: FakeAgents, work: Pat
         "implement-auth",
         "go",
         # Gemini reports no cost of its own, so an unknown model leaves the call unpriced.
-        RunOptions(agent="gemini", cwd=work, model="mystery-model-9", budget_usd=5.0),
+        CallOptions(agent="gemini", cwd=work, model="mystery-model-9", budget_usd=5.0),
         on_notice=notices.append,
     )
     texts = [n.text for n in notices if n.warning]
@@ -201,7 +204,7 @@ def test_claude_parser_reports_each_request_with_final_outputs(
         ],
         claude={"stream_usage": "placeholder"},
     )
-    run = run_in_session(SessionStore(), "run-x", "go", RunOptions(agent="claude", cwd=work))
+    run = run_in_session(SessionStore(), "run-x", "go", CallOptions(agent="claude", cwd=work))
     requests = run.result.requests[SONNET]
     assert [r.output for r in requests] == [30, 30, 30]
     assert [r.input for r in requests] == [100, 100, 100]
@@ -229,7 +232,7 @@ def test_progress_shows_cost_so_far(fakes: FakeAgents, work: Path, agent: str) -
         SessionStore(),
         "run-x",
         "go",
-        RunOptions(agent=agent, cwd=work, model=model),
+        CallOptions(agent=agent, cwd=work, model=model),
         on_progress=seen.append,
     )
     priced = [p.cost for p in seen if p.cost is not None]
@@ -247,12 +250,12 @@ def test_progress_shows_cost_so_far(fakes: FakeAgents, work: Path, agent: str) -
 def test_cli_version_comes_from_the_doctor_cache(
     fakes: FakeAgents, work: Path, agent: str, version: str
 ) -> None:
-    before = run_in_session(SessionStore(), "run-a", "go", RunOptions(agent=agent, cwd=work))
+    before = run_in_session(SessionStore(), "run-a", "go", CallOptions(agent=agent, cwd=work))
     assert before.record["cli_version"] is None  # nothing known yet, and no process spent
     assert len(fakes.invocations(agent)) == 1
     doctor = aio("doctor", "--json")
     assert doctor.code == 0, doctor.err
     started = len(fakes.invocations(agent))  # the doctor's own `--version` run counts too
-    after = run_in_session(SessionStore(), "run-b", "go", RunOptions(agent=agent, cwd=work))
+    after = run_in_session(SessionStore(), "run-b", "go", CallOptions(agent=agent, cwd=work))
     assert after.record["cli_version"] == version
     assert len(fakes.invocations(agent)) == started + 1  # no --version process per call

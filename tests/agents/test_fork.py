@@ -1,4 +1,4 @@
-"""Forking a conversation (``AgentRequest.fork`` / ``RunOptions.fork``), the mechanism behind
+"""Forking a conversation (``AgentRequest.fork`` / ``CallOptions.fork``), the mechanism behind
 ``aio escalate`` to the same agent: Claude Code's argv, and the refusal for agents that cannot
 fork — before anything is created."""
 
@@ -11,7 +11,7 @@ import pytest
 from ai_orchestrator.agents import registry
 from ai_orchestrator.agents.base import AgentRequest
 from ai_orchestrator.agents.claude import ClaudeBackend
-from ai_orchestrator.calls.session_call import RunOptions, run_in_session
+from ai_orchestrator.calls.session_call import CallOptions, run_in_session
 from ai_orchestrator.core.errors import InvalidInput
 from ai_orchestrator.store import SessionStore
 
@@ -41,6 +41,6 @@ def test_a_fork_for_an_agent_that_cannot_is_refused_before_anything_exists(
     store = SessionStore()
     with pytest.raises(InvalidInput, match="cannot fork"):
         run_in_session(
-            store, "implement-calc", "p", RunOptions(agent=agent, cwd=tmp_path, fork=True)
+            store, "implement-calc", "p", CallOptions(agent=agent, cwd=tmp_path, fork=True)
         )
     assert not store.exists("implement-calc")

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from ai_orchestrator.calls import session_call
-from ai_orchestrator.calls.session_call import RunOptions, run_in_session
+from ai_orchestrator.calls.session_call import CallOptions, run_in_session
 from ai_orchestrator.core.errors import SessionBusy
 from ai_orchestrator.store import SessionStore
 from tests.fakes.harness import FakeAgents, aio_run, pid_alive
@@ -125,7 +125,7 @@ def test_already_in_use_switches_to_resume(
     )
     assert made.returncode == 0, made.stderr
     monkeypatch.setattr(session_call, "_new_id", lambda: str(fixed))
-    run = run_in_session(SessionStore(), "run-x", "go on", RunOptions(agent="claude", cwd=project))
+    run = run_in_session(SessionStore(), "run-x", "go on", CallOptions(agent="claude", cwd=project))
     assert run.result.ok and run.result.text == "continued"
     assert run.action == "resumed" and run.record["agent_session_id"] == str(fixed)
     argvs = [c["argv"] for c in fakes.invocations("claude")]
@@ -286,7 +286,7 @@ def test_second_run_on_a_busy_session_names_the_holder(fakes: FakeAgents, projec
     try:
         with pytest.raises(SessionBusy, match=r"test holder"):
             run_in_session(
-                store, "run-x", "hi", RunOptions(agent="claude", cwd=project, lock_timeout=0.3)
+                store, "run-x", "hi", CallOptions(agent="claude", cwd=project, lock_timeout=0.3)
             )
     finally:
         lock.release()

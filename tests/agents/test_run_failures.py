@@ -14,7 +14,7 @@ import pytest
 from ai_orchestrator.agents import registry
 from ai_orchestrator.agents.base import AgentRequest, Permission
 from ai_orchestrator.agents.claude import ClaudeBackend
-from ai_orchestrator.calls.session_call import RunOptions, run_in_session
+from ai_orchestrator.calls.session_call import CallOptions, run_in_session
 from ai_orchestrator.core.errors import AgentNotFound, InvalidInput
 from ai_orchestrator.store import SessionStore, todo_log
 from tests.fakes.harness import FakeAgents, aio_run
@@ -152,7 +152,7 @@ def test_a_non_runnable_agent_is_recorded_and_its_todo_closed(
     garbage.chmod(0o755)
     monkeypatch.setenv("AIO_AGENT_CLAUDE_EXECUTABLE", str(garbage))
     with pytest.raises(AgentNotFound, match="not a runnable program"):
-        run_in_session(SessionStore(), "run-x", "hi", RunOptions(agent="claude", cwd=project))
+        run_in_session(SessionStore(), "run-x", "hi", CallOptions(agent="claude", cwd=project))
     [record] = records("run-x")
     assert record["outcome"] == "error:crash" and "not a runnable program" in record["error"]
     assert record["tokens"]["input"] == 0 and record["cost"] == 0
@@ -172,7 +172,7 @@ def test_an_exception_while_recording_still_closes_the_todo(
 
     monkeypatch.setattr(SessionStore, "record", broken)
     with pytest.raises(OSError, match="No space left"):
-        run_in_session(SessionStore(), "run-x", "hi", RunOptions(agent="claude", cwd=project))
+        run_in_session(SessionStore(), "run-x", "hi", CallOptions(agent="claude", cwd=project))
     [todo] = todo_log.list_todos(None, None)
     assert todo["status"] == "failed" and "No space left" in str(todo.get("error"))
 
@@ -278,7 +278,7 @@ def test_codex_failures_between_good_calls_record_exactly_what_was_served(
         ]
     )
     store = SessionStore()
-    options = RunOptions(agent="codex", cwd=project, model="gpt-5.5")
+    options = CallOptions(agent="codex", cwd=project, model="gpt-5.5")
     outcomes = [run_in_session(store, "run-x", "hi", options).result.outcome for _ in range(4)]
     assert outcomes == ["success", "crash", "api_error", "success"]
     tokens = store.load("run-x").summary["tokens"]
@@ -383,7 +383,7 @@ def test_resume_in_the_stored_directory_is_announced(
         SessionStore(),
         "run-x",
         "lib",
-        RunOptions(agent="claude", cwd=elsewhere),
+        CallOptions(agent="claude", cwd=elsewhere),
         on_notice=notices.append,
     )
     assert [n.text for n in notices] == [

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from ai_orchestrator.agents.base import Permission
-from ai_orchestrator.calls.session_call import RunOptions, run_in_session
+from ai_orchestrator.calls.session_call import CallOptions, run_in_session
 from ai_orchestrator.store import SessionStore
 from tests.fakeapi import FakeAPIServer
 from tests.fakeapi.clis import MODELS
@@ -87,7 +87,7 @@ def test_claude_two_models_with_cache_exact_tokens_and_cost(
         SessionStore(),
         "run-cost",
         "count",
-        RunOptions(agent="claude", cwd=cli_workdir, model=SONNET),
+        CallOptions(agent="claude", cwd=cli_workdir, model=SONNET),
     )
     assert run.result.ok, (run.result.error, run.result.raw_events[-2:])
     models = [r.body["model"] for r in fake_api.main_requests("anthropic")]
@@ -133,7 +133,7 @@ def test_claude_long_context_request_is_priced_at_its_own_tier(
         SessionStore(),
         "run-long",
         "go",
-        RunOptions(
+        CallOptions(
             agent="claude",
             cwd=cli_workdir,
             model=SONNET,
@@ -167,7 +167,7 @@ def test_gemini_exact_tokens_and_cost(
         SessionStore(),
         "run-gem",
         "hi",
-        RunOptions(agent="gemini", cwd=cli_workdir, model=MODELS["gemini"]),
+        CallOptions(agent="gemini", cwd=cli_workdir, model=MODELS["gemini"]),
     )
     assert run.result.ok, run.result.error
     assert run.record["tokens"] == {
@@ -199,7 +199,10 @@ def test_codex_exact_tokens_and_cost(
     }
     fake_api.script([{"text": "Answer.", "usage": sent}])
     run = run_in_session(
-        SessionStore(), "run-codex", "hi", RunOptions(agent="codex", cwd=cli_workdir, model="gpt-5")
+        SessionStore(),
+        "run-codex",
+        "hi",
+        CallOptions(agent="codex", cwd=cli_workdir, model="gpt-5"),
     )
     assert run.result.ok, run.result.error
     assert run.record["tokens"] == {

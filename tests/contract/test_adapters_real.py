@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from ai_orchestrator.agents.base import Permission
-from ai_orchestrator.calls.session_call import RunOptions, run_in_session
+from ai_orchestrator.calls.session_call import CallOptions, run_in_session
 from ai_orchestrator.store import SessionStore
 from tests.contract.raw_drivers import ClaudeDriver, CodexDriver, GeminiDriver, RawDriver
 from tests.fakeapi import FakeAPIServer
@@ -61,8 +61,8 @@ def expected_tokens(name: str, sent: dict[str, Any]) -> dict[str, int]:
     }
 
 
-def options(name: str, cwd: Path, **extra: Any) -> RunOptions:
-    return RunOptions(agent=name, cwd=cwd, model=MODELS[name], **extra)
+def options(name: str, cwd: Path, **extra: Any) -> CallOptions:
+    return CallOptions(agent=name, cwd=cwd, model=MODELS[name], **extra)
 
 
 @pytest.mark.parametrize("name", ["claude", "gemini", "codex"])

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from ai_orchestrator.agents.base import Permission
-from ai_orchestrator.calls.session_call import RunOptions, run_in_session
+from ai_orchestrator.calls.session_call import CallOptions, run_in_session
 from ai_orchestrator.store import SessionStore
 from tests.fakeapi import FakeAPIServer
 from tests.fakeapi.clis import MODELS
@@ -112,7 +112,7 @@ def test_timeout_during_a_shell_tool_leaves_no_process_behind(
             SessionStore(),
             "run-hygiene",
             "run the command",
-            RunOptions(
+            CallOptions(
                 agent=name,
                 cwd=cli_workdir,
                 model=MODELS[name],

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from ai_orchestrator.calls.session_call import RunOptions, run_in_session
+from ai_orchestrator.calls.session_call import CallOptions, run_in_session
 from ai_orchestrator.store import SessionStore
 from tests.contract.raw_drivers import CodexDriver
 from tests.fakeapi import FakeAPIServer
@@ -91,7 +91,7 @@ def test_codex_dying_before_thread_started_keeps_the_usage_baseline(
     sent = [driver.sent_usage(1), driver.sent_usage(2)]
     fake_api.script([{"text": "one", "usage": sent[0]}, {"text": "two", "usage": sent[1]}])
     store = SessionStore()
-    options = RunOptions(agent="codex", cwd=cli_workdir, model=MODELS["codex"])
+    options = CallOptions(agent="codex", cwd=cli_workdir, model=MODELS["codex"])
     assert run_in_session(store, "run-codex", "first", options).result.ok
     monkeypatch.setenv("AIO_AGENT_CODEX_EXTRA_ARGS", "-c sandbox_mode=bogus")
     died = run_in_session(store, "run-codex", "second", options).result
@@ -126,7 +126,7 @@ def test_gemini_failures_carry_the_streams_own_message_on_one_line(
 ) -> None:
     agent_env("gemini")
     fake_api.script([{"error": error}])
-    options = RunOptions(agent="gemini", cwd=cli_workdir, model=MODELS["gemini"])
+    options = CallOptions(agent="gemini", cwd=cli_workdir, model=MODELS["gemini"])
     run = run_in_session(SessionStore(), "run-gemini", "hi", options)
     assert run.result.outcome == outcome, (run.result.outcome, run.result.error)
     assert (run.result.error or "").startswith(message), run.result.error

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from ai_orchestrator.agents.base import Permission
-from ai_orchestrator.calls.session_call import RunOptions, run_in_session
+from ai_orchestrator.calls.session_call import CallOptions, run_in_session
 from ai_orchestrator.store import SessionStore
 from tests.fakeapi import FakeAPIServer
 from tests.fakeapi.clis import MODELS
@@ -151,7 +151,7 @@ def _call(name: str, case: dict[str, Any], agent: str, cwd: Path, prompt: str) -
         SessionStore(),
         name,
         prompt,
-        RunOptions(agent=agent, cwd=cwd, model=MODELS[agent], timeout=120,
+        CallOptions(agent=agent, cwd=cwd, model=MODELS[agent], timeout=120,
                    permission=case["permission"]),
     )
 
@@ -231,7 +231,7 @@ def test_claude_killed_call_with_a_subagent_records_both_models(
     assert [r.body["model"] for r in killed] == [SONNET, HAIKU, SONNET]
     fake_api.script([{"text": "after"}])
     after = run_in_session(SessionStore(), name, "after",
-                           RunOptions(agent="claude", cwd=cli_workdir, model=SONNET))
+                           CallOptions(agent="claude", cwd=cli_workdir, model=SONNET))
     assert after.result.ok, after.result.error
     interrupted = SessionStore().read_log(name).records[0]
     assert interrupted["outcome"] == "interrupted"

@@ -7,8 +7,7 @@ offline demo agent, run with the current Python interpreter). Overrides per back
 - ``AIO_AGENT_<KEY>_EXTRA_ARGS``: extra argv, split like a POSIX shell (``shlex``) but never
   run through one; the caller appends them to ``AgentRequest.extra_args``.
 
-``check_values`` refuses (``InvalidInput``) what the backend would refuse to put on argv —
-model, permission mode, extra arguments — so a command can say no before it does any work.
+(``calls.options.check_options`` lets a backend refuse a call's values before any work.)
 
 Invariants: an unknown key raises ``InvalidInput`` naming the known keys; a missing or
 non-executable binary raises ``AgentNotFound`` naming the key, what was looked for and the
@@ -23,10 +22,8 @@ import os
 import shlex
 import shutil
 import sys
-from collections.abc import Sequence
-from pathlib import Path
 
-from ai_orchestrator.agents.base import AgentRequest, Backend, Permission
+from ai_orchestrator.agents.base import Backend
 from ai_orchestrator.core.errors import AgentNotFound, InvalidInput
 
 _BACKENDS: dict[str, tuple[str, str]] = {
@@ -87,17 +84,3 @@ def extra_args(key: str) -> list[str]:
         return shlex.split(os.environ.get(var, ""))
     except ValueError as exc:  # unbalanced quotes
         raise InvalidInput(f"{var} cannot be parsed: {exc}") from exc
-
-
-def check_values(
-    key: str, model: str | None, permission: Permission, extra: Sequence[str] = ()
-) -> None:
-    """``InvalidInput`` unless backend ``key`` accepts these values (its ``build`` decides)."""
-    request = AgentRequest(
-        prompt="",
-        cwd=Path.cwd(),
-        model=model,
-        permission=permission,
-        extra_args=[*extra_args(key), *extra],
-    )
-    get_backend(key).build(request, key)

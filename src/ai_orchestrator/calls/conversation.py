@@ -36,23 +36,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ai_orchestrator.agents.base import AgentResult, Permission, Progress
+from ai_orchestrator.agents.base import AgentResult, Progress
+from ai_orchestrator.calls.options import CallOptions
 from ai_orchestrator.calls.outcomes import ACTION_MESSAGES, outcome_error
-from ai_orchestrator.calls.session_call import Notice, RunOptions, SessionRun, run_in_session
-from ai_orchestrator.core.errors import AioError
+from ai_orchestrator.calls.session_call import Notice, SessionRun, run_in_session
+from ai_orchestrator.core.errors import AioError, SessionElsewhere
 from ai_orchestrator.infra.locks import WaitReport
 from ai_orchestrator.store import SessionStore
 
 ProgressHook = Callable[[Progress], None]
 T = TypeVar("T")
-
-
-class SessionElsewhere(AioError):
-    """The stored conversation belongs to another project directory."""
 
 
 def _no_progress(label: str) -> AbstractContextManager[ProgressHook | None]:
@@ -79,23 +76,6 @@ class Hooks:
     lock_wait: Callable[[str, str], WaitReport | None] = _no_wait
 
 
-@dataclass
-class CallSettings:
-    """Everything about how to call the agent, resolved from flags and config."""
-
-    agent: str
-    model: str | None = None
-    use_session: bool = True
-    new_session: bool = False
-    timeout: float | None = None
-    max_turns: int | None = None
-    budget_usd: float | None = None
-    permission: Permission = field(default_factory=Permission)
-    extra_args: list[str] = field(default_factory=list)
-    lock_timeout: float = 30.0
-    estimate_usd: float | None = None  # configured default for the session-todo estimate
-
-
 class Conversation:
     """The calls one command makes in session ``name`` (see the module docstring)."""
 
@@ -103,22 +83,15 @@ class Conversation:
         self,
         store: SessionStore,
         name: str,
-        settings: CallSettings,
+        options: CallOptions,
         *,
-        cwd: Path,
         hooks: Hooks,
-        task_id: str | None = None,
-        fork: bool = False,
-        escalated_from: dict[str, Any] | None = None,
     ) -> None:
         self.store = store
-        self.fork = fork
-        self.escalated_from = escalated_from
         self.name = name
-        self.settings = settings
-        self.cwd = cwd
+        self.options = options
+        self.cwd = options.cwd
         self.hooks = hooks
-        self.task_id = task_id
         self.steps: list[dict[str, Any]] = []
         self.first_prompt: str | None = None
         self._replaced = False
@@ -131,7 +104,7 @@ class Conversation:
     def followup(self, correction: str, step: str) -> AgentResult:
         """A follow-up in the same conversation (the original prompt repeated when fresh)."""
         prompt = correction
-        if not self.settings.use_session and self.first_prompt:
+        if not self.options.use_session and self.first_prompt:
             prompt = f"{self.first_prompt}\n\n---\n\n{correction}"
         return self.ask(prompt, step, remember=False)
 
@@ -158,7 +131,7 @@ class Conversation:
 
     def check_location(self) -> None:
         """``SessionElsewhere`` if this call would resume a conversation of another project."""
-        s = self.settings
+        s = self.options
         if self._location_checked or not s.use_session or (s.new_session and not self._replaced):
             return
         self._location_checked = True
@@ -178,26 +151,16 @@ class Conversation:
         )
 
     def ask(self, prompt: str, step: str, *, remember: bool = True) -> AgentResult:
-        s = self.settings
+        s = self.options
         self.check_location()
         if remember:
             self.first_prompt = prompt
-        options = RunOptions(
-            agent=s.agent,
-            cwd=self.cwd,
-            model=s.model,
-            use_session=s.use_session,
-            new_session=s.new_session and not self._replaced,
-            timeout=s.timeout,
-            max_turns=s.max_turns,
-            budget_usd=s.budget_usd,
-            permission=s.permission,
-            task_id=self.task_id,
-            extra_args=list(s.extra_args),
-            lock_timeout=s.lock_timeout,
-            estimate_usd=s.estimate_usd,
-            fork=self.fork and not self._replaced,
-            escalated_from=None if self._replaced else self.escalated_from,
+        # --new-session and a fork replace the stored conversation once: later calls resume
+        # the new one, and only its first record carries the lineage.
+        options = (
+            replace(s, new_session=False, fork=False, escalated_from=None)
+            if self._replaced
+            else s
         )
         label = f"{s.agent} · {self.name} · {step}"
 
@@ -236,11 +199,15 @@ class Conversation:
             }
         )
         tokens = record.get("tokens") or {}
-        self.hooks.info(
-            f"{self.name} [{step}]: {run.result.outcome} · "
-            f"{int(tokens.get('input', 0)):,} in / {int(tokens.get('output', 0)):,} out / "
+        usage = (
+            "usage unknown"
+            if record.get("usage_unknown")
+            else f"{int(tokens.get('input', 0)):,} in / {int(tokens.get('output', 0)):,} out / "
             f"{int(tokens.get('cache_read', 0)):,} cache read · "
             f"${float(record.get('cost') or 0):.4f}"
+        )
+        self.hooks.info(
+            f"{self.name} [{step}]: {run.result.outcome} · {usage}"
             f" · {run.result.duration_ms / 1000:.1f}s"
         )
         if run.over_budget:

@@ -9,7 +9,9 @@
   ``AgentFailed`` (1); ``None`` for a success. Messages are one line (an agent's error text
   may span several) and name the agent, the session and the outcome.
 
-Invariant: no other module maps outcomes to errors or exit codes.
+The error classes live in ``core.errors`` with every other typed error. Invariant: no other
+module maps outcomes to errors or exit codes (``aio run`` and ``Conversation`` both raise
+what ``outcome_error`` returns; ``cli.main`` turns it into the exit code).
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ from typing import TYPE_CHECKING
 
 from ai_orchestrator.agents._common import one_line
 from ai_orchestrator.core.errors import (
+    AgentFailed,
     AgentTimeout,
     AioError,
     BudgetExceeded,
     Interrupted,
+    SessionLost,
 )
 
 if TYPE_CHECKING:
@@ -41,18 +45,6 @@ def sessions_enabled() -> bool:
     """False when ``USE_SESSIONS`` is ``0``/``false``/``no``/``off`` (any case)."""
     value = os.environ.get("USE_SESSIONS", "true").strip().lower()
     return value not in ("0", "false", "no", "off")
-
-
-class AgentFailed(AioError):
-    """The agent call ended with an error outcome."""
-
-    def __init__(self, message: str, outcome: str) -> None:
-        super().__init__(message)
-        self.outcome = outcome
-
-
-class SessionLost(AioError):
-    """The agent CLI no longer has the stored conversation."""
 
 
 def outcome_error(

@@ -10,7 +10,11 @@ Contract
       (``aio session record``) through the same ``price_result``.
     - ``build_record(...)`` is the interaction as ``SessionStore.record`` takes it; with a
       ``BudgetCheck`` it also carries ``budget_usd``, ``spent_before`` and ``over_budget``, so
-      an overrun is on record, not only on stderr.
+      an overrun is on record, not only on stderr. A call whose agent reported no usage and
+      no cost (no usage event: it crashed, was killed, or the CLI said nothing) is
+      ``usage_unknown: true``, ``cost_source: unpriced`` — never a computed 0 tokens/$0 —
+      unless the caller knows the usage is nothing (``usage_known``: the process never
+      started, or recovery read the agent's own files). Readers show it as "unknown".
     - ``max_budget_flag(remaining)`` is what remains rounded *down* to whole micro-dollars (no
       float noise such as 0.09500000000000001 on a CLI's argv, never above the remainder);
       ``None`` when less than $0.000001 remains.
@@ -194,6 +198,7 @@ def build_record(
     keep_raw_events: bool = True,
     budget: BudgetCheck | None = None,
     note: str | None = None,
+    usage_known: bool = False,
 ) -> dict[str, Any]:
     """The interaction record for one call (see the module docstring)."""
     record: dict[str, Any] = {
@@ -224,6 +229,8 @@ def build_record(
     if note:
         record["session_note"] = note
     record.update(price_result(result.agent, result))
+    if not (usage_known or result.usage or result.reported_cost is not None):
+        record.update(cost_source="unpriced", usage_unknown=True)
     if budget is not None:
         record["budget_usd"] = budget.budget_usd
         record["spent_before"] = round(budget.spent_before, 10)

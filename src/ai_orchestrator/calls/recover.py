@@ -172,11 +172,12 @@ def _interrupted_record(marker: dict[str, Any]) -> dict[str, Any]:
         action=str(marker.get("action") or "resumed"),
         state=new_state,
         keep_raw_events=False,
+        usage_known=found is not None,  # without the agent's file: usage_unknown, unpriced
     )
     record["id"] = marker["record_id"]
     record["timestamp"] = marker["started_at"]
     if found is None:
-        record.update(cost_source="unpriced", usage_source=None, usage_unknown=True)
+        record["usage_source"] = None
     else:
         if record["cost_source"] == "computed":
             record["cost_source"] = "transcript"

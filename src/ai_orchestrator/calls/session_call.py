@@ -23,6 +23,14 @@
   taken is reported (``started`` / ``resumed`` / ``replaced`` / ``forked`` / ``fresh``).
 - ``escalated_from`` (optional) is stored on the call's record as is: where the
   conversation this call starts came from and why (``workflow.phases.escalate``).
+- **Explicit resume** (``aio run --continue`` / ``--resume ID``, ``CallOptions.must_continue``
+  / ``resume_id``): ``--continue`` resumes the conversation stored in the session,
+  ``--resume ID`` any conversation the session's records name (the one the store holds, or
+  an earlier one a ``--new-session`` replaced), from the directory and with the backend
+  state of its last record; it then becomes the stored one. Checked against the store
+  before anything is created: no conversation to continue, an id the session never
+  recorded, or one of another agent → ``UnknownConversation`` (exit 2). Never replaced
+  silently, not even a conversation that never completed a call.
 - A conversation the CLI cannot find is **never** silently replaced: the call is recorded
   with outcome ``error:session_lost`` and the stored id is kept, so the user decides
   (``--new-session``). One exception, announced: a conversation that never completed a
@@ -59,7 +67,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -74,9 +82,9 @@ from ai_orchestrator.agents.base import (
     AgentResult,
     Backend,
     Invocation,
-    Permission,
     Progress,
 )
+from ai_orchestrator.calls.options import CallOptions, agent_request
 from ai_orchestrator.calls.recording import (
     BudgetCheck,
     build_record,
@@ -84,15 +92,16 @@ from ai_orchestrator.calls.recording import (
     max_budget_flag,
 )
 from ai_orchestrator.calls.recover import CONFIRMED, pending_marker, recover_pending
-from ai_orchestrator.core.errors import AgentLaunchError, InvalidInput
+from ai_orchestrator.calls.trace import log_launch
+from ai_orchestrator.core.errors import AgentLaunchError, InvalidInput, UnknownConversation
 from ai_orchestrator.core.names import parse_session_name
 from ai_orchestrator.infra.locks import WaitReport, current_command
 from ai_orchestrator.store import SessionStore, todo_log
 from ai_orchestrator.store.pending import remove_pending, write_pending
 
 __all__ = [
+    "CallOptions",
     "Notice",
-    "RunOptions",
     "SessionRun",
     "run_in_session",
 ]
@@ -100,28 +109,6 @@ __all__ = [
 SessionAction = Literal["started", "resumed", "replaced", "forked", "fresh"]
 RESUMABLE_FROM_OWN_CWD = ("claude", "gemini", "scripted")
 LIVE_COST_INTERVAL = 0.5  # seconds between re-pricings of the running usage
-
-
-@dataclass
-class RunOptions:
-    """How to run one call; ``cwd`` is the project directory the agent works in."""
-
-    agent: str
-    cwd: Path
-    model: str | None = None
-    use_session: bool = True
-    new_session: bool = False
-    timeout: float | None = None
-    max_turns: int | None = None
-    budget_usd: float | None = None
-    permission: Permission = field(default_factory=Permission)
-    task_id: str | None = None
-    extra_args: Sequence[str] = ()
-    lock_timeout: float = 30.0
-    keep_raw_events: bool = True
-    estimate_usd: float | None = None  # configured default cost estimate for session todos
-    fork: bool = False  # continue a copy of the stored conversation (see the docstring)
-    escalated_from: dict[str, Any] | None = None  # lineage stored on the record
 
 
 @dataclass(frozen=True)
@@ -165,8 +152,16 @@ class _Plan:
     state: dict[str, Any]
 
 
-def _plan_session(summary: Mapping[str, Any] | None, options: RunOptions) -> _Plan:
-    """What this call does with the stored conversation."""
+def _plan_session(
+    summary: Mapping[str, Any] | None,
+    options: CallOptions,
+    history: Callable[[], list[dict[str, Any]]],
+    name: str,
+) -> _Plan:
+    """What this call does with the stored conversation (``history``: the session's
+    records, read only for ``--resume``)."""
+    if options.resume_id is not None or options.must_continue:
+        return _explicit_plan(summary, options, history, name)
     stored = summary if summary and summary.get("agent") == options.agent else None
     previous = stored.get("agent_session_id") if stored else None
     if not options.use_session:
@@ -180,6 +175,45 @@ def _plan_session(summary: Mapping[str, Any] | None, options: RunOptions) -> _Pl
     return _Plan(None, "replaced" if previous else "started", options.cwd, {})
 
 
+def _explicit_plan(
+    summary: Mapping[str, Any] | None,
+    options: CallOptions,
+    history: Callable[[], list[dict[str, Any]]],
+    name: str,
+) -> _Plan:
+    """``--continue`` / ``--resume ID``: that conversation of session ``name``, or
+    ``UnknownConversation`` (exit 2) before anything is created."""
+    where = f"session {name}"
+    stored_id = summary.get("agent_session_id") if summary else None
+    stored_agent = summary.get("agent") if summary else None
+    wanted = options.resume_id or stored_id
+    if not wanted:
+        raise UnknownConversation(f"--continue: {where} has no agent conversation to continue")
+    if wanted == stored_id and summary is not None:
+        agent, cwd, state = stored_agent, summary.get("agent_cwd"), summary.get("agent_state")
+    else:
+        records = history()
+        mine = [r for r in records if r.get("agent_session_id") == wanted]
+        if not mine:
+            known = {str(r.get("agent_session_id")) for r in records} - {"None"}
+            listed = ", ".join(sorted(known)) or "none"
+            raise UnknownConversation(
+                f"--resume {wanted}: not a conversation of {where} (its conversations: {listed})"
+            )
+        last = mine[-1]
+        agent, cwd, state = last.get("agent"), last.get("cwd"), last.get("agent_state")
+    if agent != options.agent:
+        flag = "--continue" if options.must_continue else f"--resume {wanted}"
+        raise UnknownConversation(
+            f"{flag}: the conversation in {where} is a {agent} conversation, not "
+            f"{options.agent}; add --agent {agent}"
+        )
+    run_in = options.cwd
+    if options.agent in RESUMABLE_FROM_OWN_CWD and cwd:
+        run_in = Path(cwd)
+    return _Plan(wanted, "resumed", run_in, dict(state or {}))
+
+
 def _new_id() -> str:
     """A new conversation id (we mint it so that it is known before the CLI runs)."""
     import uuid  # lazily: a resumed call (the common case) never needs it
@@ -188,21 +222,16 @@ def _new_id() -> str:
 
 
 def _request(
-    prompt: str, plan: _Plan, options: RunOptions, remaining: float | None
+    prompt: str, plan: _Plan, options: CallOptions, remaining: float | None
 ) -> AgentRequest:
-    extra = [*registry.extra_args(options.agent), *options.extra_args]
-    return AgentRequest(
-        prompt=prompt,
+    return agent_request(
+        options,
+        prompt,
         cwd=plan.cwd,
         resume_id=plan.resume_id,
         # A fork names its copy with an id we mint, like a new conversation.
         new_session_id=None if plan.resume_id and plan.action != "forked" else _new_id(),
-        model=options.model,
-        max_turns=options.max_turns,
         max_budget_usd=remaining,
-        permission=options.permission,
-        timeout=options.timeout,
-        extra_args=extra,
         state=plan.state,
         fork=plan.action == "forked",
     )
@@ -250,7 +279,7 @@ def run_in_session(
     store: SessionStore,
     name: str,
     prompt: str,
-    options: RunOptions,
+    options: CallOptions,
     *,
     on_progress: Callable[[Progress], None] | None = None,
     on_start: Callable[[SessionAction], None] | None = None,
@@ -374,7 +403,7 @@ class _Call:
     store: SessionStore
     name: str
     prompt: str
-    options: RunOptions
+    options: CallOptions
     backend: Backend
     executable: str
     on_progress: Callable[[Progress], None] | None
@@ -395,8 +424,14 @@ class _Call:
             self.on_notice(notice)
 
     def plan(self) -> _Plan:
-        summary = self.store.load(self.name).summary if self.store.exists(self.name) else None
-        return _plan_session(summary, self.options)
+        exists = self.store.exists(self.name)
+        summary = self.store.load(self.name).summary if exists else None
+        return _plan_session(
+            summary,
+            self.options,
+            lambda: self.store.read_log(self.name).records if exists else [],
+            self.name,
+        )
 
     def request(self, plan: _Plan, remaining: float | None) -> AgentRequest:
         return _request(self.prompt, plan, self.options, remaining)
@@ -409,6 +444,7 @@ class _Call:
         minted = request.new_session_id
         # An id we minted names the conversation only if the CLI was given it (not Codex).
         self.mark(request, minted if minted and any(minted in a for a in invocation.argv) else None)
+        log_launch(invocation)  # AIO_DEBUG=1: argv and env names, never a secret
         return runner.run(
             invocation,
             self.backend.parser(request),
@@ -461,7 +497,9 @@ class _Call:
             result = self.execute(request, invocation)
         except AgentLaunchError as exc:
             failed = AgentResult(agent=options.agent, outcome="crash", error=str(exc))
-            self.record(failed, request, request.resume_id, action, dict(request.state), budget)
+            kept = dict(request.state)
+            # Nothing ran, so nothing was spent: its zero usage is known, not unknown.
+            self.record(failed, request, request.resume_id, action, kept, budget, known=True)
             raise
         if result.session_in_use and minted and not request.resume_id:
             # The CLI already has a conversation with the id we minted (a previous run
@@ -473,6 +511,7 @@ class _Call:
             result.outcome == "session_lost"
             and action == "resumed"
             and plan.state.get(CONFIRMED, True) is False
+            and not (options.resume_id or options.must_continue)  # explicit: never replaced
         ):
             note = (
                 f"conversation {request.resume_id} never completed a call and "
@@ -497,7 +536,10 @@ class _Call:
             result.cli_version = installed_version(self.executable)
         state = _state_after(result, request, action, session_id)
         stored = self.record(result, request, session_id, action, state, budget, note)
-        if budget is not None and result.usage and stored.get("cost_source") == "unpriced":
+        if stored.get("usage_unknown"):
+            counts = "; it counts as $0 toward the budget" if budget is not None else ""
+            self.notify(f"{options.agent} reported no usage: tokens and cost unknown{counts}", True)
+        elif budget is not None and stored.get("cost_source") == "unpriced":
             self.notify("this call could not be priced: it counts as $0 toward the budget", True)
         return SessionRun(result, stored, action, cwd=request.cwd)
 
@@ -510,6 +552,7 @@ class _Call:
         state: dict[str, Any] | None,
         budget: BudgetCheck | None,
         note: str | None = None,
+        known: bool = False,
     ) -> dict[str, Any]:
         record = build_record(
             self.prompt,
@@ -523,6 +566,7 @@ class _Call:
             keep_raw_events=self.options.keep_raw_events,
             budget=budget,
             note=note,
+            usage_known=known,
         )
         record["id"] = self.record_id  # the marker's id: recovery never adds it twice
         if self.options.escalated_from is not None:

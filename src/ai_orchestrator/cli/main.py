@@ -168,11 +168,24 @@ def usage_message(exc: click.UsageError) -> str:
     return message
 
 
+def _show_debug_log() -> None:
+    """``AIO_DEBUG``: the library's debug log (e.g. each agent launch) on stderr."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("aio: debug: %(message)s"))
+    logger = logging.getLogger("ai_orchestrator")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+
+
 def run(command: click.Command, argv: list[str] | None, prog_name: str) -> int:
     """Invoke ``command`` and turn every outcome into an exit code (never a traceback
     for bad input; unexpected errors are one line unless ``AIO_DEBUG`` is set)."""
     args = sys.argv[1:] if argv is None else argv
     fail = Failure(prog_name, wants_json(args))
+    if os.environ.get("AIO_DEBUG"):
+        _show_debug_log()
     try:
         result = command.main(args=args, prog_name=prog_name, standalone_mode=False)
     except click.exceptions.Exit as exc:

@@ -127,8 +127,14 @@ def _interaction_table(records: Sequence[Mapping[str, Any]]) -> Any:
             r.get("task_id") or "-",
             f"{r.get('agent') or '-'}/{r.get('model') or '-'}",
             r["outcome"],
-            f"{output.count(t['input'])}/{output.count(t['output'])}",
-            f"{output.count(t['cache_read'])}/{output.count(t['cache_write'])}",
+            *(
+                ("unknown", "unknown")  # the agent reported no usage: never "0/0"
+                if r.get("usage_unknown")
+                else (
+                    f"{output.count(t['input'])}/{output.count(t['output'])}",
+                    f"{output.count(t['cache_read'])}/{output.count(t['cache_write'])}",
+                )
+            ),
             (
                 f"{output.money(r['cost'])} reported by {r.get('agent') or 'the agent'}"
                 if r.get("cost_source") == "reported"

@@ -29,8 +29,11 @@ def read_prompt(value: str) -> str:
 
 
 def result_json(run: Any) -> dict[str, Any]:
+    """The ``--json`` document; ``exit_code`` is the agent process's own exit status. A call
+    whose agent reported no usage has ``usage_unknown: true`` and null ``tokens``/``cost``."""
     result = run.result
     record = run.record
+    unknown = bool(record.get("usage_unknown"))
     return {
         "schema_version": 1,
         "session_name": record["session_name"],
@@ -46,9 +49,10 @@ def result_json(run: Any) -> dict[str, Any]:
         "exit_code": result.exit_code,
         "turns": result.turns,
         "duration_ms": result.duration_ms,
-        "tokens": record["tokens"],
+        "tokens": None if unknown else record["tokens"],
+        "usage_unknown": unknown,
         "usage_by_model": record["usage_by_model"],
-        "cost": record["cost"],
+        "cost": None if unknown else record["cost"],
         "cost_source": record["cost_source"],
         "reported_cost": record["reported_cost"],
         "savings": record["savings"],
@@ -61,6 +65,18 @@ def result_json(run: Any) -> dict[str, Any]:
         "over_budget": run.over_budget,
         "notices": [n.text for n in run.notices],
     }
+
+
+def _conversation_flags(
+    no_session: bool, new_session: bool, must_continue: bool, resume_id: str | None
+) -> list[tuple[str, bool]]:
+    """The flags that each decide which conversation the call uses: at most one is given."""
+    return [
+        ("--no-session", no_session),
+        ("--new-session", new_session),
+        ("--continue", must_continue),
+        ("--resume", resume_id is not None),
+    ]
 
 
 @click.command("run")
@@ -80,6 +96,19 @@ def result_json(run: Any) -> dict[str, Any]:
 )
 @click.option(
     "--new-session", is_flag=True, help="Start a new agent conversation, replacing the stored one."
+)
+@click.option(
+    "--continue",
+    "must_continue",
+    is_flag=True,
+    help="Resume the conversation stored in SESSION; refuse (exit 2) when there is none.",
+)
+@click.option(
+    "--resume",
+    "resume_id",
+    metavar="AGENT_SESSION_ID",
+    default=None,
+    help="Resume this conversation of SESSION (one its records name); exit 2 if it is not.",
 )
 @click.option(
     "--no-session",
@@ -114,6 +143,8 @@ def run_cmd(
     agent: str,
     model: str | None,
     new_session: bool,
+    must_continue: bool,
+    resume_id: str | None,
     no_session: bool,
     timeout: float | None,
     max_turns: int | None,
@@ -126,9 +157,10 @@ def run_cmd(
 ) -> int:
     """Run PROMPT in SESSION (default: run-<directory>); PROMPT '-' reads stdin."""
     from ai_orchestrator.agents.base import Permission, check_model
+    from ai_orchestrator.calls.options import CallOptions
     from ai_orchestrator.calls.outcomes import ACTION_MESSAGES, outcome_error, sessions_enabled
-    from ai_orchestrator.calls.session_call import Notice, RunOptions, run_in_session
-    from ai_orchestrator.core.names import parse_session_name
+    from ai_orchestrator.calls.session_call import Notice, run_in_session
+    from ai_orchestrator.core.names import parse_session_name, validate_id
     from ai_orchestrator.store import SessionStore
 
     if len(args) > 2:
@@ -137,18 +169,25 @@ def run_cmd(
     name = args[0] if len(args) == 2 else default_session_name(workdir)
     parse_session_name(name)
     prompt = read_prompt(args[-1])
-    if no_session and new_session:
-        raise InvalidInput("--no-session and --new-session cannot be combined")
+    flags = _conversation_flags(no_session, new_session, must_continue, resume_id)
+    chosen = [flag for flag, given in flags if given]
+    if len(chosen) > 1:
+        raise InvalidInput(f"{' and '.join(chosen)} cannot be combined")
+    if resume_id is not None:
+        validate_id(resume_id, "--resume")
     if model is not None:
         check_model(model)  # '' too: it would silently mean "the CLI's default"
     if permission_mode is not None and not permission_mode.strip():
         raise InvalidInput("invalid permission mode '': leave it out for the agent's default")
-    options = RunOptions(
+    options = CallOptions(
         agent=agent,
         cwd=workdir,
         model=model,
-        use_session=sessions_enabled() and not no_session,
+        # --continue / --resume are explicit: they resume even with USE_SESSIONS=false
+        use_session=(sessions_enabled() and not no_session) or must_continue or bool(resume_id),
         new_session=new_session,
+        resume_id=resume_id,
+        must_continue=must_continue,
         timeout=timeout,
         max_turns=max_turns,
         budget_usd=max_cost,
@@ -183,12 +222,15 @@ def run_cmd(
     record = run.record
     cost = output.money(record["cost"], unpriced=record["cost_source"] == "unpriced")
     tokens = record["tokens"]
-    counts = tokens_text(
-        tokens["input"], tokens["output"], tokens["cache_read"], tokens["cache_write"]
+    usage = (
+        "usage unknown"
+        if record.get("usage_unknown")
+        else tokens_text(
+            tokens["input"], tokens["output"], tokens["cache_read"], tokens["cache_write"]
+        )
+        + f" · {cost}"
     )
-    output.info(
-        f"{name}: {result.outcome} · {counts} · {cost} · {seconds_text(result.duration_ms / 1000)}"
-    )
+    output.info(f"{name}: {result.outcome} · {usage} · {seconds_text(result.duration_ms / 1000)}")
     if run.over_budget:
         output.warn(
             f"this call took the feature over its ${run.budget_usd:.4f} budget "

@@ -101,3 +101,64 @@ class AgentLaunchError(AioError):
 
 class AgentNotFound(AgentLaunchError):
     """The agent executable does not exist, is not on PATH, or is not executable."""
+
+
+# The failed agent call (``calls.outcomes.outcome_error`` chooses among these).
+
+
+class AgentFailed(AioError):
+    """The agent call ended with an error outcome (``outcome`` names it)."""
+
+    def __init__(self, message: str, outcome: str) -> None:
+        super().__init__(message)
+        self.outcome = outcome
+
+
+class SessionLost(AioError):
+    """The agent CLI no longer has the stored conversation."""
+
+
+class SessionElsewhere(AioError):
+    """The stored conversation belongs to another project directory."""
+
+
+class UnknownConversation(InvalidInput):
+    """``aio run --resume ID`` names no conversation of the session, or ``--continue`` finds
+    none to continue (exit 2)."""
+
+
+# The workflow's answers and tests (the phases in ``workflow.phases``).
+
+
+class InvalidPlan(AioError):
+    """The planner's answer was not a usable plan, even after one correction."""
+
+
+class InvalidReview(AioError):
+    """The reviewer's answer was not usable, even after one correction."""
+
+
+class InvalidVerdict(AioError):
+    """The verifier agent's answer was not usable, even after one correction (exit 1)."""
+
+
+class TestsNotRed(AioError):
+    """The tests written for a task did not fail before the implementation existed."""
+
+    __test__ = False
+
+
+class TestsFailed(AioError):
+    """The tests did not pass after the implementation and every fix round."""
+
+    __test__ = False
+
+
+class TestRunnerError(AioError):
+    """The test command gave no evidence (the tests never ran); editing tests cannot fix it."""
+
+    __test__ = False
+
+
+class DependencyNotMet(AioError):
+    """A dependency of the task is not completed (``--force`` overrides)."""

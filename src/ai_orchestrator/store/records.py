@@ -19,7 +19,10 @@ feature_id, task_id, agent, agent_session_id, cwd, model, prompt, prompt_preview
 response_preview, tokens{input, output, cache_read, cache_write, reasoning}, cost,
 cost_source, reported_cost, duration_ms, outcome, exit_code`` plus optional
 ``usage_by_model``, ``savings``, ``session_action``, ``agent_state``, ``todos``,
-``raw_events``.
+``raw_events``, ``usage_unknown``. ``exit_code`` is the agent process's own exit status
+(``None`` when it never started; a record without it loads as ``None``).
+``usage_unknown: true`` (with ``cost_source: unpriced``) says the agent reported no usage:
+its zero tokens and cost are placeholders, shown as "unknown", never as 0 / $0.
 """
 
 from __future__ import annotations

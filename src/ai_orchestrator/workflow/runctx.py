@@ -1,10 +1,12 @@
-"""What every workflow command needs: workspace + config + feature, call settings, history.
+"""What every workflow command needs: workspace + config + feature, call options, history.
 
 - ``open_feature`` finds the workspace, loads the config and resolves the feature (the
   current one when omitted).
-- ``call_settings`` turns a phase's config plus command-line flags into ``CallSettings``:
-  agent ``--agent`` > phase config; model per ``config.resolve_model``; sessions on unless
-  ``USE_SESSIONS`` is false or ``--no-session``; budget ``--max-cost`` > per-feature budget >
+- ``call_options`` turns a phase's config plus command-line flags into the one
+  ``calls.options.CallOptions`` every workflow command passes down unchanged (the agent
+  works in the project root, the call is attributed to ``task_id``): agent ``--agent`` >
+  phase config; model per ``config.resolve_model``; sessions on unless ``USE_SESSIONS`` is
+  false or ``--no-session``; budget ``--max-cost`` > per-feature budget >
   default budget; the session-todo estimate default from ``default_estimate_usd``;
   permission mode/tools/extra argv from the phase config. Values the agent's backend would
   refuse (model, permission mode, extra argv) raise ``InvalidInput`` here, before any work.
@@ -38,7 +40,8 @@ from typing import Any
 
 from ai_orchestrator.agents import base
 from ai_orchestrator.agents.base import Permission
-from ai_orchestrator.calls.conversation import CallSettings, Hooks
+from ai_orchestrator.calls.conversation import Hooks
+from ai_orchestrator.calls.options import CallOptions, check_options
 from ai_orchestrator.calls.outcomes import sessions_enabled
 from ai_orchestrator.core.errors import (
     AgentTimeout,
@@ -85,7 +88,7 @@ def open_feature(feature_id: str | None, hooks: Hooks | None = None) -> FeatureC
     return FeatureContext(ws, config, resolved, ws.existing_feature(resolved), hooks)
 
 
-def call_settings(
+def call_options(
     ctx: FeatureContext,
     phase_name: str,
     *,
@@ -96,15 +99,17 @@ def call_settings(
     max_turns: int | None = None,
     max_cost: float | None = None,
     default_tools: list[str] | None = None,
-) -> CallSettings:
+    task_id: str | None = None,
+) -> CallOptions:
     phase = ctx.config.phase(phase_name)
     chosen = agent or phase.agent
     if chosen == "auto":
         chosen = "claude"
     same_agent = chosen == phase.agent
     tools = list(phase.allowed_tools) if phase.allowed_tools else list(default_tools or [])
-    settings = CallSettings(
+    options = CallOptions(
         agent=chosen,
+        cwd=ctx.ws.project_root,
         model=resolve_model(chosen, model, phase),
         use_session=sessions_enabled() and not no_session,
         new_session=new_session,
@@ -113,14 +118,13 @@ def call_settings(
         budget_usd=max_cost or ctx.config.budget_for(ctx.feature_id),
         estimate_usd=ctx.config.default_estimate_usd,
         permission=Permission(mode=phase.permission_mode, allowed_tools=tools),
-        extra_args=list(phase.extra_args) if same_agent else [],
+        task_id=task_id,
+        extra_args=tuple(phase.extra_args) if same_agent else (),
         lock_timeout=ctx.config.lock_timeout,
     )
-    from ai_orchestrator.agents import registry
-
     # The configured permission mode, $AI_MODEL …: refused before the command changes anything.
-    registry.check_values(chosen, settings.model, settings.permission, settings.extra_args)
-    return settings
+    check_options(options)
+    return options
 
 
 def check_agent(agent: str | None, what: str = "--agent") -> None:
@@ -162,20 +166,20 @@ def check_installed(agent: str, nothing_done: str) -> None:
         raise AgentNotFound(f"{exc} ({nothing_done})") from None
 
 
-def check_budget(ctx: FeatureContext, settings: CallSettings, nothing_done: str) -> None:
-    """``BudgetExceeded`` (exit 3) when the feature's spend has reached ``settings.budget_usd``.
+def check_budget(ctx: FeatureContext, options: CallOptions, nothing_done: str) -> None:
+    """``BudgetExceeded`` (exit 3) when the feature's spend has reached ``options.budget_usd``.
 
     ``run_in_session`` checks this before every call anyway; commands call it earlier so a
     refusal happens before they change or run anything (``nothing_done`` says what).
     """
-    if settings.budget_usd is None:
+    if options.budget_usd is None:
         return
     from ai_orchestrator.accounting import budget
     from ai_orchestrator.accounting.spend import feature_spend
 
     spent = feature_spend(ctx.store, ctx.feature_id).cost
     try:
-        budget.check_budget(spent, settings.budget_usd, subject=f"feature {ctx.feature_id}")
+        budget.check_budget(spent, options.budget_usd, subject=f"feature {ctx.feature_id}")
     except BudgetExceeded as exc:
         raise BudgetExceeded(f"{exc} ({nothing_done})") from None
 

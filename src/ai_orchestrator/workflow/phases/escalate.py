@@ -3,9 +3,9 @@
 Used by ``aio escalate`` (``run_escalate``; with ``--task`` it continues the task through
 ``implement``) and by ``aio implement --escalate-to`` (when the fix rounds run out).
 
-**Target** (``handover.resolve_target``): ``--to`` is an agent key (``claude``, ``gemini``, ``codex``,
-``scripted``: that agent with its model for the phase) or a model, whose name picks the agent
-(``opus``/``sonnet``/``haiku``/``claude-*`` → claude, ``gemini-*`` → gemini, ``gpt-*``/``o3``
+**Target** (``handover.resolve_target``): ``--to`` is an agent key (``claude``, ``gemini``,
+``codex``, ``scripted``: that agent with its model for the phase) or a model, whose name
+picks the agent (``opus``/``sonnet``/``haiku``/``claude-*`` → claude, ``gemini-*`` → gemini, ``gpt-*``/``o3``
 … → codex; a name that says nothing about its maker stays with the current conversation's
 agent). Asking for the agent and model that already hold the conversation is refused
 (``InvalidInput``, exit 2), and so is an agent whose CLI is not installed, before anything runs.
@@ -53,7 +53,7 @@ from ai_orchestrator.workflow.project.history import given_options
 from ai_orchestrator.workflow.runctx import (
     FeatureContext,
     Recorder,
-    call_settings,
+    call_options,
     check_budget,
 )
 
@@ -99,7 +99,7 @@ def run_escalate(ctx: FeatureContext, opts: EscalateOptions) -> EscalateOutcome:
         rec.session, rec.agent, rec.model = source.session, target.agent, target.model
         with ctx.ws.lock_feature(ctx.feature_id, timeout=ctx.config.lock_timeout):
             with rec.refusals():
-                probe = call_settings(ctx, opts.phase, agent=target.agent, model=target.model)
+                probe = call_options(ctx, opts.phase, agent=target.agent, model=target.model)
                 check_budget(ctx, probe, "nothing was escalated")
             handover = hand_over(ctx, opts.phase, target, reason, settings_options=settings_options)
             rec.details["escalation"] = handover.lineage

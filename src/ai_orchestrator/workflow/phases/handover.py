@@ -9,7 +9,7 @@ rounds run out; ``escalate`` uses it for ``aio escalate``. It imports no phase, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ai_orchestrator.calls.conversation import Conversation
@@ -24,7 +24,7 @@ from ai_orchestrator.infra.timeutil import now_iso
 from ai_orchestrator.workflow.project.history import read_events
 from ai_orchestrator.workflow.runctx import (
     FeatureContext,
-    call_settings,
+    call_options,
     check_installed,
 )
 
@@ -192,12 +192,11 @@ def hand_over(
     handed, steps = "", []
     if method == "summary":
         asked = source_conversation
-        if asked is None or asked.settings.agent != source.agent:
-            settings = call_settings(ctx, phase, agent=source.agent, model=source.model, **options)
-            asked = Conversation(
-                ctx.store, source.session, settings, cwd=ctx.ws.project_root,
-                hooks=ctx.hooks, task_id=task_id,
-            )  # fmt: skip
+        if asked is None or asked.options.agent != source.agent:
+            settings = call_options(
+                ctx, phase, agent=source.agent, model=source.model, task_id=task_id, **options
+            )
+            asked = Conversation(ctx.store, source.session, settings, hooks=ctx.hooks)
         ctx.hooks.info(f"asking {source.label()} for a hand-over summary")
         before = len(asked.steps)
         try:
@@ -213,8 +212,8 @@ def hand_over(
         if method == "summary" and not handed.strip():
             ctx.hooks.warn("the hand-over summary is empty; handing over aio's context")
             method = "context"
-    settings = call_settings(
-        ctx, phase, agent=target.agent, model=target.model,
+    settings = call_options(
+        ctx, phase, agent=target.agent, model=target.model, task_id=task_id,
         new_session=method != "fork", **options,
     )  # fmt: skip
     lineage = {
@@ -231,12 +230,8 @@ def hand_over(
     conversation = Conversation(
         ctx.store,
         source.session,
-        settings,
-        cwd=ctx.ws.project_root,
+        replace(settings, fork=method == "fork", escalated_from=lineage),
         hooks=ctx.hooks,
-        task_id=task_id,
-        fork=method == "fork",
-        escalated_from=lineage,
     )
     ctx.hooks.info(f"escalating {source.session} to {target.label()} ({method})")
     preface = preface_for(method, source, target, reason, handed, ctx)

@@ -61,7 +61,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ai_orchestrator.calls.conversation import Conversation
-from ai_orchestrator.core.errors import AioError, Interrupted, InvalidInput
+from ai_orchestrator.core.errors import (
+    AioError,
+    DependencyNotMet,
+    Interrupted,
+    InvalidInput,
+    TestRunnerError,
+    TestsFailed,
+    TestsNotRed,
+)
 from ai_orchestrator.infra.timeutil import now_iso
 from ai_orchestrator.workflow import prompts
 from ai_orchestrator.workflow.model.feature import (
@@ -89,7 +97,7 @@ from ai_orchestrator.workflow.runctx import (
     FeatureContext,
     Recorder,
     agent_installed,
-    call_settings,
+    call_options,
     check_agent,
     check_budget,
     check_model,
@@ -97,28 +105,6 @@ from ai_orchestrator.workflow.runctx import (
 
 Mode = Literal["atdd", "tdd", "no-tests"]
 MODES: tuple[str, ...] = ("atdd", "tdd", "no-tests")
-
-
-class TestsNotRed(AioError):
-    """The tests written for a task did not fail before the implementation existed."""
-
-    __test__ = False
-
-
-class TestsFailed(AioError):
-    """The tests did not pass after the implementation and every fix round."""
-
-    __test__ = False
-
-
-class TestRunnerError(AioError):
-    """The test command gave no evidence (the tests never ran); editing tests cannot fix it."""
-
-    __test__ = False
-
-
-class DependencyNotMet(AioError):
-    """A dependency of the task is not completed (``--force`` overrides)."""
 
 
 @dataclass
@@ -399,7 +385,7 @@ def _implement_locked(
         plan = load_plan(ctx.paths)
         assert plan is not None
         task = _check_task(ctx, plan, task_id, opts)
-        settings = call_settings(
+        settings = call_options(
             ctx,
             "implement",
             agent=choose_agent(ctx, task, opts.agent),
@@ -409,20 +395,19 @@ def _implement_locked(
             max_turns=opts.max_turns,
             max_cost=opts.max_cost,
             default_tools=default_tools(ctx.config.test_command),
+            task_id=task_id,
         )
         rec.agent, rec.model = settings.agent, settings.model
         target = _escalation_target(ctx, opts)
         if target is not None and opts.escalate_now:
-            probe = call_settings(ctx, "implement", agent=target.agent, model=target.model)
+            probe = call_options(ctx, "implement", agent=target.agent, model=target.model)
             check_budget(ctx, probe, f"task {task_id} was not escalated")
             rec.agent, rec.model = target.agent, target.model
         conv = Conversation(
             ctx.store,
             ctx.session_name("implement"),
             settings,
-            cwd=ctx.ws.project_root,
             hooks=ctx.hooks,
-            task_id=task_id,
         )
         if not opts.escalate_now:
             conv.check_location()

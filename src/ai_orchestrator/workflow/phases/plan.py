@@ -22,12 +22,18 @@ exists (``plan.merge_statuses``) and is saved atomically under the feature lock.
 from __future__ import annotations
 
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ai_orchestrator.calls.conversation import CallSettings, Conversation
-from ai_orchestrator.calls.outcomes import AgentFailed
-from ai_orchestrator.core.errors import AgentLaunchError, AgentTimeout, AioError
+from ai_orchestrator.calls.conversation import Conversation
+from ai_orchestrator.calls.options import CallOptions
+from ai_orchestrator.core.errors import (
+    AgentFailed,
+    AgentLaunchError,
+    AgentTimeout,
+    AioError,
+    InvalidPlan,
+)
 from ai_orchestrator.infra.timeutil import now_iso
 from ai_orchestrator.workflow import prompts
 from ai_orchestrator.workflow.jsontext import extract_json
@@ -44,17 +50,13 @@ from ai_orchestrator.workflow.runctx import (
     FeatureContext,
     Recorder,
     agent_installed,
-    call_settings,
+    call_options,
     check_agent,
     check_budget,
     check_model,
 )
 
 CONTEXT_BUDGET = 150_000  # characters of repository context for --full-context
-
-
-class InvalidPlan(AioError):
-    """The planner's answer was not a usable plan, even after one correction."""
 
 
 @dataclass
@@ -181,8 +183,8 @@ def run_plan(ctx: FeatureContext, request: str, opts: PlanOptions | None = None)
 
 def _planner_settings(
     ctx: FeatureContext, opts: PlanOptions, planner: str, planner_model: str | None
-) -> CallSettings:
-    settings = call_settings(
+) -> CallOptions:
+    settings = call_options(
         ctx,
         "plan",
         agent=planner,
@@ -190,8 +192,7 @@ def _planner_settings(
         new_session=opts.new_session,
         max_cost=opts.max_cost,
     )
-    settings.model = planner_model  # resolved per planner by planner_candidates
-    return settings
+    return replace(settings, model=planner_model)  # resolved per planner by planner_candidates
 
 
 def _plan_locked(
@@ -207,7 +208,7 @@ def _plan_locked(
         previous = load_plan(ctx.paths, required=False)
         first = _planner_settings(ctx, opts, *candidates[0])
         Conversation(
-            ctx.store, name, first, cwd=ctx.ws.project_root, hooks=ctx.hooks
+            ctx.store, name, first, hooks=ctx.hooks
         ).check_location()
         check_budget(ctx, first, "no plan was made")
     context = repository_context(ctx) if opts.full_context else None
@@ -225,7 +226,7 @@ def _plan_locked(
     for index, (planner, planner_model) in enumerate(candidates):
         settings = _planner_settings(ctx, opts, planner, planner_model)
         rec.agent, rec.model = planner, planner_model
-        conv = Conversation(ctx.store, name, settings, cwd=ctx.ws.project_root, hooks=ctx.hooks)
+        conv = Conversation(ctx.store, name, settings, hooks=ctx.hooks)
         conv.check_location()
         label = f"{planner} ({planner_model})" if planner_model else planner
         ctx.hooks.info(f"Creating plan with {label}...")

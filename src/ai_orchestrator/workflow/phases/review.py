@@ -29,8 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ai_orchestrator.calls.conversation import CallSettings, Conversation
-from ai_orchestrator.core.errors import AioError, InvalidInput, NotFound
+from ai_orchestrator.calls.conversation import Conversation
+from ai_orchestrator.calls.options import CallOptions
+from ai_orchestrator.core.errors import InvalidInput, InvalidReview, NotFound
 from ai_orchestrator.infra.timeutil import now_iso
 from ai_orchestrator.workflow.jsontext import extract_json
 from ai_orchestrator.workflow.model.feature import load_feature, load_plan, write_artifact
@@ -39,7 +40,7 @@ from ai_orchestrator.workflow.project.history import given_options
 from ai_orchestrator.workflow.runctx import (
     FeatureContext,
     Recorder,
-    call_settings,
+    call_options,
     check_agent,
     check_budget,
     check_model,
@@ -71,10 +72,6 @@ ROOT_DOCS = (
     "go.mod",
     "pom.xml",
 )
-
-
-class InvalidReview(AioError):
-    """The reviewer's answer was not usable, even after one correction."""
 
 
 @dataclass
@@ -230,7 +227,7 @@ def run_review(
     )
     with Recorder(ctx.paths, "review", arguments) as rec:
         with rec.refusals():  # a value the backend would refuse (config, AI_MODEL)
-            settings = call_settings(
+            settings = call_options(
                 ctx,
                 "review",
                 agent=agent,
@@ -251,11 +248,11 @@ def _review_locked(
     files: list[str],
     architecture: bool,
     focus: str | None,
-    settings: CallSettings,
+    settings: CallOptions,
     rec: Recorder,
 ) -> ReviewOutcome:
     conv = Conversation(
-        ctx.store, ctx.session_name("review"), settings, cwd=ctx.ws.project_root, hooks=ctx.hooks
+        ctx.store, ctx.session_name("review"), settings, hooks=ctx.hooks
     )
     with rec.refusals():
         conv.check_location()

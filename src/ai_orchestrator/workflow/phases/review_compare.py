@@ -28,18 +28,18 @@ from pathlib import Path
 from typing import Any
 
 from ai_orchestrator.calls.conversation import Conversation
-from ai_orchestrator.calls.outcomes import AgentFailed
 from ai_orchestrator.core.errors import (
+    AgentFailed,
     AgentLaunchError,
     AgentNotFound,
     AgentTimeout,
     InvalidInput,
+    InvalidReview,
 )
 from ai_orchestrator.infra.timeutil import now_iso
 from ai_orchestrator.workflow.model.feature import write_artifact
 from ai_orchestrator.workflow.phases.review import (
     FOCUS,
-    InvalidReview,
     _material,
     ask_review,
     review_prompt,
@@ -50,7 +50,7 @@ from ai_orchestrator.workflow.runctx import (
     FeatureContext,
     Recorder,
     agent_installed,
-    call_settings,
+    call_options,
     check_budget,
 )
 
@@ -126,7 +126,7 @@ def run_compare(
         rec.agent, rec.model = plans[0][0]
         with ctx.ws.lock_feature(ctx.feature_id, timeout=ctx.config.lock_timeout):
             with rec.refusals():
-                probe = call_settings(ctx, "review", agent=plans[0][0][0], max_cost=max_cost)
+                probe = call_options(ctx, "review", agent=plans[0][0][0], max_cost=max_cost)
                 check_budget(ctx, probe, "nothing was reviewed")
                 material, names = _material(ctx, [], True)
             prompt = review_prompt(ctx, material, names, True, focus)
@@ -174,13 +174,10 @@ def _review_side(
             ctx.hooks.warn(f"{label} is unavailable: its CLI is not installed")
             side.fallback_from.append(label)
             continue
-        settings = call_settings(
+        settings = call_options(
             ctx, "review", agent=agent, model=model, no_session=True, max_cost=max_cost
         )
-        conv = Conversation(
-            ctx.store, ctx.session_name("review"), settings, cwd=ctx.ws.project_root,
-            hooks=ctx.hooks,
-        )  # fmt: skip
+        conv = Conversation(ctx.store, ctx.session_name("review"), settings, hooks=ctx.hooks)
         try:
             review = ask_review(conv, prompt, f"review-{len(steps) + 1}")
         except UNAVAILABLE as exc:

@@ -40,8 +40,9 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
-from ai_orchestrator.calls.conversation import CallSettings, Conversation
-from ai_orchestrator.core.errors import AioError, InvalidInput
+from ai_orchestrator.calls.conversation import Conversation
+from ai_orchestrator.calls.options import CallOptions
+from ai_orchestrator.core.errors import InvalidInput, InvalidVerdict
 from ai_orchestrator.workflow.jsontext import extract_json
 from ai_orchestrator.workflow.model.feature import load_feature, load_plan, write_artifact
 from ai_orchestrator.workflow.project.evidence import FIX, TestRun
@@ -56,7 +57,7 @@ from ai_orchestrator.workflow.project.testselect import (
 from ai_orchestrator.workflow.runctx import (
     FeatureContext,
     Recorder,
-    call_settings,
+    call_options,
     check_agent,
     check_budget,
     check_installed,
@@ -64,10 +65,6 @@ from ai_orchestrator.workflow.runctx import (
 )
 
 DIFF_BUDGET = 120_000
-
-
-class InvalidVerdict(AioError):
-    """The verifier agent's answer was not usable, even after one correction (exit 1)."""
 
 
 @dataclass
@@ -147,7 +144,7 @@ def _valid_check(value: Any) -> list[str]:
 
 
 def agent_check(
-    ctx: FeatureContext, run: TestRun, settings: CallSettings, rec: Recorder
+    ctx: FeatureContext, run: TestRun, settings: CallOptions, rec: Recorder
 ) -> dict[str, Any]:
     plan = load_plan(ctx.paths)
     assert plan is not None
@@ -168,7 +165,7 @@ def agent_check(
         '"criterion": "...", "met": true, "evidence": "file:line or reason"}]}'
     )
     conv = Conversation(
-        ctx.store, ctx.session_name("verify"), settings, cwd=ctx.ws.project_root, hooks=ctx.hooks
+        ctx.store, ctx.session_name("verify"), settings, hooks=ctx.hooks
     )
     try:
         return conv.ask_usable(
@@ -216,11 +213,11 @@ def run_verify(
         ci=ci, agent=with_agent, agent_name=agent, model=model, max_cost=max_cost
     ) | selection.to_dict()
     with Recorder(ctx.paths, "verify", arguments) as rec:
-        settings: CallSettings | None = None
+        settings: CallOptions | None = None
         if with_agent:
             # sessions off: the verifier never resumes a conversation
             with rec.refusals():  # a value the backend would refuse (config, AI_MODEL)
-                settings = call_settings(
+                settings = call_options(
                     ctx, "verify", agent=agent, model=model, no_session=True, max_cost=max_cost
                 )
             rec.agent, rec.model = settings.agent, settings.model

@@ -40,6 +40,7 @@ def _phase_values(name: str, phase: PhaseConfig) -> list[ConfigProblem]:
     """The agent, its model, permission mode, tools and fallbacks, as the agent judges them."""
     from ai_orchestrator.agents import registry
     from ai_orchestrator.agents.base import Permission
+    from ai_orchestrator.calls.options import CallOptions, check_options
 
     problems: list[ConfigProblem] = []
     key = f"phases.{name}"
@@ -47,7 +48,15 @@ def _phase_values(name: str, phase: PhaseConfig) -> list[ConfigProblem]:
     for agent in agents:
         try:
             permission = Permission(mode=phase.permission_mode, allowed_tools=phase.allowed_tools)
-            registry.check_values(agent, phase.model, permission, phase.extra_args)
+            check_options(
+                CallOptions(
+                    agent,
+                    Path.cwd(),
+                    model=phase.model,
+                    permission=permission,
+                    extra_args=tuple(phase.extra_args),
+                )
+            )
         except InvalidInput as exc:
             problems.append(ConfigProblem(key, str(exc), True))
     for entry in phase.fallback:
