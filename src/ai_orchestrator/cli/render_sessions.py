@@ -7,7 +7,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ai_orchestrator.cli import output
+from ai_orchestrator.cli import output, tables
+from ai_orchestrator.cli.tables import Cell, Column
 from ai_orchestrator.infra.locks import Holder
 from ai_orchestrator.infra.timeutil import parse_iso
 from ai_orchestrator.store import SessionView
@@ -46,6 +47,31 @@ def _age_style(moment: datetime | None, now: datetime) -> str:
     return "green" if days < 7 else "yellow" if days < 30 else "red"
 
 
+def list_status(summary: Mapping[str, Any], active: bool) -> str:
+    """The word the Status column shows, in the footer's terms: a session whose last call
+    failed (or lost its conversation) says so; otherwise ``active`` (used within the
+    window) or ``idle``. ``summary["status"]`` itself (``--json``) is unchanged."""
+    status = str(summary.get("status") or "new")
+    if status in ("failed", "lost", "new"):
+        return status
+    return "active" if active else "idle"
+
+
+LIST_COLUMNS = (
+    Column("Session", ident=True),
+    Column("Last used", drop=0),
+    Column("Agent", drop=6, layout="wide"),
+    Column("Model", drop=5, ident=True, layout="wide"),
+    Column("Agent/model", drop=5, ident=True, layout="compact"),
+    Column("Calls", justify="right", drop=3),
+    Column("Tokens in/out", justify="right", drop=4, layout="wide"),
+    Column("Cache read/write", justify="right", drop=7, layout="wide"),
+    Column("Tokens", justify="right", drop=4, layout="compact"),
+    Column("Cost", justify="right"),
+    Column("Status"),
+)
+
+
 def print_list(
     rows: Sequence[SessionRow],
     root: Path,
@@ -53,42 +79,75 @@ def print_list(
     active: int,
     days: float,
     now: datetime,
+    *,
+    wide: bool = False,
 ) -> None:
-    from rich.table import Table
+    from ai_orchestrator.store.stats import active_cutoff
 
-    table = Table(title=f"AI sessions in {root}", title_justify="left")
-    for column in ("", "Session", "Last used", "Agent", "Model", "Calls"):
-        table.add_column(column)
-    for column in ("Tokens in/out", "Cache read/write", "Cost"):
-        table.add_column(column, justify="right")
-    table.add_column("Status")
+    cutoff = active_cutoff(days, now)
+    cells: list[list[Cell]] = []
     for row in rows:
         s = row.summary
         moment = parse_iso(row.last_activity)
         tokens = row.tokens
-        table.add_row(
-            f"[{_age_style(moment, now)}]●[/]",
-            row.name,
-            output.age(moment, now),
-            s.get("agent") or "-",
-            s.get("model") or "-",
-            output.count(row.interactions),
-            f"{output.count(tokens['input'])}/{output.count(tokens['output'])}",
-            f"{output.count(tokens['cache_read'])}/{output.count(tokens['cache_write'])}",
-            output.money(row.cost) + ("*" if row.unpriced else "") + ("^" if row.reported else ""),
-            s["status"] + (" !" if row.problems else ""),
+        agent, model = s.get("agent") or "-", s.get("model") or "-"
+        status = list_status(s, (row.last_activity or "") > cutoff)
+        cells.append(
+            [
+                row.name,
+                (tables.when(moment, now), _age_style(moment, now)),
+                agent,
+                model,
+                f"{agent}/{model}",
+                output.count(row.interactions),
+                f"{output.count(tokens['input'])}/{output.count(tokens['output'])}",
+                f"{output.count(tokens['cache_read'])}/{output.count(tokens['cache_write'])}",
+                tables.short_count(total_tokens(tokens)),
+                output.money(row.cost)
+                + ("*" if row.unpriced else "")
+                + ("^" if row.reported else ""),
+                (status + (" !" if row.problems else ""), _STATUS_STYLE.get(status, "")),
+            ]
         )
-    output.out().print(table)
-    output.out().print(f"Total sessions: {total} (Active: {active}, used within {days:g} days)")
+    totals: list[Cell] | None = None
+    if len(rows) > 1:
+        summed = {k: sum(r.tokens[k] for r in rows) for k in rows[0].tokens}
+        totals = [
+            "Total",
+            "",
+            "",
+            "",
+            "",
+            output.count(sum(r.interactions for r in rows)),
+            f"{output.count(summed['input'])}/{output.count(summed['output'])}",
+            f"{output.count(summed['cache_read'])}/{output.count(summed['cache_write'])}",
+            tables.short_count(total_tokens(summed)),
+            output.money(sum(r.cost for r in rows))
+            + ("*" if any(r.unpriced for r in rows) else "")
+            + ("^" if any(r.reported for r in rows) else ""),
+            "",
+        ]
+    console = output.out()
+    tables.print_table(f"AI sessions in {root}", LIST_COLUMNS, cells, totals=totals, wide=wide)
+    console.print(
+        f"Total sessions: {total} (Active: {active}, used within {tables.days(days)}; "
+        f"Idle: {total - active})",
+        markup=False,
+    )
+    if any(r.problems for r in rows):
+        console.print("! the session has problems (named on stderr above)", markup=False)
     if any(r.unpriced for r in rows):
-        output.out().print("* includes unpriced interactions (model not in the price table)")
+        console.print("* includes unpriced interactions (model not in the price table)")
     reporters = sorted({a for r in rows for a in r.reported_by})
     if reporters:
-        output.out().print(
+        console.print(
             f"^ includes costs reported by {', '.join(reporters)} (not computed: model not "
             "in the price table)",
             markup=False,
         )
+
+
+_STATUS_STYLE = {"active": "green", "idle": "dim", "failed": "red", "lost": "red"}
 
 
 def print_strays(strays: Sequence[Mapping[str, Any]]) -> None:
