@@ -42,6 +42,7 @@ from ai_orchestrator.agents.base import AgentResult, Permission, Progress
 from ai_orchestrator.calls.outcomes import ACTION_MESSAGES, outcome_error
 from ai_orchestrator.calls.session_call import Notice, RunOptions, SessionRun, run_in_session
 from ai_orchestrator.core.errors import AioError
+from ai_orchestrator.core.figures import exact_usd, token_line
 from ai_orchestrator.store import SessionStore
 
 ProgressHook = Callable[[Progress], None]
@@ -218,16 +219,16 @@ class Conversation:
                 "duration_ms": run.result.duration_ms,
             }
         )
-        tokens = record.get("tokens") or {}
         self.hooks.info(
             f"{self.name} [{step}]: {run.result.outcome} · "
-            f"{int(tokens.get('input', 0)):,} in / {int(tokens.get('output', 0)):,} out / "
-            f"{int(tokens.get('cache_read', 0)):,} cache read · "
+            f"{token_line(record.get('tokens') or {})} · "
             f"${float(record.get('cost') or 0):.4f}"
             f" · {run.result.duration_ms / 1000:.1f}s"
         )
         if run.over_budget:
-            self.hooks.warn(f"this call took the feature over its ${run.budget_usd:.2f} budget")
+            self.hooks.warn(
+                f"this call took the feature over its {exact_usd(run.budget_usd)} budget"
+            )
 
     def _check(self, run: SessionRun) -> AgentResult:
         error = outcome_error(run.result, self.name, run.record.get("agent_session_id"))

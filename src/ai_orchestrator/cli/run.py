@@ -13,6 +13,7 @@ import click
 
 from ai_orchestrator.cli import output
 from ai_orchestrator.core.errors import InvalidInput
+from ai_orchestrator.core.figures import exact_usd, token_line
 
 
 def default_session_name(cwd: Path) -> str:
@@ -182,13 +183,12 @@ def run_cmd(
     record = run.record
     cost = output.money(record["cost"], unpriced=record["cost_source"] == "unpriced")
     output.info(
-        f"{name}: {result.outcome} · {record['tokens']['input']:,} in / "
-        f"{record['tokens']['output']:,} out / {record['tokens']['cache_read']:,} cache read"
+        f"{name}: {result.outcome} · {token_line(record['tokens'])}"
         f" · {cost} · {result.duration_ms / 1000:.1f}s"
     )
     if run.over_budget:
         output.warn(
-            f"this call took the feature over its ${run.budget_usd:.4f} budget "
+            f"this call took the feature over its {exact_usd(run.budget_usd)} budget "
             f"(spent ${run.spent_before + record['cost']:.4f})"
         )
     error = outcome_error(result, name, record["agent_session_id"])

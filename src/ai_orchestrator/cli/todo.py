@@ -147,7 +147,7 @@ def _print_list(
 def print_agent_todo_list(task: str, items: Sequence[Mapping[str, Any]], note: str = "") -> None:
     """One task's agent todo list (``aio todo list`` and ``aio status``)."""
     console = output.out()
-    console.print(f"Agent todo list — task {task}:{note}", markup=False)
+    console.print(f"Agent todo list — task {task}{note}:", markup=False)
     if not items:
         console.print("  (empty)", markup=False)
     for item in items:
