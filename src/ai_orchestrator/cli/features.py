@@ -29,11 +29,7 @@ def _print_agent_todos(todos: dict[str, Any], feature_id: str) -> None:
     if not todos.get("task"):
         return
     others = len(todos["by_task"]) - 1
-    more = (
-        f" (+{others} more: aio todo list --feature {feature_id})"
-        if others > 0
-        else ""
-    )
+    more = f" (+{others} more: aio todo list --feature {feature_id})" if others > 0 else ""
     print_agent_todo_list(todos["task"], todos["items"], more)
 
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ai_orchestrator.cli import output, tables
 from ai_orchestrator.cli.tables import Cell, Column
 from ai_orchestrator.infra.locks import Holder
-from ai_orchestrator.infra.timeutil import parse_iso
+from ai_orchestrator.infra.timeutil import parse_iso, within_days
 from ai_orchestrator.store import SessionView
 from ai_orchestrator.store.index import SessionRow
 from ai_orchestrator.store.stats import total_tokens
@@ -45,6 +45,9 @@ def _age_style(moment: datetime | None, now: datetime) -> str:
         return "red"
     days = (now - moment).total_seconds() / 86400
     return "green" if days < 7 else "yellow" if days < 30 else "red"
+
+
+ACTIVE_DAYS = 30  # the default window of "active" (list/stats --days)
 
 
 def list_status(summary: Mapping[str, Any], active: bool) -> str:
@@ -169,34 +172,50 @@ def print_strays(strays: Sequence[Mapping[str, Any]]) -> None:
         )
 
 
-def _interaction_table(records: Sequence[Mapping[str, Any]]) -> Any:
-    from rich.table import Table
+INTERACTION_COLUMNS = (
+    Column("When"),
+    Column("Task", ident=True, drop=3),
+    Column("Agent/model", ident=True, drop=4),
+    Column("Outcome", ident=True),
+    Column("In/out", justify="right", drop=2),
+    Column("Cache r/w", justify="right", drop=5),
+    Column("Cost", justify="right"),
+    Column("Time", justify="right", drop=1),
+    Column("Prompt", max_width=40, drop=6),
+)
 
-    table = Table(title="Recent interactions (newest last)", title_justify="left")
-    for column in ("When", "Task", "Agent/model", "Outcome"):
-        table.add_column(column)
-    for column in ("In/out", "Cache r/w", "Cost", "Time"):
-        table.add_column(column, justify="right")
-    table.add_column("Prompt")
+
+def _interaction_rows(records: Sequence[Mapping[str, Any]], now: datetime) -> list[list[Cell]]:
+    rows: list[list[Cell]] = []
     for r in records:
         t = r["tokens"]
-        when = parse_iso(r["timestamp"])
-        table.add_row(
-            when.strftime("%Y-%m-%d %H:%M:%S") if when else str(r["timestamp"]),
-            r.get("task_id") or "-",
-            f"{r.get('agent') or '-'}/{r.get('model') or '-'}",
-            r["outcome"],
-            f"{output.count(t['input'])}/{output.count(t['output'])}",
-            f"{output.count(t['cache_read'])}/{output.count(t['cache_write'])}",
-            (
-                f"{output.money(r['cost'])} reported by {r.get('agent') or 'the agent'}"
-                if r.get("cost_source") == "reported"
-                else output.money(r["cost"], unpriced=r.get("cost_source") == "unpriced")
-            ),
-            f"{r['duration_ms'] / 1000:.1f}s",
-            r.get("prompt_preview") or "",
+        outcome = str(r["outcome"])
+        rows.append(
+            [
+                tables.local_time(parse_iso(r["timestamp"]), now),
+                str(r.get("task_id") or "-"),
+                f"{r.get('agent') or '-'}/{r.get('model') or '-'}",
+                (outcome, "" if outcome == "success" else "red"),
+                f"{output.count(t['input'])}/{output.count(t['output'])}",
+                f"{output.count(t['cache_read'])}/{output.count(t['cache_write'])}",
+                (
+                    f"{output.money(r['cost'])} reported by {r.get('agent') or 'the agent'}"
+                    if r.get("cost_source") == "reported"
+                    else output.money(r["cost"], unpriced=r.get("cost_source") == "unpriced")
+                ),
+                f"{r['duration_ms'] / 1000:.1f}s",
+                " ".join(str(r.get("prompt_preview") or "").split()),
+            ]
         )
-    return table
+    return rows
+
+
+def _moment(value: object, now: datetime) -> str:
+    """A stored time for people: local date and time, and how long ago."""
+    moment = parse_iso(value)
+    if moment is None:
+        return "never"
+    return f"{moment.astimezone().strftime('%Y-%m-%d %H:%M')} ({output.age(moment, now)})"
 
 
 def print_show(
@@ -204,8 +223,11 @@ def print_show(
     recent: Sequence[Mapping[str, Any]],
     holder: Holder | None,
     accounting: Mapping[str, Any] | None = None,
+    *,
+    wide: bool = False,
 ) -> None:
     console = output.out()
+    now = datetime.now(UTC)
     s = view.summary
     t = s["tokens"]
     lines = [
@@ -215,8 +237,10 @@ def print_show(
         f"Agent: {s.get('agent') or '-'}    Model: {s.get('model') or '-'}",
         f"Agent session ID: {s.get('agent_session_id') or '-'}",
         f"Working directory: {s.get('agent_cwd') or '-'}",
-        f"Status: {s['status']}    Last outcome: {s.get('last_outcome') or '-'}",
-        f"Created: {s['created_at']}    Last used: {s.get('last_used') or 'never'}",
+        f"Status: {list_status(s, within_days(s.get('last_used'), ACTIVE_DAYS, now))}"
+        f"    Last outcome: {s.get('last_outcome') or '-'}",
+        f"Created: {_moment(s['created_at'], now)}",
+        f"Last used: {_moment(s.get('last_used'), now)}",
         f"In use: {'yes, by ' + holder.describe() if holder else 'no'}",
         f"Interactions: {s['interaction_count']} ({s['failed_interactions']} failed)",
         "Tokens:",
@@ -247,18 +271,23 @@ def print_show(
         console.print(line, markup=False)
     if s.get("by_model"):
         models = ", ".join(
-            f"{m}: {b['interactions']} calls, "
+            f"{m}: {tables.plural(b['interactions'], 'call')}, "
             + _cost(b["cost"], b.get("unpriced", 0), b["interactions"], b)
             for m, b in s["by_model"].items()
         )
         console.print(f"By model: {models}", markup=False)
     if recent:
-        console.print(_interaction_table(recent))
-    else:
+        tables.print_table(
+            f"Recent interactions (last {len(recent)}, newest last)",
+            INTERACTION_COLUMNS,
+            _interaction_rows(recent, now),
+            wide=wide,
+        )
+    elif not s["interaction_count"]:
         console.print("No interactions recorded yet.")
 
 
-def print_stats(stats: Mapping[str, Any], root: Path) -> None:
+def print_stats(stats: Mapping[str, Any], root: Path, *, wide: bool = False) -> None:
     console = output.out()
     t = stats["tokens"]
     title = (
@@ -270,7 +299,8 @@ def print_stats(stats: Mapping[str, Any], root: Path) -> None:
         title,
         f"Directory: {root}",
         f"Total sessions: {stats['total_sessions']}",
-        f"Active sessions: {stats['active_sessions']} (used within {stats['active_days']:g} days)",
+        f"Active sessions: {stats['active_sessions']} "
+        f"(used within {tables.days(stats['active_days'])})",
         f"Total interactions: {output.count(stats['interactions'])}"
         f" ({stats['failed_interactions']} failed)",
         "Total tokens:",
@@ -281,7 +311,8 @@ def print_stats(stats: Mapping[str, Any], root: Path) -> None:
         f"  Total: {output.count(t['total'])}",
         f"Total cost: {_cost(stats['cost'], 0, stats['interactions'], stats)}"
         + (
-            f" ({stats['unpriced_interactions']} unpriced interactions not included)"
+            f" ({tables.plural(stats['unpriced_interactions'], 'unpriced interaction')}"
+            " not included)"
             if stats["unpriced_interactions"]
             else ""
         ),
@@ -295,26 +326,40 @@ def print_stats(stats: Mapping[str, Any], root: Path) -> None:
     if stats["most_active"]:
         console.print("Most active sessions:")
         for item in stats["most_active"]:
-            console.print(f"  - {item['session_name']} ({item['interactions']} interactions)")
-    if "groups" in stats:
-        from rich.table import Table
-
-        table = Table(title=f"By {stats['by']}", title_justify="left")
-        table.add_column(stats["by"].capitalize())
-        columns = ("Sessions", "Calls", "Input", "Output", "Cache read", "Cache write", "Cost")
-        for column in (*columns, "Savings"):
-            table.add_column(column, justify="right")
-        for key, g in stats["groups"].items():
-            gt = g["tokens"]
-            table.add_row(
-                key,
-                output.count(g["sessions"]),
-                output.count(g["interactions"]),
-                output.count(gt["input"]),
-                output.count(gt["output"]),
-                output.count(gt["cache_read"]),
-                output.count(gt["cache_write"]),
-                _cost(g["cost"], g.get("unpriced_interactions", 0), g["interactions"], g),
-                output.money(g.get("savings", 0.0)),
+            console.print(
+                f"  - {item['session_name']} "
+                f"({tables.plural(item['interactions'], 'interaction')})",
+                markup=False,
             )
-        console.print(table)
+    if "groups" in stats:
+        key = str(stats["by"]).capitalize()
+        rows: list[list[Cell]] = []
+        for name, g in stats["groups"].items():
+            gt = g["tokens"]
+            rows.append(
+                [
+                    name,
+                    output.count(g["sessions"]),
+                    output.count(g["interactions"]),
+                    output.count(gt["input"]),
+                    output.count(gt["output"]),
+                    output.count(gt["cache_read"]),
+                    output.count(gt["cache_write"]),
+                    tables.short_count(total_tokens(gt)),
+                    _cost(g["cost"], g.get("unpriced_interactions", 0), g["interactions"], g),
+                    output.money(g.get("savings", 0.0)),
+                ]
+            )
+        columns = (
+            Column(key, ident=True),
+            Column("Sessions", justify="right", drop=3),
+            Column("Calls", justify="right", drop=2),
+            Column("Input", justify="right", layout="wide", drop=1),
+            Column("Output", justify="right", layout="wide", drop=1),
+            Column("Cache read", justify="right", layout="wide", drop=1),
+            Column("Cache write", justify="right", layout="wide", drop=1),
+            Column("Tokens", justify="right", layout="compact"),
+            Column("Cost", justify="right"),
+            Column("Savings", justify="right", drop=4),
+        )
+        tables.print_table(f"By {stats['by']}", columns, rows, wide=wide)

@@ -168,9 +168,16 @@ def list_cmd(active: bool, days: float, sort_key: str, wide: bool, as_json: bool
 
 @session.command("show")
 @click.argument("name")
-@click.option("--last", type=click.IntRange(min=0), default=5, show_default=True)
+@click.option(
+    "--last",
+    type=click.IntRange(min=0),
+    default=5,
+    show_default=True,
+    help="How many recent interactions to show (0: none).",
+)
+@output.wide_option
 @json_option
-def show_cmd(name: str, last: int, as_json: bool) -> None:
+def show_cmd(name: str, last: int, wide: bool, as_json: bool) -> None:
     """Show one session: summary, token breakdown, cost, recent interactions, lock holder."""
     from ai_orchestrator.accounting.savings import session_accounting
 
@@ -195,15 +202,16 @@ def show_cmd(name: str, last: int, as_json: bool) -> None:
         return
     for problem in view.problems:
         output.warn(f"{view.name}: {problem}")
-    print_show(view, recent, holder, accounting)
+    print_show(view, recent, holder, accounting, wide=wide)
 
 
 @session.command("stats")
 @click.option("--session", "name", help="Statistics of one session only.")
 @click.option("--by", type=click.Choice(GROUP_KEYS), help="Break totals down by this key.")
 @days_option
+@output.wide_option
 @json_option
-def stats_cmd(name: str | None, by: str | None, days: float, as_json: bool) -> None:
+def stats_cmd(name: str | None, by: str | None, days: float, wide: bool, as_json: bool) -> None:
     """Totals across sessions: tokens (incl. cache), cost, activity, top sessions."""
     store = _store()
     unreadable: list[dict[str, str]] = []
@@ -221,7 +229,7 @@ def stats_cmd(name: str | None, by: str | None, days: float, as_json: bool) -> N
         output.emit_json(stats)
         return
     _warn_problems(rows)
-    print_stats(stats, store.root)
+    print_stats(stats, store.root, wide=wide)
 
 
 @session.command("clean")
