@@ -386,7 +386,9 @@ def verify_cmd(
     else:
         click.echo(f"Tests:    {run.total} total")
         click.echo(f"Passed:   {run.passed}")
-        click.echo(f"Failed:   {run.failed + run.errors}")
+        click.echo(f"Failed:   {run.failed}")
+        if run.errors:  # pytest's errors (a broken fixture, a collection error) are not failures
+            click.echo(f"Errors:   {run.errors}")
         click.echo(f"Skipped:  {run.skipped}")
         click.echo(f"Duration: {run.duration_ms / 1000:.2f}s")
         result = "PASS" if outcome.ok else "FAIL" if run.evidence().ran else "COULD NOT RUN"
