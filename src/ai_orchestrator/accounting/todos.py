@@ -38,8 +38,10 @@ Invariants:
 
 Estimates (``estimate_cost``) are the median cost of earlier successful, priced calls of
 the same phase (the session's command) — this feature's first, else every feature's —
-then the caller's configured default, and only then a built-in constant (the seed's
-plan $0.50, implement $0.20, otherwise $0.10). ``basis`` says which one was used.
+then the caller's configured default (``default_estimate_usd``, 0 = none); with none of
+these there is no estimate (``null``, basis ``none``), never a made-up figure. ``basis``
+says which one was used. Estimates recorded by earlier versions from their built-in
+guesses (basis ``constant``) are read as no estimate.
 """
 
 from __future__ import annotations
@@ -74,9 +76,7 @@ DEFAULT_NAME = "todos.jsonl"
 RECORD_TYPES = ("start", "end", "error")
 STATUSES = ("in_progress", "completed", "failed")
 END_STATUSES = ("completed", "failed")
-ESTIMATE_BASES = ("feature", "all_features", "config", "constant")
-BUILTIN_ESTIMATES = {"plan": 0.50, "implement": 0.20}  # the seed's per-phase guesses
-FALLBACK_ESTIMATE = 0.10  # the seed's default for anything else
+ESTIMATE_BASES = ("feature", "all_features", "config", "none")
 TOP_FEATURES = 5
 
 
@@ -213,11 +213,11 @@ def new_todo_id() -> str:
     return f"todo-{stamp}-{os.urandom(6).hex()}"
 
 
-def _content(name: str, feature_id: str, task_id: str | None, estimate: float) -> str:
+def _content(name: str, feature_id: str, task_id: str | None, estimate: float | None) -> str:
     parts = [f"🤖 AI Session: {name}", f"Feature: {feature_id}"]
     if task_id:
         parts.append(f"Task: {task_id}")
-    parts.append(f"Est. cost: ${estimate:.2f}")
+    parts.append(f"Est. cost: ${estimate:.2f}" if estimate is not None else "Est. cost: none")
     return " | ".join(parts)
 
 
@@ -394,7 +394,9 @@ def fold(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
         if kind == "start":
             for key in ("feature_id", "task_id", "agent", "model", "content"):
                 todo[key] = record.get(key, todo[key])
-            todo["estimated_cost"] = _number(record.get("estimated_cost"))
+            # a built-in guess of an earlier version is no estimate (see the docstring)
+            guessed = record.get("estimate_basis") == "constant"
+            todo["estimated_cost"] = None if guessed else _number(record.get("estimated_cost"))
             todo["estimate_basis"] = record.get("estimate_basis")
             todo["start_time"] = stamp
             if todo["end_time"] is None:  # a start never reopens a todo that has ended
@@ -535,6 +537,7 @@ def report(
         "total_actual_cost": round(sum(t["actual_cost"] or 0.0 for t in todos), 10),
         "unpriced": sum(1 for t in todos if t["unpriced"]),
         "total_estimated_cost": round(sum(t["estimated_cost"] or 0.0 for t in todos), 10),
+        "estimated_todos": sum(1 for t in todos if t["estimated_cost"] is not None),
         "estimate_accuracy": _accuracy(todos),
         "top_features": top[:TOP_FEATURES],
         "unreadable_lines": log.unreadable_lines,
@@ -563,13 +566,12 @@ def _phase_costs(store: SessionStore, names: Iterable[str]) -> list[float]:
 
 def estimate_cost(
     store: SessionStore, command: str, feature_id: str, default: float | None = None
-) -> tuple[float, str]:
+) -> tuple[float | None, str]:
     """``(estimate, basis)`` for the next ``command`` call of ``feature_id``.
 
     basis ``feature``: median of this feature's earlier successful priced calls of that
     phase; ``all_features``: the same over every feature; ``config``: ``default`` (the
-    caller's configured value); ``constant``: the built-in guess, only when all else is
-    missing.
+    caller's configured value); ``none``: nothing to go by, no estimate (``None``).
     """
     from statistics import median  # lazily: ~5 ms to import
 
@@ -593,4 +595,4 @@ def estimate_cost(
     configured = _money(default, "default estimate")
     if configured is not None:
         return configured, "config"
-    return BUILTIN_ESTIMATES.get(command, FALLBACK_ESTIMATE), "constant"
+    return None, "none"

@@ -81,8 +81,7 @@ def _print_report(data: Mapping[str, Any], since: str | None, until: str | None)
         f"Completed: {data['completed']}",
         f"Failed: {data['failed']}",
         f"In progress: {data['in_progress']}",
-        f"Total cost: {output.money(data['total_actual_cost'])}"
-        f" (estimated {output.money(data['total_estimated_cost'])})",
+        f"Total cost: {output.money(data['total_actual_cost'])} ({_estimated(data)})",
     ]
     if data["unpriced"]:
         lines.append(
@@ -106,6 +105,15 @@ def _print_report(data: Mapping[str, Any], since: str | None, until: str | None)
         )
     for line in lines:
         console.print(line, markup=False)
+
+
+def _estimated(data: Mapping[str, Any]) -> str:
+    """What the estimates add up to, and over how many of the todos (some have none)."""
+    have, total = data["estimated_todos"], data["total"]
+    if not have:
+        return "no estimates"
+    of = "" if have == total else f" for {have} of {total} todos"
+    return f"estimated {output.money(data['total_estimated_cost'])}{of}"
 
 
 def _print_list(
