@@ -8,12 +8,15 @@ calls). Under ``--json`` each writes exactly one JSON document to stdout.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import click
 
 from ai_orchestrator.accounting import todos as session_todos
-from ai_orchestrator.cli import output
+from ai_orchestrator.cli import output, tables
+from ai_orchestrator.cli.tables import Cell, Column
+from ai_orchestrator.infra.timeutil import parse_iso
 
 STATUS_MARKS = {"completed": "✓", "in_progress": "▶", "pending": "○", "failed": "✗"}
 
@@ -42,8 +45,9 @@ def report_cmd(since: str | None, until: str | None, as_json: bool) -> None:
 @todo.command("list")
 @click.option("--feature", help="Only this feature's todos, plus the agent's todo list per task.")
 @click.option("--status", type=click.Choice(session_todos.STATUSES), help="Only this status.")
+@output.wide_option
 @click.option("--json", "as_json", is_flag=True, help="Write JSON to stdout.")
-def list_cmd(feature: str | None, status: str | None, as_json: bool) -> None:
+def list_cmd(feature: str | None, status: str | None, wide: bool, as_json: bool) -> None:
     """List session todos (oldest first)."""
     agent_todos: dict[str, list[dict[str, Any]]] | None = None
     problems: list[str] = []
@@ -67,7 +71,7 @@ def list_cmd(feature: str | None, status: str | None, as_json: bool) -> None:
             }
         )
         return
-    _print_list(items, agent_todos)
+    _print_list(items, agent_todos, wide=wide)
 
 
 def _print_report(data: Mapping[str, Any], since: str | None, until: str | None) -> None:
@@ -116,22 +120,29 @@ def _estimated(data: Mapping[str, Any]) -> str:
     return f"estimated {output.money(data['total_estimated_cost'])}{of}"
 
 
+TODO_COLUMNS = (
+    Column("Started"),
+    Column("Todo", ident=True, drop=3),
+    Column("Session", ident=True),
+    Column("Task", ident=True, drop=1),
+    Column("Status", ident=True),
+    Column("Estimate", justify="right", drop=2),
+    Column("Actual", justify="right"),
+    Column("Tokens", justify="right", drop=4),
+)
+
+
 def _print_list(
     items: Sequence[Mapping[str, Any]],
     agent_todos: Mapping[str, Sequence[Mapping[str, Any]]] | None,
+    *,
+    wide: bool = False,
 ) -> None:
-    from rich.table import Table
-
-    console = output.out()
     if items:
-        table = Table(title="Session todos (oldest first)", title_justify="left")
-        for column in ("Started", "Todo", "Session", "Task", "Status"):
-            table.add_column(column)
-        for column in ("Estimate", "Actual", "Tokens"):
-            table.add_column(column, justify="right")
-        for t in items:
-            table.add_row(
-                t["start_time"] or t["first_seen"] or "-",
+        now = datetime.now(UTC)
+        rows: list[list[Cell]] = [
+            [
+                tables.when(parse_iso(t["start_time"] or t["first_seen"]), now),
                 t["id"],
                 t["session_name"] or "-",
                 t["task_id"] or "-",
@@ -139,8 +150,10 @@ def _print_list(
                 output.money(t["estimated_cost"]),
                 output.money(t["actual_cost"], unpriced=t["unpriced"]),
                 output.count(t["total_tokens"]) if t["total_tokens"] is not None else "-",
-            )
-        console.print(table)
+            ]
+            for t in items
+        ]
+        tables.print_table("Session todos (oldest first)", TODO_COLUMNS, rows, wide=wide)
     else:
         output.info("No session todos found.")
     if agent_todos is None:
