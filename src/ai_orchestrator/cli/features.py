@@ -137,6 +137,7 @@ def _warn_unreadable(unreadable: list[dict[str, str]]) -> None:
 @click.option("--all", "show_all", is_flag=True, help="Every feature (the default without one).")
 @output.wide_option
 @json_option
+@output.color_option
 def status_cmd(feature: str | None, show_all: bool, wide: bool, as_json: bool) -> None:
     """Progress, tasks, tokens, cost and savings per phase; all features when none given."""
     from ai_orchestrator.workflow.project.workspace import Workspace
@@ -173,6 +174,7 @@ def status_cmd(feature: str | None, show_all: bool, wide: bool, as_json: bool) -
 @click.command("features")
 @output.wide_option
 @json_option
+@output.color_option
 def features_cmd(wide: bool, as_json: bool) -> None:
     """All features with progress, cost and last activity."""
     from ai_orchestrator.workflow.project.workspace import Workspace
@@ -246,6 +248,7 @@ FEATURE_COLUMNS = (
 @click.option("--command", "command", default=None, help="Only events of this command.")
 @output.wide_option
 @json_option
+@output.color_option
 def history_cmd(
     feature: str | None, limit: int | None, command: str | None, wide: bool, as_json: bool
 ) -> None:

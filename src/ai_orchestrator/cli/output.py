@@ -9,6 +9,7 @@ legend. Under ``--json`` commands write exactly one JSON document to stdout and 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import UTC, datetime
 from functools import cache
@@ -34,9 +35,10 @@ def _color_options() -> dict[str, Any]:
     mode = _color["mode"]
     if mode == "always":
         return {"force_terminal": True, "no_color": False}
-    if mode == "never":
+    if mode == "never" or os.environ.get("NO_COLOR"):
+        # no escape sequence at all (rich's own NO_COLOR handling would still print bold)
         return {"no_color": True, "color_system": None}
-    return {}  # rich: colour on a terminal, none under NO_COLOR
+    return {}  # rich: colour on a terminal only
 
 
 def _set_color_option(ctx: click.Context, param: click.Parameter, value: str | None) -> None:

@@ -66,10 +66,10 @@ LIST_COLUMNS = (
     Column("Agent", drop=6, layout="wide"),
     Column("Model", drop=5, ident=True, layout="wide"),
     Column("Agent/model", drop=5, ident=True, layout="compact"),
-    Column("Calls", justify="right", drop=3),
-    Column("Tokens in/out", justify="right", drop=4, layout="wide"),
+    Column("Calls", justify="right", drop=4),
+    Column("Tokens in/out", justify="right", drop=3, layout="wide"),
     Column("Cache read/write", justify="right", drop=7, layout="wide"),
-    Column("Tokens", justify="right", drop=4, layout="compact"),
+    Column("Tokens", justify="right", drop=3, layout="compact"),
     Column("Cost", justify="right"),
     Column("Status"),
 )
@@ -211,11 +211,13 @@ def _interaction_rows(records: Sequence[Mapping[str, Any]], now: datetime) -> li
 
 
 def _moment(value: object, now: datetime) -> str:
-    """A stored time for people: local date and time, and how long ago."""
+    """A stored time for people: local date and time, and how long ago within a week."""
     moment = parse_iso(value)
     if moment is None:
         return "never"
-    return f"{moment.astimezone().strftime('%Y-%m-%d %H:%M')} ({output.age(moment, now)})"
+    local = moment.astimezone().strftime("%Y-%m-%d %H:%M")
+    recent = (now - moment).total_seconds() < 7 * 86400
+    return f"{local} ({output.age(moment, now)})" if recent else local
 
 
 def print_show(

@@ -124,6 +124,7 @@ def session() -> None:
 @click.option("--sort", "sort_key", type=click.Choice(SORT_KEYS), default="date", show_default=True)
 @output.wide_option
 @json_option
+@output.color_option
 def list_cmd(active: bool, days: float, sort_key: str, wide: bool, as_json: bool) -> None:
     """List sessions with their age, tokens and cost."""
     store = _store()
@@ -177,6 +178,7 @@ def list_cmd(active: bool, days: float, sort_key: str, wide: bool, as_json: bool
 )
 @output.wide_option
 @json_option
+@output.color_option
 def show_cmd(name: str, last: int, wide: bool, as_json: bool) -> None:
     """Show one session: summary, token breakdown, cost, recent interactions, lock holder."""
     from ai_orchestrator.accounting.savings import session_accounting
@@ -211,6 +213,7 @@ def show_cmd(name: str, last: int, wide: bool, as_json: bool) -> None:
 @days_option
 @output.wide_option
 @json_option
+@output.color_option
 def stats_cmd(name: str | None, by: str | None, days: float, wide: bool, as_json: bool) -> None:
     """Totals across sessions: tokens (incl. cache), cost, activity, top sessions."""
     store = _store()

@@ -10,8 +10,10 @@ Contract:
   columns with the highest ``drop`` rank go first (``drop=0``: never dropped).
 - ``wide=True`` (``--wide``) shows every ``wide``/``both`` column and never drops or
   squeezes one: the table gets the width it needs (the terminal may wrap the rows).
-- Identifier columns (``ident=True``) are never wrapped or cut; text columns with
-  ``max_width`` are cut with an ellipsis ("…"), never silently.
+- No cell is wrapped. Identifier columns (``ident=True``) are never cut (a column that
+  cannot fit is dropped by its rank instead); free-text columns (``max_width``) take the
+  width the others leave, at most ``max_width``, and are cut with an ellipsis ("…"),
+  never silently.
 - The title is printed on its own line (no trailing spaces); a totals row, when given,
   follows a rule.
 """
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 COMPACT_BELOW = 100
+ELASTIC_MIN = 12  # a free-text column is never squeezed below this (an ellipsis cuts it)
 Cell = str | tuple[str, str]
 Layout = Literal["both", "wide", "compact"]
 
@@ -123,6 +126,9 @@ def choose_columns(
     if wide:
         return shown
     natural = {i: _natural(columns[i], rows, i) for i in shown}
+    for i in shown:  # free text gives way (print_table) instead of pushing columns out
+        if columns[i].max_width is not None:
+            natural[i] = min(natural[i], ELASTIC_MIN)
     droppable = sorted((i for i in shown if columns[i].drop), key=lambda i: -columns[i].drop)
     while droppable and _needed([natural[i] for i in shown]) > width:
         rank = columns[droppable[0]].drop
@@ -151,17 +157,23 @@ def print_table(
     everything = [*rows, *([totals] if totals else [])]
     shown = choose_columns(columns, everything, console.width, wide=wide)
     natural = {i: _natural(columns[i], everything, i) for i in shown}
+    if not wide:
+        # Columns with a max_width (free text) give way: they get what the others leave.
+        fixed = _needed([natural[i] for i in shown if columns[i].max_width is None])
+        elastic = [i for i in shown if columns[i].max_width is not None]
+        for i in elastic:
+            spare = (console.width - fixed) // len(elastic) - 3
+            natural[i] = max(min(natural[i], spare), min(natural[i], ELASTIC_MIN))
     table = Table(show_edge=True)
     for i in shown:
         c = columns[i]
-        cut = c.max_width is not None
         table.add_column(
             c.header,
             justify=c.justify,
-            no_wrap=c.ident or cut or wide,
-            overflow="ellipsis" if cut else "fold",
-            min_width=natural[i] if (c.ident or wide) else None,
-            max_width=c.max_width,
+            no_wrap=True,
+            overflow="ellipsis",
+            min_width=natural[i],
+            max_width=natural[i] if c.max_width is not None else None,
         )
 
     def text(cell: Cell) -> Text:
@@ -177,4 +189,7 @@ def print_table(
     if title:
         console.print(title, markup=False, highlight=False)
     needed = _needed([natural[i] for i in shown])
-    console.print(table, width=max(needed, console.width) if wide else None)
+    if wide:  # as wide as it needs: the terminal wraps what it cannot show
+        console.print(table, width=max(needed, console.width), crop=False)
+    else:
+        console.print(table)

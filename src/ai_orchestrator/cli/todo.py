@@ -22,6 +22,7 @@ STATUS_MARKS = {"completed": "✓", "in_progress": "▶", "pending": "○", "fai
 
 
 @click.group("todo", context_settings={"help_option_names": ["-h", "--help"]})
+@output.color_option
 def todo() -> None:
     """Session todos ($TODO_FILE, default $SESSION_DIR/todos.jsonl)."""
 
@@ -30,6 +31,7 @@ def todo() -> None:
 @click.option("--since", help="Only todos started on/after this date (YYYY-MM-DD or ISO).")
 @click.option("--until", help="Only todos started up to this date (a date includes the day).")
 @click.option("--json", "as_json", is_flag=True, help="Write JSON to stdout.")
+@output.color_option
 def report_cmd(since: str | None, until: str | None, as_json: bool) -> None:
     """Totals: completed, failed, in progress, actual vs estimated cost, top features."""
     start_at, end_at = session_todos.parse_period(since, until)
@@ -47,6 +49,7 @@ def report_cmd(since: str | None, until: str | None, as_json: bool) -> None:
 @click.option("--status", type=click.Choice(session_todos.STATUSES), help="Only this status.")
 @output.wide_option
 @click.option("--json", "as_json", is_flag=True, help="Write JSON to stdout.")
+@output.color_option
 def list_cmd(feature: str | None, status: str | None, wide: bool, as_json: bool) -> None:
     """List session todos (oldest first)."""
     agent_todos: dict[str, list[dict[str, Any]]] | None = None
