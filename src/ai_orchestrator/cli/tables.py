@@ -189,7 +189,14 @@ def print_table(
     if title:
         console.print(title, markup=False, highlight=False)
     needed = _needed([natural[i] for i in shown])
-    if wide:  # as wide as it needs: the terminal wraps what it cannot show
-        console.print(table, width=max(needed, console.width), crop=False)
+    if needed > console.width:
+        # --wide, or an identifier wider than the terminal: as wide as it needs (print's
+        # own width= is capped at the console's); the terminal wraps what it cannot show.
+        width = console.width
+        console.width = needed
+        try:
+            console.print(table, crop=False)
+        finally:
+            console.width = width
     else:
         console.print(table)
