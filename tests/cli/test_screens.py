@@ -49,12 +49,14 @@ class Terminal:
     """A private tmux server (own socket) that runs one command per pane and captures it."""
 
     def __init__(self, env: dict[str, str], cwd: Path) -> None:
-        self.socket = f"aio-screens-{os.getpid()}-{time.monotonic_ns()}"
+        # A socket of our own in a directory of our own: removed with it (tmux leaves it).
+        self.socket_dir = tempfile.mkdtemp(prefix="aio-tmux-", dir="/tmp")
+        self.socket = os.path.join(self.socket_dir, "socket")
         self.env = env
         self.cwd = cwd
         # A session that outlives the others: the server never exits between two runs.
         subprocess.run(
-            ["tmux", "-L", self.socket, "-f", "/dev/null", "new-session", "-d", "sleep 3600"],
+            ["tmux", "-S", self.socket, "-f", "/dev/null", "new-session", "-d", "sleep 3600"],
             check=True,
         )
 
@@ -70,7 +72,7 @@ class Terminal:
         # (and NO_COLOR, set for every test, the colour); only ``self.env`` counts.
         run = f"env -u COLUMNS -u LINES -u NO_COLOR {env} {aio_cmd}"
         script = f"{wait}; cd {shlex.quote(str(self.cwd))} && {run}; echo {END}; sleep 600"
-        tmux = ["tmux", "-L", self.socket, "-f", "/dev/null"]
+        tmux = ["tmux", "-S", self.socket, "-f", "/dev/null"]
         subprocess.run(
             [*tmux, "new-session", "-d", "-s", name, "-x", str(width), "-y", "80", script],
             check=True,
@@ -100,7 +102,8 @@ class Terminal:
             subprocess.run([*tmux, "kill-session", "-t", name], check=False)
 
     def close(self) -> None:
-        subprocess.run(["tmux", "-L", self.socket, "kill-server"], check=False, capture_output=True)
+        subprocess.run(["tmux", "-S", self.socket, "kill-server"], check=False, capture_output=True)
+        shutil.rmtree(self.socket_dir, ignore_errors=True)
 
 
 @pytest.fixture
