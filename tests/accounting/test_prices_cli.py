@@ -83,3 +83,16 @@ def test_listed_in_help() -> None:
 def test_empty_model_is_a_usage_error() -> None:
     result = aio("prices", " ")
     assert result.code == 2 and "MODEL is empty" in result.err
+
+
+def test_a_claude_alias_names_no_model_under_gemini_or_codex() -> None:
+    # Google's price list carries Claude models too: the alias must not land on one of them.
+    for agent in ("gemini", "codex"):
+        result = aio("prices", "haiku", "--agent", agent, "--json")
+        assert result.code == 1, result.err
+        data = result.json()
+        assert data["priced"] is False and data["model_ref"] is None
+        assert "Claude Code alias" in data["note"]
+    claude = aio("prices", "haiku", "--agent", "claude", "--json").json()
+    assert claude["priced"] is True and claude["provider"] == "anthropic"
+    assert claude["model_ref"].startswith("claude-haiku-")

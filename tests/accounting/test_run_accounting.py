@@ -155,13 +155,18 @@ def test_unpriced_calls_in_the_budget_are_announced(fakes: FakeAgents, work: Pat
 
 def test_cli_budget_overrun_and_notices(fakes: FakeAgents, work: Path) -> None:
     fakes.scenario([{"text": "big", "usage": {SONNET: {"input": 400_000, "output": 1000}}}])
-    result = aio("run", "--cwd", str(work), "--max-cost", "0.5", "implement-auth", "go", "--json")
+    # A budget below a cent's precision is named exactly, never rounded ($0.03 for 0.0273).
+    result = aio(
+        "run", "--cwd", str(work), "--max-cost", "0.0273", "implement-auth", "go", "--json"
+    )
     assert result.code == 0, result.err
     data = result.json()
-    assert data["over_budget"] is True and data["budget_usd"] == 0.5
+    assert data["over_budget"] is True and data["budget_usd"] == 0.0273
     assert data["spent_before"] == 0
-    assert "over its $0.5000 budget" in result.err
-    again = aio("run", "--cwd", str(work), "--max-cost", "0.5", "implement-auth", "more")
+    assert "over its $0.0273 budget" in result.err
+    # The call line counts cache writes too, like every total.
+    assert " cache read / 0 cache write · " in result.err
+    again = aio("run", "--cwd", str(work), "--max-cost", "0.0273", "implement-auth", "more")
     assert again.code == 3 and "no agent call was made" in again.err
 
 

@@ -368,11 +368,36 @@ def seed_calls(store: SessionStore, name: str, costs: list[float], **extra: Any)
         store.record(name, interaction(cost=cost, **extra))
 
 
-def test_estimate_falls_back_constant_then_config(session_dir: Path) -> None:
+def test_estimate_is_none_without_history_or_config(session_dir: Path) -> None:
+    """default_estimate_usd = 0 means "none" (docs/workflow.md): no built-in guess."""
     store = SessionStore()
-    assert todos.estimate_cost(store, "implement", "auth") == (0.20, "constant")
-    assert todos.estimate_cost(store, "plan", "auth") == (0.50, "constant")
-    assert todos.estimate_cost(store, "review", "auth") == (0.10, "constant")
+    for command in ("implement", "plan", "review"):
+        assert todos.estimate_cost(store, command, "auth") == (None, "none")
+    todo_id = todos.start("implement-auth", None, "T1", None, "claude", None, store=store)
+    todo = todos.list_todos("auth")[0]
+    assert todo["id"] == todo_id
+    assert (todo["estimated_cost"], todo["estimate_basis"]) == (None, "none")
+    assert "Est. cost: none" in todo["content"]
+    todos.end(todo_id, "implement-auth", 0.3)
+    # an earlier version's built-in guess, as it was recorded, is no estimate either
+    todos.append_record(
+        {
+            "schema_version": 1,
+            "type": "start",
+            "id": "todo-old",
+            "timestamp": "2025-01-01T00:00:00.000Z",
+            "session_name": "plan-auth",
+            "feature_id": "auth",
+            "status": "in_progress",
+            "estimated_cost": 0.5,
+            "estimate_basis": "constant",
+        }
+    )
+    data = todos.report()
+    assert data["total_estimated_cost"] == 0 and data["estimated_todos"] == 0
+    assert data["estimate_accuracy"]["todos"] == 0
+    human = aio("todo", "report")
+    assert "Total cost: $0.3000 (no estimates)" in human.out, human.out
     assert todos.estimate_cost(store, "implement", "auth", 0.33) == (0.33, "config")
 
 

@@ -54,6 +54,6 @@ def test_an_unpriced_model_is_shown_as_unpriced(fakes: FakeAgents, tmp_path: Pat
     fakes.scenario([{"text": "ok", "usage": {"mystery-model-9": {"input": 10, "output": 5}}}])
     run(tmp_path, "run-x", "go", "--agent", "codex", "--model", "mystery-model-9")
     text = aio("session", "show", "run-x").out
-    assert "mystery-model-9: 1 calls, unpriced" in text
+    assert "mystery-model-9: 1 call, unpriced" in text
     groups = aio("session", "stats", "--by", "model", "--json").json()["groups"]
     assert groups["mystery-model-9"]["unpriced_interactions"] == 1

@@ -93,7 +93,7 @@ def test_a_cost_only_the_agent_reported_says_so_everywhere(session_dir: Path) ->
     cost_line = next(line for line in show.out.splitlines() if line.startswith("Cost:"))
     assert "incl. $0.4200 reported by codex" in cost_line
     model_line = next(line for line in show.out.splitlines() if line.startswith("By model:"))
-    assert "mystery-9: 1 calls, $0.4200 reported by codex" in model_line
+    assert "mystery-9: 1 call, $0.4200 reported by codex" in model_line
     assert "$0.4200 reported by codex" in show.out.split("Recent interactions")[1]
 
     stats = aio("session", "stats", "--by", "model")

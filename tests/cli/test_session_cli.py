@@ -86,6 +86,21 @@ def test_list_active_window(populated: SessionStore) -> None:
     assert "implement-alpha" in text and "Total sessions: 3 (Active: 2" in text
 
 
+def test_list_json_is_indented_like_every_other_json(populated: SessionStore) -> None:
+    raw = aio("session", "list", "--json").out
+    assert raw.startswith('{\n  "schema_version": 1,\n  "session_dir": ')
+    assert '\n  "sessions": [\n    {"schema_version": 1, "session_name": ' in raw
+    assert raw.endswith("\n  ]\n}\n")
+    assert len(json.loads(raw)["sessions"]) == 3
+
+
+def test_show_last_0_does_not_claim_nothing_was_recorded(populated: SessionStore) -> None:
+    result = aio("session", "show", "review-gamma", "--last", "0")
+    assert result.code == 0
+    assert "No interactions recorded yet" not in result.out
+    assert "Interactions: 2 (0 failed)" in result.out and "Recent interactions" not in result.out
+
+
 def test_show_human_and_json(populated: SessionStore) -> None:
     result = aio("session", "show", "review-gamma")
     assert result.code == 0

@@ -84,7 +84,7 @@ def test_unpriced_model_is_counted_not_shown_as_zero(session_dir: Path) -> None:
     bucket = store.load("run-x").summary["by_model"]["mystery-model-9"]
     assert bucket["unpriced"] == 1 and bucket["interactions"] == 1
     text = aio("session", "show", "run-x").out
-    assert "mystery-model-9: 1 calls, unpriced" in text
+    assert "mystery-model-9: 1 call, unpriced" in text
     assert "$0.0000" not in text.split("By model:")[1].splitlines()[0]
     groups = aio("session", "stats", "--by", "model", "--json").json()["groups"]
     assert groups["mystery-model-9"]["unpriced_interactions"] == 1

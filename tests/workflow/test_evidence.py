@@ -169,6 +169,9 @@ def test_failures_behind_a_pipe_are_never_green(project: Project) -> None:
     assert result.code == 1, result.err
     assert "RED (as required)" in result.err, result.err
     assert "NOT GREEN: the tests fail (0 passed, 1 failed" in result.err, result.err
+    # the counts are given once on the line, not again after the reason
+    (line,) = [line for line in result.err.splitlines() if "NOT GREEN" in line]
+    assert line.count(" passed") == 1, line
     assert project.task("T1.1")["status"] != "completed"
 
 
@@ -238,6 +241,22 @@ def test_verify_says_the_tests_could_not_run(project: Project) -> None:
     assert FIX in text.err
     event = project.history()[-1]
     assert event["status"] == "failed" and "could not run" in event["error"]
+
+
+def test_verify_counts_errors_apart_from_failures(project: Project) -> None:
+    """pytest's errors (here a broken fixture) are not failures: "Failed:" and the summary
+    in brackets give the same figures, with errors on their own line."""
+    init_and_plan(project, [])
+    (project.root / "tests" / "test_ok.py").write_text(
+        "import pytest\n\n\n@pytest.fixture\ndef broken():\n    raise RuntimeError('x')\n\n\n"
+        "def test_ok():\n    pass\n\n\ndef test_ok_too():\n    pass\n\n\n"
+        "def test_uses_broken(broken):\n    pass\n"
+    )
+    text = run("verify", FEATURE)
+    assert text.code == 1, text.err
+    assert "Passed:   2\n" in text.out and "Failed:   0\n" in text.out, text.out
+    assert "Errors:   1\n" in text.out, text.out
+    assert "(2 passed, 0 failed, 1 error in " in text.out, text.out
 
 
 # -- init and doctor check the test command -----------------------------------------------------

@@ -144,6 +144,18 @@ def test_budget_and_timeout_exit_codes(project: Project) -> None:
     assert project.history()[-1]["status"] == "timeout"
 
 
+def test_the_budget_warning_names_the_budget_exactly(project: Project) -> None:
+    """A workflow call that takes the feature over budget names the budget unrounded
+    ($0.0273, not $0.03), and its call line counts cache writes like every total."""
+    usage = {"sonnet": {"input": 20_000, "output": 100, "cache_write": 2_000}}
+    project.scenario([{"answer": plan_answer(), "usage": usage}])
+    assert run("init", FEATURE).code == 0
+    result = run("plan", "p", "--max-cost", "0.0273")
+    assert "over its $0.0273 budget" in result.err, result.err
+    (line,) = [line for line in result.err.splitlines() if "20,000 in / 100 out" in line]
+    assert "/ 0 cache read / 2,000 cache write · " in line, line
+
+
 def _cursor_at(step: int) -> bool:
     cursors = Path(os.environ["AIO_SCRIPTED_HOME"]) / "cursors"
     return (

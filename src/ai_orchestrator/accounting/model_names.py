@@ -3,7 +3,8 @@
 - ``normalize_model(name)``: lower case, no ``[1m]``-style suffix, no provider prefix
   (``anthropic/``, ``models/``, ``openai:``, Bedrock ``us.anthropic.`` and ``-v1:0``), Vertex
   ``@20250929`` as ``-20250929``.
-- Aliases: ``sonnet`` / ``opus`` / ``haiku`` map to the newest
+- Aliases (for ``claude``, ``scripted`` and unknown agents only — under ``gemini`` or
+  ``codex`` they stay unmatched): ``sonnet`` / ``opus`` / ``haiku`` map to the newest
   ``claude-<family>-<major>[-<minor>]`` model in the genai-prices data (found at run time; with
   0.2.3 that is claude-sonnet-5-5, claude-opus-5-5 and claude-haiku-5-5). A CLI resolves an
   alias with its own table, so prefer the model id the CLI reports.
@@ -33,11 +34,12 @@ _BEDROCK_VERSION = re.compile(r"-v\d+(?::\d+)?$")
 _VERTEX_DATE = re.compile(r"@(\d{8})$")
 
 
-def normalize_model(name: str) -> str:
+def normalize_model(name: str, *, aliases: bool = True) -> str:
     """The model id genai-prices should match: lower case, no ``[1m]``-style suffix, no
     provider prefix (``anthropic/``, ``models/``, ``openai:``, Bedrock ``us.anthropic.`` and
     ``-v1:0``), Vertex ``@20250929`` as ``-20250929``, and ``sonnet``/``opus``/``haiku`` mapped
-    to the newest such Claude model in the data. ``scripted-`` is kept (see ``price_usage``)."""
+    to the newest such Claude model in the data (unless ``aliases=False``). ``scripted-`` is
+    kept (see ``price_usage``)."""
     n = _BRACKET_SUFFIX.sub("", name.strip().lower())
     n = n.rsplit("/", 1)[-1]
     n = _COLON_PREFIX.sub("", n)
@@ -45,7 +47,7 @@ def normalize_model(name: str) -> str:
     if n.startswith("claude"):
         n = _BEDROCK_VERSION.sub("", n)
         n = _VERTEX_DATE.sub(r"-\1", n).split("@", 1)[0]
-    if n in ALIASES:
+    if aliases and n in ALIASES:
         n = _alias_target(n) or n
     return n
 
@@ -94,8 +96,13 @@ def resolve(agent: str | None, model: str) -> tuple[str, str | None, list[str]]:
     """``(name to look up, provider id or None, notes)`` for ``model`` run by ``agent``."""
     raw = model.strip()
     scripted = raw.lower().startswith(SCRIPTED_PREFIX)
-    name = normalize_model(raw[len(SCRIPTED_PREFIX) :] if scripted else raw)
+    # sonnet/opus/haiku are Claude Code's aliases: under Gemini or Codex they name no model
+    # (Google's price list also carries Claude models, which must not match).
+    foreign = agent in AGENT_PROVIDERS and agent != "claude" and not scripted
+    name = normalize_model(raw[len(SCRIPTED_PREFIX) :] if scripted else raw, aliases=not foreign)
     notes: list[str] = []
+    if foreign and name in ALIASES:
+        notes.append(f"{name!r} is a Claude Code alias, not a model {agent} runs")
     if scripted or agent == "scripted":
         notes.append(f"scripted demo model: notional cost, priced as {name}")
     provider = AGENT_PROVIDERS.get(agent or "")

@@ -10,8 +10,10 @@ out of the totals and the estimate accuracy: an unknown cost is never reported a
 
 Estimates (``estimate_cost``) are the median cost of earlier successful, priced calls of
 the same phase (the session's command) — this feature's first, else every feature's —
-then the caller's configured default, and only then a built-in constant (the seed's
-plan $0.50, implement $0.20, otherwise $0.10). ``basis`` says which one was used.
+then the caller's configured default (``default_estimate_usd``, 0 = none); with none of
+these there is no estimate (``null``, basis ``none``), never a made-up figure. ``basis``
+says which one was used. Estimates recorded by earlier versions from their built-in
+guesses (basis ``constant``) are read as no estimate.
 """
 
 from __future__ import annotations
@@ -28,9 +30,7 @@ from ai_orchestrator.core.names import session_name as make_session_name
 from ai_orchestrator.infra.timeutil import format_iso, parse_iso
 from ai_orchestrator.store import SessionStore, todo_log
 
-ESTIMATE_BASES = ("feature", "all_features", "config", "constant")
-BUILTIN_ESTIMATES = {"plan": 0.50, "implement": 0.20}  # the seed's per-phase guesses
-FALLBACK_ESTIMATE = 0.10  # the seed's default for anything else
+ESTIMATE_BASES = ("feature", "all_features", "config", "none")
 TOP_FEATURES = 5
 
 
@@ -170,6 +170,7 @@ def report(
         "total_actual_cost": round(sum(t["actual_cost"] or 0.0 for t in todos), 10),
         "unpriced": sum(1 for t in todos if t["unpriced"]),
         "total_estimated_cost": round(sum(t["estimated_cost"] or 0.0 for t in todos), 10),
+        "estimated_todos": sum(1 for t in todos if t["estimated_cost"] is not None),
         "estimate_accuracy": _accuracy(todos),
         "top_features": top[:TOP_FEATURES],
         "unreadable_lines": log.unreadable_lines,
@@ -198,13 +199,12 @@ def _phase_costs(store: SessionStore, names: Iterable[str]) -> list[float]:
 
 def estimate_cost(
     store: SessionStore, command: str, feature_id: str, default: float | None = None
-) -> tuple[float, str]:
+) -> tuple[float | None, str]:
     """``(estimate, basis)`` for the next ``command`` call of ``feature_id``.
 
     basis ``feature``: median of this feature's earlier successful priced calls of that
     phase; ``all_features``: the same over every feature; ``config``: ``default`` (the
-    caller's configured value); ``constant``: the built-in guess, only when all else is
-    missing.
+    caller's configured value); ``none``: nothing to go by, no estimate (``None``).
     """
     from statistics import median  # lazily: ~5 ms to import
 
@@ -228,4 +228,4 @@ def estimate_cost(
     configured = todo_log.check_money(default, "default estimate")
     if configured is not None:
         return configured, "config"
-    return BUILTIN_ESTIMATES.get(command, FALLBACK_ESTIMATE), "constant"
+    return None, "none"

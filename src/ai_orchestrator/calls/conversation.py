@@ -45,6 +45,7 @@ from ai_orchestrator.calls.options import CallOptions
 from ai_orchestrator.calls.outcomes import ACTION_MESSAGES, outcome_error
 from ai_orchestrator.calls.session_call import Notice, SessionRun, run_in_session
 from ai_orchestrator.core.errors import AioError, SessionElsewhere
+from ai_orchestrator.core.figures import exact_usd, token_line
 from ai_orchestrator.infra.locks import WaitReport
 from ai_orchestrator.store import SessionStore
 
@@ -198,12 +199,10 @@ class Conversation:
                 "duration_ms": run.result.duration_ms,
             }
         )
-        tokens = record.get("tokens") or {}
         usage = (
             "usage unknown"
             if record.get("usage_unknown")
-            else f"{int(tokens.get('input', 0)):,} in / {int(tokens.get('output', 0)):,} out / "
-            f"{int(tokens.get('cache_read', 0)):,} cache read · "
+            else f"{token_line(record.get('tokens') or {})} · "
             f"${float(record.get('cost') or 0):.4f}"
         )
         self.hooks.info(
@@ -211,7 +210,9 @@ class Conversation:
             f" · {run.result.duration_ms / 1000:.1f}s"
         )
         if run.over_budget:
-            self.hooks.warn(f"this call took the feature over its ${run.budget_usd:.2f} budget")
+            self.hooks.warn(
+                f"this call took the feature over its {exact_usd(run.budget_usd)} budget"
+            )
 
     def _check(self, run: SessionRun) -> AgentResult:
         error = outcome_error(run.result, self.name, run.record.get("agent_session_id"))

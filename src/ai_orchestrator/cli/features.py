@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import click
 
-from ai_orchestrator.cli import output
+from ai_orchestrator.cli import output, tables
+from ai_orchestrator.cli.tables import Cell, Column, plural
+from ai_orchestrator.core.figures import token_line
+from ai_orchestrator.infra.timeutil import parse_iso
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Write JSON to stdout.")
-
-
-def _tokens(tokens: dict[str, int]) -> str:
-    return (
-        f"{tokens.get('input', 0):,} in / {tokens.get('output', 0):,} out / "
-        f"{tokens.get('cache_read', 0):,} cache read / {tokens.get('cache_write', 0):,} cache write"
-    )
 
 
 def _cost(cost: float, unpriced: int) -> str:
@@ -24,7 +21,7 @@ def _cost(cost: float, unpriced: int) -> str:
     return f"{text} + {unpriced} unpriced" if unpriced else text
 
 
-def _print_agent_todos(todos: dict[str, Any]) -> None:
+def _print_agent_todos(todos: dict[str, Any], feature_id: str) -> None:
     from ai_orchestrator.cli.todo import print_agent_todo_list
 
     for problem in todos.get("problems") or []:
@@ -32,73 +29,110 @@ def _print_agent_todos(todos: dict[str, Any]) -> None:
     if not todos.get("task"):
         return
     others = len(todos["by_task"]) - 1
-    more = f" (lists of {others} other task(s): aio todo list --feature …)" if others > 0 else ""
+    more = f" (+{others} more: aio todo list --feature {feature_id})" if others > 0 else ""
     print_agent_todo_list(todos["task"], todos["items"], more)
 
 
-def print_status(s: dict[str, Any]) -> None:
+SESSION_COLUMNS = (
+    Column("Phase", drop=7),
+    Column("Session", ident=True),
+    Column("Calls", justify="right", drop=3),
+    Column("Tokens in/out", justify="right", drop=2, layout="wide"),
+    Column("Cache read/write", justify="right", drop=6, layout="wide"),
+    Column("Tokens", justify="right", drop=2, layout="compact"),
+    Column("From cache", justify="right", drop=4),
+    Column("Cost", justify="right"),
+    Column("Saved", justify="right", drop=5),
+    Column("Last used"),
+)
+
+
+def _session_cells(row: dict[str, Any], now: datetime) -> list[Cell]:
+    t = row["tokens"]
+    return [
+        row.get("phase", ""),
+        row["session"],
+        output.count(row["interactions"]),
+        f"{output.count(t['input'])}/{output.count(t['output'])}",
+        f"{output.count(t['cache_read'])}/{output.count(t['cache_write'])}",
+        tables.short_count(sum(t.values())),
+        f"{row['cache_read_share']:.0%}",
+        _cost(row["cost"], row["unpriced"]),
+        output.money(row["savings"]),
+        tables.when(parse_iso(row.get("last_activity")), now),
+    ]
+
+
+def print_status(s: dict[str, Any], *, wide: bool = False) -> None:
+    from rich.markup import escape
+
     con = output.out()
+    now = datetime.now(UTC)
     t = s["tasks"]
-    con.print(f"[bold cyan]Feature:[/bold cyan] {s['feature_id']}  ({s['status']})")
+    con.print(f"[bold cyan]Feature:[/bold cyan] {escape(s['feature_id'])}  ({s['status']})")
     if s["description"]:
-        con.print(f"Description: {s['description']}")
+        con.print(f"Description: {s['description']}", markup=False)
     con.print(
         f"Active task: {s['active_task'] or 'none'} · next: {s['next_task'] or '-'}"
-        f" · model: {s['model'] or '-'}"
+        f" · model: {s['model'] or '-'}",
+        markup=False,
     )
-    con.print(f"Health: {s['health']} · last activity: {s['last_activity'] or 'never'}")
+    last = tables.when(parse_iso(s["last_activity"]), now)
+    con.print(f"Health: {s['health']} · last activity: {last}", markup=False)
     con.print(
         f"Tasks: {t['completed']}/{t['total']} completed ({t['progress_percent']}%) · "
         f"{t['in_progress']} in progress · {t['failed']} failed · {t['pending']} pending"
     )
-    if s["sessions"]:
-        from rich.table import Table
-
-        table = Table(title="Sessions by phase", title_justify="left")
-        columns = ("Phase", "Session", "Calls", "Tokens", "Cache", "Cost", "Saved", "Last used")
-        for column in columns:
-            table.add_column(column)
-        for phase, row in sorted(s["sessions"].items()):
-            table.add_row(
-                phase,
-                row["session"],
-                str(row["interactions"]),
-                _tokens(row["tokens"]),
-                f"{row['cache_read_share']:.0%}",
-                _cost(row["cost"], row["unpriced"]),
-                output.money(row["savings"]),
-                row["last_activity"] or "-",
-            )
-        con.print(table)
     totals = s["totals"]
+    if s["sessions"]:
+        rows = [
+            _session_cells({**row, "phase": phase}, now)
+            for phase, row in sorted(s["sessions"].items())
+        ]
+        total_row = None
+        if len(rows) > 1:
+            total_row = _session_cells(
+                {
+                    **totals,
+                    "session": "Total",
+                    "last_activity": s["last_activity"],
+                },
+                now,
+            )
+        tables.print_table("Sessions by phase", SESSION_COLUMNS, rows, totals=total_row, wide=wide)
     con.print(
-        f"Total: {totals['interactions']} agent call(s) · {_tokens(totals['tokens'])} · "
-        f"{totals['cache_read_share']:.0%} of input from cache · "
+        f"Total: {plural(totals['interactions'], 'agent call')} · "
         f"{_cost(totals['cost'], totals['unpriced'])} · saved {output.money(totals['savings'])}"
+        f" · {totals['cache_read_share']:.0%} of input from cache",
+        markup=False,
     )
+    if totals["interactions"]:
+        con.print(f"Tokens: {token_line(totals['tokens'])}", markup=False)
     if totals["unpriced"]:
         con.print(
-            f"Unpriced: {totals['unpriced']} call(s) used a model the price table does not "
-            "know; their cost is not included (aio session show NAME)",
+            f"Unpriced: {plural(totals['unpriced'], 'call')} used a model the price table does "
+            "not know; their cost is not included (aio session show NAME)",
             markup=False,
         )
-    _print_agent_todos(s["agent_todos"])
+    _print_agent_todos(s["agent_todos"], s["feature_id"])
     for e in s.get("escalations") or []:
         source = f"{e.get('agent') or '-'} ({e.get('model') or 'default'})"
         target = f"{e.get('to_agent')} ({e.get('to_model') or 'default'})"
         task = f" {e['task_id']}" if e.get("task_id") else ""
         con.print(
             f"Escalated{task}: {e.get('session')} {source} → {target} by {e.get('method')} "
-            f"at {e.get('at')} ({e.get('status')}): {e.get('reason')}",
+            f"{tables.when(parse_iso(e.get('at')), now)} ({e.get('status')}): {e.get('reason')}",
             markup=False,
         )
     c = s["commands"]
     by = ", ".join(f"{k} {v}" for k, v in sorted(c["by_command"].items()))
-    con.print(f"Commands: {c['total']} ({by or 'none'}) · failures: {c['failures']}")
+    con.print(f"Commands: {c['total']} ({by or 'none'}) · failures: {c['failures']}", markup=False)
     for event in s["recent"]:
+        task = f" {event['task_id']}" if event["task_id"] else ""
         con.print(
-            f"  {event['timestamp']} - {event['command']}"
-            f"{' ' + event['task_id'] if event['task_id'] else ''} ({event['status']})"
+            f"  {tables.local_time(parse_iso(event['timestamp']), now)}  {event['command']}"
+            f"{task} ({event['status']})",
+            markup=False,
         )
 
 
@@ -110,8 +144,10 @@ def _warn_unreadable(unreadable: list[dict[str, str]]) -> None:
 @click.command("status")
 @click.argument("feature", required=False)
 @click.option("--all", "show_all", is_flag=True, help="Every feature (the default without one).")
+@output.wide_option
 @json_option
-def status_cmd(feature: str | None, show_all: bool, as_json: bool) -> None:
+@output.color_option
+def status_cmd(feature: str | None, show_all: bool, wide: bool, as_json: bool) -> None:
     """Progress, tasks, tokens, cost and savings per phase; all features when none given."""
     from ai_orchestrator.workflow.project.workspace import Workspace
     from ai_orchestrator.workflow.status import all_features, feature_status
@@ -122,7 +158,7 @@ def status_cmd(feature: str | None, show_all: bool, as_json: bool) -> None:
         if as_json:
             output.emit_json(status)
         else:
-            print_status(status)
+            print_status(status, wide=wide)
         return
     features, unreadable = all_features(ws)
     _warn_unreadable(unreadable)
@@ -141,12 +177,14 @@ def status_cmd(feature: str | None, show_all: bool, as_json: bool) -> None:
     for index, status in enumerate(features):
         if index:
             output.out().print()
-        print_status(status)
+        print_status(status, wide=wide)
 
 
 @click.command("features")
+@output.wide_option
 @json_option
-def features_cmd(as_json: bool) -> None:
+@output.color_option
+def features_cmd(wide: bool, as_json: bool) -> None:
     """All features with progress, cost and last activity."""
     from ai_orchestrator.workflow.project.workspace import Workspace
     from ai_orchestrator.workflow.status import all_features
@@ -178,23 +216,39 @@ def features_cmd(as_json: bool) -> None:
             }
         )
         return
-    from rich.table import Table
-
-    table = Table(title="Features", title_justify="left")
-    for column in ("", "Feature", "Status", "Progress", "Next", "Cost", "Last activity"):
-        table.add_column(column)
+    now = datetime.now(UTC)
+    rows: list[list[Cell]] = []
     for f in features:
         t = f["tasks"]
-        table.add_row(
-            "*" if f["current"] else "",
-            f["feature_id"],
-            str(f["status"]),
-            f"{t['completed']}/{t['total']} ({t['progress_percent']}%)",
-            f["next_task"] or "-",
-            output.money(f["totals"]["cost"]),
-            f["last_activity"] or "-",
+        rows.append(
+            [
+                "*" if f["current"] else "",
+                f["feature_id"],
+                str(f["status"]),
+                f"{t['completed']}/{t['total']} ({t['progress_percent']}%)",
+                f["next_task"] or "-",
+                output.money(f["totals"]["cost"]),
+                tables.when(parse_iso(f["last_activity"]), now),
+            ]
         )
-    output.out().print(table)
+    totals: list[Cell] | None = None
+    if len(features) > 1:
+        cost = sum(f["totals"]["cost"] for f in features)
+        totals = ["", "Total", "", "", "", output.money(cost), ""]
+    tables.print_table("Features", FEATURE_COLUMNS, rows, totals=totals, wide=wide)
+    if any(f["current"] for f in features):
+        output.out().print("* the current feature (aio switch)", markup=False)
+
+
+FEATURE_COLUMNS = (
+    Column(""),
+    Column("Feature", ident=True),
+    Column("Status", drop=2),
+    Column("Progress"),
+    Column("Next", ident=True, drop=1),
+    Column("Cost", justify="right"),
+    Column("Last activity", drop=3),
+)
 
 
 @click.command("history")
@@ -203,13 +257,16 @@ def features_cmd(as_json: bool) -> None:
 @click.option("--command", "command", default=None, help="Only events of this command.")
 @click.option("--model", "model", default=None, help="Only events and calls of models matching M.")
 @click.option("--stats", is_flag=True, help="Also calls, tokens, cost, outcomes by phase/model.")
+@output.wide_option
 @json_option
+@output.color_option
 def history_cmd(
     feature: str | None,
     limit: int | None,
     command: str | None,
     model: str | None,
     stats: bool,
+    wide: bool,
     as_json: bool,
 ) -> None:
     """The command history of FEATURE (history.jsonl)."""
@@ -242,44 +299,81 @@ def history_cmd(
             document["stats"] = figures
         output.emit_json(document)
         return
-    from rich.table import Table
-
-    table = Table(title=f"History of {feature_id}", title_justify="left")
-    for column in ("Time", "Command", "Task", "Agent", "Model", "Status", "Duration", "Error"):
-        table.add_column(column, overflow="fold")
+    now = datetime.now(UTC)
+    rows: list[list[Cell]] = []
     for e in events:
-        table.add_row(
-            str(e.get("timestamp")),
-            str(e.get("command")),
-            e.get("task_id") or "-",
-            e.get("agent") or "-",
-            e.get("model") or "-",
-            str(e.get("status")),
-            f"{int(e.get('duration_ms') or 0) / 1000:.1f}s",
-            (e.get("error") or "")[:80],
+        agent, shown = str(e.get("agent") or "-"), event_model(e) or "-"
+        rows.append(
+            [
+                tables.local_time(parse_iso(e.get("timestamp")), now),
+                str(e.get("command")),
+                str(e.get("task_id") or "-"),
+                agent,
+                shown,
+                f"{agent}/{shown}",
+                (str(e.get("status")), "" if e.get("status") == "success" else "red"),
+                f"{int(e.get('duration_ms') or 0) / 1000:.1f}s",
+                " ".join(str(e.get("error") or "").split()),
+            ]
         )
-    output.out().print(table)
+    tables.print_table(f"History of {feature_id}", HISTORY_COLUMNS, rows, wide=wide)
     if figures is not None:
-        _print_call_stats(feature_id, figures)
+        _print_call_stats(feature_id, figures, wide)
 
 
-def _print_call_stats(feature_id: str, figures: dict[str, Any]) -> None:
-    from rich.table import Table
+STATS_COLUMNS = (
+    Column("Phase", ident=True),
+    Column("Model", ident=True),
+    Column("Calls", justify="right"),
+    Column("Tokens", justify="right", drop=2),
+    Column("Cost", justify="right"),
+    Column("Outcomes", max_width=40, drop=1),
+)
 
-    table = Table(title=f"Agent calls of {feature_id} by phase and model", title_justify="left")
-    for column in ("Phase", "Model", "Calls", "Tokens", "Cost", "Outcomes"):
-        table.add_column(column, overflow="fold")
-    for row in [*figures["rows"], figures["totals"]]:
+
+def _print_call_stats(feature_id: str, figures: dict[str, Any], wide: bool) -> None:
+    def cells(row: dict[str, Any], phase: str, model: str) -> list[Cell]:
         outcomes = ", ".join(f"{k} {v}" for k, v in sorted(row["outcomes"].items()))
-        table.add_row(
-            "total" if row is figures["totals"] else row["phase"],
-            "" if row is figures["totals"] else row["model"] or "-",
-            str(row["calls"]),
-            _tokens(row["tokens"]),
+        return [
+            phase,
+            model,
+            f"{row['calls']:,}",
+            token_line(row["tokens"]),
             _cost(row["cost"], row["unpriced"]),
             outcomes or "-",
-        )
-    output.out().print(table)
+        ]
+
+    rows = [cells(r, r["phase"], r["model"] or "-") for r in figures["rows"]]
+    total = cells(figures["totals"], "Total", "")
+    tables.print_table(
+        f"Agent calls of {feature_id} by phase and model", STATS_COLUMNS, rows, totals=total,
+        wide=wide,
+    )  # fmt: skip
+
+
+HISTORY_COLUMNS = (
+    Column("Time"),
+    Column("Command", ident=True),
+    Column("Task", ident=True),
+    Column("Agent", drop=3, layout="wide"),
+    Column("Model", ident=True, drop=2, layout="wide"),
+    Column("Agent/model", drop=2, layout="compact"),
+    Column("Status", ident=True),
+    Column("Duration", justify="right", drop=1),
+    Column("Error", max_width=60),
+)
+
+
+def event_model(event: dict[str, Any]) -> str | None:
+    """The model an event's calls ran on as the agent reported it (the id, e.g.
+    ``claude-opus-4-1``), else the one asked for (which may be an alias such as ``opus``)."""
+    details = event.get("details")
+    steps = details.get("steps") if isinstance(details, dict) else None
+    reported = [
+        s["model"] for s in steps or [] if isinstance(s, dict) and isinstance(s.get("model"), str)
+    ]
+    model = event.get("model")
+    return reported[-1] if reported else model if isinstance(model, str) else None
 
 
 @click.command("switch")

@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from ai_orchestrator import __version__
+from ai_orchestrator.cli import output
 from ai_orchestrator.core.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, AioError
 
 # name -> (module, attribute, one-line help shown in `aio --help`)
@@ -117,6 +118,7 @@ class LazyGroup(click.Group):
 @click.version_option(
     __version__, "-V", "--version", prog_name="aio", message="%(prog)s %(version)s"
 )
+@output.color_option
 def cli() -> None:
     """aio — drive AI coding agents through a feature workflow with persistent sessions.
 

@@ -1,12 +1,15 @@
 """The one module that owns the consoles: stdout carries data, stderr carries messages.
 
-Colour only on a terminal (rich decides; ``NO_COLOR`` is honoured). Under ``--json``
-commands write exactly one JSON document to stdout and nothing else.
+Colour: ``--color auto`` (the default) colours only a terminal and honours ``NO_COLOR``;
+``--color always`` colours pipes too (and overrides ``NO_COLOR``); ``--color never`` never
+colours. Colour only decorates: every table says what it means in words or symbols with a
+legend. Under ``--json`` commands write exactly one JSON document to stdout and nothing else.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import UTC, datetime
 from functools import cache
@@ -17,6 +20,45 @@ import click
 if TYPE_CHECKING:
     from rich.console import Console
 
+COLOR_MODES = ("auto", "always", "never")
+_color = {"mode": "auto"}
+
+
+def set_color(mode: str) -> None:
+    """Choose ``auto``, ``always`` or ``never`` before the first output (``--color``)."""
+    _color["mode"] = mode
+    out.cache_clear()
+    err.cache_clear()
+
+
+def _color_options() -> dict[str, Any]:
+    mode = _color["mode"]
+    if mode == "always":
+        return {"force_terminal": True, "no_color": False}
+    if mode == "never" or os.environ.get("NO_COLOR"):
+        # no escape sequence at all (rich's own NO_COLOR handling would still print bold)
+        return {"no_color": True, "color_system": None}
+    return {}  # rich: colour on a terminal only
+
+
+def _set_color_option(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        set_color(value)
+
+
+color_option = click.option(
+    "--color",
+    type=click.Choice(COLOR_MODES),
+    default=None,
+    expose_value=False,
+    is_eager=True,
+    callback=_set_color_option,
+    help="Colour: auto (terminal only, honours NO_COLOR), always, never.",
+)
+wide_option = click.option(
+    "--wide", is_flag=True, help="Every column, however wide (default: fit the terminal)."
+)
+
 
 @cache
 def out() -> Console:
@@ -24,14 +66,14 @@ def out() -> Console:
 
     # Off a terminal (pipes, files) rich would wrap at 80 columns; keep rows whole.
     width = None if sys.stdout.isatty() else 200
-    return Console(soft_wrap=False, highlight=False, width=width)
+    return Console(soft_wrap=False, highlight=False, width=width, **_color_options())
 
 
 @cache
 def err() -> Console:
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False)
+    return Console(stderr=True, highlight=False, **_color_options())
 
 
 _emitted: list[bool] = []  # a JSON document went to stdout (at most one per run)

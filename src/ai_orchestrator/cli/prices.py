@@ -17,6 +17,7 @@ from ai_orchestrator.accounting.rate_report import RateCard, rates_for
 from ai_orchestrator.agents.registry import KNOWN_KEYS
 from ai_orchestrator.cli import output
 from ai_orchestrator.core.errors import InvalidInput
+from ai_orchestrator.core.figures import exact_usd
 
 RATE_LABELS = {
     "input": "Input",
@@ -25,15 +26,6 @@ RATE_LABELS = {
     "cache_write_5m": "Cache write (5m)",
     "cache_write_1h": "Cache write (1h)",
 }
-
-
-def _rate(value: float | None) -> str:
-    """``$3.00``, ``$0.125``, ``$0.075``: cents always, more digits only when they exist."""
-    if value is None:
-        return "-"
-    whole, _, frac = f"{value:,.6f}".partition(".")
-    frac = frac.rstrip("0").ljust(2, "0")
-    return f"${whole}.{frac}"
 
 
 @click.command("prices", context_settings={"help_option_names": ["-h", "--help"]})
@@ -78,10 +70,10 @@ def _print_card(card: RateCard) -> None:
     ]
     width = max(len(label) for label in RATE_LABELS.values())
     for key, label in RATE_LABELS.items():
-        lines.append(f"  {label + ':':<{width + 1}} {_rate(card.rates.get(key))}")
+        lines.append(f"  {label + ':':<{width + 1}} {exact_usd(card.rates.get(key))}")
     for tier in card.tiers:
         rates = ", ".join(
-            f"{RATE_LABELS[k].lower()} {_rate(v)}"
+            f"{RATE_LABELS[k].lower()} {exact_usd(v)}"
             for k, v in tier.rates.items()
             if k in RATE_LABELS
         )

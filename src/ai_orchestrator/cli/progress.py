@@ -8,7 +8,7 @@ never see control sequences.
 
 Invariants: the line is exactly one terminal row at any width (parts are dropped, least
 useful first, then the rest is cut with an ellipsis); the token words mean what they mean
-in the per-call summary line (``tokens_text``): ``in`` is plain input, cache reads and
+in the per-call summary line (``core.figures.token_line``): ``in`` is plain input, cache reads and
 writes are counted apart.
 """
 
@@ -20,25 +20,12 @@ from types import TracebackType
 from typing import Any
 
 from ai_orchestrator.agents.base import Progress
+from ai_orchestrator.cli.tables import plural
 from ai_orchestrator.infra.locks import Holder, WaitReport
 
 # rich's "dots" spinner, driven by our own clock so every refresh advances it.
 FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 FRAME_SECONDS = 0.08
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
-
-
-def tokens_text(
-    input_tokens: int, output_tokens: int, cache_read: int, cache_write: int
-) -> str:
-    """The one wording of token counts, shared by the live line and the summary line."""
-    return (
-        f"{input_tokens:,} in / {output_tokens:,} out / {cache_read:,} cache read"
-        f" / {cache_write:,} cache write"
-    )
 
 
 def seconds_text(seconds: float) -> str:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ai_orchestrator.cli import output
+from ai_orchestrator.cli import output, tables
+from ai_orchestrator.cli.tables import Cell, Column
 from ai_orchestrator.infra.locks import Holder
-from ai_orchestrator.infra.timeutil import parse_iso
+from ai_orchestrator.infra.timeutil import parse_iso, within_days
 from ai_orchestrator.store import SessionView
 from ai_orchestrator.store.index import SessionRow
 from ai_orchestrator.store.stats import total_tokens
@@ -46,6 +47,34 @@ def _age_style(moment: datetime | None, now: datetime) -> str:
     return "green" if days < 7 else "yellow" if days < 30 else "red"
 
 
+ACTIVE_DAYS = 30  # the default window of "active" (list/stats --days)
+
+
+def list_status(summary: Mapping[str, Any], active: bool) -> str:
+    """The word the Status column shows, in the footer's terms: a session whose last call
+    failed (or lost its conversation) says so; otherwise ``active`` (used within the
+    window) or ``idle``. ``summary["status"]`` itself (``--json``) is unchanged."""
+    status = str(summary.get("status") or "new")
+    if status in ("failed", "lost", "new"):
+        return status
+    return "active" if active else "idle"
+
+
+LIST_COLUMNS = (
+    Column("Session", ident=True),
+    Column("Last used", drop=0),
+    Column("Agent", drop=6, layout="wide"),
+    Column("Model", drop=5, ident=True, layout="wide"),
+    Column("Agent/model", drop=5, ident=True, layout="compact"),
+    Column("Calls", justify="right", drop=4),
+    Column("Tokens in/out", justify="right", drop=3, layout="wide"),
+    Column("Cache read/write", justify="right", drop=7, layout="wide"),
+    Column("Tokens", justify="right", drop=3, layout="compact"),
+    Column("Cost", justify="right"),
+    Column("Status"),
+)
+
+
 def print_list(
     rows: Sequence[SessionRow],
     root: Path,
@@ -53,42 +82,75 @@ def print_list(
     active: int,
     days: float,
     now: datetime,
+    *,
+    wide: bool = False,
 ) -> None:
-    from rich.table import Table
+    from ai_orchestrator.store.stats import active_cutoff
 
-    table = Table(title=f"AI sessions in {root}", title_justify="left")
-    for column in ("", "Session", "Last used", "Agent", "Model", "Calls"):
-        table.add_column(column)
-    for column in ("Tokens in/out", "Cache read/write", "Cost"):
-        table.add_column(column, justify="right")
-    table.add_column("Status")
+    cutoff = active_cutoff(days, now)
+    cells: list[list[Cell]] = []
     for row in rows:
         s = row.summary
         moment = parse_iso(row.last_activity)
         tokens = row.tokens
-        table.add_row(
-            f"[{_age_style(moment, now)}]●[/]",
-            row.name,
-            output.age(moment, now),
-            s.get("agent") or "-",
-            s.get("model") or "-",
-            output.count(row.interactions),
-            f"{output.count(tokens['input'])}/{output.count(tokens['output'])}",
-            f"{output.count(tokens['cache_read'])}/{output.count(tokens['cache_write'])}",
-            output.money(row.cost) + ("*" if row.unpriced else "") + ("^" if row.reported else ""),
-            s["status"] + (" !" if row.problems else ""),
+        agent, model = s.get("agent") or "-", s.get("model") or "-"
+        status = list_status(s, (row.last_activity or "") > cutoff)
+        cells.append(
+            [
+                row.name,
+                (tables.when(moment, now), _age_style(moment, now)),
+                agent,
+                model,
+                f"{agent}/{model}",
+                output.count(row.interactions),
+                f"{output.count(tokens['input'])}/{output.count(tokens['output'])}",
+                f"{output.count(tokens['cache_read'])}/{output.count(tokens['cache_write'])}",
+                tables.short_count(total_tokens(tokens)),
+                output.money(row.cost)
+                + ("*" if row.unpriced else "")
+                + ("^" if row.reported else ""),
+                (status + (" !" if row.problems else ""), _STATUS_STYLE.get(status, "")),
+            ]
         )
-    output.out().print(table)
-    output.out().print(f"Total sessions: {total} (Active: {active}, used within {days:g} days)")
+    totals: list[Cell] | None = None
+    if len(rows) > 1:
+        summed = {k: sum(r.tokens[k] for r in rows) for k in rows[0].tokens}
+        totals = [
+            "Total",
+            "",
+            "",
+            "",
+            "",
+            output.count(sum(r.interactions for r in rows)),
+            f"{output.count(summed['input'])}/{output.count(summed['output'])}",
+            f"{output.count(summed['cache_read'])}/{output.count(summed['cache_write'])}",
+            tables.short_count(total_tokens(summed)),
+            output.money(sum(r.cost for r in rows))
+            + ("*" if any(r.unpriced for r in rows) else "")
+            + ("^" if any(r.reported for r in rows) else ""),
+            "",
+        ]
+    console = output.out()
+    tables.print_table(f"AI sessions in {root}", LIST_COLUMNS, cells, totals=totals, wide=wide)
+    console.print(
+        f"Total sessions: {total} (Active: {active}, used within {tables.days(days)}; "
+        f"Idle: {total - active})",
+        markup=False,
+    )
+    if any(r.problems for r in rows):
+        console.print("! the session has problems (named on stderr above)", markup=False)
     if any(r.unpriced for r in rows):
-        output.out().print("* includes unpriced interactions (model not in the price table)")
+        console.print("* includes unpriced interactions (model not in the price table)")
     reporters = sorted({a for r in rows for a in r.reported_by})
     if reporters:
-        output.out().print(
+        console.print(
             f"^ includes costs reported by {', '.join(reporters)} (not computed: model not "
             "in the price table)",
             markup=False,
         )
+
+
+_STATUS_STYLE = {"active": "green", "idle": "dim", "failed": "red", "lost": "red"}
 
 
 def print_strays(strays: Sequence[Mapping[str, Any]]) -> None:
@@ -110,40 +172,58 @@ def print_strays(strays: Sequence[Mapping[str, Any]]) -> None:
         )
 
 
-def _interaction_table(records: Sequence[Mapping[str, Any]]) -> Any:
-    from rich.table import Table
+INTERACTION_COLUMNS = (
+    Column("When"),
+    Column("Task", ident=True, drop=3),
+    Column("Agent/model", ident=True, drop=4),
+    Column("Outcome", ident=True),
+    Column("In/out", justify="right", drop=2),
+    Column("Cache r/w", justify="right", drop=5),
+    Column("Cost", justify="right"),
+    Column("Time", justify="right", drop=1),
+    Column("Prompt", max_width=40, drop=6),
+)
 
-    table = Table(title="Recent interactions (newest last)", title_justify="left")
-    for column in ("When", "Task", "Agent/model", "Outcome"):
-        table.add_column(column)
-    for column in ("In/out", "Cache r/w", "Cost", "Time"):
-        table.add_column(column, justify="right")
-    table.add_column("Prompt")
+
+def _interaction_rows(records: Sequence[Mapping[str, Any]], now: datetime) -> list[list[Cell]]:
+    rows: list[list[Cell]] = []
     for r in records:
         t = r["tokens"]
-        when = parse_iso(r["timestamp"])
-        table.add_row(
-            when.strftime("%Y-%m-%d %H:%M:%S") if when else str(r["timestamp"]),
-            r.get("task_id") or "-",
-            f"{r.get('agent') or '-'}/{r.get('model') or '-'}",
-            r["outcome"],
-            *(
-                ("unknown", "unknown")  # the agent reported no usage: never "0/0"
-                if r.get("usage_unknown")
-                else (
-                    f"{output.count(t['input'])}/{output.count(t['output'])}",
-                    f"{output.count(t['cache_read'])}/{output.count(t['cache_write'])}",
-                )
-            ),
-            (
-                f"{output.money(r['cost'])} reported by {r.get('agent') or 'the agent'}"
-                if r.get("cost_source") == "reported"
-                else output.money(r["cost"], unpriced=r.get("cost_source") == "unpriced")
-            ),
-            f"{r['duration_ms'] / 1000:.1f}s",
-            r.get("prompt_preview") or "",
+        outcome = str(r["outcome"])
+        rows.append(
+            [
+                tables.local_time(parse_iso(r["timestamp"]), now),
+                str(r.get("task_id") or "-"),
+                f"{r.get('agent') or '-'}/{r.get('model') or '-'}",
+                (outcome, "" if outcome == "success" else "red"),
+                *(
+                    ("unknown", "unknown")  # the agent reported no usage: never "0/0"
+                    if r.get("usage_unknown")
+                    else (
+                        f"{output.count(t['input'])}/{output.count(t['output'])}",
+                        f"{output.count(t['cache_read'])}/{output.count(t['cache_write'])}",
+                    )
+                ),
+                (
+                    f"{output.money(r['cost'])} reported by {r.get('agent') or 'the agent'}"
+                    if r.get("cost_source") == "reported"
+                    else output.money(r["cost"], unpriced=r.get("cost_source") == "unpriced")
+                ),
+                f"{r['duration_ms'] / 1000:.1f}s",
+                " ".join(str(r.get("prompt_preview") or "").split()),
+            ]
         )
-    return table
+    return rows
+
+
+def _moment(value: object, now: datetime) -> str:
+    """A stored time for people: local date and time, and how long ago within a week."""
+    moment = parse_iso(value)
+    if moment is None:
+        return "never"
+    local = moment.astimezone().strftime("%Y-%m-%d %H:%M")
+    recent = (now - moment).total_seconds() < 7 * 86400
+    return f"{local} ({output.age(moment, now)})" if recent else local
 
 
 def print_show(
@@ -151,8 +231,11 @@ def print_show(
     recent: Sequence[Mapping[str, Any]],
     holder: Holder | None,
     accounting: Mapping[str, Any] | None = None,
+    *,
+    wide: bool = False,
 ) -> None:
     console = output.out()
+    now = datetime.now(UTC)
     s = view.summary
     t = s["tokens"]
     lines = [
@@ -162,8 +245,10 @@ def print_show(
         f"Agent: {s.get('agent') or '-'}    Model: {s.get('model') or '-'}",
         f"Agent session ID: {s.get('agent_session_id') or '-'}",
         f"Working directory: {s.get('agent_cwd') or '-'}",
-        f"Status: {s['status']}    Last outcome: {s.get('last_outcome') or '-'}",
-        f"Created: {s['created_at']}    Last used: {s.get('last_used') or 'never'}",
+        f"Status: {list_status(s, within_days(s.get('last_used'), ACTIVE_DAYS, now))}"
+        f"    Last outcome: {s.get('last_outcome') or '-'}",
+        f"Created: {_moment(s['created_at'], now)}",
+        f"Last used: {_moment(s.get('last_used'), now)}",
         f"In use: {'yes, by ' + holder.describe() if holder else 'no'}",
         f"Interactions: {s['interaction_count']} ({s['failed_interactions']} failed)",
         "Tokens:",
@@ -194,18 +279,23 @@ def print_show(
         console.print(line, markup=False)
     if s.get("by_model"):
         models = ", ".join(
-            f"{m}: {b['interactions']} calls, "
+            f"{m}: {tables.plural(b['interactions'], 'call')}, "
             + _cost(b["cost"], b.get("unpriced", 0), b["interactions"], b)
             for m, b in s["by_model"].items()
         )
         console.print(f"By model: {models}", markup=False)
     if recent:
-        console.print(_interaction_table(recent))
-    else:
+        tables.print_table(
+            f"Recent interactions (last {len(recent)}, newest last)",
+            INTERACTION_COLUMNS,
+            _interaction_rows(recent, now),
+            wide=wide,
+        )
+    elif not s["interaction_count"]:
         console.print("No interactions recorded yet.")
 
 
-def print_stats(stats: Mapping[str, Any], root: Path) -> None:
+def print_stats(stats: Mapping[str, Any], root: Path, *, wide: bool = False) -> None:
     console = output.out()
     t = stats["tokens"]
     title = (
@@ -217,7 +307,8 @@ def print_stats(stats: Mapping[str, Any], root: Path) -> None:
         title,
         f"Directory: {root}",
         f"Total sessions: {stats['total_sessions']}",
-        f"Active sessions: {stats['active_sessions']} (used within {stats['active_days']:g} days)",
+        f"Active sessions: {stats['active_sessions']} "
+        f"(used within {tables.days(stats['active_days'])})",
         f"Total interactions: {output.count(stats['interactions'])}"
         f" ({stats['failed_interactions']} failed)",
         "Total tokens:",
@@ -228,7 +319,8 @@ def print_stats(stats: Mapping[str, Any], root: Path) -> None:
         f"  Total: {output.count(t['total'])}",
         f"Total cost: {_cost(stats['cost'], 0, stats['interactions'], stats)}"
         + (
-            f" ({stats['unpriced_interactions']} unpriced interactions not included)"
+            f" ({tables.plural(stats['unpriced_interactions'], 'unpriced interaction')}"
+            " not included)"
             if stats["unpriced_interactions"]
             else ""
         ),
@@ -242,26 +334,40 @@ def print_stats(stats: Mapping[str, Any], root: Path) -> None:
     if stats["most_active"]:
         console.print("Most active sessions:")
         for item in stats["most_active"]:
-            console.print(f"  - {item['session_name']} ({item['interactions']} interactions)")
-    if "groups" in stats:
-        from rich.table import Table
-
-        table = Table(title=f"By {stats['by']}", title_justify="left")
-        table.add_column(stats["by"].capitalize())
-        columns = ("Sessions", "Calls", "Input", "Output", "Cache read", "Cache write", "Cost")
-        for column in (*columns, "Savings"):
-            table.add_column(column, justify="right")
-        for key, g in stats["groups"].items():
-            gt = g["tokens"]
-            table.add_row(
-                key,
-                output.count(g["sessions"]),
-                output.count(g["interactions"]),
-                output.count(gt["input"]),
-                output.count(gt["output"]),
-                output.count(gt["cache_read"]),
-                output.count(gt["cache_write"]),
-                _cost(g["cost"], g.get("unpriced_interactions", 0), g["interactions"], g),
-                output.money(g.get("savings", 0.0)),
+            console.print(
+                f"  - {item['session_name']} "
+                f"({tables.plural(item['interactions'], 'interaction')})",
+                markup=False,
             )
-        console.print(table)
+    if "groups" in stats:
+        key = str(stats["by"]).capitalize()
+        rows: list[list[Cell]] = []
+        for name, g in stats["groups"].items():
+            gt = g["tokens"]
+            rows.append(
+                [
+                    name,
+                    output.count(g["sessions"]),
+                    output.count(g["interactions"]),
+                    output.count(gt["input"]),
+                    output.count(gt["output"]),
+                    output.count(gt["cache_read"]),
+                    output.count(gt["cache_write"]),
+                    tables.short_count(total_tokens(gt)),
+                    _cost(g["cost"], g.get("unpriced_interactions", 0), g["interactions"], g),
+                    output.money(g.get("savings", 0.0)),
+                ]
+            )
+        columns = (
+            Column(key, ident=True),
+            Column("Sessions", justify="right", drop=3),
+            Column("Calls", justify="right", drop=2),
+            Column("Input", justify="right", layout="wide", drop=1),
+            Column("Output", justify="right", layout="wide", drop=1),
+            Column("Cache read", justify="right", layout="wide", drop=1),
+            Column("Cache write", justify="right", layout="wide", drop=1),
+            Column("Tokens", justify="right", layout="compact"),
+            Column("Cost", justify="right"),
+            Column("Savings", justify="right", drop=4),
+        )
+        tables.print_table(f"By {stats['by']}", columns, rows, wide=wide)

@@ -13,6 +13,7 @@ import click
 
 from ai_orchestrator.cli import output
 from ai_orchestrator.core.errors import InvalidInput
+from ai_orchestrator.core.figures import exact_usd, token_line
 
 
 def default_session_name(cwd: Path) -> str:
@@ -198,7 +199,7 @@ def run_cmd(
         task_id=task_id,
     )
     show_progress = output.stdout_is_terminal() and not as_json
-    from ai_orchestrator.cli.progress import ProgressLine, seconds_text, tokens_text
+    from ai_orchestrator.cli.progress import ProgressLine, seconds_text
 
     def notice(item: Notice) -> None:
         (output.warn if item.warning else output.info)(f"{name}: {item.text}")
@@ -221,19 +222,15 @@ def run_cmd(
         click.echo(result.text)  # stdout is the answer; a failure's text is its error
     record = run.record
     cost = output.money(record["cost"], unpriced=record["cost_source"] == "unpriced")
-    tokens = record["tokens"]
     usage = (
         "usage unknown"
         if record.get("usage_unknown")
-        else tokens_text(
-            tokens["input"], tokens["output"], tokens["cache_read"], tokens["cache_write"]
-        )
-        + f" · {cost}"
+        else f"{token_line(record['tokens'])} · {cost}"
     )
     output.info(f"{name}: {result.outcome} · {usage} · {seconds_text(result.duration_ms / 1000)}")
     if run.over_budget:
         output.warn(
-            f"this call took the feature over its ${run.budget_usd:.4f} budget "
+            f"this call took the feature over its {exact_usd(run.budget_usd)} budget "
             f"(spent ${run.spent_before + record['cost']:.4f})"
         )
     error = outcome_error(result, name, record["agent_session_id"])

@@ -117,6 +117,7 @@ def _warn_problems(rows: list[SessionRow]) -> None:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", message="%(prog)s %(version)s")
+@output.color_option
 def session() -> None:
     """Manage stored agent sessions (SESSION_DIR, default ~/.ai-sessions)."""
 
@@ -128,8 +129,10 @@ session.add_command(help_cmd)
 @click.option("--active", is_flag=True, help="Only sessions used within --days days.")
 @days_option
 @click.option("--sort", "sort_key", type=click.Choice(SORT_KEYS), default="date", show_default=True)
+@output.wide_option
 @json_option
-def list_cmd(active: bool, days: float, sort_key: str, as_json: bool) -> None:
+@output.color_option
+def list_cmd(active: bool, days: float, sort_key: str, wide: bool, as_json: bool) -> None:
     """List sessions with their age, tokens and cost."""
     store = _store()
     rows, unreadable = _rows(store)
@@ -150,27 +153,40 @@ def list_cmd(active: bool, days: float, sort_key: str, as_json: bool) -> None:
                 "active_days": days,
                 "unreadable": unreadable,
                 "not_migrated": strays,
+                "sessions": [],
             },
             ensure_ascii=False,
+            indent=2,
         )
-        # The rows already hold each session's JSON document: splice, don't re-encode.
-        sessions = ",\n".join(r.doc for r in shown)
-        sys.stdout.write(f'{header[:-1]}, "sessions": [{sessions}]}}\n')
+        # Indented like every other JSON document, except that each session is one line:
+        # the rows already hold its JSON, so it is spliced, not re-encoded (re-indenting
+        # 10,000 sessions would cost ~0.5 s, the whole budget of the listing).
+        sessions = ",\n".join("    " + r.doc for r in shown)
+        body = f"[\n{sessions}\n  ]" if shown else "[]"
+        sys.stdout.write(header[: -len("[]\n}")] + body + "\n}\n")
         sys.stdout.flush()
         return
     _warn_problems(shown)
     if not rows:
         output.info(f"No {'readable ' if unreadable else ''}sessions found in {store.root}.")
     else:
-        print_list(shown, store.root, len(rows), active_count, days, now)
+        print_list(shown, store.root, len(rows), active_count, days, now, wide=wide)
     print_strays(strays)
 
 
 @session.command("show")
 @click.argument("name")
-@click.option("--last", type=click.IntRange(min=0), default=5, show_default=True)
+@click.option(
+    "--last",
+    type=click.IntRange(min=0),
+    default=5,
+    show_default=True,
+    help="How many recent interactions to show (0: none).",
+)
+@output.wide_option
 @json_option
-def show_cmd(name: str, last: int, as_json: bool) -> None:
+@output.color_option
+def show_cmd(name: str, last: int, wide: bool, as_json: bool) -> None:
     """Show one session: summary, token breakdown, cost, recent interactions, lock holder."""
     from ai_orchestrator.accounting.savings import session_accounting
 
@@ -195,15 +211,17 @@ def show_cmd(name: str, last: int, as_json: bool) -> None:
         return
     for problem in view.problems:
         output.warn(f"{view.name}: {problem}")
-    print_show(view, recent, holder, accounting)
+    print_show(view, recent, holder, accounting, wide=wide)
 
 
 @session.command("stats")
 @click.option("--session", "name", help="Statistics of one session only.")
 @click.option("--by", type=click.Choice(GROUP_KEYS), help="Break totals down by this key.")
 @days_option
+@output.wide_option
 @json_option
-def stats_cmd(name: str | None, by: str | None, days: float, as_json: bool) -> None:
+@output.color_option
+def stats_cmd(name: str | None, by: str | None, days: float, wide: bool, as_json: bool) -> None:
     """Totals across sessions: tokens (incl. cache), cost, activity, top sessions."""
     store = _store()
     unreadable: list[dict[str, str]] = []
@@ -221,7 +239,7 @@ def stats_cmd(name: str | None, by: str | None, days: float, as_json: bool) -> N
         output.emit_json(stats)
         return
     _warn_problems(rows)
-    print_stats(stats, store.root)
+    print_stats(stats, store.root, wide=wide)
 
 
 @session.command("clean")

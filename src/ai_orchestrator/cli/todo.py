@@ -8,18 +8,22 @@ calls). Under ``--json`` each writes exactly one JSON document to stdout.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import click
 
 from ai_orchestrator.accounting import todos as session_todos
-from ai_orchestrator.cli import output
+from ai_orchestrator.cli import output, tables
+from ai_orchestrator.cli.tables import Cell, Column
+from ai_orchestrator.infra.timeutil import parse_iso
 from ai_orchestrator.store import todo_log
 
 STATUS_MARKS = {"completed": "✓", "in_progress": "▶", "pending": "○", "failed": "✗"}
 
 
 @click.group("todo", context_settings={"help_option_names": ["-h", "--help"]})
+@output.color_option
 def todo() -> None:
     """Session todos ($TODO_FILE, default $SESSION_DIR/todos.jsonl)."""
 
@@ -28,6 +32,7 @@ def todo() -> None:
 @click.option("--since", help="Only todos started on/after this date (YYYY-MM-DD or ISO).")
 @click.option("--until", help="Only todos started up to this date (a date includes the day).")
 @click.option("--json", "as_json", is_flag=True, help="Write JSON to stdout.")
+@output.color_option
 def report_cmd(since: str | None, until: str | None, as_json: bool) -> None:
     """Totals: completed, failed, in progress, actual vs estimated cost, top features."""
     start_at, end_at = session_todos.parse_period(since, until)
@@ -43,8 +48,10 @@ def report_cmd(since: str | None, until: str | None, as_json: bool) -> None:
 @todo.command("list")
 @click.option("--feature", help="Only this feature's todos, plus the agent's todo list per task.")
 @click.option("--status", type=click.Choice(todo_log.STATUSES), help="Only this status.")
+@output.wide_option
 @click.option("--json", "as_json", is_flag=True, help="Write JSON to stdout.")
-def list_cmd(feature: str | None, status: str | None, as_json: bool) -> None:
+@output.color_option
+def list_cmd(feature: str | None, status: str | None, wide: bool, as_json: bool) -> None:
     """List session todos (oldest first)."""
     agent_todos: dict[str, list[dict[str, Any]]] | None = None
     problems: list[str] = []
@@ -68,7 +75,7 @@ def list_cmd(feature: str | None, status: str | None, as_json: bool) -> None:
             }
         )
         return
-    _print_list(items, agent_todos)
+    _print_list(items, agent_todos, wide=wide)
 
 
 def _print_report(data: Mapping[str, Any], since: str | None, until: str | None) -> None:
@@ -82,8 +89,7 @@ def _print_report(data: Mapping[str, Any], since: str | None, until: str | None)
         f"Completed: {data['completed']}",
         f"Failed: {data['failed']}",
         f"In progress: {data['in_progress']}",
-        f"Total cost: {output.money(data['total_actual_cost'])}"
-        f" (estimated {output.money(data['total_estimated_cost'])})",
+        f"Total cost: {output.money(data['total_actual_cost'])} ({_estimated(data)})",
     ]
     if data["unpriced"]:
         lines.append(
@@ -109,22 +115,38 @@ def _print_report(data: Mapping[str, Any], since: str | None, until: str | None)
         console.print(line, markup=False)
 
 
+def _estimated(data: Mapping[str, Any]) -> str:
+    """What the estimates add up to, and over how many of the todos (some have none)."""
+    have, total = data["estimated_todos"], data["total"]
+    if not have:
+        return "no estimates"
+    of = "" if have == total else f" for {have} of {total} todos"
+    return f"estimated {output.money(data['total_estimated_cost'])}{of}"
+
+
+TODO_COLUMNS = (
+    Column("Started"),
+    Column("Todo", ident=True, drop=3),
+    Column("Session", ident=True),
+    Column("Task", ident=True, drop=1),
+    Column("Status", ident=True),
+    Column("Estimate", justify="right", drop=2),
+    Column("Actual", justify="right"),
+    Column("Tokens", justify="right", drop=4),
+)
+
+
 def _print_list(
     items: Sequence[Mapping[str, Any]],
     agent_todos: Mapping[str, Sequence[Mapping[str, Any]]] | None,
+    *,
+    wide: bool = False,
 ) -> None:
-    from rich.table import Table
-
-    console = output.out()
     if items:
-        table = Table(title="Session todos (oldest first)", title_justify="left")
-        for column in ("Started", "Todo", "Session", "Task", "Status"):
-            table.add_column(column)
-        for column in ("Estimate", "Actual", "Tokens"):
-            table.add_column(column, justify="right")
-        for t in items:
-            table.add_row(
-                t["start_time"] or t["first_seen"] or "-",
+        now = datetime.now(UTC)
+        rows: list[list[Cell]] = [
+            [
+                tables.when(parse_iso(t["start_time"] or t["first_seen"]), now),
                 t["id"],
                 t["session_name"] or "-",
                 t["task_id"] or "-",
@@ -132,8 +154,10 @@ def _print_list(
                 output.money(t["estimated_cost"]),
                 output.money(t["actual_cost"], unpriced=t["unpriced"]),
                 output.count(t["total_tokens"]) if t["total_tokens"] is not None else "-",
-            )
-        console.print(table)
+            ]
+            for t in items
+        ]
+        tables.print_table("Session todos (oldest first)", TODO_COLUMNS, rows, wide=wide)
     else:
         output.info("No session todos found.")
     if agent_todos is None:
@@ -148,7 +172,7 @@ def _print_list(
 def print_agent_todo_list(task: str, items: Sequence[Mapping[str, Any]], note: str = "") -> None:
     """One task's agent todo list (``aio todo list`` and ``aio status``)."""
     console = output.out()
-    console.print(f"Agent todo list — task {task}:{note}", markup=False)
+    console.print(f"Agent todo list — task {task}{note}:", markup=False)
     if not items:
         console.print("  (empty)", markup=False)
     for item in items:

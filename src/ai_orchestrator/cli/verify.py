@@ -154,7 +154,9 @@ def _render(feature_id: str, outcome: VerifyOutcome, as_json: bool, *, compact: 
         return
     click.echo(f"Tests:    {run.total} total")
     click.echo(f"Passed:   {run.passed}")
-    click.echo(f"Failed:   {run.failed + run.errors}")
+    click.echo(f"Failed:   {run.failed}")
+    if run.errors:  # pytest's errors (a broken fixture, a collection error) are not failures
+        click.echo(f"Errors:   {run.errors}")
     click.echo(f"Skipped:  {run.skipped}")
     if outcome.coverage is not None:
         percent = outcome.coverage.get("percent")

@@ -198,11 +198,11 @@ def new_todo_id() -> str:
     return f"todo-{stamp}-{os.urandom(6).hex()}"
 
 
-def _content(name: str, feature_id: str, task_id: str | None, estimate: float) -> str:
+def _content(name: str, feature_id: str, task_id: str | None, estimate: float | None) -> str:
     parts = [f"🤖 AI Session: {name}", f"Feature: {feature_id}"]
     if task_id:
         parts.append(f"Task: {task_id}")
-    parts.append(f"Est. cost: ${estimate:.2f}")
+    parts.append(f"Est. cost: ${estimate:.2f}" if estimate is not None else "Est. cost: none")
     return " | ".join(parts)
 
 
@@ -211,7 +211,7 @@ def append_start(
     task_id: str | None,
     agent: str | None,
     model: str | None,
-    estimate: float,
+    estimate: float | None,
     estimate_basis: str,
     *,
     path: Path | None = None,
@@ -359,7 +359,9 @@ def fold(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
         if kind == "start":
             for key in ("feature_id", "task_id", "agent", "model", "content"):
                 todo[key] = record.get(key, todo[key])
-            todo["estimated_cost"] = _number(record.get("estimated_cost"))
+            # a built-in guess of an earlier version is no estimate (accounting.todos)
+            guessed = record.get("estimate_basis") == "constant"
+            todo["estimated_cost"] = None if guessed else _number(record.get("estimated_cost"))
             todo["estimate_basis"] = record.get("estimate_basis")
             todo["start_time"] = stamp
             if todo["end_time"] is None:  # a start never reopens a todo that has ended

@@ -4,11 +4,12 @@ Used by ``aio escalate`` (``run_escalate``; with ``--task`` it continues the tas
 ``implement``) and by ``aio implement --escalate-to`` (when the fix rounds run out).
 
 **Target** (``handover.resolve_target``): ``--to`` is an agent key (``claude``, ``gemini``,
-``codex``, ``scripted``: that agent with its model for the phase) or a model, whose name
-picks the agent (``opus``/``sonnet``/``haiku``/``claude-*`` → claude, ``gemini-*`` → gemini,
-``gpt-*``/``o3`` … → codex; a name that says nothing about its maker stays with the current conversation's
-agent). Asking for the agent and model that already hold the conversation is refused
-(``InvalidInput``, exit 2), and so is an agent whose CLI is not installed, before anything runs.
+``codex``, ``scripted``: that agent with its model for the phase) or a model, whose name picks
+the agent (``opus``/``sonnet``/``haiku``/``claude-*`` → claude, ``gemini-*`` → gemini,
+``gpt-*``/``o3`` … → codex; a name that says nothing about its maker stays with the current
+conversation's agent). Asking for the agent and model that already hold the conversation is
+refused (``InvalidInput``, exit 2), and so is an agent whose CLI is not installed, before
+anything runs.
 
 **Method** (``handover.hand_over``), decided from the conversation stored in ``<phase>-<feature>``:
 

@@ -188,9 +188,12 @@ class _Loop:
             text = "RED (as required)" if verdict.ok else f"NOT RED: {verdict.reason}"
         else:
             text = "GREEN" if verdict.ok else f"NOT GREEN: {verdict.reason}"
+        # A reason that already gives the counts (``the tests fail (…)``) is not followed
+        # by the same counts again.
+        summary = result.summary()
+        counts = "" if summary in text else f" — {summary}"
         self.ctx.hooks.info(
-            f"[{self.task.id}] {step}: {text} — {result.summary()} "
-            f"(log: {self._rel(result.log_path)})"
+            f"[{self.task.id}] {step}: {text}{counts} (log: {self._rel(result.log_path)})"
         )
         if verdict.note:
             self.ctx.hooks.warn(f"[{self.task.id}] {step}: {verdict.note}")

@@ -295,7 +295,7 @@ class TestRun:
             return evidence.detail
         parts = [f"{self.passed} passed", f"{self.failed} failed"]
         if self.errors:
-            parts.append(f"{self.errors} errors")
+            parts.append(f"{self.errors} error{'' if self.errors == 1 else 's'}")
         if self.skipped:
             parts.append(f"{self.skipped} skipped")
         return ", ".join(parts) + f" in {self.duration_ms / 1000:.1f}s"
