@@ -374,13 +374,13 @@ def test_estimate_is_none_without_history_or_config(session_dir: Path) -> None:
     for command in ("implement", "plan", "review"):
         assert todos.estimate_cost(store, command, "auth") == (None, "none")
     todo_id = todos.start("implement-auth", None, "T1", None, "claude", None, store=store)
-    todo = todos.list_todos("auth")[0]
+    todo = todo_log.list_todos("auth")[0]
     assert todo["id"] == todo_id
     assert (todo["estimated_cost"], todo["estimate_basis"]) == (None, "none")
     assert "Est. cost: none" in todo["content"]
-    todos.end(todo_id, "implement-auth", 0.3)
+    todo_log.end(todo_id, "implement-auth", 0.3)
     # an earlier version's built-in guess, as it was recorded, is no estimate either
-    todos.append_record(
+    todo_log.append_record(
         {
             "schema_version": 1,
             "type": "start",
