@@ -66,20 +66,28 @@ def aio(
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
-def aio_inprocess(*args: str, input: str | None = None, debug: bool = True) -> Result:
-    """Run ``aio ARGS`` in this process through click's ``CliRunner`` isolation and the same
-    error-to-exit-code mapping as the real entry point (``cli.main.run``). For logic tests;
-    what needs a real process (signals, locks held by a dead aio, start-up cost) keeps ``aio``.
+def aio_inprocess(
+    *args: str,
+    input: str | None = None,
+    timeout: float = 60,
+    prog: str = "aio",
+    debug: bool = True,
+) -> Result:
+    """Run ``aio ARGS`` (or ``ai-session``) in this process through click's ``CliRunner``
+    isolation and the real entry point's error-to-exit-code mapping (``cli.main.run``). For
+    logic tests; what needs a real process (signals, a killed aio, start-up cost, file
+    descriptors) keeps ``aio``. ``timeout`` is accepted for the same call shape and unused.
     """
     from click.testing import CliRunner
 
     from ai_orchestrator.cli.main import cli, run
+    from ai_orchestrator.cli.session import session
 
     env = {"AIO_DEBUG": "1" if debug else None}
     saved_env, saved_cwd = dict(os.environ), os.getcwd()
     try:
         with CliRunner().isolation(input=input, env=env) as (out, err, _):
-            code = run(cli, list(args), "aio")
+            code = run(session if prog == "ai-session" else cli, list(args), prog)
     finally:  # a command may set variables (the demo's SESSION_DIR): a process would lose them
         os.environ.clear()
         os.environ.update(saved_env)

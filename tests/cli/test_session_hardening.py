@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from ai_orchestrator.store import SessionStore
-from tests.helpers import aio, interaction
+from tests.helpers import aio_inprocess as aio
+from tests.helpers import interaction
 
 
 def mode(path: Path) -> int:
