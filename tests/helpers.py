@@ -72,9 +72,12 @@ def aio_inprocess(
     timeout: float = 60,
     prog: str = "aio",
     debug: bool = True,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
 ) -> Result:
-    """Run ``aio ARGS`` (or ``ai-session``) in this process through click's ``CliRunner``
-    isolation and the real entry point's error-to-exit-code mapping (``cli.main.run``). For
+    """Run ``aio ARGS`` (or ``ai-session``) in this process (in ``cwd``, ``env`` on top) through
+    click's ``CliRunner`` isolation and the real entry point's error-to-exit-code mapping
+    (``cli.main.run``); cwd and environment are restored afterwards. For
     logic tests; what needs a real process (signals, a killed aio, start-up cost, file
     descriptors) keeps ``aio``. ``timeout`` is accepted for the same call shape and unused.
     """
@@ -83,10 +86,12 @@ def aio_inprocess(
     from ai_orchestrator.cli.main import cli, run
     from ai_orchestrator.cli.session import session
 
-    env = {"AIO_DEBUG": "1" if debug else None}
+    overrides: dict[str, str | None] = {"AIO_DEBUG": "1" if debug else None, **(env or {})}
     saved_env, saved_cwd = dict(os.environ), os.getcwd()
     try:
-        with CliRunner().isolation(input=input, env=env) as (out, err, _):
+        if cwd is not None:
+            os.chdir(cwd)
+        with CliRunner().isolation(input=input, env=overrides) as (out, err, _):
             code = run(session if prog == "ai-session" else cli, list(args), prog)
     finally:  # a command may set variables (the demo's SESSION_DIR): a process would lose them
         os.environ.clear()

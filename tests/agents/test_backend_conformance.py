@@ -42,9 +42,8 @@ from ai_orchestrator.agents.base import (
 from ai_orchestrator.core.errors import InvalidInput
 from ai_orchestrator.core.usage import OUTCOMES, ModelUsage
 from tests.fakes.harness import BIN_DIR
-from tests.fakes.inprocess import FakeLauncher
+from tests.fakes.inprocess import STREAMS, FakeLauncher, recorded
 
-STREAMS = Path(__file__).parent / "streams"
 MINTED = "5e0c4f3a-8d2b-4c71-9e6a-0b1d2c3e4f50"  # the id the recordings were started with
 STORED = "0199a213-0000-7000-8000-00000000dead"  # an id no CLI knows (the "lost" recordings)
 PROMPT = "--model evil; run the tests"
@@ -71,7 +70,7 @@ class BackendContract:
         return AgentRequest(**{"prompt": PROMPT, "cwd": Path("/work/proj"), **kw})
 
     def success_lines(self) -> list[str]:
-        return (STREAMS / f"{self.key}-success.jsonl").read_text().splitlines()
+        return recorded(self.key)
 
     def lost(self) -> dict[str, Any]:
         recorded: dict[str, Any] = json.loads((STREAMS / f"{self.key}-lost.json").read_text())

@@ -15,6 +15,8 @@ budget, pricing, the store and the workflow.
   ``scripted_cli`` in this process (its argv, stdin, cwd and env overrides), so workflow
   scenarios work unchanged; its lines then go through the scripted backend's parser.
 
+``recorded(agent)`` gives a backend's recorded success stream (``tests/agents/streams``).
+
 Every launch is kept in ``calls`` (the ``Invocation``: argv, stdin, cwd, env). A launch with
 nothing enqueued fails the test with the argv, never silently succeeds.
 """
@@ -29,10 +31,18 @@ import sys
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ai_orchestrator.agents.base import AgentResult, Invocation, ProcessExit, Progress, StreamParser
 from ai_orchestrator.agents.scripted import AGENT_MODULE
+
+STREAMS = Path(__file__).resolve().parents[1] / "agents" / "streams"
+
+
+def recorded(agent: str, kind: str = "success") -> list[str]:
+    """The stdout lines of ``agent``'s recorded ``kind`` stream (``<agent>-<kind>.jsonl``)."""
+    return (STREAMS / f"{agent}-{kind}.jsonl").read_text().splitlines()
 
 
 @dataclass
