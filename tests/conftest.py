@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes.inprocess import FakeLauncher
+
 _REMOVED_PREFIXES = ("AIO_", "CLAUDE_", "CLAUDECODE", "GEMINI_", "CODEX_", "OPENAI_", "ANTHROPIC_")
 _REMOVED = ("USE_SESSIONS", "AI_MODEL", "TODO_FILE", "FAKE_AGENT_SCENARIO", "FAKE_AGENT_LOG")
 
@@ -36,6 +38,9 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     monkeypatch.setenv("AIO_SCRIPTED_HOME", str(home / ".aio-scripted"))
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("AIO_FSYNC", "0")  # durability is not under test; speed is welcome
+    # The workflow's test command is a real pytest run in a temporary project; without the
+    # plugins of this venv (hypothesis, xdist, timeout) it starts five times cheaper.
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
     if "AGENT_CLI_DIR" not in os.environ:
         monkeypatch.setenv(
             "AGENT_CLI_DIR", str(Path(__file__).resolve().parents[1] / ".cache" / "agent-clis")
@@ -47,3 +52,14 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
 @pytest.fixture
 def session_dir(isolated_home: Path) -> Path:
     return isolated_home / ".ai-sessions"
+
+
+@pytest.fixture
+def fake_launcher(monkeypatch: pytest.MonkeyPatch) -> FakeLauncher:
+    """The in-process fake agent process (``tests/fakes/inprocess.py``) in place of the runner
+    for every session call of this test; it also runs the scripted agent in-process."""
+    from ai_orchestrator.calls import session_call
+
+    fake = FakeLauncher(scripted=True)
+    monkeypatch.setattr(session_call, "launch", fake)
+    return fake

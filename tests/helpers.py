@@ -1,5 +1,11 @@
-"""Shared helpers for tests: run the real CLI in a subprocess; sample interactions and a
-store written by the earlier shell version."""
+"""Shared helpers for tests: run the real CLI in a subprocess (``aio``) or in this process
+(``aio_inprocess``); sample interactions and a store written by the earlier shell version.
+
+Both runners set ``AIO_DEBUG=1`` unless ``debug=False``: an unexpected exception then shows
+its traceback instead of one "internal error" line. Tests of that one line (and of the
+OSError net in ``cli.main.run``) pass ``debug=False``. ``Result.expect(code)`` asserts the
+exit code and shows the command's stdout and stderr when it differs.
+"""
 
 from __future__ import annotations
 
@@ -21,8 +27,29 @@ class Result:
     def json(self) -> Any:
         return json.loads(self.out)
 
+    def expect(self, code: int = 0) -> Result:
+        """``self`` when it exited ``code``; else fail showing its stdout and stderr."""
+        assert self.code == code, shown(self.code, code, self.out, self.err)
+        return self
 
-def aio(*args: str, input: str | None = None, timeout: float = 60, prog: str = "aio") -> Result:
+
+def shown(got: int, wanted: int, out: str, err: str) -> str:
+    """A failure message for a command that exited ``got`` instead of ``wanted``."""
+    return f"exit code {got}, expected {wanted}\n--- stdout ---\n{out}\n--- stderr ---\n{err}"
+
+
+def debug_env(debug: bool = True) -> dict[str, str] | None:
+    """The environment for a subprocess of aio: ours plus ``AIO_DEBUG=1`` (None: inherit)."""
+    return {**os.environ, "AIO_DEBUG": "1"} if debug else None
+
+
+def aio(
+    *args: str,
+    input: str | None = None,
+    timeout: float = 60,
+    prog: str = "aio",
+    debug: bool = True,
+) -> Result:
     """Run ``aio`` (or ``ai-session`` with prog="ai-session") as a real process."""
     if prog == "ai-session":
         code = "from ai_orchestrator.cli.main import session_main; session_main()"
@@ -34,8 +61,43 @@ def aio(*args: str, input: str | None = None, timeout: float = 60, prog: str = "
         capture_output=True,
         text=True,
         timeout=timeout,
+        env=debug_env(debug),
     )
     return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def aio_inprocess(
+    *args: str,
+    input: str | None = None,
+    timeout: float = 60,
+    prog: str = "aio",
+    debug: bool = True,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> Result:
+    """Run ``aio ARGS`` (or ``ai-session``) in this process (in ``cwd``, ``env`` on top) through
+    click's ``CliRunner`` isolation and the real entry point's error-to-exit-code mapping
+    (``cli.main.run``); cwd and environment are restored afterwards. For
+    logic tests; what needs a real process (signals, a killed aio, start-up cost, file
+    descriptors) keeps ``aio``. ``timeout`` is accepted for the same call shape and unused.
+    """
+    from click.testing import CliRunner
+
+    from ai_orchestrator.cli.main import cli, run
+    from ai_orchestrator.cli.session import session
+
+    overrides: dict[str, str | None] = {"AIO_DEBUG": "1" if debug else None, **(env or {})}
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        with CliRunner().isolation(input=input, env=overrides) as (out, err, _):
+            code = run(session if prog == "ai-session" else cli, list(args), prog)
+    finally:  # a command may set variables (the demo's SESSION_DIR): a process would lose them
+        os.environ.clear()
+        os.environ.update(saved_env)
+        os.chdir(saved_cwd)
+    return Result(code, out.getvalue().decode(), err.getvalue().decode())
 
 
 def interaction(**overrides: Any) -> dict[str, Any]:

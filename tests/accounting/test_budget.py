@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.helpers import aio
+from tests.helpers import aio_inprocess as aio
 
 from ai_orchestrator.accounting.budget import check_budget, remaining
 from ai_orchestrator.accounting.spend import feature_spend

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.helpers import aio
+from tests.helpers import aio_inprocess as aio
 
 # genai-prices 0.2.3 (pinned in pyproject) for claude-sonnet-4-5, USD per million tokens
 SONNET_45 = {

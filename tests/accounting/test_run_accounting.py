@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 from tests.fakes.harness import FakeAgents
-from tests.helpers import aio, interaction
+from tests.helpers import aio_inprocess as aio
+from tests.helpers import interaction
 
 from ai_orchestrator.agents.base import AgentResult, Progress
 from ai_orchestrator.calls.recording import max_budget_flag, price_result

@@ -18,6 +18,8 @@ from ai_orchestrator.calls.session_call import CallOptions, run_in_session
 from ai_orchestrator.core.errors import AgentNotFound, InvalidInput
 from ai_orchestrator.store import SessionStore, todo_log
 from tests.fakes.harness import FakeAgents, aio_run
+from tests.fakes.inprocess import FakeLauncher, recorded
+from tests.helpers import aio_inprocess
 
 if TYPE_CHECKING:
     from ai_orchestrator.calls.session_call import Notice
@@ -56,16 +58,17 @@ def open_todos() -> list[dict[str, Any]]:
     ],
 )
 def test_refused_values_create_no_session_no_todo_and_say_nothing_started(
-    fakes: FakeAgents, project: Path, agent: str, flags: list[str]
+    fakes: FakeAgents, fake_launcher: FakeLauncher, project: Path, agent: str, flags: list[str]
 ) -> None:
-    result = aio_run(project, "run-x", "hi", "--agent", agent, *flags)
-    assert result.returncode == 2, result.stderr
-    assert result.stderr.count("\n") == 1 and result.stderr.startswith("aio: error: invalid")
-    assert "started a new agent conversation" not in result.stderr
-    assert "Traceback" not in result.stderr and result.stdout == ""
+    # In-process: refused before any launch (the fake launcher fails the test on a launch).
+    result = aio_inprocess("run", "run-x", "hi", "--agent", agent, *flags, cwd=project)
+    assert result.code == 2, result.err
+    assert result.err.count("\n") == 1 and result.err.startswith("aio: error: invalid")
+    assert "started a new agent conversation" not in result.err
+    assert "Traceback" not in result.err and result.out == ""
     assert not SessionStore().exists("run-x")
     assert todo_log.list_todos(None, None) == []
-    assert fakes.invocations() == []
+    assert fake_launcher.calls == []
 
 
 ACCEPTED_MODES = {
@@ -115,14 +118,16 @@ def test_model_syntax_is_the_same_for_every_backend(model: str, valid: bool) -> 
                 backend.build(request, agent)
 
 
-def test_a_bad_ai_model_is_refused_like_a_bad_flag(fakes: FakeAgents, project: Path) -> None:
-    result = aio_run(project, "run-x", "hi", env={"AI_MODEL": "sonnet 4"})
-    assert result.returncode == 2, result.stderr
-    assert result.stderr == (
+def test_a_bad_ai_model_is_refused_like_a_bad_flag(
+    fakes: FakeAgents, fake_launcher: FakeLauncher, project: Path
+) -> None:
+    result = aio_inprocess("run", "run-x", "hi", cwd=project, env={"AI_MODEL": "sonnet 4"})
+    assert result.code == 2, result.err
+    assert result.err == (
         "aio: error: invalid model 'sonnet 4': a model alias or id is letters, digits and "
         ". _ - : / @ + [ ], starting with a letter or digit\n"
     )
-    assert not SessionStore().exists("run-x") and fakes.invocations() == []
+    assert not SessionStore().exists("run-x") and fake_launcher.calls == []
 
 
 @pytest.mark.parametrize(
@@ -134,14 +139,16 @@ def test_a_bad_ai_model_is_refused_like_a_bad_flag(fakes: FakeAgents, project: P
     ],
 )
 def test_each_agents_own_values_still_pass(
-    fakes: FakeAgents, project: Path, agent: str, mode: str, model: str
+    fakes: FakeAgents, fake_launcher: FakeLauncher, project: Path, agent: str, mode: str, model: str
 ) -> None:
-    result = aio_run(
-        project, "run-x", "hi", "--agent", agent, "--permission-mode", mode, "--model", model
+    fake_launcher.enqueue(*recorded(agent))
+    result = aio_inprocess(
+        "run", "run-x", "hi", "--agent", agent, "--permission-mode", mode, "--model", model,
+        cwd=project,
     )
-    assert result.returncode == 0, result.stderr
-    [call] = fakes.invocations(agent)
-    assert model in call["argv"] and mode in call["argv"]
+    assert result.code == 0, result.err
+    [call] = fake_launcher.calls
+    assert model in call.argv and mode in call.argv
 
 
 def test_a_non_runnable_agent_is_recorded_and_its_todo_closed(
@@ -200,10 +207,14 @@ def test_bypass_permissions_as_root_is_refused_before_launch(
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
-def test_cli_refuses_bypass_as_root_with_exit_2(fakes: FakeAgents, project: Path) -> None:
-    result = aio_run(project, "run-x", "hi", "--permission-mode", "bypassPermissions")
-    assert result.returncode == 2, result.stderr
-    assert "acceptEdits" in result.stderr and fakes.invocations() == []
+def test_cli_refuses_bypass_as_root_with_exit_2(
+    fakes: FakeAgents, fake_launcher: FakeLauncher, project: Path
+) -> None:
+    result = aio_inprocess(
+        "run", "run-x", "hi", "--permission-mode", "bypassPermissions", cwd=project
+    )
+    assert result.code == 2, result.err
+    assert "acceptEdits" in result.err and fake_launcher.calls == []
     assert not SessionStore().exists("run-x")
 
 

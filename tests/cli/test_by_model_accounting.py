@@ -10,7 +10,7 @@ import pytest
 from ai_orchestrator.accounting.pricing import price_usage
 from ai_orchestrator.core.usage import ModelUsage
 from tests.fakes.harness import FakeAgents, aio_run
-from tests.helpers import aio
+from tests.helpers import aio_inprocess as aio
 
 SONNET = "claude-sonnet-4-5-20250929"
 HAIKU = "claude-haiku-4-5-20251001"

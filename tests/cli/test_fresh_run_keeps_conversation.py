@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from tests.fakes.harness import FakeAgents, aio_run
-from tests.helpers import aio
+from tests.helpers import aio_inprocess as aio
 
 
 def run(project: Path, *args: str) -> dict[str, object]:

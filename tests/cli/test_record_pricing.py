@@ -13,7 +13,7 @@ from ai_orchestrator.agents.base import AgentResult
 from ai_orchestrator.calls.recording import price_interaction, price_result
 from ai_orchestrator.core.usage import ModelUsage
 from ai_orchestrator.store import SessionStore
-from tests.helpers import aio
+from tests.helpers import aio_inprocess as aio
 
 SONNET = {
     "agent": "claude",

@@ -14,7 +14,8 @@ import pytest
 
 from ai_orchestrator import __version__
 from ai_orchestrator.store import SessionStore
-from tests.helpers import aio, interaction, write_legacy_store
+from tests.helpers import aio_inprocess as aio
+from tests.helpers import interaction, write_legacy_store
 
 
 def ago(days: float) -> str:

@@ -13,7 +13,8 @@ import pytest
 
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.lifecycle import delete_session
-from tests.helpers import aio, interaction
+from tests.helpers import aio_inprocess as aio
+from tests.helpers import interaction
 
 
 def mode(path: Path) -> int:

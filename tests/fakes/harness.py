@@ -146,7 +146,8 @@ def aio_run(
     timeout: float = 60,
     env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """``aio run ARGS`` as a real process in ``cwd`` (the test's environment + ``env``)."""
+    """``aio run ARGS`` as a real process in ``cwd`` (the test's environment + ``env``), with
+    ``AIO_DEBUG=1`` so that an unexpected exception shows its traceback."""
     return subprocess.run(
         [sys.executable, "-m", "ai_orchestrator", "run", *args],
         cwd=cwd,
@@ -154,7 +155,7 @@ def aio_run(
         capture_output=True,
         text=True,
         timeout=timeout,
-        env=None if env is None else {**os.environ, **env},
+        env={**os.environ, "AIO_DEBUG": "1", **(env or {})},
     )
 
 

@@ -24,7 +24,8 @@ from ai_orchestrator.store.transfer import (
     parse_renames,
     plan_import,
 )
-from tests.helpers import LEGACY_METADATA, aio
+from tests.helpers import LEGACY_METADATA
+from tests.helpers import aio_inprocess as aio
 
 SHELL_CALL = LEGACY_METADATA["interactions"][0]
 

@@ -14,7 +14,8 @@ from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.lifecycle import migrate_session, repair_session
 from ai_orchestrator.store.session_store import LOG, METADATA
 from ai_orchestrator.store.transfer import apply_import, export_text, migrate_store, plan_import
-from tests.helpers import LEGACY_METADATA, aio, interaction, write_legacy_store
+from tests.helpers import LEGACY_METADATA, interaction, write_legacy_store
+from tests.helpers import aio_inprocess as aio
 
 NAME = "implement-payment-gateway"
 # The shell version without jq: five keys, no interactions.

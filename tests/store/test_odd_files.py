@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from ai_orchestrator.store import SessionStore
-from tests.helpers import Result, aio, interaction
+from tests.helpers import Result, interaction
+from tests.helpers import aio_inprocess as aio
 
 BAD = "plan-bad"
 GOOD = ("plan-good", "review-other")

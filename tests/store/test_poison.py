@@ -14,7 +14,8 @@ from ai_orchestrator.core.errors import InvalidInput
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.index import SummaryIndex
 from ai_orchestrator.store.session_store import LOG, METADATA
-from tests.helpers import aio, interaction
+from tests.helpers import aio_inprocess as aio
+from tests.helpers import interaction
 
 POISON: list[dict[str, Any]] = [
     {"tokens": {"input": 2**63 + 1}},

@@ -14,7 +14,8 @@ from ai_orchestrator.store import SessionStore
 from ai_orchestrator.workflow.model.feature import write_artifact
 from ai_orchestrator.workflow.project.history import append_event, make_event, read_events
 from ai_orchestrator.workflow.project.workspace import read_yaml, write_yaml
-from tests.helpers import aio, interaction
+from tests.helpers import aio_inprocess as aio
+from tests.helpers import interaction
 
 SECRET_IDS = [
     "sk-ant-api03-Xq7vR2mN8pL4kJ9hG6fD3sA1zC5bV0nM-QwErTyUiOp",

@@ -12,7 +12,8 @@ from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.index import SummaryIndex
 from ai_orchestrator.store.session_store import METADATA
 from ai_orchestrator.store.stats import compute_stats
-from tests.helpers import aio, interaction
+from tests.helpers import aio_inprocess as aio
+from tests.helpers import interaction
 
 
 def call(**overrides: Any) -> dict[str, Any]:

@@ -5,6 +5,12 @@
 scripted-agent scenario and a config.toml routing every phase to it, with the test command
 ``sys.executable -m pytest`` so red and green are real pytest runs in this venv.
 
+Agents run in-process: the autouse ``agent_in_process`` installs the in-process fake
+(``tests/fakes/inprocess.py``, which plays the scripted agent's scenario in this process) and
+``run`` then runs aio in this process too. A test marked ``process`` (or a module with
+``pytestmark = pytest.mark.process``) keeps real processes: aio, the runner, the agent.
+``start_aio`` is always a real process (Ctrl-C, lock races).
+
 Shared helpers: ``run`` (aio to completion), ``start_aio`` (aio in the background, for
 Ctrl-C and lock races), ``wait_for``, ``interactions`` (a session's recorded calls) and
 ``EVENT_KEYS`` (the keys every history event has).
@@ -27,7 +33,8 @@ import pytest
 import yaml
 
 from ai_orchestrator.workflow.demo import create_project
-from tests.helpers import Result, aio
+from tests.fakes.inprocess import FakeLauncher
+from tests.helpers import Result, aio, aio_inprocess, debug_env
 
 FEATURE = "calc"
 TEST_COMMAND = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
@@ -121,6 +128,15 @@ class Project:
         return [json.loads(line) for line in lines if line.strip()]
 
 
+@pytest.fixture(autouse=True)
+def agent_in_process(request: pytest.FixtureRequest) -> FakeLauncher | None:
+    """The in-process fake agent for every test not marked ``process`` (module docstring)."""
+    if request.node.get_closest_marker("process"):
+        return None
+    fake: FakeLauncher = request.getfixturevalue("fake_launcher")
+    return fake
+
+
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
     root = tmp_path / "proj"
@@ -130,6 +146,12 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
 
 
 def run(*args: str, timeout: float = 120) -> Result:
+    """``aio ARGS`` to completion: in this process when the agent is in-process, else as a
+    real process."""
+    from ai_orchestrator.calls import session_call
+
+    if isinstance(session_call.launch, FakeLauncher):
+        return aio_inprocess(*args)
     return aio(*args, timeout=timeout)
 
 
@@ -141,6 +163,7 @@ def start_aio(*args: str) -> Iterator[subprocess.Popen[str]]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env=debug_env(),
     )
     try:
         yield proc

@@ -8,6 +8,8 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
+
 from ai_orchestrator.infra.locks import read_holder
 from ai_orchestrator.store import SessionStore
 from tests.workflow.conftest import (
@@ -130,6 +132,7 @@ def test_tdd_and_no_tests_modes(project: Project) -> None:
     assert project.task("T1.2")["status"] == "completed"
 
 
+@pytest.mark.process  # the timeout is the runner's
 def test_budget_and_timeout_exit_codes(project: Project) -> None:
     priced_plan = {"answer": plan_answer(), "usage": {"sonnet": {"input": 1000, "output": 100}}}
     project.scenario([priced_plan, {"edits": [ADD_TEST], "delay": 5}], implement={"timeout": 1})

@@ -13,7 +13,7 @@ from ai_orchestrator.workflow.jsontext import extract_json
 from ai_orchestrator.workflow.model.plan import merge_statuses, plan_from_data, validate
 from ai_orchestrator.workflow.project.config import detect_test_command, load_config, parse_config
 from ai_orchestrator.workflow.project.testrun import build_command, parse_summary
-from tests.helpers import aio
+from tests.helpers import aio_inprocess as aio
 
 
 def test_extract_json_variants() -> None:

@@ -67,11 +67,11 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from ai_orchestrator.accounting import todos
 from ai_orchestrator.accounting.budget import check_budget
@@ -83,6 +83,7 @@ from ai_orchestrator.agents.base import (
     Backend,
     Invocation,
     Progress,
+    StreamParser,
 )
 from ai_orchestrator.calls.options import CallOptions, agent_request
 from ai_orchestrator.calls.recording import (
@@ -109,6 +110,26 @@ __all__ = [
 SessionAction = Literal["started", "resumed", "replaced", "forked", "fresh"]
 RESUMABLE_FROM_OWN_CWD = ("claude", "gemini", "scripted")
 LIVE_COST_INTERVAL = 0.5  # seconds between re-pricings of the running usage
+
+
+class Launcher(Protocol):
+    """Runs one built invocation to its result: ``agents.runner.run``'s signature."""
+
+    def __call__(
+        self,
+        invocation: Invocation,
+        parser: StreamParser,
+        *,
+        timeout: float | None,
+        on_progress: Callable[[Progress], None] | None = None,
+        hold_fds: Sequence[int] = (),
+    ) -> AgentResult: ...
+
+
+# The one seam between this use case and the process layer: every agent launch goes through
+# ``launch`` (looked up at call time). Production never changes it; tests swap in an
+# in-process fake (tests/fakes/inprocess.py) to test the call's logic without a process.
+launch: Launcher = runner.run
 
 
 @dataclass(frozen=True)
@@ -445,7 +466,7 @@ class _Call:
         # An id we minted names the conversation only if the CLI was given it (not Codex).
         self.mark(request, minted if minted and any(minted in a for a in invocation.argv) else None)
         log_launch(invocation)  # AIO_DEBUG=1: argv and env names, never a secret
-        return runner.run(
+        return launch(
             invocation,
             self.backend.parser(request),
             timeout=self.options.timeout,
