@@ -207,30 +207,30 @@ class Conversation:
 
     def _note(self, step: str, run: SessionRun) -> None:
         record = run.record
+        tokens = record.tokens
         self.steps.append(
             {
                 "step": step,
                 "session_action": run.action,
                 "outcome": run.result.outcome,
-                "model": record.get("model"),
-                "tokens": dict(record.get("tokens") or {}),
-                "cost": float(record.get("cost") or 0.0),
+                "model": record.model,
+                "tokens": tokens.to_json(),
+                "cost": float(record.cost),
                 "duration_ms": run.result.duration_ms,
             }
         )
-        tokens = record.get("tokens") or {}
         self.hooks.info(
             f"{self.name} [{step}]: {run.result.outcome} · "
-            f"{int(tokens.get('input', 0)):,} in / {int(tokens.get('output', 0)):,} out / "
-            f"{int(tokens.get('cache_read', 0)):,} cache read · "
-            f"${float(record.get('cost') or 0):.4f}"
+            f"{tokens.input:,} in / {tokens.output:,} out / "
+            f"{tokens.cache_read:,} cache read · "
+            f"${float(record.cost):.4f}"
             f" · {run.result.duration_ms / 1000:.1f}s"
         )
         if run.over_budget:
             self.hooks.warn(f"this call took the feature over its ${run.budget_usd:.2f} budget")
 
     def _check(self, run: SessionRun) -> AgentResult:
-        error = outcome_error(run.result, self.name, run.record.get("agent_session_id"))
+        error = outcome_error(run.result, self.name, run.record.agent_session_id)
         if error is not None:
             raise error
         return run.result

@@ -81,10 +81,12 @@ from ai_orchestrator.calls.recording import (
 )
 from ai_orchestrator.calls.recover import CONFIRMED, pending_marker, recover_pending
 from ai_orchestrator.core.errors import AgentLaunchError
-from ai_orchestrator.core.names import parse_session_name
+from ai_orchestrator.core.interaction import Interaction
+from ai_orchestrator.core.names import SessionName, parse_session_name
 from ai_orchestrator.infra.locks import current_command
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.pending import remove_pending, write_pending
+from ai_orchestrator.store.records import normalize_interaction
 
 __all__ = [
     "Notice",
@@ -132,7 +134,7 @@ class SessionRun:
     """What happened: the normalised result, the stored record and the session action."""
 
     result: AgentResult
-    record: dict[str, Any]
+    record: Interaction
     action: SessionAction
     cwd: Path | None = None  # where the agent ran (the stored cwd when resuming)
     notices: list[Notice] = field(default_factory=list)
@@ -140,16 +142,16 @@ class SessionRun:
     # The budget state is the record's (``recording.build_record``): one source of truth.
     @property
     def budget_usd(self) -> float | None:
-        value = self.record.get("budget_usd")
+        value = self.record.budget_usd
         return None if value is None else float(value)
 
     @property
     def spent_before(self) -> float:
-        return float(self.record.get("spent_before") or 0.0)
+        return float(self.record.spent_before or 0.0)
 
     @property
     def over_budget(self) -> bool:
-        return bool(self.record.get("over_budget"))
+        return bool(self.record.over_budget)
 
 
 @dataclass
@@ -240,7 +242,7 @@ class _LiveCost:
 
 def run_in_session(
     store: SessionStore,
-    name: str,
+    name: str | SessionName,
     prompt: str,
     options: RunOptions,
     *,
@@ -249,10 +251,11 @@ def run_in_session(
     on_notice: Callable[[Notice], None] | None = None,
 ) -> SessionRun:
     """Run ``prompt`` in session ``name`` (see the module docstring for the contract)."""
-    session = parse_session_name(name)
+    session = name if isinstance(name, SessionName) else parse_session_name(name)
+    name = session.name  # the todo log and the messages take the name as text
     call = _Call(
         store=store,
-        name=name,
+        name=session,
         prompt=prompt,
         options=options,
         backend=registry.get_backend(options.agent),
@@ -265,12 +268,12 @@ def run_in_session(
     # leave a session directory and an in-progress todo behind.
     call.build(call.request(call.plan(), budget.remaining()))
 
-    lock = store.run_lock(name, timeout=options.lock_timeout, command=current_command())
+    lock = store.run_lock(session, timeout=options.lock_timeout, command=current_command())
     call.hold_fds = (lock.fd,)  # the agent's watchdog keeps the lock while the agent lives
     try:
         # A call whose aio died is recorded first: its spend counts toward the budget and
         # its state (the Codex usage baseline, the conversation) is what this call resumes.
-        recovered = recover_pending(store, name)
+        recovered = recover_pending(store, session)
         if recovered is not None and recovered.added:
             call.notify(_recovered_notice(recovered.record), warning=True)
         remaining = budget.remaining()  # again: the run we waited for may have spent it
@@ -304,18 +307,18 @@ def run_in_session(
             todos.error(todo_id, name, _describe(exc))
             raise  # the marker stays: the next use of the session records what is missing
         _close_todo(todo_id, name, run)
-        remove_pending(store.path_of(name))
+        remove_pending(store.path_of(session))
     finally:
         lock.release()
     run.notices = call.notices
     return run
 
 
-def _recovered_notice(record: dict[str, Any]) -> str:
-    if record.get("usage_unknown"):
+def _recovered_notice(record: Interaction) -> str:
+    if record.usage_unknown:
         how = "its usage is unknown (no session file of the agent was found)"
     else:
-        tokens = sum(int(v) for k, v in record["tokens"].items() if k != "reasoning")
+        tokens = record.tokens.total
         how = f"{tokens} tokens read back from the agent's own files"
     return (
         f"an earlier call in this session was cut off (aio ended during it); recorded it as "
@@ -331,15 +334,15 @@ def _describe(exc: BaseException) -> str:
 
 def _close_todo(todo_id: str, name: str, run: SessionRun) -> None:
     stored = run.record
-    unpriced = stored.get("cost_source") == "unpriced"
+    unpriced = stored.cost_source == "unpriced"
     if run.result.ok:
         todos.end(
             todo_id,
             name,
-            stored["cost"],
-            stored["tokens"],
+            stored.cost,
+            stored.tokens.to_json(),
             "completed",
-            stored["response_preview"],
+            stored.response_preview,
             unpriced=unpriced,
         )
     else:
@@ -347,8 +350,8 @@ def _close_todo(todo_id: str, name: str, run: SessionRun) -> None:
             todo_id,
             name,
             f"{run.result.outcome}: {run.result.error or 'no detail'}",
-            actual_cost=stored["cost"],
-            tokens=stored["tokens"],
+            actual_cost=stored.cost,
+            tokens=stored.tokens.to_json(),
             unpriced=unpriced,
         )
 
@@ -358,7 +361,7 @@ class _Call:
     """One ``run_in_session`` call: what it runs, and the steps that need all of it."""
 
     store: SessionStore
-    name: str
+    name: SessionName
     prompt: str
     options: RunOptions
     backend: Backend
@@ -483,7 +486,7 @@ class _Call:
             result.cli_version = installed_version(self.executable)
         state = _state_after(result, request, action, session_id)
         stored = self.record(result, request, session_id, action, state, budget, note)
-        if budget is not None and result.usage and stored.get("cost_source") == "unpriced":
+        if budget is not None and result.usage and stored.cost_source == "unpriced":
             self.notify("this call could not be priced: it counts as $0 toward the budget", True)
         return SessionRun(result, stored, action, cwd=request.cwd)
 
@@ -496,7 +499,7 @@ class _Call:
         state: dict[str, Any] | None,
         budget: BudgetCheck | None,
         note: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> Interaction:
         record = build_record(
             self.prompt,
             result,
@@ -511,7 +514,7 @@ class _Call:
             note=note,
         )
         record["id"] = self.record_id  # the marker's id: recovery never adds it twice
-        return self.store.record(self.name, record)
+        return self.store.record(self.name, normalize_interaction(record, self.name))
 
 
 def _state_after(

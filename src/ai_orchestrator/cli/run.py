@@ -30,7 +30,7 @@ def read_prompt(value: str) -> str:
 
 def result_json(run: Any) -> dict[str, Any]:
     result = run.result
-    record = run.record
+    record = run.record.to_json()  # the stored JSON view
     return {
         "schema_version": 1,
         "session_name": record["session_name"],
@@ -134,8 +134,8 @@ def run_cmd(
     if len(args) > 2:
         raise InvalidInput("expected [SESSION] PROMPT (quote the prompt)")
     workdir = (cwd or Path.cwd()).resolve()
-    name = args[0] if len(args) == 2 else default_session_name(workdir)
-    parse_session_name(name)
+    session = parse_session_name(args[0] if len(args) == 2 else default_session_name(workdir))
+    name = session.name
     prompt = read_prompt(args[-1])
     if no_session and new_session:
         raise InvalidInput("--no-session and --new-session cannot be combined")
@@ -167,7 +167,7 @@ def run_cmd(
     with ProgressLine(enabled=show_progress, label=f"{agent} · {name}") as progress:
         run = run_in_session(
             SessionStore(),
-            name,
+            session,
             prompt,
             options,
             on_progress=progress.update if show_progress else None,
@@ -180,18 +180,19 @@ def run_cmd(
     elif result.ok and result.text:
         click.echo(result.text)  # stdout is the answer; a failure's text is its error
     record = run.record
-    cost = output.money(record["cost"], unpriced=record["cost_source"] == "unpriced")
+    tokens = record.tokens
+    cost = output.money(record.cost, unpriced=record.cost_source == "unpriced")
     output.info(
-        f"{name}: {result.outcome} · {record['tokens']['input']:,} in / "
-        f"{record['tokens']['output']:,} out / {record['tokens']['cache_read']:,} cache read"
+        f"{name}: {result.outcome} · {tokens.input:,} in / "
+        f"{tokens.output:,} out / {tokens.cache_read:,} cache read"
         f" · {cost} · {result.duration_ms / 1000:.1f}s"
     )
     if run.over_budget:
         output.warn(
             f"this call took the feature over its ${run.budget_usd:.4f} budget "
-            f"(spent ${run.spent_before + record['cost']:.4f})"
+            f"(spent ${run.spent_before + record.cost:.4f})"
         )
-    error = outcome_error(result, name, record["agent_session_id"])
+    error = outcome_error(result, name, record.agent_session_id)
     if error is not None:
         raise error  # the last line: `aio: error: …` and the outcome's exit code (cli.main)
     return 0

@@ -170,7 +170,7 @@ def show_cmd(name: str, last: int, as_json: bool) -> None:
     store = _store()
     view = store.load(name)
     log = store.read_log(name)
-    recent = log.records[-last:] if last else []
+    recent = [record.to_json() for record in log.records[-last:]] if last else []
     try:
         holder = store.holder(name)
     except StoreFileError as exc:  # e.g. a FIFO as .lock: still show what is readable
@@ -492,7 +492,7 @@ def record_cmd(name: str) -> None:
         added = store.record_unique(name, [interaction])
         result = {"id": interaction["id"], "added": bool(added)}
     else:
-        result = {"id": store.record(name, interaction)["id"], "added": True}
+        result = {"id": store.record(name, interaction).id, "added": True}
     output.emit_json({"schema_version": SCHEMA_VERSION, **result})
 
 
@@ -537,7 +537,7 @@ def repair_cmd(name: str, as_json: bool) -> None:
         recovered = None
         if not any(str(exc.filename) in problem for problem in report["cannot_fix"]):
             report["cannot_fix"].append(str(exc))
-    report["recovered_call"] = None if recovered is None else recovered.record["id"]
+    report["recovered_call"] = None if recovered is None else recovered.record.id
     report["recovery_skipped"] = skipped
     if as_json:
         output.emit_json(report)
