@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from ai_orchestrator.core.interaction import Interaction, ModelPart, Tokens
-from ai_orchestrator.core.names import SessionName, parse_session_name
+from ai_orchestrator.core.names import SessionName, as_session_name, parse_session_name
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.records import normalize_interaction
 from tests.golden.golden_cases import RECORDED
@@ -131,3 +131,16 @@ def test_export_import_round_trip_keeps_unknown_fields(
     assert second["run-multi-model"] == first["run-multi-model"]
     assert second["plan-imported-thing"][0]["team_label"] == "kept-on-import"
     assert second["run-multi-model"][2]["x_custom_field"] == {"kept": [1, 2, 3]}
+
+
+def test_the_store_takes_a_parsed_session_name(session_dir: Path) -> None:
+    session = as_session_name("run-typed")
+    assert as_session_name(session) is session  # passed on, never parsed again
+    store = SessionStore()
+    stored = store.record(session, {"cost": 0.25})
+    assert stored.session == session
+    assert store.exists(session) and store.path_of(session) == session_dir / "run-typed"
+    lock = store.run_lock(session, timeout=0)
+    lock.release()
+    assert [r.id for r in store.read_log(session).records] == [stored.id]
+    assert store.load(session).summary["cost"] == 0.25

@@ -46,7 +46,7 @@ from ai_orchestrator.agents.base import AgentRequest, AgentResult
 from ai_orchestrator.calls.recording import build_record
 from ai_orchestrator.core.errors import InvalidInput
 from ai_orchestrator.core.interaction import Interaction
-from ai_orchestrator.core.names import SessionName, parse_session_name
+from ai_orchestrator.core.names import SessionName, as_session_name
 from ai_orchestrator.infra.redact import redact
 from ai_orchestrator.infra.timeutil import format_iso, parse_iso
 from ai_orchestrator.store import SessionStore
@@ -116,7 +116,7 @@ def recover_pending(store: SessionStore, name: str | SessionName) -> Recovered |
     added = stored is None
     if stored is None:
         try:
-            session = name if isinstance(name, SessionName) else parse_session_name(name)
+            session = as_session_name(name)
             store.record_unique(session, [_interrupted_record(marker, session)])
         except InvalidInput:  # a marker edited into nonsense must not block the session
             set_aside_pending(directory)

@@ -82,7 +82,7 @@ from ai_orchestrator.calls.recording import (
 from ai_orchestrator.calls.recover import CONFIRMED, pending_marker, recover_pending
 from ai_orchestrator.core.errors import AgentLaunchError
 from ai_orchestrator.core.interaction import Interaction
-from ai_orchestrator.core.names import SessionName, parse_session_name
+from ai_orchestrator.core.names import SessionName, as_session_name
 from ai_orchestrator.infra.locks import current_command
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.pending import remove_pending, write_pending
@@ -251,7 +251,7 @@ def run_in_session(
     on_notice: Callable[[Notice], None] | None = None,
 ) -> SessionRun:
     """Run ``prompt`` in session ``name`` (see the module docstring for the contract)."""
-    session = name if isinstance(name, SessionName) else parse_session_name(name)
+    session = as_session_name(name)
     name = session.name  # the todo log and the messages take the name as text
     call = _Call(
         store=store,

@@ -65,7 +65,7 @@ from ai_orchestrator.core.errors import (
     StoreFileError,
 )
 from ai_orchestrator.core.interaction import Interaction
-from ai_orchestrator.core.names import SessionName, is_session_name, parse_session_name
+from ai_orchestrator.core.names import SessionName, as_session_name, is_session_name
 from ai_orchestrator.infra import locks
 from ai_orchestrator.infra.fsutil import (
     append_durably,
@@ -114,6 +114,7 @@ __all__ = [
 ]
 
 DEFAULT_RUN_LOCK_TIMEOUT = 30.0
+Name = str | SessionName  # a name is parsed once (``as_session_name``), then passed on
 
 
 def default_store_root(env: Mapping[str, str] | None = None) -> Path:
@@ -140,11 +141,6 @@ class SessionView:
         data["path"] = str(self.path)
         data["problems"] = list(self.problems)
         return data
-
-
-def _session(name: str | SessionName) -> SessionName:
-    """``name`` as a ``SessionName``: parsed (and validated) once, passed on as an object."""
-    return name if isinstance(name, SessionName) else parse_session_name(name)
 
 
 def _fate(saved: str | None) -> str:
@@ -186,8 +182,8 @@ class SessionStore:
             raise file_error(self.root, exc, action="use session store") from None
         return True
 
-    def path_of(self, name: str | SessionName) -> Path:
-        session = _session(name)
+    def path_of(self, name: Name) -> Path:
+        session = as_session_name(name)
         return self.root / session.name
 
     def _existing_dir(self, session: SessionName, *, root_checked: bool = False) -> Path:
@@ -202,8 +198,8 @@ class SessionStore:
             raise file_error(path, exc, action="use session directory") from None
         return path
 
-    def exists(self, name: str | SessionName) -> bool:
-        session = _session(name)
+    def exists(self, name: Name) -> bool:
+        session = as_session_name(name)
         if not self.check_root():
             return False
         return os.path.lexists(self.root / session.name)
@@ -387,22 +383,20 @@ class SessionStore:
 
     def create(self, name: str) -> SessionView:
         """Create an empty session (idempotent) and return it."""
-        session = parse_session_name(name)
+        session = as_session_name(name)
         self._append(session, [], dedupe=False)
         return self.load(session.name)
 
-    def record(
-        self, name: str | SessionName, interaction: Interaction | Mapping[str, Any]
-    ) -> Interaction:
+    def record(self, name: Name, interaction: Interaction | Mapping[str, Any]) -> Interaction:
         """Append one interaction (validated, redacted) and return the stored record."""
-        session = _session(name)
+        session = as_session_name(name)
         record = normalize_interaction(interaction, session)
         stored = self._append(session, [record], dedupe=False)
         return stored[0]
 
     def record_unique(
         self,
-        name: str | SessionName,
+        name: Name,
         interactions: Iterable[Interaction | Mapping[str, Any]],
         *,
         created_at: str | None = None,
@@ -414,7 +408,7 @@ class SessionStore:
         ``created_at`` (an import's original creation time) is kept if it is earlier;
         ``base`` gives carried fields (``summary.carried``) the session does not have yet.
         """
-        session = _session(name)
+        session = as_session_name(name)
         records = [normalize_interaction(i, session) for i in interactions]
         moment = parse_iso(created_at)
         created = format_iso(moment) if moment else None
@@ -422,12 +416,10 @@ class SessionStore:
 
     # ------------------------------------------------------------------ reading
 
-    def load(
-        self, name: str | SessionName, *, repair: bool = True, _root_checked: bool = False
-    ) -> SessionView:
+    def load(self, name: Name, *, repair: bool = True, _root_checked: bool = False) -> SessionView:
         """Read a session. A stale/corrupt summary is rebuilt from the log (and, with
         ``repair``, written back if the write lock is free); problems are reported."""
-        session = _session(name)
+        session = as_session_name(name)
         path = self._existing_dir(session, root_checked=_root_checked)
         current = read_summary(path, session)
         try:
@@ -521,9 +513,8 @@ class SessionStore:
             problems.append(f"{bad} unreadable legacy interaction(s) skipped")
         return SessionView(session.name, path, summary, problems, legacy=True)
 
-    def read_log(self, name: str | SessionName) -> LogRead:
-        """The session's interactions (``LogRead.records``, oldest first) and log problems."""
-        session = _session(name)
+    def read_log(self, name: Name) -> LogRead:
+        session = as_session_name(name)
         path = self._existing_dir(session)
         current = read_summary(path, session)
         if current.legacy is not None:
@@ -542,14 +533,10 @@ class SessionStore:
     # ------------------------------------------------------------------ locks
 
     def run_lock(
-        self,
-        name: str | SessionName,
-        *,
-        timeout: float = DEFAULT_RUN_LOCK_TIMEOUT,
-        command: str | None = None,
+        self, name: Name, *, timeout: float = DEFAULT_RUN_LOCK_TIMEOUT, command: str | None = None
     ) -> locks.HeldLock:
         """Hold ``name`` for a whole agent run (creating the session if needed)."""
-        session = _session(name)
+        session = as_session_name(name)
         while True:
             path = self._ensure_session_dir(session)
             lock = locks.acquire(
@@ -594,7 +581,7 @@ class SessionStore:
         write lock, so no write is in flight); 0 if the session is busy."""
         from ai_orchestrator.store.lifecycle import tidy_session
 
-        return tidy_session(self._existing_dir(parse_session_name(name)))
+        return tidy_session(self._existing_dir(as_session_name(name)))
 
     def repair(self, name: str) -> dict[str, Any]:
         """Rebuild the summary from the log under the write lock (migrating a shell-version
