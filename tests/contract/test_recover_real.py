@@ -195,8 +195,8 @@ def test_killed_call_is_recorded_once_with_what_the_api_served(
     # The next call records only its own usage (Codex: diffed from the recovered total).
     assert (records[-1]["tokens"]["input"], records[-1]["tokens"]["output"]) == case["third_tokens"]
     # The next call continues the conversation the killed call was in.
-    assert third.record["session_action"] == "resumed"
-    assert third.record["agent_session_id"] == interrupted["agent_session_id"]
+    assert third.record.session_action == "resumed"
+    assert third.record.agent_session_id == interrupted["agent_session_id"]
     if first is not None:
         assert interrupted["agent_session_id"] == first.record.agent_session_id
 
