@@ -17,6 +17,9 @@ Contract
     - Unknown keys, and known keys whose stored value has another type than ours (records
       of older versions), are kept verbatim in ``extra`` at their place and never lost on
       an export/import round trip; the typed attribute is then ``None``.
+    - Frozen means no attribute is ever reassigned (``with_changes`` makes a new record);
+      the JSON containers inside (``agent_state``, ``todos``, ``raw_events``, ``extra``) are
+      the stored data itself and must be treated as read-only.
 
 Adding an optional field (e.g. a new ``exit_code``-like datum): add the attribute with a
 ``None`` default to ``Interaction``, its name to ``OPTIONAL_FIELDS`` (where new records
