@@ -18,7 +18,10 @@ from ai_orchestrator.accounting.agent_todos import (
 )
 from ai_orchestrator.calls.session_call import CallOptions, run_in_session
 from ai_orchestrator.core.errors import InvalidInput
+from ai_orchestrator.core.interaction import Interaction
+from ai_orchestrator.core.names import SessionName
 from ai_orchestrator.store import SessionStore
+from ai_orchestrator.store.records import normalize_interaction
 
 
 def write(*items: dict[str, Any], tool: str = "TodoWrite") -> dict[str, Any]:
@@ -102,6 +105,10 @@ def test_replaces_flag_missing_is_inferred_from_the_tool() -> None:
     assert fold_events(events) == [item("A", "pending"), item("B", "pending")]
 
 
+def _typed(records: list[dict[str, Any]]) -> list[Interaction]:
+    return [normalize_interaction(r, SessionName("run", "x")) for r in records]
+
+
 def test_malformed_events_are_skipped_and_inputs_not_modified() -> None:
     records = [
         {"todos": [write(item("A", "pending")), "junk", {"tool": "TodoWrite", "items": "x"}]},
@@ -111,7 +118,7 @@ def test_malformed_events_are_skipped_and_inputs_not_modified() -> None:
     ]
     before = copy.deepcopy(records)
     # the string items of the third event make it an empty replacement
-    assert current_agent_todos(records) == [{"id": "1", "status": "completed"}]
+    assert current_agent_todos(_typed(records)) == [{"id": "1", "status": "completed"}]
     assert records == before
 
 
@@ -125,7 +132,7 @@ def test_folding_record_by_record_equals_folding_all() -> None:
     step: list[dict[str, Any]] = []
     for record in records:
         step = fold_events(record["todos"], step)
-    assert step == current_agent_todos(records)
+    assert step == current_agent_todos(_typed(records))
 
 
 def test_by_task_merges_the_features_sessions_in_time_order(session_dir: Path) -> None:

@@ -79,7 +79,7 @@ def spend_once(tmp_path: Path) -> float:
     work.mkdir(exist_ok=True)
     run = run_in_session(SessionStore(), "plan-demo", "plan it", CallOptions("scripted", work))
     assert run.result.ok
-    cost = float(run.record["cost"])
+    cost = float(run.record.cost)
     assert cost > 0
     return cost
 

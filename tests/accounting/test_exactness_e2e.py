@@ -48,7 +48,7 @@ def test_claude_two_models_with_cache_reads_and_writes(fakes: FakeAgents, tmp_pa
         ]
     )
     run = run_in_session(SessionStore(), "implement-x", "go", CallOptions("claude", tmp_path))
-    record = run.record
+    record = run.record.to_json()
     per_model = record["usage_by_model"]
     assert set(per_model) == {"claude-sonnet-4-5-20250929", "claude-haiku-4-5-20251001"}
     for model, sent in (
@@ -83,14 +83,14 @@ def test_gemini_prompt_includes_cached_and_thoughts_are_output(
         SessionStore(), "plan-x", "go", CallOptions("gemini", tmp_path, model="gemini-2.5-flash")
     )
     assert run.result.ok, run.result.error
-    assert run.record["tokens"] == {
+    assert run.record.tokens.to_json() == {
         "input": 30_000,
         "output": 2_000,
         "cache_read": 50_000,
         "cache_write": 0,
         "reasoning": 800,
     }
-    assert abs(run.record["cost"] - cost(GEMINI_25_FLASH, sent)) <= TOL
+    assert abs(run.record.cost - cost(GEMINI_25_FLASH, sent)) <= TOL
 
 
 def test_codex_input_includes_cached_and_usage_is_a_delta(
@@ -109,9 +109,9 @@ def test_codex_input_includes_cached_and_usage_is_a_delta(
     opts = CallOptions("codex", tmp_path, model="gpt-5-codex")
     one = run_in_session(store, "implement-x", "go", opts)
     two = run_in_session(store, "implement-x", "more", opts)
-    assert abs(one.record["cost"] - cost(GPT_5, first)) <= TOL
-    assert abs(two.record["cost"] - cost(GPT_5, second)) <= TOL
-    assert two.record["tokens"]["cache_read"] == 30_000
+    assert abs(one.record.cost - cost(GPT_5, first)) <= TOL
+    assert abs(two.record.cost - cost(GPT_5, second)) <= TOL
+    assert two.record.tokens.cache_read == 30_000
 
 
 def test_unknown_model_is_unpriced_never_a_silent_zero(fakes: FakeAgents, tmp_path: Path) -> None:
@@ -119,7 +119,7 @@ def test_unknown_model_is_unpriced_never_a_silent_zero(fakes: FakeAgents, tmp_pa
     run = run_in_session(
         SessionStore(), "run-x", "go", CallOptions("codex", tmp_path, model="mystery-model-9")
     )
-    assert run.record["cost_source"] == "unpriced"
-    assert run.record["usage_by_model"]["mystery-model-9"]["priced"] is False
+    assert run.record.cost_source == "unpriced"
+    assert run.record.to_json()["usage_by_model"]["mystery-model-9"]["priced"] is False
     summary = SessionStore().load("run-x").summary
     assert summary["unpriced_interactions"] == 1

@@ -81,14 +81,14 @@ def test_overrun_is_recorded_in_the_interaction(fakes: FakeAgents, work: Path) -
         CallOptions(agent="claude", cwd=work, budget_usd=1.0),
     )
     record = run.record
-    assert record["budget_usd"] == 1.0 and record["spent_before"] == 0.5
-    assert record["over_budget"] is True and run.over_budget
-    stored = SessionStore().read_log("implement-auth").records[-1]
+    assert record.budget_usd == 1.0 and record.spent_before == 0.5
+    assert record.over_budget is True and run.over_budget
+    stored = SessionStore().read_log("implement-auth").records[-1].to_json()
     assert stored["over_budget"] is True and stored["spent_before"] == 0.5
     within = run_in_session(
         SessionStore(), "plan-other", "go", CallOptions(agent="claude", cwd=work, budget_usd=50)
     )
-    assert within.record["over_budget"] is False
+    assert within.record.over_budget is False
 
 
 def test_claude_gets_the_remainder_rounded_down_to_micro_dollars(
@@ -151,7 +151,7 @@ def test_unpriced_calls_in_the_budget_are_announced(fakes: FakeAgents, work: Pat
     assert any("1 earlier call(s)" in t and "count as $0" in t for t in texts), texts
     assert any("this call could not be priced" in t for t in texts), texts
     assert run.notices == notices
-    assert run.record["cost_source"] == "unpriced"
+    assert run.record.cost_source == "unpriced"
 
 
 def test_cli_budget_overrun_and_notices(fakes: FakeAgents, work: Path) -> None:
@@ -215,7 +215,7 @@ def test_claude_parser_reports_each_request_with_final_outputs(
     assert [r.output for r in requests] == [30, 30, 30]
     assert [r.input for r in requests] == [100, 100, 100]
     assert run.result.usage[SONNET].output == 90
-    assert run.record["usage_by_model"][SONNET]["note"] is None  # nothing priced as excess
+    assert run.record.usage_by_model[SONNET].extra["note"] is None  # nothing priced as excess
 
 
 # -- gap 7: live cost ----------------------------------------------------------------------------
@@ -243,7 +243,7 @@ def test_progress_shows_cost_so_far(fakes: FakeAgents, work: Path, agent: str) -
     )
     priced = [p.cost for p in seen if p.cost is not None]
     assert priced, f"no progress snapshot carried a cost: {seen}"
-    assert priced[-1] == pytest.approx(run.record["cost"], abs=1e-6)
+    assert priced[-1] == pytest.approx(run.record.cost, abs=1e-6)
     if agent == "claude":  # before the result line: the running usage was priced
         early = [p for p in seen if p.cost is not None and p.turns < 2]
         assert early and early[0].cost is not None and early[0].cost > 0
@@ -257,11 +257,11 @@ def test_cli_version_comes_from_the_doctor_cache(
     fakes: FakeAgents, work: Path, agent: str, version: str
 ) -> None:
     before = run_in_session(SessionStore(), "run-a", "go", CallOptions(agent=agent, cwd=work))
-    assert before.record["cli_version"] is None  # nothing known yet, and no process spent
+    assert before.record.cli_version is None  # nothing known yet, and no process spent
     assert len(fakes.invocations(agent)) == 1
     doctor = aio("doctor", "--json")
     assert doctor.code == 0, doctor.err
     started = len(fakes.invocations(agent))  # the doctor's own `--version` run counts too
     after = run_in_session(SessionStore(), "run-b", "go", CallOptions(agent=agent, cwd=work))
-    assert after.record["cli_version"] == version
+    assert after.record.cli_version == version
     assert len(fakes.invocations(agent)) == started + 1  # no --version process per call

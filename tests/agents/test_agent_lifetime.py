@@ -117,7 +117,7 @@ def test_nothing_of_the_agent_outlives_aio_and_the_lock_outlives_the_agent(
         assert first.returncode == -signal.SIGKILL
     else:  # the same clean stop as Ctrl-C: the call is recorded as interrupted, exit 130
         assert first.returncode == 130, first_err
-        outcomes = [i["outcome"] for i in SessionStore().read_log("run-life").records]
+        outcomes = [i.outcome for i in SessionStore().read_log("run-life").records]
         assert outcomes == ["interrupted", "success"]
 
 

@@ -85,7 +85,7 @@ def _kill_claude_mid_call(fakes: FakeAgents, project: Path, name: str) -> None:
 
 
 def _records(name: str) -> list[dict[str, Any]]:
-    return SessionStore().read_log(name).records
+    return [r.to_json() for r in SessionStore().read_log(name).records]
 
 
 def _todos_of(name: str) -> list[dict[str, Any]]:

@@ -25,7 +25,7 @@ HAIKU = "claude-haiku-4-5-20251001"
 
 
 def records(name: str) -> list[dict[str, Any]]:
-    return SessionStore().read_log(name).records
+    return [r.to_json() for r in SessionStore().read_log(name).records]
 
 
 def test_new_then_resumed_session_keeps_id_and_exact_usage(
@@ -127,7 +127,7 @@ def test_already_in_use_switches_to_resume(
     monkeypatch.setattr(session_call, "_new_id", lambda: str(fixed))
     run = run_in_session(SessionStore(), "run-x", "go on", CallOptions(agent="claude", cwd=project))
     assert run.result.ok and run.result.text == "continued"
-    assert run.action == "resumed" and run.record["agent_session_id"] == str(fixed)
+    assert run.action == "resumed" and run.record.agent_session_id == str(fixed)
     argvs = [c["argv"] for c in fakes.invocations("claude")]
     assert f"--session-id={fixed}" in argvs[1] and f"--resume={fixed}" in argvs[2]
 

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 
 def records(name: str) -> list[dict[str, Any]]:
-    return SessionStore().read_log(name).records
+    return [r.to_json() for r in SessionStore().read_log(name).records]
 
 
 def open_todos() -> list[dict[str, Any]]:

@@ -11,8 +11,11 @@ import pytest
 
 from ai_orchestrator.agents.base import AgentResult
 from ai_orchestrator.calls.recording import price_interaction, price_result
+from ai_orchestrator.core.interaction import Interaction
+from ai_orchestrator.core.names import SessionName
 from ai_orchestrator.core.usage import ModelUsage
 from ai_orchestrator.store import SessionStore
+from ai_orchestrator.store.records import normalize_interaction
 from tests.helpers import aio_inprocess as aio
 
 SONNET = {
@@ -24,13 +27,17 @@ UNKNOWN = {"agent": "gemini", "model": "no-such-model-x", "tokens": {"input": 10
 REPORTED = {"agent": "codex", "model": "mystery-9", "tokens": {"input": 10}, "reported_cost": 0.42}
 
 
+def checked(payload: dict[str, object]) -> Interaction:
+    return normalize_interaction(payload, SessionName("run", "p"))
+
+
 def record(name: str, payload: dict[str, object]) -> None:
     result = aio("session", "record", name, input=json.dumps(payload))
     assert result.code == 0, result.err
 
 
 def stored(name: str) -> list[dict[str, object]]:
-    return SessionStore().read_log(name).records
+    return [r.to_json() for r in SessionStore().read_log(name).records]
 
 
 def test_record_without_cost_is_priced_from_model_and_tokens(session_dir: Path) -> None:
@@ -48,11 +55,13 @@ def test_record_prices_exactly_as_aio_run_does() -> None:
     result = AgentResult(agent="claude", outcome="success", usage={"claude-opus-4-1": usage})
     as_run = price_result("claude", result)
     as_record = price_interaction(
-        {
-            "agent": "claude",
-            "model": "claude-opus-4-1",
-            "tokens": {"input": 1200, "output": 300, "cache_read": 5000, "cache_write": 700},
-        }
+        checked(
+            {
+                "agent": "claude",
+                "model": "claude-opus-4-1",
+                "tokens": {"input": 1200, "output": 300, "cache_read": 5000, "cache_write": 700},
+            }
+        )
     )
     assert as_record["cost"] == as_run["cost"] and as_record["cost"] > 0
     assert as_record["cost_source"] == as_run["cost_source"] == "computed"
@@ -72,9 +81,9 @@ def test_unknown_model_is_unpriced_never_a_computed_zero(session_dir: Path) -> N
 
 def test_library_record_without_cost_or_model_is_unpriced(session_dir: Path) -> None:
     call = SessionStore().record("run-l", {"agent": "codex", "tokens": {"input": 5}})
-    assert (call["cost"], call["cost_source"]) == (0.0, "unpriced")
+    assert (call.cost, call.cost_source) == (0.0, "unpriced")
     priced = SessionStore().record("run-l", {"reported_cost": 0.2})
-    assert (priced["cost"], priced["cost_source"]) == (0.2, "reported")
+    assert (priced.cost, priced.cost_source) == (0.2, "reported")
 
 
 def test_a_given_cost_is_kept(session_dir: Path) -> None:
@@ -135,12 +144,14 @@ def test_reported_share_of_a_mixed_call_is_only_the_unpriced_models(session_dir:
 
 def test_per_model_figures_the_caller_gave_are_kept() -> None:
     priced = price_interaction(
-        {
-            "agent": "gemini",
-            "usage_by_model": {
-                "gemini-mystery": {"input": 10, "reported_cost": 0.3, "source": "the CLI"}
-            },
-        }
+        checked(
+            {
+                "agent": "gemini",
+                "usage_by_model": {
+                    "gemini-mystery": {"input": 10, "reported_cost": 0.3, "source": "the CLI"}
+                },
+            }
+        )
     )
     usage = priced["usage_by_model"]["gemini-mystery"]
     assert usage["reported_cost"] == 0.3 and usage["source"] == "the CLI"

@@ -92,7 +92,7 @@ def test_claude_two_models_with_cache_exact_tokens_and_cost(
     assert run.result.ok, (run.result.error, run.result.raw_events[-2:])
     models = [r.body["model"] for r in fake_api.main_requests("anthropic")]
     assert models == [SONNET, HAIKU, SONNET]  # really two models in one call
-    per_model = run.record["usage_by_model"]
+    per_model = run.record.to_json()["usage_by_model"]
     assert set(per_model) == {SONNET, HAIKU}
     for model, sent in ((SONNET, [main_1, main_2]), (HAIKU, [sub])):
         got = per_model[model]
@@ -106,10 +106,10 @@ def test_claude_two_models_with_cache_exact_tokens_and_cost(
     haiku_cost = anthropic_cost(sub, HAIKU_45)
     assert per_model[SONNET]["cost"] == pytest.approx(sonnet_cost, abs=1e-6)
     assert per_model[HAIKU]["cost"] == pytest.approx(haiku_cost, abs=1e-6)
-    assert run.record["cost"] == pytest.approx(sonnet_cost + haiku_cost, abs=1e-6)
-    assert run.record["cost_source"] == "computed"
+    assert run.record.cost == pytest.approx(sonnet_cost + haiku_cost, abs=1e-6)
+    assert run.record.cost_source == "computed"
     # The CLI prices the same tokens itself; at base rates the two must agree.
-    assert run.record["reported_cost"] == pytest.approx(sonnet_cost + haiku_cost, abs=1e-6)
+    assert run.record.reported_cost == pytest.approx(sonnet_cost + haiku_cost, abs=1e-6)
 
 
 def test_claude_long_context_request_is_priced_at_its_own_tier(
@@ -142,10 +142,10 @@ def test_claude_long_context_request_is_priced_at_its_own_tier(
     )
     assert run.result.ok, run.result.error
     expected = anthropic_cost(big, SONNET_45_LONG) + anthropic_cost(small, SONNET_45)
-    assert run.record["cost"] == pytest.approx(expected, abs=1e-6)  # 0.249
+    assert run.record.cost == pytest.approx(expected, abs=1e-6)  # 0.249
     mean_based = anthropic_cost(anthropic(15_000, 1_000, 250_000, 0, 0), SONNET_45)
-    assert abs(run.record["cost"] - mean_based) > 0.1  # the old figure (0.135) is gone
-    assert "applied to 1 of 2 requests" in run.record["usage_by_model"][SONNET]["note"]
+    assert abs(run.record.cost - mean_based) > 0.1  # the old figure (0.135) is gone
+    assert "applied to 1 of 2 requests" in run.record.to_json()["usage_by_model"][SONNET]["note"]
 
 
 def test_gemini_exact_tokens_and_cost(
@@ -170,7 +170,7 @@ def test_gemini_exact_tokens_and_cost(
         CallOptions(agent="gemini", cwd=cli_workdir, model=MODELS["gemini"]),
     )
     assert run.result.ok, run.result.error
-    assert run.record["tokens"] == {
+    assert run.record.tokens.to_json() == {
         "input": 12_345 - 4_000,
         "output": 678 + 90,  # thoughts are billed as output
         "cache_read": 4_000,
@@ -179,9 +179,9 @@ def test_gemini_exact_tokens_and_cost(
     }
     r = GEMINI_25_FLASH
     expected = ((12_345 - 4_000) * r["input"] + 768 * r["output"] + 4_000 * r["cache_read"]) / 1e6
-    assert run.record["cost"] == pytest.approx(expected, abs=1e-6)
-    assert run.record["cost_source"] == "computed"
-    assert run.record["cli_version"] == "0.61.0"
+    assert run.record.cost == pytest.approx(expected, abs=1e-6)
+    assert run.record.cost_source == "computed"
+    assert run.record.cli_version == "0.61.0"
 
 
 def test_codex_exact_tokens_and_cost(
@@ -205,7 +205,7 @@ def test_codex_exact_tokens_and_cost(
         CallOptions(agent="codex", cwd=cli_workdir, model="gpt-5"),
     )
     assert run.result.ok, run.result.error
-    assert run.record["tokens"] == {
+    assert run.record.tokens.to_json() == {
         "input": 5_000,  # input_tokens includes the cached ones
         "output": 900,  # reasoning is part of output
         "cache_read": 15_000,
@@ -214,5 +214,5 @@ def test_codex_exact_tokens_and_cost(
     }
     r = GPT_5
     expected = (5_000 * r["input"] + 900 * r["output"] + 15_000 * r["cache_read"]) / 1e6
-    assert run.record["cost"] == pytest.approx(expected, abs=1e-6)
-    assert run.record["cli_version"] == "0.169.0"
+    assert run.record.cost == pytest.approx(expected, abs=1e-6)
+    assert run.record.cli_version == "0.169.0"

@@ -95,7 +95,7 @@ def test_new_session_resumes_with_same_id_and_exact_tokens(
     assert two.result.ok, two.result.error
     assert two.action == "resumed"
     assert two.result.session_id == one.result.session_id
-    assert one.record["agent_session_id"] == two.record["agent_session_id"]
+    assert one.record.agent_session_id == two.record.agent_session_id
 
     # The resumed process sent the earlier turn to the server.
     mains = fake_api.main_requests(driver.api)
@@ -105,15 +105,15 @@ def test_new_session_resumes_with_same_id_and_exact_tokens(
     assert "second prompt beta" in texts
 
     # Tokens recorded per call equal exactly what the server sent for that call.
-    assert one.record["tokens"] == expected_tokens(name, first_usage)
-    assert two.record["tokens"] == expected_tokens(name, second_usage)
+    assert one.record.tokens.to_json() == expected_tokens(name, first_usage)
+    assert two.record.tokens.to_json() == expected_tokens(name, second_usage)
     summary = store.load("implement-contract").summary
     assert summary["tokens"]["cache_read"] == (
         expected_tokens(name, first_usage)["cache_read"]
         + expected_tokens(name, second_usage)["cache_read"]
     )
     if name == "claude":
-        per_model = one.record["usage_by_model"]
+        per_model = one.record.to_json()["usage_by_model"]
         [model] = list(per_model)
         assert (
             per_model[model]["cache_write_5m"]
@@ -123,7 +123,7 @@ def test_new_session_resumes_with_same_id_and_exact_tokens(
             per_model[model]["cache_write_1h"]
             == first_usage["cache_creation"]["ephemeral_1h_input_tokens"]
         )
-        assert one.record["reported_cost"] is not None
+        assert one.record.reported_cost is not None
 
 
 @pytest.mark.parametrize("name", ["claude", "gemini", "codex"])
@@ -169,7 +169,7 @@ def test_http_errors_become_classified_errors(
     # 500 and 529 (overloaded) are server-side failures: api_error, never rate_limit (429's
     # class, the caller's own usage) — what each real CLI reports decides the text.
     assert run.result.outcome == "api_error", (run.result.outcome, run.result.error)
-    assert run.record["outcome"] == "error:api_error"
+    assert run.record.outcome == "error:api_error"
     assert run.result.error is not None
     assert ERROR_TEXTS[name][status] in run.result.error, run.result.error
     if name == "gemini":
@@ -203,7 +203,7 @@ def test_claude_resumes_from_its_own_directory_when_called_from_another(
     two = run_in_session(store, "run-cwd", "second prompt delta", options("claude", elsewhere))
     assert two.result.ok, (two.result.outcome, two.result.error)
     assert two.action == "resumed" and two.result.session_id == one.result.session_id
-    assert two.record["cwd"] == str(cli_workdir)
+    assert two.record.cwd == str(cli_workdir)
     assert any("running in" in n.text for n in two.notices)
     texts = " ".join(
         t for _r, t in DRIVERS["claude"].history(fake_api.main_requests("anthropic")[-1].body)
@@ -240,5 +240,5 @@ def test_timeout_leaves_no_process_behind(
         SessionStore(), "run-timeout", "hi", options(name, cli_workdir, timeout=4.0)
     )
     assert run.result.outcome == "timeout"
-    assert run.record["outcome"] == "timeout"
+    assert run.record.outcome == "timeout"
     assert _processes_in(cli_workdir) == []

@@ -134,7 +134,7 @@ def test_stopping_aio_mid_call_kills_the_cli_and_keeps_the_conversation(
     # Either way the killed call is recorded exactly once (SIGKILL: recovered by the third
     # run from the CLI's own files), before the third call, and with what the server served
     # for it: nothing, since its reply never came.
-    records = SessionStore().read_log("run-life").records
+    records = [r.to_json() for r in SessionStore().read_log("run-life").records]
     assert [r["outcome"] for r in records] == ["success", "interrupted", "success"], records
     killed = records[1]
     assert killed["tokens"]["input"] == 0 and killed["tokens"]["output"] == 0, killed

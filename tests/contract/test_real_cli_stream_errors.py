@@ -131,7 +131,7 @@ def test_gemini_failures_carry_the_streams_own_message_on_one_line(
     assert run.result.outcome == outcome, (run.result.outcome, run.result.error)
     assert (run.result.error or "").startswith(message), run.result.error
     assert "\n" not in (run.result.error or "")
-    assert run.record["error"] == run.result.error
+    assert run.record.error == run.result.error
     assert len(fake_api.main_requests("gemini")) == 1
 
 

@@ -185,7 +185,7 @@ def test_killed_call_is_recorded_once_with_what_the_api_served(
     fake_api.script([{"text": "third", "usage": case["third"]}])
     third = _call(name, case, agent, cli_workdir, "third call")
     assert third.result.ok, (third.result.outcome, third.result.error)
-    records = SessionStore().read_log(name).records
+    records = [r.to_json() for r in SessionStore().read_log(name).records]
     outcomes = ["interrupted", "success"]
     assert [r["outcome"] for r in records] == (["success", *outcomes] if resumed else outcomes)
     interrupted = records[-2]
@@ -195,10 +195,10 @@ def test_killed_call_is_recorded_once_with_what_the_api_served(
     # The next call records only its own usage (Codex: diffed from the recovered total).
     assert (records[-1]["tokens"]["input"], records[-1]["tokens"]["output"]) == case["third_tokens"]
     # The next call continues the conversation the killed call was in.
-    assert third.record["session_action"] == "resumed"
-    assert third.record["agent_session_id"] == interrupted["agent_session_id"]
+    assert third.record.session_action == "resumed"
+    assert third.record.agent_session_id == interrupted["agent_session_id"]
     if first is not None:
-        assert interrupted["agent_session_id"] == first.record["agent_session_id"]
+        assert interrupted["agent_session_id"] == first.record.agent_session_id
 
 
 SONNET = "claude-sonnet-4-5"
@@ -233,7 +233,7 @@ def test_claude_killed_call_with_a_subagent_records_both_models(
     after = run_in_session(SessionStore(), name, "after",
                            CallOptions(agent="claude", cwd=cli_workdir, model=SONNET))
     assert after.result.ok, after.result.error
-    interrupted = SessionStore().read_log(name).records[0]
+    interrupted = SessionStore().read_log(name).records[0].to_json()
     assert interrupted["outcome"] == "interrupted"
     per_model = interrupted["usage_by_model"]
     assert set(per_model) == {SONNET, HAIKU}

@@ -62,7 +62,7 @@ def test_id_less_record_of_ours_keeps_every_field(session_dir: Path) -> None:
     }
     data = json.dumps([{"session_name": "implement-parser", "interactions": [record]}])
     assert apply_import(SessionStore(), plan_import(data)).added == 1
-    stored = SessionStore().read_log("implement-parser").records[0]
+    stored = SessionStore().read_log("implement-parser").records[0].to_json()
     assert stored["agent"] == "gemini"
     assert stored["prompt"] == "write the parser"
     assert stored["tokens"]["cache_read"] == 700 and stored["tokens"]["cache_write"] == 30
@@ -332,7 +332,7 @@ def test_migrate_keeps_records_that_fit_no_shape_instead_of_half_converting(
         json.loads(line) for line in (path / "interactions.corrupt.jsonl").read_text().splitlines()
     ]
     assert kept == [odd]
-    records = SessionStore().read_log("implement-payment-gateway").records
+    records = [r.to_json() for r in SessionStore().read_log("implement-payment-gateway").records]
     assert [r.get("task_id") for r in records] == [None, None, "T9.9"]
     assert records[2]["agent"] == "gemini"
     assert os.path.exists(path / "metadata.legacy.json")

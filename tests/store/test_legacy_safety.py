@@ -188,7 +188,7 @@ def test_identical_legacy_calls_both_survive_and_reimport_adds_nothing(
     assert first.added == 3
     assert apply_import(store, plan_import(json.dumps([legacy]))).added == 0
     assert store.load(NAME).summary["interaction_count"] == 3
-    ids = [r["id"] for r in store.read_log(NAME).records]
+    ids = [r.id for r in store.read_log(NAME).records]
     assert len(set(ids)) == 3
 
 

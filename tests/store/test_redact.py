@@ -69,7 +69,7 @@ def test_secret_never_reaches_disk(session_dir: Path, secret: str, text: str) ->
             notes={"nested": [text]},
         ),
     )
-    assert secret not in json.dumps(stored)
+    assert secret not in json.dumps(stored.to_json())
     for path in (session_dir / "run-x").iterdir():
         content = path.read_bytes()
         assert secret.encode() not in content, path.name

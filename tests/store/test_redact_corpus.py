@@ -350,7 +350,7 @@ def test_no_secret_of_the_corpus_reaches_disk_or_export(session_dir: Path) -> No
     for shape, secret, _ in CASES:
         assert not _leaks(on_disk, secret), f"{shape} leaked to disk"
         assert not _leaks(exported, secret), f"{shape} leaked to the export"
-    stored = {r["id"]: r for r in store.read_log("run-corpus").records}
+    stored = {r.id: r.to_json() for r in store.read_log("run-corpus").records}
     for index, text in enumerate(LOOK_ALIKES):
         assert stored[f"look{index}"]["prompt"] == text
 

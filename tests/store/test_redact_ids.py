@@ -38,7 +38,7 @@ def test_import_of_secret_looking_ids_is_idempotent(session_dir: Path, tmp_path:
     for _ in range(3):
         result = aio("session", "import", str(path), "--json")
         assert result.code == 0, result.err
-    stored = SessionStore().read_log("run-x").records
+    stored = [r.to_json() for r in SessionStore().read_log("run-x").records]
     assert [r["id"] for r in stored] == SECRET_IDS
     assert [r["agent_session_id"] for r in stored] == SECRET_IDS
     assert all(KEY not in r["prompt"] for r in stored)
@@ -52,7 +52,7 @@ def test_record_reports_the_id_it_stored(session_dir: Path) -> None:
     assert first.code == 0 and again.code == 0, first.err + again.err
     assert first.json() == {"schema_version": 1, "id": SECRET_IDS[0], "added": True}
     assert again.json()["added"] is False
-    [stored] = SessionStore().read_log("run-x").records
+    [stored] = [r.to_json() for r in SessionStore().read_log("run-x").records]
     assert stored["id"] == SECRET_IDS[0] and stored["task_id"] == SECRET_IDS[2]
 
 
@@ -86,9 +86,9 @@ def test_timestamps_and_names_are_kept_as_given(session_dir: Path) -> None:
         "implement-sk-ant-api03-abcdefghijklmnopqrstuvwx",
         interaction(timestamp="2026-10-01T10:00:00Z", id="t-1"),
     )
-    assert stored["session_name"] == "implement-sk-ant-api03-abcdefghijklmnopqrstuvwx"
-    assert stored["feature_id"] == "sk-ant-api03-abcdefghijklmnopqrstuvwx"
-    assert stored["timestamp"] == "2026-10-01T10:00:00.000Z"  # normalised, not redacted
+    assert stored.session_name == "implement-sk-ant-api03-abcdefghijklmnopqrstuvwx"
+    assert stored.feature_id == "sk-ant-api03-abcdefghijklmnopqrstuvwx"
+    assert stored.timestamp == "2026-10-01T10:00:00.000Z"  # normalised, not redacted
 
 
 def test_preview_never_keeps_half_a_secret(session_dir: Path) -> None:
@@ -96,7 +96,7 @@ def test_preview_never_keeps_half_a_secret(session_dir: Path) -> None:
     a piece of the key too short for any rule."""
     prompt = "x" * 80 + " " + KEY + " and more"
     stored = SessionStore().record("run-x", interaction(prompt=prompt))
-    assert KEY[:12] not in json.dumps(stored)
+    assert KEY[:12] not in json.dumps(stored.to_json())
     assert KEY[:12] not in (session_dir / "run-x" / "interactions.jsonl").read_text()
 
 
@@ -162,7 +162,7 @@ def test_logs_written_before_the_id_rule_stay_readable(session_dir: Path) -> Non
     with log.open("a") as handle:
         handle.writelines(json.dumps(record) + "\n" for record in extra)
     read = store.read_log("run-x")
-    assert [r["id"] for r in read.records] == ["new-1", "[REDACTED:anthropic-key]", "old id 2"]
+    assert [r.id for r in read.records] == ["new-1", "[REDACTED:anthropic-key]", "old id 2"]
     assert read.corrupt_lines == []
     assert aio("session", "show", "run-x", "--json").json()["interaction_count"] == 3
 
@@ -186,9 +186,9 @@ def test_an_agent_session_id_breaking_the_rule_never_loses_the_call(session_dir:
         state=None,
     )
     stored = SessionStore().record("run-x", record)
-    assert stored["agent_session_id"] is None
-    assert stored["agent_session_ref"] == "odd id/with spaces"
-    assert KEY not in json.dumps(stored)
+    assert stored.agent_session_id is None
+    assert stored.agent_session_ref == "odd id/with spaces"
+    assert KEY not in json.dumps(stored.to_json())
 
 
 def test_test_run_logs_are_redacted(tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ for i in range(count):
     rec = store.record(sys.argv[4], {"agent": "claude", "model": "m" + str(i % 3),
         "prompt": "x" * (i % 50), "tokens": {"input": 1, "output": 2, "cache_read": 3},
         "cost": 0.001, "task_id": worker})
-    sys.stdout.write(rec["id"] + "\n")
+    sys.stdout.write(rec.id + "\n")
     sys.stdout.flush()
 """
 
@@ -88,7 +88,7 @@ def test_sigkill_at_random_moments_never_loses_acknowledged_records(session_dir:
         store = SessionStore(session_dir)
         data = (session_dir / name / LOG).read_bytes()
         parsed = parse_log(data, session)
-        ids = {r["id"] for r in parsed.records}
+        ids = {r.id for r in parsed.records}
         assert acked <= ids, f"lost {len(acked - ids)} acknowledged records"
         assert len(ids) == len(parsed.records), "duplicate ids"
         view = store.load(name)

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ai_orchestrator.core.errors import NotFound, StoreError
+from ai_orchestrator.core.interaction import Interaction
 from ai_orchestrator.core.names import parse_session_name, validate_feature_id
 from ai_orchestrator.store import SessionStore
 
@@ -87,17 +88,16 @@ def fold_events(
     return items
 
 
-def events_of(records: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+def events_of(records: Iterable[Interaction]) -> list[Mapping[str, Any]]:
     """All todo events of ``records`` (interactions), in record order."""
     events: list[Mapping[str, Any]] = []
     for record in records:
-        todos = record.get("todos")
-        if isinstance(todos, list):
-            events.extend(e for e in todos if isinstance(e, Mapping))
+        if record.todos is not None:
+            events.extend(e for e in record.todos if isinstance(e, Mapping))
     return events
 
 
-def current_agent_todos(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def current_agent_todos(records: Iterable[Interaction]) -> list[dict[str, Any]]:
     """The agent's todo list after the interactions ``records`` (given oldest first)."""
     return fold_events(events_of(records))
 
@@ -114,7 +114,7 @@ def agent_todos_by_task(
     ``problems`` (when given) so one bad directory does not hide the others.
     """
     validate_feature_id(feature_id)
-    records: list[dict[str, Any]] = []
+    records: list[Interaction] = []
     for name in store.names():
         if parse_session_name(name).feature_id != feature_id:
             continue
@@ -124,12 +124,12 @@ def agent_todos_by_task(
             if problems is not None:
                 problems.append(f"{name}: skipped: {exc}")
             continue
-        records.extend(r for r in log.records if r.get("todos"))
+        records.extend(r for r in log.records if r.todos)
     # Stored timestamps are normalised ISO strings (they sort as text); sorted() is stable,
     # so records with equal timestamps keep their log order.
-    records.sort(key=lambda r: str(r.get("timestamp") or ""))
+    records.sort(key=lambda r: r.timestamp)
     by_task: dict[str, list[dict[str, Any]]] = {}
     for record in records:
-        task = str(record.get("task_id") or NO_TASK)
+        task = record.task_id or NO_TASK
         by_task[task] = fold_events(events_of([record]), by_task.get(task))
     return dict(sorted(by_task.items()))

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ai_orchestrator.accounting.pricing import compare_reported, is_mismatch
+from ai_orchestrator.core.interaction import Interaction
 
 
 def cache_read_share(tokens: Mapping[str, int]) -> float:
@@ -30,23 +31,23 @@ def cache_read_share(tokens: Mapping[str, int]) -> float:
     return round(cache_read / prompt, 4) if prompt else 0.0
 
 
-def cost_mismatches(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def cost_mismatches(records: Iterable[Interaction]) -> list[dict[str, Any]]:
     """``[{id, timestamp, computed, reported, relative}]`` for every mismatching call."""
     found = []
     for record in records:
-        if record.get("cost_source") != "computed":
+        if record.cost_source != "computed":
             continue
-        computed = float(record.get("cost") or 0.0)
-        reported = record.get("reported_cost")
-        if not isinstance(reported, int | float) or isinstance(reported, bool):
+        computed = float(record.cost)
+        reported = record.reported_cost
+        if reported is None:
             continue
         if not is_mismatch(computed, float(reported)):
             continue
         relative = compare_reported(computed, float(reported))
         found.append(
             {
-                "id": record.get("id"),
-                "timestamp": record.get("timestamp"),
+                "id": record.id,
+                "timestamp": record.timestamp,
                 "computed": computed,
                 "reported": float(reported),
                 "relative": (
@@ -58,7 +59,7 @@ def cost_mismatches(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]
 
 
 def session_accounting(
-    summary: Mapping[str, Any], records: Iterable[Mapping[str, Any]]
+    summary: Mapping[str, Any], records: Iterable[Interaction]
 ) -> dict[str, Any]:
     """``{cache_savings, cache_read_share, cost_mismatches}`` for one session."""
     return {

@@ -190,9 +190,7 @@ def _phase_costs(store: SessionStore, names: Iterable[str]) -> list[float]:
             # an unreadable session contributes no sample; estimating must not fail on it
             continue
         costs.extend(
-            float(r["cost"])
-            for r in records
-            if r.get("outcome") == "success" and r.get("cost_source") != "unpriced"
+            float(r.cost) for r in records if r.outcome == "success" and r.cost_source != "unpriced"
         )
     return costs
 

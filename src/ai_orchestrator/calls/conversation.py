@@ -188,22 +188,22 @@ class Conversation:
 
     def _note(self, step: str, run: SessionRun) -> None:
         record = run.record
+        tokens = record.tokens
         self.steps.append(
             {
                 "step": step,
                 "session_action": run.action,
                 "outcome": run.result.outcome,
-                "model": record.get("model"),
-                "tokens": dict(record.get("tokens") or {}),
-                "cost": float(record.get("cost") or 0.0),
+                "model": record.model,
+                "tokens": tokens.to_json(),
+                "cost": float(record.cost),
                 "duration_ms": run.result.duration_ms,
             }
         )
         usage = (
             "usage unknown"
-            if record.get("usage_unknown")
-            else f"{token_line(record.get('tokens') or {})} · "
-            f"${float(record.get('cost') or 0):.4f}"
+            if record.usage_unknown
+            else f"{token_line(record.tokens.to_json())} · ${float(record.cost):.4f}"
         )
         self.hooks.info(
             f"{self.name} [{step}]: {run.result.outcome} · {usage}"
@@ -215,7 +215,7 @@ class Conversation:
             )
 
     def _check(self, run: SessionRun) -> AgentResult:
-        error = outcome_error(run.result, self.name, run.record.get("agent_session_id"))
+        error = outcome_error(run.result, self.name, run.record.agent_session_id)
         if error is not None:
             raise error
         return run.result

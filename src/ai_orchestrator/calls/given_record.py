@@ -45,4 +45,4 @@ def record_given(store: SessionStore, name: str, interaction: Any) -> GivenRecor
     if isinstance(interaction, dict) and "id" in interaction:
         added = store.record_unique(name, [interaction])
         return GivenRecord(interaction["id"], bool(added))
-    return GivenRecord(store.record(name, interaction)["id"], True)
+    return GivenRecord(store.record(name, interaction).id, True)

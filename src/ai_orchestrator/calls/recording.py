@@ -8,7 +8,9 @@ Contract
       CLI reported a cost, else ``unpriced`` (never a silent $0).
     - ``price_interaction(record)`` prices a recorded interaction that came without a cost
       (``aio session record``) through the same ``price_result``.
-    - ``build_record(...)`` is the interaction as ``SessionStore.record`` takes it; with a
+    - ``build_record(...)`` is the interaction's JSON draft (in the field order records have
+      always been stored in); the caller adds its id and turns it into a typed
+      ``Interaction`` with ``store.records.normalize_interaction`` before storing it; with a
       ``BudgetCheck`` it also carries ``budget_usd``, ``spent_before`` and ``over_budget``, so
       an overrun is on record, not only on stderr. A call whose agent reported no usage and
       no cost (no usage event: it crashed, was killed, or the CLI said nothing) is
@@ -31,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ai_orchestrator.agents.base import AgentResult
+from ai_orchestrator.core.interaction import Interaction, Tokens
 from ai_orchestrator.core.names import is_valid_id
 from ai_orchestrator.core.usage import ModelUsage
 from ai_orchestrator.store.records import preview
@@ -130,21 +133,20 @@ def _usage_of(tokens: Mapping[str, Any], requests: int = 1) -> ModelUsage:
     )
 
 
-def price_interaction(record: Mapping[str, Any]) -> dict[str, Any]:
+def price_interaction(record: Interaction) -> dict[str, Any]:
     """Cost fields for a validated interaction that came without a ``cost`` (``aio session
     record``), priced exactly like ``aio run`` (``price_result``) from its per-model usage
     (``usage_by_model``) or else its ``model`` and ``tokens``. Without a model it is
     ``reported`` (its ``reported_cost``) or ``unpriced``: never a computed $0."""
-    given = record.get("agent")
-    agent = given if isinstance(given, str) else ""
-    per_model = record.get("usage_by_model")
-    if isinstance(per_model, Mapping) and per_model:
-        usage = {str(m): _usage_of(u) for m, u in per_model.items() if isinstance(u, Mapping)}
-    elif isinstance(record.get("model"), str) and record["model"]:
-        usage = {record["model"]: _usage_of(record.get("tokens") or {})}
+    agent = record.agent or ""
+    per_model = record.usage_by_model
+    if per_model:
+        usage = {model: _usage_of(part.to_json()) for model, part in per_model.items()}
+    elif record.model:
+        usage = {record.model: _usage_of(record.tokens.to_json())}
     else:
         usage = {}
-    reported = record.get("reported_cost")
+    reported = record.reported_cost
     if not usage:
         return {
             "cost": reported if reported is not None else 0.0,
@@ -152,12 +154,12 @@ def price_interaction(record: Mapping[str, Any]) -> dict[str, Any]:
         }
     result = AgentResult(agent=agent, outcome="success", usage=usage, reported_cost=reported)
     priced = price_result(agent, result)
-    if isinstance(per_model, Mapping):  # keep whatever else the caller said per model
+    if per_model is not None:  # keep whatever else the caller said per model
         for model, given in per_model.items():
-            if isinstance(given, Mapping) and str(model) in priced["usage_by_model"]:
-                priced["usage_by_model"][str(model)] = {
-                    **given,
-                    **priced["usage_by_model"][str(model)],
+            if model in priced["usage_by_model"]:
+                priced["usage_by_model"][model] = {
+                    **given.to_json(),
+                    **priced["usage_by_model"][model],
                 }
     return priced
 
@@ -176,13 +178,13 @@ def live_cost(agent: str, usage: dict[str, ModelUsage]) -> float | None:
 
 
 def _tokens(total: ModelUsage) -> dict[str, int]:
-    return {
-        "input": total.input,
-        "output": total.output,
-        "cache_read": total.cache_read,
-        "cache_write": total.cache_write,
-        "reasoning": total.reasoning,
-    }
+    return Tokens(
+        input=total.input,
+        output=total.output,
+        cache_read=total.cache_read,
+        cache_write=total.cache_write,
+        reasoning=total.reasoning,
+    ).to_json()
 
 
 def build_record(

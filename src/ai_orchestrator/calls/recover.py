@@ -43,10 +43,13 @@ from ai_orchestrator import SCHEMA_VERSION
 from ai_orchestrator.agents.base import AgentRequest, AgentResult
 from ai_orchestrator.calls.recording import build_record
 from ai_orchestrator.core.errors import InvalidInput
+from ai_orchestrator.core.interaction import Interaction
+from ai_orchestrator.core.names import SessionName, as_session_name
 from ai_orchestrator.infra.redact import redact
 from ai_orchestrator.infra.timeutil import format_iso, parse_iso
 from ai_orchestrator.store import SessionStore, todo_log
 from ai_orchestrator.store.pending import read_pending, remove_pending, set_aside_pending
+from ai_orchestrator.store.records import normalize_interaction
 
 if TYPE_CHECKING:
     from ai_orchestrator.agents.agent_files import FileUsage
@@ -59,7 +62,7 @@ _REQUIRED = ("record_id", "todo_id", "agent", "cwd", "started_at")
 class Recovered:
     """What recovery did for one marker."""
 
-    record: dict[str, Any]
+    record: Interaction
     added: bool  # False: the call had been recorded already
 
 
@@ -98,7 +101,7 @@ def _valid(marker: dict[str, Any]) -> bool:
     )
 
 
-def recover_pending(store: SessionStore, name: str) -> Recovered | None:
+def recover_pending(store: SessionStore, name: str | SessionName) -> Recovered | None:
     """Record the call a marker in ``name`` stands for (see the module docstring)."""
     if not store.exists(name):
         return None
@@ -110,16 +113,17 @@ def recover_pending(store: SessionStore, name: str) -> Recovered | None:
         set_aside_pending(directory)
         return None
     record_id = marker["record_id"]
-    stored = next((r for r in store.read_log(name).records if r["id"] == record_id), None)
+    stored = next((r for r in store.read_log(name).records if r.id == record_id), None)
     added = stored is None
     if stored is None:
         try:
-            store.record_unique(name, [_interrupted_record(marker)])
+            session = as_session_name(name)
+            store.record_unique(session, [_interrupted_record(marker, session)])
         except InvalidInput:  # a marker edited into nonsense must not block the session
             set_aside_pending(directory)
             return None
-        stored = next(r for r in store.read_log(name).records if r["id"] == record_id)
-    _close_todo(marker["todo_id"], name, stored)
+        stored = next(r for r in store.read_log(name).records if r.id == record_id)
+    _close_todo(marker["todo_id"], str(name), stored)
     remove_pending(directory)
     return Recovered(stored, added)
 
@@ -137,7 +141,7 @@ def recover_session(store: SessionStore, name: str) -> Recovered | None:
         lock.release()
 
 
-def _interrupted_record(marker: dict[str, Any]) -> dict[str, Any]:
+def _interrupted_record(marker: dict[str, Any], session: SessionName) -> Interaction:
     agent, cwd = marker["agent"], Path(marker["cwd"])
     started = parse_iso(marker["started_at"])
     assert started is not None  # checked by _valid
@@ -182,7 +186,7 @@ def _interrupted_record(marker: dict[str, Any]) -> dict[str, Any]:
         if record["cost_source"] == "computed":
             record["cost_source"] = "transcript"
         record["usage_source"] = {"kind": found.kind, "path": str(found.path)}
-    return record
+    return normalize_interaction(record, session)
 
 
 def _main_model(found: FileUsage | None) -> str | None:
@@ -198,28 +202,16 @@ def _explain(agent: str, found: FileUsage | None) -> str:
     return f"{prefix}; usage read back from the {found.kind} {found.path}"
 
 
-def _close_todo(todo_id: str, name: str, record: dict[str, Any]) -> None:
+def _close_todo(todo_id: str, name: str, record: Interaction) -> None:
     """Close the call's todo unless something already did."""
     mine = [r for r in todo_log.read_records().records if r["id"] == todo_id]
     if mine and todo_log.fold(mine)[0]["status"] != "in_progress":
         return
-    unpriced = record.get("cost_source") == "unpriced"
-    if record.get("outcome") == "success":
-        todo_log.end(
-            todo_id,
-            name,
-            record["cost"],
-            record["tokens"],
-            "completed",
-            record.get("response_preview"),
-            unpriced=unpriced,
-        )
+    unpriced = record.cost_source == "unpriced"
+    tokens = record.tokens.to_json()
+    if record.outcome == "success":
+        todo_log.end(todo_id, name, record.cost, tokens, "completed",
+                  record.response_preview, unpriced=unpriced)
         return
-    todo_log.error(
-        todo_id,
-        name,
-        f"{record.get('outcome')}: {record.get('error') or 'no detail'}",
-        actual_cost=record["cost"],
-        tokens=record["tokens"],
-        unpriced=unpriced,
-    )
+    todo_log.error(todo_id, name, f"{record.outcome}: {record.error or 'no detail'}",
+                actual_cost=record.cost, tokens=tokens, unpriced=unpriced)

@@ -47,6 +47,6 @@ def repair(store: SessionStore, name: str) -> Repaired:
         recovered = None
         if not any(str(exc.filename) in problem for problem in report["cannot_fix"]):
             report["cannot_fix"].append(str(exc))
-    report["recovered_call"] = None if recovered is None else recovered.record["id"]
+    report["recovered_call"] = None if recovered is None else recovered.record.id
     report["recovery_skipped"] = skipped
     return Repaired(report, recovered)

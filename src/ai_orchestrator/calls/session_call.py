@@ -95,10 +95,12 @@ from ai_orchestrator.calls.recording import (
 from ai_orchestrator.calls.recover import CONFIRMED, pending_marker, recover_pending
 from ai_orchestrator.calls.trace import log_launch
 from ai_orchestrator.core.errors import AgentLaunchError, InvalidInput, UnknownConversation
-from ai_orchestrator.core.names import parse_session_name
+from ai_orchestrator.core.interaction import Interaction
+from ai_orchestrator.core.names import SessionName, as_session_name
 from ai_orchestrator.infra.locks import WaitReport, current_command
 from ai_orchestrator.store import SessionStore, todo_log
 from ai_orchestrator.store.pending import remove_pending, write_pending
+from ai_orchestrator.store.records import normalize_interaction
 
 __all__ = [
     "CallOptions",
@@ -145,7 +147,7 @@ class SessionRun:
     """What happened: the normalised result, the stored record and the session action."""
 
     result: AgentResult
-    record: dict[str, Any]
+    record: Interaction
     action: SessionAction
     cwd: Path | None = None  # where the agent ran (the stored cwd when resuming)
     notices: list[Notice] = field(default_factory=list)
@@ -153,16 +155,16 @@ class SessionRun:
     # The budget state is the record's (``recording.build_record``): one source of truth.
     @property
     def budget_usd(self) -> float | None:
-        value = self.record.get("budget_usd")
+        value = self.record.budget_usd
         return None if value is None else float(value)
 
     @property
     def spent_before(self) -> float:
-        return float(self.record.get("spent_before") or 0.0)
+        return float(self.record.spent_before or 0.0)
 
     @property
     def over_budget(self) -> bool:
-        return bool(self.record.get("over_budget"))
+        return bool(self.record.over_budget)
 
 
 @dataclass
@@ -176,7 +178,7 @@ class _Plan:
 def _plan_session(
     summary: Mapping[str, Any] | None,
     options: CallOptions,
-    history: Callable[[], list[dict[str, Any]]],
+    history: Callable[[], list[Interaction]],
     name: str,
 ) -> _Plan:
     """What this call does with the stored conversation (``history``: the session's
@@ -199,7 +201,7 @@ def _plan_session(
 def _explicit_plan(
     summary: Mapping[str, Any] | None,
     options: CallOptions,
-    history: Callable[[], list[dict[str, Any]]],
+    history: Callable[[], list[Interaction]],
     name: str,
 ) -> _Plan:
     """``--continue`` / ``--resume ID``: that conversation of session ``name``, or
@@ -214,15 +216,15 @@ def _explicit_plan(
         agent, cwd, state = stored_agent, summary.get("agent_cwd"), summary.get("agent_state")
     else:
         records = history()
-        mine = [r for r in records if r.get("agent_session_id") == wanted]
+        mine = [r for r in records if r.agent_session_id == wanted]
         if not mine:
-            known = {str(r.get("agent_session_id")) for r in records} - {"None"}
+            known = {r.agent_session_id for r in records if r.agent_session_id}
             listed = ", ".join(sorted(known)) or "none"
             raise UnknownConversation(
                 f"--resume {wanted}: not a conversation of {where} (its conversations: {listed})"
             )
         last = mine[-1]
-        agent, cwd, state = last.get("agent"), last.get("cwd"), last.get("agent_state")
+        agent, cwd, state = last.agent, last.cwd, last.agent_state
     if agent != options.agent:
         flag = "--continue" if options.must_continue else f"--resume {wanted}"
         raise UnknownConversation(
@@ -298,7 +300,7 @@ class _LiveCost:
 
 def run_in_session(
     store: SessionStore,
-    name: str,
+    name: str | SessionName,
     prompt: str,
     options: CallOptions,
     *,
@@ -309,12 +311,13 @@ def run_in_session(
 ) -> SessionRun:
     """Run ``prompt`` in session ``name`` (see the module docstring for the contract);
     ``on_wait`` hears about a wait for another run of the session (``locks.acquire``)."""
-    session = parse_session_name(name)
+    session = as_session_name(name)
+    name = session.name  # the todo log and the messages take the name as text
     if options.fork and not registry.can_fork(options.agent):
         raise InvalidInput(f"agent {options.agent!r} cannot fork a conversation")
     call = _Call(
         store=store,
-        name=name,
+        name=session,
         prompt=prompt,
         options=options,
         backend=registry.get_backend(options.agent),
@@ -328,13 +331,13 @@ def run_in_session(
     call.build(call.request(call.plan(), budget.remaining()))
 
     lock = store.run_lock(
-        name, timeout=options.lock_timeout, command=current_command(), on_wait=on_wait
+        session, timeout=options.lock_timeout, command=current_command(), on_wait=on_wait
     )
     call.hold_fds = (lock.fd,)  # the agent's watchdog keeps the lock while the agent lives
     try:
         # A call whose aio died is recorded first: its spend counts toward the budget and
         # its state (the Codex usage baseline, the conversation) is what this call resumes.
-        recovered = recover_pending(store, name)
+        recovered = recover_pending(store, session)
         if recovered is not None and recovered.added:
             call.notify(_recovered_notice(recovered.record), warning=True)
         remaining = budget.remaining()  # again: the run we waited for may have spent it
@@ -368,18 +371,18 @@ def run_in_session(
             todo_log.error(todo_id, name, _describe(exc))
             raise  # the marker stays: the next use of the session records what is missing
         _close_todo(todo_id, name, run)
-        remove_pending(store.path_of(name))
+        remove_pending(store.path_of(session))
     finally:
         lock.release()
     run.notices = call.notices
     return run
 
 
-def _recovered_notice(record: dict[str, Any]) -> str:
-    if record.get("usage_unknown"):
+def _recovered_notice(record: Interaction) -> str:
+    if record.usage_unknown:
         how = "its usage is unknown (no session file of the agent was found)"
     else:
-        tokens = sum(int(v) for k, v in record["tokens"].items() if k != "reasoning")
+        tokens = record.tokens.total
         how = f"{tokens} tokens read back from the agent's own files"
     return (
         f"an earlier call in this session was cut off (aio ended during it); recorded it as "
@@ -395,15 +398,15 @@ def _describe(exc: BaseException) -> str:
 
 def _close_todo(todo_id: str, name: str, run: SessionRun) -> None:
     stored = run.record
-    unpriced = stored.get("cost_source") == "unpriced"
+    unpriced = stored.cost_source == "unpriced"
     if run.result.ok:
         todo_log.end(
             todo_id,
             name,
-            stored["cost"],
-            stored["tokens"],
+            stored.cost,
+            stored.tokens.to_json(),
             "completed",
-            stored["response_preview"],
+            stored.response_preview,
             unpriced=unpriced,
         )
     else:
@@ -411,8 +414,8 @@ def _close_todo(todo_id: str, name: str, run: SessionRun) -> None:
             todo_id,
             name,
             f"{run.result.outcome}: {run.result.error or 'no detail'}",
-            actual_cost=stored["cost"],
-            tokens=stored["tokens"],
+            actual_cost=stored.cost,
+            tokens=stored.tokens.to_json(),
             unpriced=unpriced,
         )
 
@@ -422,7 +425,7 @@ class _Call:
     """One ``run_in_session`` call: what it runs, and the steps that need all of it."""
 
     store: SessionStore
-    name: str
+    name: SessionName
     prompt: str
     options: CallOptions
     backend: Backend
@@ -447,12 +450,10 @@ class _Call:
     def plan(self) -> _Plan:
         exists = self.store.exists(self.name)
         summary = self.store.load(self.name).summary if exists else None
-        return _plan_session(
-            summary,
-            self.options,
-            lambda: self.store.read_log(self.name).records if exists else [],
-            self.name,
-        )
+        def history() -> list[Interaction]:
+            return self.store.read_log(self.name).records if exists else []
+
+        return _plan_session(summary, self.options, history, self.name.name)
 
     def request(self, plan: _Plan, remaining: float | None) -> AgentRequest:
         return _request(self.prompt, plan, self.options, remaining)
@@ -557,10 +558,10 @@ class _Call:
             result.cli_version = installed_version(self.executable)
         state = _state_after(result, request, action, session_id)
         stored = self.record(result, request, session_id, action, state, budget, note)
-        if stored.get("usage_unknown"):
+        if stored.usage_unknown:
             counts = "; it counts as $0 toward the budget" if budget is not None else ""
             self.notify(f"{options.agent} reported no usage: tokens and cost unknown{counts}", True)
-        elif budget is not None and stored.get("cost_source") == "unpriced":
+        elif budget is not None and stored.cost_source == "unpriced":
             self.notify("this call could not be priced: it counts as $0 toward the budget", True)
         return SessionRun(result, stored, action, cwd=request.cwd)
 
@@ -574,7 +575,7 @@ class _Call:
         budget: BudgetCheck | None,
         note: str | None = None,
         known: bool = False,
-    ) -> dict[str, Any]:
+    ) -> Interaction:
         record = build_record(
             self.prompt,
             result,
@@ -592,7 +593,7 @@ class _Call:
         record["id"] = self.record_id  # the marker's id: recovery never adds it twice
         if self.options.escalated_from is not None:
             record["escalated_from"] = dict(self.options.escalated_from)
-        return self.store.record(self.name, record)
+        return self.store.record(self.name, normalize_interaction(record, self.name))
 
 
 def _state_after(

@@ -33,7 +33,7 @@ def result_json(run: Any) -> dict[str, Any]:
     """The ``--json`` document; ``exit_code`` is the agent process's own exit status. A call
     whose agent reported no usage has ``usage_unknown: true`` and null ``tokens``/``cost``."""
     result = run.result
-    record = run.record
+    record = run.record.to_json()  # the stored JSON view
     unknown = bool(record.get("usage_unknown"))
     return {
         "schema_version": 1,
@@ -167,8 +167,8 @@ def run_cmd(
     if len(args) > 2:
         raise InvalidInput("expected [SESSION] PROMPT (quote the prompt)")
     workdir = (cwd or Path.cwd()).resolve()
-    name = args[0] if len(args) == 2 else default_session_name(workdir)
-    parse_session_name(name)
+    session = parse_session_name(args[0] if len(args) == 2 else default_session_name(workdir))
+    name = session.name
     prompt = read_prompt(args[-1])
     flags = _conversation_flags(no_session, new_session, must_continue, resume_id)
     chosen = [flag for flag, given in flags if given]
@@ -207,7 +207,7 @@ def run_cmd(
     with ProgressLine(enabled=show_progress, label=f"{agent} · {name}") as progress:
         run = run_in_session(
             SessionStore(),
-            name,
+            session,
             prompt,
             options,
             on_progress=progress.update if show_progress else None,
@@ -221,19 +221,19 @@ def run_cmd(
     elif result.ok and result.text:
         click.echo(result.text)  # stdout is the answer; a failure's text is its error
     record = run.record
-    cost = output.money(record["cost"], unpriced=record["cost_source"] == "unpriced")
+    cost = output.money(record.cost, unpriced=record.cost_source == "unpriced")
     usage = (
         "usage unknown"
-        if record.get("usage_unknown")
-        else f"{token_line(record['tokens'])} · {cost}"
+        if record.usage_unknown
+        else f"{token_line(record.tokens.to_json())} · {cost}"
     )
     output.info(f"{name}: {result.outcome} · {usage} · {seconds_text(result.duration_ms / 1000)}")
     if run.over_budget:
         output.warn(
             f"this call took the feature over its {exact_usd(run.budget_usd)} budget "
-            f"(spent ${run.spent_before + record['cost']:.4f})"
+            f"(spent ${run.spent_before + record.cost:.4f})"
         )
-    error = outcome_error(result, name, record["agent_session_id"])
+    error = outcome_error(result, name, record.agent_session_id)
     if error is not None:
         raise error  # the last line: `aio: error: …` and the outcome's exit code (cli.main)
     return 0

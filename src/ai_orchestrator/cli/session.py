@@ -193,7 +193,7 @@ def show_cmd(name: str, last: int, wide: bool, as_json: bool) -> None:
     store = _store()
     view = store.load(name)
     log = store.read_log(name)
-    recent = log.records[-last:] if last else []
+    recent = [record.to_json() for record in log.records[-last:]] if last else []
     try:
         holder = store.holder(name)
     except StoreFileError as exc:  # e.g. a FIFO as .lock: still show what is readable

@@ -106,6 +106,11 @@ def parse_session_name(value: str) -> SessionName:
     raise InvalidInput(f"invalid session name {_shown(value)}: use {SESSION_RULE}")
 
 
+def as_session_name(value: str | SessionName) -> SessionName:
+    """``value`` as a ``SessionName``: a name is parsed once, then passed on as the object."""
+    return value if isinstance(value, SessionName) else parse_session_name(value)
+
+
 def session_name(command: str, feature_id: str) -> SessionName:
     """Build a session name from its parts, validating both."""
     return SessionName(validate_command(command), validate_feature_id(feature_id))

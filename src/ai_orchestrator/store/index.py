@@ -29,8 +29,8 @@ from functools import cached_property
 from stat import S_ISREG
 from typing import Any
 
+from ai_orchestrator.core.interaction import TOKEN_KEYS
 from ai_orchestrator.infra.fsutil import tighten_path
-from ai_orchestrator.store.records import TOKEN_KEYS
 from ai_orchestrator.store.session_store import LOG, METADATA, SessionStore, SessionView
 from ai_orchestrator.store.summary import last_activity
 

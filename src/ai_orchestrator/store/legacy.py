@@ -15,7 +15,7 @@ without ``schema_version`` that has ``interactions`` or ``session_id``.
 is *ours* if it has ``id`` or ``schema_version``; else it is the *shell version's* if every
 field is one the shell wrote (``SHELL_INTERACTION_KEYS``, ``tokens`` with only ``input`` and
 ``output``); else it is ours (id-less) if every field is one aio writes
-(``records.INTERACTION_FIELDS``); anything else fits neither and is refused, naming the
+(``core.interaction.INTERACTION_FIELDS``); anything else fits neither and is refused, naming the
 unknown fields. So a record is never converted as the shell's while dropping fields, and a
 record of ours keeps every field (including ``session_name``, which must then name the
 session it is imported into).
@@ -56,6 +56,7 @@ from pathlib import Path
 from typing import Any
 
 from ai_orchestrator.core.errors import InvalidInput
+from ai_orchestrator.core.interaction import INTERACTION_FIELDS, Interaction
 from ai_orchestrator.core.names import SessionName, is_session_name, session_name
 from ai_orchestrator.infra.fsutil import atomic_write, read_bytes
 from ai_orchestrator.store.legacy_format import parse_legacy_metadata
@@ -70,12 +71,7 @@ from ai_orchestrator.store.logfile import (
     summary_of_log,
     write_summary,
 )
-from ai_orchestrator.store.records import (
-    INTERACTION_FIELDS,
-    content_ids,
-    normalize_interaction,
-    serialize,
-)
+from ai_orchestrator.store.records import content_ids, normalize_interaction, serialize
 
 SHELL_INTERACTION_KEYS = frozenset(
     {"timestamp", "model", "prompt_preview", "tokens", "cost", "duration_ms"}
@@ -138,7 +134,7 @@ def convert_legacy_interaction(
     agent_session_id: str | None,
     record_id: str,
     legacy_name: str | None = None,
-) -> dict[str, Any]:
+) -> Interaction:
     """One shell-version interaction in our shape; raises ``InvalidInput`` if unusable."""
     tokens = item.get("tokens") or {}
     if not isinstance(tokens, Mapping):
@@ -177,7 +173,7 @@ def convert_record(
     agent_session_id: str | None,
     derived_id: str,
     renamed_from: str | None = None,
-) -> dict[str, Any]:
+) -> Interaction:
     """Any importable record (ours or the shell's, ``interaction_shape``) in our stored
     shape for ``session``; ``derived_id`` is used when the record has no id. A session
     carried over from the name ``renamed_from`` accepts records naming that session.
@@ -203,7 +199,7 @@ def legacy_session_id(metadata: Mapping[str, Any]) -> str | None:
 
 def legacy_records(
     metadata: Mapping[str, Any], session: SessionName, renamed_from: str | None = None
-) -> tuple[list[dict[str, Any]], list[object]]:
+) -> tuple[list[Interaction], list[object]]:
     """Converted interactions of a shell-version metadata object, and the unusable ones
     (records that fit no known shape among them: kept aside, never half-converted)."""
     agent_session_id = legacy_session_id(metadata)
@@ -266,8 +262,8 @@ def migrate_locked(path: Path, session: SessionName) -> Migrated | None:
     if bad:
         quarantine_unusable(path, bad)
     log = read_bytes(path / LOG) or b""
-    known = {r["id"] for r in parse_log(log, session).records}
-    new = [r for r in records if r["id"] not in known]
+    known = {r.id for r in parse_log(log, session).records}
+    new = [r for r in records if r.id not in known]
     if new:
         # Legacy calls are older than anything in the log: they go first. Existing lines
         # are kept byte for byte (a torn tail becomes a terminated, unreadable line).

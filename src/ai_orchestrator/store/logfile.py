@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ai_orchestrator.core.errors import InvalidInput
+from ai_orchestrator.core.interaction import Interaction
 from ai_orchestrator.core.names import SessionName
 from ai_orchestrator.infra.fsutil import (
     append_durably,
@@ -55,7 +56,7 @@ _CREATED_RE = re.compile(rb'"created_at"\s*:\s*"([^"\\]{1,64})"')
 class LogRead:
     """The parsed content of an interactions log."""
 
-    records: list[dict[str, Any]]
+    records: list[Interaction]
     size: int
     corrupt_lines: list[int] = field(default_factory=list)  # 1-based line numbers
     torn_tail: int = 0  # bytes of an unterminated last line

@@ -1,9 +1,12 @@
-"""Interaction records: validation, ids and the stored line.
+"""Interaction records at the store's edge: validation, ids and the stored line.
 
-An *interaction* is one agent call, stored as one JSON line in ``interactions.jsonl``.
-``normalize_interaction`` turns caller input (ours, or the earlier shell version's
-shape with ``tokens{input,output}``) into the stored shape, filling defaults and
-refusing wrong types with ``InvalidInput`` naming the field. Unknown fields are kept.
+An *interaction* is one agent call, stored as one JSON line in ``interactions.jsonl`` and
+passed around as a frozen ``core.interaction.Interaction``. ``normalize_interaction`` is
+the one door from JSON to that type: it turns caller input (ours, an ``Interaction``, or
+the earlier shell version's shape with ``tokens{input,output}``) into the stored shape,
+filling defaults and refusing wrong types with ``InvalidInput`` naming the field, and
+returns the ``Interaction``; ``stored_form``/``serialize`` go back to JSON (redacted).
+Unknown fields are kept (``Interaction.extra``).
 A record without ``cost`` is ``unpriced`` (or ``reported`` with its ``reported_cost``),
 never a computed $0; callers that can price (``aio session record``) do so first.
 
@@ -36,6 +39,7 @@ from typing import Any
 
 from ai_orchestrator import SCHEMA_VERSION
 from ai_orchestrator.core.errors import InvalidInput
+from ai_orchestrator.core.interaction import TOKEN_KEYS, Interaction
 from ai_orchestrator.core.names import SessionName, validate_id
 from ai_orchestrator.infra.redact import redact, redact_value
 from ai_orchestrator.infra.timeutil import format_iso, now_iso, parse_iso
@@ -53,25 +57,10 @@ IDENTITY_FIELDS = (
     "task_id",
     "agent_session_id",
 )
-TOKEN_KEYS = ("input", "output", "cache_read", "cache_write", "reasoning")
 USAGE_INT_KEYS = (*TOKEN_KEYS, "cache_write_5m", "cache_write_1h", "requests")
 USAGE_MONEY_KEYS = ("cost", "reported_cost", "savings")
 # "transcript": tokens read back from the agent's own files (a call aio lost), priced
 COST_SOURCES = ("reported", "computed", "unpriced", "transcript")
-# Every top-level field aio writes into an interaction (the stored fields above, what
-# ``aio run`` adds, and the markers of converted shell-version calls). An import uses it to
-# tell a record of ours without ``id`` from one that fits no known shape.
-INTERACTION_FIELDS = frozenset(
-    {
-        "schema_version", "id", "timestamp", "session_name", "command", "feature_id",
-        "task_id", "agent", "agent_session_id", "cwd", "model", "prompt", "prompt_preview",
-        "response_preview", "tokens", "cost", "cost_source", "reported_cost", "duration_ms",
-        "outcome", "exit_code", "usage_by_model", "savings", "session_action", "agent_state",
-        "todos", "raw_events", "error", "turns", "cli_version", "tools_used", "session_note",
-        "budget_usd", "spent_before", "over_budget", "imported_from", "legacy_name",
-        "usage_source", "usage_unknown", "escalated_from",
-    }
-)  # fmt: skip
 PREVIEW_CHARS = 100
 MAX_INT = 2**53
 MAX_USD = 1e9
@@ -209,12 +198,16 @@ def content_ids(items: Iterable[Mapping[str, Any]]) -> list[str]:
 
 def normalize_interaction(
     raw: object, session: SessionName, *, stored: bool = False
-) -> dict[str, Any]:
+) -> Interaction:
     """Validate and complete one interaction for ``session``; raises ``InvalidInput``.
 
-    Ids must follow ``names.validate_id``. ``stored``: the record is read back from a log,
-    where lines written before that rule (any 1-128 character id) stay readable.
+    ``raw`` is caller input (a JSON object) or an ``Interaction`` (checked again: the
+    store writes only what passes here). Ids must follow ``names.validate_id``.
+    ``stored``: the record is read back from a log, where lines written before that rule
+    (any 1-128 character id) stay readable.
     """
+    if isinstance(raw, Interaction):
+        raw = raw.to_json()
     if not isinstance(raw, Mapping):
         raise InvalidInput(f"an interaction must be a JSON object, got {type(raw).__name__}")
     record: dict[str, Any] = dict(raw)
@@ -308,10 +301,10 @@ def normalize_interaction(
         record["savings"] = _opt_money(record, "savings")
     if "usage_by_model" in record:
         record["usage_by_model"] = _usage_by_model(record["usage_by_model"])
-    return record
+    return Interaction.from_json(record)
 
 
-def stored_form(record: Mapping[str, Any]) -> tuple[dict[str, Any], bytes]:
+def stored_form(record: Interaction) -> tuple[Interaction, bytes]:
     """The record as stored (secrets redacted) and its JSON line (with newline).
 
     The summary is folded from the redacted record, so a summary rebuilt from the log
@@ -321,13 +314,13 @@ def stored_form(record: Mapping[str, Any]) -> tuple[dict[str, Any], bytes]:
     before anything is written.
     """
     try:
-        redacted: dict[str, Any] = redact_value(record, keep=IDENTITY_FIELDS)
+        redacted: dict[str, Any] = redact_value(record.to_json(), keep=IDENTITY_FIELDS)
         line = json.dumps(redacted, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     except (ValueError, TypeError, RecursionError) as exc:
         raise InvalidInput(f"interaction cannot be stored as JSON: {exc}") from None
-    return redacted, (line + "\n").encode("utf-8")
+    return Interaction.from_json(redacted), (line + "\n").encode("utf-8")
 
 
-def serialize(record: Mapping[str, Any]) -> bytes:
+def serialize(record: Interaction) -> bytes:
     """One redacted JSON line (with trailing newline) for ``interactions.jsonl``."""
     return stored_form(record)[1]

@@ -66,7 +66,8 @@ from ai_orchestrator.core.errors import (
     StoreError,
     StoreFileError,
 )
-from ai_orchestrator.core.names import SessionName, is_session_name, parse_session_name
+from ai_orchestrator.core.interaction import Interaction
+from ai_orchestrator.core.names import SessionName, as_session_name, is_session_name
 from ai_orchestrator.infra import locks
 from ai_orchestrator.infra.fsutil import (
     append_durably,
@@ -116,6 +117,7 @@ __all__ = [
 ]
 
 DEFAULT_RUN_LOCK_TIMEOUT = 30.0
+Name = str | SessionName  # a name is parsed once (``as_session_name``), then passed on
 
 
 def default_store_root(env: Mapping[str, str] | None = None) -> Path:
@@ -183,8 +185,8 @@ class SessionStore:
             raise file_error(self.root, exc, action="use session store") from None
         return True
 
-    def path_of(self, name: str | SessionName) -> Path:
-        session = name if isinstance(name, SessionName) else parse_session_name(name)
+    def path_of(self, name: Name) -> Path:
+        session = as_session_name(name)
         return self.root / session.name
 
     def _existing_dir(self, session: SessionName, *, root_checked: bool = False) -> Path:
@@ -199,8 +201,8 @@ class SessionStore:
             raise file_error(path, exc, action="use session directory") from None
         return path
 
-    def exists(self, name: str) -> bool:
-        session = parse_session_name(name)
+    def exists(self, name: Name) -> bool:
+        session = as_session_name(name)
         if not self.check_root():
             return False
         return os.path.lexists(self.root / session.name)
@@ -247,12 +249,12 @@ class SessionStore:
     def _append(
         self,
         session: SessionName,
-        records: list[dict[str, Any]],
+        records: list[Interaction],
         *,
         dedupe: bool,
         created_at: str | None = None,
         base: Mapping[str, Any] | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[Interaction]:
         created = not os.path.lexists(self.root / session.name)
         try:
             path, lock = self._lock_session(session)
@@ -314,11 +316,11 @@ class SessionStore:
         session: SessionName,
         fd: int,
         current: SummaryRead,
-        records: list[dict[str, Any]],
+        records: list[Interaction],
         dedupe: bool,
         created_at: str | None,
         base: Mapping[str, Any] | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[Interaction]:
         summary, size = self._recover(path, session, fd, current)
         changed = summary is not current.summary or current.missing
         if created_at is not None and created_at < summary["created_at"]:
@@ -332,8 +334,8 @@ class SessionStore:
             known = self._ids_in_log(path, session)
             fresh = []
             for record in records:
-                if record["id"] not in known:
-                    known.add(record["id"])
+                if record.id not in known:
+                    known.add(record.id)
                     fresh.append(record)
             records = fresh
         if not records:
@@ -363,7 +365,7 @@ class SessionStore:
         except BaseException as exc:
             undone = truncate_back(fd, size)
             if isinstance(exc, OSError):
-                ids = ", ".join(record["id"] for record, _ in stored)
+                ids = ", ".join(record.id for record, _ in stored)
                 outcome = (
                     f"nothing was recorded ({LOG} and {METADATA} are as before)"
                     if undone
@@ -378,25 +380,25 @@ class SessionStore:
 
     def _ids_in_log(self, path: Path, session: SessionName) -> set[str]:
         data = read_bytes(path / LOG) or b""
-        return {r["id"] for r in parse_log(data, session).records}
+        return {r.id for r in parse_log(data, session).records}
 
     def create(self, name: str) -> SessionView:
         """Create an empty session (idempotent) and return it."""
-        session = parse_session_name(name)
+        session = as_session_name(name)
         self._append(session, [], dedupe=False)
         return self.load(session.name)
 
-    def record(self, name: str, interaction: Mapping[str, Any]) -> dict[str, Any]:
+    def record(self, name: Name, interaction: Interaction | Mapping[str, Any]) -> Interaction:
         """Append one interaction (validated, redacted) and return the stored record."""
-        session = parse_session_name(name)
+        session = as_session_name(name)
         record = normalize_interaction(interaction, session)
         stored = self._append(session, [record], dedupe=False)
         return stored[0]
 
     def record_unique(
         self,
-        name: str,
-        interactions: Iterable[Mapping[str, Any]],
+        name: Name,
+        interactions: Iterable[Interaction | Mapping[str, Any]],
         *,
         created_at: str | None = None,
         base: Mapping[str, Any] | None = None,
@@ -407,7 +409,7 @@ class SessionStore:
         ``created_at`` (an import's original creation time) is kept if it is earlier;
         ``base`` gives carried fields (``summary.carried``) the session does not have yet.
         """
-        session = parse_session_name(name)
+        session = as_session_name(name)
         records = [normalize_interaction(i, session) for i in interactions]
         moment = parse_iso(created_at)
         created = format_iso(moment) if moment else None
@@ -415,12 +417,10 @@ class SessionStore:
 
     # ------------------------------------------------------------------ reading
 
-    def load(
-        self, name: str | SessionName, *, repair: bool = True, _root_checked: bool = False
-    ) -> SessionView:
+    def load(self, name: Name, *, repair: bool = True, _root_checked: bool = False) -> SessionView:
         """Read a session. A stale/corrupt summary is rebuilt from the log (and, with
         ``repair``, written back if the write lock is free); problems are reported."""
-        session = name if isinstance(name, SessionName) else parse_session_name(name)
+        session = as_session_name(name)
         path = self._existing_dir(session, root_checked=_root_checked)
         current = read_summary(path, session)
         try:
@@ -491,14 +491,14 @@ class SessionStore:
 
     def _legacy_records(
         self, path: Path, session: SessionName, legacy: Mapping[str, Any]
-    ) -> tuple[list[dict[str, Any]], int]:
+    ) -> tuple[list[Interaction], int]:
         """What migrating would keep: converted legacy calls, then the log's records."""
         from ai_orchestrator.store.legacy import legacy_records
 
         records, bad = legacy_records(legacy, session)
-        known = {r["id"] for r in records}
+        known = {r.id for r in records}
         logged = parse_log(read_bytes(path / LOG) or b"", session).records
-        return records + [r for r in logged if r["id"] not in known], len(bad)
+        return records + [r for r in logged if r.id not in known], len(bad)
 
     def _legacy_view(
         self, session: SessionName, path: Path, legacy: Mapping[str, Any]
@@ -514,8 +514,8 @@ class SessionStore:
             problems.append(f"{bad} unreadable legacy interaction(s) skipped")
         return SessionView(session.name, path, summary, problems, legacy=True)
 
-    def read_log(self, name: str) -> LogRead:
-        session = parse_session_name(name)
+    def read_log(self, name: Name) -> LogRead:
+        session = as_session_name(name)
         path = self._existing_dir(session)
         current = read_summary(path, session)
         if current.legacy is not None:
@@ -534,11 +534,11 @@ class SessionStore:
     # ------------------------------------------------------------------ locks
 
     def run_lock(
-        self, name: str, *, timeout: float = DEFAULT_RUN_LOCK_TIMEOUT, command: str | None = None,
+        self, name: Name, *, timeout: float = DEFAULT_RUN_LOCK_TIMEOUT, command: str | None = None,
         on_wait: locks.WaitReport | None = None,
     ) -> locks.HeldLock:
         """Hold ``name`` for a whole agent run (creating the session if needed)."""
-        session = parse_session_name(name)
+        session = as_session_name(name)
         while True:
             path = self._ensure_session_dir(session)
             what = f"session {session.name}"

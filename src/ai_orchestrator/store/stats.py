@@ -15,9 +15,9 @@ from typing import Any
 
 from ai_orchestrator import SCHEMA_VERSION
 from ai_orchestrator.core.errors import InvalidInput
+from ai_orchestrator.core.interaction import TOKEN_KEYS, Interaction
 from ai_orchestrator.infra.timeutil import format_iso
 from ai_orchestrator.store.index import SessionRow
-from ai_orchestrator.store.records import TOKEN_KEYS
 from ai_orchestrator.store.summary import add_reported, group_buckets
 
 SORT_KEYS = ("name", "date", "tokens", "cost")
@@ -94,7 +94,7 @@ def _add(group: dict[str, Any], interactions: int, bucket: Mapping[str, Any]) ->
 def breakdown(
     rows: Iterable[SessionRow],
     by: str,
-    records_of: Callable[[str], list[dict[str, Any]]] | None = None,
+    records_of: Callable[[str], list[Interaction]] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Totals grouped by model, command or feature (from summaries), or by day or task
     (from the logs, read through ``records_of``)."""
@@ -131,7 +131,7 @@ def compute_stats(
     *,
     active_days: float = 30,
     by: str | None = None,
-    records_of: Callable[[str], list[dict[str, Any]]] | None = None,
+    records_of: Callable[[str], list[Interaction]] | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Store-wide totals, the active count and the top sessions by interactions."""

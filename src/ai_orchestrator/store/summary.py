@@ -25,9 +25,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ai_orchestrator import SCHEMA_VERSION
+from ai_orchestrator.core.interaction import TOKEN_KEYS, Interaction, Tokens
 from ai_orchestrator.core.names import SessionName
 from ai_orchestrator.infra.timeutil import day_of, format_iso, now_iso, parse_iso
-from ai_orchestrator.store.records import TOKEN_KEYS
 
 CONVERSATION_FIELDS = ("agent", "agent_session_id", "agent_cwd", "agent_state", "model")
 # Carried across rebuilds too: the shell-version name a migrated or imported session had
@@ -67,7 +67,7 @@ def add_reported(target: dict[str, Any], amount: float, agents: Iterable[str | N
 
 def _add_to_bucket(
     bucket: dict[str, Any],
-    tokens: Mapping[str, int],
+    tokens: Tokens,
     cost: float,
     savings: float = 0.0,
     unpriced: bool = False,
@@ -76,7 +76,7 @@ def _add_to_bucket(
 ) -> None:
     bucket["interactions"] += 1
     for key in TOKEN_KEYS:
-        bucket["tokens"][key] += int(tokens.get(key, 0))
+        bucket["tokens"][key] += getattr(tokens, key)
     bucket["cost"] = round(bucket["cost"] + cost, 10)
     bucket["savings"] = round(bucket["savings"] + savings, 10)
     bucket["unpriced"] += 1 if unpriced else 0
@@ -140,17 +140,6 @@ def _status_for(outcome: str) -> str:
     return "failed"
 
 
-def _usage_tokens(usage: Mapping[str, Any]) -> dict[str, int]:
-    return {
-        "input": int(usage.get("input") or 0),
-        "output": int(usage.get("output") or 0),
-        "cache_read": int(usage.get("cache_read") or 0),
-        "cache_write": int(usage.get("cache_write") or 0)
-        or int(usage.get("cache_write_5m") or 0) + int(usage.get("cache_write_1h") or 0),
-        "reasoning": int(usage.get("reasoning") or 0),
-    }
-
-
 def _shares(total: float, weights: list[int]) -> list[float]:
     """``total`` split in proportion to ``weights`` (equally when they are all zero)."""
     whole = sum(weights)
@@ -159,44 +148,49 @@ def _shares(total: float, weights: list[int]) -> list[float]:
     return [total * w / whole for w in weights]
 
 
-ModelShare = tuple[str, dict[str, int], float, float, bool, bool]
+ModelShare = tuple[str, Tokens, float, float, bool, bool]
 
 
-def _models_of(record: Mapping[str, Any]) -> list[ModelShare]:
+def _models_of(record: Interaction) -> list[ModelShare]:
     """(model, tokens, cost, savings, unpriced, reported) per model used in the call;
     ``reported``: that cost is the agent's own figure, we could not compute it."""
-    savings = float(record.get("savings") or 0.0)
-    per_model = record.get("usage_by_model")
-    if not isinstance(per_model, Mapping):
-        model = str(record.get("model") or "unknown")
-        unpriced = record.get("cost_source") == "unpriced"
-        reported = record.get("cost_source") == "reported"
-        return [(model, record["tokens"], float(record["cost"]), savings, unpriced, reported)]
+    savings = float(record.savings or 0.0)
+    per_model = record.usage_by_model
+    if per_model is None:
+        model = record.model or "unknown"
+        unpriced = record.cost_source == "unpriced"
+        reported = record.cost_source == "reported"
+        return [(model, record.tokens, float(record.cost), savings, unpriced, reported)]
     # An empty breakdown is a call that used no model: nothing to attribute.
-    models, tokens, costs, model_savings, priced, reported_by_cli = [], [], [], [], [], []
+    models: list[str] = []
+    tokens: list[Tokens] = []
+    costs: list[float] = []
+    model_savings: list[float | None] = []
+    priced: list[bool] = []
+    reported_by_cli: list[bool] = []
     for model, usage in per_model.items():
-        models.append(str(model))
-        tokens.append(_usage_tokens(usage))
-        known = usage.get("priced") is not False
-        cost = float(usage.get("cost") or 0.0)
-        reported_by_cli.append(not known and usage.get("reported_cost") is not None)
-        if reported_by_cli[-1]:
-            cost, known = float(usage["reported_cost"]), True  # the CLI's own per-model figure
+        models.append(model)
+        tokens.append(usage.tokens())
+        known = usage.priced is not False
+        cost = float(usage.cost or 0.0)
+        reported_by_cli.append(not known and usage.reported_cost is not None)
+        if usage.reported_cost is not None and not known:
+            cost, known = float(usage.reported_cost), True  # the CLI's own per-model figure
         costs.append(cost)
         priced.append(known)
-        model_savings.append(usage.get("savings"))
+        model_savings.append(usage.savings)
     unknown = [i for i, known in enumerate(priced) if not known]
-    if unknown and record.get("cost_source") == "reported":
+    if unknown and record.cost_source == "reported":
         # The call's cost is the CLI's reported total: what the priced models do not
         # account for is what the unpriced ones cost.
         known_cost = sum(c for c, p in zip(costs, priced, strict=True) if p)
-        rest = max(0.0, float(record["cost"]) - known_cost)
-        weights = [sum(tokens[i][k] for k in ("input", "output", "cache_read")) for i in unknown]
+        rest = max(0.0, float(record.cost) - known_cost)
+        weights = [tokens[i].input + tokens[i].output + tokens[i].cache_read for i in unknown]
         for i, share in zip(unknown, _shares(rest, weights), strict=True):
             costs[i], priced[i], reported_by_cli[i] = round(share, 10), True, True
     if all(s is None for s in model_savings) and models:
         # Older records keep savings per call only; cache reads earn them.
-        split = _shares(savings, [t["cache_read"] for t in tokens])
+        split = _shares(savings, [t.cache_read for t in tokens])
     else:
         split = [float(s or 0.0) for s in model_savings]
     return [
@@ -205,65 +199,62 @@ def _models_of(record: Mapping[str, Any]) -> list[ModelShare]:
     ]
 
 
-def reported_part(record: Mapping[str, Any], shares: list[ModelShare] | None = None) -> float:
+def reported_part(record: Interaction, shares: list[ModelShare] | None = None) -> float:
     """How much of the call's cost is the agent's own figure that we could not compute."""
-    if record.get("cost_source") != "reported":
+    if record.cost_source != "reported":
         return 0.0
     shares = _models_of(record) if shares is None else shares
     if not shares:
-        return float(record["cost"])
+        return float(record.cost)
     return sum(share[2] for share in shares if share[5])
 
 
-def apply_interaction(summary: dict[str, Any], record: Mapping[str, Any]) -> None:
+def apply_interaction(summary: dict[str, Any], record: Interaction) -> None:
     """Fold one stored interaction into ``summary`` (in place)."""
     summary["interaction_count"] += 1
     for key in TOKEN_KEYS:
-        summary["tokens"][key] += int(record["tokens"].get(key, 0))
-    summary["cost"] = round(summary["cost"] + float(record["cost"]), 10)
-    savings = record.get("savings")
-    if isinstance(savings, int | float) and not isinstance(savings, bool):
-        summary["savings"] = round(summary["savings"] + float(savings), 10)
-    if record.get("cost_source") == "unpriced":
+        summary["tokens"][key] += getattr(record.tokens, key)
+    summary["cost"] = round(summary["cost"] + float(record.cost), 10)
+    if record.savings is not None:
+        summary["savings"] = round(summary["savings"] + float(record.savings), 10)
+    if record.cost_source == "unpriced":
         summary["unpriced_interactions"] += 1
-    outcome = str(record.get("outcome", "success"))
+    outcome = record.outcome
     if outcome != "success":
         summary["failed_interactions"] += 1
-    fresh = record.get("session_action") == "fresh"
-    if isinstance(record.get("legacy_name"), str) and record["legacy_name"]:
-        summary["legacy_name"] = record["legacy_name"]
-    if record.get("model"):
-        summary["model"] = record["model"]
+    fresh = record.fresh
+    if record.legacy_name:
+        summary["legacy_name"] = record.legacy_name
+    if record.model:
+        summary["model"] = record.model
     # A one-off call must not make the session look like another agent's conversation.
-    if record.get("agent") and not (fresh and summary.get("agent_session_id")):
-        summary["agent"] = record["agent"]
+    if record.agent and not (fresh and summary.get("agent_session_id")):
+        summary["agent"] = record.agent
     if not fresh:
-        if record.get("agent_session_id"):
-            summary["agent_session_id"] = record["agent_session_id"]
-        if record.get("cwd"):
-            summary["agent_cwd"] = record["cwd"]
-        state = record.get("agent_state")
-        if isinstance(state, Mapping):
-            summary["agent_state"] = dict(state)
+        if record.agent_session_id:
+            summary["agent_session_id"] = record.agent_session_id
+        if record.cwd:
+            summary["agent_cwd"] = record.cwd
+        if record.agent_state is not None:
+            summary["agent_state"] = dict(record.agent_state)
     summary["status"] = _status_for(outcome)
     summary["last_outcome"] = outcome
-    timestamp = record["timestamp"]
+    timestamp = record.timestamp
     if summary["last_used"] is None or timestamp > summary["last_used"]:
         summary["last_used"] = timestamp
     if timestamp < summary["created_at"]:
         summary["created_at"] = timestamp
 
     shares = _models_of(record)
-    agent = record.get("agent") if isinstance(record.get("agent"), str) else None
-    add_reported(summary, reported_part(record, shares), [agent])
+    add_reported(summary, reported_part(record, shares), [record.agent])
     for model, tokens, cost, model_savings, unpriced, reported in shares:
         bucket = summary["by_model"].setdefault(model, _bucket())
         _add_to_bucket(
-            bucket, tokens, cost, model_savings, unpriced, cost if reported else 0.0, agent
+            bucket, tokens, cost, model_savings, unpriced, cost if reported else 0.0, record.agent
         )
 
 
-def group_buckets(records: Iterable[Mapping[str, Any]], by: str) -> dict[str, dict[str, Any]]:
+def group_buckets(records: Iterable[Interaction], by: str) -> dict[str, dict[str, Any]]:
     """Per-``day`` (UTC) or per-``task`` buckets of interactions, tokens, cost and savings.
 
     These are computed from the log on demand rather than kept in the summary, so the
@@ -272,26 +263,26 @@ def group_buckets(records: Iterable[Mapping[str, Any]], by: str) -> dict[str, di
     buckets: dict[str, dict[str, Any]] = {}
     for record in records:
         if by == "day":
-            key = day_of(record["timestamp"]) or "unknown"
+            key = day_of(record.timestamp) or "unknown"
         elif by == "task":
-            key = str(record.get("task_id") or "(no task)")
+            key = record.task_id or "(no task)"
         else:
             raise ValueError(f"cannot group interactions by {by!r}")
         _add_to_bucket(
             buckets.setdefault(key, _bucket()),
-            record["tokens"],
-            record["cost"],
-            float(record.get("savings") or 0.0),
-            record.get("cost_source") == "unpriced",
+            record.tokens,
+            record.cost,
+            float(record.savings or 0.0),
+            record.cost_source == "unpriced",
             reported_part(record),
-            record.get("agent") if isinstance(record.get("agent"), str) else None,
+            record.agent,
         )
     return buckets
 
 
 def build_summary(
     session: SessionName,
-    records: Iterable[Mapping[str, Any]],
+    records: Iterable[Interaction],
     created_at: str | None = None,
     base: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:

@@ -45,6 +45,7 @@ from typing import IO, Any
 
 from ai_orchestrator import SCHEMA_VERSION
 from ai_orchestrator.core.errors import AioError, InvalidInput, SessionBusy
+from ai_orchestrator.core.interaction import Interaction
 from ai_orchestrator.core.names import SessionName, is_session_name, parse_session_name
 from ai_orchestrator.infra import locks
 from ai_orchestrator.infra.fsutil import atomic_write, read_bytes
@@ -98,7 +99,7 @@ def _export_object(store: SessionStore, view: SessionView) -> dict[str, Any]:
     obj = {k: v for k, v in view.summary.items() if k not in _LOCAL_FIELDS}
     obj["schema_version"] = SCHEMA_VERSION
     obj["session_name"] = view.name
-    obj["interactions"] = store.read_log(view.name).records
+    obj["interactions"] = [record.to_json() for record in store.read_log(view.name).records]
     return obj
 
 
@@ -161,7 +162,7 @@ def write_csv_export(objects: Iterator[dict[str, Any]], out: IO[str]) -> int:
 class ImportPlan:
     """Validated import content: records per session, ready to append."""
 
-    sessions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    sessions: dict[str, list[Interaction]] = field(default_factory=dict)
     created_at: dict[str, str] = field(default_factory=dict)  # earliest known, per session
     renamed: dict[str, str] = field(default_factory=dict)  # target -> name in the file
     explicit: dict[str, bool] = field(default_factory=dict)  # target came from --rename
@@ -232,7 +233,7 @@ def target_name(
 
 def _session_records(
     obj: Mapping[str, Any], index: int, renames: Mapping[str, str]
-) -> tuple[SessionName, str | None, list[dict[str, Any]]]:
+) -> tuple[SessionName, str | None, list[Interaction]]:
     where = f"session #{index + 1}"
     # Our exports carry schema_version on every session object; the shell's never did.
     shell = "schema_version" not in obj

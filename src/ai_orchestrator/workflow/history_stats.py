@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from ai_orchestrator.core.errors import NotFound, StoreError
+from ai_orchestrator.core.interaction import Interaction
 from ai_orchestrator.core.names import parse_session_name, validate_feature_id
 from ai_orchestrator.store import SessionStore
 
@@ -54,17 +55,15 @@ def _row(phase: str, model: str | None) -> dict[str, Any]:
     }
 
 
-def _add(row: dict[str, Any], record: dict[str, Any]) -> None:
+def _add(row: dict[str, Any], record: Interaction) -> None:
     row["calls"] += 1
-    raw = record.get("tokens")
-    tokens: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    tokens = record.tokens.to_json()
     for key in TOKEN_KEYS:
         value = tokens.get(key, 0)
         row["tokens"][key] += value if isinstance(value, int) else 0
-    cost = record.get("cost")
-    row["cost"] = round(row["cost"] + (float(cost) if isinstance(cost, int | float) else 0.0), 10)
-    row["unpriced"] += record.get("cost_source") == "unpriced"
-    outcome = str(record.get("outcome") or "unknown")
+    row["cost"] = round(row["cost"] + float(record.cost or 0.0), 10)
+    row["unpriced"] += record.cost_source == "unpriced"
+    outcome = str(record.outcome or "unknown")
     row["outcomes"][outcome] = row["outcomes"].get(outcome, 0) + 1
 
 
@@ -88,7 +87,7 @@ def call_stats(store: SessionStore, feature_id: str, model: str | None = None) -
             problems.append(f"{name}: skipped: {exc}")
             continue
         for record in log.records:
-            used = record.get("model") if isinstance(record.get("model"), str) else None
+            used = record.model
             if model is not None and not model_matches(model, used):
                 continue
             key = (session.command, used or "")
