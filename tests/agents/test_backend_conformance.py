@@ -207,8 +207,8 @@ class BackendContract:
         first = run_in_session(store, "implement-conf", "run the tests", options)
         second = run_in_session(store, "implement-conf", "again", options)
         assert (first.action, second.action) == ("started", "resumed")
-        assert first.record["outcome"] == "success"
-        assert first.record["tokens"]["output"] == sum(u.output for u in self.usage.values())
+        assert first.record.outcome == "success"
+        assert first.record.tokens.output == sum(u.output for u in self.usage.values())
         assert store.load("implement-conf").summary["agent_session_id"] == self.session_id
         new, resumed = fake_launcher.calls
         assert any(self.session_id in arg for arg in resumed.argv)
@@ -279,21 +279,3 @@ class TestScripted(BackendContract):
     partial: ClassVar[list[dict[str, Any]]] = [
         {"type": "init", "session_id": MINTED, "model": model, "scripted": True},
     ]
-
-    # Found by this suite: the scripted parser's stop classification predates the shared one
-    # of the other backends: no "timed out after N s", the interrupt's message is the raw
-    # stderr, and a SIGTERM nobody here sent counts as our interrupt. Strict: once fixed,
-    # these fail until the markers go.
-    gap = pytest.mark.xfail(strict=True, reason="scripted parser: stops classified apart")
-
-    @gap
-    def test_our_timeout_says_how_long(self) -> None:
-        super().test_our_timeout_says_how_long()
-
-    @gap
-    def test_our_interrupt_is_interrupted(self) -> None:
-        super().test_our_interrupt_is_interrupted()
-
-    @gap
-    def test_a_signal_we_did_not_send_is_a_crash_naming_it(self) -> None:
-        super().test_a_signal_we_did_not_send_is_a_crash_naming_it()

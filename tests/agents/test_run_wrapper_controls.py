@@ -18,7 +18,7 @@ SONNET = "claude-sonnet-4-5-20250929"
 
 
 def records(name: str) -> list[dict[str, Any]]:
-    return SessionStore().read_log(name).records
+    return [r.to_json() for r in SessionStore().read_log(name).records]
 
 
 def test_agent_exit_code_in_json_and_record(fakes: FakeAgents, project: Path) -> None:
@@ -200,7 +200,7 @@ def test_debug_trace_shows_argv_and_env_names_never_secret_values(
 
 
 def test_no_trace_without_debug(fakes: FakeAgents, project: Path) -> None:
-    result = aio_run(project, "run-x", "hi")
+    result = aio_run(project, "run-x", "hi", env={"AIO_DEBUG": ""})  # the helper sets it
     assert result.returncode == 0 and "aio: debug:" not in result.stderr
 
 

@@ -137,6 +137,6 @@ def test_an_interrupted_run_says_interrupted(tmp_path: Path) -> None:
     assert "run-stop: interrupted · " in err, err
     assert "exit code" not in err, err
     assert err.splitlines()[-1].startswith("aio: error: interrupted"), err
-    record = SessionStore().read_log("run-stop").records[-1]  # what show/history print later
+    record = SessionStore().read_log("run-stop").records[-1].to_json()  # as printed later
     assert record["outcome"] == "interrupted"
     assert record["error"].startswith("interrupted (Ctrl-C"), record["error"]

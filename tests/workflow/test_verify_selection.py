@@ -173,6 +173,8 @@ def test_configured_coverage_tool_for_another_runner(proj: Path) -> None:
 
 def test_parallel_uses_xdist(proj: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYTEST_XDIST_AUTO_NUM_WORKERS", "2")
+    # The suite turns plugin autoload off for the projects' pytest runs (speed); -n needs it.
+    monkeypatch.delenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", raising=False)
     result = verify("--parallel", "--json")
     assert result.code == 0, result.err
     data = result.json()

@@ -10,9 +10,9 @@ event format and the scenario format are documented in ``scripted_cli``.
 
 The parser mirrors the real adapters: the newest ``session_id`` wins, non-JSON lines are kept
 as noise, the ``result`` event decides the outcome (its ``outcome`` field, one of
-``OUTCOMES``), no result is a failure (timeout / interrupted from the runner, in words;
-interrupted also when SIGINT/SIGTERM from elsewhere ended it, else session_lost /
-session_in_use / crash from stderr, with the same messages Claude Code uses).
+``OUTCOMES``), no result is a failure (timeout / interrupted when the runner stopped it, in
+words; a signal nobody here sent is a crash naming it, as for every backend; else
+session_lost / session_in_use / crash from stderr, with the same messages Claude Code uses).
 Usage is per model (``cache_write`` counts as 5m writes); the scripted agent reports no cost,
 so ``reported_cost`` stays ``None``.
 """
@@ -20,7 +20,6 @@ so ``reported_cost`` stays ``None``.
 from __future__ import annotations
 
 import os
-import signal
 import sys
 from pathlib import Path
 from typing import Any, cast
@@ -188,8 +187,8 @@ class ScriptedStreamParser:
             return stopped[0], stopped[1], in_use
         message = stderr_tail(stderr) or f"no result (exit code {exit.exit_code})"
         sig = exit.killed_by()
-        if sig in (signal.SIGINT, signal.SIGTERM):
-            return "interrupted", killed_message(sig, stderr_tail(stderr)), in_use
+        if sig is not None:  # a signal nobody here sent (OOM killer, a user's kill …)
+            return "crash", killed_message(sig, stderr_tail(stderr)), in_use
         if "No conversation found" in stderr:
             return "session_lost", message, in_use
         return "crash", message, in_use

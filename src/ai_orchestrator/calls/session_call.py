@@ -67,11 +67,11 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from ai_orchestrator.accounting import todos
 from ai_orchestrator.accounting.budget import check_budget
@@ -93,8 +93,13 @@ from ai_orchestrator.calls.recording import (
     max_budget_flag,
 )
 from ai_orchestrator.calls.recover import CONFIRMED, pending_marker, recover_pending
+from ai_orchestrator.calls.resume import (
+    Plan,
+    SessionAction,
+    plan_session,
+)
 from ai_orchestrator.calls.trace import log_launch
-from ai_orchestrator.core.errors import AgentLaunchError, InvalidInput, UnknownConversation
+from ai_orchestrator.core.errors import AgentLaunchError, InvalidInput
 from ai_orchestrator.core.interaction import Interaction
 from ai_orchestrator.core.names import SessionName, as_session_name
 from ai_orchestrator.infra.locks import WaitReport, current_command
@@ -109,8 +114,6 @@ __all__ = [
     "run_in_session",
 ]
 
-SessionAction = Literal["started", "resumed", "replaced", "forked", "fresh"]
-RESUMABLE_FROM_OWN_CWD = ("claude", "gemini", "scripted")
 LIVE_COST_INTERVAL = 0.5  # seconds between re-pricings of the running usage
 
 
@@ -167,76 +170,6 @@ class SessionRun:
         return bool(self.record.over_budget)
 
 
-@dataclass
-class _Plan:
-    resume_id: str | None
-    action: SessionAction
-    cwd: Path
-    state: dict[str, Any]
-
-
-def _plan_session(
-    summary: Mapping[str, Any] | None,
-    options: CallOptions,
-    history: Callable[[], list[Interaction]],
-    name: str,
-) -> _Plan:
-    """What this call does with the stored conversation (``history``: the session's
-    records, read only for ``--resume``)."""
-    if options.resume_id is not None or options.must_continue:
-        return _explicit_plan(summary, options, history, name)
-    stored = summary if summary and summary.get("agent") == options.agent else None
-    previous = stored.get("agent_session_id") if stored else None
-    if not options.use_session:
-        return _Plan(None, "fresh", options.cwd, {})
-    if previous and stored and not options.new_session:
-        cwd = options.cwd
-        if options.agent in RESUMABLE_FROM_OWN_CWD and stored.get("agent_cwd"):
-            cwd = Path(stored["agent_cwd"])
-        action: SessionAction = "forked" if options.fork else "resumed"
-        return _Plan(previous, action, cwd, dict(stored.get("agent_state") or {}))
-    return _Plan(None, "replaced" if previous else "started", options.cwd, {})
-
-
-def _explicit_plan(
-    summary: Mapping[str, Any] | None,
-    options: CallOptions,
-    history: Callable[[], list[Interaction]],
-    name: str,
-) -> _Plan:
-    """``--continue`` / ``--resume ID``: that conversation of session ``name``, or
-    ``UnknownConversation`` (exit 2) before anything is created."""
-    where = f"session {name}"
-    stored_id = summary.get("agent_session_id") if summary else None
-    stored_agent = summary.get("agent") if summary else None
-    wanted = options.resume_id or stored_id
-    if not wanted:
-        raise UnknownConversation(f"--continue: {where} has no agent conversation to continue")
-    if wanted == stored_id and summary is not None:
-        agent, cwd, state = stored_agent, summary.get("agent_cwd"), summary.get("agent_state")
-    else:
-        records = history()
-        mine = [r for r in records if r.agent_session_id == wanted]
-        if not mine:
-            known = {r.agent_session_id for r in records if r.agent_session_id}
-            listed = ", ".join(sorted(known)) or "none"
-            raise UnknownConversation(
-                f"--resume {wanted}: not a conversation of {where} (its conversations: {listed})"
-            )
-        last = mine[-1]
-        agent, cwd, state = last.agent, last.cwd, last.agent_state
-    if agent != options.agent:
-        flag = "--continue" if options.must_continue else f"--resume {wanted}"
-        raise UnknownConversation(
-            f"{flag}: the conversation in {where} is a {agent} conversation, not "
-            f"{options.agent}; add --agent {agent}"
-        )
-    run_in = options.cwd
-    if options.agent in RESUMABLE_FROM_OWN_CWD and cwd:
-        run_in = Path(cwd)
-    return _Plan(wanted, "resumed", run_in, dict(state or {}))
-
-
 def _new_id() -> str:
     """A new conversation id (we mint it so that it is known before the CLI runs)."""
     import uuid  # lazily: a resumed call (the common case) never needs it
@@ -245,7 +178,7 @@ def _new_id() -> str:
 
 
 def _request(
-    prompt: str, plan: _Plan, options: CallOptions, remaining: float | None
+    prompt: str, plan: Plan, options: CallOptions, remaining: float | None
 ) -> AgentRequest:
     return agent_request(
         options,
@@ -447,15 +380,15 @@ class _Call:
         if self.on_notice is not None:
             self.on_notice(notice)
 
-    def plan(self) -> _Plan:
+    def plan(self) -> Plan:
         exists = self.store.exists(self.name)
         summary = self.store.load(self.name).summary if exists else None
         def history() -> list[Interaction]:
             return self.store.read_log(self.name).records if exists else []
 
-        return _plan_session(summary, self.options, history, self.name.name)
+        return plan_session(summary, self.options, history, self.name.name)
 
-    def request(self, plan: _Plan, remaining: float | None) -> AgentRequest:
+    def request(self, plan: Plan, remaining: float | None) -> AgentRequest:
         return _request(self.prompt, plan, self.options, remaining)
 
     def build(self, request: AgentRequest) -> Invocation:
@@ -506,7 +439,7 @@ class _Call:
 
     def run_and_record(
         self,
-        plan: _Plan,
+        plan: Plan,
         request: AgentRequest,
         invocation: Invocation,
         budget: BudgetCheck | None,
