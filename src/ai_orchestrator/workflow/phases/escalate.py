@@ -41,7 +41,6 @@ from ai_orchestrator.core.errors import (
     InvalidInput,
 )
 from ai_orchestrator.workflow.phases.handover import (
-    DEFAULT_CONTINUE,
     PHASES,
     Target,
     hand_over,
@@ -51,6 +50,7 @@ from ai_orchestrator.workflow.phases.handover import (
 )
 from ai_orchestrator.workflow.phases.implement import ImplementOptions, run_implement
 from ai_orchestrator.workflow.project.history import given_options
+from ai_orchestrator.workflow.prompts import DEFAULT_CONTINUE
 from ai_orchestrator.workflow.runctx import (
     FeatureContext,
     Recorder,

@@ -22,6 +22,7 @@ from ai_orchestrator.core.errors import (
 )
 from ai_orchestrator.infra.timeutil import now_iso
 from ai_orchestrator.workflow.project.history import read_events
+from ai_orchestrator.workflow.prompts import HANDOFF_REQUEST
 from ai_orchestrator.workflow.runctx import (
     FeatureContext,
     call_options,
@@ -31,19 +32,6 @@ from ai_orchestrator.workflow.runctx import (
 PHASES = ("plan", "implement", "review")
 METHODS = ("fork", "summary", "context")
 SUMMARY_STEP = "handoff"
-
-HANDOFF_REQUEST = (
-    "This conversation is being handed over to {target} ({reason}). Write the hand-over for "
-    "whoever continues it, who will NOT see this conversation: the goal; what has been done "
-    "(files changed, decisions and why); what was tried and failed, with the exact errors; "
-    "what remains and the next concrete step. Be specific and complete but brief. Reply with "
-    "the hand-over only; change no files."
-)
-DEFAULT_CONTINUE = (
-    "Continue the work from where it stands. Start by saying in two or three sentences what "
-    "you understand the current state and the next step to be, then do that step."
-)
-
 
 @dataclass(frozen=True)
 class Target:

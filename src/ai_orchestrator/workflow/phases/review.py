@@ -100,7 +100,10 @@ def architecture_files(root: Path) -> list[Path]:
     return sorted(found)[:10]
 
 
-def _material(ctx: FeatureContext, files: list[str], architecture: bool) -> tuple[str, list[str]]:
+def review_material(
+    ctx: FeatureContext, files: list[str], architecture: bool
+) -> tuple[str, list[str]]:
+    """What a review reads (the files, or the architecture documents) and their names."""
     root = ctx.ws.project_root
     if architecture:
         paths = architecture_files(root)
@@ -257,7 +260,7 @@ def _review_locked(
     with rec.refusals():
         conv.check_location()
         check_budget(ctx, settings, "nothing was reviewed")
-        material, names = _material(ctx, files, architecture)
+        material, names = review_material(ctx, files, architecture)
     prompt = review_prompt(ctx, material, names or files, architecture, focus)
     try:
         review = ask_review(conv, prompt)

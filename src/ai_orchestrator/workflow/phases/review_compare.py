@@ -40,8 +40,8 @@ from ai_orchestrator.infra.timeutil import now_iso
 from ai_orchestrator.workflow.model.feature import write_artifact
 from ai_orchestrator.workflow.phases.review import (
     FOCUS,
-    _material,
     ask_review,
+    review_material,
     review_prompt,
     severity_counts,
 )
@@ -128,7 +128,7 @@ def run_compare(
             with rec.refusals():
                 probe = call_options(ctx, "review", agent=plans[0][0][0], max_cost=max_cost)
                 check_budget(ctx, probe, "nothing was reviewed")
-                material, names = _material(ctx, [], True)
+                material, names = review_material(ctx, [], True)
             prompt = review_prompt(ctx, material, names, True, focus)
             steps: list[dict[str, Any]] = []
             sides: list[Side] = []
