@@ -112,12 +112,6 @@ def room_of(module: str) -> str | None:
     return parts[1]
 
 
-def _package_of(module: str, known: dict[str, Path]) -> str:
-    if known[module].name == "__init__.py":
-        return module
-    return module.rsplit(".", 1)[0]
-
-
 def internal_graph(modules: dict[str, Path]) -> dict[str, list[Import]]:
     """Module -> its imports of other package modules (an import of a package counts
     as an import of its ``__init__``)."""
@@ -149,12 +143,14 @@ def direction_violations(modules: dict[str, Path]) -> list[str]:
 
 
 def package_cycles(modules: dict[str, Path]) -> list[str]:
-    """Import cycles among the modules of one package, each shown as a chain of imports."""
+    """Import cycles among the modules of one room — its sub-packages included (``workflow``
+    with ``phases``, ``model``, ``project``) — each shown as a chain of imports. (Between
+    rooms the direction rule already forbids every cycle.)"""
     graph = internal_graph(modules)
     problems: list[str] = []
     seen_cycles: set[frozenset[str]] = set()
-    for package in sorted({_package_of(m, modules) for m in modules}):
-        members = {m for m in modules if _package_of(m, modules) == package or m == package}
+    for package in sorted({room_of(m) or PACKAGE for m in modules}):
+        members = {m for m in modules if (room_of(m) or PACKAGE) == package}
         edges = {
             m: [imp for imp in graph[m] if imp.target in members and imp.target != m]
             for m in members
@@ -225,8 +221,16 @@ def missing_docstrings(modules: dict[str, Path]) -> list[str]:
     return problems
 
 
+def root_imports(modules: dict[str, Path]) -> list[str]:
+    """The root package holds ``__version__`` and ``SCHEMA_VERSION`` only: it imports no room
+    (everything may import it, so anything it imported would be imported everywhere)."""
+    graph = internal_graph(modules)
+    return [f"{imp}: the root package imports nothing of ours" for imp in graph.get(PACKAGE, [])]
+
+
 RULES = {
     "direction": direction_violations,
+    "root package imports nothing": root_imports,
     "no cycle inside a package": package_cycles,
     "click/rich only in cli": ui_imports,
     "module size": oversized,
@@ -296,6 +300,35 @@ def test_checker_catches_a_cycle_through_a_package_init(tmp_path: Path) -> None:
     problems = package_cycles(modules)
     assert len(problems) == 1
     assert "ai_orchestrator.store.b (line 3) imports ai_orchestrator.store" in problems[0]
+
+
+def test_checker_catches_a_cycle_between_sub_packages_of_a_room(tmp_path: Path) -> None:
+    modules = _fake_package(
+        tmp_path,
+        {
+            "workflow/__init__.py": '"""w."""\n',
+            "workflow/runctx.py": '"""r."""\nfrom ai_orchestrator.workflow.project.history import H\n',
+            "workflow/project/__init__.py": '"""p."""\n',
+            "workflow/project/history.py": '"""h."""\nfrom ai_orchestrator.workflow.runctx import R\n',
+        },
+    )
+    problems = package_cycles(modules)
+    assert len(problems) == 1 and "ai_orchestrator.workflow.project.history" in problems[0]
+
+
+def test_checker_catches_an_import_in_the_root_package(tmp_path: Path) -> None:
+    modules = _fake_package(
+        tmp_path,
+        {
+            "__init__.py": '"""root."""\nfrom ai_orchestrator.calls import options\n',
+            "calls/__init__.py": '"""c."""\n',
+            "calls/options.py": '"""o."""\n',
+        },
+    )
+    assert root_imports(modules) == [
+        "ai_orchestrator (line 2) imports ai_orchestrator.calls.options: "
+        "the root package imports nothing of ours"
+    ]
 
 
 def test_checker_catches_ui_size_and_docstring(tmp_path: Path) -> None:

@@ -33,7 +33,7 @@ def test_reaching_the_budget_is_exceeded(spent: float) -> None:
     assert info.value.exit_code == EXIT_BUDGET == 3
     message = str(info.value)
     assert message.startswith("feature auth has spent $")
-    assert f"${spent:.4f}" in message and "$1.0000 budget" in message
+    assert f"${spent:.4f}" in message and "of its $1.00 budget" in message  # exact, not padded
     assert "no agent call was made" in message
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -66,6 +67,7 @@ def test_a_name_the_user_already_uses_is_refused_and_nothing_is_written(project:
     target = commands(project)
     target.mkdir(parents=True)
     (target / "aio-status.md").write_text(MINE)
+    os.chmod(target / "aio-status.md", 0o644)
     (target / "aio-plan.md").symlink_to(project / "elsewhere.md")
     result = aio("install", "claude-commands", "--scope", "project")
     assert result.code == 1 and "nothing was written" in result.err
@@ -73,6 +75,7 @@ def test_a_name_the_user_already_uses_is_refused_and_nothing_is_written(project:
     assert "aio-plan.md is a symbolic link" in result.err and "Traceback" not in result.err
     assert sorted(p.name for p in target.iterdir()) == ["aio-plan.md", "aio-status.md"]
     assert (target / "aio-status.md").read_text() == MINE
+    assert stat.S_IMODE(os.stat(target / "aio-status.md").st_mode) == 0o644  # not even its mode
     assert not (project / "elsewhere.md").exists()
 
 

@@ -321,3 +321,23 @@ def test_migrate_command(session_dir: Path) -> None:
     result = aio("session", "migrate", "--json")
     assert result.json()["migrated"] == ["implement-payment-gateway"]
     assert aio("session", "show", "implement-payment-gateway", "--json").json()["problems"] == []
+
+
+def test_export_into_a_pipe_writes_into_it_and_never_replaces_it(
+    session_dir: Path, tmp_path: Path
+) -> None:
+    """`-o /dev/stdout`, a FIFO, a device: written into, never swapped for a file (the
+    atomic rename would destroy it — as root, even /dev/null)."""
+    import threading
+
+    SessionStore().record("plan-alpha", interaction())
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    result = aio("session", "export", "--output", str(fifo))
+    reader.join(timeout=30)
+    assert result.code == 0, result.err
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)  # still the pipe
+    assert [s["session_name"] for s in json.loads(received[0])] == ["plan-alpha"]

@@ -4,6 +4,8 @@ detection for more ecosystems — the detection also through ``aio init``."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -155,3 +157,25 @@ def test_watch_sees_added_removed_and_modified_files_only_outside_ignored_dirs(
     assert paths == ["a.py", "gone.py"]
     assert len(calls) == 3
     assert "gone.py" not in after
+
+
+def test_watch_ignores_the_file_its_own_output_goes_to(tmp_path: Path) -> None:
+    """`aio verify --watch > results.jsonl` inside the project must not wake itself up."""
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from ai_orchestrator.workflow.phases.watch import changed, snapshot\n"
+        "root = Path(sys.argv[1])\n"
+        "before = snapshot(root)\n"
+        "print('a result line', flush=True)\n"  # our own stdout grows the file
+        "(root / 'b.py').write_text('2')\n"
+        "sys.stderr.write(repr(changed(before, snapshot(root))))\n"
+    )
+    (tmp_path / "a.py").write_text("1")
+    with (tmp_path / "results.jsonl").open("w") as out:
+        done = subprocess.run(
+            [sys.executable, "-c", script, str(tmp_path)], stdout=out, stderr=subprocess.PIPE,
+            text=True, check=True,
+        )  # fmt: skip
+    assert done.stderr == "['b.py']"
+    assert (tmp_path / "results.jsonl").read_text() == "a result line\n"

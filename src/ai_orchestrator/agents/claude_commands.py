@@ -36,17 +36,13 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ai_orchestrator.core.errors import AioError, InvalidInput
+from ai_orchestrator.core.errors import AioError, CommandConflict, InvalidInput
 from ai_orchestrator.infra.fsutil import atomic_write, read_bytes
 
 MANIFEST = ".aio-commands.json"
 FILE_MODE = 0o644  # command files are meant to be read (and, per project, committed)
 MARKER = "<!-- Installed by aio (ai-orchestrator); `aio uninstall claude-commands` removes it. -->"
 SCOPES = ("user", "project")
-
-
-class CommandConflict(AioError):
-    """A command name aio wants is taken by a file that is not aio's."""
 
 
 @dataclass(frozen=True)
@@ -143,7 +139,12 @@ def _current(path: Path) -> bytes | None:
     if not stat.S_ISREG(mode):
         kind = "a symbolic link" if stat.S_ISLNK(mode) else "not a regular file"
         raise CommandConflict(f"{path} is {kind}; aio leaves it alone (remove or rename it)")
-    return read_bytes(path)
+    # Not read with fsutil.read_bytes: that tightens the mode of what it opens (right for
+    # the store), and this may be the user's own command file, which we must not touch.
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
 
 
 def install(directory: Path) -> InstallReport:

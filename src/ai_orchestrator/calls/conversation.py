@@ -100,7 +100,7 @@ class Conversation:
 
     @property
     def cost(self) -> float:
-        return float(sum(s["cost"] for s in self.steps))
+        return float(sum(s["cost"] or 0.0 for s in self.steps))
 
     def followup(self, correction: str, step: str) -> AgentResult:
         """A follow-up in the same conversation (the original prompt repeated when fresh)."""
@@ -195,15 +195,18 @@ class Conversation:
                 "session_action": run.action,
                 "outcome": run.result.outcome,
                 "model": record.model,
-                "tokens": tokens.to_json(),
-                "cost": float(record.cost),
+                # usage the agent never reported is unknown, never 0 (see calls.recording)
+                "tokens": None if record.usage_unknown else tokens.to_json(),
+                "cost": None if record.usage_unknown else float(record.cost),
+                **({"usage_unknown": True} if record.usage_unknown else {}),
                 "duration_ms": run.result.duration_ms,
             }
         )
         usage = (
             "usage unknown"
             if record.usage_unknown
-            else f"{token_line(record.tokens.to_json())} · ${float(record.cost):.4f}"
+            else f"{token_line(record.tokens.to_json())} · "
+            + ("unpriced" if record.cost_source == "unpriced" else f"${float(record.cost):.4f}")
         )
         self.hooks.info(
             f"{self.name} [{step}]: {run.result.outcome} · {usage}"

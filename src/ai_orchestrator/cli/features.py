@@ -110,8 +110,9 @@ def print_status(s: dict[str, Any], *, wide: bool = False) -> None:
         con.print(f"Tokens: {token_line(totals['tokens'])}", markup=False)
     if totals["unpriced"]:
         con.print(
-            f"Unpriced: {plural(totals['unpriced'], 'call')} used a model the price table does "
-            "not know; their cost is not included (aio session show NAME)",
+            f"Unpriced: {plural(totals['unpriced'], 'call')} without a price (a model the price "
+            "table does not know, or usage the agent never reported); their cost is not "
+            "included (aio session show NAME)",
             markup=False,
         )
     _print_agent_todos(s["agent_todos"], s["feature_id"])
@@ -338,7 +339,12 @@ def _print_call_stats(feature_id: str, figures: dict[str, Any], wide: bool) -> N
             phase,
             model,
             f"{row['calls']:,}",
-            token_line(row["tokens"]),
+            (
+                "unknown"
+                if row["usage_unknown"] == row["calls"]
+                else token_line(row["tokens"])
+                + (f" + {row['usage_unknown']} unknown" if row["usage_unknown"] else "")
+            ),
             _cost(row["cost"], row["unpriced"]),
             outcomes or "-",
         ]

@@ -140,7 +140,10 @@ def print_list(
     if any(r.problems for r in rows):
         console.print("! the session has problems (named on stderr above)", markup=False)
     if any(r.unpriced for r in rows):
-        console.print("* includes unpriced interactions (model not in the price table)")
+        console.print(
+            "* includes unpriced interactions (a model not in the price table, or usage the "
+            "agent never reported)"
+        )
     reporters = sorted({a for r in rows for a in r.reported_by})
     if reporters:
         console.print(

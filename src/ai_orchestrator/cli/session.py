@@ -361,6 +361,12 @@ def _write_export(path: Path, data: bytes) -> None:
     if path.is_dir():
         raise InvalidInput(f"cannot write the export to {path}: it is a directory")
     try:
+        if path.exists() and not path.is_file():
+            # A device or a pipe (-o /dev/stdout, a FIFO): write into it; replacing it with
+            # a file (the atomic rename) would destroy it — as root even /dev/null.
+            with path.open("wb") as target:
+                target.write(data)
+            return
         atomic_write(path, data)
     except OSError as exc:
         # Name the target the user gave, not our temp file next to it.

@@ -162,3 +162,8 @@ class TestRunnerError(AioError):
 
 class DependencyNotMet(AioError):
     """A dependency of the task is not completed (``--force`` overrides)."""
+
+
+class CommandConflict(AioError):
+    """A command name aio wants (``aio install claude-commands``) is taken by a file that is
+    not aio's."""

@@ -40,7 +40,7 @@ from typing import Any
 from ai_orchestrator import SCHEMA_VERSION
 from ai_orchestrator.core.errors import InvalidInput
 from ai_orchestrator.core.interaction import TOKEN_KEYS, Interaction
-from ai_orchestrator.core.names import SessionName, validate_id
+from ai_orchestrator.core.names import SessionName, parse_session_name, validate_id
 from ai_orchestrator.infra.redact import redact, redact_value
 from ai_orchestrator.infra.timeutil import format_iso, now_iso, parse_iso
 
@@ -304,6 +304,30 @@ def normalize_interaction(
     return Interaction.from_json(record)
 
 
+# The ids of an escalation's lineage (``escalated_from``, a history event's
+# ``details.escalation``): kept as given when valid — a key named like ``session`` would
+# otherwise be taken for a secret — and redacted like any other text when not.
+LINEAGE_IDS = ("session", "agent_session_id")
+
+
+def _valid_lineage_id(key: str, value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        parse_session_name(value) if key == "session" else validate_id(value, key)
+    except InvalidInput:
+        return False
+    return True
+
+
+def redact_lineage(lineage: object) -> Any:
+    """``lineage`` with secrets redacted, its valid ids (``LINEAGE_IDS``) kept."""
+    if not isinstance(lineage, Mapping):
+        return redact_value(lineage)
+    keep = [k for k in LINEAGE_IDS if _valid_lineage_id(k, lineage.get(k))]
+    return redact_value(dict(lineage), keep=keep)
+
+
 def stored_form(record: Interaction) -> tuple[Interaction, bytes]:
     """The record as stored (secrets redacted) and its JSON line (with newline).
 
@@ -315,6 +339,8 @@ def stored_form(record: Interaction) -> tuple[Interaction, bytes]:
     """
     try:
         redacted: dict[str, Any] = redact_value(record.to_json(), keep=IDENTITY_FIELDS)
+        if record.escalated_from is not None:
+            redacted["escalated_from"] = redact_lineage(record.escalated_from)
         line = json.dumps(redacted, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     except (ValueError, TypeError, RecursionError) as exc:
         raise InvalidInput(f"interaction cannot be stored as JSON: {exc}") from None

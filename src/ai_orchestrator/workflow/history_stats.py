@@ -7,10 +7,11 @@
   ``implement`` ran two models).
 - ``call_stats``: every agent call recorded for the feature in the session store (all its
   sessions ``<phase>-<feature>``, including ``aio run`` calls there), grouped by phase (the
-  session's command) and model: calls, tokens, cost, unpriced calls (their cost is unknown,
-  not $0) and outcomes (``success``, ``error:<class>``, ``timeout``, ``interrupted`` …
-  counted). The store, not ``history.jsonl``, is the source: it holds every call once,
-  whatever command made it. A session that cannot be read is skipped and named in
+  session's command) and model: calls, tokens, cost, unpriced calls (their cost is unknown, not
+  $0), ``usage_unknown`` calls (the agent reported no usage: left out of the tokens and the
+  cost, never counted as 0) and outcomes (``success``, ``error:<class>``, ``timeout``,
+  ``interrupted`` … counted). The store, not ``history.jsonl``, is the source: it holds every
+  call once, whatever command made it. A session that cannot be read is skipped and named in
   ``problems``. Pure reads: nothing is locked or written.
 """
 
@@ -51,20 +52,24 @@ def _row(phase: str, model: str | None) -> dict[str, Any]:
         "tokens": dict.fromkeys(TOKEN_KEYS, 0),
         "cost": 0.0,
         "unpriced": 0,
+        "usage_unknown": 0,
         "outcomes": {},
     }
 
 
 def _add(row: dict[str, Any], record: Interaction) -> None:
     row["calls"] += 1
+    row["unpriced"] += record.cost_source == "unpriced"
+    outcome = str(record.outcome or "unknown")
+    row["outcomes"][outcome] = row["outcomes"].get(outcome, 0) + 1
+    if record.usage_unknown:  # the agent reported none: counted apart, never as 0 tokens
+        row["usage_unknown"] += 1
+        return
     tokens = record.tokens.to_json()
     for key in TOKEN_KEYS:
         value = tokens.get(key, 0)
         row["tokens"][key] += value if isinstance(value, int) else 0
     row["cost"] = round(row["cost"] + float(record.cost or 0.0), 10)
-    row["unpriced"] += record.cost_source == "unpriced"
-    outcome = str(record.outcome or "unknown")
-    row["outcomes"][outcome] = row["outcomes"].get(outcome, 0) + 1
 
 
 def call_stats(store: SessionStore, feature_id: str, model: str | None = None) -> dict[str, Any]:

@@ -110,7 +110,7 @@ def run_escalate(ctx: FeatureContext, opts: EscalateOptions) -> EscalateOutcome:
                                   "escalate")  # fmt: skip
             finally:
                 steps = [*handover.summary_steps, *conv.steps]
-                rec.details.update(steps=steps, cost=sum(s["cost"] for s in steps))
+                rec.details.update(steps=steps, cost=sum(s["cost"] or 0.0 for s in steps))
     return EscalateOutcome(target, handover.lineage, answer.text, steps, float(rec.details["cost"]))
 
 

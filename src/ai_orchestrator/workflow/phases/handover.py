@@ -92,7 +92,9 @@ def agent_of(to: str, current_agent: str | None) -> tuple[str, str | None]:
     if wanted in KNOWN_KEYS:
         return wanted, None
     if not wanted:
-        raise InvalidInput("--to: name an agent (claude, gemini, codex) or a model")
+        raise InvalidInput(
+            "the escalation target is empty: name an agent (claude, gemini, codex) or a model"
+        )
     check_model(wanted)
     agent = agent_for_model(wanted) or current_agent
     if agent is None:

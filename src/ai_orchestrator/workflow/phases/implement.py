@@ -309,12 +309,15 @@ def _check_task(ctx: FeatureContext, plan: Plan, task_id: str, opts: ImplementOp
         known = ", ".join(t.id for t in plan.tasks()) or "none"
         raise InvalidInput(f"unknown task {task_id!r} in feature {ctx.feature_id}; tasks: {known}")
     if task.status == "completed" and not opts.force:
-        raise AioError(f"task {task_id} is already completed (use --force to run it again)")
+        raise AioError(
+            f"task {task_id} is already completed "
+            f"(aio implement --task {task_id} --force runs it again)"
+        )
     unmet = plan.unmet_dependencies(task)
     if unmet and not opts.force:
         raise DependencyNotMet(
             f"task {task_id} depends on {', '.join(unmet)}, not completed yet "
-            "(implement those first, or use --force)"
+            f"(implement those first, or: aio implement --task {task_id} --force)"
         )
     if unmet:
         ctx.hooks.warn(f"--force: ignoring unmet dependencies {', '.join(unmet)}")
@@ -451,7 +454,7 @@ def _implement_locked(
     finally:
         steps = [*loop.earlier_steps, *loop.conv.steps]
         outcome.test_runs, outcome.steps = loop.runs, steps
-        outcome.cost = float(sum(s["cost"] for s in steps))
+        outcome.cost = float(sum(s["cost"] or 0.0 for s in steps))
         rec.details.update(
             mode=opts.mode,
             steps=steps,

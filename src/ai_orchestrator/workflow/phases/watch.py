@@ -2,7 +2,9 @@
 
 ``snapshot(root)`` maps every file's project-relative path to ``(mtime_ns, size)``, skipping
 ``discover.SKIP_DIRS`` (dependency, build, cache and VCS directories, ``.aio/`` — where the
-verify runs write their own logs) and coverage data files. ``wait_for_change`` polls every
+verify runs write their own logs), coverage data files and the files this process writes
+its own stdout and stderr to (``aio verify --watch > results.jsonl`` in the project must not
+wake itself up). ``wait_for_change`` polls every
 ``interval`` seconds and returns the changed paths (added, removed or modified) once there
 are any (a tree that takes long to scan is polled less often: at most a fifth of the time
 is spent scanning). It only sleeps and reads directory entries, so Ctrl-C (``KeyboardInterrupt``)
@@ -12,6 +14,7 @@ stops it at once; it never waits on a child process, so it cannot hang on one.
 from __future__ import annotations
 
 import os
+import stat
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +24,21 @@ from ai_orchestrator.workflow.project.discover import SKIP_DIRS
 Snapshot = dict[str, tuple[int, int]]
 
 
+def _own_outputs() -> set[tuple[int, int]]:
+    """(device, inode) of the regular files our stdout and stderr go to."""
+    own = set()
+    for fd in (1, 2):
+        try:
+            st = os.fstat(fd)
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode):
+            own.add((st.st_dev, st.st_ino))
+    return own
+
+
 def snapshot(root: Path) -> Snapshot:
+    own = _own_outputs()
     files: Snapshot = {}
     for directory, dirs, names in os.walk(root):
         dirs[:] = [d for d in dirs if d not in SKIP_DIRS and not d.startswith(".")]
@@ -33,6 +50,8 @@ def snapshot(root: Path) -> Snapshot:
                 st = os.stat(path)
             except OSError:
                 continue  # removed while walking: the next snapshot sees it gone
+            if (st.st_dev, st.st_ino) in own:
+                continue
             files[os.path.relpath(path, root)] = (st.st_mtime_ns, st.st_size)
     return files
 

@@ -30,6 +30,7 @@ from typing import Any
 from ai_orchestrator.infra.fsutil import fsync_fd, write_all
 from ai_orchestrator.infra.redact import redact_value
 from ai_orchestrator.infra.timeutil import now_iso
+from ai_orchestrator.store.records import redact_lineage
 
 STATUSES = ("success", "failed", "timeout", "interrupted", "budget_exceeded", "error")
 
@@ -92,7 +93,11 @@ _IDENTITY_FIELDS = (
 
 def append_event(path: Path, event: Mapping[str, Any]) -> None:
     """Append ``event`` (secrets in its arguments, error and details redacted)."""
-    clean = redact_value(json.loads(json.dumps(event, default=str)), keep=_IDENTITY_FIELDS)
+    plain = json.loads(json.dumps(event, default=str))
+    clean = redact_value(plain, keep=_IDENTITY_FIELDS)
+    details = plain.get("details")
+    if isinstance(details, dict) and "escalation" in details:
+        clean["details"]["escalation"] = redact_lineage(details["escalation"])
     line = (json.dumps(clean, ensure_ascii=False) + "\n").encode("utf-8")
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
     try:
