@@ -307,9 +307,9 @@ def test_checker_catches_a_cycle_between_sub_packages_of_a_room(tmp_path: Path) 
         tmp_path,
         {
             "workflow/__init__.py": '"""w."""\n',
-            "workflow/runctx.py": '"""r."""\nfrom ai_orchestrator.workflow.project.history import H\n',
+            "workflow/runctx.py": '"""r."""\nfrom .project.history import H\n',
             "workflow/project/__init__.py": '"""p."""\n',
-            "workflow/project/history.py": '"""h."""\nfrom ai_orchestrator.workflow.runctx import R\n',
+            "workflow/project/history.py": '"""h."""\nfrom ..runctx import R\n',
         },
     )
     problems = package_cycles(modules)
