@@ -106,3 +106,14 @@ def test_completion_refuses_an_unknown_shell() -> None:
     result = aio("completion", "tcsh")
     assert result.code == 2 and result.err.startswith("aio: error: invalid value for ")
     assert "'tcsh' is not one of 'bash', 'zsh', 'fish'" in result.err
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_one_programs_script_per_file(shell: str) -> None:
+    """Shells load completion files by the command's name: each file completes its own."""
+    both = aio("completion", shell).out
+    only = {p: aio("completion", shell, "--program", p).out for p in ("aio", "ai-session")}
+    session_only = only["ai-session"]
+    assert "_AI_SESSION_COMPLETE" in session_only and "_AIO_COMPLETE" not in session_only
+    assert "_AIO_COMPLETE" in only["aio"] and "_AI_SESSION_COMPLETE" not in only["aio"]
+    assert both == only["aio"] + only["ai-session"]

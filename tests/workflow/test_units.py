@@ -210,3 +210,11 @@ def test_commands_outside_a_project(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.chdir(empty)
     result = aio("status")
     assert result.code == 1 and "aio init" in result.err
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1"])
+def test_a_number_toml_allows_but_no_budget_is_refused(value: str) -> None:
+    """TOML has nan and inf; neither is a budget or a timeout (config check and every command
+    agree)."""
+    with pytest.raises(InvalidInput, match="budget_usd"):
+        parse_config(tomllib.loads(f"budget_usd = {value}\n"))

@@ -42,7 +42,9 @@ def doctor_cmd(as_json: bool) -> int:
     else:
         from rich.table import Table
 
-        table = Table(title="Agent CLIs", title_justify="left")
+        # The title on its own line: rich pads a table's title to the table's width.
+        table_title = "Agent CLIs"
+        table = Table()
         for column in ("Agent", "Installed", "Version", "Tested with", "Path / problem"):
             table.add_column(column)
         for c in checks:
@@ -53,6 +55,7 @@ def doctor_cmd(as_json: bool) -> int:
                 c.tested_version or "-",
                 c.problem or c.path or "",
             )
+        output.out().print(table_title, markup=False)
         output.out().print(table)
         output.out().print(f"Session store: {store.root} ({store_state})")
         output.out().print(tests.line(), markup=False, highlight=False)

@@ -65,9 +65,9 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "doctor": ("doctor", "doctor --json"),
     "config check": ("check", "check --json"),
     "completion": (
-        "completion bash > ~/.local/share/bash-completion/completions/aio",
-        "completion zsh > ~/.zfunc/_aio",
-        "completion fish > ~/.config/fish/completions/aio.fish",
+        "completion bash --program aio > ~/.local/share/bash-completion/completions/aio",
+        "completion zsh --program ai-session > ~/.zfunc/_ai-session",
+        "completion fish --program aio > ~/.config/fish/completions/aio.fish",
     ),
     "install claude-commands": ("claude-commands", "claude-commands --scope project"),
     "uninstall claude-commands": ("claude-commands", "claude-commands --scope project"),

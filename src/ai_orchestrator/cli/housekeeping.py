@@ -14,12 +14,14 @@ from ai_orchestrator.core.errors import EXIT_FAILURE, InvalidInput
 
 
 @click.group("features", invoke_without_command=True)
+@output.wide_option
 @json_option
+@output.color_option
 @click.pass_context
-def features_group(ctx: click.Context, as_json: bool) -> None:
+def features_group(ctx: click.Context, wide: bool, as_json: bool) -> None:
     """All features with progress, cost and last activity; `clean` removes or archives."""
     if ctx.invoked_subcommand is None:
-        ctx.invoke(features_cmd, as_json=as_json)
+        ctx.invoke(features_cmd, wide=wide, as_json=as_json)
 
 
 @features_group.command("clean")

@@ -55,6 +55,9 @@ def prices(ctx: click.Context, model: str, agent: str | None, as_json: bool) -> 
     else:
         _print_card(card)
     if not card.priced:
+        # The one documented failure line (stdout above keeps the card, also under --json).
+        reason = card.note or "no price data"
+        click.echo(f"aio: error: {card.query}: unpriced ({reason})", err=True)
         ctx.exit(1)
 
 

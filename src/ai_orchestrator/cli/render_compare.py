@@ -37,7 +37,9 @@ def review_compare(
     else:
         from rich.table import Table
 
-        table = Table(title=f"Architecture review of {ctx.feature_id}", title_justify="left")
+        # The title on its own line: rich pads a table's title to the table's width.
+        table_title = f"Architecture review of {ctx.feature_id}"
+        table = Table()
         table.add_column("")
         for side in outcome.sides:
             used = f"{side.agent}:{side.model}" if side.model else str(side.agent or "-")
@@ -54,6 +56,7 @@ def review_compare(
                 _finding(a.findings[i]) if i < len(a.findings) else "",
                 _finding(b.findings[i]) if i < len(b.findings) else "",
             )
+        output.out().print(table_title, markup=False)
         output.out().print(table)
         output.info(f"Review saved to: {outcome.artifact}")
     for side in outcome.sides:

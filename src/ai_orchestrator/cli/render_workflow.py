@@ -61,7 +61,9 @@ def plan_json(plan: Plan, feature_id: str) -> dict[str, Any]:
 def print_plan(plan: Plan, title: str) -> None:
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left")
+    # The title on its own line: rich pads a table's title to the table's width.
+    table_title = title
+    table = Table()
     for column in ("Task", "Title", "Status", "Depends on", "Agent"):
         table.add_column(column, overflow="fold")
     for phase in plan.phases:
@@ -76,6 +78,7 @@ def print_plan(plan: Plan, title: str) -> None:
             table.add_row(
                 task.id, task.title, status, ", ".join(task.dependencies) or "-", task.agent or "-"
             )
+    output.out().print(table_title, markup=False)
     output.out().print(table)
     counts = plan.counts()
     output.out().print(

@@ -52,7 +52,14 @@ def config_check_cmd(as_json: bool) -> None:
 
 @click.command("completion")
 @click.argument("shell", type=click.Choice(SHELLS))
-def completion_cmd(shell: str) -> None:
+@click.option(
+    "--program",
+    type=click.Choice(("aio", "ai-session")),
+    default=None,
+    help="Only this program's script (default: both, for eval). Shells load a completion "
+    "file by the command's name, so install one file per program.",
+)
+def completion_cmd(shell: str, program: str | None) -> None:
     """Print the completion script for SHELL (install it as the README says)."""
     from click.shell_completion import get_completion_class
 
@@ -60,6 +67,8 @@ def completion_cmd(shell: str) -> None:
     from ai_orchestrator.cli.session import session
 
     for command, prog in ((cli, "aio"), (session, "ai-session")):
+        if program is not None and prog != program:
+            continue
         cls = get_completion_class(shell)
         assert cls is not None
         var = f"_{prog.replace('-', '_').upper()}_COMPLETE"

@@ -93,7 +93,8 @@ def _print_report(data: Mapping[str, Any], since: str | None, until: str | None)
     ]
     if data["unpriced"]:
         lines.append(
-            f"Unpriced: {data['unpriced']} todos (model without a price; not in the total)"
+            f"Unpriced: {tables.plural(data['unpriced'], 'todo')} (a model without a price, or "
+            "usage the agent never reported; not in the total)"
         )
     if accuracy["todos"]:
         parts = []
@@ -107,7 +108,8 @@ def _print_report(data: Mapping[str, Any], since: str | None, until: str | None)
     if data["top_features"]:
         lines.append("Top features:")
         lines.extend(
-            f"  - {f['feature_id']}: {output.money(f['actual_cost'])} ({f['todos']} todos"
+            f"  - {f['feature_id']}: {output.money(f['actual_cost'])} "
+            f"({tables.plural(f['todos'], 'todo')}"
             + (f", {f['unpriced']} unpriced)" if f["unpriced"] else ")")
             for f in data["top_features"]
         )

@@ -360,11 +360,14 @@ def review_cmd(
 
         if outcome.summary:
             output.out().print(outcome.summary)
-        table = Table(title=f"Review of {ctx.feature_id}", title_justify="left")
+        # The title on its own line: rich pads a table's title to the table's width.
+        table_title = f"Review of {ctx.feature_id}"
+        table = Table()
         for column in ("Severity", "File", "Line", "Message"):
             table.add_column(column, overflow="fold")
         for f in outcome.findings:
             table.add_row(f["severity"], f["file"] or "-", str(f["line"] or "-"), f["message"])
+        output.out().print(table_title, markup=False)
         output.out().print(table)
         output.out().print(" · ".join(f"{k}: {v}" for k, v in outcome.counts.items()))
         output.info(f"Review saved to: {outcome.artifact}")

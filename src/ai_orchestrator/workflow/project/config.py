@@ -27,6 +27,7 @@ model there).
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -108,7 +109,12 @@ def _number(data: dict[str, Any], key: str, prefix: str = "") -> float | None:
     value = data.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)  # TOML has nan and inf: neither is a budget or a timeout
+        or value < 0
+    ):
         raise _type_error(prefix + key, "a non-negative number", value)
     return float(value)
 
