@@ -266,7 +266,7 @@ def test_status_shows_unpriced_cache_and_agent_todos(project: Project) -> None:
     ]
     text = run("status", FEATURE).out
     assert "1,000 cache write" in text
-    assert "+ 1 unpriced" in text and "Unpriced: 1 call used" in text
+    assert "+ 1 unpriced" in text and "Unpriced: 1 call without a price" in text
     assert "% of input from cache" in text
     assert "implement add [in_progress]" in text
     every = run("status", "--json").json()["features"][0]
