@@ -29,35 +29,13 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.golden.golden_cases import CASES, capture  # noqa: E402
+from tests.helpers import LEGACY_METADATA  # noqa: E402
 
 AIO = [sys.executable, "-m", "ai_orchestrator"]
 
-# A shell-version ``metadata.json`` (interactions inside it; no schema_version).
-LEGACY = {
-    "created_at": "2026-10-01T10:00:00Z",
-    "last_used": "2026-10-02T11:00:00Z",
-    "session_id": "9b1f3c2e-5d4a-4e8b-9a61-2f0c7d3e1a55",
-    "command": "claude",
-    "session_name": "implement-payment-gateway",
-    "interactions": [
-        {
-            "timestamp": "2026-10-01T10:00:00Z",
-            "model": "claude-3-sonnet",
-            "prompt_preview": "Task: T1.1...",
-            "tokens": {"input": 150, "output": 50},
-            "cost": 0.0012,
-            "duration_ms": 3000,
-        },
-        {
-            "timestamp": "2026-10-02T11:00:00Z",
-            "model": "claude-3-opus",
-            "prompt_preview": "Task: T1.2",
-            "tokens": {"input": 1, "output": 3},
-            "cost": 0.000048,
-            "duration_ms": 1200,
-        },
-    ],
-}
+# A shell-version ``metadata.json`` (interactions inside it; no schema_version): the one
+# the store's own tests use.
+LEGACY = LEGACY_METADATA
 
 # Interactions of varied shapes, recorded with ``aio session record`` (priced by it).
 RECORDS: list[tuple[str, dict[str, object]]] = [
