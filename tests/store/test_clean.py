@@ -23,7 +23,10 @@ def test_clean_removes_only_what_is_old_and_free(session_dir: Path) -> None:
     store.record("run-reused", interaction(timestamp=OLD))
     store.record("implement-new", interaction())
     (session_dir / "implement-new" / ".metadata.json.tmp-123-abcd").write_bytes(b"{}")
-    (session_dir / ".trash-run-gone-123-abcd" / "inner").mkdir(parents=True)
+    old_trash = session_dir / ".trash-run-gone-123-abcd1234"  # an earlier version's
+    old_trash.mkdir()
+    (old_trash / "interactions.jsonl").write_bytes(b"")
+    (old_trash / ".lock").write_bytes(b"")
     plan = plan_clean(store, 30)
     assert [r.name for r in plan.candidates] == ["plan-old", "review-busy", "run-reused"]
     assert len(plan.rows) == 4 and plan.errors == [] and plan.unreadable == []

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ai_orchestrator.calls.recover import Recovered, recover_session
-from ai_orchestrator.core.errors import SessionBusy, StoreFileError
+from ai_orchestrator.core.errors import SessionBusy, StoreError, StoreFileError
 from ai_orchestrator.store.lifecycle import repair_session
 from ai_orchestrator.store.pending import PENDING
 from ai_orchestrator.store.session_store import SessionStore
@@ -50,3 +50,17 @@ def repair(store: SessionStore, name: str) -> Repaired:
     report["recovered_call"] = None if recovered is None else recovered.record.id
     report["recovery_skipped"] = skipped
     return Repaired(report, recovered)
+
+
+def settle_pending(store: SessionStore, name: str) -> str:
+    """For ``clean`` (``store.lifecycle.Settle``): record the call the pending-call marker
+    of session ``name`` stands for, under its run lock; what was done. Raises when the call
+    could not be recorded (a run holds the session, an odd or unusable marker), so that
+    ``clean`` keeps the session instead of removing an unrecorded call."""
+    recovered = recover_session(store, name)
+    if recovered is None:
+        if (store.path_of(name) / PENDING).exists():
+            raise StoreError(f"{PENDING} could not be read")
+        raise StoreError(f"its {PENDING} was unusable (kept as pending-call.corrupt-*.json)")
+    state = "recorded now" if recovered.added else "it had been recorded already"
+    return f"recovered its interrupted call {recovered.record.id} ({state})"

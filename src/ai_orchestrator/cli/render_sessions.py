@@ -175,6 +175,21 @@ def print_strays(strays: Sequence[Mapping[str, Any]]) -> None:
         )
 
 
+def print_not_aio(foreign: Sequence[Mapping[str, str]]) -> None:
+    """Entries of the store that are not aio's: named once, never touched."""
+    if not foreign:
+        return
+    console = output.out()
+    console.print(
+        f"Not aio's: {len(foreign)} entr{'y' if len(foreign) == 1 else 'ies'} in the store "
+        "that aio did not make (left alone: never written into or removed):",
+        markup=False,
+    )
+    for item in foreign:
+        slash = "/" if item["kind"] == "directory" else ""
+        console.print(f"  {item['name']}{slash}: {item['reason']}", markup=False)
+
+
 INTERACTION_COLUMNS = (
     Column("When"),
     Column("Task", ident=True, drop=3),

@@ -16,6 +16,7 @@ from ai_orchestrator.calls.given_record import record_given
 from ai_orchestrator.cli import output
 from ai_orchestrator.cli.render_sessions import (
     print_list,
+    print_not_aio,
     print_show,
     print_stats,
     print_strays,
@@ -82,12 +83,17 @@ def _store() -> SessionStore:
     return SessionStore()
 
 
-def _rows(store: SessionStore) -> tuple[list[SessionRow], list[dict[str, str]]]:
-    """All readable rows, and ``{session_name, error}`` for each unreadable session and
-    each odd file that makes record, clean and repair refuse a listed one (``refused``)."""
-    rows, errors = SummaryIndex(store).rows()
+def _rows(
+    store: SessionStore,
+) -> tuple[list[SessionRow], list[dict[str, str]], list[dict[str, str]]]:
+    """All readable rows; ``{session_name, error}`` for each unreadable session and each
+    odd file that makes record, clean and repair refuse a listed one (``refused``); and
+    the store's entries that are not aio's (``{name, kind, reason}``), from one scan."""
+    found = store.discover()
+    rows, errors = SummaryIndex(store).rows(found.sessions)
+    errors = found.errors + errors
     _warn_unreadable(errors)
-    return rows, unreadable_entries(rows, errors)
+    return rows, unreadable_entries(rows, errors), [f.to_dict() for f in found.foreign]
 
 
 def _warn_unreadable(errors: list[tuple[str, str]]) -> None:
@@ -135,7 +141,7 @@ session.add_command(help_cmd)
 def list_cmd(active: bool, days: float, sort_key: str, wide: bool, as_json: bool) -> None:
     """List sessions with their age, tokens and cost."""
     store = _store()
-    rows, unreadable = _rows(store)
+    rows, unreadable, foreign = _rows(store)
     strays = legacy_strays(store)
     now = datetime.now(UTC)
     cutoff = active_cutoff(days, now)
@@ -153,6 +159,7 @@ def list_cmd(active: bool, days: float, sort_key: str, wide: bool, as_json: bool
                 "active_days": days,
                 "unreadable": unreadable,
                 "not_migrated": strays,
+                "not_aio": foreign,
                 "sessions": [],
             },
             ensure_ascii=False,
@@ -172,6 +179,7 @@ def list_cmd(active: bool, days: float, sort_key: str, wide: bool, as_json: bool
     else:
         print_list(shown, store.root, len(rows), active_count, days, now, wide=wide)
     print_strays(strays)
+    print_not_aio(foreign)
 
 
 @session.command("show")
@@ -225,14 +233,16 @@ def stats_cmd(name: str | None, by: str | None, days: float, wide: bool, as_json
     """Totals across sessions: tokens (incl. cache), cost, activity, top sessions."""
     store = _store()
     unreadable: list[dict[str, str]] = []
+    foreign: list[dict[str, str]] = []
     if name is not None:
         rows = [SessionRow.from_view(store.load(name))]
     else:
-        rows, unreadable = _rows(store)
+        rows, unreadable, foreign = _rows(store)
     stats = compute_stats(
         rows, active_days=days, by=by, records_of=lambda n: store.read_log(n).records
     )
     stats["unreadable"] = unreadable
+    stats["not_aio"] = foreign
     if name is not None:
         stats["session_name"] = name
     if as_json:
@@ -240,6 +250,7 @@ def stats_cmd(name: str | None, by: str | None, days: float, wide: bool, as_json
         return
     _warn_problems(rows)
     print_stats(stats, store.root, wide=wide)
+    print_not_aio(foreign)
 
 
 @session.command("clean")
@@ -263,6 +274,8 @@ def clean_cmd(older_than: float, dry_run: bool, yes: bool, as_json: bool) -> Non
     plan = plan_clean(store, older_than)
     _warn_unreadable(plan.errors)
     if not as_json:
+        for item in plan.not_aio:
+            output.info(f"Not aio's, left alone: {item['name']} ({item['reason']})")
         output.info(f"Sessions last used {older_than:g}+ days ago: {len(plan.candidates)}")
         for row in plan.candidates:
             output.info(
@@ -282,7 +295,14 @@ def clean_cmd(older_than: float, dry_run: bool, yes: bool, as_json: bool) -> Non
         if as_json:
             output.emit_json(plan.report(dry_run=False).to_dict())
         return
-    report = clean(store, plan, progress=None if as_json else _print_cleaned)
+    from ai_orchestrator.calls.repair import settle_pending
+
+    report = clean(
+        store,
+        plan,
+        progress=None if as_json else _print_cleaned,
+        settle=lambda session_name: settle_pending(store, session_name),
+    )
     if as_json:
         output.emit_json(report.to_dict())
     else:

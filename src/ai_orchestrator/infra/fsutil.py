@@ -117,7 +117,7 @@ def _fsync_enabled() -> bool:
 
 
 def ensure_private_dir(path: Path, *, create: bool = True, what: str = "directory") -> None:
-    """Make sure ``path`` is a real directory owned by us with mode 0700.
+    """Make sure ``path`` is a real directory owned by us, private (at most 0700).
 
     Raises ``UnsafeStore`` for a symlink or a directory owned by another user and
     ``StoreError`` for a non-directory.
@@ -145,9 +145,12 @@ def ensure_private_dir(path: Path, *, create: bool = True, what: str = "director
         raise UnsafeStore(
             f"refusing {what} {path}: owned by uid {st.st_uid}, not by you (uid {os.geteuid()})"
         )
-    if stat.S_IMODE(st.st_mode) != DIR_MODE:
+    mode = stat.S_IMODE(st.st_mode)
+    # Tighten only: drop group/other bits, never add one (a 0500 directory stays 0500).
+    # A sticky directory (e.g. 1777) is shared on purpose, like /tmp: left as it is.
+    if mode & ~DIR_MODE and not mode & stat.S_ISVTX:
         with contextlib.suppress(OSError):
-            os.chmod(path, DIR_MODE)  # best effort: a read-only store still reads
+            os.chmod(path, mode & DIR_MODE)  # best effort: a read-only store still reads
 
 
 def resolve_store_root(raw: str | os.PathLike[str]) -> Path:
@@ -180,7 +183,7 @@ def tighten_fd(fd: int, mode: int = FILE_MODE) -> None:
     """Reduce an open file's permissions to ``mode`` if they are looser."""
     st = os.fstat(fd)
     if stat.S_IMODE(st.st_mode) & ~mode:
-        os.fchmod(fd, mode)
+        os.fchmod(fd, stat.S_IMODE(st.st_mode) & mode)  # drop bits, never add one
 
 
 def tighten_path(path: Path, mode: int = FILE_MODE) -> bool:

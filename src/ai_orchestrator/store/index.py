@@ -174,9 +174,9 @@ def _signature(session_path: str) -> str | None:
             continue
         except OSError:
             return None
-        # Anything unusual (symlink, loose mode, foreign owner) goes through ``load``,
-        # which enforces the rules or reports the problem.
-        if st.st_mode & 0o077 or st.st_uid != _UID or not S_ISREG(st.st_mode):
+        # Anything unusual (symlink, loose mode, no read/write for us, foreign owner) goes
+        # through ``load``, which enforces the rules or reports the problem.
+        if st.st_mode & 0o677 != 0o600 or st.st_uid != _UID or not S_ISREG(st.st_mode):
             return None
         parts.append(f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}")
     return "|".join(parts)
@@ -228,9 +228,12 @@ class SummaryIndex:
                     self.path.unlink()
             return None
 
-    def rows(self) -> tuple[list[SessionRow], list[tuple[str, str]]]:
-        """All sessions (name order) and ``(name, error)`` for unreadable directories."""
-        names = self.store.names()
+    def rows(
+        self, names: list[str] | None = None
+    ) -> tuple[list[SessionRow], list[tuple[str, str]]]:
+        """All sessions (name order; ``names``: those of the caller's ``store.discover()``)
+        and ``(name, error)`` for unreadable directories."""
+        names = self.store.names() if names is None else names
         if not names:
             return [], []
         root = str(self.store.root)

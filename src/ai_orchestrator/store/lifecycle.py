@@ -14,16 +14,25 @@ caller's.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from ai_orchestrator import SCHEMA_VERSION
-from ai_orchestrator.core.errors import NotFound, SessionBusy, StoreError, StoreFileError
+from ai_orchestrator.core.errors import (
+    AioError,
+    NotFound,
+    SessionBusy,
+    StoreError,
+    StoreFileError,
+)
 from ai_orchestrator.core.names import parse_session_name
 from ai_orchestrator.infra import locks
 from ai_orchestrator.infra.timeutil import within_days
+from ai_orchestrator.store.discovery import is_store_entry
 from ai_orchestrator.store.index import SessionRow, SummaryIndex, unreadable_entries
 from ai_orchestrator.store.legacy import migrate_locked
 from ai_orchestrator.store.logfile import LOG, METADATA
@@ -35,6 +44,7 @@ from ai_orchestrator.store.maintenance import (
     temp_files,
     tighten_index,
 )
+from ai_orchestrator.store.pending import PENDING
 from ai_orchestrator.store.session_store import SessionStore
 from ai_orchestrator.store.stats import check_days
 from ai_orchestrator.store.summary import last_activity
@@ -50,8 +60,14 @@ def delete_session(
 ) -> bool:
     """Delete a session; refuses (``SessionBusy``) while any of its locks is held.
 
-    With ``idle_days``, the session is deleted only if it was last used at least that
-    long ago, checked under both locks; returns False (nothing deleted) otherwise.
+    Only what aio made is removed: an entry that is not an aio session is refused
+    (``NotFound``) before a lock file is created in it, and under both locks the directory
+    must hold nothing but store files (``StoreError`` naming the others, nothing removed).
+    Whatever a user writes into it after that check is kept (``trash.empty_trash``).
+
+    With ``idle_days`` (``clean``), the session is deleted only if it was last used at
+    least that long ago and holds no pending call, checked under both locks; returns
+    False (nothing deleted) if it was used since, ``StoreError`` for a pending call.
     """
     session = parse_session_name(name)
     path = store._existing_dir(session)
@@ -59,17 +75,45 @@ def delete_session(
     try:
         write = locks.acquire(path / locks.WRITE_LOCK, timeout=0, what=f"session {session.name}")
         try:
+            if not run.still_linked() or not write.still_linked():
+                raise NotFound(f"session not found: {session.name} (removed meanwhile)")
             if idle_days is not None:
+                if os.path.lexists(path / PENDING):
+                    raise StoreError(unrecovered(session.name))
                 summary = store.load(session, repair=False).summary
                 if within_days(last_activity(summary), idle_days, now):
                     return False
+            others = foreign_entries(path)
+            if others:
+                raise StoreError(
+                    f"cannot remove {session.name}: {path} holds entries aio did not make "
+                    f"({', '.join(others[:5])}{', …' if len(others) > 5 else ''}); "
+                    "nothing was removed"
+                )
             trash = to_trash(store.root, path, session.name)
         finally:
             write.release()
     finally:
         run.release()
-    empty_trash(trash)
+    empty_trash(trash, restore_to=path)
     return True
+
+
+def unrecovered(name: str) -> str:
+    return (
+        f"holds an unrecovered call ({PENDING}); kept (run: aio session repair {name})"
+    )
+
+
+def foreign_entries(path: Path) -> list[str]:
+    """Entries of a session directory that are not store files (``is_store_entry``), or
+    are directories: what removal must never delete."""
+    with os.scandir(path) as entries:
+        return sorted(
+            e.name
+            for e in entries
+            if not is_store_entry(e.name) or e.is_dir(follow_symlinks=False)
+        )
 
 
 def purge_store_trash(store: SessionStore) -> int:
@@ -157,6 +201,7 @@ class CleanPlan:
     candidates: list[SessionRow]
     errors: list[tuple[str, str]]  # (name, problem) of sessions the index could not read
     unreadable: list[dict[str, str]]  # ``index.unreadable_entries``
+    not_aio: list[dict[str, str]] = field(default_factory=list)  # ``Foreign.to_dict``: kept
 
     def report(self, *, dry_run: bool) -> CleanReport:
         """The report of this plan before anything is removed (a dry run, a refusal)."""
@@ -165,6 +210,7 @@ class CleanPlan:
             dry_run=dry_run,
             candidates=[r.name for r in self.candidates],
             unreadable=self.unreadable,
+            not_aio=self.not_aio,
         )
 
 
@@ -177,8 +223,10 @@ class CleanReport:
     dry_run: bool
     candidates: list[str]
     unreadable: list[dict[str, str]]
+    not_aio: list[dict[str, str]] = field(default_factory=list)  # left alone, never removed
     removed: list[str] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)  # {session_name, reason}
+    recovered: list[dict[str, str]] = field(default_factory=list)  # {session_name, note}
     trash_removed: int | None = None
     temp_files_removed: int | None = None
 
@@ -191,7 +239,9 @@ class CleanReport:
             "candidates": self.candidates,
             "removed": self.removed,
             "skipped": self.skipped,
+            "recovered": self.recovered,
             "unreadable": self.unreadable,
+            "not_aio": self.not_aio,
         }
         if self.trash_removed is not None:
             data["trash_removed"] = self.trash_removed
@@ -203,33 +253,62 @@ def plan_clean(store: SessionStore, older_than: float, now: datetime | None = No
     """List what ``clean`` would remove (``InvalidInput`` for a bad ``older_than``)."""
     older_than = check_days(older_than, "older_than", allow_zero=True)
     now = now or datetime.now(UTC)
-    rows, errors = SummaryIndex(store).rows()
+    found = store.discover()
+    rows, errors = SummaryIndex(store).rows(found.sessions)
+    errors = found.errors + errors
     candidates = sorted(
         (r for r in rows if not within_days(r.last_activity, older_than, now)),
         key=lambda r: r.name,
     )
-    return CleanPlan(older_than, now, rows, candidates, errors, unreadable_entries(rows, errors))
+    unreadable = unreadable_entries(rows, errors)
+    foreign = [f.to_dict() for f in found.foreign]
+    return CleanPlan(older_than, now, rows, candidates, errors, unreadable, foreign)
 
 
 CleanProgress = Callable[[str, str], None]
 """Told ``(session_name, reason)`` after each candidate: reason ``""`` means removed."""
 
+Settle = Callable[[str], str]
+"""Records the call a session's ``pending-call.json`` stands for (``calls.repair``); returns
+what it did, raises ``AioError``/``OSError`` if it could not. The store cannot do this
+itself: recovery reads the agents' files and prices calls, rooms above the store."""
+
 
 def clean(
-    store: SessionStore, plan: CleanPlan, progress: CleanProgress | None = None
+    store: SessionStore,
+    plan: CleanPlan,
+    progress: CleanProgress | None = None,
+    settle: Settle | None = None,
 ) -> CleanReport:
     """Remove the plan's candidates, each only if still unused for ``older_than`` days
-    under its locks; a busy, vanished or unreadable one is kept with the reason. Then
-    remove leftovers of crashed writes and deletions in the store and every listed session.
+    under its locks; a busy, vanished or unreadable one is kept with the reason. A
+    candidate with a pending call (``pending-call.json``, whatever its age or type) is
+    first recovered with ``settle`` — its recorded call then counts as its last use — or
+    kept. Then remove leftovers of crashed writes and deletions in the store and every
+    listed session.
     """
     report = plan.report(dry_run=False)
     for row in plan.candidates:
-        try:
-            deleted = delete_session(store, row.name, idle_days=plan.older_than, now=plan.now)
-        except (SessionBusy, NotFound, StoreError) as exc:
-            reason = str(exc)
-        else:
-            reason = "" if deleted else f"used within the last {plan.older_than:g} days"
+        reason, note = "", ""
+        if os.path.lexists(store.root / row.name / PENDING):
+            if settle is None:
+                reason = unrecovered(row.name)
+            else:
+                try:
+                    note = settle(row.name)
+                except (AioError, OSError) as exc:
+                    reason = f"{unrecovered(row.name)}: it could not be recovered: {exc}"
+                else:
+                    report.recovered.append({"session_name": row.name, "note": note})
+        if not reason:
+            try:
+                deleted = delete_session(store, row.name, idle_days=plan.older_than, now=plan.now)
+            except (SessionBusy, NotFound, StoreError) as exc:
+                reason = str(exc)
+            else:
+                reason = "" if deleted else f"used within the last {plan.older_than:g} days"
+            if reason and note:
+                reason = f"{note}; {reason}"
         if reason:
             report.skipped.append({"session_name": row.name, "reason": reason})
         else:

@@ -65,9 +65,10 @@ from ai_orchestrator.core.errors import (
     SessionBusy,
     StoreError,
     StoreFileError,
+    UnsafeStore,
 )
 from ai_orchestrator.core.interaction import Interaction
-from ai_orchestrator.core.names import SessionName, as_session_name, is_session_name
+from ai_orchestrator.core.names import SessionName, as_session_name
 from ai_orchestrator.infra import locks
 from ai_orchestrator.infra.fsutil import (
     append_durably,
@@ -80,8 +81,10 @@ from ai_orchestrator.infra.fsutil import (
     resolve_store_root,
     tighten_path,
     truncate_back,
+    unique_suffix,
 )
 from ai_orchestrator.infra.timeutil import format_iso, parse_iso
+from ai_orchestrator.store.discovery import NEW_PREFIX, Discovery, discover, session_marker
 from ai_orchestrator.store.logfile import (
     LOG,
     METADATA,
@@ -146,6 +149,11 @@ class SessionView:
         return data
 
 
+def not_aio(path: Path) -> str:
+    """How an entry named like a session that aio did not make is described."""
+    return f"{path} is not an aio session (no store file of aio's in it), left alone"
+
+
 def _fate(saved: str | None) -> str:
     """What happened to a damaged ``metadata.json`` (see ``_try_write_repaired``)."""
     if saved is None:
@@ -190,9 +198,14 @@ class SessionStore:
         return self.root / session.name
 
     def _existing_dir(self, session: SessionName, *, root_checked: bool = False) -> Path:
+        """The directory of an existing session. ``NotFound`` when there is none, also when
+        the entry of that name is not aio's (``discovery.session_marker``): it is checked
+        before anything is opened, locked or tightened in it."""
         if not root_checked and not self.check_root():
             raise NotFound(f"session not found: {session.name} (no session store at {self.root})")
         path = self.root / session.name
+        if not self._is_session(session, path):
+            raise NotFound(f"session not found: {session.name} ({not_aio(path)})")
         try:
             ensure_private_dir(path, create=False, what="session directory")
         except FileNotFoundError:
@@ -201,35 +214,107 @@ class SessionStore:
             raise file_error(path, exc, action="use session directory") from None
         return path
 
+    def _is_session(self, session: SessionName, path: Path) -> bool:
+        """``path`` holds aio's marker; ``NotFound`` if absent, ``UnsafeStore`` for a link."""
+        try:
+            marker = session_marker(path, session.name)
+        except FileNotFoundError:
+            raise NotFound(f"session not found: {session.name}") from None
+        except OSError as exc:
+            raise file_error(path, exc, action="use session directory") from None
+        if marker is None and os.path.islink(path):
+            raise UnsafeStore(f"refusing session directory {path}: it is a symbolic link")
+        return marker is not None
+
     def exists(self, name: Name) -> bool:
+        """A session of that name exists (an entry that is not aio's does not count)."""
         session = as_session_name(name)
         if not self.check_root():
             return False
-        return os.path.lexists(self.root / session.name)
-
-    def names(self) -> list[str]:
-        """Names of all session directories (sorted); other entries are ignored."""
-        if not self.check_root():
-            return []
         try:
-            with os.scandir(self.root) as entries:
-                return sorted(e.name for e in entries if is_session_name(e.name))
+            return self._is_session(session, self.root / session.name)
+        except NotFound:
+            return False
+        except StoreError:
+            return True  # there, but unusable: using it says why
+
+    def discover(self) -> Discovery:
+        """The one scan of the store every command uses (``store.discovery.discover``):
+        sessions, shell-version sessions under other names, entries that could not be
+        examined and entries that are not aio's. Read-only."""
+        if not self.check_root():
+            return Discovery()
+        try:
+            return discover(self.root)
         except OSError as exc:
             raise file_error(self.root, exc, action="list session store") from None
 
+    def names(self) -> list[str]:
+        """Names of all sessions (sorted): directories holding aio's marker."""
+        return self.discover().sessions
+
     # ------------------------------------------------------------------ writing
 
-    def _ensure_session_dir(self, session: SessionName) -> Path:
+    def _create_session(self, session: SessionName) -> tuple[Path, locks.HeldLock | None]:
+        """The session's directory, created if missing; with its write lock held when this
+        call created it.
+
+        A new session is built aside as ``.aio+new-<name>-<suffix>`` (a name no session can
+        have) holding its empty log and its locked ``.lock``, then renamed into place: a
+        session directory never exists without aio's marker, and a creation that fails
+        (``.lock`` cannot be opened or locked, a full disk, EMFILE) leaves nothing. An
+        existing entry that is not aio's is refused (``StoreError``): nothing is written
+        into it."""
         self.ensure_root()
         path = self.root / session.name
-        ensure_private_dir(path, what="session directory")
+        while True:
+            if os.path.lexists(path):
+                if not self._is_session(session, path):
+                    raise StoreError(
+                        f"cannot use session {session.name}: {not_aio(path)}; nothing was "
+                        "written (move it away or choose another name)"
+                    )
+                ensure_private_dir(path, what="session directory")
+                return path, None
+            lock = self._build_new(session, path)
+            if lock is not None:
+                return path, lock
+            # someone else created it first: use theirs
+
+    def _build_new(self, session: SessionName, path: Path) -> locks.HeldLock | None:
+        new = self.root / f"{NEW_PREFIX}{session.name}-{unique_suffix()}"
+        lock: locks.HeldLock | None = None
+        try:
+            os.mkdir(new, 0o700)
+            os.close(open_nofollow(new / LOG, os.O_WRONLY | os.O_CREAT | os.O_EXCL))
+            lock = locks.acquire(new / locks.WRITE_LOCK, timeout=0)
+            if os.path.lexists(path):
+                raise FileExistsError(path)
+            os.rename(new, path)
+        except BaseException as exc:
+            if lock is not None:
+                lock.release()
+            empty_trash(new)
+            if isinstance(exc, OSError) and os.path.lexists(path):
+                return None
+            if isinstance(exc, OSError) and not isinstance(exc, StoreError):
+                raise file_error(path, exc, action="create session directory") from None
+            raise
+        lock.path = path / locks.WRITE_LOCK
+        return lock
+
+    def _ensure_session_dir(self, session: SessionName) -> Path:
+        path, lock = self._create_session(session)
+        if lock is not None:
+            lock.release()
         return path
 
     def _lock_session(self, session: SessionName) -> tuple[Path, locks.HeldLock]:
         """Create the session if needed and take its write lock (retrying across deletes)."""
         while True:
-            path = self._ensure_session_dir(session)
-            lock = locks.acquire(path / locks.WRITE_LOCK, timeout=None)
+            path, lock = self._create_session(session)
+            if lock is None:
+                lock = locks.acquire(path / locks.WRITE_LOCK, timeout=None)
             if lock.still_linked():
                 return path, lock
             lock.release()  # the session was deleted while we waited: start over
@@ -427,6 +512,10 @@ class SessionStore:
             size = os.lstat(path / LOG).st_size
         except FileNotFoundError:
             size = 0
+        else:
+            # A log that cannot be read makes the session unreadable here too, as in
+            # ``show``: never a listing from the summary alone.
+            os.close(open_nofollow(path / LOG, os.O_RDONLY))
         # A store written by the shell version (or by hand) may have loose modes.
         for entry in (LOG, locks.WRITE_LOCK, locks.RUN_LOCK):
             tighten_path(path / entry)

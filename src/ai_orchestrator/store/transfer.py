@@ -69,7 +69,7 @@ from ai_orchestrator.store.maintenance import fix_modes
 from ai_orchestrator.store.records import content_ids
 from ai_orchestrator.store.session_store import SessionStore, SessionView
 from ai_orchestrator.store.summary import build_summary, last_activity
-from ai_orchestrator.store.trash import TRASH_PREFIX, empty_trash, to_trash
+from ai_orchestrator.store.trash import empty_trash, to_trash
 
 # State of this machine's files, not of the session: never exported.
 _LOCAL_FIELDS = ("log_size", "corrupt_lines", "torn_tail")
@@ -381,25 +381,11 @@ def _legacy_metadata(path: Path) -> tuple[bytes, dict[str, Any]] | None:
 ROOT_SESSION = "."
 
 
-def _may_be_stray(name: str) -> bool:
-    """Not a valid session name; a dot-name only if the shell's sanitiser allowed it and
-    it is not aio's own (``.trash-*`` deletion leftovers, ``.*.tmp-*`` atomic writes)."""
-    if is_session_name(name):
-        return False
-    if name.startswith("."):
-        return is_shell_name(name) and not name.startswith(TRASH_PREFIX) and ".tmp-" not in name
-    return True
-
-
 def _stray_names(store: SessionStore) -> list[str]:
     """Candidates for shell-version sessions with names that are not valid session names
-    (sorted): directories of the store (``_may_be_stray``) and ``ROOT_SESSION`` (the root
-    itself). The caller keeps only those holding a shell-format ``metadata.json``."""
-    with os.scandir(store.root) as entries:
-        names = [
-            e.name for e in entries if _may_be_stray(e.name) and e.is_dir(follow_symlinks=False)
-        ]
-    return sorted([ROOT_SESSION, *names])
+    (sorted): those ``store.discover()`` found and ``ROOT_SESSION`` (the root itself). The
+    caller keeps only those holding a shell-format ``metadata.json``."""
+    return sorted([ROOT_SESSION, *store.discover().strays])
 
 
 def legacy_strays(store: SessionStore) -> list[dict[str, Any]]:
@@ -489,7 +475,7 @@ def _adopt(
                     delete_session(store, target.name)
             raise
     if trash is not None:
-        empty_trash(trash)
+        empty_trash(trash, restore_to=source)
     return {
         "session_name": target.name,
         "legacy_name": name,
