@@ -128,7 +128,7 @@ def unreadable(two: SessionStore, session_dir: Path, tmp_path: Path) -> list[str
     target.write_text(meta.read_text())
     meta.unlink()
     meta.symlink_to(target)
-    names = ["run-file", "run-linked", "run-meta"]
+    names = ["run-meta"]  # run-file and run-linked are not aio's (``foreign_shapes``)
     if os.geteuid() == 0:  # only root can hand a directory to another user
         two.record("run-foreign", interaction())
         os.chown(session_dir / "run-foreign", 4242, 4242)
@@ -162,6 +162,10 @@ def test_json_reads_list_unreadable_sessions(unreadable: list[str]) -> None:
     assert [u["session_name"] for u in listing["unreadable"]] == unreadable
     assert all(u["error"] for u in listing["unreadable"])
     assert listing["total_sessions"] == 2
+    assert [(f["name"], f["kind"]) for f in listing["not_aio"]] == [
+        ("run-file", "file"),
+        ("run-linked", "symbolic link"),
+    ]
     stats = aio("session", "stats", "--json").json()
     assert [u["session_name"] for u in stats["unreadable"]] == unreadable
     text = aio("session", "stats")
@@ -213,8 +217,10 @@ def test_a_fresh_store_with_loose_lock_is_tightened_by_list(session_dir: Path) -
 def leftovers(session_dir: Path) -> list[Path]:
     tmp = session_dir / "plan-alpha" / ".metadata.json.tmp-123-abcd"
     tmp.write_text("{}")
-    trash = session_dir / ".trash-run-gone-123-abcd"
-    (trash / "inner").mkdir(parents=True)
+    trash = session_dir / ".trash-run-gone-123-abcd1234"  # an earlier version's, exact shape
+    trash.mkdir()
+    for name in ("metadata.json", "interactions.jsonl", ".lock"):
+        (trash / name).write_text("")
     return [tmp, trash]
 
 

@@ -357,8 +357,13 @@ def write_dot_strays(root: Path) -> None:
     root.mkdir(parents=True, exist_ok=True)
     (root / METADATA).write_text(json.dumps(shell_session(".")))
     (root / ".lock").write_text("")
-    # aio's own dot-entries are never sessions, whatever they hold.
-    for own in (".trash-plan-x-123-ab", ".metadata.json.tmp-1-ab"):
+    # aio's own dot-entries are never sessions, whatever they hold (an earlier version's
+    # trash in its exact shape, this version's, a temp file).
+    for own in (
+        ".trash-plan-x-123-ab12cd34",
+        ".aio+trash-plan-x-1-ab12cd34",
+        ".metadata.json.tmp-1-ab",
+    ):
         write_stray(root, own)
 
 
@@ -389,7 +394,7 @@ def test_migrate_carries_dot_named_and_root_shell_sessions_over(session_dir: Pat
     assert result.json()["skipped"] == []
     assert not (session_dir / ".notes").exists()
     assert not (session_dir / METADATA).exists() and not (session_dir / ".lock").exists()
-    assert session_dir.is_dir() and (session_dir / ".trash-plan-x-123-ab").is_dir()
+    assert session_dir.is_dir() and (session_dir / ".trash-plan-x-123-ab12cd34").is_dir()
     target = session_dir / DOT_STRAYS["."]
     assert (target / "metadata.legacy.json").read_bytes() == root_original
     for original, name in DOT_STRAYS.items():
@@ -408,5 +413,5 @@ def test_migrate_rename_of_a_dot_named_and_the_root_session(session_dir: Path) -
     assert result.code == 0, result.err
     assert sorted(result.json()["migrated"]) == ["plan-notes", "plan-root"]
     assert SessionStore().load("plan-notes").summary["interaction_count"] == 2
-    own = aio("session", "migrate", "--rename", ".trash-plan-x-123-ab=plan-t")
+    own = aio("session", "migrate", "--rename", ".trash-plan-x-123-ab12cd34=plan-t")
     assert own.code == 2 and "no shell-version session" in own.err

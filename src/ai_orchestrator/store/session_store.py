@@ -30,7 +30,7 @@ Invariants and how they are kept:
   before the append, so a refused record is not stored (and the error says so); the
   rare case where even that fails is stated in the error, and a retry with the same
   id is stored at most once (``record_unique``). A session directory that the failed
-  write had just created is removed again (``_discard_if_empty``): no empty session
+  write had just created is removed again (``creation.discard_if_empty``): no empty session
   is left to be listed as new.
 - **Odd files never hang or crash a listing.** A FIFO, socket, device or directory
   where a file is expected is refused when opened (``fsutil.open_nofollow``); that
@@ -59,7 +59,6 @@ from pathlib import Path
 from typing import Any
 
 from ai_orchestrator.core.errors import (
-    AioError,
     InvalidInput,
     NotFound,
     SessionBusy,
@@ -81,10 +80,10 @@ from ai_orchestrator.infra.fsutil import (
     resolve_store_root,
     tighten_path,
     truncate_back,
-    unique_suffix,
 )
 from ai_orchestrator.infra.timeutil import format_iso, parse_iso
-from ai_orchestrator.store.discovery import NEW_PREFIX, Discovery, discover, session_marker
+from ai_orchestrator.store.creation import build_session_dir, discard_if_empty, not_aio
+from ai_orchestrator.store.discovery import Discovery, discover, session_marker
 from ai_orchestrator.store.logfile import (
     LOG,
     METADATA,
@@ -106,7 +105,6 @@ from ai_orchestrator.store.summary import (
     build_summary,
     carried,
 )
-from ai_orchestrator.store.trash import empty_trash, to_trash
 
 __all__ = [
     "LOG",
@@ -147,11 +145,6 @@ class SessionView:
         data["path"] = str(self.path)
         data["problems"] = list(self.problems)
         return data
-
-
-def not_aio(path: Path) -> str:
-    """How an entry named like a session that aio did not make is described."""
-    return f"{path} is not an aio session (no store file of aio's in it), left alone"
 
 
 def _fate(saved: str | None) -> str:
@@ -276,32 +269,10 @@ class SessionStore:
                     )
                 ensure_private_dir(path, what="session directory")
                 return path, None
-            lock = self._build_new(session, path)
+            lock = build_session_dir(self.root, session, path)
             if lock is not None:
                 return path, lock
             # someone else created it first: use theirs
-
-    def _build_new(self, session: SessionName, path: Path) -> locks.HeldLock | None:
-        new = self.root / f"{NEW_PREFIX}{session.name}-{unique_suffix()}"
-        lock: locks.HeldLock | None = None
-        try:
-            os.mkdir(new, 0o700)
-            os.close(open_nofollow(new / LOG, os.O_WRONLY | os.O_CREAT | os.O_EXCL))
-            lock = locks.acquire(new / locks.WRITE_LOCK, timeout=0)
-            if os.path.lexists(path):
-                raise FileExistsError(path)
-            os.rename(new, path)
-        except BaseException as exc:
-            if lock is not None:
-                lock.release()
-            empty_trash(new)
-            if isinstance(exc, OSError) and os.path.lexists(path):
-                return None
-            if isinstance(exc, OSError) and not isinstance(exc, StoreError):
-                raise file_error(path, exc, action="create session directory") from None
-            raise
-        lock.path = path / locks.WRITE_LOCK
-        return lock
 
     def _ensure_session_dir(self, session: SessionName) -> Path:
         path, lock = self._create_session(session)
@@ -363,37 +334,12 @@ class SessionStore:
                 os.close(fd)
         except BaseException as exc:
             if created:
-                self._discard_if_empty(session, path, lock)
+                discard_if_empty(self.root, session, path, lock)
             if isinstance(exc, StoreFileError):
                 raise exc.with_outcome(f"nothing was recorded in {session.name}") from None
             raise
         finally:
             lock.release()
-
-    def _discard_if_empty(self, session: SessionName, path: Path, lock: locks.HeldLock) -> None:
-        """Remove the session directory a failed write has just created (write lock held),
-        so it is not listed as a new, empty session: only while it holds no log bytes and
-        no summary, and no run holds it. Best effort: the original error is what counts."""
-        try:
-            if os.path.lexists(path / METADATA) or os.path.getsize(path / LOG) > 0:
-                return
-        except FileNotFoundError:
-            pass
-        except OSError:
-            return
-        try:
-            run = locks.acquire(path / locks.RUN_LOCK, timeout=0, what=f"session {session.name}")
-        except (AioError, OSError):
-            return
-        try:
-            if not lock.still_linked():
-                return
-            trash = to_trash(self.root, path, session.name)
-        except OSError:
-            return
-        finally:
-            run.release()
-        empty_trash(trash)
 
     def _append_locked(
         self,
