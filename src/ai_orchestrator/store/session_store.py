@@ -9,6 +9,11 @@ Layout (modes enforced, also on stores created looser)::
         .lock                    0600  write lock (held for one append)
         .run.lock                0600  run lock (held for a whole agent run)
 
+Only directories holding aio's marker are sessions (``store.discovery``; ``names`` and
+``discover`` are the one scan): anything else of a session's name is refused before a
+file is opened, locked or tightened in it. A new session is created whole, with its
+marker, by ``store.creation``.
+
 Invariants and how they are kept:
 
 - **O(1) recording.** ``record`` appends one line and rewrites only the small summary;
