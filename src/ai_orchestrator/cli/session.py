@@ -90,7 +90,7 @@ def _rows(
     odd file that makes record, clean and repair refuse a listed one (``refused``); and
     the store's entries that are not aio's (``{name, kind, reason}``), from one scan."""
     found = store.discover()
-    rows, errors = SummaryIndex(store).rows(found.sessions)
+    rows, errors = SummaryIndex(store).rows(found)
     errors = found.errors + errors
     _warn_unreadable(errors)
     return rows, unreadable_entries(rows, errors), [f.to_dict() for f in found.foreign]

@@ -31,6 +31,7 @@ from typing import Any
 
 from ai_orchestrator.core.interaction import TOKEN_KEYS
 from ai_orchestrator.infra.fsutil import tighten_path
+from ai_orchestrator.store.discovery import Discovery
 from ai_orchestrator.store.session_store import LOG, METADATA, SessionStore, SessionView
 from ai_orchestrator.store.summary import last_activity
 
@@ -154,7 +155,7 @@ class SessionRow:
         )
 
 
-def _signature(session_path: str) -> str | None:
+def _signature(session_path: str, log_st: os.stat_result | None = None) -> str | None:
     """Stat signature of a session's files, or ``None`` if it must be loaded the slow way.
 
     Three ``lstat`` calls per session (they dominate a warm listing of 10,000 sessions):
@@ -168,7 +169,8 @@ def _signature(session_path: str) -> str | None:
         return None
     for name in (METADATA, LOG):
         try:
-            st = os.lstat(f"{session_path}/{name}")
+            # the log's lstat from the discovery scan, if it made one (same instant)
+            st = log_st if name == LOG and log_st else os.lstat(f"{session_path}/{name}")
         except FileNotFoundError:
             parts.append("-")
             continue
@@ -229,11 +231,12 @@ class SummaryIndex:
             return None
 
     def rows(
-        self, names: list[str] | None = None
+        self, found: Discovery | None = None
     ) -> tuple[list[SessionRow], list[tuple[str, str]]]:
-        """All sessions (name order; ``names``: those of the caller's ``store.discover()``)
-        and ``(name, error)`` for unreadable directories."""
-        names = self.store.names() if names is None else names
+        """All sessions (name order; ``found``: the caller's ``store.discover()``) and
+        ``(name, error)`` for unreadable directories."""
+        found = self.store.discover() if found is None else found
+        names, log_stats = found.sessions, found.log_stats
         if not names:
             return [], []
         root = str(self.store.root)
@@ -250,7 +253,7 @@ class SummaryIndex:
         errors: list[tuple[str, str]] = []
         stale: list[tuple[object, ...]] = []
         for name in names:
-            sig = _signature(f"{root}/{name}")
+            sig = _signature(f"{root}/{name}", log_stats.get(name))
             hit = cached.get(name)
             if sig is not None and hit is not None and hit[1] == sig:
                 rows.append(SessionRow.from_db(hit))

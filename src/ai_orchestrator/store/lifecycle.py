@@ -254,7 +254,7 @@ def plan_clean(store: SessionStore, older_than: float, now: datetime | None = No
     older_than = check_days(older_than, "older_than", allow_zero=True)
     now = now or datetime.now(UTC)
     found = store.discover()
-    rows, errors = SummaryIndex(store).rows(found.sessions)
+    rows, errors = SummaryIndex(store).rows(found)
     errors = found.errors + errors
     candidates = sorted(
         (r for r in rows if not within_days(r.last_activity, older_than, now)),
