@@ -206,6 +206,11 @@ def test_every_kind_of_aio_session_still_qualifies(session_dir: Path) -> None:
     failed = session_dir / "run-failed"  # an earlier aio whose run failed before recording
     failed.mkdir()
     (failed / locks.RUN_LOCK).write_text("")
+    locked = session_dir / "plan-locked"  # an earlier aio killed holding the write lock
+    locked.mkdir()
+    (locked / locks.WRITE_LOCK).write_text(
+        '{"pid": 7, "host": "h", "command": "aio record", "since": "2026-10-01T10:00:00Z"}\n'
+    )
     summary_only = session_dir / "plan-summary"  # log removed by hand: the summary remains
     store.record("plan-summary", interaction())
     (summary_only / LOG).unlink()
@@ -221,6 +226,7 @@ def test_every_kind_of_aio_session_still_qualifies(session_dir: Path) -> None:
             "implement-killed",
             "run-failed",
             "plan-summary",
+            "plan-locked",
         ]
     )
     assert found.foreign == [] and found.errors == []
@@ -441,3 +447,31 @@ def test_a_failed_first_write_leaves_nothing_behind(
         store.record("plan-new", interaction())
     assert sorted(os.listdir(session_dir)) == before
     assert not store.exists("plan-new")
+
+
+def test_a_failed_first_write_out_of_file_descriptors_leaves_no_trash(
+    session_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The summary write fails, then undoing the creation cannot list a directory
+    (EMFILE): it still leaves neither the session nor a trash directory."""
+    from ai_orchestrator.store import session_store
+
+    store = SessionStore()
+    store.record("plan-keep", interaction())
+    before = sorted(os.listdir(session_dir))
+    real_listdir = os.listdir
+
+    def full(*args: object, **kwargs: object) -> None:
+        def no_fds(path: object = ".") -> list[str]:
+            if "aio+trash" in str(path):
+                raise OSError(errno.EMFILE, "Too many open files")
+            return real_listdir(path)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(os, "listdir", no_fds)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(session_store, "atomic_write", full)
+    with pytest.raises(OSError):
+        store.record("plan-new", interaction())
+    monkeypatch.setattr(os, "listdir", real_listdir)
+    assert sorted(os.listdir(session_dir)) == before

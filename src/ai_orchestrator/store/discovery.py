@@ -15,9 +15,11 @@ symbolic link) with a valid session name:
    ``schema_version`` and ``record_id``): a run of an earlier version killed before its
    first record;
 4. ``.run.lock`` as a regular file: the run lock has a name no other tool uses, and an
-   earlier version created it before the log when a run failed before its first record.
+   earlier version created it before the log when a run failed before its first record;
+5. ``.lock`` holding aio's holder line (``{pid, host, command, since}``): an earlier
+   version killed while it held the write lock of a session it was creating.
 
-``.lock`` alone is *not* a marker (the shell version and many tools use the name).
+An empty ``.lock`` alone is *not* a marker (the shell version and many tools use the name).
 Anything else in the store is **not aio's**: listed once by every read command as such
 (``Discovery.foreign``), never written into, never removed.
 
@@ -70,6 +72,7 @@ OLD_TRASH = re.compile(rf"\A\.trash-(?:[a-z][a-z0-9]{{0,31}}-{FEATURE_ID_PATTERN
                         r"-[0-9]+-[0-9a-f]{8}\Z")
 _SHELL_NAME = re.compile(r"\A[A-Za-z0-9._-]{1,100}\Z")
 _READ_CHUNK = 64 * 1024
+_HOLDER_KEYS = frozenset({"pid", "host", "command", "since"})  # ``infra.locks`` holder line
 
 # Session-directory entries aio (or the shell version) writes; see ``is_store_entry``.
 STORE_FILES = frozenset(
@@ -163,6 +166,9 @@ def session_marker(path: Path, name: str | None = None) -> str | None:
         return PENDING
     if _regular(path / locks.RUN_LOCK):
         return locks.RUN_LOCK
+    holder = _small_json(path / locks.WRITE_LOCK)
+    if isinstance(holder, dict) and set(holder) >= _HOLDER_KEYS:
+        return locks.WRITE_LOCK
     return None
 
 
