@@ -380,6 +380,25 @@ def test_read_commands_never_loosen_modes(session_dir: Path) -> None:
         os.chmod(path, 0o700)
 
 
+def test_writes_never_loosen_a_store_file(session_dir: Path) -> None:
+    store = SessionStore()
+    store.record("plan-a", interaction())
+    path = session_dir / "plan-a"
+    os.chmod(path / METADATA, 0o400)
+    os.chmod(path / LOG, 0o400)
+    os.chmod(path, 0o500 if os.geteuid() == 0 else 0o700)  # root may still write into it
+    try:
+        store.record("plan-a", interaction())  # replaces the summary, appends to the log
+        aio("session", "repair", "plan-a").expect(0)
+        assert stat.S_IMODE(os.lstat(path / METADATA).st_mode) == 0o400
+        assert stat.S_IMODE(os.lstat(path / LOG).st_mode) == 0o400
+        if os.geteuid() == 0:
+            assert stat.S_IMODE(os.lstat(path).st_mode) == 0o500
+    finally:
+        os.chmod(path, 0o700)
+    assert store.load("plan-a").summary["interaction_count"] == 2
+
+
 def test_a_sticky_shared_store_root_keeps_its_mode(session_dir: Path) -> None:
     SessionStore().record("plan-a", interaction())
     os.chmod(session_dir, 0o1777)

@@ -280,6 +280,10 @@ def atomic_write(path: Path, data: bytes, *, mode: int = FILE_MODE) -> None:
     names ``path`` (not the temp file) and says it was left unchanged.
     """
     tmp = path.with_name(f".{path.name}.tmp-{unique_suffix()}")
+    with contextlib.suppress(OSError):
+        st = os.lstat(path)
+        if stat.S_ISREG(st.st_mode):
+            mode &= stat.S_IMODE(st.st_mode)  # the replacement is never looser (0400 stays)
     try:
         fd = open_nofollow(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     except OSError as exc:
