@@ -494,3 +494,24 @@ def test_a_failed_first_write_out_of_file_descriptors_leaves_no_trash(
         store.record("plan-new", interaction())
     monkeypatch.setattr(os, "listdir", real_listdir)
     assert sorted(os.listdir(session_dir)) == before
+
+
+def test_a_session_that_cannot_be_examined_is_unreadable_not_foreign(
+    session_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 0000 session directory (as a user): aio cannot tell, so it neither calls it
+    foreign nor touches it; it is named as unreadable."""
+    from ai_orchestrator.store.discovery import discover
+
+    SessionStore().record("plan-a", interaction())
+    real = os.lstat
+
+    def denied(path: object, *args: object, **kwargs: object) -> os.stat_result:
+        if "plan-a/" in str(path):
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "lstat", denied)
+    found = discover(session_dir)
+    assert found.sessions == [] and found.foreign == []
+    assert [name for name, _ in found.errors] == ["plan-a"]

@@ -139,9 +139,11 @@ def _may_be_stray(name: str) -> bool:
 
 
 def _regular(path: Path) -> bool:
+    """``path`` is a regular file; ``OSError`` when that cannot be told (EACCES: the
+    session is then unreadable, not foreign)."""
     try:
         return stat.S_ISREG(os.lstat(path).st_mode)
-    except OSError:
+    except (FileNotFoundError, NotADirectoryError):
         return False
 
 
