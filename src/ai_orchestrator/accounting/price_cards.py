@@ -39,12 +39,13 @@ Contract
 from __future__ import annotations
 
 import os
-import stat
 import sys
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Any, NamedTuple
+
+from ai_orchestrator.infra.fsutil import peek_bytes
 
 FORMAT = 1
 MAX_CARDS = 256
@@ -60,9 +61,7 @@ _STAMPED_FILES = (
 )
 _OWN_FILES = ("pricing.py", "price_cards.py", "model_names.py")  # our price rules
 _DIST = "genai_prices"
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _unwritable: set[str] = set()  # cache files this process failed to write
-_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 
 class Rates(NamedTuple):
@@ -282,22 +281,7 @@ def decode_card(value: object) -> Card | None:
 
 
 def _read(path: str) -> bytes | None:
-    try:
-        # Non-blocking, then regular files only: a FIFO here must not hang a call.
-        fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _CLOEXEC | getattr(os, "O_NONBLOCK", 0))
-    except OSError:
-        return None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        chunks = []
-        while chunk := os.read(fd, 1 << 16):
-            chunks.append(chunk)
-        return b"".join(chunks)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
+    return peek_bytes(path)  # non-blocking, regular files only: a FIFO must not hang a call
 
 
 def _current_cards(stamp: str, date: str) -> dict[str, Any]:

@@ -242,6 +242,27 @@ def open_nofollow(path: Path, flags: int, mode: int = FILE_MODE) -> int:
     return fd
 
 
+def peek_bytes(path: str | os.PathLike[str]) -> bytes | None:
+    """The content of a regular file, read without changing anything (no mode tightened,
+    no link followed, never blocking on a FIFO); ``None`` for anything else or any error.
+    For files that may be anyone's (``store.discovery``) or a best-effort cache."""
+    try:
+        fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _CLOEXEC | _NONBLOCK)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        chunks = []
+        while chunk := os.read(fd, 1 << 16):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
 def read_bytes(path: Path) -> bytes | None:
     """The whole file, or ``None`` if it does not exist."""
     try:

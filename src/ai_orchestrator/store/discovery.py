@@ -47,6 +47,7 @@ from pathlib import Path
 
 from ai_orchestrator.core.names import FEATURE_ID_PATTERN, is_session_name
 from ai_orchestrator.infra import locks
+from ai_orchestrator.infra.fsutil import peek_bytes
 from ai_orchestrator.store.legacy_format import is_legacy_metadata, parse_legacy_metadata
 from ai_orchestrator.store.logfile import LEGACY_BACKUP, LOG, METADATA, QUARANTINE
 from ai_orchestrator.store.pending import PENDING
@@ -71,7 +72,6 @@ NEW_PREFIX = ".aio+new-"  # a session being created (session_store)
 OLD_TRASH = re.compile(rf"\A\.trash-(?:[a-z][a-z0-9]{{0,31}}-{FEATURE_ID_PATTERN}|legacy)"
                         r"-[0-9]+-[0-9a-f]{8}\Z")
 _SHELL_NAME = re.compile(r"\A[A-Za-z0-9._-]{1,100}\Z")
-_READ_CHUNK = 64 * 1024
 _HOLDER_KEYS = frozenset({"pid", "host", "command", "since"})  # ``infra.locks`` holder line
 
 # Session-directory entries aio (or the shell version) writes; see ``is_store_entry``.
@@ -103,27 +103,12 @@ def is_aio_own(name: str) -> bool:
 
 
 def _small_json(path: Path) -> object:
-    """The JSON in a regular file (``None``: absent, odd, unreadable or not JSON).
-
-    A plain non-blocking, no-follow open (not ``fsutil.open_nofollow``, which tightens the
-    mode of what it opens): what is examined here may be anyone's, and is left unchanged.
-    """
-    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-    try:
-        fd = os.open(path, flags)
-    except OSError:
+    """The JSON in a regular file (``None``: absent, odd, unreadable or not JSON), read
+    with ``peek_bytes``: what is examined here may be anyone's, and is left unchanged
+    (``fsutil.open_nofollow`` would tighten its mode)."""
+    data = peek_bytes(path)
+    if data is None:
         return None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        chunks = []
-        while chunk := os.read(fd, _READ_CHUNK):
-            chunks.append(chunk)
-        data = b"".join(chunks)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
     try:
         return json.loads(data)
     except (ValueError, RecursionError):
