@@ -71,11 +71,15 @@ def delete_session(
     """
     session = parse_session_name(name)
     path = store._existing_dir(session)
+    checked = os.lstat(path).st_ino
     run = locks.acquire(path / locks.RUN_LOCK, timeout=0, what=f"session {session.name}")
     try:
         write = locks.acquire(path / locks.WRITE_LOCK, timeout=0, what=f"session {session.name}")
         try:
-            if not run.still_linked() or not write.still_linked():
+            # Still the directory whose marker was checked (not one put in its place).
+            if not (run.still_linked() and write.still_linked()) or (
+                os.lstat(path).st_ino != checked
+            ):
                 raise NotFound(f"session not found: {session.name} (removed meanwhile)")
             if idle_days is not None:
                 if os.path.lexists(path / PENDING):
