@@ -340,6 +340,20 @@ def test_clean_recovers_a_pending_call_first_and_keeps_the_session(session_dir: 
     assert not (session_dir / "implement-x" / PENDING).exists()
 
 
+def test_clean_says_it_recovered_a_call_before_removing_an_old_session(
+    session_dir: Path,
+) -> None:
+    """aio died long ago: the call is recorded first (so nothing goes unrecorded), then the
+    session, still old, is removed; the human output names the recovery."""
+    store = SessionStore()
+    store.record("implement-y", interaction(timestamp=OLD))
+    _pending(session_dir / "implement-y", datetime(2020, 1, 2, tzinfo=UTC))
+    result = aio("session", "clean", "--older-than", "30", "--yes").expect(0)
+    assert "implement-y: recovered its interrupted call rec-pending-1" in result.err
+    assert "Removed: 1 session(s)" in result.err
+    assert not (session_dir / "implement-y").exists()
+
+
 @pytest.mark.parametrize("kind", ["file", "fifo"])
 def test_clean_without_recovery_keeps_a_session_with_a_pending_call(
     session_dir: Path, kind: str

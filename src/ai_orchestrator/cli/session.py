@@ -306,6 +306,8 @@ def clean_cmd(older_than: float, dry_run: bool, yes: bool, as_json: bool) -> Non
     if as_json:
         output.emit_json(report.to_dict())
     else:
+        for item in report.recovered:
+            output.info(f"{item['session_name']}: {item['note']}")
         output.info(f"Removed: {len(report.removed)} session(s)")
 
 
