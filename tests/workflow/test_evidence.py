@@ -112,7 +112,9 @@ def test_a_runner_that_never_ran_the_tests_is_not_red(
     assert result.code == 1, (name, result.err)
     assert "RED (as required)" not in result.err
     [error] = _error_lines(result.err)  # exactly one line: the cause and the fix
-    assert cause in error and FIX in error, error
+    # a module or conftest that cannot be imported is not the test command's fault
+    fix = "the test command is not at fault" if "collection" in name or "conftest" in name else FIX
+    assert cause in error and fix in error, error
     assert "Traceback" not in result.err
     calls = interactions("implement-calc")
     assert all("Step 2 (GREEN)" not in c["prompt"] for c in calls)  # no implement prompt
@@ -127,7 +129,7 @@ def test_a_runner_that_never_ran_the_tests_is_not_red(
     assert "the tests never ran, so red cannot be judged" in error
     assert len(calls) == 1 and "Step 1 (RED)" in calls[0]["prompt"]  # no correction either
     task = project.task("T1.1")
-    assert task["status"] == "failed" and FIX in task["failure_reason"]
+    assert task["status"] == "failed" and fix in task["failure_reason"]
     [red] = event["details"]["test_runs"]
     assert red["red"] is False and red["evidence"]["cause"] != "ran"
     assert [s["step"] for s in event["details"]["steps"]] == ["tests"]
