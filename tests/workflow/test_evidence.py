@@ -331,6 +331,32 @@ def test_real_runs_are_classified(tmp_path: Path) -> None:
     assert own.evidence().cause == "collection_error"  # verify: nothing else ran
 
 
+@pytest.mark.parametrize(
+    ("command", "said"),
+    [
+        (f"cd no-such-dir-xyz && {PY} -m pytest -q", "no-such-dir-xyz"),
+        (f"no-such-runner-xyz -q && {PY} -m pytest -q", "no-such-runner-xyz"),
+        (f"{PY} -m pytest -q < no-such-input-xyz", "no-such-input-xyz"),
+    ],
+    ids=["cd fails", "a program not found", "a redirection fails"],
+)
+def test_a_shell_that_fails_before_the_runner_names_its_own_error(
+    tmp_path: Path, command: str, said: str
+) -> None:
+    """``cd nowhere && pytest``: the shell's line is the cause, never "pytest was interrupted"."""
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_a.py").write_text("def test_a():\n    pass\n")
+    evidence = _real_run(tmp_path, command).evidence()
+    assert evidence.cause == "not_started", evidence
+    assert evidence.detail.startswith("the shell stopped before the tests ran: sh: ")
+    assert said in evidence.detail and "interrupted" not in evidence.detail
+
+
+def test_a_test_runner_killed_by_a_signal_is_seen_through_its_watchdog(tmp_path: Path) -> None:
+    killed = _real_run(tmp_path, [PY, "-c", "import os, signal; os.kill(os.getpid(), 9)"])
+    assert killed.exit_code == -9 and killed.evidence().cause == "crashed"
+
+
 def _fake(exit_code: int | None, tail: str = "", **kw: object) -> TestRun:
     return TestRun("x", ["prog"], False, exit_code, tail=tail, **kw)  # type: ignore[arg-type]
 

@@ -86,15 +86,18 @@ def test_an_existing_tests_file_and_an_idle_tests_step_name_the_real_cause(
     assert "fix test_command" not in error
     assert "could not be collected: tests/test_add.py" in error
     assert "the test command is not at fault" in error
-    # no non-test file changed: the cause is that no test was written for the task
-    (project.root / "NOTES.md").unlink()
+
+
+def test_an_existing_tests_file_is_not_taken_for_the_task_s_tests(project: Project) -> None:
+    (project.root / "tests" / "test_add.py").write_text(ADD_TEST["content"])
     init_and_plan(project, [{"answer": "nothing to add"}, {"answer": "still nothing"}])
-    (project.feature_dir / "artifacts/T1.1/tests-step.json").unlink()
-    again = run("implement", FEATURE, "--task", "T1.1")
-    assert again.code == 1
-    assert "no test file was added or changed by the tests step" in again.err
-    assert "failing tests already there: tests.test_add" in again.err
-    assert "fix test_command" not in again.err
+    result = run("implement", FEATURE, "--task", "T1.1")
+    assert result.code == 1
+    assert "no test file was added or changed by the tests step" in result.err
+    assert "failing tests already there: tests.test_add" in result.err
+    assert "fix test_command" not in result.err
+    correction = interactions("implement-calc")[-1]["prompt"]
+    assert "tests already in the project are not taken as this task's" in correction
 
 
 # At red the test sleeps before it imports the code that does not exist yet.

@@ -368,6 +368,7 @@ def test_unit_a_collection_error_pins_every_test_function_by_name(tmp_path: Path
         ("setup.cfg", "[tool:pytest]\naddopts = -p no:python\n", "[tool:pytest] of setup.cfg"),
         ("tox.ini", "[pytest]\naddopts = -x\n", "[pytest] of tox.ini appeared"),
         ("tests/util.py", "def check():\n    pass\n", "test helper tests/util.py changed"),
+        ("tests/__init__.py", "import os\n", "package file tests/__init__.py appeared"),
     ],
 )
 def test_unit_every_file_that_decides_the_outcome_is_pinned(

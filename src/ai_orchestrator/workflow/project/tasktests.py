@@ -24,18 +24,28 @@ still gets "green". So the verdicts look at the tests *of the task*:
   line aio reads) and the command failed, and at least one task test file was written. A
   pre-existing failure cannot be told apart here; that is the documented limit of the
   fallback.
+- **The pin** (``workflow.project.testpin``): a confirmed red pins the tests it proved and
+  fingerprints everything that decides their outcome. Green first checks that nothing
+  pinned changed (the reason names the test: edited, removed or renamed, its conftest or
+  the pytest configuration changed …); ``TaskTests.accept_changes`` takes the current
+  content as the pin for ``--accept-test-changes``, recorded in ``pin.accepted``.
 - **Green with per-test results** (and after refactor): tests ran and nothing timed out;
-  every task test file still exists; every test id recorded at red is present and passed
-  (skipped is not passed); for a file whose collection failed at red, at least one of its
-  tests ran and all of them passed; and no test fails except the pre-existing failures
-  recorded at red (no new failure anywhere — a test that did not run at red must pass).
-  Pre-existing failures are reported, not blamed on the task. A deleted or missing task
-  test is a failure whose reason names it.
-- **Green without per-test results** (the fallback): the whole run is green
-  (exit 0 and tests ran) and every task test file still exists.
+  every task test file still exists; nothing pinned changed; every pinned test ran and
+  passed (not run, skipped or xfailed is not passed — from the JUnit results, never the
+  exit status); and no test fails except the pre-existing failures recorded at red (no new
+  failure anywhere — a test that did not run at red must pass). Pre-existing failures are
+  reported, not blamed on the task. A task saved by an aio without pins is judged on its
+  ``red_ids`` as before.
+- **Green without per-test results** (the fallback): nothing pinned changed (files only),
+  the whole run is green (exit 0, tests ran, one passed) and every task test file exists.
 
 ``TaskTests`` is saved as ``artifacts/<task>/task-tests.json`` once red is confirmed; a
-rerun of the task skips the test-writing step and judges green against it.
+rerun of the task skips the test-writing step and judges green against it. Until then
+``TestsAttempt`` (``tests-step.json``) keeps the snapshot the tests step began with, so a
+rerun after an interruption judges the files an earlier call wrote as the task's. With no
+test file written, the reason says that tests already in the project are not the task's
+and names the failing ones. ``pinned_reports`` gives every task's pinned tests (their
+outcome in a run, what changed since red) to verify and review.
 """
 
 from __future__ import annotations
@@ -274,7 +284,7 @@ def red_verdict(run: TestRun, files: list[str], root: Path) -> tuple[Verdict, Ta
             "no test file was added or changed by the tests step (tests already in the project "
             "are not taken as this task's: write or change the task's own tests)"
         )
-        failing = run.failing_ids() if run.evidence([]).ran else []
+        failing = run.failing_ids()  # per-test results only: never the exit status
         if failing:
             reason += f"; failing tests already there: {_short(failing)}"
         return Verdict(False, reason), tests

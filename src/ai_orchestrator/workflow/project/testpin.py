@@ -15,9 +15,10 @@ monkeypatched helper). So when red is confirmed, ``make_pin`` records a ``Pin``:
   a missing pinned test, not a new passing one;
 - **fingerprints** of every file that decides what those tests check and whether they run:
   the task's test files; every ``conftest.py`` from the project root down to each test
-  file's directory; the pytest configuration in those directories (``pytest.ini``,
-  ``.pytest.ini``, the ``[tool.pytest…]`` tables of ``pyproject.toml``, ``[pytest]`` of
-  ``tox.ini``, ``[tool:pytest]`` of ``setup.cfg`` — only those sections: a new dependency in
+  file's directory, and the ``__init__.py`` of those directories (run on import); the
+  pytest configuration in those directories (``pytest.ini``, ``.pytest.ini``, the
+  ``[tool.pytest…]`` tables of ``pyproject.toml``, ``[pytest]`` of ``tox.ini``,
+  ``[tool:pytest]`` of ``setup.cfg`` — only those sections: a new dependency in
   ``pyproject.toml`` is not a test change); the project's own test helper modules the test
   files and conftests import (test-looking files, recursively) and the plugins a conftest
   names in ``pytest_plugins``; and ``pytest.py``/``pytest/``/``_pytest/`` at the root,
@@ -329,6 +330,8 @@ def _support_keys(root: Path, files: list[str]) -> list[str]:
     keys: list[str] = []
     for directory in _dirs_on_path(root, files):
         keys.append(_join(directory, "conftest.py"))
+        if directory:  # a package's __init__ runs when its tests are imported
+            keys.append(_join(directory, "__init__.py"))
         keys += [_join(directory, name) for name in INI_FILES]
         keys += [f"{_join(directory, name)}#{section}" for name, section in SECTIONS]
     keys += list(SHADOWS)
@@ -385,6 +388,8 @@ def _kind(key: str) -> str:
         return f"conftest {rel}"
     if key in SHADOWS:
         return f"{rel} (it would shadow pytest)"
+    if name == "__init__.py":
+        return f"package file {rel}"
     return f"test helper {rel}"
 
 
