@@ -390,6 +390,26 @@ def test_unit_unrelated_config_sections_are_not_pinned(tmp_path: Path) -> None:
     assert changes(tmp_path, pin, files) == []
 
 
+def test_unit_unittest_classes_are_found_and_unknown_sources_never_guessed(
+    tmp_path: Path,
+) -> None:
+    test = tmp_path / "tests" / "test_u.py"
+    test.parent.mkdir()
+    test.write_text(
+        "import unittest\n\n\nclass AddCase(unittest.TestCase):\n    def test_add(self):\n"
+        "        pass\n\n\nclass Helper:\n    def test_not_collected(self):\n        pass\n"
+    )
+    assert set(defined_tests(test)) == {"AddCase::test_add"}
+    # a pinned test whose source aio could not find (dynamic, nested) is judged by the run only
+    pin = Pin([PinnedTest("tests.test_u::Made::test_x", "tests/test_u.py", "Made::test_x")], {})
+    pin.files["tests/test_u.py"] = "sha256:old"
+    found = [str(c) for c in changes(tmp_path, pin, ["tests/test_u.py"])]
+    assert found == [
+        "tests/test_u.py changed outside its pinned test(s) since red — imports, helpers, "
+        "fixtures or marks (pinned: tests/test_u.py::Made::test_x)"
+    ]
+
+
 def test_unit_pin_round_trips(tmp_path: Path) -> None:
     pin, _files = _pinned_project(tmp_path)
     assert Pin.from_dict(json.loads(json.dumps(pin.to_dict()))) == pin
