@@ -228,6 +228,37 @@ def test_an_edited_parametrization_is_not_green(project: Project) -> None:
     _not_green(project, result, f"{PINNED}[2-3-5] was edited since red")
 
 
+def test_a_later_task_removing_an_earlier_task_s_pinned_test_is_not_green(
+    project: Project,
+) -> None:
+    divide_test = {
+        "write": "tests/test_divide.py",
+        "content": "def test_divide():\n    from calc.ops import divide\n\n"
+        "    assert divide(6, 3) == 2\n",
+    }
+    divide = {
+        "write": "calc/ops.py",
+        "content": ADD_IMPL["content"] + "\n\ndef divide(a, b):\n    return a / b\n",
+    }
+    gone = _test_file("def test_placeholder():\n    pass\n")  # T1.1's test, gone
+    init_and_plan(
+        project,
+        [
+            {"edits": [ADD_TEST]},
+            {"edits": [ADD_IMPL]},
+            {"edits": [divide_test]},
+            {"edits": [divide, gone]},
+        ],
+    )
+    assert run("implement", FEATURE, "--task", "T1.1").code == 0
+    result = run("implement", FEATURE, "--task", "T1.2", "--fix-rounds", "0")
+    assert result.code == 1, result.err
+    line = next(x for x in result.err.splitlines() if "NOT GREEN" in x)
+    assert f"{PINNED} did not run" in line
+    assert "pinned at red by the completed task T1.1" in line
+    assert project.task("T1.2")["status"] == "failed"
+
+
 # -- the pin is exact, not strict; deliberate changes; fix rounds; verify and review --------
 
 

@@ -88,10 +88,11 @@ from ai_orchestrator.workflow.project.tasktests import (
     TaskTests,
     TestsAttempt,
     Verdict,
+    earlier_pins,
     green_verdict,
+    pinned_outcomes,
     red_verdict,
 )
-from ai_orchestrator.workflow.project.testpin import outcomes
 from ai_orchestrator.workflow.project.testrun import run_tests
 from ai_orchestrator.workflow.runctx import (
     FeatureContext,
@@ -158,8 +159,8 @@ class _Loop:
         self.dir = ctx.paths.artifacts / task.id
         self.runs: list[TestRun] = []
         self.tests: TaskTests | None = TaskTests.load(self.dir)
-        self.accept = False  # --accept-test-changes
-        self.accepted: list[dict[str, Any]] = []  # what it accepted (for the history)
+        self.accept, self.accepted = False, list[dict[str, Any]]()  # --accept-test-changes
+        self.earlier: list[tuple[str, TaskTests]] = []  # completed tasks' pins: must still pass
         self.pinned: list[dict[str, str]] = []  # the pinned tests' outcomes at the last check
         self.context = ""  # the task's context (set by _run_mode), for an escalated conversation
         # Called once when the fix rounds run out: hands the work over (replacing ``conv``)
@@ -284,9 +285,8 @@ class _Loop:
         if self.accept:
             self._accept_changes()
         result = self.run(step)
-        verdict = green_verdict(result, self.tests, self.ctx.ws.project_root)
-        if self.tests is not None and self.tests.pin is not None and result.cases:
-            self.pinned = [o.to_dict() for o in outcomes(result, self.tests.pin)]
+        verdict = green_verdict(result, self.tests, self.ctx.ws.project_root, self.earlier)
+        self.pinned = pinned_outcomes(result, self.tests) or self.pinned
         self._report(step, result, verdict)
         self._stop_without_evidence(step, result, verdict)
         return result, verdict
@@ -461,7 +461,7 @@ def _implement_locked(
     update_feature(ctx.paths, active_task=task_id, model_in_use=settings.model or settings.agent)
     rounds = ctx.config.fix_rounds if opts.fix_rounds is None else opts.fix_rounds
     loop = _Loop(ctx, conv, task, rounds)
-    loop.accept = opts.accept_test_changes
+    loop.accept, loop.earlier = opts.accept_test_changes, earlier_pins(ctx.paths.artifacts, plan)
     outcome = ImplementOutcome(task, opts.mode)
     settings_options: dict[str, Any] = {
         "max_turns": opts.max_turns,

@@ -32,10 +32,11 @@ still gets "green". So the verdicts look at the tests *of the task*:
 - **Green with per-test results** (and after refactor): tests ran and nothing timed out;
   every task test file still exists; nothing pinned changed; every pinned test ran and
   passed (not run, skipped or xfailed is not passed — from the JUnit results, never the
-  exit status); and no test fails except the pre-existing failures recorded at red (no new
-  failure anywhere — a test that did not run at red must pass). Pre-existing failures are
-  reported, not blamed on the task. A task saved by an aio without pins is judged on its
-  ``red_ids`` as before.
+  exit status), and so did every test pinned by a completed task (``earlier_pins``) but
+  those failing at this red; and no test fails except the pre-existing failures recorded
+  at red (no new failure anywhere — a test that did not run at red must pass).
+  Pre-existing failures are reported, not blamed on the task. A task saved by an aio
+  without pins is judged on its ``red_ids`` as before.
 - **Green without per-test results** (the fallback): nothing pinned changed (files only),
   the whole run is green (exit 0, tests ran, one passed) and every task test file exists.
 
@@ -321,8 +322,46 @@ def red_verdict(run: TestRun, files: list[str], root: Path) -> tuple[Verdict, Ta
     return Verdict(False, reason), tests
 
 
-def green_verdict(run: TestRun, tests: TaskTests | None, root: Path) -> Verdict:
-    """Is ``run`` a green that still includes the task's tests? (see the docstring)"""
+def earlier_pins(artifacts: Path, plan: Any) -> list[tuple[str, TaskTests]]:
+    """The pins of the plan's completed tasks (``plan``: a ``model.plan.Plan``)."""
+    found = [(t.id, TaskTests.load(artifacts / t.id)) for t in plan.tasks()]
+    done = {t.id for t in plan.tasks() if t.status == "completed"}
+    return [(i, t) for i, t in found if i in done and t is not None and t.pin is not None]
+
+
+def pinned_outcomes(run: TestRun, tests: TaskTests | None) -> list[dict[str, str]]:
+    """How each pinned test of ``tests`` fared in ``run`` (empty without per-test results)."""
+    if tests is None or tests.pin is None or not run.cases:
+        return []
+    return [o.to_dict() for o in outcomes(run, tests.pin)]
+
+
+def _earlier_problem(
+    run: TestRun, earlier: list[tuple[str, TaskTests]], skip: list[str]
+) -> str | None:
+    """A completed task's pinned test that no longer ran and passed (a later task deleted,
+    renamed, skipped or deselected it) — but for ``skip``, the failures this task's red
+    found already there; needs per-test results."""
+    if not run.cases:
+        return None
+    failing_at_red = set(skip)
+    for task_id, tests in earlier:
+        assert tests.pin is not None
+        results = [r for r in outcomes(run, tests.pin) if r.test.id not in failing_at_red]
+        problem = outcome_problem(results)
+        if problem:
+            return f"{problem} — it was pinned at red by the completed task {task_id}"
+    return None
+
+
+def green_verdict(
+    run: TestRun,
+    tests: TaskTests | None,
+    root: Path,
+    earlier: list[tuple[str, TaskTests]] | None = None,
+) -> Verdict:
+    """Is ``run`` a green that still includes the task's tests (and the pinned tests of the
+    completed tasks ``earlier``)? (see the docstring)"""
     if tests is not None:
         missing = [f for f in tests.files if not (root / f).exists()]
         if missing:
@@ -352,7 +391,9 @@ def green_verdict(run: TestRun, tests: TaskTests | None, root: Path) -> Verdict:
         return Verdict(False, f"the tests fail ({run.summary()}): {_short(new)}")
     if run.exit_code != 0 and not failing:
         return Verdict(False, f"the test command failed ({run.summary()})")
-    problem = _task_problem(run, tests)
+    problem = _task_problem(run, tests) or _earlier_problem(
+        run, earlier or [], tests.preexisting
+    )
     if problem:
         return Verdict(False, problem)
     note = f"{len(failing)} pre-existing failure(s) ignored: {_short(failing)}" if failing else ""
