@@ -12,8 +12,9 @@ Agents run in-process: the autouse ``agent_in_process`` installs the in-process 
 ``start_aio`` is always a real process (Ctrl-C, lock races).
 
 Shared helpers: ``run`` (aio to completion), ``start_aio`` (aio in the background, for
-Ctrl-C and lock races), ``wait_for``, ``interactions`` (a session's recorded calls) and
-``EVENT_KEYS`` (the keys every history event has).
+Ctrl-C and lock races), ``wait_for``, ``interactions`` (a session's recorded calls),
+``EVENT_KEYS`` (the keys every history event has), and for kill tests ``cursor_at`` (the
+scripted agent's progress), ``processes``, ``agent_processes`` and ``runner_processes`` (test runs).
 """
 
 from __future__ import annotations
@@ -201,3 +202,40 @@ def init_and_plan(
     assert run("init", FEATURE, "A calculator").code == 0
     result = run("plan", FEATURE, "plan it")
     assert result.code == 0, result.err
+
+
+def cursor_at(step: int) -> bool:
+    """Whether the scripted agent has claimed step ``step`` of a scenario."""
+    cursors = Path(os.environ["AIO_SCRIPTED_HOME"]) / "cursors"
+    return (
+        any(json.loads(p.read_text()).get("next", 0) >= step for p in cursors.glob("*.json"))
+        if cursors.is_dir()
+        else False
+    )
+
+
+def processes(*markers: str, cwd: Path | None = None) -> list[int]:
+    """Pids whose command line holds every marker (and whose cwd is ``cwd``, if given)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            here = os.readlink(entry / "cwd") if cwd else None
+        except OSError:
+            continue
+        if all(m.encode() in cmdline for m in markers) and (cwd is None or here == str(cwd)):
+            pids.append(int(entry.name))
+    return pids
+
+
+def agent_processes(project: Project) -> list[int]:
+    """The scripted agent processes of ``project``'s scenario."""
+    return processes("scripted_cli", str(project.scenario_file))
+
+
+def runner_processes(root: Path) -> list[int]:
+    """The test runs aio started in ``root`` (the runner, and its watchdog)."""
+    return processes("pytest", "--junitxml", cwd=root)
+

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import time
 from pathlib import Path
@@ -18,10 +17,13 @@ from tests.workflow.conftest import (
     ADD_TEST,
     FEATURE,
     Project,
+    agent_processes,
+    cursor_at,
     init_and_plan,
     interactions,
     plan_answer,
     run,
+    runner_processes,
     start_aio,
     wait_for,
 )
@@ -159,47 +161,14 @@ def test_the_budget_warning_names_the_budget_exactly(project: Project) -> None:
     assert "/ 0 cache read / 2,000 cache write · " in line, line
 
 
-def _cursor_at(step: int) -> bool:
-    cursors = Path(os.environ["AIO_SCRIPTED_HOME"]) / "cursors"
-    return (
-        any(json.loads(p.read_text()).get("next", 0) >= step for p in cursors.glob("*.json"))
-        if cursors.is_dir()
-        else False
-    )
-
-
-def _processes(*markers: str, cwd: Path | None = None) -> list[int]:
-    """Pids whose command line holds every marker (and whose cwd is ``cwd``, if given)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-            here = os.readlink(entry / "cwd") if cwd else None
-        except OSError:
-            continue
-        if all(m.encode() in cmdline for m in markers) and (cwd is None or here == str(cwd)):
-            pids.append(int(entry.name))
-    return pids
-
-
-def _agent_processes(project: Project) -> list[int]:
-    return _processes("scripted_cli", str(project.scenario_file))
-
-
-def _pytest_processes(root: Path) -> list[int]:
-    return _processes("pytest", "--junitxml", cwd=root)
-
-
 def test_ctrl_c_during_implement(project: Project) -> None:
     init_and_plan(project, [{"edits": [ADD_TEST], "delay": 60}])
     with start_aio("implement", FEATURE, "--task", "T1.1") as proc:
-        wait_for(lambda: _cursor_at(2) and _agent_processes(project))
+        wait_for(lambda: cursor_at(2) and agent_processes(project))
         proc.send_signal(signal.SIGINT)
         _out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
-    assert _agent_processes(project) == []
+    assert agent_processes(project) == []
     task = project.task("T1.1")
     assert task["status"] == "failed" and task["failure_reason"] == "interrupted"
     assert project.history()[-1]["status"] == "interrupted"
@@ -280,13 +249,13 @@ def test_ctrl_c_during_a_test_run(project: Project) -> None:
     }
     init_and_plan(project, [{"edits": [slow]}])
     with start_aio("implement", FEATURE, "--task", "T1.1") as proc:
-        wait_for(lambda: _pytest_processes(project.root))
+        wait_for(lambda: runner_processes(project.root))
         time.sleep(1.0)  # let pytest reach the sleeping test
         assert proc.poll() is None
         proc.send_signal(signal.SIGINT)
         _out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
-    assert _pytest_processes(project.root) == []  # the test run was killed with its group
+    assert runner_processes(project.root) == []  # the test run was killed with its group
     task = project.task("T1.1")
     assert task["status"] == "failed" and task["failure_reason"] == "interrupted"
     event = project.history()[-1]

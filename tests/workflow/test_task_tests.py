@@ -110,8 +110,8 @@ def test_skipping_the_task_test_is_not_green(project: Project) -> None:
     init_and_plan(project, [{"edits": [ADD_TEST]}, {"edits": [ADD_IMPL, SKIPPED_ADD_TEST]}])
     result = run("implement", FEATURE, "--task", "T1.1", "--fix-rounds", "0")
     assert result.code == 1, result.err
-    assert "task tests did not pass" in result.err
-    assert "tests.test_add::test_add (skipped)" in result.err
+    # the skip mark is an edit of the test pinned at red
+    assert "pinned test tests/test_add.py::test_add was edited since red" in result.err
 
 
 def test_no_test_written_is_not_red(project: Project) -> None:
@@ -206,13 +206,14 @@ def test_verdict_units(tmp_path: Path) -> None:
         _run([TestCase("tests.test_a", "t", "passed"), old], 1), tests, tmp_path
     ).ok
     renamed = green_verdict(_run([TestCase("tests.test_a", "t2", "passed")], 0), tests, tmp_path)
-    assert not renamed.ok and "missing: tests.test_a::t" in renamed.reason
+    assert not renamed.ok and "pinned test tests/test_a.py::t did not run" in renamed.reason
     crashed = green_verdict(_run([TestCase("tests.test_a", "t", "passed")], 3), tests, tmp_path)
     assert not crashed.ok
     verdict, _ = red_verdict(_run([old], 1), files, tmp_path)
     assert not verdict.ok and "none of the tests in tests/test_a.py ran" in verdict.reason
     verdict, _ = red_verdict(_run([old], 1), [], tmp_path)
-    assert not verdict.ok and verdict.reason == "no test file was added or changed"
+    assert not verdict.ok and verdict.reason.startswith("no test file was added or changed")
+    assert "failing tests already there: tests.test_old::t" in verdict.reason
     saved = TaskTests(files, ["tests.test_a::t"], ["x"], "junit")
     saved.save(tmp_path)
     assert TaskTests.load(tmp_path) == saved

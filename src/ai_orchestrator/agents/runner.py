@@ -94,7 +94,7 @@ from ai_orchestrator.agents.base import (
 )
 from ai_orchestrator.core.errors import AgentLaunchError, AgentNotFound
 
-__all__ = ["DRAIN_TIMEOUT", "STDERR_TAIL", "child_env", "run"]
+__all__ = ["DRAIN_TIMEOUT", "STDERR_TAIL", "child_env", "run", "spawn"]
 
 STDERR_TAIL = 64 * 1024  # bytes of stderr kept (the tail: errors come last)
 DRAIN_TIMEOUT = 2.0  # seconds to wait for pipes after the group is dead (escaped holders)
@@ -174,25 +174,58 @@ def _launch(
     cwd = Path(invocation.cwd)
     if not cwd.is_dir():
         raise AgentLaunchError(f"cannot start agent {exe!r}: working directory {cwd} not found")
+    pipe = subprocess.PIPE
+    stdin = subprocess.DEVNULL if invocation.stdin is None else pipe
+    try:
+        return spawn(
+            list(invocation.argv),
+            cwd=cwd,
+            env=env,
+            stdin=stdin,
+            stdout=pipe,
+            stderr=pipe,
+            grace=grace,
+            hold_fds=hold_fds,
+        )
+    except OSError as exc:
+        raise _launch_error(exe, exc) from exc
+
+
+def spawn(
+    argv: list[str],
+    *,
+    cwd: Path,
+    env: dict[str, str] | None,
+    stdin: int | IO[Any] | None,
+    stdout: int | IO[Any] | None,
+    stderr: int | IO[Any] | None,
+    grace: float,
+    hold_fds: Sequence[int] = (),
+) -> tuple[subprocess.Popen[bytes], int | None]:
+    """Start ``argv`` in a new session under its watchdog (``agents.watchdog``), the one
+    mechanism that keeps any process tree aio starts (an agent CLI, a test run) from
+    outliving aio: returns the process to wait for (it ends exactly as ``argv`` does) and the
+    write end of the watchdog's lifeline, to close once that process is reaped (``None``
+    without a watchdog: not POSIX, or ``USE_WATCHDOG`` switched off). ``hold_fds`` stay open in the
+    watchdog until the whole tree is gone. Raises ``OSError`` when ``argv`` cannot be
+    executed (the exec's errno) or the watchdog failed (errno 0)."""
     if not (USE_WATCHDOG and sys.executable):
-        try:
-            return _popen(list(invocation.argv), cwd, env, invocation.stdin is None, ()), None
-        except OSError as exc:
-            raise _launch_error(exe, exc) from exc
+        return _popen(argv, cwd, env, stdin, stdout, stderr, ()), None
     lifeline_r, lifeline_w = os.pipe()
     ready_r, ready_w = os.pipe()
     holds = ",".join(str(fd) for fd in hold_fds)
-    argv = [sys.executable, "-I", "-S", "-c", watchdog.BOOTSTRAP, _PACKAGE_PARENT]
-    argv += [str(lifeline_r), str(ready_w), repr(grace), holds, "--", *invocation.argv]
+    wrapped = [sys.executable, "-I", "-S", "-c", watchdog.BOOTSTRAP, _PACKAGE_PARENT]
+    wrapped += [str(lifeline_r), str(ready_w), repr(grace), holds, "--", *argv]
     try:
-        proc = _popen(argv, cwd, env, invocation.stdin is None, (lifeline_r, ready_w, *hold_fds))
-    except OSError as exc:
+        proc = _popen(wrapped, cwd, env, stdin, stdout, stderr, (lifeline_r, ready_w, *hold_fds))
+    except OSError as exc:  # the watchdog, not argv, could not start: no errno of argv's
         os.close(lifeline_w)
-        raise AgentLaunchError(f"cannot start agent {exe!r}: {exc.strerror or exc}") from exc
+        os.close(ready_r)
+        raise OSError(0, exc.strerror or str(exc)) from exc
     finally:
         os.close(lifeline_r)
         os.close(ready_w)
-    with open(ready_r, "rb") as ready:  # EOF once the watchdog exec'd the agent (or failed)
+    with open(ready_r, "rb") as ready:  # EOF once the watchdog exec'd argv (or failed)
         reply = ready.read()
     if reply == b"ok":
         return proc, lifeline_w
@@ -203,20 +236,26 @@ def _launch(
     status = _reap(proc)
     if reply[:1] == b"E" and reply[1:].isdigit() and int(reply[1:]):
         code = int(reply[1:])
-        raise _launch_error(exe, OSError(code, os.strerror(code)))
-    raise AgentLaunchError(f"cannot start agent {exe!r}: its watchdog failed (exit code {status})")
+        raise OSError(code, os.strerror(code))
+    raise OSError(0, f"its watchdog failed (exit code {status})")
 
 
 def _popen(
-    argv: list[str], cwd: Path, env: dict[str, str], no_stdin: bool, pass_fds: Sequence[int]
+    argv: list[str],
+    cwd: Path,
+    env: dict[str, str] | None,
+    stdin: int | IO[Any] | None,
+    stdout: int | IO[Any] | None,
+    stderr: int | IO[Any] | None,
+    pass_fds: Sequence[int],
 ) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         argv,
         cwd=cwd,
         env=env,
-        stdin=subprocess.DEVNULL if no_stdin else subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stdin=stdin,
+        stdout=stdout,
+        stderr=stderr,
         bufsize=0,
         start_new_session=True,  # own session => own process group, no terminal signals
         close_fds=True,

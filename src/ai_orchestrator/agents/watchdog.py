@@ -166,7 +166,8 @@ class _Watch:
 
                 resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
                 signal.set_wakeup_fd(-1)
-                signal.signal(sig, signal.SIG_DFL)
+                if sig != signal.SIGKILL:  # KILL has no handler to reset (setting one fails)
+                    signal.signal(sig, signal.SIG_DFL)
                 os.kill(os.getpid(), sig)
                 time.sleep(1)  # the signal is delivered at once; this is only a guard
             except (OSError, ValueError):

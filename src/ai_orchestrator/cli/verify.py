@@ -148,6 +148,7 @@ def _render(feature_id: str, outcome: VerifyOutcome, as_json: bool, *, compact: 
                 "notes": outcome.notes,
                 "ci_xml": str(outcome.ci_path or "") or None,
                 "agent_check": outcome.agent_check,
+                "pinned": [p.to_dict() for p in outcome.pinned],
             },
             compact=compact,
         )
@@ -162,8 +163,14 @@ def _render(feature_id: str, outcome: VerifyOutcome, as_json: bool, *, compact: 
         percent = outcome.coverage.get("percent")
         click.echo(f"Coverage: {'unknown' if percent is None else f'{percent:.2f}%'}")
     click.echo(f"Duration: {run.duration_ms / 1000:.2f}s")
+    _render_pinned(outcome)
     result = "PASS" if outcome.ok else "FAIL" if run.evidence().ran else "COULD NOT RUN"
-    click.echo(f"Result:   {result} ({run.summary()})")
+    detail = run.summary()
+    if run.green and not outcome.ok and outcome.agent_check is None:
+        from ai_orchestrator.workflow.phases.verify import failure_reason
+
+        detail = failure_reason(outcome)
+    click.echo(f"Result:   {result} ({detail})")
     if outcome.agent_check is not None:
         click.echo(f"Agent verdict: {outcome.agent_check.get('verdict')}")
         for item in outcome.agent_check.get("criteria") or []:
@@ -177,3 +184,21 @@ def _render(feature_id: str, outcome: VerifyOutcome, as_json: bool, *, compact: 
 
         output.warn(f"the tests could not run: {cannot_run_fix(outcome)}")
     output.info(f"Log: {run.log_path}")
+
+
+def _render_pinned(outcome: VerifyOutcome) -> None:
+    """The tests pinned at red, per task: how many passed, which did not, what changed."""
+    if not outcome.pinned:
+        return
+    rows = [t for p in outcome.pinned for t in p.tests]
+    passed = sum(1 for t in rows if t["outcome"] == "passed")
+    known = any(t["outcome"] for t in rows)
+    tasks = ", ".join(f"{p.task}: {len(p.tests)}" for p in outcome.pinned)
+    shown = f"{passed} of {len(rows)} passed" if known else f"{len(rows)} (no per-test results)"
+    click.echo(f"Pinned:   {shown} ({tasks})")
+    for report in outcome.pinned:
+        for test in report.tests:
+            if test["outcome"] and test["outcome"] != "passed":
+                click.echo(f"  {report.task} {test['test']}: {test['outcome']}")
+        for change in report.changes:
+            output.warn(f"{report.task}: {change}")

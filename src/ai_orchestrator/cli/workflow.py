@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
 from ai_orchestrator.cli import output
 from ai_orchestrator.cli.render_workflow import hooks, plan_json, print_plan
 from ai_orchestrator.core.errors import EXIT_FAILURE, InvalidInput
+
+if TYPE_CHECKING:
+    from ai_orchestrator.workflow.project.tasktests import PinnedReport
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 json_option = click.option("--json", "as_json", is_flag=True, help="Write JSON to stdout.")
@@ -214,6 +217,11 @@ def next_cmd(feature: str | None, as_json: bool) -> int:
     default=None,
     help="When the fix rounds run out, hand over to this agent or model and go on.",
 )
+@click.option(
+    "--accept-test-changes",
+    is_flag=True,
+    help="Accept edits to the tests pinned at red as deliberate (recorded in the history).",
+)
 @max_cost_option()
 @with_session_options
 @json_option
@@ -229,6 +237,7 @@ def implement_cmd(
     fix_rounds: int | None,
     force: bool,
     escalate_to: str | None,
+    accept_test_changes: bool,
     max_cost: float | None,
     no_session: bool,
     new_session: bool,
@@ -242,6 +251,8 @@ def implement_cmd(
     if len(chosen) > 1:
         raise InvalidInput(" and ".join(f"--{m}" for m in chosen) + " cannot be combined")
     _check_session_flags(no_session, new_session)
+    if accept_test_changes and no_tests:
+        raise InvalidInput("--accept-test-changes is about the pinned tests: not with --no-tests")
     if escalate_to is not None and no_tests:
         raise InvalidInput("--escalate-to acts when the fix rounds run out: not with --no-tests")
     ctx = open_feature(feature, hooks(live=not as_json))
@@ -256,6 +267,7 @@ def implement_cmd(
         no_session=no_session,
         new_session=new_session,
         escalate_to=escalate_to,
+        accept_test_changes=accept_test_changes,
     )
     outcome = run_implement(ctx, task_id, opts)
     summary = {
@@ -267,6 +279,8 @@ def implement_cmd(
         "steps": outcome.steps,
         "test_runs": [r.to_dict() for r in outcome.test_runs],
         "escalated_from": outcome.escalation,
+        "pinned": outcome.pinned,
+        "accepted_test_changes": outcome.accepted,
     }
     if as_json:
         output.emit_json(summary)
@@ -353,6 +367,7 @@ def review_cmd(
                 "counts": outcome.counts,
                 "findings": outcome.findings,
                 "artifact": str(outcome.artifact),
+                "pinned": [p.to_dict() for p in outcome.pinned],
             }
         )
     else:
@@ -370,9 +385,22 @@ def review_cmd(
         output.out().print(table_title, markup=False)
         output.out().print(table)
         output.out().print(" · ".join(f"{k}: {v}" for k, v in outcome.counts.items()))
+        _pinned_line(outcome.pinned)
         output.info(f"Review saved to: {outcome.artifact}")
     if outcome.critical:
         output.warn(f"{outcome.critical} critical finding(s)")
         return EXIT_FAILURE
     return 0
 
+
+
+def _pinned_line(pinned: list[PinnedReport]) -> None:
+    """The tests pinned at red the reviewer was shown, and any changed since red."""
+    if not pinned:
+        return
+    count = sum(len(p.tests) for p in pinned)
+    tasks = ", ".join(f"{p.task}: {len(p.tests)}" for p in pinned)
+    output.info(f"Pinned tests shown to the reviewer: {count} ({tasks})")
+    for report in pinned:
+        for change in report.changes:
+            output.warn(f"{report.task}: {change}")

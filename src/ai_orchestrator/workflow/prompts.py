@@ -95,6 +95,18 @@ def tests_prompt(context: str, test_command: str, *, tdd: bool) -> str:
     )
 
 
+def tests_resume_note(files: list[str]) -> str:
+    """Added to the tests prompt when an earlier run of this step was interrupted."""
+    written = (
+        "These test files were written for this task then: " + ", ".join(files) + ". Check "
+        "them and complete them where they are (they count as this task's tests); do not "
+        "start over in other files."
+        if files
+        else "No test file of this task was written then."
+    )
+    return f"Note: an earlier run of this step was interrupted before aio checked red. {written}"
+
+
 def tests_pass_correction(reason: str, summary: str, test_command: str) -> str:
     return (
         f"`{test_command}` reports {summary}, and this is not the required red: {reason}. "
@@ -107,9 +119,11 @@ def tests_pass_correction(reason: str, summary: str, test_command: str) -> str:
 def implement_prompt(test_command: str) -> str:
     return (
         "Step 2 (GREEN): now implement the task so that all tests pass, with clean, "
-        "maintainable code that follows the project's patterns, with error handling. Do not "
-        "weaken or delete the tests to make them pass. aio will run "
-        f"`{test_command}` itself. Reply with a short summary of what you changed."
+        "maintainable code that follows the project's patterns, with error handling. The "
+        "tests that failed at red are pinned: do not edit, skip, rename or delete them, nor "
+        "change conftest.py files or the pytest configuration — aio checks them and a changed "
+        f"test is not green. aio will run `{test_command}` itself. Reply with a short "
+        "summary of what you changed."
     )
 
 
@@ -123,8 +137,9 @@ def implement_only_prompt(context: str) -> str:
 def fix_prompt(test_command: str, reason: str, tail: str, round_no: int, rounds: int) -> str:
     return (
         f"`{test_command}` is not green yet: {reason}; fix round {round_no} of {rounds}. "
-        "Fix the implementation (not the tests, unless a test is plainly wrong; never delete "
-        "or skip the task's tests) so that every test passes. The end of the output:\n"
+        "Fix the implementation, not the tests: the tests pinned at red, their conftest.py "
+        "files and the pytest configuration must stay as they were (never delete, edit, "
+        "rename or skip the task's tests) so that every test passes. The end of the output:\n"
         f"```\n{tail}\n```"
     )
 

@@ -18,16 +18,17 @@ Modes (all in session ``implement-<feature>``, resumed across tasks):
   command and requires **red on the task's own tests** (``workflow.project.tasktests``: the test
   files the agent added or changed, and with JUnit XML at least one failing test in them;
   one corrective follow-up, then ``TestsNotRed``) → the agent implements → ``aio`` requires
-  **green**: the task's tests are still there and pass, and no test fails that did not
-  already fail at red (without JUnit: the whole run passes), giving up to ``fix_rounds``
-  follow-ups with the reason and the tail of the output, then ``TestsFailed``. Once red was
-  confirmed, ``artifacts/<task>/task-tests.json`` records the task's test files and
-  failing ids, so a rerun skips straight to the implementation. A red run whose tests never
-  ran (``workflow.project.evidence``: runner not started, crashed, nothing collected, collection
-  error outside the task's tests, no readable result) stops at once with
-  ``TestRunnerError`` (exit 1, one line naming the cause and ``test_command``): no
-  corrective follow-up, no implement call. At green only a runner that did not start stops
-  at once; other causes go through the fix rounds like any other failure.
+  **green**: the tests pinned at red (``workflow.project.testpin``) are unchanged — else
+  NOT GREEN naming the test, unless ``--accept-test-changes`` (recorded) — ran and passed,
+  and no test fails that did not already fail at red (without JUnit: the whole run passes),
+  giving up to ``fix_rounds`` follow-ups with the reason and the tail of the output, then
+  ``TestsFailed``. ``artifacts/<task>/task-tests.json`` keeps the pin (a rerun and every
+  fix round judge against it and skip to the implementation); until red is confirmed,
+  ``tests-step.json`` keeps the snapshot the tests step began with, so a rerun after any
+  interruption takes the tests an earlier call wrote as this task's. A red run whose tests
+  never ran (``workflow.project.evidence``) stops at once with ``TestRunnerError`` (exit 1,
+  the cause and its fix): no follow-up, no implement call. At green only a runner that did
+  not start stops at once; other causes get the fix rounds like any other failure.
 - **tdd**: as atdd (unit tests), then a refactor step after which the same green check
   must hold again (same fix rounds).
 - **no-tests**: one implement call, no test runs, with a warning.
@@ -85,12 +86,12 @@ from ai_orchestrator.workflow.project.evidence import FIX, TestRun
 from ai_orchestrator.workflow.project.history import given_options
 from ai_orchestrator.workflow.project.tasktests import (
     TaskTests,
+    TestsAttempt,
     Verdict,
-    changed_files,
+    earlier_pins,
     green_verdict,
+    pinned_outcomes,
     red_verdict,
-    snapshot,
-    task_test_files,
 )
 from ai_orchestrator.workflow.project.testrun import run_tests
 from ai_orchestrator.workflow.runctx import (
@@ -121,6 +122,7 @@ class ImplementOptions:
     escalate_to: str | None = None  # agent or model to hand over to (see the docstring)
     escalate_now: bool = False  # hand over before the first call (``aio escalate --task``)
     escalate_reason: str | None = None
+    accept_test_changes: bool = False  # take changed pinned tests as the new pin (recorded)
 
 
 @dataclass
@@ -131,6 +133,8 @@ class ImplementOutcome:
     steps: list[dict[str, Any]] = field(default_factory=list)
     cost: float = 0.0
     escalation: dict[str, Any] | None = None  # the lineage when the task was escalated
+    pinned: list[dict[str, str]] = field(default_factory=list)  # the last green's pinned tests
+    accepted: list[dict[str, Any]] = field(default_factory=list)  # --accept-test-changes
 
 
 def command_text(command: str | list[str]) -> str:
@@ -155,6 +159,9 @@ class _Loop:
         self.dir = ctx.paths.artifacts / task.id
         self.runs: list[TestRun] = []
         self.tests: TaskTests | None = TaskTests.load(self.dir)
+        self.accept, self.accepted = False, list[dict[str, Any]]()  # --accept-test-changes
+        self.earlier: list[tuple[str, TaskTests]] = []  # completed tasks' pins: must still pass
+        self.pinned: list[dict[str, str]] = []  # the pinned tests' outcomes at the last check
         self.context = ""  # the task's context (set by _run_mode), for an escalated conversation
         # Called once when the fix rounds run out: hands the work over (replacing ``conv``)
         # and returns the preface for the new conversation; None: no escalation.
@@ -188,6 +195,8 @@ class _Loop:
             text = "RED (as required)" if verdict.ok else f"NOT RED: {verdict.reason}"
         else:
             text = "GREEN" if verdict.ok else f"NOT GREEN: {verdict.reason}"
+            if verdict.ok and self.pinned:
+                text += f" ({len(self.pinned)} pinned test(s) passed)"
         # A reason that already gives the counts (``the tests fail (…)``) is not followed
         # by the same counts again.
         summary = result.summary()
@@ -210,9 +219,10 @@ class _Loop:
             return
         if step != "red" and evidence.cause != "not_started":
             return
+        fix = f"{FIX} (now: {self.text})" if evidence.fix == FIX else evidence.fix
         raise TestRunnerError(
             f"task {self.task.id}: the tests never ran, so {step} cannot be judged — "
-            f"{evidence.detail}; {FIX} (now: {self.text}); log: {self._rel(result.log_path)}"
+            f"{evidence.detail}; {fix}; log: {self._rel(result.log_path)}"
         )
 
     def _rel(self, path: str | None) -> str:
@@ -223,9 +233,9 @@ class _Loop:
         except ValueError:
             return path
 
-    def _red(self, before: dict[str, tuple[int, int]]) -> tuple[bool, str, TestRun, TaskTests]:
+    def _red(self, attempt: TestsAttempt) -> tuple[bool, str, TestRun, TaskTests]:
         root = self.ctx.ws.project_root
-        files = task_test_files(changed_files(before, snapshot(root)))
+        files = attempt.task_files(root)
         result = self.run("red")
         result.own_files = files
         verdict, tests = red_verdict(result, files, root)
@@ -234,25 +244,49 @@ class _Loop:
         return verdict.ok, verdict.reason, result, tests
 
     def write_tests(self, context: str, tdd: bool) -> None:
+        """The tests step and red, judged against the snapshot taken before the step's first
+        call even on a rerun (``TestsAttempt``): an earlier call's tests are this task's."""
         self.ctx.hooks.info(f"=== RED: writing {'unit' if tdd else 'acceptance'} tests first ===")
-        before = snapshot(self.ctx.ws.project_root)
-        self.conv.ask(prompts.tests_prompt(context, self.text, tdd=tdd), "tests")
-        ok, reason, result, tests = self._red(before)
+        prompt = prompts.tests_prompt(context, self.text, tdd=tdd)
+        attempt, earlier = TestsAttempt.begin(self.dir, self.ctx.ws.project_root)
+        if earlier is not None:
+            self.ctx.hooks.info(
+                f"[{self.task.id}] continuing the tests step of an earlier run "
+                f"(test files written for this task since: {', '.join(earlier) or 'none'})"
+            )
+            prompt += "\n\n" + prompts.tests_resume_note(earlier)
+        self.conv.ask(prompt, "tests")
+        ok, reason, result, tests = self._red(attempt)
         if not ok:
             correction = prompts.tests_pass_correction(reason, result.summary(), self.text)
             self.conv.followup(correction, "tests-fix")
-            ok, reason, result, tests = self._red(before)
+            ok, reason, result, tests = self._red(attempt)
             if not ok:
                 raise TestsNotRed(
                     f"task {self.task.id}: the task's tests did not fail before the "
                     f"implementation ({reason}); see {self._rel(result.log_path)}"
                 )
         tests.save(self.dir)
+        TestsAttempt.clear(self.dir)
         self.tests = tests
+        if tests.pin is not None and tests.pin.tests:
+            self.ctx.hooks.info(f"[{self.task.id}] pinned at red: {tests.pin.names()}")
+
+    def _accept_changes(self) -> None:
+        """``--accept-test-changes``: take the pinned tests as they are now (recorded)."""
+        found = self.tests.accept_changes(self.ctx.ws.project_root, self.dir) if self.tests else []
+        if found:
+            assert self.tests is not None and self.tests.pin is not None
+            self.accepted.append(self.tests.pin.accepted[-1])
+            changes = "; ".join(str(c) for c in found[:3])
+            self.ctx.hooks.warn(f"[{self.task.id}] --accept-test-changes: accepted {changes}")
 
     def _check_green(self, step: str) -> tuple[TestRun, Verdict]:
+        if self.accept:
+            self._accept_changes()
         result = self.run(step)
-        verdict = green_verdict(result, self.tests, self.ctx.ws.project_root)
+        verdict = green_verdict(result, self.tests, self.ctx.ws.project_root, self.earlier)
+        self.pinned = pinned_outcomes(result, self.tests) or self.pinned
         self._report(step, result, verdict)
         self._stop_without_evidence(step, result, verdict)
         return result, verdict
@@ -427,6 +461,7 @@ def _implement_locked(
     update_feature(ctx.paths, active_task=task_id, model_in_use=settings.model or settings.agent)
     rounds = ctx.config.fix_rounds if opts.fix_rounds is None else opts.fix_rounds
     loop = _Loop(ctx, conv, task, rounds)
+    loop.accept, loop.earlier = opts.accept_test_changes, earlier_pins(ctx.paths.artifacts, plan)
     outcome = ImplementOutcome(task, opts.mode)
     settings_options: dict[str, Any] = {
         "max_turns": opts.max_turns,
@@ -455,13 +490,17 @@ def _implement_locked(
         steps = [*loop.earlier_steps, *loop.conv.steps]
         outcome.test_runs, outcome.steps = loop.runs, steps
         outcome.cost = float(sum(s["cost"] or 0.0 for s in steps))
+        outcome.pinned, outcome.accepted = loop.pinned, loop.accepted
         rec.details.update(
             mode=opts.mode,
             steps=steps,
             cost=outcome.cost,
             test_runs=[r.to_dict() for r in loop.runs],
             task_tests=loop.tests.to_dict() if loop.tests else None,
+            pinned=loop.pinned,
         )
+        if loop.accepted:
+            rec.details["accepted_test_changes"] = loop.accepted
     _set_status(plan, task_id, "completed")
     save_plan(ctx.paths, plan)
     update_feature(ctx.paths, active_task=None)

@@ -13,7 +13,9 @@ The answer must be JSON ``{"summary": str, "findings": [{"severity", "file", "li
 seed's ``major/minor/suggestion`` are mapped); an unusable answer gets ONE corrective
 follow-up, then ``InvalidReview`` (exit 1). The review is saved as
 ``artifacts/review-<YYYYmmdd-HHMMSS>.json``; the caller exits 1 when a critical finding
-exists.
+exists. A code review (not ``architecture``) also shows the reviewer every task's tests pinned
+at red (``tasktests.pinned_reports``) and what changed in them since, and returns them
+(``pinned``, also in the saved review).
 
 The review holds the feature lock for its whole run (like plan and implement), so it never
 reads a change that an ``implement`` is in the middle of writing. ``--agent`` is validated
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,7 @@ from ai_orchestrator.workflow.jsontext import extract_json
 from ai_orchestrator.workflow.model.feature import load_feature, load_plan, write_artifact
 from ai_orchestrator.workflow.phases.verify import git_diff
 from ai_orchestrator.workflow.project.history import given_options
+from ai_orchestrator.workflow.project.tasktests import PinnedReport, pinned_reports
 from ai_orchestrator.workflow.runctx import (
     FeatureContext,
     Recorder,
@@ -80,6 +83,7 @@ class ReviewOutcome:
     findings: list[dict[str, Any]]
     artifact: Path
     counts: dict[str, int]
+    pinned: list[PinnedReport] = field(default_factory=list)  # the tests pinned at red
 
     @property
     def critical(self) -> int:
@@ -142,6 +146,9 @@ def review_prompt(
     parts = [kind, f"Feature `{ctx.feature_id}`: {feature.get('description') or ''}"]
     if tasks:
         parts.append(f"Plan:\n{tasks}")
+    pinned = feature_pins(ctx) if not architecture else []
+    if pinned:
+        parts.append(pinned_section(pinned))
     parts.append(material)
     parts.append(
         "Review for: code quality, bugs, security, performance, maintainability, tests, "
@@ -163,6 +170,22 @@ def review_prompt(
         '"line": 12, "message": "the problem", "recommendation": "the fix"}]}'
     )
     return "\n\n".join(parts)
+
+
+def feature_pins(ctx: FeatureContext) -> list[PinnedReport]:
+    """Every task's tests pinned at red, with what changed since (no test run here)."""
+    plan = load_plan(ctx.paths, required=False)
+    tasks = [(t.id, t.status) for t in plan.tasks()] if plan else []
+    return pinned_reports(ctx.paths.artifacts, tasks, ctx.ws.project_root, None)
+
+
+def pinned_section(pinned: list[PinnedReport]) -> str:
+    """The pinned tests as the reviewer reads them: a weakened one is a finding."""
+    lines = ["Tests pinned at red (each task's proven-failing tests; weakening one is a finding):"]
+    for report in pinned:
+        lines += [f"- {report.task}: {t['test']}" for t in report.tests]
+        lines += [f"  CHANGED since red: {change}" for change in report.changes]
+    return "\n".join(lines)
 
 
 def normalise_findings(value: Any) -> tuple[dict[str, Any] | None, list[str]]:
@@ -262,6 +285,7 @@ def _review_locked(
         check_budget(ctx, settings, "nothing was reviewed")
         material, names = review_material(ctx, files, architecture)
     prompt = review_prompt(ctx, material, names or files, architecture, focus)
+    pinned = feature_pins(ctx) if not architecture else []
     try:
         review = ask_review(conv, prompt)
     finally:
@@ -282,10 +306,11 @@ def _review_locked(
         "files": names or files,
         "counts": counts,
         **review,
+        "pinned": [p.to_dict() for p in pinned],
     }
     write_artifact(artifact, (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode())
     rec.details.update(counts=counts, artifact=str(artifact.relative_to(ctx.ws.project_root)))
-    outcome = ReviewOutcome(review["summary"], review["findings"], artifact, counts)
+    outcome = ReviewOutcome(review["summary"], review["findings"], artifact, counts, pinned)
     if outcome.critical:
         rec.status, rec.error = "failed", f"{outcome.critical} critical finding(s)"
     return outcome

@@ -10,7 +10,9 @@
   against ``git diff HEAD`` (+ untracked files), answering JSON ``{"verdict": "pass"|"fail",
   "criteria": [{"task", "criterion", "met", "evidence"}]}`` (one corrective follow-up, then
   ``InvalidVerdict``, exit 1).
-- ``ok`` is true only when the tests are green and (when asked) the agent's verdict is pass.
+- ``ok`` is true only when the tests are green with at least one test that passed (a run
+  whose every test was skipped is not a pass: ``passed_verdict``) and (when asked) the
+  agent's verdict is pass.
   The history event's status is ``success`` or ``failed`` accordingly. A run whose tests
   never ran (``workflow.project.evidence``: runner not started, crashed, nothing collected, only
   collection errors, no readable result) is neither passed nor failed: ``ok`` is false and
@@ -47,6 +49,7 @@ from ai_orchestrator.workflow.jsontext import extract_json
 from ai_orchestrator.workflow.model.feature import load_feature, load_plan, write_artifact
 from ai_orchestrator.workflow.project.evidence import FIX, TestRun
 from ai_orchestrator.workflow.project.history import given_options
+from ai_orchestrator.workflow.project.tasktests import PinnedReport, pinned_reports
 from ai_orchestrator.workflow.project.testrun import run_tests
 from ai_orchestrator.workflow.project.testselect import (
     PlannedRun,
@@ -76,6 +79,7 @@ class VerifyOutcome:
     coverage: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
     selected: list[str] = field(default_factory=list)  # the selection's options, e.g. --unit
+    pinned: list[PinnedReport] = field(default_factory=list)  # each task's pinned tests
 
 
 def _next_label(directory: Path) -> str:
@@ -227,7 +231,7 @@ def run_verify(
                 with rec.refusals():
                     check_installed(settings.agent, "no tests were run")
                     check_budget(ctx, settings, "no tests were run")
-            outcome = _verify_locked(ctx, planned, ci, rec)
+            outcome = _verify_locked(ctx, planned, ci, rec, narrowed=bool(selection.flags()))
             outcome.selected = selection.flags()
             if settings is not None:
                 outcome.agent_check = agent_check(ctx, outcome.run, settings, rec)
@@ -238,10 +242,28 @@ def run_verify(
         if not evidence.ran:
             rec.error = f"the tests could not run: {evidence.detail}; {cannot_run_fix(outcome)}"
         elif not outcome.ok:
-            rec.error = f"verification failed: {outcome.run.summary()}"
-            if outcome.run.green and outcome.agent_check is not None:
-                rec.error = "verification failed: the agent's verdict is fail"
+            rec.error = f"verification failed: {failure_reason(outcome)}"
     return outcome
+
+
+def passed_verdict(run: TestRun) -> bool:
+    """The tests' PASS: a green run in which at least one test passed (every test skipped,
+    or deselected, proves nothing)."""
+    return run.green and run.passed > 0
+
+
+def failure_reason(outcome: VerifyOutcome) -> str:
+    """Why a verify whose tests ran did not pass, in one phrase."""
+    run = outcome.run
+    problems = [f"{p.task}: {x}" for p in outcome.pinned for x in p.problems()]
+    if problems and run.green and run.passed:
+        more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+        return f"pinned test {problems[0]} did not pass{more}"
+    if run.green and run.passed == 0:
+        return f"no test passed ({run.summary()})"
+    if run.green and outcome.agent_check is not None:
+        return "the agent's verdict is fail"
+    return run.summary()
 
 
 def cannot_run_fix(outcome: VerifyOutcome) -> str:
@@ -272,7 +294,7 @@ def plan_run(ctx: FeatureContext, command: str | list[str], selection: Selection
 
 
 def _verify_locked(
-    ctx: FeatureContext, planned: PlannedRun, ci: bool, rec: Recorder
+    ctx: FeatureContext, planned: PlannedRun, ci: bool, rec: Recorder, *, narrowed: bool
 ) -> VerifyOutcome:
     directory = ctx.paths.artifacts / "verify"
     ctx.hooks.info("Running the tests in a fresh context...")
@@ -290,7 +312,15 @@ def _verify_locked(
         timeout=ctx.config.test_timeout,
         env=env,
     )
-    outcome = VerifyOutcome(run, run.green, notes=list(planned.notes))
+    outcome = VerifyOutcome(run, passed_verdict(run), notes=list(planned.notes))
+    plan = load_plan(ctx.paths, required=False)
+    tasks = [(t.id, t.status) for t in plan.tasks()] if plan else []
+    outcome.pinned = pinned_reports(ctx.paths.artifacts, tasks, ctx.ws.project_root, run)
+    if narrowed:  # a selection may leave pinned tests out on purpose
+        outcome.pinned = [PinnedReport(p.task, False, p.tests, p.changes) for p in outcome.pinned]
+    if any(p.problems() for p in outcome.pinned):
+        outcome.ok = False
+    rec.details["pinned"] = [p.to_dict() for p in outcome.pinned]
     if planned.coverage_tool:
         outcome.coverage = _coverage(ctx, planned, run, env, directory / f"{label}.coverage.json")
         rec.details["coverage"] = outcome.coverage

@@ -11,7 +11,9 @@ passed, and ``aio verify`` calls a run "passed" or "failed" only when tests ran.
 - ``ran`` — tests ran and their result is readable (JUnit XML or a recognised summary line).
 - ``timed_out`` — killed at ``test_timeout`` (possibly the tests' own fault: a test that hangs).
 - ``not_started`` — the runner did not start: command not found or not executable (exit
-  127/126, or it could not be launched), ``python -m X`` without module X ("No module named
+  127/126, or it could not be launched), a shell command whose shell reported an error before
+  any result (``cd nowhere && pytest``: the shell's own line is the detail, never "pytest was
+  interrupted"), ``python -m X`` without module X ("No module named
   X", e.g. pytest not installed), pytest refusing its command line (exit 4, usage error).
 - ``crashed`` — killed by a signal, pytest's internal error (exit 3), or pytest interrupted
   (exit 2) with no collection error to explain it.
@@ -27,7 +29,9 @@ passed, and ``aio verify`` calls a run "passed" or "failed" only when tests ran.
 
 Every cause but ``ran`` and ``timed_out`` is the runner's, not the tests' (``runner_fault``):
 no agent can fix it by editing tests or code, so ``aio implement`` stops before the
-implement call and names ``test_command`` in ``.aio/config.toml`` as the fix.
+implement call and names the fix (``Evidence.fix``): ``test_command`` in
+``.aio/config.toml``, except for a collection error, whose fix is the module or conftest
+that cannot be imported (named, with the task's own test files).
 
 ``case_file`` maps a JUnit test case to the task file it belongs to (pytest ids, or the
 ``file`` attribute); ``tasktests`` uses it too.
@@ -59,6 +63,7 @@ class Evidence:
 
     cause: Cause
     detail: str = ""
+    fix: str = FIX  # what to change: test_command, unless the cause lies elsewhere
 
     @property
     def ran(self) -> bool:
@@ -73,7 +78,7 @@ class Evidence:
         return {"cause": self.cause, "detail": self.detail}
 
 
-def _module_names(rel: str) -> list[str]:
+def module_names(rel: str) -> list[str]:
     """Dotted module names under which a runner may report ``rel`` (full path first)."""
     path = PurePosixPath(rel)
     parts = [*path.parts[:-1], path.stem]
@@ -85,7 +90,7 @@ def case_file(case: TestCase, files: list[str]) -> str | None:
     for rel in files:
         if case.file and (case.file == rel or case.file.endswith("/" + rel)):
             return rel
-        for module in _module_names(rel):
+        for module in module_names(rel):
             if case.classname == module or case.classname.startswith(module + "."):
                 return rel
             if not case.classname and case.name == module:  # collection error of the file
@@ -111,6 +116,18 @@ def _first(pattern: re.Pattern[str], text: str) -> str:
 def _last_line(text: str) -> str:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     return lines[-1][:200] if lines else ""
+
+
+_SHELL_LINE = re.compile(r"^(?:/bin/)?(?:sh|bash|dash): (.+)$", re.M)
+
+
+def _shell_error(run: TestRun) -> str:
+    """The shell's own error line when a shell command failed before its runner reported
+    anything (``cd nowhere && pytest``: ``sh: 1: cd: can't cd to nowhere``), else ''."""
+    if not run.shell or run.counts_known or run.exit_code in (0, None) or run.exit_code < 0:
+        return ""
+    found = _SHELL_LINE.findall(run.tail)
+    return f"sh: {found[-1].strip()[:200]}" if found else ""
 
 
 def _missing_runner_module(run: TestRun) -> str | None:
@@ -151,9 +168,16 @@ def _collection_problem(run: TestRun, own_files: list[str] | None) -> Evidence |
     more = f" (+{len(outside) - 3} more)" if len(outside) > 3 else ""
     where = ", ".join(outside[:3]) + more
     whose = "test module(s) outside the task's tests" if own_files else "test module(s)"
+    fix = "fix or remove that module: the test command is not at fault"
+    if own_files:
+        fix = (
+            f"fix or remove that module (the task's test files are {', '.join(own[:3])}); "
+            "the test command is not at fault"
+        )
     return Evidence(
         "collection_error",
         f"{whose} could not be collected: {where}" + (f" ({error})" if error else ""),
+        fix,
     )
 
 
@@ -163,6 +187,12 @@ def classify(run: TestRun, own_files: list[str] | None = None) -> Evidence:
     if run.timed_out:
         return Evidence("timed_out", "the test run timed out")
     program = PurePosixPath(run.command[0]).name if run.command else "the test command"
+    shell_said = _shell_error(run)
+    if shell_said:
+        return Evidence(
+            "not_started",
+            f"the shell stopped before the tests ran: {shell_said} (exit code {code})",
+        )
     if code in (126, 127) and not run.counts_known:
         what = "not found" if code == 127 else "not executable"
         return Evidence(
@@ -184,6 +214,7 @@ def classify(run: TestRun, own_files: list[str] | None = None) -> Evidence:
             return Evidence(
                 "collection_error",
                 f"conftest {conftest} cannot be imported" + (f" ({error})" if error else ""),
+                "fix that conftest: the test command is not at fault",
             )
         usage = _first(_USAGE_LINE, run.tail) or _last_line(run.tail)
         return Evidence(

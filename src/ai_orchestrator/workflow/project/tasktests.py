@@ -24,25 +24,35 @@ still gets "green". So the verdicts look at the tests *of the task*:
   line aio reads) and the command failed, and at least one task test file was written. A
   pre-existing failure cannot be told apart here; that is the documented limit of the
   fallback.
+- **The pin** (``workflow.project.testpin``): a confirmed red pins the tests it proved and
+  fingerprints everything that decides their outcome. Green first checks that nothing
+  pinned changed (the reason names the test: edited, removed or renamed, its conftest or
+  the pytest configuration changed …); ``TaskTests.accept_changes`` takes the current
+  content as the pin for ``--accept-test-changes``, recorded in ``pin.accepted``.
 - **Green with per-test results** (and after refactor): tests ran and nothing timed out;
-  every task test file still exists; every test id recorded at red is present and passed
-  (skipped is not passed); for a file whose collection failed at red, at least one of its
-  tests ran and all of them passed; and no test fails except the pre-existing failures
-  recorded at red (no new failure anywhere — a test that did not run at red must pass).
-  Pre-existing failures are reported, not blamed on the task. A deleted or missing task
-  test is a failure whose reason names it.
-- **Green without per-test results** (the fallback): the whole run is green
-  (exit 0 and tests ran) and every task test file still exists.
+  every task test file still exists; nothing pinned changed; every pinned test ran and
+  passed (not run, skipped or xfailed is not passed — from the JUnit results, never the
+  exit status), and so did every test pinned by a completed task (``earlier_pins``) but
+  those failing at this red; and no test fails except the pre-existing failures recorded
+  at red (no new failure anywhere — a test that did not run at red must pass).
+  Pre-existing failures are reported, not blamed on the task. A task saved by an aio
+  without pins is judged on its ``red_ids`` as before.
+- **Green without per-test results** (the fallback): nothing pinned changed (files only),
+  the whole run is green (exit 0, tests ran, one passed) and every task test file exists.
 
 ``TaskTests`` is saved as ``artifacts/<task>/task-tests.json`` once red is confirmed; a
-rerun of the task skips the test-writing step and judges green against it.
+rerun of the task skips the test-writing step and judges green against it. Until then
+``TestsAttempt`` (``tests-step.json``) keeps the snapshot the tests step began with, so a
+rerun after an interruption judges the files an earlier call wrote as the task's. With no
+test file written, the reason says that tests already in the project are not the task's
+and names the failing ones. ``pinned_reports`` gives every task's pinned tests (their
+outcome in a run, what changed since red) to verify and review.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
@@ -55,10 +65,30 @@ from ai_orchestrator.workflow.project.evidence import (
     case_file,
     is_file_level,
 )
+from ai_orchestrator.workflow.project.testpin import (
+    Change,
+    Pin,
+    changes,
+    describe,
+    is_test_file,
+    make_pin,
+    outcome_problem,
+    outcomes,
+    repin,
+)
 
-__all__ = ["TaskTests", "Verdict", "case_file", "green_verdict", "red_verdict", "snapshot"]
+__all__ = [
+    "TaskTests",
+    "Verdict",
+    "case_file",
+    "green_verdict",
+    "is_test_file",
+    "red_verdict",
+    "snapshot",
+]
 
 TASK_TESTS_FILE = "task-tests.json"
+ATTEMPT_FILE = "tests-step.json"
 MAX_FILES = 200_000  # a walk of a huge tree stops here (git is used when available)
 SKIP_DIRS = frozenset(
     {
@@ -73,19 +103,9 @@ SKIP_DIRS = frozenset(
         "site-packages",
     }
 )
-TEST_DIRS = frozenset({"tests", "test", "__tests__", "spec", "specs", "testing"})
-_TEST_NAME = re.compile(
-    r"^(test_.*\.py|.*_tests?\.py|tests?\.py|conftest\.py|.*_test\.go|.*_spec\.rb"
-    r"|.*\.(test|spec)\.[cm]?[jt]sx?|.*Tests?\.(java|kt|cs)|.*_test\.(exs?|dart|cc|cpp|c))$"
-)
 _CACHE_PARTS = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".aio"})
 
 Snapshot = dict[str, tuple[int, int]]
-
-
-def is_test_file(rel: str) -> bool:
-    path = PurePosixPath(rel)
-    return bool(_TEST_NAME.match(path.name)) or any(p in TEST_DIRS for p in path.parts[:-1])
 
 
 def _ignored(rel: str) -> bool:
@@ -154,9 +174,12 @@ class TaskTests:
     red_ids: list[str] = field(default_factory=list)  # failing task tests at red (JUnit)
     preexisting: list[str] = field(default_factory=list)  # other tests failing at red (JUnit)
     source: str = "exit_code"  # junit | summary | exit_code: what the red run could tell
+    pin: Pin | None = None  # the tests pinned at red (None: saved by an aio without pins)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"schema_version": 1, **asdict(self)}
+        data = asdict(self)
+        data["pin"] = self.pin.to_dict() if self.pin is not None else None
+        return {"schema_version": 2, **data}
 
     def save(self, directory: Path) -> None:
         from ai_orchestrator.workflow.model.feature import write_artifact
@@ -177,7 +200,68 @@ class TaskTests:
             red_ids=[str(i) for i in data.get("red_ids") or []],
             preexisting=[str(i) for i in data.get("preexisting") or []],
             source=str(data.get("source") or "exit_code"),
+            pin=Pin.from_dict(data.get("pin")),
         )
+
+    def pin_changes(self, root: Path) -> list[Change]:
+        """What differs from the pin now (nothing without a pin)."""
+        return changes(root, self.pin, self.files) if self.pin is not None else []
+
+    def accept_changes(self, root: Path, directory: Path) -> list[Change]:
+        """``--accept-test-changes``: the current content becomes the pin, saved with a
+        record of what was accepted and when (``pin.accepted``); returns the changes."""
+        found = self.pin_changes(root)
+        if found and self.pin is not None:
+            from ai_orchestrator.infra.timeutil import now_iso
+
+            self.pin = repin(root, self.pin, found, now_iso())
+            self.save(directory)
+        return found
+
+
+@dataclass
+class TestsAttempt:
+    """The tests step under way (``tests-step.json``): the snapshot taken before its first
+    call, kept until red is confirmed, so a rerun after an interruption judges the task's
+    test files against it — the files an earlier call wrote are this task's."""
+
+    baseline: Snapshot
+
+    __test__ = False  # not a pytest test class
+
+    def save(self, directory: Path) -> None:
+        from ai_orchestrator.workflow.model.feature import write_artifact
+
+        data = {"schema_version": 1, "baseline": {k: list(v) for k, v in self.baseline.items()}}
+        write_artifact(directory / ATTEMPT_FILE, json.dumps(data, separators=(",", ":")).encode())
+
+    @classmethod
+    def load(cls, directory: Path) -> TestsAttempt | None:
+        try:
+            data = json.loads((directory / ATTEMPT_FILE).read_text(encoding="utf-8"))
+            baseline = {str(k): (int(v[0]), int(v[1])) for k, v in data["baseline"].items()}
+        except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
+            return None
+        return cls(baseline)
+
+    @classmethod
+    def begin(cls, directory: Path, root: Path) -> tuple[TestsAttempt, list[str] | None]:
+        """The attempt under way and the task test files written since it began, or a new
+        attempt (saved before the step's first call) and None."""
+        attempt = cls.load(directory)
+        if attempt is not None:
+            return attempt, attempt.task_files(root)
+        attempt = cls(snapshot(root))
+        attempt.save(directory)
+        return attempt, None
+
+    def task_files(self, root: Path) -> list[str]:
+        """The task's test files: those written or changed since the attempt began."""
+        return task_test_files(changed_files(self.baseline, snapshot(root)))
+
+    @staticmethod
+    def clear(directory: Path) -> None:
+        (directory / ATTEMPT_FILE).unlink(missing_ok=True)
 
 
 @dataclass
@@ -197,7 +281,14 @@ def red_verdict(run: TestRun, files: list[str], root: Path) -> tuple[Verdict, Ta
     """Is ``run`` a red for the task whose test files are ``files``? (see the docstring)"""
     tests = TaskTests(files=list(files), source=run.source)
     if not files:
-        return Verdict(False, "no test file was added or changed"), tests
+        reason = (
+            "no test file was added or changed by the tests step (tests already in the project "
+            "are not taken as this task's: write or change the task's own tests)"
+        )
+        failing = run.failing_ids()  # per-test results only: never the exit status
+        if failing:
+            reason += f"; failing tests already there: {_short(failing)}"
+        return Verdict(False, reason), tests
     missing = [f for f in files if not (root / f).exists()]
     if missing:
         return Verdict(False, f"the test files were removed again: {_short(missing)}"), tests
@@ -206,6 +297,7 @@ def red_verdict(run: TestRun, files: list[str], root: Path) -> tuple[Verdict, Ta
         return Verdict(False, evidence.detail, evidence=evidence), tests
     if not run.cases:
         if run.fails:
+            tests.pin = make_pin(run, [], files, root)  # the files only: no per-test results
             return Verdict(True), tests
         return Verdict(False, f"the tests did not fail ({run.summary()})"), tests
     mine = [c for c in run.cases if case_file(c, files) is not None]
@@ -213,6 +305,7 @@ def red_verdict(run: TestRun, files: list[str], root: Path) -> tuple[Verdict, Ta
     others = [i for i in run.failing_ids() if i not in tests.red_ids]
     tests.preexisting = others
     if tests.red_ids:
+        tests.pin = make_pin(run, tests.red_ids, files, root)
         note = f"{len(others)} other failing test(s), not the task's: {_short(others)}"
         return Verdict(True, note=note if others else ""), tests
     if not mine:
@@ -229,26 +322,78 @@ def red_verdict(run: TestRun, files: list[str], root: Path) -> tuple[Verdict, Ta
     return Verdict(False, reason), tests
 
 
-def green_verdict(run: TestRun, tests: TaskTests | None, root: Path) -> Verdict:
-    """Is ``run`` a green that still includes the task's tests? (see the docstring)"""
+def earlier_pins(artifacts: Path, plan: Any) -> list[tuple[str, TaskTests]]:
+    """The pins of the plan's completed tasks (``plan``: a ``model.plan.Plan``)."""
+    found = [(t.id, TaskTests.load(artifacts / t.id)) for t in plan.tasks()]
+    done = {t.id for t in plan.tasks() if t.status == "completed"}
+    return [(i, t) for i, t in found if i in done and t is not None and t.pin is not None]
+
+
+def pinned_outcomes(run: TestRun, tests: TaskTests | None) -> list[dict[str, str]]:
+    """How each pinned test of ``tests`` fared in ``run`` (empty without per-test results)."""
+    if tests is None or tests.pin is None or not run.cases:
+        return []
+    return [o.to_dict() for o in outcomes(run, tests.pin)]
+
+
+def _earlier_problem(
+    run: TestRun, earlier: list[tuple[str, TaskTests]], skip: list[str]
+) -> str | None:
+    """A completed task's pinned test that no longer ran and passed (a later task deleted,
+    renamed, skipped or deselected it) — but for ``skip``, the failures this task's red
+    found already there; needs per-test results."""
+    if not run.cases:
+        return None
+    failing_at_red = set(skip)
+    for task_id, tests in earlier:
+        assert tests.pin is not None
+        results = [r for r in outcomes(run, tests.pin) if r.test.id not in failing_at_red]
+        problem = outcome_problem(results)
+        if problem:
+            return f"{problem} — it was pinned at red by the completed task {task_id}"
+    return None
+
+
+def green_verdict(
+    run: TestRun,
+    tests: TaskTests | None,
+    root: Path,
+    earlier: list[tuple[str, TaskTests]] | None = None,
+) -> Verdict:
+    """Is ``run`` a green that still includes the task's tests (and the pinned tests of the
+    completed tasks ``earlier``)? (see the docstring)"""
     if tests is not None:
         missing = [f for f in tests.files if not (root / f).exists()]
         if missing:
             return Verdict(False, f"task test file(s) deleted or missing: {_short(missing)}")
     evidence = run.evidence(tests.files if tests is not None else None)
+    found = tests.pin_changes(root) if tests is not None else []
+    if found:  # the cause first; what the run then showed, when it is not evidence
+        shown = "" if evidence.ran else f"; the run: {evidence.detail}"
+        return Verdict(False, describe(found) + shown)
     if not evidence.ran:
         return Verdict(False, evidence.detail, evidence=evidence)
-    if tests is None or tests.source != "junit" or not run.cases:
+    if tests is None or tests.source != "junit":
         if run.fails:
             return Verdict(False, f"the tests fail ({run.summary()})")
+        if run.passed == 0:
+            return Verdict(False, f"no test passed ({run.summary()})")
         return Verdict(True)
+    if not run.cases:  # red had per-test results: a green without them proves nothing
+        return Verdict(
+            False,
+            f"the run gave no per-test results (JUnit XML) to check the task's tests "
+            f"against ({run.summary()})",
+        )
     failing = run.failing_ids()
     new = [i for i in failing if i not in tests.preexisting]
     if new:
         return Verdict(False, f"the tests fail ({run.summary()}): {_short(new)}")
     if run.exit_code != 0 and not failing:
         return Verdict(False, f"the test command failed ({run.summary()})")
-    problem = _task_problem(run, tests)
+    problem = _task_problem(run, tests) or _earlier_problem(
+        run, earlier or [], tests.preexisting
+    )
     if problem:
         return Verdict(False, problem)
     note = f"{len(failing)} pre-existing failure(s) ignored: {_short(failing)}" if failing else ""
@@ -256,6 +401,8 @@ def green_verdict(run: TestRun, tests: TaskTests | None, root: Path) -> Verdict:
 
 
 def _task_problem(run: TestRun, tests: TaskTests) -> str | None:
+    if tests.pin is not None and tests.pin.tests:
+        return outcome_problem(outcomes(run, tests.pin))
     by_id = {c.id: c for c in run.cases}
     absent: list[str] = []
     not_passed: list[str] = []
@@ -275,3 +422,44 @@ def _task_problem(run: TestRun, tests: TaskTests) -> str | None:
     if not_passed:
         return f"task tests did not pass: {_short(not_passed)}"
     return None
+
+
+@dataclass
+class PinnedReport:
+    """One task's pinned tests, as verify and review show them."""
+
+    task: str
+    completed: bool
+    tests: list[dict[str, str]]  # {test, id, outcome}; outcome "" when the run did not say
+    changes: list[str]  # what differs from the pin now (a later task may have changed it)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def problems(self) -> list[str]:
+        """The pinned tests of a completed task that did not pass in the run."""
+        if not self.completed:
+            return []
+        return [f"{t['test']} ({t['outcome']})" for t in self.tests if t["outcome"] != "passed"]
+
+
+def pinned_reports(
+    artifacts: Path, tasks: list[tuple[str, str]], root: Path, run: TestRun | None
+) -> list[PinnedReport]:
+    """The pinned tests of every task (``(id, status)``) that has a pin, with their outcome in
+    ``run`` when it gave per-test results, and what changed since red."""
+    reports: list[PinnedReport] = []
+    for task_id, status in tasks:
+        tests = TaskTests.load(artifacts / task_id)
+        if tests is None or tests.pin is None or not tests.pin.tests:
+            continue
+        results = {id(o.test): o.outcome for o in outcomes(run, tests.pin)} if run else {}
+        if run is None or not run.cases:
+            results = {}
+        rows = [
+            {"test": t.name, "id": t.id, "outcome": results.get(id(t), "")}
+            for t in tests.pin.tests
+        ]
+        changed = [str(c) for c in tests.pin_changes(root)]
+        reports.append(PinnedReport(task_id, status == "completed", rows, changed))
+    return reports

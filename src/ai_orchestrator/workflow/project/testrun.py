@@ -2,7 +2,12 @@
 
 ``run_tests`` runs the configured command in the project root, output (stdout+stderr)
 to a log file, in its own process group (timeout and Ctrl-C kill the whole group: TERM, a
-grace period, KILL; ``KeyboardInterrupt`` is re-raised after the cleanup).
+grace period, KILL; ``KeyboardInterrupt`` is re-raised after the cleanup). The command
+runs under the same watchdog as an agent CLI (``agents.runner.spawn``,
+``agents.watchdog``): if aio dies without any cleanup (SIGKILL, the OOM killer), the
+watchdog sees its lifeline close and stops the whole test tree (TERM, ``KILL_GRACE``
+seconds, KILL) — tests that left the group (``setsid``) included; no test process outlives
+aio by more than that grace.
 
 How the command is run (documented in config.toml too):
 
@@ -20,7 +25,7 @@ How the command is run (documented in config.toml too):
 
 The result is a ``TestRun`` (``workflow.project.evidence``, with the verdicts that need the
 evidence). With JUnit XML, ``TestRun.cases`` also lists every test case (``TestCase``: id,
-classname, name, file, outcome ``passed|failed|error|skipped``) so
+classname, name, file, outcome ``passed|failed|error|skipped|xfailed``) so
 ``workflow.project.tasktests`` can judge the task's own tests rather than the whole suite.
 Without it ``cases`` is empty.
 
@@ -39,6 +44,7 @@ code does not exist yet) is red: that is what ATDD's first step looks like.
 from __future__ import annotations
 
 import contextlib
+import errno
 import itertools
 import os
 import re
@@ -50,6 +56,8 @@ import time
 from pathlib import Path
 from xml.etree import ElementTree
 
+from ai_orchestrator.agents import proctree
+from ai_orchestrator.agents.runner import spawn
 from ai_orchestrator.workflow.project.evidence import TestCase, TestRun
 
 SHELL_CHARS = set("|&;<>$`*?(){}~\n")
@@ -57,7 +65,7 @@ TAIL_CHARS = 4000
 KILL_GRACE = 3.0
 
 
-CASE_OUTCOMES = ("passed", "failed", "error", "skipped")
+CASE_OUTCOMES = ("passed", "failed", "error", "skipped", "xfailed")
 
 
 def is_pytest(argv: list[str]) -> bool:
@@ -108,8 +116,11 @@ def parse_junit(path: Path) -> tuple[dict[str, int], list[TestCase]] | None:
 def _junit_case(case: ElementTree.Element) -> TestCase:
     outcome = "passed"
     for child, kind in (("error", "error"), ("failure", "failed"), ("skipped", "skipped")):
-        if case.find(child) is not None:
+        found = case.find(child)
+        if found is not None:
             outcome = kind
+            if kind == "skipped" and found.get("type") == "pytest.xfail":
+                outcome = "xfailed"  # counted as skipped; named apart in verdicts
             break
     return TestCase(
         classname=case.get("classname") or "",
@@ -182,12 +193,24 @@ def parse_summary(text: str) -> dict[str, int] | None:
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    for sig, wait in ((signal.SIGTERM, KILL_GRACE), (signal.SIGKILL, 5.0)):
+    """TERM to the run's group; after ``KILL_GRACE``, KILL to every process below ``proc``
+    (under a watchdog, it then kills and reaps the rest of the tree — processes that left
+    the group included — and exits), and last KILL to the group itself."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=KILL_GRACE)
+        return
+    for info in proctree.descendants(proc.pid) or ():
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, sig)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=wait)
-            return
+            os.kill(info.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=2.0)
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=5.0)
 
 
 def _redacted_tail(text: str) -> str:
@@ -234,24 +257,25 @@ def run_tests(
         log.write(f"$ {shlex.join(argv)}\n".encode())
         log.flush()
         try:
-            proc = subprocess.Popen(
+            proc, lifeline = spawn(
                 argv,
                 cwd=cwd,
+                env={**os.environ, **env} if env else None,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                start_new_session=True,
-                env={**os.environ, **env} if env else None,
+                grace=KILL_GRACE,
             )
         except OSError as exc:
-            log.write(f"cannot run the test command: {exc}\n".encode())
+            log.write(f"cannot run the test command: {exc.strerror or exc}\n".encode())
+            denied = exc.errno in (errno.EACCES, errno.EPERM)
             return TestRun(
                 label,
                 argv,
                 shell,
-                126 if isinstance(exc, PermissionError) else 127,
+                126 if denied else 127,
                 log_path=str(log_path),
-                tail=f"cannot run the test command {argv[0]!r}: {exc.strerror}",
+                tail=f"cannot run the test command {argv[0]!r}: {exc.strerror or exc}",
             )
         try:
             proc.wait(timeout=timeout)
@@ -263,7 +287,9 @@ def run_tests(
             raise
         finally:
             with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)  # strays left by the runner
+                os.killpg(proc.pid, signal.SIGKILL)  # strays the watchdog did not reach
+            if lifeline is not None:  # reaped (or given up on): nothing left to guard
+                os.close(lifeline)
     duration_ms = int((time.monotonic() - started) * 1000)
     text = log_path.read_text(encoding="utf-8", errors="replace").partition("\n")[2]  # no "$ …"
     run = TestRun(
