@@ -35,9 +35,7 @@ class RequestPricer:
     def __init__(self) -> None:
         self._cards: dict[tuple[str, str], _FastCard | None] = {}
 
-    def __call__(
-        self, agent: str, model: str, usage: ModelUsage
-    ) -> tuple[float, bool, str | None]:
+    def __call__(self, agent: str, model: str, usage: ModelUsage) -> tuple[float, bool, str | None]:
         """(cost, priced, note) of one request's usage."""
         key = (agent, model)
         if key not in self._cards:

@@ -30,7 +30,7 @@ from ai_orchestrator.usage.parsers import to_ms
 
 SLACK_MS = 5_000
 
-CallRow = tuple[str, str, str | None, int, int, str, str | None, str, int]
+CallRow = tuple[str, str, str | None, int, int, str, str | None, str, int, float | None]
 
 
 def _part_rows(interaction: Interaction) -> list[tuple[str, ModelPart | None]]:
@@ -85,6 +85,7 @@ def aio_rows(
         call = (
             interaction.id, agent, interaction.agent_session_id, end - span, end + span,
             interaction.feature_id, interaction.task_id, interaction.session_name, gen,
+            interaction.budget_usd,
         )  # fmt: skip
     return rows, call, _message_ids(interaction)
 

@@ -51,7 +51,7 @@ CREATE INDEX IF NOT EXISTS req_session ON req(session);
 CREATE INDEX IF NOT EXISTS req_gen ON req(gen);
 CREATE TABLE IF NOT EXISTS aio_calls(
   id TEXT PRIMARY KEY, agent TEXT, session TEXT, start INTEGER, end INTEGER,
-  feature TEXT, task TEXT, aio_session TEXT, gen INTEGER NOT NULL DEFAULT 0);
+  feature TEXT, task TEXT, aio_session TEXT, gen INTEGER NOT NULL DEFAULT 0, budget REAL);
 CREATE INDEX IF NOT EXISTS aio_calls_session ON aio_calls(session);
 CREATE TABLE IF NOT EXISTS aio_msgs(msg_id TEXT PRIMARY KEY, call TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS reported(

@@ -107,8 +107,8 @@ def where(filters: Filters) -> tuple[str, dict[str, Any]]:
 def _figures(values: tuple[Any, ...]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in zip(_SUM_KEYS, values, strict=True):
-        out[key] = round(float(value or 0), 10) if key in ("cost", "reported_cost") else int(
-            value or 0
+        out[key] = (
+            round(float(value or 0), 10) if key in ("cost", "reported_cost") else int(value or 0)
         )
     out["cost_complete"] = out["unpriced_requests"] == 0 and out["reported_cost"] == 0
     return out

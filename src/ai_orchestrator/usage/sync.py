@@ -182,8 +182,14 @@ def _open_regular(path: str) -> tuple[int, os.stat_result] | None:
 def _plan(source: Source, st: os.stat_result, known: _File | None) -> _File | None:
     """The file's state to read from, or ``None`` when nothing changed."""
     fresh = _File(source.kind, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, 0, {})
-    if known is None or known.kind != source.kind or (known.dev, known.ino) != (
-        st.st_dev, st.st_ino,
+    if (
+        known is None
+        or known.kind != source.kind
+        or (known.dev, known.ino)
+        != (
+            st.st_dev,
+            st.st_ino,
+        )
     ):
         return fresh
     if st.st_size == known.size and st.st_mtime_ns == known.mtime_ns:
@@ -264,7 +270,9 @@ def _sync_aio(conn: sqlite3.Connection, store: SessionStore, known: dict[str, _F
             continue
         held = known.get(path)
         if held is not None and (held.ino, held.size, held.mtime_ns) == (
-            st.st_ino, st.st_size, st.st_mtime_ns,
+            st.st_ino,
+            st.st_size,
+            st.st_mtime_ns,
         ):
             continue
         try:
@@ -279,7 +287,8 @@ def _sync_aio(conn: sqlite3.Connection, store: SessionStore, known: dict[str, _F
                 conn.executemany(usage_db.UPSERT_LAST, rows)
                 if call is not None:
                     conn.execute(
-                        "INSERT OR REPLACE INTO aio_calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", call
+                        "INSERT OR REPLACE INTO aio_calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        call,
                     )
                     report.aio_calls += 1
                 conn.executemany(
