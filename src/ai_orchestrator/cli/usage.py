@@ -120,7 +120,7 @@ def _render(doc: dict[str, Any], as_csv: bool) -> None:
     keys = ([label] if kind != "session" else ["agent", "session"]) + ([by] if by else [])
     figures = ["input", "output", "cache_read", "cache_write", "reasoning", "requests", "cost"]
     if as_csv:
-        writer = csv.writer(sys.stdout)
+        writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow([*keys, *figures, "unpriced_requests", "reported_cost", "models"])
         for row in doc["rows"]:
             writer.writerow(
@@ -128,6 +128,7 @@ def _render(doc: dict[str, Any], as_csv: bool) -> None:
                 + [row[f] for f in figures]
                 + [row["unpriced_requests"], row["reported_cost"], " ".join(row["models"])]
             )
+        sys.stdout.flush()
         return
     columns = [Column(k.capitalize(), ident=True) for k in keys] + [
         Column("Input", justify="right"),

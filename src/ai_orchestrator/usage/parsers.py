@@ -53,7 +53,7 @@ try:  # orjson parses the hot path about twice as fast; the stdlib is the fallba
 except ImportError:  # pragma: no cover - orjson is a dependency
     pass
 
-_CLAUDE_MARK = b'"usage":{'
+_CLAUDE_MARK = b'"usage"'  # a key: inside a string every quote is escaped
 _CODEX_MARKS = (b'"token_count"', b'"turn_context"', b'"session_meta"')
 
 
@@ -114,7 +114,7 @@ def to_ms(value: Any) -> int | None:
 
 
 def _claude_lines(data: bytes) -> list[bytes]:
-    """The lines of ``data`` that carry a ``"usage":{`` key (found without splitting every
+    """The lines of ``data`` that carry a ``"usage"`` key (found without splitting every
     line: most bytes are tool results the index never parses)."""
     lines = []
     find, rfind = data.find, data.rfind
