@@ -23,8 +23,10 @@ def _line(**entry: Any) -> str:
     return json.dumps(entry) + "\n"
 
 
-def _assistant(msg: str, req: str, ts: str, usage: dict[str, int], *, model: str = SONNET,
-               session: str = "sid1", sidechain: bool = False, branch: str = "main") -> str:  # fmt: skip
+def _assistant(
+    msg: str, req: str, ts: str, usage: dict[str, int], *, model: str = SONNET,
+    session: str = "sid1", sidechain: bool = False, branch: str = "main",
+) -> str:  # fmt: skip
     return _line(
         type="assistant", sessionId=session, cwd="/work/proj", gitBranch=branch,
         isSidechain=sidechain, requestId=req, timestamp=ts, uuid=f"u-{msg}-{ts}",
