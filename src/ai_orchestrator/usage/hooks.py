@@ -132,6 +132,7 @@ def _encode(settings: dict[str, Any]) -> bytes:
 
 def _backup(path: Path, raw: bytes | None) -> None:
     backup = path.with_name(path.name + BACKUP)
+    path.parent.mkdir(parents=True, exist_ok=True)
     if not backup.exists():
         atomic_write(backup, _NO_FILE if raw is None else raw, mode=0o600)
 
