@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 
 
 def _plain(usage: ModelUsage) -> bool:
-    return all(type(getattr(usage, k)) is int and getattr(usage, k) >= 0 for k in RATE_KEYS)
+    u = usage
+    values = (u.input, u.output, u.cache_read, u.cache_write_5m, u.cache_write_1h)
+    return all(type(v) is int and v >= 0 for v in values)
 
 
 _FastCard = tuple[tuple[int, ...], list[tuple[float, ...]]]  # thresholds, float rates per level

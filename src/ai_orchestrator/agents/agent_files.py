@@ -224,35 +224,3 @@ def _gemini(session_id: str, since: datetime) -> FileUsage | None:
         return found
     return None
 
-
-# --- where each agent keeps its files (the usage index scans them all) ----------------------
-
-
-def claude_projects_dirs() -> list[Path]:
-    """Every Claude Code ``projects/`` directory: ``CLAUDE_CONFIG_DIR`` (one path or a
-    comma-separated list, each the config dir or its ``projects/`` itself) replaces the
-    defaults ``~/.claude`` and ``${XDG_CONFIG_HOME:-~/.config}/claude``."""
-    configured = os.environ.get("CLAUDE_CONFIG_DIR")
-    if configured:
-        roots = [Path(p.strip()).expanduser() for p in configured.split(",") if p.strip()]
-    else:
-        xdg = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-        roots = [Path.home() / ".claude", Path(xdg) / "claude"]
-    found: list[Path] = []
-    for root in roots:
-        projects = root if root.name == "projects" else root / "projects"
-        if projects not in found:
-            found.append(projects)
-    return found
-
-
-def codex_home() -> Path:
-    """``${CODEX_HOME:-~/.codex}``: ``sessions/YYYY/MM/DD/rollout-*.jsonl`` and
-    ``archived_sessions/``."""
-    return Path(os.environ.get("CODEX_HOME") or Path.home() / ".codex")
-
-
-def gemini_tmp_dir() -> Path:
-    """``${GEMINI_CLI_HOME:-~}/.gemini/tmp``: ``<project>/chats/session-*.json[l]`` and
-    subagent chats in ``<project>/chats/<parent session id>/``."""
-    return Path(os.environ.get("GEMINI_CLI_HOME") or Path.home()) / ".gemini" / "tmp"

@@ -26,8 +26,6 @@ import os
 import sqlite3
 from pathlib import Path
 
-from ai_orchestrator.infra.fsutil import ensure_private_dir
-
 VERSION = 1
 DIR = "usage"
 FILE = "usage.sqlite"
@@ -98,10 +96,12 @@ def index_path(store_root: Path) -> Path:
 
 def connect(path: Path, *, timeout: float = 30.0, create: bool = True) -> sqlite3.Connection:
     """Open (and if needed create) the index; raises ``sqlite3.Error``/``OSError``."""
-    if create:
-        ensure_private_dir(path.parent, what="usage index directory")
-    elif not path.exists():
+    if not create and not path.exists():
         raise FileNotFoundError(path)
+    if create and not path.parent.is_dir():
+        from ai_orchestrator.infra.fsutil import ensure_private_dir
+
+        ensure_private_dir(path.parent, what="usage index directory")
     db = sqlite3.connect(str(path), timeout=timeout, isolation_level=None)
     try:
         db.execute("PRAGMA journal_mode=WAL")

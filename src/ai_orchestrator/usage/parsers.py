@@ -100,9 +100,8 @@ def to_ms(value: Any) -> int | None:
     """Milliseconds since the epoch of an ISO time stamp; ``None`` if it is not one."""
     if not isinstance(value, str) or not value:
         return None
-    text = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
     try:
-        moment = datetime.fromisoformat(text)
+        moment = datetime.fromisoformat(value)  # 3.11: "Z" included
     except ValueError:
         return None
     if moment.tzinfo is None:
@@ -129,9 +128,24 @@ def _claude_lines(data: bytes) -> list[bytes]:
     return lines
 
 
+_Held = tuple[int, dict[str, Any], dict[str, Any], dict[str, Any], str | None, int]
+
+
+def _raw_size(usage: dict[str, Any]) -> int:
+    """The token total of a raw usage object (to pick the most complete snapshot cheaply)."""
+    total = 0
+    for key in ("input_tokens", "output_tokens", "cache_read_input_tokens",
+                "cache_creation_input_tokens"):  # fmt: skip
+        value = usage.get(key)
+        if type(value) is int:
+            total += value
+    return total
+
+
 def parse_claude(data: bytes, state: dict[str, Any], path: str) -> list[Request]:
-    """Requests on the complete lines ``data`` of one Claude transcript."""
-    found = []
+    """Requests on the complete lines ``data`` of one Claude transcript (the most complete
+    snapshot of each key in this block; the index keeps the most complete across blocks)."""
+    best: dict[str, _Held] = {}
     fallback_session = state.get("session")
     if fallback_session is None:
         fallback_session = _claude_session_of(path)
@@ -159,18 +173,24 @@ def parse_claude(data: bytes, state: dict[str, Any], path: str) -> list[Request]
             key = f"c:{msg_id}:{request_id}"
         else:
             key = f"c:{msg_id}:{request_id}:{session}:{ts}"
+        size = _raw_size(usage)
+        held = best.get(key)
+        if held is None or size >= held[0]:
+            best[key] = (size, entry, message, usage, session, ts)
+    found = []
+    for key, (_, entry, message, usage, session, ts) in best.items():
         cost = entry.get("costUSD")
         found.append(
             Request(
                 key=key,
                 agent="claude",
-                model=model,
+                model=_str(message.get("model")) or "unknown",
                 ts=ts,
                 session=session,
                 project=_str(entry.get("cwd")),
                 branch=_str(entry.get("gitBranch")),
                 usage=anthropic_usage(usage),
-                msg_id=msg_id,
+                msg_id=_str(message.get("id")),
                 sidechain=entry.get("isSidechain") is True,
                 reported_cost=float(cost) if isinstance(cost, int | float) else None,
             )
@@ -342,4 +362,3 @@ PARSERS: dict[str, Parser] = {
     "gemini": parse_gemini,
     "gemini-json": parse_gemini_json,
 }
-WHOLE_FILE = frozenset({"gemini-json"})  # rewritten in place: read again whole on change

@@ -19,6 +19,7 @@ agent session, else a git branch named after a feature: ``<id>`` or ``…/<id>``
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import sqlite3
@@ -27,18 +28,20 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ai_orchestrator.accounting.request_prices import RequestPricer
-from ai_orchestrator.core.errors import StoreError
-from ai_orchestrator.core.interaction import Interaction
-from ai_orchestrator.infra import locks
-from ai_orchestrator.store.session_store import LOG, SessionStore
 from ai_orchestrator.usage import db as usage_db
-from ai_orchestrator.usage.aio_source import aio_rows
-from ai_orchestrator.usage.parsers import PARSERS, WHOLE_FILE, Request, to_ms
-from ai_orchestrator.usage.sources import Source, discover
+from ai_orchestrator.usage.sources import WHOLE_FILE, Source, discover
 from ai_orchestrator.usage.spool import KEEP_DAYS
+
+if TYPE_CHECKING:
+    from ai_orchestrator.accounting.request_prices import RequestPricer
+    from ai_orchestrator.store.session_store import SessionStore
+    from ai_orchestrator.usage.parsers import Request
+
+# What a warm sync (nothing changed) needs is imported above; the parsers, the pricer and
+# the session store (with its redaction rules) only when there is something to read.
+LOG = "interactions.jsonl"  # store.logfile.LOG: the name of a session's interaction log
 
 CHUNK = 16 * 1024 * 1024
 MAX_LINE = 64 * 1024 * 1024
@@ -80,10 +83,28 @@ class _File:
     state: dict[str, Any]
 
 
-def open_index(store_root: Path | None = None, *, timeout: float = 30.0) -> sqlite3.Connection:
-    store = SessionStore(store_root)
+def store_root(given: Path | None = None) -> Path:
+    """``SESSION_DIR`` as the store resolves it (cheap when it exists and is no symlink)."""
+    raw = (
+        given
+        if given is not None
+        else Path(os.environ.get("SESSION_DIR") or Path.home() / ".ai-sessions")
+    )
+    path = Path(raw).expanduser().absolute()
+    try:
+        if stat.S_ISDIR(os.lstat(path).st_mode):
+            return path
+    except OSError:
+        pass
+    from ai_orchestrator.store.session_store import SessionStore
+
+    store = SessionStore(path)
     store.ensure_root()
-    return usage_db.connect(usage_db.index_path(store.root), timeout=timeout)
+    return store.root
+
+
+def open_index(root: Path | None = None, *, timeout: float = 30.0) -> sqlite3.Connection:
+    return usage_db.connect(usage_db.index_path(store_root(root)), timeout=timeout)
 
 
 class _Writer:
@@ -91,7 +112,7 @@ class _Writer:
 
     def __init__(self, conn: sqlite3.Connection, gen: int, features: set[str]) -> None:
         self.conn, self.gen, self.features = conn, gen, features
-        self.price = RequestPricer()
+        self._price: RequestPricer | None = None
         self.pending_bytes = 0
         self.last_commit = time.monotonic()
         self.rows = 0
@@ -113,8 +134,13 @@ class _Writer:
                 best[request.key] = request
         most: list[tuple[Any, ...]] = []
         last: list[tuple[Any, ...]] = []
+        if self._price is None and best:
+            from ai_orchestrator.accounting.request_prices import RequestPricer
+
+            self._price = RequestPricer()
         for r in best.values():
-            cost, priced, note = self.price(r.agent, r.model, r.usage)
+            assert self._price is not None
+            cost, priced, note = self._price(r.agent, r.model, r.usage)
             if priced:
                 source = "computed"
             elif r.reported_cost is not None:
@@ -204,6 +230,8 @@ def _read_file(
     writer: _Writer, source: Source, fd: int, f: _File, tick: Callable[[int], None]
 ) -> int:
     """Read ``source`` from ``f.offset`` to its end (complete lines only); bytes read."""
+    from ai_orchestrator.usage.parsers import PARSERS
+
     parse = PARSERS[source.kind]
     if source.kind in WHOLE_FILE:
         data = os.pread(fd, min(f.size, MAX_LINE), 0) if f.size <= MAX_LINE else b""
@@ -246,40 +274,50 @@ def _read_file(
     return total
 
 
-def _features(store: SessionStore) -> set[str]:
+def _session_names(root: Path) -> list[str]:
+    """Session directories (``<command>-<feature>`` holding an interaction log)."""
     try:
-        names = store.names()
-    except (StoreError, OSError):
-        return set()
-    return {name.split("-", 1)[1] for name in names if "-" in name}
+        with os.scandir(root) as entries:
+            return sorted(
+                e.name for e in entries
+                if "-" in e.name and not e.name.startswith(".")
+                and e.is_dir(follow_symlinks=False) and os.path.lexists(os.path.join(e.path, LOG))
+            )  # fmt: skip
+    except OSError:
+        return []
 
 
-def _sync_aio(conn: sqlite3.Connection, store: SessionStore, known: dict[str, _File],
-              gen: int, report: SyncReport) -> None:  # fmt: skip
-    """Index aio's recorded interactions of every session whose log changed."""
-    try:
-        names = store.names()
-    except (StoreError, OSError) as exc:
-        report.skipped.append(f"{store.root}: {exc}")
-        return
+def _features(names: list[str]) -> set[str]:
+    return {name.split("-", 1)[1] for name in names}
+
+
+def _sync_aio(conn: sqlite3.Connection, root: Path, names: list[str], known: dict[str, _File],
+              gen: int, report: SyncReport) -> bool:  # fmt: skip
+    """Index aio's recorded interactions of every session whose log changed; True if any."""
+    store: SessionStore | None = None
+    changed = False
     for name in names:
-        path = str(store.root / name / LOG)
+        path = str(root / name / LOG)
         try:
             st = os.lstat(path)
         except OSError:
             continue
         held = known.get(path)
         if held is not None and (held.ino, held.size, held.mtime_ns) == (
-            st.st_ino,
-            st.st_size,
-            st.st_mtime_ns,
-        ):
+            st.st_ino, st.st_size, st.st_mtime_ns,
+        ):  # fmt: skip
             continue
+        from ai_orchestrator.core.errors import AioError
+        from ai_orchestrator.store.session_store import SessionStore
+        from ai_orchestrator.usage.aio_source import aio_rows
+
+        store = store or SessionStore(root)
         try:
-            records: list[Interaction] = store.read_log(name).records
-        except (StoreError, OSError) as exc:
+            records = store.read_log(name).records
+        except (AioError, OSError) as exc:
             report.skipped.append(f"{path}: {exc}")
             continue
+        changed = True
         conn.execute("BEGIN IMMEDIATE")
         try:
             for interaction in records:
@@ -304,6 +342,7 @@ def _sync_aio(conn: sqlite3.Connection, store: SessionStore, known: dict[str, _F
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+    return changed
 
 
 def _settle(conn: sqlite3.Connection, gen: int, features: set[str]) -> None:
@@ -363,7 +402,7 @@ def _settle(conn: sqlite3.Connection, gen: int, features: set[str]) -> None:
 
 
 def sync(
-    store_root: Path | None = None,
+    root_dir: Path | None = None,
     *,
     progress: Progress | None = None,
     rescan: bool = False,
@@ -371,16 +410,18 @@ def sync(
 ) -> SyncReport:
     """Update the index (see the module docstring); ``rescan`` reads every file again."""
     started = time.monotonic()
-    store = SessionStore(store_root)
+    root = store_root(root_dir)
     report = SyncReport()
-    conn = open_index(store.root)
+    conn = open_index(root)
     try:
-        lock = locks.acquire(usage_db.index_dir(store.root) / "sync.lock", timeout=600,
-                             what="usage index")  # fmt: skip
+        # One sync at a time; a second waits for the first (which did its work).
+        fd = os.open(usage_db.index_dir(root) / "sync.lock",
+                     os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)  # fmt: skip
         try:
-            _sync_locked(conn, store, report, progress, rescan, list(extra))
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            _sync_locked(conn, root, report, progress, rescan, list(extra))
         finally:
-            lock.release()
+            os.close(fd)
     finally:
         conn.close()
     report.seconds = time.monotonic() - started
@@ -389,7 +430,7 @@ def sync(
 
 def _sync_locked(
     conn: sqlite3.Connection,
-    store: SessionStore,
+    root: Path,
     report: SyncReport,
     progress: Progress | None,
     rescan: bool,
@@ -405,8 +446,9 @@ def _sync_locked(
         "SELECT agent, transcript FROM hook_sessions WHERE transcript IS NOT NULL"
     )
     extra += [(path, _kind_of(agent, path)) for agent, path in hooked]
-    features = _features(store)
-    _sync_aio(conn, store, known, gen, report)
+    names = _session_names(root)
+    features = _features(names)
+    aio_changed = _sync_aio(conn, root, names, known, gen, report)
     sources = discover(extra)
     report.files = len(sources)
     work: list[tuple[Source, _File]] = []
@@ -451,7 +493,9 @@ def _sync_locked(
     report.requests = writer.rows
     if progress is not None:
         progress(len(work), len(work), done_bytes, total_bytes)
-    _settle(conn, gen, features)
+    seen = conn.execute("SELECT value FROM meta WHERE key = 'features'").fetchone()
+    if writer.rows or aio_changed or seen is None or set(json.loads(seen[0])) != features:
+        _settle(conn, gen, features)
 
 
 def _kind_of(agent: str, path: str) -> str:
@@ -460,4 +504,4 @@ def _kind_of(agent: str, path: str) -> str:
     return agent
 
 
-__all__ = ["SyncReport", "open_index", "sync", "to_ms"]
+__all__ = ["SyncReport", "open_index", "store_root", "sync"]
