@@ -81,7 +81,8 @@ class ClaudeWriter:
                                    "ephemeral_1h_input_tokens": w1}}  # fmt: skip
 
     def session(self, path: Path, target: int, session: str, cwd: str, moment: datetime,
-                sidechain: bool = False, replay_from: list[tuple[str, dict[str, Any]]] | None = None,
+                sidechain: bool = False,
+                replay_from: list[tuple[str, dict[str, Any]]] | None = None,
                 ) -> list[tuple[str, dict[str, Any]]]:  # fmt: skip
         r = self.rng
         base = {"parentUuid": None, "isSidechain": sidechain, "userType": "external", "cwd": cwd,
@@ -99,7 +100,8 @@ class ClaudeWriter:
                     entry = {**base, "type": "assistant", "requestId": f"req_{uuid.uuid4().hex}",
                              "timestamp": _ts(moment), "uuid": str(uuid.uuid4()),
                              "message": {"id": msg_id, "type": "message", "role": "assistant",
-                                         "model": model, "content": [], "usage": usage}}  # fmt: skip
+                                         "model": model, "content": [],
+                                         "usage": usage}}  # fmt: skip
                     line = _dump(entry)
                 elif kind < 0.45:
                     line = self.response(base, moment, model, responses)
@@ -111,7 +113,8 @@ class ClaudeWriter:
                              "message": {"role": "user", "content": [{
                                  "type": "tool_result", "tool_use_id": "toolu_x",
                                  "content": payload}]},
-                             "toolUseResult": {"stdout": payload[: size // 2], "stderr": ""}}  # fmt: skip
+                             "toolUseResult": {"stdout": payload[: size // 2],
+                                               "stderr": ""}}  # fmt: skip
                     line = _dump(entry)
                 out.write(line)
                 written += len(line)
