@@ -321,3 +321,30 @@ def test_odd_files_in_the_roots_are_skipped(isolated_home: Path) -> None:
     (project / "empty.jsonl").write_text("")
     done = sync()
     assert done.requests == 0
+
+
+def test_status_and_session_stats_include_interactive_usage_of_the_feature(
+    isolated_home: Path, tmp_path: Path
+) -> None:
+    project = tmp_path / "proj"
+    project.mkdir()
+    assert aio_inprocess("init", "login", "Login", cwd=project).code == 0
+    claude = isolated_home / ".claude" / "projects" / "-work-proj"
+    claude.mkdir(parents=True)
+    (claude / "s9.jsonl").write_text(
+        _assistant("msg_b", "r", "2026-12-01T10:00:00Z", _u(1000, 100), session="s9",
+                   branch="feature/login")
+    )  # fmt: skip
+    assert aio_inprocess("usage", "sync").code == 0
+    status = aio_inprocess("status", "login", "--json", cwd=project)
+    assert status.code == 0, status.err
+    interactive = json.loads(status.out)["interactive"]
+    # sonnet-4.5: 1000 x 3 + 100 x 15 per million
+    assert (interactive["requests"], interactive["cost"]) == (1, pytest.approx(0.0045))
+    stats = aio_inprocess("session", "stats", "--by", "branch", "--json")
+    assert stats.code == 0, stats.err
+    groups = json.loads(stats.out)["interactive"]["groups"]
+    assert groups["feature/login"]["output"] == 100
+    SessionStore().record("plan-login", interaction())  # aio's own session of the feature
+    shown = aio_inprocess("session", "stats", "--by", "feature")
+    assert "Interactive agent sessions" in shown.out and "login" in shown.out

@@ -199,3 +199,45 @@ for _kind, _help in (
     ("blocks", "Usage per 5-hour block (Claude's billing windows)."),
 ):
     usage.command(_kind, context_settings=_CTX, help=_help)(_report_command(_kind))
+
+
+def interactive_figures(
+    column: str, features: list[str] | None = None
+) -> dict[str, dict[str, Any]]:
+    """The agents' own sessions (outside aio's calls) per ``feature`` or ``branch``, as the
+    usage index holds them (no sync: ``aio usage sync`` updates it); ``{}`` without an index.
+    What ``aio status`` and ``aio session stats --by feature|branch`` add."""
+    from ai_orchestrator.store.session_store import default_store_root
+    from ai_orchestrator.usage import db as usage_db
+    from ai_orchestrator.usage.reports import cost_by
+
+    path = usage_db.index_path(default_store_root().expanduser())
+    if not path.exists():
+        return {}
+    try:
+        conn = usage_db.connect(path, create=False, timeout=2.0)
+        try:
+            return cost_by(conn, column, features)
+        finally:
+            conn.close()
+    except (sqlite3.Error, OSError) as exc:
+        output.warn(f"usage index not read: {exc}")
+        return {}
+
+
+def print_interactive(figures: dict[str, dict[str, Any]], label: str) -> None:
+    """The interactive figures as a small table (nothing when there are none)."""
+    if not figures:
+        return
+    columns = [
+        Column(label.capitalize(), ident=True),
+        Column("Requests", justify="right"),
+        Column("Tokens", justify="right"),
+        Column("Cost", justify="right"),
+    ]
+    rows = [
+        [key, str(f["requests"]),
+         short_count(f["input"] + f["output"] + f["cache_read"] + f["cache_write"]), _money(f)]
+        for key, f in sorted(figures.items())
+    ]  # fmt: skip
+    print_table("Interactive agent sessions (usage index, as of its last sync)", columns, rows)

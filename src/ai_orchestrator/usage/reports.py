@@ -246,12 +246,27 @@ def report(
     }
 
 
-def cost_by(conn: sqlite3.Connection, column: str, origin: str = "t") -> dict[str, dict[str, Any]]:
-    """Counted figures per ``feature`` or ``branch`` of one origin (``t``: the agents' own
-    sessions, outside aio's calls) — what ``aio status``/``session stats`` add."""
+def cost_by(
+    conn: sqlite3.Connection, column: str, features: list[str] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Counted figures of the agents' own sessions (origin ``t``: outside aio's calls) per
+    ``feature`` or ``branch`` — what ``aio status``/``session stats`` add. With ``features``,
+    each named feature also gets the unattributed rows whose branch is named after it
+    (``<id>`` or ``…/<id>``), so a feature aio has no session of yet still finds them."""
+    if features is not None:
+        out = {}
+        for feature in features:
+            row = conn.execute(
+                f"SELECT {_SUMS} FROM req WHERE {COUNTED} AND origin = 't' AND (feature = :f"
+                " OR (feature IS NULL AND (branch = :f OR branch LIKE '%/' || :f)))",
+                {"f": feature},
+            ).fetchone()
+            if row[6]:
+                out[feature] = _figures(tuple(row))
+        return out
     expr = {"feature": "feature", "branch": "branch"}[column]
     sql = (
         f"SELECT {expr}, {_SUMS} FROM req WHERE {COUNTED} AND origin = ? AND {expr} IS NOT NULL"
         f" GROUP BY {expr}"
     )
-    return {str(r[0]): _figures(tuple(r[1:])) for r in conn.execute(sql, (origin,))}
+    return {str(r[0]): _figures(tuple(r[1:])) for r in conn.execute(sql, ("t",))}
