@@ -348,3 +348,60 @@ def test_status_and_session_stats_include_interactive_usage_of_the_feature(
     SessionStore().record("plan-login", interaction())  # aio's own session of the feature
     shown = aio_inprocess("session", "stats", "--by", "feature")
     assert "Interactive agent sessions" in shown.out and "login" in shown.out
+
+
+@pytest.mark.slow
+def test_a_sync_killed_with_sigkill_loses_nothing(isolated_home: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    project = isolated_home / ".claude" / "projects" / "-p"
+    project.mkdir(parents=True)
+    for n in range(30):
+        (project / f"s{n}.jsonl").write_text(
+            "".join(
+                _assistant(f"msg_{n}_{k}", "r", "2026-12-01T10:00:00Z", _u(1, 2), session=f"s{n}")
+                + _line(type="user", message={"content": "p" * 2000})
+                for k in range(400)
+            )
+        )
+    code = "from ai_orchestrator.usage.sync import sync; sync()"
+    for delay in (0.3, 0.8, 1.6):
+        proc = subprocess.Popen([sys.executable, "-c", code])
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    sync()
+    t = _totals()["totals"]
+    assert (t["requests"], t["input"], t["output"]) == (12_000, 12_000, 24_000)
+
+
+def test_statusline_prints_costs_feature_budget_and_limits(isolated_home: Path) -> None:
+    import subprocess
+    import sys
+
+    _claude_session(isolated_home)
+    SessionStore().record(
+        "implement-auth",
+        interaction(agent="claude", agent_session_id="sid1", task_id="T1", budget_usd=1.0,
+                    timestamp="2026-12-01T10:00:02.500Z", duration_ms=2000, cost=0.25),
+    )  # fmt: skip
+    sync()
+    event = {"session_id": "sid1", "model": {"display_name": "Sonnet 4.5"},
+             "cost": {"total_cost_usd": 0.31},
+             "rate_limits": {"five_hour": {"used_percentage": 42.4}}}  # fmt: skip
+    code = "from ai_orchestrator.cli.launch import main; import sys; main()"
+    done = subprocess.run([sys.executable, "-c", code, "statusline"], input=json.dumps(event),
+                          capture_output=True, text=True, timeout=30)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    parts = done.stdout.strip().split(" | ")
+    assert parts[0] == "Sonnet 4.5"
+    assert parts[1].startswith("session $") and parts[1].endswith("(reported $0.31)")
+    assert parts[2].startswith("today $")
+    assert "auth/T1" in parts and "budget left $0.75" in parts and "5h 42%" in parts
+    # garbage on stdin: still one line, exit 0
+    bad = subprocess.run([sys.executable, "-c", code, "statusline"], input="{oops",
+                         capture_output=True, text=True, timeout=30)  # fmt: skip
+    assert bad.returncode == 0 and bad.stdout.count("\n") == 1
