@@ -130,7 +130,8 @@ class ClaudeWriter:
         for copy in range(copies):
             usage = dict(final)
             if copy < copies - 1:
-                usage["output_tokens"] = r.randrange(1, 30)  # a streaming snapshot
+                # a streaming snapshot: a placeholder below the final count
+                usage["output_tokens"] = r.randrange(1, min(30, final["output_tokens"]))
             block = {"type": "text", "text": _text(r, r.randrange(50, 1500))} if copy % 2 == 0 \
                 else {"type": "tool_use", "id": "toolu_1", "name": "Edit",
                       "input": {"file_path": "/src/a.py", "old_string": _text(r, 300),
