@@ -189,3 +189,28 @@ def test_real_claude_fires_the_installed_hooks_and_sync_records_the_session(
         conn.close()
     assert len(rows) == 1 and rows[0][0] == "claude" and rows[0][1].endswith(f"{session}.jsonl")
     assert _session_totals("claude")["requests"] == 1
+
+
+def test_real_gemini_fires_the_installed_hooks(
+    gemini_cli: OfflineCli, fake_api: FakeAPIServer, cli_workdir: Path,
+) -> None:  # fmt: skip
+    assert hooks.install("gemini", "user").missing == []
+    driver = GeminiDriver()
+    fake_api.script([{"text": "hello", "usage": driver.sent_usage(1)}])
+    done = run_cli([*gemini_cli.argv, *driver.first_args()], gemini_cli.env, cli_workdir,
+                   stdin="hi", timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.describe()
+    session = json.loads(done.stdout)["session_id"]
+    synced = json.loads(aio_inprocess("usage", "sync", "--json").out)
+    assert synced["hook_events"] >= 1
+    from ai_orchestrator.usage.sync import open_index
+
+    conn = open_index()
+    try:
+        agents = conn.execute(
+            "SELECT agent FROM hook_sessions WHERE session = ?", (session,)
+        ).fetchall()
+    finally:
+        conn.close()
+    assert agents == [("gemini",)]
+    assert _session_totals("gemini")["requests"] == 1
