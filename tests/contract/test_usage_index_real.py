@@ -214,3 +214,26 @@ def test_real_gemini_fires_the_installed_hooks(
         conn.close()
     assert agents == [("gemini",)]
     assert _session_totals("gemini")["requests"] == 1
+
+
+def test_real_codex_runs_the_installed_notify(
+    codex_cli: OfflineCli, fake_api: FakeAPIServer, cli_workdir: Path,
+) -> None:  # fmt: skip
+    assert hooks.install("codex", "user").installed == ["notify"]
+    driver = CodexDriver()
+    fake_api.script([{"text": "hello", "usage": driver.sent_usage(1)}])
+    done = run_cli([*codex_cli.argv, *driver.first_args(), "-"], codex_cli.env, cli_workdir,
+                   stdin="hi", timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.describe()
+    thread = driver.parse(done).session_id
+    synced = json.loads(aio_inprocess("usage", "sync", "--json").out)
+    from ai_orchestrator.usage.sync import open_index
+
+    conn = open_index()
+    try:
+        agents = conn.execute(
+            "SELECT agent FROM hook_sessions WHERE session = ?", (thread,)
+        ).fetchall()
+    finally:
+        conn.close()
+    assert synced["hook_events"] >= 1 and agents == [("codex",)]
