@@ -142,8 +142,9 @@ def test_codex_by_hand_and_through_aio_run(
     _check(_session_totals("codex"), expected)
 
 
-def test_gemini_by_hand_with_a_tool_turn(
-    gemini_cli: OfflineCli, fake_api: FakeAPIServer, cli_workdir: Path,
+def test_gemini_by_hand_with_a_tool_turn_and_through_aio_run(
+    gemini_cli: OfflineCli, agent_env: Callable[[str], None], fake_api: FakeAPIServer,
+    cli_workdir: Path, session_dir: Path,
 ) -> None:  # fmt: skip
     driver = GeminiDriver()
     sent = [driver.sent_usage(1), driver.sent_usage(3)]
@@ -163,6 +164,18 @@ def test_gemini_by_hand_with_a_tool_turn(
         "reasoning": sum(u["thoughtsTokenCount"] for u in sent),
         "requests": 2,
     }
+    _check(_session_totals("gemini"), expected)
+    agent_env("gemini")  # the same again through aio run: counted once more, not twice
+    fake_api.script([{"text": "again", "usage": sent[0]}])
+    run = run_in_session(SessionStore(), "run-gemini", "again",
+                         CallOptions(agent="gemini", cwd=cli_workdir))  # fmt: skip
+    assert run.result.ok, run.result.error
+    first = sent[0]
+    expected["input"] += first["promptTokenCount"] - first["cachedContentTokenCount"]
+    expected["cache_read"] += first["cachedContentTokenCount"]
+    expected["output"] += first["candidatesTokenCount"] + first["thoughtsTokenCount"]
+    expected["reasoning"] += first["thoughtsTokenCount"]
+    expected["requests"] += 1
     _check(_session_totals("gemini"), expected)
 
 
