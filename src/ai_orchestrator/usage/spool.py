@@ -18,10 +18,17 @@ ours, because the hook and the statusline run on every agent turn.
 
 from __future__ import annotations
 
-import json
 import os
 import time
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
+
+# orjson (a dependency) is a C extension: importing the stdlib json would cost more than the
+# rest of the hook (it imports re).
+from orjson import dumps as _dumps
+from orjson import loads as _loads
 
 KEPT = (
     "session_id", "transcript_path", "cwd", "hook_event_name", "source", "reason",
@@ -75,10 +82,8 @@ def append(kind: str, agent: str, event: dict[str, Any]) -> bool:
     try:
         now = time.time()
         stamp = int(now * 1000)
-        line = json.dumps(
-            {"v": 1, "kind": kind, "agent": agent, "ts": stamp, "event": kept_fields(event)},
-            separators=(",", ":"),
-            ensure_ascii=True,
+        line = _dumps(
+            {"v": 1, "kind": kind, "agent": agent, "ts": stamp, "event": kept_fields(event)}
         )
         directory = spool_dir()
         os.makedirs(directory, mode=0o700, exist_ok=True)
@@ -86,7 +91,7 @@ def append(kind: str, agent: str, event: dict[str, Any]) -> bool:
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK
         fd = os.open(os.path.join(directory, name), flags, 0o600)
         try:
-            data = (line + "\n").encode()
+            data = line + b"\n"
             written = os.write(fd, data)
             if written != len(data):
                 raise OSError(f"short write to the spool ({written} of {len(data)} bytes)")
@@ -125,7 +130,7 @@ def read_input(argv: list[str], stdin_fd: int = 0, timeout: float = 2.0) -> dict
             pass
         raw = b"".join(chunks)[:MAX_INPUT]
     try:
-        value = json.loads(raw) if raw.strip() else {}
+        value = _loads(raw) if raw.strip() else {}
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}

@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import subprocess
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 from ai_orchestrator.usage.spool import append, log_error, read_input, usage_dir
 
@@ -45,6 +47,8 @@ def _refresh(index: str) -> None:
     except OSError:
         pass
     try:
+        import subprocess
+
         with open(stamp, "a"):
             os.utime(stamp)
         subprocess.Popen(
