@@ -10,8 +10,8 @@
    the whole history; price cards cached), *warm* (index up to date) and *warm + append*
    (one request appended to one transcript first); ``ccusage daily --json --offline``
    (the same corpus, the same environment). Page caches are hot for both (dropping them needs
-   privileges this machine may not give; if ``/proc/sys/vm/drop_caches`` is writable a
-   page-cache-cold pair is measured too).
+   privileges, and slows every other process on the machine: ``--drop-caches`` measures a
+   page-cache-cold pair too).
 3. Compares token totals per agent: aio, ccusage (``ccusage <agent> daily``) and the
    generator's own sums (``expected.json``).
 4. Times ``aio hook claude`` and ``aio statusline`` (event JSON on stdin; 21 runs each).
@@ -103,6 +103,8 @@ def main() -> None:
     parser.add_argument("--mib", type=int, default=1024)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--cache", type=Path, default=ROOT / ".cache" / "bench-usage")
+    parser.add_argument("--drop-caches", action="store_true",
+                        help="also a page-cache-cold pair (drops the whole machine's caches)")
     args = parser.parse_args()
     corpus = args.cache / f"corpus-{args.mib}"
     if not (corpus / "expected.json").exists():
@@ -164,7 +166,7 @@ def main() -> None:
         per_agent[agent] = {"aio": ours(mine), "ccusage": theirs(cc_doc),
                             "generator": expected["expected"].get(agent)}  # fmt: skip
     cold_pair = None
-    if drop_caches():
+    if args.drop_caches and drop_caches():
         shutil.rmtree(index, ignore_errors=True)
         aio_cold = run_cmd(aio, env)[0]
         drop_caches()

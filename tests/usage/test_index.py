@@ -405,3 +405,24 @@ def test_statusline_prints_costs_feature_budget_and_limits(isolated_home: Path) 
     bad = subprocess.run([sys.executable, "-c", code, "statusline"], input="{oops",
                          capture_output=True, text=True, timeout=30)  # fmt: skip
     assert bad.returncode == 0 and bad.stdout.count("\n") == 1
+
+
+def test_a_big_sync_parses_in_worker_processes_with_the_same_figures(
+    isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ai_orchestrator.usage import sync as sync_module
+
+    _claude_session(isolated_home)
+    thread = "0199a213-81c0-7800-8aa1-bbab2a035a53"
+    _rollout(isolated_home, f"rollout-2026-12-01T09-00-00-{thread}.jsonl", thread)
+    monkeypatch.setattr(sync_module, "PARALLEL_BYTES", 0)
+    seen: list[tuple[int, int]] = []
+    done = sync(progress=lambda d, f, b, t: seen.append((d, f)))
+    assert done.files_read == 3 and seen[-1] == (3, 3)
+    claude = _totals(agent="claude")["totals"]
+    codex = _totals(agent="codex")["totals"]
+    assert (claude["output"], claude["requests"], claude["cost"]) == (
+        207, 2, pytest.approx(0.0032875, abs=1e-12)
+    )
+    assert (codex["input"], codex["cache_read"], codex["requests"]) == (500, 2000, 2)
+    assert sync().files_read == 0  # offsets were stored by the parent

@@ -7,6 +7,9 @@ a complete line) and the parser state. A file whose identity changed or that shr
 again from the start (rows are keyed, so reading twice adds nothing); an unchanged one is
 not opened; a grown one is read from its offset. Lines longer than ``MAX_LINE`` are skipped.
 
+A sync that reads more than ``PARALLEL_BYTES`` parses the files in ``WORKERS`` forked
+processes (biggest first); the parent alone writes the index, per file, as they finish.
+
 Crash safety: a file's rows and its new offset are committed in one transaction (a long file
 commits every ``COMMIT_BYTES``), so Ctrl-C or SIGKILL at any instant loses nothing already
 committed and the next sync continues from the last commit. One sync runs at a time
@@ -47,6 +50,8 @@ CHUNK = 16 * 1024 * 1024
 MAX_LINE = 64 * 1024 * 1024
 COMMIT_BYTES = 64 * 1024 * 1024
 COMMIT_SECONDS = 1.0
+PARALLEL_BYTES = 256 * 1024 * 1024  # a sync reading more parses in WORKERS processes
+WORKERS = 2
 Progress = Callable[[int, int, int, int], None]  # files done, files, bytes done, bytes
 
 
@@ -226,8 +231,78 @@ def _plan(source: Source, st: os.stat_result, known: _File | None) -> _File | No
                  known.offset, known.state)  # fmt: skip
 
 
+class _Steps:
+    """A worker's stand-in for ``_Writer``: what to write, in order, replayed by the parent
+    (the parent alone writes the index, so a file's rows and offsets commit together)."""
+
+    def __init__(self) -> None:
+        self.steps: list[tuple[list[Request], int, dict[str, Any], int]] = []
+        self.pending: list[Request] = []
+
+    def requests(self, found: list[Request]) -> None:
+        self.pending.extend(found)
+
+    def file_done(self, path: str, f: _File, read: int) -> None:
+        self.steps.append((self.pending, f.offset, json.loads(json.dumps(f.state)), read))
+        self.pending = []
+
+
+def _parse_file(source: Source, plan: _File) -> tuple[_Steps, int, int, int, str | None]:
+    """In a worker process: read one file (``_read_file`` into ``_Steps``); (steps, bytes,
+    size, mtime, error)."""
+    steps = _Steps()
+    opened = _open_regular(source.path)
+    if opened is None:
+        return steps, 0, plan.size, plan.mtime_ns, "not a regular file"
+    fd, st = opened
+    try:
+        if (st.st_dev, st.st_ino) != (plan.dev, plan.ino) or st.st_size < plan.offset:
+            return steps, 0, plan.size, plan.mtime_ns, "replaced"
+        plan.size, plan.mtime_ns = st.st_size, st.st_mtime_ns
+        read = _read_file(steps, source, fd, plan, lambda n: None)
+        return steps, read, plan.size, plan.mtime_ns, None
+    except OSError as exc:
+        return steps, 0, plan.size, plan.mtime_ns, exc.strerror or str(exc)
+    finally:
+        os.close(fd)
+
+
+def _read_parallel(
+    writer: _Writer, work: list[tuple[Source, _File]], report: SyncReport,
+    tick: Callable[[int, int], None],
+) -> None:  # fmt: skip
+    """``work`` parsed by ``WORKERS`` forked processes, biggest files first; the rows and
+    offsets are written here, per file, in the order the files finish."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    ordered = sorted(work, key=lambda item: item[1].offset - item[1].size)
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=WORKERS, mp_context=context) as pool:
+        futures = {pool.submit(_parse_file, s, f): (s, f) for s, f in ordered}
+        try:
+            for done, future in enumerate(as_completed(futures), 1):
+                source, plan = futures[future]
+                steps, read, plan.size, plan.mtime_ns, error = future.result()
+                if error == "replaced":
+                    continue
+                if error is not None:
+                    report.skipped.append(f"{source.path}: {error}")
+                    continue
+                for requests, offset, state, n in steps.steps:
+                    writer.requests(requests)
+                    plan.offset, plan.state = offset, state
+                    writer.file_done(source.path, plan, n)
+                report.bytes_read += read
+                report.files_read += 1
+                tick(done, read)
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+
+
 def _read_file(
-    writer: _Writer, source: Source, fd: int, f: _File, tick: Callable[[int], None]
+    writer: _Writer | _Steps, source: Source, fd: int, f: _File, tick: Callable[[int], None]
 ) -> int:
     """Read ``source`` from ``f.offset`` to its end (complete lines only); bytes read."""
     from ai_orchestrator.usage.parsers import PARSERS
@@ -463,8 +538,21 @@ def _sync_locked(
     total_bytes = sum(f.size - f.offset for _, f in work)
     done_bytes = 0
     writer = _Writer(conn, gen, features)
+    parallel = total_bytes >= PARALLEL_BYTES and (os.cpu_count() or 1) >= 2 and len(work) > 1
+
+    def files_tick(done: int, n: int) -> None:
+        nonlocal done_bytes
+        done_bytes += n
+        if progress is not None:
+            progress(done, len(work), done_bytes, total_bytes)
+
     try:
-        for index, (source, plan) in enumerate(work):
+        if parallel:
+            _read_parallel(writer, work, report, files_tick)
+            work_left: list[tuple[Source, _File]] = []
+        else:
+            work_left = work
+        for index, (source, plan) in enumerate(work_left):
 
             def tick(n: int, index: int = index) -> None:
                 nonlocal done_bytes
