@@ -426,3 +426,21 @@ def test_a_big_sync_parses_in_worker_processes_with_the_same_figures(
     )
     assert (codex["input"], codex["cache_read"], codex["requests"]) == (500, 2000, 2)
     assert sync().files_read == 0  # offsets were stored by the parent
+
+
+def test_the_progress_bar_shows_files_bytes_and_rate(capsys: pytest.CaptureFixture[str]) -> None:
+    import time
+
+    from ai_orchestrator.cli.usage import _Bar
+
+    bar = _Bar()
+    bar.started = time.monotonic() - 2.0
+    bar(3, 10, 300 * 2**20, 1024 * 2**20)
+    bar(4, 10, 310 * 2**20, 1024 * 2**20)  # within 0.2 s of the last: not redrawn
+    bar.close()
+    err = capsys.readouterr().err
+    assert "3/10 files" in err and "300/1024 MiB" in err and "MiB/s" in err
+    assert "4/10" not in err and err.endswith("\r\033[K")
+    small = _Bar()
+    small(1, 2, 10, 20)  # a small sync shows no bar
+    assert small.drawn is False
