@@ -35,7 +35,8 @@ ALLOWED: dict[str, set[str]] = {
     "agents": {"core", "infra"},
     "calls": _BELOW_CALLS,
     "workflow": _BELOW_CALLS | {"calls"},
-    "cli": _BELOW_CALLS | {"calls", "workflow", "cli"},
+    "usage": {"core", "infra", "store", "accounting", "agents"},
+    "cli": _BELOW_CALLS | {"calls", "workflow", "cli", "usage"},
 }
 """Room -> the other rooms it may import from. ``cli`` may import anything."""
 

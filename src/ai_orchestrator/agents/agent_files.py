@@ -223,3 +223,4 @@ def _gemini(session_id: str, since: datetime) -> FileUsage | None:
             _add(found, model, usage_from_stats(stats), _at(message))
         return found
     return None
+

@@ -150,18 +150,29 @@ def _warn_unreadable(unreadable: list[dict[str, str]]) -> None:
 @output.color_option
 def status_cmd(feature: str | None, show_all: bool, wide: bool, as_json: bool) -> None:
     """Progress, tasks, tokens, cost and savings per phase; all features when none given."""
+    from ai_orchestrator.cli.usage import interactive_figures, print_interactive
     from ai_orchestrator.workflow.project.workspace import Workspace
     from ai_orchestrator.workflow.status import all_features, feature_status
 
     ws = Workspace.find()
     if feature is not None and not show_all:  # '' is refused, never "all features"
         status = feature_status(ws, ws.resolve_feature(feature))
+        # the agents' own sessions of this feature (usage index, no sync)
+        interactive = interactive_figures("feature", [status["feature_id"]])
+        if status["feature_id"] in interactive:
+            status["interactive"] = interactive[status["feature_id"]]
         if as_json:
             output.emit_json(status)
         else:
             print_status(status, wide=wide)
+            if "interactive" in status:
+                print_interactive({status["feature_id"]: status["interactive"]}, "feature")
         return
     features, unreadable = all_features(ws)
+    interactive = interactive_figures("feature", [s["feature_id"] for s in features])
+    for status in features:
+        if status["feature_id"] in interactive:
+            status["interactive"] = interactive[status["feature_id"]]
     _warn_unreadable(unreadable)
     if as_json:
         output.emit_json(
@@ -179,6 +190,9 @@ def status_cmd(feature: str | None, show_all: bool, wide: bool, as_json: bool) -
         if index:
             output.out().print()
         print_status(status, wide=wide)
+    print_interactive(
+        {s["feature_id"]: s["interactive"] for s in features if "interactive" in s}, "feature"
+    )
 
 
 @click.command("features")

@@ -25,6 +25,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "todo": ("ai_orchestrator.cli.todo", "todo", "Session todos: estimated vs actual cost."),
     "run": ("ai_orchestrator.cli.run", "run_cmd", "Run one agent call in a named session."),
     "doctor": ("ai_orchestrator.cli.doctor", "doctor_cmd", "Check installed agent CLIs."),
+    "usage": ("ai_orchestrator.cli.usage", "usage", "Usage of every agent session (index)."),
+    "hooks": ("ai_orchestrator.cli.hooks", "hooks_group", "Install aio's hooks into agents."),
+    "hook": ("ai_orchestrator.cli.hooks", "hook_cmd", "Spool one agent hook event (stdin)."),
+    "statusline": ("ai_orchestrator.cli.hooks", "statusline_cmd", "Claude Code status line."),
     # workflow (issue 4)
     "init": ("ai_orchestrator.cli.workflow", "init_cmd", "Create a feature in .aio/."),
     "plan": ("ai_orchestrator.cli.workflow", "plan_cmd", "Plan a feature (session plan-F)."),
@@ -73,8 +77,8 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     ("Sessions and single calls", ("run", "session")),
-    ("Usage and reports", ("features", "history", "todo", "prices")),
-    ("Setup", ("doctor", "config", "completion", "install", "uninstall", "demo")),
+    ("Usage and reports", ("features", "history", "todo", "prices", "usage")),
+    ("Setup", ("doctor", "config", "completion", "install", "uninstall", "hooks", "demo")),
 )
 
 

@@ -224,7 +224,11 @@ def show_cmd(name: str, last: int, wide: bool, as_json: bool) -> None:
 
 @session.command("stats")
 @click.option("--session", "name", help="Statistics of one session only.")
-@click.option("--by", type=click.Choice(GROUP_KEYS), help="Break totals down by this key.")
+@click.option(
+    "--by",
+    type=click.Choice([*GROUP_KEYS, "branch"]),
+    help="Break totals down by this key (feature, branch: interactive sessions too).",
+)
 @days_option
 @output.wide_option
 @json_option
@@ -239,10 +243,21 @@ def stats_cmd(name: str | None, by: str | None, days: float, wide: bool, as_json
     else:
         rows, unreadable, foreign = _rows(store)
     stats = compute_stats(
-        rows, active_days=days, by=by, records_of=lambda n: store.read_log(n).records
+        rows,
+        active_days=days,
+        by=None if by == "branch" else by,  # aio's sessions have no branch: index only
+        records_of=lambda n: store.read_log(n).records,
     )
     stats["unreadable"] = unreadable
     stats["not_aio"] = foreign
+    interactive = {}
+    if by in ("feature", "branch"):
+        from ai_orchestrator.cli.usage import interactive_figures, print_interactive
+
+        features = sorted({r.feature_id for r in rows}) if by == "feature" else None
+        interactive = interactive_figures(by, features)
+        if interactive or by == "branch":
+            stats["interactive"] = {"by": by, "groups": interactive}
     if name is not None:
         stats["session_name"] = name
     if as_json:
@@ -251,6 +266,8 @@ def stats_cmd(name: str | None, by: str | None, days: float, wide: bool, as_json
     _warn_problems(rows)
     print_stats(stats, store.root, wide=wide)
     print_not_aio(foreign)
+    if interactive:
+        print_interactive(interactive, by or "")
 
 
 @session.command("clean")

@@ -1,0 +1,26 @@
+"""The ``aio`` program: ``aio hook`` and ``aio statusline`` without click, else ``cli.main``.
+
+Why: both run on every agent turn and must finish within tens of milliseconds including the
+interpreter's start, so they skip click, rich and the command table (``usage.spool`` and
+``usage.statusline`` import the standard library only). Every other command is
+``cli.main.main``, unchanged.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    if len(args) >= 2 and args[0] == "hook" and not args[1].startswith("-"):
+        from ai_orchestrator.usage.spool import run_hook
+
+        sys.exit(run_hook(args[1], args[2:]))
+    if args == ["statusline"]:
+        from ai_orchestrator.usage.statusline import run_statusline
+
+        sys.exit(run_statusline([]))
+    from ai_orchestrator.cli.main import main as full
+
+    full()
