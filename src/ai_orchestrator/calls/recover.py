@@ -17,7 +17,8 @@ backend state the call started from: the Codex usage baseline) and the redacted 
 
 1. The record with ``record_id`` already in the log (the call finished) → nothing added.
    Otherwise the call is recorded with outcome ``interrupted``: its usage read back from the
-   agent's own files (``agent_files.read_back``: only what this call added), priced by the
+   agent's own files (``readback``, the path every stopped call takes: only what this call
+   added), priced by the
    same path as every call (``recording.build_record``), ``cost_source: transcript`` and
    ``usage_source`` naming the file kind and path — or, with no file, zero tokens,
    ``cost_source: unpriced``, ``usage_unknown: true`` (never a silent $0). It is stored with
@@ -41,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from ai_orchestrator import SCHEMA_VERSION
 from ai_orchestrator.agents.base import AgentRequest, AgentResult
+from ai_orchestrator.calls.readback import adopt, note_source, read_call_usage
 from ai_orchestrator.calls.recording import build_record
 from ai_orchestrator.core.errors import InvalidInput
 from ai_orchestrator.core.interaction import Interaction
@@ -149,23 +151,19 @@ def _interrupted_record(marker: dict[str, Any], session: SessionName) -> Interac
     state: dict[str, Any] = raw_state if isinstance(raw_state, dict) else {}
     session_id = marker.get("session_id") if isinstance(marker.get("session_id"), str) else None
     resume_id = marker.get("resume_id") if isinstance(marker.get("resume_id"), str) else None
-    # Only a killed call needs the agents' file readers (all three CLIs' formats): every
-    # other run checks for a marker and moves on without paying for their imports.
-    from ai_orchestrator.agents.agent_files import read_back
-
-    found = read_back(agent, session_id, cwd, started, state, resume_id)
+    found = read_call_usage(agent, session_id, cwd, started, state, resume_id)
     result = AgentResult(
         agent=agent,
         outcome="interrupted",
         session_id=session_id,
-        model=_main_model(found) or marker.get("model"),
+        model=marker.get("model"),
         error=_explain(agent, found),
+        state=dict(state),
     )
-    if found is not None:
-        result.usage, result.requests = found.usage, found.requests
-        if found.last_at is not None:
-            result.duration_ms = max(0, int((found.last_at - started).total_seconds() * 1000))
-    new_state = {**state, **found.state, CONFIRMED: True} if found is not None else None
+    known = adopt(result, found)
+    if found is not None and found.last_at is not None:
+        result.duration_ms = max(0, int((found.last_at - started).total_seconds() * 1000))
+    new_state = {**result.state, CONFIRMED: True} if found is not None else None
     record = build_record(
         str(marker.get("prompt") or ""),
         result,
@@ -176,23 +174,13 @@ def _interrupted_record(marker: dict[str, Any], session: SessionName) -> Interac
         action=str(marker.get("action") or "resumed"),
         state=new_state,
         keep_raw_events=False,
-        usage_known=found is not None,  # without the agent's file: usage_unknown, unpriced
+        usage_known=known,  # without the agent's file: usage_unknown, unpriced
     )
     record["id"] = marker["record_id"]
     record["timestamp"] = marker["started_at"]
-    if found is None:
-        record["usage_source"] = None
-    else:
-        if record["cost_source"] == "computed":
-            record["cost_source"] = "transcript"
-        record["usage_source"] = {"kind": found.kind, "path": str(found.path)}
+    record["usage_source"] = None
+    note_source(record, found)
     return normalize_interaction(record, session)
-
-
-def _main_model(found: FileUsage | None) -> str | None:
-    if found is None or not found.usage:
-        return None
-    return max(found.usage, key=lambda m: found.usage[m].input + found.usage[m].output)
 
 
 def _explain(agent: str, found: FileUsage | None) -> str:

@@ -71,7 +71,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ai_orchestrator.accounting import todos
 from ai_orchestrator.accounting.budget import check_budget
@@ -86,6 +86,7 @@ from ai_orchestrator.agents.base import (
     StreamParser,
 )
 from ai_orchestrator.calls.options import CallOptions, agent_request
+from ai_orchestrator.calls.readback import adopt, note_source, read_call_usage
 from ai_orchestrator.calls.recording import (
     BudgetCheck,
     build_record,
@@ -106,6 +107,9 @@ from ai_orchestrator.infra.locks import WaitReport, current_command
 from ai_orchestrator.store import SessionStore, todo_log
 from ai_orchestrator.store.pending import remove_pending, write_pending
 from ai_orchestrator.store.records import normalize_interaction
+
+if TYPE_CHECKING:
+    from ai_orchestrator.agents.agent_files import FileUsage
 
 __all__ = [
     "CallOptions",
@@ -489,14 +493,35 @@ class _Call:
             from ai_orchestrator.agents.doctor import installed_version
 
             result.cli_version = installed_version(self.executable)
+        found, known = self.read_back(result, request, session_id)
+        if found is not None and session_id is None:
+            session_id = self.marked_session  # its file proves the conversation exists
         state = _state_after(result, request, action, session_id)
-        stored = self.record(result, request, session_id, action, state, budget, note)
+        stored = self.record(result, request, session_id, action, state, budget, note,
+                             known=known, found=found)
         if stored.usage_unknown:
             counts = "; it counts as $0 toward the budget" if budget is not None else ""
             self.notify(f"{options.agent} reported no usage: tokens and cost unknown{counts}", True)
         elif budget is not None and stored.cost_source == "unpriced":
             self.notify("this call could not be priced: it counts as $0 toward the budget", True)
         return SessionRun(result, stored, action, cwd=request.cwd)
+
+    def read_back(
+        self, result: AgentResult, request: AgentRequest, session_id: str | None
+    ) -> tuple[FileUsage | None, bool]:
+        """A call that did not succeed takes its usage from the agent's own files, as a
+        recovered one does (``readback``); ``(found, usage known)``."""
+        if result.ok or result.outcome == "session_lost" or self.started_at is None:
+            return None, False  # a lost conversation ran nothing
+        found = read_call_usage(
+            self.options.agent,
+            session_id or self.marked_session,
+            request.cwd,
+            self.started_at,
+            request.state,
+            request.resume_id,
+        )
+        return found, adopt(result, found)
 
     def record(
         self,
@@ -508,6 +533,7 @@ class _Call:
         budget: BudgetCheck | None,
         note: str | None = None,
         known: bool = False,
+        found: FileUsage | None = None,
     ) -> Interaction:
         record = build_record(
             self.prompt,
@@ -524,6 +550,7 @@ class _Call:
             usage_known=known,
         )
         record["id"] = self.record_id  # the marker's id: recovery never adds it twice
+        note_source(record, found)
         if self.options.escalated_from is not None:
             record["escalated_from"] = dict(self.options.escalated_from)
         return self.store.record(self.name, normalize_interaction(record, self.name))
