@@ -43,7 +43,11 @@
 - **Every call that started is recorded** — success, failure, timeout and Ctrl-C alike —
   with exact tokens per model, cost (computed from the price table with per-request usage
   where the stream has it; the CLI's own figure kept as ``reported_cost``), savings, duration,
-  outcome and the CLI version (from the stream, else from ``aio doctor``'s cache). A launch
+  outcome and the CLI version (from the stream, else from ``aio doctor``'s cache). A call
+  that did not succeed (timeout, Ctrl-C/SIGTERM/SIGHUP, the agent killed, an error) takes its
+  usage from the agent's own files (``readback``, the path recovery takes too), so its turns
+  are neither lost nor billed to a later call; a new conversation whose file was found is
+  stored even when the stream never named it. A launch
   that fails after the lock (e.g. a non-executable agent) is recorded as ``error:crash`` and
   re-raised. Every session todo started here ends with an ``end`` or ``error`` record, even
   when an exception escapes.
