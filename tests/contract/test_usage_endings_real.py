@@ -138,6 +138,8 @@ def test_every_stopped_call_records_exactly_what_the_api_served(
         assert got["outcome"] == outcome, (how, got["error"])
         assert got["tokens"] == expected[-1][1], (how, got["error"], got.get("usage_source"))
         assert not got.get("usage_unknown") and got["cost"] > 0, how
+        if how == "agent":  # the cause, not a start-up warning (Gemini's "True color")
+            assert got["error"].startswith("killed by signal 9 (SIGKILL)"), got["error"]
         if how == "SIGHUP":  # --new-session: a new conversation, kept though stopped
             assert got["session_action"] == "replaced"
         else:
