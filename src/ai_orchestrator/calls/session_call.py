@@ -271,6 +271,7 @@ def run_in_session(
     # leave a session directory and an in-progress todo behind.
     call.build(call.request(call.plan(), budget.remaining()))
 
+    created = not store.exists(session)
     lock = store.run_lock(
         session, timeout=options.lock_timeout, command=current_command(), on_wait=on_wait
     )
@@ -313,6 +314,10 @@ def run_in_session(
             raise  # the marker stays: the next use of the session records what is missing
         _close_todo(todo_id, name, run)
         remove_pending(store.path_of(session))
+    except BaseException:
+        if created:  # a first call that wrote nothing (a full disk) leaves no empty session
+            store.discard_new_session(session, lock)
+        raise
     finally:
         lock.release()
     run.notices = call.notices

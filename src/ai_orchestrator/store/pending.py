@@ -8,10 +8,12 @@ launched and removes it once the call's interaction is stored (see
 
 - ``write_pending`` replaces the marker atomically (temp file + rename) under the session's
   write lock, so ``repair``/``tidy`` never remove its temp file mid-write; a killed process
-  leaves the old marker or the new one, never half of one. No fsync: the marker guards
-  against aio being killed (the page cache survives that), and two fsyncs per call would
-  cost ~15 ms on every run; after a power loss an empty or missing marker only means that
-  call is not recovered (an empty one is set aside like any unusable marker).
+  leaves the old marker or the new one, never half of one; a write that fails (a full disk)
+  leaves no temp file and raises ``StoreFileError`` naming ``pending-call.json``. No fsync:
+  the marker guards against aio being killed (the page cache survives that), and two fsyncs
+  per call would cost ~15 ms on every run; after a power loss an empty or missing marker
+  only means that call is not recovered (an empty one is set aside like any unusable
+  marker).
 - ``read_pending`` returns the marker, ``None`` when there is none. A marker that is not a
   JSON object (a hand edit, a bad disk) is set aside (``set_aside_pending``: moved to
   ``pending-call.corrupt-<suffix>.json``, kept, never deleted) and reported as ``None``.
@@ -29,7 +31,13 @@ from pathlib import Path
 from typing import Any
 
 from ai_orchestrator.infra import locks
-from ai_orchestrator.infra.fsutil import open_nofollow, read_bytes, unique_suffix, write_all
+from ai_orchestrator.infra.fsutil import (
+    file_error,
+    open_nofollow,
+    read_bytes,
+    unique_suffix,
+    write_all,
+)
 
 PENDING = "pending-call.json"
 
@@ -39,16 +47,19 @@ def write_pending(session_dir: Path, marker: dict[str, Any]) -> None:
     path = session_dir / PENDING
     tmp = path.with_name(f".{PENDING}.tmp-{unique_suffix()}")
     with locks.locked(session_dir / locks.WRITE_LOCK, timeout=None):
-        fd = open_nofollow(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
         try:
-            write_all(fd, data)
-        finally:
-            os.close(fd)
-        try:
+            fd = open_nofollow(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+            try:
+                write_all(fd, data)
+            finally:
+                os.close(fd)
             os.replace(tmp, path)
-        except BaseException:
+        except BaseException as exc:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+            if isinstance(exc, OSError):
+                state = "left as it was" if os.path.lexists(path) else "not written"
+                raise file_error(path, exc, action="write", outcome=f"{PENDING} {state}") from None
             raise
 
 

@@ -285,19 +285,47 @@ class SessionStore:
         finally:
             lock.release()
 
-    def _discard_if_empty(self, session: SessionName, path: Path, lock: locks.HeldLock) -> None:
-        """Remove the session directory a failed write has just created (write lock held),
-        so it is not listed as a new, empty session: only while it holds no log bytes and
-        no summary, and no run holds it. Best effort: the original error is what counts."""
+    def discard_new_session(self, name: Name, run_lock: locks.HeldLock) -> None:
+        """Remove the session directory a run created (the caller holds its ``run_lock``)
+        when the run failed before anything was written to it (no log bytes, no summary, no
+        pending-call marker): a call that could not start leaves no empty session behind."""
+        session = as_session_name(name)
+        path = self.path_of(session)
         try:
-            if os.path.lexists(path / METADATA) or os.path.getsize(path / LOG) > 0:
+            lock = locks.acquire(path / locks.WRITE_LOCK, timeout=None)
+        except (AioError, OSError):
+            return
+        try:
+            if run_lock.still_linked():
+                self._discard_if_empty(session, path, lock, run_held=True)
+        finally:
+            lock.release()
+
+    def _discard_if_empty(
+        self, session: SessionName, path: Path, lock: locks.HeldLock, run_held: bool = False
+    ) -> None:
+        """Remove the session directory a failed write has just created (write lock held),
+        so it is not listed as a new, empty session: only while it holds no log bytes, no
+        summary and no pending-call marker, and no run holds it (``run_held``: ours, and the
+        run created the session, so a summary there only describes its empty log). Best
+        effort: the original error is what counts."""
+        try:
+            if os.path.lexists(path / PENDING):
+                return
+            if not run_held and os.path.lexists(path / METADATA):
+                return
+            if os.path.getsize(path / LOG) > 0:
                 return
         except FileNotFoundError:
             pass
         except OSError:
             return
+        run: locks.HeldLock | None = None
         try:
-            run = locks.acquire(path / locks.RUN_LOCK, timeout=0, what=f"session {session.name}")
+            if not run_held:
+                run = locks.acquire(
+                    path / locks.RUN_LOCK, timeout=0, what=f"session {session.name}"
+                )
         except (AioError, OSError):
             return
         try:
@@ -307,7 +335,8 @@ class SessionStore:
         except OSError:
             return
         finally:
-            run.release()
+            if run is not None:
+                run.release()
         empty_trash(trash)
 
     def _append_locked(
