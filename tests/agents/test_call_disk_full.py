@@ -97,3 +97,50 @@ def test_an_existing_session_is_kept_when_the_marker_cannot_be_written(
             run_in_session(SessionStore(), NAME, "again", CallOptions(agent="codex", cwd=project))
     assert [r.id for r in SessionStore().read_log(NAME).records] == [first.record.id]
     assert _leftovers(session_dir) == []
+
+
+# -- the record of a finished call fails on a full disk: recovered as what it was -------------
+
+
+def test_a_call_whose_record_failed_is_recovered_with_its_real_outcome_not_as_killed(
+    fakes: FakeAgents,
+    fake_launcher: FakeLauncher,
+    project: Path,
+    session_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ai_orchestrator.calls.recover import recover_session
+    from ai_orchestrator.store import todo_log
+
+    lines = recorded("codex")
+    fake_launcher.enqueue(*lines)  # the same call stored normally, for reference
+    stored = run_in_session(SessionStore(), "implement-reference", "go",
+                            CallOptions(agent="codex", cwd=project)).record
+
+    real_write = os.write
+
+    def disk_fills(invocation: Any) -> None:  # while the agent runs
+        os.write = _full
+
+    fake_launcher.enqueue(*lines, effect=disk_fills)
+    try:
+        with pytest.raises(StoreFileError) as failure:
+            run_in_session(SessionStore(), NAME, "go", CallOptions(agent="codex", cwd=project))
+    finally:
+        os.write = real_write  # space freed
+    assert "nothing was recorded" in str(failure.value)
+    assert SessionStore().read_log(NAME).records == []
+
+    recovered = recover_session(SessionStore(), NAME)
+    assert recovered is not None and recovered.added
+    record = recovered.record
+    assert record.outcome == "success" and record.error is None
+    assert record.tokens == stored.tokens and record.cost == stored.cost
+    assert record.agent_session_id == stored.agent_session_id
+    assert record.session_note is not None
+    assert "the agent finished" in record.session_note and "no space" in record.session_note
+    assert "killed" not in (record.session_note + (record.response_preview or ""))
+    todo = [t for t in todo_log.list_todos(None, None) if t["session_name"] == NAME]
+    assert [t["status"] for t in todo] == ["completed"]
+    # The marker is gone and the next call resumes the stored conversation.
+    assert not (session_dir / NAME / "pending-call.json").exists()

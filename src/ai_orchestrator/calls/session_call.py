@@ -97,19 +97,24 @@ from ai_orchestrator.calls.recording import (
     live_cost,
     max_budget_flag,
 )
-from ai_orchestrator.calls.recover import CONFIRMED, pending_marker, recover_pending
+from ai_orchestrator.calls.recover import (
+    CONFIRMED,
+    finished_note,
+    pending_marker,
+    recover_pending,
+)
 from ai_orchestrator.calls.resume import (
     Plan,
     SessionAction,
     plan_session,
 )
 from ai_orchestrator.calls.trace import log_launch
-from ai_orchestrator.core.errors import AgentLaunchError, InvalidInput
+from ai_orchestrator.core.errors import AgentLaunchError, InvalidInput, StoreFileError
 from ai_orchestrator.core.interaction import Interaction
 from ai_orchestrator.core.names import SessionName, as_session_name
 from ai_orchestrator.infra.locks import WaitReport, current_command
 from ai_orchestrator.store import SessionStore, todo_log
-from ai_orchestrator.store.pending import remove_pending, write_pending
+from ai_orchestrator.store.pending import finish_pending, remove_pending, write_pending
 from ai_orchestrator.store.records import normalize_interaction
 
 if TYPE_CHECKING:
@@ -310,7 +315,9 @@ def run_in_session(
         try:
             run = call.run_and_record(plan, request, invocation, budget.check)
         except BaseException as exc:  # whatever escapes, the todo must not stay in progress
-            todo_log.error(todo_id, name, _describe(exc))
+            # (on a full disk this fails too: recovery closes the todo; the cause is raised)
+            with contextlib.suppress(OSError):
+                todo_log.error(todo_id, name, _describe(exc))
             raise  # the marker stays: the next use of the session records what is missing
         _close_todo(todo_id, name, run)
         remove_pending(store.path_of(session))
@@ -506,8 +513,17 @@ class _Call:
         if found is not None and session_id is None:
             session_id = self.marked_session  # its file proves the conversation exists
         state = _state_after(result, request, action, session_id)
-        stored = self.record(result, request, session_id, action, state, budget, note,
-                             known=known, found=found)
+        try:
+            stored = self.record(result, request, session_id, action, state, budget, note,
+                                 known=known, found=found)
+        except StoreFileError as exc:
+            # The agent finished; only its record could not be written (a full disk): the
+            # marker says so, so that recovery records what happened, not "killed?".
+            finish_pending(
+                self.store.path_of(self.name),
+                finished_note(result, session_id, state, str(exc)),
+            )
+            raise
         if stored.usage_unknown:
             counts = "; it counts as $0 toward the budget" if budget is not None else ""
             self.notify(f"{options.agent} reported no usage: tokens and cost unknown{counts}", True)
