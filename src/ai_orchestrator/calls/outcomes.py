@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 ACTION_MESSAGES = {
     "started": "started a new agent conversation",
     "resumed": "resumed the agent conversation",
-    "replaced": "replaced the stored agent conversation (--new-session)",
+    "replaced": "replaced the stored agent conversation with a new one",
     "forked": "forked the stored agent conversation into a new one",
     "fresh": "fresh conversation (sessions disabled)",
 }

@@ -15,8 +15,9 @@ served (``agents.agent_files``).
   least as many tokens, so a placeholder or a missing stream usage never wins and a request
   only the stream saw is kept. When the file's usage is taken, its backend ``state`` (the Codex
   cumulative baseline, the Claude conversation totals) is merged into ``result.state`` so the
-  next call diffs from it. Returns whether the usage is *known*: the file was found (an empty
-  file count is a known zero: the API served this call nothing) or the stream had usage.
+  next call diffs from it. Returns whether the usage is *known*: the file or the stream
+  holds usage of this call. A file without a response of this call proves nothing (the CLI
+  may have died between a response and writing it): that call is "usage unknown", never $0.
 - ``note_source(record, found)``: the record draft names where its usage came from
   (``usage_source = {kind, path}``, ``cost_source: transcript`` when computed from it).
 """
@@ -70,7 +71,7 @@ def adopt(result: AgentResult, found: FileUsage | None) -> bool:
         result.state = {**result.state, **found.state}
     if result.usage and (result.model is None or result.model not in result.usage):
         result.model = max(result.usage, key=lambda m: _weight(result.usage[m]))
-    return True
+    return bool(result.usage) or result.reported_cost is not None
 
 
 def note_source(record: dict[str, Any], found: FileUsage | None) -> None:

@@ -20,7 +20,8 @@ backend state the call started from: the Codex usage baseline) and the redacted 
    agent's own files (``readback``, the path every stopped call takes: only what this call
    added), priced by the
    same path as every call (``recording.build_record``), ``cost_source: transcript`` and
-   ``usage_source`` naming the file kind and path — or, with no file, zero tokens,
+   ``usage_source`` naming the file kind and path — or, with no file (or none holding a
+   response of this call), zero tokens,
    ``cost_source: unpriced``, ``usage_unknown: true`` (never a silent $0). It is stored with
    ``record_unique`` (a repeat after a crash adds nothing). When the file was found the
    record carries the conversation id and the backend state after the call (the next Codex
@@ -191,7 +192,7 @@ def _interrupted_record(marker: dict[str, Any], session: SessionName) -> Interac
         state=new_state,
         keep_raw_events=False,
         note=note,
-        usage_known=known,  # without the agent's file: usage_unknown, unpriced
+        usage_known=known,  # nothing in the agent's file: usage_unknown, unpriced
     )
     record["id"] = marker["record_id"]
     record["timestamp"] = marker["started_at"]

@@ -297,6 +297,8 @@ def run_in_session(
                 f"{session.feature_id} could not be priced and count as $0 toward its budget",
                 warning=True,
             )
+        if plan.switched_from is not None:
+            call.notify(_switch_notice(plan, options.agent))
         if plan.action == "resumed" and plan.cwd.resolve() != options.cwd.resolve():
             call.notify(f"(running in {plan.cwd}, where this conversation was started)")
         if on_start is not None:
@@ -329,6 +331,17 @@ def run_in_session(
         lock.release()
     run.notices = call.notices
     return run
+
+
+def _switch_notice(plan: Plan, agent: str) -> str:
+    other = plan.switched_from
+    back = f"--agent {other} resumes the {other} conversation"
+    if plan.resume_id is not None:
+        return (
+            f"switched from {other} to {agent}: continuing this session's earlier {agent} "
+            f"conversation {plan.resume_id} ({back})"
+        )
+    return f"switched from {other} to {agent}: a new {agent} conversation ({back})"
 
 
 def _recovered_notice(record: Interaction) -> str:
