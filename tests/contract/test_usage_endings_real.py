@@ -7,6 +7,7 @@ usage (different per call), then leaves the next request hanging, and the call i
 - Ctrl-C (SIGINT to aio), SIGTERM and SIGHUP to aio,
 - the agent CLI being SIGKILLed (what the OOM killer does),
 - ``--timeout``,
+- an API error (HTTP 400 on the request after the tool turn),
 
 with ``--new-session`` in the middle (a new conversation whose first call is stopped). Each
 stopped call must be recorded with exactly the tokens the fake served it (read back from the
@@ -80,7 +81,8 @@ def _stopped_call(
 ) -> int:
     """``aio run`` served a tool turn with ``usage`` then a hanging request, stopped ``how``;
     returns aio's exit code once it has recorded the call."""
-    fake_api.script([{"tool_use": case["tool"], "usage": usage}, {"hang": True}])
+    last = {"error": {"status": 400}} if how == "error" else {"hang": True}
+    fake_api.script([{"tool_use": case["tool"], "usage": usage}, last])
     before = len(fake_api.main_requests(case["api"]))
     argv = [sys.executable, "-m", "ai_orchestrator", "run", name, "run the command",
             "--agent", agent, "--model", MODELS[agent], *case["flags"], *extra]
@@ -90,7 +92,7 @@ def _stopped_call(
                            start_new_session=True)
     try:
         fake_api.wait_for_requests(before + 2, timeout=120)  # the hanging one arrived
-        if how != "timeout":
+        if how not in ("timeout", "error"):
             time.sleep(1.0)  # as a real stop would come: after the CLI wrote its files
             _stop(aio, how)
         _, err = aio.communicate(timeout=90)
@@ -101,7 +103,8 @@ def _stopped_call(
     tree = descendants(aio.pid)
     assert not any(pid_alive(p) for p in tree)
     served = fake_api.main_requests(case["api"])[before:]
-    assert [r.status is not None for r in served] == [True, False], "served more than scripted"
+    answered = [r.status is not None for r in served]
+    assert answered == [True, how == "error"], "served more than scripted"
     assert aio.returncode != 0, err
     return aio.returncode
 
@@ -112,6 +115,7 @@ ENDINGS = [  # (how the call is stopped, the outcome recorded, extra aio run arg
     ("agent", "error:crash", ()),
     ("SIGHUP", "interrupted", ("--new-session",)),
     ("timeout", "timeout", ()),
+    ("error", "error:", ()),  # the API refuses the request after the tool turn (HTTP 400)
 ]
 
 
@@ -135,7 +139,7 @@ def test_every_stopped_call_records_exactly_what_the_api_served(
         records = [r.to_json() for r in store.read_log(name).records]
         assert len(records) == k, f"{how}: the call was not recorded once"
         got = records[-1]
-        assert got["outcome"] == outcome, (how, got["error"])
+        assert got["outcome"].startswith(outcome), (how, got["error"])
         assert got["tokens"] == expected[-1][1], (how, got["error"], got.get("usage_source"))
         assert not got.get("usage_unknown") and got["cost"] > 0, how
         if how == "agent":  # the cause, not a start-up warning (Gemini's "True color")
@@ -153,5 +157,5 @@ def test_every_stopped_call_records_exactly_what_the_api_served(
     assert last.result.ok, (last.result.outcome, last.result.error)
     assert (last.record.tokens.input, last.record.tokens.output) == case["third_tokens"]
     records = [r.to_json() for r in store.read_log(name).records]
-    assert [(r["outcome"], r["tokens"]) for r in records[:-1]] == expected
+    assert [r["tokens"] for r in records[:-1]] == [tokens for _, tokens in expected]
     assert last.record.agent_session_id == records[-2]["agent_session_id"]
