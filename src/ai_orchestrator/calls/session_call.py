@@ -90,6 +90,7 @@ from ai_orchestrator.agents.base import (
     StreamParser,
 )
 from ai_orchestrator.calls.options import CallOptions, agent_request
+from ai_orchestrator.calls.outcomes import recovered_notice, switch_notice
 from ai_orchestrator.calls.readback import adopt, note_source, read_call_usage
 from ai_orchestrator.calls.recording import (
     BudgetCheck,
@@ -286,7 +287,7 @@ def run_in_session(
         # its state (the Codex usage baseline, the conversation) is what this call resumes.
         recovered = recover_pending(store, session)
         if recovered is not None and recovered.added:
-            call.notify(_recovered_notice(recovered.record), warning=True)
+            call.notify(recovered_notice(recovered.record), warning=True)
         remaining = budget.remaining()  # again: the run we waited for may have spent it
         plan = call.plan()
         request = call.request(plan, remaining)
@@ -298,7 +299,7 @@ def run_in_session(
                 warning=True,
             )
         if plan.switched_from is not None:
-            call.notify(_switch_notice(plan, options.agent))
+            call.notify(switch_notice(plan.switched_from, plan.resume_id, options.agent))
         if plan.action == "resumed" and plan.cwd.resolve() != options.cwd.resolve():
             call.notify(f"(running in {plan.cwd}, where this conversation was started)")
         if on_start is not None:
@@ -331,29 +332,6 @@ def run_in_session(
         lock.release()
     run.notices = call.notices
     return run
-
-
-def _switch_notice(plan: Plan, agent: str) -> str:
-    other = plan.switched_from
-    back = f"--agent {other} resumes the {other} conversation"
-    if plan.resume_id is not None:
-        return (
-            f"switched from {other} to {agent}: continuing this session's earlier {agent} "
-            f"conversation {plan.resume_id} ({back})"
-        )
-    return f"switched from {other} to {agent}: a new {agent} conversation ({back})"
-
-
-def _recovered_notice(record: Interaction) -> str:
-    if record.usage_unknown:
-        how = "its usage is unknown (no session file of the agent was found)"
-    else:
-        tokens = record.tokens.total
-        how = f"{tokens} tokens read back from the agent's own files"
-    return (
-        f"an earlier call in this session was cut off (aio ended during it); recorded it as "
-        f"interrupted: {how}"
-    )
 
 
 def _describe(exc: BaseException) -> str:
