@@ -7,7 +7,7 @@ usage (different per call), then leaves the next request hanging, and the call i
 - Ctrl-C (SIGINT to aio), SIGTERM and SIGHUP to aio,
 - the agent CLI being SIGKILLed (what the OOM killer does),
 - ``--timeout``,
-- an API error (HTTP 400 on the request after the tool turn),
+- an API error (HTTP 500 on the request after the tool turn; retries are off),
 
 with ``--new-session`` in the middle (a new conversation whose first call is stopped). Each
 stopped call must be recorded with exactly the tokens the fake served it (read back from the
@@ -81,7 +81,7 @@ def _stopped_call(
 ) -> int:
     """``aio run`` served a tool turn with ``usage`` then a hanging request, stopped ``how``;
     returns aio's exit code once it has recorded the call."""
-    last = {"error": {"status": 400}} if how == "error" else {"hang": True}
+    last = {"error": {"status": 500}} if how == "error" else {"hang": True}
     fake_api.script([{"tool_use": case["tool"], "usage": usage}, last])
     before = len(fake_api.main_requests(case["api"]))
     argv = [sys.executable, "-m", "ai_orchestrator", "run", name, "run the command",
@@ -91,7 +91,12 @@ def _stopped_call(
     aio = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                            start_new_session=True)
     try:
-        fake_api.wait_for_requests(before + 2, timeout=120)  # the hanging one arrived
+        try:
+            fake_api.wait_for_requests(before + 2, timeout=180)  # the hanging one arrived
+        except TimeoutError as exc:
+            aio.send_signal(signal.SIGTERM)
+            _, err = aio.communicate(timeout=30)
+            raise AssertionError(f"{how}: {exc}; aio said: {err.decode()[-2000:]}") from None
         if how not in ("timeout", "error"):
             time.sleep(1.0)  # as a real stop would come: after the CLI wrote its files
             _stop(aio, how)
@@ -115,7 +120,7 @@ ENDINGS = [  # (how the call is stopped, the outcome recorded, extra aio run arg
     ("agent", "error:crash", ()),
     ("SIGHUP", "interrupted", ("--new-session",)),
     ("timeout", "timeout", ()),
-    ("error", "error:", ()),  # the API refuses the request after the tool turn (HTTP 400)
+    ("error", "error:", ()),  # the API fails the request after the tool turn (HTTP 500)
 ]
 
 
