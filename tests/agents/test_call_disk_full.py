@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from ai_orchestrator.calls.recover import recover_session
 from ai_orchestrator.calls.session_call import CallOptions, run_in_session
 from ai_orchestrator.core.errors import StoreFileError
 from ai_orchestrator.store import SessionStore
@@ -109,7 +110,7 @@ def test_a_call_whose_record_failed_is_recovered_with_its_real_outcome_not_as_ki
     session_dir: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from ai_orchestrator.calls.recover import recover_session
+    from ai_orchestrator.calls.session_call import Notice
     from ai_orchestrator.store import todo_log
 
     lines = recorded("codex")
@@ -131,9 +132,15 @@ def test_a_call_whose_record_failed_is_recovered_with_its_real_outcome_not_as_ki
     assert "nothing was recorded" in str(failure.value)
     assert SessionStore().read_log(NAME).records == []
 
-    recovered = recover_session(SessionStore(), NAME)
-    assert recovered is not None and recovered.added
-    record = recovered.record
+    # The next call of the session records it first, and says what it was.
+    notices: list[Notice] = []
+    fake_launcher.enqueue(*lines)
+    run_in_session(SessionStore(), NAME, "next", CallOptions(agent="codex", cwd=project),
+                   on_notice=notices.append)
+    assert any("finished (success) but its record could not be stored" in n.text
+               for n in notices), notices
+    assert not any("cut off" in n.text for n in notices)
+    record = SessionStore().read_log(NAME).records[0]
     assert record.outcome == "success" and record.error is None
     assert record.tokens == stored.tokens and record.cost == stored.cost
     assert record.agent_session_id == stored.agent_session_id
@@ -141,6 +148,6 @@ def test_a_call_whose_record_failed_is_recovered_with_its_real_outcome_not_as_ki
     assert "the agent finished" in record.session_note and "no space" in record.session_note
     assert "killed" not in (record.session_note + (record.response_preview or ""))
     todo = [t for t in todo_log.list_todos(None, None) if t["session_name"] == NAME]
-    assert [t["status"] for t in todo] == ["completed"]
-    # The marker is gone and the next call resumes the stored conversation.
+    assert [t["status"] for t in todo] == ["completed", "completed"]  # it and the next call
     assert not (session_dir / NAME / "pending-call.json").exists()
+    assert recover_session(SessionStore(), NAME) is None  # recorded once
