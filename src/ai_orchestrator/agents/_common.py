@@ -114,11 +114,30 @@ def one_line(text: str) -> str:
     return " ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
-def stderr_tail(text: str, limit: int = 600, noise: tuple[str, ...] = ()) -> str:
-    """The last few meaningful stderr lines (lines starting with ``noise`` are skipped)."""
-    lines = [ln for ln in (text or "").strip().splitlines() if ln.strip()]
-    lines = [ln for ln in lines if not ln.strip().startswith(noise)] if noise else lines
-    return "\n".join(lines[-5:])[-limit:]
+# Lines of a stack trace or of an error object's dump (Node, Python): never the cause itself.
+_TRACE = re.compile(
+    r"^\s+(at |\.\.\. \d+ more|File \"|[A-Za-z_$][\w$]*: )|^\s*[{}\]\[]+,?\s*$|^\s*\^+\s*$"
+    r"|^Node\.js v\d|^Traceback \(most recent call last\)"
+)
+
+
+def stderr_tail(
+    text: str, limit: int = 600, noise: tuple[str, ...] = (), cause: tuple[str, ...] = ()
+) -> str:
+    """The last few meaningful stderr lines: lines starting with ``noise`` and stack-trace
+    lines are skipped; the last line containing a ``cause`` marker, when there is one, is the
+    whole answer. Cut at line boundaries (a line cut on its own keeps its start): the text
+    never starts mid-word."""
+    raw = [ln for ln in (text or "").splitlines() if ln.strip()]
+    raw = [ln for ln in raw if not ln.strip().startswith(noise)] if noise else raw
+    lines = [ln.strip() for ln in raw]
+    meaningful = [ln.strip() for ln in raw if not _TRACE.search(ln)] or lines[-1:]
+    marked = [ln for ln in meaningful if any(m in ln for m in cause)]
+    kept = marked[-1:] or meaningful[-5:]
+    while len(kept) > 1 and len("\n".join(kept)) > limit:
+        kept = kept[1:]
+    joined = "\n".join(kept)
+    return joined if len(joined) <= limit else joined[: limit - 1].rstrip() + "…"
 
 
 def usage_from_dict(data: dict[str, Any]) -> ModelUsage:

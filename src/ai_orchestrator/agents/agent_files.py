@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -39,7 +40,7 @@ from typing import Any
 
 from ai_orchestrator.agents._common import as_dict, as_int, as_str
 from ai_orchestrator.agents.claude_transcript import transcript_path
-from ai_orchestrator.agents.claude_usage import anthropic_usage
+from ai_orchestrator.agents.claude_usage import anthropic_usage, session_state
 from ai_orchestrator.agents.codex import (
     cumulative_snapshot,
     normalised_usage,
@@ -63,7 +64,7 @@ class FileUsage:
     usage: dict[str, ModelUsage] = field(default_factory=dict)
     requests: dict[str, list[ModelUsage]] = field(default_factory=dict)
     last_at: datetime | None = None  # the newest counted entry
-    state: dict[str, Any] = field(default_factory=dict)
+    state: Mapping[str, Any] = field(default_factory=dict)
 
 
 def read_back(
@@ -71,14 +72,14 @@ def read_back(
     session_id: str | None,
     cwd: Path,
     since: datetime,
-    state: dict[str, Any],
+    state: Mapping[str, Any],
     resume_id: str | None,
 ) -> FileUsage | None:
     """The usage of the call that started at ``since`` (see the module docstring)."""
     if not session_id or not _SAFE_ID.fullmatch(session_id):
         return None
     if agent == "claude":
-        return _claude(session_id, cwd, since)
+        return _claude(session_id, cwd, since, state, resume_id)
     if agent == "codex":
         return _codex(session_id, state, resume_id)
     if agent == "gemini":
@@ -122,7 +123,9 @@ def _add(found: FileUsage, model: str, usage: ModelUsage, moment: datetime | Non
         found.last_at = moment
 
 
-def _claude(session_id: str, cwd: Path, since: datetime) -> FileUsage | None:
+def _claude(
+    session_id: str, cwd: Path, since: datetime, state: Mapping[str, Any], resume_id: str | None
+) -> FileUsage | None:
     path = transcript_path(session_id, cwd)
     if path is None:
         return None
@@ -145,10 +148,11 @@ def _claude(session_id: str, cwd: Path, since: datetime) -> FileUsage | None:
         model = as_str(message.get("model")) or "unknown"
         if model != "<synthetic>":  # the CLI's own placeholder messages cost nothing
             _add(found, model, anthropic_usage(as_dict(message.get("usage"))), moment)
+    found.state = session_state(state, bool(resume_id), found.usage, None)
     return found
 
 
-def _codex(thread_id: str, state: dict[str, Any], resume_id: str | None) -> FileUsage | None:
+def _codex(thread_id: str, state: Mapping[str, Any], resume_id: str | None) -> FileUsage | None:
     home = Path(os.environ.get("CODEX_HOME") or Path.home() / ".codex")
     try:
         files = sorted((home / "sessions").glob(f"*/*/*/rollout-*-{thread_id}.jsonl"))

@@ -104,8 +104,10 @@ from ai_orchestrator.agents.claude_transcript import TranscriptTail, final_outpu
 from ai_orchestrator.agents.claude_usage import (
     anthropic_usage,
     base_model,
+    carried_totals,
     merge_usage,
     restored_baseline,
+    session_state,
     subtract_baseline,
 )
 from ai_orchestrator.core.errors import InvalidInput
@@ -412,21 +414,14 @@ class ClaudeStreamParser:
             reported = sum(costs) if costs else reported
         resumed = bool(self._request.resume_id)
         state_in = self._request.state
-        carried = as_dict(state_in.get("claude_session_totals")) if resumed else {}
-        prior = {str(m): usage_from_dict(as_dict(d)) for m, d in carried.items()}
+        prior = carried_totals(state_in, resumed)
         prior_cost = as_float(state_in.get("claude_session_cost")) if resumed else None
         if source == "model_usage" and restored_baseline(usage, lines, prior, self._version):
             subtract_baseline(usage, prior)
             if reported is not None and prior_cost is not None:
                 reported = max(0.0, reported - prior_cost)
-        totals = dict(prior)  # cumulative per-session totals for the next call's check
-        for name, u in usage.items():
-            totals[name] = usage_from_dict(totals.get(name, ModelUsage()).to_dict())
-            totals[name].add(u)
-        state: dict[str, Any] = {
-            "claude_session_totals": {m: u.to_dict() for m, u in totals.items()},
-            "claude_session_cost": None if reported is None else reported + (prior_cost or 0.0),
-        }
+        # cumulative per-session totals for the next call's check
+        state = session_state(state_in, resumed, usage, reported)
         outcome, error, in_use = self._classify(exit)
         result = self._result or {}
         text = as_str(result.get("result"))

@@ -22,6 +22,9 @@ Pure functions over ``ModelUsage``; ``claude.ClaudeStreamParser`` feeds them. Ru
      max(result, lines)), because stream lines carry placeholder output counts. An all-zero
      result without lines (a refused resume, an API error) gives no usage at all.
   4. no result → ``"lines"`` (best effort; output counts may be placeholders).
+- ``carried_totals`` / ``session_state``: the conversation's cumulative usage per model (and
+  the CLI's cost) that a call leaves in ``state`` for the next one: what it resumed from plus
+  its own usage (from the stream, or read back from the transcript for a stopped call).
 - ``restored_baseline``: from 2.1.277 a resumed process restores the session's earlier totals
   into ``modelUsage``/``total_cost_usd`` (agent-clis.md §7.2; seen on 2.1.330 against the
   fake API). Only for source ``"model_usage"`` we subtract the earlier totals carried in
@@ -33,6 +36,7 @@ Pure functions over ``ModelUsage``; ``claude.ClaudeStreamParser`` feeds them. Ru
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from ai_orchestrator.agents._common import (
@@ -41,6 +45,7 @@ from ai_orchestrator.agents._common import (
     as_int,
     parse_version,
     prompt_side,
+    usage_from_dict,
 )
 from ai_orchestrator.core.usage import ModelUsage
 
@@ -168,3 +173,27 @@ def _copy(usage: ModelUsage) -> ModelUsage:
     out = ModelUsage()
     out.add(usage)
     return out
+
+
+def carried_totals(state: Mapping[str, Any], resumed: bool) -> dict[str, ModelUsage]:
+    """The cumulative per-model usage a resumed call starts from (``{}`` for a new one)."""
+    if not resumed:
+        return {}
+    carried = as_dict(state.get("claude_session_totals"))
+    return {str(m): usage_from_dict(as_dict(d)) for m, d in carried.items()}
+
+
+def session_state(
+    state: Mapping[str, Any], resumed: bool, usage: dict[str, ModelUsage], reported: float | None
+) -> dict[str, Any]:
+    """The state a call with ``usage`` (and the CLI's ``reported`` cost) leaves for the next."""
+    totals = carried_totals(state, resumed)
+    for name, part in usage.items():
+        totals[name] = _copy(totals.get(name, ModelUsage()))
+        totals[name].add(part)
+    prior_cost = as_float(state.get("claude_session_cost")) if resumed else None
+    return {
+        "claude_session_totals": {m: u.to_dict() for m, u in totals.items()},
+        "claude_session_cost": None if reported is None else reported + (prior_cost or 0.0),
+    }
+

@@ -106,7 +106,10 @@ _STDERR_NOISE = (
     "YOLO mode is enabled",
     "Ripgrep is not available",
     "Warning: --allowed-tools",  # deprecation notice whenever --allowed-tools is given
+    "Warning: True color",  # printed at start-up without a colour terminal: always there
 )
+# The line naming the fatal error of a crash (the rest is stack traces and retries).
+_STDERR_CAUSE = ("An unexpected critical error occurred",)
 _TOOL_NAMES = {"Bash": "run_shell_command", "Edit": "replace", "Write": "write_file"}
 _SIMPLE_EXITS: dict[int, Outcome] = {
     41: "auth",
@@ -346,7 +349,7 @@ class GeminiStreamParser:
         stopped = stopped_by_us(exit, self._request.timeout)
         if stopped is not None:
             return stopped[0], stopped[1], False
-        tail = stderr_tail(stderr, noise=_STDERR_NOISE)
+        tail = stderr_tail(stderr, noise=_STDERR_NOISE, cause=_STDERR_CAUSE)
         stream_error = next((w for w in reversed(self._warnings) if w.strip()), "")
         message = one_line(
             as_str(res_err.get("message"))

@@ -2,6 +2,8 @@
 
 - ``sessions_enabled``: whether ``USE_SESSIONS`` allows resuming stored conversations.
 - ``ACTION_MESSAGES``: the words for what a call did with the stored conversation.
+- ``switch_notice`` / ``recovered_notice``: what a call says when it switches agents on a
+  session, and when it first records an earlier call of the session that was not stored.
 - ``outcome_error``: the one table from a failed call's outcome to the typed error that ends
   the command, and so (``AioError.exit_code``, mapped in ``cli.main``) to its exit code:
   ``timeout`` → ``AgentTimeout`` (124), ``interrupted`` → ``Interrupted`` (130), ``budget``
@@ -31,14 +33,45 @@ from ai_orchestrator.core.errors import (
 
 if TYPE_CHECKING:
     from ai_orchestrator.agents.base import AgentResult
+    from ai_orchestrator.core.interaction import Interaction
 
 ACTION_MESSAGES = {
     "started": "started a new agent conversation",
     "resumed": "resumed the agent conversation",
-    "replaced": "replaced the stored agent conversation (--new-session)",
+    "replaced": "replaced the stored agent conversation with a new one",
     "forked": "forked the stored agent conversation into a new one",
     "fresh": "fresh conversation (sessions disabled)",
 }
+
+
+def switch_notice(other: str | None, resume_id: str | None, agent: str) -> str:
+    """The session held ``other``'s conversation; this ``agent`` call resumes ``resume_id``
+    (its own earlier conversation) or, when ``None``, starts a new one."""
+    back = f"--agent {other} resumes the {other} conversation"
+    if resume_id is not None:
+        return (
+            f"switched from {other} to {agent}: continuing this session's earlier {agent} "
+            f"conversation {resume_id} ({back})"
+        )
+    return f"switched from {other} to {agent}: a new {agent} conversation ({back})"
+
+
+def recovered_notice(record: Interaction) -> str:
+    """An earlier call of the session, recorded only now (``calls.recover``)."""
+    if record.usage_unknown:
+        how = "its usage is unknown (no session file of the agent holds it)"
+    else:
+        how = f"{record.tokens.total} tokens"
+        how += " read back from the agent's own files" if record.usage_source else ""
+    if record.outcome != "interrupted":  # the agent finished; only its record had failed
+        return (
+            f"an earlier call in this session finished ({record.outcome}) but its record "
+            f"could not be stored then; recorded it now: {how}"
+        )
+    return (
+        f"an earlier call in this session was cut off (aio ended during it); recorded it as "
+        f"interrupted: {how}"
+    )
 
 
 def sessions_enabled() -> bool:

@@ -17,13 +17,20 @@ backend state the call started from: the Codex usage baseline) and the redacted 
 
 1. The record with ``record_id`` already in the log (the call finished) → nothing added.
    Otherwise the call is recorded with outcome ``interrupted``: its usage read back from the
-   agent's own files (``agent_files.read_back``: only what this call added), priced by the
+   agent's own files (``readback``, the path every stopped call takes: only what this call
+   added), priced by the
    same path as every call (``recording.build_record``), ``cost_source: transcript`` and
-   ``usage_source`` naming the file kind and path — or, with no file, zero tokens,
+   ``usage_source`` naming the file kind and path — or, with no file (or none holding a
+   response of this call), zero tokens,
    ``cost_source: unpriced``, ``usage_unknown: true`` (never a silent $0). It is stored with
    ``record_unique`` (a repeat after a crash adds nothing). When the file was found the
    record carries the conversation id and the backend state after the call (the next Codex
    call diffs from the recovered cumulative usage).
+   A marker with a ``finished`` note (``finished_note``, written in place by
+   ``store.pending.finish_pending`` when the agent finished but its record could not be
+   stored, e.g. on a full disk) is recorded as what it was: the real outcome, error, text,
+   duration and usage (the agent's files still win per model where they count more), with
+   a ``session_note`` saying the record was stored late and why — never "killed?".
 2. The call's todo, if still in progress, is closed (from the stored record).
 3. Only then the marker is removed.
 
@@ -40,11 +47,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ai_orchestrator import SCHEMA_VERSION
+from ai_orchestrator.agents._common import usage_from_dict
 from ai_orchestrator.agents.base import AgentRequest, AgentResult
+from ai_orchestrator.calls.readback import adopt, note_source, read_call_usage
 from ai_orchestrator.calls.recording import build_record
 from ai_orchestrator.core.errors import InvalidInput
 from ai_orchestrator.core.interaction import Interaction
 from ai_orchestrator.core.names import SessionName, as_session_name
+from ai_orchestrator.core.usage import OUTCOMES
 from ai_orchestrator.infra.redact import redact
 from ai_orchestrator.infra.timeutil import format_iso, parse_iso
 from ai_orchestrator.store import SessionStore, todo_log
@@ -149,50 +159,107 @@ def _interrupted_record(marker: dict[str, Any], session: SessionName) -> Interac
     state: dict[str, Any] = raw_state if isinstance(raw_state, dict) else {}
     session_id = marker.get("session_id") if isinstance(marker.get("session_id"), str) else None
     resume_id = marker.get("resume_id") if isinstance(marker.get("resume_id"), str) else None
-    # Only a killed call needs the agents' file readers (all three CLIs' formats): every
-    # other run checks for a marker and moves on without paying for their imports.
-    from ai_orchestrator.agents.agent_files import read_back
-
-    found = read_back(agent, session_id, cwd, started, state, resume_id)
-    result = AgentResult(
-        agent=agent,
-        outcome="interrupted",
-        session_id=session_id,
-        model=_main_model(found) or marker.get("model"),
-        error=_explain(agent, found),
-    )
-    if found is not None:
-        result.usage, result.requests = found.usage, found.requests
-        if found.last_at is not None:
-            result.duration_ms = max(0, int((found.last_at - started).total_seconds() * 1000))
-    new_state = {**state, **found.state, CONFIRMED: True} if found is not None else None
+    finished = _finished(marker)
+    if finished is not None:
+        session_id = finished.session_id or session_id
+    found = read_call_usage(agent, session_id, cwd, started, state, resume_id)
+    if finished is not None:
+        result, note = finished, _late_note(marker["finished"])
+        result.state = {**state, **result.state}
+    else:
+        note = None
+        result = AgentResult(
+            agent=agent,
+            outcome="interrupted",
+            session_id=session_id,
+            model=marker.get("model"),
+            error=_explain(agent, found),
+            state=dict(state),
+        )
+    known = adopt(result, found)
+    if finished is None and found is not None and found.last_at is not None:
+        result.duration_ms = max(0, int((found.last_at - started).total_seconds() * 1000))
+    exists = found is not None or (finished is not None and finished.session_id is not None)
+    new_state = {**result.state, CONFIRMED: True} if exists else None
     record = build_record(
         str(marker.get("prompt") or ""),
         result,
         task_id=marker.get("task_id"),
         model=marker.get("model"),
         cwd=cwd,
-        session_id=session_id if found is not None else resume_id,
+        session_id=session_id if exists else resume_id,
         action=str(marker.get("action") or "resumed"),
         state=new_state,
         keep_raw_events=False,
-        usage_known=found is not None,  # without the agent's file: usage_unknown, unpriced
+        note=note,
+        usage_known=known,  # nothing in the agent's file: usage_unknown, unpriced
     )
     record["id"] = marker["record_id"]
     record["timestamp"] = marker["started_at"]
-    if found is None:
-        record["usage_source"] = None
-    else:
-        if record["cost_source"] == "computed":
-            record["cost_source"] = "transcript"
-        record["usage_source"] = {"kind": found.kind, "path": str(found.path)}
+    record["usage_source"] = None
+    note_source(record, found)
     return normalize_interaction(record, session)
 
 
-def _main_model(found: FileUsage | None) -> str | None:
-    if found is None or not found.usage:
+def finished_note(
+    result: AgentResult, session_id: str | None, state: dict[str, Any] | None, failure: str
+) -> dict[str, Any]:
+    """What the marker keeps about a call whose agent finished but whose record could not
+    be stored (``store.pending.finish_pending``): enough to record it as it was."""
+    return {
+        "outcome": result.outcome,
+        "error": (result.error or "")[:300] or None,
+        "text": (result.text or "")[:200],
+        "exit_code": result.exit_code,
+        "duration_ms": result.duration_ms,
+        "session_id": session_id,
+        "model": result.model,
+        "usage": {m: u.to_dict() for m, u in result.usage.items()},
+        "reported_cost": result.reported_cost,
+        "state": {k: v for k, v in (state or {}).items() if k != CONFIRMED},
+        "failure": failure[:300],
+    }
+
+
+def _finished(marker: dict[str, Any]) -> AgentResult | None:
+    """The result a ``finished_note`` in ``marker`` describes (``None``: none, or unusable)."""
+    note = marker.get("finished")
+    if not isinstance(note, dict) or note.get("outcome") not in OUTCOMES:
         return None
-    return max(found.usage, key=lambda m: found.usage[m].input + found.usage[m].output)
+    raw_usage, raw_state = note.get("usage"), note.get("state")
+    usage: dict[str, Any] = raw_usage if isinstance(raw_usage, dict) else {}
+    state: dict[str, Any] = raw_state if isinstance(raw_state, dict) else {}
+    cost = note.get("reported_cost")
+
+    def text(key: str) -> str | None:
+        value = note.get(key)
+        return value if isinstance(value, str) and value else None
+
+    def number(key: str) -> int | None:
+        value = note.get(key)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    return AgentResult(
+        agent=str(marker["agent"]),
+        outcome=note["outcome"],
+        text=text("text") or "",
+        session_id=text("session_id"),
+        model=text("model") or marker.get("model"),
+        usage={str(m): usage_from_dict(u) for m, u in usage.items() if isinstance(u, dict)},
+        reported_cost=float(cost) if isinstance(cost, int | float) else None,
+        duration_ms=number("duration_ms") or 0,
+        exit_code=number("exit_code"),
+        error=text("error"),
+        state=dict(state),
+    )
+
+
+def _late_note(note: dict[str, Any]) -> str:
+    failure = note.get("failure") if isinstance(note.get("failure"), str) else "unknown error"
+    return (
+        "recorded later from the pending-call marker: the agent finished, but storing this "
+        f"record failed ({failure})"
+    )
 
 
 def _explain(agent: str, found: FileUsage | None) -> str:

@@ -5,6 +5,12 @@ a call does with the conversation stored in its session (the module docstring of
 ``session_call`` states the rules): ``resumed`` (from the directory it ran in, for the CLIs
 that find a conversation only from its own cwd — ``RESUMABLE_FROM_OWN_CWD``), ``forked``
 (``options.fork``), ``replaced`` (``--new-session``), ``started`` or ``fresh`` (sessions off).
+**Switching agents** (``--agent`` other than the one whose conversation the session holds)
+resumes the last conversation of that agent the session's records name, if any (going back
+to an agent continues its conversation; ``Plan.switched_from`` names the agent left, so the
+caller can say so); otherwise it starts a new one, reported as ``replaced`` (the session's
+stored conversation is replaced; the other agent's stays in the records and is resumed by
+switching back). ``--new-session`` always starts a new one.
 An explicit ``--continue``/``--resume ID`` resumes exactly that conversation of the session,
 or raises ``UnknownConversation`` (exit 2); ``history`` (the session's records) is read only
 then. Pure: reads nothing but what it is given.
@@ -34,6 +40,7 @@ class Plan:
     action: SessionAction
     cwd: Path
     state: dict[str, Any]
+    switched_from: str | None = None  # the agent whose conversation the session held
 
 
 def plan_session(
@@ -43,20 +50,39 @@ def plan_session(
     name: str,
 ) -> Plan:
     """What this call does with the stored conversation (``history``: the session's
-    records, read only for ``--resume``)."""
+    records, read only for ``--resume`` and an agent switch)."""
     if options.resume_id is not None or options.must_continue:
         return _explicit_plan(summary, options, history, name)
     stored = summary if summary and summary.get("agent") == options.agent else None
     previous = stored.get("agent_session_id") if stored else None
     if not options.use_session:
         return Plan(None, "fresh", options.cwd, {})
+    action: SessionAction = "forked" if options.fork else "resumed"
     if previous and stored and not options.new_session:
         cwd = options.cwd
         if options.agent in RESUMABLE_FROM_OWN_CWD and stored.get("agent_cwd"):
             cwd = Path(stored["agent_cwd"])
-        action: SessionAction = "forked" if options.fork else "resumed"
         return Plan(previous, action, cwd, dict(stored.get("agent_state") or {}))
-    return Plan(None, "replaced" if previous else "started", options.cwd, {})
+    other = summary.get("agent") if summary and summary.get("agent_session_id") else None
+    switched = str(other) if other and other != options.agent else None
+    if switched and not options.new_session:
+        earlier = _earlier_conversation(history(), options.agent)
+        if earlier is not None and earlier.agent_session_id:
+            cwd = options.cwd
+            if options.agent in RESUMABLE_FROM_OWN_CWD and earlier.cwd:
+                cwd = Path(earlier.cwd)
+            state = dict(earlier.agent_state or {})
+            return Plan(earlier.agent_session_id, action, cwd, state, switched)
+    replaced = bool(previous or switched)
+    return Plan(None, "replaced" if replaced else "started", options.cwd, {}, switched)
+
+
+def _earlier_conversation(records: list[Interaction], agent: str) -> Interaction | None:
+    """The last conversation of ``agent`` the session's records name (one-off calls aside)."""
+    return next(
+        (r for r in reversed(records) if r.agent == agent and r.agent_session_id and not r.fresh),
+        None,
+    )
 
 
 def _explicit_plan(

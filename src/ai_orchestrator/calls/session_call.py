@@ -43,7 +43,11 @@
 - **Every call that started is recorded** — success, failure, timeout and Ctrl-C alike —
   with exact tokens per model, cost (computed from the price table with per-request usage
   where the stream has it; the CLI's own figure kept as ``reported_cost``), savings, duration,
-  outcome and the CLI version (from the stream, else from ``aio doctor``'s cache). A launch
+  outcome and the CLI version (from the stream, else from ``aio doctor``'s cache). A call
+  that did not succeed (timeout, Ctrl-C/SIGTERM/SIGHUP, the agent killed, an error) takes its
+  usage from the agent's own files (``readback``, the path recovery takes too), so its turns
+  are neither lost nor billed to a later call; a new conversation whose file was found is
+  stored even when the stream never named it. A launch
   that fails after the lock (e.g. a non-executable agent) is recorded as ``error:crash`` and
   re-raised. Every session todo started here ends with an ``end`` or ``error`` record, even
   when an exception escapes.
@@ -71,7 +75,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ai_orchestrator.accounting import todos
 from ai_orchestrator.accounting.budget import check_budget
@@ -86,26 +90,37 @@ from ai_orchestrator.agents.base import (
     StreamParser,
 )
 from ai_orchestrator.calls.options import CallOptions, agent_request
+from ai_orchestrator.calls.outcomes import recovered_notice, switch_notice
+from ai_orchestrator.calls.readback import adopt, note_source, read_call_usage
 from ai_orchestrator.calls.recording import (
     BudgetCheck,
     build_record,
     live_cost,
     max_budget_flag,
 )
-from ai_orchestrator.calls.recover import CONFIRMED, pending_marker, recover_pending
+from ai_orchestrator.calls.recover import (
+    CONFIRMED,
+    finished_note,
+    pending_marker,
+    recover_pending,
+)
 from ai_orchestrator.calls.resume import (
     Plan,
     SessionAction,
     plan_session,
 )
 from ai_orchestrator.calls.trace import log_launch
-from ai_orchestrator.core.errors import AgentLaunchError, InvalidInput
+from ai_orchestrator.core.errors import AgentLaunchError, InvalidInput, StoreFileError
 from ai_orchestrator.core.interaction import Interaction
 from ai_orchestrator.core.names import SessionName, as_session_name
 from ai_orchestrator.infra.locks import WaitReport, current_command
 from ai_orchestrator.store import SessionStore, todo_log
-from ai_orchestrator.store.pending import remove_pending, write_pending
+from ai_orchestrator.store.creation import discard_new_run_session
+from ai_orchestrator.store.pending import finish_pending, remove_pending, write_pending
 from ai_orchestrator.store.records import normalize_interaction
+
+if TYPE_CHECKING:
+    from ai_orchestrator.agents.agent_files import FileUsage
 
 __all__ = [
     "CallOptions",
@@ -263,6 +278,7 @@ def run_in_session(
     # leave a session directory and an in-progress todo behind.
     call.build(call.request(call.plan(), budget.remaining()))
 
+    created = not store.exists(session)
     lock = store.run_lock(
         session, timeout=options.lock_timeout, command=current_command(), on_wait=on_wait
     )
@@ -272,7 +288,7 @@ def run_in_session(
         # its state (the Codex usage baseline, the conversation) is what this call resumes.
         recovered = recover_pending(store, session)
         if recovered is not None and recovered.added:
-            call.notify(_recovered_notice(recovered.record), warning=True)
+            call.notify(recovered_notice(recovered.record), warning=True)
         remaining = budget.remaining()  # again: the run we waited for may have spent it
         plan = call.plan()
         request = call.request(plan, remaining)
@@ -283,6 +299,8 @@ def run_in_session(
                 f"{session.feature_id} could not be priced and count as $0 toward its budget",
                 warning=True,
             )
+        if plan.switched_from is not None:
+            call.notify(switch_notice(plan.switched_from, plan.resume_id, options.agent))
         if plan.action == "resumed" and plan.cwd.resolve() != options.cwd.resolve():
             call.notify(f"(running in {plan.cwd}, where this conversation was started)")
         if on_start is not None:
@@ -301,26 +319,20 @@ def run_in_session(
         try:
             run = call.run_and_record(plan, request, invocation, budget.check)
         except BaseException as exc:  # whatever escapes, the todo must not stay in progress
-            todo_log.error(todo_id, name, _describe(exc))
+            # (on a full disk this fails too: recovery closes the todo; the cause is raised)
+            with contextlib.suppress(OSError):
+                todo_log.error(todo_id, name, _describe(exc))
             raise  # the marker stays: the next use of the session records what is missing
         _close_todo(todo_id, name, run)
         remove_pending(store.path_of(session))
+    except BaseException:
+        if created:  # a first call that wrote nothing (a full disk) leaves no empty session
+            discard_new_run_session(store.root, session, store.path_of(session), lock)
+        raise
     finally:
         lock.release()
     run.notices = call.notices
     return run
-
-
-def _recovered_notice(record: Interaction) -> str:
-    if record.usage_unknown:
-        how = "its usage is unknown (no session file of the agent was found)"
-    else:
-        tokens = record.tokens.total
-        how = f"{tokens} tokens read back from the agent's own files"
-    return (
-        f"an earlier call in this session was cut off (aio ended during it); recorded it as "
-        f"interrupted: {how}"
-    )
 
 
 def _describe(exc: BaseException) -> str:
@@ -489,14 +501,44 @@ class _Call:
             from ai_orchestrator.agents.doctor import installed_version
 
             result.cli_version = installed_version(self.executable)
+        found, known = self.read_back(result, request, session_id)
+        if found is not None and session_id is None:
+            session_id = self.marked_session  # its file proves the conversation exists
         state = _state_after(result, request, action, session_id)
-        stored = self.record(result, request, session_id, action, state, budget, note)
+        try:
+            stored = self.record(result, request, session_id, action, state, budget, note,
+                                 known=known, found=found)
+        except StoreFileError as exc:
+            # The agent finished; only its record could not be written (a full disk): the
+            # marker says so, so that recovery records what happened, not "killed?".
+            finish_pending(
+                self.store.path_of(self.name),
+                finished_note(result, session_id, state, str(exc)),
+            )
+            raise
         if stored.usage_unknown:
             counts = "; it counts as $0 toward the budget" if budget is not None else ""
             self.notify(f"{options.agent} reported no usage: tokens and cost unknown{counts}", True)
         elif budget is not None and stored.cost_source == "unpriced":
             self.notify("this call could not be priced: it counts as $0 toward the budget", True)
         return SessionRun(result, stored, action, cwd=request.cwd)
+
+    def read_back(
+        self, result: AgentResult, request: AgentRequest, session_id: str | None
+    ) -> tuple[FileUsage | None, bool]:
+        """A call that did not succeed takes its usage from the agent's own files, as a
+        recovered one does (``readback``); ``(found, usage known)``."""
+        if result.ok or result.outcome == "session_lost" or self.started_at is None:
+            return None, False  # a lost conversation ran nothing
+        found = read_call_usage(
+            self.options.agent,
+            session_id or self.marked_session,
+            request.cwd,
+            self.started_at,
+            request.state,
+            request.resume_id,
+        )
+        return found, adopt(result, found)
 
     def record(
         self,
@@ -508,6 +550,7 @@ class _Call:
         budget: BudgetCheck | None,
         note: str | None = None,
         known: bool = False,
+        found: FileUsage | None = None,
     ) -> Interaction:
         record = build_record(
             self.prompt,
@@ -524,6 +567,7 @@ class _Call:
             usage_known=known,
         )
         record["id"] = self.record_id  # the marker's id: recovery never adds it twice
+        note_source(record, found)
         if self.options.escalated_from is not None:
             record["escalated_from"] = dict(self.options.escalated_from)
         return self.store.record(self.name, normalize_interaction(record, self.name))

@@ -25,6 +25,7 @@ from ai_orchestrator.infra import locks
 from ai_orchestrator.infra.fsutil import file_error, open_nofollow, unique_suffix
 from ai_orchestrator.store.discovery import NEW_PREFIX
 from ai_orchestrator.store.logfile import LOG, METADATA
+from ai_orchestrator.store.pending import PENDING
 from ai_orchestrator.store.trash import empty_trash, to_trash
 
 
@@ -59,19 +60,31 @@ def build_session_dir(root: Path, session: SessionName, path: Path) -> locks.Hel
 
 
 def discard_if_empty(
-    root: Path, session: SessionName, path: Path, lock: locks.HeldLock
+    root: Path,
+    session: SessionName,
+    path: Path,
+    lock: locks.HeldLock,
+    *,
+    run_held: bool = False,
 ) -> None:
     """Remove the session a failed first write has just created (see the module
-    docstring). Best effort: the original error is what counts."""
+    docstring). ``run_held``: the caller's run created the session and holds its run lock,
+    so a summary there only describes its empty log; a pending-call marker still keeps it.
+    Best effort: the original error is what counts."""
     try:
-        if os.path.lexists(path / METADATA) or os.path.getsize(path / LOG) > 0:
+        if os.path.lexists(path / PENDING):
+            return
+        if not run_held and os.path.lexists(path / METADATA):
+            return
+        if os.path.getsize(path / LOG) > 0:
             return
     except FileNotFoundError:
         pass
     except OSError:
         return
     run: locks.HeldLock | None = None
-    if os.path.lexists(path / locks.RUN_LOCK):  # else nobody holds it: taking it creates it
+    # without a run lock file nobody holds it (taking it would create it)
+    if not run_held and os.path.lexists(path / locks.RUN_LOCK):
         try:
             run = locks.acquire(path / locks.RUN_LOCK, timeout=0, what=f"session {session.name}")
         except (AioError, OSError):
@@ -87,3 +100,20 @@ def discard_if_empty(
             run.release()
     with contextlib.suppress(OSError):
         empty_trash(trash, restore_to=path)
+
+
+def discard_new_run_session(
+    root: Path, session: SessionName, path: Path, run_lock: locks.HeldLock
+) -> None:
+    """Remove the session directory a run created (the caller holds its ``run_lock``) when
+    the run failed before anything was written to it (no log bytes, no pending-call
+    marker): a call that could not start leaves no empty session behind."""
+    try:
+        lock = locks.acquire(path / locks.WRITE_LOCK, timeout=None)
+    except (AioError, OSError):
+        return
+    try:
+        if run_lock.still_linked():
+            discard_if_empty(root, session, path, lock, run_held=True)
+    finally:
+        lock.release()

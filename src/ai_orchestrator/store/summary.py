@@ -227,10 +227,14 @@ def apply_interaction(summary: dict[str, Any], record: Interaction) -> None:
         summary["legacy_name"] = record.legacy_name
     if record.model:
         summary["model"] = record.model
-    # A one-off call must not make the session look like another agent's conversation.
-    if record.agent and not (fresh and summary.get("agent_session_id")):
+    # The stored conversation (agent, id, cwd, state) changes as one: only a call that names
+    # a conversation replaces it. A one-off call, or one that died before its new
+    # conversation was named (another cwd, another agent), leaves it reachable as it was.
+    holds = bool(summary.get("agent_session_id"))
+    moves = not fresh and (bool(record.agent_session_id) or not holds)
+    if record.agent and (moves or not holds):
         summary["agent"] = record.agent
-    if not fresh:
+    if moves:
         if record.agent_session_id:
             summary["agent_session_id"] = record.agent_session_id
         if record.cwd:
