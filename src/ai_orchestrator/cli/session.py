@@ -13,7 +13,7 @@ import click
 
 from ai_orchestrator import SCHEMA_VERSION, __version__
 from ai_orchestrator.calls.given_record import record_given
-from ai_orchestrator.cli import output
+from ai_orchestrator.cli import output, streams
 from ai_orchestrator.cli.render_sessions import (
     print_list,
     print_show,
@@ -26,6 +26,7 @@ from ai_orchestrator.core.errors import (
     StoreError,
     StoreFileError,
 )
+from ai_orchestrator.core.limits import MAX_IMPORT_BYTES, MAX_RECORD_BYTES
 from ai_orchestrator.infra.timeutil import parse_iso
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.index import SessionRow, SummaryIndex, unreadable_entries
@@ -46,6 +47,7 @@ from ai_orchestrator.store.transfer import (
     migrate_store,
     parse_renames,
     plan_import,
+    read_import_file,
     write_csv_export,
     write_json_export,
 )
@@ -98,10 +100,10 @@ def _warn_unreadable(errors: list[tuple[str, str]]) -> None:
 def _confirm(question: str) -> bool:
     """Ask on stderr. Off a terminal an answer is read from stdin; no answer (EOF) is
     "no", so a script without ``--yes`` deletes nothing (exit 0) instead of hanging."""
-    if sys.stdin.isatty():
+    if sys.stdin is not None and sys.stdin.isatty():
         return click.confirm(question, err=True)  # Ctrl-C: Abort, exit 130
     click.echo(f"{question} [y/N]: ", err=True, nl=False)
-    answer = sys.stdin.readline()
+    answer = sys.stdin.readline() if sys.stdin is not None else ""
     if not answer:
         click.echo("", err=True)
         output.info("No answer on stdin (use --yes to skip the question).")
@@ -287,6 +289,11 @@ def clean_cmd(older_than: float, dry_run: bool, yes: bool, as_json: bool) -> Non
         output.emit_json(report.to_dict())
     else:
         output.info(f"Removed: {len(report.removed)} session(s)")
+    if report.failed:
+        raise StoreError(
+            f"clean incomplete: {len(report.failed)} session(s) could not be removed "
+            f"({', '.join(report.failed)}); fix the cause and run clean again"
+        )
 
 
 def _print_cleaned(name: str, reason: str) -> None:
@@ -396,12 +403,9 @@ def import_cmd(source: str, renames: tuple[str, ...], as_json: bool) -> None:
     """
     mapping = parse_renames(renames)
     if source == "-":
-        data = sys.stdin.buffer.read()
+        data = streams.stdin_bytes(MAX_IMPORT_BYTES)
     else:
-        try:
-            data = Path(source).read_bytes()
-        except OSError as exc:
-            raise InvalidInput(f"cannot read {source}: {exc.strerror}") from None
+        data = read_import_file(Path(source))
     plan = plan_import(data, mapping)
     try:
         report = apply_import(_store(), plan)
@@ -474,7 +478,7 @@ def record_cmd(name: str) -> None:
     from ai_orchestrator.core.names import parse_session_name
 
     parse_session_name(name)  # a bad name is refused before stdin is read
-    raw = sys.stdin.read()
+    raw = streams.decode_text(streams.stdin_bytes(MAX_RECORD_BYTES), "stdin")
     try:
         interaction = json.loads(raw)
     except (ValueError, RecursionError) as exc:

@@ -291,7 +291,12 @@ def atomic_write(path: Path, data: bytes, *, mode: int = FILE_MODE) -> None:
         if isinstance(exc, OSError):
             raise _write_error(path, exc) from None
         raise
-    os.close(fd)
+    try:
+        os.close(fd)  # NFS and quota file systems report a failed write here
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise _write_error(path, exc) from None
     try:
         os.replace(tmp, path)
     except BaseException as exc:

@@ -7,7 +7,8 @@ steps that run under a write lock the caller already holds). Every removal goes 
 ``clean`` is the use case behind ``aio session clean``: ``plan_clean`` lists the sessions
 last used at least N days ago (from the summary index); ``clean`` deletes each of them
 with the last use re-checked under its locks (a session used after it was listed is kept,
-with the reason), then removes leftovers of crashed writes and deletions (never anything
+with the reason; one the system refused to remove is kept and named in ``failed``, which
+makes ``aio session clean`` exit 1), then removes leftovers of crashed writes and deletions (never anything
 recorded). Both return typed records; rendering and asking for confirmation are the
 caller's.
 """
@@ -23,10 +24,11 @@ from ai_orchestrator import SCHEMA_VERSION
 from ai_orchestrator.core.errors import NotFound, SessionBusy, StoreError, StoreFileError
 from ai_orchestrator.core.names import parse_session_name
 from ai_orchestrator.infra import locks
+from ai_orchestrator.infra.fsutil import file_error
 from ai_orchestrator.infra.timeutil import within_days
 from ai_orchestrator.store.index import SessionRow, SummaryIndex, unreadable_entries
 from ai_orchestrator.store.legacy import migrate_locked
-from ai_orchestrator.store.logfile import LOG, METADATA
+from ai_orchestrator.store.logfile import LOG, METADATA, read_summary
 from ai_orchestrator.store.maintenance import (
     fix_modes,
     odd_entries,
@@ -131,6 +133,8 @@ def migrate_session(store: SessionStore, name: str) -> dict[str, Any] | None:
     already current."""
     session = parse_session_name(name)
     path = store._existing_dir(session)
+    if read_summary(path, session).legacy is None:
+        return None  # nothing to convert: no lock taken (a read-only store is current too)
     with locks.locked(path / locks.WRITE_LOCK, timeout=None):
         migrated = migrate_locked(path, session)
         if migrated is None:
@@ -179,6 +183,7 @@ class CleanReport:
     unreadable: list[dict[str, str]]
     removed: list[str] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)  # {session_name, reason}
+    failed: list[str] = field(default_factory=list)  # skipped because the removal failed
     trash_removed: int | None = None
     temp_files_removed: int | None = None
 
@@ -196,6 +201,7 @@ class CleanReport:
         if self.trash_removed is not None:
             data["trash_removed"] = self.trash_removed
             data["temp_files_removed"] = self.temp_files_removed
+        data["failed"] = self.failed
         return data
 
 
@@ -226,8 +232,11 @@ def clean(
     for row in plan.candidates:
         try:
             deleted = delete_session(store, row.name, idle_days=plan.older_than, now=plan.now)
-        except (SessionBusy, NotFound, StoreError) as exc:
+        except (SessionBusy, NotFound) as exc:
             reason = str(exc)
+        except (StoreError, OSError) as exc:  # the system refused: not removed, a failure
+            reason = str(exc if isinstance(exc, StoreError) else file_error(exc.filename, exc))
+            report.failed.append(row.name)
         else:
             reason = "" if deleted else f"used within the last {plan.older_than:g} days"
         if reason:

@@ -52,6 +52,7 @@ that take a ``SessionStore``; this module only reads, records and locks.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -271,11 +272,13 @@ class SessionStore:
                 current = read_summary(path, session)
             fd = open_nofollow(path / LOG, os.O_RDWR | os.O_APPEND | os.O_CREAT)
             try:
-                return self._append_locked(
+                stored = self._append_locked(
                     path, session, fd, current, records, dedupe, created_at, base
                 )
-            finally:
-                os.close(fd)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+                raise
         except BaseException as exc:
             if created:
                 self._discard_if_empty(session, path, lock)
@@ -283,7 +286,13 @@ class SessionStore:
                 raise exc.with_outcome(f"nothing was recorded in {session.name}") from None
             raise
         finally:
-            lock.release()
+            lock.release()  # never raises: closing the descriptor frees the lock anyway
+        # Committed: the line and the summary are written and fsynced, so an error closing
+        # the log now (EIO, EDQUOT from a lazy file system) cannot un-store them; reporting
+        # it would make a stored record look refused, and a retry would store it twice.
+        with contextlib.suppress(OSError):
+            os.close(fd)
+        return stored
 
     def _discard_if_empty(self, session: SessionName, path: Path, lock: locks.HeldLock) -> None:
         """Remove the session directory a failed write has just created (write lock held),

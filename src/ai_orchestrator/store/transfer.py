@@ -46,6 +46,7 @@ from typing import IO, Any
 from ai_orchestrator import SCHEMA_VERSION
 from ai_orchestrator.core.errors import AioError, InvalidInput, SessionBusy
 from ai_orchestrator.core.interaction import Interaction
+from ai_orchestrator.core.limits import MAX_IMPORT_BYTES, check_size
 from ai_orchestrator.core.names import SessionName, is_session_name, parse_session_name
 from ai_orchestrator.infra import locks
 from ai_orchestrator.infra.fsutil import atomic_write, read_bytes
@@ -273,6 +274,18 @@ def _session_records(
         except InvalidInput as exc:
             raise InvalidInput(f"{where} ({name}), interaction #{number}: {exc}") from None
     return session, renamed_from, records
+
+
+def read_import_file(path: Path) -> bytes:
+    """The file to import, at most ``MAX_IMPORT_BYTES`` (``InvalidInput`` otherwise, or
+    when it cannot be read)."""
+    try:
+        with path.open("rb") as source:
+            data = source.read(MAX_IMPORT_BYTES + 1)
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror or exc}") from None
+    check_size(len(data), MAX_IMPORT_BYTES, f"import file {path}")
+    return data
 
 
 def plan_import(data: bytes | str, renames: Mapping[str, str] | None = None) -> ImportPlan:
