@@ -53,7 +53,8 @@ def record_given(store: SessionStore, name: str, interaction: Any) -> GivenRecor
         if interaction.get("cost") is None and interaction.get("usage_unknown") is not True:
             interaction = priced_interaction(name, interaction)
         # the whole record checked (types, size, JSON) before the store is touched
-        check_record_size(stored_form(normalize_interaction(interaction, parse_session_name(name)))[1])
+        checked = normalize_interaction(interaction, parse_session_name(name))
+        check_record_size(stored_form(checked)[1])
     if isinstance(interaction, dict) and "id" in interaction:
         added = store.record_unique(name, [interaction])
         return GivenRecord(interaction["id"], bool(added))

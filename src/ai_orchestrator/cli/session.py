@@ -29,6 +29,12 @@ from ai_orchestrator.core.errors import (
 from ai_orchestrator.core.limits import MAX_IMPORT_BYTES, MAX_RECORD_BYTES
 from ai_orchestrator.infra.timeutil import parse_iso
 from ai_orchestrator.store import SessionStore
+from ai_orchestrator.store.export import (
+    check_export_target,
+    iter_export,
+    write_csv_export,
+    write_json_export,
+)
 from ai_orchestrator.store.index import SessionRow, SummaryIndex, unreadable_entries
 from ai_orchestrator.store.lifecycle import clean, delete_session, plan_clean
 from ai_orchestrator.store.stats import (
@@ -42,14 +48,12 @@ from ai_orchestrator.store.stats import (
 )
 from ai_orchestrator.store.transfer import (
     apply_import,
-    iter_export,
     legacy_strays,
     migrate_store,
     parse_renames,
     plan_import,
     read_import_file,
-    write_csv_export,
-    write_json_export,
+    stray_sessions,
 )
 
 
@@ -227,12 +231,18 @@ def stats_cmd(name: str | None, by: str | None, days: float, wide: bool, as_json
     """Totals across sessions: tokens (incl. cache), cost, activity, top sessions."""
     store = _store()
     unreadable: list[dict[str, str]] = []
+    strays = {} if name is not None else {s.target.name: s for s in stray_sessions(store)}
     if name is not None:
         rows = [SessionRow.from_view(store.load(name))]
     else:
         rows, unreadable = _rows(store)
+        # shell-version sessions not migrated yet count too, under their future names
+        rows += [SessionRow.from_view(s.view(store.root)) for s in strays.values()]
     stats = compute_stats(
-        rows, active_days=days, by=by, records_of=lambda n: store.read_log(n).records
+        rows,
+        active_days=days,
+        by=by,
+        records_of=lambda n: strays[n].records if n in strays else store.read_log(n).records,
     )
     stats["unreadable"] = unreadable
     if name is not None:
@@ -337,6 +347,7 @@ def export_cmd(
             target = f"sessions-export-{stamp}.{fmt}"
         import io
 
+        check_export_target(store, Path(target))
         buffer = io.StringIO()
         count = writer(objects, buffer)
         _write_export(Path(target), buffer.getvalue().encode("utf-8"))

@@ -126,7 +126,7 @@ def install() -> None:
         _guards[name] = raw
         setattr(sys, name, text)
     if closed[0]:
-        sys.stdin = None  # type: ignore[assignment]  # as Python itself says "closed"
+        sys.stdin = None  # as Python itself says "closed"
 
 
 def set_strict(strict: bool) -> None:

@@ -160,11 +160,16 @@ def resolve_store_root(raw: str | os.PathLike[str]) -> Path:
     except (FileNotFoundError, NotADirectoryError):
         return path  # created (or refused, with a clear message) when first used
     if stat.S_ISLNK(st.st_mode):
-        target = path.resolve()
         try:
+            target = path.resolve()
             target_st = os.stat(target)
         except FileNotFoundError:
             raise UnsafeStore(f"refusing session store {path}: dangling symbolic link") from None
+        except (RuntimeError, OSError):  # Python's "Symlink loop", or ELOOP from the system
+            raise UnsafeStore(
+                f"refusing session store {path}: a loop of symbolic links (set SESSION_DIR to "
+                "a real directory)"
+            ) from None
         uid = os.geteuid()
         if st.st_uid != uid or target_st.st_uid != uid:
             owner = target_st.st_uid if target_st.st_uid != uid else st.st_uid

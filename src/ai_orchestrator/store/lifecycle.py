@@ -8,9 +8,9 @@ steps that run under a write lock the caller already holds). Every removal goes 
 last used at least N days ago (from the summary index); ``clean`` deletes each of them
 with the last use re-checked under its locks (a session used after it was listed is kept,
 with the reason; one the system refused to remove is kept and named in ``failed``, which
-makes ``aio session clean`` exit 1), then removes leftovers of crashed writes and deletions (never anything
-recorded). Both return typed records; rendering and asking for confirmation are the
-caller's.
+makes ``aio session clean`` exit 1), then removes leftovers of crashed writes and
+deletions (never anything recorded). Both return typed records; rendering and asking
+for confirmation are the caller's.
 """
 
 from __future__ import annotations
