@@ -52,9 +52,8 @@ class _Guarded(io.RawIOBase):
         self._fd = fd
         self.stream = stream
         self.strict = False
-        self.failure: Failure | None = (
-            Failure(stream, errno.EBADF, f"{stream} is closed") if closed else None
-        )
+        self.was_closed = closed  # a failure only once something is written to it
+        self.failure: Failure | None = None
 
     def writable(self) -> bool:
         return True
@@ -63,10 +62,14 @@ class _Guarded(io.RawIOBase):
         return self._fd
 
     def isatty(self) -> bool:
-        return self.failure is None and os.isatty(self._fd)
+        return not self.was_closed and self.failure is None and os.isatty(self._fd)
 
     def write(self, data: Any) -> int:
         size = len(memoryview(data))
+        if self.was_closed and self.failure is None and size:
+            self.failure = Failure(self.stream, errno.EBADF, f"{self.stream} is closed")
+            if self.strict:
+                raise OutputLost(self.stream, errno.EBADF, self.failure.cause)
         while self.failure is None:
             try:
                 return os.write(self._fd, data)
