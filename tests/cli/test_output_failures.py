@@ -208,7 +208,8 @@ def test_record_to_a_full_stdout_twice_stores_exactly_twice(session_dir: Path) -
     """The issue's case: a script that retries on a non-zero exit stores nothing twice,
     because a stored record exits 0 (and each run is one record)."""
     for _ in range(2):
-        assert run_cli(["record", "plan-x"], stdout="full", stdin=json.dumps(interaction())).code == 0
+        run = run_cli(["record", "plan-x"], stdout="full", stdin=json.dumps(interaction()))
+        assert run.code == 0, run.err
     assert len(SessionStore().read_log("plan-x").records) == 2
 
 
