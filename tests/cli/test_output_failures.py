@@ -120,8 +120,10 @@ def _migrate(store: SessionStore, tmp: Path) -> tuple[list[str], str | None, Cal
     return (
         ["migrate", "--json"],
         None,
-        lambda: (store.root / "implement-payment-gateway" / "metadata.legacy.json").exists()
-        and not legacy.exists(),
+        lambda: (
+            (store.root / "implement-payment-gateway" / "metadata.legacy.json").exists()
+            and not legacy.exists()
+        ),
     )
 
 
@@ -138,9 +140,7 @@ def _clean(store: SessionStore, tmp: Path) -> tuple[list[str], str | None, Calla
     )
 
 
-def _clean_text(
-    store: SessionStore, tmp: Path
-) -> tuple[list[str], str | None, Callable[[], bool]]:
+def _clean_text(store: SessionStore, tmp: Path) -> tuple[list[str], str | None, Callable[[], bool]]:
     _old_session(store)  # without --json: the "removed plan-old" lines go to stdout
     return (["clean", "--older-than", "30", "--yes"], None, lambda: not store.names())
 
@@ -220,9 +220,7 @@ def test_aio_run_answer_lost_on_stdout_is_still_a_recorded_call_exit_0(
     scenario.write_text('- answer: "first"\n- answer: "second"\n- answer: "third"\n')
     monkeypatch.setenv("AIO_SCRIPTED_SCENARIO", str(scenario))
     for how in STDOUTS:
-        run = run_cli(
-            ["run", "--agent", "scripted", "plan-x", "hello"], stdout=how, prog="aio"
-        )
+        run = run_cli(["run", "--agent", "scripted", "plan-x", "hello"], stdout=how, prog="aio")
         assert run.code == 0, run.err
         clean_failure(run)
         assert "do not run it again" in run.err
@@ -285,9 +283,7 @@ def test_a_read_command_whose_output_is_lost_fails_in_one_line(
 
 
 @pytest.mark.parametrize("args", READING, ids=" ".join)
-def test_a_read_command_whose_reader_went_away_exits_0(
-    args: list[str], session_dir: Path
-) -> None:
+def test_a_read_command_whose_reader_went_away_exits_0(args: list[str], session_dir: Path) -> None:
     SessionStore().record("plan-x", interaction())
     run = run_cli(args, stdout="epipe")
     assert run.code == 0, run.err

@@ -153,7 +153,6 @@ def check_export_target(store: SessionStore, target: Path) -> None:
         )
 
 
-
 def export_text(store: SessionStore, fmt: str = "json", active_days: float | None = None) -> str:
     """The whole export as a string (convenience for tests and small stores)."""
     buffer = io.StringIO()
