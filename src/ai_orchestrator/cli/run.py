@@ -27,7 +27,8 @@ def read_prompt(value: str) -> str:
     from ai_orchestrator.core.limits import MAX_PROMPT_BYTES, check_size
 
     if value == "-":
-        prompt = streams.decode_text(streams.stdin_bytes(MAX_PROMPT_BYTES), "the prompt")
+        data = streams.stdin_bytes(MAX_PROMPT_BYTES, "the prompt")
+        prompt = streams.decode_text(data, "the prompt")
     else:  # argv: bytes that are not UTF-8 arrive as lone surrogates
         prompt = streams.decode_text(value.encode("utf-8", "surrogateescape"), "the prompt")
         check_size(len(value.encode("utf-8")), MAX_PROMPT_BYTES, "the prompt")

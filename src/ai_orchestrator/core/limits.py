@@ -12,9 +12,14 @@ before anything is written (``InvalidInput``, naming the limit).
   when it comes from outside (``aio session record``, ``import``), and the stdin of
   ``aio session record``.
 - ``MAX_IMPORT_BYTES``: one file (or stdin) given to ``aio session import``.
+- ``MAX_JSON_DEPTH``: how deeply one interaction's JSON may nest. A line is parsed by
+  recursive code wherever it is read back; a record nested 900 deep could be written yet
+  fail to parse later in a deeper call stack, and would then be skipped as unreadable.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from ai_orchestrator.core.errors import InvalidInput
 
@@ -22,6 +27,7 @@ MiB = 1024 * 1024
 MAX_PROMPT_BYTES = 4 * MiB
 MAX_RECORD_BYTES = 32 * MiB
 MAX_IMPORT_BYTES = 256 * MiB
+MAX_JSON_DEPTH = 100
 
 
 def size_text(limit: int) -> str:
@@ -34,3 +40,20 @@ def check_size(size: int, limit: int, what: str) -> None:
         raise InvalidInput(
             f"{what} is larger than the limit of {size_text(limit)} ({size:,} bytes)"
         )
+
+
+def check_depth(value: object, limit: int, what: str) -> None:
+    """``InvalidInput`` when the JSON ``value`` nests deeper than ``limit`` (iterative:
+    the check itself cannot run out of stack)."""
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Iterable[object] = item.values()
+        elif isinstance(item, list | tuple):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            raise InvalidInput(f"{what} nests deeper than the limit of {limit} levels")
+        stack.extend((child, depth + 1) for child in children)

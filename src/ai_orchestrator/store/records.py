@@ -42,7 +42,13 @@ from typing import Any
 from ai_orchestrator import SCHEMA_VERSION
 from ai_orchestrator.core.errors import InvalidInput
 from ai_orchestrator.core.interaction import TOKEN_KEYS, Interaction
-from ai_orchestrator.core.limits import MAX_PROMPT_BYTES, MAX_RECORD_BYTES, check_size
+from ai_orchestrator.core.limits import (
+    MAX_JSON_DEPTH,
+    MAX_PROMPT_BYTES,
+    MAX_RECORD_BYTES,
+    check_depth,
+    check_size,
+)
 from ai_orchestrator.core.names import SessionName, parse_session_name, validate_id
 from ai_orchestrator.core.usage import OUTCOMES
 from ai_orchestrator.infra.redact import redact, redact_value
@@ -271,6 +277,7 @@ def normalize_interaction(
                 f"interaction field '{bound}' is {given!r} but the session is {session.name}"
             )
     if not stored:
+        check_depth(record, MAX_JSON_DEPTH, "the interaction")
         _check_new_fields(record)
     record_id = record.get("id")
     if record_id is None:
@@ -411,7 +418,8 @@ def stored_form(record: Interaction) -> tuple[Interaction, bytes]:
             f"{exc.object[exc.start:exc.end]!r})"
         ) from None
     except (ValueError, TypeError, RecursionError) as exc:
-        raise InvalidInput(f"interaction cannot be stored as JSON: {exc}") from None
+        why = "it holds NaN or Infinity" if "Out of range float" in str(exc) else str(exc)
+        raise InvalidInput(f"interaction cannot be stored as JSON: {why}") from None
     return Interaction.from_json(redacted), data
 
 
