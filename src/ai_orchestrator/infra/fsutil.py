@@ -261,7 +261,8 @@ def read_bytes(path: Path) -> bytes | None:
     except OSError as exc:
         raise file_error(path, exc, action="read") from None
     finally:
-        os.close(fd)
+        with contextlib.suppress(OSError):  # read-only: a failing close loses nothing
+            os.close(fd)
 
 
 def fsync_dir(path: Path) -> None:
