@@ -256,10 +256,14 @@ def test_syscall_injection_sweep(tmp_path: Path) -> None:
             if result.returncode not in (0, 1, 2):
                 failures.append(f"{where}: unexpected exit code: {err.strip()[-300:]}")
                 continue
-            uncertain = "may still be" in err
+            # "may still be": the error says the outcome is uncertain. Repair is a rerun-safe
+            # tidy-up whose finished steps stand, and a session clean could not read is kept
+            # and named: for those only "exit 0 ⇒ done" holds.
+            uncertain = "may still be" in err or case.name == "repair"
+            kept_unreadable = case.name == "clean" and "plan-old: skipped" in err
             done = stored()
             refused += result.returncode != 0
-            if result.returncode == 0 and not done:
+            if result.returncode == 0 and not done and not kept_unreadable:
                 failures.append(f"{where}: exit 0 but not stored")
             elif result.returncode != 0 and done and not uncertain:
                 failures.append(f"{where}: stored but exit {result.returncode}: {err.strip()}")

@@ -25,23 +25,19 @@ from __future__ import annotations
 import errno
 import io
 import os
-import select
 import sys
-from dataclasses import dataclass
 from typing import Any
 
 from ai_orchestrator.core.errors import InvalidInput, OutputLost
 from ai_orchestrator.core.limits import size_text
 
 
-@dataclass
 class Failure:
-    """The first write the system refused on one stream (``closed``: it was closed when
-    aio started)."""
+    """The first write the system refused on one stream (a plain class: this module is
+    imported by ``aio --version``, which must stay fast)."""
 
-    stream: str
-    errno: int | None
-    cause: str
+    def __init__(self, stream: str, errno_: int | None, cause: str) -> None:
+        self.stream, self.errno, self.cause = stream, errno_, cause
 
 
 class _Guarded(io.RawIOBase):
@@ -74,6 +70,8 @@ class _Guarded(io.RawIOBase):
             try:
                 return os.write(self._fd, data)
             except BlockingIOError:  # a non-blocking pipe someone else set: wait for room
+                import select
+
                 select.select([], [self._fd], [], 1.0)
             except OSError as exc:
                 self.failure = Failure(self.stream, exc.errno, _cause(exc))

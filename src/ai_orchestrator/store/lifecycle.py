@@ -15,13 +15,21 @@ for confirmation are the caller's.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from ai_orchestrator import SCHEMA_VERSION
-from ai_orchestrator.core.errors import NotFound, SessionBusy, StoreError, StoreFileError
+from ai_orchestrator.core.errors import (
+    AioError,
+    NotFound,
+    SessionBusy,
+    StoreError,
+    StoreFileError,
+)
 from ai_orchestrator.core.names import parse_session_name
 from ai_orchestrator.infra import locks
 from ai_orchestrator.infra.fsutil import file_error
@@ -139,7 +147,10 @@ def migrate_session(store: SessionStore, name: str) -> dict[str, Any] | None:
         migrated = migrate_locked(path, session)
         if migrated is None:
             return None
-        fix_modes(path)  # the shell version left .lock at 0644
+        # The shell version left .lock at 0644. Best effort: the session is converted
+        # already, and a failure now must not report it as skipped (repair fixes modes).
+        with contextlib.suppress(AioError, OSError):
+            fix_modes(path)
     return {
         "session_name": session.name,
         "interactions": migrated.converted,
@@ -234,9 +245,10 @@ def clean(
             deleted = delete_session(store, row.name, idle_days=plan.older_than, now=plan.now)
         except (SessionBusy, NotFound) as exc:
             reason = str(exc)
-        except (StoreError, OSError) as exc:  # the system refused: not removed, a failure
+        except (StoreError, OSError) as exc:
             reason = str(exc if isinstance(exc, StoreError) else file_error(exc.filename, exc))
-            report.failed.append(row.name)
+            if _system_refused(exc) and not row.refused:
+                report.failed.append(row.name)  # not a deliberate refusal: a failure
         else:
             reason = "" if deleted else f"used within the last {plan.older_than:g} days"
         if reason:
@@ -248,6 +260,12 @@ def clean(
     report.trash_removed = purge_store_trash(store)
     report.temp_files_removed = sum(_tidy(store, row.name) for row in plan.rows)
     return report
+
+
+def _system_refused(exc: Exception) -> bool:
+    """The system refused an operation (read-only, full, permission, I/O…), as opposed to
+    the store refusing on purpose (an odd file, a symlink: ``errno`` None or EISDIR)."""
+    return isinstance(exc, OSError) and exc.errno not in (None, errno.EISDIR)
 
 
 def _tidy(store: SessionStore, name: str) -> int:
