@@ -43,17 +43,16 @@ def check_size(size: int, limit: int, what: str) -> None:
 
 
 def check_depth(value: object, limit: int, what: str) -> None:
-    """``InvalidInput`` when the JSON ``value`` nests deeper than ``limit`` (iterative:
-    the check itself cannot run out of stack)."""
-    stack: list[tuple[object, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            children: Iterable[object] = item.values()
-        elif isinstance(item, list | tuple):
-            children = item
-        else:
-            continue
+    """``InvalidInput`` when the JSON ``value`` nests containers deeper than ``limit``
+    (level by level, without recursion: the check itself cannot run out of stack)."""
+    level: list[object] = [value] if isinstance(value, dict | list) else []
+    depth = 0
+    while level:
+        depth += 1
         if depth > limit:
             raise InvalidInput(f"{what} nests deeper than the limit of {limit} levels")
-        stack.extend((child, depth + 1) for child in children)
+        below: list[object] = []
+        for item in level:
+            children: Iterable[object] = item.values() if isinstance(item, dict) else item  # type: ignore[assignment]
+            below.extend(child for child in children if isinstance(child, dict | list))
+        level = below
