@@ -314,3 +314,37 @@ def test_command_words_name_the_command_as_click_reads_it() -> None:
     writing = ("session record", "session import", "session clean", "session migrate", "run",
                "features clean", "task set", "plan", "implement", "session delete")  # fmt: skip
     assert not set(writing) & DATA_COMMANDS
+
+
+@pytest.mark.parametrize("how", ["full", "closed"])
+def test_a_failure_under_json_with_stdout_lost_is_still_one_line(
+    session_dir: Path, tmp_path: Path, how: str
+) -> None:
+    """The error document under ``--json`` goes to the lost stdout too: still one line on
+    stderr and the failure's own exit code."""
+    for args, code in (
+        (["show", "plan-none", "--json"], 1),
+        (["list", "--json", "--days", "x"], 2),
+    ):
+        run = run_cli(args, stdout=how)
+        assert run.code == code, run.err
+        clean_failure(run)
+        assert len(run.err.strip().splitlines()) == 1, run.err
+
+
+def test_workflow_commands_follow_the_same_rule(session_dir: Path, tmp_path: Path) -> None:
+    """Class members beyond the store: ``aio init``/``switch`` write (exit 0 when done),
+    ``features``/``status``/``history``/``config check`` read (exit 1, one line)."""
+    (tmp_path / ".git").mkdir()  # a project root (the tests run in tmp_path)
+    init = run_cli(["init", "feat-x", "a thing"], stdout="full", prog="aio")
+    assert init.code == 0 and "do not run it again" in init.err, init.err
+    assert (tmp_path / ".aio" / "features").is_dir()
+    assert run_cli(["switch", "feat-x"], stdout="closed", prog="aio").code == 0
+    for args in (["features"], ["features", "--json"], ["status"], ["status", "--json"],
+                 ["history"], ["config", "check"]):  # fmt: skip
+        run = run_cli(args, stdout="full", prog="aio")
+        assert run.code == 1, (args, run.err)
+        clean_failure(run)
+        assert run.err.strip().endswith(
+            "cannot write the output to stdout: no space left on the device"
+        )

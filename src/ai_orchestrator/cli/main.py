@@ -160,6 +160,7 @@ class Failure:
     def __call__(self, message: str, code: int, *, label: str | None = "error") -> int:
         from ai_orchestrator.cli import output
 
+        streams.set_strict(False)  # the failure is said; a lost stdout now changes nothing
         text = one_line(message)
         said = f"{label}: {text}" if label else text
         click.echo(f"{self.prog_name}: {said}", file=sys.stderr)
