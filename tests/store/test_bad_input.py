@@ -208,3 +208,16 @@ def test_a_symlink_loop_as_session_dir_is_one_line(
         assert result.code == 1, result.err
         assert "internal error" not in result.err and len(result.err.splitlines()) == 1
         assert "symbolic links" in result.err, result.err
+
+
+def test_aio_run_refuses_a_prompt_that_is_not_utf8_before_any_call(session_dir: Path) -> None:
+    code = "from ai_orchestrator.cli.main import main; main()"
+    proc = subprocess.run(
+        [sys.executable.encode(), b"-c", code.encode(), b"run", b"--agent", b"scripted",
+         b"plan-x", b"bad \xff prompt"],
+        capture_output=True,
+        timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert b"the prompt is not valid UTF-8" in proc.stderr
+    assert not SessionStore().names()
