@@ -153,10 +153,11 @@ def failure(stream: str = "stdout") -> Failure | None:
 
 
 def stdin_bytes(limit: int, what: str = "stdin") -> bytes:
-    """All of stdin, at most ``limit`` bytes; ``InvalidInput`` when closed or larger."""
+    """All of stdin, at most ``limit`` bytes; ``InvalidInput`` when closed or larger
+    (``what``: how the message names the input when it is too large)."""
     stream = sys.stdin
     if stream is None:
-        raise InvalidInput(f"{what} is closed: give the input on stdin")
+        raise InvalidInput("stdin is closed: give the input on stdin")
     source = getattr(stream, "buffer", None)
     try:
         if source is None:  # a text stream without bytes (a test harness)
@@ -164,7 +165,7 @@ def stdin_bytes(limit: int, what: str = "stdin") -> bytes:
         else:
             data = source.read(limit + 1)
     except OSError as exc:
-        raise InvalidInput(f"cannot read {what}: {exc.strerror or exc}") from None
+        raise InvalidInput(f"cannot read stdin: {exc.strerror or exc}") from None
     if len(data) > limit:
         raise InvalidInput(f"{what} is larger than the limit of {size_text(limit)}")
     return data
