@@ -45,7 +45,7 @@ def test_clean_removes_only_what_is_old_and_free(session_dir: Path) -> None:
     data = report.to_dict()
     assert list(data) == [
         "schema_version", "older_than_days", "dry_run", "candidates", "removed", "skipped",
-        "recovered", "unreadable", "not_aio", "trash_removed", "temp_files_removed",
+        "recovered", "unreadable", "not_aio", "trash_removed", "temp_files_removed", "failed",
     ]  # fmt: skip
 
 

@@ -161,8 +161,13 @@ def test_read_only_store_reads_and_says_truthfully_that_nothing_changed(
             assert aio("session", "export", "-o", "-").code == 0
             assert aio("session", "stats", "--json").json()["interactions"] == 2
             clean = aio("session", "clean", "--older-than", "0", "--yes", "--json")
-            assert clean.code == 0, clean.err
+            # nothing to convert is nothing to do, even where no lock can be taken
+            migrated = aio("session", "migrate")
+            assert migrated.code == 0 and "2 already current" in migrated.err, migrated.err
+            # nothing removed on a read-only disk is a failure: exit 1, each one named
+            assert clean.code == 1 and "clean incomplete: 2 session(s)" in clean.err, clean.err
             assert clean.json()["removed"] == []
+            assert clean.json()["failed"] == ["implement-disk", "plan-foreign"]
             assert all("read-only" in s["reason"] for s in clean.json()["skipped"])
         finally:
             subprocess.run(["mount", "-o", "remount,rw", str(mount)], check=False)

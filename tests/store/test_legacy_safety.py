@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from ai_orchestrator.store import SessionStore
+from ai_orchestrator.store.export import export_text
 from ai_orchestrator.store.lifecycle import migrate_session, repair_session
 from ai_orchestrator.store.session_store import LOG, METADATA
-from ai_orchestrator.store.transfer import apply_import, export_text, migrate_store, plan_import
+from ai_orchestrator.store.transfer import apply_import, migrate_store, plan_import
 from tests.helpers import LEGACY_METADATA, interaction, write_legacy_store
 from tests.helpers import aio_inprocess as aio
 

@@ -18,7 +18,7 @@ import pytest
 
 from ai_orchestrator.infra.redact import redact, redact_value
 from ai_orchestrator.store import SessionStore
-from ai_orchestrator.store.transfer import export_text
+from ai_orchestrator.store.export import export_text
 from tests.helpers import interaction
 
 RNG = random.Random(20261201)

@@ -9,10 +9,10 @@ import pytest
 
 from ai_orchestrator.core.errors import InvalidInput
 from ai_orchestrator.store import SessionStore
+from ai_orchestrator.store.export import export_text
 from ai_orchestrator.store.session_store import LOG, METADATA
 from ai_orchestrator.store.transfer import (
     apply_import,
-    export_text,
     migrate_store,
     plan_import,
 )

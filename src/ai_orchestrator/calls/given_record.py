@@ -5,6 +5,10 @@
 - without a ``cost`` it is validated and priced exactly like ``aio run`` prices
   (``calls.recording.price_interaction``: ``unpriced`` when the model has no price, the
   agent's ``reported_cost`` then, if given — never a computed $0);
+- without ``tokens``, ``usage_by_model``, ``cost`` and ``reported_cost`` its usage is not
+  known: it is stored with ``usage_unknown: true`` and ``cost_source: unpriced`` (shown as
+  "usage unknown", never as 0 tokens and $0); ``usage_unknown: true`` is never priced;
+- from outside, a stored line is at most ``core.limits.MAX_RECORD_BYTES``;
 - with an ``id`` it is stored at most once (``SessionStore.record_unique``), so a hook that
   retries after a failure cannot count a call twice; ``added`` says whether it was new;
 - anything that is not a valid interaction is refused by the store (``InvalidInput``).
@@ -16,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ai_orchestrator.core.names import parse_session_name
-from ai_orchestrator.store.records import normalize_interaction
+from ai_orchestrator.store.records import check_record_size, normalize_interaction, stored_form
 from ai_orchestrator.store.session_store import SessionStore
 
 
@@ -37,11 +41,20 @@ def priced_interaction(name: str, interaction: dict[str, Any]) -> dict[str, Any]
     return {**interaction, **price_interaction(checked)}
 
 
+_USAGE_FIELDS = ("tokens", "usage_by_model", "cost", "reported_cost")
+
+
 def record_given(store: SessionStore, name: str, interaction: Any) -> GivenRecord:
     """Price (when it has no cost) and record ``interaction`` (decoded JSON: anything) in
     session ``name``."""
-    if isinstance(interaction, dict) and interaction.get("cost") is None:
-        interaction = priced_interaction(name, interaction)
+    if isinstance(interaction, dict):
+        if all(interaction.get(key) is None for key in _USAGE_FIELDS):
+            interaction = {**interaction, "usage_unknown": interaction.get("usage_unknown", True)}
+        if interaction.get("cost") is None and interaction.get("usage_unknown") is not True:
+            interaction = priced_interaction(name, interaction)
+        # the whole record checked (types, size, JSON) before the store is touched
+        checked = normalize_interaction(interaction, parse_session_name(name))
+        check_record_size(stored_form(checked)[1])
     if isinstance(interaction, dict) and "id" in interaction:
         added = store.record_unique(name, [interaction])
         return GivenRecord(interaction["id"], bool(added))

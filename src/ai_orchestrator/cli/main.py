@@ -6,6 +6,7 @@ do not pay for rich, YAML or the agent backends.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import os
 import signal
@@ -15,8 +16,14 @@ from typing import Any
 import click
 
 from ai_orchestrator import __version__
-from ai_orchestrator.cli import output
-from ai_orchestrator.core.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, AioError
+from ai_orchestrator.cli import output, streams
+from ai_orchestrator.core.errors import (
+    EXIT_FAILURE,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    AioError,
+    OutputLost,
+)
 
 # name -> (module, attribute, one-line help shown in `aio --help`)
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -157,6 +164,7 @@ class Failure:
     def __call__(self, message: str, code: int, *, label: str | None = "error") -> int:
         from ai_orchestrator.cli import output
 
+        streams.set_strict(False)  # the failure is said; a lost stdout now changes nothing
         text = one_line(message)
         said = f"{label}: {text}" if label else text
         click.echo(f"{self.prog_name}: {said}", file=sys.stderr)
@@ -185,11 +193,72 @@ def _show_debug_log() -> None:
     logger.setLevel(logging.DEBUG)
 
 
+# Commands whose stdout is their result (``aio session`` ones as ``session <name>``; a
+# group alone and ``help`` print help). A failed write to stdout stops them: exit 1, or 0
+# when the reader went away (EPIPE, ``| head``). Every other command writes: its stdout is
+# a report of work already done, and losing the report never changes its exit code, so 0
+# still means stored and nobody retries what is stored (``cli.streams``).
+DATA_COMMANDS = frozenset(
+    {
+        "", "help", "session", "session list", "session show", "session stats",
+        "session path", "session help", "session export", "prices", "doctor", "status",
+        "tasks", "next", "history", "features", "todo", "todo report", "todo list", "config",
+        "config check", "completion", "task", "install", "uninstall",
+    }
+)  # fmt: skip
+GROUPS = frozenset({"session", "features", "task", "install", "uninstall", "config", "todo"})
+
+
+def command_words(args: list[str], prog_name: str) -> str:
+    """The command ``args`` name, as words (``session list``, ``run``; ``help`` when help
+    or the version is asked for), read the way click reads them."""
+    words = [] if prog_name == "aio" else ["session"]
+    start = len(words)
+    options = args[: args.index("--")] if "--" in args else args
+    if any(arg in ("-h", "--help", "-V", "--version") for arg in options):
+        return "help"
+    skip = False
+    for arg in options:
+        if skip:
+            skip = False
+        elif arg == "--color":
+            skip = True
+        elif not arg.startswith("-"):
+            words.append(arg)
+            if len(words) - start == 2 or words[-1] not in GROUPS:
+                break
+    return " ".join(words)
+
+
+def _lost_output(code: int, words: str, prog_name: str, fail: Failure) -> int:
+    """The exit code once the command is over, given what happened to its stdout."""
+    streams.set_strict(False)
+    lost = streams.failure("stdout")
+    if lost is None or code != 0:
+        return code  # a failed command said why on stderr; its code stands
+    if words in DATA_COMMANDS:
+        if lost.errno == errno.EPIPE:
+            return code
+        return fail(f"cannot write the output to stdout: {lost.cause}", EXIT_FAILURE)
+    click.echo(
+        f"{prog_name}: warning: done (anything this command stores is stored; do not run it "
+        f"again), but its report to stdout was lost: {lost.cause}",
+        file=sys.stderr,
+    )
+    return code
+
+
 def run(command: click.Command, argv: list[str] | None, prog_name: str) -> int:
     """Invoke ``command`` and turn every outcome into an exit code (never a traceback
     for bad input; unexpected errors are one line unless ``AIO_DEBUG`` is set)."""
     args = sys.argv[1:] if argv is None else argv
     fail = Failure(prog_name, wants_json(args))
+    words = command_words(args, prog_name)
+    streams.set_strict(words in DATA_COMMANDS)
+    return _lost_output(_run(command, args, prog_name, fail), words, prog_name, fail)
+
+
+def _run(command: click.Command, args: list[str], prog_name: str, fail: Failure) -> int:
     if os.environ.get("AIO_DEBUG"):
         _show_debug_log()
     try:
@@ -202,6 +271,8 @@ def run(command: click.Command, argv: list[str] | None, prog_name: str) -> int:
         return fail(exc.format_message(), exc.exit_code)
     except click.exceptions.Abort:
         return fail("aborted", EXIT_INTERRUPTED, label=None)
+    except OutputLost as exc:
+        return 0 if exc.errno == errno.EPIPE else fail(str(exc), exc.exit_code)
     except AioError as exc:
         return fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
@@ -239,6 +310,7 @@ def stop_signals_interrupt() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    streams.install()
     stop_signals_interrupt()
     sys.exit(run(cli, argv, "aio"))
 
@@ -246,8 +318,13 @@ def main(argv: list[str] | None = None) -> None:
 def session_main(argv: list[str] | None = None) -> None:
     """``ai-session`` is exactly ``aio session``."""
     args = sys.argv[1:] if argv is None else argv
+    streams.install()
     if args in (["--version"], ["-V"]):  # as fast as `aio --version`: no session module
         click.echo(f"ai-session {__version__}")
+        lost = streams.failure("stdout")
+        if lost is not None and lost.errno != errno.EPIPE:
+            Failure("ai-session", False)(f"cannot write the output to stdout: {lost.cause}", 1)
+            sys.exit(EXIT_FAILURE)
         sys.exit(0)
     from ai_orchestrator.cli.examples import add_examples
     from ai_orchestrator.cli.session import session

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,16 @@ def default_session_name(cwd: Path) -> str:
 
 
 def read_prompt(value: str) -> str:
-    prompt = sys.stdin.read() if value == "-" else value
+    """The prompt (``-``: stdin), at most ``MAX_PROMPT_BYTES`` (exit 2 before any call)."""
+    from ai_orchestrator.cli import streams
+    from ai_orchestrator.core.limits import MAX_PROMPT_BYTES, check_size
+
+    if value == "-":
+        data = streams.stdin_bytes(MAX_PROMPT_BYTES, "the prompt")
+        prompt = streams.decode_text(data, "the prompt")
+    else:  # argv: bytes that are not UTF-8 arrive as lone surrogates
+        prompt = streams.decode_text(value.encode("utf-8", "surrogateescape"), "the prompt")
+        check_size(len(value.encode("utf-8")), MAX_PROMPT_BYTES, "the prompt")
     if not prompt.strip():
         raise InvalidInput("the prompt is empty")
     return prompt

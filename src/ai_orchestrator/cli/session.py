@@ -13,7 +13,7 @@ import click
 
 from ai_orchestrator import SCHEMA_VERSION, __version__
 from ai_orchestrator.calls.given_record import record_given
-from ai_orchestrator.cli import output
+from ai_orchestrator.cli import output, streams
 from ai_orchestrator.cli.render_sessions import (
     print_list,
     print_not_aio,
@@ -27,8 +27,15 @@ from ai_orchestrator.core.errors import (
     StoreError,
     StoreFileError,
 )
+from ai_orchestrator.core.limits import MAX_IMPORT_BYTES, MAX_RECORD_BYTES
 from ai_orchestrator.infra.timeutil import parse_iso
 from ai_orchestrator.store import SessionStore
+from ai_orchestrator.store.export import (
+    check_export_target,
+    iter_export,
+    write_csv_export,
+    write_json_export,
+)
 from ai_orchestrator.store.index import SessionRow, SummaryIndex, unreadable_entries
 from ai_orchestrator.store.lifecycle import clean, delete_session, plan_clean
 from ai_orchestrator.store.stats import (
@@ -42,13 +49,12 @@ from ai_orchestrator.store.stats import (
 )
 from ai_orchestrator.store.transfer import (
     apply_import,
-    iter_export,
     legacy_strays,
     migrate_store,
     parse_renames,
     plan_import,
-    write_csv_export,
-    write_json_export,
+    read_import_file,
+    stray_sessions,
 )
 
 
@@ -104,10 +110,10 @@ def _warn_unreadable(errors: list[tuple[str, str]]) -> None:
 def _confirm(question: str) -> bool:
     """Ask on stderr. Off a terminal an answer is read from stdin; no answer (EOF) is
     "no", so a script without ``--yes`` deletes nothing (exit 0) instead of hanging."""
-    if sys.stdin.isatty():
+    if sys.stdin is not None and sys.stdin.isatty():
         return click.confirm(question, err=True)  # Ctrl-C: Abort, exit 130
     click.echo(f"{question} [y/N]: ", err=True, nl=False)
-    answer = sys.stdin.readline()
+    answer = sys.stdin.readline() if sys.stdin is not None else ""
     if not answer:
         click.echo("", err=True)
         output.info("No answer on stdin (use --yes to skip the question).")
@@ -238,15 +244,18 @@ def stats_cmd(name: str | None, by: str | None, days: float, wide: bool, as_json
     store = _store()
     unreadable: list[dict[str, str]] = []
     foreign: list[dict[str, str]] = []
+    strays = {} if name is not None else {s.target.name: s for s in stray_sessions(store)}
     if name is not None:
         rows = [SessionRow.from_view(store.load(name))]
     else:
         rows, unreadable, foreign = _rows(store)
+        # shell-version sessions not migrated yet count too, under their future names
+        rows += [SessionRow.from_view(s.view(store.root)) for s in strays.values()]
     stats = compute_stats(
         rows,
         active_days=days,
         by=None if by == "branch" else by,  # aio's sessions have no branch: index only
-        records_of=lambda n: store.read_log(n).records,
+        records_of=lambda n: strays[n].records if n in strays else store.read_log(n).records,
     )
     stats["unreadable"] = unreadable
     stats["not_aio"] = foreign
@@ -326,6 +335,11 @@ def clean_cmd(older_than: float, dry_run: bool, yes: bool, as_json: bool) -> Non
         for item in report.recovered:
             output.info(f"{item['session_name']}: {item['note']}")
         output.info(f"Removed: {len(report.removed)} session(s)")
+    if report.failed:
+        raise StoreError(
+            f"clean incomplete: {len(report.failed)} session(s) could not be removed "
+            f"({', '.join(report.failed)}); fix the cause and run clean again"
+        )
 
 
 def _print_cleaned(name: str, reason: str) -> None:
@@ -369,6 +383,7 @@ def export_cmd(
             target = f"sessions-export-{stamp}.{fmt}"
         import io
 
+        check_export_target(store, Path(target))
         buffer = io.StringIO()
         count = writer(objects, buffer)
         _write_export(Path(target), buffer.getvalue().encode("utf-8"))
@@ -435,12 +450,9 @@ def import_cmd(source: str, renames: tuple[str, ...], as_json: bool) -> None:
     """
     mapping = parse_renames(renames)
     if source == "-":
-        data = sys.stdin.buffer.read()
+        data = streams.stdin_bytes(MAX_IMPORT_BYTES)
     else:
-        try:
-            data = Path(source).read_bytes()
-        except OSError as exc:
-            raise InvalidInput(f"cannot read {source}: {exc.strerror}") from None
+        data = read_import_file(Path(source))
     plan = plan_import(data, mapping)
     try:
         report = apply_import(_store(), plan)
@@ -513,7 +525,7 @@ def record_cmd(name: str) -> None:
     from ai_orchestrator.core.names import parse_session_name
 
     parse_session_name(name)  # a bad name is refused before stdin is read
-    raw = sys.stdin.read()
+    raw = streams.decode_text(streams.stdin_bytes(MAX_RECORD_BYTES), "stdin")
     try:
         interaction = json.loads(raw)
     except (ValueError, RecursionError) as exc:

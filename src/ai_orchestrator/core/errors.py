@@ -70,6 +70,17 @@ class StoreFileError(StoreError, OSError):
         return f"{self.message}; {self.outcome}" if self.outcome else self.message
 
 
+class OutputLost(AioError):
+    """A write to stdout or stderr failed (full disk, closed, reader gone) while the output
+    was the command's result (``cli.streams``); ``errno`` and ``cause`` say why."""
+
+    def __init__(self, stream: str, errno_: int | None, cause: str) -> None:
+        super().__init__(f"cannot write the output to {stream}: {cause}")
+        self.stream = stream
+        self.errno = errno_
+        self.cause = cause
+
+
 class UnsafeStore(StoreError):
     """SESSION_DIR (or a directory in it) is a symlink or owned by another user."""
 

@@ -163,11 +163,16 @@ def resolve_store_root(raw: str | os.PathLike[str]) -> Path:
     except (FileNotFoundError, NotADirectoryError):
         return path  # created (or refused, with a clear message) when first used
     if stat.S_ISLNK(st.st_mode):
-        target = path.resolve()
         try:
+            target = path.resolve()
             target_st = os.stat(target)
         except FileNotFoundError:
             raise UnsafeStore(f"refusing session store {path}: dangling symbolic link") from None
+        except (RuntimeError, OSError):  # Python's "Symlink loop", or ELOOP from the system
+            raise UnsafeStore(
+                f"refusing session store {path}: a loop of symbolic links (set SESSION_DIR to "
+                "a real directory)"
+            ) from None
         uid = os.geteuid()
         if st.st_uid != uid or target_st.st_uid != uid:
             owner = target_st.st_uid if target_st.st_uid != uid else st.st_uid
@@ -263,6 +268,14 @@ def peek_bytes(path: str | os.PathLike[str]) -> bytes | None:
         os.close(fd)
 
 
+def check_readable(path: Path) -> None:
+    """Open ``path`` for reading (no-follow, non-blocking) and close it: the ``OSError`` or
+    ``StoreFileError`` of a file that cannot be read; a failing close loses nothing."""
+    fd = open_nofollow(path, os.O_RDONLY)
+    with contextlib.suppress(OSError):
+        os.close(fd)
+
+
 def read_bytes(path: Path) -> bytes | None:
     """The whole file, or ``None`` if it does not exist."""
     try:
@@ -280,7 +293,8 @@ def read_bytes(path: Path) -> bytes | None:
     except OSError as exc:
         raise file_error(path, exc, action="read") from None
     finally:
-        os.close(fd)
+        with contextlib.suppress(OSError):  # read-only: a failing close loses nothing
+            os.close(fd)
 
 
 def fsync_dir(path: Path) -> None:
@@ -319,7 +333,12 @@ def atomic_write(path: Path, data: bytes, *, mode: int = FILE_MODE) -> None:
         if isinstance(exc, OSError):
             raise _write_error(path, exc) from None
         raise
-    os.close(fd)
+    try:
+        os.close(fd)  # NFS and quota file systems report a failed write here
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise _write_error(path, exc) from None
     try:
         os.replace(tmp, path)
     except BaseException as exc:

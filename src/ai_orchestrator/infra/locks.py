@@ -132,14 +132,18 @@ class HeldLock:
         self.path = path
 
     def release(self) -> None:
+        """Free the lock; never raises. Closing the descriptor frees a flock whatever
+        ``flock(LOCK_UN)`` or ``close`` report, so an error there (EIO, EINTR) changes
+        nothing, and raising it after a committed write would report a stored record as
+        not stored."""
         if self.fd < 0:
             return
         fd, self.fd = self.fd, -1
-        try:
-            with contextlib.suppress(OSError):
-                os.ftruncate(fd, 0)
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, 0)
+        with contextlib.suppress(OSError):
             fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
+        with contextlib.suppress(OSError):
             os.close(fd)
 
     def still_linked(self) -> bool:

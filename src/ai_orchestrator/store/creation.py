@@ -41,7 +41,9 @@ def build_session_dir(root: Path, session: SessionName, path: Path) -> locks.Hel
     lock: locks.HeldLock | None = None
     try:
         os.mkdir(new, 0o700)
-        os.close(open_nofollow(new / LOG, os.O_WRONLY | os.O_CREAT | os.O_EXCL))
+        fd = open_nofollow(new / LOG, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+        with contextlib.suppress(OSError):  # nothing was written through it: nothing to lose
+            os.close(fd)
         lock = locks.acquire(new / locks.WRITE_LOCK, timeout=0)
         if os.path.lexists(path):
             raise FileExistsError(path)  # rename would replace an empty directory

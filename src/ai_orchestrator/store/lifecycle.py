@@ -7,13 +7,16 @@ steps that run under a write lock the caller already holds). Every removal goes 
 ``clean`` is the use case behind ``aio session clean``: ``plan_clean`` lists the sessions
 last used at least N days ago (from the summary index); ``clean`` deletes each of them
 with the last use re-checked under its locks (a session used after it was listed is kept,
-with the reason), then removes leftovers of crashed writes and deletions (never anything
-recorded). Both return typed records; rendering and asking for confirmation are the
-caller's.
+with the reason; one the system refused to remove is kept and named in ``failed``, which
+makes ``aio session clean`` exit 1), then removes leftovers of crashed writes and
+deletions (never anything recorded). Both return typed records; rendering and asking
+for confirmation are the caller's.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,11 +34,12 @@ from ai_orchestrator.core.errors import (
 )
 from ai_orchestrator.core.names import parse_session_name
 from ai_orchestrator.infra import locks
+from ai_orchestrator.infra.fsutil import file_error
 from ai_orchestrator.infra.timeutil import within_days
 from ai_orchestrator.store.discovery import is_store_entry
 from ai_orchestrator.store.index import SessionRow, SummaryIndex, unreadable_entries
 from ai_orchestrator.store.legacy import migrate_locked
-from ai_orchestrator.store.logfile import LOG, METADATA
+from ai_orchestrator.store.logfile import LOG, METADATA, read_summary
 from ai_orchestrator.store.maintenance import (
     fix_modes,
     odd_entries,
@@ -179,11 +183,16 @@ def migrate_session(store: SessionStore, name: str) -> dict[str, Any] | None:
     already current."""
     session = parse_session_name(name)
     path = store._existing_dir(session)
+    if read_summary(path, session).legacy is None:
+        return None  # nothing to convert: no lock taken (a read-only store is current too)
     with locks.locked(path / locks.WRITE_LOCK, timeout=None):
         migrated = migrate_locked(path, session)
         if migrated is None:
             return None
-        fix_modes(path)  # the shell version left .lock at 0644
+        # The shell version left .lock at 0644. Best effort: the session is converted
+        # already, and a failure now must not report it as skipped (repair fixes modes).
+        with contextlib.suppress(AioError, OSError):
+            fix_modes(path)
     return {
         "session_name": session.name,
         "interactions": migrated.converted,
@@ -231,6 +240,7 @@ class CleanReport:
     removed: list[str] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)  # {session_name, reason}
     recovered: list[dict[str, str]] = field(default_factory=list)  # {session_name, note}
+    failed: list[str] = field(default_factory=list)  # skipped because the removal failed
     trash_removed: int | None = None
     temp_files_removed: int | None = None
 
@@ -250,6 +260,7 @@ class CleanReport:
         if self.trash_removed is not None:
             data["trash_removed"] = self.trash_removed
             data["temp_files_removed"] = self.temp_files_removed
+        data["failed"] = self.failed
         return data
 
 
@@ -307,8 +318,12 @@ def clean(
         if not reason:
             try:
                 deleted = delete_session(store, row.name, idle_days=plan.older_than, now=plan.now)
-            except (SessionBusy, NotFound, StoreError) as exc:
+            except (SessionBusy, NotFound) as exc:
                 reason = str(exc)
+            except (StoreError, OSError) as exc:
+                reason = str(exc if isinstance(exc, StoreError) else file_error(exc.filename, exc))
+                if _system_refused(exc) and not row.refused:
+                    report.failed.append(row.name)  # not a deliberate refusal: a failure
             else:
                 reason = "" if deleted else f"used within the last {plan.older_than:g} days"
             if reason and note:
@@ -322,6 +337,12 @@ def clean(
     report.trash_removed = purge_store_trash(store)
     report.temp_files_removed = sum(_tidy(store, row.name) for row in plan.rows)
     return report
+
+
+def _system_refused(exc: Exception) -> bool:
+    """The system refused an operation (read-only, full, permission, I/O…), as opposed to
+    the store refusing on purpose (an odd file, a symlink: ``errno`` None or EISDIR)."""
+    return isinstance(exc, OSError) and exc.errno not in (None, errno.EISDIR)
 
 
 def _tidy(store: SessionStore, name: str) -> int:

@@ -229,3 +229,16 @@ def _already_kept(path: Path, data: bytes) -> bool:
         and read_bytes(path / name) == data
         for name in names
     )
+
+
+def summary_under_lock(
+    path: Path, session: SessionName, log_fd: int, current: SummaryRead
+) -> tuple[dict[str, Any], int]:
+    """Summary consistent with the log (the caller holds the write lock) and the log size."""
+    size = os.fstat(log_fd).st_size
+    summary = current.summary
+    if summary is not None and not current.outdated and summary["log_size"] == size:
+        return summary, size
+    keep_foreign_copy(path, current)
+    parsed = parse_log(os.pread(log_fd, size, 0) if size else b"", session)
+    return summary_of_log(path, session, parsed, current.created_at, current.base), size

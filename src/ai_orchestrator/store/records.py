@@ -33,14 +33,24 @@ from __future__ import annotations
 import json
 import math
 import os
+import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from ai_orchestrator import SCHEMA_VERSION
 from ai_orchestrator.core.errors import InvalidInput
 from ai_orchestrator.core.interaction import TOKEN_KEYS, Interaction
+from ai_orchestrator.core.limits import (
+    MAX_JSON_DEPTH,
+    MAX_PROMPT_BYTES,
+    MAX_RECORD_BYTES,
+    check_depth,
+    check_size,
+)
 from ai_orchestrator.core.names import SessionName, parse_session_name, validate_id
+from ai_orchestrator.core.usage import OUTCOMES
 from ai_orchestrator.infra.redact import redact, redact_value
 from ai_orchestrator.infra.timeutil import format_iso, now_iso, parse_iso
 
@@ -111,13 +121,61 @@ def _opt_money(record: Mapping[str, Any], field: str) -> float | None:
     return None if value is None else _money(value, field)
 
 
-def _opt_str(record: Mapping[str, Any], field: str) -> str | None:
+def _opt_str(record: Mapping[str, Any], field: str, strict: bool = False) -> str | None:
+    """A string field; ``strict`` (new input): a string only, where a line written by an
+    earlier version may hold a number, read back as its text."""
     value = record.get(field)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise _fail(field, "a string", value)
+    if strict and not isinstance(value, str):
+        raise _fail(field, "a string", value)
     return str(value)
+
+
+# The outcome words a record may hold (README: success | error:<class> | timeout |
+# interrupted); ``error:<class>`` takes any class of ``core.usage.OUTCOMES``.
+PLAIN_OUTCOMES = ("success", "timeout", "interrupted")
+_ERROR_OUTCOMES = frozenset(f"error:{word}" for word in OUTCOMES)
+# A timestamp after this many seconds from now is refused: a clock slightly ahead is fine,
+# a record from the future (year 9999) would sort first forever and is not a real call.
+FUTURE_SLACK_S = 86400.0
+
+
+def _check_outcome(outcome: object) -> str:
+    if isinstance(outcome, str) and (outcome in PLAIN_OUTCOMES or outcome in _ERROR_OUTCOMES):
+        return outcome
+    raise _fail("outcome", "success, timeout, interrupted or error:<class>", outcome)
+
+
+def _check_timestamp(moment: datetime) -> None:
+    if moment.timestamp() > time.time() + FUTURE_SLACK_S:
+        raise _fail("timestamp", "a date-time that is not in the future", format_iso(moment))
+
+
+def _check_new_fields(record: Mapping[str, Any]) -> None:
+    """Types and ranges of the optional fields a caller may give (new input only)."""
+    turns = record.get("turns")
+    if turns is not None:
+        _int(turns, "turns")
+    for flag in ("over_budget", "usage_unknown"):
+        value = record.get(flag)
+        if value is not None and not isinstance(value, bool):
+            raise _fail(flag, "true or false", value)
+    for money in ("budget_usd", "spent_before"):
+        if record.get(money) is not None:
+            _money(record[money], money)
+    if record.get("usage_unknown") is True:
+        tokens = record.get("tokens")
+        counted = isinstance(tokens, Mapping) and any(
+            tokens.get(key) not in (None, 0) for key in TOKEN_KEYS
+        )
+        if counted or record.get("usage_by_model") or record.get("cost") not in (None, 0):
+            raise InvalidInput(
+                "interaction has usage_unknown: true but also tokens or a cost: leave "
+                "usage_unknown out when the usage is known"
+            )
 
 
 def _opt_id(record: Mapping[str, Any], field: str, stored: bool) -> str | None:
@@ -218,6 +276,9 @@ def normalize_interaction(
             raise InvalidInput(
                 f"interaction field '{bound}' is {given!r} but the session is {session.name}"
             )
+    if not stored:
+        check_depth(record, MAX_JSON_DEPTH, "the interaction")
+        _check_new_fields(record)
     record_id = record.get("id")
     if record_id is None:
         record_id = os.urandom(16).hex()  # 128 random bits, like uuid4().hex
@@ -233,11 +294,15 @@ def normalize_interaction(
         moment = parse_iso(timestamp)
         if moment is None:
             raise _fail("timestamp", "an ISO-8601 date-time", timestamp)
+        if not stored:
+            _check_timestamp(moment)
         timestamp = format_iso(moment)
 
     prompt = record.get("prompt")
     if prompt is not None and not isinstance(prompt, str):
         raise _fail("prompt", "a string", prompt)
+    if prompt is not None and not stored:
+        check_size(len(prompt.encode("utf-8", "surrogatepass")), MAX_PROMPT_BYTES, "the prompt")
     prompt_preview = _opt_str(record, "prompt_preview")
     if prompt_preview is None:
         prompt_preview = preview(prompt or "")
@@ -245,7 +310,9 @@ def normalize_interaction(
 
     reported_cost = _opt_money(record, "reported_cost")
     cost_source = record.get("cost_source")
-    if record.get("cost") is None:
+    if record.get("usage_unknown") is True and not stored:
+        cost, cost_source = 0.0, "unpriced"  # placeholders: shown as unknown, never $0
+    elif record.get("cost") is None:
         # No cost: the agent's own figure if there is one, else unpriced (never a $0
         # that claims to be computed). ``aio session record`` prices such records first.
         cost = reported_cost or 0.0
@@ -261,6 +328,8 @@ def normalize_interaction(
     outcome = record.get("outcome", "success")
     if not isinstance(outcome, str) or not outcome:
         raise _fail("outcome", "a string such as success or error:<class>", outcome)
+    if not stored:
+        _check_outcome(outcome)
     exit_code = record.get("exit_code")
     if exit_code is not None and (
         isinstance(exit_code, bool) or not isinstance(exit_code, int) or abs(exit_code) > MAX_INT
@@ -279,9 +348,9 @@ def normalize_interaction(
             "command": session.command,
             "feature_id": session.feature_id,
             "task_id": _opt_id(record, "task_id", stored),
-            "agent": _opt_str(record, "agent"),
+            "agent": _opt_str(record, "agent", strict=not stored),
             "agent_session_id": _opt_id(record, "agent_session_id", stored),
-            "model": _opt_str(record, "model"),
+            "model": _opt_str(record, "model", strict=not stored),
             "prompt": prompt if prompt is not None else None,
             "prompt_preview": prompt_preview,
             "response_preview": response_preview,
@@ -296,7 +365,7 @@ def normalize_interaction(
     )
     for field in ("cwd", "session_action"):
         if field in record:
-            record[field] = _opt_str(record, field)
+            record[field] = _opt_str(record, field, strict=not stored)
     if "savings" in record:
         record["savings"] = _opt_money(record, "savings")
     if "usage_by_model" in record:
@@ -342,9 +411,21 @@ def stored_form(record: Interaction) -> tuple[Interaction, bytes]:
         if record.escalated_from is not None:
             redacted["escalated_from"] = redact_lineage(record.escalated_from)
         line = json.dumps(redacted, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        data = (line + "\n").encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidInput(
+            f"interaction holds text that is not valid Unicode (a lone surrogate such as "
+            f"{exc.object[exc.start:exc.end]!r})"
+        ) from None
     except (ValueError, TypeError, RecursionError) as exc:
-        raise InvalidInput(f"interaction cannot be stored as JSON: {exc}") from None
-    return Interaction.from_json(redacted), (line + "\n").encode("utf-8")
+        why = "it holds NaN or Infinity" if "Out of range float" in str(exc) else str(exc)
+        raise InvalidInput(f"interaction cannot be stored as JSON: {why}") from None
+    return Interaction.from_json(redacted), data
+
+
+def check_record_size(line: bytes) -> None:
+    """``InvalidInput`` for a stored line over ``MAX_RECORD_BYTES`` (input from outside)."""
+    check_size(len(line), MAX_RECORD_BYTES, "the interaction")
 
 
 def serialize(record: Interaction) -> bytes:

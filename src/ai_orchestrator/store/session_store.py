@@ -57,6 +57,7 @@ that take a ``SessionStore``; this module only reads, records and locks.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -77,6 +78,7 @@ from ai_orchestrator.infra import locks
 from ai_orchestrator.infra.fsutil import (
     append_durably,
     atomic_write,
+    check_readable,
     ensure_private_dir,
     file_error,
     odd_file,
@@ -101,6 +103,7 @@ from ai_orchestrator.store.logfile import (
     read_summary,
     summary_bytes,
     summary_of_log,
+    summary_under_lock,
     write_summary,
 )
 from ai_orchestrator.store.pending import PENDING
@@ -295,18 +298,6 @@ class SessionStore:
                 return path, lock
             lock.release()  # the session was deleted while we waited: start over
 
-    def _recover(
-        self, path: Path, session: SessionName, log_fd: int, current: SummaryRead
-    ) -> tuple[dict[str, Any], int]:
-        """Summary consistent with the log (under the write lock) and the log size."""
-        size = os.fstat(log_fd).st_size
-        summary = current.summary
-        if summary is not None and not current.outdated and summary["log_size"] == size:
-            return summary, size
-        keep_foreign_copy(path, current)
-        parsed = parse_log(os.pread(log_fd, size, 0) if size else b"", session)
-        return summary_of_log(path, session, parsed, current.created_at, current.base), size
-
     def _append(
         self,
         session: SessionName,
@@ -332,11 +323,13 @@ class SessionStore:
                 current = read_summary(path, session)
             fd = open_nofollow(path / LOG, os.O_RDWR | os.O_APPEND | os.O_CREAT)
             try:
-                return self._append_locked(
+                stored = self._append_locked(
                     path, session, fd, current, records, dedupe, created_at, base
                 )
-            finally:
-                os.close(fd)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+                raise
         except BaseException as exc:
             if created:
                 discard_if_empty(self.root, session, path, lock)
@@ -344,7 +337,13 @@ class SessionStore:
                 raise exc.with_outcome(f"nothing was recorded in {session.name}") from None
             raise
         finally:
-            lock.release()
+            lock.release()  # never raises: closing the descriptor frees the lock anyway
+        # Committed: the line and the summary are written and fsynced, so an error closing
+        # the log now (EIO, EDQUOT from a lazy file system) cannot un-store them; reporting
+        # it would make a stored record look refused, and a retry would store it twice.
+        with contextlib.suppress(OSError):
+            os.close(fd)
+        return stored
 
     def _append_locked(
         self,
@@ -357,7 +356,7 @@ class SessionStore:
         created_at: str | None,
         base: Mapping[str, Any] | None = None,
     ) -> list[Interaction]:
-        summary, size = self._recover(path, session, fd, current)
+        summary, size = summary_under_lock(path, session, fd, current)
         changed = summary is not current.summary or current.missing
         if created_at is not None and created_at < summary["created_at"]:
             summary["created_at"] = created_at  # an import restores the original creation
@@ -466,7 +465,7 @@ class SessionStore:
         else:
             # A log that cannot be read makes the session unreadable here too, as in
             # ``show``: never a listing from the summary alone.
-            os.close(open_nofollow(path / LOG, os.O_RDONLY))
+            check_readable(path / LOG)
         # A store written by the shell version (or by hand) may have loose modes.
         for entry in (LOG, locks.WRITE_LOCK, locks.RUN_LOCK):
             tighten_path(path / entry)

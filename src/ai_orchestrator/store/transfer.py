@@ -1,11 +1,6 @@
-"""Export, import and in-place migration of the session store.
+"""Import and in-place migration of the session store (export: ``store.export``).
 
-Export format (JSON): an array of session objects; each has ``schema_version``,
-``session_name``, the summary fields and ``interactions[]`` (every record, each with a
-numeric ``cost``), so ``export | jq '[.[].interactions[].cost] | add'`` works. CSV
-export is one row per interaction (for spreadsheets; not importable).
-
-Import accepts that format, a single session object, and the earlier shell version's
+Import accepts the export format, a single session object, and the earlier shell version's
 export (sessions whose interactions have ``timestamp, model, prompt_preview,
 tokens{input,output}, cost, duration_ms``). Which record is which is decided by its shape
 alone (``legacy.interaction_shape``): nothing known is dropped, a record that fits no shape
@@ -13,8 +8,13 @@ or names another session is refused, as is a session object (ours) whose ``comma
 ``feature_id`` contradicts its ``session_name``. A shell-version session (no
 ``schema_version``) whose name is not valid here is imported as
 ``legacy.legacy_session_name(name)`` (or as given by ``--rename OLD=NEW``), keeping
-``legacy_name``. The whole input is validated before the
-store is touched: one bad session or record refuses the import (``InvalidInput``).
+``legacy_name``. The whole input is validated before the store is touched, as the store
+would check it (every record validated, redacted, encoded and within
+``core.limits.MAX_RECORD_BYTES``, every session's summary folded and encoded): one bad
+session or record refuses the import (``InvalidInput``) and nothing is written. A
+session's carried fields (``summary.CARRIED_FIELDS``: agent, conversation id, working
+directory, backend state, model, ``legacy_name``) are restored where the store has none,
+so a session without interactions round-trips too.
 Records are deduplicated by id (id-less records get an id derived from their content
 and occurrence), so importing the same file twice adds nothing. A session's
 ``created_at`` is restored (the earlier of the store's and the file's), so an exported
@@ -28,28 +28,34 @@ name is not valid (including a dot-directory such as ``.notes``, and the store's
 where the shell's ``--session-name .`` wrote, named ``.``) is carried over to its mapped (or
 ``--rename``d) name: copied with its backup, then removed (``_adopt``; at the root only the
 shell's ``metadata.json`` and ``.lock``; a carry-over that fails part-way removes the target
-it created, so a rerun completes it). ``legacy_strays`` lists such sessions for ``list``.
+it created, so a rerun completes it). ``stray_sessions`` finds such sessions (not
+migrated yet): ``list`` names them (``legacy_strays``), ``stats`` and ``export`` include
+them under the name ``migrate`` will give them.
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import json
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from ai_orchestrator import SCHEMA_VERSION
 from ai_orchestrator.core.errors import AioError, InvalidInput, SessionBusy
 from ai_orchestrator.core.interaction import Interaction
-from ai_orchestrator.core.names import SessionName, is_session_name, parse_session_name
+from ai_orchestrator.core.limits import MAX_IMPORT_BYTES, check_size
+from ai_orchestrator.core.names import (
+    SessionName,
+    is_session_name,
+    parse_session_name,
+    validate_id,
+)
 from ai_orchestrator.infra import locks
 from ai_orchestrator.infra.fsutil import atomic_write, read_bytes
-from ai_orchestrator.infra.timeutil import format_iso, parse_iso, within_days
+from ai_orchestrator.infra.timeutil import format_iso, parse_iso
 from ai_orchestrator.store.legacy import (
     SHELL_NAME_RULE,
     carried_name,
@@ -64,96 +70,12 @@ from ai_orchestrator.store.legacy import (
 )
 from ai_orchestrator.store.legacy_format import parse_legacy_metadata
 from ai_orchestrator.store.lifecycle import delete_session, migrate_session
-from ai_orchestrator.store.logfile import LEGACY_BACKUP, METADATA, fallback_created
+from ai_orchestrator.store.logfile import LEGACY_BACKUP, METADATA, fallback_created, summary_bytes
 from ai_orchestrator.store.maintenance import fix_modes
-from ai_orchestrator.store.records import content_ids
+from ai_orchestrator.store.records import check_record_size, content_ids, stored_form
 from ai_orchestrator.store.session_store import SessionStore, SessionView
-from ai_orchestrator.store.summary import build_summary, last_activity
+from ai_orchestrator.store.summary import build_summary, carried
 from ai_orchestrator.store.trash import empty_trash, to_trash
-
-# State of this machine's files, not of the session: never exported.
-_LOCAL_FIELDS = ("log_size", "corrupt_lines", "torn_tail")
-CSV_COLUMNS = (
-    "session_name",
-    "command",
-    "feature_id",
-    "id",
-    "timestamp",
-    "agent",
-    "model",
-    "task_id",
-    "outcome",
-    "input",
-    "output",
-    "cache_read",
-    "cache_write",
-    "reasoning",
-    "cost",
-    "cost_source",
-    "duration_ms",
-    "prompt_preview",
-)
-
-
-def _export_object(store: SessionStore, view: SessionView) -> dict[str, Any]:
-    obj = {k: v for k, v in view.summary.items() if k not in _LOCAL_FIELDS}
-    obj["schema_version"] = SCHEMA_VERSION
-    obj["session_name"] = view.name
-    obj["interactions"] = [record.to_json() for record in store.read_log(view.name).records]
-    return obj
-
-
-def iter_export(
-    store: SessionStore,
-    *,
-    active_days: float | None = None,
-    unreadable: list[tuple[str, str]] | None = None,
-) -> Iterator[dict[str, Any]]:
-    """Session objects in name order (only those used within ``active_days`` if given).
-
-    A session that cannot be read is not exported; ``(name, error)`` is appended to
-    ``unreadable`` so the caller can say so (an export must never shrink silently).
-    """
-    for item in store.iter_views():
-        if not isinstance(item, SessionView):
-            if unreadable is not None:
-                unreadable.append(item)
-            continue
-        if active_days is not None and not within_days(last_activity(item.summary), active_days):
-            continue
-        try:
-            obj = _export_object(store, item)
-        except (AioError, OSError, ValueError) as exc:
-            if unreadable is not None:
-                unreadable.append((item.name, str(exc)))
-            continue
-        yield obj
-
-
-def write_json_export(objects: Iterator[dict[str, Any]], out: IO[str]) -> int:
-    """Stream a JSON array to ``out`` one session at a time; return the session count."""
-    count = 0
-    out.write("[")
-    for obj in objects:
-        out.write(",\n" if count else "\n")
-        out.write(json.dumps(obj, ensure_ascii=False, indent=2))
-        count += 1
-    out.write("\n]\n" if count else "]\n")
-    return count
-
-
-def write_csv_export(objects: Iterator[dict[str, Any]], out: IO[str]) -> int:
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    count = 0
-    for obj in objects:
-        count += 1
-        for record in obj["interactions"]:
-            tokens = record.get("tokens", {})
-            row = dict(record, **{k: tokens.get(k, 0) for k in tokens})
-            writer.writerow(["" if row.get(c) is None else row.get(c) for c in CSV_COLUMNS])
-    return count
-
 
 # ----------------------------------------------------------------------------- import
 
@@ -275,6 +197,18 @@ def _session_records(
     return session, renamed_from, records
 
 
+def read_import_file(path: Path) -> bytes:
+    """The file to import, at most ``MAX_IMPORT_BYTES`` (``InvalidInput`` otherwise, or
+    when it cannot be read)."""
+    try:
+        with path.open("rb") as source:
+            data = source.read(MAX_IMPORT_BYTES + 1)
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror or exc}") from None
+    check_size(len(data), MAX_IMPORT_BYTES, f"import file {path}")
+    return data
+
+
 def plan_import(data: bytes | str, renames: Mapping[str, str] | None = None) -> ImportPlan:
     """Parse and validate an export; raises ``InvalidInput`` without side effects.
 
@@ -302,10 +236,14 @@ def plan_import(data: bytes | str, renames: Mapping[str, str] | None = None) -> 
             used.add(renamed_from)
             plan.renamed[name] = renamed_from
             plan.explicit[name] = renamed_from in renames
-        if legacy_name is not None and "schema_version" not in obj:
-            plan.base[name] = legacy_base(obj, legacy_name)
-        elif legacy_name is not None:
-            plan.base[name] = {"legacy_name": legacy_name}
+        if "schema_version" not in obj:
+            if legacy_name is not None:
+                plan.base[name] = legacy_base(obj, legacy_name)
+        else:
+            base = _carried_fields(obj, f"session #{index + 1} ({obj.get('session_name')})")
+            if legacy_name is not None:
+                base.setdefault("legacy_name", legacy_name)
+            plan.base[name] = {**base, **plan.base.get(name, {})}
         created = parse_iso(obj.get("created_at"))
         if created is not None:
             stamp = format_iso(created)
@@ -313,7 +251,43 @@ def plan_import(data: bytes | str, renames: Mapping[str, str] | None = None) -> 
     unused = sorted(set(renames) - used)
     if unused:
         raise InvalidInput(f"--rename: no session named {', '.join(map(repr, unused))} in the file")
+    for name, records in plan.sessions.items():
+        _check_storable(name, records, plan.created_at.get(name), plan.base.get(name))
     return plan
+
+
+def _carried_fields(obj: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """The carried fields of one of our session objects (``summary.carried``), checked:
+    a conversation id follows the id rule, like every id aio stores."""
+    base = carried(obj)
+    sid = base.get("agent_session_id")
+    if sid is not None:
+        try:
+            validate_id(sid, "agent_session_id")
+        except InvalidInput as exc:
+            raise InvalidInput(f"{where}: {exc}") from None
+    return base
+
+
+def _check_storable(
+    name: str, records: list[Interaction], created_at: str | None, base: Mapping[str, Any] | None
+) -> None:
+    """``InvalidInput`` unless the store would accept every record of session ``name`` and
+    its summary (what ``SessionStore._append_locked`` checks before writing): so an import
+    that fails does so before its first session is written."""
+    session = parse_session_name(name)
+    stored = []
+    for number, record in enumerate(records, start=1):
+        try:
+            shown, line = stored_form(record)
+            check_record_size(line)
+        except InvalidInput as exc:
+            raise InvalidInput(f"session {name}, interaction #{number}: {exc}") from None
+        stored.append(shown)
+    try:
+        summary_bytes(build_summary(session, stored, created_at, base))
+    except (ValueError, TypeError, KeyError, OverflowError, RecursionError) as exc:
+        raise InvalidInput(f"session {name} cannot be stored: {exc}") from None
 
 
 def check_targets(store: SessionStore, plan: ImportPlan) -> None:
@@ -388,9 +362,30 @@ def _stray_names(store: SessionStore) -> list[str]:
     return sorted([ROOT_SESSION, *store.discover().strays])
 
 
-def legacy_strays(store: SessionStore) -> list[dict[str, Any]]:
-    """Shell-version sessions whose names are not ``<command>-<feature-id>``: what
-    ``list`` cannot show as sessions, with the reason and what ``migrate`` makes of them."""
+@dataclass(frozen=True)
+class Stray:
+    """A shell-version session whose name is not valid, not migrated yet: read as
+    ``migrate`` would carry it over (to ``target``, keeping ``legacy_name``)."""
+
+    legacy_name: str
+    target: SessionName
+    records: list[Interaction]
+    unusable: int
+    summary: dict[str, Any]
+
+    def view(self, root: Path) -> SessionView:
+        where = root if self.legacy_name == ROOT_SESSION else root / self.legacy_name
+        problem = (
+            f"not migrated: shell-version session {self.legacy_name!r} "
+            "(run: aio session migrate)"
+        )
+        return SessionView(self.target.name, where, self.summary, [problem], legacy=True)
+
+
+def stray_sessions(store: SessionStore) -> list[Stray]:
+    """Every shell-version session whose name is not ``<command>-<feature-id>`` (name
+    order): what ``list`` cannot show as sessions and ``stats``/``export`` must not leave
+    out."""
     if not store.check_root():
         return []
     strays = []
@@ -400,21 +395,28 @@ def legacy_strays(store: SessionStore) -> list[dict[str, Any]]:
             continue
         target = legacy_session_name(name)
         records, bad = legacy_records(found[1], target, name)
-        summary = build_summary(target, records, legacy_created(found[1]))
-        strays.append(
-            {
-                "legacy_name": name,
-                "reason": "shell-version session written at the store's root (--session-name .)"
-                if name == ROOT_SESSION
-                else "shell-version session whose name is not <command>-<feature-id>",
-                "migrates_to": target.name,
-                "interactions": summary["interaction_count"],
-                "unusable_interactions": len(bad),
-                "cost": summary["cost"],
-                "last_used": summary["last_used"],
-            }
-        )
+        base = legacy_base(found[1], carried_name(name))
+        summary = build_summary(target, records, legacy_created(found[1]), base)
+        strays.append(Stray(name, target, records, len(bad), summary))
     return strays
+
+
+def legacy_strays(store: SessionStore) -> list[dict[str, Any]]:
+    """``stray_sessions`` for ``list``: with the reason and what ``migrate`` makes of them."""
+    return [
+        {
+            "legacy_name": stray.legacy_name,
+            "reason": "shell-version session written at the store's root (--session-name .)"
+            if stray.legacy_name == ROOT_SESSION
+            else "shell-version session whose name is not <command>-<feature-id>",
+            "migrates_to": stray.target.name,
+            "interactions": stray.summary["interaction_count"],
+            "unusable_interactions": stray.unusable,
+            "cost": stray.summary["cost"],
+            "last_used": stray.summary["last_used"],
+        }
+        for stray in stray_sessions(store)
+    ]
 
 
 def _adopt(
@@ -530,14 +532,3 @@ def migrate_store(store: SessionStore, renames: Mapping[str, str] | None = None)
         else:
             report.migrated.append(adopted)
     return report
-
-
-def export_text(store: SessionStore, fmt: str = "json", active_days: float | None = None) -> str:
-    """The whole export as a string (convenience for tests and small stores)."""
-    buffer = io.StringIO()
-    objects = iter_export(store, active_days=active_days)
-    if fmt == "csv":
-        write_csv_export(objects, buffer)
-    else:
-        write_json_export(objects, buffer)
-    return buffer.getvalue()
