@@ -219,12 +219,17 @@ _OTHER_COMMAND_RES = [
     for literal, pattern in (
         ("config:set", r"config:set"),
         ("put-parameter", r"put-parameter"),
-        ("env", r"env[ \t]+add"),
+        ("env add", r"env[ \t]+add"),
         ("kv", r"kv[ \t]+(?:put|set|create)"),
     )
 ]
 _COMMAND_BOUNDARY = frozenset(" \t\n$(`|;&")
-_CONFIG_COMMAND_RE = re.compile(r"config(?:ure)?[ \t]+(?:set[ \t]+)?(?!-)")
+# ``npm config set``, ``aws configure set``, ``git config``-like ``poetry config NAME VALUE``
+# (two patterns: an alternation at the start would cost the literal-first scan)
+_CONFIG_COMMAND_RES = [
+    re.compile(r"config(?:ure)?[ \t]+set[ \t]+(?!-)"),
+    re.compile(r"poetry[ \t]+config[ \t]+(?!-)"),
+]
 _VALUE_FLAG_RE = re.compile(
     r"""(?:^|[ \t])(?:--body|-b|--value|--data|--secret-string|--string-value|--secret-value"""
     r"""|--password|--token)(?:=|[ \t]+|(?=\\?["']))(\\?["']?)([^\s"'\\]+)\1"""
@@ -242,15 +247,22 @@ _ECHO_RES = [
     for command in ("echo", "printf")
 ]
 _PIPE_TARGET_RE = re.compile(r"secret|password|passwd|token|login|env[ \t]+add|credential")
-# Calls that take credentials; the first three take them as their first argument too
-# (``setPassword("v")``), the others after an account or user (``Client(sid, token)``).
-_CALL_WORDS = ("password", "secret", "token", "client", "auth", "login", "credential", "twilio")
-_CALL_RES = [re.compile(word + r"[a-z0-9_]*(?:['\"]\))?[ \t]*=?[ \t]*\(") for word in _CALL_WORDS]
+# Calls that take credentials after an account or user (``Client(sid, token)``,
+# ``client.login(user, pw)``, ``require('twilio')(sid, token)``) whose name holds no
+# secret word.
+_CALL_RES = [
+    (word, re.compile(word + r"[a-z0-9_]*(?:['\"]\))?[ \t]*\((?=[ \t\r\n]*\\?[\"'`])"))
+    for word in ("client", "login", "twilio")
+]
+_ARG_GAP_RE = re.compile(r"[ \t\r\n]*(?:[A-Za-z_]\w*[ \t]*[=:][ \t]*)?")
+_ARG_COMMA_RE = re.compile(r"[ \t\r\n]*,")
 # (a line ends at a line break, or at a JSON-escaped one in serialised text)
 _PROMPT_RE = re.compile(
-    r"[$>%][ \t]+((?:(?!\\n)[^\n])*)(?:\r?\n|\\n)[ \t]*([^\s\\\"]{12,})[ \t]*(?=\r?\n|\\[nr]|\"|$)"
+    r"[$%][ \t]+((?:(?!\\n)[^\n])*)(?:\r?\n|\\n)[ \t]*([^\s\\\"]{12,})[ \t]*(?=\r?\n|\\[nr]|\"|$)"
 )
-_PROMPT_START_RE = re.compile(r"(?:\n|\\n|\")[$>%][ \t]")
+# ``$`` and ``%`` are rare in code, so the scan starts there; the line start is checked
+# in ``_prompt_spans``.
+_PROMPT_START_RES = [re.compile(r"\$[ \t]"), re.compile(r"%[ \t]")]
 _PROMPT_WORDS_RE = re.compile(r"secret|token|password|passwd|credential|api-key|apikey|access-key")
 _K8S_SECRET_RE = re.compile(r"kind:[ \t]*[\"']?secret[\"']?[ \t]*(?:\n|$)")
 _K8S_DATA_RE = re.compile(r"(?:^|\n)(?:data|stringdata):[ \t]*\n")
@@ -264,7 +276,8 @@ _YAML_VALUE_RE = re.compile(
 )
 # a ``.pgpass`` line: host:port:database:user:password
 _PGPASS_LINE = r"[^\s:\\\"]+:(?:[0-9]{1,5}|\*):[^\s:]+:[^\s:]+:([^\s\\\"]+)(?=\r?\n|\\[nr]|\"|$)"
-_PGPASS_RES = (re.compile(_PGPASS_LINE), re.compile(r"(?:\n|\\n|\")" + _PGPASS_LINE))
+_PGPASS_RE = re.compile(_PGPASS_LINE)
+_PGPASS_HINT_RE = re.compile(r":(?:[0-9]{2,5}|\*):[^\s:]+:[^\s:]+:")
 _BUNDLER_RE = re.compile(
     r"BUNDLE_[A-Z0-9_]*__[A-Z0-9_]+[ \t]*[=:][ \t]*[\"']?([^\s:\"']+:[^\s\"']+)"
 )
@@ -343,8 +356,8 @@ def _command_spans(text: str, lowered: str, classify: Callable[[str], object]) -
             value = positional[1]
             if not value.group(2).startswith(("$", "<")) and "://" not in value.group(2):
                 spans.append((value.start(2), value.end(2), "secret"))
-    if "config" in lowered:
-        for match in _CONFIG_COMMAND_RE.finditer(lowered):
+    if "config" in lowered and ("set" in lowered or "poetry" in lowered):
+        for match in (m for pattern in _CONFIG_COMMAND_RES for m in pattern.finditer(lowered)):
             _, end = _line_bounds(text, match.start())
             args = [m for m in _ARG_RE.finditer(text, match.end() - 1, end)][:2]
             if len(args) == 2 and not args[1].group(2).startswith(("-", "$")):
@@ -359,32 +372,41 @@ def _command_spans(text: str, lowered: str, classify: Callable[[str], object]) -
     return spans
 
 
-def _call_spans(text: str, lowered: str) -> list[_Span]:
+def call_arguments(text: str, at: int, first_too: bool) -> list[_Span]:
+    """The credentials among the literal arguments of the call whose ``(`` ends at ``at``:
+    high-entropy ones anywhere; any credential-like one after the first (a user, an
+    account id), or also the first when ``first_too`` (``setPassword("v")``). Keyword
+    arguments are left to the named-value pass."""
     spans: list[_Span] = []
-    for word, pattern in zip(_CALL_WORDS, _CALL_RES, strict=True):
-        first_too = word in ("password", "secret", "token")
-        for call in pattern.finditer(lowered):
-            pos, index, end = call.end(), 0, min(len(text), call.end() + 600)
-            literals = []
-            while pos < end:
-                gap = re.compile(r"[ \t\r\n]*(?:[A-Za-z_]\w*[ \t]*[=:][ \t]*)?").match(text, pos)
-                pos = gap.end() if gap else pos
-                literal = _literal_at(text, pos)
-                if literal is None:
-                    break
-                literals.append((index, gap is not None and gap.group(0).strip() != "", literal))
-                index += 1
-                pos = literal.end()
-                comma = re.compile(r"[ \t\r\n]*,").match(text, pos)
-                if comma is None:
-                    break
-                pos = comma.end()
-            for position, keyword, literal in literals:
-                value = literal.group(3)
-                if keyword:
-                    continue  # ``name="v"``: the named-value pass judges it
-                if high_entropy(value) or ((position > 0 or first_too) and credential_like(value)):
-                    spans.append((literal.start(3), literal.end(3), "credential"))
+    pos, index, end = at, 0, min(len(text), at + 600)
+    while pos < end:
+        gap = _ARG_GAP_RE.match(text, pos)
+        pos = gap.end() if gap else pos
+        literal = _literal_at(text, pos)
+        if literal is None:
+            break
+        value = literal.group(3)
+        keyword = gap is not None and gap.group(0).strip() != ""
+        if not keyword and (
+            high_entropy(value) or ((index > 0 or first_too) and credential_like(value))
+        ):
+            spans.append((literal.start(3), literal.end(3), "credential"))
+        index += 1
+        comma = _ARG_COMMA_RE.match(text, literal.end())
+        if comma is None:
+            break
+        pos = comma.end()
+    return spans
+
+
+def _call_spans(text: str, lowered: str) -> list[_Span]:
+    """Calls named after a client, a login or Twilio (calls named after a password, a
+    secret, a token, a credential or auth are found by the named-value pass)."""
+    spans: list[_Span] = []
+    for word, pattern in _CALL_RES:
+        if word in lowered:
+            for call in pattern.finditer(lowered):
+                spans += call_arguments(text, call.end(), first_too=False)
     return spans
 
 
@@ -392,8 +414,14 @@ def _prompt_spans(text: str) -> list[_Span]:
     """The line after a shell prompt line (``$ gh auth token``) whose command prints a
     secret."""
     spans: list[_Span] = []
-    starts = [0] if text[:1] in "$>%" else []
-    starts += [m.end() - 2 for m in _PROMPT_START_RE.finditer(text)]
+    starts = [
+        m.start()
+        for pattern in _PROMPT_START_RES
+        for m in pattern.finditer(text)
+        if m.start() == 0
+        or text[m.start() - 1] in '\n"'
+        or text[m.start() - 2 : m.start()] == "\\n"
+    ]
     for at in starts:
         m = _PROMPT_RE.match(text, at)
         if (
@@ -498,9 +526,15 @@ def context_spans(text: str, lowered: str, classify: Callable[[str], object]) ->
     spans += _yaml_name_value_spans(text, lowered, classify)
     if "BUNDLE_" in text:
         spans += [(m.start(1), m.end(1), "credential") for m in _BUNDLER_RE.finditer(text)]
-    first, others = _PGPASS_RES
-    pgpass = [first.match(text), *others.finditer(text)]
-    spans += [(m.start(1), m.end(1), "password") for m in pgpass if m is not None]
+    for hint in _PGPASS_HINT_RE.finditer(text):
+        line_start = max(
+            text.rfind("\n", 0, hint.start()) + 1,
+            text.rfind("\\n", 0, hint.start()) + 2,
+            text.rfind('"', 0, hint.start()) + 1,
+        )
+        pgpass = _PGPASS_RE.match(text, line_start)
+        if pgpass is not None:
+            spans.append((pgpass.start(1), pgpass.end(1), "password"))
     spans += [
         (m.start(2), m.end(2), "password")
         for m in _USER_FLAG_RE.finditer(text)

@@ -17,6 +17,7 @@ from ai_orchestrator.infra.secret_context import (
     NAME_FIELDS,
     VALUE_FIELDS,
     after_name,
+    call_arguments,
     context_spans,
     credential_like,
     private_key_spans,
@@ -64,7 +65,8 @@ _HIT_RES = [
         r"|\\?[\"'`][ \t]*[,\s{]"  # a literal followed by the next item or a record
         r"|>"  # an XML element
         r"|[ \t]+[A-Za-z_][\w.\[\]*]*[ \t]*=[ \t]*\\?[\"'`]"  # ``var pw string = "v"``
-        r"|[ \t]+(?:is[ \t]+|was[ \t]+)?[\"'`]?(?=[^\s]*[0-9])[^\s]{6})"  # positional, prose
+        r"|[ \t]+(?:is[ \t]+|was[ \t]+)?[\"'`]?(?=[^\s]*[0-9])[^\s]{6}"  # positional, prose
+        r"|(?:['\"]\))?[ \t]*=?[ \t]*\([ \t\r\n]*\\?[\"'`])"  # a call with a literal
     )
     for word in _KEYWORDS
 ]
@@ -342,6 +344,17 @@ def _next_line_value(text: str, after_sep: int, name_start: int) -> tuple[int, i
     return (first, last) if first is not None and last is not None else None
 
 
+_CALL_OPEN_RE = re.compile(r"(?:['\"]\))?[ \t]*=?[ \t]*\((?=[ \t\r\n]*\\?[\"'`])")
+
+
+def _callee(text: str, at: int, name_end: int) -> str:
+    """The name of the function called at ``text[:name_end]`` (its last dotted part)."""
+    start = at
+    while start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
+        start -= 1
+    return text[start:name_end]
+
+
 def _named_spans(text: str, lowered: str) -> list[tuple[int, int, str]]:
     """Values of secret-named assignments, flags and headers."""
     hits = [m.start() for hit in _HIT_RES for m in hit.finditer(lowered)]
@@ -355,6 +368,13 @@ def _named_spans(text: str, lowered: str) -> list[tuple[int, int, str]]:
             continue
         tail = _NAME_TAIL_RE.match(text, at)
         name_end = tail.end() if tail else at
+        call = _CALL_OPEN_RE.match(text, name_end)
+        if call is not None:  # ``setPassword("v")``, ``HTTPBasicAuth(user, "v")``, ``auth=(…)``
+            found = _classify(_callee(text, at, name_end))
+            if found is not None:
+                spans += call_arguments(text, call.end(), first_too=found[1] != _WEAK)
+            done = call.end()
+            continue
         if text[name_end : name_end + 1] not in _AFTER_NAME:
             done = name_end  # ``session.record(``, ``tokens)``: not an assignment
             continue
@@ -451,7 +471,9 @@ def _named_spans(text: str, lowered: str) -> list[tuple[int, int, str]]:
                     or (not is_flag and sep.group(1) is not None)  # ``{"k": tok.value}``: code
                 )
             ):  # ``def f(token: Token)``: an annotation
-                done = value_end
+                # (names inside the expression are judged on their own:
+                # ``auth = HTTPBasicAuth("user", "pw")``)
+                done = value_start
                 continue
         value = text[value_start:value_end].strip()
         if (
