@@ -217,19 +217,17 @@ _SECRET_SUBCOMMANDS = frozenset(["create-secret", "update-secret", "put-secret-v
 _OTHER_COMMAND_RES = [
     (literal, re.compile(pattern))
     for literal, pattern in (
-        ("config:set", r"config:set"),
         ("put-parameter", r"put-parameter"),
         ("env add", r"env[ \t]+add"),
         ("kv", r"kv[ \t]+(?:put|set|create)"),
     )
 ]
 _COMMAND_BOUNDARY = frozenset(" \t\n$(`|;&")
-# ``npm config set``, ``aws configure set``, ``git config``-like ``poetry config NAME VALUE``
-# (two patterns: an alternation at the start would cost the literal-first scan)
-_CONFIG_COMMAND_RES = [
-    re.compile(r"config(?:ure)?[ \t]+set[ \t]+(?!-)"),
-    re.compile(r"poetry[ \t]+config[ \t]+(?!-)"),
-]
+# ``npm config set``, ``aws configure set``, ``poetry config NAME VALUE``, ``heroku
+# config:set``, ``poetry config http-basic.X user pw``: one scan for ``config``, each hit
+# then matched against these.
+_CONFIG_WORD_RE = re.compile(r"config")
+_CONFIG_SET_RE = re.compile(r"config(?:ure)?[ \t]+set[ \t]+(?!-)|config[ \t]+(?!-)")
 _VALUE_FLAG_RE = re.compile(
     r"""(?:^|[ \t])(?:--body|-b|--value|--data|--secret-string|--string-value|--secret-value"""
     r"""|--password|--token)(?:=|[ \t]+|(?=\\?["']))(\\?["']?)([^\s"'\\]+)\1"""
@@ -291,6 +289,7 @@ _HTPASSWD_RE = re.compile(
     r"htpasswd\b[^\n]*?[ \t]-[a-zA-Z]*b[a-zA-Z]*[ \t]+\S+[ \t]+\S+[ \t]+([^\s\"\\]+)"
 )
 _POETRY_BASIC_RE = re.compile(r"config[ \t]+http-basic\.\S+[ \t]+\S+[ \t]+([^\s\"\\]+)")
+_CONFIG_SET_COMMAND = "config:set"
 
 
 def _line_bounds(text: str, at: int) -> tuple[int, int]:
@@ -334,6 +333,8 @@ def _command_spans(text: str, lowered: str, classify: Callable[[str], object]) -
     spans: list[_Span] = []
     done = -1
     matches = _secret_commands(lowered)
+    configs = [m.start() for m in _CONFIG_WORD_RE.finditer(lowered)]
+    matches += [(at, at + 10) for at in configs if lowered.startswith(_CONFIG_SET_COMMAND, at)]
     for literal, pattern in _OTHER_COMMAND_RES:
         if literal in lowered:
             matches += [m.span() for m in pattern.finditer(lowered)]
@@ -356,14 +357,20 @@ def _command_spans(text: str, lowered: str, classify: Callable[[str], object]) -
             value = positional[1]
             if not value.group(2).startswith(("$", "<")) and "://" not in value.group(2):
                 spans.append((value.start(2), value.end(2), "secret"))
-    if "config" in lowered and ("set" in lowered or "poetry" in lowered):
-        for match in (m for pattern in _CONFIG_COMMAND_RES for m in pattern.finditer(lowered)):
-            _, end = _line_bounds(text, match.start())
-            args = [m for m in _ARG_RE.finditer(text, match.end() - 1, end)][:2]
-            if len(args) == 2 and not args[1].group(2).startswith(("-", "$")):
-                name = args[0].group(2).rsplit(":", 1)[-1].rsplit("/", 1)[-1]
-                if classify(name.strip("-_.")):
-                    spans.append((args[1].start(2), args[1].end(2), "secret"))
+    for at in configs:
+        match = _CONFIG_SET_RE.match(lowered, at)
+        if match is None or ("set" not in match.group(0) and lowered[at - 7 : at] != "poetry "):
+            continue  # only ``<tool> config set NAME VALUE`` and ``poetry config NAME VALUE``
+        basic = _POETRY_BASIC_RE.match(text, at)
+        if basic is not None:  # ``poetry config http-basic.X user pw``
+            spans.append((basic.start(1), basic.end(1), "password"))
+            continue
+        _, end = _line_bounds(text, at)
+        args = list(_ARG_RE.finditer(text, match.end() - 1, end))[:2]
+        if len(args) == 2 and not args[1].group(2).startswith(("-", "$")):
+            name = args[0].group(2).rsplit(":", 1)[-1].rsplit("/", 1)[-1]
+            if classify(name.strip("-_.")):
+                spans.append((args[1].start(2), args[1].end(2), "secret"))
     if "|" in text:
         for pattern in _ECHO_RES:
             for match in pattern.finditer(text):
@@ -543,7 +550,6 @@ def context_spans(text: str, lowered: str, classify: Callable[[str], object]) ->
     for command, pattern in (
         ("ssh-keygen", _SSH_KEYGEN_RE),
         ("htpasswd", _HTPASSWD_RE),
-        ("http-basic", _POETRY_BASIC_RE),
     ):
         if command in text:
             for m in pattern.finditer(text):
