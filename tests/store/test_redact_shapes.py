@@ -74,6 +74,8 @@ def test_false_positives_stay_under_the_ceiling() -> None:
 def test_look_alikes_survive_in_records(entry: corpus.Entry) -> None:
     record = {"prompt": entry.text, "notes": [entry.text]}
     assert redact_value(record) == record
+    line = json.dumps(record)  # and a serialised line (artifacts are redacted as bytes)
+    assert redact(line) == line
 
 
 CODE = [e for e in ENTRIES if e.lang == "py"]

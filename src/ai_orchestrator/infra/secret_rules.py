@@ -423,19 +423,23 @@ def _named_spans(text: str, lowered: str) -> list[tuple[int, int, str]]:
             if typed is not None and "\n" not in typed.group(0):
                 value_start, separator, spaced = typed.end(), "=", True
         quote = None
-        if text[value_start : value_start + 1] in _STRING_PREFIXES and text[
-            value_start + 1 : value_start + 2
-        ] in ('"', "'"):
+        if text[value_start : value_start + 1] in _STRING_PREFIXES and (
+            text[value_start + 1 : value_start + 2] in ('"', "'")
+            or _ESCAPED_QUOTE_RE.match(text, value_start + 1) is not None
+        ):
             value_start += 1  # a Python f/b/r string: the value is what is quoted
         escaped = _ESCAPED_QUOTE_RE.match(text, value_start)
         if escaped is not None:
             quote, value_start = escaped.group(0), escaped.end()
         elif text[value_start : value_start + 1] in _QUOTE_CHARS:
             quote, value_start = text[value_start], value_start + 1
-            if text[value_start : value_start + 1] in _CLOSERS:
-                # ``getpass("Password: ")``: the quote closes the string the name is in
-                done = value_start
-                continue
+        if quote is not None and (
+            text[value_start : value_start + 1] in _CLOSERS
+            or text.startswith(("\\n", "\\r"), value_start)
+        ):
+            # ``getpass("Password: ")``: the quote closes the string the name is in
+            done = value_start
+            continue
         scheme = _SCHEME_RE.match(text, value_start)
         if scheme is not None and kind in ("authorization", "token", "auth", "api-key", "password"):
             value_start = scheme.end()
