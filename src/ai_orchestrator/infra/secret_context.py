@@ -149,6 +149,12 @@ def after_name(text: str, name_start: int, name_end: int, kind: str, weak: bool)
     if weak and words and words[-1].lower() in _QUALIFIERS:
         weak = False  # ``the api key was …``: a qualified key in prose
     ok = _weak_ok if weak else credential_like
+    pair = _YAML_PAIR_RE.match(text, name_end)
+    if pair is not None and _YAML_NAME_PREFIX_RE.fullmatch(before) is not None:
+        raw = pair.group(1).strip()
+        if raw and not raw.startswith(("$", "{{", "<")):
+            return (pair.start(1), pair.start(1) + len(raw), kind)
+        return None
     at = name_end + (text.startswith("\\", name_end))
     closing = text[at : at + 1]
     if closing and closing in _QUOTES:
@@ -265,12 +271,11 @@ _PROMPT_WORDS_RE = re.compile(r"secret|token|password|passwd|credential|api-key|
 _K8S_SECRET_RE = re.compile(r"kind:[ \t]*[\"']?secret[\"']?[ \t]*(?:\n|$)")
 _K8S_DATA_RE = re.compile(r"(?:^|\n)(?:data|stringdata):[ \t]*\n")
 _K8S_ENTRY_RE = re.compile(r"([ \t]+)[^\s:#][^:\n]*:[ \t]+(?:[|>][+-]?[ \t]*\n\1[ \t]+)?([^\n]+)")
-_NAME_LINE_RES = [
-    (key, re.compile(key + r"[ \t]*[\"']?([\w.\-/:]+)[\"']?[ \t]*\r?\n"))
-    for key in ("name:", "key:")
-]
-_YAML_VALUE_RE = re.compile(
-    r"[ \t]*(?:value|content|data|secret):[ \t]*[\"']?([^\"'\n]+?)[\"']?[ \t]*(?:\n|$)"
+# ``- name: DB_PASSWORD`` then ``value: v`` on the next line (Kubernetes env lists)
+_YAML_NAME_PREFIX_RE = re.compile(r"[ \t]*(?:-[ \t]+)?(?:name|key):[ \t]*[\"']?[\w./:\-]*")
+_YAML_PAIR_RE = re.compile(
+    r"[\"']?[ \t]*\r?\n[ \t]*(?:value|content|data|secret):[ \t]*[\"']?([^\"'\n]+?)[\"']?[ \t]*"
+    r"(?:\r?\n|$)"
 )
 # a ``.pgpass`` line: host:port:database:user:password
 _PGPASS_LINE = r"[^\s:\\\"]+:(?:[0-9]{1,5}|\*):[^\s:]+:[^\s:]+:([^\s\\\"]+)(?=\r?\n|\\[nr]|\"|$)"
@@ -460,25 +465,6 @@ def _k8s_spans(text: str, lowered: str) -> list[_Span]:
     return spans
 
 
-def _yaml_name_value_spans(
-    text: str, lowered: str, classify: Callable[[str], object]
-) -> list[_Span]:
-    spans: list[_Span] = []
-    for key, pattern in _NAME_LINE_RES:
-        if key not in lowered:
-            continue
-        for match in pattern.finditer(lowered):
-            name = text[match.start(1) : match.end(1)].rsplit("/", 1)[-1]
-            if not classify(name.rstrip("0123456789").strip("-_.")):
-                continue
-            value = _YAML_VALUE_RE.match(text, match.end())
-            if value is not None:
-                raw = value.group(1).strip()
-                if raw and not raw.startswith(("$", "{{", "<")):
-                    spans.append((value.start(1), value.start(1) + len(raw), "secret"))
-    return spans
-
-
 _PRIVATE_HEAD_RE = re.compile(r"-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----")
 _PRIVATE_END_RE = re.compile(r"[ \t]*-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----")
 _KEY_LINE_RE = re.compile(r"[ \t]*(?:[A-Za-z][A-Za-z\-]*:[ \t][^\n\\\"]*|[A-Za-z0-9+/=]+)?[ \t]*")
@@ -530,7 +516,6 @@ def context_spans(text: str, lowered: str, classify: Callable[[str], object]) ->
         spans += _prompt_spans(text)
     if "kind:" in lowered and "secret" in lowered:
         spans += _k8s_spans(text, lowered)
-    spans += _yaml_name_value_spans(text, lowered, classify)
     if "BUNDLE_" in text:
         spans += [(m.start(1), m.end(1), "credential") for m in _BUNDLER_RE.finditer(text)]
     for hint in _PGPASS_HINT_RE.finditer(text):

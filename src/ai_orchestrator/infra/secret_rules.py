@@ -64,6 +64,7 @@ _HIT_RES = [
         word + r"[a-z0-9_.\-]*+(?=(?:\\*[\"'])?\]?[ \t]*(?::=|=>|[:=])"  # name = value
         r"|\\?[\"'`][ \t]*[,\s{]"  # a literal followed by the next item or a record
         r"|>"  # an XML element
+        r"|[\"']?[ \t]*\r?\n[ \t]*(?:value|content|data|secret):"  # ``name: X`` / ``value: v``
         r"|[ \t]+[A-Za-z_][\w.\[\]*]*[ \t]*=[ \t]*\\?[\"'`]"  # ``var pw string = "v"``
         r"|[ \t]+(?:is[ \t]+|was[ \t]+)?[\"'`]?(?=[^\s]*[0-9])[^\s]{6}"  # positional, prose
         r"|(?:['\"]\))?[ \t]*=?[ \t]*\([ \t\r\n]*\\?[\"'`])"  # a call with a literal
@@ -73,7 +74,7 @@ _HIT_RES = [
 # A long option followed by a separate value; its name is checked by ``_classify``.
 _FLAG_HIT_RE = re.compile(r"--[a-z][a-z0-9\-]{0,40}+(?=[ \t]+[^\s\-])")
 _STRING_PREFIXES = frozenset("fbrFBRuU")
-_AFTER_NAME = frozenset(("=", ":", '"', "'", "`", " ", "\t", "\\", ">", "]"))
+_AFTER_NAME = frozenset(("=", ":", '"', "'", "`", " ", "\t", "\\", ">", "]", "\n", "\r"))
 _NAME_TAIL_RE = re.compile(r"[A-Za-z0-9_.\-]*")
 # After a name: an optional closing quote, then ``=``, ``:``, ``:=`` or ``=>``.
 _SEP_RE = re.compile(r"(\\*[\"'])?\]?[ \t]*(:=|=>|[:=])[ \t]*")
