@@ -28,7 +28,7 @@ separator), so a redacted literal stays a literal and code still parses.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 _Span = tuple[int, int, str]
 _QUOTES = "\"'`"
@@ -224,7 +224,7 @@ _OTHER_COMMAND_RES = [
     (literal, re.compile(pattern))
     for literal, pattern in (
         ("put-parameter", r"put-parameter"),
-        ("env add", r"env[ \t]+add"),
+        ("env", r"env[ \t]+add"),
         ("kv", r"kv[ \t]+(?:put|set|create)"),
     )
 ]
@@ -266,7 +266,7 @@ _PROMPT_RE = re.compile(
 )
 # ``$`` and ``%`` are rare in code, so the scan starts there; the line start is checked
 # in ``_prompt_spans``.
-_PROMPT_START_RES = [re.compile(r"\$[ \t]"), re.compile(r"%[ \t]")]
+_PROMPT_START_RES = [("$", re.compile(r"\$[ \t]")), ("%", re.compile(r"%[ \t]"))]
 _PROMPT_WORDS_RE = re.compile(r"secret|token|password|passwd|credential|api-key|apikey|access-key")
 _K8S_SECRET_RE = re.compile(r"kind:[ \t]*[\"']?secret[\"']?[ \t]*(?:\n|$)")
 _K8S_DATA_RE = re.compile(r"(?:^|\n)(?:data|stringdata):[ \t]*\n")
@@ -297,6 +297,18 @@ _POETRY_BASIC_RE = re.compile(r"config[ \t]+http-basic\.\S+[ \t]+\S+[ \t]+([^\s\
 _CONFIG_SET_COMMAND = "config:set"
 
 
+def _occurrences(text: str, literal: str, pattern: re.Pattern[str]) -> Iterator[re.Match[str]]:
+    """``pattern`` (which starts with ``literal``) matched at each occurrence of
+    ``literal``: ``str.find`` skips through text many times faster than the regex
+    engine's own scan for a literal prefix, and most of these literals are rare."""
+    at = text.find(literal)
+    while at >= 0:
+        match = pattern.match(text, at)
+        if match is not None:
+            yield match
+        at = text.find(literal, match.end() if match is not None and match.end() > at else at + 1)
+
+
 def _line_bounds(text: str, at: int) -> tuple[int, int]:
     """The line around ``at`` (a JSON-escaped ``\\n`` ends a line too)."""
     start = text.rfind("\n", 0, at) + 1
@@ -311,7 +323,7 @@ def _secret_commands(lowered: str) -> list[tuple[int, int]]:
     each ``secret`` word."""
     found: list[tuple[int, int]] = []
     done = -1
-    for hit in _SECRET_WORD_RE.finditer(lowered):
+    for hit in _occurrences(lowered, "secret", _SECRET_WORD_RE):
         if hit.start() < done:
             continue
         start, end = hit.start(), hit.end()
@@ -338,11 +350,10 @@ def _command_spans(text: str, lowered: str, classify: Callable[[str], object]) -
     spans: list[_Span] = []
     done = -1
     matches = _secret_commands(lowered)
-    configs = [m.start() for m in _CONFIG_WORD_RE.finditer(lowered)]
+    configs = [m.start() for m in _occurrences(lowered, "config", _CONFIG_WORD_RE)]
     matches += [(at, at + 10) for at in configs if lowered.startswith(_CONFIG_SET_COMMAND, at)]
     for literal, pattern in _OTHER_COMMAND_RES:
-        if literal in lowered:
-            matches += [m.span() for m in pattern.finditer(lowered)]
+        matches += [m.span() for m in _occurrences(lowered, literal, pattern)]
     for match_start, match_end in sorted(matches):
         if match_start < done:
             continue
@@ -377,8 +388,8 @@ def _command_spans(text: str, lowered: str, classify: Callable[[str], object]) -
             if classify(name.strip("-_.")):
                 spans.append((args[1].start(2), args[1].end(2), "secret"))
     if "|" in text:
-        for pattern in _ECHO_RES:
-            for match in pattern.finditer(text):
+        for command, pattern in zip(("echo", "printf"), _ECHO_RES, strict=True):
+            for match in _occurrences(text, command, pattern):
                 if _PIPE_TARGET_RE.search(match.group(3).lower()):
                     spans.append((match.start(2), match.end(2), "secret"))
     return spans
@@ -417,7 +428,7 @@ def _call_spans(text: str, lowered: str) -> list[_Span]:
     spans: list[_Span] = []
     for word, pattern in _CALL_RES:
         if word in lowered:
-            for call in pattern.finditer(lowered):
+            for call in _occurrences(lowered, word, pattern):
                 spans += call_arguments(text, call.end(), first_too=False)
     return spans
 
@@ -428,8 +439,8 @@ def _prompt_spans(text: str) -> list[_Span]:
     spans: list[_Span] = []
     starts = [
         m.start()
-        for pattern in _PROMPT_START_RES
-        for m in pattern.finditer(text)
+        for literal, pattern in _PROMPT_START_RES
+        for m in _occurrences(text, literal, pattern)
         if m.start() == 0
         or text[m.start() - 1] in '\n"'
         or text[m.start() - 2 : m.start()] == "\\n"
@@ -447,7 +458,7 @@ def _prompt_spans(text: str) -> list[_Span]:
 
 def _k8s_spans(text: str, lowered: str) -> list[_Span]:
     spans: list[_Span] = []
-    for kind in _K8S_SECRET_RE.finditer(lowered):
+    for kind in _occurrences(lowered, "kind:", _K8S_SECRET_RE):
         doc_start = lowered.rfind("\n---", 0, kind.start()) + 1
         doc_end = lowered.find("\n---", kind.end())
         doc_end = len(text) if doc_end < 0 else doc_end
@@ -517,7 +528,8 @@ def context_spans(text: str, lowered: str, classify: Callable[[str], object]) ->
     if "kind:" in lowered and "secret" in lowered:
         spans += _k8s_spans(text, lowered)
     if "BUNDLE_" in text:
-        spans += [(m.start(1), m.end(1), "credential") for m in _BUNDLER_RE.finditer(text)]
+        bundler = _occurrences(text, "BUNDLE_", _BUNDLER_RE)
+        spans += [(m.start(1), m.end(1), "credential") for m in bundler]
     for hint in _PGPASS_HINT_RE.finditer(text):
         line_start = max(
             text.rfind("\n", 0, hint.start()) + 1,
@@ -537,7 +549,7 @@ def context_spans(text: str, lowered: str, classify: Callable[[str], object]) ->
         ("htpasswd", _HTPASSWD_RE),
     ):
         if command in text:
-            for m in pattern.finditer(text):
+            for m in _occurrences(text, command, pattern):
                 group = next(g for g in range(1, pattern.groups + 1) if m.group(g) is not None)
                 if m.group(group):
                     spans.append((m.start(group), m.end(group), "password"))
