@@ -224,7 +224,7 @@ _OTHER_COMMAND_RES = [
     (literal, re.compile(pattern))
     for literal, pattern in (
         ("put-parameter", r"put-parameter"),
-        ("env", r"env[ \t]+add"),
+        ("env add", r"env add"),
         ("kv", r"kv[ \t]+(?:put|set|create)"),
     )
 ]
@@ -266,7 +266,7 @@ _PROMPT_RE = re.compile(
 )
 # ``$`` and ``%`` are rare in code, so the scan starts there; the line start is checked
 # in ``_prompt_spans``.
-_PROMPT_START_RES = [("$", re.compile(r"\$[ \t]")), ("%", re.compile(r"%[ \t]"))]
+_PROMPT_START_RES = [("$ ", re.compile(r"\$ ")), ("% ", re.compile(r"% "))]
 _PROMPT_WORDS_RE = re.compile(r"secret|token|password|passwd|credential|api-key|apikey|access-key")
 _K8S_SECRET_RE = re.compile(r"kind:[ \t]*[\"']?secret[\"']?[ \t]*(?:\n|$)")
 _K8S_DATA_RE = re.compile(r"(?:^|\n)(?:data|stringdata):[ \t]*\n")
