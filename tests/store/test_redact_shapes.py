@@ -53,6 +53,17 @@ def test_the_corpus_is_deterministic_and_synthetic() -> None:
     assert all(e.secrets == f.secrets for e, f in zip(again, ENTRIES, strict=True))
 
 
+# YAML whose meaning is its line structure (a value on the next line, a block, a Secret's
+# data, name/value list items) is judged as written: every writer redacts before it
+# serialises (``redact_value``), so these need not be found inside a JSON string too.
+YAML_STRUCTURE = frozenset(
+    (
+        *("kubectl-get-secret-yaml", "kubectl-secret-stringdata", "k8s-env-name-value"),
+        *("yaml-next-line", "yaml-block"),
+    )
+)
+
+
 @pytest.mark.parametrize("entry", SECRETS, ids=[e.id for e in SECRETS])
 def test_no_secret_of_the_corpus_survives(entry: corpus.Entry) -> None:
     cleaned = redact(entry.text)
@@ -61,7 +72,7 @@ def test_no_secret_of_the_corpus_survives(entry: corpus.Entry) -> None:
     assert not corpus.leaked(entry, json.dumps(redact_value({"prompt": entry.text})))
     line = redact(json.dumps({"text": entry.text}))
     json.loads(line)  # still JSON
-    if entry.lang not in ("yaml",):  # a YAML block is judged as written (see redact_value)
+    if entry.id not in YAML_STRUCTURE:
         assert not corpus.leaked(entry, line), line
 
 
