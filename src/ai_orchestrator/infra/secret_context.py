@@ -278,7 +278,10 @@ _YAML_PAIR_RE = re.compile(
     r"(?:\r?\n|$)"
 )
 # a ``.pgpass`` line: host:port:database:user:password
-_PGPASS_LINE = r"[^\s:\\\"]+:(?:[0-9]{1,5}|\*):[^\s:]+:[^\s:]+:([^\s\\\"]+)(?=\r?\n|\\[nr]|\"|$)"
+_PGPASS_LINE = (
+    r"[^\s:\\\"',{}]+:(?:[0-9]{1,5}|\*):[^\s:\"',{}]+:[^\s:\"',{}]+:([^\s\\\"',{}]+)"
+    r"(?=\r?\n|\\[nr]|\"|$)"
+)
 _PGPASS_RE = re.compile(_PGPASS_LINE)
 _PGPASS_HINT_RE = re.compile(r":(?:[0-9]{2,5}|\*):[^\s:]+:[^\s:]+:")
 _BUNDLER_RE = re.compile(
@@ -393,6 +396,20 @@ def _command_spans(text: str, lowered: str, classify: Callable[[str], object]) -
                 if _PIPE_TARGET_RE.search(match.group(3).lower()):
                     spans.append((match.start(2), match.end(2), "secret"))
     return spans
+
+
+# (``name(`` or ``name = (``; ``a secret (`x`)`` in prose is not a call)
+CALL_OPEN_RE = re.compile(r"(?:['\"]\))?(?:[ \t]*=[ \t]*)?\((?=[ \t\r\n]*\\?[\"'`])")
+# A call that sets what it is named after takes the secret as its first argument too.
+SETTER_WORDS = frozenset(("set", "with", "use", "put", "store", "update"))
+
+
+def callee_at(text: str, at: int, name_end: int) -> str:
+    """The name of the function called at ``text[:name_end]`` (its last dotted part)."""
+    start = at
+    while start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
+        start -= 1
+    return text[start:name_end]
 
 
 def call_arguments(text: str, at: int, first_too: bool) -> list[_Span]:

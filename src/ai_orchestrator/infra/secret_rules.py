@@ -14,10 +14,13 @@ from functools import lru_cache
 from typing import Any
 
 from ai_orchestrator.infra.secret_context import (
+    CALL_OPEN_RE,
     NAME_FIELDS,
+    SETTER_WORDS,
     VALUE_FIELDS,
     after_name,
     call_arguments,
+    callee_at,
     context_spans,
     credential_like,
     private_key_spans,
@@ -61,13 +64,13 @@ _NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 # (Literal-first patterns on the lowered text: the regex engine skips to each keyword.)
 _HIT_RES = [
     re.compile(
-        word + r"[a-z0-9_.\-]*+(?=(?:\\*[\"'])?\]?[ \t]*(?::=|=>|[:=])"  # name = value
+        word + r"[a-z0-9_.\-]*+(?=(?:\\*[\"']\]?)?[ \t]*(?::=|=>|[:=])"  # name = value
         r"|\\?[\"'`][ \t]*[,\s{]"  # a literal followed by the next item or a record
         r"|>"  # an XML element
         r"|[\"']?[ \t]*\r?\n[ \t]*(?:value|content|data|secret):"  # ``name: X`` / ``value: v``
         r"|[ \t]+[A-Za-z_][\w.\[\]*]*[ \t]*=[ \t]*\\?[\"'`]"  # ``var pw string = "v"``
         r"|[ \t]+(?:is[ \t]+|was[ \t]+)?[\"'`]?(?=[^\s]*[0-9])[^\s]{6}"  # positional, prose
-        r"|(?:['\"]\))?[ \t]*=?[ \t]*\([ \t\r\n]*\\?[\"'`])"  # a call with a literal
+        r"|(?:['\"]\))?(?:[ \t]*=[ \t]*)?\([ \t\r\n]*\\?[\"'`])"  # a call with a literal
     )
     for word in _KEYWORDS
 ]
@@ -77,7 +80,7 @@ _STRING_PREFIXES = frozenset("fbrFBRuU")
 _AFTER_NAME = frozenset(("=", ":", '"', "'", "`", " ", "\t", "\\", ">", "]", "\n", "\r"))
 _NAME_TAIL_RE = re.compile(r"[A-Za-z0-9_.\-]*")
 # After a name: an optional closing quote, then ``=``, ``:``, ``:=`` or ``=>``.
-_SEP_RE = re.compile(r"(\\*[\"'])?\]?[ \t]*(:=|=>|[:=])[ \t]*")
+_SEP_RE = re.compile(r"(?:(\\*[\"'])\]?)?[ \t]*(:=|=>|[:=])[ \t]*")
 # A quote, escaped any number of times (JSON inside JSON: ``\\\"``).
 _ESCAPED_QUOTE_RE = re.compile(r"\\+[\"']")
 # ``name: Type = value`` (Python, TypeScript, Rust, Kotlin, Swift): the value is after ``=``.
@@ -140,7 +143,7 @@ _SECRET_WORDS = frozenset(
 _PLACEHOLDERS = frozenset(
     _split(
         "null none true false nil undefined yes no on off required optional string str "
-        "redacted bytes int bool float dict list any object"
+        "redacted bytes int bool float dict list any object value values"
     )
 )
 _MASK_CHARS = frozenset("*xX.#-_•")
@@ -345,17 +348,6 @@ def _next_line_value(text: str, after_sep: int, name_start: int) -> tuple[int, i
     return (first, last) if first is not None and last is not None else None
 
 
-_CALL_OPEN_RE = re.compile(r"(?:['\"]\))?[ \t]*=?[ \t]*\((?=[ \t\r\n]*\\?[\"'`])")
-
-
-def _callee(text: str, at: int, name_end: int) -> str:
-    """The name of the function called at ``text[:name_end]`` (its last dotted part)."""
-    start = at
-    while start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
-        start -= 1
-    return text[start:name_end]
-
-
 def _named_spans(text: str, lowered: str) -> list[tuple[int, int, str]]:
     """Values of secret-named assignments, flags and headers."""
     hits = [m.start() for hit in _HIT_RES for m in hit.finditer(lowered)]
@@ -369,11 +361,13 @@ def _named_spans(text: str, lowered: str) -> list[tuple[int, int, str]]:
             continue
         tail = _NAME_TAIL_RE.match(text, at)
         name_end = tail.end() if tail else at
-        call = _CALL_OPEN_RE.match(text, name_end)
+        call = CALL_OPEN_RE.match(text, name_end)
         if call is not None:  # ``setPassword("v")``, ``HTTPBasicAuth(user, "v")``, ``auth=(…)``
-            found = _classify(_callee(text, at, name_end))
+            callee = callee_at(text, at, name_end)
+            found = _classify(callee)
             if found is not None:
-                spans += call_arguments(text, call.end(), first_too=found[1] != _WEAK)
+                setter = found[1] != _WEAK and _words(callee)[0] in SETTER_WORDS
+                spans += call_arguments(text, call.end(), first_too=setter)
             done = call.end()
             continue
         if text[name_end : name_end + 1] not in _AFTER_NAME:
