@@ -163,9 +163,16 @@ def test_the_leaks_issue_18_named(secret: str, text: str) -> None:
         "pw = getpass.getpass('Password: ')",
         "task tests did not pass: tests.test_add::test_add",
         "verify: 2 tests did not pass: tests/test_x.py::test_a, tests/test_x.py::test_b",
+        # found on this repository's own code and docs
+        'message_id = self.ids.token("msg_01", 22)',
+        "best[request.key] = request",
+        "a variable named like a secret (`*KEY*`, `*TOKEN*`, `*PASSWORD*`) is hidden",
+        '{"timestamp":"2026-10-01T10:00:00Z","model":"m","tokens":{"input":1,"output":3}}',
+        'add("--password value", lambda p: f"psql --password {p} -h db")',
     ],
 )
 def test_the_false_positives_issues_17_and_18_named(text: str) -> None:
+    """The look-alikes the issues named, and those this repository's own text showed."""
     assert redact(text) == text
     assert redact_value({"history": [{"event": "verify", "message": text}]}) == {
         "history": [{"event": "verify", "message": text}]
