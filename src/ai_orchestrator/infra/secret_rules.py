@@ -13,14 +13,22 @@ from collections.abc import Collection, Mapping
 from functools import lru_cache
 from typing import Any
 
+from ai_orchestrator.infra.secret_context import (
+    CALL_OPEN_RE,
+    NAME_FIELDS,
+    SETTER_WORDS,
+    VALUE_FIELDS,
+    after_name,
+    call_arguments,
+    callee_at,
+    context_spans,
+    credential_like,
+    private_key_spans,
+)
 from ai_orchestrator.infra.secret_tokens import token_spans
 
-_PRIVATE_BLOCK_RE = re.compile(
-    # (a block never holds ``"``: in serialised JSON a cut-off block ends with its string)
-    r"-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----[^\"]*?"
-    r"(?:-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----|(?=\")|\Z)",
-)
-_URL_CREDENTIALS_RE = re.compile(r"://([^\s/?#@:\"'<>\\]*):([^\s/?#@\"'<>\\]+)@")
+# (the password may hold ``@``: the host starts after the last one)
+_URL_CREDENTIALS_RE = re.compile(r"://([^\s/?#@:\"'<>\\]*):([^\s/?#\"'<>\\]+)@")
 # Command lines. Each pattern starts with its command word (a literal, which the regex
 # engine skips to quickly); the word boundary before it is checked in ``_command_spans``.
 _CURL_USER_RE = re.compile(
@@ -34,9 +42,7 @@ _FLAG_VALUE = r"""(?:'([^'\n\\]{1,256})'|"([^"\n\\]{1,256})"|([^\s'"\\]+))"""
 # text): the ``B``/``b`` and the word boundary before it are checked on each match.
 _BEARER_RE = re.compile(r"earer[ \t]+([A-Za-z0-9\-._~+/]{20,}=*)")
 # A .netrc entry: ``machine HOST login USER password SECRET``.
-_NETRC_RE = re.compile(
-    r"machine[ \t]+\S+[ \t]+login[ \t]+\S+[ \t]+password[ \t]+([^\s\"\\]+)"
-)
+_NETRC_RE = re.compile(r"machine[ \t]+\S+[ \t]+login[ \t]+\S+[ \t]+password[ \t]+([^\s\"\\]+)")
 _PASSWORD_FLAG_RES = [
     re.compile(command + r"[a-z\-]*\b[^\n]*?\s-p" + _FLAG_VALUE) for command in ("mysql", "mariadb")
 ] + [
@@ -52,20 +58,33 @@ def _split(words: str) -> list[str]:
 
 
 # Every secret name contains one of these (lowercased).
-_KEYWORDS = tuple(_split("pass pwd secret token key cred auth cookie sess sig pat"))
+_KEYWORDS = tuple(_split("pass pwd secret token key cred auth cookie sess sig pat bearer psk"))
 _NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.")
 # A keyword, the rest of the name, then a separator: the candidates for a named value.
 # (Literal-first patterns on the lowered text: the regex engine skips to each keyword.)
 _HIT_RES = [
-    re.compile(word + r"[a-z0-9_.\-]*+(?=(?:\\?[\"'])?[ \t]*(?::=|=>|[:=]))") for word in _KEYWORDS
+    re.compile(
+        word + r"[a-z0-9_.\-]*+(?=(?:\\*[\"']\]?)?[ \t]*(?::=|=>|[:=])"  # name = value
+        r"|\\?[\"'`][ \t]*[,\s{]"  # a literal followed by the next item or a record
+        r"|>"  # an XML element
+        r"|[\"']?[ \t]*\r?\n[ \t]*(?:value|content|data|secret):"  # ``name: X`` / ``value: v``
+        r"|[ \t]+[A-Za-z_][\w.\[\]*]*[ \t]*=[ \t]*\\?[\"'`]"  # ``var pw string = "v"``
+        r"|[ \t]+(?:is[ \t]+|was[ \t]+)?[\"'`]?(?=[^\s]*[0-9])[^\s]{6}"  # positional, prose
+        r"|(?:['\"]\))?(?:[ \t]*=[ \t]*)?\([ \t\r\n]*\\?[\"'`])"  # a call with a literal
+    )
+    for word in _KEYWORDS
 ]
 # A long option followed by a separate value; its name is checked by ``_classify``.
 _FLAG_HIT_RE = re.compile(r"--[a-z][a-z0-9\-]{0,40}+(?=[ \t]+[^\s\-])")
 _STRING_PREFIXES = frozenset("fbrFBRuU")
-_AFTER_NAME = frozenset(("=", ":", '"', "'", " ", "\t", "\\"))
+_AFTER_NAME = frozenset(("=", ":", '"', "'", "`", " ", "\t", "\\", ">", "]", "\n", "\r"))
 _NAME_TAIL_RE = re.compile(r"[A-Za-z0-9_.\-]*")
 # After a name: an optional closing quote, then ``=``, ``:``, ``:=`` or ``=>``.
-_SEP_RE = re.compile(r"(\\?[\"'])?[ \t]*(:=|=>|[:=])[ \t]*")
+_SEP_RE = re.compile(r"(?:(\\*[\"'])\]?)?[ \t]*(:=|=>|[:=])[ \t]*")
+# A quote, escaped any number of times (JSON inside JSON: ``\\\"``).
+_ESCAPED_QUOTE_RE = re.compile(r"\\+[\"']")
+# ``name: Type = value`` (Python, TypeScript, Rust, Kotlin, Swift): the value is after ``=``.
+_TYPE_ANNOTATION_RE = re.compile(r"&?'?[A-Za-z_][\w:<>\[\], |.'&]{0,60}?[ \t]*=(?!=)[ \t]*")
 _MAPPING_ENTRY_RE = re.compile(r"(?:- |[\w.\-\"']+:(?:\s|$))")
 _BLOCK_RE = re.compile(r"[|>][+-]?[0-9]?")
 _FLAG_SEP_RE = re.compile(r"[ \t]+(?=[^\s-])")
@@ -74,6 +93,11 @@ _CAMEL_RE = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 _UNQUOTED_VALUE_RE = re.compile(r"[^\s\"'\\,;})\]&<>|`]+")
 _TOKEN_LIKE_RE = re.compile(r"[A-Za-z0-9_\-+/=.~%:]{8,}")
 _CODE_VALUE_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:[.(\[]|$)")
+_IDENTIFIER_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
+_QUOTE_CHARS = ('"', "'", "`")
+_CLOSERS = frozenset((")", ",", ";", "]", "}", "\n", ""))
+# Words that start an expression, not a value: ``credential = new NetworkCredential(…)``.
+_EXPRESSION_WORDS = frozenset(_split("new await yield lambda not typeof function async this self"))
 
 _PASSWORD_WORDS = frozenset({"pass", "passwd", "password", "passphrase", "pwd", "pw", "passw"})
 _NOT_PASSWORD = frozenset(_split("bypass compass passenger passage passive passthrough passport"))
@@ -92,8 +116,14 @@ _NOT_SECRET_TAILS = frozenset(
         "header env var prefix hint expiry expires expiration ttl timeout at version index "
         "mode method provider label stats total rate model policy algorithm scheme manager "
         "store action actions state status required enabled disabled strength reset rules "
-        "help prompt dialog form input column table"
+        "help prompt dialog form input column table seconds secs sec ms millis minutes mins "
+        "hours days duration interval lifetime age delay retries attempts"
     )
+)
+# Words after a secret word that still name the secret itself (``client-key-data``,
+# ``password_b64``, ``privateKeyData``): dropped before the name is judged.
+_VALUE_SUFFIXES = frozenset(
+    _split("data value b64 base64 hex raw string str text bytes plain plaintext content material")
 )
 # ``<qualifier>_key`` names that are not secrets.
 _NOT_SECRET_KEYS = frozenset(
@@ -101,13 +131,19 @@ _NOT_SECRET_KEYS = frozenset(
         "primary foreign sort partition cache row composite unique lookup map dict hot public "
         "pub idempotency dedup dedupe object bucket translation i18n message react list event "
         "field group shard routing hash index join natural sequence schema shortcut press ssh "
-        "gpg pgp host"
+        "gpg pgp host parameter"
+    )
+)
+_SECRET_WORDS = frozenset(
+    _split(
+        "token tokens secret secrets password passwd pass pwd key keys credential credentials "
+        "cred creds auth cookie session sig signature pat apikey bearer psk passphrase"
     )
 )
 _PLACEHOLDERS = frozenset(
     _split(
         "null none true false nil undefined yes no on off required optional string str "
-        "redacted bytes int bool float dict list any object"
+        "redacted bytes int bool float dict list any object value values"
     )
 )
 _MASK_CHARS = frozenset("*xX.#-_•")
@@ -117,7 +153,9 @@ _STRONG, _WEAK, _HEADER = "strong", "weak", "header"
 def _words(name: str) -> list[str]:
     words: list[str] = []
     for part in re.split(r"[_.\-]+", name):
-        words.extend(w.lower() for w in _CAMEL_RE.findall(part))
+        words.extend(w.lower().rstrip("0123456789") or w for w in _CAMEL_RE.findall(part))
+    while len(words) > 1 and words[-1] in _VALUE_SUFFIXES:
+        words.pop()
     return words
 
 
@@ -134,6 +172,11 @@ def _classify(name: str) -> tuple[str, str] | None:
         return "cookie", _HEADER
     if (len(words) > 1 and last in _NOT_SECRET_TAILS) or flat in _NOT_PASSWORD:
         return None
+    secret_at = next((i for i, w in enumerate(words) if w in _SECRET_WORDS), len(words))
+    if any(w in _NOT_SECRET_TAILS for w in words[secret_at + 1 :]):
+        return None  # ``refresh_token_expiry_seconds``: describes a token
+    if flat in ("bearer", "psk") or last == "bearer":
+        return ("token" if "bearer" in flat else "password"), _STRONG
     if (
         any(w in _PASSWORD_WORDS for w in words)
         or "password" in flat
@@ -168,8 +211,9 @@ def _placeholder(value: str) -> bool:
     stripped = value.strip()
     return (
         not stripped
-        or stripped.startswith(("$", "%(", "{{", "<", "[REDACTED", "process.env", "os.environ"))
+        or stripped.startswith(("$", "%(", "{", "<", "[REDACTED", "process.env", "os.environ"))
         or stripped.lower() in _PLACEHOLDERS
+        or "OMITTED" in stripped  # ``kubectl config view``: DATA+OMITTED
         or (len(stripped) > 1 and set(stripped) <= _MASK_CHARS)  # ***, xxxx, ....
     )
 
@@ -183,8 +227,10 @@ def _token_like(value: str) -> bool:
 def _looks_like_code(value: str, separator: str, spaced: bool) -> bool:
     """An unquoted value that is an expression (``next_token(s)``, ``Optional[str]``,
     ``self.key``, ``[Validator, …]`` with spaces around ``=``), not a literal secret."""
-    if spaced and separator == "=" and value[:1] in "[{(":
-        return True  # a list, dict or tuple literal in code
+    if spaced and separator == "=" and (value[:1] in "[{(" or "(" in value or "::" in value):
+        return True  # a list, dict or tuple literal, a call, a scoped name: code
+    if value in _EXPRESSION_WORDS:
+        return True
     if _CODE_VALUE_RE.match(value) is None:
         return False
     if separator == "=" and spaced:
@@ -223,9 +269,10 @@ def _word_start(text: str, at: int) -> bool:
 def _structural_spans(text: str) -> list[tuple[int, int, str]]:
     spans: list[tuple[int, int, str]] = []
     if "://" in text:
-        spans += [
-            (m.start(2), m.end(2), "url-password") for m in _URL_CREDENTIALS_RE.finditer(text)
-        ]
+        for m in _URL_CREDENTIALS_RE.finditer(text):
+            spans.append((m.start(2), m.end(2), "url-password"))
+            if _token_like(m.group(1)) and any(c.isdigit() for c in m.group(1)):
+                spans.append((m.start(1), m.end(1), "url-user"))  # a key id as the user
     if "curl" in text and (" -u" in text or "--user" in text or " -U" in text):
         spans += _command_spans(text, _CURL_USER_RE, 2, "curl-user")
     if "earer" in text:
@@ -314,6 +361,15 @@ def _named_spans(text: str, lowered: str) -> list[tuple[int, int, str]]:
             continue
         tail = _NAME_TAIL_RE.match(text, at)
         name_end = tail.end() if tail else at
+        call = CALL_OPEN_RE.match(text, name_end)
+        if call is not None:  # ``setPassword("v")``, ``HTTPBasicAuth(user, "v")``, ``auth=(…)``
+            callee = callee_at(text, at, name_end)
+            found = _classify(callee)
+            if found is not None:
+                setter = found[1] != _WEAK and _words(callee)[0] in SETTER_WORDS
+                spans += call_arguments(text, call.end(), first_too=setter)
+            done = call.end()
+            continue
         if text[name_end : name_end + 1] not in _AFTER_NAME:
             done = name_end  # ``session.record(``, ``tokens)``: not an assignment
             continue
@@ -330,28 +386,55 @@ def _named_spans(text: str, lowered: str) -> list[tuple[int, int, str]]:
             continue
         kind, strength = found
         sep = _SEP_RE.match(text, name_end)
-        if sep is not None and text.startswith("::", sep.start(2)):
-            done = name_end  # ``tests/test_auth.py::test_x``, ``auth::Token``: a path
+        if (
+            sep is not None
+            and (
+                text.startswith(("::", "=="), sep.start(2))
+                # ``arn:aws:secretsmanager:eu-west-1:…``, ``host:5432:db:user:pw``: a path
+                or (
+                    sep.group(2) == ":"
+                    and sep.end() == sep.end(2)
+                    and text[start - 1 : start] == ":"
+                )
+            )
+        ):
+            done = name_end  # ``tests/test_auth.py::test_x``, ``auth::Token``, ``a == b``
             continue
         is_flag = raw_name.startswith("-") and (sep is None or sep.group(2) != "=")
         if is_flag:
             sep = _FLAG_SEP_RE.match(text, name_end) or sep
         if sep is None:
-            done = name_end
+            span = after_name(text, start, name_end, kind, strength == _WEAK)
+            if span is not None:
+                spans.append(span)
+            done = span[1] if span is not None else name_end
             continue
         value_start = sep.end()
         separator = "" if is_flag else sep.group(2)
         # ``name = value`` with spaces is code or INI; ``NAME=value`` shell or .env
         spaced = not is_flag and sep.start(2) > name_end and text[sep.start(2) - 1] in " \t"
+        if separator == ":" and text[value_start : value_start + 1] not in _QUOTE_CHARS:
+            typed = _TYPE_ANNOTATION_RE.match(text, value_start)
+            if typed is not None and "\n" not in typed.group(0):
+                value_start, separator, spaced = typed.end(), "=", True
         quote = None
-        if text[value_start : value_start + 1] in _STRING_PREFIXES and text[
-            value_start + 1 : value_start + 2
-        ] in ('"', "'"):
+        if text[value_start : value_start + 1] in _STRING_PREFIXES and (
+            text[value_start + 1 : value_start + 2] in ('"', "'")
+            or _ESCAPED_QUOTE_RE.match(text, value_start + 1) is not None
+        ):
             value_start += 1  # a Python f/b/r string: the value is what is quoted
-        if text.startswith(('\\"', "\\'"), value_start):
-            quote, value_start = text[value_start : value_start + 2], value_start + 2
-        elif text[value_start : value_start + 1] in ('"', "'"):
+        escaped = _ESCAPED_QUOTE_RE.match(text, value_start)
+        if escaped is not None:
+            quote, value_start = escaped.group(0), escaped.end()
+        elif text[value_start : value_start + 1] in _QUOTE_CHARS:
             quote, value_start = text[value_start], value_start + 1
+        if quote is not None and (
+            text[value_start : value_start + 1] in _CLOSERS
+            or text.startswith(("\\n", "\\r"), value_start)
+        ):
+            # ``getpass("Password: ")``: the quote closes the string the name is in
+            done = value_start
+            continue
         scheme = _SCHEME_RE.match(text, value_start)
         if scheme is not None and kind in ("authorization", "token", "auth", "api-key", "password"):
             value_start = scheme.end()
@@ -365,20 +448,40 @@ def _named_spans(text: str, lowered: str) -> list[tuple[int, int, str]]:
         else:
             match = _UNQUOTED_VALUE_RE.match(text, value_start)
             if match is None:
-                if separator == ":" and strength != _WEAK:
-                    span = _next_line_value(text, value_start, start)
-                    if span is not None:
-                        spans.append((*span, kind))
-                        done = span[1]
+                line_start = text.rfind("\n", 0, start) + 1
+                if (
+                    separator == ":"
+                    and strength != _WEAK
+                    and not text[line_start:start].strip(" \t-\"'")  # a YAML key
+                ):
+                    block = _next_line_value(text, value_start, start)
+                    if block is not None:
+                        spans.append((*block, kind))
+                        done = block[1]
                         continue
                 done = value_start
                 continue
             value_end = match.end()
-            if _looks_like_code(match.group(0), separator, spaced):
-                done = value_end
+            identifier = _IDENTIFIER_RE.fullmatch(match.group(0)) is not None
+            if _looks_like_code(match.group(0), separator, spaced) or (
+                identifier
+                and (
+                    (separator == ":" and text[value_end : value_end + 1] in (")", ","))
+                    or (not is_flag and sep.group(1) is not None)  # ``{"k": tok.value}``: code
+                )
+            ):  # ``def f(token: Token)``: an annotation
+                # (names inside the expression are judged on their own:
+                # ``auth = HTTPBasicAuth("user", "pw")``)
+                done = value_start
                 continue
         value = text[value_start:value_end].strip()
-        if not value or _placeholder(value) or (strength == _WEAK and not _token_like(value)):
+        if (
+            not value
+            or _placeholder(value)
+            or (strength == _WEAK and not _token_like(value))
+            or "::" in value  # ``did not pass: tests.test_add::test_add``: a test id or path
+            or (value.isdigit() and len(value) < 6)  # ``expiry: 3600``, ``password:  16 bytes``
+        ):
             done = max(value_start, name_end)
             continue
         spans.append((value_start, value_start + len(text[value_start:value_end].rstrip()), kind))
@@ -407,15 +510,14 @@ def redact(text: str) -> str:
     """``infra.redact.redact``."""
     if len(text) < _MIN_SECRET_TEXT:
         return text
-    if "PRIVATE KEY" in text:
-        text = _PRIVATE_BLOCK_RE.sub(_mask("private-key"), text)
     lowered = text.lower()
     if len(lowered) != len(text):  # a few non-ASCII letters change length when lowered
         lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
-    spans = token_spans(text)
+    spans = private_key_spans(text) if "PRIVATE KEY" in text else []
+    spans += token_spans(text)
     spans += _structural_spans(text)
-    if "=" in text or ":" in text or " -" in text:
-        spans += _named_spans(text, lowered)
+    spans += _named_spans(text, lowered)
+    spans += context_spans(text, lowered, _classify)
     return _apply(text, spans) if spans else text
 
 
@@ -423,6 +525,25 @@ def secret_key_kind(key: str) -> str | None:
     """``infra.redact.secret_key_kind``."""
     found = _classify(key.strip(".-"))
     return found[0] if found else None
+
+
+_FIELD_NAME_RE = re.compile(r"(?:-{1,2}|/)?[A-Za-z_][\w.\-:/]{0,127}")
+
+
+def _names_secret(item: object) -> str | None:
+    """The kind when ``item`` is a name (``DB_PASSWORD``, ``--client-secret``,
+    ``/prod/db/password``, ``key1``) that ends in a secret word, else ``None``: the field
+    or item after it holds that secret."""
+    if not isinstance(item, str) or _FIELD_NAME_RE.fullmatch(item) is None:
+        return None
+    name = item.rsplit("/", 1)[-1].rsplit(":", 1)[-1].strip("-_.")
+    words = _words(name)
+    found = _classify(name) if words and words[-1] in _SECRET_WORDS else None
+    return found[0] if found else None
+
+
+def _field(key: str) -> str:
+    return key.lower().replace("_", "").replace("-", "")
 
 
 def redact_value(
@@ -437,16 +558,37 @@ def redact_value(
         return redact(value)
     if isinstance(value, Mapping):
         inner = keep if nested else ()
+        # a secret split across fields: ``{"name": "DB_PASSWORD", "value": "…"}``
+        split = next(
+            (
+                kind
+                for k, v in value.items()
+                if isinstance(k, str) and k not in keep and _field(k) in NAME_FIELDS
+                for kind in [_names_secret(v)]
+                if kind
+            ),
+            None,
+        )
         out = {}
         for k, v in value.items():
             if isinstance(k, str) and k in keep:
                 out[k] = v
             elif isinstance(k, str):
-                out[redact(k)] = redact_value(v, k, keep=inner, nested=nested)
+                if split and _field(k) in VALUE_FIELDS and isinstance(v, str) and v.strip():
+                    out[redact(k)] = v if _placeholder(v) else _mask(split)
+                else:
+                    out[redact(k)] = redact_value(v, k, keep=inner, nested=nested)
             else:
                 out[k] = redact_value(v, keep=inner, nested=nested)
         return out
     if isinstance(value, list | tuple):
         inner = keep if nested else ()
-        return [redact_value(item, keep=inner, nested=nested) for item in value]
+        items = [redact_value(item, keep=inner, nested=nested) for item in value]
+        for i in range(1, len(value)):
+            # an argument list: ``["mysql", "--password", "…"]``
+            kind = _names_secret(value[i - 1])
+            after = value[i]
+            if kind and isinstance(after, str) and (credential_like(after) or _token_like(after)):
+                items[i] = _mask(kind)
+        return items
     return value

@@ -22,8 +22,9 @@ __all__ = ["at_boundary", "token_spans"]
 _WORD = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 
 # ----------------------------------------------------------------- provider tokens
-# (kind, the two characters a match starts with, pattern). Shapes after gitleaks'
-# config/gitleaks.toml (rule ids in the comments).
+# (kind, the literal starts a match can have, pattern). Shapes after gitleaks'
+# config/gitleaks.toml (rule ids in the comments) and detect-secrets 1.5.0's plugins.
+# A start is at least two characters; a longer one (``live_``) is tried less often.
 _TOKENS: list[tuple[str, str, str]] = [
     ("anthropic-key", "sk", r"sk-ant-[A-Za-z0-9_\-]{16,}"),  # anthropic-api-key, -admin-api-key
     (
@@ -96,10 +97,82 @@ _TOKENS: list[tuple[str, str, str]] = [
     ("facebook-token", "EA", r"EAA[MC][A-Za-z0-9]{100,}"),
     ("mailgun-key", "ke", r"key-[0-9a-f]{32}(?![A-Za-z0-9])"),
     ("telegram-bot-token", "", r"[0-9]{8,10}:AA[A-Za-z0-9_\-]{33}"),
+    ("maxmind-license-key", "", r"[A-Za-z0-9]{6}_[A-Za-z0-9]{29}_mmk"),
+    (
+        "teams-webhook",
+        "",
+        r"[a-z0-9]+\.webhook\.office\.com/webhookb2/[a-z0-9\-]{36}@[a-z0-9\-]{36}"
+        r"/IncomingWebhook/[a-z0-9]{32}/[a-z0-9\-]{36}",
+    ),
+    ("facebook-app-token", "", r"(?<![0-9])[0-9]{15,16}\|[0-9A-Za-z_\-]{27,40}"),
     ("dynatrace-token", "dt", r"dt0c01\.[A-Za-z0-9]{24}\.[A-Za-z0-9]{64}"),
     ("newrelic-key", "NR", r"NRAK-[A-Z0-9]{27}|NRII-[A-Za-z0-9_\-]{32}"),
     ("cloudflare-origin-ca-key", "v1", r"v1\.0-[a-f0-9]{24}-[a-f0-9]{146}"),
     ("jwt", "ey", r"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"),
+    ("grafana-key", "eyJrIjoi", r"eyJrIjoi[A-Za-z0-9]{70,400}=*"),  # grafana-api-key
+    (
+        "1password-secret-key",
+        "A3-",
+        r"A3-[A-Z0-9]{6}-(?:[A-Z0-9]{11}|[A-Z0-9]{6}-[A-Z0-9]{5})"
+        r"-[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5}",
+    ),
+    ("adobe-client-secret", "p8e-", r"p8e-[A-Za-z0-9]{32}"),
+    ("alibaba-key-id", "LTAI", r"LTAI[A-Za-z0-9]{20}"),
+    ("airtable-token", "pat", r"pat[A-Za-z0-9]{14}\.[a-f0-9]{64}"),
+    ("artifactory-token", "AKCp cmVmd", r"AKCp[A-Za-z0-9]{69}|cmVmd[A-Za-z0-9]{59}"),
+    ("atlassian-app-password", "ATBB", r"ATBB[A-Za-z0-9]{32}"),
+    ("clickhouse-key", "4b1d", r"4b1d[A-Za-z0-9]{38}"),
+    ("clojars-token", "CLOJARS_", r"CLOJARS_[A-Za-z0-9]{60}"),
+    ("defined-networking-key", "dnkey-", r"dnkey-[A-Za-z0-9=_\-]{26}-[A-Za-z0-9=_\-]{52}"),
+    (
+        "discord-bot-token",
+        "MT Mj Mz ND NT Nj Nz OD OT",
+        r"[MNO][A-Za-z0-9_\-]{23,27}\.[A-Za-z0-9_\-]{6}\.[A-Za-z0-9_\-]{27,40}",
+    ),
+    ("duffel-token", "duffel_", r"duffel_(?:test|live)_[A-Za-z0-9_\-=]{43}"),
+    ("easypost-key", "EZAK EZTK", r"EZ[AT]K[A-Za-z0-9]{54}"),
+    ("flutterwave-key", "FLWSECK FLWPUBK", r"FLW(?:SECK|PUBK)_TEST-?[a-hA-H0-9]{12,32}(?:-X)?"),
+    ("flyio-token", "fo1_ fm1 fm2_", r"fo1_[\w\-]{43}|fm(?:1[ar]|2)_[A-Za-z0-9+/]{100,}=*"),
+    ("frameio-token", "fio-u-", r"fio-u-[A-Za-z0-9\-_=]{64}"),
+    (
+        "harness-token",
+        "pat. sat.",
+        r"(?:pat|sat)\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9]{24}\.[A-Za-z0-9]{20}",
+    ),
+    ("infracost-token", "ico-", r"ico-[A-Za-z0-9]{32}"),
+    ("intra42-secret", "s-s4t2", r"s-s4t2(?:ud|af)-[a-f0-9]{64}"),
+    ("lob-key", "live_ test_", r"(?:live|test)_(?:pub_)?[a-f0-9]{31,35}(?![A-Za-z0-9])"),
+    ("mailgun-key", "pubkey-", r"pubkey-[0-9a-f]{32}(?![A-Za-z0-9])"),
+    ("mapbox-token", "pk.eyJ sk.eyJ", r"[ps]k\.eyJ[A-Za-z0-9\-_]{20,}\.[A-Za-z0-9\-_]{22}"),
+    ("octopus-key", "API-", r"API-[A-Z0-9]{26}(?![A-Za-z0-9])"),
+    ("openshift-token", "sha256~", r"sha256~[\w\-]{43}"),
+    (
+        "plaid-token",
+        "access-",
+        r"access-(?:sandbox|development|production)-[0-9a-f]{8}-[0-9a-f]{4}"
+        r"-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+    ),
+    ("prefect-token", "pnu_", r"pnu_[A-Za-z0-9]{36}"),
+    ("readme-token", "rdme_", r"rdme_[a-z0-9]{70}"),
+    ("scalingo-token", "tk-us-", r"tk-us-[\w\-]{48}"),
+    ("settlemint-token", "sm_", r"sm_(?:pat|aat|sat)_[A-Za-z0-9]{16}"),
+    ("shippo-token", "shippo_", r"shippo_(?:live|test)_[a-fA-F0-9]{40}"),
+    ("sourcegraph-token", "sgp_", r"sgp_(?:[a-fA-F0-9]{16}_|local_)?[a-fA-F0-9]{40}"),
+    ("twitter-bearer-token", "AAAAAAAAAA", r"A{20,22}[A-Za-z0-9%]{80,100}"),
+    ("typeform-token", "tfp_", r"tfp_[A-Za-z0-9\-_.=]{59}"),
+    (
+        "vault-token",
+        "s.",
+        r"s\.(?=[A-Za-z0-9]*[0-9])(?=[A-Za-z0-9]*[A-Z])[A-Za-z0-9]{24}(?![A-Za-z0-9])",
+    ),
+    (
+        "yandex-token",
+        "AQVN YC t1.",
+        r"AQVN[A-Za-z0-9_\-]{35,38}"
+        r"|YC(?=[A-Za-z0-9_\-]*[0-9])[A-Za-z0-9_\-]{38}(?![A-Za-z0-9_\-])"
+        r"|t1\.[A-Za-z0-9_\-]+=*\.[A-Za-z0-9_\-]{86}=*",
+    ),
+    ("dropbox-token", "sl.", r"sl\.[A-Za-z0-9\-=_]{135}"),
 ]
 # Characters a token is made of. Tokens are only looked for inside runs of these (one
 # cheap regex over the text), which is what keeps 1 MB under the time budget.
@@ -115,11 +188,17 @@ _BY_START: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
 for _kind, _starts, _pattern in _TOKENS:
     for _start in _starts.split():
         _BY_START.setdefault(_start, []).append((_kind, re.compile(_pattern)))
+# Rules without a literal start, each looked for only around its marker.
+# (marker, characters looked at before it, and after it)
+_MARKERS = {
+    "azure-ad-client-secret": ("Q~", 64, 64),
+    "telegram-bot-token": (":AA", 16, 64),
+    "maxmind-license-key": ("_mmk", 40, 4),
+    "teams-webhook": (".webhook.office.com/", 64, 256),
+    "facebook-app-token": ("|", 16, 48),  # only after a digit (``str | None`` is common)
+}
 _BY_MARKER = [
-    (marker, kind, re.compile(pattern))
-    for kind, starts, pattern in _TOKENS
-    if not starts
-    for marker in (("Q~",) if kind == "azure-ad-client-secret" else (":AA",))
+    (*_MARKERS[kind], kind, re.compile(pattern)) for kind, starts, pattern in _TOKENS if not starts
 ]
 # The known starts at a word boundary, as a trie so the engine rejects most positions on
 # their first character.
@@ -131,12 +210,18 @@ def _trie_pattern(words: list[str]) -> str:
         node = trie
         for char in word:
             node = node.setdefault(char, {})
+        node[""] = {}  # a word ends here (it may also go on: ``sh`` and ``shippo_``)
 
     def build(node: dict[str, Any]) -> str:
-        alternatives = [re.escape(char) + build(child) for char, child in sorted(node.items())]
+        alternatives = [
+            re.escape(char) + build(child) for char, child in sorted(node.items()) if char
+        ]
         if not alternatives:
             return ""
-        return alternatives[0] if len(alternatives) == 1 else f"(?:{'|'.join(alternatives)})"
+        group = alternatives[0] if len(alternatives) == 1 else f"(?:{'|'.join(alternatives)})"
+        if "" in node:  # the longest start that matches is taken, else this shorter one
+            return f"(?:{group})?" if len(alternatives) > 1 or len(group) > 1 else f"{group}?"
+        return group
 
     return build(trie)
 
@@ -183,16 +268,16 @@ def _run_tokens(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
 
 
 def _marker_tokens(text: str) -> list[tuple[int, int, str]]:
-    """Tokens without a literal start (Azure AD client secrets, Telegram bot tokens),
-    looked for only where their marker occurs."""
+    """Tokens without a literal start (Azure AD client secrets, Telegram bot tokens,
+    MaxMind keys, Teams webhooks, Facebook app tokens), looked for only around their
+    marker."""
     spans = []
-    for marker, kind, pattern in _BY_MARKER:
+    for marker, before, after, kind, pattern in _BY_MARKER:
         at = text.find(marker)
         while at >= 0:
-            line_start = max(0, at - 64)
-            spans += [
-                (m.start(), m.end(), kind) for m in pattern.finditer(text, line_start, at + 64)
-            ]
+            if marker != "|" or (at > 0 and text[at - 1].isdigit()):
+                window = pattern.finditer(text, max(0, at - before), at + len(marker) + after)
+                spans += [(m.start(), m.end(), kind) for m in window]
             at = text.find(marker, at + 1)
     return spans
 
@@ -269,9 +354,7 @@ def _split_token_spans(text: str, run_start: int, run_end: int) -> list[tuple[in
     for match in _TOKEN_RE.finditer(joined, max(0, len(head) - 400)):
         if len(tail.group(0)) < 20 and _TOKEN_RE.match(head, match.start()) is not None:
             continue  # complete before the break, and a word after it: text, not its tail
-        if match.start() < len(head) < match.end() and at_boundary(
-            text, run_start + match.start()
-        ):
+        if match.start() < len(head) < match.end() and at_boundary(text, run_start + match.start()):
             spans.append(
                 (run_start + match.start(), after + match.end() - len(head), _token_kind(match))
             )
