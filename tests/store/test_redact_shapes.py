@@ -19,7 +19,7 @@ import pytest
 
 from ai_orchestrator.infra.redact import redact, redact_value
 from ai_orchestrator.store import SessionStore
-from ai_orchestrator.store.transfer import export_text
+from ai_orchestrator.store.export import export_text
 from tests.helpers import interaction
 
 _LOADER = Path(__file__).resolve().parents[2] / "benchmarks" / "secret_corpus.py"
