@@ -8,17 +8,13 @@ from typing import Any
 import click
 
 from ai_orchestrator.cli import output, tables
+from ai_orchestrator.cli.render_sessions import cost_text, savings_text
 from ai_orchestrator.cli.tables import Cell, Column, plural
-from ai_orchestrator.core.figures import token_line
+from ai_orchestrator.core.causes import failure_cause
+from ai_orchestrator.core.figures import duration, token_line
 from ai_orchestrator.infra.timeutil import parse_iso
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Write JSON to stdout.")
-
-
-def _cost(cost: float, unpriced: int) -> str:
-    """The cost, marked when some calls could not be priced (their cost is unknown)."""
-    text = output.money(cost)
-    return f"{text} + {unpriced} unpriced" if unpriced else text
 
 
 def _print_agent_todos(todos: dict[str, Any], feature_id: str) -> None:
@@ -57,8 +53,8 @@ def _session_cells(row: dict[str, Any], now: datetime) -> list[Cell]:
         f"{output.count(t['cache_read'])}/{output.count(t['cache_write'])}",
         tables.short_count(sum(t.values())),
         f"{row['cache_read_share']:.0%}",
-        _cost(row["cost"], row["unpriced"]),
-        output.money(row["savings"]),
+        cost_text(row["cost"], row["unpriced"], row["interactions"]),
+        savings_text(row["savings"], row["unpriced"], row["interactions"]),
         tables.when(parse_iso(row.get("last_activity")), now),
     ]
 
@@ -102,7 +98,8 @@ def print_status(s: dict[str, Any], *, wide: bool = False) -> None:
         tables.print_table("Sessions by phase", SESSION_COLUMNS, rows, totals=total_row, wide=wide)
     con.print(
         f"Total: {plural(totals['interactions'], 'agent call')} · "
-        f"{_cost(totals['cost'], totals['unpriced'])} · saved {output.money(totals['savings'])}"
+        f"{cost_text(totals['cost'], totals['unpriced'], totals['interactions'])} · saved "
+        f"{savings_text(totals['savings'], totals['unpriced'], totals['interactions'])}"
         f" · {totals['cache_read_share']:.0%} of input from cache",
         markup=False,
     )
@@ -228,14 +225,18 @@ def features_cmd(wide: bool, as_json: bool) -> None:
                 str(f["status"]),
                 f"{t['completed']}/{t['total']} ({t['progress_percent']}%)",
                 f["next_task"] or "-",
-                output.money(f["totals"]["cost"]),
+                cost_text(
+                    f["totals"]["cost"], f["totals"]["unpriced"], f["totals"]["interactions"]
+                ),
                 tables.when(parse_iso(f["last_activity"]), now),
             ]
         )
     totals: list[Cell] | None = None
     if len(features) > 1:
         cost = sum(f["totals"]["cost"] for f in features)
-        totals = ["", "Total", "", "", "", output.money(cost), ""]
+        unpriced = sum(f["totals"]["unpriced"] for f in features)
+        calls = sum(f["totals"]["interactions"] for f in features)
+        totals = ["", "Total", "", "", "", cost_text(cost, unpriced, calls), ""]
     tables.print_table("Features", FEATURE_COLUMNS, rows, totals=totals, wide=wide)
     if any(f["current"] for f in features):
         output.out().print("* the current feature (aio switch)", markup=False)
@@ -258,6 +259,7 @@ FEATURE_COLUMNS = (
 @click.option("--command", "command", default=None, help="Only events of this command.")
 @click.option("--model", "model", default=None, help="Only events and calls of models matching M.")
 @click.option("--stats", is_flag=True, help="Also calls, tokens, cost, outcomes by phase/model.")
+@click.option("--failed", is_flag=True, help="Only the events that failed, with their cause.")
 @output.wide_option
 @json_option
 @output.color_option
@@ -267,6 +269,7 @@ def history_cmd(
     command: str | None,
     model: str | None,
     stats: bool,
+    failed: bool,
     wide: bool,
     as_json: bool,
 ) -> None:
@@ -286,7 +289,7 @@ def history_cmd(
         output.warn(f"{bad} unreadable line(s) in history.jsonl were skipped")
     if model is not None:
         events = events_for_model(events, model)
-    events = filter_events(events, command=command, limit=limit)
+    events = filter_events(events, command=command, limit=limit, failed=failed)
     figures = None
     if stats:
         from ai_orchestrator.store import SessionStore
@@ -313,8 +316,8 @@ def history_cmd(
                 shown,
                 f"{agent}/{shown}",
                 (str(e.get("status")), "" if e.get("status") == "success" else "red"),
-                f"{int(e.get('duration_ms') or 0) / 1000:.1f}s",
-                " ".join(str(e.get("error") or "").split()),
+                duration(int(e.get("duration_ms") or 0) / 1000),
+                failure_cause(str(e.get("status") or ""), str(e.get("error") or "")),
             ]
         )
     tables.print_table(f"History of {feature_id}", HISTORY_COLUMNS, rows, wide=wide)
@@ -345,7 +348,7 @@ def _print_call_stats(feature_id: str, figures: dict[str, Any], wide: bool) -> N
                 else token_line(row["tokens"])
                 + (f" + {row['usage_unknown']} unknown" if row["usage_unknown"] else "")
             ),
-            _cost(row["cost"], row["unpriced"]),
+            cost_text(row["cost"], row["unpriced"], row["calls"]),
             outcomes or "-",
         ]
 
@@ -366,7 +369,7 @@ HISTORY_COLUMNS = (
     Column("Agent/model", drop=2, layout="compact"),
     Column("Status", ident=True),
     Column("Duration", justify="right", drop=1),
-    Column("Error", max_width=60),
+    Column("Cause", max_width=60),
 )
 
 
