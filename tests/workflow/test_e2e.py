@@ -132,7 +132,7 @@ def test_sessions_off_and_new_session(project: Project, monkeypatch: pytest.Monk
     monkeypatch.setenv("USE_SESSIONS", "false")
     result = run("implement", "--task", "T1.1")
     assert result.code == 0, result.err
-    assert result.err.count("fresh conversation (sessions disabled)") == 2
+    assert result.err.count("fresh conversation (sessions disabled by USE_SESSIONS)") == 2
     monkeypatch.delenv("USE_SESSIONS")
     replaced = run("plan", "again", "--new-session")
     assert replaced.code == 0 and "replaced the stored agent conversation" in replaced.err

@@ -42,7 +42,7 @@ from typing import Any, TypeVar
 
 from ai_orchestrator.agents.base import AgentResult, Progress
 from ai_orchestrator.calls.options import CallOptions
-from ai_orchestrator.calls.outcomes import ACTION_MESSAGES, outcome_error
+from ai_orchestrator.calls.outcomes import action_message, outcome_error
 from ai_orchestrator.calls.session_call import Notice, SessionRun, run_in_session
 from ai_orchestrator.core.errors import AioError, SessionElsewhere
 from ai_orchestrator.core.figures import exact_usd, token_line
@@ -166,7 +166,7 @@ class Conversation:
         label = f"{s.agent} · {self.name} · {step}"
 
         def started(action: str) -> None:
-            self.hooks.info(f"{self.name} [{step}]: {ACTION_MESSAGES.get(action, action)}")
+            self.hooks.info(f"{self.name} [{step}]: {action_message(action)}")
 
         def notice(note: Notice) -> None:
             (self.hooks.warn if note.warning else self.hooks.info)(f"{self.name}: {note.text}")

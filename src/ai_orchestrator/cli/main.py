@@ -192,6 +192,11 @@ def run(command: click.Command, argv: list[str] | None, prog_name: str) -> int:
         result = command.main(args=args, prog_name=prog_name, standalone_mode=False)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        # A bare group (`aio`, `ai-session`, `aio session`, `aio todo`) asks for its help,
+        # as `git`, `gh` and `uv` read it: the help on stdout, exit 0.
+        click.echo(exc.ctx.get_help())
+        return 0
     except click.UsageError as exc:
         return fail(usage_message(exc), EXIT_USAGE)
     except click.ClickException as exc:

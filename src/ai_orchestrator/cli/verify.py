@@ -17,6 +17,9 @@ from ai_orchestrator.cli.render_workflow import hooks
 from ai_orchestrator.cli.workflow import json_option, max_cost_option
 from ai_orchestrator.core.errors import EXIT_FAILURE, InvalidInput
 
+# ``--agent`` alone: the agent the config names for verify (``--agent NAME`` names one).
+CONFIGURED = "\x00configured"
+
 if TYPE_CHECKING:
     from ai_orchestrator.workflow.phases.verify import VerifyOutcome
     from ai_orchestrator.workflow.project.testselect import Selection
@@ -38,11 +41,16 @@ if TYPE_CHECKING:
 @click.option("--ci", is_flag=True, help="Write artifacts/test-results.xml (JUnit).")
 @click.option(
     "--agent",
-    "with_agent",
-    is_flag=True,
-    help="Also let a fresh agent check the acceptance criteria against the diff.",
+    "-a",
+    "agent_choice",
+    is_flag=False,
+    flag_value=CONFIGURED,
+    default=None,
+    metavar="[NAME]",
+    help="Also let a fresh agent (NAME, as everywhere; alone: the configured one) check the "
+    "acceptance criteria against the diff.",
 )
-@click.option("--agent-name", default=None, help="Agent for --agent (default: config).")
+@click.option("--agent-name", default=None, hidden=True, help="The same as --agent NAME.")
 @click.option("--model", "-m", default=None, help="Model for --agent.")
 @max_cost_option("Budget in USD for the feature, for --agent (exit 3 when reached).")
 @json_option
@@ -56,7 +64,7 @@ def verify_cmd(
     discover_only: bool,
     watch: bool,
     ci: bool,
-    with_agent: bool,
+    agent_choice: str | None,
     agent_name: str | None,
     model: str | None,
     max_cost: float | None,
@@ -66,9 +74,14 @@ def verify_cmd(
     from ai_orchestrator.workflow.project.testselect import Selection
     from ai_orchestrator.workflow.runctx import open_feature
 
-    for flag, value in (("--agent-name", agent_name), ("--model", model), ("--max-cost", max_cost)):
+    if agent_name is not None and agent_choice not in (None, CONFIGURED, agent_name):
+        raise InvalidInput(f"--agent {agent_choice} and --agent-name {agent_name}: name one agent")
+    with_agent = agent_choice is not None or agent_name is not None
+    if agent_choice not in (None, CONFIGURED):
+        agent_name = agent_choice
+    for flag, value in (("--model", model), ("--max-cost", max_cost)):
         if value is not None and not with_agent:
-            raise InvalidInput(f"{flag} only applies to the agent check: add --agent")
+            raise InvalidInput(f"{flag} only applies to the agent check: add --agent [NAME]")
     for name, value in (("--filter", pattern), ("--exclude", exclude)):
         if value is not None and not value.strip():
             raise InvalidInput(f"{name}: the pattern is empty")
