@@ -52,12 +52,13 @@ def fit(parts: list[tuple[int, str]], width: int, sep: str = " · ") -> str:
 
 
 LABEL_ROOM = 12  # the elapsed time and its separator, which a label never pushes out
+WAIT_ROOM = 48  # "waiting 13m 54s for the session · held by pid …": the name goes above
 
 
-def label_fits(label: str, width: int) -> bool:
-    """Whether ``label`` leaves the elapsed time room on a line ``width`` columns wide; when
-    it does not, the label is printed once above the line and left out of it."""
-    return len(label) + LABEL_ROOM <= width
+def label_fits(label: str, width: int, room: int = LABEL_ROOM) -> bool:
+    """Whether ``label`` leaves ``room`` for the elapsed time on a line ``width`` columns
+    wide; when it does not, the label is printed once above the line and left out of it."""
+    return len(label) + room <= width
 
 
 def progress_text(label: str, elapsed: float, state: Progress, width: int) -> str:
@@ -87,11 +88,12 @@ def progress_text(label: str, elapsed: float, state: Progress, width: int) -> st
 def waiting_text(
     label: str, holder: str, waited: float, width: int, what: str = "the session"
 ) -> str:
+    waiting = f"waiting {seconds_text(waited)} for {what}"
     parts = [
-        (0, f"waiting {seconds_text(waited)} for {what}"),
+        (0, waiting),
         (0, f"held by {holder}"),  # cut, never dropped: the pid comes first
     ]
-    if label_fits(label, width):
+    if label_fits(label, width, len(waiting) + 8):
         parts.insert(0, (0, label))
     return f"{frame_at(waited)} " + fit(parts, max(1, width - 2))
 
@@ -159,7 +161,7 @@ class ProgressLine:
 
             from ai_orchestrator.cli.output import err
 
-            if not label_fits(self.label, err().width - 1):
+            if not label_fits(self.label, err().width - 1, WAIT_ROOM):
                 # the line keeps the elapsed time; the name it cannot hold goes above it
                 err().print(self.label, markup=False, highlight=False, crop=False)
             self._live = Live(
