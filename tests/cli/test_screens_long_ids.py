@@ -145,7 +145,8 @@ COMMANDS = {
 def test_every_screen_fits_with_the_longest_ids(terminal: Terminal, name: str, width: int) -> None:
     args = (*COMMANDS[name], "--color", "never")
     screen = terminal.run(width, *args)
-    joined = "\n".join(line.rstrip() for line in terminal.run(width, *args, joined=True).split("\n"))
+    rejoined = terminal.run(width, *args, joined=True)
+    joined = "\n".join(line.rstrip() for line in rejoined.split("\n"))
     lines = screen.splitlines()
     too_wide = [line for line in lines if len(line) > width]
     assert not too_wide, screen
