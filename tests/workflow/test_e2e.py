@@ -133,6 +133,11 @@ def test_sessions_off_and_new_session(project: Project, monkeypatch: pytest.Monk
     result = run("implement", "--task", "T1.1")
     assert result.code == 0, result.err
     assert result.err.count("fresh conversation (sessions disabled by USE_SESSIONS)") == 2
+    # the end-of-task summary: calls, their tokens (all four kinds) and cost, test runs
+    summary = next(line for line in result.err.splitlines() if "Session summary:" in line)
+    assert "2 agent calls · " in summary and " in / " in summary and "cache write" in summary
+    assert "$" in summary or "unpriced" in summary
+    assert "test run" in summary and "call(s)" not in summary
     monkeypatch.delenv("USE_SESSIONS")
     replaced = run("plan", "again", "--new-session")
     assert replaced.code == 0 and "replaced the stored agent conversation" in replaced.err

@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from ai_orchestrator.cli import output
-from ai_orchestrator.cli.render_workflow import hooks
+from ai_orchestrator.cli.render_workflow import calls_summary, hooks
 
 
 @click.command("escalate")
@@ -99,8 +99,7 @@ def escalate_cmd(
     output.info(
         f"Escalated {lineage.get('session')} from {lineage.get('agent') or '-'}"
         f" ({lineage.get('model') or 'default model'}) to {outcome.target.label()}"
-        f" by {lineage.get('method')} · {len(outcome.steps)} agent call(s) · "
-        f"${outcome.cost:.4f}"
+        f" by {lineage.get('method')} · {calls_summary(outcome.steps)}"
     )
     if outcome.task is not None:
         output.info(f"Task {outcome.task.task.id}: {outcome.task.task.status}")

@@ -21,7 +21,7 @@ from typing import Any
 
 from ai_orchestrator.agents.base import Progress
 from ai_orchestrator.cli.tables import plural
-from ai_orchestrator.core.figures import duration
+from ai_orchestrator.core.figures import duration, usd
 from ai_orchestrator.infra.locks import Holder, WaitReport
 
 # rich's "dots" spinner, driven by our own clock so every refresh advances it.
@@ -79,7 +79,7 @@ def progress_text(label: str, elapsed: float, state: Progress, width: int) -> st
                     "cache write")
             )
     if state.cost is not None:
-        parts.append((2, f"${state.cost:.4f}"))
+        parts.append((2, usd(state.cost)))
     if state.tool:
         parts.append((2, f"{'tool' if state.tool_running else 'last tool'}: {state.tool}"))
     return f"{frame_at(elapsed)} " + fit(parts, max(1, width - 2))

@@ -183,7 +183,7 @@ def print_strays(strays: Sequence[Mapping[str, Any]]) -> None:
         console.print(
             f"  {item['legacy_name']} -> {item['migrates_to']}: "
             f"{output.count(item['interactions'])} interaction(s), "
-            f"{output.money(item['cost'])}, last used {item['last_used'] or 'never'}",
+            f"{output.money(item['cost'])}, last used {tables.when(parse_iso(item['last_used']))}",
             markup=False,
         )
 

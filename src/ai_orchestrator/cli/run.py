@@ -231,7 +231,7 @@ def run_cmd(
     if run.over_budget:
         output.warn(
             f"this call took the feature over its {exact_usd(run.budget_usd)} budget "
-            f"(spent ${run.spent_before + record.cost:.4f})"
+            f"(spent {output.money(run.spent_before + record.cost)})"
         )
     error = outcome_error(result, name, record.agent_session_id)
     if error is not None:

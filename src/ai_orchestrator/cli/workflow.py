@@ -15,7 +15,8 @@ from typing import Any, TypeVar, cast
 import click
 
 from ai_orchestrator.cli import output
-from ai_orchestrator.cli.render_workflow import hooks, plan_json, print_plan
+from ai_orchestrator.cli.render_workflow import calls_summary, hooks, plan_json, print_plan
+from ai_orchestrator.cli.tables import plural
 from ai_orchestrator.core.errors import EXIT_FAILURE, InvalidInput
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -272,8 +273,8 @@ def implement_cmd(
         output.emit_json(summary)
     else:
         output.info(
-            f"Session summary: {len(outcome.steps)} agent call(s) · ${outcome.cost:.4f} · "
-            f"{len(outcome.test_runs)} test run(s)"
+            f"Session summary: {calls_summary(outcome.steps)} · "
+            f"{plural(len(outcome.test_runs), 'test run')}"
         )
 
 
