@@ -90,6 +90,12 @@ def test_deleting_a_busy_session_does_not_claim_a_wait() -> None:
     assert result.code == 1
     assert f"session plan-busy is busy: held by pid {os.getpid()}" in result.err
     assert "waiting" not in result.err and "gave up" not in result.err
+    # since when, in local time for people (the ISO time is in the lock file and --json)
+    assert re.search(r" since \d\d:\d\d:\d\d", result.err), result.err
+    assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:", result.err), result.err
+    with store.run_lock("plan-busy", command="the holder"):
+        shown = aio("show", "plan-busy", prog="ai-session")
+    assert re.search(r"In use: yes, by pid \d+ .* since \d\d:\d\d:\d\d", shown.out), shown.out
 
 
 def scripted_run(
