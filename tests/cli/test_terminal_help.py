@@ -138,3 +138,14 @@ def test_a_bare_group_prints_its_help_as_git_and_gh_do(
     # the help as a block of lines, never run together into one error line
     assert "\nCommands:" in result.out or "\nWorkflow:" in result.out or "Options:" in result.out
     assert len(result.out.splitlines()) > 5 and "error:" not in result.out
+
+
+@pytest.mark.parametrize(
+    ("args", "meant"),
+    [(("sesion",), "session"), (("statsu",), "status"), (("todo", "lsit"), "list")],
+)
+def test_a_mistyped_command_gets_did_you_mean(args: tuple[str, ...], meant: str) -> None:
+    result = aio(*args)
+    assert result.code == 2
+    assert "Did you mean" in result.err and f"'{meant}'" in result.err
+    assert result.err.count("\n") == 1
