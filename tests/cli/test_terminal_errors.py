@@ -146,3 +146,18 @@ def test_an_interrupted_run_says_interrupted(tmp_path: Path) -> None:
     record = SessionStore().read_log("run-stop").records[-1].to_json()  # as printed later
     assert record["outcome"] == "interrupted"
     assert record["error"].startswith("interrupted (Ctrl-C"), record["error"]
+
+
+def test_status_with_a_broken_config_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert aio("init", "calc").code == 0
+    config = tmp_path / ".aio" / "config.toml"
+    config.write_text(config.read_text() + "\nthis is = = broken [\n")
+    for args in (("status",), ("status", "calc"), ("features",)):
+        result = aio(*args)
+        assert result.code == 0, result.err  # what can be shown is shown
+        warning = [line for line in result.err.splitlines() if line.startswith("warning: ")]
+        assert len(warning) == 1 and "config.toml does not parse" in warning[0], result.err
+        assert "aio config check" in warning[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import click
@@ -134,6 +135,18 @@ def print_status(s: dict[str, Any], *, wide: bool = False) -> None:
         )
 
 
+def _warn_config(path: Path) -> None:
+    """A read command still shows what it can with a broken config, but says so: the
+    commands that run agents refuse that file (exit 2)."""
+    from ai_orchestrator.core.errors import InvalidInput
+    from ai_orchestrator.workflow.project.config import load_config
+
+    try:
+        load_config(path)
+    except InvalidInput as exc:
+        output.warn(f"{exc} (aio config check lists every problem)")
+
+
 def _warn_unreadable(unreadable: list[dict[str, str]]) -> None:
     for item in unreadable:
         output.warn(f"feature {item['feature_id']} skipped: {item['error']}")
@@ -151,6 +164,7 @@ def status_cmd(feature: str | None, show_all: bool, wide: bool, as_json: bool) -
     from ai_orchestrator.workflow.status import all_features, feature_status
 
     ws = Workspace.find()
+    _warn_config(ws.config_file)
     if feature is not None and not show_all:  # '' is refused, never "all features"
         status = feature_status(ws, ws.resolve_feature(feature))
         if as_json:
@@ -188,6 +202,7 @@ def features_cmd(wide: bool, as_json: bool) -> None:
     from ai_orchestrator.workflow.status import all_features
 
     ws = Workspace.find()
+    _warn_config(ws.config_file)
     features, unreadable = all_features(ws)
     _warn_unreadable(unreadable)
     if as_json:
