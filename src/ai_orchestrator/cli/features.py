@@ -60,6 +60,14 @@ def _session_cells(row: dict[str, Any], now: datetime) -> list[Cell]:
     ]
 
 
+def _in_use(s: dict[str, Any]) -> str:
+    """``claude-sonnet-4-5 (claude)``; ``scripted's default`` before it reported one."""
+    model, agent = s.get("model"), s.get("agent")
+    if model:
+        return f"{model} ({agent})" if agent else str(model)
+    return f"{agent}'s default" if agent else "-"
+
+
 def print_status(s: dict[str, Any], *, wide: bool = False) -> None:
     from rich.markup import escape
 
@@ -71,7 +79,7 @@ def print_status(s: dict[str, Any], *, wide: bool = False) -> None:
         con.print(f"Description: {s['description']}", markup=False)
     con.print(
         f"Active task: {s['active_task'] or 'none'} · next: {s['next_task'] or '-'}"
-        f" · model: {s['model'] or '-'}",
+        f" · model: {_in_use(s)}",
         markup=False,
     )
     last = tables.when(parse_iso(s["last_activity"]), now)

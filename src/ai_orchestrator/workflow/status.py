@@ -127,6 +127,7 @@ def feature_status(
         "status": feature.get("status"),
         "active_task": feature.get("active_task"),
         "model": feature.get("model_in_use"),
+        "agent": feature.get("agent_in_use"),
         "created_at": feature.get("created_at"),
         "last_activity": format_iso(last) if last else None,
         "health": _health(last, datetime.now(UTC)),

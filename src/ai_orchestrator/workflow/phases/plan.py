@@ -40,6 +40,7 @@ from ai_orchestrator.workflow.jsontext import extract_json
 from ai_orchestrator.workflow.model.feature import (
     load_feature,
     load_plan,
+    reported_model,
     save_plan,
     update_feature,
 )
@@ -251,7 +252,9 @@ def _plan_locked(
                 "created_at": (previous.meta.get("created_at") if previous else None) or now_iso(),
             }
             save_plan(ctx.paths, plan)
-            update_feature(ctx.paths, model_in_use=planner_model or planner)
+            update_feature(
+                ctx.paths, agent_in_use=planner, model_in_use=planner_model or reported_model(steps)
+            )
             rec.details.update(tasks=len(plan.tasks()), kept_statuses=kept)
             return PlanOutcome(plan, planner, planner_model, kept, steps)
         if index + 1 < len(candidates):
