@@ -3,8 +3,9 @@
 ``feature.yaml``: ``schema_version, id, description, status, active_task, agent_in_use,
 model_in_use, created_at, updated_at``. ``model_in_use`` is a model id (the one chosen, else
 the one the agent reported), never an agent's name; ``None`` until an agent has answered.
-The feature ``status`` is derived from the plan whenever the plan is saved: ``new`` (no plan, or no tasks) → ``planned`` (no task started) → ``in_progress``
-(some task completed, in progress or failed) → ``completed`` (every task completed).
+The feature ``status`` is derived from the plan whenever the plan is saved: ``new`` (no
+plan, or no tasks) → ``planned`` (no task started) → ``in_progress`` (some task completed,
+in progress or failed) → ``completed`` (every task completed).
 ``active_task`` is the task an ``implement`` is working on right now (None otherwise).
 
 Invariants: ``init_feature`` creates the feature directory with an exclusive ``mkdir``, so two
