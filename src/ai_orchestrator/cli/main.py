@@ -98,6 +98,10 @@ class LazyGroup(click.Group):
             from ai_orchestrator.cli.examples import add_examples
 
             add_examples(command, cmd_name)
+            if "_AIO_COMPLETE" in os.environ or "_AI_SESSION_COMPLETE" in os.environ:
+                from ai_orchestrator.cli.complete import add_completion
+
+                add_completion(command)
             return command
         return super().get_command(ctx, cmd_name)
 
@@ -271,5 +275,9 @@ def session_main(argv: list[str] | None = None) -> None:
     from ai_orchestrator.cli.session import session
 
     add_examples(session, "session", prog="ai-session")
+    if "_AI_SESSION_COMPLETE" in os.environ:
+        from ai_orchestrator.cli.complete import add_completion
+
+        add_completion(session)
     stop_signals_interrupt()
     sys.exit(run(session, argv, "ai-session"))
