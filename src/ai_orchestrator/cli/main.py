@@ -222,8 +222,10 @@ def run(command: click.Command, argv: list[str] | None, prog_name: str) -> int:
         return fail(usage_message(exc), EXIT_USAGE)
     except click.ClickException as exc:
         return fail(exc.format_message(), exc.exit_code)
-    except click.exceptions.Abort:
-        return fail("aborted", EXIT_INTERRUPTED, label=None)
+    except click.exceptions.Abort as exc:
+        # click turns a Ctrl-C inside a command (e.g. `verify --watch` waiting) into Abort
+        stopped = isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt)
+        return fail("interrupted" if stopped else "aborted", EXIT_INTERRUPTED, label=None)
     except AioError as exc:
         return fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
