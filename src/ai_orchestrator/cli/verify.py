@@ -14,7 +14,7 @@ import click
 
 from ai_orchestrator.cli import output
 from ai_orchestrator.cli.render_workflow import hooks
-from ai_orchestrator.cli.workflow import json_option, max_cost_option
+from ai_orchestrator.cli.workflow import json_option, max_cost_option, timeout_option
 from ai_orchestrator.core.errors import EXIT_FAILURE, InvalidInput
 
 # ``--agent`` alone: the agent the config names for verify (``--agent NAME`` names one).
@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 @click.option("--agent-name", default=None, hidden=True, help="The same as --agent NAME.")
 @click.option("--model", "-m", default=None, help="Model for --agent.")
 @max_cost_option("Budget in USD for the feature, for --agent (exit 3 when reached).")
+@timeout_option
 @json_option
 def verify_cmd(
     feature: str | None,
@@ -68,6 +69,7 @@ def verify_cmd(
     agent_name: str | None,
     model: str | None,
     max_cost: float | None,
+    timeout: float | None,
     as_json: bool,
 ) -> int:
     """Run the tests in a fresh context (never a resumed session) and report."""
@@ -79,7 +81,7 @@ def verify_cmd(
     with_agent = agent_choice is not None or agent_name is not None
     if agent_choice not in (None, CONFIGURED):
         agent_name = agent_choice
-    for flag, value in (("--model", model), ("--max-cost", max_cost)):
+    for flag, value in (("--model", model), ("--max-cost", max_cost), ("--timeout", timeout)):
         if value is not None and not with_agent:
             raise InvalidInput(f"{flag} only applies to the agent check: add --agent [NAME]")
     for name, value in (("--filter", pattern), ("--exclude", exclude)):
@@ -93,7 +95,7 @@ def verify_cmd(
             raise InvalidInput(f"--discover-only runs nothing: drop {', '.join(extra)}")
         ctx = open_feature(feature, hooks(live=False))
         return _discover(ctx, selection, as_json)
-    ctx = open_feature(feature, hooks(live=not as_json))
+    ctx = open_feature(feature, hooks(live=not as_json), timeout=timeout)
 
     def once() -> int:
         from ai_orchestrator.workflow.phases.verify import run_verify

@@ -35,6 +35,15 @@ def max_cost_option(
     )
 
 
+timeout_option = click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    default=None,
+    metavar="S",
+    help="Seconds per agent call (0: none; default: the phase's timeout in config.toml).",
+)
+
+
 def with_session_options(func: Any) -> Any:
     for option in reversed(session_options):
         func = option(func)
@@ -93,6 +102,7 @@ def _report_test_command(root: Path) -> None:
     help="Retries per planner before falling back.",
 )
 @max_cost_option()
+@timeout_option
 @with_session_options
 @json_option
 def plan_cmd(
@@ -102,6 +112,7 @@ def plan_cmd(
     full_context: bool,
     retry: int,
     max_cost: float | None,
+    timeout: float | None,
     no_session: bool,
     new_session: bool,
     as_json: bool,
@@ -120,7 +131,7 @@ def plan_cmd(
     if not prompt.strip():
         raise InvalidInput("the planning prompt is empty")
     _check_session_flags(no_session, new_session)
-    ctx = open_feature(feature, hooks(live=not as_json))
+    ctx = open_feature(feature, hooks(live=not as_json), timeout=timeout)
     opts = PlanOptions(
         agent=agent,
         model=model,
@@ -216,6 +227,7 @@ def next_cmd(feature: str | None, as_json: bool) -> int:
     help="When the fix rounds run out, hand over to this agent or model and go on.",
 )
 @max_cost_option()
+@timeout_option
 @with_session_options
 @json_option
 def implement_cmd(
@@ -231,6 +243,7 @@ def implement_cmd(
     force: bool,
     escalate_to: str | None,
     max_cost: float | None,
+    timeout: float | None,
     no_session: bool,
     new_session: bool,
     as_json: bool,
@@ -245,7 +258,7 @@ def implement_cmd(
     _check_session_flags(no_session, new_session)
     if escalate_to is not None and no_tests:
         raise InvalidInput("--escalate-to acts when the fix rounds run out: not with --no-tests")
-    ctx = open_feature(feature, hooks(live=not as_json))
+    ctx = open_feature(feature, hooks(live=not as_json), timeout=timeout)
     opts = ImplementOptions(
         mode=cast(Mode, chosen[0] if chosen else "atdd"),
         agent=agent,
@@ -294,6 +307,7 @@ def implement_cmd(
     help="With --architecture: two reviewers (agent, model or agent:model), side by side.",
 )
 @max_cost_option()
+@timeout_option
 @with_session_options
 @json_option
 def review_cmd(
@@ -304,6 +318,7 @@ def review_cmd(
     model: str | None,
     compare: tuple[str, str] | None,
     max_cost: float | None,
+    timeout: float | None,
     no_session: bool,
     new_session: bool,
     as_json: bool,
@@ -331,9 +346,9 @@ def review_cmd(
                 "--compare A B goes with --architecture"
                 + (f", not with {', '.join(given)}" if given else "")
             )
-        ctx = open_feature(feature, hooks(live=not as_json))
+        ctx = open_feature(feature, hooks(live=not as_json), timeout=timeout)
         return review_compare(ctx, compare, focus, max_cost, as_json)
-    ctx = open_feature(feature, hooks(live=not as_json))
+    ctx = open_feature(feature, hooks(live=not as_json), timeout=timeout)
     outcome = run_review(
         ctx,
         files,
