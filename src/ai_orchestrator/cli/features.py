@@ -84,6 +84,16 @@ def print_status(s: dict[str, Any], *, wide: bool = False) -> None:
     )
     last = tables.when(parse_iso(s["last_activity"]), now)
     con.print(f"Health: {s['health']} · last activity: {last}", markup=False)
+    started = parse_iso(s.get("created_at"))
+    if started is not None:
+        age = (now - started).total_seconds()
+        # within a week how long ago (13m 54s, 3d 04h); older, the date says it
+        since = f" · {duration(age)} ago" if age < 7 * 86400 else ""
+        con.print(
+            f"Started: {tables.local_time(started, now)}{since} · "
+            f"artifacts: {plural(int(s.get('artifacts') or 0), 'file')}",
+            markup=False,
+        )
     con.print(
         f"Tasks: {t['completed']}/{t['total']} completed ({t['progress_percent']}%) · "
         f"{t['in_progress']} in progress · {t['failed']} failed · {t['pending']} pending"
@@ -411,14 +421,17 @@ def event_model(event: dict[str, Any]) -> str | None:
 @click.command("switch")
 @click.argument("feature", required=False)
 @click.option("--list", "list_only", is_flag=True, help="Show the features and the current one.")
+@click.option("--status", "show_status", is_flag=True, help="Then show the feature's status.")
 @json_option
-def switch_cmd(feature: str | None, list_only: bool, as_json: bool) -> None:
+def switch_cmd(feature: str | None, list_only: bool, show_status: bool, as_json: bool) -> None:
     """Make FEATURE the default for commands that omit it (stored in .aio/current)."""
     from ai_orchestrator.core.errors import InvalidInput
     from ai_orchestrator.workflow.project.workspace import Workspace
 
     if list_only and feature:
         raise InvalidInput("give FEATURE or --list, not both")
+    if show_status and (list_only or not feature):
+        raise InvalidInput("--status shows the feature switched to: aio switch FEATURE --status")
     if not list_only and not feature:
         raise InvalidInput("expected FEATURE (or --list)")
     ws = Workspace.find()
@@ -431,3 +444,7 @@ def switch_cmd(feature: str | None, list_only: bool, as_json: bool) -> None:
     elif list_only:
         for name in ws.feature_ids():
             click.echo(f"{'*' if name == current else ' '} {name}")
+    elif show_status and feature:
+        from ai_orchestrator.workflow.status import feature_status
+
+        print_status(feature_status(ws, ws.resolve_feature(feature)))

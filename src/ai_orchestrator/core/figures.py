@@ -8,7 +8,8 @@
 - ``usd(value)``: a cost in a table or a summary: four decimals (``$1.2345``), two from
   $100 (``$1,234.50``), and a figure below $0.0001 keeps two significant digits
   (``$0.000027``) instead of reading ``$0.0000``.
-- ``duration(seconds)``: ``4.2s`` under a minute, ``13m 54s``, ``2h 05m``: never ``834.0s``.
+- ``duration(seconds)``: ``4.2s`` under a minute, ``13m 54s``, ``2h 05m``, ``3d 04h``: never
+  ``834.0s``.
 """
 
 from __future__ import annotations
@@ -51,4 +52,6 @@ def duration(seconds: float) -> str:
     whole = int(seconds)
     if whole < 3600:
         return f"{whole // 60}m {whole % 60:02d}s"
-    return f"{whole // 3600}h {whole % 3600 // 60:02d}m"
+    if whole < 86400:
+        return f"{whole // 3600}h {whole % 3600 // 60:02d}m"
+    return f"{whole // 86400}d {whole % 86400 // 3600:02d}h"
