@@ -46,6 +46,11 @@ def test_invalid_plan_gets_one_correction_then_fails(project: Project) -> None:
     assert result.code == 1
     assert "not a valid plan" in result.err and "T9.9" in result.err
     assert not (project.feature_dir / "plan.yaml").exists()
+    # both raw answers are kept, and the error says where
+    (kept,) = (project.feature_dir / "artifacts").glob("plan-rejected-*.txt")
+    assert f"the planner's raw answer: {kept})" in result.err
+    text = kept.read_text()
+    assert "I cannot produce JSON today." in text and "T9.9" in text
     calls = interactions("plan-calc")
     assert len(calls) == 2
     assert calls[1]["prompt"].startswith("Your plan could not be used")
