@@ -39,5 +39,5 @@ def test_status_shows_when_the_feature_started_and_its_artifacts(project: Projec
     (project.feature_dir / "artifacts" / "notes.txt").write_text("x")
     text = run("status", FEATURE).out
     line = next(x for x in text.splitlines() if x.startswith("Started: "))
-    assert " ago · artifacts: 1 file" in line, line
+    assert " · just now · artifacts: 1 file" in line or " ago · artifacts: 1 file" in line, line
     assert json.loads(run("status", FEATURE, "--json").out)["artifacts"] == 1

@@ -87,8 +87,8 @@ def print_status(s: dict[str, Any], *, wide: bool = False) -> None:
     started = parse_iso(s.get("created_at"))
     if started is not None:
         age = (now - started).total_seconds()
-        # within a week how long ago (13m 54s, 3d 04h); older, the date says it
-        since = f" · {duration(age)} ago" if age < 7 * 86400 else ""
+        # within a week how long ago ("5m ago", "3d ago"); older, the date says it
+        since = f" · {output.age(started, now)}" if age < 7 * 86400 else ""
         con.print(
             f"Started: {tables.local_time(started, now)}{since} · "
             f"artifacts: {plural(int(s.get('artifacts') or 0), 'file')}",
