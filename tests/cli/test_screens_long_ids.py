@@ -11,7 +11,6 @@ and every line fits; an identifier is checked whole in the screen itself.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -22,7 +21,7 @@ import pytest
 from ai_orchestrator.core.errors import InvalidInput
 from ai_orchestrator.core.names import validate_feature_id
 from ai_orchestrator.store import SessionStore
-from tests.cli.test_screens import OLD, Terminal, hours_ago
+from tests.cli.test_screens import OLD, Terminal, hours_ago, terminal_env
 from tests.helpers import aio, interaction
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
@@ -112,16 +111,7 @@ def terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Termin
                 "duration_ms": 834_000, "task_id": "T1.2", "session": SESSIONS[1],
                 "error": error, "details": {},
             }) + "\n")  # fmt: skip
-    env = {
-        "HOME": os.environ["HOME"],
-        "SESSION_DIR": str(store_dir),
-        "TODO_FILE": str(todo_file),
-        "TZ": "UTC",
-        "TERM": "xterm-256color",
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "AIO_FSYNC": "0",
-    }
-    term = Terminal(env, root)
+    term = Terminal(terminal_env(store_dir, todo_file), root)
     yield term
     term.close()
 
