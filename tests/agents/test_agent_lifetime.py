@@ -182,5 +182,5 @@ def test_sigterm_and_sighup_outside_the_agent_call_stop_aio_like_ctrl_c(
         waiting.send_signal(sig)
         _, err = waiting.communicate(timeout=30)
     assert waiting.returncode == 130, err
-    assert err.strip().splitlines()[-1] == "aio: aborted"
+    assert err.strip().splitlines()[-1] == "aio: interrupted"
     assert fakes.records() == [], "an agent was started"

@@ -60,3 +60,12 @@ def test_essential_parts_stay_and_optional_ones_go_first() -> None:
 def test_the_spinner_moves_with_time() -> None:
     frames = {progress_text("x", t / 10, Progress(), 40)[0] for t in range(20)}
     assert len(frames) > 5
+
+
+def test_a_long_session_name_never_pushes_the_elapsed_time_out() -> None:
+    label = "claude · implement-" + "f" * 64
+    for width in (40, 80, 100):
+        line = progress_text(label, 834.0, Progress(input_tokens=5), width)
+        assert "13m 54s" in line and len(line) <= width, line
+        assert "waiting 13m 54s" in waiting_text(label, "pid 1", 834.0, width)
+    assert label in progress_text(label, 1.0, Progress(), 200)  # when it fits, it is there

@@ -223,18 +223,22 @@ def _event(
 
 @pytest.fixture
 def terminal(project: Path, session_dir: Path) -> Iterator[Terminal]:
-    env = {
+    term = Terminal(terminal_env(session_dir, session_dir / "todos.jsonl"), project)
+    yield term
+    term.close()
+
+
+def terminal_env(store: Path, todo_file: Path) -> dict[str, str]:
+    """The whole environment of a pane: the store, UTC and a colour terminal, nothing else."""
+    return {
         "HOME": os.environ["HOME"],
-        "SESSION_DIR": str(session_dir),
-        "TODO_FILE": str(session_dir / "todos.jsonl"),
+        "SESSION_DIR": str(store),
+        "TODO_FILE": str(todo_file),
         "TZ": "UTC",
         "TERM": "xterm-256color",
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "AIO_FSYNC": "0",
     }
-    term = Terminal(env, project)
-    yield term
-    term.close()
 
 
 def check(name: str, screen: str, session_dir: Path) -> None:

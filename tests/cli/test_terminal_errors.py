@@ -90,6 +90,12 @@ def test_deleting_a_busy_session_does_not_claim_a_wait() -> None:
     assert result.code == 1
     assert f"session plan-busy is busy: held by pid {os.getpid()}" in result.err
     assert "waiting" not in result.err and "gave up" not in result.err
+    # since when, in local time for people (the ISO time is in the lock file and --json)
+    assert re.search(r" since \d\d:\d\d:\d\d", result.err), result.err
+    assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:", result.err), result.err
+    with store.run_lock("plan-busy", command="the holder"):
+        shown = aio("show", "plan-busy", prog="ai-session")
+    assert re.search(r"In use: yes, by pid \d+ .* since \d\d:\d\d:\d\d", shown.out), shown.out
 
 
 def scripted_run(
@@ -140,3 +146,18 @@ def test_an_interrupted_run_says_interrupted(tmp_path: Path) -> None:
     record = SessionStore().read_log("run-stop").records[-1].to_json()  # as printed later
     assert record["outcome"] == "interrupted"
     assert record["error"].startswith("interrupted (Ctrl-C"), record["error"]
+
+
+def test_status_with_a_broken_config_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert aio("init", "calc").code == 0
+    config = tmp_path / ".aio" / "config.toml"
+    config.write_text(config.read_text() + "\nthis is = = broken [\n")
+    for args in (("status",), ("status", "calc"), ("features",)):
+        result = aio(*args)
+        assert result.code == 0, result.err  # what can be shown is shown
+        warning = [line for line in result.err.splitlines() if line.startswith("warning: ")]
+        assert len(warning) == 1 and "config.toml does not parse" in warning[0], result.err
+        assert "aio config check" in warning[0]

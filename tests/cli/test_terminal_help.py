@@ -117,3 +117,35 @@ def test_one_programs_script_per_file(shell: str) -> None:
     assert "_AI_SESSION_COMPLETE" in session_only and "_AIO_COMPLETE" not in session_only
     assert "_AIO_COMPLETE" in only["aio"] and "_AI_SESSION_COMPLETE" not in only["aio"]
     assert both == only["aio"] + only["ai-session"]
+
+
+@pytest.mark.parametrize(
+    ("prog", "args", "usage"),
+    [
+        ("aio", (), "Usage: aio [OPTIONS] COMMAND"),
+        ("aio", ("session",), "Usage: aio session [OPTIONS] COMMAND"),
+        ("aio", ("todo",), "Usage: aio todo [OPTIONS] COMMAND"),
+        ("aio", ("features", "--help"), "Usage: aio features [OPTIONS]"),
+        ("ai-session", (), "Usage: ai-session [OPTIONS] COMMAND"),
+    ],
+)
+def test_a_bare_group_prints_its_help_as_git_and_gh_do(
+    prog: str, args: tuple[str, ...], usage: str
+) -> None:
+    result = aio(*args, prog=prog)
+    assert result.code == 0, result.err
+    assert result.out.startswith(usage) and result.err == ""
+    # the help as a block of lines, never run together into one error line
+    assert "\nCommands:" in result.out or "\nWorkflow:" in result.out or "Options:" in result.out
+    assert len(result.out.splitlines()) > 5 and "error:" not in result.out
+
+
+@pytest.mark.parametrize(
+    ("args", "meant"),
+    [(("sesion",), "session"), (("statsu",), "status"), (("todo", "lsit"), "list")],
+)
+def test_a_mistyped_command_gets_did_you_mean(args: tuple[str, ...], meant: str) -> None:
+    result = aio(*args)
+    assert result.code == 2
+    assert "Did you mean" in result.err and f"'{meant}'" in result.err
+    assert result.err.count("\n") == 1

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -276,6 +277,8 @@ def test_list_shows_odd_named_shell_sessions_with_the_reason(session_dir: Path) 
     assert strays[0]["interactions"] == 2 and "<command>-<feature-id>" in strays[0]["reason"]
     text = aio("session", "list")
     assert "my_session" in text.out and "aio session migrate" in text.out
+    stray = next(line for line in text.out.splitlines() if "my_session ->" in line)
+    assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:", stray), stray  # ISO only in --json
 
 
 def test_migrate_carries_an_odd_named_session_over(session_dir: Path) -> None:

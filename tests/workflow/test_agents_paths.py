@@ -72,7 +72,9 @@ def test_verify_with_agent_check(project: Project) -> None:
     assert result.code == 1, result.err
     doc = result.json()
     assert doc["tests"]["passed"] == 1 and doc["agent_check"]["verdict"] == "fail"
-    assert "fresh conversation" in result.err
+    # sessions are on: the message says verify is one-off by design, not "sessions disabled"
+    assert "fresh conversation (a one-off call: never resumed)" in result.err
+    assert "sessions disabled" not in result.err
     record = interactions("verify-calc")[-1]
     assert record["session_action"] == "fresh"
     assert "calc/ops.py" in record["prompt"]  # the new file is part of the diff shown

@@ -49,9 +49,12 @@ def _section(text: str, title: str) -> str:
 
 
 def test_readme_maps_every_seed_guide_command() -> None:
-    table = _section((ROOT / "README.md").read_text(), "## Seed guide")
+    table = _section((ROOT / "README.md").read_text(), "## From the seed guide")
     missing = [c for c in SEED_COMMANDS if c.replace("|", "\\|") not in table]
     assert missing == []
+    # every row says why it differs (or "—" where it does not), in a third column
+    rows = [line for line in table.splitlines() if line.startswith("| `") or line.startswith("| —")]
+    assert rows and all(line.count(" | ") >= 2 for line in rows), rows
     assert "helper engineer" not in table and "seed-commands.md" not in table
 
 

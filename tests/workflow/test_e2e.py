@@ -8,6 +8,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
+import yaml
 
 from ai_orchestrator.workflow.demo import demo_test_command, scenario_path, write_demo_config
 from tests.workflow.conftest import (
@@ -132,7 +133,18 @@ def test_sessions_off_and_new_session(project: Project, monkeypatch: pytest.Monk
     monkeypatch.setenv("USE_SESSIONS", "false")
     result = run("implement", "--task", "T1.1")
     assert result.code == 0, result.err
-    assert result.err.count("fresh conversation (sessions disabled)") == 2
+    assert result.err.count("fresh conversation (sessions disabled by USE_SESSIONS)") == 2
+    # the end-of-task summary: calls, their tokens (all four kinds) and cost, test runs
+    summary = next(line for line in result.err.splitlines() if "Session summary:" in line)
+    assert "2 agent calls · " in summary and " in / " in summary and "cache write" in summary
+    assert "$" in summary or "unpriced" in summary
+    assert "test run" in summary and "call(s)" not in summary
+    # feature.yaml keeps the model the agent reported, and the agent apart: never its name
+    feature = yaml.safe_load((project.feature_dir / "feature.yaml").read_text())
+    assert feature["agent_in_use"] == "scripted"
+    assert feature["model_in_use"] not in (None, "scripted"), feature
+    status = run("status", FEATURE).out
+    assert f"model: {feature['model_in_use']} (scripted)" in status
     monkeypatch.delenv("USE_SESSIONS")
     replaced = run("plan", "again", "--new-session")
     assert replaced.code == 0 and "replaced the stored agent conversation" in replaced.err

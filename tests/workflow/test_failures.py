@@ -48,6 +48,11 @@ def test_invalid_plan_gets_one_correction_then_fails(project: Project) -> None:
     assert result.code == 1
     assert "not a valid plan" in result.err and "T9.9" in result.err
     assert not (project.feature_dir / "plan.yaml").exists()
+    # both raw answers are kept, and the error says where
+    (kept,) = (project.feature_dir / "artifacts").glob("plan-rejected-*.txt")
+    assert f"the planner's raw answer: {kept})" in result.err
+    text = kept.read_text()
+    assert "I cannot produce JSON today." in text and "T9.9" in text
     calls = interactions("plan-calc")
     assert len(calls) == 2
     assert calls[1]["prompt"].startswith("Your plan could not be used")
@@ -263,3 +268,24 @@ def test_ctrl_c_during_a_test_run(project: Project) -> None:
     assert run("status", FEATURE, "--json").json()["active_task"] is None
     assert read_holder(project.feature_dir / ".lock") is None
     assert (project.feature_dir / "artifacts" / "T1.1" / "red-1.log").is_file()
+
+
+@pytest.mark.process  # the timeout is the runner's
+def test_timeout_flag_on_every_agent_driving_command(project: Project) -> None:
+    """``--timeout S`` bounds each agent call of that command, over the config's phase
+    timeout (3600 s for implement here): exit 124, the cause in words in the history."""
+    project.scenario(
+        [{"answer": plan_answer(), "delay": 5}, {"answer": plan_answer()},
+         {"edits": [ADD_TEST], "delay": 5}]
+    )  # fmt: skip
+    assert run("init", FEATURE).code == 0
+    slow_plan = run("plan", "p", "--timeout", "1")  # every planner failed: exit 1
+    assert slow_plan.code == 1 and "timed out after 1 s" in slow_plan.err, slow_plan.err
+    assert run("plan", "p", "--timeout", "0").code == 0  # 0: no limit
+    slow = run("implement", FEATURE, "--task", "T1.1", "--timeout", "1")
+    assert slow.code == 124, slow.err
+    failed = run("history", FEATURE, "--failed")
+    assert "timeout after 1 s" in failed.out, failed.out
+    for command in ("plan", "implement", "review", "verify", "escalate"):
+        assert "--timeout S" in run(command, "--help").out, command
+    assert run("verify", FEATURE, "--timeout", "5").code == 2  # only with the agent check

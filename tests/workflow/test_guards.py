@@ -142,7 +142,9 @@ def test_bad_input_is_refused_before_work(project: Project) -> None:
         ("plan", FEATURE, "again", "--agent", "bogus"),
         ("review", FEATURE, "--agent", "bogus"),
         ("verify", FEATURE, "--agent", "--agent-name", "bogus"),
-        ("verify", FEATURE, "--agent-name", "claude"),
+        ("verify", FEATURE, "--agent", "bogus"),
+        ("verify", "--agent", "bogus"),  # NAME is the agent, as everywhere: not a feature
+        ("verify", FEATURE, "--agent", "claude", "--agent-name", "gemini"),
         ("verify", FEATURE, "--max-cost", "1"),
     ):
         result = run(*args)
@@ -155,6 +157,7 @@ def test_bad_input_is_refused_before_work(project: Project) -> None:
         in run(*("implement", FEATURE, "--task", "T1.1", "--tdd", "--no-tests")).err
     )
     assert "unknown agent 'bogus'" in run("plan", FEATURE, "x", "--agent", "bogus").err
+    assert "--agent: unknown agent 'bogus'" in run("verify", "--agent", "bogus").err
     assert len(project.history()) == events  # nothing ran
     assert project.task("T1.1")["status"] == "pending"
     assert not (project.feature_dir / "artifacts" / "verify").exists()

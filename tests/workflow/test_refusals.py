@@ -117,10 +117,13 @@ def test_verify_agent_not_installed_refuses_before_the_tests(
     monkeypatch.setenv("AIO_AGENT_CLAUDE_EXECUTABLE", str(tmp_path / "no-such-claude"))
     events = len(project.history())
 
-    refused = run("verify", FEATURE, "--agent", "--agent-name", "claude")
-    assert refused.code == 1
-    line = _one_line_error(refused.err)
-    assert "claude" in line and "no-such-claude" in line and "no tests were run" in line
+    for refused in (
+        run("verify", FEATURE, "--agent", "--agent-name", "claude"),
+        run("verify", "--agent", "claude"),  # --agent NAME, the current feature
+    ):
+        assert refused.code == 1, refused.err
+        line = _one_line_error(refused.err)
+        assert "claude" in line and "no-such-claude" in line and "no tests were run" in line
     assert not marker.exists()  # the test command never ran
     assert not (project.feature_dir / "artifacts" / "verify").exists()
     assert len(project.history()) == events

@@ -141,6 +141,19 @@ def test_coverage_figure_in_results_and_history(proj: Path) -> None:
     assert not (proj / ".coverage").exists()  # coverage data stays in the artifacts
 
 
+def test_check_coverage_fails_under_the_threshold(proj: Path) -> None:
+    """``--check-coverage N`` measures coverage (75% here) and fails under N: exit 1, one
+    line naming both figures; at or above N the run passes."""
+    under = verify("--check-coverage", "80", "--json")
+    assert under.code == 1, under.err
+    assert under.json()["ok"] is False and under.json()["coverage"]["percent"] == 75.0
+    assert under.err.strip().splitlines()[-1] == (
+        "aio: error: coverage 75.00% is under the required 80%"
+    )
+    assert verify("--check-coverage", "75").code == 0
+    assert verify("--check-coverage", "101").code == 2  # not a percentage
+
+
 def test_coverage_without_coverage_py_is_one_clear_line(proj: Path, tmp_path: Path) -> None:
     venv = tmp_path / "bare"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)

@@ -42,10 +42,10 @@ from typing import Any, TypeVar
 
 from ai_orchestrator.agents.base import AgentResult, Progress
 from ai_orchestrator.calls.options import CallOptions
-from ai_orchestrator.calls.outcomes import ACTION_MESSAGES, outcome_error
+from ai_orchestrator.calls.outcomes import action_message, outcome_error
 from ai_orchestrator.calls.session_call import Notice, SessionRun, run_in_session
 from ai_orchestrator.core.errors import AioError, SessionElsewhere
-from ai_orchestrator.core.figures import exact_usd, token_line
+from ai_orchestrator.core.figures import duration, exact_usd, token_line, usd
 from ai_orchestrator.infra.locks import WaitReport
 from ai_orchestrator.store import SessionStore
 
@@ -166,7 +166,7 @@ class Conversation:
         label = f"{s.agent} · {self.name} · {step}"
 
         def started(action: str) -> None:
-            self.hooks.info(f"{self.name} [{step}]: {ACTION_MESSAGES.get(action, action)}")
+            self.hooks.info(f"{self.name} [{step}]: {action_message(action)}")
 
         def notice(note: Notice) -> None:
             (self.hooks.warn if note.warning else self.hooks.info)(f"{self.name}: {note.text}")
@@ -198,6 +198,7 @@ class Conversation:
                 # usage the agent never reported is unknown, never 0 (see calls.recording)
                 "tokens": None if record.usage_unknown else tokens.to_json(),
                 "cost": None if record.usage_unknown else float(record.cost),
+                "cost_source": record.cost_source,
                 **({"usage_unknown": True} if record.usage_unknown else {}),
                 "duration_ms": run.result.duration_ms,
             }
@@ -206,11 +207,11 @@ class Conversation:
             "usage unknown"
             if record.usage_unknown
             else f"{token_line(record.tokens.to_json())} · "
-            + ("unpriced" if record.cost_source == "unpriced" else f"${float(record.cost):.4f}")
+            + ("unpriced" if record.cost_source == "unpriced" else usd(float(record.cost)))
         )
         self.hooks.info(
             f"{self.name} [{step}]: {run.result.outcome} · {usage}"
-            f" · {run.result.duration_ms / 1000:.1f}s"
+            f" · {duration(run.result.duration_ms / 1000)}"
         )
         if run.over_budget:
             self.hooks.warn(

@@ -1,7 +1,8 @@
 """What an agent call means to its caller, shared by ``aio run`` and the workflow commands.
 
 - ``sessions_enabled``: whether ``USE_SESSIONS`` allows resuming stored conversations.
-- ``ACTION_MESSAGES``: the words for what a call did with the stored conversation.
+- ``ACTION_MESSAGES``/``action_message``: the words for what a call did with the stored
+  conversation (a fresh one says why: sessions off, or one-off by design).
 - ``switch_notice`` / ``recovered_notice``: what a call says when it switches agents on a
   session, and when it first records an earlier call of the session that was not stored.
 - ``outcome_error``: the one table from a failed call's outcome to the typed error that ends
@@ -40,7 +41,7 @@ ACTION_MESSAGES = {
     "resumed": "resumed the agent conversation",
     "replaced": "replaced the stored agent conversation with a new one",
     "forked": "forked the stored agent conversation into a new one",
-    "fresh": "fresh conversation (sessions disabled)",
+    "fresh": "fresh conversation (sessions disabled by USE_SESSIONS)",
 }
 
 
@@ -78,6 +79,15 @@ def sessions_enabled() -> bool:
     """False when ``USE_SESSIONS`` is ``0``/``false``/``no``/``off`` (any case)."""
     value = os.environ.get("USE_SESSIONS", "true").strip().lower()
     return value not in ("0", "false", "no", "off")
+
+
+def action_message(action: str) -> str:
+    """``ACTION_MESSAGES[action]``, and for a fresh conversation the true reason: sessions
+    turned off by ``USE_SESSIONS``, or a call that is one-off by design (``verify``,
+    ``review --compare``, ``run --no-session``) while sessions are on."""
+    if action == "fresh" and sessions_enabled():
+        return "fresh conversation (a one-off call: never resumed)"
+    return ACTION_MESSAGES.get(action, action)
 
 
 def outcome_error(

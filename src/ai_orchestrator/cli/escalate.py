@@ -9,7 +9,8 @@ from __future__ import annotations
 import click
 
 from ai_orchestrator.cli import output
-from ai_orchestrator.cli.render_workflow import hooks
+from ai_orchestrator.cli.render_workflow import calls_summary, hooks
+from ai_orchestrator.cli.workflow import timeout_option
 
 
 @click.command("escalate")
@@ -43,6 +44,7 @@ from ai_orchestrator.cli.render_workflow import hooks
     default=None,
     help="Budget in USD for the feature (exit 3 when reached; default: config).",
 )
+@timeout_option
 @click.option("--json", "as_json", is_flag=True, help="Write JSON to stdout.")
 def escalate_cmd(
     feature: str | None,
@@ -54,6 +56,7 @@ def escalate_cmd(
     fix_rounds: int | None,
     max_turns: int | None,
     max_cost: float | None,
+    timeout: float | None,
     as_json: bool,
 ) -> None:
     """Hand FEATURE's conversation to a stronger model or another agent, with its context."""
@@ -65,7 +68,7 @@ def escalate_cmd(
         raise InvalidInput("--prompt is for a phase's conversation; with --task the task goes on")
     if task_id is None and fix_rounds is not None:
         raise InvalidInput("--fix-rounds only applies with --task")
-    ctx = open_feature(feature, hooks(live=not as_json))
+    ctx = open_feature(feature, hooks(live=not as_json), timeout=timeout)
     opts = EscalateOptions(
         to=to,
         phase=phase,
@@ -99,8 +102,7 @@ def escalate_cmd(
     output.info(
         f"Escalated {lineage.get('session')} from {lineage.get('agent') or '-'}"
         f" ({lineage.get('model') or 'default model'}) to {outcome.target.label()}"
-        f" by {lineage.get('method')} · {len(outcome.steps)} agent call(s) · "
-        f"${outcome.cost:.4f}"
+        f" by {lineage.get('method')} · {calls_summary(outcome.steps)}"
     )
     if outcome.task is not None:
         output.info(f"Task {outcome.task.task.id}: {outcome.task.task.status}")

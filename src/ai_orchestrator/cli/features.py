@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import click
 
 from ai_orchestrator.cli import output, tables
+from ai_orchestrator.cli.render_sessions import cost_text, savings_text
 from ai_orchestrator.cli.tables import Cell, Column, plural
-from ai_orchestrator.core.figures import token_line
+from ai_orchestrator.core.causes import failure_cause
+from ai_orchestrator.core.figures import duration, token_line
 from ai_orchestrator.infra.timeutil import parse_iso
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Write JSON to stdout.")
-
-
-def _cost(cost: float, unpriced: int) -> str:
-    """The cost, marked when some calls could not be priced (their cost is unknown)."""
-    text = output.money(cost)
-    return f"{text} + {unpriced} unpriced" if unpriced else text
 
 
 def _print_agent_todos(todos: dict[str, Any], feature_id: str) -> None:
@@ -57,10 +54,18 @@ def _session_cells(row: dict[str, Any], now: datetime) -> list[Cell]:
         f"{output.count(t['cache_read'])}/{output.count(t['cache_write'])}",
         tables.short_count(sum(t.values())),
         f"{row['cache_read_share']:.0%}",
-        _cost(row["cost"], row["unpriced"]),
-        output.money(row["savings"]),
+        cost_text(row["cost"], row["unpriced"], row["interactions"]),
+        savings_text(row["savings"], row["unpriced"], row["interactions"]),
         tables.when(parse_iso(row.get("last_activity")), now),
     ]
+
+
+def _in_use(s: dict[str, Any]) -> str:
+    """``claude-sonnet-4-5 (claude)``; ``scripted's default`` before it reported one."""
+    model, agent = s.get("model"), s.get("agent")
+    if model:
+        return f"{model} ({agent})" if agent else str(model)
+    return f"{agent}'s default" if agent else "-"
 
 
 def print_status(s: dict[str, Any], *, wide: bool = False) -> None:
@@ -74,11 +79,21 @@ def print_status(s: dict[str, Any], *, wide: bool = False) -> None:
         con.print(f"Description: {s['description']}", markup=False)
     con.print(
         f"Active task: {s['active_task'] or 'none'} · next: {s['next_task'] or '-'}"
-        f" · model: {s['model'] or '-'}",
+        f" · model: {_in_use(s)}",
         markup=False,
     )
     last = tables.when(parse_iso(s["last_activity"]), now)
     con.print(f"Health: {s['health']} · last activity: {last}", markup=False)
+    started = parse_iso(s.get("created_at"))
+    if started is not None:
+        age = (now - started).total_seconds()
+        # within a week how long ago ("5m ago", "3d ago"); older, the date says it
+        since = f" · {output.age(started, now)}" if age < 7 * 86400 else ""
+        con.print(
+            f"Started: {tables.local_time(started, now)}{since} · "
+            f"artifacts: {plural(int(s.get('artifacts') or 0), 'file')}",
+            markup=False,
+        )
     con.print(
         f"Tasks: {t['completed']}/{t['total']} completed ({t['progress_percent']}%) · "
         f"{t['in_progress']} in progress · {t['failed']} failed · {t['pending']} pending"
@@ -102,7 +117,8 @@ def print_status(s: dict[str, Any], *, wide: bool = False) -> None:
         tables.print_table("Sessions by phase", SESSION_COLUMNS, rows, totals=total_row, wide=wide)
     con.print(
         f"Total: {plural(totals['interactions'], 'agent call')} · "
-        f"{_cost(totals['cost'], totals['unpriced'])} · saved {output.money(totals['savings'])}"
+        f"{cost_text(totals['cost'], totals['unpriced'], totals['interactions'])} · saved "
+        f"{savings_text(totals['savings'], totals['unpriced'], totals['interactions'])}"
         f" · {totals['cache_read_share']:.0%} of input from cache",
         markup=False,
     )
@@ -137,6 +153,18 @@ def print_status(s: dict[str, Any], *, wide: bool = False) -> None:
         )
 
 
+def _warn_config(path: Path) -> None:
+    """A read command still shows what it can with a broken config, but says so: the
+    commands that run agents refuse that file (exit 2)."""
+    from ai_orchestrator.core.errors import InvalidInput
+    from ai_orchestrator.workflow.project.config import load_config
+
+    try:
+        load_config(path)
+    except InvalidInput as exc:
+        output.warn(f"{exc} (aio config check lists every problem)")
+
+
 def _warn_unreadable(unreadable: list[dict[str, str]]) -> None:
     for item in unreadable:
         output.warn(f"feature {item['feature_id']} skipped: {item['error']}")
@@ -155,6 +183,7 @@ def status_cmd(feature: str | None, show_all: bool, wide: bool, as_json: bool) -
     from ai_orchestrator.workflow.status import all_features, feature_status
 
     ws = Workspace.find()
+    _warn_config(ws.config_file)
     if feature is not None and not show_all:  # '' is refused, never "all features"
         status = feature_status(ws, ws.resolve_feature(feature))
         # the agents' own sessions of this feature (usage index, no sync)
@@ -205,6 +234,7 @@ def features_cmd(wide: bool, as_json: bool) -> None:
     from ai_orchestrator.workflow.status import all_features
 
     ws = Workspace.find()
+    _warn_config(ws.config_file)
     features, unreadable = all_features(ws)
     _warn_unreadable(unreadable)
     if as_json:
@@ -242,14 +272,18 @@ def features_cmd(wide: bool, as_json: bool) -> None:
                 str(f["status"]),
                 f"{t['completed']}/{t['total']} ({t['progress_percent']}%)",
                 f["next_task"] or "-",
-                output.money(f["totals"]["cost"]),
+                cost_text(
+                    f["totals"]["cost"], f["totals"]["unpriced"], f["totals"]["interactions"]
+                ),
                 tables.when(parse_iso(f["last_activity"]), now),
             ]
         )
     totals: list[Cell] | None = None
     if len(features) > 1:
         cost = sum(f["totals"]["cost"] for f in features)
-        totals = ["", "Total", "", "", "", output.money(cost), ""]
+        unpriced = sum(f["totals"]["unpriced"] for f in features)
+        calls = sum(f["totals"]["interactions"] for f in features)
+        totals = ["", "Total", "", "", "", cost_text(cost, unpriced, calls), ""]
     tables.print_table("Features", FEATURE_COLUMNS, rows, totals=totals, wide=wide)
     if any(f["current"] for f in features):
         output.out().print("* the current feature (aio switch)", markup=False)
@@ -272,6 +306,7 @@ FEATURE_COLUMNS = (
 @click.option("--command", "command", default=None, help="Only events of this command.")
 @click.option("--model", "model", default=None, help="Only events and calls of models matching M.")
 @click.option("--stats", is_flag=True, help="Also calls, tokens, cost, outcomes by phase/model.")
+@click.option("--failed", is_flag=True, help="Only the events that failed, with their cause.")
 @output.wide_option
 @json_option
 @output.color_option
@@ -281,6 +316,7 @@ def history_cmd(
     command: str | None,
     model: str | None,
     stats: bool,
+    failed: bool,
     wide: bool,
     as_json: bool,
 ) -> None:
@@ -300,7 +336,7 @@ def history_cmd(
         output.warn(f"{bad} unreadable line(s) in history.jsonl were skipped")
     if model is not None:
         events = events_for_model(events, model)
-    events = filter_events(events, command=command, limit=limit)
+    events = filter_events(events, command=command, limit=limit, failed=failed)
     figures = None
     if stats:
         from ai_orchestrator.store import SessionStore
@@ -327,8 +363,8 @@ def history_cmd(
                 shown,
                 f"{agent}/{shown}",
                 (str(e.get("status")), "" if e.get("status") == "success" else "red"),
-                f"{int(e.get('duration_ms') or 0) / 1000:.1f}s",
-                " ".join(str(e.get("error") or "").split()),
+                duration(int(e.get("duration_ms") or 0) / 1000),
+                failure_cause(str(e.get("status") or ""), str(e.get("error") or "")),
             ]
         )
     tables.print_table(f"History of {feature_id}", HISTORY_COLUMNS, rows, wide=wide)
@@ -359,7 +395,7 @@ def _print_call_stats(feature_id: str, figures: dict[str, Any], wide: bool) -> N
                 else token_line(row["tokens"])
                 + (f" + {row['usage_unknown']} unknown" if row["usage_unknown"] else "")
             ),
-            _cost(row["cost"], row["unpriced"]),
+            cost_text(row["cost"], row["unpriced"], row["calls"]),
             outcomes or "-",
         ]
 
@@ -380,7 +416,7 @@ HISTORY_COLUMNS = (
     Column("Agent/model", drop=2, layout="compact"),
     Column("Status", ident=True),
     Column("Duration", justify="right", drop=1),
-    Column("Error", max_width=60),
+    Column("Cause", max_width=60),
 )
 
 
@@ -399,14 +435,17 @@ def event_model(event: dict[str, Any]) -> str | None:
 @click.command("switch")
 @click.argument("feature", required=False)
 @click.option("--list", "list_only", is_flag=True, help="Show the features and the current one.")
+@click.option("--status", "show_status", is_flag=True, help="Then show the feature's status.")
 @json_option
-def switch_cmd(feature: str | None, list_only: bool, as_json: bool) -> None:
+def switch_cmd(feature: str | None, list_only: bool, show_status: bool, as_json: bool) -> None:
     """Make FEATURE the default for commands that omit it (stored in .aio/current)."""
     from ai_orchestrator.core.errors import InvalidInput
     from ai_orchestrator.workflow.project.workspace import Workspace
 
     if list_only and feature:
         raise InvalidInput("give FEATURE or --list, not both")
+    if show_status and (list_only or not feature):
+        raise InvalidInput("--status shows the feature switched to: aio switch FEATURE --status")
     if not list_only and not feature:
         raise InvalidInput("expected FEATURE (or --list)")
     ws = Workspace.find()
@@ -419,3 +458,7 @@ def switch_cmd(feature: str | None, list_only: bool, as_json: bool) -> None:
     elif list_only:
         for name in ws.feature_ids():
             click.echo(f"{'*' if name == current else ' '} {name}")
+    elif show_status and feature:
+        from ai_orchestrator.workflow.status import feature_status
+
+        print_status(feature_status(ws, ws.resolve_feature(feature)))

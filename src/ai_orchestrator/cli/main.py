@@ -109,8 +109,29 @@ class LazyGroup(click.Group):
             from ai_orchestrator.cli.examples import add_examples
 
             add_examples(command, cmd_name)
+            if "_AIO_COMPLETE" in os.environ or "_AI_SESSION_COMPLETE" in os.environ:
+                from ai_orchestrator.cli.complete import add_completion
+
+                add_completion(command)
             return command
         return super().get_command(ctx, cmd_name)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        unknown = name and not name.startswith("-") and not ctx.resilient_parsing
+        if unknown and self.get_command(ctx, name) is None:
+            # click suggests only from commands already imported; ours are lazy
+            import difflib
+
+            close = difflib.get_close_matches(name, self.list_commands(ctx), n=3)
+            said = ", ".join(repr(c) for c in close)
+            hint = f" Did you mean {said}?" if len(close) == 1 else (
+                f" (Did you mean one of: {said}?)" if close else ""
+            )
+            raise click.UsageError(f"No such command {name!r}.{hint}", ctx)
+        return super().resolve_command(ctx, args)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         listed = set()
@@ -265,12 +286,19 @@ def _run(command: click.Command, args: list[str], prog_name: str, fail: Failure)
         result = command.main(args=args, prog_name=prog_name, standalone_mode=False)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        # A bare group (`aio`, `ai-session`, `aio session`, `aio todo`) asks for its help,
+        # as `git`, `gh` and `uv` read it: the help on stdout, exit 0.
+        click.echo(exc.ctx.get_help())
+        return 0
     except click.UsageError as exc:
         return fail(usage_message(exc), EXIT_USAGE)
     except click.ClickException as exc:
         return fail(exc.format_message(), exc.exit_code)
-    except click.exceptions.Abort:
-        return fail("aborted", EXIT_INTERRUPTED, label=None)
+    except click.exceptions.Abort as exc:
+        # click turns a Ctrl-C inside a command (e.g. `verify --watch` waiting) into Abort
+        stopped = isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt)
+        return fail("interrupted" if stopped else "aborted", EXIT_INTERRUPTED, label=None)
     except OutputLost as exc:
         return 0 if exc.errno == errno.EPIPE else fail(str(exc), exc.exit_code)
     except AioError as exc:
@@ -330,5 +358,9 @@ def session_main(argv: list[str] | None = None) -> None:
     from ai_orchestrator.cli.session import session
 
     add_examples(session, "session", prog="ai-session")
+    if "_AI_SESSION_COMPLETE" in os.environ:
+        from ai_orchestrator.cli.complete import add_completion
+
+        add_completion(session)
     stop_signals_interrupt()
     sys.exit(run(session, argv, "ai-session"))

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ai_orchestrator.core.figures import usd
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -110,7 +112,7 @@ def money(value: float | None, *, unpriced: bool = False) -> str:
         return "unpriced"
     if value is None:
         return "-"
-    return f"${value:,.4f}" if value < 100 else f"${value:,.2f}"
+    return usd(value)
 
 
 def count(value: int) -> str:

@@ -21,6 +21,7 @@ from typing import Any
 
 from ai_orchestrator.agents.base import Progress
 from ai_orchestrator.cli.tables import plural
+from ai_orchestrator.core.figures import duration, usd
 from ai_orchestrator.infra.locks import Holder, WaitReport
 
 # rich's "dots" spinner, driven by our own clock so every refresh advances it.
@@ -29,11 +30,8 @@ FRAME_SECONDS = 0.08
 
 
 def seconds_text(seconds: float) -> str:
-    """``4.2s`` under a minute, ``2m05s`` above."""
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, rest = divmod(int(seconds), 60)
-    return f"{minutes}m{rest:02d}s"
+    """``4.2s`` under a minute, ``2m 05s`` above (``core.figures.duration``)."""
+    return duration(seconds)
 
 
 def frame_at(elapsed: float) -> str:
@@ -53,9 +51,22 @@ def fit(parts: list[tuple[int, str]], width: int, sep: str = " · ") -> str:
     return text
 
 
+LABEL_ROOM = 12  # the elapsed time and its separator, which a label never pushes out
+WAIT_ROOM = 48  # "waiting 13m 54s for the session · held by pid …": the name goes above
+
+
+def label_fits(label: str, width: int, room: int = LABEL_ROOM) -> bool:
+    """Whether ``label`` leaves ``room`` for the elapsed time on a line ``width`` columns
+    wide; when it does not, the label is printed once above the line and left out of it."""
+    return len(label) + room <= width
+
+
 def progress_text(label: str, elapsed: float, state: Progress, width: int) -> str:
-    """The whole line (spinner frame included) for ``state``, ``width`` columns at most."""
-    parts: list[tuple[int, str]] = [(0, label), (0, seconds_text(elapsed))]
+    """The whole line (spinner frame included) for ``state``, ``width`` columns at most. A
+    label too long to leave room for the elapsed time is left out (``label_fits``)."""
+    parts: list[tuple[int, str]] = [(0, seconds_text(elapsed))]
+    if label_fits(label, width):
+        parts.insert(0, (0, label))
     if state.turns:
         parts.append((3, plural(state.turns, "turn")))
     has_tokens = state.input_tokens or state.output_tokens or state.cache_read_tokens
@@ -68,7 +79,7 @@ def progress_text(label: str, elapsed: float, state: Progress, width: int) -> st
                     "cache write")
             )
     if state.cost is not None:
-        parts.append((2, f"${state.cost:.4f}"))
+        parts.append((2, usd(state.cost)))
     if state.tool:
         parts.append((2, f"{'tool' if state.tool_running else 'last tool'}: {state.tool}"))
     return f"{frame_at(elapsed)} " + fit(parts, max(1, width - 2))
@@ -77,11 +88,13 @@ def progress_text(label: str, elapsed: float, state: Progress, width: int) -> st
 def waiting_text(
     label: str, holder: str, waited: float, width: int, what: str = "the session"
 ) -> str:
+    waiting = f"waiting {seconds_text(waited)} for {what}"
     parts = [
-        (0, label),
-        (0, f"waiting {seconds_text(waited)} for {what}"),
+        (0, waiting),
         (0, f"held by {holder}"),  # cut, never dropped: the pid comes first
     ]
+    if label_fits(label, width, len(waiting) + 8):
+        parts.insert(0, (0, label))
     return f"{frame_at(waited)} " + fit(parts, max(1, width - 2))
 
 
@@ -148,6 +161,9 @@ class ProgressLine:
 
             from ai_orchestrator.cli.output import err
 
+            if not label_fits(self.label, err().width - 1, WAIT_ROOM):
+                # the line keeps the elapsed time; the name it cannot hold goes above it
+                err().print(self.label, markup=False, highlight=False, crop=False)
             self._live = Live(
                 get_renderable=self._render,
                 console=err(),

@@ -9,6 +9,8 @@ from typing import Any
 
 from ai_orchestrator.cli import output, tables
 from ai_orchestrator.cli.tables import Cell, Column
+from ai_orchestrator.core.causes import failure_cause
+from ai_orchestrator.core.figures import duration
 from ai_orchestrator.infra.locks import Holder
 from ai_orchestrator.infra.timeutil import parse_iso, within_days
 from ai_orchestrator.store import SessionView
@@ -27,7 +29,9 @@ def _reported(cost: float, reported: float, agents: Sequence[str]) -> str:
     return f"{output.money(cost)} incl. {output.money(reported)} {by}"
 
 
-def _cost(cost: float, unpriced: int, calls: int, bucket: Mapping[str, Any] | None = None) -> str:
+def cost_text(
+    cost: float, unpriced: int, calls: int, bucket: Mapping[str, Any] | None = None
+) -> str:
     """A cost that says when it is incomplete: "unpriced" if no call of it could be
     priced, "$x + N unpriced" if some could not; and which part only the agent reported
     (``bucket``'s ``cost_reported`` and ``cost_reported_by``)."""
@@ -45,6 +49,14 @@ def _age_style(moment: datetime | None, now: datetime) -> str:
         return "red"
     days = (now - moment).total_seconds() / 86400
     return "green" if days < 7 else "yellow" if days < 30 else "red"
+
+
+def _list_cost(cost: float, unpriced: int, calls: int, reported: float) -> str:
+    """``list``'s short cost: ``unpriced`` when no call could be priced, else the figure
+    with ``*`` (some calls unpriced) and ``^`` (some only reported by the agent)."""
+    if calls and unpriced >= calls:
+        return "unpriced"
+    return output.money(cost) + ("*" if unpriced else "") + ("^" if reported else "")
 
 
 ACTIVE_DAYS = 30  # the default window of "active" (list/stats --days)
@@ -106,9 +118,7 @@ def print_list(
                 f"{output.count(tokens['input'])}/{output.count(tokens['output'])}",
                 f"{output.count(tokens['cache_read'])}/{output.count(tokens['cache_write'])}",
                 tables.short_count(total_tokens(tokens)),
-                output.money(row.cost)
-                + ("*" if row.unpriced else "")
-                + ("^" if row.reported else ""),
+                _list_cost(row.cost, row.unpriced, row.interactions, row.reported),
                 (status + (" !" if row.problems else ""), _STATUS_STYLE.get(status, "")),
             ]
         )
@@ -125,9 +135,12 @@ def print_list(
             f"{output.count(summed['input'])}/{output.count(summed['output'])}",
             f"{output.count(summed['cache_read'])}/{output.count(summed['cache_write'])}",
             tables.short_count(total_tokens(summed)),
-            output.money(sum(r.cost for r in rows))
-            + ("*" if any(r.unpriced for r in rows) else "")
-            + ("^" if any(r.reported for r in rows) else ""),
+            _list_cost(
+                sum(r.cost for r in rows),
+                sum(r.unpriced for r in rows),
+                sum(r.interactions for r in rows),
+                sum(r.reported for r in rows),
+            ),
             "",
         ]
     console = output.out()
@@ -170,7 +183,7 @@ def print_strays(strays: Sequence[Mapping[str, Any]]) -> None:
         console.print(
             f"  {item['legacy_name']} -> {item['migrates_to']}: "
             f"{output.count(item['interactions'])} interaction(s), "
-            f"{output.money(item['cost'])}, last used {item['last_used'] or 'never'}",
+            f"{output.money(item['cost'])}, last used {tables.when(parse_iso(item['last_used']))}",
             markup=False,
         )
 
@@ -194,7 +207,7 @@ INTERACTION_COLUMNS = (
     Column("When"),
     Column("Task", ident=True, drop=3),
     Column("Agent/model", ident=True, drop=4),
-    Column("Outcome", ident=True),
+    Column("Outcome", max_width=40),
     Column("In/out", justify="right", drop=2),
     Column("Cache r/w", justify="right", drop=5),
     Column("Cost", justify="right"),
@@ -208,12 +221,13 @@ def _interaction_rows(records: Sequence[Mapping[str, Any]], now: datetime) -> li
     for r in records:
         t = r["tokens"]
         outcome = str(r["outcome"])
+        said = failure_cause(outcome, r.get("error")) or outcome
         rows.append(
             [
                 tables.local_time(parse_iso(r["timestamp"]), now),
                 str(r.get("task_id") or "-"),
                 f"{r.get('agent') or '-'}/{r.get('model') or '-'}",
-                (outcome, "" if outcome == "success" else "red"),
+                (said, "" if outcome == "success" else "red"),
                 *(
                     ("unknown", "unknown")  # the agent reported no usage: never "0/0"
                     if r.get("usage_unknown")
@@ -225,13 +239,27 @@ def _interaction_rows(records: Sequence[Mapping[str, Any]], now: datetime) -> li
                 (
                     f"{output.money(r['cost'])} reported by {r.get('agent') or 'the agent'}"
                     if r.get("cost_source") == "reported"
+                    else "unknown"  # no usage, so no cost: not a price missing
+                    if r.get("usage_unknown")
                     else output.money(r["cost"], unpriced=r.get("cost_source") == "unpriced")
                 ),
-                f"{r['duration_ms'] / 1000:.1f}s",
+                duration(r["duration_ms"] / 1000),
                 " ".join(str(r.get("prompt_preview") or "").split()),
             ]
         )
     return rows
+
+
+def pairs(width: int, *fields: str, sep: str = "    ") -> list[str]:
+    """Short fields on one line (``sep`` apart) when they fit ``width``, else one a line: a
+    long value is never broken across lines."""
+    joined = sep.join(fields)
+    return [joined] if len(joined) <= width else list(fields)
+
+
+def savings_text(savings: float, unpriced: int, calls: int) -> str:
+    """Cache savings are a price difference: none can be computed without a price."""
+    return "unpriced" if calls and unpriced >= calls else output.money(savings)
 
 
 def _moment(value: object, now: datetime) -> str:
@@ -256,15 +284,26 @@ def print_show(
     now = datetime.now(UTC)
     s = view.summary
     t = s["tokens"]
+    width = console.width
+    last = str(s.get("last_outcome") or "-")
+    if recent and last not in ("-", "success") and recent[-1].get("outcome") == last:
+        cause = failure_cause(last, recent[-1].get("error"))
+        last = cause if cause.startswith(last) else f"{last} ({cause})" if cause else last
+    path = f"Path: {view.path}"
     lines = [
-        f"Session: {view.name}",
-        f"Path: {view.path}",
-        f"Command: {s['command']}    Feature: {s['feature_id']}",
-        f"Agent: {s.get('agent') or '-'}    Model: {s.get('model') or '-'}",
+        *pairs(width, "Session:", view.name, sep=" "),
+        # a path too long for the terminal is never broken: the store it is in, then
+        # Session and Store name it whole (STORE/SESSION)
+        path if len(path) <= width else f"Store: {view.path.parent}",
+        *pairs(width, f"Command: {s['command']}", f"Feature: {s['feature_id']}"),
+        *pairs(width, f"Agent: {s.get('agent') or '-'}", f"Model: {s.get('model') or '-'}"),
         f"Agent session ID: {s.get('agent_session_id') or '-'}",
         f"Working directory: {s.get('agent_cwd') or '-'}",
-        f"Status: {list_status(s, within_days(s.get('last_used'), ACTIVE_DAYS, now))}"
-        f"    Last outcome: {s.get('last_outcome') or '-'}",
+        *pairs(
+            width,
+            f"Status: {list_status(s, within_days(s.get('last_used'), ACTIVE_DAYS, now))}",
+            f"Last outcome: {last}",
+        ),
         f"Created: {_moment(s['created_at'], now)}",
         f"Last used: {_moment(s.get('last_used'), now)}",
         f"In use: {'yes, by ' + holder.describe() if holder else 'no'}",
@@ -275,11 +314,12 @@ def print_show(
         f"  Cache read: {output.count(t['cache_read'])}",
         f"  Cache write: {output.count(t['cache_write'])}",
         f"  Total: {output.count(total_tokens(t))}",
-        f"Cost: {_cost(s['cost'], 0, s['interaction_count'], s)}"
+        f"Cost: {cost_text(s['cost'], 0, s['interaction_count'], s)}"
         + (f" ({s['unpriced_interactions']} unpriced)" if s["unpriced_interactions"] else "")
         if s["unpriced_interactions"] < s["interaction_count"] or not s["interaction_count"]
         else "Cost: unpriced",
-        f"Cache savings: {output.money(s.get('savings', 0.0))}"
+        "Cache savings: "
+        + savings_text(s.get("savings", 0.0), s["unpriced_interactions"], s["interaction_count"])
         + (
             f" ({accounting['cache_read_share']:.0%} of input served from cache)"
             if accounting
@@ -298,7 +338,7 @@ def print_show(
     if s.get("by_model"):
         models = ", ".join(
             f"{m}: {tables.plural(b['interactions'], 'call')}, "
-            + _cost(b["cost"], b.get("unpriced", 0), b["interactions"], b)
+            + cost_text(b["cost"], b.get("unpriced", 0), b["interactions"], b)
             for m, b in s["by_model"].items()
         )
         console.print(f"By model: {models}", markup=False)
@@ -335,15 +375,18 @@ def print_stats(stats: Mapping[str, Any], root: Path, *, wide: bool = False) -> 
         f"  Cache read: {output.count(t['cache_read'])}",
         f"  Cache write: {output.count(t['cache_write'])}",
         f"  Total: {output.count(t['total'])}",
-        f"Total cost: {_cost(stats['cost'], 0, stats['interactions'], stats)}"
+        f"Total cost: {cost_text(stats['cost'], 0, stats['interactions'], stats)}"
         + (
             f" ({tables.plural(stats['unpriced_interactions'], 'unpriced interaction')}"
             " not included)"
             if stats["unpriced_interactions"]
             else ""
         ),
-        f"Cache savings: {output.money(stats['cache_savings'])}"
-        f" ({stats['cache_read_share']:.0%} of input served from cache)",
+        "Cache savings: "
+        + savings_text(
+            stats["cache_savings"], stats["unpriced_interactions"], stats["interactions"]
+        )
+        + f" ({stats['cache_read_share']:.0%} of input served from cache)",
     ]
     for line in lines:
         console.print(line, markup=False)
@@ -372,8 +415,10 @@ def print_stats(stats: Mapping[str, Any], root: Path, *, wide: bool = False) -> 
                     output.count(gt["cache_read"]),
                     output.count(gt["cache_write"]),
                     tables.short_count(total_tokens(gt)),
-                    _cost(g["cost"], g.get("unpriced_interactions", 0), g["interactions"], g),
-                    output.money(g.get("savings", 0.0)),
+                    cost_text(g["cost"], g.get("unpriced_interactions", 0), g["interactions"], g),
+                    savings_text(
+                        g.get("savings", 0.0), g.get("unpriced_interactions", 0), g["interactions"]
+                    ),
                 ]
             )
         columns = (

@@ -47,6 +47,34 @@ def hooks(*, live: bool = True) -> Hooks:
     return Hooks(info=output.info, warn=output.warn, progress=progress, lock_wait=lock_wait)
 
 
+def calls_summary(steps: list[dict[str, Any]]) -> str:
+    """A command's agent calls in one line: how many, their tokens (all four kinds, as a
+    call's own line), their cost; calls without a price or without usage are said, never
+    counted as $0 or 0 tokens."""
+    from ai_orchestrator.cli.tables import plural
+    from ai_orchestrator.core.figures import token_line
+
+    known = [s for s in steps if not s.get("usage_unknown")]
+    unpriced = sum(1 for s in known if s.get("cost_source") == "unpriced")
+    tokens = {
+        key: sum(int((s.get("tokens") or {}).get(key) or 0) for s in known)
+        for key in ("input", "output", "cache_read", "cache_write")
+    }
+    parts = [plural(len(steps), "agent call")]
+    if known:
+        parts.append(token_line(tokens))
+        priced = len(known) - unpriced
+        cost = sum(float(s.get("cost") or 0.0) for s in known if s.get("cost_source") != "unpriced")
+        parts.append(
+            "unpriced"
+            if not priced
+            else output.money(cost) + (f" + {unpriced} unpriced" if unpriced else "")
+        )
+    if len(known) < len(steps):
+        parts.append(f"{len(steps) - len(known)} with usage unknown")
+    return " · ".join(parts)
+
+
 def plan_json(plan: Plan, feature_id: str) -> dict[str, Any]:
     nxt = plan.next_task()
     return {

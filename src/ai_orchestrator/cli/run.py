@@ -167,7 +167,7 @@ def run_cmd(
     """Run PROMPT in SESSION (default: run-<directory>); PROMPT '-' reads stdin."""
     from ai_orchestrator.agents.base import Permission, check_model
     from ai_orchestrator.calls.options import CallOptions
-    from ai_orchestrator.calls.outcomes import ACTION_MESSAGES, outcome_error, sessions_enabled
+    from ai_orchestrator.calls.outcomes import action_message, outcome_error, sessions_enabled
     from ai_orchestrator.calls.session_call import Notice, run_in_session
     from ai_orchestrator.core.names import parse_session_name, validate_id
     from ai_orchestrator.store import SessionStore
@@ -219,7 +219,7 @@ def run_cmd(
             prompt,
             options,
             on_progress=progress.update if show_progress else None,
-            on_start=lambda action: output.info(f"{name}: {ACTION_MESSAGES[action]}"),
+            on_start=lambda action: output.info(f"{name}: {action_message(action)}"),
             on_notice=notice,
             on_wait=progress.wait_reporter(name, output.info),
         )
@@ -239,7 +239,7 @@ def run_cmd(
     if run.over_budget:
         output.warn(
             f"this call took the feature over its {exact_usd(run.budget_usd)} budget "
-            f"(spent ${run.spent_before + record.cost:.4f})"
+            f"(spent {output.money(run.spent_before + record.cost)})"
         )
     error = outcome_error(result, name, record.agent_session_id)
     if error is not None:

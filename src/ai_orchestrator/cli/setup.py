@@ -50,6 +50,27 @@ def config_check_cmd(as_json: bool) -> None:
         raise InvalidInput(f"{path}: {errors} error{'s' if errors != 1 else ''}")
 
 
+@config_group.command("detect")
+@click.option("--json", "as_json", is_flag=True, help="Write JSON to stdout.")
+def config_detect_cmd(as_json: bool) -> None:
+    """The test command aio would detect for this project now (what `aio init` writes as
+    test_command), beside the one .aio/config.toml sets; changes nothing."""
+    from ai_orchestrator.workflow.project.config import detect_test_command, load_config
+    from ai_orchestrator.workflow.project.workspace import Workspace
+
+    ws = Workspace.find()
+    detected = detect_test_command(ws.project_root)
+    configured = load_config(ws.config_file).test_command
+    if as_json:
+        output.emit_json({"detected": detected, "configured": configured})
+        return
+    click.echo(f"Detected test command: {detected or 'none (no marker of a known runner)'}")
+    shown = configured if isinstance(configured, str) or configured is None else " ".join(
+        configured
+    )
+    click.echo(f"Configured (.aio/config.toml): {shown or 'none'}")
+
+
 @click.command("completion")
 @click.argument("shell", type=click.Choice(SHELLS))
 @click.option(

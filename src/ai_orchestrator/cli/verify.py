@@ -14,8 +14,11 @@ import click
 
 from ai_orchestrator.cli import output
 from ai_orchestrator.cli.render_workflow import hooks
-from ai_orchestrator.cli.workflow import json_option, max_cost_option
-from ai_orchestrator.core.errors import EXIT_FAILURE, InvalidInput
+from ai_orchestrator.cli.workflow import json_option, max_cost_option, timeout_option
+from ai_orchestrator.core.errors import EXIT_FAILURE, CoverageTooLow, InvalidInput
+
+# ``--agent`` alone: the agent the config names for verify (``--agent NAME`` names one).
+CONFIGURED = "\x00configured"
 
 if TYPE_CHECKING:
     from ai_orchestrator.workflow.phases.verify import VerifyOutcome
@@ -33,18 +36,31 @@ if TYPE_CHECKING:
 @click.option("--exclude", default=None, help="Leave out tests whose name matches.")
 @click.option("--parallel", is_flag=True, help="Run tests in parallel (pytest-xdist, …).")
 @click.option("--coverage", is_flag=True, help="Measure coverage (coverage.py, or the config).")
+@click.option(
+    "--check-coverage",
+    type=click.FloatRange(min=0, max=100),
+    default=None,
+    metavar="PERCENT",
+    help="Measure coverage and fail (exit 1) under PERCENT, or when no figure comes out.",
+)
 @click.option("--discover-only", "--discover", is_flag=True, help="List the tests; run nothing.")
 @click.option("--watch", is_flag=True, help="Run again on every file change (Ctrl-C stops).")
 @click.option("--ci", is_flag=True, help="Write artifacts/test-results.xml (JUnit).")
 @click.option(
     "--agent",
-    "with_agent",
-    is_flag=True,
-    help="Also let a fresh agent check the acceptance criteria against the diff.",
+    "-a",
+    "agent_choice",
+    is_flag=False,
+    flag_value=CONFIGURED,
+    default=None,
+    metavar="[NAME]",
+    help="Also let a fresh agent (NAME, as everywhere; alone: the configured one) check the "
+    "acceptance criteria against the diff.",
 )
-@click.option("--agent-name", default=None, help="Agent for --agent (default: config).")
+@click.option("--agent-name", default=None, hidden=True, help="The same as --agent NAME.")
 @click.option("--model", "-m", default=None, help="Model for --agent.")
 @max_cost_option("Budget in USD for the feature, for --agent (exit 3 when reached).")
+@timeout_option
 @json_option
 def verify_cmd(
     feature: str | None,
@@ -53,25 +69,33 @@ def verify_cmd(
     exclude: str | None,
     parallel: bool,
     coverage: bool,
+    check_coverage: float | None,
     discover_only: bool,
     watch: bool,
     ci: bool,
-    with_agent: bool,
+    agent_choice: str | None,
     agent_name: str | None,
     model: str | None,
     max_cost: float | None,
+    timeout: float | None,
     as_json: bool,
 ) -> int:
     """Run the tests in a fresh context (never a resumed session) and report."""
     from ai_orchestrator.workflow.project.testselect import Selection
     from ai_orchestrator.workflow.runctx import open_feature
 
-    for flag, value in (("--agent-name", agent_name), ("--model", model), ("--max-cost", max_cost)):
+    if agent_name is not None and agent_choice not in (None, CONFIGURED, agent_name):
+        raise InvalidInput(f"--agent {agent_choice} and --agent-name {agent_name}: name one agent")
+    with_agent = agent_choice is not None or agent_name is not None
+    if agent_choice not in (None, CONFIGURED):
+        agent_name = agent_choice
+    for flag, value in (("--model", model), ("--max-cost", max_cost), ("--timeout", timeout)):
         if value is not None and not with_agent:
-            raise InvalidInput(f"{flag} only applies to the agent check: add --agent")
+            raise InvalidInput(f"{flag} only applies to the agent check: add --agent [NAME]")
     for name, value in (("--filter", pattern), ("--exclude", exclude)):
         if value is not None and not value.strip():
             raise InvalidInput(f"{name}: the pattern is empty")
+    coverage = coverage or check_coverage is not None
     selection = Selection(kind or None, pattern, exclude, parallel, coverage)
     if discover_only:
         extra = [f for f, v in (("--watch", watch), ("--ci", ci), ("--agent", with_agent)) if v]
@@ -80,7 +104,7 @@ def verify_cmd(
             raise InvalidInput(f"--discover-only runs nothing: drop {', '.join(extra)}")
         ctx = open_feature(feature, hooks(live=False))
         return _discover(ctx, selection, as_json)
-    ctx = open_feature(feature, hooks(live=not as_json))
+    ctx = open_feature(feature, hooks(live=not as_json), timeout=timeout)
 
     def once() -> int:
         from ai_orchestrator.workflow.phases.verify import run_verify
@@ -94,7 +118,15 @@ def verify_cmd(
             max_cost=max_cost,
             selection=selection,
         )
+        short = coverage_shortfall(outcome.coverage, check_coverage)
+        if short:
+            outcome.ok = False
+            outcome.notes.append(short)
         _render(ctx.feature_id, outcome, as_json, compact=watch)
+        if short and not watch:
+            raise CoverageTooLow(short)
+        if short:
+            output.warn(short)
         return 0 if outcome.ok else EXIT_FAILURE
 
     if not watch:
@@ -108,6 +140,18 @@ def verify_cmd(
         paths, _ = wait_for_change(ctx.ws.project_root, before)
         shown = ", ".join(paths[:3]) + (f" (+{len(paths) - 3} more)" if len(paths) > 3 else "")
         output.info(f"Changed: {shown}")
+
+
+def coverage_shortfall(coverage: dict[str, object] | None, required: float | None) -> str:
+    """Why the run misses ``--check-coverage`` (``""`` when it meets it or none was asked)."""
+    if required is None:
+        return ""
+    percent = (coverage or {}).get("percent")
+    if not isinstance(percent, int | float):
+        return f"no coverage figure came out of the run (--check-coverage {required:g})"
+    if percent < required:
+        return f"coverage {percent:.2f}% is under the required {required:g}%"
+    return ""
 
 
 def _discover(ctx: FeatureContext, selection: Selection, as_json: bool) -> int:

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import click
 
 from ai_orchestrator.cli import output
-from ai_orchestrator.cli.render_workflow import hooks, plan_json, print_plan
+from ai_orchestrator.cli.render_workflow import calls_summary, hooks, plan_json, print_plan
+from ai_orchestrator.cli.tables import plural
 from ai_orchestrator.core.errors import EXIT_FAILURE, InvalidInput
 
 if TYPE_CHECKING:
@@ -35,6 +36,15 @@ def max_cost_option(
     return click.option(
         "--max-cost", type=click.FloatRange(min=0, min_open=True), default=None, help=help
     )
+
+
+timeout_option = click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    default=None,
+    metavar="S",
+    help="Seconds per agent call (0: none; default: the phase's timeout in config.toml).",
+)
 
 
 def with_session_options(func: Any) -> Any:
@@ -95,6 +105,7 @@ def _report_test_command(root: Path) -> None:
     help="Retries per planner before falling back.",
 )
 @max_cost_option()
+@timeout_option
 @with_session_options
 @json_option
 def plan_cmd(
@@ -104,6 +115,7 @@ def plan_cmd(
     full_context: bool,
     retry: int,
     max_cost: float | None,
+    timeout: float | None,
     no_session: bool,
     new_session: bool,
     as_json: bool,
@@ -122,7 +134,7 @@ def plan_cmd(
     if not prompt.strip():
         raise InvalidInput("the planning prompt is empty")
     _check_session_flags(no_session, new_session)
-    ctx = open_feature(feature, hooks(live=not as_json))
+    ctx = open_feature(feature, hooks(live=not as_json), timeout=timeout)
     opts = PlanOptions(
         agent=agent,
         model=model,
@@ -223,6 +235,7 @@ def next_cmd(feature: str | None, as_json: bool) -> int:
     help="Accept edits to the tests pinned at red as deliberate (recorded in the history).",
 )
 @max_cost_option()
+@timeout_option
 @with_session_options
 @json_option
 def implement_cmd(
@@ -239,6 +252,7 @@ def implement_cmd(
     escalate_to: str | None,
     accept_test_changes: bool,
     max_cost: float | None,
+    timeout: float | None,
     no_session: bool,
     new_session: bool,
     as_json: bool,
@@ -255,7 +269,7 @@ def implement_cmd(
         raise InvalidInput("--accept-test-changes is about the pinned tests: not with --no-tests")
     if escalate_to is not None and no_tests:
         raise InvalidInput("--escalate-to acts when the fix rounds run out: not with --no-tests")
-    ctx = open_feature(feature, hooks(live=not as_json))
+    ctx = open_feature(feature, hooks(live=not as_json), timeout=timeout)
     opts = ImplementOptions(
         mode=cast(Mode, chosen[0] if chosen else "atdd"),
         agent=agent,
@@ -286,8 +300,8 @@ def implement_cmd(
         output.emit_json(summary)
     else:
         output.info(
-            f"Session summary: {len(outcome.steps)} agent call(s) · ${outcome.cost:.4f} · "
-            f"{len(outcome.test_runs)} test run(s)"
+            f"Session summary: {calls_summary(outcome.steps)} · "
+            f"{plural(len(outcome.test_runs), 'test run')}"
         )
 
 
@@ -307,6 +321,7 @@ def implement_cmd(
     help="With --architecture: two reviewers (agent, model or agent:model), side by side.",
 )
 @max_cost_option()
+@timeout_option
 @with_session_options
 @json_option
 def review_cmd(
@@ -317,6 +332,7 @@ def review_cmd(
     model: str | None,
     compare: tuple[str, str] | None,
     max_cost: float | None,
+    timeout: float | None,
     no_session: bool,
     new_session: bool,
     as_json: bool,
@@ -344,9 +360,9 @@ def review_cmd(
                 "--compare A B goes with --architecture"
                 + (f", not with {', '.join(given)}" if given else "")
             )
-        ctx = open_feature(feature, hooks(live=not as_json))
+        ctx = open_feature(feature, hooks(live=not as_json), timeout=timeout)
         return review_compare(ctx, compare, focus, max_cost, as_json)
-    ctx = open_feature(feature, hooks(live=not as_json))
+    ctx = open_feature(feature, hooks(live=not as_json), timeout=timeout)
     outcome = run_review(
         ctx,
         files,

@@ -165,6 +165,10 @@ class TestsFailed(AioError):
     __test__ = False
 
 
+class CoverageTooLow(AioError):
+    """``verify --check-coverage N``: the coverage is under N, or no figure came out."""
+
+
 class TestRunnerError(AioError):
     """The test command gave no evidence (the tests never ran); editing tests cannot fix it."""
 

@@ -33,6 +33,7 @@ from pathlib import Path
 from ai_orchestrator.core.errors import SessionBusy
 from ai_orchestrator.infra.fsutil import file_error, open_nofollow
 from ai_orchestrator.infra.redact import redact
+from ai_orchestrator.infra.timeutil import local_text, parse_iso
 
 WRITE_LOCK = ".lock"
 RUN_LOCK = ".run.lock"
@@ -58,7 +59,9 @@ class Holder:
         if self.command:
             who += f" ({self.command})"
         if self.since:
-            who += f" since {self.since}"
+            # local and short for people; ``to_dict`` keeps the stored ISO time
+            moment = parse_iso(self.since)
+            who += f" since {local_text(moment) if moment else self.since}"
         return who
 
     def to_dict(self) -> dict[str, object]:

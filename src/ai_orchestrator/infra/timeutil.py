@@ -46,3 +46,13 @@ def within_days(value: object, days: float, now: datetime | None = None) -> bool
 def day_of(value: object) -> str | None:
     moment = parse_iso(value)
     return moment.strftime("%Y-%m-%d") if moment else None
+
+
+def local_text(moment: datetime | None, now: datetime | None = None) -> str:
+    """An event's local time for people: ``21:03:15`` today, ``2026-11-30 21:03`` on other
+    days, ``-`` for none. Exact ISO times belong in ``--json`` only."""
+    if moment is None:
+        return "-"
+    local = moment.astimezone()
+    today = (now or datetime.now(UTC)).astimezone().date()
+    return local.strftime("%H:%M:%S") if local.date() == today else local.strftime("%Y-%m-%d %H:%M")

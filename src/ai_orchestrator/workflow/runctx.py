@@ -65,6 +65,9 @@ class FeatureContext:
     paths: FeaturePaths
     hooks: Hooks = field(default_factory=Hooks)
     store: SessionStore = field(default_factory=SessionStore)
+    # ``--timeout S`` of the command: seconds per agent call for every phase it runs (0:
+    # none), over the phases' ``timeout`` in config.toml; None: the config's
+    timeout: float | None = None
 
     def session_name(self, command: str) -> str:
         return f"{command}-{self.feature_id}"
@@ -78,14 +81,18 @@ class FeatureContext:
         )
 
 
-def open_feature(feature_id: str | None, hooks: Hooks | None = None) -> FeatureContext:
+def open_feature(
+    feature_id: str | None, hooks: Hooks | None = None, *, timeout: float | None = None
+) -> FeatureContext:
     ws = Workspace.find()
     config = load_config(ws.config_file)
     hooks = hooks or Hooks()
     for key in config.unknown_keys:
         hooks.warn(f".aio/config.toml: unknown key {key!r} is ignored (see `aio config check`)")
     resolved = ws.resolve_feature(feature_id)
-    return FeatureContext(ws, config, resolved, ws.existing_feature(resolved), hooks)
+    return FeatureContext(
+        ws, config, resolved, ws.existing_feature(resolved), hooks, timeout=timeout
+    )
 
 
 def call_options(
@@ -113,7 +120,7 @@ def call_options(
         model=resolve_model(chosen, model, phase),
         use_session=sessions_enabled() and not no_session,
         new_session=new_session,
-        timeout=phase.timeout,
+        timeout=phase.timeout if ctx.timeout is None else (ctx.timeout or None),
         max_turns=max_turns or phase.max_turns,
         budget_usd=max_cost or ctx.config.budget_for(ctx.feature_id),
         estimate_usd=ctx.config.default_estimate_usd,

@@ -20,6 +20,7 @@ cannot be read. Pure reads: nothing is locked or written.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from ai_orchestrator.accounting.savings import cache_read_share
@@ -76,6 +77,14 @@ def _health(last: datetime | None, now: datetime) -> str:
     return "active" if idle < 3600 else "idle" if idle < 86400 else "stale"
 
 
+def _count_files(root: Path) -> int:
+    """Files under ``root`` (the feature's ``artifacts/``), 0 when it is missing."""
+    try:
+        return sum(1 for p in root.rglob("*") if p.is_file())
+    except OSError:
+        return 0
+
+
 def feature_status(
     ws: Workspace,
     feature_id: str,
@@ -127,7 +136,9 @@ def feature_status(
         "status": feature.get("status"),
         "active_task": feature.get("active_task"),
         "model": feature.get("model_in_use"),
+        "agent": feature.get("agent_in_use"),
         "created_at": feature.get("created_at"),
+        "artifacts": _count_files(paths.artifacts),
         "last_activity": format_iso(last) if last else None,
         "health": _health(last, datetime.now(UTC)),
         "tasks": {

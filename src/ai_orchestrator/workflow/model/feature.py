@@ -1,9 +1,11 @@
 """Features: ``aio init``, ``feature.yaml`` and ``plan.yaml`` persistence.
 
-``feature.yaml``: ``schema_version, id, description, status, active_task, model_in_use,
-created_at, updated_at``. The feature ``status`` is derived from the plan whenever the plan
-is saved: ``new`` (no plan, or no tasks) → ``planned`` (no task started) → ``in_progress``
-(some task completed, in progress or failed) → ``completed`` (every task completed).
+``feature.yaml``: ``schema_version, id, description, status, active_task, agent_in_use,
+model_in_use, created_at, updated_at``. ``model_in_use`` is a model id (the one chosen, else
+the one the agent reported), never an agent's name; ``None`` until an agent has answered.
+The feature ``status`` is derived from the plan whenever the plan is saved: ``new`` (no
+plan, or no tasks) → ``planned`` (no task started) → ``in_progress`` (some task completed,
+in progress or failed) → ``completed`` (every task completed).
 ``active_task`` is the task an ``implement`` is working on right now (None otherwise).
 
 Invariants: ``init_feature`` creates the feature directory with an exclusive ``mkdir``, so two
@@ -129,6 +131,12 @@ def load_feature(paths: FeaturePaths) -> dict[str, Any]:
 
 def save_feature(paths: FeaturePaths, data: dict[str, Any]) -> None:
     write_yaml(paths.feature_file, data)
+
+
+def reported_model(steps: list[dict[str, Any]]) -> str | None:
+    """The model the agent last reported in a command's ``steps`` (``None`` if none did)."""
+    models = [s.get("model") for s in steps if isinstance(s.get("model"), str) and s["model"]]
+    return models[-1] if models else None
 
 
 def update_feature(paths: FeaturePaths, **changes: Any) -> dict[str, Any]:

@@ -76,6 +76,7 @@ from ai_orchestrator.workflow import prompts
 from ai_orchestrator.workflow.model.feature import (
     load_feature,
     load_plan,
+    reported_model,
     save_plan,
     update_feature,
 )
@@ -458,7 +459,10 @@ def _implement_locked(
         feature = load_feature(ctx.paths)
     _set_status(plan, task_id, "in_progress")
     save_plan(ctx.paths, plan)
-    update_feature(ctx.paths, active_task=task_id, model_in_use=settings.model or settings.agent)
+    # the model chosen, else (the agent's default) the one it reports once it has answered
+    update_feature(
+        ctx.paths, active_task=task_id, agent_in_use=settings.agent, model_in_use=settings.model
+    )
     rounds = ctx.config.fix_rounds if opts.fix_rounds is None else opts.fix_rounds
     loop = _Loop(ctx, conv, task, rounds)
     loop.accept, loop.earlier = opts.accept_test_changes, earlier_pins(ctx.paths.artifacts, plan)
@@ -488,6 +492,8 @@ def _implement_locked(
         raise
     finally:
         steps = [*loop.earlier_steps, *loop.conv.steps]
+        if settings.model is None and reported_model(steps):
+            update_feature(ctx.paths, model_in_use=reported_model(steps))
         outcome.test_runs, outcome.steps = loop.runs, steps
         outcome.cost = float(sum(s["cost"] or 0.0 for s in steps))
         outcome.pinned, outcome.accepted = loop.pinned, loop.accepted

@@ -15,14 +15,17 @@ budget the command stops with ``BudgetExceeded`` (exit 3) and no agent process s
 The answer is parsed (``jsontext.extract_json``) and validated (``plan.validate``); an
 invalid answer gets exactly ONE corrective follow-up in the same conversation listing the
 problems, and if that answer is invalid too the command fails (``InvalidPlan``, exit 1)
-without touching ``plan.yaml``. A valid plan keeps the status of every task id that still
-exists (``plan.merge_statuses``) and is saved atomically under the feature lock.
+without touching ``plan.yaml``; the planner's raw answers (redacted) are kept in
+``artifacts/plan-rejected-<time>.txt``, which the error names. A valid plan keeps the status
+of every task id that still exists (``plan.merge_statuses``) and is saved atomically under
+the feature lock.
 """
 
 from __future__ import annotations
 
 import subprocess
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from ai_orchestrator.calls.conversation import Conversation
@@ -34,12 +37,14 @@ from ai_orchestrator.core.errors import (
     AioError,
     InvalidPlan,
 )
+from ai_orchestrator.infra.redact import redact
 from ai_orchestrator.infra.timeutil import now_iso
 from ai_orchestrator.workflow import prompts
 from ai_orchestrator.workflow.jsontext import extract_json
 from ai_orchestrator.workflow.model.feature import (
     load_feature,
     load_plan,
+    reported_model,
     save_plan,
     update_feature,
 )
@@ -143,14 +148,35 @@ def parse_plan_answer(text: str, default_agent: str | None) -> tuple[Plan | None
     return (plan, []) if not problems else (None, problems)
 
 
-def _ask_planner(conv: Conversation, prompt: str, default_agent: str | None) -> Plan:
+def _keep_rejected(artifacts: Path, answers: list[str]) -> Path | None:
+    """The rejected answers in ``artifacts/plan-rejected-<time>.txt`` (None if unwritable)."""
+    stamp = now_iso().replace(":", "").replace("-", "").replace(".", "")
+    path = artifacts / f"plan-rejected-{stamp}.txt"
+    text = "\n\n----- the corrected answer -----\n\n".join(redact(a) for a in answers)
+    try:
+        artifacts.mkdir(parents=True, exist_ok=True)
+        path.write_text(text + "\n", encoding="utf-8")
+    except OSError:
+        return None
+    return path
+
+
+def _ask_planner(
+    conv: Conversation, prompt: str, default_agent: str | None, artifacts: Path
+) -> Plan:
+    answers: list[str] = []
+
+    def parse(text: str) -> tuple[Plan | None, list[str]]:
+        answers.append(text)
+        return parse_plan_answer(text, default_agent)
+
+    def rejected(why: str) -> InvalidPlan:
+        kept = _keep_rejected(artifacts, answers)
+        where = f" (the planner's raw answer: {kept})" if kept else ""
+        return InvalidPlan(f"the planner's answer is not a valid plan: {why}{where}")
+
     return conv.ask_usable(
-        prompt,
-        "plan",
-        lambda text: parse_plan_answer(text, default_agent),
-        correction=prompts.plan_correction,
-        what="plan",
-        error=lambda why: InvalidPlan(f"the planner's answer is not a valid plan: {why}"),
+        prompt, "plan", parse, correction=prompts.plan_correction, what="plan", error=rejected
     )
 
 
@@ -234,7 +260,7 @@ def _plan_locked(
             if attempt:
                 ctx.hooks.info(f"Retrying {planner} (attempt {attempt + 1}/{opts.retry + 1})...")
             try:
-                plan = _ask_planner(conv, prompt, implement_agent)
+                plan = _ask_planner(conv, prompt, implement_agent, ctx.paths.artifacts)
             except (AgentFailed, AgentTimeout, AgentLaunchError) as exc:
                 last_error = exc
                 continue
@@ -251,7 +277,9 @@ def _plan_locked(
                 "created_at": (previous.meta.get("created_at") if previous else None) or now_iso(),
             }
             save_plan(ctx.paths, plan)
-            update_feature(ctx.paths, model_in_use=planner_model or planner)
+            update_feature(
+                ctx.paths, agent_in_use=planner, model_in_use=planner_model or reported_model(steps)
+            )
             rec.details.update(tasks=len(plan.tasks()), kept_statuses=kept)
             return PlanOutcome(plan, planner, planner_model, kept, steps)
         if index + 1 < len(candidates):

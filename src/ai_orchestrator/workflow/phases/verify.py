@@ -206,7 +206,7 @@ def run_verify(
     max_cost: float | None = None,
     selection: Selection | None = None,
 ) -> VerifyOutcome:
-    check_agent(agent, "--agent-name")
+    check_agent(agent, "--agent")
     check_model(model)
     command = ctx.config.test_command
     if not command:

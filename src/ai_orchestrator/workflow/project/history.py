@@ -138,9 +138,17 @@ def read_events(path: Path) -> tuple[list[dict[str, Any]], int]:
 
 
 def filter_events(
-    events: list[dict[str, Any]], *, command: str | None = None, limit: int | None = None
+    events: list[dict[str, Any]],
+    *,
+    command: str | None = None,
+    limit: int | None = None,
+    failed: bool = False,
 ) -> list[dict[str, Any]]:
+    """The events of ``command`` (all if ``None``), only the failed ones (any status but
+    ``success``) if ``failed``, the last ``limit`` of them if given."""
     selected = [e for e in events if command is None or e.get("command") == command]
+    if failed:
+        selected = [e for e in selected if e.get("status") != "success"]
     if limit is not None and limit >= 0:
         selected = selected[-limit:] if limit else []
     return selected

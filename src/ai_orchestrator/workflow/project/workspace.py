@@ -77,6 +77,7 @@ _IDENTITY_FIELDS = (
     "dependencies",
     "agent",
     "model_in_use",
+    "agent_in_use",
     "planner",
     "created_at",
     "updated_at",

@@ -1,0 +1,64 @@
+"""Tab completion of values, as the shell asks for them (``_AIO_COMPLETE=bash_complete``):
+agent names, models (aliases and the store's), session names, feature ids and task ids."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ai_orchestrator.store import SessionStore
+from tests.helpers import interaction
+from tests.workflow.conftest import FEATURE, Project, init_and_plan, run
+
+
+def complete(line: str, cwd: Path, prog: str = "aio") -> list[str]:
+    """The values the shell would offer for the last word of ``line``."""
+    words = line.split()
+    index = len(words) if line.endswith(" ") else len(words) - 1
+    variable = "_AI_SESSION_COMPLETE" if prog == "ai-session" else "_AIO_COMPLETE"
+    entry = "session_main" if prog == "ai-session" else "main"
+    done = subprocess.run(
+        [sys.executable, "-c", f"from ai_orchestrator.cli.main import {entry}; {entry}()"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
+        env={**os.environ, variable: "bash_complete", "COMP_WORDS": line, "COMP_CWORD": str(index)},
+    )
+    assert done.returncode == 0 and not done.stderr, done.stderr
+    return [row.split(",", 1)[1] for row in done.stdout.splitlines() if row.startswith("plain,")]
+
+
+def test_values_complete_from_the_store_and_the_workspace(project: Project) -> None:
+    init_and_plan(project, [])
+    assert run("init", "search-service").code == 0
+    SessionStore().record("review-calc", interaction(model="claude-opus-4-1"))
+    SessionStore().record("implement-calc", interaction(model="gpt-5-codex"))
+    run("session", "list")  # builds the store's index, which model completion reads
+    root = project.root
+    assert complete("aio verify --agent ", root) == ["claude", "codex", "gemini", "scripted"]
+    assert complete("aio implement --agent ge", root) == ["gemini"]
+    models = complete("aio run --model ", root)
+    assert {"opus", "sonnet", "haiku", "claude-opus-4-1", "gpt-5-codex"} <= set(models)
+    assert complete("aio session show rev", root) == ["review-calc"]
+    assert complete("ai-session show impl", root, prog="ai-session") == ["implement-calc"]
+    assert complete("aio run ", root) == ["implement-calc", "plan-calc", "review-calc"]
+    assert complete("aio status ", root) == sorted([FEATURE, "search-service"])
+    assert complete("aio switch se", root) == ["search-service"]
+    tasks = complete(f"aio implement {FEATURE} --task T1", root)
+    assert tasks and all(t.startswith("T1") for t in tasks)
+    assert complete("aio init ", root) == []  # a new id: nothing to offer
+
+
+def test_completion_outside_a_project_offers_nothing_and_says_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SESSION_DIR", str(tmp_path / "missing-store"))
+    assert complete("aio status ", tmp_path) == []
+    assert complete("aio implement --task ", tmp_path) == []
+    assert complete("aio session show ", tmp_path) == []
+    assert complete("aio run --model ", tmp_path) == ["haiku", "opus", "sonnet"]
