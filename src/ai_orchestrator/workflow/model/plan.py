@@ -20,6 +20,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ai_orchestrator.infra.timeutil import now_iso
+
 TASK_ID = re.compile(r"^T(\d+)\.(\d+)$")
 STATUSES = ("pending", "in_progress", "completed", "failed")
 
@@ -78,6 +80,17 @@ class Plan:
 
     def task(self, task_id: str) -> Task | None:
         return next((t for t in self.tasks() if t.id == task_id), None)
+
+    def set_status(self, task_id: str, status: str, reason: str | None = None) -> Task:
+        """Move an existing task to ``status``, stamping when it started or completed."""
+        task = self.task(task_id)
+        assert task is not None
+        task.status, task.failure_reason = status, reason
+        if status == "in_progress":
+            task.started_at, task.completed_at = now_iso(), None
+        elif status == "completed":
+            task.completed_at = now_iso()
+        return task
 
     def counts(self) -> dict[str, int]:
         counts = {s: 0 for s in STATUSES}

@@ -71,7 +71,6 @@ from ai_orchestrator.core.errors import (
     TestsFailed,
     TestsNotRed,
 )
-from ai_orchestrator.infra.timeutil import now_iso
 from ai_orchestrator.workflow import prompts
 from ai_orchestrator.workflow.model.feature import (
     load_feature,
@@ -325,19 +324,6 @@ class _Loop:
         return result
 
 
-def _set_status(plan: Plan, task_id: str, status: str, reason: str | None = None) -> Task:
-    task = plan.task(task_id)
-    assert task is not None
-    task.status = status
-    task.failure_reason = reason
-    if status == "in_progress":
-        task.started_at = now_iso()
-        task.completed_at = None
-    elif status == "completed":
-        task.completed_at = now_iso()
-    return task
-
-
 def _check_task(ctx: FeatureContext, plan: Plan, task_id: str, opts: ImplementOptions) -> Task:
     task = plan.task(task_id)
     if task is None:
@@ -457,7 +443,7 @@ def _implement_locked(
         if opts.mode != "no-tests":
             _check_runner_starts(ctx, task_id)
         feature = load_feature(ctx.paths)
-    _set_status(plan, task_id, "in_progress")
+    plan.set_status(task_id, "in_progress")
     save_plan(ctx.paths, plan)
     # the model chosen, else (the agent's default) the one it reports once it has answered
     update_feature(
@@ -484,7 +470,7 @@ def _implement_locked(
     except BaseException as exc:
         interrupted = isinstance(exc, Interrupted | KeyboardInterrupt)
         reason = "interrupted" if interrupted else (str(exc) or type(exc).__name__)
-        _set_status(plan, task_id, "failed", reason)
+        plan.set_status(task_id, "failed", reason)
         save_plan(ctx.paths, plan)
         update_feature(ctx.paths, active_task=None)
         if isinstance(exc, KeyboardInterrupt):
@@ -507,7 +493,7 @@ def _implement_locked(
         )
         if loop.accepted:
             rec.details["accepted_test_changes"] = loop.accepted
-    _set_status(plan, task_id, "completed")
+    plan.set_status(task_id, "completed")
     save_plan(ctx.paths, plan)
     update_feature(ctx.paths, active_task=None)
     ctx.hooks.info(f"Task {task_id} completed successfully")
