@@ -13,7 +13,6 @@ import pytest
 from ai_orchestrator.report.data import ReportFilters, ReportInputs, build
 from ai_orchestrator.store.index import SummaryIndex
 from ai_orchestrator.store.session_store import SessionStore
-from ai_orchestrator.usage.reports import Filters, report
 from ai_orchestrator.usage.sync import open_index, sync
 from ai_orchestrator.workflow.project.config import load_config
 from tests.helpers import aio_inprocess
@@ -27,7 +26,7 @@ def project(tmp_path: Path) -> Path:
     return tmp_path / "proj"
 
 
-def _doc(project: Path, filters: ReportFilters = ReportFilters()) -> dict[str, Any]:
+def _doc(project: Path, filters: ReportFilters | None = None) -> dict[str, Any]:
     store = SessionStore()
     rows, _ = SummaryIndex(store).rows()
     from ai_orchestrator.workflow.project.workspace import Workspace
@@ -35,8 +34,9 @@ def _doc(project: Path, filters: ReportFilters = ReportFilters()) -> dict[str, A
     ws = Workspace(project)
     conn = open_index()
     try:
-        return build(ReportInputs(rows, lambda n: store.read_log(n).records, conn, ws,
-                                  load_config(ws.config_file), filters))  # fmt: skip
+        inputs = ReportInputs(rows, lambda n: store.read_log(n).records, conn, ws,
+                              load_config(ws.config_file), filters or ReportFilters())  # fmt: skip
+        return build(inputs)
     finally:
         conn.close()
 
@@ -54,7 +54,8 @@ def test_figures_equal_session_stats_and_usage_json(project: Path) -> None:
                 "cost_reported", "tokens", "cost", "cache_savings", "cache_read_share"):
         assert doc["stats"][key] == stats[key], key  # fmt: skip
     assert doc["stats"]["groups"] == stats["groups"]
-    assert doc["stats"]["by_model"] == _json("session", "stats", "--by", "model", "--json")["groups"]
+    by_model = _json("session", "stats", "--by", "model", "--json")["groups"]
+    assert doc["stats"]["by_model"] == by_model
     for key, kind, by in (("daily", "daily", None), ("daily_by_model", "daily", "model"),
                           ("monthly_by_task", "monthly", "task")):  # fmt: skip
         shown = _json("usage", kind, "--json", "--no-sync", *(["--by", by] if by else []))

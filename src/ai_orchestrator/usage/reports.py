@@ -20,7 +20,8 @@ ccusage counts them (a block starts at its first request's UTC hour; a request m
 ``--by`` splits each row by agent, model, project, branch, feature or task.
 
 Filters: ``since``/``until`` local dates (inclusive), ``agent``, ``project`` (the full
-path, or its last component(s)), ``feature`` (the feature id a request is attributed to). ``docs/usage.md`` maps the fields to ccusage's JSON.
+path, or its last component(s)), ``feature`` (the feature id a request is attributed to).
+``docs/usage.md`` maps the fields to ccusage's JSON.
 """
 
 from __future__ import annotations
