@@ -404,7 +404,7 @@ var css=function(n){return getComputedStyle(document.documentElement).getPropert
 var PAL=['#4e79a7','#f28e2b','#e15759','#76b7b2','#59a14f','#edc948','#b07aa1','#ff9da7',
 '#9c755f','#bab0ac','#86bcb6','#d37295','#8cd17d'];
 var charts=[];var by='model';
-function usd(v){return '$'+Number(v).toFixed(2);}
+function usd(v){v=Number(v);return '$'+(Math.abs(v)>=1||v===0?v.toFixed(2):v.toPrecision(2));}
 function base(){Chart.defaults.color=css('--fg');Chart.defaults.borderColor=css('--line');
 Chart.defaults.animation=false;Chart.defaults.maintainAspectRatio=false;}
 function make(id,cfg){var el=document.getElementById(id);if(!el)return;
