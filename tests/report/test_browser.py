@@ -96,9 +96,9 @@ def test_report_in_chromium(browser: Browser, tmp_path: Path) -> None:
         page.evaluate("(() => { const f = document.getElementById('session-filter');"
                       " f.value = 'signup'; f.dispatchEvent(new Event('input')); })()")  # fmt: skip
         assert page.evaluate("document.querySelectorAll('#session-table tbody tr').length") == 3
-        page.evaluate("document.querySelector('#session-table th[data-i=\"11\"]').click()")
+        page.evaluate("document.querySelector('#session-table th[data-i=\"9\"]').click()")
         costs = page.evaluate("Array.from(document.querySelectorAll("
-                              "'#session-table tbody tr td:nth-child(12)')).map(t => +t.dataset.value)")  # fmt: skip # noqa: E501
+                              "'#session-table tbody tr td:nth-child(10)')).map(t => +t.dataset.value)")  # fmt: skip # noqa: E501
         assert costs == sorted(costs, reverse=True)
         page.evaluate("(() => { const f = document.getElementById('session-filter');"
                       " f.value = ''; f.dispatchEvent(new Event('input')); })()")  # fmt: skip

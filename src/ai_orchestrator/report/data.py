@@ -12,7 +12,9 @@ that the JSON read commands use, never from a second computation.
 - ``usage``: the documents of ``usage.reports.report`` (what ``aio usage daily|monthly
   [--by …] --json`` print) for the same ``since``/``until``/``feature``; ``null`` without a
   usage index. Their ``totals`` are the report's headline (every agent request on this
-  machine, aio's calls counted once).
+  machine, aio's calls counted once). ``monthly_by_task`` is null when more than
+  ``TASK_FEATURES`` features are in scope (tens of thousands of rows nobody reads; give
+  ``--feature``).
 - ``stats``: ``store.stats.compute_stats`` with ``by="feature"`` (what ``aio session stats
   --by feature --json`` prints) over aio's sessions in scope: of the feature when one is
   given, and last used within ``since``..``until`` (local dates) when those are given — a
@@ -62,6 +64,8 @@ USAGE_VIEWS: tuple[tuple[str, str, str | None], ...] = (
     ("monthly_by_task", "monthly", "task"),
 )
 """Key in ``usage`` -> (report kind, ``--by``) of ``usage.reports.report``."""
+TASK_FEATURES = 50
+"""Per task only up to this many features in scope (else ``monthly_by_task`` is null)."""
 
 
 @dataclass(frozen=True)
@@ -242,9 +246,12 @@ def feature_timeline(ws: Workspace, feature_id: str) -> dict[str, Any]:
     }
 
 
-def _usage(conn: sqlite3.Connection, filters: ReportFilters) -> dict[str, Any]:
+def _usage(conn: sqlite3.Connection, filters: ReportFilters, features: int) -> dict[str, Any]:
     wanted = filters.usage_filters()
-    return {key: report(conn, kind, wanted, by) for key, kind, by in USAGE_VIEWS}
+    return {
+        key: None if by == "task" and features > TASK_FEATURES else report(conn, kind, wanted, by)
+        for key, kind, by in USAGE_VIEWS
+    }
 
 
 def build(inputs: ReportInputs) -> dict[str, Any]:
@@ -253,7 +260,8 @@ def build(inputs: ReportInputs) -> dict[str, Any]:
     rows = [r for r in inputs.rows if filters.takes(r)]
     stats = compute_stats(rows, by="feature")
     stats["by_model"] = breakdown(rows, "model")
-    usage = _usage(inputs.conn, filters) if inputs.conn is not None else None
+    conn = inputs.conn
+    usage = None if conn is None else _usage(conn, filters, len(stats["groups"]))
     flags, problems = _flags(stats, usage, rows, inputs.records_of)
     features: list[dict[str, Any]] = []
     budgets: list[dict[str, Any]] = []

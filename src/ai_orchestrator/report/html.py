@@ -11,8 +11,10 @@ exact value in ``data-value``; the text shows it rounded. Light and dark follow 
 ``prefers-color-scheme``.
 
 The stacked by-feature chart shows the ``TOP_SERIES`` features of most cost and one "other"
-series (the rest, added up per day) so a year of many features stays small; the table under
-it lists every feature.
+series (the rest, added up per day) so a year of many features stays small. The per-feature
+and per-task tables list their ``TABLE_ROWS`` costliest rows and say how many more the JSON
+command prints; the sessions table holds every session in scope (its name says phase and
+feature).
 """
 
 from __future__ import annotations
@@ -22,11 +24,14 @@ import json
 from importlib import resources
 from typing import Any
 
+from ai_orchestrator.report.data import TASK_FEATURES
+
 TOP_SERIES = 12
 TOP_TASKS = 25
+TABLE_ROWS = 200
 SESSION_COLUMNS = (
-    "name", "phase", "feature", "agent", "model", "outcome", "last_used", "interactions",
-    "failed", "unpriced", "tokens", "cost",
+    "name", "agent", "model", "outcome", "last_used", "interactions", "failed", "unpriced",
+    "tokens", "cost",
 )  # fmt: skip
 
 
@@ -67,6 +72,7 @@ def _table(
 
 
 def _usage_tables(usage: dict[str, Any]) -> tuple[str, str]:
+    """The per-day table, and the per-task one (or why there is none)."""
     daily = usage["daily"]
     rows = [
         "<tr>" + _cell(r["date"]) + _cell(r["requests"], "int") + _cell(r["input"], "int")
@@ -84,23 +90,35 @@ def _usage_tables(usage: dict[str, Any]) -> tuple[str, str]:
     )  # fmt: skip
     head = ["Day", "Requests", "Input", "Output", "Cache read", "Cache write", "Cost", "Unpriced"]
     daily_table = _table("daily-table", "Per day (aio usage daily --json)", head, rows, foot)
+    if usage["monthly_by_task"] is None:
+        return daily_table, (f"<p>More than {TASK_FEATURES} features in scope: per task with "
+                             "<code>--feature F</code>.</p>")  # fmt: skip
     tasks = sorted(usage["monthly_by_task"]["rows"], key=lambda r: -r["cost"])
+    more = _more(len(tasks), "aio usage monthly --by task --json")
     task_rows = [
         "<tr>" + _cell(r["month"]) + _cell(r["task"]) + _cell(r["requests"], "int")
         + _cell(r["input"] + r["output"] + r["cache_read"] + r["cache_write"], "int")
         + _cell(r["cost"], "usd") + "</tr>"
-        for r in tasks
+        for r in tasks[:TABLE_ROWS]
     ]  # fmt: skip
     task_table = _table(
-        "task-table", "Per month and task (aio usage monthly --by task --json)",
+        "task-table", f"Per month and task (aio usage monthly --by task --json){more}",
         ["Month", "Feature:task", "Requests", "Tokens", "Cost"], task_rows,
     )  # fmt: skip
     return daily_table, task_table
 
 
+def _more(count: int, command: str) -> str:
+    if count <= TABLE_ROWS:
+        return ""
+    return f"; the {TABLE_ROWS} costliest of {count} rows (all: {command})"
+
+
 def _feature_table(stats: dict[str, Any]) -> str:
     rows = []
-    for name, g in stats["groups"].items():
+    groups = sorted(stats["groups"].items(), key=lambda kv: -kv[1]["cost"])
+    more = _more(len(groups), "aio session stats --by feature --json")
+    for name, g in groups[:TABLE_ROWS]:
         tok = g["tokens"]
         rows.append(
             "<tr>" + _cell(name) + _cell(g["sessions"], "int") + _cell(g["interactions"], "int")
@@ -110,7 +128,7 @@ def _feature_table(stats: dict[str, Any]) -> str:
         )  # fmt: skip
     head = ["Feature", "Sessions", "Calls", "Tokens", "Cache read", "Cost", "Savings", "Unpriced"]
     return _table(
-        "feature-table", "Per feature (aio session stats --by feature --json)", head, rows
+        "feature-table", f"Per feature (aio session stats --by feature --json){more}", head, rows
     )
 
 
@@ -277,10 +295,11 @@ def chart_data(doc: dict[str, Any]) -> dict[str, Any]:
         [s[c] for c in SESSION_COLUMNS] for s in doc["sessions"]
     ]}}  # fmt: skip
     stats = doc["stats"]
+    groups = sorted(stats["groups"].items(), key=lambda kv: -kv[1]["cost"])[:TOP_TASKS]
     out["features"] = {
-        "labels": list(stats["groups"]),
-        "cost": [g["cost"] for g in stats["groups"].values()],
-        "savings": [g["savings"] for g in stats["groups"].values()],
+        "labels": [name for name, _g in groups],
+        "cost": [g["cost"] for _n, g in groups],
+        "savings": [g["savings"] for _n, g in groups],
     }
     out["budgets"] = doc["budgets"]
     usage = doc["usage"]
@@ -298,7 +317,8 @@ def chart_data(doc: dict[str, Any]) -> dict[str, Any]:
         by: _top_series(usage[f"daily_by_{by}"]["rows"], by, days)
         for by in ("model", "agent", "feature")
     }
-    tasks = sorted(usage["monthly_by_task"]["rows"], key=lambda r: -r["cost"])[:TOP_TASKS]
+    by_task = usage["monthly_by_task"]
+    tasks = sorted(by_task["rows"] if by_task else [], key=lambda r: -r["cost"])[:TOP_TASKS]
     out["tasks"] = {
         "labels": [f"{r['month']} {r['task']}" for r in tasks],
         "cost": [r["cost"] for r in tasks],
@@ -440,7 +460,7 @@ document.querySelectorAll('.toggle button').forEach(function(btn){
 btn.addEventListener('click',function(){by=btn.dataset.by;
 document.querySelectorAll('.toggle button').forEach(function(o){
 o.setAttribute('aria-pressed',String(o===btn));});draw();});});
-var S=D.sessions,key=6,desc=true,LIMIT=500;
+var S=D.sessions,key=S.columns.indexOf('last_used'),desc=true,LIMIT=500;
 var tbl=document.getElementById('session-table'),flt=document.getElementById('session-filter');
 tbl.tHead.innerHTML='<tr>'+S.columns.map(function(c,i){return '<th data-i="'+i+'">'+
 c.replace('_',' ')+'</th>';}).join('')+'</tr>';
