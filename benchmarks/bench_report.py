@@ -37,12 +37,12 @@ START = datetime(2025, 12, 1, tzinfo=UTC)
 
 def build_export(sessions: int, per_session: int) -> list[dict[str, object]]:
     """A year of sessions: session ``s`` runs on days around ``s * 365 / sessions``."""
-    objects = []
+    objects: list[dict[str, object]] = []
     for s in range(sessions):
         feature = f"feature-{s // 3:05d}"
         name = f"{COMMANDS[s % 3]}-{feature}"
         first = START + timedelta(days=s * 365 // sessions)
-        interactions = []
+        interactions: list[dict[str, object]] = []
         for i in range(per_session):
             model = MODELS[(s + i) % 4]
             moment = first + timedelta(hours=i * 3)
@@ -84,7 +84,9 @@ def prepare(root: Path, sessions: int) -> None:
     shutil.rmtree(export.parent, ignore_errors=True)
 
 
-def bench_library(root: Path, runs: int) -> list[float]:
+def bench_library(root: Path, runs: int) -> tuple[list[float], list[float]]:
+    """Wall and CPU seconds of ``data.build`` + ``html.render`` (CPU time is what a loaded
+    machine inflates least: it leaves out the waits for a core)."""
     os.environ["SESSION_DIR"] = str(root)
     from ai_orchestrator.report.data import ReportInputs, build
     from ai_orchestrator.report.html import render
@@ -92,10 +94,10 @@ def bench_library(root: Path, runs: int) -> list[float]:
     from ai_orchestrator.store.index import SummaryIndex
     from ai_orchestrator.usage.sync import open_index
 
-    samples = []
+    samples, cpu = [], []
     store = SessionStore()
     for _ in range(runs):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         rows, _errors = SummaryIndex(store).rows()
         conn = open_index()
         try:
@@ -103,8 +105,9 @@ def bench_library(root: Path, runs: int) -> list[float]:
         finally:
             conn.close()
         samples.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
     assert page
-    return samples
+    return samples, cpu
 
 
 def main() -> None:
@@ -122,7 +125,7 @@ def main() -> None:
     time_command(argv, env, 1)  # warm the page cache
     command = time_command(argv, env, args.runs)
     size = out.stat().st_size
-    library = bench_library(root, args.runs)
+    library, library_cpu = bench_library(root, args.runs)
     result = {
         "sessions": args.sessions,
         "interactions_per_session": 20,
@@ -130,6 +133,9 @@ def main() -> None:
         "report_command_samples_s": [round(x, 3) for x in command],
         "library_median_s": round(median(library), 3),
         "library_samples_s": [round(x, 3) for x in library],
+        "library_cpu_median_s": round(median(library_cpu), 3),
+        "library_cpu_samples_s": [round(x, 3) for x in library_cpu],
+        "load_average": os.getloadavg()[0],
         "file_bytes_year": size,
         "file_mib_year": round(size / 2**20, 3),
     }

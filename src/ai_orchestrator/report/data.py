@@ -5,7 +5,7 @@ that the JSON read commands use, never from a second computation.
 
     {"schema_version", "generated_at", "filters": {since, until, feature},
      "usage": {"daily", "daily_by_model", "daily_by_agent", "daily_by_feature",
-               "monthly_by_feature", "monthly_by_task"} | null,
+               "monthly_by_task"} | null,
      "stats": {...}, "sessions": [...], "flags": {...}, "budgets": [...], "features": [...],
      "problems": [...]}
 
@@ -60,7 +60,6 @@ USAGE_VIEWS: tuple[tuple[str, str, str | None], ...] = (
     ("daily_by_model", "daily", "model"),
     ("daily_by_agent", "daily", "agent"),
     ("daily_by_feature", "daily", "feature"),
-    ("monthly_by_feature", "monthly", "feature"),
     ("monthly_by_task", "monthly", "task"),
 )
 """Key in ``usage`` -> (report kind, ``--by``) of ``usage.reports.report``."""
