@@ -72,6 +72,7 @@ def test_report_in_chromium(browser: Browser, tmp_path: Path) -> None:
         inks = page.evaluate(_CANVAS_INK)
         assert {c[0] for c in inks} == {
             "chart-daily", "chart-cache", "chart-tasks", "chart-features", "chart-budgets",
+            "chart-savings",
         }  # fmt: skip
         for ident, width, height, ink in inks:
             assert width > 0 and height > 0 and ink > 500, (ident, width, height, ink)

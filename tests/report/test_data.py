@@ -141,3 +141,36 @@ def test_cli_writes_one_offline_file_and_team_is_refused(project: Path, tmp_path
     assert bad.code == 2 and "after" in bad.err
     assert aio_inprocess("report", "--feature", "../x").code == 2
     assert aio_inprocess("report", "--since", "yesterday").code == 2
+
+
+def test_savings_per_day_equal_stats_by_day(project: Path) -> None:
+    doc = _doc(project)
+    assert doc["stats"]["by_day"] == _json("session", "stats", "--by", "day", "--json")["groups"]
+    assert list(doc["stats"]["by_day"]) == [f"2026-11-0{d}" for d in range(1, 6)]
+
+
+def test_hostile_text_is_escaped_in_the_page(project: Path) -> None:
+    from ai_orchestrator.report.html import render
+
+    doc = _doc(project)
+    evil = "</script><img src=x onerror=alert(1)><!--"
+    doc["features"][0]["description"] = evil
+    doc["features"][0]["events"][0]["error"] = evil
+    doc["sessions"][0]["model"] = evil
+    doc["problems"].append(evil)
+    page = render(doc)
+    from html.parser import HTMLParser
+
+    class Tags(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.seen: list[str] = []
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            self.seen.append(tag)
+
+    parser = Tags()
+    parser.feed(page)
+    assert "img" not in parser.seen  # the text stayed text: in tables and in the JSON
+    assert parser.seen.count("script") == 3  # data, Chart.js, the page's own: none closed early
+    assert page.count("</script>") == 3

@@ -19,7 +19,9 @@ that the JSON read commands use, never from a second computation.
   --by feature --json`` prints) over aio's sessions in scope: of the feature when one is
   given, and last used within ``since``..``until`` (local dates) when those are given — a
   session is the unit there, so a session used inside the window counts whole.
-  ``stats["by_model"]``: ``store.stats.breakdown(rows, "model")``.
+  ``stats["by_model"]``: ``store.stats.breakdown(rows, "model")``; ``stats["by_day"]``:
+  ``breakdown(rows, "day")`` (``aio session stats --by day``: cost and cache savings per UTC
+  day, read from the logs) when at most ``DAY_SESSIONS`` sessions are in scope, else null.
 - ``sessions``: one row per session in scope (name, phase, feature, agent, model, outcome of
   its last call, last use, interactions, failed, unpriced, tokens, cost).
 - ``flags``: unpriced calls and reported-only cost (usage and stats), failed calls, and the
@@ -63,6 +65,8 @@ USAGE_VIEWS: tuple[tuple[str, str, str | None], ...] = (
     ("monthly_by_task", "monthly", "task"),
 )
 """Key in ``usage`` -> (report kind, ``--by``) of ``usage.reports.report``."""
+DAY_SESSIONS = 500
+"""Savings per day (read from the logs) only up to this many sessions in scope."""
 TASK_FEATURES = 50
 """Per task only up to this many features in scope (else ``monthly_by_task`` is null)."""
 
@@ -259,6 +263,10 @@ def build(inputs: ReportInputs) -> dict[str, Any]:
     rows = [r for r in inputs.rows if filters.takes(r)]
     stats = compute_stats(rows, by="feature")
     stats["by_model"] = breakdown(rows, "model")
+    # per UTC day, as `aio session stats --by day`: it reads every log, so only when few
+    stats["by_day"] = (
+        breakdown(rows, "day", inputs.records_of) if len(rows) <= DAY_SESSIONS else None
+    )
     conn = inputs.conn
     usage = None if conn is None else _usage(conn, filters, len(stats["groups"]))
     flags, problems = _flags(stats, usage, rows, inputs.records_of)

@@ -132,6 +132,27 @@ def _feature_table(stats: dict[str, Any]) -> str:
     )
 
 
+def _savings_section(stats: dict[str, Any]) -> str:
+    by_day = stats.get("by_day")
+    if not by_day:
+        return ("<section id=\"savings\"><h2>Cache savings per day</h2><p>Too many sessions in "
+                "scope to read every log: narrow with <code>--feature</code> or "
+                "<code>--since</code>.</p></section>")  # fmt: skip
+    rows = [
+        "<tr>" + _cell(day) + _cell(g["interactions"], "int") + _cell(g["cost"], "usd")
+        + _cell(g["savings"], "usd") + "</tr>"
+        for day, g in by_day.items()
+    ]  # fmt: skip
+    table = _table("savings-table", "Per UTC day (aio session stats --by day --json)",
+                   ["Day", "Calls", "Cost", "Cache savings"], rows)  # fmt: skip
+    return (
+        '<section id="savings"><h2>Cache savings per day</h2><div class="chart small">'
+        '<canvas id="chart-savings" role="img" aria-label="aio calls: cost and cache savings '
+        f'per day"></canvas></div><details><summary>Numbers</summary>{table}</details>'
+        "</section>"
+    )
+
+
 def _model_table(stats: dict[str, Any]) -> str:
     rows = [
         "<tr>" + _cell(name) + _cell(g["interactions"], "int") + _cell(g["cost"], "usd")
@@ -302,6 +323,10 @@ def chart_data(doc: dict[str, Any]) -> dict[str, Any]:
         "savings": [g["savings"] for _n, g in groups],
     }
     out["budgets"] = doc["budgets"]
+    by_day = stats.get("by_day")
+    if by_day:
+        out["savings"] = {"days": list(by_day), "savings": [g["savings"] for g in by_day.values()],
+                          "cost": [g["cost"] for g in by_day.values()]}  # fmt: skip
     usage = doc["usage"]
     if usage is None:
         return out
@@ -371,7 +396,7 @@ def render(doc: dict[str, Any]) -> str:
         ". Figures are those of <code>aio usage … --json</code> and "
         "<code>aio session stats --json</code> for the same filters.</p></header>"
         f'<section id="totals"><h2>Totals</h2>{_totals(doc)}</section>'
-        f"{usage_part}"
+        f"{usage_part}{_savings_section(doc['stats'])}"
         '<section id="features"><h2>Cost and tokens by feature</h2><div class="chart">'
         '<canvas id="chart-features" role="img" aria-label="Cost and savings per feature">'
         f"</canvas></div>{_feature_table(doc['stats'])}{_model_table(doc['stats'])}</section>"
@@ -447,6 +472,10 @@ options:{scales:{y:{min:0,max:1}}}});
 make('chart-tasks',{type:'bar',data:{labels:D.tasks.labels,datasets:[{label:'cost',
 data:D.tasks.cost,backgroundColor:PAL[1]}]},options:{indexAxis:'y',
 scales:{x:{ticks:{callback:usd}}}}});}
+if(D.savings)make('chart-savings',{type:'line',data:{labels:D.savings.days,datasets:[
+{label:'cost',data:D.savings.cost,borderColor:PAL[0],pointRadius:2},
+{label:'cache savings',data:D.savings.savings,borderColor:PAL[4],pointRadius:2}]},
+options:{scales:{y:{ticks:{callback:usd}}}}});
 make('chart-features',{type:'bar',data:{labels:D.features.labels,datasets:[
 {label:'cost',data:D.features.cost,backgroundColor:PAL[0]},
 {label:'cache savings',data:D.features.savings,backgroundColor:PAL[4]}]},
