@@ -135,6 +135,13 @@ def test_cli_writes_one_offline_file_and_team_is_refused(project: Path, tmp_path
     assert "Chart.js v4.6.1" in page and "default-src 'none'" in page
     doc = _json("report", "--json", "--no-sync", cwd=project)
     assert doc["stats"]["cost"] == _json("session", "stats", "--json")["cost"]
+    to_stdout = aio_inprocess("report", "--html", "-", "--no-sync", cwd=project)
+    assert to_stdout.code == 0 and to_stdout.out.startswith("<!DOCTYPE html>")
+    blocked = tmp_path / "file-not-dir"
+    blocked.write_text("")
+    unwritable = aio_inprocess("report", "--html", str(blocked / "r.html"), "--no-sync")
+    assert unwritable.code == 1 and "cannot write" in unwritable.err
+    assert "Traceback" not in unwritable.err
     team = aio_inprocess("report", "--team", cwd=project)
     assert team.code == 2 and "no team store" in team.err
     bad = aio_inprocess("report", "--since", "2026-11-05", "--until", "2026-11-01")
