@@ -258,6 +258,9 @@ def main() -> None:
     # bench_usage.py's section (a 1 GiB corpus and ccusage: run on its own) is kept as it is
     start, end = old.find("<!-- usage-index -->"), old.find("<!-- /usage-index -->")
     kept = "\n" + old[start : end + len("<!-- /usage-index -->")] + "\n" if 0 <= start < end else ""
+    # bench_report.py's section (a 10,000-session store built once) likewise
+    start, end = old.find("<!-- report -->"), old.find("<!-- /report -->")
+    kept += "\n" + old[start : end + len("<!-- /report -->")] + "\n" if 0 <= start < end else ""
     results.write_text(render().rstrip("\n") + "\n" + kept)
     print(f"written {HERE / 'RESULTS.md'}")
 

@@ -36,7 +36,9 @@ ALLOWED: dict[str, set[str]] = {
     "calls": _BELOW_CALLS,
     "workflow": _BELOW_CALLS | {"calls"},
     "usage": {"core", "infra", "store", "accounting", "agents"},
-    "cli": _BELOW_CALLS | {"calls", "workflow", "cli", "usage"},
+    # a renderer like cli: reads the library's figures (usage, stats, workflow history)
+    "report": {"core", "infra", "store", "accounting", "usage", "workflow"},
+    "cli": _BELOW_CALLS | {"calls", "workflow", "cli", "usage", "report"},
 }
 """Room -> the other rooms it may import from. ``cli`` may import anything."""
 

@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "run": ("ai_orchestrator.cli.run", "run_cmd", "Run one agent call in a named session."),
     "doctor": ("ai_orchestrator.cli.doctor", "doctor_cmd", "Check installed agent CLIs."),
     "usage": ("ai_orchestrator.cli.usage", "usage", "Usage of every agent session (index)."),
+    "report": ("ai_orchestrator.cli.report", "report_cmd", "One offline HTML report (charts)."),
     "hooks": ("ai_orchestrator.cli.hooks", "hooks_group", "Install aio's hooks into agents."),
     "hook": ("ai_orchestrator.cli.hooks", "hook_cmd", "Spool one agent hook event (stdin)."),
     "statusline": ("ai_orchestrator.cli.hooks", "statusline_cmd", "Claude Code status line."),

@@ -20,7 +20,8 @@ ccusage counts them (a block starts at its first request's UTC hour; a request m
 ``--by`` splits each row by agent, model, project, branch, feature or task.
 
 Filters: ``since``/``until`` local dates (inclusive), ``agent``, ``project`` (the full
-path, or its last component(s)). ``docs/usage.md`` maps the fields to ccusage's JSON.
+path, or its last component(s)), ``feature`` (the feature id a request is attributed to).
+``docs/usage.md`` maps the fields to ccusage's JSON.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ class Filters:
     until: date | None = None
     agent: str | None = None
     project: str | None = None
+    feature: str | None = None
 
 
 def parse_day(text: str) -> date:
@@ -101,6 +103,9 @@ def where(filters: Filters) -> tuple[str, dict[str, Any]]:
     if filters.project:
         clauses.append("(project = :project OR project LIKE '%/' || :project)")
         params["project"] = filters.project.rstrip("/")
+    if filters.feature:
+        clauses.append("feature = :feature")
+        params["feature"] = filters.feature
     return " AND ".join(clauses), params
 
 
@@ -240,6 +245,7 @@ def report(
             "until": filters.until.isoformat() if filters.until else None,
             "agent": filters.agent,
             "project": filters.project,
+            **({"feature": filters.feature} if filters.feature else {}),
         },
         "rows": rows,
         "totals": totals(conn, filters),

@@ -1,0 +1,149 @@
+"""``aio report`` benchmark (issue 23).
+
+Targets (medians, this 2-core machine):
+- generating the report over 10,000 sessions × 20 interactions ≤ 3 s (the whole command,
+  ``aio report --no-sync --html FILE``, after the usage index is synced; also the library
+  alone: ``report.data.build`` + ``report.html.render``);
+- the file for a year of data ≤ 2 MB (the same store, its interactions spread over 365 days:
+  10,000 sessions of 3,334 features, 4 models, 15 tasks per feature).
+
+The store is built once through ``aio session import`` and ``aio usage sync`` (not timed).
+
+Usage: ``python benchmarks/bench_report.py [--sessions N] [--runs R] [--keep DIR]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import aio_bin, median, time_command, write_result
+
+MODELS = ["claude-sonnet-4-5", "claude-opus-4-1", "gemini-2.5-pro", "gpt-5-codex"]
+AGENTS = {"claude-sonnet-4-5": "claude", "claude-opus-4-1": "claude",
+          "gemini-2.5-pro": "gemini", "gpt-5-codex": "codex"}  # fmt: skip
+COMMANDS = ["plan", "implement", "review"]
+START = datetime(2025, 12, 1, tzinfo=UTC)
+
+
+def build_export(sessions: int, per_session: int) -> list[dict[str, object]]:
+    """A year of sessions: session ``s`` runs on days around ``s * 365 / sessions``."""
+    objects: list[dict[str, object]] = []
+    for s in range(sessions):
+        feature = f"feature-{s // 3:05d}"
+        name = f"{COMMANDS[s % 3]}-{feature}"
+        first = START + timedelta(days=s * 365 // sessions)
+        interactions: list[dict[str, object]] = []
+        for i in range(per_session):
+            model = MODELS[(s + i) % 4]
+            moment = first + timedelta(hours=i * 3)
+            interactions.append(
+                {
+                    "id": f"bench-{s}-{i}",
+                    "timestamp": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "agent": AGENTS[model],
+                    "model": model,
+                    "task_id": f"T{1 + i % 3}.{1 + i % 5}",
+                    "prompt": f"Implement task {i} of {feature}",
+                    "tokens": {
+                        "input": 1000 + i, "output": 200 + i, "cache_read": 5000,
+                        "cache_write": 300,
+                    },
+                    "cost": 0.01 + i / 1000,
+                    "duration_ms": 1000 + i,
+                    "outcome": "success" if (s + i) % 97 else "interrupted",
+                }
+            )
+        objects.append({"session_name": name, "interactions": interactions})
+    return objects
+
+
+def prepare(root: Path, sessions: int) -> None:
+    env = {**os.environ, "SESSION_DIR": str(root)}
+    if (root / ".bench-ready").exists():
+        return
+    export = Path(tempfile.mkdtemp()) / "export.json"
+    export.write_text(json.dumps(build_export(sessions, 20)))
+    start = time.perf_counter()
+    subprocess.run([*aio_bin(), "session", "import", str(export)], env=env, check=True,
+                   stdout=subprocess.DEVNULL)  # fmt: skip
+    print(f"import of {sessions} sessions x 20: {time.perf_counter() - start:.1f}s")
+    start = time.perf_counter()
+    subprocess.run([*aio_bin(), "usage", "sync"], env=env, check=True)
+    print(f"usage sync: {time.perf_counter() - start:.1f}s")
+    (root / ".bench-ready").write_text("")
+    shutil.rmtree(export.parent, ignore_errors=True)
+
+
+def bench_library(root: Path, runs: int) -> tuple[list[float], list[float]]:
+    """Wall and CPU seconds of ``data.build`` + ``html.render`` (CPU time is what a loaded
+    machine inflates least: it leaves out the waits for a core)."""
+    os.environ["SESSION_DIR"] = str(root)
+    from ai_orchestrator.report.data import ReportInputs, build
+    from ai_orchestrator.report.html import render
+    from ai_orchestrator.store import SessionStore
+    from ai_orchestrator.store.index import SummaryIndex
+    from ai_orchestrator.usage.sync import open_index
+
+    samples, cpu = [], []
+    store = SessionStore()
+    for _ in range(runs):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        rows, _errors = SummaryIndex(store).rows()
+        conn = open_index()
+        try:
+            page = render(build(ReportInputs(rows, lambda n: store.read_log(n).records, conn)))
+        finally:
+            conn.close()
+        samples.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    assert page
+    return samples, cpu
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sessions", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--keep", type=Path, help="Store directory to build once and reuse.")
+    args = parser.parse_args()
+    root = args.keep or Path(tempfile.mkdtemp(prefix="aio-bench-report-"))
+    root.mkdir(parents=True, exist_ok=True)
+    prepare(root, args.sessions)
+    out = Path(tempfile.mkdtemp()) / "report.html"
+    env = {**os.environ, "SESSION_DIR": str(root)}
+    argv = [*aio_bin(), "report", "--no-sync", "--html", str(out)]
+    time_command(argv, env, 1)  # warm the page cache
+    command = time_command(argv, env, args.runs)
+    size = out.stat().st_size
+    library, library_cpu = bench_library(root, args.runs)
+    result = {
+        "sessions": args.sessions,
+        "interactions_per_session": 20,
+        "report_command_median_s": round(median(command), 3),
+        "report_command_samples_s": [round(x, 3) for x in command],
+        "library_median_s": round(median(library), 3),
+        "library_samples_s": [round(x, 3) for x in library],
+        "library_cpu_median_s": round(median(library_cpu), 3),
+        "library_cpu_samples_s": [round(x, 3) for x in library_cpu],
+        "load_average": os.getloadavg()[0],
+        "file_bytes_year": size,
+        "file_mib_year": round(size / 2**20, 3),
+    }
+    print(json.dumps(result, indent=2))
+    write_result("bench_report", result)
+    if not args.keep:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""``aio report``: one self-contained HTML page of cost, tokens, cache and workflow progress.
+
+Parses the options, syncs the usage index (unless ``--no-sync``), builds the figures with
+``report.data.build`` and writes ``report.html.render`` atomically to ``--html FILE``
+(default ``aio-report.html``; ``-`` for stdout). ``--json`` writes the figures instead.
+``--team`` exits 2: this version has no team store.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+import webbrowser
+from datetime import date
+from pathlib import Path
+
+import click
+
+from ai_orchestrator.cli import output
+from ai_orchestrator.cli.usage import _day, _sync
+from ai_orchestrator.core.errors import InvalidInput, NotFound, StoreError
+from ai_orchestrator.core.names import validate_feature_id
+from ai_orchestrator.infra.fsutil import atomic_write
+from ai_orchestrator.report.data import ReportFilters, ReportInputs, build
+from ai_orchestrator.report.html import render
+from ai_orchestrator.store import SessionStore
+from ai_orchestrator.store.index import SummaryIndex
+from ai_orchestrator.usage.sync import open_index
+from ai_orchestrator.workflow.project.config import load_config
+from ai_orchestrator.workflow.project.workspace import Workspace
+
+DEFAULT_FILE = "aio-report.html"
+
+
+@click.command("report", context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--html", "html_file", default=DEFAULT_FILE, show_default=True,
+              help="Write the page here ('-': stdout).")  # fmt: skip
+@click.option("--open", "open_it", is_flag=True, help="Open the page in the default browser.")
+@click.option("--since", callback=_day, help="First local date (YYYY-MM-DD), inclusive.")
+@click.option("--until", callback=_day, help="Last local date (YYYY-MM-DD), inclusive.")
+@click.option("--feature", help="Only this feature.")
+@click.option("--team", is_flag=True, help="The team's figures (needs a team store).")
+@click.option("--no-sync", is_flag=True, help="Use the usage index as it is.")
+@click.option("--json", "as_json", is_flag=True, help="Write the report's figures as JSON.")
+def report_cmd(
+    html_file: str, open_it: bool, since: date | None, until: date | None,
+    feature: str | None, team: bool, no_sync: bool, as_json: bool,
+) -> None:  # fmt: skip
+    """Write one offline HTML report: cost per day, features, tasks, sessions, budgets."""
+    if team:
+        raise InvalidInput("--team: no team store in this version (a report of this machine "
+                           "is `aio report` without --team)")  # fmt: skip
+    if since and until and since > until:
+        raise InvalidInput(f"--since {since} is after --until {until}")
+    if feature is not None:
+        validate_feature_id(feature)
+    store = SessionStore()
+    rows, errors = SummaryIndex(store).rows()
+    for name, problem in errors:
+        output.warn(f"{name}: skipped: {problem}")
+    try:
+        workspace: Workspace | None = Workspace.find()
+    except NotFound:
+        workspace = None
+    config = load_config(workspace.config_file) if workspace else None
+    if not no_sync:
+        _sync()
+    try:
+        conn = open_index()
+    except sqlite3.Error as exc:
+        raise StoreError(f"usage index: {exc}") from None
+    try:
+        doc = build(ReportInputs(
+            rows=rows, records_of=lambda n: store.read_log(n).records, conn=conn,
+            workspace=workspace, config=config,
+            filters=ReportFilters(since=since, until=until, feature=feature),
+        ))  # fmt: skip
+    finally:
+        conn.close()
+    for problem in doc["problems"]:
+        output.warn(problem)
+    if as_json:
+        output.emit_json(doc)
+        return
+    page = render(doc).encode("utf-8")
+    if html_file == "-":
+        sys.stdout.buffer.write(page)
+        sys.stdout.flush()
+        return
+    path = Path(html_file).expanduser().absolute()
+    try:
+        atomic_write(path, page)
+    except OSError as exc:
+        raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from None
+    output.info(f"report written to {path} ({len(page) / 1024:.0f} KiB)")
+    if open_it and not webbrowser.open(path.as_uri()):
+        output.warn(f"no browser could be opened: open {path} yourself")

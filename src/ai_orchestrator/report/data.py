@@ -1,0 +1,305 @@
+"""The report's data as one JSON-able document; every figure comes from the library function
+that the JSON read commands use, never from a second computation.
+
+``build(ReportInputs) -> dict``::
+
+    {"schema_version", "generated_at", "filters": {since, until, feature},
+     "usage": {"daily", "daily_by_model", "daily_by_agent", "daily_by_feature",
+               "monthly_by_task"} | null,
+     "stats": {...}, "sessions": [...], "flags": {...}, "budgets": [...], "features": [...],
+     "problems": [...]}
+
+- ``usage``: the documents of ``usage.reports.report`` (what ``aio usage daily|monthly
+  [--by …] --json`` print) for the same ``since``/``until``/``feature``; ``null`` without a
+  usage index. Their ``totals`` are the report's headline (every agent request on this
+  machine, aio's calls counted once). ``monthly_by_task`` is null when more than
+  ``TASK_FEATURES`` features are in scope (tens of thousands of rows nobody reads; give
+  ``--feature``).
+- ``stats``: ``store.stats.compute_stats`` with ``by="feature"`` (what ``aio session stats
+  --by feature --json`` prints) over aio's sessions in scope: of the feature when one is
+  given, and last used within ``since``..``until`` (local dates) when those are given — a
+  session is the unit there, so a session used inside the window counts whole.
+  ``stats["by_model"]``: ``store.stats.breakdown(rows, "model")``; ``stats["by_day"]``:
+  ``breakdown(rows, "day")`` (``aio session stats --by day``: cost and cache savings per UTC
+  day, read from the logs) when at most ``DAY_SESSIONS`` sessions are in scope, else null.
+- ``sessions``: one row per session in scope (name, phase, feature, agent, model, outcome of
+  its last call, last use, interactions, failed, unpriced, tokens, cost).
+- ``flags``: unpriced calls and reported-only cost (usage and stats), failed calls, and the
+  failed calls per outcome (``interrupted``, ``timeout``, …) read from the logs of the
+  sessions that have any (``records_of``): a session without a failed call is not read.
+- ``budgets``: per feature of the workspace, ``Config.budget_for`` against
+  ``accounting.spend.FeatureSpend`` over all of the feature's sessions (what a budget check
+  counts: the whole feature, not the window).
+- ``features``: per feature its plan tasks (``plan.yaml``) and its history events
+  (``history.jsonl``) in order, each with the red/green test runs, fix rounds (the green
+  runs of an ``implement`` after its first), review finding counts and verify result found
+  in the event's ``details`` (docs/workflow.md).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from ai_orchestrator import SCHEMA_VERSION
+from ai_orchestrator.accounting.spend import FeatureSpend
+from ai_orchestrator.core.errors import AioError
+from ai_orchestrator.core.interaction import Interaction
+from ai_orchestrator.infra.timeutil import now_iso, parse_iso
+from ai_orchestrator.store.index import SessionRow
+from ai_orchestrator.store.stats import breakdown, compute_stats, total_tokens
+from ai_orchestrator.usage.reports import Filters, report
+from ai_orchestrator.workflow.model.feature import load_feature, load_plan
+from ai_orchestrator.workflow.project.config import Config
+from ai_orchestrator.workflow.project.history import read_events
+from ai_orchestrator.workflow.project.workspace import Workspace
+
+USAGE_VIEWS: tuple[tuple[str, str, str | None], ...] = (
+    ("daily", "daily", None),
+    ("daily_by_model", "daily", "model"),
+    ("daily_by_agent", "daily", "agent"),
+    ("daily_by_feature", "daily", "feature"),
+    ("monthly_by_task", "monthly", "task"),
+)
+"""Key in ``usage`` -> (report kind, ``--by``) of ``usage.reports.report``."""
+DAY_SESSIONS = 500
+"""Savings per day (read from the logs) only up to this many sessions in scope."""
+TASK_FEATURES = 50
+"""Per task only up to this many features in scope (else ``monthly_by_task`` is null)."""
+
+
+@dataclass(frozen=True)
+class ReportFilters:
+    """What the report covers (all optional)."""
+
+    since: date | None = None
+    until: date | None = None
+    feature: str | None = None
+
+    def usage_filters(self) -> Filters:
+        return Filters(since=self.since, until=self.until, feature=self.feature)
+
+    def takes(self, row: SessionRow) -> bool:
+        """Whether a session is in scope: of the feature, last used inside the window."""
+        if self.feature and row.feature_id != self.feature:
+            return False
+        if self.since is None and self.until is None:
+            return True
+        moment = parse_iso(row.last_activity)
+        if moment is None:
+            return False
+        day = moment.astimezone().date()
+        return (self.since is None or day >= self.since) and (
+            self.until is None or day <= self.until
+        )
+
+
+@dataclass
+class ReportInputs:
+    """Where the data comes from. ``conn``: the usage index (None: no usage section);
+    ``workspace``/``config``: the project (None: no budgets, no timelines)."""
+
+    rows: list[SessionRow]
+    records_of: Callable[[str], list[Interaction]]
+    conn: sqlite3.Connection | None = None
+    workspace: Workspace | None = None
+    config: Config | None = None
+    filters: ReportFilters = ReportFilters()
+
+
+def _session_row(row: SessionRow) -> dict[str, Any]:
+    summary = row.summary
+    return {
+        "name": row.name,
+        "phase": row.command,
+        "feature": row.feature_id,
+        "agent": summary.get("agent"),
+        "model": summary.get("model"),
+        "outcome": summary.get("last_outcome"),
+        "last_used": row.last_activity,
+        "interactions": row.interactions,
+        "failed": row.failed,
+        "unpriced": row.unpriced,
+        "tokens": total_tokens(row.tokens),
+        "cost": round(row.cost, 10),
+        "cost_reported": round(row.reported, 10),
+    }
+
+
+def _failed_outcomes(
+    rows: list[SessionRow], records_of: Callable[[str], list[Interaction]]
+) -> tuple[dict[str, int], list[str]]:
+    counts: dict[str, int] = {}
+    unreadable = []
+    for row in rows:
+        if not row.failed:
+            continue
+        try:
+            records = records_of(row.name)
+        except (AioError, OSError) as exc:
+            unreadable.append(f"{row.name}: {exc}")
+            continue
+        for record in records:
+            if record.outcome != "success":
+                counts[record.outcome] = counts.get(record.outcome, 0) + 1
+    return dict(sorted(counts.items())), unreadable
+
+
+def _flags(
+    stats: dict[str, Any],
+    usage: dict[str, Any] | None,
+    rows: list[SessionRow],
+    records_of: Callable[[str], list[Interaction]],
+) -> tuple[dict[str, Any], list[str]]:
+    by_outcome, unreadable = _failed_outcomes(rows, records_of)
+    flags: dict[str, Any] = {
+        "unpriced_interactions": stats["unpriced_interactions"],
+        "cost_reported": stats["cost_reported"],
+        "cost_reported_by": stats["cost_reported_by"],
+        "failed_interactions": stats["failed_interactions"],
+        "failed_by_outcome": by_outcome,
+        "interrupted_interactions": by_outcome.get("interrupted", 0),
+        "sessions_with_problems": stats["sessions_with_problems"],
+        "unpriced_sessions": sorted(r.name for r in rows if r.unpriced),
+        "failed_sessions": sorted(r.name for r in rows if r.failed),
+    }
+    if usage is not None:
+        totals = usage["daily"]["totals"]
+        flags["usage_unpriced_requests"] = totals["unpriced_requests"]
+        flags["usage_reported_cost"] = totals["reported_cost"]
+        flags["usage_unpriced_days"] = [
+            r["date"] for r in usage["daily"]["rows"] if r["unpriced_requests"]
+        ]
+    return flags, unreadable
+
+
+def _budgets(
+    all_rows: list[SessionRow], features: list[str], config: Config
+) -> list[dict[str, Any]]:
+    out = []
+    for feature in features:
+        spend = FeatureSpend.of(r for r in all_rows if r.feature_id == feature)
+        budget = config.budget_for(feature)
+        out.append(
+            {
+                "feature": feature,
+                "budget": budget,
+                "spent": round(spend.cost, 10),
+                "unpriced": spend.unpriced,
+                "share": round(spend.cost / budget, 4) if budget else None,
+                "over": bool(budget) and spend.cost >= float(budget or 0),
+            }
+        )
+    return out
+
+
+def _test_runs(details: dict[str, Any]) -> list[dict[str, Any]]:
+    runs = details.get("test_runs")
+    if isinstance(details.get("tests"), dict):  # verify: one run
+        runs = [details["tests"]]
+    if not isinstance(runs, list):
+        return []
+    return [
+        {k: run.get(k) for k in ("label", "red", "green", "passed", "failed", "errors")}
+        for run in runs
+        if isinstance(run, dict)
+    ]
+
+
+def timeline_event(event: dict[str, Any]) -> dict[str, Any]:
+    """One history event as the timeline shows it: what ran, how it ended, its evidence."""
+    details = event.get("details")
+    details = details if isinstance(details, dict) else {}
+    runs = _test_runs(details)
+    greens = [r for r in runs if str(r.get("label") or "").startswith("green")]
+    item: dict[str, Any] = {
+        k: event.get(k) for k in ("timestamp", "command", "task_id", "status", "duration_ms")
+    }
+    item["test_runs"] = runs
+    item["fix_rounds"] = max(0, len(greens) - 1) if event.get("command") == "implement" else 0
+    counts = details.get("counts")
+    item["findings"] = dict(counts) if isinstance(counts, dict) else None
+    if event.get("command") == "verify":
+        item["verdict"] = details.get("agent_verdict")
+    item["cost"] = details.get("cost") if isinstance(details.get("cost"), int | float) else None
+    item["error"] = event.get("error")
+    return item
+
+
+def feature_timeline(ws: Workspace, feature_id: str) -> dict[str, Any]:
+    """The tasks of ``plan.yaml`` and the history events of one feature (see the module)."""
+    paths = ws.existing_feature(feature_id)
+    feature = load_feature(paths)
+    plan = load_plan(paths, required=False)
+    events, bad_lines = read_events(paths.history_file)
+    tasks = [
+        {"id": t.id, "title": t.title, "status": t.status, "completed_at": t.completed_at}
+        for t in (plan.tasks() if plan else [])
+    ]
+    return {
+        "feature": feature_id,
+        "description": feature.get("description") or "",
+        "status": feature.get("status"),
+        "tasks": tasks,
+        "events": [timeline_event(e) for e in events],
+        "unreadable_lines": bad_lines,
+    }
+
+
+def _usage(conn: sqlite3.Connection, filters: ReportFilters, features: int) -> dict[str, Any]:
+    wanted = filters.usage_filters()
+    return {
+        key: None if by == "task" and features > TASK_FEATURES else report(conn, kind, wanted, by)
+        for key, kind, by in USAGE_VIEWS
+    }
+
+
+def build(inputs: ReportInputs) -> dict[str, Any]:
+    """The report document (see the module docstring)."""
+    filters = inputs.filters
+    rows = [r for r in inputs.rows if filters.takes(r)]
+    stats = compute_stats(rows, by="feature")
+    stats["by_model"] = breakdown(rows, "model")
+    # per UTC day, as `aio session stats --by day`: it reads every log, so only when few
+    stats["by_day"] = (
+        breakdown(rows, "day", inputs.records_of) if len(rows) <= DAY_SESSIONS else None
+    )
+    conn = inputs.conn
+    usage = None if conn is None else _usage(conn, filters, len(stats["groups"]))
+    flags, problems = _flags(stats, usage, rows, inputs.records_of)
+    features: list[dict[str, Any]] = []
+    budgets: list[dict[str, Any]] = []
+    ws = inputs.workspace
+    if ws is not None:
+        ids = ws.feature_ids()
+        if filters.feature:
+            ids = [f for f in ids if f == filters.feature]
+        for feature_id in ids:
+            try:
+                features.append(feature_timeline(ws, feature_id))
+            except AioError as exc:
+                problems.append(f"feature {feature_id}: {exc}")
+        if inputs.config is not None:
+            budgets = _budgets(inputs.rows, ids, inputs.config)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "generated_at": now_iso(),
+        "filters": {
+            "since": filters.since.isoformat() if filters.since else None,
+            "until": filters.until.isoformat() if filters.until else None,
+            "feature": filters.feature,
+        },
+        "usage": usage,
+        "stats": stats,
+        "sessions": [
+            _session_row(r)
+            for r in sorted(rows, key=lambda r: (r.last_activity or "", r.name), reverse=True)
+        ],
+        "flags": flags,
+        "budgets": budgets,
+        "features": features,
+        "problems": problems,
+    }
