@@ -8,7 +8,6 @@ Parses the options, syncs the usage index (unless ``--no-sync``), builds the fig
 
 from __future__ import annotations
 
-import sqlite3
 import sys
 import webbrowser
 from datetime import date
@@ -17,7 +16,7 @@ from pathlib import Path
 import click
 
 from ai_orchestrator.cli import output
-from ai_orchestrator.cli.usage import _day, _sync
+from ai_orchestrator.cli.usage import day_option, open_synced_index
 from ai_orchestrator.core.errors import InvalidInput, NotFound, StoreError
 from ai_orchestrator.core.names import validate_feature_id
 from ai_orchestrator.infra.fsutil import atomic_write
@@ -25,7 +24,6 @@ from ai_orchestrator.report.data import ReportFilters, ReportInputs, build
 from ai_orchestrator.report.html import render
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.index import SummaryIndex
-from ai_orchestrator.usage.sync import open_index
 from ai_orchestrator.workflow.project.config import load_config
 from ai_orchestrator.workflow.project.workspace import Workspace
 
@@ -36,8 +34,8 @@ DEFAULT_FILE = "aio-report.html"
 @click.option("--html", "html_file", default=DEFAULT_FILE, show_default=True,
               help="Write the page here ('-': stdout).")  # fmt: skip
 @click.option("--open", "open_it", is_flag=True, help="Open the page in the default browser.")
-@click.option("--since", callback=_day, help="First local date (YYYY-MM-DD), inclusive.")
-@click.option("--until", callback=_day, help="Last local date (YYYY-MM-DD), inclusive.")
+@click.option("--since", callback=day_option, help="First local date (YYYY-MM-DD), inclusive.")
+@click.option("--until", callback=day_option, help="Last local date (YYYY-MM-DD), inclusive.")
 @click.option("--feature", help="Only this feature.")
 @click.option("--team", is_flag=True, help="The team's figures (needs a team store).")
 @click.option("--no-sync", is_flag=True, help="Use the usage index as it is.")
@@ -63,12 +61,7 @@ def report_cmd(
     except NotFound:
         workspace = None
     config = load_config(workspace.config_file) if workspace else None
-    if not no_sync:
-        _sync()
-    try:
-        conn = open_index()
-    except sqlite3.Error as exc:
-        raise StoreError(f"usage index: {exc}") from None
+    conn = open_synced_index(not no_sync)
     try:
         doc = build(ReportInputs(
             rows=rows, records_of=lambda n: store.read_log(n).records, conn=conn,

@@ -27,7 +27,7 @@ from ai_orchestrator.usage.sync import SyncReport, open_index, sync
 _CTX = {"help_option_names": ["-h", "--help"]}
 
 
-def _day(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
+def day_option(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
     if value is None:
         return None
     try:
@@ -66,6 +66,16 @@ class _Bar:
         if self.drawn:
             sys.stderr.write("\r\033[K")
             sys.stderr.flush()
+
+
+def open_synced_index(sync_first: bool) -> sqlite3.Connection:
+    """The usage index for a report: synced first (unless ``--no-sync``), then opened."""
+    if sync_first:
+        _sync()
+    try:
+        return open_index()
+    except sqlite3.Error as exc:
+        raise StoreError(f"usage index: {exc}") from None
 
 
 def _sync(rescan: bool = False) -> SyncReport:
@@ -157,8 +167,8 @@ def _render(doc: dict[str, Any], as_csv: bool) -> None:
 
 
 def _report_command(kind: str) -> Callable[..., None]:
-    @click.option("--since", callback=_day, help="First local date (YYYY-MM-DD), inclusive.")
-    @click.option("--until", callback=_day, help="Last local date (YYYY-MM-DD), inclusive.")
+    @click.option("--since", callback=day_option, help="First local date (YYYY-MM-DD), inclusive.")
+    @click.option("--until", callback=day_option, help="Last local date (YYYY-MM-DD), inclusive.")
     @click.option("--agent", help="Only this agent (claude, codex, gemini, …).")
     @click.option("--project", help="Only this project (path, or its last component).")
     @click.option("--by", type=click.Choice(BY), help="Split each row by this dimension.")
@@ -173,12 +183,7 @@ def _report_command(kind: str) -> Callable[..., None]:
             raise InvalidInput("--json and --csv exclude each other")
         if since and until and since > until:
             raise InvalidInput(f"--since {since} is after --until {until}")
-        if not no_sync:
-            _sync()
-        try:
-            conn = open_index()
-        except sqlite3.Error as exc:
-            raise StoreError(f"usage index: {exc}") from None
+        conn = open_synced_index(not no_sync)
         try:
             doc = report(conn, kind, Filters(since, until, agent, project), by)
         finally:
