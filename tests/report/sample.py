@@ -34,7 +34,7 @@ def build_sample(project: Path) -> Workspace:
     store.record("implement-login", interaction(timestamp=day.format(2), task_id="T1.1",
                                                 outcome="interrupted", cost=0.001))  # fmt: skip
     store.record("implement-login", interaction(timestamp=day.format(3), task_id="T1.2",
-                                                outcome="api_error", cost=0.0))  # fmt: skip
+                                                outcome="error:api_error", cost=0.0))  # fmt: skip
     store.record("review-signup", interaction(timestamp=day.format(3), agent="gemini",
                                               model="mystery-model-9", cost=0.0,
                                               cost_source="unpriced"))  # fmt: skip

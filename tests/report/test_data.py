@@ -70,7 +70,7 @@ def test_flags_count_each_kind(project: Path) -> None:
     assert flags["unpriced_sessions"] == ["review-signup"]
     assert flags["cost_reported"] == pytest.approx(0.03)
     assert flags["failed_interactions"] == 3
-    assert flags["failed_by_outcome"] == {"api_error": 1, "interrupted": 1, "timeout": 1}
+    assert flags["failed_by_outcome"] == {"error:api_error": 1, "interrupted": 1, "timeout": 1}
     assert flags["interrupted_interactions"] == 1
     assert flags["failed_sessions"] == ["implement-login", "verify-signup"]
     assert flags["usage_unpriced_requests"] == 1
@@ -89,7 +89,7 @@ def test_feature_filter_matches_the_features_own_figures(project: Path) -> None:
         r["cost"] for r in by_feature if r["feature"] == "login"
     ]
     assert [f["feature"] for f in doc["features"]] == ["login"]
-    assert doc["flags"]["failed_by_outcome"] == {"api_error": 1, "interrupted": 1}
+    assert doc["flags"]["failed_by_outcome"] == {"error:api_error": 1, "interrupted": 1}
 
 
 def test_date_filter_applies_to_usage_and_sessions(project: Path) -> None:
