@@ -236,7 +236,9 @@ def test_an_odd_lock_or_pending_marker_is_named_by_list_and_stats(
     make_odd(session_dir / BAD / entry, kind)
     odd = str(session_dir / BAD / entry)
 
-    listing = run("session", "list", "--json")
+    # Planted inside a session directory: the warm path does not look there, a rescan
+    # does; from then on the session is read from its files on every listing.
+    listing = run("session", "list", "--json", "--rescan")
     assert listing.code == 0 and len(listing.json()["sessions"]) == 3  # its files read fine
     [named] = listing.json()["unreadable"]
     assert named["session_name"] == BAD and odd in named["error"]

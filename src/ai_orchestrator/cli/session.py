@@ -82,12 +82,49 @@ def _store() -> SessionStore:
     return SessionStore()
 
 
-def _rows(store: SessionStore) -> tuple[list[SessionRow], list[dict[str, str]]]:
+def _rows(
+    store: SessionStore, *, rescan: bool = False
+) -> tuple[list[SessionRow], list[dict[str, str]]]:
     """All readable rows, and ``{session_name, error}`` for each unreadable session and
-    each odd file that makes record, clean and repair refuse a listed one (``refused``)."""
-    rows, errors = SummaryIndex(store).rows()
+    each odd file that makes record, clean and repair refuse a listed one (``refused``).
+    A rescan (``--rescan``, or an index that cannot be trusted) shows a progress bar on
+    stderr when that is a terminal."""
+    bar = _ScanBar() if sys.stderr.isatty() else None
+    try:
+        rows, errors = SummaryIndex(store).rows(rescan=rescan, progress=bar)
+    finally:
+        if bar is not None:
+            bar.close()
     _warn_unreadable(errors)
     return rows, unreadable_entries(rows, errors)
+
+
+class _ScanBar:
+    """``Reading sessions ███░░░ 1,234/100,000`` on stderr, redrawn in place."""
+
+    WIDTH = 30
+
+    def __init__(self) -> None:
+        self.shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if total < 1000:
+            return  # over in a blink: no bar
+        filled = self.WIDTH * done // total
+        bar = "█" * filled + "░" * (self.WIDTH - filled)
+        click.echo(f"\rReading sessions {bar} {done:,}/{total:,}", err=True, nl=False)
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            click.echo("\r\033[K", err=True, nl=False)
+
+
+rescan_option = click.option(
+    "--rescan",
+    is_flag=True,
+    help="Read every session's files instead of trusting the index (after hand edits).",
+)
 
 
 def _warn_unreadable(errors: list[tuple[str, str]]) -> None:
@@ -131,11 +168,14 @@ session.add_command(help_cmd)
 @click.option("--sort", "sort_key", type=click.Choice(SORT_KEYS), default="date", show_default=True)
 @output.wide_option
 @json_option
+@rescan_option
 @output.color_option
-def list_cmd(active: bool, days: float, sort_key: str, wide: bool, as_json: bool) -> None:
+def list_cmd(
+    active: bool, days: float, sort_key: str, wide: bool, as_json: bool, rescan: bool
+) -> None:
     """List sessions with their age, tokens and cost."""
     store = _store()
-    rows, unreadable = _rows(store)
+    rows, unreadable = _rows(store, rescan=rescan)
     strays = legacy_strays(store)
     now = datetime.now(UTC)
     cutoff = active_cutoff(days, now)
@@ -220,15 +260,18 @@ def show_cmd(name: str, last: int, wide: bool, as_json: bool) -> None:
 @days_option
 @output.wide_option
 @json_option
+@rescan_option
 @output.color_option
-def stats_cmd(name: str | None, by: str | None, days: float, wide: bool, as_json: bool) -> None:
+def stats_cmd(
+    name: str | None, by: str | None, days: float, wide: bool, as_json: bool, rescan: bool
+) -> None:
     """Totals across sessions: tokens (incl. cache), cost, activity, top sessions."""
     store = _store()
     unreadable: list[dict[str, str]] = []
     if name is not None:
         rows = [SessionRow.from_view(store.load(name))]
     else:
-        rows, unreadable = _rows(store)
+        rows, unreadable = _rows(store, rescan=rescan)
     stats = compute_stats(
         rows, active_days=days, by=by, records_of=lambda n: store.read_log(n).records
     )

@@ -23,20 +23,23 @@ import contextlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from stat import S_ISREG
 from typing import Any
 
+from ai_orchestrator.core.errors import NotFound
 from ai_orchestrator.core.interaction import TOKEN_KEYS
 from ai_orchestrator.infra.fsutil import tighten_path
+from ai_orchestrator.store.journal import boot_id, read_since, start_journal
 from ai_orchestrator.store.session_store import LOG, METADATA, SessionStore, SessionView
 from ai_orchestrator.store.summary import last_activity
 
 INDEX_FILE = "index.sqlite"
 _UID = os.geteuid()
-_INDEX_VERSION = 3  # 2: per-model savings and unpriced counts; 3: reported-only cost
+_INDEX_VERSION = 4  # 2: per-model savings and unpriced counts; 3: reported-only cost; 4: journal
 _INT64 = 2**63
 _COLUMNS = (
     "name",
@@ -198,6 +201,23 @@ def _plain_files(index_path: str) -> bool:
     return True
 
 
+Progress = Callable[[int, int], None]
+"""Told ``(sessions read, of total)`` while a rescan reads the session files."""
+
+
+@dataclass
+class _Snapshot:
+    """The index as one read transaction saw it."""
+
+    generation: int = -1  # -1: no trusted state (rescan)
+    journal: str = ""
+    watermark: int = 0
+    root_mtime: int | None = None
+    boot: str = ""
+    cached: list[tuple[Any, ...]] = field(default_factory=list)  # clean rows, name order
+    recheck: dict[str, bool] = field(default_factory=dict)  # name -> a write is open
+
+
 class SummaryIndex:
     """Rows for every session in ``store``, served from the cache where it is fresh."""
 
@@ -214,12 +234,20 @@ class SummaryIndex:
             # previews, so it is private like everything else (also if it was loose).
             with contextlib.suppress(OSError):
                 tighten_path(self.path)
+            # Keep the rollback journal file between transactions: creating and deleting
+            # it would change the store directory's mtime, which the warm path watches.
+            conn.execute("PRAGMA journal_mode = PERSIST")
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version != _INDEX_VERSION:
-                conn.execute("DROP TABLE IF EXISTS sessions")
+                conn.execute("BEGIN IMMEDIATE")
+                for table in ("sessions", "meta", "recheck"):
+                    conn.execute(f"DROP TABLE IF EXISTS {table}")
                 columns = ", ".join(f"{c} TEXT PRIMARY KEY" if c == "name" else c for c in _COLUMNS)
                 conn.execute(f"CREATE TABLE sessions ({columns})")
+                conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value)")
+                conn.execute("CREATE TABLE recheck (name TEXT PRIMARY KEY, open INTEGER)")
                 conn.execute(f"PRAGMA user_version = {_INDEX_VERSION}")
+                conn.execute("COMMIT")
             return conn
         except sqlite3.Error:
             # A corrupt cache is worth nothing: drop it so the next run starts clean.
@@ -228,58 +256,232 @@ class SummaryIndex:
                     self.path.unlink()
             return None
 
-    def rows(self) -> tuple[list[SessionRow], list[tuple[str, str]]]:
-        """All sessions (name order) and ``(name, error)`` for unreadable directories."""
-        names = self.store.names()
-        if not names:
+    def rows(
+        self, *, rescan: bool = False, progress: Progress | None = None
+    ) -> tuple[list[SessionRow], list[tuple[str, str]]]:
+        """All sessions (name order) and ``(name, error)`` for unreadable directories.
+
+        Warm: the cached rows plus the sessions the journal names since the watermark
+        (and those added or removed if the store directory changed). ``rescan`` (or an
+        index or journal that cannot be trusted) reads every session's files instead,
+        telling ``progress`` how far it got."""
+        if not self.store.check_root():
             return [], []
-        root = str(self.store.root)
+        if not os.path.lexists(self.path) and not self.store.names():
+            return [], []  # an empty store stays empty
         conn = self._connect()
-        cached: dict[str, tuple[Any, ...]] = {}
-        if conn is not None:
+        if conn is None:
+            names = self.store.names()
+            rows, errors, _cache, _recheck = self._scan(names, {}, progress)
+            return rows, errors
+        try:
+            return self._rows(conn, rescan, progress)
+        finally:
+            conn.close()
+
+    def _snapshot(self, conn: sqlite3.Connection) -> _Snapshot:
+        snap = _Snapshot()
+        try:
+            conn.execute("BEGIN")
             try:
-                cached = {
-                    r[0]: r for r in conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM sessions")
-                }
-            except sqlite3.Error:
-                cached = {}
+                meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+                snap.cached = conn.execute(
+                    f"SELECT {', '.join(_COLUMNS)} FROM sessions ORDER BY name"
+                ).fetchall()
+                snap.recheck = {n: bool(o) for n, o in conn.execute("SELECT * FROM recheck")}
+            finally:
+                conn.execute("COMMIT")
+        except sqlite3.Error:
+            return _Snapshot()
+        if isinstance(meta.get("generation"), int) and isinstance(meta.get("watermark"), int):
+            snap.generation = meta["generation"]
+            snap.journal = str(meta.get("journal"))
+            snap.watermark = meta["watermark"]
+            mtime = meta.get("root_mtime")
+            snap.root_mtime = mtime if isinstance(mtime, int) else None
+            snap.boot = str(meta.get("boot"))
+        return snap
+
+    def _rows(
+        self, conn: sqlite3.Connection, rescan: bool, progress: Progress | None
+    ) -> tuple[list[SessionRow], list[tuple[str, str]]]:
+        root = self.store.root
+        root_mtime = os.stat(root).st_mtime_ns  # before anything is read
+        snap = self._snapshot(conn)
+        changes = None
+        if not rescan and snap.generation >= 0 and snap.boot == boot_id():
+            changes = read_since(root, snap.journal, snap.watermark)
+        if changes is None:
+            return self._rescan(conn, snap, root_mtime, progress)
+        still_open = {n for n, o in snap.recheck.items() if o} - changes.settled
+        still_open |= changes.opened
+        load = set(snap.recheck) | changes.changed
+        gone: set[str] = set()
+        if root_mtime != snap.root_mtime:
+            # Sessions were added, removed or renamed (by aio or by hand): compare names.
+            names = set(self.store.names())
+            known = {r[0] for r in snap.cached} | set(snap.recheck)
+            gone = known - names
+            load = (load | (names - known)) - gone
+        fresh, errors, cache, recheck = self._load(sorted(load), still_open)
+        gone |= load - {r.name for r in fresh} - {n for n, _ in errors} - set(recheck)
+        if load or gone or changes.end != snap.watermark or root_mtime != snap.root_mtime:
+            self._commit(
+                conn,
+                snap.generation,
+                cache,
+                recheck,
+                load | gone,
+                {
+                    "journal": snap.journal,
+                    "watermark": changes.end,
+                    "root_mtime": _trusted_mtime(root_mtime),
+                    "boot": snap.boot,
+                },
+            )
+        skip = load | gone
+        rows = (
+            [SessionRow.from_db(r) for r in snap.cached if r[0] not in skip]
+            if skip
+            else [SessionRow.from_db(r) for r in snap.cached]
+        )
+        if fresh:
+            rows = sorted(rows + fresh, key=_by_name)  # nearly sorted already: linear
+        return rows, errors
+
+    def _rescan(
+        self, conn: sqlite3.Connection, snap: _Snapshot, root_mtime: int, progress: Progress | None
+    ) -> tuple[list[SessionRow], list[tuple[str, str]]]:
+        root = self.store.root
+        started = start_journal(root)  # before any session is read: see ``start_journal``
+        root_mtime = os.stat(root).st_mtime_ns  # ``start`` may have created the journal
+        names = self.store.names()
+        by_name = {r[0]: r for r in snap.cached}
+        rows, errors, cache, recheck = self._scan(names, by_name, progress)
+        meta: dict[str, object]
+        if started is not None:
+            meta = {
+                "journal": started[0],
+                "watermark": started[1],
+                "root_mtime": _trusted_mtime(root_mtime),
+                "boot": boot_id(),
+            }
+        else:  # no journal: cache the rows for their signatures, trust nothing else
+            meta = {"journal": "", "watermark": None}
+        self._commit(conn, None, cache, recheck, None, meta, keep=set(names))
+        return rows, errors
+
+    def _load(
+        self, names: list[str], still_open: set[str]
+    ) -> tuple[list[SessionRow], list[tuple[str, str]], list[tuple[object, ...]], dict[str, bool]]:
+        """Read ``names`` from their files: rows, errors, what to cache, what to recheck."""
+        root = str(self.store.root)
         rows: list[SessionRow] = []
         errors: list[tuple[str, str]] = []
-        stale: list[tuple[object, ...]] = []
+        cache: list[tuple[object, ...]] = []
+        recheck: dict[str, bool] = {}
         for name in names:
+            try:
+                view = self.store.load(name, _root_checked=True)
+            except NotFound:
+                continue  # removed meanwhile
+            except Exception as exc:  # one bad directory must not hide the others
+                errors.append((name, str(exc)))
+                recheck[name] = name in still_open
+                continue
+            row = SessionRow.from_view(view)
+            rows.append(row)
+            sig = _signature(f"{root}/{name}")  # load may have repaired files
+            if name in still_open or sig is None or view.problems or not row.fits_sqlite():
+                recheck[name] = name in still_open  # read from the files every time
+            else:
+                cache.append(row.values(sig))
+        return rows, errors, cache, recheck
+
+    def _scan(
+        self, names: list[str], cached: dict[str, tuple[Any, ...]], progress: Progress | None
+    ) -> tuple[list[SessionRow], list[tuple[str, str]], list[tuple[object, ...]], dict[str, bool]]:
+        """Every session in ``names``: a cached row whose signature still matches its
+        files is kept (an exact check, three ``lstat`` each), any other is read."""
+        root = str(self.store.root)
+        rows: list[SessionRow] = []
+        errors: list[tuple[str, str]] = []
+        cache: list[tuple[object, ...]] = []
+        recheck: dict[str, bool] = {}
+        total = len(names)
+        for done, name in enumerate(names):
+            if progress is not None and done % 256 == 0:
+                progress(done, total)
             sig = _signature(f"{root}/{name}")
             hit = cached.get(name)
             if sig is not None and hit is not None and hit[1] == sig:
                 rows.append(SessionRow.from_db(hit))
+                cache.append(hit)
                 continue
-            try:
-                view = self.store.load(name, _root_checked=True)
-            except Exception as exc:  # one bad directory must not hide the others
-                errors.append((name, str(exc)))
-                continue
-            row = SessionRow.from_view(view)
-            rows.append(row)
-            fresh_sig = _signature(f"{root}/{name}")  # load may have repaired files
-            if fresh_sig is not None and not view.problems and row.fits_sqlite():
-                stale.append(row.values(fresh_sig))
-        if conn is not None:
-            self._save(conn, stale, set(cached) - set(names))
-            conn.close()
-        return rows, errors
+            fresh, failed, stale, odd = self._load([name], set())
+            rows += fresh
+            errors += failed
+            cache += stale
+            recheck.update(odd)
+        if progress is not None:
+            progress(total, total)
+        return rows, errors, cache, recheck
 
     @staticmethod
-    def _save(
-        conn: sqlite3.Connection, stale: Iterable[tuple[object, ...]], gone: set[str]
+    def _commit(
+        conn: sqlite3.Connection,
+        generation: int | None,
+        cache: Iterable[tuple[object, ...]],
+        recheck: dict[str, bool],
+        touched: set[str] | None,
+        meta: dict[str, object],
+        keep: set[str] | None = None,
     ) -> None:
+        """Store what a listing learnt, in one transaction. A warm listing (``touched``:
+        the sessions it read or found gone) writes only if no other listing wrote since
+        its snapshot (``generation``), so a slower listing never puts back older rows
+        under a newer watermark. A rescan (``keep``: every session) replaces it all."""
         placeholders = ", ".join("?" for _ in _COLUMNS)
         try:
             conn.execute("BEGIN IMMEDIATE")
-            conn.executemany(f"INSERT OR REPLACE INTO sessions VALUES ({placeholders})", stale)
-            conn.executemany("DELETE FROM sessions WHERE name = ?", [(n,) for n in gone])
+            row = conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+            current = row[0] if row and isinstance(row[0], int) else -1
+            if generation is not None and current != generation:
+                conn.execute("ROLLBACK")
+                return
+            if keep is not None:
+                conn.execute("CREATE TEMP TABLE IF NOT EXISTS keep (name TEXT PRIMARY KEY)")
+                conn.execute("DELETE FROM keep")
+                conn.executemany("INSERT INTO keep VALUES (?)", [(n,) for n in keep])
+                conn.execute("DELETE FROM sessions WHERE name NOT IN (SELECT name FROM keep)")
+                conn.execute("DELETE FROM recheck")
+            if touched:
+                gone = [(n,) for n in touched]
+                conn.executemany("DELETE FROM sessions WHERE name = ?", gone)
+                conn.executemany("DELETE FROM recheck WHERE name = ?", gone)
+            conn.executemany(f"INSERT OR REPLACE INTO sessions VALUES ({placeholders})", cache)
+            conn.executemany("DELETE FROM sessions WHERE name = ?", [(n,) for n in recheck])
+            conn.executemany(
+                "INSERT OR REPLACE INTO recheck VALUES (?, ?)",
+                [(n, int(o)) for n, o in recheck.items()],
+            )
+            meta = {**meta, "generation": current + 1}
+            conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(meta.items()))
             conn.execute("COMMIT")
         except (sqlite3.Error, OverflowError):
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")  # busy or read-only: the cache just stays stale
+
+
+def _by_name(row: SessionRow) -> str:
+    return row.name
+
+
+def _trusted_mtime(mtime_ns: int) -> int | None:
+    """``mtime_ns`` of the store directory, unless it is so recent that another change
+    within the same clock tick would leave it equal (then the next listing compares
+    names again)."""
+    return mtime_ns if time.time_ns() - mtime_ns > 1_000_000_000 else None
 
 
 def unreadable_entries(

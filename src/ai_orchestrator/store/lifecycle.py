@@ -25,6 +25,7 @@ from ai_orchestrator.core.names import parse_session_name
 from ai_orchestrator.infra import locks
 from ai_orchestrator.infra.timeutil import within_days
 from ai_orchestrator.store.index import SessionRow, SummaryIndex, unreadable_entries
+from ai_orchestrator.store.journal import noting
 from ai_orchestrator.store.legacy import migrate_locked
 from ai_orchestrator.store.logfile import LOG, METADATA
 from ai_orchestrator.store.maintenance import (
@@ -111,7 +112,7 @@ def repair_session(store: SessionStore, name: str) -> dict[str, Any]:
         lock = locks.acquire(path / locks.WRITE_LOCK, timeout=None)
     except StoreFileError as exc:
         raise exc.with_outcome(f"nothing was changed in {session.name}") from None
-    with lock:
+    with lock, noting(store.root, session.name):
         try:
             report = repair_locked(path, session)
         except StoreFileError as exc:
@@ -131,7 +132,7 @@ def migrate_session(store: SessionStore, name: str) -> dict[str, Any] | None:
     already current."""
     session = parse_session_name(name)
     path = store._existing_dir(session)
-    with locks.locked(path / locks.WRITE_LOCK, timeout=None):
+    with locks.locked(path / locks.WRITE_LOCK, timeout=None), noting(store.root, session.name):
         migrated = migrate_locked(path, session)
         if migrated is None:
             return None
