@@ -6,6 +6,7 @@ import errno
 import json
 import sys
 from datetime import UTC, datetime
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +84,7 @@ def _store() -> SessionStore:
 
 
 def _rows(
-    store: SessionStore, *, rescan: bool = False
+    store: SessionStore, *, rescan: bool = False, docs: bool = True
 ) -> tuple[list[SessionRow], list[dict[str, str]]]:
     """All readable rows, and ``{session_name, error}`` for each unreadable session and
     each odd file that makes record, clean and repair refuse a listed one (``refused``).
@@ -91,7 +92,7 @@ def _rows(
     stderr when that is a terminal."""
     bar = _ScanBar() if sys.stderr.isatty() else None
     try:
-        rows, errors = SummaryIndex(store).rows(rescan=rescan, progress=bar)
+        rows, errors = SummaryIndex(store).rows(rescan=rescan, progress=bar, docs=docs)
     finally:
         if bar is not None:
             bar.close()
@@ -201,10 +202,17 @@ def list_cmd(
         # Indented like every other JSON document, except that each session is one line:
         # the rows already hold its JSON, so it is spliced, not re-encoded (re-indenting
         # 10,000 sessions would cost ~0.5 s, the whole budget of the listing).
-        sessions = ",\n".join("    " + r.doc for r in shown)
-        body = f"[\n{sessions}\n  ]" if shown else "[]"
-        sys.stdout.write(header[: -len("[]\n}")] + body + "\n}\n")
+        # Bytes throughout: the index holds each document as UTF-8 already.
+        out = sys.stdout.buffer
         sys.stdout.flush()
+        out.write(header[: -len("[]\n}")].encode("utf-8"))
+        if shown:
+            out.write(b"[\n    ")
+            out.write(b",\n    ".join(map(attrgetter("doc_bytes"), shown)))
+            out.write(b"\n  ]\n}\n")
+        else:
+            out.write(b"[]\n}\n")
+        out.flush()
         return
     _warn_problems(shown)
     if not rows:
@@ -271,7 +279,7 @@ def stats_cmd(
     if name is not None:
         rows = [SessionRow.from_view(store.load(name))]
     else:
-        rows, unreadable = _rows(store, rescan=rescan)
+        rows, unreadable = _rows(store, rescan=rescan, docs=by == "model")
     stats = compute_stats(
         rows, active_days=days, by=by, records_of=lambda n: store.read_log(n).records
     )

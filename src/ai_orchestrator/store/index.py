@@ -26,7 +26,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import cached_property
+from operator import itemgetter
 from stat import S_ISREG
 from typing import Any
 
@@ -64,97 +64,95 @@ _COLUMNS = (
 )
 
 
-@dataclass
-class SessionRow:
-    """What ``list`` and ``stats`` need of one session; ``doc`` is its JSON document."""
+def _json_list(text: str) -> list[str]:
+    return json.loads(text) if text != "[]" else []
 
-    name: str
-    doc: str
-    last_activity: str | None
-    command: str
-    feature_id: str
-    interactions: int
-    failed: int
-    unpriced: int
-    tokens: dict[str, int]
-    cost: float
-    savings: float
-    problems: list[str] = field(default_factory=list)
-    reported: float = 0.0  # the part of ``cost`` that is only the agents' own figure
-    reported_by: list[str] = field(default_factory=list)
-    refused: list[str] = field(default_factory=list)  # SessionView.refused (never cached)
 
-    @cached_property
+class SessionRow(tuple[Any, ...]):
+    """What ``list`` and ``stats`` need of one session; ``doc`` is its JSON document.
+
+    A tuple in the index's column order (plus ``refused``), so a row read from the index
+    is the database's tuple wrapped, not copied field by field: a warm listing of 100,000
+    sessions builds 100,000 of them. Fields are read through properties."""
+
+    __slots__ = ()
+
+    name: str = property(itemgetter(0))  # type: ignore[assignment]
+    last_activity: str | None = property(itemgetter(2))  # type: ignore[assignment]
+    command: str = property(itemgetter(3))  # type: ignore[assignment]
+    feature_id: str = property(itemgetter(4))  # type: ignore[assignment]
+    interactions: int = property(itemgetter(5))  # type: ignore[assignment]
+    failed: int = property(itemgetter(6))  # type: ignore[assignment]
+    unpriced: int = property(itemgetter(7))  # type: ignore[assignment]
+    token_counts: tuple[int, ...] = property(itemgetter(slice(8, 13)))  # type: ignore[assignment]
+    cost: float = property(itemgetter(13))  # type: ignore[assignment]
+    savings: float = property(itemgetter(14))  # type: ignore[assignment]
+    reported: float = property(itemgetter(15))  # type: ignore[assignment]
+    doc_bytes: bytes = property(itemgetter(18))  # type: ignore[assignment]
+
+    @property
+    def tokens(self) -> dict[str, int]:
+        return dict(zip(TOKEN_KEYS, self[8:13], strict=True))
+
+    @property
+    def reported_by(self) -> list[str]:
+        """Agents whose own figure is the reported part of the cost."""
+        return _json_list(self[16])
+
+    @property
+    def problems(self) -> list[str]:
+        return _json_list(self[17])
+
+    @property
+    def refused(self) -> list[str]:
+        """``SessionView.refused`` (never cached: such a row is read every time)."""
+        return _json_list(self[19]) if len(self) > 19 else []
+
+    @property
+    def doc(self) -> str:
+        return bytes(self[18]).decode("utf-8")
+
+    @property
     def summary(self) -> dict[str, Any]:
-        data: dict[str, Any] = json.loads(self.doc)
+        data: dict[str, Any] = json.loads(self[18])
         return data
 
     @classmethod
     def from_view(cls, view: SessionView) -> SessionRow:
         s = view.summary
         return cls(
-            name=view.name,
-            doc=json.dumps(view.to_dict(), ensure_ascii=False),
-            last_activity=last_activity(s),
-            command=s["command"],
-            feature_id=s["feature_id"],
-            interactions=int(s["interaction_count"]),
-            failed=int(s.get("failed_interactions", 0)),
-            unpriced=int(s.get("unpriced_interactions", 0)),
-            tokens={k: int(s["tokens"].get(k, 0)) for k in TOKEN_KEYS},
-            cost=float(s["cost"]),
-            savings=float(s.get("savings", 0.0)),
-            problems=list(view.problems),
-            reported=float(s.get("cost_reported") or 0.0),
-            reported_by=[str(a) for a in s.get("cost_reported_by") or []],
-            refused=list(view.refused),
+            (
+                view.name,
+                None,
+                last_activity(s),
+                s["command"],
+                s["feature_id"],
+                int(s["interaction_count"]),
+                int(s.get("failed_interactions", 0)),
+                int(s.get("unpriced_interactions", 0)),
+                *(int(s["tokens"].get(k, 0)) for k in TOKEN_KEYS),
+                float(s["cost"]),
+                float(s.get("savings", 0.0)),
+                float(s.get("cost_reported") or 0.0),
+                json.dumps([str(a) for a in s.get("cost_reported_by") or []]),
+                json.dumps(list(view.problems)),
+                json.dumps(view.to_dict(), ensure_ascii=False).encode("utf-8"),
+                json.dumps(list(view.refused)),
+            )
         )
 
     def values(self, sig: str) -> tuple[object, ...]:
-        return (
-            self.name,
-            sig,
-            self.last_activity,
-            self.command,
-            self.feature_id,
-            self.interactions,
-            self.failed,
-            self.unpriced,
-            *(self.tokens[k] for k in TOKEN_KEYS),
-            self.cost,
-            self.savings,
-            self.reported,
-            json.dumps(self.reported_by),
-            json.dumps(self.problems),
-            self.doc,
-        )
+        """The index's columns, with the files' signature ``sig``."""
+        return (self[0], sig, *self[2:19])
 
     def fits_sqlite(self) -> bool:
         """SQLite integers are 64-bit; a row beyond that is served uncached."""
-        numbers = (self.interactions, self.failed, self.unpriced, *self.tokens.values())
+        numbers = (self.interactions, self.failed, self.unpriced, *self.token_counts)
         return all(-_INT64 <= n < _INT64 for n in numbers)
 
     @classmethod
     def from_db(cls, row: tuple[Any, ...]) -> SessionRow:
-        (name, _sig, last, command, feature, inter, failed, unpriced, *rest) = row
-        tokens = dict(zip(TOKEN_KEYS, rest[:5], strict=True))
-        cost, savings, reported, reported_by, problems, doc = rest[5:]
-        return cls(
-            name=name,
-            doc=doc,
-            last_activity=last,
-            command=command,
-            feature_id=feature,
-            interactions=inter,
-            failed=failed,
-            unpriced=unpriced,
-            tokens=tokens,
-            cost=cost,
-            savings=savings,
-            problems=json.loads(problems) if problems != "[]" else [],
-            reported=reported,
-            reported_by=json.loads(reported_by) if reported_by != "[]" else [],
-        )
+        return cls(row)
 
 
 def _signature(session_path: str) -> str | None:
@@ -257,14 +255,15 @@ class SummaryIndex:
             return None
 
     def rows(
-        self, *, rescan: bool = False, progress: Progress | None = None
+        self, *, rescan: bool = False, progress: Progress | None = None, docs: bool = True
     ) -> tuple[list[SessionRow], list[tuple[str, str]]]:
         """All sessions (name order) and ``(name, error)`` for unreadable directories.
 
         Warm: the cached rows plus the sessions the journal names since the watermark
         (and those added or removed if the store directory changed). ``rescan`` (or an
         index or journal that cannot be trusted) reads every session's files instead,
-        telling ``progress`` how far it got."""
+        telling ``progress`` how far it got. Without ``docs``, rows served from the
+        index have no ``doc`` or ``summary`` (totals need neither)."""
         if not self.store.check_root():
             return [], []
         if not os.path.lexists(self.path) and not self.store.names():
@@ -275,18 +274,19 @@ class SummaryIndex:
             rows, errors, _cache, _recheck = self._scan(names, {}, progress)
             return rows, errors
         try:
-            return self._rows(conn, rescan, progress)
+            return self._rows(conn, rescan, progress, docs)
         finally:
             conn.close()
 
-    def _snapshot(self, conn: sqlite3.Connection) -> _Snapshot:
+    def _snapshot(self, conn: sqlite3.Connection, docs: bool = True) -> _Snapshot:
         snap = _Snapshot()
+        columns = ", ".join(c if docs or c != "doc" else "NULL" for c in _COLUMNS)
         try:
             conn.execute("BEGIN")
             try:
                 meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
                 snap.cached = conn.execute(
-                    f"SELECT {', '.join(_COLUMNS)} FROM sessions ORDER BY name"
+                    f"SELECT {columns} FROM sessions ORDER BY name"
                 ).fetchall()
                 snap.recheck = {n: bool(o) for n, o in conn.execute("SELECT * FROM recheck")}
             finally:
@@ -303,16 +303,17 @@ class SummaryIndex:
         return snap
 
     def _rows(
-        self, conn: sqlite3.Connection, rescan: bool, progress: Progress | None
+        self, conn: sqlite3.Connection, rescan: bool, progress: Progress | None, docs: bool
     ) -> tuple[list[SessionRow], list[tuple[str, str]]]:
         root = self.store.root
         root_mtime = os.stat(root).st_mtime_ns  # before anything is read
-        snap = self._snapshot(conn)
+        snap = self._snapshot(conn, docs)
         changes = None
         if not rescan and snap.generation >= 0 and snap.boot == boot_id():
             changes = read_since(root, snap.journal, snap.watermark)
         if changes is None:
-            return self._rescan(conn, snap, root_mtime, progress)
+            # A rescan writes back the rows it kept, so it needs them whole.
+            return self._rescan(conn, snap if docs else self._snapshot(conn), progress)
         still_open = {n for n, o in snap.recheck.items() if o} - changes.settled
         still_open |= changes.opened
         load = set(snap.recheck) | changes.changed
@@ -340,17 +341,14 @@ class SummaryIndex:
                 },
             )
         skip = load | gone
-        rows = (
-            [SessionRow.from_db(r) for r in snap.cached if r[0] not in skip]
-            if skip
-            else [SessionRow.from_db(r) for r in snap.cached]
-        )
+        cached = [r for r in snap.cached if r[0] not in skip] if skip else snap.cached
+        rows = list(map(SessionRow, cached))
         if fresh:
             rows = sorted(rows + fresh, key=_by_name)  # nearly sorted already: linear
         return rows, errors
 
     def _rescan(
-        self, conn: sqlite3.Connection, snap: _Snapshot, root_mtime: int, progress: Progress | None
+        self, conn: sqlite3.Connection, snap: _Snapshot, progress: Progress | None
     ) -> tuple[list[SessionRow], list[tuple[str, str]]]:
         root = self.store.root
         started = start_journal(root)  # before any session is read: see ``start_journal``
@@ -415,7 +413,7 @@ class SummaryIndex:
             sig = _signature(f"{root}/{name}")
             hit = cached.get(name)
             if sig is not None and hit is not None and hit[1] == sig:
-                rows.append(SessionRow.from_db(hit))
+                rows.append(SessionRow(hit))
                 cache.append(hit)
                 continue
             fresh, failed, stale, odd = self._load([name], set())

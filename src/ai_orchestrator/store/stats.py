@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 from typing import Any
 
 from ai_orchestrator import SCHEMA_VERSION
@@ -136,10 +137,8 @@ def compute_stats(
 ) -> dict[str, Any]:
     """Store-wide totals, the active count and the top sessions by interactions."""
     cutoff = active_cutoff(active_days, now or datetime.now(UTC))  # validates active_days
-    tokens = dict.fromkeys(TOKEN_KEYS, 0)
-    for row in rows:
-        for key in TOKEN_KEYS:
-            tokens[key] += row.tokens[key]
+    columns = zip(*map(attrgetter("token_counts"), rows), strict=True)
+    tokens = dict.fromkeys(TOKEN_KEYS, 0) | dict(zip(TOKEN_KEYS, map(sum, columns), strict=False))
     total_input = tokens["input"] + tokens["cache_read"] + tokens["cache_write"]
     top = sorted(rows, key=lambda r: (-r.interactions, r.name))
     result: dict[str, Any] = {
