@@ -1,4 +1,5 @@
-"""A live one-line progress display on stderr for long agent calls, and for lock waits.
+"""A live one-line progress display on stderr for long agent calls and lock waits, and
+``ScanBar``, the bar of a session-store rescan.
 
 Shows an animated spinner, elapsed time, turns, tokens, cost so far and the current (or
 last) tool, refreshed a few times a second. While the call waits for a busy session it
@@ -18,6 +19,8 @@ import time
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any
+
+import click
 
 from ai_orchestrator.agents.base import Progress
 from ai_orchestrator.cli.tables import plural
@@ -64,8 +67,11 @@ def progress_text(label: str, elapsed: float, state: Progress, width: int) -> st
         cache = state.cache_read_tokens + state.cache_write_tokens
         if cache:
             parts.append(
-                (5, f"{state.cache_read_tokens:,} cache read / {state.cache_write_tokens:,} "
-                    "cache write")
+                (
+                    5,
+                    f"{state.cache_read_tokens:,} cache read / {state.cache_write_tokens:,} "
+                    "cache write",
+                )
             )
     if state.cost is not None:
         parts.append((2, f"${state.cost:.4f}"))
@@ -167,3 +173,25 @@ class ProgressLine:
         if self._live is not None:
             self._live.stop()
             self._live = None
+
+
+class ScanBar:
+    """``Reading sessions ███░░░ 1,234/100,000`` on stderr, redrawn in place (a rescan of
+    the session store; the caller creates it only when stderr is a terminal)."""
+
+    WIDTH = 30
+
+    def __init__(self) -> None:
+        self.shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if total < 1000:
+            return  # over in a blink: no bar
+        filled = self.WIDTH * done // total
+        bar = "█" * filled + "░" * (self.WIDTH - filled)
+        click.echo(f"\rReading sessions {bar} {done:,}/{total:,}", err=True, nl=False)
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            click.echo("\r\033[K", err=True, nl=False)

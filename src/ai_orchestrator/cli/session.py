@@ -15,6 +15,7 @@ import click
 from ai_orchestrator import SCHEMA_VERSION, __version__
 from ai_orchestrator.calls.given_record import record_given
 from ai_orchestrator.cli import output
+from ai_orchestrator.cli.progress import ScanBar
 from ai_orchestrator.cli.render_sessions import (
     print_list,
     print_show,
@@ -47,6 +48,7 @@ from ai_orchestrator.store.transfer import (
     migrate_store,
     parse_renames,
     plan_import,
+    stray_names,
     write_csv_export,
     write_json_export,
 )
@@ -90,7 +92,7 @@ def _rows(
     each odd file that makes record, clean and repair refuse a listed one (``refused``).
     A rescan (``--rescan``, or an index that cannot be trusted) shows a progress bar on
     stderr when that is a terminal."""
-    bar = _ScanBar() if sys.stderr.isatty() else None
+    bar = ScanBar() if sys.stderr.isatty() else None
     try:
         rows, errors = SummaryIndex(store).rows(rescan=rescan, progress=bar, docs=docs)
     finally:
@@ -98,27 +100,6 @@ def _rows(
             bar.close()
     _warn_unreadable(errors)
     return rows, unreadable_entries(rows, errors)
-
-
-class _ScanBar:
-    """``Reading sessions ███░░░ 1,234/100,000`` on stderr, redrawn in place."""
-
-    WIDTH = 30
-
-    def __init__(self) -> None:
-        self.shown = False
-
-    def __call__(self, done: int, total: int) -> None:
-        if total < 1000:
-            return  # over in a blink: no bar
-        filled = self.WIDTH * done // total
-        bar = "█" * filled + "░" * (self.WIDTH - filled)
-        click.echo(f"\rReading sessions {bar} {done:,}/{total:,}", err=True, nl=False)
-        self.shown = True
-
-    def close(self) -> None:
-        if self.shown:
-            click.echo("\r\033[K", err=True, nl=False)
 
 
 rescan_option = click.option(
@@ -177,7 +158,10 @@ def list_cmd(
     """List sessions with their age, tokens and cost."""
     store = _store()
     rows, unreadable = _rows(store, rescan=rescan)
-    strays = legacy_strays(store)
+    candidates = SummaryIndex(store).remembered(
+        "strays", lambda: stray_names(store) if store.check_root() else []
+    )
+    strays = legacy_strays(store, candidates)
     now = datetime.now(UTC)
     cutoff = active_cutoff(days, now)
     active_rows = [r for r in rows if (r.last_activity or "") > cutoff]

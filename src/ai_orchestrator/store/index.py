@@ -238,10 +238,15 @@ class SummaryIndex:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version != _INDEX_VERSION:
                 conn.execute("BEGIN IMMEDIATE")
-                for table in ("sessions", "meta", "recheck"):
+                for table in ("sessions", "docs", "meta", "recheck"):
                     conn.execute(f"DROP TABLE IF EXISTS {table}")
-                columns = ", ".join(f"{c} TEXT PRIMARY KEY" if c == "name" else c for c in _COLUMNS)
+                columns = ", ".join(
+                    f"{c} TEXT PRIMARY KEY" if c == "name" else c for c in _COLUMNS[:-1]
+                )
                 conn.execute(f"CREATE TABLE sessions ({columns})")
+                # Documents apart: totals then read a small table (pages of numbers, not
+                # of 2 kB documents).
+                conn.execute("CREATE TABLE docs (name TEXT PRIMARY KEY, doc BLOB)")
                 conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value)")
                 conn.execute("CREATE TABLE recheck (name TEXT PRIMARY KEY, open INTEGER)")
                 conn.execute(f"PRAGMA user_version = {_INDEX_VERSION}")
@@ -278,16 +283,49 @@ class SummaryIndex:
         finally:
             conn.close()
 
+    def remembered(self, key: str, compute: Callable[[], list[str]]) -> list[str]:
+        """``compute()``, which must depend only on which entries the store directory
+        holds (not on what they contain), kept in the index while the directory's mtime
+        stays the same: a listing of 100,000 sessions then does not list them twice."""
+        try:
+            mtime = os.stat(self.store.root).st_mtime_ns  # before ``compute`` looks
+        except OSError:
+            return compute()
+        conn = self._connect() if os.path.lexists(self.path) else None
+        if conn is None:
+            return compute()
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (f"entries:{key}",))
+            found = row.fetchone()
+            if found is not None:
+                memo = json.loads(found[0])
+                if memo.get("mtime") == mtime and isinstance(memo.get("value"), list):
+                    return [str(v) for v in memo["value"]]
+            value = compute()
+            if _trusted_mtime(mtime) is not None:
+                memo_text = json.dumps({"mtime": mtime, "value": value})
+                conn.execute(
+                    "INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"entries:{key}", memo_text)
+                )
+            return value
+        except (sqlite3.Error, ValueError, AttributeError):
+            return compute()
+        finally:
+            conn.close()
+
     def _snapshot(self, conn: sqlite3.Connection, docs: bool = True) -> _Snapshot:
         snap = _Snapshot()
-        columns = ", ".join(c if docs or c != "doc" else "NULL" for c in _COLUMNS)
+        columns = ", ".join(f"sessions.{c}" for c in _COLUMNS[:-1])
+        query = (
+            f"SELECT {columns}, docs.doc FROM sessions JOIN docs USING (name) ORDER BY name"
+            if docs
+            else f"SELECT {columns}, NULL FROM sessions ORDER BY name"
+        )
         try:
             conn.execute("BEGIN")
             try:
                 meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-                snap.cached = conn.execute(
-                    f"SELECT {columns} FROM sessions ORDER BY name"
-                ).fetchall()
+                snap.cached = conn.execute(query).fetchall()
                 snap.recheck = {n: bool(o) for n, o in conn.execute("SELECT * FROM recheck")}
             finally:
                 conn.execute("COMMIT")
@@ -439,7 +477,9 @@ class SummaryIndex:
         the sessions it read or found gone) writes only if no other listing wrote since
         its snapshot (``generation``), so a slower listing never puts back older rows
         under a newer watermark. A rescan (``keep``: every session) replaces it all."""
-        placeholders = ", ".join("?" for _ in _COLUMNS)
+        placeholders = ", ".join("?" for _ in _COLUMNS[:-1])
+        cache = list(cache)
+        forget = "DELETE FROM sessions WHERE name = ?", "DELETE FROM docs WHERE name = ?"
         try:
             conn.execute("BEGIN IMMEDIATE")
             row = conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
@@ -452,13 +492,20 @@ class SummaryIndex:
                 conn.execute("DELETE FROM keep")
                 conn.executemany("INSERT INTO keep VALUES (?)", [(n,) for n in keep])
                 conn.execute("DELETE FROM sessions WHERE name NOT IN (SELECT name FROM keep)")
+                conn.execute("DELETE FROM docs WHERE name NOT IN (SELECT name FROM keep)")
                 conn.execute("DELETE FROM recheck")
             if touched:
                 gone = [(n,) for n in touched]
-                conn.executemany("DELETE FROM sessions WHERE name = ?", gone)
-                conn.executemany("DELETE FROM recheck WHERE name = ?", gone)
-            conn.executemany(f"INSERT OR REPLACE INTO sessions VALUES ({placeholders})", cache)
-            conn.executemany("DELETE FROM sessions WHERE name = ?", [(n,) for n in recheck])
+                for statement in (*forget, "DELETE FROM recheck WHERE name = ?"):
+                    conn.executemany(statement, gone)
+            conn.executemany(
+                f"INSERT OR REPLACE INTO sessions VALUES ({placeholders})", [r[:-1] for r in cache]
+            )
+            conn.executemany(
+                "INSERT OR REPLACE INTO docs VALUES (?, ?)", [(r[0], r[-1]) for r in cache]
+            )
+            for statement in forget:
+                conn.executemany(statement, [(n,) for n in recheck])
             conn.executemany(
                 "INSERT OR REPLACE INTO recheck VALUES (?, ?)",
                 [(n, int(o)) for n, o in recheck.items()],

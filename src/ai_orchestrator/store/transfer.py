@@ -391,7 +391,7 @@ def _may_be_stray(name: str) -> bool:
     return True
 
 
-def _stray_names(store: SessionStore) -> list[str]:
+def stray_names(store: SessionStore) -> list[str]:
     """Candidates for shell-version sessions with names that are not valid session names
     (sorted): directories of the store (``_may_be_stray``) and ``ROOT_SESSION`` (the root
     itself). The caller keeps only those holding a shell-format ``metadata.json``."""
@@ -402,13 +402,14 @@ def _stray_names(store: SessionStore) -> list[str]:
     return sorted([ROOT_SESSION, *names])
 
 
-def legacy_strays(store: SessionStore) -> list[dict[str, Any]]:
+def legacy_strays(store: SessionStore, names: list[str] | None = None) -> list[dict[str, Any]]:
     """Shell-version sessions whose names are not ``<command>-<feature-id>``: what
-    ``list`` cannot show as sessions, with the reason and what ``migrate`` makes of them."""
+    ``list`` cannot show as sessions, with the reason and what ``migrate`` makes of them.
+    ``names``: the candidates (``stray_names``) if the caller knows them already."""
     if not store.check_root():
         return []
     strays = []
-    for name in _stray_names(store):
+    for name in stray_names(store) if names is None else names:
         found = _legacy_metadata(store.root / name)
         if found is None:
             continue
@@ -515,7 +516,7 @@ def migrate_store(store: SessionStore, renames: Mapping[str, str] | None = None)
             raise InvalidInput(f"--rename: no session store at {store.root}")
         return report
     strays = {
-        n: legacy_session_name(n) for n in _stray_names(store) if _legacy_metadata(store.root / n)
+        n: legacy_session_name(n) for n in stray_names(store) if _legacy_metadata(store.root / n)
     }
     unknown = sorted(set(renames) - set(strays))
     if unknown:
