@@ -13,9 +13,7 @@ from typing import Any
 import click
 
 from ai_orchestrator import SCHEMA_VERSION, __version__
-from ai_orchestrator.calls.given_record import record_given
 from ai_orchestrator.cli import output
-from ai_orchestrator.cli.progress import ScanBar
 from ai_orchestrator.cli.render_sessions import (
     print_list,
     print_show,
@@ -92,7 +90,11 @@ def _rows(
     each odd file that makes record, clean and repair refuse a listed one (``refused``).
     A rescan (``--rescan``, or an index that cannot be trusted) shows a progress bar on
     stderr when that is a terminal."""
-    bar = ScanBar() if sys.stderr.isatty() else None
+    bar = None
+    if sys.stderr.isatty():
+        from ai_orchestrator.cli.progress import ScanBar  # lazily: it imports the agents
+
+        bar = ScanBar()
     try:
         rows, errors = SummaryIndex(store).rows(rescan=rescan, progress=bar, docs=docs)
     finally:
@@ -514,6 +516,9 @@ def record_cmd(name: str) -> None:
         interaction = json.loads(raw)
     except (ValueError, RecursionError) as exc:
         raise InvalidInput(f"stdin is not valid JSON: {exc}") from None
+    # Lazily: pricing is the bulk of the imports, and list/stats never need it.
+    from ai_orchestrator.calls.given_record import record_given
+
     stored = record_given(_store(), name, interaction)
     output.emit_json({"schema_version": SCHEMA_VERSION, "id": stored.id, "added": stored.added})
 
