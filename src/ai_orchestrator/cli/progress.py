@@ -15,12 +15,11 @@ writes are counted apart.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any
-
-import click
 
 from ai_orchestrator.agents.base import Progress
 from ai_orchestrator.cli.tables import plural
@@ -67,11 +66,8 @@ def progress_text(label: str, elapsed: float, state: Progress, width: int) -> st
         cache = state.cache_read_tokens + state.cache_write_tokens
         if cache:
             parts.append(
-                (
-                    5,
-                    f"{state.cache_read_tokens:,} cache read / {state.cache_write_tokens:,} "
-                    "cache write",
-                )
+                (5, f"{state.cache_read_tokens:,} cache read / {state.cache_write_tokens:,} "
+                    "cache write")
             )
     if state.cost is not None:
         parts.append((2, f"${state.cost:.4f}"))
@@ -189,9 +185,11 @@ class ScanBar:
             return  # over in a blink: no bar
         filled = self.WIDTH * done // total
         bar = "█" * filled + "░" * (self.WIDTH - filled)
-        click.echo(f"\rReading sessions {bar} {done:,}/{total:,}", err=True, nl=False)
+        sys.stderr.write(f"\rReading sessions {bar} {done:,}/{total:,}")
+        sys.stderr.flush()
         self.shown = True
 
     def close(self) -> None:
         if self.shown:
-            click.echo("\r\033[K", err=True, nl=False)
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
