@@ -67,8 +67,16 @@ def real_claude_samples(work: Path, runs: int) -> dict[str, list[float]]:
     samples: dict[str, list[float]] = {"alone": [], "aio_resumed": [], "aio_new": []}
     with FakeAPIServer() as api:
         argv, env = offline_cli("claude", api.url, home, exe=exe, inherit=os.environ)
-        argv = [*argv, "-p", "say hello", "--output-format", "stream-json", "--verbose",
-                "--model", MODELS["claude"]]
+        argv = [
+            *argv,
+            "-p",
+            "say hello",
+            "--output-format",
+            "stream-json",
+            "--verbose",
+            "--model",
+            MODELS["claude"],
+        ]
         aio_env = {
             **env,
             "SESSION_DIR": str(work / "real-sessions"),
@@ -93,6 +101,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=31)
     parser.add_argument("--claude-runs", type=int, default=7)
+    parser.add_argument("--label", default="after", help="names the result file")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="aio-bench-run-"))
     try:
@@ -150,7 +159,9 @@ def main() -> None:
         }
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    path = write_result("run_overhead", result)
+    path = write_result(
+        "run_overhead" if args.label == "after" else f"run_overhead-{args.label}", result
+    )
     print(json.dumps(result, indent=2))
     print(f"written to {path}")
 

@@ -33,7 +33,6 @@ PERIOD = 84  # lcm of the generator's cycles: 3 commands, 4 models, 28 days
 CACHE = ROOT / ".cache" / "bench-stores"
 
 
-
 def _template(s: int) -> tuple[bytes, dict[str, object]]:
     from bench_store import build_export  # the one definition of the generated data
 
@@ -60,9 +59,7 @@ def build(sessions: int) -> Path:
         log, summary = templates[k]
         old_f, new_f = f"feature-{k // 3:05d}", f"feature-{s // 3:05d}"
         old_id, new_id = f'"bench-{k}-', f'"bench-{s}-'
-        data = log.replace(old_f.encode(), new_f.encode()).replace(
-            old_id.encode(), new_id.encode()
-        )
+        data = log.replace(old_f.encode(), new_f.encode()).replace(old_id.encode(), new_id.encode())
         doc = json.loads(json.dumps(summary).replace(old_f, new_f))
         doc["log_size"] = len(data)
         path = root / str(doc["session_name"])
