@@ -68,6 +68,13 @@ def build_export(sessions: int, per_session: int) -> list[dict[str, object]]:
     return objects
 
 
+RECORD = {  # one small interaction, as the recording benchmarks append it
+    "agent": "claude",
+    "model": "claude-sonnet-4-5",
+    "prompt": "x" * 200,
+    "tokens": {"input": 10, "output": 5},
+    "cost": 0.001,
+}
 INDEX_FILES = ("index.sqlite", "index.sqlite-journal", "changes.journal")
 
 
@@ -107,13 +114,7 @@ def bench_list_stats(root: Path, sessions: int, runs: int, cold: bool) -> dict[s
 def bench_first_record(big: Path, empty: Path, runs: int) -> dict[str, object]:
     """Recording interaction #1 of a new session into the big store and into an empty
     one (interleaved, with fsync): the big store must not make it dearer."""
-    record = {
-        "agent": "claude",
-        "model": "claude-sonnet-4-5",
-        "prompt": "x" * 200,
-        "tokens": {"input": 10, "output": 5},
-        "cost": 0.001,
-    }
+    record = RECORD
     stores = {"big": SessionStore(big), "empty": SessionStore(empty)}
     samples: dict[str, list[float]] = {"big": [], "empty": []}
     tag = os.urandom(3).hex()
@@ -133,13 +134,7 @@ def bench_first_record(big: Path, empty: Path, runs: int) -> dict[str, object]:
 
 def bench_record_growth(root: Path, runs: int) -> dict[str, object]:
     store = SessionStore(root / "growth")
-    record = {
-        "agent": "claude",
-        "model": "claude-sonnet-4-5",
-        "prompt": "x" * 200,
-        "tokens": {"input": 10, "output": 5},
-        "cost": 0.001,
-    }
+    record = RECORD
     first = time_call(lambda: store.record("run-growth", record), 1)[0]
     early = time_call(lambda: store.record("run-growth", record), runs)
     for _ in range(10_000 - 1 - runs - runs):
