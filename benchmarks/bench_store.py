@@ -12,8 +12,10 @@ an empty one. The big stores come from ``store_fixture`` (built once, cached in
 ``.cache/bench-stores``; each ``--label`` lists its own hard-linked copy).
 
 Usage: ``python benchmarks/bench_store.py [--sessions N ...] [--runs R] [--label L]
-[--cold] [--only-list]``. The same script measures an older commit with
-``PYTHONPATH=<its checkout>/src`` and ``--label before``.
+[--cold] [--only-list] [--compare-with OLD/src]``. ``--compare-with`` times an older
+checkout's ``list``/``stats`` interleaved with this tree's (each on its own copy of the
+store); ``PYTHONPATH=<old checkout>/src`` with ``--label before`` runs the whole script on
+the older code.
 """
 
 from __future__ import annotations
@@ -111,6 +113,32 @@ def bench_list_stats(root: Path, sessions: int, runs: int, cold: bool) -> dict[s
     return result
 
 
+def bench_compare(before_src: Path, sessions: int, runs: int) -> dict[str, object]:
+    """``list --json`` and ``stats --json`` of the code at ``before_src`` (its own store copy
+    and index) and of this tree, interleaved run by run, so both see the same machine."""
+    envs = {
+        "before": {
+            **os.environ,
+            "PYTHONPATH": str(before_src),
+            "SESSION_DIR": str(work_store(sessions, "before")),
+        },
+        "after": {**os.environ, "SESSION_DIR": str(work_store(sessions, "after"))},
+    }
+    samples: dict[str, list[float]] = {}
+    for env in envs.values():  # the first listing builds each one's index
+        time_command([*aio_bin(), "session", "list", "--json"], env, 1)
+    for _ in range(runs):
+        for what in ("list", "stats"):
+            for label, env in envs.items():
+                argv = [*aio_bin(), "session", what, "--json"]
+                samples.setdefault(f"{label}_{what}", []).extend(time_command(argv, env, 1))
+    return {
+        "sessions": sessions,
+        **{f"{key}_median_s": round(median(xs), 4) for key, xs in samples.items()},
+        **{f"{key}_samples_s": [round(x, 4) for x in xs] for key, xs in samples.items()},
+    }
+
+
 def bench_first_record(big: Path, empty: Path, runs: int) -> dict[str, object]:
     """Recording interaction #1 of a new session into the big store and into an empty
     one (interleaved, with fsync): the big store must not make it dearer."""
@@ -205,6 +233,11 @@ def main() -> None:
     parser.add_argument("--label", default="after", help="names the result and the stores")
     parser.add_argument("--cold", action="store_true", help="also time a listing without index")
     parser.add_argument("--only-list", action="store_true", help="skip recording benchmarks")
+    parser.add_argument(
+        "--compare-with",
+        type=Path,
+        help="src/ of an older checkout: also time its list/stats interleaved with this tree's",
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="aio-bench-"))
     try:
@@ -212,6 +245,9 @@ def main() -> None:
         for n in args.sessions:
             big = work_store(n, args.label)
             results[f"list_stats_{n}"] = bench_list_stats(big, n, args.runs, args.cold)
+        if args.compare_with is not None:
+            for n in args.sessions:
+                results[f"compare_{n}"] = bench_compare(args.compare_with, n, args.runs)
         if not args.only_list:
             biggest = work_store(max(args.sessions), args.label)
             results["first_record"] = bench_first_record(biggest, work / "empty", 30)
