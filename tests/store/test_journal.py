@@ -296,3 +296,21 @@ def test_the_index_keeps_no_row_of_a_session_written_while_it_was_read(
         watermark = db.execute("SELECT value FROM meta WHERE key = 'watermark'").fetchone()[0]
     assert watermark != 0  # the stale commit was refused
     assert counts(store)["plan-a"] == 3
+
+
+def test_a_large_journal_is_replaced_by_a_rescan(
+    session_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = SessionStore()
+    store.record("plan-a", interaction())
+    listing(store)
+    first = (session_dir / JOURNAL).read_bytes().split(b"\n")[0]
+    monkeypatch.setattr(journal_module, "_REPLACE_AT", 100)
+    for _ in range(5):
+        store.record("plan-a", interaction())
+    assert (session_dir / JOURNAL).stat().st_size >= 100
+    assert listing(store) == truth(store)
+    assert (session_dir / JOURNAL).stat().st_size < 100  # a new journal, new identity
+    assert (session_dir / JOURNAL).read_bytes().split(b"\n")[0] != first
+    store.record("plan-a", interaction())
+    assert counts(store)["plan-a"] == 7

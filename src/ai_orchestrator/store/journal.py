@@ -17,6 +17,8 @@ boot id the index stores next to its watermark (a different boot means a rescan)
 Nothing is ever lost by a missing note: a journal that is missing, of another version,
 with an unparseable line (torn or fused), shorter than the index's watermark or with a
 different identity is *untrusted*, and the index then rescans the whole store
+(so does one that has grown past 16 MB, ~270,000 writes: the rescan replaces it, which
+bounds its size)
 (``index.py`` says what it checks besides). A writer that cannot append its note removes
 the journal (best effort) so the next listing rescans rather than trusting it.
 """
@@ -128,8 +130,8 @@ def read_since(root: Path, identity: str, offset: int) -> Changes | None:
         if header is None or header.decode("ascii", "replace") != identity:
             return None
         size = os.fstat(fd).st_size
-        if offset < len(header) or offset > size:
-            return None
+        if offset < len(header) or offset > size or size >= _REPLACE_AT:
+            return None  # (a large journal: the rescan this causes starts a new one)
         data = os.pread(fd, size - offset, offset) if size > offset else b""
     except OSError:
         return None
