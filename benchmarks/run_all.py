@@ -121,7 +121,8 @@ def _before_after(store: dict[str, Any], run: dict[str, Any]) -> list[str]:
         "Before: commit 4d7bd7c; after: this tree. `list`/`stats`: interleaved run by run in "
         f"one run ({compare['when']}), each on its own hard-linked copy of the same store "
         "(`bench_store.py --label compare --only-list --compare-with <checkout of 4d7bd7c>/src`"
-        "). Medians.",
+        "). Medians. The old code at 100,000 sessions was not measured: on this loaded "
+        "machine its first listing (building its index) did not finish in the time there was.",
         "",
         "| What | Before | After | After / before |",
         "|---|---|---|---|",
@@ -135,18 +136,14 @@ def _before_after(store: dict[str, Any], run: dict[str, Any]) -> list[str]:
                 f"{new * 1000:,.0f} ms | {new / old:.2f}× |"
             )
     run_path = RESULTS_DIR / "run_overhead-before.json"
-    if run_path.exists():
-        old_run = json.loads(run_path.read_text())
-        for label, field in (
-            ("`aio run` over the instant fake agent", "overhead_median_ms"),
-            ("`aio run --agent claude`, real CLI, resumed", "real_aio_run_resumed_median_ms"),
-            ("`claude -p` alone (the yardstick)", "real_claude_median_ms"),
-        ):
-            if field in old_run and field in run:
-                lines.append(
-                    f"| {label} (separate runs) | {old_run[field]:,.0f} ms | "
-                    f"{run[field]:,.0f} ms | {run[field] / old_run[field]:.2f}× |"
-                )
+    if run_path.exists():  # separate runs: only each run's own ratio compares
+        old = json.loads(run_path.read_text())
+        field = "overhead_share_of_quickest_claude"
+        lines.append(
+            "| `aio run` overhead over the instant fake, as a share of the quickest "
+            "`claude -p` of the same run (separate runs for before and after) | "
+            f"{old[field] * 100:.1f}% | {run[field] * 100:.1f}% | |"
+        )
     return [*lines, ""]
 
 
@@ -262,11 +259,19 @@ def render() -> str:
             f"{run['real_overhead_new_share_of_claude_median'] * 100:.1f}% (aio run "
             f"{run['real_aio_run_resumed_median_ms']:.0f} / "
             f"{run['real_aio_run_new_median_ms']:.0f} ms, claude -p "
-            f"{run['real_claude_median_ms']:.0f} ms)",
+            f"{run['real_claude_median_ms']:.0f} ms)"
+            + (
+                "; at this load `claude -p` itself was slowed far more than aio, so this "
+                "share is no evidence either way"
+                if run["real_claude_median_ms"] >= 1000
+                else ""
+            ),
             _per_run(run_runs, "real_overhead_resumed_share_of_claude_median", scale=100, fmt=".1f")
             + " (%)",
             f"≤ {run['target_share'] * 100:.0f}%",
-            run["real_overhead_resumed_share_of_claude_median"] <= run["target_share"],
+            # A loaded machine slows the node CLI more than aio: no evidence then.
+            run["real_overhead_resumed_share_of_claude_median"] <= run["target_share"]
+            and run["real_claude_median_ms"] < 1000,
         ),
     ]
     return "\n".join(
@@ -285,6 +290,19 @@ def render() -> str:
             "listed), and each run's figure is itself a median of many samples; the `aio run` "
             "overhead compares two medians taken in the same run.",
             "",
+            *(
+                [
+                    f"**This run's machine was heavily loaded** (other sessions' test suites, "
+                    f"load average ~10 on 2 cores): `aio --version` took "
+                    f"{version['median_s'] * 1000:.0f} ms against 58 ms on 2026-12-02. Every "
+                    "absolute time below is inflated accordingly, so a target missed here says "
+                    "little; the before/after table, measured interleaved, is the comparison "
+                    "to read.",
+                    "",
+                ]
+                if version["median_s"] > 0.15
+                else []
+            ),
             "| What | Measured (median of runs) | Per run | Target | Met |",
             "|---|---|---|---|---|",
             *rows,
