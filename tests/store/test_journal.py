@@ -314,3 +314,20 @@ def test_a_large_journal_is_replaced_by_a_rescan(
     assert (session_dir / JOURNAL).read_bytes().split(b"\n")[0] != first
     store.record("plan-a", interaction())
     assert counts(store)["plan-a"] == 7
+
+
+def test_an_index_being_set_up_by_another_listing_is_not_thrown_away(
+    session_dir: Path,
+) -> None:
+    store = SessionStore()
+    store.record("plan-a", interaction())
+    other = sqlite3.connect(session_dir / INDEX_FILE, isolation_level=None)
+    other.execute("CREATE TABLE older (x)")  # an index of another version, not empty
+    other.execute("BEGIN EXCLUSIVE")  # e.g. another listing replacing its tables
+    try:
+        assert listing(store) == truth(store)  # served from the files meanwhile
+        assert (session_dir / INDEX_FILE).exists()
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert listing(store) == truth(store)

@@ -267,6 +267,7 @@ class SummaryIndex:
         self.path = store.root / INDEX_FILE
 
     def _connect(self) -> sqlite3.Connection | None:
+        conn: sqlite3.Connection | None = None
         try:
             if not _plain_files(str(self.path)):
                 return None  # never follow a planted link or block on a FIFO
@@ -295,7 +296,11 @@ class SummaryIndex:
                 conn.execute(f"PRAGMA user_version = {_INDEX_VERSION}")
                 conn.execute("COMMIT")
             return conn
-        except sqlite3.Error:
+        except sqlite3.Error as exc:
+            if conn is not None:
+                conn.close()
+            if "locked" in str(exc) or "busy" in str(exc):
+                return None  # another listing is setting it up: this one reads the files
             # A corrupt cache is worth nothing: drop it so the next run starts clean.
             with contextlib.suppress(OSError):
                 if self.path.exists() and self.path.stat().st_size:
