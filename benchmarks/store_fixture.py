@@ -38,7 +38,9 @@ def _template(s: int) -> tuple[bytes, dict[str, object]]:
 
     obj = build_export(s + 1, PER_SESSION)[s]
     session = parse_session_name(str(obj["session_name"]))
-    stored = [stored_form(normalize_interaction(i, session)) for i in obj["interactions"]]  # type: ignore[attr-defined]
+    records = obj["interactions"]
+    assert isinstance(records, list)
+    stored = [stored_form(normalize_interaction(i, session)) for i in records]
     log = b"".join(line for _, line in stored)
     summary = build_summary(session, [r for r, _ in stored])
     return log, summary
