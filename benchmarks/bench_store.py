@@ -33,7 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import store_fixture
 from ai_orchestrator.store import SessionStore
-from common import aio_bin, median, time_call, time_command, write_result
+from common import aio_bin, median, time_call, time_command, time_with_cpu, write_result
 
 MODELS = ["claude-sonnet-4-5", "claude-opus-4-1", "gemini-2.5-pro", "gpt-5-codex"]
 COMMANDS = ["plan", "implement", "review"]
@@ -113,17 +113,22 @@ def bench_list_stats(root: Path, sessions: int, runs: int, cold: bool) -> dict[s
     return result
 
 
-def bench_compare(before_src: Path, sessions: int, runs: int) -> dict[str, object]:
-    """``list --json`` and ``stats --json`` of the code at ``before_src`` (its own store copy
-    and index) and of this tree, interleaved run by run, so both see the same machine."""
+def bench_compare(
+    others: dict[str, Path], sessions: int, runs: int
+) -> dict[str, object]:
+    """``list --json`` and ``stats --json`` of the code at each of ``others`` (label → its
+    ``src``; each with its own store copy and index) and of this tree (``after``),
+    interleaved run by run, so all see the same machine. Wall and CPU time (user + system
+    of the child: less sensitive to the load) of each."""
     envs = {
-        "before": {
+        label: {
             **os.environ,
-            "PYTHONPATH": str(before_src),
-            "SESSION_DIR": str(work_store(sessions, "before")),
-        },
-        "after": {**os.environ, "SESSION_DIR": str(work_store(sessions, "after"))},
+            "PYTHONPATH": str(src),
+            "SESSION_DIR": str(work_store(sessions, label)),
+        }
+        for label, src in others.items()
     }
+    envs["after"] = {**os.environ, "SESSION_DIR": str(work_store(sessions, "after"))}
     samples: dict[str, list[float]] = {}
     for env in envs.values():  # the first listing builds each one's index
         time_command([*aio_bin(), "session", "list", "--json"], env, 1)
@@ -131,7 +136,9 @@ def bench_compare(before_src: Path, sessions: int, runs: int) -> dict[str, objec
         for what in ("list", "stats"):
             for label, env in envs.items():
                 argv = [*aio_bin(), "session", what, "--json"]
-                samples.setdefault(f"{label}_{what}", []).extend(time_command(argv, env, 1))
+                wall, cpu = time_with_cpu(argv, env)
+                samples.setdefault(f"{label}_{what}", []).append(wall)
+                samples.setdefault(f"{label}_{what}_cpu", []).append(cpu)
     return {
         "sessions": sessions,
         **{f"{key}_median_s": round(median(xs), 4) for key, xs in samples.items()},
@@ -235,8 +242,11 @@ def main() -> None:
     parser.add_argument("--only-list", action="store_true", help="skip recording benchmarks")
     parser.add_argument(
         "--compare-with",
-        type=Path,
-        help="src/ of an older checkout: also time its list/stats interleaved with this tree's",
+        nargs="+",
+        default=[],
+        metavar="[LABEL=]SRC",
+        help="src/ of older checkouts (label: before): time their list/stats interleaved "
+        "with this tree's",
     )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="aio-bench-"))
@@ -245,9 +255,13 @@ def main() -> None:
         for n in args.sessions:
             big = work_store(n, args.label)
             results[f"list_stats_{n}"] = bench_list_stats(big, n, args.runs, args.cold)
-        if args.compare_with is not None:
-            for n in args.sessions:
-                results[f"compare_{n}"] = bench_compare(args.compare_with, n, args.runs)
+        others = dict(
+            (c.split("=", 1) if "=" in c else ("before", c)) for c in args.compare_with
+        )
+        for n in args.sessions if others else []:
+            results[f"compare_{n}"] = bench_compare(
+                {k: Path(v) for k, v in others.items()}, n, args.runs
+            )
         if not args.only_list:
             biggest = work_store(max(args.sessions), args.label)
             results["first_record"] = bench_first_record(biggest, work / "empty", 30)

@@ -33,7 +33,10 @@ that appeared (those that vanished are dropped). What is caught how:
   own ``lstat``) and of ``metadata.json``, plus the directory's mtime (an entry created,
   deleted or renamed); a loose mode, foreign owner or odd type never matches. Two extra
   ``lstat`` per session. It is taken *before* the files are read, so a change made during
-  the read leaves a signature that no longer matches: read again next time.
+  the read leaves a signature that no longer matches: read again next time; and a row
+  whose files changed less than a second ago is cached with a signature that never
+  matches (``_settled``: an mtime's clock ticks coarsely, a same-size edit within one
+  tick would keep the signature), so the next listing reads it again.
 - *The journal cannot be trusted* — missing, not ours or another version, an unparseable
   (torn, fused) line, shorter than the watermark, another identity, another boot (notes
   are not fsynced), or an index that is new, corrupt or of another version: a **rescan**.
@@ -53,6 +56,7 @@ import contextlib
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -222,6 +226,14 @@ def _signature(session_path: str, log_st: os.stat_result | None = None) -> str |
             return None
         parts.append(f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}")
     return "|".join(parts)
+
+
+def _settled(sig: str, now_ns: int) -> bool:
+    """No file in ``sig`` changed within the last second. A file's mtime ticks coarsely:
+    an in-place edit of the same size within the same tick would leave the signature
+    equal, so a row that recent is read from its files again by the next listing."""
+    newest = max(int(part.rpartition(":")[2]) for part in sig.split("|") if part != "-")
+    return now_ns - newest > 1_000_000_000
 
 
 def _plain_files(index_path: str) -> bool:
@@ -444,6 +456,7 @@ class SummaryIndex:
         errors: list[tuple[str, str]] = []
         cache: list[tuple[object, ...]] = []
         recheck: dict[str, bool] = {}
+        now = time.time_ns()
         for name in names:
             # The signature is taken before the files are read: a change made while they
             # are read then leaves a signature that no longer matches (read again next
@@ -461,8 +474,8 @@ class SummaryIndex:
             rows.append(row)
             if name in still_open or sig is None or view.problems or not row.fits_sqlite():
                 recheck[name] = name in still_open  # read from the files every time
-            else:
-                cache.append(row.values(sig))
+            else:  # a signature that never matches: read again until its files settle
+                cache.append(row.values(sig if _settled(sig, now) else "unsettled"))
         return rows, errors, cache, recheck
 
     def _scan(
