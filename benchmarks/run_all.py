@@ -149,23 +149,32 @@ def _before_after(store: dict[str, Any], run: dict[str, Any]) -> list[str]:
     lines = [
         "## Before and after issue 24 (the warm path through the change journal)",
         "",
-        "Before: commit 4d7bd7c; after: this tree. `list`/`stats`: interleaved run by run in "
+        "Before: `main` at 0e641fe (discovery scan + three `lstat` per session, no journal); "
+        "`speed`: the journal branch alone (no per-session check: misses hand edits inside "
+        "a session); after: this tree (journal + the discovery scan's `lstat` of each log + "
+        "`lstat` of each session directory and `metadata.json`). Interleaved run by run in "
         f"one run ({compare['when']}), each on its own hard-linked copy of the same store "
-        "(`bench_store.py --label compare --only-list --compare-with <checkout of 4d7bd7c>/src`"
-        "). Medians. The old code at 100,000 sessions was not measured: on this loaded "
-        "machine its first listing (building its index) did not finish in the time there was.",
+        "(`bench_store.py --sessions 10000 --runs 9 --label compare --only-list "
+        "--compare-with before=<0e641fe>/src speed=<speed>/src`). Medians; CPU = user + "
+        "system time of the process (less sensitive to the load than wall time).",
         "",
-        "| What | Before | After | After / before |",
-        "|---|---|---|---|",
+        "| What | Before | `speed` | After | After / before |",
+        "|---|---|---|---|---|",
     ]
     for key in sorted((k for k in compare if k.startswith("compare_")), key=_size):
         item = compare[key]
         for what in ("list", "stats"):
-            old, new = item[f"before_{what}_median_s"], item[f"after_{what}_median_s"]
-            lines.append(
-                f"| `{what} --json`, {item['sessions']:,} sessions | {old * 1000:,.0f} ms | "
-                f"{new * 1000:,.0f} ms | {new / old:.2f}× |"
-            )
+            for kind, suffix in (("wall", ""), ("CPU", "_cpu")):
+                old = item.get(f"before_{what}{suffix}_median_s")
+                new = item.get(f"after_{what}{suffix}_median_s")
+                mid = item.get(f"speed_{what}{suffix}_median_s")
+                if old is None or new is None:
+                    continue
+                middle = f"{mid * 1000:,.0f} ms" if mid is not None else "—"
+                lines.append(
+                    f"| `{what} --json`, {item['sessions']:,} sessions, {kind} | "
+                    f"{old * 1000:,.0f} ms | {middle} | {new * 1000:,.0f} ms | {new / old:.2f}× |"
+                )
     run_path = RESULTS_DIR / "run_overhead-before.json"
     if run_path.exists():  # separate runs: only each run's own ratio compares
         old = json.loads(run_path.read_text())
@@ -173,7 +182,7 @@ def _before_after(store: dict[str, Any], run: dict[str, Any]) -> list[str]:
         lines.append(
             "| `aio run` overhead over the instant fake, as a share of the quickest "
             "`claude -p` of the same run (separate runs for before and after) | "
-            f"{old[field] * 100:.1f}% | {run[field] * 100:.1f}% | |"
+            f"{old[field] * 100:.1f}% | — | {run[field] * 100:.1f}% | |"
         )
     return [*lines, ""]
 
