@@ -16,7 +16,7 @@ from ai_orchestrator.store.index import SessionRow, SummaryIndex, unreadable_ent
 rescan_option = click.option(
     "--rescan",
     is_flag=True,
-    help="Read every session's files instead of trusting the index and its journal.",
+    help="Start the index over from the files (a plain listing already sees hand edits).",
 )
 
 
