@@ -14,7 +14,13 @@ each time, prices the usage (model ``claude-sonnet-4-5``) and records the intera
 The same loop also times ``python -c "import click"`` with aio's interpreter: the floor any
 click-based ``aio`` command pays (interpreter start-up + click) before aio's own code runs.
 
-Usage: ``python benchmarks/bench_run.py [--runs N]``
+End to end with the real CLI (issue 24): in the same run, ``aio run --agent claude``
+driving the real ``claude`` against the same fake API, resuming one session and starting
+a new one, interleaved with ``claude -p`` alone; their difference of medians, as a
+share of the ``claude -p`` median, is aio's whole cost around a real call (start-up,
+imports, watchdog, reading the transcript back, pricing, recording).
+
+Usage: ``python benchmarks/bench_run.py [--runs N] [--claude-runs N]``
 """
 
 from __future__ import annotations
@@ -49,21 +55,45 @@ def timed(argv: list[str], env: dict[str, str], cwd: Path, stdin: bytes) -> floa
     return elapsed
 
 
-def real_claude_samples(work: Path, runs: int) -> list[float]:
-    """Wall-clock seconds of ``runs`` real ``claude -p`` calls against the loopback fake API."""
+def real_claude_samples(work: Path, runs: int) -> dict[str, list[float]]:
+    """Wall-clock seconds of ``runs`` real ``claude -p`` calls against the loopback fake API,
+    interleaved with ``aio run`` driving the same CLI: resuming one session, and a new
+    session each time (``alone``, ``aio_resumed``, ``aio_new``)."""
     exe = find_cli("claude")
     if exe is None:
         raise SystemExit("the real claude CLI is not installed: run `make agent-clis` first")
     home, cwd = work / "claude-home", work / "claude-cwd"
     cwd.mkdir(parents=True)
-    samples = []
+    samples: dict[str, list[float]] = {"alone": [], "aio_resumed": [], "aio_new": []}
     with FakeAPIServer() as api:
-        argv, env = offline_cli("claude", api.url, home, exe=exe)
-        argv = [*argv, "-p", "say hello", "--output-format", "stream-json", "--verbose",
-                "--model", MODELS["claude"]]
+        argv, env = offline_cli("claude", api.url, home, exe=exe, inherit=os.environ)
+        argv = [
+            *argv,
+            "-p",
+            "say hello",
+            "--output-format",
+            "stream-json",
+            "--verbose",
+            "--model",
+            MODELS["claude"],
+        ]
+        aio_env = {
+            **env,
+            "SESSION_DIR": str(work / "real-sessions"),
+            "XDG_CACHE_HOME": str(work / "cache"),
+            "AIO_AGENT_CLAUDE_EXECUTABLE": str(exe),
+        }
+        aio_run = [*aio_bin(), "run", "--agent", "claude", "--model", MODELS["claude"]]
         timed(argv, env, cwd, b"")  # warm-up: first start writes the CLI's config files
-        for _ in range(runs):
-            samples.append(timed(argv, env, cwd, b""))
+        timed([*aio_run, "run-real", "say hello"], aio_env, cwd, b"")
+        for i in range(runs):
+            samples["alone"].append(timed(argv, env, cwd, b""))
+            samples["aio_resumed"].append(
+                timed([*aio_run, "run-real", "say hello"], aio_env, cwd, b"")
+            )
+            samples["aio_new"].append(
+                timed([*aio_run, f"run-new{i}", "say hello"], aio_env, cwd, b"")
+            )
     return samples
 
 
@@ -71,10 +101,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=31)
     parser.add_argument("--claude-runs", type=int, default=7)
+    parser.add_argument("--label", default="after", help="names the result file")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="aio-bench-run-"))
     try:
-        claude = real_claude_samples(work, args.claude_runs)
+        real = real_claude_samples(work, args.claude_runs)
+        claude = real["alone"]
         fake = HERE / "instant_claude.py"
         env = {
             **os.environ,
@@ -113,13 +145,23 @@ def main() -> None:
             "aio_run_median_ms": round(median(wrapped) * 1000, 1),
             "overhead_median_ms": round(overhead * 1000, 1),
             "python_and_click_median_ms": round(median(floor) * 1000, 1),
+            "real_aio_run_resumed_median_ms": round(median(real["aio_resumed"]) * 1000, 1),
+            "real_aio_run_new_median_ms": round(median(real["aio_new"]) * 1000, 1),
+            "real_overhead_resumed_share_of_claude_median": round(
+                (median(real["aio_resumed"]) - median(claude)) / median(claude), 4
+            ),
+            "real_overhead_new_share_of_claude_median": round(
+                (median(real["aio_new"]) - median(claude)) / median(claude), 4
+            ),
             "paired_overhead_median_ms": round(
                 median([w - a for w, a in zip(wrapped, alone, strict=True)]) * 1000, 1
             ),
         }
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    path = write_result("run_overhead", result)
+    path = write_result(
+        "run_overhead" if args.label == "after" else f"run_overhead-{args.label}", result
+    )
     print(json.dumps(result, indent=2))
     print(f"written to {path}")
 

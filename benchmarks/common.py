@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -33,6 +34,15 @@ def time_command(argv: list[str], env: Mapping[str, str], runs: int) -> list[flo
         if proc.returncode != 0:
             raise SystemExit(f"{argv} failed: {proc.stderr.decode()[-500:]}")
     return samples
+
+
+def time_with_cpu(argv: list[str], env: Mapping[str, str]) -> tuple[float, float]:
+    """Wall-clock and CPU seconds (user + system of the child) of one execution."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = time_command(argv, env, 1)[0]
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return wall, cpu
 
 
 def time_call(fn: Callable[[], object], runs: int) -> list[float]:

@@ -1,4 +1,5 @@
-"""A live one-line progress display on stderr for long agent calls, and for lock waits.
+"""A live one-line progress display on stderr for long agent calls and lock waits, and
+``ScanBar``, the bar of a session-store rescan.
 
 Shows an animated spinner, elapsed time, turns, tokens, cost so far and the current (or
 last) tool, refreshed a few times a second. While the call waits for a busy session it
@@ -14,6 +15,7 @@ writes are counted apart.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from types import TracebackType
@@ -183,3 +185,27 @@ class ProgressLine:
         if self._live is not None:
             self._live.stop()
             self._live = None
+
+
+class ScanBar:
+    """``Reading sessions ███░░░ 1,234/100,000`` on stderr, redrawn in place (a rescan of
+    the session store; the caller creates it only when stderr is a terminal)."""
+
+    WIDTH = 30
+
+    def __init__(self) -> None:
+        self.shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if total < 1000:
+            return  # over in a blink: no bar
+        filled = self.WIDTH * done // total
+        bar = "█" * filled + "░" * (self.WIDTH - filled)
+        sys.stderr.write(f"\rReading sessions {bar} {done:,}/{total:,}")
+        sys.stderr.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()

@@ -6,6 +6,7 @@ import errno
 import json
 import sys
 from datetime import UTC, datetime
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from ai_orchestrator.cli.render_sessions import (
     print_strays,
 )
 from ai_orchestrator.cli.session_help import help_cmd
+from ai_orchestrator.cli.session_rows import rescan_option, store_rows, warn_unreadable
 from ai_orchestrator.core.errors import (
     InvalidInput,
     StoreError,
@@ -36,7 +38,7 @@ from ai_orchestrator.store.export import (
     write_csv_export,
     write_json_export,
 )
-from ai_orchestrator.store.index import SessionRow, SummaryIndex, unreadable_entries
+from ai_orchestrator.store.index import SessionRow
 from ai_orchestrator.store.lifecycle import clean, delete_session, plan_clean
 from ai_orchestrator.store.stats import (
     GROUP_KEYS,
@@ -48,6 +50,7 @@ from ai_orchestrator.store.stats import (
     sort_rows,
 )
 from ai_orchestrator.store.transfer import (
+    Stray,
     apply_import,
     legacy_strays,
     migrate_store,
@@ -89,24 +92,6 @@ def _store() -> SessionStore:
     return SessionStore()
 
 
-def _rows(
-    store: SessionStore,
-) -> tuple[list[SessionRow], list[dict[str, str]], list[dict[str, str]]]:
-    """All readable rows; ``{session_name, error}`` for each unreadable session and each
-    odd file that makes record, clean and repair refuse a listed one (``refused``); and
-    the store's entries that are not aio's (``{name, kind, reason}``), from one scan."""
-    found = store.discover()
-    rows, errors = SummaryIndex(store).rows(found)
-    errors = found.errors + errors
-    _warn_unreadable(errors)
-    return rows, unreadable_entries(rows, errors), [f.to_dict() for f in found.foreign]
-
-
-def _warn_unreadable(errors: list[tuple[str, str]]) -> None:
-    for name, problem in errors:
-        output.warn(f"{name}: skipped: {problem}")
-
-
 def _confirm(question: str) -> bool:
     """Ask on stderr. Off a terminal an answer is read from stdin; no answer (EOF) is
     "no", so a script without ``--yes`` deletes nothing (exit 0) instead of hanging."""
@@ -143,12 +128,15 @@ session.add_command(help_cmd)
 @click.option("--sort", "sort_key", type=click.Choice(SORT_KEYS), default="date", show_default=True)
 @output.wide_option
 @json_option
+@rescan_option
 @output.color_option
-def list_cmd(active: bool, days: float, sort_key: str, wide: bool, as_json: bool) -> None:
+def list_cmd(
+    active: bool, days: float, sort_key: str, wide: bool, as_json: bool, rescan: bool
+) -> None:
     """List sessions with their age, tokens and cost."""
     store = _store()
-    rows, unreadable, foreign = _rows(store)
-    strays = legacy_strays(store)
+    rows, unreadable, foreign, found = store_rows(store, rescan=rescan)
+    strays = legacy_strays(store, found)
     now = datetime.now(UTC)
     cutoff = active_cutoff(days, now)
     active_rows = [r for r in rows if (r.last_activity or "") > cutoff]
@@ -174,10 +162,17 @@ def list_cmd(active: bool, days: float, sort_key: str, wide: bool, as_json: bool
         # Indented like every other JSON document, except that each session is one line:
         # the rows already hold its JSON, so it is spliced, not re-encoded (re-indenting
         # 10,000 sessions would cost ~0.5 s, the whole budget of the listing).
-        sessions = ",\n".join("    " + r.doc for r in shown)
-        body = f"[\n{sessions}\n  ]" if shown else "[]"
-        sys.stdout.write(header[: -len("[]\n}")] + body + "\n}\n")
+        # Bytes throughout: the index holds each document as UTF-8 already.
+        out = sys.stdout.buffer
         sys.stdout.flush()
+        out.write(header[: -len("[]\n}")].encode("utf-8"))
+        if shown:
+            out.write(b"[\n    ")
+            out.write(b",\n    ".join(map(attrgetter("doc_bytes"), shown)))
+            out.write(b"\n  ]\n}\n")
+        else:
+            out.write(b"[]\n}\n")
+        out.flush()
         return
     _warn_problems(shown)
     if not rows:
@@ -238,17 +233,21 @@ def show_cmd(name: str, last: int, wide: bool, as_json: bool) -> None:
 @days_option
 @output.wide_option
 @json_option
+@rescan_option
 @output.color_option
-def stats_cmd(name: str | None, by: str | None, days: float, wide: bool, as_json: bool) -> None:
+def stats_cmd(
+    name: str | None, by: str | None, days: float, wide: bool, as_json: bool, rescan: bool
+) -> None:
     """Totals across sessions: tokens (incl. cache), cost, activity, top sessions."""
     store = _store()
     unreadable: list[dict[str, str]] = []
     foreign: list[dict[str, str]] = []
-    strays = {} if name is not None else {s.target.name: s for s in stray_sessions(store)}
+    strays: dict[str, Stray] = {}
     if name is not None:
         rows = [SessionRow.from_view(store.load(name))]
     else:
-        rows, unreadable, foreign = _rows(store)
+        rows, unreadable, foreign, found = store_rows(store, rescan=rescan, docs=by == "model")
+        strays = {s.target.name: s for s in stray_sessions(store, found)}
         # shell-version sessions not migrated yet count too, under their future names
         rows += [SessionRow.from_view(s.view(store.root)) for s in strays.values()]
     stats = compute_stats(
@@ -298,7 +297,7 @@ def clean_cmd(older_than: float, dry_run: bool, yes: bool, as_json: bool) -> Non
     """
     store = _store()
     plan = plan_clean(store, older_than)
-    _warn_unreadable(plan.errors)
+    warn_unreadable(plan.errors)
     if not as_json:
         for item in plan.not_aio:
             output.info(f"Not aio's, left alone: {item['name']} ({item['reason']})")
@@ -530,6 +529,8 @@ def record_cmd(name: str) -> None:
         interaction = json.loads(raw)
     except (ValueError, RecursionError) as exc:
         raise InvalidInput(f"stdin is not valid JSON: {exc}") from None
+    # Lazily: pricing is the bulk of the imports, and list/stats never need it.
+
     stored = record_given(_store(), name, interaction)
     output.emit_json({"schema_version": SCHEMA_VERSION, "id": stored.id, "added": stored.added})
 

@@ -48,12 +48,14 @@ from pathlib import Path
 from ai_orchestrator.core.names import FEATURE_ID_PATTERN, is_session_name
 from ai_orchestrator.infra import locks
 from ai_orchestrator.infra.fsutil import peek_bytes
+from ai_orchestrator.store.journal import JOURNAL
 from ai_orchestrator.store.legacy_format import is_legacy_metadata, parse_legacy_metadata
 from ai_orchestrator.store.logfile import LEGACY_BACKUP, LOG, METADATA, QUARANTINE
 from ai_orchestrator.store.pending import PENDING
 
 # Root-level files aio writes (the todo log and its lock, the summary index and SQLite's
-# side files). A shell-version ``--session-name .`` wrote metadata.json and .lock at the root.
+# side files, the index's change journal). A shell-version ``--session-name .`` wrote
+# metadata.json and .lock at the root.
 ROOT_FILES = frozenset(
     {
         "todos.jsonl",
@@ -62,6 +64,7 @@ ROOT_FILES = frozenset(
         "index.sqlite-journal",
         "index.sqlite-wal",
         "index.sqlite-shm",
+        JOURNAL,
         METADATA,
         locks.WRITE_LOCK,
     }
@@ -98,7 +101,7 @@ def is_aio_own(name: str) -> bool:
         name in ROOT_FILES
         or name.startswith((TRASH_PREFIX, NEW_PREFIX))
         or OLD_TRASH.match(name) is not None
-        or name.startswith(".todos.jsonl.tmp-")
+        or name.startswith((".todos.jsonl.tmp-", f"{JOURNAL}.tmp-"))
     )
 
 

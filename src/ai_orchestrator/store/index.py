@@ -2,16 +2,49 @@
 
 ``SESSION_DIR/index.sqlite`` caches, per session, the summary document that ``load``
 produced plus the numbers ``list``/``stats`` sort and add up. It is a cache and nothing
-else: the session files stay the truth, writers never touch the index, and deleting it
-loses nothing (the next listing rebuilds it).
+else: the session files stay the truth, writers never touch the index (they only note
+what they change in ``changes.journal``, see ``journal``), and deleting it loses nothing
+(the next listing rebuilds it).
 
-Freshness: each row stores a *signature* of the session's files — ``lstat`` of
-``metadata.json`` and ``interactions.jsonl`` (inode, size, mtime). Every write to a
-session changes it (the summary is replaced by rename, the log grows), so a row whose
-signature matches describes exactly what ``load`` would return; any other session is
-loaded from its files (validating, repairing, tightening modes) and its row replaced.
-A file with a loose mode, a foreign owner or of an odd type never matches, so it always
-takes the slow, enforcing path. Only rows without problems are cached.
+**Warm path** (re-reads only what changed). The index keeps a watermark into the change
+journal, the journal's identity, the boot id and the names to *recheck*. A listing takes
+the discovery scan (``store.discovery``: the one definition of a session, with one
+``lstat`` of each log), reads the index and the journal after the watermark, compares
+every cached row's *signature* with its files, and reads from their files only the
+sessions noted in the journal, the rechecked ones, those whose signature moved and those
+that appeared (those that vanished are dropped). What is caught how:
+
+- *aio writes* (record, import, repair, migrate, a read that repairs): noted ``+`` before
+  and ``-`` after, under the session's write lock; read at the next listing.
+- *A write while a listing runs*: its notes lie after the offset the listing read up to,
+  so the next listing reads the session again; a ``+`` without its ``-`` keeps the
+  session in *recheck* (read from its files every time) until a ``-`` follows.
+- *A writer killed between its session write and its note*: its ``+`` was noted before
+  the write, so the session stays in recheck: every listing reads it from its files.
+- *Two listings at once*: each commits only if the index is still the one it read
+  (a generation number), so a slow listing never puts back rows older than the
+  watermark another one stored; the loser's own answer is still exact.
+- *Sessions added, removed or renamed* (by aio or by hand: ``rm -r``, ``mv``, ``cp -r``):
+  the discovery scan's names against the index's. A directory without aio's marker is
+  never a session: never listed as one, never written into.
+- *Hand edits inside a session directory* (a record appended with an editor or
+  ``echo >>``, a file deleted or planted, the summary rewritten in place, a mode
+  changed): the signature is (inode, size, mtime) of ``interactions.jsonl`` (the scan's
+  own ``lstat``) and of ``metadata.json``, plus the directory's mtime (an entry created,
+  deleted or renamed); a loose mode, foreign owner or odd type never matches. Two extra
+  ``lstat`` per session. It is taken *before* the files are read, so a change made during
+  the read leaves a signature that no longer matches: read again next time; and a row
+  whose files changed less than a second ago is cached with a signature that never
+  matches (``_settled``: an mtime's clock ticks coarsely, a same-size edit within one
+  tick would keep the signature), so the next listing reads it again.
+- *The journal cannot be trusted* — missing, not ours or another version, an unparseable
+  (torn, fused) line, shorter than the watermark, another identity, another boot (notes
+  are not fsynced), or an index that is new, corrupt or of another version: a **rescan**.
+
+**Rescan** (``--rescan``, or an untrusted journal): first the journal a rescan starts
+from is fixed (``start_journal``), then every session is checked against its row's
+signature and read from its files if it differs. Rows with problems and unreadable
+sessions are not cached: they are rechecked on every listing.
 
 If the index cannot be opened or written (locked by another process, corrupt, read-only
 file system) the caller still gets correct rows, computed from the files.
@@ -23,22 +56,28 @@ import contextlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from operator import itemgetter
 from stat import S_ISREG
 from typing import Any
 
+from ai_orchestrator.core.errors import NotFound
 from ai_orchestrator.core.interaction import TOKEN_KEYS
 from ai_orchestrator.infra.fsutil import tighten_path
 from ai_orchestrator.store.discovery import Discovery
+from ai_orchestrator.store.journal import boot_id, read_since, start_journal
 from ai_orchestrator.store.session_store import LOG, METADATA, SessionStore, SessionView
 from ai_orchestrator.store.summary import last_activity
 
 INDEX_FILE = "index.sqlite"
 _UID = os.geteuid()
-_INDEX_VERSION = 3  # 2: per-model savings and unpriced counts; 3: reported-only cost
+_INDEX_VERSION = 4  # 2: per-model savings and unpriced counts; 3: reported-only cost; 4: journal
 _INT64 = 2**63
+_NUMBERS = frozenset(
+    ("last_activity", "interactions", "failed", "unpriced", "cost", "savings", "reported")
+) | {f"tok_{k}" for k in TOKEN_KEYS}
 _COLUMNS = (
     "name",
     "sig",
@@ -62,106 +101,112 @@ _COLUMNS = (
 )
 
 
-@dataclass
-class SessionRow:
-    """What ``list`` and ``stats`` need of one session; ``doc`` is its JSON document."""
+def _json_list(text: str) -> list[str]:
+    return json.loads(text) if text != "[]" else []
 
-    name: str
-    doc: str
-    last_activity: str | None
-    command: str
-    feature_id: str
-    interactions: int
-    failed: int
-    unpriced: int
-    tokens: dict[str, int]
-    cost: float
-    savings: float
-    problems: list[str] = field(default_factory=list)
-    reported: float = 0.0  # the part of ``cost`` that is only the agents' own figure
-    reported_by: list[str] = field(default_factory=list)
-    refused: list[str] = field(default_factory=list)  # SessionView.refused (never cached)
 
-    @cached_property
+class SessionRow(tuple[Any, ...]):
+    """What ``list`` and ``stats`` need of one session; ``doc`` is its JSON document.
+
+    A tuple in the index's column order (plus ``refused``), so a row read from the index
+    is the database's tuple wrapped, not copied field by field: a warm listing of 100,000
+    sessions builds 100,000 of them. Fields are read through properties."""
+
+    __slots__ = ()
+
+    name: str = property(itemgetter(0))  # type: ignore[assignment]
+    last_activity: str | None = property(itemgetter(2))  # type: ignore[assignment]
+    command: str = property(itemgetter(3))  # type: ignore[assignment]
+    feature_id: str = property(itemgetter(4))  # type: ignore[assignment]
+    interactions: int = property(itemgetter(5))  # type: ignore[assignment]
+    failed: int = property(itemgetter(6))  # type: ignore[assignment]
+    unpriced: int = property(itemgetter(7))  # type: ignore[assignment]
+    token_counts: tuple[int, ...] = property(itemgetter(slice(8, 13)))  # type: ignore[assignment]
+    cost: float = property(itemgetter(13))  # type: ignore[assignment]
+    savings: float = property(itemgetter(14))  # type: ignore[assignment]
+    reported: float = property(itemgetter(15))  # type: ignore[assignment]
+    doc_bytes: bytes = property(itemgetter(18))  # type: ignore[assignment]
+
+    @property
+    def tokens(self) -> dict[str, int]:
+        return dict(zip(TOKEN_KEYS, self[8:13], strict=True))
+
+    @property
+    def reported_by(self) -> list[str]:
+        """Agents whose own figure is the reported part of the cost."""
+        return _json_list(self[16])
+
+    @property
+    def problems(self) -> list[str]:
+        return _json_list(self[17])
+
+    @property
+    def refused(self) -> list[str]:
+        """``SessionView.refused`` (never cached: such a row is read every time)."""
+        return _json_list(self[19]) if len(self) > 19 else []
+
+    @property
+    def doc(self) -> str:
+        return bytes(self[18]).decode("utf-8")
+
+    @property
     def summary(self) -> dict[str, Any]:
-        data: dict[str, Any] = json.loads(self.doc)
+        data: dict[str, Any] = json.loads(self[18])
         return data
+
+    @staticmethod
+    def columns(rows: Sequence[SessionRow]) -> dict[str, tuple[Any, ...]]:
+        """The rows' numbers and dates as columns, transposed in one pass in C (totals over
+        100,000 rows then cost a ``sum`` per column, not a property call per row)."""
+        transposed = list(zip(*rows, strict=False)) if rows else [()] * len(_COLUMNS)
+        return {name: transposed[i] for i, name in enumerate(_COLUMNS) if name in _NUMBERS}
 
     @classmethod
     def from_view(cls, view: SessionView) -> SessionRow:
         s = view.summary
         return cls(
-            name=view.name,
-            doc=json.dumps(view.to_dict(), ensure_ascii=False),
-            last_activity=last_activity(s),
-            command=s["command"],
-            feature_id=s["feature_id"],
-            interactions=int(s["interaction_count"]),
-            failed=int(s.get("failed_interactions", 0)),
-            unpriced=int(s.get("unpriced_interactions", 0)),
-            tokens={k: int(s["tokens"].get(k, 0)) for k in TOKEN_KEYS},
-            cost=float(s["cost"]),
-            savings=float(s.get("savings", 0.0)),
-            problems=list(view.problems),
-            reported=float(s.get("cost_reported") or 0.0),
-            reported_by=[str(a) for a in s.get("cost_reported_by") or []],
-            refused=list(view.refused),
+            (
+                view.name,
+                None,
+                last_activity(s),
+                s["command"],
+                s["feature_id"],
+                int(s["interaction_count"]),
+                int(s.get("failed_interactions", 0)),
+                int(s.get("unpriced_interactions", 0)),
+                *(int(s["tokens"].get(k, 0)) for k in TOKEN_KEYS),
+                float(s["cost"]),
+                float(s.get("savings", 0.0)),
+                float(s.get("cost_reported") or 0.0),
+                json.dumps([str(a) for a in s.get("cost_reported_by") or []]),
+                json.dumps(list(view.problems)),
+                json.dumps(view.to_dict(), ensure_ascii=False).encode("utf-8"),
+                json.dumps(list(view.refused)),
+            )
         )
 
     def values(self, sig: str) -> tuple[object, ...]:
-        return (
-            self.name,
-            sig,
-            self.last_activity,
-            self.command,
-            self.feature_id,
-            self.interactions,
-            self.failed,
-            self.unpriced,
-            *(self.tokens[k] for k in TOKEN_KEYS),
-            self.cost,
-            self.savings,
-            self.reported,
-            json.dumps(self.reported_by),
-            json.dumps(self.problems),
-            self.doc,
-        )
+        """The index's columns, with the files' signature ``sig``."""
+        return (self[0], sig, *self[2:19])
 
     def fits_sqlite(self) -> bool:
         """SQLite integers are 64-bit; a row beyond that is served uncached."""
-        numbers = (self.interactions, self.failed, self.unpriced, *self.tokens.values())
+        numbers = (self.interactions, self.failed, self.unpriced, *self.token_counts)
         return all(-_INT64 <= n < _INT64 for n in numbers)
 
     @classmethod
     def from_db(cls, row: tuple[Any, ...]) -> SessionRow:
-        (name, _sig, last, command, feature, inter, failed, unpriced, *rest) = row
-        tokens = dict(zip(TOKEN_KEYS, rest[:5], strict=True))
-        cost, savings, reported, reported_by, problems, doc = rest[5:]
-        return cls(
-            name=name,
-            doc=doc,
-            last_activity=last,
-            command=command,
-            feature_id=feature,
-            interactions=inter,
-            failed=failed,
-            unpriced=unpriced,
-            tokens=tokens,
-            cost=cost,
-            savings=savings,
-            problems=json.loads(problems) if problems != "[]" else [],
-            reported=reported,
-            reported_by=json.loads(reported_by) if reported_by != "[]" else [],
-        )
+        return cls(row)
 
 
 def _signature(session_path: str, log_st: os.stat_result | None = None) -> str | None:
     """Stat signature of a session's files, or ``None`` if it must be loaded the slow way.
 
-    Three ``lstat`` calls per session (they dominate a warm listing of 10,000 sessions):
-    the summary is always replaced by rename (new inode) and the log only grows, so
-    (inode, size, mtime) of both catch every write, including hand edits in place; the
-    directory's mtime catches an entry replaced (e.g. a lock by a FIFO, see ``load``).
+    The log's ``lstat`` comes from the discovery scan (``log_st``) when it made one, so
+    this costs two ``lstat`` calls: the summary is always replaced by rename (new inode)
+    and the log only grows, so (inode, size, mtime) of both catch every write, including
+    hand edits in place (an editor's rewrite, ``echo >>``); the directory's mtime catches
+    an entry created, deleted, renamed or replaced (e.g. a lock by a FIFO, see ``load``).
     """
     try:
         parts = [str(os.lstat(session_path).st_mtime_ns)]
@@ -169,7 +214,6 @@ def _signature(session_path: str, log_st: os.stat_result | None = None) -> str |
         return None
     for name in (METADATA, LOG):
         try:
-            # the log's lstat from the discovery scan, if it made one (same instant)
             st = log_st if name == LOG and log_st else os.lstat(f"{session_path}/{name}")
         except FileNotFoundError:
             parts.append("-")
@@ -182,6 +226,14 @@ def _signature(session_path: str, log_st: os.stat_result | None = None) -> str |
             return None
         parts.append(f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}")
     return "|".join(parts)
+
+
+def _settled(sig: str, now_ns: int) -> bool:
+    """No file in ``sig`` changed within the last second. A file's mtime ticks coarsely:
+    an in-place edit of the same size within the same tick would leave the signature
+    equal, so a row that recent is read from its files again by the next listing."""
+    newest = max(int(part.rpartition(":")[2]) for part in sig.split("|") if part != "-")
+    return now_ns - newest > 1_000_000_000
 
 
 def _plain_files(index_path: str) -> bool:
@@ -200,6 +252,22 @@ def _plain_files(index_path: str) -> bool:
     return True
 
 
+Progress = Callable[[int, int], None]
+"""Told ``(sessions read, of total)`` while a rescan reads the session files."""
+
+
+@dataclass
+class _Snapshot:
+    """The index as one read transaction saw it."""
+
+    generation: int = -1  # -1: no trusted state (rescan)
+    journal: str = ""
+    watermark: int = 0
+    boot: str = ""
+    cached: list[tuple[Any, ...]] = field(default_factory=list)  # clean rows, name order
+    recheck: dict[str, bool] = field(default_factory=dict)  # name -> a write is open
+
+
 class SummaryIndex:
     """Rows for every session in ``store``, served from the cache where it is fresh."""
 
@@ -208,6 +276,7 @@ class SummaryIndex:
         self.path = store.root / INDEX_FILE
 
     def _connect(self) -> sqlite3.Connection | None:
+        conn: sqlite3.Connection | None = None
         try:
             if not _plain_files(str(self.path)):
                 return None  # never follow a planted link or block on a FIFO
@@ -216,14 +285,31 @@ class SummaryIndex:
             # previews, so it is private like everything else (also if it was loose).
             with contextlib.suppress(OSError):
                 tighten_path(self.path)
+            # Keep the rollback journal file between transactions: creating and deleting
+            # it would change the store directory's mtime, which the warm path watches.
+            conn.execute("PRAGMA journal_mode = PERSIST")
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version != _INDEX_VERSION:
-                conn.execute("DROP TABLE IF EXISTS sessions")
-                columns = ", ".join(f"{c} TEXT PRIMARY KEY" if c == "name" else c for c in _COLUMNS)
+                conn.execute("BEGIN IMMEDIATE")
+                for table in ("sessions", "docs", "meta", "recheck"):
+                    conn.execute(f"DROP TABLE IF EXISTS {table}")
+                columns = ", ".join(
+                    f"{c} TEXT PRIMARY KEY" if c == "name" else c for c in _COLUMNS[:-1]
+                )
                 conn.execute(f"CREATE TABLE sessions ({columns})")
+                # Documents apart: totals then read a small table (pages of numbers, not
+                # of 2 kB documents).
+                conn.execute("CREATE TABLE docs (name TEXT PRIMARY KEY, doc BLOB)")
+                conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value)")
+                conn.execute("CREATE TABLE recheck (name TEXT PRIMARY KEY, open INTEGER)")
                 conn.execute(f"PRAGMA user_version = {_INDEX_VERSION}")
+                conn.execute("COMMIT")
             return conn
-        except sqlite3.Error:
+        except sqlite3.Error as exc:
+            if conn is not None:
+                conn.close()
+            if "locked" in str(exc) or "busy" in str(exc):
+                return None  # another listing is setting it up: this one reads the files
             # A corrupt cache is worth nothing: drop it so the next run starts clean.
             with contextlib.suppress(OSError):
                 if self.path.exists() and self.path.stat().st_size:
@@ -231,61 +317,252 @@ class SummaryIndex:
             return None
 
     def rows(
-        self, found: Discovery | None = None
+        self,
+        found: Discovery | None = None,
+        *,
+        rescan: bool = False,
+        progress: Progress | None = None,
+        docs: bool = True,
     ) -> tuple[list[SessionRow], list[tuple[str, str]]]:
         """All sessions (name order; ``found``: the caller's ``store.discover()``) and
-        ``(name, error)`` for unreadable directories."""
-        found = self.store.discover() if found is None else found
-        names, log_stats = found.sessions, found.log_stats
-        if not names:
+        ``(name, error)`` for unreadable directories.
+
+        Warm: the cached rows whose signature still matches their files, plus the
+        sessions the journal names since the watermark, those whose signature moved and
+        those that appeared. ``rescan`` (or an index or journal that cannot be trusted)
+        reads every session whose signature moved and rebuilds the journal state,
+        telling ``progress`` how far it got. Without ``docs``, rows served from the
+        index have no ``doc`` or ``summary`` (totals need neither)."""
+        if not self.store.check_root():
             return [], []
-        root = str(self.store.root)
+        found = self.store.discover() if found is None else found
+        if not found.sessions and not os.path.lexists(self.path):
+            return [], []  # an empty store stays empty
         conn = self._connect()
-        cached: dict[str, tuple[Any, ...]] = {}
-        if conn is not None:
+        if conn is None:
+            rows, errors, _cache, _recheck = self._scan(found, {}, progress)
+            return rows, errors
+        try:
+            return self._rows(conn, found, rescan, progress, docs)
+        finally:
+            conn.close()
+
+    def _snapshot(self, conn: sqlite3.Connection, docs: bool = True) -> _Snapshot:
+        snap = _Snapshot()
+        columns = ", ".join(f"sessions.{c}" for c in _COLUMNS[:-1])
+        query = (
+            f"SELECT {columns}, docs.doc FROM sessions JOIN docs USING (name) ORDER BY name"
+            if docs
+            else f"SELECT {columns}, NULL FROM sessions ORDER BY name"
+        )
+        try:
+            conn.execute("BEGIN")
             try:
-                cached = {
-                    r[0]: r for r in conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM sessions")
-                }
-            except sqlite3.Error:
-                cached = {}
+                meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+                snap.cached = conn.execute(query).fetchall()
+                snap.recheck = {n: bool(o) for n, o in conn.execute("SELECT * FROM recheck")}
+            finally:
+                conn.execute("COMMIT")
+        except sqlite3.Error:
+            return _Snapshot()
+        if isinstance(meta.get("generation"), int) and isinstance(meta.get("watermark"), int):
+            snap.generation = meta["generation"]
+            snap.journal = str(meta.get("journal"))
+            snap.watermark = meta["watermark"]
+            snap.boot = str(meta.get("boot"))
+        return snap
+
+    def _rows(
+        self,
+        conn: sqlite3.Connection,
+        found: Discovery,
+        rescan: bool,
+        progress: Progress | None,
+        docs: bool,
+    ) -> tuple[list[SessionRow], list[tuple[str, str]]]:
+        snap = self._snapshot(conn, docs)
+        changes = None
+        if not rescan and snap.generation >= 0 and snap.boot == boot_id():
+            changes = read_since(self.store.root, snap.journal, snap.watermark)
+        if changes is None:
+            # A rescan writes back the rows it kept, so it needs them whole.
+            return self._rescan(conn, found, snap if docs else self._snapshot(conn), progress)
+        still_open = {n for n, o in snap.recheck.items() if o} - changes.settled
+        still_open |= changes.opened
+        load = set(snap.recheck) | changes.changed
+        names = set(found.sessions)
+        # Every cached row is checked against its files (hand edits, and writes whose
+        # notes a rescan started after): two ``lstat`` per session, the log's from the
+        # discovery scan. Only the rows that moved, and what the journal names, are read.
+        root, log_stats = str(self.store.root), found.log_stats
+        gone: set[str] = set()
+        kept: list[tuple[Any, ...]] = []
+        for row in snap.cached:
+            name = row[0]
+            if name in load:
+                continue
+            if name not in names:
+                gone.add(name)
+            elif row[1] == _signature(f"{root}/{name}", log_stats.get(name)):
+                kept.append(row)
+            else:
+                load.add(name)
+        known = {r[0] for r in snap.cached} | set(snap.recheck)
+        gone |= known - names
+        load = (load | (names - known)) - gone
+        fresh, errors, cache, recheck = self._load(sorted(load), still_open, log_stats)
+        gone |= load - {r.name for r in fresh} - {n for n, _ in errors} - set(recheck)
+        if load or gone or changes.end != snap.watermark:
+            self._commit(
+                conn,
+                snap.generation,
+                cache,
+                recheck,
+                load | gone,
+                {"journal": snap.journal, "watermark": changes.end, "boot": snap.boot},
+            )
+        rows = list(map(SessionRow, kept))
+        if fresh:
+            rows = sorted(rows + fresh, key=_by_name)  # nearly sorted already: linear
+        return rows, errors
+
+    def _rescan(
+        self,
+        conn: sqlite3.Connection,
+        found: Discovery,
+        snap: _Snapshot,
+        progress: Progress | None,
+    ) -> tuple[list[SessionRow], list[tuple[str, str]]]:
+        started = start_journal(self.store.root)  # before any session is read
+        by_name = {r[0]: r for r in snap.cached}
+        rows, errors, cache, recheck = self._scan(found, by_name, progress)
+        meta: dict[str, object]
+        if started is not None:
+            meta = {"journal": started[0], "watermark": started[1], "boot": boot_id()}
+        else:  # no journal: cache the rows for their signatures, trust nothing else
+            meta = {"journal": "", "watermark": None}
+        self._commit(conn, None, cache, recheck, None, meta, keep=set(found.sessions))
+        return rows, errors
+
+    def _load(
+        self,
+        names: list[str],
+        still_open: set[str],
+        log_stats: dict[str, os.stat_result],
+    ) -> tuple[list[SessionRow], list[tuple[str, str]], list[tuple[object, ...]], dict[str, bool]]:
+        """Read ``names`` from their files: rows, errors, what to cache, what to recheck."""
+        root = str(self.store.root)
         rows: list[SessionRow] = []
         errors: list[tuple[str, str]] = []
-        stale: list[tuple[object, ...]] = []
+        cache: list[tuple[object, ...]] = []
+        recheck: dict[str, bool] = {}
+        now = time.time_ns()
         for name in names:
+            # The signature is taken before the files are read: a change made while they
+            # are read then leaves a signature that no longer matches (read again next
+            # time). A summary ``load`` repairs is noted in the journal, so it is too.
             sig = _signature(f"{root}/{name}", log_stats.get(name))
-            hit = cached.get(name)
-            if sig is not None and hit is not None and hit[1] == sig:
-                rows.append(SessionRow.from_db(hit))
-                continue
             try:
                 view = self.store.load(name, _root_checked=True)
+            except NotFound:
+                continue  # removed meanwhile
             except Exception as exc:  # one bad directory must not hide the others
                 errors.append((name, str(exc)))
+                recheck[name] = name in still_open
                 continue
             row = SessionRow.from_view(view)
             rows.append(row)
-            fresh_sig = _signature(f"{root}/{name}")  # load may have repaired files
-            if fresh_sig is not None and not view.problems and row.fits_sqlite():
-                stale.append(row.values(fresh_sig))
-        if conn is not None:
-            self._save(conn, stale, set(cached) - set(names))
-            conn.close()
-        return rows, errors
+            if name in still_open or sig is None or view.problems or not row.fits_sqlite():
+                recheck[name] = name in still_open  # read from the files every time
+            else:  # a signature that never matches: read again until its files settle
+                cache.append(row.values(sig if _settled(sig, now) else "unsettled"))
+        return rows, errors, cache, recheck
+
+    def _scan(
+        self, found: Discovery, cached: dict[str, tuple[Any, ...]], progress: Progress | None
+    ) -> tuple[list[SessionRow], list[tuple[str, str]], list[tuple[object, ...]], dict[str, bool]]:
+        """Every session ``found``: a cached row whose signature still matches its files
+        is kept (an exact check), any other is read."""
+        root, log_stats = str(self.store.root), found.log_stats
+        rows: list[SessionRow] = []
+        errors: list[tuple[str, str]] = []
+        cache: list[tuple[object, ...]] = []
+        recheck: dict[str, bool] = {}
+        total = len(found.sessions)
+        for done, name in enumerate(found.sessions):
+            if progress is not None and done % 256 == 0:
+                progress(done, total)
+            hit = cached.get(name)
+            if hit is not None and hit[1] == _signature(f"{root}/{name}", log_stats.get(name)):
+                rows.append(SessionRow(hit))
+                cache.append(hit)
+                continue
+            fresh, failed, stale, odd = self._load([name], set(), log_stats)
+            rows += fresh
+            errors += failed
+            cache += stale
+            recheck.update(odd)
+        if progress is not None:
+            progress(total, total)
+        return rows, errors, cache, recheck
 
     @staticmethod
-    def _save(
-        conn: sqlite3.Connection, stale: Iterable[tuple[object, ...]], gone: set[str]
+    def _commit(
+        conn: sqlite3.Connection,
+        generation: int | None,
+        cache: Iterable[tuple[object, ...]],
+        recheck: dict[str, bool],
+        touched: set[str] | None,
+        meta: dict[str, object],
+        keep: set[str] | None = None,
     ) -> None:
-        placeholders = ", ".join("?" for _ in _COLUMNS)
+        """Store what a listing learnt, in one transaction. A warm listing (``touched``:
+        the sessions it read or found gone) writes only if no other listing wrote since
+        its snapshot (``generation``), so a slower listing never puts back older rows
+        under a newer watermark. A rescan (``keep``: every session) replaces it all."""
+        placeholders = ", ".join("?" for _ in _COLUMNS[:-1])
+        cache = list(cache)
+        forget = "DELETE FROM sessions WHERE name = ?", "DELETE FROM docs WHERE name = ?"
         try:
             conn.execute("BEGIN IMMEDIATE")
-            conn.executemany(f"INSERT OR REPLACE INTO sessions VALUES ({placeholders})", stale)
-            conn.executemany("DELETE FROM sessions WHERE name = ?", [(n,) for n in gone])
+            row = conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+            current = row[0] if row and isinstance(row[0], int) else -1
+            if generation is not None and current != generation:
+                conn.execute("ROLLBACK")
+                return
+            if keep is not None:
+                conn.execute("CREATE TEMP TABLE IF NOT EXISTS keep (name TEXT PRIMARY KEY)")
+                conn.execute("DELETE FROM keep")
+                conn.executemany("INSERT INTO keep VALUES (?)", [(n,) for n in keep])
+                conn.execute("DELETE FROM sessions WHERE name NOT IN (SELECT name FROM keep)")
+                conn.execute("DELETE FROM docs WHERE name NOT IN (SELECT name FROM keep)")
+                conn.execute("DELETE FROM recheck")
+            if touched:
+                gone = [(n,) for n in touched]
+                for statement in (*forget, "DELETE FROM recheck WHERE name = ?"):
+                    conn.executemany(statement, gone)
+            conn.executemany(
+                f"INSERT OR REPLACE INTO sessions VALUES ({placeholders})", [r[:-1] for r in cache]
+            )
+            conn.executemany(
+                "INSERT OR REPLACE INTO docs VALUES (?, ?)", [(r[0], r[-1]) for r in cache]
+            )
+            for statement in forget:
+                conn.executemany(statement, [(n,) for n in recheck])
+            conn.executemany(
+                "INSERT OR REPLACE INTO recheck VALUES (?, ?)",
+                [(n, int(o)) for n, o in recheck.items()],
+            )
+            meta = {**meta, "generation": current + 1}
+            conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(meta.items()))
             conn.execute("COMMIT")
         except (sqlite3.Error, OverflowError):
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")  # busy or read-only: the cache just stays stale
+
+
+def _by_name(row: SessionRow) -> str:
+    return row.name
 
 
 def unreadable_entries(

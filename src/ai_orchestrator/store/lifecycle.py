@@ -38,6 +38,7 @@ from ai_orchestrator.infra.fsutil import file_error
 from ai_orchestrator.infra.timeutil import within_days
 from ai_orchestrator.store.discovery import is_store_entry
 from ai_orchestrator.store.index import SessionRow, SummaryIndex, unreadable_entries
+from ai_orchestrator.store.journal import noting
 from ai_orchestrator.store.legacy import migrate_locked
 from ai_orchestrator.store.logfile import LOG, METADATA, read_summary
 from ai_orchestrator.store.maintenance import (
@@ -163,7 +164,7 @@ def repair_session(store: SessionStore, name: str) -> dict[str, Any]:
         lock = locks.acquire(path / locks.WRITE_LOCK, timeout=None)
     except StoreFileError as exc:
         raise exc.with_outcome(f"nothing was changed in {session.name}") from None
-    with lock:
+    with lock, noting(store.root, session.name):
         try:
             report = repair_locked(path, session)
         except StoreFileError as exc:
@@ -185,7 +186,7 @@ def migrate_session(store: SessionStore, name: str) -> dict[str, Any] | None:
     path = store._existing_dir(session)
     if read_summary(path, session).legacy is None:
         return None  # nothing to convert: no lock taken (a read-only store is current too)
-    with locks.locked(path / locks.WRITE_LOCK, timeout=None):
+    with locks.locked(path / locks.WRITE_LOCK, timeout=None), noting(store.root, session.name):
         migrated = migrate_locked(path, session)
         if migrated is None:
             return None

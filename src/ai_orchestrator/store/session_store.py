@@ -46,6 +46,7 @@ Invariants and how they are kept:
   ignore it and report it (until ``repair``); the next append first terminates it, so it
   can never fuse with a new record. Unparseable lines are never deleted, only skipped
   and reported (``repair`` moves them to ``interactions.corrupt.jsonl``).
+- **Listings see every write.** Each write is noted in the change journal (``noting``).
 - **Deletion races.** Deleting renames the directory away under both locks; a writer
   that was waiting for the lock notices its lock file is gone and starts over. ``delete``
   with ``idle_days`` re-checks the last use under the locks, so ``clean`` never removes
@@ -91,6 +92,7 @@ from ai_orchestrator.infra.fsutil import (
 from ai_orchestrator.infra.timeutil import format_iso, parse_iso
 from ai_orchestrator.store.creation import build_session_dir, discard_if_empty, not_aio
 from ai_orchestrator.store.discovery import Discovery, discover, session_marker
+from ai_orchestrator.store.journal import noting
 from ai_orchestrator.store.logfile import (
     LOG,
     METADATA,
@@ -313,23 +315,24 @@ class SessionStore:
         except StoreFileError as exc:
             raise exc.with_outcome(f"nothing was recorded in {session.name}") from None
         try:
-            current = read_summary(path, session)
-            if current.legacy is not None:
-                # Recording into a shell-version session converts it first (with its
-                # backup); rebuilding from our empty log would drop its history.
-                from ai_orchestrator.store.legacy import migrate_locked
-
-                migrate_locked(path, session)
+            with noting(self.root, session.name):
                 current = read_summary(path, session)
-            fd = open_nofollow(path / LOG, os.O_RDWR | os.O_APPEND | os.O_CREAT)
-            try:
-                stored = self._append_locked(
-                    path, session, fd, current, records, dedupe, created_at, base
-                )
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-                raise
+                if current.legacy is not None:
+                    # Recording into a shell-version session converts it first (with its
+                    # backup); rebuilding from our empty log would drop its history.
+                    from ai_orchestrator.store.legacy import migrate_locked
+
+                    migrate_locked(path, session)
+                    current = read_summary(path, session)
+                fd = open_nofollow(path / LOG, os.O_RDWR | os.O_APPEND | os.O_CREAT)
+                try:
+                    stored = self._append_locked(
+                        path, session, fd, current, records, dedupe, created_at, base
+                    )
+                except BaseException:
+                    with contextlib.suppress(OSError):
+                        os.close(fd)
+                    raise
         except BaseException as exc:
             if created:
                 discard_if_empty(self.root, session, path, lock)
@@ -519,8 +522,9 @@ class SessionStore:
             # Only replace exactly what was read: a file that changed meanwhile is
             # someone else's newer write (or edit) and is left to them.
             if size == summary["log_size"] and read_bytes(path / METADATA) == seen.data:
-                kept = keep_foreign_copy(path, seen)
-                write_summary(path, summary)
+                with noting(self.root, path.name):
+                    kept = keep_foreign_copy(path, seen)
+                    write_summary(path, summary)
                 return kept or ("metadata.corrupt-*.json" if seen.foreign else "")
         except (OSError, StoreError):
             pass  # a read-only store still reads fine

@@ -8,6 +8,7 @@ per-model buckets of each summary; by day or task they read the logs through
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -136,30 +137,28 @@ def compute_stats(
 ) -> dict[str, Any]:
     """Store-wide totals, the active count and the top sessions by interactions."""
     cutoff = active_cutoff(active_days, now or datetime.now(UTC))  # validates active_days
-    tokens = dict.fromkeys(TOKEN_KEYS, 0)
-    for row in rows:
-        for key in TOKEN_KEYS:
-            tokens[key] += row.tokens[key]
+    col = SessionRow.columns(rows)  # sums in row order, as a loop over the rows would
+    tokens = {k: sum(col[f"tok_{k}"]) for k in TOKEN_KEYS}
     total_input = tokens["input"] + tokens["cache_read"] + tokens["cache_write"]
-    top = sorted(rows, key=lambda r: (-r.interactions, r.name))
+    top = heapq.nsmallest(TOP_N, rows, key=lambda r: (-r.interactions, r.name))
     result: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "total_sessions": len(rows),
-        "active_sessions": sum(1 for r in rows if (r.last_activity or "") > cutoff),
+        "active_sessions": sum(1 for last in col["last_activity"] if (last or "") > cutoff),
         "active_days": active_days,
-        "interactions": sum(r.interactions for r in rows),
-        "failed_interactions": sum(r.failed for r in rows),
-        "unpriced_interactions": sum(r.unpriced for r in rows),
-        "cost_reported": round(sum(r.reported for r in rows), 10),
+        "interactions": sum(col["interactions"]),
+        "failed_interactions": sum(col["failed"]),
+        "unpriced_interactions": sum(col["unpriced"]),
+        "cost_reported": round(sum(col["reported"]), 10),
         "cost_reported_by": sorted({a for r in rows for a in r.reported_by}),
         "tokens": {**tokens, "total": total_tokens(tokens)},
-        "cost": round(sum(r.cost for r in rows), 10),
-        "cache_savings": round(sum(r.savings for r in rows), 10),
+        "cost": round(sum(col["cost"]), 10),
+        "cache_savings": round(sum(col["savings"]), 10),
         "cache_read_share": round(tokens["cache_read"] / total_input, 4) if total_input else 0.0,
         "sessions_with_problems": sum(1 for r in rows if r.problems),
         "most_active": [
             {"session_name": r.name, "interactions": r.interactions}
-            for r in top[:TOP_N]
+            for r in top
             if r.interactions > 0
         ],
     }

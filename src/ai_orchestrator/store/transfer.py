@@ -56,6 +56,7 @@ from ai_orchestrator.core.names import (
 from ai_orchestrator.infra import locks
 from ai_orchestrator.infra.fsutil import atomic_write, read_bytes
 from ai_orchestrator.infra.timeutil import format_iso, parse_iso
+from ai_orchestrator.store.discovery import Discovery
 from ai_orchestrator.store.legacy import (
     SHELL_NAME_RULE,
     carried_name,
@@ -355,11 +356,12 @@ def _legacy_metadata(path: Path) -> tuple[bytes, dict[str, Any]] | None:
 ROOT_SESSION = "."
 
 
-def _stray_names(store: SessionStore) -> list[str]:
+def _stray_names(store: SessionStore, found: Discovery | None = None) -> list[str]:
     """Candidates for shell-version sessions with names that are not valid session names
-    (sorted): those ``store.discover()`` found and ``ROOT_SESSION`` (the root itself). The
-    caller keeps only those holding a shell-format ``metadata.json``."""
-    return sorted([ROOT_SESSION, *store.discover().strays])
+    (sorted): those ``store.discover()`` found (``found``, if the caller has it) and
+    ``ROOT_SESSION`` (the root itself). The caller keeps only those holding a
+    shell-format ``metadata.json``."""
+    return sorted([ROOT_SESSION, *(store.discover() if found is None else found).strays])
 
 
 @dataclass(frozen=True)
@@ -382,26 +384,26 @@ class Stray:
         return SessionView(self.target.name, where, self.summary, [problem], legacy=True)
 
 
-def stray_sessions(store: SessionStore) -> list[Stray]:
+def stray_sessions(store: SessionStore, found: Discovery | None = None) -> list[Stray]:
     """Every shell-version session whose name is not ``<command>-<feature-id>`` (name
     order): what ``list`` cannot show as sessions and ``stats``/``export`` must not leave
     out."""
     if not store.check_root():
         return []
     strays = []
-    for name in _stray_names(store):
-        found = _legacy_metadata(store.root / name)
-        if found is None:
+    for name in _stray_names(store, found):
+        legacy = _legacy_metadata(store.root / name)
+        if legacy is None:
             continue
         target = legacy_session_name(name)
-        records, bad = legacy_records(found[1], target, name)
-        base = legacy_base(found[1], carried_name(name))
-        summary = build_summary(target, records, legacy_created(found[1]), base)
+        records, bad = legacy_records(legacy[1], target, name)
+        base = legacy_base(legacy[1], carried_name(name))
+        summary = build_summary(target, records, legacy_created(legacy[1]), base)
         strays.append(Stray(name, target, records, len(bad), summary))
     return strays
 
 
-def legacy_strays(store: SessionStore) -> list[dict[str, Any]]:
+def legacy_strays(store: SessionStore, found: Discovery | None = None) -> list[dict[str, Any]]:
     """``stray_sessions`` for ``list``: with the reason and what ``migrate`` makes of them."""
     return [
         {
@@ -415,7 +417,7 @@ def legacy_strays(store: SessionStore) -> list[dict[str, Any]]:
             "cost": stray.summary["cost"],
             "last_used": stray.summary["last_used"],
         }
-        for stray in stray_sessions(store)
+        for stray in stray_sessions(store, found)
     ]
 
 

@@ -1,0 +1,49 @@
+"""The rows ``aio session list`` and ``stats`` show: one discovery scan of the store, the
+summary index's rows (a progress bar on a terminal while it rescans), the unreadable
+sessions warned about on stderr and the store's entries that are not aio's."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ai_orchestrator.cli import output
+from ai_orchestrator.store import SessionStore
+from ai_orchestrator.store.discovery import Discovery
+from ai_orchestrator.store.index import SessionRow, SummaryIndex, unreadable_entries
+
+rescan_option = click.option(
+    "--rescan",
+    is_flag=True,
+    help="Start the index over from the files (a plain listing already sees hand edits).",
+)
+
+
+def warn_unreadable(errors: list[tuple[str, str]]) -> None:
+    for name, problem in errors:
+        output.warn(f"{name}: skipped: {problem}")
+
+
+def store_rows(
+    store: SessionStore, *, rescan: bool = False, docs: bool = True
+) -> tuple[list[SessionRow], list[dict[str, str]], list[dict[str, str]], Discovery]:
+    """All readable rows; ``{session_name, error}`` for each unreadable session and each
+    odd file that makes record, clean and repair refuse a listed one (``refused``); the
+    store's entries that are not aio's (``{name, kind, reason}``); and the one scan they
+    come from. A rescan (``--rescan``, or an index that cannot be trusted) shows a
+    progress bar on stderr when that is a terminal."""
+    found = store.discover()
+    bar = None
+    if sys.stderr.isatty():
+        from ai_orchestrator.cli.progress import ScanBar  # lazily: it imports the agents
+
+        bar = ScanBar()
+    try:
+        rows, errors = SummaryIndex(store).rows(found, rescan=rescan, progress=bar, docs=docs)
+    finally:
+        if bar is not None:
+            bar.close()
+    errors = found.errors + errors
+    warn_unreadable(errors)
+    return rows, unreadable_entries(rows, errors), [f.to_dict() for f in found.foreign], found
