@@ -8,6 +8,7 @@ not pay.
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Collection, Mapping
 from functools import lru_cache
@@ -47,8 +48,12 @@ _PASSWORD_FLAG_RES = [
     re.compile(command + r"[a-z\-]*\b[^\n]*?\s-p" + _FLAG_VALUE) for command in ("mysql", "mariadb")
 ] + [
     re.compile(r"sshpass\b[^\n]*?\s-p[ \t]*" + _FLAG_VALUE),
-    re.compile(r"(?:docker|podman|nerdctl|buildah)\s+login\b[^\n]*?\s-p[ \t]+" + _FLAG_VALUE),
 ]
+# ``docker login … -p PW`` (also podman, nerdctl, buildah): matched at each ``login`` (an
+# alternation of the commands in front would make the engine try every position), the
+# command before it checked in ``_login_spans``.
+_LOGIN_RE = re.compile(r"login\b[^\n]*?\s-p[ \t]+" + _FLAG_VALUE)
+_LOGIN_COMMANDS = frozenset(("docker", "podman", "nerdctl", "buildah"))
 
 # ----------------------------------------------------------------- named values
 
@@ -296,6 +301,32 @@ def _structural_spans(text: str) -> list[tuple[int, int, str]]:
                 for g in range(1, pattern.groups + 1)
                 if m.group(g) is not None
             ]
+        if "login" in text:
+            spans += _login_spans(text)
+    return spans
+
+
+def _login_spans(text: str) -> list[tuple[int, int, str]]:
+    """The password of ``docker login … -p PW`` (or podman, nerdctl, buildah login)."""
+    spans: list[tuple[int, int, str]] = []
+    at = text.find("login")
+    while at >= 0:
+        match = _LOGIN_RE.match(text, at)
+        if match is not None:
+            command_end = at
+            while command_end > 0 and text[command_end - 1].isspace():
+                command_end -= 1
+            for command in _LOGIN_COMMANDS:
+                start = command_end - len(command)
+                if (
+                    command_end < at
+                    and text.startswith(command, start)
+                    and (start == 0 or text[start - 1] not in _NAME_CHARS)
+                ):
+                    group = next(g for g in range(1, 4) if match.group(g) is not None)
+                    spans.append((match.start(group), match.end(group), "password"))
+                    break
+        at = text.find("login", at + 1)
     return spans
 
 
@@ -506,13 +537,49 @@ def _apply(text: str, spans: list[tuple[int, int, str]]) -> str:
 _MIN_SECRET_TEXT = 8  # nothing shorter can hold a recognisable secret
 
 
+def _shadow_chars(error: UnicodeError) -> tuple[str, int]:
+    """Encoding error handler for ``_lowered``: a non-ASCII character the rules' patterns
+    can tell from ``?`` (a word character or a space: ``\\w``, ``\\s``, ``str.split``)
+    becomes NUL, to be put back as it is; any other becomes ``?``."""
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    run = error.object[error.start : error.end]
+    return "".join("\0" if c.isalnum() or c.isspace() else "?" for c in run), error.end
+
+
+codecs.register_error("aio-redact-lowered", _shadow_chars)
+
+
+def _lowered(text: str) -> str:
+    """``text`` lowered position for position, for the scans that ignore case.
+
+    Every pattern run on it is ASCII, so a non-ASCII character that is neither a word
+    character nor a space matches exactly what ``?`` matches, and is lowered to ``?``
+    through a bytes copy (``str.lower`` on text that is not all ASCII costs several times
+    more). The others are lowered as ``str.lower`` does, kept as they are where lowering
+    would change the length (U+0130), so positions still match ``text``'s.
+    """
+    if text.isascii():
+        return text.lower()
+    lowered = text.encode("ascii", "aio-redact-lowered").lower().decode("ascii")
+    at = lowered.find("\0")
+    if at < 0:
+        return lowered
+    pieces, done = [], 0
+    while at >= 0:
+        char = text[at]
+        pieces += [lowered[done:at], char.lower() if len(char.lower()) == 1 else char]
+        done = at + 1
+        at = lowered.find("\0", done)
+    pieces.append(lowered[done:])
+    return "".join(pieces)
+
+
 def redact(text: str) -> str:
     """``infra.redact.redact``."""
     if len(text) < _MIN_SECRET_TEXT:
         return text
-    lowered = text.lower()
-    if len(lowered) != len(text):  # a few non-ASCII letters change length when lowered
-        lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+    lowered = _lowered(text)
     spans = private_key_spans(text) if "PRIVATE KEY" in text else []
     spans += token_spans(text)
     spans += _structural_spans(text)
