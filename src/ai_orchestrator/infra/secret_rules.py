@@ -550,21 +550,25 @@ def _shadow_chars(error: UnicodeError) -> tuple[str, int]:
 codecs.register_error("aio-redact-lowered", _shadow_chars)
 
 
-def _lowered(text: str) -> str:
+def _lowered(text: str) -> tuple[str, bytes]:
     """``text`` lowered position for position, for the scans that ignore case.
 
     Every pattern run on it is ASCII, so a non-ASCII character that is neither a word
     character nor a space matches exactly what ``?`` matches, and is lowered to ``?``
     through a bytes copy (``str.lower`` on text that is not all ASCII costs several times
     more). The others are lowered as ``str.lower`` does, kept as they are where lowering
-    would change the length (U+0130), so positions still match ``text``'s.
+    would change the length (U+0130), so positions still match ``text``'s. Also returns
+    the ASCII bytes copy (for ``token_spans``: a non-ASCII character is never part of a
+    token).
     """
     if text.isascii():
-        return text.lower()
-    lowered = text.encode("ascii", "aio-redact-lowered").lower().decode("ascii")
+        lowered = text.lower()
+        return lowered, lowered.encode("ascii")
+    data = text.encode("ascii", "aio-redact-lowered").lower()
+    lowered = data.decode("ascii")
     at = lowered.find("\0")
     if at < 0:
-        return lowered
+        return lowered, data
     pieces, done = [], 0
     while at >= 0:
         char = text[at]
@@ -572,16 +576,16 @@ def _lowered(text: str) -> str:
         done = at + 1
         at = lowered.find("\0", done)
     pieces.append(lowered[done:])
-    return "".join(pieces)
+    return "".join(pieces), data
 
 
 def redact(text: str) -> str:
     """``infra.redact.redact``."""
     if len(text) < _MIN_SECRET_TEXT:
         return text
-    lowered = _lowered(text)
+    lowered, shadow = _lowered(text)
     spans = private_key_spans(text) if "PRIVATE KEY" in text else []
-    spans += token_spans(text)
+    spans += token_spans(text, shadow)
     spans += _structural_spans(text)
     spans += _named_spans(text, lowered)
     spans += context_spans(text, lowered, _classify)
