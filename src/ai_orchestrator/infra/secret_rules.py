@@ -24,14 +24,15 @@ from ai_orchestrator.infra.secret_context import (
     callee_at,
     context_spans,
     credential_like,
+    occurrences,
     private_key_spans,
 )
 from ai_orchestrator.infra.secret_tokens import token_spans
 
 # (the password may hold ``@``: the host starts after the last one)
 _URL_CREDENTIALS_RE = re.compile(r"://([^\s/?#@:\"'<>\\]*):([^\s/?#\"'<>\\]+)@")
-# Command lines. Each pattern starts with its command word (a literal, which the regex
-# engine skips to quickly); the word boundary before it is checked in ``_command_spans``.
+# Command lines. Each pattern starts with its command word (a literal, found with
+# ``str.find``); the word boundary before it is checked in ``_command_spans``.
 _CURL_USER_RE = re.compile(
     r"curl\b[^\n]*?\s(?:-u|--user|-U|--proxy-user)(?:=|[ \t]+)?(['\"]?)[^\s:'\"\\]*:([^\s'\"\\]+)"
 )
@@ -45,9 +46,10 @@ _BEARER_RE = re.compile(r"earer[ \t]+([A-Za-z0-9\-._~+/]{20,}=*)")
 # A .netrc entry: ``machine HOST login USER password SECRET``.
 _NETRC_RE = re.compile(r"machine[ \t]+\S+[ \t]+login[ \t]+\S+[ \t]+password[ \t]+([^\s\"\\]+)")
 _PASSWORD_FLAG_RES = [
-    re.compile(command + r"[a-z\-]*\b[^\n]*?\s-p" + _FLAG_VALUE) for command in ("mysql", "mariadb")
+    (command, re.compile(command + r"[a-z\-]*\b[^\n]*?\s-p" + _FLAG_VALUE))
+    for command in ("mysql", "mariadb")
 ] + [
-    re.compile(r"sshpass\b[^\n]*?\s-p[ \t]*" + _FLAG_VALUE),
+    ("sshpass", re.compile(r"sshpass\b[^\n]*?\s-p[ \t]*" + _FLAG_VALUE)),
 ]
 # ``docker login … -p PW`` (also podman, nerdctl, buildah): matched at each ``login`` (an
 # alternation of the commands in front would make the engine try every position), the
@@ -66,7 +68,7 @@ def _split(words: str) -> list[str]:
 _KEYWORDS = tuple(_split("pass pwd secret token key cred auth cookie sess sig pat bearer psk"))
 _NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.")
 # A keyword, the rest of the name, then a separator: the candidates for a named value.
-# (Literal-first patterns on the lowered text: the regex engine skips to each keyword.)
+# (Literal-first patterns on the lowered text, matched at each keyword ``str.find`` finds.)
 _HIT_RES = [
     re.compile(
         word + r"[a-z0-9_.\-]*+(?=(?:\\*[\"']\]?)?[ \t]*(?::=|=>|[:=])"  # name = value
@@ -262,7 +264,7 @@ def _command_spans(
 ) -> list[tuple[int, int, str]]:
     return [
         (m.start(group), m.end(group), kind)
-        for m in pattern.finditer(text)
+        for m in occurrences(text, "curl", pattern)
         if m.start() == 0 or text[m.start() - 1] not in _NAME_CHARS
     ]
 
@@ -274,7 +276,7 @@ def _word_start(text: str, at: int) -> bool:
 def _structural_spans(text: str) -> list[tuple[int, int, str]]:
     spans: list[tuple[int, int, str]] = []
     if "://" in text:
-        for m in _URL_CREDENTIALS_RE.finditer(text):
+        for m in occurrences(text, "://", _URL_CREDENTIALS_RE):
             spans.append((m.start(2), m.end(2), "url-password"))
             if _token_like(m.group(1)) and any(c.isdigit() for c in m.group(1)):
                 spans.append((m.start(1), m.end(1), "url-user"))  # a key id as the user
@@ -283,20 +285,20 @@ def _structural_spans(text: str) -> list[tuple[int, int, str]]:
     if "earer" in text:
         spans += [
             (m.start(1), m.end(1), "bearer-token")
-            for m in _BEARER_RE.finditer(text)
+            for m in occurrences(text, "earer", _BEARER_RE)
             if m.start() >= 1 and text[m.start() - 1] in "Bb" and _word_start(text, m.start() - 1)
         ]
     if "machine" in text and "password" in text:
         spans += [
             (m.start(1), m.end(1), "password")
-            for m in _NETRC_RE.finditer(text)
+            for m in occurrences(text, "machine", _NETRC_RE)
             if _word_start(text, m.start())
         ]
     if " -p" in text:
-        for pattern in _PASSWORD_FLAG_RES:
+        for command, pattern in _PASSWORD_FLAG_RES:
             spans += [
                 (m.start(g), m.end(g), "password")
-                for m in pattern.finditer(text)
+                for m in occurrences(text, command, pattern)
                 if m.start() == 0 or text[m.start() - 1] not in _NAME_CHARS
                 for g in range(1, pattern.groups + 1)
                 if m.group(g) is not None
@@ -381,7 +383,11 @@ def _next_line_value(text: str, after_sep: int, name_start: int) -> tuple[int, i
 
 def _named_spans(text: str, lowered: str) -> list[tuple[int, int, str]]:
     """Values of secret-named assignments, flags and headers."""
-    hits = [m.start() for hit in _HIT_RES for m in hit.finditer(lowered)]
+    hits = [
+        m.start()
+        for word, hit in zip(_KEYWORDS, _HIT_RES, strict=True)
+        for m in occurrences(lowered, word, hit)
+    ]
     if "--" in text:
         hits += [m.start() + 2 for m in _FLAG_HIT_RE.finditer(lowered) if _classify(m.group(0))]
     hits.sort()
