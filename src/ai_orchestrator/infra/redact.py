@@ -97,7 +97,8 @@ literal prefix is twice as slow, and an alternation or a character class at the 
 of a pattern makes it try every position: each costs milliseconds per MB).
 ``benchmarks/bench_redact.py`` measures a 1 MB prompt (target ≤ 50 ms) and the corpus
 (0 leaks, false positives ≤ 2%), beside detect-secrets. The rules live in
-``infra.secret_rules`` (provider token shapes in ``infra.secret_tokens``, classes found by
+``infra.secret_rules`` (provider token shapes in ``infra.secret_tokens``, URL, Bearer,
+``.netrc`` and command-line credentials in ``infra.secret_shapes``, classes found by
 position in ``infra.secret_context``), imported on the first call that needs them.
 
 Choice of rules

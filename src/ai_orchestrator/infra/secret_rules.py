@@ -1,5 +1,7 @@
 """The secret-detection rules and passes behind ``infra.redact`` (see its docstring for
-the contract, the classes covered and the choice of rules).
+the contract, the classes covered and the choice of rules): the named-value pass here,
+the others in ``secret_tokens``, ``secret_shapes`` and ``secret_context``; ``redact``
+lowers the text once (``_lowered``) and puts the passes' spans together.
 
 Imported on first use by ``infra.redact``: compiling the rules takes tens of
 milliseconds, which commands that never redact (``aio --version``, the statusline) must
@@ -27,35 +29,8 @@ from ai_orchestrator.infra.secret_context import (
     occurrences,
     private_key_spans,
 )
+from ai_orchestrator.infra.secret_shapes import NAME_CHARS, structural_spans, token_like
 from ai_orchestrator.infra.secret_tokens import token_spans
-
-# (the password may hold ``@``: the host starts after the last one)
-_URL_CREDENTIALS_RE = re.compile(r"://([^\s/?#@:\"'<>\\]*):([^\s/?#\"'<>\\]+)@")
-# Command lines. Each pattern starts with its command word (a literal, found with
-# ``str.find``); the word boundary before it is checked in ``_command_spans``.
-_CURL_USER_RE = re.compile(
-    r"curl\b[^\n]*?\s(?:-u|--user|-U|--proxy-user)(?:=|[ \t]+)?(['\"]?)[^\s:'\"\\]*:([^\s'\"\\]+)"
-)
-# A password given to ``-p``: quoted (each quote its own group) or bare. Every group of these
-# patterns is the password: the one that matched is redacted.
-_FLAG_VALUE = r"""(?:'([^'\n\\]{1,256})'|"([^"\n\\]{1,256})"|([^\s'"\\]+))"""
-# ``Bearer <token>`` without a header name before it (a header is a named value).
-# Literal-first (``\b`` or a class in front would make ``re`` try every position of the
-# text): the ``B``/``b`` and the word boundary before it are checked on each match.
-_BEARER_RE = re.compile(r"earer[ \t]+([A-Za-z0-9\-._~+/]{20,}=*)")
-# A .netrc entry: ``machine HOST login USER password SECRET``.
-_NETRC_RE = re.compile(r"machine[ \t]+\S+[ \t]+login[ \t]+\S+[ \t]+password[ \t]+([^\s\"\\]+)")
-_PASSWORD_FLAG_RES = [
-    (command, re.compile(command + r"[a-z\-]*\b[^\n]*?\s-p" + _FLAG_VALUE))
-    for command in ("mysql", "mariadb")
-] + [
-    ("sshpass", re.compile(r"sshpass\b[^\n]*?\s-p[ \t]*" + _FLAG_VALUE)),
-]
-# ``docker login … -p PW`` (also podman, nerdctl, buildah): matched at each ``login`` (an
-# alternation of the commands in front would make the engine try every position), the
-# command before it checked in ``_login_spans``.
-_LOGIN_RE = re.compile(r"login\b[^\n]*?\s-p[ \t]+" + _FLAG_VALUE)
-_LOGIN_COMMANDS = frozenset(("docker", "podman", "nerdctl", "buildah"))
 
 # ----------------------------------------------------------------- named values
 
@@ -66,7 +41,6 @@ def _split(words: str) -> list[str]:
 
 # Every secret name contains one of these (lowercased).
 _KEYWORDS = tuple(_split("pass pwd secret token key cred auth cookie sess sig pat bearer psk"))
-_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.")
 # A keyword, the rest of the name, then a separator: the candidates for a named value.
 # (Literal-first patterns on the lowered text, matched at each keyword ``str.find`` finds.)
 _HIT_RES = [
@@ -98,7 +72,6 @@ _FLAG_SEP_RE = re.compile(r"[ \t]+(?=[^\s-])")
 _SCHEME_RE = re.compile(r"(?:bearer|basic|token|digest|negotiate|bot)[ \t]+", re.IGNORECASE)
 _CAMEL_RE = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 _UNQUOTED_VALUE_RE = re.compile(r"[^\s\"'\\,;})\]&<>|`]+")
-_TOKEN_LIKE_RE = re.compile(r"[A-Za-z0-9_\-+/=.~%:]{8,}")
 _CODE_VALUE_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:[.(\[]|$)")
 _IDENTIFIER_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 _QUOTE_CHARS = ('"', "'", "`")
@@ -225,12 +198,6 @@ def _placeholder(value: str) -> bool:
     )
 
 
-def _token_like(value: str) -> bool:
-    if _TOKEN_LIKE_RE.fullmatch(value) is None:
-        return False
-    return len(value) >= 20 or any(c.isdigit() for c in value)
-
-
 def _looks_like_code(value: str, separator: str, spaced: bool) -> bool:
     """An unquoted value that is an expression (``next_token(s)``, ``Optional[str]``,
     ``self.key``, ``[Validator, …]`` with spaces around ``=``), not a literal secret."""
@@ -257,79 +224,6 @@ def _mask(kind: str) -> str:
 
 
 # ----------------------------------------------------------------- the passes
-
-
-def _command_spans(
-    text: str, pattern: re.Pattern[str], group: int, kind: str
-) -> list[tuple[int, int, str]]:
-    return [
-        (m.start(group), m.end(group), kind)
-        for m in occurrences(text, "curl", pattern)
-        if m.start() == 0 or text[m.start() - 1] not in _NAME_CHARS
-    ]
-
-
-def _word_start(text: str, at: int) -> bool:
-    return at == 0 or not (text[at - 1].isalnum() or text[at - 1] == "_")
-
-
-def _structural_spans(text: str) -> list[tuple[int, int, str]]:
-    spans: list[tuple[int, int, str]] = []
-    if "://" in text:
-        for m in occurrences(text, "://", _URL_CREDENTIALS_RE):
-            spans.append((m.start(2), m.end(2), "url-password"))
-            if _token_like(m.group(1)) and any(c.isdigit() for c in m.group(1)):
-                spans.append((m.start(1), m.end(1), "url-user"))  # a key id as the user
-    if "curl" in text and (" -u" in text or "--user" in text or " -U" in text):
-        spans += _command_spans(text, _CURL_USER_RE, 2, "curl-user")
-    if "earer" in text:
-        spans += [
-            (m.start(1), m.end(1), "bearer-token")
-            for m in occurrences(text, "earer", _BEARER_RE)
-            if m.start() >= 1 and text[m.start() - 1] in "Bb" and _word_start(text, m.start() - 1)
-        ]
-    if "machine" in text and "password" in text:
-        spans += [
-            (m.start(1), m.end(1), "password")
-            for m in occurrences(text, "machine", _NETRC_RE)
-            if _word_start(text, m.start())
-        ]
-    if " -p" in text:
-        for command, pattern in _PASSWORD_FLAG_RES:
-            spans += [
-                (m.start(g), m.end(g), "password")
-                for m in occurrences(text, command, pattern)
-                if m.start() == 0 or text[m.start() - 1] not in _NAME_CHARS
-                for g in range(1, pattern.groups + 1)
-                if m.group(g) is not None
-            ]
-        if "login" in text:
-            spans += _login_spans(text)
-    return spans
-
-
-def _login_spans(text: str) -> list[tuple[int, int, str]]:
-    """The password of ``docker login … -p PW`` (or podman, nerdctl, buildah login)."""
-    spans: list[tuple[int, int, str]] = []
-    at = text.find("login")
-    while at >= 0:
-        match = _LOGIN_RE.match(text, at)
-        if match is not None:
-            command_end = at
-            while command_end > 0 and text[command_end - 1].isspace():
-                command_end -= 1
-            for command in _LOGIN_COMMANDS:
-                start = command_end - len(command)
-                if (
-                    command_end < at
-                    and text.startswith(command, start)
-                    and (start == 0 or text[start - 1] not in _NAME_CHARS)
-                ):
-                    group = next(g for g in range(1, 4) if match.group(g) is not None)
-                    spans.append((match.start(group), match.end(group), "password"))
-                    break
-        at = text.find("login", at + 1)
-    return spans
 
 
 def _line_end(text: str, start: int, quote: str | None) -> int:
@@ -411,7 +305,7 @@ def _named_spans(text: str, lowered: str) -> list[tuple[int, int, str]]:
             done = name_end  # ``session.record(``, ``tokens)``: not an assignment
             continue
         start = at
-        while start > 0 and text[start - 1] in _NAME_CHARS:
+        while start > 0 and text[start - 1] in NAME_CHARS:
             start -= 1
         if start >= 1 and text[start - 1] == "\\" and text[start : start + 1] in ("n", "r", "t"):
             start += 1  # the ``n`` of an escaped ``\n`` is not part of the name
@@ -515,7 +409,7 @@ def _named_spans(text: str, lowered: str) -> list[tuple[int, int, str]]:
         if (
             not value
             or _placeholder(value)
-            or (strength == _WEAK and not _token_like(value))
+            or (strength == _WEAK and not token_like(value))
             or "::" in value  # ``did not pass: tests.test_add::test_add``: a test id or path
             or (value.isdigit() and len(value) < 6)  # ``expiry: 3600``, ``password:  16 bytes``
         ):
@@ -592,7 +486,7 @@ def redact(text: str) -> str:
     lowered, shadow = _lowered(text)
     spans = private_key_spans(text) if "PRIVATE KEY" in text else []
     spans += token_spans(text, shadow)
-    spans += _structural_spans(text)
+    spans += structural_spans(text)
     spans += _named_spans(text, lowered)
     spans += context_spans(text, lowered, _classify)
     return _apply(text, spans) if spans else text
@@ -630,7 +524,7 @@ def redact_value(
     if isinstance(value, str):
         if key is not None and value and not _placeholder(value):
             found = _classify(key.strip(".-"))
-            if found is not None and (found[1] != _WEAK or _token_like(value)):
+            if found is not None and (found[1] != _WEAK or token_like(value)):
                 return _mask(found[0])
         return redact(value)
     if isinstance(value, Mapping):
@@ -665,7 +559,7 @@ def redact_value(
             # an argument list: ``["mysql", "--password", "…"]``
             kind = _names_secret(value[i - 1])
             after = value[i]
-            if kind and isinstance(after, str) and (credential_like(after) or _token_like(after)):
+            if kind and isinstance(after, str) and (credential_like(after) or token_like(after)):
                 items[i] = _mask(kind)
         return items
     return value
