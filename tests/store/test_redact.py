@@ -119,3 +119,32 @@ def test_values_under_secret_keys_are_replaced_whole() -> None:
 )
 def test_ordinary_text_is_kept(text: str) -> None:
     assert redact(text) == text
+
+
+# Non-ASCII characters are lowered through an ASCII copy of the text and tokens are found
+# on it (``secret_rules._lowered``, ``secret_tokens._long_runs``): a character that
+# lowers to two (U+0130), a non-ASCII space or letter, one outside the BMP, a lone
+# surrogate (undecodable bytes) and the Kelvin sign (which lowers to ASCII ``k``) must
+# neither shift a span nor hide a secret.
+_AROUND = (
+    "{c}" + GITHUB + '{c} {c}\nDB_PASSWORD: "{c}hunter2x9"\npassword = hunter2x9 {c}\n'
+    "{c} docker login -u me -p S3cretPw9 {c}\n$ gh auth token\n"
+    "gho_16C7e42F292c6912E7710c838347Ae178B4a\n{c}kind: Secret\n"
+)
+
+
+@pytest.mark.parametrize(
+    "char", ["\u0130", "\u0394", "\u00a0", "\u2014", "\U0001f916", "\udc80", "\u212a"]
+)
+def test_non_ascii_characters_keep_every_span_in_place(char: str) -> None:
+    expected = redact(_AROUND.format(c="#")).replace("#", char)
+    assert "hunter2x9" not in expected and "S3cretPw9" not in expected
+    assert redact(_AROUND.format(c=char)) == expected
+    long_prefix = char * 5000 + "\n"
+    assert redact(long_prefix + _AROUND.format(c=char)) == long_prefix + expected
+
+
+def test_token_at_the_very_start_and_end_of_the_text() -> None:
+    assert redact(GITHUB) == "[REDACTED:github-token]"
+    assert redact("\u0394" + GITHUB) == "\u0394[REDACTED:github-token]"
+    assert redact("x = 1\n" + GITHUB) == "x = 1\n[REDACTED:github-token]"

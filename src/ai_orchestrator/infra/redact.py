@@ -87,14 +87,18 @@ value's characters only, never a quote or bracket, so redacted code still parses
 Invariant: what is inserted never contains ``"`` or ``\\``, so ``redact`` applied to an
 already serialised JSON line keeps it valid JSON.
 
-Cost: one pass of a character-class regex finds the runs of token characters; only the
-starts of their segments are matched, each against the few provider shapes that can
-start with its literal start. Named values and positional classes are found by
-literal-first patterns on the lowered text (an alternation or a character class at the
-start of a pattern makes the engine try every position: each costs milliseconds per MB).
+Cost: the text is lowered once, through an ASCII bytes copy (``str.lower`` costs several
+times more on text that is not all ASCII); on that copy ``bytes.find`` finds the runs of
+20+ token characters, and only the starts of their segments are matched, each against
+the few provider shapes that can start with its literal start. Named values and
+positional classes start at literals (keywords, command words) found with ``str.find``
+on the lowered text, the pattern matched at each (the regex engine's own scan for a
+literal prefix is twice as slow, and an alternation or a character class at the start
+of a pattern makes it try every position: each costs milliseconds per MB).
 ``benchmarks/bench_redact.py`` measures a 1 MB prompt (target ≤ 50 ms) and the corpus
 (0 leaks, false positives ≤ 2%), beside detect-secrets. The rules live in
-``infra.secret_rules`` (provider token shapes in ``infra.secret_tokens``, classes found by
+``infra.secret_rules`` (provider token shapes in ``infra.secret_tokens``, URL, Bearer,
+``.netrc`` and command-line credentials in ``infra.secret_shapes``, classes found by
 position in ``infra.secret_context``), imported on the first call that needs them.
 
 Choice of rules

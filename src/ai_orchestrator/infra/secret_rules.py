@@ -1,5 +1,7 @@
 """The secret-detection rules and passes behind ``infra.redact`` (see its docstring for
-the contract, the classes covered and the choice of rules).
+the contract, the classes covered and the choice of rules): the named-value pass here,
+the others in ``secret_tokens``, ``secret_shapes`` and ``secret_context``; ``redact``
+lowers the text once (``_lowered``) and puts the passes' spans together.
 
 Imported on first use by ``infra.redact``: compiling the rules takes tens of
 milliseconds, which commands that never redact (``aio --version``, the statusline) must
@@ -8,6 +10,7 @@ not pay.
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Collection, Mapping
 from functools import lru_cache
@@ -23,32 +26,11 @@ from ai_orchestrator.infra.secret_context import (
     callee_at,
     context_spans,
     credential_like,
+    occurrences,
     private_key_spans,
 )
+from ai_orchestrator.infra.secret_shapes import NAME_CHARS, structural_spans, token_like
 from ai_orchestrator.infra.secret_tokens import token_spans
-
-# (the password may hold ``@``: the host starts after the last one)
-_URL_CREDENTIALS_RE = re.compile(r"://([^\s/?#@:\"'<>\\]*):([^\s/?#\"'<>\\]+)@")
-# Command lines. Each pattern starts with its command word (a literal, which the regex
-# engine skips to quickly); the word boundary before it is checked in ``_command_spans``.
-_CURL_USER_RE = re.compile(
-    r"curl\b[^\n]*?\s(?:-u|--user|-U|--proxy-user)(?:=|[ \t]+)?(['\"]?)[^\s:'\"\\]*:([^\s'\"\\]+)"
-)
-# A password given to ``-p``: quoted (each quote its own group) or bare. Every group of these
-# patterns is the password: the one that matched is redacted.
-_FLAG_VALUE = r"""(?:'([^'\n\\]{1,256})'|"([^"\n\\]{1,256})"|([^\s'"\\]+))"""
-# ``Bearer <token>`` without a header name before it (a header is a named value).
-# Literal-first (``\b`` or a class in front would make ``re`` try every position of the
-# text): the ``B``/``b`` and the word boundary before it are checked on each match.
-_BEARER_RE = re.compile(r"earer[ \t]+([A-Za-z0-9\-._~+/]{20,}=*)")
-# A .netrc entry: ``machine HOST login USER password SECRET``.
-_NETRC_RE = re.compile(r"machine[ \t]+\S+[ \t]+login[ \t]+\S+[ \t]+password[ \t]+([^\s\"\\]+)")
-_PASSWORD_FLAG_RES = [
-    re.compile(command + r"[a-z\-]*\b[^\n]*?\s-p" + _FLAG_VALUE) for command in ("mysql", "mariadb")
-] + [
-    re.compile(r"sshpass\b[^\n]*?\s-p[ \t]*" + _FLAG_VALUE),
-    re.compile(r"(?:docker|podman|nerdctl|buildah)\s+login\b[^\n]*?\s-p[ \t]+" + _FLAG_VALUE),
-]
 
 # ----------------------------------------------------------------- named values
 
@@ -59,9 +41,8 @@ def _split(words: str) -> list[str]:
 
 # Every secret name contains one of these (lowercased).
 _KEYWORDS = tuple(_split("pass pwd secret token key cred auth cookie sess sig pat bearer psk"))
-_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.")
 # A keyword, the rest of the name, then a separator: the candidates for a named value.
-# (Literal-first patterns on the lowered text: the regex engine skips to each keyword.)
+# (Literal-first patterns on the lowered text, matched at each keyword ``str.find`` finds.)
 _HIT_RES = [
     re.compile(
         word + r"[a-z0-9_.\-]*+(?=(?:\\*[\"']\]?)?[ \t]*(?::=|=>|[:=])"  # name = value
@@ -91,7 +72,6 @@ _FLAG_SEP_RE = re.compile(r"[ \t]+(?=[^\s-])")
 _SCHEME_RE = re.compile(r"(?:bearer|basic|token|digest|negotiate|bot)[ \t]+", re.IGNORECASE)
 _CAMEL_RE = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 _UNQUOTED_VALUE_RE = re.compile(r"[^\s\"'\\,;})\]&<>|`]+")
-_TOKEN_LIKE_RE = re.compile(r"[A-Za-z0-9_\-+/=.~%:]{8,}")
 _CODE_VALUE_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:[.(\[]|$)")
 _IDENTIFIER_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 _QUOTE_CHARS = ('"', "'", "`")
@@ -218,12 +198,6 @@ def _placeholder(value: str) -> bool:
     )
 
 
-def _token_like(value: str) -> bool:
-    if _TOKEN_LIKE_RE.fullmatch(value) is None:
-        return False
-    return len(value) >= 20 or any(c.isdigit() for c in value)
-
-
 def _looks_like_code(value: str, separator: str, spaced: bool) -> bool:
     """An unquoted value that is an expression (``next_token(s)``, ``Optional[str]``,
     ``self.key``, ``[Validator, …]`` with spaces around ``=``), not a literal secret."""
@@ -250,53 +224,6 @@ def _mask(kind: str) -> str:
 
 
 # ----------------------------------------------------------------- the passes
-
-
-def _command_spans(
-    text: str, pattern: re.Pattern[str], group: int, kind: str
-) -> list[tuple[int, int, str]]:
-    return [
-        (m.start(group), m.end(group), kind)
-        for m in pattern.finditer(text)
-        if m.start() == 0 or text[m.start() - 1] not in _NAME_CHARS
-    ]
-
-
-def _word_start(text: str, at: int) -> bool:
-    return at == 0 or not (text[at - 1].isalnum() or text[at - 1] == "_")
-
-
-def _structural_spans(text: str) -> list[tuple[int, int, str]]:
-    spans: list[tuple[int, int, str]] = []
-    if "://" in text:
-        for m in _URL_CREDENTIALS_RE.finditer(text):
-            spans.append((m.start(2), m.end(2), "url-password"))
-            if _token_like(m.group(1)) and any(c.isdigit() for c in m.group(1)):
-                spans.append((m.start(1), m.end(1), "url-user"))  # a key id as the user
-    if "curl" in text and (" -u" in text or "--user" in text or " -U" in text):
-        spans += _command_spans(text, _CURL_USER_RE, 2, "curl-user")
-    if "earer" in text:
-        spans += [
-            (m.start(1), m.end(1), "bearer-token")
-            for m in _BEARER_RE.finditer(text)
-            if m.start() >= 1 and text[m.start() - 1] in "Bb" and _word_start(text, m.start() - 1)
-        ]
-    if "machine" in text and "password" in text:
-        spans += [
-            (m.start(1), m.end(1), "password")
-            for m in _NETRC_RE.finditer(text)
-            if _word_start(text, m.start())
-        ]
-    if " -p" in text:
-        for pattern in _PASSWORD_FLAG_RES:
-            spans += [
-                (m.start(g), m.end(g), "password")
-                for m in pattern.finditer(text)
-                if m.start() == 0 or text[m.start() - 1] not in _NAME_CHARS
-                for g in range(1, pattern.groups + 1)
-                if m.group(g) is not None
-            ]
-    return spans
 
 
 def _line_end(text: str, start: int, quote: str | None) -> int:
@@ -350,7 +277,11 @@ def _next_line_value(text: str, after_sep: int, name_start: int) -> tuple[int, i
 
 def _named_spans(text: str, lowered: str) -> list[tuple[int, int, str]]:
     """Values of secret-named assignments, flags and headers."""
-    hits = [m.start() for hit in _HIT_RES for m in hit.finditer(lowered)]
+    hits = [
+        m.start()
+        for word, hit in zip(_KEYWORDS, _HIT_RES, strict=True)
+        for m in occurrences(lowered, word, hit)
+    ]
     if "--" in text:
         hits += [m.start() + 2 for m in _FLAG_HIT_RE.finditer(lowered) if _classify(m.group(0))]
     hits.sort()
@@ -374,7 +305,7 @@ def _named_spans(text: str, lowered: str) -> list[tuple[int, int, str]]:
             done = name_end  # ``session.record(``, ``tokens)``: not an assignment
             continue
         start = at
-        while start > 0 and text[start - 1] in _NAME_CHARS:
+        while start > 0 and text[start - 1] in NAME_CHARS:
             start -= 1
         if start >= 1 and text[start - 1] == "\\" and text[start : start + 1] in ("n", "r", "t"):
             start += 1  # the ``n`` of an escaped ``\n`` is not part of the name
@@ -478,7 +409,7 @@ def _named_spans(text: str, lowered: str) -> list[tuple[int, int, str]]:
         if (
             not value
             or _placeholder(value)
-            or (strength == _WEAK and not _token_like(value))
+            or (strength == _WEAK and not token_like(value))
             or "::" in value  # ``did not pass: tests.test_add::test_add``: a test id or path
             or (value.isdigit() and len(value) < 6)  # ``expiry: 3600``, ``password:  16 bytes``
         ):
@@ -506,16 +437,56 @@ def _apply(text: str, spans: list[tuple[int, int, str]]) -> str:
 _MIN_SECRET_TEXT = 8  # nothing shorter can hold a recognisable secret
 
 
+def _shadow_chars(error: UnicodeError) -> tuple[str, int]:
+    """Encoding error handler for ``_lowered``: a non-ASCII character the rules' patterns
+    can tell from ``?`` (a word character or a space: ``\\w``, ``\\s``, ``str.split``)
+    becomes NUL, to be put back as it is; any other becomes ``?``."""
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    run = error.object[error.start : error.end]
+    return "".join("\0" if c.isalnum() or c.isspace() else "?" for c in run), error.end
+
+
+codecs.register_error("aio-redact-lowered", _shadow_chars)
+
+
+def _lowered(text: str) -> tuple[str, bytes]:
+    """``text`` lowered position for position, for the scans that ignore case.
+
+    Every pattern run on it is ASCII, so a non-ASCII character that is neither a word
+    character nor a space matches exactly what ``?`` matches, and is lowered to ``?``
+    through a bytes copy (``str.lower`` on text that is not all ASCII costs several times
+    more). The others are lowered as ``str.lower`` does, kept as they are where lowering
+    would change the length (U+0130), so positions still match ``text``'s. Also returns
+    the ASCII bytes copy (for ``token_spans``: a non-ASCII character is never part of a
+    token).
+    """
+    if text.isascii():
+        lowered = text.lower()
+        return lowered, lowered.encode("ascii")
+    data = text.encode("ascii", "aio-redact-lowered").lower()
+    lowered = data.decode("ascii")
+    at = lowered.find("\0")
+    if at < 0:
+        return lowered, data
+    pieces, done = [], 0
+    while at >= 0:
+        char = text[at]
+        pieces += [lowered[done:at], char.lower() if len(char.lower()) == 1 else char]
+        done = at + 1
+        at = lowered.find("\0", done)
+    pieces.append(lowered[done:])
+    return "".join(pieces), data
+
+
 def redact(text: str) -> str:
     """``infra.redact.redact``."""
     if len(text) < _MIN_SECRET_TEXT:
         return text
-    lowered = text.lower()
-    if len(lowered) != len(text):  # a few non-ASCII letters change length when lowered
-        lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+    lowered, shadow = _lowered(text)
     spans = private_key_spans(text) if "PRIVATE KEY" in text else []
-    spans += token_spans(text)
-    spans += _structural_spans(text)
+    spans += token_spans(text, shadow)
+    spans += structural_spans(text)
     spans += _named_spans(text, lowered)
     spans += context_spans(text, lowered, _classify)
     return _apply(text, spans) if spans else text
@@ -553,7 +524,7 @@ def redact_value(
     if isinstance(value, str):
         if key is not None and value and not _placeholder(value):
             found = _classify(key.strip(".-"))
-            if found is not None and (found[1] != _WEAK or _token_like(value)):
+            if found is not None and (found[1] != _WEAK or token_like(value)):
                 return _mask(found[0])
         return redact(value)
     if isinstance(value, Mapping):
@@ -588,7 +559,7 @@ def redact_value(
             # an argument list: ``["mysql", "--password", "…"]``
             kind = _names_secret(value[i - 1])
             after = value[i]
-            if kind and isinstance(after, str) and (credential_like(after) or _token_like(after)):
+            if kind and isinstance(after, str) and (credential_like(after) or token_like(after)):
                 items[i] = _mask(kind)
         return items
     return value
