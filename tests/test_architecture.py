@@ -36,7 +36,8 @@ ALLOWED: dict[str, set[str]] = {
     "calls": _BELOW_CALLS,
     "workflow": _BELOW_CALLS | {"calls"},
     "usage": {"core", "infra", "store", "accounting", "agents"},
-    "cli": _BELOW_CALLS | {"calls", "workflow", "cli", "usage"},
+    "team": {"core", "infra", "store", "accounting", "usage"},
+    "cli": _BELOW_CALLS | {"calls", "workflow", "cli", "usage", "team"},
 }
 """Room -> the other rooms it may import from. ``cli`` may import anything."""
 
