@@ -79,11 +79,22 @@ class PgServer:
             f"-c max_connections=60 -c fsync={'on' if self.fsync else 'off'} "
             "-c synchronous_commit=" + ("on" if self.fsync else "off")
         )
+        self.options = options
         self._run(
             str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"),
             "-o", options, "-w", "-t", "60", "start",
         )  # fmt: skip
         return self
+
+    def halt(self) -> None:
+        """Stop the server, keeping its data (``start_again`` brings it back)."""
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def start_again(self) -> None:
+        self._run(
+            str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"),
+            "-o", self.options, "-w", "-t", "60", "start",
+        )  # fmt: skip
 
     def stop(self) -> None:
         self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w",

@@ -10,6 +10,7 @@ up, 2 bad option or configuration, 5 a schema newer than this aio.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from datetime import date
@@ -86,6 +87,18 @@ class _Bar:
             self.drawn = False
 
 
+def _batch_rows() -> int:
+    """``AIO_TEAM_BATCH_ROWS``: rows per transaction (default 10,000)."""
+    from ai_orchestrator.team.push import BATCH_ROWS
+
+    raw = os.environ.get("AIO_TEAM_BATCH_ROWS", "")
+    if not raw:
+        return BATCH_ROWS
+    if not raw.isdigit() or not 1 <= int(raw) <= 1_000_000:
+        raise InvalidInput(f"AIO_TEAM_BATCH_ROWS={raw!r}: use a whole number from 1 to 1000000")
+    return int(raw)
+
+
 def _said(report: Any) -> str:
     extra = (
         f", {plural(report.corrupt_lines, 'corrupt line')} skipped" if report.corrupt_lines else ""
@@ -122,7 +135,9 @@ def push_cmd(
         return
     bar = _Bar()
     try:
-        report = push(store, settings, with_prompts=with_prompts, progress=bar)
+        report = push(
+            store, settings, with_prompts=with_prompts, progress=bar, batch_rows=_batch_rows()
+        )
     finally:
         bar.close()
     if as_json:

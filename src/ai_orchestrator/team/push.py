@@ -19,15 +19,16 @@ Contract
       in ``SESSION_DIR/team/state.json`` is written after each commit, for ``status``).
     - One push per store at a time (``SESSION_DIR/team/push.lock``) and per machine id on the
       server (an advisory lock), so two pushes never race on one watermark.
-    - Nothing is read that is not a complete, valid record (``store.logfile.parse_log``:
-      torn tails wait, corrupt lines are skipped and counted). The prompt is sent only with
-      ``with_prompts``, redacted again (``infra.redact``) on the way out.
+    - Nothing is read that is not a complete, valid record (``parse_lines``, the store's
+      own validation: torn tails wait, corrupt lines are skipped and counted). The prompt
+      is sent only with ``with_prompts``, redacted again (``infra.redact``) on the way out.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -36,13 +37,14 @@ from pathlib import Path
 from typing import Any
 
 from ai_orchestrator import __version__
-from ai_orchestrator.core.errors import AioError
+from ai_orchestrator.core.errors import AioError, InvalidInput
 from ai_orchestrator.core.interaction import Interaction
-from ai_orchestrator.core.names import as_session_name
+from ai_orchestrator.core.names import SessionName, as_session_name
 from ai_orchestrator.infra import locks
 from ai_orchestrator.infra.fsutil import file_error, open_nofollow
 from ai_orchestrator.infra.redact import redact
-from ai_orchestrator.store.logfile import LOG, parse_log
+from ai_orchestrator.store.logfile import LOG
+from ai_orchestrator.store.records import content_id, normalize_interaction
 from ai_orchestrator.store.session_store import SessionStore
 from ai_orchestrator.store.summary import reported_part
 from ai_orchestrator.team import schema
@@ -269,6 +271,28 @@ def _chunks(work: _Work) -> Iterator[tuple[bytes, str, int]]:
         os.close(fd)
 
 
+def parse_lines(data: bytes, session: SessionName) -> tuple[list[Interaction], int]:
+    """The valid records of complete lines, and how many lines were not records.
+
+    As ``store.logfile.parse_log``, except that a stored line without an id gets the id of
+    its content (``store.records.content_id``) rather than a fresh one on every read: read
+    again after a restore, it is the same row.
+    """
+    found: list[Interaction] = []
+    corrupt = 0
+    for raw in data.split(b"\n"):
+        if not raw.strip():
+            continue
+        try:
+            parsed = json.loads(raw)
+            if isinstance(parsed, dict) and not isinstance(parsed.get("id"), str):
+                parsed["id"] = content_id(parsed)
+            found.append(normalize_interaction(parsed, session, stored=True))
+        except (ValueError, InvalidInput, RecursionError):
+            corrupt += 1
+    return found, corrupt
+
+
 class Pusher:
     """One push over an open connection (``push`` below is the whole command)."""
 
@@ -323,9 +347,9 @@ class Pusher:
         session = as_session_name(work.session)
         records = work.records
         for chunk, mark, end in _chunks(work):
-            read = parse_log(chunk, session)
-            report.corrupt_lines += len(read.corrupt_lines)
-            for record in read.records:
+            found, corrupt = parse_lines(chunk, session)
+            report.corrupt_lines += corrupt
+            for record in found:
                 batch.rows.append(row_of(record, self.who, self.settings.user, self.with_prompts))
                 span = batch.spans.get(work.session)
                 ts = record.timestamp
@@ -338,8 +362,8 @@ class Pusher:
                         min(span[2], ts),
                         max(span[3], ts),
                     )
-            records += len(read.records)
-            report.read += len(read.records)
+            records += len(found)
+            report.read += len(found)
             batch.marks[work.session] = _Mark(mark, end, records)
             if len(batch.rows) >= self.batch_rows:
                 self.flush(batch, report)
