@@ -19,34 +19,30 @@ Contract
       in ``SESSION_DIR/team/state.json`` is written after each commit, for ``status``).
     - One push per store at a time (``SESSION_DIR/team/push.lock``) and per machine id on the
       server (an advisory lock), so two pushes never race on one watermark.
-    - Nothing is read that is not a complete, valid record (``parse_lines``, the store's
-      own validation: torn tails wait, corrupt lines are skipped and counted). The prompt
-      is sent only with ``with_prompts``, redacted again (``infra.redact``) on the way out.
+    - Nothing is read that is not a complete, valid record (``rows.parse_lines``, the
+      store's own validation: torn tails wait, corrupt lines are skipped and counted). The
+      prompt is sent only with ``with_prompts``, redacted again (``infra.redact``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ai_orchestrator import __version__
-from ai_orchestrator.core.errors import AioError, InvalidInput
-from ai_orchestrator.core.interaction import Interaction
-from ai_orchestrator.core.names import SessionName, as_session_name
+from ai_orchestrator.core.errors import AioError
+from ai_orchestrator.core.names import as_session_name
 from ai_orchestrator.infra import locks
 from ai_orchestrator.infra.fsutil import file_error, open_nofollow
-from ai_orchestrator.infra.redact import redact
 from ai_orchestrator.store.logfile import LOG
-from ai_orchestrator.store.records import content_id, normalize_interaction
 from ai_orchestrator.store.session_store import SessionStore
-from ai_orchestrator.store.summary import reported_part
 from ai_orchestrator.team import schema
 from ai_orchestrator.team.config import (
     LOCK_FILE,
@@ -57,17 +53,11 @@ from ai_orchestrator.team.config import (
     team_dir,
     write_state,
 )
+from ai_orchestrator.team.rows import COLUMNS, COMMAND, FEATURE, TS, parse_lines
 
 BATCH_ROWS = 10_000
 CHUNK_BYTES = 16 * 1024 * 1024
 TAIL_BYTES = 4096
-
-COLUMNS = (
-    "id", "machine_id", "user_name", "session_name", "command", "feature_id", "task_id",
-    "branch", "agent", "model", "ts", "input", "output", "cache_read", "cache_write",
-    "reasoning", "cost", "cost_source", "cost_reported", "savings", "outcome", "duration_ms",
-    "agent_session_id", "prompt",
-)  # fmt: skip
 
 _TEMP = """CREATE TEMP TABLE IF NOT EXISTS aio_push(
   id text, machine_id text, user_name text, session_name text, command text, feature_id text,
@@ -175,20 +165,6 @@ class _Work:
     records: int
 
 
-def row_of(record: Interaction, who: Machine, user: str, with_prompts: bool) -> tuple[Any, ...]:
-    """The ``COLUMNS`` of one interaction."""
-    t = record.tokens
-    prompt = redact(record.prompt) if with_prompts and record.prompt else None
-    return (
-        record.id, who.machine_id, user, record.session_name, record.command,
-        record.feature_id, record.task_id, None, record.agent, record.model, record.timestamp,
-        t.input, t.output, t.cache_read, t.cache_write, t.reasoning, repr(float(record.cost)),
-        record.cost_source, repr(float(reported_part(record))),
-        repr(float(record.savings or 0.0)), record.outcome, record.duration_ms,
-        record.agent_session_id, prompt,
-    )  # fmt: skip
-
-
 def file_id(st: os.stat_result) -> str:
     return f"{st.st_dev}:{st.st_ino}"
 
@@ -271,28 +247,6 @@ def _chunks(work: _Work) -> Iterator[tuple[bytes, str, int]]:
         os.close(fd)
 
 
-def parse_lines(data: bytes, session: SessionName) -> tuple[list[Interaction], int]:
-    """The valid records of complete lines, and how many lines were not records.
-
-    As ``store.logfile.parse_log``, except that a stored line without an id gets the id of
-    its content (``store.records.content_id``) rather than a fresh one on every read: read
-    again after a restore, it is the same row.
-    """
-    found: list[Interaction] = []
-    corrupt = 0
-    for raw in data.split(b"\n"):
-        if not raw.strip():
-            continue
-        try:
-            parsed = json.loads(raw)
-            if isinstance(parsed, dict) and not isinstance(parsed.get("id"), str):
-                parsed["id"] = content_id(parsed)
-            found.append(normalize_interaction(parsed, session, stored=True))
-        except (ValueError, InvalidInput, RecursionError):
-            corrupt += 1
-    return found, corrupt
-
-
 class Pusher:
     """One push over an open connection (``push`` below is the whole command)."""
 
@@ -303,18 +257,44 @@ class Pusher:
         self.conn, self.who, self.settings = conn, who, settings
         self.with_prompts, self.batch_rows = with_prompts, batch_rows
         self.committed: dict[str, _Mark] = {}
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aio-team-push")
+        self.pending: Future[None] | None = None
         with conn.cursor() as cur:
             cur.execute(_TEMP)
         conn.commit()
 
     def flush(self, batch: _Batch, report: PushReport) -> None:
+        """Hand the batch to the writer thread (after the one before it is committed), so
+        the server inserts one batch while this thread reads the next."""
         if not batch.marks:
             return
+        self.wait()
+        rows, marks, spans = batch.rows, batch.marks, batch.spans
+        batch.rows, batch.marks, batch.spans = [], {}, {}
+        self.pending = self.pool.submit(self._commit, rows, marks, spans, report)
+
+    def wait(self) -> None:
+        """Wait for the batch in flight; its error (if any) is raised here."""
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self) -> None:
+        """Wait for the batch in flight whatever happened to it (called while another
+        error is on its way out: the connection must not be closed under the writer)."""
+        with contextlib.suppress(Exception):
+            self.wait()
+        self.pool.shutdown()
+
+    def _commit(
+        self, rows: list[tuple[Any, ...]], marks: dict[str, _Mark],
+        spans: dict[str, tuple[str, str | None, str, str]], report: PushReport,
+    ) -> None:  # fmt: skip
         with self.conn.transaction(), self.conn.cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.who.machine_id,))
-            if batch.rows:
+            if rows:
                 with cur.copy(f"COPY aio_push({', '.join(COLUMNS)}) FROM STDIN") as copy:
-                    for row in batch.rows:
+                    for row in rows:
                         copy.write_row(row)
                 cur.execute(_INSERT)
                 added = cur.fetchone()
@@ -323,14 +303,14 @@ class Pusher:
                 _SESSION_UPSERT,
                 [
                     (self.who.machine_id, name, self.settings.user, cmd, feat, first, last)
-                    for name, (cmd, feat, first, last) in batch.spans.items()
+                    for name, (cmd, feat, first, last) in spans.items()
                 ],
             )
             cur.executemany(
                 _WATERMARK_UPSERT,
                 [
                     (self.who.machine_id, name, m.file_id, m.offset, m.records)
-                    for name, m in batch.marks.items()
+                    for name, m in marks.items()
                 ],
             )
             cur.execute(
@@ -339,29 +319,25 @@ class Pusher:
                 (self.settings.user, __version__, self.who.machine_id),
             )
         report.batches += 1
-        self.committed.update(batch.marks)
-        batch.rows, batch.marks, batch.spans = [], {}, {}
+        self.committed.update(marks)
 
     def add(self, work: _Work, batch: _Batch, report: PushReport) -> Iterator[int]:
         """Read one session into ``batch`` (flushing as it fills); yields bytes read."""
         session = as_session_name(work.session)
         records = work.records
         for chunk, mark, end in _chunks(work):
-            found, corrupt = parse_lines(chunk, session)
+            found, corrupt = parse_lines(
+                chunk, session, self.who.machine_id, self.settings.user, self.with_prompts
+            )
             report.corrupt_lines += corrupt
-            for record in found:
-                batch.rows.append(row_of(record, self.who, self.settings.user, self.with_prompts))
+            batch.rows.extend(found)
+            if found:
+                stamps = [row[TS] for row in found]
+                first, last = min(stamps), max(stamps)
                 span = batch.spans.get(work.session)
-                ts = record.timestamp
-                if span is None:
-                    batch.spans[work.session] = (record.command, record.feature_id, ts, ts)
-                else:
-                    batch.spans[work.session] = (
-                        span[0],
-                        span[1],
-                        min(span[2], ts),
-                        max(span[3], ts),
-                    )
+                if span is not None:
+                    first, last = min(span[2], first), max(span[3], last)
+                batch.spans[work.session] = (found[0][COMMAND], found[0][FEATURE], first, last)
             records += len(found)
             report.read += len(found)
             batch.marks[work.session] = _Mark(mark, end, records)
@@ -409,7 +385,9 @@ def push(
                     if progress is not None:
                         progress(done, total, report.added)
             pusher.flush(batch, report)
+            pusher.wait()
         finally:
+            pusher.close()
             if pusher.committed:
                 _save_local(store.root, settings, marks, pusher.committed)
     report.seconds = time.monotonic() - began
