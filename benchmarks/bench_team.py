@@ -195,6 +195,20 @@ def render(result: dict[str, Any]) -> str:
     push = result["push"]
     stats = result["stats"]
     rate = push["rows_per_second_median"]
+    per_push = ", ".join(f"{r:,.0f}" for r in push["rows_per_second"])
+    push_row = (
+        f"| first `aio team push` of {push['rows']:,} interactions (1,000 sessions; whole "
+        f"process: validation, COPY, insert, rollup) | {rate:,.0f} rows/s "
+        f"({push['wall_median']:.1f} s) | {per_push} | ≥ 20,000 rows/s | "
+        f"{'yes' if rate >= 20_000 else '**no**'} |"
+    )
+    per_stats = ", ".join(f"{w * 1000:.0f}" for w in stats["stats_wall"])
+    stats_row = (
+        f"| `aio team stats --by user --json` over {stats['rows']:,} rows ({stats['users']} "
+        f"users; rollup of {stats['rollup_rows']:,} rows), whole process | "
+        f"{stats['stats_median'] * 1000:.0f} ms | {per_stats} | ≤ 1 s | "
+        f"{'yes' if stats['stats_median'] <= 1 else '**no**'} |"
+    )
     return f"""<!-- team -->
 ## Team (`aio team`, PostgreSQL 15)
 
@@ -204,8 +218,8 @@ Measured {result["when"]} on {result["machine"]}; a throwaway cluster on the sam
 
 | What | Measured (median) | Per run | Target | Met |
 |---|---|---|---|---|
-| first `aio team push` of {push["rows"]:,} interactions (1,000 sessions; whole process, validation, COPY, insert, rollup) | {rate:,.0f} rows/s ({push["wall_median"]:.1f} s) | {", ".join(f"{r:,.0f}" for r in push["rows_per_second"])} | ≥ 20,000 rows/s | {"yes" if rate >= 20_000 else "**no**"} |
-| `aio team stats --by user --json` over {stats["rows"]:,} rows ({stats["users"]} users; rollup of {stats["rollup_rows"]:,} rows), whole process | {stats["stats_median"] * 1000:.0f} ms | {", ".join(f"{w * 1000:.0f}" for w in stats["stats_wall"])} | ≤ 1 s | {"yes" if stats["stats_median"] <= 1 else "**no**"} |
+{push_row}
+{stats_row}
 
 The {stats["rows"]:,} rows of the stats case are generated server-side with `generate_series`
 (40 machines, 20 users, 4,000 sessions of consecutive calls over 90 days, 5 tasks, 3 models;
