@@ -231,3 +231,19 @@ def test_eight_machines_push_concurrently(team_db: str, tmp_path: Path) -> None:
     assert sum(r["added"] for r in second) == 0
     assert server_count(team_db) == expected
     assert server_count(team_db, "SELECT sum(interactions) FROM aio.rollup") == expected
+
+
+def test_since_counts_calls_on_or_after_the_day(team_db: str, tmp_path: Path) -> None:
+    root = tmp_path / "m"
+    store = fill_store(root, 3, 50, seed=17)
+    team_json("init")
+    team_json("push", root=root)
+    stamps = [r.timestamp for n in store.names() for r in store.read_log(n).records]
+    expected = sum(1 for t in stamps if t[:10] >= "2026-11-15")
+    assert 0 < expected < len(stamps)
+    since = team_json("stats", "--since", "2026-11-15", "--by", "day")
+    assert since["interactions"] == expected and since["since"] == "2026-11-15"
+    assert min(since["groups"]) >= "2026-11-15"
+    assert team_json("stats", "--since", "20261115")["interactions"] == expected
+    bad = team("stats", "--since", "2026-02-30")
+    assert bad.code == 2 and bad.err.count("\n") == 1

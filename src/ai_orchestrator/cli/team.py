@@ -206,12 +206,10 @@ def status_cmd(db: str | None, as_json: bool) -> None:
 
 
 def _since(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
-    if value is None:
-        return None
-    from ai_orchestrator.usage.reports import parse_day
+    from ai_orchestrator.usage.reports import parse_day  # the usage reports' date rule
 
     try:
-        return parse_day(value)
+        return None if value is None else parse_day(value)
     except ValueError:
         raise InvalidInput(f"invalid --since {value!r}: use YYYY-MM-DD or YYYYMMDD") from None
 
