@@ -323,3 +323,24 @@ def test_two_pushes_of_one_store_at_once_add_each_row_once(team_db: str, tmp_pat
     consistent(team_db, 6_000)
     store = SessionStore(root)
     assert sum(len(store.read_log(n).records) for n in store.names()) == 6_000
+
+
+def test_watch_survives_a_server_down_and_stops_on_a_newer_schema(
+    team_db: str, tmp_path: Path
+) -> None:
+    from ai_orchestrator.core.errors import AioError, TeamSchemaTooNew
+    from ai_orchestrator.team.watch import watch
+
+    store = fill_store(tmp_path / "m", 1, 3, seed=14)
+    errors: list[AioError] = []
+    down = config.resolve("postgresql://nobody@127.0.0.1:1/x")
+    watch(store, down, on_push=lambda r: None, on_error=errors.append, rounds=3,
+          sleep=lambda s: None, interval=0.5, retry=1)  # fmt: skip
+    assert len(errors) == 3 and all(isinstance(e, TeamError) for e in errors)
+    team_json("init")
+    with psycopg.connect(team_db, autocommit=True) as conn:
+        conn.execute("INSERT INTO aio.migrations(version, aio_version) VALUES (2, 'next')")
+    with pytest.raises(TeamSchemaTooNew):
+        watch(store, config.resolve(), on_push=lambda r: None, on_error=errors.append,
+              rounds=3, sleep=lambda s: None)  # fmt: skip
+    assert len(errors) == 3

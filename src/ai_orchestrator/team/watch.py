@@ -4,8 +4,9 @@ The store is polled (``stat`` of each session log: size and mtime) every ``inter
 seconds. A change starts a quiet period: the push runs once nothing changed for
 ``debounce`` seconds, or ``max_wait`` after the first change at the latest (a store that
 never goes quiet is still pushed). A failed push (server down) is reported through
-``on_error`` and retried at the next change or after ``retry`` seconds; it never ends the
-watch. Ctrl-C (``KeyboardInterrupt``) ends it: during a push the open transaction is rolled
+``on_error`` and retried at the next change or after ``retry`` seconds; it does not end the
+watch — except a schema newer than this aio or a bad setting, which waiting cannot fix.
+Ctrl-C (``KeyboardInterrupt``) ends it: during a push the open transaction is rolled
 back by the server, so at most the batch in flight is pushed again next time.
 """
 
@@ -15,7 +16,7 @@ import os
 import time
 from collections.abc import Callable
 
-from ai_orchestrator.core.errors import AioError
+from ai_orchestrator.core.errors import AioError, InvalidInput, TeamSchemaTooNew
 from ai_orchestrator.store.logfile import LOG
 from ai_orchestrator.store.session_store import SessionStore
 from ai_orchestrator.team.config import TeamSettings
@@ -55,6 +56,8 @@ def watch(
         try:
             on_push(push(store, settings, with_prompts=with_prompts))
             failed = False
+        except (TeamSchemaTooNew, InvalidInput):
+            raise  # waiting does not fix these: the watch ends with their exit code
         except AioError as exc:
             on_error(exc)
             failed = True
