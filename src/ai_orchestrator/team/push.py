@@ -82,7 +82,7 @@ WITH ins AS (
   INSERT INTO aio.interactions({", ".join(COLUMNS)}, day)
   SELECT {", ".join(COLUMNS)}, (ts AT TIME ZONE 'UTC')::date FROM aio_push
   ON CONFLICT (id) DO NOTHING
-  RETURNING *
+  RETURNING {", ".join(c for c in COLUMNS if c not in ("id", "prompt", "duration_ms"))}
 ), roll AS (
   INSERT INTO aio.rollup({", ".join(_DIMS)}, {", ".join(schema.ROLLUP_SUMS)})
   SELECT {_DIM_VALUES}, {_SUMS} FROM ins GROUP BY {", ".join(str(i + 1) for i in range(len(_DIMS)))}

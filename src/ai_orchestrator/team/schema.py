@@ -75,9 +75,7 @@ CREATE TABLE aio.interactions(
   cost numeric NOT NULL, cost_source text, cost_reported numeric NOT NULL DEFAULT 0,
   savings numeric NOT NULL DEFAULT 0, outcome text, duration_ms bigint,
   agent_session_id text, prompt text, pushed_at timestamptz NOT NULL DEFAULT now());
-CREATE INDEX interactions_ts ON aio.interactions(ts);
 CREATE INDEX interactions_machine_ts ON aio.interactions(machine_id, ts);
-CREATE INDEX interactions_feature ON aio.interactions(feature_id, task_id);
 CREATE TABLE aio.rollup(
   day date NOT NULL, machine_id text NOT NULL, user_name text NOT NULL,
   session_name text NOT NULL, feature_id text NOT NULL, task_id text NOT NULL,
