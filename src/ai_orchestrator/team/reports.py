@@ -18,6 +18,7 @@ from ai_orchestrator import SCHEMA_VERSION
 from ai_orchestrator.core.errors import InvalidInput
 from ai_orchestrator.core.interaction import TOKEN_KEYS
 from ai_orchestrator.store.stats import TOP_N, check_days, total_tokens
+from ai_orchestrator.team.schema import ROLLUP_SUMS
 
 BY: dict[str, str] = {
     "user": "user_name",
@@ -32,12 +33,28 @@ BY: dict[str, str] = {
 }
 _EMPTY = {"feature": "(no feature)", "branch": "(no branch)", "model": "(unknown)",
           "agent": "(unknown)"}  # fmt: skip
-_SUMS = (
-    "sum(interactions), sum(failed), sum(unpriced), sum(input), sum(output), "
-    "sum(cache_read), sum(cache_write), sum(reasoning), sum(cost), sum(savings), "
-    "sum(cost_reported), count(DISTINCT (machine_id, session_name)), "
-    "array_agg(DISTINCT agent) FILTER (WHERE cost_reported > 0)"
-)
+def _grouped(cur: Any, key: str, where: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    """Per value of ``key``: the sums of ``ROLLUP_SUMS``, the sessions, the agents whose
+    cost is only reported. Sessions are counted as the rows of a per-(key, session) grouping
+    (a hash aggregate) in a query of their own: ``count(DISTINCT (machine, session))`` sorts
+    records, and summing the numeric columns twice costs as much again."""
+    sums = ", ".join(f"sum({column})" for column in ROLLUP_SUMS)
+    cur.execute(f"SELECT {key} AS k, {sums} FROM aio.rollup {where} GROUP BY 1", args)
+    found = {row[0]: row[1:] for row in cur.fetchall()}
+    cur.execute(
+        f"SELECT k, count(*) FROM (SELECT {key} AS k, machine_id, session_name FROM aio.rollup "
+        f"{where} GROUP BY 1, 2, 3) t GROUP BY k",
+        args,
+    )
+    sessions = dict(cur.fetchall())
+    only = f"{where} AND" if where else "WHERE"
+    cur.execute(
+        f"SELECT {key} AS k, array_agg(DISTINCT agent) FROM aio.rollup {only} "
+        "cost_reported > 0 GROUP BY 1",
+        args,
+    )
+    reported = dict(cur.fetchall())
+    return [(k, *row, sessions.get(k, 0), reported.get(k)) for k, row in found.items()]
 
 
 def _where(since: date | None) -> tuple[str, tuple[Any, ...]]:
@@ -72,8 +89,8 @@ def team_stats(
         raise InvalidInput(f"unknown grouping {by!r}: use one of {', '.join(BY)}")
     where, args = _where(since)
     with conn.cursor() as cur:
-        cur.execute(f"SELECT {_SUMS} FROM aio.rollup {where}", args)
-        total = cur.fetchone() or ()
+        whole_rows = _grouped(cur, "''", where, args)
+        total = whole_rows[0][1:] if whole_rows else ()
         cur.execute(
             f"SELECT session_name, machine_id, sum(interactions) AS n FROM aio.rollup {where} "
             f"GROUP BY machine_id, session_name ORDER BY n DESC, session_name, machine_id "
@@ -91,8 +108,7 @@ def team_stats(
         machines = dict(cur.fetchall())
         groups: dict[str, dict[str, Any]] = {}
         if by is not None:
-            cur.execute(f"SELECT {BY[by]} AS k, {_SUMS} FROM aio.rollup {where} GROUP BY k", args)
-            for key, *rest in cur.fetchall():
+            for key, *rest in _grouped(cur, BY[by], where, args):
                 label = key if key else _EMPTY.get(by, "")
                 groups[str(label)] = _group(tuple(rest))
     conn.commit()
