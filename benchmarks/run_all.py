@@ -228,9 +228,13 @@ def main() -> None:
             shutil.rmtree(work, ignore_errors=True)
     results = HERE / "RESULTS.md"
     old = results.read_text() if results.exists() else ""
-    # bench_usage.py's section (a 1 GiB corpus and ccusage: run on its own) is kept as it is
-    start, end = old.find("<!-- usage-index -->"), old.find("<!-- /usage-index -->")
-    kept = "\n" + old[start : end + len("<!-- /usage-index -->")] + "\n" if 0 <= start < end else ""
+    # bench_usage.py's and bench_team.py's sections (each run on its own: a 1 GiB corpus and
+    # ccusage; a PostgreSQL server) are kept as they are
+    kept = ""
+    for name in ("usage-index", "team"):
+        start, end = old.find(f"<!-- {name} -->"), old.find(f"<!-- /{name} -->")
+        if 0 <= start < end:
+            kept += "\n" + old[start : end + len(f"<!-- /{name} -->")] + "\n"
     results.write_text(render().rstrip("\n") + "\n" + kept)
     print(f"written {HERE / 'RESULTS.md'}")
 
