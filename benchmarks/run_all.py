@@ -425,12 +425,13 @@ def main() -> None:
             shutil.rmtree(work, ignore_errors=True)
     results = HERE / "RESULTS.md"
     old = results.read_text() if results.exists() else ""
-    # bench_usage.py's section (a 1 GiB corpus and ccusage: run on its own) is kept as it is
-    start, end = old.find("<!-- usage-index -->"), old.find("<!-- /usage-index -->")
-    kept = "\n" + old[start : end + len("<!-- /usage-index -->")] + "\n" if 0 <= start < end else ""
-    # bench_report.py's section (a 10,000-session store built once) likewise
-    start, end = old.find("<!-- report -->"), old.find("<!-- /report -->")
-    kept += "\n" + old[start : end + len("<!-- /report -->")] + "\n" if 0 <= start < end else ""
+    # bench_usage.py's, bench_report.py's and bench_team.py's sections (each run on its own:
+    # a 1 GiB corpus and ccusage; a 10,000-session store; a PostgreSQL server) are kept
+    kept = ""
+    for name in ("usage-index", "report", "team"):
+        start, end = old.find(f"<!-- {name} -->"), old.find(f"<!-- /{name} -->")
+        if 0 <= start < end:
+            kept += "\n" + old[start : end + len(f"<!-- /{name} -->")] + "\n"
     results.write_text(render().rstrip("\n") + "\n" + kept)
     print(f"written {HERE / 'RESULTS.md'}")
 

@@ -38,7 +38,8 @@ ALLOWED: dict[str, set[str]] = {
     "usage": {"core", "infra", "store", "accounting", "agents"},
     # a renderer like cli: reads the library's figures (usage, stats, workflow history)
     "report": {"core", "infra", "store", "accounting", "usage", "workflow"},
-    "cli": _BELOW_CALLS | {"calls", "workflow", "cli", "usage", "report"},
+    "team": {"core", "infra", "store", "accounting", "usage"},
+    "cli": _BELOW_CALLS | {"calls", "workflow", "cli", "usage", "report", "team"},
 }
 """Room -> the other rooms it may import from. ``cli`` may import anything."""
 

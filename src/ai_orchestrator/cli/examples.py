@@ -72,6 +72,10 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "install claude-commands": ("claude-commands", "claude-commands --scope project"),
     "uninstall claude-commands": ("claude-commands", "claude-commands --scope project"),
     "demo": ("demo",),
+    "team init": ("init --db postgresql://aio_owner@db.example.com/aio_team",),
+    "team push": ("push", "push --watch", "push --db postgresql://alice@db/aio_team --json"),
+    "team status": ("status", "status --json"),
+    "team stats": ("stats --by user", "stats --by feature --since 2026-11-01 --json"),
 }
 
 

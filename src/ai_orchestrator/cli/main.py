@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "doctor": ("ai_orchestrator.cli.doctor", "doctor_cmd", "Check installed agent CLIs."),
     "usage": ("ai_orchestrator.cli.usage", "usage", "Usage of every agent session (index)."),
     "report": ("ai_orchestrator.cli.report", "report_cmd", "One offline HTML report (charts)."),
+    "team": ("ai_orchestrator.cli.team", "team", "Share usage with a team (PostgreSQL)."),
     "hooks": ("ai_orchestrator.cli.hooks", "hooks_group", "Install aio's hooks into agents."),
     "hook": ("ai_orchestrator.cli.hooks", "hook_cmd", "Spool one agent hook event (stdin)."),
     "statusline": ("ai_orchestrator.cli.hooks", "statusline_cmd", "Claude Code status line."),
@@ -85,7 +86,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     ("Sessions and single calls", ("run", "session")),
-    ("Usage and reports", ("features", "history", "todo", "prices", "usage")),
+    ("Usage and reports", ("features", "history", "todo", "prices", "usage", "team")),
     ("Setup", ("doctor", "config", "completion", "install", "uninstall", "hooks", "demo")),
 )
 

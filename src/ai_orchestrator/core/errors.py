@@ -8,6 +8,7 @@ message on stderr and a process exit code (see ``exit_code``). Exit codes:
 1     failure (domain error, tests failed, not found, busy)
 2     usage / invalid input
 3     budget exceeded
+5     the team database has a newer schema than this aio knows (``aio team``)
 124   agent timed out
 130   interrupted (Ctrl-C)
 ====  =====================================================
@@ -19,6 +20,7 @@ EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_BUDGET = 3
+EXIT_TEAM_SCHEMA = 5
 EXIT_TIMEOUT = 124
 EXIT_INTERRUPTED = 130
 
@@ -182,3 +184,24 @@ class DependencyNotMet(AioError):
 class CommandConflict(AioError):
     """A command name aio wants (``aio install claude-commands``) is taken by a file that is
     not aio's."""
+
+
+class TeamError(AioError):
+    """The team database (``aio team``) cannot be used: unreachable, refused, not set up.
+
+    ``target`` is the connection target with any password masked: safe to print."""
+
+    def __init__(self, message: str, target: str = "") -> None:
+        super().__init__(message)
+        self.target = target
+
+
+class TeamSchemaTooNew(TeamError):
+    """The team database was migrated by a newer aio (``found`` > ``known``): refused."""
+
+    exit_code = EXIT_TEAM_SCHEMA
+
+    def __init__(self, message: str, target: str, found: int, known: int) -> None:
+        super().__init__(message, target)
+        self.found = found
+        self.known = known

@@ -1,0 +1,168 @@
+"""Team reads, computed in SQL over ``aio.rollup``: ``team stats`` and ``team status``.
+
+``team_stats`` returns the document ``aio session stats --json`` returns
+(``store.stats.compute_stats``: totals, tokens, cost, the most active sessions; ``groups``
+under ``by``) for every machine that pushed, plus ``machines`` (id → host name) and
+``since``. Every figure comes from the rollup (kept in the transaction of the rows it sums),
+so a report costs the same whether the team pushed a thousand calls or millions.
+Sessions are told apart by (machine, name): two machines' ``implement-login`` are two
+sessions. ``sessions_with_problems`` is always 0 (problems of a store stay on its machine).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from ai_orchestrator import SCHEMA_VERSION
+from ai_orchestrator.core.errors import InvalidInput
+from ai_orchestrator.core.interaction import TOKEN_KEYS
+from ai_orchestrator.store.stats import TOP_N, check_days, total_tokens
+from ai_orchestrator.team.schema import ROLLUP_SUMS
+
+BY: dict[str, str] = {
+    "user": "user_name",
+    "machine": "machine_id",
+    "feature": "feature_id",
+    "branch": "branch",
+    "task": "feature_id || '/' || CASE WHEN task_id = '' THEN '(no task)' ELSE task_id END",
+    "model": "model",
+    "agent": "agent",
+    "day": "day::text",
+    "session": "session_name",
+}
+_EMPTY = {"feature": "(no feature)", "branch": "(no branch)", "model": "(unknown)",
+          "agent": "(unknown)"}  # fmt: skip
+def _grouped(cur: Any, key: str, where: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    """Per value of ``key``: the sums of ``ROLLUP_SUMS``, the sessions, the agents whose
+    cost is only reported. Sessions are counted as the rows of a per-(key, session) grouping
+    (a hash aggregate) in a query of their own: ``count(DISTINCT (machine, session))`` sorts
+    records, and summing the numeric columns twice costs as much again."""
+    sums = ", ".join(f"sum({column})" for column in ROLLUP_SUMS)
+    cur.execute(f"SELECT {key} AS k, {sums} FROM aio.rollup {where} GROUP BY 1", args)
+    found = {row[0]: row[1:] for row in cur.fetchall()}
+    cur.execute(
+        f"SELECT k, count(*) FROM (SELECT {key} AS k, machine_id, session_name FROM aio.rollup "
+        f"{where} GROUP BY 1, 2, 3) t GROUP BY k",
+        args,
+    )
+    sessions = dict(cur.fetchall())
+    only = f"{where} AND" if where else "WHERE"
+    cur.execute(
+        f"SELECT {key} AS k, array_agg(DISTINCT agent) FROM aio.rollup {only} "
+        "cost_reported > 0 GROUP BY 1",
+        args,
+    )
+    reported = dict(cur.fetchall())
+    return [(k, *row, sessions.get(k, 0), reported.get(k)) for k, row in found.items()]
+
+
+def _where(since: date | None) -> tuple[str, tuple[Any, ...]]:
+    return ("WHERE day >= %s", (since,)) if since else ("", ())
+
+
+def _money(value: Any) -> float:
+    return round(float(value or 0), 10)
+
+
+def _group(row: tuple[Any, ...]) -> dict[str, Any]:
+    n, _failed, unpriced, *tokens = row[:8]
+    cost, savings, reported, sessions, reported_by = row[8:13]
+    return {
+        "sessions": int(sessions or 0),
+        "interactions": int(n or 0),
+        "tokens": {k: int(v or 0) for k, v in zip(TOKEN_KEYS, tokens, strict=True)},
+        "cost": _money(cost),
+        "savings": _money(savings),
+        "unpriced_interactions": int(unpriced or 0),
+        "cost_reported": _money(reported),
+        "cost_reported_by": sorted(reported_by or []),
+    }
+
+
+def team_stats(
+    conn: Any, *, by: str | None = None, since: date | None = None, active_days: float = 30
+) -> dict[str, Any]:
+    """The team's totals (module doc); ``by`` one of ``BY``."""
+    check_days(active_days)
+    if by is not None and by not in BY:
+        raise InvalidInput(f"unknown grouping {by!r}: use one of {', '.join(BY)}")
+    where, args = _where(since)
+    with conn.cursor() as cur:
+        whole_rows = _grouped(cur, "''", where, args)
+        total = whole_rows[0][1:] if whole_rows else ()
+        cur.execute(
+            f"SELECT session_name, machine_id, sum(interactions) AS n FROM aio.rollup {where} "
+            f"GROUP BY machine_id, session_name ORDER BY n DESC, session_name, machine_id "
+            f"LIMIT {TOP_N}",
+            args,
+        )
+        top = cur.fetchall()
+        cur.execute(
+            "SELECT count(*) FROM aio.sessions WHERE last_ts > now() - make_interval(secs => %s)"
+            + (" AND last_ts >= %s" if since else ""),
+            (active_days * 86400, *args),
+        )
+        active = cur.fetchone()
+        cur.execute("SELECT machine_id, hostname FROM aio.machines ORDER BY machine_id")
+        machines = dict(cur.fetchall())
+        groups: dict[str, dict[str, Any]] = {}
+        if by is not None:
+            for key, *rest in _grouped(cur, BY[by], where, args):
+                label = key if key else _EMPTY.get(by, "")
+                groups[str(label)] = _group(tuple(rest))
+    conn.commit()
+    whole = _group(tuple(total)) if total else _group((None,) * 13)
+    tokens = whole["tokens"]
+    total_input = tokens["input"] + tokens["cache_read"] + tokens["cache_write"]
+    result: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "total_sessions": whole["sessions"],
+        "active_sessions": int(active[0]) if active else 0,
+        "active_days": active_days,
+        "interactions": whole["interactions"],
+        "failed_interactions": int(total[1] or 0) if total else 0,
+        "unpriced_interactions": whole["unpriced_interactions"],
+        "cost_reported": whole["cost_reported"],
+        "cost_reported_by": whole["cost_reported_by"],
+        "tokens": {**tokens, "total": total_tokens(tokens)},
+        "cost": whole["cost"],
+        "cache_savings": whole["savings"],
+        "cache_read_share": round(tokens["cache_read"] / total_input, 4) if total_input else 0.0,
+        "sessions_with_problems": 0,
+        "unreadable": [],
+        "most_active": [
+            {"session_name": name, "machine_id": mid, "interactions": int(n)}
+            for name, mid, n in top
+            if n
+        ],
+        "machines": machines,
+        "since": since.isoformat() if since else None,
+    }
+    if by is not None:
+        result["by"] = by
+        result["groups"] = dict(sorted(groups.items()))
+    return result
+
+
+def team_status(conn: Any, machine_id: str) -> dict[str, Any]:
+    """This machine as the server sees it: rows, sessions, last push; and the team size."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT coalesce(sum(records), 0), count(*), max(updated_at) FROM aio.watermarks "
+            "WHERE machine_id = %s",
+            (machine_id,),
+        )
+        records, sessions, last = cur.fetchone() or (0, 0, None)
+        cur.execute("SELECT count(*) FROM aio.machines")
+        machines = cur.fetchone()
+        cur.execute("SELECT coalesce(sum(interactions), 0) FROM aio.rollup")
+        team_rows = cur.fetchone()
+    conn.commit()
+    return {
+        "machine_records_pushed": int(records),
+        "machine_sessions_pushed": int(sessions),
+        "machine_last_push": last.isoformat() if last else None,
+        "team_machines": int(machines[0]) if machines else 0,
+        "team_interactions": int(team_rows[0]) if team_rows else 0,
+    }
