@@ -37,7 +37,7 @@ def records(tag: str, count: int, seed: int, day: int = 1) -> list[dict[str, Any
                 "cost": 0.0 if source == "unpriced" else round(rnd.random() / 7, 9),
                 "cost_source": source,
                 "duration_ms": rnd.randrange(100, 9000),
-                "outcome": "success" if rnd.random() < 0.9 else "error",
+                "outcome": "success" if rnd.random() < 0.9 else "error:api_error",
                 "task_id": f"T{rnd.randrange(4)}",
             }
         )

@@ -131,6 +131,7 @@ def team_stats(
         "cache_read_share": round(tokens["cache_read"] / total_input, 4) if total_input else 0.0,
         "sessions_with_problems": 0,
         "unreadable": [],
+        "not_aio": [],  # a local store's entries: none on the server
         "most_active": [
             {"session_name": name, "machine_id": mid, "interactions": int(n)}
             for name, mid, n in top
