@@ -86,8 +86,14 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     ("Sessions and single calls", ("run", "session")),
-    ("Usage and reports", ("features", "history", "todo", "prices", "usage", "team")),
-    ("Setup", ("doctor", "config", "completion", "install", "uninstall", "hooks", "demo")),
+    ("Usage and reports", ("features", "history", "todo", "prices", "usage", "report", "team")),
+    (
+        "Setup",
+        (
+            "doctor", "config", "completion", "install", "uninstall", "hooks", "hook",
+            "statusline", "demo",
+        ),
+    ),
 )
 
 
