@@ -56,8 +56,14 @@ from ai_orchestrator.store.pending import PENDING
 # Root-level files aio writes (the todo log and its lock, the summary index and SQLite's
 # side files, the index's change journal). A shell-version ``--session-name .`` wrote
 # metadata.json and .lock at the root.
+# aio's own rooms keep their files in these root directories (a session name always holds a
+# ``-``, so none can be one): the usage index (``usage.db``) and the team settings (``team``).
+USAGE_DIR = "usage"
+TEAM_DIR = "team"
 ROOT_FILES = frozenset(
     {
+        USAGE_DIR,
+        TEAM_DIR,
         "todos.jsonl",
         ".todos.jsonl.lock",
         "index.sqlite",

@@ -38,8 +38,8 @@ from typing import Any
 
 from ai_orchestrator.core.errors import InvalidInput, StoreError
 from ai_orchestrator.infra.fsutil import atomic_write, ensure_private_dir, read_bytes
+from ai_orchestrator.store.discovery import TEAM_DIR
 
-TEAM_DIR = "team"
 MACHINE_FILE = "machine.json"
 STATE_FILE = "state.json"
 LOCK_FILE = "push.lock"

@@ -27,7 +27,7 @@ import sqlite3
 from pathlib import Path
 
 VERSION = 1
-DIR = "usage"
+DIR = "usage"  # store.discovery.USAGE_DIR, not imported: the statusline starts lean
 FILE = "usage.sqlite"
 
 _SCHEMA = """

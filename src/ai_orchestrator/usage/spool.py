@@ -41,7 +41,7 @@ KEEP_DAYS = 7
 
 def usage_dir() -> str:
     root = os.environ.get("SESSION_DIR") or os.path.join(os.path.expanduser("~"), ".ai-sessions")
-    return os.path.join(root, "usage")
+    return os.path.join(root, "usage")  # store.discovery.USAGE_DIR (kept lean: stdlib only)
 
 
 def spool_dir() -> str:
