@@ -291,7 +291,16 @@ def test_a_read_command_whose_reader_went_away_exits_0(args: list[str], session_
     assert run.err == "", run.err
 
 
-@pytest.mark.parametrize("args", [["--version"], ["--help"], ["prices", "sonnet"]], ids=" ".join)
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--version"], ["--help"], ["prices", "sonnet"],
+        # the read commands of the usage, hooks and team rooms follow the same rule
+        ["usage", "daily", "--json", "--no-sync"], ["usage", "session", "--no-sync"],
+        ["hooks", "status", "--json"], ["usage", "monthly", "--csv", "--no-sync"],
+    ],
+    ids=" ".join,
+)  # fmt: skip
 def test_aio_read_commands_to_a_full_stdout_fail_in_one_line(
     args: list[str], session_dir: Path
 ) -> None:
@@ -311,8 +320,11 @@ def test_command_words_name_the_command_as_click_reads_it() -> None:
     assert command_words(["run", "--", "-h"], "aio") == "run"
     assert command_words(["run", "-h"], "aio") == "help"
     assert command_words([], "aio") == ""
+    assert command_words(["usage", "daily", "--json"], "aio") == "usage daily"
+    assert command_words(["team", "stats", "--by", "user"], "aio") == "team stats"
     writing = ("session record", "session import", "session clean", "session migrate", "run",
-               "features clean", "task set", "plan", "implement", "session delete")  # fmt: skip
+               "features clean", "task set", "plan", "implement", "session delete",
+               "usage sync", "team push", "team init", "hooks install", "report")  # fmt: skip
     assert not set(writing) & DATA_COMMANDS
 
 

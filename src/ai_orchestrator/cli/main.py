@@ -232,10 +232,17 @@ DATA_COMMANDS = frozenset(
         "", "help", "session", "session list", "session show", "session stats",
         "session path", "session help", "session export", "prices", "doctor", "status",
         "tasks", "next", "history", "features", "todo", "todo report", "todo list", "config",
-        "config check", "completion", "task", "install", "uninstall",
+        "config check", "completion", "task", "install", "uninstall", "config detect",
+        "usage", "usage daily", "usage weekly", "usage monthly", "usage session",
+        "usage blocks", "hooks", "hooks status", "team", "team status", "team stats",
     }
 )  # fmt: skip
-GROUPS = frozenset({"session", "features", "task", "install", "uninstall", "config", "todo"})
+GROUPS = frozenset(
+    {
+        "session", "features", "task", "install", "uninstall", "config", "todo", "usage",
+        "hooks", "team",
+    }
+)  # fmt: skip
 
 
 def command_words(args: list[str], prog_name: str) -> str:
