@@ -54,9 +54,10 @@ def models(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[
         with contextlib.suppress(sqlite3.Error):
             conn = sqlite3.connect(f"file:{index}?mode=ro", uri=True, timeout=0.05)
             try:
+                # the index keeps each session's summary document in ``docs`` (store/index.py)
                 rows = conn.execute(
-                    "SELECT DISTINCT key FROM sessions, json_each(sessions.doc, '$.by_model') "
-                    "UNION SELECT DISTINCT json_extract(doc, '$.model') FROM sessions"
+                    "SELECT DISTINCT key FROM docs, json_each(CAST(docs.doc AS TEXT), '$.by_model')"
+                    " UNION SELECT DISTINCT json_extract(CAST(doc AS TEXT), '$.model') FROM docs"
                 ).fetchall()
             finally:
                 conn.close()
