@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ai_orchestrator.agents.agent_files import read_back
+from ai_orchestrator.agents.homes.agent_files import read_back
 
 SINCE = datetime(2026, 12, 1, 10, 0, 0, 123456, tzinfo=UTC)
 BEFORE, AFTER, LATER = (

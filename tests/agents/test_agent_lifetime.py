@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from ai_orchestrator.agents import runner
 from ai_orchestrator.agents.base import Invocation
+from ai_orchestrator.agents.process import runner
 from ai_orchestrator.store import SessionStore
 from tests.agents.runner_kit import LineParser
 from tests.fakes.harness import FakeAgents, pid_alive

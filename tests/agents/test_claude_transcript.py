@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from ai_orchestrator.agents import claude_transcript
-from ai_orchestrator.agents.claude_transcript import final_outputs
+from ai_orchestrator.agents.homes import claude_transcript
+from ai_orchestrator.agents.homes.claude_transcript import final_outputs
 
 SID = "0b7a4c11-8f0e-4d9b-9c1a-7e44aabbccdd"
 

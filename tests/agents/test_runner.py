@@ -1,5 +1,5 @@
-"""Tests of ``ai_orchestrator.agents.runner``: streaming, stdin, environment, argv, exit codes
-and launch errors (stopping the agent and its processes: ``test_runner_stop.py``).
+"""Tests of ``ai_orchestrator.agents.process.runner``: streaming, stdin, environment, argv,
+exit codes and launch errors (stopping the agent and its processes: ``test_runner_stop.py``).
 
 The tests wait on events (a line seen, a marker file) rather than on tight timings; the time
 bounds they do assert are generous (a broken runner misses them by minutes, not by
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from ai_orchestrator.agents.base import Invocation, Progress
-from ai_orchestrator.agents.runner import STDERR_TAIL, run
+from ai_orchestrator.agents.process.runner import STDERR_TAIL, run
 from ai_orchestrator.core.errors import AgentLaunchError, AgentNotFound, AioError
 from tests.agents.runner_kit import LineParser, child, invocation
 

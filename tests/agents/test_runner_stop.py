@@ -1,4 +1,4 @@
-"""Tests of ``ai_orchestrator.agents.runner`` stopping the agent: timeouts, leftovers in and
+"""Tests of ``ai_orchestrator.agents.process.runner`` stopping the agent: timeouts, leftovers in and
 out of the agent's process group (the process-tree tracking of ``agents.proctree``), signals
 nobody here sent, Ctrl-C and SIGTERM to our own process. No process may outlive ``run``.
 
@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from ai_orchestrator.agents.base import Progress
-from ai_orchestrator.agents.runner import DRAIN_TIMEOUT, run
+from ai_orchestrator.agents.process.runner import DRAIN_TIMEOUT, run
 from tests.agents.runner_kit import (
     GRANDCHILD,
     SRC,
@@ -145,7 +145,7 @@ def escaped_shell(seconds):
 @pytest.fixture(params=["tree-walk", "full-scan"])
 def proc_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Both ways of finding descendants: the kernel's children files, or scanning /proc."""
-    from ai_orchestrator.agents import proctree
+    from ai_orchestrator.agents.process import proctree
 
     if request.param == "full-scan":
         monkeypatch.setattr(proctree, "_children_files", False)
@@ -252,7 +252,7 @@ def test_a_pipe_holder_beyond_our_reach_cannot_hang_the_runner(
     # Without /proc (or for a process that escaped before we saw it) the tracker knows
     # nothing: the daemon survives, but the runner must still return, abandoning the pipes
     # DRAIN_TIMEOUT seconds after the group is dead instead of waiting for the daemon.
-    from ai_orchestrator.agents import proctree, runner
+    from ai_orchestrator.agents.process import proctree, runner
 
     monkeypatch.setattr(proctree, "_children_files", False)
     monkeypatch.setattr(proctree, "snapshot", lambda: None)
@@ -351,7 +351,7 @@ DRIVER = """
 import json, signal, sys
 from pathlib import Path
 from ai_orchestrator.agents.base import AgentResult, Invocation
-from ai_orchestrator.agents.runner import run
+from ai_orchestrator.agents.process.runner import run
 
 class Parser:
     def feed(self, line):

@@ -195,7 +195,7 @@ def test_missing_scenario_is_a_clear_error(workdir: Path) -> None:
 
 @pytest.mark.timeout(60)
 def test_through_the_runner_with_a_timeout(workdir: Path, tmp_path: Path) -> None:
-    runner = pytest.importorskip("ai_orchestrator.agents.runner")
+    runner = pytest.importorskip("ai_orchestrator.agents.process.runner")
     path = tmp_path / "slow.yaml"
     path.write_text("- {answer: late, delay: 30}\n- {answer: quick}\n")
     backend = ScriptedBackend()

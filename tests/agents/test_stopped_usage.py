@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from ai_orchestrator.agents.agent_files import FileUsage
 from ai_orchestrator.agents.base import AgentResult, Invocation
+from ai_orchestrator.agents.homes.agent_files import FileUsage
 from ai_orchestrator.calls.readback import adopt
 from ai_orchestrator.calls.session_call import CallOptions, SessionRun, run_in_session
 from ai_orchestrator.core.usage import ModelUsage

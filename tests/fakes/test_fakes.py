@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from ai_orchestrator.agents.base import AgentResult, Invocation, ProcessExit, Progress
-from ai_orchestrator.agents.runner import run
+from ai_orchestrator.agents.process.runner import run
 from tests.fakes.harness import BIN_DIR, FakeAgents, json_lines, pid_alive
 
 CLAUDE_STREAM = ("-p", "--output-format", "stream-json", "--verbose")

@@ -196,7 +196,7 @@ def test_test_run_logs_are_redacted(tmp_path: Path) -> None:
     the agent and the user) is redacted as soon as the run ends."""
     import sys
 
-    from ai_orchestrator.workflow.project.testrun import run_tests
+    from ai_orchestrator.workflow.testing.testrun import run_tests
 
     script = tmp_path / "leaky.py"
     script.write_text(f"print('connecting with OPENAI_API_KEY={KEY}')\n")

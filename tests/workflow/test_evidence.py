@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from ai_orchestrator.workflow.project.evidence import TestCase, TestRun, classify
-from ai_orchestrator.workflow.project.testcheck import check_test_command
-from ai_orchestrator.workflow.project.testrun import parse_summary, run_tests
+from ai_orchestrator.workflow.testing.evidence import TestCase, TestRun, classify
+from ai_orchestrator.workflow.testing.testcheck import check_test_command
+from ai_orchestrator.workflow.testing.testrun import parse_summary, run_tests
 from tests.workflow.conftest import (
     ADD_BROKEN,
     ADD_IMPL,

@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from ai_orchestrator.workflow.project.evidence import TestRun
-from ai_orchestrator.workflow.project.testpin import (
+from ai_orchestrator.workflow.testing.evidence import TestRun
+from ai_orchestrator.workflow.testing.testpin import (
     Pin,
     PinnedTest,
     changes,

@@ -11,8 +11,8 @@ import json
 import sys
 from pathlib import Path
 
-from ai_orchestrator.workflow.project.evidence import TestCase, TestRun
-from ai_orchestrator.workflow.project.tasktests import (
+from ai_orchestrator.workflow.testing.evidence import TestCase, TestRun
+from ai_orchestrator.workflow.testing.tasktests import (
     TaskTests,
     case_file,
     changed_files,

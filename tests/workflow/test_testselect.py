@@ -13,7 +13,7 @@ import pytest
 
 from ai_orchestrator.core.errors import InvalidInput, NotFound
 from ai_orchestrator.workflow.project.config import detect_test_command, parse_config
-from ai_orchestrator.workflow.project.testselect import (
+from ai_orchestrator.workflow.testing.testselect import (
     Selection,
     TestsConfig,
     coverage_from_output,

@@ -12,7 +12,7 @@ from ai_orchestrator.core.errors import InvalidInput
 from ai_orchestrator.workflow.jsontext import extract_json
 from ai_orchestrator.workflow.model.plan import merge_statuses, plan_from_data, validate
 from ai_orchestrator.workflow.project.config import detect_test_command, load_config, parse_config
-from ai_orchestrator.workflow.project.testrun import build_command, parse_summary
+from ai_orchestrator.workflow.testing.testrun import build_command, parse_summary
 from tests.helpers import aio_inprocess as aio
 
 

@@ -100,7 +100,6 @@ from ai_orchestrator.agents.base import (
     TodoEvent,
     check_model,
 )
-from ai_orchestrator.agents.claude_transcript import TranscriptTail, final_outputs
 from ai_orchestrator.agents.claude_usage import (
     anthropic_usage,
     base_model,
@@ -110,6 +109,7 @@ from ai_orchestrator.agents.claude_usage import (
     session_state,
     subtract_baseline,
 )
+from ai_orchestrator.agents.homes.claude_transcript import TranscriptTail, final_outputs
 from ai_orchestrator.core.errors import InvalidInput
 from ai_orchestrator.core.usage import ModelUsage, Outcome
 

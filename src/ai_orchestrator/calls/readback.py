@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from ai_orchestrator.agents.base import AgentResult
 
 if TYPE_CHECKING:
-    from ai_orchestrator.agents.agent_files import FileUsage
+    from ai_orchestrator.agents.homes.agent_files import FileUsage
     from ai_orchestrator.core.usage import ModelUsage
 
 
@@ -46,7 +46,7 @@ def read_call_usage(
 ) -> FileUsage | None:
     """What the agent's files say the call that started at ``since`` used."""
     # Only a call that did not succeed needs the readers of all three CLIs' formats.
-    from ai_orchestrator.agents.agent_files import read_back
+    from ai_orchestrator.agents.homes.agent_files import read_back
 
     return read_back(agent, session_id, cwd, since, state, resume_id)
 

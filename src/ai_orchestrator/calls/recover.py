@@ -62,7 +62,7 @@ from ai_orchestrator.store.pending import read_pending, remove_pending, set_asid
 from ai_orchestrator.store.records import normalize_interaction
 
 if TYPE_CHECKING:
-    from ai_orchestrator.agents.agent_files import FileUsage
+    from ai_orchestrator.agents.homes.agent_files import FileUsage
 
 CONFIRMED = "conversation_confirmed"  # agent_state key: the conversation is known to exist
 _REQUIRED = ("record_id", "todo_id", "agent", "cwd", "started_at")

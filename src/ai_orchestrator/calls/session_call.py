@@ -80,7 +80,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ai_orchestrator.accounting import todos
 from ai_orchestrator.accounting.budget import check_budget
 from ai_orchestrator.accounting.spend import feature_spend
-from ai_orchestrator.agents import registry, runner
+from ai_orchestrator.agents import registry
 from ai_orchestrator.agents.base import (
     AgentRequest,
     AgentResult,
@@ -89,6 +89,7 @@ from ai_orchestrator.agents.base import (
     Progress,
     StreamParser,
 )
+from ai_orchestrator.agents.process import runner
 from ai_orchestrator.calls.options import CallOptions, agent_request
 from ai_orchestrator.calls.outcomes import recovered_notice, switch_notice
 from ai_orchestrator.calls.readback import adopt, note_source, read_call_usage
@@ -120,7 +121,7 @@ from ai_orchestrator.store.pending import finish_pending, remove_pending, write_
 from ai_orchestrator.store.records import normalize_interaction
 
 if TYPE_CHECKING:
-    from ai_orchestrator.agents.agent_files import FileUsage
+    from ai_orchestrator.agents.homes.agent_files import FileUsage
 
 __all__ = [
     "CallOptions",

@@ -24,14 +24,14 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Write JSON t
 
 
 def _directory(scope: str) -> Path:
-    from ai_orchestrator.agents.claude_commands import commands_dir
+    from ai_orchestrator.agents.homes.claude_commands import commands_dir
     from ai_orchestrator.workflow.project.workspace import find_project_root
 
     return commands_dir(scope, find_project_root() if scope == "project" else None)
 
 
 def _run(scope: str, remove: bool, as_json: bool) -> None:
-    from ai_orchestrator.agents import claude_commands
+    from ai_orchestrator.agents.homes import claude_commands
 
     directory = _directory(scope)
     run = claude_commands.uninstall if remove else claude_commands.install

@@ -22,8 +22,8 @@ CONFIGURED = "\x00configured"
 
 if TYPE_CHECKING:
     from ai_orchestrator.workflow.phases.verify import VerifyOutcome
-    from ai_orchestrator.workflow.project.testselect import Selection
     from ai_orchestrator.workflow.runctx import FeatureContext
+    from ai_orchestrator.workflow.testing.testselect import Selection
 
 
 @click.command("verify")
@@ -81,8 +81,8 @@ def verify_cmd(
     as_json: bool,
 ) -> int:
     """Run the tests in a fresh context (never a resumed session) and report."""
-    from ai_orchestrator.workflow.project.testselect import Selection
     from ai_orchestrator.workflow.runctx import open_feature
+    from ai_orchestrator.workflow.testing.testselect import Selection
 
     if agent_name is not None and agent_choice not in (None, CONFIGURED, agent_name):
         raise InvalidInput(f"--agent {agent_choice} and --agent-name {agent_name}: name one agent")
@@ -155,7 +155,7 @@ def coverage_shortfall(coverage: dict[str, object] | None, required: float | Non
 
 
 def _discover(ctx: FeatureContext, selection: Selection, as_json: bool) -> int:
-    from ai_orchestrator.workflow.project.discover import discover
+    from ai_orchestrator.workflow.testing.discover import discover
 
     command = ctx.config.test_command
     if not command:

@@ -20,7 +20,7 @@ from ai_orchestrator.cli.tables import plural
 from ai_orchestrator.core.errors import EXIT_FAILURE, InvalidInput
 
 if TYPE_CHECKING:
-    from ai_orchestrator.workflow.project.tasktests import PinnedReport
+    from ai_orchestrator.workflow.testing.tasktests import PinnedReport
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 json_option = click.option("--json", "as_json", is_flag=True, help="Write JSON to stdout.")
@@ -81,7 +81,7 @@ def init_cmd(feature: str, description: str, no_switch: bool) -> None:
 
 def _report_test_command(root: Path) -> None:
     """Say whether the test command can run (a dry run); never fails ``aio init``."""
-    from ai_orchestrator.workflow.project.testcheck import check_project
+    from ai_orchestrator.workflow.testing.testcheck import check_project
 
     check = check_project(root)
     if check.status == "failed":

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ai_orchestrator.agents.locations import claude_projects_dirs, codex_home, gemini_tmp_dir
+from ai_orchestrator.agents.homes.locations import claude_projects_dirs, codex_home, gemini_tmp_dir
 from ai_orchestrator.core.errors import InvalidInput
 from ai_orchestrator.infra.fsutil import atomic_write
 

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ai_orchestrator.agents.locations import claude_projects_dirs, codex_home, gemini_tmp_dir
+from ai_orchestrator.agents.homes.locations import claude_projects_dirs, codex_home, gemini_tmp_dir
 
 KINDS = ("claude", "codex", "gemini", "gemini-json")
 WHOLE_FILE = frozenset({"gemini-json"})  # rewritten in place: read again whole on change

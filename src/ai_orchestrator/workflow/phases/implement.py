@@ -82,18 +82,7 @@ from ai_orchestrator.workflow.model.feature import (
 from ai_orchestrator.workflow.model.plan import Plan, Task
 from ai_orchestrator.workflow.phases.handover import Target
 from ai_orchestrator.workflow.project.config import resolve_model
-from ai_orchestrator.workflow.project.evidence import FIX, TestRun
 from ai_orchestrator.workflow.project.history import given_options
-from ai_orchestrator.workflow.project.tasktests import (
-    TaskTests,
-    TestsAttempt,
-    Verdict,
-    earlier_pins,
-    green_verdict,
-    pinned_outcomes,
-    red_verdict,
-)
-from ai_orchestrator.workflow.project.testrun import run_tests
 from ai_orchestrator.workflow.runctx import (
     FeatureContext,
     Recorder,
@@ -103,6 +92,17 @@ from ai_orchestrator.workflow.runctx import (
     check_budget,
     check_model,
 )
+from ai_orchestrator.workflow.testing.evidence import FIX, TestRun
+from ai_orchestrator.workflow.testing.tasktests import (
+    TaskTests,
+    TestsAttempt,
+    Verdict,
+    earlier_pins,
+    green_verdict,
+    pinned_outcomes,
+    red_verdict,
+)
+from ai_orchestrator.workflow.testing.testrun import run_tests
 
 Mode = Literal["atdd", "tdd", "no-tests"]
 MODES: tuple[str, ...] = ("atdd", "tdd", "no-tests")
@@ -349,7 +349,7 @@ def _check_task(ctx: FeatureContext, plan: Plan, task_id: str, opts: ImplementOp
 
 def _check_runner_starts(ctx: FeatureContext, task_id: str) -> None:
     """Refuse (before any agent call, the task untouched) a test command that cannot start."""
-    from ai_orchestrator.workflow.project.testcheck import cannot_start
+    from ai_orchestrator.workflow.testing.testcheck import cannot_start
 
     command = ctx.config.test_command or ""
     problem = cannot_start(command, ctx.ws.project_root)

@@ -39,7 +39,6 @@ from ai_orchestrator.workflow.jsontext import extract_json
 from ai_orchestrator.workflow.model.feature import load_feature, load_plan, write_artifact
 from ai_orchestrator.workflow.phases.verify import git_diff
 from ai_orchestrator.workflow.project.history import given_options
-from ai_orchestrator.workflow.project.tasktests import PinnedReport, pinned_reports
 from ai_orchestrator.workflow.runctx import (
     FeatureContext,
     Recorder,
@@ -48,6 +47,7 @@ from ai_orchestrator.workflow.runctx import (
     check_budget,
     check_model,
 )
+from ai_orchestrator.workflow.testing.tasktests import PinnedReport, pinned_reports
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 ALIASES = {

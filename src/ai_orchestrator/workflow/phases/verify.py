@@ -47,16 +47,7 @@ from ai_orchestrator.calls.options import CallOptions
 from ai_orchestrator.core.errors import InvalidInput, InvalidVerdict
 from ai_orchestrator.workflow.jsontext import extract_json
 from ai_orchestrator.workflow.model.feature import load_feature, load_plan, write_artifact
-from ai_orchestrator.workflow.project.evidence import FIX, TestRun
 from ai_orchestrator.workflow.project.history import given_options
-from ai_orchestrator.workflow.project.tasktests import PinnedReport, pinned_reports
-from ai_orchestrator.workflow.project.testrun import run_tests
-from ai_orchestrator.workflow.project.testselect import (
-    PlannedRun,
-    Selection,
-    coverage_from_output,
-    plan_selection,
-)
 from ai_orchestrator.workflow.runctx import (
     FeatureContext,
     Recorder,
@@ -65,6 +56,15 @@ from ai_orchestrator.workflow.runctx import (
     check_budget,
     check_installed,
     check_model,
+)
+from ai_orchestrator.workflow.testing.evidence import FIX, TestRun
+from ai_orchestrator.workflow.testing.tasktests import PinnedReport, pinned_reports
+from ai_orchestrator.workflow.testing.testrun import run_tests
+from ai_orchestrator.workflow.testing.testselect import (
+    PlannedRun,
+    Selection,
+    coverage_from_output,
+    plan_selection,
 )
 
 DIFF_BUDGET = 120_000
@@ -280,7 +280,7 @@ def cannot_run_fix(outcome: VerifyOutcome) -> str:
 
 def plan_run(ctx: FeatureContext, command: str | list[str], selection: Selection) -> PlannedRun:
     """The run ``selection`` asks for (``InvalidInput``/``NotFound`` before anything runs)."""
-    from ai_orchestrator.workflow.project.testcheck import has_module
+    from ai_orchestrator.workflow.testing.testcheck import has_module
 
     root = ctx.ws.project_root
     return plan_selection(

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ai_orchestrator.workflow.project.discover import SKIP_DIRS
+from ai_orchestrator.workflow.testing.discover import SKIP_DIRS
 
 Snapshot = dict[str, tuple[int, int]]
 

@@ -1,4 +1,4 @@
-"""The project around a feature: ``workspace`` (the ``.aio/`` layout), ``config``,
-``history``, test runs (``testrun``, ``tasktests``) and what counts as evidence that tests
-ran (``evidence``, ``testcheck``).
+"""The project around a feature: ``workspace`` (the ``.aio/`` layout), ``config`` and its
+check, and ``history`` (the feature's event log). Running the tests lives in the sibling
+sub-room ``workflow.testing``.
 """

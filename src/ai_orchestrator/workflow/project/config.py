@@ -36,13 +36,13 @@ from pathlib import Path
 from typing import Any
 
 from ai_orchestrator.core.errors import InvalidInput
-from ai_orchestrator.workflow.project.testselect import (
+from ai_orchestrator.workflow.testing.testselect import (
     TestsConfig,
     command_value,
     parse_tests_config,
 )
-from ai_orchestrator.workflow.project.testselect import str_list as _str_list
-from ai_orchestrator.workflow.project.testselect import type_error as _type_error
+from ai_orchestrator.workflow.testing.testselect import str_list as _str_list
+from ai_orchestrator.workflow.testing.testselect import type_error as _type_error
 
 PHASES = ("plan", "implement", "review", "verify")
 TOP_KEYS = (

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ai_orchestrator.core.errors import InvalidInput
-from ai_orchestrator.workflow.project.testselect import (
+from ai_orchestrator.workflow.testing.testselect import (
     Selection,
     TestsConfig,
     argv_of,
@@ -72,7 +72,7 @@ def discover(
 def _pytest(
     command: str | list[str], config: TestsConfig, selection: Selection, root: Path, timeout: float
 ) -> Discovery:
-    from ai_orchestrator.workflow.project.testrun import run_tests
+    from ai_orchestrator.workflow.testing.testrun import run_tests
 
     listing = replace(selection, parallel=False, coverage=False)
     planned = plan_selection(command, config, listing, root, lambda *_: False, root)

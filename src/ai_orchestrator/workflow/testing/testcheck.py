@@ -33,8 +33,8 @@ from typing import Literal
 
 from ai_orchestrator.core.errors import AioError
 from ai_orchestrator.workflow.project.config import detect_test_command, load_config
-from ai_orchestrator.workflow.project.evidence import FIX
-from ai_orchestrator.workflow.project.testrun import build_command, is_pytest, run_tests
+from ai_orchestrator.workflow.testing.evidence import FIX
+from ai_orchestrator.workflow.testing.testrun import build_command, is_pytest, run_tests
 
 Status = Literal["ok", "failed", "unchecked"]
 CHECK_TIMEOUT = 60.0

@@ -56,9 +56,9 @@ import time
 from pathlib import Path
 from xml.etree import ElementTree
 
-from ai_orchestrator.agents import proctree
-from ai_orchestrator.agents.runner import spawn
-from ai_orchestrator.workflow.project.evidence import TestCase, TestRun
+from ai_orchestrator.agents.process import proctree
+from ai_orchestrator.agents.process.runner import spawn
+from ai_orchestrator.workflow.testing.evidence import TestCase, TestRun
 
 SHELL_CHARS = set("|&;<>$`*?(){}~\n")
 TAIL_CHARS = 4000

@@ -58,14 +58,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ai_orchestrator.workflow.project.evidence import (
+from ai_orchestrator.workflow.testing.evidence import (
     Evidence,
     TestCase,
     TestRun,
     case_file,
     is_file_level,
 )
-from ai_orchestrator.workflow.project.testpin import (
+from ai_orchestrator.workflow.testing.testpin import (
     Change,
     Pin,
     changes,

@@ -84,7 +84,6 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Any
 
-from ai_orchestrator.agents import proctree, watchdog
 from ai_orchestrator.agents.base import (
     AgentResult,
     Invocation,
@@ -92,6 +91,7 @@ from ai_orchestrator.agents.base import (
     Progress,
     StreamParser,
 )
+from ai_orchestrator.agents.process import proctree, watchdog
 from ai_orchestrator.core.errors import AgentLaunchError, AgentNotFound
 
 __all__ = ["DRAIN_TIMEOUT", "STDERR_TAIL", "child_env", "run", "spawn"]
@@ -105,7 +105,7 @@ _TICK = 0.05  # poll interval for the child's exit status
 _CHUNK = 64 * 1024
 _MAX_CHUNKS_PER_WAKE = 16  # bound one read burst so a flood cannot starve the deadline checks
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-_PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])  # where ``ai_orchestrator`` lives
+_PACKAGE_PARENT = str(Path(__file__).resolve().parents[3])  # where ``ai_orchestrator`` lives
 USE_WATCHDOG = os.name == "posix"  # tests that need the runner alone switch it off
 
 _Handler = Callable[[int, FrameType | None], Any] | int | signal.Handlers

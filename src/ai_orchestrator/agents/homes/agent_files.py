@@ -39,7 +39,6 @@ from pathlib import Path
 from typing import Any
 
 from ai_orchestrator.agents._common import as_dict, as_int, as_str
-from ai_orchestrator.agents.claude_transcript import transcript_path
 from ai_orchestrator.agents.claude_usage import anthropic_usage, session_state
 from ai_orchestrator.agents.codex import (
     cumulative_snapshot,
@@ -48,6 +47,7 @@ from ai_orchestrator.agents.codex import (
     usage_delta,
 )
 from ai_orchestrator.agents.gemini import usage_from_stats
+from ai_orchestrator.agents.homes.claude_transcript import transcript_path
 from ai_orchestrator.core.usage import ModelUsage
 from ai_orchestrator.infra.timeutil import parse_iso
 

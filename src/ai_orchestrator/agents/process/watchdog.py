@@ -48,7 +48,7 @@ import os
 import select
 import time
 
-from ai_orchestrator.agents.subreaper import become_subreaper
+from ai_orchestrator.agents.process.subreaper import become_subreaper
 
 TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: importing typing costs ~10 ms
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ __all__ = ["BOOTSTRAP", "main"]
 # ``python -I -S -c BOOTSTRAP PACKAGE_PARENT ARGS…``: only our own package becomes importable.
 BOOTSTRAP = (
     "import sys; sys.path.insert(0, sys.argv[1]); "
-    "from ai_orchestrator.agents.watchdog import main; main(sys.argv[2:])"
+    "from ai_orchestrator.agents.process.watchdog import main; main(sys.argv[2:])"
 )
 
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -123,7 +123,7 @@ class _Watch:
                 os.killpg(0, sig)
             return
         try:
-            from ai_orchestrator.agents import proctree
+            from ai_orchestrator.agents.process import proctree
         except ImportError:  # the package changed under us: stop our group at least
             self.subreaper = False
             self.signal_tree(sig)

@@ -44,7 +44,7 @@ import os
 import signal as _signal
 from dataclasses import dataclass
 
-from ai_orchestrator.agents.subreaper import become_subreaper
+from ai_orchestrator.agents.process.subreaper import become_subreaper
 
 __all__ = [
     "ProcInfo",

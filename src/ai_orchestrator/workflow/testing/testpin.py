@@ -56,7 +56,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ai_orchestrator.workflow.project.evidence import (
+from ai_orchestrator.workflow.testing.evidence import (
     TestCase,
     TestRun,
     case_file,

@@ -201,7 +201,7 @@ def argv_of(command: str | list[str]) -> list[str] | None:
 
 def runner_of(argv: list[str], root: Path) -> str:
     """``pytest | go | cargo | npm | rspec | other`` for the argv of a test command."""
-    from ai_orchestrator.workflow.project.testrun import is_pytest
+    from ai_orchestrator.workflow.testing.testrun import is_pytest
 
     if is_pytest(argv):
         return "pytest"
