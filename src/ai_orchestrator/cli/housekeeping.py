@@ -93,23 +93,30 @@ def task_group() -> None:
 
 @task_group.command("set")
 @click.argument("args", nargs=-1, required=True)
+@click.option("--status", default=None, help="pending | in_progress | completed | failed")
 @click.option(
-    "--status",
-    required=True,
-    help="pending | in_progress | completed | failed",
+    "--model",
+    default=None,
+    metavar="MODEL",
+    help="the model implement uses for this task (its --model still wins)",
 )
+@click.option("--clear-model", is_flag=True, help="drop the task's model (back to the phase's)")
 @json_option
-def task_set_cmd(args: tuple[str, ...], status: str, as_json: bool) -> None:
-    """[FEATURE] ID --status S: set a task's status (recorded in the history)."""
-    from ai_orchestrator.workflow.model.housekeeping import set_task_status
+def task_set_cmd(
+    args: tuple[str, ...], status: str | None, model: str | None, clear_model: bool, as_json: bool
+) -> None:
+    """[FEATURE] ID [--status S] [--model M]: change a task by hand (recorded in the history)."""
+    from ai_orchestrator.workflow.model.housekeeping import TaskEdit, set_task
     from ai_orchestrator.workflow.runctx import open_feature
 
     if len(args) > 2:
         raise InvalidInput("expected [FEATURE] TASK_ID")
+    edit = TaskEdit(status=status, model=model, clear_model=clear_model)
+    edit.check()  # before the feature is opened: a bad option is the first thing said
     feature, task_id = (args[0], args[1]) if len(args) == 2 else (None, args[0])
     ctx = open_feature(feature)
-    task, previous = set_task_status(
-        ctx.ws, ctx.feature_id, task_id, status, lock_timeout=ctx.config.lock_timeout
+    task, previous = set_task(
+        ctx.ws, ctx.feature_id, task_id, edit, lock_timeout=ctx.config.lock_timeout
     )
     if as_json:
         output.emit_json(
@@ -117,8 +124,11 @@ def task_set_cmd(args: tuple[str, ...], status: str, as_json: bool) -> None:
                 "schema_version": 1,
                 "feature_id": ctx.feature_id,
                 "task": task.to_dict(),
-                "previous_status": previous,
+                **{f"previous_{field}": value for field, value in previous.items()},
             }
         )
-    else:
-        output.info(f"{ctx.feature_id} {task.id}: {previous} → {task.status}")
+        return
+    for field, before in previous.items():
+        after = getattr(task, field)
+        change = f"{before or '(none)'} → {after or '(none)'}"
+        output.info(f"{ctx.feature_id} {task.id}: {field} {change}")

@@ -25,9 +25,10 @@ Invariants:
   archived feature's ``history.jsonl`` before it moves. A dry run changes and records nothing.
 - A cleaned feature that was the current one stops being current.
 
-``set_task_status`` sets one task's status by hand (``plan.STATUSES``), under the feature
-lock, through ``save_plan`` (so the feature's derived status follows), with a ``task``
-event in the feature's history (``arguments``: status, ``details``: previous status).
+``set_task`` changes one task by hand (``TaskEdit``: its status, one of ``plan.STATUSES``,
+and/or the model ``implement`` uses for it), under the feature lock, through ``save_plan`` (so
+the feature's derived status follows), with a ``task`` event in the feature's history
+(``arguments``: what was set, ``details``: the previous values).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from ai_orchestrator.agents.base import check_model
 from ai_orchestrator.core.errors import AioError, InvalidInput, NotFound, SessionBusy
 from ai_orchestrator.infra import locks
 from ai_orchestrator.infra.timeutil import now_iso, parse_iso
@@ -217,12 +219,33 @@ def _verb(mode: Mode) -> str:
     ]
 
 
-def set_task_status(
-    ws: Workspace, feature_id: str, task_id: str, status: str, *, lock_timeout: float
-) -> tuple[Task, str]:
-    """Set ``task_id``'s status by hand; the task and its previous status."""
-    if status not in STATUSES:
-        raise InvalidInput(f"--status: {status!r} is not a task status; use {', '.join(STATUSES)}")
+@dataclass(frozen=True)
+class TaskEdit:
+    """What ``aio task set`` changes: a new status and/or a model (``clear_model`` drops it)."""
+
+    status: str | None = None
+    model: str | None = None
+    clear_model: bool = False
+
+    def check(self) -> None:
+        if self.status is None and self.model is None and not self.clear_model:
+            raise InvalidInput("nothing to set: give --status S, --model M or --clear-model")
+        if self.model is not None and self.clear_model:
+            raise InvalidInput("--model and --clear-model exclude each other")
+        if self.status is not None and self.status not in STATUSES:
+            raise InvalidInput(
+                f"--status: {self.status!r} is not a task status; use {', '.join(STATUSES)}"
+            )
+        if self.model is not None:
+            check_model(self.model)
+
+
+def set_task(
+    ws: Workspace, feature_id: str, task_id: str, edit: TaskEdit, *, lock_timeout: float
+) -> tuple[Task, dict[str, str | None]]:
+    """Apply ``edit`` to ``task_id`` by hand; the task and the previous value of each field
+    changed (``status``, ``model``)."""
+    edit.check()
     paths = ws.existing_feature(feature_id)
     with ws.lock_feature(feature_id, timeout=lock_timeout):
         plan = load_plan(paths)
@@ -231,23 +254,33 @@ def set_task_status(
         if task is None:
             known = ", ".join(t.id for t in plan.tasks()) or "none"
             raise NotFound(f"task {task_id!r} is not in the plan of {feature_id} (tasks: {known})")
-        previous = task.status
-        task.status = status
-        now = now_iso()
-        if status == "in_progress":
-            task.started_at = task.started_at or now
-        task.completed_at = now if status == "completed" else None
-        task.failure_reason = "set by hand (aio task set)" if status == "failed" else None
+        previous: dict[str, str | None] = {}
+        arguments: dict[str, Any] = {}
+        if edit.status is not None:
+            previous["status"], arguments["status"] = task.status, edit.status
+            _set_status(task, edit.status)
+        if edit.model is not None or edit.clear_model:
+            previous["model"], arguments["model"] = task.model, edit.model
+            task.model = edit.model
         save_plan(paths, plan)
         append_event(
             paths.history_file,
             make_event(
                 "task",
-                arguments={"status": status},
+                arguments=arguments,
                 status="success",
                 duration_ms=1,
                 task_id=task_id,
-                details={"action": "set", "previous_status": previous},
+                details={"action": "set", **{f"previous_{k}": v for k, v in previous.items()}},
             ),
         )
     return task, previous
+
+
+def _set_status(task: Task, status: str) -> None:
+    now = now_iso()
+    task.status = status
+    if status == "in_progress":
+        task.started_at = task.started_at or now
+    task.completed_at = now if status == "completed" else None
+    task.failure_reason = "set by hand (aio task set)" if status == "failed" else None

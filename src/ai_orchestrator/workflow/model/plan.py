@@ -2,6 +2,7 @@
 
 Task fields: ``id`` (``T<phase>.<n>``), ``title``, ``description``,
 ``acceptance_criteria[]``, ``test_requirements[]``, ``dependencies[]`` (task ids), ``agent``,
+``model`` (optional: the model ``implement`` uses for this task, set by ``aio task set --model``),
 ``status`` (``pending | in_progress | completed | failed``), ``failure_reason`` (failed only),
 ``started_at`` / ``completed_at``.
 
@@ -35,6 +36,7 @@ class Task:
     test_requirements: list[str] = field(default_factory=list)
     dependencies: list[str] = field(default_factory=list)
     agent: str | None = None
+    model: str | None = None
     status: str = "pending"
     failure_reason: str | None = None
     started_at: str | None = None
@@ -51,6 +53,8 @@ class Task:
             "agent": self.agent,
             "status": self.status,
         }
+        if self.model:
+            data["model"] = self.model
         if self.failure_reason:
             data["failure_reason"] = self.failure_reason
         if self.started_at:
@@ -164,6 +168,7 @@ def task_from_dict(raw: dict[str, Any], default_agent: str | None = None) -> Tas
         test_requirements=_list(_first(raw, "test_requirements", "testRequirements", "tests")),
         dependencies=_list(_first(raw, "dependencies", "depends_on", "dependsOn")),
         agent=_text(raw.get("agent")) or default_agent,
+        model=_text(raw.get("model")) or None,
         status=status if status in STATUSES else "pending",
         failure_reason=_text(raw.get("failure_reason")) or None,
         started_at=_text(raw.get("started_at")) or None,

@@ -360,6 +360,25 @@ def _check_runner_starts(ctx: FeatureContext, task_id: str) -> None:
         )
 
 
+def choose_model(
+    ctx: FeatureContext, task: Task, agent: str | None, requested: str | None
+) -> str | None:
+    """``--model``, else the task's own model (``aio task set --model``) when the call goes to
+    the agent the task is for, else None (the phase's model from the config)."""
+    if requested or not task.model:
+        return requested
+    used = agent or ctx.config.phase("implement").agent
+    if task.agent and task.agent != used:
+        ctx.hooks.warn(
+            f"task {task.id}'s model {task.model} is for {task.agent}, not {used}; "
+            "using the configured model"
+        )
+        return None
+    check_model(task.model)
+    ctx.hooks.info(f"task {task.id} uses model {task.model} (set on the task)")
+    return task.model
+
+
 def choose_agent(ctx: FeatureContext, task: Task, requested: str | None) -> str | None:
     """``--agent``, else the task's agent when known and installed, else None (config)."""
     if requested:
@@ -412,11 +431,12 @@ def _implement_locked(
         plan = load_plan(ctx.paths)
         assert plan is not None
         task = _check_task(ctx, plan, task_id, opts)
+        agent = choose_agent(ctx, task, opts.agent)
         settings = call_options(
             ctx,
             "implement",
-            agent=choose_agent(ctx, task, opts.agent),
-            model=opts.model,
+            agent=agent,
+            model=choose_model(ctx, task, agent, opts.model),
             no_session=opts.no_session,
             new_session=opts.new_session,
             max_turns=opts.max_turns,
