@@ -49,6 +49,7 @@ def test_all_planners_fail(project: Project, monkeypatch: pytest.MonkeyPatch) ->
     assert result.code == 1
     assert "Retrying scripted (attempt 2/2)" in result.err
     assert "all planners failed" in result.err
+    assert project.history()[-1]["status"] == "failed"  # the last planner's ending
 
 
 def test_verify_with_agent_check(project: Project) -> None:

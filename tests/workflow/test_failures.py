@@ -279,8 +279,10 @@ def test_timeout_flag_on_every_agent_driving_command(project: Project) -> None:
          {"edits": [ADD_TEST], "delay": 5}]
     )  # fmt: skip
     assert run("init", FEATURE).code == 0
-    slow_plan = run("plan", "p", "--timeout", "1")  # every planner failed: exit 1
-    assert slow_plan.code == 1 and "timed out after 1 s" in slow_plan.err, slow_plan.err
+    slow_plan = run("plan", "p", "--timeout", "1")  # every planner timed out: 124 as well
+    assert slow_plan.code == 124 and "timed out after 1 s" in slow_plan.err, slow_plan.err
+    assert "all planners failed" in slow_plan.err
+    assert project.history()[-1]["status"] == "timeout"
     assert run("plan", "p", "--timeout", "0").code == 0  # 0: no limit
     slow = run("implement", FEATURE, "--task", "T1.1", "--timeout", "1")
     assert slow.code == 124, slow.err

@@ -103,6 +103,19 @@ class AgentTimeout(AioError):
     exit_code = EXIT_TIMEOUT
 
 
+class PlannersFailed(AioError):
+    """Every planner (and every retry) failed; ``last_error`` is the final attempt's error.
+
+    The exit code is the last error's: all planners timing out exits 124 like any timeout.
+    """
+
+    def __init__(self, planners: tuple[str, ...], last_error: AioError) -> None:
+        super().__init__(f"all planners failed to produce a plan; last error: {last_error}")
+        self.planners = planners
+        self.last_error = last_error
+        self.exit_code = last_error.exit_code
+
+
 class Interrupted(AioError):
     """The user pressed Ctrl-C; the run was stopped and recorded."""
 

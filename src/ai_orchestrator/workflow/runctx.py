@@ -49,6 +49,7 @@ from ai_orchestrator.core.errors import (
     BudgetExceeded,
     Interrupted,
     InvalidInput,
+    PlannersFailed,
 )
 from ai_orchestrator.infra.locks import HeldLock
 from ai_orchestrator.store import SessionStore
@@ -194,6 +195,8 @@ def check_budget(ctx: FeatureContext, options: CallOptions, nothing_done: str) -
 def status_of(exc: BaseException | None) -> str:
     if exc is None:
         return "success"
+    if isinstance(exc, PlannersFailed):  # the last planner's ending is the command's
+        exc = exc.last_error
     if isinstance(exc, BudgetExceeded):
         return "budget_exceeded"
     if isinstance(exc, AgentTimeout):

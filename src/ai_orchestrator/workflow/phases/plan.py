@@ -36,6 +36,7 @@ from ai_orchestrator.core.errors import (
     AgentTimeout,
     AioError,
     InvalidPlan,
+    PlannersFailed,
 )
 from ai_orchestrator.infra.redact import redact
 from ai_orchestrator.infra.timeutil import now_iso
@@ -288,4 +289,5 @@ def _plan_locked(
                 f"{planner} unavailable ({last_error}); falling back to "
                 f"{nxt}{f' ({nxt_model})' if nxt_model else ''}..."
             )
-    raise AioError(f"all planners failed to produce a plan; last error: {last_error}")
+    assert last_error is not None  # every candidate failed, so one error was kept
+    raise PlannersFailed(tuple(planner for planner, _ in candidates), last_error)
