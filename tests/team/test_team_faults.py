@@ -21,7 +21,7 @@ import pytest
 
 from ai_orchestrator.core.errors import TeamError
 from ai_orchestrator.store.session_store import SessionStore
-from ai_orchestrator.team import config
+from ai_orchestrator.team import config, schema
 from ai_orchestrator.team.push import push
 from tests.helpers import aio_inprocess
 from tests.pgserver import PgServer, binaries, wait_until
@@ -154,7 +154,7 @@ def test_newer_schema_is_refused(team_db: str, tmp_path: Path) -> None:
         result = team(*command, root=tmp_path / "m")
         assert result.code == 5, (command, result.err)
         assert result.err.count("\n") == 1
-        assert "schema version 99, newer than this aio knows (1)" in result.err
+        assert f"schema version 99, newer than this aio knows ({schema.VERSION})" in result.err
     assert server_count(team_db) == 0
 
 
@@ -288,7 +288,7 @@ def test_config_file_and_precedence(pg: PgServer, team_db: str, tmp_path: Path,
     monkeypatch.delenv("AIO_TEAM_DB")
     root = tmp_path / "m"
     fill_store(root, 1, 4, seed=10)
-    assert team_json("init")["version"] == 1
+    assert team_json("init")["version"] == schema.VERSION
     assert team_json("push", root=root)["user"] == "carol"
     assert list(team_json("stats", "--by", "user")["groups"]) == ["carol"]
     # The flag wins over the environment, which wins over the file.
@@ -339,7 +339,10 @@ def test_watch_survives_a_server_down_and_stops_on_a_newer_schema(
     assert len(errors) == 3 and all(isinstance(e, TeamError) for e in errors)
     team_json("init")
     with psycopg.connect(team_db, autocommit=True) as conn:
-        conn.execute("INSERT INTO aio.migrations(version, aio_version) VALUES (2, 'next')")
+        conn.execute(
+            "INSERT INTO aio.migrations(version, aio_version) VALUES (%s, 'next')",
+            (schema.VERSION + 1,),
+        )
     with pytest.raises(TeamSchemaTooNew):
         watch(store, config.resolve(), on_push=lambda r: None, on_error=errors.append,
               rounds=3, sleep=lambda s: None)  # fmt: skip

@@ -24,11 +24,8 @@ from ai_orchestrator.cli.render_sessions import (
 )
 from ai_orchestrator.cli.session_help import help_cmd
 from ai_orchestrator.cli.session_rows import rescan_option, store_rows, warn_unreadable
-from ai_orchestrator.core.errors import (
-    InvalidInput,
-    StoreError,
-    StoreFileError,
-)
+from ai_orchestrator.cli.team import list_team_sessions, team_list_options
+from ai_orchestrator.core.errors import InvalidInput, StoreError, StoreFileError
 from ai_orchestrator.core.limits import MAX_IMPORT_BYTES, MAX_RECORD_BYTES
 from ai_orchestrator.infra.timeutil import parse_iso
 from ai_orchestrator.store import SessionStore
@@ -130,10 +127,12 @@ session.add_command(help_cmd)
 @json_option
 @rescan_option
 @output.color_option
-def list_cmd(
-    active: bool, days: float, sort_key: str, wide: bool, as_json: bool, rescan: bool
-) -> None:
-    """List sessions with their age, tokens and cost."""
+@team_list_options
+def list_cmd(active: bool, days: float, sort_key: str, wide: bool, as_json: bool,
+             rescan: bool, team: bool, db: str | None) -> None:  # fmt: skip
+    """List sessions with their age, tokens and cost (--team: every machine's)."""
+    if team or db:
+        return list_team_sessions(db, sort_key, days if active else None, wide, as_json)
     store = _store()
     rows, unreadable, foreign, found = store_rows(store, rescan=rescan)
     strays = legacy_strays(store, found)

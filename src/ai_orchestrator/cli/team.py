@@ -19,7 +19,7 @@ from typing import Any
 import click
 
 from ai_orchestrator.cli import output
-from ai_orchestrator.cli.tables import Column, plural, print_table, short_count
+from ai_orchestrator.cli.tables import Column, plural, print_table, short_count, when
 from ai_orchestrator.core.errors import AioError, InvalidInput
 from ai_orchestrator.store.session_store import SessionStore
 from ai_orchestrator.team import config
@@ -103,6 +103,11 @@ def _said(report: Any) -> str:
     extra = (
         f", {plural(report.corrupt_lines, 'corrupt line')} skipped" if report.corrupt_lines else ""
     )
+    if report.usage is not None and (report.usage.added or report.usage.updated):
+        extra += (
+            f"; interactive usage: {plural(report.usage.added, 'request')} added, "
+            f"{report.usage.updated:,} updated"
+        )
     return (
         f"pushed {plural(report.added, 'interaction')} to {report.target} "
         f"({report.already:,} already there, {plural(report.sessions, 'session')}, "
@@ -120,12 +125,15 @@ def _said(report: Any) -> str:
 )
 @click.option("--debounce", type=click.FloatRange(0.1, 3600), default=5.0, show_default=True,
               help="--watch: seconds without a change before pushing.")  # fmt: skip
+@click.option("--no-usage", is_flag=True, help="Only aio's calls, not the interactive agent "
+              "sessions of the usage index.")  # fmt: skip
 @json_option
 def push_cmd(
     db: str | None, user: str | None, with_prompts: bool, watch: bool, debounce: float,
-    as_json: bool,
+    no_usage: bool, as_json: bool,
 ) -> None:  # fmt: skip
-    """Push this machine's recorded interactions (only what is new; never twice)."""
+    """Push this machine's recorded interactions and interactive usage (only what is new;
+    never twice)."""
     from ai_orchestrator.team.push import push
 
     settings = config.resolve(db, user)
@@ -133,13 +141,20 @@ def push_cmd(
     if watch:
         _watch(store, settings, with_prompts, debounce, as_json)
         return
+    if not no_usage:
+        from ai_orchestrator.cli.usage import sync_quietly
+
+        sync_quietly()
     bar = _Bar()
     try:
         report = push(
-            store, settings, with_prompts=with_prompts, progress=bar, batch_rows=_batch_rows()
-        )
+            store, settings, with_prompts=with_prompts, progress=bar, batch_rows=_batch_rows(),
+            with_usage=not no_usage,
+        )  # fmt: skip
     finally:
         bar.close()
+    if report.usage is not None and report.usage.skipped:
+        output.warn(f"interactive usage not pushed: {report.usage.skipped}")
     if as_json:
         output.emit_json(report.to_dict())
     else:
@@ -255,3 +270,43 @@ def stats_cmd(
             for key, g in stats["groups"].items()
         ]  # fmt: skip
         print_table(None, columns, rows, wide=wide)
+
+
+def team_list_options(command: Any) -> Any:
+    """``--team`` and ``--db`` of ``aio session list``."""
+    command = click.option(
+        "--db", metavar="URL", help="The team database (as in aio team; implies --team)."
+    )(command)
+    return click.option(
+        "--team", is_flag=True, help="Every machine's pushed sessions (aio team push)."
+    )(command)
+
+
+def list_team_sessions(
+    db: str | None, sort: str, active_days: float | None, wide: bool, as_json: bool
+) -> None:
+    """``aio session list --team``: the team's sessions, newest first (or by ``sort``)."""
+    from datetime import datetime
+
+    from ai_orchestrator.team import reports, schema
+
+    settings = config.resolve(db)
+    with schema.connect(settings) as conn:
+        schema.check(conn, settings)
+        doc = reports.team_sessions(conn, sort=sort, active_days=active_days)
+    doc["target"] = settings.target
+    if as_json:
+        output.emit_json(doc)
+        return
+    columns = [Column("session", ident=True, name=True), Column("user@host", ident=True, drop=2),
+               Column("calls", "right"), Column("tokens", "right", drop=1),
+               Column("cost", "right"), Column("last active", "right")]  # fmt: skip
+    rows = [
+        [s["session_name"], f"{s['user']}@{s['hostname'] or s['machine_id']}",
+         f"{s['interactions']:,}", short_count(sum(s["tokens"].values())),
+         output.money(s["cost"], unpriced=bool(s["unpriced_interactions"])),
+         when(datetime.fromisoformat(s["last_activity"]) if s["last_activity"] else None)]
+        for s in doc["sessions"]
+    ]  # fmt: skip
+    title = f"Team sessions ({settings.target}): {plural(doc['total_sessions'], 'session')}"
+    print_table(title, columns, rows, wide=wide)

@@ -20,7 +20,7 @@ import click
 
 from ai_orchestrator.cli import output
 from ai_orchestrator.cli.tables import Column, print_table, short_count
-from ai_orchestrator.core.errors import InvalidInput, StoreError
+from ai_orchestrator.core.errors import AioError, InvalidInput, StoreError
 from ai_orchestrator.usage.reports import BY, Filters, parse_day, report
 from ai_orchestrator.usage.sync import SyncReport, open_index, sync
 
@@ -76,6 +76,15 @@ def open_synced_index(sync_first: bool) -> sqlite3.Connection:
         return open_index()
     except sqlite3.Error as exc:
         raise StoreError(f"usage index: {exc}") from None
+
+
+def sync_quietly() -> None:
+    """Bring the usage index up to date before it is read elsewhere (``team push``): a
+    progress bar on a terminal, and a problem with the index only warned about."""
+    try:
+        _sync()
+    except AioError as exc:
+        output.warn(f"usage index not synced: {exc}")
 
 
 def _sync(rescan: bool = False) -> SyncReport:
@@ -175,19 +184,28 @@ def _report_command(kind: str) -> Callable[..., None]:
     @click.option("--json", "as_json", is_flag=True, help="Write JSON to stdout.")
     @click.option("--csv", "as_csv", is_flag=True, help="Write CSV to stdout.")
     @click.option("--no-sync", is_flag=True, help="Report from the index as it is.")
+    @click.option("--team", is_flag=True, help="Every machine's pushed usage (aio team push).")
+    @click.option("--db", metavar="URL", help="The team database (as in aio team; implies --team).")
     def command(
         since: date | None, until: date | None, agent: str | None, project: str | None,
-        by: str | None, as_json: bool, as_csv: bool, no_sync: bool,
+        by: str | None, as_json: bool, as_csv: bool, no_sync: bool, team: bool, db: str | None,
     ) -> None:  # fmt: skip
         if as_json and as_csv:
             raise InvalidInput("--json and --csv exclude each other")
         if since and until and since > until:
             raise InvalidInput(f"--since {since} is after --until {until}")
-        conn = open_synced_index(not no_sync)
-        try:
-            doc = report(conn, kind, Filters(since, until, agent, project), by)
-        finally:
-            conn.close()
+        filters = Filters(since, until, agent, project)
+        if team or db:  # --db names the team database: it means --team
+            from ai_orchestrator.team.config import resolve
+            from ai_orchestrator.team.usage_reports import team_usage_report
+
+            doc = team_usage_report(resolve(db), kind, filters, by)
+        else:
+            conn = open_synced_index(not no_sync)
+            try:
+                doc = report(conn, kind, filters, by)
+            finally:
+                conn.close()
         if as_json:
             output.emit_json(doc)
         else:

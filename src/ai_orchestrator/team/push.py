@@ -53,7 +53,9 @@ from ai_orchestrator.team.config import (
     team_dir,
     write_state,
 )
+from ai_orchestrator.team.requests import RequestsReport, push_requests
 from ai_orchestrator.team.rows import COLUMNS, COMMAND, FEATURE, TS, parse_lines
+from ai_orchestrator.usage.db import index_path
 
 BATCH_ROWS = 10_000
 CHUNK_BYTES = 16 * 1024 * 1024
@@ -120,6 +122,7 @@ class PushReport:
     batches: int = 0
     corrupt_lines: int = 0
     seconds: float = 0.0
+    usage: RequestsReport | None = None  # the usage index's requests (None: not pushed)
 
     @property
     def already(self) -> int:
@@ -138,6 +141,7 @@ class PushReport:
             "batches": self.batches,
             "corrupt_lines": self.corrupt_lines,
             "seconds": round(self.seconds, 3),
+            "usage": self.usage.to_dict() if self.usage is not None else None,
         }
 
 
@@ -362,9 +366,11 @@ def push(
     with_prompts: bool = False,
     batch_rows: int = BATCH_ROWS,
     progress: Progress | None = None,
+    with_usage: bool = True,
 ) -> PushReport:
-    """Push every interaction not yet on the server (module doc); ``TeamError`` on failure,
-    with everything committed before it kept."""
+    """Push every interaction not yet on the server (module doc), then with ``with_usage``
+    the usage index's requests (``team.requests``: the caller syncs the index first);
+    ``TeamError`` on failure, with everything committed before it kept."""
     began = time.monotonic()
     who = machine(store.root)
     report = PushReport(settings.target, who.machine_id, settings.user)
@@ -390,6 +396,8 @@ def push(
             pusher.close()
             if pusher.committed:
                 _save_local(store.root, settings, marks, pusher.committed)
+        if with_usage:
+            report.usage = push_requests(conn, index_path(store.root), who, settings)
     report.seconds = time.monotonic() - began
     return report
 

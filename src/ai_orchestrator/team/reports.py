@@ -167,3 +167,68 @@ def team_status(conn: Any, machine_id: str) -> dict[str, Any]:
         "team_machines": int(machines[0]) if machines else 0,
         "team_interactions": int(team_rows[0]) if team_rows else 0,
     }
+
+
+_SESSION_ORDER = {
+    "date": "s.last_ts DESC NULLS LAST, s.session_name, s.machine_id",
+    "name": "s.session_name, s.machine_id",
+    "tokens": "tokens DESC, s.session_name, s.machine_id",
+    "cost": "cost DESC, s.session_name, s.machine_id",
+}
+
+
+def team_sessions(
+    conn: Any, *, sort: str = "date", active_days: float | None = None
+) -> dict[str, Any]:
+    """Every pushed session of every machine (``aio session list --team``): who, where, its
+    calls, tokens and cost (from the rollup), first and last call; ``active_days`` keeps the
+    sessions used within that many days. Sorted like ``session list`` (``SORT_KEYS``)."""
+    if sort not in _SESSION_ORDER:
+        raise InvalidInput(f"unknown sort {sort!r}: use one of {', '.join(_SESSION_ORDER)}")
+    if active_days is not None:
+        check_days(active_days)
+    sums = ", ".join(f"sum(r.{c})" for c in ROLLUP_SUMS)
+    tokens = " + ".join(f"coalesce(sum(r.{k}), 0)" for k in TOKEN_KEYS)
+    where = "WHERE s.last_ts > now() - make_interval(secs => %s)" if active_days else ""
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT s.machine_id, s.session_name, s.user_name, s.command, s.feature_id, "
+            f"s.first_ts, s.last_ts, m.hostname, {sums}, {tokens} AS tokens, "
+            "coalesce(sum(r.cost), 0) AS cost FROM aio.sessions s "
+            "LEFT JOIN aio.machines m USING (machine_id) "
+            "LEFT JOIN aio.rollup r ON r.machine_id = s.machine_id "
+            f"AND r.session_name = s.session_name {where} "
+            "GROUP BY s.machine_id, s.session_name, s.user_name, s.command, s.feature_id, "
+            f"s.first_ts, s.last_ts, m.hostname ORDER BY {_SESSION_ORDER[sort]}",
+            (active_days * 86400,) if active_days else (),
+        )
+        found = cur.fetchall()
+    conn.commit()
+    sessions = []
+    for row in found:
+        mid, name, user, command, feature, first, last, host = row[:8]
+        figures = dict(zip(ROLLUP_SUMS, row[8 : 8 + len(ROLLUP_SUMS)], strict=True))
+        sessions.append(
+            {
+                "session_name": name,
+                "machine_id": mid,
+                "hostname": host,
+                "user": user,
+                "command": command,
+                "feature_id": feature,
+                "first_activity": first.isoformat() if first else None,
+                "last_activity": last.isoformat() if last else None,
+                "interactions": int(figures["interactions"] or 0),
+                "failed_interactions": int(figures["failed"] or 0),
+                "unpriced_interactions": int(figures["unpriced"] or 0),
+                "tokens": {k: int(figures[k] or 0) for k in TOKEN_KEYS},
+                "cost": _money(figures["cost"]),
+                "cost_reported": _money(figures["cost_reported"]),
+            }
+        )
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "total_sessions": len(sessions),
+        "active_days": active_days,
+        "sessions": sessions,
+    }

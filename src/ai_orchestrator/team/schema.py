@@ -24,6 +24,11 @@ Tables (docs/team.md has the full description and the GRANTs a pushing role need
     offset, records); written in the transaction of the rows, so it never runs ahead of them.
 ``machines``, ``sessions``
     who pushes from where, and each pushed session's command, feature and time span.
+``requests``, ``request_marks`` (version 2)
+    interactive usage: every row of each machine's usage index (one per API request of any
+    agent session, aio's calls included), keyed by the request, with ``counted`` (the
+    index's rule: not inside an aio call, not a sidechain replay); and per machine how far
+    its index was pushed (``team.requests``).
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ from ai_orchestrator.team.config import TeamSettings, scrub
 if TYPE_CHECKING:
     import psycopg
 
-VERSION = 1
+VERSION = 2
 LOCK_KEY = 0x61696F7465616D  # "aioteam": serialises migrations
 
 _ROLLUP_DIMENSIONS = (
@@ -87,6 +92,20 @@ CREATE TABLE aio.rollup(
   PRIMARY KEY (day, machine_id, user_name, session_name, feature_id, task_id, branch, agent,
                model));
 CREATE INDEX rollup_user ON aio.rollup(user_name, day);
+""",
+    2: """
+CREATE TABLE aio.requests(
+  key text PRIMARY KEY, machine_id text NOT NULL, user_name text NOT NULL,
+  origin text NOT NULL, agent text NOT NULL, model text NOT NULL, ts bigint NOT NULL,
+  session text, project text, branch text, input bigint NOT NULL, output bigint NOT NULL,
+  cache_read bigint NOT NULL, cache_write_5m bigint NOT NULL, cache_write_1h bigint NOT NULL,
+  reasoning bigint NOT NULL, requests bigint NOT NULL, cost double precision NOT NULL,
+  cost_source text NOT NULL, reported_cost double precision, feature text, task text,
+  aio_session text, counted boolean NOT NULL, pushed_at timestamptz NOT NULL DEFAULT now());
+CREATE INDEX requests_ts ON aio.requests(ts) WHERE counted;
+CREATE TABLE aio.request_marks(
+  machine_id text PRIMARY KEY, index_id text NOT NULL, gen bigint NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now());
 """,
 }
 
@@ -160,6 +179,12 @@ def check(conn: psycopg.Connection[Any], settings: TeamSettings) -> int:
         raise TeamError(
             f"team database {settings.target} is not set up for aio: run 'aio team init' "
             "(as a role that may create the schema; see docs/team.md)",
+            settings.target,
+        )
+    if found < VERSION:
+        raise TeamError(
+            f"team database {settings.target} has schema version {found}, older than this aio "
+            f"needs ({VERSION}): run 'aio team init' to upgrade it (see docs/team.md)",
             settings.target,
         )
     return found

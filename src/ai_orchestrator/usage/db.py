@@ -86,6 +86,13 @@ UPSERT_MAX = (
 UPSERT_LAST = f"{_INSERT} ON CONFLICT(key) DO UPDATE SET {_SET}"
 
 
+def memory_index() -> sqlite3.Connection:
+    """An empty index in memory, same schema: reports over rows from elsewhere (the team's)."""
+    db = sqlite3.connect(":memory:", isolation_level=None)
+    db.executescript(_SCHEMA)
+    return db
+
+
 def index_dir(store_root: Path) -> Path:
     return store_root / DIR
 

@@ -83,7 +83,8 @@ def parse_day(text: str) -> date:
     return date.fromisoformat(cleaned)
 
 
-def _local_ms(day: date) -> int:
+def local_ms(day: date) -> int:
+    """Milliseconds since the epoch at the start of ``day`` in the local time zone."""
     return int(time.mktime(datetime(day.year, day.month, day.day).timetuple()) * 1000)
 
 
@@ -93,10 +94,10 @@ def where(filters: Filters) -> tuple[str, dict[str, Any]]:
     params: dict[str, Any] = {}
     if filters.since is not None:
         clauses.append("ts >= :since")
-        params["since"] = _local_ms(filters.since)
+        params["since"] = local_ms(filters.since)
     if filters.until is not None:
         clauses.append("ts < :until")
-        params["until"] = _local_ms(filters.until + timedelta(days=1))
+        params["until"] = local_ms(filters.until + timedelta(days=1))
     if filters.agent:
         clauses.append("agent = :agent")
         params["agent"] = filters.agent

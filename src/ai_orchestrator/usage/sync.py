@@ -425,24 +425,28 @@ def _settle(conn: sqlite3.Connection, gen: int, features: set[str]) -> None:
     conn.execute("BEGIN IMMEDIATE")
     try:
         conn.execute(
-            "UPDATE req SET replay = 1 WHERE origin = 't' AND sidechain = 1 AND replay = 0"
-            " AND msg_id IS NOT NULL AND (gen = :g OR msg_id IN (SELECT msg_id FROM req"
+            "UPDATE req SET replay = 1, gen = :g"
+            " WHERE origin = 't' AND sidechain = 1 AND replay = 0 AND msg_id IS NOT NULL"
+            " AND (gen = :g OR msg_id IN (SELECT msg_id FROM req"
             " WHERE gen = :g AND sidechain = 0 AND msg_id IS NOT NULL)) AND EXISTS (SELECT 1"
             " FROM req p WHERE p.msg_id = req.msg_id AND p.sidechain = 0 AND p.origin = 't')",
             {"g": gen},
         )
         conn.execute(
-            "UPDATE req SET covered = (SELECT m.call FROM aio_msgs m WHERE m.msg_id = req.msg_id)"
-            " WHERE origin = 't' AND covered IS NULL AND msg_id IN (SELECT msg_id FROM aio_msgs)"
+            "UPDATE req SET covered = (SELECT m.call FROM aio_msgs m WHERE m.msg_id = req.msg_id),"
+            " gen = :g WHERE origin = 't' AND covered IS NULL"
+            " AND msg_id IN (SELECT msg_id FROM aio_msgs)",
+            {"g": gen},
         )
         window = (
             "FROM aio_calls c WHERE c.agent = req.agent AND c.session = req.session"
             " AND req.ts BETWEEN c.start AND c.end"
         )
         conn.execute(
-            f"UPDATE req SET covered = (SELECT c.id {window} ORDER BY c.start LIMIT 1)"
+            f"UPDATE req SET covered = (SELECT c.id {window} ORDER BY c.start LIMIT 1), gen = :g"
             " WHERE origin = 't' AND covered IS NULL"
-            f" AND session IN (SELECT session FROM aio_calls) AND EXISTS (SELECT 1 {window})"
+            f" AND session IN (SELECT session FROM aio_calls) AND EXISTS (SELECT 1 {window})",
+            {"g": gen},
         )
         same = "FROM aio_calls c WHERE c.agent = req.agent AND c.session = req.session"
 
@@ -454,17 +458,18 @@ def _settle(conn: sqlite3.Connection, gen: int, features: set[str]) -> None:
 
         conn.execute(
             f"UPDATE req SET feature = {latest('feature')}, task = {latest('task')},"
-            f" aio_session = {latest('aio_session')}"
+            f" aio_session = {latest('aio_session')}, gen = :g"
             " WHERE origin = 't' AND aio_session IS NULL"
-            " AND session IN (SELECT session FROM aio_calls)"
+            " AND session IN (SELECT session FROM aio_calls)",
+            {"g": gen},
         )
         seen = conn.execute("SELECT value FROM meta WHERE key = 'features'").fetchone()
         before = set(json.loads(seen[0])) if seen else set()
         for feature in sorted(features - before):
             conn.execute(
-                "UPDATE req SET feature = :f WHERE origin = 't' AND feature IS NULL"
+                "UPDATE req SET feature = :f, gen = :g WHERE origin = 't' AND feature IS NULL"
                 " AND (branch = :f OR branch LIKE '%/' || :f)",
-                {"f": feature},
+                {"f": feature, "g": gen},
             )
         conn.execute(
             "INSERT OR REPLACE INTO meta VALUES ('features', ?)", (json.dumps(sorted(features)),)

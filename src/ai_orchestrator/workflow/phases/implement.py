@@ -80,13 +80,13 @@ from ai_orchestrator.workflow.model.feature import (
     update_feature,
 )
 from ai_orchestrator.workflow.model.plan import Plan, Task
+from ai_orchestrator.workflow.phases.assign import choose_agent, choose_model
 from ai_orchestrator.workflow.phases.handover import Target
 from ai_orchestrator.workflow.project.config import resolve_model
 from ai_orchestrator.workflow.project.history import given_options
 from ai_orchestrator.workflow.runctx import (
     FeatureContext,
     Recorder,
-    agent_installed,
     call_options,
     check_agent,
     check_budget,
@@ -358,51 +358,6 @@ def _check_runner_starts(ctx: FeatureContext, task_id: str) -> None:
             f"task {task_id} was not started: the test command cannot run — {problem}; "
             f"{FIX} (now: {command_text(command)})"
         )
-
-
-def choose_model(
-    ctx: FeatureContext, task: Task, agent: str | None, requested: str | None
-) -> str | None:
-    """``--model``, else the task's own model (``aio task set --model``) when the call goes to
-    the agent the task is for, else None (the phase's model from the config)."""
-    if requested or not task.model:
-        return requested
-    used = agent or ctx.config.phase("implement").agent
-    if task.agent and task.agent != used:
-        ctx.hooks.warn(
-            f"task {task.id}'s model {task.model} is for {task.agent}, not {used}; "
-            "using the configured model"
-        )
-        return None
-    check_model(task.model)
-    ctx.hooks.info(f"task {task.id} uses model {task.model} (set on the task)")
-    return task.model
-
-
-def choose_agent(ctx: FeatureContext, task: Task, requested: str | None) -> str | None:
-    """``--agent``, else the task's agent when known and installed, else None (config)."""
-    if requested:
-        return requested
-    configured = ctx.config.phase("implement").agent
-    wanted = task.agent
-    if not wanted or wanted == configured:
-        return None
-    from ai_orchestrator.agents.registry import KNOWN_KEYS
-
-    if wanted not in KNOWN_KEYS:
-        ctx.hooks.warn(
-            f"task {task.id} names agent {wanted!r}, which aio does not know; "
-            f"using the configured agent {configured}"
-        )
-        return None
-    if not agent_installed(wanted):
-        ctx.hooks.warn(
-            f"task {task.id} is assigned to {wanted}, which is not installed; "
-            f"using the configured agent {configured}"
-        )
-        return None
-    ctx.hooks.info(f"task {task.id} is assigned to {wanted} in the plan")
-    return wanted
 
 
 def run_implement(ctx: FeatureContext, task_id: str, opts: ImplementOptions) -> ImplementOutcome:
