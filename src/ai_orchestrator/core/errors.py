@@ -91,6 +91,15 @@ class SessionBusy(AioError):
     """Another live process holds the session's run lock."""
 
 
+class SessionPinned(AioError):
+    """The session is pinned (``aio session pin``): neither a retention policy nor ``delete``
+    removes it until ``aio session unpin``. ``session`` names it."""
+
+    def __init__(self, message: str, session: str) -> None:
+        super().__init__(message)
+        self.session = session
+
+
 class BudgetExceeded(AioError):
     """A spending limit has been reached; no agent call was made."""
 
