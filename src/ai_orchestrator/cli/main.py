@@ -309,7 +309,7 @@ def _auto_retention() -> None:
             return
     except (InvalidInput, OSError):
         return  # said by the commands that read it (session clean --policy, config)
-    from ai_orchestrator.cli.session_clean import auto_retention
+    from ai_orchestrator.cli.session_upkeep import auto_retention
 
     auto_retention()
 

@@ -212,6 +212,9 @@ def run_cmd(
     def notice(item: Notice) -> None:
         (output.warn if item.warning else output.info)(f"{name}: {item.text}")
 
+    from ai_orchestrator.calls.compaction import before_call
+
+    before_call(SessionStore(), name, options, output.info, output.warn)
     with ProgressLine(enabled=show_progress, label=f"{agent} · {name}") as progress:
         run = run_in_session(
             SessionStore(),

@@ -22,10 +22,10 @@ from ai_orchestrator.cli.render_sessions import (
     print_stats,
     print_strays,
 )
-from ai_orchestrator.cli.session_clean import clean_cmd, pin_cmd, unpin_cmd
 from ai_orchestrator.cli.session_help import help_cmd
 from ai_orchestrator.cli.session_opts import confirm, days_option, json_option
 from ai_orchestrator.cli.session_rows import rescan_option, store_rows
+from ai_orchestrator.cli.session_upkeep import clean_cmd, compact_cmd, pin_cmd, unpin_cmd
 from ai_orchestrator.core.errors import (
     InvalidInput,
     StoreError,
@@ -79,7 +79,7 @@ def session() -> None:
 
 
 session.add_command(help_cmd)
-for _command in (clean_cmd, pin_cmd, unpin_cmd):
+for _command in (clean_cmd, pin_cmd, unpin_cmd, compact_cmd):
     session.add_command(_command)
 
 

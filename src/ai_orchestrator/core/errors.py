@@ -136,6 +136,17 @@ class AgentFailed(AioError):
         self.outcome = outcome
 
 
+class CompactionFailed(AioError):
+    """A compaction (``calls.compaction``) did not happen although its calls ran: the agent
+    did not say it compacted, or gave an empty hand-over. ``session`` and ``method`` name
+    it; the conversation is left as it was."""
+
+    def __init__(self, message: str, session: str, method: str) -> None:
+        super().__init__(message)
+        self.session = session
+        self.method = method
+
+
 class SessionLost(AioError):
     """The agent CLI no longer has the stored conversation."""
 

@@ -1,5 +1,5 @@
-"""``aio session clean`` (by age, or by the retention policy), ``pin``/``unpin``, and the
-daily automatic policy run every aio command may start (``auto_retention``)."""
+"""``aio session clean`` (by age, or by the retention policy), ``pin``/``unpin``, ``compact``,
+and the daily automatic policy run every aio command may start (``auto_retention``)."""
 
 from __future__ import annotations
 
@@ -224,3 +224,36 @@ def _say_auto(report: CleanReport) -> None:
     output.info(line)
     for item in report.skipped:
         output.warn(f"retention policy kept {item['session_name']}: {item['reason']}")
+
+
+@click.command("compact")
+@click.argument("name")
+@click.option("--timeout", type=click.FloatRange(min=1), help="Seconds each call may take.")
+@json_option
+def compact_cmd(name: str, timeout: float | None, as_json: bool) -> None:
+    """Compact session NAME's conversation now: the agent's own compaction (Claude:
+    /compact), else a new conversation primed with a hand-over the agent writes."""
+    from pathlib import Path
+
+    from ai_orchestrator.calls.compaction import compact
+    from ai_orchestrator.calls.options import CallOptions
+    from ai_orchestrator.calls.session_call import Notice
+    from ai_orchestrator.core.names import parse_session_name
+
+    session = parse_session_name(name)
+    store = SessionStore()
+    summary = store.load(session).summary
+    options = CallOptions(
+        agent=str(summary.get("agent") or ""),
+        cwd=Path(summary.get("agent_cwd") or Path.cwd()),
+        model=summary.get("model") or None,
+        timeout=timeout,
+    )
+
+    def notice(item: Notice) -> None:
+        (output.warn if item.warning else output.info)(f"{session.name}: {item.text}")
+
+    done = compact(store, session, options, trigger="manual", notify=output.info,
+                   on_notice=notice)  # fmt: skip
+    if as_json:
+        output.emit_json(done.to_dict())
