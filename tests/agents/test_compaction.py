@@ -27,8 +27,11 @@ from tests.helpers import aio_inprocess
 WINDOW = 10_000
 
 
+SETTINGS = 'threshold = 0.8\nwindows = {"scripted-sonnet" = 10000}\n'
+
+
 def setup(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, steps: str,
-          compaction: str = 'threshold = 0.8\nwindows = {"scripted-sonnet" = 10000}\n') -> None:  # fmt: skip
+          compaction: str = SETTINGS) -> None:  # fmt: skip
     config = home / ".config" / "aio" / "config.toml"
     config.parent.mkdir(parents=True, exist_ok=True)
     config.write_text("[compaction]\n" + compaction)
@@ -224,3 +227,24 @@ def test_context_size_is_the_last_requests_prompt() -> None:
     )  # fmt: skip
     assert context_size(compacted) == 3_100
     assert context_size(AgentResult(agent="x", outcome="crash")) is None
+
+
+def test_a_compaction_the_cli_did_by_itself_is_recorded() -> None:
+    from ai_orchestrator.calls.recording import build_record
+
+    by_itself = AgentResult(
+        agent="claude", outcome="success", model="m", usage={"m": _usage(2_700)},
+        requests={"m": [_usage(2_700)]},
+        compaction={"trigger": "auto", "pre_tokens": 500_027, "post_tokens": 2_674},
+    )  # fmt: skip
+    record = build_record("go on", by_itself, task_id=None, model="m", cwd=Path("/"),
+                          session_id=None, action="resumed", state=None)  # fmt: skip
+    assert record["context_tokens"] == 2_700  # the request after the compaction
+    assert record["compaction"] == {
+        "method": "agent", "trigger": "agent", "before": 500_027, "after": 2_700,
+        "agent_trigger": "auto",
+    }  # fmt: skip
+    plain = AgentResult(agent="claude", outcome="success", model="m", usage={"m": _usage(9)})
+    record = build_record("x", plain, task_id=None, model="m", cwd=Path("/"),
+                          session_id=None, action="resumed", state=None)  # fmt: skip
+    assert "compaction" not in record

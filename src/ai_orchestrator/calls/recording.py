@@ -245,6 +245,7 @@ def build_record(
     context = context_size(result)
     if context is not None:
         record["context_tokens"] = context
-    if compaction is not None:
-        record["compaction"] = compaction_record(compaction, result, context)
+    compacted = compaction_record(compaction, result, context)
+    if compacted is not None:
+        record["compaction"] = compacted
     return record
