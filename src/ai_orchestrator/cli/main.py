@@ -292,7 +292,8 @@ def run(command: click.Command, argv: list[str] | None, prog_name: str) -> int:
     words = command_words(args, prog_name)
     streams.set_strict(words in DATA_COMMANDS)
     code = _lost_output(_run(command, args, prog_name, fail), words, prog_name, fail)
-    if words not in ("", "help", "completion", "session clean"):
+    completing = "_AIO_COMPLETE" in os.environ or "_AI_SESSION_COMPLETE" in os.environ
+    if words not in ("", "help", "completion", "session clean") and not completing:
         _auto_retention()
     return code
 
