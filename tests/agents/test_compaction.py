@@ -98,6 +98,15 @@ def test_past_the_threshold_the_next_call_runs_in_a_compacted_conversation(
     text = aio_inprocess("session", "show", "run-big").out
     assert "Compacted:" in text and "8,000 → 1,200 tokens" in text and "Context: 1,500" in text
 
+    # Export and import keep the context and the compactions (they are record fields).
+    exported = aio_inprocess("session", "export")
+    other = tmp_path / "other-store"
+    imported = aio_inprocess("session", "import", "-", input=exported.out,
+                             env={"SESSION_DIR": str(other)})  # fmt: skip
+    assert imported.code == 0, imported.err
+    again = SessionStore(other).load("run-big").summary
+    assert again["compactions"] == summary["compactions"] and again["context"]["tokens"] == 1_500
+
     # Below the threshold nothing happens.
     code, out, err = run(tmp_path, "third")
     assert code == 0 and "compacting the conversation" not in err

@@ -380,3 +380,13 @@ def test_sigkill_at_random_instants_loses_nothing(session_dir: Path) -> None:
         assert store.names() == []
         _everything_kept(store, root, expected)
     assert len({n for n in left if 0 < n < 6}) > 2, left  # kills landed mid-way
+
+
+def test_a_damaged_pins_file_stops_the_policy_with_one_line(session_dir: Path) -> None:
+    store = SessionStore()
+    populate(store)
+    (session_dir / RETENTION_DIR / "pins.json").write_text('{"pins": ["review-pinned"]}')
+    result = aio_inprocess("session", "clean", "--policy", "--max-age", "1", "--yes")
+    assert result.code == 1 and "pins.json is damaged" in result.err
+    assert len(result.err.strip().splitlines()) == 1
+    assert len(store.names()) == 8  # nothing removed while what is pinned is unknown
