@@ -257,3 +257,23 @@ def test_a_compaction_the_cli_did_by_itself_is_recorded() -> None:
     record = build_record("x", plain, task_id=None, model="m", cwd=Path("/"),
                           session_id=None, action="resumed", state=None)  # fmt: skip
     assert "compaction" not in record
+
+
+def test_a_workflow_conversation_compacts_before_its_next_call_and_says_so(
+    session_dir: Path, isolated_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    fake_launcher: FakeLauncher,
+) -> None:  # fmt: skip
+    from ai_orchestrator.calls.conversation import Conversation, Hooks
+    from ai_orchestrator.calls.options import CallOptions
+
+    steps = step("plan v1", 9_000) + step("HANDOVER: plan v1", 9_200) + step("ok", 700)
+    setup(isolated_home, tmp_path, monkeypatch, steps + step("plan v2", 1_000))
+    said: list[str] = []
+    hooks = Hooks(info=said.append, warn=lambda m: said.append("warning: " + m))
+    options = CallOptions("scripted", tmp_path)
+    conversation = Conversation(SessionStore(), "plan-demo", options, hooks=hooks)
+    assert conversation.ask("plan it", "plan").text == "plan v1"
+    assert conversation.ask("plan it again", "plan").text == "plan v2"
+    assert any("compacting the conversation" in line for line in said), said
+    assert any("compacted (summary): context 9,000 → 700 tokens" in line for line in said)
+    assert SessionStore().load("plan-demo").summary["compactions"][0]["trigger"] == "auto"
