@@ -174,6 +174,17 @@ def test_pin_unpin_and_delete_of_a_pinned_session(session_dir: Path) -> None:
     assert missing.code == 1 and "not found" in missing.err
 
 
+def test_clean_older_than_keeps_a_pinned_session(session_dir: Path) -> None:
+    store = SessionStore()
+    populate(store)
+    result = aio_inprocess("session", "clean", "--older-than", "250", "--yes", "--json")
+    assert result.code == 0, result.err
+    data = json.loads(result.out)
+    assert data["removed"] == ["plan-ancient"]
+    assert [s["session_name"] for s in data["skipped"]] == ["review-pinned"]
+    assert "pinned" in data["skipped"][0]["reason"] and store.exists("review-pinned")
+
+
 def test_clean_policy_cli_dry_run_json_and_flags(session_dir: Path, isolated_home: Path) -> None:
     store = SessionStore()
     populate(store)

@@ -13,6 +13,7 @@ from ai_orchestrator.infra.timeutil import parse_iso
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.lifecycle import CleanPlan, CleanReport, clean, plan_clean
 from ai_orchestrator.store.retention import (
+    PinGuard,
     RetentionPolicy,
     apply_policy,
     load_policy,
@@ -122,7 +123,7 @@ def clean_cmd(
     if rules is not None:
         report = apply_policy(store, plan, rules, progress=progress, settle=settle)
     else:
-        report = clean(store, plan, progress=progress, settle=settle)
+        report = clean(store, plan, progress=progress, settle=settle, guard=PinGuard(store))
     if as_json:
         output.emit_json(report.to_dict())
     else:
