@@ -160,6 +160,8 @@ def test_pin_unpin_and_delete_of_a_pinned_session(session_dir: Path) -> None:
     store.record("plan-x", interaction())
     assert aio_inprocess("session", "pin", "plan-x").code == 0
     assert aio_inprocess("session", "pin", "plan-x").err.strip() == "plan-x: already pinned"
+    assert json.loads(aio_inprocess("session", "show", "plan-x", "--json").out)["pinned_at"]
+    assert "Pinned: since" in aio_inprocess("session", "show", "plan-x").out
     listed = aio_inprocess("session", "pin", "--json")
     assert [p["session_name"] for p in json.loads(listed.out)["pins"]] == ["plan-x"]
     refused = aio_inprocess("session", "delete", "plan-x", "--yes")

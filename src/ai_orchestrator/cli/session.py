@@ -41,7 +41,7 @@ from ai_orchestrator.store.export import (
 )
 from ai_orchestrator.store.index import SessionRow
 from ai_orchestrator.store.lifecycle import delete_session
-from ai_orchestrator.store.retention import PinGuard
+from ai_orchestrator.store.retention import PinGuard, pins
 from ai_orchestrator.store.stats import (
     GROUP_KEYS,
     SORT_KEYS,
@@ -170,8 +170,11 @@ def show_cmd(name: str, last: int, wide: bool, as_json: bool) -> None:
         holder = None
         view.problems.append(f"who holds the session is unknown: {exc}")
     accounting = session_accounting(view.summary, log.records)
+    pinned_at = pins(store).get(view.name)
     if as_json:
         data = view.to_dict()
+        if pinned_at:
+            data["pinned_at"] = pinned_at  # only when pinned: other documents keep their shape
         data["busy"] = holder is not None
         data["holder"] = holder.to_dict() if holder else None
         data["cache_read_share"] = accounting["cache_read_share"]
@@ -182,6 +185,8 @@ def show_cmd(name: str, last: int, wide: bool, as_json: bool) -> None:
     for problem in view.problems:
         output.warn(f"{view.name}: {problem}")
     print_show(view, recent, holder, accounting, wide=wide)
+    if pinned_at:
+        click.echo(f"Pinned: since {pinned_at} (kept by retention policies and delete)")
 
 
 @session.command("stats")
