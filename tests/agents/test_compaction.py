@@ -277,3 +277,23 @@ def test_a_workflow_conversation_compacts_before_its_next_call_and_says_so(
     assert any("compacting the conversation" in line for line in said), said
     assert any("compacted (summary): context 9,000 → 700 tokens" in line for line in said)
     assert SessionStore().load("plan-demo").summary["compactions"][0]["trigger"] == "auto"
+
+
+def test_the_compact_at_flag_overrides_the_settings(
+    session_dir: Path, isolated_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    fake_launcher: FakeLauncher,
+) -> None:  # fmt: skip
+    steps = step("one", 6_000) + step("two", 6_100) + step("HANDOVER: h", 6_200) + step("ok", 500)
+    setup(isolated_home, tmp_path, monkeypatch, steps + step("three", 800))
+    monkeypatch.setenv("AIO_COMPACT_THRESHOLD", "0.9")
+    assert run(tmp_path, "first")[0] == 0
+    refused = aio_inprocess("run", "--agent", "scripted", "run-big", "x", "--compact-at", "200%",
+                            cwd=tmp_path)  # fmt: skip
+    assert refused.code == 2 and "--compact-at" in refused.err
+    code, _out, err = run(tmp_path, "second")  # 61% < 90%: nothing
+    assert code == 0 and "compacting the conversation" not in err
+    flagged = aio_inprocess("run", "--agent", "scripted", "run-big", "third", "--compact-at",
+                            "60%", cwd=tmp_path)  # fmt: skip
+    assert flagged.code == 0, flagged.err
+    assert "threshold 60%" in flagged.err and "compacted (summary)" in flagged.err
+    assert flagged.out.strip() == "three"

@@ -7,7 +7,8 @@ workflow phase, through ``Conversation.ask``): when the context is at or past
 ``threshold`` × the model's context window, it compacts first and says so (``notify``),
 then the call runs in the compacted conversation. ``compact`` is ``aio session compact NAME``.
 
-Settings (``CompactionSettings``): ``AIO_COMPACT_THRESHOLD`` (environment), else
+Settings (``CompactionSettings``): ``aio run --compact-at`` (the caller's ``settings``),
+else ``AIO_COMPACT_THRESHOLD`` (environment), else
 ``[compaction] threshold`` in the user config file (``infra.user_config``), else
 ``DEFAULT_THRESHOLD``: a fraction of the window (``0.8``), a percentage (``"80%"``), or
 ``"off"``/``false``. ``[compaction] windows = {"model" = tokens}`` gives a model's window
