@@ -153,6 +153,9 @@ class AgentResult:
     cli_version: str | None = None
     state: dict[str, Any] = field(default_factory=dict)
     session_in_use: bool = False  # "already in use": the caller should resume instead
+    # The conversation was compacted in this call (Claude's ``compact_boundary``:
+    # ``trigger``, ``pre_tokens``, ``post_tokens`` …, as the CLI reported them).
+    compaction: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:

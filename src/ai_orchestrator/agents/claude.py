@@ -218,6 +218,7 @@ class ClaudeStreamParser:
         self._progress = ProgressTracker()
         self._tail: TranscriptTail | None = None
         self._finals: dict[str, int] = {}  # message id -> final output count (display only)
+        self._compaction: dict[str, Any] | None = None  # the last compact_boundary's metadata
 
     # -- streaming ---------------------------------------------------------------------------
     def feed(self, line: str) -> Progress | None:
@@ -233,6 +234,8 @@ class ClaudeStreamParser:
         if kind == "system" and event.get("subtype") == "init":
             self._model = as_str(event.get("model"))
             self._version = as_str(event.get("claude_code_version"))
+        elif kind == "system" and event.get("subtype") == "compact_boundary":
+            self._compaction = dict(as_dict(event.get("compact_metadata")))
         elif kind == "assistant":
             self._on_assistant(event)
         elif kind == "user":
@@ -448,6 +451,7 @@ class ClaudeStreamParser:
             raw_events=self._raw,
             cli_version=self._version,
             state=state,
+            compaction=self._compaction,
             session_in_use=in_use,
         )
 

@@ -28,6 +28,8 @@ sessions off). Contract:
   ``interrupted`` → ``Interrupted`` (130), ``budget`` → ``BudgetExceeded`` (3), anything
   else → ``AgentFailed`` (1). ``BudgetExceeded`` before the call comes from
   ``run_in_session``.
+- Before each call that resumes the stored conversation, a context past the threshold is
+  compacted first (``calls.compaction.before_call``), said through ``Hooks``.
 - Messages for people go through ``Hooks`` (the library never prints), including the
   notices ``run_in_session`` emits (warnings through ``warn``).
 """
@@ -41,6 +43,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ai_orchestrator.agents.base import AgentResult, Progress
+from ai_orchestrator.calls.compaction import before_call
 from ai_orchestrator.calls.options import CallOptions
 from ai_orchestrator.calls.outcomes import action_message, outcome_error
 from ai_orchestrator.calls.session_call import Notice, SessionRun, run_in_session
@@ -171,6 +174,7 @@ class Conversation:
         def notice(note: Notice) -> None:
             (self.hooks.warn if note.warning else self.hooks.info)(f"{self.name}: {note.text}")
 
+        before_call(self.store, self.name, options, self.hooks.info, self.hooks.warn)
         with self.hooks.progress(label) as on_progress:
             run = run_in_session(
                 self.store,

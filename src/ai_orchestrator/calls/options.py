@@ -53,6 +53,7 @@ class CallOptions:
     estimate_usd: float | None = None
     fork: bool = False
     escalated_from: Mapping[str, Any] | None = None
+    compaction: Mapping[str, Any] | None = None  # this call compacts (``calls.compaction``)
 
 
 def agent_request(

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ai_orchestrator.agents.base import AgentResult
+from ai_orchestrator.calls.context import compaction_record, context_size
 from ai_orchestrator.core.interaction import Interaction, Tokens
 from ai_orchestrator.core.names import is_valid_id
 from ai_orchestrator.core.usage import ModelUsage
@@ -201,8 +202,10 @@ def build_record(
     budget: BudgetCheck | None = None,
     note: str | None = None,
     usage_known: bool = False,
+    compaction: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The interaction record for one call (see the module docstring)."""
+    """The interaction record for one call (see the module docstring); ``compaction``: the
+    call compacted the conversation (``calls.context``)."""
     record: dict[str, Any] = {
         "task_id": task_id,
         "agent": result.agent,
@@ -239,4 +242,10 @@ def build_record(
         record["over_budget"] = budget.over(float(record["cost"]))
     if keep_raw_events:
         record["raw_events"] = result.raw_events
+    context = context_size(result)
+    if context is not None:
+        record["context_tokens"] = context
+    compacted = compaction_record(compaction, result, context)
+    if compacted is not None:
+        record["compaction"] = compacted
     return record

@@ -566,6 +566,7 @@ class _Call:
             budget=budget,
             note=note,
             usage_known=known,
+            compaction=self.options.compaction,
         )
         record["id"] = self.record_id  # the marker's id: recovery never adds it twice
         note_source(record, found)

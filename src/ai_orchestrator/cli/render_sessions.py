@@ -333,6 +333,7 @@ def print_show(
             f"Cost mismatch: {m['id']}: computed {output.money(m['computed'])}, "
             f"CLI reported {output.money(m['reported'])} ({relative})"
         )
+    lines += _context_lines(s, now)
     for line in lines:
         console.print(line, markup=False)
     if s.get("by_model"):
@@ -351,6 +352,24 @@ def print_show(
         )
     elif not s["interaction_count"]:
         console.print("No interactions recorded yet.")
+
+
+def _context_lines(s: Mapping[str, Any], now: datetime) -> list[str]:
+    """The conversation's tracked size and its compactions (``calls.compaction``)."""
+    lines = []
+    context = s.get("context")
+    if isinstance(context, Mapping) and isinstance(context.get("tokens"), int):
+        lines.append(f"Context: {output.count(context['tokens'])} tokens after the last call")
+    for event in s.get("compactions") or []:
+        if not isinstance(event, Mapping):
+            continue
+        sizes = [event.get("before"), event.get("after")]
+        shown = " → ".join("?" if v is None else output.count(v) for v in sizes)
+        lines.append(
+            f"Compacted: {_moment(event.get('at'), now)} ({event.get('method')}, "
+            f"{event.get('trigger')}): {shown} tokens"
+        )
+    return lines
 
 
 def print_stats(stats: Mapping[str, Any], root: Path, *, wide: bool = False) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -146,6 +147,13 @@ def _conversation_flags(
     default=None,
     help="Working directory for the agent (default: here).",
 )
+@click.option(
+    "--compact-at",
+    default=None,
+    metavar="THRESHOLD",
+    help="Compact the conversation first when its context is past this share of the "
+    'window (0.8, "80%", "off"); overrides AIO_COMPACT_THRESHOLD and the config.',
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the normalised result as JSON.")
 def run_cmd(
     args: tuple[str, ...],
@@ -162,6 +170,7 @@ def run_cmd(
     allowed_tools: str | None,
     task_id: str | None,
     cwd: Path | None,
+    compact_at: str | None,
     as_json: bool,
 ) -> int:
     """Run PROMPT in SESSION (default: run-<directory>); PROMPT '-' reads stdin."""
@@ -212,6 +221,12 @@ def run_cmd(
     def notice(item: Notice) -> None:
         (output.warn if item.warning else output.info)(f"{name}: {item.text}")
 
+    from ai_orchestrator.calls.compaction import before_call, load_settings, parse_threshold
+
+    settings = load_settings()
+    if compact_at is not None:
+        settings = replace(settings, threshold=parse_threshold(compact_at, "--compact-at"))
+    before_call(SessionStore(), name, options, output.info, output.warn, settings=settings)
     with ProgressLine(enabled=show_progress, label=f"{agent} · {name}") as progress:
         run = run_in_session(
             SessionStore(),

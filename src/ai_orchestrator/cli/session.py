@@ -23,11 +23,12 @@ from ai_orchestrator.cli.render_sessions import (
     print_strays,
 )
 from ai_orchestrator.cli.session_help import help_cmd
-from ai_orchestrator.cli.session_rows import rescan_option, store_rows, warn_unreadable
+from ai_orchestrator.cli.session_opts import confirm, days_option, json_option
+from ai_orchestrator.cli.session_rows import rescan_option, store_rows
+from ai_orchestrator.cli.session_upkeep import clean_cmd, compact_cmd, pin_cmd, unpin_cmd
 from ai_orchestrator.cli.team import list_team_sessions, team_list_options
 from ai_orchestrator.core.errors import InvalidInput, StoreError, StoreFileError
 from ai_orchestrator.core.limits import MAX_IMPORT_BYTES, MAX_RECORD_BYTES
-from ai_orchestrator.infra.timeutil import parse_iso
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.export import (
     check_export_target,
@@ -36,14 +37,13 @@ from ai_orchestrator.store.export import (
     write_json_export,
 )
 from ai_orchestrator.store.index import SessionRow
-from ai_orchestrator.store.lifecycle import clean, delete_session, plan_clean
+from ai_orchestrator.store.lifecycle import delete_session
+from ai_orchestrator.store.retention import PinGuard, pins
 from ai_orchestrator.store.stats import (
     GROUP_KEYS,
     SORT_KEYS,
     active_cutoff,
-    check_days,
     compute_stats,
-    days_rule,
     sort_rows,
 )
 from ai_orchestrator.store.transfer import (
@@ -58,49 +58,8 @@ from ai_orchestrator.store.transfer import (
 )
 
 
-class Days(click.ParamType[float, Any]):
-    """A number of days: finite, within a century (``nan``, ``inf``, ``1e10`` are refused)."""
-
-    name = "days"
-
-    def __init__(self, *, allow_zero: bool = False) -> None:
-        self.allow_zero = allow_zero
-
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> float:
-        try:
-            return check_days(float(value), allow_zero=self.allow_zero)
-        except (TypeError, ValueError, InvalidInput):
-            self.fail(f"{value!r} is not {days_rule(self.allow_zero)}", param, ctx)
-
-
-json_option = click.option("--json", "as_json", is_flag=True, help="Write JSON to stdout.")
-days_option = click.option(
-    "--days",
-    type=Days(),
-    default=30,
-    show_default=True,
-    help="Window for 'active': used within this many days.",
-)
-
-
 def _store() -> SessionStore:
     return SessionStore()
-
-
-def _confirm(question: str) -> bool:
-    """Ask on stderr. Off a terminal an answer is read from stdin; no answer (EOF) is
-    "no", so a script without ``--yes`` deletes nothing (exit 0) instead of hanging."""
-    if sys.stdin is not None and sys.stdin.isatty():
-        return click.confirm(question, err=True)  # Ctrl-C: Abort, exit 130
-    click.echo(f"{question} [y/N]: ", err=True, nl=False)
-    answer = sys.stdin.readline() if sys.stdin is not None else ""
-    if not answer:
-        click.echo("", err=True)
-        output.info("No answer on stdin (use --yes to skip the question).")
-        return False
-    return answer.strip().lower() in ("y", "yes")
 
 
 def _warn_problems(rows: list[SessionRow]) -> None:
@@ -117,6 +76,8 @@ def session() -> None:
 
 
 session.add_command(help_cmd)
+for _command in (clean_cmd, pin_cmd, unpin_cmd, compact_cmd):
+    session.add_command(_command)
 
 
 @session.command("list")
@@ -208,8 +169,11 @@ def show_cmd(name: str, last: int, wide: bool, as_json: bool) -> None:
         holder = None
         view.problems.append(f"who holds the session is unknown: {exc}")
     accounting = session_accounting(view.summary, log.records)
+    pinned_at = pins(store).get(view.name)
     if as_json:
         data = view.to_dict()
+        if pinned_at:
+            data["pinned_at"] = pinned_at  # only when pinned: other documents keep their shape
         data["busy"] = holder is not None
         data["holder"] = holder.to_dict() if holder else None
         data["cache_read_share"] = accounting["cache_read_share"]
@@ -220,6 +184,8 @@ def show_cmd(name: str, last: int, wide: bool, as_json: bool) -> None:
     for problem in view.problems:
         output.warn(f"{view.name}: {problem}")
     print_show(view, recent, holder, accounting, wide=wide)
+    if pinned_at:
+        click.echo(f"Pinned: since {pinned_at} (kept by retention policies and delete)")
 
 
 @session.command("stats")
@@ -275,76 +241,6 @@ def stats_cmd(
     print_not_aio(foreign)
     if interactive:
         print_interactive(interactive, by or "")
-
-
-@session.command("clean")
-@click.option(
-    "--older-than",
-    "older_than",
-    type=Days(allow_zero=True),
-    required=True,
-    help="Remove sessions last used at least this many days ago.",
-)
-@click.option("--dry-run", is_flag=True, help="Only list what would be removed.")
-@click.option("--yes", "-y", "--force", "yes", is_flag=True, help="Do not ask for confirmation.")
-@json_option
-def clean_cmd(older_than: float, dry_run: bool, yes: bool, as_json: bool) -> None:
-    """Remove sessions not used for DAYS days (never one that is in use).
-
-    Without --yes it asks; with stdin not a terminal and no answer on it, nothing is
-    removed.
-    """
-    store = _store()
-    plan = plan_clean(store, older_than)
-    warn_unreadable(plan.errors)
-    if not as_json:
-        for item in plan.not_aio:
-            output.info(f"Not aio's, left alone: {item['name']} ({item['reason']})")
-        output.info(f"Sessions last used {older_than:g}+ days ago: {len(plan.candidates)}")
-        for row in plan.candidates:
-            output.info(
-                f"  - {row.name} (last used {output.age(parse_iso(row.last_activity), plan.now)})"
-            )
-    if dry_run:
-        if as_json:
-            output.emit_json(plan.report(dry_run=True).to_dict())
-        elif plan.candidates:
-            output.info(
-                f"Would remove: {len(plan.candidates)} session(s) (dry run, nothing removed)"
-            )
-        return
-    count = len(plan.candidates)
-    if count and not yes and not _confirm(f"Remove {count} session(s)?"):
-        output.info("Cancelled: nothing removed.")
-        if as_json:
-            output.emit_json(plan.report(dry_run=False).to_dict())
-        return
-    from ai_orchestrator.calls.repair import settle_pending
-
-    report = clean(
-        store,
-        plan,
-        progress=None if as_json else _print_cleaned,
-        settle=lambda session_name: settle_pending(store, session_name),
-    )
-    if as_json:
-        output.emit_json(report.to_dict())
-    else:
-        for item in report.recovered:
-            output.info(f"{item['session_name']}: {item['note']}")
-        output.info(f"Removed: {len(report.removed)} session(s)")
-    if report.failed:
-        raise StoreError(
-            f"clean incomplete: {len(report.failed)} session(s) could not be removed "
-            f"({', '.join(report.failed)}); fix the cause and run clean again"
-        )
-
-
-def _print_cleaned(name: str, reason: str) -> None:
-    if reason:
-        output.warn(f"kept {name}: {reason}")
-    else:
-        click.echo(f"removed {name}")
 
 
 @session.command("export")
@@ -538,7 +434,7 @@ def record_cmd(name: str) -> None:
 @click.argument("name")
 @click.option("--yes", "-y", "--force", "yes", is_flag=True, help="Do not ask for confirmation.")
 def delete_cmd(name: str, yes: bool) -> None:
-    """Delete one session (refused while it is in use).
+    """Delete one session (refused while it is in use or pinned).
 
     Without --yes it asks; with stdin not a terminal and no answer on it, nothing is
     deleted.
@@ -546,10 +442,10 @@ def delete_cmd(name: str, yes: bool) -> None:
     store = _store()
     view = store.load(name, repair=False)
     count = view.summary["interaction_count"]
-    if not yes and not _confirm(f"Delete session {view.name} ({count} interactions)?"):
+    if not yes and not confirm(f"Delete session {view.name} ({count} interactions)?"):
         output.info("Cancelled: nothing deleted.")
         return
-    delete_session(store, name)
+    delete_session(store, name, guard=PinGuard(store))
     output.info(f"Deleted {view.name}")
 
 

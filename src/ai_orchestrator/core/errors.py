@@ -91,6 +91,15 @@ class SessionBusy(AioError):
     """Another live process holds the session's run lock."""
 
 
+class SessionPinned(AioError):
+    """The session is pinned (``aio session pin``): neither a retention policy nor ``delete``
+    removes it until ``aio session unpin``. ``session`` names it."""
+
+    def __init__(self, message: str, session: str) -> None:
+        super().__init__(message)
+        self.session = session
+
+
 class BudgetExceeded(AioError):
     """A spending limit has been reached; no agent call was made."""
 
@@ -138,6 +147,17 @@ class AgentFailed(AioError):
     def __init__(self, message: str, outcome: str) -> None:
         super().__init__(message)
         self.outcome = outcome
+
+
+class CompactionFailed(AioError):
+    """A compaction (``calls.compaction``) did not happen although its calls ran: the agent
+    did not say it compacted, or gave an empty hand-over. ``session`` and ``method`` name
+    it; the conversation is left as it was."""
+
+    def __init__(self, message: str, session: str, method: str) -> None:
+        super().__init__(message)
+        self.session = session
+        self.method = method
 
 
 class SessionLost(AioError):

@@ -50,6 +50,9 @@ STORE_FIELDS = ("schema_version", "id", "timestamp", "session_name", "command", 
 # Written by recovery, imports and migrations, and (``escalated_from``: the lineage of an
 # escalated conversation's first call) by ``aio escalate``.
 MARKER_FIELDS = ("usage_source", "usage_unknown", "imported_from", "legacy_name", "escalated_from")
+# The conversation's size after the call (``context_tokens``: the last request's prompt,
+# cache included) and, on a compaction's record, what it did (``calls.compaction``).
+CONTEXT_FIELDS = ("context_tokens", "compaction")
 # Omitted from a new record's JSON while ``None`` (every other field is written, as null
 # when unknown: ``exit_code``, ``reported_cost``, ``task_id`` …).
 OPTIONAL_FIELDS = frozenset(
@@ -57,10 +60,11 @@ OPTIONAL_FIELDS = frozenset(
         "cwd", "error", "turns", "session_action", "cli_version", "tools_used", "todos",
         "agent_state", "agent_session_ref", "session_note", "usage_by_model", "savings",
         "budget_usd", "spent_before", "over_budget", "raw_events", *MARKER_FIELDS,
+        *CONTEXT_FIELDS,
     }
 )  # fmt: skip
-INTERACTION_FIELDS = frozenset((*CALL_FIELDS, *STORE_FIELDS, *MARKER_FIELDS))
-_ORDER = (*CALL_FIELDS, *STORE_FIELDS, *MARKER_FIELDS)
+INTERACTION_FIELDS = frozenset((*CALL_FIELDS, *STORE_FIELDS, *MARKER_FIELDS, *CONTEXT_FIELDS))
+_ORDER = (*CALL_FIELDS, *STORE_FIELDS, *MARKER_FIELDS, *CONTEXT_FIELDS)
 
 _NUMBER = (int, float)
 _SESSION_KEYS = frozenset({"session_name", "command", "feature_id"})  # ``Interaction.session``
@@ -101,6 +105,8 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "imported_from": (str,),
     "legacy_name": (str,),
     "escalated_from": (dict,),
+    "context_tokens": (int,),
+    "compaction": (dict,),
 }
 
 
@@ -277,6 +283,8 @@ class Interaction:
     imported_from: str | None = None
     legacy_name: str | None = None
     escalated_from: dict[str, Any] | None = None  # the conversation this one continues
+    context_tokens: int | None = None  # the last request's prompt size (cache included)
+    compaction: dict[str, Any] | None = None  # this call compacted the conversation
     extra: Mapping[str, Any] = field(default_factory=dict)
     key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
 

@@ -60,10 +60,15 @@ from ai_orchestrator.store.pending import PENDING
 # ``-``, so none can be one): the usage index (``usage.db``) and the team settings (``team``).
 USAGE_DIR = "usage"
 TEAM_DIR = "team"
+# The retention policy's pins and stamp, and the archive it exports into (store.retention).
+RETENTION_DIR = "retention"
+ARCHIVE_DIR = "archive"
 ROOT_FILES = frozenset(
     {
         USAGE_DIR,
         TEAM_DIR,
+        RETENTION_DIR,
+        ARCHIVE_DIR,
         "todos.jsonl",
         ".todos.jsonl.lock",
         "index.sqlite",

@@ -63,6 +63,13 @@ def _export_object(view: SessionView, records: list[Interaction]) -> dict[str, A
     return obj
 
 
+def export_session(store: SessionStore, name: str) -> dict[str, Any]:
+    """One session's export object (what ``aio session export`` writes for it), read
+    without repairing: the caller may hold its locks (the retention archive)."""
+    view = store.load(name, repair=False)
+    return _export_object(view, store.read_log(name).records)
+
+
 def iter_export(
     store: SessionStore,
     *,

@@ -22,17 +22,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ai_orchestrator import SCHEMA_VERSION
 from ai_orchestrator.core.errors import (
     AioError,
     NotFound,
     SessionBusy,
+    SessionPinned,
     StoreError,
     StoreFileError,
 )
-from ai_orchestrator.core.names import parse_session_name
+from ai_orchestrator.core.names import SessionName, parse_session_name
 from ai_orchestrator.infra import locks
 from ai_orchestrator.infra.fsutil import file_error
 from ai_orchestrator.infra.timeutil import within_days
@@ -62,6 +63,8 @@ def delete_session(
     *,
     idle_days: float | None = None,
     now: datetime | None = None,
+    unchanged_since: str | None = None,
+    guard: Guard | None = None,
 ) -> bool:
     """Delete a session; refuses (``SessionBusy``) while any of its locks is held.
 
@@ -73,6 +76,13 @@ def delete_session(
     With ``idle_days`` (``clean``), the session is deleted only if it was last used at
     least that long ago and holds no pending call, checked under both locks; returns
     False (nothing deleted) if it was used since, ``StoreError`` for a pending call.
+    ``unchanged_since`` (a retention policy) does the same for "last used exactly then":
+    a session used after the policy was planned is kept (False).
+
+    ``guard`` runs under both locks right before the removal: ``guard.keep`` may refuse it
+    (``SessionPinned``: pins are written under the write lock, so a pin is never missed),
+    then ``guard.before_remove`` may copy the session out (the retention archive); if that
+    raises, nothing is removed.
     """
     session = parse_session_name(name)
     path = store._existing_dir(session)
@@ -86,12 +96,16 @@ def delete_session(
                 os.lstat(path).st_ino != checked
             ):
                 raise NotFound(f"session not found: {session.name} (removed meanwhile)")
-            if idle_days is not None:
+            if idle_days is not None or unchanged_since is not None:
                 if os.path.lexists(path / PENDING):
                     raise StoreError(unrecovered(session.name))
                 summary = store.load(session, repair=False).summary
-                if within_days(last_activity(summary), idle_days, now):
+                if idle_days is not None and within_days(last_activity(summary), idle_days, now):
                     return False
+                if unchanged_since is not None and last_activity(summary) != unchanged_since:
+                    return False
+            if guard is not None:
+                guard.keep(session.name)
             others = foreign_entries(path)
             if others:
                 raise StoreError(
@@ -99,6 +113,8 @@ def delete_session(
                     f"({', '.join(others[:5])}{', …' if len(others) > 5 else ''}); "
                     "nothing was removed"
                 )
+            if guard is not None:
+                guard.before_remove(session, path)
             trash = to_trash(store.root, path, session.name)
         finally:
             write.release()
@@ -106,6 +122,16 @@ def delete_session(
         run.release()
     empty_trash(trash, restore_to=path)
     return True
+
+
+class Guard(Protocol):
+    """What a retention policy adds to a removal, under the session's locks."""
+
+    def keep(self, name: str) -> None:
+        """Raise (``SessionPinned``) if ``name`` must not be removed."""
+
+    def before_remove(self, session: SessionName, path: Path) -> None:
+        """Copy what must survive the removal (the archive); raise to keep the session."""
 
 
 def unrecovered(name: str) -> str:
@@ -207,15 +233,22 @@ def migrate_session(store: SessionStore, name: str) -> dict[str, Any] | None:
 @dataclass(frozen=True)
 class CleanPlan:
     """What ``clean`` would remove: the sessions last used ``older_than`` or more days
-    before ``now`` (``candidates``, name order), out of every readable one (``rows``)."""
+    before ``now`` (``candidates``, name order), out of every readable one (``rows``).
 
-    older_than: float
+    A retention policy's plan (``store.retention.plan_policy``) has ``policy`` set, says
+    why each candidate goes (``reasons``) and which sessions it exempted (``exempt``:
+    pinned, in use); its candidates are removed only if unused since they were planned."""
+
+    older_than: float | None
     now: datetime
     rows: list[SessionRow]
     candidates: list[SessionRow]
     errors: list[tuple[str, str]]  # (name, problem) of sessions the index could not read
     unreadable: list[dict[str, str]]  # ``index.unreadable_entries``
     not_aio: list[dict[str, str]] = field(default_factory=list)  # ``Foreign.to_dict``: kept
+    reasons: dict[str, str] = field(default_factory=dict)
+    exempt: list[dict[str, str]] = field(default_factory=list)  # {session_name, reason}
+    policy: dict[str, Any] | None = None
 
     def report(self, *, dry_run: bool) -> CleanReport:
         """The report of this plan before anything is removed (a dry run, a refusal)."""
@@ -225,6 +258,9 @@ class CleanPlan:
             candidates=[r.name for r in self.candidates],
             unreadable=self.unreadable,
             not_aio=self.not_aio,
+            policy=self.policy,
+            reasons=dict(self.reasons),
+            exempt=list(self.exempt),
         )
 
 
@@ -233,7 +269,7 @@ class CleanReport:
     """What ``clean`` did. ``trash_removed``/``temp_files_removed`` are ``None`` until the
     cleaning ran (a dry run or a refusal removes nothing, not even leftovers)."""
 
-    older_than_days: float
+    older_than_days: float | None
     dry_run: bool
     candidates: list[str]
     unreadable: list[dict[str, str]]
@@ -244,6 +280,10 @@ class CleanReport:
     failed: list[str] = field(default_factory=list)  # skipped because the removal failed
     trash_removed: int | None = None
     temp_files_removed: int | None = None
+    policy: dict[str, Any] | None = None  # the rest only for a retention policy
+    reasons: dict[str, str] = field(default_factory=dict)
+    exempt: list[dict[str, str]] = field(default_factory=list)
+    archived: list[dict[str, str]] = field(default_factory=list)  # {session_name, path}
 
     def to_dict(self) -> dict[str, Any]:
         """The ``aio session clean --json`` document."""
@@ -262,6 +302,11 @@ class CleanReport:
             data["trash_removed"] = self.trash_removed
             data["temp_files_removed"] = self.temp_files_removed
         data["failed"] = self.failed
+        if self.policy is not None:
+            data["policy"] = self.policy
+            data["reasons"] = self.reasons
+            data["exempt"] = self.exempt
+            data["archived"] = self.archived
         return data
 
 
@@ -295,13 +340,14 @@ def clean(
     plan: CleanPlan,
     progress: CleanProgress | None = None,
     settle: Settle | None = None,
+    guard: Guard | None = None,
 ) -> CleanReport:
     """Remove the plan's candidates, each only if still unused for ``older_than`` days
     under its locks; a busy, vanished or unreadable one is kept with the reason. A
     candidate with a pending call (``pending-call.json``, whatever its age or type) is
     first recovered with ``settle`` — its recorded call then counts as its last use — or
     kept. Then remove leftovers of crashed writes and deletions in the store and every
-    listed session.
+    listed session. A policy's plan passes its ``guard`` (pins, the archive).
     """
     report = plan.report(dry_run=False)
     for row in plan.candidates:
@@ -318,15 +364,22 @@ def clean(
                     report.recovered.append({"session_name": row.name, "note": note})
         if not reason:
             try:
-                deleted = delete_session(store, row.name, idle_days=plan.older_than, now=plan.now)
-            except (SessionBusy, NotFound) as exc:
+                deleted = delete_session(
+                    store,
+                    row.name,
+                    idle_days=plan.older_than if plan.policy is None else None,
+                    unchanged_since=row.last_activity if plan.policy is not None else None,
+                    now=plan.now,
+                    guard=guard,
+                )
+            except (SessionBusy, NotFound, SessionPinned) as exc:
                 reason = str(exc)
             except (StoreError, OSError) as exc:
                 reason = str(exc if isinstance(exc, StoreError) else file_error(exc.filename, exc))
                 if _system_refused(exc) and not row.refused:
                     report.failed.append(row.name)  # not a deliberate refusal: a failure
             else:
-                reason = "" if deleted else f"used within the last {plan.older_than:g} days"
+                reason = "" if deleted else _used_since(plan)
             if reason and note:
                 reason = f"{note}; {reason}"
         if reason:
@@ -338,6 +391,12 @@ def clean(
     report.trash_removed = purge_store_trash(store)
     report.temp_files_removed = sum(_tidy(store, row.name) for row in plan.rows)
     return report
+
+
+def _used_since(plan: CleanPlan) -> str:
+    if plan.policy is not None or plan.older_than is None:
+        return "used since the policy was planned"
+    return f"used within the last {plan.older_than:g} days"
 
 
 def _system_refused(exc: Exception) -> bool:

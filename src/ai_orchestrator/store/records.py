@@ -159,6 +159,11 @@ def _check_new_fields(record: Mapping[str, Any]) -> None:
     turns = record.get("turns")
     if turns is not None:
         _int(turns, "turns")
+    if record.get("context_tokens") is not None:
+        _int(record["context_tokens"], "context_tokens")
+    compaction = record.get("compaction")
+    if compaction is not None and not isinstance(compaction, Mapping):
+        raise _fail("compaction", "an object {method, before, after}", compaction)
     for flag in ("over_budget", "usage_unknown"):
         value = record.get(flag)
         if value is not None and not isinstance(value, bool):

@@ -248,6 +248,14 @@ def apply_interaction(summary: dict[str, Any], record: Interaction) -> None:
         summary["last_used"] = timestamp
     if timestamp < summary["created_at"]:
         summary["created_at"] = timestamp
+    # The conversation's size (``calls.context``) and its compactions: present only once a
+    # call said them, so summaries of sessions without them keep their shape.
+    if record.context_tokens is not None and not fresh:
+        summary["context"] = {
+            "tokens": record.context_tokens, "model": record.model, "at": timestamp,
+        }  # fmt: skip
+    if record.compaction is not None:
+        summary.setdefault("compactions", []).append({"at": timestamp, **record.compaction})
 
     shares = _models_of(record)
     add_reported(summary, reported_part(record, shares), [record.agent])

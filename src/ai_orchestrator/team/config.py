@@ -29,7 +29,6 @@ import json
 import os
 import re
 import socket
-import tomllib
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from typing import Any
 
 from ai_orchestrator.core.errors import InvalidInput, StoreError
 from ai_orchestrator.infra.fsutil import atomic_write, ensure_private_dir, read_bytes
+from ai_orchestrator.infra.user_config import config_path, read_table
 from ai_orchestrator.store.discovery import TEAM_DIR
 
 MACHINE_FILE = "machine.json"
@@ -68,12 +68,6 @@ class TeamSettings:
         return mask(self.dsn) if self.dsn else "(libpq environment)"
 
 
-def config_path(env: Mapping[str, str] | None = None) -> Path:
-    env = os.environ if env is None else env
-    base = env.get("XDG_CONFIG_HOME") or str(Path(env.get("HOME") or Path.home()) / ".config")
-    return Path(base) / "aio" / "config.toml"
-
-
 def _passwords(dsn: str, env: Mapping[str, str]) -> list[str]:
     found = [m.group("pw") for m in _URL_PASSWORD.finditer(dsn)]
     found += [m.group("pw").strip("'") for m in _KEY_PASSWORD.finditer(dsn)]
@@ -101,17 +95,8 @@ def scrub(text: str, dsn: str, env: Mapping[str, str] | None = None) -> str:
     return mask(text)
 
 
-def _file_settings(path: Path) -> dict[str, Any]:
-    data = read_bytes(path)
-    if data is None:
-        return {}
-    try:
-        parsed = tomllib.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise InvalidInput(f"{path}: not valid TOML ({exc})") from None
-    team = parsed.get("team", {})
-    if not isinstance(team, dict):
-        raise InvalidInput(f"{path}: [team] must be a table")
+def _file_settings(path: Path, env: Mapping[str, str]) -> dict[str, Any]:
+    team = read_table("team", env)
     for key in ("db", "user"):
         if key in team and not isinstance(team[key], str):
             raise InvalidInput(f"{path}: [team] {key} must be a string")
@@ -124,7 +109,7 @@ def resolve(
     """The team settings from the flag, the environment, the config file (module doc)."""
     env = os.environ if env is None else env
     path = config_path(env)
-    team = _file_settings(path)
+    team = _file_settings(path, env)
     file_db = team.get("db")
     if isinstance(file_db, str) and _passwords(file_db, {}):
         raise InvalidInput(

@@ -4,7 +4,8 @@ Every implement prompt carries the task's description, acceptance criteria and t
 requirements plus the plan context: the feature description, every other task's title and
 status, and the dependencies' titles and criteria. The agent is told the exact test command
 that ``aio`` will run itself, and that ``aio`` (not the agent's claim) decides red/green.
-The escalation texts (``HANDOFF_REQUEST``, ``DEFAULT_CONTINUE``) are here too.
+The escalation's ``DEFAULT_CONTINUE`` is here too (its hand-over request is
+``calls.handoff``, shared with compaction).
 """
 
 from __future__ import annotations
@@ -152,15 +153,8 @@ def refactor_prompt(test_command: str) -> str:
     )
 
 
-# Escalation (``phases.handover``): what the old conversation is asked for, and how the new
-# one is told to go on when the user gave no prompt.
-HANDOFF_REQUEST = (
-    "This conversation is being handed over to {target} ({reason}). Write the hand-over for "
-    "whoever continues it, who will NOT see this conversation: the goal; what has been done "
-    "(files changed, decisions and why); what was tried and failed, with the exact errors; "
-    "what remains and the next concrete step. Be specific and complete but brief. Reply with "
-    "the hand-over only; change no files."
-)
+# Escalation (``phases.handover``): how the new conversation is told to go on when the user
+# gave no prompt.
 DEFAULT_CONTINUE = (
     "Continue the work from where it stands. Start by saying in two or three sentences what "
     "you understand the current state and the next step to be, then do that step."

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ai_orchestrator.calls.conversation import Conversation
+from ai_orchestrator.calls.handoff import handed_block, handoff_request
 from ai_orchestrator.core.errors import (
     AgentTimeout,
     AioError,
@@ -22,7 +23,6 @@ from ai_orchestrator.core.errors import (
 )
 from ai_orchestrator.infra.timeutil import now_iso
 from ai_orchestrator.workflow.project.history import read_events
-from ai_orchestrator.workflow.prompts import HANDOFF_REQUEST
 from ai_orchestrator.workflow.runctx import (
     FeatureContext,
     call_options,
@@ -158,7 +158,7 @@ def preface_for(
         f"({reason}). You do not have its conversation."
     ]
     if handed.strip():
-        parts.append(f"Its hand-over:\n<handover>\n{handed.strip()}\n</handover>")
+        parts.append(handed_block(handed))
     history = _history_lines(ctx)
     if history:
         parts.append("Recent aio commands of this feature:\n" + "\n".join(history))
@@ -190,8 +190,7 @@ def hand_over(
         ctx.hooks.info(f"asking {source.label()} for a hand-over summary")
         before = len(asked.steps)
         try:
-            handed = asked.ask(HANDOFF_REQUEST.format(target=target.label(), reason=reason),
-                               SUMMARY_STEP).text  # fmt: skip
+            handed = asked.ask(handoff_request(target.label(), reason), SUMMARY_STEP).text
         except (BudgetExceeded, AgentTimeout, Interrupted):
             raise
         except AioError as exc:

@@ -1,0 +1,48 @@
+"""How many tokens a model's context holds: the model data first, a small table second.
+
+``context_window(agent, model)`` returns ``(tokens, source)``: genai-prices' ``context_window``
+for the model aio prices the call as (``model_names.resolve`` + ``pricing.lookup_model``,
+so aliases and ``scripted-*`` demo models resolve as they do for prices), else ``KNOWN``
+below, else ``(None, reason)``. The caller's own override (``[compaction] windows`` in the
+user config, ``calls.compaction``) comes before both.
+
+The window is the one the **agent** works with, which can be less than the API's: Claude
+Code runs a Claude model with a 200k-token context unless the model is named with the
+``[1m]`` suffix (``sonnet[1m]``), whatever the API allows (genai-prices says 1M for
+claude-sonnet-4-6), and it compacts by itself past that limit. Seen with the pinned CLI
+against the fake API: after a turn whose prompt was 500k tokens on claude-sonnet-4-6, the
+next resumed call began with the CLI's own compaction (``compact_boundary``, trigger
+``auto``, ``pre_tokens`` 500027).
+"""
+
+from __future__ import annotations
+
+from ai_orchestrator.accounting.model_names import resolve
+from ai_orchestrator.accounting.pricing import data_version, lookup_model
+
+# Models whose context window genai-prices 0.2.3 leaves out. Source: the input token limit
+# on Google's model pages (ai.google.dev/gemini-api/docs/models, 2026-11).
+KNOWN: dict[str, int] = {
+    "gemini-2.5-pro": 1_048_576,
+    "gemini-2.5-flash": 1_048_576,
+    "gemini-2.5-flash-lite": 1_048_576,
+}
+
+
+CLAUDE_CODE_WINDOW = 200_000  # Claude Code without the [1m] suffix (module docstring)
+
+
+def context_window(agent: str | None, model: str) -> tuple[int | None, str]:
+    """``(tokens, where it came from)``; ``(None, why not)`` when no source knows it."""
+    name, provider_id, _notes = resolve(agent, model)
+    found, _reason = lookup_model(name, provider_id, None)
+    window = found.model.context_window if found is not None else None
+    if not (isinstance(window, int) and window > 0):
+        if name not in KNOWN:
+            return None, f"no context window known for {model!r}"
+        window, source = KNOWN[name], "aio's table (accounting/context_windows.py)"
+    else:
+        source = f"{data_version()} ({found.model.id if found else name})"
+    if agent == "claude" and "[1m]" not in model and window > CLAUDE_CODE_WINDOW:
+        return CLAUDE_CODE_WINDOW, f"Claude Code's default context ({source} allows {window:,})"
+    return window, source
