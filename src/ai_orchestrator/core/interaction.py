@@ -48,8 +48,11 @@ CALL_FIELDS = (
 )  # fmt: skip
 STORE_FIELDS = ("schema_version", "id", "timestamp", "session_name", "command", "feature_id")
 # Written by recovery, imports and migrations, and (``escalated_from``: the lineage of an
-# escalated conversation's first call) by ``aio escalate``.
-MARKER_FIELDS = ("usage_source", "usage_unknown", "imported_from", "legacy_name", "escalated_from")
+# escalated conversation's first call) by ``aio escalate``; ``lineage``: where the first
+# call of a linked or templated feature's conversation came from (``workflow.phases.lineage``).
+MARKER_FIELDS = (
+    "usage_source", "usage_unknown", "imported_from", "legacy_name", "escalated_from", "lineage",
+)  # fmt: skip
 # Omitted from a new record's JSON while ``None`` (every other field is written, as null
 # when unknown: ``exit_code``, ``reported_cost``, ``task_id`` …).
 OPTIONAL_FIELDS = frozenset(
@@ -101,6 +104,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "imported_from": (str,),
     "legacy_name": (str,),
     "escalated_from": (dict,),
+    "lineage": (dict,),
 }
 
 
@@ -277,6 +281,7 @@ class Interaction:
     imported_from: str | None = None
     legacy_name: str | None = None
     escalated_from: dict[str, Any] | None = None  # the conversation this one continues
+    lineage: dict[str, Any] | None = None  # another feature's or a template's conversation
     extra: Mapping[str, Any] = field(default_factory=dict)
     key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
