@@ -288,7 +288,7 @@ def build_template(
         data["phases"] = phases
     elif summary is not None:
         raise InvalidInput("--summary goes with a seed conversation (--from SESSION)")
-    data["name"] = name
+    data.setdefault("name", name)  # a file naming another template is refused
     template = check_template(data, name)
     check_phase_agents(template)
     return template
