@@ -125,6 +125,8 @@ def test_templates_round_trip_through_export_and_import(project: Project, tmp_pa
     run("session", "export", "--output", str(exported)).expect(0)
     objects = json.loads(exported.read_text())
     assert [o["template"]["name"] for o in objects if "template" in o] == ["py"]
+    # the seed's `jq '[.[].interactions[].cost] | add'` still works with a template in it
+    assert sum(c["cost"] for o in objects for c in o["interactions"]) >= 0
     csv = run("session", "export", "--format", "csv").expect(0).out
     assert csv.count("\n") == 2  # the header and the one call: a template is no row
 

@@ -20,7 +20,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "save py-service --from implement-auth-service",
         "save py-service --file py-service.toml --force",
     ),
-    "list": ("list", "list --json"),
+    "template list": ("list", "list --json"),
     "template show": ("show py-service",),
     "template delete": ("delete py-service",),
     "link": ("link auth-v2 auth-service",),

@@ -2,8 +2,8 @@
 
 Export format (JSON): an array of session objects; each has ``schema_version``,
 ``session_name``, the summary fields and ``interactions[]`` (every record, each with a
-numeric ``cost``), then each session template as ``{"template": {...}}``, so
-``export | jq '[.[].interactions[]?.cost] | add'`` works; ``aio
+numeric ``cost``), then each session template as ``{"template": {...}, "interactions": []}``,
+so ``export | jq '[.[].interactions[].cost] | add'`` works; ``aio
 session import`` reads it back, every field included (``transfer``). CSV export is one row
 per interaction (for spreadsheets; not importable); a text cell that a spreadsheet would
 run as a formula gets a leading ``'`` (``csv_cell``, OWASP's CSV-injection rule).
@@ -74,7 +74,8 @@ def iter_export(
 ) -> Iterator[dict[str, Any]]:
     """Session objects in name order, then the shell-version sessions not migrated yet
     (only those used within ``active_days`` if given), then (``templates``) every session
-    template as ``{"template": {...}}`` (``store.templates``; the CSV writer skips them).
+    template as ``{"template": {...}, "interactions": []}`` (``store.templates``; the CSV
+    writer skips them).
 
     A session that cannot be read is not exported; ``(name, error)`` is appended to
     ``unreadable`` so the caller can say so (an export must never shrink silently).
@@ -101,7 +102,8 @@ def iter_export(
         kept = TemplateStore(store.root)
         for name in kept.names():
             try:
-                yield {"template": kept.load(name)}
+                # ``interactions: []`` keeps ``jq '[.[].interactions[].cost]'`` working
+                yield {"template": kept.load(name), "interactions": []}
             except (AioError, OSError) as exc:
                 if unreadable is not None:
                     unreadable.append((f"template {name}", str(exc)))

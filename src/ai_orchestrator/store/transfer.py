@@ -240,7 +240,9 @@ def plan_import(data: bytes | str, renames: Mapping[str, str] | None = None) -> 
     for index, obj in enumerate(parsed):
         if not isinstance(obj, Mapping):
             raise InvalidInput(f"session #{index + 1}: not a JSON object")
-        if set(obj) == {"template"}:  # a session template (``export.iter_export``)
+        if "template" in obj and "session_name" not in obj:  # ``export.iter_export``
+            if obj.get("interactions"):
+                raise InvalidInput(f"entry #{index + 1}: a template holds no interactions")
             try:
                 plan.templates.append(check_template(obj["template"]))
             except InvalidInput as exc:
