@@ -46,7 +46,7 @@ def template_group() -> None:
 
 
 @template_group.command("save")
-@click.argument("name")
+@click.argument("template_name", metavar="NAME")
 @click.option(
     "--from",
     "from_session",
@@ -67,7 +67,7 @@ def template_group() -> None:
 @click.option("--force", is_flag=True, help="Replace a template of that name.")
 @json_option
 def save_cmd(
-    name: str,
+    template_name: str,
     from_session: str | None,
     file: Path | None,
     preamble: str | None,
@@ -78,6 +78,7 @@ def save_cmd(
     as_json: bool,
 ) -> None:
     """Save template NAME from a session's conversation (--from) and/or a file (--file)."""
+    name = template_name
     from ai_orchestrator.core.errors import InvalidInput
     from ai_orchestrator.core.names import validate_template_name
     from ai_orchestrator.store import SessionStore
@@ -152,11 +153,11 @@ def list_cmd(as_json: bool) -> None:
 
 
 @template_group.command("show")
-@click.argument("name")
+@click.argument("template_name", metavar="NAME")
 @json_option
-def show_cmd(name: str, as_json: bool) -> None:
+def show_cmd(template_name: str, as_json: bool) -> None:
     """Everything template NAME holds."""
-    template = _templates().load(name)
+    template = _templates().load(template_name)
     if as_json:
         output.emit_json(template)
         return
@@ -181,11 +182,11 @@ def show_cmd(name: str, as_json: bool) -> None:
 
 
 @template_group.command("delete")
-@click.argument("name")
-def delete_cmd(name: str) -> None:
+@click.argument("template_name", metavar="NAME")
+def delete_cmd(template_name: str) -> None:
     """Delete template NAME (features made from it keep their copy)."""
-    _templates().delete(name)
-    output.info(f"Deleted template {name}")
+    _templates().delete(template_name)
+    output.info(f"Deleted template {template_name}")
 
 
 @click.command("link")

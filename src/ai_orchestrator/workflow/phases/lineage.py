@@ -59,9 +59,9 @@ class Start:
 def check_origin(ctx: FeatureContext) -> None:
     """Refuse before anything changes when the origin cannot be used (a template's seed
     session was deleted: ``TemplateSeedMissing``)."""
-    template = feature_origin(ctx.paths).get("template")
-    if template and not feature_origin(ctx.paths).get("linked_from"):
-        check_seed(ctx.store, template)
+    origin = feature_origin(ctx.paths)
+    if origin.get("template") and not origin.get("linked_from"):  # a link wins over the seed
+        check_seed(ctx.store, origin["template"])
 
 
 def _starts_new(ctx: FeatureContext, name: str, options: CallOptions) -> bool:
