@@ -216,3 +216,22 @@ def test_invalid_feature_ids_are_refused_in_one_line(project: Project, bad: str)
     refused = run("init", "fresh", "--from", bad).expect(2)
     assert "Traceback" not in refused.err
     assert not (project.root / ".aio" / "features" / "fresh").exists()
+
+
+def test_a_failed_parent_summary_falls_back_to_aios_digest(project: Project) -> None:
+    init_and_plan(
+        project,
+        [
+            {"outcome": "api_error", "error": "500 upstream"},  # the parent's hand-over fails
+            {"answer": plan_answer()},  # the child's plan
+        ],
+    )
+    run("init", CHILD, "--from", FEATURE).expect(0)
+    planned = run("plan", CHILD, "plan v2").expect(0)
+    assert "the hand-over summary failed" in planned.err
+    [first] = interactions(f"plan-{CHILD}")
+    # aio's own digest of the parent's calls: its prompt and the answer's preview
+    assert f"Earlier conversation (aio session plan-{FEATURE}" in first["prompt"]
+    assert "plan it" in first["prompt"] and first["lineage"]["method"] == "summary"
+    failed = interactions(f"plan-{FEATURE}")[-1]
+    assert failed["outcome"] != "success" and "lineage" not in failed

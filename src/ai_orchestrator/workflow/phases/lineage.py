@@ -35,7 +35,7 @@ from typing import Any
 from ai_orchestrator.calls.conversation import Conversation
 from ai_orchestrator.calls.options import CallOptions
 from ai_orchestrator.calls.resume import plan_session
-from ai_orchestrator.core.errors import AioError
+from ai_orchestrator.core.errors import AioError, BudgetExceeded
 from ai_orchestrator.infra.timeutil import now_iso
 from ai_orchestrator.workflow.model.origin import (
     LINKED_PHASES,
@@ -180,10 +180,14 @@ def _ask_parent(
         return "", []
     settings = replace(settings, budget_usd=ctx.config.budget_for(feature), new_session=False)
     asked = Conversation(ctx.store, parent["session"], settings, hooks=ctx.hooks)
-    text = ask_summary(
-        ctx, asked, str(parent["session"]), f"feature {ctx.feature_id}",
-        f"feature {ctx.feature_id} starts from this work",
-    )  # fmt: skip
+    try:
+        text = ask_summary(
+            ctx, asked, str(parent["session"]), f"feature {ctx.feature_id}",
+            f"feature {ctx.feature_id} starts from this work",
+        )  # fmt: skip
+    except BudgetExceeded as exc:  # the parent's budget never blocks the child's work
+        ctx.hooks.warn(f"cannot ask {parent['session']} for a summary ({exc}); using aio's digest")
+        return "", list(asked.steps)
     return text, list(asked.steps)
 
 
