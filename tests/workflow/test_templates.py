@@ -301,3 +301,17 @@ def test_a_corrupt_template_file_is_named_and_the_rest_listed(
     shown = run("template", "show", "bad")
     assert shown.code == EXIT_FAILURE and "not valid JSON" in shown.err
     _one_line(shown.err)
+
+
+def test_a_hand_edited_origin_is_named_in_one_line(project: Project, tmp_path: Path) -> None:
+    project.scenario([])
+    run("template", "save", "t", "--file", str(_file(tmp_path, {"preamble": "p"}))).expect(0)
+    run("init", NEW, "--template", "t").expect(0)
+    feature = project.root / ".aio" / "features" / NEW / "feature.yaml"
+    feature.write_text(feature.read_text().replace("preamble: p", "preamble: 5"))
+    result = run("plan", NEW, "plan it")
+    assert (
+        result.code == EXIT_FAILURE
+        and "feature.yaml: 'origin.template' is not usable" in result.err
+    )
+    _one_line(result.err)

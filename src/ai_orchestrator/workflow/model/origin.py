@@ -30,6 +30,7 @@ from dataclasses import replace
 from typing import Any
 
 from ai_orchestrator.core.errors import (
+    InvalidInput,
     LinkRefused,
     NotFound,
     StoreError,
@@ -57,7 +58,14 @@ def feature_origin(paths: FeaturePaths) -> dict[str, Any]:
         raise StoreError(f"{paths.feature_file}: 'origin' is not a mapping")
     out = dict(origin)
     if out.get("template") is not None:
-        out["template"] = check_template(out["template"])
+        try:
+            out["template"] = check_template(out["template"])
+        except InvalidInput as exc:  # a hand edit: name the file, not just the field
+            raise StoreError(
+                f"{paths.feature_file}: 'origin.template' is not usable: {exc}"
+            ) from None
+    if "linked_from" in out and not isinstance(out["linked_from"], str):
+        raise StoreError(f"{paths.feature_file}: 'origin.linked_from' is not a feature id")
     return out
 
 
@@ -223,7 +231,6 @@ def read_template_file(text: str, suffix: str) -> dict[str, Any]:
     import json
     import tomllib
 
-    from ai_orchestrator.core.errors import InvalidInput
 
     try:
         data = tomllib.loads(text) if suffix == ".toml" else json.loads(text)
@@ -238,7 +245,6 @@ def check_phase_agents(template: Mapping[str, Any]) -> None:
     """``InvalidInput`` for an unknown agent or a malformed model in the template's phases."""
     from ai_orchestrator.agents.base import check_model
     from ai_orchestrator.agents.registry import KNOWN_KEYS
-    from ai_orchestrator.core.errors import InvalidInput
 
     for phase, settings in (template.get("phases") or {}).items():
         agent = settings.get("agent")
@@ -262,7 +268,6 @@ def build_template(
     """The template ``name`` from a file's settings (``given``) and/or the conversation of
     session ``from_session`` (its seed; its agent and model become that phase's settings
     unless ``given`` sets them). Checked; nothing is written."""
-    from ai_orchestrator.core.errors import InvalidInput
     from ai_orchestrator.core.names import parse_session_name
 
     data = dict(given or {})
