@@ -315,3 +315,25 @@ def test_a_hand_edited_origin_is_named_in_one_line(project: Project, tmp_path: P
         and "feature.yaml: 'origin.template' is not usable" in result.err
     )
     _one_line(result.err)
+
+
+def test_oversized_and_odd_files_are_refused_without_hanging(
+    project: Project, tmp_path: Path
+) -> None:
+    project.scenario([])
+    big = _file(tmp_path, {"preamble": "x" * (4 * 1024 * 1024 + 1)}, "big.json")
+    result = run("template", "save", "t", "--file", str(big))
+    assert result.code == EXIT_USAGE and "template preamble" in result.err
+    _one_line(result.err)
+    huge = tmp_path / "huge.json"
+    huge.write_bytes(b" " * (9 * 1024 * 1024 + 1))
+    result = run("template", "save", "t", "--file", str(huge))
+    assert result.code == EXIT_USAGE and "9 MiB" in result.err
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+    result = run("template", "save", "t", "--file", str(fifo))
+    assert result.code == EXIT_USAGE and "not a regular file" in result.err
+    result = run("template", "save", "t", "--file", str(tmp_path))
+    assert result.code == EXIT_USAGE
+    _one_line(result.err)
+    assert not (_store() / "templates" / "t.json").exists()

@@ -7,6 +7,8 @@ Read commands take ``--json`` (stdout: one JSON document); messages go to stderr
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +82,7 @@ def save_cmd(
     """Save template NAME from a session's conversation (--from) and/or a file (--file)."""
     name = template_name
     from ai_orchestrator.core.errors import InvalidInput
+    from ai_orchestrator.core.limits import MAX_TEMPLATE_BYTES, check_size
     from ai_orchestrator.core.names import validate_template_name
     from ai_orchestrator.store import SessionStore
     from ai_orchestrator.workflow.model.origin import build_template, read_template_file
@@ -90,7 +93,12 @@ def save_cmd(
     given: dict[str, Any] = {}
     if file is not None:
         try:
-            text = file.read_text(encoding="utf-8")
+            if not stat.S_ISREG(os.stat(file).st_mode):  # a FIFO would block: never opened
+                raise InvalidInput(f"cannot read {file}: not a regular file")
+            with file.open("rb") as source:
+                data = source.read(MAX_TEMPLATE_BYTES + 1)
+            check_size(len(data), MAX_TEMPLATE_BYTES, f"template file {file}")
+            text = data.decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise InvalidInput(
                 f"cannot read {file}: {getattr(exc, 'strerror', None) or exc}"

@@ -37,7 +37,7 @@ from ai_orchestrator.core.errors import (
     TemplateExists,
     TemplateNotFound,
 )
-from ai_orchestrator.core.limits import MAX_PROMPT_BYTES, check_size
+from ai_orchestrator.core.limits import MAX_PROMPT_BYTES, MAX_TEMPLATE_BYTES, check_size
 from ai_orchestrator.core.names import parse_session_name, validate_id, validate_template_name
 from ai_orchestrator.infra.fsutil import (
     atomic_write,
@@ -57,7 +57,6 @@ from ai_orchestrator.store.discovery import TEMPLATES_DIR
 TEMPLATE_SCHEMA = 1
 PHASE_NAMES = ("plan", "implement", "review", "verify")
 PHASE_FIELDS = ("agent", "model", "permission_mode", "allowed_tools")
-MAX_TEMPLATE_BYTES = 2 * MAX_PROMPT_BYTES + (1 << 20)  # preamble + summary + the rest
 _TOP = ("schema_version", "name", "created_at", "description", "preamble", "phases",
         "budget_usd", "seed")  # fmt: skip
 _SEED = ("session", "agent", "model", "agent_session_id", "cwd", "agent_state", "interactions",
