@@ -10,19 +10,17 @@ The real CLI is driven in tests/contract/test_link_real_claude.py.
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from tests.fakes.harness import FakeAgents
 from tests.workflow.conftest import (
     FEATURE,
-    TEST_COMMAND,
     Project,
     interactions,
     plan_answer,
     run,
 )
+from tests.workflow.test_escalate_claude import fakes  # noqa: F401 - the same fake Claude
 from tests.workflow.test_fake_clis import ADD_IMPL, ADD_TEST, edit, flag
 
 pytestmark = pytest.mark.process  # the fake Claude CLI is a real process
@@ -30,22 +28,8 @@ pytestmark = pytest.mark.process  # the fake Claude CLI is a real process
 CHILD = "calc-two"
 
 
-@pytest.fixture
-def fakes(project: Project, monkeypatch: pytest.MonkeyPatch) -> FakeAgents:
-    agents = FakeAgents(project.root.parent / "fakes")
-    for key, value in agents.env.items():
-        monkeypatch.setenv(key, value)
-    (project.root / ".aio").mkdir(exist_ok=True)
-    (project.root / ".aio" / "config.toml").write_text(
-        f"test_command = {json.dumps(TEST_COMMAND)}\n"
-        '[phases.plan]\nagent = "claude"\nfallback = []\n'
-        '[phases.implement]\nagent = "claude"\nmodel = "sonnet"\n'
-    )
-    return agents
-
-
-def _parent(fakes: FakeAgents, *later: dict[str, object]) -> None:
-    fakes.scenario(
+def _parent(agents: FakeAgents, *later: dict[str, object]) -> None:
+    agents.scenario(
         [
             {"agent": "claude", "text": plan_answer()},
             {"agent": "claude", "text": "Tests.", "edits": [edit("tests/test_add.py", ADD_TEST)]},
@@ -59,7 +43,8 @@ def _parent(fakes: FakeAgents, *later: dict[str, object]) -> None:
 
 
 def test_both_phases_of_a_linked_feature_fork_the_parents_conversations(
-    project: Project, fakes: FakeAgents
+    project: Project,
+    fakes: FakeAgents,  # noqa: F811
 ) -> None:
     _parent(
         fakes,
@@ -91,7 +76,8 @@ def test_both_phases_of_a_linked_feature_fork_the_parents_conversations(
 
 
 def test_a_child_on_another_agent_starts_from_a_summary(
-    project: Project, fakes: FakeAgents
+    project: Project,
+    fakes: FakeAgents,  # noqa: F811
 ) -> None:
     _parent(
         fakes,
