@@ -83,6 +83,11 @@ def test_a_linked_feature_starts_from_a_summary_of_the_parent(project: Project) 
     text = run("session", "show", f"plan-{CHILD}").expect(0).out
     assert f"Lineage: new conversation primed with a summary of plan-{FEATURE}" in text
 
+    status = run("status", CHILD, "--json").expect(0).json()
+    assert status["origin"] == {"template": None, "linked_from": FEATURE}
+    assert f"Starts from: feature {FEATURE}" in run("status", CHILD).expect(0).out
+    assert "origin" not in run("status", FEATURE, "--json").expect(0).json()
+
     stats = run("session", "stats", "--by", "lineage", "--json").expect(0).json()
     groups = stats["groups"]
     assert groups[f"summary:plan-{FEATURE}"]["sessions"] == 1
