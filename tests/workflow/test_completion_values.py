@@ -62,3 +62,18 @@ def test_completion_outside_a_project_offers_nothing_and_says_nothing(
     assert complete("aio implement --task ", tmp_path) == []
     assert complete("aio session show ", tmp_path) == []
     assert complete("aio run --model ", tmp_path) == ["haiku", "opus", "sonnet"]
+
+
+def test_template_names_features_and_sessions_complete_for_templates_and_links(
+    project: Project,
+) -> None:
+    init_and_plan(project, [])
+    assert run("template", "save", "py-service", "--from", f"plan-{FEATURE}").code == 0
+    root = project.root
+    assert complete("aio init new --template ", root) == ["py-service"]
+    assert complete("aio template show p", root) == ["py-service"]
+    assert complete("aio template delete ", root) == ["py-service"]
+    assert complete("aio template save x --from pl", root) == [f"plan-{FEATURE}"]
+    assert complete("aio init new --from ", root) == [FEATURE]
+    assert complete(f"aio link {FEATURE} ", root) == [FEATURE]
+    assert complete("aio session show pl", root) == [f"plan-{FEATURE}"]  # still sessions

@@ -7,7 +7,8 @@ sessions off). Contract:
 - ``--new-session`` replaces the stored conversation on the **first** call only; every later
   call of the command resumes the conversation that call started. ``fork`` (a fork of the
   stored conversation) and ``escalated_from`` (the lineage stored on the record) apply to
-  the first call only too: that call starts the conversation the later ones resume.
+  the first call only too: that call starts the conversation the later ones resume; so do
+  ``fork_from``, ``preface`` and ``lineage`` (a linked or templated feature's start).
 - **Never resume another project's conversation.** Session names (``implement-<feature>``)
   live in one global ``SESSION_DIR``, and a resumed conversation runs in the directory it was
   created in. So before the first call, when the stored conversation (same agent) was made
@@ -161,11 +162,10 @@ class Conversation:
             self.first_prompt = prompt
         # --new-session and a fork replace the stored conversation once: later calls resume
         # the new one, and only its first record carries the lineage.
-        options = (
-            replace(s, new_session=False, fork=False, escalated_from=None)
-            if self._replaced
-            else s
-        )
+        options = s
+        if self._replaced:
+            options = replace(s, new_session=False, fork=False, escalated_from=None)
+            options = replace(options, fork_from=None, preface=None, lineage=None)
         label = f"{s.agent} · {self.name} · {step}"
 
         def started(action: str) -> None:

@@ -19,6 +19,12 @@ there is none), ``timeout`` / ``max_turns`` / ``budget_usd`` (the feature's budg
 the stream's events in the record), ``estimate_usd`` (default estimate of session todos),
 ``fork`` (continue a copy of the stored conversation: ``aio escalate``; backends that
 ``registry.can_fork``), ``escalated_from`` (the lineage stored on the call's record).
+``fork_from`` (a conversation of *another* session — ``agent``, ``agent_session_id``,
+``cwd``, ``agent_state`` — that a call starting a new conversation forks instead of starting
+empty; same agent, ``registry.can_fork`` only), ``preface`` (text put before the prompt of a
+call that starts a conversation, never before a resumed one) and ``lineage`` (stored on the
+record of a call that starts one): a linked or templated feature's first call
+(``workflow.phases.lineage``). Like ``fork``, all three apply to a conversation's first call.
 """
 
 from __future__ import annotations
@@ -54,6 +60,17 @@ class CallOptions:
     fork: bool = False
     escalated_from: Mapping[str, Any] | None = None
     compaction: Mapping[str, Any] | None = None  # this call compacts (``calls.compaction``)
+    fork_from: Mapping[str, Any] | None = None
+    preface: str | None = None
+    lineage: Mapping[str, Any] | None = None
+
+
+def starting_prompt(prompt: str, action: str, options: CallOptions) -> str:
+    """The prompt as sent: ``options.preface`` first when the call starts a conversation
+    (not when it resumes one: the conversation has it already)."""
+    if not options.preface or action == "resumed":
+        return prompt
+    return f"{options.preface}\n\n{prompt}"
 
 
 def agent_request(

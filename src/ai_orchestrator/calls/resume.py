@@ -10,7 +10,9 @@ resumes the last conversation of that agent the session's records name, if any (
 to an agent continues its conversation; ``Plan.switched_from`` names the agent left, so the
 caller can say so); otherwise it starts a new one, reported as ``replaced`` (the session's
 stored conversation is replaced; the other agent's stays in the records and is resumed by
-switching back). ``--new-session`` always starts a new one.
+switching back). ``--new-session`` always starts a new one. A call that would start a new
+conversation forks ``options.fork_from`` instead when it names one of this agent (a linked
+or templated feature's first call; reported as ``forked``).
 An explicit ``--continue``/``--resume ID`` resumes exactly that conversation of the session,
 or raises ``UnknownConversation`` (exit 2); ``history`` (the session's records) is read only
 then. Pure: reads nothing but what it is given.
@@ -74,6 +76,12 @@ def plan_session(
             state = dict(earlier.agent_state or {})
             return Plan(earlier.agent_session_id, action, cwd, state, switched)
     replaced = bool(previous or switched)
+    source = options.fork_from
+    if source and source.get("agent") == options.agent and source.get("agent_session_id"):
+        # A linked or templated start: a copy of another session's conversation.
+        cwd = Path(source["cwd"]) if source.get("cwd") else options.cwd
+        state = dict(source.get("agent_state") or {})
+        return Plan(str(source["agent_session_id"]), "forked", cwd, state, switched)
     return Plan(None, "replaced" if replaced else "started", options.cwd, {}, switched)
 
 

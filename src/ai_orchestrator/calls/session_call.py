@@ -22,7 +22,9 @@
   conversation; the source conversation stays untouched in the agent's store. The action
   taken is reported (``started`` / ``resumed`` / ``replaced`` / ``forked`` / ``fresh``).
 - ``escalated_from`` (optional) is stored on the call's record as is: where the
-  conversation this call starts came from and why (``workflow.phases.escalate``).
+  conversation this call starts came from and why (``workflow.phases.escalate``); so is
+  ``lineage`` when the call starts a conversation, whose prompt then begins with
+  ``preface`` (``options.starting_prompt``); ``fork_from`` forks another session's one.
 - **Explicit resume** (``aio run --continue`` / ``--resume ID``, ``CallOptions.must_continue``
   / ``resume_id``): ``--continue`` resumes the conversation stored in the session,
   ``--resume ID`` any conversation the session's records name (the one the store holds, or
@@ -90,7 +92,7 @@ from ai_orchestrator.agents.base import (
     StreamParser,
 )
 from ai_orchestrator.agents.process import runner
-from ai_orchestrator.calls.options import CallOptions, agent_request
+from ai_orchestrator.calls.options import CallOptions, agent_request, starting_prompt
 from ai_orchestrator.calls.outcomes import recovered_notice, switch_notice
 from ai_orchestrator.calls.readback import adopt, note_source, read_call_usage
 from ai_orchestrator.calls.recording import (
@@ -198,7 +200,7 @@ def _request(
 ) -> AgentRequest:
     return agent_request(
         options,
-        prompt,
+        starting_prompt(prompt, plan.action, options),
         cwd=plan.cwd,
         resume_id=plan.resume_id,
         # A fork names its copy with an id we mint, like a new conversation.
@@ -262,7 +264,7 @@ def run_in_session(
     ``on_wait`` hears about a wait for another run of the session (``locks.acquire``)."""
     session = as_session_name(name)
     name = session.name  # the todo log and the messages take the name as text
-    if options.fork and not registry.can_fork(options.agent):
+    if (options.fork or options.fork_from) and not registry.can_fork(options.agent):
         raise InvalidInput(f"agent {options.agent!r} cannot fork a conversation")
     call = _Call(
         store=store,
@@ -495,7 +497,8 @@ class _Call:
         # not stored. A lost conversation keeps its stored id whatever the error output
         # carried (the CLI may print a throwaway id there).
         if result.outcome == "session_lost" and request.resume_id:
-            session_id: str | None = request.resume_id
+            # a lost fork of another session's conversation must not store that one's id
+            session_id: str | None = None if options.fork_from else request.resume_id
         else:
             session_id = result.session_id or request.resume_id
         if result.cli_version is None:
@@ -554,7 +557,7 @@ class _Call:
         found: FileUsage | None = None,
     ) -> Interaction:
         record = build_record(
-            self.prompt,
+            starting_prompt(self.prompt, action, self.options),
             result,
             task_id=self.options.task_id,
             model=self.options.model,
@@ -572,6 +575,8 @@ class _Call:
         note_source(record, found)
         if self.options.escalated_from is not None:
             record["escalated_from"] = dict(self.options.escalated_from)
+        if self.options.lineage is not None and action != "resumed":
+            record["lineage"] = dict(self.options.lineage)
         return self.store.record(self.name, normalize_interaction(record, self.name))
 
 

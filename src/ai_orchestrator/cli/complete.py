@@ -9,7 +9,8 @@ never fail (a missing store, project or plan completes nothing):
   index (``index.sqlite``, read-only, one query) — the index is a cache, so a store never
   listed yet offers the aliases only;
 - sessions: the store's directory names; features: ``.aio/features/``; tasks: the ids in
-  the plan of the feature on the command line, else the current one.
+  the plan of the feature on the command line, else the current one; templates: the names
+  under ``SESSION_DIR/templates/``.
 
 The budget is 150 ms per completion (``benchmarks/bench_complete.py``).
 """
@@ -122,6 +123,15 @@ def features_then_tasks(
     return features(ctx, param, incomplete) + tasks(ctx, param, incomplete)
 
 
+def templates(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """Session template names (``SESSION_DIR/templates/<name>.json``)."""
+    folder = _store_root() / "templates"
+    names = [p.stem for p in folder.glob("*.json")] if folder.is_dir() else []
+    return _items(names, incomplete)
+
+
 # (command, parameter) -> completer, where the name alone would mislead
 BY_COMMAND: dict[tuple[str, str], Completer | None] = {
     ("run", "args"): first_session,
@@ -140,8 +150,11 @@ BY_NAME: dict[str, Completer] = {
     "feature": features,
     "task": tasks,
     "task_id": tasks,
+    "template": templates,
+    "template_name": templates,
+    "other": features,
 }
-SESSION_PARAMS = ("name", "names", "session", "session_name")
+SESSION_PARAMS = ("name", "names", "session", "session_name", "from_session")
 
 
 def add_completion(command: click.Command) -> None:

@@ -11,7 +11,19 @@ from __future__ import annotations
 import click
 
 EXAMPLES: dict[str, tuple[str, ...]] = {
-    "init": ('init auth-service "Login with sessions and tokens"',),
+    "init": (
+        'init auth-service "Login with sessions and tokens"',
+        "init billing --template py-service",
+        "init auth-v2 --from auth-service",
+    ),
+    "template save": (
+        "save py-service --from implement-auth-service",
+        "save py-service --file py-service.toml --force",
+    ),
+    "template list": ("list", "list --json"),
+    "template show": ("show py-service",),
+    "template delete": ("delete py-service",),
+    "link": ("link auth-v2 auth-service",),
     "plan": (
         'plan "Design the login flow"',
         'plan auth-service "Re-plan: add password reset" --agent claude --model opus',

@@ -132,6 +132,11 @@ def print_status(s: dict[str, Any], *, wide: bool = False) -> None:
             markup=False,
         )
     _print_agent_todos(s["agent_todos"], s["feature_id"])
+    origin = s.get("origin") or {}
+    if origin.get("linked_from") or origin.get("template"):
+        parts = [f"feature {origin['linked_from']}" if origin.get("linked_from") else "",
+                 f"template {origin['template']}" if origin.get("template") else ""]  # fmt: skip
+        con.print(f"Starts from: {', '.join(p for p in parts if p)}", markup=False)
     for e in s.get("escalations") or []:
         source = f"{e.get('agent') or '-'} ({e.get('model') or 'default'})"
         target = f"{e.get('to_agent')} ({e.get('to_model') or 'default'})"

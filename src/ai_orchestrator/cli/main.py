@@ -55,6 +55,16 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "escalate_cmd",
         "Hand a conversation to a stronger model or another agent.",
     ),
+    "template": (
+        "ai_orchestrator.cli.templates",
+        "template_group",
+        "Session templates that new features start from.",
+    ),
+    "link": (
+        "ai_orchestrator.cli.templates",
+        "link_cmd",
+        "Start a feature's conversations from another feature's.",
+    ),
     "status": ("ai_orchestrator.cli.features", "status_cmd", "Feature progress, tokens, cost."),
     "features": (
         "ai_orchestrator.cli.housekeeping",
@@ -82,7 +92,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "Workflow",
         (
             "init", "plan", "tasks", "next", "implement", "escalate", "review", "verify",
-            "status", "switch", "task",
+            "status", "switch", "task", "template", "link",
         ),
     ),
     ("Sessions and single calls", ("run", "session")),
@@ -231,6 +241,7 @@ DATA_COMMANDS = frozenset(
     {
         "", "help", "session", "session list", "session show", "session stats",
         "session path", "session help", "session export", "prices", "doctor", "status",
+        "template", "template list", "template show",
         "tasks", "next", "history", "features", "todo", "todo report", "todo list", "config",
         "config check", "completion", "task", "install", "uninstall", "config detect",
         "usage", "usage daily", "usage weekly", "usage monthly", "usage session",

@@ -272,6 +272,22 @@ def _moment(value: object, now: datetime) -> str:
     return f"{local} ({output.age(moment, now)})" if recent else local
 
 
+def lineage_text(lineage: Mapping[str, Any]) -> str:
+    """Where the session's conversation came from, in words (``workflow.phases.lineage``)."""
+    method, parent = lineage.get("method"), lineage.get("session")
+    if method == "fork" and parent:
+        text = f"fork of {parent} ({lineage.get('agent')} {lineage.get('agent_session_id')}"
+        point = lineage.get("fork_interactions")
+        text += f", after its call {point})" if point else ")"
+    elif method == "summary" and parent:
+        text = f"new conversation primed with a summary of {parent} ({lineage.get('agent')})"
+    else:
+        text = "new conversation primed with the template's preamble"
+    if lineage.get("template"):
+        text += f"; template {lineage['template']}"
+    return text
+
+
 def print_show(
     view: SessionView,
     recent: Sequence[Mapping[str, Any]],
@@ -299,6 +315,7 @@ def print_show(
         *pairs(width, f"Agent: {s.get('agent') or '-'}", f"Model: {s.get('model') or '-'}"),
         f"Agent session ID: {s.get('agent_session_id') or '-'}",
         f"Working directory: {s.get('agent_cwd') or '-'}",
+        *([f"Lineage: {lineage_text(s['lineage'])}"] if isinstance(s.get("lineage"), dict) else []),
         *pairs(
             width,
             f"Status: {list_status(s, within_days(s.get('last_used'), ACTIVE_DAYS, now))}",

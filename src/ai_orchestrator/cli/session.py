@@ -40,6 +40,7 @@ from ai_orchestrator.store.index import SessionRow
 from ai_orchestrator.store.lifecycle import delete_session
 from ai_orchestrator.store.retention import PinGuard, pins
 from ai_orchestrator.store.stats import (
+    DOCS,
     GROUP_KEYS,
     SORT_KEYS,
     active_cutoff,
@@ -116,9 +117,8 @@ def list_cmd(active: bool, days: float, sort_key: str, wide: bool, as_json: bool
                 "not_aio": foreign,
                 "sessions": [],
             },
-            ensure_ascii=False,
-            indent=2,
-        )
+            ensure_ascii=False, indent=2,
+        )  # fmt: skip
         # Indented like every other JSON document, except that each session is one line:
         # the rows already hold its JSON, so it is spliced, not re-encoded (re-indenting
         # 10,000 sessions would cost ~0.5 s, the whole budget of the listing).
@@ -211,7 +211,7 @@ def stats_cmd(
     if name is not None:
         rows = [SessionRow.from_view(store.load(name))]
     else:
-        rows, unreadable, foreign, found = store_rows(store, rescan=rescan, docs=by == "model")
+        rows, unreadable, foreign, found = store_rows(store, rescan=rescan, docs=by in DOCS)
         strays = {s.target.name: s for s in stray_sessions(store, found)}
         # shell-version sessions not migrated yet count too, under their future names
         rows += [SessionRow.from_view(s.view(store.root)) for s in strays.values()]

@@ -62,18 +62,35 @@ def _check_session_flags(no_session: bool, new_session: bool) -> None:
 @click.argument("feature")
 @click.argument("description", required=False, default="")
 @click.option("--no-switch", is_flag=True, help="Do not make FEATURE the current feature.")
-def init_cmd(feature: str, description: str, no_switch: bool) -> None:
+@click.option("--template", "template", default=None, metavar="NAME",
+              help="Start from session template NAME (aio template list).")
+@click.option("--from", "other", default=None, metavar="OTHER",
+              help="Its plan/implement conversations start from feature OTHER's.")
+def init_cmd(
+    feature: str, description: str, no_switch: bool, template: str | None, other: str | None
+) -> None:
     """Create FEATURE in the project's .aio/ workspace (and the workspace on first use)."""
+    from ai_orchestrator.store import SessionStore
     from ai_orchestrator.workflow.model.feature import init_feature
+    from ai_orchestrator.workflow.model.origin import prepare_origin, set_origin
     from ai_orchestrator.workflow.project.workspace import Workspace
 
     ws = Workspace.find(for_init=True)
+    found = None
+    if template is not None or other is not None:  # refused before anything is created
+        found = prepare_origin(ws, SessionStore(), feature, template, other)
     result = init_feature(ws, feature, description)
+    if found is not None or other is not None:
+        set_origin(result.paths, template=found, linked_from=other)
     if not no_switch:
         ws.set_current(feature)
     if result.config_written:
         output.info(f"Wrote {ws.config_file} (commented defaults; review the test command)")
     output.info(f"Feature initialized: {feature}")
+    if found is not None:
+        output.info(f"From template {found['name']}: its settings, budget and preamble apply")
+    if other is not None:
+        output.info(f"Linked to {other}: new plan/implement conversations start from its")
     _report_test_command(ws.project_root)
     output.info(f'Next: aio plan {feature} "PROMPT"')
     click.echo(str(result.paths.root))

@@ -238,3 +238,54 @@ class TeamSchemaTooNew(TeamError):
         super().__init__(message, target)
         self.found = found
         self.known = known
+
+
+# Session templates and cross-feature links (``store.templates``, ``workflow.model.origin``).
+
+
+class TemplateNotFound(NotFound):
+    """``aio template show|delete NAME`` or ``aio init --template NAME``: no such template."""
+
+    def __init__(self, message: str, template: str) -> None:
+        super().__init__(message)
+        self.template = template
+
+
+class TemplateExists(AioError):
+    """``aio template save NAME`` when NAME exists (``--force`` replaces it), or an import
+    that would replace a template holding something else."""
+
+    def __init__(self, message: str, template: str) -> None:
+        super().__init__(message)
+        self.template = template
+
+
+class TemplateSeedMissing(AioError):
+    """The template's seed conversation cannot be used: its session was deleted, or no
+    longer holds that conversation."""
+
+    def __init__(self, message: str, template: str, session: str) -> None:
+        super().__init__(message)
+        self.template = template
+        self.session = session
+
+
+class LinkRefused(InvalidInput):
+    """``aio link``/``aio init --from``: a link to itself, a cycle, or a feature with nothing
+    to link to (exit 2). ``reason`` is ``self``, ``cycle`` or ``empty``."""
+
+    def __init__(self, message: str, feature: str, other: str, reason: str) -> None:
+        super().__init__(message)
+        self.feature = feature
+        self.other = other
+        self.reason = reason
+
+
+class FeatureInUse(AioError):
+    """``aio link``: the feature's plan or implement conversation has started already
+    (``sessions`` names them); ``--force`` links it anyway (for its next new conversation)."""
+
+    def __init__(self, message: str, feature: str, sessions: list[str]) -> None:
+        super().__init__(message)
+        self.feature = feature
+        self.sessions = sessions

@@ -48,8 +48,11 @@ CALL_FIELDS = (
 )  # fmt: skip
 STORE_FIELDS = ("schema_version", "id", "timestamp", "session_name", "command", "feature_id")
 # Written by recovery, imports and migrations, and (``escalated_from``: the lineage of an
-# escalated conversation's first call) by ``aio escalate``.
-MARKER_FIELDS = ("usage_source", "usage_unknown", "imported_from", "legacy_name", "escalated_from")
+# escalated conversation's first call) by ``aio escalate``; ``lineage``: where the first
+# call of a linked or templated feature's conversation came from (``workflow.phases.lineage``).
+MARKER_FIELDS = (
+    "usage_source", "usage_unknown", "imported_from", "legacy_name", "escalated_from", "lineage",
+)  # fmt: skip
 # The conversation's size after the call (``context_tokens``: the last request's prompt,
 # cache included) and, on a compaction's record, what it did (``calls.compaction``).
 CONTEXT_FIELDS = ("context_tokens", "compaction")
@@ -107,6 +110,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "escalated_from": (dict,),
     "context_tokens": (int,),
     "compaction": (dict,),
+    "lineage": (dict,),
 }
 
 
@@ -285,6 +289,7 @@ class Interaction:
     escalated_from: dict[str, Any] | None = None  # the conversation this one continues
     context_tokens: int | None = None  # the last request's prompt size (cache included)
     compaction: dict[str, Any] | None = None  # this call compacted the conversation
+    lineage: dict[str, Any] | None = None  # another feature's or a template's conversation
     extra: Mapping[str, Any] = field(default_factory=dict)
     key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
 

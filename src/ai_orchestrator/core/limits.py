@@ -28,6 +28,9 @@ MAX_PROMPT_BYTES = 4 * MiB
 MAX_RECORD_BYTES = 32 * MiB
 MAX_IMPORT_BYTES = 256 * MiB
 MAX_JSON_DEPTH = 100
+# A session template (its file, or ``template save --file``): a preamble and a seed summary
+# of at most one prompt each, and the rest.
+MAX_TEMPLATE_BYTES = 2 * MAX_PROMPT_BYTES + MiB
 
 
 def size_text(limit: int) -> str:

@@ -116,6 +116,17 @@ def session_name(command: str, feature_id: str) -> SessionName:
     return SessionName(validate_command(command), validate_feature_id(feature_id))
 
 
+TEMPLATE_RULE = FEATURE_RULE
+
+
+def validate_template_name(value: object) -> str:
+    """Return ``value`` if it is a valid template name (the feature-id rule: it becomes one
+    file name under ``SESSION_DIR/templates``), else raise ``InvalidInput``."""
+    if not isinstance(value, str) or not _FEATURE_RE.match(value):
+        raise InvalidInput(f"invalid template name {_shown(value)}: use {TEMPLATE_RULE}")
+    return value
+
+
 def is_session_name(value: str) -> bool:
     """``parse_session_name`` would accept ``value`` (one regex: a listing calls this for
     every entry of the store)."""

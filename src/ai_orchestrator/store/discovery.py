@@ -57,18 +57,21 @@ from ai_orchestrator.store.pending import PENDING
 # side files, the index's change journal). A shell-version ``--session-name .`` wrote
 # metadata.json and .lock at the root.
 # aio's own rooms keep their files in these root directories (a session name always holds a
-# ``-``, so none can be one): the usage index (``usage.db``) and the team settings (``team``).
+# ``-``, so none can be one): the usage index (``usage.db``), the team settings (``team``)
+# and the session templates (``templates``, ``store.templates``).
 USAGE_DIR = "usage"
 TEAM_DIR = "team"
 # The retention policy's pins and stamp, and the archive it exports into (store.retention).
 RETENTION_DIR = "retention"
 ARCHIVE_DIR = "archive"
+TEMPLATES_DIR = "templates"
 ROOT_FILES = frozenset(
     {
         USAGE_DIR,
         TEAM_DIR,
         RETENTION_DIR,
         ARCHIVE_DIR,
+        TEMPLATES_DIR,
         "todos.jsonl",
         ".todos.jsonl.lock",
         "index.sqlite",

@@ -2,7 +2,8 @@
 
 Export format (JSON): an array of session objects; each has ``schema_version``,
 ``session_name``, the summary fields and ``interactions[]`` (every record, each with a
-numeric ``cost``), so ``export | jq '[.[].interactions[].cost] | add'`` works; ``aio
+numeric ``cost``), then each session template as ``{"template": {...}, "interactions": []}``,
+so ``export | jq '[.[].interactions[].cost] | add'`` works; ``aio
 session import`` reads it back, every field included (``transfer``). CSV export is one row
 per interaction (for spreadsheets; not importable); a text cell that a spreadsheet would
 run as a formula gets a leading ``'`` (``csv_cell``, OWASP's CSV-injection rule).
@@ -29,6 +30,7 @@ from ai_orchestrator.core.interaction import Interaction
 from ai_orchestrator.infra.timeutil import within_days
 from ai_orchestrator.store.session_store import SessionStore, SessionView
 from ai_orchestrator.store.summary import last_activity
+from ai_orchestrator.store.templates import TemplateStore
 from ai_orchestrator.store.transfer import stray_sessions
 
 # State of this machine's files, not of the session: never exported.
@@ -75,9 +77,12 @@ def iter_export(
     *,
     active_days: float | None = None,
     unreadable: list[tuple[str, str]] | None = None,
+    templates: bool = True,
 ) -> Iterator[dict[str, Any]]:
     """Session objects in name order, then the shell-version sessions not migrated yet
-    (only those used within ``active_days`` if given).
+    (only those used within ``active_days`` if given), then (``templates``) every session
+    template as ``{"template": {...}, "interactions": []}`` (``store.templates``; the CSV
+    writer skips them).
 
     A session that cannot be read is not exported; ``(name, error)`` is appended to
     ``unreadable`` so the caller can say so (an export must never shrink silently).
@@ -100,17 +105,28 @@ def iter_export(
         view = stray.view(store.root)
         if active_days is None or within_days(last_activity(view.summary), active_days):
             yield _export_object(view, stray.records)
+    if templates:
+        kept = TemplateStore(store.root)
+        for name in kept.names():
+            try:
+                # ``interactions: []`` keeps ``jq '[.[].interactions[].cost]'`` working
+                yield {"template": kept.load(name), "interactions": []}
+            except (AioError, OSError) as exc:
+                if unreadable is not None:
+                    unreadable.append((f"template {name}", str(exc)))
 
 
 def write_json_export(objects: Iterator[dict[str, Any]], out: IO[str]) -> int:
-    """Stream a JSON array to ``out`` one session at a time; return the session count."""
-    count = 0
+    """Stream a JSON array to ``out`` one session at a time; return the session count
+    (templates are written, not counted)."""
+    count = written = 0
     out.write("[")
     for obj in objects:
-        out.write(",\n" if count else "\n")
+        out.write(",\n" if written else "\n")
         out.write(json.dumps(obj, ensure_ascii=False, indent=2))
-        count += 1
-    out.write("\n]\n" if count else "]\n")
+        written += 1
+        count += 0 if "template" in obj else 1
+    out.write("\n]\n" if written else "]\n")
     return count
 
 
@@ -137,6 +153,8 @@ def write_csv_export(objects: Iterator[dict[str, Any]], out: IO[str]) -> int:
     writer.writerow(CSV_COLUMNS)
     count = 0
     for obj in objects:
+        if "template" in obj:
+            continue  # a template has no interactions: the JSON export carries it
         count += 1
         for record in obj["interactions"]:
             tokens = record.get("tokens", {})

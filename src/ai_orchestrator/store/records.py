@@ -49,7 +49,12 @@ from ai_orchestrator.core.limits import (
     check_depth,
     check_size,
 )
-from ai_orchestrator.core.names import SessionName, parse_session_name, validate_id
+from ai_orchestrator.core.names import (
+    SessionName,
+    parse_session_name,
+    validate_feature_id,
+    validate_id,
+)
 from ai_orchestrator.core.usage import OUTCOMES
 from ai_orchestrator.infra.redact import redact, redact_value
 from ai_orchestrator.infra.timeutil import format_iso, now_iso, parse_iso
@@ -381,14 +386,19 @@ def normalize_interaction(
 # The ids of an escalation's lineage (``escalated_from``, a history event's
 # ``details.escalation``): kept as given when valid — a key named like ``session`` would
 # otherwise be taken for a secret — and redacted like any other text when not.
-LINEAGE_IDS = ("session", "agent_session_id")
+LINEAGE_IDS = ("session", "agent_session_id", "feature", "template", "fork_record_id")
 
 
 def _valid_lineage_id(key: str, value: object) -> bool:
     if not isinstance(value, str):
         return False
     try:
-        parse_session_name(value) if key == "session" else validate_id(value, key)
+        if key == "session":
+            parse_session_name(value)
+        elif key in ("feature", "template"):
+            validate_feature_id(value)
+        else:
+            validate_id(value, key)
     except InvalidInput:
         return False
     return True
@@ -415,6 +425,8 @@ def stored_form(record: Interaction) -> tuple[Interaction, bytes]:
         redacted: dict[str, Any] = redact_value(record.to_json(), keep=IDENTITY_FIELDS)
         if record.escalated_from is not None:
             redacted["escalated_from"] = redact_lineage(record.escalated_from)
+        if record.lineage is not None:
+            redacted["lineage"] = redact_lineage(record.lineage)
         line = json.dumps(redacted, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
         data = (line + "\n").encode("utf-8")
     except UnicodeEncodeError as exc:

@@ -22,7 +22,20 @@ from ai_orchestrator.store.index import SessionRow
 from ai_orchestrator.store.summary import add_reported, group_buckets
 
 SORT_KEYS = ("name", "date", "tokens", "cost")
-GROUP_KEYS = ("model", "command", "feature", "day", "task")
+GROUP_KEYS = ("model", "command", "feature", "day", "task", "lineage")
+NO_LINEAGE = "(no lineage)"
+DOCS = ("model", "lineage")  # groupings that read each session's summary document
+
+
+def lineage_label(summary: Mapping[str, Any]) -> str:
+    """A session's group under ``--by lineage``: ``fork:<parent session>``,
+    ``summary:<parent session>``, ``template:<name>`` or ``(no lineage)``."""
+    lineage = summary.get("lineage")
+    if not isinstance(lineage, Mapping):
+        return NO_LINEAGE
+    method = str(lineage.get("method") or "unknown")
+    parent = lineage.get("session") if method != "template" else lineage.get("template")
+    return f"{method}:{parent}" if parent else method
 TOP_N = 5
 BILLED_TOKEN_KEYS = ("input", "output", "cache_read", "cache_write")
 MAX_DAYS = 36500.0  # a century: any longer window is a typo, and dates overflow
@@ -97,14 +110,16 @@ def breakdown(
     by: str,
     records_of: Callable[[str], list[Interaction]] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Totals grouped by model, command or feature (from summaries), or by day or task
-    (from the logs, read through ``records_of``)."""
+    """Totals grouped by model, command, feature or lineage (from summaries), or by day or
+    task (from the logs, read through ``records_of``)."""
     if by not in GROUP_KEYS:
         raise InvalidInput(f"unknown grouping {by!r}: use one of {', '.join(GROUP_KEYS)}")
     groups: dict[str, dict[str, Any]] = {}
     for row in rows:
-        if by in ("command", "feature"):
-            key = row.command if by == "command" else row.feature_id
+        if by in ("command", "feature", "lineage"):
+            key = {"command": row.command, "feature": row.feature_id}.get(by) or lineage_label(
+                row.summary
+            )
             whole = {
                 "tokens": row.tokens,
                 "cost": row.cost,

@@ -6,7 +6,9 @@ incrementally; that is what lets the store repair a stale or corrupt summary wit
 losing anything. Only ``created_at``, the conversation fields of a session that has
 none in its log (a migrated shell-version session) and ``legacy_name`` (the shell-version
 name a session was carried over from) are not derived from the log alone; a rebuild
-carries them over from the previous summary (``carried``).
+carries them over from the previous summary (``carried``). ``lineage`` (absent unless a
+record carries one) is the ``lineage`` of the newest record that has one: where the
+session's conversation came from (another feature's, a template's; ``workflow.phases.lineage``).
 
 Per-model buckets (``by_model``) and breakdowns (``group_buckets``) hold interactions,
 tokens, cost, savings, how many calls could not be priced (``unpriced``) and how much of
@@ -225,6 +227,8 @@ def apply_interaction(summary: dict[str, Any], record: Interaction) -> None:
     fresh = record.fresh
     if record.legacy_name:
         summary["legacy_name"] = record.legacy_name
+    if record.lineage:  # the origin of the newest conversation that had one (linked, templated)
+        summary["lineage"] = dict(record.lineage)
     if record.model:
         summary["model"] = record.model
     # The stored conversation (agent, id, cwd, state) changes as one: only a call that names

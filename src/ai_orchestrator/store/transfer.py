@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from ai_orchestrator import SCHEMA_VERSION
-from ai_orchestrator.core.errors import AioError, InvalidInput, SessionBusy
+from ai_orchestrator.core.errors import AioError, InvalidInput, SessionBusy, TemplateExists
 from ai_orchestrator.core.interaction import Interaction
 from ai_orchestrator.core.limits import MAX_IMPORT_BYTES, check_size
 from ai_orchestrator.core.names import (
@@ -76,6 +76,7 @@ from ai_orchestrator.store.maintenance import fix_modes
 from ai_orchestrator.store.records import check_record_size, content_ids, stored_form
 from ai_orchestrator.store.session_store import SessionStore, SessionView
 from ai_orchestrator.store.summary import build_summary, carried
+from ai_orchestrator.store.templates import TemplateStore, check_template, same_template
 from ai_orchestrator.store.trash import empty_trash, to_trash
 
 # ----------------------------------------------------------------------------- import
@@ -90,6 +91,7 @@ class ImportPlan:
     renamed: dict[str, str] = field(default_factory=dict)  # target -> name in the file
     explicit: dict[str, bool] = field(default_factory=dict)  # target came from --rename
     base: dict[str, dict[str, Any]] = field(default_factory=dict)  # carried fields
+    templates: list[dict[str, Any]] = field(default_factory=list)  # ``{"template": …}``
 
 
 @dataclass
@@ -99,8 +101,16 @@ class ImportReport:
     added: int = 0
     skipped: int = 0
     renamed: dict[str, str] = field(default_factory=dict)  # name in the file -> stored as
+    templates_added: list[str] = field(default_factory=list)
+    templates_present: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
+        templates = {}
+        if self.templates_added or self.templates_present:  # only an export that had any
+            templates = {
+                "templates_added": self.templates_added,
+                "templates_already_present": self.templates_present,
+            }
         return {
             "schema_version": SCHEMA_VERSION,
             "sessions": self.sessions,
@@ -108,6 +118,7 @@ class ImportReport:
             "interactions_added": self.added,
             "interactions_already_present": self.skipped,
             "renamed": [{"legacy_name": k, "session_name": v} for k, v in self.renamed.items()],
+            **templates,
         }
 
 
@@ -229,6 +240,14 @@ def plan_import(data: bytes | str, renames: Mapping[str, str] | None = None) -> 
     for index, obj in enumerate(parsed):
         if not isinstance(obj, Mapping):
             raise InvalidInput(f"session #{index + 1}: not a JSON object")
+        if "template" in obj and "session_name" not in obj:  # ``export.iter_export``
+            if obj.get("interactions"):
+                raise InvalidInput(f"entry #{index + 1}: a template holds no interactions")
+            try:
+                plan.templates.append(check_template(obj["template"]))
+            except InvalidInput as exc:
+                raise InvalidInput(f"entry #{index + 1}: {exc}") from None
+            continue
         session, renamed_from, records = _session_records(obj, index, renames)
         name = session.name
         plan.sessions.setdefault(name, []).extend(records)
@@ -294,7 +313,17 @@ def _check_storable(
 def check_targets(store: SessionStore, plan: ImportPlan) -> None:
     """Refuse (``InvalidInput``, nothing written) to put a renamed shell-version session
     into an existing session that holds something else: an automatic name is taken only
-    by the same shell-version session (a re-import), an explicit ``--rename`` anywhere."""
+    by the same shell-version session (a re-import), an explicit ``--rename`` anywhere;
+    nor replace a template that holds something else (``TemplateExists``)."""
+    kept = TemplateStore(store.root)
+    for template in plan.templates:
+        name = template["name"]
+        if kept.exists(name) and not same_template(kept.load(name), template):
+            raise TemplateExists(
+                f"template {name!r} exists with other content; delete it first "
+                "(aio template delete) or keep yours: nothing was imported",
+                template=name,
+            )
     for name, original in plan.renamed.items():
         if plan.explicit.get(name) or not store.exists(name):
             continue
@@ -319,6 +348,13 @@ def apply_import(store: SessionStore, plan: ImportPlan) -> ImportReport:
         report.skipped += len(records) - added
         if name in plan.renamed:
             report.renamed[plan.renamed[name]] = name
+    kept = TemplateStore(store.root)
+    for template in plan.templates:
+        if kept.exists(template["name"]):
+            report.templates_present.append(template["name"])
+        else:
+            kept.save(template)
+            report.templates_added.append(template["name"])
     return report
 
 

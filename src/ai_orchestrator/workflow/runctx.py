@@ -1,7 +1,8 @@
 """What every workflow command needs: workspace + config + feature, call options, history.
 
 - ``open_feature`` finds the workspace, loads the config and resolves the feature (the
-  current one when omitted).
+  current one when omitted); a feature made from a template gets the template's phase
+  settings and budget over the config's (``workflow.model.origin.apply_template``).
 - ``call_options`` turns a phase's config plus command-line flags into the one
   ``calls.options.CallOptions`` every workflow command passes down unchanged (the agent
   works in the project root, the call is attributed to ``task_id``): agent ``--agent`` >
@@ -53,6 +54,7 @@ from ai_orchestrator.core.errors import (
 )
 from ai_orchestrator.infra.locks import HeldLock
 from ai_orchestrator.store import SessionStore
+from ai_orchestrator.workflow.model.origin import apply_template, feature_origin
 from ai_orchestrator.workflow.project.config import Config, load_config, resolve_model
 from ai_orchestrator.workflow.project.history import append_event, elapsed_ms, make_event
 from ai_orchestrator.workflow.project.workspace import FeaturePaths, Workspace
@@ -91,9 +93,11 @@ def open_feature(
     for key in config.unknown_keys:
         hooks.warn(f".aio/config.toml: unknown key {key!r} is ignored (see `aio config check`)")
     resolved = ws.resolve_feature(feature_id)
-    return FeatureContext(
-        ws, config, resolved, ws.existing_feature(resolved), hooks, timeout=timeout
-    )
+    paths = ws.existing_feature(resolved)
+    template = feature_origin(paths).get("template")
+    if template:  # a templated feature: its phase settings and budget (``model.origin``)
+        config = apply_template(config, resolved, template)
+    return FeatureContext(ws, config, resolved, paths, hooks, timeout=timeout)
 
 
 def call_options(

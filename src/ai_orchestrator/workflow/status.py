@@ -129,7 +129,7 @@ def feature_status(
         by_command[name] = by_command.get(name, 0) + 1
     durations = [int(e.get("duration_ms") or 0) for e in events]
     total = counts["total"]
-    return {
+    status = {
         "schema_version": 1,
         "feature_id": feature_id,
         "description": feature.get("description") or "",
@@ -172,6 +172,14 @@ def feature_status(
             for e in events[-recent:]
         ],
     }
+    origin = feature.get("origin")
+    if isinstance(origin, dict):  # a templated or linked feature (``workflow.model.origin``)
+        template = origin.get("template")
+        status["origin"] = {
+            "template": template.get("name") if isinstance(template, dict) else None,
+            "linked_from": origin.get("linked_from"),
+        }
+    return status
 
 
 def escalations(events: list[dict[str, Any]]) -> list[dict[str, Any]]:

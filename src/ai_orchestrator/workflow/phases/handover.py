@@ -165,6 +165,25 @@ def preface_for(
     return "\n\n".join(parts)
 
 
+def ask_summary(
+    ctx: FeatureContext, asked: Conversation, label: str, target: str, reason: str
+) -> str:
+    """The hand-over summary ``asked``'s conversation writes for ``target`` (step
+    ``handoff``, recorded in its session); ``""`` when the call failed or said nothing (a
+    warning says so). Budget, timeout and Ctrl-C are not swallowed."""
+    ctx.hooks.info(f"asking {label} for a hand-over summary")
+    try:
+        handed = asked.ask(handoff_request(target, reason), SUMMARY_STEP).text
+    except (BudgetExceeded, AgentTimeout, Interrupted):
+        raise
+    except AioError as exc:
+        ctx.hooks.warn(f"the hand-over summary failed ({exc}); handing over aio's context")
+        return ""
+    if not handed.strip():
+        ctx.hooks.warn("the hand-over summary is empty; handing over aio's context")
+    return handed
+
+
 def hand_over(
     ctx: FeatureContext,
     phase: str,
@@ -187,19 +206,11 @@ def hand_over(
                 ctx, phase, agent=source.agent, model=source.model, task_id=task_id, **options
             )
             asked = Conversation(ctx.store, source.session, settings, hooks=ctx.hooks)
-        ctx.hooks.info(f"asking {source.label()} for a hand-over summary")
         before = len(asked.steps)
-        try:
-            handed = asked.ask(handoff_request(target.label(), reason), SUMMARY_STEP).text
-        except (BudgetExceeded, AgentTimeout, Interrupted):
-            raise
-        except AioError as exc:
-            ctx.hooks.warn(f"the hand-over summary failed ({exc}); handing over aio's context")
-            method = "context"
+        handed = ask_summary(ctx, asked, source.label(), target.label(), reason)
         # The caller's conversation keeps its own steps; a conversation made here does not.
         steps = asked.steps[before:] if asked is not source_conversation else []
-        if method == "summary" and not handed.strip():
-            ctx.hooks.warn("the hand-over summary is empty; handing over aio's context")
+        if not handed.strip():
             method = "context"
     settings = call_options(
         ctx, phase, agent=target.agent, model=target.model, task_id=task_id,

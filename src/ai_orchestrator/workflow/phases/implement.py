@@ -82,6 +82,7 @@ from ai_orchestrator.workflow.model.feature import (
 from ai_orchestrator.workflow.model.plan import Plan, Task
 from ai_orchestrator.workflow.phases.assign import choose_agent, choose_model
 from ai_orchestrator.workflow.phases.handover import Target
+from ai_orchestrator.workflow.phases.lineage import check_origin, start_options
 from ai_orchestrator.workflow.project.config import resolve_model
 from ai_orchestrator.workflow.project.history import given_options
 from ai_orchestrator.workflow.runctx import (
@@ -413,6 +414,7 @@ def _implement_locked(
         )
         if not opts.escalate_now:
             conv.check_location()
+            check_origin(ctx)  # a template whose seed session is gone: refused here
             check_budget(ctx, settings, f"task {task_id} was not started")
             _note_escalated_conversation(ctx, settings.agent, settings.use_session)
         if opts.mode != "no-tests":
@@ -434,6 +436,9 @@ def _implement_locked(
         "default_tools": default_tools(ctx.config.test_command),
     }
     try:
+        if not opts.escalate_now:  # a linked or templated feature's new conversation
+            start = start_options(ctx, "implement", settings)
+            conv.options, loop.earlier_steps = start.options, start.steps
         preface = ""
         if target is not None and opts.escalate_now:
             preface = _hand_over(ctx, loop, target, opts.escalate_reason or "", settings_options)

@@ -50,6 +50,7 @@ from ai_orchestrator.workflow.model.feature import (
     update_feature,
 )
 from ai_orchestrator.workflow.model.plan import Plan, merge_statuses, plan_from_data, validate
+from ai_orchestrator.workflow.phases.lineage import check_origin, start_options
 from ai_orchestrator.workflow.project.config import pick_model, resolve_model
 from ai_orchestrator.workflow.project.history import given_options
 from ai_orchestrator.workflow.runctx import (
@@ -237,6 +238,7 @@ def _plan_locked(
         Conversation(
             ctx.store, name, first, hooks=ctx.hooks
         ).check_location()
+        check_origin(ctx)  # a template whose seed session is gone: refused here
         check_budget(ctx, first, "no plan was made")
     context = repository_context(ctx) if opts.full_context else None
     prompt = prompts.plan_prompt(
@@ -251,7 +253,9 @@ def _plan_locked(
     steps: list[dict[str, Any]] = []
     last_error: AioError | None = None
     for index, (planner, planner_model) in enumerate(candidates):
-        settings = _planner_settings(ctx, opts, planner, planner_model)
+        start = start_options(ctx, "plan", _planner_settings(ctx, opts, planner, planner_model))
+        settings = start.options
+        steps.extend(start.steps)  # a linked feature's summary, asked of the parent
         rec.agent, rec.model = planner, planner_model
         conv = Conversation(ctx.store, name, settings, hooks=ctx.hooks)
         conv.check_location()
