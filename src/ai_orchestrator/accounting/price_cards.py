@@ -45,6 +45,7 @@ from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Any, NamedTuple
 
+from ai_orchestrator.core import env
 from ai_orchestrator.infra.fsutil import peek_bytes
 
 FORMAT = 1
@@ -98,8 +99,7 @@ class Card(NamedTuple):
 
 def cache_file() -> str:
     """``$XDG_CACHE_HOME/ai-orchestrator/price-cards.json`` (default ``~/.cache/...``)."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "ai-orchestrator", "price-cards.json")
+    return os.path.join(env.cache_dir(), "price-cards.json")
 
 
 def today() -> str:

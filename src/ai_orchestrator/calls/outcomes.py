@@ -19,10 +19,10 @@ what ``outcome_error`` returns; ``cli.main`` turns it into the exit code).
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING
 
 from ai_orchestrator.agents._common import one_line
+from ai_orchestrator.core import env
 from ai_orchestrator.core.errors import (
     AgentFailed,
     AgentTimeout,
@@ -77,7 +77,7 @@ def recovered_notice(record: Interaction) -> str:
 
 def sessions_enabled() -> bool:
     """False when ``USE_SESSIONS`` is ``0``/``false``/``no``/``off`` (any case)."""
-    value = os.environ.get("USE_SESSIONS", "true").strip().lower()
+    value = env.get("USE_SESSIONS", "true").strip().lower()
     return value not in ("0", "false", "no", "off")
 
 

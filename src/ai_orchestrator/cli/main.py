@@ -17,6 +17,7 @@ import click
 
 from ai_orchestrator import __version__
 from ai_orchestrator.cli import output, streams
+from ai_orchestrator.core import env
 from ai_orchestrator.core.errors import (
     EXIT_FAILURE,
     EXIT_INTERRUPTED,
@@ -117,7 +118,7 @@ class LazyGroup(click.Group):
             from ai_orchestrator.cli.examples import add_examples
 
             add_examples(command, cmd_name)
-            if "_AIO_COMPLETE" in os.environ or "_AI_SESSION_COMPLETE" in os.environ:
+            if env.is_set("_AIO_COMPLETE") or env.is_set("_AI_SESSION_COMPLETE"):
                 from ai_orchestrator.cli.complete import add_completion
 
                 add_completion(command)
@@ -295,7 +296,7 @@ def run(command: click.Command, argv: list[str] | None, prog_name: str) -> int:
 
 
 def _run(command: click.Command, args: list[str], prog_name: str, fail: Failure) -> int:
-    if os.environ.get("AIO_DEBUG"):
+    if env.get("AIO_DEBUG"):
         _show_debug_log()
     try:
         result = command.main(args=args, prog_name=prog_name, standalone_mode=False)
@@ -328,13 +329,13 @@ def _run(command: click.Command, args: list[str], prog_name: str, fail: Failure)
     except OSError as exc:
         # The library names its files (StoreFileError, above); this is the net for any
         # other file the system refused: still one line with the cause, never a trace.
-        if os.environ.get("AIO_DEBUG"):
+        if env.get("AIO_DEBUG"):
             raise
         from ai_orchestrator.infra.fsutil import file_error
 
         return fail(str(file_error(exc.filename, exc)), EXIT_FAILURE)
     except Exception as exc:
-        if os.environ.get("AIO_DEBUG"):
+        if env.get("AIO_DEBUG"):
             raise
         return fail(
             f"internal error: {type(exc).__name__}: {exc} (set AIO_DEBUG=1 for a traceback)",
@@ -373,7 +374,7 @@ def session_main(argv: list[str] | None = None) -> None:
     from ai_orchestrator.cli.session import session
 
     add_examples(session, "session", prog="ai-session")
-    if "_AI_SESSION_COMPLETE" in os.environ:
+    if env.is_set("_AI_SESSION_COMPLETE"):
         from ai_orchestrator.cli.complete import add_completion
 
         add_completion(session)

@@ -9,7 +9,6 @@ legend. Under ``--json`` commands write exactly one JSON document to stdout and 
 from __future__ import annotations
 
 import json
-import os
 import sys
 from datetime import UTC, datetime
 from functools import cache
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ai_orchestrator.core import env
 from ai_orchestrator.core.figures import usd
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ def _color_options() -> dict[str, Any]:
     mode = _color["mode"]
     if mode == "always":
         return {"force_terminal": True, "no_color": False}
-    if mode == "never" or os.environ.get("NO_COLOR"):
+    if mode == "never" or env.get("NO_COLOR"):
         # no escape sequence at all (rich's own NO_COLOR handling would still print bold)
         return {"no_color": True, "color_system": None}
     return {}  # rich: colour on a terminal only

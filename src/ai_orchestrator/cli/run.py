@@ -3,7 +3,6 @@ the shell version's ``ai-command-wrapper.sh``)."""
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import click
 
 from ai_orchestrator.cli import output
+from ai_orchestrator.core import env
 from ai_orchestrator.core.errors import InvalidInput
 from ai_orchestrator.core.figures import exact_usd, token_line
 
@@ -93,14 +93,14 @@ def _conversation_flags(
 @click.option(
     "--agent",
     "-a",
-    default=lambda: os.environ.get("AIO_AGENT", "claude"),
+    default=lambda: env.get("AIO_AGENT", "claude"),
     show_default="claude (or $AIO_AGENT)",
     help="claude, gemini, codex or scripted.",
 )
 @click.option(
     "--model",
     "-m",
-    default=lambda: os.environ.get("AI_MODEL") or None,
+    default=lambda: env.get("AI_MODEL") or None,
     help="Model alias or id (default: $AI_MODEL, else the agent's default).",
 )
 @click.option(

@@ -10,7 +10,6 @@ up, 2 bad option or configuration, 5 a schema newer than this aio.
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from datetime import date
@@ -20,6 +19,7 @@ import click
 
 from ai_orchestrator.cli import output
 from ai_orchestrator.cli.tables import Column, plural, print_table, short_count
+from ai_orchestrator.core import env
 from ai_orchestrator.core.errors import AioError, InvalidInput
 from ai_orchestrator.store.session_store import SessionStore
 from ai_orchestrator.team import config
@@ -91,7 +91,7 @@ def _batch_rows() -> int:
     """``AIO_TEAM_BATCH_ROWS``: rows per transaction (default 10,000)."""
     from ai_orchestrator.team.push import BATCH_ROWS
 
-    raw = os.environ.get("AIO_TEAM_BATCH_ROWS", "")
+    raw = env.get("AIO_TEAM_BATCH_ROWS")
     if not raw:
         return BATCH_ROWS
     if not raw.isdigit() or not 1 <= int(raw) <= 1_000_000:

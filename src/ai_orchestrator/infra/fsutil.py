@@ -27,6 +27,7 @@ import os
 import stat
 from pathlib import Path
 
+from ai_orchestrator.core import env
 from ai_orchestrator.core.errors import StoreError, StoreFileError, UnsafeStore
 
 DIR_MODE = 0o700
@@ -113,7 +114,7 @@ def _action(flags: int) -> str:
 def _fsync_enabled() -> bool:
     # Durability against power loss costs one fsync per write; crash safety against a
     # killed process does not need it. AIO_FSYNC=0 trades the former for speed.
-    return os.environ.get("AIO_FSYNC", "1") not in ("0", "false", "no")
+    return env.get("AIO_FSYNC", "1") not in ("0", "false", "no")
 
 
 def ensure_private_dir(path: Path, *, create: bool = True, what: str = "directory") -> None:

@@ -45,6 +45,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ai_orchestrator.core import env
 from ai_orchestrator.core.names import FEATURE_ID_PATTERN, is_session_name
 from ai_orchestrator.infra import locks
 from ai_orchestrator.infra.fsutil import peek_bytes
@@ -58,7 +59,7 @@ from ai_orchestrator.store.pending import PENDING
 # metadata.json and .lock at the root.
 # aio's own rooms keep their files in these root directories (a session name always holds a
 # ``-``, so none can be one): the usage index (``usage.db``) and the team settings (``team``).
-USAGE_DIR = "usage"
+USAGE_DIR = env.USAGE_DIR
 TEAM_DIR = "team"
 ROOT_FILES = frozenset(
     {

@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from ai_orchestrator import SCHEMA_VERSION
+from ai_orchestrator.core import env as aio_env
 from ai_orchestrator.core.errors import InvalidInput
 from ai_orchestrator.core.money import check_usd
 from ai_orchestrator.core.names import SessionName, validate_id
@@ -76,8 +77,7 @@ END_STATUSES = ("completed", "failed")
 
 def todo_file(env: Mapping[str, str] | None = None) -> Path:
     """Where the todos live: ``$TODO_FILE``, else ``$SESSION_DIR/todos.jsonl``."""
-    env = os.environ if env is None else env
-    raw = env.get(TODO_FILE_ENV, "").strip()
+    raw = aio_env.get(TODO_FILE_ENV, env=env).strip()
     if not raw:
         return SessionStore().root / DEFAULT_NAME
     path = Path(raw).expanduser()

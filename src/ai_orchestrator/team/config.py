@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ai_orchestrator.core import env as aio_env
 from ai_orchestrator.core.errors import InvalidInput, StoreError
 from ai_orchestrator.infra.fsutil import atomic_write, ensure_private_dir, read_bytes
 from ai_orchestrator.store.discovery import TEAM_DIR
@@ -69,9 +70,7 @@ class TeamSettings:
 
 
 def config_path(env: Mapping[str, str] | None = None) -> Path:
-    env = os.environ if env is None else env
-    base = env.get("XDG_CONFIG_HOME") or str(Path(env.get("HOME") or Path.home()) / ".config")
-    return Path(base) / "aio" / "config.toml"
+    return Path(aio_env.config_dir(env)) / "config.toml"
 
 
 def _passwords(dsn: str, env: Mapping[str, str]) -> list[str]:
@@ -95,7 +94,7 @@ def mask(dsn: str) -> str:
 def scrub(text: str, dsn: str, env: Mapping[str, str] | None = None) -> str:
     """``text`` (e.g. a driver's error message) with every password of ``dsn`` and
     ``PGPASSWORD`` replaced by ``***``, and any connection string in it masked."""
-    env = os.environ if env is None else env
+    env = aio_env.environ() if env is None else env
     for password in _passwords(dsn, env):
         text = text.replace(password, MASK)
     return mask(text)
@@ -122,7 +121,7 @@ def resolve(
     db: str | None = None, user: str | None = None, env: Mapping[str, str] | None = None
 ) -> TeamSettings:
     """The team settings from the flag, the environment, the config file (module doc)."""
-    env = os.environ if env is None else env
+    env = aio_env.environ() if env is None else env
     path = config_path(env)
     team = _file_settings(path)
     file_db = team.get("db")

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ai_orchestrator.core import env
 from ai_orchestrator.usage import db as usage_db
 from ai_orchestrator.usage.sources import WHOLE_FILE, Source, discover
 from ai_orchestrator.usage.spool import KEEP_DAYS
@@ -93,7 +94,7 @@ def store_root(given: Path | None = None) -> Path:
     raw = (
         given
         if given is not None
-        else Path(os.environ.get("SESSION_DIR") or Path.home() / ".ai-sessions")
+        else Path(env.session_dir())
     )
     path = Path(raw).expanduser().absolute()
     try:

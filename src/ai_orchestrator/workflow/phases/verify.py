@@ -34,7 +34,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 from dataclasses import dataclass, field
@@ -44,6 +43,7 @@ from xml.etree import ElementTree
 
 from ai_orchestrator.calls.conversation import Conversation
 from ai_orchestrator.calls.options import CallOptions
+from ai_orchestrator.core import env as aio_env
 from ai_orchestrator.core.errors import InvalidInput, InvalidVerdict
 from ai_orchestrator.workflow.jsontext import extract_json
 from ai_orchestrator.workflow.model.feature import load_feature, load_plan, write_artifact
@@ -350,7 +350,7 @@ def _coverage(
         subprocess.run(
             [planned.python, "-m", "coverage", "json", "-q", "-o", str(report)],
             cwd=ctx.ws.project_root,
-            env={**os.environ, **env},
+            env={**aio_env.environ(), **env},
             stdin=subprocess.DEVNULL,
             capture_output=True,
             timeout=300,

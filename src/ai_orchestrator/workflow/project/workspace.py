@@ -32,13 +32,13 @@ Contract and invariants:
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from ai_orchestrator.core import env
 from ai_orchestrator.core.errors import InvalidInput, NotFound, StoreError
 from ai_orchestrator.core.names import validate_feature_id
 from ai_orchestrator.infra import locks
@@ -51,7 +51,7 @@ PUBLIC_FILE_MODE = 0o644  # the workspace is meant to be reviewed and possibly c
 
 def find_project_root(start: Path | None = None) -> Path | None:
     """``$AIO_PROJECT_DIR``, else the nearest ancestor with ``.aio/`` or ``.git``, else None."""
-    override = os.environ.get("AIO_PROJECT_DIR", "").strip()
+    override = env.get("AIO_PROJECT_DIR").strip()
     if override:
         return Path(override).expanduser().resolve()
     here = (start or Path.cwd()).resolve()
