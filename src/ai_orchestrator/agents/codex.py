@@ -50,10 +50,8 @@ Parse contract (``CodexStreamParser``)
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 from ai_orchestrator.agents._common import (
@@ -79,6 +77,7 @@ from ai_orchestrator.agents.base import (
     TodoEvent,
     check_model,
 )
+from ai_orchestrator.agents.homes.locations import codex_home
 from ai_orchestrator.core.usage import ModelUsage, Outcome
 
 SANDBOXES = ("read-only", "workspace-write", "danger-full-access")
@@ -135,7 +134,7 @@ def profile_from_args(args: Sequence[str]) -> str | None:
 
 def model_from_config(profile: str | None) -> str | None:
     """``model`` from ``$CODEX_HOME/config.toml`` (profile first); ``None`` when unreadable."""
-    home = Path(os.environ.get("CODEX_HOME") or Path.home() / ".codex")
+    home = codex_home()
     try:
         import tomllib  # only when a Codex home is read: ~3 ms we need not pay on every start
 

@@ -62,6 +62,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ai_orchestrator.core import env
+
 DEFAULT_MODEL = "scripted-sonnet"
 FAILURES = ("max_turns", "budget", "api_error", "auth", "rate_limit", "crash")
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
@@ -77,7 +79,7 @@ class SessionRefused(Exception):
 
 
 def home() -> Path:
-    return Path(os.environ.get("AIO_SCRIPTED_HOME") or Path.home() / ".aio-scripted")
+    return Path(env.scripted_home())
 
 
 def scripted_model(name: str | None) -> str:
@@ -193,7 +195,7 @@ def _claim(args: argparse.Namespace, scenario: Path, steps: int, prompt: str) ->
 
 def run(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="scripted-agent", description=__doc__.split("\n")[0])
-    parser.add_argument("--scenario", default=os.environ.get("AIO_SCRIPTED_SCENARIO"))
+    parser.add_argument("--scenario", default=env.get("AIO_SCRIPTED_SCENARIO") or None)
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--session-id")
     group.add_argument("--resume")

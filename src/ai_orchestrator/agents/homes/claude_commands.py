@@ -36,6 +36,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ai_orchestrator.agents.homes.locations import claude_config_dir
 from ai_orchestrator.core.errors import AioError, CommandConflict, InvalidInput
 from ai_orchestrator.infra.fsutil import atomic_write, read_bytes
 
@@ -106,8 +107,7 @@ class InstallReport:
 def commands_dir(scope: str, project_root: Path | None = None) -> Path:
     """Where Claude Code looks for ``scope``'s commands."""
     if scope == "user":
-        configured = os.environ.get("CLAUDE_CONFIG_DIR")
-        return (Path(configured) if configured else Path.home() / ".claude") / "commands"
+        return claude_config_dir() / "commands"
     if scope == "project":
         return (project_root or Path.cwd()) / ".claude" / "commands"
     raise InvalidInput(f"unknown scope {scope!r}; use one of {', '.join(SCOPES)}")
