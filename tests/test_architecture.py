@@ -8,7 +8,11 @@ Rules (docs/architecture.md explains them):
     and imports through a package ``__init__`` re-export, all count);
 (c) no click/rich import outside ``cli/``;
 (d) every module is at most ``MAX_LINES`` lines;
-(e) every module has a docstring.
+(e) every module has a docstring;
+(f) one place each: exception classes only in ``core/errors.py``; exit codes (``sys.exit``,
+    ``ctx.exit(N)``, ``SystemExit``, ``EXIT_*``) only in ``cli/main.py``; ``os.environ`` only in
+    ``core/env.py``; the ``"schema_version"`` key only in ``core/schema.py`` (each with an
+    explicit allow-list below, every entry with its reason).
 
 Each failure message names the offending module and the import (or figure) that breaks the rule.
 """
@@ -16,6 +20,7 @@ Each failure message names the offending module and the import (or figure) that 
 from __future__ import annotations
 
 import ast
+import builtins
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -232,6 +237,154 @@ def root_imports(modules: dict[str, Path]) -> list[str]:
     return [f"{imp}: the root package imports nothing of ours" for imp in graph.get(PACKAGE, [])]
 
 
+ERRORS_MODULE = f"{PACKAGE}.core.errors"
+EXIT_MODULE = f"{PACKAGE}.cli.main"
+ENV_MODULE = f"{PACKAGE}.core.env"
+SCHEMA_MODULE = f"{PACKAGE}.core.schema"
+
+EXIT_ALLOWED = {
+    f"{PACKAGE}.agents.process.watchdog": "the watchdog is its own process (python -I -S): it "
+    "exits with the agent's status and never returns to aio",
+    f"{PACKAGE}.agents.scripted_cli": "the offline scripted agent is its own program (an agent "
+    "CLI's exit codes), not aio",
+    f"{PACKAGE}.cli.launch": "the `aio` entry point: hands `aio hook`/`aio statusline` their "
+    "exit code without click, else calls cli.main",
+}
+"""Modules that may end a process themselves, and why."""
+
+_BUILTIN_EXCEPTIONS = {
+    name
+    for name, value in vars(builtins).items()
+    if isinstance(value, type) and issubclass(value, BaseException)
+}
+
+
+def _base_name(node: ast.expr) -> str:
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return node.id if isinstance(node, ast.Name) else ""
+
+
+def _error_names(modules: dict[str, Path]) -> set[str]:
+    path = modules.get(ERRORS_MODULE)
+    if path is None:
+        return set()
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return {node.name for node in tree.body if isinstance(node, ast.ClassDef)}
+
+
+def stray_error_classes(modules: dict[str, Path]) -> list[str]:
+    """Exception classes defined outside ``core/errors.py``."""
+    known = _BUILTIN_EXCEPTIONS | _error_names(modules)
+    problems = []
+    for name, path in modules.items():
+        if name == ERRORS_MODULE:
+            continue
+        local = set(known)
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef) and any(
+                _base_name(b) in local or _base_name(b).endswith(("Error", "Exception"))
+                for b in node.bases
+            ):
+                local.add(node.name)
+                problems.append(
+                    f"{name} (line {node.lineno}) defines exception class {node.name}: "
+                    "every error class lives in core/errors.py"
+                )
+    return problems
+
+
+def _is_exit(node: ast.AST) -> str | None:
+    """What ends a process (or names an exit code) in ``node``, if anything."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        owner = _base_name(node.func.value)
+        if node.func.attr == "exit" and owner == "sys":
+            return "sys.exit"
+        if node.func.attr == "_exit" and owner == "os":
+            return "os._exit"
+        if node.func.attr == "exit" and owner == "ctx" and node.args:
+            return "ctx.exit(code)"
+    if isinstance(node, ast.Name) and node.id == "SystemExit":
+        return "SystemExit"
+    name = _base_name(node) if isinstance(node, ast.Name | ast.Attribute) else ""
+    if name.startswith("EXIT_") and name.isupper():
+        return name
+    if isinstance(node, ast.alias) and node.name.startswith("EXIT_"):
+        return node.name
+    return None
+
+
+def stray_exits(modules: dict[str, Path]) -> list[str]:
+    """Exit codes set outside ``cli/main.py`` (the library raises typed errors instead)."""
+    problems = []
+    for name, path in modules.items():
+        if name in (EXIT_MODULE, ERRORS_MODULE) or name in EXIT_ALLOWED:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            found = _is_exit(node)
+            if found:
+                line = getattr(node, "lineno", 0)
+                problems.append(
+                    f"{name} (line {line}) uses {found}: exit codes are set in cli/main.py only "
+                    "(raise a typed error from core/errors.py)"
+                )
+    return problems
+
+
+def stray_environ(modules: dict[str, Path]) -> list[str]:
+    """Reads of the environment outside ``core/env.py`` (``os.environ``, ``os.getenv``)."""
+    problems = []
+    for name, path in modules.items():
+        if name == ENV_MODULE:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            hit = (
+                isinstance(node, ast.Attribute)
+                and _base_name(node.value) == "os"
+                and node.attr in ("environ", "environb", "getenv", "putenv", "unsetenv")
+            ) or (
+                isinstance(node, ast.ImportFrom)
+                and node.module == "os"
+                and any(a.name in ("environ", "getenv") for a in node.names)
+            )
+            if hit:
+                problems.append(
+                    f"{name} (line {node.lineno}) reads the environment: use core/env.py "
+                    "(declare the variable in env.VARIABLES)"
+                )
+    return problems
+
+
+def stray_schema_version(modules: dict[str, Path]) -> list[str]:
+    """The ``"schema_version"`` key spelled outside ``core/schema.py``."""
+    problems = []
+    for name, path in modules.items():
+        if name == SCHEMA_MODULE:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {
+            id(n.body[0].value)
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+            and n.body
+            and isinstance(n.body[0], ast.Expr)
+        }
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Constant)
+                and node.value == "schema_version"
+                and id(node) not in docstrings
+            ):
+                problems.append(
+                    f"{name} (line {node.lineno}) spells \"schema_version\": use "
+                    "core.schema (versioned, SCHEMA_KEY)"
+                )
+    return problems
+
+
 RULES = {
     "direction": direction_violations,
     "root package imports nothing": root_imports,
@@ -239,6 +392,10 @@ RULES = {
     "click/rich only in cli": ui_imports,
     "module size": oversized,
     "module docstring": missing_docstrings,
+    "error classes only in core/errors": stray_error_classes,
+    "exit codes only in cli/main": stray_exits,
+    "environment only in core/env": stray_environ,
+    "schema_version only in core/schema": stray_schema_version,
 }
 
 

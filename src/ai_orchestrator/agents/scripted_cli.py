@@ -63,19 +63,12 @@ from pathlib import Path
 from typing import Any
 
 from ai_orchestrator.core import env
+from ai_orchestrator.core.errors import ScenarioError, SessionRefused
 
 DEFAULT_MODEL = "scripted-sonnet"
 FAILURES = ("max_turns", "budget", "api_error", "auth", "rate_limit", "crash")
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 _OPS = (("write", "write_file"), ("append", "append_file"), ("delete", "delete_file"))
-
-
-class ScenarioError(Exception):
-    """The scenario or the invocation is unusable; printed on stderr, exit 2."""
-
-
-class SessionRefused(Exception):
-    """Refused like a real CLI would: message on stderr, exit 1, nothing on stdout."""
 
 
 def home() -> Path:

@@ -8,8 +8,6 @@ the same functions for ``python -m ai_orchestrator`` and ``--help``.
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from ai_orchestrator.cli import output
@@ -80,12 +78,12 @@ def status_cmd(agent: str, scope: str, as_json: bool) -> None:
 @click.command("hook", context_settings={**_CTX, "ignore_unknown_options": True})
 @click.argument("agent")
 @click.argument("event", nargs=-1)
-def hook_cmd(agent: str, event: tuple[str, ...]) -> None:
+def hook_cmd(agent: str, event: tuple[str, ...]) -> int:
     """Spool one hook event of AGENT (JSON on stdin, or Codex's JSON argument); exit 0."""
-    sys.exit(run_hook(agent, list(event)))
+    return run_hook(agent, list(event))
 
 
 @click.command("statusline", context_settings=_CTX)
-def statusline_cmd() -> None:
+def statusline_cmd() -> int:
     """Print Claude Code's status line (its JSON on stdin): model, costs, feature, limits."""
-    sys.exit(run_statusline([]))
+    return run_statusline([])

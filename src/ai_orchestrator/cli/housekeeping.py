@@ -10,7 +10,7 @@ import click
 
 from ai_orchestrator.cli import output
 from ai_orchestrator.cli.features import features_cmd, json_option
-from ai_orchestrator.core.errors import EXIT_FAILURE, InvalidInput
+from ai_orchestrator.core.errors import AlreadyReported, InvalidInput
 
 
 @click.group("features", invoke_without_command=True)
@@ -73,7 +73,7 @@ def clean_cmd(
     skipped = any(entry.skipped_because for entry in report.items)
     if as_json:
         output.emit_json(report.to_dict())
-        return EXIT_FAILURE if skipped else 0
+        return _skipped(skipped)
     if not report.items:
         output.info("No feature matches.")
     for entry in report.items:
@@ -83,7 +83,13 @@ def clean_cmd(
         where = f" → {entry.destination}" if entry.destination else ""
         action = entry.action.replace("_", " ")
         click.echo(f"{entry.feature_id}: {action}{where} ({', '.join(entry.reasons)})")
-    return EXIT_FAILURE if skipped else 0
+    return _skipped(skipped)
+
+
+def _skipped(skipped: bool) -> int:
+    if skipped:
+        raise AlreadyReported("features were skipped")
+    return 0
 
 
 @click.group("task")

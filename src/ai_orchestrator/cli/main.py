@@ -23,6 +23,7 @@ from ai_orchestrator.core.errors import (
     EXIT_INTERRUPTED,
     EXIT_USAGE,
     AioError,
+    AlreadyReported,
     OutputLost,
 )
 
@@ -317,6 +318,8 @@ def _run(command: click.Command, args: list[str], prog_name: str, fail: Failure)
         return fail("interrupted" if stopped else "aborted", EXIT_INTERRUPTED, label=None)
     except OutputLost as exc:
         return 0 if exc.errno == errno.EPIPE else fail(str(exc), exc.exit_code)
+    except AlreadyReported as exc:
+        return exc.exit_code  # the command's own output said what failed
     except AioError as exc:
         return fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:

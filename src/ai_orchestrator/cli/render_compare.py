@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ai_orchestrator.cli import output
-from ai_orchestrator.core.errors import EXIT_FAILURE
+from ai_orchestrator.core.errors import AlreadyReported
 
 
 def _finding(f: dict[str, Any]) -> str:
@@ -62,4 +62,6 @@ def review_compare(
     for side in outcome.sides:
         if side.error:
             output.warn(f"{side.reviewer}: {side.error}")
-    return EXIT_FAILURE if outcome.failed else 0
+    if outcome.failed:
+        raise AlreadyReported("a reviewer failed")
+    return 0

@@ -15,7 +15,7 @@ import click
 from ai_orchestrator.cli import output
 from ai_orchestrator.cli.render_workflow import hooks
 from ai_orchestrator.cli.workflow import json_option, max_cost_option, timeout_option
-from ai_orchestrator.core.errors import EXIT_FAILURE, CoverageTooLow, InvalidInput
+from ai_orchestrator.core.errors import AlreadyReported, CoverageTooLow, InvalidInput
 
 # ``--agent`` alone: the agent the config names for verify (``--agent NAME`` names one).
 CONFIGURED = "\x00configured"
@@ -106,7 +106,7 @@ def verify_cmd(
         return _discover(ctx, selection, as_json)
     ctx = open_feature(feature, hooks(live=not as_json), timeout=timeout)
 
-    def once() -> int:
+    def once() -> bool:
         from ai_orchestrator.workflow.phases.verify import run_verify
 
         outcome = run_verify(
@@ -127,10 +127,12 @@ def verify_cmd(
             raise CoverageTooLow(short)
         if short:
             output.warn(short)
-        return 0 if outcome.ok else EXIT_FAILURE
+        return outcome.ok
 
     if not watch:
-        return once()
+        if not once():
+            raise AlreadyReported("verification failed")
+        return 0
     from ai_orchestrator.workflow.phases.watch import snapshot, wait_for_change
 
     while True:
@@ -175,7 +177,7 @@ def _discover(ctx: FeatureContext, selection: Selection, as_json: bool) -> int:
         output.info(f"{len(found.items)} {unit} would run")
     if found.problem:
         output.warn(f"the tests could not be listed: {found.problem}")
-        return EXIT_FAILURE
+        raise AlreadyReported("the tests could not be listed")
     return 0
 
 

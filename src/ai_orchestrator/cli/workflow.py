@@ -17,7 +17,7 @@ import click
 from ai_orchestrator.cli import output
 from ai_orchestrator.cli.render_workflow import calls_summary, hooks, plan_json, print_plan
 from ai_orchestrator.cli.tables import plural
-from ai_orchestrator.core.errors import EXIT_FAILURE, InvalidInput
+from ai_orchestrator.core.errors import AlreadyReported, InvalidInput
 
 if TYPE_CHECKING:
     from ai_orchestrator.workflow.testing.tasktests import PinnedReport
@@ -405,7 +405,7 @@ def review_cmd(
         output.info(f"Review saved to: {outcome.artifact}")
     if outcome.critical:
         output.warn(f"{outcome.critical} critical finding(s)")
-        return EXIT_FAILURE
+        raise AlreadyReported("critical findings")
     return 0
 
 

@@ -41,6 +41,25 @@ class NotFound(AioError):
     """A named thing (session, feature, task) does not exist."""
 
 
+class AlreadyReported(AioError):
+    """The command has said what failed in its own output (tests that failed, findings,
+    skipped features): it ends with exit 1 and ``cli.main`` prints nothing more.
+    ``what`` names the failure in words (``critical findings``)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+
+class Unpriced(NotFound):
+    """``aio prices MODEL``: no rates are known for ``model`` (``reason`` says why)."""
+
+    def __init__(self, model: str, reason: str) -> None:
+        super().__init__(f"{model}: unpriced ({reason})")
+        self.model = model
+        self.reason = reason
+
+
 class StoreError(AioError):
     """The store cannot be used safely (unsafe directory, unreadable files)."""
 
@@ -179,6 +198,21 @@ class TestRunnerError(AioError):
 
 class DependencyNotMet(AioError):
     """A dependency of the task is not completed (``--force`` overrides)."""
+
+
+class BadPriceCard(AioError):
+    """A cached price card that does not decode (``accounting.price_cards``): the card is
+    ignored and priced afresh, never shown to a user."""
+
+
+class ScenarioError(InvalidInput):
+    """The offline ``scripted`` agent: its scenario or invocation is unusable (its own
+    program prints it and exits 2, like an agent CLI given bad flags)."""
+
+
+class SessionRefused(AioError):
+    """The offline ``scripted`` agent refuses a session as a real CLI would (unknown id, id
+    in use, scenario exhausted): its own program prints it and exits 1."""
 
 
 class CommandConflict(AioError):
