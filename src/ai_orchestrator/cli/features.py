@@ -13,6 +13,7 @@ from ai_orchestrator.cli.render_sessions import cost_text, savings_text
 from ai_orchestrator.cli.tables import Cell, Column, plural
 from ai_orchestrator.core.causes import failure_cause
 from ai_orchestrator.core.figures import duration, token_line
+from ai_orchestrator.core.schema import versioned
 from ai_orchestrator.infra.timeutil import parse_iso
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Write JSON to stdout.")
@@ -205,12 +206,11 @@ def status_cmd(feature: str | None, show_all: bool, wide: bool, as_json: bool) -
     _warn_unreadable(unreadable)
     if as_json:
         output.emit_json(
-            {
-                "schema_version": 1,
+            versioned({
                 "current": ws.current(),
                 "features": features,
                 "unreadable": unreadable,
-            }
+            })
         )
         return
     if not features:
@@ -239,8 +239,7 @@ def features_cmd(wide: bool, as_json: bool) -> None:
     _warn_unreadable(unreadable)
     if as_json:
         output.emit_json(
-            {
-                "schema_version": 1,
+            versioned({
                 "current": ws.current(),
                 "unreadable": unreadable,
                 "features": [
@@ -258,7 +257,7 @@ def features_cmd(wide: bool, as_json: bool) -> None:
                     | {"tasks": f["tasks"], "cost": f["totals"]["cost"]}
                     for f in features
                 ],
-            }
+            })
         )
         return
     now = datetime.now(UTC)
@@ -345,7 +344,7 @@ def history_cmd(
         for problem in figures["problems"]:
             output.warn(problem)
     if as_json:
-        document: dict[str, Any] = {"schema_version": 1, "feature_id": feature_id, "events": events}
+        document: dict[str, Any] = versioned(feature_id=feature_id, events=events)
         if figures is not None:
             document["stats"] = figures
         output.emit_json(document)
@@ -454,7 +453,7 @@ def switch_cmd(feature: str | None, list_only: bool, show_status: bool, as_json:
         output.info(f"Current feature: {feature}")
     current = ws.current()
     if as_json:
-        output.emit_json({"schema_version": 1, "current": current, "features": ws.feature_ids()})
+        output.emit_json(versioned(current=current, features=ws.feature_ids()))
     elif list_only:
         for name in ws.feature_ids():
             click.echo(f"{'*' if name == current else ' '} {name}")

@@ -11,6 +11,7 @@ import click
 from ai_orchestrator.cli import output
 from ai_orchestrator.cli.features import features_cmd, json_option
 from ai_orchestrator.core.errors import AlreadyReported, InvalidInput
+from ai_orchestrator.core.schema import versioned
 
 
 @click.group("features", invoke_without_command=True)
@@ -119,12 +120,11 @@ def task_set_cmd(args: tuple[str, ...], status: str, as_json: bool) -> None:
     )
     if as_json:
         output.emit_json(
-            {
-                "schema_version": 1,
+            versioned({
                 "feature_id": ctx.feature_id,
                 "task": task.to_dict(),
                 "previous_status": previous,
-            }
+            })
         )
     else:
         output.info(f"{ctx.feature_id} {task.id}: {previous} → {task.status}")

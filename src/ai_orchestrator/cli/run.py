@@ -13,6 +13,7 @@ from ai_orchestrator.cli import output
 from ai_orchestrator.core import env
 from ai_orchestrator.core.errors import InvalidInput
 from ai_orchestrator.core.figures import exact_usd, token_line
+from ai_orchestrator.core.schema import versioned
 
 
 def default_session_name(cwd: Path) -> str:
@@ -43,8 +44,7 @@ def result_json(run: Any) -> dict[str, Any]:
     result = run.result
     record = run.record.to_json()  # the stored JSON view
     unknown = bool(record.get("usage_unknown"))
-    return {
-        "schema_version": 1,
+    return versioned({
         "session_name": record["session_name"],
         "session_action": run.action,
         "interaction_id": record["id"],
@@ -73,7 +73,7 @@ def result_json(run: Any) -> dict[str, Any]:
         "spent_before": record.get("spent_before"),
         "over_budget": run.over_budget,
         "notices": [n.text for n in run.notices],
-    }
+    })
 
 
 def _conversation_flags(

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from ai_orchestrator import SCHEMA_VERSION, __version__
+from ai_orchestrator import __version__
 from ai_orchestrator.calls.given_record import record_given
 from ai_orchestrator.cli import output, streams
 from ai_orchestrator.cli.render_sessions import (
@@ -30,6 +30,7 @@ from ai_orchestrator.core.errors import (
     StoreFileError,
 )
 from ai_orchestrator.core.limits import MAX_IMPORT_BYTES, MAX_RECORD_BYTES
+from ai_orchestrator.core.schema import versioned
 from ai_orchestrator.infra.timeutil import parse_iso
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.export import (
@@ -145,8 +146,7 @@ def list_cmd(
     shown = sort_rows(shown, sort_key)
     if as_json:
         header = json.dumps(
-            {
-                "schema_version": SCHEMA_VERSION,
+            versioned({
                 "session_dir": str(store.root),
                 "total_sessions": len(rows),
                 "active_sessions": active_count,
@@ -155,7 +155,7 @@ def list_cmd(
                 "not_migrated": strays,
                 "not_aio": foreign,
                 "sessions": [],
-            },
+            }),
             ensure_ascii=False,
             indent=2,
         )
@@ -532,7 +532,7 @@ def record_cmd(name: str) -> None:
     # Lazily: pricing is the bulk of the imports, and list/stats never need it.
 
     stored = record_given(_store(), name, interaction)
-    output.emit_json({"schema_version": SCHEMA_VERSION, "id": stored.id, "added": stored.added})
+    output.emit_json(versioned({"id": stored.id, "added": stored.added}))
 
 
 @session.command("delete")
@@ -592,7 +592,7 @@ def path_cmd(name: str | None, as_json: bool) -> None:
     store = _store()
     path = store.path_of(name) if name is not None else store.root
     if as_json:
-        data: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "session_dir": str(store.root)}
+        data: dict[str, Any] = versioned({"session_dir": str(store.root)})
         if name is not None:
             data.update(session_name=name, path=str(path), exists=store.exists(name))
         output.emit_json(data)

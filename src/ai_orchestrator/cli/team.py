@@ -21,6 +21,7 @@ from ai_orchestrator.cli import output
 from ai_orchestrator.cli.tables import Column, plural, print_table, short_count
 from ai_orchestrator.core import env
 from ai_orchestrator.core.errors import AioError, InvalidInput
+from ai_orchestrator.core.schema import SCHEMA_KEY
 from ai_orchestrator.store.session_store import SessionStore
 from ai_orchestrator.team import config
 
@@ -193,7 +194,7 @@ def status_cmd(db: str | None, as_json: bool) -> None:
         "user": settings.user,
         "machine_id": who.machine_id,
         "hostname": who.hostname,
-        "schema_version": version,
+        SCHEMA_KEY: version,
         "pending_sessions": len(work),
         "pending_bytes": sum(w.size - w.start for w in work),
         **data,

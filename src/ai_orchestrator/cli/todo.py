@@ -16,6 +16,7 @@ import click
 from ai_orchestrator.accounting import todos as session_todos
 from ai_orchestrator.cli import output, tables
 from ai_orchestrator.cli.tables import Cell, Column
+from ai_orchestrator.core.schema import versioned
 from ai_orchestrator.infra.timeutil import parse_iso
 from ai_orchestrator.store import todo_log
 
@@ -65,14 +66,13 @@ def list_cmd(feature: str | None, status: str | None, wide: bool, as_json: bool)
         output.warn(problem)
     if as_json:
         output.emit_json(
-            {
-                "schema_version": 1,
+            versioned({
                 "todo_file": str(todo_log.todo_file()),
                 "feature": feature,
                 "status": status,
                 "todos": items,
                 "agent_todos": agent_todos,
-            }
+            })
         )
         return
     _print_list(items, agent_todos, wide=wide)

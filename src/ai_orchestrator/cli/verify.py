@@ -16,6 +16,7 @@ from ai_orchestrator.cli import output
 from ai_orchestrator.cli.render_workflow import hooks
 from ai_orchestrator.cli.workflow import json_option, max_cost_option, timeout_option
 from ai_orchestrator.core.errors import AlreadyReported, CoverageTooLow, InvalidInput
+from ai_orchestrator.core.schema import versioned
 
 # ``--agent`` alone: the agent the config names for verify (``--agent NAME`` names one).
 CONFIGURED = "\x00configured"
@@ -167,7 +168,7 @@ def _discover(ctx: FeatureContext, selection: Selection, as_json: bool) -> int:
     )
     if as_json:
         output.emit_json(
-            {"schema_version": 1, "feature_id": ctx.feature_id, "selection": selection.to_dict()}
+            versioned(feature_id=ctx.feature_id, selection=selection.to_dict())
             | found.to_dict()
         )
     else:
@@ -185,8 +186,7 @@ def _render(feature_id: str, outcome: VerifyOutcome, as_json: bool, *, compact: 
     run = outcome.run
     if as_json:
         output.emit_json(
-            {
-                "schema_version": 1,
+            versioned({
                 "feature_id": feature_id,
                 "ok": outcome.ok,
                 "tests": run.to_dict(),
@@ -195,7 +195,7 @@ def _render(feature_id: str, outcome: VerifyOutcome, as_json: bool, *, compact: 
                 "ci_xml": str(outcome.ci_path or "") or None,
                 "agent_check": outcome.agent_check,
                 "pinned": [p.to_dict() for p in outcome.pinned],
-            },
+            }),
             compact=compact,
         )
         return

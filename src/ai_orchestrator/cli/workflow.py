@@ -18,6 +18,7 @@ from ai_orchestrator.cli import output
 from ai_orchestrator.cli.render_workflow import calls_summary, hooks, plan_json, print_plan
 from ai_orchestrator.cli.tables import plural
 from ai_orchestrator.core.errors import AlreadyReported, InvalidInput
+from ai_orchestrator.core.schema import versioned
 
 if TYPE_CHECKING:
     from ai_orchestrator.workflow.testing.tasktests import PinnedReport
@@ -187,12 +188,11 @@ def next_cmd(feature: str | None, as_json: bool) -> int:
     task = plan.next_task()
     if as_json:
         output.emit_json(
-            {
-                "schema_version": 1,
+            versioned({
                 "feature_id": ctx.feature_id,
                 "task": task.to_dict() if task else None,
                 "all_completed": plan.counts()["completed"] == plan.counts()["total"],
-            }
+            })
         )
     elif task is None:
         done = plan.counts()["completed"] == plan.counts()["total"]
@@ -284,8 +284,7 @@ def implement_cmd(
         accept_test_changes=accept_test_changes,
     )
     outcome = run_implement(ctx, task_id, opts)
-    summary = {
-        "schema_version": 1,
+    summary = versioned({
         "feature_id": ctx.feature_id,
         "task": outcome.task.to_dict(),
         "mode": outcome.mode,
@@ -295,7 +294,7 @@ def implement_cmd(
         "escalated_from": outcome.escalation,
         "pinned": outcome.pinned,
         "accepted_test_changes": outcome.accepted,
-    }
+    })
     if as_json:
         output.emit_json(summary)
     else:
@@ -376,15 +375,14 @@ def review_cmd(
     )
     if as_json:
         output.emit_json(
-            {
-                "schema_version": 1,
+            versioned({
                 "feature_id": ctx.feature_id,
                 "summary": outcome.summary,
                 "counts": outcome.counts,
                 "findings": outcome.findings,
                 "artifact": str(outcome.artifact),
                 "pinned": [p.to_dict() for p in outcome.pinned],
-            }
+            })
         )
     else:
         from rich.table import Table

@@ -39,7 +39,6 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from ai_orchestrator import SCHEMA_VERSION
 from ai_orchestrator.core.errors import InvalidInput
 from ai_orchestrator.core.interaction import TOKEN_KEYS, Interaction
 from ai_orchestrator.core.limits import (
@@ -50,6 +49,7 @@ from ai_orchestrator.core.limits import (
     check_size,
 )
 from ai_orchestrator.core.names import SessionName, parse_session_name, validate_id
+from ai_orchestrator.core.schema import SCHEMA_KEY, versioned
 from ai_orchestrator.core.usage import OUTCOMES
 from ai_orchestrator.infra.redact import redact, redact_value
 from ai_orchestrator.infra.timeutil import format_iso, now_iso, parse_iso
@@ -58,7 +58,7 @@ from ai_orchestrator.infra.timeutil import format_iso, now_iso, parse_iso
 # ``names.parse_session_name``, the timestamp by ``parse_iso``), so a secret-looking id
 # keeps its identity and an import stays idempotent.
 IDENTITY_FIELDS = (
-    "schema_version",
+    SCHEMA_KEY,
     "id",
     "timestamp",
     "session_name",
@@ -340,8 +340,7 @@ def normalize_interaction(
         raise _fail("agent_state", "an object", state)
 
     record.update(
-        {
-            "schema_version": SCHEMA_VERSION,
+        versioned({
             "id": record_id,
             "timestamp": timestamp,
             "session_name": session.name,
@@ -361,7 +360,7 @@ def normalize_interaction(
             "duration_ms": _int(record.get("duration_ms", 0), "duration_ms"),
             "outcome": outcome,
             "exit_code": exit_code,
-        }
+        })
     )
     for field in ("cwd", "session_action"):
         if field in record:

@@ -24,9 +24,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ai_orchestrator import SCHEMA_VERSION
 from ai_orchestrator.core.interaction import TOKEN_KEYS, Interaction, Tokens
 from ai_orchestrator.core.names import SessionName
+from ai_orchestrator.core.schema import SCHEMA_KEY, versioned
 from ai_orchestrator.infra.timeutil import day_of, format_iso, now_iso, parse_iso
 
 CONVERSATION_FIELDS = ("agent", "agent_session_id", "agent_cwd", "agent_state", "model")
@@ -88,8 +88,7 @@ def empty_summary(
 ) -> dict[str, Any]:
     moment = parse_iso(created_at)
     created_at = format_iso(moment) if moment else None
-    summary: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
+    summary: dict[str, Any] = versioned({
         "session_name": session.name,
         "command": session.command,
         "feature_id": session.feature_id,
@@ -114,7 +113,7 @@ def empty_summary(
         "log_size": 0,
         "corrupt_lines": 0,
         "torn_tail": 0,
-    }
+    })
     summary.update(carried(base or {}))
     return summary
 
@@ -303,7 +302,7 @@ def last_activity(summary: Mapping[str, Any]) -> str | None:
 
 
 _SUMMARY_TYPES: dict[str, type | tuple[type, ...]] = {
-    "schema_version": int,
+    SCHEMA_KEY: int,
     "session_name": str,
     "command": str,
     "feature_id": str,

@@ -38,6 +38,7 @@ from pathlib import Path
 
 from ai_orchestrator.agents.homes.locations import claude_config_dir
 from ai_orchestrator.core.errors import AioError, CommandConflict, InvalidInput
+from ai_orchestrator.core.schema import versioned
 from ai_orchestrator.infra.fsutil import atomic_write, read_bytes
 
 MANIFEST = ".aio-commands.json"
@@ -203,6 +204,6 @@ def uninstall(directory: Path) -> InstallReport:
 
 
 def _write_manifest(directory: Path, files: dict[str, str]) -> None:
-    data = {"schema_version": 1, "installed_by": "aio", "files": dict(sorted(files.items()))}
+    data = versioned({"installed_by": "aio", "files": dict(sorted(files.items()))})
     text = json.dumps(data, indent=2) + "\n"
     atomic_write(directory / MANIFEST, text.encode("utf-8"), mode=FILE_MODE)

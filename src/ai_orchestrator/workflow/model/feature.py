@@ -28,6 +28,7 @@ from typing import Any
 
 from ai_orchestrator.core.errors import AioError, NotFound, StoreError
 from ai_orchestrator.core.names import validate_feature_id
+from ai_orchestrator.core.schema import versioned
 from ai_orchestrator.infra.fsutil import atomic_write, fsync_dir, fsync_fd, unique_suffix, write_all
 from ai_orchestrator.infra.redact import redact_bytes
 from ai_orchestrator.infra.timeutil import now_iso
@@ -98,8 +99,7 @@ def init_feature(ws: Workspace, feature_id: str, description: str | None) -> Ini
     now = now_iso()
     save_feature(
         paths,
-        {
-            "schema_version": 1,
+        versioned({
             "id": feature_id,
             "description": (description or DEFAULT_DESCRIPTION).strip(),
             "status": "new",
@@ -107,7 +107,7 @@ def init_feature(ws: Workspace, feature_id: str, description: str | None) -> Ini
             "model_in_use": None,
             "created_at": now,
             "updated_at": now,
-        },
+        }),
     )
     paths.history_file.touch()
     append_event(

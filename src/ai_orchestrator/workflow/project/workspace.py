@@ -41,6 +41,7 @@ import yaml
 from ai_orchestrator.core import env
 from ai_orchestrator.core.errors import InvalidInput, NotFound, StoreError
 from ai_orchestrator.core.names import validate_feature_id
+from ai_orchestrator.core.schema import SCHEMA_KEY
 from ai_orchestrator.infra import locks
 from ai_orchestrator.infra.fsutil import atomic_write
 from ai_orchestrator.infra.redact import redact_value
@@ -69,7 +70,7 @@ def dump_yaml(data: Any) -> bytes:
 # Ids, names, states and timestamps of features and plans: never redacted (a redacted
 # task id or dependency would break the plan).
 _IDENTITY_FIELDS = (
-    "schema_version",
+    SCHEMA_KEY,
     "id",
     "feature",
     "status",
