@@ -237,6 +237,41 @@ def root_imports(modules: dict[str, Path]) -> list[str]:
     return [f"{imp}: the root package imports nothing of ours" for imp in graph.get(PACKAGE, [])]
 
 
+def _unit(module: str, modules: dict[str, Path]) -> str:
+    """A module's sub-package inside its room (``workflow.model``), else the module itself."""
+    parts = module.split(".")
+    if len(parts) > 3 and modules.get(".".join(parts[:3]), Path()).name == "__init__.py":
+        return ".".join(parts[:3])
+    return module
+
+
+def subpackage_cycles(modules: dict[str, Path]) -> list[str]:
+    """Import cycles between the sub-packages of a room (``workflow.model`` ->
+    ``workflow.project`` -> ``workflow.model``), even when no two modules form one: the
+    shared piece belongs lower down."""
+    edges: dict[str, list[Import]] = {}
+    for name, imps in internal_graph(modules).items():
+        here = _unit(name, modules)
+        edges.setdefault(here, [])
+        for imp in imps:
+            there = _unit(imp.target, modules)
+            same_room = room_of(imp.target) == room_of(name)
+            if there != here and same_room and (here != name or there != imp.target):
+                edges[here].append(Import(f"{here} ({name})", there, imp.line))
+    for node in list(edges):
+        for imp in edges[node]:
+            edges.setdefault(imp.target, [])
+    fixed = {
+        node: [Import(node, imp.target, imp.line) for imp in imps] for node, imps in edges.items()
+    }
+    shown = {(node, imp.target): str(imp) for node, imps in edges.items() for imp in imps}
+    problems = []
+    for cycle in _cycles(fixed):
+        chain = "; ".join(shown[(imp.importer, imp.target)] for imp in cycle)
+        problems.append(f"sub-packages import each other: {chain}")
+    return problems
+
+
 ERRORS_MODULE = f"{PACKAGE}.core.errors"
 EXIT_MODULE = f"{PACKAGE}.cli.main"
 ENV_MODULE = f"{PACKAGE}.core.env"
@@ -389,6 +424,7 @@ RULES = {
     "direction": direction_violations,
     "root package imports nothing": root_imports,
     "no cycle inside a package": package_cycles,
+    "no cycle between sub-packages": subpackage_cycles,
     "click/rich only in cli": ui_imports,
     "module size": oversized,
     "module docstring": missing_docstrings,

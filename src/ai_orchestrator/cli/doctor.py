@@ -64,7 +64,7 @@ def doctor_cmd(as_json: bool) -> int:
 
 def _check_tests() -> CommandCheck:
     """The project's (or, outside one, the current directory's) test command, dry-run."""
+    from ai_orchestrator.workflow.project.configcheck import check_project
     from ai_orchestrator.workflow.project.workspace import find_project_root
-    from ai_orchestrator.workflow.testing.testcheck import check_project
 
     return check_project(find_project_root() or Path.cwd())

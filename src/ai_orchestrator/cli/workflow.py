@@ -82,7 +82,7 @@ def init_cmd(feature: str, description: str, no_switch: bool) -> None:
 
 def _report_test_command(root: Path) -> None:
     """Say whether the test command can run (a dry run); never fails ``aio init``."""
-    from ai_orchestrator.workflow.testing.testcheck import check_project
+    from ai_orchestrator.workflow.project.configcheck import check_project
 
     check = check_project(root)
     if check.status == "failed":

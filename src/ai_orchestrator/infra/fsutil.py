@@ -32,6 +32,7 @@ from ai_orchestrator.core.errors import StoreError, StoreFileError, UnsafeStore
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
+PUBLIC_FILE_MODE = 0o644  # a project's .aio/ files: meant to be reviewed and committed
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
@@ -412,3 +413,12 @@ def fsync_fd(fd: int) -> None:
 
 def unique_suffix() -> str:
     return f"{os.getpid()}-{os.urandom(4).hex()}"
+
+
+def write_artifact(path: Path, data: bytes) -> None:
+    """Write an artifact (review, test results) atomically, secrets redacted, readable by
+    all (``PUBLIC_FILE_MODE``): the workflow's files under ``.aio/``."""
+    from ai_orchestrator.infra.redact import redact_bytes  # only when an artifact is written
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, redact_bytes(data), mode=PUBLIC_FILE_MODE)

@@ -35,9 +35,10 @@ from ai_orchestrator.calls.conversation import Conversation
 from ai_orchestrator.calls.options import CallOptions
 from ai_orchestrator.core.errors import InvalidInput, InvalidReview, NotFound
 from ai_orchestrator.core.schema import versioned
+from ai_orchestrator.infra.fsutil import write_artifact
 from ai_orchestrator.infra.timeutil import now_iso
 from ai_orchestrator.workflow.jsontext import extract_json
-from ai_orchestrator.workflow.model.feature import load_feature, load_plan, write_artifact
+from ai_orchestrator.workflow.model.feature import load_feature, load_plan
 from ai_orchestrator.workflow.phases.verify import git_diff
 from ai_orchestrator.workflow.project.history import given_options
 from ai_orchestrator.workflow.runctx import (

@@ -37,8 +37,8 @@ from ai_orchestrator.core.errors import (
     InvalidReview,
 )
 from ai_orchestrator.core.schema import versioned
+from ai_orchestrator.infra.fsutil import write_artifact
 from ai_orchestrator.infra.timeutil import now_iso
-from ai_orchestrator.workflow.model.feature import write_artifact
 from ai_orchestrator.workflow.phases.review import (
     FOCUS,
     ask_review,

@@ -45,8 +45,9 @@ from ai_orchestrator.calls.conversation import Conversation
 from ai_orchestrator.calls.options import CallOptions
 from ai_orchestrator.core import env as aio_env
 from ai_orchestrator.core.errors import InvalidInput, InvalidVerdict
+from ai_orchestrator.infra.fsutil import write_artifact
 from ai_orchestrator.workflow.jsontext import extract_json
-from ai_orchestrator.workflow.model.feature import load_feature, load_plan, write_artifact
+from ai_orchestrator.workflow.model.feature import load_feature, load_plan
 from ai_orchestrator.workflow.project.history import given_options
 from ai_orchestrator.workflow.runctx import (
     FeatureContext,

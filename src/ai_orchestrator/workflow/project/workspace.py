@@ -43,11 +43,10 @@ from ai_orchestrator.core.errors import InvalidInput, NotFound, StoreError
 from ai_orchestrator.core.names import validate_feature_id
 from ai_orchestrator.core.schema import SCHEMA_KEY
 from ai_orchestrator.infra import locks
-from ai_orchestrator.infra.fsutil import atomic_write
+from ai_orchestrator.infra.fsutil import PUBLIC_FILE_MODE, atomic_write
 from ai_orchestrator.infra.redact import redact_value
 
 AIO_DIR = ".aio"
-PUBLIC_FILE_MODE = 0o644  # the workspace is meant to be reviewed and possibly committed
 
 
 def find_project_root(start: Path | None = None) -> Path | None:

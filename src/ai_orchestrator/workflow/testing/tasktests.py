@@ -59,6 +59,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ai_orchestrator.core.schema import versioned
+from ai_orchestrator.infra.fsutil import write_artifact
 from ai_orchestrator.workflow.testing.evidence import (
     Evidence,
     TestCase,
@@ -183,8 +184,6 @@ class TaskTests:
         return versioned(data, version=2)
 
     def save(self, directory: Path) -> None:
-        from ai_orchestrator.workflow.model.feature import write_artifact
-
         text = json.dumps(self.to_dict(), indent=2) + "\n"
         write_artifact(directory / TASK_TESTS_FILE, text.encode())
 
@@ -231,8 +230,6 @@ class TestsAttempt:
     __test__ = False  # not a pytest test class
 
     def save(self, directory: Path) -> None:
-        from ai_orchestrator.workflow.model.feature import write_artifact
-
         data = versioned(baseline={k: list(v) for k, v in self.baseline.items()})
         write_artifact(directory / ATTEMPT_FILE, json.dumps(data, separators=(",", ":")).encode())
 
