@@ -33,6 +33,7 @@ def _section(title: str) -> None:
     output.out().print(f"[bold]== {escape(title)} ==[/bold]")
 
 
+@output.writes
 @click.command("demo")
 @click.option(
     "--dir",

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from ai_orchestrator.workflow.testing.testcheck import CommandCheck
 
 
+@output.reads
 @click.command("doctor")
 @click.option("--json", "as_json", is_flag=True, help="Write JSON to stdout.")
 def doctor_cmd(as_json: bool) -> int:

@@ -14,6 +14,7 @@ from ai_orchestrator.cli.workflow import timeout_option
 from ai_orchestrator.core.schema import versioned
 
 
+@output.writes
 @click.command("escalate")
 @click.argument("feature", required=False)
 @click.option(

@@ -171,6 +171,7 @@ def _warn_unreadable(unreadable: list[dict[str, str]]) -> None:
         output.warn(f"feature {item['feature_id']} skipped: {item['error']}")
 
 
+@output.reads
 @click.command("status")
 @click.argument("feature", required=False)
 @click.option("--all", "show_all", is_flag=True, help="Every feature (the default without one).")
@@ -224,6 +225,7 @@ def status_cmd(feature: str | None, show_all: bool, wide: bool, as_json: bool) -
     )
 
 
+@output.writes
 @click.command("features")
 @output.wide_option
 @json_option
@@ -299,6 +301,7 @@ FEATURE_COLUMNS = (
 )
 
 
+@output.reads
 @click.command("history")
 @click.argument("feature", required=False)
 @click.option("--limit", type=click.IntRange(min=0), default=None, help="Only the last N events.")
@@ -431,6 +434,7 @@ def event_model(event: dict[str, Any]) -> str | None:
     return reported[-1] if reported else model if isinstance(model, str) else None
 
 
+@output.writes
 @click.command("switch")
 @click.argument("feature", required=False)
 @click.option("--list", "list_only", is_flag=True, help="Show the features and the current one.")

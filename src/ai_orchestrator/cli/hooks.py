@@ -48,6 +48,7 @@ def hooks_group() -> None:
     """aio's hook entries in the agents' own settings (interactive sessions → usage index)."""
 
 
+@output.writes
 @hooks_group.command("install", context_settings=_CTX)
 @_AGENT
 @_SCOPE
@@ -57,6 +58,7 @@ def install_cmd(agent: str, scope: str, as_json: bool) -> None:
     _show([lib.install(a, scope) for a in _agents(agent)], as_json, "installed")
 
 
+@output.writes
 @hooks_group.command("uninstall", context_settings=_CTX)
 @_AGENT
 @_SCOPE
@@ -66,6 +68,7 @@ def uninstall_cmd(agent: str, scope: str, as_json: bool) -> None:
     _show([lib.uninstall(a, scope) for a in _agents(agent)], as_json, "left")
 
 
+@output.reads
 @hooks_group.command("status", context_settings=_CTX)
 @_AGENT
 @_SCOPE
@@ -75,6 +78,7 @@ def status_cmd(agent: str, scope: str, as_json: bool) -> None:
     _show([lib.status(a, scope) for a in _agents(agent)], as_json, "installed")
 
 
+@output.writes
 @click.command("hook", context_settings={**_CTX, "ignore_unknown_options": True})
 @click.argument("agent")
 @click.argument("event", nargs=-1)
@@ -83,6 +87,7 @@ def hook_cmd(agent: str, event: tuple[str, ...]) -> int:
     return run_hook(agent, list(event))
 
 
+@output.writes
 @click.command("statusline", context_settings=_CTX)
 def statusline_cmd() -> int:
     """Print Claude Code's status line (its JSON on stdin): model, costs, feature, limits."""

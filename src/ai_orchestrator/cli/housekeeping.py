@@ -25,6 +25,7 @@ def features_group(ctx: click.Context, wide: bool, as_json: bool) -> None:
         ctx.invoke(features_cmd, wide=wide, as_json=as_json)
 
 
+@output.writes
 @features_group.command("clean")
 @click.option("--completed", is_flag=True, help="Features whose tasks are all completed.")
 @click.option(
@@ -98,6 +99,7 @@ def task_group() -> None:
     """Change a task of a feature's plan by hand."""
 
 
+@output.writes
 @task_group.command("set")
 @click.argument("args", nargs=-1, required=True)
 @click.option(

@@ -66,6 +66,7 @@ def install_group() -> None:
     """Install integrations (Claude Code slash commands)."""
 
 
+@output.writes
 @install_group.command("claude-commands")
 @scope_option
 @click.option("--remove", is_flag=True, help="Remove them instead (as aio uninstall does).")
@@ -80,6 +81,7 @@ def uninstall_group() -> None:
     """Remove integrations that aio installed."""
 
 
+@output.writes
 @uninstall_group.command("claude-commands")
 @scope_option
 @json_option

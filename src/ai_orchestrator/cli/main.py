@@ -224,21 +224,6 @@ def _show_debug_log() -> None:
     logger.setLevel(logging.DEBUG)
 
 
-# Commands whose stdout is their result (``aio session`` ones as ``session <name>``; a
-# group alone and ``help`` print help). A failed write to stdout stops them: exit 1, or 0
-# when the reader went away (EPIPE, ``| head``). Every other command writes: its stdout is
-# a report of work already done, and losing the report never changes its exit code, so 0
-# still means stored and nobody retries what is stored (``cli.streams``).
-DATA_COMMANDS = frozenset(
-    {
-        "", "help", "session", "session list", "session show", "session stats",
-        "session path", "session help", "session export", "prices", "doctor", "status",
-        "tasks", "next", "history", "features", "todo", "todo report", "todo list", "config",
-        "config check", "completion", "task", "install", "uninstall", "config detect",
-        "usage", "usage daily", "usage weekly", "usage monthly", "usage session",
-        "usage blocks", "hooks", "hooks status", "team", "team status", "team stats",
-    }
-)  # fmt: skip
 GROUPS = frozenset(
     {
         "session", "features", "task", "install", "uninstall", "config", "todo", "usage",
@@ -268,13 +253,33 @@ def command_words(args: list[str], prog_name: str) -> str:
     return " ".join(words)
 
 
-def _lost_output(code: int, words: str, prog_name: str, fail: Failure) -> int:
+def stdout_is_result(root: click.Command, words: str, prog_name: str) -> bool:
+    """Whether the command ``words`` names is a read command (``output.reads``, declared on
+    the command). Help, a group named alone (it prints its help or its list) are reads; an
+    unknown command is not (it fails with a usage error before any output)."""
+    if words in ("", "help"):
+        return True
+    parts = words.split()[0 if prog_name == "aio" else 1 :]
+    command = root
+    for word in parts:
+        if not isinstance(command, click.Group):
+            return False
+        found = command.get_command(click.Context(command, info_name=word), word)
+        if found is None:
+            return False
+        command = found
+    if isinstance(command, click.Group):
+        return True
+    return output.declared_reader(command) is True
+
+
+def _lost_output(code: int, reads: bool, prog_name: str, fail: Failure) -> int:
     """The exit code once the command is over, given what happened to its stdout."""
     streams.set_strict(False)
     lost = streams.failure("stdout")
     if lost is None or code != 0:
         return code  # a failed command said why on stderr; its code stands
-    if words in DATA_COMMANDS:
+    if reads:
         if lost.errno == errno.EPIPE:
             return code
         return fail(f"cannot write the output to stdout: {lost.cause}", EXIT_FAILURE)
@@ -291,9 +296,16 @@ def run(command: click.Command, argv: list[str] | None, prog_name: str) -> int:
     for bad input; unexpected errors are one line unless ``AIO_DEBUG`` is set)."""
     args = sys.argv[1:] if argv is None else argv
     fail = Failure(prog_name, wants_json(args))
-    words = command_words(args, prog_name)
-    streams.set_strict(words in DATA_COMMANDS)
-    return _lost_output(_run(command, args, prog_name, fail), words, prog_name, fail)
+    reads = _reads(command, command_words(args, prog_name), prog_name)
+    streams.set_strict(reads)
+    return _lost_output(_run(command, args, prog_name, fail), reads, prog_name, fail)
+
+
+def _reads(command: click.Command, words: str, prog_name: str) -> bool:
+    try:
+        return stdout_is_result(command, words, prog_name)
+    except Exception:  # a command that fails to import fails again, and is reported, in _run
+        return False
 
 
 def _run(command: click.Command, args: list[str], prog_name: str, fail: Failure) -> int:

@@ -26,6 +26,32 @@ COLOR_MODES = ("auto", "always", "never")
 _color = {"mode": "auto"}
 
 
+# What a command's stdout is, declared on the command itself (``cli.main`` reads it before
+# running the command; ``tests/cli/test_command_kinds.py`` fails on a command that declares
+# neither). A reader's stdout is its result: a failed write stops it (exit 1; 0 when the
+# reader went away). A writer's stdout is a report of work already done: losing it never
+# changes the exit code, so 0 still means stored and nobody retries what is stored.
+STDOUT_IS_RESULT = "aio_stdout_is_result"
+
+
+def reads(command: click.Command) -> click.Command:
+    """Declare ``command`` a read command: its stdout is its result."""
+    setattr(command, STDOUT_IS_RESULT, True)
+    return command
+
+
+def writes(command: click.Command) -> click.Command:
+    """Declare ``command`` a writing command: its stdout is a report of work done."""
+    setattr(command, STDOUT_IS_RESULT, False)
+    return command
+
+
+def declared_reader(command: click.Command) -> bool | None:
+    """``True`` for ``reads``, ``False`` for ``writes``, ``None`` when undeclared."""
+    value = getattr(command, STDOUT_IS_RESULT, None)
+    return value if isinstance(value, bool) else None
+
+
 def set_color(mode: str) -> None:
     """Choose ``auto``, ``always`` or ``never`` before the first output (``--color``)."""
     _color["mode"] = mode

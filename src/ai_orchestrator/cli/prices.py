@@ -28,6 +28,7 @@ RATE_LABELS = {
 }
 
 
+@output.reads
 @click.command("prices", context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("model")
 @click.option(

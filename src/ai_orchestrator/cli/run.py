@@ -88,6 +88,7 @@ def _conversation_flags(
     ]
 
 
+@output.writes
 @click.command("run")
 @click.argument("args", nargs=-1, required=True)
 @click.option(

@@ -23,6 +23,7 @@ from ai_orchestrator.cli.render_sessions import (
     print_strays,
 )
 from ai_orchestrator.cli.session_help import help_cmd
+from ai_orchestrator.cli.session_repair import repair_cmd
 from ai_orchestrator.cli.session_rows import rescan_option, store_rows, warn_unreadable
 from ai_orchestrator.core.errors import (
     InvalidInput,
@@ -121,8 +122,10 @@ def session() -> None:
 
 
 session.add_command(help_cmd)
+session.add_command(repair_cmd)
 
 
+@output.reads
 @session.command("list")
 @click.option("--active", is_flag=True, help="Only sessions used within --days days.")
 @days_option
@@ -183,6 +186,7 @@ def list_cmd(
     print_not_aio(foreign)
 
 
+@output.reads
 @session.command("show")
 @click.argument("name")
 @click.option(
@@ -223,6 +227,7 @@ def show_cmd(name: str, last: int, wide: bool, as_json: bool) -> None:
     print_show(view, recent, holder, accounting, wide=wide)
 
 
+@output.reads
 @session.command("stats")
 @click.option("--session", "name", help="Statistics of one session only.")
 @click.option(
@@ -278,6 +283,7 @@ def stats_cmd(
         print_interactive(interactive, by or "")
 
 
+@output.writes
 @session.command("clean")
 @click.option(
     "--older-than",
@@ -348,6 +354,7 @@ def _print_cleaned(name: str, reason: str) -> None:
         click.echo(f"removed {name}")
 
 
+@output.reads
 @session.command("export")
 @click.option("--output", "-o", "target", help="File to write, or - for stdout.")
 @click.option("--active", is_flag=True, help="Only sessions used within --days days.")
@@ -436,6 +443,7 @@ rename_option = click.option(
 )
 
 
+@output.writes
 @session.command("import")
 @click.argument("source")
 @rename_option
@@ -473,6 +481,7 @@ def import_cmd(source: str, renames: tuple[str, ...], as_json: bool) -> None:
     )
 
 
+@output.writes
 @session.command("migrate")
 @rename_option
 @json_option
@@ -513,6 +522,7 @@ def _fail_if_skipped(skipped: list[tuple[str, str]]) -> None:
         )
 
 
+@output.writes
 @session.command("record")
 @click.argument("name")
 def record_cmd(name: str) -> None:
@@ -535,6 +545,7 @@ def record_cmd(name: str) -> None:
     output.emit_json(versioned({"id": stored.id, "added": stored.added}))
 
 
+@output.writes
 @session.command("delete")
 @click.argument("name")
 @click.option("--yes", "-y", "--force", "yes", is_flag=True, help="Do not ask for confirmation.")
@@ -554,36 +565,7 @@ def delete_cmd(name: str, yes: bool) -> None:
     output.info(f"Deleted {view.name}")
 
 
-@session.command("repair")
-@click.argument("name")
-@json_option
-def repair_cmd(name: str, as_json: bool) -> None:
-    """Rebuild a session's summary from its log; quarantine unreadable lines; fix modes;
-    record a call whose aio died (usage read back from the agent's own files)."""
-    from ai_orchestrator.calls.repair import repair
-
-    repaired = repair(_store(), name)
-    report, recovered = repaired.report, repaired.recovered
-    skipped = report["recovery_skipped"]
-    if as_json:
-        output.emit_json(report)
-        return
-    if skipped is not None:
-        output.warn(f"{name}: {skipped}")
-    for problem in report["cannot_fix"]:
-        output.warn(f"{report['session_name']}: not fixed: {problem}")
-    if recovered is not None:
-        state = "recorded now" if recovered.added else "it had been recorded already"
-        output.info(f"{name}: an interrupted call was pending ({state}); its todo is closed")
-    kept = f"; original metadata kept as {report['kept_copy']}" if report["kept_copy"] else ""
-    output.info(
-        f"{report['session_name']}: {report['interactions']} interaction(s); summary was "
-        f"{report['summary_was']}{kept}; {report['quarantined_lines']} line(s) moved to "
-        f"interactions.corrupt.jsonl; {report['modes_fixed']} mode(s) fixed; "
-        f"{report['temp_files_removed'] + report['trash_removed']} leftover(s) removed"
-    )
-
-
+@output.reads
 @session.command("path")
 @click.argument("name", required=False)
 @json_option

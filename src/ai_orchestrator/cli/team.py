@@ -40,6 +40,7 @@ def team() -> None:
     """Share session usage with a team through a PostgreSQL database."""
 
 
+@output.writes
 @team.command("init")
 @db_option
 @json_option
@@ -111,6 +112,7 @@ def _said(report: Any) -> str:
     )
 
 
+@output.writes
 @team.command("push")
 @db_option
 @click.option("--user", help="User name recorded on each row (default: AIO_TEAM_USER, the "
@@ -172,6 +174,7 @@ def _watch(
             output.info("stopped; everything committed so far is on the server")
 
 
+@output.reads
 @team.command("status")
 @db_option
 @json_option
@@ -215,6 +218,7 @@ def _since(ctx: click.Context, param: click.Parameter, value: str | None) -> dat
         raise InvalidInput(f"invalid --since {value!r}: use YYYY-MM-DD or YYYYMMDD") from None
 
 
+@output.reads
 @team.command("stats")
 @db_option
 @click.option("--by", type=click.Choice(["user", "machine", "feature", "branch", "task", "model",

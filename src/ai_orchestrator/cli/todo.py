@@ -29,6 +29,7 @@ def todo() -> None:
     """Session todos ($TODO_FILE, default $SESSION_DIR/todos.jsonl)."""
 
 
+@output.reads
 @todo.command("report")
 @click.option("--since", help="Only todos started on/after this date (YYYY-MM-DD or ISO).")
 @click.option("--until", help="Only todos started up to this date (a date includes the day).")
@@ -46,6 +47,7 @@ def report_cmd(since: str | None, until: str | None, as_json: bool) -> None:
     _print_report(data, since, until)
 
 
+@output.reads
 @todo.command("list")
 @click.option("--feature", help="Only this feature's todos, plus the agent's todo list per task.")
 @click.option("--status", type=click.Choice(todo_log.STATUSES), help="Only this status.")

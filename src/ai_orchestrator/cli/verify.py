@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ai_orchestrator.workflow.testing.testselect import Selection
 
 
+@output.writes
 @click.command("verify")
 @click.argument("feature", required=False)
 @click.option("--unit", "kind", flag_value="unit", help="Only the unit tests.")

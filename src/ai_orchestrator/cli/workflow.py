@@ -59,6 +59,7 @@ def _check_session_flags(no_session: bool, new_session: bool) -> None:
         raise InvalidInput("--no-session and --new-session cannot be combined")
 
 
+@output.writes
 @click.command("init")
 @click.argument("feature")
 @click.argument("description", required=False, default="")
@@ -91,6 +92,7 @@ def _report_test_command(root: Path) -> None:
         output.info(check.line())
 
 
+@output.writes
 @click.command("plan")
 @click.argument("args", nargs=-1, required=True)
 @click.option(
@@ -156,6 +158,7 @@ def plan_cmd(
         output.info(next_step(ctx.feature_id, outcome.plan, ctx.config))
 
 
+@output.reads
 @click.command("tasks")
 @click.argument("feature", required=False)
 @json_option
@@ -173,6 +176,7 @@ def tasks_cmd(feature: str | None, as_json: bool) -> None:
         print_plan(plan, f"Tasks of {ctx.feature_id}")
 
 
+@output.reads
 @click.command("next")
 @click.argument("feature", required=False)
 @json_option
@@ -203,6 +207,7 @@ def next_cmd(feature: str | None, as_json: bool) -> int:
     return 0
 
 
+@output.writes
 @click.command("implement")
 @click.argument("feature", required=False)
 @click.option("--task", "task_id", required=True, help="Task id, e.g. T1.1.")
@@ -304,6 +309,7 @@ def implement_cmd(
         )
 
 
+@output.writes
 @click.command("review")
 @click.argument("args", nargs=-1)
 @click.option("--architecture", is_flag=True, help="Review the architecture documents.")
