@@ -99,15 +99,11 @@ def outcome_error(
     agent, outcome = result.agent, result.outcome
     detail = one_line(result.error or "") or "no detail"
     if outcome == "session_lost":
-        return SessionLost(
-            f"the agent no longer has the conversation stored in session {session} "
-            f"({stored_id}); rerun with --new-session to start a new one (the old context "
-            "is gone)"
-        )
+        return SessionLost(session, stored_id)
     if outcome == "timeout":
-        return AgentTimeout(f"{agent} timed out in session {session}: {detail}")
+        return AgentTimeout(agent, session, detail)
     if outcome == "interrupted":
         return Interrupted(f"interrupted: the {agent} run in {session} was stopped")
     if outcome == "budget":
         return BudgetExceeded(f"{agent} stopped at the budget limit in {session}: {detail}")
-    return AgentFailed(f"{agent} failed in session {session} ({outcome}): {detail}", outcome)
+    return AgentFailed(agent, session, outcome, detail)

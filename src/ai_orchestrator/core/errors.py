@@ -107,19 +107,54 @@ class UnsafeStore(StoreError):
 
 
 class SessionBusy(AioError):
-    """Another live process holds the session's run lock."""
+    """Another live process holds ``what`` (a session's run lock, the store's write lock):
+    ``holder`` describes it; ``waited`` is how long aio waited, in seconds (0: it did not)."""
+
+    def __init__(self, what: str, holder: str, waited: float = 0.0) -> None:
+        gave_up = f"; gave up after waiting {waited:g}s" if waited > 0 else ""
+        super().__init__(f"{what} is busy: held by {holder}{gave_up}")
+        self.what, self.holder, self.waited = what, holder, waited
 
 
 class BudgetExceeded(AioError):
-    """A spending limit has been reached; no agent call was made."""
+    """A spending limit has been reached. ``over`` builds it from the figures (``subject``
+    spent ``spent`` of ``limit`` USD; no agent call was made); an agent that stopped itself
+    at its budget carries only the message (its figures are in the record)."""
 
     exit_code = EXIT_BUDGET
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        subject: str | None = None,
+        spent: float | None = None,
+        limit: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.subject, self.spent, self.limit = subject, spent, limit
+
+    @classmethod
+    def over(cls, subject: str, spent: float, limit: float) -> BudgetExceeded:
+        from ai_orchestrator.core.figures import exact_usd
+
+        return cls(
+            f"{subject} has spent ${spent:.4f} of its {exact_usd(limit)} budget; "
+            "no agent call was made",
+            subject=subject,
+            spent=spent,
+            limit=limit,
+        )
 
 
 class AgentTimeout(AioError):
     """The agent did not finish within its wall-clock limit."""
 
     exit_code = EXIT_TIMEOUT
+
+    def __init__(self, agent: str, session: str, detail: str) -> None:
+        super().__init__(f"{agent} timed out in session {session}: {detail}")
+        self.agent, self.session, self.detail = agent, session, detail
 
 
 class Interrupted(AioError):
@@ -141,17 +176,34 @@ class AgentNotFound(AgentLaunchError):
 class AgentFailed(AioError):
     """The agent call ended with an error outcome (``outcome`` names it)."""
 
-    def __init__(self, message: str, outcome: str) -> None:
-        super().__init__(message)
-        self.outcome = outcome
+    def __init__(self, agent: str, session: str, outcome: str, detail: str) -> None:
+        super().__init__(f"{agent} failed in session {session} ({outcome}): {detail}")
+        self.agent, self.session, self.outcome, self.detail = agent, session, outcome, detail
 
 
 class SessionLost(AioError):
-    """The agent CLI no longer has the stored conversation."""
+    """The agent CLI no longer has the stored conversation ``stored_id`` of ``session``."""
+
+    def __init__(self, session: str, stored_id: str | None) -> None:
+        super().__init__(
+            f"the agent no longer has the conversation stored in session {session} "
+            f"({stored_id}); rerun with --new-session to start a new one (the old context "
+            "is gone)"
+        )
+        self.session, self.stored_id = session, stored_id
 
 
 class SessionElsewhere(AioError):
-    """The stored conversation belongs to another project directory."""
+    """The stored conversation belongs to another project directory (``stored_cwd``)."""
+
+    def __init__(self, session: str, agent: str, stored_cwd: str, cwd: str) -> None:
+        super().__init__(
+            f"session {session} holds a {agent} conversation started in {stored_cwd}, "
+            f"not in this project ({cwd}); refusing to resume it here. Use --new-session "
+            "to start a new conversation for this project (replacing the stored one), or use "
+            "another feature id"
+        )
+        self.session, self.agent, self.stored_cwd, self.cwd = session, agent, stored_cwd, cwd
 
 
 class UnknownConversation(InvalidInput):
@@ -197,7 +249,14 @@ class TestRunnerError(AioError):
 
 
 class DependencyNotMet(AioError):
-    """A dependency of the task is not completed (``--force`` overrides)."""
+    """Dependencies (``unmet``) of ``task_id`` are not completed (``--force`` overrides)."""
+
+    def __init__(self, task_id: str, unmet: list[str]) -> None:
+        super().__init__(
+            f"task {task_id} depends on {', '.join(unmet)}, not completed yet "
+            f"(implement those first, or: aio implement --task {task_id} --force)"
+        )
+        self.task_id, self.unmet = task_id, list(unmet)
 
 
 class BadPriceCard(AioError):

@@ -336,10 +336,7 @@ def _check_task(ctx: FeatureContext, plan: Plan, task_id: str, opts: ImplementOp
         )
     unmet = plan.unmet_dependencies(task)
     if unmet and not opts.force:
-        raise DependencyNotMet(
-            f"task {task_id} depends on {', '.join(unmet)}, not completed yet "
-            f"(implement those first, or: aio implement --task {task_id} --force)"
-        )
+        raise DependencyNotMet(task_id, list(unmet))
     if unmet:
         ctx.hooks.warn(f"--force: ignoring unmet dependencies {', '.join(unmet)}")
     if opts.mode != "no-tests" and not ctx.config.test_command:
