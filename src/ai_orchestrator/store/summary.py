@@ -26,6 +26,7 @@ from typing import Any
 
 from ai_orchestrator.core.interaction import TOKEN_KEYS, Interaction, Tokens
 from ai_orchestrator.core.names import SessionName
+from ai_orchestrator.core.outcomes import session_status
 from ai_orchestrator.core.schema import SCHEMA_KEY, versioned
 from ai_orchestrator.infra.timeutil import day_of, format_iso, now_iso, parse_iso
 
@@ -131,14 +132,6 @@ def carried(previous: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _status_for(outcome: str) -> str:
-    if outcome == "success":
-        return "active"
-    if outcome.endswith("session_lost"):
-        return "lost"
-    return "failed"
-
-
 def _shares(total: float, weights: list[int]) -> list[float]:
     """``total`` split in proportion to ``weights`` (equally when they are all zero)."""
     whole = sum(weights)
@@ -240,7 +233,7 @@ def apply_interaction(summary: dict[str, Any], record: Interaction) -> None:
             summary["agent_cwd"] = record.cwd
         if record.agent_state is not None:
             summary["agent_state"] = dict(record.agent_state)
-    summary["status"] = _status_for(outcome)
+    summary["status"] = session_status(outcome)
     summary["last_outcome"] = outcome
     timestamp = record.timestamp
     if summary["last_used"] is None or timestamp > summary["last_used"]:
