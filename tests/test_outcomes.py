@@ -59,7 +59,7 @@ def test_history_status_of_exceptions() -> None:
     assert history_status(None) == "success"
     assert history_status(KeyboardInterrupt()) == "interrupted"
     assert history_status(errors.BudgetExceeded("over")) == "budget_exceeded"
-    assert history_status(errors.TestsFailed("red")) == "failed"
+    assert history_status(errors.TestsFailed("T1", 2, "red", "log")) == "failed"
     assert history_status(RuntimeError("bug")) == "error"
 
 
@@ -82,3 +82,10 @@ def test_errors_carry_their_data_and_build_their_message_from_it() -> None:
     assert lost.stored_id == "abc" and "session plan-x (abc)" in str(lost)
     unpriced = errors.Unpriced("gpt-9", "no price data")
     assert (unpriced.model, str(unpriced)) == ("gpt-9", "gpt-9: unpriced (no price data)")
+    red = errors.TestsFailed("T1.1", 2, "3 failed", ".aio/log.txt")
+    assert (red.task_id, red.rounds, red.reason, red.log) == ("T1.1", 2, "3 failed", ".aio/log.txt")
+    assert str(red) == "task T1.1: not green after 2 fix round(s): 3 failed; see .aio/log.txt"
+    green = errors.TestsNotRed("T1.1", "0 failed", "log")
+    assert str(green) == (
+        "task T1.1: the task's tests did not fail before the implementation (0 failed); see log"
+    )

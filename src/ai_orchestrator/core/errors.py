@@ -227,15 +227,30 @@ class InvalidVerdict(AioError):
 
 
 class TestsNotRed(AioError):
-    """The tests written for a task did not fail before the implementation existed."""
+    """The tests written for ``task_id`` did not fail before the implementation existed
+    (``reason``; the run's log at ``log``)."""
 
     __test__ = False
+
+    def __init__(self, task_id: str, reason: str, log: str) -> None:
+        super().__init__(
+            f"task {task_id}: the task's tests did not fail before the implementation "
+            f"({reason}); see {log}"
+        )
+        self.task_id, self.reason, self.log = task_id, reason, log
 
 
 class TestsFailed(AioError):
-    """The tests did not pass after the implementation and every fix round."""
+    """The tests of ``task_id`` did not pass after the implementation and ``rounds`` fix
+    rounds (``reason``; the last run's log at ``log``)."""
 
     __test__ = False
+
+    def __init__(self, task_id: str, rounds: int, reason: str, log: str) -> None:
+        super().__init__(
+            f"task {task_id}: not green after {rounds} fix round(s): {reason}; see {log}"
+        )
+        self.task_id, self.rounds, self.reason, self.log = task_id, rounds, reason, log
 
 
 class CoverageTooLow(AioError):

@@ -262,10 +262,7 @@ class _Loop:
             self.conv.followup(correction, "tests-fix")
             ok, reason, result, tests = self._red(attempt)
             if not ok:
-                raise TestsNotRed(
-                    f"task {self.task.id}: the task's tests did not fail before the "
-                    f"implementation ({reason}); see {self._rel(result.log_path)}"
-                )
+                raise TestsNotRed(self.task.id, reason, self._rel(result.log_path))
         tests.save(self.dir)
         TestsAttempt.clear(self.dir)
         self.tests = tests
@@ -318,8 +315,7 @@ class _Loop:
             result, verdict = self._fix_rounds(step, *self._check_green(step))
         if not verdict.ok:
             raise TestsFailed(
-                f"task {self.task.id}: not green after {self.rounds} fix round(s): "
-                f"{verdict.reason}; see {self._rel(result.log_path)}"
+                self.task.id, self.rounds, verdict.reason, self._rel(result.log_path)
             )
         return result
 
