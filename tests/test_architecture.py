@@ -548,6 +548,59 @@ def test_checker_catches_ui_size_and_docstring(tmp_path: Path) -> None:
     ]
 
 
+def test_checker_catches_the_one_place_rules(tmp_path: Path) -> None:
+    modules = _fake_package(
+        tmp_path,
+        {
+            "core/errors.py": '"""e."""\nclass AioError(Exception):\n    pass\n',
+            "core/env.py": '"""env."""\nimport os\nX = os.environ.get("A")\n',
+            "core/schema.py": '"""s."""\nKEY = "schema_version"\n',
+            "cli/main.py": '"""m."""\nimport sys\nsys.exit(EXIT_USAGE)\n',
+            "store/bad.py": (
+                '"""Docstring may say "schema_version"."""\n'
+                "import os, sys\n"
+                "from ai_orchestrator.core.errors import AioError\n"
+                "class Oops(AioError):\n    pass\n"
+                "class Local(ValueError):\n    pass\n"
+                'home = os.environ["HOME"]\n'
+                'doc = {"schema_version": 1}\n'
+                "def f(ctx):\n    ctx.exit(3)\n    sys.exit(1)\n    return EXIT_FAILURE\n"
+            ),
+        },
+    )
+    assert [p.split(":")[0] for p in stray_error_classes(modules)] == [
+        "ai_orchestrator.store.bad (line 4) defines exception class Oops",
+        "ai_orchestrator.store.bad (line 6) defines exception class Local",
+    ]
+    exits = stray_exits(modules)
+    assert len(exits) == 3 and all(e.startswith("ai_orchestrator.store.bad") for e in exits)
+    assert [e.split(" reads")[0] for e in stray_environ(modules)] == [
+        "ai_orchestrator.store.bad (line 8)"
+    ]
+    assert [s.split(" spells")[0] for s in stray_schema_version(modules)] == [
+        "ai_orchestrator.store.bad (line 9)"
+    ]
+
+
+def test_checker_catches_a_cycle_between_sub_packages(tmp_path: Path) -> None:
+    modules = _fake_package(
+        tmp_path,
+        {
+            "workflow/__init__.py": '"""w."""\n',
+            "workflow/model/__init__.py": '"""m."""\n',
+            "workflow/model/feature.py": '"""f."""\n'
+            "from ai_orchestrator.workflow.project import a\n",
+            "workflow/project/__init__.py": '"""p."""\n',
+            "workflow/project/a.py": '"""a."""\n',
+            "workflow/project/b.py": '"""b."""\nfrom ai_orchestrator.workflow.model import plan\n',
+            "workflow/model/plan.py": '"""p."""\n',
+        },
+    )
+    assert package_cycles(modules) == []  # no two modules form a loop ...
+    problems = subpackage_cycles(modules)  # ... but the sub-packages do
+    assert len(problems) == 1 and "workflow.model" in problems[0]
+
+
 def _figures(root: Path) -> None:
     """Print lines per room, the largest modules and the number of problems per rule."""
     modules = {
