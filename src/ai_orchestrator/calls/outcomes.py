@@ -5,15 +5,16 @@
   conversation (a fresh one says why: sessions off, or one-off by design).
 - ``switch_notice`` / ``recovered_notice``: what a call says when it switches agents on a
   session, and when it first records an earlier call of the session that was not stored.
-- ``outcome_error``: the one table from a failed call's outcome to the typed error that ends
-  the command, and so (``AioError.exit_code``, mapped in ``cli.main``) to its exit code:
-  ``timeout`` → ``AgentTimeout`` (124), ``interrupted`` → ``Interrupted`` (130), ``budget``
-  → ``BudgetExceeded`` (3), ``session_lost`` → ``SessionLost`` (1), any other failure →
+- ``outcome_error``: a failed call's outcome to the typed error that ends the command (the
+  class from the one outcome table, ``core.outcomes.TABLE``; the message here), and so
+  (``AioError.exit_code``, mapped in ``cli.main``) to its exit code: ``timeout`` →
+  ``AgentTimeout`` (124), ``interrupted`` → ``Interrupted`` (130), ``budget`` →
+  ``BudgetExceeded`` (3), ``session_lost`` → ``SessionLost`` (1), any other failure →
   ``AgentFailed`` (1); ``None`` for a success. Messages are one line (an agent's error text
   may span several) and name the agent, the session and the outcome.
 
 The error classes live in ``core.errors`` with every other typed error. Invariant: no other
-module maps outcomes to errors or exit codes (``aio run`` and ``Conversation`` both raise
+module builds these errors from outcomes (``aio run`` and ``Conversation`` both raise
 what ``outcome_error`` returns; ``cli.main`` turns it into the exit code).
 """
 
@@ -31,6 +32,7 @@ from ai_orchestrator.core.errors import (
     Interrupted,
     SessionLost,
 )
+from ai_orchestrator.core.outcomes import TABLE
 
 if TYPE_CHECKING:
     from ai_orchestrator.agents.base import AgentResult
@@ -93,17 +95,20 @@ def action_message(action: str) -> str:
 def outcome_error(
     result: AgentResult, session: str, stored_id: str | None = None
 ) -> AioError | None:
-    """The error that ends a command whose call in ``session`` produced ``result``."""
+    """The error that ends a command whose call in ``session`` produced ``result``: the
+    class ``core.outcomes.TABLE`` names for its outcome, with its message."""
     if result.ok:
         return None
     agent, outcome = result.agent, result.outcome
     detail = one_line(result.error or "") or "no detail"
-    if outcome == "session_lost":
+    row = TABLE.get(outcome)
+    error = row.error if row is not None else AgentFailed
+    if error is SessionLost:
         return SessionLost(session, stored_id)
-    if outcome == "timeout":
+    if error is AgentTimeout:
         return AgentTimeout(agent, session, detail)
-    if outcome == "interrupted":
+    if error is Interrupted:
         return Interrupted(f"interrupted: the {agent} run in {session} was stopped")
-    if outcome == "budget":
+    if error is BudgetExceeded:
         return BudgetExceeded(f"{agent} stopped at the budget limit in {session}: {detail}")
     return AgentFailed(agent, session, outcome, detail)
