@@ -8,7 +8,11 @@ Rules (docs/architecture.md explains them):
     and imports through a package ``__init__`` re-export, all count);
 (c) no click/rich import outside ``cli/``;
 (d) every module is at most ``MAX_LINES`` lines;
-(e) every module has a docstring.
+(e) every module has a docstring;
+(f) one place each: exception classes only in ``core/errors.py``; exit codes (``sys.exit``,
+    ``ctx.exit(N)``, ``SystemExit``, ``EXIT_*``) only in ``cli/main.py``; ``os.environ`` only in
+    ``core/env.py``; the ``"schema_version"`` key only in ``core/schema.py`` (each with an
+    explicit allow-list below, every entry with its reason).
 
 Each failure message names the offending module and the import (or figure) that breaks the rule.
 """
@@ -16,6 +20,7 @@ Each failure message names the offending module and the import (or figure) that 
 from __future__ import annotations
 
 import ast
+import builtins
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -232,13 +237,201 @@ def root_imports(modules: dict[str, Path]) -> list[str]:
     return [f"{imp}: the root package imports nothing of ours" for imp in graph.get(PACKAGE, [])]
 
 
+def _unit(module: str, modules: dict[str, Path]) -> str:
+    """A module's sub-package inside its room (``workflow.model``), else the module itself."""
+    parts = module.split(".")
+    if len(parts) > 3 and modules.get(".".join(parts[:3]), Path()).name == "__init__.py":
+        return ".".join(parts[:3])
+    return module
+
+
+def subpackage_cycles(modules: dict[str, Path]) -> list[str]:
+    """Import cycles between the sub-packages of a room (``workflow.model`` ->
+    ``workflow.project`` -> ``workflow.model``), even when no two modules form one: the
+    shared piece belongs lower down."""
+    edges: dict[str, list[Import]] = {}
+    for name, imps in internal_graph(modules).items():
+        here = _unit(name, modules)
+        edges.setdefault(here, [])
+        for imp in imps:
+            there = _unit(imp.target, modules)
+            same_room = room_of(imp.target) == room_of(name)
+            if there != here and same_room and (here != name or there != imp.target):
+                edges[here].append(Import(f"{here} ({name})", there, imp.line))
+    for node in list(edges):
+        for imp in edges[node]:
+            edges.setdefault(imp.target, [])
+    fixed = {
+        node: [Import(node, imp.target, imp.line) for imp in imps] for node, imps in edges.items()
+    }
+    shown = {(node, imp.target): str(imp) for node, imps in edges.items() for imp in imps}
+    problems = []
+    for cycle in _cycles(fixed):
+        chain = "; ".join(shown[(imp.importer, imp.target)] for imp in cycle)
+        problems.append(f"sub-packages import each other: {chain}")
+    return problems
+
+
+ERRORS_MODULE = f"{PACKAGE}.core.errors"
+EXIT_MODULE = f"{PACKAGE}.cli.main"
+ENV_MODULE = f"{PACKAGE}.core.env"
+SCHEMA_MODULE = f"{PACKAGE}.core.schema"
+
+EXIT_ALLOWED = {
+    f"{PACKAGE}.agents.process.watchdog": "the watchdog is its own process (python -I -S): it "
+    "exits with the agent's status and never returns to aio",
+    f"{PACKAGE}.agents.scripted_cli": "the offline scripted agent is its own program (an agent "
+    "CLI's exit codes), not aio",
+    f"{PACKAGE}.cli.launch": "the `aio` entry point: hands `aio hook`/`aio statusline` their "
+    "exit code without click, else calls cli.main",
+}
+"""Modules that may end a process themselves, and why."""
+
+_BUILTIN_EXCEPTIONS = {
+    name
+    for name, value in vars(builtins).items()
+    if isinstance(value, type) and issubclass(value, BaseException)
+}
+
+
+def _base_name(node: ast.expr) -> str:
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return node.id if isinstance(node, ast.Name) else ""
+
+
+def _error_names(modules: dict[str, Path]) -> set[str]:
+    path = modules.get(ERRORS_MODULE)
+    if path is None:
+        return set()
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return {node.name for node in tree.body if isinstance(node, ast.ClassDef)}
+
+
+def stray_error_classes(modules: dict[str, Path]) -> list[str]:
+    """Exception classes defined outside ``core/errors.py``."""
+    known = _BUILTIN_EXCEPTIONS | _error_names(modules)
+    problems = []
+    for name, path in modules.items():
+        if name == ERRORS_MODULE:
+            continue
+        local = set(known)
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef) and any(
+                _base_name(b) in local or _base_name(b).endswith(("Error", "Exception"))
+                for b in node.bases
+            ):
+                local.add(node.name)
+                problems.append(
+                    f"{name} (line {node.lineno}) defines exception class {node.name}: "
+                    "every error class lives in core/errors.py"
+                )
+    return problems
+
+
+def _is_exit(node: ast.AST) -> str | None:
+    """What ends a process (or names an exit code) in ``node``, if anything."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        owner = _base_name(node.func.value)
+        if node.func.attr == "exit" and owner == "sys":
+            return "sys.exit"
+        if node.func.attr == "_exit" and owner == "os":
+            return "os._exit"
+        if node.func.attr == "exit" and owner == "ctx" and node.args:
+            return "ctx.exit(code)"
+    if isinstance(node, ast.Name) and node.id == "SystemExit":
+        return "SystemExit"
+    name = _base_name(node) if isinstance(node, ast.Name | ast.Attribute) else ""
+    if name.startswith("EXIT_") and name.isupper():
+        return name
+    if isinstance(node, ast.alias) and node.name.startswith("EXIT_"):
+        return node.name
+    return None
+
+
+def stray_exits(modules: dict[str, Path]) -> list[str]:
+    """Exit codes set outside ``cli/main.py`` (the library raises typed errors instead)."""
+    problems = []
+    for name, path in modules.items():
+        if name in (EXIT_MODULE, ERRORS_MODULE) or name in EXIT_ALLOWED:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            found = _is_exit(node)
+            if found:
+                line = getattr(node, "lineno", 0)
+                problems.append(
+                    f"{name} (line {line}) uses {found}: exit codes are set in cli/main.py only "
+                    "(raise a typed error from core/errors.py)"
+                )
+    return problems
+
+
+def stray_environ(modules: dict[str, Path]) -> list[str]:
+    """Reads of the environment outside ``core/env.py`` (``os.environ``, ``os.getenv``)."""
+    problems = []
+    for name, path in modules.items():
+        if name == ENV_MODULE:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            hit = (
+                isinstance(node, ast.Attribute)
+                and _base_name(node.value) == "os"
+                and node.attr in ("environ", "environb", "getenv", "putenv", "unsetenv")
+            ) or (
+                isinstance(node, ast.ImportFrom)
+                and node.module == "os"
+                and any(a.name in ("environ", "getenv") for a in node.names)
+            )
+            if hit:
+                problems.append(
+                    f"{name} (line {node.lineno}) reads the environment: use core/env.py "
+                    "(declare the variable in env.VARIABLES)"
+                )
+    return problems
+
+
+def stray_schema_version(modules: dict[str, Path]) -> list[str]:
+    """The ``"schema_version"`` key spelled outside ``core/schema.py``."""
+    problems = []
+    for name, path in modules.items():
+        if name == SCHEMA_MODULE:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {
+            id(n.body[0].value)
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+            and n.body
+            and isinstance(n.body[0], ast.Expr)
+        }
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Constant)
+                and node.value == "schema_version"
+                and id(node) not in docstrings
+            ):
+                problems.append(
+                    f"{name} (line {node.lineno}) spells \"schema_version\": use "
+                    "core.schema (versioned, SCHEMA_KEY)"
+                )
+    return problems
+
+
 RULES = {
     "direction": direction_violations,
     "root package imports nothing": root_imports,
     "no cycle inside a package": package_cycles,
+    "no cycle between sub-packages": subpackage_cycles,
     "click/rich only in cli": ui_imports,
     "module size": oversized,
     "module docstring": missing_docstrings,
+    "error classes only in core/errors": stray_error_classes,
+    "exit codes only in cli/main": stray_exits,
+    "environment only in core/env": stray_environ,
+    "schema_version only in core/schema": stray_schema_version,
 }
 
 
@@ -353,6 +546,59 @@ def test_checker_catches_ui_size_and_docstring(tmp_path: Path) -> None:
     assert missing_docstrings(modules) == [
         "ai_orchestrator.store.bare: no module docstring (state its contract and invariants)"
     ]
+
+
+def test_checker_catches_the_one_place_rules(tmp_path: Path) -> None:
+    modules = _fake_package(
+        tmp_path,
+        {
+            "core/errors.py": '"""e."""\nclass AioError(Exception):\n    pass\n',
+            "core/env.py": '"""env."""\nimport os\nX = os.environ.get("A")\n',
+            "core/schema.py": '"""s."""\nKEY = "schema_version"\n',
+            "cli/main.py": '"""m."""\nimport sys\nsys.exit(EXIT_USAGE)\n',
+            "store/bad.py": (
+                '"""Docstring may say "schema_version"."""\n'
+                "import os, sys\n"
+                "from ai_orchestrator.core.errors import AioError\n"
+                "class Oops(AioError):\n    pass\n"
+                "class Local(ValueError):\n    pass\n"
+                'home = os.environ["HOME"]\n'
+                'doc = {"schema_version": 1}\n'
+                "def f(ctx):\n    ctx.exit(3)\n    sys.exit(1)\n    return EXIT_FAILURE\n"
+            ),
+        },
+    )
+    assert [p.split(":")[0] for p in stray_error_classes(modules)] == [
+        "ai_orchestrator.store.bad (line 4) defines exception class Oops",
+        "ai_orchestrator.store.bad (line 6) defines exception class Local",
+    ]
+    exits = stray_exits(modules)
+    assert len(exits) == 3 and all(e.startswith("ai_orchestrator.store.bad") for e in exits)
+    assert [e.split(" reads")[0] for e in stray_environ(modules)] == [
+        "ai_orchestrator.store.bad (line 8)"
+    ]
+    assert [s.split(" spells")[0] for s in stray_schema_version(modules)] == [
+        "ai_orchestrator.store.bad (line 9)"
+    ]
+
+
+def test_checker_catches_a_cycle_between_sub_packages(tmp_path: Path) -> None:
+    modules = _fake_package(
+        tmp_path,
+        {
+            "workflow/__init__.py": '"""w."""\n',
+            "workflow/model/__init__.py": '"""m."""\n',
+            "workflow/model/feature.py": '"""f."""\n'
+            "from ai_orchestrator.workflow.project import a\n",
+            "workflow/project/__init__.py": '"""p."""\n',
+            "workflow/project/a.py": '"""a."""\n',
+            "workflow/project/b.py": '"""b."""\nfrom ai_orchestrator.workflow.model import plan\n',
+            "workflow/model/plan.py": '"""p."""\n',
+        },
+    )
+    assert package_cycles(modules) == []  # no two modules form a loop ...
+    problems = subpackage_cycles(modules)  # ... but the sub-packages do
+    assert len(problems) == 1 and "workflow.model" in problems[0]
 
 
 def _figures(root: Path) -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from ai_orchestrator.infra.fsutil import write_artifact
 from ai_orchestrator.store import SessionStore
-from ai_orchestrator.workflow.model.feature import write_artifact
 from ai_orchestrator.workflow.project.history import append_event, make_event, read_events
 from ai_orchestrator.workflow.project.workspace import read_yaml, write_yaml
 from tests.helpers import aio_inprocess as aio

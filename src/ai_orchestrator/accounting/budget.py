@@ -20,7 +20,6 @@ Contract:
 from __future__ import annotations
 
 from ai_orchestrator.core.errors import BudgetExceeded
-from ai_orchestrator.core.figures import exact_usd
 from ai_orchestrator.core.money import check_usd
 
 MIN_CALL_USD = 1e-6  # the smallest limit a CLI can be given (whole micro-dollars)
@@ -39,8 +38,5 @@ def check_budget(spent: float, budget: float | None, *, subject: str = "this run
     ``MIN_CALL_USD`` remains); else return what remains."""
     left = remaining(spent, budget)
     if budget is not None and left is not None and left < MIN_CALL_USD:
-        raise BudgetExceeded(
-            f"{subject} has spent ${spent:.4f} of its {exact_usd(float(budget))} budget; "
-            "no agent call was made"
-        )
+        raise BudgetExceeded.over(subject, spent, float(budget))
     return left

@@ -45,6 +45,8 @@ from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Any, NamedTuple
 
+from ai_orchestrator.core import env
+from ai_orchestrator.core.errors import BadPriceCard
 from ai_orchestrator.infra.fsutil import peek_bytes
 
 FORMAT = 1
@@ -98,8 +100,7 @@ class Card(NamedTuple):
 
 def cache_file() -> str:
     """``$XDG_CACHE_HOME/ai-orchestrator/price-cards.json`` (default ``~/.cache/...``)."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "ai-orchestrator", "price-cards.json")
+    return os.path.join(env.cache_dir(), "price-cards.json")
 
 
 def today() -> str:
@@ -185,14 +186,10 @@ def encode_card(card: Card) -> dict[str, Any]:
     }
 
 
-class _Bad(Exception):
-    pass
-
-
 def _text(value: object) -> str:
     if isinstance(value, str):
         return value
-    raise _Bad
+    raise BadPriceCard
 
 
 def _optional_text(value: object) -> str | None:
@@ -202,36 +199,36 @@ def _optional_text(value: object) -> str | None:
 def _bool(value: object) -> bool:
     if isinstance(value, bool):
         return value
-    raise _Bad
+    raise BadPriceCard
 
 
 def _decimal(value: object) -> Decimal:
     if not isinstance(value, str):
-        raise _Bad
+        raise BadPriceCard
     try:
         number = Decimal(value)
     except InvalidOperation:
-        raise _Bad from None
+        raise BadPriceCard from None
     if not number.is_finite() or number < 0:
-        raise _Bad
+        raise BadPriceCard
     return number
 
 
 def _keys(value: object) -> frozenset[str]:
     if not isinstance(value, list) or not all(k in RATE_KEYS for k in value):
-        raise _Bad
+        raise BadPriceCard
     return frozenset(value)
 
 
 def _rates_map(value: object) -> dict[str, Decimal]:
     if not isinstance(value, dict) or set(value) != set(RATE_KEYS):
-        raise _Bad
+        raise BadPriceCard
     return {k: _decimal(value[k]) for k in RATE_KEYS}
 
 
 def _decode_rates(value: object) -> Rates:
     if not isinstance(value, dict):
-        raise _Bad
+        raise BadPriceCard
     return Rates(
         _rates_map(value.get("final")),
         _rates_map(value.get("used")),
@@ -244,18 +241,18 @@ def decode_card(value: object) -> Card | None:
     """The card in ``value`` (JSON), or ``None`` unless every field has its exact shape."""
     try:
         if not isinstance(value, dict):
-            raise _Bad
+            raise BadPriceCard
         notes = value.get("notes")
         thresholds = value.get("thresholds")
         levels = value.get("levels")
         if not (isinstance(notes, list) and isinstance(thresholds, list)):
-            raise _Bad
+            raise BadPriceCard
         if not isinstance(levels, list):
-            raise _Bad
+            raise BadPriceCard
         if not all(type(t) is int and t >= 0 for t in thresholds):
-            raise _Bad
+            raise BadPriceCard
         if thresholds != sorted(set(thresholds)):  # strictly ascending
-            raise _Bad
+            raise BadPriceCard
         card = Card(
             notes=tuple(_text(n) for n in notes),
             lookup_provider=_optional_text(value.get("lookup_provider")),
@@ -268,7 +265,7 @@ def decode_card(value: object) -> Card | None:
             exact=_bool(value.get("exact")),
             daily=_bool(value.get("daily")),
         )
-    except _Bad:
+    except BadPriceCard:
         return None
     if card.reason is not None:
         return card if not card.levels and not card.thresholds else None

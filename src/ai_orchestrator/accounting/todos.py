@@ -23,10 +23,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ai_orchestrator import SCHEMA_VERSION
 from ai_orchestrator.core.errors import InvalidInput, NotFound, StoreError
 from ai_orchestrator.core.names import parse_session_name, validate_feature_id
 from ai_orchestrator.core.names import session_name as make_session_name
+from ai_orchestrator.core.schema import versioned
 from ai_orchestrator.infra.timeutil import format_iso, parse_iso
 from ai_orchestrator.store import SessionStore, todo_log
 
@@ -157,8 +157,7 @@ def report(
             entry["estimated_cost"] + (todo["estimated_cost"] or 0.0), 10
         )
     top = sorted(features.values(), key=lambda f: (-f["actual_cost"], -f["todos"], f["feature_id"]))
-    return {
-        "schema_version": SCHEMA_VERSION,
+    return versioned({
         "todo_file": str(target),
         "since": format_iso(since) if since else None,
         "until": format_iso(until) if until else None,
@@ -174,7 +173,7 @@ def report(
         "estimate_accuracy": _accuracy(todos),
         "top_features": top[:TOP_FEATURES],
         "unreadable_lines": log.unreadable_lines,
-    }
+    })
 
 
 # --------------------------------------------------------------------------- estimates

@@ -110,6 +110,7 @@ from ai_orchestrator.agents.claude_usage import (
     subtract_baseline,
 )
 from ai_orchestrator.agents.homes.claude_transcript import TranscriptTail, final_outputs
+from ai_orchestrator.core import env
 from ai_orchestrator.core.errors import InvalidInput
 from ai_orchestrator.core.usage import ModelUsage, Outcome
 
@@ -138,7 +139,7 @@ def _refuse_bypass_as_root(mode: str | None, extra: Sequence[str]) -> None:
     )
     if not wanted or not hasattr(os, "geteuid") or os.geteuid() != 0:
         return
-    if os.environ.get("IS_SANDBOX") == "1":
+    if env.get("IS_SANDBOX") == "1":
         return  # the CLI's opt-in for containers and sandboxes
     raise InvalidInput(
         "Claude Code refuses bypassPermissions as root; use --permission-mode acceptEdits "

@@ -50,7 +50,6 @@ Parse contract (``CodexStreamParser``)
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
@@ -79,6 +78,7 @@ from ai_orchestrator.agents.base import (
     TodoEvent,
     check_model,
 )
+from ai_orchestrator.core import env
 from ai_orchestrator.core.usage import ModelUsage, Outcome
 
 SANDBOXES = ("read-only", "workspace-write", "danger-full-access")
@@ -135,7 +135,8 @@ def profile_from_args(args: Sequence[str]) -> str | None:
 
 def model_from_config(profile: str | None) -> str | None:
     """``model`` from ``$CODEX_HOME/config.toml`` (profile first); ``None`` when unreadable."""
-    home = Path(os.environ.get("CODEX_HOME") or Path.home() / ".codex")
+    # not homes.locations.codex_home: agents.homes imports this module (sub-package cycle)
+    home = Path(env.get("CODEX_HOME") or Path.home() / ".codex")
     try:
         import tomllib  # only when a Codex home is read: ~3 ms we need not pay on every start
 

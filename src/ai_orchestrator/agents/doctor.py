@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ai_orchestrator.agents import registry
+from ai_orchestrator.core import env
 from ai_orchestrator.core.errors import AgentNotFound
 from ai_orchestrator.infra.fsutil import atomic_write
 
@@ -38,8 +39,7 @@ class AgentCheck:
 
 
 def cache_file() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "ai-orchestrator" / "doctor.json"
+    return Path(env.cache_dir()) / "doctor.json"
 
 
 def _load_cache() -> dict[str, dict[str, str]]:

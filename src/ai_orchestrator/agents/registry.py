@@ -24,6 +24,7 @@ import shutil
 import sys
 
 from ai_orchestrator.agents.base import Backend
+from ai_orchestrator.core import env
 from ai_orchestrator.core.errors import AgentNotFound, InvalidInput
 
 _BACKENDS: dict[str, tuple[str, str]] = {
@@ -64,7 +65,7 @@ def get_backend(key: str) -> Backend:
 def resolve_executable(key: str) -> str:
     """The absolute path of the binary for ``key`` (see the module docstring)."""
     var = _env_name(_check_key(key), "EXECUTABLE")
-    wanted = os.environ.get(var, "").strip()
+    wanted = env.get(var).strip()
     if not wanted and key == "scripted":
         return sys.executable
     wanted = wanted or key
@@ -81,6 +82,6 @@ def extra_args(key: str) -> list[str]:
     """Extra argv for ``key`` from ``AIO_AGENT_<KEY>_EXTRA_ARGS`` (empty when unset)."""
     var = _env_name(_check_key(key), "EXTRA_ARGS")
     try:
-        return shlex.split(os.environ.get(var, ""))
+        return shlex.split(env.get(var))
     except ValueError as exc:  # unbalanced quotes
         raise InvalidInput(f"{var} cannot be parsed: {exc}") from exc

@@ -48,6 +48,7 @@ from ai_orchestrator.agents.base import (
     TodoEvent,
     check_model,
 )
+from ai_orchestrator.core import env
 from ai_orchestrator.core.usage import OUTCOMES, ModelUsage, Outcome
 
 AGENT_MODULE = "ai_orchestrator.agents.scripted_cli"
@@ -75,7 +76,7 @@ class ScriptedBackend:
         if request.permission.mode:  # not passed (nothing is executed), but checked alike
             permission_mode(request.permission.mode, "scripted", PERMISSION_MODES)
         argv += list(request.extra_args)
-        existing = os.environ.get("PYTHONPATH")
+        existing = env.get("PYTHONPATH")
         pythonpath = _package_root() + (os.pathsep + existing if existing else "")
         return Invocation(
             argv=argv,

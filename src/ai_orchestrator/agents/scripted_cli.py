@@ -62,22 +62,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ai_orchestrator.core import env
+from ai_orchestrator.core.errors import ScenarioError, SessionRefused
+
 DEFAULT_MODEL = "scripted-sonnet"
 FAILURES = ("max_turns", "budget", "api_error", "auth", "rate_limit", "crash")
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 _OPS = (("write", "write_file"), ("append", "append_file"), ("delete", "delete_file"))
 
 
-class ScenarioError(Exception):
-    """The scenario or the invocation is unusable; printed on stderr, exit 2."""
-
-
-class SessionRefused(Exception):
-    """Refused like a real CLI would: message on stderr, exit 1, nothing on stdout."""
-
-
 def home() -> Path:
-    return Path(os.environ.get("AIO_SCRIPTED_HOME") or Path.home() / ".aio-scripted")
+    return Path(env.scripted_home())
 
 
 def scripted_model(name: str | None) -> str:
@@ -193,7 +188,7 @@ def _claim(args: argparse.Namespace, scenario: Path, steps: int, prompt: str) ->
 
 def run(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="scripted-agent", description=__doc__.split("\n")[0])
-    parser.add_argument("--scenario", default=os.environ.get("AIO_SCRIPTED_SCENARIO"))
+    parser.add_argument("--scenario", default=env.get("AIO_SCRIPTED_SCENARIO") or None)
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--session-id")
     group.add_argument("--resume")

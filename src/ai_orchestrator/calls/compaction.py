@@ -40,7 +40,6 @@ wasted tokens, nothing lost). Each call still runs under the run lock.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -50,6 +49,7 @@ from ai_orchestrator.calls.handoff import handed_block, handoff_request
 from ai_orchestrator.calls.options import CallOptions
 from ai_orchestrator.calls.outcomes import outcome_error
 from ai_orchestrator.calls.session_call import Notice, SessionRun, run_in_session
+from ai_orchestrator.core import env as aio_env
 from ai_orchestrator.core.errors import (
     AgentFailed,
     CompactionFailed,
@@ -142,7 +142,6 @@ def _windows(value: object, where: str) -> dict[str, int]:
 
 def load_settings(env: Mapping[str, str] | None = None) -> CompactionSettings:
     """The settings from the environment and the user config (module docstring)."""
-    env = os.environ if env is None else env
     table = read_table("compaction", env)
     where = f"{config_path(env)}: [compaction]"
     unknown = sorted(set(table) - set(SETTING_KEYS))
@@ -152,8 +151,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> CompactionSettings:
     threshold: float | None = DEFAULT_THRESHOLD
     if "threshold" in table:
         threshold = parse_threshold(table["threshold"], f"{where} threshold")
-    if env.get(ENV_THRESHOLD, "").strip():
-        threshold = parse_threshold(env[ENV_THRESHOLD], ENV_THRESHOLD)
+    given = aio_env.get(ENV_THRESHOLD, env=env)
+    if given.strip():
+        threshold = parse_threshold(given, ENV_THRESHOLD)
     windows = _windows(table["windows"], f"{where} windows") if "windows" in table else None
     return CompactionSettings(threshold, windows)
 

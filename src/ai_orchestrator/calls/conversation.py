@@ -148,12 +148,7 @@ class Conversation:
             return  # nothing of this agent to resume: the call starts a new conversation
         if not stored_cwd or Path(stored_cwd).resolve() == self.cwd.resolve():
             return
-        raise SessionElsewhere(
-            f"session {self.name} holds a {s.agent} conversation started in {stored_cwd}, "
-            f"not in this project ({self.cwd}); refusing to resume it here. Use --new-session "
-            "to start a new conversation for this project (replacing the stored one), or use "
-            "another feature id"
-        )
+        raise SessionElsewhere(str(self.name), s.agent, str(stored_cwd), str(self.cwd))
 
     def ask(self, prompt: str, step: str, *, remember: bool = True) -> AgentResult:
         s = self.options

@@ -5,24 +5,25 @@
   conversation (a fresh one says why: sessions off, or one-off by design).
 - ``switch_notice`` / ``recovered_notice``: what a call says when it switches agents on a
   session, and when it first records an earlier call of the session that was not stored.
-- ``outcome_error``: the one table from a failed call's outcome to the typed error that ends
-  the command, and so (``AioError.exit_code``, mapped in ``cli.main``) to its exit code:
-  ``timeout`` → ``AgentTimeout`` (124), ``interrupted`` → ``Interrupted`` (130), ``budget``
-  → ``BudgetExceeded`` (3), ``session_lost`` → ``SessionLost`` (1), any other failure →
+- ``outcome_error``: a failed call's outcome to the typed error that ends the command (the
+  class from the one outcome table, ``core.outcomes.TABLE``; the message here), and so
+  (``AioError.exit_code``, mapped in ``cli.main``) to its exit code: ``timeout`` →
+  ``AgentTimeout`` (124), ``interrupted`` → ``Interrupted`` (130), ``budget`` →
+  ``BudgetExceeded`` (3), ``session_lost`` → ``SessionLost`` (1), any other failure →
   ``AgentFailed`` (1); ``None`` for a success. Messages are one line (an agent's error text
   may span several) and name the agent, the session and the outcome.
 
 The error classes live in ``core.errors`` with every other typed error. Invariant: no other
-module maps outcomes to errors or exit codes (``aio run`` and ``Conversation`` both raise
+module builds these errors from outcomes (``aio run`` and ``Conversation`` both raise
 what ``outcome_error`` returns; ``cli.main`` turns it into the exit code).
 """
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING
 
 from ai_orchestrator.agents._common import one_line
+from ai_orchestrator.core import env
 from ai_orchestrator.core.errors import (
     AgentFailed,
     AgentTimeout,
@@ -31,6 +32,7 @@ from ai_orchestrator.core.errors import (
     Interrupted,
     SessionLost,
 )
+from ai_orchestrator.core.outcomes import TABLE
 
 if TYPE_CHECKING:
     from ai_orchestrator.agents.base import AgentResult
@@ -77,7 +79,7 @@ def recovered_notice(record: Interaction) -> str:
 
 def sessions_enabled() -> bool:
     """False when ``USE_SESSIONS`` is ``0``/``false``/``no``/``off`` (any case)."""
-    value = os.environ.get("USE_SESSIONS", "true").strip().lower()
+    value = env.get("USE_SESSIONS", "true").strip().lower()
     return value not in ("0", "false", "no", "off")
 
 
@@ -93,21 +95,20 @@ def action_message(action: str) -> str:
 def outcome_error(
     result: AgentResult, session: str, stored_id: str | None = None
 ) -> AioError | None:
-    """The error that ends a command whose call in ``session`` produced ``result``."""
+    """The error that ends a command whose call in ``session`` produced ``result``: the
+    class ``core.outcomes.TABLE`` names for its outcome, with its message."""
     if result.ok:
         return None
     agent, outcome = result.agent, result.outcome
     detail = one_line(result.error or "") or "no detail"
-    if outcome == "session_lost":
-        return SessionLost(
-            f"the agent no longer has the conversation stored in session {session} "
-            f"({stored_id}); rerun with --new-session to start a new one (the old context "
-            "is gone)"
-        )
-    if outcome == "timeout":
-        return AgentTimeout(f"{agent} timed out in session {session}: {detail}")
-    if outcome == "interrupted":
+    row = TABLE.get(outcome)
+    error = row.error if row is not None else AgentFailed
+    if error is SessionLost:
+        return SessionLost(session, stored_id)
+    if error is AgentTimeout:
+        return AgentTimeout(agent, session, detail)
+    if error is Interrupted:
         return Interrupted(f"interrupted: the {agent} run in {session} was stopped")
-    if outcome == "budget":
+    if error is BudgetExceeded:
         return BudgetExceeded(f"{agent} stopped at the budget limit in {session}: {detail}")
-    return AgentFailed(f"{agent} failed in session {session} ({outcome}): {detail}", outcome)
+    return AgentFailed(agent, session, outcome, detail)

@@ -36,6 +36,7 @@ from ai_orchestrator.agents.base import AgentResult
 from ai_orchestrator.calls.context import compaction_record, context_size
 from ai_orchestrator.core.interaction import Interaction, Tokens
 from ai_orchestrator.core.names import is_valid_id
+from ai_orchestrator.core.outcomes import stored_outcome
 from ai_orchestrator.core.usage import ModelUsage
 from ai_orchestrator.store.records import preview
 
@@ -59,9 +60,7 @@ class BudgetCheck:
 
 def outcome_label(result: AgentResult) -> str:
     """The stored outcome: ``success``, ``timeout``, ``interrupted`` or ``error:<class>``."""
-    if result.outcome in ("success", "timeout", "interrupted"):
-        return result.outcome
-    return f"error:{result.outcome}"
+    return stored_outcome(result.outcome)
 
 
 def max_budget_flag(remaining: float) -> float | None:

@@ -46,7 +46,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ai_orchestrator import SCHEMA_VERSION
 from ai_orchestrator.agents._common import usage_from_dict
 from ai_orchestrator.agents.base import AgentRequest, AgentResult
 from ai_orchestrator.calls.readback import adopt, note_source, read_call_usage
@@ -54,6 +53,7 @@ from ai_orchestrator.calls.recording import build_record
 from ai_orchestrator.core.errors import InvalidInput
 from ai_orchestrator.core.interaction import Interaction
 from ai_orchestrator.core.names import SessionName, as_session_name
+from ai_orchestrator.core.schema import versioned
 from ai_orchestrator.core.usage import OUTCOMES
 from ai_orchestrator.infra.redact import redact
 from ai_orchestrator.infra.timeutil import format_iso, parse_iso
@@ -88,8 +88,7 @@ def pending_marker(
     session_id: str | None = None,
 ) -> dict[str, Any]:
     """The marker for a call about to launch ``request``."""
-    return {
-        "schema_version": SCHEMA_VERSION,
+    return versioned({
         "record_id": record_id,
         "todo_id": todo_id,
         "agent": agent,
@@ -102,7 +101,7 @@ def pending_marker(
         "action": action,
         "state": dict(request.state),
         "prompt": redact(request.prompt),
-    }
+    })
 
 
 def _valid(marker: dict[str, Any]) -> bool:

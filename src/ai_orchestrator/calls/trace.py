@@ -21,6 +21,7 @@ import shlex
 from collections.abc import Mapping
 
 from ai_orchestrator.agents.base import Invocation
+from ai_orchestrator.core import env
 from ai_orchestrator.infra.redact import redact
 
 LOGGER = logging.getLogger("ai_orchestrator.calls")
@@ -51,6 +52,5 @@ def describe_launch(invocation: Invocation, environ: Mapping[str, str]) -> str:
 def log_launch(invocation: Invocation) -> None:
     """``describe_launch`` to the debug log, computed only when someone listens."""
     if LOGGER.isEnabledFor(logging.DEBUG):
-        import os
 
-        LOGGER.debug(describe_launch(invocation, os.environ))
+        LOGGER.debug(describe_launch(invocation, env.environ()))

@@ -21,6 +21,7 @@ import click
 
 from ai_orchestrator.cli import output
 from ai_orchestrator.cli.render_workflow import hooks, print_plan
+from ai_orchestrator.core import env
 
 BANNER = "SCRIPTED DEMO — an offline scripted agent replays a fixed scenario; no real AI is called"
 
@@ -32,6 +33,7 @@ def _section(title: str) -> None:
     output.out().print(f"[bold]== {escape(title)} ==[/bold]")
 
 
+@output.writes
 @click.command("demo")
 @click.option(
     "--dir",
@@ -65,17 +67,17 @@ def demo_cmd(directory: Path | None, session_dir: Path | None) -> int:
     command, is_git = demo.create_project(project)
     state = demo.DemoState.inside(project, session_dir)
     state.create()
-    if state.own_store and os.environ.get("SESSION_DIR"):
+    if state.own_store and env.get("SESSION_DIR"):
         output.info(
-            f"Not using your SESSION_DIR ({os.environ['SESSION_DIR']}): the demo keeps its own "
+            f"Not using your SESSION_DIR ({env.get('SESSION_DIR')}): the demo keeps its own "
             "store (--session-dir to record into another)"
         )
-    os.environ["SESSION_DIR"] = str(state.sessions)
+    env.put("SESSION_DIR", str(state.sessions))
     if state.own_store:
-        os.environ.pop("TODO_FILE", None)  # the session todos go with the demo's own store
-    os.environ["AIO_SCRIPTED_HOME"] = str(state.scripted)
-    os.environ["AIO_PROJECT_DIR"] = str(project)
-    os.environ.pop("AI_MODEL", None)
+        env.put("TODO_FILE", None)  # the session todos go with the demo's own store
+    env.put("AIO_SCRIPTED_HOME", str(state.scripted))
+    env.put("AIO_PROJECT_DIR", str(project))
+    env.put("AI_MODEL", None)
     os.chdir(project)
     output.info(f"Demo project: {project}{' (git repository)' if is_git else ''}")
     output.info(f"Session store: {state.sessions}")

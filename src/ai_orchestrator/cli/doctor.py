@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from ai_orchestrator.workflow.testing.testcheck import CommandCheck
 
 
+@output.reads
 @click.command("doctor")
 @click.option("--json", "as_json", is_flag=True, help="Write JSON to stdout.")
 def doctor_cmd(as_json: bool) -> int:
@@ -64,7 +65,7 @@ def doctor_cmd(as_json: bool) -> int:
 
 def _check_tests() -> CommandCheck:
     """The project's (or, outside one, the current directory's) test command, dry-run."""
+    from ai_orchestrator.workflow.project.configcheck import check_project
     from ai_orchestrator.workflow.project.workspace import find_project_root
-    from ai_orchestrator.workflow.testing.testcheck import check_project
 
     return check_project(find_project_root() or Path.cwd())

@@ -11,8 +11,10 @@ import click
 from ai_orchestrator.cli import output
 from ai_orchestrator.cli.render_workflow import calls_summary, hooks
 from ai_orchestrator.cli.workflow import timeout_option
+from ai_orchestrator.core.schema import versioned
 
 
+@output.writes
 @click.command("escalate")
 @click.argument("feature", required=False)
 @click.option(
@@ -84,8 +86,7 @@ def escalate_cmd(
     if as_json:
         task = outcome.task
         output.emit_json(
-            {
-                "schema_version": 1,
+            versioned({
                 "feature_id": ctx.feature_id,
                 "to": {"agent": outcome.target.agent, "model": outcome.target.model},
                 "escalated_from": lineage,
@@ -94,7 +95,7 @@ def escalate_cmd(
                 "cost": round(outcome.cost, 6),
                 "task": task.task.to_dict() if task is not None else None,
                 "test_runs": [r.to_dict() for r in task.test_runs] if task is not None else [],
-            }
+            })
         )
         return
     if outcome.text:

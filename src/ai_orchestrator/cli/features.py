@@ -13,6 +13,7 @@ from ai_orchestrator.cli.render_sessions import cost_text, savings_text
 from ai_orchestrator.cli.tables import Cell, Column, plural
 from ai_orchestrator.core.causes import failure_cause
 from ai_orchestrator.core.figures import duration, token_line
+from ai_orchestrator.core.schema import versioned
 from ai_orchestrator.infra.timeutil import parse_iso
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Write JSON to stdout.")
@@ -175,6 +176,7 @@ def _warn_unreadable(unreadable: list[dict[str, str]]) -> None:
         output.warn(f"feature {item['feature_id']} skipped: {item['error']}")
 
 
+@output.reads
 @click.command("status")
 @click.argument("feature", required=False)
 @click.option("--all", "show_all", is_flag=True, help="Every feature (the default without one).")
@@ -210,12 +212,11 @@ def status_cmd(feature: str | None, show_all: bool, wide: bool, as_json: bool) -
     _warn_unreadable(unreadable)
     if as_json:
         output.emit_json(
-            {
-                "schema_version": 1,
+            versioned({
                 "current": ws.current(),
                 "features": features,
                 "unreadable": unreadable,
-            }
+            })
         )
         return
     if not features:
@@ -229,6 +230,7 @@ def status_cmd(feature: str | None, show_all: bool, wide: bool, as_json: bool) -
     )
 
 
+@output.writes
 @click.command("features")
 @output.wide_option
 @json_option
@@ -244,8 +246,7 @@ def features_cmd(wide: bool, as_json: bool) -> None:
     _warn_unreadable(unreadable)
     if as_json:
         output.emit_json(
-            {
-                "schema_version": 1,
+            versioned({
                 "current": ws.current(),
                 "unreadable": unreadable,
                 "features": [
@@ -263,7 +264,7 @@ def features_cmd(wide: bool, as_json: bool) -> None:
                     | {"tasks": f["tasks"], "cost": f["totals"]["cost"]}
                     for f in features
                 ],
-            }
+            })
         )
         return
     now = datetime.now(UTC)
@@ -305,6 +306,7 @@ FEATURE_COLUMNS = (
 )
 
 
+@output.reads
 @click.command("history")
 @click.argument("feature", required=False)
 @click.option("--limit", type=click.IntRange(min=0), default=None, help="Only the last N events.")
@@ -350,7 +352,7 @@ def history_cmd(
         for problem in figures["problems"]:
             output.warn(problem)
     if as_json:
-        document: dict[str, Any] = {"schema_version": 1, "feature_id": feature_id, "events": events}
+        document: dict[str, Any] = versioned(feature_id=feature_id, events=events)
         if figures is not None:
             document["stats"] = figures
         output.emit_json(document)
@@ -437,6 +439,7 @@ def event_model(event: dict[str, Any]) -> str | None:
     return reported[-1] if reported else model if isinstance(model, str) else None
 
 
+@output.writes
 @click.command("switch")
 @click.argument("feature", required=False)
 @click.option("--list", "list_only", is_flag=True, help="Show the features and the current one.")
@@ -459,7 +462,7 @@ def switch_cmd(feature: str | None, list_only: bool, show_status: bool, as_json:
         output.info(f"Current feature: {feature}")
     current = ws.current()
     if as_json:
-        output.emit_json({"schema_version": 1, "current": current, "features": ws.feature_ids()})
+        output.emit_json(versioned(current=current, features=ws.feature_ids()))
     elif list_only:
         for name in ws.feature_ids():
             click.echo(f"{'*' if name == current else ' '} {name}")

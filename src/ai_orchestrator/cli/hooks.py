@@ -8,8 +8,6 @@ the same functions for ``python -m ai_orchestrator`` and ``--help``.
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from ai_orchestrator.cli import output
@@ -50,6 +48,7 @@ def hooks_group() -> None:
     """aio's hook entries in the agents' own settings (interactive sessions → usage index)."""
 
 
+@output.writes
 @hooks_group.command("install", context_settings=_CTX)
 @_AGENT
 @_SCOPE
@@ -59,6 +58,7 @@ def install_cmd(agent: str, scope: str, as_json: bool) -> None:
     _show([lib.install(a, scope) for a in _agents(agent)], as_json, "installed")
 
 
+@output.writes
 @hooks_group.command("uninstall", context_settings=_CTX)
 @_AGENT
 @_SCOPE
@@ -68,6 +68,7 @@ def uninstall_cmd(agent: str, scope: str, as_json: bool) -> None:
     _show([lib.uninstall(a, scope) for a in _agents(agent)], as_json, "left")
 
 
+@output.reads
 @hooks_group.command("status", context_settings=_CTX)
 @_AGENT
 @_SCOPE
@@ -77,15 +78,17 @@ def status_cmd(agent: str, scope: str, as_json: bool) -> None:
     _show([lib.status(a, scope) for a in _agents(agent)], as_json, "installed")
 
 
+@output.writes
 @click.command("hook", context_settings={**_CTX, "ignore_unknown_options": True})
 @click.argument("agent")
 @click.argument("event", nargs=-1)
-def hook_cmd(agent: str, event: tuple[str, ...]) -> None:
+def hook_cmd(agent: str, event: tuple[str, ...]) -> int:
     """Spool one hook event of AGENT (JSON on stdin, or Codex's JSON argument); exit 0."""
-    sys.exit(run_hook(agent, list(event)))
+    return run_hook(agent, list(event))
 
 
+@output.writes
 @click.command("statusline", context_settings=_CTX)
-def statusline_cmd() -> None:
+def statusline_cmd() -> int:
     """Print Claude Code's status line (its JSON on stdin): model, costs, feature, limits."""
-    sys.exit(run_statusline([]))
+    return run_statusline([])

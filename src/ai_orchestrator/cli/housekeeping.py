@@ -10,7 +10,8 @@ import click
 
 from ai_orchestrator.cli import output
 from ai_orchestrator.cli.features import features_cmd, json_option
-from ai_orchestrator.core.errors import EXIT_FAILURE, InvalidInput
+from ai_orchestrator.core.errors import AlreadyReported, InvalidInput
+from ai_orchestrator.core.schema import versioned
 
 
 @click.group("features", invoke_without_command=True)
@@ -24,6 +25,7 @@ def features_group(ctx: click.Context, wide: bool, as_json: bool) -> None:
         ctx.invoke(features_cmd, wide=wide, as_json=as_json)
 
 
+@output.writes
 @features_group.command("clean")
 @click.option("--completed", is_flag=True, help="Features whose tasks are all completed.")
 @click.option(
@@ -73,7 +75,7 @@ def clean_cmd(
     skipped = any(entry.skipped_because for entry in report.items)
     if as_json:
         output.emit_json(report.to_dict())
-        return EXIT_FAILURE if skipped else 0
+        return _skipped(skipped)
     if not report.items:
         output.info("No feature matches.")
     for entry in report.items:
@@ -83,7 +85,13 @@ def clean_cmd(
         where = f" → {entry.destination}" if entry.destination else ""
         action = entry.action.replace("_", " ")
         click.echo(f"{entry.feature_id}: {action}{where} ({', '.join(entry.reasons)})")
-    return EXIT_FAILURE if skipped else 0
+    return _skipped(skipped)
+
+
+def _skipped(skipped: bool) -> int:
+    if skipped:
+        raise AlreadyReported("features were skipped")
+    return 0
 
 
 @click.group("task")
@@ -91,6 +99,7 @@ def task_group() -> None:
     """Change a task of a feature's plan by hand."""
 
 
+@output.writes
 @task_group.command("set")
 @click.argument("args", nargs=-1, required=True)
 @click.option("--status", default=None, help="pending | in_progress | completed | failed")
@@ -120,12 +129,11 @@ def task_set_cmd(
     )
     if as_json:
         output.emit_json(
-            {
-                "schema_version": 1,
+            versioned({
                 "feature_id": ctx.feature_id,
                 "task": task.to_dict(),
                 **{f"previous_{field}": value for field, value in previous.items()},
-            }
+            })
         )
         return
     for field, before in previous.items():

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from ai_orchestrator.cli import output
+from ai_orchestrator.core.schema import versioned
 
 scope_option = click.option(
     "--scope",
@@ -38,14 +39,13 @@ def _run(scope: str, remove: bool, as_json: bool) -> None:
     report = run(directory)
     if as_json:
         output.emit_json(
-            {
-                "schema_version": 1,
+            versioned({
                 "scope": scope,
                 "directory": str(report.directory),
                 "written": report.written,
                 "removed": report.removed,
                 "kept": report.kept,
-            }
+            })
         )
         return
     for name in report.written:
@@ -66,6 +66,7 @@ def install_group() -> None:
     """Install integrations (Claude Code slash commands)."""
 
 
+@output.writes
 @install_group.command("claude-commands")
 @scope_option
 @click.option("--remove", is_flag=True, help="Remove them instead (as aio uninstall does).")
@@ -80,6 +81,7 @@ def uninstall_group() -> None:
     """Remove integrations that aio installed."""
 
 
+@output.writes
 @uninstall_group.command("claude-commands")
 @scope_option
 @json_option

@@ -17,11 +17,13 @@ import click
 
 from ai_orchestrator import __version__
 from ai_orchestrator.cli import output, streams
+from ai_orchestrator.core import env
 from ai_orchestrator.core.errors import (
     EXIT_FAILURE,
     EXIT_INTERRUPTED,
     EXIT_USAGE,
     AioError,
+    AlreadyReported,
     OutputLost,
 )
 
@@ -127,7 +129,7 @@ class LazyGroup(click.Group):
             from ai_orchestrator.cli.examples import add_examples
 
             add_examples(command, cmd_name)
-            if "_AIO_COMPLETE" in os.environ or "_AI_SESSION_COMPLETE" in os.environ:
+            if env.is_set("_AIO_COMPLETE") or env.is_set("_AI_SESSION_COMPLETE"):
                 from ai_orchestrator.cli.complete import add_completion
 
                 add_completion(command)
@@ -232,22 +234,6 @@ def _show_debug_log() -> None:
     logger.setLevel(logging.DEBUG)
 
 
-# Commands whose stdout is their result (``aio session`` ones as ``session <name>``; a
-# group alone and ``help`` print help). A failed write to stdout stops them: exit 1, or 0
-# when the reader went away (EPIPE, ``| head``). Every other command writes: its stdout is
-# a report of work already done, and losing the report never changes its exit code, so 0
-# still means stored and nobody retries what is stored (``cli.streams``).
-DATA_COMMANDS = frozenset(
-    {
-        "", "help", "session", "session list", "session show", "session stats",
-        "session path", "session help", "session export", "prices", "doctor", "status",
-        "template", "template list", "template show",
-        "tasks", "next", "history", "features", "todo", "todo report", "todo list", "config",
-        "config check", "completion", "task", "install", "uninstall", "config detect",
-        "usage", "usage daily", "usage weekly", "usage monthly", "usage session",
-        "usage blocks", "hooks", "hooks status", "team", "team status", "team stats",
-    }
-)  # fmt: skip
 GROUPS = frozenset(
     {
         "session", "features", "task", "install", "uninstall", "config", "todo", "usage",
@@ -277,13 +263,33 @@ def command_words(args: list[str], prog_name: str) -> str:
     return " ".join(words)
 
 
-def _lost_output(code: int, words: str, prog_name: str, fail: Failure) -> int:
+def stdout_is_result(root: click.Command, words: str, prog_name: str) -> bool:
+    """Whether the command ``words`` names is a read command (``output.reads``, declared on
+    the command). Help, a group named alone (it prints its help or its list) are reads; an
+    unknown command is not (it fails with a usage error before any output)."""
+    if words in ("", "help"):
+        return True
+    parts = words.split()[0 if prog_name == "aio" else 1 :]
+    command = root
+    for word in parts:
+        if not isinstance(command, click.Group):
+            return False
+        found = command.get_command(click.Context(command, info_name=word), word)
+        if found is None:
+            return False
+        command = found
+    if isinstance(command, click.Group):
+        return True
+    return output.declared_reader(command) is True
+
+
+def _lost_output(code: int, reads: bool, prog_name: str, fail: Failure) -> int:
     """The exit code once the command is over, given what happened to its stdout."""
     streams.set_strict(False)
     lost = streams.failure("stdout")
     if lost is None or code != 0:
         return code  # a failed command said why on stderr; its code stands
-    if words in DATA_COMMANDS:
+    if reads:
         if lost.errno == errno.EPIPE:
             return code
         return fail(f"cannot write the output to stdout: {lost.cause}", EXIT_FAILURE)
@@ -300,34 +306,20 @@ def run(command: click.Command, argv: list[str] | None, prog_name: str) -> int:
     for bad input; unexpected errors are one line unless ``AIO_DEBUG`` is set)."""
     args = sys.argv[1:] if argv is None else argv
     fail = Failure(prog_name, wants_json(args))
-    words = command_words(args, prog_name)
-    streams.set_strict(words in DATA_COMMANDS)
-    code = _lost_output(_run(command, args, prog_name, fail), words, prog_name, fail)
-    completing = "_AIO_COMPLETE" in os.environ or "_AI_SESSION_COMPLETE" in os.environ
-    if words not in ("", "help", "completion", "session clean") and not completing:
-        _auto_retention()
-    return code
+    reads = _reads(command, command_words(args, prog_name), prog_name)
+    streams.set_strict(reads)
+    return _lost_output(_run(command, args, prog_name, fail), reads, prog_name, fail)
 
 
-def _auto_retention() -> None:
-    """The daily retention run when ``[retention] auto = true`` (``store.retention``): the
-    check is reading the user config file; the policy's modules load only when it is on.
-    Never on the hook/statusline path (``cli/launch.py`` does not come here)."""
-    from ai_orchestrator.core.errors import InvalidInput
-    from ai_orchestrator.infra.user_config import read_table
-
+def _reads(command: click.Command, words: str, prog_name: str) -> bool:
     try:
-        if read_table("retention").get("auto") is not True:
-            return
-    except (InvalidInput, OSError):
-        return  # said by the commands that read it (session clean --policy, config)
-    from ai_orchestrator.cli.session_upkeep import auto_retention
-
-    auto_retention()
+        return stdout_is_result(command, words, prog_name)
+    except Exception:  # a command that fails to import fails again, and is reported, in _run
+        return False
 
 
 def _run(command: click.Command, args: list[str], prog_name: str, fail: Failure) -> int:
-    if os.environ.get("AIO_DEBUG"):
+    if env.get("AIO_DEBUG"):
         _show_debug_log()
     try:
         result = command.main(args=args, prog_name=prog_name, standalone_mode=False)
@@ -348,6 +340,8 @@ def _run(command: click.Command, args: list[str], prog_name: str, fail: Failure)
         return fail("interrupted" if stopped else "aborted", EXIT_INTERRUPTED, label=None)
     except OutputLost as exc:
         return 0 if exc.errno == errno.EPIPE else fail(str(exc), exc.exit_code)
+    except AlreadyReported as exc:
+        return exc.exit_code  # the command's own output said what failed
     except AioError as exc:
         return fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
@@ -360,13 +354,13 @@ def _run(command: click.Command, args: list[str], prog_name: str, fail: Failure)
     except OSError as exc:
         # The library names its files (StoreFileError, above); this is the net for any
         # other file the system refused: still one line with the cause, never a trace.
-        if os.environ.get("AIO_DEBUG"):
+        if env.get("AIO_DEBUG"):
             raise
         from ai_orchestrator.infra.fsutil import file_error
 
         return fail(str(file_error(exc.filename, exc)), EXIT_FAILURE)
     except Exception as exc:
-        if os.environ.get("AIO_DEBUG"):
+        if env.get("AIO_DEBUG"):
             raise
         return fail(
             f"internal error: {type(exc).__name__}: {exc} (set AIO_DEBUG=1 for a traceback)",
@@ -405,7 +399,7 @@ def session_main(argv: list[str] | None = None) -> None:
     from ai_orchestrator.cli.session import session
 
     add_examples(session, "session", prog="ai-session")
-    if "_AI_SESSION_COMPLETE" in os.environ:
+    if env.is_set("_AI_SESSION_COMPLETE"):
         from ai_orchestrator.cli.complete import add_completion
 
         add_completion(session)

@@ -9,7 +9,6 @@ legend. Under ``--json`` commands write exactly one JSON document to stdout and 
 from __future__ import annotations
 
 import json
-import os
 import sys
 from datetime import UTC, datetime
 from functools import cache
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ai_orchestrator.core import env
 from ai_orchestrator.core.figures import usd
 
 if TYPE_CHECKING:
@@ -24,6 +24,32 @@ if TYPE_CHECKING:
 
 COLOR_MODES = ("auto", "always", "never")
 _color = {"mode": "auto"}
+
+
+# What a command's stdout is, declared on the command itself (``cli.main`` reads it before
+# running the command; ``tests/cli/test_command_kinds.py`` fails on a command that declares
+# neither). A reader's stdout is its result: a failed write stops it (exit 1; 0 when the
+# reader went away). A writer's stdout is a report of work already done: losing it never
+# changes the exit code, so 0 still means stored and nobody retries what is stored.
+STDOUT_IS_RESULT = "aio_stdout_is_result"
+
+
+def reads(command: click.Command) -> click.Command:
+    """Declare ``command`` a read command: its stdout is its result."""
+    setattr(command, STDOUT_IS_RESULT, True)
+    return command
+
+
+def writes(command: click.Command) -> click.Command:
+    """Declare ``command`` a writing command: its stdout is a report of work done."""
+    setattr(command, STDOUT_IS_RESULT, False)
+    return command
+
+
+def declared_reader(command: click.Command) -> bool | None:
+    """``True`` for ``reads``, ``False`` for ``writes``, ``None`` when undeclared."""
+    value = getattr(command, STDOUT_IS_RESULT, None)
+    return value if isinstance(value, bool) else None
 
 
 def set_color(mode: str) -> None:
@@ -37,7 +63,7 @@ def _color_options() -> dict[str, Any]:
     mode = _color["mode"]
     if mode == "always":
         return {"force_terminal": True, "no_color": False}
-    if mode == "never" or os.environ.get("NO_COLOR"):
+    if mode == "never" or env.get("NO_COLOR"):
         # no escape sequence at all (rich's own NO_COLOR handling would still print bold)
         return {"no_color": True, "color_system": None}
     return {}  # rich: colour on a terminal only

@@ -16,7 +16,7 @@ import click
 from ai_orchestrator.accounting.rate_report import RateCard, rates_for
 from ai_orchestrator.agents.registry import KNOWN_KEYS
 from ai_orchestrator.cli import output
-from ai_orchestrator.core.errors import InvalidInput
+from ai_orchestrator.core.errors import InvalidInput, Unpriced
 from ai_orchestrator.core.figures import exact_usd
 
 RATE_LABELS = {
@@ -28,6 +28,7 @@ RATE_LABELS = {
 }
 
 
+@output.reads
 @click.command("prices", context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("model")
 @click.option(
@@ -56,9 +57,7 @@ def prices(ctx: click.Context, model: str, agent: str | None, as_json: bool) -> 
         _print_card(card)
     if not card.priced:
         # The one documented failure line (stdout above keeps the card, also under --json).
-        reason = card.note or "no price data"
-        click.echo(f"aio: error: {card.query}: unpriced ({reason})", err=True)
-        ctx.exit(1)
+        raise Unpriced(card.query, card.note or "no price data")
 
 
 def _print_card(card: RateCard) -> None:

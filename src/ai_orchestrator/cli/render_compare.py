@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from ai_orchestrator.cli import output
-from ai_orchestrator.core.errors import EXIT_FAILURE
+from ai_orchestrator.core.errors import AlreadyReported
+from ai_orchestrator.core.schema import versioned
 
 
 def _finding(f: dict[str, Any]) -> str:
@@ -27,12 +28,11 @@ def review_compare(
     outcome = run_compare(ctx, compare[0], compare[1], focus=focus, max_cost=max_cost)
     if as_json:
         output.emit_json(
-            {
-                "schema_version": 1,
+            versioned({
                 "feature_id": ctx.feature_id,
                 "sides": [s.to_dict() for s in outcome.sides],
                 "artifact": str(outcome.artifact),
-            }
+            })
         )
     else:
         from rich.table import Table
@@ -62,4 +62,6 @@ def review_compare(
     for side in outcome.sides:
         if side.error:
             output.warn(f"{side.reviewer}: {side.error}")
-    return EXIT_FAILURE if outcome.failed else 0
+    if outcome.failed:
+        raise AlreadyReported("a reviewer failed")
+    return 0

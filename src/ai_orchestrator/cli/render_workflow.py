@@ -9,6 +9,7 @@ from typing import Any
 from ai_orchestrator.agents.base import Progress
 from ai_orchestrator.calls.conversation import Hooks
 from ai_orchestrator.cli import output
+from ai_orchestrator.core.schema import versioned
 from ai_orchestrator.infra.locks import WaitReport
 from ai_orchestrator.workflow.model.plan import Plan
 
@@ -77,13 +78,12 @@ def calls_summary(steps: list[dict[str, Any]]) -> str:
 
 def plan_json(plan: Plan, feature_id: str) -> dict[str, Any]:
     nxt = plan.next_task()
-    return {
-        "schema_version": 1,
+    return versioned({
         "feature_id": feature_id,
         "counts": plan.counts(),
         "next_task": nxt.id if nxt else None,
         "phases": [p.to_dict() for p in plan.phases],
-    }
+    })
 
 
 def print_plan(plan: Plan, title: str) -> None:

@@ -30,6 +30,7 @@ from ai_orchestrator.workflow.project.workspace import Workspace
 DEFAULT_FILE = "aio-report.html"
 
 
+@output.writes
 @click.command("report", context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--html", "html_file", default=DEFAULT_FILE, show_default=True,
               help="Write the page here ('-': stdout).")  # fmt: skip

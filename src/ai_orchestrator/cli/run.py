@@ -3,7 +3,6 @@ the shell version's ``ai-command-wrapper.sh``)."""
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -12,8 +11,10 @@ from typing import Any
 import click
 
 from ai_orchestrator.cli import output
+from ai_orchestrator.core import env
 from ai_orchestrator.core.errors import InvalidInput
 from ai_orchestrator.core.figures import exact_usd, token_line
+from ai_orchestrator.core.schema import versioned
 
 
 def default_session_name(cwd: Path) -> str:
@@ -44,8 +45,7 @@ def result_json(run: Any) -> dict[str, Any]:
     result = run.result
     record = run.record.to_json()  # the stored JSON view
     unknown = bool(record.get("usage_unknown"))
-    return {
-        "schema_version": 1,
+    return versioned({
         "session_name": record["session_name"],
         "session_action": run.action,
         "interaction_id": record["id"],
@@ -74,7 +74,7 @@ def result_json(run: Any) -> dict[str, Any]:
         "spent_before": record.get("spent_before"),
         "over_budget": run.over_budget,
         "notices": [n.text for n in run.notices],
-    }
+    })
 
 
 def _conversation_flags(
@@ -89,19 +89,20 @@ def _conversation_flags(
     ]
 
 
+@output.writes
 @click.command("run")
 @click.argument("args", nargs=-1, required=True)
 @click.option(
     "--agent",
     "-a",
-    default=lambda: os.environ.get("AIO_AGENT", "claude"),
+    default=lambda: env.get("AIO_AGENT", "claude"),
     show_default="claude (or $AIO_AGENT)",
     help="claude, gemini, codex or scripted.",
 )
 @click.option(
     "--model",
     "-m",
-    default=lambda: os.environ.get("AI_MODEL") or None,
+    default=lambda: env.get("AI_MODEL") or None,
     help="Model alias or id (default: $AI_MODEL, else the agent's default).",
 )
 @click.option(

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from ai_orchestrator import SCHEMA_VERSION, __version__
+from ai_orchestrator import __version__
 from ai_orchestrator.calls.given_record import record_given
 from ai_orchestrator.cli import output, streams
 from ai_orchestrator.cli.render_sessions import (
@@ -24,11 +24,13 @@ from ai_orchestrator.cli.render_sessions import (
 )
 from ai_orchestrator.cli.session_help import help_cmd
 from ai_orchestrator.cli.session_opts import confirm, days_option, json_option
+from ai_orchestrator.cli.session_repair import repair_cmd
 from ai_orchestrator.cli.session_rows import rescan_option, store_rows
 from ai_orchestrator.cli.session_upkeep import clean_cmd, compact_cmd, pin_cmd, unpin_cmd
 from ai_orchestrator.cli.team import list_team_sessions, team_list_options
 from ai_orchestrator.core.errors import InvalidInput, StoreError, StoreFileError
 from ai_orchestrator.core.limits import MAX_IMPORT_BYTES, MAX_RECORD_BYTES
+from ai_orchestrator.core.schema import versioned
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.export import (
     check_export_target,
@@ -77,10 +79,11 @@ def session() -> None:
 
 
 session.add_command(help_cmd)
-for _command in (clean_cmd, pin_cmd, unpin_cmd, compact_cmd):
+for _command in (clean_cmd, pin_cmd, unpin_cmd, compact_cmd, repair_cmd):
     session.add_command(_command)
 
 
+@output.reads
 @session.command("list")
 @click.option("--active", is_flag=True, help="Only sessions used within --days days.")
 @days_option
@@ -106,8 +109,7 @@ def list_cmd(active: bool, days: float, sort_key: str, wide: bool, as_json: bool
     shown = sort_rows(shown, sort_key)
     if as_json:
         header = json.dumps(
-            {
-                "schema_version": SCHEMA_VERSION,
+            versioned({
                 "session_dir": str(store.root),
                 "total_sessions": len(rows),
                 "active_sessions": active_count,
@@ -116,9 +118,10 @@ def list_cmd(active: bool, days: float, sort_key: str, wide: bool, as_json: bool
                 "not_migrated": strays,
                 "not_aio": foreign,
                 "sessions": [],
-            },
-            ensure_ascii=False, indent=2,
-        )  # fmt: skip
+            }),
+            ensure_ascii=False,
+            indent=2,
+        )
         # Indented like every other JSON document, except that each session is one line:
         # the rows already hold its JSON, so it is spliced, not re-encoded (re-indenting
         # 10,000 sessions would cost ~0.5 s, the whole budget of the listing).
@@ -143,6 +146,7 @@ def list_cmd(active: bool, days: float, sort_key: str, wide: bool, as_json: bool
     print_not_aio(foreign)
 
 
+@output.reads
 @session.command("show")
 @click.argument("name")
 @click.option(
@@ -188,6 +192,7 @@ def show_cmd(name: str, last: int, wide: bool, as_json: bool) -> None:
         click.echo(f"Pinned: since {pinned_at} (kept by retention policies and delete)")
 
 
+@output.reads
 @session.command("stats")
 @click.option("--session", "name", help="Statistics of one session only.")
 @click.option(
@@ -243,6 +248,7 @@ def stats_cmd(
         print_interactive(interactive, by or "")
 
 
+@output.reads
 @session.command("export")
 @click.option("--output", "-o", "target", help="File to write, or - for stdout.")
 @click.option("--active", is_flag=True, help="Only sessions used within --days days.")
@@ -331,6 +337,7 @@ rename_option = click.option(
 )
 
 
+@output.writes
 @session.command("import")
 @click.argument("source")
 @rename_option
@@ -368,6 +375,7 @@ def import_cmd(source: str, renames: tuple[str, ...], as_json: bool) -> None:
     )
 
 
+@output.writes
 @session.command("migrate")
 @rename_option
 @json_option
@@ -408,6 +416,7 @@ def _fail_if_skipped(skipped: list[tuple[str, str]]) -> None:
         )
 
 
+@output.writes
 @session.command("record")
 @click.argument("name")
 def record_cmd(name: str) -> None:
@@ -427,9 +436,10 @@ def record_cmd(name: str) -> None:
     # Lazily: pricing is the bulk of the imports, and list/stats never need it.
 
     stored = record_given(_store(), name, interaction)
-    output.emit_json({"schema_version": SCHEMA_VERSION, "id": stored.id, "added": stored.added})
+    output.emit_json(versioned({"id": stored.id, "added": stored.added}))
 
 
+@output.writes
 @session.command("delete")
 @click.argument("name")
 @click.option("--yes", "-y", "--force", "yes", is_flag=True, help="Do not ask for confirmation.")
@@ -449,36 +459,7 @@ def delete_cmd(name: str, yes: bool) -> None:
     output.info(f"Deleted {view.name}")
 
 
-@session.command("repair")
-@click.argument("name")
-@json_option
-def repair_cmd(name: str, as_json: bool) -> None:
-    """Rebuild a session's summary from its log; quarantine unreadable lines; fix modes;
-    record a call whose aio died (usage read back from the agent's own files)."""
-    from ai_orchestrator.calls.repair import repair
-
-    repaired = repair(_store(), name)
-    report, recovered = repaired.report, repaired.recovered
-    skipped = report["recovery_skipped"]
-    if as_json:
-        output.emit_json(report)
-        return
-    if skipped is not None:
-        output.warn(f"{name}: {skipped}")
-    for problem in report["cannot_fix"]:
-        output.warn(f"{report['session_name']}: not fixed: {problem}")
-    if recovered is not None:
-        state = "recorded now" if recovered.added else "it had been recorded already"
-        output.info(f"{name}: an interrupted call was pending ({state}); its todo is closed")
-    kept = f"; original metadata kept as {report['kept_copy']}" if report["kept_copy"] else ""
-    output.info(
-        f"{report['session_name']}: {report['interactions']} interaction(s); summary was "
-        f"{report['summary_was']}{kept}; {report['quarantined_lines']} line(s) moved to "
-        f"interactions.corrupt.jsonl; {report['modes_fixed']} mode(s) fixed; "
-        f"{report['temp_files_removed'] + report['trash_removed']} leftover(s) removed"
-    )
-
-
+@output.reads
 @session.command("path")
 @click.argument("name", required=False)
 @json_option
@@ -487,7 +468,7 @@ def path_cmd(name: str | None, as_json: bool) -> None:
     store = _store()
     path = store.path_of(name) if name is not None else store.root
     if as_json:
-        data: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "session_dir": str(store.root)}
+        data: dict[str, Any] = versioned({"session_dir": str(store.root)})
         if name is not None:
             data.update(session_name=name, path=str(path), exists=store.exists(name))
         output.emit_json(data)

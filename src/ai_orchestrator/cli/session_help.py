@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import click
 
+from ai_orchestrator.cli import output
 from ai_orchestrator.core.errors import InvalidInput
 
 
+@output.reads
 @click.command("help")
 @click.argument("command", required=False)
 @click.pass_context

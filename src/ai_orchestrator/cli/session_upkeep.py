@@ -42,6 +42,7 @@ def _policy(
     )
 
 
+@output.writes
 @click.command("clean")
 @click.option(
     "--older-than",
@@ -163,6 +164,7 @@ def _print_cleaned(name: str, reason: str) -> None:
         click.echo(f"removed {name}")
 
 
+@output.writes
 @click.command("pin")
 @click.argument("name", required=False)
 @json_option
@@ -181,6 +183,7 @@ def pin_cmd(name: str | None, as_json: bool) -> None:
     _pinned(store, name, True, as_json)
 
 
+@output.writes
 @click.command("unpin")
 @click.argument("name")
 @json_option
@@ -227,6 +230,7 @@ def _say_auto(report: CleanReport) -> None:
         output.warn(f"retention policy kept {item['session_name']}: {item['reason']}")
 
 
+@output.writes
 @click.command("compact")
 @click.argument("name")
 @click.option("--timeout", type=click.FloatRange(min=1), help="Seconds each call may take.")

@@ -16,6 +16,7 @@ def config_group() -> None:
     """The project's configuration (.aio/config.toml)."""
 
 
+@output.reads
 @config_group.command("check")
 @click.option("--json", "as_json", is_flag=True, help="Write JSON to stdout.")
 def config_check_cmd(as_json: bool) -> None:
@@ -50,6 +51,7 @@ def config_check_cmd(as_json: bool) -> None:
         raise InvalidInput(f"{path}: {errors} error{'s' if errors != 1 else ''}")
 
 
+@output.reads
 @config_group.command("detect")
 @click.option("--json", "as_json", is_flag=True, help="Write JSON to stdout.")
 def config_detect_cmd(as_json: bool) -> None:
@@ -71,6 +73,7 @@ def config_detect_cmd(as_json: bool) -> None:
     click.echo(f"Configured (.aio/config.toml): {shown or 'none'}")
 
 
+@output.reads
 @click.command("completion")
 @click.argument("shell", type=click.Choice(SHELLS))
 @click.option(

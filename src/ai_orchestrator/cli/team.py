@@ -10,7 +10,6 @@ up, 2 bad option or configuration, 5 a schema newer than this aio.
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from datetime import date
@@ -20,7 +19,9 @@ import click
 
 from ai_orchestrator.cli import output
 from ai_orchestrator.cli.tables import Column, plural, print_table, short_count, when
+from ai_orchestrator.core import env
 from ai_orchestrator.core.errors import AioError, InvalidInput
+from ai_orchestrator.core.schema import SCHEMA_KEY
 from ai_orchestrator.store.session_store import SessionStore
 from ai_orchestrator.team import config
 
@@ -39,6 +40,7 @@ def team() -> None:
     """Share session usage with a team through a PostgreSQL database."""
 
 
+@output.writes
 @team.command("init")
 @db_option
 @json_option
@@ -91,7 +93,7 @@ def _batch_rows() -> int:
     """``AIO_TEAM_BATCH_ROWS``: rows per transaction (default 10,000)."""
     from ai_orchestrator.team.push import BATCH_ROWS
 
-    raw = os.environ.get("AIO_TEAM_BATCH_ROWS", "")
+    raw = env.get("AIO_TEAM_BATCH_ROWS")
     if not raw:
         return BATCH_ROWS
     if not raw.isdigit() or not 1 <= int(raw) <= 1_000_000:
@@ -115,6 +117,7 @@ def _said(report: Any) -> str:
     )
 
 
+@output.writes
 @team.command("push")
 @db_option
 @click.option("--user", help="User name recorded on each row (default: AIO_TEAM_USER, the "
@@ -186,6 +189,7 @@ def _watch(
             output.info("stopped; everything committed so far is on the server")
 
 
+@output.reads
 @team.command("status")
 @db_option
 @json_option
@@ -208,7 +212,7 @@ def status_cmd(db: str | None, as_json: bool) -> None:
         "user": settings.user,
         "machine_id": who.machine_id,
         "hostname": who.hostname,
-        "schema_version": version,
+        SCHEMA_KEY: version,
         "pending_sessions": len(work),
         "pending_bytes": sum(w.size - w.start for w in work),
         **data,
@@ -229,6 +233,7 @@ def _since(ctx: click.Context, param: click.Parameter, value: str | None) -> dat
         raise InvalidInput(f"invalid --since {value!r}: use YYYY-MM-DD or YYYYMMDD") from None
 
 
+@output.reads
 @team.command("stats")
 @db_option
 @click.option("--by", type=click.Choice(["user", "machine", "feature", "branch", "task", "model",

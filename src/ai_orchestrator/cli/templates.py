@@ -47,6 +47,7 @@ def template_group() -> None:
     that new features start from (aio init FEATURE --template NAME)."""
 
 
+@output.writes
 @template_group.command("save")
 @click.argument("template_name", metavar="NAME")
 @click.option(
@@ -124,6 +125,7 @@ def save_cmd(
         output.emit_json(template)
 
 
+@output.reads
 @template_group.command("list")
 @json_option
 def list_cmd(as_json: bool) -> None:
@@ -160,6 +162,7 @@ def list_cmd(as_json: bool) -> None:
         click.echo(f"{row['name']}  {seed}  {phases}  {budget}  {row['description']}".rstrip())
 
 
+@output.reads
 @template_group.command("show")
 @click.argument("template_name", metavar="NAME")
 @json_option
@@ -189,6 +192,7 @@ def show_cmd(template_name: str, as_json: bool) -> None:
     click.echo("Preamble:" + (f"\n{template['preamble']}" if template["preamble"] else " none"))
 
 
+@output.writes
 @template_group.command("delete")
 @click.argument("template_name", metavar="NAME")
 def delete_cmd(template_name: str) -> None:
@@ -197,6 +201,7 @@ def delete_cmd(template_name: str) -> None:
     output.info(f"Deleted template {template_name}")
 
 
+@output.writes
 @click.command("link")
 @click.argument("feature")
 @click.argument("other")

@@ -16,6 +16,7 @@ import click
 from ai_orchestrator.accounting import todos as session_todos
 from ai_orchestrator.cli import output, tables
 from ai_orchestrator.cli.tables import Cell, Column
+from ai_orchestrator.core.schema import versioned
 from ai_orchestrator.infra.timeutil import parse_iso
 from ai_orchestrator.store import todo_log
 
@@ -28,6 +29,7 @@ def todo() -> None:
     """Session todos ($TODO_FILE, default $SESSION_DIR/todos.jsonl)."""
 
 
+@output.reads
 @todo.command("report")
 @click.option("--since", help="Only todos started on/after this date (YYYY-MM-DD or ISO).")
 @click.option("--until", help="Only todos started up to this date (a date includes the day).")
@@ -45,6 +47,7 @@ def report_cmd(since: str | None, until: str | None, as_json: bool) -> None:
     _print_report(data, since, until)
 
 
+@output.reads
 @todo.command("list")
 @click.option("--feature", help="Only this feature's todos, plus the agent's todo list per task.")
 @click.option("--status", type=click.Choice(todo_log.STATUSES), help="Only this status.")
@@ -65,14 +68,13 @@ def list_cmd(feature: str | None, status: str | None, wide: bool, as_json: bool)
         output.warn(problem)
     if as_json:
         output.emit_json(
-            {
-                "schema_version": 1,
+            versioned({
                 "todo_file": str(todo_log.todo_file()),
                 "feature": feature,
                 "status": status,
                 "todos": items,
                 "agent_todos": agent_todos,
-            }
+            })
         )
         return
     _print_list(items, agent_todos, wide=wide)

@@ -105,6 +105,7 @@ def usage() -> None:
     """Usage and cost of every agent session on this machine (interactive ones too)."""
 
 
+@output.writes
 @usage.command("sync", context_settings=_CTX)
 @click.option("--rescan", is_flag=True, help="Read every file again from its start.")
 @click.option("--json", "as_json", is_flag=True, help="Write JSON to stdout.")
@@ -221,7 +222,7 @@ for _kind, _help in (
     ("session", "Usage per agent session (subagents inside their parent)."),
     ("blocks", "Usage per 5-hour block (Claude's billing windows)."),
 ):
-    usage.command(_kind, context_settings=_CTX, help=_help)(_report_command(_kind))
+    output.reads(usage.command(_kind, context_settings=_CTX, help=_help)(_report_command(_kind)))
 
 
 def interactive_figures(

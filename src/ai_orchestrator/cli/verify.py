@@ -15,7 +15,8 @@ import click
 from ai_orchestrator.cli import output
 from ai_orchestrator.cli.render_workflow import hooks
 from ai_orchestrator.cli.workflow import json_option, max_cost_option, timeout_option
-from ai_orchestrator.core.errors import EXIT_FAILURE, CoverageTooLow, InvalidInput
+from ai_orchestrator.core.errors import AlreadyReported, CoverageTooLow, InvalidInput
+from ai_orchestrator.core.schema import versioned
 
 # ``--agent`` alone: the agent the config names for verify (``--agent NAME`` names one).
 CONFIGURED = "\x00configured"
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from ai_orchestrator.workflow.testing.testselect import Selection
 
 
+@output.writes
 @click.command("verify")
 @click.argument("feature", required=False)
 @click.option("--unit", "kind", flag_value="unit", help="Only the unit tests.")
@@ -106,7 +108,7 @@ def verify_cmd(
         return _discover(ctx, selection, as_json)
     ctx = open_feature(feature, hooks(live=not as_json), timeout=timeout)
 
-    def once() -> int:
+    def once() -> bool:
         from ai_orchestrator.workflow.phases.verify import run_verify
 
         outcome = run_verify(
@@ -127,10 +129,12 @@ def verify_cmd(
             raise CoverageTooLow(short)
         if short:
             output.warn(short)
-        return 0 if outcome.ok else EXIT_FAILURE
+        return outcome.ok
 
     if not watch:
-        return once()
+        if not once():
+            raise AlreadyReported("verification failed")
+        return 0
     from ai_orchestrator.workflow.phases.watch import snapshot, wait_for_change
 
     while True:
@@ -165,7 +169,7 @@ def _discover(ctx: FeatureContext, selection: Selection, as_json: bool) -> int:
     )
     if as_json:
         output.emit_json(
-            {"schema_version": 1, "feature_id": ctx.feature_id, "selection": selection.to_dict()}
+            versioned(feature_id=ctx.feature_id, selection=selection.to_dict())
             | found.to_dict()
         )
     else:
@@ -175,7 +179,7 @@ def _discover(ctx: FeatureContext, selection: Selection, as_json: bool) -> int:
         output.info(f"{len(found.items)} {unit} would run")
     if found.problem:
         output.warn(f"the tests could not be listed: {found.problem}")
-        return EXIT_FAILURE
+        raise AlreadyReported("the tests could not be listed")
     return 0
 
 
@@ -183,8 +187,7 @@ def _render(feature_id: str, outcome: VerifyOutcome, as_json: bool, *, compact: 
     run = outcome.run
     if as_json:
         output.emit_json(
-            {
-                "schema_version": 1,
+            versioned({
                 "feature_id": feature_id,
                 "ok": outcome.ok,
                 "tests": run.to_dict(),
@@ -193,7 +196,7 @@ def _render(feature_id: str, outcome: VerifyOutcome, as_json: bool, *, compact: 
                 "ci_xml": str(outcome.ci_path or "") or None,
                 "agent_check": outcome.agent_check,
                 "pinned": [p.to_dict() for p in outcome.pinned],
-            },
+            }),
             compact=compact,
         )
         return

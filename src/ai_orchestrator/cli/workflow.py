@@ -17,7 +17,8 @@ import click
 from ai_orchestrator.cli import output
 from ai_orchestrator.cli.render_workflow import calls_summary, hooks, plan_json, print_plan
 from ai_orchestrator.cli.tables import plural
-from ai_orchestrator.core.errors import EXIT_FAILURE, InvalidInput
+from ai_orchestrator.core.errors import AlreadyReported, InvalidInput
+from ai_orchestrator.core.schema import versioned
 
 if TYPE_CHECKING:
     from ai_orchestrator.workflow.testing.tasktests import PinnedReport
@@ -58,6 +59,7 @@ def _check_session_flags(no_session: bool, new_session: bool) -> None:
         raise InvalidInput("--no-session and --new-session cannot be combined")
 
 
+@output.writes
 @click.command("init")
 @click.argument("feature")
 @click.argument("description", required=False, default="")
@@ -98,7 +100,7 @@ def init_cmd(
 
 def _report_test_command(root: Path) -> None:
     """Say whether the test command can run (a dry run); never fails ``aio init``."""
-    from ai_orchestrator.workflow.testing.testcheck import check_project
+    from ai_orchestrator.workflow.project.configcheck import check_project
 
     check = check_project(root)
     if check.status == "failed":
@@ -107,6 +109,7 @@ def _report_test_command(root: Path) -> None:
         output.info(check.line())
 
 
+@output.writes
 @click.command("plan")
 @click.argument("args", nargs=-1, required=True)
 @click.option(
@@ -172,6 +175,7 @@ def plan_cmd(
         output.info(next_step(ctx.feature_id, outcome.plan, ctx.config))
 
 
+@output.reads
 @click.command("tasks")
 @click.argument("feature", required=False)
 @json_option
@@ -189,6 +193,7 @@ def tasks_cmd(feature: str | None, as_json: bool) -> None:
         print_plan(plan, f"Tasks of {ctx.feature_id}")
 
 
+@output.reads
 @click.command("next")
 @click.argument("feature", required=False)
 @json_option
@@ -204,12 +209,11 @@ def next_cmd(feature: str | None, as_json: bool) -> int:
     task = plan.next_task()
     if as_json:
         output.emit_json(
-            {
-                "schema_version": 1,
+            versioned({
                 "feature_id": ctx.feature_id,
                 "task": task.to_dict() if task else None,
                 "all_completed": plan.counts()["completed"] == plan.counts()["total"],
-            }
+            })
         )
     elif task is None:
         done = plan.counts()["completed"] == plan.counts()["total"]
@@ -220,6 +224,7 @@ def next_cmd(feature: str | None, as_json: bool) -> int:
     return 0
 
 
+@output.writes
 @click.command("implement")
 @click.argument("feature", required=False)
 @click.option("--task", "task_id", required=True, help="Task id, e.g. T1.1.")
@@ -301,8 +306,7 @@ def implement_cmd(
         accept_test_changes=accept_test_changes,
     )
     outcome = run_implement(ctx, task_id, opts)
-    summary = {
-        "schema_version": 1,
+    summary = versioned({
         "feature_id": ctx.feature_id,
         "task": outcome.task.to_dict(),
         "mode": outcome.mode,
@@ -312,7 +316,7 @@ def implement_cmd(
         "escalated_from": outcome.escalation,
         "pinned": outcome.pinned,
         "accepted_test_changes": outcome.accepted,
-    }
+    })
     if as_json:
         output.emit_json(summary)
     else:
@@ -322,6 +326,7 @@ def implement_cmd(
         )
 
 
+@output.writes
 @click.command("review")
 @click.argument("args", nargs=-1)
 @click.option("--architecture", is_flag=True, help="Review the architecture documents.")
@@ -393,15 +398,14 @@ def review_cmd(
     )
     if as_json:
         output.emit_json(
-            {
-                "schema_version": 1,
+            versioned({
                 "feature_id": ctx.feature_id,
                 "summary": outcome.summary,
                 "counts": outcome.counts,
                 "findings": outcome.findings,
                 "artifact": str(outcome.artifact),
                 "pinned": [p.to_dict() for p in outcome.pinned],
-            }
+            })
         )
     else:
         from rich.table import Table
@@ -422,7 +426,7 @@ def review_cmd(
         output.info(f"Review saved to: {outcome.artifact}")
     if outcome.critical:
         output.warn(f"{outcome.critical} critical finding(s)")
-        return EXIT_FAILURE
+        raise AlreadyReported("critical findings")
     return 0
 
 

@@ -41,6 +41,25 @@ class NotFound(AioError):
     """A named thing (session, feature, task) does not exist."""
 
 
+class AlreadyReported(AioError):
+    """The command has said what failed in its own output (tests that failed, findings,
+    skipped features): it ends with exit 1 and ``cli.main`` prints nothing more.
+    ``what`` names the failure in words (``critical findings``)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+
+class Unpriced(NotFound):
+    """``aio prices MODEL``: no rates are known for ``model`` (``reason`` says why)."""
+
+    def __init__(self, model: str, reason: str) -> None:
+        super().__init__(f"{model}: unpriced ({reason})")
+        self.model = model
+        self.reason = reason
+
+
 class StoreError(AioError):
     """The store cannot be used safely (unsafe directory, unreadable files)."""
 
@@ -88,7 +107,13 @@ class UnsafeStore(StoreError):
 
 
 class SessionBusy(AioError):
-    """Another live process holds the session's run lock."""
+    """Another live process holds ``what`` (a session's run lock, the store's write lock):
+    ``holder`` describes it; ``waited`` is how long aio waited, in seconds (0: it did not)."""
+
+    def __init__(self, what: str, holder: str, waited: float = 0.0) -> None:
+        gave_up = f"; gave up after waiting {waited:g}s" if waited > 0 else ""
+        super().__init__(f"{what} is busy: held by {holder}{gave_up}")
+        self.what, self.holder, self.waited = what, holder, waited
 
 
 class SessionPinned(AioError):
@@ -101,15 +126,44 @@ class SessionPinned(AioError):
 
 
 class BudgetExceeded(AioError):
-    """A spending limit has been reached; no agent call was made."""
+    """A spending limit has been reached. ``over`` builds it from the figures (``subject``
+    spent ``spent`` of ``limit`` USD; no agent call was made); an agent that stopped itself
+    at its budget carries only the message (its figures are in the record)."""
 
     exit_code = EXIT_BUDGET
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        subject: str | None = None,
+        spent: float | None = None,
+        limit: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.subject, self.spent, self.limit = subject, spent, limit
+
+    @classmethod
+    def over(cls, subject: str, spent: float, limit: float) -> BudgetExceeded:
+        from ai_orchestrator.core.figures import exact_usd
+
+        return cls(
+            f"{subject} has spent ${spent:.4f} of its {exact_usd(limit)} budget; "
+            "no agent call was made",
+            subject=subject,
+            spent=spent,
+            limit=limit,
+        )
 
 
 class AgentTimeout(AioError):
     """The agent did not finish within its wall-clock limit."""
 
     exit_code = EXIT_TIMEOUT
+
+    def __init__(self, agent: str, session: str, detail: str) -> None:
+        super().__init__(f"{agent} timed out in session {session}: {detail}")
+        self.agent, self.session, self.detail = agent, session, detail
 
 
 class PlannersFailed(AioError):
@@ -144,9 +198,9 @@ class AgentNotFound(AgentLaunchError):
 class AgentFailed(AioError):
     """The agent call ended with an error outcome (``outcome`` names it)."""
 
-    def __init__(self, message: str, outcome: str) -> None:
-        super().__init__(message)
-        self.outcome = outcome
+    def __init__(self, agent: str, session: str, outcome: str, detail: str) -> None:
+        super().__init__(f"{agent} failed in session {session} ({outcome}): {detail}")
+        self.agent, self.session, self.outcome, self.detail = agent, session, outcome, detail
 
 
 class CompactionFailed(AioError):
@@ -161,11 +215,28 @@ class CompactionFailed(AioError):
 
 
 class SessionLost(AioError):
-    """The agent CLI no longer has the stored conversation."""
+    """The agent CLI no longer has the stored conversation ``stored_id`` of ``session``."""
+
+    def __init__(self, session: str, stored_id: str | None) -> None:
+        super().__init__(
+            f"the agent no longer has the conversation stored in session {session} "
+            f"({stored_id}); rerun with --new-session to start a new one (the old context "
+            "is gone)"
+        )
+        self.session, self.stored_id = session, stored_id
 
 
 class SessionElsewhere(AioError):
-    """The stored conversation belongs to another project directory."""
+    """The stored conversation belongs to another project directory (``stored_cwd``)."""
+
+    def __init__(self, session: str, agent: str, stored_cwd: str, cwd: str) -> None:
+        super().__init__(
+            f"session {session} holds a {agent} conversation started in {stored_cwd}, "
+            f"not in this project ({cwd}); refusing to resume it here. Use --new-session "
+            "to start a new conversation for this project (replacing the stored one), or use "
+            "another feature id"
+        )
+        self.session, self.agent, self.stored_cwd, self.cwd = session, agent, stored_cwd, cwd
 
 
 class UnknownConversation(InvalidInput):
@@ -189,15 +260,30 @@ class InvalidVerdict(AioError):
 
 
 class TestsNotRed(AioError):
-    """The tests written for a task did not fail before the implementation existed."""
+    """The tests written for ``task_id`` did not fail before the implementation existed
+    (``reason``; the run's log at ``log``)."""
 
     __test__ = False
+
+    def __init__(self, task_id: str, reason: str, log: str) -> None:
+        super().__init__(
+            f"task {task_id}: the task's tests did not fail before the implementation "
+            f"({reason}); see {log}"
+        )
+        self.task_id, self.reason, self.log = task_id, reason, log
 
 
 class TestsFailed(AioError):
-    """The tests did not pass after the implementation and every fix round."""
+    """The tests of ``task_id`` did not pass after the implementation and ``rounds`` fix
+    rounds (``reason``; the last run's log at ``log``)."""
 
     __test__ = False
+
+    def __init__(self, task_id: str, rounds: int, reason: str, log: str) -> None:
+        super().__init__(
+            f"task {task_id}: not green after {rounds} fix round(s): {reason}; see {log}"
+        )
+        self.task_id, self.rounds, self.reason, self.log = task_id, rounds, reason, log
 
 
 class CoverageTooLow(AioError):
@@ -211,7 +297,29 @@ class TestRunnerError(AioError):
 
 
 class DependencyNotMet(AioError):
-    """A dependency of the task is not completed (``--force`` overrides)."""
+    """Dependencies (``unmet``) of ``task_id`` are not completed (``--force`` overrides)."""
+
+    def __init__(self, task_id: str, unmet: list[str]) -> None:
+        super().__init__(
+            f"task {task_id} depends on {', '.join(unmet)}, not completed yet "
+            f"(implement those first, or: aio implement --task {task_id} --force)"
+        )
+        self.task_id, self.unmet = task_id, list(unmet)
+
+
+class BadPriceCard(AioError):
+    """A cached price card that does not decode (``accounting.price_cards``): the card is
+    ignored and priced afresh, never shown to a user."""
+
+
+class ScenarioError(InvalidInput):
+    """The offline ``scripted`` agent: its scenario or invocation is unusable (its own
+    program prints it and exits 2, like an agent CLI given bad flags)."""
+
+
+class SessionRefused(AioError):
+    """The offline ``scripted`` agent refuses a session as a real CLI would (unknown id, id
+    in use, scenario exhausted): its own program prints it and exits 1."""
 
 
 class CommandConflict(AioError):

@@ -34,6 +34,7 @@ from dataclasses import MISSING, dataclass, field, fields, replace
 from typing import Any, TypeVar
 
 from ai_orchestrator.core.names import SessionName
+from ai_orchestrator.core.schema import SCHEMA_KEY
 
 TOKEN_KEYS = ("input", "output", "cache_read", "cache_write", "reasoning")
 
@@ -46,7 +47,7 @@ CALL_FIELDS = (
     "session_note", "usage_by_model", "cost", "cost_source", "reported_cost", "savings",
     "budget_usd", "spent_before", "over_budget", "raw_events",
 )  # fmt: skip
-STORE_FIELDS = ("schema_version", "id", "timestamp", "session_name", "command", "feature_id")
+STORE_FIELDS = (SCHEMA_KEY, "id", "timestamp", "session_name", "command", "feature_id")
 # Written by recovery, imports and migrations, and (``escalated_from``: the lineage of an
 # escalated conversation's first call) by ``aio escalate``; ``lineage``: where the first
 # call of a linked or templated feature's conversation came from (``workflow.phases.lineage``).
@@ -72,7 +73,7 @@ _ORDER = (*CALL_FIELDS, *STORE_FIELDS, *MARKER_FIELDS, *CONTEXT_FIELDS)
 _NUMBER = (int, float)
 _SESSION_KEYS = frozenset({"session_name", "command", "feature_id"})  # ``Interaction.session``
 _TYPES: dict[str, tuple[type, ...]] = {
-    "schema_version": (int,),
+    SCHEMA_KEY: (int,),
     "id": (str,),
     "timestamp": (str,),
     "task_id": (str,),

@@ -27,10 +27,12 @@ import os
 import stat
 from pathlib import Path
 
+from ai_orchestrator.core import env
 from ai_orchestrator.core.errors import StoreError, StoreFileError, UnsafeStore
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
+PUBLIC_FILE_MODE = 0o644  # a project's .aio/ files: meant to be reviewed and committed
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
@@ -113,7 +115,7 @@ def _action(flags: int) -> str:
 def _fsync_enabled() -> bool:
     # Durability against power loss costs one fsync per write; crash safety against a
     # killed process does not need it. AIO_FSYNC=0 trades the former for speed.
-    return os.environ.get("AIO_FSYNC", "1") not in ("0", "false", "no")
+    return env.get("AIO_FSYNC", "1") not in ("0", "false", "no")
 
 
 def ensure_private_dir(path: Path, *, create: bool = True, what: str = "directory") -> None:
@@ -411,3 +413,12 @@ def fsync_fd(fd: int) -> None:
 
 def unique_suffix() -> str:
     return f"{os.getpid()}-{os.urandom(4).hex()}"
+
+
+def write_artifact(path: Path, data: bytes) -> None:
+    """Write an artifact (review, test results) atomically, secrets redacted, readable by
+    all (``PUBLIC_FILE_MODE``): the workflow's files under ``.aio/``."""
+    from ai_orchestrator.infra.redact import redact_bytes  # only when an artifact is written
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, redact_bytes(data), mode=PUBLIC_FILE_MODE)

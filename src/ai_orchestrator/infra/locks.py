@@ -195,8 +195,7 @@ def acquire(
                 remaining = deadline - now
                 if remaining <= 0:
                     holder = _parse_holder(os.pread(fd, 4096, 0))
-                    waited = f"; gave up after waiting {timeout:g}s" if timeout > 0 else ""
-                    raise SessionBusy(f"{what} is busy: held by {holder.describe()}{waited}")
+                    raise SessionBusy(what, holder.describe(), max(timeout, 0.0))
                 if on_wait is not None and now - reported >= WAIT_REPORT_INTERVAL:
                     reported = now
                     on_wait(_parse_holder(os.pread(fd, 4096, 0)), now - began)

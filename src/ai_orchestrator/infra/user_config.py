@@ -11,20 +11,19 @@ room reads its own table: ``[team]`` (``team.config``), ``[retention]``
 
 from __future__ import annotations
 
-import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ai_orchestrator.core import env as aio_env
 from ai_orchestrator.core.errors import InvalidInput
 from ai_orchestrator.infra.fsutil import read_bytes
 
 
 def config_path(env: Mapping[str, str] | None = None) -> Path:
-    env = os.environ if env is None else env
-    base = env.get("XDG_CONFIG_HOME") or str(Path(env.get("HOME") or Path.home()) / ".config")
-    return Path(base) / "aio" / "config.toml"
+    """The user config file (the directory is ``core.env.config_dir``)."""
+    return Path(aio_env.config_dir(env)) / "config.toml"
 
 
 def read_table(name: str, env: Mapping[str, str] | None = None) -> dict[str, Any]:

@@ -44,10 +44,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from ai_orchestrator import SCHEMA_VERSION
 from ai_orchestrator.accounting.spend import FeatureSpend
 from ai_orchestrator.core.errors import AioError
 from ai_orchestrator.core.interaction import Interaction
+from ai_orchestrator.core.schema import versioned
 from ai_orchestrator.infra.timeutil import now_iso, parse_iso
 from ai_orchestrator.store.index import SessionRow
 from ai_orchestrator.store.stats import breakdown, compute_stats, total_tokens
@@ -284,8 +284,7 @@ def build(inputs: ReportInputs) -> dict[str, Any]:
                 problems.append(f"feature {feature_id}: {exc}")
         if inputs.config is not None:
             budgets = _budgets(inputs.rows, ids, inputs.config)
-    return {
-        "schema_version": SCHEMA_VERSION,
+    return versioned({
         "generated_at": now_iso(),
         "filters": {
             "since": filters.since.isoformat() if filters.since else None,
@@ -302,4 +301,4 @@ def build(inputs: ReportInputs) -> dict[str, Any]:
         "budgets": budgets,
         "features": features,
         "problems": problems,
-    }
+    })

@@ -45,7 +45,9 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ai_orchestrator.core import env
 from ai_orchestrator.core.names import FEATURE_ID_PATTERN, is_session_name
+from ai_orchestrator.core.schema import SCHEMA_KEY
 from ai_orchestrator.infra import locks
 from ai_orchestrator.infra.fsutil import peek_bytes
 from ai_orchestrator.store.journal import JOURNAL
@@ -59,7 +61,7 @@ from ai_orchestrator.store.pending import PENDING
 # aio's own rooms keep their files in these root directories (a session name always holds a
 # ``-``, so none can be one): the usage index (``usage.db``), the team settings (``team``)
 # and the session templates (``templates``, ``store.templates``).
-USAGE_DIR = "usage"
+USAGE_DIR = env.USAGE_DIR
 TEAM_DIR = "team"
 # The retention policy's pins and stamp, and the archive it exports into (store.retention).
 RETENTION_DIR = "retention"
@@ -161,12 +163,12 @@ def session_marker(path: Path, name: str | None = None) -> str | None:
     name = path.name if name is None else name
     meta = _small_json(path / METADATA)
     if isinstance(meta, dict):
-        if "schema_version" in meta and meta.get("session_name") == name:
+        if SCHEMA_KEY in meta and meta.get("session_name") == name:
             return METADATA
         if is_legacy_metadata(meta):
             return METADATA
     pending = _small_json(path / PENDING)
-    if isinstance(pending, dict) and "schema_version" in pending and "record_id" in pending:
+    if isinstance(pending, dict) and SCHEMA_KEY in pending and "record_id" in pending:
         return PENDING
     if _regular(path / locks.RUN_LOCK):
         return locks.RUN_LOCK

@@ -27,6 +27,7 @@ from typing import IO, Any
 from ai_orchestrator import SCHEMA_VERSION
 from ai_orchestrator.core.errors import AioError, InvalidInput
 from ai_orchestrator.core.interaction import Interaction
+from ai_orchestrator.core.schema import SCHEMA_KEY
 from ai_orchestrator.infra.timeutil import within_days
 from ai_orchestrator.store.session_store import SessionStore, SessionView
 from ai_orchestrator.store.summary import last_activity
@@ -59,7 +60,7 @@ CSV_COLUMNS = (
 
 def _export_object(view: SessionView, records: list[Interaction]) -> dict[str, Any]:
     obj = {k: v for k, v in view.summary.items() if k not in _LOCAL_FIELDS}
-    obj["schema_version"] = SCHEMA_VERSION
+    obj[SCHEMA_KEY] = SCHEMA_VERSION
     obj["session_name"] = view.name
     obj["interactions"] = [record.to_json() for record in records]
     return obj

@@ -58,6 +58,7 @@ from typing import Any
 from ai_orchestrator.core.errors import InvalidInput
 from ai_orchestrator.core.interaction import INTERACTION_FIELDS, Interaction
 from ai_orchestrator.core.names import SessionName, is_session_name, session_name
+from ai_orchestrator.core.schema import SCHEMA_KEY
 from ai_orchestrator.infra.fsutil import atomic_write, read_bytes
 from ai_orchestrator.store.legacy_format import parse_legacy_metadata
 from ai_orchestrator.store.logfile import (
@@ -95,7 +96,7 @@ def _number(value: object) -> object:
 def interaction_shape(item: Mapping[str, Any]) -> str:
     """``"ours"`` or ``"shell"`` (see the module docstring); ``InvalidInput`` for a record
     that fits neither, naming the fields no known shape has."""
-    if "id" in item or "schema_version" in item:
+    if "id" in item or SCHEMA_KEY in item:
         return "ours"
     keys = set(item)
     tokens = item.get("tokens")

@@ -14,13 +14,15 @@ import json
 import re
 from typing import Any
 
+from ai_orchestrator.core.schema import SCHEMA_KEY
+
 _BC_NUMBER = re.compile(rb'("(?:total_)?cost"\s*:\s*)(-?)\.(\d)')
 
 
 def is_legacy_metadata(obj: object) -> bool:
     return (
         isinstance(obj, dict)
-        and "schema_version" not in obj
+        and SCHEMA_KEY not in obj
         and (isinstance(obj.get("interactions"), list) or "session_id" in obj)
     )
 

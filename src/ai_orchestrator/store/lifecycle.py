@@ -24,7 +24,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from ai_orchestrator import SCHEMA_VERSION
 from ai_orchestrator.core.errors import (
     AioError,
     NotFound,
@@ -34,6 +33,7 @@ from ai_orchestrator.core.errors import (
     StoreFileError,
 )
 from ai_orchestrator.core.names import SessionName, parse_session_name
+from ai_orchestrator.core.schema import versioned
 from ai_orchestrator.infra import locks
 from ai_orchestrator.infra.fsutil import file_error
 from ai_orchestrator.infra.timeutil import within_days
@@ -287,8 +287,7 @@ class CleanReport:
 
     def to_dict(self) -> dict[str, Any]:
         """The ``aio session clean --json`` document."""
-        data: dict[str, Any] = {
-            "schema_version": SCHEMA_VERSION,
+        data: dict[str, Any] = versioned({
             "older_than_days": self.older_than_days,
             "dry_run": self.dry_run,
             "candidates": self.candidates,
@@ -297,7 +296,7 @@ class CleanReport:
             "recovered": self.recovered,
             "unreadable": self.unreadable,
             "not_aio": self.not_aio,
-        }
+        })
         if self.trash_removed is not None:
             data["trash_removed"] = self.trash_removed
             data["temp_files_removed"] = self.temp_files_removed

@@ -14,9 +14,9 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from ai_orchestrator import SCHEMA_VERSION
 from ai_orchestrator.core.errors import UnsafeStore
 from ai_orchestrator.core.names import SessionName
+from ai_orchestrator.core.schema import versioned
 from ai_orchestrator.infra import locks
 from ai_orchestrator.infra.fsutil import (
     atomic_write,
@@ -161,8 +161,7 @@ def repair_locked(path: Path, session: SessionName) -> dict[str, Any]:
         parsed = LogRead(parsed.records, len(data))  # what the log holds now
     kept = keep_foreign_copy(path, current)
     write_summary(path, summary_of_log(path, session, parsed, current.created_at, current.base))
-    return {
-        "schema_version": SCHEMA_VERSION,
+    return versioned({
         "session_name": session.name,
         "interactions": len(parsed.records),
         "quarantined_lines": moved,
@@ -171,4 +170,4 @@ def repair_locked(path: Path, session: SessionName) -> dict[str, Any]:
         "migrated": migrated is not None,
         "modes_fixed": fix_modes(path),
         "temp_files_removed": purge_temp_files(path),
-    }
+    })

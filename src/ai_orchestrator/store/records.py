@@ -39,7 +39,6 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from ai_orchestrator import SCHEMA_VERSION
 from ai_orchestrator.core.errors import InvalidInput
 from ai_orchestrator.core.interaction import TOKEN_KEYS, Interaction
 from ai_orchestrator.core.limits import (
@@ -55,6 +54,7 @@ from ai_orchestrator.core.names import (
     validate_feature_id,
     validate_id,
 )
+from ai_orchestrator.core.schema import SCHEMA_KEY, versioned
 from ai_orchestrator.core.usage import OUTCOMES
 from ai_orchestrator.infra.redact import redact, redact_value
 from ai_orchestrator.infra.timeutil import format_iso, now_iso, parse_iso
@@ -63,7 +63,7 @@ from ai_orchestrator.infra.timeutil import format_iso, now_iso, parse_iso
 # ``names.parse_session_name``, the timestamp by ``parse_iso``), so a secret-looking id
 # keeps its identity and an import stays idempotent.
 IDENTITY_FIELDS = (
-    "schema_version",
+    SCHEMA_KEY,
     "id",
     "timestamp",
     "session_name",
@@ -350,8 +350,7 @@ def normalize_interaction(
         raise _fail("agent_state", "an object", state)
 
     record.update(
-        {
-            "schema_version": SCHEMA_VERSION,
+        versioned({
             "id": record_id,
             "timestamp": timestamp,
             "session_name": session.name,
@@ -371,7 +370,7 @@ def normalize_interaction(
             "duration_ms": _int(record.get("duration_ms", 0), "duration_ms"),
             "outcome": outcome,
             "exit_code": exit_code,
-        }
+        })
     )
     for field in ("cwd", "session_action"):
         if field in record:

@@ -55,9 +55,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ai_orchestrator import SCHEMA_VERSION
 from ai_orchestrator.core.errors import InvalidInput, SessionBusy, SessionPinned, StoreError
 from ai_orchestrator.core.names import SessionName, parse_session_name
+from ai_orchestrator.core.schema import versioned
 from ai_orchestrator.infra import locks
 from ai_orchestrator.infra.fsutil import atomic_write, ensure_private_dir, read_bytes
 from ai_orchestrator.infra.timeutil import now_iso, within_days
@@ -223,7 +223,7 @@ def set_pin(store: SessionStore, name: str, pinned: bool) -> bool:
             current[session.name] = now_iso()
         else:
             del current[session.name]
-        doc = {"schema_version": SCHEMA_VERSION, "pins": dict(sorted(current.items()))}
+        doc = versioned(pins=dict(sorted(current.items())))
         atomic_write(folder / PINS_FILE, (json.dumps(doc, indent=2) + "\n").encode())
     return True
 

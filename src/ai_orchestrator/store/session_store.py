@@ -65,6 +65,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ai_orchestrator.core import env as aio_env
 from ai_orchestrator.core.errors import (
     InvalidInput,
     NotFound,
@@ -132,9 +133,7 @@ Name = str | SessionName  # a name is parsed once (``as_session_name``), then pa
 
 
 def default_store_root(env: Mapping[str, str] | None = None) -> Path:
-    env = os.environ if env is None else env
-    raw = env.get("SESSION_DIR") or os.path.join(os.path.expanduser("~"), ".ai-sessions")
-    return Path(raw)
+    return Path(aio_env.session_dir(env))
 
 
 @dataclass

@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ai_orchestrator import SCHEMA_VERSION
 from ai_orchestrator.core.errors import InvalidInput
 from ai_orchestrator.core.interaction import TOKEN_KEYS, Interaction
+from ai_orchestrator.core.schema import versioned
 from ai_orchestrator.infra.timeutil import format_iso
 from ai_orchestrator.store.index import SessionRow
 from ai_orchestrator.store.summary import add_reported, group_buckets
@@ -156,8 +156,7 @@ def compute_stats(
     tokens = {k: sum(col[f"tok_{k}"]) for k in TOKEN_KEYS}
     total_input = tokens["input"] + tokens["cache_read"] + tokens["cache_write"]
     top = heapq.nsmallest(TOP_N, rows, key=lambda r: (-r.interactions, r.name))
-    result: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
+    result: dict[str, Any] = versioned({
         "total_sessions": len(rows),
         "active_sessions": sum(1 for last in col["last_activity"] if (last or "") > cutoff),
         "active_days": active_days,
@@ -176,7 +175,7 @@ def compute_stats(
             for r in top
             if r.interactions > 0
         ],
-    }
+    })
     if by:
         result["by"] = by
         result["groups"] = breakdown(rows, by, records_of)

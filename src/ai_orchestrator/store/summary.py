@@ -26,9 +26,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ai_orchestrator import SCHEMA_VERSION
 from ai_orchestrator.core.interaction import TOKEN_KEYS, Interaction, Tokens
 from ai_orchestrator.core.names import SessionName
+from ai_orchestrator.core.outcomes import session_status
+from ai_orchestrator.core.schema import SCHEMA_KEY, versioned
 from ai_orchestrator.infra.timeutil import day_of, format_iso, now_iso, parse_iso
 
 CONVERSATION_FIELDS = ("agent", "agent_session_id", "agent_cwd", "agent_state", "model")
@@ -90,8 +91,7 @@ def empty_summary(
 ) -> dict[str, Any]:
     moment = parse_iso(created_at)
     created_at = format_iso(moment) if moment else None
-    summary: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
+    summary: dict[str, Any] = versioned({
         "session_name": session.name,
         "command": session.command,
         "feature_id": session.feature_id,
@@ -116,7 +116,7 @@ def empty_summary(
         "log_size": 0,
         "corrupt_lines": 0,
         "torn_tail": 0,
-    }
+    })
     summary.update(carried(base or {}))
     return summary
 
@@ -132,14 +132,6 @@ def carried(previous: Mapping[str, Any]) -> dict[str, Any]:
         elif isinstance(value, str) and value:
             out[field] = value
     return out
-
-
-def _status_for(outcome: str) -> str:
-    if outcome == "success":
-        return "active"
-    if outcome.endswith("session_lost"):
-        return "lost"
-    return "failed"
 
 
 def _shares(total: float, weights: list[int]) -> list[float]:
@@ -245,7 +237,7 @@ def apply_interaction(summary: dict[str, Any], record: Interaction) -> None:
             summary["agent_cwd"] = record.cwd
         if record.agent_state is not None:
             summary["agent_state"] = dict(record.agent_state)
-    summary["status"] = _status_for(outcome)
+    summary["status"] = session_status(outcome)
     summary["last_outcome"] = outcome
     timestamp = record.timestamp
     if summary["last_used"] is None or timestamp > summary["last_used"]:
@@ -315,7 +307,7 @@ def last_activity(summary: Mapping[str, Any]) -> str | None:
 
 
 _SUMMARY_TYPES: dict[str, type | tuple[type, ...]] = {
-    "schema_version": int,
+    SCHEMA_KEY: int,
     "session_name": str,
     "command": str,
     "feature_id": str,

@@ -39,6 +39,7 @@ from ai_orchestrator.core.errors import (
 )
 from ai_orchestrator.core.limits import MAX_PROMPT_BYTES, MAX_TEMPLATE_BYTES, check_size
 from ai_orchestrator.core.names import parse_session_name, validate_id, validate_template_name
+from ai_orchestrator.core.schema import SCHEMA_KEY
 from ai_orchestrator.infra.fsutil import (
     atomic_write,
     ensure_private_dir,
@@ -57,7 +58,7 @@ from ai_orchestrator.store.discovery import TEMPLATES_DIR
 TEMPLATE_SCHEMA = 1
 PHASE_NAMES = ("plan", "implement", "review", "verify")
 PHASE_FIELDS = ("agent", "model", "permission_mode", "allowed_tools")
-_TOP = ("schema_version", "name", "created_at", "description", "preamble", "phases",
+_TOP = (SCHEMA_KEY, "name", "created_at", "description", "preamble", "phases",
         "budget_usd", "seed")  # fmt: skip
 _SEED = ("session", "agent", "model", "agent_session_id", "cwd", "agent_state", "interactions",
          "record_id", "summary")  # fmt: skip
@@ -176,12 +177,12 @@ def check_template(data: object, name: str | None = None) -> dict[str, Any]:
     template_name = validate_template_name(given)
     if name is not None and template_name != name:
         raise _bad(name, f"the file names template {template_name!r}")
-    version = data.get("schema_version", TEMPLATE_SCHEMA)
+    version = data.get(SCHEMA_KEY, TEMPLATE_SCHEMA)
     if version != TEMPLATE_SCHEMA:
-        raise _bad(template_name, f"schema_version {version!r} is not {TEMPLATE_SCHEMA}")
+        raise _bad(template_name, f"{SCHEMA_KEY} {version!r} is not {TEMPLATE_SCHEMA}")
     created = data.get("created_at") or now_iso()
     return {
-        "schema_version": TEMPLATE_SCHEMA,
+        SCHEMA_KEY: TEMPLATE_SCHEMA,
         "name": template_name,
         "created_at": _text(created, "created_at", limit=64),
         "description": _text(data.get("description") or "", "description", limit=4096),

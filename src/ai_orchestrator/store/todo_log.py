@@ -48,10 +48,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ai_orchestrator import SCHEMA_VERSION
+from ai_orchestrator.core import env as aio_env
 from ai_orchestrator.core.errors import InvalidInput
 from ai_orchestrator.core.money import check_usd
 from ai_orchestrator.core.names import SessionName, validate_id
+from ai_orchestrator.core.schema import SCHEMA_KEY, versioned
 from ai_orchestrator.infra import locks
 from ai_orchestrator.infra.fsutil import (
     DIR_MODE,
@@ -76,8 +77,7 @@ END_STATUSES = ("completed", "failed")
 
 def todo_file(env: Mapping[str, str] | None = None) -> Path:
     """Where the todos live: ``$TODO_FILE``, else ``$SESSION_DIR/todos.jsonl``."""
-    env = os.environ if env is None else env
-    raw = env.get(TODO_FILE_ENV, "").strip()
+    raw = aio_env.get(TODO_FILE_ENV, env=env).strip()
     if not raw:
         return SessionStore().root / DEFAULT_NAME
     path = Path(raw).expanduser()
@@ -104,7 +104,7 @@ def _prepare_dir(path: Path) -> None:
 # Never redacted: validated instead (ids by ``names.validate_id``, the session name by
 # ``parse_session_name``), so a todo's start and end records always meet.
 _IDENTITY_FIELDS = (
-    "schema_version", "type", "id", "timestamp", "session_name", "feature_id", "task_id"
+    SCHEMA_KEY, "type", "id", "timestamp", "session_name", "feature_id", "task_id"
 )  # fmt: skip
 
 
@@ -219,8 +219,7 @@ def append_start(
     """Append the start record of a new todo (``estimate`` already checked); its id."""
     todo_id = new_todo_id()
     append_record(
-        {
-            "schema_version": SCHEMA_VERSION,
+        versioned({
             "type": "start",
             "id": todo_id,
             "timestamp": now_iso(),
@@ -234,7 +233,7 @@ def append_start(
             "priority": "medium",
             "estimated_cost": estimate,
             "estimate_basis": estimate_basis,
-        },
+        }),
         path=path,
     )
     return todo_id
@@ -259,8 +258,7 @@ def end(
         raise InvalidInput(f"todo status must be one of {', '.join(END_STATUSES)}, got {status!r}")
     kinds, total = _tokens(tokens)
     append_record(
-        {
-            "schema_version": SCHEMA_VERSION,
+        versioned({
             "type": "end",
             "id": _todo_id(todo_id),
             "timestamp": now_iso(),
@@ -271,7 +269,7 @@ def end(
             "tokens": kinds,
             "total_tokens": total,
             "summary": summary,
-        },
+        }),
         path=path,
     )
 
@@ -292,8 +290,7 @@ def error(
     kinds, total = _tokens(tokens)
     message = str(message) or "Unknown error"
     append_record(
-        {
-            "schema_version": SCHEMA_VERSION,
+        versioned({
             "type": "error",
             "id": _todo_id(todo_id),
             "timestamp": now_iso(),
@@ -306,7 +303,7 @@ def error(
             "unpriced": unpriced,
             "tokens": kinds,
             "total_tokens": total if tokens is not None else None,
-        },
+        }),
         path=path,
     )
 

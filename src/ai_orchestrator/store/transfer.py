@@ -43,7 +43,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ai_orchestrator import SCHEMA_VERSION
 from ai_orchestrator.core.errors import AioError, InvalidInput, SessionBusy, TemplateExists
 from ai_orchestrator.core.interaction import Interaction
 from ai_orchestrator.core.limits import MAX_IMPORT_BYTES, check_size
@@ -53,6 +52,7 @@ from ai_orchestrator.core.names import (
     parse_session_name,
     validate_id,
 )
+from ai_orchestrator.core.schema import SCHEMA_KEY, versioned
 from ai_orchestrator.infra import locks
 from ai_orchestrator.infra.fsutil import atomic_write, read_bytes
 from ai_orchestrator.infra.timeutil import format_iso, parse_iso
@@ -111,15 +111,14 @@ class ImportReport:
                 "templates_added": self.templates_added,
                 "templates_already_present": self.templates_present,
             }
-        return {
-            "schema_version": SCHEMA_VERSION,
+        return versioned({
             "sessions": self.sessions,
             "sessions_created": self.created,
             "interactions_added": self.added,
             "interactions_already_present": self.skipped,
             "renamed": [{"legacy_name": k, "session_name": v} for k, v in self.renamed.items()],
             **templates,
-        }
+        })
 
 
 def parse_renames(pairs: Iterable[str]) -> dict[str, str]:
@@ -170,7 +169,7 @@ def _session_records(
 ) -> tuple[SessionName, str | None, list[Interaction]]:
     where = f"session #{index + 1}"
     # Our exports carry schema_version on every session object; the shell's never did.
-    shell = "schema_version" not in obj
+    shell = SCHEMA_KEY not in obj
     session, renamed_from = target_name(obj.get("session_name"), shell, renames, where)
     name = obj.get("session_name")
     # The shell's "command" was the agent CLI; an object with feature_id is ours anyway.
@@ -256,7 +255,7 @@ def plan_import(data: bytes | str, renames: Mapping[str, str] | None = None) -> 
             used.add(renamed_from)
             plan.renamed[name] = renamed_from
             plan.explicit[name] = renamed_from in renames
-        if "schema_version" not in obj:
+        if SCHEMA_KEY not in obj:
             if legacy_name is not None:
                 plan.base[name] = legacy_base(obj, legacy_name)
         else:
@@ -368,14 +367,13 @@ class MigrationReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "schema_version": SCHEMA_VERSION,
+        return versioned({
             "migrated": [m["session_name"] for m in self.migrated],
             "sessions": self.migrated,
             "unusable_interactions": sum(m["unusable"] for m in self.migrated),
             "already_current": self.already_current,
             "skipped": [{"name": n, "reason": r} for n, r in self.skipped],
-        }
+        })
 
 
 def _legacy_metadata(path: Path) -> tuple[bytes, dict[str, Any]] | None:

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ai_orchestrator.core import env as aio_env
 from ai_orchestrator.core.errors import InvalidInput, StoreError
 from ai_orchestrator.infra.fsutil import atomic_write, ensure_private_dir, read_bytes
 from ai_orchestrator.infra.user_config import config_path, read_table
@@ -89,7 +90,7 @@ def mask(dsn: str) -> str:
 def scrub(text: str, dsn: str, env: Mapping[str, str] | None = None) -> str:
     """``text`` (e.g. a driver's error message) with every password of ``dsn`` and
     ``PGPASSWORD`` replaced by ``***``, and any connection string in it masked."""
-    env = os.environ if env is None else env
+    env = aio_env.environ() if env is None else env
     for password in _passwords(dsn, env):
         text = text.replace(password, MASK)
     return mask(text)
@@ -107,7 +108,7 @@ def resolve(
     db: str | None = None, user: str | None = None, env: Mapping[str, str] | None = None
 ) -> TeamSettings:
     """The team settings from the flag, the environment, the config file (module doc)."""
-    env = os.environ if env is None else env
+    env = aio_env.environ() if env is None else env
     path = config_path(env)
     team = _file_settings(path, env)
     file_db = team.get("db")

@@ -14,9 +14,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from ai_orchestrator import SCHEMA_VERSION
 from ai_orchestrator.core.errors import InvalidInput
 from ai_orchestrator.core.interaction import TOKEN_KEYS
+from ai_orchestrator.core.schema import versioned
 from ai_orchestrator.store.stats import TOP_N, check_days, total_tokens
 from ai_orchestrator.team.schema import ROLLUP_SUMS
 
@@ -115,8 +115,7 @@ def team_stats(
     whole = _group(tuple(total)) if total else _group((None,) * 13)
     tokens = whole["tokens"]
     total_input = tokens["input"] + tokens["cache_read"] + tokens["cache_write"]
-    result: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
+    result: dict[str, Any] = versioned({
         "total_sessions": whole["sessions"],
         "active_sessions": int(active[0]) if active else 0,
         "active_days": active_days,
@@ -139,7 +138,7 @@ def team_stats(
         ],
         "machines": machines,
         "since": since.isoformat() if since else None,
-    }
+    })
     if by is not None:
         result["by"] = by
         result["groups"] = dict(sorted(groups.items()))
@@ -226,9 +225,6 @@ def team_sessions(
                 "cost_reported": _money(figures["cost_reported"]),
             }
         )
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "total_sessions": len(sessions),
-        "active_days": active_days,
-        "sessions": sessions,
-    }
+    return versioned(
+        {"total_sessions": len(sessions), "active_days": active_days, "sessions": sessions}
+    )

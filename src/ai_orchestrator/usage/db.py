@@ -26,8 +26,10 @@ import os
 import sqlite3
 from pathlib import Path
 
+from ai_orchestrator.core import env
+
 VERSION = 1
-DIR = "usage"  # store.discovery.USAGE_DIR, not imported: the statusline starts lean
+DIR = env.USAGE_DIR  # core.env is stdlib only: the statusline starts lean
 FILE = "usage.sqlite"
 
 _SCHEMA = """

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from ai_orchestrator.core.schema import versioned
+
 SCHEMA_VERSION = 1
 KINDS = ("daily", "weekly", "monthly", "session", "blocks")
 BY = ("agent", "model", "project", "branch", "feature", "task")
@@ -237,8 +239,7 @@ def report(
         rows = _session_rows(conn, filters, by)
     else:
         rows = _block_rows(conn, filters, now_ms if now_ms is not None else int(time.time() * 1000))
-    return {
-        "schema_version": SCHEMA_VERSION,
+    return versioned({
         "report": kind,
         "by": by,
         "filters": {
@@ -250,7 +251,7 @@ def report(
         },
         "rows": rows,
         "totals": totals(conn, filters),
-    }
+    })
 
 
 def cost_by(

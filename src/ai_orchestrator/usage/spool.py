@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 # imports dataclasses, inspect, uuid, typing), and a hook event is small.
 import json
 
+from ai_orchestrator.core import env
+
 KEPT = (
     "session_id", "transcript_path", "cwd", "hook_event_name", "source", "reason",
     "agent_id", "agent_type", "agent_transcript_path", "stop_hook_active", "model", "turn_id",
@@ -40,8 +42,7 @@ KEEP_DAYS = 7
 
 
 def usage_dir() -> str:
-    root = os.environ.get("SESSION_DIR") or os.path.join(os.path.expanduser("~"), ".ai-sessions")
-    return os.path.join(root, "usage")  # store.discovery.USAGE_DIR (kept lean: stdlib only)
+    return env.usage_dir()
 
 
 def spool_dir() -> str:

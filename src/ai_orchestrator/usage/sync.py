@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ai_orchestrator.core import env
 from ai_orchestrator.usage import db as usage_db
 from ai_orchestrator.usage.sources import WHOLE_FILE, Source, discover
 from ai_orchestrator.usage.spool import KEEP_DAYS
@@ -93,7 +94,7 @@ def store_root(given: Path | None = None) -> Path:
     raw = (
         given
         if given is not None
-        else Path(os.environ.get("SESSION_DIR") or Path.home() / ".ai-sessions")
+        else Path(env.session_dir())
     )
     path = Path(raw).expanduser().absolute()
     try:
@@ -425,10 +426,9 @@ def _settle(conn: sqlite3.Connection, gen: int, features: set[str]) -> None:
     conn.execute("BEGIN IMMEDIATE")
     try:
         conn.execute(
-            "UPDATE req SET replay = 1, gen = :g"
-            " WHERE origin = 't' AND sidechain = 1 AND replay = 0 AND msg_id IS NOT NULL"
-            " AND (gen = :g OR msg_id IN (SELECT msg_id FROM req"
-            " WHERE gen = :g AND sidechain = 0 AND msg_id IS NOT NULL)) AND EXISTS (SELECT 1"
+            "UPDATE req SET replay = 1, gen = :g WHERE origin = 't' AND sidechain = 1"
+            " AND replay = 0 AND msg_id IS NOT NULL AND (gen = :g OR msg_id IN (SELECT msg_id FROM"
+            " req WHERE gen = :g AND sidechain = 0 AND msg_id IS NOT NULL)) AND EXISTS (SELECT 1"
             " FROM req p WHERE p.msg_id = req.msg_id AND p.sidechain = 0 AND p.origin = 't')",
             {"g": gen},
         )

@@ -45,13 +45,11 @@ from ai_orchestrator.calls.conversation import Hooks
 from ai_orchestrator.calls.options import CallOptions, check_options
 from ai_orchestrator.calls.outcomes import sessions_enabled
 from ai_orchestrator.core.errors import (
-    AgentTimeout,
     AioError,
     BudgetExceeded,
-    Interrupted,
     InvalidInput,
-    PlannersFailed,
 )
+from ai_orchestrator.core.outcomes import history_status
 from ai_orchestrator.infra.locks import HeldLock
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.workflow.model.origin import apply_template, feature_origin
@@ -193,23 +191,9 @@ def check_budget(ctx: FeatureContext, options: CallOptions, nothing_done: str) -
     try:
         budget.check_budget(spent, options.budget_usd, subject=f"feature {ctx.feature_id}")
     except BudgetExceeded as exc:
-        raise BudgetExceeded(f"{exc} ({nothing_done})") from None
-
-
-def status_of(exc: BaseException | None) -> str:
-    if exc is None:
-        return "success"
-    if isinstance(exc, PlannersFailed):  # the last planner's ending is the command's
-        exc = exc.last_error
-    if isinstance(exc, BudgetExceeded):
-        return "budget_exceeded"
-    if isinstance(exc, AgentTimeout):
-        return "timeout"
-    if isinstance(exc, Interrupted | KeyboardInterrupt):
-        return "interrupted"
-    if isinstance(exc, AioError):
-        return "failed"
-    return "error"
+        raise BudgetExceeded(
+            f"{exc} ({nothing_done})", subject=exc.subject, spent=exc.spent, limit=exc.limit
+        ) from None
 
 
 class Recorder:
@@ -251,7 +235,7 @@ class Recorder:
     ) -> None:
         if self.refused and isinstance(exc, AioError):
             return
-        status = status_of(exc) if exc is not None else (self.status or "success")
+        status = history_status(exc) if exc is not None else (self.status or "success")
         error = self.error
         if exc is not None:
             error = str(exc) or type(exc).__name__

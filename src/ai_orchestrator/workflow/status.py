@@ -26,6 +26,7 @@ from typing import Any
 from ai_orchestrator.accounting.savings import cache_read_share
 from ai_orchestrator.accounting.spend import FeatureSpend
 from ai_orchestrator.core.errors import AioError
+from ai_orchestrator.core.schema import versioned
 from ai_orchestrator.infra.timeutil import format_iso, parse_iso
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.index import SummaryIndex
@@ -129,8 +130,7 @@ def feature_status(
         by_command[name] = by_command.get(name, 0) + 1
     durations = [int(e.get("duration_ms") or 0) for e in events]
     total = counts["total"]
-    status = {
-        "schema_version": 1,
+    status = versioned({
         "feature_id": feature_id,
         "description": feature.get("description") or "",
         "status": feature.get("status"),
@@ -171,7 +171,7 @@ def feature_status(
             {k: e.get(k) for k in ("timestamp", "command", "task_id", "status", "duration_ms")}
             for e in events[-recent:]
         ],
-    }
+    })
     origin = feature.get("origin")
     if isinstance(origin, dict):  # a templated or linked feature (``workflow.model.origin``)
         template = origin.get("template")

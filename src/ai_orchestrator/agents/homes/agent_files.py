@@ -30,7 +30,6 @@ precision (what the CLIs write).
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -48,6 +47,7 @@ from ai_orchestrator.agents.codex import (
 )
 from ai_orchestrator.agents.gemini import usage_from_stats
 from ai_orchestrator.agents.homes.claude_transcript import transcript_path
+from ai_orchestrator.agents.homes.locations import codex_home, gemini_tmp_dir
 from ai_orchestrator.core.usage import ModelUsage
 from ai_orchestrator.infra.timeutil import parse_iso
 
@@ -153,7 +153,7 @@ def _claude(
 
 
 def _codex(thread_id: str, state: Mapping[str, Any], resume_id: str | None) -> FileUsage | None:
-    home = Path(os.environ.get("CODEX_HOME") or Path.home() / ".codex")
+    home = codex_home()
     try:
         files = sorted((home / "sessions").glob(f"*/*/*/rollout-*-{thread_id}.jsonl"))
     except OSError:
@@ -207,7 +207,7 @@ def _gemini_messages(path: Path) -> tuple[str | None, list[dict[str, Any]]]:
 
 
 def _gemini(session_id: str, since: datetime) -> FileUsage | None:
-    home = Path(os.environ.get("GEMINI_CLI_HOME") or Path.home()) / ".gemini" / "tmp"
+    home = gemini_tmp_dir()
     try:
         candidates = sorted(home.glob(f"*/chats/session-*-{session_id[:8]}.json*"))
     except OSError:

@@ -36,7 +36,9 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ai_orchestrator.agents.homes.locations import claude_config_dir
 from ai_orchestrator.core.errors import AioError, CommandConflict, InvalidInput
+from ai_orchestrator.core.schema import versioned
 from ai_orchestrator.infra.fsutil import atomic_write, read_bytes
 
 MANIFEST = ".aio-commands.json"
@@ -106,8 +108,7 @@ class InstallReport:
 def commands_dir(scope: str, project_root: Path | None = None) -> Path:
     """Where Claude Code looks for ``scope``'s commands."""
     if scope == "user":
-        configured = os.environ.get("CLAUDE_CONFIG_DIR")
-        return (Path(configured) if configured else Path.home() / ".claude") / "commands"
+        return claude_config_dir() / "commands"
     if scope == "project":
         return (project_root or Path.cwd()) / ".claude" / "commands"
     raise InvalidInput(f"unknown scope {scope!r}; use one of {', '.join(SCOPES)}")
@@ -203,6 +204,6 @@ def uninstall(directory: Path) -> InstallReport:
 
 
 def _write_manifest(directory: Path, files: dict[str, str]) -> None:
-    data = {"schema_version": 1, "installed_by": "aio", "files": dict(sorted(files.items()))}
+    data = versioned({"installed_by": "aio", "files": dict(sorted(files.items()))})
     text = json.dumps(data, indent=2) + "\n"
     atomic_write(directory / MANIFEST, text.encode("utf-8"), mode=FILE_MODE)

@@ -27,13 +27,14 @@ import os
 import re
 from pathlib import Path
 
+from ai_orchestrator.agents.homes.locations import claude_config_dir
+
 MAX_BYTES = 64 * 1024 * 1024
 TAIL_CHUNK = 4 * 1024 * 1024
 
 
 def _config_dir() -> Path:
-    configured = os.environ.get("CLAUDE_CONFIG_DIR")
-    return Path(configured) if configured else Path.home() / ".claude"
+    return claude_config_dir()
 
 
 def transcript_path(session_id: str, cwd: Path) -> Path | None:

@@ -11,19 +11,20 @@ places; these functions are the shared spelling.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from ai_orchestrator.core import env
 
 
 def claude_projects_dirs() -> list[Path]:
     """Every Claude Code ``projects/`` directory: ``CLAUDE_CONFIG_DIR`` (one path or a
     comma-separated list, each the config dir or its ``projects/`` itself) replaces the
     defaults ``~/.claude`` and ``${XDG_CONFIG_HOME:-~/.config}/claude``."""
-    configured = os.environ.get("CLAUDE_CONFIG_DIR")
+    configured = env.get("CLAUDE_CONFIG_DIR")
     if configured:
         roots = [Path(p.strip()).expanduser() for p in configured.split(",") if p.strip()]
     else:
-        xdg = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+        xdg = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
         roots = [Path.home() / ".claude", Path(xdg) / "claude"]
     found: list[Path] = []
     for root in roots:
@@ -33,13 +34,20 @@ def claude_projects_dirs() -> list[Path]:
     return found
 
 
+def claude_config_dir() -> Path:
+    """``$CLAUDE_CONFIG_DIR`` taken whole, else ``~/.claude``: where Claude Code keeps its
+    user commands and, under ``projects/``, the transcript of a call aio launched."""
+    configured = env.get("CLAUDE_CONFIG_DIR")
+    return Path(configured) if configured else Path.home() / ".claude"
+
+
 def codex_home() -> Path:
     """``${CODEX_HOME:-~/.codex}``: ``sessions/YYYY/MM/DD/rollout-*.jsonl`` and
     ``archived_sessions/``."""
-    return Path(os.environ.get("CODEX_HOME") or Path.home() / ".codex")
+    return Path(env.get("CODEX_HOME") or Path.home() / ".codex")
 
 
 def gemini_tmp_dir() -> Path:
     """``${GEMINI_CLI_HOME:-~}/.gemini/tmp``: ``<project>/chats/session-*.json[l]`` and
     subagent chats in ``<project>/chats/<parent session id>/``."""
-    return Path(os.environ.get("GEMINI_CLI_HOME") or Path.home()) / ".gemini" / "tmp"
+    return Path(env.get("GEMINI_CLI_HOME") or Path.home()) / ".gemini" / "tmp"

@@ -92,6 +92,7 @@ from ai_orchestrator.agents.base import (
     StreamParser,
 )
 from ai_orchestrator.agents.process import proctree, watchdog
+from ai_orchestrator.core import env as aio_env
 from ai_orchestrator.core.errors import AgentLaunchError, AgentNotFound
 
 __all__ = ["DRAIN_TIMEOUT", "STDERR_TAIL", "child_env", "run", "spawn"]
@@ -113,7 +114,7 @@ _Handler = Callable[[int, FrameType | None], Any] | int | signal.Handlers
 
 def child_env(invocation: Invocation) -> dict[str, str]:
     """The child's environment: ours, plus ``invocation.env``, minus ``invocation.unset_env``."""
-    env = dict(os.environ)
+    env = aio_env.environ()
     env.update(invocation.env)
     for name in invocation.unset_env:
         env.pop(name, None)

@@ -28,14 +28,19 @@ from typing import Any
 
 from ai_orchestrator.core.errors import AioError, NotFound, StoreError
 from ai_orchestrator.core.names import validate_feature_id
-from ai_orchestrator.infra.fsutil import atomic_write, fsync_dir, fsync_fd, unique_suffix, write_all
-from ai_orchestrator.infra.redact import redact_bytes
+from ai_orchestrator.core.schema import versioned
+from ai_orchestrator.infra.fsutil import (
+    PUBLIC_FILE_MODE,
+    fsync_dir,
+    fsync_fd,
+    unique_suffix,
+    write_all,
+)
 from ai_orchestrator.infra.timeutil import now_iso
 from ai_orchestrator.workflow.model.plan import Plan, plan_from_data
 from ai_orchestrator.workflow.project.config import config_template
 from ai_orchestrator.workflow.project.history import append_event, elapsed_ms, make_event
 from ai_orchestrator.workflow.project.workspace import (
-    PUBLIC_FILE_MODE,
     FeaturePaths,
     Workspace,
     read_yaml,
@@ -98,8 +103,7 @@ def init_feature(ws: Workspace, feature_id: str, description: str | None) -> Ini
     now = now_iso()
     save_feature(
         paths,
-        {
-            "schema_version": 1,
+        versioned({
             "id": feature_id,
             "description": (description or DEFAULT_DESCRIPTION).strip(),
             "status": "new",
@@ -107,7 +111,7 @@ def init_feature(ws: Workspace, feature_id: str, description: str | None) -> Ini
             "model_in_use": None,
             "created_at": now,
             "updated_at": now,
-        },
+        }),
     )
     paths.history_file.touch()
     append_event(
@@ -176,9 +180,3 @@ def save_plan(paths: FeaturePaths, plan: Plan) -> None:
     plan.meta["updated_at"] = now_iso()
     write_yaml(paths.plan_file, plan.to_dict())
     update_feature(paths, status=derived_status(plan))
-
-
-def write_artifact(path: Path, data: bytes) -> None:
-    """Write an artifact (review, test results) atomically, secrets redacted."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, redact_bytes(data), mode=PUBLIC_FILE_MODE)

@@ -42,6 +42,7 @@ from typing import Any, Literal
 
 from ai_orchestrator.agents.base import check_model
 from ai_orchestrator.core.errors import AioError, InvalidInput, NotFound, SessionBusy
+from ai_orchestrator.core.schema import versioned
 from ai_orchestrator.infra import locks
 from ai_orchestrator.infra.timeutil import now_iso, parse_iso
 from ai_orchestrator.workflow.model.feature import load_feature, load_plan, save_plan
@@ -81,13 +82,12 @@ class CleanReport:
     unreadable: list[dict[str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "schema_version": 1,
+        return versioned({
             "dry_run": self.dry_run,
             "mode": self.mode,
             "items": [asdict(i) for i in self.items],
             "unreadable": self.unreadable,
-        }
+        })
 
 
 def _last_activity(paths: FeaturePaths, feature: dict[str, Any]) -> datetime | None:

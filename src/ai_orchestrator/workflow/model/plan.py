@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ai_orchestrator.core.schema import SCHEMA_KEY, versioned
 from ai_orchestrator.infra.timeutil import now_iso
 
 TASK_ID = re.compile(r"^T(\d+)\.(\d+)$")
@@ -125,7 +126,7 @@ class Plan:
         return min(ready, key=lambda t: order[t.status]) if ready else None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"schema_version": 1, **self.meta, "phases": [p.to_dict() for p in self.phases]}
+        return versioned(self.meta, phases=[p.to_dict() for p in self.phases])
 
 
 def _text(value: Any) -> str:
@@ -184,7 +185,7 @@ def plan_from_data(data: Any, default_agent: str | None = None) -> Plan:
         data = {"phases": data}
     if not isinstance(data, dict) or not isinstance(data.get("phases"), list):
         raise ValueError('expected a JSON object with a "phases" list')
-    plan = Plan(meta={k: v for k, v in data.items() if k not in ("phases", "schema_version")})
+    plan = Plan(meta={k: v for k, v in data.items() if k not in ("phases", SCHEMA_KEY)})
     for index, raw_phase in enumerate(data["phases"], start=1):
         if not isinstance(raw_phase, dict):
             raise ValueError(f"phase {index} is not an object")

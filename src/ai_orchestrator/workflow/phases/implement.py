@@ -263,10 +263,7 @@ class _Loop:
             self.conv.followup(correction, "tests-fix")
             ok, reason, result, tests = self._red(attempt)
             if not ok:
-                raise TestsNotRed(
-                    f"task {self.task.id}: the task's tests did not fail before the "
-                    f"implementation ({reason}); see {self._rel(result.log_path)}"
-                )
+                raise TestsNotRed(self.task.id, reason, self._rel(result.log_path))
         tests.save(self.dir)
         TestsAttempt.clear(self.dir)
         self.tests = tests
@@ -319,8 +316,7 @@ class _Loop:
             result, verdict = self._fix_rounds(step, *self._check_green(step))
         if not verdict.ok:
             raise TestsFailed(
-                f"task {self.task.id}: not green after {self.rounds} fix round(s): "
-                f"{verdict.reason}; see {self._rel(result.log_path)}"
+                self.task.id, self.rounds, verdict.reason, self._rel(result.log_path)
             )
         return result
 
@@ -337,10 +333,7 @@ def _check_task(ctx: FeatureContext, plan: Plan, task_id: str, opts: ImplementOp
         )
     unmet = plan.unmet_dependencies(task)
     if unmet and not opts.force:
-        raise DependencyNotMet(
-            f"task {task_id} depends on {', '.join(unmet)}, not completed yet "
-            f"(implement those first, or: aio implement --task {task_id} --force)"
-        )
+        raise DependencyNotMet(task_id, list(unmet))
     if unmet:
         ctx.hooks.warn(f"--force: ignoring unmet dependencies {', '.join(unmet)}")
     if opts.mode != "no-tests" and not ctx.config.test_command:

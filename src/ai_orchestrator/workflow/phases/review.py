@@ -34,9 +34,11 @@ from typing import Any
 from ai_orchestrator.calls.conversation import Conversation
 from ai_orchestrator.calls.options import CallOptions
 from ai_orchestrator.core.errors import InvalidInput, InvalidReview, NotFound
+from ai_orchestrator.core.schema import versioned
+from ai_orchestrator.infra.fsutil import write_artifact
 from ai_orchestrator.infra.timeutil import now_iso
 from ai_orchestrator.workflow.jsontext import extract_json
-from ai_orchestrator.workflow.model.feature import load_feature, load_plan, write_artifact
+from ai_orchestrator.workflow.model.feature import load_feature, load_plan
 from ai_orchestrator.workflow.phases.verify import git_diff
 from ai_orchestrator.workflow.project.history import given_options
 from ai_orchestrator.workflow.runctx import (
@@ -295,8 +297,7 @@ def _review_locked(
     artifact = ctx.paths.artifacts / f"review-{stamp}.json"
     if artifact.exists():
         artifact = artifact.with_name(f"review-{stamp}-{len(list(artifact.parent.iterdir()))}.json")
-    doc = {
-        "schema_version": 1,
+    doc = versioned({
         "feature": ctx.feature_id,
         "created_at": now_iso(),
         "agent": settings.agent,
@@ -307,7 +308,7 @@ def _review_locked(
         "counts": counts,
         **review,
         "pinned": [p.to_dict() for p in pinned],
-    }
+    })
     write_artifact(artifact, (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode())
     rec.details.update(counts=counts, artifact=str(artifact.relative_to(ctx.ws.project_root)))
     outcome = ReviewOutcome(review["summary"], review["findings"], artifact, counts, pinned)

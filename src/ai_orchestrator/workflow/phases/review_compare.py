@@ -36,8 +36,9 @@ from ai_orchestrator.core.errors import (
     InvalidInput,
     InvalidReview,
 )
+from ai_orchestrator.core.schema import versioned
+from ai_orchestrator.infra.fsutil import write_artifact
 from ai_orchestrator.infra.timeutil import now_iso
-from ai_orchestrator.workflow.model.feature import write_artifact
 from ai_orchestrator.workflow.phases.review import (
     FOCUS,
     ask_review,
@@ -203,14 +204,13 @@ def _save(ctx: FeatureContext, sides: list[Side], focus: str | None, names: list
     while artifact.exists():
         number += 1
         artifact = artifact.with_name(f"review-compare-{stamp}-{number}.json")
-    doc = {
-        "schema_version": 1,
+    doc = versioned({
         "feature": ctx.feature_id,
         "created_at": now_iso(),
         "architecture": True,
         "focus": focus,
         "files": names,
         "sides": [s.to_dict() for s in sides],
-    }
+    })
     write_artifact(artifact, (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode())
     return artifact

@@ -34,7 +34,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 from dataclasses import dataclass, field
@@ -44,9 +43,11 @@ from xml.etree import ElementTree
 
 from ai_orchestrator.calls.conversation import Conversation
 from ai_orchestrator.calls.options import CallOptions
+from ai_orchestrator.core import env as aio_env
 from ai_orchestrator.core.errors import InvalidInput, InvalidVerdict
+from ai_orchestrator.infra.fsutil import write_artifact
 from ai_orchestrator.workflow.jsontext import extract_json
-from ai_orchestrator.workflow.model.feature import load_feature, load_plan, write_artifact
+from ai_orchestrator.workflow.model.feature import load_feature, load_plan
 from ai_orchestrator.workflow.project.history import given_options
 from ai_orchestrator.workflow.runctx import (
     FeatureContext,
@@ -350,7 +351,7 @@ def _coverage(
         subprocess.run(
             [planned.python, "-m", "coverage", "json", "-q", "-o", str(report)],
             cwd=ctx.ws.project_root,
-            env={**os.environ, **env},
+            env={**aio_env.environ(), **env},
             stdin=subprocess.DEVNULL,
             capture_output=True,
             timeout=300,

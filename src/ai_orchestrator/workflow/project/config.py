@@ -28,13 +28,13 @@ model there).
 from __future__ import annotations
 
 import math
-import os
 import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ai_orchestrator.core import env as aio_env
 from ai_orchestrator.core.errors import InvalidInput
 from ai_orchestrator.workflow.testing.testselect import (
     TestsConfig,
@@ -202,7 +202,7 @@ def pick_model(agent: str, explicit: str | None, configured: str | None) -> str 
     """The model for a call of ``agent`` (precedence in the module docstring)."""
     if explicit:
         return explicit
-    env = os.environ.get("AI_MODEL", "").strip()
+    env = aio_env.get("AI_MODEL").strip()
     if env:
         is_claude_model = env in CLAUDE_ALIASES or env.startswith("claude")
         if agent == "claude" or not is_claude_model:

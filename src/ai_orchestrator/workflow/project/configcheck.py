@@ -6,17 +6,32 @@ workflow commands would refuse the file or the value (a wrong type, an unknown p
 agent, a model or permission mode the agent refuses), a *warning* when the value is
 ignored (an unknown key, probably a typo). Each top-level key and each phase is checked on
 its own, so one bad value never hides another.
+
+``check_project(root)``: the project's configured test command (else the detected one) put
+through ``testing.testcheck``'s dry run, for ``aio init`` and ``aio doctor``; never raises.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ai_orchestrator.core.errors import InvalidInput
-from ai_orchestrator.workflow.project.config import PhaseConfig, parse_config, unknown_keys
+from ai_orchestrator.core.errors import AioError, InvalidInput
+from ai_orchestrator.workflow.project.config import (
+    PhaseConfig,
+    detect_test_command,
+    load_config,
+    parse_config,
+    unknown_keys,
+)
+from ai_orchestrator.workflow.testing.testcheck import (
+    CHECK_TIMEOUT,
+    CommandCheck,
+    check_test_command,
+)
 
 CONFIG_PREFIX = ".aio/config.toml: "
 
@@ -100,3 +115,21 @@ def check_config(path: Path) -> list[ConfigProblem]:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         return [ConfigProblem("", f"does not parse: {exc}", True)]
     return check_data(data)
+
+
+def check_project(root: Path, *, timeout: float = CHECK_TIMEOUT) -> CommandCheck:
+    """Check the project's configured test command, else the detected one (never raises)."""
+    try:
+        configured = load_config(root / ".aio" / "config.toml").test_command
+    except AioError as exc:
+        return CommandCheck(None, "failed", str(exc), source="config")
+    command, source = configured, "config"
+    if command is None:
+        command, source = detect_test_command(root), "detected"
+    if command is None:
+        return CommandCheck(None, "unchecked", "none configured or detected", source="none")
+    try:
+        check = check_test_command(command, root, timeout=timeout)
+    except OSError as exc:  # e.g. no temporary directory: a diagnostic never fails
+        check = CommandCheck(command, "unchecked", f"could not be checked: {exc}")
+    return dataclasses.replace(check, source=source)

@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ai_orchestrator.core.schema import SCHEMA_KEY, versioned
 from ai_orchestrator.infra.fsutil import fsync_fd, write_all
 from ai_orchestrator.infra.redact import redact_value
 from ai_orchestrator.infra.timeutil import now_iso
@@ -61,8 +62,7 @@ def make_event(
 ) -> dict[str, Any]:
     if status not in STATUSES:
         raise ValueError(f"unknown history status {status!r}")
-    return {
-        "schema_version": 1,
+    return versioned({
         "timestamp": now_iso(),
         "command": command,
         "arguments": dict(arguments or {}),
@@ -74,12 +74,12 @@ def make_event(
         "session": session,
         "error": error,
         "details": dict(details or {}),
-    }
+    })
 
 
 # Never redacted: the event's identity and outcome (ids and names are validated upstream).
 _IDENTITY_FIELDS = (
-    "schema_version",
+    SCHEMA_KEY,
     "timestamp",
     "command",
     "agent",

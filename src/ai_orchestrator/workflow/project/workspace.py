@@ -32,26 +32,26 @@ Contract and invariants:
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from ai_orchestrator.core import env
 from ai_orchestrator.core.errors import InvalidInput, NotFound, StoreError
 from ai_orchestrator.core.names import validate_feature_id
+from ai_orchestrator.core.schema import SCHEMA_KEY
 from ai_orchestrator.infra import locks
-from ai_orchestrator.infra.fsutil import atomic_write
+from ai_orchestrator.infra.fsutil import PUBLIC_FILE_MODE, atomic_write
 from ai_orchestrator.infra.redact import redact_value
 
 AIO_DIR = ".aio"
-PUBLIC_FILE_MODE = 0o644  # the workspace is meant to be reviewed and possibly committed
 
 
 def find_project_root(start: Path | None = None) -> Path | None:
     """``$AIO_PROJECT_DIR``, else the nearest ancestor with ``.aio/`` or ``.git``, else None."""
-    override = os.environ.get("AIO_PROJECT_DIR", "").strip()
+    override = env.get("AIO_PROJECT_DIR").strip()
     if override:
         return Path(override).expanduser().resolve()
     here = (start or Path.cwd()).resolve()
@@ -69,7 +69,7 @@ def dump_yaml(data: Any) -> bytes:
 # Ids, names, states and timestamps of features and plans: never redacted (a redacted
 # task id or dependency would break the plan).
 _IDENTITY_FIELDS = (
-    "schema_version",
+    SCHEMA_KEY,
     "id",
     "feature",
     "status",

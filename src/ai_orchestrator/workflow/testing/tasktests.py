@@ -58,6 +58,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from ai_orchestrator.core.schema import versioned
+from ai_orchestrator.infra.fsutil import write_artifact
 from ai_orchestrator.workflow.testing.evidence import (
     Evidence,
     TestCase,
@@ -179,11 +181,9 @@ class TaskTests:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["pin"] = self.pin.to_dict() if self.pin is not None else None
-        return {"schema_version": 2, **data}
+        return versioned(data, version=2)
 
     def save(self, directory: Path) -> None:
-        from ai_orchestrator.workflow.model.feature import write_artifact
-
         text = json.dumps(self.to_dict(), indent=2) + "\n"
         write_artifact(directory / TASK_TESTS_FILE, text.encode())
 
@@ -230,9 +230,7 @@ class TestsAttempt:
     __test__ = False  # not a pytest test class
 
     def save(self, directory: Path) -> None:
-        from ai_orchestrator.workflow.model.feature import write_artifact
-
-        data = {"schema_version": 1, "baseline": {k: list(v) for k, v in self.baseline.items()}}
+        data = versioned(baseline={k: list(v) for k, v in self.baseline.items()})
         write_artifact(directory / ATTEMPT_FILE, json.dumps(data, separators=(",", ":")).encode())
 
     @classmethod

@@ -19,7 +19,6 @@ one, its own process group, killed at ``timeout``), with its log in a temporary 
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import os
 import re
@@ -31,8 +30,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from ai_orchestrator.core.errors import AioError
-from ai_orchestrator.workflow.project.config import detect_test_command, load_config
 from ai_orchestrator.workflow.testing.evidence import FIX
 from ai_orchestrator.workflow.testing.testrun import build_command, is_pytest, run_tests
 
@@ -68,24 +65,6 @@ class CommandCheck:
         verdict = {"ok": "runs", "failed": "CANNOT RUN", "unchecked": "not checked"}
         text = f"Test command: {shown} ({self.source}) — {verdict[self.status]}: {self.detail}"
         return text + (f"; {FIX}" if self.status == "failed" else "")
-
-
-def check_project(root: Path, *, timeout: float = CHECK_TIMEOUT) -> CommandCheck:
-    """Check the project's configured test command, else the detected one (never raises)."""
-    try:
-        configured = load_config(root / ".aio" / "config.toml").test_command
-    except AioError as exc:
-        return CommandCheck(None, "failed", str(exc), source="config")
-    command, source = configured, "config"
-    if command is None:
-        command, source = detect_test_command(root), "detected"
-    if command is None:
-        return CommandCheck(None, "unchecked", "none configured or detected", source="none")
-    try:
-        check = check_test_command(command, root, timeout=timeout)
-    except OSError as exc:  # e.g. no temporary directory: a diagnostic never fails
-        check = CommandCheck(command, "unchecked", f"could not be checked: {exc}")
-    return dataclasses.replace(check, source=source)
 
 
 def _dry_run_argv(argv: list[str]) -> list[str] | None:

@@ -58,6 +58,7 @@ from xml.etree import ElementTree
 
 from ai_orchestrator.agents.process import proctree
 from ai_orchestrator.agents.process.runner import spawn
+from ai_orchestrator.core import env as aio_env
 from ai_orchestrator.workflow.testing.evidence import TestCase, TestRun
 
 SHELL_CHARS = set("|&;<>$`*?(){}~\n")
@@ -260,7 +261,7 @@ def run_tests(
             proc, lifeline = spawn(
                 argv,
                 cwd=cwd,
-                env={**os.environ, **env} if env else None,
+                env={**aio_env.environ(), **env} if env else None,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
