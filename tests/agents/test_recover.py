@@ -19,8 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ai_orchestrator.agents.base import AgentResult
-from ai_orchestrator.calls.recording import price_result
+from ai_orchestrator.accounting.call_cost import price_call
 from ai_orchestrator.core.usage import ModelUsage
 from ai_orchestrator.store import SessionStore, todo_log
 from ai_orchestrator.store.pending import PENDING
@@ -100,8 +99,7 @@ def _expected_cost() -> float:
         cache_write_5m=KILLED_USAGE["cache_write_5m"],
         requests=1,
     )
-    result = AgentResult(agent="claude", outcome="success", usage={SONNET: usage})
-    return float(price_result("claude", result)["cost"])
+    return price_call("claude", {SONNET: usage}, None).cost
 
 
 def test_next_run_records_the_killed_call_once_with_the_transcripts_usage(

@@ -12,7 +12,7 @@ import pytest
 
 from ai_orchestrator.store import SessionStore
 from tests.fakes.harness import FakeAgents, aio_run
-from tests.helpers import aio
+from tests.helpers import aio, as_record
 
 SONNET = "claude-sonnet-4-5-20250929"
 
@@ -209,7 +209,7 @@ def test_a_record_without_exit_code_or_usage_unknown_still_loads(session_dir: Pa
 
     older = interaction()  # what earlier versions wrote: neither field
     older.pop("exit_code", None)
-    SessionStore().record("run-old", older)
+    SessionStore().record(as_record("run-old", older))
     [record] = records("run-old")
     assert record["exit_code"] is None and "usage_unknown" not in record
     shown = aio("session", "show", "run-old")

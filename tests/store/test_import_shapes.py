@@ -25,7 +25,7 @@ from ai_orchestrator.store.transfer import (
     parse_renames,
     plan_import,
 )
-from tests.helpers import LEGACY_METADATA
+from tests.helpers import LEGACY_METADATA, as_record
 from tests.helpers import aio_inprocess as aio
 
 SHELL_CALL = LEGACY_METADATA["interactions"][0]
@@ -97,7 +97,7 @@ def test_shape_rule(item: dict[str, object], shape: str) -> None:
 def test_a_record_that_fits_no_shape_is_refused_store_untouched(
     session_dir: Path, item: dict[str, object]
 ) -> None:
-    SessionStore().record("run-keep", {"cost": 1})
+    SessionStore().record(as_record("run-keep", {"cost": 1}))
     before = snapshot(session_dir)
     payload = json.dumps([{"session_name": "run-new", "interactions": [item]}])
     result = aio("session", "import", "-", input=payload)
@@ -110,7 +110,7 @@ def test_a_record_that_fits_no_shape_is_refused_store_untouched(
 def test_a_record_naming_another_session_is_refused_store_untouched(
     session_dir: Path, bound: str
 ) -> None:
-    SessionStore().record("run-keep", {"cost": 1})
+    SessionStore().record(as_record("run-keep", {"cost": 1}))
     before = snapshot(session_dir)
     other = {"session_name": "plan-other", "command": "plan", "feature_id": "other"}[bound]
     item = {"timestamp": "2026-10-01T10:00:00Z", bound: other}
@@ -133,7 +133,7 @@ def test_a_record_naming_another_session_is_refused_store_untouched(
 def test_a_session_object_contradicting_its_own_name_is_refused_store_untouched(
     session_dir: Path, contradiction: dict[str, object]
 ) -> None:
-    SessionStore().record("run-keep", {"cost": 1})
+    SessionStore().record(as_record("run-keep", {"cost": 1}))
     before = snapshot(session_dir)
     good = {
         "schema_version": 1,
@@ -240,7 +240,7 @@ def test_import_rename_and_its_errors(session_dir: Path, tmp_path: Path) -> None
 
 def test_a_target_holding_another_session_is_not_merged_into(session_dir: Path) -> None:
     target = legacy_session_name("my_session").name
-    SessionStore().record(target, {"cost": 1})
+    SessionStore().record(as_record(target, {"cost": 1}))
     before = snapshot(session_dir)
     data = json.dumps([shell_session("my_session")])
     with pytest.raises(InvalidInput, match="--rename"):
@@ -268,7 +268,7 @@ def write_stray(root: Path, name: str = "my_session", **extra: object) -> Path:
 def test_list_shows_odd_named_shell_sessions_with_the_reason(session_dir: Path) -> None:
     write_stray(session_dir)
     (session_dir / "not_a_session").mkdir()  # no shell metadata: not a session at all
-    SessionStore().record("run-x", {"cost": 1})
+    SessionStore().record(as_record("run-x", {"cost": 1}))
     listed = aio("session", "list", "--json")
     assert listed.code == 0, listed.err
     strays = listed.json()["not_migrated"]

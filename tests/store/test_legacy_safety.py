@@ -15,7 +15,7 @@ from ai_orchestrator.store.export import export_text
 from ai_orchestrator.store.lifecycle import migrate_session, repair_session
 from ai_orchestrator.store.session_store import LOG, METADATA
 from ai_orchestrator.store.transfer import apply_import, migrate_store, plan_import
-from tests.helpers import LEGACY_METADATA, interaction, write_legacy_store
+from tests.helpers import LEGACY_METADATA, as_record, interaction, write_legacy_store
 from tests.helpers import aio_inprocess as aio
 
 NAME = "implement-payment-gateway"
@@ -71,8 +71,8 @@ def test_record_into_legacy_session_migrates_first_and_keeps_history(session_dir
 def test_library_record_into_legacy_session_loses_nothing(session_dir: Path) -> None:
     write_legacy_store(session_dir)
     store = SessionStore()
-    store.record(NAME, interaction(cost=0.5))
-    store.record(NAME, interaction(cost=0.25))
+    store.record(as_record(NAME, interaction(cost=0.5)))
+    store.record(as_record(NAME, interaction(cost=0.25)))
     view = store.load(NAME)
     assert view.summary["interaction_count"] == 4 and not view.legacy
     assert migrate_store(store).already_current == 1
@@ -80,7 +80,7 @@ def test_library_record_into_legacy_session_loses_nothing(session_dir: Path) -> 
 
 def test_record_into_five_key_shell_session_keeps_its_conversation(session_dir: Path) -> None:
     path = write_metadata(session_dir, json.dumps(FIVE_KEYS))
-    SessionStore().record(NAME, {"cost": 0.1, "agent": "claude"})
+    SessionStore().record(as_record(NAME, {"cost": 0.1, "agent": "claude"}))
     summary = SessionStore().load(NAME).summary
     assert summary["agent_session_id"] == FIVE_KEYS["session_id"]
     assert summary["created_at"] == "2026-09-01T08:00:00.000Z"
@@ -94,9 +94,9 @@ def test_legacy_log_lines_already_present_are_kept_once(session_dir: Path) -> No
     store = SessionStore()
     migrate_store(store)
     path = session_path(session_dir)
-    store.record(NAME, interaction(cost=2.0))
+    store.record(as_record(NAME, interaction(cost=2.0)))
     (path / METADATA).write_text(json.dumps(LEGACY_METADATA))  # as if never migrated
-    store.record(NAME, interaction(cost=3.0))
+    store.record(as_record(NAME, interaction(cost=3.0)))
     view = store.load(NAME)
     assert view.summary["interaction_count"] == 4
     assert view.summary["cost"] == pytest.approx(5.001248)
@@ -151,7 +151,7 @@ def test_a_foreign_metadata_file_is_copied_before_it_is_replaced(
     session_dir: Path, content: bytes
 ) -> None:
     store = SessionStore()
-    store.record(NAME, interaction(cost=0.5))
+    store.record(as_record(NAME, interaction(cost=0.5)))
     path = session_path(session_dir)
     (path / METADATA).write_bytes(content)
     for _ in range(3):  # repeated reads keep one copy, not one per read
@@ -165,10 +165,10 @@ def test_a_foreign_metadata_file_is_copied_before_it_is_replaced(
 
 def test_record_and_repair_also_keep_a_copy(session_dir: Path) -> None:
     store = SessionStore()
-    store.record(NAME, interaction())
+    store.record(as_record(NAME, interaction()))
     path = session_path(session_dir)
     (path / METADATA).write_bytes(b"garbage one")
-    store.record(NAME, interaction())
+    store.record(as_record(NAME, interaction()))
     (path / METADATA).write_bytes(b"garbage two")
     report = repair_session(store, NAME)
     assert report["kept_copy"] is not None

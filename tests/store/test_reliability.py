@@ -21,13 +21,16 @@ from ai_orchestrator.store.summary import group_buckets
 
 WRITER = r"""
 import sys
+from ai_orchestrator.core.names import parse_session_name
 from ai_orchestrator.store import SessionStore
+from ai_orchestrator.store.records import normalize_interaction
 store = SessionStore(sys.argv[1])
 worker, count = sys.argv[2], int(sys.argv[3])
+session = parse_session_name(sys.argv[4])
 for i in range(count):
-    rec = store.record(sys.argv[4], {"agent": "claude", "model": "m" + str(i % 3),
+    rec = store.record(normalize_interaction({"agent": "claude", "model": "m" + str(i % 3),
         "prompt": "x" * (i % 50), "tokens": {"input": 1, "output": 2, "cache_read": 3},
-        "cost": 0.001, "task_id": worker})
+        "cost": 0.001, "task_id": worker}, session))
     sys.stdout.write(rec.id + "\n")
     sys.stdout.flush()
 """

@@ -32,7 +32,7 @@ from pathlib import Path
 import pytest
 
 from ai_orchestrator.store import SessionStore
-from tests.helpers import interaction, write_legacy_store
+from tests.helpers import as_record, interaction, write_legacy_store
 
 pytestmark = pytest.mark.slow
 
@@ -66,7 +66,7 @@ class Case:
 
 
 def _record(root: Path, tmp: Path) -> tuple[list[str], str, Callable[[], bool]]:
-    SessionStore(root).record("plan-x", interaction(id="first"))
+    SessionStore(root).record(as_record("plan-x", interaction(id="first")))
     return (
         ["record", "plan-x"],
         json.dumps(interaction(id="swept")),
@@ -113,8 +113,8 @@ def _migrate(root: Path, tmp: Path) -> tuple[list[str], str, Callable[[], bool]]
 
 
 def _old(root: Path) -> None:
-    SessionStore(root).record("plan-old", interaction(timestamp="2020-01-01T00:00:00Z"))
-    SessionStore(root).record("plan-new", interaction())
+    SessionStore(root).record(as_record("plan-old", interaction(timestamp="2020-01-01T00:00:00Z")))
+    SessionStore(root).record(as_record("plan-new", interaction()))
 
 
 def _clean(root: Path, tmp: Path) -> tuple[list[str], str, Callable[[], bool]]:

@@ -16,14 +16,14 @@ from ai_orchestrator.store.transfer import (
     migrate_store,
     plan_import,
 )
-from tests.helpers import LEGACY_METADATA, interaction, write_legacy_store
+from tests.helpers import LEGACY_METADATA, as_record, interaction, write_legacy_store
 
 
 def test_export_import_roundtrip_is_idempotent(session_dir: Path, tmp_path: Path) -> None:
     store = SessionStore()
-    store.record("plan-a", interaction(cost=0.25))
-    store.record("implement-a", interaction(cost=0.5, task_id="T1.1"))
-    store.record("implement-a", interaction(cost=0.75, task_id="T1.2"))
+    store.record(as_record("plan-a", interaction(cost=0.25)))
+    store.record(as_record("implement-a", interaction(cost=0.5, task_id="T1.1")))
+    store.record(as_record("implement-a", interaction(cost=0.75, task_id="T1.2")))
     exported = json.loads(export_text(store))
     assert [s["session_name"] for s in exported] == ["implement-a", "plan-a"]
     assert sum(i["cost"] for s in exported for i in s["interactions"]) == pytest.approx(1.5)
@@ -80,7 +80,7 @@ def test_invalid_import_is_refused_without_touching_the_store(
     session_dir: Path, payload: str, message: str
 ) -> None:
     store = SessionStore()
-    store.record("run-keep", interaction())
+    store.record(as_record("run-keep", interaction()))
     before = sorted(p.name for p in session_dir.rglob("*"))
     good = {"session_name": "run-new", "interactions": [interaction()]}
     bad = json.loads(payload) if payload.startswith("[") else None
@@ -161,8 +161,8 @@ def test_load_never_overwrites_unbacked_legacy_metadata(session_dir: Path) -> No
 
 def test_csv_export_has_one_row_per_interaction(session_dir: Path) -> None:
     store = SessionStore()
-    store.record("run-x", interaction(cost=0.5))
-    store.record("run-x", interaction(cost=0.25))
+    store.record(as_record("run-x", interaction(cost=0.5)))
+    store.record(as_record("run-x", interaction(cost=0.25)))
     rows = export_text(store, "csv").strip().splitlines()
     assert rows[0].startswith("session_name,command,feature_id,id,timestamp")
     assert len(rows) == 3

@@ -109,7 +109,7 @@ from ai_orchestrator.store.logfile import (
     write_summary,
 )
 from ai_orchestrator.store.pending import PENDING
-from ai_orchestrator.store.records import normalize_interaction, stored_form
+from ai_orchestrator.store.records import check_interaction, of_session, stored_form
 from ai_orchestrator.store.summary import (
     apply_interaction,
     build_summary,
@@ -426,17 +426,16 @@ class SessionStore:
         self._append(session, [], dedupe=False)
         return self.load(session.name)
 
-    def record(self, name: Name, interaction: Interaction | Mapping[str, Any]) -> Interaction:
-        """Append one interaction (validated, redacted) and return the stored record."""
-        session = as_session_name(name)
-        record = normalize_interaction(interaction, session)
-        stored = self._append(session, [record], dedupe=False)
+    def record(self, interaction: Interaction) -> Interaction:
+        """Append one interaction to its session (checked, redacted) and return the stored
+        record. JSON from outside goes through ``records.normalize_interaction`` first."""
+        stored = self._append(interaction.session, [check_interaction(interaction)], dedupe=False)
         return stored[0]
 
     def record_unique(
         self,
         name: Name,
-        interactions: Iterable[Interaction | Mapping[str, Any]],
+        interactions: Iterable[Interaction],
         *,
         created_at: str | None = None,
         base: Mapping[str, Any] | None = None,
@@ -448,7 +447,7 @@ class SessionStore:
         ``base`` gives carried fields (``summary.carried``) the session does not have yet.
         """
         session = as_session_name(name)
-        records = [normalize_interaction(i, session) for i in interactions]
+        records = [check_interaction(of_session(i, session)) for i in interactions]
         moment = parse_iso(created_at)
         created = format_iso(moment) if moment else None
         return len(self._append(session, records, dedupe=True, created_at=created, base=base))
@@ -592,7 +591,7 @@ class SessionStore:
                 return lock
             lock.release()
 
-    def holder(self, name: str) -> locks.Holder | None:
+    def holder(self, name: Name) -> locks.Holder | None:
         """Who is running in the session right now (run lock first, then write lock)."""
         path = self.path_of(name)
         return locks.read_holder(path / locks.RUN_LOCK) or locks.read_holder(

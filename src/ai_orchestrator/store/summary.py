@@ -12,7 +12,8 @@ Per-model buckets (``by_model``) and breakdowns (``group_buckets``) hold interac
 tokens, cost, savings, how many calls could not be priced (``unpriced``) and how much of
 the cost is only the agent's own figure (``cost_reported``, by ``cost_reported_by``; also
 summed in the summary), so an unpriced model never shows as $0 and a reported cost never
-as a computed one without saying so.
+as a computed one without saying so. A call's cost per model is
+``core.cost_split.split_by_model``.
 
 One-off calls (``session_action == "fresh"``, e.g. ``aio run --no-session``) never replace
 the stored conversation (agent session id, working directory, backend state), so the
@@ -25,6 +26,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ai_orchestrator import SCHEMA_VERSION
+from ai_orchestrator.core.cost_split import reported_part, split_by_model
 from ai_orchestrator.core.interaction import TOKEN_KEYS, Interaction, Tokens
 from ai_orchestrator.core.names import SessionName
 from ai_orchestrator.infra.timeutil import day_of, format_iso, now_iso, parse_iso
@@ -140,75 +142,6 @@ def _status_for(outcome: str) -> str:
     return "failed"
 
 
-def _shares(total: float, weights: list[int]) -> list[float]:
-    """``total`` split in proportion to ``weights`` (equally when they are all zero)."""
-    whole = sum(weights)
-    if whole <= 0:
-        return [total / len(weights)] * len(weights)
-    return [total * w / whole for w in weights]
-
-
-ModelShare = tuple[str, Tokens, float, float, bool, bool]
-
-
-def _models_of(record: Interaction) -> list[ModelShare]:
-    """(model, tokens, cost, savings, unpriced, reported) per model used in the call;
-    ``reported``: that cost is the agent's own figure, we could not compute it."""
-    savings = float(record.savings or 0.0)
-    per_model = record.usage_by_model
-    if per_model is None:
-        model = record.model or "unknown"
-        unpriced = record.cost_source == "unpriced"
-        reported = record.cost_source == "reported"
-        return [(model, record.tokens, float(record.cost), savings, unpriced, reported)]
-    # An empty breakdown is a call that used no model: nothing to attribute.
-    models: list[str] = []
-    tokens: list[Tokens] = []
-    costs: list[float] = []
-    model_savings: list[float | None] = []
-    priced: list[bool] = []
-    reported_by_cli: list[bool] = []
-    for model, usage in per_model.items():
-        models.append(model)
-        tokens.append(usage.tokens())
-        known = usage.priced is not False
-        cost = float(usage.cost or 0.0)
-        reported_by_cli.append(not known and usage.reported_cost is not None)
-        if usage.reported_cost is not None and not known:
-            cost, known = float(usage.reported_cost), True  # the CLI's own per-model figure
-        costs.append(cost)
-        priced.append(known)
-        model_savings.append(usage.savings)
-    unknown = [i for i, known in enumerate(priced) if not known]
-    if unknown and record.cost_source == "reported":
-        # The call's cost is the CLI's reported total: what the priced models do not
-        # account for is what the unpriced ones cost.
-        known_cost = sum(c for c, p in zip(costs, priced, strict=True) if p)
-        rest = max(0.0, float(record.cost) - known_cost)
-        weights = [tokens[i].input + tokens[i].output + tokens[i].cache_read for i in unknown]
-        for i, share in zip(unknown, _shares(rest, weights), strict=True):
-            costs[i], priced[i], reported_by_cli[i] = round(share, 10), True, True
-    if all(s is None for s in model_savings) and models:
-        # Older records keep savings per call only; cache reads earn them.
-        split = _shares(savings, [t.cache_read for t in tokens])
-    else:
-        split = [float(s or 0.0) for s in model_savings]
-    return [
-        (models[i], tokens[i], costs[i], round(split[i], 10), not priced[i], reported_by_cli[i])
-        for i in range(len(models))
-    ]
-
-
-def reported_part(record: Interaction, shares: list[ModelShare] | None = None) -> float:
-    """How much of the call's cost is the agent's own figure that we could not compute."""
-    if record.cost_source != "reported":
-        return 0.0
-    shares = _models_of(record) if shares is None else shares
-    if not shares:
-        return float(record.cost)
-    return sum(share[2] for share in shares if share[5])
-
-
 def apply_interaction(summary: dict[str, Any], record: Interaction) -> None:
     """Fold one stored interaction into ``summary`` (in place)."""
     summary["interaction_count"] += 1
@@ -249,12 +182,18 @@ def apply_interaction(summary: dict[str, Any], record: Interaction) -> None:
     if timestamp < summary["created_at"]:
         summary["created_at"] = timestamp
 
-    shares = _models_of(record)
+    shares = split_by_model(record)
     add_reported(summary, reported_part(record, shares), [record.agent])
-    for model, tokens, cost, model_savings, unpriced, reported in shares:
-        bucket = summary["by_model"].setdefault(model, _bucket())
+    for share in shares:
+        bucket = summary["by_model"].setdefault(share.model, _bucket())
         _add_to_bucket(
-            bucket, tokens, cost, model_savings, unpriced, cost if reported else 0.0, record.agent
+            bucket,
+            share.tokens,
+            share.cost,
+            share.savings,
+            share.unpriced,
+            share.cost if share.reported else 0.0,
+            record.agent,
         )
 
 
