@@ -243,7 +243,7 @@ def test_without_an_agent_file_the_call_is_recorded_with_usage_unknown(
     killed_todo = _todos_of(name)[0]
     assert killed_todo["status"] == "failed" and killed_todo["unpriced"] is True
     unpriced = 1 + (following["cost_source"] == "unpriced")
-    assert SessionStore().load(name).summary["unpriced_interactions"] == unpriced
+    assert SessionStore().load(name).summary.to_json()["unpriced_interactions"] == unpriced
 
 
 def test_an_unusable_marker_is_kept_aside_and_never_blocks_the_session(

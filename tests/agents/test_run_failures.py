@@ -293,7 +293,7 @@ def test_codex_failures_between_good_calls_record_exactly_what_was_served(
     options = CallOptions(agent="codex", cwd=project, model="gpt-5.5")
     outcomes = [run_in_session(store, "run-x", "hi", options).result.outcome for _ in range(4)]
     assert outcomes == ["success", "crash", "api_error", "success"]
-    tokens = store.load("run-x").summary["tokens"]
+    tokens = store.load("run-x").summary.to_json()["tokens"]
     assert (tokens["input"], tokens["output"], tokens["cache_read"]) == (300, 60, 60)
     assert [r["tokens"]["input"] for r in records("run-x")] == [100, 0, 0, 200]
 

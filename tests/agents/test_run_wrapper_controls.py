@@ -118,7 +118,7 @@ def test_resume_an_earlier_conversation_then_continue_it(
     back = aio_run(project, "run-x", "three", "--resume", first, "--json")
     assert back.returncode == 0, back.stderr
     assert json.loads(back.stdout)["agent_session_id"] == first
-    assert SessionStore().load("run-x").summary["agent_session_id"] == first
+    assert SessionStore().load("run-x").summary.to_json()["agent_session_id"] == first
 
     again = aio_run(project, "run-x", "four", "--continue", env={"USE_SESSIONS": "false"})
     assert again.returncode == 0, again.stderr  # explicit: resumes even with sessions off

@@ -108,7 +108,7 @@ def _import(store: SessionStore, tmp: Path) -> tuple[list[str], str | None, Call
     return (
         ["import", str(source), "--json"],
         None,
-        lambda: store.load("plan-imp").summary["agent_session_id"] == "conv-1",
+        lambda: store.load("plan-imp").summary.to_json()["agent_session_id"] == "conv-1",
     )
 
 

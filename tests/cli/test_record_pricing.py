@@ -131,14 +131,16 @@ def test_reported_share_of_a_mixed_call_is_only_the_unpriced_models(session_dir:
     record("run-m", payload)
     (call,) = stored("run-m")
     assert call["cost_source"] == "reported" and call["cost"] == 1.0
-    summary = SessionStore().load("run-m").summary
+    summary = SessionStore().load("run-m").summary.to_json()
     computed = summary["by_model"]["gemini-2.5-pro"]["cost"]
     assert 0 < computed < 1
     assert summary["cost_reported"] == pytest.approx(1.0 - computed)
     assert summary["by_model"]["gemini-mystery"]["cost_reported_by"] == ["gemini"]
     # Rebuilt from the log, the summary says the same (it is a fold).
     (session_dir / "run-m" / "metadata.json").unlink()
-    assert SessionStore().load("run-m").summary["cost_reported"] == pytest.approx(1.0 - computed)
+    assert SessionStore().load("run-m").summary.to_json()["cost_reported"] == pytest.approx(
+        1.0 - computed
+    )
 
 
 def test_per_model_figures_the_caller_gave_are_kept() -> None:

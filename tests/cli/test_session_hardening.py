@@ -255,7 +255,7 @@ def test_delete_rechecks_last_use_under_the_locks(session_dir: Path) -> None:
     # Between listing (the session looked 40 days old) and deleting, it is used again.
     store.record(as_record("run-old", interaction()))
     assert delete_session(store, "run-old", idle_days=30, now=listed_at) is False
-    assert store.load("run-old").summary["interaction_count"] == 2
+    assert store.load("run-old").summary.to_json()["interaction_count"] == 2
     store.record(as_record("run-older", interaction(timestamp=old)))
     assert delete_session(store, "run-older", idle_days=30) is True
     assert not (session_dir / "run-older").exists()

@@ -382,7 +382,7 @@ def test_when_even_the_rollback_fails_the_error_says_so_and_a_retry_stores_once(
     assert "nothing was recorded" not in message
     # The outcome was uncertain; the retry the message suggests stores it exactly once.
     assert store.record_unique(NAME, [as_record(NAME, interaction(id="call-2"))]) == 0
-    assert store.load(NAME).summary["interaction_count"] == 2
+    assert store.load(NAME).summary.to_json()["interaction_count"] == 2
     assert logged_ids(session_dir / NAME) == ["call-1", "call-2"]
 
 

@@ -37,7 +37,7 @@ def test_rows_match_loads_and_are_cached(session_dir: Path) -> None:
         assert second[name].summary == first[name].summary
         assert (
             second[name].summary["interaction_count"]
-            == store.load(name).summary["interaction_count"]
+            == store.load(name).summary.to_json()["interaction_count"]
         )
     assert second["implement-a"].tokens["input"] == 7
     assert second["plan-a"].cost == pytest.approx(0.5)

@@ -143,4 +143,4 @@ def test_the_store_takes_a_parsed_session_name(session_dir: Path) -> None:
     lock = store.run_lock(session, timeout=0)
     lock.release()
     assert [r.id for r in store.read_log(session).records] == [stored.id]
-    assert store.load(session).summary["cost"] == 0.25
+    assert store.load(session).summary.to_json()["cost"] == 0.25

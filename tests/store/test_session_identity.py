@@ -410,7 +410,7 @@ def test_writes_never_loosen_a_store_file(session_dir: Path) -> None:
             assert stat.S_IMODE(os.lstat(path).st_mode) == 0o500
     finally:
         os.chmod(path, 0o700)
-    assert store.load("plan-a").summary["interaction_count"] == 2
+    assert store.load("plan-a").summary.to_json()["interaction_count"] == 2
 
 
 def test_a_sticky_shared_store_root_keeps_its_mode(session_dir: Path) -> None:

@@ -30,7 +30,7 @@ def test_record_creates_private_layout_and_exact_totals(session_dir: Path) -> No
     for name in (METADATA, LOG, ".lock"):
         assert mode(path / name) == 0o600, name
     view = store.load("implement-auth")
-    s = view.summary
+    s = view.summary.to_json()
     assert s["interaction_count"] == 2
     assert s["tokens"] == {
         "input": 101,
@@ -57,7 +57,7 @@ def test_summary_equals_rebuild_from_log(session_dir: Path) -> None:
         )
     maintained = json.loads((session_dir / "plan-x" / METADATA).read_text())
     (session_dir / "plan-x" / METADATA).unlink()
-    rebuilt = store.load("plan-x").summary
+    rebuilt = store.load("plan-x").summary.to_json()
     for key in ("interaction_count", "tokens", "cost", "failed_interactions", "by_model"):
         assert rebuilt[key] == maintained[key], key
 
@@ -111,8 +111,8 @@ def test_stale_summary_is_rebuilt_and_repaired(session_dir: Path) -> None:
     store.record(as_record("run-x", interaction(cost=2.0)))
     meta.write_bytes(before)  # simulate a crash between the append and the summary write
     view = store.load("run-x")
-    assert view.summary["interaction_count"] == 2
-    assert view.summary["cost"] == pytest.approx(3.0)
+    assert view.summary.to_json()["interaction_count"] == 2
+    assert view.summary.to_json()["cost"] == pytest.approx(3.0)
     assert any("out of date" in p for p in view.problems)
     # load() wrote the repaired summary back: the next load is clean.
     assert store.load("run-x").problems == []
@@ -125,12 +125,12 @@ def test_torn_last_line_is_ignored_reported_and_never_fused(session_dir: Path) -
     with open(log, "ab") as handle:
         handle.write(b'{"id": "half-writ')  # a writer killed mid-append
     view = store.load("run-x")
-    assert view.summary["interaction_count"] == 1
+    assert view.summary.to_json()["interaction_count"] == 1
     assert any("torn last line" in p for p in view.problems)
     store.record(as_record("run-x", interaction(cost=2.0)))
     view = store.load("run-x")
-    assert view.summary["interaction_count"] == 2
-    assert view.summary["cost"] == pytest.approx(3.0)
+    assert view.summary.to_json()["interaction_count"] == 2
+    assert view.summary.to_json()["cost"] == pytest.approx(3.0)
     assert b'{"id": "half-writ' in log.read_bytes()  # kept, not deleted
     assert any("unreadable line" in p for p in view.problems)
 
@@ -144,7 +144,7 @@ def test_corrupt_metadata_is_flagged_and_rebuilt(session_dir: Path, content: byt
     store.record(as_record("run-x", interaction(cost=1.0)))
     (session_dir / "run-x" / METADATA).write_bytes(content)
     view = store.load("run-x")
-    assert view.summary["interaction_count"] == 1
+    assert view.summary.to_json()["interaction_count"] == 1
     assert view.problems
     assert (session_dir / "run-x" / LOG).stat().st_size > 0
 
@@ -159,14 +159,14 @@ def test_corrupt_and_wrong_type_lines_are_skipped_not_deleted(session_dir: Path)
         handle.write(b"[1,2,3]\n")
     store.record(as_record("run-x", interaction(cost=2.0)))
     view = store.load("run-x")
-    assert view.summary["interaction_count"] == 2
-    assert view.summary["corrupt_lines"] == 3
+    assert view.summary.to_json()["interaction_count"] == 2
+    assert view.summary.to_json()["corrupt_lines"] == 3
     report = repair_session(store, "run-x")
     assert report["quarantined_lines"] == 3
     quarantine = (session_dir / "run-x" / "interactions.corrupt.jsonl").read_bytes()
     assert b"garbage" in quarantine and b"[1,2,3]" in quarantine
     view = store.load("run-x")
-    assert view.problems == [] and view.summary["interaction_count"] == 2
+    assert view.problems == [] and view.summary.to_json()["interaction_count"] == 2
 
 
 def test_loose_modes_are_tightened(session_dir: Path) -> None:
@@ -300,7 +300,7 @@ def test_a_writer_waiting_through_a_delete_records_into_a_new_session(
     held.release()
     writer.join(10)
     assert not writer.is_alive()
-    assert store.load("run-x").summary["cost"] == 2.0  # started over in a new directory
+    assert store.load("run-x").summary.to_json()["cost"] == 2.0  # started over in a new directory
     assert SessionStore(session_dir).names() == ["run-x"]
     assert len((trash / LOG).read_text().splitlines()) == 1  # nothing went to the trash
 
@@ -321,7 +321,7 @@ def test_recording_and_reading_do_not_import_the_shell_version_converter(
         "x = parse_session_name('run-x')\n"
         "s.record(normalize_interaction({'cost': 1}, x))\n"
         "s.record(normalize_interaction({'cost': 2}, x))\n"
-        "assert s.load('run-x').summary['cost'] == 3\n"
+        "assert s.load('run-x').summary.to_json()['cost'] == 3\n"
         "print('ai_orchestrator.store.legacy' in sys.modules)\n"
     )
     proc = subprocess.run(

@@ -46,7 +46,7 @@ def test_a_fresh_call_never_replaces_the_stored_conversation(session_dir: Path) 
             ),
         )
     )
-    summary = store.load("run-x").summary
+    summary = store.load("run-x").summary.to_json()
     assert summary["agent"] == "claude"
     assert summary["agent_session_id"] == "conv-1"
     assert summary["agent_cwd"] == "/work/project"
@@ -54,7 +54,7 @@ def test_a_fresh_call_never_replaces_the_stored_conversation(session_dir: Path) 
     assert summary["interaction_count"] == 2 and summary["model"] == "gemini-2.5-pro"
     # the same after a rebuild from the log
     (session_dir / "run-x" / METADATA).unlink()
-    assert store.load("run-x").summary["agent_session_id"] == "conv-1"
+    assert store.load("run-x").summary.to_json()["agent_session_id"] == "conv-1"
 
 
 def test_fresh_calls_alone_store_no_conversation(session_dir: Path) -> None:
@@ -62,10 +62,10 @@ def test_fresh_calls_alone_store_no_conversation(session_dir: Path) -> None:
     store.record(
         as_record("run-x", interaction(agent_session_id="one-off", session_action="fresh"))
     )
-    summary = store.load("run-x").summary
+    summary = store.load("run-x").summary.to_json()
     assert summary["agent"] == "claude" and summary["agent_session_id"] is None
     store.record(as_record("run-x", call(session_action="started", agent_session_id="conv-2")))
-    assert store.load("run-x").summary["agent_session_id"] == "conv-2"
+    assert store.load("run-x").summary.to_json()["agent_session_id"] == "conv-2"
 
 
 # ------------------------------------------------------------------ gap 14
@@ -88,7 +88,7 @@ def test_unpriced_model_is_counted_not_shown_as_zero(session_dir: Path) -> None:
             ),
         )
     )
-    bucket = store.load("run-x").summary["by_model"]["mystery-model-9"]
+    bucket = store.load("run-x").summary.to_json()["by_model"]["mystery-model-9"]
     assert bucket["unpriced"] == 1 and bucket["interactions"] == 1
     text = aio("session", "show", "run-x").out
     assert "mystery-model-9: 1 call, unpriced" in text
@@ -132,7 +132,7 @@ def test_reported_total_is_split_so_models_add_up(session_dir: Path) -> None:
             ),
         )
     )
-    summary = store.load("run-x").summary
+    summary = store.load("run-x").summary.to_json()
     by_model = summary["by_model"]
     assert by_model["mystery-model-9"]["cost"] == pytest.approx(0.75 + 0.4)
     assert by_model["claude-sonnet-4-5"]["cost"] == pytest.approx(0.35)
@@ -157,7 +157,7 @@ def test_per_model_savings_are_used_when_recorded(session_dir: Path) -> None:
             ),
         )
     )
-    by_model = store.load("run-x").summary["by_model"]
+    by_model = store.load("run-x").summary.to_json()["by_model"]
     assert by_model["a-model"]["savings"] == pytest.approx(0.2)
     assert by_model["b-model"]["savings"] == pytest.approx(0.3)
 
@@ -195,6 +195,8 @@ def test_summaries_written_before_buckets_had_savings_are_rebuilt_quietly(
     meta.write_text(json.dumps(old))
     view = store.load("run-x")
     assert view.problems == []
-    assert view.summary["by_model"]["claude-sonnet-4-5"]["savings"] == pytest.approx(0.25)
+    assert view.summary.to_json()["by_model"]["claude-sonnet-4-5"]["savings"] == pytest.approx(0.25)
     store.record(as_record("run-x", interaction(cost=0.5)))  # and appending works on it
-    assert store.load("run-x").summary["by_model"]["claude-sonnet-4-5"]["interactions"] == 2
+    assert (
+        store.load("run-x").summary.to_json()["by_model"]["claude-sonnet-4-5"]["interactions"] == 2
+    )

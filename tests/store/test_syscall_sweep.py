@@ -94,7 +94,8 @@ def _import(root: Path, tmp: Path) -> tuple[list[str], str, Callable[[], bool]]:
     def stored() -> bool:
         store = SessionStore(root)
         return (
-            "plan-imp" in store.names() and store.load("plan-imp").summary["interaction_count"] == 2
+            "plan-imp" in store.names()
+            and store.load("plan-imp").summary.to_json()["interaction_count"] == 2
         )
 
     return (["import", str(source), "--json"], "", stored)
@@ -155,7 +156,7 @@ def _repair(root: Path, tmp: Path) -> tuple[list[str], str, Callable[[], bool]]:
 
     def repaired() -> bool:
         view = SessionStore(root).load("plan-old")
-        return not view.problems and view.summary["interaction_count"] == 1
+        return not view.problems and view.summary.to_json()["interaction_count"] == 1
 
     return (["repair", "plan-old"], "", repaired)
 

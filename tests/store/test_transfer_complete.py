@@ -184,7 +184,7 @@ def test_a_session_without_interactions_keeps_its_conversation(session_dir: Path
     text = export_text(store)
     other = SessionStore(session_dir.parent / "other")
     apply_import(other, plan_import(text))
-    summary = other.load("plan-empty").summary
+    summary = other.load("plan-empty").summary.to_json()
     assert (summary["agent"], summary["agent_session_id"], summary["legacy_name"]) == (
         "codex",
         "thread-123",
@@ -221,7 +221,7 @@ def test_export_and_stats_include_sessions_not_migrated(session_dir: Path) -> No
     other = SessionStore(session_dir.parent / "other")
     apply_import(other, plan_import(json.dumps(exported)))
     apply_import(other, plan_import(json.dumps(exported)))
-    assert sum(other.load(n).summary["interaction_count"] for n in other.names()) == 5
+    assert sum(other.load(n).summary.to_json()["interaction_count"] for n in other.names()) == 5
 
 
 # ---------------------------------------------------------------------------- CSV

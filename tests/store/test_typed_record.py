@@ -178,3 +178,48 @@ def test_a_record_of_another_session_is_refused_by_record_unique(session_dir: Pa
         SessionStore().record_unique("run-other", [record])
     assert SessionStore().record_unique(SESSION, [record]) == 1
     assert SessionStore().record_unique(SESSION, [record]) == 0  # same id: stored once
+
+
+def _recorded_views(tmp_path: Path) -> list[Any]:
+    import shutil
+
+    from tests.golden.golden_cases import RECORDED
+
+    shutil.copytree(RECORDED / "store", tmp_path / "store")  # reading may repair: a copy
+    store = SessionStore(tmp_path / "store")
+    return [store.load(name, repair=False) for name in store.names()]
+
+
+def test_the_session_summary_is_typed_and_its_json_is_the_stored_object(tmp_path: Path) -> None:
+    """``SessionView.summary`` is a frozen ``SessionSummary`` whose attributes are the
+    stored summary's values and whose ``to_json()`` is the stored object (key order too)."""
+    import dataclasses
+
+    from ai_orchestrator.store.summary import SessionSummary
+
+    views = _recorded_views(tmp_path)
+    assert len(views) >= 5
+    for view in views:
+        summary = view.summary
+        assert isinstance(summary, SessionSummary)
+        data = summary.to_json()
+        assert list(data) == list(summary.data) and data == dict(summary.data)
+        assert summary.name == data["session_name"] == view.name
+        assert summary.interaction_count == data["interaction_count"]
+        assert summary.failed_interactions == data["failed_interactions"]
+        assert summary.tokens.to_json() == {k: data["tokens"][k] for k in data["tokens"]}
+        assert summary.cost == data["cost"] and summary.savings == data["savings"]
+        assert summary.agent == (data["agent"] or None)
+        assert summary.agent_session_id == (data["agent_session_id"] or None)
+        assert summary.last_used == data["last_used"]
+        assert dict(summary.agent_state) == data["agent_state"]
+        assert set(summary.by_model) == set(data["by_model"])
+        for model, bucket in summary.by_model.items():
+            stored = data["by_model"][model]
+            assert bucket.interactions == stored["interactions"]
+            assert bucket.cost == stored["cost"] and bucket.unpriced == stored["unpriced"]
+            assert bucket.tokens.to_json() == stored["tokens"]
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            summary.cost = 1.0  # type: ignore[misc]
+        data["cost"] = -1  # a copy: the view's summary never changes
+        assert summary.to_json()["cost"] != -1

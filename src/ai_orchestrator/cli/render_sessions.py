@@ -283,7 +283,7 @@ def print_show(
 ) -> None:
     console = output.out()
     now = datetime.now(UTC)
-    s = view.summary
+    s = view.summary.to_json()  # rendered field by field, as ``--json`` shows them
     t = s["tokens"]
     width = console.width
     last = str(s.get("last_outcome") or "-")

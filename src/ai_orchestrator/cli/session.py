@@ -546,7 +546,7 @@ def delete_cmd(name: str, yes: bool) -> None:
     """
     store = _store()
     view = store.load(name, repair=False)
-    count = view.summary["interaction_count"]
+    count = view.summary.interaction_count
     if not yes and not _confirm(f"Delete session {view.name} ({count} interactions)?"):
         output.info("Cancelled: nothing deleted.")
         return

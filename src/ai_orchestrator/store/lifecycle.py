@@ -52,7 +52,6 @@ from ai_orchestrator.store.maintenance import (
 from ai_orchestrator.store.pending import PENDING
 from ai_orchestrator.store.session_store import SessionStore
 from ai_orchestrator.store.stats import check_days
-from ai_orchestrator.store.summary import last_activity
 from ai_orchestrator.store.trash import empty_trash, purge_trash, to_trash
 
 
@@ -90,7 +89,7 @@ def delete_session(
                 if os.path.lexists(path / PENDING):
                     raise StoreError(unrecovered(session.name))
                 summary = store.load(session, repair=False).summary
-                if within_days(last_activity(summary), idle_days, now):
+                if within_days(summary.last_activity, idle_days, now):
                     return False
             others = foreign_entries(path)
             if others:

@@ -110,11 +110,7 @@ from ai_orchestrator.store.logfile import (
 )
 from ai_orchestrator.store.pending import PENDING
 from ai_orchestrator.store.records import check_interaction, of_session, stored_form
-from ai_orchestrator.store.summary import (
-    apply_interaction,
-    build_summary,
-    carried,
-)
+from ai_orchestrator.store.summary import SessionSummary, apply_interaction, build_summary, carried
 
 __all__ = [
     "LOG",
@@ -143,7 +139,7 @@ class SessionView:
 
     name: str
     path: Path
-    summary: dict[str, Any]
+    summary: SessionSummary
     problems: list[str] = field(default_factory=list)
     legacy: bool = False
     # Odd (non-regular) lock or pending-call files: the session reads fine, but record,
@@ -151,7 +147,7 @@ class SessionView:
     refused: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        data = dict(self.summary)
+        data = self.summary.to_json()
         data["path"] = str(self.path)
         data["problems"] = list(self.problems)
         return data
@@ -427,8 +423,7 @@ class SessionStore:
         return self.load(session.name)
 
     def record(self, interaction: Interaction) -> Interaction:
-        """Append one interaction to its session (checked, redacted) and return the stored
-        record. JSON from outside goes through ``records.normalize_interaction`` first."""
+        """Append one interaction to its session (checked, redacted); the stored record."""
         stored = self._append(interaction.session, [check_interaction(interaction)], dedupe=False)
         return stored[0]
 
@@ -474,7 +469,8 @@ class SessionStore:
         summary = current.summary
         if summary is not None and not current.outdated and summary["log_size"] == size:
             problems = log_problems(summary["corrupt_lines"], summary.get("torn_tail", 0))
-            view = SessionView(session.name, path, summary, problems)
+            typed = SessionSummary.from_json(summary, session)
+            view = SessionView(session.name, path, typed, problems)
         else:
             view = self._rebuild_view(session, path, current, repair=repair)
         for entry in (locks.WRITE_LOCK, locks.RUN_LOCK, PENDING):
@@ -500,7 +496,7 @@ class SessionStore:
         elif current.summary is not None and not current.outdated:
             problems.append(f"summary was out of date; rebuilt from {LOG}")
         problems.extend(parsed.problems())
-        return SessionView(session.name, path, rebuilt, problems)
+        return SessionView(session.name, path, SessionSummary.from_json(rebuilt, session), problems)
 
     def _try_write_repaired(
         self, path: Path, summary: dict[str, Any], seen: SummaryRead
@@ -554,7 +550,8 @@ class SessionStore:
         problems = ["written by the earlier shell version (run: aio session migrate)"]
         if bad:
             problems.append(f"{bad} unreadable legacy interaction(s) skipped")
-        return SessionView(session.name, path, summary, problems, legacy=True)
+        return SessionView(session.name, path, SessionSummary.from_json(summary, session),
+                           problems, legacy=True)  # fmt: skip
 
     def read_log(self, name: Name) -> LogRead:
         session = as_session_name(name)

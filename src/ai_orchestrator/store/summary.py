@@ -22,7 +22,9 @@ next normal run resumes the conversation it had before.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ai_orchestrator import SCHEMA_VERSION
@@ -233,6 +235,127 @@ def build_summary(
     for record in records:
         apply_interaction(summary, record)
     return summary
+
+
+@dataclass(frozen=True, slots=True)
+class ModelBucket:
+    """One model's totals in a session (a value of ``SessionSummary.by_model``)."""
+
+    interactions: int = 0
+    tokens: Tokens = dataclasses.field(default_factory=Tokens)
+    cost: float = 0.0
+    savings: float = 0.0
+    unpriced: int = 0
+    cost_reported: float = 0.0
+    cost_reported_by: tuple[str, ...] = ()
+
+
+def _count(value: object) -> int:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
+
+
+def _usd(value: object) -> float:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _tokens_of(value: object) -> Tokens:
+    return Tokens.from_json(value) if isinstance(value, Mapping) else Tokens()
+
+
+def _names(value: object) -> tuple[str, ...]:
+    return tuple(str(v) for v in value) if isinstance(value, list | tuple) else ()
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSummary:
+    """A session's summary as read (``metadata.json``, or folded from its log), typed and
+    frozen: what every room outside the store reads. ``to_json()`` is the stored object
+    itself (key order included), for ``--json``, exports and the index."""
+
+    session: SessionName
+    status: str
+    created_at: str
+    last_used: str | None
+    last_outcome: str | None
+    interaction_count: int
+    failed_interactions: int
+    unpriced_interactions: int
+    tokens: Tokens
+    cost: float
+    savings: float
+    cost_reported: float
+    cost_reported_by: tuple[str, ...]
+    by_model: Mapping[str, ModelBucket]
+    agent: str | None
+    agent_session_id: str | None
+    agent_cwd: str | None
+    agent_state: Mapping[str, Any]
+    model: str | None
+    legacy_name: str | None
+    log_size: int
+    corrupt_lines: int
+    torn_tail: int
+    data: Mapping[str, Any] = dataclasses.field(compare=False, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.session.name
+
+    @property
+    def last_activity(self) -> str | None:
+        """When the session was last used (or created, if never)."""
+        return self.last_used or self.created_at or None
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.data)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], session: SessionName) -> SessionSummary:
+        """A summary the store built or checked (``summary_problem``) as an object."""
+        state = data.get("agent_state")
+        buckets = data.get("by_model")
+        return cls(
+            session=session,
+            status=str(data.get("status") or "new"),
+            created_at=str(data.get("created_at") or ""),
+            last_used=_text(data.get("last_used")),
+            last_outcome=_text(data.get("last_outcome")),
+            interaction_count=_count(data.get("interaction_count")),
+            failed_interactions=_count(data.get("failed_interactions")),
+            unpriced_interactions=_count(data.get("unpriced_interactions")),
+            tokens=_tokens_of(data.get("tokens")),
+            cost=_usd(data.get("cost")),
+            savings=_usd(data.get("savings")),
+            cost_reported=_usd(data.get("cost_reported")),
+            cost_reported_by=_names(data.get("cost_reported_by")),
+            by_model={
+                str(model): ModelBucket(
+                    interactions=_count(b.get("interactions")),
+                    tokens=_tokens_of(b.get("tokens")),
+                    cost=_usd(b.get("cost")),
+                    savings=_usd(b.get("savings")),
+                    unpriced=_count(b.get("unpriced")),
+                    cost_reported=_usd(b.get("cost_reported")),
+                    cost_reported_by=_names(b.get("cost_reported_by")),
+                )
+                for model, b in (buckets.items() if isinstance(buckets, Mapping) else ())
+                if isinstance(b, Mapping)
+            },
+            agent=_text(data.get("agent")),
+            agent_session_id=_text(data.get("agent_session_id")),
+            agent_cwd=_text(data.get("agent_cwd")),
+            agent_state=dict(state) if isinstance(state, Mapping) else {},
+            model=_text(data.get("model")),
+            legacy_name=_text(data.get("legacy_name")),
+            log_size=_count(data.get("log_size")),
+            corrupt_lines=_count(data.get("corrupt_lines")),
+            torn_tail=_count(data.get("torn_tail")),
+            data=data,
+        )
 
 
 def last_activity(summary: Mapping[str, Any]) -> str | None:
