@@ -32,7 +32,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import store_fixture
+from ai_orchestrator.core.names import parse_session_name
 from ai_orchestrator.store import SessionStore
+from ai_orchestrator.store.records import normalize_interaction
 from common import aio_bin, median, time_call, time_command, time_with_cpu, write_result
 
 MODELS = ["claude-sonnet-4-5", "claude-opus-4-1", "gemini-2.5-pro", "gpt-5-codex"]
@@ -156,7 +158,7 @@ def bench_first_record(big: Path, empty: Path, runs: int) -> dict[str, object]:
     for i in range(runs):
         for key, store in stores.items():
             start = time.perf_counter()
-            store.record(f"run-first{tag}{i}", record)
+            _record(store, f"run-first{tag}{i}", record)
             samples[key].append(time.perf_counter() - start)
     big_s, empty_s = median(samples["big"]), median(samples["empty"])
     return {
@@ -167,14 +169,19 @@ def bench_first_record(big: Path, empty: Path, runs: int) -> dict[str, object]:
     }
 
 
+def _record(store: SessionStore, name: str, raw: dict[str, object]) -> None:
+    """Record ``raw`` (JSON, as a hook gives it) through the store's door for JSON."""
+    store.record(normalize_interaction(raw, parse_session_name(name)))
+
+
 def bench_record_growth(root: Path, runs: int) -> dict[str, object]:
     store = SessionStore(root / "growth")
     record = RECORD
-    first = time_call(lambda: store.record("run-growth", record), 1)[0]
-    early = time_call(lambda: store.record("run-growth", record), runs)
+    first = time_call(lambda: _record(store, "run-growth", record), 1)[0]
+    early = time_call(lambda: _record(store, "run-growth", record), runs)
     for _ in range(10_000 - 1 - runs - runs):
-        store.record("run-growth", record)
-    late = time_call(lambda: store.record("run-growth", record), runs)
+        _record(store, "run-growth", record)
+    late = time_call(lambda: _record(store, "run-growth", record), runs)
     count = store.load("run-growth").summary["interaction_count"]
     ratio = median(late) / median(early)
     return {
@@ -188,11 +195,14 @@ def bench_record_growth(root: Path, runs: int) -> dict[str, object]:
 
 WRITER = r"""
 import sys
+from ai_orchestrator.core.names import parse_session_name
 from ai_orchestrator.store import SessionStore
+from ai_orchestrator.store.records import normalize_interaction
 store = SessionStore(sys.argv[1])
+session = parse_session_name("implement-concurrent")
 for i in range(int(sys.argv[2])):
-    store.record("implement-concurrent", {"agent": "claude", "model": "m", "prompt": "p",
-        "tokens": {"input": 1, "output": 1}, "cost": 0.001, "task_id": sys.argv[3]})
+    store.record(normalize_interaction({"agent": "claude", "model": "m", "prompt": "p",
+        "tokens": {"input": 1, "output": 1}, "cost": 0.001, "task_id": sys.argv[3]}, session))
 """
 
 

@@ -59,7 +59,11 @@ def build_store(root: Path, rows: int, sessions: int = 1000) -> dict[str, int]:
             "model": MODELS[0], "prompt": "implement T1 of the feature",
             "tokens": {"input": 1, "output": 2, "cache_read": 3, "cache_write": 4},
             "cost": 0.5, "duration_ms": 1200, "outcome": "success", "task_id": "T1"}  # fmt: skip
-    store.record_unique("implement-template", [seed])
+    from ai_orchestrator.core.names import parse_session_name
+    from ai_orchestrator.store.records import normalize_interaction
+
+    template_session = parse_session_name("implement-template")
+    store.record_unique(template_session, [normalize_interaction(seed, template_session)])
     template = json.loads((root / "implement-template" / "interactions.jsonl").read_bytes())
     (root / "implement-template" / "interactions.jsonl").unlink()
     import shutil

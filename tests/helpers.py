@@ -100,6 +100,24 @@ def aio_inprocess(
     return Result(code, out.getvalue().decode(), err.getvalue().decode())
 
 
+def as_record(name: Any, raw: Any) -> Any:
+    """What ``SessionStore.record`` takes: ``raw`` (test JSON, or an ``Interaction``) of
+    session ``name`` through the store's one door for JSON (``normalize_interaction``)."""
+    from ai_orchestrator.core.interaction import Interaction
+    from ai_orchestrator.core.names import as_session_name
+    from ai_orchestrator.store.records import normalize_interaction
+
+    session = as_session_name(name)
+    if isinstance(raw, Interaction) and raw.session == session:
+        return raw
+    return normalize_interaction(raw, session)
+
+
+def as_records(name: Any, items: Any) -> list[Any]:
+    """``as_record`` of each of ``items`` (for ``SessionStore.record_unique``)."""
+    return [as_record(name, item) for item in items]
+
+
 def interaction(**overrides: Any) -> dict[str, Any]:
     record: dict[str, Any] = {
         "agent": "claude",

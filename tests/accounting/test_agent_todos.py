@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from tests.helpers import aio_inprocess as aio
-from tests.helpers import interaction
+from tests.helpers import as_record, interaction
 
 from ai_orchestrator.accounting.agent_todos import (
     NO_TASK,
@@ -138,32 +138,44 @@ def test_folding_record_by_record_equals_folding_all() -> None:
 def test_by_task_merges_the_features_sessions_in_time_order(session_dir: Path) -> None:
     store = SessionStore()
     store.record(
-        "plan-auth",
-        interaction(
-            timestamp="2025-01-01T10:00:00Z",
-            task_id="T1",
-            todos=[create("Design", "1"), create("Build", "2")],
-        ),
+        as_record(
+            "plan-auth",
+            interaction(
+                timestamp="2025-01-01T10:00:00Z",
+                task_id="T1",
+                todos=[create("Design", "1"), create("Build", "2")],
+            ),
+        )
     )
     store.record(
-        "implement-auth",
-        interaction(
-            timestamp="2025-01-01T11:00:00Z", task_id="T1", todos=[update("1", "completed")]
-        ),
+        as_record(
+            "implement-auth",
+            interaction(
+                timestamp="2025-01-01T11:00:00Z", task_id="T1", todos=[update("1", "completed")]
+            ),
+        )
     )
     store.record(
-        "plan-auth",
-        interaction(
-            timestamp="2025-01-01T12:00:00Z", task_id="T1", todos=[update("2", "in_progress")]
-        ),
+        as_record(
+            "plan-auth",
+            interaction(
+                timestamp="2025-01-01T12:00:00Z", task_id="T1", todos=[update("2", "in_progress")]
+            ),
+        )
     )
     store.record(
-        "implement-auth", interaction(task_id="T2", todos=[write(item("T2 a", "pending"))])
+        as_record(
+            "implement-auth", interaction(task_id="T2", todos=[write(item("T2 a", "pending"))])
+        )
     )
-    store.record("implement-auth", interaction(todos=[write(item("loose", "pending"))]))
-    store.record("implement-auth", interaction(task_id="T3"))  # no todo events: not listed
+    store.record(as_record("implement-auth", interaction(todos=[write(item("loose", "pending"))])))
     store.record(
-        "implement-authz", interaction(task_id="T1", todos=[write(item("other feature", "x"))])
+        as_record("implement-auth", interaction(task_id="T3"))
+    )  # no todo events: not listed
+    store.record(
+        as_record(
+            "implement-authz", interaction(task_id="T1", todos=[write(item("other feature", "x"))])
+        )
     )
     assert agent_todos_by_task(store, "auth") == {
         NO_TASK: [item("loose", "pending")],

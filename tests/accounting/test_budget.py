@@ -99,7 +99,7 @@ def test_feature_at_budget_refuses_before_any_process(
     assert f"${spent:.4f}" in str(info.value)
     assert starts(fake_agent) == 1  # no agent process was started
     assert not store.exists("implement-demo") or (
-        store.load("implement-demo").summary["interaction_count"] == 0
+        store.load("implement-demo").summary.to_json()["interaction_count"] == 0
     )
     # a budget with room left still runs
     options = dataclasses.replace(options, budget_usd=spent * 3)

@@ -121,5 +121,5 @@ def test_unknown_model_is_unpriced_never_a_silent_zero(fakes: FakeAgents, tmp_pa
     )
     assert run.record.cost_source == "unpriced"
     assert run.record.to_json()["usage_by_model"]["mystery-model-9"]["priced"] is False
-    summary = SessionStore().load("run-x").summary
+    summary = SessionStore().load("run-x").summary.to_json()
     assert summary["unpriced_interactions"] == 1

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from tests.fakes.harness import FakeAgents
 from tests.helpers import aio_inprocess as aio
-from tests.helpers import interaction
+from tests.helpers import as_record, interaction
 
+from ai_orchestrator.accounting.call_cost import max_budget_flag, price_call
 from ai_orchestrator.agents.base import AgentResult, Progress
-from ai_orchestrator.calls.recording import max_budget_flag, price_result
 from ai_orchestrator.calls.session_call import CallOptions, Notice, run_in_session
 from ai_orchestrator.core.errors import BudgetExceeded
 from ai_orchestrator.core.usage import ModelUsage
@@ -35,7 +35,7 @@ def work(tmp_path: Path) -> Path:
 
 
 def seed_spend(name: str, cost: float, **extra: Any) -> None:
-    SessionStore().record(name, interaction(cost=cost, cost_source="computed", **extra))
+    SessionStore().record(as_record(name, interaction(cost=cost, cost_source="computed", **extra)))
 
 
 # -- gap 15: budgets ------------------------------------------------------------------------------
@@ -134,9 +134,9 @@ def test_nonsense_budget_is_refused_before_anything(
 
 
 def test_unpriced_calls_in_the_budget_are_announced(fakes: FakeAgents, work: Path) -> None:
-    SessionStore().record(
+    SessionStore().record(as_record(
         "plan-auth", interaction(model="mystery-model-9", cost=0.0, cost_source="unpriced")
-    )
+    ))
     fakes.scenario([{"text": "x", "usage": {"mystery-model-9": {"input": 10, "output": 5}}}])
     notices: list[Notice] = []
     run = run_in_session(
@@ -189,7 +189,8 @@ def test_long_context_tier_is_applied_per_request() -> None:
     expected = (
         12_000 * LONG["input"] + 400 * LONG["output"] + 250_000 * LONG["cache_read"]
     ) / 1e6 + (3_000 * BASE["input"] + 600 * BASE["output"]) / 1e6
-    assert price_result("claude", result)["cost"] == pytest.approx(expected, abs=1e-6)
+    priced = price_call("claude", result.usage, result.reported_cost, result.requests)
+    assert priced.cost == pytest.approx(expected, abs=1e-6)
 
 
 def test_claude_parser_reports_each_request_with_final_outputs(

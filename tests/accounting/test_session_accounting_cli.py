@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from tests.helpers import aio_inprocess as aio
-from tests.helpers import interaction
+from tests.helpers import as_record, interaction
 
 from ai_orchestrator.store import SessionStore
 
@@ -23,9 +23,9 @@ def test_stats_by_task_end_to_end(session_dir: Path) -> None:
         ("implement-billing", "T1", 3.20, 3200),
     ]
     for name, task, cost, tokens in calls:
-        store.record(
+        store.record(as_record(
             name, interaction(task_id=task, cost=cost, tokens={"input": tokens, "output": 1})
-        )
+        ))
     result = aio("session", "stats", "--by", "task", "--json")
     assert result.code == 0, result.err
     groups = result.json()["groups"]
@@ -59,7 +59,7 @@ def priced_session(session_dir: Path) -> SessionStore:
     ]
     for row in rows:
         row.setdefault("cost_source", "computed")
-        store.record("implement-auth", interaction(tokens=tokens, **row))
+        store.record(as_record("implement-auth", interaction(tokens=tokens, **row)))
     return store
 
 
@@ -89,6 +89,6 @@ def test_show_human_mentions_savings_share_and_mismatches(priced_session: Sessio
 
 
 def test_show_without_cache_or_reports(session_dir: Path) -> None:
-    SessionStore().record("plan-x", interaction(tokens={"input": 10, "output": 1}))
+    SessionStore().record(as_record("plan-x", interaction(tokens={"input": 10, "output": 1})))
     data = aio("session", "show", "plan-x", "--json").json()
     assert data["cache_read_share"] == 0.0 and data["cost_mismatches"] == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.helpers import interaction
+from tests.helpers import as_record, interaction
 
 from ai_orchestrator.accounting.spend import FeatureSpend, feature_spend
 from ai_orchestrator.store import SessionStore
@@ -13,10 +13,10 @@ from ai_orchestrator.store import SessionStore
 
 def test_spend_sums_every_session_of_the_feature_and_only_it(session_dir: Path) -> None:
     store = SessionStore()
-    store.record("plan-auth", interaction(cost=0.5))
-    store.record("implement-auth", interaction(cost=0.25))
-    store.record("implement-auth", interaction(cost=None, cost_source="unpriced"))
-    store.record("implement-billing", interaction(cost=7.0))
+    store.record(as_record("plan-auth", interaction(cost=0.5)))
+    store.record(as_record("implement-auth", interaction(cost=0.25)))
+    store.record(as_record("implement-auth", interaction(cost=None, cost_source="unpriced")))
+    store.record(as_record("implement-billing", interaction(cost=7.0)))
     spend = feature_spend(store, "auth")
     assert spend.cost == pytest.approx(0.75)
     assert spend.unpriced == 1 and spend.interactions == 3

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from tests.helpers import aio_inprocess as aio
-from tests.helpers import interaction
+from tests.helpers import as_record, interaction
 
 from ai_orchestrator.accounting import todos
 from ai_orchestrator.core.errors import InvalidInput
@@ -366,7 +366,7 @@ def test_report_of_missing_file_is_empty(session_dir: Path) -> None:
 
 def seed_calls(store: SessionStore, name: str, costs: list[float], **extra: Any) -> None:
     for cost in costs:
-        store.record(name, interaction(cost=cost, **extra))
+        store.record(as_record(name, interaction(cost=cost, **extra)))
 
 
 def test_estimate_is_none_without_history_or_config(session_dir: Path) -> None:

@@ -209,7 +209,7 @@ class BackendContract:
         assert (first.action, second.action) == ("started", "resumed")
         assert first.record.outcome == "success"
         assert first.record.tokens.output == sum(u.output for u in self.usage.values())
-        assert store.load("implement-conf").summary["agent_session_id"] == self.session_id
+        assert store.load("implement-conf").summary.to_json()["agent_session_id"] == self.session_id
         new, resumed = fake_launcher.calls
         assert any(self.session_id in arg for arg in resumed.argv)
         assert new.stdin == b"run the tests" and resumed.stdin == b"again"

@@ -68,7 +68,7 @@ def test_past_the_threshold_the_next_call_runs_in_a_compacted_conversation(
     code, out, err = run(tmp_path, "first")
     assert code == 0 and "compacting the conversation" not in err
     store = SessionStore()
-    first = store.load("run-big").summary
+    first = store.load("run-big").summary.to_json()
     assert first["context"]["tokens"] == 8_000
     old_id = first["agent_session_id"]
 
@@ -82,7 +82,7 @@ def test_past_the_threshold_the_next_call_runs_in_a_compacted_conversation(
     assert b"HANDOVER: the goal is G" in (primed.stdin or b"")
     assert "--resume" not in primed.argv
     assert "--resume" in user_call.argv
-    summary = store.load("run-big").summary
+    summary = store.load("run-big").summary.to_json()
     new_id = summary["agent_session_id"]
     assert new_id != old_id and user_call.argv[user_call.argv.index("--resume") + 1] == new_id
     [event] = summary["compactions"]
@@ -104,13 +104,13 @@ def test_past_the_threshold_the_next_call_runs_in_a_compacted_conversation(
     imported = aio_inprocess("session", "import", "-", input=exported.out,
                              env={"SESSION_DIR": str(other)})  # fmt: skip
     assert imported.code == 0, imported.err
-    again = SessionStore(other).load("run-big").summary
+    again = SessionStore(other).load("run-big").summary.to_json()
     assert again["compactions"] == summary["compactions"] and again["context"]["tokens"] == 1_500
 
     # Below the threshold nothing happens.
     code, out, err = run(tmp_path, "third")
     assert code == 0 and "compacting the conversation" not in err
-    assert len(store.load("run-big").summary["compactions"]) == 1
+    assert len(store.load("run-big").summary.to_json()["compactions"]) == 1
 
 
 def test_session_compact_on_demand(
@@ -137,11 +137,11 @@ def test_an_empty_hand_over_leaves_the_conversation_and_the_call_goes_on(
     steps = step("first", 9_000) + step("", 9_100) + step("second answer", 9_300)
     setup(isolated_home, tmp_path, monkeypatch, steps)
     assert run(tmp_path, "first")[0] == 0
-    old_id = SessionStore().load("run-big").summary["agent_session_id"]
+    old_id = SessionStore().load("run-big").summary.to_json()["agent_session_id"]
     code, out, err = run(tmp_path, "second")
     assert code == 0 and out.strip() == "second answer"
     assert "the compaction failed" in err and "empty hand-over" in err
-    summary = SessionStore().load("run-big").summary
+    summary = SessionStore().load("run-big").summary.to_json()
     assert summary["agent_session_id"] == old_id and "compactions" not in summary
 
 
@@ -276,7 +276,7 @@ def test_a_workflow_conversation_compacts_before_its_next_call_and_says_so(
     assert conversation.ask("plan it again", "plan").text == "plan v2"
     assert any("compacting the conversation" in line for line in said), said
     assert any("compacted (summary): context 9,000 → 700 tokens" in line for line in said)
-    assert SessionStore().load("plan-demo").summary["compactions"][0]["trigger"] == "auto"
+    assert SessionStore().load("plan-demo").summary.to_json()["compactions"][0]["trigger"] == "auto"
 
 
 def test_the_compact_at_flag_overrides_the_settings(

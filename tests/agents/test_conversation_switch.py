@@ -30,7 +30,7 @@ def _call(agent: str, cwd: Path, notices: list[Notice] | None = None,
 
 
 def _stored() -> tuple[object, object, object]:
-    summary = SessionStore().load(NAME).summary
+    summary = SessionStore().load(NAME).summary.to_json()
     return summary["agent"], summary["agent_session_id"], summary["agent_cwd"]
 
 

@@ -73,14 +73,15 @@ def test_the_first_call_forks_the_other_sessions_conversation_then_resumes_its_o
     conv.ask("SECOND", "plan")
     second = fake_launcher.calls[-1]
     assert "--fork-session" not in second.argv
-    assert _flag(second.argv, "--resume") == store.load("plan-child").summary["agent_session_id"]
+    child = store.load("plan-child").summary.to_json()
+    assert _flag(second.argv, "--resume") == child["agent_session_id"]
     assert (
         "PREFACE" not in (second.stdin or b"").decode()
         and "SECOND" in (second.stdin or b"").decode()
     )
     later = store.read_log("plan-child").records[-1]
     assert later.session_action == "resumed" and later.lineage is None
-    assert store.load("plan-child").summary["lineage"] == LINEAGE
+    assert store.load("plan-child").summary.to_json()["lineage"] == LINEAGE
 
 
 def test_a_session_holding_a_conversation_resumes_it_and_ignores_fork_from(
@@ -106,7 +107,7 @@ def test_a_lost_fork_never_stores_the_parents_conversation(
     )
     run = run_in_session(store, "plan-child", "go", _options(project))
     assert run.action == "forked" and not run.result.ok
-    assert store.load("plan-child").summary["agent_session_id"] != PARENT
+    assert store.load("plan-child").summary.to_json()["agent_session_id"] != PARENT
     assert run.record.agent_session_id != PARENT
 
 

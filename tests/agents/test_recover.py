@@ -19,8 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ai_orchestrator.agents.base import AgentResult
-from ai_orchestrator.calls.recording import price_result
+from ai_orchestrator.accounting.call_cost import price_call
 from ai_orchestrator.core.usage import ModelUsage
 from ai_orchestrator.store import SessionStore, todo_log
 from ai_orchestrator.store.pending import PENDING
@@ -100,8 +99,7 @@ def _expected_cost() -> float:
         cache_write_5m=KILLED_USAGE["cache_write_5m"],
         requests=1,
     )
-    result = AgentResult(agent="claude", outcome="success", usage={SONNET: usage})
-    return float(price_result("claude", result)["cost"])
+    return price_call("claude", {SONNET: usage}, None).cost
 
 
 def test_next_run_records_the_killed_call_once_with_the_transcripts_usage(
@@ -245,7 +243,7 @@ def test_without_an_agent_file_the_call_is_recorded_with_usage_unknown(
     killed_todo = _todos_of(name)[0]
     assert killed_todo["status"] == "failed" and killed_todo["unpriced"] is True
     unpriced = 1 + (following["cost_source"] == "unpriced")
-    assert SessionStore().load(name).summary["unpriced_interactions"] == unpriced
+    assert SessionStore().load(name).summary.to_json()["unpriced_interactions"] == unpriced
 
 
 def test_an_unusable_marker_is_kept_aside_and_never_blocks_the_session(

@@ -83,8 +83,8 @@ def test_new_then_resumed_session_keeps_id_and_exact_usage(
     assert [r["agent_session_id"] for r in stored] == [sid, sid]
     assert stored[1]["tokens"]["input"] == 7 and stored[1]["tokens"]["output"] == 3
     view = SessionStore().load("implement-auth")
-    assert view.summary["interaction_count"] == 2
-    assert view.summary["tokens"]["input"] == 177
+    assert view.summary.to_json()["interaction_count"] == 2
+    assert view.summary.to_json()["tokens"]["input"] == 177
 
 
 def test_session_lost_is_reported_never_silently_replaced(fakes: FakeAgents, project: Path) -> None:

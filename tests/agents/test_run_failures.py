@@ -16,6 +16,7 @@ from ai_orchestrator.agents.base import AgentRequest, Permission
 from ai_orchestrator.agents.claude import ClaudeBackend
 from ai_orchestrator.calls.session_call import CallOptions, run_in_session
 from ai_orchestrator.core.errors import AgentNotFound, InvalidInput
+from ai_orchestrator.core.interaction import Interaction
 from ai_orchestrator.store import SessionStore, todo_log
 from tests.fakes.harness import FakeAgents, aio_run
 from tests.fakes.inprocess import FakeLauncher, recorded
@@ -174,7 +175,7 @@ def test_a_non_runnable_agent_is_recorded_and_its_todo_closed(
 def test_an_exception_while_recording_still_closes_the_todo(
     fakes: FakeAgents, project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(self: SessionStore, name: str, record: dict[str, Any]) -> dict[str, Any]:
+    def broken(self: SessionStore, record: Interaction) -> Interaction:
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(SessionStore, "record", broken)
@@ -292,7 +293,7 @@ def test_codex_failures_between_good_calls_record_exactly_what_was_served(
     options = CallOptions(agent="codex", cwd=project, model="gpt-5.5")
     outcomes = [run_in_session(store, "run-x", "hi", options).result.outcome for _ in range(4)]
     assert outcomes == ["success", "crash", "api_error", "success"]
-    tokens = store.load("run-x").summary["tokens"]
+    tokens = store.load("run-x").summary.to_json()["tokens"]
     assert (tokens["input"], tokens["output"], tokens["cache_read"]) == (300, 60, 60)
     assert [r["tokens"]["input"] for r in records("run-x")] == [100, 0, 0, 200]
 

@@ -12,7 +12,7 @@ import pytest
 
 from ai_orchestrator.store import SessionStore
 from tests.fakes.harness import FakeAgents, aio_run
-from tests.helpers import aio
+from tests.helpers import aio, as_record
 
 SONNET = "claude-sonnet-4-5-20250929"
 
@@ -118,7 +118,7 @@ def test_resume_an_earlier_conversation_then_continue_it(
     back = aio_run(project, "run-x", "three", "--resume", first, "--json")
     assert back.returncode == 0, back.stderr
     assert json.loads(back.stdout)["agent_session_id"] == first
-    assert SessionStore().load("run-x").summary["agent_session_id"] == first
+    assert SessionStore().load("run-x").summary.to_json()["agent_session_id"] == first
 
     again = aio_run(project, "run-x", "four", "--continue", env={"USE_SESSIONS": "false"})
     assert again.returncode == 0, again.stderr  # explicit: resumes even with sessions off
@@ -209,7 +209,7 @@ def test_a_record_without_exit_code_or_usage_unknown_still_loads(session_dir: Pa
 
     older = interaction()  # what earlier versions wrote: neither field
     older.pop("exit_code", None)
-    SessionStore().record("run-old", older)
+    SessionStore().record(as_record("run-old", older))
     [record] = records("run-old")
     assert record["exit_code"] is None and "usage_unknown" not in record
     shown = aio("session", "show", "run-old")

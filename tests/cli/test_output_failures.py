@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from ai_orchestrator.store import SessionStore
-from tests.helpers import LEGACY_METADATA, interaction, write_legacy_store
+from tests.helpers import LEGACY_METADATA, as_record, interaction, write_legacy_store
 
 STDOUTS = ("full", "closed", "epipe")
 
@@ -108,7 +108,7 @@ def _import(store: SessionStore, tmp: Path) -> tuple[list[str], str | None, Call
     return (
         ["import", str(source), "--json"],
         None,
-        lambda: store.load("plan-imp").summary["agent_session_id"] == "conv-1",
+        lambda: store.load("plan-imp").summary.to_json()["agent_session_id"] == "conv-1",
     )
 
 
@@ -128,7 +128,7 @@ def _migrate(store: SessionStore, tmp: Path) -> tuple[list[str], str | None, Cal
 
 
 def _old_session(store: SessionStore) -> None:
-    store.record("plan-old", interaction(timestamp="2020-01-01T00:00:00Z"))
+    store.record(as_record("plan-old", interaction(timestamp="2020-01-01T00:00:00Z")))
 
 
 def _clean(store: SessionStore, tmp: Path) -> tuple[list[str], str | None, Callable[[], bool]]:
@@ -273,7 +273,7 @@ READING = [
 def test_a_read_command_whose_output_is_lost_fails_in_one_line(
     args: list[str], stdout: str, session_dir: Path
 ) -> None:
-    SessionStore().record("plan-x", interaction())
+    SessionStore().record(as_record("plan-x", interaction()))
     run = run_cli(args, stdout=stdout)
     assert run.code == 1, run.err
     clean_failure(run)
@@ -284,7 +284,7 @@ def test_a_read_command_whose_output_is_lost_fails_in_one_line(
 
 @pytest.mark.parametrize("args", READING, ids=" ".join)
 def test_a_read_command_whose_reader_went_away_exits_0(args: list[str], session_dir: Path) -> None:
-    SessionStore().record("plan-x", interaction())
+    SessionStore().record(as_record("plan-x", interaction()))
     run = run_cli(args, stdout="epipe")
     assert run.code == 0, run.err
     clean_failure(run)

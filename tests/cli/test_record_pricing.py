@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from ai_orchestrator.agents.base import AgentResult
-from ai_orchestrator.calls.recording import price_interaction, price_result
+from ai_orchestrator.accounting.call_cost import price_call, price_interaction
 from ai_orchestrator.core.interaction import Interaction
 from ai_orchestrator.core.names import SessionName
 from ai_orchestrator.core.usage import ModelUsage
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.records import normalize_interaction
 from tests.helpers import aio_inprocess as aio
+from tests.helpers import as_record
 
 SONNET = {
     "agent": "claude",
@@ -52,8 +52,7 @@ def test_record_without_cost_is_priced_from_model_and_tokens(session_dir: Path) 
 
 def test_record_prices_exactly_as_aio_run_does() -> None:
     usage = ModelUsage(input=1200, output=300, cache_read=5000, cache_write_5m=700, requests=1)
-    result = AgentResult(agent="claude", outcome="success", usage={"claude-opus-4-1": usage})
-    as_run = price_result("claude", result)
+    as_run = price_call("claude", {"claude-opus-4-1": usage}, None)
     as_record = price_interaction(
         checked(
             {
@@ -63,9 +62,9 @@ def test_record_prices_exactly_as_aio_run_does() -> None:
             }
         )
     )
-    assert as_record["cost"] == as_run["cost"] and as_record["cost"] > 0
-    assert as_record["cost_source"] == as_run["cost_source"] == "computed"
-    assert as_record["savings"] == as_run["savings"]
+    assert as_record.cost == as_run.cost and as_record.cost > 0
+    assert as_record.cost_source == as_run.cost_source == "computed"
+    assert as_record.savings == as_run.savings
 
 
 def test_unknown_model_is_unpriced_never_a_computed_zero(session_dir: Path) -> None:
@@ -80,9 +79,9 @@ def test_unknown_model_is_unpriced_never_a_computed_zero(session_dir: Path) -> N
 
 
 def test_library_record_without_cost_or_model_is_unpriced(session_dir: Path) -> None:
-    call = SessionStore().record("run-l", {"agent": "codex", "tokens": {"input": 5}})
+    call = SessionStore().record(as_record("run-l", {"agent": "codex", "tokens": {"input": 5}}))
     assert (call.cost, call.cost_source) == (0.0, "unpriced")
-    priced = SessionStore().record("run-l", {"reported_cost": 0.2})
+    priced = SessionStore().record(as_record("run-l", {"reported_cost": 0.2}))
     assert (priced.cost, priced.cost_source) == (0.2, "reported")
 
 
@@ -132,14 +131,16 @@ def test_reported_share_of_a_mixed_call_is_only_the_unpriced_models(session_dir:
     record("run-m", payload)
     (call,) = stored("run-m")
     assert call["cost_source"] == "reported" and call["cost"] == 1.0
-    summary = SessionStore().load("run-m").summary
+    summary = SessionStore().load("run-m").summary.to_json()
     computed = summary["by_model"]["gemini-2.5-pro"]["cost"]
     assert 0 < computed < 1
     assert summary["cost_reported"] == pytest.approx(1.0 - computed)
     assert summary["by_model"]["gemini-mystery"]["cost_reported_by"] == ["gemini"]
     # Rebuilt from the log, the summary says the same (it is a fold).
     (session_dir / "run-m" / "metadata.json").unlink()
-    assert SessionStore().load("run-m").summary["cost_reported"] == pytest.approx(1.0 - computed)
+    assert SessionStore().load("run-m").summary.to_json()["cost_reported"] == pytest.approx(
+        1.0 - computed
+    )
 
 
 def test_per_model_figures_the_caller_gave_are_kept() -> None:
@@ -153,6 +154,6 @@ def test_per_model_figures_the_caller_gave_are_kept() -> None:
             }
         )
     )
-    usage = priced["usage_by_model"]["gemini-mystery"]
+    usage = priced.record_fields()["usage_by_model"]["gemini-mystery"]
     assert usage["reported_cost"] == 0.3 and usage["source"] == "the CLI"
     assert usage["priced"] is False

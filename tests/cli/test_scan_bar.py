@@ -7,7 +7,7 @@ import pytest
 from ai_orchestrator.cli.progress import ScanBar
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.index import SummaryIndex
-from tests.helpers import interaction
+from tests.helpers import as_record, interaction
 
 
 def test_the_bar_counts_up_and_is_erased(capsys: pytest.CaptureFixture[str]) -> None:
@@ -30,7 +30,7 @@ def test_no_bar_for_a_small_store(capsys: pytest.CaptureFixture[str]) -> None:
 def test_a_rescan_reports_its_progress_and_a_warm_listing_does_not(session_dir: object) -> None:
     store = SessionStore()
     for i in range(3):
-        store.record(f"plan-p{i}", interaction())
+        store.record(as_record(f"plan-p{i}", interaction()))
     told: list[tuple[int, int]] = []
     SummaryIndex(store).rows(progress=lambda d, t: told.append((d, t)))  # first: a rescan
     assert told[0] == (0, 3) and told[-1] == (3, 3)

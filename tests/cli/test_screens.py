@@ -27,7 +27,7 @@ import pytest
 import yaml
 
 from ai_orchestrator.store import SessionStore
-from tests.helpers import aio, interaction
+from tests.helpers import aio, as_record, interaction
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
@@ -120,7 +120,7 @@ def session_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 def project(session_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A store and a feature with fixed figures and dates."""
     store = SessionStore()
-    store.record(
+    store.record(as_record(
         "review-payments-refactor",
         interaction(
             timestamp=hours_ago(2),
@@ -133,8 +133,8 @@ def project(session_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
             },
             cost=1.2345,
         ),
-    )
-    store.record(
+    ))
+    store.record(as_record(
         "review-payments-refactor",
         interaction(
             timestamp=hours_ago(1),
@@ -143,8 +143,8 @@ def project(session_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
             cost_source="unpriced",
             outcome="timeout",
         ),
-    )
-    store.record(
+    ))
+    store.record(as_record(
         "plan-payments-refactor",
         interaction(
             timestamp=hours_ago(3 * 24),
@@ -153,11 +153,11 @@ def project(session_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
             tokens={"input": 5_000, "output": 1, "cache_read": 0, "cache_write": 0},
             cost=0.1,
         ),
-    )
-    store.record(
+    ))
+    store.record(as_record(
         "implement-payments-refactor",
         interaction(timestamp=OLD, tokens={"input": 10, "output": 10}, cost=0.3),
-    )
+    ))
     root = tmp_path / "project"
     root.mkdir()
     monkeypatch.chdir(root)

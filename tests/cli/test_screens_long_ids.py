@@ -22,7 +22,7 @@ from ai_orchestrator.core.errors import InvalidInput
 from ai_orchestrator.core.names import validate_feature_id
 from ai_orchestrator.store import SessionStore
 from tests.cli.test_screens import OLD, Terminal, hours_ago, terminal_env
-from tests.helpers import aio, interaction
+from tests.helpers import aio, as_record, interaction
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
@@ -48,42 +48,42 @@ def terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Termin
     todo_file = store_dir / "todos.jsonl"
     monkeypatch.setenv("TODO_FILE", str(todo_file))
     store = SessionStore()
-    store.record(
+    store.record(as_record(
         SESSIONS[0],
         interaction(
             timestamp=hours_ago(50), agent="gemini", model="gemini-2.5-pro", cost=0.0000266,
             tokens={"input": 12, "output": 3, "cache_read": 0, "cache_write": 0},
         ),
-    )
+    ))
     for n, model in enumerate(("claude-sonnet-4-5", "claude-opus-4-1", "claude-haiku-4-5")):
-        store.record(
+        store.record(as_record(
             SESSIONS[1],
             interaction(timestamp=hours_ago(10 - n), model=model, task_id="T1.1", cost=0.25 * n),
-        )
-    store.record(
+        ))
+    store.record(as_record(
         SESSIONS[1],
         interaction(
             timestamp=hours_ago(6), model="mystery-model-9000-preview", cost=0.0,
             cost_source="unpriced", task_id="T1.2",
         ),
-    )
-    store.record(
+    ))
+    store.record(as_record(
         SESSIONS[1],
         interaction(
             timestamp=hours_ago(5), outcome="error:api_error", error=OVERLOADED, cost=0.0,
             cost_source="unpriced", usage_unknown=True, task_id="T1.2",
             tokens={"input": 0, "output": 0, "cache_read": 0, "cache_write": 0},
         ),
-    )
-    store.record(
+    ))
+    store.record(as_record(
         SESSIONS[2],
         interaction(
             timestamp=hours_ago(4), outcome="timeout", error="timed out after 600 s",
             model="mystery-model-9000-preview", cost=0.0, cost_source="unpriced",
         ),
-    )
-    store.record(SESSIONS[3], interaction(timestamp=OLD, model="o3", agent="codex", cost=0.0,
-                                          cost_source="unpriced"))  # fmt: skip
+    ))
+    store.record(as_record(SESSIONS[3], interaction(timestamp=OLD, model="o3", agent="codex",
+                                          cost=0.0, cost_source="unpriced")))  # fmt: skip
     todos = [
         {"type": "start", "id": f"todo-2024031512000{n}-00000000000{n}", "timestamp": OLD,
          "session_name": name, "feature_id": FEATURE, "task_id": "T1.1", "agent": "claude",

@@ -15,7 +15,7 @@ import pytest
 from ai_orchestrator import __version__
 from ai_orchestrator.store import SessionStore
 from tests.helpers import aio_inprocess as aio
-from tests.helpers import interaction, write_legacy_store
+from tests.helpers import as_record, interaction, write_legacy_store
 
 
 def ago(days: float) -> str:
@@ -26,25 +26,34 @@ def ago(days: float) -> str:
 def populated(session_dir: Path) -> SessionStore:
     store = SessionStore()
     store.record(
-        "implement-alpha",
-        interaction(timestamp=ago(40), cost=0.3, tokens={"input": 10, "output": 10}),
+        as_record(
+            "implement-alpha",
+            interaction(timestamp=ago(40), cost=0.3, tokens={"input": 10, "output": 10}),
+        )
     )
     store.record(
-        "plan-beta",
-        interaction(
-            timestamp=ago(1),
-            cost=0.1,
-            model="gemini-2.5-pro",
-            agent="gemini",
-            tokens={"input": 5000, "output": 1},
-        ),
+        as_record(
+            "plan-beta",
+            interaction(
+                timestamp=ago(1),
+                cost=0.1,
+                model="gemini-2.5-pro",
+                agent="gemini",
+                tokens={"input": 5000, "output": 1},
+            ),
+        )
     )
     store.record(
-        "review-gamma", interaction(timestamp=ago(10), cost=2.0, tokens={"input": 1, "output": 1})
+        as_record(
+            "review-gamma",
+            interaction(timestamp=ago(10), cost=2.0, tokens={"input": 1, "output": 1}),
+        )
     )
     store.record(
-        "review-gamma",
-        interaction(timestamp=ago(9), cost=0.0, cost_source="unpriced", model="mystery-model"),
+        as_record(
+            "review-gamma",
+            interaction(timestamp=ago(9), cost=0.0, cost_source="unpriced", model="mystery-model"),
+        )
     )
     return store
 
@@ -330,7 +339,7 @@ def test_export_into_a_pipe_writes_into_it_and_never_replaces_it(
     atomic rename would destroy it — as root, even /dev/null)."""
     import threading
 
-    SessionStore().record("plan-alpha", interaction())
+    SessionStore().record(as_record("plan-alpha", interaction()))
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
     received: list[bytes] = []

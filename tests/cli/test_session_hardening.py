@@ -14,7 +14,7 @@ import pytest
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.lifecycle import delete_session
 from tests.helpers import aio_inprocess as aio
-from tests.helpers import interaction
+from tests.helpers import as_record, interaction
 
 
 def mode(path: Path) -> int:
@@ -28,8 +28,8 @@ def one_line_error(err: str) -> bool:
 @pytest.fixture
 def two(session_dir: Path) -> SessionStore:
     store = SessionStore()
-    store.record("plan-alpha", interaction(cost=0.5))
-    store.record("review-beta", interaction(cost=0.25))
+    store.record(as_record("plan-alpha", interaction(cost=0.5)))
+    store.record(as_record("review-beta", interaction(cost=0.25)))
     return store
 
 
@@ -122,7 +122,7 @@ def unreadable(two: SessionStore, session_dir: Path, tmp_path: Path) -> list[str
     elsewhere.mkdir()
     (session_dir / "run-linked").symlink_to(elsewhere)
     (session_dir / "run-file").write_text("not a directory")
-    two.record("run-meta", interaction())
+    two.record(as_record("run-meta", interaction()))
     meta = session_dir / "run-meta" / "metadata.json"
     target = tmp_path / "meta.json"
     target.write_text(meta.read_text())
@@ -130,7 +130,7 @@ def unreadable(two: SessionStore, session_dir: Path, tmp_path: Path) -> list[str
     meta.symlink_to(target)
     names = ["run-meta"]  # run-file and run-linked are not aio's (``foreign_shapes``)
     if os.geteuid() == 0:  # only root can hand a directory to another user
-        two.record("run-foreign", interaction())
+        two.record(as_record("run-foreign", interaction()))
         os.chown(session_dir / "run-foreign", 4242, 4242)
         names.append("run-foreign")
     return sorted(names)
@@ -208,7 +208,7 @@ def test_loose_index_and_lock_are_tightened(two: SessionStore, session_dir: Path
 
 
 def test_a_fresh_store_with_loose_lock_is_tightened_by_list(session_dir: Path) -> None:
-    SessionStore().record("run-x", interaction())
+    SessionStore().record(as_record("run-x", interaction()))
     os.chmod(session_dir / "run-x" / ".lock", 0o644)
     assert aio("session", "list", "--json").code == 0
     assert mode(session_dir / "run-x" / ".lock") == 0o600
@@ -250,13 +250,13 @@ def test_clean_removes_leftovers_even_with_nothing_to_delete(
 def test_delete_rechecks_last_use_under_the_locks(session_dir: Path) -> None:
     store = SessionStore()
     old = (datetime.now(UTC) - timedelta(days=40)).isoformat()
-    store.record("run-old", interaction(timestamp=old))
+    store.record(as_record("run-old", interaction(timestamp=old)))
     listed_at = datetime.now(UTC)
     # Between listing (the session looked 40 days old) and deleting, it is used again.
-    store.record("run-old", interaction())
+    store.record(as_record("run-old", interaction()))
     assert delete_session(store, "run-old", idle_days=30, now=listed_at) is False
-    assert store.load("run-old").summary["interaction_count"] == 2
-    store.record("run-older", interaction(timestamp=old))
+    assert store.load("run-old").summary.to_json()["interaction_count"] == 2
+    store.record(as_record("run-older", interaction(timestamp=old)))
     assert delete_session(store, "run-older", idle_days=30) is True
     assert not (session_dir / "run-older").exists()
 

@@ -22,7 +22,7 @@ import pytest
 
 from ai_orchestrator import __version__
 from ai_orchestrator.store import SessionStore
-from tests.helpers import aio, interaction
+from tests.helpers import aio, as_record, interaction
 
 AIO = "from ai_orchestrator.cli.main import main; main()"
 
@@ -84,7 +84,7 @@ def test_ai_session_has_a_version() -> None:
 
 def test_deleting_a_busy_session_does_not_claim_a_wait() -> None:
     store = SessionStore()
-    store.record("plan-busy", interaction())
+    store.record(as_record("plan-busy", interaction()))
     with store.run_lock("plan-busy", command="the holder"):
         result = aio("delete", "plan-busy", "--yes", prog="ai-session")
     assert result.code == 1

@@ -107,7 +107,7 @@ def test_new_session_resumes_with_same_id_and_exact_tokens(
     # Tokens recorded per call equal exactly what the server sent for that call.
     assert one.record.tokens.to_json() == expected_tokens(name, first_usage)
     assert two.record.tokens.to_json() == expected_tokens(name, second_usage)
-    summary = store.load("implement-contract").summary
+    summary = store.load("implement-contract").summary.to_json()
     assert summary["tokens"]["cache_read"] == (
         expected_tokens(name, first_usage)["cache_read"]
         + expected_tokens(name, second_usage)["cache_read"]
@@ -174,7 +174,7 @@ def test_http_errors_become_classified_errors(
     assert ERROR_TEXTS[name][status] in run.result.error, run.result.error
     if name == "gemini":
         assert run.result.exit_code == status % 256  # Gemini exits with the status mod 256
-    assert SessionStore().load("run-errors").summary["failed_interactions"] == 1
+    assert SessionStore().load("run-errors").summary.to_json()["failed_interactions"] == 1
 
 
 ERROR_TEXTS = {

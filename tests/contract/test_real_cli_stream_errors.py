@@ -101,7 +101,7 @@ def test_codex_dying_before_thread_started_keeps_the_usage_baseline(
     third = run_in_session(store, "run-codex", "third", options)
     assert third.result.ok and third.action == "resumed", third.result.error
     assert len(fake_api.main_requests("openai")) == 2
-    tokens = store.load("run-codex").summary["tokens"]
+    tokens = store.load("run-codex").summary.to_json()["tokens"]
     cached = sum(u["input_tokens_details"]["cached_tokens"] for u in sent)
     assert tokens["input"] == sum(u["input_tokens"] for u in sent) - cached
     assert tokens["cache_read"] == cached

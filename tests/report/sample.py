@@ -11,7 +11,7 @@ from ai_orchestrator.workflow.model.feature import save_plan
 from ai_orchestrator.workflow.model.plan import Phase, Plan, Task
 from ai_orchestrator.workflow.project.history import append_event, make_event
 from ai_orchestrator.workflow.project.workspace import Workspace
-from tests.helpers import aio_inprocess, interaction
+from tests.helpers import aio_inprocess, as_record, interaction
 
 
 def _run(label: str, *, red: bool, green: bool, failed: int) -> dict[str, object]:
@@ -28,22 +28,22 @@ def build_sample(project: Path) -> Workspace:
     (project / ".aio" / "config.toml").write_text("[budgets]\nlogin = 0.05\n")
     store = SessionStore()
     day = "2026-11-0{}T12:00:00Z"
-    store.record("plan-login", interaction(timestamp=day.format(1), cost=0.02))
-    store.record("implement-login", interaction(timestamp=day.format(2), task_id="T1.1",
-                                                model="claude-opus-4-1", cost=0.04))  # fmt: skip
-    store.record("implement-login", interaction(timestamp=day.format(2), task_id="T1.1",
-                                                outcome="interrupted", cost=0.001))  # fmt: skip
-    store.record("implement-login", interaction(timestamp=day.format(3), task_id="T1.2",
-                                                outcome="error:api_error", cost=0.0))  # fmt: skip
-    store.record("review-signup", interaction(timestamp=day.format(3), agent="gemini",
+    store.record(as_record("plan-login", interaction(timestamp=day.format(1), cost=0.02)))
+    store.record(as_record("implement-login", interaction(timestamp=day.format(2), task_id="T1.1",
+                                                model="claude-opus-4-1", cost=0.04)))  # fmt: skip
+    store.record(as_record("implement-login", interaction(timestamp=day.format(2), task_id="T1.1",
+                                                outcome="interrupted", cost=0.001)))  # fmt: skip
+    store.record(as_record("implement-login", interaction(timestamp=day.format(3), task_id="T1.2",
+                                                outcome="error:api_error", cost=0.0)))  # fmt: skip
+    store.record(as_record("review-signup", interaction(timestamp=day.format(3), agent="gemini",
                                               model="mystery-model-9", cost=0.0,
-                                              cost_source="unpriced"))  # fmt: skip
-    store.record("implement-signup", interaction(timestamp=day.format(4), agent="codex",
+                                              cost_source="unpriced")))  # fmt: skip
+    store.record(as_record("implement-signup", interaction(timestamp=day.format(4), agent="codex",
                                                  model="gpt-5-codex", cost=0.03,
                                                  cost_source="reported",
-                                                 reported_cost=0.03))  # fmt: skip
-    store.record("verify-signup", interaction(timestamp=day.format(5), outcome="timeout",
-                                              cost=0.002))  # fmt: skip
+                                                 reported_cost=0.03)))  # fmt: skip
+    store.record(as_record("verify-signup", interaction(timestamp=day.format(5), outcome="timeout",
+                                              cost=0.002)))  # fmt: skip
     ws = Workspace(project)
     paths = ws.feature("login")
     save_plan(paths, Plan(phases=[Phase(1, "Core", [

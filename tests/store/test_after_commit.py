@@ -17,7 +17,7 @@ import pytest
 
 from ai_orchestrator.store import SessionStore
 from tests.helpers import aio_inprocess as cli
-from tests.helpers import interaction
+from tests.helpers import as_record, interaction
 
 
 def failing_close(monkeypatch: pytest.MonkeyPatch, suffix: str, code: int) -> list[str]:
@@ -71,7 +71,7 @@ def test_a_failed_unlock_after_the_commit_is_stored_and_exit_0(session_dir: Path
     assert result.code == 0, result.err
     assert [r.id for r in SessionStore().read_log("plan-x").records] == ["u-1"]
     # the lock is free: the next writer does not wait
-    SessionStore().record("plan-x", interaction(id="u-2"))
+    SessionStore().record(as_record("plan-x", interaction(id="u-2")))
 
 
 def test_a_failed_close_before_the_commit_names_the_file_and_stores_nothing(
@@ -79,7 +79,7 @@ def test_a_failed_close_before_the_commit_names_the_file_and_stores_nothing(
 ) -> None:
     """The temp file of ``metadata.json`` is closed before its rename: a failure there is
     a refusal, with the file named (not "cannot complete the operation")."""
-    SessionStore().record("plan-x", interaction(id="before"))
+    SessionStore().record(as_record("plan-x", interaction(id="before")))
     with pytest.MonkeyPatch.context() as patch:
         failing_close(patch, ".tmp-", errno.EIO)
         result = cli("record", "plan-x", input='{"id": "c-2", "cost": 0.5}', prog="ai-session")
@@ -90,7 +90,7 @@ def test_a_failed_close_before_the_commit_names_the_file_and_stores_nothing(
 
 
 def test_reads_survive_a_failing_close(session_dir: Path) -> None:
-    SessionStore().record("plan-x", interaction(id="r-1"))
+    SessionStore().record(as_record("plan-x", interaction(id="r-1")))
     with pytest.MonkeyPatch.context() as patch:
         failing_close(patch, "interactions.jsonl", errno.EIO)
         for args in (["show", "plan-x", "--json"], ["export", "-o", "-"]):

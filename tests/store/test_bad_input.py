@@ -158,7 +158,7 @@ def test_record_without_tokens_is_usage_unknown_never_zero_dollars(session_dir: 
     assert record(json.dumps({"model": "claude-sonnet-4-5", "prompt": "hi"})).code == 0
     [stored] = SessionStore().read_log("plan-x").records
     assert stored.usage_unknown is True and stored.cost_source == "unpriced"
-    summary = SessionStore().load("plan-x").summary
+    summary = SessionStore().load("plan-x").summary.to_json()
     assert summary["unpriced_interactions"] == 1 and summary["cost"] == 0.0
     shown = session_cli("show", "plan-x", prog="ai-session")
     assert "unknown" in shown.out and "$0.0000 │ 0.0s" not in shown.out
@@ -181,7 +181,7 @@ def test_usage_unknown_with_usage_is_refused(session_dir: Path, given: dict[str,
 def test_usage_unknown_is_never_priced_into_totals(session_dir: Path) -> None:
     body = {"model": "claude-sonnet-4-5", "usage_unknown": True, "tokens": {"input": 0}}
     assert record(json.dumps(body)).code == 0
-    summary = SessionStore().load("plan-x").summary
+    summary = SessionStore().load("plan-x").summary.to_json()
     assert summary["cost"] == 0.0 and summary["unpriced_interactions"] == 1
     stats = session_cli("stats", "--json", prog="ai-session").json()
     assert stats["cost"] == 0.0 and stats["unpriced_interactions"] == 1

@@ -11,17 +11,17 @@ from ai_orchestrator.core.errors import InvalidInput
 from ai_orchestrator.infra import locks
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.lifecycle import CleanReport, clean, plan_clean
-from tests.helpers import interaction
+from tests.helpers import as_record, interaction
 
 OLD = (datetime.now(UTC) - timedelta(days=40)).isoformat()
 
 
 def test_clean_removes_only_what_is_old_and_free(session_dir: Path) -> None:
     store = SessionStore()
-    store.record("plan-old", interaction(timestamp=OLD))
-    store.record("review-busy", interaction(timestamp=OLD))
-    store.record("run-reused", interaction(timestamp=OLD))
-    store.record("implement-new", interaction())
+    store.record(as_record("plan-old", interaction(timestamp=OLD)))
+    store.record(as_record("review-busy", interaction(timestamp=OLD)))
+    store.record(as_record("run-reused", interaction(timestamp=OLD)))
+    store.record(as_record("implement-new", interaction()))
     (session_dir / "implement-new" / ".metadata.json.tmp-123-abcd").write_bytes(b"{}")
     old_trash = session_dir / ".trash-run-gone-123-abcd1234"  # an earlier version's
     old_trash.mkdir()
@@ -30,7 +30,7 @@ def test_clean_removes_only_what_is_old_and_free(session_dir: Path) -> None:
     plan = plan_clean(store, 30)
     assert [r.name for r in plan.candidates] == ["plan-old", "review-busy", "run-reused"]
     assert len(plan.rows) == 4 and plan.errors == [] and plan.unreadable == []
-    store.record("run-reused", interaction())  # used between the listing and the removal
+    store.record(as_record("run-reused", interaction()))  # used between the listing and the removal
     seen: list[tuple[str, str]] = []
     with locks.locked(session_dir / "review-busy" / locks.RUN_LOCK, timeout=0):
         report = clean(store, plan, progress=lambda name, why: seen.append((name, why)))
@@ -51,7 +51,7 @@ def test_clean_removes_only_what_is_old_and_free(session_dir: Path) -> None:
 
 def test_a_plan_removes_nothing_and_reports_no_leftovers(session_dir: Path) -> None:
     store = SessionStore()
-    store.record("plan-old", interaction(timestamp=OLD))
+    store.record(as_record("plan-old", interaction(timestamp=OLD)))
     plan = plan_clean(store, 30, now=datetime.now(UTC))
     data = plan.report(dry_run=True).to_dict()
     assert data["candidates"] == ["plan-old"] and data["removed"] == [] and data["dry_run"]

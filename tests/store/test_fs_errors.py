@@ -26,7 +26,7 @@ import pytest
 from ai_orchestrator.core.errors import StoreFileError
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store import session_store as session_store_module
-from tests.helpers import Result, interaction
+from tests.helpers import Result, as_record, interaction
 from tests.helpers import aio_inprocess as aio
 
 NAME = "implement-disk"
@@ -314,7 +314,7 @@ def test_a_directory_as_summary_refuses_the_record_and_changes_nothing(
 def store(session_dir: Path, monkeypatch: pytest.MonkeyPatch) -> SessionStore:
     monkeypatch.setenv("AIO_FSYNC", "1")  # the fsync is part of what is under test
     store = SessionStore()
-    store.record_unique(NAME, [interaction(id="call-1")])
+    store.record_unique(NAME, [as_record(NAME, interaction(id="call-1"))])
     return store
 
 
@@ -329,14 +329,14 @@ def test_fsync_eio_on_the_log_rolls_the_append_back(
     with monkeypatch.context() as patch:
         patch.setattr(os, "fsync", broken)
         with pytest.raises(StoreFileError) as failure:
-            store.record_unique(NAME, [interaction(id="call-2")])
+            store.record_unique(NAME, [as_record(NAME, interaction(id="call-2"))])
     message = str(failure.value)
     assert failure.value.errno == errno.EIO
     assert failure.value.filename == str(session_dir / NAME / "interactions.jsonl")
     assert "input/output error" in message and "nothing was recorded" in message
     assert snapshot(session_dir / NAME) == before
-    assert store.record_unique(NAME, [interaction(id="call-2")]) == 1
-    assert store.record_unique(NAME, [interaction(id="call-2")]) == 0
+    assert store.record_unique(NAME, [as_record(NAME, interaction(id="call-2"))]) == 1
+    assert store.record_unique(NAME, [as_record(NAME, interaction(id="call-2"))]) == 0
     assert logged_ids(session_dir / NAME) == ["call-1", "call-2"]
 
 
@@ -357,7 +357,7 @@ def test_a_partial_write_is_cut_off(
     with monkeypatch.context() as patch:
         patch.setattr(os, "write", half_then_full)
         with pytest.raises(StoreFileError) as failure:
-            store.record_unique(NAME, [interaction(id="call-2")])
+            store.record_unique(NAME, [as_record(NAME, interaction(id="call-2"))])
     assert "free some space" in str(failure.value)
     assert "nothing was recorded" in str(failure.value)
     assert snapshot(session_dir / NAME) == before
@@ -376,13 +376,13 @@ def test_when_even_the_rollback_fails_the_error_says_so_and_a_retry_stores_once(
         patch.setattr(session_store_module, "atomic_write", no_summary)
         patch.setattr(os, "ftruncate", no_truncate)
         with pytest.raises(StoreFileError) as failure:
-            store.record_unique(NAME, [interaction(id="call-2")])
+            store.record_unique(NAME, [as_record(NAME, interaction(id="call-2"))])
     message = str(failure.value)
     assert "may still be in interactions.jsonl" in message and "call-2" in message
     assert "nothing was recorded" not in message
     # The outcome was uncertain; the retry the message suggests stores it exactly once.
-    assert store.record_unique(NAME, [interaction(id="call-2")]) == 0
-    assert store.load(NAME).summary["interaction_count"] == 2
+    assert store.record_unique(NAME, [as_record(NAME, interaction(id="call-2"))]) == 0
+    assert store.load(NAME).summary.to_json()["interaction_count"] == 2
     assert logged_ids(session_dir / NAME) == ["call-1", "call-2"]
 
 
@@ -395,7 +395,7 @@ def test_the_lock_holder_line_is_not_needed_to_record(
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(os, "pwrite", full)
-    store.record_unique(NAME, [interaction(id="call-2")])
+    store.record_unique(NAME, [as_record(NAME, interaction(id="call-2"))])
     assert logged_ids(session_dir / NAME) == ["call-1", "call-2"]
 
 

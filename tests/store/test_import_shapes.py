@@ -25,7 +25,7 @@ from ai_orchestrator.store.transfer import (
     parse_renames,
     plan_import,
 )
-from tests.helpers import LEGACY_METADATA
+from tests.helpers import LEGACY_METADATA, as_record
 from tests.helpers import aio_inprocess as aio
 
 SHELL_CALL = LEGACY_METADATA["interactions"][0]
@@ -97,7 +97,7 @@ def test_shape_rule(item: dict[str, object], shape: str) -> None:
 def test_a_record_that_fits_no_shape_is_refused_store_untouched(
     session_dir: Path, item: dict[str, object]
 ) -> None:
-    SessionStore().record("run-keep", {"cost": 1})
+    SessionStore().record(as_record("run-keep", {"cost": 1}))
     before = snapshot(session_dir)
     payload = json.dumps([{"session_name": "run-new", "interactions": [item]}])
     result = aio("session", "import", "-", input=payload)
@@ -110,7 +110,7 @@ def test_a_record_that_fits_no_shape_is_refused_store_untouched(
 def test_a_record_naming_another_session_is_refused_store_untouched(
     session_dir: Path, bound: str
 ) -> None:
-    SessionStore().record("run-keep", {"cost": 1})
+    SessionStore().record(as_record("run-keep", {"cost": 1}))
     before = snapshot(session_dir)
     other = {"session_name": "plan-other", "command": "plan", "feature_id": "other"}[bound]
     item = {"timestamp": "2026-10-01T10:00:00Z", bound: other}
@@ -133,7 +133,7 @@ def test_a_record_naming_another_session_is_refused_store_untouched(
 def test_a_session_object_contradicting_its_own_name_is_refused_store_untouched(
     session_dir: Path, contradiction: dict[str, object]
 ) -> None:
-    SessionStore().record("run-keep", {"cost": 1})
+    SessionStore().record(as_record("run-keep", {"cost": 1}))
     before = snapshot(session_dir)
     good = {
         "schema_version": 1,
@@ -207,10 +207,12 @@ def test_shell_export_with_an_odd_name_is_imported_not_refused(session_dir: Path
     target = f"legacy-my-session-{hash8('my_session')}"
     assert report.renamed == {"my_session": target}
     view = SessionStore().load(target)
-    assert view.summary["legacy_name"] == "my_session"
-    assert view.summary["interaction_count"] == 2
-    assert view.summary["agent_session_id"] == LEGACY_METADATA["session_id"]
-    assert SessionStore().load("implement-payment-gateway").summary["interaction_count"] == 2
+    assert view.summary.to_json()["legacy_name"] == "my_session"
+    assert view.summary.to_json()["interaction_count"] == 2
+    assert view.summary.to_json()["agent_session_id"] == LEGACY_METADATA["session_id"]
+    assert (
+        SessionStore().load("implement-payment-gateway").summary.to_json()["interaction_count"] == 2
+    )
 
 
 def test_an_empty_odd_named_shell_session_keeps_its_name_and_conversation(
@@ -219,7 +221,7 @@ def test_an_empty_odd_named_shell_session_keeps_its_name_and_conversation(
     five_keys = {k: v for k, v in shell_session("x y").items() if k != "interactions"}
     five_keys["session_name"] = "old_one"
     apply_import(SessionStore(), plan_import(json.dumps([five_keys])))
-    summary = SessionStore().load(legacy_session_name("old_one").name).summary
+    summary = SessionStore().load(legacy_session_name("old_one").name).summary.to_json()
     assert summary["legacy_name"] == "old_one"
     assert summary["agent_session_id"] == LEGACY_METADATA["session_id"]
 
@@ -230,7 +232,7 @@ def test_import_rename_and_its_errors(session_dir: Path, tmp_path: Path) -> None
     ok = aio("session", "import", str(source), "--rename", "my_session=plan-mine", "--json")
     assert ok.code == 0, ok.err
     assert ok.json()["renamed"] == [{"legacy_name": "my_session", "session_name": "plan-mine"}]
-    assert SessionStore().load("plan-mine").summary["legacy_name"] == "my_session"
+    assert SessionStore().load("plan-mine").summary.to_json()["legacy_name"] == "my_session"
     before = snapshot(session_dir)
     for bad in ("nope=plan-x", "my_session=Bad Name", "my_session"):
         result = aio("session", "import", str(source), "--rename", bad)
@@ -240,7 +242,7 @@ def test_import_rename_and_its_errors(session_dir: Path, tmp_path: Path) -> None
 
 def test_a_target_holding_another_session_is_not_merged_into(session_dir: Path) -> None:
     target = legacy_session_name("my_session").name
-    SessionStore().record(target, {"cost": 1})
+    SessionStore().record(as_record(target, {"cost": 1}))
     before = snapshot(session_dir)
     data = json.dumps([shell_session("my_session")])
     with pytest.raises(InvalidInput, match="--rename"):
@@ -268,7 +270,7 @@ def write_stray(root: Path, name: str = "my_session", **extra: object) -> Path:
 def test_list_shows_odd_named_shell_sessions_with_the_reason(session_dir: Path) -> None:
     write_stray(session_dir)
     (session_dir / "not_a_session").mkdir()  # no shell metadata: not a session at all
-    SessionStore().record("run-x", {"cost": 1})
+    SessionStore().record(as_record("run-x", {"cost": 1}))
     listed = aio("session", "list", "--json")
     assert listed.code == 0, listed.err
     strays = listed.json()["not_migrated"]
@@ -291,8 +293,8 @@ def test_migrate_carries_an_odd_named_session_over(session_dir: Path) -> None:
     assert not source.exists()
     assert (session_dir / target / "metadata.legacy.json").read_bytes() == original
     view = SessionStore().load(target)
-    assert view.summary["interaction_count"] == 2 and view.problems == []
-    assert view.summary["legacy_name"] == "my_session"
+    assert view.summary.to_json()["interaction_count"] == 2 and view.problems == []
+    assert view.summary.to_json()["legacy_name"] == "my_session"
     assert legacy_strays(SessionStore()) == []
     again = aio("session", "migrate", "--json").json()
     assert again["migrated"] == [] and again["already_current"] == 1
@@ -305,7 +307,7 @@ def test_migrate_rerun_after_a_crash_before_removal_adds_nothing(session_dir: Pa
     write_stray(session_dir)  # as if the old directory had not been removed yet
     report = migrate_store(SessionStore())
     assert report.skipped == [] and not (session_dir / "my_session").exists()
-    assert SessionStore().load(target).summary["interaction_count"] == 2
+    assert SessionStore().load(target).summary.to_json()["interaction_count"] == 2
 
 
 def test_migrate_rename_and_a_busy_session(session_dir: Path) -> None:
@@ -347,7 +349,7 @@ def test_import_then_migrate_of_the_same_session_adds_nothing_twice(session_dir:
     report = migrate_store(SessionStore())
     target = legacy_session_name("my_session").name
     assert [m["session_name"] for m in report.migrated] == [target]
-    assert SessionStore().load(target).summary["interaction_count"] == 2
+    assert SessionStore().load(target).summary.to_json()["interaction_count"] == 2
     assert not (session_dir / "my_session").exists()
 
 
@@ -401,7 +403,7 @@ def test_migrate_carries_dot_named_and_root_shell_sessions_over(session_dir: Pat
     target = session_dir / DOT_STRAYS["."]
     assert (target / "metadata.legacy.json").read_bytes() == root_original
     for original, name in DOT_STRAYS.items():
-        summary = SessionStore().load(name).summary
+        summary = SessionStore().load(name).summary.to_json()
         assert summary["interaction_count"] == 2 and summary["legacy_name"] == original
     assert legacy_strays(SessionStore()) == []
     again = aio("session", "migrate", "--json").json()
@@ -415,6 +417,6 @@ def test_migrate_rename_of_a_dot_named_and_the_root_session(session_dir: Path) -
     )
     assert result.code == 0, result.err
     assert sorted(result.json()["migrated"]) == ["plan-notes", "plan-root"]
-    assert SessionStore().load("plan-notes").summary["interaction_count"] == 2
+    assert SessionStore().load("plan-notes").summary.to_json()["interaction_count"] == 2
     own = aio("session", "migrate", "--rename", ".trash-plan-x-123-ab12cd34=plan-t")
     assert own.code == 2 and "no shell-version session" in own.err

@@ -12,7 +12,7 @@ from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.index import INDEX_FILE, SessionRow, SummaryIndex
 from ai_orchestrator.store.lifecycle import delete_session
 from ai_orchestrator.store.session_store import LOG, METADATA
-from tests.helpers import interaction
+from tests.helpers import as_record, interaction
 
 
 def rows_by_name(store: SessionStore) -> dict[str, SessionRow]:
@@ -28,8 +28,8 @@ def cached_names(root: Path) -> set[str]:
 
 def test_rows_match_loads_and_are_cached(session_dir: Path) -> None:
     store = SessionStore()
-    store.record("plan-a", interaction(cost=0.5))
-    store.record("implement-a", interaction(cost=0.25, tokens={"input": 7}))
+    store.record(as_record("plan-a", interaction(cost=0.5)))
+    store.record(as_record("implement-a", interaction(cost=0.25, tokens={"input": 7})))
     first = rows_by_name(store)
     assert cached_names(session_dir) == {"plan-a", "implement-a"}
     second = rows_by_name(store)
@@ -37,7 +37,7 @@ def test_rows_match_loads_and_are_cached(session_dir: Path) -> None:
         assert second[name].summary == first[name].summary
         assert (
             second[name].summary["interaction_count"]
-            == store.load(name).summary["interaction_count"]
+            == store.load(name).summary.to_json()["interaction_count"]
         )
     assert second["implement-a"].tokens["input"] == 7
     assert second["plan-a"].cost == pytest.approx(0.5)
@@ -46,19 +46,19 @@ def test_rows_match_loads_and_are_cached(session_dir: Path) -> None:
 
 def test_a_write_after_caching_is_seen(session_dir: Path) -> None:
     store = SessionStore()
-    store.record("plan-a", interaction(cost=0.5))
+    store.record(as_record("plan-a", interaction(cost=0.5)))
     rows_by_name(store)
-    store.record("plan-a", interaction(cost=0.25))
+    store.record(as_record("plan-a", interaction(cost=0.25)))
     assert rows_by_name(store)["plan-a"].interactions == 2
     assert rows_by_name(store)["plan-a"].cost == pytest.approx(0.75)
 
 
 def test_log_growth_without_summary_update_is_seen(session_dir: Path) -> None:
     store = SessionStore()
-    store.record("plan-a", interaction(cost=0.5))
+    store.record(as_record("plan-a", interaction(cost=0.5)))
     meta = (session_dir / "plan-a" / METADATA).read_bytes()
     rows_by_name(store)
-    store.record("plan-a", interaction(cost=0.25))
+    store.record(as_record("plan-a", interaction(cost=0.25)))
     (session_dir / "plan-a" / METADATA).write_bytes(meta)  # crash before the summary write
     row = rows_by_name(store)["plan-a"]
     assert row.interactions == 2 and row.problems
@@ -66,7 +66,7 @@ def test_log_growth_without_summary_update_is_seen(session_dir: Path) -> None:
 
 def test_in_place_corruption_after_caching_is_flagged(session_dir: Path) -> None:
     store = SessionStore()
-    store.record("plan-a", interaction())
+    store.record(as_record("plan-a", interaction()))
     rows_by_name(store)
     with open(session_dir / "plan-a" / METADATA, "r+b") as handle:
         handle.write(b"{{{{")  # same inode, edited in place
@@ -76,8 +76,8 @@ def test_in_place_corruption_after_caching_is_flagged(session_dir: Path) -> None
 
 def test_deleted_sessions_leave_the_index(session_dir: Path) -> None:
     store = SessionStore()
-    store.record("plan-a", interaction())
-    store.record("plan-b", interaction())
+    store.record(as_record("plan-a", interaction()))
+    store.record(as_record("plan-b", interaction()))
     rows_by_name(store)
     delete_session(store, "plan-a")
     assert set(rows_by_name(store)) == {"plan-b"}
@@ -86,7 +86,7 @@ def test_deleted_sessions_leave_the_index(session_dir: Path) -> None:
 
 def test_loose_modes_bypass_the_cache_and_get_fixed(session_dir: Path) -> None:
     store = SessionStore()
-    store.record("plan-a", interaction())
+    store.record(as_record("plan-a", interaction()))
     rows_by_name(store)
     os.chmod(session_dir / "plan-a" / LOG, 0o644)
     rows_by_name(store)
@@ -95,7 +95,7 @@ def test_loose_modes_bypass_the_cache_and_get_fixed(session_dir: Path) -> None:
 
 def test_corrupt_or_deleted_index_loses_nothing(session_dir: Path) -> None:
     store = SessionStore()
-    store.record("plan-a", interaction(cost=1.0))
+    store.record(as_record("plan-a", interaction(cost=1.0)))
     rows_by_name(store)
     (session_dir / INDEX_FILE).write_bytes(b"this is not a database" * 100)
     assert rows_by_name(store)["plan-a"].cost == pytest.approx(1.0)
@@ -106,12 +106,12 @@ def test_corrupt_or_deleted_index_loses_nothing(session_dir: Path) -> None:
 
 def test_locked_index_still_gives_fresh_rows(session_dir: Path) -> None:
     store = SessionStore()
-    store.record("plan-a", interaction(cost=1.0))
+    store.record(as_record("plan-a", interaction(cost=1.0)))
     rows_by_name(store)
     blocker = sqlite3.connect(session_dir / INDEX_FILE, isolation_level=None)
     blocker.execute("BEGIN EXCLUSIVE")
     try:
-        store.record("plan-a", interaction(cost=2.0))
+        store.record(as_record("plan-a", interaction(cost=2.0)))
         assert rows_by_name(store)["plan-a"].cost == pytest.approx(3.0)
     finally:
         blocker.execute("ROLLBACK")

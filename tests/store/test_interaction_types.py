@@ -20,7 +20,7 @@ from ai_orchestrator.core.names import SessionName, as_session_name, parse_sessi
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.records import normalize_interaction
 from tests.golden.golden_cases import RECORDED
-from tests.helpers import aio
+from tests.helpers import aio, as_record
 
 LOGGED = sorted((RECORDED / "store").glob("*/interactions.jsonl"))
 
@@ -107,7 +107,7 @@ def test_a_record_built_in_code_stores_like_one_read_from_json(session_dir: Path
     data = built.to_json()
     assert "cwd" not in data and "error" not in data  # optional fields: absent while None
     assert data["exit_code"] == 0 and data["reported_cost"] is None
-    stored = SessionStore().record("run-built", built)
+    stored = SessionStore().record(as_record("run-built", built))
     assert stored == built
     [read] = SessionStore().read_log("run-built").records
     assert read == built and read.to_json() == data
@@ -137,10 +137,10 @@ def test_the_store_takes_a_parsed_session_name(session_dir: Path) -> None:
     session = as_session_name("run-typed")
     assert as_session_name(session) is session  # passed on, never parsed again
     store = SessionStore()
-    stored = store.record(session, {"cost": 0.25})
+    stored = store.record(as_record(session, {"cost": 0.25}))
     assert stored.session == session
     assert store.exists(session) and store.path_of(session) == session_dir / "run-typed"
     lock = store.run_lock(session, timeout=0)
     lock.release()
     assert [r.id for r in store.read_log(session).records] == [stored.id]
-    assert store.load(session).summary["cost"] == 0.25
+    assert store.load(session).summary.to_json()["cost"] == 0.25

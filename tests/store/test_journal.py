@@ -25,7 +25,7 @@ from ai_orchestrator.store.index import INDEX_FILE, SessionRow, SummaryIndex
 from ai_orchestrator.store.journal import JOURNAL
 from ai_orchestrator.store.session_store import LOG, METADATA
 from ai_orchestrator.store.stats import compute_stats
-from tests.helpers import interaction
+from tests.helpers import as_record, interaction
 
 
 def _state(row: SessionRow) -> dict[str, Any]:
@@ -78,22 +78,22 @@ def test_the_warm_path_reads_only_what_changed(
 ) -> None:
     store = SessionStore()
     for name in ("plan-a", "plan-b", "plan-c"):
-        store.record(name, interaction())
+        store.record(as_record(name, interaction()))
     settle(session_dir)
     listing(store)  # first listing: everything read, the journal started
     seen = loads_during(store, monkeypatch)
     assert counts(store) == {"plan-a": 1, "plan-b": 1, "plan-c": 1}
     assert seen == []
-    SessionStore(session_dir).record("plan-b", interaction())  # "another process"
+    SessionStore(session_dir).record(as_record("plan-b", interaction()))  # "another process"
     assert counts(store)["plan-b"] == 2
     assert seen == ["plan-b"]
 
 
 def test_a_new_or_removed_session_is_seen_at_once(session_dir: Path) -> None:
     store = SessionStore()
-    store.record("plan-a", interaction())
+    store.record(as_record("plan-a", interaction()))
     assert set(listing(store)) == {"plan-a"}
-    store.record("plan-b", interaction())
+    store.record(as_record("plan-b", interaction()))
     assert set(listing(store)) == {"plan-a", "plan-b"}
     from ai_orchestrator.store.lifecycle import delete_session
 
@@ -109,10 +109,10 @@ def test_a_journal_that_cannot_be_trusted_means_a_rescan(
     session_dir: Path, monkeypatch: pytest.MonkeyPatch, spoil: str
 ) -> None:
     store = SessionStore()
-    store.record("plan-a", interaction())
-    store.record("plan-b", interaction())
+    store.record(as_record("plan-a", interaction()))
+    store.record(as_record("plan-b", interaction()))
     listing(store)
-    store.record("plan-a", interaction())
+    store.record(as_record("plan-a", interaction()))
     listing(store)  # the watermark is past the header now
     # An edit inside a session, in place: seen by a rescan as by a warm listing.
     with open(session_dir / "plan-b" / METADATA, "r+b") as handle:
@@ -142,12 +142,12 @@ def test_a_journal_that_cannot_be_trusted_means_a_rescan(
 
 def test_an_unterminated_note_is_read_once_it_is_complete(session_dir: Path) -> None:
     store = SessionStore()
-    store.record("plan-a", interaction())
+    store.record(as_record("plan-a", interaction()))
     listing(store)
     with open(session_dir / JOURNAL, "ab") as handle:
         handle.write(b"-plan-")  # a writer mid-note
     assert listing(store) == truth(store)
-    SessionStore(session_dir).record("plan-b", interaction())
+    SessionStore(session_dir).record(as_record("plan-b", interaction()))
     with open(session_dir / JOURNAL, "ab") as handle:
         handle.write(b"a\n")
     assert listing(store) == truth(store)
@@ -172,7 +172,7 @@ def _writer_killed_at_random(root: str, seed: int, precise: bool) -> None:
 
         journal_module.note = note  # type: ignore[assignment]
     while True:
-        store.record(f"plan-s{rng.randrange(4)}", interaction(cost=rng.random()))
+        store.record(as_record(f"plan-s{rng.randrange(4)}", interaction(cost=rng.random())))
 
 
 @pytest.mark.slow
@@ -180,7 +180,7 @@ def test_a_writer_killed_between_its_write_and_its_note_never_leaves_a_stale_row
     session_dir: Path,
 ) -> None:
     store = SessionStore()
-    store.record("plan-s0", interaction())
+    store.record(as_record("plan-s0", interaction()))
     listing(store)
     rng = random.Random(24)
     for round_ in range(200):
@@ -208,7 +208,9 @@ def _writer(root: str, index: int, started: Any, acked: Any) -> None:
     store = SessionStore(root)
     for _ in range(PER_WRITER):
         started[index] += 1
-        store.record(f"implement-w{index:02d}", interaction(tokens={"input": 1, "output": 1}))
+        store.record(
+            as_record(f"implement-w{index:02d}", interaction(tokens={"input": 1, "output": 1}))
+        )
         acked[index] += 1
 
 
@@ -253,7 +255,7 @@ def test_sessions_changed_by_hand(session_dir: Path, monkeypatch: pytest.MonkeyP
     """What each hand edit changes, and so how it is caught (``index.py``'s table)."""
     store = SessionStore()
     for name in ("plan-a", "plan-b", "plan-c", "plan-d"):
-        store.record(name, interaction())
+        store.record(as_record(name, interaction()))
     listing(store)
     # In the store directory (its mtime changes): seen by the next listing.
     shutil.rmtree(session_dir / "plan-a")
@@ -271,7 +273,7 @@ def test_sessions_changed_by_hand(session_dir: Path, monkeypatch: pytest.MonkeyP
     os.unlink(session_dir / "plan-d" / LOG)
     assert counts(store)["plan-c"] == 2 and counts(store)["plan-d"] == 0
     assert listing(store) == truth(store)
-    store.record("plan-e", interaction())
+    store.record(as_record("plan-e", interaction()))
     listing(store)
     os.unlink(session_dir / "plan-e" / METADATA)  # a file deleted: the summary is rebuilt
     assert counts(store)["plan-e"] == 1
@@ -297,7 +299,7 @@ def test_an_edit_in_the_same_clock_tick_with_the_same_size_is_not_missed(
     the listing looked can leave inode, size and mtime all equal. A row whose files
     changed less than a second ago is therefore not cached but read again next time."""
     store = SessionStore()
-    store.record("plan-a", interaction())
+    store.record(as_record("plan-a", interaction()))
     listing(store)
     path = session_dir / "plan-a" / METADATA  # (the log's would not change the summary)
     before = path.stat()
@@ -316,7 +318,7 @@ def test_a_hand_edit_is_listed_by_the_next_aio_session_list(session_dir: Path) -
 
     store = SessionStore()
     for name in ("plan-a", "plan-b", "plan-c"):
-        store.record(name, interaction())
+        store.record(as_record(name, interaction()))
     first = aio("session", "list", "--json")
     assert first.code == 0 and len(first.json()["sessions"]) == 3
     line = (session_dir / "plan-a" / LOG).read_bytes().splitlines(True)[0]
@@ -338,15 +340,15 @@ def test_the_index_keeps_no_row_of_a_session_written_while_it_was_read(
 ) -> None:
     """Two listings committing out of order must not put back an older row."""
     store = SessionStore()
-    store.record("plan-a", interaction())
+    store.record(as_record("plan-a", interaction()))
     listing(store)
     slow = SummaryIndex(store)
     conn = slow._connect()
     assert conn is not None
     snap = slow._snapshot(conn)  # a listing that read the index, then stalled
-    store.record("plan-a", interaction())
+    store.record(as_record("plan-a", interaction()))
     assert counts(store)["plan-a"] == 2  # a quicker listing commits
-    store.record("plan-a", interaction())
+    store.record(as_record("plan-a", interaction()))
     slow._commit(conn, snap.generation, [], {}, {"plan-a"}, {"watermark": 0})
     conn.close()
     with sqlite3.connect(session_dir / INDEX_FILE) as db:
@@ -359,17 +361,17 @@ def test_a_large_journal_is_replaced_by_a_rescan(
     session_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = SessionStore()
-    store.record("plan-a", interaction())
+    store.record(as_record("plan-a", interaction()))
     listing(store)
     first = (session_dir / JOURNAL).read_bytes().split(b"\n")[0]
     monkeypatch.setattr(journal_module, "_REPLACE_AT", 100)
     for _ in range(5):
-        store.record("plan-a", interaction())
+        store.record(as_record("plan-a", interaction()))
     assert (session_dir / JOURNAL).stat().st_size >= 100
     assert listing(store) == truth(store)
     assert (session_dir / JOURNAL).stat().st_size < 100  # a new journal, new identity
     assert (session_dir / JOURNAL).read_bytes().split(b"\n")[0] != first
-    store.record("plan-a", interaction())
+    store.record(as_record("plan-a", interaction()))
     assert counts(store)["plan-a"] == 7
 
 
@@ -377,7 +379,7 @@ def test_an_index_being_set_up_by_another_listing_is_not_thrown_away(
     session_dir: Path,
 ) -> None:
     store = SessionStore()
-    store.record("plan-a", interaction())
+    store.record(as_record("plan-a", interaction()))
     other = sqlite3.connect(session_dir / INDEX_FILE, isolation_level=None)
     other.execute("CREATE TABLE older (x)")  # an index of another version, not empty
     other.execute("BEGIN EXCLUSIVE")  # e.g. another listing replacing its tables

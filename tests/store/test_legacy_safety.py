@@ -15,7 +15,7 @@ from ai_orchestrator.store.export import export_text
 from ai_orchestrator.store.lifecycle import migrate_session, repair_session
 from ai_orchestrator.store.session_store import LOG, METADATA
 from ai_orchestrator.store.transfer import apply_import, migrate_store, plan_import
-from tests.helpers import LEGACY_METADATA, interaction, write_legacy_store
+from tests.helpers import LEGACY_METADATA, as_record, interaction, write_legacy_store
 from tests.helpers import aio_inprocess as aio
 
 NAME = "implement-payment-gateway"
@@ -71,17 +71,17 @@ def test_record_into_legacy_session_migrates_first_and_keeps_history(session_dir
 def test_library_record_into_legacy_session_loses_nothing(session_dir: Path) -> None:
     write_legacy_store(session_dir)
     store = SessionStore()
-    store.record(NAME, interaction(cost=0.5))
-    store.record(NAME, interaction(cost=0.25))
+    store.record(as_record(NAME, interaction(cost=0.5)))
+    store.record(as_record(NAME, interaction(cost=0.25)))
     view = store.load(NAME)
-    assert view.summary["interaction_count"] == 4 and not view.legacy
+    assert view.summary.to_json()["interaction_count"] == 4 and not view.legacy
     assert migrate_store(store).already_current == 1
 
 
 def test_record_into_five_key_shell_session_keeps_its_conversation(session_dir: Path) -> None:
     path = write_metadata(session_dir, json.dumps(FIVE_KEYS))
-    SessionStore().record(NAME, {"cost": 0.1, "agent": "claude"})
-    summary = SessionStore().load(NAME).summary
+    SessionStore().record(as_record(NAME, {"cost": 0.1, "agent": "claude"}))
+    summary = SessionStore().load(NAME).summary.to_json()
     assert summary["agent_session_id"] == FIVE_KEYS["session_id"]
     assert summary["created_at"] == "2026-09-01T08:00:00.000Z"
     assert json.loads((path / "metadata.legacy.json").read_text()) == FIVE_KEYS
@@ -94,12 +94,12 @@ def test_legacy_log_lines_already_present_are_kept_once(session_dir: Path) -> No
     store = SessionStore()
     migrate_store(store)
     path = session_path(session_dir)
-    store.record(NAME, interaction(cost=2.0))
+    store.record(as_record(NAME, interaction(cost=2.0)))
     (path / METADATA).write_text(json.dumps(LEGACY_METADATA))  # as if never migrated
-    store.record(NAME, interaction(cost=3.0))
+    store.record(as_record(NAME, interaction(cost=3.0)))
     view = store.load(NAME)
-    assert view.summary["interaction_count"] == 4
-    assert view.summary["cost"] == pytest.approx(5.001248)
+    assert view.summary.to_json()["interaction_count"] == 4
+    assert view.summary.to_json()["cost"] == pytest.approx(5.001248)
 
 
 # ------------------------------------------------------------------ gap 2: reads
@@ -118,7 +118,7 @@ def test_reads_leave_an_unparseable_legacy_file_alone_then_migrate_converts_it(
     report = aio("session", "migrate", "--json").json()
     assert report["migrated"] == [NAME] and report["schema_version"] == 1
     assert (path / "metadata.legacy.json").read_text() == BC_COST
-    summary = SessionStore().load(NAME).summary
+    summary = SessionStore().load(NAME).summary.to_json()
     assert summary["cost"] == pytest.approx(0.001248)
 
 
@@ -132,7 +132,7 @@ def test_reads_leave_a_five_key_shell_file_alone_then_migrate_converts_it(
     assert json.loads((path / METADATA).read_text()) == FIVE_KEYS
     report = aio("session", "migrate", "--json").json()
     assert report["migrated"] == [NAME]
-    summary = SessionStore().load(NAME).summary
+    summary = SessionStore().load(NAME).summary.to_json()
     assert summary["agent_session_id"] == FIVE_KEYS["session_id"]
     assert summary["created_at"] == "2026-09-01T08:00:00.000Z"
     assert json.loads((path / "metadata.legacy.json").read_text()) == FIVE_KEYS
@@ -151,29 +151,29 @@ def test_a_foreign_metadata_file_is_copied_before_it_is_replaced(
     session_dir: Path, content: bytes
 ) -> None:
     store = SessionStore()
-    store.record(NAME, interaction(cost=0.5))
+    store.record(as_record(NAME, interaction(cost=0.5)))
     path = session_path(session_dir)
     (path / METADATA).write_bytes(content)
     for _ in range(3):  # repeated reads keep one copy, not one per read
         assert aio("session", "list", "--json").code == 0
     assert kept_copies(path) == [content]
     view = store.load(NAME)
-    assert view.summary["interaction_count"] == 1 and view.problems == []
+    assert view.summary.to_json()["interaction_count"] == 1 and view.problems == []
     if b"2026-01-02" in content:
-        assert view.summary["created_at"] == "2026-01-02T03:04:05.000Z"
+        assert view.summary.to_json()["created_at"] == "2026-01-02T03:04:05.000Z"
 
 
 def test_record_and_repair_also_keep_a_copy(session_dir: Path) -> None:
     store = SessionStore()
-    store.record(NAME, interaction())
+    store.record(as_record(NAME, interaction()))
     path = session_path(session_dir)
     (path / METADATA).write_bytes(b"garbage one")
-    store.record(NAME, interaction())
+    store.record(as_record(NAME, interaction()))
     (path / METADATA).write_bytes(b"garbage two")
     report = repair_session(store, NAME)
     assert report["kept_copy"] is not None
     assert sorted(kept_copies(path)) == [b"garbage one", b"garbage two"]
-    assert store.load(NAME).summary["interaction_count"] == 2
+    assert store.load(NAME).summary.to_json()["interaction_count"] == 2
 
 
 # ------------------------------------------------------------------ gap 12: legacy data
@@ -188,7 +188,7 @@ def test_identical_legacy_calls_both_survive_and_reimport_adds_nothing(
     first = apply_import(store, plan_import(json.dumps([legacy])))
     assert first.added == 3
     assert apply_import(store, plan_import(json.dumps([legacy]))).added == 0
-    assert store.load(NAME).summary["interaction_count"] == 3
+    assert store.load(NAME).summary.to_json()["interaction_count"] == 3
     ids = [r.id for r in store.read_log(NAME).records]
     assert len(set(ids)) == 3
 
@@ -197,7 +197,7 @@ def test_identical_calls_in_a_legacy_store_survive_migration(session_dir: Path) 
     call = LEGACY_METADATA["interactions"][1]
     write_metadata(session_dir, json.dumps({**LEGACY_METADATA, "interactions": [call, call]}))
     migrate_store(SessionStore())
-    assert SessionStore().load(NAME).summary["interaction_count"] == 2
+    assert SessionStore().load(NAME).summary.to_json()["interaction_count"] == 2
 
 
 def test_migrate_reports_and_keeps_unusable_legacy_interactions(session_dir: Path) -> None:
@@ -270,7 +270,7 @@ def test_migration_keeps_the_creation_time_reads_showed(session_dir: Path) -> No
     (path / ".lock").write_text("")  # the shell version's lock file
     old = 1_700_000_000
     os.utime(path, (old, old))
-    before = SessionStore().load(NAME).summary["created_at"]
+    before = SessionStore().load(NAME).summary.to_json()["created_at"]
     assert before.startswith("2023-11-14")
     migrate_store(SessionStore())
-    assert SessionStore().load(NAME).summary["created_at"] == before
+    assert SessionStore().load(NAME).summary.to_json()["created_at"] == before

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.workflow.project.history import append_event
-from tests.helpers import interaction
+from tests.helpers import as_record, interaction
 
 SECRET = "sk-ant-api03-" + "A1b2C3d4E5f6G7h8" * 5
 LINEAGE = {
@@ -25,7 +25,7 @@ LINEAGE = {
 
 def test_the_record_keeps_the_lineage_ids_and_redacts_its_text(session_dir: Path) -> None:
     record = {**interaction(), "escalated_from": LINEAGE}
-    SessionStore().record("implement-payment-gateway-v2", record)
+    SessionStore().record(as_record("implement-payment-gateway-v2", record))
     line = (session_dir / "implement-payment-gateway-v2" / "interactions.jsonl").read_text()
     stored = json.loads(line)["escalated_from"]
     assert stored["session"] == LINEAGE["session"]
@@ -35,7 +35,7 @@ def test_the_record_keeps_the_lineage_ids_and_redacts_its_text(session_dir: Path
 
 def test_an_invalid_lineage_id_is_redacted_like_any_text(session_dir: Path) -> None:
     odd = {**LINEAGE, "session": SECRET}
-    SessionStore().record("implement-x", {**interaction(), "escalated_from": odd})
+    SessionStore().record(as_record("implement-x", {**interaction(), "escalated_from": odd}))
     line = (session_dir / "implement-x" / "interactions.jsonl").read_text()
     assert SECRET not in line
 

@@ -15,6 +15,7 @@ from ai_orchestrator.core.names import (
     validate_feature_id,
 )
 from ai_orchestrator.store import SessionStore
+from tests.helpers import as_record
 
 FEATURE_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$")
 
@@ -141,7 +142,7 @@ def test_hostile_names_never_create_anything_outside(tmp_path: Path) -> None:
     store = SessionStore(root)
     for hostile in ["../escape-x", "run-../../etc", "run-x/../../y", "/abs-x", "run-.", "run-.."]:
         with pytest.raises(InvalidInput):
-            store.record(hostile, {"cost": 0})
+            store.record(as_record(hostile, {"cost": 0}))
     leftovers = [p for p in sandbox.rglob("*") if p != root]
     assert leftovers == []
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from ai_orchestrator.store import SessionStore
-from tests.helpers import Result, interaction
+from tests.helpers import Result, as_record, interaction
 from tests.helpers import aio_inprocess as aio
 
 BAD = "plan-bad"
@@ -56,7 +56,7 @@ def make_odd(path: Path, kind: str) -> None:
 def store(session_dir: Path) -> SessionStore:
     store = SessionStore()
     for name in (BAD, *GOOD):
-        store.record(name, interaction(cost=0.5))
+        store.record(as_record(name, interaction(cost=0.5)))
     return store
 
 

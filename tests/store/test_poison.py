@@ -15,7 +15,7 @@ from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.index import SummaryIndex
 from ai_orchestrator.store.session_store import LOG, METADATA
 from tests.helpers import aio_inprocess as aio
-from tests.helpers import interaction
+from tests.helpers import as_record, interaction
 
 POISON: list[dict[str, Any]] = [
     {"tokens": {"input": 2**63 + 1}},
@@ -51,12 +51,12 @@ def test_poison_is_refused_and_nothing_is_written(
     session_dir: Path, poison: dict[str, Any]
 ) -> None:
     store = SessionStore()
-    store.record("run-x", interaction(cost=0.5))
+    store.record(as_record("run-x", interaction(cost=0.5)))
     before = files_of(session_dir / "run-x")
     with pytest.raises(InvalidInput):
-        store.record("run-x", interaction(**poison))
+        store.record(as_record("run-x", interaction(**poison)))
     with pytest.raises(InvalidInput):
-        store.record_unique("run-x", [interaction(id="imported-1", **poison)])
+        store.record_unique("run-x", [as_record("run-x", interaction(id="imported-1", **poison))])
     assert files_of(session_dir / "run-x") == before
 
 
@@ -115,8 +115,8 @@ def test_a_poisoned_line_on_disk_is_skipped_and_reported(
     session_dir: Path, line: dict[str, Any]
 ) -> None:
     store = SessionStore()
-    store.record("run-x", interaction(cost=0.5))
-    store.record("run-y", interaction(cost=0.25))
+    store.record(as_record("run-x", interaction(cost=0.5)))
+    store.record(as_record("run-y", interaction(cost=0.25)))
     poisoned = {**interaction(), "id": "p1", **line}
     with open(session_dir / "run-x" / LOG, "a") as handle:
         handle.write(json.dumps(poisoned) + "\n")
@@ -138,8 +138,8 @@ def test_a_poisoned_line_on_disk_is_skipped_and_reported(
 def test_summary_totals_beyond_sqlite_integers_do_not_break_listing(session_dir: Path) -> None:
     """A hand-made summary with totals past 2**63 is served uncached, not a crash."""
     store = SessionStore()
-    store.record("run-x", interaction())
-    store.record("run-y", interaction(cost=0.25))
+    store.record(as_record("run-x", interaction()))
+    store.record(as_record("run-y", interaction(cost=0.25)))
     meta = session_dir / "run-x" / METADATA
     summary = json.loads(meta.read_text())
     summary["tokens"]["input"] = 2**70

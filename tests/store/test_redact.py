@@ -13,7 +13,7 @@ import pytest
 
 from ai_orchestrator.infra.redact import redact, redact_value
 from ai_orchestrator.store import SessionStore
-from tests.helpers import interaction
+from tests.helpers import as_record, interaction
 
 ANTHROPIC = "sk-ant-api03-Xq7vR2mN8pL4kJ9hG6fD3sA1zC5bV0nM-QwErTyUiOp"
 OPENAI = "sk-proj-4fGh7JkL9mNpQrStUvWxYz0123456789AbCdEf"
@@ -60,7 +60,7 @@ CASES = [
 @pytest.mark.parametrize("secret, text", CASES)
 def test_secret_never_reaches_disk(session_dir: Path, secret: str, text: str) -> None:
     store = SessionStore()
-    stored = store.record(
+    stored = store.record(as_record(
         "run-x",
         interaction(
             prompt=text,
@@ -68,7 +68,7 @@ def test_secret_never_reaches_disk(session_dir: Path, secret: str, text: str) ->
             raw_events=[{"type": "message", "content": text}],
             notes={"nested": [text]},
         ),
-    )
+    ))
     assert secret not in json.dumps(stored.to_json())
     for path in (session_dir / "run-x").iterdir():
         content = path.read_bytes()

@@ -19,7 +19,7 @@ import pytest
 from ai_orchestrator.infra.redact import redact, redact_value
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.export import export_text
-from tests.helpers import interaction
+from tests.helpers import as_record, interaction
 
 RNG = random.Random(20261201)
 ALNUM = string.ascii_letters + string.digits
@@ -329,7 +329,7 @@ def test_no_secret_of_the_corpus_reaches_disk_or_export(session_dir: Path) -> No
     export; the look-alikes are stored verbatim."""
     store = SessionStore()
     for index, (_, _, text) in enumerate(CASES):
-        store.record(
+        store.record(as_record(
             "run-corpus",
             interaction(
                 id=f"r{index}",
@@ -338,9 +338,9 @@ def test_no_secret_of_the_corpus_reaches_disk_or_export(session_dir: Path) -> No
                 raw_events=[{"type": "message", "content": text}, {"type": "tool", "input": text}],
                 notes={"nested": [text], "env": {"VALUE": text}},
             ),
-        )
+        ))
     for index, text in enumerate(LOOK_ALIKES):
-        store.record("run-corpus", interaction(id=f"look{index}", prompt=text))
+        store.record(as_record("run-corpus", interaction(id=f"look{index}", prompt=text)))
     on_disk = "\n".join(
         path.read_text("utf-8", errors="replace")
         for path in (session_dir / "run-corpus").iterdir()

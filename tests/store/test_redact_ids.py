@@ -15,7 +15,7 @@ from ai_orchestrator.store import SessionStore
 from ai_orchestrator.workflow.project.history import append_event, make_event, read_events
 from ai_orchestrator.workflow.project.workspace import read_yaml, write_yaml
 from tests.helpers import aio_inprocess as aio
-from tests.helpers import interaction
+from tests.helpers import as_record, interaction
 
 SECRET_IDS = [
     "sk-ant-api03-Xq7vR2mN8pL4kJ9hG6fD3sA1zC5bV0nM-QwErTyUiOp",
@@ -82,10 +82,10 @@ def test_unsafe_ids_are_refused_with_exit_2(
 
 def test_timestamps_and_names_are_kept_as_given(session_dir: Path) -> None:
     store = SessionStore()
-    stored = store.record(
+    stored = store.record(as_record(
         "implement-sk-ant-api03-abcdefghijklmnopqrstuvwx",
         interaction(timestamp="2026-10-01T10:00:00Z", id="t-1"),
-    )
+    ))
     assert stored.session_name == "implement-sk-ant-api03-abcdefghijklmnopqrstuvwx"
     assert stored.feature_id == "sk-ant-api03-abcdefghijklmnopqrstuvwx"
     assert stored.timestamp == "2026-10-01T10:00:00.000Z"  # normalised, not redacted
@@ -95,7 +95,7 @@ def test_preview_never_keeps_half_a_secret(session_dir: Path) -> None:
     """The preview is the first 100 characters: cut from the raw prompt it would end in
     a piece of the key too short for any rule."""
     prompt = "x" * 80 + " " + KEY + " and more"
-    stored = SessionStore().record("run-x", interaction(prompt=prompt))
+    stored = SessionStore().record(as_record("run-x", interaction(prompt=prompt)))
     assert KEY[:12] not in json.dumps(stored.to_json())
     assert KEY[:12] not in (session_dir / "run-x" / "interactions.jsonl").read_text()
 
@@ -151,7 +151,7 @@ def test_logs_written_before_the_id_rule_stay_readable(session_dir: Path) -> Non
     """Lines stored by earlier versions (a redacted id, an id with a space) are read back,
     not counted as corrupt: the rule applies to what is written from now on."""
     store = SessionStore()
-    store.record("run-x", interaction(id="new-1"))
+    store.record(as_record("run-x", interaction(id="new-1")))
     log = session_dir / "run-x" / "interactions.jsonl"
     [line] = log.read_text().splitlines()
     old = json.loads(line)
@@ -173,11 +173,13 @@ def test_an_agent_session_id_breaking_the_rule_never_loses_the_call(session_dir:
     recorded."""
     from ai_orchestrator.agents.base import AgentResult
     from ai_orchestrator.calls.recording import build_record
+    from ai_orchestrator.core.names import parse_session_name
 
     result = AgentResult(agent="claude", outcome="success", text="done")
     record = build_record(
         f"use {KEY}",
         result,
+        session=parse_session_name("run-x"),
         task_id="T1.1",
         model="sonnet",
         cwd=session_dir,
@@ -185,7 +187,7 @@ def test_an_agent_session_id_breaking_the_rule_never_loses_the_call(session_dir:
         action="fresh",
         state=None,
     )
-    stored = SessionStore().record("run-x", record)
+    stored = SessionStore().record(record)
     assert stored.agent_session_id is None
     assert stored.agent_session_ref == "odd id/with spaces"
     assert KEY not in json.dumps(stored.to_json())

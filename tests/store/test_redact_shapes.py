@@ -20,7 +20,7 @@ import pytest
 from ai_orchestrator.infra.redact import redact, redact_value
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.export import export_text
-from tests.helpers import interaction
+from tests.helpers import as_record, interaction
 
 _LOADER = Path(__file__).resolve().parents[2] / "benchmarks" / "secret_corpus.py"
 
@@ -244,7 +244,7 @@ def test_no_secret_of_the_corpus_reaches_the_store_or_the_export(session_dir: Pa
     batches = [SECRETS[i : i + 10] for i in range(0, len(SECRETS), 10)]
     for index, batch in enumerate(batches):
         text = "\n\n".join(e.text for e in batch)
-        store.record(
+        store.record(as_record(
             "run-shapes",
             interaction(
                 id=f"s{index}",
@@ -252,9 +252,9 @@ def test_no_secret_of_the_corpus_reaches_the_store_or_the_export(session_dir: Pa
                 response_preview=text,
                 raw_events=[{"type": "message", "content": e.text} for e in batch],
             ),
-        )
+        ))
     for index, entry in enumerate(LOOK_ALIKES):
-        store.record("run-shapes", interaction(id=f"l{index}", prompt=entry.text))
+        store.record(as_record("run-shapes", interaction(id=f"l{index}", prompt=entry.text)))
     on_disk = "\n".join(
         p.read_text("utf-8", errors="replace")
         for p in (session_dir / "run-shapes").iterdir()

@@ -21,13 +21,16 @@ from ai_orchestrator.store.summary import group_buckets
 
 WRITER = r"""
 import sys
+from ai_orchestrator.core.names import parse_session_name
 from ai_orchestrator.store import SessionStore
+from ai_orchestrator.store.records import normalize_interaction
 store = SessionStore(sys.argv[1])
 worker, count = sys.argv[2], int(sys.argv[3])
+session = parse_session_name(sys.argv[4])
 for i in range(count):
-    rec = store.record(sys.argv[4], {"agent": "claude", "model": "m" + str(i % 3),
+    rec = store.record(normalize_interaction({"agent": "claude", "model": "m" + str(i % 3),
         "prompt": "x" * (i % 50), "tokens": {"input": 1, "output": 2, "cache_read": 3},
-        "cost": 0.001, "task_id": worker})
+        "cost": 0.001, "task_id": worker}, session))
     sys.stdout.write(rec.id + "\n")
     sys.stdout.flush()
 """
@@ -51,7 +54,7 @@ def test_sixteen_concurrent_writers_lose_nothing(session_dir: Path) -> None:
         acked.update(out.split())
     assert len(acked) == writers * per_writer
     view = SessionStore(session_dir).load("implement-race")
-    s = view.summary
+    s = view.summary.to_json()
     assert view.problems == []
     assert s["interaction_count"] == writers * per_writer
     assert s["tokens"]["input"] == writers * per_writer
@@ -93,8 +96,8 @@ def test_sigkill_at_random_moments_never_loses_acknowledged_records(session_dir:
         assert len(ids) == len(parsed.records), "duplicate ids"
         view = store.load(name)
         stale_rounds += any("out of date" in p for p in view.problems)
-        assert view.summary["interaction_count"] == len(parsed.records)
-        assert view.summary["tokens"]["output"] == 2 * len(parsed.records)
+        assert view.summary.to_json()["interaction_count"] == len(parsed.records)
+        assert view.summary.to_json()["tokens"]["output"] == 2 * len(parsed.records)
         # At most one torn line per killed writer, never a fused record.
         assert len(parsed.corrupt_lines) + (1 if parsed.torn_tail else 0) <= 3 * (_round + 1)
         json.loads((session_dir / name / METADATA).read_text())
@@ -105,7 +108,10 @@ def test_sigkill_at_random_moments_never_loses_acknowledged_records(session_dir:
     # A final writer appends cleanly after all the carnage.
     proc = start_writer(session_dir, 99, 5, name)
     proc.communicate(timeout=60)
-    assert SessionStore(session_dir).load(name).summary["interaction_count"] >= len(acked) + 5
+    assert (
+        SessionStore(session_dir).load(name).summary.to_json()["interaction_count"]
+        >= len(acked) + 5
+    )
 
 
 def test_sigkill_while_holding_run_lock_frees_it(session_dir: Path) -> None:

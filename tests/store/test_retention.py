@@ -37,7 +37,7 @@ from ai_orchestrator.store.retention import (
     set_pin,
 )
 from ai_orchestrator.store.transfer import apply_import, plan_import
-from tests.helpers import aio_inprocess, interaction
+from tests.helpers import aio_inprocess, as_record, interaction
 
 
 def ago(days: float) -> str:
@@ -80,7 +80,7 @@ def populate(store: SessionStore) -> None:
         ("plan-ancient", 400), ("review-pinned", 300), ("run-busy", 200), ("run-old", 100),
         ("implement-a", 20), ("implement-b", 10), ("implement-c", 5), ("implement-d", 1),
     ]:  # fmt: skip
-        store.record(name, interaction(timestamp=ago(days), prompt=f"work on {name}"))
+        store.record(as_record(name, interaction(timestamp=ago(days), prompt=f"work on {name}")))
     set_pin(store, "review-pinned", True)
 
 
@@ -147,7 +147,7 @@ def test_a_pin_made_after_planning_is_still_honoured(session_dir: Path) -> None:
     plan = plan_policy(store, policy)
     assert [r.name for r in plan.candidates] == ["plan-ancient", "run-busy", "run-old"]
     set_pin(store, "run-old", True)  # between the listing and the removal
-    store.record("run-busy", interaction())  # used between the listing and the removal
+    store.record(as_record("run-busy", interaction()))  # used between the listing and the removal
     report = apply_policy(store, plan, policy)
     assert report.removed == ["plan-ancient"]
     reasons = {s["session_name"]: s["reason"] for s in report.skipped}
@@ -157,7 +157,7 @@ def test_a_pin_made_after_planning_is_still_honoured(session_dir: Path) -> None:
 
 def test_pin_unpin_and_delete_of_a_pinned_session(session_dir: Path) -> None:
     store = SessionStore()
-    store.record("plan-x", interaction())
+    store.record(as_record("plan-x", interaction()))
     assert aio_inprocess("session", "pin", "plan-x").code == 0
     assert aio_inprocess("session", "pin", "plan-x").err.strip() == "plan-x: already pinned"
     assert json.loads(aio_inprocess("session", "show", "plan-x", "--json").out)["pinned_at"]
@@ -230,7 +230,7 @@ def test_clean_policy_cli_dry_run_json_and_flags(session_dir: Path, isolated_hom
 def test_hostile_config_values_are_one_clear_line(
     session_dir: Path, isolated_home: Path, text: str, needle: str
 ) -> None:
-    SessionStore().record("plan-x", interaction(timestamp=ago(100)))
+    SessionStore().record(as_record("plan-x", interaction(timestamp=ago(100))))
     config(isolated_home, f"[retention]\n{text}\n")
     result = aio_inprocess("session", "clean", "--policy", "--yes")
     assert result.code == 2, result.err
@@ -275,7 +275,7 @@ def test_the_daily_automatic_run(session_dir: Path, isolated_home: Path) -> None
     stamp = session_dir / RETENTION_DIR / STAMP_FILE
     assert stamp.exists()
     # Within a day, with the config unchanged, nothing runs again (not even the plan).
-    store.record("run-stale", interaction(timestamp=ago(300)))
+    store.record(as_record("run-stale", interaction(timestamp=ago(300))))
     assert "retention" not in aio_inprocess("session", "list").err
     assert store.exists("run-stale")
     # A changed config is read at once.
@@ -297,7 +297,7 @@ def test_the_daily_automatic_run(session_dir: Path, isolated_home: Path) -> None
 def test_a_hostile_value_with_auto_on_warns_once_per_command(
     session_dir: Path, isolated_home: Path
 ) -> None:
-    SessionStore().record("plan-x", interaction(timestamp=ago(100)))
+    SessionStore().record(as_record("plan-x", interaction(timestamp=ago(100))))
     config(isolated_home, "[retention]\nmax_count = -4\nauto = true\n")
     result = aio_inprocess("session", "list")
     assert result.code == 0
@@ -371,7 +371,8 @@ def test_sigkill_at_random_instants_loses_nothing(session_dir: Path) -> None:
         store = SessionStore(root)
         for i in range(6):
             for j in range(3):
-                store.record(f"run-s{i}", interaction(timestamp=ago(100 + j), prompt=f"{i}/{j}"))
+                made = interaction(timestamp=ago(100 + j), prompt=f"{i}/{j}")
+                store.record(as_record(f"run-s{i}", made))
         expected = {n: [r.id for r in store.read_log(n).records] for n in store.names()}
         proc = subprocess.Popen(
             [sys.executable, "-c", _KILLER, "random"],

@@ -14,7 +14,7 @@ from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.discovery import TEAM_DIR, USAGE_DIR
 from ai_orchestrator.usage import db, spool
 from tests.helpers import aio_inprocess as cli
-from tests.helpers import interaction
+from tests.helpers import as_record, interaction
 
 
 def test_the_rooms_name_the_directories_discovery_knows(session_dir: Path) -> None:
@@ -24,7 +24,7 @@ def test_the_rooms_name_the_directories_discovery_knows(session_dir: Path) -> No
 
 
 def test_usage_and_team_directories_are_not_listed_as_foreign(session_dir: Path) -> None:
-    SessionStore().record("plan-x", interaction(id="r-1"))
+    SessionStore().record(as_record("plan-x", interaction(id="r-1")))
     (session_dir / USAGE_DIR).mkdir(mode=0o700)
     (session_dir / USAGE_DIR / "usage.sqlite").write_bytes(b"")
     (session_dir / TEAM_DIR).mkdir(mode=0o700)

@@ -26,7 +26,7 @@ from ai_orchestrator.store import SessionStore, lifecycle
 from ai_orchestrator.store.lifecycle import clean, delete_session, plan_clean
 from ai_orchestrator.store.logfile import LOG, METADATA
 from ai_orchestrator.store.pending import PENDING
-from tests.helpers import LEGACY_METADATA, interaction
+from tests.helpers import LEGACY_METADATA, as_record, interaction
 from tests.helpers import aio_inprocess as aio
 
 OLD = "2020-01-01T00:00:00Z"
@@ -92,8 +92,8 @@ FOREIGN: dict[str, Callable[[Path], None]] = {
 def foreign_store(session_dir: Path, tmp_path: Path) -> Path:
     """A store with two aio sessions (both old) and every foreign shape, all old."""
     store = SessionStore()
-    store.record("plan-old", interaction(timestamp=OLD))
-    store.record("review-old", interaction(timestamp=OLD))
+    store.record(as_record("plan-old", interaction(timestamp=OLD)))
+    store.record(as_record("review-old", interaction(timestamp=OLD)))
     for name, make in FOREIGN.items():
         make(session_dir / name)
     elsewhere = tmp_path / "elsewhere"
@@ -170,7 +170,7 @@ def test_every_kind_of_aio_session_still_qualifies(session_dir: Path) -> None:
     """Sessions of every earlier version and of the shell version count, also one whose
     run was killed before its first record."""
     store = SessionStore()
-    store.record("plan-current", interaction())
+    store.record(as_record("plan-current", interaction()))
     shell = session_dir / "implement-payment-gateway"
     shell.mkdir()
     (shell / METADATA).write_text(json.dumps(LEGACY_METADATA))
@@ -212,7 +212,7 @@ def test_every_kind_of_aio_session_still_qualifies(session_dir: Path) -> None:
         '{"pid": 7, "host": "h", "command": "aio record", "since": "2026-10-01T10:00:00Z"}\n'
     )
     summary_only = session_dir / "plan-summary"  # log removed by hand: the summary remains
-    store.record("plan-summary", interaction())
+    store.record(as_record("plan-summary", interaction()))
     (summary_only / LOG).unlink()
     from ai_orchestrator.store.discovery import discover
 
@@ -236,7 +236,7 @@ def test_a_shell_session_named_like_old_trash_is_a_session_and_survives(
     session_dir: Path,
 ) -> None:
     store = SessionStore()
-    store.record("plan-old", interaction(timestamp=OLD))
+    store.record(as_record("plan-old", interaction(timestamp=OLD)))
     for odd in (".trash-old", ".trash-plan-x-1-ab", "My.Notes", "a b"):
         path = session_dir / odd
         path.mkdir()
@@ -257,7 +257,7 @@ def test_trash_of_this_and_earlier_versions_is_emptied_of_store_files_only(
     session_dir: Path,
 ) -> None:
     store = SessionStore()
-    store.record("plan-a", interaction())
+    store.record(as_record("plan-a", interaction()))
     old = session_dir / ".trash-plan-gone-123-abcd1234"
     old.mkdir()
     (old / LOG).write_text("")
@@ -273,7 +273,7 @@ def test_trash_of_this_and_earlier_versions_is_emptied_of_store_files_only(
 
 def test_delete_refuses_a_session_holding_files_aio_did_not_make(session_dir: Path) -> None:
     store = SessionStore()
-    store.record("plan-a", interaction())
+    store.record(as_record("plan-a", interaction()))
     (session_dir / "plan-a" / "notes.txt").write_text("mine")
     (session_dir / "plan-a" / "drafts").mkdir()
     with pytest.raises(StoreError, match="holds entries aio did not make"):
@@ -287,7 +287,7 @@ def test_a_file_written_while_the_session_is_removed_is_kept(
 ) -> None:
     """The user writes into the directory between the check and the rename."""
     store = SessionStore()
-    store.record("plan-a", interaction())
+    store.record(as_record("plan-a", interaction()))
     real = lifecycle.to_trash
 
     def racing(root: Path, path: Path, label: str) -> Path:
@@ -329,7 +329,7 @@ def _pending(path: Path, started: datetime) -> None:
 def test_clean_recovers_a_pending_call_first_and_keeps_the_session(session_dir: Path) -> None:
     store = SessionStore()
     old = (datetime.now(UTC) - timedelta(days=67)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    store.record("implement-x", interaction(timestamp=old))
+    store.record(as_record("implement-x", interaction(timestamp=old)))
     _pending(session_dir / "implement-x", datetime.now(UTC))
     report = aio("session", "clean", "--older-than", "30", "--yes", "--json").expect(0).json()
     assert report["removed"] == []
@@ -346,7 +346,7 @@ def test_clean_says_it_recovered_a_call_before_removing_an_old_session(
     """aio died long ago: the call is recorded first (so nothing goes unrecorded), then the
     session, still old, is removed; the human output names the recovery."""
     store = SessionStore()
-    store.record("implement-y", interaction(timestamp=OLD))
+    store.record(as_record("implement-y", interaction(timestamp=OLD)))
     _pending(session_dir / "implement-y", datetime(2020, 1, 2, tzinfo=UTC))
     result = aio("session", "clean", "--older-than", "30", "--yes").expect(0)
     assert "implement-y: recovered its interrupted call rec-pending-1" in result.err
@@ -359,7 +359,7 @@ def test_clean_without_recovery_keeps_a_session_with_a_pending_call(
     session_dir: Path, kind: str
 ) -> None:
     store = SessionStore()
-    store.record("implement-x", interaction(timestamp=OLD))
+    store.record(as_record("implement-x", interaction(timestamp=OLD)))
     path = session_dir / "implement-x"
     if kind == "fifo":
         os.mkfifo(path / PENDING, 0o600)
@@ -381,7 +381,7 @@ def test_clean_without_recovery_keeps_a_session_with_a_pending_call(
 
 def test_read_commands_never_loosen_modes(session_dir: Path) -> None:
     store = SessionStore()
-    store.record("plan-a", interaction())
+    store.record(as_record("plan-a", interaction()))
     path = session_dir / "plan-a"
     os.chmod(path / LOG, 0o400)
     os.chmod(path, 0o500)
@@ -396,13 +396,13 @@ def test_read_commands_never_loosen_modes(session_dir: Path) -> None:
 
 def test_writes_never_loosen_a_store_file(session_dir: Path) -> None:
     store = SessionStore()
-    store.record("plan-a", interaction())
+    store.record(as_record("plan-a", interaction()))
     path = session_dir / "plan-a"
     os.chmod(path / METADATA, 0o400)
     os.chmod(path / LOG, 0o400)
     os.chmod(path, 0o500 if os.geteuid() == 0 else 0o700)  # root may still write into it
     try:
-        store.record("plan-a", interaction())  # replaces the summary, appends to the log
+        store.record(as_record("plan-a", interaction()))  # replaces the summary, appends to the log
         aio("session", "repair", "plan-a").expect(0)
         assert stat.S_IMODE(os.lstat(path / METADATA).st_mode) == 0o400
         assert stat.S_IMODE(os.lstat(path / LOG).st_mode) == 0o400
@@ -410,11 +410,11 @@ def test_writes_never_loosen_a_store_file(session_dir: Path) -> None:
             assert stat.S_IMODE(os.lstat(path).st_mode) == 0o500
     finally:
         os.chmod(path, 0o700)
-    assert store.load("plan-a").summary["interaction_count"] == 2
+    assert store.load("plan-a").summary.to_json()["interaction_count"] == 2
 
 
 def test_a_sticky_shared_store_root_keeps_its_mode(session_dir: Path) -> None:
-    SessionStore().record("plan-a", interaction())
+    SessionStore().record(as_record("plan-a", interaction()))
     os.chmod(session_dir, 0o1777)
     for args in (("list", "--json"), ("stats", "--json"), ("show", "plan-a")):
         aio("session", *args).expect(0)
@@ -430,8 +430,8 @@ def test_list_marks_a_session_with_an_unreadable_log_unreadable(
     session_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = SessionStore()
-    store.record("plan-a", interaction())
-    store.record("plan-b", interaction())
+    store.record(as_record("plan-a", interaction()))
+    store.record(as_record("plan-b", interaction()))
     aio("session", "list", "--json").expect(0)  # the index caches both rows
     log = session_dir / "plan-a" / LOG
     os.chmod(log, 0o000)
@@ -460,7 +460,7 @@ def test_a_failed_first_write_leaves_nothing_behind(
     session_dir: Path, monkeypatch: pytest.MonkeyPatch, failure: str
 ) -> None:
     store = SessionStore()
-    store.record("plan-keep", interaction())
+    store.record(as_record("plan-keep", interaction()))
     before = sorted(os.listdir(session_dir))
     if failure.startswith("lock"):
         code = errno.EACCES if failure == "lock-open" else errno.EMFILE
@@ -477,7 +477,7 @@ def test_a_failed_first_write_leaves_nothing_behind(
 
         monkeypatch.setattr(session_store, "atomic_write", full)
     with pytest.raises(OSError):
-        store.record("plan-new", interaction())
+        store.record(as_record("plan-new", interaction()))
     assert sorted(os.listdir(session_dir)) == before
     assert not store.exists("plan-new")
 
@@ -490,7 +490,7 @@ def test_a_failed_first_write_out_of_file_descriptors_leaves_no_trash(
     from ai_orchestrator.store import session_store
 
     store = SessionStore()
-    store.record("plan-keep", interaction())
+    store.record(as_record("plan-keep", interaction()))
     before = sorted(os.listdir(session_dir))
     real_listdir = os.listdir
 
@@ -505,7 +505,7 @@ def test_a_failed_first_write_out_of_file_descriptors_leaves_no_trash(
 
     monkeypatch.setattr(session_store, "atomic_write", full)
     with pytest.raises(OSError):
-        store.record("plan-new", interaction())
+        store.record(as_record("plan-new", interaction()))
     monkeypatch.setattr(os, "listdir", real_listdir)
     assert sorted(os.listdir(session_dir)) == before
 
@@ -517,7 +517,7 @@ def test_a_session_that_cannot_be_examined_is_unreadable_not_foreign(
     foreign nor touches it; it is named as unreadable."""
     from ai_orchestrator.store.discovery import discover
 
-    SessionStore().record("plan-a", interaction())
+    SessionStore().record(as_record("plan-a", interaction()))
     real = os.lstat
 
     def denied(path: object, *args: object, **kwargs: object) -> os.stat_result:

@@ -11,7 +11,7 @@ from ai_orchestrator.core.errors import InvalidInput, NotFound, SessionBusy, Uns
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.lifecycle import delete_session, repair_session
 from ai_orchestrator.store.session_store import LOG, METADATA
-from tests.helpers import interaction
+from tests.helpers import as_record, interaction
 
 
 def mode(path: Path) -> int:
@@ -20,15 +20,17 @@ def mode(path: Path) -> int:
 
 def test_record_creates_private_layout_and_exact_totals(session_dir: Path) -> None:
     store = SessionStore()
-    store.record("implement-auth", interaction(task_id="T1.1"))
-    store.record("implement-auth", interaction(cost=0.5, tokens={"input": 1, "output": 2}))
+    store.record(as_record("implement-auth", interaction(task_id="T1.1")))
+    store.record(
+        as_record("implement-auth", interaction(cost=0.5, tokens={"input": 1, "output": 2}))
+    )
     path = session_dir / "implement-auth"
     assert mode(session_dir) == 0o700
     assert mode(path) == 0o700
     for name in (METADATA, LOG, ".lock"):
         assert mode(path / name) == 0o600, name
     view = store.load("implement-auth")
-    s = view.summary
+    s = view.summary.to_json()
     assert s["interaction_count"] == 2
     assert s["tokens"] == {
         "input": 101,
@@ -48,11 +50,14 @@ def test_summary_equals_rebuild_from_log(session_dir: Path) -> None:
     store = SessionStore()
     for i in range(7):
         store.record(
-            "plan-x", interaction(cost=i / 10, outcome="success" if i % 3 else "error:api_error")
+            as_record(
+                "plan-x",
+                interaction(cost=i / 10, outcome="success" if i % 3 else "error:api_error"),
+            )
         )
     maintained = json.loads((session_dir / "plan-x" / METADATA).read_text())
     (session_dir / "plan-x" / METADATA).unlink()
-    rebuilt = store.load("plan-x").summary
+    rebuilt = store.load("plan-x").summary.to_json()
     for key in ("interaction_count", "tokens", "cost", "failed_interactions", "by_model"):
         assert rebuilt[key] == maintained[key], key
 
@@ -61,11 +66,13 @@ def test_secrets_are_redacted_everywhere_in_the_record(session_dir: Path) -> Non
     store = SessionStore()
     secret = "sk-ant-api03-" + "A" * 40
     store.record(
-        "run-x",
-        interaction(
-            prompt=f"use ANTHROPIC_API_KEY={secret} and Authorization: Bearer abc.def",
-            response_preview=f"key was {secret}",
-        ),
+        as_record(
+            "run-x",
+            interaction(
+                prompt=f"use ANTHROPIC_API_KEY={secret} and Authorization: Bearer abc.def",
+                response_preview=f"key was {secret}",
+            ),
+        )
     )
     raw = (session_dir / "run-x" / LOG).read_text()
     assert secret not in raw
@@ -92,20 +99,20 @@ def test_invalid_interactions_are_refused_and_nothing_written(
 ) -> None:
     store = SessionStore()
     with pytest.raises(InvalidInput, match=field.replace(".", r"\.")):
-        store.record("run-x", interaction(**bad))
+        store.record(as_record("run-x", interaction(**bad)))
     assert not (session_dir / "run-x").exists()
 
 
 def test_stale_summary_is_rebuilt_and_repaired(session_dir: Path) -> None:
     store = SessionStore()
-    store.record("run-x", interaction(cost=1.0))
+    store.record(as_record("run-x", interaction(cost=1.0)))
     meta = session_dir / "run-x" / METADATA
     before = meta.read_bytes()
-    store.record("run-x", interaction(cost=2.0))
+    store.record(as_record("run-x", interaction(cost=2.0)))
     meta.write_bytes(before)  # simulate a crash between the append and the summary write
     view = store.load("run-x")
-    assert view.summary["interaction_count"] == 2
-    assert view.summary["cost"] == pytest.approx(3.0)
+    assert view.summary.to_json()["interaction_count"] == 2
+    assert view.summary.to_json()["cost"] == pytest.approx(3.0)
     assert any("out of date" in p for p in view.problems)
     # load() wrote the repaired summary back: the next load is clean.
     assert store.load("run-x").problems == []
@@ -113,17 +120,17 @@ def test_stale_summary_is_rebuilt_and_repaired(session_dir: Path) -> None:
 
 def test_torn_last_line_is_ignored_reported_and_never_fused(session_dir: Path) -> None:
     store = SessionStore()
-    store.record("run-x", interaction(cost=1.0))
+    store.record(as_record("run-x", interaction(cost=1.0)))
     log = session_dir / "run-x" / LOG
     with open(log, "ab") as handle:
         handle.write(b'{"id": "half-writ')  # a writer killed mid-append
     view = store.load("run-x")
-    assert view.summary["interaction_count"] == 1
+    assert view.summary.to_json()["interaction_count"] == 1
     assert any("torn last line" in p for p in view.problems)
-    store.record("run-x", interaction(cost=2.0))
+    store.record(as_record("run-x", interaction(cost=2.0)))
     view = store.load("run-x")
-    assert view.summary["interaction_count"] == 2
-    assert view.summary["cost"] == pytest.approx(3.0)
+    assert view.summary.to_json()["interaction_count"] == 2
+    assert view.summary.to_json()["cost"] == pytest.approx(3.0)
     assert b'{"id": "half-writ' in log.read_bytes()  # kept, not deleted
     assert any("unreadable line" in p for p in view.problems)
 
@@ -134,37 +141,37 @@ def test_torn_last_line_is_ignored_reported_and_never_fused(session_dir: Path) -
 )
 def test_corrupt_metadata_is_flagged_and_rebuilt(session_dir: Path, content: bytes) -> None:
     store = SessionStore()
-    store.record("run-x", interaction(cost=1.0))
+    store.record(as_record("run-x", interaction(cost=1.0)))
     (session_dir / "run-x" / METADATA).write_bytes(content)
     view = store.load("run-x")
-    assert view.summary["interaction_count"] == 1
+    assert view.summary.to_json()["interaction_count"] == 1
     assert view.problems
     assert (session_dir / "run-x" / LOG).stat().st_size > 0
 
 
 def test_corrupt_and_wrong_type_lines_are_skipped_not_deleted(session_dir: Path) -> None:
     store = SessionStore()
-    store.record("run-x", interaction(cost=1.0))
+    store.record(as_record("run-x", interaction(cost=1.0)))
     log = session_dir / "run-x" / LOG
     with open(log, "ab") as handle:
         handle.write(b"garbage\n")
         handle.write(b'{"tokens": {"input": "many"}}\n')
         handle.write(b"[1,2,3]\n")
-    store.record("run-x", interaction(cost=2.0))
+    store.record(as_record("run-x", interaction(cost=2.0)))
     view = store.load("run-x")
-    assert view.summary["interaction_count"] == 2
-    assert view.summary["corrupt_lines"] == 3
+    assert view.summary.to_json()["interaction_count"] == 2
+    assert view.summary.to_json()["corrupt_lines"] == 3
     report = repair_session(store, "run-x")
     assert report["quarantined_lines"] == 3
     quarantine = (session_dir / "run-x" / "interactions.corrupt.jsonl").read_bytes()
     assert b"garbage" in quarantine and b"[1,2,3]" in quarantine
     view = store.load("run-x")
-    assert view.problems == [] and view.summary["interaction_count"] == 2
+    assert view.problems == [] and view.summary.to_json()["interaction_count"] == 2
 
 
 def test_loose_modes_are_tightened(session_dir: Path) -> None:
     store = SessionStore()
-    store.record("run-x", interaction())
+    store.record(as_record("run-x", interaction()))
     path = session_dir / "run-x"
     os.chmod(session_dir, 0o755)
     os.chmod(path, 0o777)
@@ -174,7 +181,7 @@ def test_loose_modes_are_tightened(session_dir: Path) -> None:
     assert mode(session_dir) == 0o700
     assert mode(path) == 0o700
     assert mode(path / METADATA) == 0o600
-    store.record("run-x", interaction())
+    store.record(as_record("run-x", interaction()))
     assert mode(path / LOG) == 0o600
 
 
@@ -194,23 +201,23 @@ def test_store_root_owned_by_other_user_is_refused(tmp_path: Path) -> None:
     os.chown(root, 4242, 4242)
     store = SessionStore(root)
     with pytest.raises(UnsafeStore, match="uid 4242"):
-        store.record("run-x", interaction())
+        store.record(as_record("run-x", interaction()))
     with pytest.raises(UnsafeStore):
         store.names()
 
 
 def test_symlinked_session_dir_and_files_are_refused(session_dir: Path, tmp_path: Path) -> None:
     store = SessionStore()
-    store.record("run-a", interaction())
+    store.record(as_record("run-a", interaction()))
     outside = tmp_path / "outside"
     outside.mkdir()
     (session_dir / "run-b").symlink_to(outside, target_is_directory=True)
     with pytest.raises(UnsafeStore):
-        store.record("run-b", interaction())
+        store.record(as_record("run-b", interaction()))
     (session_dir / "run-a" / LOG).unlink()
     (session_dir / "run-a" / LOG).symlink_to(outside / "stolen.jsonl")
     with pytest.raises(UnsafeStore):
-        store.record("run-a", interaction())
+        store.record(as_record("run-a", interaction()))
     assert not (outside / "stolen.jsonl").exists()
     assert list(outside.iterdir()) == []
 
@@ -226,7 +233,7 @@ def test_run_lock_excludes_second_holder_and_names_it(session_dir: Path) -> None
         with pytest.raises(SessionBusy, match=r"pid \d+.*aio implement x"):
             store.run_lock("implement-x", timeout=0.2)
         # Recording is still possible while the run lock is held (separate lock).
-        store.record("implement-x", interaction())
+        store.record(as_record("implement-x", interaction()))
         with pytest.raises(SessionBusy):
             delete_session(store, "implement-x")
     finally:
@@ -242,7 +249,7 @@ def test_delete_and_missing(session_dir: Path) -> None:
         store.load("run-missing")
     with pytest.raises(NotFound):
         delete_session(store, "run-missing")
-    store.record("run-x", interaction())
+    store.record(as_record("run-x", interaction()))
     delete_session(store, "run-x")
     assert store.names() == []
     assert [p.name for p in session_dir.iterdir()] == []
@@ -250,7 +257,7 @@ def test_delete_and_missing(session_dir: Path) -> None:
 
 def test_names_ignore_foreign_entries(session_dir: Path) -> None:
     store = SessionStore()
-    store.record("run-x", interaction())
+    store.record(as_record("run-x", interaction()))
     (session_dir / "todos.jsonl").write_text("")
     (session_dir / "Not_A_Session").mkdir()
     (session_dir / ".trash-run-y-1").mkdir()
@@ -277,10 +284,12 @@ def test_a_writer_waiting_through_a_delete_records_into_a_new_session(
     from ai_orchestrator.infra import locks
 
     store = SessionStore()
-    store.record("run-x", interaction(cost=1.0))
+    store.record(as_record("run-x", interaction(cost=1.0)))
     path = session_dir / "run-x"
     held = locks.acquire(path / locks.WRITE_LOCK, timeout=None)
-    writer = threading.Thread(target=store.record, args=("run-x", interaction(cost=2.0)))
+    writer = threading.Thread(
+        target=store.record, args=(as_record("run-x", interaction(cost=2.0)),)
+    )
     writer.start()
     deadline = time.monotonic() + 10
     while not _blocked_on(path / locks.WRITE_LOCK):
@@ -291,7 +300,7 @@ def test_a_writer_waiting_through_a_delete_records_into_a_new_session(
     held.release()
     writer.join(10)
     assert not writer.is_alive()
-    assert store.load("run-x").summary["cost"] == 2.0  # started over in a new directory
+    assert store.load("run-x").summary.to_json()["cost"] == 2.0  # started over in a new directory
     assert SessionStore(session_dir).names() == ["run-x"]
     assert len((trash / LOG).read_text().splitlines()) == 1  # nothing went to the trash
 
@@ -305,11 +314,14 @@ def test_recording_and_reading_do_not_import_the_shell_version_converter(
 
     code = (
         "import sys\n"
+        "from ai_orchestrator.core.names import parse_session_name\n"
         "from ai_orchestrator.store import SessionStore\n"
+        "from ai_orchestrator.store.records import normalize_interaction\n"
         "s = SessionStore()\n"
-        "s.record('run-x', {'cost': 1})\n"
-        "s.record('run-x', {'cost': 2})\n"
-        "assert s.load('run-x').summary['cost'] == 3\n"
+        "x = parse_session_name('run-x')\n"
+        "s.record(normalize_interaction({'cost': 1}, x))\n"
+        "s.record(normalize_interaction({'cost': 2}, x))\n"
+        "assert s.load('run-x').summary.to_json()['cost'] == 3\n"
         "print('ai_orchestrator.store.legacy' in sys.modules)\n"
     )
     proc = subprocess.run(

@@ -13,7 +13,7 @@ from ai_orchestrator.store.index import SummaryIndex
 from ai_orchestrator.store.session_store import METADATA
 from ai_orchestrator.store.stats import compute_stats
 from tests.helpers import aio_inprocess as aio
-from tests.helpers import interaction
+from tests.helpers import as_record, interaction
 
 
 def call(**overrides: Any) -> dict[str, Any]:
@@ -32,19 +32,21 @@ def call(**overrides: Any) -> dict[str, Any]:
 
 def test_a_fresh_call_never_replaces_the_stored_conversation(session_dir: Path) -> None:
     store = SessionStore()
-    store.record("run-x", call(session_action="started"))
+    store.record(as_record("run-x", call(session_action="started")))
     store.record(
-        "run-x",
-        interaction(
-            agent="gemini",
-            model="gemini-2.5-pro",
-            agent_session_id="one-off",
-            cwd="/tmp/elsewhere",
-            agent_state={"other": 1},
-            session_action="fresh",
-        ),
+        as_record(
+            "run-x",
+            interaction(
+                agent="gemini",
+                model="gemini-2.5-pro",
+                agent_session_id="one-off",
+                cwd="/tmp/elsewhere",
+                agent_state={"other": 1},
+                session_action="fresh",
+            ),
+        )
     )
-    summary = store.load("run-x").summary
+    summary = store.load("run-x").summary.to_json()
     assert summary["agent"] == "claude"
     assert summary["agent_session_id"] == "conv-1"
     assert summary["agent_cwd"] == "/work/project"
@@ -52,16 +54,18 @@ def test_a_fresh_call_never_replaces_the_stored_conversation(session_dir: Path) 
     assert summary["interaction_count"] == 2 and summary["model"] == "gemini-2.5-pro"
     # the same after a rebuild from the log
     (session_dir / "run-x" / METADATA).unlink()
-    assert store.load("run-x").summary["agent_session_id"] == "conv-1"
+    assert store.load("run-x").summary.to_json()["agent_session_id"] == "conv-1"
 
 
 def test_fresh_calls_alone_store_no_conversation(session_dir: Path) -> None:
     store = SessionStore()
-    store.record("run-x", interaction(agent_session_id="one-off", session_action="fresh"))
-    summary = store.load("run-x").summary
+    store.record(
+        as_record("run-x", interaction(agent_session_id="one-off", session_action="fresh"))
+    )
+    summary = store.load("run-x").summary.to_json()
     assert summary["agent"] == "claude" and summary["agent_session_id"] is None
-    store.record("run-x", call(session_action="started", agent_session_id="conv-2"))
-    assert store.load("run-x").summary["agent_session_id"] == "conv-2"
+    store.record(as_record("run-x", call(session_action="started", agent_session_id="conv-2")))
+    assert store.load("run-x").summary.to_json()["agent_session_id"] == "conv-2"
 
 
 # ------------------------------------------------------------------ gap 14
@@ -74,15 +78,17 @@ def usage(**fields: Any) -> dict[str, Any]:
 def test_unpriced_model_is_counted_not_shown_as_zero(session_dir: Path) -> None:
     store = SessionStore()
     store.record(
-        "run-x",
-        interaction(
-            model="mystery-model-9",
-            cost=0.0,
-            cost_source="unpriced",
-            usage_by_model={"mystery-model-9": usage(cost=0.0, priced=False)},
-        ),
+        as_record(
+            "run-x",
+            interaction(
+                model="mystery-model-9",
+                cost=0.0,
+                cost_source="unpriced",
+                usage_by_model={"mystery-model-9": usage(cost=0.0, priced=False)},
+            ),
+        )
     )
-    bucket = store.load("run-x").summary["by_model"]["mystery-model-9"]
+    bucket = store.load("run-x").summary.to_json()["by_model"]["mystery-model-9"]
     assert bucket["unpriced"] == 1 and bucket["interactions"] == 1
     text = aio("session", "show", "run-x").out
     assert "mystery-model-9: 1 call, unpriced" in text
@@ -98,31 +104,35 @@ def test_reported_total_is_split_so_models_add_up(session_dir: Path) -> None:
     gets the rest of the CLI's total (or its own reported figure when there is one)."""
     store = SessionStore()
     store.record(
-        "run-x",
-        interaction(
-            cost=1.0,
-            cost_source="reported",
-            reported_cost=1.0,
-            savings=0.3,
-            usage_by_model={
-                "claude-sonnet-4-5": usage(cost=0.25, priced=True, cache_read=100),
-                "mystery-model-9": usage(cost=0.0, priced=False),
-            },
-        ),
+        as_record(
+            "run-x",
+            interaction(
+                cost=1.0,
+                cost_source="reported",
+                reported_cost=1.0,
+                savings=0.3,
+                usage_by_model={
+                    "claude-sonnet-4-5": usage(cost=0.25, priced=True, cache_read=100),
+                    "mystery-model-9": usage(cost=0.0, priced=False),
+                },
+            ),
+        )
     )
     store.record(
-        "run-x",
-        interaction(
-            cost=0.5,
-            cost_source="reported",
-            reported_cost=0.5,
-            usage_by_model={
-                "claude-sonnet-4-5": usage(cost=0.1, priced=True),
-                "mystery-model-9": usage(cost=0.0, priced=False, reported_cost=0.4),
-            },
-        ),
+        as_record(
+            "run-x",
+            interaction(
+                cost=0.5,
+                cost_source="reported",
+                reported_cost=0.5,
+                usage_by_model={
+                    "claude-sonnet-4-5": usage(cost=0.1, priced=True),
+                    "mystery-model-9": usage(cost=0.0, priced=False, reported_cost=0.4),
+                },
+            ),
+        )
     )
-    summary = store.load("run-x").summary
+    summary = store.load("run-x").summary.to_json()
     by_model = summary["by_model"]
     assert by_model["mystery-model-9"]["cost"] == pytest.approx(0.75 + 0.4)
     assert by_model["claude-sonnet-4-5"]["cost"] == pytest.approx(0.35)
@@ -136,16 +146,18 @@ def test_reported_total_is_split_so_models_add_up(session_dir: Path) -> None:
 def test_per_model_savings_are_used_when_recorded(session_dir: Path) -> None:
     store = SessionStore()
     store.record(
-        "run-x",
-        interaction(
-            savings=0.5,
-            usage_by_model={
-                "a-model": usage(cost=0.1, priced=True, savings=0.2),
-                "b-model": usage(cost=0.1, priced=True, savings=0.3),
-            },
-        ),
+        as_record(
+            "run-x",
+            interaction(
+                savings=0.5,
+                usage_by_model={
+                    "a-model": usage(cost=0.1, priced=True, savings=0.2),
+                    "b-model": usage(cost=0.1, priced=True, savings=0.3),
+                },
+            ),
+        )
     )
-    by_model = store.load("run-x").summary["by_model"]
+    by_model = store.load("run-x").summary.to_json()["by_model"]
     assert by_model["a-model"]["savings"] == pytest.approx(0.2)
     assert by_model["b-model"]["savings"] == pytest.approx(0.3)
 
@@ -153,11 +165,13 @@ def test_per_model_savings_are_used_when_recorded(session_dir: Path) -> None:
 @pytest.mark.parametrize("by", ["model", "command", "feature", "day", "task"])
 def test_every_breakdown_has_tokens_cost_savings_and_unpriced(session_dir: Path, by: str) -> None:
     store = SessionStore()
-    store.record("run-x", interaction(cost=0.5, savings=0.25, task_id="T1"))
+    store.record(as_record("run-x", interaction(cost=0.5, savings=0.25, task_id="T1")))
     store.record(
-        "run-x", interaction(cost=0.0, cost_source="unpriced", model="mystery", task_id="T1")
+        as_record(
+            "run-x", interaction(cost=0.0, cost_source="unpriced", model="mystery", task_id="T1")
+        )
     )
-    store.record("plan-x", interaction(cost=1.0, savings=0.5))
+    store.record(as_record("plan-x", interaction(cost=1.0, savings=0.5)))
     rows, _ = SummaryIndex(store).rows()
     stats = compute_stats(rows, by=by, records_of=lambda n: store.read_log(n).records)
     groups = stats["groups"].values()
@@ -173,7 +187,7 @@ def test_summaries_written_before_buckets_had_savings_are_rebuilt_quietly(
     import json
 
     store = SessionStore()
-    store.record("run-x", interaction(cost=0.5, savings=0.25))
+    store.record(as_record("run-x", interaction(cost=0.5, savings=0.25)))
     meta = session_dir / "run-x" / METADATA
     old = json.loads(meta.read_text())
     for bucket in old["by_model"].values():
@@ -181,6 +195,8 @@ def test_summaries_written_before_buckets_had_savings_are_rebuilt_quietly(
     meta.write_text(json.dumps(old))
     view = store.load("run-x")
     assert view.problems == []
-    assert view.summary["by_model"]["claude-sonnet-4-5"]["savings"] == pytest.approx(0.25)
-    store.record("run-x", interaction(cost=0.5))  # and appending works on it
-    assert store.load("run-x").summary["by_model"]["claude-sonnet-4-5"]["interactions"] == 2
+    assert view.summary.to_json()["by_model"]["claude-sonnet-4-5"]["savings"] == pytest.approx(0.25)
+    store.record(as_record("run-x", interaction(cost=0.5)))  # and appending works on it
+    assert (
+        store.load("run-x").summary.to_json()["by_model"]["claude-sonnet-4-5"]["interactions"] == 2
+    )

@@ -32,7 +32,7 @@ from pathlib import Path
 import pytest
 
 from ai_orchestrator.store import SessionStore
-from tests.helpers import interaction, write_legacy_store
+from tests.helpers import as_record, interaction, write_legacy_store
 
 pytestmark = pytest.mark.slow
 
@@ -66,7 +66,7 @@ class Case:
 
 
 def _record(root: Path, tmp: Path) -> tuple[list[str], str, Callable[[], bool]]:
-    SessionStore(root).record("plan-x", interaction(id="first"))
+    SessionStore(root).record(as_record("plan-x", interaction(id="first")))
     return (
         ["record", "plan-x"],
         json.dumps(interaction(id="swept")),
@@ -94,7 +94,8 @@ def _import(root: Path, tmp: Path) -> tuple[list[str], str, Callable[[], bool]]:
     def stored() -> bool:
         store = SessionStore(root)
         return (
-            "plan-imp" in store.names() and store.load("plan-imp").summary["interaction_count"] == 2
+            "plan-imp" in store.names()
+            and store.load("plan-imp").summary.to_json()["interaction_count"] == 2
         )
 
     return (["import", str(source), "--json"], "", stored)
@@ -113,8 +114,8 @@ def _migrate(root: Path, tmp: Path) -> tuple[list[str], str, Callable[[], bool]]
 
 
 def _old(root: Path) -> None:
-    SessionStore(root).record("plan-old", interaction(timestamp="2020-01-01T00:00:00Z"))
-    SessionStore(root).record("plan-new", interaction())
+    SessionStore(root).record(as_record("plan-old", interaction(timestamp="2020-01-01T00:00:00Z")))
+    SessionStore(root).record(as_record("plan-new", interaction()))
 
 
 def _clean(root: Path, tmp: Path) -> tuple[list[str], str, Callable[[], bool]]:
@@ -155,7 +156,7 @@ def _repair(root: Path, tmp: Path) -> tuple[list[str], str, Callable[[], bool]]:
 
     def repaired() -> bool:
         view = SessionStore(root).load("plan-old")
-        return not view.problems and view.summary["interaction_count"] == 1
+        return not view.problems and view.summary.to_json()["interaction_count"] == 1
 
     return (["repair", "plan-old"], "", repaired)
 

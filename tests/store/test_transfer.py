@@ -16,14 +16,14 @@ from ai_orchestrator.store.transfer import (
     migrate_store,
     plan_import,
 )
-from tests.helpers import LEGACY_METADATA, interaction, write_legacy_store
+from tests.helpers import LEGACY_METADATA, as_record, interaction, write_legacy_store
 
 
 def test_export_import_roundtrip_is_idempotent(session_dir: Path, tmp_path: Path) -> None:
     store = SessionStore()
-    store.record("plan-a", interaction(cost=0.25))
-    store.record("implement-a", interaction(cost=0.5, task_id="T1.1"))
-    store.record("implement-a", interaction(cost=0.75, task_id="T1.2"))
+    store.record(as_record("plan-a", interaction(cost=0.25)))
+    store.record(as_record("implement-a", interaction(cost=0.5, task_id="T1.1")))
+    store.record(as_record("implement-a", interaction(cost=0.75, task_id="T1.2")))
     exported = json.loads(export_text(store))
     assert [s["session_name"] for s in exported] == ["implement-a", "plan-a"]
     assert sum(i["cost"] for s in exported for i in s["interactions"]) == pytest.approx(1.5)
@@ -62,7 +62,7 @@ def test_import_of_id_less_records_is_idempotent(session_dir: Path) -> None:
     )
     assert apply_import(store, plan_import(data)).added == 1
     assert apply_import(store, plan_import(data)).added == 0
-    assert store.load("run-x").summary["interaction_count"] == 1
+    assert store.load("run-x").summary.to_json()["interaction_count"] == 1
 
 
 @pytest.mark.parametrize(
@@ -80,7 +80,7 @@ def test_invalid_import_is_refused_without_touching_the_store(
     session_dir: Path, payload: str, message: str
 ) -> None:
     store = SessionStore()
-    store.record("run-keep", interaction())
+    store.record(as_record("run-keep", interaction()))
     before = sorted(p.name for p in session_dir.rglob("*"))
     good = {"session_name": "run-new", "interactions": [interaction()]}
     bad = json.loads(payload) if payload.startswith("[") else None
@@ -106,9 +106,9 @@ def test_import_accepts_the_shell_versions_export(session_dir: Path) -> None:
     report = apply_import(store, plan_import(legacy_export))
     assert report.added == 3
     view = store.load("implement-payment-gateway")
-    assert view.summary["agent_session_id"] == LEGACY_METADATA["session_id"]
-    assert view.summary["tokens"]["input"] == 158
-    assert view.summary["cost"] == pytest.approx(0.001248)
+    assert view.summary.to_json()["agent_session_id"] == LEGACY_METADATA["session_id"]
+    assert view.summary.to_json()["tokens"]["input"] == 158
+    assert view.summary.to_json()["cost"] == pytest.approx(0.001248)
     assert apply_import(store, plan_import(legacy_export)).added == 0
 
 
@@ -116,7 +116,7 @@ def test_legacy_store_is_readable_then_migrated_in_place(session_dir: Path) -> N
     write_legacy_store(session_dir)
     store = SessionStore()
     view = store.load("implement-payment-gateway")
-    assert view.legacy and view.summary["interaction_count"] == 2
+    assert view.legacy and view.summary.to_json()["interaction_count"] == 2
     assert any("migrate" in p for p in view.problems)
 
     report = migrate_store(store)
@@ -126,14 +126,14 @@ def test_legacy_store_is_readable_then_migrated_in_place(session_dir: Path) -> N
     assert len((path / LOG).read_text().splitlines()) == 2
     view = store.load("implement-payment-gateway")
     assert not view.legacy and view.problems == []
-    assert view.summary["cost"] == pytest.approx(0.001248)
-    assert view.summary["created_at"] == "2026-10-01T10:00:00.000Z"
+    assert view.summary.to_json()["cost"] == pytest.approx(0.001248)
+    assert view.summary.to_json()["created_at"] == "2026-10-01T10:00:00.000Z"
     assert stat.S_IMODE(os.stat(path / ".lock").st_mode) == 0o600
     assert stat.S_IMODE(os.stat(session_dir).st_mode) == 0o700
     # Rerunning converts nothing more and loses nothing.
     again = migrate_store(store)
     assert again.migrated == [] and again.already_current == 1
-    assert store.load("implement-payment-gateway").summary["interaction_count"] == 2
+    assert store.load("implement-payment-gateway").summary.to_json()["interaction_count"] == 2
 
 
 def test_migration_interrupted_after_log_write_converges(session_dir: Path) -> None:
@@ -144,10 +144,10 @@ def test_migration_interrupted_after_log_write_converges(session_dir: Path) -> N
     # Simulate a crash after the log was written but before metadata was replaced.
     (path / METADATA).write_text(json.dumps(LEGACY_METADATA))
     view = store.load("implement-payment-gateway")  # the backup exists: load may repair
-    assert view.summary["interaction_count"] == 2
+    assert view.summary.to_json()["interaction_count"] == 2
     migrate_store(store)
     view = store.load("implement-payment-gateway")
-    assert view.summary["interaction_count"] == 2 and view.problems == []
+    assert view.summary.to_json()["interaction_count"] == 2 and view.problems == []
     assert json.loads((path / "metadata.legacy.json").read_text()) == LEGACY_METADATA
 
 
@@ -161,8 +161,8 @@ def test_load_never_overwrites_unbacked_legacy_metadata(session_dir: Path) -> No
 
 def test_csv_export_has_one_row_per_interaction(session_dir: Path) -> None:
     store = SessionStore()
-    store.record("run-x", interaction(cost=0.5))
-    store.record("run-x", interaction(cost=0.25))
+    store.record(as_record("run-x", interaction(cost=0.5)))
+    store.record(as_record("run-x", interaction(cost=0.25)))
     rows = export_text(store, "csv").strip().splitlines()
     assert rows[0].startswith("session_name,command,feature_id,id,timestamp")
     assert len(rows) == 3

@@ -20,7 +20,7 @@ from ai_orchestrator.core.errors import InvalidInput
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.export import FORMULA_STARTS, csv_cell, export_text
 from ai_orchestrator.store.transfer import apply_import, plan_import
-from tests.helpers import LEGACY_METADATA, interaction
+from tests.helpers import LEGACY_METADATA, as_record, interaction
 from tests.helpers import aio_inprocess as cli
 
 
@@ -184,7 +184,7 @@ def test_a_session_without_interactions_keeps_its_conversation(session_dir: Path
     text = export_text(store)
     other = SessionStore(session_dir.parent / "other")
     apply_import(other, plan_import(text))
-    summary = other.load("plan-empty").summary
+    summary = other.load("plan-empty").summary.to_json()
     assert (summary["agent"], summary["agent_session_id"], summary["legacy_name"]) == (
         "codex",
         "thread-123",
@@ -203,7 +203,7 @@ def write_stray(root: Path, name: str) -> None:
 
 def test_export_and_stats_include_sessions_not_migrated(session_dir: Path) -> None:
     store = SessionStore()
-    store.record("plan-a", interaction(cost=1.0))
+    store.record(as_record("plan-a", interaction(cost=1.0)))
     write_stray(session_dir, "my_session")
     write_stray(session_dir, ".notes")
     exported = json.loads(cli("session", "export", "-o", "-").out)
@@ -221,7 +221,7 @@ def test_export_and_stats_include_sessions_not_migrated(session_dir: Path) -> No
     other = SessionStore(session_dir.parent / "other")
     apply_import(other, plan_import(json.dumps(exported)))
     apply_import(other, plan_import(json.dumps(exported)))
-    assert sum(other.load(n).summary["interaction_count"] for n in other.names()) == 5
+    assert sum(other.load(n).summary.to_json()["interaction_count"] for n in other.names()) == 5
 
 
 # ---------------------------------------------------------------------------- CSV
@@ -231,7 +231,7 @@ def test_export_and_stats_include_sessions_not_migrated(session_dir: Path) -> No
 def test_csv_cells_never_start_a_formula(session_dir: Path, start: str) -> None:
     store = SessionStore()
     prompt = f'{start}HYPERLINK("http://evil","x")'
-    store.record("plan-a", interaction(prompt=prompt, prompt_preview=prompt, model="m"))
+    store.record(as_record("plan-a", interaction(prompt=prompt, prompt_preview=prompt, model="m")))
     rows = list(csv.reader(io.StringIO(export_text(store, "csv"))))
     header, row = rows[0], rows[1]
     cell = row[header.index("prompt_preview")]
@@ -266,7 +266,7 @@ def test_export_output_inside_the_store_is_refused(
     session_dir: Path, tmp_path: Path, target: str
 ) -> None:
     store = SessionStore()
-    store.record("plan-a", interaction(id="keep-1"))
+    store.record(as_record("plan-a", interaction(id="keep-1")))
     log = session_dir / "plan-a" / "interactions.jsonl"
     before = log.read_bytes()
     link = tmp_path / "innocent"
@@ -279,7 +279,7 @@ def test_export_output_inside_the_store_is_refused(
 
 
 def test_export_output_next_to_the_store_is_fine(session_dir: Path, tmp_path: Path) -> None:
-    SessionStore().record("plan-a", interaction())
+    SessionStore().record(as_record("plan-a", interaction()))
     target = session_dir.parent / ".ai-sessions-backup.json"  # a sibling with a shared prefix
     assert cli("session", "export", "-o", str(target)).code == 0
     assert json.loads(target.read_text())[0]["session_name"] == "plan-a"

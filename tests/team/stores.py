@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ai_orchestrator.store.session_store import SessionStore
+from tests.helpers import as_records
 
 MODELS = ("claude-sonnet-4-5", "gpt-5-codex", "gemini-2.5-pro")
 AGENTS = {"claude-sonnet-4-5": "claude", "gpt-5-codex": "codex", "gemini-2.5-pro": "gemini"}
@@ -48,5 +49,7 @@ def fill_store(root: Path, sessions: int, per_session: int, seed: int) -> Sessio
     store = SessionStore(root)
     for s in range(sessions):
         name = f"implement-feat{s % 3}" if s < 3 else f"run-job{s}"
-        store.record_unique(name, records(f"{root.name}-{name}", per_session, seed * 1000 + s))
+        store.record_unique(
+            name, as_records(name, records(f"{root.name}-{name}", per_session, seed * 1000 + s))
+        )
     return store

@@ -17,7 +17,7 @@ import psycopg
 import pytest
 
 from ai_orchestrator.team import schema
-from tests.helpers import aio_inprocess
+from tests.helpers import aio_inprocess, as_records
 from tests.team.stores import fill_store
 
 TOKENS = ("input", "output", "cache_read", "cache_write", "reasoning")
@@ -101,8 +101,10 @@ def test_incremental_push_reads_only_new_records(team_db: str, tmp_path: Path) -
     team_json("push", root=root)
     from tests.team.stores import records
 
-    store.record_unique("run-extra", records("extra", 7, seed=9))
-    store.record_unique("implement-feat0", records("more", 5, seed=10))
+    store.record_unique("run-extra", as_records("run-extra", records("extra", 7, seed=9)))
+    store.record_unique(
+        "implement-feat0", as_records("implement-feat0", records("more", 5, seed=10))
+    )
     pushed = team_json("push", root=root)
     assert pushed["read"] == 12 and pushed["added"] == 12
     assert server_count(team_db) == 32
@@ -118,7 +120,9 @@ def test_restored_backup_and_lost_watermark_add_nothing(team_db: str, tmp_path: 
     backup = {log: log.read_bytes() for log in logs}
     from tests.team.stores import records
 
-    store.record_unique("implement-feat0", records("after-backup", 5, seed=11))
+    store.record_unique(
+        "implement-feat0", as_records("implement-feat0", records("after-backup", 5, seed=11))
+    )
     assert team_json("push", root=root)["added"] == 5
     # The backup is restored in place (the inode may well be reused), then new calls land
     # that make each log longer than the server's watermark: bytes before the mark differ,
@@ -129,7 +133,7 @@ def test_restored_backup_and_lost_watermark_add_nothing(team_db: str, tmp_path: 
             handle.truncate(0)
             handle.write(data)
     for name in store.names():
-        store.record_unique(name, records(f"restored-{name}", 12, seed=12))
+        store.record_unique(name, as_records(name, records(f"restored-{name}", 12, seed=12)))
     again = team_json("push", root=root)
     assert again["added"] == 36 and again["read"] == 20 + 36
     # The server lost its watermarks (restored from its own backup): nothing added.

@@ -23,7 +23,7 @@ from ai_orchestrator.core.errors import TeamError
 from ai_orchestrator.store.session_store import SessionStore
 from ai_orchestrator.team import config, schema
 from ai_orchestrator.team.push import push
-from tests.helpers import aio_inprocess
+from tests.helpers import aio_inprocess, as_records
 from tests.pgserver import PgServer, binaries, wait_until
 from tests.team.stores import fill_store, records
 from tests.team.test_team import server_count, team, team_json
@@ -62,7 +62,7 @@ def test_server_down_then_catches_up(tmp_path: Path, monkeypatch: pytest.MonkeyP
         team_json("init")
         assert team_json("push", root=root)["added"] == 90
         for name in store.names():
-            store.record_unique(name, records(f"late-{name}", 10, seed=22))
+            store.record_unique(name, as_records(name, records(f"late-{name}", 10, seed=22)))
         logs = {p: p.read_bytes() for p in root.glob("*/interactions.jsonl")}
         server.halt()
         for command in (("push",), ("stats",), ("status",), ("init",)):
@@ -209,7 +209,7 @@ def test_watch_pushes_new_records_and_stops_on_ctrl_c(team_db: str, tmp_path: Pa
     )
     try:
         assert wait_until(lambda: server_count(team_db) == 5, timeout=60)
-        store.record_unique("run-late", records("late", 4, seed=8))
+        store.record_unique("run-late", as_records("run-late", records("late", 4, seed=8)))
         assert wait_until(lambda: server_count(team_db) == 9, timeout=60)
     finally:
         proc.send_signal(signal.SIGINT)

@@ -13,7 +13,7 @@ import pytest
 from ai_orchestrator.store.session_store import SessionStore
 from ai_orchestrator.usage.reports import Filters, report
 from ai_orchestrator.usage.sync import open_index, sync
-from tests.helpers import aio_inprocess, interaction
+from tests.helpers import aio_inprocess, as_record, interaction
 
 SONNET = "claude-sonnet-4-5-20250929"
 HAIKU = "claude-haiku-4-5-20251001"
@@ -206,7 +206,7 @@ def test_aio_calls_count_once_and_interactive_turns_in_their_session_count_for_t
     _claude_session(isolated_home)
     store = SessionStore()
     # aio ran msg_1 (10:00:01-10:00:02) through `aio run` in agent session sid1
-    store.record(
+    store.record(as_record(
         "implement-auth",
         interaction(
             agent="claude", agent_session_id="sid1", model=SONNET, task_id="T1",
@@ -214,7 +214,7 @@ def test_aio_calls_count_once_and_interactive_turns_in_their_session_count_for_t
             tokens={"input": 10, "output": 200, "cache_read": 100, "cache_write": 50},
             cost=0.0032475, cost_source="computed",
         ),
-    )  # fmt: skip
+    ))  # fmt: skip
     later = _assistant("msg_7", "req_7", "2026-12-01T15:00:00Z", _u(1, 1))
     with (isolated_home / ".claude/projects/-work-proj/sid1.jsonl").open("a") as f:
         f.write(later)  # the user resumed sid1 by hand hours later
@@ -238,7 +238,7 @@ def test_aio_calls_count_once_and_interactive_turns_in_their_session_count_for_t
 def test_a_branch_named_after_a_feature_attributes_interactive_sessions(
     isolated_home: Path,
 ) -> None:
-    SessionStore().record("plan-login", interaction())
+    SessionStore().record(as_record("plan-login", interaction()))
     project = isolated_home / ".claude" / "projects" / "-work-proj"
     project.mkdir(parents=True)
     (project / "s2.jsonl").write_text(
@@ -345,7 +345,8 @@ def test_status_and_session_stats_include_interactive_usage_of_the_feature(
     assert stats.code == 0, stats.err
     groups = json.loads(stats.out)["interactive"]["groups"]
     assert groups["feature/login"]["output"] == 100
-    SessionStore().record("plan-login", interaction())  # aio's own session of the feature
+    # aio's own session of the feature
+    SessionStore().record(as_record("plan-login", interaction()))
     shown = aio_inprocess("session", "stats", "--by", "feature")
     assert "Interactive agent sessions" in shown.out and "login" in shown.out
 
@@ -383,11 +384,11 @@ def test_statusline_prints_costs_feature_budget_and_limits(isolated_home: Path) 
     import sys
 
     _claude_session(isolated_home)
-    SessionStore().record(
+    SessionStore().record(as_record(
         "implement-auth",
         interaction(agent="claude", agent_session_id="sid1", task_id="T1", budget_usd=1.0,
                     timestamp="2026-12-01T10:00:02.500Z", duration_ms=2000, cost=0.25),
-    )  # fmt: skip
+    ))  # fmt: skip
     sync()
     event = {"session_id": "sid1", "model": {"display_name": "Sonnet 4.5"},
              "cost": {"total_cost_usd": 0.31},

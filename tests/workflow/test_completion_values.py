@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ai_orchestrator.store import SessionStore
-from tests.helpers import interaction
+from tests.helpers import as_record, interaction
 from tests.workflow.conftest import FEATURE, Project, init_and_plan, run
 
 
@@ -36,8 +36,8 @@ def complete(line: str, cwd: Path, prog: str = "aio") -> list[str]:
 def test_values_complete_from_the_store_and_the_workspace(project: Project) -> None:
     init_and_plan(project, [])
     assert run("init", "search-service").code == 0
-    SessionStore().record("review-calc", interaction(model="claude-opus-4-1"))
-    SessionStore().record("implement-calc", interaction(model="gpt-5-codex"))
+    SessionStore().record(as_record("review-calc", interaction(model="claude-opus-4-1")))
+    SessionStore().record(as_record("implement-calc", interaction(model="gpt-5-codex")))
     run("session", "list")  # builds the store's index, which model completion reads
     root = project.root
     assert complete("aio verify --agent ", root) == ["claude", "codex", "gemini", "scripted"]

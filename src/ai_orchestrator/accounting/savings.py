@@ -23,6 +23,7 @@ from typing import Any
 
 from ai_orchestrator.accounting.pricing import compare_reported, is_mismatch
 from ai_orchestrator.core.interaction import Interaction
+from ai_orchestrator.store.summary import SessionSummary
 
 
 def cache_read_share(tokens: Mapping[str, int]) -> float:
@@ -58,12 +59,10 @@ def cost_mismatches(records: Iterable[Interaction]) -> list[dict[str, Any]]:
     return found
 
 
-def session_accounting(
-    summary: Mapping[str, Any], records: Iterable[Interaction]
-) -> dict[str, Any]:
+def session_accounting(summary: SessionSummary, records: Iterable[Interaction]) -> dict[str, Any]:
     """``{cache_savings, cache_read_share, cost_mismatches}`` for one session."""
     return {
-        "cache_savings": float(summary.get("savings", 0.0)),
-        "cache_read_share": cache_read_share(summary["tokens"]),
+        "cache_savings": summary.savings,
+        "cache_read_share": cache_read_share(summary.tokens.to_json()),
         "cost_mismatches": cost_mismatches(records),
     }

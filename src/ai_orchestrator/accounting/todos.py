@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ai_orchestrator.core.errors import InvalidInput, NotFound, StoreError
-from ai_orchestrator.core.names import parse_session_name, validate_feature_id
+from ai_orchestrator.core.names import SessionName, as_session_name, validate_feature_id
 from ai_orchestrator.core.names import session_name as make_session_name
 from ai_orchestrator.core.schema import versioned
 from ai_orchestrator.infra.timeutil import format_iso, parse_iso
@@ -35,7 +35,7 @@ TOP_FEATURES = 5
 
 
 def start(
-    session_name: str,
+    session_name: str | SessionName,
     feature_id: str | None,
     task_id: str | None,
     estimated_cost: float | None,
@@ -54,7 +54,7 @@ def start(
     command and feature, ``default_estimate`` as the configured default) and records the
     basis; an explicit estimate is recorded with ``estimate_basis`` (default "caller").
     """
-    session = parse_session_name(session_name)
+    session = as_session_name(session_name)  # parsed once, by the caller if it can
     if feature_id is not None and feature_id != session.feature_id:
         raise InvalidInput(
             f"feature {feature_id!r} does not match session {session.name} "
@@ -179,7 +179,7 @@ def report(
 # --------------------------------------------------------------------------- estimates
 
 
-def _phase_costs(store: SessionStore, names: Iterable[str]) -> list[float]:
+def _phase_costs(store: SessionStore, names: Iterable[str | SessionName]) -> list[float]:
     """Costs of the successful, priced calls recorded in sessions ``names``."""
     costs: list[float] = []
     for name in names:
@@ -205,7 +205,7 @@ def estimate_cost(
     """
     from statistics import median  # lazily: ~5 ms to import
 
-    own = make_session_name(command, validate_feature_id(feature_id)).name
+    own = make_session_name(command, validate_feature_id(feature_id))
     costs = _phase_costs(store, [own] if store.exists(own) else [])
     if costs:
         return round(median(costs), 10), "feature"
@@ -215,7 +215,9 @@ def estimate_cost(
     # The 20 most recently used sessions of this phase are history enough, and keep the
     # estimate cheap on a store of thousands of sessions.
     candidates = [
-        r for r in rows if r.command == command and r.name != own and r.interactions > r.unpriced
+        r
+        for r in rows
+        if r.command == command and r.name != own.name and r.interactions > r.unpriced
     ]
     candidates.sort(key=lambda r: r.last_activity or "", reverse=True)
     others = [r.name for r in candidates[:20]]

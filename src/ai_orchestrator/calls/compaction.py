@@ -184,7 +184,7 @@ def tracked_size(store: SessionStore, name: str, settings: CompactionSettings) -
     """The session's tracked context, or ``None`` when it has no conversation or no size."""
     if not store.exists(name):
         return None
-    summary = store.load(name).summary
+    summary = store.load(name).summary.to_json()
     context = summary.get("context")
     agent = summary.get("agent")
     if not isinstance(context, Mapping) or not summary.get("agent_session_id") or not agent:
@@ -252,7 +252,7 @@ def compact(
     """Compact session ``name``'s conversation now (module docstring). ``options`` are the
     calls' settings; the agent is the stored conversation's."""
     session = as_session_name(name)
-    summary = store.load(session).summary if store.exists(session) else {}
+    summary = store.load(session).summary.to_json() if store.exists(session) else {}
     agent, old_id = summary.get("agent"), summary.get("agent_session_id")
     if not agent or not old_id:
         raise InvalidInput(f"session {session.name} holds no conversation to compact")

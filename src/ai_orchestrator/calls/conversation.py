@@ -143,8 +143,8 @@ class Conversation:
         if not self.store.exists(self.name):
             return
         summary = self.store.load(self.name).summary
-        stored_cwd = summary.get("agent_cwd")
-        if summary.get("agent") != s.agent or not summary.get("agent_session_id"):
+        stored_cwd = summary.agent_cwd
+        if summary.agent != s.agent or not summary.agent_session_id:
             return  # nothing of this agent to resume: the call starts a new conversation
         if not stored_cwd or Path(stored_cwd).resolve() == self.cwd.resolve():
             return

@@ -3,7 +3,7 @@
 ``record_given(store, name, interaction)`` stores one interaction that aio did not run:
 
 - without a ``cost`` it is validated and priced exactly like ``aio run`` prices
-  (``calls.recording.price_interaction``: ``unpriced`` when the model has no price, the
+  (``accounting.call_cost.price_interaction``: ``unpriced`` when the model has no price, the
   agent's ``reported_cost`` then, if given — never a computed $0);
 - without ``tokens``, ``usage_by_model``, ``cost`` and ``reported_cost`` its usage is not
   known: it is stored with ``usage_unknown: true`` and ``cost_source: unpriced`` (shown as
@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ai_orchestrator.core.names import parse_session_name
+from ai_orchestrator.core.names import SessionName, as_session_name
 from ai_orchestrator.store.records import check_record_size, normalize_interaction, stored_form
 from ai_orchestrator.store.session_store import SessionStore
 
@@ -32,30 +32,31 @@ class GivenRecord:
     added: bool
 
 
-def priced_interaction(name: str, interaction: dict[str, Any]) -> dict[str, Any]:
+def priced_interaction(name: SessionName, interaction: dict[str, Any]) -> dict[str, Any]:
     """``interaction`` (which has no cost) validated and priced like ``aio run`` prices."""
     # Lazily: a hook recording a call that carries its cost never loads the pricing path.
-    from ai_orchestrator.calls.recording import price_interaction
+    from ai_orchestrator.accounting.call_cost import price_interaction
 
-    checked = normalize_interaction(interaction, parse_session_name(name))
-    return {**interaction, **price_interaction(checked)}
+    checked = normalize_interaction(interaction, name)
+    return {**interaction, **price_interaction(checked).record_fields()}
 
 
 _USAGE_FIELDS = ("tokens", "usage_by_model", "cost", "reported_cost")
 
 
-def record_given(store: SessionStore, name: str, interaction: Any) -> GivenRecord:
+def record_given(store: SessionStore, name: str | SessionName, interaction: Any) -> GivenRecord:
     """Price (when it has no cost) and record ``interaction`` (decoded JSON: anything) in
-    session ``name``."""
+    session ``name``: the one door from JSON (``normalize_interaction``), then typed."""
+    session = as_session_name(name)
     if isinstance(interaction, dict):
         if all(interaction.get(key) is None for key in _USAGE_FIELDS):
             interaction = {**interaction, "usage_unknown": interaction.get("usage_unknown", True)}
         if interaction.get("cost") is None and interaction.get("usage_unknown") is not True:
-            interaction = priced_interaction(name, interaction)
-        # the whole record checked (types, size, JSON) before the store is touched
-        checked = normalize_interaction(interaction, parse_session_name(name))
-        check_record_size(stored_form(checked)[1])
+            interaction = priced_interaction(session, interaction)
+    # the whole record checked (types, size, JSON) before the store is touched
+    checked = normalize_interaction(interaction, session)
+    check_record_size(stored_form(checked)[1])
     if isinstance(interaction, dict) and "id" in interaction:
-        added = store.record_unique(name, [interaction])
+        added = store.record_unique(session, [checked])
         return GivenRecord(interaction["id"], bool(added))
-    return GivenRecord(store.record(name, interaction).id, True)
+    return GivenRecord(store.record(checked).id, True)

@@ -18,8 +18,8 @@ served (``agents.agent_files``).
   next call diffs from it. Returns whether the usage is *known*: the file or the stream
   holds usage of this call. A file without a response of this call proves nothing (the CLI
   may have died between a response and writing it): that call is "usage unknown", never $0.
-- ``note_source(record, found)``: the record draft names where its usage came from
-  (``usage_source = {kind, path}``, ``cost_source: transcript`` when computed from it).
+- Where the usage came from is named on the record by ``recording.build_record``
+  (``found``: ``usage_source = {kind, path}``, ``cost_source: transcript`` when computed).
 """
 
 from __future__ import annotations
@@ -72,12 +72,3 @@ def adopt(result: AgentResult, found: FileUsage | None) -> bool:
     if result.usage and (result.model is None or result.model not in result.usage):
         result.model = max(result.usage, key=lambda m: _weight(result.usage[m]))
     return bool(result.usage) or result.reported_cost is not None
-
-
-def note_source(record: dict[str, Any], found: FileUsage | None) -> None:
-    """Name the agent file the record's usage was read back from."""
-    if found is None:
-        return
-    if record.get("cost_source") == "computed":
-        record["cost_source"] = "transcript"
-    record["usage_source"] = {"kind": found.kind, "path": str(found.path)}

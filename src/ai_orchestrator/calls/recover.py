@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 
 from ai_orchestrator.agents._common import usage_from_dict
 from ai_orchestrator.agents.base import AgentRequest, AgentResult
-from ai_orchestrator.calls.readback import adopt, note_source, read_call_usage
+from ai_orchestrator.calls.readback import adopt, read_call_usage
 from ai_orchestrator.calls.recording import build_record
 from ai_orchestrator.core.errors import InvalidInput
 from ai_orchestrator.core.interaction import Interaction
@@ -59,7 +59,6 @@ from ai_orchestrator.infra.redact import redact
 from ai_orchestrator.infra.timeutil import format_iso, parse_iso
 from ai_orchestrator.store import SessionStore, todo_log
 from ai_orchestrator.store.pending import read_pending, remove_pending, set_aside_pending
-from ai_orchestrator.store.records import normalize_interaction
 
 if TYPE_CHECKING:
     from ai_orchestrator.agents.homes.agent_files import FileUsage
@@ -180,9 +179,12 @@ def _interrupted_record(marker: dict[str, Any], session: SessionName) -> Interac
         result.duration_ms = max(0, int((found.last_at - started).total_seconds() * 1000))
     exists = found is not None or (finished is not None and finished.session_id is not None)
     new_state = {**result.state, CONFIRMED: True} if exists else None
-    record = build_record(
+    return build_record(
         str(marker.get("prompt") or ""),
         result,
+        session=session,
+        record_id=marker["record_id"],
+        timestamp=format_iso(started),
         task_id=marker.get("task_id"),
         model=marker.get("model"),
         cwd=cwd,
@@ -192,12 +194,9 @@ def _interrupted_record(marker: dict[str, Any], session: SessionName) -> Interac
         keep_raw_events=False,
         note=note,
         usage_known=known,  # nothing in the agent's file: usage_unknown, unpriced
+        found=found,
+        source_always=True,
     )
-    record["id"] = marker["record_id"]
-    record["timestamp"] = marker["started_at"]
-    record["usage_source"] = None
-    note_source(record, found)
-    return normalize_interaction(record, session)
 
 
 def finished_note(

@@ -20,7 +20,7 @@ then. Pure: reads nothing but what it is given.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -28,6 +28,7 @@ from typing import Any, Literal
 from ai_orchestrator.calls.options import CallOptions
 from ai_orchestrator.core.errors import UnknownConversation
 from ai_orchestrator.core.interaction import Interaction
+from ai_orchestrator.store.summary import SessionSummary
 
 SessionAction = Literal["started", "resumed", "replaced", "forked", "fresh"]
 RESUMABLE_FROM_OWN_CWD = ("claude", "gemini", "scripted")
@@ -46,7 +47,7 @@ class Plan:
 
 
 def plan_session(
-    summary: Mapping[str, Any] | None,
+    summary: SessionSummary | None,
     options: CallOptions,
     history: Callable[[], list[Interaction]],
     name: str,
@@ -55,17 +56,17 @@ def plan_session(
     records, read only for ``--resume`` and an agent switch)."""
     if options.resume_id is not None or options.must_continue:
         return _explicit_plan(summary, options, history, name)
-    stored = summary if summary and summary.get("agent") == options.agent else None
-    previous = stored.get("agent_session_id") if stored else None
+    stored = summary if summary is not None and summary.agent == options.agent else None
+    previous = stored.agent_session_id if stored is not None else None
     if not options.use_session:
         return Plan(None, "fresh", options.cwd, {})
     action: SessionAction = "forked" if options.fork else "resumed"
     if previous and stored and not options.new_session:
         cwd = options.cwd
-        if options.agent in RESUMABLE_FROM_OWN_CWD and stored.get("agent_cwd"):
-            cwd = Path(stored["agent_cwd"])
-        return Plan(previous, action, cwd, dict(stored.get("agent_state") or {}))
-    other = summary.get("agent") if summary and summary.get("agent_session_id") else None
+        if options.agent in RESUMABLE_FROM_OWN_CWD and stored.agent_cwd:
+            cwd = Path(stored.agent_cwd)
+        return Plan(previous, action, cwd, dict(stored.agent_state))
+    other = summary.agent if summary is not None and summary.agent_session_id else None
     switched = str(other) if other and other != options.agent else None
     if switched and not options.new_session:
         earlier = _earlier_conversation(history(), options.agent)
@@ -94,7 +95,7 @@ def _earlier_conversation(records: list[Interaction], agent: str) -> Interaction
 
 
 def _explicit_plan(
-    summary: Mapping[str, Any] | None,
+    summary: SessionSummary | None,
     options: CallOptions,
     history: Callable[[], list[Interaction]],
     name: str,
@@ -102,13 +103,13 @@ def _explicit_plan(
     """``--continue`` / ``--resume ID``: that conversation of session ``name``, or
     ``UnknownConversation`` (exit 2) before anything is created."""
     where = f"session {name}"
-    stored_id = summary.get("agent_session_id") if summary else None
-    stored_agent = summary.get("agent") if summary else None
+    stored_id = summary.agent_session_id if summary is not None else None
+    stored_agent = summary.agent if summary is not None else None
     wanted = options.resume_id or stored_id
     if not wanted:
         raise UnknownConversation(f"--continue: {where} has no agent conversation to continue")
     if wanted == stored_id and summary is not None:
-        agent, cwd, state = stored_agent, summary.get("agent_cwd"), summary.get("agent_state")
+        agent, cwd, state = stored_agent, summary.agent_cwd, summary.agent_state
     else:
         records = history()
         mine = [r for r in records if r.agent_session_id == wanted]
@@ -119,7 +120,7 @@ def _explicit_plan(
                 f"--resume {wanted}: not a conversation of {where} (its conversations: {listed})"
             )
         last = mine[-1]
-        agent, cwd, state = last.agent, last.cwd, last.agent_state
+        agent, cwd, state = last.agent, last.cwd, last.agent_state or {}
     if agent != options.agent:
         flag = "--continue" if options.must_continue else f"--resume {wanted}"
         raise UnknownConversation(
@@ -129,4 +130,4 @@ def _explicit_plan(
     run_in = options.cwd
     if options.agent in RESUMABLE_FROM_OWN_CWD and cwd:
         run_in = Path(cwd)
-    return Plan(wanted, "resumed", run_in, dict(state or {}))
+    return Plan(wanted, "resumed", run_in, dict(state))

@@ -81,6 +81,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ai_orchestrator.accounting import todos
 from ai_orchestrator.accounting.budget import check_budget
+from ai_orchestrator.accounting.call_cost import BudgetCheck, live_cost, max_budget_flag
 from ai_orchestrator.accounting.spend import feature_spend
 from ai_orchestrator.agents import registry
 from ai_orchestrator.agents.base import (
@@ -94,13 +95,8 @@ from ai_orchestrator.agents.base import (
 from ai_orchestrator.agents.process import runner
 from ai_orchestrator.calls.options import CallOptions, agent_request, starting_prompt
 from ai_orchestrator.calls.outcomes import recovered_notice, switch_notice
-from ai_orchestrator.calls.readback import adopt, note_source, read_call_usage
-from ai_orchestrator.calls.recording import (
-    BudgetCheck,
-    build_record,
-    live_cost,
-    max_budget_flag,
-)
+from ai_orchestrator.calls.readback import adopt, read_call_usage
+from ai_orchestrator.calls.recording import build_record
 from ai_orchestrator.calls.recover import (
     CONFIRMED,
     finished_note,
@@ -120,7 +116,6 @@ from ai_orchestrator.infra.locks import WaitReport, current_command
 from ai_orchestrator.store import SessionStore, todo_log
 from ai_orchestrator.store.creation import discard_new_run_session
 from ai_orchestrator.store.pending import finish_pending, remove_pending, write_pending
-from ai_orchestrator.store.records import normalize_interaction
 
 if TYPE_CHECKING:
     from ai_orchestrator.agents.homes.agent_files import FileUsage
@@ -309,7 +304,7 @@ def run_in_session(
         if on_start is not None:
             on_start(plan.action)
         todo_id = todos.start(
-            name,
+            session,
             None,
             options.task_id,
             None,
@@ -556,28 +551,28 @@ class _Call:
         known: bool = False,
         found: FileUsage | None = None,
     ) -> Interaction:
-        record = build_record(
-            starting_prompt(self.prompt, action, self.options),
-            result,
-            task_id=self.options.task_id,
-            model=self.options.model,
-            cwd=request.cwd,
-            session_id=session_id,
-            action=action,
-            state=state,
-            keep_raw_events=self.options.keep_raw_events,
-            budget=budget,
-            note=note,
-            usage_known=known,
-            compaction=self.options.compaction,
+        return self.store.record(
+            build_record(
+                starting_prompt(self.prompt, action, self.options),
+                result,
+                session=self.name,
+                record_id=self.record_id,  # the marker's id: recovery never adds it twice
+                task_id=self.options.task_id,
+                model=self.options.model,
+                cwd=request.cwd,
+                session_id=session_id,
+                action=action,
+                state=state,
+                keep_raw_events=self.options.keep_raw_events,
+                budget=budget,
+                note=note,
+                usage_known=known,
+                found=found,
+                escalated_from=self.options.escalated_from,
+                lineage=self.options.lineage if action != "resumed" else None,
+                compaction=self.options.compaction,
+            )
         )
-        record["id"] = self.record_id  # the marker's id: recovery never adds it twice
-        note_source(record, found)
-        if self.options.escalated_from is not None:
-            record["escalated_from"] = dict(self.options.escalated_from)
-        if self.options.lineage is not None and action != "resumed":
-            record["lineage"] = dict(self.options.lineage)
-        return self.store.record(self.name, normalize_interaction(record, self.name))
 
 
 def _state_after(

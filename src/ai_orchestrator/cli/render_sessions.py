@@ -11,6 +11,7 @@ from ai_orchestrator.cli import output, tables
 from ai_orchestrator.cli.tables import Cell, Column
 from ai_orchestrator.core.causes import failure_cause
 from ai_orchestrator.core.figures import duration
+from ai_orchestrator.core.interaction import Interaction
 from ai_orchestrator.infra.locks import Holder
 from ai_orchestrator.infra.timeutil import parse_iso, within_days
 from ai_orchestrator.store import SessionView
@@ -216,35 +217,35 @@ INTERACTION_COLUMNS = (
 )
 
 
-def _interaction_rows(records: Sequence[Mapping[str, Any]], now: datetime) -> list[list[Cell]]:
+def _interaction_rows(records: Sequence[Interaction], now: datetime) -> list[list[Cell]]:
     rows: list[list[Cell]] = []
     for r in records:
-        t = r["tokens"]
-        outcome = str(r["outcome"])
-        said = failure_cause(outcome, r.get("error")) or outcome
+        t = r.tokens
+        outcome = r.outcome
+        said = failure_cause(outcome, r.error) or outcome
         rows.append(
             [
-                tables.local_time(parse_iso(r["timestamp"]), now),
-                str(r.get("task_id") or "-"),
-                f"{r.get('agent') or '-'}/{r.get('model') or '-'}",
+                tables.local_time(parse_iso(r.timestamp), now),
+                r.task_id or "-",
+                f"{r.agent or '-'}/{r.model or '-'}",
                 (said, "" if outcome == "success" else "red"),
                 *(
                     ("unknown", "unknown")  # the agent reported no usage: never "0/0"
-                    if r.get("usage_unknown")
+                    if r.usage_unknown
                     else (
-                        f"{output.count(t['input'])}/{output.count(t['output'])}",
-                        f"{output.count(t['cache_read'])}/{output.count(t['cache_write'])}",
+                        f"{output.count(t.input)}/{output.count(t.output)}",
+                        f"{output.count(t.cache_read)}/{output.count(t.cache_write)}",
                     )
                 ),
                 (
-                    f"{output.money(r['cost'])} reported by {r.get('agent') or 'the agent'}"
-                    if r.get("cost_source") == "reported"
+                    f"{output.money(r.cost)} reported by {r.agent or 'the agent'}"
+                    if r.cost_source == "reported"
                     else "unknown"  # no usage, so no cost: not a price missing
-                    if r.get("usage_unknown")
-                    else output.money(r["cost"], unpriced=r.get("cost_source") == "unpriced")
+                    if r.usage_unknown
+                    else output.money(r.cost, unpriced=r.cost_source == "unpriced")
                 ),
-                duration(r["duration_ms"] / 1000),
-                " ".join(str(r.get("prompt_preview") or "").split()),
+                duration(r.duration_ms / 1000),
+                " ".join(r.prompt_preview.split()),
             ]
         )
     return rows
@@ -290,7 +291,7 @@ def lineage_text(lineage: Mapping[str, Any]) -> str:
 
 def print_show(
     view: SessionView,
-    recent: Sequence[Mapping[str, Any]],
+    recent: Sequence[Interaction],
     holder: Holder | None,
     accounting: Mapping[str, Any] | None = None,
     *,
@@ -298,12 +299,12 @@ def print_show(
 ) -> None:
     console = output.out()
     now = datetime.now(UTC)
-    s = view.summary
+    s = view.summary.to_json()  # rendered field by field, as ``--json`` shows them
     t = s["tokens"]
     width = console.width
     last = str(s.get("last_outcome") or "-")
-    if recent and last not in ("-", "success") and recent[-1].get("outcome") == last:
-        cause = failure_cause(last, recent[-1].get("error"))
+    if recent and last not in ("-", "success") and recent[-1].outcome == last:
+        cause = failure_cause(last, recent[-1].error)
         last = cause if cause.startswith(last) else f"{last} ({cause})" if cause else last
     path = f"Path: {view.path}"
     lines = [

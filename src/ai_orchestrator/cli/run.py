@@ -43,15 +43,16 @@ def result_json(run: Any) -> dict[str, Any]:
     """The ``--json`` document; ``exit_code`` is the agent process's own exit status. A call
     whose agent reported no usage has ``usage_unknown: true`` and null ``tokens``/``cost``."""
     result = run.result
-    record = run.record.to_json()  # the stored JSON view
-    unknown = bool(record.get("usage_unknown"))
+    record = run.record  # the stored record: its attributes are its stored JSON values
+    unknown = bool(record.usage_unknown)
+    parts = record.usage_by_model
     return versioned({
-        "session_name": record["session_name"],
+        "session_name": record.session_name,
         "session_action": run.action,
-        "interaction_id": record["id"],
+        "interaction_id": record.id,
         "agent": result.agent,
-        "agent_session_id": record["agent_session_id"],
-        "model": record["model"],
+        "agent_session_id": record.agent_session_id,
+        "model": record.model,
         "outcome": result.outcome,
         "ok": result.ok,
         "text": result.text,
@@ -59,19 +60,19 @@ def result_json(run: Any) -> dict[str, Any]:
         "exit_code": result.exit_code,
         "turns": result.turns,
         "duration_ms": result.duration_ms,
-        "tokens": None if unknown else record["tokens"],
+        "tokens": None if unknown else record.tokens.to_json(),
         "usage_unknown": unknown,
-        "usage_by_model": record["usage_by_model"],
-        "cost": None if unknown else record["cost"],
-        "cost_source": record["cost_source"],
-        "reported_cost": record["reported_cost"],
-        "savings": record["savings"],
-        "todos": record["todos"],
+        "usage_by_model": None if parts is None else {m: p.to_json() for m, p in parts.items()},
+        "cost": None if unknown else record.cost,
+        "cost_source": record.cost_source,
+        "reported_cost": record.reported_cost,
+        "savings": record.savings,
+        "todos": record.todos,
         "tools_used": result.tools_used,
         "cli_version": result.cli_version,
-        "cwd": record.get("cwd"),
-        "budget_usd": record.get("budget_usd"),
-        "spent_before": record.get("spent_before"),
+        "cwd": record.cwd,
+        "budget_usd": record.budget_usd,
+        "spent_before": record.spent_before,
         "over_budget": run.over_budget,
         "notices": [n.text for n in run.notices],
     })

@@ -30,6 +30,7 @@ from ai_orchestrator.cli.session_upkeep import clean_cmd, compact_cmd, pin_cmd, 
 from ai_orchestrator.cli.team import list_team_sessions, team_list_options
 from ai_orchestrator.core.errors import InvalidInput, StoreError, StoreFileError
 from ai_orchestrator.core.limits import MAX_IMPORT_BYTES, MAX_RECORD_BYTES
+from ai_orchestrator.core.names import parse_session_name
 from ai_orchestrator.core.schema import versioned
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.export import (
@@ -164,11 +165,12 @@ def show_cmd(name: str, last: int, wide: bool, as_json: bool) -> None:
     from ai_orchestrator.accounting.savings import session_accounting
 
     store = _store()
-    view = store.load(name)
-    log = store.read_log(name)
-    recent = [record.to_json() for record in log.records[-last:]] if last else []
+    session = parse_session_name(name)  # once: every read below takes it parsed
+    view = store.load(session)
+    log = store.read_log(session)
+    recent = log.records[-last:] if last else []
     try:
-        holder = store.holder(name)
+        holder = store.holder(session)
     except StoreFileError as exc:  # e.g. a FIFO as .lock: still show what is readable
         holder = None
         view.problems.append(f"who holds the session is unknown: {exc}")
@@ -182,7 +184,7 @@ def show_cmd(name: str, last: int, wide: bool, as_json: bool) -> None:
         data["holder"] = holder.to_dict() if holder else None
         data["cache_read_share"] = accounting["cache_read_share"]
         data["cost_mismatches"] = accounting["cost_mismatches"]
-        data["recent_interactions"] = recent
+        data["recent_interactions"] = [record.to_json() for record in recent]
         output.emit_json(data)
         return
     for problem in view.problems:
@@ -425,9 +427,7 @@ def record_cmd(name: str) -> None:
     Without a cost it is priced from its model and tokens like ``aio run`` (``unpriced``
     when the model has no price; the agent's ``reported_cost`` then, if given).
     """
-    from ai_orchestrator.core.names import parse_session_name
-
-    parse_session_name(name)  # a bad name is refused before stdin is read
+    session = parse_session_name(name)  # a bad name is refused before stdin is read
     raw = streams.decode_text(streams.stdin_bytes(MAX_RECORD_BYTES), "stdin")
     try:
         interaction = json.loads(raw)
@@ -435,7 +435,7 @@ def record_cmd(name: str) -> None:
         raise InvalidInput(f"stdin is not valid JSON: {exc}") from None
     # Lazily: pricing is the bulk of the imports, and list/stats never need it.
 
-    stored = record_given(_store(), name, interaction)
+    stored = record_given(_store(), session, interaction)
     output.emit_json(versioned({"id": stored.id, "added": stored.added}))
 
 
@@ -451,7 +451,7 @@ def delete_cmd(name: str, yes: bool) -> None:
     """
     store = _store()
     view = store.load(name, repair=False)
-    count = view.summary["interaction_count"]
+    count = view.summary.interaction_count
     if not yes and not confirm(f"Delete session {view.name} ({count} interactions)?"):
         output.info("Cancelled: nothing deleted.")
         return

@@ -247,7 +247,7 @@ def compact_cmd(name: str, timeout: float | None, as_json: bool) -> None:
 
     session = parse_session_name(name)
     store = SessionStore()
-    summary = store.load(session).summary
+    summary = store.load(session).summary.to_json()
     options = CallOptions(
         agent=str(summary.get("agent") or ""),
         cwd=Path(summary.get("agent_cwd") or Path.cwd()),

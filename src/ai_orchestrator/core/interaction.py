@@ -8,7 +8,8 @@ Contract
     - ``Interaction.from_json`` is a *structural* conversion of a record that
       ``store.records.normalize_interaction`` has already validated; that function is the
       one door for untrusted input (the store's edge). Everywhere else a record is an
-      ``Interaction``.
+      ``Interaction``: ``aio run`` builds it once from the agent's result
+      (``calls.recording.build_record``) and the store checks it on its attributes.
     - ``to_json()`` returns exactly the JSON object that is stored and printed: the fields
       in the order they were read (``key_order``; a record built in code uses the order
       ``aio run`` has always written), values as read, ``null`` kept where it was written.

@@ -30,7 +30,6 @@ from ai_orchestrator.core.interaction import Interaction
 from ai_orchestrator.core.schema import SCHEMA_KEY
 from ai_orchestrator.infra.timeutil import within_days
 from ai_orchestrator.store.session_store import SessionStore, SessionView
-from ai_orchestrator.store.summary import last_activity
 from ai_orchestrator.store.templates import TemplateStore
 from ai_orchestrator.store.transfer import stray_sessions
 
@@ -59,7 +58,7 @@ CSV_COLUMNS = (
 
 
 def _export_object(view: SessionView, records: list[Interaction]) -> dict[str, Any]:
-    obj = {k: v for k, v in view.summary.items() if k not in _LOCAL_FIELDS}
+    obj = {k: v for k, v in view.summary.to_json().items() if k not in _LOCAL_FIELDS}
     obj[SCHEMA_KEY] = SCHEMA_VERSION
     obj["session_name"] = view.name
     obj["interactions"] = [record.to_json() for record in records]
@@ -93,7 +92,7 @@ def iter_export(
             if unreadable is not None:
                 unreadable.append(item)
             continue
-        if active_days is not None and not within_days(last_activity(item.summary), active_days):
+        if active_days is not None and not within_days(item.summary.last_activity, active_days):
             continue
         try:
             obj = _export_object(item, store.read_log(item.name).records)
@@ -104,7 +103,7 @@ def iter_export(
         yield obj
     for stray in stray_sessions(store):
         view = stray.view(store.root)
-        if active_days is None or within_days(last_activity(view.summary), active_days):
+        if active_days is None or within_days(view.summary.last_activity, active_days):
             yield _export_object(view, stray.records)
     if templates:
         kept = TemplateStore(store.root)

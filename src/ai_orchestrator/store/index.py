@@ -163,7 +163,7 @@ class SessionRow(tuple[Any, ...]):
 
     @classmethod
     def from_view(cls, view: SessionView) -> SessionRow:
-        s = view.summary
+        s = view.summary.to_json()  # the stored object: the index row is its serialisation
         return cls(
             (
                 view.name,

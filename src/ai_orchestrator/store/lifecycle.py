@@ -53,7 +53,6 @@ from ai_orchestrator.store.maintenance import (
 from ai_orchestrator.store.pending import PENDING
 from ai_orchestrator.store.session_store import SessionStore
 from ai_orchestrator.store.stats import check_days
-from ai_orchestrator.store.summary import last_activity
 from ai_orchestrator.store.trash import empty_trash, purge_trash, to_trash
 
 
@@ -100,9 +99,9 @@ def delete_session(
                 if os.path.lexists(path / PENDING):
                     raise StoreError(unrecovered(session.name))
                 summary = store.load(session, repair=False).summary
-                if idle_days is not None and within_days(last_activity(summary), idle_days, now):
+                if idle_days is not None and within_days(summary.last_activity, idle_days, now):
                     return False
-                if unchanged_since is not None and last_activity(summary) != unchanged_since:
+                if unchanged_since is not None and summary.last_activity != unchanged_since:
                     return False
             if guard is not None:
                 guard.keep(session.name)

@@ -6,7 +6,9 @@ the one door from JSON to that type: it turns caller input (ours, an ``Interacti
 the earlier shell version's shape with ``tokens{input,output}``) into the stored shape,
 filling defaults and refusing wrong types with ``InvalidInput`` naming the field, and
 returns the ``Interaction``; ``stored_form``/``serialize`` go back to JSON (redacted).
-Unknown fields are kept (``Interaction.extra``).
+Unknown fields are kept (``Interaction.extra``). A record built in code (``aio run``,
+recovery) never goes through JSON on the way in: ``check_interaction`` applies the same
+rules to its attributes.
 A record without ``cost`` is ``unpriced`` (or ``reported`` with its ``reported_cost``),
 never a computed $0; callers that can price (``aio session record``) do so first.
 
@@ -240,6 +242,11 @@ def _usage_by_model(value: object) -> dict[str, dict[str, Any]] | None:
     return out
 
 
+def new_record_id() -> str:
+    """A new record's id: 128 random bits, like ``uuid4().hex``."""
+    return os.urandom(16).hex()
+
+
 def content_id(record: Mapping[str, Any]) -> str:
     """A stable id derived from a record's content (for imports of id-less records)."""
     import hashlib  # lazily: only imports of id-less records need it
@@ -291,7 +298,7 @@ def normalize_interaction(
         _check_new_fields(record)
     record_id = record.get("id")
     if record_id is None:
-        record_id = os.urandom(16).hex()  # 128 random bits, like uuid4().hex
+        record_id = new_record_id()
     elif not stored:
         validate_id(record_id, "interaction field 'id'")
     elif not isinstance(record_id, str) or not 1 <= len(record_id) <= 128:
@@ -382,6 +389,82 @@ def normalize_interaction(
     return Interaction.from_json(record)
 
 
+def of_session(record: Interaction, session: SessionName) -> Interaction:
+    """``record`` when it belongs to ``session``; ``InvalidInput`` naming both otherwise."""
+    if record.session != session:
+        raise InvalidInput(
+            f"interaction field 'session_name' is {record.session_name!r} but the session "
+            f"is {session.name}"
+        )
+    return record
+
+
+_CONTAINERS = ("tools_used", "todos", "agent_state", "raw_events", "usage_source", "escalated_from")
+
+
+def check_interaction(record: Interaction) -> Interaction:
+    """``record`` (built in code: ``aio run``, recovery, or already through
+    ``normalize_interaction``) checked against the rules ``normalize_interaction`` applies
+    to new input, on its attributes (no round trip through JSON); raises ``InvalidInput``.
+
+    The same helpers hold the rules, so a record passes here exactly when its JSON would
+    pass the door: ids, timestamp, prompt size, nesting, counts, money, outcome words.
+    """
+    for name in ("id", "task_id", "agent_session_id"):
+        value = getattr(record, name)
+        if value is not None:
+            validate_id(value, f"interaction field '{name}'")
+    moment = parse_iso(record.timestamp)
+    if moment is None:
+        raise _fail("timestamp", "an ISO-8601 date-time", record.timestamp)
+    _check_timestamp(moment)
+    if record.prompt is not None:
+        size = len(record.prompt.encode("utf-8", "surrogatepass"))
+        check_size(size, MAX_PROMPT_BYTES, "the prompt")
+    # the record itself is the first level of its JSON
+    for name in _CONTAINERS:
+        check_depth(getattr(record, name), MAX_JSON_DEPTH - 1, "the interaction")
+    for value in record.extra.values():
+        check_depth(value, MAX_JSON_DEPTH - 1, "the interaction")
+    for key in TOKEN_KEYS:
+        _int(getattr(record.tokens, key), f"tokens.{key}")
+    _int(record.duration_ms, "duration_ms")
+    if record.turns is not None:
+        _int(record.turns, "turns")
+    for name in ("cost", "reported_cost", "savings", "budget_usd", "spent_before"):
+        value = getattr(record, name)
+        if value is not None:
+            _money(value, name)
+    for name in ("over_budget", "usage_unknown"):
+        value = getattr(record, name)
+        if value is not None and not isinstance(value, bool):
+            raise _fail(name, "true or false", value)
+    if record.cost_source not in COST_SOURCES:
+        raise _fail("cost_source", f"one of {', '.join(COST_SOURCES)}", record.cost_source)
+    _check_outcome(record.outcome)
+    code = record.exit_code
+    if code is not None and (isinstance(code, bool) or abs(code) > MAX_INT):
+        raise _fail("exit_code", "an integer", code)
+    for model, part in (record.usage_by_model or {}).items():
+        where = f"usage_by_model.{model}"
+        for key in USAGE_INT_KEYS:
+            if getattr(part, key) is not None:
+                _int(getattr(part, key), f"{where}.{key}")
+        for key in USAGE_MONEY_KEYS:
+            if getattr(part, key) is not None:
+                _money(getattr(part, key), f"{where}.{key}")
+        for value in part.extra.values():
+            check_depth(value, MAX_JSON_DEPTH - 3, "the interaction")
+    if record.usage_unknown is True and (
+        record.tokens.total or record.tokens.reasoning or record.usage_by_model or record.cost
+    ):
+        raise InvalidInput(
+            "interaction has usage_unknown: true but also tokens or a cost: leave "
+            "usage_unknown out when the usage is known"
+        )
+    return record
+
+
 # The ids of an escalation's lineage (``escalated_from``, a history event's
 # ``details.escalation``): kept as given when valid — a key named like ``session`` would
 # otherwise be taken for a secret — and redacted like any other text when not.
@@ -421,7 +504,8 @@ def stored_form(record: Interaction) -> tuple[Interaction, bytes]:
     before anything is written.
     """
     try:
-        redacted: dict[str, Any] = redact_value(record.to_json(), keep=IDENTITY_FIELDS)
+        plain = record.to_json()
+        redacted: dict[str, Any] = redact_value(plain, keep=IDENTITY_FIELDS)
         if record.escalated_from is not None:
             redacted["escalated_from"] = redact_lineage(record.escalated_from)
         if record.lineage is not None:
@@ -436,6 +520,10 @@ def stored_form(record: Interaction) -> tuple[Interaction, bytes]:
     except (ValueError, TypeError, RecursionError) as exc:
         why = "it holds NaN or Infinity" if "Out of range float" in str(exc) else str(exc)
         raise InvalidInput(f"interaction cannot be stored as JSON: {why}") from None
+    if redacted == plain:
+        return record, data  # nothing secret: the record as it is (no second shape)
+    # A secret was masked: the stored record is the masked one. Its keys are ours or were
+    # validated on the way in; masking keeps every value's type, so this stays structural.
     return Interaction.from_json(redacted), data
 
 

@@ -110,12 +110,8 @@ from ai_orchestrator.store.logfile import (
     write_summary,
 )
 from ai_orchestrator.store.pending import PENDING
-from ai_orchestrator.store.records import normalize_interaction, stored_form
-from ai_orchestrator.store.summary import (
-    apply_interaction,
-    build_summary,
-    carried,
-)
+from ai_orchestrator.store.records import check_interaction, of_session, stored_form
+from ai_orchestrator.store.summary import SessionSummary, apply_interaction, build_summary, carried
 
 __all__ = [
     "LOG",
@@ -142,7 +138,7 @@ class SessionView:
 
     name: str
     path: Path
-    summary: dict[str, Any]
+    summary: SessionSummary
     problems: list[str] = field(default_factory=list)
     legacy: bool = False
     # Odd (non-regular) lock or pending-call files: the session reads fine, but record,
@@ -150,7 +146,7 @@ class SessionView:
     refused: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        data = dict(self.summary)
+        data = self.summary.to_json()
         data["path"] = str(self.path)
         data["problems"] = list(self.problems)
         return data
@@ -425,17 +421,15 @@ class SessionStore:
         self._append(session, [], dedupe=False)
         return self.load(session.name)
 
-    def record(self, name: Name, interaction: Interaction | Mapping[str, Any]) -> Interaction:
-        """Append one interaction (validated, redacted) and return the stored record."""
-        session = as_session_name(name)
-        record = normalize_interaction(interaction, session)
-        stored = self._append(session, [record], dedupe=False)
+    def record(self, interaction: Interaction) -> Interaction:
+        """Append one interaction to its session (checked, redacted); the stored record."""
+        stored = self._append(interaction.session, [check_interaction(interaction)], dedupe=False)
         return stored[0]
 
     def record_unique(
         self,
         name: Name,
-        interactions: Iterable[Interaction | Mapping[str, Any]],
+        interactions: Iterable[Interaction],
         *,
         created_at: str | None = None,
         base: Mapping[str, Any] | None = None,
@@ -447,7 +441,7 @@ class SessionStore:
         ``base`` gives carried fields (``summary.carried``) the session does not have yet.
         """
         session = as_session_name(name)
-        records = [normalize_interaction(i, session) for i in interactions]
+        records = [check_interaction(of_session(i, session)) for i in interactions]
         moment = parse_iso(created_at)
         created = format_iso(moment) if moment else None
         return len(self._append(session, records, dedupe=True, created_at=created, base=base))
@@ -474,7 +468,8 @@ class SessionStore:
         summary = current.summary
         if summary is not None and not current.outdated and summary["log_size"] == size:
             problems = log_problems(summary["corrupt_lines"], summary.get("torn_tail", 0))
-            view = SessionView(session.name, path, summary, problems)
+            typed = SessionSummary.from_json(summary, session)
+            view = SessionView(session.name, path, typed, problems)
         else:
             view = self._rebuild_view(session, path, current, repair=repair)
         for entry in (locks.WRITE_LOCK, locks.RUN_LOCK, PENDING):
@@ -500,7 +495,7 @@ class SessionStore:
         elif current.summary is not None and not current.outdated:
             problems.append(f"summary was out of date; rebuilt from {LOG}")
         problems.extend(parsed.problems())
-        return SessionView(session.name, path, rebuilt, problems)
+        return SessionView(session.name, path, SessionSummary.from_json(rebuilt, session), problems)
 
     def _try_write_repaired(
         self, path: Path, summary: dict[str, Any], seen: SummaryRead
@@ -554,7 +549,8 @@ class SessionStore:
         problems = ["written by the earlier shell version (run: aio session migrate)"]
         if bad:
             problems.append(f"{bad} unreadable legacy interaction(s) skipped")
-        return SessionView(session.name, path, summary, problems, legacy=True)
+        return SessionView(session.name, path, SessionSummary.from_json(summary, session),
+                           problems, legacy=True)  # fmt: skip
 
     def read_log(self, name: Name) -> LogRead:
         session = as_session_name(name)
@@ -591,7 +587,7 @@ class SessionStore:
                 return lock
             lock.release()
 
-    def holder(self, name: str) -> locks.Holder | None:
+    def holder(self, name: Name) -> locks.Holder | None:
         """Who is running in the session right now (run lock first, then write lock)."""
         path = self.path_of(name)
         return locks.read_holder(path / locks.RUN_LOCK) or locks.read_holder(

@@ -14,7 +14,8 @@ Per-model buckets (``by_model``) and breakdowns (``group_buckets``) hold interac
 tokens, cost, savings, how many calls could not be priced (``unpriced``) and how much of
 the cost is only the agent's own figure (``cost_reported``, by ``cost_reported_by``; also
 summed in the summary), so an unpriced model never shows as $0 and a reported cost never
-as a computed one without saying so.
+as a computed one without saying so. A call's cost per model is
+``core.cost_split.split_by_model``.
 
 One-off calls (``session_action == "fresh"``, e.g. ``aio run --no-session``) never replace
 the stored conversation (agent session id, working directory, backend state), so the
@@ -23,9 +24,12 @@ next normal run resumes the conversation it had before.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from ai_orchestrator.core.cost_split import reported_part, split_by_model
 from ai_orchestrator.core.interaction import TOKEN_KEYS, Interaction, Tokens
 from ai_orchestrator.core.names import SessionName
 from ai_orchestrator.core.outcomes import session_status
@@ -134,73 +138,6 @@ def carried(previous: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _shares(total: float, weights: list[int]) -> list[float]:
-    """``total`` split in proportion to ``weights`` (equally when they are all zero)."""
-    whole = sum(weights)
-    if whole <= 0:
-        return [total / len(weights)] * len(weights)
-    return [total * w / whole for w in weights]
-
-
-ModelShare = tuple[str, Tokens, float, float, bool, bool]
-
-
-def _models_of(record: Interaction) -> list[ModelShare]:
-    """(model, tokens, cost, savings, unpriced, reported) per model used in the call;
-    ``reported``: that cost is the agent's own figure, we could not compute it."""
-    savings = float(record.savings or 0.0)
-    per_model = record.usage_by_model
-    if per_model is None:
-        model = record.model or "unknown"
-        unpriced = record.cost_source == "unpriced"
-        reported = record.cost_source == "reported"
-        return [(model, record.tokens, float(record.cost), savings, unpriced, reported)]
-    # An empty breakdown is a call that used no model: nothing to attribute.
-    models: list[str] = []
-    tokens: list[Tokens] = []
-    costs: list[float] = []
-    model_savings: list[float | None] = []
-    priced: list[bool] = []
-    reported_by_cli: list[bool] = []
-    for model, usage in per_model.items():
-        models.append(model)
-        tokens.append(usage.tokens())
-        known = usage.priced is not False
-        cost = float(usage.cost or 0.0)
-        reported_by_cli.append(not known and usage.reported_cost is not None)
-        if usage.reported_cost is not None and not known:
-            cost, known = float(usage.reported_cost), True  # the CLI's own per-model figure
-        costs.append(cost)
-        priced.append(known)
-        model_savings.append(usage.savings)
-    unknown = [i for i, known in enumerate(priced) if not known]
-    if unknown and record.cost_source == "reported":
-        # The call's cost is the CLI's reported total: what the priced models do not
-        # account for is what the unpriced ones cost.
-        known_cost = sum(c for c, p in zip(costs, priced, strict=True) if p)
-        rest = max(0.0, float(record.cost) - known_cost)
-        weights = [tokens[i].input + tokens[i].output + tokens[i].cache_read for i in unknown]
-        for i, share in zip(unknown, _shares(rest, weights), strict=True):
-            costs[i], priced[i], reported_by_cli[i] = round(share, 10), True, True
-    if all(s is None for s in model_savings) and models:
-        # Older records keep savings per call only; cache reads earn them.
-        split = _shares(savings, [t.cache_read for t in tokens])
-    else:
-        split = [float(s or 0.0) for s in model_savings]
-    return [
-        (models[i], tokens[i], costs[i], round(split[i], 10), not priced[i], reported_by_cli[i])
-        for i in range(len(models))
-    ]
-
-
-def reported_part(record: Interaction, shares: list[ModelShare] | None = None) -> float:
-    """How much of the call's cost is the agent's own figure that we could not compute."""
-    if record.cost_source != "reported":
-        return 0.0
-    shares = _models_of(record) if shares is None else shares
-    if not shares:
-        return float(record.cost)
-    return sum(share[2] for share in shares if share[5])
 
 
 def apply_interaction(summary: dict[str, Any], record: Interaction) -> None:
@@ -253,12 +190,18 @@ def apply_interaction(summary: dict[str, Any], record: Interaction) -> None:
     if record.compaction is not None:
         summary.setdefault("compactions", []).append({"at": timestamp, **record.compaction})
 
-    shares = _models_of(record)
+    shares = split_by_model(record)
     add_reported(summary, reported_part(record, shares), [record.agent])
-    for model, tokens, cost, model_savings, unpriced, reported in shares:
-        bucket = summary["by_model"].setdefault(model, _bucket())
+    for share in shares:
+        bucket = summary["by_model"].setdefault(share.model, _bucket())
         _add_to_bucket(
-            bucket, tokens, cost, model_savings, unpriced, cost if reported else 0.0, record.agent
+            bucket,
+            share.tokens,
+            share.cost,
+            share.savings,
+            share.unpriced,
+            share.cost if share.reported else 0.0,
+            record.agent,
         )
 
 
@@ -298,6 +241,127 @@ def build_summary(
     for record in records:
         apply_interaction(summary, record)
     return summary
+
+
+@dataclass(frozen=True, slots=True)
+class ModelBucket:
+    """One model's totals in a session (a value of ``SessionSummary.by_model``)."""
+
+    interactions: int = 0
+    tokens: Tokens = dataclasses.field(default_factory=Tokens)
+    cost: float = 0.0
+    savings: float = 0.0
+    unpriced: int = 0
+    cost_reported: float = 0.0
+    cost_reported_by: tuple[str, ...] = ()
+
+
+def _count(value: object) -> int:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
+
+
+def _usd(value: object) -> float:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _tokens_of(value: object) -> Tokens:
+    return Tokens.from_json(value) if isinstance(value, Mapping) else Tokens()
+
+
+def _names(value: object) -> tuple[str, ...]:
+    return tuple(str(v) for v in value) if isinstance(value, list | tuple) else ()
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSummary:
+    """A session's summary as read (``metadata.json``, or folded from its log), typed and
+    frozen: what every room outside the store reads. ``to_json()`` is the stored object
+    itself (key order included), for ``--json``, exports and the index."""
+
+    session: SessionName
+    status: str
+    created_at: str
+    last_used: str | None
+    last_outcome: str | None
+    interaction_count: int
+    failed_interactions: int
+    unpriced_interactions: int
+    tokens: Tokens
+    cost: float
+    savings: float
+    cost_reported: float
+    cost_reported_by: tuple[str, ...]
+    by_model: Mapping[str, ModelBucket]
+    agent: str | None
+    agent_session_id: str | None
+    agent_cwd: str | None
+    agent_state: Mapping[str, Any]
+    model: str | None
+    legacy_name: str | None
+    log_size: int
+    corrupt_lines: int
+    torn_tail: int
+    data: Mapping[str, Any] = dataclasses.field(compare=False, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.session.name
+
+    @property
+    def last_activity(self) -> str | None:
+        """When the session was last used (or created, if never)."""
+        return self.last_used or self.created_at or None
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.data)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], session: SessionName) -> SessionSummary:
+        """A summary the store built or checked (``summary_problem``) as an object."""
+        state = data.get("agent_state")
+        buckets = data.get("by_model")
+        return cls(
+            session=session,
+            status=str(data.get("status") or "new"),
+            created_at=str(data.get("created_at") or ""),
+            last_used=_text(data.get("last_used")),
+            last_outcome=_text(data.get("last_outcome")),
+            interaction_count=_count(data.get("interaction_count")),
+            failed_interactions=_count(data.get("failed_interactions")),
+            unpriced_interactions=_count(data.get("unpriced_interactions")),
+            tokens=_tokens_of(data.get("tokens")),
+            cost=_usd(data.get("cost")),
+            savings=_usd(data.get("savings")),
+            cost_reported=_usd(data.get("cost_reported")),
+            cost_reported_by=_names(data.get("cost_reported_by")),
+            by_model={
+                str(model): ModelBucket(
+                    interactions=_count(b.get("interactions")),
+                    tokens=_tokens_of(b.get("tokens")),
+                    cost=_usd(b.get("cost")),
+                    savings=_usd(b.get("savings")),
+                    unpriced=_count(b.get("unpriced")),
+                    cost_reported=_usd(b.get("cost_reported")),
+                    cost_reported_by=_names(b.get("cost_reported_by")),
+                )
+                for model, b in (buckets.items() if isinstance(buckets, Mapping) else ())
+                if isinstance(b, Mapping)
+            },
+            agent=_text(data.get("agent")),
+            agent_session_id=_text(data.get("agent_session_id")),
+            agent_cwd=_text(data.get("agent_cwd")),
+            agent_state=dict(state) if isinstance(state, Mapping) else {},
+            model=_text(data.get("model")),
+            legacy_name=_text(data.get("legacy_name")),
+            log_size=_count(data.get("log_size")),
+            corrupt_lines=_count(data.get("corrupt_lines")),
+            torn_tail=_count(data.get("torn_tail")),
+            data=data,
+        )
 
 
 def last_activity(summary: Mapping[str, Any]) -> str | None:

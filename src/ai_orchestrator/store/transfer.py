@@ -75,7 +75,7 @@ from ai_orchestrator.store.logfile import LEGACY_BACKUP, METADATA, fallback_crea
 from ai_orchestrator.store.maintenance import fix_modes
 from ai_orchestrator.store.records import check_record_size, content_ids, stored_form
 from ai_orchestrator.store.session_store import SessionStore, SessionView
-from ai_orchestrator.store.summary import build_summary, carried
+from ai_orchestrator.store.summary import SessionSummary, build_summary, carried
 from ai_orchestrator.store.templates import TemplateStore, check_template, same_template
 from ai_orchestrator.store.trash import empty_trash, to_trash
 
@@ -326,7 +326,7 @@ def check_targets(store: SessionStore, plan: ImportPlan) -> None:
     for name, original in plan.renamed.items():
         if plan.explicit.get(name) or not store.exists(name):
             continue
-        holder = store.load(name, repair=False).summary.get("legacy_name")
+        holder = store.load(name, repair=False).summary.legacy_name
         if holder != original:
             raise InvalidInput(
                 f"shell-version session {original!r} would be imported as {name}, which "
@@ -415,7 +415,8 @@ class Stray:
             f"not migrated: shell-version session {self.legacy_name!r} "
             "(run: aio session migrate)"
         )
-        return SessionView(self.target.name, where, self.summary, [problem], legacy=True)
+        summary = SessionSummary.from_json(self.summary, self.target)
+        return SessionView(self.target.name, where, summary, [problem], legacy=True)
 
 
 def stray_sessions(store: SessionStore, found: Discovery | None = None) -> list[Stray]:
@@ -471,7 +472,7 @@ def _adopt(
         return "its metadata.json is no longer the shell version's"
     data, legacy = found
     if store.exists(target.name) and not explicit:
-        holder = store.load(target.name, repair=False).summary.get("legacy_name")
+        holder = store.load(target.name, repair=False).summary.legacy_name
         if holder != name:
             return f"{target.name} already holds another session: give --rename {name}=NEW"
     try:

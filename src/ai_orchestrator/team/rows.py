@@ -25,6 +25,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+from ai_orchestrator.core.cost_split import reported_part
 from ai_orchestrator.core.errors import InvalidInput
 from ai_orchestrator.core.interaction import TOKEN_KEYS, Interaction
 from ai_orchestrator.core.names import SessionName
@@ -36,7 +37,6 @@ from ai_orchestrator.store.records import (
     content_id,
     normalize_interaction,
 )
-from ai_orchestrator.store.summary import reported_part
 
 COLUMNS = (
     "id", "machine_id", "user_name", "session_name", "command", "feature_id", "task_id",

@@ -106,7 +106,7 @@ def conversation_of(store: SessionStore, name: str) -> dict[str, Any] | None:
     last record id), or ``None`` when it has none."""
     if not store.exists(name):
         return None
-    summary = store.load(name).summary
+    summary = store.load(name).summary.to_json()
     if not summary.get("agent_session_id") or not summary.get("agent"):
         return None
     records = store.read_log(name).records
@@ -151,7 +151,7 @@ def _parent_feature(ws: Workspace, store: SessionStore, feature_id: str) -> str 
     for phase in LINKED_PHASES:
         name = f"{phase}-{feature_id}"
         if store.exists(name):
-            lineage = store.load(name).summary.get("lineage") or {}
+            lineage = store.load(name).summary.to_json().get("lineage") or {}
             parent = lineage.get("feature") if isinstance(lineage, Mapping) else None
             if isinstance(parent, str) and parent != feature_id:
                 return parent

@@ -76,9 +76,9 @@ def stored_source(ctx: FeatureContext, phase: str) -> Source:
     summary = ctx.store.load(name).summary
     return Source(
         name,
-        summary.get("agent") or None,
-        summary.get("model") or None,
-        summary.get("agent_session_id") or None,
+        summary.agent,
+        summary.model,
+        summary.agent_session_id,
     )
 
 
