@@ -65,6 +65,7 @@ class ScriptedBackend:
 
     key = "scripted"
     capabilities = Capabilities(
+        label="the scripted agent",
         resume_scope="cwd",  # its conversations live in the project's .aio/demo/scripted
         notional_cost=True,
         model_aliases=("sonnet", "opus", "haiku"),  # priced like Claude's (scripted-sonnet)
