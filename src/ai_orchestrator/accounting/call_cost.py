@@ -102,11 +102,22 @@ def cost_source_of(all_priced: bool, reported: float | None) -> str:
     return "reported" if reported is not None else "unpriced"
 
 
+@dataclass(frozen=True, slots=True)
+class Pricing:
+    """What the agent's backend declares about pricing its calls (``agents`` capabilities,
+    passed down by ``calls``: accounting never imports the agents)."""
+
+    provider: str | None = None
+    notional: bool = False
+
+
 def price_call(
     agent: str,
     usage: Mapping[str, ModelUsage],
     reported_cost: float | None,
     requests: Mapping[str, list[ModelUsage]] | None = None,
+    *,
+    pricing: Pricing = Pricing(),
 ) -> CallCost:
     """Price a call's per-model (and per-request) usage."""
     per_model: dict[str, ModelCost] = {}
@@ -114,7 +125,9 @@ def price_call(
     all_priced = True
     for model, part in usage.items():
         asked = (requests or {}).get(model) or None
-        price = price_usage(agent, model, part, requests=asked)
+        price = price_usage(
+            agent, model, part, requests=asked, provider=pricing.provider, notional=pricing.notional
+        )
         all_priced &= price.priced
         computed += price.cost
         savings += price.savings
@@ -148,7 +161,7 @@ def _usage_of(part: ModelPart) -> ModelUsage:
     )
 
 
-def price_interaction(record: Interaction) -> CallCost:
+def price_interaction(record: Interaction, pricing: Pricing = Pricing()) -> CallCost:
     """The cost of ``record`` (validated, without a ``cost``) priced like ``aio run``
     prices (``price_call``); what the caller said per model is kept under our figures."""
     given = record.usage_by_model
@@ -169,7 +182,7 @@ def price_interaction(record: Interaction) -> CallCost:
     reported = record.reported_cost
     if not usage:
         return CallCost(reported if reported is not None else 0.0, cost_source_of(False, reported))
-    priced = price_call(record.agent or "", usage, reported)
+    priced = price_call(record.agent or "", usage, reported, pricing=pricing)
     if given is None:
         return priced
     by_model = priced.by_model or {}
@@ -177,11 +190,15 @@ def price_interaction(record: Interaction) -> CallCost:
     return replace(priced, by_model=kept)
 
 
-def live_cost(agent: str, usage: Mapping[str, ModelUsage]) -> float | None:
+def live_cost(
+    agent: str, usage: Mapping[str, ModelUsage], pricing: Pricing = Pricing()
+) -> float | None:
     """The cost of a running call's usage so far; ``None`` when a model cannot be priced."""
     total = 0.0
     for model, part in usage.items():
-        price = price_usage(agent, model, part)
+        price = price_usage(
+            agent, model, part, provider=pricing.provider, notional=pricing.notional
+        )
         if not price.priced:
             return None
         total += price.cost

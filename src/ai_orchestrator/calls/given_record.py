@@ -36,9 +36,11 @@ def priced_interaction(name: SessionName, interaction: dict[str, Any]) -> dict[s
     """``interaction`` (which has no cost) validated and priced like ``aio run`` prices."""
     # Lazily: a hook recording a call that carries its cost never loads the pricing path.
     from ai_orchestrator.accounting.call_cost import price_interaction
+    from ai_orchestrator.calls.recording import declared_pricing
 
     checked = normalize_interaction(interaction, name)
-    return {**interaction, **price_interaction(checked).record_fields()}
+    priced = price_interaction(checked, declared_pricing(checked.agent))
+    return {**interaction, **priced.record_fields()}
 
 
 _USAGE_FIELDS = ("tokens", "usage_by_model", "cost", "reported_cost")

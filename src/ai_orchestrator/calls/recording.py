@@ -23,7 +23,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ai_orchestrator.accounting.call_cost import BudgetCheck, price_call
+from ai_orchestrator.accounting.call_cost import BudgetCheck, Pricing, price_call
+from ai_orchestrator.agents import registry
 from ai_orchestrator.agents.base import AgentResult
 from ai_orchestrator.calls.context import compaction_record, context_size
 from ai_orchestrator.core.interaction import Interaction, Tokens
@@ -39,6 +40,13 @@ if TYPE_CHECKING:
 def outcome_label(result: AgentResult) -> str:
     """The stored outcome: ``success``, ``timeout``, ``interrupted`` or ``error:<class>``."""
     return stored_outcome(result.outcome)
+
+
+def declared_pricing(agent: str | None) -> Pricing:
+    """What ``agent``'s backend declares about pricing its calls (nothing, for an agent no
+    backend runs: a record given from outside)."""
+    caps = registry.declared(agent)
+    return Pricing(provider=caps.provider, notional=caps.notional_cost)
 
 
 def build_record(
@@ -81,7 +89,10 @@ def build_record(
     if note:
         order.append("session_note")
     order += ["usage_by_model", "cost", "cost_source", "reported_cost", "savings"]
-    priced = price_call(result.agent, result.usage, result.reported_cost, result.requests)
+    priced = price_call(
+        result.agent, result.usage, result.reported_cost, result.requests,
+        pricing=declared_pricing(result.agent),
+    )  # fmt: skip
     cost_source = priced.cost_source
     unknown = not (usage_known or result.usage or result.reported_cost is not None)
     if unknown:

@@ -96,7 +96,7 @@ from ai_orchestrator.agents.process import runner
 from ai_orchestrator.calls.options import CallOptions, agent_request, starting_prompt
 from ai_orchestrator.calls.outcomes import recovered_notice, switch_notice
 from ai_orchestrator.calls.readback import adopt, read_call_usage
-from ai_orchestrator.calls.recording import build_record
+from ai_orchestrator.calls.recording import build_record, declared_pricing
 from ai_orchestrator.calls.recover import (
     CONFIRMED,
     finished_note,
@@ -237,7 +237,7 @@ class _LiveCost:
             if now - self.priced_at >= LIVE_COST_INTERVAL:
                 self.priced_at = now
                 try:
-                    self.cost = live_cost(self.agent, progress.usage)
+                    self.cost = live_cost(self.agent, progress.usage, declared_pricing(self.agent))
                 except Exception:  # a display nicety must never break the call
                     self.cost = None
             progress = replace(progress, cost=self.cost)
@@ -406,9 +406,10 @@ class _Call:
 
     def execute(self, request: AgentRequest, invocation: Invocation | None = None) -> AgentResult:
         invocation = invocation or self.build(request)
-        minted = request.new_session_id
-        # An id we minted names the conversation only if the CLI was given it (not Codex).
-        self.mark(request, minted if minted and any(minted in a for a in invocation.argv) else None)
+        # An id we minted names the conversation only where the CLI takes it (not where it
+        # mints its own: the id then arrives in the stream, ``Progress.session_id``).
+        own = self.backend.capabilities.mints_own_ids
+        self.mark(request, None if own else request.new_session_id)
         log_launch(invocation)  # AIO_DEBUG=1: argv and env names, never a secret
         return launch(
             invocation,

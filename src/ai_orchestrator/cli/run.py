@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from ai_orchestrator.agents.registry import DEFAULT_AGENT, KNOWN_KEYS
 from ai_orchestrator.cli import output
 from ai_orchestrator.core import env
 from ai_orchestrator.core.errors import InvalidInput
@@ -96,9 +97,9 @@ def _conversation_flags(
 @click.option(
     "--agent",
     "-a",
-    default=lambda: env.get("AIO_AGENT", "claude"),
-    show_default="claude (or $AIO_AGENT)",
-    help="claude, gemini, codex or scripted.",
+    default=lambda: env.get("AIO_AGENT", DEFAULT_AGENT),
+    show_default=f"{DEFAULT_AGENT} (or $AIO_AGENT)",
+    help=f"{', '.join(KNOWN_KEYS[:-1])} or {KNOWN_KEYS[-1]}.",
 )
 @click.option(
     "--model",
