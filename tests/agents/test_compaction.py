@@ -240,22 +240,25 @@ def test_context_size_is_the_last_requests_prompt() -> None:
 
 def test_a_compaction_the_cli_did_by_itself_is_recorded() -> None:
     from ai_orchestrator.calls.recording import build_record
+    from ai_orchestrator.core.names import parse_session_name
 
+    session = parse_session_name("run-big")
     by_itself = AgentResult(
         agent="claude", outcome="success", model="m", usage={"m": _usage(2_700)},
         requests={"m": [_usage(2_700)]},
         compaction={"trigger": "auto", "pre_tokens": 500_027, "post_tokens": 2_674},
     )  # fmt: skip
-    record = build_record("go on", by_itself, task_id=None, model="m", cwd=Path("/"),
-                          session_id=None, action="resumed", state=None)  # fmt: skip
+    record = build_record("go on", by_itself, session=session, task_id=None, model="m",
+                          cwd=Path("/"), session_id=None, action="resumed",
+                          state=None).to_json()  # fmt: skip
     assert record["context_tokens"] == 2_700  # the request after the compaction
     assert record["compaction"] == {
         "method": "agent", "trigger": "agent", "before": 500_027, "after": 2_700,
         "agent_trigger": "auto",
     }  # fmt: skip
     plain = AgentResult(agent="claude", outcome="success", model="m", usage={"m": _usage(9)})
-    record = build_record("x", plain, task_id=None, model="m", cwd=Path("/"),
-                          session_id=None, action="resumed", state=None)  # fmt: skip
+    record = build_record("x", plain, session=session, task_id=None, model="m", cwd=Path("/"),
+                          session_id=None, action="resumed", state=None).to_json()  # fmt: skip
     assert "compaction" not in record
 
 
