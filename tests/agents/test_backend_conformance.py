@@ -2,8 +2,9 @@
 
 ``BackendContract`` holds the contract once; one subclass per backend supplies its recorded
 streams (``tests/agents/streams``: a success and an unknown-resume failure, recorded from the
-fake CLIs of ``tests/fakes``, which follow the real CLIs' machine contracts, and from the
-scripted agent) and what they must parse to. The contract:
+fake CLIs of ``tests/fakes``, which follow the real CLIs' machine contracts, from the
+scripted agent, and for OpenCode from the real CLI against the fake API) and what they must
+parse to. The contract:
 
 - invocation building: the prompt travels on stdin, never on argv; a new conversation gets
   our minted id where the CLI accepts one; a resume names the stored id and no new id; model,
@@ -24,6 +25,7 @@ Gemini's exit codes …) stays in each backend's own test module.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -199,7 +201,9 @@ class BackendContract:
         from ai_orchestrator.store import SessionStore
 
         if self.key != "scripted":  # resolved, never launched: the fake stands in for it
-            monkeypatch.setenv(f"AIO_AGENT_{self.key.upper()}_EXECUTABLE", str(BIN_DIR / self.key))
+            exe = BIN_DIR / self.key  # a backend without a fake CLI: any executable will do
+            exe = exe if exe.exists() else Path(sys.executable)
+            monkeypatch.setenv(f"AIO_AGENT_{self.key.upper()}_EXECUTABLE", str(exe))
         store = SessionStore()
         options = CallOptions(agent=self.key, cwd=tmp_path, model=self.model)
         for _ in range(2):
@@ -278,4 +282,22 @@ class TestScripted(BackendContract):
     }
     partial: ClassVar[list[dict[str, Any]]] = [
         {"type": "init", "session_id": MINTED, "model": model, "scripted": True},
+    ]
+
+
+class TestOpenCode(BackendContract):
+    key = "opencode"
+    model = "anthropic/claude-sonnet-4-5"
+    takes_minted_id = False  # OpenCode names a new session itself (ses_…)
+    session_id = "ses_dae18d089ffehJG7G6ipH2T7sD"  # recorded from opencode 1.18.33
+    tool = "bash"
+    # two steps summed: input/cache as OpenCode reports them (input already without cache)
+    usage: ClassVar[dict[str, ModelUsage]] = {
+        "anthropic/claude-sonnet-4-5": ModelUsage(
+            input=2600, output=120, cache_read=6500, cache_write_5m=600
+        ),
+    }
+    partial: ClassVar[list[dict[str, Any]]] = [
+        {"type": "step_start", "sessionID": session_id,
+         "part": {"id": "prt_1", "messageID": "msg_1", "type": "step-start"}},
     ]
