@@ -34,9 +34,9 @@ Parse contract (``OpenCodeStreamParser``)
       ``extra_args``, else the ``providerID/modelID`` OpenCode stored on the call's
       assistant messages (read back from its SQLite store, ``agents.homes.locations
       .opencode_db``), else ``"unknown"`` — never a guess.
-    - Outcome: an ``error`` event decides: ``error.data.statusCode`` / message →
-      auth / rate_limit, a resume of a session OpenCode does not have → session_lost, else
-      api_error with the message. Otherwise exit 0 after at least one step → success.
+    - Outcome: an ``error`` event decides: ``error.data.statusCode`` / message (or the name
+      ``ProviderAuthError``) → auth / rate_limit, a resume of a session OpenCode does not
+      have → session_lost, else api_error with the message. Otherwise exit 0 after at least one step → success.
       Without either: timeout / interrupted only when the runner says *we* stopped it, a
       signal → crash "killed by signal N", else crash with the stderr tail.
 
@@ -362,6 +362,8 @@ class OpenCodeStreamParser(StreamParserBase):
             lowered = f"{name} {message}".lower()
             if self.request.resume_id and any(m in lowered for m in _LOST):
                 return Verdict("session_lost", message)
+            if name == "ProviderAuthError":  # no key / login for the provider
+                return Verdict("auth", message)
             status_int = status if isinstance(status, int) else None
             return Verdict(classify_error_text(message, status_int) or "api_error", message)
         tail = stderr_tail(stderr)
