@@ -35,10 +35,10 @@ Parse contract (``OpenCodeStreamParser``)
       assistant messages (read back from its SQLite store, ``agents.homes.locations
       .opencode_db``), else ``"unknown"`` — never a guess.
     - Outcome: an ``error`` event decides: ``error.data.statusCode`` / message (or the name
-      ``ProviderAuthError``) → auth / rate_limit, a resume of a session OpenCode does not
-      have → session_lost, else api_error with the message. Otherwise exit 0 after at
-      least one step → success. Without either: timeout / interrupted only when the runner says *we* stopped it, a
-      signal → crash "killed by signal N", else crash with the stderr tail.
+      ``ProviderAuthError``) → auth / rate_limit, a resume of a session OpenCode does not have →
+      session_lost, else api_error with the message. Otherwise exit 0 after at least one step →
+      success. Without either: timeout / interrupted only when the runner says *we* stopped it,
+      a signal → crash "killed by signal N", else crash with the stderr tail.
 
 Read back (``OpenCodeBackend.read_back``): the ``step-finish`` parts of the session in
 ``opencode.db`` written since the call started (read-only; a store being written is read
