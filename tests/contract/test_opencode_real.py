@@ -7,7 +7,11 @@ Anthropic API on 127.0.0.1, offline (``tests.fakeapi.clis.opencode_env``).
   first exchange to the server and stays in the same OpenCode session.
 - Every way the agent can fail maps to the documented failed outcome with the API's message:
   a refused request (400), a bad key (401), a server error that outlasts OpenCode's five
-  retries (500), a model OpenCode does not know, a resume of a session it does not have.
+  retries (500), a model OpenCode does not know; a resume of a session it does not have
+  (the argv and parser aio uses, on the raw CLI: aio itself refuses an id it never stored)
+  is ``session_lost``.
+- A fork (``--session ID --fork``, the argv the backend builds) continues a copy: a new
+  session id, the source conversation sent to the model, the source session unchanged.
 - aio SIGKILLed mid-call: no process of the call outlives it (the lifetime watchdog), and the
   next call records the killed one as ``interrupted`` with exactly the tokens the fake served
   its finished step, read back from OpenCode's own SQLite store (``usage_source`` names it).
@@ -18,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -27,12 +32,15 @@ from typing import Any
 
 import pytest
 
+from ai_orchestrator.agents.base import AgentRequest, AgentResult, ProcessExit
 from ai_orchestrator.agents.homes.locations import opencode_db
+from ai_orchestrator.agents.opencode import OpenCodeBackend
 from ai_orchestrator.calls.session_call import CallOptions, run_in_session
 from ai_orchestrator.store import SessionStore
 from tests.contract.raw_drivers import DRIVERS
 from tests.fakeapi import FakeAPIServer
 from tests.fakeapi.clis import MODELS, OPENCODE_PRICES
+from tests.fakeapi.procs import run_cli
 from tests.fakes.harness import pid_alive
 
 pytestmark = pytest.mark.real_cli
@@ -114,8 +122,6 @@ ERRORS: dict[str, tuple[list[dict[str, Any]], dict[str, Any], str, str]] = {
     "http-500": ([{"error": {"status": 500, "retry_after_ms": 0}}] * 6, {},
                  "api_error", "Internal server error"),
     "bad-model": ([], {"model": "anthropic/no-such-model"}, "api_error", ""),
-    "unknown-session": ([], {"resume_id": "ses_0199a2130000700080000000dead"},
-                        "session_lost", "Session not found"),
 }
 
 
@@ -209,3 +215,53 @@ def test_sigkilled_aio_leaves_no_orphan_and_the_call_is_recovered_from_opencode_
     assert after.record.session_action == "resumed"
     assert after.record.agent_session_id == killed["agent_session_id"]
     assert not (SessionStore().path_of(name) / "pending-call.json").exists()
+
+
+def _raw_call(exe: str, env: dict[str, str], cwd: Path, prompt: str, **kw: Any) -> AgentResult:
+    """One call the way aio launches it (the backend's argv and parser), without a session."""
+    backend = OpenCodeBackend()
+    request = AgentRequest(prompt=prompt, cwd=cwd, model=MODEL, **kw)
+    inv = backend.build(request, exe)
+    run = run_cli(inv.argv, env, inv.cwd, stdin=prompt, timeout=TIMEOUT)
+    parser = backend.parser(request)
+    for line in run.stdout.splitlines():
+        parser.feed(line)
+    return parser.finish(ProcessExit(run.returncode, run.stderr, 1))
+
+
+def test_resuming_a_session_opencode_does_not_have_is_session_lost(
+    offline_cli_factory: Callable[[str], Any], fake_api: FakeAPIServer, cli_workdir: Path
+) -> None:
+    argv, env = offline_cli_factory("opencode")
+    lost = _raw_call(argv[0], env, cli_workdir, "again",
+                     resume_id="ses_0199a2130000700080000000dead")
+    assert (lost.outcome, lost.error) == ("session_lost", "Error: Session not found")
+    assert fake_api.main_requests() == []
+
+
+def test_a_fork_continues_a_copy_and_leaves_the_source_session_as_it_was(
+    offline_cli_factory: Callable[[str], Any],
+    fake_api: FakeAPIServer,
+    cli_workdir: Path,
+) -> None:
+    """The argv aio builds for ``AgentRequest.fork`` (``Capabilities.fork``)."""
+    argv, env = offline_cli_factory("opencode")
+
+    def call(prompt: str, **kw: Any) -> AgentResult:
+        return _raw_call(argv[0], env, cli_workdir, prompt, **kw)
+
+    fake_api.script([{"text": "SOURCE-ANSWER"}, {"text": "FORK-ANSWER"}])
+    source = call("SOURCE-PROMPT")
+    assert source.ok and source.session_id, source.error
+    data = env.get("XDG_DATA_HOME") or str(Path(env["HOME"]) / ".local" / "share")
+    db = Path(data) / "opencode" / "opencode.db"
+    count = "SELECT count(*) FROM message WHERE session_id = ?"
+    with sqlite3.connect(db) as conn:
+        before = conn.execute(count, (source.session_id,)).fetchone()[0]
+    fork = call("FORK-PROMPT", resume_id=source.session_id, fork=True)
+    assert fork.ok, fork.error
+    assert fork.session_id and fork.session_id != source.session_id
+    sent = json.dumps(fake_api.main_requests("anthropic")[-1].body)
+    assert "SOURCE-PROMPT" in sent and "SOURCE-ANSWER" in sent and "FORK-PROMPT" in sent
+    with sqlite3.connect(db) as conn:
+        assert conn.execute(count, (source.session_id,)).fetchone()[0] == before
