@@ -16,8 +16,7 @@ import pytest
 
 from ai_orchestrator.agents.base import AgentRequest, Permission, ProcessExit
 from ai_orchestrator.agents.homes.agent_files import read_back
-from ai_orchestrator.agents.homes.locations import opencode_db
-from ai_orchestrator.agents.opencode import OpenCodeBackend, OpenCodeStreamParser
+from ai_orchestrator.agents.opencode import OpenCodeBackend, OpenCodeStreamParser, opencode_db
 from ai_orchestrator.core.errors import InvalidInput
 from ai_orchestrator.core.usage import ModelUsage
 

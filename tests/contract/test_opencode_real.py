@@ -33,8 +33,7 @@ from typing import Any
 import pytest
 
 from ai_orchestrator.agents.base import AgentRequest, AgentResult, ProcessExit
-from ai_orchestrator.agents.homes.locations import opencode_db
-from ai_orchestrator.agents.opencode import OpenCodeBackend
+from ai_orchestrator.agents.opencode import OpenCodeBackend, opencode_db
 from ai_orchestrator.calls.session_call import CallOptions, run_in_session
 from ai_orchestrator.store import SessionStore
 from tests.contract.raw_drivers import DRIVERS

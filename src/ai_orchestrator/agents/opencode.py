@@ -32,8 +32,8 @@ Parse contract (``OpenCodeStreamParser``)
       when it completed.
     - Model: the stream never names it. ``request.model``, else ``-m``/``--model`` in
       ``extra_args``, else the ``providerID/modelID`` OpenCode stored on the call's
-      assistant messages (read back from its SQLite store, ``agents.homes.locations
-      .opencode_db``), else ``"unknown"`` — never a guess.
+      assistant messages (read back from its SQLite store, ``opencode_db``), else
+      ``"unknown"`` — never a guess.
     - Outcome: an ``error`` event decides: ``error.data.statusCode`` / message (or the name
       ``ProviderAuthError``) → auth / rate_limit, a resume of a session OpenCode does not have →
       session_lost, else api_error with the message. Otherwise exit 0 after at least one step →
@@ -48,6 +48,7 @@ as it stands), the model from each part's message.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
 from collections.abc import Mapping, Sequence
@@ -79,7 +80,6 @@ from ai_orchestrator.agents.base import (
     TodoEvent,
     check_model,
 )
-from ai_orchestrator.agents.homes.locations import opencode_db
 from ai_orchestrator.agents.parser_base import StreamParserBase, Verdict
 from ai_orchestrator.core.usage import ModelUsage
 
@@ -88,6 +88,18 @@ _MODE_FLAGS = ("--agent", "--auto")
 _LOST = ("session not found", "notfounderror", "no session")
 _TODO_TOOL = "todowrite"
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def opencode_db() -> Path | None:
+    """OpenCode's SQLite store (sessions, messages, parts with each step's tokens and cost):
+    ``$OPENCODE_DB`` (absolute, or relative to the data dir), else
+    ``${XDG_DATA_HOME:-~/.local/share}/opencode/opencode.db``; ``None`` for ``:memory:``.
+    (Here, not in ``agents.homes.locations``: only this backend reads it.)"""
+    data = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "opencode"
+    configured = os.environ.get("OPENCODE_DB")
+    if configured == ":memory:":
+        return None
+    return data / configured if configured else data / "opencode.db"
 
 
 def _has_flag(args: Sequence[str], names: Sequence[str]) -> bool:

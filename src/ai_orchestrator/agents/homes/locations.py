@@ -3,11 +3,10 @@ path import this on every run, so it must not pull in the adapters).
 
 - ``claude_projects_dirs()``: Claude Code's ``projects/`` directories;
 - ``codex_home()``: ``$CODEX_HOME`` (``sessions/``, ``archived_sessions/``);
-- ``gemini_tmp_dir()``: Gemini CLI's ``~/.gemini/tmp`` (honouring ``GEMINI_CLI_HOME``);
-- ``opencode_db()``: OpenCode's SQLite store (honouring ``OPENCODE_DB``, ``XDG_DATA_HOME``).
+- ``gemini_tmp_dir()``: Gemini CLI's ``~/.gemini/tmp`` (honouring ``GEMINI_CLI_HOME``).
 
-``agent_files`` (reading one call's usage back) and ``claude_transcript`` resolve the same
-places; these functions are the shared spelling.
+The backends (their ``read_back`` and ``Capabilities.session_dirs``) and ``claude_transcript``
+resolve the same places; these functions are the shared spelling.
 """
 
 from __future__ import annotations
@@ -44,14 +43,3 @@ def gemini_tmp_dir() -> Path:
     """``${GEMINI_CLI_HOME:-~}/.gemini/tmp``: ``<project>/chats/session-*.json[l]`` and
     subagent chats in ``<project>/chats/<parent session id>/``."""
     return Path(os.environ.get("GEMINI_CLI_HOME") or Path.home()) / ".gemini" / "tmp"
-
-
-def opencode_db() -> Path | None:
-    """OpenCode's SQLite store (sessions, messages, parts with each step's tokens and cost):
-    ``$OPENCODE_DB`` (absolute, or relative to the data dir), else
-    ``${XDG_DATA_HOME:-~/.local/share}/opencode/opencode.db``; ``None`` for ``:memory:``."""
-    data = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "opencode"
-    configured = os.environ.get("OPENCODE_DB")
-    if configured == ":memory:":
-        return None
-    return data / configured if configured else data / "opencode.db"
