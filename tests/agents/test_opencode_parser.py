@@ -102,6 +102,18 @@ def test_an_error_event_decides_the_outcome(error: dict[str, Any], outcome: str)
     assert result.session_id == SES
 
 
+def test_our_stop_decides_even_when_opencode_printed_an_abort_error() -> None:
+    aborted = _error("MessageAbortedError", "The operation was aborted.")
+    timed_out = _parse([_step("s", "m"), aborted], ProcessExit(143, "", 100, timed_out=True),
+                       timeout=5)
+    assert (timed_out.outcome, timed_out.error) == ("timeout", "timed out after 5 s")
+    stopped = _parse([_error("APIError", "overloaded", 529)],
+                     ProcessExit(130, "", 100, interrupted=True))
+    assert stopped.outcome == "interrupted"
+    killed = _parse([aborted], ProcessExit(None, "", 100, signal=9))  # by someone else
+    assert killed.outcome == "crash" and killed.error.startswith("killed by signal 9")
+
+
 def test_an_error_after_a_finished_step_keeps_that_steps_usage() -> None:
     result = _parse([_step("s", "m", inp=40, out=2), _error("APIError", "overloaded", 529)],
                     ProcessExit(1, "", 100))

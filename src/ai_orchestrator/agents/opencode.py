@@ -38,7 +38,9 @@ Parse contract (``OpenCodeStreamParser``)
       ``ProviderAuthError``) → auth / rate_limit, a resume of a session OpenCode does not have →
       session_lost, else api_error with the message. Otherwise exit 0 after at least one step →
       success. Without either: timeout / interrupted only when the runner says *we* stopped it,
-      a signal → crash "killed by signal N", else crash with the stderr tail.
+      a signal → crash "killed by signal N", else crash with the stderr tail. When *we*
+      stopped it, or the error is ``MessageAbortedError`` (OpenCode's word for a prompt
+      aborted by a signal), the error event does not decide: the stop does.
 
 Read back (``OpenCodeBackend.read_back``): the ``step-finish`` parts of the session in
 ``opencode.db`` written since the call started (read-only; a store being written is read
@@ -366,7 +368,8 @@ class OpenCodeStreamParser(StreamParserBase):
 
     def _classify(self, exit: ProcessExit) -> Verdict:
         stderr = _ANSI.sub("", exit.stderr or "")
-        if self._error is not None:
+        aborted = as_str(as_dict(self._error).get("name")) == "MessageAbortedError"
+        if self._error is not None and not aborted and not (exit.timed_out or exit.interrupted):
             data = as_dict(self._error.get("data"))
             name = as_str(self._error.get("name")) or "error"
             message = one_line(as_str(data.get("message")) or name)
