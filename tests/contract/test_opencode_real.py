@@ -14,7 +14,9 @@ Anthropic API on 127.0.0.1, offline (``tests.fakeapi.clis.opencode_env``).
   session id, the source conversation sent to the model, the source session unchanged.
 - aio SIGKILLed mid-call: no process of the call outlives it (the lifetime watchdog), and the
   next call records the killed one as ``interrupted`` with exactly the tokens the fake served
-  its finished step, read back from OpenCode's own SQLite store (``usage_source`` names it).
+  its finished step, read back from OpenCode's own SQLite store (``usage_source`` names it);
+  killed during its very first request (OpenCode printed nothing yet), it is recorded as
+  ``interrupted`` with its usage unknown.
 """
 
 from __future__ import annotations
@@ -166,7 +168,9 @@ def _tree(pid: int) -> set[int]:
     return found
 
 
+@pytest.mark.parametrize("finished_steps", [1, 0], ids=["after-a-step", "in-the-first-request"])
 def test_sigkilled_aio_leaves_no_orphan_and_the_call_is_recovered_from_opencode_db(
+    finished_steps: int,
     agent_env: Callable[[str], None],
     fake_api: FakeAPIServer,
     cli_workdir: Path,
@@ -174,7 +178,8 @@ def test_sigkilled_aio_leaves_no_orphan_and_the_call_is_recovered_from_opencode_
 ) -> None:
     agent_env("opencode")
     name = "implement-oc-killed"
-    fake_api.script([{"tool_use": TOOL, "usage": STEP_ONE}, {"hang": True}])
+    turns = [{"tool_use": TOOL, "usage": STEP_ONE}] * finished_steps + [{"hang": True}]
+    fake_api.script(turns)
     aio = subprocess.Popen(
         [sys.executable, "-m", "ai_orchestrator", "run", name, "run the command",
          "--agent", "opencode", "--model", MODEL, "--timeout", str(TIMEOUT)],
@@ -182,7 +187,7 @@ def test_sigkilled_aio_leaves_no_orphan_and_the_call_is_recovered_from_opencode_
     )  # fmt: skip
     tree: set[int] = set()
     try:
-        fake_api.wait_for_requests(2, timeout=TIMEOUT)  # the tool step, then the hanging one
+        fake_api.wait_for_requests(len(turns), timeout=TIMEOUT)  # up to the hanging one
         time.sleep(1.0)
         tree = _tree(aio.pid)
         assert tree, "the agent's process tree was not found: the test proves nothing"
@@ -207,13 +212,19 @@ def test_sigkilled_aio_leaves_no_orphan_and_the_call_is_recovered_from_opencode_
     records = [r.to_json() for r in SessionStore().read_log(name).records]
     assert [r["outcome"] for r in records] == ["interrupted", "success"], records
     killed = records[0]
+    assert (records[1]["tokens"]["input"], records[1]["tokens"]["output"]) == (21, 3)
+    assert not (SessionStore().path_of(name) / "pending-call.json").exists()
+    if not finished_steps:
+        # OpenCode printed nothing before the hanging first request: no conversation id
+        # reached aio and no request was answered, so the usage is unknown — never $0.
+        assert killed.get("usage_unknown") is True and killed["cost_source"] == "unpriced"
+        assert after.record.session_action == "started"
+        return
     assert killed["tokens"] == _tokens(STEP_ONE), killed  # the finished step, exactly once
     assert killed["usage_source"] == {"kind": "opencode-db", "path": str(opencode_db())}
     assert killed["cost_source"] == "transcript" and killed["cost"] > 0
-    assert (records[1]["tokens"]["input"], records[1]["tokens"]["output"]) == (21, 3)
     assert after.record.session_action == "resumed"
     assert after.record.agent_session_id == killed["agent_session_id"]
-    assert not (SessionStore().path_of(name) / "pending-call.json").exists()
 
 
 def _raw_call(exe: str, env: dict[str, str], cwd: Path, prompt: str, **kw: Any) -> AgentResult:
