@@ -42,7 +42,7 @@ from tests.contract.raw_drivers import DRIVERS
 from tests.fakeapi import FakeAPIServer
 from tests.fakeapi.clis import MODELS, OPENCODE_PRICES
 from tests.fakeapi.procs import run_cli
-from tests.fakes.harness import pid_alive
+from tests.fakes.harness import descendants, pid_alive
 
 pytestmark = pytest.mark.real_cli
 
@@ -148,26 +148,6 @@ def test_agent_errors_are_the_documented_failed_outcome(
     assert record["tokens"]["output"] == 0  # nothing answered, nothing billed
 
 
-def _tree(pid: int) -> set[int]:
-    found: set[int] = set()
-    stack = [pid]
-    while stack:
-        parent = stack.pop()
-        try:
-            tasks = os.listdir(f"/proc/{parent}/task")
-        except OSError:
-            continue
-        for task in tasks:
-            try:
-                with open(f"/proc/{parent}/task/{task}/children") as fh:
-                    kids = [int(k) for k in fh.read().split()]
-            except OSError:
-                continue
-            found.update(kids)
-            stack.extend(kids)
-    return found
-
-
 @pytest.mark.parametrize("finished_steps", [1, 0], ids=["after-a-step", "in-the-first-request"])
 def test_sigkilled_aio_leaves_no_orphan_and_the_call_is_recovered_from_opencode_db(
     finished_steps: int,
@@ -185,11 +165,11 @@ def test_sigkilled_aio_leaves_no_orphan_and_the_call_is_recovered_from_opencode_
          "--agent", "opencode", "--model", MODEL, "--timeout", str(TIMEOUT)],
         cwd=cli_workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    tree: set[int] = set()
+    tree: list[int] = []
     try:
         fake_api.wait_for_requests(len(turns), timeout=TIMEOUT)  # up to the hanging one
         time.sleep(1.0)
-        tree = _tree(aio.pid)
+        tree = descendants(aio.pid)
         assert tree, "the agent's process tree was not found: the test proves nothing"
         aio.kill()
         aio.wait(timeout=10)
