@@ -4,7 +4,7 @@
 # Usage: bash scripts/install-agent-clis.sh DIR
 #
 # Contract:
-#   * Each CLI gets its own npm prefix: DIR/claude, DIR/gemini, DIR/codex; the binary is
+#   * Each CLI gets its own npm prefix: DIR/claude, DIR/gemini, DIR/codex, DIR/opencode; the binary is
 #     DIR/<cli>/node_modules/.bin/<cli>.
 #   * Versions are pinned (on Node 20 an unpinned Claude Code install silently resolves to an
 #     old release). A stamp file DIR/<cli>/.installed-<version> makes a re-run instant.
@@ -23,6 +23,7 @@ CLIS=(
     "claude|@anthropic-ai/claude-code|2.1.330|claude"
     "gemini|@google/gemini-cli|0.61.0|gemini"
     "codex|@openai/codex|0.169.0|codex"
+    "opencode|opencode-ai|1.18.33|opencode"
 )
 
 if ! command -v npm >/dev/null 2>&1; then

@@ -69,3 +69,21 @@ class TestScripted(BackendContract):
     partial: ClassVar[list[dict[str, Any]]] = [
         {"type": "init", "session_id": MINTED, "model": model, "scripted": True},
     ]
+
+
+class TestOpenCode(BackendContract):
+    # recorded from the real opencode 1.18.33 against the fake API (tests/fakeapi)
+    key = "opencode"
+    model = "anthropic/claude-sonnet-4-5"
+    session_id = "ses_dae18d089ffehJG7G6ipH2T7sD"  # OpenCode names a new session itself
+    tool = "bash"
+    # two steps summed; OpenCode's input already excludes the cache
+    usage: ClassVar[dict[str, ModelUsage]] = {
+        "anthropic/claude-sonnet-4-5": ModelUsage(
+            input=2600, output=120, cache_read=6500, cache_write_5m=600
+        ),
+    }
+    partial: ClassVar[list[dict[str, Any]]] = [
+        {"type": "step_start", "sessionID": session_id,
+         "part": {"id": "prt_1", "messageID": "msg_1", "type": "step-start"}},
+    ]

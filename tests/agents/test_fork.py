@@ -30,8 +30,9 @@ def test_claude_fork_argv_resumes_a_copy_under_the_minted_id(tmp_path: Path) -> 
     assert "--fork-session" not in plain and not any(a.startswith("--session-id") for a in plain)
 
 
-def test_only_claude_can_fork() -> None:
-    assert [key for key in registry.KNOWN_KEYS if registry.can_fork(key)] == ["claude"]
+def test_only_claude_and_opencode_can_fork() -> None:
+    forking = [key for key in registry.KNOWN_KEYS if registry.can_fork(key)]
+    assert forking == ["claude", "opencode"]
 
 
 @pytest.mark.parametrize("agent", ["scripted", "gemini", "codex"])

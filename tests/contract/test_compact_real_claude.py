@@ -19,12 +19,19 @@ from typing import Any
 import pytest
 
 from ai_orchestrator.accounting.context_windows import context_window
+from ai_orchestrator.agents.registry import declared
 from tests.fakeapi import FakeAPIServer
 from tests.fakeapi.clis import MODELS
 
 pytestmark = [pytest.mark.real_cli, pytest.mark.process]
 
-WINDOW = context_window("claude", MODELS["claude"])[0] or 0  # Claude Code's: 200k
+_CLAUDE = declared("claude")  # Claude Code's own window: 200k
+WINDOW = (
+    context_window(
+        "claude", MODELS["claude"], limit=_CLAUDE.context_limit, long_mark=_CLAUDE.long_context_mark
+    )[0]
+    or 0
+)
 
 
 def aio(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -84,6 +84,16 @@ def test_anthropic_errors(fake_api: FakeAPIServer) -> None:
     assert [n for n, _ in _sse(body)] == ["message_start", "error"]
 
 
+def test_anthropic_error_asks_for_a_retry_delay_only_when_scripted(
+    fake_api: FakeAPIServer,
+) -> None:
+    fake_api.script([{"error": {"status": 500, "retry_after_ms": 0}}, {"error": {"status": 500}}])
+    status, headers, _ = _post(fake_api.url + "/v1/messages", MAIN)
+    assert (status, headers.get("retry-after-ms")) == (500, "0")
+    status, headers, _ = _post(fake_api.url + "/v1/messages", MAIN)
+    assert status == 500 and "retry-after-ms" not in headers
+
+
 def test_only_tool_requests_consume_turns(fake_api: FakeAPIServer) -> None:
     fake_api.script([{"text": "scripted"}])
     _, _, side = _post(fake_api.url + "/v1/messages", {"stream": True, "model": "m"})

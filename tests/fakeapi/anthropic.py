@@ -6,7 +6,8 @@ request and consumes a scripted turn. ``render(turn, body)`` returns the streame
 ``content_block_start/delta/stop`` triple per text or ``tool_use`` block, ``message_delta``
 with the final ``output_tokens`` and ``stop_reason``, ``message_stop``) or a non-streamed
 JSON message when the request did not ask for ``stream``. Every reply carries a
-``request-id`` header. ``error_reply`` gives the real error body shape; ``in_stream`` errors
+``request-id`` header. ``error_reply`` gives the real error body shape (plus a
+``retry-after-ms`` header when the turn's error has ``retry_after_ms``); ``in_stream`` errors
 send ``message_start`` then ``event: error``.
 """
 
@@ -85,6 +86,8 @@ def error_reply(turn_error: dict[str, Any], body: Any) -> Reply:
         return Reply.sse([named_event(start), named_event(error_body(status, turn_error))],
                          headers={"request-id": request_id})
     headers = {"request-id": request_id, "x-should-retry": "false"}
+    if "retry_after_ms" in turn_error:  # OpenCode waits this long before its own retry
+        headers["retry-after-ms"] = str(turn_error["retry_after_ms"])
     return Reply.json(payload, status=status, headers=headers)
 
 

@@ -8,7 +8,8 @@
   ``[executable]`` (callers add flags); ``env`` is a complete, minimal environment (``env -i``
   style: nothing inherited except what is passed) that points the CLI at the fake API, with
   retries off and no telemetry. Config files the CLI needs are written under ``home``
-  (Gemini ``~/.gemini/settings.json``, Codex ``$CODEX_HOME/config.toml``); ``inherit``
+  (Gemini ``~/.gemini/settings.json``, Codex ``$CODEX_HOME/config.toml``; OpenCode gets its
+  config inline, ``opencode_env``); ``inherit``
   may forward ``CLAUDE_CONFIG_DIR``, ``CODEX_HOME``, ``GEMINI_CLI_HOME`` and ``XDG_*``.
 """
 
@@ -21,10 +22,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
 
-CLI_NAMES = ("claude", "gemini", "codex")
-PINNED_VERSIONS = {"claude": "2.1.330", "gemini": "0.61.0", "codex": "0.169.0"}
+CLI_NAMES = ("claude", "gemini", "codex", "opencode")
+PINNED_VERSIONS = {"claude": "2.1.330", "gemini": "0.61.0", "codex": "0.169.0",
+                   "opencode": "1.18.33"}
 # Models the offline setups are known to work with (Claude: TaskCreate etc. exist for sonnet).
-MODELS = {"claude": "claude-sonnet-4-6", "gemini": "gemini-2.5-flash", "codex": "gpt-5.5"}
+MODELS = {"claude": "claude-sonnet-4-6", "gemini": "gemini-2.5-flash", "codex": "gpt-5.5",
+          "opencode": "anthropic/claude-sonnet-4-5"}
+# What the offline OpenCode setup prices its model at (USD per million tokens): OpenCode
+# computes each step's ``cost`` from these, so a test can check the reported cost exactly.
+OPENCODE_PRICES = {"input": 3.0, "output": 15.0, "cache_read": 0.3, "cache_write": 3.75}
 API_KEY = "sk-test"
 # Env vars a caller (e.g. the repo's autouse conftest) may want forwarded to the CLI.
 FORWARDED = ("CLAUDE_CONFIG_DIR", "CODEX_HOME", "GEMINI_CLI_HOME", "XDG_CONFIG_HOME",
@@ -151,7 +157,49 @@ def codex_env(api_url: str, exe: Path, home: Path,
     return {**env, "CODEX_HOME": str(codex_home), "FAKE_OPENAI_KEY": API_KEY}
 
 
-_ENV_BUILDERS = {"claude": claude_env, "gemini": gemini_env, "codex": codex_env}
+def opencode_config(api_url: str) -> dict[str, object]:
+    """OpenCode config (``OPENCODE_CONFIG_CONTENT``): the ``anthropic`` provider pointed at the
+    fake, with its one model declared here (models.dev is never fetched) and priced at
+    ``OPENCODE_PRICES``; no auto-update, no sharing."""
+    provider, model = MODELS["opencode"].split("/", 1)
+    return {
+        "$schema": "https://opencode.ai/config.json", "autoupdate": False, "share": "disabled",
+        "model": MODELS["opencode"], "small_model": MODELS["opencode"],
+        "provider": {provider: {
+            "npm": "@ai-sdk/anthropic", "name": "Fake Anthropic",
+            "options": {"baseURL": f"{api_url}/v1", "apiKey": API_KEY},
+            "models": {model: {"name": model, "cost": OPENCODE_PRICES,
+                               "limit": {"context": 200000, "output": 8192}}}}},
+    }
+
+
+def opencode_env(api_url: str, exe: Path, home: Path,
+                 inherit: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Env for OpenCode, offline: the config inline (``opencode_config``); no models.dev
+    fetch, auto-update, default or external plugins, LSP downloads or sharing; npm offline
+    against a registry on the fake (the CLI installs ``@opencode-ai/plugin`` into its config
+    dir in the background otherwise: the seeded ``package.json``/lock/``node_modules`` make
+    it see nothing to install); any other HTTP(S) goes to a dead proxy, so a network access
+    fails fast instead of reaching out."""
+    env = _base_env(exe, home, inherit)
+    config_dir = Path(env.get("XDG_CONFIG_HOME") or home / ".config") / "opencode"
+    (config_dir / "node_modules").mkdir(parents=True, exist_ok=True)
+    deps = {"@opencode-ai/plugin": "*"}
+    (config_dir / "package.json").write_text(json.dumps({"dependencies": deps}))
+    (config_dir / "package-lock.json").write_text(json.dumps(
+        {"lockfileVersion": 3, "packages": {"": {"dependencies": deps}}}))
+    return {**env,
+            "OPENCODE_CONFIG_CONTENT": json.dumps(opencode_config(api_url)),
+            "OPENCODE_DISABLE_MODELS_FETCH": "1", "OPENCODE_DISABLE_AUTOUPDATE": "1",
+            "OPENCODE_DISABLE_DEFAULT_PLUGINS": "1", "OPENCODE_PURE": "1",
+            "OPENCODE_DISABLE_LSP_DOWNLOAD": "1", "OPENCODE_DISABLE_SHARE": "1",
+            "npm_config_registry": f"{api_url}/__npm", "npm_config_offline": "true",
+            "HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9",
+            "NO_PROXY": "127.0.0.1,localhost"}
+
+
+_ENV_BUILDERS = {"claude": claude_env, "gemini": gemini_env, "codex": codex_env,
+                 "opencode": opencode_env}
 
 
 def offline_cli(name: str, api_url: str, home: Path, *, exe: Path | None = None,

@@ -19,7 +19,8 @@ A turn is a plain dict (so it can also be POSTed as JSON to ``/__script``). Keys
   "usage"?: {...}}``. ``in_stream`` (streaming requests only): HTTP 200, a partial stream,
   then the API's in-stream error (Anthropic ``event: error`` after ``message_start`` carrying
   ``usage``; Gemini an ``{"error"}`` chunk, or with ``"drop": true`` nothing more: the
-  connection closes mid-stream; OpenAI ``response.failed``).
+  connection closes mid-stream; OpenAI ``response.failed``). Anthropic only: ``retry_after_ms``
+  sends a ``retry-after-ms`` header (OpenCode waits that long before its own retry).
 - ``hang``: ``True`` - accept the request and never answer (until the server stops).
 - ``delay``: seconds to sleep before answering.
 """

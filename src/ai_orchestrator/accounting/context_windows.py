@@ -6,13 +6,14 @@ so aliases and ``scripted-*`` demo models resolve as they do for prices), else `
 below, else ``(None, reason)``. The caller's own override (``[compaction] windows`` in the
 user config, ``calls.compaction``) comes before both.
 
-The window is the one the **agent** works with, which can be less than the API's: Claude
-Code runs a Claude model with a 200k-token context unless the model is named with the
-``[1m]`` suffix (``sonnet[1m]``), whatever the API allows (genai-prices says 1M for
-claude-sonnet-4-6), and it compacts by itself past that limit. Seen with the pinned CLI
-against the fake API: after a turn whose prompt was 500k tokens on claude-sonnet-4-6, the
-next resumed call began with the CLI's own compaction (``compact_boundary``, trigger
-``auto``, ``pre_tokens`` 500027).
+The window is the one the **agent** works with, which can be less than the API's: the
+caller passes the backend's declared ``limit`` (``Capabilities.context_limit``) and the
+model-name mark that lifts it. Claude Code, for one, runs a Claude model with a 200k-token
+context unless the model is named with the ``[1m]`` suffix (``sonnet[1m]``), whatever the
+API allows (genai-prices says 1M for claude-sonnet-4-6), and it compacts by itself past
+that limit. Seen with the pinned CLI against the fake API: after a turn whose prompt was
+500k tokens on claude-sonnet-4-6, the next resumed call began with the CLI's own
+compaction (``compact_boundary``, trigger ``auto``, ``pre_tokens`` 500027).
 """
 
 from __future__ import annotations
@@ -29,11 +30,16 @@ KNOWN: dict[str, int] = {
 }
 
 
-CLAUDE_CODE_WINDOW = 200_000  # Claude Code without the [1m] suffix (module docstring)
-
-
-def context_window(agent: str | None, model: str) -> tuple[int | None, str]:
-    """``(tokens, where it came from)``; ``(None, why not)`` when no source knows it."""
+def context_window(
+    agent: str | None,
+    model: str,
+    *,
+    limit: int | None = None,
+    long_mark: str = "",
+    label: str = "the agent",
+) -> tuple[int | None, str]:
+    """``(tokens, where it came from)``; ``(None, why not)`` when no source knows it.
+    ``limit``: the agent's own context limit, lifted by ``long_mark`` in the model name."""
     name, provider_id, _notes = resolve(agent, model)
     found, _reason = lookup_model(name, provider_id, None)
     window = found.model.context_window if found is not None else None
@@ -43,6 +49,6 @@ def context_window(agent: str | None, model: str) -> tuple[int | None, str]:
         window, source = KNOWN[name], "aio's table (accounting/context_windows.py)"
     else:
         source = f"{data_version()} ({found.model.id if found else name})"
-    if agent == "claude" and "[1m]" not in model and window > CLAUDE_CODE_WINDOW:
-        return CLAUDE_CODE_WINDOW, f"Claude Code's default context ({source} allows {window:,})"
+    if limit is not None and not (long_mark and long_mark in model) and window > limit:
+        return limit, f"{label}'s default context ({source} allows {window:,})"
     return window, source

@@ -224,6 +224,10 @@ class Capabilities:
     - ``built_in``: runs with this Python, nothing to install (the scripted demo agent).
     - ``session_dirs``: where the CLI keeps its conversation files (``agents.homes.locations``);
       ``Backend.read_back`` reads a lost call's usage from there.
+    - ``compacts_headlessly``: the CLI compacts its own conversation when a headless call
+      asks it to (``/compact``); otherwise aio compacts by a summary hand-over.
+    - ``context_limit``: the context the CLI itself works with when the model allows more
+      (``None``: the model's); ``long_context_mark``: a model-name mark that lifts it.
     """
 
     fork: bool = False
@@ -238,6 +242,9 @@ class Capabilities:
     auto_planner: int | None = None
     tested_version: str | None = None
     built_in: bool = False
+    compacts_headlessly: bool = False
+    context_limit: int | None = None
+    long_context_mark: str = ""
     session_dirs: Callable[[], list[Path]] | None = None
 
 

@@ -171,6 +171,11 @@ class ClaudeBackend:
         auto_planner=1,
         tested_version="2.1.330",
         session_dirs=claude_projects_dirs,
+        compacts_headlessly=True,  # `/compact` as the prompt of `claude -p --resume`
+        # Claude Code runs a 200k context unless the model is named `…[1m]`, whatever the
+        # API allows (seen: it compacted by itself after a 500k-token turn on sonnet-4-6).
+        context_limit=200_000,
+        long_context_mark="[1m]",
     )
 
     def build(self, request: AgentRequest, executable: str) -> Invocation:

@@ -15,8 +15,7 @@ else ``AIO_COMPACT_THRESHOLD`` (environment), else
 (before genai-prices and ``accounting.context_windows``); a model with no known window is
 never compacted automatically (``aio session compact`` still works).
 
-How (``compacts_headlessly``; one small function, so the per-backend capability can move to
-``agents/`` as a declared capability):
+How (``compacts_headlessly``: what the backend declares, ``Capabilities.compacts_headlessly``):
 
 - **agent**: the agent's own compaction, driven headlessly — Claude Code's ``/compact`` as
   the prompt of a resumed ``-p`` call. The same conversation continues; its record carries
@@ -101,8 +100,11 @@ class Compaction:
 
 
 def compacts_headlessly(agent: str) -> bool:
-    """Whether ``agent`` compacts its own conversation in a headless call (``/compact``)."""
-    return agent == "claude"
+    """Whether ``agent`` compacts its own conversation in a headless call (``/compact``):
+    what its backend declares."""
+    from ai_orchestrator.agents.registry import declared
+
+    return declared(agent).compacts_headlessly
 
 
 def parse_threshold(value: object, where: str) -> float | None:
@@ -166,7 +168,13 @@ def window_for(
         return None, "the conversation's model is not known"
     if settings.windows and model in settings.windows:
         return settings.windows[model], "[compaction] windows"
-    return context_window(agent, model)
+    from ai_orchestrator.agents.registry import declared, label
+
+    caps = declared(agent)
+    return context_window(
+        agent, model, limit=caps.context_limit, long_mark=caps.long_context_mark,
+        label=label(agent),
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,8 @@ VARIABLES: dict[str, str] = {
     "PGPASSWORD": "libpq's password variable: masked in every message of `aio team`.",
     "XDG_CONFIG_HOME": "Where the user config `aio/config.toml` is read (default `~/.config`).",
     "XDG_CACHE_HOME": "Where aio keeps its caches, `ai-orchestrator/` (default `~/.cache`).",
+    "XDG_DATA_HOME": "Where OpenCode keeps `opencode/opencode.db` (default `~/.local/share`).",
+    "OPENCODE_DB": "OpenCode's SQLite store (absolute, or relative to its data directory).",
     "HOME": "The user's home (the default of every path above).",
     "USER": "The login name on team rows when the system has none (`aio team`).",
     "NO_COLOR": "No colour and no other escape sequence; `--color always` overrides it.",

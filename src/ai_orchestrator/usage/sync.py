@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from ai_orchestrator.core import env
 from ai_orchestrator.usage import db as usage_db
+from ai_orchestrator.usage.settle import settle
 from ai_orchestrator.usage.sources import WHOLE_FILE, Source, discover
 from ai_orchestrator.usage.spool import KEEP_DAYS
 
@@ -426,66 +427,6 @@ def _sync_aio(conn: sqlite3.Connection, root: Path, names: list[str], known: dic
     return changed
 
 
-def _settle(conn: sqlite3.Connection, gen: int, features: set[str]) -> None:
-    """Replays, coverage by aio's calls and feature/task of the rows new in ``gen``."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        conn.execute(
-            "UPDATE req SET replay = 1, gen = :g WHERE origin = 't' AND sidechain = 1"
-            " AND replay = 0 AND msg_id IS NOT NULL AND (gen = :g OR msg_id IN (SELECT msg_id FROM"
-            " req WHERE gen = :g AND sidechain = 0 AND msg_id IS NOT NULL)) AND EXISTS (SELECT 1"
-            " FROM req p WHERE p.msg_id = req.msg_id AND p.sidechain = 0 AND p.origin = 't')",
-            {"g": gen},
-        )
-        conn.execute(
-            "UPDATE req SET covered = (SELECT m.call FROM aio_msgs m WHERE m.msg_id = req.msg_id),"
-            " gen = :g WHERE origin = 't' AND covered IS NULL"
-            " AND msg_id IN (SELECT msg_id FROM aio_msgs)",
-            {"g": gen},
-        )
-        window = (
-            "FROM aio_calls c WHERE c.agent = req.agent AND c.session = req.session"
-            " AND req.ts BETWEEN c.start AND c.end"
-        )
-        conn.execute(
-            f"UPDATE req SET covered = (SELECT c.id {window} ORDER BY c.start LIMIT 1), gen = :g"
-            " WHERE origin = 't' AND covered IS NULL"
-            f" AND session IN (SELECT session FROM aio_calls) AND EXISTS (SELECT 1 {window})",
-            {"g": gen},
-        )
-        same = "FROM aio_calls c WHERE c.agent = req.agent AND c.session = req.session"
-
-        def latest(column: str) -> str:  # the latest call before the row, else the first
-            return (
-                f"coalesce((SELECT c.{column} {same} AND c.start <= req.ts ORDER BY c.start DESC"
-                f" LIMIT 1), (SELECT c.{column} {same} ORDER BY c.start LIMIT 1))"
-            )
-
-        conn.execute(
-            f"UPDATE req SET feature = {latest('feature')}, task = {latest('task')},"
-            f" aio_session = {latest('aio_session')}, gen = :g"
-            " WHERE origin = 't' AND aio_session IS NULL"
-            " AND session IN (SELECT session FROM aio_calls)",
-            {"g": gen},
-        )
-        seen = conn.execute("SELECT value FROM meta WHERE key = 'features'").fetchone()
-        before = set(json.loads(seen[0])) if seen else set()
-        for feature in sorted(features - before):
-            conn.execute(
-                "UPDATE req SET feature = :f, gen = :g WHERE origin = 't' AND feature IS NULL"
-                " AND (branch = :f OR branch LIKE '%/' || :f)",
-                {"f": feature, "g": gen},
-            )
-        conn.execute(
-            "INSERT OR REPLACE INTO meta VALUES ('features', ?)", (json.dumps(sorted(features)),)
-        )
-        conn.execute("INSERT OR REPLACE INTO meta VALUES ('gen', ?)", (str(gen),))
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-
-
 def sync(
     root_dir: Path | None = None,
     *,
@@ -593,7 +534,7 @@ def _sync_locked(
         progress(len(work), len(work), done_bytes, total_bytes)
     seen = conn.execute("SELECT value FROM meta WHERE key = 'features'").fetchone()
     if writer.rows or aio_changed or seen is None or set(json.loads(seen[0])) != features:
-        _settle(conn, gen, features)
+        settle(conn, gen, features)
 
 
 def _kind_of(agent: str, path: str) -> str:
