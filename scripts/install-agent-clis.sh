@@ -23,6 +23,7 @@ CLIS=(
     "claude|@anthropic-ai/claude-code|2.1.330|claude"
     "gemini|@google/gemini-cli|0.61.0|gemini"
     "codex|@openai/codex|0.169.0|codex"
+    "qwen|@qwen-code/qwen-code|0.24.4|qwen"
 )
 
 if ! command -v npm >/dev/null 2>&1; then
