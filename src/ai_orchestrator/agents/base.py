@@ -18,15 +18,20 @@ Normalised usage semantics (``ModelUsage``), identical for every backend:
 
 Invariants: token counts are non-negative ints; ``AgentResult.outcome`` is one of
 ``OUTCOMES``; ``session_id`` is what the CLI printed (never guessed), or ``None``.
+
+What a backend can do is declared once, as data, on its class (``Capabilities``); callers
+outside ``agents/`` read it through ``registry.capabilities(key)`` and never keep a table of
+their own keyed by agent name. The common parser machinery is ``agents.parser_base``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 
 from ai_orchestrator.core.errors import InvalidInput
 from ai_orchestrator.core.usage import ModelUsage, Outcome
@@ -185,6 +190,61 @@ class ProcessExit:
         return code - 128 if code is not None and 128 < code < 160 else None
 
 
+ResumeScope = Literal["cwd", "anywhere"]
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What one backend can do and where its things are: declared on its class, read by
+    callers through ``registry.capabilities(key)``.
+
+    - ``fork``: the CLI can continue a *copy* of a stored conversation (``AgentRequest.fork``).
+    - ``resume_scope``: ``"cwd"`` when the CLI finds a stored conversation only when run from
+      the directory the conversation started in (its files are kept per project directory),
+      so a resume runs there; ``"anywhere"`` when any directory will do.
+    - ``mints_own_ids``: the CLI names a new conversation itself (the id arrives in the
+      stream, ``Progress.session_id``); ``False``: it takes the id aio minted
+      (``AgentRequest.new_session_id``), known before launch.
+    - ``provider``: the price data's provider id its models are priced under
+      (``accounting`` gets it as an argument); ``None``: inferred from the model name.
+    - ``notional_cost``: its cost is notional (the offline demo agent), said on every price.
+    - ``model_aliases``: short model names the CLI resolves itself (``sonnet``); they name no
+      model under another backend.
+    - ``strong_model``: the model the workflow asks for when it wants the strongest one this
+      backend runs (a fallback planner, the last-resort reviewer); ``None``: the CLI default.
+    - ``auto_planner``: position in ``plan.agent = "auto"`` (lowest first) when its CLI is
+      installed; ``None``: never chosen by ``auto``.
+    - ``tested_version``: the pinned CLI version the contract tests prove (``aio doctor``).
+    - ``built_in``: runs with this Python, nothing to install (the scripted demo agent).
+    - ``session_dirs``: where the CLI keeps its conversation files (``agents.homes.locations``);
+      ``Backend.read_back`` reads a lost call's usage from there.
+    """
+
+    fork: bool = False
+    resume_scope: ResumeScope = "anywhere"
+    mints_own_ids: bool = False
+    provider: str | None = None
+    notional_cost: bool = False
+    model_aliases: tuple[str, ...] = ()
+    strong_model: str | None = None
+    auto_planner: int | None = None
+    tested_version: str | None = None
+    built_in: bool = False
+    session_dirs: Callable[[], list[Path]] | None = None
+
+
+@dataclass
+class FileUsage:
+    """What the agent's own files say one call used (``Backend.read_back``)."""
+
+    kind: str  # claude-transcript | codex-rollout | gemini-chat | …
+    path: Path
+    usage: dict[str, ModelUsage] = field(default_factory=dict)
+    requests: dict[str, list[ModelUsage]] = field(default_factory=dict)
+    last_at: datetime | None = None  # the newest counted entry
+    state: Mapping[str, Any] = field(default_factory=dict)
+
+
 class StreamParser(Protocol):
     """Consumes stdout line by line as it arrives, then produces the result."""
 
@@ -196,12 +256,26 @@ class StreamParser(Protocol):
 
 
 class Backend(Protocol):
-    """An agent CLI adapter. ``key`` equals the binary name (``claude``, ``gemini`` …)."""
+    """An agent CLI adapter. ``key`` equals the binary name (``claude``, ``gemini`` …);
+    ``capabilities`` declares what it can do (``Capabilities``)."""
 
-    key: str
+    key: ClassVar[str]
+    capabilities: ClassVar[Capabilities]
 
     def build(self, request: AgentRequest, executable: str) -> Invocation:
         """The launch for ``request``; ``executable`` is the resolved binary."""
 
     def parser(self, request: AgentRequest) -> StreamParser:
         """A fresh parser for one call."""
+
+    def read_back(
+        self,
+        session_id: str,
+        cwd: Path,
+        since: datetime,
+        state: Mapping[str, Any],
+        resume_id: str | None,
+    ) -> FileUsage | None:
+        """The usage of the call that started at ``since``, read from the CLI's own files
+        (a call aio lost); ``None`` when they cannot be found or read (``agents.homes
+        .agent_files`` checks ``session_id`` first and holds the shared reading helpers)."""

@@ -66,21 +66,20 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from ai_orchestrator.agents._common import (
-    ProgressTracker,
     as_dict,
     as_float,
     as_int,
     as_str,
     classify_error_text,
     flag_value,
-    killed_message,
-    load_event,
     permission_mode,
     progress_tokens,
     prompt_side,
@@ -94,6 +93,8 @@ from ai_orchestrator.agents.base import (
     PERMISSION_MODES,
     AgentRequest,
     AgentResult,
+    Capabilities,
+    FileUsage,
     Invocation,
     ProcessExit,
     Progress,
@@ -109,9 +110,16 @@ from ai_orchestrator.agents.claude_usage import (
     session_state,
     subtract_baseline,
 )
-from ai_orchestrator.agents.homes.claude_transcript import TranscriptTail, final_outputs
+from ai_orchestrator.agents.homes.agent_files import add, at, counts, json_lines
+from ai_orchestrator.agents.homes.claude_transcript import (
+    TranscriptTail,
+    final_outputs,
+    transcript_path,
+)
+from ai_orchestrator.agents.homes.locations import claude_projects_dirs
+from ai_orchestrator.agents.parser_base import StreamParserBase, Verdict
 from ai_orchestrator.core.errors import InvalidInput
-from ai_orchestrator.core.usage import ModelUsage, Outcome
+from ai_orchestrator.core.usage import ModelUsage
 
 NESTING_ENV: tuple[str, ...] = (
     "CLAUDECODE",
@@ -151,6 +159,16 @@ class ClaudeBackend:
     """Backend for the ``claude`` CLI (see module docstring)."""
 
     key = "claude"
+    capabilities = Capabilities(
+        fork=True,  # --resume ID --fork-session
+        resume_scope="cwd",  # transcripts live under projects/<cwd slug>/
+        provider="anthropic",
+        model_aliases=("sonnet", "opus", "haiku"),
+        strong_model="opus",
+        auto_planner=1,
+        tested_version="2.1.330",
+        session_dirs=claude_projects_dirs,
+    )
 
     def build(self, request: AgentRequest, executable: str) -> Invocation:
         argv = [executable, "-p", "--output-format", "stream-json", "--verbose"]
@@ -192,46 +210,67 @@ class ClaudeBackend:
     def parser(self, request: AgentRequest) -> ClaudeStreamParser:
         return ClaudeStreamParser(request)
 
+    def read_back(
+        self,
+        session_id: str,
+        cwd: Path,
+        since: datetime,
+        state: Mapping[str, Any],
+        resume_id: str | None,
+    ) -> FileUsage | None:
+        """The transcript ``projects/<cwd slug>/<id>.jsonl`` and its ``<id>/subagents/*.jsonl``:
+        assistant lines written since the call started, deduplicated by ``(message.id,
+        requestId)`` keeping the largest ``output_tokens`` copy; one entry per request."""
+        path = transcript_path(session_id, cwd)
+        if path is None:
+            return None
+        files = [path, *sorted(path.with_suffix("").glob("subagents/*.jsonl"))]
+        best: dict[tuple[str, str], tuple[dict[str, Any], datetime | None]] = {}
+        for file in files:
+            for entry in json_lines(file):
+                message = as_dict(entry.get("message"))
+                usage = as_dict(message.get("usage"))
+                if entry.get("type") != "assistant" or not usage or not counts(at(entry), since):
+                    continue
+                key = (str(message.get("id") or entry.get("uuid")), str(entry.get("requestId")))
+                held = best.get(key)
+                if held is None or as_int(usage.get("output_tokens")) >= as_int(
+                    as_dict(held[0].get("usage")).get("output_tokens")
+                ):
+                    best[key] = (message, at(entry))
+        found = FileUsage("claude-transcript", path)
+        for message, moment in best.values():
+            model = as_str(message.get("model")) or "unknown"
+            if model != "<synthetic>":  # the CLI's own placeholder messages cost nothing
+                add(found, model, anthropic_usage(as_dict(message.get("usage"))), moment)
+        found.state = session_state(state, bool(resume_id), found.usage, None)
+        return found
 
-class ClaudeStreamParser:
+
+class ClaudeStreamParser(StreamParserBase):
     """Incremental parser for one ``claude`` stream-json run."""
 
+    agent = "claude"
+
     def __init__(self, request: AgentRequest) -> None:
-        self._request = request
-        self._raw: list[dict[str, Any]] = []
-        self._session_id: str | None = None
-        self._model: str | None = None
+        super().__init__(request)
         self._version: str | None = None
         # (message.id, request_id) -> (model, usage, top_level); max output copy kept.
         self._messages: dict[tuple[str, str], tuple[str, ModelUsage, bool]] = {}
         self._texts: dict[tuple[str, str], list[str]] = {}
         self._last_top: tuple[str, str] | None = None
         self._result: dict[str, Any] | None = None
-        self._todos: list[TodoEvent] = []
-        self._tools_used: list[str] = []
-        self._open_tools: dict[str, str] = {}
-        self._pending_todos: dict[str, TodoEvent] = {}  # tool_use id -> event awaiting result
-        self._tool: str | None = None
         # Per model, the sum over the deduplicated messages, kept incrementally.
         self._running: dict[str, ModelUsage] = {}
         self._top_turns = 0
-        self._progress = ProgressTracker()
         self._tail: TranscriptTail | None = None
         self._finals: dict[str, int] = {}  # message id -> final output count (display only)
 
     # -- streaming ---------------------------------------------------------------------------
-    def feed(self, line: str) -> Progress | None:
-        if not line.strip():
-            return None
-        event = load_event(line)
-        if event is None:
-            self._raw.append({"type": "noise", "line": line})  # banners etc.: kept, never fatal
-            return None
-        self._raw.append(event)
-        self._session_id = as_str(event.get("session_id")) or self._session_id  # newest wins
+    def on_event(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
         if kind == "system" and event.get("subtype") == "init":
-            self._model = as_str(event.get("model"))
+            self.model = as_str(event.get("model"))
             self._version = as_str(event.get("claude_code_version"))
         elif kind == "assistant":
             self._on_assistant(event)
@@ -239,14 +278,13 @@ class ClaudeStreamParser:
             self._on_user(event)
         elif kind == "result":
             self._result = event  # in --input-format stream-json mode the last one wins
-        return self._snapshot()
 
     def _on_assistant(self, event: dict[str, Any]) -> None:
         message = as_dict(event.get("message"))
         msg_id = message.get("id")
         request_id = event.get("request_id") or event.get("requestId") or ""
-        key = (str(msg_id), str(request_id)) if msg_id else (f"line:{len(self._raw)}", "")
-        model = as_str(message.get("model")) or self._model or "unknown"
+        key = (str(msg_id), str(request_id)) if msg_id else (f"line:{len(self.raw)}", "")
+        model = as_str(message.get("model")) or self.model or "unknown"
         top = event.get("parent_tool_use_id") is None
         usage = anthropic_usage(as_dict(message.get("usage")))
         usage.requests = 1
@@ -274,10 +312,7 @@ class ClaudeStreamParser:
         name = str(block.get("name") or "?")
         tool_id = str(block.get("id") or "")
         tool_input = as_dict(block.get("input"))
-        self._tool = name
-        self._open_tools[tool_id] = name
-        if name not in self._tools_used:
-            self._tools_used.append(name)
+        self.start_tool(name, tool_id)
         event: TodoEvent | None = None
         if name == "TodoWrite" and isinstance(tool_input.get("todos"), list):
             items = [
@@ -301,7 +336,7 @@ class ClaudeStreamParser:
         if event is not None:
             # Recorded only once its tool result says it worked: a refused or unknown todo
             # tool (disabled on newer models) must not change the list.
-            self._pending_todos[tool_id] = event
+            self.hold_todo(tool_id, event)
 
     def _on_user(self, event: dict[str, Any]) -> None:
         content = as_dict(event.get("message")).get("content")
@@ -309,9 +344,9 @@ class ClaudeStreamParser:
             if not isinstance(block, dict) or block.get("type") != "tool_result":
                 continue
             tool_id = str(block.get("tool_use_id") or "")
-            self._open_tools.pop(tool_id, None)
-            todo = self._pending_todos.pop(tool_id, None)
-            if todo is None or block.get("is_error") is True:
+            self.end_tool(tool_id)
+            todo = self.settle_todo(tool_id, block.get("is_error") is not True)
+            if todo is None:
                 continue
             if todo.tool == "TaskCreate":  # the new task's id comes with the result
                 found = as_dict(as_dict(event.get("tool_use_result")).get("task")).get("id")
@@ -320,19 +355,17 @@ class ClaudeStreamParser:
                     found = match.group(1) if match else None
                 if found is not None:
                     todo.items[0]["id"] = str(found)
-            self._todos.append(todo)
-        self._tool = next(reversed(self._open_tools.values()), self._tool)
 
     def tick(self) -> Progress | None:
         """Called by the runner between lines: picks up final output counts of finished
         messages from the transcript (a no-op once the result line arrived)."""
-        if self._result is not None or not self._messages or self._session_id is None:
+        if self._result is not None or not self._messages or self.session_id is None:
             return None
         if self._tail is None:
-            self._tail = TranscriptTail(self._session_id, self._request.cwd)
+            self._tail = TranscriptTail(self.session_id, self.request.cwd)
         if not self._tail.read_new(self._finals):
             return None
-        return self._snapshot()
+        return self.changed()
 
     def _live_usage(self) -> dict[str, ModelUsage]:
         """The running usage with the transcript's final output counts where known."""
@@ -343,17 +376,17 @@ class ClaudeStreamParser:
                 running[model].output += better
         return running
 
-    def _snapshot(self) -> Progress | None:
+    def progress(self) -> Progress:
         running = self._live_usage()
         progress = Progress(
             turns=self._top_turns,
             **progress_tokens(total_of(running)),
-            tool=self._tool,
-            tool_running=bool(self._open_tools),
+            tool=self.tool,
+            tool_running=bool(self.open_tools),
             usage=running,
         )
         if self._result is not None:
-            merged = merge_usage(self._line_usage(), self._result, self._model)[0]
+            merged = merge_usage(self._line_usage(), self._result, self.model)[0]
             progress = replace(
                 progress,
                 turns=as_int(self._result.get("num_turns")) or progress.turns,
@@ -362,7 +395,7 @@ class ClaudeStreamParser:
                 tool_running=False,
                 usage=merged,
             )
-        return self._progress.update(progress)
+        return progress
 
     def _line_usage(self) -> dict[str, ModelUsage]:
         """A copy of the running per-model sums (callers may keep or change it)."""
@@ -389,7 +422,7 @@ class ClaudeStreamParser:
                 found[0][1].output += missing
             elif missing > 0:
                 if finals is None:
-                    finals = final_outputs(self._session_id, self._request.cwd)
+                    finals = final_outputs(self.session_id, self.request.cwd)
                 for msg_id, u in found:
                     better = min(max(0, finals.get(msg_id, 0) - u.output), missing)
                     u.output += better
@@ -407,90 +440,78 @@ class ClaudeStreamParser:
     # -- result ------------------------------------------------------------------------------
     def finish(self, exit: ProcessExit) -> AgentResult:
         lines = self._line_usage()
-        usage, source = merge_usage(lines, self._result, self._model)
+        usage, source = merge_usage(lines, self._result, self.model)
         reported = self._total_cost()
         if source == "delta":  # total_cost_usd may include restored totals; the delta does not
             costs = [u.reported_cost for u in usage.values() if u.reported_cost is not None]
             reported = sum(costs) if costs else reported
-        resumed = bool(self._request.resume_id)
-        state_in = self._request.state
+        resumed = bool(self.request.resume_id)
+        state_in = self.request.state
         prior = carried_totals(state_in, resumed)
         prior_cost = as_float(state_in.get("claude_session_cost")) if resumed else None
         if source == "model_usage" and restored_baseline(usage, lines, prior, self._version):
             subtract_baseline(usage, prior)
             if reported is not None and prior_cost is not None:
                 reported = max(0.0, reported - prior_cost)
-        # cumulative per-session totals for the next call's check
-        state = session_state(state_in, resumed, usage, reported)
-        outcome, error, in_use = self._classify(exit)
         result = self._result or {}
         text = as_str(result.get("result"))
         if text is None:
             text = "".join(self._texts.get(self._last_top, [])) if self._last_top else ""
-        model = self._model  # what init said; modelUsage keys may add a "[1m]" suffix
+        model = self.model  # what init said; modelUsage keys may add a "[1m]" suffix
         if usage and (model is None or all(base_model(m) != model for m in usage)):
             model = max(usage, key=lambda m: prompt_side(usage[m]) + usage[m].output)
-        return AgentResult(
-            agent="claude",
-            outcome=outcome,
+        return self.result(
+            exit,
+            self._classify(exit),
             text=text,
-            session_id=self._session_id,
             model=model,
             usage=usage,
             requests=self._requests(usage),
             reported_cost=reported,
             turns=as_int(result.get("num_turns")) or self._top_turns,
-            duration_ms=exit.duration_ms,
-            error=error,
-            exit_code=exit.exit_code,
-            todos=self._todos,
-            tools_used=self._tools_used,
-            raw_events=self._raw,
             cli_version=self._version,
-            state=state,
-            session_in_use=in_use,
+            # cumulative per-session totals for the next call's check
+            state=session_state(state_in, resumed, usage, reported),
         )
 
-    def _classify(self, exit: ProcessExit) -> tuple[Outcome, str | None, bool]:
+    def _classify(self, exit: ProcessExit) -> Verdict:
         stderr = exit.stderr or ""
         in_use = "is already in use" in stderr
         lost = "No conversation found" in stderr
         result = self._result
         if result is None:
-            stopped = stopped_by_us(exit, self._request.timeout)
-            if stopped is not None:
-                return stopped[0], stopped[1], in_use
             tail = stderr_tail(stderr)
-            message = tail or f"no result line (exit code {exit.exit_code})"
-            if lost:
-                return "session_lost", message, in_use
-            sig = exit.killed_by()
-            if sig is not None:  # a signal nobody here sent (OOM killer, a user's kill …)
-                return "crash", killed_message(sig, tail), in_use
-            return classify_error_text(stderr) or "crash", message, in_use
+            return self.stopped_or_killed(
+                exit,
+                tail or f"no result line (exit code {exit.exit_code})",
+                lost=lost,
+                detail=tail,
+                prose=stderr,
+                in_use=in_use,
+            )
         subtype = str(result.get("subtype") or "")
         reason = str(result.get("terminal_reason") or "")
         is_error = result.get("is_error") is True
         errors = [str(e) for e in result.get("errors") or [] if e]
         message = "; ".join(errors) or as_str(result.get("result")) or subtype or "error"
         if subtype == "success" and not is_error:
-            return "success", None, in_use  # a non-zero exit after a good result is ignored
+            return Verdict("success", None, in_use)  # a non-zero exit after a good result
         if subtype == "error_max_turns" or reason == "max_turns":
-            return "max_turns", message, in_use
+            return Verdict("max_turns", message, in_use)
         if subtype == "error_max_budget_usd" or reason == "budget_exhausted":
-            return "budget", message, in_use
+            return Verdict("budget", message, in_use)
         if lost or "No conversation found" in message:
-            return "session_lost", message, in_use
-        stopped = stopped_by_us(exit, self._request.timeout)
+            return Verdict("session_lost", message, in_use)
+        stopped = stopped_by_us(exit, self.request.timeout)
         if stopped is not None:
-            return stopped[0], f"{stopped[1]} ({message})", in_use
+            return Verdict(stopped[0], f"{stopped[1]} ({message})", in_use)
         status = result.get("api_error_status")
         status = status if isinstance(status, int) and not isinstance(status, bool) else None
         special = classify_error_text(message, status)
         if special is not None:
-            return special, message, in_use
+            return Verdict(special, message, in_use)
         if subtype == "success" or reason == "api_error" or status is not None:
-            return "api_error", message, in_use  # subtype "success" + is_error = API failure
+            return Verdict("api_error", message, in_use)  # "success" + is_error: API failure
         if not is_error and not subtype.startswith("error"):
-            return "success", None, in_use  # an unknown, non-error subtype
-        return "crash", message, in_use
+            return Verdict("success", None, in_use)  # an unknown, non-error subtype
+        return Verdict("crash", message, in_use)

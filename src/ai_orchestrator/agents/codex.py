@@ -50,36 +50,37 @@ Parse contract (``CodexStreamParser``)
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from ai_orchestrator.agents._common import (
-    ProgressTracker,
     as_dict,
     as_int,
     as_str,
     classify_error_text,
     flag_value,
-    killed_message,
-    load_event,
     permission_mode,
     progress_tokens,
     stderr_tail,
-    stopped_by_us,
 )
 from ai_orchestrator.agents.base import (
     AgentRequest,
     AgentResult,
+    Capabilities,
+    FileUsage,
     Invocation,
     ProcessExit,
     Progress,
     TodoEvent,
     check_model,
 )
-from ai_orchestrator.core.usage import ModelUsage, Outcome
+from ai_orchestrator.agents.homes.agent_files import at, json_lines
+from ai_orchestrator.agents.homes.locations import codex_home
+from ai_orchestrator.agents.parser_base import StreamParserBase, Verdict
+from ai_orchestrator.core.usage import ModelUsage
 
 SANDBOXES = ("read-only", "workspace-write", "danger-full-access")
 _SANDBOX_FOR_MODE = {
@@ -135,7 +136,7 @@ def profile_from_args(args: Sequence[str]) -> str | None:
 
 def model_from_config(profile: str | None) -> str | None:
     """``model`` from ``$CODEX_HOME/config.toml`` (profile first); ``None`` when unreadable."""
-    home = Path(os.environ.get("CODEX_HOME") or Path.home() / ".codex")
+    home = codex_home()
     try:
         import tomllib  # only when a Codex home is read: ~3 ms we need not pay on every start
 
@@ -190,10 +191,20 @@ def normalised_usage(delta: dict[str, int]) -> ModelUsage:
     )
 
 
+def _session_dirs() -> list[Path]:
+    return [codex_home() / "sessions", codex_home() / "archived_sessions"]
+
+
 class CodexBackend:
     """Backend for the ``codex`` CLI (see module docstring)."""
 
     key = "codex"
+    capabilities = Capabilities(
+        mints_own_ids=True,  # thread.started names the thread; it takes no id of ours
+        provider="openai",
+        tested_version="0.169.0",
+        session_dirs=_session_dirs,
+    )
 
     def build(self, request: AgentRequest, executable: str) -> Invocation:
         extra = list(request.extra_args)
@@ -211,14 +222,54 @@ class CodexBackend:
     def parser(self, request: AgentRequest) -> CodexStreamParser:
         return CodexStreamParser(request)
 
+    def read_back(
+        self,
+        session_id: str,
+        cwd: Path,
+        since: datetime,
+        state: Mapping[str, Any],
+        resume_id: str | None,
+    ) -> FileUsage | None:
+        """Every rollout ``sessions/YYYY/MM/DD/rollout-*-<thread id>.jsonl`` (a resume may
+        write a second): the largest cumulative ``token_count`` snapshot minus the baseline
+        the call started from (``usage_baseline``); the model is the last ``turn_context``'s."""
+        try:
+            files = sorted((codex_home() / "sessions").glob(f"*/*/*/rollout-*-{session_id}.jsonl"))
+        except OSError:
+            return None
+        if not files:
+            return None
+        snapshot: dict[str, int] = {}
+        model: str | None = None
+        last_at: datetime | None = None
+        for file in files:
+            for entry in json_lines(file):
+                payload = as_dict(entry.get("payload"))
+                if entry.get("type") == "turn_context":
+                    model = as_str(payload.get("model")) or model
+                elif entry.get("type") == "event_msg" and payload.get("type") == "token_count":
+                    total = cumulative_snapshot(
+                        as_dict(as_dict(payload.get("info")).get("total_token_usage"))
+                    )
+                    if total.get("total_tokens", 0) >= snapshot.get("total_tokens", 0):
+                        snapshot, last_at = total, at(entry)
+        found = FileUsage("codex-rollout", files[-1], last_at=last_at)
+        baseline = usage_baseline(state, resume_id, session_id)
+        delta = usage_delta(snapshot, baseline) if snapshot else {}
+        if any(delta.values()):
+            found.usage[model or "unknown"] = normalised_usage(delta)
+        found.state = {"thread_id": session_id, "cumulative_usage": snapshot or baseline}
+        return found
 
-class CodexStreamParser:
+
+class CodexStreamParser(StreamParserBase):
     """Incremental parser for one ``codex exec --json`` run."""
 
+    agent = "codex"
+    session_field = None  # the thread id arrives in ``thread.started`` only
+
     def __init__(self, request: AgentRequest) -> None:
-        self._request = request
-        self._raw: list[dict[str, Any]] = []
-        self._thread_id: str | None = None
+        super().__init__(request)
         self._text = ""
         self._completed = 0
         self._terminal: str | None = None  # "completed" | "failed", the last terminal event
@@ -226,23 +277,12 @@ class CodexStreamParser:
         self._errors: list[str] = []
         self._cumulative: dict[str, int] | None = None  # last snapshot seen (or the baseline)
         self._delta = {key: 0 for key in _USAGE_KEYS}
-        self._todos: list[TodoEvent] = []
-        self._tools_used: list[str] = []
-        self._open: dict[str, str] = {}
-        self._last_tool: str | None = None
-        self._progress = ProgressTracker()
+        self._last_started: str | None = None
 
-    def feed(self, line: str) -> Progress | None:
-        if not line.strip():
-            return None
-        event = load_event(line)
-        if event is None:
-            self._raw.append({"type": "noise", "line": line})
-            return None
-        self._raw.append(event)
+    def on_event(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
         if kind == "thread.started":
-            self._thread_id = as_str(event.get("thread_id")) or self._thread_id
+            self.note_session(event.get("thread_id"))
         elif kind in ("item.started", "item.updated", "item.completed"):
             self._on_item(str(kind), as_dict(event.get("item")))
         elif kind == "turn.completed":
@@ -254,7 +294,6 @@ class CodexStreamParser:
             self._failure = as_str(as_dict(event.get("error")).get("message")) or "turn failed"
         elif kind == "error":
             self._errors.append(str(event.get("message") or ""))  # often transient
-        return self._snapshot()
 
     def _on_item(self, kind: str, item: dict[str, Any]) -> None:
         item_type = str(item.get("type") or "")
@@ -265,26 +304,25 @@ class CodexStreamParser:
             name = item_type
             if item_type == "mcp_tool_call":
                 name = f"mcp:{item.get('server')}/{item.get('tool')}"
-            if name not in self._tools_used:
-                self._tools_used.append(name)
             if kind == "item.completed":
-                self._open.pop(item_id, None)
+                self.saw_tool(name)
+                self.end_tool(item_id)
             else:
-                self._open[item_id] = name
-                self._last_tool = name
+                self.start_tool(name, item_id)
+                self._last_started = name
         elif item_type == "todo_list" and isinstance(item.get("items"), list):
             items = [
                 {"content": t.get("text"), "status": _todo_status(t)}
                 for t in item["items"]
                 if isinstance(t, dict)
             ]
-            if not self._todos or self._todos[-1].items != items:
-                self._todos.append(TodoEvent(tool="todo_list", items=items, replaces=True))
+            if not self.todos or self.todos[-1].items != items:
+                self.todos.append(TodoEvent(tool="todo_list", items=items, replaces=True))
         elif item_type == "error" and kind == "item.completed":
             self._errors.append(str(item.get("message") or ""))
 
     def _baseline(self) -> dict[str, int]:
-        return usage_baseline(self._request.state, self._request.resume_id, self._thread_id)
+        return usage_baseline(self.request.state, self.request.resume_id, self.session_id)
 
     def _on_usage(self, usage: dict[str, Any]) -> None:
         snapshot = cumulative_snapshot(usage)
@@ -296,26 +334,24 @@ class CodexStreamParser:
     def _usage(self) -> ModelUsage:
         return normalised_usage(self._delta)
 
-    def _snapshot(self) -> Progress | None:
+    def progress(self) -> Progress:
         usage = self._usage()  # known at each turn.completed
-        tool = next(reversed(self._open.values()), self._last_tool)
-        return self._progress.update(
-            Progress(
-                turns=self._completed,
-                **progress_tokens(usage),
-                tool=tool,
-                tool_running=bool(self._open),
-                usage={self._model or "unknown": usage} if self._completed else {},
-                session_id=self._thread_id,
-            )
+        return Progress(
+            turns=self._completed,
+            **progress_tokens(usage),
+            # the newest running item, else the last one started
+            tool=next(reversed(self.open_tools.values()), self._last_started),
+            tool_running=bool(self.open_tools),
+            usage={self._model or "unknown": usage} if self._completed else {},
+            session_id=self.session_id,
         )
 
     @cached_property
     def _model(self) -> str | None:
         """The model of this call; cached: config.toml is read once per call, not per line."""
-        extra = list(self._request.extra_args)
+        extra = list(self.request.extra_args)
         return (
-            self._request.model
+            self.request.model
             or model_from_args(extra)
             or model_from_config(profile_from_args(extra))
         )
@@ -325,42 +361,32 @@ class CodexStreamParser:
         usage = {model or "unknown": self._usage()} if self._completed else {}
         # Nothing completed: the old snapshot is still the right baseline for the next call.
         cumulative = self._baseline() if self._cumulative is None else self._cumulative
-        thread_id = self._thread_id or as_str(self._request.state.get("thread_id"))
+        thread_id = self.session_id or as_str(self.request.state.get("thread_id"))
         state: dict[str, Any] = {"thread_id": thread_id, "cumulative_usage": cumulative}
-        outcome, error = self._classify(exit)
-        return AgentResult(
-            agent="codex",
-            outcome=outcome,
+        return self.result(
+            exit,
+            self._classify(exit),
             text=self._text,
-            session_id=self._thread_id,
             model=model,
             usage=usage,
             turns=self._completed,
-            duration_ms=exit.duration_ms,
-            error=error,
-            exit_code=exit.exit_code,
-            todos=self._todos,
-            tools_used=self._tools_used,
-            raw_events=self._raw,
             state=state,
         )
 
-    def _classify(self, exit: ProcessExit) -> tuple[Outcome, str | None]:
+    def _classify(self, exit: ProcessExit) -> Verdict:
         stderr = exit.stderr or ""
         if self._terminal == "completed":
-            return "success", None
+            return Verdict("success")
         if self._terminal == "failed":
             message = self._failure or "turn failed"
-            return classify_error_text(message) or "api_error", message
-        stopped = stopped_by_us(exit, self._request.timeout)
-        if stopped is not None:
-            return stopped
+            return Verdict(classify_error_text(message) or "api_error", message)
         last_error = next((e for e in reversed(self._errors) if e), "")
         tail = stderr_tail(stderr, noise=_STDERR_NOISE)
-        message = last_error or tail or f"no turn result (exit {exit.exit_code})"
-        if "no rollout found" in stderr:
-            return "session_lost", tail
-        sig = exit.killed_by()
-        if sig is not None:  # a signal nobody here sent
-            return "crash", killed_message(sig, last_error or tail)
-        return classify_error_text(f"{last_error}\n{stderr}") or "crash", message
+        lost = "no rollout found" in stderr
+        return self.stopped_or_killed(
+            exit,
+            tail if lost else last_error or tail or f"no turn result (exit {exit.exit_code})",
+            lost=lost,
+            detail=last_error or tail,
+            prose=f"{last_error}\n{stderr}",
+        )

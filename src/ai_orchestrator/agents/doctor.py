@@ -24,8 +24,6 @@ from ai_orchestrator.agents import registry
 from ai_orchestrator.core.errors import AgentNotFound
 from ai_orchestrator.infra.fsutil import atomic_write
 
-TESTED_VERSIONS = {"claude": "2.1.330", "gemini": "0.61.0", "codex": "0.169.0"}
-
 
 @dataclass
 class AgentCheck:
@@ -116,13 +114,15 @@ def check_agents(timeout: float = 20.0) -> list[AgentCheck]:
     checks = []
     changed = False
     for key in registry.KNOWN_KEYS:
-        if key == "scripted":
+        declared = registry.capabilities(key)
+        tested = declared.tested_version
+        if declared.built_in:
             checks.append(AgentCheck(key, True, None, "built in (offline demo)", None))
             continue
         try:
             path = registry.resolve_executable(key)
         except AgentNotFound as exc:
-            checks.append(AgentCheck(key, False, None, None, TESTED_VERSIONS.get(key), str(exc)))
+            checks.append(AgentCheck(key, False, None, None, tested, str(exc)))
             continue
         stamp = _stamp(path)
         hit = cache.get(path)
@@ -133,7 +133,7 @@ def check_agents(timeout: float = 20.0) -> list[AgentCheck]:
             cache[path] = {"stamp": stamp or "", "version": version or "", "problem": problem or ""}
             changed = True
         checks.append(
-            AgentCheck(key, True, path, version or None, TESTED_VERSIONS.get(key), problem or None)
+            AgentCheck(key, True, path, version or None, tested, problem or None)
         )
     if changed:
         _save_cache(cache)

@@ -60,17 +60,18 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from ai_orchestrator.agents._common import (
-    ProgressTracker,
     as_dict,
     as_int,
     as_str,
     classify_error_text,
     flag_value,
     killed_message,
-    load_event,
     one_line,
     permission_mode,
     progress_tokens,
@@ -83,12 +84,17 @@ from ai_orchestrator.agents.base import (
     PERMISSION_MODES,
     AgentRequest,
     AgentResult,
+    Capabilities,
+    FileUsage,
     Invocation,
     ProcessExit,
     Progress,
     TodoEvent,
     check_model,
 )
+from ai_orchestrator.agents.homes.agent_files import MAX_BYTES, add, at, counts, json_lines
+from ai_orchestrator.agents.homes.locations import gemini_tmp_dir
+from ai_orchestrator.agents.parser_base import StreamParserBase, Verdict
 from ai_orchestrator.core.usage import ModelUsage, Outcome
 
 APPROVAL_MODES = {
@@ -172,10 +178,40 @@ def usage_from_stats(entry: dict[str, Any]) -> ModelUsage:
     )
 
 
+def _chat_messages(path: Path) -> tuple[str | None, list[dict[str, Any]]]:
+    """(sessionId, messages) of one chat file, JSONL or a single JSON document."""
+    if path.suffix == ".json":
+        try:
+            doc = json.loads(path.read_bytes()) if path.stat().st_size <= MAX_BYTES else {}
+        except (OSError, ValueError):
+            return None, []
+        doc = as_dict(doc)
+        messages = doc.get("messages")
+        return as_str(doc.get("sessionId")), messages if isinstance(messages, list) else []
+    session: str | None = None
+    by_id: dict[str, dict[str, Any]] = {}
+    for entry in json_lines(path):
+        update = as_dict(entry.get("$set"))
+        if "sessionId" in entry:
+            session = session or as_str(entry.get("sessionId"))
+        elif isinstance(update.get("messages"), list):
+            by_id = {str(m.get("id")): m for m in update["messages"] if isinstance(m, dict)}
+        elif "id" in entry and "type" in entry:
+            by_id[str(entry["id"])] = entry  # a message written again: the last copy wins
+    return session, list(by_id.values())
+
+
 class GeminiBackend:
     """Backend for the ``gemini`` CLI (see module docstring)."""
 
     key = "gemini"
+    capabilities = Capabilities(
+        resume_scope="cwd",  # chats live under tmp/<project>/: --resume finds them from there
+        provider="google",
+        auto_planner=0,  # the long-context planner when its CLI is installed
+        tested_version="0.61.0",
+        session_dirs=lambda: [gemini_tmp_dir()],
+    )
 
     def build(self, request: AgentRequest, executable: str) -> Invocation:
         argv = [executable, "-o", "stream-json"]
@@ -198,39 +234,64 @@ class GeminiBackend:
     def parser(self, request: AgentRequest) -> GeminiStreamParser:
         return GeminiStreamParser(request)
 
+    def read_back(
+        self,
+        session_id: str,
+        cwd: Path,
+        since: datetime,
+        state: Mapping[str, Any],
+        resume_id: str | None,
+    ) -> FileUsage | None:
+        """The chat ``tmp/*/chats/session-*-<first 8 chars of the id>.json[l]`` whose
+        ``sessionId`` is the id: its ``gemini`` messages written since the call started,
+        ``tokens`` normalised like the stream's (``input`` includes ``cached``)."""
+        try:
+            candidates = sorted(
+                gemini_tmp_dir().glob(f"*/chats/session-*-{session_id[:8]}.json*")
+            )
+        except OSError:
+            return None
+        for path in candidates:
+            session, messages = _chat_messages(path)
+            if session != session_id:
+                continue
+            found = FileUsage("gemini-chat", path)
+            for message in messages:
+                tokens = as_dict(message.get("tokens"))
+                if message.get("type") != "gemini" or not tokens:
+                    continue
+                if not counts(at(message), since):
+                    continue
+                stats = {
+                    "tokens": {
+                        **tokens,
+                        "prompt": tokens.get("input"),
+                        "candidates": tokens.get("output"),
+                    }
+                }
+                model = as_str(message.get("model")) or "unknown"
+                add(found, model, usage_from_stats(stats), at(message))
+            return found
+        return None
 
-class GeminiStreamParser:
+
+class GeminiStreamParser(StreamParserBase):
     """Incremental parser for one ``gemini -o stream-json`` run."""
 
+    agent = "gemini"
+
     def __init__(self, request: AgentRequest) -> None:
-        self._request = request
-        self._raw: list[dict[str, Any]] = []
-        self._session_id: str | None = None
-        self._model: str | None = None
+        super().__init__(request)
         self._turn_texts: list[list[str]] = []  # assistant text per model turn
         self._result: dict[str, Any] | None = None
         self._warnings: list[str] = []
-        self._todos: list[TodoEvent] = []
-        self._tools_used: list[str] = []
-        self._open_tools: dict[str, str] = {}
-        self._pending_todos: dict[str, TodoEvent] = {}  # tool id -> event awaiting its result
-        self._tool: str | None = None
         self._turns = 0
         self._in_turn = False  # False after a tool result: the next model output is a new turn
-        self._progress = ProgressTracker()
 
-    def feed(self, line: str) -> Progress | None:
-        if not line.strip():
-            return None
-        event = load_event(line)
-        if event is None:
-            self._raw.append({"type": "noise", "line": line})
-            return None
-        self._raw.append(event)
-        self._session_id = as_str(event.get("session_id")) or self._session_id
+    def on_event(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
         if kind == "init":
-            self._model = as_str(event.get("model"))
+            self.model = as_str(event.get("model"))
         elif kind == "message" and event.get("role") == "assistant":
             self._start_turn()
             if isinstance(event.get("content"), str):
@@ -240,17 +301,14 @@ class GeminiStreamParser:
             self._on_tool_use(event)
         elif kind == "tool_result":
             tool_id = str(event.get("tool_id") or "")
-            self._open_tools.pop(tool_id, None)
-            todo = self._pending_todos.pop(tool_id, None)
-            if todo is not None and event.get("status") == "success":
-                self._todos.append(todo)  # a failed write_todos (not offered) changes nothing
-            self._tool = next(reversed(self._open_tools.values()), self._tool)
+            # a failed write_todos (not offered in every mode) changes nothing
+            self.settle_todo(tool_id, event.get("status") == "success")
+            self.end_tool(tool_id)
             self._in_turn = False
         elif kind == "error":
             self._warnings.append(str(event.get("message") or ""))
         elif kind == "result":
             self._result = event
-        return self._snapshot()
 
     def _start_turn(self) -> None:
         if not self._in_turn:
@@ -270,10 +328,7 @@ class GeminiStreamParser:
     def _on_tool_use(self, event: dict[str, Any]) -> None:
         name = str(event.get("tool_name") or "?")
         tool_id = str(event.get("tool_id") or "")
-        self._open_tools[tool_id] = name
-        self._tool = name
-        if name not in self._tools_used:
-            self._tools_used.append(name)
+        self.start_tool(name, tool_id)
         todos = as_dict(event.get("parameters")).get("todos")
         if name == "write_todos" and isinstance(todos, list):
             items = [
@@ -281,74 +336,56 @@ class GeminiStreamParser:
                 for t in todos
                 if isinstance(t, dict)
             ]
-            self._pending_todos[tool_id] = TodoEvent(tool=name, items=items, replaces=True)
+            self.hold_todo(tool_id, TodoEvent(tool=name, items=items, replaces=True))
 
     def _usage(self) -> dict[str, ModelUsage]:
         stats = as_dict((self._result or {}).get("stats"))
         models = as_dict(stats.get("models"))
         usage = {str(m): usage_from_stats(as_dict(e)) for m, e in models.items()}
         if "models" not in stats and ("input_tokens" in stats or "total_tokens" in stats):
-            usage = {self._model or "unknown": usage_from_stats(stats)}  # no per-model split
+            usage = {self.model or "unknown": usage_from_stats(stats)}  # no per-model split
         usage = {m: u for m, u in usage.items() if prompt_side(u) + u.output}  # drop all-zero
         if len(usage) == 1:
             only = next(iter(usage.values()))
             only.requests = only.requests or self._turns
         return usage
 
-    def _snapshot(self) -> Progress | None:
+    def progress(self) -> Progress:
         usage = self._usage()  # the stream shows usage only with the result
-        total = total_of(usage)
-        return self._progress.update(
-            Progress(
-                turns=self._turns,
-                **progress_tokens(total),
-                tool=self._tool,
-                tool_running=bool(self._open_tools),
-                usage=usage,
-            )
+        return Progress(
+            turns=self._turns,
+            **progress_tokens(total_of(usage)),
+            tool=self.tool,
+            tool_running=bool(self.open_tools),
+            usage=usage,
         )
 
     def finish(self, exit: ProcessExit) -> AgentResult:
         usage = self._usage()
         err_doc = stderr_error(exit.stderr)
-        self._session_id = self._session_id or as_str(err_doc.get("session_id"))
-        outcome, error, in_use = self._classify(exit, err_doc)
-        model = self._model
+        self.session_id = self.session_id or as_str(err_doc.get("session_id"))
+        verdict = self._classify(exit, err_doc)
+        model = self.model
         if usage and (model is None or model not in usage):
             model = max(usage, key=lambda m: prompt_side(usage[m]) + usage[m].output)
-        return AgentResult(
-            agent="gemini",
-            outcome=outcome,
-            text=self._final_text(),
-            session_id=self._session_id,
-            model=model,
-            usage=usage,
-            turns=self._turns,
-            duration_ms=exit.duration_ms,
-            error=error,
-            exit_code=exit.exit_code,
-            todos=self._todos,
-            tools_used=self._tools_used,
-            raw_events=self._raw,
-            session_in_use=in_use,
+        return self.result(
+            exit, verdict, text=self._final_text(), model=model, usage=usage, turns=self._turns
         )
 
-    def _classify(
-        self, exit: ProcessExit, err_doc: dict[str, Any]
-    ) -> tuple[Outcome, str | None, bool]:
+    def _classify(self, exit: ProcessExit, err_doc: dict[str, Any]) -> Verdict:
         code = exit.exit_code
         stderr = exit.stderr or ""
         result = self._result or {}
         turn_limit = any("maximum session turns" in w.lower() for w in self._warnings)
         if result.get("status") == "success":
             if code == 53 or turn_limit:
-                return "max_turns", "Maximum session turns exceeded", False
-            return "success", None, False
+                return Verdict("max_turns", "Maximum session turns exceeded")
+            return Verdict("success", None)
         res_err = as_dict(result.get("error"))
         doc_err = as_dict(err_doc.get("error"))
-        stopped = stopped_by_us(exit, self._request.timeout)
+        stopped = stopped_by_us(exit, self.request.timeout)
         if stopped is not None:
-            return stopped[0], stopped[1], False
+            return Verdict(*stopped)
         tail = stderr_tail(stderr, noise=_STDERR_NOISE, cause=_STDERR_CAUSE)
         stream_error = next((w for w in reversed(self._warnings) if w.strip()), "")
         message = one_line(
@@ -362,25 +399,25 @@ class GeminiStreamParser:
         if sig is None and code is not None and 128 < code < 144 and code != 130:
             sig = code - 128  # 144-255 are HTTP statuses mod 256, not signals
         if sig is not None and not result and not err_doc:
-            return "crash", killed_message(sig, tail), False
+            return Verdict("crash", killed_message(sig, tail))
         if code == 130:  # FatalCancellationError: cancelled, but not by us
-            return "crash", f"the agent cancelled the run (exit 130): {message}", False
+            return Verdict("crash", f"the agent cancelled the run (exit 130): {message}")
         doc_code = doc_err.get("code")
         if code in (None, 0, 1) and isinstance(doc_code, int) and not isinstance(doc_code, bool):
             code = doc_code if doc_code < 256 else doc_code % 256  # e.g. "code": 500
         if code == 42:
             if "already exists" in stderr or "already exists" in message:
-                return "crash", message, True
+                return Verdict("crash", message, True)
             lost = ("Invalid session identifier", "No previous sessions found")
             if any(s in stderr or s in message for s in lost):
-                return "session_lost", message, False
-            return "crash", message, False
+                return Verdict("session_lost", message)
+            return Verdict("crash", message)
         if code is not None and code in _SIMPLE_EXITS:
-            return _SIMPLE_EXITS[code], message, False
+            return Verdict(_SIMPLE_EXITS[code], message)
         status = http_status_from_exit(code)
         if status is not None:
-            return classify_error_text(message, status) or "api_error", message, False
+            return Verdict(classify_error_text(message, status) or "api_error", message)
         if not result and not err_doc and not stream_error and code in (None, 0, 1):
             # No terminal event at all: API failures always print one, so this is a crash.
-            return classify_error_text(message) or "crash", message, False
-        return classify_error_text(message) or "api_error", message, False
+            return Verdict(classify_error_text(message) or "crash", message)
+        return Verdict(classify_error_text(message) or "api_error", message)

@@ -1,7 +1,10 @@
-"""Backend registry: key → adapter, executable and per-backend extra arguments.
+"""Backend registry: key → adapter, its declared capabilities, executable and extra arguments.
 
 Keys equal the binary names: ``claude``, ``gemini``, ``codex``, plus ``scripted`` (the
-offline demo agent, run with the current Python interpreter). Overrides per backend:
+offline demo agent, run with the current Python interpreter). A backend is one line of
+``_BACKENDS``; what it can do is declared on its class (``base.Capabilities``) and read
+here (``capabilities``, ``can_fork``, ``agent_for_provider``, ``auto_planners``), so no caller
+keeps a table keyed by agent name. Overrides per backend:
 
 - ``AIO_AGENT_<KEY>_EXECUTABLE``: the binary to run (a path, or a name looked up on PATH).
 - ``AIO_AGENT_<KEY>_EXTRA_ARGS``: extra argv, split like a POSIX shell (``shlex``) but never
@@ -23,7 +26,7 @@ import shlex
 import shutil
 import sys
 
-from ai_orchestrator.agents.base import Backend
+from ai_orchestrator.agents.base import Backend, Capabilities
 from ai_orchestrator.core.errors import AgentNotFound, InvalidInput
 
 _BACKENDS: dict[str, tuple[str, str]] = {
@@ -33,14 +36,36 @@ _BACKENDS: dict[str, tuple[str, str]] = {
     "scripted": ("ai_orchestrator.agents.scripted", "ScriptedBackend"),
 }
 KNOWN_KEYS: tuple[str, ...] = tuple(_BACKENDS)
-# Backends whose CLI can copy a stored conversation into a new one (``AgentRequest.fork``):
-# Claude Code's ``--resume ID --fork-session``. The others can only resume in place.
-_FORKING: frozenset[str] = frozenset({"claude"})
+
+
+def _backend_class(key: str) -> type[Backend]:
+    module_name, class_name = _BACKENDS[_check_key(key)]
+    cls: type[Backend] = getattr(importlib.import_module(module_name), class_name)
+    return cls
+
+
+def capabilities(key: str) -> Capabilities:
+    """What backend ``key`` declares it can do (``base.Capabilities``)."""
+    return _backend_class(key).capabilities
 
 
 def can_fork(key: str) -> bool:
     """Whether backend ``key`` can fork a conversation (``AgentRequest.fork``)."""
-    return _check_key(key) in _FORKING
+    return capabilities(key).fork
+
+
+def agent_for_provider(provider: str | None) -> str | None:
+    """The first backend (in ``KNOWN_KEYS`` order) whose models the price data files under
+    ``provider``; ``None`` when no backend runs that provider's models."""
+    if provider is None:
+        return None
+    return next((k for k in KNOWN_KEYS if capabilities(k).provider == provider), None)
+
+
+def auto_planners() -> list[str]:
+    """The backends ``plan.agent = "auto"`` tries, in order (``Capabilities.auto_planner``)."""
+    ranked = [(capabilities(k).auto_planner, k) for k in KNOWN_KEYS]
+    return [k for rank, k in sorted((r, k) for r, k in ranked if r is not None)]
 
 
 def _check_key(key: str) -> str:
@@ -56,16 +81,14 @@ def _env_name(key: str, suffix: str) -> str:
 
 def get_backend(key: str) -> Backend:
     """A fresh adapter for ``key``."""
-    module_name, class_name = _BACKENDS[_check_key(key)]
-    backend: Backend = getattr(importlib.import_module(module_name), class_name)()
-    return backend
+    return _backend_class(key)()
 
 
 def resolve_executable(key: str) -> str:
     """The absolute path of the binary for ``key`` (see the module docstring)."""
     var = _env_name(_check_key(key), "EXECUTABLE")
     wanted = os.environ.get(var, "").strip()
-    if not wanted and key == "scripted":
+    if not wanted and capabilities(key).built_in:
         return sys.executable
     wanted = wanted or key
     found = shutil.which(wanted)

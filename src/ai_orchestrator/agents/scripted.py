@@ -21,33 +21,34 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
 from ai_orchestrator.agents._common import (
-    ProgressTracker,
     as_dict,
     as_int,
     as_str,
     flag_value,
-    killed_message,
-    load_event,
     permission_mode,
     progress_tokens,
     stderr_tail,
-    stopped_by_us,
     total_of,
 )
 from ai_orchestrator.agents.base import (
     PERMISSION_MODES,
     AgentRequest,
     AgentResult,
+    Capabilities,
+    FileUsage,
     Invocation,
     ProcessExit,
     Progress,
     TodoEvent,
     check_model,
 )
+from ai_orchestrator.agents.parser_base import StreamParserBase, Verdict
 from ai_orchestrator.core.usage import OUTCOMES, ModelUsage, Outcome
 
 AGENT_MODULE = "ai_orchestrator.agents.scripted_cli"
@@ -63,6 +64,12 @@ class ScriptedBackend:
     """Backend for the offline scripted agent (see module docstring)."""
 
     key = "scripted"
+    capabilities = Capabilities(
+        resume_scope="cwd",  # its conversations live in the project's .aio/demo/scripted
+        notional_cost=True,
+        model_aliases=("sonnet", "opus", "haiku"),  # priced like Claude's (scripted-sonnet)
+        built_in=True,
+    )
 
     def build(self, request: AgentRequest, executable: str) -> Invocation:
         argv = [executable or sys.executable, "-m", AGENT_MODULE]
@@ -87,46 +94,43 @@ class ScriptedBackend:
     def parser(self, request: AgentRequest) -> ScriptedStreamParser:
         return ScriptedStreamParser(request)
 
+    def read_back(
+        self,
+        session_id: str,
+        cwd: Path,
+        since: datetime,
+        state: Mapping[str, Any],
+        resume_id: str | None,
+    ) -> FileUsage | None:
+        """The scripted agent keeps no usage of its own: nothing to read back."""
+        return None
 
-class ScriptedStreamParser:
+
+class ScriptedStreamParser(StreamParserBase):
     """Parser for the scripted agent's JSONL events."""
 
+    agent = "scripted"
+
     def __init__(self, request: AgentRequest) -> None:
-        self._request = request
-        self._raw: list[dict[str, Any]] = []
-        self._session_id: str | None = None
-        self._model: str | None = None
+        super().__init__(request)
         self._text = ""
         self._result: dict[str, Any] | None = None
-        self._todos: list[TodoEvent] = []
-        self._tools_used: list[str] = []
-        self._tool: str | None = None
-        self._progress = ProgressTracker()
 
-    def feed(self, line: str) -> Progress | None:
-        if not line.strip():
-            return None
-        event = load_event(line)
-        if event is None:
-            self._raw.append({"type": "noise", "line": line})
-            return None
-        self._raw.append(event)
-        self._session_id = as_str(event.get("session_id")) or self._session_id
+    def on_event(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
         if kind == "init":
-            self._model = as_str(event.get("model"))
+            self.model = as_str(event.get("model"))
         elif kind == "tool":
-            self._tool = str(event.get("name") or "?")
-            if self._tool not in self._tools_used:
-                self._tools_used.append(self._tool)
+            name = str(event.get("name") or "?")
+            self.saw_tool(name)
+            self.tool = name
         elif kind == "todo" and isinstance(event.get("items"), list):
             items = [dict(i) for i in event["items"] if isinstance(i, dict)]
-            self._todos.append(TodoEvent(tool="todo", items=items, replaces=True))
+            self.todos.append(TodoEvent(tool="todo", items=items, replaces=True))
         elif kind == "text":
             self._text = str(event.get("text") or "")
         elif kind == "result":
             self._result = event
-        return self._snapshot()
 
     def _usage(self) -> dict[str, ModelUsage]:
         usage: dict[str, ModelUsage] = {}
@@ -141,54 +145,40 @@ class ScriptedStreamParser:
             )
         return usage
 
-    def _snapshot(self) -> Progress | None:
-        total = total_of(self._usage())
-        return self._progress.update(
-            Progress(
-                turns=as_int((self._result or {}).get("turns")),
-                **progress_tokens(total),
-                tool=self._tool,
-            )
+    def progress(self) -> Progress:
+        return Progress(
+            turns=as_int((self._result or {}).get("turns")),
+            **progress_tokens(total_of(self._usage())),
+            tool=self.tool,
         )
 
     def finish(self, exit: ProcessExit) -> AgentResult:
         result = self._result or {}
-        outcome, error, in_use = self._classify(exit)
-        return AgentResult(
-            agent="scripted",
-            outcome=outcome,
+        return self.result(
+            exit,
+            self._classify(exit),
             text=as_str(result.get("text")) or self._text,
-            session_id=self._session_id,
-            model=as_str(result.get("model")) or self._model,
+            model=as_str(result.get("model")) or self.model,
             usage=self._usage(),
             turns=as_int(result.get("turns")),
-            duration_ms=exit.duration_ms,
-            error=error,
-            exit_code=exit.exit_code,
-            todos=self._todos,
-            tools_used=self._tools_used,
-            raw_events=self._raw,
-            session_in_use=in_use,
         )
 
-    def _classify(self, exit: ProcessExit) -> tuple[Outcome, str | None, bool]:
+    def _classify(self, exit: ProcessExit) -> Verdict:
         stderr = exit.stderr or ""
         in_use = "is already in use" in stderr
         if self._result is not None:
             outcome = str(self._result.get("outcome") or "crash")
             message = as_str(self._result.get("error"))
             if outcome == "success":
-                return "success", None, in_use
+                return Verdict("success", None, in_use)
             if outcome in OUTCOMES:
-                return cast(Outcome, outcome), message or f"scripted {outcome}", in_use
-            return "crash", f"unknown scripted outcome {outcome!r}", in_use
-        stopped = stopped_by_us(exit, self._request.timeout)
-        if stopped is not None:
-            return stopped[0], stopped[1], in_use
-        message = stderr_tail(stderr) or f"no result (exit code {exit.exit_code})"
-        sig = exit.killed_by()
-        if sig is not None:  # a signal nobody here sent (OOM killer, a user's kill …)
-            return "crash", killed_message(sig, stderr_tail(stderr)), in_use
-        if "No conversation found" in stderr:
-            return "session_lost", message, in_use
-        return "crash", message, in_use
+                return Verdict(cast(Outcome, outcome), message or f"scripted {outcome}", in_use)
+            return Verdict("crash", f"unknown scripted outcome {outcome!r}", in_use)
+        tail = stderr_tail(stderr)
+        return self.stopped_or_killed(
+            exit,
+            tail or f"no result (exit code {exit.exit_code})",
+            lost="No conversation found" in stderr,
+            detail=tail,
+            in_use=in_use,
+        )

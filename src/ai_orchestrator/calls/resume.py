@@ -3,7 +3,8 @@
 ``plan_session(summary, options, history, name)`` decides, before anything is created, what
 a call does with the conversation stored in its session (the module docstring of
 ``session_call`` states the rules): ``resumed`` (from the directory it ran in, for the CLIs
-that find a conversation only from its own cwd — ``RESUMABLE_FROM_OWN_CWD``), ``forked``
+that find a conversation only from its own cwd — ``Capabilities.resume_scope == "cwd"``,
+declared by each backend), ``forked``
 (``options.fork``), ``replaced`` (``--new-session``), ``started`` or ``fresh`` (sessions off).
 **Switching agents** (``--agent`` other than the one whose conversation the session holds)
 resumes the last conversation of that agent the session's records name, if any (going back
@@ -13,7 +14,7 @@ stored conversation is replaced; the other agent's stays in the records and is r
 switching back). ``--new-session`` always starts a new one.
 An explicit ``--continue``/``--resume ID`` resumes exactly that conversation of the session,
 or raises ``UnknownConversation`` (exit 2); ``history`` (the session's records) is read only
-then. Pure: reads nothing but what it is given.
+then. Pure: reads nothing but what it is given (and the backends' declarations).
 """
 
 from __future__ import annotations
@@ -23,12 +24,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from ai_orchestrator.agents import registry
 from ai_orchestrator.calls.options import CallOptions
 from ai_orchestrator.core.errors import UnknownConversation
 from ai_orchestrator.core.interaction import Interaction
 
 SessionAction = Literal["started", "resumed", "replaced", "forked", "fresh"]
-RESUMABLE_FROM_OWN_CWD = ("claude", "gemini", "scripted")
+
+
+def _resumes_from_own_cwd(agent: str) -> bool:
+    """Whether ``agent``'s CLI finds a stored conversation only from the directory it ran in."""
+    return registry.capabilities(agent).resume_scope == "cwd"
 
 
 @dataclass
@@ -60,7 +66,7 @@ def plan_session(
     action: SessionAction = "forked" if options.fork else "resumed"
     if previous and stored and not options.new_session:
         cwd = options.cwd
-        if options.agent in RESUMABLE_FROM_OWN_CWD and stored.get("agent_cwd"):
+        if _resumes_from_own_cwd(options.agent) and stored.get("agent_cwd"):
             cwd = Path(stored["agent_cwd"])
         return Plan(previous, action, cwd, dict(stored.get("agent_state") or {}))
     other = summary.get("agent") if summary and summary.get("agent_session_id") else None
@@ -69,7 +75,7 @@ def plan_session(
         earlier = _earlier_conversation(history(), options.agent)
         if earlier is not None and earlier.agent_session_id:
             cwd = options.cwd
-            if options.agent in RESUMABLE_FROM_OWN_CWD and earlier.cwd:
+            if _resumes_from_own_cwd(options.agent) and earlier.cwd:
                 cwd = Path(earlier.cwd)
             state = dict(earlier.agent_state or {})
             return Plan(earlier.agent_session_id, action, cwd, state, switched)
@@ -119,6 +125,6 @@ def _explicit_plan(
             f"{options.agent}; add --agent {agent}"
         )
     run_in = options.cwd
-    if options.agent in RESUMABLE_FROM_OWN_CWD and cwd:
+    if _resumes_from_own_cwd(options.agent) and cwd:
         run_in = Path(cwd)
     return Plan(wanted, "resumed", run_in, dict(state or {}))
