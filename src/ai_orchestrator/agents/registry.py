@@ -33,6 +33,7 @@ _BACKENDS: dict[str, tuple[str, str]] = {
     "claude": ("ai_orchestrator.agents.claude", "ClaudeBackend"),
     "gemini": ("ai_orchestrator.agents.gemini", "GeminiBackend"),
     "codex": ("ai_orchestrator.agents.codex", "CodexBackend"),
+    "qwen": ("ai_orchestrator.agents.qwen", "QwenBackend"),
     "scripted": ("ai_orchestrator.agents.scripted", "ScriptedBackend"),
 }
 KNOWN_KEYS: tuple[str, ...] = tuple(_BACKENDS)
