@@ -110,6 +110,7 @@ def test_qwen_offline_env_and_settings(tmp_path: Path) -> None:
     assert settings["telemetry"]["enabled"] is False
     assert settings["general"]["enableAutoUpdate"] is False
     assert settings["memory"]["enableManagedAutoMemory"] is False
+    assert settings["model"]["generationConfig"] == {"maxRetries": 0}
     # QWEN_HOME moves the whole ~/.qwen directory.
     _, env = clis_mod.offline_cli("qwen", "http://127.0.0.1:9", home, exe=exe,
                                   inherit={"QWEN_HOME": str(tmp_path / "qh")})

@@ -150,7 +150,8 @@ def test_api_errors_are_failed_api_error_calls(
     fake_api.script(turns)
     model = "nosuch" if "nosuch" in text else PRICED
     run = run_in_session(SessionStore(), "run-err", "hi", _options(cli_workdir, model))
-    assert (run.result.outcome, run.result.error) == ("api_error", text)
+    statuses = [r.status for r in fake_api.main_requests("openai_chat")]
+    assert (run.result.outcome, run.result.error) == ("api_error", text), statuses
     assert run.record.outcome == "error:api_error" and run.result.exit_code == 1
     assert len(fake_api.main_requests("openai_chat")) == len(turns)  # 500: the CLI's retries
     assert SessionStore().load("run-err").summary["failed_interactions"] == 1

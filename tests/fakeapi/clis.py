@@ -158,9 +158,11 @@ def qwen_env(api_url: str, exe: Path, home: Path,
     """Env for Qwen Code; writes ``${QWEN_HOME:-home/.qwen}/settings.json`` (merged): OpenAI
     auth against ``api_url/v1`` (``OPENAI_BASE_URL``/``OPENAI_API_KEY``), no usage statistics,
     telemetry, auto-update or sleep inhibitor (D-Bus), no background memory extractor or
-    "dream" agent (each would make requests of its own), ``model.name``. With these settings
-    the only connection the CLI opens is to the fake API (checked with ``strace -e connect``).
-    Retries of a 5xx cannot be lowered for the main chat (7 attempts, fixed in the CLI)."""
+    "dream" agent (each would make requests of its own), ``model.name``, no retries inside the
+    HTTP client (``generationConfig.maxRetries: 0``; its default multiplies every attempt).
+    With these settings the only connection the CLI opens is to the fake API (checked with
+    ``strace -e connect``). The chat loop's own retries of a 5xx cannot be lowered (7
+    attempts with back-off, fixed in the CLI)."""
     env = _base_env(exe, home, inherit)
     settings_path = Path(env.get("QWEN_HOME") or home / ".qwen") / "settings.json"
     settings_path.parent.mkdir(parents=True, exist_ok=True)
@@ -171,7 +173,7 @@ def qwen_env(api_url: str, exe: Path, home: Path,
         "telemetry": {"enabled": False},
         "general": {"enableAutoUpdate": False, "preventSystemSleep": False},
         "memory": {"enableManagedAutoMemory": False, "enableManagedAutoDream": False},
-        "model": {"name": MODELS["qwen"]},
+        "model": {"name": MODELS["qwen"], "generationConfig": {"maxRetries": 0}},
     })
     settings_path.write_text(json.dumps(settings, indent=2))
     return {**env, "OPENAI_BASE_URL": api_url + "/v1", "OPENAI_API_KEY": API_KEY,
