@@ -115,10 +115,10 @@ def test_side_requests_the_stream_does_not_show_are_counted_on_the_main_model() 
 
 
 def test_an_error_result_keeps_the_baseline_plus_what_the_call_used() -> None:
-    events = _events(STREAM)[:-1] + [{
-        "type": "result", "subtype": "error_during_execution", "is_error": True,
-        "session_id": MINTED, "usage": {"input_tokens": 0, "output_tokens": 0},
-        "error": {"message": "[API Error: 500 boom]"}}]
+    failed = {"type": "result", "subtype": "error_during_execution", "is_error": True,
+              "session_id": MINTED, "usage": {"input_tokens": 0, "output_tokens": 0},
+              "error": {"message": "[API Error: 500 boom]"}}
+    events = [*_events(STREAM)[:-1], failed]
     before = {"input_tokens": 7, "output_tokens": 3, "cache_read_input_tokens": 1}
     result = _parse([json.dumps(e) for e in events], ProcessExit(1, "", 10), resume_id=MINTED,
                     state={"qwen_session": MINTED, "qwen_cumulative": before})

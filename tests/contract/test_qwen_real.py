@@ -138,7 +138,8 @@ def test_tool_call_writes_a_real_file(
 
 
 @pytest.mark.parametrize(("turns", "text"), [
-    ([{"error": {"status": 500, "message": "fake-500-boom"}}] * 7, "[API Error: 500 fake-500-boom]"),
+    ([{"error": {"status": 500, "message": "fake-500-boom"}}] * 7,
+     "[API Error: 500 fake-500-boom]"),
     ([{"error": {"status": 404, "message": "The model `nosuch` does not exist"}}],
      "[API Error: 404 The model `nosuch` does not exist]"),
 ], ids=["http-500", "unknown-model"])
