@@ -3,15 +3,17 @@
 - ``normalize_model(name)``: lower case, no ``[1m]``-style suffix, no provider prefix
   (``anthropic/``, ``models/``, ``openai:``, Bedrock ``us.anthropic.`` and ``-v1:0``), Vertex
   ``@20250929`` as ``-20250929``.
-- Aliases (for ``claude``, ``scripted`` and unknown agents only — under ``gemini`` or
-  ``codex`` they stay unmatched): ``sonnet`` / ``opus`` / ``haiku`` map to the newest
+- Aliases (unless the backend's models are another provider's: under a backend declaring
+  ``google`` or ``openai`` they stay unmatched): ``sonnet`` / ``opus`` / ``haiku`` map to the newest
   ``claude-<family>-<major>[-<minor>]`` model in the genai-prices data (found at run time; with
   0.2.3 that is claude-sonnet-5-5, claude-opus-5-5 and claude-haiku-5-5). A CLI resolves an
   alias with its own table, so prefer the model id the CLI reports.
-- ``resolve(agent, model)``: the agent picks the provider (claude→anthropic, gemini→google,
-  codex→openai); for ``scripted`` and unknown agents it is inferred from the name.
-  ``scripted-<model>`` (the demo backend) is looked up as ``<model>``, with a note saying the
-  cost is notional.
+- ``resolve(agent, model, provider=, notional=)``: the provider the caller read from the
+  backend's declaration (``agents.base.Capabilities.provider``; accounting keeps no table of
+  agents) picks the price list; without one it is inferred from the name. A notional backend
+  (the demo) and ``scripted-<model>`` (looked up as ``<model>``) get a note saying the cost is
+  notional. ``provider_for_model`` infers the provider of a model name (aliases are
+  Anthropic's).
 
 Only an alias lookup imports genai-prices (lazily); everything else is string work.
 """
@@ -21,7 +23,6 @@ from __future__ import annotations
 import re
 from functools import cache
 
-AGENT_PROVIDERS: dict[str, str] = {"claude": "anthropic", "gemini": "google", "codex": "openai"}
 SCRIPTED_PREFIX = "scripted-"
 ALIASES: tuple[str, ...] = ("sonnet", "opus", "haiku")
 
@@ -83,29 +84,31 @@ def _infer_provider(name: str) -> str | None:
     return None  # let genai-prices match the name against every provider
 
 
-def agent_for_model(model: str) -> str | None:
-    """The agent CLI that runs ``model`` (claude for ``sonnet``/``opus``/``haiku`` and
-    ``claude-*``, gemini for ``gemini-*``, codex for ``gpt-*``/``o3``/…), else None."""
+def provider_for_model(model: str) -> str | None:
+    """The provider whose models ``model`` names (anthropic for ``sonnet``/``opus``/``haiku``
+    and ``claude-*``, google for ``gemini-*``, openai for ``gpt-*``/``o3``/…), else None."""
     name = _BRACKET_SUFFIX.sub("", model.strip().lower()).rsplit("/", 1)[-1]
     name = _BEDROCK_PREFIX.sub("", _COLON_PREFIX.sub("", name))
-    provider = "anthropic" if name in ALIASES else _infer_provider(name)
-    return next((a for a, p in AGENT_PROVIDERS.items() if p == provider), None)
+    return "anthropic" if name in ALIASES else _infer_provider(name)
 
 
-def resolve(agent: str | None, model: str) -> tuple[str, str | None, list[str]]:
-    """``(name to look up, provider id or None, notes)`` for ``model`` run by ``agent``."""
+def resolve(
+    agent: str | None, model: str, *, provider: str | None = None, notional: bool = False
+) -> tuple[str, str | None, list[str]]:
+    """``(name to look up, provider id or None, notes)`` for ``model`` run by ``agent``, whose
+    backend declares ``provider`` and ``notional`` (module docstring)."""
     raw = model.strip()
     scripted = raw.lower().startswith(SCRIPTED_PREFIX)
-    # sonnet/opus/haiku are Claude Code's aliases: under Gemini or Codex they name no model
-    # (Google's price list also carries Claude models, which must not match).
-    foreign = agent in AGENT_PROVIDERS and agent != "claude" and not scripted
+    # sonnet/opus/haiku are Anthropic's (Claude Code's) aliases: under another provider's
+    # backend they name no model (Google's price list also carries Claude models, which must
+    # not match).
+    foreign = provider is not None and provider != "anthropic" and not scripted
     name = normalize_model(raw[len(SCRIPTED_PREFIX) :] if scripted else raw, aliases=not foreign)
     notes: list[str] = []
     if foreign and name in ALIASES:
-        notes.append(f"{name!r} is a Claude Code alias, not a model {agent} runs")
-    if scripted or agent == "scripted":
+        notes.append(f"{name!r} is a Claude Code alias, not a model {agent or provider} runs")
+    if scripted or notional:
         notes.append(f"scripted demo model: notional cost, priced as {name}")
-    provider = AGENT_PROVIDERS.get(agent or "")
     if provider is None or scripted:
         provider = _infer_provider(name)
     return name, provider, notes

@@ -494,15 +494,19 @@ def price_usage(
     *,
     requests: list[ModelUsage] | None = None,
     at: datetime | None = None,
+    provider: str | None = None,
+    notional: bool = False,
 ) -> PriceResult:
-    """Price one model's usage in one agent call (contract in the module docstring)."""
+    """Price one model's usage in one agent call (contract in the module docstring);
+    ``provider`` and ``notional`` are what the agent's backend declares
+    (``model_names.resolve``)."""
     current = at is None and not price_cards.custom_snapshot_active()
     card = price_cards.load(agent, model) if current else None
     if card is not None and card.usable and _plain_counts(usage, requests):
         return _price_with_card(card, usage, requests)
 
     day = price_cards.today()  # before the lookup: see price_cards.store
-    name, provider_id, notes = resolve(agent, model)
+    name, provider_id, notes = resolve(agent, model, provider=provider, notional=notional)
     zero, reason = lookup_model(name, provider_id, at)
     if current and card is None and reason != _NOT_INSTALLED:
         price_cards.store(agent, model, _make_card(notes, provider_id, zero, reason), day)

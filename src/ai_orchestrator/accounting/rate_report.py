@@ -49,9 +49,17 @@ class RateCard:
     note: str | None
 
 
-def rates_for(agent: str | None, model: str, *, at: datetime | None = None) -> RateCard:
-    """Per-million rates, long-context tiers, matched model and data version for ``model``."""
-    name, provider_id, notes = resolve(agent, model)
+def rates_for(
+    agent: str | None,
+    model: str,
+    *,
+    at: datetime | None = None,
+    provider: str | None = None,
+    notional: bool = False,
+) -> RateCard:
+    """Per-million rates, long-context tiers, matched model and data version for ``model``
+    (``provider``, ``notional``: the agent's backend's declaration, ``model_names.resolve``)."""
+    name, provider_id, notes = resolve(agent, model, provider=provider, notional=notional)
     zero, reason = lookup_model(name, provider_id, at)
     if zero is None or reason is not None:
         return RateCard(

@@ -37,11 +37,20 @@ class RequestPricer:
     def __init__(self) -> None:
         self._cards: dict[tuple[str, str], _FastCard | None] = {}
 
-    def __call__(self, agent: str, model: str, usage: ModelUsage) -> tuple[float, bool, str | None]:
-        """(cost, priced, note) of one request's usage."""
+    def __call__(
+        self,
+        agent: str,
+        model: str,
+        usage: ModelUsage,
+        *,
+        provider: str | None = None,
+        notional: bool = False,
+    ) -> tuple[float, bool, str | None]:
+        """(cost, priced, note) of one request's usage (``provider``, ``notional``: what the
+        agent's backend declares, as for ``price_usage``)."""
         key = (agent, model)
         if key not in self._cards:
-            first = price_usage(agent, model, usage)
+            first = price_usage(agent, model, usage, provider=provider, notional=notional)
             card = None if price_cards.custom_snapshot_active() else price_cards.load(agent, model)
             usable = card is not None and card.usable and card.reason is None
             self._cards[key] = None
@@ -51,7 +60,7 @@ class RequestPricer:
             return first.cost, first.priced, first.note
         fast = self._cards[key]
         if fast is None or not _plain(usage):
-            result = price_usage(agent, model, usage)
+            result = price_usage(agent, model, usage, provider=provider, notional=notional)
             return result.cost, result.priced, result.note
         thresholds, levels = fast
         u = usage

@@ -210,6 +210,9 @@ class Capabilities:
     - ``notional_cost``: its cost is notional (the offline demo agent), said on every price.
     - ``model_aliases``: short model names the CLI resolves itself (``sonnet``); they name no
       model under another backend.
+    - ``label``: the agent's name in a sentence (``Claude``); empty: the key.
+    - ``work_model``: the model the workflow's everyday phases (implement) run with by
+      default; ``None``: the CLI's own default.
     - ``strong_model``: the model the workflow asks for when it wants the strongest one this
       backend runs (a fallback planner, the last-resort reviewer); ``None``: the CLI default.
     - ``auto_planner``: position in ``plan.agent = "auto"`` (lowest first) when its CLI is
@@ -226,6 +229,8 @@ class Capabilities:
     provider: str | None = None
     notional_cost: bool = False
     model_aliases: tuple[str, ...] = ()
+    label: str = ""
+    work_model: str | None = None
     strong_model: str | None = None
     auto_planner: int | None = None
     tested_version: str | None = None

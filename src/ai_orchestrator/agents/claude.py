@@ -160,6 +160,8 @@ class ClaudeBackend:
 
     key = "claude"
     capabilities = Capabilities(
+        label="Claude",
+        work_model="sonnet",
         fork=True,  # --resume ID --fork-session
         resume_scope="cwd",  # transcripts live under projects/<cwd slug>/
         provider="anthropic",

@@ -200,6 +200,7 @@ class CodexBackend:
 
     key = "codex"
     capabilities = Capabilities(
+        label="Codex",
         mints_own_ids=True,  # thread.started names the thread; it takes no id of ours
         provider="openai",
         tested_version="0.169.0",

@@ -206,6 +206,7 @@ class GeminiBackend:
 
     key = "gemini"
     capabilities = Capabilities(
+        label="Gemini",
         resume_scope="cwd",  # chats live under tmp/<project>/: --resume finds them from there
         provider="google",
         auto_planner=0,  # the long-context planner when its CLI is installed

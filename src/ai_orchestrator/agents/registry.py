@@ -37,6 +37,8 @@ _BACKENDS: dict[str, tuple[str, str]] = {
     "scripted": ("ai_orchestrator.agents.scripted", "ScriptedBackend"),
 }
 KNOWN_KEYS: tuple[str, ...] = tuple(_BACKENDS)
+# The backend ``aio run`` and the workflow's phases use when none is named.
+DEFAULT_AGENT = "claude"
 
 
 def _backend_class(key: str) -> type[Backend]:
@@ -48,6 +50,18 @@ def _backend_class(key: str) -> type[Backend]:
 def capabilities(key: str) -> Capabilities:
     """What backend ``key`` declares it can do (``base.Capabilities``)."""
     return _backend_class(key).capabilities
+
+
+def declared(key: str | None) -> Capabilities:
+    """``capabilities(key)`` for a backend key; for any other name (a record imported or
+    given from outside, an agent of the usage index no backend runs) nothing is declared:
+    the defaults of ``Capabilities``."""
+    return capabilities(key) if key in _BACKENDS else Capabilities()
+
+
+def label(key: str) -> str:
+    """Backend ``key``'s name in a sentence (``Capabilities.label``, else the key)."""
+    return declared(key).label or key
 
 
 def can_fork(key: str) -> bool:

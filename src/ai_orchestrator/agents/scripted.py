@@ -49,6 +49,7 @@ from ai_orchestrator.agents.base import (
     check_model,
 )
 from ai_orchestrator.agents.parser_base import StreamParserBase, Verdict
+from ai_orchestrator.agents.scripted_cli import home as scripted_home
 from ai_orchestrator.core.usage import OUTCOMES, ModelUsage, Outcome
 
 AGENT_MODULE = "ai_orchestrator.agents.scripted_cli"
@@ -65,10 +66,12 @@ class ScriptedBackend:
 
     key = "scripted"
     capabilities = Capabilities(
-        resume_scope="cwd",  # its conversations live in the project's .aio/demo/scripted
+        label="the scripted agent",
+        resume_scope="cwd",  # a scenario and its edits are relative to the cwd it started in
         notional_cost=True,
         model_aliases=("sonnet", "opus", "haiku"),  # priced like Claude's (scripted-sonnet)
         built_in=True,
+        session_dirs=lambda: [scripted_home() / "sessions"],
     )
 
     def build(self, request: AgentRequest, executable: str) -> Invocation:

@@ -30,8 +30,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
+from ai_orchestrator.agents import registry
 from ai_orchestrator.agents.base import AgentResult
 from ai_orchestrator.core.interaction import Interaction, Tokens
 from ai_orchestrator.core.names import is_valid_id
@@ -69,6 +70,17 @@ def max_budget_flag(remaining: float) -> float | None:
     return float(micro) if micro > 0 else None
 
 
+class _Declared(TypedDict):
+    provider: str | None
+    notional: bool
+
+
+def _declared(agent: str) -> _Declared:
+    """What ``agent``'s backend declares about pricing its calls (``price_usage``)."""
+    caps = registry.declared(agent)
+    return {"provider": caps.provider, "notional": caps.notional_cost}
+
+
 def _requests_for(result: AgentResult, model: str) -> list[ModelUsage] | None:
     return result.requests.get(model) or None
 
@@ -81,7 +93,9 @@ def price_result(agent: str, result: AgentResult) -> dict[str, Any]:
     computed = savings = 0.0
     all_priced = True
     for model, usage in result.usage.items():
-        price = price_usage(agent, model, usage, requests=_requests_for(result, model))
+        price = price_usage(
+            agent, model, usage, requests=_requests_for(result, model), **_declared(agent)
+        )
         all_priced &= price.priced
         computed += price.cost
         savings += price.savings
@@ -170,7 +184,7 @@ def live_cost(agent: str, usage: dict[str, ModelUsage]) -> float | None:
 
     total = 0.0
     for model, part in usage.items():
-        price = price_usage(agent, model, part)
+        price = price_usage(agent, model, part, **_declared(agent))
         if not price.priced:
             return None
         total += price.cost

@@ -14,7 +14,7 @@ import dataclasses
 import click
 
 from ai_orchestrator.accounting.rate_report import RateCard, rates_for
-from ai_orchestrator.agents.registry import KNOWN_KEYS
+from ai_orchestrator.agents.registry import KNOWN_KEYS, declared
 from ai_orchestrator.cli import output
 from ai_orchestrator.core.errors import InvalidInput
 from ai_orchestrator.core.figures import exact_usd
@@ -41,7 +41,8 @@ def prices(ctx: click.Context, model: str, agent: str | None, as_json: bool) -> 
     """Show the rates used to price MODEL (USD per million tokens)."""
     if not model.strip():
         raise InvalidInput("MODEL is empty: give a model name, e.g. aio prices claude-sonnet-4-5")
-    card = rates_for(agent, model)
+    caps = declared(agent)  # the backend's provider picks the price list
+    card = rates_for(agent, model, provider=caps.provider, notional=caps.notional_cost)
     if as_json:
         data = dataclasses.asdict(card)
         data["unit"] = "USD per million tokens"

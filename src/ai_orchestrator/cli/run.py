@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from ai_orchestrator.agents.registry import DEFAULT_AGENT, KNOWN_KEYS
 from ai_orchestrator.cli import output
 from ai_orchestrator.core.errors import InvalidInput
 from ai_orchestrator.core.figures import exact_usd, token_line
@@ -93,9 +94,9 @@ def _conversation_flags(
 @click.option(
     "--agent",
     "-a",
-    default=lambda: os.environ.get("AIO_AGENT", "claude"),
-    show_default="claude (or $AIO_AGENT)",
-    help="claude, gemini, codex or scripted.",
+    default=lambda: os.environ.get("AIO_AGENT", DEFAULT_AGENT),
+    show_default=f"{DEFAULT_AGENT} (or $AIO_AGENT)",
+    help=f"{', '.join(KNOWN_KEYS[:-1])} or {KNOWN_KEYS[-1]}.",
 )
 @click.option(
     "--model",

@@ -143,9 +143,14 @@ class _Writer:
             from ai_orchestrator.accounting.request_prices import RequestPricer
 
             self._price = RequestPricer()
+        if best:
+            from ai_orchestrator.agents.registry import declared  # with the pricer: only then
         for r in best.values():
             assert self._price is not None
-            cost, priced, note = self._price(r.agent, r.model, r.usage)
+            caps = declared(r.agent)  # the backend's provider picks the price list
+            cost, priced, note = self._price(
+                r.agent, r.model, r.usage, provider=caps.provider, notional=caps.notional_cost
+            )
             if priced:
                 source = "computed"
             elif r.reported_cost is not None:

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
-from ai_orchestrator.agents import base
+from ai_orchestrator.agents import base, registry
 from ai_orchestrator.agents.base import Permission
 from ai_orchestrator.calls.conversation import Hooks
 from ai_orchestrator.calls.options import CallOptions, check_options
@@ -111,7 +111,7 @@ def call_options(
     phase = ctx.config.phase(phase_name)
     chosen = agent or phase.agent
     if chosen == "auto":
-        chosen = "claude"
+        chosen = registry.DEFAULT_AGENT
     same_agent = chosen == phase.agent
     tools = list(phase.allowed_tools) if phase.allowed_tools else list(default_tools or [])
     options = CallOptions(

@@ -5,8 +5,8 @@ path import this on every run, so it must not pull in the adapters).
 - ``codex_home()``: ``$CODEX_HOME`` (``sessions/``, ``archived_sessions/``);
 - ``gemini_tmp_dir()``: Gemini CLI's ``~/.gemini/tmp`` (honouring ``GEMINI_CLI_HOME``).
 
-``agent_files`` (reading one call's usage back) and ``claude_transcript`` resolve the same
-places; these functions are the shared spelling.
+The backends (their ``read_back`` and ``Capabilities.session_dirs``) and ``claude_transcript``
+resolve the same places; these functions are the shared spelling.
 """
 
 from __future__ import annotations

@@ -84,23 +84,22 @@ def stored_source(ctx: FeatureContext, phase: str) -> Source:
 
 def agent_of(to: str, current_agent: str | None) -> tuple[str, str | None]:
     """``(agent, model)`` that ``--to`` names (see the module docstring)."""
-    from ai_orchestrator.accounting.model_names import agent_for_model
+    from ai_orchestrator.accounting.model_names import provider_for_model
     from ai_orchestrator.agents.base import check_model
-    from ai_orchestrator.agents.registry import KNOWN_KEYS
+    from ai_orchestrator.agents.registry import KNOWN_KEYS, agent_for_provider, declared
 
     wanted = to.strip()
     if wanted in KNOWN_KEYS:
         return wanted, None
+    named = ", ".join(k for k in KNOWN_KEYS if not declared(k).built_in)
     if not wanted:
-        raise InvalidInput(
-            "the escalation target is empty: name an agent (claude, gemini, codex) or a model"
-        )
+        raise InvalidInput(f"the escalation target is empty: name an agent ({named}) or a model")
     check_model(wanted)
-    agent = agent_for_model(wanted) or current_agent
+    agent = agent_for_provider(provider_for_model(wanted)) or current_agent
     if agent is None:
         raise InvalidInput(
             f"--to {wanted}: cannot tell which agent runs this model and the phase has no "
-            "conversation yet; name the agent (claude, gemini, codex)"
+            f"conversation yet; name the agent ({named})"
         )
     return agent, wanted
 

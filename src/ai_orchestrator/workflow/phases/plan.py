@@ -3,7 +3,9 @@
 Planner order: ``--agent`` alone when given (an unknown name is ``InvalidInput``, exit 2,
 before anything runs); otherwise the plan phase's ``agent`` then its ``fallback`` entries
 (``agent`` or ``agent:model``). ``agent = "auto"`` means gemini when its CLI can be
-resolved, then claude with opus. Each planner's model follows ``config.pick_model``:
+resolved, then claude with opus (the backends declaring ``Capabilities.auto_planner``, in
+that order, the last one always, with its ``strong_model``). Each planner's model follows
+``config.pick_model``:
 ``--model`` (first planner only) > ``$AI_MODEL`` (when it applies to that agent) > the
 configured model (phase ``model``, the ``:model`` of a fallback entry, opus for auto's
 claude) > the CLI's default. A planner that cannot be launched or fails (any outcome except
@@ -28,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ai_orchestrator.agents import registry
 from ai_orchestrator.calls.conversation import Conversation
 from ai_orchestrator.calls.options import CallOptions
 from ai_orchestrator.core.errors import (
@@ -82,14 +85,20 @@ def planner_candidates(
         return [(agent, resolve_model(agent, model, phase))]
     entries: list[tuple[str, str | None]] = []
     if phase.agent == "auto":
-        if agent_installed("gemini"):
-            entries.append(("gemini", pick_model("gemini", model, phase.model)))
-            entries.append(("claude", pick_model("claude", None, "opus")))
-        else:
-            entries.append(("claude", pick_model("claude", model, phase.model or "opus")))
+        # Every auto planner whose CLI is installed, in the declared order; the last one is
+        # always tried (its launch says what is missing).
+        order = registry.auto_planners()
+        chosen = [a for a in order[:-1] if agent_installed(a)] + order[-1:]
+        for i, planner in enumerate(chosen):
+            strong = registry.capabilities(planner).strong_model
+            wanted = (model, phase.model or strong) if i == 0 else (None, strong)
+            entries.append((planner, pick_model(planner, *wanted)))
+        skipped = [a for a in order if a not in chosen]
+        if skipped and chosen:
             ctx.hooks.info(
-                "Planning with Claude: the plan phase's agent is \"auto\", which prefers "
-                "Gemini, and the gemini CLI is not installed (`aio doctor` shows the agents)"
+                f"Planning with {registry.label(chosen[0])}: the plan phase's agent is "
+                f"\"auto\", which prefers {registry.label(skipped[0])}, and the {skipped[0]} "
+                "CLI is not installed (`aio doctor` shows the agents)"
             )
     else:
         entries.append((phase.agent, resolve_model(phase.agent, model, phase)))

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ai_orchestrator.agents import registry
 from ai_orchestrator.calls.conversation import Conversation
 from ai_orchestrator.core.errors import (
     AgentFailed,
@@ -103,9 +104,10 @@ def _candidates(ctx: FeatureContext, spec: str) -> list[tuple[str, str | None]]:
     phase = ctx.config.phase("review")
     agent, model = parse_reviewer(ctx, spec)
     entries = [(agent, resolve_model(agent, model, phase))]
-    configured = "claude" if phase.agent == "auto" else phase.agent
+    default = registry.DEFAULT_AGENT
+    configured = default if phase.agent == "auto" else phase.agent
     entries.append((configured, resolve_model(configured, None, phase)))
-    entries.append(("claude", "opus"))
+    entries.append((default, registry.capabilities(default).strong_model))
     return list(dict.fromkeys(entries))
 
 

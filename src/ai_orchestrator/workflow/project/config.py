@@ -21,8 +21,10 @@ commands warn, ``configcheck`` reports every problem at once). Model precedence 
 (``pick_model``): ``--model`` > ``$AI_MODEL`` (for claude always; for another agent only when
 the value is not a Claude model name) > the configured model (the phase's ``model``, or the
 model of a ``fallback`` entry) > the backend's own default. ``plan.agent = "auto"`` means
-gemini when its CLI is installed, otherwise claude with opus (``opus`` being the configured
-model there).
+the backends declaring ``Capabilities.auto_planner`` in that order (gemini when its CLI is
+installed, then claude), the last one with its ``strong_model`` (opus) as the configured
+model. The defaults of the phases come from the registry's default agent and its declared
+models (``default_phases``).
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ai_orchestrator.accounting.model_names import provider_for_model
+from ai_orchestrator.agents import registry
 from ai_orchestrator.core.errors import InvalidInput
 from ai_orchestrator.workflow.testing.testselect import (
     TestsConfig,
@@ -53,7 +57,6 @@ PHASE_KEYS = (
     "agent", "model", "fallback", "permission_mode", "allowed_tools", "extra_args", "timeout",
     "max_turns",
 )
-CLAUDE_ALIASES = ("sonnet", "opus", "haiku")
 
 
 @dataclass
@@ -70,16 +73,25 @@ class PhaseConfig:
     max_turns: int | None = None
 
 
-DEFAULT_PHASES: dict[str, PhaseConfig] = {
-    "plan": PhaseConfig(
-        agent="auto", fallback=["claude:opus"], permission_mode="default", timeout=900
-    ),
-    "implement": PhaseConfig(
-        agent="claude", model="sonnet", permission_mode="acceptEdits", timeout=3600
-    ),
-    "review": PhaseConfig(agent="claude", model="opus", permission_mode="default", timeout=1200),
-    "verify": PhaseConfig(agent="claude", permission_mode="default", timeout=1200),
-}
+def default_phases() -> dict[str, PhaseConfig]:
+    """The phases' defaults: the registry's default agent, with the models its backend
+    declares (``work_model`` to implement, ``strong_model`` to review and as the planner of
+    last resort); ``plan.agent = "auto"`` tries ``registry.auto_planners()``."""
+    agent = registry.DEFAULT_AGENT
+    caps = registry.capabilities(agent)
+    strong = f"{agent}:{caps.strong_model}" if caps.strong_model else agent
+    return {
+        "plan": PhaseConfig(
+            agent="auto", fallback=[strong], permission_mode="default", timeout=900
+        ),
+        "implement": PhaseConfig(
+            agent=agent, model=caps.work_model, permission_mode="acceptEdits", timeout=3600
+        ),
+        "review": PhaseConfig(
+            agent=agent, model=caps.strong_model, permission_mode="default", timeout=1200
+        ),
+        "verify": PhaseConfig(agent=agent, permission_mode="default", timeout=1200),
+    }
 
 
 @dataclass
@@ -93,7 +105,7 @@ class Config:
     lock_timeout: float = 30.0
     tests: TestsConfig = field(default_factory=TestsConfig)
     phases: dict[str, PhaseConfig] = field(
-        default_factory=lambda: {k: PhaseConfig(**vars(v)) for k, v in DEFAULT_PHASES.items()}
+        default_factory=default_phases
     )
     unknown_keys: list[str] = field(default_factory=list)  # ignored (a typo?), said on load
 
@@ -203,10 +215,13 @@ def pick_model(agent: str, explicit: str | None, configured: str | None) -> str 
     if explicit:
         return explicit
     env = os.environ.get("AI_MODEL", "").strip()
-    if env:
-        is_claude_model = env in CLAUDE_ALIASES or env.startswith("claude")
-        if agent == "claude" or not is_claude_model:
-            return env
+    # The shell version's variable, which knew only Claude: a Claude model name in it (an
+    # alias or claude-*, Anthropic's) is for a backend pricing Anthropic's models only.
+    if env and (
+        provider_for_model(env) != "anthropic"
+        or registry.declared(agent).provider == "anthropic"
+    ):
+        return env
     return configured
 
 
