@@ -1,4 +1,5 @@
-"""The ``qwen`` backend: the backend conformance suite, then what is Qwen Code's own.
+"""The ``qwen`` backend: what is Qwen Code's own (the shared contract is its subclass in
+``test_backend_conformance.py``).
 
 The recorded streams (``tests/agents/streams/qwen-*.json[l]``) are the real Qwen Code 0.24.4
 run against the fake Chat Completions API (``tests/fakeapi``): a shell tool call then the
@@ -13,7 +14,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 
@@ -21,35 +22,10 @@ from ai_orchestrator.agents import registry
 from ai_orchestrator.agents.base import AgentRequest, AgentResult, Permission, ProcessExit
 from ai_orchestrator.agents.homes.agent_files import read_back
 from ai_orchestrator.core.errors import InvalidInput
-from ai_orchestrator.core.usage import ModelUsage
-from tests.agents import test_backend_conformance as conformance
-from tests.agents.test_backend_conformance import MINTED, BackendContract
+from tests.agents.conformance import MINTED
 from tests.fakes.inprocess import recorded
 
-MODEL = "qwen3-coder-plus"
-
-
-class TestQwenConformance(BackendContract):
-    key = "qwen"
-    model = MODEL
-    session_id = MINTED
-    tool = "run_shell_command"
-    # request 1: prompt 1500 (400 cached), 80 out; request 2: prompt 1700 (1500 cached), 40 out
-    usage: ClassVar[dict[str, ModelUsage]] = {
-        MODEL: ModelUsage(input=1100 + 200, output=120, cache_read=1900),
-    }
-    partial: ClassVar[list[dict[str, Any]]] = [
-        {"type": "system", "subtype": "init", "session_id": MINTED, "model": MODEL},
-    ]
-
-    @pytest.fixture(autouse=True)
-    def _resolvable(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-        # The session-call test resolves (never launches) tests/fakes/bin/<key>; Qwen has no
-        # fake CLI there, so point the suite at a directory holding an executable of that name.
-        bin_dir = tmp_path / "bin"
-        bin_dir.mkdir()
-        (bin_dir / "qwen").symlink_to("/bin/true")
-        monkeypatch.setattr(conformance, "BIN_DIR", bin_dir)
+MODEL = "gpt-4.1"  # what the recorded streams ran
 
 
 # -- Qwen's own --------------------------------------------------------------------------------
