@@ -188,3 +188,14 @@ def test_read_back_counts_the_calls_responses_once_and_the_whole_conversation_as
     assert read_back("qwen", "0199a213-0000-7000-8000-00000000dead", Path("/w"), since, {},
                      None) is None
     assert read_back("qwen", "../../etc", Path("/w"), since, {}, None) is None
+
+
+def test_progress_snapshots_count_each_request_and_are_not_changed_afterwards() -> None:
+    parser = registry.get_backend("qwen").parser(AgentRequest(prompt="p", cwd=Path("/w")))
+    snapshots = [s for s in (parser.feed(line) for line in STREAM) if s is not None]
+    outputs = [s.output_tokens for s in snapshots]
+    assert outputs == sorted(outputs) and outputs[-1] == 120
+    assert 80 in outputs  # the first request was shown before the second arrived
+    first = next(s for s in snapshots if s.output_tokens == 80)
+    assert first.usage[MODEL].output == 80 and first.turns == 1
+    assert snapshots[-1].tool == "run_shell_command" and not snapshots[-1].tool_running

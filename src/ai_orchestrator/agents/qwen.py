@@ -316,7 +316,9 @@ class QwenStreamParser(StreamParserBase):
         return usage, {"qwen_session": session, "qwen_cumulative": snapshot} if session else {}
 
     def progress(self) -> Progress:
-        usage = self._call_usage()[0] if self._result else self._usage
+        # copies: a snapshot handed out must not change as the parser goes on
+        usage = self._call_usage()[0] if self._result else {
+            m: replace(u) for m, u in self._usage.items()}
         return Progress(
             turns=self._turns,
             **progress_tokens(total_of(usage)),
