@@ -409,9 +409,10 @@ class _Call:
 
     def execute(self, request: AgentRequest, invocation: Invocation | None = None) -> AgentResult:
         invocation = invocation or self.build(request)
-        minted = request.new_session_id
-        # An id we minted names the conversation only if the CLI was given it (not Codex).
-        self.mark(request, minted if minted and any(minted in a for a in invocation.argv) else None)
+        # An id we minted names the conversation only where the CLI takes it (not where it
+        # mints its own: the id then arrives in the stream, ``Progress.session_id``).
+        own = self.backend.capabilities.mints_own_ids
+        self.mark(request, None if own else request.new_session_id)
         log_launch(invocation)  # AIO_DEBUG=1: argv and env names, never a secret
         return launch(
             invocation,

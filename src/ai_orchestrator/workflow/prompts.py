@@ -16,6 +16,11 @@ def _bullets(items: list[str], empty: str = "(none given)") -> str:
     return "\n".join(f"- {item}" for item in items) if items else f"- {empty}"
 
 
+def _either(names: list[str]) -> str:
+    """``a, b or c``."""
+    return " or ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+
+
 def plan_prompt(
     feature_id: str,
     description: str,
@@ -24,7 +29,9 @@ def plan_prompt(
     active_task: str | None,
     previous: Plan | None,
     context: str | None,
+    agents: list[str],
 ) -> str:
+    """The planner's prompt; ``agents`` are the agents a task may be assigned to."""
     parts = [
         f"You are planning the feature `{feature_id}`.",
         f"Feature description: {description or '(none given)'}",
@@ -45,7 +52,7 @@ def plan_prompt(
         "(ATDD/TDD): clear phases with specific, small tasks; for every task the acceptance "
         "criteria (observable behaviour) and the test requirements (the tests that prove the "
         "criteria, written before the code); the task dependencies; and an agent assignment "
-        "(claude, gemini or codex).\n"
+        f"({_either(agents)}).\n"
         "Rules: task ids are T<phase>.<n> (T1.1, T1.2, T2.1 …) and unique; dependencies name "
         "task ids of this plan and form no cycle; do not modify any files now.\n"
         "Answer with ONLY one JSON document (you may put it in a ```json fence) of this shape:\n"

@@ -254,6 +254,7 @@ def _plan_locked(
         active_task=feature.get("active_task"),
         previous=previous,
         context=context,
+        agents=[k for k in registry.KNOWN_KEYS if not registry.declared(k).built_in],
     )
     implement_agent = ctx.config.phase("implement").agent
     steps: list[dict[str, Any]] = []
