@@ -165,6 +165,7 @@ class QwenBackend:
 
     key = "qwen"
     capabilities = Capabilities(
+        label="Qwen Code",
         resume_scope="cwd",  # chats live under projects/<cwd>/: --resume finds them from there
         provider=None,  # any OpenAI-compatible provider: priced by the model name
         tested_version="0.24.4",
