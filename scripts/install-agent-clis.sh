@@ -24,6 +24,7 @@ CLIS=(
     "gemini|@google/gemini-cli|0.61.0|gemini"
     "codex|@openai/codex|0.169.0|codex"
     "opencode|opencode-ai|1.18.33|opencode"
+    "qwen|@qwen-code/qwen-code|0.24.4|qwen"
 )
 
 if ! command -v npm >/dev/null 2>&1; then

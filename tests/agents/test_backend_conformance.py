@@ -6,9 +6,13 @@ must parse to; the contract's docstring says how to add one.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar
 
+import pytest
+
 from ai_orchestrator.core.usage import ModelUsage
+from tests.agents import conformance
 from tests.agents.conformance import MINTED, BackendContract
 
 
@@ -87,3 +91,27 @@ class TestOpenCode(BackendContract):
         {"type": "step_start", "sessionID": session_id,
          "part": {"id": "prt_1", "messageID": "msg_1", "type": "step-start"}},
     ]
+
+
+class TestQwen(BackendContract):
+    key = "qwen"
+    model = "gpt-4.1"  # any OpenAI-compatible model; Qwen's own are not in the price data
+    session_id = MINTED
+    tool = "run_shell_command"
+    # recorded from the real Qwen Code 0.24.4 against tests/fakeapi: request 1 prompt 1500
+    # (400 cached), 80 out; request 2 prompt 1700 (1500 cached), 40 out
+    usage: ClassVar[dict[str, ModelUsage]] = {
+        "gpt-4.1": ModelUsage(input=1100 + 200, output=120, cache_read=1900),
+    }
+    partial: ClassVar[list[dict[str, Any]]] = [
+        {"type": "system", "subtype": "init", "session_id": MINTED, "model": model},
+    ]
+
+    @pytest.fixture(autouse=True)
+    def _resolvable(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        # The suite resolves (never launches) tests/fakes/bin/<key>; Qwen has no fake CLI
+        # there, so BIN_DIR points at a directory holding an executable of that name.
+        bin_dir = tmp_path / "bin"
+        bin_dir.mkdir()
+        (bin_dir / "qwen").symlink_to("/bin/true")
+        monkeypatch.setattr(conformance, "BIN_DIR", bin_dir)

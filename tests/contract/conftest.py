@@ -11,7 +11,7 @@ Public fixtures (all function-scoped):
 - ``cli_workdir`` -> ``Path``: an empty cwd for the CLI (``tmp_path / "work"``).
 - ``offline_cli_factory`` -> ``(name) -> OfflineCli(argv, env)``: requires the CLI (loud skip
   without npm, failure if not installed), writes its offline config, returns argv + env.
-- ``claude_cli`` / ``gemini_cli`` / ``codex_cli`` -> ``OfflineCli`` for that CLI.
+- ``claude_cli`` / ``gemini_cli`` / ``codex_cli`` / ``qwen_cli`` -> ``OfflineCli`` for that CLI.
 - ``agent_env`` -> ``(name) -> None``: makes agent ``name`` resolve, for ``run_in_session`` in
   this test, to the real CLI with its offline environment (``SESSION_DIR`` stays the test's).
 """
@@ -85,6 +85,11 @@ def gemini_cli(offline_cli_factory: Callable[[str], OfflineCli]) -> OfflineCli:
 @pytest.fixture
 def codex_cli(offline_cli_factory: Callable[[str], OfflineCli]) -> OfflineCli:
     return offline_cli_factory("codex")
+
+
+@pytest.fixture
+def qwen_cli(offline_cli_factory: Callable[[str], OfflineCli]) -> OfflineCli:
+    return offline_cli_factory("qwen")
 
 
 @pytest.fixture

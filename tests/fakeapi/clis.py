@@ -8,9 +8,10 @@
   ``[executable]`` (callers add flags); ``env`` is a complete, minimal environment (``env -i``
   style: nothing inherited except what is passed) that points the CLI at the fake API, with
   retries off and no telemetry. Config files the CLI needs are written under ``home``
-  (Gemini ``~/.gemini/settings.json``, Codex ``$CODEX_HOME/config.toml``; OpenCode gets its
-  config inline, ``opencode_env``); ``inherit``
-  may forward ``CLAUDE_CONFIG_DIR``, ``CODEX_HOME``, ``GEMINI_CLI_HOME`` and ``XDG_*``.
+  (Gemini ``~/.gemini/settings.json``, Codex ``$CODEX_HOME/config.toml``, Qwen
+  ``${QWEN_HOME:-~/.qwen}/settings.json``; OpenCode gets its config inline, ``opencode_env``);
+  ``inherit`` may forward ``CLAUDE_CONFIG_DIR``, ``CODEX_HOME``, ``GEMINI_CLI_HOME``,
+  ``QWEN_HOME`` and ``XDG_*``.
 """
 
 from __future__ import annotations
@@ -22,18 +23,18 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
 
-CLI_NAMES = ("claude", "gemini", "codex", "opencode")
+CLI_NAMES = ("claude", "gemini", "codex", "opencode", "qwen")
 PINNED_VERSIONS = {"claude": "2.1.330", "gemini": "0.61.0", "codex": "0.169.0",
-                   "opencode": "1.18.33"}
+                   "opencode": "1.18.33", "qwen": "0.24.4"}
 # Models the offline setups are known to work with (Claude: TaskCreate etc. exist for sonnet).
 MODELS = {"claude": "claude-sonnet-4-6", "gemini": "gemini-2.5-flash", "codex": "gpt-5.5",
-          "opencode": "anthropic/claude-sonnet-4-5"}
+          "opencode": "anthropic/claude-sonnet-4-5", "qwen": "qwen3-coder-plus"}
 # What the offline OpenCode setup prices its model at (USD per million tokens): OpenCode
 # computes each step's ``cost`` from these, so a test can check the reported cost exactly.
 OPENCODE_PRICES = {"input": 3.0, "output": 15.0, "cache_read": 0.3, "cache_write": 3.75}
 API_KEY = "sk-test"
 # Env vars a caller (e.g. the repo's autouse conftest) may want forwarded to the CLI.
-FORWARDED = ("CLAUDE_CONFIG_DIR", "CODEX_HOME", "GEMINI_CLI_HOME", "XDG_CONFIG_HOME",
+FORWARDED = ("CLAUDE_CONFIG_DIR", "CODEX_HOME", "GEMINI_CLI_HOME", "QWEN_HOME", "XDG_CONFIG_HOME",
              "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME")
 
 _REPO = Path(__file__).resolve().parents[2]
@@ -198,8 +199,35 @@ def opencode_env(api_url: str, exe: Path, home: Path,
             "NO_PROXY": "127.0.0.1,localhost"}
 
 
+def qwen_env(api_url: str, exe: Path, home: Path,
+             inherit: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Env for Qwen Code; writes ``${QWEN_HOME:-home/.qwen}/settings.json`` (merged): OpenAI
+    auth against ``api_url/v1`` (``OPENAI_BASE_URL``/``OPENAI_API_KEY``), no usage statistics,
+    telemetry, auto-update or sleep inhibitor (D-Bus), no background memory extractor or
+    "dream" agent (each would make requests of its own), ``model.name``, no retries inside the
+    HTTP client (``generationConfig.maxRetries: 0``; its default multiplies every attempt).
+    With these settings the only connection the CLI opens is to the fake API (checked with
+    ``strace -e connect``). The chat loop's own retries of a 5xx cannot be lowered (7
+    attempts with back-off, fixed in the CLI)."""
+    env = _base_env(exe, home, inherit)
+    settings_path = Path(env.get("QWEN_HOME") or home / ".qwen") / "settings.json"
+    settings_path.parent.mkdir(parents=True, exist_ok=True)
+    settings = json.loads(settings_path.read_text()) if settings_path.exists() else {}
+    settings.update({
+        "security": {"auth": {"selectedType": "openai"}},
+        "privacy": {"usageStatisticsEnabled": False},
+        "telemetry": {"enabled": False},
+        "general": {"enableAutoUpdate": False, "preventSystemSleep": False},
+        "memory": {"enableManagedAutoMemory": False, "enableManagedAutoDream": False},
+        "model": {"name": MODELS["qwen"], "generationConfig": {"maxRetries": 0}},
+    })
+    settings_path.write_text(json.dumps(settings, indent=2))
+    return {**env, "OPENAI_BASE_URL": api_url + "/v1", "OPENAI_API_KEY": API_KEY,
+            "QWEN_CODE_NO_RELAUNCH": "true", "QWEN_CODE_SUPPRESS_YOLO_WARNING": "1"}
+
+
 _ENV_BUILDERS = {"claude": claude_env, "gemini": gemini_env, "codex": codex_env,
-                 "opencode": opencode_env}
+                 "opencode": opencode_env, "qwen": qwen_env}
 
 
 def offline_cli(name: str, api_url: str, home: Path, *, exe: Path | None = None,

@@ -5,7 +5,8 @@ Contract:
   ``stop()`` releases hung requests and shuts down. Also a context manager. ``url`` is
   ``http://127.0.0.1:<port>`` (no path; Codex needs ``url + "/v1"``).
 - Routing: ``POST .../v1/messages`` (Anthropic), ``POST .../models/<m>:<method>`` (Gemini),
-  ``POST .../responses`` (OpenAI Responses), ``HEAD /`` -> 200, anything else -> 404 JSON.
+  ``POST .../responses`` (OpenAI Responses), ``POST .../chat/completions`` (OpenAI Chat
+  Completions), ``HEAD /`` -> 200, anything else -> 404 JSON.
 - ``script(turns, append=False)`` replaces the queue of scripted turns (see ``turns.py``).
   Only *main* requests (body carries ``tools``) pop a turn; when the queue is empty they get
   ``default_turn``. Side requests get a default answer and never touch the queue.
@@ -32,7 +33,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from . import anthropic, gemini, openai
+from . import anthropic, gemini, openai, openai_chat
 from .turns import DEFAULT_TEXT, Turn, validate
 from .wire import Reply
 
@@ -276,6 +277,8 @@ def _classify(method: str, path: str, body: Any) -> tuple[str | None, bool]:
         return "gemini", match["method"] == "streamGenerateContent" and gemini.is_main(body)
     if path.endswith("/responses"):
         return "openai", openai.is_main(body)
+    if path.endswith("/chat/completions"):
+        return "openai_chat", openai_chat.is_main(body)
     if path.endswith("/v1/messages/count_tokens"):
         return "anthropic", False
     return None, False
@@ -307,5 +310,9 @@ def _reply(rec: RecordedRequest, turn: Turn) -> Reply:
         if error:
             return openai.error_reply(error)
         return openai.render(turn if rec.main else {"text": DEFAULT_TEXT}, rec.body)
+    if rec.api == "openai_chat":
+        if error:
+            return openai_chat.error_reply(error, rec.body)
+        return openai_chat.render(turn if rec.main else {"text": DEFAULT_TEXT}, rec.body)
     return Reply.json({"error": {"message": f"fakeapi: no route for {rec.method} {rec.path}"}},
                       status=404)

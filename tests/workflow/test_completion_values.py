@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from ai_orchestrator.agents import registry
 from ai_orchestrator.store import SessionStore
 from tests.helpers import as_record, interaction
 from tests.workflow.conftest import FEATURE, Project, init_and_plan, run
@@ -40,7 +41,8 @@ def test_values_complete_from_the_store_and_the_workspace(project: Project) -> N
     SessionStore().record(as_record("implement-calc", interaction(model="gpt-5-codex")))
     run("session", "list")  # builds the store's index, which model completion reads
     root = project.root
-    assert complete("aio verify --agent ", root) == ["claude", "codex", "gemini", "scripted"]
+    assert complete("aio verify --agent ", root) == sorted(registry.KNOWN_KEYS)  # every backend
+    assert {"claude", "codex", "gemini", "scripted"} <= set(registry.KNOWN_KEYS)
     assert complete("aio implement --agent ge", root) == ["gemini"]
     models = complete("aio run --model ", root)
     assert {"opus", "sonnet", "haiku", "claude-opus-4-1", "gpt-5-codex"} <= set(models)

@@ -35,6 +35,7 @@ _BACKENDS: dict[str, tuple[str, str]] = {
     "gemini": ("ai_orchestrator.agents.gemini", "GeminiBackend"),
     "codex": ("ai_orchestrator.agents.codex", "CodexBackend"),
     "opencode": ("ai_orchestrator.agents.opencode", "OpenCodeBackend"),
+    "qwen": ("ai_orchestrator.agents.qwen", "QwenBackend"),
     "scripted": ("ai_orchestrator.agents.scripted", "ScriptedBackend"),
 }
 KNOWN_KEYS: tuple[str, ...] = tuple(_BACKENDS)

@@ -47,6 +47,7 @@ VARIABLES: dict[str, str] = {
     "XDG_CACHE_HOME": "Where aio keeps its caches, `ai-orchestrator/` (default `~/.cache`).",
     "XDG_DATA_HOME": "Where OpenCode keeps `opencode/opencode.db` (default `~/.local/share`).",
     "OPENCODE_DB": "OpenCode's SQLite store (absolute, or relative to its data directory).",
+    "QWEN_HOME": "Qwen Code's directory (default `~/.qwen`), where its chat files are.",
     "HOME": "The user's home (the default of every path above).",
     "USER": "The login name on team rows when the system has none (`aio team`).",
     "NO_COLOR": "No colour and no other escape sequence; `--color always` overrides it.",
