@@ -87,7 +87,7 @@ def test_config_check_of_a_good_file_is_quiet(project: Project) -> None:
     assert (result.code, result.out.strip().endswith("config.toml: ok")) == (0, True), result
 
 
-@pytest.mark.process  # the fake Claude CLI is a real process
+@pytest.mark.agent_process  # the fake Claude CLI is a real process
 def test_plan_says_why_it_chose_claude(
     project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
