@@ -6,7 +6,6 @@ of the process layer (timeout, Ctrl-C), marked ``process``."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys

@@ -116,7 +116,9 @@ def test_completion_refuses_an_unknown_shell() -> None:
 def test_one_programs_script_per_file(shell: str) -> None:
     """Shells load completion files by the command's name: each file completes its own."""
     both = aio_inprocess("completion", shell).out
-    only = {p: aio_inprocess("completion", shell, "--program", p).out for p in ("aio", "ai-session")}
+    only = {
+        p: aio_inprocess("completion", shell, "--program", p).out for p in ("aio", "ai-session")
+    }
     session_only = only["ai-session"]
     assert "_AI_SESSION_COMPLETE" in session_only and "_AIO_COMPLETE" not in session_only
     assert "_AIO_COMPLETE" in only["aio"] and "_AI_SESSION_COMPLETE" not in only["aio"]

@@ -28,6 +28,8 @@ from tests.workflow.conftest import (
     wait_for,
 )
 
+pytestmark = pytest.mark.process  # the project's git and its test command run as real processes
+
 
 def test_invalid_plan_gets_one_correction_then_fails(project: Project) -> None:
     bad = json.dumps(

@@ -16,6 +16,8 @@ import pytest
 from tests.fakes.harness import FakeAgents
 from tests.workflow.conftest import FEATURE, TEST_COMMAND, Project, plan_answer, run
 
+pytestmark = pytest.mark.process  # the project's git and its test command run as real processes
+
 
 def scripted_config(project: Project, *, test_command: bool, extra: str = "") -> None:
     project.scenario_file.write_text(json.dumps({"steps": [{"answer": plan_answer()}]}))
