@@ -13,6 +13,7 @@ Tests are in-process by default: a test that starts a process (``subprocess``, `
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Generator, Iterator
 from pathlib import Path
 
@@ -20,6 +21,14 @@ import pytest
 
 from tests.fakes.inprocess import FakeLauncher
 from tests.spawnguard import guard, imply_process
+
+# pytest keeps its assertion-rewritten test modules as bytecode. Where PYTHONDONTWRITEBYTECODE
+# is set (this machine, CI) every run and every xdist worker would rewrite all test modules
+# again: about 10 s of CPU each, most of a collection. Keep them in the git-ignored
+# .cache/pycache, for the pytest processes only (the processes tests start keep their
+# environment).
+sys.dont_write_bytecode = False
+sys.pycache_prefix = str(Path(__file__).resolve().parents[1] / ".cache" / "pycache")
 
 _REMOVED_PREFIXES = ("AIO_", "CLAUDE_", "CLAUDECODE", "GEMINI_", "CODEX_", "OPENAI_", "ANTHROPIC_")
 _REMOVED = ("USE_SESSIONS", "AI_MODEL", "TODO_FILE", "FAKE_AGENT_SCENARIO", "FAKE_AGENT_LOG")
