@@ -30,8 +30,11 @@ agent-clis:
 test: lint agent-clis
 	$(BIN)/pytest -n auto
 
+# In-process tests only: no test starts a process (tests/spawnguard.py enforces it; `process`
+# covers real_cli and agent_process). FAST_WORKERS=2 to use two cores.
+FAST_WORKERS ?= auto
 test-fast: $(STAMP)
-	$(BIN)/pytest -m "not real_cli and not slow"
+	$(BIN)/pytest -n $(FAST_WORKERS) -m "not process and not slow"
 
 demo: $(STAMP)
 	$(BIN)/aio demo

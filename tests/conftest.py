@@ -3,21 +3,63 @@
 The autouse fixture points HOME, SESSION_DIR, the agents' config directories and the
 XDG directories at a per-test temporary directory, and removes variables that would
 change behaviour (USE_SESSIONS, AI_MODEL, AIO_* overrides, nested-Claude markers).
+
+Tests are in-process by default: a test that starts a process (``subprocess``, ``os.fork``,
+``os.exec*``, …) without the ``process`` marker fails with a message naming the marker
+(``tests/spawnguard.py``, installed around every test's setup, call and teardown here).
+``real_cli`` and ``agent_process`` imply ``process``.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import sys
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.fakes.inprocess import FakeLauncher
+from tests.spawnguard import guard, imply_process
+
+# pytest keeps its assertion-rewritten test modules as bytecode. Where PYTHONDONTWRITEBYTECODE
+# is set (this machine, CI) every run and every xdist worker would rewrite all test modules
+# again: about 10 s of CPU each, most of a collection. Keep them in the git-ignored
+# .cache/pycache, for the pytest processes only (the processes tests start keep their
+# environment).
+sys.dont_write_bytecode = False
+sys.pycache_prefix = str(Path(__file__).resolve().parents[1] / ".cache" / "pycache")
 
 _REMOVED_PREFIXES = ("AIO_", "CLAUDE_", "CLAUDECODE", "GEMINI_", "CODEX_", "OPENAI_", "ANTHROPIC_",
                      "QWEN_")
 _REMOVED = ("USE_SESSIONS", "AI_MODEL", "TODO_FILE", "FAKE_AGENT_SCENARIO", "FAKE_AGENT_LOG")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    imply_process(items)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    return (yield from _guarded(item))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    return (yield from _guarded(item))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    return (yield from _guarded(item))
+
+
+def _guarded(item: pytest.Item) -> Generator[None, None, None]:
+    with guard(item) as attempts:
+        result = yield
+    if attempts:  # the error was caught by the code under test: fail all the same
+        pytest.fail(f"started a process without the `process` marker: {attempts[0]}")
+    return result
 
 
 @pytest.fixture(autouse=True)

@@ -1,5 +1,6 @@
 """Shared helpers for tests: run the real CLI in a subprocess (``aio``) or in this process
-(``aio_inprocess``); sample interactions and a store written by the earlier shell version.
+(``aio_inprocess``); ``git_init`` (an empty repository without a git process); sample
+interactions and a store written by the earlier shell version.
 
 Both runners set ``AIO_DEBUG=1`` unless ``debug=False``: an unexpected exception then shows
 its traceback instead of one "internal error" line. Tests of that one line (and of the
@@ -83,11 +84,13 @@ def aio_inprocess(
     """
     from click.testing import CliRunner
 
+    from ai_orchestrator.cli import output
     from ai_orchestrator.cli.main import cli, run
     from ai_orchestrator.cli.session import session
 
     overrides: dict[str, str | None] = {"AIO_DEBUG": "1" if debug else None, **(env or {})}
     saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    output._emitted.clear()  # per process: "a JSON document went to stdout" starts false
     try:
         if cwd is not None:
             os.chdir(cwd)
@@ -116,6 +119,18 @@ def as_record(name: Any, raw: Any) -> Any:
 def as_records(name: Any, items: Any) -> list[Any]:
     """``as_record`` of each of ``items`` (for ``SessionStore.record_unique``)."""
     return [as_record(name, item) for item in items]
+
+
+def git_init(path: Path) -> None:
+    """Make ``path`` an empty git repository as ``git init`` would, without a git process: the
+    layout git itself recognises (HEAD, config, objects, refs)."""
+    git = path / ".git"
+    for folder in ("objects/info", "objects/pack", "refs/heads", "refs/tags"):
+        (git / folder).mkdir(parents=True, exist_ok=True)
+    (git / "HEAD").write_text("ref: refs/heads/main\n")
+    (git / "config").write_text(
+        "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n"
+    )
 
 
 def interaction(**overrides: Any) -> dict[str, Any]:

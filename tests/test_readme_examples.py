@@ -39,6 +39,7 @@ def code_lines() -> list[str]:
     return [line for line in lines if not line.startswith(SKIPPED)]
 
 
+@pytest.mark.process  # a real process: a fresh interpreter, concurrency or a tool
 def test_every_code_block_line_runs_in_a_fresh_home(tmp_path: Path) -> None:
     home = tmp_path / "readme-home"  # fresh: no directory of it exists yet
     home.mkdir()

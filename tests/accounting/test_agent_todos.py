@@ -207,6 +207,7 @@ steps:
 """
 
 
+@pytest.mark.process  # a real process: a fresh interpreter, concurrency or a tool
 def test_scripted_run_then_todo_list_shows_the_agents_list(
     session_dir: Path, tmp_path: Path
 ) -> None:

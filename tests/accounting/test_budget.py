@@ -84,6 +84,7 @@ def spend_once(tmp_path: Path) -> float:
     return cost
 
 
+@pytest.mark.process  # a real process: a fresh interpreter, concurrency or a tool
 def test_feature_at_budget_refuses_before_any_process(
     session_dir: Path, tmp_path: Path, fake_agent: Path
 ) -> None:
@@ -107,6 +108,7 @@ def test_feature_at_budget_refuses_before_any_process(
     assert starts(fake_agent) == 2
 
 
+@pytest.mark.process  # a real process: a fresh interpreter, concurrency or a tool
 def test_cli_exit_code_3_and_no_process(
     session_dir: Path, tmp_path: Path, fake_agent: Path
 ) -> None:

@@ -316,6 +316,7 @@ def test_a_lookup_across_midnight_is_filed_under_the_day_that_ended(
     assert price_cards.load("gemini", "gemini-2.5-flash") is None  # now 2099-12-31
 
 
+@pytest.mark.process  # a real process: a fresh interpreter, concurrency or a tool
 def test_data_stamp_follows_the_installed_package(tmp_path: Path) -> None:
     """Without importing it: version from the dist-info name, size and mtime of the data."""
     site = tmp_path / "site"
@@ -533,6 +534,7 @@ def _price_in_subprocess(agent: str, model: str) -> dict[str, Any]:
     return data
 
 
+@pytest.mark.process  # a real process: a fresh interpreter, concurrency or a tool
 def test_second_process_prices_from_the_card_without_genai_prices(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -558,6 +560,7 @@ def test_second_process_prices_from_the_card_without_genai_prices(
     assert warm_ms < cold_ms  # a loose sanity check only; the timings are reported above
 
 
+@pytest.mark.process  # a real process: a fresh interpreter, concurrency or a tool
 def test_accounting_imports_stay_light() -> None:
     code = (
         "import sys\n"

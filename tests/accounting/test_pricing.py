@@ -444,6 +444,7 @@ def test_compare_reported() -> None:
     assert is_mismatch(1.02, 1.0) and not is_mismatch(1.005, 1.0) and not is_mismatch(1.0, None)
 
 
+@pytest.mark.process  # a real process: a fresh interpreter, concurrency or a tool
 def test_importing_pricing_does_not_import_genai_prices() -> None:
     code = (
         "import sys, ai_orchestrator.accounting.pricing, ai_orchestrator.accounting.rate_report\n"

@@ -253,6 +253,7 @@ def test_progress_shows_cost_so_far(fakes: FakeAgents, work: Path, agent: str) -
 # -- gap 10: CLI versions ------------------------------------------------------------------------
 
 
+@pytest.mark.process  # a real process: a fresh interpreter, concurrency or a tool
 @pytest.mark.parametrize(("agent", "version"), [("gemini", "0.61.0"), ("codex", "0.169.0")])
 def test_cli_version_comes_from_the_doctor_cache(
     fakes: FakeAgents, work: Path, agent: str, version: str

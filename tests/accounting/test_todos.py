@@ -127,6 +127,7 @@ def test_torn_last_line_is_isolated_not_fused(session_dir: Path) -> None:
     assert todos.report()["unreadable_lines"] == 1
 
 
+@pytest.mark.process  # a real process: a fresh interpreter, concurrency or a tool
 def test_append_waits_for_the_lock(session_dir: Path, tmp_path: Path) -> None:
     """A writer in another process blocks while the todo file's flock is held."""
     path = session_dir / "todos.jsonl"
@@ -167,6 +168,7 @@ WRITER = textwrap.dedent(
 )
 
 
+@pytest.mark.process  # a real process: a fresh interpreter, concurrency or a tool
 def test_concurrent_writers_keep_every_record_on_its_own_line(session_dir: Path) -> None:
     start_at = time.time() + 2.0  # every process starts appending at the same moment
     procs = [

@@ -29,7 +29,11 @@ from ai_orchestrator.store import SessionStore
 from tests.agents.runner_kit import LineParser
 from tests.fakes.harness import FakeAgents, pid_alive
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux /proc")
+# the lifetime of real agent processes
+pytestmark = [
+    pytest.mark.process,
+    pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux /proc"),
+]
 
 STUBBORN_AGENT = """
 import json, os, signal, subprocess, sys, time

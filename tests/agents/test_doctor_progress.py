@@ -13,6 +13,9 @@ import pytest
 
 from tests.fakes.harness import FakeAgents
 
+# doctor runs the agents' --version; the progress line needs a terminal
+pytestmark = pytest.mark.process
+
 
 def doctor() -> dict[str, object]:
     result = subprocess.run(

@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from ai_orchestrator.accounting.call_cost import price_call
 from ai_orchestrator.core.usage import ModelUsage
 from ai_orchestrator.store import SessionStore, todo_log
@@ -27,6 +29,8 @@ from tests.fakes.harness import FakeAgents, aio_run, descendants, pid_alive
 
 SONNET = "claude-sonnet-4-5-20250929"
 KILLED_USAGE = {"input": 1200, "output": 340, "cache_read": 5000, "cache_write_5m": 700}
+
+pytestmark = pytest.mark.process  # every test SIGKILLs a real aio
 
 
 def _spawn(cwd: Path, *args: str, code: str | None = None) -> subprocess.Popen[str]:

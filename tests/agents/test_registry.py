@@ -95,6 +95,7 @@ def test_extra_args_are_split_like_a_shell(monkeypatch: pytest.MonkeyPatch) -> N
         registry.extra_args("gemini")
 
 
+@pytest.mark.process  # a real process: a fresh interpreter, concurrency or a tool
 def test_registry_import_is_light() -> None:
     import subprocess
 

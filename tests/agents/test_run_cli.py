@@ -1,9 +1,11 @@
-"""``aio run`` end to end with the fake agent CLIs: sessions, accounting, failures, signals."""
+"""``aio run`` end to end with the fake agent CLIs: sessions, accounting, failures, signals.
+
+In-process (the fakes run in this process, see ``tests/fakes/fixtures.py``) except the tests
+of the process layer (timeout, Ctrl-C), marked ``process``."""
 
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -135,14 +137,7 @@ def test_already_in_use_switches_to_resume(
 def test_no_session_runs_fresh_conversations(fakes: FakeAgents, project: Path) -> None:
     fakes.scenario([{"text": "a"}, {"text": "b"}])
     for _ in range(2):
-        result = subprocess.run(
-            [sys.executable, "-m", "ai_orchestrator", "run", "run-x", "hi", "--json"],
-            cwd=project,
-            capture_output=True,
-            text=True,
-            env={**os.environ, "USE_SESSIONS": "false"},
-            timeout=60,
-        )
+        result = aio_run(project, "run-x", "hi", "--json", env={"USE_SESSIONS": "false"})
         assert result.returncode == 0, result.stderr
         assert json.loads(result.stdout)["session_action"] == "fresh"
     ids = [r["agent_session_id"] for r in records("run-x")]
@@ -244,6 +239,7 @@ def test_codex_cumulative_usage_is_recorded_as_differences(
     assert "resume" in argv and first["agent_session_id"] in argv
 
 
+@pytest.mark.process  # the runner's timeout kills a process group
 def test_timeout_kills_the_whole_group_and_exits_124(fakes: FakeAgents, project: Path) -> None:
     fakes.scenario(
         [{"text": "x", "failure": {"kind": "hang", "ignore_term": True}, "background_seconds": 300}]
@@ -258,6 +254,7 @@ def test_timeout_kills_the_whole_group_and_exits_124(fakes: FakeAgents, project:
     assert records("run-x")[0]["outcome"] == "timeout"
 
 
+@pytest.mark.process  # SIGINT to a real aio
 def test_ctrl_c_kills_the_agent_records_and_exits_130(fakes: FakeAgents, project: Path) -> None:
     fakes.scenario([{"text": "x", "failure": "hang"}])
     proc = subprocess.Popen(
@@ -311,13 +308,8 @@ def test_bad_input(fakes: FakeAgents, project: Path) -> None:
     assert aio_run(project, "run-x", "   ").returncode == 2
     result = aio_run(project, "run-x", "hi", "--agent", "nope")
     assert result.returncode == 2 and "known agents" in result.stderr
-    missing = subprocess.run(
-        [sys.executable, "-m", "ai_orchestrator", "run", "run-x", "hi"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "AIO_AGENT_CLAUDE_EXECUTABLE": "/nonexistent/claude"},
+    missing = aio_run(
+        project, "run-x", "hi", env={"AIO_AGENT_CLAUDE_EXECUTABLE": "/nonexistent/claude"}
     )
     assert missing.returncode == 1 and "AIO_AGENT_CLAUDE_EXECUTABLE" in missing.stderr
     assert "Traceback" not in missing.stderr

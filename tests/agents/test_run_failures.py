@@ -152,6 +152,7 @@ def test_each_agents_own_values_still_pass(
     assert model in call.argv and mode in call.argv
 
 
+@pytest.mark.process  # the runner's launch of a file that cannot run
 def test_a_non_runnable_agent_is_recorded_and_its_todo_closed(
     fakes: FakeAgents, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -301,6 +302,7 @@ def test_codex_failures_between_good_calls_record_exactly_what_was_served(
 # -- gaps 3, 8, 9: what the user sees for a failure ---------------------------------------------
 
 
+@pytest.mark.process  # the agent dies of a real SIGTERM
 @pytest.mark.parametrize("agent", ["claude", "gemini", "codex"])
 def test_a_signal_nobody_sent_is_a_crash_not_an_interrupt(
     fakes: FakeAgents, project: Path, agent: str
@@ -320,7 +322,13 @@ def error_lines(stderr: str) -> list[str]:
 @pytest.mark.parametrize("agent", ["claude", "gemini", "codex"])
 @pytest.mark.parametrize(
     ("failure", "code"),
-    [("api_error", 1), ("rate_limit", 1), ("crash", 1), ("budget", 3), ("hang", 124)],
+    [
+        ("api_error", 1),
+        ("rate_limit", 1),
+        ("crash", 1),
+        ("budget", 3),
+        pytest.param("hang", 124, marks=pytest.mark.process),  # the runner's timeout
+    ],
 )
 def test_every_failure_ends_with_one_error_line_and_its_exit_code(
     fakes: FakeAgents, project: Path, agent: str, failure: str, code: int
@@ -366,6 +374,7 @@ def test_a_lost_conversation_ends_with_one_error_line(fakes: FakeAgents, project
     assert lost.stderr.splitlines()[-1] == line and "--new-session" in line
 
 
+@pytest.mark.process  # the runner's timeout of a hanging agent
 @pytest.mark.parametrize("agent", ["claude", "gemini", "codex"])
 def test_timeout_message_says_timed_out(fakes: FakeAgents, project: Path, agent: str) -> None:
     fakes.scenario([{"failure": "hang"}])

@@ -12,7 +12,7 @@ import pytest
 
 from ai_orchestrator.store import SessionStore
 from tests.fakes.harness import FakeAgents, aio_run
-from tests.helpers import aio, as_record
+from tests.helpers import aio_inprocess, as_record
 
 SONNET = "claude-sonnet-4-5-20250929"
 
@@ -54,11 +54,11 @@ def test_no_usage_reported_is_unknown_not_zero(
     [record] = records("run-x")
     assert record["usage_unknown"] is True and record["cost_source"] == "unpriced"
 
-    shown = aio("session", "show", "run-x")
+    shown = aio_inprocess("session", "show", "run-x")
     assert shown.code == 0, shown.err
     assert "unknown" in shown.out and "0/0" not in shown.out
 
-    listed = aio("session", "show", "run-x", "--json")
+    listed = aio_inprocess("session", "show", "run-x", "--json")
     assert listed.code == 0
     assert "unpriced" in listed.out
 
@@ -71,6 +71,7 @@ def test_budget_notice_for_unknown_usage(fakes: FakeAgents, project: Path) -> No
     assert "counts as $0 toward the budget" in result.stderr
 
 
+@pytest.mark.process  # the runner's launch of a file that cannot run
 def test_launch_failure_is_known_zero_not_unknown(
     fakes: FakeAgents, project: Path, tmp_path: Path
 ) -> None:
@@ -212,5 +213,5 @@ def test_a_record_without_exit_code_or_usage_unknown_still_loads(session_dir: Pa
     SessionStore().record(as_record("run-old", older))
     [record] = records("run-old")
     assert record["exit_code"] is None and "usage_unknown" not in record
-    shown = aio("session", "show", "run-old")
+    shown = aio_inprocess("session", "show", "run-old")
     assert shown.code == 0 and "unknown" not in shown.out

@@ -27,6 +27,7 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX process g
 # -- streaming -----------------------------------------------------------------------------
 
 
+@pytest.mark.process  # the runner starts and stops real processes
 def test_lines_reach_the_parser_while_the_child_still_runs(tmp_path: Path) -> None:
     marker = tmp_path / "seen-first"
     argv = child(
@@ -54,6 +55,7 @@ def test_lines_reach_the_parser_while_the_child_still_runs(tmp_path: Path) -> No
     assert parser.exit is not None and parser.exit.exit_code == 0
 
 
+@pytest.mark.process  # the runner starts and stops real processes
 def test_progress_is_forwarded_only_when_the_parser_returns_a_snapshot(tmp_path: Path) -> None:
     argv = child(tmp_path, 'print("noise\\np1\\nnot json {\\np2")')
     seen: list[str | None] = []
@@ -66,6 +68,7 @@ def test_progress_is_forwarded_only_when_the_parser_returns_a_snapshot(tmp_path:
     assert seen == ["p1", "p2"]
 
 
+@pytest.mark.process  # the runner starts and stops real processes
 def test_very_long_lines_crlf_and_invalid_utf8(tmp_path: Path) -> None:
     argv = child(
         tmp_path,
@@ -85,6 +88,7 @@ def test_very_long_lines_crlf_and_invalid_utf8(tmp_path: Path) -> None:
     assert parser.lines[1:] == ["crlf", "bad \ufffd byte", "café", "no newline at the end"]
 
 
+@pytest.mark.process  # the runner starts and stops real processes
 def test_stderr_is_captured_separately_and_bounded(tmp_path: Path) -> None:
     argv = child(
         tmp_path,
@@ -105,6 +109,7 @@ def test_stderr_is_captured_separately_and_bounded(tmp_path: Path) -> None:
 # -- stdin, env, argv ----------------------------------------------------------------------
 
 
+@pytest.mark.process  # the runner starts and stops real processes
 @pytest.mark.parametrize("size", [0, 10, 5 * 1024 * 1024])
 def test_prompt_is_delivered_on_stdin_byte_exact(tmp_path: Path, size: int) -> None:
     prompt = os.urandom(size)  # every byte value, invalid UTF-8 included
@@ -123,6 +128,7 @@ def test_prompt_is_delivered_on_stdin_byte_exact(tmp_path: Path, size: int) -> N
     assert parser.value("sha") == hashlib.sha256(prompt).hexdigest()
 
 
+@pytest.mark.process  # the runner starts and stops real processes
 def test_child_that_never_reads_stdin_cannot_deadlock_the_runner(tmp_path: Path) -> None:
     # 5 MB of prompt and 2 MB of output: blocking writes without a concurrent reader
     # (or reads without a concurrent writer) would hang until the timeout.
@@ -140,6 +146,7 @@ def test_child_that_never_reads_stdin_cannot_deadlock_the_runner(tmp_path: Path)
     assert len(parser.lines) == 2048 and parser.lines[-1].startswith("2047")
 
 
+@pytest.mark.process  # the runner starts and stops real processes
 def test_stdin_none_means_dev_null(tmp_path: Path) -> None:
     argv = child(
         tmp_path,
@@ -155,6 +162,7 @@ def test_stdin_none_means_dev_null(tmp_path: Path) -> None:
     assert parser.value("read") == "''"
 
 
+@pytest.mark.process  # the runner starts and stops real processes
 def test_env_is_ours_plus_overrides_minus_unset(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -184,6 +192,7 @@ def test_env_is_ours_plus_overrides_minus_unset(
     assert Path(parser.value("cwd")).resolve() == tmp_path.resolve()
 
 
+@pytest.mark.process  # the runner starts and stops real processes
 def test_argv_is_never_interpreted_by_a_shell(tmp_path: Path) -> None:
     hostile = ["$(touch pwned)", "; touch pwned2", "`touch pwned3`", "*", "a b"]
     argv = child(tmp_path, "import json; print('args=' + json.dumps(sys.argv[1:]))")
@@ -196,6 +205,7 @@ def test_argv_is_never_interpreted_by_a_shell(tmp_path: Path) -> None:
 # -- exit codes and launch errors ----------------------------------------------------------
 
 
+@pytest.mark.process  # the runner starts and stops real processes
 @pytest.mark.parametrize(
     ("body", "code"),
     [
@@ -213,6 +223,7 @@ def test_exit_codes_are_passed_through(tmp_path: Path, body: str, code: int) -> 
     assert not parser.exit.timed_out and not parser.exit.interrupted
 
 
+@pytest.mark.process  # the runner starts and stops real processes
 def test_missing_or_non_executable_agent_raises_agent_not_found(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

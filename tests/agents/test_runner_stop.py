@@ -33,7 +33,11 @@ from tests.agents.runner_kit import (
     invocation,
 )
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX process groups")
+# the runner starts and stops real processes
+pytestmark = [
+    pytest.mark.process,
+    pytest.mark.skipif(sys.platform == "win32", reason="POSIX process groups"),
+]
 
 
 # -- timeout, orphans ----------------------------------------------------------------------

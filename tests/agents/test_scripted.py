@@ -97,6 +97,7 @@ def test_argv_prompt_on_stdin_and_pythonpath() -> None:
     assert Path(inv.env["PYTHONPATH"].split(os.pathsep)[0], "ai_orchestrator").is_dir()
 
 
+@pytest.mark.process  # the scripted agent's module as a real process
 def test_new_session_writes_files_and_reports_usage(workdir: Path, scenario: Path) -> None:
     sid = str(uuid.uuid4())
     res = run_agent(req(workdir, scenario, new_session_id=sid))
@@ -121,6 +122,7 @@ def test_new_session_writes_files_and_reports_usage(workdir: Path, scenario: Pat
     assert init["type"] == "init" and init["scripted"] is True
 
 
+@pytest.mark.process  # the scripted agent's module as a real process
 def test_resume_continues_the_same_session(workdir: Path, scenario: Path) -> None:
     first = run_agent(req(workdir, scenario))
     assert first.outcome == "success" and first.session_id
@@ -136,6 +138,7 @@ def test_resume_continues_the_same_session(workdir: Path, scenario: Path) -> Non
     assert [h["prompt"] for h in history] == ["please do the thing", "next"]
 
 
+@pytest.mark.process  # the scripted agent's module as a real process
 def test_unknown_resume_id_is_session_lost(workdir: Path, scenario: Path) -> None:
     res = run_agent(req(workdir, scenario, resume_id=str(uuid.uuid4())))
     assert res.outcome == "session_lost"
@@ -145,6 +148,7 @@ def test_unknown_resume_id_is_session_lost(workdir: Path, scenario: Path) -> Non
     assert run_agent(req(workdir, scenario)).text == "Created hello.txt and notes.md"
 
 
+@pytest.mark.process  # the scripted agent's module as a real process
 def test_reused_session_id_is_in_use(workdir: Path, scenario: Path) -> None:
     sid = str(uuid.uuid4())
     assert run_agent(req(workdir, scenario, new_session_id=sid)).ok
@@ -153,6 +157,7 @@ def test_reused_session_id_is_in_use(workdir: Path, scenario: Path) -> None:
     assert not again.ok
 
 
+@pytest.mark.process  # the scripted agent's module as a real process
 def test_simulated_failures_crash_and_exhaustion(workdir: Path, scenario: Path) -> None:
     outcomes = []
     for _ in range(5):
@@ -164,6 +169,7 @@ def test_simulated_failures_crash_and_exhaustion(workdir: Path, scenario: Path) 
     assert outcomes[4][2] is not None and "scenario exhausted" in outcomes[4][2]
 
 
+@pytest.mark.process  # the scripted agent's module as a real process
 def test_json_scenario_from_environment(
     workdir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -178,6 +184,7 @@ def test_json_scenario_from_environment(
     assert res.usage["scripted-opus"].output == 2
 
 
+@pytest.mark.process  # the scripted agent's module as a real process
 def test_edit_outside_cwd_is_refused_before_anything_happens(workdir: Path, tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text("- answer: x\n  edits: [{write: ../escape.txt, content: x}]\n")
@@ -187,12 +194,14 @@ def test_edit_outside_cwd_is_refused_before_anything_happens(workdir: Path, tmp_
     assert not (tmp_path / "escape.txt").exists()
 
 
+@pytest.mark.process  # the scripted agent's module as a real process
 def test_missing_scenario_is_a_clear_error(workdir: Path) -> None:
     res = run_agent(AgentRequest(prompt="p", cwd=workdir))
     assert res.outcome == "crash"
     assert res.error is not None and "AIO_SCRIPTED_SCENARIO" in res.error
 
 
+@pytest.mark.process  # the scripted agent's module as a real process
 @pytest.mark.timeout(60)
 def test_through_the_runner_with_a_timeout(workdir: Path, tmp_path: Path) -> None:
     runner = pytest.importorskip("ai_orchestrator.agents.process.runner")

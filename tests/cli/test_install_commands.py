@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.helpers import aio
+from tests.helpers import aio_inprocess
 
 NAMES = ("aio-status", "aio-tasks", "aio-history", "aio-plan", "aio-implement", "aio-review",
          "aio-verify", "aio-escalate")  # fmt: skip
@@ -42,7 +42,7 @@ def test_install_writes_every_command_next_to_the_users_own(project: Path) -> No
     target = commands(project)
     target.mkdir(parents=True)
     (target / "mine.md").write_text(MINE)
-    result = aio("install", "claude-commands", "--scope", "project", "--json")
+    result = aio_inprocess("install", "claude-commands", "--scope", "project", "--json")
     assert result.code == 0, result.err
     data = result.json()
     assert data["directory"] == str(target) and data["written"] == [f"{n}.md" for n in NAMES]
@@ -59,7 +59,7 @@ def test_install_writes_every_command_next_to_the_users_own(project: Path) -> No
     assert oct(os.stat(target / "aio-plan.md").st_mode & 0o777) == "0o644"
     # Again: an update in place, nothing else changes.
     before = snapshot(target)
-    again = aio("install", "claude-commands", "--scope", "project")
+    again = aio_inprocess("install", "claude-commands", "--scope", "project")
     assert again.code == 0 and snapshot(target) == before
 
 
@@ -69,7 +69,7 @@ def test_a_name_the_user_already_uses_is_refused_and_nothing_is_written(project:
     (target / "aio-status.md").write_text(MINE)
     os.chmod(target / "aio-status.md", 0o644)
     (target / "aio-plan.md").symlink_to(project / "elsewhere.md")
-    result = aio("install", "claude-commands", "--scope", "project")
+    result = aio_inprocess("install", "claude-commands", "--scope", "project")
     assert result.code == 1 and "nothing was written" in result.err
     assert "aio-status.md exists and is not aio's" in result.err
     assert "aio-plan.md is a symbolic link" in result.err and "Traceback" not in result.err
@@ -81,52 +81,52 @@ def test_a_name_the_user_already_uses_is_refused_and_nothing_is_written(project:
 
 def test_uninstall_removes_only_ours_and_keeps_what_the_user_changed(project: Path) -> None:
     target = commands(project)
-    assert aio("install", "claude-commands", "--scope", "project").code == 0
+    assert aio_inprocess("install", "claude-commands", "--scope", "project").code == 0
     (target / "mine.md").write_text(MINE)
     (target / "aio-review.md").write_text("my edited review command\n")
     # An edited file of ours is the user's now: a reinstall does not overwrite it.
-    refused = aio("install", "claude-commands", "--scope", "project")
+    refused = aio_inprocess("install", "claude-commands", "--scope", "project")
     assert refused.code == 1 and "aio-review.md exists and is not aio's" in refused.err
-    result = aio("uninstall", "claude-commands", "--scope", "project", "--json")
+    result = aio_inprocess("uninstall", "claude-commands", "--scope", "project", "--json")
     assert result.code == 0, result.err
     data = result.json()
     assert data["kept"] == ["aio-review.md"] and "aio-review.md" not in data["removed"]
     assert len(data["removed"]) == len(NAMES) - 1
     assert sorted(p.name for p in target.iterdir()) == ["aio-review.md", "mine.md"]
     assert (target / "mine.md").read_text() == MINE
-    warned = aio("install", "claude-commands", "--scope", "project", "--remove")
+    warned = aio_inprocess("install", "claude-commands", "--scope", "project", "--remove")
     assert warned.code == 0  # nothing of ours left: nothing to do
     assert (target / "aio-review.md").exists()
 
 
 def test_a_hostile_manifest_cannot_delete_other_files(project: Path) -> None:
     target = commands(project)
-    assert aio("install", "claude-commands", "--scope", "project").code == 0
+    assert aio_inprocess("install", "claude-commands", "--scope", "project").code == 0
     victim = project / "victim.md"
     victim.write_text("keep me")
     (target / "mine.md").write_text(MINE)
     pairs = (("mine.md", target / "mine.md"), ("../../victim.md", victim))
     digest = {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in pairs}
     (target / ".aio-commands.json").write_text(json.dumps({"files": digest}))
-    result = aio("uninstall", "claude-commands", "--scope", "project")
+    result = aio_inprocess("uninstall", "claude-commands", "--scope", "project")
     assert result.code == 0, result.err
     assert victim.read_text() == "keep me" and (target / "mine.md").read_text() == MINE
     # A corrupt manifest: nothing is ours by the manifest, but exact copies still are.
     (target / ".aio-commands.json").write_text("{not json")
-    assert aio("install", "claude-commands", "--scope", "project").code == 0
+    assert aio_inprocess("install", "claude-commands", "--scope", "project").code == 0
     assert json.loads((target / ".aio-commands.json").read_text())["files"]
 
 
 def test_user_scope_goes_to_the_claude_config_dir(tmp_path: Path) -> None:
-    result = aio("install", "claude-commands", "--json")
+    result = aio_inprocess("install", "claude-commands", "--json")
     assert result.code == 0, result.err
     expected = Path(os.environ["CLAUDE_CONFIG_DIR"]) / "commands"
     assert result.json()["directory"] == str(expected)
     assert (expected / "aio-status.md").is_file()
-    assert aio("uninstall", "claude-commands").code == 0
+    assert aio_inprocess("uninstall", "claude-commands").code == 0
     assert sorted(p.name for p in expected.iterdir()) == []
 
 
 def test_bad_scope_is_a_usage_error() -> None:
-    result = aio("install", "claude-commands", "--scope", "global")
+    result = aio_inprocess("install", "claude-commands", "--scope", "global")
     assert result.code == 2 and "global" in result.err

@@ -187,6 +187,7 @@ WRITING = {
 }
 
 
+@pytest.mark.process  # stdout/stderr full, closed or broken: file descriptors of a real process
 @pytest.mark.parametrize("stdout,stderr", [*((s, "ok") for s in STDOUTS), ("ok", "closed")])
 @pytest.mark.parametrize("command", sorted(WRITING))
 def test_a_writing_command_that_stored_exits_0_whatever_its_output(
@@ -204,6 +205,7 @@ def test_a_writing_command_that_stored_exits_0_whatever_its_output(
         assert "do not run it again" in run.err and "retry" not in run.err, run.err
 
 
+@pytest.mark.process  # stdout/stderr full, closed or broken: file descriptors of a real process
 def test_record_to_a_full_stdout_twice_stores_exactly_twice(session_dir: Path) -> None:
     """The issue's case: a script that retries on a non-zero exit stores nothing twice,
     because a stored record exits 0 (and each run is one record)."""
@@ -213,6 +215,7 @@ def test_record_to_a_full_stdout_twice_stores_exactly_twice(session_dir: Path) -
     assert len(SessionStore().read_log("plan-x").records) == 2
 
 
+@pytest.mark.process  # stdout/stderr full, closed or broken: file descriptors of a real process
 def test_aio_run_answer_lost_on_stdout_is_still_a_recorded_call_exit_0(
     session_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -227,12 +230,14 @@ def test_aio_run_answer_lost_on_stdout_is_still_a_recorded_call_exit_0(
     assert len(SessionStore().read_log("plan-x").records) == 3
 
 
+@pytest.mark.process  # stdout/stderr full, closed or broken: file descriptors of a real process
 def test_a_refused_record_still_exits_2_when_stdout_is_full(session_dir: Path) -> None:
     run = run_cli(["record", "plan-x"], stdout="full", stdin='{"turns": -3}')
     assert run.code == 2 and "turns" in run.err, run.err
     assert not SessionStore().names()
 
 
+@pytest.mark.process  # stdout/stderr full, closed or broken: file descriptors of a real process
 @pytest.mark.parametrize("prog", ["ai-session", "aio"])
 def test_closed_stdin_is_invalid_input_not_an_internal_error(session_dir: Path, prog: str) -> None:
     args = ["record", "plan-x"] if prog == "ai-session" else ["run", "--agent", "scripted", "-"]
@@ -268,6 +273,7 @@ READING = [
 ]
 
 
+@pytest.mark.process  # stdout/stderr full, closed or broken: file descriptors of a real process
 @pytest.mark.parametrize("stdout", ["full", "closed"])
 @pytest.mark.parametrize("args", READING, ids=" ".join)
 def test_a_read_command_whose_output_is_lost_fails_in_one_line(
@@ -282,6 +288,7 @@ def test_a_read_command_whose_output_is_lost_fails_in_one_line(
     assert ("no space left" if stdout == "full" else "stdout is closed") in lines[-1]
 
 
+@pytest.mark.process  # stdout/stderr full, closed or broken: file descriptors of a real process
 @pytest.mark.parametrize("args", READING, ids=" ".join)
 def test_a_read_command_whose_reader_went_away_exits_0(args: list[str], session_dir: Path) -> None:
     SessionStore().record(as_record("plan-x", interaction()))
@@ -291,6 +298,7 @@ def test_a_read_command_whose_reader_went_away_exits_0(args: list[str], session_
     assert run.err == "", run.err
 
 
+@pytest.mark.process  # stdout/stderr full, closed or broken: file descriptors of a real process
 @pytest.mark.parametrize(
     "args",
     [
@@ -328,6 +336,7 @@ def test_command_words_name_the_command_as_click_reads_it() -> None:
     assert not any(stdout_is_result(cli, words, "aio") for words in writing)
 
 
+@pytest.mark.process  # stdout/stderr full, closed or broken: file descriptors of a real process
 @pytest.mark.parametrize("how", ["full", "closed"])
 def test_a_failure_under_json_with_stdout_lost_is_still_one_line(
     session_dir: Path, tmp_path: Path, how: str
@@ -344,6 +353,7 @@ def test_a_failure_under_json_with_stdout_lost_is_still_one_line(
         assert len(run.err.strip().splitlines()) == 1, run.err
 
 
+@pytest.mark.process  # stdout/stderr full, closed or broken: file descriptors of a real process
 def test_workflow_commands_follow_the_same_rule(session_dir: Path, tmp_path: Path) -> None:
     """Class members beyond the store: ``aio init``/``switch`` write (exit 0 when done),
     ``features``/``status``/``history``/``config check`` read (exit 1, one line)."""

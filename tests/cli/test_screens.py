@@ -29,7 +29,11 @@ import yaml
 from ai_orchestrator.store import SessionStore
 from tests.helpers import aio, as_record, interaction
 
-pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+# screens of a real terminal (tmux)
+pytestmark = [
+    pytest.mark.process,
+    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
+]
 
 SCREENS = Path(__file__).parent / "screens"
 OLD = "2024-03-15T12:00:00.000Z"  # shown as the date 2024-03-15 (TZ=UTC)

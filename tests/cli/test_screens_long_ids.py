@@ -130,6 +130,7 @@ COMMANDS = {
 }
 
 
+@pytest.mark.process  # screens of a real terminal (tmux)
 @pytest.mark.parametrize("width", [80, 120])
 @pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_every_screen_fits_with_the_longest_ids(terminal: Terminal, name: str, width: int) -> None:
@@ -148,6 +149,7 @@ def test_every_screen_fits_with_the_longest_ids(terminal: Terminal, name: str, w
     assert "834.0s" not in screen
 
 
+@pytest.mark.process  # screens of a real terminal (tmux)
 def test_the_session_list_stacks_names_and_keeps_its_columns(terminal: Terminal) -> None:
     narrow = terminal.run(80, "session", "list", "--color", "never")
     wide = terminal.run(120, "session", "list", "--color", "never")
@@ -163,6 +165,7 @@ def test_the_session_list_stacks_names_and_keeps_its_columns(terminal: Terminal)
     assert "unpriced" in verify_row and "$0.0000" not in verify_row
 
 
+@pytest.mark.process  # screens of a real terminal (tmux)
 def test_failures_show_their_cause_in_words(terminal: Terminal) -> None:
     show = terminal.run(120, "session", "show", SESSIONS[1], "--color", "never")
     assert "529 overloaded" in show and "unknown" in show

@@ -123,6 +123,7 @@ def test_show_human_and_json(populated: SessionStore) -> None:
     assert data["busy"] is False
 
 
+@pytest.mark.process  # a real process: a fresh interpreter, concurrency or a tool
 def test_show_names_the_lock_holder(populated: SessionStore, session_dir: Path) -> None:
     holder = subprocess.Popen(
         [
@@ -228,6 +229,7 @@ def test_export_to_stdout_when_piped_and_to_a_private_file(
     assert len(csv_text.strip().splitlines()) == 5
 
 
+@pytest.mark.process  # a real process: a fresh interpreter, concurrency or a tool
 def test_export_default_file_name_on_a_terminal(populated: SessionStore, tmp_path: Path) -> None:
     # A pseudo-terminal on stdout makes export pick its default file name.
     import pty
@@ -249,6 +251,7 @@ def test_export_default_file_name_on_a_terminal(populated: SessionStore, tmp_pat
     assert stat.S_IMODE(os.stat(files[0]).st_mode) == 0o600
 
 
+@pytest.mark.process  # a real process: a fresh interpreter, concurrency or a tool
 def test_import_file_and_stdin_idempotent(populated: SessionStore, tmp_path: Path) -> None:
     exported = aio("session", "export").out
     other = tmp_path / "other-store"

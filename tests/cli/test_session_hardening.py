@@ -70,6 +70,7 @@ def test_export_to_an_unusable_path_is_one_line_exit_2(
     assert list(tmp_path.glob("**/.*tmp-*")) == []
 
 
+@pytest.mark.process  # a real process: a fresh interpreter, concurrency or a tool
 def test_session_dir_below_a_regular_file_is_one_line_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
@@ -95,6 +96,7 @@ def test_session_dir_below_a_regular_file_is_one_line_error(tmp_path: Path) -> N
         assert "internal error" not in proc.stderr
 
 
+@pytest.mark.process  # a real process: a fresh interpreter, concurrency or a tool
 def test_session_dir_with_missing_parents_is_created_privately(tmp_path: Path) -> None:
     import subprocess
     import sys

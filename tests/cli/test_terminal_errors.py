@@ -22,7 +22,8 @@ import pytest
 
 from ai_orchestrator import __version__
 from ai_orchestrator.store import SessionStore
-from tests.helpers import aio, as_record, interaction
+from tests.fakes.inprocess import FakeLauncher
+from tests.helpers import aio_inprocess, as_record, interaction
 
 AIO = "from ai_orchestrator.cli.main import main; main()"
 
@@ -40,7 +41,7 @@ AIO = "from ai_orchestrator.cli.main import main; main()"
 def test_a_usage_error_is_one_line_named_after_the_program(
     prog: str, args: list[str], said: str
 ) -> None:
-    result = aio(*args, prog=prog)
+    result = aio_inprocess(*args, prog=prog)
     assert result.code == 2
     assert result.out == ""
     assert result.err.count("\n") == 1, result.err
@@ -56,29 +57,30 @@ def test_a_usage_error_is_one_line_named_after_the_program(
     ],
 )
 def test_under_json_a_failure_also_writes_a_json_error(args: list[str], code: int) -> None:
-    result = aio(*args, prog="ai-session")
+    result = aio_inprocess(*args, prog="ai-session")
     assert result.code == code
     document = json.loads(result.out)
     assert document["exit_code"] == code
     assert document["error"] and document["error"] in result.err
 
 
-def test_a_failed_run_under_json_writes_one_document(tmp_path: Path) -> None:
+def test_a_failed_run_under_json_writes_one_document(
+    tmp_path: Path, fake_launcher: FakeLauncher
+) -> None:
     scenario = tmp_path / "s.json"
     scenario.write_text(json.dumps([{"outcome": "api_error", "error": "the API said no"}]))
-    env = {**os.environ, "AIO_SCRIPTED_SCENARIO": str(scenario)}
-    done = subprocess.run(
-        [sys.executable, "-c", AIO, "run", "--agent", "scripted", "run-x", "hi", "--json"],
-        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60,
-    )
-    assert done.returncode == 1, done.stderr
-    document = json.loads(done.stdout)  # exactly one document: a second would not parse
+    done = aio_inprocess(
+        "run", "--agent", "scripted", "run-x", "hi", "--json",
+        env={"AIO_SCRIPTED_SCENARIO": str(scenario)}, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.code == 1, done.err
+    document = json.loads(done.out)  # exactly one document: a second would not parse
     assert document["outcome"] == "api_error"
-    assert done.stderr.splitlines()[-1].startswith("aio: error: ")
+    assert done.err.splitlines()[-1].startswith("aio: error: ")
 
 
 def test_ai_session_has_a_version() -> None:
-    result = aio("--version", prog="ai-session")
+    result = aio_inprocess("--version", prog="ai-session")
     assert (result.code, result.out) == (0, f"ai-session {__version__}\n")
 
 
@@ -86,7 +88,7 @@ def test_deleting_a_busy_session_does_not_claim_a_wait() -> None:
     store = SessionStore()
     store.record(as_record("plan-busy", interaction()))
     with store.run_lock("plan-busy", command="the holder"):
-        result = aio("delete", "plan-busy", "--yes", prog="ai-session")
+        result = aio_inprocess("delete", "plan-busy", "--yes", prog="ai-session")
     assert result.code == 1
     assert f"session plan-busy is busy: held by pid {os.getpid()}" in result.err
     assert "waiting" not in result.err and "gave up" not in result.err
@@ -94,7 +96,7 @@ def test_deleting_a_busy_session_does_not_claim_a_wait() -> None:
     assert re.search(r" since \d\d:\d\d:\d\d", result.err), result.err
     assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:", result.err), result.err
     with store.run_lock("plan-busy", command="the holder"):
-        shown = aio("show", "plan-busy", prog="ai-session")
+        shown = aio_inprocess("show", "plan-busy", prog="ai-session")
     assert re.search(r"In use: yes, by pid \d+ .* since \d\d:\d\d:\d\d", shown.out), shown.out
 
 
@@ -110,6 +112,7 @@ def scripted_run(
     )
 
 
+@pytest.mark.process  # the lock is held by another process (this one)
 def test_a_second_run_says_who_it_waits_for_and_how_long(tmp_path: Path) -> None:
     lock = SessionStore().run_lock("run-wait", command="the first run")
     release = threading.Timer(1.5, lock.release)
@@ -131,6 +134,7 @@ def test_a_second_run_says_who_it_waits_for_and_how_long(tmp_path: Path) -> None
     assert waited and 0.2 <= float(waited.group(1)) <= 2.5, err  # 1.5 s less aio's start-up
 
 
+@pytest.mark.process  # SIGINT to a real aio
 def test_an_interrupted_run_says_interrupted(tmp_path: Path) -> None:
     proc = scripted_run(tmp_path, "run-stop", [{"answer": "slow", "delay": 30}])
     deadline = time.monotonic() + 20
@@ -152,11 +156,11 @@ def test_status_with_a_broken_config_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    assert aio("init", "calc").code == 0
+    assert aio_inprocess("init", "calc").code == 0
     config = tmp_path / ".aio" / "config.toml"
     config.write_text(config.read_text() + "\nthis is = = broken [\n")
     for args in (("status",), ("status", "calc"), ("features",)):
-        result = aio(*args)
+        result = aio_inprocess(*args)
         assert result.code == 0, result.err  # what can be shown is shown
         warning = [line for line in result.err.splitlines() if line.startswith("warning: ")]
         assert len(warning) == 1 and "config.toml does not parse" in warning[0], result.err

@@ -14,11 +14,11 @@ import pytest
 
 from ai_orchestrator.cli.examples import EXAMPLES
 from ai_orchestrator.cli.main import COMMANDS, cli
-from tests.helpers import aio
+from tests.helpers import aio, aio_inprocess
 
 
 def test_help_lists_the_commands_in_workflow_order() -> None:
-    result = aio("--help")
+    result = aio_inprocess("--help")
     assert result.code == 0
     text = result.out
     sections = ["Workflow:", "Sessions and single calls:", "Usage and reports:", "Setup:"]
@@ -45,7 +45,7 @@ def command_at(path: str) -> click.Command:
 @pytest.mark.parametrize("path", sorted(EXAMPLES))
 def test_every_example_is_shown_and_parses(path: str, tmp_path: Path) -> None:
     command = command_at(path)
-    help_text = aio(*path.split(), "--help").out
+    help_text = aio_inprocess(*path.split(), "--help").out
     assert "Examples:" in help_text
     for example in EXAMPLES[path]:
         assert example.split("   #")[0].strip() in help_text
@@ -61,19 +61,21 @@ def test_every_example_is_shown_and_parses(path: str, tmp_path: Path) -> None:
             assert ctx.command is command
 
 
+@pytest.mark.process  # the ai-session entry point adds its own examples
 def test_ai_session_help_shows_its_own_name() -> None:
     result = aio("list", "--help", prog="ai-session")
     assert "  ai-session list --active" in result.out
     assert "aio session" not in result.out
 
 
+@pytest.mark.process  # a real bash
 @pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
 @pytest.mark.parametrize(
     ("line", "expected"),
     [("aio imp", "implement"), ("aio run --ag", "--agent"), ("ai-session li", "list")],
 )
 def test_bash_completion_completes(line: str, expected: str, tmp_path: Path) -> None:
-    script = aio("completion", "bash")
+    script = aio_inprocess("completion", "bash")
     assert script.code == 0
     assert "_AIO_COMPLETE" in script.out and "_AI_SESSION_COMPLETE" in script.out
     (tmp_path / "completion.bash").write_text(script.out)
@@ -96,23 +98,27 @@ def test_bash_completion_completes(line: str, expected: str, tmp_path: Path) -> 
 
 @pytest.mark.parametrize("shell", ["zsh", "fish"])
 def test_completion_scripts_for_zsh_and_fish(shell: str) -> None:
-    result = aio("completion", shell)
+    result = aio_inprocess("completion", shell)
     assert result.code == 0
     assert f"_AIO_COMPLETE={shell}_complete" in result.out
     assert f"_AI_SESSION_COMPLETE={shell}_complete" in result.out
 
 
 def test_completion_refuses_an_unknown_shell() -> None:
-    result = aio("completion", "tcsh")
+    result = aio_inprocess("completion", "tcsh")
     assert result.code == 2 and result.err.startswith("aio: error: invalid value for ")
     assert "'tcsh' is not one of 'bash', 'zsh', 'fish'" in result.err
 
 
-@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+@pytest.mark.parametrize(
+    "shell", [pytest.param("bash", marks=pytest.mark.process), "zsh", "fish"]
+)  # click asks bash for its version
 def test_one_programs_script_per_file(shell: str) -> None:
     """Shells load completion files by the command's name: each file completes its own."""
-    both = aio("completion", shell).out
-    only = {p: aio("completion", shell, "--program", p).out for p in ("aio", "ai-session")}
+    both = aio_inprocess("completion", shell).out
+    only = {
+        p: aio_inprocess("completion", shell, "--program", p).out for p in ("aio", "ai-session")
+    }
     session_only = only["ai-session"]
     assert "_AI_SESSION_COMPLETE" in session_only and "_AIO_COMPLETE" not in session_only
     assert "_AIO_COMPLETE" in only["aio"] and "_AI_SESSION_COMPLETE" not in only["aio"]
@@ -132,7 +138,7 @@ def test_one_programs_script_per_file(shell: str) -> None:
 def test_a_bare_group_prints_its_help_as_git_and_gh_do(
     prog: str, args: tuple[str, ...], usage: str
 ) -> None:
-    result = aio(*args, prog=prog)
+    result = aio_inprocess(*args, prog=prog)
     assert result.code == 0, result.err
     assert result.out.startswith(usage) and result.err == ""
     # the help as a block of lines, never run together into one error line
@@ -145,7 +151,7 @@ def test_a_bare_group_prints_its_help_as_git_and_gh_do(
     [(("sesion",), "session"), (("statsu",), "status"), (("todo", "lsit"), "list")],
 )
 def test_a_mistyped_command_gets_did_you_mean(args: tuple[str, ...], meant: str) -> None:
-    result = aio(*args)
+    result = aio_inprocess(*args)
     assert result.code == 2
     assert "Did you mean" in result.err and f"'{meant}'" in result.err
     assert result.err.count("\n") == 1

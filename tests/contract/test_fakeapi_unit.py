@@ -188,6 +188,7 @@ def test_control_endpoints(fake_api: FakeAPIServer) -> None:
         fake_api.wait_for_requests(5, timeout=0.2)
 
 
+@pytest.mark.process  # a real process: a fresh interpreter, concurrency or a tool
 def test_run_cli_timeout_kills_whole_group(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin"}
     result = run_cli(["bash", "-c", "sleep 60 & sleep 60 & wait"], env, tmp_path, timeout=0.5)

@@ -33,8 +33,9 @@ AGENTS = ("claude", "gemini", "codex")
 class FakeAgents:
     """One isolated world for the fakes: HOME, scenario, log."""
 
-    def __init__(self, root: Path, *, trust_gemini: bool = True) -> None:
+    def __init__(self, root: Path, *, trust_gemini: bool = True, inprocess: bool = False) -> None:
         self.root = Path(root)
+        self.inprocess = inprocess  # ``run`` runs the fake in this process (no process started)
         self.trust_gemini = trust_gemini  # the user trusts the folder (else gemini exits 55)
         self.home = self.root / "home"
         self.home.mkdir(parents=True, exist_ok=True)
@@ -84,7 +85,19 @@ class FakeAgents:
         env: dict[str, str] | None = None,
         timeout: float = 60,
     ) -> subprocess.CompletedProcess[str]:
-        """Run one fake like a backend would (stdin piped; ``None`` → /dev/null)."""
+        """Run one fake like a backend would (stdin piped; ``None`` → /dev/null); in this
+        process when ``inprocess`` (``tests/fakes/inprocess.run_fake``)."""
+        if self.inprocess:
+            from tests.fakes.inprocess import run_fake
+
+            code, out, err = run_fake(
+                agent,
+                args,
+                stdin=(stdin or "").encode(),
+                cwd=cwd,
+                env={**self.env, **(env or {})},
+            )
+            return subprocess.CompletedProcess([self.executable(agent), *args], code, out, err)
         return subprocess.run(
             [self.executable(agent), *args],
             cwd=cwd,
@@ -146,8 +159,17 @@ def aio_run(
     timeout: float = 60,
     env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """``aio run ARGS`` as a real process in ``cwd`` (the test's environment + ``env``), with
-    ``AIO_DEBUG=1`` so that an unexpected exception shows its traceback."""
+    """``aio run ARGS`` in ``cwd`` (the test's environment + ``env``), with ``AIO_DEBUG=1`` so
+    that an unexpected exception shows its traceback: in this process when the agent is the
+    in-process fake (the ``fakes`` fixture of a test not marked ``process``), else as a real
+    process."""
+    from ai_orchestrator.calls import session_call
+    from tests.fakes.inprocess import FakeLauncher
+    from tests.helpers import aio_inprocess
+
+    if isinstance(session_call.launch, FakeLauncher):
+        done = aio_inprocess("run", *args, input=stdin, cwd=cwd, env=env)
+        return subprocess.CompletedProcess(["aio", "run", *args], done.code, done.out, done.err)
     return subprocess.run(
         [sys.executable, "-m", "ai_orchestrator", "run", *args],
         cwd=cwd,

@@ -14,6 +14,12 @@ budget, pricing, the store and the workflow.
 - ``scripted=True``: with an empty queue, a launch of the offline ``scripted`` agent runs its
   ``scripted_cli`` in this process (its argv, stdin, cwd and env overrides), so workflow
   scenarios work unchanged; its lines then go through the scripted backend's parser.
+- ``fake_clis=True``: with an empty queue, a launch of a fake CLI (``tests/fakes/bin/claude``,
+  ``gemini``, ``codex``) runs that fake's ``main`` in this process the same way
+  (``run_fake_cli``), so the ``fakes`` fixture's scenarios work unchanged. A fake's injected
+  crash ends it with its exit code and message as the process would; what only a process can
+  do (a SIGTERM death, a hang, a background child) fails the test with ``ProcessForbidden``:
+  such a test is marked ``process``.
 
 ``recorded(agent)`` gives a backend's recorded success stream (``tests/agents/streams``).
 
@@ -24,6 +30,7 @@ nothing enqueued fails the test with the argv, never silently succeeds.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
 import json
 import os
@@ -36,6 +43,7 @@ from typing import Any
 
 from ai_orchestrator.agents.base import AgentResult, Invocation, ProcessExit, Progress, StreamParser
 from ai_orchestrator.agents.scripted import AGENT_MODULE
+from tests.spawnguard import ProcessForbidden
 
 STREAMS = Path(__file__).resolve().parents[1] / "agents" / "streams"
 
@@ -63,11 +71,12 @@ class Reply:
 class FakeLauncher:
     """A stand-in for ``agents.runner.run`` that plays enqueued replies (module docstring)."""
 
-    def __init__(self, *, scripted: bool = False) -> None:
+    def __init__(self, *, scripted: bool = False, fake_clis: bool = False) -> None:
         self.replies: deque[Reply] = deque()
         self.calls: list[Invocation] = []
         self.progress: list[Progress] = []
         self.scripted = scripted
+        self.fake_clis = fake_clis
 
     def enqueue(
         self,
@@ -101,6 +110,8 @@ class FakeLauncher:
             reply = self.replies.popleft()
         elif self.scripted and invocation.argv[1:3] == ["-m", AGENT_MODULE]:
             reply = run_scripted(invocation)
+        elif self.fake_clis and Path(invocation.argv[0]).parent == FAKE_BIN:
+            reply = run_fake_cli(invocation)
         else:
             raise AssertionError(f"agent launched with nothing enqueued: {invocation.argv}")
         if reply.effect is not None:
@@ -143,13 +154,91 @@ def run_scripted(invocation: Invocation) -> Reply:
     return Reply(out.getvalue().splitlines(), code, err.getvalue())
 
 
+FAKES = Path(__file__).resolve().parent
+FAKE_BIN = FAKES / "bin"
+
+
+def run_fake_cli(invocation: Invocation) -> Reply:
+    """Run the fake CLI ``invocation.argv[0]`` names in this process, as its process would run
+    (its argv, stdin, cwd and environment overrides)."""
+    exit_code, out, err = run_fake(
+        Path(invocation.argv[0]).name,
+        invocation.argv[1:],
+        stdin=invocation.stdin or b"",
+        cwd=Path(invocation.cwd),
+        env=dict(invocation.env),
+        unset=tuple(invocation.unset_env),
+    )
+    return Reply(out.splitlines(), exit_code, err)
+
+
+def run_fake(
+    agent: str,
+    args: Sequence[str],
+    *,
+    stdin: bytes,
+    cwd: Path,
+    env: dict[str, str],
+    unset: Sequence[str] = (),
+) -> tuple[int, str, str]:
+    """Run fake ``agent``'s ``main`` with ``args`` in this process: (exit code, stdout,
+    stderr)."""
+    module = _fake_module(agent)
+    common = sys.modules["_fakecommon"]
+    stdin_stream = io.TextIOWrapper(io.BytesIO(stdin), encoding="utf-8")
+    out, err = io.StringIO(), io.StringIO()
+    code = 0
+    saved_argv, saved_die = sys.argv, module.die
+    module.die = _die_in_process
+    with _environment_of(cwd, env, unset), _streams(stdin_stream, out, err):
+        sys.argv = [str(FAKE_BIN / agent), *args]
+        try:
+            common.run_main(agent, module.main)
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        finally:
+            sys.argv, module.die = saved_argv, saved_die
+    return code, out.getvalue(), err.getvalue()
+
+
+def _fake_module(agent: str) -> Any:
+    """The fake CLI module of ``agent`` (``tests/fakes/fake_<agent>.py``), imported once."""
+    name = f"fake_{agent}"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, FAKES / f"{name}.py")
+        if spec is None or spec.loader is None:
+            raise AssertionError(f"no fake CLI for {agent!r}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def _die_in_process(kind: str, agent: str, failure: dict[str, Any]) -> None:
+    """The fakes' process-level failures in this process: a crash exits with its message and
+    code (as ``os._exit`` would, without the exit record); the others need a process."""
+    if kind == "crash":
+        message = failure.get("message", f"{agent}: unexpected error: fake crash (injected)")
+        sys.stderr.write(message + "\n")
+        raise SystemExit(int(failure.get("exit_code", 1)))
+    raise ProcessForbidden(
+        f"the fake {agent}'s {kind!r} failure needs a real process: mark the test `process`"
+    )
+
+
 @contextlib.contextmanager
 def _environment(invocation: Invocation) -> Iterator[None]:
+    with _environment_of(Path(invocation.cwd), dict(invocation.env), invocation.unset_env):
+        yield
+
+
+@contextlib.contextmanager
+def _environment_of(cwd: Path, env: dict[str, str], unset: Sequence[str]) -> Iterator[None]:
     saved_env, saved_cwd = dict(os.environ), os.getcwd()
-    os.environ.update(invocation.env)
-    for name in invocation.unset_env:
+    os.environ.update(env)
+    for name in unset:
         os.environ.pop(name, None)
-    os.chdir(invocation.cwd)
+    os.chdir(cwd)
     try:
         yield
     finally:

@@ -22,6 +22,8 @@ from ai_orchestrator.agents.base import AgentResult, Invocation, ProcessExit, Pr
 from ai_orchestrator.agents.process.runner import run
 from tests.fakes.harness import BIN_DIR, FakeAgents, json_lines, pid_alive
 
+pytestmark = pytest.mark.process  # the fake CLIs' own contracts, as processes
+
 CLAUDE_STREAM = ("-p", "--output-format", "stream-json", "--verbose")
 SONNET = "claude-sonnet-4-5-20250929"
 HAIKU = "claude-haiku-4-5-20251001"

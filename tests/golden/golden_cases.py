@@ -69,8 +69,10 @@ CASES: tuple[Case, ...] = (
 )
 
 
-def capture(case: Case, tmp: Path) -> bytes:
-    """``exit=<code>\\n`` then the command's stdout, run over a fresh copy of the store."""
+def capture(case: Case, tmp: Path, *, inprocess: bool = False) -> bytes:
+    """``exit=<code>\\n`` then the command's stdout, run over a fresh copy of the store (as a
+    process, or in this process with ``inprocess``: the tests, whose autouse fixture has
+    already removed the variables dropped here)."""
     root = tmp / f"copy-{case.name}"
     shutil.copytree(RECORDED, root, symlinks=True)
     os.chmod(root / "store", 0o700)
@@ -88,14 +90,22 @@ def capture(case: Case, tmp: Path) -> bytes:
         COLUMNS="200",
         AIO_FSYNC="0",
     )
-    done = subprocess.run(
-        [sys.executable, "-m", "ai_orchestrator", *case.args],
-        env=env,
-        cwd=root / "project",
-        capture_output=True,
-        check=False,
-    )
-    out = done.stdout.replace(str(root).encode(), b"<ROOT>")
+    if inprocess:
+        from tests.helpers import aio_inprocess
+
+        overrides = {key: env[key] for key in env if os.environ.get(key) != env[key]}
+        ran = aio_inprocess(*case.args, cwd=root / "project", env=overrides, debug=False)
+        code, stdout = ran.code, ran.out.encode()
+    else:
+        done = subprocess.run(
+            [sys.executable, "-m", "ai_orchestrator", *case.args],
+            env=env,
+            cwd=root / "project",
+            capture_output=True,
+            check=False,
+        )
+        code, stdout = done.returncode, done.stdout
+    out = stdout.replace(str(root).encode(), b"<ROOT>")
     # A feature's health is its age now (active < 1 h, idle < 1 day, then stale): not a shape.
     out = re.sub(rb'"health": "(active|idle|stale)"', b'"health": "<by age>"', out)
-    return b"exit=%d\n" % done.returncode + out
+    return b"exit=%d\n" % code + out

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.golden.build_recorded_store import RECORDS
 from tests.golden.golden_cases import CASES, RECORDED, Case, capture
+from tests.helpers import aio_inprocess
 
 GOLDENS = Path(__file__).resolve().parent / "goldens"
 
@@ -25,7 +24,7 @@ GOLDENS = Path(__file__).resolve().parent / "goldens"
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_read_command_output_is_byte_identical(case: Case, tmp_path: Path) -> None:
     expected = (GOLDENS / f"{case.name}.out").read_bytes()
-    got = capture(case, tmp_path)
+    got = capture(case, tmp_path, inprocess=True)
     assert got.startswith(b"exit=0\n"), got[:400]
     assert got == expected, f"{case.name}: output changed (aio {' '.join(case.args)})"
 
@@ -38,9 +37,6 @@ def _lines_of(store: Path, session: str) -> list[str]:
 
 def test_recording_again_writes_the_same_lines(session_dir: Path) -> None:
     for name, record in RECORDS:
-        subprocess.run(
-            [sys.executable, "-m", "ai_orchestrator", "session", "record", name],
-            input=json.dumps(record), text=True, check=True, capture_output=True,
-        )  # fmt: skip
+        aio_inprocess("session", "record", name, input=json.dumps(record)).expect(0)
     for session in ("review-calc-basics", "run-multi-model"):
         assert _lines_of(session_dir, session) == _lines_of(RECORDED / "store", session)

@@ -15,7 +15,7 @@ import pytest
 
 from ai_orchestrator.core.limits import MAX_IMPORT_BYTES, MAX_PROMPT_BYTES, MAX_RECORD_BYTES
 from ai_orchestrator.store import SessionStore
-from tests.helpers import Result, aio, interaction
+from tests.helpers import Result, aio_inprocess, interaction
 from tests.helpers import aio_inprocess as session_cli
 
 
@@ -95,13 +95,14 @@ def test_record_accepts_a_clock_slightly_ahead(session_dir: Path) -> None:
         (b'{"response_preview": "a\\ud83d"}', ["lone surrogate"]),
     ],
 )
+@pytest.mark.process  # raw bytes on a real stdin
 def test_record_refuses_invalid_text(session_dir: Path, raw: bytes, words: list[str]) -> None:
     assert_refused(record(raw), *words)
 
 
 def test_record_refuses_stdin_over_the_limit_without_reading_it_all(session_dir: Path) -> None:
     # a real process: stdin is a pipe larger than the limit (like `record < /dev/zero`)
-    result = aio(
+    result = aio_inprocess(
         "record", "plan-x", input="x" * (MAX_RECORD_BYTES + 10), prog="ai-session", debug=False
     )
     assert result.code == 2 and "larger than the limit of 32 MiB" in result.err, result.err
@@ -210,6 +211,7 @@ def test_a_symlink_loop_as_session_dir_is_one_line(
         assert "symbolic links" in result.err, result.err
 
 
+@pytest.mark.process  # raw bytes in a real argv
 def test_aio_run_refuses_a_prompt_that_is_not_utf8_before_any_call(session_dir: Path) -> None:
     code = "from ai_orchestrator.cli.main import main; main()"
     proc = subprocess.run(

@@ -98,6 +98,7 @@ def fill(mount: Path) -> None:
         os.close(fd)
 
 
+@pytest.mark.process  # a full disk, a read-only store, ulimits: in a real process
 def test_full_disk_refuses_the_record_leaves_the_store_as_before_and_a_retry_stores_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -132,6 +133,7 @@ def test_full_disk_refuses_the_record_leaves_the_store_as_before_and_a_retry_sto
         assert shown["interaction_count"] == 2 and shown["problems"] == []
 
 
+@pytest.mark.process  # a full disk, a read-only store, ulimits: in a real process
 def test_read_only_store_reads_and_says_truthfully_that_nothing_changed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -211,6 +213,7 @@ def _as_nobody(args: list[str], env: dict[str, str], stdin: str = "") -> Result:
         return Result(os.waitstatus_to_exitcode(status), out.read().decode(), err.read().decode())
 
 
+@pytest.mark.process  # a full disk, a read-only store, ulimits: in a real process
 def test_a_log_owned_by_another_user_is_named_with_the_cause() -> None:
     if os.geteuid() != 0:
         pytest.skip("needs root to act as another user")
@@ -247,6 +250,7 @@ def test_a_log_owned_by_another_user_is_named_with_the_cause() -> None:
         shutil.rmtree(base, ignore_errors=True)
 
 
+@pytest.mark.process  # a full disk, a read-only store, ulimits: in a real process
 def test_too_many_open_files_never_acknowledges_what_was_not_stored(session_dir: Path) -> None:
     """At every open-file limit the store either records (exit 0) or refuses with a clear
     line (exit 1) and stores nothing: the log holds exactly the acknowledged ids."""
@@ -451,6 +455,7 @@ def listed() -> list[dict[str, Any]]:
     return sessions
 
 
+@pytest.mark.process  # a full disk, a read-only store, ulimits: in a real process
 def test_migrate_on_a_full_disk_fails_leaves_no_empty_targets_and_a_rerun_completes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -481,6 +486,7 @@ def test_migrate_on_a_full_disk_fails_leaves_no_empty_targets_and_a_rerun_comple
         assert not any((root / n).exists() for n in names)
 
 
+@pytest.mark.process  # a full disk, a read-only store, ulimits: in a real process
 def test_a_failed_first_record_or_import_leaves_no_empty_session(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -20,7 +20,7 @@ from ai_orchestrator.core.names import SessionName, as_session_name, parse_sessi
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.records import normalize_interaction
 from tests.golden.golden_cases import RECORDED
-from tests.helpers import aio, as_record
+from tests.helpers import aio_inprocess, as_record
 
 LOGGED = sorted((RECORDED / "store").glob("*/interactions.jsonl"))
 
@@ -119,13 +119,13 @@ def test_export_import_round_trip_keeps_unknown_fields(
     source = tmp_path / "source"
     shutil.copytree(RECORDED / "store", source)
     monkeypatch.setenv("SESSION_DIR", str(source))
-    exported = aio("session", "export", "--output", "-")
+    exported = aio_inprocess("session", "export", "--output", "-")
     assert exported.code == 0, exported.err
     (tmp_path / "export.json").write_text(exported.out)
     monkeypatch.setenv("SESSION_DIR", str(tmp_path / "target"))
-    done = aio("session", "import", str(tmp_path / "export.json"))
+    done = aio_inprocess("session", "import", str(tmp_path / "export.json"))
     assert done.code == 0, done.err
-    again = aio("session", "export", "--output", "-")
+    again = aio_inprocess("session", "export", "--output", "-")
     first = {s["session_name"]: s["interactions"] for s in json.loads(exported.out)}
     second = {s["session_name"]: s["interactions"] for s in json.loads(again.out)}
     assert second["run-multi-model"] == first["run-multi-model"]

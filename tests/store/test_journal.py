@@ -176,6 +176,7 @@ def _writer_killed_at_random(root: str, seed: int, precise: bool) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.process  # a killed writer process
 def test_a_writer_killed_between_its_write_and_its_note_never_leaves_a_stale_row(
     session_dir: Path,
 ) -> None:
@@ -214,6 +215,7 @@ def _writer(root: str, index: int, started: Any, acked: Any) -> None:
         acked[index] += 1
 
 
+@pytest.mark.process  # a real process: a fresh interpreter, concurrency or a tool
 def test_listings_during_sixteen_writers_are_each_consistent(session_dir: Path) -> None:
     store = SessionStore()
     store.ensure_root()

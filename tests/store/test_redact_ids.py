@@ -193,6 +193,7 @@ def test_an_agent_session_id_breaking_the_rule_never_loses_the_call(session_dir:
     assert KEY not in json.dumps(stored.to_json())
 
 
+@pytest.mark.process  # a real process: a fresh interpreter, concurrency or a tool
 def test_test_run_logs_are_redacted(tmp_path: Path) -> None:
     """Test output is written by the test runner itself; the log (and the tail shown to
     the agent and the user) is redacted as soon as the run ends."""

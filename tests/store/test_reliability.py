@@ -19,6 +19,8 @@ from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.session_store import LOG, METADATA, parse_log
 from ai_orchestrator.store.summary import group_buckets
 
+pytestmark = pytest.mark.process  # killed writers, concurrent processes
+
 WRITER = r"""
 import sys
 from ai_orchestrator.core.names import parse_session_name

@@ -305,6 +305,7 @@ def test_a_writer_waiting_through_a_delete_records_into_a_new_session(
     assert len((trash / LOG).read_text().splitlines()) == 1  # nothing went to the trash
 
 
+@pytest.mark.process  # a real process: a fresh interpreter, concurrency or a tool
 def test_recording_and_reading_do_not_import_the_shell_version_converter(
     session_dir: Path,
 ) -> None:

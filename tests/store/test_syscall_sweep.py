@@ -34,7 +34,7 @@ import pytest
 from ai_orchestrator.store import SessionStore
 from tests.helpers import as_record, interaction, write_legacy_store
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.process]  # strace runs aio as a process
 
 STRACE = shutil.which("strace") or "/usr/bin/strace"
 SYSCALLS = ("openat", "write", "pwrite64", "fsync", "rename", "close", "ftruncate", "mkdir",

@@ -20,6 +20,8 @@ from ai_orchestrator.team import schema
 from tests.helpers import aio_inprocess, as_records
 from tests.team.stores import fill_store
 
+pytestmark = pytest.mark.process  # a real PostgreSQL server and its tools
+
 TOKENS = ("input", "output", "cache_read", "cache_write", "reasoning")
 
 

@@ -28,6 +28,8 @@ from tests.pgserver import PgServer, binaries, wait_until
 from tests.team.stores import fill_store, records
 from tests.team.test_team import server_count, team, team_json
 
+pytestmark = pytest.mark.process  # a real PostgreSQL server and its tools
+
 CODE = "from ai_orchestrator.cli.main import main; main()"
 
 

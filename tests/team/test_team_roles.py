@@ -13,6 +13,8 @@ from tests.pgserver import PgServer
 from tests.team.stores import fill_store
 from tests.team.test_team import team, team_json
 
+pytestmark = pytest.mark.process  # a real PostgreSQL server and its tools
+
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "team.md"
 
 

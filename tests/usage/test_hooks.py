@@ -123,6 +123,7 @@ EVENT = json.dumps({
 })  # fmt: skip
 
 
+@pytest.mark.process  # the hook's start-up as a real process
 def test_the_hook_spools_and_the_next_sync_records_the_session(isolated_home: Path) -> None:
     done = _hook(EVENT)
     assert (done.returncode, done.stdout) == (0, "")
@@ -139,6 +140,7 @@ def test_the_hook_spools_and_the_next_sync_records_the_session(isolated_home: Pa
     assert sync().hook_events == 0  # read once
 
 
+@pytest.mark.process  # the hook's start-up as a real process
 def test_the_hook_never_fails(isolated_home: Path, tmp_path: Path) -> None:
     store = isolated_home / ".ai-sessions"
     # the index locked by a running sync: the hook does not wait for it

@@ -352,6 +352,7 @@ def test_status_and_session_stats_include_interactive_usage_of_the_feature(
 
 
 @pytest.mark.slow
+@pytest.mark.process  # a SIGKILLed sync process
 def test_a_sync_killed_with_sigkill_loses_nothing(isolated_home: Path) -> None:
     import signal
     import subprocess
@@ -379,6 +380,7 @@ def test_a_sync_killed_with_sigkill_loses_nothing(isolated_home: Path) -> None:
     assert (t["requests"], t["input"], t["output"]) == (12_000, 12_000, 24_000)
 
 
+@pytest.mark.process  # a real process: a fresh interpreter, concurrency or a tool
 def test_statusline_prints_costs_feature_budget_and_limits(isolated_home: Path) -> None:
     import subprocess
     import sys
@@ -408,6 +410,7 @@ def test_statusline_prints_costs_feature_budget_and_limits(isolated_home: Path) 
     assert bad.returncode == 0 and bad.stdout.count("\n") == 1
 
 
+@pytest.mark.process  # a real process: a fresh interpreter, concurrency or a tool
 def test_a_big_sync_parses_in_worker_processes_with_the_same_figures(
     isolated_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -7,9 +7,11 @@ scripted-agent scenario and a config.toml routing every phase to it, with the te
 
 Agents run in-process: the autouse ``agent_in_process`` installs the in-process fake
 (``tests/fakes/inprocess.py``, which plays the scripted agent's scenario in this process) and
-``run`` then runs aio in this process too. A test marked ``process`` (or a module with
-``pytestmark = pytest.mark.process``) keeps real processes: aio, the runner, the agent.
-``start_aio`` is always a real process (Ctrl-C, lock races).
+``run`` then runs aio in this process too. A test marked ``agent_process`` (or a module with
+``pytestmark = pytest.mark.agent_process``) keeps real processes: aio, the runner, the agent.
+``start_aio`` is always a real process (Ctrl-C, lock races). A test that starts any process
+(the project's git, its test command, ``start_aio``) is marked ``process`` (``agent_process``
+implies it): the root conftest fails an unmarked one.
 
 Shared helpers: ``run`` (aio to completion), ``start_aio`` (aio in the background, for
 Ctrl-C and lock races), ``wait_for``, ``interactions`` (a session's recorded calls),
@@ -131,8 +133,9 @@ class Project:
 
 @pytest.fixture(autouse=True)
 def agent_in_process(request: pytest.FixtureRequest) -> FakeLauncher | None:
-    """The in-process fake agent for every test not marked ``process`` (module docstring)."""
-    if request.node.get_closest_marker("process"):
+    """The in-process fake agent for every test not marked ``agent_process`` (module
+    docstring)."""
+    if request.node.get_closest_marker("agent_process"):
         return None
     fake: FakeLauncher = request.getfixturevalue("fake_launcher")
     return fake

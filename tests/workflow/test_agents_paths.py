@@ -19,6 +19,8 @@ from tests.workflow.conftest import (
     run,
 )
 
+pytestmark = pytest.mark.process  # the project's git and its test command run as real processes
+
 
 def test_planner_falls_back_when_the_first_cannot_run(
     project: Project, monkeypatch: pytest.MonkeyPatch

@@ -15,6 +15,8 @@ from ai_orchestrator.store import SessionStore
 from tests.helpers import as_record, interaction
 from tests.workflow.conftest import FEATURE, Project, init_and_plan, run
 
+pytestmark = pytest.mark.process  # the project's git and its test command run as real processes
+
 
 def complete(line: str, cwd: Path, prog: str = "aio") -> list[str]:
     """The values the shell would offer for the last word of ``line``."""

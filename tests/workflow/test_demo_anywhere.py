@@ -103,6 +103,7 @@ def _snapshot(directory: Path) -> dict[str, tuple[int, bytes]]:
 
 
 @pytest.mark.slow
+@pytest.mark.process  # the demo runs git and the tests as processes
 def test_demo_after_plain_install_twice_with_session_dir_exported(
     plain_python: Path, tmp_path: Path
 ) -> None:
@@ -150,6 +151,7 @@ def test_demo_after_plain_install_twice_with_session_dir_exported(
 
 
 @pytest.mark.slow
+@pytest.mark.process  # the demo runs git and the tests as processes
 def test_demo_into_another_store_twice(tmp_path: Path) -> None:
     """``--session-dir`` records into that store; a second demo there replaces the first
     demo's conversations instead of refusing them as another project's."""

@@ -22,6 +22,8 @@ from tests.workflow.conftest import (
     run,
 )
 
+pytestmark = pytest.mark.process  # the project's git and its test command run as real processes
+
 
 def test_demo_scenario_full_workflow(project: Project) -> None:
     """init → plan → tasks/next → implement ×2 (one fix round) → verify --ci → status."""

@@ -12,6 +12,8 @@ path is tested with the fake Claude CLI (test_escalate_claude.py) and the real o
 
 from __future__ import annotations
 
+import pytest
+
 from tests.workflow.conftest import (
     ADD_BROKEN,
     ADD_IMPL,
@@ -22,6 +24,8 @@ from tests.workflow.conftest import (
     interactions,
     run,
 )
+
+pytestmark = pytest.mark.process  # the project's git and its test command run as real processes
 
 SUMMARY = "HANDOVER: add() subtracts; fix calc/ops.py add to return a + b."
 

@@ -28,7 +28,7 @@ from tests.workflow.conftest import (
 from tests.workflow.test_fake_clis import ADD_IMPL, ADD_TEST, edit, flag
 
 # The fake Claude CLI is a real process: aio, the runner and the agent run for real.
-pytestmark = pytest.mark.process
+pytestmark = pytest.mark.agent_process
 
 ADD_BROKEN = "def add(a, b):\n    return a - b\n"
 

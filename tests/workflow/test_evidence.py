@@ -99,6 +99,7 @@ CASES: list[tuple[str, str | list[str], dict[str, str], str]] = [
 ]
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 @pytest.mark.parametrize(("name", "command", "files", "cause"), CASES, ids=[c[0] for c in CASES])
 def test_a_runner_that_never_ran_the_tests_is_not_red(
     project: Project, name: str, command: str | list[str], files: dict[str, str], cause: str
@@ -135,6 +136,7 @@ def test_a_runner_that_never_ran_the_tests_is_not_red(
     assert [s["step"] for s in event["details"]["steps"]] == ["tests"]
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_a_genuine_red_through_a_shell_still_proceeds(project: Project) -> None:
     """Without JUnit, a collection error of the task's own new file is red (ATDD's first
     step), and pytest's -q summary line (no ``===`` rules) is read as evidence."""
@@ -148,6 +150,7 @@ def test_a_genuine_red_through_a_shell_still_proceeds(project: Project) -> None:
     assert [s["step"] for s in result.json()["steps"]] == ["tests", "implement"]
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 @pytest.mark.parametrize("shell_tail", ["| tee out.txt", "; echo done", "&& echo ok"])
 def test_counts_from_the_summary_beat_a_shell_exit_status(
     project: Project, shell_tail: str
@@ -163,6 +166,7 @@ def test_counts_from_the_summary_beat_a_shell_exit_status(
     assert green["green"] and green["passed"] == 1
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_failures_behind_a_pipe_are_never_green(project: Project) -> None:
     """``pytest | tee`` exits 0 even when tests fail: the failures pytest printed decide."""
     init_and_plan(project, [{"edits": [ADD_TEST]}, {"edits": [ADD_BROKEN]}])
@@ -177,6 +181,7 @@ def test_failures_behind_a_pipe_are_never_green(project: Project) -> None:
     assert project.task("T1.1")["status"] != "completed"
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_a_failing_task_test_next_to_a_broken_module_is_red(project: Project) -> None:
     """With JUnit the task's tests run despite another module's collection error: red, and
     the other module's error is a pre-existing failure, not the task's."""
@@ -192,6 +197,7 @@ def test_a_failing_task_test_next_to_a_broken_module_is_red(project: Project) ->
 RUN_TESTS_SCRIPT = f"#!/bin/sh\nexec {PY} -m pytest -q -p no:cacheprovider \"$@\"\n"
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_green_needs_evidence_too(project: Project) -> None:
     """Red is confirmed through a wrapper script; the implement step deletes the wrapper:
     green cannot be judged, and aio stops without spending a fix round."""
@@ -211,6 +217,7 @@ def test_green_needs_evidence_too(project: Project) -> None:
     assert len(interactions("implement-calc")) == 2  # tests + implement, no fix round
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_a_broken_conftest_at_green_gets_the_fix_rounds(project: Project) -> None:
     """A collection error the agent causes while implementing is not green (no evidence)
     but the agent may fix it: the fix prompt names the cause."""
@@ -229,6 +236,7 @@ def test_a_broken_conftest_at_green_gets_the_fix_rounds(project: Project) -> Non
     assert "conftest" in fix and "cannot be imported" in fix
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_verify_says_the_tests_could_not_run(project: Project) -> None:
     init_and_plan(project, [])
     (project.root / "tests" / "test_ok.py").write_text("def test_ok():\n    pass\n")
@@ -245,6 +253,7 @@ def test_verify_says_the_tests_could_not_run(project: Project) -> None:
     assert event["status"] == "failed" and "could not run" in event["error"]
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_verify_counts_errors_apart_from_failures(project: Project) -> None:
     """pytest's errors (here a broken fixture) are not failures: "Failed:" and the summary
     in brackets give the same figures, with errors on their own line."""
@@ -264,6 +273,7 @@ def test_verify_counts_errors_apart_from_failures(project: Project) -> None:
 # -- init and doctor check the test command -----------------------------------------------------
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_init_and_doctor_report_the_test_command(project: Project) -> None:
     project.scenario([])
     set_test_command(project, NO_PYTEST)
@@ -285,6 +295,7 @@ def test_init_and_doctor_report_the_test_command(project: Project) -> None:
     assert run("doctor", "--json").json()["test_command"]["status"] in ("unchecked", "failed")
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_check_test_command_units(tmp_path: Path) -> None:
     (tmp_path / "tests").mkdir()
     assert check_test_command(NO_PYTEST, tmp_path).status == "failed"
@@ -308,6 +319,7 @@ def _real_run(tmp_path: Path, command: list[str] | str, label: str = "r") -> Tes
     )
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_real_runs_are_classified(tmp_path: Path) -> None:
     (tmp_path / "tests").mkdir()
     test_a = tmp_path / "tests" / "test_a.py"
@@ -331,6 +343,7 @@ def test_real_runs_are_classified(tmp_path: Path) -> None:
     assert own.evidence().cause == "collection_error"  # verify: nothing else ran
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 @pytest.mark.parametrize(
     ("command", "said"),
     [
@@ -352,6 +365,7 @@ def test_a_shell_that_fails_before_the_runner_names_its_own_error(
     assert said in evidence.detail and "interrupted" not in evidence.detail
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_a_test_runner_killed_by_a_signal_is_seen_through_its_watchdog(tmp_path: Path) -> None:
     killed = _real_run(tmp_path, [PY, "-c", "import os, signal; os.kill(os.getpid(), 9)"])
     assert killed.exit_code == -9 and killed.evidence().cause == "crashed"

@@ -28,6 +28,8 @@ from tests.workflow.conftest import (
     wait_for,
 )
 
+pytestmark = pytest.mark.process  # the project's git and its test command run as real processes
+
 
 def test_invalid_plan_gets_one_correction_then_fails(project: Project) -> None:
     bad = json.dumps(
@@ -139,7 +141,7 @@ def test_tdd_and_no_tests_modes(project: Project) -> None:
     assert project.task("T1.2")["status"] == "completed"
 
 
-@pytest.mark.process  # the timeout is the runner's
+@pytest.mark.agent_process  # the timeout is the runner's
 def test_budget_and_timeout_exit_codes(project: Project) -> None:
     priced_plan = {"answer": plan_answer(), "usage": {"sonnet": {"input": 1000, "output": 100}}}
     project.scenario([priced_plan, {"edits": [ADD_TEST], "delay": 5}], implement={"timeout": 1})
@@ -270,7 +272,7 @@ def test_ctrl_c_during_a_test_run(project: Project) -> None:
     assert (project.feature_dir / "artifacts" / "T1.1" / "red-1.log").is_file()
 
 
-@pytest.mark.process  # the timeout is the runner's
+@pytest.mark.agent_process  # the timeout is the runner's
 def test_timeout_flag_on_every_agent_driving_command(project: Project) -> None:
     """``--timeout S`` bounds each agent call of that command, over the config's phase
     timeout (3600 s for implement here): exit 124, the cause in words in the history."""

@@ -27,7 +27,7 @@ from tests.workflow.conftest import (
 )
 
 # The fake claude/gemini/codex CLIs are processes: this module keeps the real runner.
-pytestmark = pytest.mark.process
+pytestmark = pytest.mark.agent_process
 
 ADD_TEST = "from calc.ops import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
 ADD_IMPL = "def add(a, b):\n    return a + b\n"

@@ -38,6 +38,7 @@ def todos() -> list[dict[str, Any]]:
 # -- gap 1: a feature id used in two projects -------------------------------------------------
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_never_resumes_a_conversation_of_another_project(
     project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -79,6 +80,7 @@ def test_never_resumes_a_conversation_of_another_project(
 # -- gap 5: history events carry what is known ------------------------------------------------
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_history_event_shape(project: Project) -> None:
     init_and_plan(project, [{"edits": [ADD_TEST]}, {"edits": [ADD_IMPL]}], lock_timeout=0.5)
     held = locks.acquire(project.feature_dir / ".lock", timeout=1, what="test")
@@ -118,6 +120,7 @@ def test_history_event_shape(project: Project) -> None:
     assert implement["arguments"] == {"mode": "atdd", "fix_rounds": 0}
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_verify_waits_for_a_running_implement(project: Project) -> None:
     init_and_plan(project, [{"edits": [ADD_TEST], "delay": 3}, {"edits": [ADD_IMPL]}])
     with start_aio("implement", FEATURE, "--task", "T1.1") as first:
@@ -132,6 +135,7 @@ def test_verify_waits_for_a_running_implement(project: Project) -> None:
 # -- gaps 6, 12, 13: input checked before any work -------------------------------------------
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_bad_input_is_refused_before_work(project: Project) -> None:
     init_and_plan(project, [])
     events = len(project.history())
@@ -168,6 +172,7 @@ def todo_count() -> int:
     return len(path.read_text().splitlines()) if path.exists() else 0
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_a_bad_model_is_refused_before_any_session_or_history(project: Project) -> None:
     init_and_plan(project, [])
     events, plan_calls = len(project.history()), len(interactions("plan-calc"))
@@ -189,6 +194,7 @@ def test_a_bad_model_is_refused_before_any_session_or_history(project: Project) 
     assert project.task("T1.1")["status"] == "pending"
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_a_bad_configured_mode_or_ai_model_leaves_the_task_untouched(
     project: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -210,6 +216,7 @@ def test_a_bad_configured_mode_or_ai_model_leaves_the_task_untouched(
     assert todo_count() == todo_lines
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_switch_list_json(project: Project) -> None:
     init_and_plan(project, [])
     assert run("init", "other", "--no-switch").code == 0
@@ -228,6 +235,7 @@ def test_switch_list_json(project: Project) -> None:
 # -- gap 11: a failed task is not the active task ----------------------------------------------
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_failed_task_clears_active_task(project: Project) -> None:
     init_and_plan(project, [{"outcome": "api_error", "error": "boom"}])
     assert run("implement", FEATURE, "--task", "T1.1").code == 1
@@ -239,6 +247,7 @@ def test_failed_task_clears_active_task(project: Project) -> None:
 # -- gaps 17, 18, 19: status accounting and the todo estimate ----------------------------------
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_status_shows_unpriced_cache_and_agent_todos(project: Project) -> None:
     unknown = {"scripted-nonesuch-9": {"input": 100, "output": 10}}
     priced = {"sonnet": {"input": 1000, "output": 100, "cache_read": 3000, "cache_write": 1000}}
@@ -276,6 +285,7 @@ def test_status_shows_unpriced_cache_and_agent_todos(project: Project) -> None:
     assert every["agent_todos"]["task"] == "T1.1"
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_config_default_estimate_feeds_session_todos(project: Project) -> None:
     project.scenario([{"answer": plan_answer()}], default_estimate_usd=0.42)
     assert run("init", FEATURE).code == 0
@@ -313,6 +323,7 @@ def test_write_new_file_is_atomic_and_never_replaces(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml"]
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_init_keeps_an_existing_config(project: Project) -> None:
     (project.root / ".aio").mkdir()
     (project.root / ".aio" / "config.toml").write_text("fix_rounds = 5\n")
@@ -325,6 +336,7 @@ def test_init_keeps_an_existing_config(project: Project) -> None:
 # -- docs/workflow.md's exit-code table and `verify --ci` without JUnit ------------------------
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_documented_refusals(project: Project, tmp_path: Path) -> None:
     init_and_plan(project, [])
     unknown = run("switch", "nosuch")
@@ -345,6 +357,7 @@ def test_documented_refusals(project: Project, tmp_path: Path) -> None:
     assert [p.name for p in busy_dir.iterdir()] == ["keep.txt"]
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_verify_ci_without_junit_synthesises_the_xml(project: Project) -> None:
     init_and_plan(project, [])
     (project.root / "tests" / "__init__.py").write_text("")

@@ -16,6 +16,8 @@ import pytest
 from tests.fakes.harness import FakeAgents
 from tests.workflow.conftest import FEATURE, TEST_COMMAND, Project, plan_answer, run
 
+pytestmark = pytest.mark.process  # the project's git and its test command run as real processes
+
 
 def scripted_config(project: Project, *, test_command: bool, extra: str = "") -> None:
     project.scenario_file.write_text(json.dumps({"steps": [{"answer": plan_answer()}]}))
@@ -87,7 +89,7 @@ def test_config_check_of_a_good_file_is_quiet(project: Project) -> None:
     assert (result.code, result.out.strip().endswith("config.toml: ok")) == (0, True), result
 
 
-@pytest.mark.process  # the fake Claude CLI is a real process
+@pytest.mark.agent_process  # the fake Claude CLI is a real process
 def test_plan_says_why_it_chose_claude(
     project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -4,7 +4,11 @@ and model with tokens, cost and outcomes."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.workflow.conftest import ADD_IMPL, ADD_TEST, FEATURE, Project, init_and_plan, run
+
+pytestmark = pytest.mark.process  # the project's git and its test command run as real processes
 
 USAGE = {"input": 100, "output": 10, "cache_read": 1000, "cache_write": 0}
 

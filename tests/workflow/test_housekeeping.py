@@ -16,6 +16,8 @@ import yaml
 
 from tests.helpers import aio
 
+pytestmark = pytest.mark.process  # the project's git and its test command run as real processes
+
 PLAN = {
     "phases": [
         {

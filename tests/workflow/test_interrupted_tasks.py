@@ -35,7 +35,7 @@ from tests.workflow.conftest import (
     wait_for,
 )
 
-pytestmark = pytest.mark.process
+pytestmark = pytest.mark.agent_process
 
 GONE_WITHIN = 5.0  # seconds after aio's death by which no test process may be alive
 

@@ -18,6 +18,8 @@ from ai_orchestrator.calls.outcomes import outcome_error
 from ai_orchestrator.core.errors import EXIT_BUDGET, EXIT_FAILURE
 from tests.workflow.conftest import FEATURE, Project, interactions, run
 
+pytestmark = pytest.mark.process  # the project's git and its test command run as real processes
+
 EXPECTED = {"budget": EXIT_BUDGET, "max_turns": EXIT_FAILURE, "api_error": EXIT_FAILURE}
 
 

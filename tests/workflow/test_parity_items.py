@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.workflow.conftest import FEATURE, Project, init_and_plan, run
+
+pytestmark = pytest.mark.process  # the project's git and its test command run as real processes
 
 
 def test_switch_status_switches_then_shows_the_feature(project: Project) -> None:

@@ -71,35 +71,41 @@ def _not_green(project: Project, result: Result, reason: str) -> None:
 # -- the members the issue named ---------------------------------------------------------------
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_assert_true_is_not_green(project: Project) -> None:
     result = _weakened(project, ADD_BROKEN, _test_file("def test_add():\n    assert True\n"))
     _not_green(project, result, f"{PINNED} was edited since red")
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_skip_is_not_green(project: Project) -> None:
     skipped = "import pytest\nfrom calc.ops import add\n\n\n@pytest.mark.skip\ndef test_add():\n"
     result = _weakened(project, ADD_BROKEN, _test_file(skipped + "    assert add(2, 3) == 5\n"))
     _not_green(project, result, f"{PINNED} was edited since red")
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_xfail_is_not_green(project: Project) -> None:
     xfail = "import pytest\nfrom calc.ops import add\n\n\n@pytest.mark.xfail\ndef test_add():\n"
     result = _weakened(project, ADD_BROKEN, _test_file(xfail + "    assert add(2, 3) == 5\n"))
     _not_green(project, result, f"{PINNED} was edited since red")
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_deleting_the_test_is_not_green(project: Project) -> None:
     other = _test_file("def test_something_else():\n    assert 1 + 1 == 2\n")
     result = _weakened(project, ADD_BROKEN, other)
     _not_green(project, result, f"{PINNED} was removed or renamed since red")
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_renaming_a_test_whose_red_was_a_collection_error_is_not_green(project: Project) -> None:
     renamed = "from calc.ops import add\n\n\ndef test_add_renamed():\n    assert add(2, 3) == 5\n"
     result = _weakened(project, ADD_IMPL, _test_file(renamed))  # the renamed test passes
     _not_green(project, result, f"{PINNED} was removed or renamed since red")
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_deselecting_through_the_config_is_not_green(project: Project) -> None:
     pyproject = (project.root / "pyproject.toml").read_text() + (
         'addopts = "--deselect tests/test_add.py::test_add"\n'
@@ -113,6 +119,7 @@ def test_deselecting_through_the_config_is_not_green(project: Project) -> None:
     )
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_pytest_exit_in_a_conftest_is_not_green(project: Project) -> None:
     conftest = {
         "write": "tests/conftest.py",
@@ -124,6 +131,7 @@ def test_pytest_exit_in_a_conftest_is_not_green(project: Project) -> None:
     assert "tests/test_add.py::test_add" in result.err
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_editing_the_assertion_is_not_green(project: Project) -> None:
     edited = "from calc.ops import add\n\n\ndef test_add():\n    assert add(2, 3) == -1\n"
     result = _weakened(project, ADD_BROKEN, _test_file(edited), red=ADD_TEST)
@@ -133,6 +141,7 @@ def test_editing_the_assertion_is_not_green(project: Project) -> None:
 # -- members the issue did not name --------------------------------------------------------
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_a_test_catching_its_own_assertion_error_is_not_green(project: Project) -> None:
     caught = (
         "def test_add():\n    from calc.ops import add\n\n    try:\n"
@@ -142,6 +151,7 @@ def test_a_test_catching_its_own_assertion_error_is_not_green(project: Project) 
     _not_green(project, result, f"{PINNED} was edited since red")
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_a_conftest_hook_that_turns_failures_into_passes_is_not_green(project: Project) -> None:
     conftest = {
         "write": "conftest.py",
@@ -153,6 +163,7 @@ def test_a_conftest_hook_that_turns_failures_into_passes_is_not_green(project: P
     _not_green(project, result, "conftest conftest.py appeared since red")
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_a_conftest_fixture_patching_the_code_under_test_is_not_green(project: Project) -> None:
     conftest = {
         "write": "tests/conftest.py",
@@ -163,24 +174,28 @@ def test_a_conftest_fixture_patching_the_code_under_test_is_not_green(project: P
     _not_green(project, result, "conftest tests/conftest.py appeared since red")
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_collect_ignore_in_a_conftest_is_not_green(project: Project) -> None:
     conftest = {"write": "conftest.py", "content": 'collect_ignore = ["tests/test_add.py"]\n'}
     result = _weakened(project, ADD_BROKEN, conftest)
     _not_green(project, result, "conftest conftest.py appeared since red")
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_a_new_pytest_ini_with_keyword_deselection_is_not_green(project: Project) -> None:
     ini = {"write": "pytest.ini", "content": '[pytest]\naddopts = -k "not test_add"\n'}
     result = _weakened(project, ADD_BROKEN, ini)
     _not_green(project, result, "the pytest configuration pytest.ini appeared since red")
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_a_module_level_skip_mark_is_not_green(project: Project) -> None:
     marked = "import pytest\n\npytestmark = pytest.mark.skip\n\n" + ADD_TEST["content"]
     result = _weakened(project, ADD_BROKEN, _test_file(marked))
     _not_green(project, result, "tests/test_add.py changed outside its pinned test(s) since red")
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_an_edited_test_helper_is_not_green(project: Project) -> None:
     helper = {"write": "tests/helpers.py", "content": "def same(a, b):\n    assert a == b\n"}
     test = _test_file(
@@ -198,6 +213,7 @@ def test_an_edited_test_helper_is_not_green(project: Project) -> None:
     _not_green(project, result, "test file tests/helpers.py changed since red")
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_code_that_skips_the_pinned_test_is_not_green(project: Project) -> None:
     """Nothing of the tests changed: the runner's own per-test result says skipped."""
     sneaky = {
@@ -208,6 +224,7 @@ def test_code_that_skips_the_pinned_test_is_not_green(project: Project) -> None:
     _not_green(project, result, f"{PINNED} did not pass, it was skipped")
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_code_that_ends_the_run_early_is_not_green(project: Project) -> None:
     """The code under test exits the test process with status 0: no per-test result."""
     exits = {"write": "calc/ops.py", "content": "import os\n\n\ndef add(a, b):\n    os._exit(0)\n"}
@@ -217,6 +234,7 @@ def test_code_that_ends_the_run_early_is_not_green(project: Project) -> None:
     assert project.task("T1.1")["status"] == "failed"
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_an_edited_parametrization_is_not_green(project: Project) -> None:
     red = _test_file(
         "import pytest\n\n\n@pytest.mark.parametrize('a,b,total', [(2, 3, 5)])\n"
@@ -228,6 +246,7 @@ def test_an_edited_parametrization_is_not_green(project: Project) -> None:
     _not_green(project, result, f"{PINNED}[2-3-5] was edited since red")
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_a_later_task_removing_an_earlier_task_s_pinned_test_is_not_green(
     project: Project,
 ) -> None:
@@ -262,6 +281,7 @@ def test_a_later_task_removing_an_earlier_task_s_pinned_test_is_not_green(
 # -- the pin is exact, not strict; deliberate changes; fix rounds; verify and review --------
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_a_reformatted_test_and_a_new_dependency_are_not_changes(project: Project) -> None:
     reformatted = _test_file(
         "# the acceptance test of T1.1\nfrom calc.ops import (\n    add,\n)\n\n\n"
@@ -279,6 +299,7 @@ def test_a_reformatted_test_and_a_new_dependency_are_not_changes(project: Projec
     assert "GREEN (1 pinned test(s) passed)" in result.err
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_accept_test_changes_takes_a_deliberate_edit_and_records_it(project: Project) -> None:
     spec = "from calc.ops import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
     changed = _test_file(spec + "    assert add(-1, 1) == 0\n")
@@ -304,6 +325,7 @@ def test_accept_test_changes_takes_a_deliberate_edit_and_records_it(project: Pro
     ]
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_fix_rounds_keep_the_pin(project: Project) -> None:
     init_and_plan(
         project,
@@ -322,6 +344,7 @@ def test_fix_rounds_keep_the_pin(project: Project) -> None:
     assert pin["accepted"] == [] and [t["function"] for t in pin["tests"]] == ["test_add"]
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_verify_and_review_show_the_pinned_tests(project: Project) -> None:
     review = {"summary": "fine", "findings": []}
     init_and_plan(
@@ -351,6 +374,7 @@ def test_verify_and_review_show_the_pinned_tests(project: Project) -> None:
     assert "CHANGED since red: pinned test tests/test_add.py::test_add was removed" in prompt
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_verify_needs_a_test_that_passed(project: Project) -> None:
     init_and_plan(project, [])
     (project.root / "tests" / "test_s.py").write_text(

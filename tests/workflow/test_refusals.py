@@ -20,6 +20,8 @@ from tests.workflow.conftest import (
     run,
 )
 
+pytestmark = pytest.mark.process  # the project's git and its test command run as real processes
+
 PRICED = {"sonnet": {"input": 1000, "output": 100}}
 
 

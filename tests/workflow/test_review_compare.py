@@ -10,6 +10,8 @@ import pytest
 
 from tests.workflow.conftest import FEATURE, Project, init_and_plan, interactions, run
 
+pytestmark = pytest.mark.process  # the project's git and its test command run as real processes
+
 
 def review(summary: str, *findings: tuple[str, str]) -> dict[str, str]:
     items = [{"severity": s, "file": "docs/arch.md", "line": 1, "message": m} for s, m in findings]

@@ -11,6 +11,8 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 from ai_orchestrator.workflow.testing.evidence import TestCase, TestRun
 from ai_orchestrator.workflow.testing.tasktests import (
     TaskTests,
@@ -41,6 +43,7 @@ SKIPPED_ADD_TEST = {
 }
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_preexisting_failure_is_not_red(project: Project) -> None:
     (project.root / "tests" / "test_old.py").write_text(OLD_FAILURE)
     init_and_plan(project, [{"edits": [PASSING_ADD_TEST]}, {"edits": [PASSING_ADD_TEST]}])
@@ -53,6 +56,7 @@ def test_preexisting_failure_is_not_red(project: Project) -> None:
     assert project.task("T1.1")["status"] == "failed"
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_preexisting_failure_does_not_block_green(project: Project) -> None:
     (project.root / "tests" / "test_old.py").write_text(OLD_FAILURE)
     init_and_plan(project, [{"edits": [ADD_TEST]}, {"edits": [ADD_IMPL]}])
@@ -70,6 +74,7 @@ def test_preexisting_failure_does_not_block_green(project: Project) -> None:
     assert run("verify", FEATURE).code == 1
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_a_new_failure_elsewhere_is_not_green(project: Project) -> None:
     other = {"write": "tests/test_other.py", "content": "def test_x():\n    assert False\n"}
     init_and_plan(project, [{"edits": [ADD_TEST]}, {"edits": [ADD_IMPL, other]}])
@@ -78,6 +83,7 @@ def test_a_new_failure_elsewhere_is_not_green(project: Project) -> None:
     assert "tests.test_other::test_x" in result.err
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_deleting_the_task_test_is_not_green(project: Project) -> None:
     (project.root / "tests" / "test_misc.py").write_text(OTHER_PASSING)
     delete = {"delete": "tests/test_add.py"}
@@ -89,6 +95,7 @@ def test_deleting_the_task_test_is_not_green(project: Project) -> None:
     assert task["status"] == "failed" and "tests/test_add.py" in task["failure_reason"]
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_deleted_test_restored_in_a_fix_round(project: Project) -> None:
     (project.root / "tests" / "test_misc.py").write_text(OTHER_PASSING)
     init_and_plan(
@@ -105,6 +112,7 @@ def test_deleted_test_restored_in_a_fix_round(project: Project) -> None:
     assert "deleted or missing: tests/test_add.py" in fix and "never delete" in fix
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_skipping_the_task_test_is_not_green(project: Project) -> None:
     (project.root / "tests" / "test_misc.py").write_text(OTHER_PASSING)
     init_and_plan(project, [{"edits": [ADD_TEST]}, {"edits": [ADD_IMPL, SKIPPED_ADD_TEST]}])
@@ -114,6 +122,7 @@ def test_skipping_the_task_test_is_not_green(project: Project) -> None:
     assert "pinned test tests/test_add.py::test_add was edited since red" in result.err
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_no_test_written_is_not_red(project: Project) -> None:
     init_and_plan(project, [{"answer": "I wrote nothing"}, {"answer": "still nothing"}])
     result = run("implement", FEATURE, "--task", "T1.1")
@@ -121,6 +130,7 @@ def test_no_test_written_is_not_red(project: Project) -> None:
     assert "no test file was added or changed" in result.err
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_fallback_without_junit(project: Project) -> None:
     """unittest writes no JUnit XML: red = suite fails + task test files written; green =
     suite passes + those files still exist."""
@@ -219,6 +229,7 @@ def test_verdict_units(tmp_path: Path) -> None:
     assert TaskTests.load(tmp_path) == saved
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_snapshot_sees_new_and_changed_files(tmp_path: Path) -> None:
     (tmp_path / "a.py").write_text("1")
     (tmp_path / "__pycache__").mkdir()

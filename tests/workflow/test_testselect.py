@@ -120,6 +120,7 @@ def test_detection_of_more_ecosystems(
     assert detect_test_command(tmp_path) == expected
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_init_writes_the_detected_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / ".git").mkdir()
     (tmp_path / "Gemfile").write_text("source 'https://rubygems.org'\ngem 'rspec'\n")
@@ -159,6 +160,7 @@ def test_watch_sees_added_removed_and_modified_files_only_outside_ignored_dirs(
     assert "gone.py" not in after
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_watch_ignores_the_file_its_own_output_goes_to(tmp_path: Path) -> None:
     """`aio verify --watch > results.jsonl` inside the project must not wake itself up."""
     script = (

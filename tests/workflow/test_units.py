@@ -172,6 +172,7 @@ def test_detect_test_command_package_json_without_test_script(tmp_path: Path) ->
     assert detect_test_command(tmp_path) == "python -m pytest"
 
 
+@pytest.mark.process  # the project's git and its test command run as real processes
 def test_init_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = tmp_path / "repo"
     (root / ".git").mkdir(parents=True)

@@ -18,6 +18,8 @@ import pytest
 from tests.helpers import Result, aio
 from tests.workflow.conftest import start_aio, wait_for
 
+pytestmark = pytest.mark.process  # the project's git and its test command run as real processes
+
 FEATURE = "sel"
 PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
 
