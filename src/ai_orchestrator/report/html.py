@@ -33,6 +33,10 @@ SESSION_COLUMNS = (
     "name", "agent", "model", "outcome", "last_used", "interactions", "failed", "unpriced",
     "tokens", "cost",
 )  # fmt: skip
+TEAM_SESSION_COLUMNS = (
+    "name", "user", "machine", "feature", "last_used", "interactions", "failed", "unpriced",
+    "tokens", "cost",
+)  # fmt: skip
 
 
 def vendored(name: str) -> str:
@@ -203,6 +207,8 @@ def _flags(flags: dict[str, Any]) -> str:
         ("flag-failed", "failed aio calls", flags["failed_interactions"]),
         ("flag-interrupted", "interrupted aio calls", flags["interrupted_interactions"]),
     ]  # fmt: skip
+    if flags["interrupted_interactions"] is None:  # the team's rollup has no outcomes
+        items.pop()
     if "usage_unpriced_requests" in flags:
         items += [
             ("flag-usage-unpriced", "unpriced requests (all agents)",
@@ -312,8 +318,9 @@ def _top_series(
 
 def chart_data(doc: dict[str, Any]) -> dict[str, Any]:
     """What the page's script draws (and fills the sessions table with), compact."""
-    out: dict[str, Any] = {"sessions": {"columns": SESSION_COLUMNS, "rows": [
-        [s[c] for c in SESSION_COLUMNS] for s in doc["sessions"]
+    columns = TEAM_SESSION_COLUMNS if doc.get("team") else SESSION_COLUMNS
+    out: dict[str, Any] = {"sessions": {"columns": columns, "rows": [
+        [s[c] for c in columns] for s in doc["sessions"]
     ]}}  # fmt: skip
     stats = doc["stats"]
     groups = sorted(stats["groups"].items(), key=lambda kv: -kv[1]["cost"])[:TOP_TASKS]
@@ -384,6 +391,34 @@ def render(doc: dict[str, Any]) -> str:
             '<section id="cost"><h2>Cost per day</h2><p>No usage index: run '
             "<code>aio usage sync</code> first.</p></section>"
         )
+    team = doc.get("team")
+    if team:
+        title = "aio team report"
+        intro = (
+            f"<p id=\"team\">The team's figures: database <code>{_e(team['target'])}</code>, "
+            f"{_num(team['machines'])} machine(s) and {_num(team['users'])} user(s) that pushed "
+            "usage.</p>"
+        )
+        sources = "<code>aio usage … --team --json</code> and <code>aio team stats --json</code>"
+        local_only = (
+            "<p>{} belong to a project's workspace on one machine: see <code>aio report</code> "
+            "without <code>--team</code> in the project.</p>"
+        )
+        budgets_part = local_only.format("Budgets")
+        outcomes = ("<p>The team database keeps failed calls, not their outcomes: per outcome "
+                    "see each machine's <code>aio report</code>.</p>")  # fmt: skip
+        timeline_part = local_only.format("Workflow timelines (tasks, red → green runs, fix "
+                                          "rounds, review findings, verify results)")  # fmt: skip
+    else:
+        title = "aio report"
+        intro = ""
+        sources = "<code>aio usage … --json</code> and <code>aio session stats --json</code>"
+        budgets_part = (
+            '<div class="chart small"><canvas id="chart-budgets" role="img" '
+            f'aria-label="Spent vs budget"></canvas></div>{_budgets(doc["budgets"])}'
+        )
+        outcomes = ""
+        timeline_part = _timelines(doc["features"])
     style = _STYLE
     return (
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -391,24 +426,22 @@ def render(doc: dict[str, Any]) -> str:
         "script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:\">"
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         '<meta name="color-scheme" content="light dark">'
-        f"<title>aio report — {_e(scope)}</title><style>{style}</style></head><body>"
-        f"<header><h1>aio report</h1><p>Scope: {_e(scope)}. Generated {_e(doc['generated_at'])}"
-        ". Figures are those of <code>aio usage … --json</code> and "
-        "<code>aio session stats --json</code> for the same filters.</p></header>"
+        f"<title>{title} — {_e(scope)}</title><style>{style}</style></head><body>"
+        f"<header><h1>{title}</h1>{intro}<p>Scope: {_e(scope)}. Generated "
+        f"{_e(doc['generated_at'])}. Figures are those of {sources} for the same filters.</p>"
+        "</header>"
         f'<section id="totals"><h2>Totals</h2>{_totals(doc)}</section>'
         f"{usage_part}{_savings_section(doc['stats'])}"
         '<section id="features"><h2>Cost and tokens by feature</h2><div class="chart">'
         '<canvas id="chart-features" role="img" aria-label="Cost and savings per feature">'
         f"</canvas></div>{_feature_table(doc['stats'])}{_model_table(doc['stats'])}</section>"
-        '<section id="budgets"><h2>Budgets</h2><div class="chart small">'
-        '<canvas id="chart-budgets" role="img" aria-label="Spent vs budget"></canvas></div>'
-        f"{_budgets(doc['budgets'])}</section>"
-        f'<section id="flags"><h2>Flags</h2>{_flags(doc["flags"])}</section>'
+        f'<section id="budgets"><h2>Budgets</h2>{budgets_part}</section>'
+        f'<section id="flags"><h2>Flags</h2>{_flags(doc["flags"])}{outcomes}</section>'
         '<section id="sessions"><h2>Sessions</h2><input id="session-filter" type="search" '
         'placeholder="filter sessions (name, feature, model, outcome …)" '
         'aria-label="filter sessions"><p id="session-count"></p>'
         '<table id="session-table"><thead></thead><tbody></tbody></table></section>'
-        f'<section id="timeline"><h2>Workflow</h2>{_timelines(doc["features"])}</section>'
+        f'<section id="timeline"><h2>Workflow</h2>{timeline_part}</section>'
         + "".join(f'<p class="problem">{_e(p)}</p>' for p in doc["problems"])
         + _json_script("report-data", chart_data(doc))
         + f"<script>{vendored('chart.umd.min.js')}</script><script>{_SCRIPT}</script>"
