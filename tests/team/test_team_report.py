@@ -104,10 +104,14 @@ def test_team_report_filters(team_db: str, tmp_path: Path) -> None:
     laptop, _runner = _team(tmp_path)
     day = laptop.json("report", "--team", "--since", "2026-11-03", "--until", "2026-11-05")
     assert sorted(day["stats"]["by_day"]) == ["2026-11-03", "2026-11-04", "2026-11-05"]
+    window = laptop.json("team", "stats", "--by", "feature", "--since", "2026-11-03",
+                         "--until", "20261105")  # fmt: skip
+    assert _stats_figures(day["stats"]) == _stats_figures(window)
+    assert day["stats"]["groups"] == window["groups"]
     since = laptop.json("team", "stats", "--since", "2026-11-03")
-    until = laptop.json("team", "stats", "--since", "2026-11-06")
+    later = laptop.json("team", "stats", "--since", "2026-11-06")
     # the calls on the 3rd..5th: those since the 3rd less those since the 6th
-    assert day["stats"]["interactions"] == since["interactions"] - until["interactions"] > 0
+    assert day["stats"]["interactions"] == since["interactions"] - later["interactions"] > 0
     usage = laptop.json("usage", "daily", "--team", "--since", "2026-11-03", "--until",
                         "2026-11-05")  # fmt: skip
     assert day["usage"]["daily"]["totals"] == usage["totals"]
@@ -117,6 +121,9 @@ def test_team_report_filters(team_db: str, tmp_path: Path) -> None:
     one = laptop.json("report", "--team", "--feature", "feat1")
     assert one["stats"]["interactions"] == groups["feat1"]["interactions"] > 0
     assert one["stats"]["cost"] == groups["feat1"]["cost"]
+    of_feature = laptop.json("team", "stats", "--by", "feature", "--feature", "feat1")
+    assert _stats_figures(one["stats"]) == _stats_figures(of_feature)
+    assert of_feature["feature"] == "feat1" and of_feature["total_sessions"] == 2
     assert list(one["stats"]["groups"]) == ["feat1"]
     assert {s["feature"] for s in one["sessions"]} == {"feat1"}
     assert len(one["sessions"]) == 2  # implement-feat1 on each machine
@@ -158,6 +165,17 @@ def test_team_report_page_is_offline_and_names_the_team_without_password(
     assert cost and float(cost.group(1)) == doc["stats"]["cost"]
     usage = re.search(r'id="usage-requests" data-value="([^"]+)"', page)
     assert usage and int(usage.group(1)) == doc["usage"]["daily"]["totals"]["requests"]
+
+
+def test_team_stats_and_report_refuse_bad_filters(team_db: str, tmp_path: Path) -> None:
+    laptop = Machine(tmp_path / "laptop")
+    laptop.json("team", "init")
+    for command in (("team", "stats"), ("report", "--team")):
+        for bad in (("--since", "2026-11-05", "--until", "2026-11-01"), ("--until", "soon"),
+                    ("--feature", "../x")):  # fmt: skip
+            result = laptop.aio(*command, *bad, "--json")
+            assert result.code == 2 and result.err.count("\n") == 1, (command, bad, result.err)
+            assert "Traceback" not in result.err
 
 
 def test_team_report_server_down_is_one_line(tmp_path: Path) -> None:
