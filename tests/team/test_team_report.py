@@ -21,6 +21,8 @@ from ai_orchestrator.team.config import resolve
 from ai_orchestrator.team.usage_reports import team_usage_report
 from ai_orchestrator.usage.reports import Filters
 from tests.pgserver import PgServer
+from tests.report.cdp import Browser, screenshot
+from tests.report.test_browser import _CANVAS_INK, _value, browser  # noqa: F401 (a fixture)
 from tests.team.stores import records
 from tests.team.test_team_usage import Machine, _assistant
 
@@ -156,6 +158,9 @@ def test_team_report_page_is_offline_and_names_the_team_without_password(
     assert "<link" not in page and "@import" not in page and "url(" not in page
     # the local-workspace parts are left out, and the page says so
     assert "Workflow timelines" in page and "without <code>--team</code>" in page
+    # the tables name the team's commands that print their rows
+    assert "(aio team stats --by feature --json)" in page and "aio session stats" not in page
+    assert "(aio usage daily --team --json)" in page
     found = re.search(r'<script type="application/json" id="report-data">(.*?)</script>', page)
     assert found is not None
     data = json.loads(found.group(1))
@@ -220,3 +225,68 @@ def test_team_report_of_an_empty_team(team_db: str, tmp_path: Path) -> None:
     assert doc["stats"]["interactions"] == 0 and doc["usage"]["daily"]["totals"]["requests"] == 0
     page = laptop.aio("report", "--team", "--html", "-")
     assert page.code == 0 and page.out.startswith("<!DOCTYPE html>"), page.err
+    assert "No aio calls in scope." in page.out
+
+
+@pytest.mark.process
+def test_team_report_in_chromium(
+    browser: Browser,  # noqa: F811 (the fixture of tests/report/test_browser.py)
+    team_db: str,
+    tmp_path: Path,
+) -> None:
+    """The team's page in a real headless Chromium: no console error, no request but the file,
+    every chart drawn, the totals in the page equal the team's JSON reads."""
+    laptop, _runner = _team(tmp_path)
+    out = tmp_path / "team.html"
+    result = laptop.aio("report", "--team", "--html", str(out))
+    assert result.code == 0, result.err
+    page = browser.page()
+    try:
+        for domain in ("Runtime", "Log", "Network", "Page"):
+            page.call(f"{domain}.enable")
+        page.call("Emulation.setDeviceMetricsOverride", width=1280, height=900,
+                  deviceScaleFactor=1, mobile=False)  # fmt: skip
+        page.call("Page.navigate", url=out.as_uri())
+        page.wait_for("Page.loadEventFired")
+        assert page.evaluate("document.body.dataset.rendered") == "true"
+        inks = page.evaluate(_CANVAS_INK)
+        assert {c[0] for c in inks} == {
+            "chart-daily", "chart-cache", "chart-tasks", "chart-features", "chart-savings",
+        }  # fmt: skip
+        for ident, width, height, ink in inks:
+            assert width > 0 and height > 0 and ink > 500, (ident, width, height, ink)
+
+        usage = laptop.json("usage", "daily", "--team")["totals"]
+        stats = laptop.json("team", "stats")
+        assert _value(page, "usage-cost") == usage["cost"]
+        assert _value(page, "usage-requests") == usage["requests"]
+        assert _value(page, "stats-cost") == stats["cost"]
+        assert _value(page, "stats-interactions") == stats["interactions"] == 48
+        assert _value(page, "stats-sessions") == stats["total_sessions"] == 8
+        assert _value(page, "stats-tokens") == stats["tokens"]["total"]
+        assert _value(page, "flag-failed") == stats["failed_interactions"]
+        assert page.evaluate("document.getElementById('flag-interrupted')") is None
+        rows = page.evaluate("document.querySelectorAll('#session-table tbody tr').length")
+        assert rows == 8
+        page.evaluate("(() => { const f = document.getElementById('session-filter');"
+                      " f.value = 'bo'; f.dispatchEvent(new Event('input')); })()")  # fmt: skip
+        assert page.evaluate("document.querySelectorAll('#session-table tbody tr').length") == 4
+        shot = screenshot(page, tmp_path / "team-report.png")
+        print(f"\nteam report screenshot: {shot}")
+
+        errors = [
+            e for e in page.events
+            if e.get("method") == "Runtime.exceptionThrown"
+            or (e.get("method") == "Runtime.consoleAPICalled"
+                and e["params"]["type"] in ("error", "warning", "assert"))
+            or (e.get("method") == "Log.entryAdded"
+                and e["params"]["entry"]["level"] in ("error", "warning"))
+        ]  # fmt: skip
+        assert errors == []
+        requests = [
+            e["params"]["request"]["url"] for e in page.events
+            if e.get("method") == "Network.requestWillBeSent"
+        ]  # fmt: skip
+        assert requests == [out.as_uri()]
+    finally:
+        page.close()

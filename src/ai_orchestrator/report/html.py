@@ -75,8 +75,9 @@ def _table(
     )
 
 
-def _usage_tables(usage: dict[str, Any]) -> tuple[str, str]:
-    """The per-day table, and the per-task one (or why there is none)."""
+def _usage_tables(usage: dict[str, Any], team: str = "") -> tuple[str, str]:
+    """The per-day table, and the per-task one (or why there is none); ``team``: the
+    ``--team`` of the commands named (" --team" on the team's page)."""
     daily = usage["daily"]
     rows = [
         "<tr>" + _cell(r["date"]) + _cell(r["requests"], "int") + _cell(r["input"], "int")
@@ -93,12 +94,12 @@ def _usage_tables(usage: dict[str, Any]) -> tuple[str, str]:
         + _cell(t["unpriced_requests"], "int") + "</tr></tfoot>"
     )  # fmt: skip
     head = ["Day", "Requests", "Input", "Output", "Cache read", "Cache write", "Cost", "Unpriced"]
-    daily_table = _table("daily-table", "Per day (aio usage daily --json)", head, rows, foot)
+    daily_table = _table("daily-table", f"Per day (aio usage daily{team} --json)", head, rows, foot)
     if usage["monthly_by_task"] is None:
         return daily_table, (f"<p>More than {TASK_FEATURES} features in scope: per task with "
                              "<code>--feature F</code>.</p>")  # fmt: skip
     tasks = sorted(usage["monthly_by_task"]["rows"], key=lambda r: -r["cost"])
-    more = _more(len(tasks), "aio usage monthly --by task --json")
+    more = _more(len(tasks), f"aio usage monthly --by task{team} --json")
     task_rows = [
         "<tr>" + _cell(r["month"]) + _cell(r["task"]) + _cell(r["requests"], "int")
         + _cell(r["input"] + r["output"] + r["cache_read"] + r["cache_write"], "int")
@@ -106,7 +107,7 @@ def _usage_tables(usage: dict[str, Any]) -> tuple[str, str]:
         for r in tasks[:TABLE_ROWS]
     ]  # fmt: skip
     task_table = _table(
-        "task-table", f"Per month and task (aio usage monthly --by task --json){more}",
+        "task-table", f"Per month and task (aio usage monthly --by task{team} --json){more}",
         ["Month", "Feature:task", "Requests", "Tokens", "Cost"], task_rows,
     )  # fmt: skip
     return daily_table, task_table
@@ -118,10 +119,10 @@ def _more(count: int, command: str) -> str:
     return f"; the {TABLE_ROWS} costliest of {count} rows (all: {command})"
 
 
-def _feature_table(stats: dict[str, Any]) -> str:
+def _feature_table(stats: dict[str, Any], command: str = "aio session stats") -> str:
     rows = []
     groups = sorted(stats["groups"].items(), key=lambda kv: -kv[1]["cost"])
-    more = _more(len(groups), "aio session stats --by feature --json")
+    more = _more(len(groups), f"{command} --by feature --json")
     for name, g in groups[:TABLE_ROWS]:
         tok = g["tokens"]
         rows.append(
@@ -132,12 +133,15 @@ def _feature_table(stats: dict[str, Any]) -> str:
         )  # fmt: skip
     head = ["Feature", "Sessions", "Calls", "Tokens", "Cache read", "Cost", "Savings", "Unpriced"]
     return _table(
-        "feature-table", f"Per feature (aio session stats --by feature --json){more}", head, rows
+        "feature-table", f"Per feature ({command} --by feature --json){more}", head, rows
     )
 
 
-def _savings_section(stats: dict[str, Any]) -> str:
+def _savings_section(stats: dict[str, Any], command: str = "aio session stats") -> str:
     by_day = stats.get("by_day")
+    if by_day == {}:
+        return ('<section id="savings"><h2>Cache savings per day</h2><p>No aio calls in '
+                "scope.</p></section>")  # fmt: skip
     if not by_day:
         return ("<section id=\"savings\"><h2>Cache savings per day</h2><p>Too many sessions in "
                 "scope to read every log: narrow with <code>--feature</code> or "
@@ -147,7 +151,7 @@ def _savings_section(stats: dict[str, Any]) -> str:
         + _cell(g["savings"], "usd") + "</tr>"
         for day, g in by_day.items()
     ]  # fmt: skip
-    table = _table("savings-table", "Per UTC day (aio session stats --by day --json)",
+    table = _table("savings-table", f"Per UTC day ({command} --by day --json)",
                    ["Day", "Calls", "Cost", "Cache savings"], rows)  # fmt: skip
     return (
         '<section id="savings"><h2>Cache savings per day</h2><div class="chart small">'
@@ -157,14 +161,14 @@ def _savings_section(stats: dict[str, Any]) -> str:
     )
 
 
-def _model_table(stats: dict[str, Any]) -> str:
+def _model_table(stats: dict[str, Any], command: str = "aio session stats") -> str:
     rows = [
         "<tr>" + _cell(name) + _cell(g["interactions"], "int") + _cell(g["cost"], "usd")
         + _cell(g["savings"], "usd") + "</tr>"
         for name, g in stats["by_model"].items()
     ]  # fmt: skip
     return _table(
-        "model-table", "Per model (aio session stats --by model --json)",
+        "model-table", f"Per model ({command} --by model --json)",
         ["Model", "Calls", "Cost", "Savings"], rows,
     )  # fmt: skip
 
@@ -367,10 +371,11 @@ def _json_script(ident: str, data: Any) -> str:
 def render(doc: dict[str, Any]) -> str:
     """The whole page (see the module docstring)."""
     filters = doc["filters"]
+    stats_cmd = "aio team stats" if doc.get("team") else "aio session stats"
     scope = ", ".join(f"{k} {v}" for k, v in filters.items() if v) or "everything"
     usage = doc["usage"]
     if usage is not None:
-        daily_table, task_table = _usage_tables(usage)
+        daily_table, task_table = _usage_tables(usage, " --team" if doc.get("team") else "")
         usage_part = (
             '<section id="cost"><h2>Cost per day</h2><div class="toggle" role="group">'
             '<button data-by="model" aria-pressed="true">by model</button>'
@@ -431,10 +436,11 @@ def render(doc: dict[str, Any]) -> str:
         f"{_e(doc['generated_at'])}. Figures are those of {sources} for the same filters.</p>"
         "</header>"
         f'<section id="totals"><h2>Totals</h2>{_totals(doc)}</section>'
-        f"{usage_part}{_savings_section(doc['stats'])}"
+        f"{usage_part}{_savings_section(doc['stats'], stats_cmd)}"
         '<section id="features"><h2>Cost and tokens by feature</h2><div class="chart">'
         '<canvas id="chart-features" role="img" aria-label="Cost and savings per feature">'
-        f"</canvas></div>{_feature_table(doc['stats'])}{_model_table(doc['stats'])}</section>"
+        f"</canvas></div>{_feature_table(doc['stats'], stats_cmd)}"
+        f"{_model_table(doc['stats'], stats_cmd)}</section>"
         f'<section id="budgets"><h2>Budgets</h2>{budgets_part}</section>'
         f'<section id="flags"><h2>Flags</h2>{_flags(doc["flags"])}{outcomes}</section>'
         '<section id="sessions"><h2>Sessions</h2><input id="session-filter" type="search" '
