@@ -21,8 +21,8 @@ from ai_orchestrator.team.config import resolve
 from ai_orchestrator.team.usage_reports import team_usage_report
 from ai_orchestrator.usage.reports import Filters
 from tests.pgserver import PgServer
-from tests.report.cdp import Browser, screenshot
-from tests.report.test_browser import _CANVAS_INK, _value, browser  # noqa: F401 (a fixture)
+from tests.report.cdp import Browser, console_errors, drawn, load, requested, screenshot
+from tests.report.test_browser import _value, browser  # noqa: F401 (a fixture)
 from tests.team.stores import records
 from tests.team.test_team_usage import Machine, _assistant
 
@@ -242,19 +242,10 @@ def test_team_report_in_chromium(
     assert result.code == 0, result.err
     page = browser.page()
     try:
-        for domain in ("Runtime", "Log", "Network", "Page"):
-            page.call(f"{domain}.enable")
-        page.call("Emulation.setDeviceMetricsOverride", width=1280, height=900,
-                  deviceScaleFactor=1, mobile=False)  # fmt: skip
-        page.call("Page.navigate", url=out.as_uri())
-        page.wait_for("Page.loadEventFired")
-        assert page.evaluate("document.body.dataset.rendered") == "true"
-        inks = page.evaluate(_CANVAS_INK)
-        assert {c[0] for c in inks} == {
+        load(page, out)
+        assert drawn(page) == {
             "chart-daily", "chart-cache", "chart-tasks", "chart-features", "chart-savings",
         }  # fmt: skip
-        for ident, width, height, ink in inks:
-            assert width > 0 and height > 0 and ink > 500, (ident, width, height, ink)
 
         usage = laptop.json("usage", "daily", "--team")["totals"]
         stats = laptop.json("team", "stats")
@@ -274,19 +265,7 @@ def test_team_report_in_chromium(
         shot = screenshot(page, tmp_path / "team-report.png")
         print(f"\nteam report screenshot: {shot}")
 
-        errors = [
-            e for e in page.events
-            if e.get("method") == "Runtime.exceptionThrown"
-            or (e.get("method") == "Runtime.consoleAPICalled"
-                and e["params"]["type"] in ("error", "warning", "assert"))
-            or (e.get("method") == "Log.entryAdded"
-                and e["params"]["entry"]["level"] in ("error", "warning"))
-        ]  # fmt: skip
-        assert errors == []
-        requests = [
-            e["params"]["request"]["url"] for e in page.events
-            if e.get("method") == "Network.requestWillBeSent"
-        ]  # fmt: skip
-        assert requests == [out.as_uri()]
+        assert console_errors(page) == []
+        assert requested(page) == [out.as_uri()]
     finally:
         page.close()
