@@ -117,6 +117,11 @@ def test_team_report_filters(team_db: str, tmp_path: Path) -> None:
     usage = laptop.json("usage", "daily", "--team", "--since", "2026-11-03", "--until",
                         "2026-11-05")  # fmt: skip
     assert day["usage"]["daily"]["totals"] == usage["totals"]
+    # sessions are whole units, as locally: every session was last used on the 6th
+    assert day["sessions"] == []
+    sixth = laptop.json("report", "--team", "--since", "2026-11-06", "--until", "2026-11-06")
+    assert len(sixth["sessions"]) == 8
+    assert {s["last_used"][:10] for s in sixth["sessions"]} == {"2026-11-06"}
     assert {r["date"] for r in usage["rows"]} == {"2026-11-03", "2026-11-04", "2026-11-05"}
 
     groups = laptop.json("team", "stats", "--by", "feature")["groups"]
