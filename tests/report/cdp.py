@@ -180,3 +180,50 @@ def screenshot(page: Page, path: Path) -> Path:
     shot = page.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
     path.write_bytes(base64.b64decode(shot["data"]))
     return path
+
+
+_CANVAS_INK = """(() => Array.from(document.querySelectorAll('canvas')).map(c => {
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  let ink = 0; for (let i = 3; i < d.length; i += 4) if (d[i]) ink++;
+  return [c.id, c.width, c.height, ink];
+}))()"""
+
+
+def drawn(page: Page) -> set[str]:
+    """The ids of the page's canvases, once the report's script said it rendered and every
+    canvas has a size and ink on it (more than 500 painted pixels)."""
+    assert page.evaluate("document.body.dataset.rendered") == "true"
+    inks = page.evaluate(_CANVAS_INK)
+    for ident, width, height, ink in inks:
+        assert width > 0 and height > 0 and ink > 500, (ident, width, height, ink)
+    return {c[0] for c in inks}
+
+
+def load(page: Page, path: Path) -> None:
+    """Open the file ``path`` in ``page`` (1280×900, every event recorded) and wait for it."""
+    for domain in ("Runtime", "Log", "Network", "Page"):
+        page.call(f"{domain}.enable")
+    page.call("Emulation.setDeviceMetricsOverride", width=1280, height=900,
+              deviceScaleFactor=1, mobile=False)  # fmt: skip
+    page.call("Page.navigate", url=path.as_uri())
+    page.wait_for("Page.loadEventFired")
+
+
+def console_errors(page: Page) -> list[dict[str, Any]]:
+    """Every exception, console error/warning/assert and log error/warning so far."""
+    return [
+        e for e in page.events
+        if e.get("method") == "Runtime.exceptionThrown"
+        or (e.get("method") == "Runtime.consoleAPICalled"
+            and e["params"]["type"] in ("error", "warning", "assert"))
+        or (e.get("method") == "Log.entryAdded"
+            and e["params"]["entry"]["level"] in ("error", "warning"))
+    ]  # fmt: skip
+
+
+def requested(page: Page) -> list[str]:
+    """The URL of every request the page sent so far."""
+    return [
+        e["params"]["request"]["url"] for e in page.events
+        if e.get("method") == "Network.requestWillBeSent"
+    ]  # fmt: skip

@@ -17,17 +17,19 @@ import pytest
 
 from ai_orchestrator.usage.sync import sync
 from tests.helpers import aio_inprocess
-from tests.report.cdp import Browser, Page, chromium, screenshot
+from tests.report.cdp import (
+    Browser,
+    Page,
+    chromium,
+    console_errors,
+    drawn,
+    load,
+    requested,
+    screenshot,
+)
 from tests.report.sample import build_sample
 
 pytestmark = pytest.mark.process
-
-_CANVAS_INK = """(() => Array.from(document.querySelectorAll('canvas')).map(c => {
-  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-  let ink = 0; for (let i = 3; i < d.length; i += 4) if (d[i]) ink++;
-  return [c.id, c.width, c.height, ink];
-}))()"""
-
 
 def _json(*args: str, cwd: Path | None = None) -> Any:
     result = aio_inprocess(*args, cwd=cwd)
@@ -61,21 +63,11 @@ def test_report_in_chromium(browser: Browser, tmp_path: Path) -> None:
     assert result.code == 0, result.err
     page = browser.page()
     try:
-        for domain in ("Runtime", "Log", "Network", "Page"):
-            page.call(f"{domain}.enable")
-        page.call("Emulation.setDeviceMetricsOverride", width=1280, height=900,
-                  deviceScaleFactor=1, mobile=False)  # fmt: skip
-        page.call("Page.navigate", url=out.as_uri())
-        page.wait_for("Page.loadEventFired")
-        assert page.evaluate("document.body.dataset.rendered") == "true"
-
-        inks = page.evaluate(_CANVAS_INK)
-        assert {c[0] for c in inks} == {
+        load(page, out)
+        assert drawn(page) == {
             "chart-daily", "chart-cache", "chart-tasks", "chart-features", "chart-budgets",
             "chart-savings",
         }  # fmt: skip
-        for ident, width, height, ink in inks:
-            assert width > 0 and height > 0 and ink > 500, (ident, width, height, ink)
 
         usage = _json("usage", "daily", "--json", "--no-sync")["totals"]
         stats = _json("session", "stats", "--json")
@@ -116,20 +108,8 @@ def test_report_in_chromium(browser: Browser, tmp_path: Path) -> None:
         dark = screenshot(page, tmp_path / "report-dark.png")
         print(f"\nreport screenshots: {light} {dark}")
 
-        errors = [
-            e for e in page.events
-            if e.get("method") == "Runtime.exceptionThrown"
-            or (e.get("method") == "Runtime.consoleAPICalled"
-                and e["params"]["type"] in ("error", "warning", "assert"))
-            or (e.get("method") == "Log.entryAdded"
-                and e["params"]["entry"]["level"] in ("error", "warning"))
-        ]  # fmt: skip
-        assert errors == []
-        requests = [
-            e["params"]["request"]["url"] for e in page.events
-            if e.get("method") == "Network.requestWillBeSent"
-        ]  # fmt: skip
-        assert requests == [out.as_uri()]
+        assert console_errors(page) == []
+        assert requested(page) == [out.as_uri()]
         failed = [e for e in page.events if e.get("method") == "Network.loadingFailed"]
         assert failed == []
     finally:

@@ -126,7 +126,9 @@ def test_budgets_and_timeline(project: Path) -> None:
     assert events[4]["verdict"] == "pass" and events[4]["test_runs"][0]["green"] is True
 
 
-def test_cli_writes_one_offline_file_and_team_is_refused(project: Path, tmp_path: Path) -> None:
+def test_cli_writes_one_offline_file_and_team_needs_a_database(
+    project: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "r.html"
     result = aio_inprocess("report", "--html", str(out), cwd=project)
     assert result.code == 0, result.err
@@ -142,8 +144,9 @@ def test_cli_writes_one_offline_file_and_team_is_refused(project: Path, tmp_path
     unwritable = aio_inprocess("report", "--html", str(blocked / "r.html"), "--no-sync")
     assert unwritable.code == 1 and "cannot write" in unwritable.err
     assert "Traceback" not in unwritable.err
-    team = aio_inprocess("report", "--team", cwd=project)
-    assert team.code == 2 and "no team store" in team.err
+    team = aio_inprocess("report", "--team", cwd=project)  # none configured: says how
+    assert team.code == 2 and "no team database: pass --db URL" in team.err, team.err
+    assert team.err.count("\n") == 1 and "Traceback" not in team.err
     bad = aio_inprocess("report", "--since", "2026-11-05", "--until", "2026-11-01")
     assert bad.code == 2 and "after" in bad.err
     assert aio_inprocess("report", "--feature", "../x").code == 2

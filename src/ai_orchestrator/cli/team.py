@@ -21,6 +21,7 @@ from ai_orchestrator.cli import output
 from ai_orchestrator.cli.tables import Column, plural, print_table, short_count, when
 from ai_orchestrator.core import env
 from ai_orchestrator.core.errors import AioError, InvalidInput
+from ai_orchestrator.core.names import validate_feature_id
 from ai_orchestrator.core.schema import SCHEMA_KEY
 from ai_orchestrator.store.session_store import SessionStore
 from ai_orchestrator.team import config
@@ -230,7 +231,9 @@ def _since(ctx: click.Context, param: click.Parameter, value: str | None) -> dat
     try:
         return None if value is None else parse_day(value)
     except ValueError:
-        raise InvalidInput(f"invalid --since {value!r}: use YYYY-MM-DD or YYYYMMDD") from None
+        raise InvalidInput(
+            f"invalid --{param.name} {value!r}: use YYYY-MM-DD or YYYYMMDD"
+        ) from None
 
 
 @output.reads
@@ -239,25 +242,34 @@ def _since(ctx: click.Context, param: click.Parameter, value: str | None) -> dat
 @click.option("--by", type=click.Choice(["user", "machine", "feature", "branch", "task", "model",
               "agent", "day", "session"]), help="Break the totals down by this key.")  # fmt: skip
 @click.option("--since", callback=_since, metavar="DATE", help="Only calls on or after DATE (UTC).")
+@click.option("--until", callback=_since, metavar="DATE", help="Only calls up to DATE (UTC).")
+@click.option("--feature", help="Only the calls of this feature.")
 @output.wide_option
 @json_option
 def stats_cmd(
-    db: str | None, by: str | None, since: date | None, wide: bool, as_json: bool
-) -> None:
+    db: str | None, by: str | None, since: date | None, until: date | None,
+    feature: str | None, wide: bool, as_json: bool,
+) -> None:  # fmt: skip
     """Totals across every machine of the team (computed in the database)."""
     from ai_orchestrator.team import reports, schema
 
+    if since and until and since > until:
+        raise InvalidInput(f"--since {since} is after --until {until}")
+    if feature is not None:
+        validate_feature_id(feature)
     settings = config.resolve(db)
     with schema.connect(settings) as conn:
         schema.check(conn, settings)
-        stats = reports.team_stats(conn, by=by, since=since)
+        stats = reports.team_stats(conn, by=by, since=since, until=until, feature=feature)
     stats["target"] = settings.target
     if as_json:
         output.emit_json(stats)
         return
     t = stats["tokens"]
     output.out().print(
-        f"Team statistics ({settings.target}{', since ' + stats['since'] if since else ''}): "
+        f"Team statistics ({settings.target}{', since ' + stats['since'] if since else ''}"
+        f"{', until ' + stats['until'] if until else ''}"
+        f"{', feature ' + feature if feature else ''}): "
         f"{plural(stats['total_sessions'], 'session')}, "
         f"{plural(stats['interactions'], 'interaction')} on "
         f"{plural(len(stats['machines']), 'machine')}, "

@@ -1,9 +1,11 @@
 """The report's data as one JSON-able document; every figure comes from the library function
 that the JSON read commands use, never from a second computation.
 
-``build(ReportInputs) -> dict``::
+``build(ReportInputs) -> dict`` (this machine) and ``build_team(TeamInputs) -> dict`` (the
+team, from sources the caller read from the team database: this room never reaches it)::
 
     {"schema_version", "generated_at", "filters": {since, until, feature},
+     "team": {target, machines, users} | null,
      "usage": {"daily", "daily_by_model", "daily_by_agent", "daily_by_feature",
                "monthly_by_task"} | null,
      "stats": {...}, "sessions": [...], "flags": {...}, "budgets": [...], "features": [...],
@@ -34,6 +36,14 @@ that the JSON read commands use, never from a second computation.
   (``history.jsonl``) in order, each with the red/green test runs, fix rounds (the green
   runs of an ``implement`` after its first), review finding counts and verify result found
   in the event's ``details`` (docs/workflow.md).
+
+The team's document (``build_team``): ``usage`` the same reports over the in-memory index of
+the team's requests; ``stats`` what ``aio team stats --by feature --json`` prints (aio's
+calls on UTC days ``since``..``until``, of ``feature``) with ``by_model``/``by_day`` its
+groups; ``sessions`` every machine's (``team_sessions``) in scope as above, with ``user``
+and ``machine``, agent, model and outcome null (the server keeps them per call); ``flags``
+without outcomes (``interrupted_interactions`` null: the rollup keeps failed calls only),
+sessions named ``name@machine``; ``budgets`` and ``features`` empty (a workspace's).
 """
 
 from __future__ import annotations
@@ -84,11 +94,15 @@ class ReportFilters:
 
     def takes(self, row: SessionRow) -> bool:
         """Whether a session is in scope: of the feature, last used inside the window."""
-        if self.feature and row.feature_id != self.feature:
+        return self.takes_session(row.feature_id, row.last_activity)
+
+    def takes_session(self, feature: str | None, last_activity: str | None) -> bool:
+        """``takes`` for a session given by its feature and last use (ISO time)."""
+        if self.feature and feature != self.feature:
             return False
         if self.since is None and self.until is None:
             return True
-        moment = parse_iso(row.last_activity)
+        moment = parse_iso(last_activity)
         if moment is None:
             return False
         day = moment.astimezone().date()
@@ -108,6 +122,43 @@ class ReportInputs:
     workspace: Workspace | None = None
     config: Config | None = None
     filters: ReportFilters = ReportFilters()
+
+
+@dataclass
+class TeamInputs:
+    """The team's figures, read from the team database by the caller (this room does not
+    reach the team store): ``stats`` as ``team.reports.team_stats(by="feature")`` plus its
+    ``by_model`` and ``by_day`` groups; ``sessions`` the rows of ``team_sessions``;
+    ``team`` the header (target without password, machines, users); ``conn`` the in-memory
+    usage index of the team's requests (``team.usage_reports.load_team_index``)."""
+
+    stats: dict[str, Any]
+    sessions: list[dict[str, Any]]
+    team: dict[str, Any]
+    conn: sqlite3.Connection | None = None
+    filters: ReportFilters = ReportFilters()
+
+
+def _team_session_row(s: dict[str, Any]) -> dict[str, Any]:
+    tokens = s.get("tokens") or {}
+    return {
+        "name": s["session_name"],
+        "user": s.get("user"),
+        "machine": s.get("hostname") or s.get("machine_id"),
+        "machine_id": s.get("machine_id"),
+        "phase": s.get("command"),
+        "feature": s.get("feature_id"),
+        "agent": None,  # per call in the rollup, not per session on the server
+        "model": None,
+        "outcome": None,
+        "last_used": s.get("last_activity"),
+        "interactions": s["interactions"],
+        "failed": s["failed_interactions"],
+        "unpriced": s["unpriced_interactions"],
+        "tokens": total_tokens(tokens),
+        "cost": round(s["cost"], 10),
+        "cost_reported": round(s["cost_reported"], 10),
+    }
 
 
 def _session_row(row: SessionRow) -> dict[str, Any]:
@@ -151,20 +202,24 @@ def _failed_outcomes(
 def _flags(
     stats: dict[str, Any],
     usage: dict[str, Any] | None,
-    rows: list[SessionRow],
-    records_of: Callable[[str], list[Interaction]],
-) -> tuple[dict[str, Any], list[str]]:
-    by_outcome, unreadable = _failed_outcomes(rows, records_of)
+    by_outcome: dict[str, int] | None,
+    unpriced_sessions: list[str],
+    failed_sessions: list[str],
+) -> dict[str, Any]:
+    """``by_outcome`` None: the failed calls per outcome are not known (the team's rollup
+    keeps failed calls, not their outcomes)."""
     flags: dict[str, Any] = {
         "unpriced_interactions": stats["unpriced_interactions"],
         "cost_reported": stats["cost_reported"],
         "cost_reported_by": stats["cost_reported_by"],
         "failed_interactions": stats["failed_interactions"],
-        "failed_by_outcome": by_outcome,
-        "interrupted_interactions": by_outcome.get("interrupted", 0),
+        "failed_by_outcome": by_outcome or {},
+        "interrupted_interactions": (
+            None if by_outcome is None else by_outcome.get("interrupted", 0)
+        ),
         "sessions_with_problems": stats["sessions_with_problems"],
-        "unpriced_sessions": sorted(r.name for r in rows if r.unpriced),
-        "failed_sessions": sorted(r.name for r in rows if r.failed),
+        "unpriced_sessions": sorted(unpriced_sessions),
+        "failed_sessions": sorted(failed_sessions),
     }
     if usage is not None:
         totals = usage["daily"]["totals"]
@@ -173,7 +228,7 @@ def _flags(
         flags["usage_unpriced_days"] = [
             r["date"] for r in usage["daily"]["rows"] if r["unpriced_requests"]
         ]
-    return flags, unreadable
+    return flags
 
 
 def _budgets(
@@ -257,8 +312,34 @@ def _usage(conn: sqlite3.Connection, filters: ReportFilters, features: int) -> d
     }
 
 
+def _document(
+    filters: ReportFilters,
+    usage: dict[str, Any] | None,
+    stats: dict[str, Any],
+    sessions: list[dict[str, Any]],
+    flags: dict[str, Any],
+    **parts: Any,
+) -> dict[str, Any]:
+    return versioned({
+        "generated_at": now_iso(),
+        "filters": {
+            "since": filters.since.isoformat() if filters.since else None,
+            "until": filters.until.isoformat() if filters.until else None,
+            "feature": filters.feature,
+        },
+        "team": None,
+        "usage": usage,
+        "stats": stats,
+        "sessions": sorted(sessions, key=lambda s: (s["last_used"] or "", s["name"]), reverse=True),
+        "flags": flags,
+        "budgets": [],
+        "features": [],
+        "problems": [],
+    }) | parts
+
+
 def build(inputs: ReportInputs) -> dict[str, Any]:
-    """The report document (see the module docstring)."""
+    """The report document of this machine (see the module docstring)."""
     filters = inputs.filters
     rows = [r for r in inputs.rows if filters.takes(r)]
     stats = compute_stats(rows, by="feature")
@@ -269,7 +350,11 @@ def build(inputs: ReportInputs) -> dict[str, Any]:
     )
     conn = inputs.conn
     usage = None if conn is None else _usage(conn, filters, len(stats["groups"]))
-    flags, problems = _flags(stats, usage, rows, inputs.records_of)
+    by_outcome, problems = _failed_outcomes(rows, inputs.records_of)
+    flags = _flags(
+        stats, usage, by_outcome,
+        [r.name for r in rows if r.unpriced], [r.name for r in rows if r.failed],
+    )  # fmt: skip
     features: list[dict[str, Any]] = []
     budgets: list[dict[str, Any]] = []
     ws = inputs.workspace
@@ -284,21 +369,27 @@ def build(inputs: ReportInputs) -> dict[str, Any]:
                 problems.append(f"feature {feature_id}: {exc}")
         if inputs.config is not None:
             budgets = _budgets(inputs.rows, ids, inputs.config)
-    return versioned({
-        "generated_at": now_iso(),
-        "filters": {
-            "since": filters.since.isoformat() if filters.since else None,
-            "until": filters.until.isoformat() if filters.until else None,
-            "feature": filters.feature,
-        },
-        "usage": usage,
-        "stats": stats,
-        "sessions": [
-            _session_row(r)
-            for r in sorted(rows, key=lambda r: (r.last_activity or "", r.name), reverse=True)
-        ],
-        "flags": flags,
-        "budgets": budgets,
-        "features": features,
-        "problems": problems,
-    })
+    return _document(
+        filters, usage, stats, [_session_row(r) for r in rows], flags,
+        budgets=budgets, features=features, problems=problems,
+    )  # fmt: skip
+
+
+def build_team(inputs: TeamInputs) -> dict[str, Any]:
+    """The report document of the team (see the module docstring)."""
+    filters = inputs.filters
+    stats = inputs.stats
+    sessions = [
+        _team_session_row(s)
+        for s in inputs.sessions
+        if filters.takes_session(s.get("feature_id"), s.get("last_activity"))
+    ]
+    conn = inputs.conn
+    usage = None if conn is None else _usage(conn, filters, len(stats["groups"]))
+    named = [f"{s['name']}@{s['machine']}" for s in sessions]
+    flags = _flags(
+        stats, usage, None,
+        [n for n, s in zip(named, sessions, strict=True) if s["unpriced"]],
+        [n for n, s in zip(named, sessions, strict=True) if s["failed"]],
+    )  # fmt: skip
+    return _document(filters, usage, stats, sessions, flags, team=dict(inputs.team))

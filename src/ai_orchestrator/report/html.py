@@ -33,6 +33,10 @@ SESSION_COLUMNS = (
     "name", "agent", "model", "outcome", "last_used", "interactions", "failed", "unpriced",
     "tokens", "cost",
 )  # fmt: skip
+TEAM_SESSION_COLUMNS = (
+    "name", "user", "machine", "feature", "last_used", "interactions", "failed", "unpriced",
+    "tokens", "cost",
+)  # fmt: skip
 
 
 def vendored(name: str) -> str:
@@ -71,8 +75,9 @@ def _table(
     )
 
 
-def _usage_tables(usage: dict[str, Any]) -> tuple[str, str]:
-    """The per-day table, and the per-task one (or why there is none)."""
+def _usage_tables(usage: dict[str, Any], team: str = "") -> tuple[str, str]:
+    """The per-day table, and the per-task one (or why there is none); ``team``: the
+    ``--team`` of the commands named (" --team" on the team's page)."""
     daily = usage["daily"]
     rows = [
         "<tr>" + _cell(r["date"]) + _cell(r["requests"], "int") + _cell(r["input"], "int")
@@ -89,12 +94,12 @@ def _usage_tables(usage: dict[str, Any]) -> tuple[str, str]:
         + _cell(t["unpriced_requests"], "int") + "</tr></tfoot>"
     )  # fmt: skip
     head = ["Day", "Requests", "Input", "Output", "Cache read", "Cache write", "Cost", "Unpriced"]
-    daily_table = _table("daily-table", "Per day (aio usage daily --json)", head, rows, foot)
+    daily_table = _table("daily-table", f"Per day (aio usage daily{team} --json)", head, rows, foot)
     if usage["monthly_by_task"] is None:
         return daily_table, (f"<p>More than {TASK_FEATURES} features in scope: per task with "
                              "<code>--feature F</code>.</p>")  # fmt: skip
     tasks = sorted(usage["monthly_by_task"]["rows"], key=lambda r: -r["cost"])
-    more = _more(len(tasks), "aio usage monthly --by task --json")
+    more = _more(len(tasks), f"aio usage monthly --by task{team} --json")
     task_rows = [
         "<tr>" + _cell(r["month"]) + _cell(r["task"]) + _cell(r["requests"], "int")
         + _cell(r["input"] + r["output"] + r["cache_read"] + r["cache_write"], "int")
@@ -102,7 +107,7 @@ def _usage_tables(usage: dict[str, Any]) -> tuple[str, str]:
         for r in tasks[:TABLE_ROWS]
     ]  # fmt: skip
     task_table = _table(
-        "task-table", f"Per month and task (aio usage monthly --by task --json){more}",
+        "task-table", f"Per month and task (aio usage monthly --by task{team} --json){more}",
         ["Month", "Feature:task", "Requests", "Tokens", "Cost"], task_rows,
     )  # fmt: skip
     return daily_table, task_table
@@ -114,10 +119,10 @@ def _more(count: int, command: str) -> str:
     return f"; the {TABLE_ROWS} costliest of {count} rows (all: {command})"
 
 
-def _feature_table(stats: dict[str, Any]) -> str:
+def _feature_table(stats: dict[str, Any], command: str = "aio session stats") -> str:
     rows = []
     groups = sorted(stats["groups"].items(), key=lambda kv: -kv[1]["cost"])
-    more = _more(len(groups), "aio session stats --by feature --json")
+    more = _more(len(groups), f"{command} --by feature --json")
     for name, g in groups[:TABLE_ROWS]:
         tok = g["tokens"]
         rows.append(
@@ -128,12 +133,15 @@ def _feature_table(stats: dict[str, Any]) -> str:
         )  # fmt: skip
     head = ["Feature", "Sessions", "Calls", "Tokens", "Cache read", "Cost", "Savings", "Unpriced"]
     return _table(
-        "feature-table", f"Per feature (aio session stats --by feature --json){more}", head, rows
+        "feature-table", f"Per feature ({command} --by feature --json){more}", head, rows
     )
 
 
-def _savings_section(stats: dict[str, Any]) -> str:
+def _savings_section(stats: dict[str, Any], command: str = "aio session stats") -> str:
     by_day = stats.get("by_day")
+    if by_day == {}:
+        return ('<section id="savings"><h2>Cache savings per day</h2><p>No aio calls in '
+                "scope.</p></section>")  # fmt: skip
     if not by_day:
         return ("<section id=\"savings\"><h2>Cache savings per day</h2><p>Too many sessions in "
                 "scope to read every log: narrow with <code>--feature</code> or "
@@ -143,7 +151,7 @@ def _savings_section(stats: dict[str, Any]) -> str:
         + _cell(g["savings"], "usd") + "</tr>"
         for day, g in by_day.items()
     ]  # fmt: skip
-    table = _table("savings-table", "Per UTC day (aio session stats --by day --json)",
+    table = _table("savings-table", f"Per UTC day ({command} --by day --json)",
                    ["Day", "Calls", "Cost", "Cache savings"], rows)  # fmt: skip
     return (
         '<section id="savings"><h2>Cache savings per day</h2><div class="chart small">'
@@ -153,14 +161,14 @@ def _savings_section(stats: dict[str, Any]) -> str:
     )
 
 
-def _model_table(stats: dict[str, Any]) -> str:
+def _model_table(stats: dict[str, Any], command: str = "aio session stats") -> str:
     rows = [
         "<tr>" + _cell(name) + _cell(g["interactions"], "int") + _cell(g["cost"], "usd")
         + _cell(g["savings"], "usd") + "</tr>"
         for name, g in stats["by_model"].items()
     ]  # fmt: skip
     return _table(
-        "model-table", "Per model (aio session stats --by model --json)",
+        "model-table", f"Per model ({command} --by model --json)",
         ["Model", "Calls", "Cost", "Savings"], rows,
     )  # fmt: skip
 
@@ -203,6 +211,8 @@ def _flags(flags: dict[str, Any]) -> str:
         ("flag-failed", "failed aio calls", flags["failed_interactions"]),
         ("flag-interrupted", "interrupted aio calls", flags["interrupted_interactions"]),
     ]  # fmt: skip
+    if flags["interrupted_interactions"] is None:  # the team's rollup has no outcomes
+        items.pop()
     if "usage_unpriced_requests" in flags:
         items += [
             ("flag-usage-unpriced", "unpriced requests (all agents)",
@@ -312,8 +322,9 @@ def _top_series(
 
 def chart_data(doc: dict[str, Any]) -> dict[str, Any]:
     """What the page's script draws (and fills the sessions table with), compact."""
-    out: dict[str, Any] = {"sessions": {"columns": SESSION_COLUMNS, "rows": [
-        [s[c] for c in SESSION_COLUMNS] for s in doc["sessions"]
+    columns = TEAM_SESSION_COLUMNS if doc.get("team") else SESSION_COLUMNS
+    out: dict[str, Any] = {"sessions": {"columns": columns, "rows": [
+        [s[c] for c in columns] for s in doc["sessions"]
     ]}}  # fmt: skip
     stats = doc["stats"]
     groups = sorted(stats["groups"].items(), key=lambda kv: -kv[1]["cost"])[:TOP_TASKS]
@@ -360,10 +371,11 @@ def _json_script(ident: str, data: Any) -> str:
 def render(doc: dict[str, Any]) -> str:
     """The whole page (see the module docstring)."""
     filters = doc["filters"]
+    stats_cmd = "aio team stats" if doc.get("team") else "aio session stats"
     scope = ", ".join(f"{k} {v}" for k, v in filters.items() if v) or "everything"
     usage = doc["usage"]
     if usage is not None:
-        daily_table, task_table = _usage_tables(usage)
+        daily_table, task_table = _usage_tables(usage, " --team" if doc.get("team") else "")
         usage_part = (
             '<section id="cost"><h2>Cost per day</h2><div class="toggle" role="group">'
             '<button data-by="model" aria-pressed="true">by model</button>'
@@ -384,6 +396,34 @@ def render(doc: dict[str, Any]) -> str:
             '<section id="cost"><h2>Cost per day</h2><p>No usage index: run '
             "<code>aio usage sync</code> first.</p></section>"
         )
+    team = doc.get("team")
+    if team:
+        title = "aio team report"
+        intro = (
+            f"<p id=\"team\">The team's figures: database <code>{_e(team['target'])}</code>, "
+            f"{_num(team['machines'])} machine(s) and {_num(team['users'])} user(s) that pushed "
+            "usage.</p>"
+        )
+        sources = "<code>aio usage … --team --json</code> and <code>aio team stats --json</code>"
+        local_only = (
+            "<p>{} belong to a project's workspace on one machine: see <code>aio report</code> "
+            "without <code>--team</code> in the project.</p>"
+        )
+        budgets_part = local_only.format("Budgets")
+        outcomes = ("<p>The team database keeps failed calls, not their outcomes: per outcome "
+                    "see each machine's <code>aio report</code>.</p>")  # fmt: skip
+        timeline_part = local_only.format("Workflow timelines (tasks, red → green runs, fix "
+                                          "rounds, review findings, verify results)")  # fmt: skip
+    else:
+        title = "aio report"
+        intro = ""
+        sources = "<code>aio usage … --json</code> and <code>aio session stats --json</code>"
+        budgets_part = (
+            '<div class="chart small"><canvas id="chart-budgets" role="img" '
+            f'aria-label="Spent vs budget"></canvas></div>{_budgets(doc["budgets"])}'
+        )
+        outcomes = ""
+        timeline_part = _timelines(doc["features"])
     style = _STYLE
     return (
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -391,24 +431,23 @@ def render(doc: dict[str, Any]) -> str:
         "script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:\">"
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         '<meta name="color-scheme" content="light dark">'
-        f"<title>aio report — {_e(scope)}</title><style>{style}</style></head><body>"
-        f"<header><h1>aio report</h1><p>Scope: {_e(scope)}. Generated {_e(doc['generated_at'])}"
-        ". Figures are those of <code>aio usage … --json</code> and "
-        "<code>aio session stats --json</code> for the same filters.</p></header>"
+        f"<title>{title} — {_e(scope)}</title><style>{style}</style></head><body>"
+        f"<header><h1>{title}</h1>{intro}<p>Scope: {_e(scope)}. Generated "
+        f"{_e(doc['generated_at'])}. Figures are those of {sources} for the same filters.</p>"
+        "</header>"
         f'<section id="totals"><h2>Totals</h2>{_totals(doc)}</section>'
-        f"{usage_part}{_savings_section(doc['stats'])}"
+        f"{usage_part}{_savings_section(doc['stats'], stats_cmd)}"
         '<section id="features"><h2>Cost and tokens by feature</h2><div class="chart">'
         '<canvas id="chart-features" role="img" aria-label="Cost and savings per feature">'
-        f"</canvas></div>{_feature_table(doc['stats'])}{_model_table(doc['stats'])}</section>"
-        '<section id="budgets"><h2>Budgets</h2><div class="chart small">'
-        '<canvas id="chart-budgets" role="img" aria-label="Spent vs budget"></canvas></div>'
-        f"{_budgets(doc['budgets'])}</section>"
-        f'<section id="flags"><h2>Flags</h2>{_flags(doc["flags"])}</section>'
+        f"</canvas></div>{_feature_table(doc['stats'], stats_cmd)}"
+        f"{_model_table(doc['stats'], stats_cmd)}</section>"
+        f'<section id="budgets"><h2>Budgets</h2>{budgets_part}</section>'
+        f'<section id="flags"><h2>Flags</h2>{_flags(doc["flags"])}{outcomes}</section>'
         '<section id="sessions"><h2>Sessions</h2><input id="session-filter" type="search" '
         'placeholder="filter sessions (name, feature, model, outcome …)" '
         'aria-label="filter sessions"><p id="session-count"></p>'
         '<table id="session-table"><thead></thead><tbody></tbody></table></section>'
-        f'<section id="timeline"><h2>Workflow</h2>{_timelines(doc["features"])}</section>'
+        f'<section id="timeline"><h2>Workflow</h2>{timeline_part}</section>'
         + "".join(f'<p class="problem">{_e(p)}</p>' for p in doc["problems"])
         + _json_script("report-data", chart_data(doc))
         + f"<script>{vendored('chart.umd.min.js')}</script><script>{_SCRIPT}</script>"

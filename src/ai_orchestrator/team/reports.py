@@ -57,8 +57,15 @@ def _grouped(cur: Any, key: str, where: str, args: tuple[Any, ...]) -> list[tupl
     return [(k, *row, sessions.get(k, 0), reported.get(k)) for k, row in found.items()]
 
 
-def _where(since: date | None) -> tuple[str, tuple[Any, ...]]:
-    return ("WHERE day >= %s", (since,)) if since else ("", ())
+def _where(
+    since: date | None, until: date | None = None, feature: str | None = None
+) -> tuple[str, tuple[Any, ...]]:
+    clauses, args = [], []
+    for clause, value in (("day >= %s", since), ("day <= %s", until), ("feature_id = %s", feature)):
+        if value is not None:
+            clauses.append(clause)
+            args.append(value)
+    return ("WHERE " + " AND ".join(clauses) if clauses else ""), tuple(args)
 
 
 def _money(value: Any) -> float:
@@ -81,13 +88,21 @@ def _group(row: tuple[Any, ...]) -> dict[str, Any]:
 
 
 def team_stats(
-    conn: Any, *, by: str | None = None, since: date | None = None, active_days: float = 30
+    conn: Any,
+    *,
+    by: str | None = None,
+    since: date | None = None,
+    active_days: float = 30,
+    until: date | None = None,
+    feature: str | None = None,
 ) -> dict[str, Any]:
-    """The team's totals (module doc); ``by`` one of ``BY``."""
+    """The team's totals (module doc); ``by`` one of ``BY``. ``since``/``until`` (UTC days of
+    the calls, inclusive) and ``feature`` keep those calls; ``until`` and ``feature`` are in
+    the result only when given."""
     check_days(active_days)
     if by is not None and by not in BY:
         raise InvalidInput(f"unknown grouping {by!r}: use one of {', '.join(BY)}")
-    where, args = _where(since)
+    where, args = _where(since, until, feature)
     with conn.cursor() as cur:
         whole_rows = _grouped(cur, "''", where, args)
         total = whole_rows[0][1:] if whole_rows else ()
@@ -98,10 +113,12 @@ def team_stats(
             args,
         )
         top = cur.fetchall()
+        scope = [("last_ts >= %s", since), ("last_ts < %s::date + 1", until),
+                 ("feature_id = %s", feature)]  # fmt: skip
         cur.execute(
             "SELECT count(*) FROM aio.sessions WHERE last_ts > now() - make_interval(secs => %s)"
-            + (" AND last_ts >= %s" if since else ""),
-            (active_days * 86400, *args),
+            + "".join(f" AND {clause}" for clause, value in scope if value is not None),
+            (active_days * 86400, *(value for _c, value in scope if value is not None)),
         )
         active = cur.fetchone()
         cur.execute("SELECT machine_id, hostname FROM aio.machines ORDER BY machine_id")
@@ -139,6 +156,10 @@ def team_stats(
         "machines": machines,
         "since": since.isoformat() if since else None,
     })
+    if until is not None:
+        result["until"] = until.isoformat()
+    if feature is not None:
+        result["feature"] = feature
     if by is not None:
         result["by"] = by
         result["groups"] = dict(sorted(groups.items()))
@@ -228,3 +249,16 @@ def team_sessions(
     return versioned(
         {"total_sessions": len(sessions), "active_days": active_days, "sessions": sessions}
     )
+
+
+def team_report_stats(
+    conn: Any, *, since: date | None = None, until: date | None = None, feature: str | None = None
+) -> dict[str, Any]:
+    """What ``aio report --team`` shows of aio's calls: ``team_stats`` by feature, with the
+    ``groups`` of ``by="model"`` as ``by_model`` and of ``by="day"`` as ``by_day`` (the local
+    report's ``stats`` shape)."""
+    scope: dict[str, Any] = {"since": since, "until": until, "feature": feature}
+    stats = team_stats(conn, by="feature", **scope)
+    stats["by_model"] = team_stats(conn, by="model", **scope)["groups"]
+    stats["by_day"] = team_stats(conn, by="day", **scope)["groups"]
+    return stats

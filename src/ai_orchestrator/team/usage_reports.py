@@ -6,11 +6,14 @@ and the local report code (``usage.reports.report``) runs over it: one report lo
 team's daily figures are computed exactly as each machine's — local dates in this process's
 time zone, the same sums, flags and JSON shape — plus a ``team`` object (target, machines,
 users). The date, agent, project and feature filters are applied in PostgreSQL, so only the
-rows the report needs travel.
+rows the report needs travel. ``load_team_index`` is that loading, for every team report
+(``aio usage … --team`` and ``aio report --team``).
 """
 
 from __future__ import annotations
 
+import sqlite3
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -46,10 +49,23 @@ def _where(filters: Filters) -> tuple[str, list[Any]]:
     return " AND ".join(clauses), args
 
 
-def team_usage_report(
-    settings: TeamSettings, kind: str, filters: Filters, by: str | None = None
-) -> dict[str, Any]:
-    """The ``kind`` report over every machine's pushed requests (module doc)."""
+@dataclass(frozen=True)
+class TeamIndex:
+    """The team's counted requests matching the filters in an in-memory usage index
+    (``index``; the caller closes it) and who they came from."""
+
+    index: sqlite3.Connection
+    machines: int
+    users: int
+
+    def header(self, settings: TeamSettings) -> dict[str, Any]:
+        """The ``team`` object of a team report: target (no password), machines, users."""
+        return {"target": settings.target, "machines": self.machines, "users": self.users}
+
+
+def load_team_index(conn: Any, filters: Filters) -> TeamIndex:
+    """Read the team's requests matching ``filters`` (date, agent, project and feature, applied
+    in PostgreSQL) from the open, checked connection ``conn`` into a fresh in-memory index."""
     condition, args = _where(filters)
     local = memory_index()
     columns = ", ".join(INDEX_COLUMNS)
@@ -58,22 +74,34 @@ def team_usage_report(
         f"VALUES ({', '.join('?' * len(INDEX_COLUMNS))}, 0, 0, 0)"
     )
     try:
-        with schema.connect(settings) as conn:
-            schema.check(conn, settings)
-            with conn.cursor() as cur:
-                cur.execute(
-                    "SELECT count(DISTINCT machine_id), count(DISTINCT user_name) "
-                    f"FROM aio.requests WHERE {condition}",
-                    args,
-                )
-                machines, users = cur.fetchone() or (0, 0)
-            with conn.cursor(name="aio_team_usage") as rows:  # server-side: bounded memory
-                rows.execute(f"SELECT {columns} FROM aio.requests WHERE {condition}", args)
-                while chunk := rows.fetchmany(_FETCH):
-                    local.executemany(insert, chunk)
-            conn.commit()
-        doc = report(local, kind, filters, by)
-    finally:
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT count(DISTINCT machine_id), count(DISTINCT user_name) "
+                f"FROM aio.requests WHERE {condition}",
+                args,
+            )
+            machines, users = cur.fetchone() or (0, 0)
+        with conn.cursor(name="aio_team_usage") as rows:  # server-side: bounded memory
+            rows.execute(f"SELECT {columns} FROM aio.requests WHERE {condition}", args)
+            while chunk := rows.fetchmany(_FETCH):
+                local.executemany(insert, chunk)
+        conn.commit()
+    except BaseException:
         local.close()
-    doc["team"] = {"target": settings.target, "machines": int(machines), "users": int(users)}
+        raise
+    return TeamIndex(local, int(machines), int(users))
+
+
+def team_usage_report(
+    settings: TeamSettings, kind: str, filters: Filters, by: str | None = None
+) -> dict[str, Any]:
+    """The ``kind`` report over every machine's pushed requests (module doc)."""
+    with schema.connect(settings) as conn:
+        schema.check(conn, settings)
+        loaded = load_team_index(conn, filters)
+    try:
+        doc = report(loaded.index, kind, filters, by)
+    finally:
+        loaded.index.close()
+    doc["team"] = loaded.header(settings)
     return doc
