@@ -159,7 +159,7 @@ def test_off_or_no_window_never_compacts(
     steps = step("first", 9_900) + step("second", 9_950)
     setup(isolated_home, tmp_path, monkeypatch, steps, compaction)
     monkeypatch.setattr(
-        "ai_orchestrator.calls.compaction.context_window", lambda agent, model: (None, "none")
+        "ai_orchestrator.calls.compaction.context_window", lambda agent, model, **_: (None, "none")
     )
     assert run(tmp_path, "first")[0] == 0
     code, _out, err = run(tmp_path, "second")

@@ -93,7 +93,7 @@ def test_new_then_resumed_call_exact_tokens_and_cost(
     for run, sent in ((one, first), (two, second)):
         assert run.record.cost == pytest.approx(_cost(_tokens(sent)), abs=1e-6)
         assert run.record.cost_source == "computed" and run.record.cli_version == "0.24.4"
-    assert store.load("run-qwen").summary["tokens"]["cache_read"] == 4_000 + 15_000
+    assert store.load("run-qwen").summary.to_json()["tokens"]["cache_read"] == 4_000 + 15_000
 
     # Qwen's own models are not in the price data: recorded as unpriced, never as $0.
     three = run_in_session(store, "run-qwen", "third", _options(cli_workdir, MODELS["qwen"]))
@@ -155,7 +155,7 @@ def test_api_errors_are_failed_api_error_calls(
     assert (run.result.outcome, run.result.error) == ("api_error", text), statuses
     assert run.record.outcome == "error:api_error" and run.result.exit_code == 1
     assert len(fake_api.main_requests("openai_chat")) == len(turns)  # 500: the CLI's retries
-    assert SessionStore().load("run-err").summary["failed_interactions"] == 1
+    assert SessionStore().load("run-err").summary.to_json()["failed_interactions"] == 1
 
 
 def test_timeout_leaves_no_process_behind(

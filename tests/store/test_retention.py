@@ -320,7 +320,15 @@ store = SessionStore()
 policy = RetentionPolicy(max_age_days=50, archive=True)
 plan = plan_policy(store, policy)
 print("go", flush=True)
-apply_policy(store, plan, policy, progress=lambda name, why: print(name, flush=True))
+
+
+def step(name, why):
+    print(name, flush=True)
+    if mode == "random":
+        sys.stdin.readline()  # the test says when to go on: its kill lands where it chose
+
+
+apply_policy(store, plan, policy, progress=step)
 """
 
 
@@ -376,14 +384,20 @@ def test_sigkill_at_random_instants_loses_nothing(session_dir: Path) -> None:
         expected = {n: [r.id for r in store.read_log(n).records] for n in store.names()}
         proc = subprocess.Popen(
             [sys.executable, "-c", _KILLER, "random"],
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env={**os.environ, "SESSION_DIR": str(root)},
             text=True,
         )
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "go"
-        for _ in range(rng.randrange(5)):  # after 0-4 removals, at a random instant
+        assert proc.stdin is not None and proc.stdout is not None
+        assert proc.stdout.readline().strip() == "go"
+        for _ in range(rng.randrange(1, 5)):  # after 1-4 removals ...
             proc.stdout.readline()
-        time.sleep(rng.uniform(0.0, 0.03))
+            proc.stdin.write("\n")
+            proc.stdin.flush()
+        # ... either between two removals, or at a random instant inside the next one
+        if round_ % 2:
+            time.sleep(rng.uniform(0.0, 0.03))
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
         left.append(len(store.names()))

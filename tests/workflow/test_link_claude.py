@@ -23,7 +23,7 @@ from tests.workflow.conftest import (
 from tests.workflow.test_escalate_claude import fakes  # noqa: F401 - the same fake Claude
 from tests.workflow.test_fake_clis import ADD_IMPL, ADD_TEST, edit, flag
 
-pytestmark = pytest.mark.process  # the fake Claude CLI is a real process
+pytestmark = pytest.mark.agent_process  # the fake Claude CLI is a real process: aio, runner, agent
 
 CHILD = "calc-two"
 

@@ -32,6 +32,8 @@ from tests.workflow.conftest import (
     run,
 )
 
+pytestmark = pytest.mark.process  # the project's git and its test command run as real processes
+
 CHILD = "calc-two"
 PARENT_SUMMARY = "HANDOVER: calc has add(); the plan has T1.1 and T1.2."
 

@@ -29,6 +29,8 @@ from tests.workflow.conftest import (
     run,
 )
 
+pytestmark = pytest.mark.process  # the project's git and its test command run as real processes
+
 NEW = "billing"
 PREAMBLE = "Use type hints everywhere. Money is Decimal, never float."
 

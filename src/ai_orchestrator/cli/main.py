@@ -306,9 +306,31 @@ def run(command: click.Command, argv: list[str] | None, prog_name: str) -> int:
     for bad input; unexpected errors are one line unless ``AIO_DEBUG`` is set)."""
     args = sys.argv[1:] if argv is None else argv
     fail = Failure(prog_name, wants_json(args))
-    reads = _reads(command, command_words(args, prog_name), prog_name)
+    words = command_words(args, prog_name)
+    reads = _reads(command, words, prog_name)
     streams.set_strict(reads)
-    return _lost_output(_run(command, args, prog_name, fail), reads, prog_name, fail)
+    code = _lost_output(_run(command, args, prog_name, fail), reads, prog_name, fail)
+    completing = env.is_set("_AIO_COMPLETE") or env.is_set("_AI_SESSION_COMPLETE")
+    if words not in ("", "help", "completion", "session clean") and not completing:
+        _auto_retention()
+    return code
+
+
+def _auto_retention() -> None:
+    """The daily retention run when ``[retention] auto = true`` (``store.retention``): the
+    check is reading the user config file; the policy's modules load only when it is on.
+    Never on the hook/statusline path (``cli/launch.py`` does not come here)."""
+    from ai_orchestrator.core.errors import InvalidInput
+    from ai_orchestrator.infra.user_config import read_table
+
+    try:
+        if read_table("retention").get("auto") is not True:
+            return
+    except (InvalidInput, OSError):
+        return  # said by the commands that read it (session clean --policy, config)
+    from ai_orchestrator.cli.session_upkeep import auto_retention
+
+    auto_retention()
 
 
 def _reads(command: click.Command, words: str, prog_name: str) -> bool:
