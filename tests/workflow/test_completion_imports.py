@@ -50,13 +50,15 @@ print("LOADED " + json.dumps([m for m in heavy if m in sys.modules]))
 """
 
 
-def complete(line: str, cwd: Path, prog: str = "aio") -> tuple[list[str], list[str]]:
-    """The values offered for the last word of ``line``, and the heavy modules loaded."""
+def complete(
+    line: str, cwd: Path, prog: str = "aio", heavy: tuple[str, ...] = HEAVY
+) -> tuple[list[str], list[str]]:
+    """The values offered for the last word of ``line``, and which of ``heavy`` it loaded."""
     words = line.split()
     index = len(words) if line.endswith(" ") else len(words) - 1
     variable = "_AI_SESSION_COMPLETE" if prog == "ai-session" else "_AIO_COMPLETE"
     module, entry = ("main", "session_main") if prog == "ai-session" else ("launch", "main")
-    code = CHILD.format(module=module, entry=entry, heavy=HEAVY)
+    code = CHILD.format(module=module, entry=entry, heavy=heavy)
     done = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
@@ -99,6 +101,9 @@ def test_each_kind_of_value_completes_without_loading_the_heavy_modules(
         assert loaded == [], (line, loaded)
     values, loaded = complete("ai-session show rev", root, prog="ai-session")
     assert values == ["review-calc"] and loaded == []
+    # a feature id is a directory name: no YAML parser for it (a task id needs one)
+    values, loaded = complete("aio status ", root, heavy=("yaml",))
+    assert FEATURE in values and loaded == []
 
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))

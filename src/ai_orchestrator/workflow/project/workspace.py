@@ -35,15 +35,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from ai_orchestrator.core.errors import InvalidInput, NotFound, StoreError
 from ai_orchestrator.core.names import validate_feature_id
 from ai_orchestrator.infra import locks
 from ai_orchestrator.infra.fsutil import atomic_write
 from ai_orchestrator.infra.redact import redact_value
+
+if TYPE_CHECKING:  # YAML loads to read or write a file: completing a feature id needs none
+    import yaml
 
 AIO_DIR = ".aio"
 PUBLIC_FILE_MODE = 0o644  # the workspace is meant to be reviewed and possibly committed
@@ -62,6 +63,8 @@ def find_project_root(start: Path | None = None) -> Path | None:
 
 
 def dump_yaml(data: Any) -> bytes:
+    import yaml
+
     text: str = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
     return text.encode("utf-8")
 
@@ -95,6 +98,8 @@ def write_yaml(path: Path, data: Any) -> None:
 def read_yaml(path: Path) -> Any:
     """The parsed file; ``NotFound`` when missing, ``StoreError`` (a one-line message) when it
     cannot be read, is not UTF-8 or is not YAML."""
+    import yaml
+
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
