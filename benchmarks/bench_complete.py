@@ -7,7 +7,13 @@ a model (from the store's index), a session name, a feature id and a task id: wa
 the process's CPU time (user + system), the figure that a loaded machine distorts least.
 Writes ``benchmarks/results/complete.json``; the target is 150 ms for the slowest of them.
 
+``--compare-with LABEL=OTHER/src`` (repeatable) also times the code at ``OTHER/src`` (run
+with ``PYTHONPATH``; byte-compile it first, as ``make venv`` does ours), interleaved sample
+by sample with this tree so both see the same load; it then also times the start of
+``aio --version`` and ``aio run --help`` of each.
+
     .venv/bin/python benchmarks/bench_complete.py [--sessions 10000] [--runs 9]
+        [--compare-with before=/tmp/old/src]
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from common import aio_bin, time_command
+from common import aio_bin, time_command, time_with_cpu
 
 HERE = Path(__file__).resolve().parent
 LINES = {
@@ -32,6 +38,7 @@ LINES = {
     "feature": "aio status ",
     "task": "aio implement --task T",
 }
+STARTS = {"version": ["--version"], "run_help": ["run", "--help"]}
 PLAN = """schema_version: 1
 phases:
 - number: 1
@@ -81,6 +88,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sessions", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument("--compare-with", action="append", default=[], metavar="LABEL=SRC")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="aio-bench-complete-"))
     try:
@@ -105,6 +113,9 @@ def main() -> None:
         cpus = [v for k, v in result.items() if k.endswith("_cpu_median_s")]
         result["slowest_median_s"] = max(float(v) for v in walls if isinstance(v, float))
         result["slowest_cpu_median_s"] = max(float(v) for v in cpus if isinstance(v, float))
+        if args.compare_with:
+            others = dict(c.split("=", 1) if "=" in c else ("before", c) for c in args.compare_with)
+            result["compare"] = compare(env, others, args.runs)
         result["load_average_1m"] = os.getloadavg()[0]
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -112,6 +123,41 @@ def main() -> None:
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))
+
+
+def compare(env: dict[str, str], others: dict[str, str], runs: int) -> dict[str, object]:
+    """Each completion and each start (``STARTS``) of every tree in ``others`` (label → its
+    ``src``) and of this one (``after``), interleaved sample by sample: medians of wall
+    and CPU time, and each tree's CPU median over ``after``'s."""
+    trees = {label: {**env, "PYTHONPATH": src} for label, src in others.items()}
+    trees["after"] = env
+    argvs: dict[str, tuple[list[str], dict[str, str]]] = {}
+    for what, line in LINES.items():
+        words = line.split()
+        index = len(words) if line.endswith(" ") else len(words) - 1
+        argvs[what] = (aio_bin(), {"_AIO_COMPLETE": "bash_complete", "COMP_WORDS": line,
+                                   "COMP_CWORD": str(index)})  # fmt: skip
+    for what, start in STARTS.items():
+        argvs[what] = ([*aio_bin(), *start], {})
+    wall: dict[str, list[float]] = {}
+    cpu: dict[str, list[float]] = {}
+    for _ in range(runs):
+        for what, (argv, extra) in argvs.items():
+            for label, tree in trees.items():
+                w, c = time_with_cpu(argv, {**tree, **extra})
+                wall.setdefault(f"{label}_{what}", []).append(w)
+                cpu.setdefault(f"{label}_{what}", []).append(c)
+    result: dict[str, object] = {"runs": runs}
+    for key in wall:
+        result[f"{key}_median_s"] = round(statistics.median(wall[key]), 4)
+        result[f"{key}_cpu_median_s"] = round(statistics.median(cpu[key]), 4)
+    for label in others:
+        for what in argvs:
+            ratio = statistics.median(cpu[f"after_{what}"]) / statistics.median(
+                cpu[f"{label}_{what}"]
+            )
+            result[f"{what}_cpu_after_over_{label}"] = round(ratio, 3)
+    return result
 
 
 if __name__ == "__main__":

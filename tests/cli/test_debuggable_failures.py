@@ -32,7 +32,7 @@ def test_expect_returns_the_result_or_fails_with_stdout_and_stderr() -> None:
 def test_an_unexpected_exception_in_process_propagates_with_debug(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(session_cli, "SessionStore", _explode)
+    monkeypatch.setattr(session_cli, "_store", _explode)  # where `session list` opens the store
     with pytest.raises(RuntimeError, match="unexpected bug"):
         aio_inprocess("session", "list")
     quiet = aio_inprocess("session", "list", debug=False)  # what a user sees

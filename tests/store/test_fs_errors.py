@@ -183,9 +183,13 @@ def _as_nobody(args: list[str], env: dict[str, str], stdin: str = "") -> Result:
     may live where that user cannot read, so everything is imported before the switch)."""
     import io
 
+    # the session commands import these inside their functions
+    from ai_orchestrator.calls import given_record as _given  # noqa: F401
     from ai_orchestrator.cli import main as cli_main
     from ai_orchestrator.cli import session as _session  # noqa: F401  (import before setuid)
+    from ai_orchestrator.store import export as _export  # noqa: F401
     from ai_orchestrator.store import index as _index  # noqa: F401
+    from ai_orchestrator.store import retention as _retention  # noqa: F401
     from ai_orchestrator.store import transfer as _transfer  # noqa: F401
 
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:

@@ -3,9 +3,6 @@ agent names, models (aliases and the store's), session names, feature ids and ta
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,26 +11,14 @@ from ai_orchestrator.agents import registry
 from ai_orchestrator.store import SessionStore
 from tests.helpers import as_record, interaction
 from tests.workflow.conftest import FEATURE, Project, init_and_plan, run
+from tests.workflow.test_completion_imports import complete as complete_and_report
 
 pytestmark = pytest.mark.process  # the project's git and its test command run as real processes
 
 
 def complete(line: str, cwd: Path, prog: str = "aio") -> list[str]:
     """The values the shell would offer for the last word of ``line``."""
-    words = line.split()
-    index = len(words) if line.endswith(" ") else len(words) - 1
-    variable = "_AI_SESSION_COMPLETE" if prog == "ai-session" else "_AIO_COMPLETE"
-    entry = "session_main" if prog == "ai-session" else "main"
-    done = subprocess.run(
-        [sys.executable, "-c", f"from ai_orchestrator.cli.main import {entry}; {entry}()"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=cwd,
-        env={**os.environ, variable: "bash_complete", "COMP_WORDS": line, "COMP_CWORD": str(index)},
-    )
-    assert done.returncode == 0 and not done.stderr, done.stderr
-    return [row.split(",", 1)[1] for row in done.stdout.splitlines() if row.startswith("plain,")]
+    return complete_and_report(line, cwd, prog)[0]
 
 
 def test_values_complete_from_the_store_and_the_workspace(project: Project) -> None:

@@ -5,9 +5,10 @@ Click asks a parameter's ``shell_complete`` for the values when the shell comple
 completer its name calls for. Completers read only what is cheap and already there, and
 never fail (a missing store, project or plan completes nothing):
 
-- agents: the registry's keys; models: the short aliases, and every model in the store's
-  index (``index.sqlite``, read-only, one query) — the index is a cache, so a store never
-  listed yet offers the aliases only;
+- agents: the registry's keys; models: the short aliases, and the models of the
+  ``RECENT_SESSIONS`` sessions used last, from the store's index (``index.sqlite``,
+  read-only, one query; every session's would cost 100 ms at 10,000 sessions) — the index
+  is a cache, so a store never listed yet offers the aliases only;
 - sessions: the store's directory names; features: ``.aio/features/``; tasks: the ids in
   the plan of the feature on the command line, else the current one; templates: the names
   under ``SESSION_DIR/templates/``.
@@ -27,6 +28,7 @@ import click
 from click.shell_completion import CompletionItem
 
 ALIASES = ("opus", "sonnet", "haiku")
+RECENT_SESSIONS = 1000
 Completer = Callable[[click.Context, click.Parameter, str], list[CompletionItem]]
 
 
@@ -41,9 +43,10 @@ def agents(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[
 
 
 def _store_root() -> Path:
-    from ai_orchestrator.store.session_store import default_store_root
-
-    return default_store_root()
+    """``store.session_store.default_store_root`` without importing the store package (its
+    modules would be most of a completion's time); a test keeps the two equal."""
+    raw = os.environ.get("SESSION_DIR") or os.path.join(os.path.expanduser("~"), ".ai-sessions")
+    return Path(raw)
 
 
 def models(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
@@ -57,8 +60,11 @@ def models(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[
             try:
                 # the index keeps each session's summary document in ``docs`` (store/index.py)
                 rows = conn.execute(
-                    "SELECT DISTINCT key FROM docs, json_each(CAST(docs.doc AS TEXT), '$.by_model')"
-                    " UNION SELECT DISTINCT json_extract(CAST(doc AS TEXT), '$.model') FROM docs"
+                    "WITH recent AS (SELECT CAST(doc AS TEXT) AS doc FROM docs WHERE name IN"
+                    " (SELECT name FROM sessions ORDER BY last_activity DESC LIMIT ?))"
+                    " SELECT DISTINCT key FROM recent, json_each(recent.doc, '$.by_model')"
+                    " UNION SELECT DISTINCT json_extract(doc, '$.model') FROM recent",
+                    (RECENT_SESSIONS,),
                 ).fetchall()
             finally:
                 conn.close()
@@ -93,8 +99,10 @@ def features(ctx: click.Context, param: click.Parameter, incomplete: str) -> lis
 
 
 def tasks(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    import yaml
+
     from ai_orchestrator.core.errors import AioError
-    from ai_orchestrator.workflow.model.feature import load_plan
+    from ai_orchestrator.workflow.model.plan import plan_from_data
     from ai_orchestrator.workflow.project.workspace import Workspace
 
     try:
@@ -103,8 +111,13 @@ def tasks(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[C
         words = [ctx.params.get("feature"), *ctx.args]
         named = [w for w in words if isinstance(w, str) and w in ws.feature_ids()]
         feature = ws.resolve_feature(named[0] if named else None)
-        plan = load_plan(ws.feature(feature), required=False)
-    except (AioError, OSError, ValueError):
+        # what ``feature.load_plan`` reads, without that module (it imports the store), and
+        # with libyaml's parser where PyYAML has it: a tenth of the pure-Python one's time
+        plan_file = ws.feature(feature).plan_file
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        text = plan_file.read_text(encoding="utf-8") if plan_file.is_file() else None
+        plan = plan_from_data(yaml.load(text, Loader=loader)) if text is not None else None
+    except (AioError, OSError, ValueError, yaml.YAMLError):
         return []
     return _items((t.id for t in plan.tasks()) if plan else (), incomplete)
 

@@ -321,9 +321,10 @@ def _auto_retention() -> None:
     check is reading the user config file; the policy's modules load only when it is on.
     Never on the hook/statusline path (``cli/launch.py`` does not come here)."""
     from ai_orchestrator.core.errors import InvalidInput
-    from ai_orchestrator.infra.user_config import read_table
 
-    try:
+    try:  # the import too: with no file descriptor left it fails like the read would
+        from ai_orchestrator.infra.user_config import read_table
+
         if read_table("retention").get("auto") is not True:
             return
     except (InvalidInput, OSError):

@@ -10,14 +10,17 @@ is reported as "unpriced" (with the reason) and the command exits 1 — also und
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 import click
 
-from ai_orchestrator.accounting.rate_report import RateCard, rates_for
-from ai_orchestrator.agents.registry import KNOWN_KEYS, declared
+from ai_orchestrator.agents.registry import KNOWN_KEYS
 from ai_orchestrator.cli import output
 from ai_orchestrator.core.errors import InvalidInput, Unpriced
 from ai_orchestrator.core.figures import exact_usd
+
+if TYPE_CHECKING:  # the price data loads to show a card, not to complete a word
+    from ai_orchestrator.accounting.rate_report import RateCard
 
 RATE_LABELS = {
     "input": "Input",
@@ -40,6 +43,9 @@ RATE_LABELS = {
 @click.pass_context
 def prices(ctx: click.Context, model: str, agent: str | None, as_json: bool) -> None:
     """Show the rates used to price MODEL (USD per million tokens)."""
+    from ai_orchestrator.accounting.rate_report import rates_for
+    from ai_orchestrator.agents.registry import declared
+
     if not model.strip():
         raise InvalidInput("MODEL is empty: give a model name, e.g. aio prices claude-sonnet-4-5")
     caps = declared(agent)  # the backend's provider picks the price list

@@ -5,18 +5,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ai_orchestrator.cli import output, tables
 from ai_orchestrator.cli.tables import Cell, Column
 from ai_orchestrator.core.causes import failure_cause
 from ai_orchestrator.core.figures import duration
-from ai_orchestrator.core.interaction import Interaction
-from ai_orchestrator.infra.locks import Holder
 from ai_orchestrator.infra.timeutil import parse_iso, within_days
-from ai_orchestrator.store import SessionView
-from ai_orchestrator.store.index import SessionRow
-from ai_orchestrator.store.stats import total_tokens
+
+if TYPE_CHECKING:  # the store loads when a table is printed, not to complete a word
+    from ai_orchestrator.core.interaction import Interaction
+    from ai_orchestrator.infra.locks import Holder
+    from ai_orchestrator.store import SessionView
+    from ai_orchestrator.store.index import SessionRow
 
 
 def _reported(cost: float, reported: float, agents: Sequence[str]) -> str:
@@ -98,7 +99,7 @@ def print_list(
     *,
     wide: bool = False,
 ) -> None:
-    from ai_orchestrator.store.stats import active_cutoff
+    from ai_orchestrator.store.stats import active_cutoff, total_tokens
 
     cutoff = active_cutoff(days, now)
     cells: list[list[Cell]] = []
@@ -297,6 +298,8 @@ def print_show(
     *,
     wide: bool = False,
 ) -> None:
+    from ai_orchestrator.store.stats import total_tokens
+
     console = output.out()
     now = datetime.now(UTC)
     s = view.summary.to_json()  # rendered field by field, as ``--json`` shows them
@@ -391,6 +394,8 @@ def _context_lines(s: Mapping[str, Any], now: datetime) -> list[str]:
 
 
 def print_stats(stats: Mapping[str, Any], root: Path, *, wide: bool = False) -> None:
+    from ai_orchestrator.store.stats import total_tokens
+
     console = output.out()
     t = stats["tokens"]
     title = (

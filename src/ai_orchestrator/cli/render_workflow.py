@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ai_orchestrator.agents.base import Progress
-from ai_orchestrator.calls.conversation import Hooks
 from ai_orchestrator.cli import output
 from ai_orchestrator.core.schema import versioned
-from ai_orchestrator.infra.locks import WaitReport
-from ai_orchestrator.workflow.model.plan import Plan
+
+if TYPE_CHECKING:  # the agent-call machinery loads when a command calls an agent
+    from ai_orchestrator.agents.base import Progress
+    from ai_orchestrator.calls.conversation import Hooks
+    from ai_orchestrator.infra.locks import WaitReport
+    from ai_orchestrator.workflow.model.plan import Plan
 
 STATUS_STYLE = {
     "completed": "green",
@@ -23,7 +25,7 @@ STATUS_STYLE = {
 
 def hooks(*, live: bool = True) -> Hooks:
     """Hooks that print to stderr and show a live progress line on a terminal."""
-
+    from ai_orchestrator.calls.conversation import Hooks
     from ai_orchestrator.cli.progress import ProgressLine
 
     active: list[ProgressLine] = []

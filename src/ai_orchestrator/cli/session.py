@@ -8,12 +8,11 @@ import sys
 from datetime import UTC, datetime
 from operator import attrgetter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ai_orchestrator import __version__
-from ai_orchestrator.calls.given_record import record_given
 from ai_orchestrator.cli import output, streams
 from ai_orchestrator.cli.render_sessions import (
     print_list,
@@ -32,16 +31,6 @@ from ai_orchestrator.core.errors import InvalidInput, StoreError, StoreFileError
 from ai_orchestrator.core.limits import MAX_IMPORT_BYTES, MAX_RECORD_BYTES
 from ai_orchestrator.core.names import parse_session_name
 from ai_orchestrator.core.schema import versioned
-from ai_orchestrator.store import SessionStore
-from ai_orchestrator.store.export import (
-    check_export_target,
-    iter_export,
-    write_csv_export,
-    write_json_export,
-)
-from ai_orchestrator.store.index import SessionRow
-from ai_orchestrator.store.lifecycle import delete_session
-from ai_orchestrator.store.retention import PinGuard, pins
 from ai_orchestrator.store.stats import (
     DOCS,
     GROUP_KEYS,
@@ -50,19 +39,16 @@ from ai_orchestrator.store.stats import (
     compute_stats,
     sort_rows,
 )
-from ai_orchestrator.store.transfer import (
-    Stray,
-    apply_import,
-    legacy_strays,
-    migrate_store,
-    parse_renames,
-    plan_import,
-    read_import_file,
-    stray_sessions,
-)
+
+if TYPE_CHECKING:  # the store's modules load in the commands: completing a word needs none
+    from ai_orchestrator.store import SessionStore
+    from ai_orchestrator.store.index import SessionRow
+    from ai_orchestrator.store.transfer import Stray
 
 
 def _store() -> SessionStore:
+    from ai_orchestrator.store import SessionStore
+
     return SessionStore()
 
 
@@ -97,6 +83,8 @@ for _command in (clean_cmd, pin_cmd, unpin_cmd, compact_cmd, repair_cmd):
 def list_cmd(active: bool, days: float, sort_key: str, wide: bool, as_json: bool,
              rescan: bool, team: bool, db: str | None) -> None:  # fmt: skip
     """List sessions with their age, tokens and cost (--team: every machine's)."""
+    from ai_orchestrator.store.transfer import legacy_strays
+
     if team or db:
         return list_team_sessions(db, sort_key, days if active else None, wide, as_json)
     store = _store()
@@ -163,6 +151,7 @@ def list_cmd(active: bool, days: float, sort_key: str, wide: bool, as_json: bool
 def show_cmd(name: str, last: int, wide: bool, as_json: bool) -> None:
     """Show one session: summary, token breakdown, cost, recent interactions, lock holder."""
     from ai_orchestrator.accounting.savings import session_accounting
+    from ai_orchestrator.store.retention import pins
 
     store = _store()
     session = parse_session_name(name)  # once: every read below takes it parsed
@@ -211,6 +200,9 @@ def stats_cmd(
     name: str | None, by: str | None, days: float, wide: bool, as_json: bool, rescan: bool
 ) -> None:
     """Totals across sessions: tokens (incl. cache), cost, activity, top sessions."""
+    from ai_orchestrator.store.index import SessionRow
+    from ai_orchestrator.store.transfer import stray_sessions
+
     store = _store()
     unreadable: list[dict[str, str]] = []
     foreign: list[dict[str, str]] = []
@@ -269,6 +261,13 @@ def export_cmd(
     A session that cannot be read is named on stderr and makes the exit code 1 (the
     output still holds every readable session) unless --skip-unreadable is given.
     """
+    from ai_orchestrator.store.export import (
+        check_export_target,
+        iter_export,
+        write_csv_export,
+        write_json_export,
+    )
+
     store = _store()
     store.check_root()  # an unusable SESSION_DIR fails before any output is written
     unreadable: list[tuple[str, str]] = []
@@ -351,6 +350,13 @@ def import_cmd(source: str, renames: tuple[str, ...], as_json: bool) -> None:
     legacy-<slug>-<hash> (its original name kept as legacy_name) unless --rename says
     otherwise.
     """
+    from ai_orchestrator.store.transfer import (
+        apply_import,
+        parse_renames,
+        plan_import,
+        read_import_file,
+    )
+
     mapping = parse_renames(renames)
     if source == "-":
         data = streams.stdin_bytes(MAX_IMPORT_BYTES)
@@ -388,6 +394,8 @@ def migrate_cmd(renames: tuple[str, ...], as_json: bool) -> None:
     legacy-<slug>-<hash> (original name kept as legacy_name) unless --rename says
     otherwise.
     """
+    from ai_orchestrator.store.transfer import migrate_store, parse_renames
+
     report = migrate_store(_store(), parse_renames(renames))
     if as_json:
         output.emit_json(report.to_dict())
@@ -434,6 +442,7 @@ def record_cmd(name: str) -> None:
     except (ValueError, RecursionError) as exc:
         raise InvalidInput(f"stdin is not valid JSON: {exc}") from None
     # Lazily: pricing is the bulk of the imports, and list/stats never need it.
+    from ai_orchestrator.calls.given_record import record_given
 
     stored = record_given(_store(), session, interaction)
     output.emit_json(versioned({"id": stored.id, "added": stored.added}))
@@ -449,6 +458,9 @@ def delete_cmd(name: str, yes: bool) -> None:
     Without --yes it asks; with stdin not a terminal and no answer on it, nothing is
     deleted.
     """
+    from ai_orchestrator.store.lifecycle import delete_session
+    from ai_orchestrator.store.retention import PinGuard
+
     store = _store()
     view = store.load(name, repair=False)
     count = view.summary.interaction_count

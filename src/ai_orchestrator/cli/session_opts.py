@@ -9,7 +9,6 @@ import click
 
 from ai_orchestrator.cli import output
 from ai_orchestrator.core.errors import InvalidInput
-from ai_orchestrator.store.stats import check_days, days_rule
 
 
 class Days(click.ParamType[float, Any]):
@@ -23,6 +22,8 @@ class Days(click.ParamType[float, Any]):
     def convert(
         self, value: Any, param: click.Parameter | None, ctx: click.Context | None
     ) -> float:
+        from ai_orchestrator.store.stats import check_days, days_rule
+
         try:
             return check_days(float(value), allow_zero=self.allow_zero)
         except (TypeError, ValueError, InvalidInput):

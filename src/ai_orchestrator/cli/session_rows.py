@@ -5,13 +5,16 @@ sessions warned about on stderr and the store's entries that are not aio's."""
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from ai_orchestrator.cli import output
-from ai_orchestrator.store import SessionStore
-from ai_orchestrator.store.discovery import Discovery
-from ai_orchestrator.store.index import SessionRow, SummaryIndex, unreadable_entries
+
+if TYPE_CHECKING:  # the store loads when rows are read, not when `session` is imported
+    from ai_orchestrator.store import SessionStore
+    from ai_orchestrator.store.discovery import Discovery
+    from ai_orchestrator.store.index import SessionRow
 
 rescan_option = click.option(
     "--rescan",
@@ -33,6 +36,8 @@ def store_rows(
     store's entries that are not aio's (``{name, kind, reason}``); and the one scan they
     come from. A rescan (``--rescan``, or an index that cannot be trusted) shows a
     progress bar on stderr when that is a terminal."""
+    from ai_orchestrator.store.index import SummaryIndex, unreadable_entries
+
     found = store.discover()
     bar = None
     if sys.stderr.isatty():

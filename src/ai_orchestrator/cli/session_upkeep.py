@@ -3,6 +3,8 @@ and the daily automatic policy run every aio command may start (``auto_retention
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from ai_orchestrator.cli import output
@@ -10,21 +12,16 @@ from ai_orchestrator.cli.session_opts import Days, confirm, json_option
 from ai_orchestrator.cli.session_rows import warn_unreadable
 from ai_orchestrator.core.errors import InvalidInput, StoreError
 from ai_orchestrator.infra.timeutil import parse_iso
-from ai_orchestrator.store import SessionStore
-from ai_orchestrator.store.lifecycle import CleanPlan, CleanReport, clean, plan_clean
-from ai_orchestrator.store.retention import (
-    PinGuard,
-    RetentionPolicy,
-    apply_policy,
-    load_policy,
-    parse_size,
-    pins,
-    plan_policy,
-    set_pin,
-)
+
+if TYPE_CHECKING:  # the store loads in the commands: `session` is imported to complete words
+    from ai_orchestrator.store import SessionStore
+    from ai_orchestrator.store.lifecycle import CleanPlan, CleanReport
+    from ai_orchestrator.store.retention import RetentionPolicy
 
 
 def _size(value: str | None) -> int | None:
+    from ai_orchestrator.store.retention import parse_size
+
     return None if value is None else parse_size(value, "--max-size")
 
 
@@ -32,6 +29,8 @@ def _policy(
     max_age: float | None, max_count: int | None, max_size: str | None, archive: bool | None
 ) -> RetentionPolicy:
     """The configured policy with the flags given on top of it."""
+    from ai_orchestrator.store.retention import RetentionPolicy, load_policy
+
     base = load_policy()
     return RetentionPolicy(
         max_age_days=base.max_age_days if max_age is None else max_age,
@@ -86,6 +85,10 @@ def clean_cmd(
         raise InvalidInput("name either --older-than DAYS or --policy")
     if not policy and any(v is not None for v in overrides):
         raise InvalidInput("--max-age, --max-count, --max-size and --archive go with --policy")
+    from ai_orchestrator.store import SessionStore
+    from ai_orchestrator.store.lifecycle import clean, plan_clean
+    from ai_orchestrator.store.retention import PinGuard, apply_policy, plan_policy
+
     store = SessionStore()
     rules: RetentionPolicy | None = None
     if policy:
@@ -170,6 +173,9 @@ def _print_cleaned(name: str, reason: str) -> None:
 @json_option
 def pin_cmd(name: str | None, as_json: bool) -> None:
     """Exempt session NAME from retention policies and delete; without NAME, list pins."""
+    from ai_orchestrator.store import SessionStore
+    from ai_orchestrator.store.retention import pins
+
     store = SessionStore()
     if name is None:
         found = pins(store)
@@ -189,10 +195,14 @@ def pin_cmd(name: str | None, as_json: bool) -> None:
 @json_option
 def unpin_cmd(name: str, as_json: bool) -> None:
     """Let retention policies and delete remove session NAME again."""
+    from ai_orchestrator.store import SessionStore
+
     _pinned(SessionStore(), name, False, as_json)
 
 
 def _pinned(store: SessionStore, name: str, pinned: bool, as_json: bool) -> None:
+    from ai_orchestrator.store.retention import set_pin
+
     changed = set_pin(store, name, pinned)
     word = "pinned" if pinned else "unpinned"
     if as_json:
@@ -204,6 +214,7 @@ def _pinned(store: SessionStore, name: str, pinned: bool, as_json: bool) -> None
 def auto_retention() -> None:
     """The daily automatic policy run (``store.retention.apply_auto``), if due: says what
     it removed on stderr; a failure is one warning line, never the command's failure."""
+    from ai_orchestrator.store import SessionStore
     from ai_orchestrator.store.retention import apply_auto
 
     store = SessionStore()
@@ -244,6 +255,7 @@ def compact_cmd(name: str, timeout: float | None, as_json: bool) -> None:
     from ai_orchestrator.calls.options import CallOptions
     from ai_orchestrator.calls.session_call import Notice
     from ai_orchestrator.core.names import parse_session_name
+    from ai_orchestrator.store import SessionStore
 
     session = parse_session_name(name)
     store = SessionStore()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 import time
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -23,8 +23,10 @@ from ai_orchestrator.core import env
 from ai_orchestrator.core.errors import AioError, InvalidInput
 from ai_orchestrator.core.names import validate_feature_id
 from ai_orchestrator.core.schema import SCHEMA_KEY
-from ai_orchestrator.store.session_store import SessionStore
-from ai_orchestrator.team import config
+
+if TYPE_CHECKING:  # loaded by the commands: `aio session` imports this module for its options
+    from ai_orchestrator.store.session_store import SessionStore
+    from ai_orchestrator.team import config
 
 _CTX = {"help_option_names": ["-h", "--help"]}
 json_option = click.option("--json", "as_json", is_flag=True, help="Write JSON to stdout.")
@@ -47,7 +49,7 @@ def team() -> None:
 @json_option
 def init_cmd(db: str | None, as_json: bool) -> None:
     """Create or upgrade aio's schema in the team database (safe to run again)."""
-    from ai_orchestrator.team import schema
+    from ai_orchestrator.team import config, schema
 
     settings = config.resolve(db)
     with schema.connect(settings) as conn:
@@ -138,6 +140,8 @@ def push_cmd(
 ) -> None:  # fmt: skip
     """Push this machine's recorded interactions and interactive usage (only what is new;
     never twice)."""
+    from ai_orchestrator.store.session_store import SessionStore
+    from ai_orchestrator.team import config
     from ai_orchestrator.team.push import push
 
     settings = config.resolve(db, user)
@@ -196,7 +200,8 @@ def _watch(
 @json_option
 def status_cmd(db: str | None, as_json: bool) -> None:
     """This machine: its id, what it pushed, what is waiting."""
-    from ai_orchestrator.team import reports, schema
+    from ai_orchestrator.store.session_store import SessionStore
+    from ai_orchestrator.team import config, reports, schema
     from ai_orchestrator.team.push import pending_work, server_marks
 
     settings = config.resolve(db)
@@ -251,7 +256,7 @@ def stats_cmd(
     feature: str | None, wide: bool, as_json: bool,
 ) -> None:  # fmt: skip
     """Totals across every machine of the team (computed in the database)."""
-    from ai_orchestrator.team import reports, schema
+    from ai_orchestrator.team import config, reports, schema
 
     if since and until and since > until:
         raise InvalidInput(f"--since {since} is after --until {until}")
@@ -305,7 +310,7 @@ def list_team_sessions(
     """``aio session list --team``: the team's sessions, newest first (or by ``sort``)."""
     from datetime import datetime
 
-    from ai_orchestrator.team import reports, schema
+    from ai_orchestrator.team import config, reports, schema
 
     settings = config.resolve(db)
     with schema.connect(settings) as conn:

@@ -12,14 +12,16 @@ import heapq
 import math
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ai_orchestrator.core.errors import InvalidInput
 from ai_orchestrator.core.interaction import TOKEN_KEYS, Interaction
 from ai_orchestrator.core.schema import versioned
 from ai_orchestrator.infra.timeutil import format_iso
-from ai_orchestrator.store.index import SessionRow
 from ai_orchestrator.store.summary import add_reported, group_buckets
+
+if TYPE_CHECKING:  # the index loads with the rows: the CLI imports this module for its keys
+    from ai_orchestrator.store.index import SessionRow
 
 SORT_KEYS = ("name", "date", "tokens", "cost")
 GROUP_KEYS = ("model", "command", "feature", "day", "task", "lineage")
@@ -151,6 +153,8 @@ def compute_stats(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Store-wide totals, the active count and the top sessions by interactions."""
+    from ai_orchestrator.store.index import SessionRow
+
     cutoff = active_cutoff(active_days, now or datetime.now(UTC))  # validates active_days
     col = SessionRow.columns(rows)  # sums in row order, as a loop over the rows would
     tokens = {k: sum(col[f"tok_{k}"]) for k in TOKEN_KEYS}

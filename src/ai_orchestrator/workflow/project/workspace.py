@@ -34,9 +34,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from ai_orchestrator.core import env
 from ai_orchestrator.core.errors import InvalidInput, NotFound, StoreError
@@ -45,6 +43,9 @@ from ai_orchestrator.core.schema import SCHEMA_KEY
 from ai_orchestrator.infra import locks
 from ai_orchestrator.infra.fsutil import PUBLIC_FILE_MODE, atomic_write
 from ai_orchestrator.infra.redact import redact_value
+
+if TYPE_CHECKING:  # YAML loads to read or write a file: completing a feature id needs none
+    import yaml
 
 AIO_DIR = ".aio"
 
@@ -62,6 +63,8 @@ def find_project_root(start: Path | None = None) -> Path | None:
 
 
 def dump_yaml(data: Any) -> bytes:
+    import yaml
+
     text: str = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
     return text.encode("utf-8")
 
@@ -95,6 +98,8 @@ def write_yaml(path: Path, data: Any) -> None:
 def read_yaml(path: Path) -> Any:
     """The parsed file; ``NotFound`` when missing, ``StoreError`` (a one-line message) when it
     cannot be read, is not UTF-8 or is not YAML."""
+    import yaml
+
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
