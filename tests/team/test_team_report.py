@@ -26,6 +26,8 @@ from tests.report.test_browser import _value, browser  # noqa: F401 (a fixture)
 from tests.team.stores import records
 from tests.team.test_team_usage import Machine, _assistant
 
+pytestmark = pytest.mark.process  # a real PostgreSQL server and its tools
+
 STATS_FIGURES = (
     "total_sessions", "interactions", "failed_interactions", "unpriced_interactions", "tokens",
     "cost", "cache_savings", "cache_read_share", "cost_reported", "cost_reported_by",

@@ -12,9 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 
 from ai_orchestrator.team import schema
 from tests.helpers import aio_inprocess
+
+pytestmark = pytest.mark.process  # a real PostgreSQL server and its tools
 
 SONNET = "claude-sonnet-4-5-20250929"
 FIGURES = ("input", "output", "cache_read", "cache_write", "requests", "unpriced_requests")
