@@ -20,6 +20,7 @@ from ai_orchestrator.team import schema
 from ai_orchestrator.team.config import resolve
 from ai_orchestrator.team.usage_reports import team_usage_report
 from ai_orchestrator.usage.reports import Filters
+from tests.helpers import as_records
 from tests.pgserver import PgServer
 from tests.report.cdp import Browser, console_errors, drawn, load, requested, screenshot
 from tests.report.test_browser import _value, browser  # noqa: F401 (a fixture)
@@ -43,7 +44,7 @@ def _team(tmp_path: Path) -> tuple[Machine, Machine]:
         store = SessionStore(machine.root / ".ai-sessions")
         for s, name in enumerate(("implement-feat0", "implement-feat1", "run-job2", "run-job3")):
             tag = f"{machine.root.name}-{name}"  # ids unique across the team
-            store.record_unique(name, records(tag, 6, seed=(40 + n) * 1000 + s))
+            store.record_unique(name, as_records(name, records(tag, 6, seed=(40 + n) * 1000 + s)))
     laptop.transcript("s1", _assistant("msg_1", "req_1", "2026-12-01T10:00:01Z", 120)
                       + _assistant("msg_2", "req_2", "2026-12-02T09:00:00Z", 30))  # fmt: skip
     runner.transcript("s9", _assistant("msg_7", "req_7", "2026-12-02T11:00:00Z", 40, session="s9"))
@@ -220,7 +221,11 @@ def test_team_report_refuses_a_schema_it_cannot_read(
         result = laptop.aio("report", "--team", *args)
         assert result.code == code, result.err
         assert result.err.count("\n") == 1 and says in result.err, result.err
-        assert "Traceback" not in result.err and result.out == ""
+        assert "Traceback" not in result.err
+        if "--json" in args:  # the failure as a JSON document too, for a script reading it
+            assert json.loads(result.out)["exit_code"] == code
+        else:
+            assert result.out == ""
     assert not (tmp_path / "r.html").exists()
 
 

@@ -18,7 +18,7 @@ from ai_orchestrator.cli.complete import _store_root
 from ai_orchestrator.cli.main import COMMANDS
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.session_store import default_store_root
-from tests.helpers import interaction
+from tests.helpers import as_record, interaction
 from tests.workflow.conftest import FEATURE, Project, init_and_plan, run
 
 pytestmark = pytest.mark.process
@@ -77,7 +77,7 @@ def test_each_kind_of_value_completes_without_loading_the_heavy_modules(
     project: Project,
 ) -> None:
     init_and_plan(project, [])
-    SessionStore().record("review-calc", interaction(model="claude-opus-4-1"))
+    SessionStore().record(as_record("review-calc", interaction(model="claude-opus-4-1")))
     run("session", "list")  # builds the index that model completion reads
     root = project.root
     cases = {

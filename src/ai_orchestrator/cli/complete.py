@@ -44,9 +44,11 @@ def agents(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[
 
 def _store_root() -> Path:
     """``store.session_store.default_store_root`` without importing the store package (its
-    modules would be most of a completion's time); a test keeps the two equal."""
-    raw = os.environ.get("SESSION_DIR") or os.path.join(os.path.expanduser("~"), ".ai-sessions")
-    return Path(raw)
+    modules would be most of a completion's time): ``core.env.session_dir`` (stdlib only);
+    a test keeps the two equal."""
+    from ai_orchestrator.core import env
+
+    return Path(env.session_dir())
 
 
 def models(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import click
 
 from ai_orchestrator.cli import output
-from ai_orchestrator.store.session_store import SessionStore
 
 
 @output.writes
@@ -17,6 +16,7 @@ def repair_cmd(name: str, as_json: bool) -> None:
     """Rebuild a session's summary from its log; quarantine unreadable lines; fix modes;
     record a call whose aio died (usage read back from the agent's own files)."""
     from ai_orchestrator.calls.repair import repair
+    from ai_orchestrator.store.session_store import SessionStore
 
     repaired = repair(SessionStore(), name)
     report, recovered = repaired.report, repaired.recovered
