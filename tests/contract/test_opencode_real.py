@@ -118,8 +118,10 @@ ERRORS: dict[str, tuple[list[dict[str, Any]], dict[str, Any], str, str]] = {
     # (not "prompt is too long": OpenCode reads that as a context overflow and compacts)
     "http-400": ([{"error": {"status": 400, "message": "tools.0: unknown field"}}], {},
                  "api_error", "tools.0: unknown field"),
-    "http-401": ([{"error": {"status": 401}}], {}, "auth", "invalid x-api-key"),
-    # OpenCode retries a 5xx five times (the fake asks it not to wait), then gives up
+    # OpenCode sometimes asks again after a 401 (seen on a loaded machine): every ask fails
+    "http-401": ([{"error": {"status": 401}}] * 3, {}, "auth", "invalid x-api-key"),
+    # OpenCode retries a 5xx up to five times (the fake asks it not to wait), then gives up;
+    # on a loaded machine it was seen giving up after four
     "http-500": ([{"error": {"status": 500, "retry_after_ms": 0}}] * 6, {},
                  "api_error", "Internal server error"),
     "bad-model": ([], {"model": "anthropic/no-such-model"}, "api_error", ""),
@@ -142,9 +144,13 @@ def test_agent_errors_are_the_documented_failed_outcome(
     assert (call.result.outcome, record["outcome"]) == (outcome, f"error:{outcome}"), record
     assert record["error"] and message in record["error"], record["error"]
     assert "\n" not in record["error"] and "\x1b" not in record["error"]
-    assert fake_api.pending == [], "OpenCode did not make every request scripted"
-    if case == "http-500":
-        assert len(fake_api.main_requests("anthropic")) == 6
+    asked = len(fake_api.main_requests("anthropic"))
+    if case in ("http-401", "http-500"):  # the CLI's own retries vary; each ask got the error
+        assert 1 <= asked <= len(turns) and len(fake_api.pending) == len(turns) - asked
+        if case == "http-500":
+            assert asked >= 5, asked  # it did retry
+    else:
+        assert fake_api.pending == [], "OpenCode did not make every request scripted"
     assert record["tokens"]["output"] == 0  # nothing answered, nothing billed
 
 
