@@ -126,3 +126,26 @@ def test_tail_starts_again_when_the_file_is_replaced(projects: Path) -> None:
     assert tail.read_new(found) is False  # gone: no error, found again later
     write(path, assistant("msg_4", 1))
     assert tail.read_new(found) and found["msg_4"] == 1
+
+
+def test_tail_starts_again_when_the_file_is_rewritten_in_place(projects: Path) -> None:
+    """Same inode, same length (what a freed-and-reused inode also looks like): the head
+    differs, so the tail reads the new file from the start instead of past its end."""
+    cwd = Path("/work/live")
+    path = projects / re.sub(r"[^A-Za-z0-9]", "-", str(cwd)) / f"{SID}.jsonl"
+    write(path, assistant("msg_1", 5))
+    tail = claude_transcript.TranscriptTail(SID, cwd)
+    found: dict[str, int] = {}
+    assert tail.read_new(found) and found == {"msg_1": 5}
+    inode, size = path.stat().st_ino, path.stat().st_size
+    with path.open("r+") as handle:  # truncate and rewrite through the same inode
+        handle.truncate(0)
+        handle.write(json.dumps(assistant("msg_9", 7)) + "\n")
+    assert (path.stat().st_ino, path.stat().st_size) == (inode, size)
+    assert tail.read_new(found) and found["msg_9"] == 7
+    # vanished, then back with the same bytes on whatever inode: read again, no error
+    text = path.read_bytes()
+    path.unlink()
+    assert tail.read_new(found) is False
+    path.write_bytes(text.replace(b'"msg_9"', b'"msg_8"'))
+    assert tail.read_new(found) and found["msg_8"] == 7

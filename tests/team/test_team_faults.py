@@ -201,7 +201,8 @@ def test_watch_pushes_new_records_and_stops_on_ctrl_c(team_db: str, tmp_path: Pa
     root = tmp_path / "m"
     store = fill_store(root, 1, 5, seed=7)
     team_json("init")
-    env = {**os.environ, "SESSION_DIR": str(root)}
+    # PYTHONFAULTHANDLER: if it ever hangs, SIGABRT below prints every thread's stack
+    env = {**os.environ, "SESSION_DIR": str(root), "PYTHONFAULTHANDLER": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-c", CODE, "team", "push", "--watch", "--debounce", "0.5"],
         env=env,
@@ -210,12 +211,19 @@ def test_watch_pushes_new_records_and_stops_on_ctrl_c(team_db: str, tmp_path: Pa
         text=True,
     )
     try:
-        assert wait_until(lambda: server_count(team_db) == 5, timeout=60)
-        store.record_unique("run-late", as_records("run-late", records("late", 4, seed=8)))
-        assert wait_until(lambda: server_count(team_db) == 9, timeout=60)
+        pushed_first = wait_until(lambda: server_count(team_db) == 5, timeout=60)
+        if pushed_first:
+            store.record_unique("run-late", as_records("run-late", records("late", 4, seed=8)))
+        pushed_late = pushed_first and wait_until(lambda: server_count(team_db) == 9, timeout=60)
     finally:
         proc.send_signal(signal.SIGINT)
-        _out, err = proc.communicate(timeout=60)
+        try:
+            _out, err = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGABRT)
+            _out, err = proc.communicate(timeout=30)
+            raise AssertionError(f"still running 60 s after Ctrl-C:\n{err}") from None
+    assert pushed_first and pushed_late, (server_count(team_db), err)
     assert proc.returncode == 0, err
     assert "stopped" in err and "Traceback" not in err
     consistent(team_db, 9)

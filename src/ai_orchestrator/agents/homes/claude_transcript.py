@@ -18,6 +18,9 @@ seen for a message id wins (the CLI rewrites a message as it grows). Files large
 ``TranscriptTail`` reads the same file incrementally while the call runs (only the bytes
 appended since the last read, at most ``TAIL_CHUNK`` per read) for the live progress line;
 same best-effort rules, and a file that shrank or was replaced is read again from the start.
+"Replaced" is judged by the inode *and* the first ``HEAD_BYTES`` read from it: a file that
+vanished and came back can reuse the freed inode with the same size, and a file rewritten in
+place keeps its inode; in both the head differs (each transcript line carries its own uuid).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from ai_orchestrator.agents.homes.locations import claude_config_dir
 
 MAX_BYTES = 64 * 1024 * 1024
 TAIL_CHUNK = 4 * 1024 * 1024
+HEAD_BYTES = 512
 
 
 def _config_dir() -> Path:
@@ -98,6 +102,7 @@ class TranscriptTail:
         self.offset = 0
         self.inode: int | None = None
         self.partial = b""
+        self.head = b""  # the file's first bytes as last seen: its identity with the inode
 
     def read_new(self, found: dict[str, int]) -> bool:
         """Merge the final output counts appended since the last call into ``found``;
@@ -109,12 +114,20 @@ class TranscriptTail:
         try:
             with self.path.open("rb") as handle:
                 st = os.fstat(handle.fileno())
-                if st.st_ino != self.inode or st.st_size < self.offset:
+                head = os.pread(handle.fileno(), HEAD_BYTES, 0)
+                if (
+                    st.st_ino != self.inode
+                    or st.st_size < self.offset
+                    or head[: len(self.head)] != self.head
+                ):
                     self.inode, self.offset, self.partial = st.st_ino, 0, b""
+                self.head = head
                 handle.seek(self.offset)
                 data = handle.read(TAIL_CHUNK)
         except OSError:
-            self.path = None  # look again next time (the CLI may create or move it)
+            # look again next time (the CLI may create or move it); whatever appears there
+            # next is a new file, even on a reused inode
+            self.path, self.inode, self.offset, self.partial, self.head = None, None, 0, b"", b""
             return False
         self.offset += len(data)
         lines = (self.partial + data).split(b"\n")
