@@ -98,6 +98,7 @@ from ai_orchestrator.agents.base import (
     Invocation,
     ProcessExit,
     Progress,
+    SessionFiles,
     TodoEvent,
     check_model,
 )
@@ -170,7 +171,7 @@ class ClaudeBackend:
         strong_model="opus",
         auto_planner=1,
         tested_version="2.1.330",
-        session_dirs=claude_projects_dirs,
+        session_files=lambda: [SessionFiles(p, "claude") for p in claude_projects_dirs()],
         compacts_headlessly=True,  # `/compact` as the prompt of `claude -p --resume`
         # Claude Code runs a 200k context unless the model is named `…[1m]`, whatever the
         # API allows (seen: it compacted by itself after a 500k-token turn on sonnet-4-6).

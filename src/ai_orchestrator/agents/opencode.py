@@ -79,6 +79,7 @@ from ai_orchestrator.agents.base import (
     Invocation,
     ProcessExit,
     Progress,
+    SessionFiles,
     TodoEvent,
     check_model,
 )
@@ -224,7 +225,7 @@ class OpenCodeBackend:
         mints_own_ids=True,  # ses_… arrives in the stream; it takes no id of ours
         provider=None,  # any provider: priced by the model name (provider/model)
         tested_version="1.18.33",
-        session_dirs=lambda: [p.parent for p in [opencode_db()] if p is not None],
+        session_files=lambda: [SessionFiles(p, "opencode", "") for p in [opencode_db()] if p],
     )
 
     def build(self, request: AgentRequest, executable: str) -> Invocation:

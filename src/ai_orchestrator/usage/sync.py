@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 from ai_orchestrator.core import env
 from ai_orchestrator.usage import db as usage_db
 from ai_orchestrator.usage.settle import settle
-from ai_orchestrator.usage.sources import WHOLE_FILE, Source, discover
+from ai_orchestrator.usage.sources import DATABASES, WHOLE_FILE, Source, discover
 from ai_orchestrator.usage.spool import KEEP_DAYS
 
 if TYPE_CHECKING:
@@ -478,7 +478,10 @@ def _sync_locked(
     sources = discover(extra)
     report.files = len(sources)
     work: list[tuple[Source, _File]] = []
+    stores = [s for s in sources if s.kind in DATABASES]
     for source in sources:
+        if source.kind in DATABASES:
+            continue
         try:
             st = os.lstat(source.path)
         except OSError:
@@ -498,6 +501,7 @@ def _sync_locked(
             progress(done, len(work), done_bytes, total_bytes)
 
     try:
+        _read_stores(writer, stores, known, report)
         if parallel:
             _read_parallel(writer, work, report, files_tick)
             work_left: list[tuple[Source, _File]] = []
@@ -535,6 +539,37 @@ def _sync_locked(
     seen = conn.execute("SELECT value FROM meta WHERE key = 'features'").fetchone()
     if writer.rows or aio_changed or seen is None or set(json.loads(seen[0])) != features:
         settle(conn, gen, features)
+
+
+def _read_stores(
+    writer: _Writer, stores: list[Source], known: dict[str, _File], report: SyncReport
+) -> None:
+    """SQLite stores (``usage.opencode_db``): read from their watermark when they changed."""
+    from ai_orchestrator.usage import opencode_db
+
+    for source in stores:
+        now = opencode_db.stamp(source.path)
+        if now is None:
+            continue
+        dev, ino, size, mtime_ns, wal_size, wal_mtime = now
+        held = known.get(source.path)
+        same = held is not None and (held.kind, held.dev, held.ino) == (source.kind, dev, ino)
+        wal = [wal_size, wal_mtime]
+        if held and same and (held.size, held.mtime_ns, held.state.get("wal")) == (
+            size, mtime_ns, wal,
+        ):  # fmt: skip
+            continue
+        after = held.offset if held and same else 0
+        anchor = held.state.get("anchor") if held and same else None
+        try:
+            found, after, anchor = opencode_db.read(source.path, after, anchor)
+        except sqlite3.Error as exc:
+            report.skipped.append(f"{source.path}: {exc}")
+            continue
+        writer.requests(found)
+        state = {"wal": wal, "anchor": anchor}  # the stamp from before the read: never ahead
+        writer.file_done(source.path, _File(source.kind, dev, ino, size, mtime_ns, after, state), 0)
+        report.files_read += 1
 
 
 def _kind_of(agent: str, path: str) -> str:
