@@ -54,6 +54,19 @@ def _covered(agent: str) -> list[tuple[str, str | None]]:
         conn.close()
 
 
+def _counted_once(options: CallOptions, expected: dict[str, int]) -> None:
+    """One call through ``aio run`` after the two by hand: ``expected`` in total, and its
+    request in the CLI's files is covered by aio's record (what proves the dedup)."""
+    run = run_in_session(SessionStore(), f"run-{options.agent}", "again", options)
+    assert run.result.ok, (run.result.outcome, run.result.error)
+    totals = _totals(options.agent)
+    _check(totals, expected)
+    assert totals["sessions"] == 2
+    read = _covered(options.agent)
+    assert [c is not None for _, c in read] == [False, False, True], read
+    assert read[-1] == (run.record.agent_session_id, run.record.id)
+
+
 def _add(expected: dict[str, int], more: dict[str, int]) -> dict[str, int]:
     return {k: expected[k] + more[k] for k in KEYS}
 
@@ -98,16 +111,9 @@ def test_opencode_by_hand_with_a_tool_turn_and_through_aio_run(
     agent_env("opencode")  # the same kind of call through aio run: counted once more
     again = _anthropic(300, 30, 1000, 0)
     fake_api.script([{"text": "again", "usage": again}])
-    run = run_in_session(SessionStore(), "run-oc", "again", CallOptions(
-        agent="opencode", cwd=cli_workdir, model=MODELS["opencode"], timeout=TIMEOUT))
-    assert run.result.ok, (run.result.outcome, run.result.error)
-    totals = _totals("opencode")
-    _check(totals, _add(expected, _opencode_expected(again)))
-    assert totals["sessions"] == 2
-    # the CLI's store holds aio's call too (so the test proves the dedup): covered by it
-    read = _covered("opencode")
-    assert [c is not None for _, c in read] == [False, False, True], read
-    assert read[-1] == (run.record.agent_session_id, run.record.id)
+    options = CallOptions(agent="opencode", cwd=cli_workdir, model=MODELS["opencode"],
+                          timeout=TIMEOUT)  # fmt: skip
+    _counted_once(options, _add(expected, _opencode_expected(again)))
 
 
 # --- Qwen Code --------------------------------------------------------------------------------
@@ -159,13 +165,5 @@ def test_qwen_by_hand_with_a_tool_turn_and_through_aio_run(
     # (no reasoning: Qwen's stream does not carry it, so aio's own record of a call has none)
     again = _chat(500, 20, 100, 0)
     fake_api.script([{"text": "again", "usage": again}])
-    run = run_in_session(SessionStore(), "run-qwen", "again",
-                         CallOptions(agent="qwen", cwd=cli_workdir, model=PRICED))  # fmt: skip
-    assert run.result.ok, (run.result.outcome, run.result.error)
-    totals = _totals("qwen")
-    _check(totals, _add(expected, _qwen_expected(again)))
-    assert totals["sessions"] == 2
-    # the CLI's chat file holds aio's call too (so the test proves the dedup): covered by it
-    read = _covered("qwen")
-    assert [c is not None for _, c in read] == [False, False, True], read
-    assert read[-1] == (run.record.agent_session_id, run.record.id)
+    options = CallOptions(agent="qwen", cwd=cli_workdir, model=PRICED, timeout=TIMEOUT)
+    _counted_once(options, _add(expected, _qwen_expected(again)))

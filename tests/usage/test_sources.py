@@ -277,3 +277,50 @@ def test_every_declared_place_is_read_and_moved_homes_are_followed(
     sqlite3.connect(moved / "oc.db").close()
     found = {(Path(s.path).name, s.kind) for s in discover()}
     assert found == {("a.jsonl", "qwen"), ("oc.db", "opencode")}
+
+
+def test_moved_homes_of_claude_codex_and_gemini_are_indexed(
+    isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``CLAUDE_CONFIG_DIR`` (a comma-separated list, each the config dir or its ``projects/``),
+    ``CODEX_HOME`` and ``GEMINI_CLI_HOME`` name where the files are; the defaults are not read
+    then."""
+    moved = isolated_home / "moved"
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", f"{moved / 'c1'}, {moved / 'c2' / 'projects'}")
+    monkeypatch.setenv("CODEX_HOME", str(moved / "codex"))
+    monkeypatch.setenv("GEMINI_CLI_HOME", str(moved / "g"))
+    usage = {"input_tokens": 1, "output_tokens": 2}
+
+    def claude(projects: Path, msg: str) -> Path:
+        path = projects / "-work-p" / f"{msg}.jsonl"
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps({
+            "type": "assistant", "sessionId": msg, "requestId": "r", "cwd": "/work/p",
+            "timestamp": "2026-12-01T10:00:00Z",
+            "message": {"id": f"msg_{msg}", "model": "claude-sonnet-4-5", "usage": usage},
+        }) + "\n")  # fmt: skip
+        return path
+
+    claude(moved / "c1" / "projects", "s1")
+    claude(moved / "c2" / "projects", "s2")
+    claude(isolated_home / ".claude" / "projects", "s3")  # the default: not named, not read
+    rollout = moved / "codex" / "archived_sessions" / "rollout-2026-12-01T10-00-00-t1.jsonl"
+    rollout.parent.mkdir(parents=True)
+    total = {"input_tokens": 5, "cached_input_tokens": 0, "output_tokens": 1, "total_tokens": 6}
+    rollout.write_text(json.dumps({
+        "timestamp": "2026-12-01T10:00:00Z", "type": "event_msg",
+        "payload": {"type": "token_count",
+                    "info": {"total_token_usage": total, "last_token_usage": total}},
+    }) + "\n")  # fmt: skip
+    chats = moved / "g" / ".gemini" / "tmp" / "proj" / "chats"
+    chats.mkdir(parents=True)
+    (chats / "session-2026-12-01T10-00-abcd1234.jsonl").write_text(
+        json.dumps({"sessionId": "abcd1234-0000"}) + "\n" + json.dumps({
+            "id": "m1", "type": "gemini", "timestamp": "2026-12-01T10:00:00Z",
+            "model": "gemini-2.5-pro", "tokens": {"input": 3, "output": 4, "cached": 0},
+        }) + "\n"
+    )  # fmt: skip
+    sync()
+    sessions = {(r["agent"], r["session"]) for r in _doc()["rows"]}
+    assert sessions == {("claude", "s1"), ("claude", "s2"), ("codex", "t1"),
+                        ("gemini", "abcd1234-0000")}  # fmt: skip

@@ -69,7 +69,6 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -200,6 +199,8 @@ class ClaudeBackend:
             if request.max_budget_usd <= 0:
                 raise InvalidInput(f"max_budget_usd must be > 0, got {request.max_budget_usd}")
             # Plain decimal notation, never rounded to 0 and never in exponent form.
+            from decimal import Decimal  # only here: the usage index imports this module
+
             argv += ["--max-budget-usd", format(Decimal(repr(request.max_budget_usd)), "f")]
         perm = request.permission
         _refuse_bypass_as_root(perm.mode, request.extra_args)
