@@ -167,3 +167,44 @@ def test_qwen_by_hand_with_a_tool_turn_and_through_aio_run(
     fake_api.script([{"text": "again", "usage": again}])
     options = CallOptions(agent="qwen", cwd=cli_workdir, model=PRICED, timeout=TIMEOUT)
     _counted_once(options, _add(expected, _qwen_expected(again)))
+
+
+def test_opencode_subagent_requests_count_once_by_hand_and_through_aio_run(
+    offline_cli_factory: Callable[[str], OfflineCli], agent_env: Callable[[str], None],
+    fake_api: FakeAPIServer, cli_workdir: Path, session_dir: Path,
+) -> None:  # fmt: skip
+    """The ``task`` tool runs a subagent in a child session whose steps ``opencode run``
+    never prints: the index counts them for the parent session, and aio's own record of a
+    call reads them from OpenCode's store (so covering them loses nothing)."""
+    cli = offline_cli_factory("opencode")
+    task = {"name": "task", "input": {"description": "count files", "prompt": "count the files",
+                                      "subagent_type": "general"}}  # fmt: skip
+
+    def script(n: int) -> list[dict[str, int]]:
+        sent = [_anthropic(100 * n, 10 * n, 0, 0), _anthropic(50 * n, 5 * n, 0, 0),
+                _anthropic(70 * n, 7 * n, 0, 0)]  # fmt: skip
+        fake_api.script([{"tool_use": task, "usage": sent[0]},  # the main agent calls task
+                         {"text": "three files", "usage": sent[1]},  # the subagent answers
+                         {"text": "All done.", "usage": sent[2]}])  # fmt: skip
+        return sent
+
+    sent = script(1)
+    argv = [*cli.argv, "run", "--format", "json", "-m", MODELS["opencode"]]
+    done = run_cli(argv, cli.env, cli_workdir, stdin="count the files", timeout=TIMEOUT)
+    assert done.returncode == 0, done.describe()
+    assert fake_api.pending == [], "the subagent did not run: the test proves nothing"
+    expected = _opencode_expected(*sent)
+    totals = _totals("opencode")
+    _check(totals, expected)
+    assert totals["sessions"] == 1  # the subagent's session counts for its parent
+
+    agent_env("opencode")
+    sent = script(2)
+    run = run_in_session(SessionStore(), "run-oc-task", "count the files", CallOptions(
+        agent="opencode", cwd=cli_workdir, model=MODELS["opencode"], timeout=TIMEOUT))
+    assert run.result.ok, (run.result.outcome, run.result.error)
+    tokens = run.record.to_json()["tokens"]  # aio's own record has the subagent's request
+    assert (tokens["input"], tokens["output"]) == (440, 44)
+    totals = _totals("opencode")
+    _check(totals, _add(expected, _opencode_expected(*sent)))
+    assert [c is not None for _, c in _covered("opencode")] == [False] * 3 + [True] * 3
