@@ -10,6 +10,7 @@ CLI's files): the totals grow by that call once, never twice.
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -143,6 +144,11 @@ def test_qwen_by_hand_with_a_tool_turn_and_through_aio_run(
     qwen_cli: OfflineCli, agent_env: Callable[[str], None], fake_api: FakeAPIServer,
     cli_workdir: Path, session_dir: Path,
 ) -> None:  # fmt: skip
+    # a git repository on a branch named after the feature the aio run below belongs to
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    for args in (["init", "-q", "-b", "feature/qwen"],
+                 ["commit", "-q", "--allow-empty", "-m", "0"]):  # fmt: skip
+        subprocess.run([*git, *args], cwd=cli_workdir, check=True, capture_output=True)
     target = cli_workdir / "hello.txt"
     sent = [_chat(1000, 100, 200, 30), _chat(2000, 50, 1500, 0)]
     write = {"name": "write_file", "input": {"file_path": str(target), "content": "hello\n"}}
@@ -167,6 +173,10 @@ def test_qwen_by_hand_with_a_tool_turn_and_through_aio_run(
     fake_api.script([{"text": "again", "usage": again}])
     options = CallOptions(agent="qwen", cwd=cli_workdir, model=PRICED, timeout=TIMEOUT)
     _counted_once(options, _add(expected, _qwen_expected(again)))
+    # the requests made by hand on branch feature/qwen count for aio's feature "qwen"
+    by_feature = json.loads(aio_inprocess("usage", "daily", "--json", "--agent", "qwen",
+                                          "--by", "feature").out)  # fmt: skip
+    assert {r["feature"]: r["requests"] for r in by_feature["rows"]} == {"qwen": 3}
 
 
 def test_opencode_subagent_requests_count_once_by_hand_and_through_aio_run(
