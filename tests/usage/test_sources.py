@@ -324,3 +324,29 @@ def test_moved_homes_of_claude_codex_and_gemini_are_indexed(
     sessions = {(r["agent"], r["session"]) for r in _doc()["rows"]}
     assert sessions == {("claude", "s1"), ("claude", "s2"), ("codex", "t1"),
                         ("gemini", "abcd1234-0000")}  # fmt: skip
+
+
+def test_a_broken_or_odd_opencode_store_never_breaks_a_sync(isolated_home: Path) -> None:
+    store = _opencode(isolated_home)
+    # odd rows: a step-finish that is not JSON, one without a time, one whose message is gone
+    store.db.execute("INSERT INTO part VALUES ('prt_x1', 'msg_0001', 'ses_A', 1, 1,"
+                     " '{not json step-finish')")  # fmt: skip
+    store.db.execute("INSERT INTO part VALUES ('prt_x2', 'msg_0001', 'ses_A', 'soon', 1, ?)",
+                     (json.dumps({"type": "step-finish", "tokens": {"input": 5}}),))
+    store.db.execute("INSERT INTO part VALUES ('prt_x3', 'msg_gone', 'ses_A', ?, 1, ?)",
+                     (_ms("2026-12-01T10:01:00+00:00"),
+                      json.dumps({"type": "step-finish", "tokens": {"input": 9, "output": 1}})))
+    _qwen_chat(isolated_home)
+    done = sync()
+    assert done.skipped == []
+    doc = _doc(agent="opencode")
+    assert _figures(doc["totals"]) == (2619, 146, 6500, 600, 20, 4)
+    assert doc["totals"]["unpriced_requests"] == 1  # no model known: flagged, not $0
+    store.db.close()
+    store.path.write_bytes(b"not a database at all" * 500)  # replaced by garbage
+    for suffix in ("-wal", "-shm"):
+        Path(f"{store.path}{suffix}").unlink(missing_ok=True)
+    broken = sync()
+    assert len(broken.skipped) == 1 and str(store.path) in broken.skipped[0]
+    assert _figures(_doc(agent="opencode")["totals"]) == (2619, 146, 6500, 600, 20, 4)
+    assert _doc(agent="qwen")["totals"]["requests"] == 2  # the other sources still read
