@@ -336,17 +336,23 @@ def test_a_broken_or_odd_opencode_store_never_breaks_a_sync(isolated_home: Path)
     store.db.execute("INSERT INTO part VALUES ('prt_x3', 'msg_gone', 'ses_A', ?, 1, ?)",
                      (_ms("2026-12-01T10:01:00+00:00"),
                       json.dumps({"type": "step-finish", "tokens": {"input": 9, "output": 1}})))
+    # no model known, but OpenCode's own cost: that figure, flagged as only reported
+    store.db.execute("INSERT INTO part VALUES ('prt_x4', 'msg_gone', 'ses_A', ?, 1, ?)",
+                     (_ms("2026-12-01T10:02:00+00:00"), json.dumps(
+                         {"type": "step-finish", "tokens": {"input": 1}, "cost": 0.25})))
     _qwen_chat(isolated_home)
     done = sync()
     assert done.skipped == []
     doc = _doc(agent="opencode")
-    assert _figures(doc["totals"]) == (2619, 146, 6500, 600, 20, 4)
-    assert doc["totals"]["unpriced_requests"] == 1  # no model known: flagged, not $0
+    assert _figures(doc["totals"]) == (2620, 146, 6500, 600, 20, 5)
+    assert doc["totals"]["unpriced_requests"] == 1  # no model, no cost: flagged, not $0
+    assert doc["totals"]["reported_cost"] == pytest.approx(0.25)
+    assert doc["totals"]["cost"] == pytest.approx(0.014205 + 0.25)  # the unpriced one: not in
     store.db.close()
     store.path.write_bytes(b"not a database at all" * 500)  # replaced by garbage
     for suffix in ("-wal", "-shm"):
         Path(f"{store.path}{suffix}").unlink(missing_ok=True)
     broken = sync()
     assert len(broken.skipped) == 1 and str(store.path) in broken.skipped[0]
-    assert _figures(_doc(agent="opencode")["totals"]) == (2619, 146, 6500, 600, 20, 4)
+    assert _figures(_doc(agent="opencode")["totals"]) == (2620, 146, 6500, 600, 20, 5)
     assert _doc(agent="qwen")["totals"]["requests"] == 2  # the other sources still read
