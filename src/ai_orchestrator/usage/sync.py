@@ -6,6 +6,8 @@ index keeps its identity (dev, inode), size, mtime, the offset read up to (alway
 a complete line) and the parser state. A file whose identity changed or that shrank is read
 again from the start (rows are keyed, so reading twice adds nothing); an unchanged one is
 not opened; a grown one is read from its offset. Lines longer than ``MAX_LINE`` are skipped.
+A SQLite store (OpenCode's) is read from its rowid watermark when it or its ``-wal`` changed
+(``usage.opencode_db``).
 
 A sync that reads more than ``PARALLEL_BYTES`` parses the files in ``WORKERS`` forked
 processes (biggest first); the parent alone writes the index, per file, as they finish.
