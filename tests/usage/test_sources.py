@@ -14,8 +14,9 @@ import pytest
 
 from ai_orchestrator.agents.registry import KNOWN_KEYS, capabilities
 from ai_orchestrator.store.session_store import SessionStore
+from ai_orchestrator.usage.parsers import PARSERS
 from ai_orchestrator.usage.reports import Filters, report
-from ai_orchestrator.usage.sources import KINDS, discover
+from ai_orchestrator.usage.sources import DATABASES, KINDS, discover
 from ai_orchestrator.usage.sync import open_index, sync
 from tests.helpers import as_record, interaction
 
@@ -267,6 +268,7 @@ def test_every_declared_place_is_read_and_moved_homes_are_followed(
 ) -> None:
     kinds = {f.kind for k in KNOWN_KEYS for f in (capabilities(k).session_files or list)()}
     assert kinds == set(KINDS)  # every reader is declared by a backend, every kind has one
+    assert set(KINDS) == set(PARSERS) | DATABASES  # (sources does not import the parsers)
     moved = isolated_home / "elsewhere"
     monkeypatch.setenv("QWEN_HOME", str(moved / "qwen"))
     monkeypatch.setenv("OPENCODE_DB", str(moved / "oc.db"))
