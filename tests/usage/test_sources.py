@@ -205,6 +205,19 @@ def test_opencode_store_exact_tokens_cost_and_subagents_in_their_parent(
     assert reported == pytest.approx(0.007575 + 0.0063 + 0.000105)  # OpenCode's own figure
 
 
+def test_opencode_store_read_in_batches_gives_the_same_figures(
+    isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ai_orchestrator.usage import opencode_db
+
+    monkeypatch.setattr(opencode_db, "BATCH", 1)  # one part a batch, a watermark each
+    store = _opencode(isolated_home)
+    assert sync().requests == 3
+    store.step("ses_A", "2026-12-01T11:00:00+00:00", _tokens(7, 3, 0, 0, 0), 0.0)
+    assert sync().requests == 1
+    assert _figures(_doc(agent="opencode")["totals"]) == (2617, 148, 6500, 600, 20, 4)
+
+
 def test_opencode_warm_sync_reads_only_new_parts_even_while_the_wal_is_open(
     isolated_home: Path,
 ) -> None:

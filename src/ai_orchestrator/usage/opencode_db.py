@@ -17,7 +17,9 @@ usage is read by ``agents.opencode.step_usage``, the same function ``aio run``'s
   the last one read are queried. SQLite reuses the highest rowids when the rows holding them
   were deleted (the user deleted the latest session), so the part id at the watermark is
   kept as an anchor: when that row is gone or holds another part, everything is read again
-  (keyed rows: nothing counts twice).
+  (keyed rows: nothing counts twice). Parts are read in batches of ``BATCH`` (memory stays
+  bounded), each written with its watermark; the stamp is stored only once all are read, so
+  a sync stopped halfway continues from the last batch written.
 - Opened read-only (``mode=ro``); a store OpenCode is writing is read as it stands. A store
   that cannot be read raises ``sqlite3.Error`` (the caller records it as skipped).
 """
@@ -27,6 +29,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the warm path (nothing changed) needs only ``stamp``
@@ -39,6 +42,8 @@ _QUERY = (
     " WHERE p.rowid > ? AND p.data LIKE '%step-finish%' ORDER BY p.rowid"
 )
 Stamp = tuple[int, int, int, int, int, int]  # dev, ino, size, mtime_ns, wal size, wal mtime_ns
+Batch = tuple[list["Request"], int, str]  # requests, the rowid read up to, its part id
+BATCH = 5_000
 
 
 def stamp(path: str) -> Stamp | None:
@@ -83,24 +88,29 @@ def _roots(db: sqlite3.Connection) -> dict[str, str]:
     return roots
 
 
-def read(path: str, after: int, anchor: str | None) -> tuple[list[Request], int, str | None]:
+def read(path: str, after: int, anchor: str | None) -> Iterator[Batch]:
     """The requests of the parts written after rowid ``after`` (all of them when the part
-    ``anchor`` no longer holds that rowid); (requests, the new watermark, its part id)."""
-    from ai_orchestrator.agents.opencode import step_usage
-    from ai_orchestrator.usage.parsers import Request
-
+    ``anchor`` no longer holds that rowid), in batches of at most ``BATCH`` parts (memory
+    stays bounded): (requests, the watermark after the batch, its part id)."""
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5.0)
     try:
         if after:
             held = db.execute("SELECT id FROM part WHERE rowid = ?", (after,)).fetchone()
             if held is None or held[0] != anchor:
                 after = 0  # the rows at the top were deleted: their rowids may be reused
-        rows = db.execute(_QUERY, (after,)).fetchall()
-        roots = _roots(db) if rows else {}
+        roots = _roots(db)
+        cursor = db.execute(_QUERY, (after,))
+        while rows := cursor.fetchmany(BATCH):
+            last = rows[-1]
+            yield _requests(rows, roots), int(last[0]), str(last[1])
     finally:
         db.close()
-    if not rows:
-        return [], after, anchor if after else None
+
+
+def _requests(rows: list[tuple[Any, ...]], roots: dict[str, str]) -> list[Request]:
+    from ai_orchestrator.agents.opencode import step_usage
+    from ai_orchestrator.usage.parsers import Request
+
     found = []
     for _, part_id, session, created, raw, message_raw, directory in rows:
         data = _dict(raw)
@@ -130,5 +140,4 @@ def read(path: str, after: int, anchor: str | None) -> tuple[list[Request], int,
                 reported_cost=float(cost) if isinstance(cost, int | float) else None,
             )
         )
-    last = rows[-1]
-    return found, int(last[0]), str(last[1])
+    return found

@@ -561,16 +561,19 @@ def _read_stores(
             size, mtime_ns, wal,
         ):  # fmt: skip
             continue
-        after = held.offset if held and same else 0
+        start = held.offset if held and same else 0
         anchor = held.state.get("anchor") if held and same else None
+        f = _File(source.kind, dev, ino, size, mtime_ns, start, {"wal": None, "anchor": anchor})
         try:
-            found, after, anchor = opencode_db.read(source.path, after, anchor)
+            for found, rowid, part_id in opencode_db.read(source.path, start, anchor):
+                f.offset, f.state["anchor"] = rowid, part_id
+                writer.requests(found)  # with its watermark; the stamp (wal) only at the end
+                writer.file_done(source.path, f, 0)
         except sqlite3.Error as exc:
             report.skipped.append(f"{source.path}: {exc}")
             continue
-        writer.requests(found)
-        state = {"wal": wal, "anchor": anchor}  # the stamp from before the read: never ahead
-        writer.file_done(source.path, _File(source.kind, dev, ino, size, mtime_ns, after, state), 0)
+        f.state["wal"] = wal  # the stamp from before the read: never ahead of what was read
+        writer.file_done(source.path, f, 0)
         report.files_read += 1
 
 
