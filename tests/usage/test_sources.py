@@ -218,6 +218,32 @@ def test_opencode_store_read_in_batches_gives_the_same_figures(
     assert _figures(_doc(agent="opencode")["totals"]) == (2617, 148, 6500, 600, 20, 4)
 
 
+def test_an_interrupted_opencode_read_keeps_its_batches_and_the_next_sync_continues(
+    isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ai_orchestrator.usage import opencode_db
+    from ai_orchestrator.usage import sync as sync_module
+
+    monkeypatch.setattr(opencode_db, "BATCH", 1)
+    monkeypatch.setattr(sync_module, "COMMIT_SECONDS", 0.0)  # every batch commits
+    _opencode(isolated_home)
+    real, calls = opencode_db._requests, []
+
+    def stop_at_the_third(rows: Any, roots: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(rows, roots)
+
+    monkeypatch.setattr(opencode_db, "_requests", stop_at_the_third)
+    with pytest.raises(KeyboardInterrupt):
+        sync()
+    monkeypatch.setattr(opencode_db, "_requests", real)
+    assert _doc(agent="opencode")["totals"]["requests"] == 2  # two batches were written
+    assert sync().requests == 1  # the next sync reads only the rest
+    assert _figures(_doc(agent="opencode")["totals"]) == (2610, 145, 6500, 600, 20, 3)
+
+
 def test_opencode_warm_sync_reads_only_new_parts_even_while_the_wal_is_open(
     isolated_home: Path,
 ) -> None:
