@@ -158,7 +158,7 @@ def _message_models(db: sqlite3.Connection, session_id: str) -> dict[str, str]:
     for message_id, raw in db.execute(
         "SELECT id, data FROM message WHERE session_id = ?", (session_id,)
     ):
-        model = _model_of(_json(raw))
+        model = model_of(_json(raw))
         if model != "unknown":
             models[str(message_id)] = model
     return models
@@ -196,7 +196,8 @@ _TREE = (
 )
 
 
-def _model_of(message: dict[str, Any]) -> str:
+def model_of(message: Mapping[str, Any]) -> str:
+    """``providerID/modelID`` of a stored message (what ``aio run`` records); ``"unknown"``."""
     provider, model = as_str(message.get("providerID")), as_str(message.get("modelID"))
     if not model:
         return "unknown"
@@ -224,7 +225,7 @@ def stored_steps(
         data = _json(raw)
         if data.get("type") == "step-finish":
             cost = as_float(data.get("cost"))
-            found.append((as_int(created), _model_of(_json(message)), step_usage(data), cost))
+            found.append((as_int(created), model_of(_json(message)), step_usage(data), cost))
     return found
 
 

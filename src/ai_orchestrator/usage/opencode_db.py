@@ -108,7 +108,7 @@ def read(path: str, after: int, anchor: str | None) -> Iterator[Batch]:
 
 
 def _requests(rows: list[tuple[Any, ...]], roots: dict[str, str]) -> list[Request]:
-    from ai_orchestrator.agents.opencode import step_usage
+    from ai_orchestrator.agents.opencode import model_of, step_usage
     from ai_orchestrator.usage.parsers import Request
 
     found = []
@@ -117,11 +117,6 @@ def _requests(rows: list[tuple[Any, ...]], roots: dict[str, str]) -> list[Reques
         if data.get("type") != "step-finish" or not isinstance(created, int):
             continue
         message = _dict(message_raw)
-        provider, model = message.get("providerID"), message.get("modelID")
-        if isinstance(model, str) and model:
-            name = f"{provider}/{model}" if isinstance(provider, str) and provider else model
-        else:
-            name = "unknown"
         cost = data.get("cost")
         where = message.get("path")
         cwd = where.get("cwd") if isinstance(where, dict) else None
@@ -129,7 +124,7 @@ def _requests(rows: list[tuple[Any, ...]], roots: dict[str, str]) -> list[Reques
             Request(
                 key=f"o:{part_id}",
                 agent="opencode",
-                model=name,
+                model=model_of(message),
                 ts=created,
                 session=roots.get(session, session),
                 project=directory if isinstance(directory, str) and directory else _text(cwd),
