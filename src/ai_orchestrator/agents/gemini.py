@@ -89,6 +89,7 @@ from ai_orchestrator.agents.base import (
     Invocation,
     ProcessExit,
     Progress,
+    SessionFiles,
     TodoEvent,
     check_model,
 )
@@ -211,7 +212,10 @@ class GeminiBackend:
         provider="google",
         auto_planner=0,  # the long-context planner when its CLI is installed
         tested_version="0.61.0",
-        session_dirs=lambda: [gemini_tmp_dir()],
+        session_files=lambda: [  # chats/<parent id>/ holds subagent chats
+            SessionFiles(gemini_tmp_dir(), "gemini", under="*/chats"),
+            SessionFiles(gemini_tmp_dir(), "gemini-json", "*.json", under="*/chats"),
+        ],
     )
 
     def build(self, request: AgentRequest, executable: str) -> Invocation:

@@ -88,6 +88,7 @@ from ai_orchestrator.agents.base import (
     Invocation,
     ProcessExit,
     Progress,
+    SessionFiles,
     TodoEvent,
     check_model,
 )
@@ -121,8 +122,8 @@ def qwen_dir() -> Path:
     return Path(env.get("QWEN_HOME") or os.path.join(env.home(), ".qwen"))
 
 
-def _session_dirs() -> list[Path]:
-    return [qwen_dir() / "projects"]
+def _session_files() -> list[SessionFiles]:
+    return [SessionFiles(qwen_dir() / "projects", "qwen", under="*/chats")]
 
 
 def _qwen_tool(name: str) -> str:
@@ -145,6 +146,17 @@ def normalised(counts_: Mapping[str, int], reasoning: int = 0) -> ModelUsage:
 def _as_counters(usage: ModelUsage) -> dict[str, int]:
     return {"input_tokens": usage.input + usage.cache_read, "output_tokens": usage.output,
             "cache_read_input_tokens": usage.cache_read}
+
+
+def response_usage(event: Mapping[str, Any]) -> ModelUsage:
+    """One ``qwen-code.api_response`` event's tokens → ``ModelUsage`` (``input_token_count``
+    includes ``cached_content_token_count``; ``thoughts_token_count`` is the reasoning part
+    of ``output_token_count``)."""
+    cached = as_int(event.get("cached_content_token_count"))
+    prompt = as_int(event.get("input_token_count"))
+    return ModelUsage(
+        input=max(0, prompt - cached), output=as_int(event.get("output_token_count")),
+        cache_read=min(cached, prompt), reasoning=as_int(event.get("thoughts_token_count")))
 
 
 def _api_responses(path: Path) -> list[tuple[dict[str, Any], datetime | None]]:
@@ -170,7 +182,7 @@ class QwenBackend:
         resume_scope="cwd",  # chats live under projects/<cwd>/: --resume finds them from there
         provider=None,  # any OpenAI-compatible provider: priced by the model name
         tested_version="0.24.4",
-        session_dirs=_session_dirs,
+        session_files=_session_files,
     )
 
     def build(self, request: AgentRequest, executable: str) -> Invocation:
@@ -216,11 +228,7 @@ class QwenBackend:
         found = FileUsage("qwen-chat", paths[0])
         whole = ModelUsage()
         for event, moment in _api_responses(paths[0]):
-            cached = as_int(event.get("cached_content_token_count"))
-            prompt = as_int(event.get("input_token_count"))
-            usage = ModelUsage(
-                input=max(0, prompt - cached), output=as_int(event.get("output_token_count")),
-                cache_read=min(cached, prompt), reasoning=as_int(event.get("thoughts_token_count")))
+            usage = response_usage(event)
             whole.add(usage)
             if counts(moment, since):
                 add(found, as_str(event.get("model")) or "unknown", usage, moment)

@@ -9,9 +9,11 @@ Tables
     ``covered``: the aio interaction this request was already recorded in (never counted
     again); ``replay``: a sidechain copy of a main-chain message (never counted).
     ``files``: per source file its identity (dev, inode), size, mtime, the offset read up to
-    and the parser state. ``aio_calls``/``aio_msgs``: the windows and message ids of aio's
-    own calls (what ``covered`` is matched against). ``reported``: the agents' own session
-    figures (statusline). ``hook_sessions``: sessions announced by hooks. ``meta``.
+    and the parser state (a SQLite store: the rowid read up to, its ``-wal``'s size and mtime
+    and the part id at the rowid: ``usage.opencode_db``). ``aio_calls``/``aio_msgs``: the
+    windows and message ids of aio's own calls (what ``covered`` is matched against).
+    ``reported``: the agents' own session figures (statusline). ``hook_sessions``: sessions
+    announced by hooks. ``meta``.
 
 Crash safety: WAL journal; a file's rows and its new offset are written in one transaction,
 so a sync killed at any instant leaves the index as it was after the last commit and the

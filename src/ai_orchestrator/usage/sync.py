@@ -6,6 +6,8 @@ index keeps its identity (dev, inode), size, mtime, the offset read up to (alway
 a complete line) and the parser state. A file whose identity changed or that shrank is read
 again from the start (rows are keyed, so reading twice adds nothing); an unchanged one is
 not opened; a grown one is read from its offset. Lines longer than ``MAX_LINE`` are skipped.
+A SQLite store (OpenCode's) is read from its rowid watermark when it or its ``-wal`` changed
+(``usage.opencode_db``).
 
 A sync that reads more than ``PARALLEL_BYTES`` parses the files in ``WORKERS`` forked
 processes (biggest first); the parent alone writes the index, per file, as they finish.
@@ -36,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 from ai_orchestrator.core import env
 from ai_orchestrator.usage import db as usage_db
 from ai_orchestrator.usage.settle import settle
-from ai_orchestrator.usage.sources import WHOLE_FILE, Source, discover
+from ai_orchestrator.usage.sources import DATABASES, WHOLE_FILE, Source, discover
 from ai_orchestrator.usage.spool import KEEP_DAYS
 
 if TYPE_CHECKING:
@@ -478,7 +480,10 @@ def _sync_locked(
     sources = discover(extra)
     report.files = len(sources)
     work: list[tuple[Source, _File]] = []
+    stores = [s for s in sources if s.kind in DATABASES]
     for source in sources:
+        if source.kind in DATABASES:
+            continue
         try:
             st = os.lstat(source.path)
         except OSError:
@@ -498,6 +503,7 @@ def _sync_locked(
             progress(done, len(work), done_bytes, total_bytes)
 
     try:
+        _read_stores(writer, stores, known, report)
         if parallel:
             _read_parallel(writer, work, report, files_tick)
             work_left: list[tuple[Source, _File]] = []
@@ -535,6 +541,40 @@ def _sync_locked(
     seen = conn.execute("SELECT value FROM meta WHERE key = 'features'").fetchone()
     if writer.rows or aio_changed or seen is None or set(json.loads(seen[0])) != features:
         settle(conn, gen, features)
+
+
+def _read_stores(
+    writer: _Writer, stores: list[Source], known: dict[str, _File], report: SyncReport
+) -> None:
+    """SQLite stores (``usage.opencode_db``): read from their watermark when they changed."""
+    from ai_orchestrator.usage import opencode_db
+
+    for source in stores:
+        now = opencode_db.stamp(source.path)
+        if now is None:
+            continue
+        dev, ino, size, mtime_ns, wal_size, wal_mtime = now
+        held = known.get(source.path)
+        same = held is not None and (held.kind, held.dev, held.ino) == (source.kind, dev, ino)
+        wal = [wal_size, wal_mtime]
+        if held and same and (held.size, held.mtime_ns, held.state.get("wal")) == (
+            size, mtime_ns, wal,
+        ):  # fmt: skip
+            continue
+        start = held.offset if held and same else 0
+        anchor = held.state.get("anchor") if held and same else None
+        f = _File(source.kind, dev, ino, size, mtime_ns, start, {"wal": None, "anchor": anchor})
+        try:
+            for found, rowid, part_id in opencode_db.read(source.path, start, anchor):
+                f.offset, f.state["anchor"] = rowid, part_id
+                writer.requests(found)  # with its watermark; the stamp (wal) only at the end
+                writer.file_done(source.path, f, 0)
+        except sqlite3.Error as exc:
+            report.skipped.append(f"{source.path}: {exc}")
+            continue
+        f.state["wal"] = wal  # the stamp from before the read: never ahead of what was read
+        writer.file_done(source.path, f, 0)
+        report.files_read += 1
 
 
 def _kind_of(agent: str, path: str) -> str:
