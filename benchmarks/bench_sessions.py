@@ -23,15 +23,17 @@ completion" from sessions, never measured. This script measures them on a scenar
   latency in it; aio's test runs and the CLI's start-up dominate).
 
 Variants (each in a fresh project and a fresh cache): ``on``, ``off`` (``--runs`` times,
-interleaved); ``compact`` (sessions on, ``aio session compact implement-inventory`` after
-task ceil(N/2)); ``lineage``: after the parent feature, three child features of
+interleaved); ``off-reread`` (not by default: sessions off, and each implement call from
+task 2 on first reads the module with the Read tool, as a model without the history would);
+``compact`` (sessions on, ``aio session compact implement-inventory`` after task
+ceil(N/2)); ``lineage``: after the parent feature, three child features of
 ``--child-tasks`` tasks each, in order: a plain one, one ``aio init --from inventory`` (a
-fork of the parent's conversations) and one ``--template`` made from ``implement-inventory``
-(its seed conversation forked).
+fork of the parent's conversations) and one ``--template`` made from
+``implement-inventory`` (its seed conversation forked).
 
 Usage: ``python benchmarks/bench_sessions.py [--tasks N] [--runs R] [--child-tasks M]
-[--only on,off,compact,lineage]``; writes ``benchmarks/results/bench_sessions.json`` and
-prints Markdown tables.
+[--only on,off,off-reread,compact,lineage] [--name NAME]``; writes
+``benchmarks/results/<NAME>.json`` (default ``bench_sessions``) and prints Markdown tables.
 """
 
 from __future__ import annotations
@@ -117,12 +119,20 @@ def write_turn(path: Path, content: str, text: str) -> dict[str, Any]:
                                        "input": {"file_path": str(path), "content": content}}}
 
 
-def task_turns(root: Path, module: str, k: int) -> list[dict[str, Any]]:
+def task_turns(root: Path, module: str, k: int, *, reread: bool = False) -> list[dict[str, Any]]:
+    """Task k's answers: the tests call (Write, then a word), the implement call (the same).
+    ``reread``: each call first reads the module (from task 2 on), as a model without the
+    conversation's history would to learn the earlier rules — an assumption, said so."""
     code = "".join(function_source(module, j) + "\n\n" for j in range(1, k + 1)).rstrip() + "\n"
+    read = [{"text": f"Reading the earlier rules in {module}.py first.",
+             "tool_use": {"name": "Read", "input": {"file_path": str(root / f"{module}.py")}}}
+            ] if reread and k > 1 else []
     return [
+        *read,
         write_turn(root / "tests" / f"test_{module}_{k}.py", test_source(module, k),
                    f"Writing the acceptance tests for rule {k}."),
         {"text": f"T1.{k}: tests written; they fail until {module}_rule_{k} exists."},
+        *read,
         write_turn(root / f"{module}.py", code,
                    f"Implementing rule {k} next to the earlier rules."),
         {"text": f"T1.{k} implemented: {module}_rule_{k} added to {module}.py."},
@@ -239,7 +249,7 @@ class Project:
 
 def feature_steps(p: Project, feature: str, tasks: int, *, env: dict[str, str] | None = None,
                   init: tuple[str, ...] = (), compact_after: int | None = None,
-                  review: bool = True) -> list[Step]:
+                  review: bool = True, reread: bool = False) -> list[Step]:
     """init, plan, implement each task, (compact), review, verify of one feature."""
     impl = f"implement-{feature}"
     steps = [p.aio("init", "init", feature, f"The {feature} rules", *init, env=env)]
@@ -248,7 +258,8 @@ def feature_steps(p: Project, feature: str, tasks: int, *, env: dict[str, str] |
                        sessions=(f"plan-{feature}",)))
     for k in range(1, tasks + 1):
         steps.append(p.aio(f"T1.{k}", "implement", feature, "--task", f"T1.{k}",
-                           turns=task_turns(p.root, feature, k), env=env, sessions=(impl,)))
+                           turns=task_turns(p.root, feature, k, reread=reread), env=env,
+                           sessions=(impl,)))
         if compact_after == k:
             steps.append(_compact(p, impl, env))
     if review:
@@ -305,35 +316,39 @@ def median_steps(runs: list[list[Step]]) -> list[dict[str, Any]]:
 
 
 def table(title: str, columns: dict[str, list[dict[str, Any]]]) -> str:
-    """Markdown: one row per step, each mode's input/cache read/cache write/cost/wall."""
+    """Markdown: one row per step (matched by label: a step only one column has shows "—"
+    in the others), each column's input/cache read/cache write/output/cost/wall, and each
+    column's total over all of its steps."""
     names = list(columns)
     head = "| step | " + " | ".join(
         f"{n}: input | {n}: cache read | {n}: cache write | {n}: output | {n}: cost | {n}: wall"
         for n in names) + " |"
     lines = [f"**{title}**", "", head, "|---" * (1 + 6 * len(names)) + "|"]
-    labels = [r["step"] for r in columns[names[0]]]
-    sums = {n: dict.fromkeys([*FIELDS, "cost_usd", "wall_s"], 0.0) for n in names}
-    for i, label in enumerate(labels):
+    labels: list[str] = []
+    for rows in columns.values():
+        for i, row in enumerate(rows):
+            if row["step"] not in labels:
+                before = rows[i - 1]["step"] if i else None
+                at = labels.index(before) + 1 if before in labels else len(labels)
+                labels.insert(at, row["step"])
+    by_label = {n: {r["step"]: r for r in rows} for n, rows in columns.items()}
+    for label in labels:
         cells = [label]
         for n in names:
-            row = columns[n][i] if i < len(columns[n]) else None
-            if row is None or row["step"] != label:
-                cells += ["—"] * 6
-                continue
-            for key in (*FIELDS, "cost_usd", "wall_s"):
-                sums[n][key] += row[key]
-            cells += [f"{row['input']:,.0f}", f"{row['cache_read']:,.0f}",
-                      f"{row['cache_write']:,.0f}", f"{row['output']:,.0f}",
-                      f"${row['cost_usd']:.4f}", f"{row['wall_s']:.1f} s"]
+            found = by_label[n].get(label)
+            cells += _cells(found) if found else ["—"] * 6
         lines.append("| " + " | ".join(cells) + " |")
     cells = ["**total**"]
     for n in names:
-        s = sums[n]
-        cells += [f"**{s['input']:,.0f}**", f"**{s['cache_read']:,.0f}**",
-                  f"**{s['cache_write']:,.0f}**", f"**{s['output']:,.0f}**",
-                  f"**${s['cost_usd']:.4f}**", f"**{s['wall_s']:.1f} s**"]
+        total = {k: sum(r[k] for r in columns[n]) for k in (*FIELDS, "cost_usd", "wall_s")}
+        cells += [f"**{c}**" for c in _cells(total)]
     lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _cells(row: dict[str, Any]) -> list[str]:
+    return [f"{row['input']:,.0f}", f"{row['cache_read']:,.0f}", f"{row['cache_write']:,.0f}",
+            f"{row['output']:,.0f}", f"${row['cost_usd']:.4f}", f"{row['wall_s']:.1f} s"]
 
 
 def check_recorded(steps: list[Step]) -> list[str]:
@@ -352,6 +367,7 @@ def main() -> None:
     parser.add_argument("--child-tasks", type=int, default=3)
     parser.add_argument("--only", default="on,off,compact,lineage")
     parser.add_argument("--keep", action="store_true", help="keep the temp projects")
+    parser.add_argument("--name", default="bench_sessions", help="results/<name>.json")
     args = parser.parse_args()
     exe = find_cli("claude")
     if exe is None:
@@ -361,14 +377,15 @@ def main() -> None:
     load = os.getloadavg()
     result: dict[str, Any] = {"tasks": args.tasks, "runs": args.runs, "model": MODEL,
                               "load_before": [round(x, 2) for x in load]}
-    raw: dict[str, list[list[Step]]] = {"on": [], "off": []}
+    raw: dict[str, list[list[Step]]] = {"on": [], "off": [], "off-reread": []}
     for _ in range(args.runs):
-        for mode in ("on", "off"):
+        for mode in raw:
             if mode not in only:
                 continue
-            env = {"USE_SESSIONS": "false"} if mode == "off" else {}
+            env = {"USE_SESSIONS": "false"} if mode.startswith("off") else {}
             with project(exe, args.keep) as p:
-                raw[mode].append(feature_steps(p, "inventory", args.tasks, env=env))
+                raw[mode].append(feature_steps(p, "inventory", args.tasks, env=env,
+                                               reread=mode == "off-reread"))
             print(f"{mode}: {totals(raw[mode][-1])}", file=sys.stderr)
     medians = {mode: median_steps(runs) for mode, runs in raw.items() if runs}
     result["modes"] = {mode: {"steps": rows, "totals": {
@@ -412,7 +429,7 @@ def main() -> None:
                          "`init --template` (one run)",
                          {k: median_steps([v]) for k, v in kids.items()}))
     result["load_after"] = [round(x, 2) for x in os.getloadavg()]
-    path = write_result("bench_sessions", result)
+    path = write_result(args.name, result)
     print("\n\n".join(out))
     print(f"\nload {result['load_before']} -> {result['load_after']}; raw: {path}")
     problems_by_run = dict(result["mismatches"])
