@@ -10,6 +10,7 @@ import pytest
 
 from ai_orchestrator.usage import db as usage_db
 from ai_orchestrator.usage.sync import open_index, sync
+from tests.usage.test_index import SONNET as SONNET_ID
 from tests.usage.test_index import _assistant, _totals, _u
 
 
@@ -118,3 +119,77 @@ def test_an_index_of_the_earlier_layout_gains_the_new_index(isolated_home: Path)
     sync()
     assert "req_side" in _indexes()
     assert _totals()["totals"]["requests"] == 2
+
+
+_ODD_LINES = [
+    # the usual shape, and the same request as a later, larger snapshot
+    {"type": "assistant", "sessionId": "s", "requestId": "r1", "timestamp": "2026-12-01T10:00:00Z",
+     "uuid": "u1", "cwd": "/w", "gitBranch": "main", "isSidechain": False,
+     "message": {"id": "msg_1", "model": SONNET_ID, "content": [{"type": "text", "text": "a"}],
+                 "usage": {"input_tokens": 1, "output_tokens": 2}}},
+    {"type": "assistant", "sessionId": "s", "requestId": "r1", "timestamp": "2026-12-01T10:00:01Z",
+     "message": {"id": "msg_1", "model": SONNET_ID, "usage": {"input_tokens": 1,
+                 "output_tokens": 9, "cache_creation_input_tokens": 4,
+                 "cache_creation": {"ephemeral_1h_input_tokens": 3}}}, "costUSD": 0.5},
+    # a message that is not an object, none at all, a usage that is not an object
+    {"type": "assistant", "timestamp": "2026-12-01T10:00:02Z", "message": "usage"},
+    {"type": "assistant", "timestamp": "2026-12-01T10:00:02Z", "usage": {"input_tokens": 5}},
+    {"type": "assistant", "timestamp": "2026-12-01T10:00:02Z",
+     "message": {"id": "msg_2", "usage": [1, 2]}},
+    # odd value types: a numeric type, a list as the id, a string count, a float count
+    {"type": 7, "message": {"id": "msg_3", "usage": {"input_tokens": 5}}},
+    {"type": "assistant", "timestamp": "2026-12-01T10:00:03Z", "sessionId": ["x"],
+     "message": {"id": ["msg_4"], "model": None, "usage": {"input_tokens": "5",
+                 "output_tokens": 2.7}}},
+    # not an assistant line, though it has a usage key; a user line with a nested usage key
+    {"type": "user", "timestamp": "2026-12-01T10:00:04Z",
+     "message": {"id": "msg_5", "usage": {"input_tokens": 5}}},
+    {"type": "assistant", "timestamp": "2026-12-01T10:00:05Z", "requestId": "r6",
+     "message": {"id": "msg_6", "model": SONNET_ID, "content": [{"type": "tool_use",
+                 "input": {"usage": {"input_tokens": 99}}}], "usage": {"output_tokens": 3}}},
+]
+
+
+def test_the_fast_claude_decoder_reads_what_the_full_parse_reads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import json
+
+    from ai_orchestrator.usage import parsers
+
+    raw = "".join(json.dumps(line) + "\n" for line in _ODD_LINES)
+    # duplicate keys (the last wins), not JSON, a top-level array, invalid UTF-8 in a value
+    raw += ('{"type": "user", "type": "assistant", "timestamp": "2026-12-01T10:00:06Z", '
+            '"message": {"id": "msg_7", "usage": {"output_tokens": 1}, '
+            '"usage": {"output_tokens": 4}}}\n'
+            '{"usage": oops}\n[{"usage": 1}]\n')  # fmt: skip
+    data = raw.encode() + b'{"type": "assistant", "message": {"id": "\xff", "usage": {}}}\n'
+
+    def parsed() -> list[tuple[object, ...]]:
+        found = parsers.parse_claude(data, {}, "/p/-w/s.jsonl")
+        return sorted(
+            (r.key, r.model, r.ts, r.session, r.project, r.branch, r.msg_id, r.sidechain,
+             r.reported_cost, r.usage.input, r.usage.output, r.usage.cache_write_5m,
+             r.usage.cache_write_1h)
+            for r in found
+        )
+
+    assert parsers._decode_claude is not None, "msgspec (a dependency) is not installed"
+    fast = parsed()
+    monkeypatch.setattr(parsers, "_decode_claude", None)
+    full = parsed()
+    assert fast == full
+    assert {key for key, *_ in fast} >= {"c:msg_1:r1", "c:msg_6:r6", "c:msg_7:"}
+    msg_1 = next(row for row in fast if row[0] == "c:msg_1:r1")
+    assert msg_1[-4:] == (1, 9, 1, 3) and msg_1[8] == 0.5  # the larger snapshot, whole
+
+
+def test_a_token_count_beyond_any_real_one_is_skipped_not_a_crash(isolated_home: Path) -> None:
+    project = _project(isolated_home)
+    (project / "s.jsonl").write_text(
+        _assistant("msg_1", "r1", "2026-12-01T10:00:00Z", _u(10**19, 1), session="s")
+        + _assistant("msg_2", "r2", "2026-12-01T10:00:00Z", _u(10**40, 1), session="s")
+        + _assistant("msg_3", "r3", "2026-12-01T10:00:00Z", _u(1, 1), session="s")
+    )
+    done = sync()
+    assert done.requests == 1 and _totals()["totals"]["input"] == 1

@@ -54,6 +54,7 @@ COMMIT_BYTES = 64 * 1024 * 1024
 COMMIT_SECONDS = 1.0
 PARALLEL_BYTES = 256 * 1024 * 1024  # a sync reading more parses in WORKERS processes
 WORKERS = 2
+MAX_TOKENS = 2**53  # a request's token total beyond this is not a count: skipped
 CACHE_KIB = 32 * 1024  # the sync connection's SQLite page cache
 CHECKPOINT_PAGES = 16 * 1024  # WAL pages between checkpoints (64 MiB at 4 KiB pages)
 Progress = Callable[[int, int, int, int], None]  # files done, files, bytes done, bytes
@@ -138,6 +139,8 @@ class _Rows:
         """(rows whose most complete snapshot wins, rows whose last copy wins)."""
         best: dict[str, Request] = {}
         for request in found:
+            if request.size > MAX_TOKENS or request.usage.reasoning > MAX_TOKENS:
+                continue  # not a count (hostile or broken input; SQLite's integers end at 2**63)
             held = best.get(request.key)
             if held is None or request.last_wins or request.size >= held.size:
                 best[request.key] = request
