@@ -193,3 +193,37 @@ def test_a_token_count_beyond_any_real_one_is_skipped_not_a_crash(isolated_home:
     )
     done = sync()
     assert done.requests == 1 and _totals()["totals"]["input"] == 1
+
+
+@pytest.mark.slow
+@pytest.mark.process  # SIGKILLed sync processes
+def test_a_parallel_first_sync_killed_with_sigkill_loses_nothing(isolated_home: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.usage.test_index import _line
+
+    project = _project(isolated_home)
+    for n in range(24):
+        (project / f"s{n}.jsonl").write_text(
+            "".join(
+                _assistant(f"msg_{n}_{k}", "r", "2026-12-01T10:00:00Z", _u(1, 2), session=f"s{n}")
+                + _line(type="user", message={"content": "p" * 2000})
+                for k in range(300)
+            )
+        )
+    code = (
+        "from ai_orchestrator.usage import sync as s; s.PARALLEL_BYTES = 0; s.COMMIT_SECONDS = 0;"
+        " s.sync()"
+    )
+    for delay in (0.5, 1.0, 2.0):
+        proc = subprocess.Popen([sys.executable, "-c", code])
+        time.sleep(delay)  # when it dies does not matter: every instant must be safe
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    sync()
+    t = _totals()["totals"]
+    assert (t["requests"], t["input"], t["output"]) == (7_200, 7_200, 14_400)
+    assert set(usage_db.REQ_INDEXES) <= _indexes()

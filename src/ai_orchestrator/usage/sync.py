@@ -8,7 +8,11 @@ again from the start (rows are keyed, so reading twice adds nothing); an unchang
 not opened; a grown one is read from its offset. Lines longer than ``MAX_LINE`` are skipped.
 
 A sync that reads more than ``PARALLEL_BYTES`` parses the files in ``WORKERS`` forked
-processes (biggest first); the parent alone writes the index, per file, as they finish.
+processes (biggest first), which also price them (``rows.Rows``); the parent alone writes the
+index, per file, as they finish. A worker lets go of the sync lock and dies with the parent
+(so a killed sync leaves no worker holding the lock). A first sync (``req`` empty) inserts
+without ``req``'s secondary indexes and builds them at its end; every sync makes sure they
+exist, so one that was interrupted mid-build gets them back.
 
 Crash safety: a file's rows and its new offset are committed in one transaction (a long file
 commits every ``COMMIT_BYTES``), so Ctrl-C or SIGKILL at any instant loses nothing already
@@ -35,12 +39,13 @@ from typing import TYPE_CHECKING, Any
 
 from ai_orchestrator.core import env
 from ai_orchestrator.usage import db as usage_db
+from ai_orchestrator.usage.rows import Row as _Row
+from ai_orchestrator.usage.rows import Rows as _Rows
 from ai_orchestrator.usage.settle import settle
 from ai_orchestrator.usage.sources import WHOLE_FILE, Source, discover
 from ai_orchestrator.usage.spool import KEEP_DAYS
 
 if TYPE_CHECKING:
-    from ai_orchestrator.accounting.request_prices import RequestPricer
     from ai_orchestrator.store.session_store import SessionStore
     from ai_orchestrator.usage.parsers import Request
 
@@ -54,7 +59,6 @@ COMMIT_BYTES = 64 * 1024 * 1024
 COMMIT_SECONDS = 1.0
 PARALLEL_BYTES = 256 * 1024 * 1024  # a sync reading more parses in WORKERS processes
 WORKERS = 2
-MAX_TOKENS = 2**53  # a request's token total beyond this is not a count: skipped
 CACHE_KIB = 32 * 1024  # the sync connection's SQLite page cache
 CHECKPOINT_PAGES = 16 * 1024  # WAL pages between checkpoints (64 MiB at 4 KiB pages)
 Progress = Callable[[int, int, int, int], None]  # files done, files, bytes done, bytes
@@ -115,73 +119,6 @@ def store_root(given: Path | None = None) -> Path:
 
 def open_index(root: Path | None = None, *, timeout: float = 30.0) -> sqlite3.Connection:
     return usage_db.connect(usage_db.index_path(store_root(root)), timeout=timeout)
-
-
-class _Rows:
-    """Requests → index rows: the most complete snapshot of each key in a block, priced
-    through the same path as ``aio run`` (``RequestPricer``). Used by the parent and, in a
-    parallel sync, by each worker (so only plain tuples travel back to the parent)."""
-
-    def __init__(self, gen: int, features: set[str]) -> None:
-        self.gen, self.features = gen, features
-        self._price: RequestPricer | None = None
-        self._caps: dict[str, tuple[str | None, bool]] = {}
-
-    def feature_of(self, branch: str | None) -> str | None:
-        if not branch:
-            return None
-        if branch in self.features:
-            return branch
-        tail = branch.rsplit("/", 1)[-1]
-        return tail if tail in self.features else None
-
-    def __call__(self, found: list[Request]) -> tuple[list[_Row], list[_Row]]:
-        """(rows whose most complete snapshot wins, rows whose last copy wins)."""
-        best: dict[str, Request] = {}
-        for request in found:
-            if request.size > MAX_TOKENS or request.usage.reasoning > MAX_TOKENS:
-                continue  # not a count (hostile or broken input; SQLite's integers end at 2**63)
-            held = best.get(request.key)
-            if held is None or request.last_wins or request.size >= held.size:
-                best[request.key] = request
-        most: list[_Row] = []
-        last: list[_Row] = []
-        if not best:
-            return most, last
-        price = self._price
-        if price is None:
-            from ai_orchestrator.accounting.request_prices import RequestPricer
-
-            price = self._price = RequestPricer()
-        caps, gen, feature_of = self._caps, self.gen, self.feature_of
-        for r in best.values():
-            declared = caps.get(r.agent)
-            if declared is None:
-                from ai_orchestrator.agents.registry import declared as declared_of
-
-                held_caps = declared_of(r.agent)  # the backend's provider picks the prices
-                declared = caps[r.agent] = (held_caps.provider, held_caps.notional_cost)
-            cost, priced, note = price(
-                r.agent, r.model, r.usage, provider=declared[0], notional=declared[1]
-            )
-            if priced:
-                source = "computed"
-            elif r.reported_cost is not None:
-                cost, source = r.reported_cost, "reported"
-            else:
-                cost, source = 0.0, "unpriced"
-            u = r.usage
-            row = (
-                r.key, "t", r.agent, r.model, r.ts, r.session, r.project, r.branch,
-                u.input, u.output, u.cache_read, u.cache_write_5m, u.cache_write_1h, u.reasoning,
-                1, cost, source, r.reported_cost, note, r.msg_id, int(r.sidechain),
-                feature_of(r.branch), None, None, gen,
-            )  # fmt: skip
-            (last if r.last_wins else most).append(row)
-        return most, last
-
-
-_Row = tuple[Any, ...]
 
 
 class _Writer:
@@ -294,9 +231,15 @@ _Step = tuple[list[_Row], list[_Row], int, dict[str, Any], int]
 _worker_rows: _Rows | None = None  # in a worker: the parent's ``_Rows`` (``_worker_init``)
 
 
-def _worker_init(rows: _Rows) -> None:
+def _worker_init(rows: _Rows, lock: int, parent: int) -> None:
+    """A worker: the parent's ``_Rows``; it lets go of the sync lock (a worker outliving a
+    killed parent must not hold it) and dies with the parent."""
+    from ai_orchestrator.agents.process.subreaper import die_with_parent
+
     global _worker_rows
     _worker_rows = rows
+    os.close(lock)
+    die_with_parent(parent)
 
 
 def _parse_file(source: Source, plan: _File) -> tuple[list[_Step], int, int, int, str | None]:
@@ -322,7 +265,7 @@ def _parse_file(source: Source, plan: _File) -> tuple[list[_Step], int, int, int
 
 def _read_parallel(
     writer: _Writer, work: list[tuple[Source, _File]], report: SyncReport,
-    tick: Callable[[int, int], None],
+    tick: Callable[[int, int], None], lock: int,
 ) -> None:  # fmt: skip
     """``work`` parsed and priced by ``WORKERS`` forked processes, biggest files first; the
     rows and offsets are written here, per file, in the order the files finish."""
@@ -335,7 +278,7 @@ def _read_parallel(
         max_workers=WORKERS,
         mp_context=context,
         initializer=_worker_init,
-        initargs=(writer.to_rows,),
+        initargs=(writer.to_rows, lock, os.getpid()),
     ) as pool:
         futures = {pool.submit(_parse_file, s, f): (s, f) for s, f in ordered}
         try:
@@ -501,7 +444,7 @@ def sync(
                      os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)  # fmt: skip
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            _sync_locked(conn, root, report, progress, rescan, list(extra))
+            _sync_locked(conn, root, report, progress, rescan, list(extra), fd)
         finally:
             os.close(fd)
     finally:
@@ -517,6 +460,7 @@ def _sync_locked(
     progress: Progress | None,
     rescan: bool,
     extra: list[tuple[str, str]],
+    lock: int,
 ) -> None:
     from ai_orchestrator.usage.spool_ingest import ingest_spool
 
@@ -557,7 +501,7 @@ def _sync_locked(
 
     try:
         if parallel:
-            _read_parallel(writer, work, report, files_tick)
+            _read_parallel(writer, work, report, files_tick, lock)
             work_left: list[tuple[Source, _File]] = []
         else:
             work_left = work
