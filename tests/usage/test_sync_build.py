@@ -11,7 +11,7 @@ import pytest
 from ai_orchestrator.usage import db as usage_db
 from ai_orchestrator.usage.sync import open_index, sync
 from tests.usage.test_index import SONNET as SONNET_ID
-from tests.usage.test_index import _assistant, _totals, _u
+from tests.usage.test_index import _assistant, _line, _totals, _u
 
 
 def _indexes() -> set[str]:
@@ -27,6 +27,20 @@ def _project(home: Path) -> Path:
     project = home / ".claude" / "projects" / "-p"
     project.mkdir(parents=True, exist_ok=True)
     return project
+
+
+def _sessions(project: Path, *, files: int, requests: int, filler: int = 0) -> None:
+    """``files`` transcripts of ``requests`` requests (1 input, 1 output token each), each
+    followed by a user line of ``filler`` bytes."""
+    user = _line(type="user", message={"content": "p" * filler}) if filler else ""
+    for n in range(files):
+        (project / f"s{n}.jsonl").write_text(
+            "".join(
+                _assistant(f"msg_{n}_{k}", "r", "2026-12-01T10:00:00Z", _u(1, 1), session=f"s{n}")
+                + user
+                for k in range(requests)
+            )
+        )
 
 
 def test_a_first_sync_leaves_every_index_and_uses_them(isolated_home: Path) -> None:
@@ -50,14 +64,7 @@ def test_a_first_sync_leaves_every_index_and_uses_them(isolated_home: Path) -> N
 
 
 def test_an_interrupted_first_sync_gets_its_indexes_back(isolated_home: Path) -> None:
-    project = _project(isolated_home)
-    for n in range(4):
-        (project / f"s{n}.jsonl").write_text(
-            "".join(
-                _assistant(f"msg_{n}_{k}", "r", "2026-12-01T10:00:00Z", _u(1, 1), session=f"s{n}")
-                for k in range(20)
-            )
-        )
+    _sessions(_project(isolated_home), files=4, requests=20)
 
     def stop(done: int, files: int, done_bytes: int, total: int) -> None:
         if done == 2:
@@ -203,17 +210,7 @@ def test_a_parallel_first_sync_killed_with_sigkill_loses_nothing(isolated_home: 
     import sys
     import time
 
-    from tests.usage.test_index import _line
-
-    project = _project(isolated_home)
-    for n in range(24):
-        (project / f"s{n}.jsonl").write_text(
-            "".join(
-                _assistant(f"msg_{n}_{k}", "r", "2026-12-01T10:00:00Z", _u(1, 2), session=f"s{n}")
-                + _line(type="user", message={"content": "p" * 2000})
-                for k in range(300)
-            )
-        )
+    _sessions(_project(isolated_home), files=24, requests=300, filler=2000)
     code = (
         "from ai_orchestrator.usage import sync as s; s.PARALLEL_BYTES = 0; s.COMMIT_SECONDS = 0;"
         " s.sync()"
@@ -225,5 +222,5 @@ def test_a_parallel_first_sync_killed_with_sigkill_loses_nothing(isolated_home: 
         proc.wait()
     sync()
     t = _totals()["totals"]
-    assert (t["requests"], t["input"], t["output"]) == (7_200, 7_200, 14_400)
+    assert (t["requests"], t["input"], t["output"]) == (7_200, 7_200, 7_200)
     assert set(usage_db.REQ_INDEXES) <= _indexes()
