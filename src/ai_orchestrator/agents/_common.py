@@ -58,6 +58,8 @@ def load_event(line: str) -> dict[str, Any] | None:
 
 def as_int(value: Any) -> int:
     """A non-negative int from a JSON value; anything else counts as 0."""
+    if type(value) is int:  # the common case first: the usage index calls this per token field
+        return value if value > 0 else 0
     if isinstance(value, bool) or not isinstance(value, int | float):
         return 0
     return max(0, int(value))
