@@ -51,19 +51,24 @@ EXCEPTIONS: dict[str, tuple[frozenset[str], str]] = {
     # The usage index reads the files of every agent session on this machine (most of them
     # never run by aio) and installs hooks into each CLI's own settings: its vocabulary is
     # the *file kind* of those files and settings (claude, codex, gemini, gemini-json), which
-    # shares its spelling with the backend keys. Moving the readers into the backends is
+    # shares its spelling with the backend keys (where each kind is found comes from the
+    # backends' ``Capabilities.session_files``; how it is parsed is here). Moving the readers into the backends is
     # the next step for this room; until then these are its per-kind modules.
     "usage/aio_source.py": (frozenset({"claude"}), "the usage index: Claude message ids"),
     "usage/hooks.py": (
         frozenset({"claude", "gemini", "codex"}),
         "the usage index: hooks installed into each CLI's settings file",
     ),
+    "usage/opencode_db.py": (
+        frozenset({"opencode"}),
+        "the usage index: OpenCode's SQLite store, read by a watermark",
+    ),
     "usage/parsers.py": (
-        frozenset({"claude", "gemini", "codex"}),
+        frozenset({"claude", "gemini", "codex", "qwen"}),
         "the usage index: one parser per file kind",
     ),
     "usage/sources.py": (
-        frozenset({"claude", "gemini", "codex"}),
+        frozenset({"claude", "gemini", "codex", "qwen", "opencode"}),
         "the usage index: the file kinds and where they are found",
     ),
     "usage/statusline.py": (
