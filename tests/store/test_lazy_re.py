@@ -13,8 +13,13 @@ from types import ModuleType
 
 import pytest
 
-from ai_orchestrator.infra import lazy_re, secret_context, secret_rules, secret_shapes
-from ai_orchestrator.infra import secret_tokens
+from ai_orchestrator.infra import (
+    lazy_re,
+    secret_context,
+    secret_rules,
+    secret_shapes,
+    secret_tokens,
+)
 from ai_orchestrator.infra.lazy_re import compile_now, lazy_pattern
 
 RULE_MODULES = (secret_rules, secret_tokens, secret_shapes, secret_context)
