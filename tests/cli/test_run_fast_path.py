@@ -215,3 +215,40 @@ def test_echo_writes_what_click_echo_writes(text: str, tty: bool) -> None:
     streams.echo(text, file=ours)
     click.echo(text, file=theirs)
     assert ours.getvalue() == theirs.getvalue()
+
+
+RAISES = [
+    "KeyboardInterrupt()",
+    "EOFError()",
+    "BrokenPipeError(errno.EPIPE, 'Broken pipe')",
+    "OSError(errno.EPIPE, 'Broken pipe')",
+    "OSError(errno.ENOSPC, 'No space left on device', '/some/file')",
+    "PermissionError(errno.EACCES, 'Permission denied', '/x')",
+    "RuntimeError('a bug')",
+    "InvalidInput('bad input')",
+    "AlreadyReported(3)",
+    "OutputLost('stdout', errno.EIO, 'stdout: I/O error')",
+    "SystemExit(4)",
+]
+
+
+@pytest.mark.parametrize("json_flag", [[], ["--json"]], ids=["text", "json"])
+@pytest.mark.parametrize("raised", RAISES)
+def test_every_way_the_call_can_fail_ends_alike(
+    tmp_path: Path, raised: str, json_flag: list[str]
+) -> None:
+    # The call itself raises; what is said and the exit code must not depend on the path.
+    patch = (
+        "import errno\n"
+        "from ai_orchestrator.core.errors import AlreadyReported, InvalidInput, OutputLost\n"
+        "import ai_orchestrator.cli.run_call as rc\n"
+        "def boom(params):\n"
+        f"    raise {raised}\n"
+        "rc.call = boom\n"
+    )
+    fast_home, click_home = _twins(tmp_path)
+    argv = ["run-fp", "hello", *json_flag]
+    fast = _aio(patch + FAST, argv, b"", fast_home)
+    slow = _aio(patch + CLICK, argv, b"", click_home)
+    assert fast == slow
+    assert "Traceback" not in fast[2], fast

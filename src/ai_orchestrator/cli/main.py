@@ -264,23 +264,29 @@ def _guarded(invoke: Callable[[], object], fail: Failure) -> int:
     return result if isinstance(result, int) else 0
 
 
-def run_fast(params: RunArgs, argv: list[str]) -> None:
-    """``aio run`` without click (``cli.run_call``): what ``main`` does for ``aio run``
-    (``run`` with ``run_cmd``, a writing command), for the arguments ``run_call.parse`` read;
-    never returns."""
+def run_fast(params: RunArgs, args: list[str]) -> None:
+    """``aio ARGS`` (``run …``) without click (``cli.run_call``): what ``main`` does for
+    ``aio run`` (``run`` with ``run_cmd``, a writing command), for the arguments
+    ``run_call.parse`` read; never returns."""
     from ai_orchestrator.cli import run_call
 
     streams.install()
     stop_signals_interrupt()
-    args = argv[1:]
     fail = Failure("aio", wants_json(args))
     streams.set_strict(False)
 
     def invoke() -> object:
+        # What click's Command.main (standalone_mode=False) does around run_cmd.
         try:
             return run_call.call(params)
-        except EOFError:  # click's main turns it into Abort ("aborted"), as for run_cmd
-            return fail("aborted", EXIT_INTERRUPTED, label=None)
+        except (EOFError, KeyboardInterrupt) as exc:
+            streams.echo("", file=sys.stderr)  # click: "the blank line closes the ^C echo"
+            stopped = isinstance(exc, KeyboardInterrupt)
+            return fail("interrupted" if stopped else "aborted", EXIT_INTERRUPTED, label=None)
+        except OSError as exc:
+            if exc.errno != errno.EPIPE:
+                raise
+            raise SystemExit(1) from exc  # click ends the process there, exit 1
 
     code = _lost_output(_guarded(invoke, fail), False, "aio", fail)
     if not (env.is_set("_AIO_COMPLETE") or env.is_set("_AI_SESSION_COMPLETE")):
