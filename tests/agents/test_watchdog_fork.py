@@ -44,6 +44,8 @@ print(json.dumps({
 @pytest.fixture(params=[True, False], ids=["forked", "exec"])
 def mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[bool]:
     monkeypatch.setattr(forked, "FORK_WATCHDOG", request.param)
+    if request.param:
+        assert forked.may_fork(), f"the test process runs {threading.active_count()} threads"
     yield request.param
 
 

@@ -33,7 +33,7 @@ SEQUENCE: list[tuple[list[str], bytes]] = [
     (["run-fp", "hello", "--json"], b""),
     (
         [
-            "-a", "claude", "-m", "claude-sonnet-4-5", "run-fp", "hello", "--timeout", "30",
+            "-a", "claude", "-m", "claude-sonnet-4-5", "run-fp", "hello", "--timeout", "600",
             "--max-turns", "3", "--task", "T1", "--allowed-tools", "Read, Edit",
             "--permission-mode", "default",
         ],
