@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import statistics
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ai_orchestrator.accounting.todos import _median
@@ -13,6 +13,7 @@ from ai_orchestrator.accounting.todos import _median
 COSTS = st.floats(min_value=0, max_value=1e6, allow_nan=False, allow_infinity=False)
 
 
+@settings(max_examples=300, deadline=None)  # no per-example deadline: the machine is loaded
 @given(st.lists(COSTS, min_size=1, max_size=40))
 def test_the_median_is_statistics_median(costs: list[float]) -> None:
     given = list(costs)
