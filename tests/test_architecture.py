@@ -278,12 +278,13 @@ ENV_MODULE = f"{PACKAGE}.core.env"
 SCHEMA_MODULE = f"{PACKAGE}.core.schema"
 
 EXIT_ALLOWED = {
-    f"{PACKAGE}.agents.process.watchdog": "the watchdog is its own process (python -I -S): it "
+    f"{PACKAGE}.agents.process.watchdog": "the watchdog is its own process (forked from aio, or "
+    "python -I -S): it "
     "exits with the agent's status and never returns to aio",
     f"{PACKAGE}.agents.scripted_cli": "the offline scripted agent is its own program (an agent "
     "CLI's exit codes), not aio",
     f"{PACKAGE}.cli.launch": "the `aio` entry point: hands `aio hook`/`aio statusline` their "
-    "exit code without click, else calls cli.main",
+    "exit code without click, else calls cli.main (run_fast for a plain `aio run`)",
 }
 """Modules that may end a process themselves, and why."""
 
