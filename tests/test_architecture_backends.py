@@ -22,6 +22,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from tests.test_architecture import nodes_of
+
 PACKAGE = "ai_orchestrator"
 SRC = Path(__file__).resolve().parent.parent / "src" / PACKAGE
 REGISTRY = "agents/registry.py"
@@ -81,8 +83,7 @@ EXCEPTIONS: dict[str, tuple[frozenset[str], str]] = {
 
 def backend_keys() -> list[str]:
     """The keys of ``_BACKENDS`` in ``agents/registry.py``, read from its source."""
-    tree = ast.parse((SRC / REGISTRY).read_text(encoding="utf-8"))
-    for node in ast.walk(tree):
+    for node in nodes_of(SRC / REGISTRY):
         target: ast.expr | None = None
         if isinstance(node, ast.AnnAssign):
             target = node.target
@@ -114,10 +115,9 @@ def owner(rel: str, keys: list[str]) -> str | None:
 
 def named_keys(path: Path, keys: list[str]) -> list[tuple[str, int]]:
     """Every (key, line) where a string constant of ``path`` equals a backend key."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
     return sorted(
         (node.value, node.lineno)
-        for node in ast.walk(tree)
+        for node in nodes_of(path)
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in keys
     )
 
@@ -168,10 +168,9 @@ def test_the_registry_names_each_backend_once_plus_the_default() -> None:
     counts = {key: 0 for key in keys}
     for key, _ in named_keys(SRC / REGISTRY, keys):
         counts[key] += 1
-    tree = ast.parse((SRC / REGISTRY).read_text(encoding="utf-8"))
     default = next(
         node.value.value
-        for node in ast.walk(tree)
+        for node in nodes_of(SRC / REGISTRY)
         if isinstance(node, ast.Assign)
         and any(isinstance(t, ast.Name) and t.id == "DEFAULT_AGENT" for t in node.targets)
         and isinstance(node.value, ast.Constant)

@@ -67,20 +67,19 @@ from pathlib import Path
 from typing import Any
 
 from ai_orchestrator.agents._common import (
+    approval_flags,
     as_dict,
     as_int,
     as_str,
     classify_error_text,
     flag_value,
     one_line,
-    permission_mode,
     progress_tokens,
     prompt_side,
     stderr_tail,
     total_of,
 )
 from ai_orchestrator.agents.base import (
-    PERMISSION_MODES,
     AgentRequest,
     AgentResult,
     Capabilities,
@@ -105,7 +104,7 @@ APPROVAL_MODES = {
     "dontAsk": "default",
     "bypassPermissions": "yolo",
 }
-MODES = (*PERMISSION_MODES, "auto-edit", "auto", "yolo")
+MODES = ("auto-edit", "auto", "yolo")  # the CLI's own, accepted as they are besides ours
 _TOOL_NAMES = {"Bash": "run_shell_command", "Edit": "edit", "Write": "write_file",
                "Read": "read_file"}
 # Informational stderr lines that would otherwise crowd out the error message.
@@ -124,11 +123,6 @@ def qwen_dir() -> Path:
 
 def _session_files() -> list[SessionFiles]:
     return [SessionFiles(qwen_dir() / "projects", "qwen", under="*/chats")]
-
-
-def _qwen_tool(name: str) -> str:
-    base = re.sub(r"\(.*\)$", "", name.strip())  # "Bash(git diff:*)" → "Bash"
-    return _TOOL_NAMES.get(base, name.strip())
 
 
 def counters(usage: Mapping[str, Any]) -> dict[str, int]:
@@ -197,13 +191,7 @@ class QwenBackend:
             if request.max_turns < 1:
                 raise InvalidInput(f"max_turns must be >= 1, got {request.max_turns}")
             argv += ["--max-session-turns", str(int(request.max_turns))]
-        mode = request.permission.mode
-        if mode:
-            native = APPROVAL_MODES.get(permission_mode(mode, "qwen", MODES), mode)
-            argv += ["--approval-mode", native]
-        if request.permission.allowed_tools:
-            tools = [_qwen_tool(flag_value(t, "tool")) for t in request.permission.allowed_tools]
-            argv += ["--allowed-tools", ",".join(dict.fromkeys(tools))]
+        argv += approval_flags(request.permission, self.key, APPROVAL_MODES, MODES, _TOOL_NAMES)
         argv += list(request.extra_args)
         return Invocation(argv=argv, cwd=request.cwd, stdin=request.prompt.encode("utf-8"))
 

@@ -111,9 +111,7 @@ def resolve_executable(key: str) -> str:
     found = shutil.which(wanted)
     if found is None:
         where = "is not executable" if os.sep in wanted else "was not found on PATH"
-        raise AgentNotFound(
-            f"agent {key!r}: {wanted!r} {where}; install it or set {var} to its path"
-        )
+        raise AgentNotFound(wanted, where, agent=key, variable=var)
     return os.path.abspath(found)
 
 

@@ -170,11 +170,11 @@ def _launch(
     """Start the agent (under its watchdog where there is one); returns the process we
     supervise and the write end of the watchdog's lifeline (``None`` without a watchdog)."""
     if not invocation.argv:
-        raise AgentLaunchError("cannot start agent: empty command line")
+        raise AgentLaunchError(None, "empty command line")
     exe = invocation.argv[0]
     cwd = Path(invocation.cwd)
     if not cwd.is_dir():
-        raise AgentLaunchError(f"cannot start agent {exe!r}: working directory {cwd} not found")
+        raise AgentLaunchError(exe, f"working directory {cwd} not found")
     pipe = subprocess.PIPE
     stdin = subprocess.DEVNULL if invocation.stdin is None else pipe
     try:
@@ -274,12 +274,10 @@ def _popen(
 
 def _launch_error(exe: str, exc: OSError) -> AgentLaunchError:
     if exc.errno in (errno.ENOENT, errno.EACCES, errno.EPERM, errno.ENOTDIR):
-        return AgentNotFound(
-            f"agent executable {exe!r} not found or not executable ({exc.strerror})"
-        )
+        return AgentNotFound(exe, f"not found or not executable ({exc.strerror})")
     if exc.errno == errno.ENOEXEC:
-        return AgentNotFound(f"agent executable {exe!r} is not a runnable program")
-    return AgentLaunchError(f"cannot start agent {exe!r}: {exc.strerror or exc}")
+        return AgentNotFound(exe, "is not a runnable program")
+    return AgentLaunchError(exe, f"{exc.strerror or exc}")
 
 
 class _StopSignals:
