@@ -54,8 +54,9 @@ EXCEPTIONS: dict[str, tuple[frozenset[str], str]] = {
     # never run by aio) and installs hooks into each CLI's own settings: its vocabulary is
     # the *file kind* of those files and settings (claude, codex, gemini, gemini-json), which
     # shares its spelling with the backend keys (where each kind is found comes from the
-    # backends' ``Capabilities.session_files``; how it is parsed is here). Moving the readers into the backends is
-    # the next step for this room; until then these are its per-kind modules.
+    # backends' ``Capabilities.session_files``; how it is parsed is here). Moving the readers
+    # into the backends is the next step for this room; until then these are its per-kind
+    # modules.
     "usage/aio_source.py": (frozenset({"claude"}), "the usage index: Claude message ids"),
     "usage/hooks.py": (
         frozenset({"claude", "gemini", "codex"}),
