@@ -224,3 +224,54 @@ def test_a_parallel_first_sync_killed_with_sigkill_loses_nothing(isolated_home: 
     t = _totals()["totals"]
     assert (t["requests"], t["input"], t["output"]) == (7_200, 7_200, 7_200)
     assert set(usage_db.REQ_INDEXES) <= _indexes()
+
+
+@pytest.mark.parametrize("how", ["rewritten in place", "deleted and written again"])
+def test_another_file_at_the_same_path_is_read_whole_even_on_the_same_inode(
+    isolated_home: Path, how: str
+) -> None:
+    """A transcript replaced by another one that is at least as long as the offset read: on
+    the same inode (rewritten in place; or a deleted file's inode given back, which the second
+    case allows but cannot force) and the same size check, only the first bytes tell them
+    apart. Reading from the old offset would miss the new file's first requests."""
+    project = _project(isolated_home)
+    path = project / "s.jsonl"
+    path.write_text(_assistant("msg_1", "r1", "2026-12-01T10:00:00Z", _u(1, 2), session="s"))
+    sync()
+    assert _totals()["totals"]["requests"] == 1
+    replacement = "".join(
+        _assistant(f"msg_{n}", f"r{n}", "2026-12-01T11:00:00Z", _u(10, 20), session="s")
+        for n in (7, 8)
+    )
+    if how == "rewritten in place":
+        inode = path.stat().st_ino
+        with path.open("r+") as handle:
+            handle.truncate(0)
+            handle.write(replacement)
+        assert path.stat().st_ino == inode
+    else:
+        path.unlink()
+        path.write_text(replacement)
+    sync()
+    totals = _totals()["totals"]
+    # the first file's row is kept (rows outlive their files) and both new ones are read
+    assert (totals["requests"], totals["input"], totals["output"]) == (3, 21, 42)
+    sync()  # and read once: a later sync finds nothing new
+    assert _totals()["totals"]["requests"] == 3
+
+
+def test_a_grown_transcript_is_still_read_from_its_offset(isolated_home: Path) -> None:
+    """The head check must not turn every append into a whole re-read: the bytes read by the
+    second sync are only the appended line."""
+    project = _project(isolated_home)
+    path = project / "s.jsonl"
+    first = _assistant("msg_1", "r1", "2026-12-01T10:00:00Z", _u(1, 2), session="s")
+    path.write_text(first)
+    sync()
+    more = _assistant("msg_2", "r2", "2026-12-01T10:05:00Z", _u(3, 4), session="s")
+    with path.open("a") as handle:
+        handle.write(more)
+    report = sync()
+    assert report.bytes_read == len(more.encode())
+    totals = _totals()["totals"]
+    assert (totals["requests"], totals["input"], totals["output"]) == (2, 4, 6)

@@ -5,7 +5,9 @@ interactions (``aio_source``), then every agent file (``sources.discover``). Per
 index keeps its identity (dev, inode), size, mtime, the offset read up to (always the end of
 a complete line) and the parser state. A file whose identity changed or that shrank is read
 again from the start (rows are keyed, so reading twice adds nothing); an unchanged one is
-not opened; a grown one is read from its offset. Lines longer than ``MAX_LINE`` are skipped.
+not opened; a grown one is read from its offset — unless its first bytes changed (``fileid``:
+a file deleted and written again can get the freed inode back, at any size), which is read
+again from the start too. Lines longer than ``MAX_LINE`` are skipped.
 A SQLite store (OpenCode's) is read from its rowid watermark when it or its ``-wal`` changed
 (``usage.opencode_db``).
 
@@ -41,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from ai_orchestrator.core import env
 from ai_orchestrator.usage import db as usage_db
+from ai_orchestrator.usage import fileid
 from ai_orchestrator.usage.rows import Row as _Row
 from ai_orchestrator.usage.rows import Rows as _Rows
 from ai_orchestrator.usage.settle import settle
@@ -175,18 +178,6 @@ def _load_files(conn: sqlite3.Connection) -> dict[str, _File]:
     return out
 
 
-def _open_regular(path: str) -> tuple[int, os.stat_result] | None:
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
-        return None
-    st = os.fstat(fd)
-    if not stat.S_ISREG(st.st_mode):
-        os.close(fd)
-        return None
-    return fd, st
-
-
 def _plan(source: Source, st: os.stat_result, known: _File | None) -> _File | None:
     """The file's state to read from, or ``None`` when nothing changed."""
     fresh = _File(source.kind, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, 0, {})
@@ -249,7 +240,7 @@ def _parse_file(source: Source, plan: _File) -> tuple[list[_Step], int, int, int
     size, mtime, error)."""
     assert _worker_rows is not None
     steps = _Steps(_worker_rows)
-    opened = _open_regular(source.path)
+    opened = fileid.open_regular(source.path)
     if opened is None:
         return [], 0, plan.size, plan.mtime_ns, "not a regular file"
     fd, st = opened
@@ -319,6 +310,9 @@ def _read_file(
         writer.file_done(source.path, f, len(data))
         tick(len(data))
         return len(data)
+    if f.offset and not fileid.same_head(fd, f.state):
+        f.offset, f.state = 0, {}  # another file on the same inode: read it whole
+    fileid.note_head(fd, f.size, f.state)
     total = 0
     carry = b""
     skipping = False
@@ -519,7 +513,7 @@ def _sync_locked(
                 if progress is not None:
                     progress(index, len(work), done_bytes, total_bytes)
 
-            opened = _open_regular(source.path)
+            opened = fileid.open_regular(source.path)
             if opened is None:
                 continue
             fd, st = opened
