@@ -303,11 +303,11 @@ def period_reports(
             params,
         )
         total = totals(conn, filters)
-        return {
-            by: _document(kind, by, filters, _period_rows(conn, kind, filters, by, _GROUPED),
-                          dict(total))  # fmt: skip
-            for by in bys
-        }
+        docs = {}
+        for by in bys:
+            rows = _period_rows(conn, kind, filters, by, _GROUPED)
+            docs[by] = _document(kind, by, filters, rows, dict(total))
+        return docs
     finally:
         conn.execute(f"DROP TABLE IF EXISTS {_GROUPED}")
 
