@@ -235,3 +235,33 @@ def test_period_reports_equal_report_for_every_kind_and_split(isolated_home: Pat
         assert conn.execute("SELECT count(*) FROM temp.sqlite_master").fetchone()[0] == 0
     finally:
         conn.close()
+
+
+def test_period_rows_equal_one_plain_grouped_scan(isolated_home: Path) -> None:
+    """The two-step sums (period and grain, then per row) against the plain definition: one
+    ``GROUP BY`` over the counted requests, as the reports were first written."""
+    from ai_orchestrator.usage import reports
+
+    _store(isolated_home)
+    conn = open_index()
+    try:
+        for kind, label in (("daily", "date"), ("weekly", "week"), ("monthly", "month")):
+            for by in (None, "agent", "model", "branch", "feature", "task"):
+                condition, params = reports.where(reports.Filters())
+                split = reports._BY_EXPR[by] if by else "NULL"
+                plain = conn.execute(
+                    f"SELECT {reports._PERIOD[kind]} AS p, {split} AS b, {reports._SUMS},"
+                    f" group_concat(DISTINCT model) FROM req WHERE {condition}"
+                    " GROUP BY p, b ORDER BY p, b",
+                    params,
+                ).fetchall()
+                rows = report(conn, kind, reports.Filters(), by)["rows"]
+                assert [(r[label], r.get(by) if by else None) for r in rows] == [
+                    (p[0], p[1] or None) for p in plain
+                ], (kind, by)
+                for row, record in zip(rows, plain, strict=True):
+                    figures = {k: row[k] for k in reports._figures(tuple(record[2:11]))}
+                    assert figures == reports._figures(tuple(record[2:11])), (kind, by, row)
+                    assert row["models"] == sorted(set(record[11].split(","))), (kind, by)
+    finally:
+        conn.close()
