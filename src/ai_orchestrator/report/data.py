@@ -27,8 +27,11 @@ team, from sources the caller read from the team database: this room never reach
 - ``sessions``: one row per session in scope (name, phase, feature, agent, model, outcome of
   its last call, last use, interactions, failed, unpriced, tokens, cost).
 - ``flags``: unpriced calls and reported-only cost (usage and stats), failed calls, and the
-  failed calls per outcome (``interrupted``, ``timeout``, …) read from the logs of the
-  sessions that have any (``records_of``): a session without a failed call is not read.
+  failed calls per outcome (``interrupted``, ``timeout``, …) from each session's summary
+  (``failed_by_outcome``); only a session whose summary's counts do not add up to its
+  failed calls is read from its log (``records_of``).
+- ``usage``'s four per-day documents come from one pass over the index
+  (``usage.reports.period_reports``); each summary document is parsed once (``ParsedRow``).
 - ``budgets``: per feature of the workspace, ``Config.budget_for`` against
   ``accounting.spend.FeatureSpend`` over all of the feature's sessions (what a budget check
   counts: the whole feature, not the window).
