@@ -73,7 +73,9 @@ from ai_orchestrator.store.summary import last_activity
 
 INDEX_FILE = "index.sqlite"
 _UID = os.geteuid()
-_INDEX_VERSION = 4  # 2: per-model savings and unpriced counts; 3: reported-only cost; 4: journal
+_INDEX_VERSION = 5  # 2: per-model savings and unpriced counts; 3: reported-only cost; 4: journal;
+# 5: documents with failed calls per outcome (each session loaded again, which rebuilds an
+# older summary that has failures but not their outcomes: `summary_outdated`)
 _INT64 = 2**63
 _NUMBERS = frozenset(
     ("last_activity", "interactions", "failed", "unpriced", "cost", "savings", "reported")
