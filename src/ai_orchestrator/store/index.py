@@ -53,150 +53,25 @@ file system) the caller still gets correct rows, computed from the files.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from operator import itemgetter
 from stat import S_ISREG
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from ai_orchestrator.core.errors import NotFound
-from ai_orchestrator.core.interaction import TOKEN_KEYS
 from ai_orchestrator.infra.fsutil import tighten_path
 from ai_orchestrator.store.discovery import Discovery
+from ai_orchestrator.store.index_row import COLUMNS, SessionRow, unreadable_entries
 from ai_orchestrator.store.journal import boot_id, read_since, start_journal
-from ai_orchestrator.store.session_store import LOG, METADATA, SessionStore, SessionView
-from ai_orchestrator.store.summary import last_activity
+from ai_orchestrator.store.session_store import LOG, METADATA, SessionStore
 
 INDEX_FILE = "index.sqlite"
 _UID = os.geteuid()
 _INDEX_VERSION = 4  # 2: per-model savings and unpriced counts; 3: reported-only cost; 4: journal
-_INT64 = 2**63
-_NUMBERS = frozenset(
-    ("last_activity", "interactions", "failed", "unpriced", "cost", "savings", "reported")
-) | {f"tok_{k}" for k in TOKEN_KEYS}
-_COLUMNS = (
-    "name",
-    "sig",
-    "last_activity",
-    "command",
-    "feature_id",
-    "interactions",
-    "failed",
-    "unpriced",
-    "tok_input",
-    "tok_output",
-    "tok_cache_read",
-    "tok_cache_write",
-    "tok_reasoning",
-    "cost",
-    "savings",
-    "reported",
-    "reported_by",
-    "problems",
-    "doc",
-)
-
-
-def _json_list(text: str) -> list[str]:
-    return json.loads(text) if text != "[]" else []
-
-
-class SessionRow(tuple[Any, ...]):
-    """What ``list`` and ``stats`` need of one session; ``doc`` is its JSON document.
-
-    A tuple in the index's column order (plus ``refused``), so a row read from the index
-    is the database's tuple wrapped, not copied field by field: a warm listing of 100,000
-    sessions builds 100,000 of them. Fields are read through properties."""
-
-    __slots__ = ()
-
-    name: str = property(itemgetter(0))  # type: ignore[assignment]
-    last_activity: str | None = property(itemgetter(2))  # type: ignore[assignment]
-    command: str = property(itemgetter(3))  # type: ignore[assignment]
-    feature_id: str = property(itemgetter(4))  # type: ignore[assignment]
-    interactions: int = property(itemgetter(5))  # type: ignore[assignment]
-    failed: int = property(itemgetter(6))  # type: ignore[assignment]
-    unpriced: int = property(itemgetter(7))  # type: ignore[assignment]
-    token_counts: tuple[int, ...] = property(itemgetter(slice(8, 13)))  # type: ignore[assignment]
-    cost: float = property(itemgetter(13))  # type: ignore[assignment]
-    savings: float = property(itemgetter(14))  # type: ignore[assignment]
-    reported: float = property(itemgetter(15))  # type: ignore[assignment]
-    doc_bytes: bytes = property(itemgetter(18))  # type: ignore[assignment]
-
-    @property
-    def tokens(self) -> dict[str, int]:
-        return dict(zip(TOKEN_KEYS, self[8:13], strict=True))
-
-    @property
-    def reported_by(self) -> list[str]:
-        """Agents whose own figure is the reported part of the cost."""
-        return _json_list(self[16])
-
-    @property
-    def problems(self) -> list[str]:
-        return _json_list(self[17])
-
-    @property
-    def refused(self) -> list[str]:
-        """``SessionView.refused`` (never cached: such a row is read every time)."""
-        return _json_list(self[19]) if len(self) > 19 else []
-
-    @property
-    def doc(self) -> str:
-        return bytes(self[18]).decode("utf-8")
-
-    @property
-    def summary(self) -> dict[str, Any]:
-        data: dict[str, Any] = json.loads(self[18])
-        return data
-
-    @staticmethod
-    def columns(rows: Sequence[SessionRow]) -> dict[str, tuple[Any, ...]]:
-        """The rows' numbers and dates as columns, transposed in one pass in C (totals over
-        100,000 rows then cost a ``sum`` per column, not a property call per row)."""
-        transposed = list(zip(*rows, strict=False)) if rows else [()] * len(_COLUMNS)
-        return {name: transposed[i] for i, name in enumerate(_COLUMNS) if name in _NUMBERS}
-
-    @classmethod
-    def from_view(cls, view: SessionView) -> SessionRow:
-        s = view.summary.to_json()  # the stored object: the index row is its serialisation
-        return cls(
-            (
-                view.name,
-                None,
-                last_activity(s),
-                s["command"],
-                s["feature_id"],
-                int(s["interaction_count"]),
-                int(s.get("failed_interactions", 0)),
-                int(s.get("unpriced_interactions", 0)),
-                *(int(s["tokens"].get(k, 0)) for k in TOKEN_KEYS),
-                float(s["cost"]),
-                float(s.get("savings", 0.0)),
-                float(s.get("cost_reported") or 0.0),
-                json.dumps([str(a) for a in s.get("cost_reported_by") or []]),
-                json.dumps(list(view.problems)),
-                json.dumps(view.to_dict(), ensure_ascii=False).encode("utf-8"),
-                json.dumps(list(view.refused)),
-            )
-        )
-
-    def values(self, sig: str) -> tuple[object, ...]:
-        """The index's columns, with the files' signature ``sig``."""
-        return (self[0], sig, *self[2:19])
-
-    def fits_sqlite(self) -> bool:
-        """SQLite integers are 64-bit; a row beyond that is served uncached."""
-        numbers = (self.interactions, self.failed, self.unpriced, *self.token_counts)
-        return all(-_INT64 <= n < _INT64 for n in numbers)
-
-    @classmethod
-    def from_db(cls, row: tuple[Any, ...]) -> SessionRow:
-        return cls(row)
+__all__ = ["INDEX_FILE", "Listing", "SessionRow", "SummaryIndex", "unreadable_entries"]
 
 
 def _signature(session_path: str, log_st: os.stat_result | None = None) -> str | None:
@@ -254,6 +129,21 @@ def _plain_files(index_path: str) -> bool:
 
 Progress = Callable[[int, int], None]
 """Told ``(sessions read, of total)`` while a rescan reads the session files."""
+T = TypeVar("T")
+Query = Callable[[sqlite3.Connection, list[SessionRow]], T]
+"""Answers a listing over every row: the index's (table ``sessions``, documents in
+``docs``), in SQL, and those given, which are not in it (read from their files)."""
+
+
+@dataclass
+class Listing(Generic[T]):
+    """What ``SummaryIndex.listing`` found: ``answer`` is the query's answer over every
+    row (the index's, and ``rows``: those read from their files and not cached, which the
+    query was given), or ``None``: then ``rows`` holds every row, in name order."""
+
+    rows: list[SessionRow]
+    errors: list[tuple[str, str]]
+    answer: T | None = None
 
 
 @dataclass
@@ -294,7 +184,7 @@ class SummaryIndex:
                 for table in ("sessions", "docs", "meta", "recheck"):
                     conn.execute(f"DROP TABLE IF EXISTS {table}")
                 columns = ", ".join(
-                    f"{c} TEXT PRIMARY KEY" if c == "name" else c for c in _COLUMNS[:-1]
+                    f"{c} TEXT PRIMARY KEY" if c == "name" else c for c in COLUMNS[:-1]
                 )
                 conn.execute(f"CREATE TABLE sessions ({columns})")
                 # Documents apart: totals then read a small table (pages of numbers, not
@@ -333,27 +223,53 @@ class SummaryIndex:
         reads every session whose signature moved and rebuilds the journal state,
         telling ``progress`` how far it got. Without ``docs``, rows served from the
         index have no ``doc`` or ``summary`` (totals need neither)."""
+        done: Listing[None] = self.listing(found, rescan=rescan, progress=progress, docs=docs)
+        return done.rows, done.errors
+
+    def listing(
+        self,
+        found: Discovery | None = None,
+        query: Query[T] | None = None,
+        *,
+        rescan: bool = False,
+        progress: Progress | None = None,
+        docs: bool = True,
+    ) -> Listing[T]:
+        """As ``rows``; with ``query``, the rows the index holds fresh are not read into
+        Python at all: ``query`` answers over them in SQL, in the transaction that
+        verified they are the rows this listing checked (so its answer is exactly what
+        the files say), plus ``rows``: only those read from their files and not cached.
+        Where that cannot be had (no index, a rescan, another listing committed first),
+        ``answer`` is ``None`` and ``rows`` holds every row."""
         if not self.store.check_root():
-            return [], []
+            return Listing([], [])
         found = self.store.discover() if found is None else found
         if not found.sessions and not os.path.lexists(self.path):
-            return [], []  # an empty store stays empty
+            return Listing([], [])  # an empty store stays empty
         conn = self._connect()
         if conn is None:
             rows, errors, _cache, _recheck = self._scan(found, {}, progress)
-            return rows, errors
+            return Listing(rows, errors)
         try:
-            return self._rows(conn, found, rescan, progress, docs)
+            done = self._rows(conn, found, rescan, progress, docs, query)
+            if done is None:  # not answerable in SQL this time: the rows, read as before
+                done = self._rows(conn, found, False, progress, docs)
+            assert done is not None
+            return done
         finally:
             conn.close()
 
-    def _snapshot(self, conn: sqlite3.Connection, docs: bool = True) -> _Snapshot:
+    def _snapshot(
+        self, conn: sqlite3.Connection, docs: bool = True, whole: bool = True
+    ) -> _Snapshot:
         snap = _Snapshot()
-        columns = ", ".join(f"sessions.{c}" for c in _COLUMNS[:-1])
+        columns = ", ".join(f"sessions.{c}" for c in COLUMNS[:-1])
         query = (
             f"SELECT {columns}, docs.doc FROM sessions JOIN docs USING (name) ORDER BY name"
-            if docs
+            if docs and whole
             else f"SELECT {columns}, NULL FROM sessions ORDER BY name"
+            if whole
+            else "SELECT name, sig FROM sessions"  # only what the signature check needs
         )
         try:
             conn.execute("BEGIN")
@@ -379,14 +295,17 @@ class SummaryIndex:
         rescan: bool,
         progress: Progress | None,
         docs: bool,
-    ) -> tuple[list[SessionRow], list[tuple[str, str]]]:
-        snap = self._snapshot(conn, docs)
+        query: Query[T] | None = None,
+    ) -> Listing[T] | None:
+        """The listing (``None``: ``query`` could not be answered, see ``listing``)."""
+        snap = self._snapshot(conn, docs, whole=query is None)
         changes = None
         if not rescan and snap.generation >= 0 and snap.boot == boot_id():
             changes = read_since(self.store.root, snap.journal, snap.watermark)
         if changes is None:
             # A rescan writes back the rows it kept, so it needs them whole.
-            return self._rescan(conn, found, snap if docs else self._snapshot(conn), progress)
+            whole = snap if docs and query is None else self._snapshot(conn)
+            return Listing(*self._rescan(conn, found, whole, progress))
         still_open = {n for n, o in snap.recheck.items() if o} - changes.settled
         still_open |= changes.opened
         load = set(snap.recheck) | changes.changed
@@ -412,19 +331,43 @@ class SummaryIndex:
         load = (load | (names - known)) - gone
         fresh, errors, cache, recheck = self._load(sorted(load), still_open, log_stats)
         gone |= load - {r.name for r in fresh} - {n for n, _ in errors} - set(recheck)
+        # Read into Python or not, the rows are those the index holds once this listing
+        # has stored what it learnt: kept (checked above) + what it read and cached.
+        extra = [r for r in fresh if r.name in recheck] if query is not None else []
+        answer: T | None = None
         if load or gone or changes.end != snap.watermark:
-            self._commit(
+            committed = self._commit(
                 conn,
                 snap.generation,
                 cache,
                 recheck,
                 load | gone,
                 {"journal": snap.journal, "watermark": changes.end, "boot": snap.boot},
+                then=None if query is None else lambda c: query(c, extra),
             )
+            answer = committed if query is not None else None
+        elif query is not None:  # nothing to store: answer if the index is still as read
+            answer = self._read(conn, snap.generation, lambda c: query(c, extra))
+        if query is not None:
+            return Listing(extra, errors, answer) if answer is not None else None
         rows = list(map(SessionRow, kept))
         if fresh:
             rows = sorted(rows + fresh, key=_by_name)  # nearly sorted already: linear
-        return rows, errors
+        return Listing(rows, errors)
+
+    @staticmethod
+    def _read(conn: sqlite3.Connection, generation: int, query: Callable[[sqlite3.Connection], T]
+              ) -> T | None:  # fmt: skip
+        """``query``'s answer if the index is still at ``generation``, else ``None``."""
+        try:
+            conn.execute("BEGIN")
+            try:
+                row = conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+                return query(conn) if row is not None and row[0] == generation else None
+            finally:
+                conn.execute("COMMIT")
+        except (sqlite3.Error, OverflowError):
+            return None
 
     def _rescan(
         self,
@@ -515,12 +458,15 @@ class SummaryIndex:
         touched: set[str] | None,
         meta: dict[str, object],
         keep: set[str] | None = None,
-    ) -> None:
+        then: Callable[[sqlite3.Connection], T] | None = None,
+    ) -> T | None:
         """Store what a listing learnt, in one transaction. A warm listing (``touched``:
         the sessions it read or found gone) writes only if no other listing wrote since
         its snapshot (``generation``), so a slower listing never puts back older rows
-        under a newer watermark. A rescan (``keep``: every session) replaces it all."""
-        placeholders = ", ".join("?" for _ in _COLUMNS[:-1])
+        under a newer watermark. A rescan (``keep``: every session) replaces it all.
+        ``then`` runs inside the transaction, after the writes; its result is returned
+        (``None``: nothing was stored)."""
+        placeholders = ", ".join("?" for _ in COLUMNS[:-1])
         cache = list(cache)
         forget = "DELETE FROM sessions WHERE name = ?", "DELETE FROM docs WHERE name = ?"
         try:
@@ -529,7 +475,7 @@ class SummaryIndex:
             current = row[0] if row and isinstance(row[0], int) else -1
             if generation is not None and current != generation:
                 conn.execute("ROLLBACK")
-                return
+                return None
             if keep is not None:
                 conn.execute("CREATE TEMP TABLE IF NOT EXISTS keep (name TEXT PRIMARY KEY)")
                 conn.execute("DELETE FROM keep")
@@ -555,21 +501,14 @@ class SummaryIndex:
             )
             meta = {**meta, "generation": current + 1}
             conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(meta.items()))
+            answer = then(conn) if then is not None else None
             conn.execute("COMMIT")
+            return answer
         except (sqlite3.Error, OverflowError):
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")  # busy or read-only: the cache just stays stale
+            return None
 
 
 def _by_name(row: SessionRow) -> str:
     return row.name
-
-
-def unreadable_entries(
-    rows: Iterable[SessionRow], errors: Iterable[tuple[str, str]]
-) -> list[dict[str, str]]:
-    """``{session_name, error}`` for each session ``SummaryIndex.rows`` could not read, then
-    for each odd file that makes record, clean and repair refuse a listed one (``refused``)."""
-    unreadable = [{"session_name": name, "error": problem} for name, problem in errors]
-    unreadable += [{"session_name": r.name, "error": odd} for r in rows for odd in r.refused]
-    return unreadable
