@@ -125,7 +125,7 @@ class SessionRow(tuple[Any, ...]):
             )
         )
 
-    def values(self, sig: str) -> tuple[object, ...]:
+    def values(self, sig: bytes) -> tuple[object, ...]:
         """The index's columns, with the files' signature ``sig``."""
         return (self[0], sig, *self[2:19])
 
