@@ -32,14 +32,25 @@ that appeared (those that vanished are dropped). What is caught how:
   changed): the signature is (inode, size, mtime) of ``interactions.jsonl`` (the scan's
   own ``lstat``) and of ``metadata.json``, plus the directory's mtime (an entry created,
   deleted or renamed); a loose mode, foreign owner or odd type never matches. Two extra
-  ``lstat`` per session. It is taken *before* the files are read, so a change made during
-  the read leaves a signature that no longer matches: read again next time; and a row
-  whose files changed less than a second ago is cached with a signature that never
-  matches (``_settled``: an mtime's clock ticks coarsely, a same-size edit within one
-  tick would keep the signature), so the next listing reads it again.
+  ``lstat`` per session (all three are needed: an in-place append or summary rewrite
+  leaves the directory's mtime alone, a planted odd lock file leaves both files alone).
+  It is taken *before* the files are read, so a change made during the read leaves a
+  signature that no longer matches: read again next time; and a row whose files changed
+  less than a second ago is cached with a signature that never matches (``_settled``: an
+  mtime's clock ticks coarsely, a same-size edit within one tick would keep the
+  signature), so the next listing reads it again.
 - *The journal cannot be trusted* — missing, not ours or another version, an unparseable
   (torn, fused) line, shorter than the watermark, another identity, another boot (notes
   are not fsynced), or an index that is new, corrupt or of another version: a **rescan**.
+
+**Answers in SQL** (``listing`` with a query, ``store.index_query``): ``list --json``
+and ``stats`` need no row in Python. The check above reads only (name, signature) of
+each cached row; what it read from files is stored, and the query (``SUM``s, the
+documents in the asked order) runs *in the transaction that stored it* (or, with
+nothing to store, in a read transaction that finds the index's generation unchanged),
+so it sees exactly the rows checked plus those it stored. Rows read from their files
+but not cached are handed to the query. If the index moved meanwhile (another listing
+committed first) or cannot be written, the rows are read into Python as before.
 
 **Rescan** (``--rescan``, or an untrusted journal): first the journal a rescan starts
 from is fixed (``start_journal``), then every session is checked against its row's
