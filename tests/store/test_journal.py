@@ -8,6 +8,7 @@ listing, a journal that cannot be trusted, sessions changed by hand.
 from __future__ import annotations
 
 import json
+import math
 import multiprocessing
 import os
 import random
@@ -199,6 +200,14 @@ def test_a_writer_killed_between_its_write_and_its_note_never_leaves_a_stale_row
             os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
         assert os.WIFSIGNALED(status), f"round {round_}: the writer was not killed"
+        summed = SummaryIndex(store).listing(None, totals(""), docs=False)  # as `stats`
+        got = summed.answer or totals_of(summed.rows, "")
+        want = totals_of([SessionRow.from_view(store.load(n)) for n in store.names()], "")
+        assert (got.sessions, got.interactions, got.tokens) == (
+            want.sessions, want.interactions, want.tokens
+        ), f"round {round_}"
+        # (summed in another order: equal up to the float's last bits)
+        assert math.isclose(got.cost, want.cost, rel_tol=1e-12), f"round {round_}"
         assert listing(store) == truth(store), f"round {round_}"
     assert listing(store, rescan=True) == truth(store)
 
