@@ -76,13 +76,13 @@ from typing import Any, Generic, TypeVar
 from ai_orchestrator.core.errors import NotFound
 from ai_orchestrator.infra.fsutil import tighten_path
 from ai_orchestrator.store.discovery import Discovery
-from ai_orchestrator.store.index_row import COLUMNS, SessionRow, unreadable_entries
+from ai_orchestrator.store.index_row import COLUMNS, ORDERS, SessionRow, unreadable_entries
 from ai_orchestrator.store.journal import boot_id, read_since, start_journal
 from ai_orchestrator.store.session_store import LOG, METADATA, SessionStore
 
 INDEX_FILE = "index.sqlite"
 _UID = os.geteuid()
-_INDEX_VERSION = 5  # 2: per-model savings, unpriced; 3: reported cost; 4: journal; 5: packed sig
+_INDEX_VERSION = 6  # 3: reported cost; 4: journal; 5: packed sig; 6: sort indexes
 __all__ = ["INDEX_FILE", "Listing", "SessionRow", "SummaryIndex", "unreadable_entries"]
 
 
@@ -225,6 +225,9 @@ class SummaryIndex:
                 conn.execute("CREATE TABLE docs (name TEXT PRIMARY KEY, doc BLOB)")
                 conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value)")
                 conn.execute("CREATE TABLE recheck (name TEXT PRIMARY KEY, open INTEGER)")
+                for key, (_order, indexed) in ORDERS.items():
+                    if indexed is not None:
+                        conn.execute(f"CREATE INDEX by_{key} ON sessions ({indexed})")
                 conn.execute(f"PRAGMA user_version = {_INDEX_VERSION}")
                 conn.execute("COMMIT")
             return conn

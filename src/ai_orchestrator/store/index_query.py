@@ -17,16 +17,10 @@ import sqlite3
 from collections.abc import Sequence
 
 from ai_orchestrator.store.index import Query, SessionRow
+from ai_orchestrator.store.index_row import ORDERS, TOKENS_SQL
 from ai_orchestrator.store.stats import TOP_N, Totals, sort_rows, totals_of
 
 SEPARATOR = b",\n    "  # between two documents of ``list --json`` (one a line, indented)
-_TOKENS = "tok_input + tok_output + tok_cache_read + tok_cache_write"  # ``total_tokens``
-_ORDER = {  # ``stats.sort_rows`` in SQL (text compares as code points in both)
-    "name": "name",
-    "date": "coalesce(last_activity, '') DESC, name DESC",
-    "tokens": "tokens DESC, name",
-    "cost": "cost DESC, name",
-}
 Documents = tuple[int, int, bytes]
 """``(sessions, active sessions, the shown sessions' documents joined by SEPARATOR)``."""
 
@@ -34,9 +28,9 @@ Documents = tuple[int, int, bytes]
 def documents(sort_key: str, cutoff: str, active_only: bool) -> Query[Documents]:
     """The ``list --json`` body: every session's document (only the active ones with
     ``active_only``; active: last activity after ``cutoff``) in ``sort_key`` order."""
-    if sort_key not in _ORDER:
+    if sort_key not in ORDERS:
         sort_rows([], sort_key)  # raises InvalidInput naming the keys
-    order = _ORDER[sort_key]
+    order = ORDERS[sort_key][0]
 
     def query(conn: sqlite3.Connection, extra: list[SessionRow]) -> Documents:
         conn.execute(
@@ -49,19 +43,24 @@ def documents(sort_key: str, cutoff: str, active_only: bool) -> Query[Documents]
             [(r.name, r.last_activity, sum(r.token_counts[:4]), r.cost, r.doc_bytes)
              for r in extra],
         )  # fmt: skip
-        both = (
-            f"SELECT name, last_activity, {_TOKENS} AS tokens, cost, doc"
-            " FROM sessions JOIN docs USING (name) UNION ALL SELECT * FROM temp.extra"
-        )
+        where = "WHERE coalesce(last_activity, '') > ?" if active_only else ""
+        params = (cutoff,) if active_only else ()
         total, active = conn.execute(
             "SELECT count(*), coalesce(sum(coalesce(last_activity, '') > ?), 0) FROM"
             " (SELECT last_activity FROM sessions UNION ALL SELECT last_activity FROM temp.extra)",
             (cutoff,),
         ).fetchone()
-        where = "WHERE coalesce(last_activity, '') > ?" if active_only else ""
-        cursor = conn.execute(
-            f"SELECT doc FROM ({both}) {where} ORDER BY {order}", (cutoff,) if active_only else ()
-        )
+        if extra:  # (rows not cached: rare, and sorted with the rest)
+            cursor = conn.execute(
+                f"SELECT doc FROM (SELECT name, last_activity, {TOKENS_SQL} AS tokens, cost,"
+                " doc FROM sessions JOIN docs USING (name) UNION ALL SELECT * FROM temp.extra)"
+                f" {where} ORDER BY {order.replace(TOKENS_SQL, 'tokens')}",
+                params,
+            )
+        else:  # in the order of an index: no sort of 100,000 documents
+            cursor = conn.execute(
+                f"SELECT doc FROM sessions JOIN docs USING (name) {where} ORDER BY {order}", params
+            )
         body = SEPARATOR.join([doc for (doc,) in cursor])
         conn.execute("DELETE FROM temp.extra")
         return int(total), int(active), body

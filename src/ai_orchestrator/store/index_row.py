@@ -41,6 +41,18 @@ COLUMNS = (
 )
 
 
+TOKENS_SQL = "tok_input + tok_output + tok_cache_read + tok_cache_write"  # ``total_tokens``
+# ``stats.sort_rows`` in SQL (text compares as code points in both): each order's key and
+# the index on ``sessions`` that serves it (so 100,000 documents come out in order with
+# no sort; the date index is scanned backwards).
+ORDERS = {
+    "name": ("name", None),
+    "date": ("coalesce(last_activity, '') DESC, name DESC", "coalesce(last_activity, ''), name"),
+    "tokens": (f"{TOKENS_SQL} DESC, name", f"({TOKENS_SQL}) DESC, name"),
+    "cost": ("cost DESC, name", "cost DESC, name"),
+}
+
+
 def _json_list(text: str) -> list[str]:
     return json.loads(text) if text != "[]" else []
 
