@@ -427,9 +427,10 @@ def main() -> None:
     old = results.read_text() if results.exists() else ""
     # bench_usage.py's, bench_report.py's, bench_team.py's and bench_complete.py's sections
     # (each run on its own: a 1 GiB corpus and ccusage; a 10,000-session store; a PostgreSQL
-    # server; a 10,000-session store and an older tree to compare with) are kept
+    # server; a 10,000-session store and an older tree to compare with) are kept, and so is
+    # issue 24's list/stats section (bench_store.py --compare-with, run by hand at 100,000)
     kept = ""
-    for name in ("usage-index", "report", "team", "complete"):
+    for name in ("usage-index", "report", "team", "complete", "issue24-list"):
         start, end = old.find(f"<!-- {name} -->"), old.find(f"<!-- /{name} -->")
         if 0 <= start < end:
             kept += "\n" + old[start : end + len(f"<!-- /{name} -->")] + "\n"
