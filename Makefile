@@ -31,10 +31,11 @@ test: lint agent-clis
 	$(BIN)/pytest -n auto
 
 # In-process tests only: no test starts a process (tests/spawnguard.py enforces it; `process`
-# covers real_cli and agent_process). FAST_WORKERS=2 to use two cores.
+# covers real_cli and agent_process), and a quarter of the Hypothesis examples (the `fast`
+# profile of tests/conftest.py; `make test` runs them all). FAST_WORKERS=2 to use two cores.
 FAST_WORKERS ?= auto
 test-fast: $(STAMP)
-	$(BIN)/pytest -n $(FAST_WORKERS) -m "not process and not slow"
+	$(BIN)/pytest -n $(FAST_WORKERS) -m "not process and not slow" --hypothesis-profile=fast
 
 demo: $(STAMP)
 	$(BIN)/aio demo

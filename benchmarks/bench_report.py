@@ -8,8 +8,16 @@ Targets (medians, this 2-core machine):
   10,000 sessions of 3,334 features, 4 models, 15 tasks per feature).
 
 The store is built once through ``aio session import`` and ``aio usage sync`` (not timed).
+The command's CPU time (user + system of the process) is measured beside its wall time: on
+this shared machine it is the figure the load distorts least.
 
-Usage: ``python benchmarks/bench_report.py [--sessions N] [--runs R] [--keep DIR]``
+``--compare-with LABEL=OTHER/src`` (repeatable) also times the command of the code at
+``OTHER/src`` (run with ``PYTHONPATH``), interleaved run by run with this tree so both see
+the same load, each on its own copy of the store (``DIR-LABEL``: the summary index of
+another version would be rebuilt at every alternation).
+
+Usage: ``python benchmarks/bench_report.py [--sessions N] [--runs R] [--keep DIR]
+[--compare-with before=/tmp/old/src]``
 """
 
 from __future__ import annotations
@@ -26,7 +34,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import aio_bin, median, time_command, write_result
+from common import aio_bin, median, time_command, time_with_cpu, write_result
 
 MODELS = ["claude-sonnet-4-5", "claude-opus-4-1", "gemini-2.5-pro", "gpt-5-codex"]
 AGENTS = {"claude-sonnet-4-5": "claude", "claude-opus-4-1": "claude",
@@ -110,27 +118,51 @@ def bench_library(root: Path, runs: int) -> tuple[list[float], list[float]]:
     return samples, cpu
 
 
+def copy_store(root: Path, label: str) -> Path:
+    """The store's copy for the tree ``label`` (made once; kept with ``--keep``)."""
+    copy = root.with_name(f"{root.name}-{label}")
+    if not (copy / ".bench-ready").exists():
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(root, copy, symlinks=True)
+    return copy
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sessions", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--keep", type=Path, help="Store directory to build once and reuse.")
+    parser.add_argument("--compare-with", action="append", default=[], metavar="LABEL=SRC")
     args = parser.parse_args()
     root = args.keep or Path(tempfile.mkdtemp(prefix="aio-bench-report-"))
     root.mkdir(parents=True, exist_ok=True)
     prepare(root, args.sessions)
     out = Path(tempfile.mkdtemp()) / "report.html"
-    env = {**os.environ, "SESSION_DIR": str(root)}
     argv = [*aio_bin(), "report", "--no-sync", "--html", str(out)]
-    time_command(argv, env, 1)  # warm the page cache
-    command = time_command(argv, env, args.runs)
+    others = dict(c.split("=", 1) if "=" in c else ("before", c) for c in args.compare_with)
+    trees = {"after": {**os.environ, "SESSION_DIR": str(root)}}
+    for label, src in others.items():
+        trees[label] = {**os.environ, "SESSION_DIR": str(copy_store(root, label)),
+                        "PYTHONPATH": src}  # fmt: skip
+    wall: dict[str, list[float]] = {label: [] for label in trees}
+    cpu: dict[str, list[float]] = {label: [] for label in trees}
+    for env in trees.values():
+        time_command(argv, env, 1)  # warm the page cache (and each tree's own index)
+    for _ in range(args.runs):
+        for label, env in trees.items():
+            w, c = time_with_cpu(argv, env)
+            wall[label].append(w)
+            cpu[label].append(c)
+    time_command(argv, trees["after"], 1)  # the file of this tree
     size = out.stat().st_size
     library, library_cpu = bench_library(root, args.runs)
-    result = {
+    result: dict[str, object] = {
         "sessions": args.sessions,
         "interactions_per_session": 20,
-        "report_command_median_s": round(median(command), 3),
-        "report_command_samples_s": [round(x, 3) for x in command],
+        "report_command_median_s": round(median(wall["after"]), 3),
+        "report_command_samples_s": [round(x, 3) for x in wall["after"]],
+        "report_command_cpu_median_s": round(median(cpu["after"]), 3),
+        "report_command_cpu_samples_s": [round(x, 3) for x in cpu["after"]],
         "library_median_s": round(median(library), 3),
         "library_samples_s": [round(x, 3) for x in library],
         "library_cpu_median_s": round(median(library_cpu), 3),
@@ -139,10 +171,18 @@ def main() -> None:
         "file_bytes_year": size,
         "file_mib_year": round(size / 2**20, 3),
     }
+    for label in others:
+        result[f"{label}_command_median_s"] = round(median(wall[label]), 3)
+        result[f"{label}_command_samples_s"] = [round(x, 3) for x in wall[label]]
+        result[f"{label}_command_cpu_median_s"] = round(median(cpu[label]), 3)
+        result[f"{label}_command_cpu_samples_s"] = [round(x, 3) for x in cpu[label]]
+        result[f"cpu_after_over_{label}"] = round(median(cpu["after"]) / median(cpu[label]), 3)
     print(json.dumps(result, indent=2))
     write_result("bench_report", result)
     if not args.keep:
         shutil.rmtree(root, ignore_errors=True)
+        for label in others:
+            shutil.rmtree(root.with_name(f"{root.name}-{label}"), ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ also checked to still compile after redaction).
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 import string
@@ -98,9 +99,25 @@ def leaked(entry: Entry, redacted: str) -> list[str]:
     found = []
     for secret in entry.secrets:
         width = min(LEAK_WINDOW, len(secret))
-        if any(secret[i : i + width] in redacted for i in range(len(secret) - width + 1)):
+        pieces = (secret[i : i + width] for i in range(len(secret) - width + 1))
+        if len(redacted) >= INDEXED_FROM and width == LEAK_WINDOW:
+            # a whole store searched for every secret: its pieces indexed once
+            hit = not _pieces_of(redacted).isdisjoint(pieces)
+        else:
+            hit = any(piece in redacted for piece in pieces)
+        if hit:
             found.append(secret)
     return found
+
+
+INDEXED_FROM = 20_000  # characters: below, a search per piece is as fast as the index
+
+
+@functools.lru_cache(maxsize=4)
+def _pieces_of(text: str) -> frozenset[str]:
+    """Every ``LEAK_WINDOW``-character piece of ``text`` (a piece is in ``text`` iff it is
+    in this set)."""
+    return frozenset(text[i : i + LEAK_WINDOW] for i in range(len(text) - LEAK_WINDOW + 1))
 
 
 def false_positive(entry: Entry, redacted: str) -> bool:

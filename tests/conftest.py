@@ -18,6 +18,7 @@ from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests.fakes.inprocess import FakeLauncher
 from tests.spawnguard import guard, imply_process
@@ -29,6 +30,14 @@ from tests.spawnguard import guard, imply_process
 # environment).
 sys.dont_write_bytecode = False
 sys.pycache_prefix = str(Path(__file__).resolve().parents[1] / ".cache" / "pycache")
+
+# Hypothesis: its wall-clock checks (a 200 ms deadline per example, the "input generation is
+# slow" health check) fail correct tests when the machine is loaded, so they are off.
+# `make test-fast` passes `--hypothesis-profile=fast`: a quarter of the examples (the counts a
+# test asks for scale with ``tests.helpers.examples``); `make test` runs them all.
+settings.register_profile("aio", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("fast", settings.get_profile("aio"), max_examples=25)
+settings.load_profile("aio")
 
 _REMOVED_PREFIXES = ("AIO_", "CLAUDE_", "CLAUDECODE", "GEMINI_", "CODEX_", "OPENAI_", "ANTHROPIC_",
                      "QWEN_")

@@ -103,6 +103,14 @@ def aio_inprocess(
     return Result(code, out.getvalue().decode(), err.getvalue().decode())
 
 
+def examples(full: int) -> int:
+    """``full`` Hypothesis examples, scaled like the loaded profile's default count (100 in
+    the ``aio`` profile: all of them; 25 in ``fast``, the one ``make test-fast`` loads)."""
+    from hypothesis import settings
+
+    return max(1, full * settings.default.max_examples // 100)
+
+
 def as_record(name: Any, raw: Any) -> Any:
     """What ``SessionStore.record`` takes: ``raw`` (test JSON, or an ``Interaction``) of
     session ``name`` through the store's one door for JSON (``normalize_interaction``)."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,6 +77,23 @@ def all_modules(root: Path = SRC) -> dict[str, Path]:
     return {module_name(p): p for p in sorted(root.rglob("*.py"))}
 
 
+@functools.cache
+def _parsed(text: str, filename: str) -> tuple[ast.Module, tuple[ast.AST, ...]]:
+    tree = ast.parse(text, filename=filename)
+    return tree, tuple(ast.walk(tree))
+
+
+def tree_of(path: Path) -> ast.Module:
+    """``path`` parsed; parsed once per content and process (every rule reads every module:
+    parsing them once instead of once per rule is most of this file's run time)."""
+    return _parsed(path.read_text(encoding="utf-8"), str(path))[0]
+
+
+def nodes_of(path: Path) -> tuple[ast.AST, ...]:
+    """Every node of ``path`` in ``ast.walk`` order (the tree of ``tree_of``)."""
+    return _parsed(path.read_text(encoding="utf-8"), str(path))[1]
+
+
 def _resolve_relative(importer: str, is_package: bool, level: int, module: str | None) -> str:
     base = importer.split(".")
     if not is_package:
@@ -90,9 +108,8 @@ def imports_of(name: str, path: Path, known: set[str]) -> Iterator[Import]:
 
     ``from pkg import mod`` yields ``pkg.mod`` when that is a module of the package, else ``pkg``.
     """
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     is_package = path.name == "__init__.py"
-    for node in ast.walk(tree):
+    for node in nodes_of(path):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 yield Import(name, alias.name, node.lineno)
@@ -224,8 +241,7 @@ def missing_docstrings(modules: dict[str, Path]) -> list[str]:
     """Modules without a module docstring."""
     problems = []
     for name, path in modules.items():
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-        if not ast.get_docstring(tree):
+        if not ast.get_docstring(tree_of(path)):
             problems.append(f"{name}: no module docstring (state its contract and invariants)")
     return problems
 
@@ -278,12 +294,13 @@ ENV_MODULE = f"{PACKAGE}.core.env"
 SCHEMA_MODULE = f"{PACKAGE}.core.schema"
 
 EXIT_ALLOWED = {
-    f"{PACKAGE}.agents.process.watchdog": "the watchdog is its own process (python -I -S): it "
+    f"{PACKAGE}.agents.process.watchdog": "the watchdog is its own process (forked from aio, or "
+    "python -I -S): it "
     "exits with the agent's status and never returns to aio",
     f"{PACKAGE}.agents.scripted_cli": "the offline scripted agent is its own program (an agent "
     "CLI's exit codes), not aio",
     f"{PACKAGE}.cli.launch": "the `aio` entry point: hands `aio hook`/`aio statusline` their "
-    "exit code without click, else calls cli.main",
+    "exit code without click, else calls cli.main (run_fast for a plain `aio run`)",
 }
 """Modules that may end a process themselves, and why."""
 
@@ -304,8 +321,7 @@ def _error_names(modules: dict[str, Path]) -> set[str]:
     path = modules.get(ERRORS_MODULE)
     if path is None:
         return set()
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    return {node.name for node in tree.body if isinstance(node, ast.ClassDef)}
+    return {node.name for node in tree_of(path).body if isinstance(node, ast.ClassDef)}
 
 
 def stray_error_classes(modules: dict[str, Path]) -> list[str]:
@@ -316,8 +332,7 @@ def stray_error_classes(modules: dict[str, Path]) -> list[str]:
         if name == ERRORS_MODULE:
             continue
         local = set(known)
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
+        for node in nodes_of(path):
             if isinstance(node, ast.ClassDef) and any(
                 _base_name(b) in local or _base_name(b).endswith(("Error", "Exception"))
                 for b in node.bases
@@ -356,8 +371,7 @@ def stray_exits(modules: dict[str, Path]) -> list[str]:
     for name, path in modules.items():
         if name in (EXIT_MODULE, ERRORS_MODULE) or name in EXIT_ALLOWED:
             continue
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
+        for node in nodes_of(path):
             found = _is_exit(node)
             if found:
                 line = getattr(node, "lineno", 0)
@@ -374,8 +388,7 @@ def stray_environ(modules: dict[str, Path]) -> list[str]:
     for name, path in modules.items():
         if name == ENV_MODULE:
             continue
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
+        for node in nodes_of(path):
             hit = (
                 isinstance(node, ast.Attribute)
                 and _base_name(node.value) == "os"
@@ -399,15 +412,14 @@ def stray_schema_version(modules: dict[str, Path]) -> list[str]:
     for name, path in modules.items():
         if name == SCHEMA_MODULE:
             continue
-        tree = ast.parse(path.read_text(encoding="utf-8"))
         docstrings = {
             id(n.body[0].value)
-            for n in ast.walk(tree)
+            for n in nodes_of(path)
             if isinstance(n, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
             and n.body
             and isinstance(n.body[0], ast.Expr)
         }
-        for node in ast.walk(tree):
+        for node in nodes_of(path):
             if (
                 isinstance(node, ast.Constant)
                 and node.value == "schema_version"

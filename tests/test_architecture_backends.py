@@ -22,6 +22,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from tests.test_architecture import nodes_of
+
 PACKAGE = "ai_orchestrator"
 SRC = Path(__file__).resolve().parent.parent / "src" / PACKAGE
 REGISTRY = "agents/registry.py"
@@ -51,19 +53,25 @@ EXCEPTIONS: dict[str, tuple[frozenset[str], str]] = {
     # The usage index reads the files of every agent session on this machine (most of them
     # never run by aio) and installs hooks into each CLI's own settings: its vocabulary is
     # the *file kind* of those files and settings (claude, codex, gemini, gemini-json), which
-    # shares its spelling with the backend keys. Moving the readers into the backends is
-    # the next step for this room; until then these are its per-kind modules.
+    # shares its spelling with the backend keys (where each kind is found comes from the
+    # backends' ``Capabilities.session_files``; how it is parsed is here). Moving the readers
+    # into the backends is the next step for this room; until then these are its per-kind
+    # modules.
     "usage/aio_source.py": (frozenset({"claude"}), "the usage index: Claude message ids"),
     "usage/hooks.py": (
         frozenset({"claude", "gemini", "codex"}),
         "the usage index: hooks installed into each CLI's settings file",
     ),
+    "usage/opencode_db.py": (
+        frozenset({"opencode"}),
+        "the usage index: OpenCode's SQLite store, read by a watermark",
+    ),
     "usage/parsers.py": (
-        frozenset({"claude", "gemini", "codex"}),
+        frozenset({"claude", "gemini", "codex", "qwen"}),
         "the usage index: one parser per file kind",
     ),
     "usage/sources.py": (
-        frozenset({"claude", "gemini", "codex"}),
+        frozenset({"claude", "gemini", "codex", "qwen", "opencode"}),
         "the usage index: the file kinds and where they are found",
     ),
     "usage/statusline.py": (
@@ -76,8 +84,7 @@ EXCEPTIONS: dict[str, tuple[frozenset[str], str]] = {
 
 def backend_keys() -> list[str]:
     """The keys of ``_BACKENDS`` in ``agents/registry.py``, read from its source."""
-    tree = ast.parse((SRC / REGISTRY).read_text(encoding="utf-8"))
-    for node in ast.walk(tree):
+    for node in nodes_of(SRC / REGISTRY):
         target: ast.expr | None = None
         if isinstance(node, ast.AnnAssign):
             target = node.target
@@ -109,10 +116,9 @@ def owner(rel: str, keys: list[str]) -> str | None:
 
 def named_keys(path: Path, keys: list[str]) -> list[tuple[str, int]]:
     """Every (key, line) where a string constant of ``path`` equals a backend key."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
     return sorted(
         (node.value, node.lineno)
-        for node in ast.walk(tree)
+        for node in nodes_of(path)
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in keys
     )
 
@@ -163,10 +169,9 @@ def test_the_registry_names_each_backend_once_plus_the_default() -> None:
     counts = {key: 0 for key in keys}
     for key, _ in named_keys(SRC / REGISTRY, keys):
         counts[key] += 1
-    tree = ast.parse((SRC / REGISTRY).read_text(encoding="utf-8"))
     default = next(
         node.value.value
-        for node in ast.walk(tree)
+        for node in nodes_of(SRC / REGISTRY)
         if isinstance(node, ast.Assign)
         and any(isinstance(t, ast.Name) and t.id == "DEFAULT_AGENT" for t in node.targets)
         and isinstance(node.value, ast.Constant)

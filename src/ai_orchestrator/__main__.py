@@ -1,7 +1,7 @@
-"""``python -m ai_orchestrator`` is ``aio``."""
+"""``python -m ai_orchestrator`` is ``aio`` (the same entry as the ``aio`` script)."""
 
 from __future__ import annotations
 
-from ai_orchestrator.cli.main import main
+from ai_orchestrator.cli.launch import main
 
 main()

@@ -24,6 +24,7 @@ from unittest.mock import patch
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.helpers import examples
 
 from ai_orchestrator.accounting import price_cards, pricing
 from ai_orchestrator.accounting.model_names import normalize_model
@@ -148,7 +149,7 @@ def scenario(draw: st.DrawFn) -> tuple[ModelUsage, list[ModelUsage] | None]:
     return total, requests
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400))
 @given(model=st.sampled_from(MODELS), case=scenario())
 def test_property_card_path_equals_genai_prices(
     model: tuple[str, str], case: tuple[ModelUsage, list[ModelUsage] | None]

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.helpers import examples
 
 from ai_orchestrator.accounting.model_names import normalize_model
 from ai_orchestrator.accounting.pricing import (
@@ -298,7 +299,7 @@ def test_historic_prices_follow_the_request_date() -> None:
     assert abs(after.cost - literal(SONNET_45, inp=1000, out=1000, read=250_000)) <= TOL
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60))
 @given(st.lists(st.tuples(*(st.integers(0, 40_000) for _ in range(5))), min_size=1, max_size=4))
 def test_property_cost_is_rates_times_tokens_summed_over_requests(
     rows: list[tuple[int, int, int, int, int]],

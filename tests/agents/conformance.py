@@ -20,7 +20,8 @@ backend supplying its recorded streams and what they must parse to. The contract
   in the conversation's directory, or in the caller's), ``provider``/``notional_cost`` (the
   success stream's usage is priced under that provider, a notional cost says so),
   ``work_model``/``strong_model`` (valid models that reach argv), ``tested_version``,
-  ``session_dirs`` and ``read_back`` (an id the CLI never saw reads back nothing);
+  ``session_files`` (absolute roots, each of a kind the usage index reads) and ``read_back``
+  (an id the CLI never saw reads back nothing);
 - the session call (``calls.session_call``) with the in-process fake agent: the first call
   records the usage and the conversation id, the next resumes that id.
 
@@ -281,9 +282,14 @@ class BackendContract:
         since = datetime.now(UTC)
         found = self.backend.read_back(STORED, tmp_path, since, {}, None)
         assert found is None
-        dirs = self.declared.session_dirs
-        if dirs is not None:
-            assert all(isinstance(d, Path) and d.is_absolute() for d in dirs())
+        files = self.declared.session_files
+        if files is not None:
+            from ai_orchestrator.usage.parsers import PARSERS
+            from ai_orchestrator.usage.sources import DATABASES
+
+            declared = files()
+            assert declared and all(f.root.is_absolute() for f in declared)
+            assert all(f.kind in PARSERS or f.kind in DATABASES for f in declared)
 
     def test_a_fork_forks_only_where_declared(
         self, fake_launcher: FakeLauncher, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from ai_orchestrator.agents.base import AgentRequest, AgentResult, Permission, ProcessExit
 from ai_orchestrator.agents.claude import NESTING_ENV, ClaudeBackend
 from ai_orchestrator.core.errors import InvalidInput
+from tests.helpers import examples
 
 SID = "9b1f3c2e-5d4a-4e8b-9a61-2f0c7d3e1a55"
 SONNET = "claude-sonnet-4-5-20250929"
@@ -431,7 +432,7 @@ def test_assistant_line_split_is_kept_without_result() -> None:
     assert (res.usage[SONNET].cache_write_5m, res.usage[SONNET].cache_write_1h) == (2000, 241)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150))
 @given(
     messages=st.dictionaries(
         keys=st.text(alphabet="abcdef0123", min_size=1, max_size=6),

@@ -148,10 +148,12 @@ def test_a_completed_todowrite_replaces_the_list_and_a_failed_one_does_not() -> 
 
 
 def _store(path: Path, rows: list[tuple[str, str, int, dict[str, Any]]],
-           messages: dict[str, dict[str, Any]]) -> None:
-    """A minimal ``opencode.db`` with OpenCode's ``message`` and ``part`` columns."""
+           messages: dict[str, dict[str, Any]], session: str = SES) -> None:
+    """A minimal ``opencode.db`` with OpenCode's ``session``, ``message`` and ``part`` columns."""
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(path)
+    db.execute("CREATE TABLE session (id text PRIMARY KEY, parent_id text)")
+    db.execute("INSERT INTO session VALUES (?, NULL)", (SES,))
     db.execute("CREATE TABLE message (id text PRIMARY KEY, session_id text, time_created"
                " integer, time_updated integer, data text)")
     db.execute("CREATE TABLE part (id text PRIMARY KEY, message_id text, session_id text,"
@@ -160,7 +162,7 @@ def _store(path: Path, rows: list[tuple[str, str, int, dict[str, Any]]],
         db.execute("INSERT INTO message VALUES (?, ?, 0, 0, ?)", (mid, SES, json.dumps(data)))
     for pid, mid, created, data in rows:
         db.execute("INSERT INTO part VALUES (?, ?, ?, ?, ?, ?)",
-                   (pid, mid, SES, created, created, json.dumps(data)))
+                   (pid, mid, session, created, created, json.dumps(data)))
     db.commit()
     db.close()
 
@@ -199,6 +201,49 @@ def test_read_back_counts_the_sessions_steps_since_the_call_started(
     parser = OpenCodeStreamParser(AgentRequest(prompt="p", cwd=Path("/w")))
     parser.feed(json.dumps(_step("prt_a", "msg_1", inp=100, out=10)))
     assert set(parser.finish(OK).usage) == {"anthropic/claude-x"}
+
+
+def _child_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, since_ms: int) -> None:
+    """A subagent session ``ses_child`` (below ``SES``) with one step at ``since_ms`` and one
+    from before, and its own subagent ``ses_grandchild`` with one step."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    path = opencode_db()
+    assert path is not None
+    _store(path, [("prt_c0", "msg_c", since_ms - 60_000, _finish_part(900, 90)),
+                  ("prt_c1", "msg_c", since_ms + 10, _finish_part(40, 4))],
+           {"msg_c": {"role": "assistant", "providerID": "anthropic", "modelID": "claude-h"}},
+           session="ses_child")
+    db = sqlite3.connect(path)
+    db.execute("INSERT INTO session VALUES ('ses_child', ?)", (SES,))
+    db.execute("INSERT INTO session VALUES ('ses_grandchild', 'ses_child')")
+    db.execute("INSERT INTO part VALUES ('prt_g', 'msg_c', 'ses_grandchild', ?, ?, ?)",
+               (since_ms + 20, since_ms + 20, json.dumps(_finish_part(7, 3))))
+    db.commit()
+    db.close()
+
+
+def test_a_subagents_steps_are_read_from_the_store_and_added_under_their_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parser = OpenCodeStreamParser(AgentRequest(prompt="p", cwd=Path("/w"), model="anthropic/m"))
+    _child_store(tmp_path, monkeypatch, parser._since_ms)
+    task = {"type": "tool_use", "sessionID": SES, "part": {
+        "id": "prt_task", "messageID": "msg_1", "type": "tool", "tool": "task", "callID": "c1",
+        "state": {"status": "completed", "metadata": {"sessionId": "ses_child"}}}}
+    for event in (task, _step("prt_1", "msg_1", inp=100, out=10, cost=0.5)):
+        parser.feed(json.dumps(event))
+    result = parser.finish(OK)
+    # the stream's step, the subagent's step of this call and its own subagent's; not the
+    # subagent session's step from before the call
+    assert result.usage == {
+        "anthropic/m": ModelUsage(input=100, output=10, requests=1),
+        "anthropic/claude-h": ModelUsage(input=47, output=7, cache_read=2, cache_write_5m=4,
+                                         requests=2),
+    }
+    assert result.reported_cost == pytest.approx(0.5 + 0.1 + 0.1)
+    # without the task tool's part naming it, no other session is read
+    alone = _parse([_step("prt_1", "msg_1", inp=100, out=10)], model="anthropic/m")
+    assert alone.usage == {"anthropic/m": ModelUsage(input=100, output=10, requests=1)}
 
 
 def test_read_back_without_a_store_or_with_a_broken_one_is_none(

@@ -110,12 +110,12 @@ def test_stopping_aio_mid_call_kills_the_cli_and_keeps_the_conversation(
         second.send_signal(sig)
         stopped_at = time.monotonic()
         third = _aio(cli_workdir, agent, "PROMPT-THREE")
-        while any(pid_alive(p) for p in tree) and time.monotonic() < stopped_at + 10:
+        while any(pid_alive(p) for p in tree) and time.monotonic() < stopped_at + 30:
             time.sleep(0.05)
         gone_at = time.time()
         left = sorted(p for p in tree if pid_alive(p))
         took = time.monotonic() - stopped_at
-        assert not left and took < 5, f"{left} outlived aio ({took:.1f} s after the signal)"
+        assert not left and took < 20, f"{left} outlived aio ({took:.1f} s after the signal)"
         second_code, _, second_err = _finish(second)
         code, out, err = _finish(third)
     finally:

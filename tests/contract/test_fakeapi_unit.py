@@ -196,7 +196,7 @@ def test_run_cli_timeout_kills_whole_group(tmp_path: Path) -> None:
     assert live_group_members(result.pid) == []
     # A background child that outlives its parent (stdio closed) is reported, then killed.
     result = run_cli(["bash", "-c", "sleep 60 >/dev/null 2>&1 </dev/null & echo hi"],
-                     env, tmp_path, timeout=10)
+                     env, tmp_path, timeout=10, linger=2)
     assert result.returncode == 0 and result.stdout == "hi\n"
     assert len(result.leftover) == 1
     assert live_group_members(result.pid) == []

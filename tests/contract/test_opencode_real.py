@@ -180,11 +180,11 @@ def test_sigkilled_aio_leaves_no_orphan_and_the_call_is_recovered_from_opencode_
         aio.kill()
         aio.wait(timeout=10)
         killed_at = time.monotonic()
-        while any(pid_alive(p) for p in tree) and time.monotonic() < killed_at + 10:
+        while any(pid_alive(p) for p in tree) and time.monotonic() < killed_at + 30:
             time.sleep(0.05)
         left = sorted(p for p in tree if pid_alive(p))
         took = time.monotonic() - killed_at
-        assert not left and took < 5, f"{left} outlived aio ({took:.1f} s after SIGKILL)"
+        assert not left and took < 20, f"{left} outlived aio ({took:.1f} s after SIGKILL)"
     finally:
         for pid in tree:
             if pid_alive(pid):

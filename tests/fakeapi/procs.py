@@ -105,8 +105,11 @@ def spawn(argv: Sequence[str], env: Mapping[str, str], cwd: Path,
 
 
 def run_cli(argv: Sequence[str], env: Mapping[str, str], cwd: Path, *,
-            stdin: str | None = None, timeout: float = 60.0) -> CliResult:
-    """Run to completion or kill the group after ``timeout`` seconds."""
+            stdin: str | None = None, timeout: float = 60.0,
+            linger: float = 10.0) -> CliResult:
+    """Run to completion or kill the group after ``timeout`` seconds. A member still alive
+    ``linger`` seconds after the leader's exit is reported as left behind (generous: under
+    load an exiting helper process can take seconds to be reaped; an orphan never goes)."""
     start = time.monotonic()
     proc = spawn(argv, env, cwd, stdin)
     timed_out = False
@@ -116,7 +119,7 @@ def run_cli(argv: Sequence[str], env: Mapping[str, str], cwd: Path, *,
         timed_out = True
         kill_group(proc.pid)
         out, err = proc.communicate()
-    leftover = wait_group_gone(proc.pid, timeout=2.0)
+    leftover = wait_group_gone(proc.pid, timeout=linger)
     if leftover:
         kill_group(proc.pid)
     return CliResult(argv=list(argv), returncode=proc.returncode, stdout=out, stderr=err,

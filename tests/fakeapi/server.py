@@ -16,6 +16,10 @@ Contract:
   answer is sent (so a hung request is visible). ``reset()`` clears log and queue.
 - Control endpoints for out-of-process use: ``POST /__script`` (JSON list of turns),
   ``POST /__reset``, ``GET /__log``.
+- ``prompt_cache`` (``prompt_cache.PromptCache``): when given, every Anthropic
+  ``/v1/messages`` request is counted from its content with prompt caching emulated by
+  prefix, and the reply's usage is that count (a turn's own ``usage`` keys still win); the
+  count is kept on the request as ``usage``. Without it, usage is the scripted one.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from . import anthropic, gemini, openai, openai_chat
+from .prompt_cache import PromptCache, output_tokens
 from .turns import DEFAULT_TEXT, Turn, validate
 from .wire import Reply
 
@@ -55,6 +60,7 @@ class RecordedRequest:
     turn: Turn | None = None
     status: int | None = None
     response_headers: dict[str, str] = field(default_factory=dict)
+    usage: dict[str, Any] | None = None
     time: float = field(default_factory=time.time)
 
     def to_json(self) -> dict[str, Any]:
@@ -65,9 +71,11 @@ class RecordedRequest:
 class FakeAPIServer:
     """Scriptable fake model API server; see the module docstring."""
 
-    def __init__(self, default_turn: Turn | None = None, log_file: Path | None = None) -> None:
+    def __init__(self, default_turn: Turn | None = None, log_file: Path | None = None,
+                 prompt_cache: PromptCache | None = None) -> None:
         self.default_turn: Turn = default_turn or {"text": DEFAULT_TEXT}
         self.log_file = log_file
+        self.prompt_cache = prompt_cache
         self._queue: deque[Turn] = deque()
         self._log: list[RecordedRequest] = []
         self._lock = threading.Condition()
@@ -235,6 +243,10 @@ class _Handler(BaseHTTPRequestHandler):
         rec.api, rec.main = _classify(self.command, split.path, body)
         fake._record(rec)
         turn = rec.turn or {}
+        if fake.prompt_cache is not None and _counted(rec, turn):
+            counted = fake.prompt_cache.account(rec.body).usage()
+            counted["output_tokens"] = output_tokens(turn if rec.main else {"text": DEFAULT_TEXT})
+            rec.usage = {**counted, **(turn.get("usage") or {})}
         if turn.get("delay"):
             time.sleep(float(turn["delay"]))
         if turn.get("hang"):
@@ -284,6 +296,12 @@ def _classify(method: str, path: str, body: Any) -> tuple[str | None, bool]:
     return None, False
 
 
+def _counted(rec: RecordedRequest, turn: Turn) -> bool:
+    """Whether the prompt cache accounts this request: an answered Anthropic message."""
+    return (rec.api == "anthropic" and rec.path.endswith("/v1/messages")
+            and not turn.get("error") and not turn.get("hang"))
+
+
 def _reply(rec: RecordedRequest, turn: Turn) -> Reply:
     if rec.method == "HEAD":
         return Reply(status=200)
@@ -293,7 +311,10 @@ def _reply(rec: RecordedRequest, turn: Turn) -> Reply:
             return Reply.json({"input_tokens": max(1, len(json.dumps(rec.body)) // 4)})
         if error:
             return anthropic.error_reply(error, rec.body)
-        return anthropic.render(turn if rec.main else {"text": DEFAULT_TEXT}, rec.body)
+        answer = turn if rec.main else {"text": DEFAULT_TEXT}
+        if rec.usage is not None:
+            answer = {**answer, "usage": rec.usage}
+        return anthropic.render(answer, rec.body)
     if rec.api == "gemini":
         match = _GEMINI_PATH.search(rec.path)
         assert match is not None

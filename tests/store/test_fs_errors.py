@@ -261,6 +261,7 @@ def test_too_many_open_files_never_acknowledges_what_was_not_stored(session_dir:
     code = (
         "import resource, sys\n"
         "from ai_orchestrator.cli.main import main\n"
+        "import ai_orchestrator.cli.root  # the click group, imported by main()\n"
         "import ai_orchestrator.cli.session, ai_orchestrator.store.index\n"
         "import ai_orchestrator.cli.examples, ai_orchestrator.calls.given_record\n"
         "import ai_orchestrator.infra.secret_rules  # imported lazily by redaction\n"

@@ -15,7 +15,7 @@ from ai_orchestrator.core.names import (
     validate_feature_id,
 )
 from ai_orchestrator.store import SessionStore
-from tests.helpers import as_record
+from tests.helpers import as_record, examples
 
 FEATURE_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$")
 
@@ -102,7 +102,7 @@ def assert_plain_component(store: SessionStore, raw: str) -> None:
     assert command.isascii() and command.isalnum() and command.islower()
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400))
 @given(valid_names, mutations)
 def test_any_accepted_name_is_a_plain_component_inside_the_store(
     name: str, steps: list[tuple[str, str, int]]
@@ -117,7 +117,7 @@ def test_any_accepted_name_is_a_plain_component_inside_the_store(
     assert_plain_component(store, hostile)  # ...and its mutation, if still accepted
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300))
 @given(valid_names, valid_names, st.sampled_from(["same", "upper", "other"]))
 def test_two_different_names_never_share_a_directory(a: str, b: str, how: str) -> None:
     store = SessionStore("/tmp/aio-store-for-names")
@@ -147,7 +147,7 @@ def test_hostile_names_never_create_anything_outside(tmp_path: Path) -> None:
     assert leftovers == []
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400))
 @given(st.one_of(valid_names, st.builds(mutate, valid_names, mutations), st.text(max_size=80)))
 def test_is_session_name_agrees_with_parse_session_name(value: str) -> None:
     """The listing's one-regex check accepts exactly what parsing accepts."""

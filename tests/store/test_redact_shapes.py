@@ -53,6 +53,23 @@ def test_the_corpus_is_deterministic_and_synthetic() -> None:
     assert all(e.secrets == f.secrets for e, f in zip(again, ENTRIES, strict=True))
 
 
+def test_the_leak_check_finds_any_piece_in_a_short_or_a_long_text() -> None:
+    """The check can fail: a piece of a secret is found at the start, the middle and the end
+    of a text, short or long enough to be indexed, and a secret shorter than the window
+    only whole."""
+    entry = next(e for e in SECRETS if min(map(len, e.secrets)) >= 3 * corpus.LEAK_WINDOW)
+    secret = entry.secrets[0]
+    piece = secret[5 : 5 + corpus.LEAK_WINDOW]
+    for filler in ("x" * 10, "x" * corpus.INDEXED_FROM):
+        for text in (piece + filler, filler + piece + filler, filler + piece):
+            assert corpus.leaked(entry, text) == [secret]
+        assert not corpus.leaked(entry, filler + piece[:-1] + filler)
+        assert not corpus.leaked(entry, filler)
+    short = corpus.Entry("short", "secret", "txt", "k=abc", ("abc",))
+    assert corpus.leaked(short, "x" * corpus.INDEXED_FROM + "abc") == ["abc"]
+    assert not corpus.leaked(short, "x" * corpus.INDEXED_FROM + "ab")
+
+
 # YAML whose meaning is its line structure (a value on the next line, a block, a Secret's
 # data, name/value list items) is judged as written: every writer redacts before it
 # serialises (``redact_value``), so these need not be found inside a JSON string too.

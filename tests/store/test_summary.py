@@ -200,3 +200,40 @@ def test_summaries_written_before_buckets_had_savings_are_rebuilt_quietly(
     assert (
         store.load("run-x").summary.to_json()["by_model"]["claude-sonnet-4-5"]["interactions"] == 2
     )
+
+
+def test_failed_calls_are_counted_per_outcome_and_older_summaries_rebuilt(
+    session_dir: Path,
+) -> None:
+    """Every way a call can end that is not a success gets its own count (the report's
+    failure flags read them instead of the log); a summary of an older aio that has
+    failures but not their outcomes is rebuilt from the log, one without failures is not."""
+    import json
+
+    from ai_orchestrator.core.usage import OUTCOMES
+
+    store = SessionStore()
+    failures = ["timeout", "interrupted", *(f"error:{c}" for c in OUTCOMES)]
+    expected = {outcome: 1 + i % 3 for i, outcome in enumerate(failures)}
+    for outcome, n in expected.items():
+        for _ in range(n):
+            store.record(as_record("run-x", interaction(outcome=outcome)))
+            store.record(as_record("run-x", interaction(outcome="success")))
+    store.record(as_record("run-ok", interaction()))
+    summary = store.load("run-x").summary.to_json()
+    assert summary["failed_by_outcome"] == expected
+    assert sum(expected.values()) == summary["failed_interactions"] > len(failures)
+    assert "failed_by_outcome" not in store.load("run-ok").summary.to_json()  # shape kept
+
+    for name in ("run-x", "run-ok"):
+        meta = session_dir / name / METADATA
+        old = json.loads(meta.read_text())
+        old.pop("failed_by_outcome", None)
+        meta.write_text(json.dumps(old))
+    ok_before = (session_dir / "run-ok" / METADATA).read_bytes()
+    view = store.load("run-x")
+    assert view.problems == []
+    assert view.summary.to_json()["failed_by_outcome"] == summary["failed_by_outcome"]
+    assert json.loads((session_dir / "run-x" / METADATA).read_text()) == summary  # written back
+    assert store.load("run-ok").summary.to_json().get("failed_by_outcome") is None
+    assert (session_dir / "run-ok" / METADATA).read_bytes() == ok_before  # not rewritten

@@ -20,7 +20,7 @@ from ai_orchestrator.core.errors import InvalidInput
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.export import FORMULA_STARTS, csv_cell, export_text
 from ai_orchestrator.store.transfer import apply_import, plan_import
-from tests.helpers import LEGACY_METADATA, as_record, interaction
+from tests.helpers import LEGACY_METADATA, as_record, examples, interaction
 from tests.helpers import aio_inprocess as cli
 
 
@@ -137,8 +137,7 @@ def comparable(export: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 @settings(
-    max_examples=40,
-    deadline=None,
+    max_examples=examples(40),
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(session=SESSION)

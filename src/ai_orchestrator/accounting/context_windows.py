@@ -18,8 +18,8 @@ compaction (``compact_boundary``, trigger ``auto``, ``pre_tokens`` 500027).
 
 from __future__ import annotations
 
+from ai_orchestrator.accounting import price_cards
 from ai_orchestrator.accounting.model_names import resolve
-from ai_orchestrator.accounting.pricing import data_version, lookup_model
 
 # Models whose context window genai-prices 0.2.3 leaves out. Source: the input token limit
 # on Google's model pages (ai.google.dev/gemini-api/docs/models, 2026-11).
@@ -40,15 +40,34 @@ def context_window(
 ) -> tuple[int | None, str]:
     """``(tokens, where it came from)``; ``(None, why not)`` when no source knows it.
     ``limit``: the agent's own context limit, lifted by ``long_mark`` in the model name."""
-    name, provider_id, _notes = resolve(agent, model)
-    found, _reason = lookup_model(name, provider_id, None)
-    window = found.model.context_window if found is not None else None
-    if not (isinstance(window, int) and window > 0):
-        if name not in KNOWN:
-            return None, f"no context window known for {model!r}"
-        window, source = KNOWN[name], "aio's table (accounting/context_windows.py)"
-    else:
-        source = f"{data_version()} ({found.model.id if found else name})"
+    window, source = _known_window(agent, model)
+    if window is None:
+        return None, source
     if limit is not None and not (long_mark and long_mark in model) and window > limit:
         return limit, f"{label}'s default context ({source} allows {window:,})"
     return window, source
+
+
+def _known_window(agent: str | None, model: str) -> tuple[int | None, str]:
+    """The window the model data or ``KNOWN`` gives, and where it came from (else ``None`` and
+    why not); from the day's cache (``price_cards.load_window``) when there is one, so that
+    the check before each resumed call does not import genai-prices (0.2-0.6 s)."""
+    cached = price_cards.load_window(agent or "", model)
+    if cached is not None:
+        return cached
+    from ai_orchestrator.accounting.pricing import NOT_INSTALLED, data_version, lookup_model
+
+    day = price_cards.today()  # before the lookup: see price_cards.store
+    name, provider_id, _notes = resolve(agent, model)
+    found, reason = lookup_model(name, provider_id, None)
+    window = found.model.context_window if found is not None else None
+    result: tuple[int | None, str]
+    if isinstance(window, int) and window > 0:
+        result = window, f"{data_version()} ({found.model.id if found else name})"
+    elif name in KNOWN:
+        result = KNOWN[name], "aio's table (accounting/context_windows.py)"
+    else:
+        result = None, f"no context window known for {model!r}"
+    if reason != NOT_INSTALLED:
+        price_cards.store_window(agent or "", model, result[0], result[1], day)
+    return result

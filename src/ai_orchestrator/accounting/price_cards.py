@@ -32,6 +32,9 @@ Contract
   replaces the file with ``fsutil.atomic_write``. A cache that cannot be written only makes
   the next process slower; ``store`` never raises for that. Concurrent writers may drop each
   other's new cards (last rename wins); both files are valid.
+- The context window the model data gives (agent, model) (``accounting.context_windows``)
+  is cached the same way in ``context-windows.json`` (``load_window``/``store_window``): a
+  resumed ``aio run`` checks it before every call, and must not import genai-prices for it.
 - Import-light: stdlib only at import time (``json``, ``importlib.util`` and the store's
   ``fsutil`` are imported when first needed).
 """
@@ -61,7 +64,8 @@ _STAMPED_FILES = (
     "data_units.py",
     "decompose.py",
 )
-_OWN_FILES = ("pricing.py", "price_cards.py", "model_names.py")  # our price rules
+# our price rules, and the window table cached beside them
+_OWN_FILES = ("pricing.py", "price_cards.py", "model_names.py", "context_windows.py")
 _DIST = "genai_prices"
 _unwritable: set[str] = set()  # cache files this process failed to write
 
@@ -281,9 +285,10 @@ def _read(path: str) -> bytes | None:
     return peek_bytes(path)  # non-blocking, regular files only: a FIFO must not hang a call
 
 
-def _current_cards(stamp: str, date: str) -> dict[str, Any]:
-    """The ``cards`` object of the cache file if it is for ``stamp`` and ``date``, else {}."""
-    raw = _read(cache_file())
+def _current_cards(stamp: str, date: str, path: str | None = None) -> dict[str, Any]:
+    """The ``cards`` object of the cache file (``path``, default ``cache_file()``) if it is for
+    ``stamp`` and ``date``, else {}."""
+    raw = _read(path or cache_file())
     if raw is None:
         return {}
     import json
@@ -313,6 +318,11 @@ def store(agent: str, model: str, card: Card, date: str) -> bool:
     cannot be written. ``date`` must be ``today()`` taken *before* the lookup the card came
     from: a card looked up just after midnight is then filed under the day that ended (and
     never loaded again), never a day-old lookup under the new day."""
+    return _store_entry(cache_file(), card_key(agent, model), encode_card(card), date)
+
+
+def _store_entry(path: str, key: str, value: object, date: str) -> bool:
+    """Add ``key: value`` to the ``cards`` of the cache file ``path`` (see ``store``)."""
     stamp = data_stamp()
     if stamp is None:
         return False
@@ -322,15 +332,13 @@ def store(agent: str, model: str, card: Card, date: str) -> bool:
     from ai_orchestrator.core.errors import AioError
     from ai_orchestrator.infra.fsutil import DIR_MODE, atomic_write
 
-    path = cache_file()
     if path in _unwritable:
         return False
-    cards = dict(_current_cards(stamp, date))
-    key = card_key(agent, model)
+    cards = dict(_current_cards(stamp, date, path))
     cards.pop(key, None)
     while len(cards) >= MAX_CARDS:
         del cards[next(iter(cards))]
-    cards[key] = encode_card(card)
+    cards[key] = value
     data = {"format": FORMAT, "stamp": stamp, "date": date, "cards": cards}
     try:
         os.makedirs(os.path.dirname(path), mode=DIR_MODE, exist_ok=True)
@@ -339,3 +347,38 @@ def store(agent: str, model: str, card: Card, date: str) -> bool:
         _unwritable.add(path)  # do not retry in this process
         return False
     return True
+
+
+# --- context windows: the model data's window of (agent, model), in a file of its own --------
+
+
+def windows_file() -> str:
+    """``$XDG_CACHE_HOME/ai-orchestrator/context-windows.json``: same format, stamp and daily
+    validity as the price cards; each entry ``{"window": int | null, "source": str}``."""
+    return os.path.join(env.cache_dir(), "context-windows.json")
+
+
+def load_window(agent: str, model: str) -> tuple[int | None, str] | None:
+    """The cached ``(window, source)`` of (agent, model) today (``(None, why)`` when nothing
+    knows it), or ``None`` when there is no valid entry or a custom price snapshot is active."""
+    stamp = data_stamp()
+    if stamp is None or custom_snapshot_active():
+        return None
+    entry = _current_cards(stamp, today(), windows_file()).get(card_key(agent, model))
+    if not isinstance(entry, dict) or set(entry) != {"window", "source"}:
+        return None
+    window, source = entry["window"], entry["source"]
+    if not isinstance(source, str):
+        return None
+    if window is not None and not (type(window) is int and window > 0):
+        return None
+    return window, source
+
+
+def store_window(agent: str, model: str, window: int | None, source: str, date: str) -> bool:
+    """File ``(window, source)`` for (agent, model) under ``date`` (taken before
+    the lookup, as for ``store``); nothing is filed while a custom price snapshot is active."""
+    if custom_snapshot_active():
+        return False
+    entry = {"window": window, "source": source}
+    return _store_entry(windows_file(), card_key(agent, model), entry, date)

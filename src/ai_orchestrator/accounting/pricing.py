@@ -94,7 +94,7 @@ _ANTHROPIC_MULTIPLIERS = {
 _MTOK = Decimal(1_000_000)
 _CONSISTENCY = Decimal("1e-9")
 _SHARE = Decimal("1e-12")  # a token share; 1e9 tokens stay within 28 digits
-_NOT_INSTALLED = "genai-prices is not installed"
+NOT_INSTALLED = "genai-prices is not installed"
 
 
 @dataclass(frozen=True)
@@ -199,7 +199,7 @@ def lookup_model(
     try:
         import genai_prices
     except ImportError:
-        return None, _NOT_INSTALLED
+        return None, NOT_INSTALLED
     try:
         calc = genai_prices.calc_price(
             genai_prices.Usage(), name, provider_id=provider_id, genai_request_timestamp=at
@@ -508,7 +508,7 @@ def price_usage(
     day = price_cards.today()  # before the lookup: see price_cards.store
     name, provider_id, notes = resolve(agent, model, provider=provider, notional=notional)
     zero, reason = lookup_model(name, provider_id, at)
-    if current and card is None and reason != _NOT_INSTALLED:
+    if current and card is None and reason != NOT_INSTALLED:
         price_cards.store(agent, model, _make_card(notes, provider_id, zero, reason), day)
     if zero is None or reason is not None:
         return _unpriced(provider_id, [*notes, reason or "unpriced"])

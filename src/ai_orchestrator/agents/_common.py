@@ -3,7 +3,7 @@
 Invariants: every helper is pure and total — a malformed JSON value never raises, it maps to
 a neutral value (0, ``None``, ``{}``), because CLI output formats change weekly and an unknown
 or broken field must never make a run unreadable. Only ``flag_value`` and ``permission_mode``
-raise (on our own inputs, before anything is launched).
+(and ``approval_flags``, through them) raise (on our own inputs, before anything is launched).
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import re
 import signal as _signal
+from collections.abc import Mapping
 from typing import Any, TypedDict
 
-from ai_orchestrator.agents.base import ProcessExit, Progress
+from ai_orchestrator.agents.base import PERMISSION_MODES, Permission, ProcessExit, Progress
 from ai_orchestrator.core.errors import InvalidInput
 from ai_orchestrator.core.usage import ModelUsage, Outcome
 
@@ -47,6 +48,29 @@ def flag_value(value: str, what: str) -> str:
     return value
 
 
+def approval_flags(
+    permission: Permission,
+    agent: str,
+    approval_modes: Mapping[str, str],
+    own_modes: tuple[str, ...],
+    tool_names: Mapping[str, str],
+) -> list[str]:
+    """``--approval-mode`` and ``--allowed-tools`` of the Gemini CLI and its fork Qwen Code
+    (same flags; their mode and tool names differ): ``permission.mode`` in our vocabulary
+    mapped by ``approval_modes``, or one of the CLI's ``own_modes`` as it is (anything else
+    is refused before launch); each allowed tool by the CLI's name for it (``tool_names``;
+    ``Bash(git diff:*)`` names the tool ``Bash``), each once."""
+    argv = []
+    if permission.mode:
+        mode = permission_mode(permission.mode, agent, (*PERMISSION_MODES, *own_modes))
+        argv += ["--approval-mode", approval_modes.get(mode, mode)]
+    if permission.allowed_tools:
+        tools = [flag_value(t, "tool").strip() for t in permission.allowed_tools]
+        named = [tool_names.get(re.sub(r"\(.*\)$", "", tool), tool) for tool in tools]
+        argv += ["--allowed-tools", ",".join(dict.fromkeys(named))]
+    return argv
+
+
 def load_event(line: str) -> dict[str, Any] | None:
     """The JSON object on ``line``, or ``None`` for anything else (noise, arrays, garbage)."""
     try:
@@ -58,6 +82,8 @@ def load_event(line: str) -> dict[str, Any] | None:
 
 def as_int(value: Any) -> int:
     """A non-negative int from a JSON value; anything else counts as 0."""
+    if type(value) is int:  # the common case first: the usage index calls this per token field
+        return value if value > 0 else 0
     if isinstance(value, bool) or not isinstance(value, int | float):
         return 0
     return max(0, int(value))

@@ -197,6 +197,22 @@ ResumeScope = Literal["cwd", "anywhere"]
 
 
 @dataclass(frozen=True)
+class SessionFiles:
+    """One place a CLI keeps its conversation files, as the usage index reads them.
+
+    ``root`` is a directory searched recursively (symlinked directories are not followed)
+    or, with ``name`` empty, one file. ``name`` is a glob on the file name
+    (``rollout-*.jsonl``); ``under`` a glob on the directories between ``root`` and the
+    file, one component each (``*/chats``: only files in ``<any>/chats/`` and below).
+    ``kind`` names the usage index's reader for them (``usage.sources``)."""
+
+    root: Path
+    kind: str
+    name: str = "*.jsonl"
+    under: str = ""
+
+
+@dataclass(frozen=True)
 class Capabilities:
     """What one backend can do and where its things are: declared on its class, read by
     callers through ``registry.capabilities(key)``.
@@ -222,8 +238,10 @@ class Capabilities:
       installed; ``None``: never chosen by ``auto``.
     - ``tested_version``: the pinned CLI version the contract tests prove (``aio doctor``).
     - ``built_in``: runs with this Python, nothing to install (the scripted demo agent).
-    - ``session_dirs``: where the CLI keeps its conversation files (``agents.homes.locations``);
-      ``Backend.read_back`` reads a lost call's usage from there.
+    - ``session_files``: where the CLI keeps its conversation files (``SessionFiles``, roots
+      from ``agents.homes.locations`` or the backend's module): the usage index finds every
+      session there, and ``Backend.read_back`` reads a lost call's usage from there. ``None``:
+      the CLI keeps no usage of its own.
     - ``compacts_headlessly``: the CLI compacts its own conversation when a headless call
       asks it to (``/compact``); otherwise aio compacts by a summary hand-over.
     - ``context_limit``: the context the CLI itself works with when the model allows more
@@ -245,7 +263,7 @@ class Capabilities:
     compacts_headlessly: bool = False
     context_limit: int | None = None
     long_context_mark: str = ""
-    session_dirs: Callable[[], list[Path]] | None = None
+    session_files: Callable[[], list[SessionFiles]] | None = None
 
 
 @dataclass

@@ -69,7 +69,6 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +97,7 @@ from ai_orchestrator.agents.base import (
     Invocation,
     ProcessExit,
     Progress,
+    SessionFiles,
     TodoEvent,
     check_model,
 )
@@ -170,7 +170,7 @@ class ClaudeBackend:
         strong_model="opus",
         auto_planner=1,
         tested_version="2.1.330",
-        session_dirs=claude_projects_dirs,
+        session_files=lambda: [SessionFiles(p, "claude") for p in claude_projects_dirs()],
         compacts_headlessly=True,  # `/compact` as the prompt of `claude -p --resume`
         # Claude Code runs a 200k context unless the model is named `…[1m]`, whatever the
         # API allows (seen: it compacted by itself after a 500k-token turn on sonnet-4-6).
@@ -199,6 +199,8 @@ class ClaudeBackend:
             if request.max_budget_usd <= 0:
                 raise InvalidInput(f"max_budget_usd must be > 0, got {request.max_budget_usd}")
             # Plain decimal notation, never rounded to 0 and never in exponent form.
+            from decimal import Decimal  # only here: the usage index imports this module
+
             argv += ["--max-budget-usd", format(Decimal(repr(request.max_budget_usd)), "f")]
         perm = request.permission
         _refuse_bypass_as_root(perm.mode, request.extra_args)

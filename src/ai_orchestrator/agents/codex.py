@@ -74,6 +74,7 @@ from ai_orchestrator.agents.base import (
     Invocation,
     ProcessExit,
     Progress,
+    SessionFiles,
     TodoEvent,
     check_model,
 )
@@ -191,8 +192,9 @@ def normalised_usage(delta: dict[str, int]) -> ModelUsage:
     )
 
 
-def _session_dirs() -> list[Path]:
-    return [codex_home() / "sessions", codex_home() / "archived_sessions"]
+def _session_files() -> list[SessionFiles]:
+    return [SessionFiles(codex_home() / sub, "codex", "rollout-*.jsonl")
+            for sub in ("sessions", "archived_sessions")]
 
 
 class CodexBackend:
@@ -204,7 +206,7 @@ class CodexBackend:
         mints_own_ids=True,  # thread.started names the thread; it takes no id of ours
         provider="openai",
         tested_version="0.169.0",
-        session_dirs=_session_dirs,
+        session_files=_session_files,
     )
 
     def build(self, request: AgentRequest, executable: str) -> Invocation:

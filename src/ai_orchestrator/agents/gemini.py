@@ -66,6 +66,7 @@ from pathlib import Path
 from typing import Any
 
 from ai_orchestrator.agents._common import (
+    approval_flags,
     as_dict,
     as_int,
     as_str,
@@ -73,7 +74,6 @@ from ai_orchestrator.agents._common import (
     flag_value,
     killed_message,
     one_line,
-    permission_mode,
     progress_tokens,
     prompt_side,
     stderr_tail,
@@ -81,7 +81,6 @@ from ai_orchestrator.agents._common import (
     total_of,
 )
 from ai_orchestrator.agents.base import (
-    PERMISSION_MODES,
     AgentRequest,
     AgentResult,
     Capabilities,
@@ -89,6 +88,7 @@ from ai_orchestrator.agents.base import (
     Invocation,
     ProcessExit,
     Progress,
+    SessionFiles,
     TodoEvent,
     check_model,
 )
@@ -104,8 +104,8 @@ APPROVAL_MODES = {
     "dontAsk": "default",
     "bypassPermissions": "yolo",
 }
-# Ours (mapped above) or the CLI's own approval modes; anything else is refused before launch.
-MODES = (*PERMISSION_MODES, "auto_edit", "yolo")
+# The CLI's own approval modes, accepted as they are besides ours (mapped above).
+MODES = ("auto_edit", "yolo")
 # Informational stderr lines that would otherwise crowd out the error message.
 _STDERR_NOISE = (
     "Loaded cached credentials",
@@ -125,11 +125,6 @@ _SIMPLE_EXITS: dict[int, Outcome] = {
     54: "crash",
     55: "crash",
 }
-
-
-def _gemini_tool(name: str) -> str:
-    base = re.sub(r"\(.*\)$", "", name.strip())  # "Bash(git diff:*)" → "Bash"
-    return _TOOL_NAMES.get(base, name.strip())
 
 
 def http_status_from_exit(code: int | None) -> int | None:
@@ -211,7 +206,10 @@ class GeminiBackend:
         provider="google",
         auto_planner=0,  # the long-context planner when its CLI is installed
         tested_version="0.61.0",
-        session_dirs=lambda: [gemini_tmp_dir()],
+        session_files=lambda: [  # chats/<parent id>/ holds subagent chats
+            SessionFiles(gemini_tmp_dir(), "gemini", under="*/chats"),
+            SessionFiles(gemini_tmp_dir(), "gemini-json", "*.json", under="*/chats"),
+        ],
     )
 
     def build(self, request: AgentRequest, executable: str) -> Invocation:
@@ -222,13 +220,7 @@ class GeminiBackend:
             argv += ["--session-id", flag_value(request.new_session_id, "session id")]
         if request.model:
             argv += ["-m", check_model(request.model)]
-        mode = request.permission.mode
-        if mode:
-            native = APPROVAL_MODES.get(permission_mode(mode, "gemini", MODES), mode)
-            argv += ["--approval-mode", native]
-        if request.permission.allowed_tools:
-            tools = [_gemini_tool(flag_value(t, "tool")) for t in request.permission.allowed_tools]
-            argv += ["--allowed-tools", ",".join(dict.fromkeys(tools))]
+        argv += approval_flags(request.permission, self.key, APPROVAL_MODES, MODES, _TOOL_NAMES)
         argv += list(request.extra_args)
         return Invocation(argv=argv, cwd=request.cwd, stdin=request.prompt.encode("utf-8"))
 

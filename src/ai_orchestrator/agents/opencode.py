@@ -26,6 +26,10 @@ Parse contract (``OpenCodeStreamParser``)
       reasoning``, ``reasoning = reasoning``, ``cache_read = cache.read``,
       ``cache_write_5m = cache.write`` (OpenCode does not split cache writes by TTL).
       ``reported_cost`` is the sum of the steps' ``cost``.
+    - Subagents: the ``task`` tool runs one in a session of its own (its completed part's
+      ``state.metadata.sessionId``) whose steps the stream never prints. At the end their
+      ``step-finish`` parts written since the parser was made (that session's and those of
+      sessions below it) are read from ``opencode.db`` and added, under their own models.
     - Text: the ``text`` parts of the last message that had any, joined. Tools:
       ``tool_use`` parts (``part.tool``, open until ``state.status`` is completed or
       error); ``todowrite`` with ``state.input.todos`` becomes a replacing ``TodoEvent``
@@ -42,9 +46,9 @@ Parse contract (``OpenCodeStreamParser``)
       stopped it, or the error is ``MessageAbortedError`` (OpenCode's word for a prompt
       aborted by a signal), the error event does not decide: the stop does.
 
-Read back (``OpenCodeBackend.read_back``): the ``step-finish`` parts of the session in
-``opencode.db`` written since the call started (read-only; a store being written is read
-as it stands), the model from each part's message.
+Read back (``OpenCodeBackend.read_back``): the ``step-finish`` parts of the session and of
+the sessions below it (subagents) in ``opencode.db`` written since the call started
+(read-only; a store being written is read as it stands), the model from each part's message.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ import json
 import os
 import re
 import sqlite3
+import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -79,6 +84,7 @@ from ai_orchestrator.agents.base import (
     Invocation,
     ProcessExit,
     Progress,
+    SessionFiles,
     TodoEvent,
     check_model,
 )
@@ -152,10 +158,9 @@ def _message_models(db: sqlite3.Connection, session_id: str) -> dict[str, str]:
     for message_id, raw in db.execute(
         "SELECT id, data FROM message WHERE session_id = ?", (session_id,)
     ):
-        data = _json(raw)
-        provider, model = as_str(data.get("providerID")), as_str(data.get("modelID"))
-        if model:
-            models[str(message_id)] = f"{provider}/{model}" if provider else model
+        model = model_of(_json(raw))
+        if model != "unknown":
+            models[str(message_id)] = model
     return models
 
 
@@ -181,36 +186,62 @@ def stored_models(session_id: str, message_ids: Sequence[str]) -> dict[str, str]
     return {m: models[m] for m in message_ids if m in models}
 
 
-def _read_steps(
-    path: Path, session_id: str, since: datetime
-) -> tuple[dict[str, ModelUsage], dict[str, list[ModelUsage]], datetime | None] | None:
-    db = _connect(path)
+# The sessions named and every session below them (subagents: ``session.parent_id``).
+_TREE = (
+    "WITH RECURSIVE tree(id) AS (SELECT id FROM session WHERE id IN ({ids})"
+    " UNION SELECT s.id FROM session s JOIN tree t ON s.parent_id = t.id)"
+    " SELECT p.time_created, p.data, m.data FROM part p JOIN tree t ON p.session_id = t.id"
+    " LEFT JOIN message m ON m.id = p.message_id"
+    " WHERE p.time_created >= ? AND p.data LIKE '%step-finish%' ORDER BY p.time_created, p.id"
+)
+
+
+def model_of(message: Mapping[str, Any]) -> str:
+    """``providerID/modelID`` of a stored message (what ``aio run`` records); ``"unknown"``."""
+    provider, model = as_str(message.get("providerID")), as_str(message.get("modelID"))
+    if not model:
+        return "unknown"
+    return f"{provider}/{model}" if provider else model
+
+
+def stored_steps(
+    path: Path, session_ids: Sequence[str], since_ms: int
+) -> list[tuple[int, str, ModelUsage, float | None]] | None:
+    """(time, model, usage, cost) of every ``step-finish`` part OpenCode stored since
+    ``since_ms`` in ``session_ids`` and the sessions below them (subagents); ``None`` when the
+    store cannot be read."""
+    db = _connect(path) if session_ids else None
     if db is None:
         return None
-    since_ms = int(since.timestamp() * 1000)
-    usage: dict[str, ModelUsage] = {}
-    requests: dict[str, list[ModelUsage]] = {}
-    last: int | None = None
     try:
-        models = _message_models(db, session_id)
-        rows = db.execute(
-            "SELECT message_id, time_created, data FROM part"
-            " WHERE session_id = ? AND time_created >= ? ORDER BY time_created, id",
-            (session_id, since_ms),
-        ).fetchall()
+        query = _TREE.format(ids=", ".join("?" * len(session_ids)))
+        rows = db.execute(query, (*session_ids, since_ms)).fetchall()
     except sqlite3.Error:
         return None
     finally:
         db.close()
-    for message_id, created, raw in rows:
+    found = []
+    for created, raw, message in rows:
         data = _json(raw)
-        if data.get("type") != "step-finish":
-            continue
-        model = models.get(str(message_id), "unknown")
-        step = step_usage(data)
+        if data.get("type") == "step-finish":
+            cost = as_float(data.get("cost"))
+            found.append((as_int(created), model_of(_json(message)), step_usage(data), cost))
+    return found
+
+
+def _read_steps(
+    path: Path, session_id: str, since: datetime
+) -> tuple[dict[str, ModelUsage], dict[str, list[ModelUsage]], datetime | None] | None:
+    steps = stored_steps(path, [session_id], int(since.timestamp() * 1000))
+    if steps is None:
+        return None
+    usage: dict[str, ModelUsage] = {}
+    requests: dict[str, list[ModelUsage]] = {}
+    last: int | None = None
+    for created, model, step, _ in steps:
         usage.setdefault(model, ModelUsage()).add(step)
         requests.setdefault(model, []).append(step)
-        last = max(last or 0, as_int(created))
+        last = max(last or 0, created)
     moment = datetime.fromtimestamp(last / 1000, tz=UTC) if last else None
     return usage, requests, moment
 
@@ -224,7 +255,7 @@ class OpenCodeBackend:
         mints_own_ids=True,  # ses_… arrives in the stream; it takes no id of ours
         provider=None,  # any provider: priced by the model name (provider/model)
         tested_version="1.18.33",
-        session_dirs=lambda: [p.parent for p in [opencode_db()] if p is not None],
+        session_files=lambda: [SessionFiles(p, "opencode", "") for p in [opencode_db()] if p],
     )
 
     def build(self, request: AgentRequest, executable: str) -> Invocation:
@@ -282,6 +313,11 @@ class OpenCodeStreamParser(StreamParserBase):
         self._texts: dict[str, dict[str, str]] = {}  # message id -> part id -> text
         self._last_text_message: str | None = None
         self._error: dict[str, Any] | None = None
+        # Subagents run in sessions of their own whose steps the stream never shows: their
+        # ids (the task tool's ``metadata.sessionId``) and, once read, their stored steps.
+        self._children: list[str] = []
+        self._child_steps: list[tuple[int, str, ModelUsage, float | None]] = []
+        self._since_ms = int(time.time() * 1000)
 
     def on_event(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
@@ -310,6 +346,9 @@ class OpenCodeStreamParser(StreamParserBase):
         self.saw_tool(name)
         self.end_tool(call)
         self.tool = name
+        child = as_str(as_dict(state.get("metadata")).get("sessionId"))
+        if child and child != self.session_id and child not in self._children:
+            self._children.append(child)
         todos = as_dict(state.get("input")).get("todos")
         if name == _TODO_TOOL and status == "completed" and isinstance(todos, list):
             items = [
@@ -324,6 +363,7 @@ class OpenCodeStreamParser(StreamParserBase):
 
     def _cost(self) -> float | None:
         costs = [cost for _, _, cost in self._steps.values() if cost is not None]
+        costs += [cost for _, _, _, cost in self._child_steps if cost is not None]
         return sum(costs) if costs else None
 
     def progress(self) -> Progress:
@@ -352,9 +392,15 @@ class OpenCodeStreamParser(StreamParserBase):
         usage: dict[str, ModelUsage] = {}
         for message, step in steps:
             usage.setdefault(fixed or stored.get(message, "unknown"), ModelUsage()).add(step)
+        for _, model, step, _ in self._child_steps:
+            name = model if model != "unknown" else fixed or model
+            usage.setdefault(name, ModelUsage()).add(step)
         return usage
 
     def finish(self, exit: ProcessExit) -> AgentResult:
+        path = opencode_db()
+        if self._children and path is not None:
+            self._child_steps = stored_steps(path, self._children, self._since_ms) or []
         usage = self._per_model()
         if usage:  # the model that did most of the work names the call
             self.model = max(usage, key=lambda m: usage[m].input + usage[m].output)

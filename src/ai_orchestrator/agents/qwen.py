@@ -67,20 +67,19 @@ from pathlib import Path
 from typing import Any
 
 from ai_orchestrator.agents._common import (
+    approval_flags,
     as_dict,
     as_int,
     as_str,
     classify_error_text,
     flag_value,
     one_line,
-    permission_mode,
     progress_tokens,
     prompt_side,
     stderr_tail,
     total_of,
 )
 from ai_orchestrator.agents.base import (
-    PERMISSION_MODES,
     AgentRequest,
     AgentResult,
     Capabilities,
@@ -88,6 +87,7 @@ from ai_orchestrator.agents.base import (
     Invocation,
     ProcessExit,
     Progress,
+    SessionFiles,
     TodoEvent,
     check_model,
 )
@@ -104,7 +104,7 @@ APPROVAL_MODES = {
     "dontAsk": "default",
     "bypassPermissions": "yolo",
 }
-MODES = (*PERMISSION_MODES, "auto-edit", "auto", "yolo")
+MODES = ("auto-edit", "auto", "yolo")  # the CLI's own, accepted as they are besides ours
 _TOOL_NAMES = {"Bash": "run_shell_command", "Edit": "edit", "Write": "write_file",
                "Read": "read_file"}
 # Informational stderr lines that would otherwise crowd out the error message.
@@ -121,13 +121,8 @@ def qwen_dir() -> Path:
     return Path(env.get("QWEN_HOME") or os.path.join(env.home(), ".qwen"))
 
 
-def _session_dirs() -> list[Path]:
-    return [qwen_dir() / "projects"]
-
-
-def _qwen_tool(name: str) -> str:
-    base = re.sub(r"\(.*\)$", "", name.strip())  # "Bash(git diff:*)" → "Bash"
-    return _TOOL_NAMES.get(base, name.strip())
+def _session_files() -> list[SessionFiles]:
+    return [SessionFiles(qwen_dir() / "projects", "qwen", under="*/chats")]
 
 
 def counters(usage: Mapping[str, Any]) -> dict[str, int]:
@@ -145,6 +140,17 @@ def normalised(counts_: Mapping[str, int], reasoning: int = 0) -> ModelUsage:
 def _as_counters(usage: ModelUsage) -> dict[str, int]:
     return {"input_tokens": usage.input + usage.cache_read, "output_tokens": usage.output,
             "cache_read_input_tokens": usage.cache_read}
+
+
+def response_usage(event: Mapping[str, Any]) -> ModelUsage:
+    """One ``qwen-code.api_response`` event's tokens → ``ModelUsage`` (``input_token_count``
+    includes ``cached_content_token_count``; ``thoughts_token_count`` is the reasoning part
+    of ``output_token_count``)."""
+    cached = as_int(event.get("cached_content_token_count"))
+    prompt = as_int(event.get("input_token_count"))
+    return ModelUsage(
+        input=max(0, prompt - cached), output=as_int(event.get("output_token_count")),
+        cache_read=min(cached, prompt), reasoning=as_int(event.get("thoughts_token_count")))
 
 
 def _api_responses(path: Path) -> list[tuple[dict[str, Any], datetime | None]]:
@@ -170,7 +176,7 @@ class QwenBackend:
         resume_scope="cwd",  # chats live under projects/<cwd>/: --resume finds them from there
         provider=None,  # any OpenAI-compatible provider: priced by the model name
         tested_version="0.24.4",
-        session_dirs=_session_dirs,
+        session_files=_session_files,
     )
 
     def build(self, request: AgentRequest, executable: str) -> Invocation:
@@ -185,13 +191,7 @@ class QwenBackend:
             if request.max_turns < 1:
                 raise InvalidInput(f"max_turns must be >= 1, got {request.max_turns}")
             argv += ["--max-session-turns", str(int(request.max_turns))]
-        mode = request.permission.mode
-        if mode:
-            native = APPROVAL_MODES.get(permission_mode(mode, "qwen", MODES), mode)
-            argv += ["--approval-mode", native]
-        if request.permission.allowed_tools:
-            tools = [_qwen_tool(flag_value(t, "tool")) for t in request.permission.allowed_tools]
-            argv += ["--allowed-tools", ",".join(dict.fromkeys(tools))]
+        argv += approval_flags(request.permission, self.key, APPROVAL_MODES, MODES, _TOOL_NAMES)
         argv += list(request.extra_args)
         return Invocation(argv=argv, cwd=request.cwd, stdin=request.prompt.encode("utf-8"))
 
@@ -216,11 +216,7 @@ class QwenBackend:
         found = FileUsage("qwen-chat", paths[0])
         whole = ModelUsage()
         for event, moment in _api_responses(paths[0]):
-            cached = as_int(event.get("cached_content_token_count"))
-            prompt = as_int(event.get("input_token_count"))
-            usage = ModelUsage(
-                input=max(0, prompt - cached), output=as_int(event.get("output_token_count")),
-                cache_read=min(cached, prompt), reasoning=as_int(event.get("thoughts_token_count")))
+            usage = response_usage(event)
             whole.add(usage)
             if counts(moment, since):
                 add(found, as_str(event.get("model")) or "unknown", usage, moment)

@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import shlex
-import shutil
 import sys
 
 from ai_orchestrator.agents.base import Backend, Capabilities
@@ -108,12 +106,12 @@ def resolve_executable(key: str) -> str:
     if not wanted and capabilities(key).built_in:
         return sys.executable
     wanted = wanted or key
+    import shutil  # here: shutil pulls in bz2/lzma, and the usage index reads the registry
+
     found = shutil.which(wanted)
     if found is None:
         where = "is not executable" if os.sep in wanted else "was not found on PATH"
-        raise AgentNotFound(
-            f"agent {key!r}: {wanted!r} {where}; install it or set {var} to its path"
-        )
+        raise AgentNotFound(wanted, where, agent=key, variable=var)
     return os.path.abspath(found)
 
 
@@ -121,6 +119,8 @@ def extra_args(key: str) -> list[str]:
     """Extra argv for ``key`` from ``AIO_AGENT_<KEY>_EXTRA_ARGS`` (empty when unset)."""
     var = _env_name(_check_key(key), "EXTRA_ARGS")
     try:
+        import shlex
+
         return shlex.split(env.get(var))
     except ValueError as exc:  # unbalanced quotes
         raise InvalidInput(f"{var} cannot be parsed: {exc}") from exc

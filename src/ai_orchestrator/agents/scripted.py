@@ -49,7 +49,6 @@ from ai_orchestrator.agents.base import (
     check_model,
 )
 from ai_orchestrator.agents.parser_base import StreamParserBase, Verdict
-from ai_orchestrator.agents.scripted_cli import home as scripted_home
 from ai_orchestrator.core import env
 from ai_orchestrator.core.usage import OUTCOMES, ModelUsage, Outcome
 
@@ -71,8 +70,7 @@ class ScriptedBackend:
         resume_scope="cwd",  # a scenario and its edits are relative to the cwd it started in
         notional_cost=True,
         model_aliases=("sonnet", "opus", "haiku"),  # priced like Claude's (scripted-sonnet)
-        built_in=True,
-        session_dirs=lambda: [scripted_home() / "sessions"],
+        built_in=True,  # keeps no usage of its own: no session files to read
     )
 
     def build(self, request: AgentRequest, executable: str) -> Invocation:

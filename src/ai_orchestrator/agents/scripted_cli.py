@@ -85,23 +85,29 @@ def load_scenario(path: Path) -> tuple[list[dict[str, Any]], str]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ScenarioError(f"cannot read scenario {path}: {exc.strerror}") from exc
+        raise ScenarioError(
+            f"cannot read scenario {path}: {exc.strerror}", scenario=str(path)
+        ) from exc
     import yaml  # lazy: only the scripted agent needs it
 
     try:
         data: Any = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as exc:
-        raise ScenarioError(f"scenario {path} does not parse: {exc}") from exc
+        raise ScenarioError(f"scenario {path} does not parse: {exc}", scenario=str(path)) from exc
     model = DEFAULT_MODEL
     if isinstance(data, dict):
         model = scripted_model(data.get("model"))
         data = data.get("steps")
     if not isinstance(data, list) or not all(isinstance(s, dict) for s in data):
-        raise ScenarioError(f"scenario {path}: expected a list of steps (mappings)")
+        raise ScenarioError(
+            f"scenario {path}: expected a list of steps (mappings)", scenario=str(path)
+        )
     for index, step in enumerate(data):
         outcome = step.get("outcome") or "success"
         if outcome != "success" and outcome not in FAILURES:
-            raise ScenarioError(f"scenario {path}: step {index}: unknown outcome {outcome!r}")
+            raise ScenarioError(
+                f"scenario {path}: step {index}: unknown outcome {outcome!r}", scenario=str(path)
+            )
     return data, model
 
 
@@ -130,10 +136,10 @@ def _locked(root: Path) -> Iterator[None]:
 
 def _safe_path(cwd: Path, rel: Any) -> Path:
     if not isinstance(rel, str) or not rel or Path(rel).is_absolute():
-        raise ScenarioError(f"edit path must be relative to the cwd: {rel!r}")
+        raise ScenarioError(f"edit path must be relative to the cwd: {rel!r}", path=str(rel))
     target = (cwd / rel).resolve()
     if target != cwd and cwd not in target.parents:
-        raise ScenarioError(f"edit path escapes the cwd: {rel!r}")
+        raise ScenarioError(f"edit path escapes the cwd: {rel!r}", path=str(rel))
     return target
 
 
@@ -168,15 +174,15 @@ def _claim(args: argparse.Namespace, scenario: Path, steps: int, prompt: str) ->
         index = int(cursor.get("next", 0))
         session_id = args.resume or args.session_id or str(uuid.uuid4())
         if not _ID.match(session_id):
-            raise ScenarioError(f"Error: Invalid session ID {session_id!r}")
+            raise ScenarioError(f"Error: Invalid session ID {session_id!r}", session_id=session_id)
         session_file = root / "sessions" / f"{session_id}.json"
         session = _read_json(session_file)
         if args.resume and session is None:
-            raise SessionRefused(f"No conversation found with session ID: {session_id}")
+            raise SessionRefused(session_id, "unknown")
         if not args.resume and session_file.exists():
-            raise SessionRefused(f"Error: Session ID {session_id} is already in use.")
+            raise SessionRefused(session_id, "in use")
         if index >= steps:
-            raise SessionRefused(f"scenario exhausted: all {steps} steps of {scenario} used")
+            raise SessionRefused(session_id, "exhausted", scenario=str(scenario), steps=steps)
         _write_json(cursor_file, {"scenario": str(scenario), "next": index + 1})
         now = time.time()
         session = session or {"session_id": session_id, "created_at": now, "history": []}

@@ -108,7 +108,7 @@ def outcome_error(
     if error is AgentTimeout:
         return AgentTimeout(agent, session, detail)
     if error is Interrupted:
-        return Interrupted(f"interrupted: the {agent} run in {session} was stopped")
+        return Interrupted(agent=agent, session=session)
     if error is BudgetExceeded:
         return BudgetExceeded(f"{agent} stopped at the budget limit in {session}: {detail}")
     return AgentFailed(agent, session, outcome, detail)

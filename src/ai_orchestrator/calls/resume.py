@@ -108,12 +108,11 @@ def _explicit_plan(
 ) -> Plan:
     """``--continue`` / ``--resume ID``: that conversation of session ``name``, or
     ``UnknownConversation`` (exit 2) before anything is created."""
-    where = f"session {name}"
     stored_id = summary.agent_session_id if summary is not None else None
     stored_agent = summary.agent if summary is not None else None
     wanted = options.resume_id or stored_id
     if not wanted:
-        raise UnknownConversation(f"--continue: {where} has no agent conversation to continue")
+        raise UnknownConversation("--continue", name)
     if wanted == stored_id and summary is not None:
         agent, cwd, state = stored_agent, summary.agent_cwd, summary.agent_state
     else:
@@ -121,18 +120,12 @@ def _explicit_plan(
         mine = [r for r in records if r.agent_session_id == wanted]
         if not mine:
             known = {r.agent_session_id for r in records if r.agent_session_id}
-            listed = ", ".join(sorted(known)) or "none"
-            raise UnknownConversation(
-                f"--resume {wanted}: not a conversation of {where} (its conversations: {listed})"
-            )
+            raise UnknownConversation(f"--resume {wanted}", name, known=known)
         last = mine[-1]
         agent, cwd, state = last.agent, last.cwd, last.agent_state or {}
     if agent != options.agent:
         flag = "--continue" if options.must_continue else f"--resume {wanted}"
-        raise UnknownConversation(
-            f"{flag}: the conversation in {where} is a {agent} conversation, not "
-            f"{options.agent}; add --agent {agent}"
-        )
+        raise UnknownConversation(flag, name, agent=agent, asked_agent=options.agent)
     run_in = options.cwd
     if _resumes_from_own_cwd(options.agent) and cwd:
         run_in = Path(cwd)

@@ -82,7 +82,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ai_orchestrator.accounting import todos
 from ai_orchestrator.accounting.budget import check_budget
 from ai_orchestrator.accounting.call_cost import BudgetCheck, live_cost, max_budget_flag
-from ai_orchestrator.accounting.spend import feature_spend
 from ai_orchestrator.agents import registry
 from ai_orchestrator.agents.base import (
     AgentRequest,
@@ -116,6 +115,7 @@ from ai_orchestrator.infra.locks import WaitReport, current_command
 from ai_orchestrator.store import SessionStore, todo_log
 from ai_orchestrator.store.creation import discard_new_run_session
 from ai_orchestrator.store.pending import finish_pending, remove_pending, write_pending
+from ai_orchestrator.store.records import new_record_id
 
 if TYPE_CHECKING:
     from ai_orchestrator.agents.homes.agent_files import FileUsage
@@ -217,6 +217,10 @@ class _Budget:
         """What the next call may spend (rounded for argv); ``BudgetExceeded`` when used up."""
         if self.budget is None:
             return None
+        # here, not at import: it loads the summary index (SQLite), which a call without a
+        # budget never reads
+        from ai_orchestrator.accounting.spend import feature_spend
+
         spend = feature_spend(self.store, self.feature_id)
         left = check_budget(spend.cost, self.budget, subject=f"feature {self.feature_id}")
         self.check = BudgetCheck(self.budget, spend.cost, spend.unpriced)
@@ -377,7 +381,7 @@ class _Call:
     on_notice: Callable[[Notice], None] | None
     notices: list[Notice] = field(default_factory=list)
     # The pending-call marker (``recover``): this call's record id, todo and start.
-    record_id: str = field(default_factory=lambda: _new_id().replace("-", ""))
+    record_id: str = field(default_factory=new_record_id)  # the store's ids (no uuid import)
     todo_id: str | None = None
     action: str = "started"
     started_at: datetime | None = None

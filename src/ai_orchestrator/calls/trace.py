@@ -15,16 +15,16 @@ shows it on stderr when ``AIO_DEBUG`` is set (the library never prints).
 
 from __future__ import annotations
 
-import logging
 import re
 import shlex
+import sys
 from collections.abc import Mapping
 
 from ai_orchestrator.agents.base import Invocation
 from ai_orchestrator.core import env
 from ai_orchestrator.infra.redact import redact
 
-LOGGER = logging.getLogger("ai_orchestrator.calls")
+LOGGER_NAME = "ai_orchestrator.calls"
 _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH", re.IGNORECASE)
 _MIN_SECRET = 6  # shorter values are too common to hide without hiding ordinary words
 
@@ -50,7 +50,13 @@ def describe_launch(invocation: Invocation, environ: Mapping[str, str]) -> str:
 
 
 def log_launch(invocation: Invocation) -> None:
-    """``describe_launch`` to the debug log, computed only when someone listens."""
-    if LOGGER.isEnabledFor(logging.DEBUG):
+    """``describe_launch`` to the debug log, computed only when someone listens. Nobody can
+    listen before ``logging`` is imported (a handler is configured through it, as
+    ``AIO_DEBUG`` does in ``cli.main``), so ``aio run`` does not import it (~5 ms) for this."""
+    logging = sys.modules.get("logging")
+    if logging is None:
+        return
+    logger = logging.getLogger(LOGGER_NAME)
+    if logger.isEnabledFor(logging.DEBUG):
 
-        LOGGER.debug(describe_launch(invocation, env.environ()))
+        logger.debug(describe_launch(invocation, env.environ()))

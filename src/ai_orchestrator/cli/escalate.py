@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import click
 
+from ai_orchestrator.agents.registry import KNOWN_KEYS
 from ai_orchestrator.cli import output
 from ai_orchestrator.cli.render_workflow import calls_summary, hooks
 from ai_orchestrator.cli.workflow import timeout_option
@@ -21,7 +22,7 @@ from ai_orchestrator.core.schema import versioned
     "--to",
     "to",
     required=True,
-    help="Agent (claude, gemini, codex) or model (opus, gemini-2.5-pro, …) to hand over to.",
+    help=f"Agent ({', '.join(KNOWN_KEYS)}) or model (opus, gemini-2.5-pro, …) to hand over to.",
 )
 @click.option("--task", "task_id", default=None, help="Continue this task (implement phase).")
 @click.option(
@@ -39,7 +40,12 @@ from ai_orchestrator.core.schema import versioned
     default=None,
     help="Fix rounds for the continued task (default: config).",
 )
-@click.option("--max-turns", type=click.IntRange(min=1), default=None, help="Per call (claude).")
+@click.option(
+    "--max-turns",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Per call (agents whose CLI has a turn limit; the others have none).",
+)
 @click.option(
     "--max-cost",
     type=click.FloatRange(min=0, min_open=True),

@@ -8,6 +8,8 @@ the same functions for ``python -m ai_orchestrator`` and ``--help``.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from ai_orchestrator.cli import output
@@ -20,9 +22,10 @@ _AGENT = click.option(
     "--agent", type=click.Choice([*lib.AGENTS, "all"]), default="all", show_default=True,
     help="Which agent's settings.",
 )  # fmt: skip
+_PROJECT_DIRS = ", ".join(f"./{lib.settings_file(a, 'project', Path()).parent}" for a in lib.AGENTS)
 _SCOPE = click.option(
     "--scope", type=click.Choice(["user", "project"]), default="user", show_default=True,
-    help="User settings (home) or this project's (./.claude, ./.gemini, ./.codex).",
+    help=f"User settings (home) or this project's ({_PROJECT_DIRS}).",
 )  # fmt: skip
 _JSON = click.option("--json", "as_json", is_flag=True, help="Write JSON to stdout.")
 

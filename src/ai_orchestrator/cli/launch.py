@@ -2,8 +2,9 @@
 
 Why: both run on every agent turn and must finish within tens of milliseconds including the
 interpreter's start, so they skip click, rich and the command table (``usage.spool`` and
-``usage.statusline`` import the standard library only). Every other command is
-``cli.main.main``, unchanged.
+``usage.statusline`` import the standard library only). ``aio run`` with a plain command line
+(``cli.run_call.parse``) also runs without click (``cli.main.run_fast``: its overhead per
+agent call is a target, issue 24). Every other command is ``cli.main.main``, unchanged.
 """
 
 from __future__ import annotations
@@ -21,6 +22,14 @@ def main() -> None:
         from ai_orchestrator.usage.statusline import run_statusline
 
         sys.exit(run_statusline([]))
+    if args[:1] == ["run"]:
+        from ai_orchestrator.cli.run_call import parse
+
+        params = parse(args[1:])
+        if params is not None:
+            from ai_orchestrator.cli.main import run_fast
+
+            run_fast(params, args)
     from ai_orchestrator.cli.main import main as full
 
     full()

@@ -1,22 +1,22 @@
 """Entry points ``aio`` and ``ai-session`` and the one place errors become exit codes.
 
-Subcommands are imported lazily (``LazyGroup``) so ``aio --version`` and ``aio --help``
-do not pay for rich, YAML or the agent backends.
+Subcommands are imported lazily (``cli.root.LazyGroup``) so ``aio --version`` and ``aio
+--help`` do not pay for rich, YAML or the agent backends; click itself is imported only for
+the commands it parses (``aio run``'s fast path, ``run_fast``, goes without it).
 """
 
 from __future__ import annotations
 
 import errno
-import importlib
 import os
 import signal
 import sys
-from typing import Any
-
-import click
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from ai_orchestrator import __version__
 from ai_orchestrator.cli import output, streams
+from ai_orchestrator.cli.commands import COMMANDS, SECTIONS  # noqa: F401 - re-exported
 from ai_orchestrator.core import env
 from ai_orchestrator.core.errors import (
     EXIT_FAILURE,
@@ -27,162 +27,20 @@ from ai_orchestrator.core.errors import (
     OutputLost,
 )
 
-# name -> (module, attribute, one-line help shown in `aio --help`)
-COMMANDS: dict[str, tuple[str, str, str]] = {
-    "session": ("ai_orchestrator.cli.session", "session", "Manage stored agent sessions."),
-    "prices": ("ai_orchestrator.cli.prices", "prices", "Show the rates used to price a model."),
-    "todo": ("ai_orchestrator.cli.todo", "todo", "Session todos: estimated vs actual cost."),
-    "run": ("ai_orchestrator.cli.run", "run_cmd", "Run one agent call in a named session."),
-    "doctor": ("ai_orchestrator.cli.doctor", "doctor_cmd", "Check installed agent CLIs."),
-    "usage": ("ai_orchestrator.cli.usage", "usage", "Usage of every agent session (index)."),
-    "report": ("ai_orchestrator.cli.report", "report_cmd", "One offline HTML report (charts)."),
-    "team": ("ai_orchestrator.cli.team", "team", "Share usage with a team (PostgreSQL)."),
-    "hooks": ("ai_orchestrator.cli.hooks", "hooks_group", "Install aio's hooks into agents."),
-    "hook": ("ai_orchestrator.cli.hooks", "hook_cmd", "Spool one agent hook event (stdin)."),
-    "statusline": ("ai_orchestrator.cli.hooks", "statusline_cmd", "Claude Code status line."),
-    # workflow (issue 4)
-    "init": ("ai_orchestrator.cli.workflow", "init_cmd", "Create a feature in .aio/."),
-    "plan": ("ai_orchestrator.cli.workflow", "plan_cmd", "Plan a feature (session plan-F)."),
-    "tasks": ("ai_orchestrator.cli.workflow", "tasks_cmd", "List a feature's tasks."),
-    "next": ("ai_orchestrator.cli.workflow", "next_cmd", "Show the next ready task."),
-    "implement": (
-        "ai_orchestrator.cli.workflow",
-        "implement_cmd",
-        "Implement a task test-first (session implement-F).",
-    ),
-    "review": ("ai_orchestrator.cli.workflow", "review_cmd", "Review code (session review-F)."),
-    "verify": ("ai_orchestrator.cli.verify", "verify_cmd", "Run the tests in a fresh context."),
-    "escalate": (
-        "ai_orchestrator.cli.escalate",
-        "escalate_cmd",
-        "Hand a conversation to a stronger model or another agent.",
-    ),
-    "template": (
-        "ai_orchestrator.cli.templates",
-        "template_group",
-        "Session templates that new features start from.",
-    ),
-    "link": (
-        "ai_orchestrator.cli.templates",
-        "link_cmd",
-        "Start a feature's conversations from another feature's.",
-    ),
-    "status": ("ai_orchestrator.cli.features", "status_cmd", "Feature progress, tokens, cost."),
-    "features": (
-        "ai_orchestrator.cli.housekeeping",
-        "features_group",
-        "List all features; `features clean` removes or archives them.",
-    ),
-    "task": ("ai_orchestrator.cli.housekeeping", "task_group", "Set a task's status by hand."),
-    "history": ("ai_orchestrator.cli.features", "history_cmd", "A feature's command history."),
-    "switch": ("ai_orchestrator.cli.features", "switch_cmd", "Set the current feature."),
-    "demo": ("ai_orchestrator.cli.demo", "demo_cmd", "Offline scripted end-to-end demo."),
-    "install": ("ai_orchestrator.cli.install", "install_group", "Install Claude Code commands."),
-    "uninstall": ("ai_orchestrator.cli.install", "uninstall_group", "Remove what aio installed."),
-    "config": ("ai_orchestrator.cli.setup", "config_group", "Check .aio/config.toml."),
-    "completion": (
-        "ai_orchestrator.cli.setup",
-        "completion_cmd",
-        "Print the shell completion script (bash, zsh, fish).",
-    ),
-}
+if TYPE_CHECKING:
+    import click
 
-# `aio --help` in the order of the work: a feature's workflow, then sessions and single
-# calls, then what it cost, then setting up.
-SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    (
-        "Workflow",
-        (
-            "init", "plan", "tasks", "next", "implement", "escalate", "review", "verify",
-            "status", "switch", "task", "template", "link",
-        ),
-    ),
-    ("Sessions and single calls", ("run", "session")),
-    ("Usage and reports", ("features", "history", "todo", "prices", "usage", "report", "team")),
-    (
-        "Setup",
-        (
-            "doctor", "config", "completion", "install", "uninstall", "hooks", "hook",
-            "statusline", "demo",
-        ),
-    ),
-)
+    from ai_orchestrator.cli.run_call import RunArgs
 
 
-class LazyGroup(click.Group):
-    """A group whose subcommands are imported only when invoked."""
+def __getattr__(name: str) -> Any:
+    """``cli`` (the ``aio`` group) and ``LazyGroup`` live in ``cli.root`` (they need click,
+    which ``run_fast`` does without)."""
+    if name in ("cli", "LazyGroup"):
+        from ai_orchestrator.cli import root
 
-    def __init__(self, *args: Any, lazy: dict[str, tuple[str, str, str]], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.lazy = lazy
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        ordered = [name for _, names in SECTIONS for name in names]
-        rest = sorted((set(super().list_commands(ctx)) | set(self.lazy)) - set(ordered))
-        return ordered + rest
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name in self.lazy:
-            module, attr, _ = self.lazy[cmd_name]
-            command = getattr(importlib.import_module(module), attr)
-            assert isinstance(command, click.Command)
-            from ai_orchestrator.cli.examples import add_examples
-
-            add_examples(command, cmd_name)
-            if env.is_set("_AIO_COMPLETE") or env.is_set("_AI_SESSION_COMPLETE"):
-                from ai_orchestrator.cli.complete import add_completion
-
-                add_completion(command)
-            return command
-        return super().get_command(ctx, cmd_name)
-
-    def resolve_command(
-        self, ctx: click.Context, args: list[str]
-    ) -> tuple[str | None, click.Command | None, list[str]]:
-        name = args[0] if args else ""
-        unknown = name and not name.startswith("-") and not ctx.resilient_parsing
-        if unknown and self.get_command(ctx, name) is None:
-            # click suggests only from commands already imported; ours are lazy
-            import difflib
-
-            close = difflib.get_close_matches(name, self.list_commands(ctx), n=3)
-            said = ", ".join(repr(c) for c in close)
-            hint = f" Did you mean {said}?" if len(close) == 1 else (
-                f" (Did you mean one of: {said}?)" if close else ""
-            )
-            raise click.UsageError(f"No such command {name!r}.{hint}", ctx)
-        return super().resolve_command(ctx, args)
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        listed = set()
-        for title, names in SECTIONS:
-            rows = [(name, self.lazy[name][2]) for name in names if name in self.lazy]
-            listed |= set(names)
-            with formatter.section(title):
-                formatter.write_dl(rows)
-        rest = [(n, self.lazy[n][2]) for n in self.list_commands(ctx) if n not in listed]
-        if rest:
-            with formatter.section("Other"):
-                formatter.write_dl(rest)
-
-
-@click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(
-    __version__, "-V", "--version", prog_name="aio", message="%(prog)s %(version)s"
-)
-@output.color_option
-def cli() -> None:
-    """aio — drive AI coding agents through a feature workflow with persistent sessions.
-
-    \b
-    Examples:
-      aio init auth-service "Login with sessions"
-      aio plan "Design the login flow"
-      aio implement --task T1.1
-      aio review && aio verify
-      aio run "explain this repository"
-      aio session list
-    """
+        return getattr(root, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def wants_json(argv: list[str]) -> bool:
@@ -208,7 +66,7 @@ class Failure:
         streams.set_strict(False)  # the failure is said; a lost stdout now changes nothing
         text = one_line(message)
         said = f"{label}: {text}" if label else text
-        click.echo(f"{self.prog_name}: {said}", file=sys.stderr)
+        streams.echo(f"{self.prog_name}: {said}", file=sys.stderr)
         if self.as_json and not output.json_emitted():
             output.emit_json({"error": text, "exit_code": code})
         return code
@@ -267,6 +125,8 @@ def stdout_is_result(root: click.Command, words: str, prog_name: str) -> bool:
     """Whether the command ``words`` names is a read command (``output.reads``, declared on
     the command). Help, a group named alone (it prints its help or its list) are reads; an
     unknown command is not (it fails with a usage error before any output)."""
+    import click
+
     if words in ("", "help"):
         return True
     parts = words.split()[0 if prog_name == "aio" else 1 :]
@@ -293,7 +153,7 @@ def _lost_output(code: int, reads: bool, prog_name: str, fail: Failure) -> int:
         if lost.errno == errno.EPIPE:
             return code
         return fail(f"cannot write the output to stdout: {lost.cause}", EXIT_FAILURE)
-    click.echo(
+    streams.echo(
         f"{prog_name}: warning: done (anything this command stores is stored; do not run it "
         f"again), but its report to stdout was lost: {lost.cause}",
         file=sys.stderr,
@@ -342,25 +202,37 @@ def _reads(command: click.Command, words: str, prog_name: str) -> bool:
 
 
 def _run(command: click.Command, args: list[str], prog_name: str, fail: Failure) -> int:
+    import click
+
+    def invoke() -> object:
+        try:
+            return command.main(args=args, prog_name=prog_name, standalone_mode=False)
+        except click.exceptions.Exit as exc:
+            return int(exc.exit_code)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            # A bare group (`aio`, `ai-session`, `aio session`, `aio todo`) asks for its help,
+            # as `git`, `gh` and `uv` read it: the help on stdout, exit 0.
+            click.echo(exc.ctx.get_help())
+            return 0
+        except click.UsageError as exc:
+            return fail(usage_message(exc), EXIT_USAGE)
+        except click.ClickException as exc:
+            return fail(exc.format_message(), exc.exit_code)
+        except click.exceptions.Abort as exc:
+            # click turns a Ctrl-C inside a command (e.g. `verify --watch` waiting) into Abort
+            stopped = isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt)
+            return fail("interrupted" if stopped else "aborted", EXIT_INTERRUPTED, label=None)
+
+    return _guarded(invoke, fail)
+
+
+def _guarded(invoke: Callable[[], object], fail: Failure) -> int:
+    """``invoke()``'s exit code: its own (an int), else 0; every error of aio's, and any
+    other, as one line and its exit code (a traceback only with ``AIO_DEBUG``)."""
     if env.get("AIO_DEBUG"):
         _show_debug_log()
     try:
-        result = command.main(args=args, prog_name=prog_name, standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        return int(exc.exit_code)
-    except click.exceptions.NoArgsIsHelpError as exc:
-        # A bare group (`aio`, `ai-session`, `aio session`, `aio todo`) asks for its help,
-        # as `git`, `gh` and `uv` read it: the help on stdout, exit 0.
-        click.echo(exc.ctx.get_help())
-        return 0
-    except click.UsageError as exc:
-        return fail(usage_message(exc), EXIT_USAGE)
-    except click.ClickException as exc:
-        return fail(exc.format_message(), exc.exit_code)
-    except click.exceptions.Abort as exc:
-        # click turns a Ctrl-C inside a command (e.g. `verify --watch` waiting) into Abort
-        stopped = isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt)
-        return fail("interrupted" if stopped else "aborted", EXIT_INTERRUPTED, label=None)
+        result = invoke()
     except OutputLost as exc:
         return 0 if exc.errno == errno.EPIPE else fail(str(exc), exc.exit_code)
     except AlreadyReported as exc:
@@ -392,6 +264,36 @@ def _run(command: click.Command, args: list[str], prog_name: str, fail: Failure)
     return result if isinstance(result, int) else 0
 
 
+def run_fast(params: RunArgs, args: list[str]) -> None:
+    """``aio ARGS`` (``run …``) without click (``cli.run_call``): what ``main`` does for
+    ``aio run`` (``run`` with ``run_cmd``, a writing command), for the arguments
+    ``run_call.parse`` read; never returns."""
+    from ai_orchestrator.cli import run_call
+
+    streams.install()
+    stop_signals_interrupt()
+    fail = Failure("aio", wants_json(args))
+    streams.set_strict(False)
+
+    def invoke() -> object:
+        # What click's Command.main (standalone_mode=False) does around run_cmd.
+        try:
+            return run_call.call(params)
+        except (EOFError, KeyboardInterrupt) as exc:
+            streams.echo("", file=sys.stderr)  # click: "the blank line closes the ^C echo"
+            stopped = isinstance(exc, KeyboardInterrupt)
+            return fail("interrupted" if stopped else "aborted", EXIT_INTERRUPTED, label=None)
+        except OSError as exc:
+            if exc.errno != errno.EPIPE:
+                raise
+            raise SystemExit(1) from exc  # click ends the process there, exit 1
+
+    code = _lost_output(_guarded(invoke, fail), False, "aio", fail)
+    if not (env.is_set("_AIO_COMPLETE") or env.is_set("_AI_SESSION_COMPLETE")):
+        _auto_retention()
+    sys.exit(code)
+
+
 def stop_signals_interrupt() -> None:
     """SIGTERM and SIGHUP (a closed terminal) stop aio exactly like Ctrl-C: they raise
     ``KeyboardInterrupt`` (the agent runner turns all three into its clean stop while an agent
@@ -402,6 +304,8 @@ def stop_signals_interrupt() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from ai_orchestrator.cli.root import cli
+
     streams.install()
     stop_signals_interrupt()
     sys.exit(run(cli, argv, "aio"))
@@ -412,7 +316,7 @@ def session_main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     streams.install()
     if args in (["--version"], ["-V"]):  # as fast as `aio --version`: no session module
-        click.echo(f"ai-session {__version__}")
+        streams.echo(f"ai-session {__version__}")
         lost = streams.failure("stdout")
         if lost is not None and lost.errno != errno.EPIPE:
             Failure("ai-session", False)(f"cannot write the output to stdout: {lost.cause}", 1)

@@ -14,13 +14,24 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-import click
-
+from ai_orchestrator.cli.streams import echo
 from ai_orchestrator.core import env
 from ai_orchestrator.core.figures import usd
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Protocol, TypeVar
+
+    import click
     from rich.console import Console
+
+    _F = TypeVar("_F", bound="Callable[..., Any]")
+
+    class _Decorator(Protocol):
+        def __call__(self, f: _F, /) -> _F: ...
+
+    color_option: _Decorator  # made by ``__getattr__`` below
+    wide_option: _Decorator
 
 COLOR_MODES = ("auto", "always", "never")
 _color = {"mode": "auto"}
@@ -74,18 +85,32 @@ def _set_color_option(ctx: click.Context, param: click.Parameter, value: str | N
         set_color(value)
 
 
-color_option = click.option(
-    "--color",
-    type=click.Choice(COLOR_MODES),
-    default=None,
-    expose_value=False,
-    is_eager=True,
-    callback=_set_color_option,
-    help="Colour: auto (terminal only, honours NO_COLOR), always, never.",
-)
-wide_option = click.option(
-    "--wide", is_flag=True, help="Every column, however wide (default: fit the terminal)."
-)
+# ``color_option`` and ``wide_option`` are made on first use (``__getattr__``): this module
+# is imported without click by ``aio run``'s fast path (``cli.run_argv``).
+@cache
+def _options() -> dict[str, Any]:
+    import click
+
+    return {
+        "color_option": click.option(
+            "--color",
+            type=click.Choice(COLOR_MODES),
+            default=None,
+            expose_value=False,
+            is_eager=True,
+            callback=_set_color_option,
+            help="Colour: auto (terminal only, honours NO_COLOR), always, never.",
+        ),
+        "wide_option": click.option(
+            "--wide", is_flag=True, help="Every column, however wide (default: fit the terminal)."
+        ),
+    }
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("color_option", "wide_option"):
+        return _options()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @cache
@@ -122,11 +147,11 @@ def json_emitted() -> bool:
 def info(message: str) -> None:
     # sys.stderr, looked up now: while a live line shows, rich swaps it for a proxy that
     # prints above the line (click's cached stderr would write into the line).
-    click.echo(message, file=sys.stderr)
+    echo(message, file=sys.stderr)
 
 
 def warn(message: str) -> None:
-    click.echo(f"warning: {message}", file=sys.stderr)
+    echo(f"warning: {message}", file=sys.stderr)
 
 
 def stdout_is_terminal() -> bool:

@@ -3,92 +3,14 @@ the shell version's ``ai-command-wrapper.sh``)."""
 
 from __future__ import annotations
 
-import re
-from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import click
 
 from ai_orchestrator.agents.registry import DEFAULT_AGENT, KNOWN_KEYS
 from ai_orchestrator.cli import output
+from ai_orchestrator.cli.run_call import RunArgs, call
 from ai_orchestrator.core import env
-from ai_orchestrator.core.errors import InvalidInput
-from ai_orchestrator.core.figures import exact_usd, token_line
-from ai_orchestrator.core.schema import versioned
-
-
-def default_session_name(cwd: Path) -> str:
-    """``run-<directory name>``, squeezed into the feature-id alphabet."""
-    slug = re.sub(r"[^a-z0-9]+", "-", cwd.name.lower()).strip("-")[:64].strip("-")
-    return f"run-{slug or 'default'}"
-
-
-def read_prompt(value: str) -> str:
-    """The prompt (``-``: stdin), at most ``MAX_PROMPT_BYTES`` (exit 2 before any call)."""
-    from ai_orchestrator.cli import streams
-    from ai_orchestrator.core.limits import MAX_PROMPT_BYTES, check_size
-
-    if value == "-":
-        data = streams.stdin_bytes(MAX_PROMPT_BYTES, "the prompt")
-        prompt = streams.decode_text(data, "the prompt")
-    else:  # argv: bytes that are not UTF-8 arrive as lone surrogates
-        prompt = streams.decode_text(value.encode("utf-8", "surrogateescape"), "the prompt")
-        check_size(len(value.encode("utf-8")), MAX_PROMPT_BYTES, "the prompt")
-    if not prompt.strip():
-        raise InvalidInput("the prompt is empty")
-    return prompt
-
-
-def result_json(run: Any) -> dict[str, Any]:
-    """The ``--json`` document; ``exit_code`` is the agent process's own exit status. A call
-    whose agent reported no usage has ``usage_unknown: true`` and null ``tokens``/``cost``."""
-    result = run.result
-    record = run.record  # the stored record: its attributes are its stored JSON values
-    unknown = bool(record.usage_unknown)
-    parts = record.usage_by_model
-    return versioned({
-        "session_name": record.session_name,
-        "session_action": run.action,
-        "interaction_id": record.id,
-        "agent": result.agent,
-        "agent_session_id": record.agent_session_id,
-        "model": record.model,
-        "outcome": result.outcome,
-        "ok": result.ok,
-        "text": result.text,
-        "error": result.error,
-        "exit_code": result.exit_code,
-        "turns": result.turns,
-        "duration_ms": result.duration_ms,
-        "tokens": None if unknown else record.tokens.to_json(),
-        "usage_unknown": unknown,
-        "usage_by_model": None if parts is None else {m: p.to_json() for m, p in parts.items()},
-        "cost": None if unknown else record.cost,
-        "cost_source": record.cost_source,
-        "reported_cost": record.reported_cost,
-        "savings": record.savings,
-        "todos": record.todos,
-        "tools_used": result.tools_used,
-        "cli_version": result.cli_version,
-        "cwd": record.cwd,
-        "budget_usd": record.budget_usd,
-        "spent_before": record.spent_before,
-        "over_budget": run.over_budget,
-        "notices": [n.text for n in run.notices],
-    })
-
-
-def _conversation_flags(
-    no_session: bool, new_session: bool, must_continue: bool, resume_id: str | None
-) -> list[tuple[str, bool]]:
-    """The flags that each decide which conversation the call uses: at most one is given."""
-    return [
-        ("--no-session", no_session),
-        ("--new-session", new_session),
-        ("--continue", must_continue),
-        ("--resume", resume_id is not None),
-    ]
 
 
 @output.writes
@@ -177,89 +99,8 @@ def run_cmd(
     as_json: bool,
 ) -> int:
     """Run PROMPT in SESSION (default: run-<directory>); PROMPT '-' reads stdin."""
-    from ai_orchestrator.agents.base import Permission, check_model
-    from ai_orchestrator.calls.options import CallOptions
-    from ai_orchestrator.calls.outcomes import action_message, outcome_error, sessions_enabled
-    from ai_orchestrator.calls.session_call import Notice, run_in_session
-    from ai_orchestrator.core.names import parse_session_name, validate_id
-    from ai_orchestrator.store import SessionStore
-
-    if len(args) > 2:
-        raise InvalidInput("expected [SESSION] PROMPT (quote the prompt)")
-    workdir = (cwd or Path.cwd()).resolve()
-    session = parse_session_name(args[0] if len(args) == 2 else default_session_name(workdir))
-    name = session.name
-    prompt = read_prompt(args[-1])
-    flags = _conversation_flags(no_session, new_session, must_continue, resume_id)
-    chosen = [flag for flag, given in flags if given]
-    if len(chosen) > 1:
-        raise InvalidInput(f"{' and '.join(chosen)} cannot be combined")
-    if resume_id is not None:
-        validate_id(resume_id, "--resume")
-    if model is not None:
-        check_model(model)  # '' too: it would silently mean "the CLI's default"
-    if permission_mode is not None and not permission_mode.strip():
-        raise InvalidInput("invalid permission mode '': leave it out for the agent's default")
-    options = CallOptions(
-        agent=agent,
-        cwd=workdir,
-        model=model,
-        # --continue / --resume are explicit: they resume even with USE_SESSIONS=false
-        use_session=(sessions_enabled() and not no_session) or must_continue or bool(resume_id),
-        new_session=new_session,
-        resume_id=resume_id,
-        must_continue=must_continue,
-        timeout=timeout,
-        max_turns=max_turns,
-        budget_usd=max_cost,
-        permission=Permission(
-            mode=permission_mode,
-            allowed_tools=[t.strip() for t in (allowed_tools or "").split(",") if t.strip()],
-        ),
-        task_id=task_id,
-    )
-    show_progress = output.stdout_is_terminal() and not as_json
-    from ai_orchestrator.cli.progress import ProgressLine, seconds_text
-
-    def notice(item: Notice) -> None:
-        (output.warn if item.warning else output.info)(f"{name}: {item.text}")
-
-    from ai_orchestrator.calls.compaction import before_call, load_settings, parse_threshold
-
-    settings = load_settings()
-    if compact_at is not None:
-        settings = replace(settings, threshold=parse_threshold(compact_at, "--compact-at"))
-    before_call(SessionStore(), name, options, output.info, output.warn, settings=settings)
-    with ProgressLine(enabled=show_progress, label=f"{agent} · {name}") as progress:
-        run = run_in_session(
-            SessionStore(),
-            session,
-            prompt,
-            options,
-            on_progress=progress.update if show_progress else None,
-            on_start=lambda action: output.info(f"{name}: {action_message(action)}"),
-            on_notice=notice,
-            on_wait=progress.wait_reporter(name, output.info),
-        )
-    result = run.result
-    if as_json:
-        output.emit_json(result_json(run))
-    elif result.ok and result.text:
-        click.echo(result.text)  # stdout is the answer; a failure's text is its error
-    record = run.record
-    cost = output.money(record.cost, unpriced=record.cost_source == "unpriced")
-    usage = (
-        "usage unknown"
-        if record.usage_unknown
-        else f"{token_line(record.tokens.to_json())} · {cost}"
-    )
-    output.info(f"{name}: {result.outcome} · {usage} · {seconds_text(result.duration_ms / 1000)}")
-    if run.over_budget:
-        output.warn(
-            f"this call took the feature over its {exact_usd(run.budget_usd)} budget "
-            f"(spent {output.money(run.spent_before + record.cost)})"
-        )
-    error = outcome_error(result, name, record.agent_session_id)
-    if error is not None:
-        raise error  # the last line: `aio: error: …` and the outcome's exit code (cli.main)
-    return 0
+    params = RunArgs(
+        args, agent, model, new_session, must_continue, resume_id, no_session, timeout,
+        max_turns, max_cost, permission_mode, allowed_tools, task_id, cwd, compact_at, as_json,
+    )  # fmt: skip
+    return call(params)

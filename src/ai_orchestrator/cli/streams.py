@@ -26,7 +26,11 @@ import errno
 import io
 import os
 import sys
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import re
 
 from ai_orchestrator.core.errors import InvalidInput, OutputLost
 from ai_orchestrator.core.limits import size_text
@@ -177,3 +181,53 @@ def decode_text(data: bytes, what: str) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidInput(f"{what} is not valid UTF-8 (byte {exc.start})") from None
+
+
+# ``click.echo`` for text, without importing click (``aio run``'s fast path, ``cli.run_argv``,
+# starts without it): the same bytes on the same stream. A stream that is not a terminal gets
+# the message without ANSI escape sequences (click's ``strip_ansi``; this is its pattern, and
+# ``tests/cli/test_run_fast_path.py`` compares the two); stdout whose encoding is ASCII (a
+# misconfigured locale) is written as UTF-8 with ``replace``, as click rewraps it.
+def echo(message: str, file: Any = None) -> None:
+    """Write ``message`` and a newline to ``file`` (default stdout) exactly as ``click.echo``
+    does (see above), and flush."""
+    out = message + "\n"
+    default_stdout = file is None
+    if default_stdout:
+        file = sys.stdout
+        if file is None:
+            return
+    try:
+        terminal = bool(file.isatty())
+    except Exception:
+        terminal = False
+    if not terminal:
+        out = _ansi().sub("", out)
+    if default_stdout and _ascii(file):
+        binary = getattr(file, "buffer", None)
+        if binary is not None:
+            import io
+
+            wrapper = io.TextIOWrapper(binary, "utf-8", "replace", line_buffering=True)
+            wrapper.write(out)
+            wrapper.flush()
+            wrapper.detach()  # the stream stays ours
+            return
+    file.write(out)
+    file.flush()
+
+
+@cache
+def _ansi() -> re.Pattern[str]:
+    import re
+
+    return re.compile(r"\033\[[0-?]*[ -/]*[@-~]")
+
+
+def _ascii(stream: Any) -> bool:
+    import codecs
+
+    try:
+        return codecs.lookup(getattr(stream, "encoding", None) or "ascii").name == "ascii"
+    except LookupError:
+        return False

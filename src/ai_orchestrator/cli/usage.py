@@ -179,7 +179,7 @@ def _render(doc: dict[str, Any], as_csv: bool) -> None:
 def _report_command(kind: str) -> Callable[..., None]:
     @click.option("--since", callback=day_option, help="First local date (YYYY-MM-DD), inclusive.")
     @click.option("--until", callback=day_option, help="Last local date (YYYY-MM-DD), inclusive.")
-    @click.option("--agent", help="Only this agent (claude, codex, gemini, …).")
+    @click.option("--agent", help="Only this agent (named as `--by agent` shows it).")
     @click.option("--project", help="Only this project (path, or its last component).")
     @click.option("--by", type=click.Choice(BY), help="Split each row by this dimension.")
     @click.option("--json", "as_json", is_flag=True, help="Write JSON to stdout.")

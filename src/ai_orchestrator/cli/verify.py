@@ -123,12 +123,12 @@ def verify_cmd(
         short = coverage_shortfall(outcome.coverage, check_coverage)
         if short:
             outcome.ok = False
-            outcome.notes.append(short)
+            outcome.notes.append(str(short))
         _render(ctx.feature_id, outcome, as_json, compact=watch)
         if short and not watch:
-            raise CoverageTooLow(short)
+            raise short
         if short:
-            output.warn(short)
+            output.warn(str(short))
         return outcome.ok
 
     if not watch:
@@ -146,16 +146,18 @@ def verify_cmd(
         output.info(f"Changed: {shown}")
 
 
-def coverage_shortfall(coverage: dict[str, object] | None, required: float | None) -> str:
-    """Why the run misses ``--check-coverage`` (``""`` when it meets it or none was asked)."""
+def coverage_shortfall(
+    coverage: dict[str, object] | None, required: float | None
+) -> CoverageTooLow | None:
+    """How the run misses ``--check-coverage`` (``None`` when it meets it or none was asked)."""
     if required is None:
-        return ""
+        return None
     percent = (coverage or {}).get("percent")
     if not isinstance(percent, int | float):
-        return f"no coverage figure came out of the run (--check-coverage {required:g})"
+        return CoverageTooLow(required, None)
     if percent < required:
-        return f"coverage {percent:.2f}% is under the required {required:g}%"
-    return ""
+        return CoverageTooLow(required, percent)
+    return None
 
 
 def _discover(ctx: FeatureContext, selection: Selection, as_json: bool) -> int:

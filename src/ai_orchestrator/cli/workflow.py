@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
+from ai_orchestrator.agents.registry import DEFAULT_AGENT
 from ai_orchestrator.cli import output
 from ai_orchestrator.cli.render_workflow import calls_summary, hooks, plan_json, print_plan
 from ai_orchestrator.cli.tables import plural
@@ -113,7 +114,11 @@ def _report_test_command(root: Path) -> None:
 @click.command("plan")
 @click.argument("args", nargs=-1, required=True)
 @click.option(
-    "--agent", "-a", default=None, help="Planner agent (default: config, gemini → claude)."
+    "--agent",
+    "-a",
+    default=None,
+    help=f"Planner agent (default: config, else `auto`: the first installed of the planners the "
+    f"backends rank, then {DEFAULT_AGENT}).",
 )
 @click.option("--model", "-m", default=None, help="Model for the planner.")
 @click.option("--full-context", is_flag=True, help="Include the repository's files in the prompt.")
@@ -231,13 +236,13 @@ def next_cmd(feature: str | None, as_json: bool) -> int:
 @click.option("--tdd", is_flag=True, help="Red → green → refactor.")
 @click.option("--no-tests", is_flag=True, help="Implement only (not recommended).")
 @click.option("--atdd", is_flag=True, hidden=True, help="Acceptance tests first (the default).")
-@click.option("--agent", "-a", default=None, help="Agent (default: config, claude).")
+@click.option("--agent", "-a", default=None, help=f"Agent (default: config, {DEFAULT_AGENT}).")
 @click.option("--model", "-m", default=None, help="Model (default: $AI_MODEL, else config).")
 @click.option(
     "--max-turns",
     type=click.IntRange(min=1),
     default=None,
-    help="Limit on agent turns per call (default: config; claude only).",
+    help="Limit on agent turns per call (default: config; agents whose CLI has a turn limit).",
 )
 @click.option(
     "--fix-rounds",
@@ -333,7 +338,9 @@ def implement_cmd(
 @click.option(
     "--focus", type=click.Choice(["security", "performance", "scalability"]), default=None
 )
-@click.option("--agent", "-a", default=None, help="Reviewer agent (default: config, claude).")
+@click.option(
+    "--agent", "-a", default=None, help=f"Reviewer agent (default: config, {DEFAULT_AGENT})."
+)
 @click.option("--model", "-m", default=None, help="Model (default: $AI_MODEL, else config).")
 @click.option(
     "--compare",

@@ -16,6 +16,8 @@ message on stderr and a process exit code (see ``exit_code``). Exit codes:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -38,7 +40,43 @@ class InvalidInput(AioError):
 
 
 class NotFound(AioError):
-    """A named thing (session, feature, task) does not exist."""
+    """A named thing does not exist. A session, a feature, its plan or a task raise the
+    subclass that names it in a field; a bare ``NotFound`` is the rest (the workspace, a
+    file the user named, a program the project lacks)."""
+
+
+class SessionNotFound(NotFound):
+    """Session ``session`` does not exist; ``detail`` says what was found instead (no
+    store, an entry that is not aio's, removed meanwhile), when anything was."""
+
+    def __init__(self, session: str, detail: str = "") -> None:
+        super().__init__(f"session not found: {session}" + (f" ({detail})" if detail else ""))
+        self.session, self.detail = session, detail
+
+
+class FeatureNotFound(NotFound):
+    """Feature ``feature`` does not exist in the workspace."""
+
+    def __init__(self, feature: str) -> None:
+        super().__init__(f"feature {feature!r} does not exist (run `aio init {feature}`)")
+        self.feature = feature
+
+
+class PlanNotFound(NotFound):
+    """Feature ``feature`` has no plan yet."""
+
+    def __init__(self, feature: str) -> None:
+        super().__init__(f'feature {feature!r} has no plan yet (run `aio plan {feature} "PROMPT"`)')
+        self.feature = feature
+
+
+class TaskNotFound(NotFound):
+    """Task ``task_id`` is not in the plan of ``feature`` (whose tasks are ``tasks``)."""
+
+    def __init__(self, task_id: str, feature: str, tasks: Iterable[str]) -> None:
+        self.task_id, self.feature, self.tasks = task_id, feature, tuple(tasks)
+        known = ", ".join(self.tasks) or "none"
+        super().__init__(f"task {task_id!r} is not in the plan of {feature} (tasks: {known})")
 
 
 class AlreadyReported(AioError):
@@ -103,7 +141,12 @@ class OutputLost(AioError):
 
 
 class UnsafeStore(StoreError):
-    """SESSION_DIR (or a directory in it) is a symlink or owned by another user."""
+    """SESSION_DIR (or a directory or file in it) at ``path`` is a symlink or owned by another
+    user: ``reason`` says which; ``what`` names the kind of place (``session directory``)."""
+
+    def __init__(self, path: str, reason: str, what: str = "") -> None:
+        super().__init__(f"refusing {what + ' ' if what else ''}{path}: {reason}")
+        self.path, self.reason, self.what = path, reason, what
 
 
 class SessionBusy(AioError):
@@ -120,8 +163,8 @@ class SessionPinned(AioError):
     """The session is pinned (``aio session pin``): neither a retention policy nor ``delete``
     removes it until ``aio session unpin``. ``session`` names it."""
 
-    def __init__(self, message: str, session: str) -> None:
-        super().__init__(message)
+    def __init__(self, session: str) -> None:
+        super().__init__(f"{session} is pinned; kept (run: aio session unpin {session})")
         self.session = session
 
 
@@ -180,16 +223,65 @@ class PlannersFailed(AioError):
 
 
 class Interrupted(AioError):
-    """The user pressed Ctrl-C; the run was stopped and recorded."""
+    """The user pressed Ctrl-C; the run was stopped and recorded: the ``agent`` call in
+    ``session``, or (``task_id``) the task of ``aio implement``, marked failed."""
 
     exit_code = EXIT_INTERRUPTED
 
+    def __init__(self, *, agent: str = "", session: str = "", task_id: str | None = None) -> None:
+        if task_id is not None:
+            message = f"interrupted: task {task_id} marked failed"
+        else:
+            message = f"interrupted: the {agent} run in {session} was stopped"
+        super().__init__(message)
+        self.agent, self.session, self.task_id = agent, session, task_id
+
 class AgentLaunchError(AioError):
-    """The agent process could not be started (bad working directory, OS refused the exec)."""
+    """The agent process could not be started (bad working directory, OS refused the exec):
+    ``executable`` (``None``: the command line was empty) and ``reason``."""
+
+    def __init__(self, executable: str | None, reason: str) -> None:
+        agent = f"agent {executable!r}" if executable is not None else "agent"
+        super().__init__(f"cannot start {agent}: {reason}")
+        self.executable, self.reason = executable, reason
 
 
 class AgentNotFound(AgentLaunchError):
-    """The agent executable does not exist, is not on PATH, or is not executable."""
+    """The agent executable does not exist, is not on PATH, or is not executable.
+
+    ``executable`` is what was looked for and ``reason`` what is wrong with it; ``agent``
+    and ``variable`` (the variable that sets its path) when the registry looked it up;
+    ``notes`` what the command did not do because of it."""
+
+    def __init__(
+        self,
+        executable: str,
+        reason: str,
+        *,
+        agent: str | None = None,
+        variable: str | None = None,
+        notes: tuple[str, ...] = (),
+    ) -> None:
+        if agent is not None:
+            message = (
+                f"agent {agent!r}: {executable!r} {reason}; install it or set {variable} to "
+                "its path"
+            )
+        else:
+            message = f"agent executable {executable!r} {reason}"
+        AioError.__init__(self, message + "".join(f" ({note})" for note in notes))
+        self.executable, self.reason = executable, reason
+        self.agent, self.variable, self.notes = agent, variable, notes
+
+    def noting(self, note: str) -> AgentNotFound:
+        """This error, also saying ``note`` (what was not done because of it)."""
+        return AgentNotFound(
+            self.executable or "",
+            self.reason,
+            agent=self.agent,
+            variable=self.variable,
+            notes=(*self.notes, note),
+        )
 
 
 # The failed agent call (``calls.outcomes.outcome_error`` chooses among these).
@@ -241,22 +333,65 @@ class SessionElsewhere(AioError):
 
 class UnknownConversation(InvalidInput):
     """``aio run --resume ID`` names no conversation of the session, or ``--continue`` finds
-    none to continue (exit 2)."""
+    none to continue (exit 2). ``flag`` is the option as given (``--resume ID``,
+    ``--continue``), ``session`` the session; ``known`` the session's conversations when
+    the id is not one of them; ``agent`` the conversation's agent when it is not
+    ``asked_agent``'s."""
+
+    def __init__(
+        self,
+        flag: str,
+        session: str,
+        *,
+        known: Iterable[str] | None = None,
+        agent: str | None = None,
+        asked_agent: str | None = None,
+    ) -> None:
+        self.flag, self.session = flag, session
+        self.known = tuple(sorted(known)) if known is not None else None
+        self.agent, self.asked_agent = agent, asked_agent
+        where = f"session {session}"
+        if agent is not None:
+            message = (
+                f"{flag}: the conversation in {where} is a {agent} conversation, not "
+                f"{asked_agent}; add --agent {agent}"
+            )
+        elif self.known is not None:
+            listed = ", ".join(self.known) or "none"
+            message = f"{flag}: not a conversation of {where} (its conversations: {listed})"
+        else:
+            message = f"{flag}: {where} has no agent conversation to continue"
+        super().__init__(message)
 
 
 # The workflow's answers and tests (the phases in ``workflow.phases``).
 
 
 class InvalidPlan(AioError):
-    """The planner's answer was not a usable plan, even after one correction."""
+    """The planner's answer was not a usable plan, even after one correction: ``reason``;
+    ``kept`` is where its raw answer was kept, if it was."""
+
+    def __init__(self, reason: str, kept: str = "") -> None:
+        where = f" (the planner's raw answer: {kept})" if kept else ""
+        super().__init__(f"the planner's answer is not a valid plan: {reason}{where}")
+        self.reason, self.kept = reason, kept
 
 
 class InvalidReview(AioError):
-    """The reviewer's answer was not usable, even after one correction."""
+    """The reviewer's answer was not usable, even after one correction: ``reason``."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"the review answer is not usable: {reason}")
+        self.reason = reason
 
 
 class InvalidVerdict(AioError):
-    """The verifier agent's answer was not usable, even after one correction (exit 1)."""
+    """The verifier agent's answer was not usable, even after one correction (exit 1):
+    ``reason``."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"the verifier's answer is not usable: {reason}")
+        self.reason = reason
 
 
 class TestsNotRed(AioError):
@@ -287,13 +422,41 @@ class TestsFailed(AioError):
 
 
 class CoverageTooLow(AioError):
-    """``verify --check-coverage N``: the coverage is under N, or no figure came out."""
+    """``verify --check-coverage N``: the coverage ``percent`` is under ``required`` (N), or
+    no figure came out (``percent`` is ``None``)."""
+
+    def __init__(self, required: float, percent: float | None) -> None:
+        if percent is None:
+            message = f"no coverage figure came out of the run (--check-coverage {required:g})"
+        else:
+            message = f"coverage {percent:.2f}% is under the required {required:g}%"
+        super().__init__(message)
+        self.required, self.percent = required, percent
 
 
 class TestRunnerError(AioError):
-    """The test command gave no evidence (the tests never ran); editing tests cannot fix it."""
+    """The test command gave no evidence (the tests never ran); editing tests cannot fix it.
+
+    ``task_id``'s tests never ran at ``step`` (``red``, ``green``; the run's log at ``log``),
+    or, with ``step`` ``None``, the task was not started because the command cannot run.
+    ``detail`` says why, ``fix`` what to do."""
 
     __test__ = False
+
+    def __init__(
+        self, task_id: str, detail: str, fix: str, *, step: str | None = None, log: str = ""
+    ) -> None:
+        if step is None:
+            message = (
+                f"task {task_id} was not started: the test command cannot run — {detail}; {fix}"
+            )
+        else:
+            message = (
+                f"task {task_id}: the tests never ran, so {step} cannot be judged — "
+                f"{detail}; {fix}; log: {log}"
+            )
+        super().__init__(message)
+        self.task_id, self.detail, self.fix, self.step, self.log = task_id, detail, fix, step, log
 
 
 class DependencyNotMet(AioError):
@@ -309,22 +472,59 @@ class DependencyNotMet(AioError):
 
 class BadPriceCard(AioError):
     """A cached price card that does not decode (``accounting.price_cards``): the card is
-    ignored and priced afresh, never shown to a user."""
+    ignored and priced afresh, never shown to a user (a signal without data: the caller
+    knows which card it was decoding)."""
 
 
 class ScenarioError(InvalidInput):
     """The offline ``scripted`` agent: its scenario or invocation is unusable (its own
-    program prints it and exits 2, like an agent CLI given bad flags)."""
+    program prints it and exits 2, like an agent CLI given bad flags). The message is the
+    program's own line; ``scenario`` (the scenario file), ``path`` (an edit's path) or
+    ``session_id`` names what is wrong, when a thing is."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        scenario: str | None = None,
+        path: str | None = None,
+        session_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.scenario, self.path, self.session_id = scenario, path, session_id
 
 
 class SessionRefused(AioError):
-    """The offline ``scripted`` agent refuses a session as a real CLI would (unknown id, id
-    in use, scenario exhausted): its own program prints it and exits 1."""
+    """The offline ``scripted`` agent refuses a session as a real CLI would: ``session_id``
+    is unknown (``reason`` ``unknown``) or in use (``in use``), or the ``steps`` steps of
+    ``scenario`` are used up (``exhausted``). Its own program prints it and exits 1."""
+
+    def __init__(self, session_id: str, reason: str, *, scenario: str = "", steps: int = 0) -> None:
+        if reason == "unknown":
+            message = f"No conversation found with session ID: {session_id}"
+        elif reason == "in use":
+            message = f"Error: Session ID {session_id} is already in use."
+        else:
+            message = f"scenario exhausted: all {steps} steps of {scenario} used"
+        super().__init__(message)
+        self.session_id, self.reason = session_id, reason
+        self.scenario, self.steps = scenario, steps
 
 
 class CommandConflict(AioError):
     """A command name aio wants (``aio install claude-commands``) is taken by a file that is
-    not aio's."""
+    not aio's: ``conflicts`` holds each ``(path, problem)``; ``installing``: the install was
+    refused as a whole (nothing was written)."""
+
+    def __init__(self, conflicts: Iterable[tuple[str, str]], *, installing: bool) -> None:
+        self.conflicts, self.installing = tuple(conflicts), installing
+        listed = "; ".join(f"{path} {problem}" for path, problem in self.conflicts)
+        if installing:
+            listed = (
+                f"not installing (nothing was written): {listed} — rename your command, or "
+                "remove it if it is an old copy of aio's"
+            )
+        super().__init__(listed)
 
 
 class TeamError(AioError):
@@ -354,8 +554,8 @@ class TeamSchemaTooNew(TeamError):
 class TemplateNotFound(NotFound):
     """``aio template show|delete NAME`` or ``aio init --template NAME``: no such template."""
 
-    def __init__(self, message: str, template: str) -> None:
-        super().__init__(message)
+    def __init__(self, template: str) -> None:
+        super().__init__(f"no template named {template!r} (see `aio template list`)")
         self.template = template
 
 

@@ -140,12 +140,12 @@ def ensure_private_dir(path: Path, *, create: bool = True, what: str = "director
             raise
         raise file_error(path, exc, action=f"use {what}") from None
     if stat.S_ISLNK(st.st_mode):
-        raise UnsafeStore(f"refusing {what} {path}: it is a symbolic link")
+        raise UnsafeStore(str(path), "it is a symbolic link", what)
     if not stat.S_ISDIR(st.st_mode):
         raise StoreError(f"{what} {path} exists but is not a directory")
     if st.st_uid != os.geteuid():
         raise UnsafeStore(
-            f"refusing {what} {path}: owned by uid {st.st_uid}, not by you (uid {os.geteuid()})"
+            str(path), f"owned by uid {st.st_uid}, not by you (uid {os.geteuid()})", what
         )
     mode = stat.S_IMODE(st.st_mode)
     # Tighten only: drop group/other bits, never add one (a 0500 directory stays 0500).
@@ -169,18 +169,20 @@ def resolve_store_root(raw: str | os.PathLike[str]) -> Path:
             target = path.resolve()
             target_st = os.stat(target)
         except FileNotFoundError:
-            raise UnsafeStore(f"refusing session store {path}: dangling symbolic link") from None
+            raise UnsafeStore(str(path), "dangling symbolic link", "session store") from None
         except (RuntimeError, OSError):  # Python's "Symlink loop", or ELOOP from the system
             raise UnsafeStore(
-                f"refusing session store {path}: a loop of symbolic links (set SESSION_DIR to "
-                "a real directory)"
+                str(path),
+                "a loop of symbolic links (set SESSION_DIR to a real directory)",
+                "session store",
             ) from None
         uid = os.geteuid()
         if st.st_uid != uid or target_st.st_uid != uid:
             owner = target_st.st_uid if target_st.st_uid != uid else st.st_uid
             raise UnsafeStore(
-                f"refusing session store {path}: symbolic link to {target} owned by "
-                f"uid {owner}, not by you (uid {uid})"
+                str(path),
+                f"symbolic link to {target} owned by uid {owner}, not by you (uid {uid})",
+                "session store",
             )
         return target
     return path
@@ -226,7 +228,7 @@ def open_nofollow(path: Path, flags: int, mode: int = FILE_MODE) -> int:
         raise
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise UnsafeStore(f"refusing {path}: it is a symbolic link") from None
+            raise UnsafeStore(os.fsdecode(path), "it is a symbolic link") from None
         if exc.errno == errno.ENXIO:  # a FIFO without reader, a socket, a device
             try:
                 mode_found = os.lstat(path).st_mode

@@ -30,6 +30,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 
+from ai_orchestrator.infra.lazy_re import lazy_pattern
+
 _Span = tuple[int, int, str]
 _QUOTES = "\"'`"
 # Keys whose value is the secret when a sibling key names one (``{"name": "X", "value": v}``).
@@ -43,26 +45,26 @@ VALUE_FIELDS = frozenset(
 NAME_FIELDS = frozenset(
     ("name", "key", "keyname", "parameterkey", "field", "variable", "secretname")
 )
-_LITERAL_RE = re.compile(r"""(\\?)(["'`])((?:(?!\2)[^\\\n]|\\.){0,4096}?)\1\2""")
-_KEY_AFTER_RE = re.compile(r"""[ \t]*(?::=|=>|[:=])[ \t]*""")
+_LITERAL_RE = lazy_pattern(r"""(\\?)(["'`])((?:(?!\2)[^\\\n]|\\.){0,4096}?)\1\2""")
+_KEY_AFTER_RE = lazy_pattern(r"""[ \t]*(?::=|=>|[:=])[ \t]*""")
 # Between the items of a record: spaces, one comma, line breaks (also JSON-escaped ones,
 # in text that is itself a serialised JSON string).
-_BETWEEN_RE = re.compile(r"""[ \t]*,?(?:[ \t]|\r?\n|\\[nrt])*""")
-_RECORD_KEY_RE = re.compile(r"(\\?[\"'])?([A-Za-z_][\w\-]*)\1?(?=[ \t]*(?::=|=>|[:=]))")
-_SKIP_VALUE_RE = re.compile(r"[^,\n}\]\\]*")
-_OPEN_RECORD_RE = re.compile(r"[ \t]*\{[ \t]*(?:\r?\n|\\n)?")
-_TYPED_GO_RE = re.compile(r"""[ \t]+[A-Za-z_][\w.\[\]*]*[ \t]*=[ \t]*(?=\\?["'`])""")
-_POSITIONAL_RE = re.compile(
+_BETWEEN_RE = lazy_pattern(r"""[ \t]*,?(?:[ \t]|\r?\n|\\[nrt])*""")
+_RECORD_KEY_RE = lazy_pattern(r"(\\?[\"'])?([A-Za-z_][\w\-]*)\1?(?=[ \t]*(?::=|=>|[:=]))")
+_SKIP_VALUE_RE = lazy_pattern(r"[^,\n}\]\\]*")
+_OPEN_RECORD_RE = lazy_pattern(r"[ \t]*\{[ \t]*(?:\r?\n|\\n)?")
+_TYPED_GO_RE = lazy_pattern(r"""[ \t]+[A-Za-z_][\w.\[\]*]*[ \t]*=[ \t]*(?=\\?["'`])""")
+_POSITIONAL_RE = lazy_pattern(
     r"""[ \t]+(\\?["']?)([^\s"'`\\]+)\1(?=[ \t]*(?:$|[\r\n\\#;"]|[ \t]-))"""
 )
-_NEXT_TOKEN_RE = re.compile(r"""[ \t]+(\\?["']?)([^\s"'`\\]+)\1""")
-_PROSE_RE = re.compile(r"""[ \t]+(?:is|was|are|=|:)[ \t]+[`"']?([^\s`"']+)""", re.IGNORECASE)
+_NEXT_TOKEN_RE = lazy_pattern(r"""[ \t]+(\\?["']?)([^\s"'`\\]+)\1""")
+_PROSE_RE = lazy_pattern(r"""[ \t]+(?:is|was|are|=|:)[ \t]+[`"']?([^\s`"']+)""", re.IGNORECASE)
 _QUALIFIERS = frozenset(
     ("api", "access", "secret", "private", "app", "application", "signing", "master")
 )
 _POSITIONAL_VERBS = frozenset(["env", "arg", "set", "setenv", "export", "config", "add", "put"])
 _TRAILING_PUNCT = ".,;:)!?]}>"
-_NETRC_RE = re.compile(r"(?:^|[ \t])(?:machine|default|login|account)(?:[ \t]+\S+)?[ \t]*$")
+_NETRC_RE = lazy_pattern(r"(?:^|[ \t])(?:machine|default|login|account)(?:[ \t]+\S+)?[ \t]*$")
 
 
 def credential_like(value: str) -> bool:
@@ -215,13 +217,13 @@ def _weak_ok(value: str) -> bool:
 # judged in ``_secret_commands`` (``gh secret set``, ``kubectl create secret``,
 # ``aws secretsmanager create-secret``, ``dotnet user-secrets set``); the rarer commands
 # are each a literal.
-_SECRET_WORD_RE = re.compile(r"secret")
+_SECRET_WORD_RE = lazy_pattern(r"secret")
 _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_-:")
 _COMMAND_VERBS = frozenset(["set", "add", "put", "create", "update", "import"])
 _SECRET_NOUNS = frozenset(["secret", "secrets", "user-secrets"])
 _SECRET_SUBCOMMANDS = frozenset(["create-secret", "update-secret", "put-secret-value"])
 _OTHER_COMMAND_RES = [
-    (literal, re.compile(pattern))
+    (literal, lazy_pattern(pattern))
     for literal, pattern in (
         ("put-parameter", r"put-parameter"),
         ("env add", r"env add"),
@@ -232,49 +234,51 @@ _COMMAND_BOUNDARY = frozenset(" \t\n$(`|;&")
 # ``npm config set``, ``aws configure set``, ``poetry config NAME VALUE``, ``heroku
 # config:set``, ``poetry config http-basic.X user pw``: one scan for ``config``, each hit
 # then matched against these.
-_CONFIG_WORD_RE = re.compile(r"config")
-_CONFIG_SET_RE = re.compile(r"config(?:ure)?[ \t]+set[ \t]+(?!-)|config[ \t]+(?!-)")
-_VALUE_FLAG_RE = re.compile(
+_CONFIG_WORD_RE = lazy_pattern(r"config")
+_CONFIG_SET_RE = lazy_pattern(r"config(?:ure)?[ \t]+set[ \t]+(?!-)|config[ \t]+(?!-)")
+_VALUE_FLAG_RE = lazy_pattern(
     r"""(?:^|[ \t])(?:--body|-b|--value|--data|--secret-string|--string-value|--secret-value"""
     r"""|--password|--token)(?:=|[ \t]+|(?=\\?["']))(\\?["']?)([^\s"'\\]+)\1"""
 )
-_ASSIGN_ARG_RE = re.compile(
+_ASSIGN_ARG_RE = lazy_pattern(
     r"""(?:^|[ \t])(?:--from-literal=)?[A-Za-z_][\w.\-]*=(\\?["']?)([^\s"'\\]+)\1"""
 )
-_ARG_RE = re.compile(r"""[ \t]+(\\?["']?)([^\s"'\\]+)\1""")
+_ARG_RE = lazy_pattern(r"""[ \t]+(\\?["']?)([^\s"'\\]+)\1""")
 _ECHO_RES = [
-    re.compile(
+    lazy_pattern(
         command
         + r"""(?:[ \t]+-[neE]+)*(?:[ \t]+'%s')?[ \t]+"""
         + r"""(\\?["']?)([^\s|"'$\\]{6,})\1[ \t]*\|[ \t]*([^\n]*)"""
     )
     for command in ("echo", "printf")
 ]
-_PIPE_TARGET_RE = re.compile(r"secret|password|passwd|token|login|env[ \t]+add|credential")
+_PIPE_TARGET_RE = lazy_pattern(r"secret|password|passwd|token|login|env[ \t]+add|credential")
 # Calls that take credentials after an account or user (``Client(sid, token)``,
 # ``client.login(user, pw)``, ``require('twilio')(sid, token)``) whose name holds no
 # secret word.
 _CALL_RES = [
-    (word, re.compile(word + r"[a-z0-9_]*(?:['\"]\))?[ \t]*\((?=[ \t\r\n]*\\?[\"'`])"))
+    (word, lazy_pattern(word + r"[a-z0-9_]*(?:['\"]\))?[ \t]*\((?=[ \t\r\n]*\\?[\"'`])"))
     for word in ("client", "login", "twilio")
 ]
-_ARG_GAP_RE = re.compile(r"[ \t\r\n]*(?:[A-Za-z_]\w*[ \t]*[=:][ \t]*)?")
-_ARG_COMMA_RE = re.compile(r"[ \t\r\n]*,")
+_ARG_GAP_RE = lazy_pattern(r"[ \t\r\n]*(?:[A-Za-z_]\w*[ \t]*[=:][ \t]*)?")
+_ARG_COMMA_RE = lazy_pattern(r"[ \t\r\n]*,")
 # (a line ends at a line break, or at a JSON-escaped one in serialised text)
-_PROMPT_RE = re.compile(
+_PROMPT_RE = lazy_pattern(
     r"[$%][ \t]+((?:(?!\\n)[^\n])*)(?:\r?\n|\\n)[ \t]*([^\s\\\"]{12,})[ \t]*(?=\r?\n|\\[nr]|\"|$)"
 )
 # ``$`` and ``%`` are rare in code, so the scan starts there (at the one character: a
 # search for ``"$ "`` is several times slower, spaces being everywhere); the line start
 # is checked in ``_prompt_spans``.
-_PROMPT_START_RES = [("$", re.compile(r"\$ ")), ("%", re.compile(r"% "))]
-_PROMPT_WORDS_RE = re.compile(r"secret|token|password|passwd|credential|api-key|apikey|access-key")
-_K8S_SECRET_RE = re.compile(r"kind:[ \t]*[\"']?secret[\"']?[ \t]*(?:\n|$)")
-_K8S_DATA_RE = re.compile(r"(?:^|\n)(?:data|stringdata):[ \t]*\n")
-_K8S_ENTRY_RE = re.compile(r"([ \t]+)[^\s:#][^:\n]*:[ \t]+(?:[|>][+-]?[ \t]*\n\1[ \t]+)?([^\n]+)")
+_PROMPT_START_RES = [("$", lazy_pattern(r"\$ ")), ("%", lazy_pattern(r"% "))]
+_PROMPT_WORDS_RE = lazy_pattern(
+    r"secret|token|password|passwd|credential|api-key|apikey|access-key"
+)
+_K8S_SECRET_RE = lazy_pattern(r"kind:[ \t]*[\"']?secret[\"']?[ \t]*(?:\n|$)")
+_K8S_DATA_RE = lazy_pattern(r"(?:^|\n)(?:data|stringdata):[ \t]*\n")
+_K8S_ENTRY_RE = lazy_pattern(r"([ \t]+)[^\s:#][^:\n]*:[ \t]+(?:[|>][+-]?[ \t]*\n\1[ \t]+)?([^\n]+)")
 # ``- name: DB_PASSWORD`` then ``value: v`` on the next line (Kubernetes env lists)
-_YAML_NAME_PREFIX_RE = re.compile(r"[ \t]*(?:-[ \t]+)?(?:name|key):[ \t]*[\"']?[\w./:\-]*")
-_YAML_PAIR_RE = re.compile(
+_YAML_NAME_PREFIX_RE = lazy_pattern(r"[ \t]*(?:-[ \t]+)?(?:name|key):[ \t]*[\"']?[\w./:\-]*")
+_YAML_PAIR_RE = lazy_pattern(
     r"[\"']?[ \t]*\r?\n[ \t]*(?:value|content|data|secret):[ \t]*[\"']?([^\"'\n]+?)[\"']?[ \t]*"
     r"(?:\r?\n|$)"
 )
@@ -283,21 +287,21 @@ _PGPASS_LINE = (
     r"[^\s:\\\"',{}]+:(?:[0-9]{1,5}|\*):[^\s:\"',{}]+:[^\s:\"',{}]+:([^\s\\\"',{}]+)"
     r"(?=\r?\n|\\[nr]|\"|$)"
 )
-_PGPASS_RE = re.compile(_PGPASS_LINE)
-_PGPASS_HINT_RE = re.compile(r":(?:[0-9]{2,5}|\*):[^\s:]+:[^\s:]+:")
-_BUNDLER_RE = re.compile(
+_PGPASS_RE = lazy_pattern(_PGPASS_LINE)
+_PGPASS_HINT_RE = lazy_pattern(r":(?:[0-9]{2,5}|\*):[^\s:]+:[^\s:]+:")
+_BUNDLER_RE = lazy_pattern(
     r"BUNDLE_[A-Z0-9_]*__[A-Z0-9_]+[ \t]*[=:][ \t]*[\"']?([^\s:\"']+:[^\s\"']+)"
 )
-_USER_FLAG_RE = re.compile(
+_USER_FLAG_RE = lazy_pattern(
     r"""-(?:-user|-auth|-proxy-user|[uaU])(?:=|[ \t]+)(\\?["']?)[^\s:'"@/\-\\]+:([^\s'"\\]+)\1"""
 )
-_SSH_KEYGEN_RE = re.compile(
+_SSH_KEYGEN_RE = lazy_pattern(
     r"""ssh-keygen\b[^\n]*?[ \t]-[NP][ \t]*(?:'([^'\n]*)'|"([^"\n]*)"|([^\s'"]+))"""
 )
-_HTPASSWD_RE = re.compile(
+_HTPASSWD_RE = lazy_pattern(
     r"htpasswd\b[^\n]*?[ \t]-[a-zA-Z]*b[a-zA-Z]*[ \t]+\S+[ \t]+\S+[ \t]+([^\s\"\\]+)"
 )
-_POETRY_BASIC_RE = re.compile(r"config[ \t]+http-basic\.\S+[ \t]+\S+[ \t]+([^\s\"\\]+)")
+_POETRY_BASIC_RE = lazy_pattern(r"config[ \t]+http-basic\.\S+[ \t]+\S+[ \t]+([^\s\"\\]+)")
 _CONFIG_SET_COMMAND = "config:set"
 
 
@@ -401,7 +405,7 @@ def _command_spans(text: str, lowered: str, classify: Callable[[str], object]) -
 
 
 # (``name(`` or ``name = (``; ``a secret (`x`)`` in prose is not a call)
-CALL_OPEN_RE = re.compile(r"(?:['\"]\))?(?:[ \t]*=[ \t]*)?\((?=[ \t\r\n]*\\?[\"'`])")
+CALL_OPEN_RE = lazy_pattern(r"(?:['\"]\))?(?:[ \t]*=[ \t]*)?\((?=[ \t\r\n]*\\?[\"'`])")
 # A call that sets what it is named after takes the secret as its first argument too.
 SETTER_WORDS = frozenset(("set", "with", "use", "put", "store", "update"))
 
@@ -495,10 +499,10 @@ def _k8s_spans(text: str, lowered: str) -> list[_Span]:
     return spans
 
 
-_PRIVATE_HEAD_RE = re.compile(r"-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----")
-_PRIVATE_END_RE = re.compile(r"[ \t]*-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----")
-_KEY_LINE_RE = re.compile(r"[ \t]*(?:[A-Za-z][A-Za-z\-]*:[ \t][^\n\\\"]*|[A-Za-z0-9+/=]+)?[ \t]*")
-_LINE_BREAK_RE = re.compile(r"\r?\n|\\r\\n|\\n")
+_PRIVATE_HEAD_RE = lazy_pattern(r"-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----")
+_PRIVATE_END_RE = lazy_pattern(r"[ \t]*-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----")
+_KEY_LINE_RE = lazy_pattern(r"[ \t]*(?:[A-Za-z][A-Za-z\-]*:[ \t][^\n\\\"]*|[A-Za-z0-9+/=]+)?[ \t]*")
+_LINE_BREAK_RE = lazy_pattern(r"\r?\n|\\r\\n|\\n")
 
 
 def private_key_spans(text: str) -> list[_Span]:

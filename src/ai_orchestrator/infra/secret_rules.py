@@ -16,6 +16,7 @@ from collections.abc import Collection, Mapping
 from functools import lru_cache
 from typing import Any
 
+from ai_orchestrator.infra.lazy_re import lazy_pattern
 from ai_orchestrator.infra.secret_context import (
     CALL_OPEN_RE,
     NAME_FIELDS,
@@ -44,7 +45,7 @@ _KEYWORDS = tuple(_split("pass pwd secret token key cred auth cookie sess sig pa
 # A keyword, the rest of the name, then a separator: the candidates for a named value.
 # (Literal-first patterns on the lowered text, matched at each keyword ``str.find`` finds.)
 _HIT_RES = [
-    re.compile(
+    lazy_pattern(
         word + r"[a-z0-9_.\-]*+(?=(?:\\*[\"']\]?)?[ \t]*(?::=|=>|[:=])"  # name = value
         r"|\\?[\"'`][ \t]*[,\s{]"  # a literal followed by the next item or a record
         r"|>"  # an XML element
@@ -56,24 +57,24 @@ _HIT_RES = [
     for word in _KEYWORDS
 ]
 # A long option followed by a separate value; its name is checked by ``_classify``.
-_FLAG_HIT_RE = re.compile(r"--[a-z][a-z0-9\-]{0,40}+(?=[ \t]+[^\s\-])")
+_FLAG_HIT_RE = lazy_pattern(r"--[a-z][a-z0-9\-]{0,40}+(?=[ \t]+[^\s\-])")
 _STRING_PREFIXES = frozenset("fbrFBRuU")
 _AFTER_NAME = frozenset(("=", ":", '"', "'", "`", " ", "\t", "\\", ">", "]", "\n", "\r"))
-_NAME_TAIL_RE = re.compile(r"[A-Za-z0-9_.\-]*")
+_NAME_TAIL_RE = lazy_pattern(r"[A-Za-z0-9_.\-]*")
 # After a name: an optional closing quote, then ``=``, ``:``, ``:=`` or ``=>``.
-_SEP_RE = re.compile(r"(?:(\\*[\"'])\]?)?[ \t]*(:=|=>|[:=])[ \t]*")
+_SEP_RE = lazy_pattern(r"(?:(\\*[\"'])\]?)?[ \t]*(:=|=>|[:=])[ \t]*")
 # A quote, escaped any number of times (JSON inside JSON: ``\\\"``).
-_ESCAPED_QUOTE_RE = re.compile(r"\\+[\"']")
+_ESCAPED_QUOTE_RE = lazy_pattern(r"\\+[\"']")
 # ``name: Type = value`` (Python, TypeScript, Rust, Kotlin, Swift): the value is after ``=``.
-_TYPE_ANNOTATION_RE = re.compile(r"&?'?[A-Za-z_][\w:<>\[\], |.'&]{0,60}?[ \t]*=(?!=)[ \t]*")
-_MAPPING_ENTRY_RE = re.compile(r"(?:- |[\w.\-\"']+:(?:\s|$))")
-_BLOCK_RE = re.compile(r"[|>][+-]?[0-9]?")
-_FLAG_SEP_RE = re.compile(r"[ \t]+(?=[^\s-])")
-_SCHEME_RE = re.compile(r"(?:bearer|basic|token|digest|negotiate|bot)[ \t]+", re.IGNORECASE)
-_CAMEL_RE = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
-_UNQUOTED_VALUE_RE = re.compile(r"[^\s\"'\\,;})\]&<>|`]+")
-_CODE_VALUE_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:[.(\[]|$)")
-_IDENTIFIER_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
+_TYPE_ANNOTATION_RE = lazy_pattern(r"&?'?[A-Za-z_][\w:<>\[\], |.'&]{0,60}?[ \t]*=(?!=)[ \t]*")
+_MAPPING_ENTRY_RE = lazy_pattern(r"(?:- |[\w.\-\"']+:(?:\s|$))")
+_BLOCK_RE = lazy_pattern(r"[|>][+-]?[0-9]?")
+_FLAG_SEP_RE = lazy_pattern(r"[ \t]+(?=[^\s-])")
+_SCHEME_RE = lazy_pattern(r"(?:bearer|basic|token|digest|negotiate|bot)[ \t]+", re.IGNORECASE)
+_CAMEL_RE = lazy_pattern(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+_UNQUOTED_VALUE_RE = lazy_pattern(r"[^\s\"'\\,;})\]&<>|`]+")
+_CODE_VALUE_RE = lazy_pattern(r"[A-Za-z_][A-Za-z0-9_]*(?:[.(\[]|$)")
+_IDENTIFIER_RE = lazy_pattern(r"[A-Za-z_][A-Za-z0-9_.]*")
 _QUOTE_CHARS = ('"', "'", "`")
 _CLOSERS = frozenset((")", ",", ";", "]", "}", "\n", ""))
 # Words that start an expression, not a value: ``credential = new NetworkCredential(…)``.
@@ -498,7 +499,7 @@ def secret_key_kind(key: str) -> str | None:
     return found[0] if found else None
 
 
-_FIELD_NAME_RE = re.compile(r"(?:-{1,2}|/)?[A-Za-z_][\w.\-:/]{0,127}")
+_FIELD_NAME_RE = lazy_pattern(r"(?:-{1,2}|/)?[A-Za-z_][\w.\-:/]{0,127}")
 
 
 def _names_secret(item: object) -> str | None:

@@ -17,15 +17,16 @@ from __future__ import annotations
 
 import re
 
+from ai_orchestrator.infra.lazy_re import lazy_pattern
 from ai_orchestrator.infra.secret_context import occurrences
 
 NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.")
-_TOKEN_LIKE_RE = re.compile(r"[A-Za-z0-9_\-+/=.~%:]{8,}")
+_TOKEN_LIKE_RE = lazy_pattern(r"[A-Za-z0-9_\-+/=.~%:]{8,}")
 # (the password may hold ``@``: the host starts after the last one)
-_URL_CREDENTIALS_RE = re.compile(r"://([^\s/?#@:\"'<>\\]*):([^\s/?#\"'<>\\]+)@")
+_URL_CREDENTIALS_RE = lazy_pattern(r"://([^\s/?#@:\"'<>\\]*):([^\s/?#\"'<>\\]+)@")
 # Command lines. Each pattern starts with its command word (a literal, found with
 # ``str.find``); the word boundary before it is checked in ``_command_spans``.
-_CURL_USER_RE = re.compile(
+_CURL_USER_RE = lazy_pattern(
     r"curl\b[^\n]*?\s(?:-u|--user|-U|--proxy-user)(?:=|[ \t]+)?(['\"]?)[^\s:'\"\\]*:([^\s'\"\\]+)"
 )
 # A password given to ``-p``: quoted (each quote its own group) or bare. Every group of these
@@ -34,19 +35,19 @@ _FLAG_VALUE = r"""(?:'([^'\n\\]{1,256})'|"([^"\n\\]{1,256})"|([^\s'"\\]+))"""
 # ``Bearer <token>`` without a header name before it (a header is a named value).
 # Literal-first (``\b`` or a class in front would make ``re`` try every position of the
 # text): the ``B``/``b`` and the word boundary before it are checked on each match.
-_BEARER_RE = re.compile(r"earer[ \t]+([A-Za-z0-9\-._~+/]{20,}=*)")
+_BEARER_RE = lazy_pattern(r"earer[ \t]+([A-Za-z0-9\-._~+/]{20,}=*)")
 # A .netrc entry: ``machine HOST login USER password SECRET``.
-_NETRC_RE = re.compile(r"machine[ \t]+\S+[ \t]+login[ \t]+\S+[ \t]+password[ \t]+([^\s\"\\]+)")
+_NETRC_RE = lazy_pattern(r"machine[ \t]+\S+[ \t]+login[ \t]+\S+[ \t]+password[ \t]+([^\s\"\\]+)")
 _PASSWORD_FLAG_RES = [
-    (command, re.compile(command + r"[a-z\-]*\b[^\n]*?\s-p" + _FLAG_VALUE))
+    (command, lazy_pattern(command + r"[a-z\-]*\b[^\n]*?\s-p" + _FLAG_VALUE))
     for command in ("mysql", "mariadb")
 ] + [
-    ("sshpass", re.compile(r"sshpass\b[^\n]*?\s-p[ \t]*" + _FLAG_VALUE)),
+    ("sshpass", lazy_pattern(r"sshpass\b[^\n]*?\s-p[ \t]*" + _FLAG_VALUE)),
 ]
 # ``docker login … -p PW`` (also podman, nerdctl, buildah): matched at each ``login`` (an
 # alternation of the commands in front would make the engine try every position), the
 # command before it checked in ``_login_spans``.
-_LOGIN_RE = re.compile(r"login\b[^\n]*?\s-p[ \t]+" + _FLAG_VALUE)
+_LOGIN_RE = lazy_pattern(r"login\b[^\n]*?\s-p[ \t]+" + _FLAG_VALUE)
 _LOGIN_COMMANDS = frozenset(("docker", "podman", "nerdctl", "buildah"))
 
 

@@ -19,6 +19,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ai_orchestrator.infra.lazy_re import lazy_pattern
+
 __all__ = ["at_boundary", "token_spans"]
 
 _WORD = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
@@ -179,14 +181,16 @@ _TOKENS: list[tuple[str, str, str]] = [
 # Characters a token is made of. Tokens are only looked for inside runs of these (found
 # by ``_long_runs``), which is what keeps 1 MB under the time budget.
 _RUN_CHARS = r"A-Za-z0-9_\-.~+/=:"
-_LAST_SEGMENT_RE = re.compile(r"[^=:/]*$")  # the part of a run after its last = : or /
-_TOKEN_RE = re.compile("|".join(f"(?P<t{i}>{p})" for i, (_, _, p) in enumerate(_TOKENS)))
+_LAST_SEGMENT_RE = lazy_pattern(r"[^=:/]*$")  # the part of a run after its last = : or /
+_TOKEN_RE = lazy_pattern(
+    lambda: "|".join(f"(?P<t{i}>{p})" for i, (_, _, p) in enumerate(_TOKENS))
+)
 # Two leading characters -> the rules that can start with them; rules without a literal
 # start are tried on a run only when their marker occurs in it.
 _BY_START: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
 for _kind, _starts, _pattern in _TOKENS:
     for _start in _starts.split():
-        _BY_START.setdefault(_start, []).append((_kind, re.compile(_pattern)))
+        _BY_START.setdefault(_start, []).append((_kind, lazy_pattern(_pattern)))
 # Rules without a literal start, each looked for only around its marker.
 # (marker, characters looked at before it, and after it)
 _MARKERS = {
@@ -197,7 +201,9 @@ _MARKERS = {
     "facebook-app-token": ("|", 16, 48),  # only after a digit (``str | None`` is common)
 }
 _BY_MARKER = [
-    (*_MARKERS[kind], kind, re.compile(pattern)) for kind, starts, pattern in _TOKENS if not starts
+    (*_MARKERS[kind], kind, lazy_pattern(pattern))
+    for kind, starts, pattern in _TOKENS
+    if not starts
 ]
 # The known starts at a word boundary, as a trie so the engine rejects most positions on
 # their first character.
@@ -225,13 +231,13 @@ def _trie_pattern(words: list[str]) -> str:
     return build(trie)
 
 
-_START_RE = re.compile(
+_START_RE = lazy_pattern(
     # at a word boundary, or right after a JSON escape such as ``\\n`` (serialised text)
-    r"(?:(?<![A-Za-z0-9])|(?<=\\[nrt]))" + _trie_pattern(sorted(_BY_START))
+    lambda: r"(?:(?<![A-Za-z0-9])|(?<=\\[nrt]))" + _trie_pattern(sorted(_BY_START))
 )
 # The run characters as a set (a token continues on the next line if it starts with one).
 _RUN_SET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.~+/=:")
-_RUN_START_RE = re.compile(f"[{_RUN_CHARS}]+")
+_RUN_START_RE = lazy_pattern(f"[{_RUN_CHARS}]+")
 # Run characters -> ``a``, every other byte -> a space: the runs of 20+ are then found by
 # ``bytes.find`` of 20 ``a``s, several times faster than a pattern (``[^C]([C]{20,})``) the
 # engine tries after every character outside the class.

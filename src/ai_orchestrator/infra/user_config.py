@@ -11,7 +11,6 @@ room reads its own table: ``[team]`` (``team.config``), ``[retention]``
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,8 @@ def read_table(name: str, env: Mapping[str, str] | None = None) -> dict[str, Any
     data = read_bytes(path)
     if data is None:
         return {}
+    import tomllib  # only when there is a file: every `aio run` asks, few users have one
+
     try:
         parsed = tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:

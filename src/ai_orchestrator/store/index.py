@@ -82,7 +82,9 @@ from ai_orchestrator.store.session_store import LOG, METADATA, SessionStore
 
 INDEX_FILE = "index.sqlite"
 _UID = os.geteuid()
-_INDEX_VERSION = 6  # 3: reported cost; 4: journal; 5: packed sig; 6: sort indexes
+_INDEX_VERSION = 7  # 3: reported cost; 4: journal; 5: packed sig; 6: sort indexes;
+# 7: documents with failed calls per outcome (each session loaded again, which rebuilds an
+# older summary that has failures but not their outcomes: `summary_outdated`)
 __all__ = ["INDEX_FILE", "Listing", "SessionRow", "SummaryIndex", "unreadable_entries"]
 
 

@@ -28,6 +28,7 @@ from ai_orchestrator.core.errors import (
     AioError,
     NotFound,
     SessionBusy,
+    SessionNotFound,
     SessionPinned,
     StoreError,
     StoreFileError,
@@ -94,7 +95,7 @@ def delete_session(
             if not (run.still_linked() and write.still_linked()) or (
                 os.lstat(path).st_ino != checked
             ):
-                raise NotFound(f"session not found: {session.name} (removed meanwhile)")
+                raise SessionNotFound(session.name, "removed meanwhile")
             if idle_days is not None or unchanged_since is not None:
                 if os.path.lexists(path / PENDING):
                     raise StoreError(unrecovered(session.name))

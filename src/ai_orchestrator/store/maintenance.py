@@ -107,7 +107,7 @@ def fix_modes(path: Path) -> int:
         for entry in entries:
             st = entry.stat(follow_symlinks=False)
             if stat.S_ISLNK(st.st_mode):
-                raise UnsafeStore(f"refusing {entry.path}: it is a symbolic link")
+                raise UnsafeStore(entry.path, "it is a symbolic link")
             expected_file = entry.name in _REGULAR or _is_temp(entry.name)
             if not (stat.S_ISREG(st.st_mode) or (stat.S_ISDIR(st.st_mode) and not expected_file)):
                 continue

@@ -236,7 +236,7 @@ class PinGuard:
 
     def keep(self, name: str) -> None:
         if name in pins(self.store):
-            raise SessionPinned(f"{name} is pinned; kept (run: aio session unpin {name})", name)
+            raise SessionPinned(name)
 
     def before_remove(self, session: SessionName, path: Path) -> None:
         return None

@@ -70,6 +70,7 @@ from ai_orchestrator.core.errors import (
     InvalidInput,
     NotFound,
     SessionBusy,
+    SessionNotFound,
     StoreError,
     StoreFileError,
     UnsafeStore,
@@ -200,14 +201,14 @@ class SessionStore:
         the entry of that name is not aio's (``discovery.session_marker``): it is checked
         before anything is opened, locked or tightened in it."""
         if not root_checked and not self.check_root():
-            raise NotFound(f"session not found: {session.name} (no session store at {self.root})")
+            raise SessionNotFound(session.name, f"no session store at {self.root}")
         path = self.root / session.name
         if not self._is_session(session, path):
-            raise NotFound(f"session not found: {session.name} ({not_aio(path)})")
+            raise SessionNotFound(session.name, not_aio(path))
         try:
             ensure_private_dir(path, create=False, what="session directory")
         except FileNotFoundError:
-            raise NotFound(f"session not found: {session.name}") from None
+            raise SessionNotFound(session.name) from None
         except OSError as exc:
             raise file_error(path, exc, action="use session directory") from None
         return path
@@ -217,11 +218,11 @@ class SessionStore:
         try:
             marker = session_marker(path, session.name)
         except FileNotFoundError:
-            raise NotFound(f"session not found: {session.name}") from None
+            raise SessionNotFound(session.name) from None
         except OSError as exc:
             raise file_error(path, exc, action="use session directory") from None
         if marker is None and os.path.islink(path):
-            raise UnsafeStore(f"refusing session directory {path}: it is a symbolic link")
+            raise UnsafeStore(str(path), "it is a symbolic link", "session directory")
         return marker is not None
 
     def exists(self, name: Name) -> bool:

@@ -153,6 +153,10 @@ def apply_interaction(summary: dict[str, Any], record: Interaction) -> None:
     outcome = record.outcome
     if outcome != "success":
         summary["failed_interactions"] += 1
+        # Per outcome too (present once a call failed): the report's failure flags then
+        # need no log. A summary with failures but without it is outdated (rebuilt).
+        failed = summary.setdefault("failed_by_outcome", {})
+        failed[outcome] = failed.get(outcome, 0) + 1
     fresh = record.fresh
     if record.legacy_name:
         summary["legacy_name"] = record.legacy_name
@@ -412,7 +416,12 @@ def summary_problem(summary: object, session: SessionName) -> str | None:
 
 def summary_outdated(summary: Mapping[str, Any]) -> bool:
     """True for a well-formed summary written before per-model unpriced counts and
-    savings existed: it is rebuilt from the log quietly (nothing is wrong with it)."""
+    savings, or failed calls per outcome, existed: it is rebuilt from the log quietly
+    (nothing is wrong with it)."""
+    if summary["failed_interactions"] and not isinstance(
+        summary.get("failed_by_outcome"), Mapping
+    ):
+        return True
     return any(
         not isinstance(bucket, Mapping) or any(k not in bucket for k in BUCKET_KEYS)
         for bucket in summary["by_model"].values()

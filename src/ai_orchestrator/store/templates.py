@@ -244,9 +244,7 @@ class TemplateStore:
         path = self.path_of(name)
         data = read_bytes(path)
         if data is None:
-            raise TemplateNotFound(
-                f"no template named {name!r} (see `aio template list`)", template=name
-            )
+            raise TemplateNotFound(name)
         try:
             parsed = json.loads(data)
         except (ValueError, RecursionError) as exc:
@@ -294,9 +292,7 @@ class TemplateStore:
         try:
             os.unlink(path)
         except FileNotFoundError:
-            raise TemplateNotFound(
-                f"no template named {name!r} (see `aio template list`)", template=name
-            ) from None
+            raise TemplateNotFound(name) from None
         except OSError as exc:
             raise file_error(path, exc, action="delete") from None
         fsync_dir(self.dir)

@@ -9,9 +9,11 @@ Tables
     ``covered``: the aio interaction this request was already recorded in (never counted
     again); ``replay``: a sidechain copy of a main-chain message (never counted).
     ``files``: per source file its identity (dev, inode), size, mtime, the offset read up to
-    and the parser state. ``aio_calls``/``aio_msgs``: the windows and message ids of aio's
-    own calls (what ``covered`` is matched against). ``reported``: the agents' own session
-    figures (statusline). ``hook_sessions``: sessions announced by hooks. ``meta``.
+    and the parser state (a SQLite store: the rowid read up to, its ``-wal``'s size and mtime
+    and the part id at the rowid: ``usage.opencode_db``). ``aio_calls``/``aio_msgs``: the
+    windows and message ids of aio's own calls (what ``covered`` is matched against).
+    ``reported``: the agents' own session figures (statusline). ``hook_sessions``: sessions
+    announced by hooks. ``meta``.
 
 Crash safety: WAL journal; a file's rows and its new offset are written in one transaction,
 so a sync killed at any instant leaves the index as it was after the last commit and the
@@ -45,10 +47,7 @@ CREATE TABLE IF NOT EXISTS req(
   requests INTEGER NOT NULL, cost REAL NOT NULL, cost_source TEXT NOT NULL, reported_cost REAL,
   note TEXT, msg_id TEXT, sidechain INTEGER NOT NULL DEFAULT 0, replay INTEGER NOT NULL DEFAULT 0,
   covered TEXT, feature TEXT, task TEXT, aio_session TEXT, gen INTEGER NOT NULL DEFAULT 0);
-CREATE INDEX IF NOT EXISTS req_ts ON req(ts);
-CREATE INDEX IF NOT EXISTS req_msg ON req(msg_id) WHERE msg_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS req_session ON req(session);
-CREATE INDEX IF NOT EXISTS req_gen ON req(gen);
+{req_indexes}
 CREATE TABLE IF NOT EXISTS aio_calls(
   id TEXT PRIMARY KEY, agent TEXT, session TEXT, start INTEGER, end INTEGER,
   feature TEXT, task TEXT, aio_session TEXT, gen INTEGER NOT NULL DEFAULT 0, budget REAL);
@@ -62,6 +61,19 @@ CREATE TABLE IF NOT EXISTS hook_sessions(
   last_ts INTEGER, last_event TEXT, events INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY(agent, session));
 """
+# ``req``'s secondary indexes: a first sync builds them after its rows are in (``sync``),
+# every sync makes sure they exist (so one interrupted mid-build gets them back).
+REQ_INDEXES = {
+    "req_ts": "req(ts)",
+    "req_msg": "req(msg_id) WHERE msg_id IS NOT NULL",
+    "req_session": "req(session)",
+    "req_gen": "req(gen)",
+    "req_side": "req(msg_id) WHERE sidechain = 1",  # the few sidechain rows (replays)
+}
+_CREATE_INDEXES = "".join(
+    f"CREATE INDEX IF NOT EXISTS {name} ON {on};" for name, on in REQ_INDEXES.items()
+)
+_SCHEMA = _SCHEMA.replace("{req_indexes}", _CREATE_INDEXES)
 
 REQ_COLUMNS = (
     "key", "origin", "agent", "model", "ts", "session", "project", "branch",
@@ -86,6 +98,18 @@ UPSERT_MAX = (
     f"WHERE {_total('excluded')} >= {_total('req')}"
 )
 UPSERT_LAST = f"{_INSERT} ON CONFLICT(key) DO UPDATE SET {_SET}"
+
+
+def drop_req_indexes(conn: sqlite3.Connection) -> None:
+    """Before a first sync fills an empty ``req``: inserting without the secondary indexes
+    and building them once at the end (``create_req_indexes``) is the cheaper order."""
+    conn.executescript(
+        "BEGIN IMMEDIATE;" + "".join(f"DROP INDEX IF EXISTS {n};" for n in REQ_INDEXES) + "COMMIT;"
+    )
+
+
+def create_req_indexes(conn: sqlite3.Connection) -> None:
+    conn.executescript(f"BEGIN IMMEDIATE;{_CREATE_INDEXES}COMMIT;")
 
 
 def memory_index() -> sqlite3.Connection:

@@ -20,11 +20,23 @@ def settle(conn: sqlite3.Connection, gen: int, features: set[str]) -> None:
     """Replays, coverage by aio's calls and feature/task of the rows new in ``gen``."""
     conn.execute("BEGIN IMMEDIATE")
     try:
+        # A sidechain row is a replay when a main-chain row has its message id: checked for
+        # the new sidechain rows, and for the old ones a new main-chain row names (two
+        # statements, each led by an index: ``req_side`` holds only the sidechain rows).
+        main = (
+            " AND EXISTS (SELECT 1 FROM req p WHERE p.msg_id = req.msg_id AND p.sidechain = 0"
+            " AND p.origin = 't')"
+        )
         conn.execute(
-            "UPDATE req SET replay = 1, gen = :g WHERE origin = 't' AND sidechain = 1"
-            " AND replay = 0 AND msg_id IS NOT NULL AND (gen = :g OR msg_id IN (SELECT msg_id FROM"
-            " req WHERE gen = :g AND sidechain = 0 AND msg_id IS NOT NULL)) AND EXISTS (SELECT 1"
-            " FROM req p WHERE p.msg_id = req.msg_id AND p.sidechain = 0 AND p.origin = 't')",
+            "UPDATE req SET replay = 1 WHERE sidechain = 1 AND +gen = :g AND origin = 't'"
+            f" AND replay = 0 AND msg_id IS NOT NULL{main}",
+            {"g": gen},
+        )
+        conn.execute(
+            "UPDATE req SET replay = 1, gen = :g WHERE rowid IN (SELECT s.rowid FROM req m"
+            " JOIN req s ON s.msg_id = m.msg_id WHERE m.gen = :g AND m.sidechain = 0"
+            " AND m.msg_id IS NOT NULL AND s.sidechain = 1 AND s.origin = 't' AND s.replay = 0)"
+            f"{main}",
             {"g": gen},
         )
         conn.execute(

@@ -18,18 +18,17 @@ ours, because the hook and the statusline run on every agent turn.
 
 from __future__ import annotations
 
-import os
-import time
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from typing import Any
-
 # The stdlib json, not orjson: importing orjson costs about three times as much CPU (it
 # imports dataclasses, inspect, uuid, typing), and a hook event is small.
 import json
+import os
+import time
 
 from ai_orchestrator.core import env
+
+TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: importing typing costs every turn
+if TYPE_CHECKING:
+    from typing import Any
 
 KEPT = (
     "session_id", "transcript_path", "cwd", "hook_event_name", "source", "reason",

@@ -20,12 +20,12 @@ import os
 import sqlite3
 import sys
 import time
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from typing import Any
 
 from ai_orchestrator.usage.spool import append, log_error, read_input, usage_dir
+
+TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: importing typing costs every turn
+if TYPE_CHECKING:
+    from typing import Any
 
 REFRESH_SECONDS = 15.0
 _COUNTED = "covered IS NULL AND replay = 0"

@@ -5,10 +5,18 @@ interactions (``aio_source``), then every agent file (``sources.discover``). Per
 index keeps its identity (dev, inode), size, mtime, the offset read up to (always the end of
 a complete line) and the parser state. A file whose identity changed or that shrank is read
 again from the start (rows are keyed, so reading twice adds nothing); an unchanged one is
-not opened; a grown one is read from its offset. Lines longer than ``MAX_LINE`` are skipped.
+not opened; a grown one is read from its offset — unless its first bytes changed (``fileid``:
+a file deleted and written again can get the freed inode back, at any size), which is read
+again from the start too. Lines longer than ``MAX_LINE`` are skipped.
+A SQLite store (OpenCode's) is read from its rowid watermark when it or its ``-wal`` changed
+(``usage.opencode_db``).
 
 A sync that reads more than ``PARALLEL_BYTES`` parses the files in ``WORKERS`` forked
-processes (biggest first); the parent alone writes the index, per file, as they finish.
+processes (biggest first), which also price them (``rows.Rows``); the parent alone writes the
+index, per file, as they finish. A worker lets go of the sync lock and dies with the parent
+(so a killed sync leaves no worker holding the lock). A first sync (``req`` empty) inserts
+without ``req``'s secondary indexes and builds them at its end; every sync makes sure they
+exist, so one that was interrupted mid-build gets them back.
 
 Crash safety: a file's rows and its new offset are committed in one transaction (a long file
 commits every ``COMMIT_BYTES``), so Ctrl-C or SIGKILL at any instant loses nothing already
@@ -35,12 +43,14 @@ from typing import TYPE_CHECKING, Any
 
 from ai_orchestrator.core import env
 from ai_orchestrator.usage import db as usage_db
+from ai_orchestrator.usage import fileid
+from ai_orchestrator.usage.rows import Row as _Row
+from ai_orchestrator.usage.rows import Rows as _Rows
 from ai_orchestrator.usage.settle import settle
-from ai_orchestrator.usage.sources import WHOLE_FILE, Source, discover
+from ai_orchestrator.usage.sources import DATABASES, WHOLE_FILE, Source, discover
 from ai_orchestrator.usage.spool import KEEP_DAYS
 
 if TYPE_CHECKING:
-    from ai_orchestrator.accounting.request_prices import RequestPricer
     from ai_orchestrator.store.session_store import SessionStore
     from ai_orchestrator.usage.parsers import Request
 
@@ -54,6 +64,8 @@ COMMIT_BYTES = 64 * 1024 * 1024
 COMMIT_SECONDS = 1.0
 PARALLEL_BYTES = 256 * 1024 * 1024  # a sync reading more parses in WORKERS processes
 WORKERS = 2
+CACHE_KIB = 32 * 1024  # the sync connection's SQLite page cache
+CHECKPOINT_PAGES = 16 * 1024  # WAL pages between checkpoints (64 MiB at 4 KiB pages)
 Progress = Callable[[int, int, int, int], None]  # files done, files, bytes done, bytes
 
 
@@ -117,61 +129,22 @@ def open_index(root: Path | None = None, *, timeout: float = 30.0) -> sqlite3.Co
 class _Writer:
     """Rows and offsets of one sync, committed together (see the module docstring)."""
 
-    def __init__(self, conn: sqlite3.Connection, gen: int, features: set[str]) -> None:
-        self.conn, self.gen, self.features = conn, gen, features
-        self._price: RequestPricer | None = None
+    def __init__(self, conn: sqlite3.Connection, rows: _Rows) -> None:
+        self.conn, self.to_rows = conn, rows
         self.pending_bytes = 0
         self.last_commit = time.monotonic()
         self.rows = 0
         conn.execute("BEGIN IMMEDIATE")
 
-    def feature_of(self, branch: str | None) -> str | None:
-        if not branch:
-            return None
-        if branch in self.features:
-            return branch
-        tail = branch.rsplit("/", 1)[-1]
-        return tail if tail in self.features else None
-
     def requests(self, found: list[Request]) -> None:
-        best: dict[str, Request] = {}
-        for request in found:
-            held = best.get(request.key)
-            if held is None or request.last_wins or request.size >= held.size:
-                best[request.key] = request
-        most: list[tuple[Any, ...]] = []
-        last: list[tuple[Any, ...]] = []
-        if self._price is None and best:
-            from ai_orchestrator.accounting.request_prices import RequestPricer
+        self.write(*self.to_rows(found))
 
-            self._price = RequestPricer()
-        if best:
-            from ai_orchestrator.agents.registry import declared  # with the pricer: only then
-        for r in best.values():
-            assert self._price is not None
-            caps = declared(r.agent)  # the backend's provider picks the price list
-            cost, priced, note = self._price(
-                r.agent, r.model, r.usage, provider=caps.provider, notional=caps.notional_cost
-            )
-            if priced:
-                source = "computed"
-            elif r.reported_cost is not None:
-                cost, source = r.reported_cost, "reported"
-            else:
-                cost, source = 0.0, "unpriced"
-            u = r.usage
-            row = (
-                r.key, "t", r.agent, r.model, r.ts, r.session, r.project, r.branch,
-                u.input, u.output, u.cache_read, u.cache_write_5m, u.cache_write_1h, u.reasoning,
-                1, cost, source, r.reported_cost, note, r.msg_id, int(r.sidechain),
-                self.feature_of(r.branch), None, None, self.gen,
-            )  # fmt: skip
-            (last if r.last_wins else most).append(row)
+    def write(self, most: list[_Row], last: list[_Row]) -> None:
         if most:
             self.conn.executemany(usage_db.UPSERT_MAX, most)
         if last:
             self.conn.executemany(usage_db.UPSERT_LAST, last)
-        self.rows += len(best)
+        self.rows += len(most) + len(last)
 
     def file_done(self, path: str, f: _File, read: int) -> None:
         self.conn.execute(
@@ -205,18 +178,6 @@ def _load_files(conn: sqlite3.Connection) -> dict[str, _File]:
     return out
 
 
-def _open_regular(path: str) -> tuple[int, os.stat_result] | None:
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
-        return None
-    st = os.fstat(fd)
-    if not stat.S_ISREG(st.st_mode):
-        os.close(fd)
-        return None
-    return fd, st
-
-
 def _plan(source: Source, st: os.stat_result, known: _File | None) -> _File | None:
     """The file's state to read from, or ``None`` when nothing changed."""
     fresh = _File(source.kind, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, 0, {})
@@ -239,65 +200,92 @@ def _plan(source: Source, st: os.stat_result, known: _File | None) -> _File | No
 
 
 class _Steps:
-    """A worker's stand-in for ``_Writer``: what to write, in order, replayed by the parent
-    (the parent alone writes the index, so a file's rows and offsets commit together)."""
+    """A worker's stand-in for ``_Writer``: the priced rows and offsets to write, in order,
+    replayed by the parent (the parent alone writes the index, so a file's rows and offsets
+    commit together)."""
 
-    def __init__(self) -> None:
-        self.steps: list[tuple[list[Request], int, dict[str, Any], int]] = []
-        self.pending: list[Request] = []
+    def __init__(self, rows: _Rows) -> None:
+        self.to_rows = rows
+        self.steps: list[tuple[list[_Row], list[_Row], int, dict[str, Any], int]] = []
+        self.most: list[_Row] = []
+        self.last: list[_Row] = []
 
     def requests(self, found: list[Request]) -> None:
-        self.pending.extend(found)
+        most, last = self.to_rows(found)
+        self.most += most
+        self.last += last
 
     def file_done(self, path: str, f: _File, read: int) -> None:
-        self.steps.append((self.pending, f.offset, json.loads(json.dumps(f.state)), read))
-        self.pending = []
+        self.steps.append((self.most, self.last, f.offset, json.loads(json.dumps(f.state)), read))
+        self.most, self.last = [], []
 
 
-def _parse_file(source: Source, plan: _File) -> tuple[_Steps, int, int, int, str | None]:
+_Step = tuple[list[_Row], list[_Row], int, dict[str, Any], int]
+_worker_rows: _Rows | None = None  # in a worker: the parent's ``_Rows`` (``_worker_init``)
+
+
+def _worker_init(rows: _Rows, lock: int, parent: int) -> None:
+    """A worker: the parent's ``_Rows``; it lets go of the sync lock (a worker outliving a
+    killed parent must not hold it) and dies with the parent."""
+    from ai_orchestrator.agents.process.subreaper import die_with_parent
+
+    global _worker_rows
+    _worker_rows = rows
+    os.close(lock)
+    die_with_parent(parent)
+
+
+def _parse_file(source: Source, plan: _File) -> tuple[list[_Step], int, int, int, str | None]:
     """In a worker process: read one file (``_read_file`` into ``_Steps``); (steps, bytes,
     size, mtime, error)."""
-    steps = _Steps()
-    opened = _open_regular(source.path)
+    assert _worker_rows is not None
+    steps = _Steps(_worker_rows)
+    opened = fileid.open_regular(source.path)
     if opened is None:
-        return steps, 0, plan.size, plan.mtime_ns, "not a regular file"
+        return [], 0, plan.size, plan.mtime_ns, "not a regular file"
     fd, st = opened
     try:
         if (st.st_dev, st.st_ino) != (plan.dev, plan.ino) or st.st_size < plan.offset:
-            return steps, 0, plan.size, plan.mtime_ns, "replaced"
+            return [], 0, plan.size, plan.mtime_ns, "replaced"
         plan.size, plan.mtime_ns = st.st_size, st.st_mtime_ns
         read = _read_file(steps, source, fd, plan, lambda n: None)
-        return steps, read, plan.size, plan.mtime_ns, None
+        return steps.steps, read, plan.size, plan.mtime_ns, None
     except OSError as exc:
-        return steps, 0, plan.size, plan.mtime_ns, exc.strerror or str(exc)
+        return [], 0, plan.size, plan.mtime_ns, exc.strerror or str(exc)
     finally:
         os.close(fd)
 
 
 def _read_parallel(
     writer: _Writer, work: list[tuple[Source, _File]], report: SyncReport,
-    tick: Callable[[int, int], None],
+    tick: Callable[[int, int], None], lock: int,
 ) -> None:  # fmt: skip
-    """``work`` parsed by ``WORKERS`` forked processes, biggest files first; the rows and
-    offsets are written here, per file, in the order the files finish."""
+    """``work`` parsed and priced by ``WORKERS`` forked processes, biggest files first; the
+    rows and offsets are written here, per file, in the order the files finish."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     ordered = sorted(work, key=lambda item: item[1].offset - item[1].size)
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=WORKERS, mp_context=context) as pool:
+    context = multiprocessing.get_context("fork")  # forked: the initializer's args unpickled
+    with ProcessPoolExecutor(
+        max_workers=WORKERS,
+        mp_context=context,
+        initializer=_worker_init,
+        initargs=(writer.to_rows, lock, os.getpid()),
+    ) as pool:
         futures = {pool.submit(_parse_file, s, f): (s, f) for s, f in ordered}
         try:
             for done, future in enumerate(as_completed(futures), 1):
-                source, plan = futures[future]
+                source, plan = futures.pop(future)  # a finished file's rows: not kept
                 steps, read, plan.size, plan.mtime_ns, error = future.result()
+                del future
                 if error == "replaced":
                     continue
                 if error is not None:
                     report.skipped.append(f"{source.path}: {error}")
                     continue
-                for requests, offset, state, n in steps.steps:
-                    writer.requests(requests)
+                for most, last, offset, state, n in steps:
+                    writer.write(most, last)
                     plan.offset, plan.state = offset, state
                     writer.file_done(source.path, plan, n)
                 report.bytes_read += read
@@ -322,6 +310,9 @@ def _read_file(
         writer.file_done(source.path, f, len(data))
         tick(len(data))
         return len(data)
+    if f.offset and not fileid.same_head(fd, f.state):
+        f.offset, f.state = 0, {}  # another file on the same inode: read it whole
+    fileid.note_head(fd, f.size, f.state)
     total = 0
     carry = b""
     skipping = False
@@ -439,13 +430,17 @@ def sync(
     root = store_root(root_dir)
     report = SyncReport()
     conn = open_index(root)
+    # Fewer, larger WAL checkpoints and a page cache that holds the hot B-tree pages: a
+    # commit's durability against a killed process is the WAL's either way.
+    conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+    conn.execute(f"PRAGMA wal_autocheckpoint = {CHECKPOINT_PAGES}")
     try:
         # One sync at a time; a second waits for the first (which did its work).
         fd = os.open(usage_db.index_dir(root) / "sync.lock",
                      os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)  # fmt: skip
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            _sync_locked(conn, root, report, progress, rescan, list(extra))
+            _sync_locked(conn, root, report, progress, rescan, list(extra), fd)
         finally:
             os.close(fd)
     finally:
@@ -461,12 +456,15 @@ def _sync_locked(
     progress: Progress | None,
     rescan: bool,
     extra: list[tuple[str, str]],
+    lock: int,
 ) -> None:
     from ai_orchestrator.usage.spool_ingest import ingest_spool
 
     row = conn.execute("SELECT value FROM meta WHERE key = 'gen'").fetchone()
     gen = int(row[0]) + 1 if row else 1
     known = {} if rescan else _load_files(conn)
+    if conn.execute("SELECT 1 FROM req LIMIT 1").fetchone() is None:
+        usage_db.drop_req_indexes(conn)  # a first sync: built once its rows are in
     report.hook_events = ingest_spool(conn, known, KEEP_DAYS)
     hooked = conn.execute(
         "SELECT agent, transcript FROM hook_sessions WHERE transcript IS NOT NULL"
@@ -478,7 +476,10 @@ def _sync_locked(
     sources = discover(extra)
     report.files = len(sources)
     work: list[tuple[Source, _File]] = []
+    stores = [s for s in sources if s.kind in DATABASES]
     for source in sources:
+        if source.kind in DATABASES:
+            continue
         try:
             st = os.lstat(source.path)
         except OSError:
@@ -488,7 +489,7 @@ def _sync_locked(
             work.append((source, plan))
     total_bytes = sum(f.size - f.offset for _, f in work)
     done_bytes = 0
-    writer = _Writer(conn, gen, features)
+    writer = _Writer(conn, _Rows(gen, features))
     parallel = total_bytes >= PARALLEL_BYTES and (os.cpu_count() or 1) >= 2 and len(work) > 1
 
     def files_tick(done: int, n: int) -> None:
@@ -498,8 +499,9 @@ def _sync_locked(
             progress(done, len(work), done_bytes, total_bytes)
 
     try:
+        _read_stores(writer, stores, known, report)
         if parallel:
-            _read_parallel(writer, work, report, files_tick)
+            _read_parallel(writer, work, report, files_tick, lock)
             work_left: list[tuple[Source, _File]] = []
         else:
             work_left = work
@@ -511,7 +513,7 @@ def _sync_locked(
                 if progress is not None:
                     progress(index, len(work), done_bytes, total_bytes)
 
-            opened = _open_regular(source.path)
+            opened = fileid.open_regular(source.path)
             if opened is None:
                 continue
             fd, st = opened
@@ -530,11 +532,46 @@ def _sync_locked(
         conn.execute("ROLLBACK")
         raise
     report.requests = writer.rows
+    usage_db.create_req_indexes(conn)
     if progress is not None:
         progress(len(work), len(work), done_bytes, total_bytes)
     seen = conn.execute("SELECT value FROM meta WHERE key = 'features'").fetchone()
     if writer.rows or aio_changed or seen is None or set(json.loads(seen[0])) != features:
         settle(conn, gen, features)
+
+
+def _read_stores(
+    writer: _Writer, stores: list[Source], known: dict[str, _File], report: SyncReport
+) -> None:
+    """SQLite stores (``usage.opencode_db``): read from their watermark when they changed."""
+    from ai_orchestrator.usage import opencode_db
+
+    for source in stores:
+        now = opencode_db.stamp(source.path)
+        if now is None:
+            continue
+        dev, ino, size, mtime_ns, wal_size, wal_mtime = now
+        held = known.get(source.path)
+        same = held is not None and (held.kind, held.dev, held.ino) == (source.kind, dev, ino)
+        wal = [wal_size, wal_mtime]
+        if held and same and (held.size, held.mtime_ns, held.state.get("wal")) == (
+            size, mtime_ns, wal,
+        ):  # fmt: skip
+            continue
+        start = held.offset if held and same else 0
+        anchor = held.state.get("anchor") if held and same else None
+        f = _File(source.kind, dev, ino, size, mtime_ns, start, {"wal": None, "anchor": anchor})
+        try:
+            for found, rowid, part_id in opencode_db.read(source.path, start, anchor):
+                f.offset, f.state["anchor"] = rowid, part_id
+                writer.requests(found)  # with its watermark; the stamp (wal) only at the end
+                writer.file_done(source.path, f, 0)
+        except sqlite3.Error as exc:
+            report.skipped.append(f"{source.path}: {exc}")
+            continue
+        f.state["wal"] = wal  # the stamp from before the read: never ahead of what was read
+        writer.file_done(source.path, f, 0)
+        report.files_read += 1
 
 
 def _kind_of(agent: str, path: str) -> str:

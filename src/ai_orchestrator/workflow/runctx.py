@@ -173,7 +173,7 @@ def check_installed(agent: str, nothing_done: str) -> None:
     try:
         registry.resolve_executable(agent)
     except AgentNotFound as exc:
-        raise AgentNotFound(f"{exc} ({nothing_done})") from None
+        raise exc.noting(nothing_done) from None
 
 
 def check_budget(ctx: FeatureContext, options: CallOptions, nothing_done: str) -> None:

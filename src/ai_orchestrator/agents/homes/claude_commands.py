@@ -139,7 +139,8 @@ def _current(path: Path) -> bytes | None:
         return None
     if not stat.S_ISREG(mode):
         kind = "a symbolic link" if stat.S_ISLNK(mode) else "not a regular file"
-        raise CommandConflict(f"{path} is {kind}; aio leaves it alone (remove or rename it)")
+        problem = f"is {kind}; aio leaves it alone (remove or rename it)"
+        raise CommandConflict([(str(path), problem)], installing=False)
     # Not read with fsutil.read_bytes: that tightens the mode of what it opens (right for
     # the store), and this may be the user's own command file, which we must not touch.
     try:
@@ -152,21 +153,18 @@ def install(directory: Path) -> InstallReport:
     """Write aio's commands into ``directory`` (see the module docstring)."""
     ours = _manifest(directory)
     planned = {f"{c.name}.md": c.render().encode("utf-8") for c in COMMANDS}
-    conflicts = []
+    conflicts: list[tuple[str, str]] = []
     for file_name, data in planned.items():
         try:
             present = _current(directory / file_name)
         except CommandConflict as exc:
-            conflicts.append(str(exc))
+            conflicts += exc.conflicts
             continue
         if present is None or present == data or ours.get(file_name) == _digest(present):
             continue
-        conflicts.append(f"{directory / file_name} exists and is not aio's")
+        conflicts.append((str(directory / file_name), "exists and is not aio's"))
     if conflicts:
-        raise CommandConflict(
-            "not installing (nothing was written): " + "; ".join(conflicts)
-            + " — rename your command, or remove it if it is an old copy of aio's"
-        )  # fmt: skip
+        raise CommandConflict(conflicts, installing=True)
     directory.mkdir(parents=True, exist_ok=True)
     report = InstallReport(directory)
     for file_name, data in planned.items():

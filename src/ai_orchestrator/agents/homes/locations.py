@@ -5,7 +5,7 @@ path import this on every run, so it must not pull in the adapters).
 - ``codex_home()``: ``$CODEX_HOME`` (``sessions/``, ``archived_sessions/``);
 - ``gemini_tmp_dir()``: Gemini CLI's ``~/.gemini/tmp`` (honouring ``GEMINI_CLI_HOME``).
 
-The backends (their ``read_back`` and ``Capabilities.session_dirs``) and ``claude_transcript``
+The backends (their ``read_back`` and ``Capabilities.session_files``) and ``claude_transcript``
 resolve the same places; these functions are the shared spelling.
 """
 

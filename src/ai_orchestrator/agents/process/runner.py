@@ -91,7 +91,7 @@ from ai_orchestrator.agents.base import (
     Progress,
     StreamParser,
 )
-from ai_orchestrator.agents.process import proctree, watchdog
+from ai_orchestrator.agents.process import forked, proctree, watchdog
 from ai_orchestrator.core import env as aio_env
 from ai_orchestrator.core.errors import AgentLaunchError, AgentNotFound
 
@@ -170,11 +170,11 @@ def _launch(
     """Start the agent (under its watchdog where there is one); returns the process we
     supervise and the write end of the watchdog's lifeline (``None`` without a watchdog)."""
     if not invocation.argv:
-        raise AgentLaunchError("cannot start agent: empty command line")
+        raise AgentLaunchError(None, "empty command line")
     exe = invocation.argv[0]
     cwd = Path(invocation.cwd)
     if not cwd.is_dir():
-        raise AgentLaunchError(f"cannot start agent {exe!r}: working directory {cwd} not found")
+        raise AgentLaunchError(exe, f"working directory {cwd} not found")
     pipe = subprocess.PIPE
     stdin = subprocess.DEVNULL if invocation.stdin is None else pipe
     try:
@@ -217,8 +217,14 @@ def spawn(
     holds = ",".join(str(fd) for fd in hold_fds)
     wrapped = [sys.executable, "-I", "-S", "-c", watchdog.BOOTSTRAP, _PACKAGE_PARENT]
     wrapped += [str(lifeline_r), str(ready_w), repr(grace), holds, "--", *argv]
+    proc: subprocess.Popen[bytes]
     try:
-        proc = _popen(wrapped, cwd, env, stdin, stdout, stderr, (lifeline_r, ready_w, *hold_fds))
+        if forked.may_fork():
+            watch = (argv, lifeline_r, ready_w, grace, list(hold_fds))
+            proc = forked.Forked(watch, wrapped, cwd, env, stdin, stdout, stderr)
+        else:
+            passed = (lifeline_r, ready_w, *hold_fds)
+            proc = _popen(wrapped, cwd, env, stdin, stdout, stderr, passed)
     except OSError as exc:  # the watchdog, not argv, could not start: no errno of argv's
         os.close(lifeline_w)
         os.close(ready_r)
@@ -238,6 +244,8 @@ def spawn(
     if reply[:1] == b"E" and reply[1:].isdigit() and int(reply[1:]):
         code = int(reply[1:])
         raise OSError(code, os.strerror(code))
+    if reply[:1] == b"W" and reply[1:].isdigit():  # the forked watchdog could not enter cwd
+        raise OSError(0, os.strerror(int(reply[1:])))
     raise OSError(0, f"its watchdog failed (exit code {status})")
 
 
@@ -266,12 +274,10 @@ def _popen(
 
 def _launch_error(exe: str, exc: OSError) -> AgentLaunchError:
     if exc.errno in (errno.ENOENT, errno.EACCES, errno.EPERM, errno.ENOTDIR):
-        return AgentNotFound(
-            f"agent executable {exe!r} not found or not executable ({exc.strerror})"
-        )
+        return AgentNotFound(exe, f"not found or not executable ({exc.strerror})")
     if exc.errno == errno.ENOEXEC:
-        return AgentNotFound(f"agent executable {exe!r} is not a runnable program")
-    return AgentLaunchError(f"cannot start agent {exe!r}: {exc.strerror or exc}")
+        return AgentNotFound(exe, "is not a runnable program")
+    return AgentLaunchError(exe, f"{exc.strerror or exc}")
 
 
 class _StopSignals:

@@ -35,7 +35,9 @@ Contract (``main([LIFELINE, READY, GRACE, HOLD, "--", *ARGV])``, run by ``runner
     - Without a subreaper (not Linux) it stops its own process group instead (the agent's,
       unless the agent moved out of it).
 
-Start-up cost matters (every agent call pays it): the runner starts it as
+Start-up cost matters (every agent call pays it): the runner forks it from aio
+(``fork_watchdog``, through ``agents.process.forked``: the child sheds aio's descriptors and
+signal handlers and never returns into aio's code), or, when aio runs other threads, starts it as
 ``python -I -S -c BOOTSTRAP`` (no site, no environment; the module comes from its cached
 bytecode), and it imports only ``os``, ``select``, ``sys``, ``time``, ``ctypes``,
 CPython's ``_signal`` and ``agents.subreaper`` at start (``signal`` would pull in ``enum``);
@@ -59,7 +61,7 @@ else:
     except ImportError:  # pragma: no cover - not CPython
         import signal
 
-__all__ = ["BOOTSTRAP", "main"]
+__all__ = ["BOOTSTRAP", "fork_watchdog", "main", "watch_over"]
 
 # ``python -I -S -c BOOTSTRAP PACKAGE_PARENT ARGS…``: only our own package becomes importable.
 BOOTSTRAP = (
@@ -176,13 +178,16 @@ class _Watch:
         os._exit(os.waitstatus_to_exitcode(status))
 
 
-def _exec_agent(argv: list[str], err_w: int) -> None:
+def _exec_agent(argv: list[str], err_w: int, env: dict[str, str] | None) -> None:
     """In the forked child: default signal dispositions, then exec; never returns."""
     try:
         signal.set_wakeup_fd(-1)
         for sig in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGCHLD, *_STOP_SIGNALS):
             signal.signal(sig, signal.SIG_DFL)
-        os.execvp(argv[0], argv)
+        if env is None:
+            os.execvp(argv[0], argv)
+        else:  # the forked watchdog: looked up in env's PATH, as execvp in the exec'd one
+            os.execvpe(argv[0], argv, env)
     except OSError as exc:
         os.write(err_w, f"E{exc.errno or 0}".encode())
     except BaseException:
@@ -195,14 +200,28 @@ def main(args: list[str]) -> None:
     lifeline, ready, grace_text, hold_text, dashes, *argv = args
     if dashes != "--" or not argv:
         raise SystemExit("usage: watchdog LIFELINE READY GRACE HOLD -- ARGV...")
-    lifeline_fd, ready_fd, grace = int(lifeline), int(ready), float(grace_text)
-    for fd in (lifeline_fd, ready_fd, *(int(f) for f in hold_text.split(",") if f)):
+    holds = [int(f) for f in hold_text.split(",") if f]
+    watch_over(argv, int(lifeline), int(ready), float(grace_text), holds, None)
+
+
+def watch_over(
+    argv: list[str],
+    lifeline_fd: int,
+    ready_fd: int,
+    grace: float,
+    holds: list[int],
+    env: dict[str, str] | None,
+) -> None:
+    """The watchdog proper (``main``'s contract), in this process; never returns. ``env``:
+    the agent's environment (``None``: ours). ``runner.spawn`` calls it in a child forked
+    from aio (``fork_watchdog``), which saves starting an interpreter on every call."""
+    for fd in (lifeline_fd, ready_fd, *holds):
         os.set_inheritable(fd, False)  # held by us only, never by the agent
     watch = _Watch(become_subreaper())
     err_r, err_w = os.pipe()
     pid = os.fork()
     if pid == 0:
-        _exec_agent(argv, err_w)
+        _exec_agent(argv, err_w, env)
     watch.agent = pid
     try:
         _supervise(watch, err_r, err_w, ready_fd, lifeline_fd, grace)
@@ -246,3 +265,68 @@ def _supervise(
     started = now if aio_gone or watch.stop_at is None else min(now, watch.stop_at)
     watch.stop_tree(started + grace)
     watch.end_like_the_agent()
+
+
+def fork_watchdog(
+    argv: list[str],
+    cwd: str,
+    env: dict[str, str],
+    stdio: tuple[int, int, int],
+    lifeline_fd: int,
+    ready_fd: int,
+    grace: float,
+    holds: list[int],
+) -> int:
+    """Start the watchdog as a fork of this process (aio) instead of a new interpreter; the
+    child's pid. The child becomes what ``python -I -S -c BOOTSTRAP`` would have been: a new
+    session, ``stdio`` as its 0-2, no descriptor of ours but those and ``lifeline_fd``,
+    ``ready_fd``, ``holds`` (in particular not the lifeline's write end, whose closing tells
+    it aio is gone), ``cwd``; then ``watch_over``. It never returns into aio's code: any
+    failure ends it (``W<errno>`` on the ready pipe when it could not enter ``cwd``, exit
+    127). Only from a process with one thread (a fork copies just the calling one)."""
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 127
+    try:
+        import gc
+
+        gc.disable()  # aio's unreachable objects must not be finalised (flushed) here
+        for sig in _STOP_SIGNALS:  # aio's handlers until ours are set: a stop waits for them
+            signal.signal(sig, signal.SIG_IGN)
+        os.setsid()
+        for target, fd in enumerate(stdio):
+            os.dup2(fd, target)  # inheritable: the agent's stdio
+        _close_all_but({0, 1, 2, lifeline_fd, ready_fd, *holds})
+        try:
+            os.chdir(cwd)
+        except OSError as exc:
+            os.write(ready_fd, f"W{exc.errno or 0}".encode())
+            raise
+        watch_over(argv, lifeline_fd, ready_fd, grace, holds, env)
+    except BaseException:
+        pass
+    finally:
+        os._exit(code)
+    return 0  # pragma: no cover - unreachable (os._exit)
+
+
+def _close_all_but(keep: set[int]) -> None:
+    """Close every descriptor of this process but ``keep`` (``close_fds`` of a Popen)."""
+    try:
+        open_fds = [int(name) for name in os.listdir("/proc/self/fd")]
+    except OSError:  # no /proc: every possible number
+        try:
+            limit = int(os.sysconf("SC_OPEN_MAX"))
+        except (OSError, ValueError):
+            limit = 1 << 16
+        ordered = sorted(keep)
+        for low, high in zip(ordered, [*ordered[1:], limit], strict=True):
+            os.closerange(low + 1, high)
+        return
+    for fd in open_fds:
+        if fd not in keep:
+            try:  # noqa: SIM105 - contextlib is not imported by the exec'd watchdog
+                os.close(fd)
+            except OSError:
+                pass  # listdir's own descriptor, closed already

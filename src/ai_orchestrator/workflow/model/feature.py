@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ai_orchestrator.core.errors import AioError, NotFound, StoreError
+from ai_orchestrator.core.errors import AioError, PlanNotFound, StoreError
 from ai_orchestrator.core.names import validate_feature_id
 from ai_orchestrator.core.schema import versioned
 from ai_orchestrator.infra.fsutil import (
@@ -155,9 +155,7 @@ def load_plan(paths: FeaturePaths, *, required: bool = True) -> Plan | None:
     if not paths.plan_file.is_file():
         if required:
             feature = paths.root.name
-            raise NotFound(
-                f'feature {feature!r} has no plan yet (run `aio plan {feature} "PROMPT"`)'
-            )
+            raise PlanNotFound(feature)
         return None
     try:
         return plan_from_data(read_yaml(paths.plan_file))

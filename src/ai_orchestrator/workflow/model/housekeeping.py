@@ -41,7 +41,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from ai_orchestrator.agents.base import check_model
-from ai_orchestrator.core.errors import AioError, InvalidInput, NotFound, SessionBusy
+from ai_orchestrator.core.errors import AioError, InvalidInput, SessionBusy, TaskNotFound
 from ai_orchestrator.core.schema import versioned
 from ai_orchestrator.infra import locks
 from ai_orchestrator.infra.timeutil import now_iso, parse_iso
@@ -252,8 +252,7 @@ def set_task(
         assert plan is not None
         task = plan.task(task_id)
         if task is None:
-            known = ", ".join(t.id for t in plan.tasks()) or "none"
-            raise NotFound(f"task {task_id!r} is not in the plan of {feature_id} (tasks: {known})")
+            raise TaskNotFound(task_id, feature_id, [t.id for t in plan.tasks()])
         previous: dict[str, str | None] = {}
         arguments: dict[str, Any] = {}
         if edit.status is not None:

@@ -222,8 +222,7 @@ class _Loop:
             return
         fix = f"{FIX} (now: {self.text})" if evidence.fix == FIX else evidence.fix
         raise TestRunnerError(
-            f"task {self.task.id}: the tests never ran, so {step} cannot be judged — "
-            f"{evidence.detail}; {fix}; log: {self._rel(result.log_path)}"
+            self.task.id, evidence.detail, fix, step=step, log=self._rel(result.log_path)
         )
 
     def _rel(self, path: str | None) -> str:
@@ -348,10 +347,7 @@ def _check_runner_starts(ctx: FeatureContext, task_id: str) -> None:
     command = ctx.config.test_command or ""
     problem = cannot_start(command, ctx.ws.project_root)
     if problem:
-        raise TestRunnerError(
-            f"task {task_id} was not started: the test command cannot run — {problem}; "
-            f"{FIX} (now: {command_text(command)})"
-        )
+        raise TestRunnerError(task_id, problem, f"{FIX} (now: {command_text(command)})")
 
 
 def run_implement(ctx: FeatureContext, task_id: str, opts: ImplementOptions) -> ImplementOutcome:
@@ -447,7 +443,7 @@ def _implement_locked(
         save_plan(ctx.paths, plan)
         update_feature(ctx.paths, active_task=None)
         if isinstance(exc, KeyboardInterrupt):
-            raise Interrupted(f"interrupted: task {task_id} marked failed") from exc
+            raise Interrupted(task_id=task_id) from exc
         raise
     finally:
         steps = [*loop.earlier_steps, *loop.conv.steps]

@@ -183,8 +183,7 @@ def _ask_planner(
 
     def rejected(why: str) -> InvalidPlan:
         kept = _keep_rejected(artifacts, answers)
-        where = f" (the planner's raw answer: {kept})" if kept else ""
-        return InvalidPlan(f"the planner's answer is not a valid plan: {why}{where}")
+        return InvalidPlan(why, str(kept) if kept else "")
 
     return conv.ask_usable(
         prompt, "plan", parse, correction=prompts.plan_correction, what="plan", error=rejected

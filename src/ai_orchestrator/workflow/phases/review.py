@@ -330,7 +330,7 @@ def ask_review(conv: Conversation, prompt: str, step: str = "review") -> dict[st
             + "\nAnswer again with ONLY the JSON object of the requested shape."
         ),
         what="review",
-        error=lambda why: InvalidReview(f"the review answer is not usable: {why}"),
+        error=InvalidReview,
     )
 
 

@@ -183,7 +183,7 @@ def agent_check(
                 "list)."
             ),
             what="verdict",
-            error=lambda why: InvalidVerdict(f"the verifier's answer is not usable: {why}"),
+            error=InvalidVerdict,
         )
     finally:
         rec.details["steps"] = conv.steps

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ai_orchestrator.core import env
-from ai_orchestrator.core.errors import InvalidInput, NotFound, StoreError
+from ai_orchestrator.core.errors import FeatureNotFound, InvalidInput, NotFound, StoreError
 from ai_orchestrator.core.names import validate_feature_id
 from ai_orchestrator.core.schema import SCHEMA_KEY
 from ai_orchestrator.infra import locks
@@ -190,7 +190,7 @@ class Workspace:
     def existing_feature(self, feature_id: str) -> FeaturePaths:
         paths = self.feature(feature_id)
         if not paths.feature_file.is_file():
-            raise NotFound(f"feature {feature_id!r} does not exist (run `aio init {feature_id}`)")
+            raise FeatureNotFound(feature_id)
         return paths
 
     def feature_ids(self) -> list[str]:
