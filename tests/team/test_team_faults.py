@@ -147,6 +147,103 @@ def test_ctrl_c_mid_push_then_retry_is_exact(team_db: str, tmp_path: Path) -> No
     consistent(team_db, 20_000)
 
 
+def _held_push_waiting(url: str) -> bool:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'aio team' "
+            "AND wait_event_type = 'Lock'"
+        ).fetchone()
+    return bool(row and row[0])
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "says"),
+    [
+        (("push", "--no-usage"), 130, "interrupted"),
+        (("push", "--watch", "--debounce", "0.5"), 0, "stopped"),
+    ],
+    ids=["push", "watch"],
+)
+def test_ctrl_c_while_the_server_holds_the_writer_stops_promptly(
+    team_db: str, tmp_path: Path, args: tuple[str, ...], code: int, says: str
+) -> None:
+    """The batch's transaction waits on the server (here: another session holds this
+    machine's advisory lock; in life a lock, a stalled server). Ctrl-C must still end the
+    push: the writer's statement is cancelled and rolled back, nothing is half-written,
+    and the next push sends everything once."""
+    root = tmp_path / "m"
+    store = fill_store(root, 1, 5, seed=43)
+    team_json("init")
+    assert team_json("push", "--no-usage", root=root)["added"] == 5
+    store.record_unique("run-held", as_records("run-held", records("held", 3, seed=44)))
+    machine_id = config.machine(root).machine_id
+    holder = psycopg.connect(team_db, autocommit=True)
+    try:
+        holder.execute("SELECT pg_advisory_lock(hashtext(%s))", (machine_id,))
+        env = {**os.environ, "SESSION_DIR": str(root), "PYTHONFAULTHANDLER": "1"}
+        proc = subprocess.Popen(
+            [sys.executable, "-c", CODE, "team", *args], env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            held = wait_until(lambda: _held_push_waiting(team_db), timeout=120)
+        finally:
+            proc.send_signal(signal.SIGINT)
+            try:
+                _out, err = proc.communicate(timeout=90)
+            except subprocess.TimeoutExpired:
+                proc.send_signal(signal.SIGABRT)
+                _out, err = proc.communicate(timeout=30)
+                raise AssertionError(f"still running 90 s after Ctrl-C:\n{err}") from None
+        assert held, f"the push never waited on the held lock: {err}"
+        assert proc.returncode == code, err
+        assert says in err and "Traceback" not in err
+        consistent(team_db, 5)  # the held batch was rolled back whole
+    finally:
+        holder.close()  # releases the advisory lock
+    assert team_json("push", "--no-usage", root=root)["added"] == 3
+    consistent(team_db, 8)
+    marks_cover_rows(team_db)
+
+
+def test_ctrl_c_delivered_to_the_writer_thread_still_stops_the_push(
+    team_db: str, tmp_path: Path
+) -> None:
+    """The kernel may hand a process's SIGINT to any of its threads. Python acts on it in the
+    main thread only, at its next bytecode: a main thread blocked without a timeout on the
+    writer (which the server holds) would never get there. The push must still stop."""
+    root = tmp_path / "m"
+    store = fill_store(root, 1, 5, seed=45)
+    team_json("init")
+    assert team_json("push", "--no-usage", root=root)["added"] == 5
+    store.record_unique("run-held", as_records("run-held", records("held", 3, seed=46)))
+    holder = psycopg.connect(team_db, autocommit=True)
+    sent: list[str] = []
+
+    def interrupt_the_writer() -> None:
+        if not wait_until(lambda: _held_push_waiting(team_db), timeout=120):
+            sent.append("the push never waited on the held lock")
+            os.kill(os.getpid(), signal.SIGINT)  # end the test rather than hang it
+            return
+        writers = [t for t in threading.enumerate() if t.name.startswith("aio-team-push")]
+        sent.append(f"{len(writers)} writer(s)")
+        for writer in writers:
+            assert writer.ident is not None
+            signal.pthread_kill(writer.ident, signal.SIGINT)
+
+    try:
+        holder.execute("SELECT pg_advisory_lock(hashtext(%s))", (config.machine(root).machine_id,))
+        threading.Thread(target=interrupt_the_writer, daemon=True).start()
+        with pytest.raises(KeyboardInterrupt):
+            push(SessionStore(root), config.resolve(None), with_usage=False)
+        assert sent == ["1 writer(s)"]
+        consistent(team_db, 5)
+    finally:
+        holder.close()
+    assert team_json("push", "--no-usage", root=root)["added"] == 3
+    consistent(team_db, 8)
+
+
 def test_newer_schema_is_refused(team_db: str, tmp_path: Path) -> None:
     fill_store(tmp_path / "m", 1, 3, seed=5)
     team_json("init")
