@@ -86,6 +86,12 @@ def test_push_then_stats_equal_local_totals(team_db: str, tmp_path: Path) -> Non
     assert {k: v["interactions"] for k, v in by_task_team.items()} == {
         k: v["interactions"] for k, v in by_task_local.items()
     }
+    assert {k: v["sessions"] for k, v in by_task_team.items()} == {
+        k: v["sessions"] for k, v in by_task_local.items()
+    }
+    assert sorted((m["session_name"], m["interactions"]) for m in ours["most_active"]) == sorted(
+        (m["session_name"], m["interactions"]) for m in mine["most_active"]
+    )
     for by in ("user", "machine", "feature", "branch", "model", "agent", "day", "session"):
         groups = team_json("stats", "--by", by)["groups"]
         assert sum(g["interactions"] for g in groups.values()) == 200, by
