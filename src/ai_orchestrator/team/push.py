@@ -19,6 +19,9 @@ Contract
       in ``SESSION_DIR/team/state.json`` is written after each commit, for ``status``).
     - One push per store at a time (``SESSION_DIR/team/push.lock``) and per machine id on the
       server (an advisory lock), so two pushes never race on one watermark.
+    - **Branch.** A row's branch is the record's (``infra.git_head``, stored since the
+      record has one); a call recorded without one takes the branch its agent's transcript
+      recorded, when the usage index matched the two (``requests.covered_branches``).
     - **Ctrl-C ends a push promptly**, even while the server holds the batch in flight
       (``Pusher``: timed waits on the writer thread, its statement cancelled on the way out).
     - Nothing is read that is not a complete, valid record (``rows.parse_lines``, the
@@ -56,8 +59,8 @@ from ai_orchestrator.team.config import (
     team_dir,
     write_state,
 )
-from ai_orchestrator.team.requests import RequestsReport, push_requests
-from ai_orchestrator.team.rows import COLUMNS, COMMAND, FEATURE, TS, parse_lines
+from ai_orchestrator.team.requests import RequestsReport, covered_branches, push_requests
+from ai_orchestrator.team.rows import BRANCH, COLUMNS, COMMAND, FEATURE, TS, parse_lines
 from ai_orchestrator.usage.db import index_path
 
 BATCH_ROWS = 10_000
@@ -275,6 +278,7 @@ class Pusher:
         self.conn, self.who, self.settings = conn, who, settings
         self.with_prompts, self.batch_rows = with_prompts, batch_rows
         self.committed: dict[str, _Mark] = {}
+        self.branches: dict[str, str] = {}  # interaction id → branch (covered_branches)
         self.writer: threading.Thread | None = None
         self.failure: BaseException | None = None
         with conn.cursor() as cur:
@@ -402,6 +406,8 @@ class Pusher:
                 chunk, session, self.who.machine_id, self.settings.user, self.with_prompts
             )
             report.corrupt_lines += corrupt
+            if self.branches:
+                found = [self._with_branch(row) for row in found]
             batch.rows.extend(found)
             if found:
                 stamps = [row[TS] for row in found]
@@ -416,6 +422,14 @@ class Pusher:
             if len(batch.rows) >= self.batch_rows:
                 self.flush(batch, report)
             yield len(chunk)
+
+
+    def _with_branch(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
+        """A row without a branch gets the one its agent's transcript recorded, if known."""
+        if row[BRANCH] is not None:
+            return row
+        branch = self.branches.get(row[0])
+        return row if branch is None else (*row[:BRANCH], branch, *row[BRANCH + 1 :])
 
 
 def _register(conn: Any, who: Machine, settings: TeamSettings) -> None:
@@ -451,6 +465,8 @@ def push(
         report.sessions = len(work)
         total = sum(w.size - w.start for w in work)
         pusher = Pusher(conn, who, settings, with_prompts, batch_rows)
+        if with_usage and work:
+            pusher.branches = covered_branches(index_path(store.root))
         batch, done = _Batch(), 0
         try:
             for item in work:

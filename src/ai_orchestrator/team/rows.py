@@ -46,6 +46,7 @@ COLUMNS = (
     "agent_session_id", "prompt",
 )  # fmt: skip
 TS, COMMAND, FEATURE = COLUMNS.index("ts"), COLUMNS.index("command"), COLUMNS.index("feature_id")
+BRANCH = COLUMNS.index("branch")
 
 _loads: Callable[[bytes], Any] = json.loads
 try:  # several times faster than the stdlib on the common line (``parse_lines``)
