@@ -30,6 +30,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -67,8 +68,6 @@ def build_store(root: Path, rows: int, sessions: int = 1000) -> dict[str, int]:
     store.record_unique(template_session, [normalize_interaction(seed, template_session)])
     template = json.loads((root / "implement-template" / "interactions.jsonl").read_bytes())
     (root / "implement-template" / "interactions.jsonl").unlink()
-    import shutil
-
     shutil.rmtree(root / "implement-template")
     per = rows // sessions
     totals = {"rows": 0, "input": 0, "output": 0}
@@ -133,10 +132,14 @@ def server_cpu(server: PgServer) -> float:
 
 
 def first_push(
-    server: PgServer, store: Path, totals: dict[str, int], run: int, src: str | None = None
+    server: PgServer, store: Path, totals: dict[str, int], run: str, src: str | None = None,
+    *, usage: bool = False,
 ) -> tuple[float, float, float]:
     """(wall, the push process's CPU, the server's CPU) of one first push; ``src``: the
-    ``src`` directory of another checkout to push with instead (``--compare-with``)."""
+    ``src`` directory of another checkout to push with instead (``--compare-with``).
+    Without ``usage`` it is ``push --no-usage`` (aio's interactions alone); with it the
+    default push, which first builds the usage index from the store (deleted before: a
+    first sync) and then also pushes the index's rows."""
     db = server.create_db(f"push{run}{'o' if src else ''}")
     env = {**os.environ, "SESSION_DIR": str(store), "AIO_TEAM_DB": server.url(db, password=True)}
     if src:
@@ -144,8 +147,9 @@ def first_push(
     run_aio(["team", "init"], env)
     for state in (store / "team").glob("*.json"):
         state.unlink()  # a new machine id per run: a first push every time
+    shutil.rmtree(store / "usage", ignore_errors=True)
     server_before = server_cpu(server)
-    wall, out = run_aio(["team", "push", "--json"], env)
+    wall, out = run_aio(["team", "push", "--json", *(() if usage else ("--no-usage",))], env)
     cpu, server_used = LAST_CPU[0], server_cpu(server) - server_before
     report = json.loads(out)
     import psycopg
@@ -252,8 +256,8 @@ def render(result: dict[str, Any]) -> str:
     rate = push["rows_per_second_median"]
     per_push = ", ".join(f"{r:,.0f}" for r in push["rows_per_second"])
     push_row = (
-        f"| first `aio team push` of {push['rows']:,} interactions (1,000 sessions; whole "
-        f"process: validation, COPY, insert, rollup) | {rate:,.0f} rows/s "
+        f"| first `aio team push --no-usage` of {push['rows']:,} interactions (1,000 "
+        f"sessions; whole process: validation, COPY, insert, rollup) | {rate:,.0f} rows/s "
         f"({push['wall_median']:.1f} s; CPU: push {push['client_cpu_median']:.1f} s, server "
         f"{push['server_cpu_median']:.1f} s) | {per_push} | ≥ 20,000 rows/s | "
         f"{'yes' if rate >= 20_000 else '**no**'} |"
@@ -272,6 +276,17 @@ def render(result: dict[str, Any]) -> str:
             f"| {', '.join(f'{r:,.0f}' for r in compare['rows_per_second'])} | | after / before: "
             f"{rate / crate:.2f}× the rate, "
             f"{cpu_ratio:.2f}× the CPU |"
+        )
+    usage = push.get("with_usage")
+    usage_row = ""
+    if usage:
+        usage_row = (
+            f"\n| first `aio team push` (the default: it also builds the usage index from the "
+            f"store first, then pushes the index's {push['rows']:,} rows of these calls to "
+            f"`aio.requests`) | {usage['rows_per_second_median']:,.0f} interactions/s "
+            f"({usage['wall_median']:.1f} s; CPU: push {usage['client_cpu_median']:.1f} s, "
+            f"server {usage['server_cpu_median']:.1f} s) | "
+            f"{', '.join(f'{r:,.0f}' for r in usage['rows_per_second'])} | | |"
         )
     per_stats = ", ".join(f"{w * 1000:.0f}" for w in stats["stats_wall"])
     stats_row = (
@@ -298,7 +313,7 @@ interleaved).
 
 | What | Measured (median) | Per run | Target | Met |
 |---|---|---|---|---|
-{push_row}{compare_row}
+{push_row}{compare_row}{usage_row}
 {stats_row}
 {peer_row}
 
@@ -348,6 +363,10 @@ def main() -> None:
         help="the src directory of another checkout: its first push is timed too, run by "
         "run interleaved with this tree's",
     )  # fmt: skip
+    parser.add_argument(
+        "--usage-runs", type=int, default=1,
+        help="runs of the default push (usage index sync + its rows too); 0: none",
+    )  # fmt: skip
     args = parser.parse_args()
     bindir = binaries()
     if bindir is None:
@@ -360,19 +379,23 @@ def main() -> None:
         totals = build_store(store, args.rows)
         runs, others = [], []
         for run in range(args.runs):
-            runs.append(first_push(server, store, totals, run))
+            runs.append(first_push(server, store, totals, str(run)))
             if args.compare_with:
-                others.append(first_push(server, store, totals, run, args.compare_with))
+                others.append(first_push(server, store, totals, str(run), args.compare_with))
             loads.append(os.getloadavg()[0])
         push = _push_figures(args.rows, runs)
         if others:
             push["compare"] = {"src": args.compare_with, **_push_figures(args.rows, others)}
+        if args.usage_runs:
+            push["with_usage"] = _push_figures(args.rows, [
+                first_push(server, store, totals, f"u{run}", usage=True)
+                for run in range(args.usage_runs)
+            ])  # fmt: skip
+            loads.append(os.getloadavg()[0])
         stats = stats_over(server, args.stats_rows, 7)
         loads.append(os.getloadavg()[0])
     finally:
         server.stop()
-        import shutil
-
         shutil.rmtree(work, ignore_errors=True)
     result = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
