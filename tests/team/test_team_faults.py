@@ -30,7 +30,25 @@ from tests.team.test_team import server_count, team, team_json
 
 pytestmark = pytest.mark.process  # a real PostgreSQL server and its tools
 
-CODE = "from ai_orchestrator.cli.main import main; main()"
+# SIGINT as a terminal's Ctrl-C finds it, whatever the test runner's disposition (a runner
+# started as a background job of a non-interactive shell ignores SIGINT, and children
+# inherit that)
+CODE = (
+    "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "from ai_orchestrator.cli.main import main; main()"
+)
+
+
+def ctrl_c(proc: subprocess.Popen[str], timeout: float = 90) -> str:
+    """SIGINT to ``proc``; its stderr once it exited. If it has not within ``timeout``, its
+    threads' stacks (PYTHONFAULTHANDLER in its environment, SIGABRT) fail the test."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        return proc.communicate(timeout=timeout)[1]
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)
+        err = proc.communicate(timeout=30)[1]
+        raise AssertionError(f"still running {timeout:.0f} s after Ctrl-C:\n{err}") from None
 
 
 def consistent(url: str, expected: int) -> None:
@@ -131,13 +149,13 @@ def test_ctrl_c_mid_push_then_retry_is_exact(team_db: str, tmp_path: Path) -> No
     root = tmp_path / "m"
     fill_store(root, 2, 10_000, seed=41)
     team_json("init")
-    env = {**os.environ, "SESSION_DIR": str(root), "AIO_TEAM_BATCH_ROWS": "500"}
+    env = {**os.environ, "SESSION_DIR": str(root), "AIO_TEAM_BATCH_ROWS": "500",
+           "PYTHONFAULTHANDLER": "1"}  # fmt: skip
     proc = subprocess.Popen(
         [sys.executable, "-c", CODE, "team", "push"], env=env, stderr=subprocess.PIPE, text=True
     )
     assert wait_until(lambda: server_count(team_db) >= 1_000, timeout=60)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    err = ctrl_c(proc)
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     partial = server_count(team_db)
@@ -188,13 +206,7 @@ def test_ctrl_c_while_the_server_holds_the_writer_stops_promptly(
         try:
             held = wait_until(lambda: _held_push_waiting(team_db), timeout=120)
         finally:
-            proc.send_signal(signal.SIGINT)
-            try:
-                _out, err = proc.communicate(timeout=90)
-            except subprocess.TimeoutExpired:
-                proc.send_signal(signal.SIGABRT)
-                _out, err = proc.communicate(timeout=30)
-                raise AssertionError(f"still running 90 s after Ctrl-C:\n{err}") from None
+            err = ctrl_c(proc)
         assert held, f"the push never waited on the held lock: {err}"
         assert proc.returncode == code, err
         assert says in err and "Traceback" not in err
@@ -313,13 +325,7 @@ def test_watch_pushes_new_records_and_stops_on_ctrl_c(team_db: str, tmp_path: Pa
             store.record_unique("run-late", as_records("run-late", records("late", 4, seed=8)))
         pushed_late = pushed_first and wait_until(lambda: server_count(team_db) == 9, timeout=60)
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            _out, err = proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGABRT)
-            _out, err = proc.communicate(timeout=30)
-            raise AssertionError(f"still running 60 s after Ctrl-C:\n{err}") from None
+        err = ctrl_c(proc)
     assert pushed_first and pushed_late, (server_count(team_db), err)
     assert proc.returncode == 0, err
     assert "stopped" in err and "Traceback" not in err
