@@ -141,6 +141,10 @@ def bench_compare(
                 wall, cpu = time_with_cpu(argv, env)
                 samples.setdefault(f"{label}_{what}", []).append(wall)
                 samples.setdefault(f"{label}_{what}_cpu", []).append(cpu)
+        # the floor in the same minutes: the start-up every command pays
+        wall, cpu = time_with_cpu([*aio_bin(), "--version"], envs["after"])
+        samples.setdefault("version", []).append(wall)
+        samples.setdefault("version_cpu", []).append(cpu)
     return {
         "sessions": sessions,
         **{f"{key}_median_s": round(median(xs), 4) for key, xs in samples.items()},

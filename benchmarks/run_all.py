@@ -426,12 +426,15 @@ def main() -> None:
     results = HERE / "RESULTS.md"
     old = results.read_text() if results.exists() else ""
     # bench_usage.py's, bench_report.py's, bench_team.py's, bench_complete.py's and
-    # bench_sessions.py's sections and bench_run.py's before/after (each run on its own: a
-    # 1 GiB corpus and ccusage; a 10,000-session store; a PostgreSQL server; a 10,000-session
-    # store and an older tree to compare with; the real Claude CLI through whole features,
-    # ~30 min; an older tree to compare with) are kept
+    # bench_sessions.py's sections, bench_run.py's before/after and issue 24's list/stats
+    # section (each run on its own: a 1 GiB corpus and ccusage; a 10,000-session store; a
+    # PostgreSQL server; a 10,000-session store and an older tree to compare with; the real
+    # Claude CLI through whole features, ~30 min; an older tree to compare with;
+    # bench_store.py --compare-with, run by hand at 100,000) are kept
     kept = ""
-    for name in ("usage-index", "report", "team", "complete", "sessions", "run-overhead"):
+    for name in (
+        "usage-index", "report", "team", "complete", "sessions", "run-overhead", "issue24-list"
+    ):
         start, end = old.find(f"<!-- {name} -->"), old.find(f"<!-- /{name} -->")
         if 0 <= start < end:
             kept += "\n" + old[start : end + len(f"<!-- /{name} -->")] + "\n"

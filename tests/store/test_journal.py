@@ -7,6 +7,8 @@ listing, a journal that cannot be trusted, sessions changed by hand.
 
 from __future__ import annotations
 
+import json
+import math
 import multiprocessing
 import os
 import random
@@ -22,9 +24,10 @@ import pytest
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store import journal as journal_module
 from ai_orchestrator.store.index import INDEX_FILE, SessionRow, SummaryIndex
+from ai_orchestrator.store.index_query import documents, documents_of_rows, totals
 from ai_orchestrator.store.journal import JOURNAL
 from ai_orchestrator.store.session_store import LOG, METADATA
-from ai_orchestrator.store.stats import compute_stats
+from ai_orchestrator.store.stats import compute_stats, totals_of
 from tests.helpers import as_record, interaction
 
 
@@ -197,6 +200,14 @@ def test_a_writer_killed_between_its_write_and_its_note_never_leaves_a_stale_row
             os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
         assert os.WIFSIGNALED(status), f"round {round_}: the writer was not killed"
+        summed = SummaryIndex(store).listing(None, totals(""), docs=False)  # as `stats`
+        got = summed.answer or totals_of(summed.rows, "")
+        want = totals_of([SessionRow.from_view(store.load(n)) for n in store.names()], "")
+        assert (got.sessions, got.interactions, got.tokens) == (
+            want.sessions, want.interactions, want.tokens
+        ), f"round {round_}"
+        # (summed in another order: equal up to the float's last bits)
+        assert math.isclose(got.cost, want.cost, rel_tol=1e-12), f"round {round_}"
         assert listing(store) == truth(store), f"round {round_}"
     assert listing(store, rescan=True) == truth(store)
 
@@ -205,9 +216,11 @@ WRITERS = 16
 PER_WRITER = 25
 
 
-def _writer(root: str, index: int, started: Any, acked: Any) -> None:
+def _writer(root: str, index: int, started: Any, acked: Any, halfway: Any) -> None:
     store = SessionStore(root)
-    for _ in range(PER_WRITER):
+    for n in range(PER_WRITER):
+        if n == PER_WRITER // 2:  # the listings must meet writes, however slow they are
+            assert halfway.wait(240), "the test never released the writers"
         started[index] += 1
         store.record(
             as_record(f"implement-w{index:02d}", interaction(tokens={"input": 1, "output": 1}))
@@ -221,8 +234,9 @@ def test_listings_during_sixteen_writers_are_each_consistent(session_dir: Path) 
     store.ensure_root()
     ctx = multiprocessing.get_context("fork")
     started, acked = ctx.Array("i", WRITERS), ctx.Array("i", WRITERS)
+    halfway = ctx.Event()  # set once two listings ran: writers wait there until then
     procs = [
-        ctx.Process(target=_writer, args=(str(session_dir), w, started, acked))
+        ctx.Process(target=_writer, args=(str(session_dir), w, started, acked, halfway))
         for w in range(WRITERS)
     ]
     for proc in procs:
@@ -243,7 +257,23 @@ def test_listings_during_sixteen_writers_are_each_consistent(session_dir: Path) 
                 assert row.tokens["input"] == row.interactions == row.summary["interaction_count"]
         stats = compute_stats(rows)
         assert sum(low) <= stats["interactions"] <= sum(high)
+        # The same through SQL over the index (``list --json`` and ``stats``)
+        low = list(acked)
+        done = SummaryIndex(store).listing(None, documents("name", "", False))
+        high = list(started)
+        body = (done.answer or documents_of_rows(done.rows, "name", "", False))[2]
+        docs = json.loads(b"[" + body + b"]")
+        shown_by = {d["session_name"]: d["interaction_count"] for d in docs}
+        for w in range(WRITERS):
+            assert low[w] <= shown_by.get(f"implement-w{w:02d}", 0) <= high[w], (w, shown_by)
+        low = list(acked)
+        summed = SummaryIndex(store).listing(None, totals(""), docs=False)
+        high = list(started)
+        total = summed.answer or totals_of(summed.rows, "")
+        assert sum(low) <= total.interactions <= sum(high)
         listings += 1
+        if listings >= 2:
+            halfway.set()
     for proc in procs:
         proc.join(30)
         assert proc.exitcode == 0

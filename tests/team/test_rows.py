@@ -12,7 +12,7 @@ import pytest
 from ai_orchestrator.core.errors import InvalidInput
 from ai_orchestrator.core.names import as_session_name
 from ai_orchestrator.store.records import normalize_interaction
-from ai_orchestrator.team.rows import TS, fast_row, parse_lines, row_of
+from ai_orchestrator.team.rows import TS, _encodable, fast_row, parse_lines, row_of
 from tests.team.stores import records
 
 SESSION = as_session_name("implement-login")
@@ -53,6 +53,14 @@ VARIATIONS: list[dict[str, Any]] = [
     {"prompt_preview": None}, {"response_preview": 5}, {"session_name": "other-x"},
     {"feature_id": "other"}, {"command": None},
     {"usage_by_model": {"m": {"tokens": {"input": 1}, "cost": 0.1}}},
+    # what orjson reads differently from the stdlib: integers past 64 bits (floats there),
+    # NaN and infinities (refused there), lone surrogates (refused there)
+    {"tokens": {"input": 2**64}}, {"tokens": {"output": 2**70}}, {"duration_ms": 2**64 + 1},
+    {"exit_code": -(2**64)}, {"cost": 2**64}, {"turns": 2**64}, {"turns": 3},
+    {"cost": float("nan")}, {"savings": float("inf")}, {"reported_cost": float("-inf")},
+    {"prompt": "a \ud800 b"}, {"model": "m\udfff"}, {"task_id": "T\ud83d"},
+    {"source_of_nothing": 2**80}, {"cost_source": ["computed"]},
+    {"tokens": {"input": 1, "x": 2**64}}, {"branch": "feat/x"}, {"branch": 5}, {"branch": None},
 ]  # fmt: skip
 
 
@@ -65,6 +73,8 @@ def test_fast_path_equals_the_store_validation(change: dict[str, Any], prompts: 
     if fast is not None:
         assert expected is not None, "the fast path accepted a line the store refuses"
         assert fast == expected
+    # a lone surrogate is valid JSON but cannot be sent: the row carries U+FFFD instead
+    expected = slow(_encodable(d), prompts)
     rows, corrupt = parse_lines(json.dumps(d).encode() + b"\n", SESSION, "m", "u", prompts)
     if d.get("id") is None:
         assert len(rows) == 1 and rows[0][0].startswith("c-")

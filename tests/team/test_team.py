@@ -86,6 +86,12 @@ def test_push_then_stats_equal_local_totals(team_db: str, tmp_path: Path) -> Non
     assert {k: v["interactions"] for k, v in by_task_team.items()} == {
         k: v["interactions"] for k, v in by_task_local.items()
     }
+    assert {k: v["sessions"] for k, v in by_task_team.items()} == {
+        k: v["sessions"] for k, v in by_task_local.items()
+    }
+    assert sorted((m["session_name"], m["interactions"]) for m in ours["most_active"]) == sorted(
+        (m["session_name"], m["interactions"]) for m in mine["most_active"]
+    )
     for by in ("user", "machine", "feature", "branch", "model", "agent", "day", "session"):
         groups = team_json("stats", "--by", by)["groups"]
         assert sum(g["interactions"] for g in groups.values()) == 200, by
@@ -254,3 +260,33 @@ def test_since_counts_calls_on_or_after_the_day(team_db: str, tmp_path: Path) ->
     assert team_json("stats", "--since", "20261115")["interactions"] == expected
     bad = team("stats", "--since", "2026-02-30")
     assert bad.code == 2 and bad.err.count("\n") == 1
+
+
+def test_branch_of_aio_calls_reaches_the_team(team_db: str, tmp_path: Path) -> None:
+    """A call recorded with its git branch (``build_record`` reads it from the cwd) is pushed
+    with it, on the fast path and on the full validation alike; one without stays empty."""
+    from ai_orchestrator.store.session_store import SessionStore
+    from tests.team.stores import records
+
+    root = tmp_path / "m"
+    store = SessionStore(root)
+    on_branch = records("b", 6, seed=31)
+    for n, item in enumerate(on_branch):
+        item["branch"] = "feature/login" if n % 2 else "main"
+    on_branch[0]["timestamp"] = "2026-11-01T10:00:00Z"  # not canonical: the full validation
+    store.record_unique("implement-login", as_records("implement-login", on_branch))
+    store.record_unique("run-plain", as_records("run-plain", records("p", 3, seed=32)))
+    team_json("init")
+    assert team_json("push", root=root)["added"] == 9
+    with psycopg.connect(team_db) as conn:
+        found = dict(
+            conn.execute("SELECT id, branch FROM aio.interactions ORDER BY id").fetchall()
+        )
+    assert found == {
+        **{f"b-{n}": "feature/login" if n % 2 else "main" for n in range(6)},
+        **{f"p-{n}": None for n in range(3)},
+    }
+    groups = team_json("stats", "--by", "branch")["groups"]
+    assert {k: g["interactions"] for k, g in groups.items()} == {
+        "feature/login": 3, "main": 3, "(no branch)": 3,
+    }

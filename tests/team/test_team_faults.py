@@ -30,7 +30,25 @@ from tests.team.test_team import server_count, team, team_json
 
 pytestmark = pytest.mark.process  # a real PostgreSQL server and its tools
 
-CODE = "from ai_orchestrator.cli.main import main; main()"
+# SIGINT as a terminal's Ctrl-C finds it, whatever the test runner's disposition (a runner
+# started as a background job of a non-interactive shell ignores SIGINT, and children
+# inherit that)
+CODE = (
+    "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "from ai_orchestrator.cli.main import main; main()"
+)
+
+
+def ctrl_c(proc: subprocess.Popen[str], timeout: float = 90) -> str:
+    """SIGINT to ``proc``; its stderr once it exited. If it has not within ``timeout``, its
+    threads' stacks (PYTHONFAULTHANDLER in its environment, SIGABRT) fail the test."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        return proc.communicate(timeout=timeout)[1]
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)
+        err = proc.communicate(timeout=30)[1]
+        raise AssertionError(f"still running {timeout:.0f} s after Ctrl-C:\n{err}") from None
 
 
 def consistent(url: str, expected: int) -> None:
@@ -131,13 +149,13 @@ def test_ctrl_c_mid_push_then_retry_is_exact(team_db: str, tmp_path: Path) -> No
     root = tmp_path / "m"
     fill_store(root, 2, 10_000, seed=41)
     team_json("init")
-    env = {**os.environ, "SESSION_DIR": str(root), "AIO_TEAM_BATCH_ROWS": "500"}
+    env = {**os.environ, "SESSION_DIR": str(root), "AIO_TEAM_BATCH_ROWS": "500",
+           "PYTHONFAULTHANDLER": "1"}  # fmt: skip
     proc = subprocess.Popen(
         [sys.executable, "-c", CODE, "team", "push"], env=env, stderr=subprocess.PIPE, text=True
     )
     assert wait_until(lambda: server_count(team_db) >= 1_000, timeout=60)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    err = ctrl_c(proc)
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     partial = server_count(team_db)
@@ -145,6 +163,97 @@ def test_ctrl_c_mid_push_then_retry_is_exact(team_db: str, tmp_path: Path) -> No
     consistent(team_db, partial)
     assert team_json("push", root=root)["added"] == 20_000 - partial
     consistent(team_db, 20_000)
+
+
+def _held_push_waiting(url: str) -> bool:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'aio team' "
+            "AND wait_event_type = 'Lock'"
+        ).fetchone()
+    return bool(row and row[0])
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "says"),
+    [
+        (("push", "--no-usage"), 130, "interrupted"),
+        (("push", "--watch", "--debounce", "0.5"), 0, "stopped"),
+    ],
+    ids=["push", "watch"],
+)
+def test_ctrl_c_while_the_server_holds_the_writer_stops_promptly(
+    team_db: str, tmp_path: Path, args: tuple[str, ...], code: int, says: str
+) -> None:
+    """The batch's transaction waits on the server (here: another session holds this
+    machine's advisory lock; in life a lock, a stalled server). Ctrl-C must still end the
+    push: the writer's statement is cancelled and rolled back, nothing is half-written,
+    and the next push sends everything once."""
+    root = tmp_path / "m"
+    store = fill_store(root, 1, 5, seed=43)
+    team_json("init")
+    assert team_json("push", "--no-usage", root=root)["added"] == 5
+    store.record_unique("run-held", as_records("run-held", records("held", 3, seed=44)))
+    machine_id = config.machine(root).machine_id
+    holder = psycopg.connect(team_db, autocommit=True)
+    try:
+        holder.execute("SELECT pg_advisory_lock(hashtext(%s))", (machine_id,))
+        env = {**os.environ, "SESSION_DIR": str(root), "PYTHONFAULTHANDLER": "1"}
+        proc = subprocess.Popen(
+            [sys.executable, "-c", CODE, "team", *args], env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            held = wait_until(lambda: _held_push_waiting(team_db), timeout=120)
+        finally:
+            err = ctrl_c(proc)
+        assert held, f"the push never waited on the held lock: {err}"
+        assert proc.returncode == code, err
+        assert says in err and "Traceback" not in err
+        consistent(team_db, 5)  # the held batch was rolled back whole
+    finally:
+        holder.close()  # releases the advisory lock
+    assert team_json("push", "--no-usage", root=root)["added"] == 3
+    consistent(team_db, 8)
+    marks_cover_rows(team_db)
+
+
+def test_ctrl_c_delivered_to_the_writer_thread_still_stops_the_push(
+    team_db: str, tmp_path: Path
+) -> None:
+    """The kernel may hand a process's SIGINT to any of its threads. Python acts on it in the
+    main thread only, at its next bytecode: a main thread blocked without a timeout on the
+    writer (which the server holds) would never get there. The push must still stop."""
+    root = tmp_path / "m"
+    store = fill_store(root, 1, 5, seed=45)
+    team_json("init")
+    assert team_json("push", "--no-usage", root=root)["added"] == 5
+    store.record_unique("run-held", as_records("run-held", records("held", 3, seed=46)))
+    holder = psycopg.connect(team_db, autocommit=True)
+    sent: list[str] = []
+
+    def interrupt_the_writer() -> None:
+        if not wait_until(lambda: _held_push_waiting(team_db), timeout=120):
+            sent.append("the push never waited on the held lock")
+            os.kill(os.getpid(), signal.SIGINT)  # end the test rather than hang it
+            return
+        writers = [t for t in threading.enumerate() if t.name.startswith("aio-team-push")]
+        sent.append(f"{len(writers)} writer(s)")
+        for writer in writers:
+            assert writer.ident is not None
+            signal.pthread_kill(writer.ident, signal.SIGINT)
+
+    try:
+        holder.execute("SELECT pg_advisory_lock(hashtext(%s))", (config.machine(root).machine_id,))
+        threading.Thread(target=interrupt_the_writer, daemon=True).start()
+        with pytest.raises(KeyboardInterrupt):
+            push(SessionStore(root), config.resolve(None), with_usage=False)
+        assert sent == ["1 writer(s)"]
+        consistent(team_db, 5)
+    finally:
+        holder.close()
+    assert team_json("push", "--no-usage", root=root)["added"] == 3
+    consistent(team_db, 8)
 
 
 def test_newer_schema_is_refused(team_db: str, tmp_path: Path) -> None:
@@ -216,13 +325,7 @@ def test_watch_pushes_new_records_and_stops_on_ctrl_c(team_db: str, tmp_path: Pa
             store.record_unique("run-late", as_records("run-late", records("late", 4, seed=8)))
         pushed_late = pushed_first and wait_until(lambda: server_count(team_db) == 9, timeout=60)
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            _out, err = proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGABRT)
-            _out, err = proc.communicate(timeout=30)
-            raise AssertionError(f"still running 60 s after Ctrl-C:\n{err}") from None
+        err = ctrl_c(proc)
     assert pushed_first and pushed_late, (server_count(team_db), err)
     assert proc.returncode == 0, err
     assert "stopped" in err and "Traceback" not in err

@@ -156,7 +156,7 @@ def test_a_version_1_team_database_is_migrated_in_place(team_db: str, tmp_path: 
     assert refused.code == 1 and refused.err.count("\n") == 1, refused.err
     assert "aio team init" in refused.err  # not migrated yet: says what to do
     done = laptop.json("team", "init")
-    assert done["applied"] == [2]
+    assert done["applied"] == list(range(2, schema.VERSION + 1))
     laptop.transcript("s1", _assistant("msg_1", "req_1", "2026-12-01T10:00:00Z", 5))
     assert laptop.json("team", "push")["usage"]["added"] == 1
     by_url = laptop.json("usage", "daily", "--db", team_db)  # --db means --team
@@ -197,3 +197,32 @@ def test_session_list_team_shows_every_machines_sessions(team_db: str, tmp_path:
     assert first.json("session", "list", "--team", "--active", "--days", "1")["sessions"] == []
     text = first.aio("session", "list", "--team")
     assert text.code == 0 and "dev-a@" in text.out and "dev-b@" in text.out, text.out
+
+
+def test_a_call_recorded_without_a_branch_takes_its_transcripts(
+    team_db: str, tmp_path: Path
+) -> None:
+    """An aio call recorded before records carried a branch: the usage index matched its
+    agent's transcript requests to it (same agent session, inside the call's window), and
+    those carry the git branch the agent saw: the team row gets it. A call that records
+    its own branch keeps it; one nothing matched stays empty."""
+    from ai_orchestrator.store.session_store import SessionStore
+    from tests.helpers import as_records
+    from tests.team.stores import records
+
+    laptop = Machine(tmp_path / "laptop")
+    entry = json.loads(_assistant("msg_1", "req_1", "2026-12-01T10:00:01Z", 7))
+    entry["gitBranch"] = "feature/login"
+    laptop.transcript("s1", json.dumps(entry) + "\n")
+    calls = records("c", 3, seed=51)
+    for n, call in enumerate(calls):
+        call.update(agent="claude", model=SONNET, timestamp=f"2026-12-0{n + 1}T10:00:05.000Z",
+                    duration_ms=10_000, agent_session_id="s1")  # fmt: skip
+    calls[1]["branch"] = "own-branch"  # recorded by this aio: its own branch wins
+    store = SessionStore(tmp_path / "laptop" / ".ai-sessions")
+    store.record_unique("run-old", as_records("run-old", calls))
+    laptop.json("team", "init")
+    assert laptop.json("team", "push")["added"] == 3
+    with psycopg.connect(team_db) as conn:
+        found = dict(conn.execute("SELECT id, branch FROM aio.interactions").fetchall())
+    assert found == {"c-0": "feature/login", "c-1": "own-branch", "c-2": None}

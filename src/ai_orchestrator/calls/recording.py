@@ -12,7 +12,9 @@ Contract
       tokens/$0 — unless the caller knows the usage is nothing (``usage_known``: the process
       never started, or recovery read the agent's own files). Readers show it as "unknown".
       ``found`` names the agent file usage was read back from (``usage_source``; a
-      computed cost is then ``transcript``).
+      computed cost is then ``transcript``). ``branch``: the git branch checked out in
+      the call's ``cwd`` (``infra.git_head``; absent outside a repository or detached), what
+      the team database's and the usage index's branch columns show for aio's own calls.
 
 Money (pricing, ``cost_source``, live cost, budget checks) is ``accounting.call_cost``.
 """
@@ -30,6 +32,7 @@ from ai_orchestrator.calls.context import compaction_record, context_size
 from ai_orchestrator.core.interaction import Interaction, Tokens
 from ai_orchestrator.core.names import SessionName, is_valid_id
 from ai_orchestrator.core.outcomes import stored_outcome
+from ai_orchestrator.infra.git_head import branch_at
 from ai_orchestrator.infra.timeutil import now_iso
 from ai_orchestrator.store.records import new_record_id, preview
 
@@ -79,10 +82,12 @@ def build_record(
     # An id the agent printed that breaks the id rule must not lose the call: it is kept
     # (redacted like any text) under agent_session_ref instead.
     valid_sid = session_id is None or is_valid_id(session_id)
+    branch = branch_at(cwd)  # the team's branch column; None outside a repository
     order = [
-        "task_id", "agent", "agent_session_id", "cwd", "model", "prompt", "prompt_preview",
-        "response_preview", "tokens", "duration_ms", "outcome", "exit_code", "error", "turns",
-        "session_action", "cli_version", "tools_used", "todos", "agent_state",
+        "task_id", "agent", "agent_session_id", "cwd", *(("branch",) if branch else ()),
+        "model", "prompt", "prompt_preview", "response_preview", "tokens", "duration_ms",
+        "outcome", "exit_code", "error", "turns", "session_action", "cli_version", "tools_used",
+        "todos", "agent_state",
     ]  # fmt: skip
     if not valid_sid:
         order.append("agent_session_ref")
@@ -129,6 +134,7 @@ def build_record(
         agent=result.agent,
         agent_session_id=session_id if valid_sid else None,
         cwd=str(cwd),
+        branch=branch,
         model=result.model or model,
         prompt=prompt,
         prompt_preview=preview(prompt),

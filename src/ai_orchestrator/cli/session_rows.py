@@ -5,7 +5,7 @@ sessions warned about on stderr and the store's entries that are not aio's."""
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
@@ -14,7 +14,9 @@ from ai_orchestrator.cli import output
 if TYPE_CHECKING:  # the store loads when rows are read, not when `session` is imported
     from ai_orchestrator.store import SessionStore
     from ai_orchestrator.store.discovery import Discovery
-    from ai_orchestrator.store.index import SessionRow
+    from ai_orchestrator.store.index import Listing, Query, SessionRow
+
+T = TypeVar("T")
 
 rescan_option = click.option(
     "--rescan",
@@ -36,6 +38,16 @@ def store_rows(
     store's entries that are not aio's (``{name, kind, reason}``); and the one scan they
     come from. A rescan (``--rescan``, or an index that cannot be trusted) shows a
     progress bar on stderr when that is a terminal."""
+    no_query: Query[None] | None = None
+    done, unreadable, foreign, found = store_listing(store, no_query, rescan=rescan, docs=docs)
+    return done.rows, unreadable, foreign, found
+
+
+def store_listing(
+    store: SessionStore, query: Query[T] | None, *, rescan: bool = False, docs: bool = True
+) -> tuple[Listing[T], list[dict[str, str]], list[dict[str, str]], Discovery]:
+    """As ``store_rows``, with ``query`` answered over the index (``SummaryIndex.listing``:
+    its ``rows`` are then only those the answer does not cover)."""
     from ai_orchestrator.store.index import SummaryIndex, unreadable_entries
 
     found = store.discover()
@@ -45,10 +57,12 @@ def store_rows(
 
         bar = ScanBar()
     try:
-        rows, errors = SummaryIndex(store).rows(found, rescan=rescan, progress=bar, docs=docs)
+        done = SummaryIndex(store).listing(
+            found, query, rescan=rescan, progress=bar, docs=docs
+        )
     finally:
         if bar is not None:
             bar.close()
-    errors = found.errors + errors
+    errors = found.errors + done.errors
     warn_unreadable(errors)
-    return rows, unreadable_entries(rows, errors), [f.to_dict() for f in found.foreign], found
+    return done, unreadable_entries(done.rows, errors), [f.to_dict() for f in found.foreign], found

@@ -42,11 +42,11 @@ TOKEN_KEYS = ("input", "output", "cache_read", "cache_write", "reasoning")
 # The call's own fields and its pricing, in the order ``aio run`` writes them (the store
 # then adds ``STORE_FIELDS``); a record built in code is written in this order.
 CALL_FIELDS = (
-    "task_id", "agent", "agent_session_id", "cwd", "model", "prompt", "prompt_preview",
-    "response_preview", "tokens", "duration_ms", "outcome", "exit_code", "error", "turns",
-    "session_action", "cli_version", "tools_used", "todos", "agent_state", "agent_session_ref",
-    "session_note", "usage_by_model", "cost", "cost_source", "reported_cost", "savings",
-    "budget_usd", "spent_before", "over_budget", "raw_events",
+    "task_id", "agent", "agent_session_id", "cwd", "branch", "model", "prompt",
+    "prompt_preview", "response_preview", "tokens", "duration_ms", "outcome", "exit_code",
+    "error", "turns", "session_action", "cli_version", "tools_used", "todos", "agent_state",
+    "agent_session_ref", "session_note", "usage_by_model", "cost", "cost_source",
+    "reported_cost", "savings", "budget_usd", "spent_before", "over_budget", "raw_events",
 )  # fmt: skip
 STORE_FIELDS = (SCHEMA_KEY, "id", "timestamp", "session_name", "command", "feature_id")
 # Written by recovery, imports and migrations, and (``escalated_from``: the lineage of an
@@ -62,9 +62,9 @@ CONTEXT_FIELDS = ("context_tokens", "compaction")
 # when unknown: ``exit_code``, ``reported_cost``, ``task_id`` …).
 OPTIONAL_FIELDS = frozenset(
     {
-        "cwd", "error", "turns", "session_action", "cli_version", "tools_used", "todos",
-        "agent_state", "agent_session_ref", "session_note", "usage_by_model", "savings",
-        "budget_usd", "spent_before", "over_budget", "raw_events", *MARKER_FIELDS,
+        "cwd", "branch", "error", "turns", "session_action", "cli_version", "tools_used",
+        "todos", "agent_state", "agent_session_ref", "session_note", "usage_by_model",
+        "savings", "budget_usd", "spent_before", "over_budget", "raw_events", *MARKER_FIELDS,
         *CONTEXT_FIELDS,
     }
 )  # fmt: skip
@@ -81,6 +81,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "agent": (str,),
     "agent_session_id": (str,),
     "cwd": (str,),
+    "branch": (str,),
     "model": (str,),
     "prompt": (str,),
     "prompt_preview": (str,),
@@ -269,6 +270,7 @@ class Interaction:
     exit_code: int | None = None
     # optional (absent from older records)
     cwd: str | None = None
+    branch: str | None = None  # the git branch checked out in ``cwd`` (infra.git_head)
     error: str | None = None
     turns: int | None = None
     session_action: str | None = None

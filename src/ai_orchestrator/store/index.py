@@ -32,14 +32,25 @@ that appeared (those that vanished are dropped). What is caught how:
   changed): the signature is (inode, size, mtime) of ``interactions.jsonl`` (the scan's
   own ``lstat``) and of ``metadata.json``, plus the directory's mtime (an entry created,
   deleted or renamed); a loose mode, foreign owner or odd type never matches. Two extra
-  ``lstat`` per session. It is taken *before* the files are read, so a change made during
-  the read leaves a signature that no longer matches: read again next time; and a row
-  whose files changed less than a second ago is cached with a signature that never
-  matches (``_settled``: an mtime's clock ticks coarsely, a same-size edit within one
-  tick would keep the signature), so the next listing reads it again.
+  ``lstat`` per session (all three are needed: an in-place append or summary rewrite
+  leaves the directory's mtime alone, a planted odd lock file leaves both files alone).
+  It is taken *before* the files are read, so a change made during the read leaves a
+  signature that no longer matches: read again next time; and a row whose files changed
+  less than a second ago is cached with a signature that never matches (``_settled``: an
+  mtime's clock ticks coarsely, a same-size edit within one tick would keep the
+  signature), so the next listing reads it again.
 - *The journal cannot be trusted* — missing, not ours or another version, an unparseable
   (torn, fused) line, shorter than the watermark, another identity, another boot (notes
   are not fsynced), or an index that is new, corrupt or of another version: a **rescan**.
+
+**Answers in SQL** (``listing`` with a query, ``store.index_query``): ``list --json``
+and ``stats`` need no row in Python. The check above reads only (name, signature) of
+each cached row; what it read from files is stored, and the query (``SUM``s, the
+documents in the asked order) runs *in the transaction that stored it* (or, with
+nothing to store, in a read transaction that finds the index's generation unchanged),
+so it sees exactly the rows checked plus those it stored. Rows read from their files
+but not cached are handed to the query. If the index moved meanwhile (another listing
+committed first) or cannot be written, the rows are read into Python as before.
 
 **Rescan** (``--rescan``, or an untrusted journal): first the journal a rescan starts
 from is fixed (``start_journal``), then every session is checked against its row's
@@ -53,155 +64,37 @@ file system) the caller still gets correct rows, computed from the files.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sqlite3
+import struct
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from operator import itemgetter
-from stat import S_ISREG
-from typing import Any
+from stat import S_IFREG, S_ISREG
+from typing import Any, Generic, TypeVar
 
 from ai_orchestrator.core.errors import NotFound
-from ai_orchestrator.core.interaction import TOKEN_KEYS
 from ai_orchestrator.infra.fsutil import tighten_path
 from ai_orchestrator.store.discovery import Discovery
+from ai_orchestrator.store.index_row import COLUMNS, ORDERS, SessionRow, unreadable_entries
 from ai_orchestrator.store.journal import boot_id, read_since, start_journal
-from ai_orchestrator.store.session_store import LOG, METADATA, SessionStore, SessionView
-from ai_orchestrator.store.summary import last_activity
+from ai_orchestrator.store.session_store import LOG, METADATA, SessionStore
 
 INDEX_FILE = "index.sqlite"
 _UID = os.geteuid()
-_INDEX_VERSION = 5  # 2: per-model savings and unpriced counts; 3: reported-only cost; 4: journal;
-# 5: documents with failed calls per outcome (each session loaded again, which rebuilds an
+_INDEX_VERSION = 7  # 3: reported cost; 4: journal; 5: packed sig; 6: sort indexes;
+# 7: documents with failed calls per outcome (each session loaded again, which rebuilds an
 # older summary that has failures but not their outcomes: `summary_outdated`)
-_INT64 = 2**63
-_NUMBERS = frozenset(
-    ("last_activity", "interactions", "failed", "unpriced", "cost", "savings", "reported")
-) | {f"tok_{k}" for k in TOKEN_KEYS}
-_COLUMNS = (
-    "name",
-    "sig",
-    "last_activity",
-    "command",
-    "feature_id",
-    "interactions",
-    "failed",
-    "unpriced",
-    "tok_input",
-    "tok_output",
-    "tok_cache_read",
-    "tok_cache_write",
-    "tok_reasoning",
-    "cost",
-    "savings",
-    "reported",
-    "reported_by",
-    "problems",
-    "doc",
-)
+__all__ = ["INDEX_FILE", "Listing", "SessionRow", "SummaryIndex", "unreadable_entries"]
 
 
-def _json_list(text: str) -> list[str]:
-    return json.loads(text) if text != "[]" else []
+_PACK = struct.Struct("<qQQqQQq")  # directory mtime; (inode, size, mtime) of summary, log
+_KIND_AND_MODE = 0o170000 | 0o677  # the file type + the permission bits that matter
+_PLAIN = S_IFREG | 0o600  # a regular file, read/write for us, nothing for anyone else
+UNSETTLED = b""  # the signature of a row read again next time: it matches no files
 
 
-class SessionRow(tuple[Any, ...]):
-    """What ``list`` and ``stats`` need of one session; ``doc`` is its JSON document.
-
-    A tuple in the index's column order (plus ``refused``), so a row read from the index
-    is the database's tuple wrapped, not copied field by field: a warm listing of 100,000
-    sessions builds 100,000 of them. Fields are read through properties."""
-
-    __slots__ = ()
-
-    name: str = property(itemgetter(0))  # type: ignore[assignment]
-    last_activity: str | None = property(itemgetter(2))  # type: ignore[assignment]
-    command: str = property(itemgetter(3))  # type: ignore[assignment]
-    feature_id: str = property(itemgetter(4))  # type: ignore[assignment]
-    interactions: int = property(itemgetter(5))  # type: ignore[assignment]
-    failed: int = property(itemgetter(6))  # type: ignore[assignment]
-    unpriced: int = property(itemgetter(7))  # type: ignore[assignment]
-    token_counts: tuple[int, ...] = property(itemgetter(slice(8, 13)))  # type: ignore[assignment]
-    cost: float = property(itemgetter(13))  # type: ignore[assignment]
-    savings: float = property(itemgetter(14))  # type: ignore[assignment]
-    reported: float = property(itemgetter(15))  # type: ignore[assignment]
-    doc_bytes: bytes = property(itemgetter(18))  # type: ignore[assignment]
-
-    @property
-    def tokens(self) -> dict[str, int]:
-        return dict(zip(TOKEN_KEYS, self[8:13], strict=True))
-
-    @property
-    def reported_by(self) -> list[str]:
-        """Agents whose own figure is the reported part of the cost."""
-        return _json_list(self[16])
-
-    @property
-    def problems(self) -> list[str]:
-        return _json_list(self[17])
-
-    @property
-    def refused(self) -> list[str]:
-        """``SessionView.refused`` (never cached: such a row is read every time)."""
-        return _json_list(self[19]) if len(self) > 19 else []
-
-    @property
-    def doc(self) -> str:
-        return bytes(self[18]).decode("utf-8")
-
-    @property
-    def summary(self) -> dict[str, Any]:
-        data: dict[str, Any] = json.loads(self[18])
-        return data
-
-    @staticmethod
-    def columns(rows: Sequence[SessionRow]) -> dict[str, tuple[Any, ...]]:
-        """The rows' numbers and dates as columns, transposed in one pass in C (totals over
-        100,000 rows then cost a ``sum`` per column, not a property call per row)."""
-        transposed = list(zip(*rows, strict=False)) if rows else [()] * len(_COLUMNS)
-        return {name: transposed[i] for i, name in enumerate(_COLUMNS) if name in _NUMBERS}
-
-    @classmethod
-    def from_view(cls, view: SessionView) -> SessionRow:
-        s = view.summary.to_json()  # the stored object: the index row is its serialisation
-        return cls(
-            (
-                view.name,
-                None,
-                last_activity(s),
-                s["command"],
-                s["feature_id"],
-                int(s["interaction_count"]),
-                int(s.get("failed_interactions", 0)),
-                int(s.get("unpriced_interactions", 0)),
-                *(int(s["tokens"].get(k, 0)) for k in TOKEN_KEYS),
-                float(s["cost"]),
-                float(s.get("savings", 0.0)),
-                float(s.get("cost_reported") or 0.0),
-                json.dumps([str(a) for a in s.get("cost_reported_by") or []]),
-                json.dumps(list(view.problems)),
-                json.dumps(view.to_dict(), ensure_ascii=False).encode("utf-8"),
-                json.dumps(list(view.refused)),
-            )
-        )
-
-    def values(self, sig: str) -> tuple[object, ...]:
-        """The index's columns, with the files' signature ``sig``."""
-        return (self[0], sig, *self[2:19])
-
-    def fits_sqlite(self) -> bool:
-        """SQLite integers are 64-bit; a row beyond that is served uncached."""
-        numbers = (self.interactions, self.failed, self.unpriced, *self.token_counts)
-        return all(-_INT64 <= n < _INT64 for n in numbers)
-
-    @classmethod
-    def from_db(cls, row: tuple[Any, ...]) -> SessionRow:
-        return cls(row)
-
-
-def _signature(session_path: str, log_st: os.stat_result | None = None) -> str | None:
+def _signature(session_path: str, log_st: os.stat_result | None = None) -> bytes | None:
     """Stat signature of a session's files, or ``None`` if it must be loaded the slow way.
 
     The log's ``lstat`` comes from the discovery scan (``log_st``) when it made one, so
@@ -209,33 +102,48 @@ def _signature(session_path: str, log_st: os.stat_result | None = None) -> str |
     and the log only grows, so (inode, size, mtime) of both catch every write, including
     hand edits in place (an editor's rewrite, ``echo >>``); the directory's mtime catches
     an entry created, deleted, renamed or replaced (e.g. a lock by a FIFO, see ``load``).
+    Packed into bytes (a warm listing compares 100,000 of them: no string formatting).
     """
+    lstat = os.lstat
     try:
-        parts = [str(os.lstat(session_path).st_mtime_ns)]
+        directory = lstat(session_path).st_mtime_ns
     except OSError:
         return None
-    for name in (METADATA, LOG):
+    try:
+        meta: os.stat_result | None = lstat(f"{session_path}/{METADATA}")
+    except FileNotFoundError:
+        meta = None
+    except OSError:
+        return None
+    if log_st is None:
         try:
-            st = log_st if name == LOG and log_st else os.lstat(f"{session_path}/{name}")
+            log_st = lstat(f"{session_path}/{LOG}")
         except FileNotFoundError:
-            parts.append("-")
-            continue
+            pass
         except OSError:
             return None
+    fields = [directory]
+    for st in (meta, log_st):
+        if st is None:
+            fields += (0, 0, 0)
+            continue
         # Anything unusual (symlink, loose mode, no read/write for us, foreign owner) goes
         # through ``load``, which enforces the rules or reports the problem.
-        if st.st_mode & 0o677 != 0o600 or st.st_uid != _UID or not S_ISREG(st.st_mode):
+        if st.st_mode & _KIND_AND_MODE != _PLAIN or st.st_uid != _UID:
             return None
-        parts.append(f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}")
-    return "|".join(parts)
+        fields += (st.st_ino, st.st_size, st.st_mtime_ns)
+    try:
+        return _PACK.pack(*fields)
+    except struct.error:  # out of range: never cached
+        return None
 
 
-def _settled(sig: str, now_ns: int) -> bool:
+def _settled(sig: bytes, now_ns: int) -> bool:
     """No file in ``sig`` changed within the last second. A file's mtime ticks coarsely:
     an in-place edit of the same size within the same tick would leave the signature
     equal, so a row that recent is read from its files again by the next listing."""
-    newest = max(int(part.rpartition(":")[2]) for part in sig.split("|") if part != "-")
-    return now_ns - newest > 1_000_000_000
+    fields: tuple[int, ...] = _PACK.unpack(sig)
+    return now_ns - max(fields[0], fields[3], fields[6]) > 1_000_000_000
 
 
 def _plain_files(index_path: str) -> bool:
@@ -256,6 +164,21 @@ def _plain_files(index_path: str) -> bool:
 
 Progress = Callable[[int, int], None]
 """Told ``(sessions read, of total)`` while a rescan reads the session files."""
+T = TypeVar("T")
+Query = Callable[[sqlite3.Connection, list[SessionRow]], T]
+"""Answers a listing over every row: the index's (table ``sessions``, documents in
+``docs``), in SQL, and those given, which are not in it (read from their files)."""
+
+
+@dataclass
+class Listing(Generic[T]):
+    """What ``SummaryIndex.listing`` found: ``answer`` is the query's answer over every
+    row (the index's, and ``rows``: those read from their files and not cached, which the
+    query was given), or ``None``: then ``rows`` holds every row, in name order."""
+
+    rows: list[SessionRow]
+    errors: list[tuple[str, str]]
+    answer: T | None = None
 
 
 @dataclass
@@ -296,7 +219,7 @@ class SummaryIndex:
                 for table in ("sessions", "docs", "meta", "recheck"):
                     conn.execute(f"DROP TABLE IF EXISTS {table}")
                 columns = ", ".join(
-                    f"{c} TEXT PRIMARY KEY" if c == "name" else c for c in _COLUMNS[:-1]
+                    f"{c} TEXT PRIMARY KEY" if c == "name" else c for c in COLUMNS[:-1]
                 )
                 conn.execute(f"CREATE TABLE sessions ({columns})")
                 # Documents apart: totals then read a small table (pages of numbers, not
@@ -304,6 +227,9 @@ class SummaryIndex:
                 conn.execute("CREATE TABLE docs (name TEXT PRIMARY KEY, doc BLOB)")
                 conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value)")
                 conn.execute("CREATE TABLE recheck (name TEXT PRIMARY KEY, open INTEGER)")
+                for key, (_order, indexed) in ORDERS.items():
+                    if indexed is not None:
+                        conn.execute(f"CREATE INDEX by_{key} ON sessions ({indexed})")
                 conn.execute(f"PRAGMA user_version = {_INDEX_VERSION}")
                 conn.execute("COMMIT")
             return conn
@@ -335,27 +261,53 @@ class SummaryIndex:
         reads every session whose signature moved and rebuilds the journal state,
         telling ``progress`` how far it got. Without ``docs``, rows served from the
         index have no ``doc`` or ``summary`` (totals need neither)."""
+        done: Listing[None] = self.listing(found, rescan=rescan, progress=progress, docs=docs)
+        return done.rows, done.errors
+
+    def listing(
+        self,
+        found: Discovery | None = None,
+        query: Query[T] | None = None,
+        *,
+        rescan: bool = False,
+        progress: Progress | None = None,
+        docs: bool = True,
+    ) -> Listing[T]:
+        """As ``rows``; with ``query``, the rows the index holds fresh are not read into
+        Python at all: ``query`` answers over them in SQL, in the transaction that
+        verified they are the rows this listing checked (so its answer is exactly what
+        the files say), plus ``rows``: only those read from their files and not cached.
+        Where that cannot be had (no index, a rescan, another listing committed first),
+        ``answer`` is ``None`` and ``rows`` holds every row."""
         if not self.store.check_root():
-            return [], []
+            return Listing([], [])
         found = self.store.discover() if found is None else found
         if not found.sessions and not os.path.lexists(self.path):
-            return [], []  # an empty store stays empty
+            return Listing([], [])  # an empty store stays empty
         conn = self._connect()
         if conn is None:
             rows, errors, _cache, _recheck = self._scan(found, {}, progress)
-            return rows, errors
+            return Listing(rows, errors)
         try:
-            return self._rows(conn, found, rescan, progress, docs)
+            done = self._rows(conn, found, rescan, progress, docs, query)
+            if done is None:  # not answerable in SQL this time: the rows, read as before
+                done = self._rows(conn, found, False, progress, docs)
+            assert done is not None
+            return done
         finally:
             conn.close()
 
-    def _snapshot(self, conn: sqlite3.Connection, docs: bool = True) -> _Snapshot:
+    def _snapshot(
+        self, conn: sqlite3.Connection, docs: bool = True, whole: bool = True
+    ) -> _Snapshot:
         snap = _Snapshot()
-        columns = ", ".join(f"sessions.{c}" for c in _COLUMNS[:-1])
+        columns = ", ".join(f"sessions.{c}" for c in COLUMNS[:-1])
         query = (
             f"SELECT {columns}, docs.doc FROM sessions JOIN docs USING (name) ORDER BY name"
-            if docs
+            if docs and whole
             else f"SELECT {columns}, NULL FROM sessions ORDER BY name"
+            if whole
+            else "SELECT name, sig FROM sessions"  # only what the signature check needs
         )
         try:
             conn.execute("BEGIN")
@@ -381,14 +333,17 @@ class SummaryIndex:
         rescan: bool,
         progress: Progress | None,
         docs: bool,
-    ) -> tuple[list[SessionRow], list[tuple[str, str]]]:
-        snap = self._snapshot(conn, docs)
+        query: Query[T] | None = None,
+    ) -> Listing[T] | None:
+        """The listing (``None``: ``query`` could not be answered, see ``listing``)."""
+        snap = self._snapshot(conn, docs, whole=query is None)
         changes = None
         if not rescan and snap.generation >= 0 and snap.boot == boot_id():
             changes = read_since(self.store.root, snap.journal, snap.watermark)
         if changes is None:
             # A rescan writes back the rows it kept, so it needs them whole.
-            return self._rescan(conn, found, snap if docs else self._snapshot(conn), progress)
+            whole = snap if docs and query is None else self._snapshot(conn)
+            return Listing(*self._rescan(conn, found, whole, progress))
         still_open = {n for n, o in snap.recheck.items() if o} - changes.settled
         still_open |= changes.opened
         load = set(snap.recheck) | changes.changed
@@ -414,19 +369,43 @@ class SummaryIndex:
         load = (load | (names - known)) - gone
         fresh, errors, cache, recheck = self._load(sorted(load), still_open, log_stats)
         gone |= load - {r.name for r in fresh} - {n for n, _ in errors} - set(recheck)
+        # Read into Python or not, the rows are those the index holds once this listing
+        # has stored what it learnt: kept (checked above) + what it read and cached.
+        extra = [r for r in fresh if r.name in recheck] if query is not None else []
+        answer: T | None = None
         if load or gone or changes.end != snap.watermark:
-            self._commit(
+            committed = self._commit(
                 conn,
                 snap.generation,
                 cache,
                 recheck,
                 load | gone,
                 {"journal": snap.journal, "watermark": changes.end, "boot": snap.boot},
+                then=None if query is None else lambda c: query(c, extra),
             )
+            answer = committed if query is not None else None
+        elif query is not None:  # nothing to store: answer if the index is still as read
+            answer = self._read(conn, snap.generation, lambda c: query(c, extra))
+        if query is not None:
+            return Listing(extra, errors, answer) if answer is not None else None
         rows = list(map(SessionRow, kept))
         if fresh:
             rows = sorted(rows + fresh, key=_by_name)  # nearly sorted already: linear
-        return rows, errors
+        return Listing(rows, errors)
+
+    @staticmethod
+    def _read(conn: sqlite3.Connection, generation: int, query: Callable[[sqlite3.Connection], T]
+              ) -> T | None:  # fmt: skip
+        """``query``'s answer if the index is still at ``generation``, else ``None``."""
+        try:
+            conn.execute("BEGIN")
+            try:
+                row = conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+                return query(conn) if row is not None and row[0] == generation else None
+            finally:
+                conn.execute("COMMIT")
+        except (sqlite3.Error, OverflowError):
+            return None
 
     def _rescan(
         self,
@@ -477,7 +456,7 @@ class SummaryIndex:
             if name in still_open or sig is None or view.problems or not row.fits_sqlite():
                 recheck[name] = name in still_open  # read from the files every time
             else:  # a signature that never matches: read again until its files settle
-                cache.append(row.values(sig if _settled(sig, now) else "unsettled"))
+                cache.append(row.values(sig if _settled(sig, now) else UNSETTLED))
         return rows, errors, cache, recheck
 
     def _scan(
@@ -517,12 +496,15 @@ class SummaryIndex:
         touched: set[str] | None,
         meta: dict[str, object],
         keep: set[str] | None = None,
-    ) -> None:
+        then: Callable[[sqlite3.Connection], T] | None = None,
+    ) -> T | None:
         """Store what a listing learnt, in one transaction. A warm listing (``touched``:
         the sessions it read or found gone) writes only if no other listing wrote since
         its snapshot (``generation``), so a slower listing never puts back older rows
-        under a newer watermark. A rescan (``keep``: every session) replaces it all."""
-        placeholders = ", ".join("?" for _ in _COLUMNS[:-1])
+        under a newer watermark. A rescan (``keep``: every session) replaces it all.
+        ``then`` runs inside the transaction, after the writes; its result is returned
+        (``None``: nothing was stored)."""
+        placeholders = ", ".join("?" for _ in COLUMNS[:-1])
         cache = list(cache)
         forget = "DELETE FROM sessions WHERE name = ?", "DELETE FROM docs WHERE name = ?"
         try:
@@ -531,7 +513,7 @@ class SummaryIndex:
             current = row[0] if row and isinstance(row[0], int) else -1
             if generation is not None and current != generation:
                 conn.execute("ROLLBACK")
-                return
+                return None
             if keep is not None:
                 conn.execute("CREATE TEMP TABLE IF NOT EXISTS keep (name TEXT PRIMARY KEY)")
                 conn.execute("DELETE FROM keep")
@@ -557,21 +539,14 @@ class SummaryIndex:
             )
             meta = {**meta, "generation": current + 1}
             conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(meta.items()))
+            answer = then(conn) if then is not None else None
             conn.execute("COMMIT")
+            return answer
         except (sqlite3.Error, OverflowError):
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")  # busy or read-only: the cache just stays stale
+            return None
 
 
 def _by_name(row: SessionRow) -> str:
     return row.name
-
-
-def unreadable_entries(
-    rows: Iterable[SessionRow], errors: Iterable[tuple[str, str]]
-) -> list[dict[str, str]]:
-    """``{session_name, error}`` for each session ``SummaryIndex.rows`` could not read, then
-    for each odd file that makes record, clean and repair refuse a listed one (``refused``)."""
-    unreadable = [{"session_name": name, "error": problem} for name, problem in errors]
-    unreadable += [{"session_name": r.name, "error": odd} for r in rows for odd in r.refused]
-    return unreadable

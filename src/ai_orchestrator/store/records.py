@@ -20,7 +20,7 @@ poisoned record is refused before anything is written, and a line that fails her
 read back is counted as unreadable instead of breaking the session.
 
 Stored interaction fields: ``schema_version, id, timestamp, session_name, command,
-feature_id, task_id, agent, agent_session_id, cwd, model, prompt, prompt_preview,
+feature_id, task_id, agent, agent_session_id, cwd, branch, model, prompt, prompt_preview,
 response_preview, tokens{input, output, cache_read, cache_write, reasoning}, cost,
 cost_source, reported_cost, duration_ms, outcome, exit_code`` plus optional
 ``usage_by_model``, ``savings``, ``session_action``, ``agent_state``, ``todos``,
@@ -379,7 +379,7 @@ def normalize_interaction(
             "exit_code": exit_code,
         })
     )
-    for field in ("cwd", "session_action"):
+    for field in ("cwd", "branch", "session_action"):
         if field in record:
             record[field] = _opt_str(record, field, strict=not stored)
     if "savings" in record:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -144,6 +145,90 @@ def breakdown(
     return dict(sorted(groups.items()))
 
 
+@dataclass
+class Totals:
+    """Store-wide sums over some rows (``totals_of``, or SQL over the index's rows:
+    ``store.index_query.totals``); two parts of one store add up with ``+``."""
+
+    sessions: int = 0
+    active: int = 0
+    interactions: int = 0
+    failed: int = 0
+    unpriced: int = 0
+    tokens: tuple[int, ...] = (0,) * len(TOKEN_KEYS)
+    cost: float = 0.0
+    savings: float = 0.0
+    reported: float = 0.0
+    reported_by: frozenset[str] = frozenset()
+    with_problems: int = 0
+    top: tuple[tuple[str, int], ...] = ()  # (name, interactions), most first, TOP_N at most
+
+    def __add__(self, other: Totals) -> Totals:
+        return Totals(
+            self.sessions + other.sessions,
+            self.active + other.active,
+            self.interactions + other.interactions,
+            self.failed + other.failed,
+            self.unpriced + other.unpriced,
+            tuple(a + b for a, b in zip(self.tokens, other.tokens, strict=True)),
+            self.cost + other.cost,
+            self.savings + other.savings,
+            self.reported + other.reported,
+            self.reported_by | other.reported_by,
+            self.with_problems + other.with_problems,
+            _top(self.top + other.top),
+        )
+
+
+def _top(pairs: Iterable[tuple[str, int]]) -> tuple[tuple[str, int], ...]:
+    return tuple(heapq.nsmallest(TOP_N, pairs, key=lambda p: (-p[1], p[0])))
+
+
+def totals_of(rows: Sequence[SessionRow], cutoff: str) -> Totals:
+    """The sums over ``rows`` (``cutoff``: ``active_cutoff``)."""
+    from ai_orchestrator.store.index import SessionRow
+
+    col = SessionRow.columns(rows)  # sums in row order, as a loop over the rows would
+    return Totals(
+        sessions=len(rows),
+        active=sum(1 for last in col["last_activity"] if (last or "") > cutoff),
+        interactions=sum(col["interactions"]),
+        failed=sum(col["failed"]),
+        unpriced=sum(col["unpriced"]),
+        tokens=tuple(sum(col[f"tok_{k}"]) for k in TOKEN_KEYS),
+        cost=sum(col["cost"]),
+        savings=sum(col["savings"]),
+        reported=sum(col["reported"]),
+        reported_by=frozenset(a for r in rows for a in r.reported_by),
+        with_problems=sum(1 for r in rows if r.problems),
+        top=_top((r.name, r.interactions) for r in rows),
+    )
+
+
+def stats_document(totals: Totals, active_days: float) -> dict[str, Any]:
+    """``stats --json`` without a grouping: the document of ``totals``."""
+    tokens = dict(zip(TOKEN_KEYS, totals.tokens, strict=True))
+    total_input = tokens["input"] + tokens["cache_read"] + tokens["cache_write"]
+    return versioned({
+        "total_sessions": totals.sessions,
+        "active_sessions": totals.active,
+        "active_days": active_days,
+        "interactions": totals.interactions,
+        "failed_interactions": totals.failed,
+        "unpriced_interactions": totals.unpriced,
+        "cost_reported": round(totals.reported, 10),
+        "cost_reported_by": sorted(totals.reported_by),
+        "tokens": {**tokens, "total": total_tokens(tokens)},
+        "cost": round(totals.cost, 10),
+        "cache_savings": round(totals.savings, 10),
+        "cache_read_share": round(tokens["cache_read"] / total_input, 4) if total_input else 0.0,
+        "sessions_with_problems": totals.with_problems,
+        "most_active": [
+            {"session_name": name, "interactions": n} for name, n in totals.top if n > 0
+        ],
+    })
+
+
 def compute_stats(
     rows: list[SessionRow],
     *,
@@ -153,33 +238,8 @@ def compute_stats(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Store-wide totals, the active count and the top sessions by interactions."""
-    from ai_orchestrator.store.index import SessionRow
-
     cutoff = active_cutoff(active_days, now or datetime.now(UTC))  # validates active_days
-    col = SessionRow.columns(rows)  # sums in row order, as a loop over the rows would
-    tokens = {k: sum(col[f"tok_{k}"]) for k in TOKEN_KEYS}
-    total_input = tokens["input"] + tokens["cache_read"] + tokens["cache_write"]
-    top = heapq.nsmallest(TOP_N, rows, key=lambda r: (-r.interactions, r.name))
-    result: dict[str, Any] = versioned({
-        "total_sessions": len(rows),
-        "active_sessions": sum(1 for last in col["last_activity"] if (last or "") > cutoff),
-        "active_days": active_days,
-        "interactions": sum(col["interactions"]),
-        "failed_interactions": sum(col["failed"]),
-        "unpriced_interactions": sum(col["unpriced"]),
-        "cost_reported": round(sum(col["reported"]), 10),
-        "cost_reported_by": sorted({a for r in rows for a in r.reported_by}),
-        "tokens": {**tokens, "total": total_tokens(tokens)},
-        "cost": round(sum(col["cost"]), 10),
-        "cache_savings": round(sum(col["savings"]), 10),
-        "cache_read_share": round(tokens["cache_read"] / total_input, 4) if total_input else 0.0,
-        "sessions_with_problems": sum(1 for r in rows if r.problems),
-        "most_active": [
-            {"session_name": r.name, "interactions": r.interactions}
-            for r in top
-            if r.interactions > 0
-        ],
-    })
+    result = stats_document(totals_of(rows, cutoff), active_days)
     if by:
         result["by"] = by
         result["groups"] = breakdown(rows, by, records_of)

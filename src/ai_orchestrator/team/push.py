@@ -19,6 +19,11 @@ Contract
       in ``SESSION_DIR/team/state.json`` is written after each commit, for ``status``).
     - One push per store at a time (``SESSION_DIR/team/push.lock``) and per machine id on the
       server (an advisory lock), so two pushes never race on one watermark.
+    - **Branch.** A row's branch is the record's (``infra.git_head``, stored since the
+      record has one); a call recorded without one takes the branch its agent's transcript
+      recorded, when the usage index matched the two (``requests.covered_branches``).
+    - **Ctrl-C ends a push promptly**, even while the server holds the batch in flight
+      (``Pusher``: timed waits on the writer thread, its statement cancelled on the way out).
     - Nothing is read that is not a complete, valid record (``rows.parse_lines``, the
       store's own validation: torn tails wait, corrupt lines are skipped and counted). The
       prompt is sent only with ``with_prompts``, redacted again (``infra.redact``).
@@ -29,9 +34,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,8 +59,8 @@ from ai_orchestrator.team.config import (
     team_dir,
     write_state,
 )
-from ai_orchestrator.team.requests import RequestsReport, push_requests
-from ai_orchestrator.team.rows import COLUMNS, COMMAND, FEATURE, TS, parse_lines
+from ai_orchestrator.team.requests import RequestsReport, covered_branches, push_requests
+from ai_orchestrator.team.rows import BRANCH, COLUMNS, COMMAND, FEATURE, TS, parse_lines
 from ai_orchestrator.usage.db import index_path
 
 BATCH_ROWS = 10_000
@@ -252,7 +258,18 @@ def _chunks(work: _Work) -> Iterator[tuple[bytes, str, int]]:
 
 
 class Pusher:
-    """One push over an open connection (``push`` below is the whole command)."""
+    """One push over an open connection (``push`` below is the whole command).
+
+    A writer thread commits one batch while this thread reads the next. Ctrl-C must stop a
+    push promptly whatever the writer is doing, so this thread never blocks untimed on it:
+    it waits in short timed slices (a SIGINT the kernel delivered to the writer thread is
+    then still acted on by this one within a slice), and on the way out (``close``) it
+    cancels the writer's statement on the server, so a writer held up there (a lock, a slow
+    server) ends with its transaction rolled back instead of being waited for forever. The
+    connection is never closed under a running writer."""
+
+    SLICE = 0.2  # seconds per timed wait on the writer
+    CANCEL_GRACE = 30.0  # after a cancel: how long the writer gets before its socket is shut
 
     def __init__(
         self, conn: Any, who: Machine, settings: TeamSettings, with_prompts: bool,
@@ -261,8 +278,9 @@ class Pusher:
         self.conn, self.who, self.settings = conn, who, settings
         self.with_prompts, self.batch_rows = with_prompts, batch_rows
         self.committed: dict[str, _Mark] = {}
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aio-team-push")
-        self.pending: Future[None] | None = None
+        self.branches: dict[str, str] = {}  # interaction id → branch (covered_branches)
+        self.writer: threading.Thread | None = None
+        self.failure: BaseException | None = None
         with conn.cursor() as cur:
             cur.execute(_TEMP)
         conn.commit()
@@ -275,20 +293,74 @@ class Pusher:
         self.wait()
         rows, marks, spans = batch.rows, batch.marks, batch.spans
         batch.rows, batch.marks, batch.spans = [], {}, {}
-        self.pending = self.pool.submit(self._commit, rows, marks, spans, report)
+        # daemon: a writer that could not be stopped never keeps the process from exiting
+        writer = threading.Thread(
+            target=self._write, args=(rows, marks, spans, report), name="aio-team-push",
+            daemon=True,
+        )  # fmt: skip
+        self.writer = writer  # before start: an interrupt inside start() still finds it
+        writer.start()
+
+    def _write(
+        self, rows: list[tuple[Any, ...]], marks: dict[str, _Mark],
+        spans: dict[str, tuple[str, str | None, str, str]], report: PushReport,
+    ) -> None:  # fmt: skip
+        try:
+            self._commit(rows, marks, spans, report)
+        except BaseException as exc:  # handed to the main thread by wait()
+            self.failure = exc
+
+    def _join(self, seconds: float | None) -> bool:
+        """Wait up to ``seconds`` (None: as long as it takes) for the writer, in timed
+        slices; True once no writer runs."""
+        writer = self.writer
+        deadline = None if seconds is None else time.monotonic() + seconds
+        while writer is not None and writer.is_alive():
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            writer.join(self.SLICE)
+        return True
 
     def wait(self) -> None:
         """Wait for the batch in flight; its error (if any) is raised here."""
-        pending, self.pending = self.pending, None
-        if pending is not None:
-            pending.result()
+        self._join(None)
+        failure, self.failure = self.failure, None
+        if failure is not None:
+            raise failure
 
-    def close(self) -> None:
-        """Wait for the batch in flight whatever happened to it (called while another
-        error is on its way out: the connection must not be closed under the writer)."""
+    def close(self, *, cancel: bool = False) -> None:
+        """Stop the writer whatever happened (called while an error is on its way out).
+        Without ``cancel`` it finishes its batch; with it (Ctrl-C, or a Ctrl-C while
+        waiting here) its statement is cancelled on the server and it gets ``CANCEL_GRACE``
+        to roll back, then its socket is shut (its wait on the server ends). The connection
+        is not closed while it runs: the caller closes it after this."""
+        try:
+            if not cancel and self._join(None):
+                return
+        except KeyboardInterrupt:
+            self.close(cancel=True)
+            raise
+        if self._join(0):
+            return
+        try:
+            with contextlib.suppress(Exception):
+                self.conn.cancel_safe(timeout=5.0)
+            if self._join(self.CANCEL_GRACE):
+                return
+        except KeyboardInterrupt:  # a second Ctrl-C: no more grace
+            self._shut_socket()
+            self._join(5.0)
+            raise
+        self._shut_socket()
+        self._join(5.0)
+
+    def _shut_socket(self) -> None:
+        """End the writer's wait on the server by shutting the connection's socket (a
+        duplicate of it: the driver's own descriptor and memory are left alone)."""
         with contextlib.suppress(Exception):
-            self.wait()
-        self.pool.shutdown()
+            fd = os.dup(self.conn.pgconn.socket)
+            with socket.socket(fileno=fd) as sock:
+                sock.shutdown(socket.SHUT_RDWR)
 
     def _commit(
         self, rows: list[tuple[Any, ...]], marks: dict[str, _Mark],
@@ -334,6 +406,8 @@ class Pusher:
                 chunk, session, self.who.machine_id, self.settings.user, self.with_prompts
             )
             report.corrupt_lines += corrupt
+            if self.branches:
+                found = [self._with_branch(row) for row in found]
             batch.rows.extend(found)
             if found:
                 stamps = [row[TS] for row in found]
@@ -348,6 +422,14 @@ class Pusher:
             if len(batch.rows) >= self.batch_rows:
                 self.flush(batch, report)
             yield len(chunk)
+
+
+    def _with_branch(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
+        """A row without a branch gets the one its agent's transcript recorded, if known."""
+        if row[BRANCH] is not None:
+            return row
+        branch = self.branches.get(row[0])
+        return row if branch is None else (*row[:BRANCH], branch, *row[BRANCH + 1 :])
 
 
 def _register(conn: Any, who: Machine, settings: TeamSettings) -> None:
@@ -383,6 +465,8 @@ def push(
         report.sessions = len(work)
         total = sum(w.size - w.start for w in work)
         pusher = Pusher(conn, who, settings, with_prompts, batch_rows)
+        if with_usage and work:
+            pusher.branches = covered_branches(index_path(store.root))
         batch, done = _Batch(), 0
         try:
             for item in work:
@@ -392,6 +476,9 @@ def push(
                         progress(done, total, report.added)
             pusher.flush(batch, report)
             pusher.wait()
+        except KeyboardInterrupt:
+            pusher.close(cancel=True)
+            raise
         finally:
             pusher.close()
             if pusher.committed:

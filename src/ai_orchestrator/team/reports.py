@@ -33,28 +33,55 @@ BY: dict[str, str] = {
 }
 _EMPTY = {"feature": "(no feature)", "branch": "(no branch)", "model": "(unknown)",
           "agent": "(unknown)"}  # fmt: skip
-def _grouped(cur: Any, key: str, where: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-    """Per value of ``key``: the sums of ``ROLLUP_SUMS``, the sessions, the agents whose
-    cost is only reported. Sessions are counted as the rows of a per-(key, session) grouping
-    (a hash aggregate) in a query of their own: ``count(DISTINCT (machine, session))`` sorts
-    records, and summing the numeric columns twice costs as much again."""
-    sums = ", ".join(f"sum({column})" for column in ROLLUP_SUMS)
-    cur.execute(f"SELECT {key} AS k, {sums} FROM aio.rollup {where} GROUP BY 1", args)
-    found = {row[0]: row[1:] for row in cur.fetchall()}
+def _scan(
+    cur: Any, key: str, where: str, args: tuple[Any, ...]
+) -> tuple[list[tuple[Any, ...]], tuple[Any, ...] | None, list[tuple[Any, ...]]]:
+    """One pass over the rollup for everything ``team_stats`` sums: per value of ``key``
+    the sums of ``ROLLUP_SUMS`` and its sessions, the same for the whole selection, and the
+    most active sessions. The rollup is read once into per-(key, machine, session) sums (a
+    hash aggregate, materialised); every figure is computed from those, in the database
+    (numeric sums stay exact). Returns (groups, whole, top): a group is (key, *sums,
+    sessions); whole is (*sums, sessions); top rows are (session, machine, interactions)."""
+    width = len(ROLLUP_SUMS)
+    per = ", ".join(f"sum({c}) AS c{i}" for i, c in enumerate(ROLLUP_SUMS))
+    again = ", ".join(f"sum(c{i})" for i in range(width))
+    blank = ", ".join(["NULL::numeric"] * (width - 1))
     cur.execute(
-        f"SELECT k, count(*) FROM (SELECT {key} AS k, machine_id, session_name FROM aio.rollup "
-        f"{where} GROUP BY 1, 2, 3) t GROUP BY k",
+        f"WITH per AS MATERIALIZED (SELECT {key} AS k, machine_id AS m, session_name AS s, "
+        f"{per} FROM aio.rollup {where} GROUP BY 1, 2, 3), "
+        "sess AS MATERIALIZED (SELECT m, s, sum(c0) AS n FROM per GROUP BY 1, 2) "
+        f"SELECT 'g', k::text, NULL::text, {again}, count(*) FROM per GROUP BY k "
+        f"UNION ALL SELECT 'w', NULL, NULL, {again}, (SELECT count(*) FROM sess) FROM per "
+        f"UNION ALL (SELECT 't', s, m, n, {blank}, NULL FROM sess "
+        f"ORDER BY n DESC, s, m LIMIT {TOP_N})",
         args,
     )
-    sessions = dict(cur.fetchall())
+    groups, whole, top = [], None, []
+    for kind, k, machine, *figures in cur.fetchall():
+        if kind == "g":
+            groups.append((k, *figures))
+        elif kind == "w":
+            whole = tuple(figures) if figures[-1] else None
+        else:
+            top.append((k, machine, figures[0]))
+    return groups, whole, top
+
+
+def _reported_by(
+    cur: Any, key: str, where: str, args: tuple[Any, ...]
+) -> tuple[dict[Any, list[str]], list[str]]:
+    """The agents whose cost is (partly) only reported, per value of ``key`` and overall."""
     only = f"{where} AND" if where else "WHERE"
     cur.execute(
-        f"SELECT {key} AS k, array_agg(DISTINCT agent) FROM aio.rollup {only} "
-        "cost_reported > 0 GROUP BY 1",
+        f"SELECT {key} AS k, agent FROM aio.rollup {only} cost_reported > 0 GROUP BY 1, 2",
         args,
     )
-    reported = dict(cur.fetchall())
-    return [(k, *row, sessions.get(k, 0), reported.get(k)) for k, row in found.items()]
+    per: dict[Any, list[str]] = {}
+    every: set[str] = set()
+    for k, agent in cur.fetchall():
+        per.setdefault(k, []).append(agent)
+        every.add(agent)
+    return per, sorted(every)
 
 
 def _where(
@@ -103,16 +130,10 @@ def team_stats(
     if by is not None and by not in BY:
         raise InvalidInput(f"unknown grouping {by!r}: use one of {', '.join(BY)}")
     where, args = _where(since, until, feature)
+    key = BY[by] if by is not None else "''"
     with conn.cursor() as cur:
-        whole_rows = _grouped(cur, "''", where, args)
-        total = whole_rows[0][1:] if whole_rows else ()
-        cur.execute(
-            f"SELECT session_name, machine_id, sum(interactions) AS n FROM aio.rollup {where} "
-            f"GROUP BY machine_id, session_name ORDER BY n DESC, session_name, machine_id "
-            f"LIMIT {TOP_N}",
-            args,
-        )
-        top = cur.fetchall()
+        found, total, top = _scan(cur, key, where, args)
+        reported, reported_all = _reported_by(cur, key, where, args)
         scope = [("last_ts >= %s", since), ("last_ts < %s::date + 1", until),
                  ("feature_id = %s", feature)]  # fmt: skip
         cur.execute(
@@ -123,12 +144,14 @@ def team_stats(
         active = cur.fetchone()
         cur.execute("SELECT machine_id, hostname FROM aio.machines ORDER BY machine_id")
         machines = dict(cur.fetchall())
-        groups: dict[str, dict[str, Any]] = {}
-        if by is not None:
-            for key, *rest in _grouped(cur, BY[by], where, args):
-                label = key if key else _EMPTY.get(by, "")
-                groups[str(label)] = _group(tuple(rest))
     conn.commit()
+    groups: dict[str, dict[str, Any]] = {}
+    if by is not None:
+        for k, *rest in found:
+            label = k if k else _EMPTY.get(by, "")
+            groups[str(label)] = _group((*rest, reported.get(k)))
+    if total is not None:
+        total = (*total, reported_all)
     whole = _group(tuple(total)) if total else _group((None,) * 13)
     tokens = whole["tokens"]
     total_input = tokens["input"] + tokens["cache_read"] + tokens["cache_write"]

@@ -100,6 +100,31 @@ def _settled(conn: sqlite3.Connection) -> int:
     return int(row[0]) if row else 0
 
 
+def covered_branches(index_file: Path) -> dict[str, str]:
+    """aio interaction id → the git branch its agent recorded, for every call the index
+    matched transcript requests to (``covered``): the branch of a call recorded by an aio
+    that did not store one (``push`` fills the empty ones with it). Empty when the index
+    is missing or unreadable: the branch is an extra, never a reason to fail a push."""
+    from ai_orchestrator.usage.db import connect
+
+    if not index_file.exists():
+        return {}
+    try:
+        local = connect(index_file, create=False)
+    except (sqlite3.Error, OSError):
+        return {}
+    try:
+        found = local.execute(
+            "SELECT covered, max(branch) FROM req WHERE covered IS NOT NULL AND branch > '' "
+            "GROUP BY covered"
+        ).fetchall()
+    except sqlite3.Error:
+        return {}
+    finally:
+        local.close()
+    return {str(call): str(branch) for call, branch in found}
+
+
 def _server_mark(pg: Any, who: Machine, index_id: str) -> int:
     with pg.cursor() as cur:
         cur.execute(

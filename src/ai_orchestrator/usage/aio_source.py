@@ -73,7 +73,7 @@ def aio_rows(
         rows.append(
             (
                 f"a:{interaction.id}:{model}", "a", agent, model, end,
-                interaction.agent_session_id, interaction.cwd, None,
+                interaction.agent_session_id, interaction.cwd, interaction.branch,
                 *counts, reasoning, requests, float(cost), row_source,
                 interaction.reported_cost if index == 0 else None, None, None, 0,
                 interaction.feature_id, interaction.task_id, interaction.session_name, gen,
