@@ -529,3 +529,67 @@ def test_a_session_that_cannot_be_examined_is_unreadable_not_foreign(
     found = discover(session_dir)
     assert found.sessions == [] and found.foreign == []
     assert [name for name, _ in found.errors] == ["plan-a"]
+
+
+@pytest.mark.parametrize("failing", [LOG, METADATA, ".lock"])
+@pytest.mark.parametrize("code", [errno.EIO, errno.EDQUOT, errno.ENOSPC, errno.EROFS])
+def test_a_store_file_that_cannot_be_deleted_does_not_bring_the_session_back(
+    session_dir: Path, monkeypatch: pytest.MonkeyPatch, failing: str, code: int
+) -> None:
+    """Deleting one of aio's own files in the trash fails (any errno, any of its files): the
+    removal said it removed the session, so the session must stay gone — the directory
+    stays in the trash, out of the store's view, and a later clean purges it."""
+    store = SessionStore()
+    store.record(as_record("plan-old", interaction()))
+    real_unlink = os.unlink
+
+    def unlink(path: str | os.PathLike[str], *args: object, **kwargs: object) -> None:
+        if os.fspath(path).endswith("/" + failing) and "+trash-" in os.fspath(path):
+            raise OSError(code, os.strerror(code), os.fspath(path))
+        real_unlink(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "unlink", unlink)
+    assert delete_session(store, "plan-old") is True
+    assert "plan-old" not in SessionStore().names()
+    assert not (session_dir / "plan-old").exists()
+    left = [p.name for p in session_dir.iterdir() if p.name.startswith(".aio+trash-")]
+    assert len(left) == 1
+    monkeypatch.setattr(os, "unlink", real_unlink)
+    assert lifecycle.purge_store_trash(store) == 1
+    assert not any(p.name.startswith(".aio+trash-") for p in session_dir.iterdir())
+
+
+def test_a_file_someone_put_in_the_trash_brings_the_directory_back(
+    session_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What aio did not make is never deleted: a user's file that appears while the session
+    is being removed sends the directory back to its name, with the file in it."""
+    store = SessionStore()
+    store.record(as_record("plan-old", interaction()))
+    real_rename = os.rename
+
+    def rename(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+        real_rename(src, dst)
+        if "+trash-" in os.fspath(dst):
+            Path(dst, "notes.txt").write_text("mine")  # written just as it moved
+
+    monkeypatch.setattr(os, "rename", rename)
+    delete_session(store, "plan-old")
+    assert (session_dir / "plan-old" / "notes.txt").read_text() == "mine"
+
+
+def test_clean_reports_what_it_removed_when_the_tidy_up_after_it_fails(
+    session_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = SessionStore()
+    store.record(as_record("plan-old", interaction(timestamp="2020-01-01T00:00:00Z")))
+    store.record(as_record("plan-new", interaction()))
+    plan = plan_clean(store, 30)
+
+    def refused(_store: SessionStore) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device", str(session_dir))
+
+    monkeypatch.setattr(lifecycle, "purge_store_trash", refused)
+    report = clean(store, plan)
+    assert report.removed == ["plan-old"] and not report.failed
+    assert SessionStore().names() == ["plan-new"]

@@ -387,7 +387,9 @@ def clean(
             report.removed.append(row.name)
         if progress is not None:
             progress(row.name, reason)
-    report.trash_removed = purge_store_trash(store)
+    # a tidy-up after the work: what it could not reach is purged by the next clean
+    with contextlib.suppress(StoreError, OSError):
+        report.trash_removed = purge_store_trash(store)
     report.temp_files_removed = sum(_tidy(store, row.name) for row in plan.rows)
     return report
 

@@ -9,7 +9,10 @@ shell version could write (``store.discovery``), so the trash never collides wit
 never a directory: ``unlink`` never follows a link, so nothing outside is touched), then
 the directory. Anything else found there — a file a user put in the session directory or
 wrote while it was being removed — is kept: the directory goes back to its old name if
-that is free (else it stays where it is, named in the report). Only ``unlink``/``rmdir``
+that is free (else it stays where it is, named in the report). A store file that could
+not be deleted (EIO, EDQUOT) does not bring the session back: the directory stays in the
+trash, outside the store's view, and ``purge_trash`` deletes it later — so a removal that
+said it removed a session is true. Only ``unlink``/``rmdir``
 are needed for the known names, so even out of file descriptors (EMFILE) a removal leaves
 nothing behind but what it must keep.
 
@@ -64,11 +67,20 @@ def empty_trash(trash: Path, restore_to: Path | None = None) -> bool:
     except FileNotFoundError:
         return True
     except OSError:
-        if restore_to is not None and not os.path.lexists(restore_to):
+        if restore_to is not None and _holds_foreign(trash) and not os.path.lexists(restore_to):
             with contextlib.suppress(OSError):
                 os.rename(trash, restore_to)
-        return False
+        return False  # only aio's files left (one could not be deleted): purged later
     return True
+
+
+def _holds_foreign(trash: Path) -> bool:
+    """Whether ``trash`` holds anything aio did not make (unknown when it cannot be listed:
+    then it is kept where it is, which loses nothing)."""
+    try:
+        return any(not is_store_entry(name) for name in os.listdir(trash))
+    except OSError:
+        return False
 
 
 def is_trash(name: str) -> bool:
