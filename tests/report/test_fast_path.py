@@ -127,8 +127,8 @@ def _reference(
             if record.outcome != "success":
                 outcomes[record.outcome] = outcomes.get(record.outcome, 0) + 1
     sessions = [
-        {"name": r.name, "agent": r.summary.get("agent"), "model": r.summary.get("model"),
-         "outcome": r.summary.get("last_outcome"), "failed": r.failed}
+        {"name": r.name, "agent": r.document.get("agent"), "model": r.document.get("model"),
+         "outcome": r.document.get("last_outcome"), "failed": r.failed}
         for r in plain
     ]  # fmt: skip
     return stats, usage, dict(sorted(outcomes.items())), sessions

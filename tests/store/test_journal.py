@@ -34,7 +34,7 @@ from tests.helpers import as_record, interaction
 def _state(row: SessionRow) -> dict[str, Any]:
     """A row's session state; ``problems`` left out: a read that repairs a session reports
     the repair once (``summary was out of date``), the next read finds nothing wrong."""
-    return {k: v for k, v in row.summary.items() if k != "problems"}
+    return {k: v for k, v in row.document.items() if k != "problems"}
 
 
 def listing(store: SessionStore, *, rescan: bool = False) -> dict[str, dict[str, Any]]:
@@ -254,7 +254,7 @@ def test_listings_during_sixteen_writers_are_each_consistent(session_dir: Path) 
             shown = row.interactions if row else 0
             assert low[w] <= shown <= high[w], (w, low[w], shown, high[w])
             if row is not None:  # each row is one session's state, not a mix
-                assert row.tokens["input"] == row.interactions == row.summary["interaction_count"]
+                assert row.tokens["input"] == row.interactions == row.summary.interaction_count
         stats = compute_stats(rows)
         assert sum(low) <= stats["interactions"] <= sum(high)
         # The same through SQL over the index (``list --json`` and ``stats``)

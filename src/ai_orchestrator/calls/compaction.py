@@ -192,17 +192,13 @@ def tracked_size(store: SessionStore, name: str, settings: CompactionSettings) -
     """The session's tracked context, or ``None`` when it has no conversation or no size."""
     if not store.exists(name):
         return None
-    summary = store.load(name).summary.to_json()
-    context = summary.get("context")
-    agent = summary.get("agent")
-    if not isinstance(context, Mapping) or not summary.get("agent_session_id") or not agent:
+    summary = store.load(name).summary
+    context, agent = summary.context, summary.agent
+    if context is None or not summary.agent_session_id or not agent:
         return None
-    tokens = context.get("tokens")
-    if not isinstance(tokens, int):
-        return None
-    model = context.get("model") or summary.get("model")
-    window, source = window_for(str(agent), model, settings)
-    return Size(str(agent), model, tokens, window, source)
+    model = context.model or summary.model
+    window, source = window_for(agent, model, settings)
+    return Size(agent, model, context.tokens, window, source)
 
 
 def before_call(
@@ -260,14 +256,13 @@ def compact(
     """Compact session ``name``'s conversation now (module docstring). ``options`` are the
     calls' settings; the agent is the stored conversation's."""
     session = as_session_name(name)
-    summary = store.load(session).summary.to_json() if store.exists(session) else {}
-    agent, old_id = summary.get("agent"), summary.get("agent_session_id")
-    if not agent or not old_id:
+    summary = store.load(session).summary if store.exists(session) else None
+    if summary is None or not summary.agent or not summary.agent_session_id:
         raise InvalidInput(f"session {session.name} holds no conversation to compact")
-    context = summary.get("context")
-    before = context.get("tokens") if isinstance(context, Mapping) else None
+    agent, old_id = summary.agent, summary.agent_session_id
+    before = summary.context.tokens if summary.context is not None else None
     base = replace(
-        options, agent=str(agent), use_session=True, new_session=False, fork=False,
+        options, agent=agent, use_session=True, new_session=False, fork=False,
         resume_id=None, must_continue=True, escalated_from=None,
     )  # fmt: skip
     marker: dict[str, Any] = {"trigger": trigger, "before": before}
@@ -279,7 +274,7 @@ def compact(
             raise error
         return run
 
-    if compacts_headlessly(str(agent)):
+    if compacts_headlessly(agent):
         method = "agent"
         run = call(COMPACT_COMMAND, replace(base, compaction={"method": method, **marker}))
         if run.result.compaction is None:

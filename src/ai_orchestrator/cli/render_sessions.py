@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # the store loads when a table is printed, not to complete a 
     from ai_orchestrator.infra.locks import Holder
     from ai_orchestrator.store import SessionView
     from ai_orchestrator.store.index import SessionRow
+    from ai_orchestrator.store.summary import ModelBucket, SessionSummary
 
 
 def _reported(cost: float, reported: float, agents: Sequence[str]) -> str:
@@ -32,17 +33,24 @@ def _reported(cost: float, reported: float, agents: Sequence[str]) -> str:
 
 
 def cost_text(
-    cost: float, unpriced: int, calls: int, bucket: Mapping[str, Any] | None = None
+    cost: float,
+    unpriced: int,
+    calls: int,
+    bucket: Mapping[str, Any] | SessionSummary | ModelBucket | None = None,
 ) -> str:
     """A cost that says when it is incomplete: "unpriced" if no call of it could be
     priced, "$x + N unpriced" if some could not; and which part only the agent reported
-    (``bucket``'s ``cost_reported`` and ``cost_reported_by``)."""
+    (``bucket``'s ``cost_reported`` and ``cost_reported_by``: a summary, one of its models,
+    or a ``stats`` group)."""
     if unpriced and unpriced >= calls:
         return "unpriced"
-    bucket = bucket or {}
-    text = _reported(
-        cost, float(bucket.get("cost_reported") or 0.0), bucket.get("cost_reported_by") or []
-    )
+    if bucket is None or isinstance(bucket, Mapping):
+        bucket = bucket or {}
+        reported = float(bucket.get("cost_reported") or 0.0)
+        by: Sequence[str] = bucket.get("cost_reported_by") or []
+    else:
+        reported, by = bucket.cost_reported, bucket.cost_reported_by
+    text = _reported(cost, reported, by)
     return f"{text} + {unpriced} unpriced" if unpriced else text
 
 
@@ -64,11 +72,11 @@ def _list_cost(cost: float, unpriced: int, calls: int, reported: float) -> str:
 ACTIVE_DAYS = 30  # the default window of "active" (list/stats --days)
 
 
-def list_status(summary: Mapping[str, Any], active: bool) -> str:
+def list_status(summary: SessionSummary, active: bool) -> str:
     """The word the Status column shows, in the footer's terms: a session whose last call
     failed (or lost its conversation) says so; otherwise ``active`` (used within the
-    window) or ``idle``. ``summary["status"]`` itself (``--json``) is unchanged."""
-    status = str(summary.get("status") or "new")
+    window) or ``idle``. ``summary.status`` itself (``--json``) is unchanged."""
+    status = summary.status
     if status in ("failed", "lost", "new"):
         return status
     return "active" if active else "idle"
@@ -107,7 +115,7 @@ def print_list(
         s = row.summary
         moment = parse_iso(row.last_activity)
         tokens = row.tokens
-        agent, model = s.get("agent") or "-", s.get("model") or "-"
+        agent, model = s.agent or "-", s.model or "-"
         status = list_status(s, (row.last_activity or "") > cutoff)
         cells.append(
             [
@@ -298,14 +306,13 @@ def print_show(
     *,
     wide: bool = False,
 ) -> None:
-    from ai_orchestrator.store.stats import total_tokens
-
     console = output.out()
     now = datetime.now(UTC)
-    s = view.summary.to_json()  # rendered field by field, as ``--json`` shows them
-    t = s["tokens"]
+    s = view.summary
+    t = s.tokens
+    calls, unpriced = s.interaction_count, s.unpriced_interactions
     width = console.width
-    last = str(s.get("last_outcome") or "-")
+    last = s.last_outcome or "-"
     if recent and last not in ("-", "success") and recent[-1].outcome == last:
         cause = failure_cause(last, recent[-1].error)
         last = cause if cause.startswith(last) else f"{last} ({cause})" if cause else last
@@ -315,32 +322,31 @@ def print_show(
         # a path too long for the terminal is never broken: the store it is in, then
         # Session and Store name it whole (STORE/SESSION)
         path if len(path) <= width else f"Store: {view.path.parent}",
-        *pairs(width, f"Command: {s['command']}", f"Feature: {s['feature_id']}"),
-        *pairs(width, f"Agent: {s.get('agent') or '-'}", f"Model: {s.get('model') or '-'}"),
-        f"Agent session ID: {s.get('agent_session_id') or '-'}",
-        f"Working directory: {s.get('agent_cwd') or '-'}",
-        *([f"Lineage: {lineage_text(s['lineage'])}"] if isinstance(s.get("lineage"), dict) else []),
+        *pairs(width, f"Command: {s.session.command}", f"Feature: {s.session.feature_id}"),
+        *pairs(width, f"Agent: {s.agent or '-'}", f"Model: {s.model or '-'}"),
+        f"Agent session ID: {s.agent_session_id or '-'}",
+        f"Working directory: {s.agent_cwd or '-'}",
+        *([f"Lineage: {lineage_text(s.lineage)}"] if s.lineage is not None else []),
         *pairs(
             width,
-            f"Status: {list_status(s, within_days(s.get('last_used'), ACTIVE_DAYS, now))}",
+            f"Status: {list_status(s, within_days(s.last_used, ACTIVE_DAYS, now))}",
             f"Last outcome: {last}",
         ),
-        f"Created: {_moment(s['created_at'], now)}",
-        f"Last used: {_moment(s.get('last_used'), now)}",
+        f"Created: {_moment(s.created_at, now)}",
+        f"Last used: {_moment(s.last_used, now)}",
         f"In use: {'yes, by ' + holder.describe() if holder else 'no'}",
-        f"Interactions: {s['interaction_count']} ({s['failed_interactions']} failed)",
+        f"Interactions: {calls} ({s.failed_interactions} failed)",
         "Tokens:",
-        f"  Input: {output.count(t['input'])}",
-        f"  Output: {output.count(t['output'])}",
-        f"  Cache read: {output.count(t['cache_read'])}",
-        f"  Cache write: {output.count(t['cache_write'])}",
-        f"  Total: {output.count(total_tokens(t))}",
-        f"Cost: {cost_text(s['cost'], 0, s['interaction_count'], s)}"
-        + (f" ({s['unpriced_interactions']} unpriced)" if s["unpriced_interactions"] else "")
-        if s["unpriced_interactions"] < s["interaction_count"] or not s["interaction_count"]
+        f"  Input: {output.count(t.input)}",
+        f"  Output: {output.count(t.output)}",
+        f"  Cache read: {output.count(t.cache_read)}",
+        f"  Cache write: {output.count(t.cache_write)}",
+        f"  Total: {output.count(t.total)}",
+        f"Cost: {cost_text(s.cost, 0, calls, s)}" + (f" ({unpriced} unpriced)" if unpriced else "")
+        if unpriced < calls or not calls
         else "Cost: unpriced",
         "Cache savings: "
-        + savings_text(s.get("savings", 0.0), s["unpriced_interactions"], s["interaction_count"])
+        + savings_text(s.savings, unpriced, calls)
         + (
             f" ({accounting['cache_read_share']:.0%} of input served from cache)"
             if accounting
@@ -357,11 +363,11 @@ def print_show(
     lines += _context_lines(s, now)
     for line in lines:
         console.print(line, markup=False)
-    if s.get("by_model"):
+    if s.by_model:
         models = ", ".join(
-            f"{m}: {tables.plural(b['interactions'], 'call')}, "
-            + cost_text(b["cost"], b.get("unpriced", 0), b["interactions"], b)
-            for m, b in s["by_model"].items()
+            f"{m}: {tables.plural(b.interactions, 'call')}, "
+            + cost_text(b.cost, b.unpriced, b.interactions, b)
+            for m, b in s.by_model.items()
         )
         console.print(f"By model: {models}", markup=False)
     if recent:
@@ -371,19 +377,16 @@ def print_show(
             _interaction_rows(recent, now),
             wide=wide,
         )
-    elif not s["interaction_count"]:
+    elif not calls:
         console.print("No interactions recorded yet.")
 
 
-def _context_lines(s: Mapping[str, Any], now: datetime) -> list[str]:
+def _context_lines(s: SessionSummary, now: datetime) -> list[str]:
     """The conversation's tracked size and its compactions (``calls.compaction``)."""
     lines = []
-    context = s.get("context")
-    if isinstance(context, Mapping) and isinstance(context.get("tokens"), int):
-        lines.append(f"Context: {output.count(context['tokens'])} tokens after the last call")
-    for event in s.get("compactions") or []:
-        if not isinstance(event, Mapping):
-            continue
+    if s.context is not None:
+        lines.append(f"Context: {output.count(s.context.tokens)} tokens after the last call")
+    for event in s.compactions:
         sizes = [event.get("before"), event.get("after")]
         shown = " → ".join("?" if v is None else output.count(v) for v in sizes)
         lines.append(

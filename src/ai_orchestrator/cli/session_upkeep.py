@@ -259,11 +259,11 @@ def compact_cmd(name: str, timeout: float | None, as_json: bool) -> None:
 
     session = parse_session_name(name)
     store = SessionStore()
-    summary = store.load(session).summary.to_json()
+    summary = store.load(session).summary
     options = CallOptions(
-        agent=str(summary.get("agent") or ""),
-        cwd=Path(summary.get("agent_cwd") or Path.cwd()),
-        model=summary.get("model") or None,
+        agent=summary.agent or "",
+        cwd=Path(summary.agent_cwd or Path.cwd()),
+        model=summary.model,
         timeout=timeout,
     )
 

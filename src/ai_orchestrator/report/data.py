@@ -171,7 +171,7 @@ class ParsedRow(SessionRow):
     them: parsing each three times was a fifth of the report's time)."""
 
     @property
-    def summary(self) -> dict[str, Any]:
+    def document(self) -> dict[str, Any]:
         cached: dict[str, Any] | None = self.__dict__.get("parsed")
         if cached is None:
             cached = self.__dict__["parsed"] = json.loads(self[18])
@@ -223,7 +223,7 @@ def failed_outcomes(
     for row in rows:
         if not row.failed:
             continue
-        known = summary_outcomes(row.summary, row.failed) if from_summaries else None
+        known = summary_outcomes(row.document, row.failed) if from_summaries else None
         if known is None:
             try:
                 records = records_of(row.name)
@@ -415,7 +415,7 @@ def build(inputs: ReportInputs) -> dict[str, Any]:
         if inputs.config is not None:
             budgets = _budgets(inputs.rows, ids, inputs.config)
     return _document(
-        filters, usage, stats, [_session_row(r, r.summary) for r in rows], flags,
+        filters, usage, stats, [_session_row(r, r.document) for r in rows], flags,
         budgets=budgets, features=features, problems=problems,
     )  # fmt: skip
 

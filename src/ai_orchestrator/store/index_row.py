@@ -9,7 +9,8 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from ai_orchestrator.core.interaction import TOKEN_KEYS
-from ai_orchestrator.store.summary import last_activity
+from ai_orchestrator.core.names import SessionName
+from ai_orchestrator.store.summary import SessionSummary, last_activity
 
 if TYPE_CHECKING:
     from ai_orchestrator.store.session_store import SessionView
@@ -102,9 +103,16 @@ class SessionRow(tuple[Any, ...]):
         return bytes(self[18]).decode("utf-8")
 
     @property
-    def summary(self) -> dict[str, Any]:
+    def document(self) -> dict[str, Any]:
+        """The session's JSON document as the index keeps it (``SessionView.to_dict()``:
+        the stored summary with ``path`` and ``problems``), for output and exports."""
         data: dict[str, Any] = json.loads(self[18])
         return data
+
+    @property
+    def summary(self) -> SessionSummary:
+        """The session's summary, typed (parsed from ``document`` on each read)."""
+        return SessionSummary.from_json(self.document, SessionName(self.command, self.feature_id))
 
     @staticmethod
     def columns(rows: Sequence[SessionRow]) -> dict[str, tuple[Any, ...]]:

@@ -121,7 +121,7 @@ def breakdown(
     for row in rows:
         if by in ("command", "feature", "lineage"):
             key = {"command": row.command, "feature": row.feature_id}.get(by) or lineage_label(
-                row.summary
+                row.document
             )
             whole = {
                 "tokens": row.tokens,
@@ -134,7 +134,7 @@ def breakdown(
             _add(groups.setdefault(key, _empty_group()), row.interactions, whole)
             continue
         if by == "model":
-            buckets = row.summary.get("by_model", {})
+            buckets = row.document.get("by_model", {})
         else:
             if records_of is None:
                 raise ValueError(f"grouping by {by} needs the interaction logs")

@@ -281,6 +281,34 @@ def _names(value: object) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True, slots=True)
+class ContextSize:
+    """The conversation's size after its last call that said it (``calls.context``)."""
+
+    tokens: int
+    model: str | None
+    at: str | None
+
+
+def _context_of(value: object) -> ContextSize | None:
+    if not isinstance(value, Mapping):
+        return None
+    tokens = value.get("tokens")
+    if not isinstance(tokens, int) or isinstance(tokens, bool):
+        return None
+    return ContextSize(tokens, _text(value.get("model")), _text(value.get("at")))
+
+
+def _events(value: object) -> tuple[Mapping[str, Any], ...]:
+    return tuple(e for e in value if isinstance(e, Mapping)) if isinstance(value, list) else ()
+
+
+def _failures(value: object) -> Mapping[str, int]:
+    if not isinstance(value, Mapping):
+        return {}
+    return {str(k): n for k, n in value.items() if type(n) is int}
+
+
+@dataclass(frozen=True, slots=True)
 class SessionSummary:
     """A session's summary as read (``metadata.json``, or folded from its log), typed and
     frozen: what every room outside the store reads. ``to_json()`` is the stored object
@@ -309,7 +337,13 @@ class SessionSummary:
     log_size: int
     corrupt_lines: int
     torn_tail: int
-    data: Mapping[str, Any] = dataclasses.field(compare=False, repr=False)
+    # Present once a call said them (``apply_interaction``): failed calls per outcome, the
+    # conversation's origin (``workflow.phases.lineage``), its size and its compactions.
+    failed_by_outcome: Mapping[str, int] = dataclasses.field(default_factory=dict)
+    lineage: Mapping[str, Any] | None = None
+    context: ContextSize | None = None
+    compactions: tuple[Mapping[str, Any], ...] = ()
+    data: Mapping[str, Any] = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
     @property
     def name(self) -> str:
@@ -364,6 +398,10 @@ class SessionSummary:
             log_size=_count(data.get("log_size")),
             corrupt_lines=_count(data.get("corrupt_lines")),
             torn_tail=_count(data.get("torn_tail")),
+            failed_by_outcome=_failures(data.get("failed_by_outcome")),
+            lineage=lineage if isinstance(lineage := data.get("lineage"), Mapping) else None,
+            context=_context_of(data.get("context")),
+            compactions=_events(data.get("compactions")),
             data=data,
         )
 

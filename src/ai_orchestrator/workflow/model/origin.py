@@ -106,17 +106,17 @@ def conversation_of(store: SessionStore, name: str) -> dict[str, Any] | None:
     last record id), or ``None`` when it has none."""
     if not store.exists(name):
         return None
-    summary = store.load(name).summary.to_json()
-    if not summary.get("agent_session_id") or not summary.get("agent"):
+    summary = store.load(name).summary
+    if not summary.agent_session_id or not summary.agent:
         return None
     records = store.read_log(name).records
     return {
         "session": name,
-        "agent": summary["agent"],
-        "model": summary.get("model"),
-        "agent_session_id": summary["agent_session_id"],
-        "cwd": summary.get("agent_cwd"),
-        "agent_state": dict(summary.get("agent_state") or {}),
+        "agent": summary.agent,
+        "model": summary.model,
+        "agent_session_id": summary.agent_session_id,
+        "cwd": summary.agent_cwd,
+        "agent_state": dict(summary.agent_state),
         "interactions": len(records),
         "record_id": records[-1].id if records else None,
     }
@@ -151,8 +151,8 @@ def _parent_feature(ws: Workspace, store: SessionStore, feature_id: str) -> str 
     for phase in LINKED_PHASES:
         name = f"{phase}-{feature_id}"
         if store.exists(name):
-            lineage = store.load(name).summary.to_json().get("lineage") or {}
-            parent = lineage.get("feature") if isinstance(lineage, Mapping) else None
+            lineage = store.load(name).summary.lineage or {}
+            parent = lineage.get("feature")
             if isinstance(parent, str) and parent != feature_id:
                 return parent
     return None
