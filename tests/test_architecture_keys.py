@@ -29,7 +29,8 @@ they read (``benchmarks/measure_typing.py`` reports the count with the other typ
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+import functools
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ai_orchestrator.core.interaction import INTERACTION_FIELDS
@@ -126,39 +127,55 @@ def _is_mapping(annotation: ast.expr | None) -> bool:
     return text.startswith(("dict", "Mapping", "MutableMapping", "typing.Mapping"))
 
 
-def _scopes(tree: ast.Module) -> Iterator[tuple[ast.AST, list[ast.AST]]]:
-    """Each function (and the module) with the nodes of its own body, nested functions
-    excluded (they are scopes of their own)."""
-    scopes: list[ast.AST] = [tree]
-    scopes += [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
-    for scope in scopes:
-        own: list[ast.AST] = []
-        stack = list(ast.iter_child_nodes(scope))
-        while stack:
-            node = stack.pop()
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
-                continue
-            own.append(node)
-            stack.extend(ast.iter_child_nodes(node))
-        yield scope, own
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+_ASSIGNS = (ast.Assign, ast.AnnAssign, ast.NamedExpr)
+
+
+@dataclass
+class _Scope:
+    """A function (or the module): its tainted parameters, and the assignments and key
+    reads of its own body (nested functions are scopes of their own)."""
+
+    names: set[str] = field(default_factory=set)
+    assigns: list[ast.Assign | ast.AnnAssign | ast.NamedExpr] = field(default_factory=list)
+    reads: list[tuple[ast.AST, ast.expr, str]] = field(default_factory=list)
+
+
+def _scopes(tree: ast.Module) -> list[_Scope]:
+    """Every scope of ``tree`` in one pass over its nodes."""
+    scopes = [_Scope()]
+    stack: list[tuple[ast.AST, _Scope]] = [(tree, scopes[0])]
+    while stack:
+        node, scope = stack.pop()
+        for child in ast.iter_child_nodes(node):
+            inner = scope
+            if isinstance(child, _FUNCTIONS):
+                inner = _Scope()
+                scopes.append(inner)
+                args = child.args
+                for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs):
+                    if arg.arg in _PARAMS and _is_mapping(arg.annotation):
+                        inner.names.add(arg.arg)
+            elif isinstance(child, _ASSIGNS):
+                scope.assigns.append(child)
+            else:
+                hit = _key_of(child)
+                if hit is not None and hit[1] in KEYS:
+                    scope.reads.append((child, *hit))
+            stack.append((child, inner))
+    return scopes
 
 
 def key_reads(path: Path) -> list[tuple[int, str]]:
     """(line, key) of every read of a record or summary key from a serialised value."""
     found = []
-    for scope, own in _scopes(tree_of(path)):
-        names: set[str] = set()
-        if isinstance(scope, ast.FunctionDef | ast.AsyncFunctionDef):
-            args = scope.args
-            for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs):
-                if arg.arg in _PARAMS and _is_mapping(arg.annotation):
-                    names.add(arg.arg)
+    for scope in _scopes(tree_of(path)):
+        if not scope.reads:
+            continue
+        names = scope.names
         # Assignments in source order, twice: a name tainted late in a loop body counts
         # for the reads before it on the next pass.
-        assigns = sorted(
-            (n for n in own if isinstance(n, ast.Assign | ast.AnnAssign | ast.NamedExpr)),
-            key=lambda n: (n.lineno, n.col_offset),
-        )
+        assigns = sorted(scope.assigns, key=lambda n: (n.lineno, n.col_offset))
         for _ in range(2):
             for node in assigns:
                 value = node.value
@@ -166,13 +183,13 @@ def key_reads(path: Path) -> list[tuple[int, str]]:
                     continue
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 names.update(t.id for t in targets if isinstance(t, ast.Name))
-        for node in own:
-            hit = _key_of(node)
-            if hit is not None and hit[1] in KEYS and _serialised(hit[0], names):
-                found.append((getattr(node, "lineno", 0), hit[1]))
+        for node, receiver, key in scope.reads:
+            if _serialised(receiver, names):
+                found.append((getattr(node, "lineno", 0), key))
     return sorted(set(found))
 
 
+@functools.cache
 def readers(root: Path = SRC) -> dict[str, list[tuple[int, str]]]:
     """Module (relative to ``root``) -> its key reads, for every module that has one."""
     out = {}

@@ -10,14 +10,19 @@
    The first run creates the session; the figures are those of the second (a resume).
    Conversions inside ``parse_log`` (earlier records read back from the store's files,
    e.g. for the cost estimate) are listed apart and not counted as the call's.
-2. **Modules reading record keys** (``ast``): modules of ``src/`` that subscript or
-   ``.get()`` a string literal that only an interaction record has (``RECORD_ONLY_KEYS``:
-   the stored fields of ``core.interaction`` minus the keys summaries, buckets and the
-   usage index share with it, such as ``agent``, ``model``, ``cost``, ``tokens``).
+2. **Modules reading record or summary keys** (``ast``): the rule of
+   ``tests/test_architecture_keys.py`` — a field of the record, the summary or a model
+   bucket read by key from their JSON form (``to_json()``, ``to_dict()``,
+   ``SessionRow.document``, a ``summary``/``record`` mapping parameter) — counted over all
+   modules and outside the serialisation modules that test allows. The older, coarser
+   keyword count is printed too: modules of ``src/`` that subscript or ``.get()`` a string
+   literal only an interaction record has (``RECORD_ONLY_KEYS``), whatever the value read
+   (it also counts same-named keys of other documents: templates' ``budget_usd``, the
+   workflow history's ``duration_ms``, the usage index's ``reported_cost``).
 3. **Functions with ``dict[str, Any]``** (``ast``): functions of ``src/`` with
    ``dict[str, Any]`` in a parameter or return annotation.
 
-Usage: ``.venv/bin/python scripts/measure_typing.py [--json]``
+Usage: ``.venv/bin/python benchmarks/measure_typing.py [--json]`` (from the repository root)
 """
 
 from __future__ import annotations
@@ -172,6 +177,16 @@ def shape_changes() -> dict[str, int]:
     return {label: counts.get(label, 0) for label in labels}
 
 
+def key_readers() -> tuple[dict[str, list[str]], list[str]]:
+    """Modules reading record/summary keys (``tests/test_architecture_keys.py``) -> their
+    keys, and those of them outside the serialisation modules."""
+    sys.path.insert(0, str(ROOT))
+    from tests.test_architecture_keys import SERIALISATION_MODULES, readers
+
+    found = {m: sorted({key for _, key in reads}) for m, reads in readers().items()}
+    return found, [m for m in found if m not in SERIALISATION_MODULES]
+
+
 def main() -> None:
     shapes = shape_changes()
     conversions = sum(
@@ -180,11 +195,15 @@ def main() -> None:
         if "->" in label and "SessionName" not in label and READING not in label
     )
     readers = record_key_readers()
+    key_reading, outside = key_readers()
     dict_any = dict_any_functions()
     result = {
         "shape_changes_per_call": conversions,
         "calls": shapes,
-        "modules_reading_record_keys": len(readers),
+        "modules_reading_record_or_summary_keys": len(key_reading),
+        "outside_the_serialisation_modules": outside,
+        "key_readers": key_reading,
+        "modules_with_record_only_key_literals": len(readers),
         "record_key_readers": readers,
         "functions_with_dict_str_any": len(dict_any),
     }
@@ -194,7 +213,13 @@ def main() -> None:
     print(f"shape changes of the call's record per aio run: {conversions}")
     for label, n in shapes.items():
         print(f"  {n:3d}  {label}")
-    print(f"modules reading record keys: {len(readers)}")
+    print(
+        f"modules reading record/summary keys: {len(key_reading)}, "
+        f"{len(outside)} outside the serialisation modules"
+    )
+    for module, keys in key_reading.items():
+        print(f"  {'!' if module in outside else ' '} {module}: {', '.join(keys)}")
+    print(f"modules with a record-only key literal (coarse, any document): {len(readers)}")
     for module, keys in readers.items():
         print(f"  {module}: {', '.join(keys)}")
     print(f"functions with dict[str, Any] in a signature: {len(dict_any)}")
