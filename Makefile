@@ -33,8 +33,13 @@ test: lint agent-clis
 # In-process tests only: no test starts a process (tests/spawnguard.py enforces it; `process`
 # covers real_cli and agent_process), and a quarter of the Hypothesis examples (the `fast`
 # profile of tests/conftest.py; `make test` runs them all). FAST_WORKERS=2 to use two cores.
+# Bytecode is written (to the git-ignored .cache/pycache) for every pytest process from its
+# start: with PYTHONDONTWRITEBYTECODE set, each process and each xdist worker would otherwise
+# rewrite the assertions of the pytest plugins it loads before tests/conftest.py can allow
+# it (about a second of CPU each). Nothing here starts a process that could inherit it.
 FAST_WORKERS ?= auto
 test-fast: $(STAMP)
+	PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(CURDIR)/.cache/pycache \
 	$(BIN)/pytest -n $(FAST_WORKERS) -m "not process and not slow" --hypothesis-profile=fast
 
 demo: $(STAMP)
