@@ -223,3 +223,60 @@ def test_the_session_summary_is_typed_and_its_json_is_the_stored_object(tmp_path
             summary.cost = 1.0  # type: ignore[misc]
         data["cost"] = -1  # a copy: the view's summary never changes
         assert summary.to_json()["cost"] != -1
+
+
+def test_the_summary_fields_said_by_calls_are_typed(session_dir: Path) -> None:
+    """Failed calls per outcome, lineage, context size and compactions — present once a
+    call said them — are attributes, equal to the stored values."""
+    from ai_orchestrator.store.summary import ContextSize
+
+    store = SessionStore()
+    lineage = {"method": "fork", "session": "plan-parent", "feature": "parent"}
+    store.record(_built(_result(), lineage=lineage).with_changes(context_tokens=9000))
+    store.record(_built(_result(outcome="timeout", session_id=None)))
+    marker = {"method": "agent", "trigger": "manual", "before": 9000}
+    store.record(_built(_result(), compaction=marker).with_changes(context_tokens=1200))
+    summary = store.load(SESSION).summary
+    data = summary.to_json()
+    assert dict(summary.failed_by_outcome) == data["failed_by_outcome"] == {"timeout": 1}
+    assert summary.lineage == data["lineage"] == lineage
+    assert summary.context == ContextSize(1200, "claude-sonnet-4-5", data["context"]["at"])
+    assert [dict(e) for e in summary.compactions] == data["compactions"]
+    assert summary.compactions[0]["before"] == 9000
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        {"context": {"tokens": True}},
+        {"context": {"tokens": "9000"}},
+        {"context": [1]},
+        {"compactions": 5},
+        {"compactions": {"at": "x"}},
+        {"compactions": ["x", 3]},
+        {"failed_by_outcome": {"timeout": "1", "error": 2.5}},
+        {"failed_by_outcome": [1]},
+        {"lineage": "fork"},
+    ],
+)
+def test_odd_said_fields_read_as_absent_never_a_crash(odd: dict[str, Any]) -> None:
+    from ai_orchestrator.core.names import SessionName
+    from ai_orchestrator.store.summary import SessionSummary, empty_summary
+
+    data = {**empty_summary(SessionName("run", "x")), **odd}
+    summary = SessionSummary.from_json(data, SessionName("run", "x"))
+    assert summary.context is None and summary.compactions == ()
+    assert dict(summary.failed_by_outcome) == {} and summary.lineage is None
+    assert summary.to_json() == data  # the stored object itself, whatever it holds
+
+
+def test_the_index_rows_summary_is_the_sessions_summary(tmp_path: Path) -> None:
+    """``SessionRow.summary`` (a listing's row) is the typed summary ``load`` gives, its
+    ``to_json()`` the stored object; ``SessionRow.document`` is the index's document."""
+    from ai_orchestrator.store.index_row import SessionRow
+
+    for view in _recorded_views(tmp_path):
+        row = SessionRow.from_view(view)
+        assert row.summary == view.summary
+        assert row.summary.to_json() == view.summary.to_json()
+        assert row.document == json.loads(json.dumps(view.to_dict()))

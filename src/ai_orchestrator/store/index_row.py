@@ -111,8 +111,13 @@ class SessionRow(tuple[Any, ...]):
 
     @property
     def summary(self) -> SessionSummary:
-        """The session's summary, typed (parsed from ``document`` on each read)."""
-        return SessionSummary.from_json(self.document, SessionName(self.command, self.feature_id))
+        """The session's summary, typed (parsed from ``document`` on each read; its
+        ``to_json()`` is the stored summary, without the document's ``path`` and
+        ``problems``)."""
+        data = self.document
+        data.pop("path", None)
+        data.pop("problems", None)
+        return SessionSummary.from_json(data, SessionName(self.command, self.feature_id))
 
     @staticmethod
     def columns(rows: Sequence[SessionRow]) -> dict[str, tuple[Any, ...]]:
