@@ -430,10 +430,12 @@ def main() -> None:
     # section (each run on its own: a 1 GiB corpus and ccusage; a 10,000-session store; a
     # PostgreSQL server; a 10,000-session store and an older tree to compare with; the real
     # Claude CLI through whole features, ~30 min; an older tree to compare with;
-    # bench_store.py --compare-with, run by hand at 100,000) are kept
+    # bench_store.py --compare-with, run by hand at 100,000; make test-fast timed by hand)
+    # are kept
     kept = ""
     for name in (
-        "usage-index", "report", "team", "complete", "sessions", "run-overhead", "issue24-list"
+        "usage-index", "report", "team", "complete", "sessions", "run-overhead", "issue24-list",
+        "test-fast",
     ):
         start, end = old.find(f"<!-- {name} -->"), old.find(f"<!-- /{name} -->")
         if 0 <= start < end:
