@@ -72,30 +72,17 @@ def dict_any_functions() -> list[str]:
     return found
 
 
-def _key_read(node: ast.AST) -> str | None:
-    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
-        value = node.slice.value
-        return value if isinstance(value, str) else None
-    if (
-        isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and node.func.attr in ("get", "pop", "setdefault")
-        and node.args
-        and isinstance(node.args[0], ast.Constant)
-        and isinstance(node.args[0].value, str)
-    ):
-        return node.args[0].value
-    return None
-
-
 def record_key_readers() -> dict[str, list[str]]:
+    sys.path.insert(0, str(ROOT))
+    from tests.test_architecture_keys import key_of
+
     readers: dict[str, list[str]] = {}
     for path in sorted(SRC.rglob("*.py")):
         keys = sorted(
             {
-                key
+                hit[1]
                 for node in ast.walk(ast.parse(path.read_text()))
-                if (key := _key_read(node)) in RECORD_ONLY_KEYS
+                if (hit := key_of(node)) is not None and hit[1] in RECORD_ONLY_KEYS
             }
         )
         if keys:

@@ -101,7 +101,7 @@ def _serialised(node: ast.expr, names: set[str]) -> bool:
     return isinstance(node, ast.Name) and node.id in names
 
 
-def _key_of(node: ast.AST) -> tuple[ast.expr, str] | None:
+def key_of(node: ast.AST) -> tuple[ast.expr, str] | None:
     """(receiver, key) of a key read: ``x["k"]`` (loaded), ``x.get/pop/setdefault("k")``."""
     if (
         isinstance(node, ast.Subscript)
@@ -159,7 +159,7 @@ def _scopes(tree: ast.Module) -> list[_Scope]:
             elif isinstance(child, _ASSIGNS):
                 scope.assigns.append(child)
             else:
-                hit = _key_of(child)
+                hit = key_of(child)
                 if hit is not None and hit[1] in KEYS:
                     scope.reads.append((child, *hit))
             stack.append((child, inner))
