@@ -257,6 +257,8 @@ def test_the_summary_fields_said_by_calls_are_typed(session_dir: Path) -> None:
         {"failed_by_outcome": {"timeout": "1", "error": 2.5}},
         {"failed_by_outcome": [1]},
         {"lineage": "fork"},
+        {"by_model": {"m": 5, "n": [1]}},
+        {"by_model": [1]},
     ],
 )
 def test_odd_said_fields_read_as_absent_never_a_crash(odd: dict[str, Any]) -> None:
@@ -267,6 +269,7 @@ def test_odd_said_fields_read_as_absent_never_a_crash(odd: dict[str, Any]) -> No
     summary = SessionSummary.from_json(data, SessionName("run", "x"))
     assert summary.context is None and summary.compactions == ()
     assert dict(summary.failed_by_outcome) == {} and summary.lineage is None
+    assert dict(summary.by_model) == {} and not summary.by_model
     assert summary.to_json() == data  # the stored object itself, whatever it holds
 
 

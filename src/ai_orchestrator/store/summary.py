@@ -25,7 +25,7 @@ next normal run resumes the conversation it had before.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -280,6 +280,48 @@ def _names(value: object) -> tuple[str, ...]:
     return tuple(str(v) for v in value) if isinstance(value, list | tuple) else ()
 
 
+def _bucket_of(b: Mapping[str, Any]) -> ModelBucket:
+    return ModelBucket(
+        interactions=_count(b.get("interactions")),
+        tokens=_tokens_of(b.get("tokens")),
+        cost=_usd(b.get("cost")),
+        savings=_usd(b.get("savings")),
+        unpriced=_count(b.get("unpriced")),
+        cost_reported=_usd(b.get("cost_reported")),
+        cost_reported_by=_names(b.get("cost_reported_by")),
+    )
+
+
+class ModelBuckets(Mapping[str, ModelBucket]):
+    """``SessionSummary.by_model``: the stored buckets typed on first use, all at once (a
+    listing reads thousands of summaries' agent and model, rarely their buckets: building
+    them was over half of ``from_json``)."""
+
+    __slots__ = ("_raw", "_typed")
+
+    def __init__(self, raw: Mapping[str, Any]) -> None:
+        self._raw = raw
+        self._typed: dict[str, ModelBucket] | None = None
+
+    def _all(self) -> dict[str, ModelBucket]:
+        if self._typed is None:
+            raw = self._raw.items()
+            self._typed = {str(m): _bucket_of(b) for m, b in raw if isinstance(b, Mapping)}
+        return self._typed
+
+    def __getitem__(self, model: str) -> ModelBucket:
+        return self._all()[model]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __repr__(self) -> str:
+        return f"ModelBuckets({self._all()!r})"
+
+
 @dataclass(frozen=True, slots=True)
 class ContextSize:
     """The conversation's size after its last call that said it (``calls.context``)."""
@@ -376,19 +418,7 @@ class SessionSummary:
             savings=_usd(data.get("savings")),
             cost_reported=_usd(data.get("cost_reported")),
             cost_reported_by=_names(data.get("cost_reported_by")),
-            by_model={
-                str(model): ModelBucket(
-                    interactions=_count(b.get("interactions")),
-                    tokens=_tokens_of(b.get("tokens")),
-                    cost=_usd(b.get("cost")),
-                    savings=_usd(b.get("savings")),
-                    unpriced=_count(b.get("unpriced")),
-                    cost_reported=_usd(b.get("cost_reported")),
-                    cost_reported_by=_names(b.get("cost_reported_by")),
-                )
-                for model, b in (buckets.items() if isinstance(buckets, Mapping) else ())
-                if isinstance(b, Mapping)
-            },
+            by_model=ModelBuckets(buckets if isinstance(buckets, Mapping) else {}),
             agent=_text(data.get("agent")),
             agent_session_id=_text(data.get("agent_session_id")),
             agent_cwd=_text(data.get("agent_cwd")),
