@@ -81,6 +81,14 @@ _TEMP = """CREATE TEMP TABLE IF NOT EXISTS aio_push(
   cost_source text, cost_reported numeric, savings numeric, outcome text, duration_ms bigint,
   agent_session_id text, prompt text) ON COMMIT DELETE ROWS"""
 
+# The driver's dumper per column, chosen once per batch instead of per value (half the
+# formatting time): counts are ints, every other value a str (or None) — the server parses
+# the text by the column's own type (timestamptz, numeric).
+_COPY_TYPES = [
+    "int8" if c in ("input", "output", "cache_read", "cache_write", "reasoning", "duration_ms")
+    else "text" for c in COLUMNS
+]  # fmt: skip
+
 _DIMS = schema.rollup_dimensions()
 # What the rollup needs of each inserted row, computed once in RETURNING: its key (the day,
 # the empty string for none) and the inputs of its sums.
@@ -403,6 +411,7 @@ class Pusher:
             cur.execute("SET LOCAL synchronous_commit = off")
             if rows:
                 with cur.copy(f"COPY aio_push({', '.join(COLUMNS)}) FROM STDIN") as copy:
+                    copy.set_types(_COPY_TYPES)
                     for row in rows:
                         copy.write_row(row)
                 try:
