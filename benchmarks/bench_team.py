@@ -347,7 +347,28 @@ connection, without starting Python and importing the driver — is
 {stats["library_median"] * 1000:.0f} ms (median of 7). Each push run checks the server's
 count and token sums against the generator's before it counts.
 
-What changed for issue 22's targets: the push parses each line with orjson (a line it
+This round (s26), measured by hand on 2026-12-08 at load average 3.5-8, 200,000 rows of this
+data, the server backend's CPU seconds from `/proc` per statement, each variant in a fresh
+database of one cluster, interleaved: the insert of the interactions alone costs 1.8 s with
+`ON CONFLICT (id) DO NOTHING` and 0.96 s as a plain `INSERT` (the speculative insertion is
+half of it); the rollup's part of the statement is about 2.4 s (its hash aggregate 0.8-1.0 s,
+its `ON CONFLICT DO UPDATE` 1.3-1.7 s against 0.68 s for plain inserts of the same 84,000
+rows). So a batch that is all new now goes in with plain inserts — the interactions, and the
+rollup rows of sessions the machine never pushed — in a savepoint, falling back to the
+general `ON CONFLICT` statement on any duplicate key: the statement's server CPU was 3.4,
+4.6, 4.6 s against 4.8, 4.6, 5.8 s for the general one. On the push's side the COPY now
+sets the column types once (the driver's formatting of 200,000 rows 0.46 s against 1.04 s),
+and each batch commits with `synchronous_commit = off` (the commits' wall time 0.16 s
+against 0.51 s for 20; a commit lost in a server crash loses its watermark with it, so the
+next push sends those rows again). Measured and not taken: batches of 50,000 rows (server
+CPU 4.7 s against 4.4 s: no gain), aggregating the rollup in the push instead of the server
+(it moves about 5 µs a row off the server for about 4 µs a row more in Python: no gain in
+total CPU on two shared cores), binary COPY (the rows hold times and costs as text; the push
+would pay for converting them). No secondary index is left to drop. The bench's cluster is
+initialised without a locale (C collation); a server with a libc collation pays for `strcoll`
+on every text key comparison of the primary keys.
+
+What changed earlier (s22): the push parses each line with orjson (a line it
 refuses, or whose result the validated fast path does not take, is read again by the
 stdlib and the store's full validation, so the rows are the same), runs the fast path with
 the session's fields looked up once, and schema version 3 drops the two secondary indexes
@@ -386,12 +407,21 @@ def _usage_note(push: dict[str, Any]) -> str:
     usage = push.get("with_usage")
     if not usage:
         return ""
+    sync = usage.get("sync") or {"wall_median": 0.0, "cpu_median": 0.0}
     return (
         f"The target is the push of aio's interactions (`--no-usage`). The default push "
         f"also syncs the usage index first: from scratch, with {push['rows']:,} recorded "
-        f"calls, that sync and pushing its rows took {usage['wall_median']:.0f} s here, "
-        f"{usage['client_cpu_median']:.0f} s of it the push process's CPU; the two parts are "
-        f"not timed apart here (the index's sync is issue 20's area, not the team push's).\n\n"
+        f"calls, that sync took {sync['wall_median']:.0f} s ({sync['cpu_median']:.0f} s CPU) "
+        f"of the {usage['wall_median']:.0f} s. Why: the index reads every log of the store "
+        f"through the store's full validation (`SessionStore.read_log`: about three quarters "
+        f"of the sync's CPU, measured on 20,000 calls: 2.07 s of 2.73 s) and writes each call "
+        f"with three SQLite statements (the rest); the team push's own validated fast path "
+        f"(`team/rows.py`) reads the same lines in about an eighth of the time. The push "
+        f"cannot skip that build: it sends every row of the index (`aio.requests`, what "
+        f"`aio usage --team` counts, aio's own calls included) and fills a call's missing "
+        f"branch from the transcript requests the index matched to it (`covered`), and both "
+        f"need the index complete. `--no-usage` skips it; the lever is a fast path in the "
+        f"store's log reading (`store/records.py`, not this round's room for the push).\n\n"
     )
 
 
