@@ -334,10 +334,10 @@ interleaved).
 {stats_row}
 {peer_row}
 
-{_usage_note(push)}The push's data is the worst case for the rollup: each session's calls
-are spread over 28 days, 24 hours, 5 tasks and 3 models, so the rollup gets about one row
-per 2.4 calls (a real session's calls fall on a few days, one task at a time). The
-{stats["rows"]:,} rows of the stats case are generated server-side with `generate_series`
+{_usage_note(push)}{_load_note(stats)}The push's data is the worst case for the rollup: each
+session's calls are spread over 28 days, 24 hours, 5 tasks and 3 models, so the rollup
+gets about one row per 2.4 calls (a real session's calls fall on a few days, one task at a
+time). The {stats["rows"]:,} rows of the stats case are generated server-side with `generate_series`
 (40 machines, 20 users, 4,000 sessions of consecutive calls over 90 days, 5 tasks, 3
 models; {stats["generate_seconds"]} s including the rollup), not pushed. The same per-user
 totals computed from the raw rows instead of the rollup take
@@ -401,6 +401,20 @@ the writer's statement cancelled on the way out, its socket shut as a last resor
 (`tests/team/test_team_faults.py`: the first hangs on the code before).
 <!-- /team -->
 """
+
+
+def _load_note(stats: dict[str, Any]) -> str:
+    """Why a stats run over its target on a busy machine is (or is not) the machine."""
+    if stats["stats_median"] <= 1:
+        return ""
+    return (
+        f"`team stats` took {stats['stats_median'] * 1000:.0f} ms of wall time for "
+        f"{stats['stats_cpu_median'] * 1000:.0f} ms of CPU in this run: the process waited "
+        f"for a core most of the time (start-up alone, `aio --version`, took "
+        f"{stats['version_wall_median'] * 1000:.0f} ms for "
+        f"{stats['version_cpu_median'] * 1000:.0f} ms of CPU); the report's own queries "
+        f"took {stats['library_median'] * 1000:.0f} ms.\n\n"
+    )
 
 
 def _usage_note(push: dict[str, Any]) -> str:
