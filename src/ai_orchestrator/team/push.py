@@ -9,7 +9,14 @@ Contract
       the mark — an inode number can be reused) is read again from its start.
     - **Batched.** Rows go by ``COPY`` into a temporary table, then one
       ``INSERT … SELECT … ON CONFLICT (id) DO NOTHING`` moves them, and the same statement adds
-      exactly the rows it inserted to the rollup.
+      exactly the rows it inserted to the rollup. A batch that is all new (a first push) is
+      tried first with plain inserts (``_INSERT_NEW``: no speculative insertion per row), in a
+      savepoint: any duplicate key sends it to the general statement.
+    - **Durability.** A batch commits with ``synchronous_commit = off``: the server may lose
+      the last commits of a crash (not a failed push: the client saw them commit), and loses
+      each one whole — its rows, rollup and watermarks together — so the next push reads
+      those sessions from the older watermark and sends the rows again: nothing is lost or
+      doubled; only ``state.json``, which the push never reads from, was ahead.
     - **Idempotent.** Rows are keyed by the interaction id: pushing twice, from a restored
       backup, or a call imported into a second store adds nothing.
     - **Resumable.** Each batch — rows, rollup, session metadata, the watermarks of the
@@ -74,31 +81,56 @@ _TEMP = """CREATE TEMP TABLE IF NOT EXISTS aio_push(
   cost_source text, cost_reported numeric, savings numeric, outcome text, duration_ms bigint,
   agent_session_id text, prompt text) ON COMMIT DELETE ROWS"""
 
+# The driver's dumper per column, chosen once per batch instead of per value (half the
+# formatting time): counts are ints, every other value a str (or None) — the server parses
+# the text by the column's own type (timestamptz, numeric).
+_COPY_TYPES = [
+    "int8" if c in ("input", "output", "cache_read", "cache_write", "reasoning", "duration_ms")
+    else "text" for c in COLUMNS
+]  # fmt: skip
+
 _DIMS = schema.rollup_dimensions()
-_DIM_VALUES = ", ".join(
-    "(ts AT TIME ZONE 'UTC')::date" if d == "day" else d if d in ("machine_id", "user_name",
-    "session_name") else f"coalesce({d}, '')" for d in _DIMS
-)  # fmt: skip
+# What the rollup needs of each inserted row, computed once in RETURNING: its key (the day,
+# the empty string for none) and the inputs of its sums.
+_RETURNING = ", ".join(
+    "day" if d == "day" else d if d in ("machine_id", "user_name", "session_name")
+    else f"coalesce({d}, '') AS {d}" for d in _DIMS
+) + ", input, output, cache_read, cache_write, reasoning, cost, cost_source, cost_reported, " \
+    "savings, outcome"  # fmt: skip
 _SUMS = (
     "count(*), count(*) FILTER (WHERE outcome IS DISTINCT FROM 'success'), "
     "count(*) FILTER (WHERE cost_source = 'unpriced'), sum(input), sum(output), "
     "sum(cache_read), sum(cache_write), sum(reasoning), sum(cost), sum(savings), "
     "sum(cost_reported)"
 )
+_MOVE = f"""INSERT INTO aio.interactions({", ".join(COLUMNS)}, day)
+  SELECT {", ".join(COLUMNS)}, (ts AT TIME ZONE 'UTC')::date FROM aio_push"""
+_ROLL = f"""INSERT INTO aio.rollup({", ".join(_DIMS)}, {", ".join(schema.ROLLUP_SUMS)})
+  SELECT {", ".join(_DIMS)}, {_SUMS} FROM ins"""
+_ADD_UP = f"""ON CONFLICT ({", ".join(_DIMS)}) DO UPDATE SET
+  {", ".join(f"{s} = aio.rollup.{s} + excluded.{s}" for s in schema.ROLLUP_SUMS)}"""
+_GROUP = f"GROUP BY {', '.join(_DIMS)}"
+
 _INSERT = f"""
-WITH ins AS (
-  INSERT INTO aio.interactions({", ".join(COLUMNS)}, day)
-  SELECT {", ".join(COLUMNS)}, (ts AT TIME ZONE 'UTC')::date FROM aio_push
-  ON CONFLICT (id) DO NOTHING
-  RETURNING {", ".join(c for c in COLUMNS if c not in ("id", "prompt", "duration_ms"))}
-), roll AS (
-  INSERT INTO aio.rollup({", ".join(_DIMS)}, {", ".join(schema.ROLLUP_SUMS)})
-  SELECT {_DIM_VALUES}, {_SUMS} FROM ins GROUP BY {", ".join(str(i + 1) for i in range(len(_DIMS)))}
-  ON CONFLICT ({", ".join(_DIMS)}) DO UPDATE SET
-  {", ".join(f"{s} = aio.rollup.{s} + excluded.{s}" for s in schema.ROLLUP_SUMS)}
-  RETURNING 1
-)
+WITH ins AS ({_MOVE} ON CONFLICT (id) DO NOTHING RETURNING {_RETURNING}),
+roll AS ({_ROLL} {_GROUP} {_ADD_UP} RETURNING 1)
 SELECT count(*) FROM ins"""
+"""The general statement: whatever the server has already, exactly the rows it inserts are
+added to the rollup."""
+
+_INSERT_NEW = f"""
+WITH ins AS ({_MOVE} RETURNING {_RETURNING}),
+fresh AS ({_ROLL} WHERE session_name = ANY(%(fresh)s::text[]) {_GROUP} RETURNING 1),
+known AS ({_ROLL} WHERE NOT session_name = ANY(%(fresh)s::text[]) {_GROUP} {_ADD_UP} RETURNING 1)
+SELECT count(*) FROM ins"""
+"""The statement of a batch that is all new (a first push: nearly every batch), about a
+quarter cheaper for the server: plain inserts, where ``ON CONFLICT`` costs a speculative
+insertion per row — the interactions', and the rollup rows' of the sessions this machine never
+pushed before (``fresh``: no watermark on the server, in no earlier batch; a session's rollup
+rows and its watermark are committed together, and only this machine, under its lock, writes
+rows with its machine id). Any unique violation (a row the server has, a rollup row the
+reasoning missed) rolls it back to its savepoint and ``_INSERT`` runs instead, so the rows and
+totals never depend on the guess: only the speed does."""
 
 _SESSION_UPSERT = """
 INSERT INTO aio.sessions(machine_id, session_name, user_name, command, feature_id, first_ts,
@@ -278,6 +310,7 @@ class Pusher:
         self.conn, self.who, self.settings = conn, who, settings
         self.with_prompts, self.batch_rows = with_prompts, batch_rows
         self.committed: dict[str, _Mark] = {}
+        self.known: set[str] = set()  # sessions the server may have rollup rows of
         self.branches: dict[str, str] = {}  # interaction id → branch (covered_branches)
         self.writer: threading.Thread | None = None
         self.failure: BaseException | None = None
@@ -293,20 +326,23 @@ class Pusher:
         self.wait()
         rows, marks, spans = batch.rows, batch.marks, batch.spans
         batch.rows, batch.marks, batch.spans = [], {}, {}
+        fresh = [name for name in marks if name not in self.known]
+        self.known.update(marks)
         # daemon: a writer that could not be stopped never keeps the process from exiting
         writer = threading.Thread(
-            target=self._write, args=(rows, marks, spans, report), name="aio-team-push",
-            daemon=True,
+            target=self._write, args=(rows, marks, spans, fresh, report),
+            name="aio-team-push", daemon=True,
         )  # fmt: skip
         self.writer = writer  # before start: an interrupt inside start() still finds it
         writer.start()
 
     def _write(
         self, rows: list[tuple[Any, ...]], marks: dict[str, _Mark],
-        spans: dict[str, tuple[str, str | None, str, str]], report: PushReport,
+        spans: dict[str, tuple[str, str | None, str, str]], fresh: list[str],
+        report: PushReport,
     ) -> None:  # fmt: skip
         try:
-            self._commit(rows, marks, spans, report)
+            self._commit(rows, marks, spans, fresh, report)
         except BaseException as exc:  # handed to the main thread by wait()
             self.failure = exc
 
@@ -364,15 +400,25 @@ class Pusher:
 
     def _commit(
         self, rows: list[tuple[Any, ...]], marks: dict[str, _Mark],
-        spans: dict[str, tuple[str, str | None, str, str]], report: PushReport,
+        spans: dict[str, tuple[str, str | None, str, str]], fresh: list[str],
+        report: PushReport,
     ) -> None:  # fmt: skip
         with self.conn.transaction(), self.conn.cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.who.machine_id,))
+            # A commit the server loses in a crash loses its watermark with it (one
+            # transaction): the next push sends those rows again. So the push need not wait
+            # for each commit's flush to disk (module doc).
+            cur.execute("SET LOCAL synchronous_commit = off")
             if rows:
                 with cur.copy(f"COPY aio_push({', '.join(COLUMNS)}) FROM STDIN") as copy:
+                    copy.set_types(_COPY_TYPES)
                     for row in rows:
                         copy.write_row(row)
-                cur.execute(_INSERT)
+                try:
+                    with self.conn.transaction():  # a savepoint: _INSERT_NEW may fail
+                        cur.execute(_INSERT_NEW, {"fresh": fresh})
+                except schema.unique_violation():
+                    cur.execute(_INSERT)
                 added = cur.fetchone()
                 report.added += int(added[0]) if added else 0
             cur.executemany(
@@ -465,6 +511,7 @@ def push(
         report.sessions = len(work)
         total = sum(w.size - w.start for w in work)
         pusher = Pusher(conn, who, settings, with_prompts, batch_rows)
+        pusher.known = set(marks)
         if with_usage and work:
             pusher.branches = covered_branches(index_path(store.root))
         batch, done = _Batch(), 0

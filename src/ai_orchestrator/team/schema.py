@@ -132,6 +132,12 @@ def _psycopg() -> Any:
     return psycopg
 
 
+def unique_violation() -> type[Exception]:
+    """The driver's error for a duplicate key (``push`` falls back on it)."""
+    error: type[Exception] = _psycopg().errors.UniqueViolation
+    return error
+
+
 def database_error(exc: BaseException, settings: TeamSettings, doing: str) -> TeamError:
     """A driver error as one line, the target and message masked."""
     detail = " ".join(str(exc).split()) or type(exc).__name__
