@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # the store loads when rows are read, not when `session` is i
     from ai_orchestrator.store import SessionStore
     from ai_orchestrator.store.discovery import Discovery
     from ai_orchestrator.store.index import Listing, Query, SessionRow
+    from ai_orchestrator.store.index_query import Documents, KeptList
     from ai_orchestrator.store.transfer import Stray
 
 T = TypeVar("T")
@@ -88,11 +89,36 @@ def list_json(
     store: SessionStore, sort_key: str, cutoff: str, active: bool, days: float, rescan: bool
 ) -> None:
     """``list --json``: the documents come out of the index in order (``index_query``)."""
-    from ai_orchestrator.store.index_query import documents, documents_of_rows
-
-    done, unreadable, foreign, found = store_listing(
-        store, documents(sort_key, cutoff, active), rescan=rescan
+    from ai_orchestrator.store.index_query import (
+        LIST_CACHE,
+        KeptList,
+        documents,
     )
+
+    kept = KeptList(store.root / LIST_CACHE)
+    try:
+        done, unreadable, foreign, found = store_listing(
+            store, documents(sort_key, cutoff, active, kept), rescan=rescan
+        )
+        _write_list(store, done, unreadable, foreign, found, (sort_key, cutoff, active, days),
+                    kept if done.answer is not None else None)  # fmt: skip
+    finally:
+        if kept.file is not None:
+            kept.file.close()
+
+
+def _write_list(
+    store: SessionStore,
+    done: Listing[Documents],
+    unreadable: list[dict[str, str]],
+    foreign: list[dict[str, str]],
+    found: Discovery,
+    asked: tuple[str, str, bool, float],
+    kept: KeptList | None,
+) -> None:
+    from ai_orchestrator.store.index_query import documents_of_rows
+
+    sort_key, cutoff, active, days = asked
     answer = done.answer
     if answer is None:  # no index to ask: every row was read into ``rows``
         answer = documents_of_rows(done.rows, sort_key, cutoff, active)
@@ -122,13 +148,20 @@ def list_json(
     out = sys.stdout.buffer
     sys.stdout.flush()
     out.write(header[: -len("[]\n}")].encode("utf-8"))
-    if body:
+    if kept is not None and kept.file is not None:  # the kept body of this index state
+        out.write(b"[\n    ")
+        while chunk := kept.file.read(1 << 20):
+            out.write(chunk)
+        out.write(b"\n  ]\n}\n")
+    elif body:
         out.write(b"[\n    ")
         out.write(body)
         out.write(b"\n  ]\n}\n")
     else:
         out.write(b"[]\n}\n")
     out.flush()
+    if kept is not None and kept.file is None and not done.stored:
+        kept.keep(body)  # the index was unchanged: the next listing likely is too
 
 
 def totals_json(

@@ -75,6 +75,7 @@ from typing import Any, Generic, TypeVar
 
 from ai_orchestrator.core.errors import NotFound
 from ai_orchestrator.infra.fsutil import tighten_path
+from ai_orchestrator.infra.split_map import split_map
 from ai_orchestrator.store.discovery import Discovery
 from ai_orchestrator.store.index_row import COLUMNS, ORDERS, SessionRow, unreadable_entries
 from ai_orchestrator.store.journal import boot_id, read_since, start_journal
@@ -174,11 +175,14 @@ Query = Callable[[sqlite3.Connection, list[SessionRow]], T]
 class Listing(Generic[T]):
     """What ``SummaryIndex.listing`` found: ``answer`` is the query's answer over every
     row (the index's, and ``rows``: those read from their files and not cached, which the
-    query was given), or ``None``: then ``rows`` holds every row, in name order."""
+    query was given), or ``None``: then ``rows`` holds every row, in name order. ``stored``:
+    the answer was given in the transaction that stored what this listing read (else the
+    index was found unchanged)."""
 
     rows: list[SessionRow]
     errors: list[tuple[str, str]]
     answer: T | None = None
+    stored: bool = False  # the answer came from the transaction that stored new rows
 
 
 @dataclass
@@ -232,6 +236,13 @@ class SummaryIndex:
                         conn.execute(f"CREATE INDEX by_{key} ON sessions ({indexed})")
                 conn.execute(f"PRAGMA user_version = {_INDEX_VERSION}")
                 conn.execute("COMMIT")
+            if conn.execute("SELECT 1 FROM meta WHERE key = 'nonce'").fetchone() is None:
+                # This index file's identity (the kept listing's tag, ``index_query``): a
+                # new index never takes the generations of a deleted one for its own.
+                with contextlib.suppress(sqlite3.Error):  # (read-only, busy: no kept listing)
+                    conn.execute(
+                        "INSERT OR IGNORE INTO meta VALUES ('nonce', ?)", (os.urandom(16).hex(),)
+                    )
             return conn
         except sqlite3.Error as exc:
             if conn is not None:
@@ -352,18 +363,15 @@ class SummaryIndex:
         # notes a rescan started after): two ``lstat`` per session, the log's from the
         # discovery scan. Only the rows that moved, and what the journal names, are read.
         root, log_stats = str(self.store.root), found.log_stats
-        gone: set[str] = set()
+        gone = {row[0] for row in snap.cached if row[0] not in names}
+        check = [row for row in snap.cached if row[0] not in load and row[0] in names]
         kept: list[tuple[Any, ...]] = []
-        for row in snap.cached:
-            name = row[0]
-            if name in load:
-                continue
-            if name not in names:
-                gone.add(name)
-            elif row[1] == _signature(f"{root}/{name}", log_stats.get(name)):
+        sigs = split_map(lambda row: _signature(f"{root}/{row[0]}", log_stats.get(row[0])), check)
+        for row, sig in zip(check, sigs, strict=True):
+            if row[1] == sig:
                 kept.append(row)
             else:
-                load.add(name)
+                load.add(row[0])
         known = {r[0] for r in snap.cached} | set(snap.recheck)
         gone |= known - names
         load = (load | (names - known)) - gone
@@ -387,7 +395,8 @@ class SummaryIndex:
         elif query is not None:  # nothing to store: answer if the index is still as read
             answer = self._read(conn, snap.generation, lambda c: query(c, extra))
         if query is not None:
-            return Listing(extra, errors, answer) if answer is not None else None
+            stored = bool(load or gone or changes.end != snap.watermark)
+            return Listing(extra, errors, answer, stored) if answer is not None else None
         rows = list(map(SessionRow, kept))
         if fresh:
             rows = sorted(rows + fresh, key=_by_name)  # nearly sorted already: linear
