@@ -186,3 +186,56 @@ def test_the_fast_path_starts_without_click(tmp_path: Path) -> None:
         assert rc == 0 and "click: False" in err, (prog, argv, err)
     rc, _, err = _run(probe + PROGRAMS["aio"][0], ["session", "list", "--json", "--active"], home)
     assert rc == 0 and "click: True" in err, err  # the same command through click
+
+
+def _many_sessions(root: Path, count: int) -> None:
+    """``count`` sessions, fast: one recorded, the rest copies under their own names."""
+    root.mkdir(mode=0o700)
+    SessionStore(root).record(as_record("plan-x0000", interaction()))
+    log = (root / "plan-x0000" / "interactions.jsonl").read_bytes()
+    meta = (root / "plan-x0000" / "metadata.json").read_text()
+    for i in range(1, count):
+        name = f"plan-x{i:04d}"
+        (root / name).mkdir(mode=0o700)
+        for file, data in (("interactions.jsonl", log.replace(b"plan-x0000", name.encode())),
+                           ("metadata.json", meta.replace("plan-x0000", name).encode())):
+            fd = os.open(root / name / file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.write(fd, data)
+            os.close(fd)
+
+
+@pytest.mark.parametrize("prog_argv", [PLAIN[0], PLAIN[3]], ids=repr)
+def test_a_first_listing_on_a_terminal_shows_the_bar_and_erases_it(
+    tmp_path: Path, prog_argv: tuple[str, list[str]]
+) -> None:
+    import pty
+
+    prog, argv = prog_argv
+    _many_sessions(tmp_path / "s", 1000)  # (the bar shows from 1,000 sessions)
+    results = []
+    for _ in ("cold", "warm"):
+        leader, follower = pty.openpty()
+        env = {**os.environ, "SESSION_DIR": str(tmp_path / "s")}
+        proc = subprocess.Popen(
+            [sys.executable, "-c", PROGRAMS[prog][0], *argv],
+            stdout=subprocess.PIPE, stderr=follower, env=env,
+        )  # fmt: skip
+        os.close(follower)
+        out, _ = proc.communicate(timeout=300)
+        err = b""
+        while True:  # what the process wrote to its terminal, up to the closed end
+            try:
+                chunk = os.read(leader, 1 << 16)
+            except OSError:
+                break
+            if not chunk:
+                break
+            err += chunk
+        os.close(leader)
+        assert proc.returncode == 0, err
+        results.append((out, err.decode()))
+    (cold_out, cold_err), (warm_out, warm_err) = results
+    assert "Reading sessions" in cold_err and "1,000/1,000" in cold_err, cold_err
+    assert cold_err.endswith("\r\033[K"), cold_err  # erased: nothing is left on the line
+    assert warm_err == ""  # a warm listing has nothing to show
+    assert cold_out == warm_out and json.loads(cold_out)["total_sessions"] == 1000
