@@ -33,7 +33,8 @@ that appeared (those that vanished are dropped). What is caught how:
   own ``lstat``) and of ``metadata.json``, plus the directory's mtime (an entry created,
   deleted or renamed); a loose mode, foreign owner or odd type never matches. Two extra
   ``lstat`` per session (all three are needed: an in-place append or summary rewrite
-  leaves the directory's mtime alone, a planted odd lock file leaves both files alone).
+  leaves the directory's mtime alone, a planted odd lock file leaves both files alone),
+  made on two threads (``infra.split_map``).
   It is taken *before* the files are read, so a change made during the read leaves a
   signature that no longer matches: read again next time; and a row whose files changed
   less than a second ago is cached with a signature that never matches (``_settled``: an
@@ -48,8 +49,8 @@ and ``stats`` need no row in Python. The check above reads only (name, signature
 each cached row; what it read from files is stored, and the query (``SUM``s, the
 documents in the asked order) runs *in the transaction that stored it* (or, with
 nothing to store, in a read transaction that finds the index's generation unchanged),
-so it sees exactly the rows checked plus those it stored. Rows read from their files
-but not cached are handed to the query. If the index moved meanwhile (another listing
+so it sees exactly the rows checked plus those it stored (``Listing.stored`` says which
+of the two). Rows read from their files but not cached are handed to the query. If the index moved meanwhile (another listing
 committed first) or cannot be written, the rows are read into Python as before.
 
 **Rescan** (``--rescan``, or an untrusted journal): first the journal a rescan starts
