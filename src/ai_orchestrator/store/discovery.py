@@ -50,7 +50,6 @@ from ai_orchestrator.core.names import FEATURE_ID_PATTERN, is_session_name
 from ai_orchestrator.core.schema import SCHEMA_KEY
 from ai_orchestrator.infra import locks
 from ai_orchestrator.infra.fsutil import peek_bytes
-from ai_orchestrator.infra.split_map import split_map
 from ai_orchestrator.store.journal import JOURNAL
 from ai_orchestrator.store.legacy_format import is_legacy_metadata, parse_legacy_metadata
 from ai_orchestrator.store.logfile import LEGACY_BACKUP, LOG, METADATA, QUARANTINE
@@ -231,13 +230,6 @@ def _kind(mode: int) -> str:
     return "other"
 
 
-def _is_dir(entry: os.DirEntry[str]) -> bool:
-    try:
-        return entry.is_dir(follow_symlinks=False)
-    except OSError:
-        return False  # (said by the scan below)
-
-
 def _log_stat(directory: str) -> os.stat_result | None:
     """The common case, one ``lstat``: ``interactions.jsonl`` as a regular file."""
     try:
@@ -253,21 +245,15 @@ def discover(root: Path) -> Discovery:
     or removes anything. Each list is in name order.
 
     Cost: one ``lstat`` per session (its log; the directory's type comes from the scan;
-    kept in ``log_stats`` for the index's freshness check), made on two threads
-    (``split_map``), string paths on that path (pathlib would triple the cost of a
-    10,000-session scan).
+    kept in ``log_stats`` for the index's freshness check), string paths on that path
+    (pathlib would triple the cost of a 10,000-session scan).
     """
     found = Discovery()
     with os.scandir(root) as scan:
         entries = sorted(scan, key=lambda e: e.name)
-    valid_names = [is_session_name(e.name) for e in entries]
-    # The common case, a directory with its log, for all at once on two threads (the
-    # ``lstat`` calls dominate: ``infra.split_map``).
-    dirs = [e.path for e, v in zip(entries, valid_names, strict=True) if v and _is_dir(e)]
-    logs = dict(zip(dirs, split_map(_log_stat, dirs), strict=True))
-    for entry, valid in zip(entries, valid_names, strict=True):
+    for entry in entries:
         name = entry.name
-        # (no session name is one of aio's own entries)
+        valid = is_session_name(name)  # no session name is one of aio's own entries
         if not valid and is_aio_own(name):
             found.root_summary = found.root_summary or name == METADATA
             continue
@@ -276,7 +262,7 @@ def discover(root: Path) -> Discovery:
         except OSError as exc:
             found.errors.append((name, f"cannot examine {entry.path}: {exc.strerror}"))
             continue
-        log_st = logs.get(entry.path) if valid and is_dir else None
+        log_st = _log_stat(entry.path) if valid and is_dir else None
         if log_st is not None:
             found.sessions.append(name)
             found.log_stats[name] = log_st

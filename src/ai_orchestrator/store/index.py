@@ -33,8 +33,7 @@ that appeared (those that vanished are dropped). What is caught how:
   own ``lstat``) and of ``metadata.json``, plus the directory's mtime (an entry created,
   deleted or renamed); a loose mode, foreign owner or odd type never matches. Two extra
   ``lstat`` per session (all three are needed: an in-place append or summary rewrite
-  leaves the directory's mtime alone, a planted odd lock file leaves both files alone),
-  made on two threads (``infra.split_map``).
+  leaves the directory's mtime alone, a planted odd lock file leaves both files alone).
   It is taken *before* the files are read, so a change made during the read leaves a
   signature that no longer matches: read again next time; and a row whose files changed
   less than a second ago is cached with a signature that never matches (``_settled``: an
@@ -50,8 +49,9 @@ each cached row; what it read from files is stored, and the query (``SUM``s, the
 documents in the asked order) runs *in the transaction that stored it* (or, with
 nothing to store, in a read transaction that finds the index's generation unchanged),
 so it sees exactly the rows checked plus those it stored (``Listing.stored`` says which
-of the two). Rows read from their files but not cached are handed to the query. If the index moved meanwhile (another listing
-committed first) or cannot be written, the rows are read into Python as before.
+of the two). Rows read from their files but not cached are handed to the query. If the
+index moved meanwhile (another listing committed first) or cannot be written, the rows are
+read into Python as before.
 
 **Rescan** (``--rescan``, or an untrusted journal): first the journal a rescan starts
 from is fixed (``start_journal``), then every session is checked against its row's
@@ -76,7 +76,6 @@ from typing import Any, Generic, TypeVar
 
 from ai_orchestrator.core.errors import NotFound
 from ai_orchestrator.infra.fsutil import tighten_path
-from ai_orchestrator.infra.split_map import split_map
 from ai_orchestrator.store.discovery import Discovery
 from ai_orchestrator.store.index_row import COLUMNS, ORDERS, SessionRow, unreadable_entries
 from ai_orchestrator.store.journal import boot_id, read_since, start_journal
@@ -364,15 +363,19 @@ class SummaryIndex:
         # notes a rescan started after): two ``lstat`` per session, the log's from the
         # discovery scan. Only the rows that moved, and what the journal names, are read.
         root, log_stats = str(self.store.root), found.log_stats
-        gone = {row[0] for row in snap.cached if row[0] not in names}
-        check = [row for row in snap.cached if row[0] not in load and row[0] in names]
+        gone: set[str] = set()
         kept: list[tuple[Any, ...]] = []
-        sigs = split_map(lambda row: _signature(f"{root}/{row[0]}", log_stats.get(row[0])), check)
-        for row, sig in zip(check, sigs, strict=True):
-            if row[1] == sig:
+        signature, log_stat = _signature, log_stats.get
+        for row in snap.cached:
+            name = row[0]
+            if name in load:
+                continue
+            if name not in names:
+                gone.add(name)
+            elif row[1] == signature(f"{root}/{name}", log_stat(name)):
                 kept.append(row)
             else:
-                load.add(row[0])
+                load.add(name)
         known = {r[0] for r in snap.cached} | set(snap.recheck)
         gone |= known - names
         load = (load | (names - known)) - gone
