@@ -4,7 +4,8 @@ Why: both run on every agent turn and must finish within tens of milliseconds in
 interpreter's start, so they skip click, rich and the command table (``usage.spool`` and
 ``usage.statusline`` import the standard library only). ``aio run`` with a plain command line
 (``cli.run_call.parse``) also runs without click (``cli.main.run_fast``: its overhead per
-agent call is a target, issue 24). Every other command is ``cli.main.main``, unchanged.
+agent call is a target, issue 24), and so do ``aio session list --json`` and ``stats --json``
+(``cli.session_fast``: the warm listing's budget). Every other command is ``cli.main.main``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,14 @@ def main() -> None:
             from ai_orchestrator.cli.main import run_fast
 
             run_fast(params, args)
+    if args[:1] == ["session"]:  # `session list --json`, `stats --json`: no click (issue 24)
+        from ai_orchestrator.cli.session_fast import parse as parse_listing
+
+        listing = parse_listing(args, "aio")
+        if listing is not None:
+            from ai_orchestrator.cli.main import read_fast
+
+            read_fast(listing, "aio")
     from ai_orchestrator.cli.main import main as full
 
     full()

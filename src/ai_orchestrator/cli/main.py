@@ -311,9 +311,38 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(run(cli, argv, "aio"))
 
 
+def read_fast(command: Callable[[], object], prog_name: str) -> None:
+    """Run a read command without click (``cli.session_fast``) as ``run`` runs one through
+    click: streams guarded, stdout strict, errors as one line and their exit codes, the
+    daily retention run at the end; never returns."""
+    streams.install()
+    stop_signals_interrupt()
+    fail = Failure(prog_name, True)  # (only `--json` command lines come here)
+    streams.set_strict(True)
+
+    def invoke() -> object:
+        try:  # what click's Command.main (standalone_mode=False) does around a command
+            return command()
+        except (EOFError, KeyboardInterrupt) as exc:
+            streams.echo("", file=sys.stderr)
+            stopped = isinstance(exc, KeyboardInterrupt)
+            return fail("interrupted" if stopped else "aborted", EXIT_INTERRUPTED, label=None)
+
+    code = _lost_output(_guarded(invoke, fail), True, prog_name, fail)
+    if not (env.is_set("_AIO_COMPLETE") or env.is_set("_AI_SESSION_COMPLETE")):
+        _auto_retention()
+    sys.exit(code)
+
+
 def session_main(argv: list[str] | None = None) -> None:
     """``ai-session`` is exactly ``aio session``."""
     args = sys.argv[1:] if argv is None else argv
+    if argv is None:  # `list --json`, `stats --json`: without click (``cli.session_fast``)
+        from ai_orchestrator.cli.session_fast import parse
+
+        listing = parse(args, "ai-session")
+        if listing is not None:
+            read_fast(listing, "ai-session")
     streams.install()
     if args in (["--version"], ["-V"]):  # as fast as `aio --version`: no session module
         streams.echo(f"ai-session {__version__}")

@@ -21,9 +21,9 @@ from ai_orchestrator.cli.render_sessions import (
     print_strays,
 )
 from ai_orchestrator.cli.session_help import help_cmd
-from ai_orchestrator.cli.session_opts import confirm, days_option, json_option
+from ai_orchestrator.cli.session_opts import confirm, days_option, json_option, rescan_option
 from ai_orchestrator.cli.session_repair import repair_cmd
-from ai_orchestrator.cli.session_rows import rescan_option, store_listing, store_rows
+from ai_orchestrator.cli.session_rows import list_json, store_rows, totals_json
 from ai_orchestrator.cli.session_upkeep import clean_cmd, compact_cmd, pin_cmd, unpin_cmd
 from ai_orchestrator.cli.team import list_team_sessions, team_list_options
 from ai_orchestrator.core.errors import InvalidInput, StoreError, StoreFileError
@@ -34,12 +34,9 @@ from ai_orchestrator.store.stats import (
     DOCS,
     GROUP_KEYS,
     SORT_KEYS,
-    Totals,
     active_cutoff,
     compute_stats,
     sort_rows,
-    stats_document,
-    totals_of,
 )
 
 if TYPE_CHECKING:  # the store's modules load in the commands: completing a word needs none
@@ -93,7 +90,7 @@ def list_cmd(active: bool, days: float, sort_key: str, wide: bool, as_json: bool
     now = datetime.now(UTC)
     cutoff = active_cutoff(days, now)
     if as_json:
-        return _list_json(store, sort_key, cutoff, active, days, rescan)
+        return list_json(store, sort_key, cutoff, active, days, rescan)
     rows, unreadable, foreign, found = store_rows(store, rescan=rescan)
     strays = legacy_strays(store, found)
     active_rows = [r for r in rows if (r.last_activity or "") > cutoff]
@@ -106,44 +103,6 @@ def list_cmd(active: bool, days: float, sort_key: str, wide: bool, as_json: bool
         print_list(shown, store.root, len(rows), active_count, days, now, wide=wide)
     print_strays(strays)
     print_not_aio(foreign)
-
-
-def _list_json(
-    store: SessionStore, sort_key: str, cutoff: str, active: bool, days: float, rescan: bool
-) -> None:
-    """``list --json``: the documents come out of the index in order (``index_query``)."""
-    from ai_orchestrator.store.index_query import documents, documents_of_rows
-    from ai_orchestrator.store.transfer import legacy_strays
-
-    done, unreadable, foreign, found = store_listing(
-        store, documents(sort_key, cutoff, active), rescan=rescan
-    )
-    answer = done.answer
-    if answer is None:  # no index to ask: every row was read into ``rows``
-        answer = documents_of_rows(done.rows, sort_key, cutoff, active)
-    total, active_count, body = answer
-    header = json.dumps(
-        versioned({
-            "session_dir": str(store.root),
-            "total_sessions": total,
-            "active_sessions": active_count,
-            "active_days": days,
-            "unreadable": unreadable,
-            "not_migrated": legacy_strays(store, found),
-            "not_aio": foreign,
-            "sessions": [],
-        }),
-        ensure_ascii=False,
-        indent=2,
-    )
-    # Indented like every other JSON document, except that each session is one line:
-    # the index holds its JSON (UTF-8), so it is spliced, not re-encoded (re-indenting
-    # 10,000 sessions would cost ~0.5 s, the whole budget of the listing).
-    out = sys.stdout.buffer
-    sys.stdout.flush()
-    out.write(header[: -len("[]\n}")].encode("utf-8"))
-    out.write(b"[\n    " + body + b"\n  ]\n}\n" if body else b"[]\n}\n")
-    out.flush()
 
 
 @output.reads
@@ -212,42 +171,30 @@ def stats_cmd(
 ) -> None:
     """Totals across sessions: tokens (incl. cache), cost, activity, top sessions."""
     from ai_orchestrator.store.index import SessionRow
-    from ai_orchestrator.store.index_query import totals
     from ai_orchestrator.store.transfer import stray_sessions
 
     store = _store()
-    unreadable: list[dict[str, str]] = []
     foreign: list[dict[str, str]] = []
-    strays: dict[str, Stray] = {}
-    indexed: Totals | None = None
-    if name is not None:
-        rows = [SessionRow.from_view(store.load(name))]
-    elif by is None:  # plain totals: summed by SQLite over the index (``index_query``)
-        cutoff = active_cutoff(days, datetime.now(UTC))
-        done, unreadable, foreign, found = store_listing(
-            store, totals(cutoff), rescan=rescan, docs=False
-        )
-        rows, indexed = done.rows, done.answer  # rows: those the answer does not hold
+    if name is None and by is None:  # plain totals: summed by SQLite over the index
+        stats, rows, foreign = totals_json(store, days, rescan)
     else:
-        rows, unreadable, foreign, found = store_rows(store, rescan=rescan, docs=by in DOCS)
-    if name is None:
-        strays = {s.target.name: s for s in stray_sessions(store, found)}
-        # shell-version sessions not migrated yet count too, under their future names
-        stray_rows = [SessionRow.from_view(s.view(store.root)) for s in strays.values()]
-        rows += stray_rows
-        if indexed is not None:  # (it holds the rows read from the files too)
-            indexed += totals_of(stray_rows, cutoff)
-    if indexed is not None:
-        stats = stats_document(indexed, days)
-    else:
+        unreadable: list[dict[str, str]] = []
+        strays: dict[str, Stray] = {}
+        if name is not None:
+            rows = [SessionRow.from_view(store.load(name))]
+        else:
+            rows, unreadable, foreign, found = store_rows(store, rescan=rescan, docs=by in DOCS)
+            strays = {s.target.name: s for s in stray_sessions(store, found)}
+            # shell-version sessions not migrated yet count too, under their future names
+            rows += [SessionRow.from_view(s.view(store.root)) for s in strays.values()]
         stats = compute_stats(
             rows,
             active_days=days,
             by=None if by == "branch" else by,  # aio's sessions have no branch: index only
             records_of=lambda n: strays[n].records if n in strays else store.read_log(n).records,
         )
-    stats["unreadable"] = unreadable
-    stats["not_aio"] = foreign
+        stats["unreadable"] = unreadable
+        stats["not_aio"] = foreign
     interactive = {}
     if by in ("feature", "branch"):
         from ai_orchestrator.cli.usage import interactive_figures, print_interactive

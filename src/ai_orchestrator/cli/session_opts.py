@@ -52,3 +52,8 @@ def confirm(question: str) -> bool:
         output.info("No answer on stdin (use --yes to skip the question).")
         return False
     return answer.strip().lower() in ("y", "yes")
+rescan_option = click.option(
+    "--rescan",
+    is_flag=True,
+    help="Start the index over from the files (a plain listing already sees hand edits).",
+)

@@ -80,6 +80,7 @@ ROOT_FILES = frozenset(
         "index.sqlite-journal",
         "index.sqlite-wal",
         "index.sqlite-shm",
+        "index.list",  # the kept default listing (``store.index_query``)
         JOURNAL,
         METADATA,
         locks.WRITE_LOCK,
@@ -117,7 +118,7 @@ def is_aio_own(name: str) -> bool:
         name in ROOT_FILES
         or name.startswith((TRASH_PREFIX, NEW_PREFIX))
         or OLD_TRASH.match(name) is not None
-        or name.startswith((".todos.jsonl.tmp-", f"{JOURNAL}.tmp-"))
+        or name.startswith((".todos.jsonl.tmp-", f"{JOURNAL}.tmp-", "index.list.tmp-"))
     )
 
 
@@ -211,6 +212,12 @@ class Discovery:
     foreign: list[Foreign] = field(default_factory=list)  # not aio's: left alone
     # ``lstat`` of a session's log taken by the scan, so the index need not repeat it
     log_stats: dict[str, os.stat_result] = field(default_factory=dict)
+    root_summary: bool = False  # a ``metadata.json`` at the root (a shell ``--session-name .``)
+
+    def may_hold_strays(self) -> bool:
+        """Whether ``store.transfer.stray_sessions`` can find any: without a stray name or a
+        summary at the root it finds none, so a listing need not load the transfer code."""
+        return bool(self.strays) or self.root_summary
 
 
 def _kind(mode: int) -> str:
@@ -248,6 +255,7 @@ def discover(root: Path) -> Discovery:
         name = entry.name
         valid = is_session_name(name)  # no session name is one of aio's own entries
         if not valid and is_aio_own(name):
+            found.root_summary = found.root_summary or name == METADATA
             continue
         try:
             is_dir = entry.is_dir(follow_symlinks=False)

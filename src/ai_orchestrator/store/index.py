@@ -48,9 +48,10 @@ and ``stats`` need no row in Python. The check above reads only (name, signature
 each cached row; what it read from files is stored, and the query (``SUM``s, the
 documents in the asked order) runs *in the transaction that stored it* (or, with
 nothing to store, in a read transaction that finds the index's generation unchanged),
-so it sees exactly the rows checked plus those it stored. Rows read from their files
-but not cached are handed to the query. If the index moved meanwhile (another listing
-committed first) or cannot be written, the rows are read into Python as before.
+so it sees exactly the rows checked plus those it stored (``Listing.stored`` says which
+of the two). Rows read from their files but not cached are handed to the query. If the
+index moved meanwhile (another listing committed first) or cannot be written, the rows are
+read into Python as before.
 
 **Rescan** (``--rescan``, or an untrusted journal): first the journal a rescan starts
 from is fixed (``start_journal``), then every session is checked against its row's
@@ -174,11 +175,14 @@ Query = Callable[[sqlite3.Connection, list[SessionRow]], T]
 class Listing(Generic[T]):
     """What ``SummaryIndex.listing`` found: ``answer`` is the query's answer over every
     row (the index's, and ``rows``: those read from their files and not cached, which the
-    query was given), or ``None``: then ``rows`` holds every row, in name order."""
+    query was given), or ``None``: then ``rows`` holds every row, in name order. ``stored``:
+    the answer was given in the transaction that stored what this listing read (else the
+    index was found unchanged)."""
 
     rows: list[SessionRow]
     errors: list[tuple[str, str]]
     answer: T | None = None
+    stored: bool = False  # the answer came from the transaction that stored new rows
 
 
 @dataclass
@@ -232,6 +236,13 @@ class SummaryIndex:
                         conn.execute(f"CREATE INDEX by_{key} ON sessions ({indexed})")
                 conn.execute(f"PRAGMA user_version = {_INDEX_VERSION}")
                 conn.execute("COMMIT")
+            if conn.execute("SELECT 1 FROM meta WHERE key = 'nonce'").fetchone() is None:
+                # This index file's identity (the kept listing's tag, ``index_query``): a
+                # new index never takes the generations of a deleted one for its own.
+                with contextlib.suppress(sqlite3.Error):  # (read-only, busy: no kept listing)
+                    conn.execute(
+                        "INSERT OR IGNORE INTO meta VALUES ('nonce', ?)", (os.urandom(16).hex(),)
+                    )
             return conn
         except sqlite3.Error as exc:
             if conn is not None:
@@ -354,13 +365,14 @@ class SummaryIndex:
         root, log_stats = str(self.store.root), found.log_stats
         gone: set[str] = set()
         kept: list[tuple[Any, ...]] = []
+        signature, log_stat = _signature, log_stats.get
         for row in snap.cached:
             name = row[0]
             if name in load:
                 continue
             if name not in names:
                 gone.add(name)
-            elif row[1] == _signature(f"{root}/{name}", log_stats.get(name)):
+            elif row[1] == signature(f"{root}/{name}", log_stat(name)):
                 kept.append(row)
             else:
                 load.add(name)
@@ -387,7 +399,8 @@ class SummaryIndex:
         elif query is not None:  # nothing to store: answer if the index is still as read
             answer = self._read(conn, snap.generation, lambda c: query(c, extra))
         if query is not None:
-            return Listing(extra, errors, answer) if answer is not None else None
+            stored = bool(load or gone or changes.end != snap.watermark)
+            return Listing(extra, errors, answer, stored) if answer is not None else None
         rows = list(map(SessionRow, kept))
         if fresh:
             rows = sorted(rows + fresh, key=_by_name)  # nearly sorted already: linear
