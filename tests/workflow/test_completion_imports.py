@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ai_orchestrator.cli.complete import _store_root
+from ai_orchestrator.cli.complete_values import store_root as _store_root
 from ai_orchestrator.cli.main import COMMANDS
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.session_store import default_store_root

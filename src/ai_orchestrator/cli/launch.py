@@ -4,12 +4,16 @@ Why: both run on every agent turn and must finish within tens of milliseconds in
 interpreter's start, so they skip click, rich and the command table (``usage.spool`` and
 ``usage.statusline`` import the standard library only). ``aio run`` with a plain command line
 (``cli.run_call.parse``) also runs without click (``cli.main.run_fast``: its overhead per
-agent call is a target, issue 24). Every other command is ``cli.main.main``, unchanged.
+agent call is a target, issue 24), and so does tab completion (``cli.complete_fast``: 150 ms
+per completion, issue 25), falling back to click for what it does not mirror. Every other
+command is ``cli.main.main``, unchanged.
 """
 
 from __future__ import annotations
 
 import sys
+
+from ai_orchestrator.core import env
 
 
 def main() -> None:
@@ -22,6 +26,12 @@ def main() -> None:
         from ai_orchestrator.usage.statusline import run_statusline
 
         sys.exit(run_statusline([]))
+    if env.get("_AIO_COMPLETE"):  # tab completion: click's protocol, answered without click
+        from ai_orchestrator.cli.complete_fast import run as complete
+
+        code = complete("aio")
+        if code is not None:
+            sys.exit(code)
     if args[:1] == ["run"]:
         from ai_orchestrator.cli.run_call import parse
 
