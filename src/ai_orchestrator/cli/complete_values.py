@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from pathlib import Path
 
 ALIASES = ("opus", "sonnet", "haiku")
 RECENT_SESSIONS = 1000
@@ -44,13 +43,13 @@ def agents(
     return _matching(KNOWN_KEYS, incomplete)
 
 
-def store_root() -> Path:
+def store_root() -> str:
     """``store.session_store.default_store_root`` without importing the store package (its
-    modules would be most of a completion's time): ``core.env.session_dir`` (stdlib only);
-    a test keeps the two equal."""
+    modules would be most of a completion's time): ``core.env.session_dir`` (stdlib only; a
+    string, so that listing sessions needs no ``pathlib``); a test keeps the two equal."""
     from ai_orchestrator.core import env
 
-    return Path(env.session_dir())
+    return env.session_dir()
 
 
 def models(
@@ -59,8 +58,8 @@ def models(
     import sqlite3
 
     found = set(ALIASES)
-    index = store_root() / "index.sqlite"
-    if index.is_file():
+    index = os.path.join(store_root(), "index.sqlite")
+    if os.path.isfile(index):
         with contextlib.suppress(sqlite3.Error):
             conn = sqlite3.connect(f"file:{index}?mode=ro", uri=True, timeout=0.05)
             try:
@@ -88,24 +87,20 @@ def sessions(
     return _matching((n for n in names if "-" in n), incomplete)
 
 
-def _features_dir() -> Path | None:
-    from ai_orchestrator.core.errors import AioError
-    from ai_orchestrator.workflow.project.workspace import Workspace
-
-    try:
-        return Workspace.find().features_dir
-    except (AioError, OSError):
-        return None
-
-
 def features(
     params: Mapping[str, object], args: Sequence[str], name: str, incomplete: str
 ) -> list[str]:
-    root = _features_dir()
+    # ``Workspace.find().features_dir`` without the workspace module (its file-writing and
+    # locking modules would be a third of the completion's time): a project without
+    # ``.aio/`` has no such directory, and the listing fails as Workspace.find would
+    from ai_orchestrator.workflow.project.location import AIO_DIR, find_project_root
+
     names: list[str] = []
-    if root is not None:
-        with contextlib.suppress(OSError), os.scandir(root) as entries:
-            names = [e.name for e in entries if e.is_dir() and not e.name.startswith(".")]
+    with contextlib.suppress(OSError):
+        root = find_project_root()
+        if root is not None:
+            with os.scandir(root / AIO_DIR / "features") as entries:
+                names = [e.name for e in entries if e.is_dir() and not e.name.startswith(".")]
     return _matching(names, incomplete)
 
 
@@ -153,7 +148,9 @@ def templates(
     params: Mapping[str, object], args: Sequence[str], name: str, incomplete: str
 ) -> list[str]:
     """Session template names (``SESSION_DIR/templates/<name>.json``)."""
-    folder = store_root() / "templates"
+    from pathlib import Path
+
+    folder = Path(store_root(), "templates")
     names = [p.stem for p in folder.glob("*.json")] if folder.is_dir() else []
     return _matching(names, incomplete)
 
