@@ -107,27 +107,31 @@ def features(
 def tasks(
     params: Mapping[str, object], args: Sequence[str], name: str, incomplete: str
 ) -> list[str]:
+    # what ``Workspace.resolve_feature`` and ``feature.load_plan`` do, without their modules
+    # (the workspace's locking and writing, the plan's dataclasses: half this completion's
+    # time), and with libyaml's parser where PyYAML has it (a tenth of the pure-Python one's)
     import yaml
 
-    from ai_orchestrator.core.errors import AioError
-    from ai_orchestrator.workflow.model.plan import plan_from_data
-    from ai_orchestrator.workflow.project.workspace import Workspace
+    from ai_orchestrator.workflow.model.plan_data import task_ids
+    from ai_orchestrator.workflow.project import location
 
     try:
-        ws = Workspace.find()
+        root = location.find_project_root()
+        aio_dir = None if root is None else root / location.AIO_DIR
+        known = [] if aio_dir is None else location.feature_ids(aio_dir)
         # while completing, click leaves the words before the cursor in ctx.args
         words = [params.get("feature"), *args]
-        named = [w for w in words if isinstance(w, str) and w in ws.feature_ids()]
-        feature = ws.resolve_feature(named[0] if named else None)
-        # what ``feature.load_plan`` reads, without that module (it imports the store), and
-        # with libyaml's parser where PyYAML has it: a tenth of the pure-Python one's time
-        plan_file = ws.feature(feature).plan_file
+        named = [w for w in words if isinstance(w, str) and w in known]
+        feature = named[0] if named else (aio_dir and location.current_feature(aio_dir))
+        if aio_dir is None or feature not in known:
+            return []  # no project, no such feature, no current one
+        plan_file = aio_dir / "features" / str(feature) / "plan.yaml"
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
         text = plan_file.read_text(encoding="utf-8") if plan_file.is_file() else None
-        plan = plan_from_data(yaml.load(text, Loader=loader)) if text is not None else None
-    except (AioError, OSError, ValueError, yaml.YAMLError):
+        ids = task_ids(yaml.load(text, Loader=loader)) if text is not None else []
+    except (OSError, ValueError, yaml.YAMLError):
         return []
-    return _matching((t.id for t in plan.tasks()) if plan else (), incomplete)
+    return _matching(ids, incomplete)
 
 
 def first_session(

@@ -43,6 +43,7 @@ from ai_orchestrator.core.schema import SCHEMA_KEY
 from ai_orchestrator.infra import locks
 from ai_orchestrator.infra.fsutil import PUBLIC_FILE_MODE, atomic_write
 from ai_orchestrator.infra.redact import redact_value
+from ai_orchestrator.workflow.project import location
 from ai_orchestrator.workflow.project.location import AIO_DIR as AIO_DIR
 from ai_orchestrator.workflow.project.location import find_project_root as find_project_root
 
@@ -183,18 +184,12 @@ class Workspace:
         return paths
 
     def feature_ids(self) -> list[str]:
-        if not self.features_dir.is_dir():
-            return []
-        return sorted(p.name for p in self.features_dir.iterdir() if (p / "feature.yaml").is_file())
+        return location.feature_ids(self.dir)
 
     # -- the current feature -------------------------------------------------------------
 
     def current(self) -> str | None:
-        try:
-            value = self.current_file.read_text(encoding="utf-8").strip()
-        except FileNotFoundError:
-            return None
-        return value or None
+        return location.current_feature(self.dir)
 
     def set_current(self, feature_id: str) -> None:
         self.existing_feature(feature_id)
