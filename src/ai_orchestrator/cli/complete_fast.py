@@ -28,7 +28,6 @@ from typing import Any
 from ai_orchestrator.core import env
 
 TREE_FILE = os.path.join(os.path.dirname(__file__), "complete_tree.json")
-PREFIXES = ("-", "--")  # the option prefixes of every command (``describe`` checks it)
 UNSET = object()  # click's ``UNSET``: a parameter the words gave no value
 NEEDS_VALUE = object()  # click's ``FLAG_NEEDS_VALUE``: ``--agent`` without its NAME
 Node = dict[str, Any]
@@ -37,7 +36,6 @@ PARAM_DEFAULTS: Node = {
     "secondary": [],
     "nargs": 1,
     "multiple": False,
-    "count": False,
     "flag_needs_value": False,
     "hidden": False,
     "required": False,
@@ -132,7 +130,8 @@ def _completions(tree: Node, root: Node, args: list[str], incomplete: str) -> li
     ctx = _resolve_context(root, args)
     if ctx is None:
         return None
-    # click's _resolve_incomplete: "--opt=value" completes value; "--" ends the options
+    # click's _resolve_incomplete: "--opt=value" completes value; "--" ends the options.
+    # "-" is the one option prefix of every command (``describe`` marks any other fallback)
     if incomplete == "=":
         incomplete = ""
     elif "=" in incomplete and incomplete[:1] == "-":

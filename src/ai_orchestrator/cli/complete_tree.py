@@ -109,7 +109,6 @@ def _param(param: click.Parameter, ctx: click.Context) -> dict[str, Any]:
         or not (getattr(param, "is_flag", False) or getattr(param, "count", False)),
         "nargs": param.nargs,
         "multiple": param.multiple,
-        "count": bool(getattr(param, "count", False)),
         "flag_needs_value": bool(getattr(param, "_flag_needs_value", False)),
         "hidden": bool(getattr(param, "hidden", False)),
         "required": param.required,
