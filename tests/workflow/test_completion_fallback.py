@@ -87,6 +87,19 @@ def test_a_missing_or_foreign_tree_goes_to_click(
     assert ask(monkeypatch, "aio ses") is None
 
 
+def test_another_click_than_the_tree_s_goes_to_click(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The fast path mirrors the completion of the click the tree was described with."""
+
+    def other(tree: dict[str, Any]) -> None:
+        tree["click"] = "8.1.0"
+
+    assert ask(monkeypatch, "aio sess") is not None  # the click installed: answered
+    monkeypatch.setattr(complete_fast, "TREE_FILE", _tree_with(tmp_path, other))
+    assert ask(monkeypatch, "aio sess") is None
+
+
 def test_what_the_tree_marks_as_not_mirrored_goes_to_click(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -12,7 +12,8 @@ subcommand or option name, an option's value or an argument's value (``_resolve`
 values come from ``cli.complete_values``, as click's completers get them.
 
 It returns ``None`` — the caller then runs click — for anything it does not mirror: another
-instruction (``bash_source``, another shell), a missing or unreadable tree, a command the
+instruction (``bash_source``, another shell), another click version than the tree's (what
+it mirrors is that version's algorithm), a missing or unreadable tree, a command the
 tree marks ``fallback``, a completer reading a parameter whose value it does not know, text
 that cannot be encoded. A test runs both over many command lines for each shell and
 compares the output byte for byte.
@@ -68,6 +69,8 @@ def answer(program: str) -> bytes | None:
     try:
         with open(TREE_FILE, encoding="utf-8") as file:
             tree = json.load(file)
+        if not _same_click(tree["click"]):
+            return None  # another click may complete otherwise: it answers itself
         root = tree["programs"][program]
         args, incomplete = _words(shell, env.get("COMP_WORDS"), env.get("COMP_CWORD"))
         items = _completions(tree, root, args, incomplete)
@@ -90,6 +93,16 @@ def run(program: str) -> int | None:
     except OSError:
         return 1
     return 0
+
+
+def _same_click(version: str) -> bool:
+    """Whether the click installed is the one the tree was described with (this module
+    mirrors that click's completion), without importing it: its ``dist-info`` directory,
+    one ``stat`` per entry of ``sys.path``."""
+    import sys
+
+    marker = f"click-{version}.dist-info"
+    return any(os.path.isdir(os.path.join(folder or ".", marker)) for folder in sys.path)
 
 
 def _words(shell: str, words: str, cword: str) -> tuple[list[str], str]:

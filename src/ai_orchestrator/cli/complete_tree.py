@@ -16,6 +16,7 @@ click.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,8 @@ def describe() -> dict[str, Any]:
     for prog, root in (("aio", cli), ("ai-session", session)):
         with root.make_context(prog, [], resilient_parsing=True) as ctx:
             programs[prog] = _node(root, ctx)
-    return {"agents": list(KNOWN_KEYS), "programs": programs}
+    click_version = importlib.metadata.version("click")
+    return {"agents": list(KNOWN_KEYS), "click": click_version, "programs": programs}
 
 
 def _node(command: click.Command, ctx: click.Context) -> dict[str, Any]:
