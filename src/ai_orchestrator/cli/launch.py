@@ -1,12 +1,13 @@
 """The ``aio`` program: ``aio hook`` and ``aio statusline`` without click, else ``cli.main``.
 
+Tab completion (click's protocol: ``_AIO_COMPLETE``) is answered without click too
+(``cli.complete_fast``: 150 ms per completion, issue 25), but for what it leaves to click.
+
 Why: both run on every agent turn and must finish within tens of milliseconds including the
 interpreter's start, so they skip click, rich and the command table (``usage.spool`` and
 ``usage.statusline`` import the standard library only). ``aio run`` with a plain command line
 (``cli.run_call.parse``) also runs without click (``cli.main.run_fast``: its overhead per
-agent call is a target, issue 24), and so does tab completion (``cli.complete_fast``: 150 ms
-per completion, issue 25), falling back to click for what it does not mirror. Every other
-command is ``cli.main.main``, unchanged.
+agent call is a target, issue 24). Every other command is ``cli.main.main``, unchanged.
 """
 
 from __future__ import annotations
