@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-stamp
 AGENT_CLI_DIR ?= $(CURDIR)/.cache/agent-clis
 export AGENT_CLI_DIR
 
-.PHONY: venv lint test test-fast demo bench agent-clis clean
+.PHONY: venv lint test test-fast demo bench agent-clis clean complete-tree
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,3 +50,7 @@ bench: $(STAMP) agent-clis
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache
+
+# The command tree tab completion reads without click (cli/complete_tree.py; a test checks it).
+complete-tree: $(STAMP)
+	$(BIN)/python -c "from ai_orchestrator.cli.complete_tree import write_tree; write_tree()"

@@ -1,8 +1,9 @@
-"""Tab completion stays cheap: the completing process imports a command's module to learn
-its parameters, so a module that loads the agent-call machinery, the store or rich at
-import time makes every completion of its command slow (the budget is 150 ms,
-``benchmarks/bench_complete.py``). Each completion runs in a fresh interpreter, as the
-shell runs it, and reports which heavy modules it loaded."""
+"""Tab completion stays cheap (the budget is 150 ms, ``benchmarks/bench_complete.py``):
+the click-free path (``cli.complete_fast``) loads none of the heavy modules, nor click; and
+click's completion, which answers what that path leaves to it, imports a command's module to
+learn its parameters, so a module that loads the agent-call machinery, the store or rich at
+import time would make it slow. Each completion runs in a fresh interpreter, as the shell
+runs it, and reports which heavy modules it loaded."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ai_orchestrator.cli.complete import _store_root
+from ai_orchestrator.cli.complete_values import store_root as _store_root
 from ai_orchestrator.cli.main import COMMANDS
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store.session_store import default_store_root
@@ -41,6 +42,9 @@ HEAVY = (
 CHILD = """
 import json, sys
 from ai_orchestrator.cli.{module} import {entry}
+if {click!r}:
+    from ai_orchestrator.cli import complete_fast
+    complete_fast.answer = lambda program: None  # what click answers
 try:
     {entry}()
 except SystemExit:
@@ -51,14 +55,19 @@ print("LOADED " + json.dumps([m for m in heavy if m in sys.modules]))
 
 
 def complete(
-    line: str, cwd: Path, prog: str = "aio", heavy: tuple[str, ...] = HEAVY
+    line: str,
+    cwd: Path,
+    prog: str = "aio",
+    heavy: tuple[str, ...] = HEAVY,
+    click: bool = False,
 ) -> tuple[list[str], list[str]]:
-    """The values offered for the last word of ``line``, and which of ``heavy`` it loaded."""
+    """The values offered for the last word of ``line``, and which of ``heavy`` it loaded
+    (``click``: as click's completion answers it)."""
     words = line.split()
     index = len(words) if line.endswith(" ") else len(words) - 1
     variable = "_AI_SESSION_COMPLETE" if prog == "ai-session" else "_AIO_COMPLETE"
     module, entry = ("main", "session_main") if prog == "ai-session" else ("launch", "main")
-    code = CHILD.format(module=module, entry=entry, heavy=heavy)
+    code = CHILD.format(module=module, entry=entry, heavy=heavy, click=click)
     done = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
@@ -96,10 +105,13 @@ def test_each_kind_of_value_completes_without_loading_the_heavy_modules(
         "aio task set ": "T1.1",
     }
     for line, expected in cases.items():
-        values, loaded = complete(line, root)
+        values, loaded = complete(line, root, heavy=(*HEAVY, "click"))
         assert expected in values, (line, values)  # the completer ran and found it
         assert loaded == [], (line, loaded)
-    values, loaded = complete("ai-session show rev", root, prog="ai-session")
+        values, loaded = complete(line, root, click=True)
+        assert expected in values, (line, values)
+        assert loaded == [], (line, loaded)
+    values, loaded = complete("ai-session show rev", root, prog="ai-session", heavy=("click",))
     assert values == ["review-calc"] and loaded == []
     # a feature id is a directory name: no YAML parser for it (a task id needs one)
     values, loaded = complete("aio status ", root, heavy=("yaml",))
@@ -110,14 +122,17 @@ def test_each_kind_of_value_completes_without_loading_the_heavy_modules(
 def test_completing_any_command_s_options_loads_no_heavy_module(
     command: str, tmp_path: Path
 ) -> None:
-    """Every command module: its options complete without the heavy modules (a module
-    that needs them imports them inside its functions)."""
+    """Every command: its options complete without the heavy modules, nor click; through
+    click too (a module that needs them imports them inside its functions)."""
     exempt = {  # not yet lean (their option choices come from these modules)
         "todo": {"ai_orchestrator.store.session_store", "ai_orchestrator.store.discovery"},
         "report": set(HEAVY),
     }
-    values, loaded = complete(f"aio {command} --", tmp_path)
+    values, loaded = complete(f"aio {command} --", tmp_path, heavy=(*HEAVY, "click"))
     assert values or command in ("hook",), command  # options were offered
+    assert loaded == [], (command, loaded)
+    values, loaded = complete(f"aio {command} --", tmp_path, click=True)
+    assert values or command in ("hook",), command
     assert set(loaded) <= exempt.get(command, set()), (command, loaded)
 
 
@@ -131,4 +146,4 @@ def test_completion_reads_the_store_where_the_store_is(
         monkeypatch.delenv("SESSION_DIR", raising=False)
     else:
         monkeypatch.setenv("SESSION_DIR", value)
-    assert _store_root() == default_store_root()
+    assert Path(_store_root()) == default_store_root()

@@ -1,5 +1,8 @@
 """The ``aio`` program: ``aio hook`` and ``aio statusline`` without click, else ``cli.main``.
 
+Tab completion (click's protocol: ``_AIO_COMPLETE``) is answered without click too
+(``cli.complete_fast``: 150 ms per completion, issue 25), but for what it leaves to click.
+
 Why: both run on every agent turn and must finish within tens of milliseconds including the
 interpreter's start, so they skip click, rich and the command table (``usage.spool`` and
 ``usage.statusline`` import the standard library only). ``aio run`` with a plain command line
@@ -12,6 +15,8 @@ from __future__ import annotations
 
 import sys
 
+from ai_orchestrator.core import env
+
 
 def main() -> None:
     args = sys.argv[1:]
@@ -23,6 +28,12 @@ def main() -> None:
         from ai_orchestrator.usage.statusline import run_statusline
 
         sys.exit(run_statusline([]))
+    if env.get("_AIO_COMPLETE"):  # tab completion: click's protocol, answered without click
+        from ai_orchestrator.cli.complete_fast import run as complete
+
+        code = complete("aio")
+        if code is not None:
+            sys.exit(code)
     if args[:1] == ["run"]:
         from ai_orchestrator.cli.run_call import parse
 

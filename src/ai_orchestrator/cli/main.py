@@ -351,6 +351,12 @@ def session_main(argv: list[str] | None = None) -> None:
             Failure("ai-session", False)(f"cannot write the output to stdout: {lost.cause}", 1)
             sys.exit(EXIT_FAILURE)
         sys.exit(0)
+    if env.get("_AI_SESSION_COMPLETE"):  # tab completion without click (cli.complete_fast)
+        from ai_orchestrator.cli.complete_fast import run as complete
+
+        code = complete("ai-session")
+        if code is not None:
+            sys.exit(code)
     from ai_orchestrator.cli.examples import add_examples
     from ai_orchestrator.cli.session import session
 

@@ -54,6 +54,8 @@ VARIABLES: dict[str, str] = {
     "PYTHONPATH": "Kept, with aio's package prepended, for the `scripted` agent's process.",
     "_AIO_COMPLETE": "Set by the shell completion script of `aio` (click's protocol).",
     "_AI_SESSION_COMPLETE": "Set by the shell completion script of `ai-session`.",
+    "COMP_WORDS": "The command line being completed (set by the completion scripts).",
+    "COMP_CWORD": "The index (fish: the text) of the word being completed (ditto).",
 }
 """Name -> one line saying what it does. ``<KEY>`` stands for an agent key in capitals."""
 

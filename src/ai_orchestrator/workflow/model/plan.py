@@ -23,6 +23,9 @@ from typing import Any
 
 from ai_orchestrator.core.schema import SCHEMA_KEY, versioned
 from ai_orchestrator.infra.timeutil import now_iso
+from ai_orchestrator.workflow.model.plan_data import first as _first
+from ai_orchestrator.workflow.model.plan_data import normalized, raw_tasks, task_id
+from ai_orchestrator.workflow.model.plan_data import text as _text
 
 TASK_ID = re.compile(r"^T(\d+)\.(\d+)$")
 STATUSES = ("pending", "in_progress", "completed", "failed")
@@ -129,12 +132,6 @@ class Plan:
         return versioned(self.meta, phases=[p.to_dict() for p in self.phases])
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    return value.strip() if isinstance(value, str) else str(value)
-
-
 def _list(value: Any) -> list[str]:
     if value is None:
         return []
@@ -152,17 +149,10 @@ def _list(value: Any) -> list[str]:
     return [_text(value)]
 
 
-def _first(raw: dict[str, Any], *keys: str) -> Any:
-    for key in keys:
-        if key in raw and raw[key] is not None:
-            return raw[key]
-    return None
-
-
 def task_from_dict(raw: dict[str, Any], default_agent: str | None = None) -> Task:
     status = _text(raw.get("status")) or "pending"
     return Task(
-        id=_text(_first(raw, "id", "task_id", "taskId")),
+        id=task_id(raw),
         title=_text(_first(raw, "title", "name", "summary")),
         description=_text(raw.get("description")),
         acceptance_criteria=_list(_first(raw, "acceptance_criteria", "acceptanceCriteria")),
@@ -179,28 +169,17 @@ def task_from_dict(raw: dict[str, Any], default_agent: str | None = None) -> Tas
 
 def plan_from_data(data: Any, default_agent: str | None = None) -> Plan:
     """A ``Plan`` from parsed JSON/YAML (no validation; see ``validate``)."""
-    if isinstance(data, dict) and isinstance(data.get("plan"), dict):
-        data = data["plan"]
-    if isinstance(data, list):
-        data = {"phases": data}
-    if not isinstance(data, dict) or not isinstance(data.get("phases"), list):
-        raise ValueError('expected a JSON object with a "phases" list')
+    data = normalized(data)
     plan = Plan(meta={k: v for k, v in data.items() if k not in ("phases", SCHEMA_KEY)})
     for index, raw_phase in enumerate(data["phases"], start=1):
-        if not isinstance(raw_phase, dict):
-            raise ValueError(f"phase {index} is not an object")
+        tasks = raw_tasks(raw_phase, index)
         number = _first(raw_phase, "id", "phase", "phase_id", "number")
         match = re.search(r"\d+", str(number)) if number is not None else None
         phase = Phase(
             number=int(match.group()) if match else index,
             name=_text(_first(raw_phase, "name", "title")) or f"Phase {index}",
         )
-        tasks = raw_phase.get("tasks") or []
-        if not isinstance(tasks, list):
-            raise ValueError(f'phase {index}: "tasks" is not a list')
         for raw_task in tasks:
-            if not isinstance(raw_task, dict):
-                raise ValueError(f"phase {index}: a task is not an object")
             phase.tasks.append(task_from_dict(raw_task, default_agent))
         plan.phases.append(phase)
     return plan

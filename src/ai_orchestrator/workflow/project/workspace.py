@@ -16,9 +16,10 @@ Layout (relative to the project root)::
 
 Contract and invariants:
 
-- **Root discovery**: ``$AIO_PROJECT_DIR`` when set; otherwise the nearest directory,
-  walking up from the cwd, that contains ``.aio/`` or ``.git``; otherwise (``init`` only)
-  the cwd. Other commands raise ``NotFound`` when no ``.aio/`` exists there.
+- **Root discovery** (``workflow.project.location``): ``$AIO_PROJECT_DIR`` when set;
+  otherwise the nearest directory, walking up from the cwd, that contains ``.aio/`` or
+  ``.git``; otherwise (``init`` only) the cwd. Other commands raise ``NotFound`` when no
+  ``.aio/`` exists there.
 - **Atomic writes**: every YAML/JSON file is replaced with temp file + rename
   (``infra.fsutil.atomic_write``), so a crash leaves the old or the new file, never a mix.
 - **No secrets**: YAML files, ``history.jsonl`` and artifacts are redacted
@@ -36,30 +37,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ai_orchestrator.core import env
 from ai_orchestrator.core.errors import FeatureNotFound, InvalidInput, NotFound, StoreError
 from ai_orchestrator.core.names import validate_feature_id
 from ai_orchestrator.core.schema import SCHEMA_KEY
 from ai_orchestrator.infra import locks
 from ai_orchestrator.infra.fsutil import PUBLIC_FILE_MODE, atomic_write
 from ai_orchestrator.infra.redact import redact_value
+from ai_orchestrator.workflow.project import location
+from ai_orchestrator.workflow.project.location import AIO_DIR as AIO_DIR
+from ai_orchestrator.workflow.project.location import find_project_root as find_project_root
 
 if TYPE_CHECKING:  # YAML loads to read or write a file: completing a feature id needs none
     import yaml
 
-AIO_DIR = ".aio"
-
-
-def find_project_root(start: Path | None = None) -> Path | None:
-    """``$AIO_PROJECT_DIR``, else the nearest ancestor with ``.aio/`` or ``.git``, else None."""
-    override = env.get("AIO_PROJECT_DIR").strip()
-    if override:
-        return Path(override).expanduser().resolve()
-    here = (start or Path.cwd()).resolve()
-    for candidate in (here, *here.parents):
-        if (candidate / AIO_DIR).is_dir() or (candidate / ".git").exists():
-            return candidate
-    return None
 
 
 def dump_yaml(data: Any) -> bytes:
@@ -194,18 +184,12 @@ class Workspace:
         return paths
 
     def feature_ids(self) -> list[str]:
-        if not self.features_dir.is_dir():
-            return []
-        return sorted(p.name for p in self.features_dir.iterdir() if (p / "feature.yaml").is_file())
+        return location.feature_ids(self.dir)
 
     # -- the current feature -------------------------------------------------------------
 
     def current(self) -> str | None:
-        try:
-            value = self.current_file.read_text(encoding="utf-8").strip()
-        except FileNotFoundError:
-            return None
-        return value or None
+        return location.current_feature(self.dir)
 
     def set_current(self, feature_id: str) -> None:
         self.existing_feature(feature_id)
