@@ -205,24 +205,14 @@ def call(params: RunArgs) -> int:
         args, agent, model, new_session, must_continue, resume_id, no_session, timeout,
         max_turns, max_cost, permission_mode, allowed_tools, task_id, cwd, compact_at, as_json,
     ) = params  # fmt: skip
-    import gc
-
-    # Importing the call's machinery (~100 modules) makes no garbage, but the collector
-    # would walk the new objects many times over (~3% of a call): it waits for the imports.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        from ai_orchestrator.agents.base import Permission, check_model
-        from ai_orchestrator.calls.compaction import before_call, load_settings, parse_threshold
-        from ai_orchestrator.calls.options import CallOptions
-        from ai_orchestrator.calls.outcomes import action_message, outcome_error, sessions_enabled
-        from ai_orchestrator.calls.session_call import Notice, run_in_session
-        from ai_orchestrator.cli.progress import ProgressLine, seconds_text
-        from ai_orchestrator.core.names import parse_session_name, validate_id
-        from ai_orchestrator.store import SessionStore
-    finally:
-        if collecting:
-            gc.enable()
+    from ai_orchestrator.agents.base import Permission, check_model
+    from ai_orchestrator.calls.compaction import before_call, load_settings, parse_threshold
+    from ai_orchestrator.calls.options import CallOptions
+    from ai_orchestrator.calls.outcomes import action_message, outcome_error, sessions_enabled
+    from ai_orchestrator.calls.session_call import Notice, run_in_session
+    from ai_orchestrator.cli.progress import ProgressLine, seconds_text
+    from ai_orchestrator.core.names import parse_session_name, validate_id
+    from ai_orchestrator.store import SessionStore
 
     if len(args) > 2:
         raise InvalidInput("expected [SESSION] PROMPT (quote the prompt)")
