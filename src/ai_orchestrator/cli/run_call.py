@@ -206,11 +206,9 @@ def call(params: RunArgs) -> int:
         max_turns, max_cost, permission_mode, allowed_tools, task_id, cwd, compact_at, as_json,
     ) = params  # fmt: skip
     from ai_orchestrator.agents.base import Permission, check_model
-    from ai_orchestrator.calls.compaction import before_call, load_settings, parse_threshold
     from ai_orchestrator.calls.options import CallOptions
     from ai_orchestrator.calls.outcomes import action_message, outcome_error, sessions_enabled
     from ai_orchestrator.calls.session_call import Notice, run_in_session
-    from ai_orchestrator.cli.progress import ProgressLine, seconds_text
     from ai_orchestrator.core.names import parse_session_name, validate_id
     from ai_orchestrator.store import SessionStore
 
@@ -249,9 +247,12 @@ def call(params: RunArgs) -> int:
         task_id=task_id,
     )
     show_progress = output.stdout_is_terminal() and not as_json
+    from ai_orchestrator.cli.progress import ProgressLine, seconds_text
 
     def notice(item: Notice) -> None:
         (output.warn if item.warning else output.info)(f"{name}: {item.text}")
+
+    from ai_orchestrator.calls.compaction import before_call, load_settings, parse_threshold
 
     settings = load_settings()
     if compact_at is not None:
