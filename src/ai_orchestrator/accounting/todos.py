@@ -9,7 +9,8 @@ on them. ``report`` counts todos whose model has no price in ``unpriced`` and le
 out of the totals and the estimate accuracy: an unknown cost is never reported as $0.
 
 Estimates (``estimate_cost``) are the median cost of earlier successful, priced calls of
-the same phase (the session's command) — this feature's first, else every feature's —
+the same phase (the session's command), the last ``SAMPLES`` (50) of each session — this
+feature's first, else every feature's (its 20 sessions used last) —
 then the caller's configured default (``default_estimate_usd``, 0 = none); with none of
 these there is no estimate (``null``, basis ``none``), never a made-up figure. ``basis``
 says which one was used. Estimates recorded by earlier versions from their built-in
@@ -32,6 +33,8 @@ from ai_orchestrator.store import SessionStore, todo_log
 
 ESTIMATE_BASES = ("feature", "all_features", "config", "none")
 TOP_FEATURES = 5
+SAMPLES = 50  # an estimate's samples per session: its most recent calls
+TAIL_BYTES = 128 * 1024  # the first read of a log's tail (~70 calls of 1.8 kB)
 
 
 def start(
@@ -180,17 +183,29 @@ def report(
 
 
 def _phase_costs(store: SessionStore, names: Iterable[str | SessionName]) -> list[float]:
-    """Costs of the successful, priced calls recorded in sessions ``names``."""
+    """Costs of the last ``SAMPLES`` successful, priced calls recorded in each session of
+    ``names``. Only the log's tail is read (``TAIL_BYTES``, four times more while it holds
+    too few): ``start`` runs before every agent call, and reading a session's whole log
+    made each call's cost grow with the session's length."""
     costs: list[float] = []
     for name in names:
-        try:
-            records = store.read_log(name).records
-        except (StoreError, NotFound, InvalidInput, OSError):
-            # an unreadable session contributes no sample; estimating must not fail on it
-            continue
-        costs.extend(
-            float(r.cost) for r in records if r.outcome == "success" and r.cost_source != "unpriced"
-        )
+        limit = TAIL_BYTES
+        while True:
+            try:
+                log = store.read_log(name, limit)
+            except (StoreError, NotFound, InvalidInput, OSError):
+                # an unreadable session contributes no sample; estimating must not fail on it
+                found: list[float] = []
+                break
+            found = [
+                float(r.cost)
+                for r in log.records
+                if r.outcome == "success" and r.cost_source != "unpriced"
+            ][-SAMPLES:]
+            if len(found) == SAMPLES or log.whole:
+                break
+            limit *= 4
+        costs.extend(found)
     return costs
 
 

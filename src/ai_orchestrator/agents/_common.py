@@ -17,15 +17,17 @@ from typing import Any, TypedDict
 from ai_orchestrator.agents.base import PERMISSION_MODES, Permission, ProcessExit, Progress
 from ai_orchestrator.core.errors import InvalidInput
 from ai_orchestrator.core.usage import ModelUsage, Outcome
+from ai_orchestrator.infra.lazy_re import lazy_pattern
 
 TOKEN_FIELDS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h", "reasoning")
 
-_AUTH = re.compile(
+# Compiled on first use (``infra.lazy_re``): only a failed call's output is classified.
+_AUTH = lazy_pattern(
     r"\b401\b|\b403\b|invalid.api.key|api key not valid|not logged in|/login|authenticat"
     r"|unauthori[sz]ed|oauth token|permission_denied|invalid auth",
     re.IGNORECASE,
 )
-_RATE = re.compile(
+_RATE = lazy_pattern(
     r"\b429\b|rate.?limit|hit your limit|usage limit|too many requests|resource_exhausted"
     r"|quota",
     re.IGNORECASE,
@@ -141,7 +143,7 @@ def one_line(text: str) -> str:
 
 
 # Lines of a stack trace or of an error object's dump (Node, Python): never the cause itself.
-_TRACE = re.compile(
+_TRACE = lazy_pattern(
     r"^\s+(at |\.\.\. \d+ more|File \"|[A-Za-z_$][\w$]*: )|^\s*[{}\]\[]+,?\s*$|^\s*\^+\s*$"
     r"|^Node\.js v\d|^Traceback \(most recent call last\)"
 )

@@ -22,7 +22,6 @@ from types import TracebackType
 from typing import Any
 
 from ai_orchestrator.agents.base import Progress
-from ai_orchestrator.cli.tables import plural
 from ai_orchestrator.core.figures import duration, usd
 from ai_orchestrator.infra.locks import Holder, WaitReport
 
@@ -70,6 +69,8 @@ def progress_text(label: str, elapsed: float, state: Progress, width: int) -> st
     if label_fits(label, width):
         parts.insert(0, (0, label))
     if state.turns:
+        from ai_orchestrator.cli.tables import plural  # here: most calls draw no line
+
         parts.append((3, plural(state.turns, "turn")))
     has_tokens = state.input_tokens or state.output_tokens or state.cache_read_tokens
     if has_tokens or state.cache_write_tokens:

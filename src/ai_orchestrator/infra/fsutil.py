@@ -301,6 +301,32 @@ def read_bytes(path: Path) -> bytes | None:
             os.close(fd)
 
 
+def read_tail(path: Path, limit: int) -> tuple[bytes, bool] | None:
+    """The last ``limit`` bytes of the file and whether they are all of it (``None`` if it
+    does not exist): a reader of the newest lines of a growing log pays for those only."""
+    try:
+        fd = open_nofollow(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        size = os.fstat(fd).st_size
+        start = max(0, size - limit)
+        chunks = []
+        while True:
+            chunk = os.pread(fd, 1 << 20, start)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            start += len(chunk)
+        data = b"".join(chunks)
+        return data, len(data) >= size  # a file that grew meanwhile: read to its new end
+    except OSError as exc:
+        raise file_error(path, exc, action="read") from None
+    finally:
+        with contextlib.suppress(OSError):  # read-only: a failing close loses nothing
+            os.close(fd)
+
+
 def fsync_dir(path: Path) -> None:
     if not _fsync_enabled():
         return

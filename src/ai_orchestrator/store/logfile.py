@@ -33,6 +33,7 @@ from ai_orchestrator.infra.fsutil import (
     atomic_write,
     open_nofollow,
     read_bytes,
+    read_tail,
     unique_suffix,
 )
 from ai_orchestrator.infra.timeutil import format_iso, now_iso, parse_iso
@@ -60,6 +61,7 @@ class LogRead:
     size: int
     corrupt_lines: list[int] = field(default_factory=list)  # 1-based line numbers
     torn_tail: int = 0  # bytes of an unterminated last line
+    whole: bool = True  # False: the records of the log's last bytes only (``read_log_file``)
 
     def problems(self) -> list[str]:
         return log_problems(len(self.corrupt_lines), self.torn_tail, self.corrupt_lines)
@@ -95,6 +97,18 @@ def parse_log(data: bytes, session: SessionName) -> LogRead:
             continue
         result.records.append(record)
     return result
+
+
+def read_log_file(path: Path, session: SessionName, limit: int | None = None) -> LogRead:
+    """The log at ``path`` parsed; with ``limit``, only its last ``limit`` bytes, from the
+    first line that begins in them (a cut line is never read as a record or counted as a
+    corrupt one), ``whole`` saying whether that was all of it."""
+    if limit is None:
+        return parse_log(read_bytes(path) or b"", session)
+    data, whole = read_tail(path, limit) or (b"", True)
+    parsed = parse_log(data if whole else data.partition(b"\n")[2], session)
+    parsed.whole = whole
+    return parsed
 
 
 def summary_of_log(

@@ -104,6 +104,7 @@ from ai_orchestrator.store.logfile import (
     keep_foreign_copy,
     log_problems,
     parse_log,
+    read_log_file,
     read_summary,
     summary_bytes,
     summary_of_log,
@@ -553,14 +554,16 @@ class SessionStore:
         return SessionView(session.name, path, SessionSummary.from_json(summary, session),
                            problems, legacy=True)  # fmt: skip
 
-    def read_log(self, name: Name) -> LogRead:
+    def read_log(self, name: Name, limit: int | None = None) -> LogRead:
+        """The session's records; with ``limit``, those in the log's last ``limit`` bytes
+        (``logfile.read_log_file``: whole lines, ``LogRead.whole`` says if that was all)."""
         session = as_session_name(name)
         path = self._existing_dir(session)
         current = read_summary(path, session)
         if current.legacy is not None:
             records, _ = self._legacy_records(path, session, current.legacy)
             return LogRead(records=records, size=0)
-        return parse_log(read_bytes(path / LOG) or b"", session)
+        return read_log_file(path / LOG, session, limit)
 
     def iter_views(self) -> Iterator[SessionView | tuple[str, str]]:
         """Every session, or ``(name, error)`` for a directory that cannot be read safely."""
