@@ -31,6 +31,7 @@ from ai_orchestrator.report.data import (
 from ai_orchestrator.store.index import SummaryIndex
 from ai_orchestrator.store.session_store import METADATA, SessionStore
 from ai_orchestrator.store.stats import breakdown, compute_stats
+from ai_orchestrator.usage import rollup
 from ai_orchestrator.usage.reports import period_reports, report
 from ai_orchestrator.usage.sync import open_index, sync
 from tests.helpers import as_record, interaction
@@ -176,6 +177,32 @@ def test_fast_path_equals_the_slow_path_exactly(
         assert len(outcomes) >= 6 and stats["unpriced_interactions"] > 0
         assert stats["cost_reported"] > 0 and len(stats["by_model"]) == 6
         assert usage["daily"]["totals"]["requests"] > stats["interactions"]  # interactive
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [ReportFilters(), ReportFilters(feature="login"), ReportFilters(since=date(2026, 10, 6))],
+    ids=["all", "feature", "since"],
+)
+def test_usage_figures_are_the_same_with_and_without_the_per_day_rollup(
+    isolated_home: Path, filters: ReportFilters
+) -> None:
+    """The sync keeps the rollup (``usage.rollup``); the page read from it equals the page
+    whose usage documents group every request, to the last bit."""
+    store = _store(isolated_home)
+    rows, _ = SummaryIndex(store).rows()
+    conn = open_index()
+    try:
+        conn.execute("BEGIN")
+        assert rollup.groups_source(conn) is not None  # the sync kept it
+        conn.execute("COMMIT")
+        kept = build(ReportInputs(rows, _reader(store), conn, filters=filters))
+        conn.execute("DELETE FROM rollup")
+        grouped = build(ReportInputs(rows, _reader(store), conn, filters=filters))
+    finally:
+        conn.close()
+    assert kept["usage"]["daily"]["rows"]
+    assert {**kept, "generated_at": None} == {**grouped, "generated_at": None}
 
 
 def test_failure_counts_come_from_the_summaries_unless_they_do_not_add_up(
