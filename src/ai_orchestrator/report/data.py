@@ -58,6 +58,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import orjson
+
 from ai_orchestrator.accounting.spend import FeatureSpend
 from ai_orchestrator.core.errors import AioError
 from ai_orchestrator.core.interaction import Interaction
@@ -165,6 +167,15 @@ def _team_session_row(s: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _parse(doc: bytes) -> Any:
+    """``json.loads`` of a summary document, by orjson (twice as fast); what orjson refuses
+    (``NaN``, an integer past 64 bits, a lone surrogate) is left to the stdlib."""
+    try:
+        return orjson.loads(doc)
+    except ValueError:
+        return json.loads(doc)
+
+
 class ParsedRow(SessionRow):
     """A ``SessionRow`` whose summary document is parsed once: the report reads it for the
     session's row, its failed calls per outcome and the by-model breakdown (10,000 of
@@ -174,7 +185,7 @@ class ParsedRow(SessionRow):
     def summary(self) -> dict[str, Any]:
         cached: dict[str, Any] | None = self.__dict__.get("parsed")
         if cached is None:
-            cached = self.__dict__["parsed"] = json.loads(self[18])
+            cached = self.__dict__["parsed"] = _parse(self[18])
         return cached
 
 

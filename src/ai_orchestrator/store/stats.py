@@ -108,6 +108,14 @@ def _add(group: dict[str, Any], interactions: int, bucket: Mapping[str, Any]) ->
     )
 
 
+def _group(groups: dict[str, dict[str, Any]], key: str) -> dict[str, Any]:
+    """``groups[key]``, an empty group made only the first time (not one per row)."""
+    group = groups.get(key)
+    if group is None:
+        group = groups[key] = _empty_group()
+    return group
+
+
 def breakdown(
     rows: Iterable[SessionRow],
     by: str,
@@ -131,7 +139,7 @@ def breakdown(
                 "cost_reported": row.reported,
                 "cost_reported_by": row.reported_by,
             }
-            _add(groups.setdefault(key, _empty_group()), row.interactions, whole)
+            _add(_group(groups, key), row.interactions, whole)
             continue
         if by == "model":
             buckets = row.summary.get("by_model", {})
@@ -141,7 +149,7 @@ def breakdown(
             buckets = group_buckets(records_of(row.name), by)
         for key, bucket in buckets.items():
             label = f"{row.feature_id}/{key}" if by == "task" else key
-            _add(groups.setdefault(label, _empty_group()), int(bucket["interactions"]), bucket)
+            _add(_group(groups, label), int(bucket["interactions"]), bucket)
     return dict(sorted(groups.items()))
 
 

@@ -58,7 +58,6 @@ _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS day_groups(
   p TEXT NOT NULL, {", ".join(f"{c}" for c in GRAIN)},
   {", ".join(f"{c} {'REAL' if c == 'cost' else 'INTEGER'}" for c in GROUP_SUMS)});
-CREATE INDEX IF NOT EXISTS day_groups_p ON day_groups(p);
 CREATE TABLE IF NOT EXISTS rollup(one INTEGER PRIMARY KEY CHECK (one = 1), gen INTEGER NOT NULL,
   zone TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS req_moved(ts INTEGER NOT NULL);
