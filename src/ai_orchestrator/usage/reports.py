@@ -38,7 +38,16 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from ai_orchestrator.core.schema import versioned
-from ai_orchestrator.usage.rollup import COUNTED, GRAIN, GROUP_SUMS, LOCAL, groups_source
+from ai_orchestrator.usage.rollup import (
+    COUNTED,
+    GRAIN,
+    GROUP_SUMS,
+    LOCAL,
+    ROWS,
+    SPLITS,
+    SUMS,
+    groups_source,
+)
 
 SCHEMA_VERSION = 1
 KINDS = ("daily", "weekly", "monthly", "session", "blocks")
@@ -51,19 +60,12 @@ _PERIOD = {
     "monthly": f"strftime('%Y-%m', {LOCAL})",
 }
 _BY_EXPR = {
-    "agent": "agent",
-    "model": "model",
+    **SPLITS,
     "project": "coalesce(project, '')",
     "branch": "coalesce(branch, '')",
-    "feature": "coalesce(feature, '')",
     "task": "coalesce(feature, '') || ':' || coalesce(task, '')",
 }
-_SUMS = (
-    "sum(input), sum(output), sum(cache_read), sum(cache_write_5m + cache_write_1h),"
-    " sum(reasoning), sum(CASE WHEN cost_source = 'unpriced' THEN 0 ELSE cost END),"
-    " sum(requests), sum(CASE WHEN cost_source = 'unpriced' THEN requests ELSE 0 END),"
-    " sum(CASE WHEN cost_source = 'reported' THEN cost ELSE 0 END)"
-)
+_SUMS = SUMS
 _GROUP_SUMS = GROUP_SUMS  # the columns ``_SUMS`` reads, summed per group by ``period_reports``
 
 
@@ -134,16 +136,19 @@ def totals(conn: sqlite3.Connection, filters: Filters) -> dict[str, Any]:
 
 
 def _period_rows(
-    conn: sqlite3.Connection, kind: str, by: str | None, grouped: str,
+    conn: sqlite3.Connection, kind: str, by: str | None, grouped: str | None,
     params: dict[str, Any],
 ) -> list[dict[str, Any]]:  # fmt: skip
     """The rows of a period report, added up from ``grouped`` (``period_reports``: the
-    filtered rows already grouped by period ``p`` and grain; ``params`` its parameters)."""
+    filtered rows already grouped by period ``p`` and grain; ``params`` its parameters),
+    or (``grouped`` None) as the rollup holds them already added up (``rollup.ROWS``)."""
     split = f", {_BY_EXPR[by]}" if by else ", NULL"
     sql = (
         f"SELECT p{split} AS b, {_SUMS}, group_concat(DISTINCT model)"
         f" FROM {grouped} GROUP BY p, b ORDER BY p, b"
-    )
+    ) if grouped else ROWS  # fmt: skip
+    if grouped is None:
+        params = {"split": by or ""}
     label = {"daily": "date", "weekly": "week", "monthly": "month"}[kind]
     rows = []
     for record in conn.execute(sql, params):
@@ -268,6 +273,7 @@ def _document(
 
 
 _GROUPED = "temp.period_groups"
+_KEPT_BYS = {None, *SPLITS}
 _BY_COLUMNS = {
     "agent": ("agent",), "model": ("model",), "project": ("project",), "branch": ("branch",),
     "feature": ("feature",), "task": ("feature", "task"),
@@ -321,7 +327,10 @@ def period_reports(
             try:
                 for by in bys:
                     if _grain(by) == grain:
-                        rows = _period_rows(conn, kind, by, grouped, grouped_params)
+                        # no agent or feature filter: the rollup's rows of every request
+                        whole = kept is not None and not grouped_params and by in _KEPT_BYS
+                        source = None if whole else grouped
+                        rows = _period_rows(conn, kind, by, source, grouped_params)
                         docs[by] = _document(kind, by, filters, rows, dict(total))
             finally:
                 conn.execute(f"DROP TABLE IF EXISTS {_GROUPED}")

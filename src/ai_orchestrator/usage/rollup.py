@@ -8,26 +8,32 @@ has no rollup — that is the migration path: nothing is misread, the next sync 
     ``day_groups``: ``p`` (local date, ``DAY``), ``agent``, ``feature``, ``model``,
     ``cost_source`` and the sums of ``GROUP_SUMS`` — exactly the groups ``reports`` makes of
     the counted requests (``COUNTED``) for a daily report with no date or project filter.
+    ``day_rows``: the rows of the daily reports by nothing, agent, model and feature
+    (``SPLITS``) of every counted request, added up from ``day_groups`` as ``reports`` does
+    (read by ``ROWS``: a report without a filter adds up nothing at all).
     ``rollup``: one row, ``gen`` (the index generation, ``meta.gen``, the groups are of) and
-    ``zone`` (the time zone their dates are in: ``zone()``).
+    ``zone``: the time zone their dates are in (``zone()``), after the layout's ``VERSION``
+    (a rollup of another version or zone is rebuilt, and not read until then).
     ``req_moved``: the time a request had before an update moved it (or before it was
     deleted), written by triggers on ``req`` — so every writer, an older aio's too, leaves
     the trace — and emptied by ``refresh``: the old day of a moved request is summed again.
 
 Kept: ``refresh(conn)`` at the end of every sync, under its lock, in one transaction. No
-rollup, or one of another time zone: built from every counted request. Else the days of the
+rollup, or one of another time zone or version (or a request SQLite cannot date): built
+from every counted request. Else the days of the
 requests of newer generations (a sync stamps ``gen`` on every row it writes or settles) and
 of ``req_moved`` are summed again from their requests — read in rowid order, as a full build
 reads them, so a group's floating-point sum is the same whichever way it was made. A
 failure (locked, full or read-only disk) leaves the rollup stale, never wrong: readers then
 group the requests themselves.
 
-Read: ``groups_source(conn, kind, filters)``, inside the read transaction that reads the
-groups: the rollup's rows for ``filters`` when it holds what the requests say right now in
-this process's time zone — its generation is the index's, no request is of a later one (a
-sync under way, or killed before it settled), nothing moved since, same zone — and the
-report is one it serves (daily; no ``since``/``until``/``project``: those filter requests by
-time or path, not by a group's columns); else ``None``.
+Read: ``groups_source(conn, agent=, feature=)``, inside the read transaction that reads
+the groups: the rollup's groups (of the agent, the feature) when it holds what the requests
+say right now in this process's time zone — its generation is the index's, no request is of
+a later one (a sync under way, or killed before it settled), nothing moved since, same zone
+and version — else ``None``. ``reports`` asks only for a daily report without
+``since``/``until``/``project`` (those filter requests by time or path, not by a group's
+columns); without an agent or feature either, it reads ``day_rows`` (``ROWS``).
 """
 
 from __future__ import annotations
@@ -53,11 +59,31 @@ GROUP_SUMS = (
     "requests",
 )  # fmt: skip
 GRAIN = ("agent", "feature", "model", "cost_source")
+# What a report row adds up from the groups (cost: what is priced; ``reports._figures``).
+SUMS = (
+    "sum(input), sum(output), sum(cache_read), sum(cache_write_5m + cache_write_1h),"
+    " sum(reasoning), sum(CASE WHEN cost_source = 'unpriced' THEN 0 ELSE cost END),"
+    " sum(requests), sum(CASE WHEN cost_source = 'unpriced' THEN requests ELSE 0 END),"
+    " sum(CASE WHEN cost_source = 'reported' THEN cost ELSE 0 END)"
+)
+SPLITS = {"agent": "agent", "model": "model", "feature": "coalesce(feature, '')"}
+"""The ``--by`` of the daily reports the rollup holds the rows of (``day_rows``), and the
+value each splits by (``reports._BY_EXPR``)."""
+ROW_SUMS = ("input", "output", "cache_read", "cache_write", "reasoning", "cost", "requests",
+            "unpriced_requests", "reported_cost")  # fmt: skip
+ROWS = (
+    f"SELECT p, b, {', '.join(ROW_SUMS)}, models FROM day_rows WHERE split = :split"
+    " ORDER BY p, b"
+)
+"""The rows of the daily report by ``split`` ('' for none) of every request (the rollup
+must be fresh: ``groups_source``), as ``reports._period_rows`` reads them."""
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS day_groups(
-  p TEXT NOT NULL, {", ".join(f"{c}" for c in GRAIN)},
+  p TEXT, {", ".join(f"{c}" for c in GRAIN)},
   {", ".join(f"{c} {'REAL' if c == 'cost' else 'INTEGER'}" for c in GROUP_SUMS)});
+CREATE TABLE IF NOT EXISTS day_rows(split TEXT NOT NULL, p TEXT, b TEXT,
+  {", ".join(f"{c} {'REAL' if 'cost' in c else 'INTEGER'}" for c in ROW_SUMS)}, models TEXT);
 CREATE TABLE IF NOT EXISTS rollup(one INTEGER PRIMARY KEY CHECK (one = 1), gen INTEGER NOT NULL,
   zone TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS req_moved(ts INTEGER NOT NULL);
@@ -70,8 +96,14 @@ _SUMS = ", ".join(f"sum({c})" for c in GROUP_SUMS)
 _GROUPED = f"SELECT {DAY} AS p, {', '.join(GRAIN)}, {_SUMS} FROM req"
 _GROUP_BY = f"GROUP BY p, {', '.join(GRAIN)}"
 _DIRTY = "temp.rollup_dirty"
+VERSION = 2  # 2: the report rows (``day_rows``); a rollup of another version is rebuilt
 _DAY_MS = 86_400_000
 _SLACK_MS = 2 * _DAY_MS  # beyond any UTC offset: a day's requests all lie in its range
+
+
+def _made_in() -> str:
+    """What a rollup is kept for: this module's layout (``VERSION``) and the time zone."""
+    return f"{VERSION} {zone()}"
 
 
 def zone() -> str:
@@ -119,7 +151,7 @@ def refresh(conn: sqlite3.Connection) -> bool:
         _rollback(conn)
         return False
     try:
-        _update(conn, _state(conn), zone())
+        _update(conn, _state(conn), _made_in())
         conn.execute("COMMIT")
         return True
     except sqlite3.Error:
@@ -152,6 +184,20 @@ def _moved(conn: sqlite3.Connection) -> bool:
 def _rebuild(conn: sqlite3.Connection) -> None:
     conn.execute("DELETE FROM day_groups")
     conn.execute(f"INSERT INTO day_groups {_GROUPED} WHERE {COUNTED} {_GROUP_BY}")
+    _add_rows(conn, "")
+
+
+def _add_rows(conn: sqlite3.Connection, where: str) -> None:
+    """The report rows (``day_rows``) of the days ``where`` selects, added up from their
+    groups as ``reports._period_rows`` adds them up (the same sums to the last bit: the
+    groups of one day are always stored together, in key order)."""
+    conn.execute(f"DELETE FROM day_rows {where}")
+    for split, expr in (("", "NULL"), *SPLITS.items()):
+        conn.execute(
+            f"INSERT INTO day_rows SELECT ?, p, {expr} AS b, {SUMS},"
+            f" group_concat(DISTINCT model) FROM day_groups {where} GROUP BY p, b",
+            (split,),
+        )
 
 
 def _resum(conn: sqlite3.Connection, since_gen: int) -> None:
@@ -160,7 +206,9 @@ def _resum(conn: sqlite3.Connection, since_gen: int) -> None:
     days = {p for (p,) in conn.execute(f"SELECT DISTINCT {DAY} FROM req WHERE gen > ?",
                                        (since_gen,))}  # fmt: skip
     days |= {p for (p,) in conn.execute(f"SELECT DISTINCT {DAY} FROM req_moved")}
-    days.discard(None)
+    if None in days:  # a time SQLite cannot date (beyond year 9999): no range finds it
+        _rebuild(conn)
+        return
     if not days:
         return
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS rollup_dirty"
@@ -175,6 +223,7 @@ def _resum(conn: sqlite3.Connection, since_gen: int) -> None:
         " JOIN req ON req.ts >= d.lo AND req.ts < d.hi)"
         f" AND {COUNTED} AND {DAY} IN (SELECT p FROM {_DIRTY}) {_GROUP_BY}"
     )
+    _add_rows(conn, f"WHERE p IN (SELECT p FROM {_DIRTY})")
     conn.execute(f"DELETE FROM {_DIRTY}")
 
 
@@ -205,7 +254,7 @@ def groups_source(
     newest = conn.execute("SELECT max(gen) FROM req").fetchone()[0]
     if newest is not None and int(newest) > gen:
         return None
-    if made_in != zone():
+    if made_in != _made_in():
         return None
     clauses, params = [], {}
     for column, value in (("agent", agent), ("feature", feature)):
