@@ -292,3 +292,22 @@ def test_period_rows_equal_one_plain_grouped_scan(isolated_home: Path) -> None:
                     assert row["models"] == sorted(set(record[11].split(","))), (kind, by)
     finally:
         conn.close()
+
+
+def test_every_summary_document_reads_as_the_stdlib_reads_it() -> None:
+    """Summary documents are parsed by msgspec; what it refuses is left to the stdlib, so
+    every document reads as ``json.loads`` reads it (an integer past 64 bits stays an
+    integer: orjson, tried first, made it a float)."""
+    from ai_orchestrator.report.data import _parse
+
+    for doc in (
+        b'{"cost": NaN, "savings": Infinity, "n": -Infinity}',
+        b'{"interactions": 123456789012345678901234567890}',
+        b'{"a": -9999999999999999999, "b": 18446744073709551615, "c": 9223372036854775808}',
+        b'{"cost": 0.1000000000000000055511151231257827, "d": 5e-324, "e": -0, "f": -0.0}',
+        b'{"cost": 1E400, "savings": -1e-400, "x": 2.2250738585072011e-308}',
+        b'{"agent": "\\ud800 lone surrogate"}',
+        b'{"model": "a", "model": "b", "by_model": {"x": {"cost": 1e400}}}',
+        '{"feature_id": "caf\u00e9 \U0001f600"}'.encode(),
+    ):
+        assert json.dumps(_parse(doc)) == json.dumps(json.loads(doc)), doc
