@@ -59,6 +59,14 @@ def _row(rng: random.Random, key: str, gen: int) -> tuple[Any, ...]:
     return tuple(values[c] for c in usage_db.REQ_COLUMNS)
 
 
+def _filled(conn: sqlite3.Connection, seed: int, n: int) -> random.Random:
+    """``n`` requests of generation 1, settled; the generator to make more with."""
+    rng = random.Random(seed)
+    conn.executemany(usage_db.UPSERT_LAST, [_row(rng, f"k{i}", 1) for i in range(n)])
+    _settle(conn, 1)
+    return rng
+
+
 def _settle(conn: sqlite3.Connection, gen: int) -> None:
     """What a sync's last step commits: the index's generation."""
     conn.execute("INSERT OR REPLACE INTO meta VALUES ('gen', ?)", (str(gen),))
@@ -159,9 +167,7 @@ def test_the_rollup_holds_the_scans_groups_after_every_kind_of_change(
 def test_a_sync_killed_before_it_settled_leaves_the_rollup_unread(
     conn: sqlite3.Connection,
 ) -> None:
-    rng = random.Random(5)
-    conn.executemany(usage_db.UPSERT_LAST, [_row(rng, f"k{i}", 1) for i in range(300)])
-    _settle(conn, 1)
+    rng = _filled(conn, 5, 300)
     _check(conn)
     # A sync's rows committed, its settle (meta.gen) never reached.
     conn.executemany(usage_db.UPSERT_LAST, [_row(rng, f"x{i}", 2) for i in range(40)])
@@ -182,9 +188,7 @@ def _zone(monkeypatch: pytest.MonkeyPatch, tz: str) -> None:
 def test_a_rollup_of_another_time_zone_is_not_read_and_is_rebuilt(
     conn: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    rng = random.Random(11)
-    conn.executemany(usage_db.UPSERT_LAST, [_row(rng, f"k{i}", 1) for i in range(600)])
-    _settle(conn, 1)
+    _filled(conn, 11, 600)
     try:
         _zone(monkeypatch, "UTC0")
         _check(conn)
@@ -205,9 +209,7 @@ def test_a_rollup_of_another_time_zone_is_not_read_and_is_rebuilt(
 def test_an_index_without_a_rollup_is_read_as_before(conn: sqlite3.Connection) -> None:
     """An index an older aio made (no rollup tables): grouped from the requests; the next
     refresh adds the tables and builds the rollup."""
-    rng = random.Random(3)
-    conn.executemany(usage_db.UPSERT_LAST, [_row(rng, f"k{i}", 1) for i in range(200)])
-    _settle(conn, 1)
+    _filled(conn, 3, 200)
     assert not _served(conn)
     plain = _docs(conn, Filters())
     assert plain[None] == report(conn, "daily", Filters())
@@ -218,9 +220,7 @@ def test_an_index_without_a_rollup_is_read_as_before(conn: sqlite3.Connection) -
 def test_a_refresh_that_cannot_write_leaves_the_rollup_unread(
     conn: sqlite3.Connection, tmp_path: Path
 ) -> None:
-    rng = random.Random(8)
-    conn.executemany(usage_db.UPSERT_LAST, [_row(rng, f"k{i}", 1) for i in range(100)])
-    _settle(conn, 1)
+    rng = _filled(conn, 8, 100)
     _check(conn)
     conn.executemany(usage_db.UPSERT_LAST, [_row(rng, f"n{i}", 2) for i in range(10)])
     _settle(conn, 2)
@@ -246,9 +246,7 @@ def test_periods_other_than_days_and_time_filters_never_read_the_rollup(
 ) -> None:
     from datetime import date
 
-    rng = random.Random(2)
-    conn.executemany(usage_db.UPSERT_LAST, [_row(rng, f"k{i}", 1) for i in range(300)])
-    _settle(conn, 1)
+    _filled(conn, 2, 300)
     assert rollup.refresh(conn)
     # Poison the rollup: a report that read it would show the poisoned figures.
     conn.execute("UPDATE day_groups SET requests = requests + 1000")
