@@ -271,3 +271,32 @@ def test_periods_other_than_days_and_time_filters_never_read_the_rollup(
     ):  # fmt: skip
         rows = report(conn, kind, filters, by)["rows"]
         assert sum(r["requests"] for r in rows) < 1000, (kind, filters, by)
+
+
+def test_the_rows_a_killed_sync_left_unsettled_are_settled_by_the_next_sync(
+    isolated_home: Path,
+) -> None:
+    """A sync killed after committing rows but before settling them (``meta.gen`` never
+    moved): the next sync, even with nothing new to read, settles them and the rollup is
+    read again."""
+    from ai_orchestrator.store.session_store import SessionStore
+    from ai_orchestrator.usage.sync import open_index, sync
+    from tests.helpers import as_record, interaction
+
+    SessionStore().record(as_record("implement-search", interaction(cost=0.25)))
+    sync()
+    conn = open_index()
+    try:
+        assert _served(conn)
+        gen = int(conn.execute("SELECT value FROM meta WHERE key = 'gen'").fetchone()[0])
+        # what the killed sync committed: a row of the next generation, not settled
+        conn.executemany(usage_db.UPSERT_LAST, [_row(random.Random(1), "killed", gen + 1)])
+        assert not _served(conn)
+        sync()  # nothing new to read
+        assert conn.execute("SELECT value FROM meta WHERE key = 'gen'").fetchone()[0] == str(
+            gen + 1
+        )
+        assert _served(conn)
+        assert _kept(conn) == _scan(conn)
+    finally:
+        conn.close()

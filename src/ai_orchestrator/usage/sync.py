@@ -537,7 +537,11 @@ def _sync_locked(
     if progress is not None:
         progress(len(work), len(work), done_bytes, total_bytes)
     seen = conn.execute("SELECT value FROM meta WHERE key = 'features'").fetchone()
-    if writer.rows or aio_changed or seen is None or set(json.loads(seen[0])) != features:
+    # Rows of this generation a killed sync committed but never settled (it reused the
+    # number: ``meta.gen`` never moved) are settled now, even with nothing new to read.
+    unsettled = conn.execute("SELECT 1 FROM req WHERE gen >= ? LIMIT 1", (gen,)).fetchone()
+    if (writer.rows or aio_changed or unsettled or seen is None
+            or set(json.loads(seen[0])) != features):  # fmt: skip
         settle(conn, gen, features)
     rollup.refresh(conn)
 
