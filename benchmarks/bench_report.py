@@ -7,7 +7,10 @@ Targets (medians, this 2-core machine):
 - the file for a year of data ≤ 2 MB (the same store, its interactions spread over 365 days:
   10,000 sessions of 3,334 features, 4 models, 15 tasks per feature).
 
-The store is built once through ``aio session import`` and ``aio usage sync`` (not timed).
+The store is built once through ``aio session import`` and ``aio usage sync`` (not timed;
+the sync also builds the usage index's per-day rollup the report reads, ``usage.rollup``).
+What keeping that rollup costs a sync is measured on a copy of the index: building it from
+scratch, and bringing it up to date after one more session (20 requests over 3 days).
 The command's CPU time (user + system of the process) is measured beside its wall time: on
 this shared machine it is the figure the load distorts least.
 
@@ -118,6 +121,40 @@ def bench_library(root: Path, runs: int) -> tuple[list[float], list[float]]:
     return samples, cpu
 
 
+def bench_rollup(root: Path) -> dict[str, float]:
+    """CPU seconds of ``rollup.refresh`` on a copy of the index: a full build, one that
+    finds nothing to do, and one after a new session's 20 requests (a new generation)."""
+    from ai_orchestrator.usage import db as usage_db
+    from ai_orchestrator.usage import rollup
+
+    work = Path(tempfile.mkdtemp()) / "usage.sqlite"
+    shutil.copy(root / "usage" / "usage.sqlite", work)
+    conn = usage_db.connect(work)
+    out: dict[str, float] = {}
+    try:
+
+        def timed(name: str) -> None:
+            start = time.process_time()
+            assert rollup.refresh(conn)
+            out[name] = round(time.process_time() - start, 3)
+
+        conn.execute("UPDATE rollup SET zone = 'elsewhere'")  # dated elsewhere: built again
+        timed("rollup_full_build_cpu_s")
+        timed("rollup_nothing_new_cpu_s")
+        gen = int(conn.execute("SELECT value FROM meta WHERE key = 'gen'").fetchone()[0]) + 1
+        cursor = conn.execute("SELECT * FROM req ORDER BY ts DESC LIMIT 1")
+        last = dict(zip([d[0] for d in cursor.description], cursor.fetchone(), strict=True))
+        rows = [{**last, "key": f"bench-new-{i}", "ts": last["ts"] + i * 3 * 3_600_000,
+                 "gen": gen} for i in range(20)]  # fmt: skip
+        conn.executemany(usage_db.UPSERT_LAST, [[r[c] for c in usage_db.REQ_COLUMNS] for r in rows])
+        conn.execute("INSERT OR REPLACE INTO meta VALUES ('gen', ?)", (str(gen),))
+        timed("rollup_one_new_session_cpu_s")
+    finally:
+        conn.close()
+        shutil.rmtree(work.parent, ignore_errors=True)
+    return out
+
+
 def copy_store(root: Path, label: str) -> Path:
     """The store's copy for the tree ``label`` (made once; kept with ``--keep``)."""
     copy = root.with_name(f"{root.name}-{label}")
@@ -156,6 +193,7 @@ def main() -> None:
     time_command(argv, trees["after"], 1)  # the file of this tree
     size = out.stat().st_size
     library, library_cpu = bench_library(root, args.runs)
+    sync_costs = bench_rollup(root)
     result: dict[str, object] = {
         "sessions": args.sessions,
         "interactions_per_session": 20,
@@ -170,6 +208,7 @@ def main() -> None:
         "load_average": os.getloadavg()[0],
         "file_bytes_year": size,
         "file_mib_year": round(size / 2**20, 3),
+        **sync_costs,
     }
     for label in others:
         result[f"{label}_command_median_s"] = round(median(wall[label]), 3)

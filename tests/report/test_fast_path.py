@@ -31,6 +31,7 @@ from ai_orchestrator.report.data import (
 from ai_orchestrator.store.index import SummaryIndex
 from ai_orchestrator.store.session_store import METADATA, SessionStore
 from ai_orchestrator.store.stats import breakdown, compute_stats
+from ai_orchestrator.usage import rollup
 from ai_orchestrator.usage.reports import period_reports, report
 from ai_orchestrator.usage.sync import open_index, sync
 from tests.helpers import as_record, interaction
@@ -178,6 +179,32 @@ def test_fast_path_equals_the_slow_path_exactly(
         assert usage["daily"]["totals"]["requests"] > stats["interactions"]  # interactive
 
 
+@pytest.mark.parametrize(
+    "filters",
+    [ReportFilters(), ReportFilters(feature="login"), ReportFilters(since=date(2026, 10, 6))],
+    ids=["all", "feature", "since"],
+)
+def test_usage_figures_are_the_same_with_and_without_the_per_day_rollup(
+    isolated_home: Path, filters: ReportFilters
+) -> None:
+    """The sync keeps the rollup (``usage.rollup``); the page read from it equals the page
+    whose usage documents group every request, to the last bit."""
+    store = _store(isolated_home)
+    rows, _ = SummaryIndex(store).rows()
+    conn = open_index()
+    try:
+        conn.execute("BEGIN")
+        assert rollup.groups_source(conn) is not None  # the sync kept it
+        conn.execute("COMMIT")
+        kept = build(ReportInputs(rows, _reader(store), conn, filters=filters))
+        conn.execute("DELETE FROM rollup")
+        grouped = build(ReportInputs(rows, _reader(store), conn, filters=filters))
+    finally:
+        conn.close()
+    assert kept["usage"]["daily"]["rows"]
+    assert {**kept, "generated_at": None} == {**grouped, "generated_at": None}
+
+
 def test_failure_counts_come_from_the_summaries_unless_they_do_not_add_up(
     isolated_home: Path,
 ) -> None:
@@ -265,3 +292,22 @@ def test_period_rows_equal_one_plain_grouped_scan(isolated_home: Path) -> None:
                     assert row["models"] == sorted(set(record[11].split(","))), (kind, by)
     finally:
         conn.close()
+
+
+def test_every_summary_document_reads_as_the_stdlib_reads_it() -> None:
+    """Summary documents are parsed by msgspec; what it refuses is left to the stdlib, so
+    every document reads as ``json.loads`` reads it (an integer past 64 bits stays an
+    integer: orjson, tried first, made it a float)."""
+    from ai_orchestrator.report.data import _parse
+
+    for doc in (
+        b'{"cost": NaN, "savings": Infinity, "n": -Infinity}',
+        b'{"interactions": 123456789012345678901234567890}',
+        b'{"a": -9999999999999999999, "b": 18446744073709551615, "c": 9223372036854775808}',
+        b'{"cost": 0.1000000000000000055511151231257827, "d": 5e-324, "e": -0, "f": -0.0}',
+        b'{"cost": 1E400, "savings": -1e-400, "x": 2.2250738585072011e-308}',
+        b'{"agent": "\\ud800 lone surrogate"}',
+        b'{"model": "a", "model": "b", "by_model": {"x": {"cost": 1e400}}}',
+        '{"feature_id": "caf\u00e9 \U0001f600"}'.encode(),
+    ):
+        assert json.dumps(_parse(doc)) == json.dumps(json.loads(doc)), doc

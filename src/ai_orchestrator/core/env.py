@@ -51,6 +51,8 @@ VARIABLES: dict[str, str] = {
     "HOME": "The user's home (the default of every path above).",
     "USER": "The login name on team rows when the system has none (`aio team`).",
     "NO_COLOR": "No colour and no other escape sequence; `--color always` overrides it.",
+    "TZ": "The time zone of local dates (usage reports, `aio report`), as the C library reads it.",
+    "TZDIR": "Where the C library finds the zone file `TZ` names (default `/usr/share/zoneinfo`).",
     "PYTHONPATH": "Kept, with aio's package prepended, for the `scripted` agent's process.",
     "_AIO_COMPLETE": "Set by the shell completion script of `aio` (click's protocol).",
     "_AI_SESSION_COMPLETE": "Set by the shell completion script of `ai-session`.",

@@ -58,6 +58,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import msgspec
+
 from ai_orchestrator.accounting.spend import FeatureSpend
 from ai_orchestrator.core.errors import AioError
 from ai_orchestrator.core.interaction import Interaction
@@ -165,6 +167,19 @@ def _team_session_row(s: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+_decode = msgspec.json.Decoder().decode
+
+
+def _parse(doc: bytes) -> Any:
+    """``json.loads`` of a summary document, by msgspec (twice as fast; integers of any
+    size as the stdlib reads them); what it refuses (``NaN``, a lone surrogate, a float
+    out of range) is left to the stdlib."""
+    try:
+        return _decode(doc)
+    except msgspec.DecodeError:
+        return json.loads(doc)
+
+
 class ParsedRow(SessionRow):
     """A ``SessionRow`` whose summary document is parsed once: the report reads it for the
     session's row, its failed calls per outcome and the by-model breakdown (10,000 of
@@ -174,7 +189,7 @@ class ParsedRow(SessionRow):
     def document(self) -> dict[str, Any]:
         cached: dict[str, Any] | None = self.__dict__.get("parsed")
         if cached is None:
-            cached = self.__dict__["parsed"] = json.loads(self[18])
+            cached = self.__dict__["parsed"] = _parse(self[18])
         return cached
 
 

@@ -25,7 +25,8 @@ committed and the next sync continues from the last commit. One sync runs at a t
 
 After reading, the generation's new rows are settled in SQL: sidechain replays, rows covered
 by aio's own calls (``aio_source``), and the feature/task of interactive rows (an aio-driven
-agent session, else a git branch named after a feature: ``<id>`` or ``…/<id>``).
+agent session, else a git branch named after a feature: ``<id>`` or ``…/<id>``). Last, the
+per-day rollup the daily reports read is brought up to date (``rollup.refresh``).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 from ai_orchestrator.core import env
 from ai_orchestrator.usage import db as usage_db
-from ai_orchestrator.usage import fileid
+from ai_orchestrator.usage import fileid, rollup
 from ai_orchestrator.usage.rows import Row as _Row
 from ai_orchestrator.usage.rows import Rows as _Rows
 from ai_orchestrator.usage.settle import settle
@@ -536,8 +537,13 @@ def _sync_locked(
     if progress is not None:
         progress(len(work), len(work), done_bytes, total_bytes)
     seen = conn.execute("SELECT value FROM meta WHERE key = 'features'").fetchone()
-    if writer.rows or aio_changed or seen is None or set(json.loads(seen[0])) != features:
+    # Rows of this generation a killed sync committed but never settled (it reused the
+    # number: ``meta.gen`` never moved) are settled now, even with nothing new to read.
+    unsettled = conn.execute("SELECT 1 FROM req WHERE gen >= ? LIMIT 1", (gen,)).fetchone()
+    if (writer.rows or aio_changed or unsettled or seen is None
+            or set(json.loads(seen[0])) != features):  # fmt: skip
         settle(conn, gen, features)
+    rollup.refresh(conn)
 
 
 def _read_stores(
