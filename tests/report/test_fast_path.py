@@ -31,6 +31,7 @@ from ai_orchestrator.report.data import (
 from ai_orchestrator.store.index import SummaryIndex
 from ai_orchestrator.store.session_store import METADATA, SessionStore
 from ai_orchestrator.store.stats import breakdown, compute_stats
+from ai_orchestrator.store.summary_view import SummaryView
 from ai_orchestrator.usage import rollup
 from ai_orchestrator.usage.reports import period_reports, report
 from ai_orchestrator.usage.sync import open_index, sync
@@ -239,13 +240,17 @@ def test_failure_counts_come_from_the_summaries_unless_they_do_not_add_up(
 
 
 def test_summary_outcomes_takes_only_counts_that_add_up() -> None:
-    assert summary_outcomes({"failed_by_outcome": {"timeout": 2, "interrupted": 1}}, 3) == {
-        "timeout": 2, "interrupted": 1,
-    }  # fmt: skip
+    def view(summary: dict[str, Any]) -> SummaryView:
+        return SummaryView.decode(json.dumps(summary))
+
+    assert summary_outcomes(view({"failed_by_outcome": {"timeout": 2, "interrupted": 1}}),
+                            3) == {"timeout": 2, "interrupted": 1}  # fmt: skip
     for bad in ({}, {"failed_by_outcome": None}, {"failed_by_outcome": {"timeout": 2}},
                 {"failed_by_outcome": {"timeout": 3.0}}, {"failed_by_outcome": {"x": 0, "y": 3}},
-                {"failed_by_outcome": {"timeout": False, "y": 3}}):  # fmt: skip
-        assert summary_outcomes(bad, 3) is None, bad
+                {"failed_by_outcome": {"timeout": False, "y": 3}},
+                {"failed_by_outcome": {"timeout": -1, "y": 4}},
+                {"failed_by_outcome": {"timeout": "3"}}, {"failed_by_outcome": [3]}):  # fmt: skip
+        assert summary_outcomes(view(bad), 3) is None, bad
 
 
 def test_period_reports_equal_report_for_every_kind_and_split(isolated_home: Path) -> None:
@@ -295,19 +300,20 @@ def test_period_rows_equal_one_plain_grouped_scan(isolated_home: Path) -> None:
 
 
 def test_every_summary_document_reads_as_the_stdlib_reads_it() -> None:
-    """Summary documents are parsed by msgspec; what it refuses is left to the stdlib, so
+    """Summary documents are decoded by msgspec; what it refuses is left to the stdlib, so
     every document reads as ``json.loads`` reads it (an integer past 64 bits stays an
     integer: orjson, tried first, made it a float)."""
-    from ai_orchestrator.report.data import _parse
-
     for doc in (
-        b'{"cost": NaN, "savings": Infinity, "n": -Infinity}',
-        b'{"interactions": 123456789012345678901234567890}',
-        b'{"a": -9999999999999999999, "b": 18446744073709551615, "c": 9223372036854775808}',
-        b'{"cost": 0.1000000000000000055511151231257827, "d": 5e-324, "e": -0, "f": -0.0}',
-        b'{"cost": 1E400, "savings": -1e-400, "x": 2.2250738585072011e-308}',
-        b'{"agent": "\\ud800 lone surrogate"}',
+        b'{"by_model": {"m": {"cost": NaN, "savings": Infinity, "cost_reported": -Infinity}}}',
+        b'{"by_model": {"m": {"interactions": 123456789012345678901234567890}}}',
+        b'{"by_model": {"m": {"tokens": {"input": -9999999999999999999,'
+        b' "output": 18446744073709551615, "cache_read": 9223372036854775808}}}}',
+        b'{"by_model": {"m": {"cost": 0.1000000000000000055511151231257827, "savings": 5e-324,'
+        b' "unpriced": -0, "cost_reported": -0.0}}}',
+        b'{"by_model": {"m": {"cost": 1E400, "savings": -1e-400, "cost_reported": 2.2e-308}}}',
+        b'{"agent": "\\ud800 lone surrogate",'
+        b' "failed_by_outcome": {"timeout": 99999999999999999999}}',
         b'{"model": "a", "model": "b", "by_model": {"x": {"cost": 1e400}}}',
-        '{"feature_id": "caf\u00e9 \U0001f600"}'.encode(),
+        '{"agent": "caf\u00e9 \U0001f600", "lineage": {"method": "fork", "n": 1e400}}'.encode(),
     ):
-        assert json.dumps(_parse(doc)) == json.dumps(json.loads(doc)), doc
+        assert repr(SummaryView.decode(doc)) == repr(SummaryView.of(json.loads(doc))), doc

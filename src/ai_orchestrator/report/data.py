@@ -31,7 +31,8 @@ team, from sources the caller read from the team database: this room never reach
   (``failed_by_outcome``); only a session whose summary's counts do not add up to its
   failed calls is read from its log (``records_of``).
 - ``usage``'s four per-day documents come from one pass over the index
-  (``usage.reports.period_reports``); each summary document is parsed once (``ParsedRow``).
+  (``usage.reports.period_reports``); each summary document is decoded once
+  (``ParsedRow``: the few fields read, typed: ``store.summary_view``).
 - ``budgets``: per feature of the workspace, ``Config.budget_for`` against
   ``accounting.spend.FeatureSpend`` over all of the feature's sessions (what a budget check
   counts: the whole feature, not the window).
@@ -51,14 +52,11 @@ sessions named ``name@machine``; ``budgets`` and ``features`` empty (a workspace
 
 from __future__ import annotations
 
-import json
 import sqlite3
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
-
-import msgspec
 
 from ai_orchestrator.accounting.spend import FeatureSpend
 from ai_orchestrator.core.errors import AioError
@@ -67,6 +65,7 @@ from ai_orchestrator.core.schema import versioned
 from ai_orchestrator.infra.timeutil import now_iso, parse_iso
 from ai_orchestrator.store.index import SessionRow
 from ai_orchestrator.store.stats import breakdown, compute_stats, total_tokens
+from ai_orchestrator.store.summary_view import SummaryView
 from ai_orchestrator.usage.reports import Filters, period_reports, report
 from ai_orchestrator.workflow.model.feature import load_feature, load_plan
 from ai_orchestrator.workflow.project.config import Config
@@ -167,40 +166,28 @@ def _team_session_row(s: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-_decode = msgspec.json.Decoder().decode
-
-
-def _parse(doc: bytes) -> Any:
-    """``json.loads`` of a summary document, by msgspec (twice as fast; integers of any
-    size as the stdlib reads them); what it refuses (``NaN``, a lone surrogate, a float
-    out of range) is left to the stdlib."""
-    try:
-        return _decode(doc)
-    except msgspec.DecodeError:
-        return json.loads(doc)
-
-
 class ParsedRow(SessionRow):
-    """A ``SessionRow`` whose summary document is parsed once: the report reads it for the
-    session's row, its failed calls per outcome and the by-model breakdown (10,000 of
-    them: parsing each three times was a fifth of the report's time)."""
+    """A ``SessionRow`` whose summary view (``store.summary_view``) is decoded once: the
+    report reads it for the session's row, its failed calls per outcome and the by-model
+    breakdown (10,000 of them: decoding each three times was a fifth of the report's
+    time)."""
 
     @property
-    def document(self) -> dict[str, Any]:
-        cached: dict[str, Any] | None = self.__dict__.get("parsed")
+    def view(self) -> SummaryView:
+        cached: SummaryView | None = self.__dict__.get("view")
         if cached is None:
-            cached = self.__dict__["parsed"] = _parse(self[18])
+            cached = self.__dict__["view"] = SummaryView.decode(self[18])
         return cached
 
 
-def _session_row(row: SessionRow, summary: Mapping[str, Any]) -> dict[str, Any]:
+def _session_row(row: SessionRow, summary: SummaryView) -> dict[str, Any]:
     return {
         "name": row.name,
         "phase": row.command,
         "feature": row.feature_id,
-        "agent": summary.get("agent"),
-        "model": summary.get("model"),
-        "outcome": summary.get("last_outcome"),
+        "agent": summary.agent,
+        "model": summary.model,
+        "outcome": summary.last_outcome,
         "last_used": row.last_activity,
         "interactions": row.interactions,
         "failed": row.failed,
@@ -211,16 +198,13 @@ def _session_row(row: SessionRow, summary: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def summary_outcomes(summary: Mapping[str, Any], failed: int) -> dict[str, int] | None:
+def summary_outcomes(summary: SummaryView, failed: int) -> dict[str, int] | None:
     """A session's failed calls per outcome as its summary folded them
     (``failed_by_outcome``), or None when it has none that add up to ``failed`` (a
     summary of an older aio: the log is read instead)."""
-    counts = summary.get("failed_by_outcome")
-    if not isinstance(counts, dict):
+    counts = summary.failed_by_outcome
+    if counts is None or any(n <= 0 for n in counts.values()):
         return None
-    for outcome, n in counts.items():
-        if not isinstance(outcome, str) or type(n) is not int or n <= 0:
-            return None
     return counts if sum(counts.values()) == failed else None
 
 
@@ -238,7 +222,7 @@ def failed_outcomes(
     for row in rows:
         if not row.failed:
             continue
-        known = summary_outcomes(row.document, row.failed) if from_summaries else None
+        known = summary_outcomes(row.view, row.failed) if from_summaries else None
         if known is None:
             try:
                 records = records_of(row.name)
@@ -430,7 +414,7 @@ def build(inputs: ReportInputs) -> dict[str, Any]:
         if inputs.config is not None:
             budgets = _budgets(inputs.rows, ids, inputs.config)
     return _document(
-        filters, usage, stats, [_session_row(r, r.document) for r in rows], flags,
+        filters, usage, stats, [_session_row(r, r.view) for r in rows], flags,
         budgets=budgets, features=features, problems=problems,
     )  # fmt: skip
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ai_orchestrator.core.interaction import TOKEN_KEYS
 from ai_orchestrator.core.names import SessionName
 from ai_orchestrator.store.summary import SessionSummary, last_activity
+from ai_orchestrator.store.summary_view import SummaryView
 
 if TYPE_CHECKING:
     from ai_orchestrator.store.session_store import SessionView
@@ -108,6 +109,13 @@ class SessionRow(tuple[Any, ...]):
         the stored summary with ``path`` and ``problems``), for output and exports."""
         data: dict[str, Any] = json.loads(self[18])
         return data
+
+    @property
+    def view(self) -> SummaryView:
+        """The few summary fields ``stats`` and the report read of every row, typed and
+        decoded from the document on each read (``store.summary_view``: far quicker than
+        ``summary`` over 10,000 rows)."""
+        return SummaryView.decode(self[18])
 
     @property
     def summary(self) -> SessionSummary:

@@ -20,25 +20,14 @@ from ai_orchestrator.core.interaction import TOKEN_KEYS, Interaction
 from ai_orchestrator.core.schema import versioned
 from ai_orchestrator.infra.timeutil import format_iso
 from ai_orchestrator.store.summary import add_reported, group_buckets
+from ai_orchestrator.store.summary_view import BucketView, TokenCounts
 
 if TYPE_CHECKING:  # the index loads with the rows: the CLI imports this module for its keys
     from ai_orchestrator.store.index import SessionRow
 
 SORT_KEYS = ("name", "date", "tokens", "cost")
 GROUP_KEYS = ("model", "command", "feature", "day", "task", "lineage")
-NO_LINEAGE = "(no lineage)"
 DOCS = ("model", "lineage")  # groupings that read each session's summary document
-
-
-def lineage_label(summary: Mapping[str, Any]) -> str:
-    """A session's group under ``--by lineage``: ``fork:<parent session>``,
-    ``summary:<parent session>``, ``template:<name>`` or ``(no lineage)``."""
-    lineage = summary.get("lineage")
-    if not isinstance(lineage, Mapping):
-        return NO_LINEAGE
-    method = str(lineage.get("method") or "unknown")
-    parent = lineage.get("session") if method != "template" else lineage.get("template")
-    return f"{method}:{parent}" if parent else method
 TOP_N = 5
 BILLED_TOKEN_KEYS = ("input", "output", "cache_read", "cache_write")
 MAX_DAYS = 36500.0  # a century: any longer window is a typo, and dates overflow
@@ -93,20 +82,20 @@ def _empty_group() -> dict[str, Any]:
     }
 
 
-def _add(group: dict[str, Any], interactions: int, bucket: Mapping[str, Any]) -> None:
-    """Add a session's share: ``bucket`` has tokens, cost, savings, unpriced and the
+def _add(group: dict[str, Any], bucket: BucketView) -> None:
+    """Add a session's share: its interactions, tokens, cost, savings, unpriced calls and
     reported-only cost (``cost_reported``, ``cost_reported_by``)."""
     group["sessions"] += 1
-    group["interactions"] += interactions
-    tokens, counts = group["tokens"], bucket["tokens"]
-    for key in TOKEN_KEYS:
-        tokens[key] += int(counts.get(key, 0))
-    group["cost"] = round(group["cost"] + float(bucket["cost"]), 10)
-    group["savings"] = round(group["savings"] + float(bucket.get("savings") or 0.0), 10)
-    group["unpriced_interactions"] += int(bucket.get("unpriced") or 0)
-    reported = float(bucket.get("cost_reported") or 0.0)
+    group["interactions"] += bucket.interactions
+    tokens = group["tokens"]
+    for key, n in zip(TOKEN_KEYS, bucket.tokens.counts(), strict=True):
+        tokens[key] += n
+    group["cost"] = round(group["cost"] + bucket.cost, 10)
+    group["savings"] = round(group["savings"] + bucket.savings, 10)
+    group["unpriced_interactions"] += bucket.unpriced
+    reported = bucket.cost_reported
     if not reported <= 0:  # as ``add_reported`` tests it (the call costs on 50,000 buckets)
-        add_reported(group, reported, bucket.get("cost_reported_by") or [None])
+        add_reported(group, reported, bucket.cost_reported_by or [None])
 
 
 def _group(groups: dict[str, dict[str, Any]], key: str) -> dict[str, Any]:
@@ -129,28 +118,30 @@ def breakdown(
     groups: dict[str, dict[str, Any]] = {}
     for row in rows:
         if by in ("command", "feature", "lineage"):
-            key = {"command": row.command, "feature": row.feature_id}.get(by) or lineage_label(
-                row.document
+            key = {"command": row.command, "feature": row.feature_id}.get(by) or (
+                row.view.lineage_label()
             )
-            whole = {
-                "tokens": row.tokens,
-                "cost": row.cost,
-                "savings": row.savings,
-                "unpriced": row.unpriced,
-                "cost_reported": row.reported,
-                "cost_reported_by": row.reported_by,
-            }
-            _add(_group(groups, key), row.interactions, whole)
+            whole = BucketView(
+                row.interactions,
+                TokenCounts(*row.token_counts),
+                row.cost,
+                row.savings,
+                row.unpriced,
+                row.reported,
+                tuple(row.reported_by),
+            )
+            _add(_group(groups, key), whole)
             continue
         if by == "model":
-            buckets = row.document.get("by_model", {})
+            buckets = row.view.by_model
         else:
             if records_of is None:
                 raise ValueError(f"grouping by {by} needs the interaction logs")
-            buckets = group_buckets(records_of(row.name), by)
+            buckets = {
+                k: BucketView.of(b) for k, b in group_buckets(records_of(row.name), by).items()
+            }
         for key, bucket in buckets.items():
-            label = f"{row.feature_id}/{key}" if by == "task" else key
-            _add(_group(groups, label), int(bucket["interactions"]), bucket)
+            _add(_group(groups, f"{row.feature_id}/{key}" if by == "task" else key), bucket)
     return dict(sorted(groups.items()))
 
 
