@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any
 from ai_orchestrator.core.interaction import TOKEN_KEYS
 from ai_orchestrator.core.names import SessionName
 from ai_orchestrator.store.summary import SessionSummary, last_activity
-from ai_orchestrator.store.summary_view import SummaryView
 
 if TYPE_CHECKING:
     from ai_orchestrator.store.session_store import SessionView
+    from ai_orchestrator.store.summary_view import SummaryView
 
 _INT64 = 2**63
 _NUMBERS = frozenset(
@@ -115,6 +115,9 @@ class SessionRow(tuple[Any, ...]):
         """The few summary fields ``stats`` and the report read of every row, typed and
         decoded from the document on each read (``store.summary_view``: far quicker than
         ``summary`` over 10,000 rows)."""
+        # imported here: msgspec costs a listing or a run 40 ms, and neither reads a view
+        from ai_orchestrator.store.summary_view import SummaryView
+
         return SummaryView.decode(self[18])
 
     @property

@@ -20,10 +20,10 @@ from ai_orchestrator.core.interaction import TOKEN_KEYS, Interaction
 from ai_orchestrator.core.schema import versioned
 from ai_orchestrator.infra.timeutil import format_iso
 from ai_orchestrator.store.summary import add_reported, group_buckets
-from ai_orchestrator.store.summary_view import BucketView, TokenCounts
 
 if TYPE_CHECKING:  # the index loads with the rows: the CLI imports this module for its keys
     from ai_orchestrator.store.index import SessionRow
+    from ai_orchestrator.store.summary_view import BucketView
 
 SORT_KEYS = ("name", "date", "tokens", "cost")
 GROUP_KEYS = ("model", "command", "feature", "day", "task", "lineage")
@@ -115,6 +115,9 @@ def breakdown(
     task (from the logs, read through ``records_of``)."""
     if by not in GROUP_KEYS:
         raise InvalidInput(f"unknown grouping {by!r}: use one of {', '.join(GROUP_KEYS)}")
+    # imported here, as the index: msgspec costs a plain listing or totals 40 ms
+    from ai_orchestrator.store.summary_view import BucketView, TokenCounts
+
     groups: dict[str, dict[str, Any]] = {}
     for row in rows:
         if by in ("command", "feature", "lineage"):
