@@ -2,8 +2,8 @@
 
 Totals, the active count and the top sessions come from the rows' numeric columns
 (served by the summary index without parsing any file). Breakdowns by model read the
-per-model buckets of each summary; by day or task they read the logs through
-``records_of``.
+per-model buckets of each summary (its typed view, ``store.summary_view``); by day or
+task they read the logs through ``records_of``.
 """
 
 from __future__ import annotations
