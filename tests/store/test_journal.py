@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from ai_orchestrator.store import SessionStore
+from ai_orchestrator.store import index as index_module
 from ai_orchestrator.store import journal as journal_module
 from ai_orchestrator.store.index import INDEX_FILE, SessionRow, SummaryIndex
 from ai_orchestrator.store.index_query import documents, documents_of_rows, totals
@@ -67,12 +68,19 @@ def loads_during(store: SessionStore, monkeypatch: pytest.MonkeyPatch) -> list[s
     """Names the next listings read from their files (the rest came from the index)."""
     seen: list[str] = []
     real = SessionStore.load
+    real_lean = index_module.lean_read
+
+    def lean(prefix: str, name: str, log_st: Any) -> Any:
+        seen.append(name)  # the lean read (``store.index_lean``) of the common case
+        return real_lean(prefix, name, log_st)
 
     def load(self: SessionStore, name: Any, **kwargs: Any) -> Any:
-        seen.append(str(name))
+        if not seen or seen[-1] != str(name):  # not the same read, gone the slow way
+            seen.append(str(name))
         return real(self, name, **kwargs)
 
     monkeypatch.setattr(SessionStore, "load", load)
+    monkeypatch.setattr(index_module, "lean_read", lean)
     return seen
 
 
