@@ -23,6 +23,7 @@ import pytest
 from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store import index as index_module
 from ai_orchestrator.store.index import INDEX_FILE, SummaryIndex
+from ai_orchestrator.store.index_lean import lean_read as real_lean
 from ai_orchestrator.store.journal import JOURNAL
 from ai_orchestrator.store.session_store import LOG, METADATA
 from tests.helpers import as_record, interaction
@@ -148,7 +149,6 @@ def test_a_first_listing_through_the_lean_read_equals_one_through_load(
 ) -> None:
     template, root = tmp_path / "template", tmp_path / "store"
     _build_template(template)
-    real_lean = index_module.lean_read
     lean_rows: list[str] = []
 
     def counted(prefix: str, name: str, log_st: Any) -> Any:
@@ -190,6 +190,7 @@ def test_a_listing_after_the_lean_first_read_is_served_from_the_index(
     monkeypatch.setattr(index_module, "lean_read", lambda _p, n, _s: reads.append(n))
     again, _ = SummaryIndex(store).rows()
     assert reads == []  # every row came from the index: the signatures matched
+
     def seen(rows: list[Any]) -> list[tuple[Any, ...]]:
         return [(r.name, bytes(r.doc_bytes), r.interactions, r.cost) for r in rows]
 

@@ -25,6 +25,7 @@ from ai_orchestrator.store import SessionStore
 from ai_orchestrator.store import index as index_module
 from ai_orchestrator.store import journal as journal_module
 from ai_orchestrator.store.index import INDEX_FILE, SessionRow, SummaryIndex
+from ai_orchestrator.store.index_lean import lean_read as real_lean
 from ai_orchestrator.store.index_query import documents, documents_of_rows, totals
 from ai_orchestrator.store.journal import JOURNAL
 from ai_orchestrator.store.session_store import LOG, METADATA
@@ -68,7 +69,6 @@ def loads_during(store: SessionStore, monkeypatch: pytest.MonkeyPatch) -> list[s
     """Names the next listings read from their files (the rest came from the index)."""
     seen: list[str] = []
     real = SessionStore.load
-    real_lean = index_module.lean_read
 
     def lean(prefix: str, name: str, log_st: Any) -> Any:
         seen.append(name)  # the lean read (``store.index_lean``) of the common case
