@@ -466,28 +466,24 @@ class SummaryIndex:
             lean = lean_read(prefix, name, log_stats.get(name))
             if lean is not None:
                 (dir_st, meta_st, log_st), row = lean
-                rows.append(row)
                 sig = _pack(dir_st.st_mtime_ns, meta_st, log_st)
-                if name in still_open or sig is None or row.problems or not row.fits_sqlite():
+            else:
+                # The signature is taken before the files are read: a change made while
+                # they are read then leaves a signature that no longer matches (read again
+                # next time). A summary ``load`` repairs is noted in the journal, so it is too.
+                sig = _signature(f"{root}/{name}", log_stats.get(name))
+                try:
+                    view = self.store.load(name, _root_checked=True)
+                except NotFound:
+                    continue  # removed meanwhile
+                except Exception as exc:  # one bad directory must not hide the others
+                    errors.append((name, str(exc)))
                     recheck[name] = name in still_open
-                else:
-                    cache.append(row.values(sig if _settled(sig, now) else UNSETTLED))
-                continue
-            # The signature is taken before the files are read: a change made while they
-            # are read then leaves a signature that no longer matches (read again next
-            # time). A summary ``load`` repairs is noted in the journal, so it is too.
-            sig = _signature(f"{root}/{name}", log_stats.get(name))
-            try:
-                view = self.store.load(name, _root_checked=True)
-            except NotFound:
-                continue  # removed meanwhile
-            except Exception as exc:  # one bad directory must not hide the others
-                errors.append((name, str(exc)))
-                recheck[name] = name in still_open
-                continue
-            row = SessionRow.from_view(view)
+                    continue
+                row = SessionRow.from_view(view)
             rows.append(row)
-            if name in still_open or sig is None or view.problems or not row.fits_sqlite():
+            problems = row[17] != "[]"  # ``SessionView.problems``, as the row holds them
+            if name in still_open or sig is None or problems or not row.fits_sqlite():
                 recheck[name] = name in still_open  # read from the files every time
             else:  # a signature that never matches: read again until its files settle
                 cache.append(row.values(sig if _settled(sig, now) else UNSETTLED))
