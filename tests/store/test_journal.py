@@ -22,8 +22,10 @@ from typing import Any
 import pytest
 
 from ai_orchestrator.store import SessionStore
+from ai_orchestrator.store import index as index_module
 from ai_orchestrator.store import journal as journal_module
 from ai_orchestrator.store.index import INDEX_FILE, SessionRow, SummaryIndex
+from ai_orchestrator.store.index_lean import lean_read as real_lean
 from ai_orchestrator.store.index_query import documents, documents_of_rows, totals
 from ai_orchestrator.store.journal import JOURNAL
 from ai_orchestrator.store.session_store import LOG, METADATA
@@ -68,11 +70,17 @@ def loads_during(store: SessionStore, monkeypatch: pytest.MonkeyPatch) -> list[s
     seen: list[str] = []
     real = SessionStore.load
 
+    def lean(prefix: str, name: str, log_st: Any) -> Any:
+        seen.append(name)  # the lean read (``store.index_lean``) of the common case
+        return real_lean(prefix, name, log_st)
+
     def load(self: SessionStore, name: Any, **kwargs: Any) -> Any:
-        seen.append(str(name))
+        if not seen or seen[-1] != str(name):  # not the same read, gone the slow way
+            seen.append(str(name))
         return real(self, name, **kwargs)
 
     monkeypatch.setattr(SessionStore, "load", load)
+    monkeypatch.setattr(index_module, "lean_read", lean)
     return seen
 
 

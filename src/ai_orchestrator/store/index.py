@@ -77,6 +77,7 @@ from typing import Any, Generic, TypeVar
 from ai_orchestrator.core.errors import NotFound
 from ai_orchestrator.infra.fsutil import tighten_path
 from ai_orchestrator.store.discovery import Discovery
+from ai_orchestrator.store.index_lean import collector_paused, lean_read
 from ai_orchestrator.store.index_row import COLUMNS, ORDERS, SessionRow, unreadable_entries
 from ai_orchestrator.store.journal import boot_id, read_since, start_journal
 from ai_orchestrator.store.session_store import LOG, METADATA, SessionStore
@@ -123,6 +124,13 @@ def _signature(session_path: str, log_st: os.stat_result | None = None) -> bytes
             pass
         except OSError:
             return None
+    return _pack(directory, meta, log_st)
+
+
+def _pack(
+    directory: int, meta: os.stat_result | None, log_st: os.stat_result | None
+) -> bytes | None:
+    """The signature of the directory's mtime and the summary's and log's ``lstat``."""
     fields = [directory]
     for st in (meta, log_st):
         if st is None:
@@ -446,27 +454,36 @@ class SummaryIndex:
     ) -> tuple[list[SessionRow], list[tuple[str, str]], list[tuple[object, ...]], dict[str, bool]]:
         """Read ``names`` from their files: rows, errors, what to cache, what to recheck."""
         root = str(self.store.root)
+        prefix = os.path.join(root, "")  # ``SessionView.path``'s spelling, also for "/"
         rows: list[SessionRow] = []
         errors: list[tuple[str, str]] = []
         cache: list[tuple[object, ...]] = []
         recheck: dict[str, bool] = {}
         now = time.time_ns()
         for name in names:
-            # The signature is taken before the files are read: a change made while they
-            # are read then leaves a signature that no longer matches (read again next
-            # time). A summary ``load`` repairs is noted in the journal, so it is too.
-            sig = _signature(f"{root}/{name}", log_stats.get(name))
-            try:
-                view = self.store.load(name, _root_checked=True)
-            except NotFound:
-                continue  # removed meanwhile
-            except Exception as exc:  # one bad directory must not hide the others
-                errors.append((name, str(exc)))
-                recheck[name] = name in still_open
-                continue
-            row = SessionRow.from_view(view)
+            # The common case first, without ``load``'s checks it need not repeat (see
+            # ``index_lean``): the row and the ``lstat``s taken before the read.
+            lean = lean_read(prefix, name, log_stats.get(name))
+            if lean is not None:
+                (dir_st, meta_st, log_st), row = lean
+                sig = _pack(dir_st.st_mtime_ns, meta_st, log_st)
+            else:
+                # The signature is taken before the files are read: a change made while
+                # they are read then leaves a signature that no longer matches (read again
+                # next time). A summary ``load`` repairs is noted in the journal, so it is too.
+                sig = _signature(f"{root}/{name}", log_stats.get(name))
+                try:
+                    view = self.store.load(name, _root_checked=True)
+                except NotFound:
+                    continue  # removed meanwhile
+                except Exception as exc:  # one bad directory must not hide the others
+                    errors.append((name, str(exc)))
+                    recheck[name] = name in still_open
+                    continue
+                row = SessionRow.from_view(view)
             rows.append(row)
-            if name in still_open or sig is None or view.problems or not row.fits_sqlite():
+            problems = row[17] != "[]"  # ``SessionView.problems``, as the row holds them
+            if name in still_open or sig is None or problems or not row.fits_sqlite():
                 recheck[name] = name in still_open  # read from the files every time
             else:  # a signature that never matches: read again until its files settle
                 cache.append(row.values(sig if _settled(sig, now) else UNSETTLED))
@@ -483,19 +500,30 @@ class SummaryIndex:
         cache: list[tuple[object, ...]] = []
         recheck: dict[str, bool] = {}
         total = len(found.sessions)
-        for done, name in enumerate(found.sessions):
-            if progress is not None and done % 256 == 0:
-                progress(done, total)
-            hit = cached.get(name)
-            if hit is not None and hit[1] == _signature(f"{root}/{name}", log_stats.get(name)):
-                rows.append(SessionRow(hit))
-                cache.append(hit)
-                continue
-            fresh, failed, stale, odd = self._load([name], set(), log_stats)
-            rows += fresh
-            errors += failed
-            cache += stale
+        unread: list[str] = []  # consecutive sessions to read, in one ``_load`` call
+
+        def read() -> None:
+            fresh, failed, stale, odd = self._load(unread, set(), log_stats)
+            rows.extend(fresh)
+            errors.extend(failed)
+            cache.extend(stale)
             recheck.update(odd)
+            unread.clear()
+
+        with collector_paused():
+            for done, name in enumerate(found.sessions):
+                if done % 256 == 0:
+                    read()
+                    if progress is not None:
+                        progress(done, total)
+                hit = cached.get(name)
+                if hit is not None and hit[1] == _signature(f"{root}/{name}", log_stats.get(name)):
+                    read()  # rows stay in name order
+                    rows.append(SessionRow(hit))
+                    cache.append(hit)
+                    continue
+                unread.append(name)
+            read()
         if progress is not None:
             progress(total, total)
         return rows, errors, cache, recheck

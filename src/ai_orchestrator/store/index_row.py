@@ -55,6 +55,10 @@ ORDERS = {
 }
 
 
+def _dump_list(items: list[str]) -> str:
+    return json.dumps(list(items)) if items else "[]"  # the common case, without the encoder
+
+
 def _json_list(text: str) -> list[str]:
     return json.loads(text) if text != "[]" else []
 
@@ -139,10 +143,30 @@ class SessionRow(tuple[Any, ...]):
 
     @classmethod
     def from_view(cls, view: SessionView) -> SessionRow:
-        s = view.summary.to_json()  # the stored object: the index row is its serialisation
+        # the stored object: the index row is its serialisation
+        return cls.from_summary(
+            view.name, str(view.path), view.summary.to_json(), view.problems, view.refused
+        )
+
+    @classmethod
+    def from_summary(
+        cls,
+        name: str,
+        path: str,
+        s: dict[str, Any],
+        problems: list[str],
+        refused: list[str],
+    ) -> SessionRow:
+        """The row of a session whose stored summary is ``s`` (its document: ``s`` with
+        ``path`` and ``problems``, as ``SessionView.to_dict``), straight from the parsed
+        summary: the index's lean first read (``store.index_lean``) needs no typed round
+        trip (``SessionSummary.to_json`` is the stored object itself)."""
+        doc = dict(s)
+        doc["path"] = path
+        doc["problems"] = list(problems)
         return cls(
             (
-                view.name,
+                name,
                 None,
                 last_activity(s),
                 s["command"],
@@ -154,10 +178,10 @@ class SessionRow(tuple[Any, ...]):
                 float(s["cost"]),
                 float(s.get("savings", 0.0)),
                 float(s.get("cost_reported") or 0.0),
-                json.dumps([str(a) for a in s.get("cost_reported_by") or []]),
-                json.dumps(list(view.problems)),
-                json.dumps(view.to_dict(), ensure_ascii=False).encode("utf-8"),
-                json.dumps(list(view.refused)),
+                _dump_list([str(a) for a in s.get("cost_reported_by") or []]),
+                _dump_list(problems),
+                json.dumps(doc, ensure_ascii=False).encode("utf-8"),
+                _dump_list(refused),
             )
         )
 
