@@ -426,7 +426,8 @@ def main() -> None:
     results = HERE / "RESULTS.md"
     old = results.read_text() if results.exists() else ""
     # bench_usage.py's, bench_report.py's, bench_team.py's, bench_complete.py's and
-    # bench_sessions.py's sections, bench_run.py's before/after and issue 24's list/stats
+    # bench_sessions.py's sections, the quiet-machine table (written by hand),
+    # bench_run.py's before/after and issue 24's list/stats
     # section (each run on its own: a 1 GiB corpus and ccusage; a 10,000-session store; a
     # PostgreSQL server; a 10,000-session store and an older tree to compare with; the real
     # Claude CLI through whole features, ~30 min; an older tree to compare with;
@@ -434,7 +435,14 @@ def main() -> None:
     # are kept
     kept = ""
     for name in (
-        "usage-index", "report", "team", "complete", "sessions", "run-overhead", "issue24-list",
+        "quiet",
+        "usage-index",
+        "report",
+        "team",
+        "complete",
+        "sessions",
+        "run-overhead",
+        "issue24-list",
         "test-fast",
     ):
         start, end = old.find(f"<!-- {name} -->"), old.find(f"<!-- /{name} -->")
